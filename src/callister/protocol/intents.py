@@ -1,0 +1,53 @@
+"""Intents: what an actor (a player's session or an agent) asks its ship to do.
+
+Intents are plain, validated values. The gateway builds them from client messages; agents build
+them directly. Both go through the same zone-side checks (ownership, state), so no actor has a
+privileged path. `actor` is the account (or agent) id; `ship` is the 64-bit entity id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """Held flight controls, applied every tick until the next Input replaces them.
+
+    thrust in [0, 1]; turn in [-1, 1] (positive = counter-clockwise); brake slows the ship
+    with its full thrust opposite to its velocity.
+    """
+
+    actor: int
+    ship: int
+    thrust: float
+    turn: float
+    brake: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dock:
+    """Dock at a station: the named station index, or the nearest one in range when None."""
+
+    actor: int
+    ship: int
+    station: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Undock:
+    actor: int
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    """Jump along a jump link of the current system to the neighbouring system at sector (x, y)."""
+
+    actor: int
+    ship: int
+    to_x: int
+    to_y: int
+
+
+Intent = Input | Dock | Undock | Jump
