@@ -1,0 +1,3 @@
+from callister.cli.main import main
+
+main()

@@ -1,0 +1,144 @@
+"""`callister bench net`: a real server process under N bot clients in another process.
+
+The server runs on a fresh temporary SQLite database (or --db), with cheap password hashing and
+registration limits raised, since every bot registers. Reports the server's own tick time over
+the measured window (after the bots have connected), and what the bots saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get_json(url: str, timeout: float = 5.0) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Server environment for benchmarks and tests: fast hashing, no registration limit."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CALLISTER_ARGON2_TIME_COST": "1",
+            "CALLISTER_ARGON2_MEMORY_KIB": "8192",
+            "CALLISTER_REGISTER_PER_MINUTE": "1000000",
+            "CALLISTER_LOG_LEVEL": "warning",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_server(
+    port: int, db: str, env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start `callister serve` and wait until /healthz answers (60 s at most)."""
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "callister",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            db,
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}")
+        try:
+            _get_json(f"http://127.0.0.1:{port}/healthz", 1.0)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not become healthy in 60 s; see {log_path}")
+
+
+def run_net_bench(
+    clients: int, seconds: float, db: str | None = None, progress: bool = False
+) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="callister-bench-"))
+    port = free_port()
+    db = db or f"sqlite:///{tmp}/bench.db"
+    server = start_server(port, db, bench_env(), tmp / "server.log")
+    try:
+        ramp = min(20.0, max(1.0, clients / 50.0))
+        start_tick = int(_get_json(f"http://127.0.0.1:{port}/healthz")["tick"])
+        cmd = [
+            sys.executable,
+            "-m",
+            "callister",
+            "bots",
+            "--url",
+            f"ws://127.0.0.1:{port}/ws",
+            "--count",
+            str(clients),
+            "--seconds",
+            str(seconds),
+            "--ramp",
+            str(ramp),
+            "--json",
+        ]
+        bots = subprocess.run(
+            cmd,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=seconds + ramp + 120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            stderr=None if progress else subprocess.PIPE,
+        )
+        if not bots.stdout.strip():
+            raise RuntimeError(
+                f"bots printed nothing (exit {bots.returncode}): {(bots.stderr or '')[-2000:]}"
+            )
+        seen = json.loads(bots.stdout)
+        # the measured window starts once every bot has had the chance to connect
+        since = start_tick + int(ramp * 20)
+        health = _get_json(f"http://127.0.0.1:{port}/healthz?since_tick={since}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "connected": seen["connected"],
+        "errors": seen["errors"],
+        "error_codes": seen.get("error_codes", {}),
+        "tick_ms": {k: round(v, 3) for k, v in health["tick_ms"].items()},
+        "bytes_per_client_per_s": seen["bytes_per_client_per_s"],
+        "snapshot_interval_ms": seen["snapshot_interval_ms"],
+        "snapshots": seen["snapshots"],
+        "jumps": seen["jumps"],
+        "server_exit": server.returncode,
+        "db": db.split("://")[0],
+    }

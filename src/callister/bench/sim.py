@@ -1,0 +1,267 @@
+"""Benchmark of one busy zone: N ships flying among asteroid fields, colliding with rocks.
+
+The workload (seeded, identical for every implementation):
+- a 20 km system: a 1.5 km star, 3 stations, 6 asteroid fields of 50 rocks each (300 rocks);
+- N ships of the three content hulls, 70 % of them spawned inside the fields, all given random
+  held controls at the start;
+- every tick 1 % of the ships (at least one) get new random controls through `Zone.submit`,
+  exactly as players' Input intents arrive.
+
+Only `Zone.step()` is timed (building the Input objects is the gateway's work, not the tick's).
+With ``peer="esper"`` the same workload runs as idiomatic esper processors
+(`callister.bench.esper_peer`) for comparison; esper is slow at large N, so it runs for at most
+PEER_MAX_TICKS ticks, reported as ``peer_ticks``.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from callister.content import Hull, load_content
+from callister.protocol.intents import Input
+from callister.sim import RockSpec, StationSpec, Zone, ZoneLayout
+
+WARMUP_TICKS: Final = 5
+PEER_WARMUP_TICKS: Final = 2
+PEER_MAX_TICKS: Final = 10
+FIELDS: Final = 6
+ROCKS_PER_FIELD: Final = 50
+SYSTEM_RADIUS: Final = 20_000.0
+FIELD_RADIUS: Final = 1_500.0
+CHANGERS_PER_TICK: Final = 0.01  # fraction of ships that get new controls each tick
+FIRST_ID: Final = 1 << 40  # ids as the server allocates them: large, not starting at 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShipSpec:
+    """One ship of the workload, as both implementations create it."""
+
+    id: int
+    owner: int
+    hull: Hull
+    x: float
+    y: float
+    vx: float
+    vy: float
+    angle: float
+
+
+Control = tuple[int, float, float, bool]
+"""(ship id, thrust, turn, brake): one Input of the workload."""
+
+
+def bench_layout(seed: int) -> ZoneLayout:
+    """The benchmark system: star, 3 stations, FIELDS asteroid fields (seeded)."""
+    rng = np.random.default_rng([seed, 1])
+    stations = tuple(
+        StationSpec(
+            index=i,
+            x=8000.0 * math.cos(2 * math.pi * i / 3),
+            y=8000.0 * math.sin(2 * math.pi * i / 3),
+            radius=150.0,
+            dock_radius=400.0,
+        )
+        for i in range(3)
+    )
+    rocks: list[RockSpec] = []
+    for f in range(FIELDS):
+        a = 2 * math.pi * (f + 0.5) / FIELDS
+        d = 4000.0 + 10_000.0 * f / (FIELDS - 1)
+        cx, cy = d * math.cos(a), d * math.sin(a)
+        for _ in range(ROCKS_PER_FIELD):
+            rr = FIELD_RADIUS * math.sqrt(rng.random())
+            ra = rng.uniform(0, 2 * math.pi)
+            rocks.append(
+                RockSpec(
+                    x=round(cx + rr * math.cos(ra)),
+                    y=round(cy + rr * math.sin(ra)),
+                    r=float(rng.integers(15, 91)),
+                    field=f,
+                )
+            )
+    return ZoneLayout(
+        radius=SYSTEM_RADIUS,
+        sector=(0, 0),
+        links=((1, 0), (0, 1)),
+        star_radius=1500.0,
+        stations=stations,
+        rocks=tuple(rocks),
+    )
+
+
+def bench_ships(layout: ZoneLayout, n: int, seed: int) -> list[ShipSpec]:
+    """N ships: 70 % inside the asteroid fields, the rest anywhere in the system (seeded)."""
+    rng = np.random.default_rng([seed, 2])
+    hulls = list(load_content().hulls.values())
+    field_centres = [
+        (
+            float(np.mean([r.x for r in layout.rocks if r.field == f])),
+            float(np.mean([r.y for r in layout.rocks if r.field == f])),
+        )
+        for f in range(FIELDS)
+    ]
+    ships: list[ShipSpec] = []
+    for i in range(n):
+        if rng.random() < 0.7:
+            cx, cy = field_centres[int(rng.integers(FIELDS))]
+            rr = FIELD_RADIUS * math.sqrt(rng.random())
+        else:
+            cx, cy = 0.0, 0.0
+            rr = 2500.0 + (SYSTEM_RADIUS - 2500.0) * math.sqrt(rng.random())
+        a = rng.uniform(0, 2 * math.pi)
+        speed = rng.uniform(0, 100)
+        heading = rng.uniform(-math.pi, math.pi)
+        ships.append(
+            ShipSpec(
+                id=FIRST_ID + i,
+                owner=1000 + i,
+                hull=hulls[int(rng.integers(len(hulls)))],
+                x=cx + rr * math.cos(a),
+                y=cy + rr * math.sin(a),
+                vx=speed * math.cos(heading),
+                vy=speed * math.sin(heading),
+                angle=heading,
+            )
+        )
+    return ships
+
+
+def control_stream(ships: list[ShipSpec], seed: int) -> Iterator[list[Control]]:
+    """Per tick, the controls that change: everyone on the first tick, then 1 % a tick."""
+    rng = np.random.default_rng([seed, 3])
+    ids = np.array([s.id for s in ships], dtype=np.int64)
+
+    def draw(chosen: np.ndarray) -> list[Control]:
+        k = chosen.size
+        thrust = np.where(rng.random(k) < 0.2, 0.0, rng.uniform(0.3, 1.0, k))
+        turn = np.where(rng.random(k) < 0.4, 0.0, rng.uniform(-1.0, 1.0, k))
+        brake = rng.random(k) < 0.05
+        return list(
+            zip(chosen.tolist(), thrust.tolist(), turn.tolist(), brake.tolist(), strict=True)
+        )
+
+    yield draw(ids)
+    per_tick = max(1, round(len(ships) * CHANGERS_PER_TICK))
+    while True:
+        yield draw(rng.choice(ids, size=min(per_tick, ids.size), replace=False))
+
+
+def build_zone(layout: ZoneLayout, ships: list[ShipSpec]) -> Zone:
+    """A Zone holding the workload's ships."""
+    zone = Zone(layout)
+    for s in ships:
+        zone.add_ship(s.id, s.owner, s.hull, x=s.x, y=s.y, vx=s.vx, vy=s.vy, angle=s.angle)
+    return zone
+
+
+def submit_controls(zone: Zone, ships_owner: dict[int, int], controls: list[Control]) -> None:
+    for ship, thrust, turn, brake in controls:
+        zone.submit(Input(ships_owner[ship], ship, thrust, turn, brake))
+
+
+def summarise(samples_ms: list[float]) -> dict[str, float]:
+    """p50, p99, mean and max of per-tick milliseconds (rounded to microseconds)."""
+    a = np.asarray(samples_ms, dtype=np.float64)
+    return {
+        "p50": round(float(np.percentile(a, 50)), 3),
+        "p99": round(float(np.percentile(a, 99)), 3),
+        "mean": round(float(a.mean()), 3),
+        "max": round(float(a.max()), 3),
+    }
+
+
+def run_sim_bench(
+    entities: int,
+    ticks: int,
+    peer: str | None = None,
+    seed: int = 1,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Time `Zone.step()` on the busy-zone workload; optionally the same workload in a peer.
+
+    Returns a JSON-ready dict: entities, ticks, warmup_ticks, ms_per_tick {p50, p99, mean,
+    max}, systems_ms {stage: mean ms}, collisions_per_tick, intents_per_tick and versions;
+    with ``peer="esper"`` also ``peer`` {name, version, ticks, ms_per_tick}, ``peer_ticks``
+    and ``ratio`` (peer p50 / ours p50). ValueError for an unknown peer or non-positive sizes.
+    """
+    if entities < 1 or ticks < 1:
+        raise ValueError("entities and ticks must be at least 1")
+    if peer not in (None, "esper"):
+        raise ValueError(f"unknown peer {peer!r}; the only peer is 'esper'")
+    from tqdm import tqdm
+
+    layout = bench_layout(seed)
+    ships = bench_ships(layout, entities, seed)
+    owners = {s.id: s.owner for s in ships}
+    peer_ticks = min(ticks, PEER_MAX_TICKS) if peer else 0
+    total = WARMUP_TICKS + ticks + (PEER_WARMUP_TICKS + peer_ticks if peer else 0)
+    bar = tqdm(total=total, desc="bench sim", unit="tick", file=sys.stderr, disable=not progress)
+
+    zone = build_zone(layout, ships)
+    stream = control_stream(ships, seed)
+    samples: list[float] = []
+    stage_sums = dict.fromkeys(zone.timings_ms, 0.0)
+    collisions = 0
+    intents = 0
+    for i in range(WARMUP_TICKS + ticks):
+        controls = next(stream)
+        submit_controls(zone, owners, controls)
+        start = time.perf_counter()
+        events = zone.step()
+        elapsed = (time.perf_counter() - start) * 1000.0
+        if i >= WARMUP_TICKS:
+            samples.append(elapsed)
+            intents += len(controls)
+            collisions += sum(type(e).__name__ == "Collided" for e in events)
+            for name, ms in zone.timings_ms.items():
+                stage_sums[name] += ms
+        bar.update()
+
+    result: dict[str, Any] = {
+        "entities": entities,
+        "ticks": ticks,
+        "warmup_ticks": WARMUP_TICKS,
+        "seed": seed,
+        "rocks": len(layout.rocks),
+        "stations": len(layout.stations),
+        "ms_per_tick": summarise(samples),
+        "systems_ms": {name: round(total / ticks, 3) for name, total in stage_sums.items()},
+        "collisions_per_tick": round(collisions / ticks, 1),
+        "intents_per_tick": round(intents / ticks, 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    if peer == "esper":
+        from callister.bench.esper_peer import ESPER_VERSION, EsperPeer
+
+        peer_samples: list[float] = []
+        stream = control_stream(ships, seed)
+        with EsperPeer(layout, ships) as world:
+            for i in range(PEER_WARMUP_TICKS + peer_ticks):
+                controls = next(stream)
+                start = time.perf_counter()
+                world.step(controls)
+                elapsed = (time.perf_counter() - start) * 1000.0
+                if i >= PEER_WARMUP_TICKS:
+                    peer_samples.append(elapsed)
+                bar.update()
+        peer_ms = summarise(peer_samples)
+        result["peer"] = {
+            "name": "esper",
+            "version": ESPER_VERSION,
+            "ticks": peer_ticks,
+            "ms_per_tick": peer_ms,
+        }
+        result["peer_ticks"] = peer_ticks
+        ours = result["ms_per_tick"]["p50"]
+        result["ratio"] = round(peer_ms["p50"] / ours, 1) if ours > 0 else None
+    bar.close()
+    return result

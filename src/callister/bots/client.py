@@ -1,0 +1,249 @@
+"""A bot: a real client that registers over HTTP, speaks the WebSocket protocol, flies and jumps.
+
+Bots use exactly the path a browser uses (no privileged API), so a swarm of them load-tests the
+real server. A bot keeps its full view (`track_view=True`, used by tests) or only its own ship
+(load tests: the server's bytes and timing are the same; the bot just does less work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import numpy as np
+import numpy.typing as npt
+
+from callister.protocol.limits import PROTOCOL_VERSION
+from callister.protocol.snapshot import (
+    EMPTY_RECORDS,
+    POS_SCALE,
+    apply_snapshot,
+    decode_snapshot,
+)
+
+
+@dataclass
+class BotStats:
+    connected: bool = False
+    errors: int = 0
+    error_codes: dict[str, int] = field(default_factory=dict)
+    snapshots: int = 0
+    bytes_received: int = 0
+    intervals_ms: list[float] = field(default_factory=list)
+    jumps: int = 0
+    docks: int = 0
+    seconds: float = 0.0
+    failure: str | None = None
+
+
+class Bot:
+    """One scripted player. `run(seconds)` registers, connects, flies until time is up."""
+
+    def __init__(
+        self,
+        http_url: str,
+        ws_url: str,
+        name: str,
+        password: str = "bot-password-123",
+        *,
+        session: aiohttp.ClientSession,
+        jump_every_s: float = 30.0,
+        track_view: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.http_url, self.ws_url = http_url.rstrip("/"), ws_url
+        self.name, self.password = name, password
+        self.http = session
+        self.jump_every_s = jump_every_s
+        self.track_view = track_view
+        self.rng = rng or random.Random(name)
+        self.stats = BotStats()
+        self.token: str | None = None
+        self.ship = 0
+        self.system: dict[str, Any] | None = None
+        self.views: dict[int, npt.NDArray[np.void]] = {0: EMPTY_RECORDS}
+        self.view: npt.NDArray[np.void] = EMPTY_RECORDS
+        self.names: dict[int, str] = {}
+        self.pos = (0.0, 0.0)
+        self.docked = True
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.events: list[dict[str, Any]] = []
+        self.bye: str | None = None
+        self._acks: set[asyncio.Future[None]] = set()
+        self._last_snapshot = 0.0
+
+    # -------------------------------------------------------------------- account
+    async def register(self) -> None:
+        """Register (or log in if the name exists) and keep the token."""
+        body = {"name": self.name, "password": self.password}
+        async with self.http.post(f"{self.http_url}/api/register", json=body) as resp:
+            if resp.status == 409:
+                async with self.http.post(f"{self.http_url}/api/login", json=body) as login:
+                    data = await login.json()
+                    if login.status != 200:
+                        raise RuntimeError(f"login failed: {data}")
+            else:
+                data = await resp.json()
+                if resp.status != 201:
+                    raise RuntimeError(f"register failed ({resp.status}): {data}")
+        self.token = data["token"]
+
+    # ----------------------------------------------------------------- connection
+    async def connect(self) -> None:
+        """Open the socket, say hello, and wait for the welcome and the system."""
+        self.ship, self.system = 0, None
+        self.views, self.view = {0: EMPTY_RECORDS}, EMPTY_RECORDS
+        self._last_snapshot = 0.0
+        self.ws = await self.http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
+        await self.send({"t": "hello", "token": self.token, "v": PROTOCOL_VERSION})
+        while not self.ship or self.system is None:
+            msg = await asyncio.wait_for(self.ws.receive(), 15)
+            if msg.type != aiohttp.WSMsgType.TEXT and msg.type != aiohttp.WSMsgType.BINARY:
+                raise RuntimeError(f"socket closed during hello: {msg.type} {msg.data}")
+            self._on_frame(msg.data)
+        self.stats.connected = True
+
+    async def send(self, obj: dict[str, Any]) -> None:
+        assert self.ws is not None
+        await self.ws.send_str(json.dumps(obj, separators=(",", ":")))
+
+    def _on_frame(self, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            self._on_snapshot(data)
+            return
+        self.stats.bytes_received += len(data)
+        msg = json.loads(data)
+        kind = msg.get("t")
+        if kind == "welcome":
+            self.ship = int(msg["ship"])
+        elif kind == "system":
+            self.system = msg["system"]
+            self.views = {0: EMPTY_RECORDS}
+            self.view = EMPTY_RECORDS
+        elif kind == "ents":
+            for ent in msg["ents"]:
+                self.names[int(ent["id"])] = ent["name"]
+        elif kind == "error":
+            self.stats.errors += 1
+            code = msg.get("code", "?")
+            self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
+        elif kind == "bye":
+            self.bye = msg.get("reason")
+        elif kind == "event":
+            self.events.append(msg)
+            if msg.get("kind") == "docked":
+                self.docked = True
+                self.stats.docks += 1
+            elif msg.get("kind") == "undocked":
+                self.docked = False
+            elif msg.get("kind") == "arrived":
+                self.stats.jumps += 1
+
+    def _on_snapshot(self, data: bytes) -> None:
+        now = time.monotonic()
+        if self._last_snapshot:
+            self.stats.intervals_ms.append((now - self._last_snapshot) * 1000.0)
+        self._last_snapshot = now
+        self.stats.snapshots += 1
+        self.stats.bytes_received += len(data)
+        snap = decode_snapshot(data)
+        if self.track_view:
+            base = self.views.get(snap.base_seq, EMPTY_RECORDS) if not snap.full else EMPTY_RECORDS
+            self.view = apply_snapshot(base, snap)
+            self.views[snap.seq] = self.view
+            for old in [s for s in self.views if s < snap.seq - 32]:
+                del self.views[old]
+        mine = snap.changed[snap.changed["id"] == self.ship]
+        if len(mine):
+            self.pos = (float(mine["x"][0]) / POS_SCALE, float(mine["y"][0]) / POS_SCALE)
+            self.docked = bool(mine["flags"][0] & 1)
+        if self.ws is not None and not self.ws.closed:
+            # fire-and-forget: aiohttp writes immediately unless the socket is backed up
+            task = asyncio.ensure_future(self.send({"t": "ack", "seq": snap.seq}))
+            self._acks.add(task)
+            task.add_done_callback(self._acks.discard)
+
+    def positions(self) -> dict[int, tuple[float, float]]:
+        """Every entity in the bot's view (track_view) with its position in metres."""
+        return {
+            int(r["id"]): (float(r["x"]) / POS_SCALE, float(r["y"]) / POS_SCALE) for r in self.view
+        }
+
+    async def pump(self, seconds: float) -> None:
+        """Receive frames for `seconds` (or until the socket closes)."""
+        assert self.ws is not None
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await asyncio.wait_for(self.ws.receive(), left)
+            except TimeoutError:
+                return
+            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                self._on_frame(msg.data)
+            else:
+                raise ConnectionError(f"socket closed: {msg.type} {msg.data!r}")
+
+    # ------------------------------------------------------------------------ flying
+    async def fly(self, seconds: float) -> None:
+        """Undock, wander around the system under random controls, and jump now and then."""
+        assert self.ws is not None
+        end = time.monotonic() + seconds
+        receiver = asyncio.ensure_future(self.pump(seconds))
+        next_jump = time.monotonic() + self.rng.uniform(0.3, 1.0) * self.jump_every_s
+        try:
+            while time.monotonic() < end and not receiver.done():
+                if self.docked:
+                    await self.send({"t": "undock", "ship": self.ship})
+                    await asyncio.sleep(0.5)
+                    continue
+                x, y = self.pos
+                far = math.hypot(x, y) > 9000.0
+                turn = 1.0 if far else self.rng.uniform(-1.0, 1.0)
+                await self.send(
+                    {
+                        "t": "input",
+                        "ship": self.ship,
+                        "thrust": 1.0,
+                        "turn": round(turn, 3),
+                        "brake": False,
+                    }
+                )
+                if self.jump_every_s > 0 and time.monotonic() > next_jump and self.system:
+                    links = self.system.get("links") or []
+                    if links:
+                        target = self.rng.choice(links)
+                        await self.send({"t": "jump", "ship": self.ship, "to": target})
+                    next_jump = time.monotonic() + self.jump_every_s
+                await asyncio.sleep(self.rng.uniform(0.8, 2.0))
+        finally:
+            if not receiver.done():
+                receiver.cancel()
+            try:
+                await receiver
+            except (asyncio.CancelledError, ConnectionError) as exc:
+                if isinstance(exc, ConnectionError):
+                    self.stats.failure = str(exc)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def run(self, seconds: float) -> BotStats:
+        started = time.monotonic()
+        try:
+            await self.register()
+            await self.connect()
+            await self.fly(seconds)
+        except Exception as exc:  # a bot's failure is data for the summary, not a crash
+            self.stats.failure = f"{type(exc).__name__}: {exc}"[:200]
+            self.stats.errors += 1
+        finally:
+            self.stats.seconds = time.monotonic() - started
+            await self.close()
+        return self.stats

@@ -1,0 +1,114 @@
+"""`callister bench gen|sim|net`: benchmarks that print JSON (see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from callister.cli.common import emit_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks (JSON output)",
+        description="Benchmarks. Record results in docs/benchmarks.md.",
+    )
+    bench = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+
+    g = bench.add_parser(
+        "gen",
+        help="universe generation throughput",
+        description="Generate N systems (with jump links) from a cold cache.",
+    )
+    g.add_argument("--systems", type=int, default=5000)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--json", action="store_true", help="print JSON only")
+    g.set_defaults(func=run_gen)
+
+    s = bench.add_parser(
+        "sim",
+        help="simulation tick time for a busy zone",
+        description="N moving ships colliding with asteroids and stations.",
+    )
+    s.add_argument("--entities", type=int, default=10000)
+    s.add_argument("--ticks", type=int, default=100)
+    s.add_argument(
+        "--peer",
+        choices=["esper"],
+        default=None,
+        help="also run the same workload on a peer ECS in the same run",
+    )
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--json", action="store_true", help="print JSON only")
+    s.set_defaults(func=run_sim)
+
+    n = bench.add_parser(
+        "net",
+        help="a real server under N bots",
+        description="Start a server, run N bots against it in another process, "
+        "and report server tick time, bytes per client and snapshot intervals.",
+    )
+    n.add_argument("--clients", type=int, default=50)
+    n.add_argument("--seconds", type=float, default=10.0)
+    n.add_argument("--db", default=None, help="database URL (default: a fresh temporary SQLite)")
+    n.add_argument("--json", action="store_true", help="print JSON only")
+    n.set_defaults(func=run_net)
+
+    k = bench.add_parser(
+        "stack",
+        help="server CPU per WebSocket frame: aiohttp vs websockets",
+        description="Measure the cost of sending small binary frames to many "
+        "sockets on each candidate asyncio stack (the reason for our choice).",
+    )
+    k.add_argument("--clients", type=int, default=200)
+    k.add_argument("--rounds", type=int, default=100)
+    k.add_argument("--json", action="store_true", help="print JSON only")
+    k.set_defaults(func=run_stack)
+
+
+def _print(result: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+    if as_json:
+        emit_json(result)
+    else:
+        emit_json(result)
+        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
+
+
+def run_gen(args: argparse.Namespace) -> int:
+    from callister.bench.gen import run_gen_bench
+
+    if args.systems < 1:
+        raise ValueError("--systems must be >= 1")
+    _print(run_gen_bench(args.systems, seed=args.seed, progress=not args.json), args.json)
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    from callister.bench.sim import run_sim_bench
+
+    if args.entities < 1 or args.ticks < 1:
+        raise ValueError("--entities and --ticks must be >= 1")
+    result = run_sim_bench(
+        args.entities, args.ticks, peer=args.peer, seed=args.seed, progress=not args.json
+    )
+    _print(result, args.json)
+    return 0
+
+
+def run_net(args: argparse.Namespace) -> int:
+    from callister.bench.net import run_net_bench
+
+    if args.clients < 1 or args.seconds <= 0:
+        raise ValueError("--clients must be >= 1 and --seconds > 0")
+    _print(run_net_bench(args.clients, args.seconds, db=args.db, progress=not args.json), args.json)
+    return 0
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    from callister.bench.stack import run_stack_bench
+
+    if args.clients < 1 or args.rounds < 1:
+        raise ValueError("--clients and --rounds must be >= 1")
+    _print(run_stack_bench(args.clients, args.rounds), args.json)
+    return 0

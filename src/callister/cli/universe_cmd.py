@@ -1,0 +1,148 @@
+"""`callister universe show|map`: look at the generated universe without a server."""
+
+from __future__ import annotations
+
+import argparse
+from html import escape
+from typing import Any
+
+from callister.cli.common import emit_json, parse_xy
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "universe",
+        help="inspect the generated universe",
+        description="Generate and print systems from a seed (no server needed). "
+        "Negative coordinates: write --at=-5,3.",
+    )
+    act = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    s = act.add_parser("show", help="print one system")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--at", required=True, type=parse_xy, help="sector X,Y")
+    s.add_argument("--json", action="store_true", help="print the system as JSON")
+    s.set_defaults(func=show)
+
+    m = act.add_parser("map", help="print or render the neighbourhood of a sector")
+    m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--around", required=True, type=parse_xy, help="centre sector X,Y")
+    m.add_argument("--radius", type=int, default=8, help="sectors each way (0..64, default 8)")
+    m.add_argument("--json", action="store_true", help="print the systems as JSON")
+    m.add_argument("--svg", metavar="FILE", help="also render the map to an SVG file")
+    m.set_defaults(func=map_)
+
+
+def show(args: argparse.Namespace) -> int:
+    from callister.universe import generate_system
+
+    x, y = args.at
+    system = generate_system(args.seed, x, y)
+    if args.json:
+        emit_json(system.to_dict() if system else {"x": str(x), "y": str(y), "system": None})
+        return 0
+    if system is None:
+        print(f"sector ({x}, {y}): empty space")
+        return 0
+    d = system.to_dict()
+    print(f"{d['name']}  sector ({x}, {y})  radius {d['radius']} m")
+    print(f"  star: {_brief(d['star'])}")
+    for planet in d["planets"]:
+        print(f"  planet {planet.get('name')}: {_brief(planet, 'name')}")
+    for station in d["stations"]:
+        print(f"  station {station.get('name')}: {_brief(station, 'name')}")
+    for field in d["fields"]:
+        rocks = len(field.get("rocks", []))
+        brief = _brief({k: v for k, v in field.items() if k != "rocks"})
+        print(f"  asteroid field {field.get('index')}: {brief}, {rocks} rocks")
+    print(f"  jump links: {', '.join(f'({a}, {b})' for a, b in d['links']) or 'none'}")
+    return 0
+
+
+def _brief(obj: dict[str, Any], *skip: str) -> str:
+    return ", ".join(
+        f"{k}={v}" for k, v in obj.items() if k not in skip and not isinstance(v, list | dict)
+    )
+
+
+def map_(args: argparse.Namespace) -> int:
+    from callister.universe import neighbourhood
+
+    if not 0 <= args.radius <= 64:
+        raise ValueError("--radius must be within 0..64")
+    cx, cy = args.around
+    systems = neighbourhood(args.seed, cx, cy, args.radius)
+    if args.svg:
+        _write_svg(args.svg, systems, cx, cy, args.radius)
+    if args.json:
+        emit_json(
+            [
+                {
+                    "x": str(s.sector[0]),
+                    "y": str(s.sector[1]),
+                    "name": s.name,
+                    "stations": len(s.stations),
+                    "links": [[str(a), str(b)] for a, b in s.links],
+                }
+                for s in systems
+            ]
+        )
+        return 0
+    at = {s.sector: s for s in systems}
+    r = args.radius
+    print(
+        f"seed {args.seed}, around ({cx}, {cy}), radius {r}: {len(systems)} systems "
+        "(@ centre, # with station, * without)"
+    )
+    for y in range(cy + r, cy - r - 1, -1):
+        row = []
+        for x in range(cx - r, cx + r + 1):
+            s = at.get((x, y))
+            mark = "." if s is None else ("#" if s.stations else "*")
+            if (x, y) == (cx, cy):
+                mark = "@" if s is not None else "o"
+            row.append(mark)
+        print(" ".join(row))
+    for s in systems:
+        print(
+            f"  ({s.sector[0]}, {s.sector[1]}) {s.name}: {len(s.stations)} stations, "
+            f"{len(s.links)} links"
+        )
+    if args.svg:
+        print(f"rendered to {args.svg}")
+    return 0
+
+
+def _write_svg(path: str, systems: list[Any], cx: int, cy: int, r: int) -> None:
+    cell = 40
+    size = (2 * r + 1) * cell
+
+    def pos(x: int, y: int) -> tuple[float, float]:
+        return (x - cx + r + 0.5) * cell, (cy - y + r + 0.5) * cell
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}"><rect width="100%" height="100%" fill="#05070d"/>'
+    ]
+    drawn = set()
+    for s in systems:
+        for link in s.links:
+            key = tuple(sorted([s.sector, tuple(link)]))
+            if key in drawn:
+                continue
+            drawn.add(key)
+            (x1, y1), (x2, y2) = pos(*s.sector), pos(*link)
+            parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#2a4a7a"/>')
+    for s in systems:
+        x, y = pos(*s.sector)
+        colour = s.star.color if hasattr(s.star, "color") else "#ffd27f"
+        parts.append(
+            f'<circle cx="{x}" cy="{y}" r="{5 if s.stations else 3}" fill="{escape(str(colour))}"/>'
+        )
+        parts.append(
+            f'<text x="{x + 6}" y="{y - 6}" fill="#9fb3d9" font-size="9" '
+            f'font-family="sans-serif">{escape(s.name)}</text>'
+        )
+    parts.append("</svg>")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(parts))

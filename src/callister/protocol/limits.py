@@ -1,0 +1,16 @@
+"""Named limits of the wire protocol. Each has a default here and a test; the server's settings
+may lower or raise the rate limits but never the decoder's structural bounds."""
+
+PROTOCOL_VERSION = 1
+
+# A client frame over this many bytes is refused with TOO_LARGE (and not parsed).
+MAX_CLIENT_FRAME = 4096
+# A frame over this many bytes never reaches the decoder: the socket is closed with 1009.
+MAX_WS_MESSAGE = 65536
+# Bounds on decoded values.
+MAX_TOKEN_LEN = 256
+MAX_SEQ = 2**32 - 1
+MAX_ENTITY_ID = 2**53 - 1  # ids stay below 2**53 so JSON and JavaScript carry them exactly
+MAX_STATION_INDEX = 255
+MIN_SECTOR = -(2**63)
+MAX_SECTOR = 2**63 - 1

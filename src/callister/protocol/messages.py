@@ -1,0 +1,223 @@
+"""Client -> server messages: JSON text frames, decoded and validated without I/O.
+
+`decode_client(frame)` returns one of the message dataclasses below or raises ProtocolError with
+a code from the closed set. Nothing else may escape it (tests fuzz it). Server -> client JSON
+messages are built by `encode_server`, which refuses non-finite numbers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.limits import (
+    MAX_CLIENT_FRAME,
+    MAX_ENTITY_ID,
+    MAX_SECTOR,
+    MAX_SEQ,
+    MAX_STATION_INDEX,
+    MAX_TOKEN_LEN,
+    MIN_SECTOR,
+    PROTOCOL_VERSION,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    token: str
+    v: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputMsg:
+    ship: int
+    thrust: float
+    turn: float
+    brake: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DockMsg:
+    ship: int
+    station: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UndockMsg:
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class JumpMsg:
+    ship: int
+    to_x: int
+    to_y: int
+
+
+@dataclass(frozen=True, slots=True)
+class AckMsg:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PingMsg:
+    n: int
+
+
+ClientMessage = Hello | InputMsg | DockMsg | UndockMsg | JumpMsg | AckMsg | PingMsg
+
+
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError(ErrorCode.BAD_NUMBER, f"{name} is not a number the protocol accepts")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError(ErrorCode.BAD_NUMBER, f"{text[:20]} is out of range")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 24:  # far past any 64-bit value; refuse before int() does quadratic work
+        raise ProtocolError(ErrorCode.BAD_NUMBER, "integer too long")
+    return int(text)
+
+
+def _field(obj: dict[str, Any], name: str) -> Any:
+    if name not in obj:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' is required")
+    return obj[name]
+
+
+def _int(obj: dict[str, Any], name: str, lo: int, hi: int, *, optional: bool = False) -> Any:
+    if optional and obj.get(name) is None:
+        return None
+    value = _field(obj, name)
+    if isinstance(value, str):  # 64-bit values travel as decimal strings (JSON numbers are doubles)
+        if not value.lstrip("-").isdigit() or len(value) > 24:
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
+    if not lo <= value <= hi:
+        raise ProtocolError(ErrorCode.BAD_NUMBER, f"'{name}' must be within [{lo}, {hi}]")
+    return value
+
+
+def _float(obj: dict[str, Any], name: str, lo: float, hi: float, default: float = 0.0) -> float:
+    value = obj.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a number")
+    if not lo <= value <= hi:
+        raise ProtocolError(ErrorCode.BAD_NUMBER, f"'{name}' must be within [{lo}, {hi}]")
+    return float(value)
+
+
+def _bool(obj: dict[str, Any], name: str) -> bool:
+    value = obj.get(name, False)
+    if not isinstance(value, bool):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be true or false")
+    return value
+
+
+def _ship(obj: dict[str, Any]) -> int:
+    return int(_int(obj, "ship", 1, MAX_ENTITY_ID))
+
+
+def _hello(obj: dict[str, Any]) -> Hello:
+    token = _field(obj, "token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LEN:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'token' must be a non-empty string")
+    version = _int(obj, "v", 0, 2**16)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.BAD_VERSION, f"protocol version {version} unsupported; use {PROTOCOL_VERSION}"
+        )
+    return Hello(token=token, v=version)
+
+
+def _input(obj: dict[str, Any]) -> InputMsg:
+    return InputMsg(
+        ship=_ship(obj),
+        thrust=_float(obj, "thrust", 0.0, 1.0),
+        turn=_float(obj, "turn", -1.0, 1.0),
+        brake=_bool(obj, "brake"),
+    )
+
+
+def _dock(obj: dict[str, Any]) -> DockMsg:
+    return DockMsg(
+        ship=_ship(obj), station=_int(obj, "station", 0, MAX_STATION_INDEX, optional=True)
+    )
+
+
+def _jump(obj: dict[str, Any]) -> JumpMsg:
+    to = _field(obj, "to")
+    if not isinstance(to, list) or len(to) != 2:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'to' must be [x, y] sector coordinates")
+    coords = {"x": to[0], "y": to[1]}
+    return JumpMsg(
+        ship=_ship(obj),
+        to_x=_int(coords, "x", MIN_SECTOR, MAX_SECTOR),
+        to_y=_int(coords, "y", MIN_SECTOR, MAX_SECTOR),
+    )
+
+
+_DECODERS = {
+    "hello": _hello,
+    "input": _input,
+    "dock": _dock,
+    "undock": lambda o: UndockMsg(ship=_ship(o)),
+    "jump": _jump,
+    "ack": lambda o: AckMsg(seq=_int(o, "seq", 0, MAX_SEQ)),
+    "ping": lambda o: PingMsg(n=_int(o, "n", 0, MAX_SEQ)),
+}
+
+MESSAGE_TYPES = tuple(_DECODERS)
+
+
+def decode_client(frame: str | bytes) -> ClientMessage:
+    """Decode one client frame. Raises ProtocolError (and only ProtocolError) on bad input."""
+    if isinstance(frame, bytes | bytearray):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "client messages are JSON text frames")
+    if len(frame) > MAX_CLIENT_FRAME:  # str length <= utf-8 length, so this bound is conservative
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"frame over {MAX_CLIENT_FRAME} bytes")
+    if len(frame.encode("utf-8", "surrogatepass")) > MAX_CLIENT_FRAME:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"frame over {MAX_CLIENT_FRAME} bytes")
+    try:
+        obj = json.loads(
+            frame,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+        )
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"not valid JSON: {str(exc)[:80]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "a message is a JSON object with a 't' field")
+    kind = obj.get("t")
+    if not isinstance(kind, str):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'t' (the message type) is required")
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type '{kind[:32]}'")
+    return decoder(obj)  # type: ignore[no-any-return]
+
+
+def encode_server(msg_type: str, /, **fields: Any) -> str:
+    """Encode a server -> client JSON message. Non-finite numbers are a server bug: ValueError."""
+    return json.dumps({"t": msg_type, **fields}, separators=(",", ":"), allow_nan=False)
+
+
+def error_message(code: ErrorCode, message: str, ref: str | None = None) -> str:
+    """The JSON error frame sent for a refused message."""
+    payload: dict[str, Any] = {"code": str(code), "message": message}
+    if ref is not None:
+        payload["ref"] = ref
+    return encode_server("error", **payload)

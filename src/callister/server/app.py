@@ -1,0 +1,404 @@
+"""The HTTP side of the server: accounts, universe look-ups, health, metrics, the client files,
+and the WebSocket route handed to the gateway. `build_app` wires store, bus, world and gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+import callister
+from callister.content import load_content
+from callister.server.auth import (
+    AuthError,
+    Passwords,
+    Throttle,
+    check_name,
+    check_password,
+    new_token,
+    token_hash,
+)
+from callister.server.bus import InProcessBus
+from callister.server.gateway import Gateway
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.world import World
+from callister.server.writer import StoreWriter
+from callister.store import Account, NameTaken, Store, open_store
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(callister.__file__).parent / "web"
+MAX_MAP_RADIUS = 8
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    writer: StoreWriter
+    world: World
+    gateway: Gateway
+    metrics: Metrics
+    passwords: Passwords
+    login_throttle: Throttle
+    register_throttle: Throttle
+    started_at: float
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=lambda s: json.loads(s, parse_constant=_no_constants))
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
+            ),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
+            ),
+            content_type="application/json",
+        )
+    return body
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _int_param(request: web.Request, name: str, default: int | None = None) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise web.HTTPBadRequest(text=f"query parameter '{name}' is required")
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"query parameter '{name}' must be an integer") from None
+    if not -(2**63) <= value < 2**63:
+        raise web.HTTPBadRequest(text=f"query parameter '{name}' is outside the 64-bit range")
+    return value
+
+
+async def current_account(request: web.Request) -> Account:
+    """The account behind the request's bearer token; 401 otherwise."""
+    services = request.app[SERVICES]
+    header = request.headers.get("Authorization", "")
+    token = header[7:] if header.startswith("Bearer ") else ""
+    if not token:
+        raise web.HTTPUnauthorized(text="log in first (Authorization: Bearer <token>)")
+    store = services.store
+    account_id = await services.writer.call(store.get_session, token_hash(token), time.time())
+    account = await services.writer.call(store.get_account, account_id) if account_id else None
+    if account is None or account.banned:
+        raise web.HTTPUnauthorized(text="token unknown or expired; log in again")
+    return account
+
+
+def require_role(account: Account, *roles: str) -> None:
+    if account.role not in roles:
+        raise web.HTTPForbidden(text=f"needs role {' or '.join(roles)}")
+
+
+async def _issue_token(services: Services, account: Account) -> dict[str, Any]:
+    token = new_token()
+    expires = time.time() + services.settings.session_ttl_s
+    await services.writer.call(
+        services.store.create_session, account.id, token_hash(token), expires
+    )
+    return {
+        "token": token,
+        "expires_at": expires,
+        "account": {"id": account.id, "name": account.name, "role": account.role},
+    }
+
+
+async def register(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    if not services.settings.registration_open:
+        return _error(403, "REGISTRATION_CLOSED", "registration is closed on this server")
+    body = await _json_body(request)
+    try:
+        name = check_name(body.get("name", ""))
+        password = check_password(body.get("password", ""))
+    except AuthError as exc:
+        return _error(exc.status, "BAD_FIELD", str(exc))
+    address = f"addr:{request.remote or '?'}"
+    if services.register_throttle.blocked(address):
+        return _error(429, "THROTTLED", "too many registrations from your address; wait a minute")
+    services.register_throttle.record(address)
+    loop = asyncio.get_running_loop()
+    password_hash = await loop.run_in_executor(None, services.passwords.hash, password)
+    try:
+        account = await services.writer.call(services.store.create_account, name, password_hash)
+    except NameTaken:
+        return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
+    log.info("account registered", extra={"account": account.id, "name": account.name})
+    return web.json_response(await _issue_token(services, account), status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await _json_body(request)
+    name, password = body.get("name"), body.get("password")
+    if not isinstance(name, str) or not isinstance(password, str):
+        return _error(400, "BAD_FIELD", "name and password are required strings")
+    keys = (f"addr:{request.remote or '?'}", f"name:{name.lower()[:64]}")
+    if services.login_throttle.blocked(*keys):
+        return _error(429, "THROTTLED", "too many failed logins; wait a minute")
+    account = await services.writer.call(services.store.get_account_by_name, name)
+    loop = asyncio.get_running_loop()
+    # verify even for unknown names so timing does not reveal which names exist
+    stored = account.password_hash if account else _DUMMY_HASH.get(services)
+    ok = await loop.run_in_executor(None, services.passwords.verify, stored, password[:512])
+    if account is None or not ok:
+        services.login_throttle.record(*keys)
+        return _error(401, "BAD_LOGIN", "wrong name or password")
+    if account.banned:
+        return _error(403, "BANNED", "this account is banned")
+    return web.json_response(await _issue_token(services, account))
+
+
+class _DummyHash:
+    def __init__(self) -> None:
+        self._hash: str | None = None
+
+    def get(self, services: Services) -> str:
+        if self._hash is None:
+            self._hash = services.passwords.hash("not-a-real-password")
+        return self._hash
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+async def logout(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await current_account(request)
+    token = request.headers["Authorization"][7:]
+    await services.writer.call(services.store.delete_session, token_hash(token))
+    return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    account = await current_account(request)
+    world = services.world
+    character = await services.writer.call(services.store.load_character, account.id, world.name)
+    out: dict[str, Any] = {"id": account.id, "name": account.name, "role": account.role}
+    if character is not None:
+        out["ship"] = {
+            "id": character.ship_id,
+            "hull": character.hull,
+            "system": [str(character.system_x), str(character.system_y)],
+            "docked_at": character.docked_at,
+            "home": [str(character.home_x), str(character.home_y)],
+        }
+    return web.json_response(out)
+
+
+async def discovered(request: web.Request) -> web.Response:
+    """The player's galaxy map: systems they have visited, with names and jump links."""
+    services = request.app[SERVICES]
+    account = await current_account(request)
+    world = services.world
+    coords = await services.writer.call(services.store.list_discoveries, account.id, world.name)
+    systems = []
+    for x, y in coords:
+        system = await world.universe.get(x, y)
+        if system is not None:
+            systems.append(_summary(system))
+    return web.json_response({"world": world.name, "systems": systems})
+
+
+def _summary(system: Any) -> dict[str, Any]:
+    d = system.to_dict()
+    return {
+        "x": d["x"],
+        "y": d["y"],
+        "name": d["name"],
+        "star": d["star"],
+        "stations": len(system.stations),
+        "links": d["links"],
+        "galaxy": d.get("galaxy"),
+    }
+
+
+async def system_view(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    x, y = _int_param(request, "x"), _int_param(request, "y")
+    try:
+        system = await services.world.universe.get(x, y)
+    except ValueError as exc:
+        return _error(400, "BAD_SECTOR", str(exc))
+    if system is None:
+        return _error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
+    return web.json_response(system.to_dict())
+
+
+async def map_view(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    x, y = _int_param(request, "x"), _int_param(request, "y")
+    radius = _int_param(request, "r", 4)
+    if not 0 <= radius <= MAX_MAP_RADIUS:
+        return _error(400, "BAD_RADIUS", f"r must be within 0..{MAX_MAP_RADIUS}")
+    loop = asyncio.get_running_loop()
+    from callister.universe import neighbourhood
+
+    try:
+        systems = await loop.run_in_executor(None, neighbourhood, services.world.seed, x, y, radius)
+    except ValueError as exc:
+        return _error(400, "BAD_SECTOR", str(exc))
+    return web.json_response({"systems": [_summary(s) for s in systems]})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    world = services.world
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": callister.__version__,
+            "world": world.name,
+            "tick": world.tick,
+            "players": len(world.pilots),
+            "connections": services.gateway.connections,
+            "zones_loaded": len(world.zones),
+            "db": services.store.backend,
+            "uptime_s": round(time.time() - services.started_at, 1),
+            "tick_ms": services.metrics.tick_percentiles(_since(request)),
+        }
+    )
+
+
+def _since(request: web.Request) -> int:
+    try:
+        return int(request.query.get("since_tick", "0"))
+    except ValueError:
+        return 0
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[SERVICES].metrics.render(), content_type="text/plain")
+
+
+async def admin_users(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    require_role(await current_account(request), "admin")
+    accounts = await services.writer.call(services.store.list_accounts, 500, 0)
+    return web.json_response(
+        [{"id": a.id, "name": a.name, "role": a.role, "banned": a.banned} for a in accounts]
+    )
+
+
+async def ws_route(request: web.Request) -> web.StreamResponse:
+    return await request.app[SERVICES].gateway.handle(request)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(WEB_DIR / "index.html")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type == "text/html":
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'",
+        )
+    return response
+
+
+def build_app(settings: Settings) -> web.Application:
+    """The aiohttp application; the store opens and the world starts on app start-up."""
+    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
+
+    async def on_startup(app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        writer = StoreWriter()
+        store = await loop.run_in_executor(writer._pool, open_store, settings.db)
+        metrics_ = Metrics()
+        bus = InProcessBus()
+        world = World(settings, store, writer, bus, load_content(), metrics_)
+        await world.start()
+        gateway = Gateway(world, bus, settings, metrics_)
+        app[SERVICES] = Services(
+            settings=settings,
+            store=store,
+            writer=writer,
+            world=world,
+            gateway=gateway,
+            metrics=metrics_,
+            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            login_throttle=Throttle(settings.login_per_minute),
+            register_throttle=Throttle(settings.register_per_minute),
+            started_at=time.time(),
+        )
+        log.info(
+            "world started", extra={"world": world.name, "seed": world.seed, "db": store.backend}
+        )
+
+    async def on_shutdown(app: web.Application) -> None:
+        services = app[SERVICES]
+        await services.gateway.shutdown()
+
+    async def on_cleanup(app: web.Application) -> None:
+        services = app[SERVICES]
+        await services.world.stop()
+        services.writer.submit(services.store.close)
+        services.writer.close()
+        log.info("stopped cleanly; every ship checkpointed")
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_get("/", index)
+    app.router.add_get("/ws", ws_route)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/register", register)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/me/discovered", discovered)
+    app.router.add_get("/api/universe/system", system_view)
+    app.router.add_get("/api/universe/map", map_view)
+    app.router.add_get("/api/admin/users", admin_users)
+    app.router.add_static("/static/", WEB_DIR, show_index=False)
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGTERM or Ctrl-C; then checkpoint, tell clients, and exit 0."""
+    app = build_app(settings)
+    log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=5.0,
+        access_log=None,
+        handle_signals=True,
+    )

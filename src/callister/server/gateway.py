@@ -1,0 +1,479 @@
+"""The gateway: WebSocket sessions, validation, rate limits, and per-client snapshots.
+
+It holds the sockets and nothing of the simulation: intents go to zones through the bus and zone
+ticks come back through it, so gateways and zones can later live in different processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.intents import Dock, Input, Jump, Undock
+from callister.protocol.limits import MAX_WS_MESSAGE, PROTOCOL_VERSION
+from callister.protocol.messages import (
+    AckMsg,
+    ClientMessage,
+    DockMsg,
+    Hello,
+    InputMsg,
+    JumpMsg,
+    PingMsg,
+    UndockMsg,
+    decode_client,
+    encode_server,
+    error_message,
+)
+from callister.protocol.snapshot import diff, encode_snapshot
+from callister.server.aoi import SharedFrame, share_frame, visible_records
+from callister.server.auth import token_hash
+from callister.server.bus import Bus, Subscription, tick_subject
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.world import Pilot, ShipMoved, World, ZoneTick
+from callister.sim import Collided, Docked, JumpCharging, Refused, Undocked
+from callister.store import Account
+
+log = logging.getLogger(__name__)
+
+# WebSocket close codes (docs/protocol.md lists them)
+CLOSE_BAD_HELLO = 4400
+CLOSE_AUTH_FAILED = 4401
+CLOSE_BANNED = 4403
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_REPLACED = 4409
+CLOSE_FLOOD = 4429
+VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
+
+
+def sector_str(xy: tuple[int, int]) -> list[str]:
+    return [str(xy[0]), str(xy[1])]
+
+
+class Session:
+    """One authenticated WebSocket: its ship, its acknowledged view, its outbound queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, account: Account, settings: Settings) -> None:
+        self.ws = ws
+        self.account = account
+        self.pilot: Pilot | None = None
+        self.zone_key: str | None = None
+        self.seq = 0
+        self.acked = 0
+        self.views: dict[int, npt.NDArray[np.void]] = {}
+        self.introduced: set[int] = set()
+        self._json: deque[str] = deque()
+        self._snapshot: bytes | None = None
+        self._wake = asyncio.Event()
+        self._tokens = settings.msg_burst
+        self._rate, self._burst = settings.msg_rate, settings.msg_burst
+        self._refill_at = time.monotonic()
+        self._flood_seconds: set[int] = set()
+        self._last_rate_error = 0.0
+        self.bytes_sent = 0
+        self.closed = False
+        self.sender: asyncio.Task[None] | None = None
+        self.subscription: Subscription | None = None
+
+    @property
+    def ship_id(self) -> int:
+        return self.pilot.character.ship_id if self.pilot else 0
+
+    def send_json(self, text: str) -> None:
+        if not self.closed:
+            self._json.append(text)
+            self._wake.set()
+
+    def send_snapshot(self, data: bytes) -> None:
+        # only the newest snapshot matters; a slow client skips some, and since it never
+        # acknowledges a skipped one, later deltas are still based on what it really has
+        self._snapshot = data
+        self._wake.set()
+
+    async def run_sender(self, metrics: Metrics) -> None:
+        while not self.closed:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while self._json:
+                    text = self._json.popleft()
+                    await self.ws.send_str(text)
+                    self.bytes_sent += len(text)
+                    metrics.inc("callister_bytes_sent_total", len(text))
+                if self._snapshot is not None:
+                    data, self._snapshot = self._snapshot, None
+                    await self.ws.send_bytes(data)
+                    self.bytes_sent += len(data)
+                    metrics.inc("callister_bytes_sent_total", len(data))
+                    metrics.inc("callister_snapshots_sent_total")
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    def allow_message(self, flood_strikes: int) -> bool | None:
+        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding."""
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._refill_at) * self._rate)
+        self._refill_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        second = int(now)
+        self._flood_seconds.add(second)
+        self._flood_seconds = {s for s in self._flood_seconds if second - s < flood_strikes + 2}
+        if len(self._flood_seconds) >= flood_strikes:
+            return None
+        return False
+
+    def should_report_rate(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            return True
+        return False
+
+    def ack(self, seq: int) -> None:
+        if seq in self.views and seq > self.acked:
+            self.acked = seq
+            for old in [s for s in self.views if s < seq]:
+                del self.views[old]
+
+    def reset_view(self) -> None:
+        self.views.clear()
+        self.acked = 0
+
+
+class Gateway:
+    def __init__(self, world: World, bus: Bus, settings: Settings, metrics: Metrics) -> None:
+        self.world, self.bus, self.settings, self.metrics = world, bus, settings, metrics
+        self.sessions: dict[int, Session] = {}  # by account id
+        self.by_zone: dict[str, set[Session]] = {}
+        self._zone_subs: dict[str, Subscription] = {}
+        self.period = settings.tick_hz // settings.snapshot_hz
+        self.cell = max(settings.aoi_radius / 2.0, 250.0)
+        self.connections = 0
+
+    # ------------------------------------------------------------ the socket's life
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
+        await ws.prepare(request)
+        if self.connections >= self.settings.max_clients:
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            return ws
+        self.connections += 1
+        self.metrics.gauges["callister_connections"] = self.connections
+        try:
+            account = await self._authenticate(ws)
+            if account is not None:
+                await self._serve(ws, account)
+        finally:
+            self.connections -= 1
+            self.metrics.gauges["callister_connections"] = self.connections
+        return ws
+
+    async def _authenticate(self, ws: web.WebSocketResponse) -> Account | None:
+        try:
+            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
+        except TimeoutError:
+            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        try:
+            hello = decode_client(msg.data)
+        except ProtocolError as exc:
+            await self._refuse(ws, exc.code, exc.message)
+            return None
+        if not isinstance(hello, Hello):
+            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        store = self.world.store
+        account_id = await self.world.writer.call(
+            store.get_session, token_hash(hello.token), time.time()
+        )
+        account = (
+            await self.world.writer.call(store.get_account, account_id) if account_id else None
+        )
+        if account is None:
+            await ws.send_str(
+                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
+            )
+            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
+            return None
+        if account.banned:
+            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
+            await ws.close(code=CLOSE_BANNED, message=b"banned")
+            return None
+        return account
+
+    async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
+        self.metrics.inc("callister_protocol_errors_total")
+        await ws.send_str(error_message(code, message))
+        await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
+
+    async def _serve(self, ws: web.WebSocketResponse, account: Account) -> None:
+        old = self.sessions.get(account.id)
+        if old is not None:  # the same player logged in again: the newest socket wins
+            self._detach(old)
+            old.send_json(encode_server("bye", reason="replaced by a newer connection"))
+            await old.ws.close(code=CLOSE_REPLACED, message=b"replaced")
+        session = Session(ws, account, self.settings)
+        self.sessions[account.id] = session
+        self.metrics.inc("callister_logins_total")
+        session.sender = asyncio.get_running_loop().create_task(session.run_sender(self.metrics))
+        try:
+            pilot = await self.world.enter(account.id, account.name)
+            session.pilot = pilot
+            session.subscription = self.bus.subscribe(
+                f"ship.{pilot.character.ship_id}", lambda m, s=session: self._on_ship_moved(s, m)
+            )
+            session.send_json(self._welcome(session))
+            if pilot.zone_key is not None:
+                self._enter_zone(session, pilot.zone_key)
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
+                    if not await self._on_message(session, msg.data):
+                        break
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            replaced = self.sessions.get(account.id) is not session
+            self._detach(session)
+            if not replaced:
+                self.sessions.pop(account.id, None)
+                self.world.leave(account.id)
+
+    def _detach(self, session: Session) -> None:
+        session.closed = True
+        session._wake.set()
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+            session.subscription = None
+        self._leave_zone(session)
+
+    def _welcome(self, session: Session) -> str:
+        assert session.pilot is not None
+        c = session.pilot.character
+        return encode_server(
+            "welcome",
+            v=PROTOCOL_VERSION,
+            account=session.account.id,
+            name=session.account.name,
+            role=session.account.role,
+            ship=c.ship_id,
+            hull=c.hull,
+            world=self.world.name,
+            seed=str(self.world.seed),
+            tick_hz=self.settings.tick_hz,
+            snapshot_hz=self.settings.snapshot_hz,
+            aoi_radius=self.settings.aoi_radius,
+            home=sector_str((c.home_x, c.home_y)),
+            home_station=c.home_station,
+        )
+
+    # -------------------------------------------------------------------- zones
+    def _enter_zone(self, session: Session, key: str) -> None:
+        self._leave_zone(session)
+        session.zone_key = key
+        session.reset_view()
+        session.introduced.clear()
+        members = self.by_zone.setdefault(key, set())
+        members.add(session)
+        if key not in self._zone_subs:
+            self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
+        handle = self.world.zones.get(key)
+        if handle is not None:
+            session.send_json(
+                encode_server("system", system=handle.system.to_dict(), tick=handle.zone.tick)
+            )
+
+    def _leave_zone(self, session: Session) -> None:
+        key = session.zone_key
+        if key is None:
+            return
+        session.zone_key = None
+        members = self.by_zone.get(key)
+        if members is not None:
+            members.discard(session)
+            if not members:
+                del self.by_zone[key]
+                sub = self._zone_subs.pop(key, None)
+                if sub is not None:
+                    sub.unsubscribe()
+
+    def _on_ship_moved(self, session: Session, moved: Any) -> None:
+        assert isinstance(moved, ShipMoved)
+        if moved.to_key is None:
+            self._leave_zone(session)
+            return
+        self._enter_zone(session, moved.to_key)
+        session.send_json(encode_server("event", kind="arrived", ship=moved.ship))
+
+    # ------------------------------------------------------------------ messages in
+    async def _on_message(self, session: Session, data: str | bytes) -> bool:
+        """Handle one client frame; False closes the socket."""
+        self.metrics.inc("callister_messages_received_total")
+        allowed = session.allow_message(self.settings.flood_strikes)
+        if allowed is None:
+            session.send_json(error_message(ErrorCode.RATE_LIMITED, "flooding: closing"))
+            await asyncio.sleep(0)  # let the sender flush the error
+            await session.ws.close(code=CLOSE_FLOOD, message=b"flood")
+            return False
+        if not allowed:
+            if session.should_report_rate():
+                session.send_json(
+                    error_message(ErrorCode.RATE_LIMITED, "too many messages; slow down")
+                )
+            return True
+        try:
+            message = decode_client(data)
+            self._dispatch(session, message)
+        except ProtocolError as exc:
+            self.metrics.inc("callister_protocol_errors_total")
+            session.send_json(error_message(exc.code, exc.message))
+        return True
+
+    def _dispatch(self, session: Session, message: ClientMessage) -> None:
+        if isinstance(message, AckMsg):
+            session.ack(message.seq)
+            return
+        if isinstance(message, PingMsg):
+            session.send_json(encode_server("pong", n=message.n, tick=self.world.tick))
+            return
+        if isinstance(message, Hello):
+            raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        if message.ship != session.ship_id:
+            raise ProtocolError(ErrorCode.NOT_YOUR_SHIP, f"ship {message.ship} is not yours")
+        if session.zone_key is None:
+            raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+        actor = session.account.id
+        intent: Input | Dock | Undock | Jump
+        if isinstance(message, InputMsg):
+            intent = Input(actor, message.ship, message.thrust, message.turn, message.brake)
+        elif isinstance(message, DockMsg):
+            intent = Dock(actor, message.ship, message.station)
+        elif isinstance(message, UndockMsg):
+            intent = Undock(actor, message.ship)
+        elif isinstance(message, JumpMsg):
+            intent = Jump(actor, message.ship, message.to_x, message.to_y)
+        else:  # pragma: no cover - the decoder's set is closed
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled message")
+        self.world.submit(session.zone_key, intent)
+
+    # ----------------------------------------------------------------- snapshots out
+    def _on_zone_tick(self, msg: Any) -> None:
+        assert isinstance(msg, ZoneTick)
+        members = self.by_zone.get(msg.key)
+        if not members:
+            return
+        for event in msg.events:
+            self._route_event(event)
+        phase = msg.tick % self.period
+        due = [s for s in members if s.ship_id % self.period == phase and not s.closed]
+        if not due:
+            return
+        shared = share_frame(msg.frame, self.cell)
+        ids = msg.frame.ids
+        for session in due:
+            self._snapshot(session, shared, ids)
+
+    def _snapshot(self, session: Session, shared: SharedFrame, ids: npt.NDArray[np.uint64]) -> None:
+        ship = np.uint64(session.ship_id)
+        row = int(np.searchsorted(ids, ship))
+        if row >= len(ids) or ids[row] != ship:
+            return  # not in this zone (yet)
+        cx, cy = float(shared.x[row]), float(shared.y[row])
+        base = session.views.get(session.acked) if session.acked else None
+        session.seq += 1
+        seq = session.seq
+        records = visible_records(
+            shared, cx, cy, self.settings.aoi_radius, self.settings.aoi_full_rate, seq, base, row
+        )
+        if base is None:
+            changed, removed, base_seq = records, np.empty(0, dtype=np.uint64), 0
+        else:
+            changed, removed = diff(base, records)
+            base_seq = session.acked
+        new_ids = [int(i) for i in changed["id"] if int(i) not in session.introduced]
+        if new_ids:
+            self._introduce(session, new_ids)
+        session.views[seq] = records
+        if len(session.views) > VIEW_HISTORY:
+            del session.views[min(session.views)]
+        session.send_snapshot(encode_snapshot(shared.tick, seq, base_seq, changed, removed))
+
+    def _introduce(self, session: Session, ship_ids: list[int]) -> None:
+        ents = []
+        for ship_id in ship_ids:
+            session.introduced.add(ship_id)
+            owner = self.world.ship_owner.get(ship_id)
+            pilot = self.world.pilots.get(owner) if owner is not None else None
+            ents.append(
+                {
+                    "id": ship_id,
+                    "kind": "ship",
+                    "name": pilot.name if pilot else f"ship-{ship_id}",
+                    "hull": pilot.character.hull if pilot else "",
+                }
+            )
+        session.send_json(encode_server("ents", ents=ents))
+
+    def _route_event(self, event: Any) -> None:
+        if isinstance(event, Refused):
+            target = self.sessions.get(event.actor)
+            if target is not None:
+                target.send_json(error_message(event.code, event.reason, ref=event.action))
+            return
+        owner = self.world.ship_owner.get(getattr(event, "ship", 0))
+        target = self.sessions.get(owner) if owner is not None else None
+        if target is None:
+            return
+        if isinstance(event, Docked):
+            target.send_json(
+                encode_server("event", kind="docked", ship=event.ship, station=event.station)
+            )
+        elif isinstance(event, Undocked):
+            target.send_json(
+                encode_server("event", kind="undocked", ship=event.ship, station=event.station)
+            )
+        elif isinstance(event, JumpCharging):
+            target.send_json(
+                encode_server(
+                    "event",
+                    kind="jump_charging",
+                    ship=event.ship,
+                    to=sector_str((event.to_x, event.to_y)),
+                    ticks=event.ticks,
+                )
+            )
+        elif isinstance(event, Collided):
+            target.send_json(
+                encode_server(
+                    "event",
+                    kind="collided",
+                    ship=event.ship,
+                    what=event.what,
+                    speed=round(float(event.speed), 1),
+                )
+            )
+
+    # ------------------------------------------------------------------- shutdown
+    async def shutdown(self, reason: str = "server shutting down") -> None:
+        """Tell every client why, then close their sockets with 1001 (going away)."""
+        for session in list(self.sessions.values()):
+            session.send_json(encode_server("bye", reason=reason))
+        await asyncio.sleep(0.05)
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(Exception):
+                await session.ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown")

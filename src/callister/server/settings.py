@@ -1,0 +1,161 @@
+"""One settings object: defaults here, then an optional TOML file, then environment variables.
+
+Every field has a default, bounds where they matter, and a doc string (`doc` metadata) that the
+README's settings table is generated from (a test keeps them in step). Environment variables are
+`CALLISTER_<NAME>` in upper case, e.g. `CALLISTER_PORT=9000`. The TOML file holds the same names
+as top-level keys; `--config FILE` or `CALLISTER_CONFIG` selects it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has the wrong type or is out of its bounds; the message names it and the fix."""
+
+
+def _s(default: Any, doc: str, lo: float | None = None, hi: float | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _s("127.0.0.1", "Address the HTTP/WebSocket server listens on.")
+    port: int = _s(8000, "TCP port for HTTP and WebSocket.", 0, 65535)
+    db: str = _s(
+        "sqlite:///data/callister.db",
+        "Database URL: sqlite:///path.db (default, WAL) or postgresql://user@host:port/db.",
+    )
+    sqlite_synchronous: str = _s(
+        "FULL", "SQLite durability: FULL survives power loss, NORMAL only process crashes."
+    )
+    world_name: str = _s("infinity", "Name of the public world this server runs.")
+    world_seed: int = _s(1, "Seed of the public world's universe (any 64-bit integer).")
+    tick_hz: int = _s(20, "Simulation ticks per second.", 1, 120)
+    snapshot_hz: int = _s(10, "Snapshots per second sent to each client (divides tick_hz).", 1, 120)
+    aoi_radius: float = _s(
+        6000.0, "Sensor range in metres: a client sees entities this close.", 100
+    )
+    aoi_full_rate: int = _s(
+        24, "The nearest N visible entities update every snapshot; farther ones at 1/4 rate.", 1
+    )
+    reconnect_grace_s: float = _s(
+        60.0, "A dropped client's ship stays in space this long, waiting for it to return.", 0
+    )
+    checkpoint_interval_s: float = _s(
+        10.0, "Ship positions are written to the database this often (bounded loss).", 0.5
+    )
+    zone_unload_s: float = _s(60.0, "An empty zone is dropped from memory after this long.", 1)
+    home_systems: int = _s(16, "New players start at one of this many station systems.", 1, 1000)
+    session_ttl_s: float = _s(7 * 24 * 3600.0, "Login tokens expire after this long.", 60)
+    hello_timeout_s: float = _s(10.0, "A WebSocket must authenticate within this time.", 0.5)
+    msg_rate: float = _s(60.0, "Messages per second a client may send (sustained).", 1)
+    msg_burst: float = _s(120.0, "Messages a client may send in a burst.", 1)
+    flood_strikes: int = _s(
+        3, "Seconds of flooding (over the rate limit) before the socket is closed (4429).", 1
+    )
+    login_per_minute: int = _s(
+        10, "Failed logins allowed per minute per account name and per address.", 1
+    )
+    register_per_minute: int = _s(20, "Registrations allowed per minute per address.", 1)
+    registration_open: bool = _s(True, "Whether anyone may register an account.")
+    argon2_time_cost: int = _s(3, "Argon2id iterations for password hashes.", 1)
+    argon2_memory_kib: int = _s(65536, "Argon2id memory per hash, KiB.", 1024)
+    max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
+    log_level: str = _s("info", "Log level: debug, info, warning, error.")
+    log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+            if lo is not None and value < lo:
+                raise SettingsError(f"setting {f.name}={value} is below its minimum {lo}")
+            if hi is not None and value > hi:
+                raise SettingsError(f"setting {f.name}={value} is above its maximum {hi}")
+        if self.tick_hz % self.snapshot_hz:
+            raise SettingsError(
+                f"snapshot_hz={self.snapshot_hz} must divide tick_hz={self.tick_hz}"
+            )
+        if self.sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
+            raise SettingsError("sqlite_synchronous must be FULL or NORMAL")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise SettingsError("log_level must be one of debug, info, warning, error")
+
+    def with_overrides(self, values: Mapping[str, Any], source: str) -> Settings:
+        """A copy with `values` applied; strings are converted to each field's type."""
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name not in known:
+                raise SettingsError(f"{source}: unknown setting '{name}' (see README, Settings)")
+            changes[name] = _convert(name, type(getattr(self, name)), raw, source)
+        return replace(self, **changes)
+
+
+def _convert(name: str, want: type, raw: Any, source: str) -> Any:
+    if isinstance(raw, want) and not (want is int and isinstance(raw, bool)):
+        return raw
+    if want is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if want is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(text)
+            return want(text)
+        except ValueError:
+            pass
+    raise SettingsError(f"{source}: setting '{name}' must be {want.__name__}, got {raw!r}")
+
+
+ENV_PREFIX = "CALLISTER_"
+
+
+def load_settings(
+    config: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then the TOML file (`config` or $CALLISTER_CONFIG), then CALLISTER_* variables,
+    then explicit keyword overrides (the command line's flags)."""
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = config or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        settings = settings.with_overrides(data, str(path))
+    names = {f.name for f in fields(Settings)}
+    from_env = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() in names
+    }
+    settings = settings.with_overrides(from_env, "environment")
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    return settings.with_overrides(explicit, "command line")
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (name, default, meaning) for the README."""
+    rows = ["| setting | env | default | meaning |", "|---|---|---|---|"]
+    for f in fields(Settings):
+        env = f"{ENV_PREFIX}{f.name.upper()}"
+        rows.append(f"| `{f.name}` | `{env}` | `{f.default!r}` | {f.metadata['doc']} |")
+    return "\n".join(rows)

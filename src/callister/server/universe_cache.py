@@ -1,0 +1,92 @@
+"""Generation runs ahead of players: systems are generated on a worker thread and cached.
+
+When a zone wakes, its jump neighbours are queued for generation, so by the time a ship has
+charged its jump drive the target system is ready and the jump never waits on the generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections import OrderedDict
+
+from callister.universe import StarSystem, generate_system
+
+
+class UniverseCache:
+    def __init__(self, seed: int, capacity: int = 4096) -> None:
+        self.seed = seed
+        self.capacity = capacity
+        self._systems: OrderedDict[tuple[int, int], StarSystem | None] = OrderedDict()
+        self._pending: dict[tuple[int, int], concurrent.futures.Future[StarSystem | None]] = {}
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="callister-gen")
+        self._lock = threading.RLock()  # the generator thread stores while the loop reads
+        self.generated = 0
+        self.waited = 0  # times a caller had to wait for generation (should stay ~0 for jumps)
+
+    def cached(self, x: int, y: int) -> bool:
+        return (x, y) in self._systems
+
+    def peek(self, x: int, y: int) -> StarSystem | None:
+        """The system if it is already generated (never generates on the caller's thread)."""
+        with self._lock:
+            system = self._systems.get((x, y))
+            if system is not None:
+                self._systems.move_to_end((x, y))
+            return system
+
+    def prefetch(self, coords: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> None:
+        """Queue generation of these sectors in the background (no-op for cached ones)."""
+        for xy in coords:
+            self._future(xy)
+
+    async def get(self, x: int, y: int) -> StarSystem | None:
+        """The system at (x, y), generated off the loop if it is not cached yet."""
+        if self.cached(x, y):
+            return self.peek(x, y)
+        self.waited += 1
+        return await asyncio.wrap_future(self._future((x, y)))
+
+    def get_blocking(self, x: int, y: int) -> StarSystem | None:
+        """For worker threads and the CLI only: generate on the calling thread."""
+        with self._lock:
+            if (x, y) in self._systems:
+                return self._systems[(x, y)]
+        system = generate_system(self.seed, x, y)
+        self._store((x, y), system)
+        return system
+
+    def _future(self, xy: tuple[int, int]) -> concurrent.futures.Future[StarSystem | None]:
+        with self._lock:
+            if xy in self._systems:
+                done: concurrent.futures.Future[StarSystem | None] = concurrent.futures.Future()
+                done.set_result(self._systems[xy])
+                return done
+            future = self._pending.get(xy)
+            if future is None:
+                future = self._pool.submit(generate_system, self.seed, xy[0], xy[1])
+                self._pending[xy] = future
+                future.add_done_callback(lambda f, xy=xy: self._finish(xy, f))
+            return future
+
+    def _finish(
+        self, xy: tuple[int, int], future: concurrent.futures.Future[StarSystem | None]
+    ) -> None:
+        if future.cancelled() or future.exception() is not None:
+            with self._lock:
+                self._pending.pop(xy, None)
+            return
+        self._store(xy, future.result())
+
+    def _store(self, xy: tuple[int, int], system: StarSystem | None) -> None:
+        with self._lock:
+            self._pending.pop(xy, None)
+            self.generated += 1
+            self._systems[xy] = system
+            self._systems.move_to_end(xy)
+            while len(self._systems) > self.capacity:
+                self._systems.popitem(last=False)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,472 @@
+"""The world runtime: zones, the fixed-rate tick loop, ships entering, leaving and jumping.
+
+One `World` runs one universe (seed) on the asyncio loop. Zones (one per star system) are created
+when a ship arrives and sleep when empty: an empty zone is not stepped and is unloaded after
+`zone_unload_s`. Every tick the world steps the awake zones and publishes a `ZoneTick` per zone on
+the bus; gateways turn those into snapshots. Nothing here waits for disk: store calls go through
+the single writer thread, and universe generation runs ahead on its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from callister.content import Content, Hull
+from callister.protocol.intents import Intent
+from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.universe_cache import UniverseCache
+from callister.server.writer import StoreWriter
+from callister.sim import JumpCharging, JumpOut, ShipState, Zone, ZoneEvent, ZoneFrame, ZoneLayout
+from callister.store import Character, Store
+from callister.universe import StarSystem, apply_deltas, arrival_point
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneTick:
+    """Published on `zone.<key>.tick` after every step of an awake zone."""
+
+    key: str
+    tick: int
+    frame: ZoneFrame
+    events: list[ZoneEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class ShipMoved:
+    """Published on `ship.<id>` when a ship changes zone (a jump) or leaves the world."""
+
+    ship: int
+    owner: int
+    to_key: str | None  # None: the ship left the world (logout after the grace period)
+    system: StarSystem | None
+
+
+@dataclass(slots=True)
+class ZoneHandle:
+    key: str
+    sector: tuple[int, int]
+    system: StarSystem
+    zone: Zone
+    empty_since: float | None = None
+
+
+@dataclass(slots=True)
+class Pilot:
+    """A character in the world: who owns which ship, where it is, where home is."""
+
+    account_id: int
+    name: str
+    character: Character
+    zone_key: str | None = None  # None while in transit between zones
+    linger: asyncio.TimerHandle | None = None
+    connected: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class IdAllocator:
+    """64-bit entity ids reserved from the database in blocks: never reused, even after a crash
+    (a reserved block is burnt, not returned)."""
+
+    def __init__(self, store: Store, writer: StoreWriter, block: int = 1000) -> None:
+        self._store, self._writer, self._block = store, writer, block
+        self._ids: range = range(0)
+        self._pos = 0
+
+    async def next(self) -> int:
+        if self._pos >= len(self._ids):
+            self._ids = await self._writer.call(self._store.reserve_ids, self._block)
+            self._pos = 0
+        value = self._ids[self._pos]
+        self._pos += 1
+        return value
+
+
+class World:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        writer: StoreWriter,
+        bus: Bus,
+        content: Content,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.world_name
+        self.seed = settings.world_seed
+        self.store, self.writer, self.bus, self.content = store, writer, bus, content
+        self.metrics = metrics
+        self.universe = UniverseCache(self.seed)
+        self.ids = IdAllocator(store, writer)
+        self.zones: dict[str, ZoneHandle] = {}
+        self._zone_loading: dict[str, asyncio.Future[ZoneHandle]] = {}
+        self.pilots: dict[int, Pilot] = {}  # by account id
+        self.ship_owner: dict[int, int] = {}
+        self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        self.tick = 0
+        self._running = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.dt = 1.0 / settings.tick_hz
+        self.last_sim_ms = 0.0
+
+    # ----------------------------------------------------------------- start-up / shutdown
+    async def start(self) -> None:
+        """Find the home systems (off the loop) and start the tick and checkpoint loops."""
+        self.homes = await asyncio.get_running_loop().run_in_executor(
+            None, find_home_systems, self.universe, self.settings.home_systems
+        )
+        saved = await self.writer.call(self.store.get_meta, f"world.{self.name}.tick")
+        self.tick = int(saved) if saved else 0
+        self._running = True
+        self._spawn(self._tick_loop(), "tick loop")
+        self._spawn(self._checkpoint_loop(), "checkpoint loop")
+
+    async def stop(self) -> None:
+        """Stop ticking and write every ship's state; returns when it is committed."""
+        self._running = False
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.checkpoint()
+        self.universe.close()
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ----------------------------------------------------------------------------- zones
+    async def ensure_zone(self, x: int, y: int) -> ZoneHandle:
+        """The zone for sector (x, y), created (generated, deltas applied) if needed."""
+        key = zone_key(self.name, x, y)
+        handle = self.zones.get(key)
+        if handle is not None:
+            return handle
+        loading = self._zone_loading.get(key)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_future()
+            self._zone_loading[key] = loading
+            try:
+                handle = await self._load_zone(key, x, y)
+                loading.set_result(handle)
+            except BaseException as exc:
+                loading.set_exception(exc)
+                raise
+            finally:
+                del self._zone_loading[key]
+            return handle
+        return await asyncio.shield(loading)
+
+    async def _load_zone(self, key: str, x: int, y: int) -> ZoneHandle:
+        system = await self.universe.get(x, y)
+        if system is None:
+            raise LookupError(f"no star system at sector ({x}, {y})")
+        deltas = await self.writer.call(self.store.get_deltas, self.name, x, y)
+        if deltas:
+            system = apply_deltas(system, deltas)
+        zone = Zone(
+            ZoneLayout.from_system(system), tick_hz=self.settings.tick_hz, start_tick=self.tick
+        )
+        handle = ZoneHandle(key=key, sector=(x, y), system=system, zone=zone)
+        self.zones[key] = handle
+        self.bus.subscribe(intents_subject(key), zone.submit)
+        # run ahead of explorers: every neighbour is generated before anyone can jump there
+        self.universe.prefetch(system.links)
+        self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
+        log.info("zone loaded", extra={"zone": key, "system": system.name})
+        return handle
+
+    def submit(self, key: str, intent: Intent) -> None:
+        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        self.bus.publish(intents_subject(key), intent)
+
+    # -------------------------------------------------------------------------- the tick
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while self._running:
+            started = time.perf_counter()
+            try:
+                self.step()
+            except Exception:
+                log.exception("tick failed")
+            elapsed = (time.perf_counter() - started) * 1000.0
+            self.metrics.record_tick(self.tick, elapsed, self.last_sim_ms)
+            self.metrics.inc("callister_ticks_total")
+            next_at += self.dt
+            delay = next_at - loop.time()
+            if delay < -self.dt * 5:  # far behind (e.g. machine stalled): drop the backlog
+                self.metrics.inc("callister_ticks_overrun_total")
+                next_at = loop.time()
+                delay = 0.0
+            await asyncio.sleep(max(0.0, delay))
+
+    def step(self) -> None:
+        """One tick for every awake zone, then publish each zone's frame and events."""
+        self.tick += 1
+        now = time.monotonic()
+        sim_ms = 0.0
+        active = 0
+        ships = 0
+        for handle in list(self.zones.values()):
+            zone = handle.zone
+            if zone.ship_count == 0:
+                # asleep: costs nothing; unloaded after a while
+                if handle.empty_since is None:
+                    handle.empty_since = now
+                elif now - handle.empty_since > self.settings.zone_unload_s:
+                    self._unload(handle)
+                continue
+            handle.empty_since = None
+            active += 1
+            t0 = time.perf_counter()
+            events = zone.step()
+            sim_ms += (time.perf_counter() - t0) * 1000.0
+            ships += zone.ship_count
+            for event in events:
+                if isinstance(event, JumpOut):
+                    self._depart(handle, event)
+                elif isinstance(event, JumpCharging):
+                    self.universe.prefetch([(event.to_x, event.to_y)])
+            self.bus.publish(
+                tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
+            )
+        self.last_sim_ms = sim_ms
+        self.metrics.gauges["callister_zones_active"] = active
+        self.metrics.gauges["callister_ships"] = ships
+
+    def _unload(self, handle: ZoneHandle) -> None:
+        del self.zones[handle.key]
+        self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
+        log.info("zone unloaded", extra={"zone": handle.key})
+
+    # ------------------------------------------------------------------------- jumping
+    def _depart(self, source: ZoneHandle, event: JumpOut) -> None:
+        owner = self.ship_owner.get(event.ship)
+        pilot = self.pilots.get(owner) if owner is not None else None
+        if pilot is None:
+            return
+        pilot.zone_key = None
+        self.metrics.inc("callister_jumps_total")
+        self._spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+
+    async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
+        try:
+            handle = await self.ensure_zone(event.to_x, event.to_y)
+        except Exception:
+            log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
+            handle = await self.ensure_zone(*origin)
+        if handle.sector == (event.to_x, event.to_y):
+            x, y = arrival_point(handle.system, origin[0], origin[1])
+        else:
+            x, y = event.state.x, event.state.y
+        # arrive facing inwards, keeping a little of the ship's speed
+        angle = math.atan2(-y, -x)
+        state = replace(event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle)
+        self._place(pilot, handle, state)
+        self._discover(pilot.account_id, handle.sector)
+        self._save(pilot)
+
+    # ------------------------------------------------------------- entering and leaving
+    async def enter(self, account_id: int, name: str) -> Pilot:
+        """Put the account's ship into the world (or reattach to it) and return its pilot."""
+        pilot = self.pilots.get(account_id)
+        if pilot is not None:
+            if pilot.linger is not None:
+                pilot.linger.cancel()
+                pilot.linger = None
+            pilot.connected = True
+            return pilot
+        character = await self.writer.call(self.store.load_character, account_id, self.name)
+        if character is None:
+            character = await self._new_character(account_id)
+        pilot = Pilot(account_id=account_id, name=name, character=character)
+        self.pilots[account_id] = pilot
+        self.ship_owner[character.ship_id] = account_id
+        try:
+            handle = await self.ensure_zone(character.system_x, character.system_y)
+        except LookupError:  # the system vanished (e.g. seed changed): go home
+            handle = await self.ensure_zone(character.home_x, character.home_y)
+            character = replace(
+                character,
+                system_x=character.home_x,
+                system_y=character.home_y,
+                docked_at=character.home_station,
+            )
+        hull = self.content.hulls.get(character.hull, self.content.starter_hull)
+        state = ShipState(
+            id=character.ship_id,
+            owner=account_id,
+            hull=hull.key,
+            x=character.x,
+            y=character.y,
+            vx=character.vx,
+            vy=character.vy,
+            angle=character.angle,
+            docked_at=character.docked_at,
+        )
+        pilot.character = character
+        self._place(pilot, handle, state)
+        self._discover(account_id, handle.sector)
+        self.metrics.gauges["callister_players"] = len(self.pilots)
+        return pilot
+
+    async def _new_character(self, account_id: int) -> Character:
+        hx, hy, station_index = self.homes[account_id % len(self.homes)]
+        system = await self.universe.get(hx, hy)
+        assert system is not None
+        station = system.stations[station_index]
+        ship_id = await self.ids.next()
+        character = Character(
+            account_id=account_id,
+            world=self.name,
+            ship_id=ship_id,
+            hull=self.content.starter_hull.key,
+            system_x=hx,
+            system_y=hy,
+            x=float(station.x),
+            y=float(station.y),
+            vx=0.0,
+            vy=0.0,
+            angle=0.0,
+            docked_at=station_index,
+            home_x=hx,
+            home_y=hy,
+            home_station=station_index,
+            extra={},
+        )
+        await self.writer.call(self.store.save_character, character)
+        return character
+
+    def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
+        hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
+        handle.zone.add_ship(
+            state.id,
+            pilot.account_id,
+            hull,
+            x=state.x,
+            y=state.y,
+            vx=state.vx,
+            vy=state.vy,
+            angle=state.angle,
+            docked_at=state.docked_at,
+        )
+        handle.empty_since = None
+        pilot.zone_key = handle.key
+        pilot.character = replace(
+            pilot.character, system_x=handle.sector[0], system_y=handle.sector[1]
+        )
+        self.bus.publish(
+            f"ship.{state.id}", ShipMoved(state.id, pilot.account_id, handle.key, handle.system)
+        )
+
+    def leave(self, account_id: int) -> None:
+        """The player's connection dropped: keep the ship in space for the grace period."""
+        pilot = self.pilots.get(account_id)
+        if pilot is None:
+            return
+        pilot.connected = False
+        self._save(pilot)
+        grace = self.settings.reconnect_grace_s
+        loop = asyncio.get_running_loop()
+        pilot.linger = loop.call_later(grace, self._logout, account_id)
+
+    def _logout(self, account_id: int) -> None:
+        pilot = self.pilots.get(account_id)
+        if pilot is None or pilot.connected:
+            return
+        if pilot.zone_key is None:  # mid-jump: try again once it has arrived
+            pilot.linger = asyncio.get_running_loop().call_later(1.0, self._logout, account_id)
+            return
+        self._save(pilot)
+        handle = self.zones.get(pilot.zone_key)
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.remove_ship(pilot.character.ship_id)
+        del self.pilots[account_id]
+        self.ship_owner.pop(pilot.character.ship_id, None)
+        self.bus.publish(
+            f"ship.{pilot.character.ship_id}",
+            ShipMoved(pilot.character.ship_id, account_id, None, None),
+        )
+        self.metrics.gauges["callister_players"] = len(self.pilots)
+
+    def ship_state(self, pilot: Pilot) -> ShipState | None:
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is None or not handle.zone.has_ship(pilot.character.ship_id):
+            return None
+        return handle.zone.ship_state(pilot.character.ship_id)
+
+    # --------------------------------------------------------------------- persistence
+    def _snapshot_character(self, pilot: Pilot) -> Character:
+        state = self.ship_state(pilot)
+        if state is not None:
+            pilot.character = replace(
+                pilot.character,
+                x=state.x,
+                y=state.y,
+                vx=state.vx,
+                vy=state.vy,
+                angle=state.angle,
+                docked_at=state.docked_at,
+                updated_at=time.time(),
+            )
+        return pilot.character
+
+    def _save(self, pilot: Pilot) -> None:
+        self.writer.submit(self.store.save_character, self._snapshot_character(pilot))
+
+    def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
+        self.writer.submit(
+            self.store.add_discovery, account_id, self.name, sector[0], sector[1], time.time()
+        )
+
+    async def checkpoint(self) -> None:
+        """Write every ship's state in one transaction, and the world clock."""
+        characters = [self._snapshot_character(p) for p in self.pilots.values()]
+        if characters:
+            await self.writer.call(self.store.save_characters, characters)
+        await self.writer.call(self.store.set_meta, f"world.{self.name}.tick", str(self.tick))
+
+    async def _checkpoint_loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.settings.checkpoint_interval_s)
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("checkpoint failed; will retry")
+
+
+def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
+    """The first `count` systems with a station, spiralling out from sector (0, 0)."""
+    homes: list[tuple[int, int, int]] = []
+    radius = 0
+    while len(homes) < count:
+        ring = _ring(radius)
+        for x, y in ring:
+            system = universe.get_blocking(x, y)
+            if system is not None and system.stations and system.links:
+                homes.append((x, y, system.stations[0].index))
+                if len(homes) == count:
+                    break
+        radius += 1
+        if radius > 200:
+            raise RuntimeError("no system with a station within 200 sectors of the origin")
+    return homes
+
+
+def _ring(r: int) -> list[tuple[int, int]]:
+    if r == 0:
+        return [(0, 0)]
+    cells = [(x, -r) for x in range(-r, r + 1)] + [(x, r) for x in range(-r, r + 1)]
+    cells += [(-r, y) for y in range(-r + 1, r)] + [(r, y) for y in range(-r + 1, r)]
+    return cells

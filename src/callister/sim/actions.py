@@ -1,0 +1,266 @@
+"""Systems at the edges of a tick: intents in, discrete actions (dock, undock, jump) resolved.
+
+These run per intent in Python because intents are few and each needs its own answer; the
+per-entity work (flight, collisions) is in the vectorised systems.
+
+Rules (identical for players and agents: there is no other path into a zone):
+- an intent naming a ship the zone does not hold is refused UNKNOWN_SHIP; one whose actor does
+  not own the ship is refused NOT_YOUR_SHIP;
+- Input is clamped (thrust 0..1, turn -1..1, non-finite values count as 0) and stored as the
+  ship's held controls; the last Input for a ship in a tick wins; while docked it is stored but
+  has no effect until the ship undocks;
+- Dock, Undock and Jump are resolved at the end of the tick, in arrival order, against the
+  state the flight stages left (see `resolve_actions`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from callister.protocol.errors import ErrorCode
+from callister.protocol.intents import Dock, Input, Jump, Undock
+from callister.sim.entities import DOCKED, JUMPING, NO_CONTACT, NO_STATION, THRUSTING
+from callister.sim.events import (
+    Docked,
+    JumpCancelled,
+    JumpCharging,
+    JumpOut,
+    Refused,
+    Undocked,
+)
+from callister.sim.layout import StationSpec
+from callister.sim.rules import DOCK_MAX_SPEED, JUMP_CHARGE_TICKS, UNDOCK_MARGIN
+from callister.sim.state import ACTION_NAMES, SimState, ship_state
+
+
+def _clamp(value: object, lo: float, hi: float) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    if not math.isfinite(v):
+        return 0.0
+    return min(max(v, lo), hi)
+
+
+def apply_intents(state: SimState) -> None:
+    """Check ownership of every queued intent; store Inputs; queue the rest for `resolve_actions`.
+
+    Inputs are gathered in a dict (last per ship wins) and written with one fancy assignment per
+    column, so 1,000 inputs a tick cost Python work per intent but only three numpy calls.
+    """
+    store = state.store
+    find = store.find
+    owner = store.owner
+    controls: dict[int, tuple[float, float, bool]] = {}
+    for intent in state.intents:
+        row = find(intent.ship)
+        if row is None:
+            _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
+            continue
+        if owner.item(row) != intent.actor:
+            _refuse(state, intent, ErrorCode.NOT_YOUR_SHIP, f"ship {intent.ship} is not yours")
+            continue
+        if isinstance(intent, Input):
+            controls[row] = (
+                _clamp(intent.thrust, 0.0, 1.0),
+                _clamp(intent.turn, -1.0, 1.0),
+                bool(intent.brake),
+            )
+        else:
+            state.actions.append(intent)
+    state.intents.clear()
+    if controls:
+        rows = np.fromiter(controls.keys(), dtype=np.intp, count=len(controls))
+        values = np.array(list(controls.values()), dtype=np.float64)
+        store.thrust[rows] = values[:, 0]
+        store.turn[rows] = values[:, 1]
+        store.brake[rows] = values[:, 2] != 0
+
+
+def _refuse(state: SimState, intent: object, code: ErrorCode, reason: str) -> None:
+    state.events.append(
+        Refused(
+            actor=intent.actor,  # type: ignore[attr-defined]
+            ship=intent.ship,  # type: ignore[attr-defined]
+            action=ACTION_NAMES[type(intent)],
+            code=code,
+            reason=reason,
+        )
+    )
+
+
+def charge_jumps(state: SimState) -> None:
+    """Count down charging jumps; a ship whose charge reaches 0 leaves the zone (JumpOut).
+
+    Ships are visited in id order so events are deterministic whatever the row layout.
+    """
+    if not state.jumping:
+        return
+    store = state.store
+    leaving: list[int] = []
+    for ship in sorted(state.jumping):
+        row = store.row(ship)
+        left = store.jump_ticks.item(row) - 1
+        store.jump_ticks[row] = left
+        if left <= 0:
+            leaving.append(ship)
+    for ship in leaving:
+        row = store.row(ship)
+        to_x = store.jump_x.item(row)
+        to_y = store.jump_y.item(row)
+        snapshot = ship_state(store, ship)
+        store.remove(ship)
+        state.jumping.discard(ship)
+        state.events.append(JumpOut(ship=ship, to_x=to_x, to_y=to_y, state=snapshot))
+
+
+def resolve_actions(state: SimState) -> None:
+    """Resolve queued Dock, Undock and Jump requests in arrival order.
+
+    - Dock: refused DOCKED if already docked; NO_STATION_IN_RANGE unless the named station (or,
+      with no station named, the nearest one) has the ship's centre within its dock_radius;
+      TOO_FAST above DOCK_MAX_SPEED. Docking stops the ship at the station's centre and cancels
+      a charging jump (JumpCancelled).
+    - Undock: refused NOT_DOCKED unless docked. The ship appears at rest, facing away from the
+      star, just outside the station (station radius + ship radius + UNDOCK_MARGIN).
+    - Jump: refused NO_SUCH_LINK unless the target sector is a link of this system, DOCKED if
+      docked, JUMPING if already charging. Charging takes JUMP_CHARGE_TICKS ticks counted from
+      the next tick, during which the ship flies normally.
+    A ship that left the zone earlier in the tick (a finished jump) is refused UNKNOWN_SHIP.
+    """
+    store = state.store
+    for intent in state.actions:
+        if intent.ship not in store:
+            _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"ship {intent.ship} left this zone")
+        elif isinstance(intent, Dock):
+            _dock(state, intent)
+        elif isinstance(intent, Undock):
+            _undock(state, intent)
+        else:
+            _start_jump(state, intent)
+    state.actions.clear()
+
+
+def _dock(state: SimState, intent: Dock) -> None:
+    store = state.store
+    row = store.row(intent.ship)
+    if store.flags.item(row) & DOCKED:
+        _refuse(state, intent, ErrorCode.DOCKED, "already docked")
+        return
+    x = store.x.item(row)
+    y = store.y.item(row)
+    station: StationSpec | None = None
+    if intent.station is None:
+        best = math.inf
+        for s in state.layout.stations:
+            d = math.hypot(x - s.x, y - s.y)
+            if d <= s.dock_radius and d < best:
+                best = d
+                station = s
+        if station is None:
+            _refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, "no station in docking range")
+            return
+    else:
+        station = state.layout.station(intent.station)
+        if station is None:
+            _refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, f"no station {intent.station}")
+            return
+        d = math.hypot(x - station.x, y - station.y)
+        if d > station.dock_radius:
+            _refuse(
+                state,
+                intent,
+                ErrorCode.NO_STATION_IN_RANGE,
+                f"station {station.index} is {d:.0f} m away; dock within {station.dock_radius:.0f}",
+            )
+            return
+    speed = math.hypot(store.vx.item(row), store.vy.item(row))
+    if speed > DOCK_MAX_SPEED:
+        _refuse(
+            state,
+            intent,
+            ErrorCode.TOO_FAST,
+            f"moving at {speed:.0f} m/s; dock at {DOCK_MAX_SPEED:.0f} m/s or less",
+        )
+        return
+    if intent.ship in state.jumping:
+        _cancel_jump(state, intent.ship, row)
+    store.x[row] = station.x
+    store.y[row] = station.y
+    store.vx[row] = 0.0
+    store.vy[row] = 0.0
+    store.flags[row] = (store.flags.item(row) | DOCKED) & ~THRUSTING
+    store.docked_at[row] = station.index
+    store.contact[row] = NO_CONTACT
+    state.events.append(Docked(ship=intent.ship, station=station.index))
+
+
+def _cancel_jump(state: SimState, ship: int, row: int) -> None:
+    store = state.store
+    store.flags[row] = store.flags.item(row) & ~JUMPING
+    store.jump_ticks[row] = 0
+    state.jumping.discard(ship)
+    state.events.append(
+        JumpCancelled(ship=ship, to_x=store.jump_x.item(row), to_y=store.jump_y.item(row))
+    )
+
+
+def undock_position(station: StationSpec, ship_radius: float) -> tuple[float, float, float]:
+    """(x, y, angle) where a ship of `ship_radius` appears when it undocks from `station`.
+
+    On the side away from the star (the origin), so a ship never undocks facing into it; a
+    station at the origin itself sends ships out along +x.
+    """
+    dist = math.hypot(station.x, station.y)
+    if dist > 0:
+        ux, uy = station.x / dist, station.y / dist
+    else:
+        ux, uy = 1.0, 0.0
+    out = station.radius + ship_radius + UNDOCK_MARGIN
+    return station.x + ux * out, station.y + uy * out, math.atan2(uy, ux)
+
+
+def _undock(state: SimState, intent: Undock) -> None:
+    store = state.store
+    row = store.row(intent.ship)
+    station = state.layout.station(store.docked_at.item(row))
+    if not store.flags.item(row) & DOCKED or station is None:
+        _refuse(state, intent, ErrorCode.NOT_DOCKED, "not docked")
+        return
+    x, y, angle = undock_position(station, store.radius.item(row))
+    store.x[row] = x
+    store.y[row] = y
+    store.vx[row] = 0.0
+    store.vy[row] = 0.0
+    store.angle[row] = angle
+    store.flags[row] = store.flags.item(row) & ~DOCKED
+    store.docked_at[row] = NO_STATION
+    store.contact[row] = NO_CONTACT
+    state.events.append(Undocked(ship=intent.ship, station=station.index))
+
+
+def _start_jump(state: SimState, intent: Jump) -> None:
+    store = state.store
+    row = store.row(intent.ship)
+    target = (intent.to_x, intent.to_y)
+    if target not in state.layout.links:
+        _refuse(state, intent, ErrorCode.NO_SUCH_LINK, f"no jump link from here to sector {target}")
+        return
+    flags = store.flags.item(row)
+    if flags & DOCKED:
+        _refuse(state, intent, ErrorCode.DOCKED, "undock before jumping")
+        return
+    if flags & JUMPING:
+        _refuse(state, intent, ErrorCode.JUMPING, "a jump is already charging")
+        return
+    store.flags[row] = flags | JUMPING
+    store.jump_ticks[row] = JUMP_CHARGE_TICKS
+    store.jump_x[row] = intent.to_x
+    store.jump_y[row] = intent.to_y
+    state.jumping.add(intent.ship)
+    state.events.append(
+        JumpCharging(ship=intent.ship, to_x=intent.to_x, to_y=intent.to_y, ticks=JUMP_CHARGE_TICKS)
+    )

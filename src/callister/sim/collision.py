@@ -1,0 +1,241 @@
+"""Ships against static colliders (star, stations, rocks), vectorised over candidate pairs.
+
+Method, per tick, after integration:
+1. Each undocked ship takes the colliders listed in its cell of the static raster (one array
+   lookup per ship; most ships are in empty space and drop out here).
+2. For every (ship, collider) pair, a swept test: the ship's centre moved along the segment
+   p0 -> p1 = p0 + v * dt this tick; it hit the collider if that segment enters the circle of
+   radius r_ship + r_collider. Sweeping, not just testing p1, is what stops a fast ship from
+   tunnelling through a small rock between two ticks.
+3. Each ship resolves its earliest hit: it is put back on the surface (plus PUSH_OUT_EPSILON)
+   where the segment entered, and the normal component of its velocity is reflected and scaled
+   by RESTITUTION (or just removed below RESTING_SPEED, so pressing ships come to rest). One
+   more discrete pass pushes it out of any other collider it now overlaps (rocks may touch).
+4. A `Collided` event is raised only for a *new* contact: a ship that keeps pressing against
+   the rock it touched last tick (within CONTACT_SLOP) raises nothing more.
+
+Ship-against-ship collision is deliberately not simulated: crowds gather at stations and jump
+points, and letting ships pass through each other avoids pile-ups, griefing by blocking and an
+O(crowd^2) cost exactly where players cluster. Neighbour queries (weapons, area of interest)
+use the dynamic grid rebuilt at the end of the tick instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from callister.sim.entities import DOCKED, KIND_SHIP, NO_CONTACT
+from callister.sim.events import Collided, ColliderName
+from callister.sim.rules import CONTACT_SLOP, PUSH_OUT_EPSILON, RESTING_SPEED, RESTITUTION
+from callister.sim.state import SimState
+from callister.sim.statics import COLLIDER_NAMES
+
+F64 = NDArray[np.float64]
+
+
+def _first_per_group(groups: NDArray[np.intp], keys: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Positions of the smallest key within each group (ties: the earliest position)."""
+    order = np.lexsort((keys, groups))
+    g = groups[order]
+    first = np.ones(g.size, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    return order[first]
+
+
+def _push_out(
+    px: F64, py: F64, cx: F64, cy: F64, reach: F64, fallback_x: F64, fallback_y: F64
+) -> tuple[F64, F64, F64, F64]:
+    """Unit normals from centre to point (fallback direction when they coincide) and the point
+    moved onto the circle of radius `reach` + PUSH_OUT_EPSILON along them."""
+    nx = px - cx
+    ny = py - cy
+    length = np.hypot(nx, ny)
+    degenerate = length < 1e-9
+    if degenerate.any():
+        nx[degenerate] = fallback_x[degenerate]
+        ny[degenerate] = fallback_y[degenerate]
+        length = np.hypot(nx, ny)
+        still = length < 1e-9
+        nx[still] = 1.0
+        ny[still] = 0.0
+        length[still] = 1.0
+    nx /= length
+    ny /= length
+    out = reach + PUSH_OUT_EPSILON
+    return nx, ny, cx + nx * out, cy + ny * out
+
+
+def collide_statics(state: SimState) -> None:
+    """Resolve ships against static colliders this tick (see the module docstring)."""
+    store = state.store
+    statics = state.statics
+    n = store.count
+    if n == 0:
+        return
+    contact = store.contact[:n]
+    touching_before = np.flatnonzero(contact != NO_CONTACT)
+    previous = contact[touching_before]
+
+    pts, sts = statics.candidates(store.x[:n], store.y[:n])
+    if pts.size:
+        pts, sts = _near_pairs(state, pts, sts)
+    hit_rows = np.empty(0, dtype=np.intp)
+    hit_statics = np.empty(0, dtype=np.int32)
+    hit_speed = np.empty(0, dtype=np.float64)
+    if pts.size:
+        hit_rows, hit_statics, hit_speed = _resolve(state, pts, sts)
+
+    # Contact bookkeeping: a hit on the collider already touched is not news; a ship that was
+    # touching something and was not hit keeps the contact while within CONTACT_SLOP of it.
+    contact[touching_before] = NO_CONTACT
+    if touching_before.size:
+        kept = np.isin(touching_before, hit_rows, invert=True)
+        rows = touching_before[kept]
+        was = previous[kept]
+        dx = store.x[rows].astype(np.float64) - statics.x[was]
+        dy = store.y[rows].astype(np.float64) - statics.y[was]
+        reach = store.radius[rows].astype(np.float64) + statics.r[was] + CONTACT_SLOP
+        near = dx * dx + dy * dy <= reach * reach
+        contact[rows[near]] = was[near]
+    if hit_rows.size == 0:
+        return
+    # What each hit ship touched last tick (touching_before is ascending: binary search).
+    before = np.full(hit_rows.size, NO_CONTACT, dtype=np.int32)
+    if touching_before.size:
+        pos = np.minimum(np.searchsorted(touching_before, hit_rows), touching_before.size - 1)
+        same_row = touching_before[pos] == hit_rows
+        before[same_row] = previous[pos[same_row]]
+    contact[hit_rows] = hit_statics
+    new = before != hit_statics
+    if not new.any():
+        return
+    rows = hit_rows[new]
+    which = hit_statics[new]
+    speed = hit_speed[new]
+    ids = store.ids[rows]
+    for i in np.argsort(ids):
+        s = int(which[i])
+        name: ColliderName = COLLIDER_NAMES[int(statics.kind[s])]
+        state.events.append(
+            Collided(
+                ship=int(ids[i]),
+                what=name,
+                index=int(statics.index[s]),
+                speed=float(speed[i]),
+            )
+        )
+
+
+def _near_pairs(
+    state: SimState, pts: NDArray[np.intp], sts: NDArray[np.int32]
+) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
+    """Keep the pairs that could touch this tick: a cheap float32 distance test.
+
+    A ship whose path this tick entered the collider ends within r_ship + r_collider + the
+    distance it moved of its centre, and it moved at most max_speed * dt. Most candidate pairs
+    (a ship merely in a listed cell) fail this, so the swept test runs on a few hundred pairs
+    instead of tens of thousands. Docked ships and non-ships are dropped here too.
+    """
+    store = state.store
+    statics = state.statics
+    dx = np.take(store.x, pts)
+    dx -= np.take(statics.x, sts)
+    dy = np.take(store.y, pts)
+    dy -= np.take(statics.y, sts)
+    dx *= dx
+    dy *= dy
+    dx += dy
+    reach = np.take(store.max_speed, pts)
+    reach *= state.dt
+    reach += np.take(store.radius, pts)
+    reach += np.take(statics.r, sts)
+    reach += 1.0  # float32 rounding of positions and of the speed cap
+    reach *= reach
+    near = np.flatnonzero(dx <= reach)
+    pts = pts[near]
+    sts = sts[near]
+    movable = ((store.flags[pts] & DOCKED) == 0) & (store.kind[pts] == KIND_SHIP)
+    return pts[movable], sts[movable]
+
+
+def _resolve(
+    state: SimState, pts: NDArray[np.intp], sts: NDArray[np.int32]
+) -> tuple[NDArray[np.intp], NDArray[np.int32], F64]:
+    """Swept test and resolution for candidate pairs; returns (rows, collider, impact speed)
+    for the ships that hit something, rows ascending."""
+    store = state.store
+    statics = state.statics
+    dt = state.dt
+    px = store.x[pts].astype(np.float64)
+    py = store.y[pts].astype(np.float64)
+    vx = store.vx[pts].astype(np.float64)
+    vy = store.vy[pts].astype(np.float64)
+    cx = statics.x[sts].astype(np.float64)
+    cy = statics.y[sts].astype(np.float64)
+    reach = store.radius[pts].astype(np.float64) + statics.r[sts]
+    # Segment p0 + t * d, t in [0, 1], against the circle |p - c| = reach.
+    dx = vx * dt
+    dy = vy * dt
+    fx = px - dx - cx
+    fy = py - dy - cy
+    a = dx * dx + dy * dy
+    b = fx * dx + fy * dy
+    c = fx * fx + fy * fy - reach * reach
+    started_inside = c < 0
+    disc = b * b - a * c
+    crossing = (a > 0) & (disc >= 0) & (b < 0)
+    t = np.full(pts.size, np.inf)
+    np.divide(-b - np.sqrt(np.maximum(disc, 0.0)), a, out=t, where=crossing)
+    t[started_inside] = 0.0
+    hit = started_inside | (crossing & (t <= 1.0))
+    if not hit.any():
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int32), np.empty(0)
+    idx = np.flatnonzero(hit)
+    idx = idx[_first_per_group(pts[idx], t[idx])]
+    idx.sort()  # pairs are grouped by ascending row, so this orders the hits by row
+    rows = pts[idx]
+    t_hit = t[idx]
+    inside = started_inside[idx]
+    # Where the centre touched the surface: p1 if it started inside, else p0 + t * d.
+    qx = np.where(inside, px[idx], px[idx] - dx[idx] * (1.0 - t_hit))
+    qy = np.where(inside, py[idx], py[idx] - dy[idx] * (1.0 - t_hit))
+    hvx = vx[idx]
+    hvy = vy[idx]
+    nx, ny, ox, oy = _push_out(qx, qy, cx[idx], cy[idx], reach[idx], -hvx, -hvy)
+    vn = hvx * nx + hvy * ny
+    closing = np.minimum(vn, 0.0)
+    bounce = 1.0 + np.where(closing < -RESTING_SPEED, RESTITUTION, 0.0)
+    hvx -= bounce * closing * nx
+    hvy -= bounce * closing * ny
+
+    # One discrete pass against the ship's other candidate colliders, at the new position.
+    resolved = np.zeros(store.count, dtype=bool)
+    resolved[rows] = True
+    others = np.flatnonzero(resolved[pts])
+    slot = np.searchsorted(rows, pts[others])
+    ex = ox[slot] - cx[others]
+    ey = oy[slot] - cy[others]
+    deep = reach[others] - np.sqrt(ex * ex + ey * ey)
+    overlap = deep > 0
+    if overlap.any():
+        others = others[overlap]
+        slot = slot[overlap]
+        pick = _first_per_group(slot, -deep[overlap])
+        others = others[pick]
+        slot = slot[pick]
+        mx, my, sx, sy = _push_out(
+            ox[slot], oy[slot], cx[others], cy[others], reach[others], -hvx[slot], -hvy[slot]
+        )
+        ox[slot] = sx
+        oy[slot] = sy
+        vn2 = np.minimum(hvx[slot] * mx + hvy[slot] * my, 0.0)
+        bounce2 = 1.0 + np.where(vn2 < -RESTING_SPEED, RESTITUTION, 0.0)
+        hvx[slot] -= bounce2 * vn2 * mx
+        hvy[slot] -= bounce2 * vn2 * my
+
+    store.x[rows] = ox
+    store.y[rows] = oy
+    store.vx[rows] = hvx
+    store.vy[rows] = hvy
+    return rows, sts[idx], -closing

@@ -1,0 +1,76 @@
+"""The universe: pure functions from (world seed, sector x, y) to a star system or nothing.
+
+No I/O, no asyncio, no threads; only stdlib and `callister.content`. Every structural decision
+is integer arithmetic on portable hashes, so every machine generates the same universe.
+"""
+
+from callister.universe.deltas import DELTA_KEYS, apply_deltas
+from callister.universe.generate import (
+    MAX_NEIGHBOURHOOD,
+    generate_system,
+    has_system,
+    neighbourhood,
+    region_faction,
+    system_json,
+)
+from callister.universe.links import LINK_RANGE, MAX_LINKS, arrival_point, jump_bearing
+from callister.universe.model import (
+    GENERATOR_VERSION,
+    PLANET_KINDS,
+    SERVICES,
+    STAR_CLASSES,
+    AsteroidField,
+    Planet,
+    Rock,
+    Star,
+    StarSystem,
+    Station,
+)
+from callister.universe.space import SECTOR_MAX, SECTOR_MIN, SECTOR_SIZE, TICK_HZ
+
+
+def clear_caches() -> None:
+    """Empty every memo cache of the universe layer (for honest cold-cache benchmarks)."""
+    from callister.universe import density, links, regions
+
+    for fn in (
+        density.block,
+        density.sector_info,
+        density._cell,
+        links.gabriel,
+        links.links_of,
+        regions.block_faction,
+        regions._region_point,
+    ):
+        fn.cache_clear()
+
+
+__all__ = [
+    "DELTA_KEYS",
+    "GENERATOR_VERSION",
+    "LINK_RANGE",
+    "MAX_LINKS",
+    "MAX_NEIGHBOURHOOD",
+    "PLANET_KINDS",
+    "SECTOR_MAX",
+    "SECTOR_MIN",
+    "SECTOR_SIZE",
+    "SERVICES",
+    "STAR_CLASSES",
+    "TICK_HZ",
+    "AsteroidField",
+    "Planet",
+    "Rock",
+    "Star",
+    "StarSystem",
+    "Station",
+    "apply_deltas",
+    "arrival_point",
+    "clear_caches",
+    "generate_system",
+    "has_system",
+    "jump_bearing",
+    "neighbourhood",
+    "region_faction",
+    "system_json",
+]

@@ -1,0 +1,301 @@
+"""What is inside a star system: star, planets, stations, asteroid fields and their rocks.
+
+`build_system` turns a sector's block entry (from `density`) into a `StarSystem`. All values
+are integers drawn from a splitmix64 stream seeded by the sector hash, usually several small
+values per 64-bit draw (bit fields), because every draw costs as much as the rest of the work.
+
+Layout: the star sits at (0, 0); every planet, station and asteroid field gets its own annulus
+(ring) around it, so orbiting planets never sweep through a station or a field and nothing
+overlaps the star. Rocks of a field sit in distinct cells of a 200 m grid inside the field's
+disc, so rocks (radius <= 90 m) never overlap each other and never leave their field.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from functools import cache, lru_cache
+from math import isqrt
+
+from callister.content import load_content
+from callister.universe.hashing import GOLDEN, MIX_M1, MIX_M2, Rng, cumulative
+from callister.universe.links import links_of
+from callister.universe.model import (
+    SERVICES,
+    AsteroidField,
+    Planet,
+    Rock,
+    Star,
+    StarSystem,
+    Station,
+)
+from callister.universe.names import planet_name, station_name, system_name
+from callister.universe.regions import faction_table, region_faction
+from callister.universe.space import MASK64
+
+SALT_BODIES = 0xB0D1E5
+
+SYSTEM_RADIUS_MIN = 20_000
+SYSTEM_RADIUS_MAX = 40_000
+EDGE_MARGIN = 2_000  # free space between the outermost annulus and the system's edge
+STAR_CLEARANCE = 1_500  # free space between the star's surface and the first annulus
+
+# class, colour, radius range (m), sqrt(mass) in per mille of a G star; then weights
+_STARS: tuple[tuple[str, str, int, int, int], ...] = (
+    ("O", "#9bb0ff", 2200, 3000, 2400),
+    ("B", "#aabfff", 1700, 2400, 1900),
+    ("A", "#cad7ff", 1300, 1800, 1400),
+    ("F", "#f8f7ff", 1000, 1400, 1150),
+    ("G", "#fff4ea", 800, 1200, 1000),
+    ("K", "#ffd2a1", 600, 900, 880),
+    ("M", "#ffcc6f", 400, 700, 700),
+)
+_STAR_CUM = cumulative((2, 5, 8, 12, 18, 22, 33))
+
+# A G-star planet at 10 km orbits in 30,000 ticks (25 minutes); periods grow as r**1.5
+# (Kepler) and shrink with sqrt(star mass).
+PERIOD_REF_TICKS = 30_000
+PERIOD_REF_ORBIT = 10_000
+
+_PLANETS_CUM = cumulative((5, 8, 11, 13, 14, 13, 11, 9, 6, 4))  # 0..9 planets
+_STATIONS_CUM = cumulative((22, 38, 28, 12))  # 0..3 stations: 78% of systems can be docked at
+_FIELDS_CUM = cumulative((24, 38, 22, 11, 5))  # 0..4 asteroid fields
+# planet kinds by quarter of the planet sequence (inner ones hot, outer ones cold and big)
+_KINDS = ("lava", "rocky", "ice", "gas")
+_KINDS_CUM = tuple(
+    cumulative(w) for w in ((50, 50, 0, 0), (10, 60, 15, 15), (0, 20, 30, 50), (0, 5, 55, 40))
+)
+_KIND_RADIUS = ((150, 400), (200, 550), (250, 650), (600, 1400))
+PLANET_CLEARANCE = 450  # each side of a planet's orbit, beyond its radius
+STATION_CLEARANCE = 250  # each side, beyond the docking radius
+FIELD_CLEARANCE = 250  # each side, beyond the field's radius
+DOCK_MARGIN = 150  # dock_radius = radius + DOCK_MARGIN
+
+ROCK_CELL = 200  # rocks sit in distinct cells of this size: 2 * max rock radius + 20 m
+ROCK_R_MIN = 15
+ROCK_R_MAX = 90
+FIELD_R_MIN = 900
+FIELD_R_MAX = 2400
+# per mille chance of each service (SERVICES order) at lawful / outlaw stations: outlaws rearm
+# more often and build ships less often
+_SERVICE_CHANCE = {True: (850, 900, 650, 450, 180), False: (850, 900, 650, 650, 80)}
+
+
+@cache
+def _ore_table() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    ores = load_content().ores
+    keys = tuple(sorted(ores))  # sorted: reordering the TOML must not reshuffle the universe
+    return keys, cumulative(tuple(ores[k].weight for k in keys))
+
+
+@cache
+def _lawful() -> dict[str, bool]:
+    return {k: f.lawful for k, f in load_content().factions.items()}
+
+
+@lru_cache(maxsize=64)
+def rock_cells(radius: int) -> tuple[tuple[int, int], ...]:
+    """Lower-left corners (relative to the field centre) of grid cells wholly inside the disc."""
+    cells = []
+    n = radius // ROCK_CELL + 1
+    r2 = radius * radius
+    for j in range(-n, n):
+        for i in range(-n, n):
+            x0, y0 = i * ROCK_CELL, j * ROCK_CELL
+            far_x = max(abs(x0), abs(x0 + ROCK_CELL))
+            far_y = max(abs(y0), abs(y0 + ROCK_CELL))
+            if far_x * far_x + far_y * far_y <= r2:
+                cells.append((x0, y0))
+    return tuple(cells)
+
+
+def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...]:
+    # Partial Fisher-Yates over the grid cells: `count` distinct cells, one rock each, jittered
+    # inside its cell. This loop is the generator's hot spot, and 64-bit mixing is its most
+    # expensive part in Python, so each draw feeds two rocks, 32 bits each: bits 0-11 pick the
+    # cell (bias under 10% between cells, invisible), 12-17 the size, 18-24 and 25-31 the
+    # jitter. Hence also the local names, the size table and filling each Rock's slots
+    # directly (what Rock.__init__ does, minus a Python-level call).
+    cells = list(rock_cells(radius))
+    m = len(cells)
+    s = rng.next()
+    z = 0
+    out = []
+    golden, mask, m1, m2 = GOLDEN, MASK64, MIX_M1, MIX_M2
+    sizes = _ROCK_SIZES
+    new, rock, set_x, set_y, set_r = object.__new__, Rock, _SET_X, _SET_Y, _SET_R
+    for i in range(min(count, m)):
+        if i & 1:
+            z >>= 32
+        else:
+            s = (s + golden) & mask
+            z = ((s ^ (s >> 30)) * m1) & mask
+            z = ((z ^ (z >> 27)) * m2) & mask
+            z ^= z >> 31
+        j = i + (((z & 0xFFF) * (m - i)) >> 12)
+        x0, y0 = cells[j]
+        cells[j] = cells[i]
+        r, room = sizes[(z >> 12) & 0x3F]
+        o = new(rock)
+        set_x(o, cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7))
+        set_y(o, cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7))
+        set_r(o, r)
+        out.append(o)
+    return tuple(out)
+
+
+# (rock radius, room for its centre inside a cell) by 6 random bits: the radius grows
+# quadratically, so most rocks are small and a few are big
+_ROCK_SIZES: tuple[tuple[int, int], ...] = tuple(
+    (r, ROCK_CELL - 2 * r)
+    for r in (ROCK_R_MIN + t * t * (ROCK_R_MAX - ROCK_R_MIN) // 3969 for t in range(64))
+)
+_SET_X = getattr(Rock, "x").__set__  # noqa: B009 - the slot descriptor, not an int
+_SET_Y = getattr(Rock, "y").__set__  # noqa: B009
+_SET_R = getattr(Rock, "r").__set__  # noqa: B009
+
+
+def _on_circle(rng: Rng, radius: int) -> tuple[int, int]:
+    """A point at distance `radius` (+-1 m) from (0, 0) in a uniformly random direction.
+
+    Rejection-samples (u, v) in an annulus of 20-bit integers: no trigonometry, so the same on
+    every machine; |(u, v)| >= 2**17 keeps the rounding of u * radius // n within a metre.
+    """
+    while True:
+        z = rng.next()
+        u = (z & 0xFFFFF) - 0x80000
+        v = ((z >> 20) & 0xFFFFF) - 0x80000
+        n2 = u * u + v * v
+        if 0x400000000 <= n2 <= 0x4000000000:
+            n = isqrt(n2)
+            return u * radius // n, v * radius // n
+
+
+def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem:
+    """The full system for a block entry (x, y, gx, gy, hash) of world `seed` (u64)."""
+    x, y, gx, gy, h = entry
+    rng = Rng(h ^ SALT_BODIES)
+    name = system_name(rng)
+
+    z = rng.next()
+    cls, color, r_lo, r_hi, sqrt_mass = _STARS[bisect_right(_STAR_CUM, z & 0xFFFF)]
+    star = Star(cls, color, r_lo + ((((z >> 16) & 0xFFFF) * (r_hi - r_lo + 1)) >> 16))
+    n_planets = bisect_right(_PLANETS_CUM, (z >> 32) & 0xFFFF)
+    n_stations = bisect_right(_STATIONS_CUM, z >> 48)
+    z = rng.next()
+    n_fields = bisect_right(_FIELDS_CUM, z & 0xFFFF)
+    target = SYSTEM_RADIUS_MIN + ((((z >> 16) & 0xFFFF) * 16_001) >> 16)  # 20-36 km
+
+    # Body specs, one draw each; the second value of each is the half width of its annulus.
+    # planets: (kind index, radius, phase); in order from the star outwards
+    planets_spec: list[tuple[int, int, int]] = []
+    for i in range(n_planets):
+        z = rng.next()
+        kind = bisect_right(_KINDS_CUM[i * 4 // n_planets], z & 0xFFFF)
+        lo, hi = _KIND_RADIUS[kind]
+        radius = lo + ((((z >> 16) & 0xFFFF) * (hi - lo + 1)) >> 16)
+        planets_spec.append((kind, radius, (((z >> 32) & 0xFFFFF) * 1_000_000) >> 20))
+    # stations: radius 80-150 m and the bits for faction and services
+    stations_spec = [rng.next() for _ in range(n_stations)]
+    stations_r = [80 + (((z & 0xFFFF) * 71) >> 16) for z in stations_spec]
+    # fields: radius 900-2400 m in 50 m steps (few distinct radii keep rock_cells cached)
+    fields_spec = [rng.next() for _ in range(n_fields)]
+    fields_r = [FIELD_R_MIN + 50 * (((z & 0xFFFF) * 31) >> 16) for z in fields_spec]
+
+    # The annuli from the star outwards: ("p" | "s" | "f", index, half width). Planets keep
+    # their order; stations and fields are inserted at random places among them.
+    order: list[tuple[str, int, int]] = [
+        ("p", i, r + PLANET_CLEARANCE) for i, (_, r, _) in enumerate(planets_spec)
+    ]
+    extra = [("s", i, r + DOCK_MARGIN + STATION_CLEARANCE) for i, r in enumerate(stations_r)]
+    extra += [("f", i, r + FIELD_CLEARANCE) for i, r in enumerate(fields_r)]
+    z = rng.next()
+    for item in extra:
+        order.insert(((z & 0xFF) * (len(order) + 1)) >> 8, item)
+        z >>= 8  # 7 extras at most: 56 bits of the draw
+    # per gap (one inside each annulus, plus one outside): base 200-1200 m, share of the slack
+    gaps: list[int] = []
+    shares: list[int] = []
+    for _ in range(len(order) + 1):
+        z = rng.next()
+        gaps.append(200 + (((z & 0xFFFFFFFF) * 1001) >> 32))
+        shares.append(1 + (((z >> 32) * 100) >> 32))
+
+    needed = star.radius + STAR_CLEARANCE + EDGE_MARGIN + sum(gaps)
+    needed += 2 * sum(item[2] for item in order)
+    while needed > SYSTEM_RADIUS_MAX:
+        # too crowded even for the largest system: drop the outermost planet (or, with none
+        # left, the outermost field), with the gap inside it; a few per cent of systems
+        tag = "p" if n_planets else "f"
+        k = max(i for i, item in enumerate(order) if item[0] == tag)
+        needed -= 2 * order[k][2] + gaps[k]
+        del order[k], gaps[k], shares[k]
+        if tag == "p":
+            n_planets -= 1
+        else:
+            n_fields -= 1
+    radius = max(target, needed)
+    # spread the slack over the gaps so bodies fill the whole system, not just its middle
+    slack = radius - needed
+    total_share = sum(shares)
+
+    home = region_faction(seed, x, y)
+    factions, faction_cum = faction_table()
+    ores, ore_cum = _ore_table()
+    lawful = _lawful()
+    planets: list[Planet] = []
+    stations: list[Station] = []
+    fields: list[AsteroidField] = []
+    cursor = star.radius + STAR_CLEARANCE
+    for (tag, k, half), gap, share in zip(order, gaps, shares, strict=False):
+        centre = cursor + gap + slack * share // total_share + half
+        cursor = centre + half
+        if tag == "p":
+            kind, pr, phase = planets_spec[k]
+            period = (
+                PERIOD_REF_TICKS
+                * centre
+                * isqrt(centre)
+                * 1000
+                // (PERIOD_REF_ORBIT * isqrt(PERIOD_REF_ORBIT) * sqrt_mass)
+            )
+            i = len(planets)
+            planets.append(Planet(i, planet_name(name, i), _KINDS[kind], pr, centre, period, phase))
+        elif tag == "s":
+            z = stations_spec[k]
+            i = len(stations)
+            sx, sy = _on_circle(rng, centre)
+            # 70% of stations belong to the region's faction, the rest to anyone
+            if (((z >> 16) & 0x3FF) * 1000) >> 10 < 700:
+                faction = home
+            else:
+                faction = factions[bisect_right(faction_cum, (z >> 26) & 0xFFFF)]
+            chances = _SERVICE_CHANCE[lawful[faction]]
+            bits = rng.next()
+            services = tuple(
+                s
+                for n, s in enumerate(SERVICES)
+                if (((bits >> (12 * n)) & 0xFFF) * 1000) >> 12 < chances[n]
+            ) or ("refuel",)
+            sr = stations_r[k]
+            stations.append(
+                Station(
+                    i, station_name(rng, name, i), faction, services, sx, sy, sr, sr + DOCK_MARGIN
+                )
+            )
+        else:
+            z = fields_spec[k]
+            fr = fields_r[k]
+            fx, fy = _on_circle(rng, centre)
+            ore = ores[bisect_right(ore_cum, (z >> 16) & 0xFFFF)]
+            # richness 1-100, triangular around 50; 10-60 rocks, more in bigger fields
+            richness = 1 + ((((z >> 32) & 0xFF) * 50) >> 8) + ((((z >> 40) & 0xFF) * 51) >> 8)
+            t = (z >> 48) & 0xFF  # quadratic: most fields are sparse
+            count = 10 + t * t * 50 // 65025 * (fr - FIELD_R_MIN) // (FIELD_R_MAX - FIELD_R_MIN)
+            rocks = _rocks(rng, fx, fy, fr, count)
+            fields.append(AsteroidField(len(fields), fx, fy, fr, ore, richness, rocks))
+
+    return StarSystem(
+        seed=seed, x=x, y=y, name=name, gx=gx, gy=gy, faction=home, radius=radius,
+        star=star, planets=tuple(planets), stations=tuple(stations), fields=tuple(fields),
+        links=links_of(seed, x, y),
+    )  # fmt: skip

@@ -1,0 +1,142 @@
+"""Jump links: a Gabriel graph over galaxy positions, limited in length and degree.
+
+Systems A and B are linked iff
+  1. |AB| <= LINK_RANGE (galaxy units), and
+  2. no other system C lies strictly inside the circle with diameter AB, i.e. no C with
+     (C - A) . (C - B) < 0 (exact integer test), and
+  3. B is among A's MAX_LINKS shortest candidate links from 1-2 and A among B's
+     (ordered by squared length, then sector x, then y).
+Each rule is symmetric in A and B, so links are symmetric; each looks only at systems within
+LINK_RANGE of A or B, so any system's links are computed locally. The Gabriel graph contains the
+minimum spanning tree, so systems are connected wherever gaps are shorter than LINK_RANGE; voids
+wider than that separate clusters on purpose. Rule 3 rarely binds (Gabriel graphs are planar,
+average degree under 4) but bounds what a client must draw and a zone must prefetch.
+
+Near the edges of the int64 sector range the neighbour search is clamped: there are no sectors
+beyond, so edge systems simply have fewer candidates.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import isqrt
+from typing import TYPE_CHECKING
+
+from callister.universe.density import BLOCK_BITS, block, sector_info
+from callister.universe.space import (
+    SECTOR_MARGIN,
+    SECTOR_MAX,
+    SECTOR_MIN,
+    SECTOR_SIZE,
+    check_sector,
+    seed_u64,
+)
+
+if TYPE_CHECKING:
+    from callister.universe.model import StarSystem
+
+LINK_RANGE = 3500
+MAX_LINKS = 8
+_RANGE2 = LINK_RANGE * LINK_RANGE
+# how many sectors away a system within LINK_RANGE can be (offsets are within the margins)
+_REACH = (LINK_RANGE + SECTOR_SIZE - 2 * SECTOR_MARGIN) // SECTOR_SIZE
+
+
+@lru_cache(maxsize=1 << 15)
+def gabriel(seed: int, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
+    """Rules 1-2 for the system at (x, y): ((d2, sx, sy), ...) sorted by (d2, sx, sy).
+
+    Empty if the sector holds no system. Arguments must be pre-validated (u64 seed, int64 xy).
+    """
+    here = sector_info(seed, x, y)
+    if here is None:
+        return ()
+    gx, gy = here[2], here[3]
+    near: list[tuple[int, int, int, int, int]] = []
+    reach, r2 = LINK_RANGE, _RANGE2
+    # every block that can hold a system within LINK_RANGE; blocks past the int64 edge would
+    # only hold sectors that do not exist, so the range is clamped to the edge blocks
+    bx0 = max(x - _REACH, SECTOR_MIN) >> BLOCK_BITS
+    bx1 = min(x + _REACH, SECTOR_MAX) >> BLOCK_BITS
+    for by in range(
+        max(y - _REACH, SECTOR_MIN) >> BLOCK_BITS, (min(y + _REACH, SECTOR_MAX) >> BLOCK_BITS) + 1
+    ):
+        for bx in range(bx0, bx1 + 1):
+            for sx, sy, ox, oy, _ in block(seed, bx, by):
+                dx = ox - gx
+                if -reach <= dx <= reach:  # cheap pre-filter: most misses fail it
+                    dy = oy - gy
+                    d2 = dx * dx + dy * dy
+                    # d2 == 0 only for A itself: systems are >= 2 * SECTOR_MARGIN apart
+                    if 0 < d2 <= r2:
+                        near.append((d2, sx, sy, dx, dy))
+    near.sort()
+    out: list[tuple[int, int, int]] = []
+    # Only systems strictly closer to A than B can lie inside the circle on AB: those are the
+    # candidates before B, split into A's links so far and the rest. Whatever blocks B is
+    # usually a link (the nearest system in B's direction), so those are tested first.
+    kept: list[tuple[int, int]] = []
+    dropped: list[tuple[int, int]] = []
+    for d2, sx, sy, bx, by in near:
+        for cx, cy in kept:
+            if cx * (cx - bx) + cy * (cy - by) < 0:
+                dropped.append((bx, by))
+                break
+        else:
+            for cx, cy in dropped:
+                if cx * (cx - bx) + cy * (cy - by) < 0:
+                    dropped.append((bx, by))
+                    break
+            else:
+                out.append((d2, sx, sy))
+                kept.append((bx, by))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1 << 15)
+def links_of(seed: int, x: int, y: int) -> tuple[tuple[int, int], ...]:
+    """All three rules: the sorted sectors linked to (x, y). Arguments pre-validated."""
+    mine = gabriel(seed, x, y)
+    out: list[tuple[int, int]] = []
+    for _, sx, sy in mine[:MAX_LINKS]:
+        theirs = gabriel(seed, sx, sy)
+        if len(theirs) <= MAX_LINKS or any(tx == x and ty == y for _, tx, ty in theirs[:MAX_LINKS]):
+            out.append((sx, sy))
+    out.sort()
+    return tuple(out)
+
+
+def _source_position(system: StarSystem, x: int, y: int) -> tuple[int, int]:
+    # a jump comes from a system, but tolerate an empty sector (e.g. a debug teleport):
+    # then its centre stands in for the system
+    x, y = check_sector(x, y)
+    other = sector_info(seed_u64(system.seed), x, y)
+    if other is None:
+        half = SECTOR_SIZE // 2
+        return x * SECTOR_SIZE + half, y * SECTOR_SIZE + half
+    return other[2], other[3]
+
+
+def jump_bearing(system: StarSystem, to_x: int, to_y: int) -> tuple[int, int]:
+    """Direction from `system` to sector (to_x, to_y) in the galaxy, as an integer vector of
+    length 1,000,000 (+-2 from rounding): (1_000_000, 0) points to +x. (1_000_000, 0) when the
+    two coincide. Exact integer arithmetic: the same on every machine."""
+    tx, ty = _source_position(system, to_x, to_y)
+    dx = tx - system.gx
+    dy = ty - system.gy
+    if dx == 0 and dy == 0:
+        return 1_000_000, 0
+    n = isqrt(dx * dx + dy * dy)
+    return dx * 1_000_000 // n, dy * 1_000_000 // n
+
+
+def arrival_point(system: StarSystem, from_x: int, from_y: int) -> tuple[int, int]:
+    """Where a ship jumping in from sector (from_x, from_y) appears in `system` (metres).
+
+    At 0.8 * system.radius from the star on the bearing towards the source system, so ships
+    arrive on the side they came from; always strictly inside the system. Integer maths only.
+    Raises ValueError if (from_x, from_y) is outside the sector range.
+    """
+    ux, uy = jump_bearing(system, from_x, from_y)
+    reach = system.radius * 4 // 5
+    return ux * reach // 1_000_000, uy * reach // 1_000_000

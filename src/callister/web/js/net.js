@@ -1,0 +1,291 @@
+// The WebSocket connection (docs/protocol.md, "WebSocket /ws"): hello, JSON messages, binary
+// snapshots applied as deltas against the acknowledged view, acks, ping/RTT, a watchdog for a
+// silent server, and reconnecting with backoff. It never blocks: everything is event-driven.
+
+import { applySnapshot, decodeSnapshot } from "./snapshot.js";
+
+export const PROTOCOL_VERSION = 1;
+const VIEW_HISTORY = 32; // views kept as possible delta bases (the server keeps 32 too)
+const PING_EVERY_MS = 2000;
+const STALL_AFTER_MS = 2500; // no frame for this long: show "server not responding"
+const DEAD_AFTER_MS = 8000; // no frame for this long: drop the socket and reconnect
+const CONNECT_TIMEOUT_MS = 10000;
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
+
+// Close codes that reconnecting cannot fix (docs/protocol.md, "Close codes").
+const CLOSE_AUTH_FAILED = 4401;
+const CLOSE_BANNED = 4403;
+const CLOSE_REPLACED = 4409;
+const CLOSE_BAD_HELLO = 4400;
+
+/**
+ * Net: one logical connection that survives socket drops.
+ * Status: "offline" | "connecting" | "online" | "stalled" | "reconnecting" | "replaced".
+ * Handlers (all optional): welcome(msg), system(msg), ents(msg), event(msg), error(msg),
+ * snapshot(snap, view), status(status, detail), fatal(code, message) for auth failures.
+ */
+export class Net {
+  constructor(handlers = {}) {
+    this.h = handlers;
+    this.ws = null;
+    this.token = null;
+    this.status = "offline";
+    this.statusDetail = "";
+    this.welcome = null;
+    this.ship = 0;
+    this.views = new Map(); // seq -> Map(id -> record)
+    this.lastSeq = 0;
+    this.rtt = null;
+    this.attempt = 0;
+    this.lastRx = 0;
+    this.lastError = null;
+    this.byeReason = "";
+    this.stats = { snapshots: 0, dropped: 0, bytes: 0, reconnects: 0 };
+    this._pingN = 0;
+    this._pings = new Map();
+    this._timers = [];
+    this._retryTimer = null;
+    this._wanted = false;
+  }
+
+  /** Start (or restart) the connection with this login token. */
+  start(token) {
+    this.token = token;
+    this._wanted = true;
+    this.attempt = 0;
+    this._open();
+  }
+
+  /** Close for good (logout): no reconnecting. */
+  stop() {
+    this._wanted = false;
+    clearTimeout(this._retryTimer);
+    this._teardown(1000, "bye");
+    this._setStatus("offline", "");
+  }
+
+  get online() {
+    return this.status === "online" || this.status === "stalled";
+  }
+
+  /** Send one JSON message; false when there is no usable socket (the caller may retry). */
+  send(obj) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || (!this.welcome && obj.t !== "hello")) return false;
+    try {
+      ws.send(JSON.stringify(obj));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ socket life
+  _open() {
+    clearTimeout(this._retryTimer);
+    this._teardown(1000, "reopen");
+    this.welcome = null;
+    this.views.clear();
+    this.lastSeq = 0;
+    this._setStatus(this.attempt ? "reconnecting" : "connecting", "");
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    let ws;
+    try {
+      ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    } catch (err) {
+      this._scheduleRetry(`cannot open a socket: ${err}`);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    const opened = performance.now();
+    this.lastRx = opened;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.lastRx = performance.now();
+      ws.send(JSON.stringify({ t: "hello", token: this.token, v: PROTOCOL_VERSION }));
+    };
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
+      this.lastRx = performance.now();
+      if (typeof ev.data === "string") this._onText(ev.data);
+      else this._onBinary(ev.data);
+    };
+    ws.onerror = () => { /* onclose follows and decides */ };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this._onClosed(ev.code, ev.reason);
+    };
+    // ping + watchdog: a silent server (stalled, or a dead TCP path) must not freeze the client
+    this._timers.push(setInterval(() => this._tick(ws, opened), 500));
+  }
+
+  _tick(ws, opened) {
+    if (this.ws !== ws) return;
+    const now = performance.now();
+    if (!this.welcome) {
+      if (now - opened > CONNECT_TIMEOUT_MS) this._drop("connecting timed out");
+      return;
+    }
+    if (now - (this._lastPing || 0) >= PING_EVERY_MS) {
+      this._lastPing = now;
+      const n = (this._pingN = (this._pingN + 1) >>> 0);
+      this._pings.set(n, now);
+      if (this._pings.size > 20) this._pings.delete(this._pings.keys().next().value);
+      this.send({ t: "ping", n });
+    }
+    const silent = now - this.lastRx;
+    if (silent > DEAD_AFTER_MS) this._drop("server not responding");
+    else if (silent > STALL_AFTER_MS) this._setStatus("stalled", "server not responding");
+    else if (this.status === "stalled") this._setStatus("online", "");
+  }
+
+  /** Abandon the current socket now (without waiting for TCP to notice) and reconnect. */
+  _drop(reason) {
+    this._teardown(4000, "client gave up");
+    this._scheduleRetry(reason);
+  }
+
+  _teardown(code, reason) {
+    for (const t of this._timers) clearInterval(t);
+    this._timers = [];
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try { ws.close(code, reason); } catch { /* already closed */ }
+    }
+  }
+
+  _onClosed(code, reason) {
+    this._teardown(1000, "closed");
+    const wasWelcomed = !!this.welcome;
+    this.welcome = null;
+    if (code === CLOSE_AUTH_FAILED || code === CLOSE_BANNED) {
+      this._wanted = false;
+      const msg = this.lastError?.message ||
+        (code === CLOSE_BANNED ? "this account is banned" : "your session expired; log in again");
+      this._setStatus("offline", msg);
+      this.h.fatal?.(code, msg);
+      return;
+    }
+    if (code === CLOSE_REPLACED) {
+      this._wanted = false;
+      this._setStatus("replaced", "this pilot connected from another window");
+      return;
+    }
+    if (code === CLOSE_BAD_HELLO && this.lastError) {
+      // a protocol mismatch will not cure itself quickly: retry, but slowly
+      this.attempt = Math.max(this.attempt, BACKOFF_MS.length - 1);
+    }
+    if (wasWelcomed) this.attempt = 0;
+    const why = this.byeReason || reason || (code === 1013 ? "server full" : "connection lost");
+    this.byeReason = "";
+    this._scheduleRetry(why);
+  }
+
+  _scheduleRetry(reason) {
+    if (!this._wanted) return;
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = base * (0.8 + Math.random() * 0.4);
+    this.attempt += 1;
+    this.stats.reconnects += 1;
+    this._setStatus("reconnecting", reason);
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => this._wanted && this._open(), delay);
+  }
+
+  /** Reconnect immediately (the banner's "retry now" / "play here" button). */
+  retryNow() {
+    if (!this.token) return;
+    this._wanted = true;
+    this.attempt = 0;
+    this._open();
+  }
+
+  _setStatus(status, detail) {
+    if (status === this.status && detail === this.statusDetail) return;
+    this.status = status;
+    this.statusDetail = detail;
+    this.h.status?.(status, detail);
+  }
+
+  // ------------------------------------------------------------------ frames in
+  _onText(text) {
+    this.stats.bytes += text.length;
+    let msg;
+    try { msg = JSON.parse(text); } catch { return; }
+    if (!msg || typeof msg !== "object") return;
+    switch (msg.t) {
+      case "welcome":
+        this.welcome = msg;
+        this.ship = Number(msg.ship);
+        this.attempt = 0;
+        this.views.clear();
+        this._setStatus("online", "");
+        this.h.welcome?.(msg);
+        break;
+      case "system":
+        this.views.clear(); // "your view restarts: the next snapshot is full"
+        this.h.system?.(msg);
+        break;
+      case "ents":
+        this.h.ents?.(msg);
+        break;
+      case "event":
+        this.h.event?.(msg);
+        break;
+      case "error":
+        this.lastError = msg;
+        this.h.error?.(msg);
+        break;
+      case "pong": {
+        const sent = this._pings.get(msg.n);
+        if (sent !== undefined) {
+          this._pings.delete(msg.n);
+          this.rtt = performance.now() - sent;
+        }
+        this.h.pong?.(msg);
+        break;
+      }
+      case "bye":
+        this.byeReason = String(msg.reason || "server closing");
+        break;
+      default:
+        break; // newer servers may add messages; ignore what we do not know
+    }
+  }
+
+  _onBinary(buffer) {
+    this.stats.bytes += buffer.byteLength;
+    let snap;
+    try {
+      snap = decodeSnapshot(buffer);
+    } catch (err) {
+      this.stats.dropped += 1;
+      return;
+    }
+    let base;
+    if (!snap.full) {
+      base = this.views.get(snap.baseSeq);
+      if (base === undefined) {
+        // based on a view we no longer hold (e.g. sent before a system change): skip it; the
+        // server keeps basing deltas on what we acknowledged, which we still have
+        this.stats.dropped += 1;
+        return;
+      }
+    }
+    const view = applySnapshot(base, snap);
+    this.views.set(snap.seq, view);
+    if (this.views.size > VIEW_HISTORY) {
+      for (const seq of this.views.keys()) {
+        if (this.views.size <= VIEW_HISTORY) break;
+        this.views.delete(seq);
+      }
+    }
+    this.lastSeq = snap.seq;
+    this.stats.snapshots += 1;
+    this.send({ t: "ack", seq: snap.seq });
+    this.h.snapshot?.(snap, view);
+  }
+}

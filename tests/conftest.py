@@ -1,0 +1,66 @@
+"""Shared fixtures: a real server on loopback (in-process aiohttp on a real TCP port)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from callister.server.app import SERVICES, Services, build_app
+from callister.server.settings import Settings
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Fast, isolated settings: cheap password hashing, a fresh SQLite file."""
+    base: dict[str, Any] = {
+        "db": f"sqlite:///{tmp_path}/test.db",
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8192,
+        "register_per_minute": 10_000,
+        "home_systems": 1,  # everyone starts in the same system, so players meet
+        "log_json": False,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+class LiveServer:
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/ws"
+
+    @property
+    def services(self) -> Services:
+        return self.server.app[SERVICES]
+
+
+async def start_live(settings: Settings) -> LiveServer:
+    server = TestServer(build_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    return LiveServer(server)
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    server = await start_live(make_settings(tmp_path))
+    try:
+        yield server
+    finally:
+        await server.server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -1,0 +1,143 @@
+"""Bad input through a real socket: each kind gets its documented error or close code, the
+offender's session goes on (unless it floods), and another player is not affected."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from tests.conftest import LiveServer, make_settings, start_live
+from tests.server.wsclient import close_code, next_json, player, pump_until, raw_socket
+
+
+async def error_for(ws: aiohttp.ClientWebSocketResponse, frame: str | bytes) -> str:
+    if isinstance(frame, bytes):
+        await ws.send_bytes(frame)
+    else:
+        await ws.send_str(frame)
+    return str((await next_json(ws, "error"))["code"])
+
+
+@pytest.fixture
+async def pair(live: LiveServer, http: aiohttp.ClientSession):  # type: ignore[no-untyped-def]
+    """An offender (raw socket) and a bystander who keeps flying."""
+    offender = await player(live, http, "Mallory")
+    bystander = await player(live, http, "Bystander")
+    await bystander.send({"t": "undock", "ship": bystander.ship})
+    await pump_until([bystander], lambda: not bystander.docked)
+    await bystander.send({"t": "input", "ship": bystander.ship, "thrust": 1.0, "turn": 0.5})
+    yield offender, bystander
+    await offender.close()
+    await bystander.close()
+
+
+async def assert_unaffected(bystander, seconds: float = 0.6) -> None:  # type: ignore[no-untyped-def]
+    before = bystander.stats.snapshots
+    errors = bystander.stats.errors
+    await bystander.pump(seconds)
+    assert bystander.stats.snapshots >= before + 3, "bystander stopped receiving snapshots"
+    assert bystander.stats.errors == errors
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "BAD_FRAME"),
+        ('{"t":"input","ship":1,"thr', "BAD_FRAME"),  # truncated
+        (b"\x00\x01binary", "BAD_FRAME"),
+        ("x" * 5000, "TOO_LARGE"),
+        ('{"t":"teleport","ship":1}', "UNKNOWN_TYPE"),
+        ('{"t":"input","ship":SHIP,"thrust":NaN}', "BAD_NUMBER"),
+        ('{"t":"input","ship":SHIP,"thrust":Infinity}', "BAD_NUMBER"),
+        ('{"t":"input","ship":SHIP,"thrust":1e400}', "BAD_NUMBER"),
+        ('{"t":"input","ship":SHIP,"thrust":"full"}', "BAD_FIELD"),
+        ('{"t":"input","ship":"SHIP","turn":[1]}', "BAD_FIELD"),
+        ('{"t":"dock"}', "BAD_FIELD"),
+        ('{"t":"input","ship":OTHER,"thrust":1}', "NOT_YOUR_SHIP"),
+        ('{"t":"undock","ship":OTHER}', "NOT_YOUR_SHIP"),
+        ('{"t":"hello","token":"again","v":1}', "BAD_FIELD"),
+    ],
+)
+async def test_bad_frame_gets_error_and_session_survives(
+    pair, frame: str | bytes, code: str
+) -> None:  # type: ignore[no-untyped-def]
+    offender, bystander = pair
+    if isinstance(frame, str):
+        frame = frame.replace("OTHER", str(bystander.ship)).replace("SHIP", str(offender.ship))
+    assert offender.ws is not None
+    assert await error_for(offender.ws, frame) == code
+    # the offender's session still works
+    await offender.send({"t": "ping", "n": 7})
+    pong = await next_json(offender.ws, "pong")
+    assert pong["n"] == 7
+    await assert_unaffected(bystander)
+    # and the bystander's ship was not touched by the offender
+    assert not bystander.docked
+
+
+async def test_frame_over_the_socket_limit_closes_1009(pair) -> None:  # type: ignore[no-untyped-def]
+    offender, bystander = pair
+    await offender.ws.send_str('{"t":"ping","n":1,"pad":"' + "x" * 70_000 + '"}')
+    assert await close_code(offender.ws) == 1009
+    await assert_unaffected(bystander)
+
+
+async def test_flood_is_rate_limited_then_closed(pair) -> None:  # type: ignore[no-untyped-def]
+    offender, bystander = pair
+    ws = offender.ws
+    codes: list[str] = []
+    closed_with: list[int] = []
+
+    async def read() -> None:
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                if data.get("t") == "error":
+                    codes.append(data["code"])
+            elif msg.type == aiohttp.WSMsgType.CLOSE:
+                closed_with.append(int(msg.data))
+            elif msg.type != aiohttp.WSMsgType.BINARY:
+                return
+
+    reader = asyncio.ensure_future(read())
+    for _ in range(40):  # ~4 s of 500 messages/s, far over msg_rate (60/s)
+        if ws.closed:
+            break
+        for _ in range(50):
+            await ws.send_str('{"t":"ping","n":1}')
+        await asyncio.sleep(0.1)
+    await asyncio.wait_for(reader, 10)
+    assert "RATE_LIMITED" in codes
+    assert closed_with == [4429]
+    await assert_unaffected(bystander)
+
+
+async def test_bad_hello_cases(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    # wrong token
+    ws = await raw_socket(live, http, "not-a-token")
+    assert (await next_json(ws, "error"))["code"] == "AUTH_FAILED"
+    assert await close_code(ws) == 4401
+    # first message is not a hello
+    ws = await http.ws_connect(live.ws)
+    await ws.send_str('{"t":"ping","n":1}')
+    assert (await next_json(ws, "error"))["code"] == "AUTH_REQUIRED"
+    assert await close_code(ws) == 4400
+    # malformed hello
+    ws = await http.ws_connect(live.ws)
+    await ws.send_str('{"t":"hello","token":"x","v":99}')
+    assert (await next_json(ws, "error"))["code"] == "BAD_VERSION"
+    assert await close_code(ws) == 4400
+
+
+async def test_silent_socket_is_closed_after_hello_timeout(
+    tmp_path, http: aiohttp.ClientSession
+) -> None:  # type: ignore[no-untyped-def]
+    live = await start_live(make_settings(tmp_path, hello_timeout_s=0.5))
+    try:
+        ws = await http.ws_connect(live.ws)
+        assert await close_code(ws, 5) == 4408
+    finally:
+        await live.server.close()

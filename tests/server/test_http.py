@@ -1,0 +1,140 @@
+"""The HTTP API on a real loopback server: accounts, look-ups, health, metrics, roles."""
+
+from __future__ import annotations
+
+import aiohttp
+from tests.conftest import LiveServer
+
+from callister.server.auth import Passwords
+
+
+async def register(
+    http: aiohttp.ClientSession, live: LiveServer, name: str, password: str = "secret-pass-1"
+) -> dict:  # type: ignore[type-arg]
+    async with http.post(
+        f"{live.http}/api/register", json={"name": name, "password": password}
+    ) as r:
+        assert r.status == 201, await r.text()
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def test_register_login_me_logout(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    reg = await register(http, live, "Alice")
+    assert reg["account"]["name"] == "Alice" and reg["account"]["role"] == "player"
+    body = {"name": "alice", "password": "secret-pass-1"}  # names match case-insensitively
+    async with http.post(f"{live.http}/api/login", json=body) as r:
+        assert r.status == 200
+        token = (await r.json())["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{live.http}/api/me", headers=auth) as r:
+        assert (await r.json())["name"] == "Alice"
+    async with http.post(f"{live.http}/api/logout", headers=auth) as r:
+        assert r.status == 204
+    async with http.get(f"{live.http}/api/me", headers=auth) as r:
+        assert r.status == 401
+
+
+async def test_passwords_are_stored_as_argon2id(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    await register(http, live, "Hashy", "plain-text-pw")
+    account = live.services.store.get_account_by_name("Hashy")
+    assert account is not None
+    assert account.password_hash.startswith("$argon2id$")
+    assert "plain-text-pw" not in account.password_hash
+    assert Passwords(1, 8192).verify(account.password_hash, "plain-text-pw")
+
+
+async def test_registration_errors(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    await register(http, live, "Bob")
+    cases = [
+        ({"name": "bob", "password": "another-pass"}, 409, "NAME_TAKEN"),
+        ({"name": "x", "password": "long-enough"}, 400, "BAD_FIELD"),
+        ({"name": "Robert'); DROP", "password": "long-enough"}, 400, "BAD_FIELD"),
+        ({"name": "Carol", "password": "short"}, 400, "BAD_FIELD"),
+        ({"name": 5, "password": "long-enough"}, 400, "BAD_FIELD"),
+    ]
+    for body, status, code in cases:
+        async with http.post(f"{live.http}/api/register", json=body) as r:
+            assert r.status == status, body
+            assert (await r.json())["error"]["code"] == code
+    for raw in (b"not json", b"[1,2]", b'{"name": NaN}'):
+        async with http.post(
+            f"{live.http}/api/register", data=raw, headers={"Content-Type": "application/json"}
+        ) as r:
+            assert r.status == 400
+            assert (await r.json())["error"]["code"] == "BAD_JSON"
+    async with http.post(f"{live.http}/api/register", data=b"x" * 70_000) as r:
+        assert r.status == 413
+
+
+async def test_wrong_password_and_throttle(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    await register(http, live, "Dave")
+    statuses = []
+    for _ in range(12):
+        async with http.post(
+            f"{live.http}/api/login", json={"name": "Dave", "password": "wrong-password"}
+        ) as r:
+            statuses.append(r.status)
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]  # failed logins are throttled (login_per_minute = 10)
+    async with http.post(
+        f"{live.http}/api/login", json={"name": "Nobody", "password": "x" * 9}
+    ) as r:
+        assert r.status in (401, 429)
+
+
+async def test_health_and_metrics(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{live.http}/healthz") as r:
+        health = await r.json()
+    assert health["status"] == "ok" and health["db"] == "sqlite"
+    assert set(health["tick_ms"]) >= {"p50", "p99"}
+    async with http.get(f"{live.http}/metrics") as r:
+        text = await r.text()
+    for name in (
+        "callister_tick_ms",
+        "callister_players",
+        "callister_zones_active",
+        "callister_bytes_sent_total",
+    ):
+        assert name in text
+
+
+async def test_admin_endpoint_refuses_anonymous_and_players(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{live.http}/api/admin/users") as r:
+        assert r.status == 401
+    token = (await register(http, live, "Eve"))["token"]
+    async with http.get(
+        f"{live.http}/api/admin/users", headers={"Authorization": f"Bearer {token}"}
+    ) as r:
+        assert r.status == 403
+    live.services.store.set_role("Eve", "admin")
+    async with http.get(
+        f"{live.http}/api/admin/users", headers={"Authorization": f"Bearer {token}"}
+    ) as r:
+        assert r.status == 200
+        assert any(a["name"] == "Eve" for a in await r.json())
+
+
+async def test_universe_lookups(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    home = live.services.world.homes[0]
+    async with http.get(
+        f"{live.http}/api/universe/system", params={"x": home[0], "y": home[1]}
+    ) as r:
+        system = await r.json()
+    assert system["stations"] and system["links"]
+    async with http.get(f"{live.http}/api/universe/map", params={"x": 0, "y": 0, "r": 3}) as r:
+        assert len((await r.json())["systems"]) > 0
+    for params, status in (
+        ({"x": "a", "y": 0}, 400),
+        ({"x": 2**64, "y": 0}, 400),
+        ({"y": 0}, 400),
+        ({"x": 0, "y": 0, "r": 99}, 400),
+    ):
+        url = "/api/universe/map" if "r" in params else "/api/universe/system"
+        async with http.get(
+            f"{live.http}{url}", params={k: str(v) for k, v in params.items()}
+        ) as r:
+            assert r.status == status, params

@@ -1,0 +1,105 @@
+"""Fixtures that run every store test on both backends against real databases.
+
+SQLite: a file in the test's tmp_path. PostgreSQL: a fresh schema per test on the server named
+by CALLISTER_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test), dropped at
+teardown. An unreachable PostgreSQL fails those tests; set CALLISTER_SKIP_POSTGRES=1 to skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from callister.store import Store, open_store
+
+PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def require_postgres() -> None:
+    """Fail (or skip, if CALLISTER_SKIP_POSTGRES=1) when the test server is unreachable."""
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        message = f"PostgreSQL at {PG_URL} unreachable: {exc}"
+        if os.environ.get("CALLISTER_SKIP_POSTGRES") == "1":
+            pytest.skip(message)
+        pytest.fail(f"{message} (set CALLISTER_SKIP_POSTGRES=1 to skip PostgreSQL tests)")
+
+
+def _drop_schema(schema: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def pg_base() -> str:
+    """The PostgreSQL test server URL (no schema), after checking it is reachable."""
+    require_postgres()
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL store URL in a unique schema, dropped afterwards."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    yield f"{PG_URL}?schema={schema}"
+    _drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"  # tmp_path is absolute: sqlite:////tmp/...
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def reopen(store_url: str) -> Iterator[Callable[[], Store]]:
+    """Open another Store on the same database (a restart, or a second server)."""
+    opened: list[Store] = []
+
+    def _open() -> Store:
+        store = open_store(store_url)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(reopen: Callable[[], Store]) -> Store:
+    return reopen()
+
+
+@pytest.fixture
+def raw_sql(store_url: str) -> Callable[[str], list[tuple[Any, ...]]]:
+    """Run one SQL statement directly on the test database, bypassing the store."""
+
+    def run(statement: str) -> list[tuple[Any, ...]]:
+        if store_url.startswith("sqlite:///"):
+            conn = sqlite3.connect(store_url[len("sqlite:///") :])
+            try:
+                with conn:
+                    return conn.execute(statement).fetchall()
+            finally:
+                conn.close()
+        base, _, schema = store_url.partition("?schema=")
+        with psycopg.connect(base, autocommit=True) as pg:
+            pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            cur = pg.execute(statement.encode())
+            return cur.fetchall() if cur.description else []
+
+    return run

@@ -1,0 +1,555 @@
+"""The Store contract, run on every backend (see conftest.py: SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+from callister.store import (
+    ROLES,
+    Account,
+    Character,
+    NameTaken,
+    NotFound,
+    Store,
+    StoreError,
+)
+from callister.store._sql import load_migrations
+
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+def th(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def char(account_id: int, world: str = "main", **changes: Any) -> Character:
+    base = Character(
+        account_id=account_id,
+        world=world,
+        ship_id=42,
+        hull="shuttle",
+        system_x=3,
+        system_y=-4,
+        x=1.5,
+        y=-2.25,
+        vx=0.1,
+        vy=-0.2,
+        angle=math.pi,
+        docked_at=None,
+        home_x=0,
+        home_y=0,
+        home_station=0,
+        extra={},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def same(saved: Character, loaded: Character | None) -> bool:
+    """Equal apart from updated_at, which the store stamps."""
+    assert loaded is not None
+    return dataclasses.replace(loaded, updated_at=saved.updated_at) == saved
+
+
+# -- opening and migrations --------------------------------------------------------------------
+
+
+def test_schema_version_and_migrations_idempotent(
+    store: Store, reopen: Callable[[], Store], raw_sql: Callable[[str], list[tuple[Any, ...]]]
+) -> None:
+    latest = len(load_migrations(store.backend))
+    assert store.schema_version() == latest >= 1
+    store.set_meta("seed", "7")
+    store.close()
+    again = reopen()  # migrations must not run twice or touch data
+    assert again.schema_version() == latest
+    assert again.get_meta("seed") == "7"
+    rows = raw_sql("SELECT version FROM schema_version ORDER BY version")
+    assert [r[0] for r in rows] == list(range(1, latest + 1))
+
+
+def test_newer_schema_is_refused(
+    store: Store, reopen: Callable[[], Store], raw_sql: Callable[[str], list[tuple[Any, ...]]]
+) -> None:
+    store.close()
+    raw_sql("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 0)")
+    with pytest.raises(StoreError, match=r"schema version 999 is newer"):
+        reopen()
+
+
+def test_concurrent_first_open_migrates_once(reopen: Callable[[], Store]) -> None:
+    barrier = threading.Barrier(4)
+
+    def open_one(_: int) -> int:
+        barrier.wait()
+        return reopen().schema_version()
+
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(open_one, range(4)))
+    assert len(set(versions)) == 1 and versions[0] >= 1
+
+
+def test_closed_store_refuses_calls(store: Store) -> None:
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        store.get_meta("x")
+
+
+def test_backend_name(store: Store, store_url: str) -> None:
+    assert store.backend == ("sqlite" if store_url.startswith("sqlite") else "postgresql")
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+
+def test_account_crud(store: Store) -> None:
+    before = time.time()
+    bob = store.create_account("Bob", "hash-1")
+    assert isinstance(bob, Account)
+    assert (bob.name, bob.password_hash, bob.role, bob.banned) == ("Bob", "hash-1", "player", False)
+    assert before - 1 <= bob.created_at <= time.time() + 1
+    assert store.get_account(bob.id) == bob
+    assert store.get_account_by_name("bob") == bob
+    assert store.get_account_by_name("BOB") == bob
+    assert store.get_account(bob.id + 1000) is None
+    assert store.get_account_by_name("alice") is None
+
+    store.set_password_hash(bob.id, "hash-2")
+    assert store.get_account(bob.id).password_hash == "hash-2"  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        store.set_password_hash(bob.id + 1000, "x")
+
+    store.delete_account("BOB")
+    assert store.get_account(bob.id) is None
+    with pytest.raises(NotFound):
+        store.delete_account("bob")
+
+
+def test_names_are_unique_ignoring_case(store: Store) -> None:
+    store.create_account("Alice", "h")
+    for clash in ("alice", "ALICE", "aLiCe", "Ａｌｉｃｅ"):  # the last is fullwidth (NFKC)
+        with pytest.raises(NameTaken, match="taken"):
+            store.create_account(clash, "h")
+    store.create_account("Straße", "h")
+    with pytest.raises(NameTaken):
+        store.create_account("STRASSE", "h")  # Unicode case folding, not just ASCII
+    assert [a.name for a in store.list_accounts()] == ["Alice", "Straße"]
+
+
+def test_account_ids_never_reused(store: Store) -> None:
+    first = store.create_account("one", "h")
+    store.delete_account("one")
+    second = store.create_account("one", "h")
+    assert second.id > first.id
+
+
+def test_roles_and_bans(store: Store) -> None:
+    admin = store.create_account("root", "h", role="admin")
+    assert admin.role == "admin"
+    store.create_account("mod", "h")
+    for role in ROLES:
+        assert store.set_role("MOD", role).role == role
+    assert store.get_account_by_name("mod").role == ROLES[-1]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="role must be one of"):
+        store.set_role("mod", "god")
+    with pytest.raises(ValueError, match="role must be one of"):
+        store.create_account("x", "h", role="superuser")
+    with pytest.raises(NotFound, match="nobody"):
+        store.set_role("nobody", "admin")
+    assert store.set_banned("mod", True).banned is True
+    assert store.get_account_by_name("mod").banned is True  # type: ignore[union-attr]
+    assert store.set_banned("mod", False).banned is False
+    with pytest.raises(NotFound):
+        store.set_banned("nobody", True)
+
+
+def test_list_accounts_pages_in_id_order(store: Store) -> None:
+    ids = [store.create_account(f"user{i}", "h").id for i in range(7)]
+    assert [a.id for a in store.list_accounts()] == ids
+    assert [a.id for a in store.list_accounts(limit=3)] == ids[:3]
+    assert [a.id for a in store.list_accounts(limit=3, offset=5)] == ids[5:]
+    assert store.list_accounts(limit=0) == []
+    with pytest.raises(ValueError, match="offset"):
+        store.list_accounts(offset=-1)
+
+
+def test_delete_account_takes_everything_with_it(store: Store) -> None:
+    doomed = store.create_account("doomed", "h")
+    kept = store.create_account("kept", "h")
+    for acc in (doomed, kept):
+        store.create_session(acc.id, th(f"t{acc.id}"), time.time() + 100)
+        store.save_character(char(acc.id))
+        store.add_discovery(acc.id, "main", 1, 1, 1.0)
+    store.delete_account("doomed")
+    assert store.get_session(th(f"t{doomed.id}"), time.time()) is None
+    assert store.load_character(doomed.id, "main") is None
+    assert store.list_discoveries(doomed.id, "main") == []
+    # the other account is untouched
+    assert store.get_session(th(f"t{kept.id}"), time.time()) == kept.id
+    assert store.load_character(kept.id, "main") is not None
+    assert store.list_discoveries(kept.id, "main") == [(1, 1)]
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+def test_sessions_expire(store: Store) -> None:
+    acc = store.create_account("s", "h")
+    store.create_session(acc.id, th("a"), expires_at=100.0)
+    store.create_session(acc.id, th("b"), expires_at=200.0)
+    store.create_session(acc.id, th("c"), expires_at=300.0)
+    assert store.get_session(th("a"), now=99.9) == acc.id
+    assert store.get_session(th("a"), now=100.0) is None  # expires_at is exclusive
+    assert store.get_session(th("unknown"), now=0.0) is None
+    store.delete_session(th("c"))
+    store.delete_session(th("c"))  # absent: no error
+    assert store.get_session(th("c"), now=0.0) is None
+    assert store.purge_sessions(now=150.0) == 1
+    assert store.get_session(th("a"), now=0.0) is None  # purged, even for an earlier 'now'
+    assert store.get_session(th("b"), now=150.0) == acc.id
+    assert store.purge_sessions(now=150.0) == 0
+
+
+def test_session_errors(store: Store) -> None:
+    acc = store.create_account("s", "h")
+    with pytest.raises(NotFound):
+        store.create_session(acc.id + 99, th("x"), 1e12)
+    store.create_session(acc.id, th("x"), 1e12)
+    with pytest.raises(StoreError, match="already exists"):
+        store.create_session(acc.id, th("x"), 1e12)
+    for bad in ("raw-token", th("x").upper(), th("x")[:-1], ""):
+        with pytest.raises(ValueError, match="SHA-256"):
+            store.create_session(acc.id, bad, 1e12)
+    with pytest.raises(ValueError, match="not finite"):
+        store.create_session(acc.id, th("y"), math.inf)
+
+
+# -- entity ids --------------------------------------------------------------------------------
+
+
+def test_reserve_ids_monotonic_and_persistent(store: Store, reopen: Callable[[], Store]) -> None:
+    assert store.reserve_ids(1) == range(1, 2)
+    assert store.reserve_ids(10) == range(2, 12)
+    assert store.reserve_ids(1_000_000) == range(12, 1_000_012)
+    store.close()
+    again = reopen()
+    assert again.reserve_ids(3) == range(1_000_012, 1_000_015)  # never reused after restart
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1_000_001, 1.5, True, "3", None])
+def test_reserve_ids_rejects_bad_counts(store: Store, bad: Any) -> None:
+    with pytest.raises(ValueError, match="count"):
+        store.reserve_ids(bad)
+    assert store.reserve_ids(1) == range(1, 2)  # nothing was consumed
+
+
+def test_reserve_ids_exhaustion_is_an_error(
+    store: Store, raw_sql: Callable[[str], list[tuple[Any, ...]]]
+) -> None:
+    raw_sql(f"UPDATE id_counters SET next_id = {I64_MAX - 5} WHERE name = 'entity'")
+    assert store.reserve_ids(5) == range(I64_MAX - 5, I64_MAX)
+    with pytest.raises(StoreError, match="exhausted"):
+        store.reserve_ids(1)
+
+
+def test_reserve_ids_concurrent_callers(store: Store, reopen: Callable[[], Store]) -> None:
+    # Four threads on one Store and four on a second Store (a second connection, as a second
+    # server would have): every id handed out exactly once, no gaps.
+    other = reopen()
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> list[range]:
+        target = store if i % 2 else other
+        barrier.wait()
+        return [target.reserve_ids(1 + (i + n) % 7) for n in range(40)]
+
+    with ThreadPoolExecutor(8) as pool:
+        ranges = [r for rs in pool.map(worker, range(8)) for r in rs]
+    ids = sorted(i for r in ranges for i in r)
+    assert ids == list(range(1, len(ids) + 1))
+
+
+# -- characters --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sx", "sy"), [(I64_MIN, I64_MAX), (I64_MAX, I64_MIN), (0, 0), (-1, 123456789012)]
+)
+def test_character_round_trip(store: Store, sx: int, sy: int) -> None:
+    acc = store.create_account("pilot", "h")
+    c = char(
+        acc.id,
+        system_x=sx,
+        system_y=sy,
+        x=0.1 + 0.2,  # not representable in decimal: must come back bit-identical
+        y=-1e308,
+        vx=5e-324,
+        vy=1 / 3,
+        angle=-math.pi,
+        docked_at=7,
+        home_x=sx,
+        home_y=sy,
+        home_station=2,
+        ship_id=I64_MAX,
+        extra={
+            "fuel": 0.75,
+            "cargo": [{"item": "ore", "qty": 12}, {"item": "wine", "qty": 2**62}],
+            "name": "Ünïcødé ✈ \u0000 \ud800",  # NUL and a lone surrogate inside JSON survive
+            "flags": [True, False, None],
+            "nested": {"a": {"b": {"c": []}}},
+            "neg_zero": -0.0,
+        },
+    )
+    before = time.time()
+    store.save_character(c)
+    loaded = store.load_character(acc.id, "main")
+    assert same(c, loaded)
+    assert loaded is not None
+    assert loaded.x.hex() == (0.1 + 0.2).hex()
+    assert math.copysign(1, loaded.extra["neg_zero"]) == -1
+    assert before - 1 <= loaded.updated_at <= time.time() + 1
+    assert store.characters_in_system("main", sx, sy) == [loaded]
+
+
+def test_character_upsert_and_lookup(store: Store) -> None:
+    a = store.create_account("a", "h")
+    b = store.create_account("b", "h")
+    store.save_character(char(a.id, x=1.0))
+    store.save_character(char(a.id, x=2.0, extra={"fuel": 3}))  # replaces, no duplicate
+    store.save_character(char(a.id, world="other"))
+    store.save_character(char(b.id, system_x=99))
+    assert store.load_character(a.id, "main").x == 2.0  # type: ignore[union-attr]
+    assert store.load_character(a.id, "main").extra == {"fuel": 3}  # type: ignore[union-attr]
+    assert store.load_character(a.id, "nowhere") is None
+    assert store.load_character(b.id + 50, "main") is None
+    assert [c.account_id for c in store.characters_in_system("main", 3, -4)] == [a.id]
+    assert [c.account_id for c in store.characters_in_system("other", 3, -4)] == [a.id]
+    assert [c.account_id for c in store.characters_in_system("main", 99, -4)] == [b.id]
+    assert store.characters_in_system("main", 0, 0) == []
+
+
+def test_negative_zero_is_normalised(store: Store) -> None:
+    acc = store.create_account("z", "h")
+    store.save_character(char(acc.id, x=-0.0))
+    loaded = store.load_character(acc.id, "main")
+    assert loaded is not None and math.copysign(1, loaded.x) == 1  # same on both backends
+
+
+def test_numpy_scalars_are_accepted(store: Store) -> None:
+    acc = store.create_account("np", "h")
+    c = char(acc.id, system_x=np.int64(-5), x=np.float32(0.5), vx=np.float64(0.25))
+    store.save_character(c)
+    loaded = store.load_character(acc.id, "main")
+    assert loaded is not None and (loaded.system_x, loaded.x, loaded.vx) == (-5, 0.5, 0.25)
+    assert type(loaded.system_x) is int and type(loaded.x) is float
+
+
+def test_save_characters_is_one_transaction(store: Store) -> None:
+    accs = [store.create_account(f"p{i}", "h") for i in range(5)]
+    batch = [char(a.id, x=float(i)) for i, a in enumerate(accs)]
+    store.save_characters(batch)
+    for c in batch:
+        assert same(c, store.load_character(c.account_id, "main"))
+    store.save_characters([])  # no-op
+
+    # a bad value anywhere: refused before anything is written
+    moved = [dataclasses.replace(c, x=100.0) for c in batch]
+    poisoned = [*moved[:3], dataclasses.replace(moved[3], y=math.nan), moved[4]]
+    with pytest.raises(ValueError, match="y=nan is not finite"):
+        store.save_characters(poisoned)
+    # an unknown account in the middle: the database refuses it and the earlier rows roll back
+    orphan = char(accs[-1].id + 1000)
+    with pytest.raises(NotFound):
+        store.save_characters([*moved[:2], orphan, *moved[2:]])
+    assert [store.load_character(a.id, "main").x for a in accs] == [0, 1, 2, 3, 4]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"x": math.nan}, "x=nan is not finite"),
+        ({"angle": math.inf}, "angle=inf is not finite"),
+        ({"system_x": 2**63}, "system_x=9223372036854775808 is outside"),
+        ({"home_y": -(2**63) - 1}, "home_y=.* is outside"),
+        ({"system_y": 1.0}, "system_y must be an int"),
+        ({"docked_at": -1}, "docked_at=-1 is outside"),
+        ({"world": ""}, "world must not be empty"),
+        ({"hull": "a\x00b"}, "hull must not contain NUL"),
+        ({"extra": {"fuel": math.nan}}, r"extra\['fuel'\]=nan: JSON cannot hold NaN"),
+        ({"extra": {"a": [1, math.inf]}}, r"extra\['a'\]\[1\]=inf"),
+        ({"extra": {1: "x"}}, "key 1 is not a str"),
+        ({"extra": {"t": (1, 2)}}, "tuple is not a JSON type"),
+        ({"extra": {"s": {1, 2}}}, "set is not a JSON type"),
+        ({"extra": [1, 2]}, "extra must be a dict"),
+    ],
+)
+def test_character_validation(store: Store, changes: dict[str, Any], message: str) -> None:
+    acc = store.create_account("v", "h")
+    with pytest.raises(ValueError, match=message):
+        store.save_character(char(acc.id, **changes))
+    assert store.load_character(acc.id, "main") is None
+
+
+def test_character_needs_an_account(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.save_character(char(12345))
+
+
+# -- deltas ------------------------------------------------------------------------------------
+
+
+def test_deltas_crud(store: Store) -> None:
+    assert store.get_deltas("main", 1, 2) == {}
+    store.put_delta("main", 1, 2, "asteroids.7", {"ore": 0})
+    store.put_delta("main", 1, 2, "wreck.1", [1.5, "hull", None])
+    store.put_delta("main", 1, 2, "asteroids.7", {"ore": 5})  # overwrite
+    store.put_delta("other", 1, 2, "asteroids.7", "elsewhere")
+    store.put_delta("main", I64_MIN, I64_MAX, "edge", 100)
+    assert store.get_deltas("main", 1, 2) == {
+        "asteroids.7": {"ore": 5},
+        "wreck.1": [1.5, "hull", None],
+    }
+    assert store.get_deltas("other", 1, 2) == {"asteroids.7": "elsewhere"}
+    assert store.get_deltas("main", I64_MIN, I64_MAX) == {"edge": 100}
+    store.delete_delta("main", 1, 2, "wreck.1")
+    store.delete_delta("main", 1, 2, "wreck.1")  # absent: no error
+    assert store.get_deltas("main", 1, 2) == {"asteroids.7": {"ore": 5}}
+    values: list[Any] = [None, True, 0, -7, 2.5, "", "100%", [], {}]
+    for value in values:
+        store.put_delta("main", 5, 5, "v", value)
+        assert store.get_deltas("main", 5, 5) == {"v": value}
+
+
+def test_put_deltas_is_one_transaction(store: Store) -> None:
+    store.put_deltas("main", [(0, 0, "a", 1), (0, 0, "b", 2), (1, 0, "a", 3), (0, 0, "a", 4)])
+    assert store.get_deltas("main", 0, 0) == {"a": 4, "b": 2}  # the later duplicate wins
+    assert store.get_deltas("main", 1, 0) == {"a": 3}
+    with pytest.raises(ValueError, match="JSON cannot hold NaN"):
+        store.put_deltas("main", [(0, 0, "a", 9), (0, 0, "c", math.nan)])
+    with pytest.raises(ValueError, match=r"items\[1\] must be a tuple"):
+        store.put_deltas("main", [(0, 0, "a", 9), (0, 0, "c")])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"items\[0\] x"):
+        store.put_deltas("main", [(2**63, 0, "a", 9)])
+    assert store.get_deltas("main", 0, 0) == {"a": 4, "b": 2}
+
+
+# -- discoveries -------------------------------------------------------------------------------
+
+
+def test_discoveries(store: Store) -> None:
+    acc = store.create_account("explorer", "h")
+    other = store.create_account("other", "h")
+    assert store.add_discovery(acc.id, "main", 5, 5, at=10.0) is True
+    assert store.add_discovery(acc.id, "main", 5, 5, at=20.0) is False  # idempotent
+    assert store.add_discovery(acc.id, "main", I64_MIN, I64_MAX, at=5.0) is True
+    assert store.add_discovery(acc.id, "main", -1, 0, at=30.0) is True
+    assert store.add_discovery(acc.id, "beta", 5, 5, at=1.0) is True
+    assert store.add_discovery(other.id, "main", 9, 9, at=1.0) is True
+    # oldest first: the repeat did not move (5, 5) to t=20
+    assert store.list_discoveries(acc.id, "main") == [(I64_MIN, I64_MAX), (5, 5), (-1, 0)]
+    assert store.list_discoveries(acc.id, "main", limit=2) == [(I64_MIN, I64_MAX), (5, 5)]
+    assert store.list_discoveries(acc.id, "beta") == [(5, 5)]
+    assert store.list_discoveries(other.id, "main") == [(9, 9)]
+    with pytest.raises(NotFound):
+        store.add_discovery(other.id + 100, "main", 0, 0, at=1.0)
+    with pytest.raises(ValueError, match="limit"):
+        store.list_discoveries(acc.id, "main", limit=-1)
+
+
+# -- meta --------------------------------------------------------------------------------------
+
+
+def test_meta(store: Store) -> None:
+    assert store.get_meta("seed") is None
+    store.set_meta("seed", "12345")
+    store.set_meta("motd", "Wëlcome, pilots ✈")
+    store.set_meta("seed", "67890")
+    assert store.get_meta("seed") == "67890"
+    assert store.get_meta("motd") == "Wëlcome, pilots ✈"
+    store.set_meta("empty", "")
+    assert store.get_meta("empty") == ""
+    with pytest.raises(ValueError, match="str"):
+        store.set_meta("n", 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="key must not be empty"):
+        store.get_meta("")
+
+
+# -- bad inputs in general ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.create_account("", "h"), "name must not be empty"),
+        (lambda s: s.create_account("x" * 2000, "h"), "name is 2000 characters"),
+        (lambda s: s.create_account(5, "h"), "name must be a str"),
+        (lambda s: s.get_account("1"), "account_id must be an int"),
+        (lambda s: s.get_account(2**64), "outside"),
+        (lambda s: s.characters_in_system("main", 2**63, 0), "x=.* is outside"),
+        (lambda s: s.get_deltas("main", 0, None), "y must be an int"),
+        (lambda s: s.add_discovery(1, "main", 0, 0, math.nan), "at=nan is not finite"),
+        (lambda s: s.get_session(th("x"), math.nan), "now=nan is not finite"),
+        (lambda s: s.save_character("not a character"), "expected a Character"),
+        (lambda s: s.set_banned("x", 1), "banned must be a bool"),
+        (lambda s: s.load_character(1, "w\ud800"), "world is not valid Unicode"),
+        (lambda s: s.set_meta("k", "\ud800"), "meta value is not valid Unicode"),
+        (lambda s: s.put_delta("main", 0, 0, "a\x00b", 1), "key must not contain NUL"),
+    ],
+)
+def test_bad_arguments_raise_value_error(
+    store: Store, call: Callable[[Store], Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        call(store)
+
+
+# -- durability and concurrency ----------------------------------------------------------------
+
+
+def test_everything_survives_reopen(store: Store, reopen: Callable[[], Store]) -> None:
+    acc = store.create_account("Keeper", "h", role="moderator")
+    store.create_session(acc.id, th("tok"), 1e12)
+    ids = store.reserve_ids(100)
+    c = char(acc.id, extra={"cargo": ["ore"]})
+    store.save_character(c)
+    store.put_delta("main", 3, -4, "k", {"v": 1})
+    store.add_discovery(acc.id, "main", 3, -4, at=1.0)
+    store.set_meta("seed", "7")
+    store.close()
+
+    s = reopen()
+    assert s.get_account_by_name("keeper") == acc
+    assert s.get_session(th("tok"), time.time()) == acc.id
+    assert s.reserve_ids(1).start == ids.stop
+    assert same(c, s.load_character(acc.id, "main"))
+    assert s.get_deltas("main", 3, -4) == {"k": {"v": 1}}
+    assert s.list_discoveries(acc.id, "main") == [(3, -4)]
+    assert s.get_meta("seed") == "7"
+
+
+def test_many_threads_share_one_store(store: Store) -> None:
+    accs = [store.create_account(f"t{i}", "h") for i in range(6)]
+
+    def work(acc: Account) -> None:
+        for n in range(25):
+            store.save_character(char(acc.id, x=float(n)))
+            store.put_delta("main", acc.id, n, "k", n)
+            store.add_discovery(acc.id, "main", n, 0, at=float(n))
+            assert store.load_character(acc.id, "main").x == float(n)  # type: ignore[union-attr]
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(work, accs))
+    for acc in accs:
+        assert store.load_character(acc.id, "main").x == 24.0  # type: ignore[union-attr]
+        assert len(store.list_discoveries(acc.id, "main")) == 25
+        assert store.get_deltas("main", acc.id, 24) == {"k": 24}

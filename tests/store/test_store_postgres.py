@@ -1,0 +1,69 @@
+"""PostgreSQL-only behaviour: schema placement, reconnecting, connection errors."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from callister.store import StoreError, open_store
+from callister.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.postgres
+
+
+def tables_in(base: str, schema: str) -> set[str]:
+    with psycopg.connect(base) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_tables_live_in_the_named_schema(pg_base: str, pg_url: str) -> None:
+    schema = pg_url.rpartition("schema=")[2]
+    with open_store(pg_url) as store:
+        assert store.backend == "postgresql"
+        store.set_meta("k", "v")
+    assert {"accounts", "characters", "deltas", "discoveries", "meta"} <= tables_in(pg_base, schema)
+    assert "accounts" not in tables_in(pg_base, "public")
+
+
+def test_reconnects_once_after_the_connection_is_killed(pg_base: str, pg_url: str) -> None:
+    with open_store(pg_url) as store:
+        assert isinstance(store, PostgresStore)
+        store.set_meta("k", "before")
+        pid = store._conn.info.backend_pid
+        with psycopg.connect(pg_base, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert store.get_meta("k") == "before"  # transparently on a new connection
+        assert store._conn.info.backend_pid != pid
+        store.set_meta("k", "after")  # writes work too, and the search_path was restored
+        assert store.reserve_ids(1) == range(1, 2)
+    with open_store(pg_url) as store:
+        assert store.get_meta("k") == "after"
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot connect to postgresql://u:\\*\\*\\*@") as info:
+        open_store("postgresql://u:secret@127.0.0.1:1/db?connect_timeout=2")
+    assert "secret" not in str(info.value)  # passwords never reach logs
+
+
+@pytest.mark.parametrize("schema", ["bad-name", "x;drop", "1abc", "a" * 64])
+def test_bad_schema_name(schema: str) -> None:
+    with pytest.raises(StoreError, match="schema must be a plain identifier"):
+        open_store(f"postgresql://postgres@127.0.0.1:1/test?schema={schema}")
+
+
+def test_postgres_scheme_alias_and_extra_params(pg_base: str) -> None:
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_base.replace("postgresql://", "postgres://") + f"?schema={schema}&sslmode=disable"
+    try:
+        with open_store(url) as store:
+            assert store.schema_version() >= 1
+    finally:
+        with psycopg.connect(pg_base, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
