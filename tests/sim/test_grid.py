@@ -103,13 +103,23 @@ def test_sparse_layout_matches_brute_force() -> None:
     assert list(zip(qi.tolist(), rows.tolist(), strict=True)) == expected
 
 
-def test_large_grid_uses_comparison_sort_path() -> None:
+def test_many_float32_points_match_brute_force() -> None:
     rng = np.random.default_rng(5)
     x = rng.uniform(-50_000, 50_000, 20_000).astype(np.float32)
     y = rng.uniform(-50_000, 50_000, 20_000).astype(np.float32)
-    grid = SpatialGrid(x, y, 200.0)  # 250 x 250 cells > 65536: not the uint16 radix path
-    for cx, cy, r in [(0.0, 0.0, 900.0), (-49_000.0, 48_000.0, 3000.0)]:
+    x[:2000] = np.round(x[:2000] / 200) * 200  # on cell borders
+    grid = SpatialGrid(x, y, 200.0)
+    for cx, cy, r in [(0.0, 0.0, 900.0), (-49_000.0, 48_000.0, 3000.0), (x[5], y[5], 200.0)]:
         assert grid.query_radius(cx, cy, r).tolist() == brute(x, y, cx, cy, r).tolist()
+
+
+def test_astronomical_cell_counts_fall_back_to_argsort() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-5e8, 5e8, 200)
+    y = rng.uniform(-5e8, 5e8, 200)
+    grid = SpatialGrid(x, y, 1.0)  # ~1e9 x 1e9 cells: too many to pack cell and row in 63 bits
+    for i in (0, 17, 199):
+        assert grid.query_radius(x[i], y[i], 0.5).tolist() == [i]
 
 
 def test_empty_grid_and_degenerate_queries() -> None:

@@ -188,6 +188,12 @@ def test_play_session(server: str, browser: Any) -> None:
     started = time.monotonic()
     alice = Player(browser, server, "Alice_" + str(os.getpid() % 10000))
 
+    # --- a stale token from an earlier visit: the client drops it and asks to log in
+    alice.page.evaluate("localStorage.setItem('callister.token', 'stale-token')")
+    alice.page.reload()
+    alice.page.wait_for_selector("#login-error:has-text('log in')", timeout=10000)
+    assert alice.page.evaluate("localStorage.getItem('callister.token')") is None
+
     # --- the login screen shows the server's own error messages
     assert alice.page.is_visible("#login")
     alice.page.fill("#login-name", "nobody_here")
@@ -246,10 +252,9 @@ def test_play_session(server: str, browser: Any) -> None:
     alice.page.wait_for_selector("#hud-visible:not(:text-is('0'))", timeout=5000)
 
     # the README's picture: alice in flight by her station, bob banking away, his flame lit
-    for _ in range(3):
-        alice.page.keyboard.press("Equal")  # zoom in
-    bob.hold("a", 0.25)
-    time.sleep(0.5)
+    alice.page.keyboard.press("Equal")  # zoom in a step
+    bob.hold("a", 0.2)
+    time.sleep(0.4)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     alice.page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 20_000

@@ -76,6 +76,8 @@ class Bot:
         self.events: list[dict[str, Any]] = []
         self.bye: str | None = None
         self._acks: set[asyncio.Future[None]] = set()
+        self._seq = 0
+        self._undocked_seq = -10
         self._last_snapshot = 0.0
 
     # -------------------------------------------------------------------- account
@@ -142,6 +144,7 @@ class Bot:
                 self.stats.docks += 1
             elif msg.get("kind") == "undocked":
                 self.docked = False
+                self._undocked_seq = self._seq
             elif msg.get("kind") == "arrived":
                 self.stats.jumps += 1
 
@@ -159,10 +162,13 @@ class Bot:
             self.views[snap.seq] = self.view
             for old in [s for s in self.views if s < snap.seq - 32]:
                 del self.views[old]
+        self._seq = snap.seq
         mine = snap.changed[snap.changed["id"] == self.ship]
         if len(mine):
             self.pos = (float(mine["x"][0]) / POS_SCALE, float(mine["y"][0]) / POS_SCALE)
-            self.docked = bool(mine["flags"][0] & 1)
+            # a snapshot built before the undocked event may still say docked: events win
+            if snap.seq > self._undocked_seq + 1 or not (mine["flags"][0] & 1):
+                self.docked = bool(mine["flags"][0] & 1)
         if self.ws is not None and not self.ws.closed:
             # fire-and-forget: aiohttp writes immediately unless the socket is backed up
             task = asyncio.ensure_future(self.send({"t": "ack", "seq": snap.seq}))
@@ -196,11 +202,14 @@ class Bot:
         end = time.monotonic() + seconds
         receiver = asyncio.ensure_future(self.pump(seconds))
         next_jump = time.monotonic() + self.rng.uniform(0.3, 1.0) * self.jump_every_s
+        undock_retry = 0.0
         try:
             while time.monotonic() < end and not receiver.done():
                 if self.docked:
-                    await self.send({"t": "undock", "ship": self.ship})
-                    await asyncio.sleep(0.5)
+                    if time.monotonic() > undock_retry:
+                        await self.send({"t": "undock", "ship": self.ship})
+                        undock_retry = time.monotonic() + 3.0  # the undocked event is on its way
+                    await asyncio.sleep(0.2)
                     continue
                 x, y = self.pos
                 far = math.hypot(x, y) > 9000.0

@@ -1,9 +1,10 @@
 """Area of interest: which entities each client sees, encoded once per tick and gathered per client.
 
-Per zone and tick: quantise every entity's record once (`SharedFrame`) and build one spatial grid.
-Per client: a radius query on the grid, a gather by index, and a vectorised diff against the view
-the client acknowledged. Entities beyond the nearest `full_rate` update at a quarter of the rate
-(their previous record is kept), which bounds bytes per client in crowded places.
+Per zone and tick: quantise every entity's record once (`SharedFrame`) and build one spatial grid;
+one vectorised `query_many` answers the radius query for every client due a snapshot. Per client
+what is left is a slice, a gather by index and a vectorised diff against the view the client
+acknowledged. Entities beyond the nearest `full_rate` update at a quarter of the rate (their
+previous record is kept), which bounds bytes per client in crowded places.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from callister.protocol.snapshot import quantise
+from callister.protocol.snapshot import RECORD_DTYPE, quantise
 from callister.sim import SpatialGrid, ZoneFrame
 
 FAR_RATE_DIVISOR = 4
+_VOID = np.dtype((np.void, RECORD_DTYPE.itemsize))
 
 
 @dataclass(slots=True)
 class SharedFrame:
     tick: int
+    ids: npt.NDArray[np.uint64]
     records: npt.NDArray[np.void]  # one per entity, sorted by id
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
@@ -34,27 +37,28 @@ def share_frame(frame: ZoneFrame, cell_size: float) -> SharedFrame:
     )
     x = np.asarray(frame.x, dtype=np.float64)
     y = np.asarray(frame.y, dtype=np.float64)
-    return SharedFrame(frame.tick, records, x, y, SpatialGrid.build(x, y, cell_size))
+    return SharedFrame(frame.tick, frame.ids, records, x, y, SpatialGrid.build(x, y, cell_size))
 
 
-def visible_records(
+def visible_rows(
+    shared: SharedFrame, cx: npt.NDArray[np.float64], cy: npt.NDArray[np.float64], radius: float
+) -> list[npt.NDArray[np.intp]]:
+    """For each centre, the ascending rows (= ascending ids) within `radius`, in one grid pass."""
+    query, rows = shared.grid.query_many(cx, cy, radius)
+    bounds = np.searchsorted(query, np.arange(len(cx) + 1))
+    return [rows[bounds[i] : bounds[i + 1]] for i in range(len(cx))]
+
+
+def view_records(
     shared: SharedFrame,
+    rows: npt.NDArray[np.intp],
     cx: float,
     cy: float,
-    radius: float,
     full_rate: int,
     seq: int,
     base: npt.NDArray[np.void] | None,
-    always: int | None = None,
 ) -> npt.NDArray[np.void]:
-    """Records the client should hold after this snapshot, sorted by id.
-
-    `always` is the row of the client's own ship, included whatever the radius.
-    """
-    rows = shared.grid.query_radius(cx, cy, radius)
-    if always is not None and always >= 0:
-        rows = np.union1d(rows, np.array([always], dtype=rows.dtype))
-    rows = np.sort(rows)
+    """Records the client should hold after this snapshot, sorted by id."""
     current = shared.records[rows]
     if base is None or len(base) == 0 or len(rows) <= full_rate:
         return current
@@ -70,3 +74,27 @@ def visible_records(
     keep_old = not_due & (base_ids[pos] == current["id"])
     current[keep_old] = base[pos[keep_old]]
     return current
+
+
+def delta(
+    base: npt.NDArray[np.void], current: npt.NDArray[np.void]
+) -> tuple[npt.NDArray[np.void], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """(changed records, removed ids, ids new to the view) of `current` against `base`.
+
+    Both sorted by id. The common case — the same entities as before — is a single byte compare.
+    """
+    base_ids = base["id"]
+    cur_ids = current["id"]
+    if len(base_ids) == len(cur_ids) and np.array_equal(base_ids, cur_ids):
+        return current[base.view(_VOID) != current.view(_VOID)], _NO_IDS, _NO_IDS
+    if len(base_ids) == 0:
+        return current, _NO_IDS, cur_ids
+    pos = np.minimum(np.searchsorted(base_ids, cur_ids), len(base_ids) - 1)
+    present = base_ids[pos] == cur_ids
+    same = present & (base.view(_VOID)[pos] == current.view(_VOID))
+    still = np.zeros(len(base_ids), dtype=bool)
+    still[pos[present]] = True
+    return current[~same], base_ids[~still], cur_ids[~present]
+
+
+_NO_IDS = np.empty(0, dtype=np.uint64)

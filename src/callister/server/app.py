@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -391,6 +392,8 @@ def build_app(settings: Settings) -> web.Application:
 
 def run(settings: Settings) -> None:
     """Serve until SIGTERM or Ctrl-C; then checkpoint, tell clients, and exit 0."""
+    # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
+    sys.setswitchinterval(0.001)
     app = build_app(settings)
     log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
     web.run_app(

@@ -33,8 +33,8 @@ from callister.protocol.messages import (
     encode_server,
     error_message,
 )
-from callister.protocol.snapshot import diff, encode_snapshot
-from callister.server.aoi import SharedFrame, share_frame, visible_records
+from callister.protocol.snapshot import encode_snapshot
+from callister.server.aoi import SharedFrame, delta, share_frame, view_records, visible_rows
 from callister.server.auth import token_hash
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
@@ -53,6 +53,9 @@ CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_FLOOD = 4429
 VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
+SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
+JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
+_NO_IDS = np.empty(0, dtype=np.uint64)
 
 
 def sector_str(xy: tuple[int, int]) -> list[str]:
@@ -62,7 +65,9 @@ def sector_str(xy: tuple[int, int]) -> list[str]:
 class Session:
     """One authenticated WebSocket: its ship, its acknowledged view, its outbound queue."""
 
-    def __init__(self, ws: web.WebSocketResponse, account: Account, settings: Settings) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, account: Account, settings: Settings, metrics: Metrics
+    ) -> None:
         self.ws = ws
         self.account = account
         self.pilot: Pilot | None = None
@@ -72,8 +77,8 @@ class Session:
         self.views: dict[int, npt.NDArray[np.void]] = {}
         self.introduced: set[int] = set()
         self._json: deque[str] = deque()
-        self._snapshot: bytes | None = None
         self._wake = asyncio.Event()
+        self.metrics = metrics
         self._tokens = settings.msg_burst
         self._rate, self._burst = settings.msg_rate, settings.msg_burst
         self._refill_at = time.monotonic()
@@ -89,17 +94,45 @@ class Session:
         return self.pilot.character.ship_id if self.pilot else 0
 
     def send_json(self, text: str) -> None:
-        if not self.closed:
-            self._json.append(text)
-            self._wake.set()
-
-    def send_snapshot(self, data: bytes) -> None:
-        # only the newest snapshot matters; a slow client skips some, and since it never
-        # acknowledges a skipped one, later deltas are still based on what it really has
-        self._snapshot = data
+        """Reliable, ordered: written now, or queued behind earlier messages if the socket is
+        backed up (the sender task flushes the queue when it drains)."""
+        if self.closed:
+            return
+        if not self._json and self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
+            return
+        self._json.append(text)
         self._wake.set()
 
-    async def run_sender(self, metrics: Metrics) -> None:
+    def send_snapshot(self, data: bytes) -> bool:
+        """Best effort: written now unless the socket is backed up, then skipped. A skipped
+        snapshot is never acknowledged, so later deltas are based on what the client has."""
+        if self.closed or self._json:
+            return False
+        return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
+
+    def _write_now(self, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+        # aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
+        # snapshot itself (measured), so frames go straight to the transport, which is what
+        # send_frame does for uncompressed frames. If aiohttp's internals change, we fall back
+        # to the queued path.
+        writer = getattr(self.ws, "_writer", None)
+        transport = getattr(writer, "transport", None)
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > backlog:
+            return False
+        try:
+            writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
+        except (AttributeError, ConnectionError, RuntimeError):
+            return False
+        self.bytes_sent += len(data)
+        self.metrics.inc("callister_bytes_sent_total", len(data))
+        if opcode == WSMsgType.BINARY:
+            self.metrics.inc("callister_snapshots_sent_total")
+        return True
+
+    async def run_sender(self) -> None:
+        """Flushes JSON messages that could not be written at once (the slow path)."""
         while not self.closed:
             await self._wake.wait()
             self._wake.clear()
@@ -108,13 +141,7 @@ class Session:
                     text = self._json.popleft()
                     await self.ws.send_str(text)
                     self.bytes_sent += len(text)
-                    metrics.inc("callister_bytes_sent_total", len(text))
-                if self._snapshot is not None:
-                    data, self._snapshot = self._snapshot, None
-                    await self.ws.send_bytes(data)
-                    self.bytes_sent += len(data)
-                    metrics.inc("callister_bytes_sent_total", len(data))
-                    metrics.inc("callister_snapshots_sent_total")
+                    self.metrics.inc("callister_bytes_sent_total", len(text))
             except (ConnectionResetError, RuntimeError):
                 return
 
@@ -228,10 +255,10 @@ class Gateway:
             self._detach(old)
             old.send_json(encode_server("bye", reason="replaced by a newer connection"))
             await old.ws.close(code=CLOSE_REPLACED, message=b"replaced")
-        session = Session(ws, account, self.settings)
+        session = Session(ws, account, self.settings, self.metrics)
         self.sessions[account.id] = session
         self.metrics.inc("callister_logins_total")
-        session.sender = asyncio.get_running_loop().create_task(session.run_sender(self.metrics))
+        session.sender = asyncio.get_running_loop().create_task(session.run_sender())
         try:
             pilot = await self.world.enter(account.id, account.name)
             session.pilot = pilot
@@ -355,7 +382,9 @@ class Gateway:
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
         if message.ship != session.ship_id:
             raise ProtocolError(ErrorCode.NOT_YOUR_SHIP, f"ship {message.ship} is not yours")
-        if session.zone_key is None:
+        # the world's view, not the session's: it changes the moment a ship leaves on a jump
+        zone = session.pilot.zone_key if session.pilot else None
+        if zone is None:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
         actor = session.account.id
         intent: Input | Dock | Undock | Jump
@@ -369,7 +398,7 @@ class Gateway:
             intent = Jump(actor, message.ship, message.to_x, message.to_y)
         else:  # pragma: no cover - the decoder's set is closed
             raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled message")
-        self.world.submit(session.zone_key, intent)
+        self.world.submit(zone, intent)
 
     # ----------------------------------------------------------------- snapshots out
     def _on_zone_tick(self, msg: Any) -> None:
@@ -380,34 +409,39 @@ class Gateway:
         for event in msg.events:
             self._route_event(event)
         phase = msg.tick % self.period
-        due = [s for s in members if s.ship_id % self.period == phase and not s.closed]
+        ids = msg.frame.ids
+        due: list[tuple[Session, int]] = []
+        for s in members:
+            if s.ship_id % self.period != phase or s.closed:
+                continue
+            row = int(np.searchsorted(ids, np.uint64(s.ship_id)))
+            if row < len(ids) and ids[row] == s.ship_id:
+                due.append((s, row))
         if not due:
             return
         shared = share_frame(msg.frame, self.cell)
-        ids = msg.frame.ids
-        for session in due:
-            self._snapshot(session, shared, ids)
+        own = np.fromiter((row for _, row in due), dtype=np.intp, count=len(due))
+        cx, cy = shared.x[own], shared.y[own]
+        rows_per_client = visible_rows(shared, cx, cy, self.settings.aoi_radius)
+        for i, (session, _) in enumerate(due):
+            self._snapshot(session, shared, rows_per_client[i], float(cx[i]), float(cy[i]))
 
-    def _snapshot(self, session: Session, shared: SharedFrame, ids: npt.NDArray[np.uint64]) -> None:
-        ship = np.uint64(session.ship_id)
-        row = int(np.searchsorted(ids, ship))
-        if row >= len(ids) or ids[row] != ship:
-            return  # not in this zone (yet)
-        cx, cy = float(shared.x[row]), float(shared.y[row])
+    def _snapshot(
+        self, session: Session, shared: SharedFrame, rows: npt.NDArray[np.intp], cx: float, cy: float
+    ) -> None:
         base = session.views.get(session.acked) if session.acked else None
         session.seq += 1
         seq = session.seq
-        records = visible_records(
-            shared, cx, cy, self.settings.aoi_radius, self.settings.aoi_full_rate, seq, base, row
-        )
+        records = view_records(shared, rows, cx, cy, self.settings.aoi_full_rate, seq, base)
         if base is None:
-            changed, removed, base_seq = records, np.empty(0, dtype=np.uint64), 0
+            changed, removed, fresh, base_seq = records, _NO_IDS, records["id"], 0
         else:
-            changed, removed = diff(base, records)
+            changed, removed, fresh = delta(base, records)
             base_seq = session.acked
-        new_ids = [int(i) for i in changed["id"] if int(i) not in session.introduced]
-        if new_ids:
-            self._introduce(session, new_ids)
+        if len(fresh):
+            new_ids = [i for i in fresh.tolist() if i not in session.introduced]
+            if new_ids:
+                self._introduce(session, new_ids)
         session.views[seq] = records
         if len(session.views) > VIEW_HISTORY:
             del session.views[min(session.views)]

@@ -26,12 +26,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from callister.sim.entities import DOCKED, KIND_SHIP, NO_CONTACT
-from callister.sim.events import Collided, ColliderName
+from callister.sim.events import Collided
 from callister.sim.rules import CONTACT_SLOP, PUSH_OUT_EPSILON, RESTING_SPEED, RESTITUTION
 from callister.sim.state import SimState
 from callister.sim.statics import COLLIDER_NAMES
 
 F64 = NDArray[np.float64]
+
+_PRETEST_SLACK = 0.05  # m added to radii in the float32 pre-test (float32 error is ~0.01 m)
 
 
 def _first_per_group(groups: NDArray[np.intp], keys: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -74,87 +76,91 @@ def collide_statics(state: SimState) -> None:
     if n == 0:
         return
     contact = store.contact[:n]
-    touching_before = np.flatnonzero(contact != NO_CONTACT)
-    previous = contact[touching_before]
-
     pts, sts = statics.candidates(store.x[:n], store.y[:n])
     if pts.size:
-        pts, sts = _near_pairs(state, pts, sts)
-    hit_rows = np.empty(0, dtype=np.intp)
-    hit_statics = np.empty(0, dtype=np.int32)
-    hit_speed = np.empty(0, dtype=np.float64)
+        pts, sts = _touching_pairs(state, pts, sts)
     if pts.size:
         hit_rows, hit_statics, hit_speed = _resolve(state, pts, sts)
+    else:
+        hit_rows = np.empty(0, dtype=np.intp)
+        hit_statics = np.empty(0, dtype=np.int32)
+        hit_speed = np.empty(0, dtype=np.float64)
 
-    # Contact bookkeeping: a hit on the collider already touched is not news; a ship that was
-    # touching something and was not hit keeps the contact while within CONTACT_SLOP of it.
-    contact[touching_before] = NO_CONTACT
-    if touching_before.size:
-        kept = np.isin(touching_before, hit_rows, invert=True)
-        rows = touching_before[kept]
-        was = previous[kept]
-        dx = store.x[rows].astype(np.float64) - statics.x[was]
-        dy = store.y[rows].astype(np.float64) - statics.y[was]
-        reach = store.radius[rows].astype(np.float64) + statics.r[was] + CONTACT_SLOP
-        near = dx * dx + dy * dy <= reach * reach
-        contact[rows[near]] = was[near]
+    # Contact bookkeeping. A hit on the collider touched last tick is not news. A ship that
+    # was touching something and was not hit keeps that contact while within CONTACT_SLOP.
+    before = contact[hit_rows]
+    touching = np.flatnonzero(contact != NO_CONTACT)
+    if touching.size:
+        was = contact[touching]
+        dx = np.take(store.x, touching).astype(np.float64) - np.take(statics.x, was)
+        dy = np.take(store.y, touching).astype(np.float64) - np.take(statics.y, was)
+        reach = np.take(store.radius, touching) + np.take(statics.r, was) + CONTACT_SLOP
+        far = dx * dx + dy * dy > reach.astype(np.float64) ** 2
+        contact[touching[far]] = NO_CONTACT
     if hit_rows.size == 0:
         return
-    # What each hit ship touched last tick (touching_before is ascending: binary search).
-    before = np.full(hit_rows.size, NO_CONTACT, dtype=np.int32)
-    if touching_before.size:
-        pos = np.minimum(np.searchsorted(touching_before, hit_rows), touching_before.size - 1)
-        same_row = touching_before[pos] == hit_rows
-        before[same_row] = previous[pos[same_row]]
     contact[hit_rows] = hit_statics
-    new = before != hit_statics
-    if not new.any():
+    new = np.flatnonzero(before != hit_statics)
+    if new.size == 0:
         return
-    rows = hit_rows[new]
-    which = hit_statics[new]
-    speed = hit_speed[new]
-    ids = store.ids[rows]
-    for i in np.argsort(ids):
-        s = int(which[i])
-        name: ColliderName = COLLIDER_NAMES[int(statics.kind[s])]
-        state.events.append(
-            Collided(
-                ship=int(ids[i]),
-                what=name,
-                index=int(statics.index[s]),
-                speed=float(speed[i]),
-            )
+    ids = store.ids[hit_rows[new]]
+    order = np.argsort(ids)  # events in id order, whatever the row layout
+    which = hit_statics[new[order]]
+    state.events.extend(
+        Collided(ship=ship, what=COLLIDER_NAMES[kind], index=index, speed=speed)
+        for ship, kind, index, speed in zip(
+            ids[order].tolist(),
+            statics.kind[which].tolist(),
+            statics.index[which].tolist(),
+            hit_speed[new[order]].tolist(),
+            strict=True,
         )
+    )
 
 
-def _near_pairs(
+def _touching_pairs(
     state: SimState, pts: NDArray[np.intp], sts: NDArray[np.int32]
 ) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
-    """Keep the pairs that could touch this tick: a cheap float32 distance test.
+    """Keep the candidate pairs whose path this tick touched the collider (float32 pre-test).
 
-    A ship whose path this tick entered the collider ends within r_ship + r_collider + the
-    distance it moved of its centre, and it moved at most max_speed * dt. Most candidate pairs
-    (a ship merely in a listed cell) fail this, so the swept test runs on a few hundred pairs
-    instead of tens of thousands. Docked ships and non-ships are dropped here too.
+    Most candidates are ships merely in a listed cell, so a float32 version of the swept test
+    runs over all of them and the exact float64 test and resolution (`_resolve`) only over the
+    few that touch. The circle is grown by _PRETEST_SLACK so float32 rounding can only let
+    extra pairs through, never drop one. Docked ships and non-ships are dropped here too.
     """
     store = state.store
     statics = state.statics
-    dx = np.take(store.x, pts)
-    dx -= np.take(statics.x, sts)
-    dy = np.take(store.y, pts)
-    dy -= np.take(statics.y, sts)
-    dx *= dx
-    dy *= dy
-    dx += dy
-    reach = np.take(store.max_speed, pts)
-    reach *= state.dt
-    reach += np.take(store.radius, pts)
+    dt = state.dt
+    ex = np.take(store.x, pts)  # end of this tick's path, relative to the collider
+    ex -= np.take(statics.x, sts)
+    ey = np.take(store.y, pts)
+    ey -= np.take(statics.y, sts)
+    dx = np.take(store.vx, pts)  # the path
+    dx *= dt
+    dy = np.take(store.vy, pts)
+    dy *= dt
+    reach = np.take(store.radius, pts)
     reach += np.take(statics.r, sts)
-    reach += 1.0  # float32 rounding of positions and of the speed cap
+    reach += _PRETEST_SLACK
     reach *= reach
-    near = np.flatnonzero(dx <= reach)
-    pts = pts[near]
-    sts = sts[near]
+    end = ex * ex
+    end += ey * ey
+    end -= reach  # < 0: ends inside
+    fx = ex - dx  # start of the path, relative to the collider
+    fy = ey - dy
+    start = fx * fx
+    start += fy * fy
+    start -= reach  # < 0: starts inside
+    b = fx * dx
+    b += fy * dy
+    a = dx * dx
+    a += dy * dy
+    # Passes through without stopping inside: closest approach within the path (0 < -b < a)
+    # and nearer than the radius (b^2 > a * start).
+    through = (b < 0) & (-b < a) & (b * b > a * start)
+    hit = np.flatnonzero((start < 0) | (end < 0) | through)
+    pts = pts[hit]
+    sts = sts[hit]
     movable = ((store.flags[pts] & DOCKED) == 0) & (store.kind[pts] == KIND_SHIP)
     return pts[movable], sts[movable]
 

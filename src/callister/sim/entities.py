@@ -167,9 +167,9 @@ class EntityStore:
         except KeyError:
             raise KeyError(f"no live entity {entity_id}") from None
 
-    def find(self, entity_id: int) -> int | None:
-        """The current row of `entity_id`, or None if it is not live."""
-        return self._rows.get(entity_id)
+    def find(self, entity_id: int, default: int | None = None) -> int | None:
+        """The current row of `entity_id`, or `default` if it is not live."""
+        return self._rows.get(entity_id, default)
 
     def get(self, entity_id: int) -> dict[str, Any]:
         """All column values of a live entity as Python scalars (KeyError if not live)."""

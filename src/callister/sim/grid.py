@@ -68,12 +68,16 @@ class SpatialGrid:
             raise ValueError("x and y must be 1-D arrays of the same length")
         if xs.dtype.kind not in "fiu":
             raise ValueError("x and y must be numeric")
+        if xs.dtype != np.float32 or ys.dtype != np.float32:
+            xs = xs.astype(np.float64, copy=False)
+            ys = ys.astype(np.float64, copy=False)
         self.cell_size = float(cell_size)
         self._inv = 1.0 / self.cell_size
         self._x = xs
         self._y = ys
         n = xs.size
         self._n = n
+        self._pad = _PAD_CELLS
         if n == 0:
             self._x0 = self._y0 = 0.0
             self._nx = self._ny = 0
@@ -87,34 +91,48 @@ class SpatialGrid:
         y1 = float(ys.max())
         if not all(map(math.isfinite, (x0, y0, x1, y1))):
             raise ValueError("coordinates must be finite")
+        if max(x1 - x0, y1 - y0) * self._inv >= _MAX_CELL:
+            raise ValueError("points span too many cells; use a larger cell_size")
         self._x0 = x0
         self._y0 = y0
-        self._nx = self._cell(x1, x0) + 1
-        self._ny = self._cell(y1, y0) + 1
-        if self._nx > _MAX_CELL or self._ny > _MAX_CELL:
-            raise ValueError("points span too many cells; use a larger cell_size")
-        # Cell arithmetic in float64 whatever the input dtype, so build and query agree.
-        kx = np.subtract(xs, x0, dtype=np.float64)
-        kx *= self._inv
-        ky = np.subtract(ys, y0, dtype=np.float64)
-        ky *= self._inv
-        # Non-negative by construction, so truncation is floor.
-        key = kx.astype(np.int64)
-        key *= self._ny
-        key += ky.astype(np.int64)
-        ncells = self._nx * self._ny
+        # Cell arithmetic in the input's own float type (float32 positions stay float32, half
+        # the cost); queries widen their cell span by `_pad` cells to absorb that rounding.
+        ftype = xs.dtype.type
+        inv = ftype(self._inv)
+        t = np.subtract(xs, ftype(x0))
+        t *= inv
+        kx = t.astype(np.int64)  # non-negative by construction, so truncation is floor
+        np.subtract(ys, ftype(y0), out=t)
+        t *= inv
+        ky = t.astype(np.int64)
+        self._nx = nx = int(kx.max()) + 1
+        self._ny = ny = int(ky.max()) + 1
+        if ftype is np.float32:
+            self._pad = _PAD_CELLS + 4 * float(np.finfo(np.float32).eps) * max(nx, ny)
+        key = kx
+        key *= ny
+        key += ky
+        ncells = nx * ny
         self._dense = ncells <= max(_DENSE_MIN_CELLS, _DENSE_CELLS_PER_POINT * n)
-        if ncells <= 1 << 16:
-            # uint16 keys get numpy's radix sort: ~10x faster than a comparison sort here.
-            self.order = np.argsort(key.astype(np.uint16), kind="stable")
+        # Sort (cell << bits | row) instead of argsort(cell): rows are unique so the result is
+        # the stable order, and numpy's SIMD sort of plain ints is ~3x faster than argsort.
+        bits = max(1, (n - 1).bit_length())
+        if ncells << bits < 1 << 62:
+            ctype = np.int32 if ncells << bits < 1 << 31 else np.int64
+            packed = key.astype(ctype)
+            packed <<= bits
+            packed |= np.arange(n, dtype=ctype)
+            packed.sort()
+            self.order = (packed & ((1 << bits) - 1)).astype(np.intp)
+            sorted_keys = (packed >> bits).astype(np.int64)
         else:
-            self.order = np.argsort(key)
+            self.order = np.argsort(key, kind="stable")
+            sorted_keys = key[self.order]
         if self._dense:
             counts = np.bincount(key, minlength=ncells)
             self._starts = np.zeros(ncells + 1, dtype=np.intp)
             np.cumsum(counts, out=self._starts[1:])
         else:
-            sorted_keys = key[self.order]
             first = np.flatnonzero(np.diff(sorted_keys, prepend=np.int64(-1)))
             self._cell_keys = sorted_keys[first]
             self._cell_starts = first.astype(np.intp)
@@ -127,9 +145,6 @@ class SpatialGrid:
 
     def __len__(self) -> int:
         return self._n
-
-    def _cell(self, v: float, origin: float) -> int:
-        return math.floor((v - origin) * self._inv)
 
     def _lookup(self, keys: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Start offsets into `order` and point counts for each cell key (keys in range)."""
@@ -144,7 +159,7 @@ class SpatialGrid:
         return starts, counts
 
     def _span(self, lo: float, hi: float, origin: float, cells: int) -> tuple[int, int]:
-        pad = _PAD_CELLS
+        pad = self._pad
         a = max(math.floor((lo - origin) * self._inv - pad), 0)
         b = min(math.floor((hi - origin) * self._inv + pad), cells - 1)
         return a, b
@@ -195,13 +210,14 @@ class SpatialGrid:
             return _EMPTY, _EMPTY
         if not (math.isfinite(r) and np.isfinite(qx).all() and np.isfinite(qy).all()):
             raise ValueError("query centres and radius must be finite")
-        width = math.floor(2 * r * self._inv + 2 * _PAD_CELLS) + 2
+        width = math.floor(2 * r * self._inv + 2 * self._pad) + 2
         if width * width > self._n:
             return self._query_many_scan(qx, qy, r)
-        lox = np.floor((qx - r - self._x0) * self._inv - _PAD_CELLS)
-        hix = np.floor((qx + r - self._x0) * self._inv + _PAD_CELLS)
-        loy = np.floor((qy - r - self._y0) * self._inv - _PAD_CELLS)
-        hiy = np.floor((qy + r - self._y0) * self._inv + _PAD_CELLS)
+        pad = self._pad
+        lox = np.floor((qx - r - self._x0) * self._inv - pad)
+        hix = np.floor((qx + r - self._x0) * self._inv + pad)
+        loy = np.floor((qy - r - self._y0) * self._inv - pad)
+        hiy = np.floor((qy + r - self._y0) * self._inv + pad)
         lox = np.clip(lox, 0, self._nx).astype(np.int64)
         hix = np.clip(hix, -1, self._nx - 1).astype(np.int64)
         loy = np.clip(loy, 0, self._ny).astype(np.int64)

@@ -19,13 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from callister.sim.entities import FLOAT
+from callister.sim.events import ColliderName
 from callister.sim.layout import ZoneLayout
 
 # Collider kinds (the `kind` array) and their names in `Collided` events.
 STAR: Final = 0
 STATION: Final = 1
 ROCK: Final = 2
-COLLIDER_NAMES: Final = ("star", "station", "rock")
+COLLIDER_NAMES: Final[tuple[ColliderName, ...]] = ("star", "station", "rock")
 
 STATIC_CELL_SIZE: Final = 64.0
 """m: about a rock's diameter, so few ships sit in a listed cell without being near its rock

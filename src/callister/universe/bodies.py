@@ -28,7 +28,7 @@ from callister.universe.model import (
     StarSystem,
     Station,
 )
-from callister.universe.names import planet_name, station_name, system_name
+from callister.universe.names import planet_name, station_names, system_name
 from callister.universe.regions import faction_table, region_faction
 from callister.universe.space import MASK64
 
@@ -55,8 +55,10 @@ _STAR_CUM = cumulative((2, 5, 8, 12, 18, 22, 33))
 # (Kepler) and shrink with sqrt(star mass).
 PERIOD_REF_TICKS = 30_000
 PERIOD_REF_ORBIT = 10_000
+_PERIOD_NUM = PERIOD_REF_TICKS * 1000  # sqrt(mass) is in per mille
+_PERIOD_DEN = PERIOD_REF_ORBIT * isqrt(PERIOD_REF_ORBIT)
 
-_PLANETS_CUM = cumulative((5, 8, 11, 13, 14, 13, 11, 9, 6, 4))  # 0..9 planets
+_PLANETS_CUM = cumulative((9, 13, 15, 15, 13, 11, 9, 7, 5, 3))  # 0..9 planets
 _STATIONS_CUM = cumulative((22, 38, 28, 12))  # 0..3 stations: 78% of systems can be docked at
 _FIELDS_CUM = cumulative((24, 38, 22, 11, 5))  # 0..4 asteroid fields
 # planet kinds by quarter of the planet sequence (inner ones hot, outer ones cold and big)
@@ -78,6 +80,14 @@ FIELD_R_MAX = 2400
 # per mille chance of each service (SERVICES order) at lawful / outlaw stations: outlaws rearm
 # more often and build ships less often
 _SERVICE_CHANCE = {True: (850, 900, 650, 450, 180), False: (850, 900, 650, 650, 80)}
+# (service, bit shift, odds in 1/4096) for testing 12-bit slices of one draw
+_SERVICE_ODDS = {
+    lawful: tuple(
+        (s, 12 * n, c * 4096 // 1000)
+        for n, (s, c) in enumerate(zip(SERVICES, chances, strict=True))
+    )
+    for lawful, chances in _SERVICE_CHANCE.items()
+}
 
 
 @cache
@@ -113,8 +123,7 @@ def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, .
     # inside its cell. This loop is the generator's hot spot, and 64-bit mixing is its most
     # expensive part in Python, so each draw feeds two rocks, 32 bits each: bits 0-11 pick the
     # cell (bias under 10% between cells, invisible), 12-17 the size, 18-24 and 25-31 the
-    # jitter. Hence also the local names, the size table and filling each Rock's slots
-    # directly (what Rock.__init__ does, minus a Python-level call).
+    # jitter. Hence also the local names and the size table.
     cells = list(rock_cells(radius))
     m = len(cells)
     s = rng.next()
@@ -122,7 +131,7 @@ def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, .
     out = []
     golden, mask, m1, m2 = GOLDEN, MASK64, MIX_M1, MIX_M2
     sizes = _ROCK_SIZES
-    new, rock, set_x, set_y, set_r = object.__new__, Rock, _SET_X, _SET_Y, _SET_R
+    rock = Rock
     for i in range(min(count, m)):
         if i & 1:
             z >>= 32
@@ -135,11 +144,13 @@ def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, .
         x0, y0 = cells[j]
         cells[j] = cells[i]
         r, room = sizes[(z >> 12) & 0x3F]
-        o = new(rock)
-        set_x(o, cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7))
-        set_y(o, cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7))
-        set_r(o, r)
-        out.append(o)
+        out.append(
+            rock(
+                cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7),
+                cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7),
+                r,
+            )
+        )
     return tuple(out)
 
 
@@ -149,9 +160,6 @@ _ROCK_SIZES: tuple[tuple[int, int], ...] = tuple(
     (r, ROCK_CELL - 2 * r)
     for r in (ROCK_R_MIN + t * t * (ROCK_R_MAX - ROCK_R_MIN) // 3969 for t in range(64))
 )
-_SET_X = getattr(Rock, "x").__set__  # noqa: B009 - the slot descriptor, not an int
-_SET_Y = getattr(Rock, "y").__set__  # noqa: B009
-_SET_R = getattr(Rock, "r").__set__  # noqa: B009
 
 
 def _on_circle(rng: Rng, radius: int) -> tuple[int, int]:
@@ -212,13 +220,14 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     for item in extra:
         order.insert(((z & 0xFF) * (len(order) + 1)) >> 8, item)
         z >>= 8  # 7 extras at most: 56 bits of the draw
-    # per gap (one inside each annulus, plus one outside): base 200-1200 m, share of the slack
+    # per gap (one inside each annulus, plus one outside): base 200-1200 m and a share of the
+    # slack; 32 bits each, so one draw serves two gaps
     gaps: list[int] = []
     shares: list[int] = []
-    for _ in range(len(order) + 1):
-        z = rng.next()
-        gaps.append(200 + (((z & 0xFFFFFFFF) * 1001) >> 32))
-        shares.append(1 + (((z >> 32) * 100) >> 32))
+    for i in range(len(order) + 1):
+        z = rng.next() if i & 1 == 0 else z >> 32
+        gaps.append(200 + (((z & 0xFFFF) * 1001) >> 16))
+        shares.append(1 + ((((z >> 16) & 0xFFFF) * 100) >> 16))
 
     needed = star.radius + STAR_CLEARANCE + EDGE_MARGIN + sum(gaps)
     needed += 2 * sum(item[2] for item in order)
@@ -245,19 +254,14 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     planets: list[Planet] = []
     stations: list[Station] = []
     fields: list[AsteroidField] = []
+    station_name = station_names(rng, name, n_stations)
     cursor = star.radius + STAR_CLEARANCE
     for (tag, k, half), gap, share in zip(order, gaps, shares, strict=False):
         centre = cursor + gap + slack * share // total_share + half
         cursor = centre + half
         if tag == "p":
             kind, pr, phase = planets_spec[k]
-            period = (
-                PERIOD_REF_TICKS
-                * centre
-                * isqrt(centre)
-                * 1000
-                // (PERIOD_REF_ORBIT * isqrt(PERIOD_REF_ORBIT) * sqrt_mass)
-            )
+            period = _PERIOD_NUM * centre * isqrt(centre) // (_PERIOD_DEN * sqrt_mass)
             i = len(planets)
             planets.append(Planet(i, planet_name(name, i), _KINDS[kind], pr, centre, period, phase))
         elif tag == "s":
@@ -269,17 +273,18 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
                 faction = home
             else:
                 faction = factions[bisect_right(faction_cum, (z >> 26) & 0xFFFF)]
-            chances = _SERVICE_CHANCE[lawful[faction]]
-            bits = rng.next()
+            bits = rng.next()  # 12 bits per service
             services = tuple(
-                s
-                for n, s in enumerate(SERVICES)
-                if (((bits >> (12 * n)) & 0xFFF) * 1000) >> 12 < chances[n]
+                [
+                    s
+                    for s, shift, odds in _SERVICE_ODDS[lawful[faction]]
+                    if (bits >> shift) & 0xFFF < odds
+                ]
             ) or ("refuel",)
             sr = stations_r[k]
             stations.append(
                 Station(
-                    i, station_name(rng, name, i), faction, services, sx, sy, sr, sr + DOCK_MARGIN
+                    i, station_name[i], faction, services, sx, sy, sr, sr + DOCK_MARGIN
                 )
             )
         else:

@@ -117,26 +117,32 @@ def _source_position(system: StarSystem, x: int, y: int) -> tuple[int, int]:
     return other[2], other[3]
 
 
-def jump_bearing(system: StarSystem, to_x: int, to_y: int) -> tuple[int, int]:
-    """Direction from `system` to sector (to_x, to_y) in the galaxy, as an integer vector of
-    length 1,000,000 (+-2 from rounding): (1_000_000, 0) points to +x. (1_000_000, 0) when the
-    two coincide. Exact integer arithmetic: the same on every machine."""
-    tx, ty = _source_position(system, to_x, to_y)
+def _towards(system: StarSystem, x: int, y: int, length: int) -> tuple[int, int]:
+    # the galaxy vector from `system` to sector (x, y), rescaled to `length`; the square root
+    # is taken of the squared length shifted by 40 bits, so rounding stays below 2**-20
+    # relative (isqrt is exact integer arithmetic; no libm)
+    tx, ty = _source_position(system, x, y)
     dx = tx - system.gx
     dy = ty - system.gy
     if dx == 0 and dy == 0:
-        return 1_000_000, 0
-    n = isqrt(dx * dx + dy * dy)
-    return dx * 1_000_000 // n, dy * 1_000_000 // n
+        return length, 0
+    n = isqrt((dx * dx + dy * dy) << 40)
+    return (dx << 20) * length // n, (dy << 20) * length // n
+
+
+def jump_bearing(system: StarSystem, to_x: int, to_y: int) -> tuple[int, int]:
+    """Direction from `system` to sector (to_x, to_y) in the galaxy, as an integer vector of
+    length 1,000,000 (+-2 from rounding): (1_000_000, 0) points to +x, and so when both are
+    the same system. Exact integer arithmetic: the same on every machine. Raises ValueError
+    if (to_x, to_y) is outside the sector range."""
+    return _towards(system, to_x, to_y, 1_000_000)
 
 
 def arrival_point(system: StarSystem, from_x: int, from_y: int) -> tuple[int, int]:
     """Where a ship jumping in from sector (from_x, from_y) appears in `system` (metres).
 
-    At 0.8 * system.radius from the star on the bearing towards the source system, so ships
-    arrive on the side they came from; always strictly inside the system. Integer maths only.
-    Raises ValueError if (from_x, from_y) is outside the sector range.
+    At 0.8 * system.radius (+-2 m) from the star on the bearing towards the source system, so
+    ships arrive on the side they came from; always strictly inside the system. Integer maths
+    only. Raises ValueError if (from_x, from_y) is outside the sector range.
     """
-    ux, uy = jump_bearing(system, from_x, from_y)
-    reach = system.radius * 4 // 5
-    return ux * reach // 1_000_000, uy * reach // 1_000_000
+    return _towards(system, from_x, from_y, system.radius * 4 // 5)

@@ -9,8 +9,10 @@ small values as plain ints, so browsers never round a coordinate.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 # Bumped whenever a change to generation alters any system; stored deltas refer to the
 # generated base, so a world must not silently switch generator versions.
@@ -21,6 +23,32 @@ PLANET_KINDS: tuple[str, ...] = ("lava", "rocky", "ice", "gas")
 STAR_CLASSES: tuple[str, ...] = ("O", "B", "A", "F", "G", "K", "M")
 
 
+def _slot_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen, slotted dataclass an equivalent but faster __init__.
+
+    The generated __init__ of a frozen dataclass assigns each field through
+    object.__setattr__; filling the slot descriptors directly does the same 2-3 times faster,
+    which matters because generation builds ~40 of these objects per system. Same signature
+    and defaults; instances stay frozen (attribute assignment still raises).
+    """
+    params: list[str] = []
+    body: list[str] = []
+    namespace: dict[str, Any] = {}
+    for i, f in enumerate(fields(cls)):  # type: ignore[arg-type]
+        namespace[f"_set{i}"] = getattr(cls, f.name).__set__
+        if f.default is not MISSING:
+            namespace[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        else:
+            params.append(f.name)
+        body.append(f"    _set{i}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body)
+    exec(source, namespace)  # fixed source built from field names, as dataclasses does
+    cls.__init__ = namespace["__init__"]  # type: ignore[misc]
+    return cls
+
+
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Star:
     """The system's star, always at (0, 0). `spectral_class` is one of STAR_CLASSES."""
@@ -34,6 +62,7 @@ class Star:
         return {"class": self.spectral_class, "color": self.color, "radius": self.radius}
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Planet:
     """A planet on a circular orbit around the star.
@@ -70,6 +99,7 @@ class Planet:
         }
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Station:
     """A dockable station. `index` always equals its position in `StarSystem.stations`.
@@ -103,7 +133,8 @@ class Station:
         }
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@_slot_init
+@dataclass(frozen=True, slots=True)
 class Rock:
     """One asteroid: centre (x, y) in system coordinates (not relative to its field), radius r."""
 
@@ -111,24 +142,12 @@ class Rock:
     y: int
     r: int
 
-    def __init__(self, x: int, y: int, r: int) -> None:
-        # A frozen dataclass's own __init__ goes through object.__setattr__ per field; rocks are
-        # by far the most numerous objects generated, so fill the slots directly (same result,
-        # ~40% cheaper). The instance is still frozen: assignment raises FrozenInstanceError.
-        _ROCK_SET_X(self, x)
-        _ROCK_SET_Y(self, y)
-        _ROCK_SET_R(self, r)
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: {"x", "y", "r"}."""
         return {"x": self.x, "y": self.y, "r": self.r}
 
 
-_ROCK_SET_X = getattr(Rock, "x").__set__  # noqa: B009 - the slot descriptor, not an int
-_ROCK_SET_Y = getattr(Rock, "y").__set__  # noqa: B009
-_ROCK_SET_R = getattr(Rock, "r").__set__  # noqa: B009
-
-
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class AsteroidField:
     """A disc of rocks around (x, y). `ore` is a content ore key; `richness` 0-100 (0: mined out,
@@ -155,6 +174,7 @@ class AsteroidField:
         }
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class StarSystem:
     """One generated star system in sector (x, y) of world `seed` (u64).

@@ -45,7 +45,8 @@ def word(rng: Rng, syllables: int) -> str:
         # one 64-bit draw per syllable: three 16-bit fields pick onset, nucleus and coda
         z = rng.next()
         if i == 0:
-            onsets = _FIRST_ONSETS
+            # a word may open with a vowel ("Okanis"), unless it is a lone syllable ("I")
+            onsets = _FIRST_ONSETS if syllables > 1 else _ONSETS
         elif coda:
             onsets = _AFTER_CODA
         else:
@@ -73,11 +74,17 @@ def system_name(rng: Rng) -> str:
     return name
 
 
-def station_name(rng: Rng, system: str, index: int) -> str:
-    """A station's name: its system's or its own, plus a kind that differs per index."""
-    kind = STATION_KINDS[(rng.below(len(STATION_KINDS)) + index) % len(STATION_KINDS)]
-    base = system.split(" ")[0] if rng.below(2) else word(rng, 2)
-    return f"{base} {kind}"
+def station_names(rng: Rng, system: str, count: int) -> list[str]:
+    """`count` distinct station names: the system's or an own word, plus a kind ("Veyra Hub")
+    that differs per station."""
+    z = rng.next()
+    offset = ((z & 0xFFFF) * len(STATION_KINDS)) >> 16
+    own = system.split(" ")[0].split("-")[0]
+    names = []
+    for i in range(count):
+        base = own if (z >> (16 + i)) & 1 else word(rng, 2)
+        names.append(f"{base} {STATION_KINDS[(offset + i) % len(STATION_KINDS)]}")
+    return names
 
 
 def planet_name(system: str, index: int) -> str:

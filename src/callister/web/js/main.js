@@ -42,7 +42,7 @@ const net = new Net({
   status(status, detail) {
     if (!hud) return;
     if (status === "reconnecting") {
-      hud.banner(`Connection lost — reconnecting… ${detail ? `(${detail})` : ""}`,
+      hud.banner(`Connection lost — reconnecting…${detail ? ` (${detail})` : ""}`,
         { label: "Retry now", fn: () => net.retryNow() });
     } else if (status === "stalled") {
       hud.banner("Server not responding — waiting…");

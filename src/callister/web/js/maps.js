@@ -101,11 +101,28 @@ export class SystemMap {
       text(ctx, label(p, ""), X(x), Y(y) + r + 13, "rgba(200, 215, 240, 0.75)", 11);
     });
 
-    // asteroid fields
-    ctx.fillStyle = "rgba(170, 155, 135, 0.7)";
+    // asteroid fields: a faint disc with its ore, then the rocks
+    for (const f of fields(sys)) {
+      const fr = (num(f, "radius") ?? 0) * scale;
+      if (fr < 3) continue;
+      const fx = X(num(f, "x") ?? 0);
+      const fy = Y(num(f, "y") ?? 0);
+      ctx.beginPath();
+      ctx.arc(fx, fy, fr, 0, Math.PI * 2);
+      ctx.fillStyle = "rgba(170, 150, 120, 0.07)";
+      ctx.fill();
+      ctx.setLineDash([2, 4]);
+      ctx.strokeStyle = "rgba(190, 170, 140, 0.35)";
+      ctx.stroke();
+      ctx.setLineDash([]);
+      if (typeof f.ore === "string" && f.ore) {
+        text(ctx, `${f.ore.replace(/_/g, " ")} field`, fx, fy + fr + 12, "rgba(210, 190, 160, 0.7)", 10);
+      }
+    }
+    ctx.fillStyle = "rgba(190, 175, 150, 0.85)";
     for (const f of fields(sys)) {
       for (const k of f.rocks || []) {
-        const r = Math.max((num(k, "r", "radius") ?? 20) * scale, 1);
+        const r = Math.max((num(k, "r", "radius") ?? 20) * scale, 1.5);
         ctx.fillRect(X(num(k, "x") ?? 0) - r / 2, Y(num(k, "y") ?? 0) - r / 2, r, r);
       }
     }

@@ -87,7 +87,7 @@ export class Net {
     this.welcome = null;
     this.views.clear();
     this.lastSeq = 0;
-    this._setStatus(this.attempt ? "reconnecting" : "connecting", "");
+    this._setStatus(this.attempt ? "reconnecting" : "connecting", this.attempt ? this.statusDetail : "");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     let ws;
     try {

@@ -436,18 +436,24 @@ export class Renderer {
     ctx.rotate(-pose.angle);
     ctx.globalAlpha = docked ? 0.55 : 1;
     if ((pose.flags & F_THRUSTING) && !docked) {
-      const flick = 0.75 + 0.25 * Math.sin(nowMs / 35 + id);
-      const len = size * (1.1 + 0.6 * flick);
-      const g = ctx.createLinearGradient(-size * 0.4, 0, -size * 0.4 - len, 0);
-      g.addColorStop(0, "rgba(255, 255, 220, 0.95)");
-      g.addColorStop(0.35, "rgba(255, 170, 60, 0.85)");
-      g.addColorStop(1, "rgba(255, 80, 20, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.moveTo(-size * 0.45, -size * 0.32);
-      ctx.quadraticCurveTo(-size * 0.4 - len, 0, -size * 0.45, size * 0.32);
-      ctx.closePath();
-      ctx.fill();
+      // two tongues of flame: a wide orange glow and a white-hot core, flickering
+      const flick = 0.75 + 0.25 * Math.sin(nowMs / 35 + id) * Math.sin(nowMs / 53 + id * 3);
+      const base = -size * 0.42;
+      for (const [len, half, c0, c1] of [
+        [size * (1.5 + 0.8 * flick), size * 0.4, "rgba(255, 150, 50, 0.75)", "rgba(255, 70, 20, 0)"],
+        [size * (0.9 + 0.5 * flick), size * 0.2, "rgba(255, 255, 230, 0.95)", "rgba(255, 200, 90, 0)"],
+      ]) {
+        const g = ctx.createLinearGradient(base, 0, base - len, 0);
+        g.addColorStop(0, c0);
+        g.addColorStop(1, c1);
+        ctx.fillStyle = g;
+        ctx.beginPath();
+        ctx.moveTo(base, -half);
+        ctx.quadraticCurveTo(base - len * 0.55, -half * 0.9, base - len, 0);
+        ctx.quadraticCurveTo(base - len * 0.55, half * 0.9, base, half);
+        ctx.closePath();
+        ctx.fill();
+      }
     }
     ctx.shadowColor = colour;
     ctx.shadowBlur = isOwn ? 12 : 8;

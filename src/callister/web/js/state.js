@@ -19,6 +19,9 @@ export class TickClock {
     this.offset = null; // server tick minus local tick, from the least-delayed snapshots
     this.jitter = 0; // ticks: how late snapshots usually are against the best one
     this.delay = null; // ticks rendered in the past (smoothed)
+    this.shown = null; // the displayed offset, slewing towards offset - delay
+    this._lastNow = null;
+    this._lastTick = null;
   }
 
   configure(tickHz, snapshotHz) {
@@ -35,6 +38,7 @@ export class TickClock {
     if (this.offset === null || Math.abs(sample - this.offset) > CLOCK_RESET_TICKS) {
       this.offset = sample;
       this.jitter = 0;
+      this.shown = null;
       return;
     }
     if (sample > this.offset) {
@@ -51,18 +55,34 @@ export class TickClock {
     return this.offset === null ? null : this.localTicks(nowMs) + this.offset;
   }
 
-  /** The tick to draw: about 100 ms in the past plus the observed jitter. */
+  /**
+   * The tick to draw: about 100 ms in the past plus the observed jitter. The displayed clock
+   * slews (runs at most 8% fast or slow) towards its target instead of jumping when the
+   * estimate moves, so motion stays smooth; it snaps only when far off.
+   */
   renderTick(nowMs) {
     if (this.offset === null) return null;
+    if (nowMs === this._lastNow) return this._lastTick;
     const period = this.tickHz / this.snapshotHz;
     const want = Math.max(this.tickHz * 0.1, period) + Math.min(this.tickHz * 0.25, 2 * this.jitter);
     this.delay = this.delay === null ? want : this.delay + (want - this.delay) * 0.02;
-    return this.localTicks(nowMs) + this.offset - this.delay;
+    const target = this.offset - this.delay;
+    if (this.shown === null || this._lastNow === null || Math.abs(target - this.shown) > 5) {
+      this.shown = target;
+    } else {
+      const maxStep = Math.max(0, this.localTicks(nowMs - this._lastNow)) * 0.08;
+      this.shown += Math.max(-maxStep, Math.min(maxStep, target - this.shown));
+    }
+    this._lastNow = nowMs;
+    this._lastTick = this.localTicks(nowMs) + this.shown;
+    return this._lastTick;
   }
 
   reset() {
     this.offset = null;
     this.jitter = 0;
+    this.shown = null;
+    this._lastNow = null;
   }
 }
 

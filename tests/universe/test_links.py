@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from callister.universe import (
+    LINK_RANGE,
+    MAX_LINKS,
+    SECTOR_MAX,
+    SECTOR_MIN,
+    SECTOR_SIZE,
+    arrival_point,
+    generate_system,
+    has_system,
+    jump_bearing,
+)
+from callister.universe.density import sector_info
+from callister.universe.links import gabriel, links_of
+from callister.universe.space import seed_u64
+
+from ._support import EDGE_SECTORS, random_sectors, systems_near
+
+SEEDS = (1, 2**64 - 1, 0xDEADBEEF)
+
+
+def _sample_systems() -> list[tuple[int, int, int]]:
+    """(seed, x, y) of systems near the origin, at random places and near the int64 edges."""
+    out: list[tuple[int, int, int]] = []
+    for seed in SEEDS:
+        anchors = [(0, 0), (-5, -5), *EDGE_SECTORS, *random_sectors(seed, 6)]
+        for ax, ay in anchors:
+            out += [(seed, s.x, s.y) for s in systems_near(seed, ax, ay, 12)]
+    return out
+
+
+SAMPLE = _sample_systems()
+
+
+def test_sample_covers_edges_and_negative_coordinates() -> None:
+    assert len(SAMPLE) > 300
+    assert any(x < -(2**62) and y < -(2**62) for _, x, y in SAMPLE)
+    assert any(x > 2**62 and y > 2**62 for _, x, y in SAMPLE)
+    assert any(x == SECTOR_MAX or y == SECTOR_MIN for _, x, y in SAMPLE)
+
+
+def test_links_are_symmetric_and_targets_exist() -> None:
+    checked = 0
+    for seed, x, y in SAMPLE:
+        links = links_of(seed_u64(seed), x, y)
+        assert list(links) == sorted(set(links)), "sorted, no duplicates"
+        assert (x, y) not in links
+        assert len(links) <= MAX_LINKS
+        for lx, ly in links:
+            assert SECTOR_MIN <= lx <= SECTOR_MAX and SECTOR_MIN <= ly <= SECTOR_MAX
+            assert has_system(seed, lx, ly), "every link target exists"
+            assert (x, y) in links_of(seed_u64(seed), lx, ly), "A links B iff B links A"
+            checked += 1
+    assert checked > 600
+
+
+def test_links_are_the_capped_gabriel_graph_by_brute_force() -> None:
+    # recompute rules 1-2 from scratch for a sample: every system within range is a
+    # candidate; B is a neighbour iff no other system is strictly inside the circle on AB
+    for seed, x, y in SAMPLE[::9]:
+        s = seed_u64(seed)
+        ax, ay = sector_info(s, x, y)[2:4]  # type: ignore[index]
+        others = []
+        for sy in range(max(y - 5, SECTOR_MIN), min(y + 5, SECTOR_MAX) + 1):
+            for sx in range(max(x - 5, SECTOR_MIN), min(x + 5, SECTOR_MAX) + 1):
+                info = sector_info(s, sx, sy)
+                if info is not None and (sx, sy) != (x, y):
+                    others.append((sx, sy, info[2], info[3]))
+        expected = set()
+        for bx_, by_, bx, by in others:
+            if (bx - ax) ** 2 + (by - ay) ** 2 > LINK_RANGE**2:
+                continue
+            blocked = any(
+                (cx - ax) * (cx - bx) + (cy - ay) * (cy - by) < 0
+                for cx_, cy_, cx, cy in others
+                if (cx_, cy_) != (bx_, by_)
+            )
+            if not blocked:
+                expected.add((bx_, by_))
+        assert {(sx, sy) for _, sx, sy in gabriel(s, x, y)} == expected
+        assert set(links_of(s, x, y)) <= expected
+
+
+def test_links_have_the_designed_length_and_degree() -> None:
+    degrees = []
+    for seed, x, y in SAMPLE:
+        system = generate_system(seed, x, y)
+        assert system is not None
+        degrees.append(len(system.links))
+        for lx, ly in system.links:
+            other = generate_system(seed, lx, ly)
+            assert other is not None
+            d2 = (other.gx - system.gx) ** 2 + (other.gy - system.gy) ** 2
+            assert d2 <= LINK_RANGE**2
+    assert 2.5 < sum(degrees) / len(degrees) < 5.0
+
+
+def test_dense_areas_are_connected() -> None:
+    # seed 1 has a dense region around the origin: nearly all systems within 40 sectors
+    # are one jump network (the Gabriel graph holds the minimum spanning tree)
+    seed = 1
+    nodes = {(x, y) for x in range(-40, 40) for y in range(-40, 40) if has_system(seed, x, y)}
+    start = min(nodes)
+    seen = {start}
+    stack = [start]
+    while stack:
+        x, y = stack.pop()
+        for nxt in links_of(seed, x, y):
+            if nxt in nodes and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    assert len(seen) > 0.9 * len(nodes)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_arrival_point_is_inside_on_the_side_of_the_source(seed: int) -> None:
+    for system in systems_near(seed, 0, 0, 25):
+        for lx, ly in system.links:
+            ax, ay = arrival_point(system, lx, ly)
+            assert isinstance(ax, int) and isinstance(ay, int)
+            r2 = ax * ax + ay * ay
+            assert r2 < system.radius**2
+            assert abs(r2 - (system.radius * 4 // 5) ** 2) < 6 * system.radius  # +-2 m
+            source = generate_system(seed, lx, ly)
+            assert source is not None
+            # same side: the arrival vector points towards the source in the galaxy
+            assert ax * (source.gx - system.gx) + ay * (source.gy - system.gy) > 0
+
+
+def test_arrival_and_bearing_edge_cases() -> None:
+    system = systems_near(1, 0, 0, 1)[0]
+    # arriving "from itself" still gives a valid point
+    ax, ay = arrival_point(system, system.x, system.y)
+    assert ax * ax + ay * ay < system.radius**2
+    # from an empty sector: the bearing is towards that sector's centre
+    empty = next(
+        (x, system.y) for x in range(system.x + 1, system.x + 50) if not has_system(1, x, system.y)
+    )
+    bx, by = jump_bearing(system, *empty)
+    dx = empty[0] * SECTOR_SIZE + SECTOR_SIZE // 2 - system.gx
+    dy = empty[1] * SECTOR_SIZE + SECTOR_SIZE // 2 - system.gy
+    length = math.hypot(dx, dy)
+    assert abs(bx - 1e6 * dx / length) <= 2 and abs(by - 1e6 * dy / length) <= 2
+    with pytest.raises(ValueError):
+        arrival_point(system, 2**63, 0)
