@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -156,3 +158,48 @@ def test_ranges_to_indices() -> None:
     counts = np.array([2, 0, 3, 1])
     assert ranges_to_indices(starts, counts).tolist() == [5, 6, 9, 10, 11, 2]
     assert ranges_to_indices(starts[:0], counts[:0]).size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 400),
+    moves=st.lists(st.floats(0, 300), min_size=1, max_size=6),
+)
+def test_bounded_update_equals_a_fresh_build(seed: int, n: int, moves: list[float]) -> None:
+    # Incremental updates (few points change cell) and bulk ones must leave the grid exactly
+    # as a fresh build would, including points outside the bounds.
+    rng = np.random.default_rng(seed)
+    bounds = (-2000.0, -1500.0, 2000.0, 1500.0)
+    x = rng.uniform(-2500, 2500, n).astype(np.float32)
+    y = rng.uniform(-2000, 2000, n).astype(np.float32)
+    grid = SpatialGrid(x, y, 250.0, bounds=bounds)
+    for step in moves:
+        mask = rng.random(n) < 0.1
+        x = (x + mask * rng.uniform(-step, step, n)).astype(np.float32)
+        y = (y + mask * rng.uniform(-step, step, n)).astype(np.float32)
+        grid.update(x, y)
+        fresh = SpatialGrid(x, y, 250.0, bounds=bounds)
+        assert grid.order.tolist() == fresh.order.tolist()
+        assert grid._starts.tolist() == fresh._starts.tolist()
+        for cx, cy, r in [(0.0, 0.0, 700.0), (2400.0, -1900.0, 300.0), (-3000.0, 0.0, 600.0)]:
+            assert grid.query_radius(cx, cy, r).tolist() == brute(x, y, cx, cy, r).tolist()
+        qi, rows = grid.query_many(x[:5], y[:5], 260.0)
+        expected = [(q, int(r)) for q in range(min(5, n)) for r in brute(x, y, x[q], y[q], 260.0)]
+        assert list(zip(qi.tolist(), rows.tolist(), strict=True)) == expected
+
+
+def test_update_with_a_different_count_rebuilds() -> None:
+    grid = SpatialGrid([0.0, 10.0], [0.0, 0.0], 100.0, bounds=(-50.0, -50.0, 50.0, 50.0))
+    grid.update([0.0, 10.0, 900.0], [0.0, 0.0, 0.0])
+    assert len(grid) == 3
+    assert grid.query_radius(900.0, 0.0, 1.0).tolist() == [2]
+    grid.update([], [])
+    assert len(grid) == 0 and grid.query_radius(0.0, 0.0, 1e3).size == 0
+
+
+def test_bad_bounds_are_refused() -> None:
+    with pytest.raises(ValueError):
+        SpatialGrid([0.0], [0.0], 10.0, bounds=(0.0, 0.0, 0.0, 5.0))
+    with pytest.raises(ValueError):
+        SpatialGrid([0.0], [0.0], 10.0, bounds=(0.0, 0.0, math.inf, 5.0))

@@ -21,8 +21,8 @@ from ._support import EDGE_SECTORS, random_sectors
 
 def test_block_matches_the_reference_formula() -> None:
     # block() is an optimised form of: hash low 16 bits < probability(noise(x, y))
-    sectors = [(x, y) for x in range(-20, 20) for y in range(-12, 12)]
-    sectors += random_sectors(5, 300) + list(EDGE_SECTORS)
+    sectors = [(x, y) for x in range(-70, 70) for y in range(-40, 40)]
+    sectors += random_sectors(5, 1000) + list(EDGE_SECTORS)
     for seed in (1, 2**64 - 1):
         for x, y in sectors:
             h = hash_xy(seed, x, y, SALT_SECTOR)

@@ -24,7 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+
+from callister.protocol.snapshot import RECORD_DTYPE, decode_snapshot, encode_snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -66,10 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         PYTHONUNBUFFERED="1",
     )
     log_path = tmp / "server.log"
-    cmd = [
-        sys.executable, "-m", "callister", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--db", f"sqlite:///{tmp}/w.db",
-    ]
+    cmd = [sys.executable, "-m", "callister", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--db", f"sqlite:///{tmp}/w.db"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     base = f"http://127.0.0.1:{port}"
@@ -77,7 +78,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
             try:
                 if _get_json(f"{base}/healthz").get("status") == "ok":
                     break
@@ -125,13 +128,17 @@ class Player:
         # a CSP violation is reported on the console: the client must cause none
         self.page.on(
             "console",
-            lambda m: self.page_errors.append(m.text)
-            if m.type == "error" and "Content Security Policy" in m.text else None,
+            lambda m: (
+                self.page_errors.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
         )
         self.page.goto(base + "/")
 
     def snap(self) -> dict[str, Any]:
-        return self.page.evaluate("window.callister.snapshot()")  # type: ignore[no-any-return]
+        snapshot: dict[str, Any] = self.page.evaluate("window.callister.snapshot()")
+        return snapshot
 
     def wait(self, what: str, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
         """Poll the debug snapshot until predicate(snapshot) holds."""
@@ -146,7 +153,9 @@ class Player:
 
     def shows(self, selector: str, text: str, timeout: float = 5.0) -> None:
         """Wait until the element's text is exactly `text` (the HUD refreshes at 10 Hz)."""
-        self.page.wait_for_selector(f"{selector}:text-is({json.dumps(text)})", timeout=timeout * 1000)
+        self.page.wait_for_selector(
+            f"{selector}:text-is({json.dumps(text)})", timeout=timeout * 1000
+        )
 
     def text(self, selector: str) -> str:
         return self.page.text_content(selector) or ""
@@ -223,7 +232,7 @@ def test_play_session(server: str, browser: Any) -> None:
     alice.page.keyboard.press("f")
     s = alice.wait("undocking", lambda s: not s["docked"])
     undocked_at = s["pos"]
-    assert _dist(undocked_at, home) <= home["dock_radius"], "undocking leaves the ship in dock range"
+    assert _dist(undocked_at, home) <= home["dock_radius"], "undocked ships start in dock range"
     alice.hold("w", 1.0)
     s = alice.wait("the ship to move", lambda s: _dist(s["pos"], undocked_at) > 10)
     assert s["speed"] > 5, _brief(s)
@@ -323,3 +332,58 @@ def test_play_session(server: str, browser: Any) -> None:
     assert not alice.page_errors, alice.page_errors
     assert not bob.page_errors, bob.page_errors
     assert time.monotonic() - started < 90
+
+
+def test_snapshot_decoder_matches_the_server(server: str, browser: Any) -> None:
+    """js/snapshot.js decodes the bytes protocol/snapshot.py encodes: extremes included."""
+    records = np.zeros(4, dtype=RECORD_DTYPE)
+    records["id"] = [1, 2**53 - 1, 123_456_789_012, 2**32 + 5]
+    records["x"] = [0, -(2**31), 2**31 - 1, -16 * 1234 - 3]
+    records["y"] = [16, 2**31 - 1, -(2**31), 16 * 98765 + 7]
+    records["vx"] = [-(2**15), 2**15 - 1, 0, -17]
+    records["vy"] = [2**15 - 1, -(2**15), 1, 33]
+    records["angle"] = [0, 65535, 16384, 40000]
+    records["kind"] = [1, 1, 2, 1]
+    records["flags"] = [0, 7, 2, 5]
+    removed = np.array([7, 2**53 - 2], dtype=np.uint64)
+    delta = encode_snapshot(2**32 - 1, 42, 41, records, removed)
+    full = encode_snapshot(9, 43, 0, records[:1], np.empty(0, dtype=np.uint64))
+
+    page = browser.new_page()
+    try:
+        page.goto(server + "/")
+        got = page.evaluate(
+            """async ([delta, full]) => {
+                const m = await import("/static/js/snapshot.js");
+                const buf = (bytes) => new Uint8Array(bytes).buffer;
+                const d = m.decodeSnapshot(buf(delta));
+                const f = m.decodeSnapshot(buf(full));
+                const base = new Map([[7, {id: 7}], [5, {id: 5}], [1, {id: 1, x: 99}]]);
+                const view = m.applySnapshot(base, d);
+                let bad = null;
+                try { m.decodeSnapshot(buf(delta.slice(0, delta.length - 1))); }
+                catch (e) { bad = String(e.message); }
+                return {d, f, viewIds: [...view.keys()].sort((a, b) => a - b),
+                        x1: view.get(1).x, fullIds: [...m.applySnapshot(view, f).keys()], bad};
+            }""",
+            [list(delta), list(full)],
+        )
+    finally:
+        page.close()
+
+    want = decode_snapshot(delta)
+    d = got["d"]
+    assert (d["tick"], d["seq"], d["baseSeq"], d["full"]) == (2**32 - 1, 42, 41, False)
+    assert d["removed"] == [7, 2**53 - 2]
+    for rec, row in zip(d["changed"], want.changed, strict=True):
+        assert rec["id"] == int(row["id"])
+        assert rec["x"] == int(row["x"]) / 16 and rec["y"] == int(row["y"]) / 16
+        assert rec["vx"] == int(row["vx"]) / 16 and rec["vy"] == int(row["vy"]) / 16
+        assert rec["angle"] == pytest.approx(int(row["angle"]) / 65536 * 2 * math.pi)
+        assert (rec["kind"], rec["flags"]) == (int(row["kind"]), int(row["flags"]))
+    assert got["f"]["full"] is True and got["f"]["baseSeq"] == 0
+    # the delta replaced id 1, dropped 7, kept 5, added the rest
+    assert got["viewIds"] == sorted([1, 5, 2**53 - 1, 123_456_789_012, 2**32 + 5])
+    assert got["x1"] == 0
+    assert got["fullIds"] == [1], "a FULL snapshot replaces the view"
+    assert got["bad"] and "bytes" in got["bad"]

@@ -21,6 +21,10 @@ FAR_RATE_DIVISOR = 4
 _VOID = np.dtype((np.void, RECORD_DTYPE.itemsize))
 
 
+# Below this many (client, entity) pairs a dense distance matrix beats building a grid.
+DENSE_PAIRS = 65_536
+
+
 @dataclass(slots=True)
 class SharedFrame:
     tick: int
@@ -28,7 +32,7 @@ class SharedFrame:
     records: npt.NDArray[np.void]  # one per entity, sorted by id
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
-    grid: SpatialGrid
+    cell_size: float
 
 
 def share_frame(frame: ZoneFrame, cell_size: float) -> SharedFrame:
@@ -37,14 +41,21 @@ def share_frame(frame: ZoneFrame, cell_size: float) -> SharedFrame:
     )
     x = np.asarray(frame.x, dtype=np.float64)
     y = np.asarray(frame.y, dtype=np.float64)
-    return SharedFrame(frame.tick, frame.ids, records, x, y, SpatialGrid.build(x, y, cell_size))
+    return SharedFrame(frame.tick, frame.ids, records, x, y, cell_size)
 
 
 def visible_rows(
     shared: SharedFrame, cx: npt.NDArray[np.float64], cy: npt.NDArray[np.float64], radius: float
 ) -> list[npt.NDArray[np.intp]]:
-    """For each centre, the ascending rows (= ascending ids) within `radius`, in one grid pass."""
-    query, rows = shared.grid.query_many(cx, cy, radius)
+    """For each centre, the ascending rows (= ascending ids) within `radius`, in one pass:
+    a dense distance matrix for small zones, one grid `query_many` for big ones."""
+    if len(cx) * len(shared.x) <= DENSE_PAIRS:
+        dx = shared.x[None, :] - cx[:, None]
+        dy = shared.y[None, :] - cy[:, None]
+        inside = dx * dx + dy * dy <= radius * radius
+        return [np.flatnonzero(row) for row in inside]
+    grid = SpatialGrid.build(shared.x, shared.y, shared.cell_size)
+    query, rows = grid.query_many(cx, cy, radius)
     bounds = np.searchsorted(query, np.arange(len(cx) + 1))
     return [rows[bounds[i] : bounds[i + 1]] for i in range(len(cx))]
 

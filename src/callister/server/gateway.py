@@ -427,7 +427,12 @@ class Gateway:
             self._snapshot(session, shared, rows_per_client[i], float(cx[i]), float(cy[i]))
 
     def _snapshot(
-        self, session: Session, shared: SharedFrame, rows: npt.NDArray[np.intp], cx: float, cy: float
+        self,
+        session: Session,
+        shared: SharedFrame,
+        rows: npt.NDArray[np.intp],
+        cx: float,
+        cy: float,
     ) -> None:
         base = session.views.get(session.acked) if session.acked else None
         session.seq += 1

@@ -39,4 +39,7 @@ BOUNDARY_DAMPING: Final = 0.1
 """Fraction of the outward speed removed per tick beyond the boundary (a soft wall)."""
 
 GRID_CELL_SIZE: Final = 500.0
-"""m: cell size of the dynamic neighbour grid rebuilt every tick."""
+"""m: cell size of the dynamic neighbour grid rebuilt every tick (larger in huge systems)."""
+
+GRID_BOUNDS_MARGIN: Final = 2000.0
+"""m the neighbour grid extends past the boundary wall (ships beyond share its edge cells)."""

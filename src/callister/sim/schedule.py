@@ -29,18 +29,34 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+import numpy as np
+
 from callister.sim.actions import apply_intents, charge_jumps, resolve_actions
 from callister.sim.collision import collide_statics
 from callister.sim.grid import SpatialGrid
+from callister.sim.layout import ZoneLayout
 from callister.sim.movement import integrate, keep_in_bounds, steer
-from callister.sim.rules import GRID_CELL_SIZE
+from callister.sim.rules import BOUNDARY_FACTOR, GRID_BOUNDS_MARGIN, GRID_CELL_SIZE
 from callister.sim.state import SimState
 
 
+def zone_grid(layout: ZoneLayout) -> SpatialGrid:
+    """An empty neighbour grid for a zone: fixed bounds a little past the boundary wall, so it
+    can be updated incrementally, and at most 256 x 256 cells however big the system."""
+    half = BOUNDARY_FACTOR * layout.radius + GRID_BOUNDS_MARGIN
+    cell = max(GRID_CELL_SIZE, 2 * half / 256)
+    empty = np.empty(0, dtype=np.float32)
+    return SpatialGrid(empty, empty, cell, bounds=(-half, -half, half, half))
+
+
 def rebuild_grid(state: SimState) -> None:
-    """Rebuild `state.grid` over the live positions (rows are store rows)."""
+    """Bring `state.grid` up to the live positions (rows are store rows).
+
+    Incremental: a tick moves only a few % of ships across a cell border, and only those are
+    re-sorted (a full sort happens when ships were added or removed).
+    """
     n = state.store.count
-    state.grid = SpatialGrid(state.store.x[:n], state.store.y[:n], GRID_CELL_SIZE)
+    state.grid.update(state.store.x[:n], state.store.y[:n])
     state.grid_version = state.store.version
 
 

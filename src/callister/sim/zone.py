@@ -21,10 +21,9 @@ from callister.protocol.intents import Dock, Input, Intent, Jump, Undock
 from callister.sim.entities import DOCKED, KIND_SHIP, SCHEMA, EntityStore, check_id
 from callister.sim.events import ShipState, ZoneEvent
 from callister.sim.frame import ZoneFrame, hull_index
-from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
-from callister.sim.rules import CONTACT_SLOP, GRID_CELL_SIZE
-from callister.sim.schedule import STAGE_NAMES, run_schedule
+from callister.sim.rules import CONTACT_SLOP
+from callister.sim.schedule import STAGE_NAMES, rebuild_grid, run_schedule, zone_grid
 from callister.sim.state import SimState, ship_state
 from callister.sim.statics import StaticColliders
 
@@ -66,13 +65,12 @@ class Zone:
             (_static_margin(h.radius, h.max_speed, self.dt) for h in load_content().hulls.values()),
             default=0.0,
         )
-        empty = np.empty(0, dtype=np.float32)
         self._state = SimState(
             layout=layout,
             dt=self.dt,
             store=EntityStore(),
             statics=StaticColliders(layout, margin=margin),
-            grid=SpatialGrid(empty, empty, GRID_CELL_SIZE),
+            grid=zone_grid(layout),
             tick=start_tick,
         )
         self.timings_ms: dict[str, float] = dict.fromkeys(STAGE_NAMES, 0.0)
@@ -115,9 +113,7 @@ class Zone:
         """
         state = self._state
         if state.grid_version != state.store.version:
-            n = state.store.count
-            state.grid = SpatialGrid(state.store.x[:n], state.store.y[:n], GRID_CELL_SIZE)
-            state.grid_version = state.store.version
+            rebuild_grid(state)
         rows = state.grid.query_radius(x, y, r)
         return np.sort(state.store.ids[rows])
 

@@ -60,7 +60,7 @@ _PERIOD_DEN = PERIOD_REF_ORBIT * isqrt(PERIOD_REF_ORBIT)
 
 _PLANETS_CUM = cumulative((9, 13, 15, 15, 13, 11, 9, 7, 5, 3))  # 0..9 planets
 _STATIONS_CUM = cumulative((22, 38, 28, 12))  # 0..3 stations: 78% of systems can be docked at
-_FIELDS_CUM = cumulative((24, 38, 22, 11, 5))  # 0..4 asteroid fields
+_FIELDS_CUM = cumulative((33, 36, 18, 9, 4))  # 0..4 asteroid fields
 # planet kinds by quarter of the planet sequence (inner ones hot, outer ones cold and big)
 _KINDS = ("lava", "rocky", "ice", "gas")
 _KINDS_CUM = tuple(
@@ -71,6 +71,8 @@ PLANET_CLEARANCE = 450  # each side of a planet's orbit, beyond its radius
 STATION_CLEARANCE = 250  # each side, beyond the docking radius
 FIELD_CLEARANCE = 250  # each side, beyond the field's radius
 DOCK_MARGIN = 150  # dock_radius = radius + DOCK_MARGIN
+GAP_MIN = 300  # least free space between neighbouring annuli
+_PLANET, _STATION, _FIELD = 0, 1, 2
 
 ROCK_CELL = 200  # rocks sit in distinct cells of this size: 2 * max rock radius + 20 m
 ROCK_R_MIN = 15
@@ -80,10 +82,10 @@ FIELD_R_MAX = 2400
 # per mille chance of each service (SERVICES order) at lawful / outlaw stations: outlaws rearm
 # more often and build ships less often
 _SERVICE_CHANCE = {True: (850, 900, 650, 450, 180), False: (850, 900, 650, 650, 80)}
-# (service, bit shift, odds in 1/4096) for testing 12-bit slices of one draw
+# (service, bit shift, odds in 1/256) for testing 8-bit slices 24-63 of a station's draw
 _SERVICE_ODDS = {
     lawful: tuple(
-        (s, 12 * n, c * 4096 // 1000)
+        (s, 24 + 8 * n, c * 256 // 1000)
         for n, (s, c) in enumerate(zip(SERVICES, chances, strict=True))
     )
     for lawful, chances in _SERVICE_CHANCE.items()
@@ -118,20 +120,22 @@ def rock_cells(radius: int) -> tuple[tuple[int, int], ...]:
     return tuple(cells)
 
 
-def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...]:
+def _rocks(s: int, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...]:
     # Partial Fisher-Yates over the grid cells: `count` distinct cells, one rock each, jittered
     # inside its cell. This loop is the generator's hot spot, and 64-bit mixing is its most
     # expensive part in Python, so each draw feeds two rocks, 32 bits each: bits 0-11 pick the
     # cell (bias under 10% between cells, invisible), 12-17 the size, 18-24 and 25-31 the
-    # jitter. Hence also the local names and the size table.
+    # jitter. Hence also the local names, the size table and filling each Rock's slots here
+    # (what Rock.__init__ does, without a Python-level call per rock).
+    # `s` seeds a splitmix64 stream of the field's own (the field's draw, so the rocks do not
+    # consume the system's stream)
     cells = list(rock_cells(radius))
     m = len(cells)
-    s = rng.next()
     z = 0
     out = []
     golden, mask, m1, m2 = GOLDEN, MASK64, MIX_M1, MIX_M2
     sizes = _ROCK_SIZES
-    rock = Rock
+    new, rock, set_x, set_y, set_r = object.__new__, Rock, _SET_X, _SET_Y, _SET_R
     for i in range(min(count, m)):
         if i & 1:
             z >>= 32
@@ -144,18 +148,19 @@ def _rocks(rng: Rng, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, .
         x0, y0 = cells[j]
         cells[j] = cells[i]
         r, room = sizes[(z >> 12) & 0x3F]
-        out.append(
-            rock(
-                cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7),
-                cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7),
-                r,
-            )
-        )
+        o = new(rock)
+        set_x(o, cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7))
+        set_y(o, cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7))
+        set_r(o, r)
+        out.append(o)
     return tuple(out)
 
 
 # (rock radius, room for its centre inside a cell) by 6 random bits: the radius grows
 # quadratically, so most rocks are small and a few are big
+_SET_X = getattr(Rock, "x").__set__  # noqa: B009 - the slot descriptor, not the field
+_SET_Y = getattr(Rock, "y").__set__  # noqa: B009
+_SET_R = getattr(Rock, "r").__set__  # noqa: B009
 _ROCK_SIZES: tuple[tuple[int, int], ...] = tuple(
     (r, ROCK_CELL - 2 * r)
     for r in (ROCK_R_MIN + t * t * (ROCK_R_MAX - ROCK_R_MIN) // 3969 for t in range(64))
@@ -192,58 +197,46 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     z = rng.next()
     n_fields = bisect_right(_FIELDS_CUM, z & 0xFFFF)
     target = SYSTEM_RADIUS_MIN + ((((z >> 16) & 0xFFFF) * 16_001) >> 16)  # 20-36 km
+    places = z >> 32  # 4 bits per station or field (at most 7): where its annulus goes
 
-    # Body specs, one draw each; the second value of each is the half width of its annulus.
-    # planets: (kind index, radius, phase); in order from the star outwards
-    planets_spec: list[tuple[int, int, int]] = []
+    # One draw per body. The annuli from the star outwards are [kind, draw, radius, half
+    # width]: planets keep their order (kind chosen by the quarter of the sequence it is in),
+    # stations and fields are slotted in at random places among them.
+    order: list[tuple[int, int, int, int]] = []
     for i in range(n_planets):
         z = rng.next()
         kind = bisect_right(_KINDS_CUM[i * 4 // n_planets], z & 0xFFFF)
         lo, hi = _KIND_RADIUS[kind]
-        radius = lo + ((((z >> 16) & 0xFFFF) * (hi - lo + 1)) >> 16)
-        planets_spec.append((kind, radius, (((z >> 32) & 0xFFFFF) * 1_000_000) >> 20))
-    # stations: radius 80-150 m and the bits for faction and services
-    stations_spec = [rng.next() for _ in range(n_stations)]
-    stations_r = [80 + (((z & 0xFFFF) * 71) >> 16) for z in stations_spec]
-    # fields: radius 900-2400 m in 50 m steps (few distinct radii keep rock_cells cached)
-    fields_spec = [rng.next() for _ in range(n_fields)]
-    fields_r = [FIELD_R_MIN + 50 * (((z & 0xFFFF) * 31) >> 16) for z in fields_spec]
+        pr = lo + ((((z >> 16) & 0xFFFF) * (hi - lo + 1)) >> 16)
+        order.append((_PLANET, z, pr, pr + PLANET_CLEARANCE))
+    for i in range(n_stations + n_fields):
+        z = rng.next()
+        if i < n_stations:
+            sr = 80 + (((z & 0xFF) * 71) >> 8)  # 80-150 m
+            item = (_STATION, z, sr, sr + DOCK_MARGIN + STATION_CLEARANCE)
+        else:
+            # 900-2400 m in 50 m steps (few distinct radii keep rock_cells cached)
+            fr = FIELD_R_MIN + 50 * (((z & 0xFFFF) * 31) >> 16)
+            item = (_FIELD, z, fr, fr + FIELD_CLEARANCE)
+        order.insert((((places >> (4 * i)) & 0xF) * (len(order) + 1)) >> 4, item)
 
-    # The annuli from the star outwards: ("p" | "s" | "f", index, half width). Planets keep
-    # their order; stations and fields are inserted at random places among them.
-    order: list[tuple[str, int, int]] = [
-        ("p", i, r + PLANET_CLEARANCE) for i, (_, r, _) in enumerate(planets_spec)
-    ]
-    extra = [("s", i, r + DOCK_MARGIN + STATION_CLEARANCE) for i, r in enumerate(stations_r)]
-    extra += [("f", i, r + FIELD_CLEARANCE) for i, r in enumerate(fields_r)]
-    z = rng.next()
-    for item in extra:
-        order.insert(((z & 0xFF) * (len(order) + 1)) >> 8, item)
-        z >>= 8  # 7 extras at most: 56 bits of the draw
-    # per gap (one inside each annulus, plus one outside): base 200-1200 m and a share of the
-    # slack; 32 bits each, so one draw serves two gaps
-    gaps: list[int] = []
-    shares: list[int] = []
-    for i in range(len(order) + 1):
-        z = rng.next() if i & 1 == 0 else z >> 32
-        gaps.append(200 + (((z & 0xFFFF) * 1001) >> 16))
-        shares.append(1 + ((((z >> 16) & 0xFFFF) * 100) >> 16))
-
-    needed = star.radius + STAR_CLEARANCE + EDGE_MARGIN + sum(gaps)
-    needed += 2 * sum(item[2] for item in order)
+    needed = star.radius + STAR_CLEARANCE + EDGE_MARGIN + GAP_MIN * (len(order) + 1)
+    needed += 2 * sum(item[3] for item in order)
     while needed > SYSTEM_RADIUS_MAX:
         # too crowded even for the largest system: drop the outermost planet (or, with none
-        # left, the outermost field), with the gap inside it; a few per cent of systems
-        tag = "p" if n_planets else "f"
-        k = max(i for i, item in enumerate(order) if item[0] == tag)
-        needed -= 2 * order[k][2] + gaps[k]
-        del order[k], gaps[k], shares[k]
-        if tag == "p":
-            n_planets -= 1
-        else:
-            n_fields -= 1
+        # left, the outermost field); a few per cent of systems
+        kind = _PLANET if any(item[0] == _PLANET for item in order) else _FIELD
+        k = max(i for i, item in enumerate(order) if item[0] == kind)
+        needed -= 2 * order[k][3] + GAP_MIN
+        del order[k]
     radius = max(target, needed)
-    # spread the slack over the gaps so bodies fill the whole system, not just its middle
+    # The slack is shared out over the gaps (before each annulus and after the last, 8 random
+    # bits of weight each) so bodies spread through the whole system, not just its middle.
+    shares = []
+    for i in range(len(order) + 1):
+        if i & 7 == 0:
+            z = rng.next()
+        shares.append(1 + ((z >> (8 * (i & 7))) & 0xFF))
     slack = radius - needed
     total_share = sum(shares)
 
@@ -251,53 +244,63 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     factions, faction_cum = faction_table()
     ores, ore_cum = _ore_table()
     lawful = _lawful()
+    titles = station_names(rng, name, n_stations)
     planets: list[Planet] = []
     stations: list[Station] = []
     fields: list[AsteroidField] = []
-    station_name = station_names(rng, name, n_stations)
     cursor = star.radius + STAR_CLEARANCE
-    for (tag, k, half), gap, share in zip(order, gaps, shares, strict=False):
-        centre = cursor + gap + slack * share // total_share + half
+    for (kind, z, body_r, half), share in zip(order, shares, strict=False):
+        centre = cursor + GAP_MIN + slack * share // total_share + half
         cursor = centre + half
-        if tag == "p":
-            kind, pr, phase = planets_spec[k]
-            period = _PERIOD_NUM * centre * isqrt(centre) // (_PERIOD_DEN * sqrt_mass)
+        if kind == _PLANET:
             i = len(planets)
-            planets.append(Planet(i, planet_name(name, i), _KINDS[kind], pr, centre, period, phase))
-        elif tag == "s":
-            z = stations_spec[k]
+            planets.append(
+                Planet(
+                    i,
+                    planet_name(name, i),
+                    _KINDS[bisect_right(_KINDS_CUM[i * 4 // n_planets], z & 0xFFFF)],
+                    body_r,
+                    centre,
+                    _PERIOD_NUM * centre * isqrt(centre) // (_PERIOD_DEN * sqrt_mass),
+                    (((z >> 32) & 0xFFFFF) * 1_000_000) >> 20,
+                )
+            )
+        elif kind == _STATION:
             i = len(stations)
             sx, sy = _on_circle(rng, centre)
-            # 70% of stations belong to the region's faction, the rest to anyone
-            if (((z >> 16) & 0x3FF) * 1000) >> 10 < 700:
+            # bits 8-15: 70% belong to the region's faction; 16-23: else whose; 24-63: services
+            if (((z >> 8) & 0xFF) * 1000) >> 8 < 700:
                 faction = home
             else:
-                faction = factions[bisect_right(faction_cum, (z >> 26) & 0xFFFF)]
-            bits = rng.next()  # 12 bits per service
+                faction = factions[bisect_right(faction_cum, ((z >> 16) & 0xFF) << 8)]
             services = tuple(
                 [
                     s
                     for s, shift, odds in _SERVICE_ODDS[lawful[faction]]
-                    if (bits >> shift) & 0xFFF < odds
+                    if (z >> shift) & 0xFF < odds
                 ]
             ) or ("refuel",)
-            sr = stations_r[k]
             stations.append(
-                Station(
-                    i, station_name[i], faction, services, sx, sy, sr, sr + DOCK_MARGIN
-                )
+                Station(i, titles[i], faction, services, sx, sy, body_r, body_r + DOCK_MARGIN)
             )
         else:
-            z = fields_spec[k]
-            fr = fields_r[k]
             fx, fy = _on_circle(rng, centre)
-            ore = ores[bisect_right(ore_cum, (z >> 16) & 0xFFFF)]
-            # richness 1-100, triangular around 50; 10-60 rocks, more in bigger fields
+            # bits 16-31 ore; 32-47 richness 1-100, triangular around 50; 48-55 rock count:
+            # 10-60, more in bigger fields, most fields on the sparse side
             richness = 1 + ((((z >> 32) & 0xFF) * 50) >> 8) + ((((z >> 40) & 0xFF) * 51) >> 8)
-            t = (z >> 48) & 0xFF  # quadratic: most fields are sparse
-            count = 10 + t * t * 50 // 65025 * (fr - FIELD_R_MIN) // (FIELD_R_MAX - FIELD_R_MIN)
-            rocks = _rocks(rng, fx, fy, fr, count)
-            fields.append(AsteroidField(len(fields), fx, fy, fr, ore, richness, rocks))
+            t = (z >> 48) & 0xFF
+            count = 10 + t * t * 50 // 65025 * (body_r - FIELD_R_MIN) // (FIELD_R_MAX - FIELD_R_MIN)
+            fields.append(
+                AsteroidField(
+                    len(fields),
+                    fx,
+                    fy,
+                    body_r,
+                    ores[bisect_right(ore_cum, (z >> 16) & 0xFFFF)],
+                    richness,
+                    _rocks(z, fx, fy, body_r, count),
+                )
+            )
 
     return StarSystem(
         seed=seed, x=x, y=y, name=name, gx=gx, gy=gy, faction=home, radius=radius,

@@ -12,7 +12,7 @@ import json
 from callister.universe.bodies import build_system
 from callister.universe.density import BLOCK_BITS, block, sector_info
 from callister.universe.model import StarSystem
-from callister.universe.space import SECTOR_MAX, SECTOR_MIN, check_sector, seed_u64
+from callister.universe.space import MASK64, SECTOR_MAX, SECTOR_MIN, check_sector, seed_u64
 
 MAX_NEIGHBOURHOOD = 64
 
@@ -37,8 +37,12 @@ def has_system(seed: int, x: int, y: int) -> bool:
 
     Raises like `generate_system` for bad coordinates.
     """
-    x, y = check_sector(x, y)
-    return sector_info(seed_u64(seed), x, y) is not None
+    # fast path for the common case (plain ints in range); anything else gets the full checks
+    if not (type(x) is int and type(y) is int and SECTOR_MIN <= x <= SECTOR_MAX >= y >= SECTOR_MIN):
+        x, y = check_sector(x, y)
+    if not (type(seed) is int and 0 <= seed <= MASK64):
+        seed = seed_u64(seed)
+    return sector_info(seed, x, y) is not None
 
 
 def neighbourhood(seed: int, x: int, y: int, radius: int) -> list[StarSystem]:

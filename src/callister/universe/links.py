@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from callister.universe.density import BLOCK_BITS, block, sector_info
 from callister.universe.space import (
-    SECTOR_MARGIN,
     SECTOR_MAX,
     SECTOR_MIN,
     SECTOR_SIZE,
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
 LINK_RANGE = 3500
 MAX_LINKS = 8
 _RANGE2 = LINK_RANGE * LINK_RANGE
-# how many sectors away a system within LINK_RANGE can be (offsets are within the margins)
-_REACH = (LINK_RANGE + SECTOR_SIZE - 2 * SECTOR_MARGIN) // SECTOR_SIZE
 
 
 @lru_cache(maxsize=1 << 15)
@@ -54,13 +51,14 @@ def gabriel(seed: int, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
     gx, gy = here[2], here[3]
     near: list[tuple[int, int, int, int, int]] = []
     reach, r2 = LINK_RANGE, _RANGE2
-    # every block that can hold a system within LINK_RANGE; blocks past the int64 edge would
-    # only hold sectors that do not exist, so the range is clamped to the edge blocks
-    bx0 = max(x - _REACH, SECTOR_MIN) >> BLOCK_BITS
-    bx1 = min(x + _REACH, SECTOR_MAX) >> BLOCK_BITS
-    for by in range(
-        max(y - _REACH, SECTOR_MIN) >> BLOCK_BITS, (min(y + _REACH, SECTOR_MAX) >> BLOCK_BITS) + 1
-    ):
+    # every block that can hold a system within LINK_RANGE of A's galaxy position (sector of
+    # a galaxy coordinate g is g // SECTOR_SIZE); blocks past the int64 edge would only hold
+    # sectors that do not exist, so the range is clamped to the edge blocks
+    bx0 = max((gx - reach) // SECTOR_SIZE, SECTOR_MIN) >> BLOCK_BITS
+    bx1 = min((gx + reach) // SECTOR_SIZE, SECTOR_MAX) >> BLOCK_BITS
+    by0 = max((gy - reach) // SECTOR_SIZE, SECTOR_MIN) >> BLOCK_BITS
+    by1 = min((gy + reach) // SECTOR_SIZE, SECTOR_MAX) >> BLOCK_BITS
+    for by in range(by0, by1 + 1):
         for bx in range(bx0, bx1 + 1):
             for sx, sy, ox, oy, _ in block(seed, bx, by):
                 dx = ox - gx

@@ -63,14 +63,15 @@ def word(rng: Rng, syllables: int) -> str:
 
 def system_name(rng: Rng) -> str:
     """A star system's name: one word, sometimes hyphenated or with an ending ("Okanis Prime")."""
-    roll = rng.below(100)
-    if roll < 6:
-        return f"{word(rng, 1 + rng.below(2))}-{word(rng, 2)}"
-    name = word(rng, 2 + (rng.below(100) < 35))
+    z = rng.next()  # one draw for the shape: 16-bit fields, each a roll out of 65536
+    roll = z & 0xFFFF
+    if roll < 3932:  # 6%: "Tal-Oris"
+        return f"{word(rng, 1 + ((z >> 16) & 1))}-{word(rng, 2)}"
+    name = word(rng, 3 if (z >> 16) & 0xFFFF < 22938 else 2)  # 35% three syllables
     if len(name) < 4:
         name = word(rng, 3)
-    if roll >= 90:
-        name += _ENDINGS[rng.below(len(_ENDINGS))]
+    if roll >= 58982:  # 10%: "Okanis Prime"
+        name += _ENDINGS[(((z >> 32) & 0xFFFF) * len(_ENDINGS)) >> 16]
     return name
 
 

@@ -22,6 +22,7 @@ const net = new Net({
   system(msg) {
     state.enterSystem(msg);
     controls.resync();
+    $("sysmap-title").textContent = state.system?.name ?? "";
     if (!$("galaxy").hidden) galaxy.load();
     else galaxy.renderJumpList();
   },

@@ -350,7 +350,6 @@ export class GalaxyMap {
       const name = s?.name || (this.loading ? "…" : `sector ${secLabel(x, y)}`);
       const btn = el("button", { text: "Jump", attrs: { type: "button", "data-x": x, "data-y": y } });
       btn.addEventListener("click", () => this.onJump([x, y]));
-      if (st.jump) btn.disabled = true;
       const info = el("div", { cls: "nm" },
         el("b", { text: name }),
         el("span", { text: `${secLabel(x, y)} · ${galaxyDistance(st.system, s ?? { x, y }).toFixed(2)} sectors` }));

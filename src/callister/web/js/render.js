@@ -94,8 +94,8 @@ export class Renderer {
       this._stations(own);
       if (rt !== null) this._ships(rt, nowMs);
       this._markers(nowMs);
+      this._scaleBar();
     }
-    this._scaleBar();
     this._fps(nowMs);
   }
 
@@ -530,10 +530,19 @@ export class Renderer {
       ctx.restore();
       const dist = Math.hypot(t.x - own.x, t.y - own.y);
       const align = mx < w * 0.2 ? "left" : mx > w * 0.8 ? "right" : "center";
-      const lx = align === "left" ? mx + 12 : align === "right" ? mx - 12 : mx;
+      let lx = align === "left" ? mx + 12 : align === "right" ? mx - 12 : mx;
       const ly = my < cy ? my + 22 : my - 12;
-      this._place(`${t.name} · ${fmtDistance(dist)}`, lx, ly, "rgba(190, 215, 250, 0.8)", 11, false,
-        align, my < cy ? 1 : -1);
+      const tag = `${t.name} · ${fmtDistance(dist)}`;
+      // slide the label sideways out from under a HUD panel
+      ctx.font = `11px ${FONT}`;
+      const tw = ctx.measureText(tag).width + 4;
+      for (const r of panels) {
+        const x0 = align === "left" ? lx : align === "right" ? lx - tw : lx - tw / 2;
+        const x1 = x0 + tw;
+        if (ly < r.y0 || ly - 11 > r.y1 || x1 < r.x0 || x0 > r.x1) continue;
+        lx += (r.x0 + r.x1) / 2 > (x0 + x1) / 2 ? r.x0 - x1 : r.x1 - x0;
+      }
+      this._place(tag, lx, ly, "rgba(190, 215, 250, 0.8)", 11, false, align, my < cy ? 1 : -1);
     }
   }
 
@@ -542,7 +551,10 @@ export class Renderer {
     const step = this.gridStep || GRID_STEPS.find((s) => s * zoom >= 90) || 1000;
     const len = step * zoom;
     const x = 16;
-    const y = this.h - 44;
+    let y = this.h - 44;
+    for (const r of this._panels(performance.now())) {
+      if (r.x0 < x + len + 60 && r.y1 > y - 16 && r.y0 < y) y = r.y0 - 8; // keep above panels
+    }
     ctx.strokeStyle = "rgba(190, 210, 240, 0.7)";
     ctx.lineWidth = 1.5;
     ctx.beginPath();

@@ -236,8 +236,14 @@ export class GameState {
         if (!docked) this.dockedAt = null;
         this._changed("docked");
       }
-      if (this.jump && !(own.flags & F_JUMPING) && nowMs - this.jump.startMs > this.jump.durationMs + 3000) {
-        this.jump = null; // the charge ended without an arrival (refused or cancelled)
+      if (this.jump) {
+        // the charge can end without an arrival (docking cancels it): follow the JUMPING flag
+        const charging = (own.flags & F_JUMPING) !== 0;
+        if (charging) this.jump.seen = true;
+        else if (this.jump.seen || nowMs - this.jump.startMs > this.jump.durationMs + 1000) {
+          this.jump = null;
+          this._changed("jump");
+        }
       }
     }
   }
