@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-
 from tests.conftest import LiveServer, make_settings, start_live
 from tests.server.wsclient import player, pump_until
 
