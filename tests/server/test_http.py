@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
+import pytest
 from tests.conftest import LiveServer
 
 from callister.server.auth import Passwords
@@ -18,7 +21,10 @@ async def register(
         return await r.json()  # type: ignore[no-any-return]
 
 
-async def test_register_login_me_logout(live: LiveServer, http: aiohttp.ClientSession) -> None:
+async def test_register_login_me_logout(
+    live: LiveServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the server logs at info; a bad log call must not break it
     reg = await register(http, live, "Alice")
     assert reg["account"]["name"] == "Alice" and reg["account"]["role"] == "player"
     body = {"name": "alice", "password": "secret-pass-1"}  # names match case-insensitively
@@ -138,3 +144,28 @@ async def test_universe_lookups(live: LiveServer, http: aiohttp.ClientSession) -
             f"{live.http}{url}", params={k: str(v) for k, v in params.items()}
         ) as r:
             assert r.status == status, params
+
+
+async def test_page_has_a_content_security_policy(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{live.http}/") as r:
+        assert r.status == 200
+        assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    async with http.get(f"{live.http}/static/js/main.js") as r:
+        assert r.status == 200
+
+
+async def test_secrets_never_reach_the_logs(
+    live: LiveServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    from callister.server.logs import JsonFormatter
+
+    caplog.set_level(logging.DEBUG)
+    reg = await register(http, live, "Quiet", "hunter2-password")
+    logging.getLogger("test").info(
+        "login", extra={"password": "hunter2-password", "token": reg["token"]}
+    )
+    text = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert "hunter2-password" not in text and reg["token"] not in text

@@ -94,6 +94,17 @@ def test_input_is_clamped_and_non_finite_counts_as_zero() -> None:
     assert (z.store.thrust[row], z.store.turn[row]) == (0.0, 0.25)
 
 
+def test_garbage_controls_and_out_of_range_actors_are_handled_without_exceptions() -> None:
+    z = near_station_zone()
+    row = z.store.row(1)
+    z.submit(Input(OWNER, 1, thrust="full", turn=None))  # type: ignore[arg-type]
+    z.submit(Input(2**70, 1, thrust=1.0, turn=0.0))  # no int64 owner can match
+    z.submit(Input(-(2**70), 77, thrust=1.0, turn=0.0))
+    codes = [e.code for e in z.step() if isinstance(e, Refused)]
+    assert codes == [ErrorCode.NOT_YOUR_SHIP, ErrorCode.UNKNOWN_SHIP]
+    assert (z.store.thrust[row], z.store.turn[row]) == (0.0, 0.0)
+
+
 def test_last_input_of_a_tick_wins_and_applies_only_on_step() -> None:
     z = near_station_zone()
     row = z.store.row(1)

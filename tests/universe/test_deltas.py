@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
 from callister.universe import StarSystem, apply_deltas
@@ -7,6 +9,7 @@ from callister.universe import StarSystem, apply_deltas
 from ._support import systems_near
 
 
+@cache
 def _system_with(stations: int, fields: int) -> StarSystem:
     for system in systems_near(1, 0, 0, 300):
         if len(system.stations) >= stations and len(system.fields) >= fields:

@@ -58,7 +58,7 @@ def test_edge_blocks_hold_no_sector_beyond_the_range() -> None:
 
 def test_noise_and_probability_ranges() -> None:
     values = [noise(3, x, y) for x in range(-200, 200, 7) for y in range(-200, 200, 7)]
-    assert 0 <= min(values) and max(values) <= 65535
+    assert min(values) >= 0 and max(values) <= 65535
     assert max(values) - min(values) > 20000  # it actually varies
     assert probability(0) == 0
     assert 0 < probability(65535) <= 65536
@@ -72,11 +72,11 @@ def test_overall_density_is_in_the_designed_band() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2**64 - 1])
 def test_density_has_clusters_and_voids(seed: int) -> None:
-    # systems counted in 32 x 32 blocks of a 512 x 512 window: far more spread than the
+    # systems counted in 32 x 32 blocks of a 384 x 384 window: far more spread than the
     # binomial variance of a uniform density, with empty voids and dense clusters
     counts = []
-    for big_y in range(-8, 8):
-        for big_x in range(-8, 8):
+    for big_y in range(-6, 6):
+        for big_x in range(-6, 6):
             counts.append(
                 sum(
                     len(block(seed, bx, by))
@@ -88,5 +88,5 @@ def test_density_has_clusters_and_voids(seed: int) -> None:
     p = statistics.mean(counts) / n
     assert 0.12 < p < 0.35
     assert statistics.pvariance(counts) > 20 * n * p * (1 - p)
-    assert sum(c / n < 0.03 for c in counts) >= 5, "expected voids (< 3% systems)"
-    assert sum(c / n > 0.40 for c in counts) >= 5, "expected clusters (> 40% systems)"
+    assert sum(c / n < 0.03 for c in counts) >= 3, "expected voids (< 3% systems)"
+    assert sum(c / n > 0.40 for c in counts) >= 3, "expected clusters (> 40% systems)"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -50,7 +49,7 @@ print(h.hexdigest())
 
 # The digest of DIGEST_SCRIPT's output. If generation changes on purpose, bump
 # GENERATOR_VERSION (stored deltas refer to the old layout) and update both.
-GOLDEN_DIGEST = "to-be-filled"
+GOLDEN_DIGEST = "00b0ad823d0b6bb75fcac5c1f2963a8a2a06c59eb9b5b101e69ab1188e2421de"
 GOLDEN_VERSION = 1
 
 
@@ -69,10 +68,9 @@ def test_generation_is_deterministic_in_process() -> None:
         assert again == systems
         clear_caches()  # a cold cache gives the same answer
         assert [generate_system(seed, s.x, s.y) for s in systems] == systems
-        assert [system_json(s) for s in again] == [system_json(s) for s in systems]
+        assert [system_json(s) for s in again if s] == [system_json(s) for s in systems]
 
 
-@pytest.mark.slow
 def test_generation_is_identical_across_processes() -> None:
     expected = _digest_in_process()
     for hash_seed in ("0", "12345", "random"):
@@ -145,12 +143,16 @@ def test_neighbourhood_matches_a_brute_force_scan() -> None:
     ]  # ordered by (y, x)
     assert [s.sector for s in found] == expected
     assert found == [generate_system(1, x, y) for x, y in expected]
-    assert neighbourhood(1, 10, -3, 0) == ([generate_system(1, 10, -3)] if has_system(1, 10, -3) else [])
+    assert neighbourhood(1, 10, -3, 0) == (
+        [generate_system(1, 10, -3)] if has_system(1, 10, -3) else []
+    )
 
 
 def test_neighbourhood_clamps_at_the_edge_and_validates_radius() -> None:
     corner = neighbourhood(3, SECTOR_MAX, SECTOR_MIN, 3)
-    assert all(SECTOR_MAX - 3 <= s.x <= SECTOR_MAX and SECTOR_MIN <= s.y <= SECTOR_MIN + 3 for s in corner)
+    assert all(
+        SECTOR_MAX - 3 <= s.x <= SECTOR_MAX and SECTOR_MIN <= s.y <= SECTOR_MIN + 3 for s in corner
+    )
     expected = sum(
         has_system(3, x, y)
         for x in range(SECTOR_MAX - 3, SECTOR_MAX + 1)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import pytest
 
@@ -24,7 +25,8 @@ from ._support import EDGE_SECTORS, random_sectors, systems_near
 SEEDS = (1, 2**64 - 1, 0xDEADBEEF)
 
 
-def _sample_systems() -> list[tuple[int, int, int]]:
+@cache
+def _sample() -> list[tuple[int, int, int]]:
     """(seed, x, y) of systems near the origin, at random places and near the int64 edges."""
     out: list[tuple[int, int, int]] = []
     for seed in SEEDS:
@@ -34,19 +36,16 @@ def _sample_systems() -> list[tuple[int, int, int]]:
     return out
 
 
-SAMPLE = _sample_systems()
-
-
 def test_sample_covers_edges_and_negative_coordinates() -> None:
-    assert len(SAMPLE) > 300
-    assert any(x < -(2**62) and y < -(2**62) for _, x, y in SAMPLE)
-    assert any(x > 2**62 and y > 2**62 for _, x, y in SAMPLE)
-    assert any(x == SECTOR_MAX or y == SECTOR_MIN for _, x, y in SAMPLE)
+    assert len(_sample()) > 300
+    assert any(x < -(2**62) and y < -(2**62) for _, x, y in _sample())
+    assert any(x > 2**62 and y > 2**62 for _, x, y in _sample())
+    assert any(x == SECTOR_MAX or y == SECTOR_MIN for _, x, y in _sample())
 
 
 def test_links_are_symmetric_and_targets_exist() -> None:
     checked = 0
-    for seed, x, y in SAMPLE:
+    for seed, x, y in _sample():
         links = links_of(seed_u64(seed), x, y)
         assert list(links) == sorted(set(links)), "sorted, no duplicates"
         assert (x, y) not in links
@@ -62,7 +61,7 @@ def test_links_are_symmetric_and_targets_exist() -> None:
 def test_links_are_the_capped_gabriel_graph_by_brute_force() -> None:
     # recompute rules 1-2 from scratch for a sample: every system within range is a
     # candidate; B is a neighbour iff no other system is strictly inside the circle on AB
-    for seed, x, y in SAMPLE[::9]:
+    for seed, x, y in _sample()[::9]:
         s = seed_u64(seed)
         ax, ay = sector_info(s, x, y)[2:4]  # type: ignore[index]
         others = []
@@ -88,7 +87,7 @@ def test_links_are_the_capped_gabriel_graph_by_brute_force() -> None:
 
 def test_links_have_the_designed_length_and_degree() -> None:
     degrees = []
-    for seed, x, y in SAMPLE:
+    for seed, x, y in _sample():
         system = generate_system(seed, x, y)
         assert system is not None
         degrees.append(len(system.links))
@@ -148,3 +147,23 @@ def test_arrival_and_bearing_edge_cases() -> None:
     assert abs(bx - 1e6 * dx / length) <= 2 and abs(by - 1e6 * dy / length) <= 2
     with pytest.raises(ValueError):
         arrival_point(system, 2**63, 0)
+
+
+def test_the_degree_cap_keeps_links_symmetric(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the real cap (8) almost never binds, so exercise rule 3 with a tight one
+    from callister.universe import links
+
+    monkeypatch.setattr(links, "MAX_LINKS", 3)
+    links.links_of.cache_clear()
+    try:
+        capped = 0
+        for seed, x, y in _sample():
+            s = seed_u64(seed)
+            mine = links_of(s, x, y)
+            assert len(mine) <= 3
+            capped += len(mine) < len(gabriel(s, x, y))
+            for lx, ly in mine:
+                assert (x, y) in links_of(s, lx, ly)
+        assert capped > 50
+    finally:
+        links.links_of.cache_clear()

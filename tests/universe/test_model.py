@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 
 import pytest
 
-from callister.universe import Planet, Rock, Station, TICK_HZ
+from callister.universe import TICK_HZ, Planet, Rock, Station
 
 from ._support import systems_near
 
@@ -38,6 +39,7 @@ def test_values_are_frozen_hashable_and_keep_dataclass_behaviour() -> None:
         Rock(1, 2)  # type: ignore[call-arg]
     system = systems_near(1, 0, 0, 1)[0]
     assert dataclasses.replace(system) == system
+    assert pickle.loads(pickle.dumps(system)) == system  # zone workers may get it pickled
     assert system.sector == (system.x, system.y) and system.galaxy == (system.gx, system.gy)
 
 

@@ -8,7 +8,9 @@ from callister.universe import SECTOR_MAX, SECTOR_MIN, region_faction
 
 def test_regions_are_contiguous_territories_of_every_faction() -> None:
     keys = set(load_content().factions)
-    grid = {(x, y): region_faction(1, x, y) for x in range(-256, 256, 4) for y in range(-256, 256, 4)}
+    grid = {
+        (x, y): region_faction(1, x, y) for x in range(-256, 256, 4) for y in range(-256, 256, 4)
+    }
     assert set(grid.values()) <= keys
     counts = collections.Counter(grid.values())
     assert len(counts) == len(keys), counts

@@ -30,7 +30,7 @@ def test_non_integers_are_rejected_but_numpy_ints_accepted() -> None:
         has_system(1, 1.0, 2)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         has_system(1, True, 2)
-    assert has_system(1, np.int64(5), np.int32(7)) == has_system(1, 5, 7)
+    assert has_system(1, np.int64(5), np.int32(7)) == has_system(1, 5, 7)  # type: ignore[arg-type]
 
 
 def test_seed_folds_to_u64() -> None:

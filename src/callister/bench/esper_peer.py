@@ -172,6 +172,7 @@ class CollisionProcessor(esper.Processor):
             candidates = grid.get((math.floor(p.x / cell), math.floor(p.y / cell)))
             best = -1
             best_t = math.inf
+            inside = False
             if candidates:
                 dx = v.x * dt
                 dy = v.y * dt
@@ -196,14 +197,16 @@ class CollisionProcessor(esper.Processor):
                     if t < best_t:
                         best_t = t
                         best = j
+                        inside = c < 0.0
             if best < 0:
                 if previous >= 0:
                     reach = s.radius + sr[previous] + CONTACT_SLOP
                     if math.hypot(p.x - sx[previous], p.y - sy[previous]) > reach:
                         contact.static = -1
                 continue
-            qx = p.x - dx * (1.0 - best_t)
-            qy = p.y - dy * (1.0 - best_t)
+            # Where the centre touched the surface: where it is, if it started inside.
+            qx = p.x if inside else p.x - dx * (1.0 - best_t)
+            qy = p.y if inside else p.y - dy * (1.0 - best_t)
             ox, oy = self._resolve(qx, qy, best, s.radius, v)
             # Second, discrete pass: out of any other collider the push-out left us in.
             deepest = -1

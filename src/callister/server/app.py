@@ -151,7 +151,7 @@ async def register(request: web.Request) -> web.Response:
         account = await services.writer.call(services.store.create_account, name, password_hash)
     except NameTaken:
         return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
-    log.info("account registered", extra={"account": account.id, "name": account.name})
+    log.info("account registered", extra={"account": account.id, "account_name": account.name})
     return web.json_response(await _issue_token(services, account), status=201)
 
 
@@ -313,8 +313,14 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
     return await request.app[SERVICES].gateway.handle(request)
 
 
+CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'"
+)
+
+
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "index.html")
+    return web.FileResponse(WEB_DIR / "index.html", headers={"Content-Security-Policy": CSP})
 
 
 @web.middleware
@@ -322,12 +328,6 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     response: web.StreamResponse = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.content_type == "text/html":
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'",
-        )
     return response
 
 

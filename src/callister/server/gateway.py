@@ -40,7 +40,7 @@ from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
-from callister.sim import Collided, Docked, JumpCharging, Refused, Undocked
+from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
 from callister.store import Account
 
 log = logging.getLogger(__name__)
@@ -496,6 +496,8 @@ class Gateway:
                     ticks=event.ticks,
                 )
             )
+        elif isinstance(event, JumpCancelled):
+            target.send_json(encode_server("event", kind="jump_cancelled", ship=event.ship))
         elif isinstance(event, Collided):
             target.send_json(
                 encode_server(

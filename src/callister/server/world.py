@@ -360,6 +360,7 @@ class World:
             vy=state.vy,
             angle=state.angle,
             docked_at=state.docked_at,
+            readmit=True,  # the same ship returning (login, jump back) keeps its id
         )
         handle.empty_since = None
         pilot.zone_key = handle.key

@@ -1,7 +1,7 @@
 """Systems at the edges of a tick: intents in, discrete actions (dock, undock, jump) resolved.
 
-These run per intent in Python because intents are few and each needs its own answer; the
-per-entity work (flight, collisions) is in the vectorised systems.
+Checking Inputs is vectorised (a busy zone gets thousands a tick); refusals and the rare Dock,
+Undock and Jump are handled one by one in Python, because each needs its own answer.
 
 Rules (identical for players and agents: there is no other path into a zone):
 - an intent naming a ship the zone does not hold is refused UNKNOWN_SHIP; one whose actor does
@@ -58,8 +58,8 @@ def apply_intents(state: SimState) -> None:
         return
     state.intents = []
     store = state.store
-    find = store.find
-    rows = np.array([find(i.ship, -1) for i in intents], dtype=np.intp)
+    row_of = store.row_map.get
+    rows = np.array([row_of(i.ship, -1) for i in intents], dtype=np.intp)
     known = rows >= 0
     actor_ids = [i.actor for i in intents]
     try:

@@ -14,7 +14,7 @@ newcomer that happens to reuse the number.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -166,6 +166,11 @@ class EntityStore:
             return self._rows[entity_id]
         except KeyError:
             raise KeyError(f"no live entity {entity_id}") from None
+
+    @property
+    def row_map(self) -> Mapping[int, int]:
+        """Live id -> row, kept exact under swap-remove. A view: read it, never mutate it."""
+        return self._rows
 
     def find(self, entity_id: int, default: int | None = None) -> int | None:
         """The current row of `entity_id`, or `default` if it is not live."""

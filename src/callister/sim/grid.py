@@ -257,7 +257,7 @@ class SpatialGrid:
             sorted_keys: NDArray[np.int64] = (packed >> bits).astype(np.int64)
         else:  # astronomically many cells: no room to pack, argsort instead
             self.order = np.argsort(key, kind="stable")
-            sorted_keys = key[self.order]
+            sorted_keys = key[self.order].astype(np.int64)
         if self._dense:
             self._counts = np.bincount(key, minlength=ncells)
             self._starts = np.zeros(ncells + 1, dtype=np.intp)

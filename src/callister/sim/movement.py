@@ -19,6 +19,7 @@ _PI = np.float32(math.pi)
 _TWO_PI = np.float32(2 * math.pi)
 _NOT_THRUSTING = np.uint8(0xFF & ~THRUSTING)
 _TINY = np.float32(1e-30)
+_ZERO = np.float32(0.0)
 assert THRUSTING == 1 << 1
 
 
@@ -42,7 +43,7 @@ def steer(state: SimState) -> None:
     vy = store.vy[:n]
     accel = store.accel[:n]
     # Whole-array arithmetic only: masks enter as multiplications by booleans, because numpy's
-    # `where=` ufuncs and boolean fancy indexing cost 10-30x more per element on random masks.
+    # `where=` ufuncs and boolean indexing cost 10-30x more per element on random masks.
     free = (flags & DOCKED) == 0
     braking = store.brake[:n] & free
 
@@ -58,7 +59,7 @@ def steer(state: SimState) -> None:
 
     push = np.multiply(store.thrust[:n], accel)
     push *= dt
-    push *= free & ~braking
+    push *= free & ~braking  # a braking ship does not thrust
     np.cos(angle, out=tmp)
     tmp *= push
     vx += tmp
@@ -77,7 +78,7 @@ def steer(state: SimState) -> None:
     target *= braking
     np.subtract(speed, target, out=target)
     np.minimum(target, store.max_speed[:n], out=target)
-    np.maximum(target, 0.0, out=target)
+    np.maximum(target, _ZERO, out=target)
     # Ships under the cap get exactly speed / speed == 1.0; a stopped ship divides by the tiny
     # floor instead of 0 and gets target 0.
     np.maximum(speed, _TINY, out=speed)

@@ -31,7 +31,7 @@ COLLIDER_NAMES: Final[tuple[ColliderName, ...]] = ("star", "station", "rock")
 STATIC_CELL_SIZE: Final = 64.0
 """m: about a rock's diameter, so few ships sit in a listed cell without being near its rock
 (measured on the benchmark: 64 m lists 24 % of ships, 128 m lists 35 %)."""
-_MAX_RASTER_CELLS: Final = 1 << 22  # cap on the table; the cell size grows to respect it
+_MAX_RASTER_CELLS: Final = 1 << 20  # cap (2 MB) on the raster; cells grow to respect it
 # Extra reach so float32 rounding of a ship's cell can never hide a collider within reach.
 _RASTER_SLACK: Final = 1.0
 
@@ -141,11 +141,16 @@ class StaticColliders:
         counts = np.bincount(all_keys, minlength=ncells)
         starts = np.zeros(ncells, dtype=np.int64)
         np.cumsum(counts[:-1], out=starts[1:])
-        # A cell's colliders as one fixed-width row (-1 padded): expanding candidates is then
-        # a row gather and a mask instead of np.repeat over ragged ranges (3x slower).
+        # Each occupied cell's colliders as one fixed-width row (-1 padded): expanding the
+        # candidates is then a row gather and a mask instead of np.repeat over ragged ranges
+        # (3x slower). The per-cell table holds only a small slot number (0 = empty), so a
+        # zone's raster costs ~2 bytes per cell however many colliders share a cell.
         width = max(1, int(counts.max()))
-        table = np.full((ncells, width), -1, dtype=np.int16 if n < 2**15 else np.int32)
-        table[all_keys, np.arange(all_keys.size) - starts[all_keys]] = all_owners
+        occupied = np.flatnonzero(counts)
+        slot = np.zeros(ncells, dtype=np.uint16 if occupied.size < 2**16 - 1 else np.int32)
+        slot[occupied] = np.arange(1, occupied.size + 1)
+        table = np.full((occupied.size + 1, width), -1, dtype=np.int16 if n < 2**15 else np.int32)
+        table[slot[all_keys], np.arange(all_keys.size) - starts[all_keys]] = all_owners
         self._x0 = x0
         self._y0 = y0
         self._inv = 1.0 / cs
@@ -155,7 +160,7 @@ class StaticColliders:
         self._inv32 = FLOAT(self._inv)
         self._off_x = FLOAT(1.0 - x0 * self._inv)
         self._off_y = FLOAT(1.0 - y0 * self._inv)
-        self._occupied = counts > 0
+        self._slot = slot
         self._table = table
         self._width = width
 
@@ -186,10 +191,11 @@ class StaticColliders:
         t += self._off_y
         np.clip(t, 0.0, self._ny + 1, out=t)
         key += t.astype(np.int32)
-        # Boolean masks: np.nonzero on bool is ~7x faster than on counts.
-        points = np.flatnonzero(np.take(self._occupied, key))
+        slot = np.take(self._slot, key)
+        # Through a boolean mask: np.nonzero on bool is ~7x faster than on integers.
+        points = np.flatnonzero(slot != 0)
         if points.size == 0:
             return _EMPTY, np.empty(0, dtype=np.int32)
-        rows = np.take(self._table, key[points], axis=0).ravel()  # 10x faster than [] here
+        rows = np.take(self._table, slot[points], axis=0).ravel()  # 10x faster than [] here
         slots = np.flatnonzero(rows >= 0)
         return points[slots // self._width], rows[slots].astype(np.int32)

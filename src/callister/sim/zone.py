@@ -50,7 +50,8 @@ class Zone:
     - the same layout, ships and intents give the same `state_hash()` and events (same build
       and CPU: float32 numpy arithmetic, no randomness, no dependence on row order);
     - entity ids are never reused within a zone: `add_ship` raises ValueError for an id that
-      is present or was removed before.
+      is present or was removed before, unless the caller passes ``readmit=True`` to say the
+      same ship is coming back (a return jump, a re-login).
     """
 
     def __init__(self, layout: ZoneLayout, *, tick_hz: int = 20, start_tick: int = 0) -> None:

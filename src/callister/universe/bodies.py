@@ -20,6 +20,7 @@ from callister.content import load_content
 from callister.universe.hashing import GOLDEN, MIX_M1, MIX_M2, Rng, cumulative
 from callister.universe.links import links_of
 from callister.universe.model import (
+    PLANET_KINDS,
     SERVICES,
     AsteroidField,
     Planet,
@@ -28,7 +29,7 @@ from callister.universe.model import (
     StarSystem,
     Station,
 )
-from callister.universe.names import planet_name, station_names, system_name
+from callister.universe.names import ROMAN, station_names, system_name
 from callister.universe.regions import faction_table, region_faction
 from callister.universe.space import MASK64
 
@@ -39,7 +40,7 @@ SYSTEM_RADIUS_MAX = 40_000
 EDGE_MARGIN = 2_000  # free space between the outermost annulus and the system's edge
 STAR_CLEARANCE = 1_500  # free space between the star's surface and the first annulus
 
-# class, colour, radius range (m), sqrt(mass) in per mille of a G star; then weights
+# class, colour, radius range (m), sqrt(mass) in per mille of a G star; weights below
 _STARS: tuple[tuple[str, str, int, int, int], ...] = (
     ("O", "#9bb0ff", 2200, 3000, 2400),
     ("B", "#aabfff", 1700, 2400, 1900),
@@ -62,7 +63,7 @@ _PLANETS_CUM = cumulative((9, 13, 15, 15, 13, 11, 9, 7, 5, 3))  # 0..9 planets
 _STATIONS_CUM = cumulative((22, 38, 28, 12))  # 0..3 stations: 78% of systems can be docked at
 _FIELDS_CUM = cumulative((33, 36, 18, 9, 4))  # 0..4 asteroid fields
 # planet kinds by quarter of the planet sequence (inner ones hot, outer ones cold and big)
-_KINDS = ("lava", "rocky", "ice", "gas")
+_KINDS = PLANET_KINDS  # ("lava", "rocky", "ice", "gas"): the weights below follow it
 _KINDS_CUM = tuple(
     cumulative(w) for w in ((50, 50, 0, 0), (10, 60, 15, 15), (0, 20, 30, 50), (0, 5, 55, 40))
 )
@@ -257,7 +258,7 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
             planets.append(
                 Planet(
                     i,
-                    planet_name(name, i),
+                    f"{name} {ROMAN[i]}",  # planet_name(), inlined
                     _KINDS[bisect_right(_KINDS_CUM[i * 4 // n_planets], z & 0xFFFF)],
                     body_r,
                     centre,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from callister.universe import regions
 from callister.universe.bodies import build_system
 from callister.universe.density import BLOCK_BITS, block, sector_info
 from callister.universe.model import StarSystem
@@ -70,9 +71,8 @@ def neighbourhood(seed: int, x: int, y: int, radius: int) -> list[StarSystem]:
 
 
 def region_faction(seed: int, x: int, y: int) -> str:
-    """The key of the faction whose territory holds sector (x, y) (empty or not)."""
-    from callister.universe import regions
-
+    """The key of the faction whose territory holds sector (x, y), empty or not; a system's
+    `faction`. Raises like `generate_system` for bad coordinates."""
     x, y = check_sector(x, y)
     return regions.region_faction(seed_u64(seed), x, y)
 

@@ -10,7 +10,12 @@ Each rule is symmetric in A and B, so links are symmetric; each looks only at sy
 LINK_RANGE of A or B, so any system's links are computed locally. The Gabriel graph contains the
 minimum spanning tree, so systems are connected wherever gaps are shorter than LINK_RANGE; voids
 wider than that separate clusters on purpose. Rule 3 rarely binds (Gabriel graphs are planar,
-average degree under 4) but bounds what a client must draw and a zone must prefetch.
+average degree about 4) but bounds what a client must draw and a zone must prefetch.
+
+LINK_RANGE is 3.5 sectors: a disc graph percolates once its mean number of neighbours in range
+exceeds ~4.5, i.e. wherever more than ~12% of sectors hold a system, so ordinary space and
+clusters form one network while voids (< 3%) stay barriers. A longer range connects more but
+costs quadratically more candidates per system.
 
 Near the edges of the int64 sector range the neighbour search is clamped: there are no sectors
 beyond, so edge systems simply have fewer candidates.

@@ -44,7 +44,7 @@ def _slot_init(cls: type[_T]) -> type[_T]:
         body.append(f"    _set{i}(self, {f.name})")
     source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body)
     exec(source, namespace)  # fixed source built from field names, as dataclasses does
-    cls.__init__ = namespace["__init__"]  # type: ignore[misc]
+    cls.__init__ = namespace["__init__"]  # type: ignore[method-assign]
     return cls
 
 

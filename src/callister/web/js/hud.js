@@ -17,6 +17,7 @@ export class Hud {
     this._errorTimer = null;
     this._last = {};
     this.lastError = null;
+    this.bannerLog = [];
   }
 
   _set(id, value) {
@@ -109,6 +110,10 @@ export class Hud {
   /** The top banner for connection trouble; `action` is an optional {label, fn} button. */
   banner(message, action) {
     const b = $("banner");
+    if (message) {
+      this.bannerLog.push(message); // for tests and debugging: what the player was told
+      if (this.bannerLog.length > 20) this.bannerLog.shift();
+    }
     if (!message) {
       b.hidden = true;
       b.replaceChildren();

@@ -43,8 +43,8 @@ const net = new Net({
   status(status, detail) {
     if (!hud) return;
     if (status === "reconnecting") {
-      hud.banner(`Connection lost — reconnecting…${detail ? ` (${detail})` : ""}`,
-        { label: "Retry now", fn: () => net.retryNow() });
+      const what = state.me ? "Connection lost — reconnecting…" : "Cannot reach the server — retrying…";
+      hud.banner(`${what}${detail ? ` (${detail})` : ""}`, { label: "Retry now", fn: () => net.retryNow() });
     } else if (status === "stalled") {
       hud.banner("Server not responding — waiting…");
     } else if (status === "replaced") {
@@ -228,6 +228,8 @@ window.callister = {
     ...state.summary(net),
     inGame,
     lastError: hud.lastError?.message ?? null,
+    banners: [...hud.bannerLog],
+    reconnects: net.stats.reconnects,
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),

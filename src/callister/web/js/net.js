@@ -179,7 +179,7 @@ export class Net {
       this.attempt = Math.max(this.attempt, BACKOFF_MS.length - 1);
     }
     if (wasWelcomed) this.attempt = 0;
-    const why = this.byeReason || reason || (code === 1013 ? "server full" : "connection lost");
+    const why = this.byeReason || (code === 1013 ? "server full" : reason || "");
     this.byeReason = "";
     this._scheduleRetry(why);
   }

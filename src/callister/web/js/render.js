@@ -93,8 +93,8 @@ export class Renderer {
       this._rocks();
       this._stations(own);
       if (rt !== null) this._ships(rt, nowMs);
-      this._markers(nowMs);
       this._scaleBar();
+      this._markers(nowMs);
     }
     this._fps(nowMs);
   }
@@ -480,7 +480,7 @@ export class Renderer {
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
-      for (const node of document.querySelectorAll("#hud:not([hidden]) .panel")) {
+      for (const node of document.querySelectorAll("#hud:not([hidden]) :is(.panel, .keys)")) {
         const r = node.getBoundingClientRect();
         if (r.width && r.height) rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6 });
       }
@@ -502,7 +502,7 @@ export class Renderer {
     const m = 22;
     const cx = w / 2;
     const cy = h / 2;
-    const panels = this._panels(nowMs);
+    const panels = this.scaleRect ? [...this._panels(nowMs), this.scaleRect] : this._panels(nowMs);
     for (const t of targets) {
       const px = this.sx(t.x);
       const py = this.sy(t.y);
@@ -566,6 +566,7 @@ export class Renderer {
     ctx.textAlign = "left";
     this._text(`${fmtDistance(step)} · grid`, x + 4, y - 8, "rgba(190, 210, 240, 0.7)", 11);
     ctx.textAlign = "center";
+    this.scaleRect = { x0: x - 6, y0: y - 22, x1: x + Math.max(len, 80) + 6, y1: y + 6 };
   }
 
   _label(text, x, y, colour, size = 12, bold = false) {
