@@ -6,7 +6,7 @@ import numpy as np
 
 from callister.protocol.snapshot import quantise
 from callister.server import aoi
-from callister.server.aoi import SharedFrame, delta, view_records, visible_rows
+from callister.server.aoi import SharedFrame, delta, plan_views, view_records
 
 
 def shared_frame(n: int, spread: float, seed: int = 1) -> SharedFrame:
@@ -28,25 +28,32 @@ def test_dense_and_grid_paths_match_brute_force(monkeypatch) -> None:  # type: i
     cx, cy = shared.x[:50].copy(), shared.y[:50].copy()
     for dense_pairs in (0, 10**9):  # force each path
         monkeypatch.setattr(aoi, "DENSE_PAIRS", dense_pairs)
-        rows = visible_rows(shared, cx, cy, 6000.0)
+        views = plan_views(shared, cx, cy, 6000.0, 1500.0, 3)
         for i in range(50):
-            assert rows[i].tolist() == brute(shared, cx[i], cy[i], 6000.0).tolist()
+            rows, stale = views[i]
+            assert rows.tolist() == brute(shared, cx[i], cy[i], 6000.0).tolist()
+            far = brute(shared, cx[i], cy[i], 1500.0)
+            due = (shared.ids[rows] + 3) % 4 == 0
+            assert stale.tolist() == (~np.isin(rows, far) & ~due).tolist()
 
 
 def test_far_entities_update_at_a_quarter_rate() -> None:
-    shared = shared_frame(100, 3000.0)
-    rows = np.arange(100)
-    base = view_records(shared, rows, 0.0, 0.0, 10, 1, None)
+    shared = shared_frame(400, 3000.0)
+    origin = np.zeros(1)
+    rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, 0)[0]
+    base = view_records(shared, rows, stale, None)
     moved = shared.records.copy()
     moved["x"] += 16  # everything moved 1 m
     shared.records = moved
-    sent = [
-        int((delta(base, view_records(shared, rows, 0.0, 0.0, 10, seq, base))[0]).size)
-        for seq in range(2, 6)
-    ]
-    # the 10 nearest every time; the other 90 spread over four snapshots
-    assert all(10 <= s <= 10 + 90 // 2 for s in sent)
-    assert sum(s - 10 for s in sent) == 90
+    n_near = int(((shared.x**2 + shared.y**2) <= 1000.0**2).sum())
+    assert 0 < n_near < 400
+    sent = []
+    for rnd in range(4):
+        rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, rnd)[0]
+        sent.append(int(delta(base, view_records(shared, rows, stale, base))[0].size))
+    # the near ones every round; each far one in exactly one of four rounds
+    assert all(s >= n_near for s in sent)
+    assert sum(s - n_near for s in sent) == 400 - n_near
 
 
 def test_delta_reports_new_and_removed_ids() -> None:

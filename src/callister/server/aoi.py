@@ -1,10 +1,10 @@
 """Area of interest: which entities each client sees, encoded once per tick and gathered per client.
 
-Per zone and tick: quantise every entity's record once (`SharedFrame`) and build one spatial grid;
-one vectorised `query_many` answers the radius query for every client due a snapshot. Per client
-what is left is a slice, a gather by index and a vectorised diff against the view the client
-acknowledged. Entities beyond the nearest `full_rate` update at a quarter of the rate (their
-previous record is kept), which bounds bytes per client in crowded places.
+Per zone and tick: quantise every entity's record once (`SharedFrame`), then answer the radius
+query for every client due a snapshot in one vectorised pass (`plan_views`). Per client what is
+left is a slice, a gather by index and a vectorised diff against the view the client
+acknowledged. Entities beyond `near_radius` update at a quarter of the rate (the client keeps
+their previous record and extrapolates), which bounds bytes per client in crowds.
 """
 
 from __future__ import annotations
@@ -44,45 +44,59 @@ def share_frame(frame: ZoneFrame, cell_size: float) -> SharedFrame:
     return SharedFrame(frame.tick, frame.ids, records, x, y, cell_size)
 
 
-def visible_rows(
-    shared: SharedFrame, cx: npt.NDArray[np.float64], cy: npt.NDArray[np.float64], radius: float
-) -> list[npt.NDArray[np.intp]]:
-    """For each centre, the ascending rows (= ascending ids) within `radius`, in one pass:
-    a dense distance matrix for small zones, one grid `query_many` for big ones."""
+def plan_views(
+    shared: SharedFrame,
+    cx: npt.NDArray[np.float64],
+    cy: npt.NDArray[np.float64],
+    radius: float,
+    near_radius: float,
+    snapshot_round: int,
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
+    """For each viewer: the ascending rows (= ascending ids) within `radius`, and which of them
+    may keep their previous record this round (beyond `near_radius` and not their turn).
+
+    One pass for all viewers of a zone: a dense distance matrix for small zones, one grid
+    `query_many` for big ones. Far entities take turns by id, a quarter of them each round.
+    """
+    not_due = ((shared.ids + np.uint64(snapshot_round)) % np.uint64(FAR_RATE_DIVISOR)) != 0
+    r2, near2 = radius * radius, near_radius * near_radius
     if len(cx) * len(shared.x) <= DENSE_PAIRS:
         dx = shared.x[None, :] - cx[:, None]
         dy = shared.y[None, :] - cy[:, None]
-        inside = dx * dx + dy * dy <= radius * radius
-        return [np.flatnonzero(row) for row in inside]
+        d2 = dx * dx + dy * dy
+        inside = d2 <= r2
+        stale = (d2 > near2) & not_due[None, :]
+        out = []
+        for i in range(len(cx)):
+            rows = np.flatnonzero(inside[i])
+            out.append((rows, stale[i, rows]))
+        return out
     grid = SpatialGrid.build(shared.x, shared.y, shared.cell_size)
     query, rows = grid.query_many(cx, cy, radius)
+    d2 = (shared.x[rows] - cx[query]) ** 2 + (shared.y[rows] - cy[query]) ** 2
+    stale_pairs = (d2 > near2) & not_due[rows]
     bounds = np.searchsorted(query, np.arange(len(cx) + 1))
-    return [rows[bounds[i] : bounds[i + 1]] for i in range(len(cx))]
+    return [
+        (rows[bounds[i] : bounds[i + 1]], stale_pairs[bounds[i] : bounds[i + 1]])
+        for i in range(len(cx))
+    ]
 
 
 def view_records(
     shared: SharedFrame,
     rows: npt.NDArray[np.intp],
-    cx: float,
-    cy: float,
-    full_rate: int,
-    seq: int,
+    stale: npt.NDArray[np.bool_],
     base: npt.NDArray[np.void] | None,
 ) -> npt.NDArray[np.void]:
-    """Records the client should hold after this snapshot, sorted by id."""
+    """Records the client should hold after this snapshot, sorted by id: current ones, except
+    `stale` rows the client already has, which keep the record it has."""
     current = shared.records[rows]
-    if base is None or len(base) == 0 or len(rows) <= full_rate:
-        return current
-    # the nearest `full_rate` update every snapshot; the rest on their turn (by id and seq)
-    d2 = (shared.x[rows] - cx) ** 2 + (shared.y[rows] - cy) ** 2
-    far = np.ones(len(rows), dtype=bool)
-    far[np.argpartition(d2, full_rate - 1)[:full_rate]] = False
-    not_due = far & (((current["id"] + np.uint64(seq)) % np.uint64(FAR_RATE_DIVISOR)) != 0)
-    if not not_due.any():
+    if base is None or len(base) == 0 or not stale.any():
         return current
     base_ids = base["id"]
-    pos = np.minimum(np.searchsorted(base_ids, current["id"]), len(base_ids) - 1)
-    keep_old = not_due & (base_ids[pos] == current["id"])
+    cur_ids = current["id"]
+    pos = np.minimum(np.searchsorted(base_ids, cur_ids), len(base_ids) - 1)
+    keep_old = stale & (base_ids[pos] == cur_ids)
     current[keep_old] = base[pos[keep_old]]
     return current
 

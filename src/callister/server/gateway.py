@@ -34,7 +34,7 @@ from callister.protocol.messages import (
     error_message,
 )
 from callister.protocol.snapshot import encode_snapshot
-from callister.server.aoi import SharedFrame, delta, share_frame, view_records, visible_rows
+from callister.server.aoi import SharedFrame, delta, plan_views, share_frame, view_records
 from callister.server.auth import token_hash
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
@@ -422,22 +422,28 @@ class Gateway:
         shared = share_frame(msg.frame, self.cell)
         own = np.fromiter((row for _, row in due), dtype=np.intp, count=len(due))
         cx, cy = shared.x[own], shared.y[own]
-        rows_per_client = visible_rows(shared, cx, cy, self.settings.aoi_radius)
-        for i, (session, _) in enumerate(due):
-            self._snapshot(session, shared, rows_per_client[i], float(cx[i]), float(cy[i]))
+        views = plan_views(
+            shared,
+            cx,
+            cy,
+            self.settings.aoi_radius,
+            self.settings.aoi_near_radius,
+            msg.tick // self.period,
+        )
+        for (session, _), (rows, stale) in zip(due, views, strict=True):
+            self._snapshot(session, shared, rows, stale)
 
     def _snapshot(
         self,
         session: Session,
         shared: SharedFrame,
         rows: npt.NDArray[np.intp],
-        cx: float,
-        cy: float,
+        stale: npt.NDArray[np.bool_],
     ) -> None:
         base = session.views.get(session.acked) if session.acked else None
         session.seq += 1
         seq = session.seq
-        records = view_records(shared, rows, cx, cy, self.settings.aoi_full_rate, seq, base)
+        records = view_records(shared, rows, stale, base)
         if base is None:
             changed, removed, fresh, base_seq = records, _NO_IDS, records["id"], 0
         else:

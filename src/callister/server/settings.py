@@ -42,8 +42,8 @@ class Settings:
     aoi_radius: float = _s(
         6000.0, "Sensor range in metres: a client sees entities this close.", 100
     )
-    aoi_full_rate: int = _s(
-        24, "The nearest N visible entities update every snapshot; farther ones at 1/4 rate.", 1
+    aoi_near_radius: float = _s(
+        1500.0, "Entities this close update every snapshot; farther ones at 1/4 of the rate.", 0
     )
     reconnect_grace_s: float = _s(
         60.0, "A dropped client's ship stays in space this long, waiting for it to return.", 0
