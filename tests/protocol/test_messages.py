@@ -40,6 +40,7 @@ def test_valid_messages_decode() -> None:
     assert decode_client('{"t":"undock","ship":7}') == UndockMsg(7)
     assert decode_client('{"t":"ack","seq":3}') == AckMsg(3)
     assert decode_client('{"t":"ping","n":1}') == PingMsg(1)
+    assert decode_client(b"\x01\x07\x00\x00\x00") == AckMsg(7)  # the binary ack
 
 
 def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
@@ -59,6 +60,8 @@ def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
         ("[1,2]", ErrorCode.BAD_FRAME),
         ('"hello"', ErrorCode.BAD_FRAME),
         (b'{"t":"ping","n":1}', ErrorCode.BAD_FRAME),  # binary frame
+        (b"\x01\x07\x00\x00", ErrorCode.BAD_FRAME),  # a truncated binary ack
+        (b"\x02\x07\x00\x00\x00", ErrorCode.BAD_FRAME),  # not an ack
         ("[" * 100_000, ErrorCode.TOO_LARGE),
         ("[" * 2000 + "]" * 2000, ErrorCode.BAD_FRAME),  # deep nesting within the size limit
         ('{"n":1}', ErrorCode.BAD_FIELD),

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from callister.protocol.limits import PROTOCOL_VERSION
+from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE
 from callister.protocol.snapshot import (
     EMPTY_RECORDS,
     POS_SCALE,
@@ -171,7 +172,9 @@ class Bot:
                 self.docked = bool(mine["flags"][0] & 1)
         if self.ws is not None and not self.ws.closed:
             # fire-and-forget: aiohttp writes immediately unless the socket is backed up
-            task = asyncio.ensure_future(self.send({"t": "ack", "seq": snap.seq}))
+            task = asyncio.ensure_future(
+                self.ws.send_bytes(BINARY_ACK.pack(BINARY_ACK_TYPE, snap.seq))
+            )
             self._acks.add(task)
             task.add_done_callback(self._acks.discard)
 

@@ -71,6 +71,7 @@ class Session:
         self.ws = ws
         self.account = account
         self.pilot: Pilot | None = None
+        self.ship_id = 0  # set once the pilot is in the world; a ship keeps its id for life
         self.zone_key: str | None = None
         self.seq = 0
         self.acked = 0
@@ -88,10 +89,6 @@ class Session:
         self.closed = False
         self.sender: asyncio.Task[None] | None = None
         self.subscription: Subscription | None = None
-
-    @property
-    def ship_id(self) -> int:
-        return self.pilot.character.ship_id if self.pilot else 0
 
     def send_json(self, text: str) -> None:
         """Reliable, ordered: written now, or queued behind earlier messages if the socket is
@@ -262,6 +259,7 @@ class Gateway:
         try:
             pilot = await self.world.enter(account.id, account.name)
             session.pilot = pilot
+            session.ship_id = pilot.character.ship_id
             session.subscription = self.bus.subscribe(
                 f"ship.{pilot.character.ship_id}", lambda m, s=session: self._on_ship_moved(s, m)
             )
