@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def _get_json(url: str, timeout: float = 5.0) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
-        return json.loads(resp.read())  # type: ignore[no-any-return]
+        return json.loads(resp.read())
 
 
 def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:

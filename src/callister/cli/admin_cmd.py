@@ -9,7 +9,7 @@ import sys
 from callister.cli.common import emit_json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "admin",
         help="administration (users, roles)",
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.set_defaults(func=delete)
 
 
-def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _store(args: argparse.Namespace):
     from callister.server.settings import load_settings
     from callister.store import open_store
 
@@ -57,7 +57,7 @@ def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return settings, open_store(settings.db)
 
 
-def _account_json(a) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _account_json(a) -> dict:
     return {"id": a.id, "name": a.name, "role": a.role, "banned": a.banned}
 
 

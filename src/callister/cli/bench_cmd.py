@@ -8,7 +8,7 @@ import sys
 from callister.cli.common import emit_json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="benchmarks (JSON output)",
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     k.set_defaults(func=run_stack)
 
 
-def _print(result: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+def _print(result: dict, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:

@@ -8,7 +8,7 @@ import asyncio
 from callister.cli.common import emit_json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bots",
         help="run N bot players against a server",

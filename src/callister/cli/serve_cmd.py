@@ -9,7 +9,7 @@ from dataclasses import asdict
 from callister.server.settings import SettingsError, load_settings, settings_table
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         help="run the server (HTTP + WebSocket, one process)",
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def register_settings(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_settings(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "settings",
         help="print the effective settings",

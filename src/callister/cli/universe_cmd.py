@@ -9,7 +9,7 @@ from typing import Any
 from callister.cli.common import emit_json, parse_xy
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "universe",
         help="inspect the generated universe",

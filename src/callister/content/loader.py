@@ -85,12 +85,12 @@ def _build(cls: type[T], key: str, raw: dict[str, Any], source: str) -> T:
                 continue
             raise ContentError(f"{source}: [{key}] lacks field '{f.name}'")
         value = raw[f.name]
-        want = {"float": float, "int": int, "str": str, "bool": bool}[str(f.type)]
+        want: type = {"float": float, "int": int, "str": str, "bool": bool}[str(f.type)]
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise ContentError(f"{source}: [{key}].{f.name} must be {want.__name__}")
-        if want in (int, float) and value < 0:
+        if isinstance(value, int | float) and value < 0:
             raise ContentError(f"{source}: [{key}].{f.name} must not be negative")
         kwargs[f.name] = value
     unknown = set(raw) - {f.name for f in fields(cls)}  # type: ignore[arg-type]

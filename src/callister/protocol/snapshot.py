@@ -86,7 +86,7 @@ class ClientView:
 
     @property
     def ids(self) -> npt.NDArray[np.uint64]:
-        return self.records["id"]  # type: ignore[no-any-return]
+        return self.records["id"]
 
 
 EMPTY_RECORDS = np.empty(0, dtype=RECORD_DTYPE)

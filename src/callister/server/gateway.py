@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -261,7 +262,7 @@ class Gateway:
             session.pilot = pilot
             session.ship_id = pilot.character.ship_id
             session.subscription = self.bus.subscribe(
-                f"ship.{pilot.character.ship_id}", lambda m, s=session: self._on_ship_moved(s, m)
+                f"ship.{pilot.character.ship_id}", functools.partial(self._on_ship_moved, session)
             )
             session.send_json(self._welcome(session))
             if pilot.zone_key is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import multiprocessing
 import threading
 from collections import OrderedDict
@@ -70,7 +71,7 @@ class UniverseCache:
             if future is None:
                 future = self._pool.submit(generate_system, self.seed, xy[0], xy[1])
                 self._pending[xy] = future
-                future.add_done_callback(lambda f, xy=xy: self._finish(xy, f))
+                future.add_done_callback(functools.partial(self._finish, xy))
             return future
 
     def _finish(

@@ -266,10 +266,10 @@ class World:
         except Exception:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
             handle = await self.ensure_zone(*origin)
+        x, y = event.state.x, event.state.y
         if handle.sector == (event.to_x, event.to_y):
-            x, y = arrival_point(handle.system, origin[0], origin[1])
-        else:
-            x, y = event.state.x, event.state.y
+            ax, ay = arrival_point(handle.system, origin[0], origin[1])
+            x, y = float(ax), float(ay)
         # arrive facing inwards, keeping a little of the ship's speed
         angle = math.atan2(-y, -x)
         state = replace(event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle)
