@@ -6,7 +6,7 @@ import numpy as np
 
 from callister.protocol.snapshot import quantise
 from callister.server import aoi
-from callister.server.aoi import SharedFrame, delta, plan_views, view_records
+from callister.server.aoi import SharedFrame, plan_views, view_delta
 
 
 def shared_frame(n: int, spread: float, seed: int = 1) -> SharedFrame:
@@ -41,7 +41,7 @@ def test_far_entities_update_at_a_quarter_rate() -> None:
     shared = shared_frame(400, 3000.0)
     origin = np.zeros(1)
     rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, 0)[0]
-    base = view_records(shared, rows, stale, None)
+    base = view_delta(shared, rows, stale, None)[0]
     moved = shared.records.copy()
     moved["x"] += 16  # everything moved 1 m
     shared.records = moved
@@ -50,7 +50,7 @@ def test_far_entities_update_at_a_quarter_rate() -> None:
     sent = []
     for rnd in range(4):
         rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, rnd)[0]
-        sent.append(int(delta(base, view_records(shared, rows, stale, base))[0].size))
+        sent.append(int(view_delta(shared, rows, stale, base)[1].size))
     # the near ones every round; each far one in exactly one of four rounds
     assert all(s >= n_near for s in sent)
     assert sum(s - n_near for s in sent) == 400 - n_near
@@ -58,9 +58,23 @@ def test_far_entities_update_at_a_quarter_rate() -> None:
 
 def test_delta_reports_new_and_removed_ids() -> None:
     shared = shared_frame(10, 1000.0)
+    keep = np.zeros(3, dtype=bool)
     base = shared.records[[0, 1, 2]]
-    current = shared.records[[1, 2, 3]]
-    changed, removed, fresh = delta(base, current)
+    view, changed, removed, fresh = view_delta(shared, np.array([1, 2, 3]), keep, base)
+    assert view["id"].tolist() == [2, 3, 4]
     assert changed["id"].tolist() == [4] and removed.tolist() == [1] and fresh.tolist() == [4]
-    same, gone, new = delta(current, current.copy())
-    assert len(same) == len(gone) == len(new) == 0
+    view2, same, gone, new = view_delta(shared, np.array([1, 2, 3]), keep, view)
+    assert len(same) == len(gone) == len(new) == 0 and view2.tobytes() == view.tobytes()
+
+
+def test_stale_rows_keep_the_clients_record() -> None:
+    shared = shared_frame(5, 1000.0)
+    rows = np.arange(5)
+    base = view_delta(shared, rows, np.zeros(5, dtype=bool), None)[0]
+    moved = shared.records.copy()
+    moved["x"] += 160
+    shared.records = moved
+    stale = np.array([True, False, True, False, False])
+    view, changed, _, _ = view_delta(shared, rows, stale, base)
+    assert changed["id"].tolist() == [2, 4, 5]
+    assert view[0].tobytes() == base[0].tobytes() and view[1].tobytes() == moved[1].tobytes()

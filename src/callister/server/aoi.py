@@ -82,44 +82,40 @@ def plan_views(
     ]
 
 
-def view_records(
+def view_delta(
     shared: SharedFrame,
     rows: npt.NDArray[np.intp],
     stale: npt.NDArray[np.bool_],
     base: npt.NDArray[np.void] | None,
-) -> npt.NDArray[np.void]:
-    """Records the client should hold after this snapshot, sorted by id: current ones, except
-    `stale` rows the client already has, which keep the record it has."""
-    current = shared.records[rows]
-    if base is None or len(base) == 0 or not stale.any():
-        return current
-    base_ids = base["id"]
-    cur_ids = current["id"]
-    pos = np.minimum(np.searchsorted(base_ids, cur_ids), len(base_ids) - 1)
-    keep_old = stale & (base_ids[pos] == cur_ids)
-    current[keep_old] = base[pos[keep_old]]
-    return current
+) -> tuple[
+    npt.NDArray[np.void], npt.NDArray[np.void], npt.NDArray[np.uint64], npt.NDArray[np.uint64]
+]:
+    """(view, changed, removed, fresh) for one client.
 
-
-def delta(
-    base: npt.NDArray[np.void], current: npt.NDArray[np.void]
-) -> tuple[npt.NDArray[np.void], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """(changed records, removed ids, ids new to the view) of `current` against `base`.
-
-    Both sorted by id. The common case — the same entities as before — is a single byte compare.
+    `view`: the records the client holds after this snapshot, sorted by id — current ones,
+    except `stale` rows it already has, which keep the record it has. `changed`: the records
+    that differ from `base` (the view it acknowledged). `removed`: ids that left its view.
+    `fresh`: ids new to it. One searchsorted serves both the merge and the diff, and the common
+    case (the same entities as before) needs none.
     """
+    view = shared.records[rows]
+    cur_ids = view["id"]
+    if base is None or len(base) == 0:
+        return view, view, _NO_IDS, cur_ids
     base_ids = base["id"]
-    cur_ids = current["id"]
     if len(base_ids) == len(cur_ids) and np.array_equal(base_ids, cur_ids):
-        return current[base.view(_VOID) != current.view(_VOID)], _NO_IDS, _NO_IDS
-    if len(base_ids) == 0:
-        return current, _NO_IDS, cur_ids
+        if stale.any():
+            view[stale] = base[stale]
+        return view, view[base.view(_VOID) != view.view(_VOID)], _NO_IDS, _NO_IDS
     pos = np.minimum(np.searchsorted(base_ids, cur_ids), len(base_ids) - 1)
     present = base_ids[pos] == cur_ids
-    same = present & (base.view(_VOID)[pos] == current.view(_VOID))
+    keep_old = stale & present
+    if keep_old.any():
+        view[keep_old] = base[pos[keep_old]]
+    same = present & (base.view(_VOID)[pos] == view.view(_VOID))
     still = np.zeros(len(base_ids), dtype=bool)
     still[pos[present]] = True
-    return current[~same], base_ids[~still], cur_ids[~present]
+    return view, view[~same], base_ids[~still], cur_ids[~present]
 
 
 _NO_IDS = np.empty(0, dtype=np.uint64)

@@ -35,7 +35,7 @@ from callister.protocol.messages import (
     error_message,
 )
 from callister.protocol.snapshot import encode_snapshot
-from callister.server.aoi import SharedFrame, delta, plan_views, share_frame, view_records
+from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
 from callister.server.auth import token_hash
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
@@ -442,12 +442,8 @@ class Gateway:
         base = session.views.get(session.acked) if session.acked else None
         session.seq += 1
         seq = session.seq
-        records = view_records(shared, rows, stale, base)
-        if base is None:
-            changed, removed, fresh, base_seq = records, _NO_IDS, records["id"], 0
-        else:
-            changed, removed, fresh = delta(base, records)
-            base_seq = session.acked
+        records, changed, removed, fresh = view_delta(shared, rows, stale, base)
+        base_seq = session.acked if base is not None else 0
         if len(fresh):
             new_ids = [i for i in fresh.tolist() if i not in session.introduced]
             if new_ids:
