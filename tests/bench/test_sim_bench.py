@@ -13,6 +13,7 @@ from callister.bench.sim import (
     build_zone,
     control_stream,
     run_sim_bench,
+    run_small_zones_bench,
     submit_controls,
 )
 from callister.sim import STAGE_NAMES, Collided
@@ -86,3 +87,18 @@ def test_esper_peer_flies_the_same_trajectories_as_the_zone() -> None:
         s = zone.ship_state(ship_id)
         worst = max(worst, math.hypot(s.x - x, s.y - y), math.hypot(s.vx - vx, s.vy - vy))
     assert worst < 0.5
+
+
+def test_small_zones_bench_reports_per_zone_microseconds() -> None:
+    result = run_small_zones_bench(zones=3, ships=4, ticks=5, seed=2)
+    assert (result["zones"], result["ships"], result["ticks"]) == (3, 4, 5)
+    for key in ("step_us", "frame_us"):
+        assert set(result[key]) == STATS
+        assert 0 < result[key]["p50"] <= result[key]["max"]
+    with pytest.raises(ValueError):
+        run_small_zones_bench(zones=0)
+
+
+def test_bench_times_the_lazy_grid_like_the_peer_rebuilds_its_own() -> None:
+    result = run_sim_bench(200, 3, seed=4)
+    assert result["systems_ms"]["grid"] > 0  # forced every timed tick

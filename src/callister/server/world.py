@@ -23,7 +23,16 @@ from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.writer import StoreWriter
-from callister.sim import JumpCharging, JumpOut, ShipState, Zone, ZoneEvent, ZoneFrame, ZoneLayout
+from callister.sim import (
+    JumpCharging,
+    JumpOut,
+    ShipState,
+    Zone,
+    ZoneEvent,
+    ZoneFrame,
+    ZoneLayout,
+    warm_up,
+)
 from callister.store import Character, Store
 from callister.universe import StarSystem, apply_deltas, arrival_point
 
@@ -121,9 +130,13 @@ class World:
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
         """Find the home systems (off the loop) and start the tick and checkpoint loops."""
-        self.homes = await asyncio.get_running_loop().run_in_executor(
+        loop = asyncio.get_running_loop()
+        self.homes = await loop.run_in_executor(
             None, find_home_systems, self.universe, self.settings.home_systems
         )
+        # compiled kernels are loaded (or compiled once) before the first tick, never on it
+        seconds = await loop.run_in_executor(None, warm_up)
+        log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(self.store.get_meta, f"world.{self.name}.tick")
         self.tick = int(saved) if saved else 0
         self._running = True

@@ -18,6 +18,7 @@ from callister.sim.events import (
 )
 from callister.sim.frame import HULL_KEYS, ZoneFrame, hull_index
 from callister.sim.grid import SpatialGrid
+from callister.sim.kernels import warm_up
 from callister.sim.layout import RockSpec, StationSpec, ZoneLayout
 from callister.sim.rules import DOCK_MAX_SPEED, JUMP_CHARGE_TICKS
 from callister.sim.schedule import SCHEDULE, STAGE_NAMES
@@ -52,4 +53,5 @@ __all__ = [
     "ZoneFrame",
     "ZoneLayout",
     "hull_index",
+    "warm_up",
 ]

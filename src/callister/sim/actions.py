@@ -1,7 +1,8 @@
 """Systems at the edges of a tick: intents in, discrete actions (dock, undock, jump) resolved.
 
-Checking Inputs is vectorised (a busy zone gets thousands a tick); refusals and the rare Dock,
-Undock and Jump are handled one by one in Python, because each needs its own answer.
+Intents are Python objects, so checking them is one Python pass (a busy zone gets thousands a
+tick); storing the accepted controls is one compiled loop. The rare Dock, Undock and Jump are
+resolved one by one in Python, because each needs its own answer.
 
 Rules (identical for players and agents: there is no other path into a zone):
 - an intent naming a ship the zone does not hold is refused UNKNOWN_SHIP; one whose actor does
@@ -16,13 +17,20 @@ Rules (identical for players and agents: there is no other path into a zone):
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
-from numpy.typing import NDArray
 
 from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Dock, Input, Jump, Undock
-from callister.sim.entities import DOCKED, JUMPING, NO_CONTACT, NO_STATION, THRUSTING
+from callister.sim.entities import (
+    DOCKED,
+    JUMPING,
+    NO_CONTACT,
+    NO_STATION,
+    THRUSTING,
+    EntityStore,
+)
 from callister.sim.events import (
     Docked,
     JumpCancelled,
@@ -31,6 +39,7 @@ from callister.sim.events import (
     Refused,
     Undocked,
 )
+from callister.sim.kernels import store_controls
 from callister.sim.layout import StationSpec
 from callister.sim.rules import DOCK_MAX_SPEED, JUMP_CHARGE_TICKS, UNDOCK_MARGIN
 from callister.sim.state import ACTION_NAMES, SimState, ship_state
@@ -49,9 +58,10 @@ def _clamp(value: object, lo: float, hi: float) -> float:
 def apply_intents(state: SimState) -> None:
     """Check ownership of every queued intent; store Inputs; queue the rest for `resolve_actions`.
 
-    Thousands of Inputs arrive per tick in a busy zone, so the checks are vectorised: one
-    Python pass gathers ship, actor and controls into lists, numpy checks ownership and clamps,
-    and Python runs again only for refusals and the rare Dock/Undock/Jump, in arrival order.
+    One Python pass in arrival order does the checks (refusals become events, Dock/Undock/Jump
+    are queued, the last Input per ship is kept); the accepted controls are then clamped and
+    stored by one compiled loop, so a tick with one Input costs a few microseconds and one with
+    thousands stays a single pass.
     """
     intents = state.intents
     if not intents:
@@ -59,56 +69,41 @@ def apply_intents(state: SimState) -> None:
     state.intents = []
     store = state.store
     row_of = store.row_map.get
-    rows = np.array([row_of(i.ship, -1) for i in intents], dtype=np.intp)
-    known = rows >= 0
-    actor_ids = [i.actor for i in intents]
-    try:
-        actors = np.array(actor_ids, dtype=np.int64)
-    except (OverflowError, TypeError, ValueError):
-        # Owners are int64, so an actor id outside that range owns nothing here.
-        known &= np.array([_is_int64(a) for a in actor_ids], dtype=bool)
-        actors = np.array([a if _is_int64(a) else 0 for a in actor_ids], dtype=np.int64)
-    owned = known & (np.take(store.owner, np.where(known, rows, 0)) == actors)
-    is_input = np.array([type(i) is Input for i in intents], dtype=bool)
-    for k in np.flatnonzero(~(owned & is_input)).tolist():
-        intent = intents[k]
-        if rows[k] < 0:
+    owner_of = store.owner.item
+    latest: dict[int, Input] = {}  # row -> its last Input this tick
+    for intent in intents:
+        row = row_of(intent.ship)
+        actor = intent.actor
+        if row is None:
             _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
-        elif not owned[k]:
+        elif not (owner_of(row) == actor if type(actor) is int else _is_owner(row, store, actor)):
             _refuse(state, intent, ErrorCode.NOT_YOUR_SHIP, f"ship {intent.ship} is not yours")
+        elif type(intent) is Input:
+            latest[row] = intent
         else:
             state.actions.append(intent)  # type: ignore[arg-type]
-    accepted = np.flatnonzero(owned & is_input)
-    if accepted.size == 0:
+    if not latest:
         return
-    inputs: list[Input] = [intents[k] for k in accepted.tolist()]  # type: ignore[misc]
-    thrust = _controls([i.thrust for i in inputs], 0.0, 1.0)
-    turn = _controls([i.turn for i in inputs], -1.0, 1.0)
-    brake = np.array([bool(i.brake) for i in inputs], dtype=bool)
-    target = rows[accepted]
-    # The last Input for a ship this tick wins: keep each row's last occurrence.
-    _, last = np.unique(target[::-1], return_index=True)
-    if last.size != target.size:
-        keep = target.size - 1 - last
-        target, thrust, turn, brake = target[keep], thrust[keep], turn[keep], brake[keep]
-    store.thrust[target] = thrust
-    store.turn[target] = turn
-    store.brake[target] = brake
-
-
-def _is_int64(value: object) -> bool:
-    return isinstance(value, int) and -(2**63) <= value < 2**63
-
-
-def _controls(values: list[object], lo: float, hi: float) -> NDArray[np.float64]:
-    """Clamp control values to [lo, hi]; non-finite or non-numeric values become 0."""
+    inputs = latest.values()
+    rows = np.fromiter(latest, dtype=np.int64, count=len(latest))
     try:
-        out = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        out = np.array([_clamp(v, lo, hi) for v in values], dtype=np.float64)
-    out[~np.isfinite(out)] = 0.0
-    np.clip(out, lo, hi, out=out)
-    return out
+        controls = np.array([(i.thrust, i.turn) for i in inputs], dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # garbage from a client: per value
+        controls = np.array(
+            [(_clamp(i.thrust, 0.0, 1.0), _clamp(i.turn, -1.0, 1.0)) for i in inputs],
+            dtype=np.float64,
+        )
+    brake = np.array([bool(i.brake) for i in inputs], dtype=np.bool_)
+    store_controls(rows, controls, brake, store.thrust, store.turn, store.brake)
+
+
+def _is_owner(row: int, store: EntityStore, actor: object) -> bool:
+    """The ownership check for an actor that is not a plain int (rare: numpy ints, garbage).
+    Owners are int64, so an actor that is not an integer owns nothing here."""
+    try:
+        return bool(store.owner.item(row) == operator.index(actor))  # type: ignore[arg-type]
+    except TypeError:
+        return False
 
 
 def _refuse(state: SimState, intent: object, code: ErrorCode, reason: str) -> None:

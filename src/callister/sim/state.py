@@ -7,6 +7,10 @@ so a test can run a single system on a hand-made state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from callister.protocol.intents import Dock, Input, Intent, Jump, Undock
 from callister.sim.entities import DOCKED, NO_STATION, EntityStore
@@ -34,10 +38,46 @@ class SimState:
     actions: list[Dock | Undock | Jump] = field(default_factory=list)
     """Dock/Undock/Jump that passed the ownership check, for the docking stage."""
     events: list[ZoneEvent] = field(default_factory=list)
-    grid_version: int = -1
-    """`store.version` when `grid` was built (rows go stale when ships come or go)."""
+    grid_built: tuple[int, int] = (-1, -1)
+    """(`store.version`, `tick`) when `grid` was last brought up to date: it is stale after
+    every step (ships moved) and every add or remove (rows changed)."""
     jumping: set[int] = field(default_factory=set)
     """Ids of ships with a charging jump (few, so the charge stage skips a column scan)."""
+    _scratch: dict[str, NDArray[Any]] = field(default_factory=dict, repr=False)
+
+    def scratch_trig(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Two float32 work arrays of the store's capacity (headings' cos and sin)."""
+        return self._work("cos", np.float32), self._work("sin", np.float32)
+
+    def scratch_hits(
+        self,
+    ) -> tuple[
+        NDArray[np.int64],
+        NDArray[np.int32],
+        NDArray[np.int64],
+        NDArray[np.int32],
+        NDArray[np.float64],
+        NDArray[np.bool_],
+    ]:
+        """Work arrays of the store's capacity for a tick's collisions: ships near a collider
+        (row, raster slot), then the hits (row, collider, impact speed, new contact?)."""
+        return (
+            self._work("near", np.int64),
+            self._work("near_slot", np.int32),
+            self._work("hit_rows", np.int64),
+            self._work("hit_static", np.int32),
+            self._work("hit_speed", np.float64),
+            self._work("hit_new", np.bool_),
+        )
+
+    def _work(self, name: str, dtype: type[np.generic]) -> NDArray[Any]:
+        # Reused across ticks: allocating a handful of arrays per stage is a measurable part
+        # of a small zone's tick. Regrown with the store.
+        array = self._scratch.get(name)
+        if array is None or array.size < self.store.capacity:
+            array = np.empty(self.store.capacity, dtype=dtype)
+            self._scratch[name] = array
+        return array
 
 
 def ship_state(store: EntityStore, entity_id: int) -> ShipState:

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from callister.sim.entities import FLOAT
 from callister.sim.events import ColliderName
+from callister.sim.kernels import raster_candidates
 from callister.sim.layout import ZoneLayout
 
 # Collider kinds (the `kind` array) and their names in `Collided` events.
@@ -31,7 +32,7 @@ COLLIDER_NAMES: Final[tuple[ColliderName, ...]] = ("star", "station", "rock")
 STATIC_CELL_SIZE: Final = 64.0
 """m: about a rock's diameter, so few ships sit in a listed cell without being near its rock
 (measured on the benchmark: 64 m lists 24 % of ships, 128 m lists 35 %)."""
-_MAX_RASTER_CELLS: Final = 1 << 20  # cap (2 MB) on the raster; cells grow to respect it
+_MAX_RASTER_CELLS: Final = 1 << 20  # cap (4 MB) on the raster; cells grow to respect it
 # Extra reach so float32 rounding of a ship's cell can never hide a collider within reach.
 _RASTER_SLACK: Final = 1.0
 
@@ -103,6 +104,10 @@ class StaticColliders:
             self._x0 = self._y0 = 0.0
             self._inv = 1.0 / cell_size
             self._nx = self._ny = 0
+            self._width = 1
+            empty_slot = np.zeros(1, dtype=np.int32)
+            empty_table = np.full((1, 1), -1, dtype=np.int32)
+            self._raster = (FLOAT(0), FLOAT(0), FLOAT(0), 0, 0, empty_slot, empty_table)
             return
         x = self.x.astype(np.float64)
         y = self.y.astype(np.float64)
@@ -144,12 +149,13 @@ class StaticColliders:
         # Each occupied cell's colliders as one fixed-width row (-1 padded): expanding the
         # candidates is then a row gather and a mask instead of np.repeat over ragged ranges
         # (3x slower). The per-cell table holds only a small slot number (0 = empty), so a
-        # zone's raster costs ~2 bytes per cell however many colliders share a cell.
+        # zone's raster costs 4 bytes per cell however many colliders share a cell. int32
+        # throughout: one dtype for the compiled kernels that read it (kernels.py).
         width = max(1, int(counts.max()))
         occupied = np.flatnonzero(counts)
-        slot = np.zeros(ncells, dtype=np.uint16 if occupied.size < 2**16 - 1 else np.int32)
+        slot = np.zeros(ncells, dtype=np.int32)
         slot[occupied] = np.arange(1, occupied.size + 1)
-        table = np.full((occupied.size + 1, width), -1, dtype=np.int16 if n < 2**15 else np.int32)
+        table = np.full((occupied.size + 1, width), -1, dtype=np.int32)
         table[slot[all_keys], np.arange(all_keys.size) - starts[all_keys]] = all_owners
         self._x0 = x0
         self._y0 = y0
@@ -160,9 +166,8 @@ class StaticColliders:
         self._inv32 = FLOAT(self._inv)
         self._off_x = FLOAT(1.0 - x0 * self._inv)
         self._off_y = FLOAT(1.0 - y0 * self._inv)
-        self._slot = slot
-        self._table = table
         self._width = width
+        self._raster = (self._inv32, self._off_x, self._off_y, nx, ny, slot, table)
 
     @property
     def cell_size(self) -> float:
@@ -174,28 +179,22 @@ class StaticColliders:
         """(point, collider) pairs for every collider listed in each point's cell.
 
         Points are positions in `x`/`y`; pairs come grouped by point, ascending, and by collider
-        index within a point. Vectorised: a handful of array ops over all points.
+        index within a point. The same raster lookup the collision kernel does per ship.
         """
         n = x.size
         if n == 0 or len(self) == 0:
             return _EMPTY, np.empty(0, dtype=np.int32)
-        stride = self._ny + 2
-        t = np.multiply(x, self._inv32, dtype=FLOAT)
-        t += self._off_x
-        # Clip into the table (border ring included) and truncate: the values are now
-        # non-negative, so truncation is floor and needs no separate np.floor.
-        np.clip(t, 0.0, self._nx + 1, out=t)
-        key = t.astype(np.int32)
-        key *= stride
-        np.multiply(y, self._inv32, out=t, dtype=FLOAT)
-        t += self._off_y
-        np.clip(t, 0.0, self._ny + 1, out=t)
-        key += t.astype(np.int32)
-        slot = np.take(self._slot, key)
-        # Through a boolean mask: np.nonzero on bool is ~7x faster than on integers.
-        points = np.flatnonzero(slot != 0)
-        if points.size == 0:
-            return _EMPTY, np.empty(0, dtype=np.int32)
-        rows = np.take(self._table, slot[points], axis=0).ravel()  # 10x faster than [] here
-        slots = np.flatnonzero(rows >= 0)
-        return points[slots // self._width], rows[slots].astype(np.int32)
+        xs = np.ascontiguousarray(x, dtype=FLOAT)
+        ys = np.ascontiguousarray(y, dtype=FLOAT)
+        pts = np.empty(n * self._width, dtype=np.int64)
+        sts = np.empty(n * self._width, dtype=np.int32)
+        k = raster_candidates(xs, ys, *self.raster, pts, sts)
+        return pts[:k].astype(np.intp, copy=False), sts[:k]
+
+    @property
+    def raster(
+        self,
+    ) -> tuple[np.float32, np.float32, np.float32, int, int, NDArray[np.int32], NDArray[np.int32]]:
+        """(inv, off_x, off_y, nx, ny, slot, table): the raster as the kernels take it. A point's
+        cell is ``clip(p * inv + off, 0, n + 1)`` per axis (float32, border ring included)."""
+        return self._raster
