@@ -6,7 +6,7 @@ import numpy as np
 
 from callister.protocol.snapshot import quantise
 from callister.server import aoi
-from callister.server.aoi import SharedFrame, plan_views, view_delta
+from callister.server.aoi import WORDS, SharedFrame, as_records, plan_views, view_delta
 
 
 def shared_frame(n: int, spread: float, seed: int = 1) -> SharedFrame:
@@ -16,7 +16,14 @@ def shared_frame(n: int, spread: float, seed: int = 1) -> SharedFrame:
     ids = np.arange(1, n + 1, dtype=np.uint64)
     z = np.zeros(n)
     rec = quantise(ids, x, y, z, z, z, np.ones(n, np.uint8), np.zeros(n, np.uint8))
-    return SharedFrame(1, ids, rec, x, y, 3000.0)
+    return SharedFrame(1, ids, rec.view("<u8").reshape(-1, WORDS), x, y, 3000.0)
+
+
+def moved_by(shared: SharedFrame, dx16: int) -> None:
+    """Move every record dx16/16 m along x."""
+    records = as_records(shared.words)
+    records["x"] += dx16
+    shared.words = records.view("<u8").reshape(-1, WORDS)
 
 
 def brute(shared: SharedFrame, cx: float, cy: float, r: float) -> np.ndarray:
@@ -42,15 +49,13 @@ def test_far_entities_update_at_a_quarter_rate() -> None:
     origin = np.zeros(1)
     rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, 0)[0]
     base = view_delta(shared, rows, stale, None)[0]
-    moved = shared.records.copy()
-    moved["x"] += 16  # everything moved 1 m
-    shared.records = moved
+    moved_by(shared, 16)  # everything moved 1 m
     n_near = int(((shared.x**2 + shared.y**2) <= 1000.0**2).sum())
     assert 0 < n_near < 400
     sent = []
     for rnd in range(4):
         rows, stale = plan_views(shared, origin, origin, 1e9, 1000.0, rnd)[0]
-        sent.append(int(view_delta(shared, rows, stale, base)[1].size))
+        sent.append(len(view_delta(shared, rows, stale, base)[1]))
     # the near ones every round; each far one in exactly one of four rounds
     assert all(s >= n_near for s in sent)
     assert sum(s - n_near for s in sent) == 400 - n_near
@@ -59,10 +64,11 @@ def test_far_entities_update_at_a_quarter_rate() -> None:
 def test_delta_reports_new_and_removed_ids() -> None:
     shared = shared_frame(10, 1000.0)
     keep = np.zeros(3, dtype=bool)
-    base = shared.records[[0, 1, 2]]
+    base = shared.words[[0, 1, 2]]
     view, changed, removed, fresh = view_delta(shared, np.array([1, 2, 3]), keep, base)
-    assert view["id"].tolist() == [2, 3, 4]
-    assert changed["id"].tolist() == [4] and removed.tolist() == [1] and fresh.tolist() == [4]
+    assert view[:, 0].tolist() == [2, 3, 4]
+    assert as_records(changed)["id"].tolist() == [4]
+    assert removed.tolist() == [1] and fresh.tolist() == [4]
     view2, same, gone, new = view_delta(shared, np.array([1, 2, 3]), keep, view)
     assert len(same) == len(gone) == len(new) == 0 and view2.tobytes() == view.tobytes()
 
@@ -71,10 +77,9 @@ def test_stale_rows_keep_the_clients_record() -> None:
     shared = shared_frame(5, 1000.0)
     rows = np.arange(5)
     base = view_delta(shared, rows, np.zeros(5, dtype=bool), None)[0]
-    moved = shared.records.copy()
-    moved["x"] += 160
-    shared.records = moved
+    moved_by(shared, 160)
     stale = np.array([True, False, True, False, False])
     view, changed, _, _ = view_delta(shared, rows, stale, base)
-    assert changed["id"].tolist() == [2, 4, 5]
-    assert view[0].tobytes() == base[0].tobytes() and view[1].tobytes() == moved[1].tobytes()
+    assert changed[:, 0].tolist() == [2, 4, 5]
+    assert view[0].tobytes() == base[0].tobytes()
+    assert view[1].tobytes() == shared.words[1].tobytes() != base[1].tobytes()

@@ -118,10 +118,11 @@ def encode_snapshot(
     tick: int,
     seq: int,
     base_seq: int,
-    changed: npt.NDArray[np.void],
+    changed: npt.NDArray[np.void] | npt.NDArray[np.uint64],
     removed: npt.NDArray[np.uint64],
 ) -> bytes:
-    """One binary snapshot frame. base_seq 0 means a full snapshot."""
+    """One binary snapshot frame. base_seq 0 means a full snapshot. `changed` holds one record
+    per row: RECORD_DTYPE records, or the same bytes as rows of three u64 words."""
     flags = FLAG_FULL if base_seq == 0 else 0
     header = HEADER.pack(
         MSG_SNAPSHOT,

@@ -18,7 +18,10 @@ from callister.protocol.snapshot import RECORD_DTYPE, quantise
 from callister.sim import SpatialGrid, ZoneFrame
 
 FAR_RATE_DIVISOR = 4
-_VOID = np.dtype((np.void, RECORD_DTYPE.itemsize))
+# Records travel through the gateway as rows of three little-endian u64 words (the same bytes
+# as RECORD_DTYPE): numpy gathers and compares plain integer rows several times faster than
+# structured records (measured: 60-record gather 10.5 µs structured, ~1 µs as words).
+WORDS = RECORD_DTYPE.itemsize // 8
 
 
 # Below this many (client, entity) pairs a dense distance matrix beats building a grid.
@@ -29,7 +32,7 @@ DENSE_PAIRS = 65_536
 class SharedFrame:
     tick: int
     ids: npt.NDArray[np.uint64]
-    records: npt.NDArray[np.void]  # one per entity, sorted by id
+    words: npt.NDArray[np.uint64]  # (n, WORDS): one record per entity, sorted by id; [:, 0] = id
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
     cell_size: float
@@ -41,7 +44,13 @@ def share_frame(frame: ZoneFrame, cell_size: float) -> SharedFrame:
     )
     x = np.asarray(frame.x, dtype=np.float64)
     y = np.asarray(frame.y, dtype=np.float64)
-    return SharedFrame(frame.tick, frame.ids, records, x, y, cell_size)
+    words = records.view("<u8").reshape(-1, WORDS)
+    return SharedFrame(frame.tick, frame.ids, words, x, y, cell_size)
+
+
+def as_records(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.void]:
+    """The structured view (fields id, x, y, ...) of record words, for tests and tools."""
+    return np.ascontiguousarray(words).view(RECORD_DTYPE).reshape(-1)
 
 
 def plan_views(
@@ -86,11 +95,11 @@ def view_delta(
     shared: SharedFrame,
     rows: npt.NDArray[np.intp],
     stale: npt.NDArray[np.bool_],
-    base: npt.NDArray[np.void] | None,
+    base: npt.NDArray[np.uint64] | None,
 ) -> tuple[
-    npt.NDArray[np.void], npt.NDArray[np.void], npt.NDArray[np.uint64], npt.NDArray[np.uint64]
+    npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]
 ]:
-    """(view, changed, removed, fresh) for one client.
+    """(view, changed, removed, fresh) for one client; records as (n, WORDS) u64 rows.
 
     `view`: the records the client holds after this snapshot, sorted by id — current ones,
     except `stale` rows it already has, which keep the record it has. `changed`: the records
@@ -98,21 +107,21 @@ def view_delta(
     `fresh`: ids new to it. One searchsorted serves both the merge and the diff, and the common
     case (the same entities as before) needs none.
     """
-    view = shared.records[rows]
-    cur_ids = view["id"]
+    view = shared.words[rows]
+    cur_ids = view[:, 0]
     if base is None or len(base) == 0:
         return view, view, _NO_IDS, cur_ids
-    base_ids = base["id"]
-    if len(base_ids) == len(cur_ids) and np.array_equal(base_ids, cur_ids):
+    base_ids = base[:, 0]
+    if len(base_ids) == len(cur_ids) and not (base_ids != cur_ids).any():
         if stale.any():
             view[stale] = base[stale]
-        return view, view[base.view(_VOID) != view.view(_VOID)], _NO_IDS, _NO_IDS
+        return view, view[(view != base).any(axis=1)], _NO_IDS, _NO_IDS
     pos = np.minimum(np.searchsorted(base_ids, cur_ids), len(base_ids) - 1)
     present = base_ids[pos] == cur_ids
     keep_old = stale & present
     if keep_old.any():
         view[keep_old] = base[pos[keep_old]]
-    same = present & (base.view(_VOID)[pos] == view.view(_VOID))
+    same = present & ~(base[pos] != view).any(axis=1)
     still = np.zeros(len(base_ids), dtype=bool)
     still[pos[present]] = True
     return view, view[~same], base_ids[~still], cur_ids[~present]

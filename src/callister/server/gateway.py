@@ -76,7 +76,7 @@ class Session:
         self.zone_key: str | None = None
         self.seq = 0
         self.acked = 0
-        self.views: dict[int, npt.NDArray[np.void]] = {}
+        self.views: dict[int, npt.NDArray[np.uint64]] = {}  # seq -> record words
         self.introduced: set[int] = set()
         self._json: deque[str] = deque()
         self._wake = asyncio.Event()
