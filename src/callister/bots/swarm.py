@@ -60,6 +60,7 @@ async def run_swarm(
     prefix: str | None = None,
     jump_every_s: float = 30.0,
     ramp_s: float | None = None,
+    ack_every: int = 2,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Start `count` bots against `url` (ramped over `ramp_s`), fly for `seconds`, summarise."""
@@ -76,6 +77,7 @@ async def run_swarm(
                 f"{prefix}-{i}",
                 session=session,
                 jump_every_s=jump_every_s,
+                ack_every=ack_every,
                 rng=random.Random(f"{prefix}-{i}"),
             )
             for i in range(count)

@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="how long they fly (default 30)")
     p.add_argument("--jump-every", type=float, default=30.0, help="seconds between jumps; 0: never")
     p.add_argument("--ramp", type=float, default=None, help="seconds over which bots connect")
+    p.add_argument(
+        "--ack-every",
+        type=int,
+        default=2,
+        help="acknowledge every n-th snapshot (default 2; 1 = every one)",
+    )
     p.add_argument("--prefix", default=None, help="bot name prefix (default: random)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -39,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             jump_every_s=args.jump_every,
             ramp_s=args.ramp,
+            ack_every=args.ack_every,
             progress=not args.json,
         )
     )
