@@ -136,6 +136,7 @@ def run_net_bench(
         "error_codes": seen.get("error_codes", {}),
         "tick_ms": {k: round(v, 3) for k, v in health["tick_ms"].items()},
         "bytes_per_client_per_s": seen["bytes_per_client_per_s"],
+        "json_bytes_per_client_per_s": seen.get("json_bytes_per_client_per_s"),
         "snapshot_interval_ms": seen["snapshot_interval_ms"],
         "snapshots": seen["snapshots"],
         "jumps": seen["jumps"],

@@ -36,6 +36,7 @@ class BotStats:
     error_codes: dict[str, int] = field(default_factory=dict)
     snapshots: int = 0
     bytes_received: int = 0
+    json_bytes: int = 0  # of bytes_received, the JSON (text) frames
     intervals_ms: list[float] = field(default_factory=list)
     jumps: int = 0
     docks: int = 0
@@ -76,6 +77,7 @@ class Bot:
         self.view: npt.NDArray[np.void] = EMPTY_RECORDS
         self.names: dict[int, str] = {}
         self.pos = (0.0, 0.0)
+        self.angle = 0.0
         self.docked = True
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.events: list[dict[str, Any]] = []
@@ -125,6 +127,7 @@ class Bot:
             self._on_snapshot(data)
             return
         self.stats.bytes_received += len(data)
+        self.stats.json_bytes += len(data)
         msg = json.loads(data)
         kind = msg.get("t")
         if kind == "welcome":
@@ -171,6 +174,7 @@ class Bot:
         mine = snap.changed[snap.changed["id"] == self.ship]
         if len(mine):
             self.pos = (float(mine["x"][0]) / POS_SCALE, float(mine["y"][0]) / POS_SCALE)
+            self.angle = float(mine["angle"][0]) / 65536.0 * 2.0 * math.pi
             # a snapshot built before the undocked event may still say docked: events win
             if snap.seq > self._undocked_seq + 1 or not (mine["flags"][0] & 1):
                 self.docked = bool(mine["flags"][0] & 1)
@@ -203,13 +207,39 @@ class Bot:
                 raise ConnectionError(f"socket closed: {msg.type} {msg.data!r}")
 
     # ------------------------------------------------------------------------ flying
+    def _pick_waypoint(self) -> tuple[float, float]:
+        """Somewhere a player would go: a station or an asteroid field, or open space."""
+        places: list[tuple[float, float]] = []
+        if self.system:
+            places += [(float(s["x"]), float(s["y"])) for s in self.system.get("stations", [])]
+            places += [(float(f["x"]), float(f["y"])) for f in self.system.get("fields", [])]
+            radius = float(self.system.get("radius", 20000))
+        else:
+            radius = 20000.0
+        if places and self.rng.random() < 0.7:
+            return self.rng.choice(places)
+        angle = self.rng.uniform(0, 2 * math.pi)
+        dist = self.rng.uniform(0.1, 0.6) * radius
+        return (dist * math.cos(angle), dist * math.sin(angle))
+
+    def _steer(self, target: tuple[float, float]) -> tuple[float, float]:
+        """(thrust, turn) towards `target`: turn to face it, thrust when roughly facing it."""
+        dx, dy = target[0] - self.pos[0], target[1] - self.pos[1]
+        error = math.atan2(dy, dx) - self.angle
+        error = (error + math.pi) % (2 * math.pi) - math.pi
+        turn = max(-1.0, min(1.0, error * 2.0))
+        thrust = 1.0 if abs(error) < 0.6 else 0.2
+        return thrust, turn
+
     async def fly(self, seconds: float) -> None:
-        """Undock, wander around the system under random controls, and jump now and then."""
+        """Undock, fly between stations, fields and open space like a player, and jump now and
+        then. Controls are re-sent a few times a second, as a browser does while keys are held."""
         assert self.ws is not None
         end = time.monotonic() + seconds
         receiver = asyncio.ensure_future(self.pump(seconds))
         next_jump = time.monotonic() + self.rng.uniform(0.3, 1.0) * self.jump_every_s
         undock_retry = 0.0
+        waypoint: tuple[float, float] | None = None
         try:
             while time.monotonic() < end and not receiver.done():
                 if self.docked:
@@ -218,14 +248,14 @@ class Bot:
                         undock_retry = time.monotonic() + 3.0  # the undocked event is on its way
                     await asyncio.sleep(0.2)
                     continue
-                x, y = self.pos
-                far = math.hypot(x, y) > 9000.0
-                turn = 1.0 if far else self.rng.uniform(-1.0, 1.0)
+                if waypoint is None or math.dist(self.pos, waypoint) < 800.0:
+                    waypoint = self._pick_waypoint()
+                thrust, turn = self._steer(waypoint)
                 await self.send(
                     {
                         "t": "input",
                         "ship": self.ship,
-                        "thrust": 1.0,
+                        "thrust": thrust,
                         "turn": round(turn, 3),
                         "brake": False,
                     }
@@ -236,7 +266,7 @@ class Bot:
                         target = self.rng.choice(links)
                         await self.send({"t": "jump", "ship": self.ship, "to": target})
                     next_jump = time.monotonic() + self.jump_every_s
-                await asyncio.sleep(self.rng.uniform(0.8, 2.0))
+                await asyncio.sleep(self.rng.uniform(0.3, 0.6))
         finally:
             if not receiver.done():
                 receiver.cancel()

@@ -46,6 +46,9 @@ def summarise(stats: list[BotStats], seconds: float) -> dict[str, Any]:
         "bytes_per_client_per_s": round(
             total_bytes / max(1e-9, sum(s.seconds for s in connected)), 1
         ),
+        "json_bytes_per_client_per_s": round(
+            sum(s.json_bytes for s in connected) / max(1e-9, sum(s.seconds for s in connected)), 1
+        ),
         "snapshot_interval_ms": {"p50": round(p(50), 2), "p99": round(p(99), 2)},
         "jumps": sum(s.jumps for s in stats),
         "seconds": round(seconds, 2),

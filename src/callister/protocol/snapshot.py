@@ -134,7 +134,9 @@ def encode_snapshot(
         seq,
         base_seq,
     )
-    return header + changed.tobytes() + removed.astype("<u8").tobytes()
+    if removed.dtype != np.dtype("<u8"):
+        removed = removed.astype("<u8")
+    return b"".join((header, changed.tobytes(), removed.tobytes()))
 
 
 @dataclass(frozen=True, slots=True)

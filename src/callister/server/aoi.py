@@ -3,7 +3,7 @@
 Per zone and tick: quantise every entity's record once (`SharedFrame`), then answer the radius
 query for every client due a snapshot in one vectorised pass (`plan_views`). Per client what is
 left is a slice, a gather by index and a vectorised diff against the view the client
-acknowledged. Entities beyond `near_radius` update at a quarter of the rate (the client keeps
+acknowledged. Entities beyond `near_radius` update at 1/`far_every` of the rate (the client keeps
 their previous record and extrapolates), which bounds bytes per client in crowds.
 """
 
@@ -17,7 +17,6 @@ import numpy.typing as npt
 from callister.protocol.snapshot import RECORD_DTYPE, quantise
 from callister.sim import SpatialGrid, ZoneFrame
 
-FAR_RATE_DIVISOR = 4
 # Records travel through the gateway as rows of three little-endian u64 words (the same bytes
 # as RECORD_DTYPE): numpy gathers and compares plain integer rows several times faster than
 # structured records (measured: 60-record gather 10.5 µs structured, ~1 µs as words).
@@ -60,14 +59,16 @@ def plan_views(
     radius: float,
     near_radius: float,
     snapshot_round: int,
+    far_every: int = 4,
 ) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
     """For each viewer: the ascending rows (= ascending ids) within `radius`, and which of them
-    may keep their previous record this round (beyond `near_radius` and not their turn).
+    may keep their previous record this round (beyond `near_radius` and not their turn:
+    far entities take turns by id, 1/`far_every` of them each round).
 
     One pass for all viewers of a zone: a dense distance matrix for small zones, one grid
-    `query_many` for big ones. Far entities take turns by id, a quarter of them each round.
+    `query_many` for big ones.
     """
-    not_due = ((shared.ids + np.uint64(snapshot_round)) % np.uint64(FAR_RATE_DIVISOR)) != 0
+    not_due = ((shared.ids + np.uint64(snapshot_round)) % np.uint64(far_every)) != 0
     r2, near2 = radius * radius, near_radius * near_radius
     if len(cx) * len(shared.x) <= DENSE_PAIRS:
         dx = shared.x[None, :] - cx[:, None]

@@ -124,9 +124,10 @@ class Session:
         except (AttributeError, ConnectionError, RuntimeError):
             return False
         self.bytes_sent += len(data)
-        self.metrics.inc("callister_bytes_sent_total", len(data))
+        counters = self.metrics.counters
+        counters["callister_bytes_sent_total"] += len(data)
         if opcode == WSMsgType.BINARY:
-            self.metrics.inc("callister_snapshots_sent_total")
+            counters["callister_snapshots_sent_total"] += 1
         return True
 
     async def run_sender(self) -> None:
@@ -409,17 +410,20 @@ class Gateway:
             self._route_event(event)
         phase = msg.tick % self.period
         ids = msg.frame.ids
-        due: list[tuple[Session, int]] = []
-        for s in members:
-            if s.ship_id % self.period != phase or s.closed:
-                continue
-            row = int(np.searchsorted(ids, np.uint64(s.ship_id)))
-            if row < len(ids) and ids[row] == s.ship_id:
-                due.append((s, row))
+        candidates = [s for s in members if s.ship_id % self.period == phase and not s.closed]
+        if not candidates or len(ids) == 0:
+            return
+        # one vectorised lookup of every due viewer's own row in the frame
+        wanted = np.fromiter(
+            (s.ship_id for s in candidates), dtype=np.uint64, count=len(candidates)
+        )
+        rows_of = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        found = ids[rows_of] == wanted
+        due = [s for s, ok in zip(candidates, found.tolist(), strict=True) if ok]
         if not due:
             return
         shared = share_frame(msg.frame, self.cell)
-        own = np.fromiter((row for _, row in due), dtype=np.intp, count=len(due))
+        own = rows_of[found]
         cx, cy = shared.x[own], shared.y[own]
         views = plan_views(
             shared,
@@ -428,8 +432,9 @@ class Gateway:
             self.settings.aoi_radius,
             self.settings.aoi_near_radius,
             msg.tick // self.period,
+            self.settings.aoi_far_every,
         )
-        for (session, _), (rows, stale) in zip(due, views, strict=True):
+        for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
 
     def _snapshot(
@@ -449,8 +454,7 @@ class Gateway:
             if new_ids:
                 self._introduce(session, new_ids)
         session.views[seq] = records
-        if len(session.views) > VIEW_HISTORY:
-            del session.views[min(session.views)]
+        session.views.pop(seq - VIEW_HISTORY, None)  # seqs only grow: drop the one fallen out
         session.send_snapshot(encode_snapshot(shared.tick, seq, base_seq, changed, removed))
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:

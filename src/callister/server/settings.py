@@ -43,7 +43,13 @@ class Settings:
         6000.0, "Sensor range in metres: a client sees entities this close.", 100
     )
     aoi_near_radius: float = _s(
-        1000.0, "Entities this close update every snapshot; farther ones at 1/4 of the rate.", 0
+        1000.0, "Entities this close update every snapshot; farther ones less often.", 0
+    )
+    aoi_far_every: int = _s(
+        6,
+        "Entities beyond aoi_near_radius update every N-th snapshot (clients extrapolate).",
+        1,
+        64,
     )
     reconnect_grace_s: float = _s(
         60.0, "A dropped client's ship stays in space this long, waiting for it to return.", 0
