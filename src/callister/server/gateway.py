@@ -385,6 +385,8 @@ class Gateway:
         # the world's view, not the session's: it changes the moment a ship leaves on a jump
         zone = session.pilot.zone_key if session.pilot else None
         if zone is None:
+            if isinstance(message, InputMsg):
+                return  # held controls during the instant of a jump: nothing to steer yet
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
         actor = session.account.id
         intent: Input | Dock | Undock | Jump
