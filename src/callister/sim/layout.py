@@ -35,18 +35,26 @@ class RockSpec:
 
 
 class _Star(Protocol):
-    radius: Any
+    @property
+    def radius(self) -> Any: ...
 
 
 class _System(Protocol):
     """What `from_system` reads (all attributes are ints in universe/, any real number here)."""
 
-    radius: Any
-    sector: Any
-    links: Any
-    star: _Star
-    stations: Any
-    fields: Any
+    # read-only properties, so frozen dataclasses (universe.StarSystem) satisfy the protocol
+    @property
+    def radius(self) -> Any: ...
+    @property
+    def sector(self) -> Any: ...
+    @property
+    def links(self) -> Any: ...
+    @property
+    def star(self) -> _Star: ...
+    @property
+    def stations(self) -> Any: ...
+    @property
+    def fields(self) -> Any: ...
 
 
 def _finite(name: str, value: float, *, positive: bool = False) -> None:
