@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from callister.cli.common import emit_json
+
+if TYPE_CHECKING:
+    from callister.server.settings import Settings
+    from callister.store import Account, Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,21 +56,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=delete)
 
 
-def _store(args: argparse.Namespace):
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Store]]:
+    """The settings and an open store; store errors become messages naming the account."""
     from callister.server.settings import load_settings
-    from callister.store import open_store
+    from callister.store import NameTaken, NotFound, open_store
 
     settings = load_settings(args.config, db=args.db)
-    return settings, open_store(settings.db)
+    store = open_store(settings.db)
+    try:
+        yield settings, store
+    except NameTaken:
+        raise ValueError(f"the name '{args.name}' is taken") from None
+    except NotFound:
+        raise ValueError(f"no account named '{args.name}'") from None
+    finally:
+        store.close()
 
 
-def _account_json(a) -> dict:
+def _account_json(a: Account) -> dict[str, Any]:
     return {"id": a.id, "name": a.name, "role": a.role, "banned": a.banned}
+
+
+def _show(args: argparse.Namespace, account: Account, text: str) -> int:
+    if args.json:
+        emit_json(_account_json(account))
+    else:
+        print(text)
+    return 0
 
 
 def create(args: argparse.Namespace) -> int:
     from callister.server.auth import Passwords, check_name, check_password
-    from callister.store import NameTaken
 
     check_name(args.name)
     if args.password_stdin:
@@ -71,27 +95,15 @@ def create(args: argparse.Namespace) -> int:
     else:
         password = getpass.getpass(f"password for {args.name}: ")
     check_password(password)
-    settings, store = _store(args)
-    try:
+    with _opened(args) as (settings, store):
         hashed = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib).hash(password)
         account = store.create_account(args.name, hashed, args.role)
-    except NameTaken:
-        raise ValueError(f"the name '{args.name}' is taken") from None
-    finally:
-        store.close()
-    if args.json:
-        emit_json(_account_json(account))
-    else:
-        print(f"created {account.name} (id {account.id}, role {account.role})")
-    return 0
+    return _show(args, account, f"created {account.name} (id {account.id}, role {account.role})")
 
 
 def list_users(args: argparse.Namespace) -> int:
-    _, store = _store(args)
-    try:
+    with _opened(args) as (_, store):
         accounts = store.list_accounts(args.limit, 0)
-    finally:
-        store.close()
     if args.json:
         emit_json([_account_json(a) for a in accounts])
     else:
@@ -101,35 +113,17 @@ def list_users(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    from callister.store import NotFound
-
-    _, store = _store(args)
-    try:
+    with _opened(args) as (_, store):
         account = store.set_role(args.name, args.role)
-    except NotFound:
-        raise ValueError(f"no account named '{args.name}'") from None
-    finally:
-        store.close()
-    if args.json:
-        emit_json(_account_json(account))
-    else:
-        print(f"{account.name} is now {account.role}")
-    return 0
+    return _show(args, account, f"{account.name} is now {account.role}")
 
 
 def delete(args: argparse.Namespace) -> int:
-    from callister.store import NotFound
-
     if not args.yes:
         typed = input(f"type the account name ({args.name}) to delete it: ")
         if typed != args.name:
             raise ValueError("confirmation did not match; nothing deleted")
-    _, store = _store(args)
-    try:
+    with _opened(args) as (_, store):
         store.delete_account(args.name)
-    except NotFound:
-        raise ValueError(f"no account named '{args.name}'") from None
-    finally:
-        store.close()
     print(f"deleted {args.name}")
     return 0
