@@ -233,13 +233,14 @@ class Bot:
 
     async def fly(self, seconds: float) -> None:
         """Undock, fly between stations, fields and open space like a player, and jump now and
-        then. Controls are re-sent a few times a second, as a browser does while keys are held."""
+        then. Controls are checked a few times a second and sent when they change."""
         assert self.ws is not None
         end = time.monotonic() + seconds
         receiver = asyncio.ensure_future(self.pump(seconds))
         next_jump = time.monotonic() + self.rng.uniform(0.3, 1.0) * self.jump_every_s
         undock_retry = 0.0
         waypoint: tuple[float, float] | None = None
+        sent, sent_at = (-1.0, 0.0), 0.0
         try:
             while time.monotonic() < end and not receiver.done():
                 if self.docked:
@@ -251,15 +252,20 @@ class Bot:
                 if waypoint is None or math.dist(self.pos, waypoint) < 800.0:
                     waypoint = self._pick_waypoint()
                 thrust, turn = self._steer(waypoint)
-                await self.send(
-                    {
-                        "t": "input",
-                        "ship": self.ship,
-                        "thrust": thrust,
-                        "turn": round(turn, 3),
-                        "brake": False,
-                    }
-                )
+                # like a player's keys: a new input when the controls change, and a refresh
+                # every couple of seconds, not a stream of identical messages
+                now = time.monotonic()
+                if abs(thrust - sent[0]) > 0.1 or abs(turn - sent[1]) > 0.15 or now - sent_at > 2.0:
+                    await self.send(
+                        {
+                            "t": "input",
+                            "ship": self.ship,
+                            "thrust": thrust,
+                            "turn": round(turn, 3),
+                            "brake": False,
+                        }
+                    )
+                    sent, sent_at = (thrust, turn), now
                 if self.jump_every_s > 0 and time.monotonic() > next_jump and self.system:
                     links = self.system.get("links") or []
                     if links:
