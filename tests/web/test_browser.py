@@ -240,6 +240,8 @@ def test_play_session(server: str, browser: Any) -> None:
     alice.hold("w", 1.0)
     s = alice.wait("the ship to move", lambda s: _dist(s["pos"], undocked_at) > 10)
     assert s["speed"] > 5, _brief(s)
+    # the client acknowledges (binary acks) and the server answers with deltas
+    assert s["deltas"] > 0, _brief(s)
     alice.hold("s", 2.5)  # brake
     s = alice.wait("braking below docking speed", lambda s: s["speed"] < 30)
     alice.shows("#hud-status", "in flight")

@@ -230,6 +230,7 @@ window.callister = {
     lastError: hud.lastError?.message ?? null,
     banners: [...hud.bannerLog],
     reconnects: net.stats.reconnects,
+    deltas: net.stats.deltas,
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),

@@ -40,7 +40,7 @@ export class Net {
     this.lastRx = 0;
     this.lastError = null;
     this.byeReason = "";
-    this.stats = { snapshots: 0, dropped: 0, bytes: 0, reconnects: 0 };
+    this.stats = { snapshots: 0, deltas: 0, dropped: 0, bytes: 0, reconnects: 0 };
     this._pingN = 0;
     this._pings = new Map();
     this._timers = [];
@@ -74,6 +74,22 @@ export class Net {
     if (!ws || ws.readyState !== WebSocket.OPEN || (!this.welcome && obj.t !== "hello")) return false;
     try {
       ws.send(JSON.stringify(obj));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // The 5-byte binary ack (u8 1, u32 seq little-endian): the message a client sends most often,
+  // and the cheapest for the server to read.
+  sendAck(seq) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.welcome) return false;
+    const frame = new DataView(new ArrayBuffer(5));
+    frame.setUint8(0, 1);
+    frame.setUint32(1, seq >>> 0, true);
+    try {
+      ws.send(frame.buffer);
       return true;
     } catch {
       return false;
@@ -285,7 +301,8 @@ export class Net {
     }
     this.lastSeq = snap.seq;
     this.stats.snapshots += 1;
-    this.send({ t: "ack", seq: snap.seq });
+    if (!snap.full) this.stats.deltas += 1; // the server only sends deltas once we acked
+    this.sendAck(snap.seq);
     this.h.snapshot?.(snap, view);
   }
 }
