@@ -77,41 +77,7 @@ def quantise(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ClientView:
-    """What one client holds after applying a snapshot: records sorted by id."""
-
-    seq: int
-    records: npt.NDArray[np.void]
-
-    @property
-    def ids(self) -> npt.NDArray[np.uint64]:
-        return self.records["id"]
-
-
 EMPTY_RECORDS = np.empty(0, dtype=RECORD_DTYPE)
-
-
-def diff(
-    base: npt.NDArray[np.void], current: npt.NDArray[np.void]
-) -> tuple[npt.NDArray[np.void], npt.NDArray[np.uint64]]:
-    """Records in `current` that are new or changed against `base`, and ids removed from it.
-
-    Both inputs are sorted by id. Vectorised: one searchsorted and one byte comparison.
-    """
-    base_ids = base["id"]
-    cur_ids = current["id"]
-    if len(base_ids) == 0:
-        return current, np.empty(0, dtype=np.uint64)
-    pos = np.searchsorted(base_ids, cur_ids)
-    pos_clipped = np.minimum(pos, len(base_ids) - 1)
-    present = base_ids[pos_clipped] == cur_ids
-    same = present & (base.view(_WORDS)[pos_clipped] == current.view(_WORDS))
-    changed = current[~same]
-    still = np.zeros(len(base_ids), dtype=bool)
-    still[pos_clipped[present]] = True
-    removed = base_ids[~still]
-    return changed, removed
 
 
 def encode_snapshot(

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from callister.content import Content, Hull
@@ -78,7 +78,6 @@ class Pilot:
     zone_key: str | None = None  # None while in transit between zones
     linger: asyncio.TimerHandle | None = None
     connected: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class IdAllocator:
