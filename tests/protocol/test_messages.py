@@ -12,12 +12,24 @@ from hypothesis import strategies as st
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_CLIENT_FRAME
 from callister.protocol.messages import (
+    MESSAGE_TYPES,
     AckMsg,
+    BountyMsg,
+    BuyHullMsg,
+    BuyModuleMsg,
+    DistressMsg,
     DockMsg,
+    FireMsg,
     Hello,
     InputMsg,
     JumpMsg,
+    LootMsg,
+    MarketMsg,
+    MineMsg,
     PingMsg,
+    ServiceMsg,
+    TargetMsg,
+    TradeMsg,
     UndockMsg,
     decode_client,
     encode_server,
@@ -41,6 +53,29 @@ def test_valid_messages_decode() -> None:
     assert decode_client('{"t":"ack","seq":3}') == AckMsg(3)
     assert decode_client('{"t":"ping","n":1}') == PingMsg(1)
     assert decode_client(b"\x01\x07\x00\x00\x00") == AckMsg(7)  # the binary ack
+
+
+def test_combat_and_station_messages_decode() -> None:
+    assert decode_client('{"t":"fire","ship":7,"slot":1,"target":"99"}') == FireMsg(7, 1, 99)
+    assert decode_client('{"t":"fire","ship":7,"slot":0,"target":null}') == FireMsg(7, 0, 0)
+    assert decode_client('{"t":"fire","ship":7,"slot":0}') == FireMsg(7, 0, 0)
+    assert decode_client('{"t":"target","ship":7,"target":5}') == TargetMsg(7, 5)
+    assert decode_client('{"t":"target","ship":7,"target":null}') == TargetMsg(7, 0)
+    assert decode_client('{"t":"mine","ship":7,"rock":3}') == MineMsg(7, 3)
+    assert decode_client('{"t":"mine","ship":7,"rock":null}') == MineMsg(7, -1)
+    assert decode_client('{"t":"loot","ship":7,"wreck":"12"}') == LootMsg(7, 12)
+    assert decode_client('{"t":"distress","ship":7}') == DistressMsg(7)
+    assert decode_client('{"t":"market","ship":7}') == MarketMsg(7)
+    trade = '{"t":"trade","ship":7,"rid":"r1","item":"iron","qty":5,"side":"sell"}'
+    assert decode_client(trade) == TradeMsg(7, "r1", "iron", 5, "sell")
+    service = '{"t":"service","ship":7,"rid":"r2","op":"refuel"}'
+    assert decode_client(service) == ServiceMsg(7, "r2", "refuel")
+    hull = '{"t":"buy_hull","ship":7,"rid":"r3","hull":"hauler"}'
+    assert decode_client(hull) == BuyHullMsg(7, "r3", "hauler")
+    module = '{"t":"buy_module","ship":7,"rid":"r4","slot":1,"weapon":"cannon"}'
+    assert decode_client(module) == BuyModuleMsg(7, "r4", 1, "cannon")
+    bounty = '{"t":"bounty","rid":"r5","target":"Vex","amount":500}'
+    assert decode_client(bounty) == BountyMsg("r5", "Vex", 500)
 
 
 def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
@@ -85,6 +120,43 @@ def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
         ('{"t":"hello","token":"' + "x" * 300 + '","v":1}', ErrorCode.BAD_FIELD),
         ('{"t":"ack","seq":-1}', ErrorCode.BAD_NUMBER),
         ('{"t":"dock","ship":7,"station":999}', ErrorCode.BAD_NUMBER),
+        ('{"t":"fire","ship":7}', ErrorCode.BAD_FIELD),  # no slot
+        ('{"t":"fire","ship":7,"slot":9}', ErrorCode.BAD_NUMBER),
+        ('{"t":"fire","ship":7,"slot":0,"target":0}', ErrorCode.BAD_NUMBER),
+        ('{"t":"fire","ship":7,"slot":0,"target":"x"}', ErrorCode.BAD_FIELD),
+        ('{"t":"mine","ship":7,"rock":-1}', ErrorCode.BAD_NUMBER),
+        ('{"t":"loot","ship":7}', ErrorCode.BAD_FIELD),
+        ('{"t":"trade","ship":7,"item":"iron","qty":1,"side":"buy"}', ErrorCode.BAD_FIELD),
+        ('{"t":"trade","ship":7,"rid":"","item":"iron","qty":1,"side":"buy"}', ErrorCode.BAD_FIELD),
+        (
+            '{"t":"trade","ship":7,"rid":"' + "r" * 65 + '","item":"iron","qty":1,"side":"buy"}',
+            ErrorCode.BAD_FIELD,
+        ),
+        (
+            '{"t":"trade","ship":7,"rid":"a\\nb","item":"iron","qty":1,"side":"buy"}',
+            ErrorCode.BAD_FIELD,
+        ),
+        ('{"t":"trade","ship":7,"rid":"a","item":"<b>","qty":1,"side":"buy"}', ErrorCode.BAD_FIELD),
+        (
+            '{"t":"trade","ship":7,"rid":"a","item":"iron","qty":0,"side":"buy"}',
+            ErrorCode.BAD_NUMBER,
+        ),
+        (
+            '{"t":"trade","ship":7,"rid":"a","item":"iron","qty":-5,"side":"sell"}',
+            ErrorCode.BAD_NUMBER,
+        ),
+        (
+            '{"t":"trade","ship":7,"rid":"a","item":"iron","qty":1.5,"side":"buy"}',
+            ErrorCode.BAD_FIELD,
+        ),
+        (
+            '{"t":"trade","ship":7,"rid":"a","item":"iron","qty":1,"side":"steal"}',
+            ErrorCode.BAD_FIELD,
+        ),
+        ('{"t":"service","ship":7,"rid":"a","op":"print_money"}', ErrorCode.BAD_FIELD),
+        ('{"t":"buy_module","ship":7,"rid":"a","slot":-1,"weapon":"laser"}', ErrorCode.BAD_NUMBER),
+        ('{"t":"bounty","rid":"a","target":"x","amount":0}', ErrorCode.BAD_NUMBER),
+        ('{"t":"bounty","rid":"a","target":"","amount":5}', ErrorCode.BAD_FIELD),
     ],
 )
 def test_bad_input_gets_its_code(frame: str | bytes, code: ErrorCode) -> None:
@@ -114,10 +186,33 @@ json_values = st.recursive(
 
 @settings(max_examples=400, deadline=None)
 @given(
-    st.sampled_from(["hello", "input", "dock", "undock", "jump", "ack", "ping", "x"]),
+    st.sampled_from([*MESSAGE_TYPES, "x"]),
     st.dictionaries(
         st.sampled_from(
-            ["ship", "thrust", "turn", "brake", "to", "seq", "n", "token", "v", "station"]
+            [
+                "ship",
+                "thrust",
+                "turn",
+                "brake",
+                "to",
+                "seq",
+                "n",
+                "token",
+                "v",
+                "station",
+                "slot",
+                "target",
+                "rock",
+                "wreck",
+                "rid",
+                "item",
+                "qty",
+                "side",
+                "op",
+                "hull",
+                "weapon",
+                "amount",
+            ]
         ),
         json_values,
         max_size=6,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from callister.content import Hull, load_content
-from callister.sim import RockSpec, StationSpec, Zone, ZoneLayout
+from callister.protocol.intents import Fire
+from callister.sim import RockSpec, StationSpec, Zone, ZoneLayout, ZoneRules
 
 HULLS = load_content().hulls
 SHUTTLE: Hull = HULLS["shuttle"]  # thrust 60, max 260 m/s, 200 deg/s, r 12
@@ -43,3 +44,45 @@ def run(z: Zone, ticks: int) -> list[object]:
     for _ in range(ticks):
         events.extend(z.step())
     return events
+
+
+# -- combat helpers ---------------------------------------------------------------------------
+
+WEAPONS = load_content().weapons
+LASER = WEAPONS["laser"]  # hitscan, 8 dmg, 1000 m, 0.4 s, 6 energy, turret, falloff 0.5
+CANNON = WEAPONS["cannon"]  # shells, 22 dmg, 1600 m, 1000 m/s, 80 rounds, arc 30
+MISSILE = WEAPONS["missile"]  # homing, 70 dmg, 3000 m, 6 rounds, arc 90
+HEAVY = WEAPONS["heavy_laser"]  # hitscan, arc 25
+POOL = range(1 << 50, (1 << 50) + 100_000)
+
+
+def armed_zone(
+    rules: ZoneRules | None = None, *, ids: range | None = POOL, **overrides: object
+) -> Zone:
+    """A zone (see `layout`) whose id pool holds plenty of ids for shells and wrecks."""
+    z = Zone(layout(**overrides), rules=rules)
+    if ids is not None:
+        z.grant_ids(ids)
+    return z
+
+
+def ship(
+    z: Zone, ship_id: int, x: float, y: float = 3000.0, *, owner: int | None = None, **kw: object
+) -> int:
+    """Add a shuttle (laser in slot 0, cannon in slot 1) at (x, y) facing +x; owner = its id."""
+    hull = kw.pop("hull", SHUTTLE)
+    z.add_ship(ship_id, ship_id if owner is None else owner, hull, x=x, y=y, **kw)  # type: ignore[arg-type]
+    return ship_id
+
+
+def fire(
+    z: Zone, shooter: int, slot: int, target: int = 0, actor: int | None = None
+) -> list[object]:
+    """Submit one Fire (by the shooter's owner unless `actor`) and step once."""
+    owner = z.ship_state(shooter).owner if actor is None else actor
+    z.submit(Fire(owner, shooter, slot, target))
+    return z.step()
+
+
+def of_type(events: list[object], kind: type) -> list:  # type: ignore[type-arg]
+    return [e for e in events if isinstance(e, kind)]

@@ -119,6 +119,7 @@ class StoreMachine(RuleBasedStateMachine):
         super().__init__()
         self.store = EntityStore(capacity=1)
         self.model: dict[int, tuple[int, float]] = {}
+        self.kinds: dict[int, int] = {}  # ids added in batches, with their kind
         self.retired: set[int] = set()
 
     @initialize()
@@ -138,12 +139,41 @@ class StoreMachine(RuleBasedStateMachine):
             self.store.add(entity_id, owner=owner, x=x)
             self.model[entity_id] = (owner, x)
 
+    @rule(
+        new=st.lists(st.integers(0, 80), max_size=6, unique=True),
+        kind=st.sampled_from((1, 2, 3, 4)),
+    )
+    def add_batch(self, new: list[int], kind: int) -> None:
+        owners = [i * 3 - 7 for i in new]
+        xs = [float(i) / 4 for i in new]
+        if any(i in self.model or i in self.retired for i in new):
+            before = self.store.count
+            with pytest.raises(ValueError):
+                self.store.add_many(new, owner=np.array(owners), x=np.array(xs), kind=kind)
+            assert self.store.count == before
+            return
+        self.store.add_many(new, owner=np.array(owners), x=np.array(xs), kind=kind)
+        for i, o, x in zip(new, owners, xs, strict=True):
+            self.model[i] = (o, x)
+            self.kinds[i] = kind
+
+    @precondition(lambda self: bool(self.model))
+    @rule(data=st.data())
+    def remove_batch(self, data: st.DataObject) -> None:
+        gone = data.draw(st.lists(st.sampled_from(sorted(self.model)), max_size=8))
+        self.store.remove_many(gone)
+        for entity_id in set(gone):
+            del self.model[entity_id]
+            self.kinds.pop(entity_id, None)
+            self.retired.add(entity_id)
+
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data())
     def remove(self, data: st.DataObject) -> None:
         entity_id = data.draw(st.sampled_from(sorted(self.model)))
         self.store.remove(entity_id)
         del self.model[entity_id]
+        self.kinds.pop(entity_id, None)
         self.retired.add(entity_id)
 
     @rule(entity_id=st.integers(0, 60))
@@ -165,7 +195,25 @@ class StoreMachine(RuleBasedStateMachine):
             assert int(store.owner[row]) == owner
             assert store.x[row] == np.float32(x)
         assert [int(i) for i in store.ids[store.id_order()]] == sorted(self.model)
+        for kind in (1, 2, 3, 4):
+            want = sum(1 for k in self.kinds.values() if k == kind)
+            assert store.count_of(kind) == want
+            assert int(np.count_nonzero(store.kind[:n] == kind)) == want
+        assert store.count_of(0) == n - len(self.kinds)
 
 
 TestStoreMachine = StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+def test_wide_columns_move_with_their_rows() -> None:
+    store = EntityStore(capacity=2)
+    for i in range(5):
+        store.add(i, weapon=np.array([i, -1, 2, 3], dtype=np.int16), ammo=[i] * 4)
+    assert store.weapon.shape == (8, 4)
+    store.remove_many([0, 2])
+    assert store.get(4)["weapon"] == [4, -1, 2, 3] and store.get(4)["ammo"] == [4] * 4
+    assert store.get(3)["weapon"] == [3, -1, 2, 3]
+    with pytest.raises(KeyError):
+        store.remove_many([1, 99])
+    assert store.count == 3  # nothing removed by a refused batch

@@ -64,3 +64,64 @@ def test_with_margin_rebuilds_only_when_needed() -> None:
     assert wider.margin == 40.0
     pts, _ = wider.candidates(np.array([45.0], np.float32), np.array([0.0], np.float32))
     assert pts.tolist() == [0]
+
+
+def _brute_first_hits(
+    statics: StaticColliders, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
+) -> np.ndarray:
+    best = np.full(x0.size, np.inf)
+    dx = x1 - x0
+    dy = y1 - y0
+    a = dx * dx + dy * dy
+    for cx, cy, r in zip(statics.x.tolist(), statics.y.tolist(), statics.r.tolist(), strict=True):
+        fx = x0 - cx
+        fy = y0 - cy
+        b = fx * dx + fy * dy
+        c = fx * fx + fy * fy - r * r
+        disc = b * b - a * c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
+        t = np.where((a > 0) & (b < 0) & (disc >= 0) & (t <= 1.0), t, np.inf)
+        t = np.where(c <= 0, 0.0, t)
+        best = np.minimum(best, t)
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rocks=st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.floats(1, 200)),
+        max_size=30,
+    ),
+    seed=st.integers(0, 2**31),
+)
+def test_line_of_fire_matches_brute_force(
+    rocks: list[tuple[float, float, float]], seed: int
+) -> None:
+    layout = ZoneLayout(
+        radius=5000.0,
+        star_radius=300.0,
+        stations=(StationSpec(0, 2500.0, -2500.0, 120.0, 300.0),),
+        rocks=tuple(RockSpec(x, y, r) for x, y, r in rocks),
+    )
+    statics = StaticColliders(layout)
+    rng = np.random.default_rng(seed)
+    k = 300
+    x0, y0, x1, y1 = (rng.uniform(-4000, 4000, k) for _ in range(4))
+    t, j = statics.first_hits(x0, y0, x1, y1)
+    want = _brute_first_hits(statics, x0, y0, x1, y1)
+    assert np.allclose(np.where(np.isinf(t), -1, t), np.where(np.isinf(want), -1, want))
+    assert ((j >= 0) == np.isfinite(t)).all()
+
+
+def test_line_of_fire_with_no_statics_and_long_segments() -> None:
+    empty = StaticColliders(ZoneLayout(radius=1000.0))
+    t, j = empty.first_hits(np.zeros(1), np.zeros(1), np.full(1, 500.0), np.zeros(1))
+    assert np.isinf(t[0]) and j[0] == -1
+    star = StaticColliders(ZoneLayout(radius=100_000.0, star_radius=1000.0))
+    t, j = star.first_hits(
+        np.array([-50_000.0, -50_000.0]), np.array([0.0, 2000.0]),
+        np.array([50_000.0, 50_000.0]), np.array([0.0, 2000.0]),
+    )  # fmt: skip
+    assert t[0] == np.float64(49_000.0 / 100_000.0) and j[0] == 0
+    assert np.isinf(t[1])

@@ -161,7 +161,11 @@ def test_removed_ids_need_readmit_to_come_back() -> None:
     z = zone()
     z.add_ship(1, OWNER, SHUTTLE, x=0.0, y=2000.0, vx=3.0)
     state = z.remove_ship(1)
-    assert state == ShipState(1, OWNER, "shuttle", 0.0, 2000.0, 3.0, 0.0, 0.0, None)
+    assert state == ShipState(
+        1, OWNER, "shuttle", 0.0, 2000.0, 3.0, 0.0, 0.0, None,
+        hull_hp=SHUTTLE.hull, shield=SHUTTLE.shield, energy=SHUTTLE.energy, fuel=SHUTTLE.fuel,
+        weapons=SHUTTLE.loadout, ammo=(0, 80),
+    )  # fmt: skip
     assert not z.has_ship(1)
     with pytest.raises(KeyError):
         z.remove_ship(1)

@@ -4,7 +4,9 @@ from functools import cache
 
 import pytest
 
-from callister.universe import StarSystem, apply_deltas
+from callister.sim import ZoneLayout, regrown
+from callister.universe import DELTA_KEYS, StarSystem, apply_deltas
+from callister.universe.deltas import field_ticks
 
 from ._support import systems_near
 
@@ -71,6 +73,11 @@ def test_stations() -> None:
         ("field.0.richness", -1),
         ("field.0.richness", True),
         ("field.0.richness", "5"),
+        ("field.0.tick", -1),
+        ("field.0.tick", 1.5),
+        ("field.0.tick", True),
+        ("field.0.tick", "12"),
+        ("field.99.tick", 5),
         ("station.0.destroyed", 1),
         ("station.0.faction", "pirates"),
         ("station.0.services", ["market", "casino"]),
@@ -81,3 +88,32 @@ def test_unknown_keys_and_bad_values_raise(key: str, value: object) -> None:
     base = _system_with(1, 1)
     with pytest.raises(ValueError):
         apply_deltas(base, {key: value})
+
+
+def test_field_tick_is_validated_kept_out_of_the_system_and_read_back() -> None:
+    base = _system_with(1, 2)
+    deltas = {"field.0.richness": 3, "field.0.tick": 120_000, "field.1.tick": 0}
+    out = apply_deltas(base, deltas)
+    assert out.fields[0].richness == 3 and out.fields[1] == base.fields[1]
+    assert "field.<i>.tick" in DELTA_KEYS
+    assert field_ticks(deltas) == {0: 120_000, 1: 0}
+    assert field_ticks({"station.0.destroyed": True}) == {}
+    with pytest.raises(ValueError):
+        field_ticks({"field.0.tick": -5})
+
+
+def test_a_world_regrows_an_unloaded_field_from_its_deltas() -> None:
+    # The world's path: stored richness + tick -> regrown richness -> the zone's layout.
+    base = _system_with(1, 2)
+    deltas = {"field.0.richness": 2, "field.0.tick": 1000}
+    now = 1000 + 3 * 12_000 + 5
+    system = apply_deltas(base, deltas)
+    richness = regrown(system.fields[0].richness, base.fields[0].richness, now - 1000)
+    assert richness == min(base.fields[0].richness, 5)
+    layout = ZoneLayout.from_system(
+        system,
+        base_richness={f.index: f.richness for f in base.fields},
+        field_ticks=field_ticks(deltas),
+    )
+    spec = layout.fields[0]
+    assert (spec.richness, spec.base, spec.tick) == (2, base.fields[0].richness, 1000)

@@ -304,8 +304,8 @@ def test_play_session(server: str, browser: Any) -> None:
     assert s["ship"] == ship and s["docked"]
     assert alice.page.is_hidden("#login")
 
-    # --- the system map opens with M and closes with Escape
-    alice.page.keyboard.press("m")
+    # --- the system map opens with N and closes with Escape
+    alice.page.keyboard.press("n")
     assert alice.page.is_visible("#sysmap")
     alice.page.keyboard.press("Escape")
     assert alice.page.is_hidden("#sysmap")

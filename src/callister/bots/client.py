@@ -81,6 +81,13 @@ class Bot:
         self.docked = True
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.events: list[dict[str, Any]] = []
+        self.status: dict[str, Any] | None = None
+        self.market: dict[str, Any] | None = None
+        self.receipts: dict[str, dict[str, Any]] = {}  # rid -> receipt, as the server told
+        self.refused: dict[str, str] = {}  # ref (rid or action) -> error code
+        self.fx: list[dict[str, Any]] = []
+        self.welcome: dict[str, Any] = {}
+        self._rid = 0
         self.bye: str | None = None
         self._acks: set[asyncio.Future[None]] = set()
         self._seq = 0
@@ -132,6 +139,16 @@ class Bot:
         kind = msg.get("t")
         if kind == "welcome":
             self.ship = int(msg["ship"])
+            self.welcome = msg
+        elif kind == "status":
+            self.status = msg
+        elif kind == "market":
+            self.market = msg
+        elif kind == "receipt":
+            self.receipts[msg["rid"]] = msg
+        elif kind == "fx":
+            self.fx.extend(msg["fx"])
+            del self.fx[:-500]
         elif kind == "system":
             self.system = msg["system"]
             self.views = {0: EMPTY_RECORDS}
@@ -143,6 +160,8 @@ class Bot:
             self.stats.errors += 1
             code = msg.get("code", "?")
             self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
+            if msg.get("ref") is not None:
+                self.refused[str(msg["ref"])] = code
         elif kind == "bye":
             self.bye = msg.get("reason")
         elif kind == "event":
@@ -155,6 +174,9 @@ class Bot:
                 self._undocked_seq = self._seq
             elif msg.get("kind") == "arrived":
                 self.stats.jumps += 1
+            elif msg.get("kind") == "respawned":
+                self.ship = int(msg["ship"])  # the old ship was destroyed
+                self.docked = True
 
     def _on_snapshot(self, data: bytes) -> None:
         now = time.monotonic()
@@ -185,6 +207,26 @@ class Bot:
             )
             self._acks.add(task)
             task.add_done_callback(self._acks.discard)
+
+    def next_rid(self) -> str:
+        """A fresh request id for a trade or purchase (the idempotency key of the request)."""
+        self._rid += 1
+        return f"{self.name}-{self._rid}"
+
+    async def request(
+        self, msg: dict[str, Any], timeout: float = 10.0
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """Send a station request with a fresh rid; wait for (receipt, None) or (None, code)."""
+        rid = msg.get("rid") or self.next_rid()
+        await self.send(
+            {**msg, "rid": rid, "ship": self.ship} if "ship" not in msg else {**msg, "rid": rid}
+        )
+        end = time.monotonic() + timeout
+        while rid not in self.receipts and rid not in self.refused:
+            if time.monotonic() > end:
+                raise TimeoutError(f"no answer to request {rid}")
+            await self.pump(0.05)
+        return self.receipts.get(rid), self.refused.get(rid)
 
     def positions(self) -> dict[int, tuple[float, float]]:
         """Every entity in the bot's view (track_view) with its position in metres."""

@@ -1,4 +1,5 @@
-"""`callister bench gen|sim|net`: benchmarks that print JSON (see docs/benchmarks.md)."""
+"""`callister bench gen|sim|battle|net|stack`: benchmarks that print JSON (see
+docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true", help="print JSON only")
     s.set_defaults(func=run_sim)
 
+    b = bench.add_parser(
+        "battle",
+        help="simulation tick time for a zone at war",
+        description="N armed ships in two teams fighting in a generated system, driven by a "
+        "vectorised AI through real Fire and Input intents (AI time reported separately).",
+    )
+    b.add_argument("--ships", type=int, default=1000)
+    b.add_argument("--ticks", type=int, default=200)
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--world-seed", type=int, default=1, help="the universe to fight in")
+    b.add_argument("--json", action="store_true", help="print JSON only")
+    b.set_defaults(func=run_battle)
+
     n = bench.add_parser(
         "net",
         help="a real server under N bots",
@@ -65,6 +79,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--rounds", type=int, default=100)
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=run_stack)
+
+    # agents (issue 4): the workload, arguments' meaning and output live in bench/agents.py
+    a = bench.add_parser(
+        "agents",
+        help="N NPC clones deciding in a world; memory retrieval",
+        description="N NPC clones deciding in a world (amortised ms per 20 Hz tick) and one "
+        "memory retrieval over 10,000 memories.",
+    )
+    a.add_argument("--agents", type=int, default=10_000)
+    a.add_argument("--ticks", type=int, default=200)
+    a.add_argument("--occupied", type=float, default=0.5, help="fraction of zones with players")
+    a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--json", action="store_true", help="print JSON only")
+    a.set_defaults(
+        func=lambda args: __import__("callister.bench.agents").bench.agents.run_cli(args)
+    )
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -91,6 +121,22 @@ def run_sim(args: argparse.Namespace) -> int:
         raise ValueError("--entities and --ticks must be >= 1")
     result = run_sim_bench(
         args.entities, args.ticks, peer=args.peer, seed=args.seed, progress=not args.json
+    )
+    _print(result, args.json)
+    return 0
+
+
+def run_battle(args: argparse.Namespace) -> int:
+    from callister.bench.battle import run_battle_bench
+
+    if args.ships < 2 or args.ticks < 1:
+        raise ValueError("--ships must be >= 2 and --ticks >= 1")
+    result = run_battle_bench(
+        args.ships,
+        args.ticks,
+        seed=args.seed,
+        world_seed=args.world_seed,
+        progress=not args.json,
     )
     _print(result, args.json)
     return 0

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from callister.cli import admin_cmd, bench_cmd, bots_cmd, serve_cmd, universe_cmd
+from callister.cli import admin_cmd, bench_cmd, bots_cmd, clone_cmd, serve_cmd, universe_cmd
 
 
 class CliError(Exception):
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.register(sub)
     universe_cmd.register(sub)
     admin_cmd.register(sub)
+    clone_cmd.register(sub)
     serve_cmd.register_settings(sub)
     return parser
 

@@ -1,5 +1,27 @@
 """Game content as data (TOML under content/data) and its typed loader."""
 
-from callister.content.loader import Commodity, Content, Faction, Hull, Ore, load_content
+from callister.content.loader import (
+    MAX_WEAPON_SLOTS,
+    WEAPON_KINDS,
+    Commodity,
+    Content,
+    ContentError,
+    Faction,
+    Hull,
+    Ore,
+    Weapon,
+    load_content,
+)
 
-__all__ = ["Commodity", "Content", "Faction", "Hull", "Ore", "load_content"]
+__all__ = [
+    "MAX_WEAPON_SLOTS",
+    "WEAPON_KINDS",
+    "Commodity",
+    "Content",
+    "ContentError",
+    "Faction",
+    "Hull",
+    "Ore",
+    "Weapon",
+    "load_content",
+]

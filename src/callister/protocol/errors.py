@@ -32,6 +32,24 @@ class ErrorCode(StrEnum):
     TOO_FAST = "TOO_FAST"  # docking above the docking speed
     NO_SUCH_LINK = "NO_SUCH_LINK"  # jump target is not linked to the current system
     JUMPING = "JUMPING"  # a jump is already charging
+    # combat (zone checks; the ones marked * are also recorded as evidence)
+    COOLDOWN = "COOLDOWN"  # * the weapon has not cooled down since its last shot
+    OUT_OF_RANGE = "OUT_OF_RANGE"  # * the target is beyond the weapon's range
+    NO_AMMO = "NO_AMMO"  # * the weapon's magazine is empty
+    NO_ENERGY = "NO_ENERGY"  # not enough energy for the shot
+    NO_LINE_OF_FIRE = "NO_LINE_OF_FIRE"  # * a rock, station or star is in the way
+    NO_TARGET = "NO_TARGET"  # the target does not exist here (or a missile was fired without)
+    BAD_SLOT = "BAD_SLOT"  # * no weapon in that slot
+    PVP_OFF = "PVP_OFF"  # this world's rules forbid attacking other players
+    NO_FUEL = "NO_FUEL"  # not enough fuel (for a jump)
+    TOO_FAR = "TOO_FAR"  # * the rock or wreck is out of reach (or the ship is moving too fast)
+    # economy (station services, trades; answered after the database commits or refuses)
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # * not enough credits
+    CARGO_FULL = "CARGO_FULL"  # the hold has no room for that
+    OUT_OF_STOCK = "OUT_OF_STOCK"  # the station (or your hold) has not got that many
+    NOT_FOR_SALE = "NOT_FOR_SALE"  # unknown item, or this station does not trade it
+    NOT_AVAILABLE = "NOT_AVAILABLE"  # the station lacks that service, or nothing to do
+    DESTROYED = "DESTROYED"  # the ship was destroyed; wait for the respawn
     INTERNAL = "INTERNAL"  # a server fault; the request may be retried
 
 

@@ -50,4 +50,37 @@ class Jump:
     to_y: int
 
 
-Intent = Input | Dock | Undock | Jump
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """Fire the weapon in `slot` once. `target` is the entity id aimed at, or 0 for "straight
+    ahead" (lasers and cannons only; missiles need a target). The zone checks ownership,
+    cooldown, range, line of fire, energy and ammunition; a shot that breaks them is refused
+    and marked as evidence."""
+
+    actor: int
+    ship: int
+    slot: int
+    target: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Mine:
+    """Start mining rock `rock` (its index in the zone layout's rocks), or stop with -1.
+    Mining goes on each tick while the ship stays within mining range and slow enough."""
+
+    actor: int
+    ship: int
+    rock: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loot:
+    """Take what wreck `wreck` holds: the zone checks range and speed, the world moves the
+    items (one ledger transaction)."""
+
+    actor: int
+    ship: int
+    wreck: int
+
+
+Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot

@@ -14,3 +14,7 @@ MAX_ENTITY_ID = 2**53 - 1  # ids stay below 2**53 so JSON and JavaScript carry t
 MAX_STATION_INDEX = 255
 MIN_SECTOR = -(2**63)
 MAX_SECTOR = 2**63 - 1
+MAX_ROCK_INDEX = 65535
+MAX_RID_LEN = 64  # client request ids (idempotency keys of trades and purchases)
+MAX_KEY_LEN = 32  # content keys: items, hulls, weapons
+MAX_NAME_LEN = 64  # account names

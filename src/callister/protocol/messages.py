@@ -18,6 +18,10 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
     MAX_ENTITY_ID,
+    MAX_KEY_LEN,
+    MAX_NAME_LEN,
+    MAX_RID_LEN,
+    MAX_ROCK_INDEX,
     MAX_SECTOR,
     MAX_SEQ,
     MAX_STATION_INDEX,
@@ -69,7 +73,92 @@ class PingMsg:
     n: int
 
 
-ClientMessage = Hello | InputMsg | DockMsg | UndockMsg | JumpMsg | AckMsg | PingMsg
+@dataclass(frozen=True, slots=True)
+class FireMsg:
+    ship: int
+    slot: int
+    target: int  # 0: straight ahead
+
+
+@dataclass(frozen=True, slots=True)
+class TargetMsg:
+    ship: int
+    target: int  # 0: no target
+
+
+@dataclass(frozen=True, slots=True)
+class MineMsg:
+    ship: int
+    rock: int  # -1: stop
+
+
+@dataclass(frozen=True, slots=True)
+class LootMsg:
+    ship: int
+    wreck: int
+
+
+@dataclass(frozen=True, slots=True)
+class DistressMsg:
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMsg:
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradeMsg:
+    ship: int
+    rid: str
+    item: str
+    qty: int
+    side: str  # "buy" | "sell"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceMsg:
+    ship: int
+    rid: str
+    op: str  # one of SERVICE_OPS
+
+
+@dataclass(frozen=True, slots=True)
+class BuyHullMsg:
+    ship: int
+    rid: str
+    hull: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuyModuleMsg:
+    ship: int
+    rid: str
+    slot: int
+    weapon: str
+
+
+@dataclass(frozen=True, slots=True)
+class BountyMsg:
+    rid: str
+    target: str  # account name
+    amount: int
+
+
+ShipMessage = (
+    InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
+    | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
+)  # fmt: skip
+"""Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
+StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
+"""Requests answered after a database transaction: each carries a request id `rid`."""
+ClientMessage = Hello | AckMsg | PingMsg | BountyMsg | ShipMessage
+
+SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
+MAX_SLOT = 7
+MAX_QTY = 100_000
+MAX_CREDITS = 10**12
 
 
 def _reject_constant(name: str) -> Any:
@@ -130,6 +219,72 @@ def _ship(obj: dict[str, Any]) -> int:
     return int(_int(obj, "ship", 1, MAX_ENTITY_ID))
 
 
+def _rid(obj: dict[str, Any]) -> str:
+    value = _field(obj, "rid")
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_RID_LEN or not value.isprintable():
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, f"'rid' must be 1-{MAX_RID_LEN} printable characters"
+        )
+    return value
+
+
+def _key(obj: dict[str, Any], name: str) -> str:
+    """A content key (item, hull, weapon): short lowercase ASCII, checked against content later."""
+    value = _field(obj, name)
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_KEY_LEN
+        or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a content key like 'iron'")
+    return value
+
+
+def _entity(obj: dict[str, Any], name: str) -> int:
+    """An entity id, or 0 for null/absent (no target)."""
+    if obj.get(name) is None:
+        return 0
+    return int(_int(obj, name, 1, MAX_ENTITY_ID))
+
+
+def _fire(obj: dict[str, Any]) -> FireMsg:
+    return FireMsg(
+        ship=_ship(obj), slot=_int(obj, "slot", 0, MAX_SLOT), target=_entity(obj, "target")
+    )
+
+
+def _mine(obj: dict[str, Any]) -> MineMsg:
+    rock = _int(obj, "rock", 0, MAX_ROCK_INDEX, optional=True)
+    return MineMsg(ship=_ship(obj), rock=-1 if rock is None else int(rock))
+
+
+def _trade(obj: dict[str, Any]) -> TradeMsg:
+    side = _field(obj, "side")
+    if side not in ("buy", "sell"):
+        raise ProtocolError(ErrorCode.BAD_FIELD, '\'side\' must be "buy" or "sell"')
+    return TradeMsg(
+        ship=_ship(obj),
+        rid=_rid(obj),
+        item=_key(obj, "item"),
+        qty=_int(obj, "qty", 1, MAX_QTY),
+        side=side,
+    )
+
+
+def _service(obj: dict[str, Any]) -> ServiceMsg:
+    op = _field(obj, "op")
+    if op not in SERVICE_OPS:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'op' must be one of {', '.join(SERVICE_OPS)}")
+    return ServiceMsg(ship=_ship(obj), rid=_rid(obj), op=op)
+
+
+def _bounty(obj: dict[str, Any]) -> BountyMsg:
+    target = _field(obj, "target")
+    if not isinstance(target, str) or not 0 < len(target) <= MAX_NAME_LEN:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'target' must be a player's name")
+    return BountyMsg(rid=_rid(obj), target=target, amount=_int(obj, "amount", 1, MAX_CREDITS))
+
+
 def _hello(obj: dict[str, Any]) -> Hello:
     token = _field(obj, "token")
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LEN:
@@ -184,6 +339,19 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "jump": _jump,
     "ack": lambda o: AckMsg(seq=_int(o, "seq", 0, MAX_SEQ)),
     "ping": lambda o: PingMsg(n=_int(o, "n", 0, MAX_SEQ)),
+    "fire": _fire,
+    "target": lambda o: TargetMsg(ship=_ship(o), target=_entity(o, "target")),
+    "mine": _mine,
+    "loot": lambda o: LootMsg(ship=_ship(o), wreck=int(_int(o, "wreck", 1, MAX_ENTITY_ID))),
+    "distress": lambda o: DistressMsg(ship=_ship(o)),
+    "market": lambda o: MarketMsg(ship=_ship(o)),
+    "trade": _trade,
+    "service": _service,
+    "buy_hull": lambda o: BuyHullMsg(ship=_ship(o), rid=_rid(o), hull=_key(o, "hull")),
+    "buy_module": lambda o: BuyModuleMsg(
+        ship=_ship(o), rid=_rid(o), slot=_int(o, "slot", 0, MAX_SLOT), weapon=_key(o, "weapon")
+    ),
+    "bounty": _bounty,
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

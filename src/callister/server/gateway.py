@@ -18,17 +18,29 @@ import numpy as np
 import numpy.typing as npt
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from callister.economy import EconomyError, Receipt
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.protocol.intents import Dock, Input, Jump, Undock
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
 from callister.protocol.limits import MAX_WS_MESSAGE, PROTOCOL_VERSION
 from callister.protocol.messages import (
     AckMsg,
+    BountyMsg,
+    BuyHullMsg,
+    BuyModuleMsg,
     ClientMessage,
+    DistressMsg,
     DockMsg,
+    FireMsg,
     Hello,
     InputMsg,
     JumpMsg,
+    LootMsg,
+    MarketMsg,
+    MineMsg,
     PingMsg,
+    ServiceMsg,
+    TargetMsg,
+    TradeMsg,
     UndockMsg,
     decode_client,
     encode_server,
@@ -39,9 +51,12 @@ from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delt
 from callister.server.auth import token_hash
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
+from callister.server.outcomes import Notice, Respawned, account_subject
 from callister.server.settings import Settings
+from callister.server.status import fx_for, status_message, zone_fx
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
+from callister.sim.entities import KIND_SHIP, KIND_WRECK
 from callister.store import Account
 
 log = logging.getLogger(__name__)
@@ -57,6 +72,7 @@ VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
 SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
 _NO_IDS = np.empty(0, dtype=np.uint64)
+STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 
 
 def sector_str(xy: tuple[int, int]) -> list[str]:
@@ -90,6 +106,10 @@ class Session:
         self.closed = False
         self.sender: asyncio.Task[None] | None = None
         self.subscription: Subscription | None = None
+        self.account_sub: Subscription | None = None
+        self.target = 0  # the entity the player has locked (for the status message)
+        self.last_status: dict[str, Any] | None = None
+        self.requests: set[asyncio.Task[None]] = set()
 
     def send_json(self, text: str) -> None:
         """Reliable, ordered: written now, or queued behind earlier messages if the socket is
@@ -265,6 +285,9 @@ class Gateway:
             session.subscription = self.bus.subscribe(
                 f"ship.{pilot.character.ship_id}", functools.partial(self._on_ship_moved, session)
             )
+            session.account_sub = self.bus.subscribe(
+                account_subject(account.id), functools.partial(self._on_notice, session)
+            )
             session.send_json(self._welcome(session))
             if pilot.zone_key is not None:
                 self._enter_zone(session, pilot.zone_key)
@@ -287,6 +310,11 @@ class Gateway:
         if session.subscription is not None:
             session.subscription.unsubscribe()
             session.subscription = None
+        if session.account_sub is not None:
+            session.account_sub.unsubscribe()
+            session.account_sub = None
+        for task in session.requests:
+            task.cancel()
         self._leave_zone(session)
 
     def _welcome(self, session: Session) -> str:
@@ -307,7 +335,24 @@ class Gateway:
             aoi_radius=self.settings.aoi_radius,
             home=sector_str((c.home_x, c.home_y)),
             home_station=c.home_station,
+            credits=session.pilot.credits,
+            content=self._content_summary(),
         )
+
+    def _content_summary(self) -> dict[str, Any]:
+        """What the client needs to know about weapons to pace its own fire."""
+        return {
+            "weapons": {
+                key: {
+                    "name": w.name,
+                    "kind": w.kind,
+                    "range": w.range,
+                    "cooldown": w.cooldown,
+                    "ammo": w.ammo,
+                }
+                for key, w in self.world.content.weapons.items()
+            }
+        }
 
     # -------------------------------------------------------------------- zones
     def _enter_zone(self, session: Session, key: str) -> None:
@@ -339,7 +384,23 @@ class Gateway:
                 if sub is not None:
                     sub.unsubscribe()
 
+    def _on_notice(self, session: Session, notice: Any) -> None:
+        assert isinstance(notice, Notice)
+        session.send_json(encode_server(notice.msg_type, **notice.fields))
+
     def _on_ship_moved(self, session: Session, moved: Any) -> None:
+        if isinstance(moved, Respawned):
+            # the old ship is gone: follow the pilot into the new one
+            self._leave_zone(session)
+            if session.subscription is not None:
+                session.subscription.unsubscribe()
+            session.ship_id = moved.new_ship
+            session.target = 0
+            session.last_status = None
+            session.subscription = self.bus.subscribe(
+                f"ship.{moved.new_ship}", functools.partial(self._on_ship_moved, session)
+            )
+            return
         assert isinstance(moved, ShipMoved)
         if moved.to_key is None:
             self._leave_zone(session)
@@ -380,16 +441,45 @@ class Gateway:
             return
         if isinstance(message, Hello):
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        pilot = session.pilot
+        assert pilot is not None
+        if isinstance(message, BountyMsg):
+            self._request(session, message.rid, self.world.stations.bounty(pilot, message))
+            return
         if message.ship != session.ship_id:
+            self.world.outcomes.evidence(
+                session.account.id,
+                str(ErrorCode.NOT_YOUR_SHIP),
+                type(message).__name__.removesuffix("Msg").lower(),
+                {"ship": message.ship, "own_ship": session.ship_id, "source": "gateway"},
+            )
+            self.world.outcomes.flush_evidence()
             raise ProtocolError(ErrorCode.NOT_YOUR_SHIP, f"ship {message.ship} is not yours")
+        if pilot.dead:
+            if isinstance(message, InputMsg):
+                return
+            raise ProtocolError(ErrorCode.DESTROYED, "your ship was destroyed; respawning")
         # the world's view, not the session's: it changes the moment a ship leaves on a jump
-        zone = session.pilot.zone_key if session.pilot else None
+        zone = pilot.zone_key
         if zone is None:
             if isinstance(message, InputMsg):
                 return  # held controls during the instant of a jump: nothing to steer yet
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+        if isinstance(message, TargetMsg):
+            session.target = message.target
+            session.last_status = None
+            return
+        if isinstance(message, DistressMsg):
+            self._distress(session, pilot, zone)
+            return
+        if isinstance(message, MarketMsg):
+            self._request(session, None, self._market(session, pilot))
+            return
+        if isinstance(message, TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg):
+            self._request(session, message.rid, self.world.stations.request(pilot, message))
+            return
         actor = session.account.id
-        intent: Input | Dock | Undock | Jump
+        intent: Intent
         if isinstance(message, InputMsg):
             intent = Input(actor, message.ship, message.thrust, message.turn, message.brake)
         elif isinstance(message, DockMsg):
@@ -398,9 +488,81 @@ class Gateway:
             intent = Undock(actor, message.ship)
         elif isinstance(message, JumpMsg):
             intent = Jump(actor, message.ship, message.to_x, message.to_y)
+        elif isinstance(message, FireMsg):
+            intent = Fire(actor, message.ship, message.slot, message.target)
+        elif isinstance(message, MineMsg):
+            intent = Mine(actor, message.ship, message.rock)
+        elif isinstance(message, LootMsg):
+            intent = Loot(actor, message.ship, message.wreck)
         else:  # pragma: no cover - the decoder's set is closed
             raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled message")
         self.world.submit(zone, intent)
+
+    def _distress(self, session: Session, pilot: Pilot, zone: str) -> None:
+        """Call for help: everyone in the system hears it, with where to find the caller."""
+        state = self.world.ship_state(pilot)
+        if state is None:
+            raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+        self.metrics.inc("callister_distress_total")
+        text = encode_server(
+            "event",
+            kind="distress",
+            ship=str(state.id),
+            **{"from": pilot.name},
+            at=[round(state.x, 1), round(state.y, 1)],
+        )
+        for member in self.by_zone.get(zone, ()):
+            member.send_json(text)
+
+    async def _market(self, session: Session, pilot: Pilot) -> None:
+        session.send_json(encode_server("market", **await self.world.stations.market(pilot)))
+
+    def _request(self, session: Session, rid: str | None, work: Any) -> None:
+        """Run a database-backed request off the read loop; answer with its receipt or error."""
+
+        async def run() -> None:
+            try:
+                result = await work
+            except ProtocolError as exc:
+                session.send_json(error_message(exc.code, exc.message, ref=rid))
+                return
+            except EconomyError as exc:
+                if exc.code == ErrorCode.INSUFFICIENT_FUNDS:
+                    self.world.outcomes.evidence(
+                        session.account.id,
+                        str(exc.code),
+                        "purchase",
+                        {"rid": rid, "why": exc.message},
+                    )
+                    self.world.outcomes.flush_evidence()
+                session.send_json(error_message(exc.code, exc.message, ref=rid))
+                return
+            except Exception:
+                log.exception("station request failed", extra={"account": session.account.id})
+                session.send_json(
+                    error_message(ErrorCode.INTERNAL, "the request failed; retry it", ref=rid)
+                )
+                return
+            if isinstance(result, Receipt):
+                self.metrics.inc("callister_transactions_total")
+                session.last_status = None  # credits/cargo changed: resend the status
+                session.send_json(
+                    encode_server(
+                        "receipt",
+                        rid=result.rid,
+                        ok=True,
+                        kind=result.kind,
+                        txn=result.txn,
+                        credits=result.credits,
+                        cargo=result.cargo,
+                        detail=result.detail,
+                        replay=result.replay,
+                    )
+                )
+
+        task = asyncio.get_running_loop().create_task(run())
+        session.requests.add(task)
+        task.add_done_callback(session.requests.discard)
 
     # ----------------------------------------------------------------- snapshots out
     def _on_zone_tick(self, msg: Any) -> None:
@@ -410,6 +572,8 @@ class Gateway:
             return
         for event in msg.events:
             self._route_event(event)
+        fx = zone_fx(msg.events) if msg.events else None
+        self._fx_and_status(msg, members, fx)
         phase = msg.tick % self.period
         ids = msg.frame.ids
         candidates = [s for s in members if s.ship_id % self.period == phase and not s.closed]
@@ -459,9 +623,45 @@ class Gateway:
         session.views.pop(seq - VIEW_HISTORY, None)  # seqs only grow: drop the one fallen out
         session.send_snapshot(encode_snapshot(shared.tick, seq, base_seq, changed, removed))
 
+    def _fx_and_status(
+        self, msg: ZoneTick, members: set[Session], fx: list[dict[str, Any]] | None
+    ) -> None:
+        """Effects near each viewer this tick, and every STATUS_EVERY ticks its status (viewers
+        are staggered by ship id so a full system's statuses spread over the ticks)."""
+        handle = self.world.zones.get(msg.key)
+        if handle is None:
+            return
+        zone = handle.zone
+        radius = self.settings.aoi_radius
+        tick = msg.tick
+        for session in members:
+            send_status = (tick + session.ship_id) % STATUS_EVERY == 0
+            if not (fx or send_status):
+                continue
+            pilot = session.pilot
+            if session.closed or pilot is None or not zone.has_ship(session.ship_id):
+                continue
+            own = zone.ship_state(session.ship_id)
+            if fx:
+                near = fx_for(fx, own.x, own.y, radius)
+                if near:
+                    session.send_json(encode_server("fx", fx=near))
+            if send_status:
+                status = status_message(self.world, zone, pilot, own, session.target)
+                if status != session.last_status:
+                    session.last_status = status
+                    session.send_json(encode_server("status", **status))
+
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
         ents = []
+        zone = self.world.zones.get(session.zone_key) if session.zone_key else None
         for ship_id in ship_ids:
+            kind = zone.zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
+            if kind != KIND_SHIP:
+                if kind == KIND_WRECK:
+                    session.introduced.add(ship_id)
+                    ents.append({"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""})
+                continue  # projectiles and missiles need no introduction
             session.introduced.add(ship_id)
             owner = self.world.ship_owner.get(ship_id)
             pilot = self.world.pilots.get(owner) if owner is not None else None
@@ -473,7 +673,8 @@ class Gateway:
                     "hull": pilot.character.hull if pilot else "",
                 }
             )
-        session.send_json(encode_server("ents", ents=ents))
+        if ents:
+            session.send_json(encode_server("ents", ents=ents))
 
     def _route_event(self, event: Any) -> None:
         if isinstance(event, Refused):

@@ -51,6 +51,11 @@ class Settings:
         1,
         64,
     )
+    pvp: bool = _s(True, "Players may attack each other's ships (false: weapons do them no harm).")
+    damage_multiplier: float = _s(1.0, "Scales all weapon damage in this world.", 0, 100)
+    fuel_multiplier: float = _s(1.0, "Scales fuel burnt by thrust and jumps.", 0, 100)
+    price_multiplier: float = _s(1.0, "Scales every market price and service price.", 0.01, 100)
+    starting_credits: int = _s(2000, "Credits a new player starts with (issued by the mint).", 0)
     reconnect_grace_s: float = _s(
         60.0, "A dropped client's ship stays in space this long, waiting for it to return.", 0
     )

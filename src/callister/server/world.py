@@ -13,15 +13,19 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callister.content import Content, Hull
+from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.metrics import Metrics
+from callister.server.outcomes import Outcomes, cargo_volume
 from callister.server.settings import Settings
+from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
+from callister.server.vitals import ship_kwargs, with_vitals
 from callister.server.writer import StoreWriter
 from callister.sim import (
     JumpCharging,
@@ -31,6 +35,8 @@ from callister.sim import (
     ZoneEvent,
     ZoneFrame,
     ZoneLayout,
+    ZoneRules,
+    regrown,
     warm_up,
 )
 from callister.store import Character, Store
@@ -66,6 +72,11 @@ class ZoneHandle:
     system: StarSystem
     zone: Zone
     empty_since: float | None = None
+    ids_pending: bool = False  # a block of entity ids for the zone is being reserved
+
+
+ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
+ZONE_ID_LOW = 500  # top the zone's pool up when it holds fewer than this
 
 
 @dataclass(slots=True)
@@ -78,6 +89,9 @@ class Pilot:
     zone_key: str | None = None  # None while in transit between zones
     linger: asyncio.TimerHandle | None = None
     connected: bool = True
+    credits: int = 0
+    cargo: dict[str, int] = field(default_factory=dict)
+    dead: bool = False  # destroyed, waiting for the respawn transaction
 
 
 class IdAllocator:
@@ -125,6 +139,20 @@ class World:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dt = 1.0 / settings.tick_hz
         self.last_sim_ms = 0.0
+        self.rules = ZoneRules(
+            pvp=settings.pvp,
+            fuel_multiplier=settings.fuel_multiplier,
+            damage_multiplier=settings.damage_multiplier,
+        )
+        self.economy = Economy(
+            store,
+            content,
+            self.name,
+            starting_credits=settings.starting_credits,
+            price_multiplier=settings.price_multiplier,
+        )
+        self.outcomes = Outcomes(self)
+        self.stations = StationDesk(self)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -139,8 +167,8 @@ class World:
         saved = await self.writer.call(self.store.get_meta, f"world.{self.name}.tick")
         self.tick = int(saved) if saved else 0
         self._running = True
-        self._spawn(self._tick_loop(), "tick loop")
-        self._spawn(self._checkpoint_loop(), "checkpoint loop")
+        self.spawn(self._tick_loop(), "tick loop")
+        self.spawn(self._checkpoint_loop(), "checkpoint loop")
 
     async def stop(self) -> None:
         """Stop ticking and write every ship's state; returns when it is committed."""
@@ -151,11 +179,16 @@ class World:
         await self.checkpoint()
         self.universe.close()
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
 
     # ----------------------------------------------------------------------------- zones
     async def ensure_zone(self, x: int, y: int) -> ZoneHandle:
@@ -183,12 +216,28 @@ class World:
         system = await self.universe.get(x, y)
         if system is None:
             raise LookupError(f"no star system at sector ({x}, {y})")
+        base = system
         deltas = await self.writer.call(self.store.get_deltas, self.name, x, y)
         if deltas:
-            system = apply_deltas(system, deltas)
+            system = apply_deltas(system, self._regrow(base, deltas))
+        wrecks = await self.writer.call(self.store.wrecks_in_system, self.name, x, y)
+        ids = await self.writer.call(self.store.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
-            ZoneLayout.from_system(system), tick_hz=self.settings.tick_hz, start_tick=self.tick
+            ZoneLayout.from_system(
+                system, base_richness={f.index: f.richness for f in base.fields}
+            ),
+            tick_hz=self.settings.tick_hz,
+            start_tick=self.tick,
+            rules=self.rules,
         )
+        zone.grant_ids(ids)
+        now = time.time()
+        for wreck in wrecks:
+            ttl = int((wreck.expires_at - now) * self.settings.tick_hz)
+            if ttl > 0:
+                zone.add_wreck(wreck.wreck_id, wreck.x, wreck.y, ttl_ticks=ttl)
+            else:
+                self.writer.submit(self.economy.expire_wreck, wreck.wreck_id)
         handle = ZoneHandle(key=key, sector=(x, y), system=system, zone=zone)
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
@@ -197,6 +246,18 @@ class World:
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
         log.info("zone loaded", extra={"zone": key, "system": system.name})
         return handle
+
+    def _regrow(self, base: StarSystem, deltas: dict[str, Any]) -> dict[str, Any]:
+        """Deltas with each mined field's richness grown back for the ticks it sat unloaded."""
+        out = dict(deltas)
+        for f in base.fields:
+            richness = deltas.get(f"field.{f.index}.richness")
+            since = deltas.get(f"field.{f.index}.tick")
+            if isinstance(richness, int) and isinstance(since, int):
+                out[f"field.{f.index}.richness"] = regrown(
+                    richness, f.richness, max(0, self.tick - since)
+                )
+        return out
 
     def submit(self, key: str, intent: Intent) -> None:
         """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
@@ -250,12 +311,23 @@ class World:
                     self._depart(handle, event)
                 elif isinstance(event, JumpCharging):
                     self.universe.prefetch([(event.to_x, event.to_y)])
+            if events:
+                self.outcomes.handle(handle, events)
+            if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
+                handle.ids_pending = True
+                self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
             self.bus.publish(
                 tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
             )
         self.last_sim_ms = sim_ms
         self.metrics.gauges["callister_zones_active"] = active
         self.metrics.gauges["callister_ships"] = ships
+
+    async def _top_up_ids(self, handle: ZoneHandle) -> None:
+        try:
+            handle.zone.grant_ids(await self.writer.call(self.store.reserve_ids, ZONE_ID_BLOCK))
+        finally:
+            handle.ids_pending = False
 
     def _unload(self, handle: ZoneHandle) -> None:
         del self.zones[handle.key]
@@ -270,7 +342,7 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self._spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+        self.spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
 
     async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
         try:
@@ -302,7 +374,11 @@ class World:
         character = await self.writer.call(self.store.load_character, account_id, self.name)
         if character is None:
             character = await self._new_character(account_id)
-        pilot = Pilot(account_id=account_id, name=name, character=character)
+        credits = await self.writer.call(self.economy.ensure_player, account_id)
+        cargo = await self.writer.call(self.economy.cargo, character.ship_id)
+        pilot = Pilot(
+            account_id=account_id, name=name, character=character, credits=credits, cargo=cargo
+        )
         self.pilots[account_id] = pilot
         self.ship_owner[character.ship_id] = account_id
         try:
@@ -315,23 +391,48 @@ class World:
                 system_y=character.home_y,
                 docked_at=character.home_station,
             )
-        hull = self.content.hulls.get(character.hull, self.content.starter_hull)
-        state = ShipState(
-            id=character.ship_id,
-            owner=account_id,
-            hull=hull.key,
-            x=character.x,
-            y=character.y,
-            vx=character.vx,
-            vy=character.vy,
-            angle=character.angle,
-            docked_at=character.docked_at,
-        )
         pilot.character = character
-        self._place(pilot, handle, state)
+        self._place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
         return pilot
+
+    def _saved_state(self, pilot: Pilot) -> ShipState:
+        """The pilot's ship as its character record last saved it."""
+        c = pilot.character
+        hull = self.content.hulls.get(c.hull, self.content.starter_hull)
+        return ShipState(
+            id=c.ship_id,
+            owner=pilot.account_id,
+            hull=hull.key,
+            x=c.x,
+            y=c.y,
+            vx=c.vx,
+            vy=c.vy,
+            angle=c.angle,
+            docked_at=c.docked_at,
+        )
+
+    def cargo_room(self, pilot: Pilot) -> int:
+        """Free cargo units in the pilot's hold (never negative)."""
+        hull = self.content.hulls.get(pilot.character.hull, self.content.starter_hull)
+        return max(0, hull.cargo - cargo_volume(self.content, pilot.cargo))
+
+    async def respawn(self, pilot: Pilot) -> None:
+        """Put a pilot whose ship was destroyed back in space at home, in their new ship."""
+        c = pilot.character
+        handle = await self.ensure_zone(c.home_x, c.home_y)
+        pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
+        self._place(pilot, handle, self._saved_state(pilot))
+        self._save(pilot)
+
+    def refit(self, pilot: Pilot, handle: ZoneHandle) -> None:
+        """The pilot's ship changed hull (bought at a shipyard): the same ship id is taken out of
+        the zone and put back, docked, with the new hull's stats."""
+        ship = pilot.character.ship_id
+        if handle.zone.has_ship(ship):
+            handle.zone.remove_ship(ship)
+        self._place(pilot, handle, self._saved_state(pilot))
 
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
@@ -362,6 +463,19 @@ class World:
 
     def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
         hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
+        # a readmitted ship keeps the vitals it had; fresh from the record, it takes them there
+        vitals = (
+            {
+                "hull_hp": state.hull_hp,
+                "shield": state.shield,
+                "energy": state.energy,
+                "fuel": state.fuel,
+                "weapons": state.weapons,
+                "ammo": state.ammo,
+            }
+            if state.hull_hp is not None
+            else ship_kwargs(pilot.character)
+        )
         handle.zone.add_ship(
             state.id,
             pilot.account_id,
@@ -373,6 +487,8 @@ class World:
             angle=state.angle,
             docked_at=state.docked_at,
             readmit=True,  # the same ship returning (login, jump back) keeps its id
+            cargo_free=self.cargo_room(pilot),
+            **vitals,
         )
         handle.empty_since = None
         pilot.zone_key = handle.key
@@ -420,11 +536,16 @@ class World:
         return handle.zone.ship_state(pilot.character.ship_id)
 
     # --------------------------------------------------------------------- persistence
-    def _snapshot_character(self, pilot: Pilot) -> Character:
+    def snapshot_character(self, pilot: Pilot) -> Character:
+        """The pilot's character with the ship's live position and vitals (also kept)."""
         state = self.ship_state(pilot)
         if state is not None:
+            handle = self.zones[pilot.zone_key] if pilot.zone_key else None
+            character = pilot.character
+            if handle is not None:
+                character = with_vitals(character, handle.zone.vitals(state.id))
             pilot.character = replace(
-                pilot.character,
+                character,
                 x=state.x,
                 y=state.y,
                 vx=state.vx,
@@ -436,7 +557,7 @@ class World:
         return pilot.character
 
     def _save(self, pilot: Pilot) -> None:
-        self.writer.submit(self.store.save_character, self._snapshot_character(pilot))
+        self.writer.submit(self.store.save_character, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
         self.writer.submit(
@@ -445,7 +566,7 @@ class World:
 
     async def checkpoint(self) -> None:
         """Write every ship's state in one transaction, and the world clock."""
-        characters = [self._snapshot_character(p) for p in self.pilots.values()]
+        characters = [self.snapshot_character(p) for p in self.pilots.values()]
         if characters:
             await self.writer.call(self.store.save_characters, characters)
         await self.writer.call(self.store.set_meta, f"world.{self.name}.tick", str(self.tick))

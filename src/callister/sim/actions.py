@@ -1,17 +1,20 @@
-"""Systems at the edges of a tick: intents in, discrete actions (dock, undock, jump) resolved.
+"""Systems at the edges of a tick: intents in, discrete actions (dock, undock, jump, mine,
+loot) resolved.
 
 Intents are Python objects, so checking them is one Python pass (a busy zone gets thousands a
-tick); storing the accepted controls is one compiled loop. The rare Dock, Undock and Jump are
-resolved one by one in Python, because each needs its own answer.
+tick); storing the accepted controls is one compiled loop, and so is resolving the Fire
+intents (combat.py). The rare Dock, Undock, Jump, Mine and Loot are resolved one by one in
+Python, because each needs its own answer.
 
 Rules (identical for players and agents: there is no other path into a zone):
 - an intent naming a ship the zone does not hold is refused UNKNOWN_SHIP; one whose actor does
-  not own the ship is refused NOT_YOUR_SHIP;
+  not own the ship is refused NOT_YOUR_SHIP (marked as evidence);
 - Input is clamped (thrust 0..1, turn -1..1, non-finite values count as 0) and stored as the
   ship's held controls; the last Input for a ship in a tick wins; while docked it is stored but
   has no effect until the ship undocks;
-- Dock, Undock and Jump are resolved at the end of the tick, in arrival order, against the
-  state the flight stages left (see `resolve_actions`).
+- Fire is resolved by the weapons stage, right after steering (combat.py);
+- Dock, Undock, Jump, Mine and Loot are resolved at the end of the tick, in arrival order,
+  against the state the flight stages left (see `resolve_actions`).
 """
 
 from __future__ import annotations
@@ -22,26 +25,38 @@ import operator
 import numpy as np
 
 from callister.protocol.errors import ErrorCode
-from callister.protocol.intents import Dock, Input, Jump, Undock
+from callister.protocol.intents import Dock, Fire, Input, Jump, Loot, Mine, Undock
 from callister.sim.entities import (
     DOCKED,
     JUMPING,
+    KIND_SHIP,
+    KIND_WRECK,
     NO_CONTACT,
+    NO_FUEL,
     NO_STATION,
     THRUSTING,
     EntityStore,
 )
 from callister.sim.events import (
     Docked,
+    FuelEmpty,
     JumpCancelled,
     JumpCharging,
     JumpOut,
+    LootReached,
     Refused,
     Undocked,
 )
 from callister.sim.kernels import store_controls
 from callister.sim.layout import StationSpec
-from callister.sim.rules import DOCK_MAX_SPEED, JUMP_CHARGE_TICKS, UNDOCK_MARGIN
+from callister.sim.mining import start_mining
+from callister.sim.rules import (
+    DOCK_MAX_SPEED,
+    JUMP_CHARGE_TICKS,
+    LOOT_MAX_SPEED,
+    LOOT_RANGE,
+    UNDOCK_MARGIN,
+)
 from callister.sim.state import ACTION_NAMES, SimState, ship_state
 
 
@@ -70,18 +85,29 @@ def apply_intents(state: SimState) -> None:
     store = state.store
     row_of = store.row_map.get
     owner_of = store.owner.item
+    kind_of = store.kind.item
     latest: dict[int, Input] = {}  # row -> its last Input this tick
+    fires = state.fires
     for intent in intents:
         row = row_of(intent.ship)
         actor = intent.actor
-        if row is None:
+        if row is None or kind_of(row) != KIND_SHIP:
             _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
         elif not (owner_of(row) == actor if type(actor) is int else _is_owner(row, store, actor)):
-            _refuse(state, intent, ErrorCode.NOT_YOUR_SHIP, f"ship {intent.ship} is not yours")
+            _refuse(
+                state,
+                intent,
+                ErrorCode.NOT_YOUR_SHIP,
+                f"ship {intent.ship} is not yours",
+                evidence=True,
+            )
         elif type(intent) is Input:
             latest[row] = intent
+        elif isinstance(intent, Fire):
+            fires.append((intent, row))
         else:
             state.actions.append(intent)  # type: ignore[arg-type]
+    state.fires_version = store.version
     if not latest:
         return
     inputs = latest.values()
@@ -106,7 +132,9 @@ def _is_owner(row: int, store: EntityStore, actor: object) -> bool:
         return False
 
 
-def _refuse(state: SimState, intent: object, code: ErrorCode, reason: str) -> None:
+def _refuse(
+    state: SimState, intent: object, code: ErrorCode, reason: str, *, evidence: bool = False
+) -> None:
     state.events.append(
         Refused(
             actor=intent.actor,  # type: ignore[attr-defined]
@@ -114,6 +142,7 @@ def _refuse(state: SimState, intent: object, code: ErrorCode, reason: str) -> No
             action=ACTION_NAMES[type(intent)],
             code=code,
             reason=reason,
+            evidence=evidence,
         )
     )
 
@@ -121,7 +150,8 @@ def _refuse(state: SimState, intent: object, code: ErrorCode, reason: str) -> No
 def charge_jumps(state: SimState) -> None:
     """Count down charging jumps; a ship whose charge reaches 0 leaves the zone (JumpOut).
 
-    Ships are visited in id order so events are deterministic whatever the row layout.
+    Ships are visited in id order so events are deterministic whatever the row layout. A ship
+    destroyed this tick (hull at 0) does not get away: it waits for the destruction stage.
     """
     if not state.jumping:
         return
@@ -131,7 +161,7 @@ def charge_jumps(state: SimState) -> None:
         row = store.row(ship)
         left = store.jump_ticks.item(row) - 1
         store.jump_ticks[row] = left
-        if left <= 0:
+        if left <= 0 and store.hull_hp.item(row) > 0:
             leaving.append(ship)
     for ship in leaving:
         row = store.row(ship)
@@ -140,11 +170,12 @@ def charge_jumps(state: SimState) -> None:
         snapshot = ship_state(store, ship)
         store.remove(ship)
         state.jumping.discard(ship)
+        state.miners.discard(ship)
         state.events.append(JumpOut(ship=ship, to_x=to_x, to_y=to_y, state=snapshot))
 
 
 def resolve_actions(state: SimState) -> None:
-    """Resolve queued Dock, Undock and Jump requests in arrival order.
+    """Resolve queued Dock, Undock, Jump, Mine and Loot requests in arrival order.
 
     - Dock: refused DOCKED if already docked; NO_STATION_IN_RANGE unless the named station (or,
       with no station named, the nearest one) has the ship's centre within its dock_radius;
@@ -153,9 +184,15 @@ def resolve_actions(state: SimState) -> None:
     - Undock: refused NOT_DOCKED unless docked. The ship appears at rest, facing away from the
       star, just outside the station (station radius + ship radius + UNDOCK_MARGIN).
     - Jump: refused NO_SUCH_LINK unless the target sector is a link of this system, DOCKED if
-      docked, JUMPING if already charging. Charging takes JUMP_CHARGE_TICKS ticks counted from
-      the next tick, during which the ship flies normally.
-    A ship that left the zone earlier in the tick (a finished jump) is refused UNKNOWN_SHIP.
+      docked, JUMPING if already charging, NO_FUEL without jump_fuel x the world's fuel
+      multiplier in the tank (taken when the charge starts; not refunded). Charging takes
+      JUMP_CHARGE_TICKS ticks counted from the next tick, during which the ship flies normally.
+    - Mine: see mining.py.
+    - Loot: refused NO_TARGET unless the wreck is here, DOCKED if docked, TOO_FAR (evidence)
+      unless the ship's centre is within LOOT_RANGE of the wreck's hull and it moves at most
+      LOOT_MAX_SPEED; accepted, it raises `LootReached` and the world moves the items.
+    A ship that left the zone earlier in the tick (a finished jump, destroyed) is refused
+    UNKNOWN_SHIP.
     """
     store = state.store
     for intent in state.actions:
@@ -165,8 +202,12 @@ def resolve_actions(state: SimState) -> None:
             _dock(state, intent)
         elif isinstance(intent, Undock):
             _undock(state, intent)
-        else:
+        elif isinstance(intent, Jump):
             _start_jump(state, intent)
+        elif isinstance(intent, Mine):
+            start_mining(state, intent)
+        elif isinstance(intent, Loot):
+            _loot(state, intent)
     state.actions.clear()
 
 
@@ -282,6 +323,21 @@ def _start_jump(state: SimState, intent: Jump) -> None:
     if flags & JUMPING:
         _refuse(state, intent, ErrorCode.JUMPING, "a jump is already charging")
         return
+    fuel = store.fuel.item(row)
+    need = store.jump_fuel.item(row) * state.rules.fuel_multiplier
+    if fuel < need or fuel <= 0:
+        _refuse(
+            state,
+            intent,
+            ErrorCode.NO_FUEL,
+            f"a jump needs {need:.1f} fuel; the tank has {fuel:.1f}",
+        )
+        return
+    left = max(0.0, fuel - need)
+    store.fuel[row] = left
+    if need > 0 and left <= 0:
+        flags |= NO_FUEL
+        state.events.append(FuelEmpty(intent.ship, store.owner.item(row)))
     store.flags[row] = flags | JUMPING
     store.jump_ticks[row] = JUMP_CHARGE_TICKS
     store.jump_x[row] = intent.to_x
@@ -290,3 +346,38 @@ def _start_jump(state: SimState, intent: Jump) -> None:
     state.events.append(
         JumpCharging(ship=intent.ship, to_x=intent.to_x, to_y=intent.to_y, ticks=JUMP_CHARGE_TICKS)
     )
+
+
+def _loot(state: SimState, intent: Loot) -> None:
+    store = state.store
+    row = store.row(intent.ship)
+    wreck = store.find(intent.wreck) if type(intent.wreck) is int else None
+    if wreck is None or store.kind.item(wreck) != KIND_WRECK:
+        _refuse(state, intent, ErrorCode.NO_TARGET, f"no wreck {intent.wreck} here")
+        return
+    if store.flags.item(row) & DOCKED:
+        _refuse(state, intent, ErrorCode.DOCKED, "undock before looting")
+        return
+    gap = math.hypot(
+        store.x.item(row) - store.x.item(wreck), store.y.item(row) - store.y.item(wreck)
+    ) - store.radius.item(wreck)
+    if gap > LOOT_RANGE:
+        _refuse(
+            state,
+            intent,
+            ErrorCode.TOO_FAR,
+            f"the wreck is {gap:.0f} m away; loot within {LOOT_RANGE:.0f} m",
+            evidence=True,
+        )
+        return
+    speed = math.hypot(store.vx.item(row), store.vy.item(row))
+    if speed > LOOT_MAX_SPEED:
+        _refuse(
+            state,
+            intent,
+            ErrorCode.TOO_FAR,
+            f"moving at {speed:.0f} m/s; loot at {LOOT_MAX_SPEED:.0f} m/s or less",
+            evidence=True,
+        )
+        return
+    state.events.append(LootReached(intent.ship, store.owner.item(row), intent.wreck))

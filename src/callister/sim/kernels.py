@@ -24,7 +24,15 @@ from typing import Final
 import numpy as np
 from numba import njit
 
-from callister.sim.entities import DOCKED, KIND_SHIP, NO_CONTACT, THRUSTING
+from callister.sim.entities import (
+    DOCKED,
+    FIRING,
+    KIND_SHIP,
+    NO_CONTACT,
+    NO_FUEL,
+    SHIELD_HIT,
+    THRUSTING,
+)
 from callister.sim.rules import (
     BOUNDARY_DAMPING,
     CONTACT_SLOP,
@@ -38,7 +46,7 @@ _TWO_PI: Final = np.float32(2 * math.pi)
 _TINY: Final = np.float32(1e-30)
 _ONE: Final = np.float32(1.0)
 _ZERO: Final = np.float32(0.0)
-_NOT_THRUSTING: Final = np.uint8(0xFF & ~THRUSTING)
+_CLEARED_EACH_TICK: Final = np.uint8(0xFF & ~(THRUSTING | SHIELD_HIT | FIRING | NO_FUEL))
 _DAMPING: Final = np.float32(BOUNDARY_DAMPING)
 _SLOP: Final = np.float32(CONTACT_SLOP)
 # m added to radii in the float32 pre-test so its rounding (~0.01 m) can only let extra pairs
@@ -92,30 +100,44 @@ def turn_ships(n, dt, flags, angle, turn, turn_rate):
 
 
 @njit(
-    "void(int64, float32, uint8[::1], float32[::1], float32[::1], float32[::1], bool_[::1],"
-    " float32[::1], float32[::1], float32[::1], float32[::1])",
+    "int64(int64, float32, uint8[::1], uint8[::1], float32[::1], float32[::1], float32[::1],"
+    " bool_[::1], float32[::1], float32[::1], float32[::1], float32[::1], float32[::1],"
+    " float32[::1], float32, bool_[::1])",
     cache=True,
     nogil=True,
 )
-def thrust_ships(n, dt, flags, vx, vy, thrust, brake, accel, max_speed, cos, sin):
-    """Thrust along the heading (cos, sin), brake, speed cap; THRUSTING set exactly for the
-    ships that thrusted (see `movement.steer` for the rules)."""
+def thrust_ships(
+    n, dt, flags, kind, vx, vy, thrust, brake, accel, max_speed, cos, sin, fuel, fuel_burn,
+    fuel_mult, emptied,
+):  # fmt: skip
+    """Thrust along the heading (cos, sin), brake, speed cap, fuel burn; THRUSTING set exactly
+    for the ships that thrusted, NO_FUEL for ships with an empty tank, and the per-tick bits
+    SHIELD_HIT and FIRING cleared (see `movement.steer` for the rules). `emptied[i]` is set
+    for the ships whose tank ran dry this tick; returns their number.
+
+    Written without data-dependent branches (selects only), so LLVM vectorises the loop: a
+    branchy version with an append for the emptied tanks was 10x slower at 100k ships.
+    """
+    count = 0
     for i in range(n):
-        free = (flags[i] & DOCKED) == 0
-        braking = brake[i] and free
+        fl = flags[i]
+        free = (fl & DOCKED) == 0
+        ship = kind[i] == KIND_SHIP
+        fuel0 = fuel[i]
+        # Shells, missiles and wrecks have no tank and never run dry.
+        fuelled = (fuel0 > _ZERO) | (not ship)
+        braking = brake[i] & free & fuelled
         push = thrust[i] * accel[i]
         push = push * dt
-        push = push * (_ONE if free and not braking else _ZERO)  # a braking ship does not thrust
+        # a braking ship does not thrust; an empty tank does neither
+        push = push * (_ONE if free & (not braking) & fuelled else _ZERO)
         wx = vx[i] + cos[i] * push
         wy = vy[i] + sin[i] * push
-        f = flags[i] & _NOT_THRUSTING
-        if push > _ZERO:
-            f |= THRUSTING
-        flags[i] = f
         # Brake and cap as one rescale: target = min(speed - brake, max_speed), >= 0. Ships
         # under the cap get exactly speed / speed == 1.0; a stopped ship divides by the tiny
         # floor instead of 0 and gets target 0.
         speed = np.float32(math.sqrt(wx * wx + wy * wy))
+        moving = speed > _ZERO
         target = accel[i] * dt
         target = target * (_ONE if braking else _ZERO)
         target = speed - target
@@ -128,6 +150,22 @@ def thrust_ships(n, dt, flags, vx, vy, thrust, brake, accel, max_speed, cos, sin
         target = target / speed
         vx[i] = wx * target
         vy[i] = wy * target
+        # Fuel: thrust burns in proportion, braking a moving ship at the full rate. Non-ships
+        # burn nothing (fuel_burn 0), so their fuel stays 0.
+        rate = fuel_burn[i] * dt
+        rate = rate * fuel_mult
+        burn = rate * thrust[i]
+        burn = burn if push > _ZERO else (rate if braking & moving else _ZERO)
+        left = fuel0 - burn
+        left = left if left > _ZERO else _ZERO
+        fuel[i] = left
+        dry = ship & (left <= _ZERO)
+        f = (fl & _CLEARED_EACH_TICK) | (THRUSTING if push > _ZERO else 0) | (NO_FUEL if dry else 0)
+        flags[i] = f
+        newly = dry & (fuel0 > _ZERO)
+        emptied[i] = newly
+        count += newly
+    return count
 
 
 # Helpers are plain njit functions, which LLVM inlines: numba's own IR inlining

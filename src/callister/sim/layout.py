@@ -8,20 +8,43 @@ keeps `sim/` testable with hand-built layouts and free of the generator's intern
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from callister.content import load_content
 
 
 @dataclass(frozen=True, slots=True)
 class StationSpec:
-    """A dockable station: body `radius` collides; ships dock within `dock_radius` of the centre."""
+    """A dockable station: body `radius` collides; ships dock within `dock_radius` of the centre.
+
+    `lawful`: the station's faction keeps the law: space within SECURE_RADIUS is secure, and
+    its defences fire on criminals (see combat.py).
+    """
 
     index: int
     x: float
     y: float
     radius: float
     dock_radius: float
+    lawful: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """An asteroid field's ore: rocks whose `field` equals `index` yield `ore`.
+
+    `richness` (0-100) is the richness now, `base` the generated richness it regrows to;
+    `tick` is the world tick of the last richness change (regrowth counts from it), None for
+    "at the zone's start".
+    """
+
+    index: int
+    ore: str
+    richness: int
+    base: int
+    tick: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +101,7 @@ class ZoneLayout:
     star_radius: float = 0.0
     stations: tuple[StationSpec, ...] = ()
     rocks: tuple[RockSpec, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
 
     def __post_init__(self) -> None:
         _finite("radius", self.radius, positive=True)
@@ -97,6 +121,16 @@ class ZoneLayout:
             _finite(f"rock {i} r", rock.r)
         if len(set(self.links)) != len(self.links):
             raise ValueError("duplicate jump links")
+        field_indices = [f.index for f in self.fields]
+        if len(set(field_indices)) != len(field_indices):
+            raise ValueError(f"duplicate field indices in {field_indices}")
+        for f in self.fields:
+            for name in ("richness", "base"):
+                value = getattr(f, name)
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                    raise ValueError(f"field {f.index} {name} must be an int in 0..100")
+            if f.tick is not None and (isinstance(f.tick, bool) or f.tick < 0):
+                raise ValueError(f"field {f.index} tick must be a non-negative int or None")
 
     def station(self, index: int) -> StationSpec | None:
         """The station with this index, or None."""
@@ -105,14 +139,35 @@ class ZoneLayout:
                 return s
         return None
 
+    def field(self, index: int) -> FieldSpec | None:
+        """The field with this index, or None (rocks of a field without a spec hold no ore)."""
+        for f in self.fields:
+            if f.index == index:
+                return f
+        return None
+
     @classmethod
-    def from_system(cls, system: _System) -> ZoneLayout:
+    def from_system(
+        cls,
+        system: _System,
+        base_richness: Mapping[int, int] | None = None,
+        field_ticks: Mapping[int, int] | None = None,
+    ) -> ZoneLayout:
         """Build a layout from a generated star system (duck-typed; see module docstring).
 
         Reads only: ``radius``, ``sector`` (x, y), ``links`` (tuple of (x, y)),
-        ``star.radius``, ``stations[i].index/.x/.y/.radius/.dock_radius`` and
-        ``fields[i].rocks[j].x/.y/.r``.
+        ``star.radius``, ``stations[i].index/.x/.y/.radius/.dock_radius/.faction`` (and
+        ``.destroyed`` if present), ``fields[i].ore/.richness`` (fields without them get no
+        FieldSpec: nothing to mine) and ``fields[i].rocks[j].x/.y/.r``. Field i of the layout
+        is the system's i-th field.
+
+        A station is lawful when its faction is lawful in content (a destroyed one never is).
+        `base_richness` maps field index -> the generated richness (a system with deltas
+        applied has lost it); a field missing from it has base = its richness now (or the
+        richness now, if that is higher). `field_ticks` maps field index -> world tick of its
+        last richness change (the ``field.<i>.tick`` delta).
         """
+        factions = load_content().factions
         stations = tuple(
             StationSpec(
                 index=int(s.index),
@@ -120,6 +175,11 @@ class ZoneLayout:
                 y=float(s.y),
                 radius=float(s.radius),
                 dock_radius=float(s.dock_radius),
+                lawful=bool(
+                    not getattr(s, "destroyed", False)
+                    and (f := factions.get(getattr(s, "faction", ""))) is not None
+                    and f.lawful
+                ),
             )
             for s in system.stations
         )
@@ -129,6 +189,20 @@ class ZoneLayout:
             for i, f in enumerate(fields)
             for r in f.rocks
         )
+        bases = base_richness or {}
+        ticks = field_ticks or {}
+        field_specs = tuple(
+            FieldSpec(
+                index=i,
+                ore=str(f.ore),
+                richness=int(f.richness),
+                base=max(int(bases.get(i, f.richness)), int(f.richness)),
+                tick=None if i not in ticks else int(ticks[i]),
+            )
+            for i, f in enumerate(system.fields)
+            # a field without ore data (a hand-made system) has rocks but nothing to mine
+            if hasattr(f, "ore") and hasattr(f, "richness")
+        )
         sx, sy = system.sector
         return cls(
             radius=float(system.radius),
@@ -137,4 +211,5 @@ class ZoneLayout:
             star_radius=float(system.star.radius),
             stations=stations,
             rocks=rocks,
+            fields=field_specs,
         )

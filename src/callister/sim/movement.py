@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from callister.sim.collision import raise_collided
+from callister.sim.events import FuelEmpty
 from callister.sim.kernels import move_ships, thrust_ships, turn_ships
 from callister.sim.rules import BOUNDARY_ACCEL, BOUNDARY_FACTOR
 from callister.sim.state import SimState
@@ -23,6 +24,12 @@ def steer(state: SimState) -> None:
     reversing; a braking ship does not thrust); speed cap (velocity scaled down to max_speed).
     Sets the THRUSTING flag exactly for ships that thrusted this tick. Docked ships keep their
     held controls but do not move or turn.
+
+    Fuel: thrust burns fuel_burn * thrust * dt, braking a moving ship fuel_burn * dt, both
+    times the world's fuel multiplier; a ship with an empty tank neither thrusts nor brakes
+    (it drifts; turning still works) and carries NO_FUEL. `FuelEmpty` is raised, in ship id
+    order, for each tank that ran dry this tick. The per-tick flags SHIELD_HIT and FIRING are
+    cleared here, before the stages that set them.
     """
     store = state.store
     n = store.count
@@ -35,10 +42,12 @@ def steer(state: SimState) -> None:
     cos, sin = state.scratch_trig()
     np.cos(store.angle[:n], out=cos[:n])
     np.sin(store.angle[:n], out=sin[:n])
-    thrust_ships(
+    emptied = state.scratch("fuel_emptied", np.bool_)
+    dry = thrust_ships(
         n,
         dt,
         store.flags,
+        store.kind,
         store.vx,
         store.vy,
         store.thrust,
@@ -47,7 +56,20 @@ def steer(state: SimState) -> None:
         store.max_speed,
         cos,
         sin,
+        store.fuel,
+        store.fuel_burn,
+        np.float32(state.rules.fuel_multiplier),
+        emptied,
     )
+    if dry:
+        rows = np.flatnonzero(emptied[:n])
+        rows = rows[np.argsort(store.ids[rows])]
+        state.events.extend(
+            FuelEmpty(ship, owner)
+            for ship, owner in zip(
+                store.ids[rows].tolist(), store.owner[rows].tolist(), strict=True
+            )
+        )
 
 
 def move(state: SimState) -> None:

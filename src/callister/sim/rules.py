@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Final
 
 DOCK_MAX_SPEED: Final = 60.0
@@ -43,3 +45,96 @@ GRID_CELL_SIZE: Final = 500.0
 
 GRID_BOUNDS_MARGIN: Final = 2000.0
 """m the neighbour grid extends past the boundary wall (ships beyond share its edge cells)."""
+
+# -- combat, law, mining, wrecks (issue 3) ----------------------------------------------------
+# Durations are in seconds and converted with the zone's tick rate, except the *_TICKS ones,
+# which count world ticks (20 Hz) because they are persisted or compared across zones.
+
+SHIELD_DELAY_S: Final = 3.0
+"""s after the last hit before a shield starts regenerating."""
+
+FALLOFF_FLOOR: Final = 0.3
+"""Fraction of a hitscan weapon's damage left at its full range (linear from `falloff` x range)."""
+
+MISSILE_FUSE: Final = 20.0
+"""m: a missile explodes when its path comes this close to its target's hull."""
+
+MISSILE_LIFE: Final = 1.5
+"""A missile flies for range / speed x this many seconds (room to turn) before it burns out."""
+
+SHOT_RADIUS: Final = 1.0
+"""m: the collision radius of a cannon shell (and a missile's body against rocks)."""
+
+SECURE_RADIUS: Final = 6000.0
+"""m around a lawful station inside which hitting a ship that is not criminal is a crime."""
+
+CRIME_S: Final = 120.0
+"""s a criminal flag lasts after the last crime."""
+
+CRIME_TICKS: Final = 2400
+"""CRIME_S in world ticks (20 Hz)."""
+
+DEFENCE_RANGE: Final = 3000.0
+"""m: a lawful station fires on criminal ships this close to its centre."""
+
+DEFENCE_DPS: Final = 40.0
+"""Damage per second each lawful station deals to each criminal ship within DEFENCE_RANGE."""
+
+MINING_RANGE: Final = 150.0
+"""m from a rock's surface within which a ship can mine it."""
+
+MINING_MAX_SPEED: Final = 30.0
+"""m/s: a faster ship cannot mine (nor start mining)."""
+
+MINING_RATE: Final = 1.0
+"""Ore units per second at richness 100 (scaled by richness / 100 and the yield multiplier)."""
+
+MINING_REPORT_S: Final = 1.0
+"""s between two `Mined` events of one ship (whole units only; fractions carry over)."""
+
+UNITS_PER_POINT: Final = 20
+"""Ore units a field holds per point of richness."""
+
+REGROW_TICKS: Final = 12000
+"""World ticks (10 min at 20 Hz) per point of richness a field regrows, up to its base."""
+
+WRECK_TTL_TICKS: Final = 6000
+"""World ticks (5 min at 20 Hz) a wreck stays before it expires."""
+
+WRECK_DAMPING: Final = 0.98
+"""Fraction of its speed a drifting wreck keeps per tick (it comes to rest in ~10 s)."""
+
+LOOT_RANGE: Final = 200.0
+"""m from a wreck's hull within which a ship may loot it."""
+
+LOOT_MAX_SPEED: Final = 60.0
+"""m/s: a faster ship cannot loot."""
+
+UNLIMITED_SPEED: Final = 1.0e6
+"""m/s: the speed cap given to shells and wrecks so the steering stage never slows them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRules:
+    """A world's rules for its zones (the same for players and agents).
+
+    - `pvp`: False refuses fire at another player's ship (PVP_OFF) and makes shells and
+      missiles pass harmlessly through ships of other players; NPCs (owner <= 0) are always
+      fair game and may always shoot.
+    - `fuel_multiplier`: scales fuel burnt by thrust, braking and jumps.
+    - `damage_multiplier`: scales the damage of every weapon (not station defences).
+    - `yield_multiplier`: scales mining yields.
+    """
+
+    pvp: bool = True
+    fuel_multiplier: float = 1.0
+    damage_multiplier: float = 1.0
+    yield_multiplier: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("fuel_multiplier", "damage_multiplier", "yield_multiplier"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, not {value!r}")
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite non-negative number, not {value!r}")

@@ -3,17 +3,34 @@
 A tick (`Zone.step`) runs these stages, each timed (`Zone.timings_ms`):
 
 1. ``apply_intents``  - ownership checks for intents queued since the last tick, in arrival
-                        order; Inputs become held controls (last one per ship wins); Dock,
-                        Undock and Jump are queued for stage 5. (actions.apply_intents)
-2. ``steering``       - turn, thrust along heading, brake, speed cap. (movement.steer)
-3. ``jump_charge``    - count down charging jumps; finished ships leave (JumpOut) before they
+                        order; Inputs become held controls (last one per ship wins); Fire is
+                        queued for stage 3; Dock, Undock, Jump, Mine and Loot for stage 9.
+                        (actions.apply_intents)
+2. ``steering``       - turn, thrust along heading, brake, speed cap, fuel burn (an empty tank
+                        drifts: FuelEmpty); clears the per-tick flags. (movement.steer)
+3. ``weapons``        - Fire intents checked and carried out in arrival order by one compiled
+                        loop: beams land at once (Hit), shells and missiles are spawned with
+                        pool ids. (combat.fire_weapons)
+4. ``jump_charge``    - count down charging jumps; finished ships leave (JumpOut) before they
                         move again. (actions.charge_jumps)
-4. ``move``           - position += velocity * dt; swept ship-vs-static collisions (push out,
-                        reflect, Collided on new contact; no ship-vs-ship, see collision.py);
-                        soft push back beyond 1.5 system radii. One pass, ship by ship: ships
-                        do not interact here. (movement.move)
-5. ``docking``        - Dock, Undock and Jump requests in arrival order, against the positions
-                        and speeds this tick produced. (actions.resolve_actions)
+5. ``move``           - position += velocity * dt for every entity; swept ship-vs-static
+                        collisions (push out, reflect, Collided on new contact; no
+                        ship-vs-ship, see collision.py); soft push back beyond 1.5 system
+                        radii. One pass, ship by ship: ships do not interact here.
+                        (movement.move)
+6. ``shots``          - shells and missiles swept along this tick's path against ships (the
+                        ship grid) and static colliders: hits, expiry, missile homing, in id
+                        order. (combat.move_shots)
+7. ``defences``       - lawful stations fire on criminals in range. (combat.station_defences)
+8. ``destruction``    - ships whose hull reached 0 leave (Destroyed) and leave wrecks.
+                        (combat.destroy_ships)
+9. ``docking``        - Dock, Undock, Jump, Mine and Loot requests in arrival order, against
+                        the positions and speeds this tick produced. (actions.resolve_actions)
+10. ``vitals``        - energy and shield regeneration, criminal flags expire.
+                        (combat.regenerate_vitals)
+11. ``mining``        - miners gain ore and fields deplete (Mined, MiningStopped,
+                        FieldChanged), fields regrow. (mining.mine)
+12. ``wrecks``        - wrecks drift to rest and expire (WreckExpired). (combat.expire_wrecks)
 
 and, lazily, ``grid``: the dynamic SpatialGrid over final positions is brought up to date on
 the first neighbour query after a tick (`ensure_grid`), not in every tick: most zones are
@@ -21,12 +38,19 @@ never queried between two ticks (the gateway builds its own grid over the frame)
 small zone's tick would otherwise be mostly grid upkeep. Its time shows under "grid" in the
 timings of the tick it served.
 
-Stages with nothing to do (no intents, no jump charging, no actions) return at once.
+Stages with nothing to do (no intents, no jump charging, no actions, no fires, no shots, no
+criminals, no hits, no miners, no wrecks) return at once.
 
 Why this order: intents first so a tick reacts to everything that arrived before it; steering
-before integration so velocity changes take effect in the same tick; collisions and the
-boundary after integration so published positions are always resolved; discrete actions last
-so docking checks the position the client will be shown.
+before integration so velocity changes take effect in the same tick; weapons before the jump
+charge and the move, so a shot is checked against the positions the shooter was shown and a
+ship cannot escape a shot fired in its last tick; collisions and the boundary after
+integration so published positions are always resolved; shells after the move so they sweep
+exactly the path of this tick; every source of damage before destruction, so a ship dies once
+with the right killer; destruction before the discrete actions so a dead ship cannot dock;
+discrete actions after that so docking checks the position the client will be shown;
+regeneration after all damage (a hit this tick restarts the shield delay first); mining after
+docking so a ship that docked stops mining in the same tick.
 """
 
 from __future__ import annotations
@@ -38,8 +62,17 @@ from typing import Final
 import numpy as np
 
 from callister.sim.actions import apply_intents, charge_jumps, resolve_actions
+from callister.sim.combat import (
+    destroy_ships,
+    expire_wrecks,
+    fire_weapons,
+    move_shots,
+    regenerate_vitals,
+    station_defences,
+)
 from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
+from callister.sim.mining import mine
 from callister.sim.movement import move, steer
 from callister.sim.rules import BOUNDARY_FACTOR, GRID_BOUNDS_MARGIN, GRID_CELL_SIZE
 from callister.sim.state import SimState
@@ -75,9 +108,16 @@ System = Callable[[SimState], None]
 SCHEDULE: Final[tuple[tuple[str, System], ...]] = (
     ("apply_intents", apply_intents),
     ("steering", steer),
+    ("weapons", fire_weapons),
     ("jump_charge", charge_jumps),
     ("move", move),
+    ("shots", move_shots),
+    ("defences", station_defences),
+    ("destruction", destroy_ships),
     ("docking", resolve_actions),
+    ("vitals", regenerate_vitals),
+    ("mining", mine),
+    ("wrecks", expire_wrecks),
 )
 LAZY_GRID: Final = "grid"
 STAGE_NAMES: Final = (*(name for name, _ in SCHEDULE), LAZY_GRID)

@@ -6,21 +6,103 @@ so a test can run a single system on a hand-made state.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.protocol.intents import Dock, Input, Intent, Jump, Undock
-from callister.sim.entities import DOCKED, NO_STATION, EntityStore
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
+from callister.sim.entities import DOCKED, KIND_SHIP, NO_STATION, NO_WEAPON, EntityStore
 from callister.sim.events import ShipState, ZoneEvent
 from callister.sim.frame import HULL_KEYS
 from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
+from callister.sim.rules import (
+    CRIME_S,
+    MINING_REPORT_S,
+    REGROW_TICKS,
+    SHIELD_DELAY_S,
+    UNITS_PER_POINT,
+    WRECK_TTL_TICKS,
+    ZoneRules,
+)
 from callister.sim.statics import StaticColliders
+from callister.sim.weapons import WEAPON_KEYS, WeaponTable
 
-ACTION_NAMES: dict[type, str] = {Input: "input", Dock: "dock", Undock: "undock", Jump: "jump"}
+ACTION_NAMES: dict[type, str] = {
+    Input: "input",
+    Dock: "dock",
+    Undock: "undock",
+    Jump: "jump",
+    Fire: "fire",
+    Mine: "mine",
+    Loot: "loot",
+}
+
+SHIP_GRID_CELL: float = 250.0
+"""m: cell of the ship grid the combat stages build (beams and shells query a few cells)."""
+SHIP_GRID_MAX_CELLS: int = 1 << 16
+
+
+class IdPool:
+    """Entity ids the world granted the zone for its own spawns (shells, missiles, wrecks).
+
+    Ranges are used in the order granted, each from its start; `take` never hands out an id
+    twice.
+    """
+
+    def __init__(self) -> None:
+        self._ranges: deque[range] = deque()
+        self._left = 0
+
+    def grant(self, ids: range) -> None:
+        if not isinstance(ids, range):
+            raise TypeError(f"grant_ids takes a range, not {ids!r}")
+        if len(ids) == 0:
+            return
+        if ids.step <= 0 or ids.start < 1 or ids[-1] > 2**64 - 1:
+            raise ValueError(f"ids must be an ascending range within 1..2**64-1, not {ids!r}")
+        self._ranges.append(ids)
+        self._left += len(ids)
+
+    def __len__(self) -> int:
+        return self._left
+
+    def take(self, k: int) -> list[int]:
+        """The next `k` ids (ValueError if fewer are left; nothing is taken then)."""
+        if k > self._left:
+            raise ValueError(f"{k} ids wanted, {self._left} left")
+        out: list[int] = []
+        while len(out) < k:
+            head = self._ranges[0]
+            need = k - len(out)
+            out.extend(head[:need])
+            rest = head[need:]
+            if len(rest) == 0:
+                self._ranges.popleft()
+            else:
+                self._ranges[0] = rest
+        self._left -= k
+        return out
+
+
+@dataclass(eq=False)
+class FieldState:
+    """An asteroid field's ore during the zone's life. `units` is what is left to mine;
+    `richness` = ceil(units / UNITS_PER_POINT); `tick` the last change of richness."""
+
+    index: int
+    ore: str
+    richness: int
+    base: int
+    units: float
+    tick: int
+
+    @classmethod
+    def make(cls, index: int, ore: str, richness: int, base: int, tick: int) -> FieldState:
+        return cls(index, ore, richness, base, float(richness * UNITS_PER_POINT), tick)
 
 
 @dataclass(eq=False)
@@ -33,17 +115,63 @@ class SimState:
     statics: StaticColliders
     grid: SpatialGrid
     tick: int = 0
+    rules: ZoneRules = field(default_factory=ZoneRules)
     intents: list[Intent] = field(default_factory=list)
     """Submitted since the last step, in arrival order."""
-    actions: list[Dock | Undock | Jump] = field(default_factory=list)
-    """Dock/Undock/Jump that passed the ownership check, for the docking stage."""
+    actions: list[Dock | Undock | Jump | Mine | Loot] = field(default_factory=list)
+    """Dock/Undock/Jump/Mine/Loot that passed the ownership check, for the docking stage."""
+    fires: list[tuple[Fire, int]] = field(default_factory=list)
+    """Fire intents that passed the ownership check with their shooter's row, in arrival
+    order, for the weapons stage (no add or remove happens between the two stages)."""
+    fires_version: int = -1
+    """`store.version` when `fires` rows were read."""
     events: list[ZoneEvent] = field(default_factory=list)
     grid_built: tuple[int, int] = (-1, -1)
     """(`store.version`, `tick`) when `grid` was last brought up to date: it is stale after
     every step (ships moved) and every add or remove (rows changed)."""
     jumping: set[int] = field(default_factory=set)
     """Ids of ships with a charging jump (few, so the charge stage skips a column scan)."""
+    miners: set[int] = field(default_factory=set)
+    """Ids of ships that are mining."""
+    damaged: bool = False
+    """A hit landed since the destruction stage last looked (it scans hulls only then)."""
+    criminals: int = 0
+    """Ships flagged CRIMINAL (as of the last regeneration stage, plus crimes since)."""
+    pool: IdPool = field(default_factory=IdPool)
+    weapons: WeaponTable | None = None
+    fields: dict[int, FieldState] = field(default_factory=dict)
+    next_regrow: int = 2**62
+    """Earliest tick at which some field regrows a point (2**62: none will)."""
+    tick_hz: int = 20
     _scratch: dict[str, NDArray[Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.weapons is None:
+            self.weapons = WeaponTable.build(self.tick_hz)
+
+    # -- per-zone durations in ticks ------------------------------------------------------------
+
+    def seconds(self, s: float) -> int:
+        """`s` seconds in whole ticks of this zone (at least 1)."""
+        return max(1, round(s * self.tick_hz))
+
+    @property
+    def shield_delay(self) -> int:
+        return self.seconds(SHIELD_DELAY_S)
+
+    @property
+    def crime_ticks(self) -> int:
+        return self.seconds(CRIME_S)
+
+    @property
+    def report_ticks(self) -> int:
+        return self.seconds(MINING_REPORT_S)
+
+    @property
+    def wreck_ttl(self) -> int:
+        return self.seconds(WRECK_TTL_TICKS / 20.0)
+
+    # -- scratch ------------------------------------------------------------------------------
 
     def scratch_trig(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Two float32 work arrays of the store's capacity (headings' cos and sin)."""
@@ -70,21 +198,59 @@ class SimState:
             self._work("hit_new", np.bool_),
         )
 
-    def _work(self, name: str, dtype: type[np.generic]) -> NDArray[Any]:
+    def scratch(self, name: str, dtype: type[np.generic], size: int | None = None) -> NDArray[Any]:
+        """A reusable work array of at least `size` (default: the store's capacity) entries."""
+        return self._work(name, dtype, size)
+
+    def _work(self, name: str, dtype: type[np.generic], size: int | None = None) -> NDArray[Any]:
         # Reused across ticks: allocating a handful of arrays per stage is a measurable part
         # of a small zone's tick. Regrown with the store.
+        need = self.store.capacity if size is None else size
         array = self._scratch.get(name)
-        if array is None or array.size < self.store.capacity:
-            array = np.empty(self.store.capacity, dtype=dtype)
+        if array is None or array.size < need:
+            array = np.empty(max(need, 1), dtype=dtype)
             self._scratch[name] = array
         return array
 
+    # -- id lookups -----------------------------------------------------------------------------
+
+    def rows_of(self, ids: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """The row of each id (-1 for ids not in the store), vectorised over the sorted ids."""
+        store = self.store
+        n = store.count
+        if n == 0 or ids.size == 0:
+            return np.full(ids.size, -1, dtype=np.int64)
+        order = store.id_order()
+        sorted_ids = store.ids[:n][order]
+        pos = np.searchsorted(sorted_ids, ids)
+        np.minimum(pos, n - 1, out=pos)
+        found = sorted_ids[pos] == ids
+        return np.where(found, order[pos], -1).astype(np.int64)
+
+    def update_next_regrow(self) -> None:
+        """Recompute `next_regrow` after a field's richness changed."""
+        due = [f.tick + REGROW_TICKS for f in self.fields.values() if f.richness < f.base]
+        self.next_regrow = min(due, default=2**62)
+
+
+def slot_weapons(store: EntityStore, row: int) -> tuple[str, ...]:
+    """The weapon keys of a ship's slots ("" for an empty slot), one per hull slot."""
+    slots = store.slots.item(row)
+    return tuple(
+        "" if (w := store.weapon.item(row, s)) == NO_WEAPON else WEAPON_KEYS[w]
+        for s in range(slots)
+    )
+
 
 def ship_state(store: EntityStore, entity_id: int) -> ShipState:
-    """The ship `entity_id` as plain values (KeyError if it is not live)."""
+    """The ship `entity_id` as plain values, vitals included (KeyError if it is not a live
+    ship)."""
     row = store.row(entity_id)
+    if store.kind.item(row) != KIND_SHIP:
+        raise KeyError(f"entity {entity_id} is not a ship")
     docked = bool(store.flags.item(row) & DOCKED)
     station = store.docked_at.item(row)
+    slots = store.slots.item(row)
     return ShipState(
         id=entity_id,
         owner=store.owner.item(row),
@@ -95,4 +261,10 @@ def ship_state(store: EntityStore, entity_id: int) -> ShipState:
         vy=store.vy.item(row),
         angle=store.angle.item(row),
         docked_at=station if docked and station != NO_STATION else None,
+        hull_hp=max(0.0, store.hull_hp.item(row)),
+        shield=store.shield.item(row),
+        energy=store.energy.item(row),
+        fuel=store.fuel.item(row),
+        weapons=slot_weapons(store, row),
+        ammo=tuple(store.ammo[row, :slots].tolist()),
     )

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from callister.sim.entities import FLOAT
 from callister.sim.events import ColliderName
 from callister.sim.kernels import raster_candidates
+from callister.sim.kernels_combat import first_static_hits
 from callister.sim.layout import ZoneLayout
 
 # Collider kinds (the `kind` array) and their names in `Collided` events.
@@ -28,6 +29,10 @@ STAR: Final = 0
 STATION: Final = 1
 ROCK: Final = 2
 COLLIDER_NAMES: Final[tuple[ColliderName, ...]] = ("star", "station", "rock")
+
+LOS_CELL_SIZE: Final = 256.0
+"""m: cell of the line-of-fire grid (a beam of 1.5 km crosses ~6 cells per axis)."""
+_MAX_LOS_CELLS: Final = 1 << 18
 
 STATIC_CELL_SIZE: Final = 64.0
 """m: about a rock's diameter, so few ships sit in a listed cell without being near its rock
@@ -87,6 +92,7 @@ class StaticColliders:
         self.kind = np.array(kinds, dtype=np.uint8)
         self.index = np.array(indices, dtype=np.int32)
         self._build_raster(cell_size)
+        self._build_los()
 
     def __len__(self) -> int:
         return int(self.x.size)
@@ -168,6 +174,70 @@ class StaticColliders:
         self._off_y = FLOAT(1.0 - y0 * self._inv)
         self._width = width
         self._raster = (self._inv32, self._off_x, self._off_y, nx, ny, slot, table)
+
+    def _build_los(self) -> None:
+        """The line-of-fire grid: every collider listed in each LOS_CELL_SIZE cell its
+        bounding box (plus 1 m) touches, as CSR arrays (start, items)."""
+        n = len(self)
+        if n == 0:
+            self._los = (0.0, 0.0, 1.0 / LOS_CELL_SIZE, 0, 0, np.zeros(1, np.int32),
+                         np.zeros(0, np.int32))  # fmt: skip
+            return
+        x = self.x.astype(np.float64)
+        y = self.y.astype(np.float64)
+        reach = self.r.astype(np.float64) + _RASTER_SLACK
+        x0 = float((x - reach).min())
+        y0 = float((y - reach).min())
+        width = float((x + reach).max()) - x0
+        height = float((y + reach).max()) - y0
+        cs = max(LOS_CELL_SIZE, math.sqrt(width * height / _MAX_LOS_CELLS))
+        nx = math.floor(width / cs) + 1
+        ny = math.floor(height / cs) + 1
+        keys: list[NDArray[np.int64]] = []
+        owners: list[NDArray[np.int32]] = []
+        for i in range(n):
+            ax = math.floor((x[i] - reach[i] - x0) / cs)
+            bx = min(math.floor((x[i] + reach[i] - x0) / cs), nx - 1)
+            ay = math.floor((y[i] - reach[i] - y0) / cs)
+            by = min(math.floor((y[i] + reach[i] - y0) / cs), ny - 1)
+            cells = (
+                np.arange(ax, bx + 1, dtype=np.int64)[:, None] * ny
+                + np.arange(ay, by + 1, dtype=np.int64)[None, :]
+            ).ravel()
+            keys.append(cells)
+            owners.append(np.full(cells.size, i, dtype=np.int32))
+        all_keys = np.concatenate(keys)
+        all_owners = np.concatenate(owners)
+        order = np.argsort(all_keys, kind="stable")
+        counts = np.bincount(all_keys, minlength=nx * ny)
+        start = np.zeros(nx * ny + 1, dtype=np.int32)
+        np.cumsum(counts, out=start[1:])
+        self._los = (x0, y0, 1.0 / cs, nx, ny, start, all_owners[order].astype(np.int32))
+
+    @property
+    def los(
+        self,
+    ) -> tuple[float, float, float, int, int, NDArray[np.int32], NDArray[np.int32]]:
+        """(x0, y0, inv, nx, ny, start, items): the line-of-fire grid as the combat kernels take
+        it. Colliders of cell (cx, cy) are items[start[c]:start[c + 1]], c = cx * ny + cy."""
+        return self._los
+
+    def first_hits(
+        self,
+        x0: NDArray[np.float64],
+        y0: NDArray[np.float64],
+        x1: NDArray[np.float64],
+        y1: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """For each segment p0 -> p1: (t, collider) of the first static collider it enters
+        (t in [0, 1] along it, 0 when p0 is inside one), or (inf, -1). Ties: lower collider."""
+        k = np.asarray(x0).size
+        out_t = np.empty(k, dtype=np.float64)
+        out_j = np.empty(k, dtype=np.int64)
+        arrays = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (x0, y0, x1, y1))
+        args = (self.x, self.y, self.r, *self.los, *arrays, out_t, out_j)
+        first_static_hits(*args)
+        return out_t, out_j
 
     @property
     def cell_size(self) -> float:

@@ -1,10 +1,10 @@
 """`Zone`: one star system's simulation, advanced one fixed tick at a time.
 
-The zone is the only way in and out of the simulation: ships are added and removed at the
-edges, intents are queued with `submit` and applied at the start of the next `step`, and each
-step returns the tick's events. `frame()` copies the public columns for the gateway;
-`state_hash()` fingerprints the full state for replays. No I/O, no clocks except the
-per-stage timings, no asyncio: the server's tick loop calls `step()` 20 times a second.
+The zone is the only way in and out of the simulation: ships (and restored wrecks) are added
+and removed at the edges, intents are queued with `submit` and applied at the start of the
+next `step`, and each step returns the tick's events. `frame()` copies the public columns for
+the gateway; `state_hash()` fingerprints the full state for replays. No I/O, no clocks except
+the per-stage timings, no asyncio: the server's tick loop calls `step()` 20 times a second.
 """
 
 from __future__ import annotations
@@ -12,25 +12,41 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Hull, load_content
-from callister.protocol.intents import Dock, Input, Intent, Jump, Undock
-from callister.sim.entities import DOCKED, KIND_SHIP, SCHEMA, EntityStore, check_id
-from callister.sim.events import ShipState, ZoneEvent
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
+from callister.sim.entities import (
+    CRIMINAL,
+    DOCKED,
+    KIND_SHIP,
+    KIND_WRECK,
+    NO_FUEL,
+    NO_ROCK,
+    NO_WEAPON,
+    SCHEMA,
+    SLOTS,
+    EntityStore,
+    check_id,
+)
+from callister.sim.events import ShipState, ShipVitals, ZoneEvent
 from callister.sim.frame import ZoneFrame, hull_index
 from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
-from callister.sim.rules import CONTACT_SLOP
+from callister.sim.rules import CONTACT_SLOP, UNLIMITED_SPEED, ZoneRules
 from callister.sim.schedule import LAZY_GRID, STAGE_NAMES, ensure_grid, run_schedule, zone_grid
-from callister.sim.state import SimState, ship_state
+from callister.sim.state import FieldState, SimState, ship_state, slot_weapons
 from callister.sim.statics import StaticColliders
+from callister.sim.weapons import weapon_index
 
-_INTENT_TYPES: Final = (Input, Dock, Undock, Jump)
+_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot)
 _FLOAT32_SAFE: Final = 1e30
+WRECK_RADIUS: Final = 15.0
+"""m: the radius of a wreck restored with `add_wreck` (a spawned wreck keeps its ship's)."""
 
 
 def _static_margin(radius: float, max_speed: float, dt: float) -> float:
@@ -40,29 +56,62 @@ def _static_margin(radius: float, max_speed: float, dt: float) -> float:
     return math.ceil((radius + max_speed * dt + CONTACT_SLOP) * 1.25)
 
 
+def _number(name: str, value: object, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and abs(v) < _FLOAT32_SAFE) or v < 0 or (positive and v <= 0):
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"{name} must be a finite {kind} number, not {value!r}")
+    return v
+
+
+def _count(name: str, value: object) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not (0 <= int(value) < 2**31)
+    ):
+        raise ValueError(f"{name} must be a non-negative 32-bit integer, not {value!r}")
+    return int(value)
+
+
 class Zone:
-    """One star system's ships, advanced by `step()` at a fixed `tick_hz`.
+    """One star system's ships, shells, missiles and wrecks, advanced by `step()` at `tick_hz`.
 
     Promises:
     - `step()` advances exactly one tick and runs the systems in `schedule.SCHEDULE` order;
     - intents are applied at the start of the next step, in arrival order, by the same rules
-      for every actor (see `actions`); a bad intent becomes a `Refused` event, never an
-      exception;
-    - the same layout, ships and intents give the same `state_hash()` and events (same build
-      and CPU: float32 numpy arithmetic, no randomness, no dependence on row order);
+      for every actor (see `actions`, `combat`, `mining`); a bad intent becomes a `Refused`
+      event, never an exception;
+    - the same layout, rules, ships, id grants and intents give the same `state_hash()` and
+      events (same build and CPU: float32 columns, no randomness, no dependence on row order);
     - entity ids are never reused within a zone: `add_ship` raises ValueError for an id that
       is present or was removed before, unless the caller passes ``readmit=True`` to say the
-      same ship is coming back (a return jump, a re-login).
+      same ship is coming back (a return jump, a re-login). Shells, missiles and wrecks take
+      their ids from the pool the world grants (`grant_ids`).
     """
 
-    def __init__(self, layout: ZoneLayout, *, tick_hz: int = 20, start_tick: int = 0) -> None:
+    def __init__(
+        self,
+        layout: ZoneLayout,
+        *,
+        tick_hz: int = 20,
+        start_tick: int = 0,
+        rules: ZoneRules | None = None,
+    ) -> None:
         if isinstance(tick_hz, bool) or not isinstance(tick_hz, int) or tick_hz <= 0:
             raise ValueError(f"tick_hz must be a positive integer, not {tick_hz!r}")
         if isinstance(start_tick, bool) or not isinstance(start_tick, int) or start_tick < 0:
             raise ValueError(f"start_tick must be a non-negative integer, not {start_tick!r}")
+        if rules is None:
+            rules = ZoneRules()
+        if not isinstance(rules, ZoneRules):
+            raise TypeError(f"rules must be a ZoneRules, not {rules!r}")
         self.layout = layout
         self.tick_hz = tick_hz
         self.dt = 1.0 / tick_hz
+        self.rules = rules
         margin = max(
             (_static_margin(h.radius, h.max_speed, self.dt) for h in load_content().hulls.values()),
             default=0.0,
@@ -74,7 +123,16 @@ class Zone:
             statics=StaticColliders(layout, margin=margin),
             grid=zone_grid(layout),
             tick=start_tick,
+            rules=rules,
+            tick_hz=tick_hz,
         )
+        ores = load_content().ores
+        for f in layout.fields:
+            if f.ore not in ores:
+                raise ValueError(f"field {f.index} has unknown ore {f.ore!r}")
+            tick = start_tick if f.tick is None else min(f.tick, start_tick)
+            self._state.fields[f.index] = FieldState.make(f.index, f.ore, f.richness, f.base, tick)
+        self._state.update_next_regrow()
         self.timings_ms: dict[str, float] = dict.fromkeys(STAGE_NAMES, 0.0)
         """Milliseconds per stage of the last tick."""
         self.timings_total_ms: dict[str, float] = dict.fromkeys(STAGE_NAMES, 0.0)
@@ -89,6 +147,12 @@ class Zone:
 
     @property
     def ship_count(self) -> int:
+        """Ships in the zone (shells, missiles and wrecks not counted)."""
+        return self._state.store.count_of(KIND_SHIP)
+
+    @property
+    def entity_count(self) -> int:
+        """Every entity in the zone: ships, shells, missiles, wrecks."""
         return self._state.store.count
 
     @property
@@ -101,11 +165,57 @@ class Zone:
         return self._state.statics
 
     def has_ship(self, ship_id: int) -> bool:
-        return ship_id in self._state.store
+        row = self._state.store.find(ship_id)
+        return row is not None and self._state.store.kind.item(row) == KIND_SHIP
+
+    def entity_kind(self, entity_id: int) -> int | None:
+        """The KIND_* of a live entity, or None if the zone does not hold it."""
+        row = self._state.store.find(entity_id)
+        return None if row is None else self._state.store.kind.item(row)
 
     def ship_state(self, ship_id: int) -> ShipState:
-        """The ship as plain values; KeyError if the zone does not hold it."""
+        """The ship as plain values (vitals included); KeyError if the zone does not hold it."""
         return ship_state(self._state.store, ship_id)
+
+    def vitals(self, ship_id: int) -> ShipVitals:
+        """The ship's combat and upkeep state; KeyError if the zone does not hold the ship."""
+        store = self._state.store
+        row = self._ship_row(ship_id)
+        slots = store.slots.item(row)
+        tick = self._state.tick
+        return ShipVitals(
+            hull_hp=max(0.0, store.hull_hp.item(row)),
+            hull_max=store.hull_max.item(row),
+            shield=store.shield.item(row),
+            shield_max=store.shield_max.item(row),
+            energy=store.energy.item(row),
+            energy_max=store.energy_max.item(row),
+            fuel=store.fuel.item(row),
+            fuel_max=store.fuel_max.item(row),
+            weapons=slot_weapons(store, row),
+            ammo=tuple(store.ammo[row, :slots].tolist()),
+            cooldowns=tuple(
+                max(0, store.ready.item(row, s) - tick) * self.dt for s in range(slots)
+            ),
+            cargo_free=store.cargo_free.item(row),
+            criminal_s=max(0, store.criminal_until.item(row) - tick) * self.dt
+            if store.flags.item(row) & CRIMINAL
+            else 0.0,
+            mining_rock=store.mine_rock.item(row),
+        )
+
+    def field_richness(self, index: int) -> int:
+        """The richness (0-100) of asteroid field `index` now; KeyError for an unknown field."""
+        return self._state.fields[index].richness
+
+    def field_tick(self, index: int) -> int:
+        """The tick of field `index`'s last richness change (the ``field.<i>.tick`` delta)."""
+        return self._state.fields[index].tick
+
+    @property
+    def ids_left(self) -> int:
+        """Ids left in the pool for shells, missiles and wrecks."""
+        return len(self._state.pool)
 
     def ships_within(self, x: float, y: float, r: float) -> NDArray[np.uint64]:
         """Ids of the ships whose centre is within `r` of (x, y), ascending.
@@ -114,10 +224,12 @@ class Zone:
         """
         state = self._state
         rows = self.neighbour_grid().query_radius(x, y, r)
+        rows = rows[state.store.kind[rows] == KIND_SHIP]
         return np.sort(state.store.ids[rows])
 
     def neighbour_grid(self) -> SpatialGrid:
-        """The dynamic grid over the current positions; its rows are `store` rows.
+        """The dynamic grid over the current positions of every entity; its rows are `store`
+        rows.
 
         Brought up to date on the first call after a step, add or remove (the "grid" stage of
         `timings_ms`), so zones nobody queries never pay for it. Valid until the next step,
@@ -133,6 +245,12 @@ class Zone:
 
     # -- edges --------------------------------------------------------------------------------
 
+    def grant_ids(self, ids: range) -> None:
+        """Add fresh entity ids (an ascending range the world reserved) to the zone's pool.
+        With an empty pool, shells and missiles are refused INTERNAL and the destroyed leave
+        no wreck."""
+        self._state.pool.grant(ids)
+
     def add_ship(
         self,
         ship_id: int,
@@ -146,14 +264,24 @@ class Zone:
         angle: float = 0.0,
         docked_at: int | None = None,
         readmit: bool = False,
+        hull_hp: float | None = None,
+        shield: float | None = None,
+        energy: float | None = None,
+        fuel: float | None = None,
+        weapons: Sequence[str] | None = None,
+        ammo: Sequence[int] | None = None,
+        cargo_free: int | None = None,
     ) -> None:
         """Put a ship into the zone, flying at (x, y) or docked at station `docked_at`.
 
         A docked ship sits at the station's centre at rest (x, y, vx, vy are ignored).
-        Raises ValueError for a live id, an id this zone removed before (unless `readmit`: the
-        caller asserts the same ship is coming back, e.g. a return jump or a re-login), an
-        unknown hull key, a non-finite number or an unknown station. A refused add changes
-        nothing.
+        Vitals: None means full (hull_hp, shield, energy, fuel), the hull's loadout
+        (`weapons`, one key per slot, "" for an empty slot), full magazines (`ammo`) and the
+        hull's whole cargo capacity (`cargo_free`); given values are clamped to the maxima.
+        Raises ValueError for a live id, an id this zone removed before (unless `readmit`:
+        the caller asserts the same ship is coming back, e.g. a return jump or a re-login), an
+        unknown hull key, a non-finite number, a hull_hp <= 0, more weapons than slots, an
+        unknown weapon or an unknown station. A refused add changes nothing.
         """
         state = self._state
         ship_id = check_id(ship_id)
@@ -174,6 +302,25 @@ class Zone:
             flags = DOCKED
             station_index = station.index
         hull_number = hull_index(hull.key)
+        if hull.slots > SLOTS:
+            raise ValueError(f"hull {hull.key!r} has {hull.slots} slots; at most {SLOTS}")
+        loadout = self._weapons(hull, hull.loadout if weapons is None else weapons)
+        magazines = self._ammo(loadout, ammo)
+        values: dict[str, Any] = {
+            "hull_hp": hull.hull
+            if hull_hp is None
+            else min(_number("hull_hp", hull_hp, positive=True), hull.hull),
+            "shield": hull.shield
+            if shield is None
+            else min(_number("shield", shield), hull.shield),
+            "energy": hull.energy
+            if energy is None
+            else min(_number("energy", energy), hull.energy),
+            "fuel": hull.fuel if fuel is None else min(_number("fuel", fuel), hull.fuel),
+            "cargo_free": hull.cargo if cargo_free is None else _count("cargo_free", cargo_free),
+        }
+        if values["fuel"] <= 0:
+            flags |= NO_FUEL
         need = _static_margin(hull.radius, hull.max_speed, self.dt)
         state.statics = state.statics.with_margin(need)
         state.store.add(
@@ -194,6 +341,139 @@ class Zone:
             turn_rate=math.radians(hull.turn_rate),
             radius=hull.radius,
             mass=hull.mass,
+            slots=hull.slots,
+            hull_max=hull.hull,
+            shield_max=hull.shield,
+            shield_regen=hull.shield_regen,
+            energy_max=hull.energy,
+            energy_regen=hull.energy_regen,
+            fuel_max=hull.fuel,
+            fuel_burn=hull.fuel_burn,
+            jump_fuel=hull.jump_fuel,
+            weapon=np.array(loadout, dtype=np.int16),
+            ammo=np.array(magazines, dtype=np.int32),
+            shield_at=state.tick,
+            **values,
+        )
+
+    def _weapons(self, hull: Hull, keys: Sequence[str]) -> list[int]:
+        """Weapon indices for a hull's slots (padded with NO_WEAPON to SLOTS)."""
+        if isinstance(keys, str) or len(keys) > hull.slots:
+            raise ValueError(f"hull {hull.key!r} has {hull.slots} weapon slots, not {keys!r}")
+        out = [NO_WEAPON if key == "" else weapon_index(key) for key in keys]
+        return out + [NO_WEAPON] * (SLOTS - len(out))
+
+    def _ammo(self, loadout: list[int], ammo: Sequence[int] | None) -> list[int]:
+        """Rounds per slot: given values clamped to each magazine, full where not given."""
+        w = self._state.weapons
+        assert w is not None
+        full = [0 if i == NO_WEAPON else int(w.magazine[i]) for i in loadout]
+        if ammo is None:
+            return full
+        if isinstance(ammo, str) or len(ammo) > SLOTS:
+            raise ValueError(f"ammo must be a sequence of at most {SLOTS} counts, not {ammo!r}")
+        given = [_count("ammo", a) for a in ammo]
+        return [min(given[s], full[s]) if s < len(given) else full[s] for s in range(SLOTS)]
+
+    def set_vitals(
+        self,
+        ship_id: int,
+        *,
+        hull_hp: float | None = None,
+        shield: float | None = None,
+        energy: float | None = None,
+        fuel: float | None = None,
+        weapons: Sequence[str] | None = None,
+        ammo: Sequence[int] | None = None,
+        cargo_free: int | None = None,
+    ) -> None:
+        """Set the given vitals of a ship (None leaves one as it is), clamped to the maxima.
+
+        `weapons` re-equips the slots (a slot whose weapon changes gets a full magazine and no
+        cooldown, unless `ammo` says otherwise); `ammo` sets rounds per slot. KeyError if the
+        zone does not hold the ship; ValueError (changing nothing) for bad values as in
+        `add_ship`.
+        """
+        store = self._state.store
+        row = self._ship_row(ship_id)
+        slots = store.slots.item(row)
+        updates: dict[str, Any] = {}
+        if hull_hp is not None:
+            updates["hull_hp"] = min(
+                _number("hull_hp", hull_hp, positive=True), store.hull_max.item(row)
+            )
+        if shield is not None:
+            updates["shield"] = min(_number("shield", shield), store.shield_max.item(row))
+        if energy is not None:
+            updates["energy"] = min(_number("energy", energy), store.energy_max.item(row))
+        if fuel is not None:
+            updates["fuel"] = min(_number("fuel", fuel), store.fuel_max.item(row))
+        if cargo_free is not None:
+            updates["cargo_free"] = _count("cargo_free", cargo_free)
+        old = store.weapon[row].tolist()
+        new = old
+        if weapons is not None:
+            if isinstance(weapons, str) or len(weapons) > slots:
+                raise ValueError(f"the ship has {slots} weapon slots, not {weapons!r}")
+            new = [NO_WEAPON if k == "" else weapon_index(k) for k in weapons]
+            new = new + old[len(new) : slots] + [NO_WEAPON] * (SLOTS - slots)
+        w = self._state.weapons
+        assert w is not None
+        full = [0 if i == NO_WEAPON else int(w.magazine[i]) for i in new]
+        rounds = [
+            min(store.ammo.item(row, s), full[s]) if new[s] == old[s] else full[s]
+            for s in range(SLOTS)
+        ]
+        if ammo is not None:
+            if isinstance(ammo, str) or len(ammo) > slots:
+                raise ValueError(f"the ship has {slots} weapon slots, not {ammo!r}")
+            for s, a in enumerate(ammo):
+                rounds[s] = min(_count("ammo", a), full[s])
+        for name, value in updates.items():
+            getattr(store, name)[row] = value
+        for s in range(SLOTS):
+            if new[s] != old[s]:
+                store.ready[row, s] = 0
+        store.weapon[row] = new
+        store.ammo[row] = rounds
+        if "fuel" in updates:
+            flags = store.flags.item(row)
+            store.flags[row] = flags | NO_FUEL if updates["fuel"] <= 0 else flags & ~NO_FUEL
+
+    def add_wreck(
+        self,
+        wreck_id: int,
+        x: float,
+        y: float,
+        *,
+        vx: float = 0.0,
+        vy: float = 0.0,
+        ttl_ticks: int,
+        owner: int = 0,
+    ) -> None:
+        """Restore a persisted wreck (lootable until it expires `ttl_ticks` from now).
+
+        ValueError for a live or retired id, non-finite numbers or a negative ttl.
+        """
+        wreck_id = check_id(wreck_id)
+        for name, value in (("x", x), ("y", y), ("vx", vx), ("vy", vy)):
+            if not (math.isfinite(value) and abs(value) < _FLOAT32_SAFE):
+                raise ValueError(f"{name} must be a finite float32-sized number, not {value!r}")
+        if isinstance(ttl_ticks, bool) or not isinstance(ttl_ticks, int) or ttl_ticks < 0:
+            raise ValueError(f"ttl_ticks must be a non-negative integer, not {ttl_ticks!r}")
+        if isinstance(owner, bool) or not -(2**63) <= int(owner) < 2**63:
+            raise ValueError(f"owner must be a signed 64-bit integer, not {owner!r}")
+        self._state.store.add(
+            wreck_id,
+            owner=int(owner),
+            kind=KIND_WRECK,
+            x=x,
+            y=y,
+            vx=vx,
+            vy=vy,
+            radius=WRECK_RADIUS,
+            max_speed=UNLIMITED_SPEED,
+            expires=self._state.tick + ttl_ticks,
         )
 
     def remove_ship(self, ship_id: int) -> ShipState:
@@ -203,9 +483,31 @@ class Zone:
         for it are refused UNKNOWN_SHIP when they are applied.
         """
         snapshot = ship_state(self._state.store, ship_id)
+        self._forget(ship_id)
         self._state.store.remove(ship_id)
-        self._state.jumping.discard(ship_id)
         return snapshot
+
+    def remove_entity(self, entity_id: int) -> None:
+        """Take any entity out of the zone (e.g. a wreck looted empty); KeyError if absent. The
+        id is retired."""
+        self._state.store.row(entity_id)
+        self._forget(entity_id)
+        self._state.store.remove(entity_id)
+
+    def _forget(self, entity_id: int) -> None:
+        state = self._state
+        state.jumping.discard(entity_id)
+        if entity_id in state.miners:
+            state.miners.discard(entity_id)
+            row = state.store.row(entity_id)
+            state.store.mine_rock[row] = NO_ROCK
+
+    def _ship_row(self, ship_id: int) -> int:
+        store = self._state.store
+        row = store.row(ship_id)
+        if store.kind.item(row) != KIND_SHIP:
+            raise KeyError(f"entity {ship_id} is not a ship")
+        return row
 
     def submit(self, intent: Intent) -> None:
         """Queue an intent for the next step (TypeError if it is not an intent type)."""
@@ -240,18 +542,25 @@ class Zone:
         return ZoneFrame(self._state.tick, *columns)
 
     def state_hash(self) -> str:
-        """SHA-256 (hex) of the tick and every entity column in id order.
+        """SHA-256 (hex) of the tick, every entity column in id order and the fields' ore.
 
-        Independent of row layout: two zones holding the same ships in the same state hash the
-        same, whatever order the ships were added or removed in.
+        Independent of row layout: two zones holding the same entities in the same state hash
+        the same, whatever order they were added or removed in.
         """
-        store = self._state.store
+        state = self._state
+        store = state.store
         n = store.count
         order = store.id_order()
         digest = hashlib.sha256()
-        digest.update(np.array([self._state.tick, n], dtype="<i8").tobytes())
+        digest.update(np.array([state.tick, n], dtype="<i8").tobytes())
         for name, _, _ in SCHEMA:
-            column = np.take(getattr(store, name)[:n], order)
+            column = np.take(getattr(store, name)[:n], order, axis=0)
             digest.update(name.encode())
             digest.update(column.astype(column.dtype.newbyteorder("<"), copy=False).tobytes())
+        for index in sorted(state.fields):
+            f = state.fields[index]
+            digest.update(
+                np.array([index, f.richness, f.base, f.tick], dtype="<i8").tobytes()
+                + np.array([f.units], dtype="<f8").tobytes()
+            )
         return digest.hexdigest()

@@ -138,3 +138,38 @@ def _check_json(path: str, value: Any, depth: int) -> None:
         f"{path}: {type(value).__name__} is not a JSON type "
         "(use dict, list, str, int, float, bool or None)"
     )
+
+
+_KEY = re.compile(r"[a-z][a-z0-9_]*(?::[A-Za-z0-9_.\-]+)*")
+_ITEM = re.compile(r"[A-Za-z0-9_.\-]+")
+_KIND = re.compile(r"[a-z][a-z0-9_]*")
+MAX_ITEM = 64
+MAX_KIND = 32
+
+
+def ledger_key(field: str, value: object, max_len: int) -> str:
+    """A ledger account or holder key: a lowercase word, then ':'-separated parts
+    ("mint", "player:7", "station:3:-4:1"). ASCII only, so both backends sort it the same."""
+    result = text(field, value, max_len)
+    if not _KEY.fullmatch(result):
+        raise ValueError(
+            f"{field}={result!r} is not a key like 'mint' or 'player:7' "
+            "(a lowercase word, then ':'-separated parts of letters, digits, '_', '.', '-')"
+        )
+    return result
+
+
+def item_key(field: str, value: object) -> str:
+    """An item key (a content key such as "iron"): letters, digits, '_', '.', '-'."""
+    result = text(field, value, MAX_ITEM)
+    if not _ITEM.fullmatch(result):
+        raise ValueError(f"{field}={result!r} may hold only letters, digits, '_', '.', '-'")
+    return result
+
+
+def kind(field: str, value: object) -> str:
+    """A transaction kind: a lowercase word such as "trade" or "death"."""
+    result = text(field, value, MAX_KIND)
+    if not _KIND.fullmatch(result):
+        raise ValueError(f"{field}={result!r} must be a lowercase word ([a-z][a-z0-9_]*)")
+    return result

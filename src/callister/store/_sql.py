@@ -13,13 +13,34 @@ import re
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, TypeVar
 
 from . import _check as check
-from .api import MAX_RESERVE, Account, Character, NameTaken, NotFound, Store, StoreError
+from .api import (
+    MAX_AMOUNT,
+    MAX_KEY,
+    MAX_LIST,
+    MAX_QTY,
+    MAX_RESERVE,
+    Account,
+    Character,
+    Evidence,
+    InsufficientFunds,
+    InsufficientItems,
+    ItemMove,
+    ItemTotals,
+    LedgerTotals,
+    NameTaken,
+    NotFound,
+    Posting,
+    Store,
+    StoreError,
+    Txn,
+    Wreck,
+)
 
 T = TypeVar("T")
 ConstraintKind = Literal["unique", "foreign_key", "check", "other"]
@@ -46,6 +67,19 @@ _PUT_DELTA = (
     "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
 )
 _ENTITY_COUNTER = "entity"
+_TXN_COLUMNS = "id, world, idem, kind, account, created_at, result"
+_WRECK_COLUMNS = "world, wreck_id, system_x, system_y, x, y, expires_at, origin_account, created_at"
+_SAVE_WRECK = (
+    f"INSERT INTO wrecks ({_WRECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (world, wreck_id) DO UPDATE SET "
+    + ", ".join(
+        f"{col} = excluded.{col}"
+        for col in _WRECK_COLUMNS.split(", ")
+        if col not in ("world", "wreck_id", "created_at")  # created_at: the first save's
+    )
+)
+_EVIDENCE_COLUMNS = "id, world, account_id, tick, at, code, action, detail"
+MAX_EVIDENCE_TEXT = 64
 
 
 class ConstraintViolation(StoreError):
@@ -539,6 +573,343 @@ class SqlStore(Store):
             write=True,
         )
 
+    # -- ledger and items -------------------------------------------------------------------
+
+    def commit_txn(
+        self,
+        world: str,
+        idem: str,
+        kind: str,
+        *,
+        account: str | None = None,
+        postings: Sequence[Posting] = (),
+        moves: Sequence[ItemMove] = (),
+        character: Character | None = None,
+        save_wreck: Wreck | None = None,
+        delete_wreck: int | None = None,
+        result: Mapping[str, Any] | None = None,
+        report_accounts: Sequence[str] = (),
+        report_holders: Sequence[str] = (),
+        at: float | None = None,
+    ) -> Txn:
+        world = check.text("world", world)
+        idem = check.text("idem", idem, MAX_KEY)
+        kind = check.kind("kind", kind)
+        if account is not None:
+            account = check.ledger_key("account", account, MAX_KEY)
+        at = time.time() if at is None else check.finite("at", at)
+        net, entries = _postings(postings)
+        move_rows = _moves(moves)
+        char_row = None
+        if character is not None:
+            char_row = _character_row(character, at)
+            if char_row[1] != world:
+                raise ValueError(f"character is of world {char_row[1]!r}, not {world!r}")
+        wreck_row = None
+        if save_wreck is not None:
+            wreck_row = _wreck_row(save_wreck, at)
+            if wreck_row[0] != world:
+                raise ValueError(f"save_wreck is of world {wreck_row[0]!r}, not {world!r}")
+        delete_id = None if delete_wreck is None else check.int64("delete_wreck", delete_wreck, 1)
+        if result is not None and not isinstance(result, Mapping):
+            raise ValueError(f"result must be a dict (JSON object), not {type(result).__name__}")
+        result_obj = {} if result is None else dict(result)
+        check.to_json("result", result_obj, object_only=True)
+        accounts = _unique(
+            check.ledger_key(f"report_accounts[{i}]", a, MAX_KEY)
+            for i, a in enumerate(_sequence("report_accounts", report_accounts))
+        )
+        holders = _unique(
+            check.ledger_key(f"report_holders[{i}]", h, MAX_KEY)
+            for i, h in enumerate(_sequence("report_holders", report_holders))
+        )
+
+        def apply(cur: Cursor) -> Txn:
+            row = cur.execute(
+                "INSERT INTO ledger_txns (world, idem, kind, account, created_at, result) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (world, idem) DO NOTHING RETURNING id",
+                (world, idem, kind, account, at, "{}"),
+            ).one()
+            if row is None:  # committed before: replay, apply nothing
+                found = _select_txn(cur, world, idem)
+                if found is None:
+                    raise StoreError(f"transaction {idem!r} conflicts but cannot be read back")
+                return found
+            txn_id = int(row[0])
+            # Accounts in key order, so concurrent writers lock rows in the same order.
+            for key in sorted(net):
+                _post(cur, world, key, net[key])
+            cur.executemany(
+                "INSERT INTO ledger_entries (world, txn_id, account, amount) VALUES (?, ?, ?, ?)",
+                [(world, txn_id, key, amount) for key, amount in entries],
+            )
+            for item, qty, source, destination in move_rows:
+                if source is not None:
+                    _take(cur, world, source, item, qty)
+                if destination is not None:
+                    cur.execute(
+                        "INSERT INTO holdings (world, holder, item, qty) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (world, holder, item) DO UPDATE "
+                        "SET qty = holdings.qty + excluded.qty",
+                        (world, destination, item, qty),
+                    )
+            cur.executemany(
+                "INSERT INTO item_moves (world, txn_id, item, qty, source, destination) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(world, txn_id, *move) for move in move_rows],
+            )
+            if char_row is not None:
+                cur.execute(_SAVE_CHARACTER, char_row)
+            if wreck_row is not None:
+                cur.execute(_SAVE_WRECK, wreck_row)
+            if delete_id is not None:
+                cur.execute(
+                    "DELETE FROM wrecks WHERE world = ? AND wreck_id = ?", (world, delete_id)
+                )
+            balances = {key: _balance(cur, world, key) for key in accounts}
+            holdings = {key: _holdings(cur, world, key) for key in holders}
+            stored = {"result": result_obj, "balances": balances, "holdings": holdings}
+            cur.execute(
+                "UPDATE ledger_txns SET result = ? WHERE id = ?",
+                (check.to_json("stored result", stored), txn_id),
+            )
+            return Txn(
+                id=txn_id,
+                world=world,
+                idem=idem,
+                kind=kind,
+                account=account,
+                created_at=at,
+                result=json.loads(json.dumps(result_obj)),  # a copy the caller cannot alias
+                balances=balances,
+                holdings=holdings,
+                replay=False,
+            )
+
+        try:
+            return self._run(apply, write=True)
+        except ConstraintViolation as exc:
+            if exc.kind == "foreign_key" and character is not None:
+                raise NotFound(f"no account with id {character.account_id}") from exc
+            raise
+
+    def get_txn(self, world: str, idem: str) -> Txn | None:
+        world = check.text("world", world)
+        idem = check.text("idem", idem, MAX_KEY)
+        return self._run(lambda c: _select_txn(c, world, idem), write=False)
+
+    def latest_txn(self, world: str, account: str, kind: str) -> Txn | None:
+        world = check.text("world", world)
+        account = check.ledger_key("account", account, MAX_KEY)
+        kind = check.kind("kind", kind)
+        row = self._run(
+            lambda c: c.execute(
+                f"SELECT {_TXN_COLUMNS} FROM ledger_txns WHERE world = ? AND account = ? "
+                "AND kind = ? ORDER BY id DESC LIMIT 1",
+                (world, account, kind),
+            ).one(),
+            write=False,
+        )
+        return None if row is None else _txn(row)
+
+    def balance(self, world: str, account: str) -> int:
+        world = check.text("world", world)
+        account = check.ledger_key("account", account, MAX_KEY)
+        return self._run(lambda c: _balance(c, world, account), write=False)
+
+    def ledger_balances(self, world: str) -> dict[str, int]:
+        world = check.text("world", world)
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT account, balance FROM ledger_accounts WHERE world = ? ORDER BY account",
+                (world,),
+            ).all(),
+            write=False,
+        )
+        return {key: int(balance) for key, balance in rows}
+
+    def ledger_totals(self, world: str) -> LedgerTotals:
+        world = check.text("world", world)
+
+        def scan(cur: Cursor) -> LedgerTotals:
+            accounts = cur.execute(
+                "SELECT account, owned, balance FROM ledger_accounts WHERE world = ?", (world,)
+            ).all()
+            sums = dict(
+                cur.execute(
+                    "SELECT account, SUM(amount) FROM ledger_entries WHERE world = ? "
+                    "GROUP BY account",
+                    (world,),
+                ).all()
+            )
+            unbalanced = cur.execute(
+                "SELECT txn_id FROM ledger_entries WHERE world = ? GROUP BY txn_id "
+                "HAVING SUM(amount) <> 0 ORDER BY txn_id",
+                (world,),
+            ).all()
+            txns = cur.execute("SELECT COUNT(*) FROM ledger_txns WHERE world = ?", (world,)).one()
+            balances = {key: int(balance) for key, _, balance in accounts}
+            mismatched = sorted(
+                key
+                for key in set(balances) | set(sums)
+                if balances.get(key) != int(sums.get(key, 0))
+            )
+            return LedgerTotals(
+                balance_sum=sum(balances.values()),
+                accounts=len(balances),
+                transactions=int(txns[0]) if txns else 0,
+                mismatched=tuple(mismatched),
+                unbalanced=tuple(int(r[0]) for r in unbalanced),
+                negative=tuple(
+                    sorted(key for key, owned, balance in accounts if owned and balance < 0)
+                ),
+            )
+
+        return self._run(scan, write=False)
+
+    def holdings(self, world: str, holder: str) -> dict[str, int]:
+        world = check.text("world", world)
+        holder = check.ledger_key("holder", holder, MAX_KEY)
+        return self._run(lambda c: _holdings(c, world, holder), write=False)
+
+    def all_holdings(self, world: str) -> dict[str, dict[str, int]]:
+        world = check.text("world", world)
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT holder, item, qty FROM holdings WHERE world = ? ORDER BY holder, item",
+                (world,),
+            ).all(),
+            write=False,
+        )
+        found: dict[str, dict[str, int]] = {}
+        for holder, item, qty in rows:
+            found.setdefault(holder, {})[item] = int(qty)
+        return found
+
+    def item_totals(self, world: str) -> dict[str, ItemTotals]:
+        world = check.text("world", world)
+
+        def scan(cur: Cursor) -> dict[str, ItemTotals]:
+            held: dict[str, int] = {}
+            holdings: dict[tuple[str, str], int] = {}
+            for holder, item, qty in cur.execute(
+                "SELECT holder, item, qty FROM holdings WHERE world = ?", (world,)
+            ).all():
+                held[item] = held.get(item, 0) + int(qty)
+                holdings[(holder, item)] = int(qty)
+            created: dict[str, int] = {}
+            destroyed: dict[str, int] = {}
+            net: dict[tuple[str, str], int] = {}
+            for item, qty, source, destination in cur.execute(
+                "SELECT item, SUM(qty), source, destination FROM item_moves WHERE world = ? "
+                "GROUP BY item, source, destination",
+                (world,),
+            ).all():
+                qty = int(qty)
+                if source is None:
+                    created[item] = created.get(item, 0) + qty
+                else:
+                    net[(source, item)] = net.get((source, item), 0) - qty
+                if destination is None:
+                    destroyed[item] = destroyed.get(item, 0) + qty
+                else:
+                    net[(destination, item)] = net.get((destination, item), 0) + qty
+            mismatched: dict[str, list[str]] = {}
+            for holder, item in sorted(set(net) | set(holdings)):
+                if net.get((holder, item), 0) != holdings.get((holder, item), 0):
+                    mismatched.setdefault(item, []).append(holder)
+            items = sorted(set(held) | set(created) | set(destroyed) | set(mismatched))
+            return {
+                item: ItemTotals(
+                    held=held.get(item, 0),
+                    created=created.get(item, 0),
+                    destroyed=destroyed.get(item, 0),
+                    mismatched=tuple(mismatched.get(item, ())),
+                )
+                for item in items
+            }
+
+        return self._run(scan, write=False)
+
+    # -- wrecks -----------------------------------------------------------------------------
+
+    def save_wreck(self, wreck: Wreck) -> None:
+        row = _wreck_row(wreck, time.time())
+        self._run(lambda c: c.execute(_SAVE_WRECK, row), write=True)
+
+    def get_wreck(self, world: str, wreck_id: int) -> Wreck | None:
+        world = check.text("world", world)
+        wreck_id = check.int64("wreck_id", wreck_id, 1)
+        row = self._run(
+            lambda c: c.execute(
+                f"SELECT {_WRECK_COLUMNS} FROM wrecks WHERE world = ? AND wreck_id = ?",
+                (world, wreck_id),
+            ).one(),
+            write=False,
+        )
+        return None if row is None else _wreck(row)
+
+    def wrecks_in_system(self, world: str, x: int, y: int) -> list[Wreck]:
+        world = check.text("world", world)
+        x, y = check.int64("x", x), check.int64("y", y)
+        rows = self._run(
+            lambda c: c.execute(
+                f"SELECT {_WRECK_COLUMNS} FROM wrecks "
+                "WHERE world = ? AND system_x = ? AND system_y = ? ORDER BY wreck_id",
+                (world, x, y),
+            ).all(),
+            write=False,
+        )
+        return [_wreck(row) for row in rows]
+
+    def delete_wreck(self, world: str, wreck_id: int) -> bool:
+        world = check.text("world", world)
+        wreck_id = check.int64("wreck_id", wreck_id, 1)
+        deleted = self._run(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM wrecks WHERE world = ? AND wreck_id = ?", (world, wreck_id)
+                ).rowcount
+            ),
+            write=True,
+        )
+        return deleted == 1
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def add_evidence(self, rows: Sequence[Evidence]) -> list[int]:
+        values = [_evidence_row(i, e) for i, e in enumerate(_sequence("rows", rows))]
+
+        def insert(cur: Cursor) -> list[int]:
+            ids = []
+            for value in values:
+                row = cur.execute(
+                    "INSERT INTO evidence (world, account_id, tick, at, code, action, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    value,
+                ).one()
+                assert row is not None  # INSERT ... RETURNING always yields the row
+                ids.append(int(row[0]))
+            return ids
+
+        return self._run(insert, write=True) if values else []
+
+    def list_evidence(
+        self, world: str, account_id: int | None = None, limit: int = 100
+    ) -> list[Evidence]:
+        world = check.text("world", world)
+        limit = check.count("limit", limit, 0, MAX_LIST)
+        sql_text = f"SELECT {_EVIDENCE_COLUMNS} FROM evidence WHERE world = ? "
+        if account_id is None:
+            params: tuple[Any, ...] = (world, limit)
+        else:
+            sql_text += "AND account_id = ? "
+            params = (world, check.int64("account_id", account_id), limit)
+        rows = self._run(
+            lambda c: c.execute(sql_text + "ORDER BY id DESC LIMIT ?", params).all(), write=False
+        )
+        return [_evidence(row) for row in rows]
+
 
 def _account(row: tuple[Any, ...]) -> Account:
     id_, name, password_hash, role, created_at, banned = row
@@ -590,4 +961,207 @@ def _character(row: tuple[Any, ...]) -> Character:
         home_station=int(hs),
         extra=json.loads(extra),
         updated_at=float(at),
+    )
+
+
+# -- ledger helpers (run inside a transaction) -------------------------------------------------
+
+
+def _sequence(field: str, value: object) -> list[Any]:
+    """A list of the items of a list/tuple-like argument; a str or a dict is refused (both are
+    iterable, and iterating them is never what the caller meant)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValueError(f"{field} must be a list or tuple, not {type(value).__name__}")
+    return list(value)
+
+
+def _unique(keys: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+def _postings(postings: Sequence[Posting]) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Validate the postings; return the net amount per account and the entries in order."""
+    net: dict[str, int] = {}
+    entries: list[tuple[str, int]] = []
+    for i, p in enumerate(_sequence("postings", postings)):
+        if not isinstance(p, Posting):
+            raise ValueError(f"postings[{i}] must be a Posting, not {type(p).__name__}")
+        key = check.ledger_key(f"postings[{i}].account", p.account, MAX_KEY)
+        amount = check.int64(f"postings[{i}].amount", p.amount)
+        if amount == 0 or abs(amount) > MAX_AMOUNT:
+            raise ValueError(
+                f"postings[{i}].amount={amount} must be non-zero and within +-{MAX_AMOUNT}"
+            )
+        net[key] = net.get(key, 0) + amount
+        entries.append((key, amount))
+    total = sum(net.values())
+    if total != 0:
+        raise ValueError(f"postings sum to {total}; a transaction's postings must sum to 0")
+    return net, entries
+
+
+def _moves(moves: Sequence[ItemMove]) -> list[tuple[str, int, str | None, str | None]]:
+    rows = []
+    for i, m in enumerate(_sequence("moves", moves)):
+        if not isinstance(m, ItemMove):
+            raise ValueError(f"moves[{i}] must be an ItemMove, not {type(m).__name__}")
+        item = check.item_key(f"moves[{i}].item", m.item)
+        qty = check.count(f"moves[{i}].qty", m.qty, 1, MAX_QTY)
+        source = (
+            None if m.source is None else check.ledger_key(f"moves[{i}].source", m.source, MAX_KEY)
+        )
+        destination = (
+            None
+            if m.destination is None
+            else check.ledger_key(f"moves[{i}].destination", m.destination, MAX_KEY)
+        )
+        if source is None and destination is None:
+            raise ValueError(f"moves[{i}] needs a source or a destination (both are None)")
+        if source == destination:
+            raise ValueError(f"moves[{i}] moves from {source!r} to itself")
+        rows.append((item, qty, source, destination))
+    return rows
+
+
+def _post(cur: Cursor, world: str, account: str, amount: int) -> None:
+    """Add `amount` to the account (created at 0 if new); an owned account may not go below 0."""
+    owned = ":" in account
+    cur.execute(
+        "INSERT INTO ledger_accounts (world, account, owned, balance) VALUES (?, ?, ?, 0) "
+        "ON CONFLICT (world, account) DO NOTHING",
+        (world, account, owned),
+    )
+    if owned and amount < 0:
+        # The guard is part of the UPDATE, so the check and the change are one atomic step.
+        row = cur.execute(
+            "UPDATE ledger_accounts SET balance = balance + ? "
+            "WHERE world = ? AND account = ? AND balance >= ? RETURNING balance",
+            (amount, world, account, -amount),
+        ).one()
+        if row is None:
+            raise InsufficientFunds(account, _balance(cur, world, account), amount)
+    else:
+        cur.execute(
+            "UPDATE ledger_accounts SET balance = balance + ? WHERE world = ? AND account = ?",
+            (amount, world, account),
+        )
+
+
+def _take(cur: Cursor, world: str, holder: str, item: str, qty: int) -> None:
+    """Remove qty of item from the holder, deleting the holding at zero (qty > 0 is a CHECK)."""
+    row = cur.execute(
+        "UPDATE holdings SET qty = qty - ? WHERE world = ? AND holder = ? AND item = ? "
+        "AND qty > ? RETURNING qty",
+        (qty, world, holder, item, qty),
+    ).one()
+    if row is not None:
+        return
+    deleted = cur.execute(
+        "DELETE FROM holdings WHERE world = ? AND holder = ? AND item = ? AND qty = ?",
+        (world, holder, item, qty),
+    ).rowcount
+    if deleted != 1:
+        have = _holdings(cur, world, holder).get(item, 0)
+        raise InsufficientItems(holder, item, have, qty)
+
+
+def _balance(cur: Cursor, world: str, account: str) -> int:
+    row = cur.execute(
+        "SELECT balance FROM ledger_accounts WHERE world = ? AND account = ?", (world, account)
+    ).one()
+    return 0 if row is None else int(row[0])
+
+
+def _holdings(cur: Cursor, world: str, holder: str) -> dict[str, int]:
+    rows = cur.execute(
+        "SELECT item, qty FROM holdings WHERE world = ? AND holder = ? ORDER BY item",
+        (world, holder),
+    ).all()
+    return {item: int(qty) for item, qty in rows}
+
+
+def _select_txn(cur: Cursor, world: str, idem: str) -> Txn | None:
+    row = cur.execute(
+        f"SELECT {_TXN_COLUMNS} FROM ledger_txns WHERE world = ? AND idem = ?", (world, idem)
+    ).one()
+    return None if row is None else _txn(row)
+
+
+def _txn(row: tuple[Any, ...]) -> Txn:
+    id_, world, idem, kind, account, created_at, result = row
+    stored = json.loads(result)
+    return Txn(
+        id=int(id_),
+        world=world,
+        idem=idem,
+        kind=kind,
+        account=account,
+        created_at=float(created_at),
+        result=stored.get("result", {}),
+        balances={key: int(v) for key, v in stored.get("balances", {}).items()},
+        holdings={
+            holder: {item: int(q) for item, q in items.items()}
+            for holder, items in stored.get("holdings", {}).items()
+        },
+        replay=True,
+    )
+
+
+def _wreck_row(w: Wreck, now: float) -> tuple[Any, ...]:
+    if not isinstance(w, Wreck):
+        raise ValueError(f"expected a Wreck, not {type(w).__name__}")
+    origin = None if w.origin_account is None else check.int64("origin_account", w.origin_account)
+    return (
+        check.text("world", w.world),
+        check.int64("wreck_id", w.wreck_id, 1),
+        check.int64("system_x", w.system_x),
+        check.int64("system_y", w.system_y),
+        check.finite("x", w.x),
+        check.finite("y", w.y),
+        check.finite("expires_at", w.expires_at),
+        origin,
+        now,
+    )
+
+
+def _wreck(row: tuple[Any, ...]) -> Wreck:
+    world, wreck_id, sx, sy, x, y, expires_at, origin, created_at = row
+    return Wreck(
+        world=world,
+        wreck_id=int(wreck_id),
+        system_x=int(sx),
+        system_y=int(sy),
+        x=float(x),
+        y=float(y),
+        expires_at=float(expires_at),
+        origin_account=None if origin is None else int(origin),
+        created_at=float(created_at),
+    )
+
+
+def _evidence_row(i: int, e: Evidence) -> tuple[Any, ...]:
+    if not isinstance(e, Evidence):
+        raise ValueError(f"rows[{i}] must be an Evidence, not {type(e).__name__}")
+    return (
+        check.text(f"rows[{i}].world", e.world),
+        check.int64(f"rows[{i}].account_id", e.account_id),
+        check.int64(f"rows[{i}].tick", e.tick, 0),
+        check.finite(f"rows[{i}].at", e.at),
+        check.text(f"rows[{i}].code", e.code, MAX_EVIDENCE_TEXT),
+        check.text(f"rows[{i}].action", e.action, MAX_EVIDENCE_TEXT),
+        check.to_json(f"rows[{i}].detail", e.detail, object_only=True),
+    )
+
+
+def _evidence(row: tuple[Any, ...]) -> Evidence:
+    id_, world, account_id, tick, at, code, action, detail = row
+    return Evidence(
+        world=world,
+        account_id=int(account_id),
+        tick=int(tick),
+        at=float(at),
+        code=code,
+        action=action,
+        detail=json.loads(detail),
+        id=int(id_),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -84,7 +85,7 @@ class SqliteStore(SqlStore):
             # WAL: readers never block the writer and commits are one sequential append.
             # (In-memory databases report "memory"; some filesystems refuse WAL and keep
             # "delete", which is slower but equally safe.)
-            self.journal_mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self.journal_mode = self._set_wal(busy_timeout)
             self._conn.execute(f"PRAGMA synchronous = {sync}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -94,6 +95,22 @@ class SqliteStore(SqlStore):
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+    def _set_wal(self, busy_timeout: float) -> str:
+        # Changing (or confirming) the journal mode can fail at once with "database is locked"
+        # while another connection is inside a write transaction (several servers or threads
+        # opening a fresh file together): SQLite does not run the busy handler for it. Retry
+        # for up to busy_timeout, like any other lock wait.
+        deadline = time.monotonic() + busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                return str(self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def _transaction(self, fn: Callable[[Cursor], T], write: bool) -> T:
         raw = self._conn.cursor()

@@ -5,6 +5,10 @@ system as players see it. Deltas always apply to the freshly generated base (ind
 the generated ones), never to a system that already had deltas applied. Supported keys:
 
 ``field.<i>.richness``            int 0-100: the field's ore richness; 0 means mined out.
+``field.<i>.tick``                int >= 0: the world tick of the field's last richness change
+                                  (for regrowth while the system is not loaded; see
+                                  `callister.sim.regrown`). Validated, then read by the world
+                                  with `field_ticks`; it does not change the system.
 ``field.<i>.rock.<j>.destroyed``  bool: rock j (generated order) of field i is gone (when true).
 ``station.<i>.destroyed``         bool: the station is a wreck: it stays in `stations` (indices
                                   never shift) with ``destroyed=True`` and no services.
@@ -27,6 +31,7 @@ from callister.universe.model import SERVICES, StarSystem
 
 DELTA_KEYS: tuple[str, ...] = (
     "field.<i>.richness",
+    "field.<i>.tick",
     "field.<i>.rock.<j>.destroyed",
     "station.<i>.destroyed",
     "station.<i>.faction",
@@ -34,7 +39,7 @@ DELTA_KEYS: tuple[str, ...] = (
 )
 
 _KEY = re.compile(
-    r"^(?:field\.(?P<f>0|[1-9][0-9]*)\.(?:(?P<fattr>richness)|rock\.(?P<r>0|[1-9][0-9]*)"
+    r"^(?:field\.(?P<f>0|[1-9][0-9]*)\.(?:(?P<fattr>richness|tick)|rock\.(?P<r>0|[1-9][0-9]*)"
     r"\.destroyed)|station\.(?P<s>0|[1-9][0-9]*)\.(?P<sattr>destroyed|faction|services))$"
 )
 
@@ -43,6 +48,24 @@ def _bool(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"delta {key!r} must be a bool, not {value!r}")
     return value
+
+
+def _tick(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"delta {key!r} must be an int >= 0, not {value!r}")
+    return value
+
+
+def field_ticks(deltas: dict[str, Any]) -> dict[int, int]:
+    """Field index -> world tick of its last richness change, from the ``field.<i>.tick`` keys
+    (validated like `apply_deltas`; other keys are ignored). Feed it to
+    `ZoneLayout.from_system(..., field_ticks=...)`."""
+    out: dict[int, int] = {}
+    for key in sorted(deltas):
+        m = _KEY.match(key) if isinstance(key, str) else None
+        if m is not None and m["fattr"] == "tick":
+            out[int(m["f"])] = _tick(key, deltas[key])
+    return out
 
 
 def apply_deltas(system: StarSystem, deltas: dict[str, Any]) -> StarSystem:
@@ -68,6 +91,8 @@ def apply_deltas(system: StarSystem, deltas: dict[str, Any]) -> StarSystem:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
                     raise ValueError(f"delta {key!r} must be an int in 0..100, not {value!r}")
                 fields[i] = replace(fields[i], richness=value)
+            elif m["fattr"] == "tick":
+                _tick(key, value)
             else:
                 j = int(m["r"])
                 if j >= len(system.fields[i].rocks):

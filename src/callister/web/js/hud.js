@@ -1,9 +1,30 @@
 // The HUD: system and sector, connection and RTT, ships in view, speed, docked / jump status,
-// nearest station, the last error (fading) and the connection banner. DOM text only (textContent).
+// nearest station, the ship's vitals (hull, shield, energy, fuel, cargo, credits, criminal
+// timer), weapons with cooldown and ammunition, mining, the locked target, warnings, an event
+// log, the death screen, the last error (fading) and the connection banner.
+// DOM text only: server text (names, items) goes in with textContent, never as markup.
 
-import { F_JUMPING } from "./snapshot.js";
+import { LOOT_MAX_SPEED, LOOT_RANGE } from "./combat.js";
+import { F_CRIMINAL, F_JUMPING, F_NO_FUEL, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { label } from "./system.js";
-import { $, fmtDistance, num, secLabel, starColour } from "./util.js";
+import { $, clamp, el, fmtDistance, num, secLabel, starColour } from "./util.js";
+
+const LOG_MAX = 7;
+const LOG_FADE_MS = 15000;
+const LOG_DROP_MS = 45000;
+
+/** "12.5" below 100, whole numbers above: vitals stay short and legible. */
+export function fmtAmount(v) {
+  if (!Number.isFinite(v)) return "—";
+  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10);
+}
+
+export function fmtClock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+const itemName = (key) => String(key).replace(/_/g, " ");
 
 const STATUS_TEXT = {
   offline: "offline", connecting: "connecting…", online: "online", stalled: "server not responding",
@@ -18,6 +39,12 @@ export class Hud {
     this._last = {};
     this.lastError = null;
     this.bannerLog = [];
+    this.weapons = null; // combat.js Weapons (main.js sets it)
+    this.effects = null; // fx.js Effects: when our ship was last hit
+    this.logItems = [];
+    this.minedTotals = new Map(); // ore -> units mined this session (for the mining line)
+    this._weaponKeys = "";
+    this._deathTimer = null;
   }
 
   _set(id, value) {
@@ -32,7 +59,7 @@ export class Hud {
     const sys = state.system;
     this._set("hud-system-name", sys?.name ?? "—");
     this._set("hud-sector", state.sector ? secLabel(state.sector[0], state.sector[1]) : "—");
-    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.me.hull ?? ""}` : "");
+    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.hullKey() ?? ""}` : "");
     const starCol = starColour(sys?.star);
     if (this._last.star !== starCol) {
       this._last.star = starCol;
@@ -95,6 +122,318 @@ export class Hud {
     } else if (!bar.hidden) {
       bar.hidden = true;
     }
+    $("btn-station").hidden = !state.docked;
+    const hudNode = $("hud");
+    if (hudNode.classList.contains("docked") !== state.docked) hudNode.classList.toggle("docked", state.docked);
+    // the columns and the station screen keep clear of the bottom row, whatever its height
+    const rowH = `${Math.round($("hud-bottom").getBoundingClientRect().height)}px`;
+    if (this._last.rowH !== rowH) {
+      this._last.rowH = rowH;
+      hudNode.style.setProperty("--bottom-h", rowH);
+      this.onLayout?.();
+    }
+
+    this._vitals(own);
+    this._weapons(nowMs);
+    this._target(pose ?? own, speed);
+    this._warnings(own, nowMs);
+    this._mining();
+    this._ageLog(nowMs);
+  }
+
+  // -------------------------------------------------------------------- vitals
+  _bar(id, value, max, extraCls = "") {
+    const f = max > 0 ? clamp(value / max, 0, 1) : 0;
+    const node = $(id);
+    const width = `${(f * 100).toFixed(1)}%`;
+    if (node.style.width !== width) node.style.width = width;
+    const cls = node.className.split(" ").slice(0, 2).join(" ") + (extraCls ? ` ${extraCls}` : "");
+    if (node.className !== cls) node.className = cls;
+    return f;
+  }
+
+  _value(id, value, max) {
+    const node = $(id);
+    const text = Number.isFinite(value) && Number.isFinite(max) ? `${fmtAmount(value)} / ${fmtAmount(max)}` : "—";
+    this._set(id, text);
+    // raw numbers for scripts and tests
+    const v = Number.isFinite(value) ? String(value) : "";
+    if (node.dataset.value !== v) node.dataset.value = v;
+    const m = Number.isFinite(max) ? String(max) : "";
+    if (node.dataset.max !== m) node.dataset.max = m;
+  }
+
+  _vitals(own) {
+    const st = this.state.status;
+    const n = (k) => (st && st[k] !== null && st[k] !== undefined ? Number(st[k]) : NaN);
+    for (const k of ["hull", "shield", "energy", "fuel"]) {
+      const v = n(k);
+      const m = n(`${k}_max`);
+      this._value(`hud-${k}`, v, m);
+      const f = m > 0 ? v / m : 1;
+      let extra = "";
+      if (k === "hull") extra = f < 0.3 ? "low" : f < 0.6 ? "mid" : "";
+      if (k === "fuel" && f < 0.2) extra = "low";
+      this._bar(`hud-${k}-bar`, Number.isFinite(v) ? v : 0, Number.isFinite(m) ? m : 0, extra);
+    }
+    const used = n("cargo_used");
+    const max = n("cargo_max");
+    this._value("hud-cargo", used, max);
+    $("hud-cargo").classList.toggle("full", max > 0 && used >= max);
+    const credits = this.state.credits;
+    this._set("hud-credits", credits === null || !Number.isFinite(credits) ? "—" : String(Math.round(credits)));
+    const node = $("hud-credits");
+    const cv = credits === null ? "" : String(credits);
+    if (node.dataset.value !== cv) node.dataset.value = cv;
+    const crim = n("criminal");
+    const isCriminal = crim > 0 || !!(own && own.flags & F_CRIMINAL);
+    $("hud-criminal").hidden = !isCriminal;
+    if (isCriminal) this._set("hud-criminal-time", crim > 0 ? fmtClock(crim) : "");
+  }
+
+  // -------------------------------------------------------------------- weapons
+  _weapons(nowMs) {
+    const w = this.weapons;
+    if (!w) return;
+    const list = w.weapons;
+    const keys = list.map((x) => (x && x.key ? `${x.key}:${x.name}:${x.kind}:${x.range}` : "-")).join("|");
+    const root = $("hud-weapons");
+    if (keys !== this._weaponKeys) {
+      this._weaponKeys = keys;
+      root.replaceChildren();
+      if (!list.length) {
+        root.appendChild(el("li", { cls: "empty", text: this.state.status ? "No weapons fitted" : "Weapons: waiting for the ship's status…" }));
+      }
+      list.forEach((x, i) => {
+        const has = x && x.key;
+        const li = el("li", { cls: has ? "" : "empty", attrs: { "data-slot": String(i), "data-testid": `weapon-${i}`,
+          title: has ? `${x.name || x.key}: ${x.kind || "weapon"}, range ${fmtDistance(Number(x.range))}. Select: ${i + 1}`
+            : "Empty slot: buy a module at a shipyard" } },
+        el("span", { cls: "wk", text: i + 1 }),
+        el("span", { cls: "wn" },
+          el("b", { text: has ? x.name || x.key : "empty slot" }),
+          el("span", { text: has ? fmtDistance(Number(x.range)) : "" })),
+        el("span", { cls: "wa" }),
+        el("div", { cls: "cd" }, el("div")));
+        if (has) li.addEventListener("click", () => this.onSelectSlot?.(i));
+        root.appendChild(li);
+      });
+    }
+    const items = root.children;
+    for (let i = 0; i < list.length && i < items.length; i++) {
+      const x = list[i];
+      const li = items[i];
+      if (!x || !x.key) continue;
+      const sel = w.selected === -1 || w.selected === i;
+      if (li.classList.contains("selected") !== sel) li.classList.toggle("selected", sel);
+      const rem = w.remaining(i, nowMs);
+      const full = w.cooldownMs(x.key) / 1000;
+      const bar = li.querySelector(".cd div");
+      const phase = w.slots[i]?.phase;
+      // awaiting the server's word on a shot: empty; cooled down, the "ready" on its way: full
+      const f = phase === "awaiting" ? 0 : rem === Infinity ? 1
+        : full > 0 ? 1 - clamp(rem / full, 0, 1) : rem > 0 ? 0 : 1;
+      const width = `${Math.round(f * 100)}%`;
+      if (bar.style.width !== width) bar.style.width = width;
+      bar.classList.toggle("cooling", rem !== 0);
+      const ammo = x.ammo === null || x.ammo === undefined ? null : Number(x.ammo);
+      const wa = li.querySelector(".wa");
+      let text;
+      let cls = "wa";
+      if (ammo !== null && ammo <= 0) {
+        text = "no ammo";
+        cls += " out";
+      } else if (rem === Infinity) {
+        text = "…";
+      } else if (rem > 0) {
+        text = `${rem.toFixed(1)} s`;
+      } else {
+        const max = Number(x.ammo_max);
+        text = ammo === null ? "ready" : max > 0 ? `${ammo}/${max}` : `${ammo} rds`;
+        cls += " ready";
+      }
+      if (wa.textContent !== text) wa.textContent = text;
+      if (wa.className !== cls) wa.className = cls;
+      wa.title = ammo === null ? "uses energy" : `${ammo} rounds left`;
+    }
+    $("btn-fire-all").classList.toggle("on", w.selected === -1);
+  }
+
+  // -------------------------------------------------------------------- target
+  _target(at, speed) {
+    const { state } = this;
+    const id = state.target;
+    const panel = $("hud-target");
+    if (!id) {
+      if (!panel.hidden) panel.hidden = true;
+      return;
+    }
+    panel.hidden = false;
+    const track = state.tracks.get(id);
+    const kind = track?.kind ?? state.kindOf(id);
+    const st = state.status?.target;
+    const info = st && Number(st.id) === id ? st : null;
+    const criminal = !!(track?.last && track.last.flags & F_CRIMINAL);
+    const wreck = kind === KIND_WRECK;
+    const cls = `panel${criminal ? " criminal-target" : ""}${wreck ? " wreck-target" : ""}`;
+    if (panel.className !== cls) panel.className = cls;
+    this._set("hud-target-kind", wreck ? "wreck" : criminal ? "ship · criminal" : kind === KIND_SHIP ? "ship" : "target");
+    // the introduced name ("Wreck of …") before the status's generic one
+    const name = state.nameOf(id) || (info && typeof info.name === "string" && info.name) || `#${id}`;
+    this._set("hud-target-name", name);
+    const dist = at && track?.last ? Math.hypot(track.last.x - at.x, track.last.y - at.y)
+      : Number(info?.dist);
+    this._set("hud-target-dist", track ? fmtDistance(dist) : "out of sensor range");
+    const bars = !wreck && info;
+    $("hud-target-shield-row").hidden = !bars;
+    $("hud-target-hull-row").hidden = !bars;
+    if (bars) {
+      this._bar("hud-target-shield", Number(info.shield) || 0, 1);
+      const h = Number(info.hull) || 0;
+      this._bar("hud-target-hull", h, 1, h < 0.3 ? "low" : h < 0.6 ? "mid" : "");
+    }
+    let note = "";
+    const lootBtn = $("btn-loot");
+    lootBtn.hidden = !wreck;
+    if (wreck) {
+      const inReach = Number.isFinite(dist) && dist <= LOOT_RANGE;
+      const slow = speed < LOOT_MAX_SPEED;
+      lootBtn.disabled = !inReach || !slow || state.docked;
+      note = !inReach ? `Fly within ${LOOT_RANGE} m to loot` : !slow ? `Slow below ${LOOT_MAX_SPEED} m/s to loot`
+        : "In reach — press L to loot";
+    } else if (this.weapons && Number.isFinite(dist)) {
+      const slots = this.weapons.selection();
+      const range = Math.max(0, ...slots.map((i) => Number(this.weapons.weapons[i]?.range) || 0));
+      if (range && dist > range) note = `Out of range (${fmtDistance(range)})`;
+      else if (range) note = "In range";
+      if (track?.last && track.last.flags & 1) note = "Docked: cannot be attacked";
+    }
+    this._set("hud-target-note", note);
+  }
+
+  // -------------------------------------------------------------------- warnings
+  _warnings(own, nowMs) {
+    const st = this.state.status;
+    const want = []; // [key, class, short text, explanation]
+    if (st && !this.state.dead) {
+      const fuel = Number(st.fuel);
+      const fuelMax = Number(st.fuel_max);
+      const empty = (Number.isFinite(fuel) && fuel <= 0) || !!(own && own.flags & F_NO_FUEL);
+      if (empty) {
+        want.push(["no-fuel", "bad", "FUEL EMPTY — DRIFTING",
+          "Thrust and brakes are dead; turning still works. H calls for help."]);
+      } else if (fuelMax > 0 && fuel / fuelMax < 0.2) {
+        want.push(["low-fuel", "", `LOW FUEL ${Math.round((fuel / fuelMax) * 100)} %`, "Refuel at a station."]);
+      }
+      if (this.effects && nowMs - this.effects.ownHitAt < 3000) {
+        want.push(["attacked", "bad", "UNDER ATTACK", "Your ship is being hit. H calls for help; docking makes you safe."]);
+      }
+      const crim = Number(st.criminal);
+      if (crim > 0) {
+        want.push(["criminal", "bad", `CRIMINAL ${fmtClock(crim)} — STATIONS FIRE ON YOU`,
+          "Lawful stations' defences fire on you, and anyone may attack you without committing a crime."]);
+      }
+      const hull = Number(st.hull);
+      const hullMax = Number(st.hull_max);
+      if (hullMax > 0 && hull / hullMax < 0.3) {
+        want.push(["hull", "bad", `HULL ${Math.round((hull / hullMax) * 100)} %`, "Repair at a station."]);
+      }
+      const used = Number(st.cargo_used);
+      const max = Number(st.cargo_max);
+      if (max > 0 && used >= max) want.push(["cargo-full", "", "HOLD FULL", "Sell or drop cargo to mine or loot."]);
+    }
+    const sig = want.map((w) => w.join("|")).join("/");
+    if (sig === this._last.warnings) return;
+    this._last.warnings = sig;
+    const root = $("hud-warnings");
+    root.replaceChildren(...want.map(([key, cls, text, why]) => el("div", {
+      cls: `warn-pill ${cls}`.trim(), text, attrs: { id: `hud-warning-${key}`, "data-warning": key, title: why },
+    })));
+  }
+
+  _mining() {
+    const st = this.state.status;
+    const node = $("hud-mining");
+    const rock = st?.mining;
+    let text;
+    if (rock !== null && rock !== undefined) {
+      const r = this.state.rocks()[Number(rock)];
+      const ore = r?.ore ? itemName(r.ore) : "ore";
+      const got = r?.ore ? this.minedTotals.get(r.ore) ?? 0 : 0;
+      text = `Mining ${ore}${got ? ` · +${got}` : ""} — M stops`;
+    } else {
+      text = "Mining: off (M near an asteroid)";
+    }
+    this._set("hud-mining", text);
+    node.classList.toggle("on", rock !== null && rock !== undefined);
+  }
+
+  // -------------------------------------------------------------------- event log
+  /** Add a line to the event log (cls: "", good, warn, bad, sos). */
+  log(text, cls = "") {
+    const li = el("li", { cls, text });
+    const item = { li, at: performance.now() };
+    this.logItems.push(item);
+    $("hud-log").appendChild(li);
+    while (this.logItems.length > LOG_MAX) this.logItems.shift().li.remove();
+  }
+
+  /** Add to the newest line when it has the same key and is recent (mining ticks), else log. */
+  logMerge(key, format, qty, cls = "") {
+    const lastItem = this.logItems[this.logItems.length - 1];
+    const now = performance.now();
+    if (lastItem && lastItem.key === key && now - lastItem.at < 10000) {
+      lastItem.total += qty;
+      lastItem.at = now;
+      lastItem.li.textContent = format(lastItem.total);
+      lastItem.li.classList.remove("old");
+      return;
+    }
+    this.log(format(qty), cls);
+    const item = this.logItems[this.logItems.length - 1];
+    item.key = key;
+    item.total = qty;
+  }
+
+  _ageLog(nowMs) {
+    while (this.logItems.length && nowMs - this.logItems[0].at > LOG_DROP_MS) this.logItems.shift().li.remove();
+    for (const it of this.logItems) {
+      const old = nowMs - it.at > LOG_FADE_MS;
+      if (it.li.classList.contains("old") !== old) it.li.classList.toggle("old", old);
+    }
+  }
+
+  // -------------------------------------------------------------------- death
+  /** `destroyed`: the overlay says who did it and that a new ship is coming. */
+  showDeath(by) {
+    clearTimeout(this._deathTimer);
+    const screen = $("death-screen");
+    screen.classList.remove("respawned");
+    $("death-title").textContent = "SHIP DESTROYED";
+    $("death-text").textContent = by ? `Your ship was destroyed by ${by}.` : "Your ship was destroyed.";
+    $("death-sub").textContent = "Respawning at home…";
+    $("btn-death-continue").hidden = true;
+    screen.hidden = false;
+  }
+
+  /** `respawned`: a new ship waits at home; the overlay lets go after a moment. */
+  showRespawned(insurance) {
+    const screen = $("death-screen");
+    if (screen.hidden) return;
+    screen.classList.add("respawned");
+    $("death-sub").textContent = insurance > 0
+      ? `Respawned at home in a new ship. Insurance paid ${insurance} cr.`
+      : "Respawned at home in a new ship. Your cargo stays in the wreck.";
+    const btn = $("btn-death-continue");
+    btn.hidden = false;
+    btn.focus({ preventScroll: true });
+    clearTimeout(this._deathTimer);
+    this._deathTimer = setTimeout(() => this.hideDeath(), 6000);
+  }
+
+  hideDeath() {
+    clearTimeout(this._deathTimer);
+    $("death-screen").hidden = true;
   }
 
   /** Show an error (from an `error` message or a refused action); it fades after a few seconds. */

@@ -1,6 +1,9 @@
 // Keyboard and mouse controls. Held flight controls become `input` messages: sent when they
 // change and re-sent every 250 ms while any is held, so one lost or late message cannot leave
-// the ship thrusting or stuck. Other keys are actions (dock, maps, zoom) handed to main.js.
+// the ship thrusting or stuck. Other keys are actions (dock, maps, zoom, weapons, target, loot,
+// mining, distress, station) handed to main.js. The trigger (Space, or the left mouse button
+// held on empty space in the view) is a held state main.js reads; clicking a ship or a wreck in
+// the view locks it as the target instead.
 
 const RESEND_MS = 250;
 
@@ -13,9 +16,15 @@ const FLIGHT_KEYS = {
 };
 
 const ACTION_KEYS = {
-  KeyF: "dock", KeyJ: "galaxy", KeyM: "sysmap", Escape: "close",
+  KeyF: "dock", KeyJ: "galaxy", KeyN: "sysmap", Escape: "close", KeyB: "station",
   Equal: "zoomIn", NumpadAdd: "zoomIn", Minus: "zoomOut", NumpadSubtract: "zoomOut",
+  Digit1: "slot1", Digit2: "slot2", Digit3: "slot3", Digit4: "slot4", Digit0: "slotAll",
+  Numpad1: "slot1", Numpad2: "slot2", Numpad3: "slot3", Numpad4: "slot4", Numpad0: "slotAll",
+  KeyT: "target", KeyL: "loot", KeyM: "mine", KeyH: "distress",
 };
+
+// keys a focused button, select or link must keep (Space/Enter press it; arrows move in a list)
+const CONTROL_KEYS = new Set(["Space", "Enter", "NumpadEnter", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
 
 export class Controls {
   /**
@@ -30,6 +39,7 @@ export class Controls {
     this.onHeldChange = onHeldChange;
     this.keys = new Set(); // held control names from the keyboard
     this.pad = new Set(); // held control names from the on-screen pad
+    this.trigger = new Set(); // what holds the trigger: "key", "mouse", "button"
     this.lastSent = null;
     this.lastSentAt = 0;
     this.pendingResend = false;
@@ -78,7 +88,55 @@ export class Controls {
     return { thrust: held.has("thrust") ? 1 : 0, turn, brake: held.has("brake") };
   }
 
+  /** Whether the trigger is held (Space, the mouse on the view, or the Fire button). */
+  get firing() {
+    return this.trigger.size > 0;
+  }
+
+  /**
+   * The view: a left click on a ship or wreck (pick(x, y) -> id) targets it; a left press
+   * elsewhere holds the trigger until released. A right click only targets.
+   */
+  bindView(canvas, pick) {
+    const up = () => this.trigger.delete("mouse");
+    canvas.addEventListener("pointerdown", (e) => {
+      if (!this.enabled()) return;
+      const r = canvas.getBoundingClientRect();
+      const id = pick(e.clientX - r.left, e.clientY - r.top);
+      if (e.button === 2 || id) {
+        this.onAction("pick", id);
+        return;
+      }
+      if (e.button !== 0) return;
+      try { canvas.setPointerCapture(e.pointerId); } catch { /* not capturable */ }
+      this.trigger.add("mouse");
+    });
+    canvas.addEventListener("pointerup", up);
+    canvas.addEventListener("pointercancel", up);
+    canvas.addEventListener("lostpointercapture", up);
+    canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
+  /** A button that holds the trigger while pressed. */
+  bindTrigger(btn) {
+    const up = () => {
+      this.trigger.delete("button");
+      btn.classList.remove("held");
+    };
+    btn.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      try { btn.setPointerCapture(e.pointerId); } catch { /* not capturable */ }
+      this.trigger.add("button");
+      btn.classList.add("held");
+    });
+    btn.addEventListener("pointerup", up);
+    btn.addEventListener("pointercancel", up);
+    btn.addEventListener("lostpointercapture", up);
+    btn.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
   releaseAll() {
+    this.trigger.clear();
     if (!this.keys.size && !this.pad.size) return;
     this.keys.clear();
     this.pad.clear();
@@ -94,8 +152,21 @@ export class Controls {
 
   _key(e, down) {
     const target = e.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    const tag = target?.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") {
+      if (e.code === "Escape" && down) this.onAction("close");
+      return;
+    }
+    // a focused control (keyboard users in the station screen) keeps Space, Enter and arrows
+    const focusedControl = (tag === "BUTTON" || tag === "A") && target.closest?.(".overlay, #death-screen, [role=tablist]");
+    if (focusedControl && CONTROL_KEYS.has(e.code)) return;
     if (!this.enabled()) return;
+    if (e.code === "Space") {
+      e.preventDefault(); // no page scroll, no button press
+      if (!down) this.trigger.delete("key");
+      else if (!(e.ctrlKey || e.metaKey || e.altKey)) this.trigger.add("key");
+      return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const ctl = FLIGHT_KEYS[e.code];
     if (ctl) {
@@ -112,7 +183,7 @@ export class Controls {
     const action = ACTION_KEYS[e.code] || (e.key === "+" ? "zoomIn" : null);
     if (action && down && !e.repeat) {
       e.preventDefault();
-      this.onAction(action);
+      this.onAction(action, e.shiftKey);
     }
   }
 

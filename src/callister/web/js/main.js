@@ -1,45 +1,94 @@
-// Entry point: the login screen, then the game (connection, state, view, HUD, maps, controls),
-// one animation loop, and the `window.callister` debug hook that browser tests read.
+// Entry point: the login screen, then the game (connection, state, view, HUD, maps, controls,
+// weapons, station screen), one animation loop, and the `window.callister` debug hook that
+// browser tests read.
 
 import { api, session } from "./api.js";
+import {
+  LOOT_MAX_SPEED, LOOT_RANGE, MINING_MAX_SPEED, MINING_RANGE, Weapons, lineBlocked, nextTarget,
+} from "./combat.js";
+import { Effects } from "./fx.js";
 import { Hud } from "./hud.js";
 import { Controls } from "./input.js";
 import { GalaxyMap, SystemMap } from "./maps.js";
 import { Net } from "./net.js";
 import { Renderer } from "./render.js";
+import { F_DOCKED, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { GameState } from "./state.js";
-import { $, secKey, secLabel, secStr } from "./util.js";
+import { StationScreen } from "./station.js";
+import { $, fmtDistance, secKey, secLabel, secStr } from "./util.js";
 
 const state = new GameState();
+const weapons = new Weapons();
+const effects = new Effects();
 let hud = null;
+let station = null;
 let inGame = false;
+
+// error codes of a refused shot: the shot started no cooldown
+const FIRE_CODES = new Set([
+  "COOLDOWN", "OUT_OF_RANGE", "NO_AMMO", "NO_ENERGY", "NO_LINE_OF_FIRE", "NO_TARGET", "BAD_SLOT",
+  "PVP_OFF",
+]);
+const MINING_STOPPED = {
+  range: "out of range of the rock", speed: "flying too fast", cargo_full: "the hold is full",
+  depleted: "the field is depleted", docked: "docked",
+};
+const TARGET_LOST_MS = 3000; // a locked target out of view this long is let go
+const DISTRESS_EVERY_MS = 10000;
 
 const net = new Net({
   welcome(msg) {
+    // a reconnect while dead may bring the new ship without a `respawned`: follow the id
+    const missedRespawn = state.dead && !state.dead.respawned && Number(msg.ship) !== state.dead.ship;
     state.welcome(msg);
+    if (missedRespawn) respawned(msg.ship, 0);
     controls.resync();
+    if (state.target) sendTarget(); // the server forgot it with the old socket
+    station.resendPending(); // same rids: answered, never charged twice
   },
   system(msg) {
     state.enterSystem(msg);
+    effects.clear();
+    if (state.target) setTarget(0);
+    miningAsked = null;
     controls.resync();
     $("sysmap-title").textContent = state.system?.name ?? "";
     if (!$("galaxy").hidden) galaxy.load();
     else galaxy.renderJumpList();
   },
   ents: (msg) => state.addNames(msg),
-  event(msg) {
-    state.event(msg, performance.now());
-    if (Number(msg.ship) !== state.ship) return;
-    if (msg.kind === "undocked") controls.resync();
-    if (msg.kind === "jump_charging" && state.jump) {
-      state.jump.name = galaxy.systems.get(secKey(...state.jump.to))?.name;
-    }
-    if (msg.kind === "collided") hud.error(`Collision with ${msg.what} at ${Math.round(msg.speed)} m/s`);
-  },
-  error(msg) {
-    hud.error(msg.ref ? `${msg.message} (${msg.ref})` : String(msg.message || msg.code));
-  },
+  event: onEvent,
+  error: onError,
   snapshot: (snap, view) => state.applySnapshot(snap, view, performance.now()),
+  shipStatus(msg) {
+    const now = performance.now();
+    // the status names our ship: a respawn we did not hear about still gets followed
+    if (msg.ship !== undefined && state.me && Number(msg.ship) > 0 && Number(msg.ship) !== state.ship) {
+      if (state.dead && !state.dead.respawned) respawned(msg.ship, 0);
+      else return; // a status of a ship we left (sent before the switch): ignore it
+    }
+    state.setStatus(msg, now);
+    weapons.update(msg, now);
+    if (msg.mining !== null && msg.mining !== undefined) miningAsked = null;
+    if (msg.target && msg.target.gone && Number(msg.target.id) === state.target) setTarget(0);
+  },
+  fx(msg) {
+    // `fx` happened at the server's present; the view is ~100 ms behind: hold the effects back
+    const c = state.clock;
+    const delayMs = c.delay === null ? 100 : (c.delay / c.tickHz) * 1000;
+    effects.add(msg, performance.now(), delayMs, state.ship);
+    // the locked target blew up: let go of it (its wreck can be targeted next)
+    if (state.target && Array.isArray(msg.fx) && msg.fx.some((f) => f?.k === "boom" && Number(f.ship) === state.target)) {
+      setTarget(0);
+    }
+  },
+  market(msg) {
+    state.setMarket(msg, performance.now());
+    station.onMarket(msg);
+  },
+  receipt(msg) {
+    if (!station.onReceipt(msg) && msg.ok === false) hud.error(String(msg.message || "request refused"));
+  },
   status(status, detail) {
     if (!hud) return;
     if (status === "reconnecting") {
@@ -60,6 +109,126 @@ const net = new Net({
     showLogin(message);
   },
 });
+
+// ---------------------------------------------------------------------------- events, errors
+function onEvent(msg) {
+  const now = performance.now();
+  switch (msg.kind) {
+    case "destroyed":
+      if (msg.ship !== undefined && state.ship && Number(msg.ship) !== state.ship && !state.dead) break;
+      state.destroyed(msg.by, now);
+      controls.releaseAll();
+      station.close();
+      weapons.reset();
+      miningAsked = null;
+      hud.showDeath(msg.by ?? null);
+      hud.log(msg.by ? `Destroyed by ${msg.by}` : "Your ship was destroyed", "bad");
+      return;
+    case "respawned":
+      respawned(msg.ship, Number(msg.insurance) || 0);
+      return;
+    case "crime": {
+      const secs = Number(msg.seconds);
+      const text = Number.isFinite(secs) && secs > 0
+        ? `Crime! You are a criminal for ${Math.round(secs / 60)} min — lawful stations will fire on you`
+        : "Crime! You are flagged criminal — lawful stations will fire on you";
+      hud.log(text, "bad"); // the warnings row and the ship panel show the timer
+      return;
+    }
+    case "mined": {
+      const qty = Number(msg.qty) || 0;
+      const ore = String(msg.ore ?? "ore");
+      hud.minedTotals.set(ore, (hud.minedTotals.get(ore) ?? 0) + qty);
+      hud.logMerge(`mined:${ore}`, (total) => `Mined +${total} ${ore.replace(/_/g, " ")}`, qty, "good");
+      return;
+    }
+    case "looted": {
+      const text = describeItems(msg.items);
+      hud.log(text ? `Looted: ${text}` : "The wreck held nothing you could take", text ? "good" : "warn");
+      lastLooted = { items: msg.items ?? null, wreck: msg.wreck ?? null, at: Date.now() };
+      return;
+    }
+    case "fuel_empty":
+      hud.log("Fuel tank empty — drifting. H calls for help.", "bad");
+      hud.error("Fuel tank empty — thrust and brakes are dead");
+      return;
+    case "distress": {
+      if (String(msg.from ?? "") === state.me?.name) return; // our own call: logged when sent
+      const call = state.addDistress(msg, now);
+      if (!call) return;
+      const own = state.ownRecord();
+      const where = own ? ` · ${fmtDistance(Math.hypot(call.x - own.x, call.y - own.y))} away` : "";
+      hud.log(`SOS from ${call.from}${where}`, "sos");
+      return;
+    }
+    case "mining_stopped": {
+      miningAsked = null;
+      const why = MINING_STOPPED[msg.reason] ?? String(msg.reason ?? "");
+      hud.log(`Mining stopped${why ? `: ${why}` : ""}`, "warn");
+      return;
+    }
+    case "bounty":
+      hud.log(`Bounty collected: ${Number(msg.amount) || 0} cr`, "good");
+      return;
+    default:
+      break;
+  }
+  state.event(msg, now);
+  if (Number(msg.ship) !== state.ship) return;
+  if (msg.kind === "undocked") controls.resync();
+  if (msg.kind === "jump_charging" && state.jump) {
+    state.jump.name = galaxy.systems.get(secKey(...state.jump.to))?.name;
+  }
+  if (msg.kind === "collided") hud.error(`Collision with ${msg.what} at ${Math.round(msg.speed)} m/s`);
+}
+
+function respawned(ship, insurance) {
+  const now = performance.now();
+  if (Number(ship) === state.ship && (!state.dead || state.dead.respawned)) {
+    if (insurance > 0) hud.showRespawned(insurance); // the event after a status got there first
+    return;
+  }
+  state.respawned(ship, now);
+  net.ship = Number(ship);
+  weapons.reset();
+  controls.resync();
+  hud.showRespawned(insurance);
+  hud.log("A new ship is ready at your home station", "good");
+}
+
+let lastHintAt = new Map();
+/** A throttled notice (the same text at most every 1.5 s). */
+function hint(text) {
+  const now = performance.now();
+  if (now - (lastHintAt.get(text) ?? -Infinity) < 1500) return;
+  lastHintAt.set(text, now);
+  if (lastHintAt.size > 50) lastHintAt = new Map([[text, now]]);
+  hud.error(text);
+}
+
+function onError(msg) {
+  if (station.onError(msg)) {
+    if (!station.isOpen) hud.error(String(msg.message || msg.code));
+    return;
+  }
+  const code = String(msg.code ?? "");
+  if (msg.ref === "fire" || (msg.ref === undefined && FIRE_CODES.has(code))) {
+    weapons.noteRefused(code, performance.now());
+    hint(String(msg.message || code));
+    return;
+  }
+  if (msg.ref === "target") return; // a target that left the zone: nothing to tell
+  if (msg.ref === "mine") miningAsked = null;
+  hint(msg.ref ? `${msg.message} (${msg.ref})` : String(msg.message || msg.code));
+}
+
+function describeItems(items) {
+  if (!items) return "";
+  const pairs = Array.isArray(items)
+    ? items.map((i) => [i?.item ?? i?.key ?? i?.name ?? "?", i?.qty ?? i?.quantity ?? 1])
+    : Object.entries(items);
+  return pairs.filter(([, q]) => Number(q) > 0).map(([k, q]) => `${q} × ${String(k).replace(/_/g, " ")}`).join(", ");
+}
 
 // ---------------------------------------------------------------------------- actions
 function sendAction(msg) {
@@ -91,6 +260,7 @@ function toggleOverlay(id) {
   const open = node.hidden;
   closeOverlays();
   if (open) {
+    station.close(); // the maps go on top of the station screen's place
     node.hidden = false;
     if (id === "galaxy") galaxy.load();
     if (id === "sysmap") $("sysmap-title").textContent = state.system?.name ?? "";
@@ -102,32 +272,228 @@ function closeOverlays() {
   $("galaxy").hidden = true;
 }
 
+/** Escape: close what is open (maps, station screen, death screen), else let go of the target. */
+function escape() {
+  if (!$("sysmap").hidden || !$("galaxy").hidden) closeOverlays();
+  else if (station.isOpen) station.close();
+  else if (!$("death-screen").hidden && state.dead?.respawned) hud.hideDeath();
+  else if (state.target) setTarget(0);
+}
+
+// --- targeting
+function sendTarget() {
+  if (!state.ship) return;
+  net.send({ t: "target", ship: state.ship, target: state.target ? String(state.target) : null });
+}
+
+function setTarget(id) {
+  if (state.setTarget(id)) sendTarget();
+}
+
+function cycleTarget(wrecks) {
+  const own = renderer.own ?? state.ownRecord();
+  if (!own) return;
+  const id = nextTarget(state, own.x, own.y, wrecks ? KIND_WRECK : KIND_SHIP);
+  if (!id) hint(wrecks ? "No wrecks in sensor range" : "No ships in sensor range");
+  else setTarget(id);
+}
+
+// --- weapons
+/** Why the slot must not fire now (a short text), or "" to go ahead. */
+function blockReason(w, tgt) {
+  const name = w.name || w.key;
+  if (w.ammo !== null && w.ammo !== undefined && Number(w.ammo) <= 0) return `${name}: no ammunition — rearm at a station`;
+  if (w.kind === "missile" && !tgt) return "Missiles need a locked target ship (T or click it)";
+  if (tgt) {
+    if (tgt.docked) return "The target is docked: it cannot be attacked";
+    const range = Number(w.range) || 0;
+    if (range && (tgt.dist > range * 0.98 || tgt.soon > range * 0.98)) return `Target out of range (${name}: ${fmtDistance(range)})`;
+    if (tgt.blocked) return `No line of fire: ${tgt.blocked} in the way`;
+  }
+  return "";
+}
+
+function fireTick() {
+  if (!inGame || !controls.firing || !state.status || !state.ship) return;
+  if (state.dead && !state.dead.respawned) return;
+  if (state.docked) {
+    // a click in the view while docked is not a request to fire: only the key and button say so
+    if (controls.trigger.has("key") || controls.trigger.has("button")) hint("Docked — undock (F) to use your weapons");
+    return;
+  }
+  if (!net.online) return;
+  const now = performance.now();
+  weapons.rttMs = net.rtt ?? 200;
+  const own = state.ownRecord();
+  if (!own) return;
+  const slots = weapons.selection();
+  if (!slots.length) {
+    hint("No weapon in that slot — buy a module at a shipyard");
+    return;
+  }
+  // the locked target, if it is a ship in view: where it is and what is between us
+  let tgt = null;
+  const track = state.target ? state.tracks.get(state.target) : null;
+  if (track?.last && track.kind === KIND_SHIP) {
+    const t = track.last;
+    const dx = t.x - own.x;
+    const dy = t.y - own.y;
+    const dist = Math.hypot(dx, dy);
+    // where it will be when the shot arrives at the server (half the round trip, plus a tick or two)
+    const lead = ((net.rtt ?? 200) / 2 + 100) / 1000;
+    const soon = Math.hypot(dx + (t.vx - own.vx) * lead, dy + (t.vy - own.vy) * lead);
+    tgt = { id: state.target, dist, soon, docked: (t.flags & F_DOCKED) !== 0, blocked: null };
+  }
+  for (const i of slots) {
+    if (!weapons.ready(i, now)) continue;
+    const w = weapons.weapons[i];
+    if (!w || !w.key) continue;
+    if (tgt && tgt.blocked === null) {
+      const t = track.last;
+      tgt.blocked = lineBlocked(state, own.x, own.y, t.x, t.y) ?? "";
+    }
+    const why = blockReason(w, tgt);
+    if (why) {
+      hint(why);
+      continue;
+    }
+    const msg = { t: "fire", ship: state.ship, slot: i, target: tgt ? String(tgt.id) : null };
+    if (net.send(msg)) weapons.noteFired(i, now);
+  }
+}
+
+function selectSlot(i) {
+  const got = weapons.select(i);
+  if (got !== i) hint(`No slot ${i + 1} on this hull`);
+}
+
+// --- mining, loot, distress
+let miningAsked = null; // {rock, at}: asked, not yet in a status
+function toggleMining() {
+  if (!state.system || !state.ship) return;
+  if (state.docked) {
+    hint("Undock (F) to mine");
+    return;
+  }
+  const now = performance.now();
+  const recent = miningAsked && now - miningAsked.at < 3000 ? miningAsked.rock : null;
+  const active = state.status?.mining ?? recent;
+  if (active !== null && active !== undefined) {
+    if (sendAction({ t: "mine", rock: null })) {
+      miningAsked = null;
+      hud.log("Mining stopped", "");
+    }
+    return;
+  }
+  const own = renderer.own ?? state.ownRecord();
+  if (!own) return;
+  const near = state.nearestRock(own.x, own.y);
+  const speed = Math.hypot(own.vx, own.vy);
+  if (!near) hint("No asteroids in this system");
+  else if (near.gap > MINING_RANGE) {
+    hint(`Nearest asteroid is ${fmtDistance(near.gap)} away — fly within ${MINING_RANGE} m to mine`);
+  } else if (speed >= MINING_MAX_SPEED) hint(`Slow below ${MINING_MAX_SPEED} m/s to mine`);
+  else if (sendAction({ t: "mine", rock: near.rock.index })) {
+    miningAsked = { rock: near.rock.index, at: now };
+    hud.log(`Mining ${near.rock.ore ? near.rock.ore.replace(/_/g, " ") : "ore"}…`, "");
+  }
+}
+
+let lastLooted = null;
+function loot() {
+  const id = state.target;
+  if (!id || state.kindOf(id) !== KIND_WRECK) {
+    hint("Target a wreck first (click it, or Shift+T)");
+    return;
+  }
+  const own = renderer.own ?? state.ownRecord();
+  const w = state.tracks.get(id)?.last;
+  if (!own || !w) {
+    hint("The wreck is out of sensor range");
+    return;
+  }
+  const dist = Math.hypot(w.x - own.x, w.y - own.y);
+  if (dist > LOOT_RANGE) hint(`Fly within ${LOOT_RANGE} m of the wreck to loot it (${fmtDistance(dist)})`);
+  else if (Math.hypot(own.vx, own.vy) >= LOOT_MAX_SPEED) hint(`Slow below ${LOOT_MAX_SPEED} m/s to loot`);
+  else if (sendAction({ t: "loot", wreck: String(id) })) hud.log(`Looting ${state.nameOf(id) || "the wreck"}…`, "");
+}
+
+let lastDistress = -Infinity;
+function distress() {
+  if (!state.system || !state.ship) return;
+  const now = performance.now();
+  if (now - lastDistress < DISTRESS_EVERY_MS) {
+    hint("Distress call already sent — wait a few seconds");
+    return;
+  }
+  if (sendAction({ t: "distress" })) {
+    lastDistress = now;
+    hud.log("Distress call sent to everyone in the system", "sos");
+  }
+}
+
+// ---------------------------------------------------------------------------- controls, view
 const controls = new Controls({
   send(c) {
     if (!net.online || !state.ship || !state.system) return false;
-    if (state.docked) return true; // nothing to steer; sent again on undocking (resync)
+    if (state.docked || (state.dead && !state.dead.respawned)) return true; // nothing to steer
     return net.send({ t: "input", ship: state.ship, thrust: c.thrust, turn: c.turn, brake: c.brake });
   },
   enabled: () => inGame,
-  onAction(action) {
+  onAction(action, arg) {
     if (action === "dock") toggleDock();
     else if (action === "galaxy") toggleOverlay("galaxy");
     else if (action === "sysmap") toggleOverlay("sysmap");
-    else if (action === "close") closeOverlays();
+    else if (action === "close") escape();
     else if (action === "zoomIn") renderer.zoomBy(1.25);
     else if (action === "zoomOut") renderer.zoomBy(0.8);
+    else if (action === "station") {
+      if (state.docked) {
+        closeOverlays();
+        station.toggle(true);
+      } else hint("Dock at a station (F) to trade");
+    } else if (action.startsWith("slot")) selectSlot(action === "slotAll" ? -1 : Number(action.slice(4)) - 1);
+    else if (action === "target") cycleTarget(!!arg); // arg: Shift held (wrecks)
+    else if (action === "pick") setTarget(arg || 0); // arg: the entity clicked, or 0
+    else if (action === "loot") loot();
+    else if (action === "mine") toggleMining();
+    else if (action === "distress") distress();
   },
 });
 
 const renderer = new Renderer($("view"), state);
+renderer.effects = effects;
+renderer.weapons = weapons;
 const sysmap = new SystemMap($("sysmap-canvas"), state);
 const galaxy = new GalaxyMap($("galaxy-canvas"), state, jumpTo);
 hud = new Hud(state, net);
+hud.weapons = weapons;
+hud.effects = effects;
+hud.onSelectSlot = (i) => selectSlot(i);
+hud.onLayout = () => station?.isOpen && station.layout();
+station = new StationScreen(state, {
+  // `bounty` is about an account, not our ship: it goes without `ship`
+  send: (msg) => (msg.t === "bounty" ? net.send(msg) : !!state.ship && net.send({ ...msg, ship: state.ship })),
+  onUndock: () => toggleDock(),
+  notify: (text, cls) => hud.log(text, cls),
+});
+
+// the station screen follows docking: open on docking, closed on leaving
+state.onChange((what) => {
+  if (what !== "docked") return;
+  if (state.docked && inGame) {
+    if ($("sysmap").hidden && $("galaxy").hidden) station.open(false);
+  } else {
+    station.close();
+  }
+});
 
 // ---------------------------------------------------------------------------- screens
 function showLogin(message = "") {
   inGame = false;
   closeOverlays();
+  station.close();
+  hud.hideDeath();
   hud.banner("");
   $("hud").hidden = true;
   $("login").hidden = false;
@@ -173,6 +539,10 @@ async function logout() {
   state.me = null;
   state.system = null;
   state.tracks.clear();
+  state.status = null;
+  state.market = null;
+  state.target = 0;
+  state.dead = null;
   if (token) api.logout().catch(() => {}); // best effort; the token is forgotten either way
   session.clear();
   showLogin("Logged out.");
@@ -185,18 +555,41 @@ $("login-form").addEventListener("submit", (e) => {
 $("btn-register").addEventListener("click", () => submitLogin(true));
 $("btn-logout").addEventListener("click", logout);
 $("btn-dock").addEventListener("click", toggleDock);
+$("btn-station").addEventListener("click", () => station.toggle(false));
 $("btn-jump").addEventListener("click", () => toggleOverlay("galaxy"));
 $("btn-sysmap").addEventListener("click", () => toggleOverlay("sysmap"));
 $("btn-zoom-in").addEventListener("click", () => renderer.zoomBy(1.25));
 $("btn-zoom-out").addEventListener("click", () => renderer.zoomBy(0.8));
+$("btn-fire-all").addEventListener("click", () => selectSlot(weapons.selected === -1 ? 0 : -1));
+$("btn-mine").addEventListener("click", toggleMining);
+$("btn-distress").addEventListener("click", distress);
+$("btn-loot").addEventListener("click", loot);
+$("btn-untarget").addEventListener("click", () => setTarget(0));
+$("btn-death-continue").addEventListener("click", () => hud.hideDeath());
 for (const b of document.querySelectorAll("[data-close]")) {
-  b.addEventListener("click", () => { $(b.dataset.close).hidden = true; });
+  b.addEventListener("click", () => {
+    if (b.dataset.close === "station-screen") station.close();
+    else $(b.dataset.close).hidden = true;
+  });
 }
-// buttons keep no focus, so Space/Enter cannot re-trigger them while flying
-for (const b of document.querySelectorAll("#hud button, .overlay button")) {
-  b.addEventListener("mouseup", () => b.blur());
-}
+// buttons clicked with a mouse keep no focus, so Space/Enter cannot re-trigger them while
+// flying (or buy twice); keyboard users keep their focus
+document.addEventListener("mouseup", (e) => {
+  const b = e.target?.closest?.("button");
+  if (b && b.closest("#hud, .overlay")) b.blur();
+});
 controls.bindPad($("pad"));
+controls.bindTrigger($("btn-fire"));
+controls.bindView($("view"), (x, y) => renderer.pick(x, y));
+
+// the trigger: checked often, independent of the frame rate
+setInterval(() => {
+  try {
+    fireTick();
+  } catch (err) {
+    console.error(err);
+  }
+}, 30);
 
 // ---------------------------------------------------------------------------- the loop
 let lastHud = 0;
@@ -211,7 +604,10 @@ function frame(now) {
     if (!$("galaxy").hidden) galaxy.draw(now);
     if (inGame && now - lastHud > 100) {
       lastHud = now;
+      if (state.target && state.targetLostMs && now - state.targetLostMs > TARGET_LOST_MS) setTarget(0);
       hud.update(now, renderer.own);
+      if (station.isOpen) station.header();
+      $("btn-fire").classList.toggle("held", controls.firing);
     }
   } catch (err) {
     console.error(err); // one bad frame must not stop the loop
@@ -221,9 +617,11 @@ function frame(now) {
 requestAnimationFrame(frame);
 
 // ---------------------------------------------------------------------------- debug hook
-// Tests read this with page.evaluate("window.callister.snapshot()").
+// Tests read this with page.evaluate("window.callister.snapshot()") and the getters below.
 window.callister = {
-  state, net, renderer, hud, galaxy,
+  state, net, renderer, hud, galaxy, effects,
+  weaponSlots: weapons, // the objects behind the weapons() and station() getters
+  stationScreen: station,
   snapshot: () => ({
     ...state.summary(net),
     inGame,
@@ -234,6 +632,31 @@ window.callister = {
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),
+  /** The newest `status` message (null before the first). */
+  status: () => (state.status ? { ...state.status } : null),
+  /** The locked target: {id, kind, name, dist, info: status.target or null}, or null. */
+  target: () => {
+    const id = state.target;
+    if (!id) return null;
+    const t = state.tracks.get(id)?.last;
+    const own = state.ownRecord();
+    const info = state.status?.target && Number(state.status.target.id) === id ? state.status.target : null;
+    return {
+      id, kind: state.kindOf(id), name: state.nameOf(id) || info?.name || "",
+      dist: t && own ? Math.hypot(t.x - own.x, t.y - own.y) : info?.dist ?? null, info,
+    };
+  },
+  /** The newest `market` message (null when none yet or after leaving the system). */
+  market: () => (state.market ? { ...state.market } : null),
+  /** The station screen: {open, tab, receipts, last: {rid, ok, text, code}, pending: [rid]}. */
+  station: () => station.summary(),
+  /** Weapon slots: {selected, sent, slots: [{key, remaining, awaiting, shots, cooldown}]}. */
+  weapons: () => weapons.summary(performance.now()),
+  /** Effects received ({beam, hit, boom}) and alive now. */
+  fx: () => ({ ...effects.counts, live: effects.items.length }),
+  /** What the event log shows, oldest first. */
+  events: () => hud.logItems.map((i) => i.li.textContent),
+  looted: () => lastLooted,
 };
 
 // ---------------------------------------------------------------------------- start

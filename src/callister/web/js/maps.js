@@ -3,7 +3,7 @@
 // clickable to jump — with the jump panel listing the current system's links.
 
 import { api } from "./api.js";
-import { F_DOCKED, KIND_SHIP } from "./snapshot.js";
+import { F_CRIMINAL, F_DOCKED, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import {
   bodyRadius, extent, fields, label, orbitRadius, planetColour, planetPosition, planets, starCss,
   starRadius, stations,
@@ -144,7 +144,22 @@ export class SystemMap {
     const me = state.ship;
     const aoi = Number(state.me?.aoi_radius) || 0;
     for (const [id, track] of state.tracks) {
-      if (track.kind !== KIND_SHIP || !track.last) continue;
+      if (!track.last) continue;
+      if (track.kind === KIND_WRECK) {
+        const px = X(track.last.x);
+        const py = Y(track.last.y);
+        ctx.strokeStyle = "#d9b89c";
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(px - 4, py - 4);
+        ctx.lineTo(px + 4, py + 4);
+        ctx.moveTo(px + 4, py - 4);
+        ctx.lineTo(px - 4, py + 4);
+        ctx.stroke();
+        if (id === state.target) text(ctx, state.nameOf(id) || "wreck", px, py - 8, "#d9b89c", 10);
+        continue;
+      }
+      if (track.kind !== KIND_SHIP) continue;
       const pose = track.at(rt, state.tickHz) ?? track.last;
       const px = X(pose.x);
       const py = Y(pose.y);
@@ -159,11 +174,39 @@ export class SystemMap {
         }
         continue;
       }
+      const criminal = (pose.flags & F_CRIMINAL) !== 0;
       ctx.beginPath();
       ctx.arc(px, py, 3.5, 0, Math.PI * 2);
-      ctx.fillStyle = (pose.flags & F_DOCKED) ? "rgba(255, 179, 71, 0.5)" : "#ffb347";
+      ctx.fillStyle = (pose.flags & F_DOCKED) ? "rgba(255, 179, 71, 0.5)" : criminal ? "#ff3b4e" : "#ffb347";
       ctx.fill();
-      text(ctx, state.nameOf(id), px, py - 8, "#ffd9a6", 11);
+      if (id === state.target) {
+        ctx.beginPath();
+        ctx.arc(px, py, 8, 0, Math.PI * 2);
+        ctx.strokeStyle = criminal ? "#ff3b4e" : "#ffcf4a";
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+      }
+      text(ctx, state.nameOf(id), px, py - 8, criminal ? "#ff8f9a" : "#ffd9a6", 11);
+    }
+
+    // distress calls: pulsing red beacons with who called
+    for (const d of state.distress) {
+      if (d.untilMs < nowMs) continue;
+      const px = X(d.x);
+      const py = Y(d.y);
+      for (let i = 0; i < 2; i++) {
+        const f = ((nowMs / 1200) + i / 2) % 1;
+        ctx.beginPath();
+        ctx.arc(px, py, 5 + f * 22, 0, Math.PI * 2);
+        ctx.strokeStyle = `rgba(255, 80, 100, ${0.9 * (1 - f)})`;
+        ctx.lineWidth = 2;
+        ctx.stroke();
+      }
+      ctx.fillStyle = "#ff5c6c";
+      ctx.beginPath();
+      ctx.arc(px, py, 3.5, 0, Math.PI * 2);
+      ctx.fill();
+      text(ctx, `SOS ${d.from}`, px, py - 12, "#ff9aa5", 11, true);
     }
     const own = state.tracks.get(me);
     const pose = own && (own.at(rt, state.tickHz) ?? own.last);

@@ -22,7 +22,9 @@ const CLOSE_BAD_HELLO = 4400;
  * Net: one logical connection that survives socket drops.
  * Status: "offline" | "connecting" | "online" | "stalled" | "reconnecting" | "replaced".
  * Handlers (all optional): welcome(msg), system(msg), ents(msg), event(msg), error(msg),
- * snapshot(snap, view), status(status, detail), fatal(code, message) for auth failures.
+ * snapshot(snap, view), status(status, detail), fatal(code, message) for auth failures,
+ * and for combat and trade: shipStatus(msg) (the `status` message), fx(msg), market(msg),
+ * receipt(msg). A handler that throws loses its message, never the connection.
  */
 export class Net {
   constructor(handlers = {}) {
@@ -232,6 +234,14 @@ export class Net {
     let msg;
     try { msg = JSON.parse(text); } catch { return; }
     if (!msg || typeof msg !== "object") return;
+    try {
+      this._dispatch(msg);
+    } catch (err) {
+      console.error(err); // one odd message must not stop the rest
+    }
+  }
+
+  _dispatch(msg) {
     switch (msg.t) {
       case "welcome":
         this.welcome = msg;
@@ -266,6 +276,18 @@ export class Net {
       }
       case "bye":
         this.byeReason = String(msg.reason || "server closing");
+        break;
+      case "status":
+        this.h.shipStatus?.(msg);
+        break;
+      case "fx":
+        this.h.fx?.(msg);
+        break;
+      case "market":
+        this.h.market?.(msg);
+        break;
+      case "receipt":
+        this.h.receipt?.(msg);
         break;
       default:
         break; // newer servers may add messages; ignore what we do not know

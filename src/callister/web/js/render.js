@@ -1,12 +1,18 @@
 // The flight view: a full-window canvas, camera centred on the own ship. Draws (back to front)
 // starfield parallax, grid, star, orbits and planets, asteroid rocks, stations, ships with name
-// labels and thrust flames, off-screen markers and a scale bar. World y points up; screen y down.
+// labels and thrust flames, wrecks, projectiles and missiles, weapon effects (fx.js), the locked
+// target's brackets and bars, mining beams, distress calls, off-screen markers and a scale bar.
+// World y points up; screen y down.
 
-import { F_DOCKED, F_JUMPING, F_THRUSTING, KIND_SHIP } from "./snapshot.js";
+import {
+  F_CRIMINAL, F_DOCKED, F_FIRING, F_JUMPING, F_MINING, F_NO_FUEL, F_SHIELD_HIT, F_THRUSTING,
+  KIND_MISSILE, KIND_PROJECTILE, KIND_SHIP, KIND_WRECK,
+} from "./snapshot.js";
 import {
   bodyRadius, fields, label, orbitRadius, planetColour, planetPosition, planets, starCss,
   starRadius, stations,
 } from "./system.js";
+import { MINING_RANGE } from "./combat.js";
 import { clamp, fmtDistance, hash32, num, rgba, rgbOf } from "./util.js";
 
 const HULL_RADIUS = { shuttle: 12, hauler: 24, interceptor: 10 };
@@ -18,6 +24,8 @@ const STAR_LAYERS = [
   { parallax: 0.03, count: 5, size: 2, alpha: 0.85 },
 ];
 const FONT = 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif';
+const CRIMINAL = "#ff3b4e";
+const TRAIL_POINTS = 18;
 
 export class Renderer {
   constructor(canvas, state) {
@@ -30,6 +38,11 @@ export class Renderer {
     this.dpr = 1;
     this.cam = { x: 0, y: 0 };
     this.rockShapes = new Map();
+    this.effects = null; // fx.js Effects (main.js sets it)
+    this.weapons = null; // combat.js Weapons: the selected weapon's range ring
+    this.poses = new Map(); // id -> {px, py, size, kind} drawn this frame (clicks pick from it)
+    this.flashes = new Map(); // id -> {shield: ms, fire: ms} from the per-tick flag bits
+    this.trails = new Map(); // missile id -> [[x, y]…] recent positions
     this.frame = 0;
     this.stats = { fps: 0, frames: 0, since: performance.now() };
     this.resize();
@@ -83,6 +96,7 @@ export class Renderer {
     this.renderTick = rt;
     this.own = own;
     this.placed = []; // label rectangles drawn this frame (ship and station labels avoid them)
+    this.poses.clear();
     this._background();
     this._starfield();
     if (state.system) {
@@ -92,7 +106,10 @@ export class Renderer {
       this._planets(t);
       this._rocks();
       this._stations(own);
-      if (rt !== null) this._ships(rt, nowMs);
+      this._distress(nowMs);
+      if (rt !== null) this._entities(rt, nowMs);
+      this.effects?.draw(this, nowMs);
+      if (rt !== null) this._targetMark(nowMs);
       this._scaleBar();
       this._markers(nowMs);
     }
@@ -375,22 +392,254 @@ export class Renderer {
     ctx.stroke();
   }
 
-  // ------------------------------------------------------------------ ships
-  _ships(rt, nowMs) {
+  // ------------------------------------------------------------------ entities
+  _entities(rt, nowMs) {
     const { state } = this;
     const mine = state.ship;
     let ownPose = null;
+    const ships = [];
+    const shots = [];
     for (const [id, track] of state.tracks) {
-      if (track.kind !== KIND_SHIP) continue;
       const pose = id === mine ? this.own : track.at(rt, state.tickHz);
       if (!pose) continue;
-      if (id === mine) {
-        ownPose = pose;
-        continue; // drawn last, on top
-      }
-      this._ship(id, pose, false, nowMs);
+      this._flags(id, track, nowMs);
+      if (track.kind === KIND_WRECK) this._wreckEntity(id, pose, nowMs);
+      else if (track.kind === KIND_PROJECTILE || track.kind === KIND_MISSILE) shots.push([id, track.kind, pose]);
+      else if (id === mine) ownPose = pose; // drawn last, on top
+      else ships.push([id, pose]);
+    }
+    this._miningBeams(ships, ownPose, nowMs);
+    this._rangeRing(ownPose);
+    for (const [id, pose] of ships) this._ship(id, pose, false, nowMs);
+    for (const [id, kind, pose] of shots) {
+      if (kind === KIND_MISSILE) this._missile(id, pose, nowMs);
+      else this._projectile(id, pose);
+    }
+    if (this.trails.size) {
+      for (const id of this.trails.keys()) if (!state.tracks.has(id)) this.trails.delete(id);
     }
     if (ownPose) this._ship(mine, ownPose, true, nowMs);
+  }
+
+  /** The per-tick bits (shield hit, fired) light a flash that outlasts the tick. */
+  _flags(id, track, nowMs) {
+    const rec = track.last;
+    if (!rec || !(rec.flags & (F_SHIELD_HIT | F_FIRING))) return;
+    let f = this.flashes.get(id);
+    if (!f) this.flashes.set(id, (f = { rec: null, shield: 0, fire: 0 }));
+    if (f.rec === rec) return; // this sample was seen already
+    f.rec = rec;
+    if (rec.flags & F_SHIELD_HIT) f.shield = nowMs;
+    if (rec.flags & F_FIRING) f.fire = nowMs;
+    if (this.flashes.size > 500) this.flashes.clear();
+  }
+
+  _rangeRing(pose) {
+    const w = this.weapons;
+    if (!pose || !w || (pose.flags & F_DOCKED)) return;
+    const slots = w.selection();
+    if (!slots.length) return;
+    const range = Math.max(...slots.map((i) => Number(w.weapons[i]?.range) || 0));
+    const rr = range * this.zoom;
+    if (rr < 20 || rr > Math.hypot(this.w, this.h) * 1.5) return;
+    const { ctx } = this;
+    ctx.save();
+    ctx.beginPath();
+    ctx.arc(this.sx(pose.x), this.sy(pose.y), rr, 0, Math.PI * 2);
+    ctx.setLineDash([2, 7]);
+    ctx.strokeStyle = "rgba(255, 120, 110, 0.28)";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  /** Mining lasers: ours to the rock the status names; others' (MINING bit) to the nearest rock. */
+  _miningBeams(ships, ownPose, nowMs) {
+    const { ctx, state } = this;
+    const rocks = state.rocks();
+    if (!rocks.length) return;
+    const beams = [];
+    const mining = state.status?.mining;
+    if (ownPose && mining !== null && mining !== undefined && rocks[Number(mining)]) {
+      beams.push([ownPose, rocks[Number(mining)], true]);
+    }
+    for (const [, pose] of ships) {
+      if (!(pose.flags & F_MINING)) continue;
+      const near = state.nearestRock(pose.x, pose.y);
+      if (near && near.gap <= MINING_RANGE + 50) beams.push([pose, near.rock, false]);
+    }
+    if (!beams.length) return;
+    ctx.save();
+    ctx.globalCompositeOperation = "lighter";
+    ctx.lineCap = "round";
+    const wob = 0.65 + 0.35 * Math.sin(nowMs / 70);
+    for (const [pose, rock, own] of beams) {
+      const ax = this.sx(pose.x);
+      const ay = this.sy(pose.y);
+      // aim at the rock's near surface
+      const d = Math.hypot(rock.x - pose.x, rock.y - pose.y) || 1;
+      const tx = rock.x - ((rock.x - pose.x) / d) * rock.r * 0.8;
+      const ty = rock.y - ((rock.y - pose.y) / d) * rock.r * 0.8;
+      const bx = this.sx(tx);
+      const by = this.sy(ty);
+      const col = own ? "120, 255, 170" : "190, 255, 160";
+      for (const [w, a] of [[6, 0.18], [2.4, 0.55], [1, 0.9]]) {
+        ctx.beginPath();
+        ctx.moveTo(ax, ay);
+        ctx.lineTo(bx, by);
+        ctx.strokeStyle = `rgba(${col}, ${a * wob})`;
+        ctx.lineWidth = w;
+        ctx.stroke();
+      }
+      // sparkle where the beam cuts the rock
+      ctx.fillStyle = `rgba(230, 255, 200, ${0.8 * wob})`;
+      for (let i = 0; i < 4; i++) {
+        const a = nowMs / 90 + i * 1.7;
+        ctx.fillRect(bx + Math.cos(a) * 5 * wob - 1, by + Math.sin(a * 1.3) * 5 * wob - 1, 2, 2);
+      }
+    }
+    ctx.restore();
+  }
+
+  _projectile(id, pose) {
+    const { ctx, zoom } = this;
+    const px = this.sx(pose.x);
+    const py = this.sy(pose.y);
+    if (!this.onScreen(px, py, 60)) return;
+    const speed = Math.hypot(pose.vx, pose.vy) || 1;
+    const len = clamp(speed * zoom * 0.06, 7, 42);
+    const ux = pose.vx / speed;
+    const uy = -pose.vy / speed;
+    ctx.save();
+    ctx.globalCompositeOperation = "lighter";
+    ctx.lineCap = "round";
+    const g = ctx.createLinearGradient(px, py, px - ux * len, py - uy * len);
+    g.addColorStop(0, "rgba(255, 245, 200, 1)");
+    g.addColorStop(1, "rgba(255, 150, 40, 0)");
+    ctx.strokeStyle = g;
+    ctx.lineWidth = 2.6;
+    ctx.beginPath();
+    ctx.moveTo(px, py);
+    ctx.lineTo(px - ux * len, py - uy * len);
+    ctx.stroke();
+    ctx.fillStyle = "rgba(255, 220, 140, 0.35)";
+    ctx.beginPath();
+    ctx.arc(px, py, 4, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.restore();
+    this.poses.set(id, { px, py, size: 4, kind: KIND_PROJECTILE });
+  }
+
+  _missile(id, pose, nowMs) {
+    const { ctx } = this;
+    // smoke trail: recent world positions
+    let trail = this.trails.get(id);
+    if (!trail) this.trails.set(id, (trail = []));
+    const lastPt = trail[trail.length - 1];
+    if (!lastPt || Math.hypot(lastPt[0] - pose.x, lastPt[1] - pose.y) * this.zoom > 3) {
+      trail.push([pose.x, pose.y]);
+      if (trail.length > TRAIL_POINTS) trail.shift();
+    }
+    const px = this.sx(pose.x);
+    const py = this.sy(pose.y);
+    if (trail.length > 1) {
+      ctx.save();
+      ctx.lineCap = "round";
+      for (let i = 1; i < trail.length; i++) {
+        const a = (i / trail.length) * 0.45;
+        ctx.beginPath();
+        ctx.moveTo(this.sx(trail[i - 1][0]), this.sy(trail[i - 1][1]));
+        ctx.lineTo(this.sx(trail[i][0]), this.sy(trail[i][1]));
+        ctx.strokeStyle = `rgba(200, 200, 210, ${a})`;
+        ctx.lineWidth = 1 + (i / trail.length) * 2.5;
+        ctx.stroke();
+      }
+      ctx.restore();
+    }
+    if (!this.onScreen(px, py, 40)) return;
+    const speed = Math.hypot(pose.vx, pose.vy);
+    const ang = speed > 1 ? Math.atan2(pose.vy, pose.vx) : pose.angle;
+    const s = 7;
+    ctx.save();
+    ctx.translate(px, py);
+    ctx.rotate(-ang);
+    const flick = 0.7 + 0.3 * Math.sin(nowMs / 30 + id);
+    ctx.globalCompositeOperation = "lighter";
+    const g = ctx.createLinearGradient(-s * 0.6, 0, -s * (1.8 + flick), 0);
+    g.addColorStop(0, "rgba(255, 240, 200, 0.95)");
+    g.addColorStop(1, "rgba(255, 90, 30, 0)");
+    ctx.fillStyle = g;
+    ctx.beginPath();
+    ctx.moveTo(-s * 0.6, -2);
+    ctx.lineTo(-s * (1.8 + flick), 0);
+    ctx.lineTo(-s * 0.6, 2);
+    ctx.fill();
+    ctx.globalCompositeOperation = "source-over";
+    ctx.beginPath();
+    ctx.moveTo(s, 0);
+    ctx.lineTo(-s * 0.6, -2.6);
+    ctx.lineTo(-s * 0.6, 2.6);
+    ctx.closePath();
+    ctx.fillStyle = "#f2f4f8";
+    ctx.fill();
+    ctx.strokeStyle = "#ff5a4e";
+    ctx.lineWidth = 1.2;
+    ctx.stroke();
+    ctx.restore();
+    this.poses.set(id, { px, py, size: s, kind: KIND_MISSILE });
+  }
+
+  /** A wreck: tumbling fragments with dying embers, named ("Wreck of …"). */
+  _wreckEntity(id, pose, nowMs) {
+    const { ctx, zoom, state } = this;
+    const px = this.sx(pose.x);
+    const py = this.sy(pose.y);
+    if (!this.onScreen(px, py, 120)) return;
+    const size = Math.max(18 * zoom * 1.2, 12);
+    let seed = hash32(id, 4242);
+    const spin = (nowMs / 1000) * (0.15 + (seed & 7) / 40);
+    ctx.save();
+    ctx.translate(px, py);
+    // a dull halo so a wreck reads as "something here" even at a far zoom
+    const halo = ctx.createRadialGradient(0, 0, 0, 0, 0, size * 1.8);
+    halo.addColorStop(0, "rgba(200, 130, 80, 0.18)");
+    halo.addColorStop(1, "rgba(200, 130, 80, 0)");
+    ctx.fillStyle = halo;
+    ctx.beginPath();
+    ctx.arc(0, 0, size * 1.8, 0, Math.PI * 2);
+    ctx.fill();
+    for (let i = 0; i < 5; i++) {
+      seed = hash32(seed, i);
+      const a = (i / 5) * Math.PI * 2 + spin * (i % 2 ? 1 : -1) * 0.3;
+      const d = size * (0.25 + ((seed & 0xff) / 255) * 0.55);
+      const fs = size * (0.28 + (((seed >>> 8) & 0xff) / 255) * 0.3);
+      ctx.save();
+      ctx.translate(Math.cos(a) * d, Math.sin(a) * d);
+      ctx.rotate(spin * (1 + i * 0.4) + i);
+      ctx.beginPath();
+      ctx.moveTo(fs, 0);
+      ctx.lineTo(-fs * 0.5, -fs * 0.55);
+      ctx.lineTo(-fs * 0.8, fs * 0.1);
+      ctx.lineTo(-fs * 0.2, fs * 0.6);
+      ctx.closePath();
+      ctx.fillStyle = "#3b3633";
+      ctx.fill();
+      ctx.strokeStyle = "#a0826c";
+      ctx.lineWidth = 1.2;
+      ctx.stroke();
+      ctx.restore();
+    }
+    // embers
+    for (let i = 0; i < 3; i++) {
+      const a = hash32(id, i) / 4294967296 * Math.PI * 2;
+      const glow = 0.4 + 0.6 * Math.abs(Math.sin(nowMs / (300 + i * 170) + i));
+      ctx.fillStyle = `rgba(255, ${140 + i * 30}, 60, ${glow})`;
+      ctx.fillRect(Math.cos(a) * size * 0.45 - 1, Math.sin(a) * size * 0.45 - 1, 2.2, 2.2);
+    }
+    ctx.restore();
+    const name = state.nameOf(id) || "Wreck";
+    this._label(name, px, py - size - 8, "#d9b89c", 11);
+    this.poses.set(id, { px, py, size, kind: KIND_WRECK });
   }
 
   _ship(id, pose, isOwn, nowMs) {
@@ -401,8 +650,10 @@ export class Renderer {
     const hull = state.names.get(id)?.hull || "shuttle";
     const size = Math.max((HULL_RADIUS[hull] ?? 12) * zoom * 1.2, 11);
     const docked = (pose.flags & F_DOCKED) !== 0;
+    const criminal = (pose.flags & F_CRIMINAL) !== 0;
     const colour = isOwn ? "#5cd0ff" : "#ffb347";
     const rgb = rgbOf(colour);
+    this.poses.set(id, { px, py, size, kind: KIND_SHIP });
 
     if (isOwn && !docked) {
       // velocity vector: where the ship will be in 2 s
@@ -435,7 +686,7 @@ export class Renderer {
     ctx.translate(px, py);
     ctx.rotate(-pose.angle);
     ctx.globalAlpha = docked ? 0.55 : 1;
-    if ((pose.flags & F_THRUSTING) && !docked) {
+    if ((pose.flags & F_THRUSTING) && !docked && !(pose.flags & F_NO_FUEL)) {
       // two tongues of flame: a wide orange glow and a white-hot core, flickering
       const flick = 0.75 + 0.25 * Math.sin(nowMs / 35 + id) * Math.sin(nowMs / 53 + id * 3);
       const base = -size * 0.42;
@@ -465,14 +716,196 @@ export class Renderer {
     ctx.closePath();
     ctx.fillStyle = rgba(rgb.map((c) => c * 0.35), 1);
     ctx.fill();
+    if (criminal) {
+      // criminals are outlined red for everyone: a wide red stroke under the hull colour
+      ctx.shadowColor = CRIMINAL;
+      ctx.shadowBlur = 14;
+      ctx.lineWidth = 4.5;
+      ctx.strokeStyle = CRIMINAL;
+      ctx.stroke();
+      ctx.shadowBlur = 0;
+    }
     ctx.lineWidth = 1.6;
-    ctx.strokeStyle = colour;
+    ctx.strokeStyle = criminal ? "#ffd0d4" : colour;
     ctx.stroke();
+    const fl = this.flashes.get(id);
+    if (fl && nowMs - fl.fire < 140 && !docked) {
+      // muzzle flash at the nose
+      const a = 1 - (nowMs - fl.fire) / 140;
+      const g = ctx.createRadialGradient(size * 1.1, 0, 0, size * 1.1, 0, size * 0.7);
+      g.addColorStop(0, `rgba(255, 250, 220, ${a})`);
+      g.addColorStop(1, "rgba(255, 180, 80, 0)");
+      ctx.fillStyle = g;
+      ctx.beginPath();
+      ctx.arc(size * 1.1, 0, size * 0.7, 0, Math.PI * 2);
+      ctx.fill();
+    }
     ctx.restore();
+    if (fl && nowMs - fl.shield < 300) {
+      const a = 1 - (nowMs - fl.shield) / 300;
+      ctx.beginPath();
+      ctx.arc(px, py, size * 1.5, 0, Math.PI * 2);
+      ctx.strokeStyle = `rgba(120, 190, 255, ${0.8 * a})`;
+      ctx.lineWidth = 2;
+      ctx.stroke();
+    }
+    if (criminal && !docked) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.arc(px, py, size * 1.75, 0, Math.PI * 2);
+      ctx.setLineDash([4, 4]);
+      ctx.lineDashOffset = -nowMs / 60;
+      ctx.strokeStyle = "rgba(255, 59, 78, 0.75)";
+      ctx.lineWidth = 1.4;
+      ctx.stroke();
+      ctx.restore();
+    }
 
     if (docked) return; // inside the station: its label is enough (the HUD says "docked")
     const name = state.nameOf(id) || (isOwn ? state.me?.name ?? "" : `#${id}`);
-    this._label(name, px, py - size - 9, isOwn ? "#bfefff" : "#ffd9a6", 12, isOwn);
+    const labelCol = criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
+    this._label(criminal ? `${name} · CRIMINAL` : name, px, py - size - 9, labelCol, 12, isOwn || criminal);
+  }
+
+  // ------------------------------------------------------------------ target, distress
+  /** The locked target: animated corner brackets, its hull and shield bars, name and range. */
+  _targetMark(nowMs) {
+    const { ctx, state } = this;
+    const id = state.target;
+    if (!id) return;
+    const p = this.poses.get(id);
+    const track = state.tracks.get(id);
+    const own = this.own;
+    if (!track) return;
+    const last = track.last;
+    const criminal = last && (last.flags & F_CRIMINAL);
+    const col = criminal ? CRIMINAL : track.kind === KIND_WRECK ? "#e0b48c" : "#ffcf4a";
+    const st = state.status?.target;
+    const info = st && Number(st.id) === id ? st : null;
+    const dist = own && last ? Math.hypot(last.x - own.x, last.y - own.y) : Number(info?.dist);
+    if (!p) {
+      // off screen: an arrow at the edge towards it
+      if (!own || !last) return;
+      this._edgeArrow(last.x, last.y, col, `${state.nameOf(id) || "target"} · ${fmtDistance(dist)}`, nowMs);
+      return;
+    }
+    const r = Math.max(p.size * 1.6, 16) + 2 * Math.sin(nowMs / 180);
+    const k = r * 0.45;
+    ctx.save();
+    ctx.strokeStyle = col;
+    ctx.lineWidth = 2;
+    ctx.shadowColor = col;
+    ctx.shadowBlur = 6;
+    ctx.beginPath();
+    for (const [sx, sy] of [[-1, -1], [1, -1], [1, 1], [-1, 1]]) {
+      const cx = p.px + sx * r;
+      const cy = p.py + sy * r;
+      ctx.moveTo(cx, cy - sy * k);
+      ctx.lineTo(cx, cy);
+      ctx.lineTo(cx - sx * k, cy);
+    }
+    ctx.stroke();
+    ctx.restore();
+    // a faint line from us to it
+    if (own && this.poses.get(state.ship)) {
+      const o = this.poses.get(state.ship);
+      ctx.save();
+      ctx.beginPath();
+      ctx.moveTo(o.px, o.py);
+      ctx.lineTo(p.px, p.py);
+      ctx.setLineDash([2, 6]);
+      ctx.strokeStyle = rgba(rgbOf(col), 0.3);
+      ctx.lineWidth = 1;
+      ctx.stroke();
+      ctx.restore();
+    }
+    // bars under the brackets: shield (blue) over hull (green -> red)
+    let y = p.py + r + 8;
+    const bw = Math.max(56, r * 2.2);
+    const x0 = p.px - bw / 2;
+    if (info && track.kind === KIND_SHIP) {
+      const bars = [[Number(info.shield), "#59b7ff"], [Number(info.hull), null]];
+      for (const [frac, c] of bars) {
+        const f = clamp(Number.isFinite(frac) ? frac : 0, 0, 1);
+        ctx.fillStyle = "rgba(0, 0, 0, 0.6)";
+        ctx.fillRect(x0 - 1, y - 1, bw + 2, 6);
+        ctx.fillStyle = c ?? (f > 0.5 ? "#58e08f" : f > 0.25 ? "#ffcf4a" : "#ff5c6c");
+        ctx.fillRect(x0, y, bw * f, 4);
+        y += 7;
+      }
+    }
+    ctx.textAlign = "center"; // the name is above the ship already; the range goes below
+    this._text(fmtDistance(dist), p.px, y + 11, col, 11, true);
+  }
+
+  /** An arrow at the screen edge towards world point (x, y) with a caption. */
+  _edgeArrow(x, y, colour, caption, nowMs) {
+    const { ctx, w, h } = this;
+    const cx = w / 2;
+    const cy = h / 2;
+    const dx = this.sx(x) - cx;
+    const dy = this.sy(y) - cy;
+    const m = 34;
+    const k = Math.min((cx - m) / Math.abs(dx || 1e-9), (cy - m) / Math.abs(dy || 1e-9));
+    const mx = cx + dx * k;
+    const my = cy + dy * k;
+    ctx.save();
+    ctx.translate(mx, my);
+    ctx.rotate(Math.atan2(dy, dx));
+    ctx.beginPath();
+    ctx.moveTo(11, 0);
+    ctx.lineTo(-6, -8);
+    ctx.lineTo(-2, 0);
+    ctx.lineTo(-6, 8);
+    ctx.closePath();
+    ctx.fillStyle = colour;
+    ctx.globalAlpha = 0.75 + 0.25 * Math.sin(nowMs / 200);
+    ctx.fill();
+    ctx.restore();
+    const align = mx < w * 0.2 ? "left" : mx > w * 0.8 ? "right" : "center";
+    const lx = align === "left" ? mx + 14 : align === "right" ? mx - 14 : mx;
+    const ly = my < cy ? my + 24 : my - 14;
+    this._place(caption, lx, ly, colour, 11, true, align, my < cy ? 1 : -1);
+  }
+
+  /** Distress calls in this system: a pulsing red beacon, or an edge arrow when off screen. */
+  _distress(nowMs) {
+    const { ctx, state } = this;
+    if (!state.distress.length || !this.own) return;
+    for (const d of state.distress) {
+      if (d.untilMs < nowMs) continue;
+      const px = this.sx(d.x);
+      const py = this.sy(d.y);
+      const caption = `SOS ${d.from} · ${fmtDistance(Math.hypot(d.x - this.own.x, d.y - this.own.y))}`;
+      if (px < 0 || py < 0 || px > this.w || py > this.h) {
+        this._edgeArrow(d.x, d.y, "#ff6b7a", caption, nowMs);
+        continue;
+      }
+      for (let i = 0; i < 3; i++) {
+        const f = ((nowMs / 1400) + i / 3) % 1;
+        ctx.beginPath();
+        ctx.arc(px, py, 8 + f * 46, 0, Math.PI * 2);
+        ctx.strokeStyle = `rgba(255, 80, 100, ${0.8 * (1 - f)})`;
+        ctx.lineWidth = 2;
+        ctx.stroke();
+      }
+      this._label(caption, px, py - 60, "#ff9aa5", 12, true);
+    }
+  }
+
+  /** The targetable entity (ship or wreck, not ours) under screen point (mx, my), or 0. */
+  pick(mx, my) {
+    let best = 0;
+    let bestD = Infinity;
+    for (const [id, p] of this.poses) {
+      if (id === this.state.ship || (p.kind !== KIND_SHIP && p.kind !== KIND_WRECK)) continue;
+      const d = Math.hypot(p.px - mx, p.py - my);
+      if (d <= Math.max(p.size * 1.4, 18) && d < bestD) {
+        best = id;
+        bestD = d;
+      }
+    }
+    return best;
   }
 
   // ------------------------------------------------------------------ overlays in the view
@@ -480,7 +913,7 @@ export class Renderer {
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
-      for (const node of document.querySelectorAll("#hud:not([hidden]) :is(.panel, .keys)")) {
+      for (const node of document.querySelectorAll("#hud:not([hidden]) :is(.panel, .keys, .log, .warnings)")) {
         const r = node.getBoundingClientRect();
         if (r.width && r.height) rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6 });
       }

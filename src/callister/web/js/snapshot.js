@@ -7,10 +7,20 @@ export const FLAG_FULL = 1;
 export const HEADER_SIZE = 20;
 export const RECORD_SIZE = 24;
 
+// record `kind`
 export const KIND_SHIP = 1;
+export const KIND_PROJECTILE = 2;
+export const KIND_MISSILE = 3;
+export const KIND_WRECK = 4;
+// record `flags` bits
 export const F_DOCKED = 1;
 export const F_THRUSTING = 2;
 export const F_JUMPING = 4;
+export const F_CRIMINAL = 8;
+export const F_SHIELD_HIT = 16; // hit this tick
+export const F_MINING = 32;
+export const F_NO_FUEL = 64;
+export const F_FIRING = 128; // fired this tick
 
 const POS_SCALE = 16;
 const VEL_SCALE = 16;

@@ -5,7 +5,7 @@
 // samples around that time (cubic Hermite with the sampled velocities) and extrapolating with the
 // last velocity when an entity has not been updated (far entities update at a quarter rate).
 
-import { F_DOCKED, F_JUMPING, KIND_SHIP, sameRecord } from "./snapshot.js";
+import { F_DOCKED, F_JUMPING, KIND_SHIP, KIND_WRECK, sameRecord } from "./snapshot.js";
 import { lerpAngle, num, secKey, secStr } from "./util.js";
 
 const MAX_SAMPLES = 12;
@@ -166,6 +166,19 @@ export class GameState {
     this.visited = new Set(); // sector keys of discovered systems
     this.arrivals = 0;
     this.listeners = new Set();
+    // issue 3: combat, death, economy
+    this.status = null; // the newest `status` message (vitals, weapons, cargo, credits, target)
+    this.statusAt = 0; // performance.now() when it arrived
+    this.credits = null; // newest of status / market / receipt
+    this.target = 0; // the locked entity id (0: none)
+    this.targetLostMs = 0; // when the locked entity left the view (auto-clear after a while)
+    this.market = null; // the newest `market` message (the station screen)
+    this.cargo = {}; // item -> qty in our hold (market and receipts)
+    this.marketAt = 0;
+    this.distress = []; // [{from, x, y, sector, atMs, untilMs}] calls for help in view
+    this.dead = null; // {by, atMs, respawned: bool} between `destroyed` and the next ship
+    this.respawns = 0;
+    this._rocks = null; // [{x, y, r, field, index}] of the current system, in global order
   }
 
   get ship() {
@@ -187,6 +200,8 @@ export class GameState {
   // ------------------------------------------------------------- protocol messages
   welcome(msg) {
     this.me = msg;
+    // the server's word on our ship: a reconnect after a respawn brings the new id
+    if (this.dead && this.dead.respawned) this.dead = null;
     this.clock.configure(Number(msg.tick_hz) || 20, Number(msg.snapshot_hz) || 10);
     this._changed("welcome");
   }
@@ -198,6 +213,10 @@ export class GameState {
     this.systemTick = Number(msg.tick) || 0;
     this.tracks.clear();
     this.jump = null;
+    this._rocks = null;
+    this.market = null;
+    const here = secKey(this.sector[0], this.sector[1]);
+    this.distress = this.distress.filter((d) => d.sector === here);
     this.visited.add(secKey(this.sector[0], this.sector[1]));
     this.arrivals += 1;
     this._changed("system");
@@ -205,7 +224,9 @@ export class GameState {
 
   addNames(msg) {
     for (const e of msg.ents || []) {
-      this.names.set(Number(e.id), { name: String(e.name ?? ""), hull: String(e.hull ?? "") });
+      this.names.set(Number(e.id), {
+        name: String(e.name ?? ""), hull: String(e.hull ?? ""), kind: String(e.kind ?? "ship"),
+      });
     }
     if (this.names.size > 5000) {
       // keep the map bounded in a long session: forget names of entities we no longer see
@@ -228,6 +249,10 @@ export class GameState {
       if (!track.last || !sameRecord(track.last, rec)) track.push(snap.tick, rec);
     }
     for (const id of tracks.keys()) if (!view.has(id)) tracks.delete(id);
+    if (this.target) {
+      if (tracks.has(this.target)) this.targetLostMs = 0;
+      else if (!this.targetLostMs) this.targetLostMs = nowMs;
+    }
     const own = view.get(this.ship);
     if (own) {
       const docked = (own.flags & F_DOCKED) !== 0;
@@ -277,7 +302,103 @@ export class GameState {
     }
   }
 
+  /** A `status` message: vitals, weapons, cargo, credits, the locked target. */
+  setStatus(msg, nowMs) {
+    this.status = msg;
+    this.statusAt = nowMs;
+    if (msg.cargo && typeof msg.cargo === "object") this.cargo = msg.cargo;
+    if (Number.isFinite(Number(msg.credits)) && msg.credits !== null) this.credits = Number(msg.credits);
+  }
+
+  setMarket(msg, nowMs) {
+    this.market = msg;
+    this.marketAt = nowMs;
+    if (Number.isFinite(Number(msg.credits)) && msg.credits !== null) this.credits = Number(msg.credits);
+  }
+
+  /** Lock (or with 0 clear) the target; returns whether it changed. */
+  setTarget(id) {
+    id = Number(id) || 0;
+    if (id === this.target) return false;
+    this.target = id;
+    this.targetLostMs = 0;
+    this._changed("target");
+    return true;
+  }
+
+  /** `destroyed`: our ship is gone; its id is retired. */
+  destroyed(by, nowMs) {
+    this.dead = { by: by ?? null, atMs: nowMs, respawned: false, ship: this.ship };
+    this.docked = false;
+    this.dockedAt = null;
+    this.jump = null;
+    this.target = 0;
+    this._changed("dead");
+  }
+
+  /** `respawned`: follow the new ship id (the client acts for this ship from now on). */
+  respawned(ship, nowMs) {
+    // a starter hull: its key comes with the new ship's `ents` (hullKey() falls back to it)
+    if (this.me) this.me = { ...this.me, ship: Number(ship), hull: null };
+    this.respawns += 1;
+    if (this.dead) {
+      this.dead.respawned = true;
+      this.dead.respawnedMs = nowMs;
+    }
+    this.status = null;
+    this._changed("respawned");
+  }
+
+  addDistress(msg, nowMs) {
+    const at = Array.isArray(msg.at) ? msg.at : [];
+    const x = Number(at[0]);
+    const y = Number(at[1]);
+    if (!Number.isFinite(x) || !Number.isFinite(y) || !this.sector) return null;
+    const call = {
+      from: String(msg.from ?? "someone"), x, y, atMs: nowMs, untilMs: nowMs + 90000,
+      sector: secKey(this.sector[0], this.sector[1]),
+    };
+    this.distress = this.distress.filter((d) => d.from !== call.from && d.untilMs > nowMs);
+    this.distress.push(call);
+    if (this.distress.length > 12) this.distress.shift();
+    return call;
+  }
+
   // ------------------------------------------------------------- queries
+  /** Every rock of the system, numbered in order over all fields (the `mine` message's index). */
+  rocks() {
+    if (this._rocks) return this._rocks;
+    const out = [];
+    const fl = Array.isArray(this.system?.fields) ? this.system.fields : [];
+    fl.forEach((f, fi) => {
+      for (const k of Array.isArray(f?.rocks) ? f.rocks : []) {
+        out.push({ x: num(k, "x") ?? 0, y: num(k, "y") ?? 0, r: num(k, "r", "radius") ?? 20,
+          field: fi, ore: typeof f.ore === "string" ? f.ore : "", index: out.length });
+      }
+    });
+    this._rocks = out;
+    return out;
+  }
+
+  /** The rock whose surface is nearest to (x, y): {rock, gap} (gap in m from the surface). */
+  nearestRock(x, y) {
+    let best = null;
+    for (const k of this.rocks()) {
+      const gap = Math.hypot(k.x - x, k.y - y) - k.r;
+      if (!best || gap < best.gap) best = { rock: k, gap };
+    }
+    return best;
+  }
+
+  /** Our hull's content key: the login's (kept current by purchases), else the name list's. */
+  hullKey() {
+    return this.me?.hull || this.names.get(this.ship)?.hull || null;
+  }
+
+  kindOf(id) {
+    return this.tracks.get(id)?.kind ?? (this.names.get(id)?.kind === "wreck" ? KIND_WRECK : 0);
+  }
+
   /** The own ship's newest server record, or null. */
   ownRecord() {
     return this.tracks.get(this.ship)?.last ?? null;
@@ -317,6 +438,10 @@ export class GameState {
       speed: own ? Math.hypot(own.vx, own.vy) : 0,
       entities,
       visible: Math.max(0, this.tracks.size - (own ? 1 : 0)),
+      target: this.target || null,
+      credits: this.credits,
+      dead: !!this.dead && !this.dead.respawned,
+      respawns: this.respawns,
       system: this.system ? { name: this.system.name, x: this.sector[0], y: this.sector[1],
         links: (this.system.links || []).map((l) => l.map(secStr)) } : null,
       docked: this.docked,

