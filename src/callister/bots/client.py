@@ -141,7 +141,8 @@ class Bot:
             self.ship = int(msg["ship"])
             self.welcome = msg
         elif kind == "status":
-            self.status = msg
+            # a delta carries only what changed since the last status
+            self.status = {**self.status, **msg} if msg.get("delta") and self.status else msg
         elif kind == "market":
             self.market = msg
         elif kind == "receipt":

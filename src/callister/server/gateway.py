@@ -73,6 +73,13 @@ SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshot
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
 _NO_IDS = np.empty(0, dtype=np.uint64)
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
+SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
+_DRIFTING = frozenset(("fuel", "energy"))
+
+
+def _only_drifting(status: dict[str, Any], last: dict[str, Any]) -> bool:
+    """Whether the two statuses differ only in values that change slowly all the time."""
+    return all(status[k] == last.get(k) for k in status if k not in _DRIFTING)
 
 
 def sector_str(xy: tuple[int, int]) -> list[str]:
@@ -109,6 +116,7 @@ class Session:
         self.account_sub: Subscription | None = None
         self.target = 0  # the entity the player has locked (for the status message)
         self.last_status: dict[str, Any] | None = None
+        self.last_status_tick = 0
         self.requests: set[asyncio.Task[None]] = set()
 
     def send_json(self, text: str) -> None:
@@ -648,9 +656,19 @@ class Gateway:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
                 status = status_message(self.world, zone, pilot, own, session.target)
-                if status != session.last_status:
+                last = session.last_status
+                if status != last and (
+                    last is None
+                    or tick - session.last_status_tick >= SLOW_STATUS_EVERY
+                    or not _only_drifting(status, last)
+                ):
                     session.last_status = status
-                    session.send_json(encode_server("status", **status))
+                    session.last_status_tick = tick
+                    if last is None:
+                        session.send_json(encode_server("status", **status))
+                    else:  # only what changed; the client merges it into the last status
+                        changed = {k: v for k, v in status.items() if last.get(k) != v}
+                        session.send_json(encode_server("status", delta=True, **changed))
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
         ents = []

@@ -60,8 +60,10 @@ const net = new Net({
   event: onEvent,
   error: onError,
   snapshot: (snap, view) => state.applySnapshot(snap, view, performance.now()),
-  shipStatus(msg) {
+  shipStatus(delta) {
     const now = performance.now();
+    // a delta status carries only what changed since the last one: merge it
+    const msg = delta.delta && state.status ? { ...state.status, ...delta, delta: false } : delta;
     // the status names our ship: a respawn we did not hear about still gets followed
     if (msg.ship !== undefined && state.me && Number(msg.ship) > 0 && Number(msg.ship) !== state.ship) {
       if (state.dead && !state.dead.respawned) respawned(msg.ship, 0);
