@@ -36,11 +36,11 @@ from callister.sim import (
     ZoneFrame,
     ZoneLayout,
     ZoneRules,
-    regrown,
     warm_up,
 )
 from callister.store import Character, Store
 from callister.universe import StarSystem, apply_deltas, arrival_point
+from callister.universe.deltas import field_ticks
 
 log = logging.getLogger(__name__)
 
@@ -219,12 +219,16 @@ class World:
         base = system
         deltas = await self.writer.call(self.store.get_deltas, self.name, x, y)
         if deltas:
-            system = apply_deltas(system, self._regrow(base, deltas))
+            system = apply_deltas(system, deltas)
         wrecks = await self.writer.call(self.store.wrecks_in_system, self.name, x, y)
         ids = await self.writer.call(self.store.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
+            # mined fields regrow from their last change (the zone catches up the ticks they
+            # spent unloaded and reports the result as FieldChanged)
             ZoneLayout.from_system(
-                system, base_richness={f.index: f.richness for f in base.fields}
+                system,
+                base_richness={f.index: f.richness for f in base.fields},
+                field_ticks=field_ticks(deltas),
             ),
             tick_hz=self.settings.tick_hz,
             start_tick=self.tick,
@@ -246,18 +250,6 @@ class World:
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
         log.info("zone loaded", extra={"zone": key, "system": system.name})
         return handle
-
-    def _regrow(self, base: StarSystem, deltas: dict[str, Any]) -> dict[str, Any]:
-        """Deltas with each mined field's richness grown back for the ticks it sat unloaded."""
-        out = dict(deltas)
-        for f in base.fields:
-            richness = deltas.get(f"field.{f.index}.richness")
-            since = deltas.get(f"field.{f.index}.tick")
-            if isinstance(richness, int) and isinstance(since, int):
-                out[f"field.{f.index}.richness"] = regrown(
-                    richness, f.richness, max(0, self.tick - since)
-                )
-        return out
 
     def submit(self, key: str, intent: Intent) -> None:
         """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
