@@ -15,6 +15,7 @@ from tests.server.wsclient import player, pump_until
 
 from callister.bots.client import Bot
 from callister.content import load_content
+from callister.sim import CrimeCommitted
 
 
 def slot_of(bot: Bot, kind: str) -> int:
@@ -243,3 +244,53 @@ async def test_pvp_off_world_does_no_harm(tmp_path: Path, http: aiohttp.ClientSe
             await bot.close()
     finally:
         await live.server.close()
+
+
+async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
+    deadly: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    live = deadly
+    hunter = await player(live, http, "Hunter")
+    outlaw = await player(live, http, "Outlaw")
+    sponsor = await player(live, http, "Sponsor")
+    await pump_until([hunter, outlaw, sponsor], lambda: bool(sponsor.status))
+    receipt, code = await sponsor.request({"t": "bounty", "target": "Outlaw", "amount": 300})
+    assert receipt is None and code == "NOT_AVAILABLE"  # not a criminal (yet)
+    world = live.services.world
+    handle = next(iter(world.zones.values()))
+    # the zone reports the outlaw's crime near a lawful station (the home system is lawless,
+    # so the event stands in for the sim's CrimeCommitted, tested in tests/sim)
+    outlaw_account = int(outlaw.welcome["account"])
+    world.outcomes.handle(
+        handle,
+        [
+            CrimeCommitted(
+                ship=outlaw.ship, owner=outlaw_account, victim=1, victim_owner=0, station=0
+            )
+        ],
+    )
+    receipt, code = await sponsor.request({"t": "bounty", "target": "Outlaw", "amount": 300})
+    assert code is None and receipt is not None
+    assert receipt["credits"] == sponsor.status["credits"] - 300  # type: ignore[index]
+    # the hunter destroys the outlaw and collects
+    before = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    for bot in (hunter, outlaw):
+        await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until([hunter, outlaw], lambda: not hunter.docked and not outlaw.docked)
+    move_ship(live, outlaw, 250.0)
+    laser = slot_of(hunter, "hitscan")
+    cooldown = load_content().weapons[hunter.status["weapons"][laser]["key"]].cooldown  # type: ignore[index]
+    old_ship = outlaw.ship
+    for _ in range(40):
+        if outlaw.ship != old_ship:
+            break
+        await hunter.send(
+            {"t": "fire", "ship": hunter.ship, "slot": laser, "target": str(old_ship)}
+        )
+        await asyncio.gather(hunter.pump(cooldown + 0.05), outlaw.pump(cooldown + 0.05))
+    await pump_until([hunter], lambda: any(e.get("kind") == "bounty" for e in hunter.events))
+    after = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    assert after == before + 300
+    assert (await world.writer.call(world.economy.audit))["balanced"]
+    for bot in (hunter, outlaw, sponsor):
+        await bot.close()

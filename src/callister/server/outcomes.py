@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+BOUNTY_WINDOW_S = 3600.0
+"""A bounty can be placed on a player who committed a crime within this many seconds."""
+
+
 def account_subject(account_id: int) -> str:
     return f"account.{account_id}"
 
@@ -80,6 +84,9 @@ class Outcomes:
     def __init__(self, world: World) -> None:
         self.world = world
         self._evidence: list[Evidence] = []
+        # account -> when they last committed a crime: bounties are for the flagged only.
+        # In memory: a restart pardons, which errs on the side of the accused.
+        self.flagged: dict[int, float] = {}
 
     # ----------------------------------------------------------------------- dispatch
     def handle(self, zone: ZoneHandle, events: list[ZoneEvent]) -> None:
@@ -110,12 +117,18 @@ class Outcomes:
                 )
             elif isinstance(event, CrimeCommitted):
                 world.metrics.inc("callister_crimes_total")
+                self.flagged[event.owner] = time.time()
                 self.notify(event.owner, "event", kind="crime", victim=str(event.victim))
             elif isinstance(event, FuelEmpty):
                 self.notify(event.owner, "event", kind="fuel_empty", ship=str(event.ship))
             elif isinstance(event, MiningStopped):
                 self.notify(event.owner, "event", kind="mining_stopped", reason=event.reason)
         self.flush_evidence()
+
+    def is_flagged(self, account_id: int) -> bool:
+        """Whether the account committed a crime within BOUNTY_WINDOW_S."""
+        at = self.flagged.get(account_id)
+        return at is not None and time.time() - at <= BOUNTY_WINDOW_S
 
     def notify(self, account_id: int, msg_type: str, **fields: Any) -> None:
         if account_id > 0:

@@ -111,6 +111,12 @@ class StationDesk:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"no player named {msg.target!r}")
         if target.id == pilot.account_id:
             raise ProtocolError(ErrorCode.BAD_FIELD, "you cannot put a bounty on yourself")
+        if not world.outcomes.is_flagged(target.id):
+            raise ProtocolError(
+                ErrorCode.NOT_AVAILABLE,
+                f"{target.name} is not flagged: bounties are only for players who committed a"
+                " crime in the last hour",
+            )
         receipt = await world.writer.call(
             world.economy.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
         )
