@@ -22,6 +22,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "argon2_memory_kib": 8192,
         "register_per_minute": 10_000,
         "home_systems": 1,  # everyone starts in the same system, so players meet
+        "npc_density": 0.0,  # no NPC ships unless a test asks for them (tests/server/test_npcs)
         "log_json": False,
     }
     base.update(overrides)

@@ -36,12 +36,12 @@ COMBAT_SHOT = ROOT / "docs" / "screenshot-combat.png"
 class ThreadedServer:
     """A live server on an event loop in a background thread; `call` runs code on that loop."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **overrides: Any) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        # weapons ten times as deadly: the fight is over in seconds, not minutes
-        settings = make_settings(tmp, damage_multiplier=10.0)
+        # by default weapons are ten times as deadly: the fight is over in seconds, not minutes
+        settings = make_settings(tmp, **{"damage_multiplier": 10.0, **overrides})
         self.live: LiveServer = self.run(start_live(settings))
         self.http: aiohttp.ClientSession | None = None
 

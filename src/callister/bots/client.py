@@ -89,6 +89,8 @@ class Bot:
         self.welcome: dict[str, Any] = {}
         self._rid = 0
         self.bye: str | None = None
+        self.world: str | None = None  # hello.world: the world to enter (None: home)
+        self.bye_world: str | None = None  # bye.world: where the server sent us
         self._acks: set[asyncio.Future[None]] = set()
         self._seq = 0
         self._undocked_seq = -10
@@ -117,7 +119,10 @@ class Bot:
         self.views, self.view = {0: EMPTY_RECORDS}, EMPTY_RECORDS
         self._last_snapshot = 0.0
         self.ws = await self.http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
-        await self.send({"t": "hello", "token": self.token, "v": PROTOCOL_VERSION})
+        hello: dict[str, Any] = {"t": "hello", "token": self.token, "v": PROTOCOL_VERSION}
+        if self.world is not None:
+            hello["world"] = self.world
+        await self.send(hello)
         while not self.ship or self.system is None:
             msg = await asyncio.wait_for(self.ws.receive(), 15)
             if msg.type != aiohttp.WSMsgType.TEXT and msg.type != aiohttp.WSMsgType.BINARY:
@@ -165,6 +170,7 @@ class Bot:
                 self.refused[str(msg["ref"])] = code
         elif kind == "bye":
             self.bye = msg.get("reason")
+            self.bye_world = msg.get("world")
         elif kind == "event":
             self.events.append(msg)
             if msg.get("kind") == "docked":

@@ -54,6 +54,78 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("name")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     d.set_defaults(func=delete)
+    _register_world(area)
+
+
+def _register_world(area: argparse._SubParsersAction) -> None:
+    """`callister admin world list|create|invite|fork|move|delete|approve|cancel|audit`."""
+    world = area.add_parser("world", help="worlds: create, fork, move, the kill switch")
+    act = world.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def admin_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--as", dest="actor", required=True, help="your admin account's name")
+
+    ls = act.add_parser("list", help="worlds with population and size")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=world_list)
+
+    c = act.add_parser("create", help="create a world")
+    c.add_argument("name")
+    admin_arg(c)
+    c.add_argument("--seed", type=int, default=None, help="universe seed (default: random)")
+    c.add_argument("--visibility", choices=["public", "private", "invite"], default="private")
+    c.add_argument("--limit", type=int, default=0, help="player limit (0: none)")
+    c.add_argument("--no-pvp", action="store_true", help="weapons do players no harm")
+    c.add_argument("--rules", default="{}", help='more rules as JSON, e.g. {"fuel_multiplier": 2}')
+    c.set_defaults(func=world_create)
+
+    i = act.add_parser("invite", help="invite an account into a world")
+    i.add_argument("name")
+    i.add_argument("account")
+    admin_arg(i)
+    i.set_defaults(func=world_invite)
+
+    f = act.add_parser("fork", help="a new world from another's persisted state (progress bar)")
+    f.add_argument("source")
+    f.add_argument("name")
+    admin_arg(f)
+    f.add_argument("--seed", type=int, default=None, help="new seed (default: the source's)")
+    f.add_argument("--visibility", choices=["public", "private", "invite"], default="private")
+    f.set_defaults(func=world_fork)
+
+    m = act.add_parser("move", help="move a character with ship, cargo, credits, crew")
+    m.add_argument("account")
+    m.add_argument("--from", dest="source", required=True)
+    m.add_argument("--to", dest="destination", required=True)
+    admin_arg(m)
+    m.set_defaults(func=world_move)
+
+    d = act.add_parser("delete", help="the kill switch: delete a world (type its name)")
+    d.add_argument("name")
+    admin_arg(d)
+    d.add_argument("--confirm", help="the world's name again (otherwise you are asked)")
+    d.add_argument("--override", action="store_true", help="allow deleting the public world")
+    d.add_argument(
+        "--now",
+        action="store_true",
+        help="run the deletion in this process (no server running); else the server does it",
+    )
+    d.set_defaults(func=world_delete)
+
+    a = act.add_parser("approve", help="second administrator: approve a pending deletion")
+    a.add_argument("name")
+    admin_arg(a)
+    a.set_defaults(func=world_approve)
+
+    x = act.add_parser("cancel", help="cancel a deletion that has not started deleting")
+    x.add_argument("name")
+    admin_arg(x)
+    x.set_defaults(func=world_cancel)
+
+    au = act.add_parser("audit", help="the world audit log (survives deleted worlds)")
+    au.add_argument("name", nargs="?")
+    au.add_argument("--json", action="store_true")
+    au.set_defaults(func=world_audit)
 
 
 @contextmanager
@@ -126,4 +198,258 @@ def delete(args: argparse.Namespace) -> int:
     with _opened(args) as (_, store):
         store.delete_account(args.name)
     print(f"deleted {args.name}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- worlds
+@contextmanager
+def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Account | None]]:
+    """Settings, an open store and the acting admin (refused unless the role is admin)."""
+    from callister.server.settings import load_settings
+    from callister.store import WorldRecord, open_store
+
+    settings = load_settings(args.config, db=args.db)
+    store = open_store(settings.db)
+    try:
+        from callister.worlds import WorldRules
+
+        store.ensure_world(
+            WorldRecord(
+                name=settings.world_name,
+                seed=settings.world_seed,
+                owner=None,
+                visibility="public",
+                player_limit=0,
+                rules=WorldRules(pvp=settings.pvp).to_dict(),
+            )
+        )
+        actor = None
+        if getattr(args, "actor", None):
+            actor = store.get_account_by_name(args.actor)
+            if actor is None:
+                raise ValueError(f"no account named '{args.actor}'")
+            if actor.role != "admin":
+                raise ValueError(f"'{actor.name}' is not an administrator (role {actor.role})")
+        yield settings, store, actor
+    finally:
+        store.close()
+
+
+def world_list(args: argparse.Namespace) -> int:
+    with _world_store(args) as (_, store, _actor):
+        rows = []
+        jobs = {j.world: j for j in store.list_deletion_jobs()}
+        for w in store.list_worlds():
+            stats = store.world_stats(w.name)
+            job = jobs.get(w.name)
+            rows.append(
+                {
+                    "name": w.name,
+                    "seed": str(w.seed),
+                    "visibility": w.visibility,
+                    "state": w.state,
+                    "owner": w.owner,
+                    "rules": w.rules,
+                    **stats,
+                    "job": None if job is None else job.state,
+                }
+            )
+    if args.json:
+        emit_json(rows)
+    else:
+        for r in rows:
+            tag = f"  [{r['job']}]" if r["job"] else ""
+            print(f"{r['name']:<24} {r['visibility']:<8} characters {r['characters']:>6}  "
+                  f"rows {r['rows']:>9}{tag}")  # fmt: skip
+    return 0
+
+
+def world_create(args: argparse.Namespace) -> int:
+    import json
+    import secrets
+
+    from callister.store import WorldRecord
+    from callister.worlds import WorldRules
+
+    try:
+        extra = json.loads(args.rules)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--rules is not JSON: {exc}") from None
+    if not isinstance(extra, dict):
+        raise ValueError("--rules must be a JSON object")
+    if args.no_pvp:
+        extra["pvp"] = False
+    rules = WorldRules.from_dict(extra)
+    with _world_store(args) as (_, store, actor):
+        assert actor is not None
+        record = store.create_world(
+            WorldRecord(
+                name=args.name,
+                seed=secrets.randbits(63) if args.seed is None else args.seed,
+                owner=None,
+                visibility=args.visibility,
+                player_limit=args.limit,
+                rules=rules.to_dict(),
+            ),
+            actor.id,
+        )
+    print(f"created world {record.name} (seed {record.seed}, {record.visibility})")
+    return 0
+
+
+def world_invite(args: argparse.Namespace) -> int:
+    with _world_store(args) as (_, store, actor):
+        assert actor is not None
+        guest = store.get_account_by_name(args.account)
+        if guest is None:
+            raise ValueError(f"no account named '{args.account}'")
+        store.set_member(args.name, guest.id, "invited", actor.id)
+    print(f"invited {guest.name} into {args.name}")
+    return 0
+
+
+def world_fork(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from callister.worlds import home_placement
+
+    with _world_store(args) as (settings, store, actor):
+        assert actor is not None
+        source = store.get_world(args.source)
+        if source is None:
+            raise ValueError(f"no world named '{args.source}'")
+        seed = source.seed if args.seed is None else args.seed
+        record = replace(source, name=args.name, seed=seed, visibility=args.visibility,
+                         owner=None, state="live")  # fmt: skip
+        homes = settings.home_systems
+        with tqdm(total=0, unit="row", desc=f"fork {args.source} -> {args.name}") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            result = store.fork_world(
+                args.source,
+                record,
+                actor=actor.id,
+                spatial=seed == source.seed,
+                placement=lambda a: home_placement(seed, homes, a),
+                progress=progress,
+            )
+    print(f"forked {args.source} into {args.name}: {result['rows']}")
+    if result["skipped"]:
+        print(f"not copied (not part of a fork): {', '.join(result['skipped'])}")
+    return 0
+
+
+def world_move(args: argparse.Namespace) -> int:
+    from callister.worlds import home_placement
+
+    with _world_store(args) as (settings, store, actor):
+        assert actor is not None
+        who = store.get_account_by_name(args.account)
+        if who is None:
+            raise ValueError(f"no account named '{args.account}'")
+        dest = store.get_world(args.destination)
+        if dest is None:
+            raise ValueError(f"no world named '{args.destination}'")
+        placement = home_placement(dest.seed, settings.home_systems, who.id)
+        result = store.move_character(
+            who.id, args.source, args.destination, placement=placement, actor=actor.id
+        )
+    print(
+        f"moved {who.name} from {args.source} to {args.destination}: ship {result.ship_id}, "
+        f"{result.credits} credits, cargo {result.cargo}, aboard {result.moved_rows}"
+    )
+    return 0
+
+
+def world_delete(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from callister.worlds import run_deletion
+
+    typed = args.confirm
+    if typed is None:
+        typed = input(f"type the world's name ({args.name}) to delete it and everything in it: ")
+    if typed != args.name:
+        raise ValueError("confirmation did not match; nothing deleted")
+    with _world_store(args) as (settings, store, actor):
+        assert actor is not None
+        if store.get_world(args.name) is None:
+            raise ValueError(f"no world named '{args.name}'")
+        if args.name == settings.world_name and not args.override:
+            raise ValueError(f"{args.name} is the public world: add --override to delete it")
+        now = time.time()
+        approval = settings.world_delete_approval
+        job = store.get_deletion_job(args.name) or store.create_deletion_job(
+            args.name,
+            actor.id,
+            countdown_s=0 if args.now else settings.world_delete_countdown_s,
+            approve_by=now + settings.world_delete_approval_s if approval else None,
+            override=args.override,
+            at=now,
+        )
+        if job.state == "approval":
+            print(
+                f"deletion of {args.name} requested; a second administrator must approve it "
+                f"within {settings.world_delete_approval_s:.0f} s "
+                f"(callister admin world approve {args.name} --as NAME)"
+            )
+            return 0
+        if not args.now:
+            print(
+                f"deletion of {args.name} scheduled: players get a {job.countdown_s} s "
+                "countdown, then the server deletes it (a restart resumes it)"
+            )
+            return 0
+        store.begin_deleting(args.name)
+        with tqdm(unit="row", desc=f"delete {args.name}") as bar:
+            audit_id = run_deletion(
+                store,
+                args.name,
+                public=settings.world_name,
+                home_count=settings.home_systems,
+                batch=settings.world_delete_batch,
+                progress=lambda table, n: bar.update(n),
+            )
+    print(f"deleted world {args.name}; audit record {audit_id}")
+    return 0
+
+
+def world_approve(args: argparse.Namespace) -> int:
+    import time
+
+    with _world_store(args) as (_, store, actor):
+        assert actor is not None
+        job = store.approve_deletion(args.name, actor.id, time.time())
+    print(f"approved: {args.name} is deleted after a {job.countdown_s} s countdown")
+    return 0
+
+
+def world_cancel(args: argparse.Namespace) -> int:
+    with _world_store(args) as (_, store, actor):
+        assert actor is not None
+        if not store.cancel_deletion(args.name, actor.id, "cancelled from the command line"):
+            raise ValueError(f"no deletion of '{args.name}' can be cancelled")
+    print(f"cancelled the deletion of {args.name}")
+    return 0
+
+
+def world_audit(args: argparse.Namespace) -> int:
+    import time
+
+    with _world_store(args) as (_, store, _actor):
+        records = store.list_world_audit(args.name, 200)
+    if args.json:
+        emit_json([{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action,
+                    "subject": r.subject, "detail": r.detail} for r in records])  # fmt: skip
+    else:
+        for r in records:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.at))
+            print(f"{r.id:>6} {when} actor {r.actor} {r.action:<18} {r.subject}")
     return 0

@@ -43,6 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             default=_default_dir(),
             help="clone directory (default: $CALLISTER_CLONE_DIR or data/clones)",
         )
+        q.add_argument(
+            "--db",
+            default=os.environ.get("CALLISTER_CLONE_DB"),
+            metavar="URL",
+            help="work on the server's database instead of --dir (sqlite:///path.db or "
+            "postgresql://...; default $CALLISTER_CLONE_DB); the signing key is the world's",
+        )
+        q.add_argument(
+            "--key-world",
+            default="infinity",
+            help="with --db: whose world key signs exports (default infinity)",
+        )
         if json_flag:
             q.add_argument("--json", action="store_true", help="print JSON only")
 
@@ -181,8 +193,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _repo(args: argparse.Namespace) -> JsonDirRepository:
+    """The clone directory, or with --db the server's database (StoreCloneRepository has the
+    same methods)."""
     from callister.agents.repository import JsonDirRepository
 
+    if getattr(args, "db", None):
+        from callister.server.crew import StoreCloneRepository
+        from callister.store import open_store
+
+        return StoreCloneRepository(open_store(args.db), args.key_world)  # type: ignore[return-value]
     return JsonDirRepository(args.dir)
 
 

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     AUTH_FAILED = "AUTH_FAILED"  # token unknown or expired
     RATE_LIMITED = "RATE_LIMITED"  # too many messages; repeated floods close the socket
     NOT_IN_WORLD = "NOT_IN_WORLD"  # the ship is between zones (jumping) or not spawned yet
+    WORLD_REFUSED = "WORLD_REFUSED"  # no such world, being deleted, full, or you need an invite
     # game rules (raised by the zone, identical for players and agents)
     NOT_YOUR_SHIP = "NOT_YOUR_SHIP"
     UNKNOWN_SHIP = "UNKNOWN_SHIP"
@@ -32,6 +33,7 @@ class ErrorCode(StrEnum):
     TOO_FAST = "TOO_FAST"  # docking above the docking speed
     NO_SUCH_LINK = "NO_SUCH_LINK"  # jump target is not linked to the current system
     JUMPING = "JUMPING"  # a jump is already charging
+    NOT_YOUR_STATION = "NOT_YOUR_STATION"  # a shared ship: another member holds that station
     # combat (zone checks; the ones marked * are also recorded as evidence)
     COOLDOWN = "COOLDOWN"  # * the weapon has not cooled down since its last shot
     OUT_OF_RANGE = "OUT_OF_RANGE"  # * the target is beyond the weapon's range

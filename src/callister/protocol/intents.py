@@ -83,4 +83,18 @@ class Loot:
     wreck: int
 
 
-Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot
+@dataclass(frozen=True, slots=True)
+class Power:
+    """The engineer's power split between engines, weapons and shields (each 0..1; the zone
+    normalises them to sum to 1, all zero meaning an even split). Each system runs at
+    `0.5 + 1.5 x share` of its normal rate: engines scale thrust (acceleration), weapons the
+    energy regeneration, shields the shield regeneration; an even split (1/3 each) is normal."""
+
+    actor: int
+    ship: int
+    engines: float
+    weapons: float
+    shields: float
+
+
+Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot | Power

@@ -35,6 +35,7 @@ from callister.protocol.limits import (
 class Hello:
     token: str
     v: int
+    world: str | None = None  # the world to enter (None: the account's home world)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +147,108 @@ class BountyMsg:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class ReportMsg:
+    """A player reports a player (id or name), ship (id) or clone (id) to the moderators."""
+
+    kind: str  # one of REPORT_KINDS
+    target: str
+    reason: str  # one of REPORT_REASONS
+    text: str  # free text, at most MAX_REPORT_TEXT characters (shown as literal text)
+
+
+REPORT_KINDS = ("player", "ship", "clone")
+REPORT_REASONS = (
+    "griefing", "cheating", "bot", "harassment", "spam", "illegal_clone", "exploit", "other",
+)  # fmt: skip
+MAX_REPORT_TEXT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class HireMsg:
+    ship: int
+    rid: str
+    candidate: int  # a candidate's clone id (sent as a decimal string)
+
+
+@dataclass(frozen=True, slots=True)
+class DismissMsg:
+    ship: int
+    crew: int
+
+
+@dataclass(frozen=True, slots=True)
+class CrewOrderMsg:
+    ship: int
+    crew: int  # a crew member's clone id, or 0: the whole crew
+    order: str  # one of CREW_ORDERS
+    target: int  # entity id or 0
+
+
+@dataclass(frozen=True, slots=True)
+class CrewChatMsg:
+    ship: int
+    crew: int  # 0: the whole crew
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class InviteAboardMsg:
+    ship: int  # the captain's own ship
+    name: str  # the invited player's name
+
+
+@dataclass(frozen=True, slots=True)
+class BoardMsg:
+    ship: int  # the captain's ship the player accepts to board
+
+
+@dataclass(frozen=True, slots=True)
+class AssignMsg:
+    ship: int
+    member: int  # a human member's account id or a clone's id (strings on the wire)
+    station: str  # one of CREW_STATIONS
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveShipMsg:
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class PowerMsg:
+    ship: int
+    engines: float
+    weapons: float
+    shields: float
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAttackMsg:
+    ship: int  # the attacker's ship (the sender must be its captain)
+    target: int
+
+
+CREW_STATIONS = ("pilot", "gunner", "engineer", "miner")
+ShareMessage = InviteAboardMsg | BoardMsg | AssignMsg | LeaveShipMsg | BoardAttackMsg
+"""Shared ships (issue 8): handled by the world's ship share (server/shipshare.py), which
+checks who may send them (`board` names another's ship)."""
+
+
+CREW_ORDERS = ("attack", "hold_fire", "dock", "flee", "shields", "mine", "hold", "cancel")
+MAX_CHAT_LEN = 200
+CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
+"""Crew messages (issue 4): about the sender's ship, handled by the world's crew desk."""
+
 ShipMessage = (
     InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
-    | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
+    | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg | CrewMessage
+    | PowerMsg
 )  # fmt: skip
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
-ClientMessage = Hello | AckMsg | PingMsg | BountyMsg | ShipMessage
+ClientMessage = Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 MAX_SLOT = 7
@@ -247,6 +342,66 @@ def _entity(obj: dict[str, Any], name: str) -> int:
     return int(_int(obj, name, 1, MAX_ENTITY_ID))
 
 
+def _clone_ref(obj: dict[str, Any], name: str, *, zero: bool) -> int:
+    """A clone id: a decimal string (clone ids exceed 2^53) or an integer; 0 if `zero` allows."""
+    value = _field(obj, name)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a clone id (a string)")
+    if value == 0 and not zero:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must name a clone")
+    return value
+
+
+def _crew_order(obj: dict[str, Any]) -> CrewOrderMsg:
+    order = _field(obj, "order")
+    if order not in CREW_ORDERS:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'order' must be one of {list(CREW_ORDERS)}")
+    return CrewOrderMsg(
+        ship=_ship(obj),
+        crew=_clone_ref(obj, "crew", zero=True) if "crew" in obj else 0,
+        order=order,
+        target=_entity(obj, "target"),
+    )
+
+
+def _crew_chat(obj: dict[str, Any]) -> CrewChatMsg:
+    text = _field(obj, "text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_LEN:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'text' must be 1-{MAX_CHAT_LEN} characters")
+    if not text.isprintable():
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'text' must not contain control characters")
+    return CrewChatMsg(
+        ship=_ship(obj),
+        crew=_clone_ref(obj, "crew", zero=True) if "crew" in obj else 0,
+        text=text.strip(),
+    )
+
+
+def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
+    name = _field(obj, "name")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
+    return InviteAboardMsg(ship=_ship(obj), name=name)
+
+
+def _assign(obj: dict[str, Any]) -> AssignMsg:
+    station = _field(obj, "station")
+    if station not in CREW_STATIONS:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'station' must be one of {list(CREW_STATIONS)}")
+    return AssignMsg(ship=_ship(obj), member=_clone_ref(obj, "member", zero=False), station=station)
+
+
+def _power(obj: dict[str, Any]) -> PowerMsg:
+    return PowerMsg(
+        ship=_ship(obj),
+        engines=_float(obj, "engines", 0.0, 1.0, default=1.0),
+        weapons=_float(obj, "weapons", 0.0, 1.0, default=1.0),
+        shields=_float(obj, "shields", 0.0, 1.0, default=1.0),
+    )
+
+
 def _fire(obj: dict[str, Any]) -> FireMsg:
     return FireMsg(
         ship=_ship(obj), slot=_int(obj, "slot", 0, MAX_SLOT), target=_entity(obj, "target")
@@ -278,6 +433,36 @@ def _service(obj: dict[str, Any]) -> ServiceMsg:
     return ServiceMsg(ship=_ship(obj), rid=_rid(obj), op=op)
 
 
+def _report(obj: dict[str, Any]) -> ReportMsg:
+    kind = _field(obj, "kind")
+    if kind not in REPORT_KINDS:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'kind' must be one of {', '.join(REPORT_KINDS)}")
+    reason = _field(obj, "reason")
+    if reason not in REPORT_REASONS:
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, f"'reason' must be one of {', '.join(REPORT_REASONS)}"
+        )
+    target = _field(obj, "target")
+    if isinstance(target, int) and not isinstance(target, bool) and 0 < target <= MAX_ENTITY_ID:
+        target = str(target)
+    if (
+        not isinstance(target, str)
+        or not 0 < len(target) <= MAX_NAME_LEN
+        or not target.isprintable()
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'target' must be an id or a player's name")
+    text = obj.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_REPORT_TEXT:
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, f"'text' must be a string of at most {MAX_REPORT_TEXT} characters"
+        )
+    if any(
+        (ord(c) < 32 and c not in "\n\t") or c == "\x7f" or 0xD800 <= ord(c) < 0xE000 for c in text
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'text' must not contain control characters")
+    return ReportMsg(kind=kind, target=target, reason=reason, text=text)
+
+
 def _bounty(obj: dict[str, Any]) -> BountyMsg:
     target = _field(obj, "target")
     if not isinstance(target, str) or not 0 < len(target) <= MAX_NAME_LEN:
@@ -294,7 +479,12 @@ def _hello(obj: dict[str, Any]) -> Hello:
         raise ProtocolError(
             ErrorCode.BAD_VERSION, f"protocol version {version} unsupported; use {PROTOCOL_VERSION}"
         )
-    return Hello(token=token, v=version)
+    world = obj.get("world")
+    if world is not None and (
+        not isinstance(world, str) or not 0 < len(world) <= 32 or not world.isprintable()
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'world' must be a world's name (1-32 chars)")
+    return Hello(token=token, v=version, world=world)
 
 
 def _input(obj: dict[str, Any]) -> InputMsg:
@@ -352,6 +542,21 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
         ship=_ship(o), rid=_rid(o), slot=_int(o, "slot", 0, MAX_SLOT), weapon=_key(o, "weapon")
     ),
     "bounty": _bounty,
+    "report": _report,
+    "hire": lambda o: HireMsg(
+        ship=_ship(o), rid=_rid(o), candidate=_clone_ref(o, "candidate", zero=False)
+    ),
+    "dismiss": lambda o: DismissMsg(ship=_ship(o), crew=_clone_ref(o, "crew", zero=False)),
+    "crew_order": _crew_order,
+    "crew_chat": _crew_chat,
+    "invite_aboard": _invite,
+    "board": lambda o: BoardMsg(ship=_ship(o)),
+    "assign": _assign,
+    "leave_ship": lambda o: LeaveShipMsg(ship=_ship(o)),
+    "power": _power,
+    "board_attack": lambda o: BoardAttackMsg(
+        ship=_ship(o), target=int(_int(o, "target", 1, MAX_ENTITY_ID))
+    ),
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 import callister
 from callister.content import load_content
+from callister.server import admin_routes, crew_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -310,6 +311,9 @@ async def admin_users(request: web.Request) -> web.Response:
 
 
 async def ws_route(request: web.Request) -> web.StreamResponse:
+    host = request.app.get(admin_routes.WORLD_HOST)  # many worlds: routes hello.world
+    if host is not None:
+        return await host.handle_ws(request)
     return await request.app[SERVICES].gateway.handle(request)
 
 
@@ -386,6 +390,9 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/system", system_view)
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
+    admin_routes.register(app)
+    moderation_routes.register(app)
+    crew_routes.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
     return app
 

@@ -20,7 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.economy import EconomyError, Receipt
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.protocol.limits import MAX_WS_MESSAGE, PROTOCOL_VERSION
 from callister.protocol.messages import (
     AckMsg,
@@ -28,17 +28,24 @@ from callister.protocol.messages import (
     BuyHullMsg,
     BuyModuleMsg,
     ClientMessage,
+    CrewChatMsg,
+    CrewOrderMsg,
+    DismissMsg,
     DistressMsg,
     DockMsg,
     FireMsg,
     Hello,
+    HireMsg,
     InputMsg,
     JumpMsg,
     LootMsg,
     MarketMsg,
     MineMsg,
     PingMsg,
+    PowerMsg,
+    ReportMsg,
     ServiceMsg,
+    ShareMessage,
     TargetMsg,
     TradeMsg,
     UndockMsg,
@@ -53,7 +60,8 @@ from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
 from callister.server.outcomes import Notice, Respawned, account_subject
 from callister.server.settings import Settings
-from callister.server.status import fx_for, status_message, zone_fx
+from callister.server.shipshare import ViewShip
+from callister.server.status import fx_for, zone_fx
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
@@ -214,6 +222,9 @@ class Gateway:
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.connections = 0
+        self.moderation: Any = None  # moderation.service.Moderation (admission, reports)
+        # the worlds an account may enter (welcome.worlds); set by server/world_host.py
+        self.worlds_for: Any = None
 
     # ------------------------------------------------------------ the socket's life
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -277,6 +288,14 @@ class Gateway:
         await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
     async def _serve(self, ws: web.WebSocketResponse, account: Account) -> None:
+        if self.moderation is not None:  # temporary and address bans (moderation)
+            peer = ws.get_extra_info("peername")
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+            refused = await self.moderation.admit(account.id, address)
+            if refused is not None:
+                await ws.send_str(error_message(ErrorCode.AUTH_FAILED, refused))
+                await ws.close(code=CLOSE_BANNED, message=b"banned")
+                return
         old = self.sessions.get(account.id)
         if old is not None:  # the same player logged in again: the newest socket wins
             self._detach(old)
@@ -299,6 +318,7 @@ class Gateway:
             session.send_json(self._welcome(session))
             if pilot.zone_key is not None:
                 self._enter_zone(session, pilot.zone_key)
+            self._request(session, None, self.world.agents.crews.send_crew(pilot))
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
                     if not await self._on_message(session, msg.data):
@@ -345,6 +365,7 @@ class Gateway:
             home_station=c.home_station,
             credits=session.pilot.credits,
             content=self._content_summary(),
+            worlds=self.worlds_for(session.account) if self.worlds_for else [],
         )
 
     def _content_summary(self) -> dict[str, Any]:
@@ -393,8 +414,29 @@ class Gateway:
                     sub.unsubscribe()
 
     def _on_notice(self, session: Session, notice: Any) -> None:
+        if isinstance(notice, ViewShip):  # aboard another's ship, or back (shipshare.py)
+            self._view_ship(session, notice)
+            return
         assert isinstance(notice, Notice)
         session.send_json(encode_server(notice.msg_type, **notice.fields))
+
+    def _view_ship(self, session: Session, view: ViewShip) -> None:
+        """The session follows ship `view.ship` (snapshots centred on it, its status)."""
+        if session.closed:
+            return
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+        session.ship_id = view.ship
+        session.target = 0
+        session.last_status = None
+        session.subscription = self.bus.subscribe(
+            f"ship.{view.ship}", functools.partial(self._on_ship_moved, session)
+        )
+        if view.zone_key is None:
+            self._leave_zone(session)
+        else:
+            self._enter_zone(session, view.zone_key)
+        session.send_json(encode_server("event", kind="view", ship=view.ship))
 
     def _on_ship_moved(self, session: Session, moved: Any) -> None:
         if isinstance(moved, Respawned):
@@ -422,6 +464,10 @@ class Gateway:
         self.metrics.inc("callister_messages_received_total")
         allowed = session.allow_message(self.settings.flood_strikes)
         if allowed is None:
+            self.world.outcomes.evidence(  # moderation's flood detector reads these
+                session.account.id, "FLOOD", "socket", {"rate": self.settings.msg_rate}
+            )
+            self.world.outcomes.flush_evidence()
             session.send_json(error_message(ErrorCode.RATE_LIMITED, "flooding: closing"))
             await asyncio.sleep(0)  # let the sender flush the error
             await session.ws.close(code=CLOSE_FLOOD, message=b"flood")
@@ -449,10 +495,18 @@ class Gateway:
             return
         if isinstance(message, Hello):
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        if isinstance(message, ReportMsg):
+            self._report(session, message)
+            return
         pilot = session.pilot
         assert pilot is not None
         if isinstance(message, BountyMsg):
             self._request(session, message.rid, self.world.stations.bounty(pilot, message))
+            return
+        if isinstance(message, ShareMessage):
+            work = self.world.shipshare.handle(pilot, message)  # shared ships (issue 8)
+            if work is not None:
+                self._request(session, None, work)
             return
         if message.ship != session.ship_id:
             self.world.outcomes.evidence(
@@ -468,11 +522,17 @@ class Gateway:
                 return
             raise ProtocolError(ErrorCode.DESTROYED, "your ship was destroyed; respawning")
         # the world's view, not the session's: it changes the moment a ship leaves on a jump
-        zone = pilot.zone_key
+        # (aboard another's ship: that ship's zone)
+        zone = self.world.shipshare.zone_for(pilot)
         if zone is None:
             if isinstance(message, InputMsg):
                 return  # held controls during the instant of a jump: nothing to steer yet
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+        self.world.shipshare.check_member(pilot, message)
+        if isinstance(message, CrewChatMsg) and self.world.shipshare.chat(
+            pilot, message.crew, message.text
+        ):
+            return
         if isinstance(message, TargetMsg):
             session.target = message.target
             session.last_status = None
@@ -485,6 +545,9 @@ class Gateway:
             return
         if isinstance(message, TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg):
             self._request(session, message.rid, self.world.stations.request(pilot, message))
+            return
+        if isinstance(message, HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg):
+            self._crew(session, pilot, message)
             return
         actor = session.account.id
         intent: Intent
@@ -502,9 +565,79 @@ class Gateway:
             intent = Mine(actor, message.ship, message.rock)
         elif isinstance(message, LootMsg):
             intent = Loot(actor, message.ship, message.wreck)
+        elif isinstance(message, PowerMsg):
+            intent = Power(actor, message.ship, message.engines, message.weapons, message.shields)
         else:  # pragma: no cover - the decoder's set is closed
             raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled message")
         self.world.submit(zone, intent)
+
+    def _crew(
+        self,
+        session: Session,
+        pilot: Pilot,
+        message: HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg,
+    ) -> None:
+        """Crew messages go to the world's crew desk (server/crew.py); answers come back as
+        `crew` and `chat` messages on the account's subject, a hire also as a `receipt`."""
+        crews = self.world.agents.crews
+        if isinstance(message, CrewOrderMsg):
+            crews.order(pilot, message.crew, message.order, message.target)
+        elif isinstance(message, CrewChatMsg):
+            crews.chat(pilot, message.crew, message.text)
+        elif isinstance(message, DismissMsg):
+            self._request(session, None, crews.dismiss(pilot, message.crew))
+        else:
+
+            async def hire() -> None:
+                done = await crews.hire(pilot, message.rid, message.candidate)
+                session.last_status = None  # credits changed
+                session.send_json(
+                    encode_server(
+                        "receipt",
+                        rid=message.rid,
+                        ok=True,
+                        kind="hire",
+                        txn=done["txn"],
+                        credits=done["credits"],
+                        cargo=pilot.cargo,
+                        detail={"clone": done["clone"], "price": done["price"]},
+                        replay=done["replay"],
+                    )
+                )
+
+            self._request(session, message.rid, hire())
+
+    def _report(self, session: Session, message: ReportMsg) -> None:
+        """A player reports a player, ship or clone: moderation saves footage and queues it."""
+        if self.moderation is None:
+            raise ProtocolError(ErrorCode.INTERNAL, "reports are not available on this server")
+        moderation = self.moderation
+
+        async def run() -> None:
+            try:
+                out = await moderation.report(
+                    session.account.id, message.kind, message.target, message.reason, message.text
+                )
+            except Exception:
+                log.exception("report failed", extra={"account": session.account.id})
+                session.send_json(error_message(ErrorCode.INTERNAL, "the report failed; retry"))
+                return
+            session.send_json(encode_server("reported", id=out["id"], footage=out["footage"]))
+
+        task = asyncio.get_running_loop().create_task(run())
+        session.requests.add(task)
+        task.add_done_callback(session.requests.discard)
+
+    async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
+        """Close an account's socket (a moderator's kick or ban); False if not connected."""
+        session = self.sessions.get(account_id)
+        if session is None:
+            return False
+        session.send_json(encode_server("bye", reason=reason))
+        await asyncio.sleep(0)
+        with contextlib.suppress(Exception):
+            await session.ws.close(code=code, message=reason.encode()[:120])
+        return True
 
     def _distress(self, session: Session, pilot: Pilot, zone: str) -> None:
         """Call for help: everyone in the system hears it, with where to find the caller."""
@@ -512,6 +645,8 @@ class Gateway:
         if state is None:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
         self.metrics.inc("callister_distress_total")
+        if self.moderation is not None:  # the system's message log (reports carry it)
+            self.moderation.note(zone, "distress", **{"from": pilot.name})
         text = encode_server(
             "event",
             kind="distress",
@@ -655,7 +790,7 @@ class Gateway:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                status = status_message(self.world, zone, pilot, own, session.target)
+                status = self.world.shipshare.status(self.world, zone, pilot, own, session.target)
                 last = session.last_status
                 if status != last and (
                     last is None
@@ -687,7 +822,9 @@ class Gateway:
                 {
                     "id": ship_id,
                     "kind": "ship",
-                    "name": pilot.name if pilot else f"ship-{ship_id}",
+                    "name": pilot.name
+                    if pilot
+                    else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
                     "hull": pilot.character.hull if pilot else "",
                 }
             )

@@ -64,6 +64,12 @@ class Settings:
     )
     zone_unload_s: float = _s(60.0, "An empty zone is dropped from memory after this long.", 1)
     home_systems: int = _s(16, "New players start at one of this many station systems.", 1, 1000)
+    npc_density: float = _s(
+        1.0, "NPC ships (crewed by clones) per system: 0 none, 1 normal, up to 4.", 0, 4
+    )
+    clones_survive_death: bool = _s(
+        False, "Crew clones escape (set ashore alive) when their ship is destroyed (false: die)."
+    )
     session_ttl_s: float = _s(7 * 24 * 3600.0, "Login tokens expire after this long.", 60)
     hello_timeout_s: float = _s(10.0, "A WebSocket must authenticate within this time.", 0.5)
     msg_rate: float = _s(60.0, "Messages per second a client may send (sustained).", 1)
@@ -81,6 +87,31 @@ class Settings:
     max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
     log_level: str = _s("info", "Log level: debug, info, warning, error.")
     log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
+    # -- many worlds and the kill switch (issue 5; docs/worlds.md)
+    players_own_worlds: bool = _s(False, "Players (not only admins) may create private worlds.")
+    player_world_limit: int = _s(1, "Private worlds one player may own.", 0, 100)
+    world_delete_countdown_s: int = _s(
+        30, "Seconds of warning players get before a world is deleted.", 0, 86400
+    )
+    world_delete_approval: bool = _s(
+        False, "Deleting a world needs a second administrator's approval."
+    )
+    world_delete_approval_s: float = _s(
+        600.0, "Time the second administrator has to approve a deletion.", 10
+    )
+    world_delete_batch: int = _s(500, "Rows deleted per transaction by a deletion job.", 1)
+    world_idle_stop_s: float = _s(
+        300.0, "A private world with nobody in it stops running after this long.", 1
+    )
+    # -- moderation (issue 6; docs/moderation.md)
+    footage_window_s: float = _s(
+        300.0, "Every active zone keeps this many seconds of footage (rolling window).", 10
+    )
+    footage_checkpoint_s: float = _s(
+        10.0, "Footage takes a full zone checkpoint this often (replays start from one).", 1
+    )
+    report_footage_s: float = _s(120.0, "Seconds of footage saved with each report.", 5)
+    moderation_detect_s: float = _s(30.0, "Detectors run this often (off the tick).", 1)
 
     def __post_init__(self) -> None:
         for f in fields(self):

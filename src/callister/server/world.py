@@ -153,6 +153,12 @@ class World:
         )
         self.outcomes = Outcomes(self)
         self.stations = StationDesk(self)
+        from callister.server.npcs import AgentRuntime  # (imports World's types lazily)
+
+        self.agents = AgentRuntime(self)  # clones: NPC ships and crews (issue 4)
+        from callister.server.shipshare import ShipShare
+
+        self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -245,6 +251,7 @@ class World:
         handle = ZoneHandle(key=key, sector=(x, y), system=system, zone=zone)
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
+        await self.agents.zone_loaded(handle)  # NPC ships of the system
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -279,14 +286,24 @@ class World:
     def step(self) -> None:
         """One tick for every awake zone, then publish each zone's frame and events."""
         self.tick += 1
+        try:
+            self.agents.tick(self.tick)  # agents think (within the pool's budget) and act
+        except Exception:
+            log.exception("agents failed this tick")
+        if self.shipshare.active:
+            try:
+                self.shipshare.sync(self.tick)
+            except Exception:
+                log.exception("shared ships failed this tick")
         now = time.monotonic()
         sim_ms = 0.0
         active = 0
         ships = 0
         for handle in list(self.zones.values()):
             zone = handle.zone
-            if zone.ship_count == 0:
-                # asleep: costs nothing; unloaded after a while
+            if zone.ship_count <= self.agents.npc_count(handle.key):
+                # no player ship (NPCs alone do not wake a zone): asleep, costs nothing;
+                # unloaded after a while
                 if handle.empty_since is None:
                     handle.empty_since = now
                 elif now - handle.empty_since > self.settings.zone_unload_s:
@@ -297,6 +314,9 @@ class World:
             t0 = time.perf_counter()
             events = zone.step()
             sim_ms += (time.perf_counter() - t0) * 1000.0
+            if events:
+                self.shipshare.on_events(handle, events)  # before the crews hear of deaths
+                events = self.agents.after_step(handle, events)
             ships += zone.ship_count
             for event in events:
                 if isinstance(event, JumpOut):
@@ -323,6 +343,7 @@ class World:
 
     def _unload(self, handle: ZoneHandle) -> None:
         del self.zones[handle.key]
+        self.agents.zone_unloaded(handle)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
         log.info("zone unloaded", extra={"zone": handle.key})
 
@@ -387,6 +408,10 @@ class World:
         self._place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        try:
+            await self.agents.crews.board_saved(pilot)  # the ship's crew comes back aboard
+        except Exception:
+            log.exception("crew failed to board", extra={"account": account_id})
         return pilot
 
     def _saved_state(self, pilot: Pilot) -> ShipState:
@@ -561,6 +586,9 @@ class World:
         characters = [self.snapshot_character(p) for p in self.pilots.values()]
         if characters:
             await self.writer.call(self.store.save_characters, characters)
+        clones = self.agents.save_all()
+        if clones:
+            await self.writer.call(self.agents.repo.put_many, clones)
         await self.writer.call(self.store.set_meta, f"world.{self.name}.tick", str(self.tick))
 
     async def _checkpoint_loop(self) -> None:

@@ -9,6 +9,11 @@ Python, because each needs its own answer.
 Rules (identical for players and agents: there is no other path into a zone):
 - an intent naming a ship the zone does not hold is refused UNKNOWN_SHIP; one whose actor does
   not own the ship is refused NOT_YOUR_SHIP (marked as evidence);
+- on a shared ship (one with a station table, `Zone.set_stations`) each intent must come
+  from whoever holds its station (`STATION_OF`: Input, Dock, Undock, Jump and Loot are the
+  pilot's, Fire the gunner's, Mine the miner's, Power the engineer's); an empty station is
+  the owner's. Anyone else is refused NOT_YOUR_STATION (not evidence: a crew mix-up);
+- Power (the engineer's split) is applied at once: see `apply_power`;
 - Input is clamped (thrust 0..1, turn -1..1, non-finite values count as 0) and stored as the
   ship's held controls; the last Input for a ship in a tick wins; while docked it is stored but
   has no effect until the ship undocks;
@@ -25,7 +30,7 @@ import operator
 import numpy as np
 
 from callister.protocol.errors import ErrorCode
-from callister.protocol.intents import Dock, Fire, Input, Jump, Loot, Mine, Undock
+from callister.protocol.intents import Dock, Fire, Input, Jump, Loot, Mine, Power, Undock
 from callister.sim.entities import (
     DOCKED,
     JUMPING,
@@ -58,6 +63,47 @@ from callister.sim.rules import (
     UNDOCK_MARGIN,
 )
 from callister.sim.state import ACTION_NAMES, SimState, ship_state
+
+STATION_OF: dict[type, str] = {
+    Input: "pilot",
+    Dock: "pilot",
+    Undock: "pilot",
+    Jump: "pilot",
+    Loot: "pilot",
+    Fire: "gunner",
+    Mine: "miner",
+    Power: "engineer",
+}
+"""The crew station whose holder may send each intent on a shared ship."""
+POWER_MIN: float = 0.5
+"""A system's factor with no power share; it grows by POWER_SPAN x its share (1/3 -> 1.0)."""
+POWER_SPAN: float = 1.5
+
+
+def power_factors(engines: object, weapons: object, shields: object) -> tuple[float, float, float]:
+    """(engines, weapons, shields) shares -> rate factors: each share is clamped to 0..1, the
+    three are normalised to sum to 1 (all zero: an even split), and a system runs at
+    POWER_MIN + POWER_SPAN x share of its normal rate (0.5 .. 2.0; an even split is 1.0)."""
+    shares = [_clamp(v, 0.0, 1.0) for v in (engines, weapons, shields)]
+    total = sum(shares)
+    if total <= 0:
+        shares, total = [1.0, 1.0, 1.0], 3.0
+    e, w, s = (POWER_MIN + POWER_SPAN * v / total for v in shares)
+    return e, w, s
+
+
+def apply_power(state: SimState, intent: Power, row: int) -> None:
+    """The engineer's split: thrust (accel) x engines, energy regeneration x weapons, shield
+    regeneration x shields, each relative to the factors in force before (factors are never
+    0, so rescaling is exact up to float32 rounding). `Zone.tune_ship` keeps the shields
+    factor when the crew's skills retune the shield regeneration."""
+    store = state.store
+    new = power_factors(intent.engines, intent.weapons, intent.shields)
+    old = state.power.get(intent.ship, (1.0, 1.0, 1.0))
+    store.accel[row] = store.accel.item(row) * new[0] / old[0]
+    store.energy_regen[row] = store.energy_regen.item(row) * new[1] / old[1]
+    store.shield_regen[row] = store.shield_regen.item(row) * new[2] / old[2]
+    state.power[intent.ship] = new
 
 
 def _clamp(value: object, lo: float, hi: float) -> float:
@@ -93,7 +139,10 @@ def apply_intents(state: SimState) -> None:
         actor = intent.actor
         if row is None or kind_of(row) != KIND_SHIP:
             _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
-        elif not (owner_of(row) == actor if type(actor) is int else _is_owner(row, store, actor)):
+        elif (
+            not (owner_of(row) == actor if type(actor) is int else _is_owner(row, store, actor))
+            and state.crew.get(actor) != intent.ship
+        ):  # crew act for their ship (Zone.set_crew)
             _refuse(
                 state,
                 intent,
@@ -101,8 +150,17 @@ def apply_intents(state: SimState) -> None:
                 f"ship {intent.ship} is not yours",
                 evidence=True,
             )
+        elif state.stations and not _at_station(state, intent, row, actor):
+            _refuse(
+                state,
+                intent,
+                ErrorCode.NOT_YOUR_STATION,
+                f"the {STATION_OF[type(intent)]} of ship {intent.ship} is someone else",
+            )
         elif type(intent) is Input:
             latest[row] = intent
+        elif type(intent) is Power:
+            apply_power(state, intent, row)
         elif isinstance(intent, Fire):
             fires.append((intent, row))
         else:
@@ -121,6 +179,18 @@ def apply_intents(state: SimState) -> None:
         )
     brake = np.array([bool(i.brake) for i in inputs], dtype=np.bool_)
     store_controls(rows, controls, brake, store.thrust, store.turn, store.brake)
+
+
+def _at_station(state: SimState, intent: object, row: int, actor: object) -> bool:
+    """Whether `actor` holds the station `intent` needs on its ship (always, for a ship with
+    no station table; an empty station is the owner's)."""
+    table = state.stations.get(intent.ship)  # type: ignore[attr-defined]
+    if table is None:
+        return True
+    holder = table.get(STATION_OF[type(intent)], 0)
+    if not holder:
+        holder = state.store.owner.item(row)
+    return bool(holder == actor)
 
 
 def _is_owner(row: int, store: EntityStore, actor: object) -> bool:

@@ -114,6 +114,8 @@ SCHEMA: Final[tuple[tuple[str, DTypeLike, int | float | bool], ...]] = (
     ("shot_weapon", np.int16, NO_WEAPON),  # the weapon that fired a shell or missile
     ("damage", FLOAT, 0.0),  # damage a shell or missile does on hit
     ("expires", np.int64, 0),  # tick at which a shell, missile or wreck disappears
+    # -- crews (issue 4) --------------------------------------------------------------------------
+    ("mining_mult", FLOAT, 1.0),  # the miner's skill: x mining yield of this ship
 )
 COLUMN_NAMES: Final = tuple(name for name, _, _ in SCHEMA)
 WIDE_COLUMNS: Final = frozenset({"weapon", "ready", "ammo"})
@@ -208,6 +210,7 @@ class EntityStore:
     shot_weapon: NDArray[np.int16]
     damage: NDArray[np.float32]
     expires: NDArray[np.int64]
+    mining_mult: NDArray[np.float32]
 
     def __init__(self, capacity: int = 256) -> None:
         if capacity < 1:

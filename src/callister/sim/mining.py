@@ -195,7 +195,7 @@ def _mine_all(state: SimState) -> None:
             stop_mining(state, ship, reason)
             continue
         room = store.cargo_free.item(row) - store.mine_acc.item(row)
-        amount = min(rate * field.richness / 100.0, field.units, room)
+        amount = min(rate * field.richness / 100.0 * store.mining_mult.item(row), field.units, room)
         store.mine_acc[row] = store.mine_acc.item(row) + amount
         field.units = max(0.0, field.units - amount)
         _set_richness(state, field, richness_of(field.units))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.sim.entities import DOCKED, KIND_SHIP, NO_STATION, NO_WEAPON, EntityStore
 from callister.sim.events import ShipState, ZoneEvent
 from callister.sim.frame import HULL_KEYS
@@ -39,6 +39,7 @@ ACTION_NAMES: dict[type, str] = {
     Fire: "fire",
     Mine: "mine",
     Loot: "loot",
+    Power: "power",
 }
 
 SHIP_GRID_CELL: float = 250.0
@@ -132,6 +133,14 @@ class SimState:
     jumping: set[int] = field(default_factory=set)
     """Ids of ships with a charging jump (few, so the charge stage skips a column scan)."""
     miners: set[int] = field(default_factory=set)
+    crew: dict[int, int] = field(default_factory=dict)
+    """Actor id -> the ship it crews: its intents for that ship pass the ownership check."""
+    stations: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Shared ships (Zone.set_stations): ship id -> station -> the actor holding it. A ship
+    listed here takes each intent only from the holder of its station (actions.STATION_OF);
+    an empty station is the owner's."""
+    power: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    """Ship id -> the engineer's (engines, weapons, shields) factors (absent: 1, 1, 1)."""
     """Ids of ships that are mining."""
     damaged: bool = False
     """A hit landed since the destruction stage last looked (it scans hulls only then)."""

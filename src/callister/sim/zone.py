@@ -9,17 +9,19 @@ the per-stage timings, no asyncio: the server's tick loop calls `step()` 20 time
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Hull, load_content
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Undock
+from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
+from callister.sim import checkpoint as _checkpoint
 from callister.sim.entities import (
     CRIMINAL,
     DOCKED,
@@ -43,10 +45,31 @@ from callister.sim.state import FieldState, SimState, ship_state, slot_weapons
 from callister.sim.statics import StaticColliders
 from callister.sim.weapons import weapon_index
 
-_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot)
+_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power)
 _FLOAT32_SAFE: Final = 1e30
 WRECK_RADIUS: Final = 15.0
 """m: the radius of a wreck restored with `add_wreck` (a spawned wreck keeps its ship's)."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+Tap = Callable[[str, tuple[Any, ...], dict[str, Any]], None]
+"""A footage hook: (method name, positional args, keyword args) of each call that changed the
+zone from outside, and of each `step`, called after the call succeeded."""
+
+
+def _tapped(method: Callable[Concatenate[Zone, _P], _R]) -> Callable[Concatenate[Zone, _P], _R]:
+    """Report a successful call of a zone edge method to the zone's `tap` (footage)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self: Zone, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        result = method(self, *args, **kwargs)
+        if self.tap is not None:
+            self.tap(name, args, kwargs)
+        return result
+
+    return wrapper
 
 
 def _static_margin(radius: float, max_speed: float, dt: float) -> float:
@@ -137,6 +160,8 @@ class Zone:
         """Milliseconds per stage of the last tick."""
         self.timings_total_ms: dict[str, float] = dict.fromkeys(STAGE_NAMES, 0.0)
         """Milliseconds per stage summed over every tick of this zone."""
+        self.tap: Tap | None = None
+        """Footage hook (moderation): sees every edge call and step; None records nothing."""
 
     # -- read-only views ----------------------------------------------------------------------
 
@@ -245,12 +270,14 @@ class Zone:
 
     # -- edges --------------------------------------------------------------------------------
 
+    @_tapped
     def grant_ids(self, ids: range) -> None:
         """Add fresh entity ids (an ascending range the world reserved) to the zone's pool.
         With an empty pool, shells and missiles are refused INTERNAL and the destroyed leave
         no wreck."""
         self._state.pool.grant(ids)
 
+    @_tapped
     def add_ship(
         self,
         ship_id: int,
@@ -375,6 +402,7 @@ class Zone:
         given = [_count("ammo", a) for a in ammo]
         return [min(given[s], full[s]) if s < len(given) else full[s] for s in range(SLOTS)]
 
+    @_tapped
     def set_vitals(
         self,
         ship_id: int,
@@ -440,6 +468,7 @@ class Zone:
             flags = store.flags.item(row)
             store.flags[row] = flags | NO_FUEL if updates["fuel"] <= 0 else flags & ~NO_FUEL
 
+    @_tapped
     def add_wreck(
         self,
         wreck_id: int,
@@ -476,6 +505,7 @@ class Zone:
             expires=self._state.tick + ttl_ticks,
         )
 
+    @_tapped
     def remove_ship(self, ship_id: int) -> ShipState:
         """Take a ship out of the zone and return its last state; KeyError if not present.
 
@@ -487,6 +517,7 @@ class Zone:
         self._state.store.remove(ship_id)
         return snapshot
 
+    @_tapped
     def remove_entity(self, entity_id: int) -> None:
         """Take any entity out of the zone (e.g. a wreck looted empty); KeyError if absent. The
         id is retired."""
@@ -497,6 +528,8 @@ class Zone:
     def _forget(self, entity_id: int) -> None:
         state = self._state
         state.jumping.discard(entity_id)
+        state.power.pop(entity_id, None)
+        state.stations.pop(entity_id, None)
         if entity_id in state.miners:
             state.miners.discard(entity_id)
             row = state.store.row(entity_id)
@@ -509,6 +542,66 @@ class Zone:
             raise KeyError(f"entity {ship_id} is not a ship")
         return row
 
+    @_tapped
+    def set_crew(self, actor: int, ship_id: int | None) -> None:
+        """Let `actor` (a crew member) send intents for `ship_id` as if it owned it, or (None)
+        withdraw that. The same checks apply to its intents as to the owner's."""
+        if ship_id is None:
+            self._state.crew.pop(actor, None)
+        else:
+            self._state.crew[actor] = int(ship_id)
+
+    @_tapped
+    def set_stations(self, ship_id: int, stations: Sequence[Sequence[Any]] | None) -> None:
+        """Make `ship_id` a shared ship whose intents are each taken only from the holder of
+        their station (`actions.STATION_OF`; (station, actor) pairs, a missing or 0 holder
+        meaning the owner), or (None) an ordinary ship again. Holders other than the owner must
+        also be its crew (`set_crew`) to pass the ownership check. (Pairs, not a dict, so the
+        footage tap can record the call.)"""
+        if stations is None:
+            self._state.stations.pop(int(ship_id), None)
+        else:
+            self._state.stations[int(ship_id)] = {str(k): int(v) for k, v in stations}
+
+    def stations_of(self, ship_id: int) -> dict[str, int] | None:
+        """The shared ship's station table (None: an ordinary ship)."""
+        table = self._state.stations.get(ship_id)
+        return None if table is None else dict(table)
+
+    def power_of(self, ship_id: int) -> tuple[float, float, float]:
+        """The ship's (engines, weapons, shields) power factors (1, 1, 1 unless an engineer
+        moved power)."""
+        return self._state.power.get(ship_id, (1.0, 1.0, 1.0))
+
+    @_tapped
+    def tune_ship(
+        self,
+        ship_id: int,
+        *,
+        shield_regen: float | None = None,
+        turn_rate: float | None = None,
+        mining_mult: float | None = None,
+    ) -> None:
+        """Set a ship's per-ship performance (its crew's effect): shield regeneration in
+        points/s, turn rate in rad/s, and the mining yield multiplier. KeyError if absent;
+        ValueError for a negative or non-finite value (nothing changes)."""
+        row = self._ship_row(ship_id)
+        store = self._state.store
+        values = {
+            name: _number(name, value)
+            for name, value in (
+                ("shield_regen", shield_regen),
+                ("turn_rate", turn_rate),
+                ("mining_mult", mining_mult),
+            )
+            if value is not None
+        }
+        if "shield_regen" in values:  # the engineer's power to shields stays applied
+            values["shield_regen"] *= self._state.power.get(ship_id, (1.0, 1.0, 1.0))[2]
+        for name, value in values.items():
+            getattr(store, name)[row] = value
+
+    @_tapped
     def submit(self, intent: Intent) -> None:
         """Queue an intent for the next step (TypeError if it is not an intent type)."""
         if not isinstance(intent, _INTENT_TYPES):
@@ -517,6 +610,7 @@ class Zone:
 
     # -- the tick -----------------------------------------------------------------------------
 
+    @_tapped
     def step(self) -> list[ZoneEvent]:
         """Advance exactly one tick; return its events in the order they happened."""
         state = self._state
@@ -540,6 +634,32 @@ class Zone:
         for column in columns:
             column.setflags(write=False)
         return ZoneFrame(self._state.tick, *columns)
+
+    def checkpoint(self) -> bytes:
+        """The zone's FULL state as bytes (see `sim.checkpoint`): every entity column, retired
+        ids, pending intents and actions, jumping and mining sets, id pool, fields, rules and
+        tick. `restore` / `from_checkpoint` bring it back; the layout is not included."""
+        return _checkpoint.dump(self._state)
+
+    def restore(self, data: bytes) -> None:
+        """Replace this zone's state with a checkpoint's (taken from a zone with the same
+        layout). CheckpointError (a ValueError) for bytes that are not one; nothing changes
+        then."""
+        header, store = _checkpoint.load(data)
+        if int(header.get("tick_hz", 0)) != self.tick_hz:
+            raise _checkpoint.CheckpointError(
+                f"checkpoint of a {header.get('tick_hz')} Hz zone, this one runs {self.tick_hz}"
+            )
+        _checkpoint.apply(self._state, header, store)
+        self.rules = self._state.rules
+
+    @classmethod
+    def from_checkpoint(cls, layout: ZoneLayout, data: bytes) -> Zone:
+        """A new zone over `layout` in the state `data` (a `checkpoint()`) holds."""
+        header, _ = _checkpoint.load(data)
+        zone = cls(layout, tick_hz=int(header["tick_hz"]))
+        zone.restore(data)
+        return zone
 
     def state_hash(self) -> str:
         """SHA-256 (hex) of the tick, every entity column in id order and the fields' ore.

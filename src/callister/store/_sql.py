@@ -19,6 +19,9 @@ from importlib import resources
 from typing import Any, Literal, TypeVar
 
 from . import _check as check
+from ._clones import SqlCloneRecords
+from ._moderation import SqlModerationRecords
+from ._worlds import SqlWorldRecords
 from .api import (
     MAX_AMOUNT,
     MAX_KEY,
@@ -144,7 +147,7 @@ def load_migrations(dialect: str) -> list[Migration]:
     return found
 
 
-class SqlStore(Store):
+class SqlStore(SqlCloneRecords, SqlModerationRecords, SqlWorldRecords, Store):
     """Shared implementation; subclasses connect, then call `_migrate()` from their __init__."""
 
     # DDL of the bookkeeping table; dialects differ in type names, so each backend gives its own.

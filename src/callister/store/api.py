@@ -21,6 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from .api_clones import CloneRecords
+from .api_moderation import ModerationRecords
+from .api_worlds import WorldRecords
+
 ROLES: tuple[str, ...] = ("player", "moderator", "admin")
 MAX_RESERVE = 1_000_000
 MAX_AMOUNT = 10**15  # the largest credit amount of one posting; keeps sums far from 2**63
@@ -208,7 +212,7 @@ class ItemTotals:
         return self.held == self.created - self.destroyed and not self.mismatched
 
 
-class Store(ABC):
+class Store(CloneRecords, ModerationRecords, WorldRecords, ABC):
     """One persistence interface over SQLite (default) or PostgreSQL; see the module docstring."""
 
     backend: ClassVar[str]  # "sqlite" | "postgresql"

@@ -8,6 +8,9 @@ import {
 } from "./combat.js";
 import { Effects } from "./fx.js";
 import { Hud } from "./hud.js";
+import { CrewPanel } from "./crew.js";
+import { AboardPanel } from "./aboard.js";
+import { WorldsPanel } from "./worlds.js";
 import { Controls } from "./input.js";
 import { GalaxyMap, SystemMap } from "./maps.js";
 import { Net } from "./net.js";
@@ -15,6 +18,7 @@ import { Renderer } from "./render.js";
 import { F_DOCKED, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { GameState } from "./state.js";
 import { StationScreen } from "./station.js";
+import { installReport } from "./report.js";
 import { $, fmtDistance, secKey, secLabel, secStr } from "./util.js";
 
 const state = new GameState();
@@ -22,6 +26,8 @@ const weapons = new Weapons();
 const effects = new Effects();
 let hud = null;
 let station = null;
+let crew = null; // the crew panel (crew.js)
+let aboard = null; // shared ships (aboard.js)
 let inGame = false;
 
 // error codes of a refused shot: the shot started no cooldown
@@ -36,8 +42,10 @@ const MINING_STOPPED = {
 const TARGET_LOST_MS = 3000; // a locked target out of view this long is let go
 const DISTRESS_EVERY_MS = 10000;
 
+const worlds = new WorldsPanel((name) => net.switchWorld(name));
 const net = new Net({
   welcome(msg) {
+    worlds.welcome(msg);
     // a reconnect while dead may bring the new ship without a `respawned`: follow the id
     const missedRespawn = state.dead && !state.dead.respawned && Number(msg.ship) !== state.dead.ship;
     state.welcome(msg);
@@ -70,6 +78,7 @@ const net = new Net({
       else return; // a status of a ship we left (sent before the switch): ignore it
     }
     state.setStatus(msg, now);
+    aboard?.onStatus(msg);
     weapons.update(msg, now);
     if (msg.mining !== null && msg.mining !== undefined) miningAsked = null;
     if (msg.target && msg.target.gone && Number(msg.target.id) === state.target) setTarget(0);
@@ -84,6 +93,10 @@ const net = new Net({
       setTarget(0);
     }
   },
+  crew: (msg) => crew?.onCrew(msg),
+  invite: (msg) => aboard?.onInvite(msg),
+  aboard: (msg) => aboard?.onAboard(msg),
+  chat: (msg) => crew?.onChat(msg),
   market(msg) {
     state.setMarket(msg, performance.now());
     station.onMarket(msg);
@@ -114,6 +127,7 @@ const net = new Net({
 
 // ---------------------------------------------------------------------------- events, errors
 function onEvent(msg) {
+  if (worlds.event(msg)) return;
   const now = performance.now();
   switch (msg.kind) {
     case "destroyed":
@@ -125,6 +139,9 @@ function onEvent(msg) {
       miningAsked = null;
       hud.showDeath(msg.by ?? null);
       hud.log(msg.by ? `Destroyed by ${msg.by}` : "Your ship was destroyed", "bad");
+      return;
+    case "view": // aboard another's ship (or back on ours): act for and watch that ship
+      viewShip(msg.ship);
       return;
     case "respawned":
       respawned(msg.ship, Number(msg.insurance) || 0);
@@ -182,6 +199,14 @@ function onEvent(msg) {
     state.jump.name = galaxy.systems.get(secKey(...state.jump.to))?.name;
   }
   if (msg.kind === "collided") hud.error(`Collision with ${msg.what} at ${Math.round(msg.speed)} m/s`);
+}
+
+function viewShip(ship) {
+  if (!state.me || Number(ship) === state.ship) return;
+  state.me = { ...state.me, ship: Number(ship) };
+  net.ship = Number(ship);
+  weapons.reset();
+  controls.resync();
 }
 
 function respawned(ship, insurance) {
@@ -359,6 +384,10 @@ function fireTick() {
       hint(why);
       continue;
     }
+    if (aboard?.blocks("fire")) {
+      hint("Only the gunner fires this ship's weapons");
+      continue;
+    }
     const msg = { t: "fire", ship: state.ship, slot: i, target: tgt ? String(tgt.id) : null };
     if (net.send(msg)) weapons.noteFired(i, now);
   }
@@ -439,6 +468,7 @@ const controls = new Controls({
   send(c) {
     if (!net.online || !state.ship || !state.system) return false;
     if (state.docked || (state.dead && !state.dead.respawned)) return true; // nothing to steer
+    if (aboard?.blocks("input")) return true; // another member flies this ship
     return net.send({ t: "input", ship: state.ship, thrust: c.thrust, turn: c.turn, brake: c.brake });
   },
   enabled: () => inGame,
@@ -478,6 +508,17 @@ station = new StationScreen(state, {
   send: (msg) => (msg.t === "bounty" ? net.send(msg) : !!state.ship && net.send({ ...msg, ship: state.ship })),
   onUndock: () => toggleDock(),
   notify: (text, cls) => hud.log(text, cls),
+});
+
+aboard = new AboardPanel({
+  send: (msg) => net.send(msg),
+  ship: () => state.ship,
+  status: () => state.status,
+});
+
+crew = new CrewPanel({
+  send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
+  target: () => state.target || 0,
 });
 
 // the station screen follows docking: open on docking, closed on leaving
@@ -618,12 +659,16 @@ function frame(now) {
 }
 requestAnimationFrame(frame);
 
+installReport(net, state); // the Report button on the target panel (issue 6, report.js)
+
 // ---------------------------------------------------------------------------- debug hook
 // Tests read this with page.evaluate("window.callister.snapshot()") and the getters below.
 window.callister = {
   state, net, renderer, hud, galaxy, effects,
   weaponSlots: weapons, // the objects behind the weapons() and station() getters
   stationScreen: station,
+  /** The worlds panel: {world, worlds: [names], ending: seconds or null}. */
+  worlds: () => worlds.snapshot(),
   snapshot: () => ({
     ...state.summary(net),
     inGame,
@@ -659,6 +704,10 @@ window.callister = {
   /** What the event log shows, oldest first. */
   events: () => hud.logItems.map((i) => i.li.textContent),
   looted: () => lastLooted,
+  /** The crew panel: {crew, candidates, chat: [{from, text, kind, action}]}. */
+  crew: () => crew.snapshot(),
+  /** Shared ship: {station, invites, members, ship}. */
+  aboard: () => aboard.snapshot(),
 };
 
 // ---------------------------------------------------------------------------- start

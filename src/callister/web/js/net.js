@@ -17,6 +17,8 @@ const CLOSE_AUTH_FAILED = 4401;
 const CLOSE_BANNED = 4403;
 const CLOSE_REPLACED = 4409;
 const CLOSE_BAD_HELLO = 4400;
+const CLOSE_WORLD_REFUSED = 4404; // hello.world names a world we may not enter
+const CLOSE_MOVED = 4410; // our world closed or we moved: `bye.world` says where to go
 
 /**
  * Net: one logical connection that survives socket drops.
@@ -42,6 +44,7 @@ export class Net {
     this.lastRx = 0;
     this.lastError = null;
     this.byeReason = "";
+    this.world = null; // hello.world: the world to enter (null: the server picks our home)
     this.stats = { snapshots: 0, deltas: 0, dropped: 0, bytes: 0, reconnects: 0 };
     this._pingN = 0;
     this._pings = new Map();
@@ -56,6 +59,13 @@ export class Net {
     this._wanted = true;
     this.attempt = 0;
     this._open();
+  }
+
+  /** Enter another world: reconnect with hello.world (the server moves our presence). */
+  switchWorld(name) {
+    this.world = name || null;
+    this.attempt = 0;
+    if (this._wanted) this._open();
   }
 
   /** Close for good (logout): no reconnecting. */
@@ -121,7 +131,9 @@ export class Net {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.lastRx = performance.now();
-      ws.send(JSON.stringify({ t: "hello", token: this.token, v: PROTOCOL_VERSION }));
+      const hello = { t: "hello", token: this.token, v: PROTOCOL_VERSION };
+      if (this.world) hello.world = this.world;
+      ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
@@ -192,6 +204,8 @@ export class Net {
       this._setStatus("replaced", "this pilot connected from another window");
       return;
     }
+    if (code === CLOSE_WORLD_REFUSED) this.world = null; // not allowed there: go home
+    if (code === CLOSE_MOVED) this.attempt = 0; // the world moved us: reconnect at once
     if (code === CLOSE_BAD_HELLO && this.lastError) {
       // a protocol mismatch will not cure itself quickly: retry, but slowly
       this.attempt = Math.max(this.attempt, BACKOFF_MS.length - 1);
@@ -276,6 +290,7 @@ export class Net {
       }
       case "bye":
         this.byeReason = String(msg.reason || "server closing");
+        if ("world" in msg) this.world = msg.world || null; // sent elsewhere: reconnect there
         break;
       case "status":
         this.h.shipStatus?.(msg);
@@ -288,6 +303,18 @@ export class Net {
         break;
       case "receipt":
         this.h.receipt?.(msg);
+        break;
+      case "crew": // issue 4: who is aboard and for hire (crew.js)
+        this.h.crew?.(msg);
+        break;
+      case "chat": // issue 4: the ship's chat
+        this.h.chat?.(msg);
+        break;
+      case "invite": // issue 8: a captain invites us aboard (aboard.js)
+        this.h.invite?.(msg);
+        break;
+      case "aboard": // issue 8: who is aboard a shared ship, at which station
+        this.h.aboard?.(msg);
         break;
       default:
         break; // newer servers may add messages; ignore what we do not know

@@ -1,0 +1,355 @@
+"""The server's moderation service: footage of every active zone, reports, detectors, actions.
+
+One `Moderation` per server process, started by `server/moderation_routes.py` on app start-up
+(after the world and gateway exist). It never blocks the tick: recorders are a few list appends
+per call, saving footage and running detectors go through the store writer thread or
+`run_in_executor`, and detectors run on their own periodic task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from callister.moderation.detect import Finding, bots, economy, refusals
+from callister.moderation.footage import Footage, ZoneRecorder
+from callister.protocol.intents import Input
+from callister.store import AuditEntry, Ban, Flag, FootageRecord, Login, Report
+
+if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
+    from callister.server.gateway import Gateway
+    from callister.server.world import World
+
+log = logging.getLogger(__name__)
+
+ATTACH_EVERY_S = 0.25
+ACTIONS = ("warn", "mute", "kick", "ban", "unban", "delete_clone", "watch", "unwatch")
+CLOSE_KICK = 4001  # a moderator closed the socket (docs/protocol.md)
+
+
+class ModerationError(Exception):
+    """A moderation request that cannot be done (unknown target, bad argument)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Moderation:
+    def __init__(self, world: World, gateway: Gateway) -> None:
+        self.world, self.gateway = world, gateway
+        self.settings = world.settings
+        self.recorders: dict[str, ZoneRecorder] = {}
+        self.inputs = bots.InputLog()
+        self.muted: dict[int, float] = {}  # account -> until (Unix time)
+        self.chat: list[dict[str, Any]] = []  # the recent world messages we have (distress etc.)
+        self.last_detect = 0.0
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    # ------------------------------------------------------------------ life
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.tasks.append(loop.create_task(self._attach_loop(), name="footage attach"))
+        self.tasks.append(loop.create_task(self._detect_loop(), name="detectors"))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for rec in self.recorders.values():
+            rec.detach()
+
+    async def _attach_loop(self) -> None:
+        watch_at = time.time()
+        while True:
+            self.attach()
+            if time.time() - watch_at > self.settings.footage_window_s / 2:
+                watch_at = time.time()
+                await self._save_watched()
+            await asyncio.sleep(ATTACH_EVERY_S)
+
+    def attach(self) -> None:
+        """Record every loaded zone (a new zone starts with a checkpoint); forget unloaded."""
+        zones = self.world.zones
+        for key, handle in zones.items():
+            rec = self.recorders.get(key)
+            if rec is None or rec.zone is not handle.zone:
+                self.recorders[key] = self._recorder(key, handle)
+        for key in [k for k in self.recorders if k not in zones]:
+            self.recorders.pop(key).detach()
+
+    def _recorder(self, key: str, handle: Any) -> ZoneRecorder:
+        rec = ZoneRecorder(
+            handle.zone,
+            key,
+            window_s=self.settings.footage_window_s,
+            checkpoint_s=self.settings.footage_checkpoint_s,
+            system=handle.system.to_dict(),
+            on_submit=self._on_submit,
+        )
+        return rec
+
+    def _on_submit(self, intent: Any) -> None:
+        if type(intent) is Input and type(intent.actor) is int:
+            self.inputs.record(intent.actor, time.time(), intent.thrust, intent.turn)
+
+    # ------------------------------------------------------------------ footage
+    def names(self) -> dict[int, str]:
+        """Ship id -> pilot name of every pilot in the world."""
+        return {p.character.ship_id: p.name for p in self.world.pilots.values()}
+
+    async def save_footage(self, key: str, seconds: float | None, reason: str) -> int:
+        rec = self.recorders.get(key)
+        if rec is None:
+            self.attach()
+            rec = self.recorders.get(key)
+        if rec is None:
+            raise ModerationError(404, "NO_ZONE", f"no active zone {key!r}")
+        footage = rec.save(seconds, names=self.names())
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(None, footage.encode)
+        record = FootageRecord(
+            self.world.name, key, footage.start_tick, footage.end_tick, time.time(), reason,
+            len(data), data,
+        )  # fmt: skip
+        return await self.world.writer.call(self.world.store.save_footage, record)
+
+    async def _save_watched(self) -> None:
+        watched = await self.world.writer.call(self.world.store.list_watch, self.world.name)
+        keys = set()
+        for account in watched:
+            pilot = self.world.pilots.get(account)
+            if pilot is not None and pilot.zone_key is not None:
+                keys.add((pilot.zone_key, account))
+        for key, account in keys:
+            try:
+                await self.save_footage(key, None, f"watch:{account}")
+            except Exception:
+                log.exception("saving watched footage failed", extra={"zone": key})
+
+    async def load_footage(self, footage_id: int) -> Footage:
+        record = await self.world.writer.call(
+            self.world.store.get_footage, self.world.name, footage_id
+        )
+        if record is None:
+            raise ModerationError(404, "NOT_FOUND", f"no footage {footage_id}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, Footage.decode, record.data)
+
+    # ------------------------------------------------------------------ reports
+    def note(self, key: str | None, kind: str, **fields: Any) -> None:
+        """A line for the chat/event log (and the zone's footage timeline)."""
+        entry = {"at": time.time(), "kind": kind, "zone": key, **fields}
+        self.chat.append(entry)
+        del self.chat[:-500]
+        rec = self.recorders.get(key) if key else None
+        if rec is not None:
+            rec.mark(kind, **fields)
+
+    async def report(
+        self, reporter_id: int, target_kind: str, target: str, reason: str, text: str
+    ) -> dict[str, Any]:
+        """File a report: save the footage around now and the chat log; into the queue."""
+        world = self.world
+        reporter = world.pilots.get(reporter_id)
+        key = reporter.zone_key if reporter is not None else None
+        target_account = self._target_account(target_kind, target)
+        footage_id = None
+        tick = 0
+        if key is not None and key in world.zones:
+            tick = world.zones[key].zone.tick
+            self.note(key, "report", by=reporter.name if reporter else "", target=target)
+            footage_id = await self.save_footage(
+                key, self.settings.report_footage_s, f"report by {reporter_id}"
+            )
+        since = time.time() - self.settings.report_footage_s
+        chat = [c for c in self.chat if c["at"] >= since and c.get("zone") in (key, None)]
+        report = Report(
+            world.name, reporter_id, target_kind, target[:64], target_account, reason, text,
+            time.time(), key or "", tick, footage_id, chat[-200:],
+        )  # fmt: skip
+        report_id = await world.writer.call(world.store.add_report, report)
+        log.info("report filed", extra={"report": report_id, "reason": reason})
+        return {"id": report_id, "footage": footage_id}
+
+    def _target_account(self, kind: str, target: str) -> int | None:
+        if not target.isdigit():
+            for pilot in self.world.pilots.values():  # a player's name
+                if pilot.name.lower() == target.lower():
+                    return pilot.account_id
+            return None
+        value = int(target)
+        if kind == "ship":
+            return self.world.ship_owner.get(value)
+        if kind == "player":
+            return value
+        return None
+
+    # ------------------------------------------------------------------ detectors
+    async def _detect_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.moderation_detect_s)
+            try:
+                await self.detect()
+            except Exception:
+                log.exception("detectors failed")
+
+    async def detect(self) -> list[Finding]:
+        """Run every detector once and write the flags; returns the findings."""
+        world, store = self.world, self.world.store
+        now = time.time()
+        evidence = await world.writer.call(store.list_evidence, world.name, None, 5000)
+        logins = await world.writer.call(store.list_logins, world.name, None, 5000)
+        findings: list[Finding] = []
+        findings += refusals.refusals(evidence, now)
+        findings += refusals.floods(evidence, now)
+        for account, session in self.inputs.sessions():
+            found = bots.detect(account, session)
+            if found is not None:
+                findings.append(found)
+        links = economy.linked_accounts(logins)
+        for pair, why in links.items():
+            a, b = sorted(pair)
+            findings.append(
+                Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
+            )
+        findings += await self._clone_findings()
+        for f in findings:
+            await world.writer.call(
+                store.add_flag,
+                Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject),
+            )
+        self.last_detect = now
+        return findings
+
+    async def _clone_findings(self) -> list[Finding]:
+        from callister.store.api_clones import CloneFilter
+
+        try:
+            rows = await self.world.writer.call(
+                self.world.store.list_clones, CloneFilter(world=self.world.name, alive=True)
+            )
+        except Exception:  # the clones schema may be absent in an old database
+            return []
+        return [
+            Finding(
+                "unlicensed_clone",
+                int(r.owner_id or r.subject_id or 0),
+                1.0,
+                {"clone": str(r.id), "name": r.name, "licence": r.licence},
+                str(r.id),
+            )
+            for r in rows
+            if r.licence == "unlicensed"
+        ]
+
+    # ------------------------------------------------------------------ admission
+    async def admit(self, account_id: int, address: str) -> str | None:
+        """Called by the gateway for each authenticated socket: a refusal reason (banned,
+        temporarily or by address) or None; records the login for the linked-account check."""
+        world = self.world
+        now = time.time()
+        await world.writer.call(
+            world.store.record_login, Login(world.name, account_id, address, now)
+        )
+        for ban in await world.writer.call(world.store.active_bans, world.name, now):
+            if (ban.kind == "account" and ban.value == str(account_id)) or (
+                ban.kind == "address" and ban.value == address
+            ):
+                return "banned" if ban.until is None else f"banned until {ban.until:.0f}"
+        return None
+
+    def is_muted(self, account_id: int) -> bool:
+        until = self.muted.get(account_id)
+        return until is not None and until > time.time()
+
+    # ------------------------------------------------------------------ actions
+    async def act(self, moderator_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Do one moderator action (see ACTIONS); every one is written to the audit log."""
+        world, store = self.world, self.world.store
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise ModerationError(400, "BAD_FIELD", f"action must be one of {', '.join(ACTIONS)}")
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
+            raise ModerationError(400, "BAD_FIELD", "a reason (1-1000 characters) is required")
+        account_id = body.get("account")
+        if action != "delete_clone" or account_id is not None:
+            if isinstance(account_id, bool) or not isinstance(account_id, int):
+                raise ModerationError(400, "BAD_FIELD", "'account' must be an account id")
+            if await world.writer.call(store.get_account, account_id) is None:
+                raise ModerationError(404, "NOT_FOUND", f"no account {account_id}")
+        hours = body.get("hours")
+        if hours is not None and (
+            isinstance(hours, bool)
+            or not isinstance(hours, int | float)
+            or not 0 < hours <= 24 * 3650
+        ):
+            raise ModerationError(400, "BAD_FIELD", "'hours' must be a positive number")
+        detail: dict[str, Any] = {}
+        now = time.time()
+        target = int(account_id) if isinstance(account_id, int) else 0
+        if action == "warn":
+            world.outcomes.notify(target, "event", kind="warning", text=reason)
+        elif action == "mute":
+            mute_until = now + 3600.0 * float(hours or 1)
+            self.muted[target] = mute_until
+            detail["until"] = mute_until
+        elif action == "kick":
+            detail["closed"] = await self.disconnect(target, CLOSE_KICK, "kicked: " + reason)
+        elif action == "ban":
+            until: float | None = None if hours is None else now + 3600.0 * float(hours)
+            ban_id = await world.writer.call(
+                store.add_ban,
+                Ban(world.name, "account", str(account_id), until, reason, moderator_id, now),
+            )
+            detail.update(ban=ban_id, until=until)
+            address = body.get("address")
+            if address is not None:
+                if not isinstance(address, str) or not 0 < len(address) <= 200:
+                    raise ModerationError(400, "BAD_FIELD", "'address' must be an address")
+                detail["address_ban"] = await world.writer.call(
+                    store.add_ban,
+                    Ban(world.name, "address", address, until, reason, moderator_id, now),
+                )
+            detail["closed"] = await self.disconnect(target, 4403, "banned")
+        elif action == "unban":
+            lifted = 0
+            for ban in await world.writer.call(store.active_bans, world.name, now):
+                if ban.kind == "account" and ban.value == str(account_id):
+                    lifted += bool(await world.writer.call(store.lift_ban, world.name, ban.id))
+            detail["lifted"] = lifted
+        elif action == "delete_clone":
+            clone = body.get("clone")
+            if isinstance(clone, bool) or not isinstance(clone, int):
+                raise ModerationError(400, "BAD_FIELD", "'clone' must be a clone id")
+            if not await world.writer.call(store.purge_clone, clone):
+                raise ModerationError(404, "NOT_FOUND", f"no clone {clone}")
+            detail["clone"] = clone
+        elif action in ("watch", "unwatch"):
+            await world.writer.call(
+                store.set_watch, world.name, account_id, action == "watch", moderator_id, reason
+            )
+        audit = AuditEntry(world.name, moderator_id, action, account_id, reason, now, detail)
+        detail["audit"] = await world.writer.call(store.add_audit, audit)
+        log.info("moderator action", extra={"action": action, "moderator": moderator_id})
+        return {"action": action, "account": account_id, **detail}
+
+    async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
+        """Close the account's socket (if connected) with `code`; True if there was one."""
+        return await self.gateway.disconnect(account_id, code, reason)
+
+    async def act_audit(
+        self, moderator_id: int, action: str, account_id: int | None, detail: dict[str, Any]
+    ) -> int:
+        """Write an audit entry for a moderator's request that is not an `act` (e.g. saving
+        footage on demand)."""
+        entry = AuditEntry(
+            self.world.name, moderator_id, action, account_id, action, time.time(), detail
+        )
+        return await self.world.writer.call(self.world.store.add_audit, entry)

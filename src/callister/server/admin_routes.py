@@ -1,0 +1,416 @@
+"""HTTP routes for issue 5: worlds, the kill switch and the admin console's API.
+
+Players: GET /api/worlds, POST /api/worlds (when players_own_worlds), /api/worlds/{name}/
+invite|join|leave|move|home. Administrators: /api/admin/worlds (list, fork, delete, approve,
+cancel, audit). Every route checks the bearer token (401) and the role (403) first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from callister.store import Account, NameTaken, NotFound, StoreError, WorldRecord
+from callister.worlds import WorldRules
+
+if TYPE_CHECKING:
+    from callister.server.world_host import WorldHost
+
+log = logging.getLogger(__name__)
+WORLD_HOST: web.AppKey[WorldHost] = web.AppKey("world_host")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def _account(request: web.Request, *roles: str) -> Account:
+    from callister.server.app import current_account, require_role
+
+    account = await current_account(request)  # 401
+    if roles:
+        require_role(account, *roles)  # 403
+    return account
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    from callister.server.app import _json_body
+
+    if not request.can_read_body:
+        return {}
+    return await _json_body(request)
+
+
+def _host(request: web.Request) -> WorldHost:
+    return request.app[WORLD_HOST]
+
+
+def _guard(fn: Handler) -> Handler:
+    """Map refusals to clear 4xx answers (auth errors pass through as raised)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request)
+        except web.HTTPException:
+            raise
+        except NameTaken as exc:
+            return _error(409, "NAME_TAKEN", str(exc))
+        except (NotFound, LookupError) as exc:
+            return _error(404, "NO_SUCH_WORLD", str(exc).strip("'\""))
+        except PermissionError as exc:
+            return _error(403, "FORBIDDEN", str(exc))
+        except ValueError as exc:
+            return _error(400, "BAD_FIELD", str(exc))
+        except StoreError as exc:
+            log.exception("world request failed")
+            return _error(500, "INTERNAL", str(exc))
+
+    return wrapped
+
+
+async def _account_by_name(request: web.Request, name: Any) -> Account:
+    services = _host(request).services
+    if not isinstance(name, str) or not name:
+        raise ValueError("'account' must be an account's name")
+    account = await services.writer.call(services.store.get_account_by_name, name)
+    if account is None:
+        raise NotFound(f"no account named {name}")
+    return account
+
+
+def _world_json(host: WorldHost, record: WorldRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "seed": str(record.seed),
+        "owner": record.owner,
+        "visibility": record.visibility,
+        "player_limit": record.player_limit,
+        "rules": record.rules,
+        "state": record.state,
+        "public": record.name == host.public,
+        "running": record.name in host.runtimes,
+        "players": host.population(record.name),
+    }
+
+
+# ----------------------------------------------------------------------------- players
+@_guard
+async def list_worlds(request: web.Request) -> web.Response:
+    account = await _account(request)
+    host = _host(request)
+    home = await host.call(host.store.get_home, account.id) or host.public
+    return web.json_response({"worlds": host.worlds_for(account), "home": home})
+
+
+@_guard
+async def create_world(request: web.Request) -> web.Response:
+    account = await _account(request)
+    host = _host(request)
+    body = await _body(request)
+    visibility = body.get("visibility", "private")
+    if account.role != "admin":
+        if not host.settings.players_own_worlds:
+            raise PermissionError("only administrators may create worlds on this server")
+        if visibility == "public":
+            raise PermissionError("players may create private or invite-only worlds only")
+        owned = [r for r in host.records.values() if r.owner == account.id]
+        if len(owned) >= host.settings.player_world_limit:
+            raise PermissionError(f"you own {len(owned)} worlds; the limit is reached")
+    seed = body.get("seed")
+    if seed is None:
+        seed = secrets.randbits(63)
+    elif isinstance(seed, str):
+        try:
+            seed = int(seed)
+        except ValueError:
+            raise ValueError("'seed' must be an integer") from None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("'seed' must be an integer")
+    rules = WorldRules.from_dict(body.get("rules"))
+    limit = body.get("player_limit", 0)
+    record = WorldRecord(
+        name=body.get("name"),  # type: ignore[arg-type]  # validated by the store
+        seed=seed,
+        owner=None if account.role == "admin" and not body.get("own") else account.id,
+        visibility=visibility,
+        player_limit=limit,
+        rules=rules.to_dict(),
+    )
+    created = await host.create(record, account.id)
+    return web.json_response(_world_json(host, created), status=201)
+
+
+def _name(request: web.Request) -> str:
+    return request.match_info["name"]
+
+
+async def _owner_or_admin(request: web.Request) -> tuple[Account, WorldHost, WorldRecord]:
+    account = await _account(request)
+    host = _host(request)
+    record = host.records.get(_name(request))
+    if record is None:
+        raise NotFound(f"no world named {_name(request)}")
+    if account.role != "admin" and record.owner != account.id:
+        raise web.HTTPForbidden(text="needs role admin or the world's owner")
+    return account, host, record
+
+
+@_guard
+async def invite(request: web.Request) -> web.Response:
+    account, host, record = await _owner_or_admin(request)
+    body = await _body(request)
+    guest = await _account_by_name(request, body.get("account"))
+    await host.invite(record.name, guest.id, account.id)
+    return web.json_response({"world": record.name, "invited": guest.name})
+
+
+@_guard
+async def join(request: web.Request) -> web.Response:
+    account = await _account(request)
+    host = _host(request)
+    name = _name(request)
+    refusal = host.check_access(account, name)
+    if refusal is not None:
+        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await host.join(name, account.id)
+    return web.json_response({"world": name, "membership": "member"})
+
+
+@_guard
+async def leave(request: web.Request) -> web.Response:
+    account = await _account(request)
+    host = _host(request)
+    name = _name(request)
+    if name not in host.records:
+        raise NotFound(f"no world named {name}")
+    removed = await host.leave(name, account.id)
+    return web.json_response({"world": name, "left": removed})
+
+
+@_guard
+async def move(request: web.Request) -> web.Response:
+    """Move a character (yours; an admin may name `account`) from world `from` to this one."""
+    account = await _account(request)
+    host = _host(request)
+    destination = _name(request)
+    body = await _body(request)
+    source = body.get("from")
+    if not isinstance(source, str) or source not in host.records:
+        raise NotFound(f"no world named {source!r} to move from")
+    who = account
+    if body.get("account") is not None and body.get("account") != account.name:
+        if account.role != "admin":
+            raise PermissionError("only administrators may move another player's character")
+        who = await _account_by_name(request, body.get("account"))
+    refusal = host.check_access(who, destination)
+    if refusal is not None:
+        raise PermissionError(refusal) if destination in host.records else LookupError(refusal)
+    result = await host.move(who.id, source, destination, account.id)
+    return web.json_response(
+        {
+            "account": who.id,
+            "from": source,
+            "to": destination,
+            "ship": result.ship_id,
+            "credits": result.credits,
+            "cargo": result.cargo,
+            "aboard": result.moved_rows,
+            "audit": result.audit_id,
+        }
+    )
+
+
+@_guard
+async def set_home(request: web.Request) -> web.Response:
+    account = await _account(request)
+    host = _host(request)
+    name = _name(request)
+    refusal = host.check_access(account, name)
+    if refusal is not None:
+        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await host.call(host.store.set_home, account.id, name)
+    return web.json_response({"home": name})
+
+
+# ----------------------------------------------------------------------------- admins
+@_guard
+async def admin_worlds(request: web.Request) -> web.Response:
+    await _account(request, "admin")
+    host = _host(request)
+    jobs = {j.world: j for j in await host.call(host.store.list_deletion_jobs)}
+    out = []
+    for record in sorted(host.records.values(), key=lambda r: r.name):
+        stats = await host.call(host.store.world_stats, record.name)
+        item = _world_json(host, record)
+        item.update(characters=stats["characters"], systems=stats["systems"], rows=stats["rows"])
+        job = jobs.get(record.name)
+        item["job"] = (
+            None
+            if job is None
+            else {
+                "state": job.state,
+                "requested_by": job.requested_by,
+                "approvals": job.approvals,
+                "approve_by": job.approve_by,
+                "ends_at": job.ends_at,
+                "progress": job.progress,
+            }
+        )
+        members = host.members.get(record.name, {})
+        item["members"] = len(members)
+        out.append(item)
+    return web.json_response({"worlds": out, "settings": _kill_settings(host)})
+
+
+def _kill_settings(host: WorldHost) -> dict[str, Any]:
+    s = host.settings
+    return {
+        "approval": s.world_delete_approval,
+        "approval_s": s.world_delete_approval_s,
+        "countdown_s": s.world_delete_countdown_s,
+    }
+
+
+@_guard
+async def admin_fork(request: web.Request) -> web.Response:
+    account = await _account(request, "admin")
+    host = _host(request)
+    source = host.records.get(_name(request))
+    if source is None:
+        raise NotFound(f"no world named {_name(request)}")
+    body = await _body(request)
+    seed = body.get("seed", str(source.seed))
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ValueError("'seed' must be an integer") from None
+    record = WorldRecord(
+        name=body.get("name"),  # type: ignore[arg-type]
+        seed=seed,
+        owner=None,
+        visibility=body.get(
+            "visibility", source.visibility if source.name != host.public else "private"
+        ),
+        player_limit=source.player_limit,
+        rules=WorldRules.from_dict(body.get("rules", source.rules)).to_dict(),
+    )
+    result = await host.fork(source.name, record, account.id)
+    return web.json_response({"world": record.name, "from": source.name, **result}, status=201)
+
+
+@_guard
+async def admin_delete(request: web.Request) -> web.Response:
+    account = await _account(request, "admin")
+    host = _host(request)
+    body = await _body(request)
+    override = body.get("override", False)
+    if not isinstance(override, bool):
+        raise ValueError("'override' must be true or false")
+    job = await host.request_delete(_name(request), account, body.get("confirm"), override)  # type: ignore[arg-type]
+    return web.json_response(
+        {
+            "world": job.world,
+            "state": job.state,
+            "approve_by": job.approve_by,
+            "ends_at": job.ends_at,
+            "countdown_s": job.countdown_s,
+        },
+        status=202,
+    )
+
+
+@_guard
+async def admin_approve(request: web.Request) -> web.Response:
+    account = await _account(request, "admin")
+    job = await _host(request).approve(_name(request), account)
+    return web.json_response({"world": job.world, "state": job.state, "ends_at": job.ends_at})
+
+
+@_guard
+async def admin_cancel(request: web.Request) -> web.Response:
+    account = await _account(request, "admin")
+    done = await _host(request).cancel(_name(request), account)
+    if not done:
+        raise NotFound("no deletion of that world can be cancelled (none, or already deleting)")
+    return web.json_response({"world": _name(request), "cancelled": True})
+
+
+@_guard
+async def admin_audit(request: web.Request) -> web.Response:
+    await _account(request, "admin")
+    host = _host(request)
+    subject = request.query.get("subject") or None
+    records = await host.call(host.store.list_world_audit, subject, 200)
+    return web.json_response(
+        {
+            "audit": [
+                {
+                    "id": r.id,
+                    "at": r.at,
+                    "actor": r.actor,
+                    "action": r.action,
+                    "subject": r.subject,
+                    "detail": r.detail,
+                }
+                for r in records
+            ]
+        },
+        dumps=lambda o: json.dumps(o, separators=(",", ":")),
+    )
+
+
+async def admin_console(request: web.Request) -> web.StreamResponse:
+    from callister.server.app import CSP, WEB_DIR
+
+    return web.FileResponse(WEB_DIR / "admin.html", headers={"Content-Security-Policy": CSP})
+
+
+# every admin endpoint, for the console and for the endpoint-by-endpoint auth test
+ADMIN_ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("GET", "/api/admin/worlds"),
+    ("POST", "/api/admin/worlds/{name}/fork"),
+    ("POST", "/api/admin/worlds/{name}/delete"),
+    ("POST", "/api/admin/worlds/{name}/approve"),
+    ("POST", "/api/admin/worlds/{name}/cancel"),
+    ("GET", "/api/admin/worlds/audit"),
+)
+
+
+def register(app: web.Application) -> None:
+    """Add this module's routes to the application (called once by app.build_app)."""
+    from callister.server.app import SERVICES
+    from callister.server.world_host import WorldHost
+
+    async def on_startup(app: web.Application) -> None:  # after build_app's own start-up
+        host = WorldHost(app[SERVICES])
+        await host.start()
+        app[WORLD_HOST] = host
+
+    async def on_shutdown(app: web.Application) -> None:  # before the store closes
+        host = app.get(WORLD_HOST)
+        if host is not None:
+            await host.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    r = app.router
+    r.add_get("/admin", admin_console)
+    r.add_get("/api/worlds", list_worlds)
+    r.add_post("/api/worlds", create_world)
+    r.add_post("/api/worlds/{name}/invite", invite)
+    r.add_post("/api/worlds/{name}/join", join)
+    r.add_post("/api/worlds/{name}/leave", leave)
+    r.add_post("/api/worlds/{name}/move", move)
+    r.add_post("/api/worlds/{name}/home", set_home)
+    r.add_get("/api/admin/worlds", admin_worlds)
+    r.add_get("/api/admin/worlds/audit", admin_audit)
+    r.add_post("/api/admin/worlds/{name}/fork", admin_fork)
+    r.add_post("/api/admin/worlds/{name}/delete", admin_delete)
+    r.add_post("/api/admin/worlds/{name}/approve", admin_approve)
+    r.add_post("/api/admin/worlds/{name}/cancel", admin_cancel)

@@ -1,0 +1,215 @@
+"""Boarding another ship (`board_attack`): the server side of sim/boarding.py's rule.
+
+The attacker's captain asks; the server checks (the attacker's captain, the target in the same
+system, a player's ship, PvP allowed, `sim.boarding.eligibility`: within 50 m, under 5 m/s
+relative, neither docked, the target's shields at 0; one attempt per attacker and target every
+BOARD_COOLDOWN_S), gathers both crews (captain, human members, clones at their skill) and the
+ships' fitted weapons, and resolves the fight with the tick as the seed.
+
+The attacker wins the cargo: ONE ledger transaction (`board:<account>:<target>:<tick>`) moves
+what fits of the target's hold into the attacker's (most valuable per cargo unit first, as a
+loot). The target's clones are captured: each joins the captor's crew if its station is free
+aboard (else it is set ashore alive), and a captured clone whose licence is not the captor's is
+written as evidence with code CAPTURED_CLONE for the moderators. A repelled attack changes
+nothing but the cooldown. Everyone aboard both ships hears the result as an `event`
+`boarding`. (Taking the ship itself is not implemented: see docs/crews.md.)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from callister.agents import Clone, Licence
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.sim.boarding import Boarder, Party, eligibility, resolve
+from callister.store import ItemMove
+
+if TYPE_CHECKING:
+    from callister.server.world import Pilot, World, ZoneHandle
+
+BOARD_COOLDOWN_S = 30.0
+CAPTURED_CLONE = "CAPTURED_CLONE"
+_last_attempt: dict[tuple[str, int, int], float] = {}
+
+
+def _party(world: World, ship: int, handle: ZoneHandle) -> tuple[Party, list[int]]:
+    """The ship's fighters, and the accounts of the humans aboard (captain first)."""
+    crew: list[Boarder] = []
+    humans: list[int] = []
+    owner = world.ship_owner.get(ship)
+    if owner is not None and owner in world.pilots:
+        crew.append(Boarder(owner, "human"))
+        humans.append(owner)
+    shared = world.shipshare.ships.get(ship)
+    if shared is not None:
+        for account in sorted(shared.members):
+            crew.append(Boarder(account, "human"))
+            humans.append(account)
+    pool = world.agents.pool
+    for clone_id in world.agents.crews.by_ship.get(ship, ()):
+        if clone_id in pool:
+            c = pool.clone(clone_id)
+            crew.append(Boarder(clone_id, "clone", float(getattr(c.skills, c.role.value))))
+    weapons = sum(1 for w in handle.zone.vitals(ship).weapons if w)
+    return Party(ship, tuple(crew), weapons), humans
+
+
+async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> dict[str, Any]:
+    share = world.shipshare
+    if pilot.account_id in share.aboard or ship != pilot.character.ship_id:
+        raise ProtocolError(ErrorCode.NOT_YOUR_SHIP, "only a ship's captain can order a boarding")
+    if pilot.zone_key is None or pilot.zone_key not in world.zones:
+        raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+    handle = world.zones[pilot.zone_key]
+    zone = handle.zone
+    if target == ship or not zone.has_ship(target) or not zone.has_ship(ship):
+        raise ProtocolError(ErrorCode.NO_TARGET, f"no ship {target} in this system")
+    victim_id = world.ship_owner.get(target)
+    victim = world.pilots.get(victim_id) if victim_id is not None else None
+    if victim is None or victim.character.ship_id != target:
+        raise ProtocolError(ErrorCode.NOT_AVAILABLE, "only players' ships can be boarded")
+    if not world.settings.pvp:
+        raise ProtocolError(ErrorCode.PVP_OFF, "this world forbids attacking other players")
+    a, t = zone.ship_state(ship), zone.ship_state(target)
+    why = eligibility(
+        math.hypot(a.x - t.x, a.y - t.y),
+        math.hypot(a.vx - t.vx, a.vy - t.vy),
+        zone.vitals(target).shield,
+        a.docked_at is not None or t.docked_at is not None,
+    )
+    if why is not None:
+        code = ErrorCode.TOO_FAR if ("m away" in why or "m/s" in why) else ErrorCode.NOT_AVAILABLE
+        if "docked" in why:
+            code = ErrorCode.DOCKED
+        raise ProtocolError(code, why)
+    key = (world.name, ship, target)
+    now = time.monotonic()
+    if now - _last_attempt.get(key, -math.inf) < BOARD_COOLDOWN_S:
+        raise ProtocolError(
+            ErrorCode.COOLDOWN, f"your boarders regroup: one attempt every {BOARD_COOLDOWN_S:.0f} s"
+        )
+    _last_attempt[key] = now
+    tick = world.tick
+    attackers, attacker_humans = _party(world, ship, handle)
+    defenders, defender_humans = _party(world, target, handle)
+    result = resolve(attackers, defenders, tick)
+    items: dict[str, int] = {}
+    captured: list[str] = []
+    if result.attacker_won:
+        items = await _take_cargo(world, pilot, victim, target, tick)
+        captured = await _capture_clones(world, pilot, target, tick)
+    fields = {
+        "kind": "boarding",
+        "ship": str(ship),
+        "target": str(target),
+        "attacker": pilot.name,
+        "defender": victim.name,
+        "attacker_won": result.attacker_won,
+        "attack": round(result.attack, 3),
+        "defence": round(result.defence, 3),
+        "items": items,
+        "captured": captured,
+    }
+    for account in (*attacker_humans, *defender_humans):
+        world.outcomes.notify(account, "event", **fields)
+    for s in (ship, target):
+        shared = share.ships.get(s)
+        if shared is not None:
+            share.broadcast(shared)
+    await world.agents.crews.send_crew(pilot)
+    await world.agents.crews.send_crew(victim)
+    return fields
+
+
+async def _take_cargo(
+    world: World, captor: Pilot, victim: Pilot, target: int, tick: int
+) -> dict[str, int]:
+    econ = world.economy
+    idem = f"board:{captor.account_id}:{target}:{tick}"
+
+    def move() -> dict[str, int]:
+        contents = world.store.holdings(world.name, f"ship:{target}")
+        room = econ.cargo_max(captor.character) - econ.cargo_used(captor.character.ship_id)
+        taken: dict[str, int] = {}
+        for item in sorted(contents, key=econ._loot_order):
+            n = min(contents[item], max(0, room) // econ.volume(item))
+            if n > 0:
+                taken[item] = n
+                room -= n * econ.volume(item)
+        if taken:
+            world.store.commit_txn(
+                world.name,
+                idem,
+                "board",
+                account=f"player:{captor.account_id}",
+                moves=[
+                    ItemMove(item, qty, f"ship:{target}", f"ship:{captor.character.ship_id}")
+                    for item, qty in sorted(taken.items())
+                ],
+                result={"target": target, "items": taken},
+                report_holders=(f"ship:{target}", f"ship:{captor.character.ship_id}"),
+            )
+        return taken
+
+    taken = await world.writer.call(move)
+    for p in (captor, victim):
+        cargo = await world.writer.call(econ.cargo, p.character.ship_id)
+        world.outcomes._cargo_changed(p, cargo)
+    return taken
+
+
+async def _capture_clones(world: World, captor: Pilot, target: int, tick: int) -> list[str]:
+    crews = world.agents.crews
+    runtime = world.agents
+    pool = runtime.pool
+    names: list[str] = []
+    for clone_id in list(crews.by_ship.get(target, ())):
+        if clone_id not in pool:
+            continue
+        clone: Clone = pool.remove(clone_id)
+        member = crews.members.pop(clone_id, None)
+        crews.by_ship[target].remove(clone_id)
+        if not crews.by_ship[target]:
+            del crews.by_ship[target]
+        runtime.last.pop(clone_id, None)
+        crews._unregister(clone_id, target)
+        crews._tuned.pop(target, None)
+        licence: Licence = clone.licence
+        if licence.owner != captor.account_id:
+            world.outcomes.evidence(
+                captor.account_id,
+                CAPTURED_CLONE,
+                "board_attack",
+                {
+                    "clone": str(clone_id),
+                    "name": clone.name,
+                    "licence_owner": licence.owner,
+                    "licence": licence.status,
+                    "from_ship": target,
+                    "to_ship": captor.character.ship_id,
+                },
+            )
+            world.outcomes.flush_evidence()
+        clone.memory.add(
+            tick,
+            f"{captor.name} boarded ship #{target} and captured me.",
+            importance=9,
+            event="captured",
+            entities=(captor.account_id,),
+        )
+        if member is not None:
+            crews.say(member.captain, clone_id, f"{clone.name} was captured.", kind="death")
+        berth_free = len(crews.by_ship.get(captor.character.ship_id, [])) < 4 and not any(
+            pool.clone(c).role is clone.role
+            for c in crews.by_ship.get(captor.character.ship_id, ())
+            if c in pool
+        )
+        ship_id = None
+        if berth_free:
+            crews._aboard(clone, captor)
+            ship_id = captor.character.ship_id
+        await world.writer.call(runtime.repo.put, clone, ship_id)
+        names.append(clone.name)
+    return names

@@ -1,0 +1,166 @@
+"""HTTP routes for issue 4: consent to be cloned, and clones of players' profiles.
+
+- `POST /api/clones/consent` {"grantee": name|null}: the caller allows clones of their own
+  profile (by the named account, or anyone); `GET` lists their consents; `DELETE
+  /api/clones/consent/{id}` revokes one.
+- `POST /api/clones` {"subject": name, "role"}: make a clone of a player's profile, owned by the
+  caller; licensed only if the subject recorded consent for the caller (or anyone), otherwise it
+  is made but marked *unlicensed* everywhere it shows. `GET /api/clones`: the caller's clones.
+- `GET /api/admin/clones?licence=unlicensed`: moderators and admins see every clone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from callister.agents import Clone, Licence, Profile, Role
+from callister.store import CloneFilter, CloneInfo
+
+ROLE_NAMES = tuple(r.value for r in Role)
+
+
+def _err(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _info(c: CloneInfo) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "name": c.name,
+        "world": c.world,
+        "role": c.role,
+        "goal": c.goal,
+        "ship": c.ship_id,
+        "owner": c.owner_id,
+        "subject": c.subject_id,
+        "licence": c.licence,
+        "unlicensed": c.licence == "unlicensed",
+        "alive": c.alive,
+        "died_tick": c.died_tick,
+        "death_cause": c.death_cause,
+        "memories": c.memories,
+    }
+
+
+def register(app: web.Application) -> None:
+    """Add this module's routes to the application (called once by app.build_app)."""
+    from callister.server.app import SERVICES, _json_body, current_account, require_role
+
+    async def consent_post(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        body = await _json_body(request)
+        grantee_name = body.get("grantee")
+        grantee = None
+        if grantee_name is not None:
+            if not isinstance(grantee_name, str) or not grantee_name:
+                return _err(400, "BAD_FIELD", "'grantee' must be an account name or null")
+            found = await services.writer.call(services.store.get_account_by_name, grantee_name)
+            if found is None:
+                return _err(404, "NOT_FOUND", f"no account named {grantee_name!r}")
+            grantee = found.id
+        consent = await services.writer.call(services.store.record_consent, account.id, grantee)
+        return web.json_response(
+            {
+                "id": consent.id,
+                "subject": account.id,
+                "grantee": grantee,
+                "granted_at": consent.granted_at,
+            },
+            status=201,
+        )
+
+    async def consent_list(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        rows = await services.writer.call(services.store.list_consents, account.id)
+        return web.json_response(
+            {
+                "consents": [
+                    {
+                        "id": c.id,
+                        "grantee": c.grantee_id,
+                        "granted_at": c.granted_at,
+                        "revoked_at": c.revoked_at,
+                        "active": c.active,
+                    }
+                    for c in rows
+                ]
+            }
+        )
+
+    async def consent_delete(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        try:
+            consent_id = int(request.match_info["id"])
+        except ValueError:
+            return _err(400, "BAD_FIELD", "consent id must be an integer")
+        if not 0 < consent_id < 2**63:
+            return _err(400, "BAD_FIELD", "consent id out of range")
+        done = await services.writer.call(services.store.revoke_consent, account.id, consent_id)
+        if not done:
+            return _err(404, "NOT_FOUND", "no active consent of yours with that id")
+        return web.Response(status=204)
+
+    async def clone_post(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        body = await _json_body(request)
+        subject_name, role = body.get("subject"), body.get("role", "gunner")
+        if not isinstance(subject_name, str) or not subject_name:
+            return _err(400, "BAD_FIELD", "'subject' must be an account name")
+        if role not in ROLE_NAMES:
+            return _err(400, "BAD_FIELD", f"'role' must be one of {list(ROLE_NAMES)}")
+        subject = await services.writer.call(services.store.get_account_by_name, subject_name)
+        if subject is None:
+            return _err(404, "NOT_FOUND", f"no account named {subject_name!r}")
+        consent = await services.writer.call(services.store.active_consent, subject.id, account.id)
+        world = services.world
+        repo = world.agents.repo
+        clone = Clone.create(
+            await services.writer.call(repo.new_id),
+            Profile(name=subject.name, background=f"A copy of the player {subject.name}."),
+            world=world.name,
+            tick=world.tick,
+            role=role,
+            licence=Licence(
+                owner=account.id,
+                subject=subject.id,
+                consent=None if consent is None else str(consent.id),
+            ),
+        )
+        await services.writer.call(repo.put, clone, None)
+        rows = await services.writer.call(services.store.list_clones, CloneFilter(ids=(clone.id,)))
+        return web.json_response(_info(rows[0]), status=201)
+
+    async def clone_list(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        rows = await services.writer.call(
+            services.store.list_clones, CloneFilter(owner_id=account.id)
+        )
+        return web.json_response({"clones": [_info(c) for c in rows]})
+
+    async def admin_clones(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        require_role(account, "moderator", "admin")
+        licence = request.query.get("licence")
+        if licence is not None and licence not in ("generated", "licensed", "unlicensed"):
+            return _err(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
+        rows = await services.writer.call(
+            services.store.list_clones, CloneFilter(world=services.world.name), 10_000
+        )
+        return web.json_response(
+            {"clones": [_info(c) for c in rows if licence is None or c.licence == licence]}
+        )
+
+    app.router.add_post("/api/clones/consent", consent_post)
+    app.router.add_get("/api/clones/consent", consent_list)
+    app.router.add_delete("/api/clones/consent/{id}", consent_delete)
+    app.router.add_post("/api/clones", clone_post)
+    app.router.add_get("/api/clones", clone_list)
+    app.router.add_get("/api/admin/clones", admin_clones)

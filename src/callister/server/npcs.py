@@ -1,0 +1,671 @@
+"""The world's agents: NPC ships crewed by clones, and the clones crewing players' ships.
+
+`AgentRuntime` (one per `World`) owns the `AgentPool` and connects it to the zones:
+
+- **Spawning.** When a zone loads, `zone_loaded` populates it from the system (a pure function of
+  the world seed and sector, `npc_plan`): lawful systems get patrols and traders, lawless ones
+  pirates, systems with asteroid fields miners; `npc_density` scales the counts. Each NPC is a
+  clone with a deterministic id; a clone already in the database is loaded (its memories kept),
+  and a dead one stays dead: that NPC never spawns again. An NPC ship's owner is `-clone id`
+  (the zone treats owner <= 0 as an NPC) and its intents carry that owner as actor.
+- **Thinking.** `tick` runs once per world tick before the zones step: `pool.step` with views
+  built from the zone's columns (`zone_view`), only for awake zones with a player ship in them
+  (a zone with only NPCs is not stepped at all, see World.step); then every decision becomes
+  protocol intents (`to_intents`) submitted through `World.submit`, the same bus subject and
+  zone validation as a player's. Between thoughts, movement is re-steered every other tick with
+  the ship's current pose (cheap: no scoring). No language model runs here.
+- **Events.** `after_step` feeds the zone's events to the clones (attacks, crimes, deaths), runs
+  trader deals on `Docked` (real market transactions: `Economy.trade` with the NPC's ledger
+  account `player:-<clone id>`), archives dead clones (`Clone.die`, stored), and drops the
+  refusals of agents' intents (their cooldowns are not a player's evidence).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from callister.agents import (
+    Action,
+    AgentPool,
+    Clone,
+    Decision,
+    Goal,
+    Licence,
+    Pose,
+    Profile,
+    Role,
+    SeenEvent,
+    Skills,
+    Stance,
+    ZoneStatics,
+    ZoneView,
+    to_intents,
+)
+from callister.agents.errors import AgentError
+from callister.economy import EconomyError
+from callister.economy.service import StationRef
+from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
+from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
+from callister.sim.weapons import WEAPON_KEYS
+from callister.store import Character
+
+if TYPE_CHECKING:
+    from callister.server.crew import CrewDesk
+    from callister.server.world import World, ZoneHandle
+
+log = logging.getLogger(__name__)
+
+NPC_ID_BASE: Final = 1 << 61
+MAX_PER_KIND: Final = 3
+RESTEER_EVERY: Final = 2  # ticks between re-steering a moving agent between its thoughts
+CRIME_KEEP: Final = 1200  # ticks a crime stays on the patrols' sensors
+MOVING: Final = frozenset(
+    {
+        Action.TRAVEL,
+        Action.DOCK,
+        Action.FLEE,
+        Action.DEFEND,
+        Action.HUNT,
+        Action.RESPOND,
+        Action.PATROL,
+        Action.MINE,
+        Action.LOOT,
+    }
+)
+
+_FIRST = (
+    "Ada",
+    "Bram",
+    "Cass",
+    "Dov",
+    "Esme",
+    "Fenn",
+    "Gia",
+    "Hale",
+    "Ines",
+    "Jory",
+    "Kato",
+    "Lark",
+    "Mira",
+    "Nils",
+    "Oona",
+    "Pax",
+    "Quin",
+    "Rhea",
+    "Sol",
+    "Tove",
+    "Uma",
+    "Vik",
+    "Wren",
+    "Yara",
+    "Zed",
+)
+_LAST = (
+    "Okafor",
+    "Lind",
+    "Varga",
+    "Moreau",
+    "Tanaka",
+    "Reyes",
+    "Novak",
+    "Quill",
+    "Haas",
+    "Sato",
+    "Brandt",
+    "Ilves",
+    "Coelho",
+    "Marsh",
+    "Duarte",
+)
+_TRAITS = (
+    "brave",
+    "cautious",
+    "greedy",
+    "loyal",
+    "curious",
+    "calm",
+    "nervous",
+    "stubborn",
+    "cheerful",
+    "grim",
+    "kind",
+    "ruthless",
+    "careful",
+    "bold",
+)
+_HULL_FOR: Final = {
+    Goal.TRADER: "hauler",
+    Goal.MINER: "shuttle",
+    Goal.PIRATE: "shuttle",
+    Goal.PATROL: "shuttle",
+}
+
+
+def _h(*parts: int) -> int:
+    """A stable 64-bit hash of integers (never Python's hash())."""
+    data = b"".join(int(p).to_bytes(16, "little", signed=True) for p in parts)
+    return zlib.crc32(data) | (zlib.crc32(data[::-1]) << 32)
+
+
+def person(seed: int, *parts: int) -> tuple[str, tuple[str, ...], Skills]:
+    """A generated person (name, traits, skills) from the seed and `parts`, deterministic."""
+    h = _h(seed, *parts)
+    name = f"{_FIRST[h % len(_FIRST)]} {_LAST[(h >> 8) % len(_LAST)]}"
+    traits = (_TRAITS[(h >> 16) % len(_TRAITS)], _TRAITS[(h >> 24) % len(_TRAITS)])
+    s = [((h >> (32 + 8 * i)) & 0xFF) / 255.0 for i in range(4)]
+    skills = Skills(*(round(0.2 + 0.7 * v, 2) for v in s))
+    return name, tuple(dict.fromkeys(traits)), skills
+
+
+@dataclass(frozen=True, slots=True)
+class NpcSpec:
+    index: int
+    goal: Goal
+    hull: str
+    station: int | None  # spawn docked here (traders), or near it (patrols)
+    x: float
+    y: float
+
+
+def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) -> list[NpcSpec]:
+    """Which NPCs live in a system: a pure function of (seed, sector, system). Lawful systems get
+    patrols and traders, lawless ones pirates (never in home systems: new players start there),
+    systems with fields miners; `density` scales the counts."""
+    if density <= 0:
+        return []
+    x, y = system.x, system.y
+    h = _h(seed, x, y, 7)
+    lawful = [s for s in layout.stations if s.lawful]
+    markets = [s for s in system.stations if "market" in s.services]
+    counts: list[tuple[Goal, int]] = []
+    if lawful:
+        counts.append((Goal.PATROL, 1 + h % 2))
+    if len(markets) >= 2:
+        counts.append((Goal.TRADER, 1 + (h >> 4) % 2))
+    if not lawful and not home:
+        counts.append((Goal.PIRATE, 1 + (h >> 8) % 3))
+    if system.fields:
+        counts.append((Goal.MINER, (h >> 12) % 2 + (0 if lawful else 1)))
+    out: list[NpcSpec] = []
+    for goal, n in counts:
+        for _ in range(min(MAX_PER_KIND, round(n * density))):
+            i = len(out)
+            u = _h(seed, x, y, i, 11)
+            ang = (u % 3600) / 3600 * 2 * math.pi
+            station = None
+            if goal is Goal.TRADER:
+                st = markets[(u >> 12) % len(markets)]
+                station, px, py = st.index, float(st.x), float(st.y)
+            elif goal is Goal.PATROL:
+                st = lawful[(u >> 12) % len(lawful)]
+                px, py = st.x + 1500 * math.cos(ang), st.y + 1500 * math.sin(ang)
+            elif goal is Goal.MINER:
+                f = system.fields[(u >> 12) % len(system.fields)]
+                px, py = (
+                    f.x + (f.radius + 300) * math.cos(ang),
+                    f.y + (f.radius + 300) * math.sin(ang),
+                )
+            else:
+                r = 0.5 * float(system.radius)
+                px, py = r * math.cos(ang), r * math.sin(ang)
+            out.append(NpcSpec(i, goal, _HULL_FOR[goal], station, float(px), float(py)))
+    return out
+
+
+def npc_clone_id(seed: int, x: int, y: int, index: int) -> int:
+    """The clone id of NPC `index` of system (x, y): in [2^61, 2^62), deterministic."""
+    return NPC_ID_BASE | (_h(seed, x, y, index, 3) & ((1 << 61) - 1))
+
+
+def make_npc(seed: int, world: str, x: int, y: int, spec: NpcSpec, tick: int) -> Clone:
+    name, traits, skills = person(seed, x, y, spec.index)
+    clone = Clone.create(
+        npc_clone_id(seed, x, y, spec.index),
+        Profile(
+            name=name,
+            background=f"A {spec.goal.value} of system ({x}, {y}).",
+            traits=traits,
+            skills=skills,
+        ),
+        world=world,
+        tick=tick,
+        role=Role.PILOT,
+        goal=spec.goal,
+        licence=Licence(),
+        home_station=spec.station,
+        max_memories=200,
+    )
+    return clone
+
+
+@dataclass(slots=True)
+class NpcShip:
+    clone_id: int
+    ship: int
+    owner: int  # -clone id
+    key: str
+    goal: Goal
+    hull: str
+    stance: int
+    name: str
+
+
+class AgentRuntime:
+    """The world's clones at work (see the module docstring). Loop-only, not thread-safe."""
+
+    def __init__(self, world: World) -> None:
+        from callister.server.crew import CrewDesk, StoreCloneRepository
+
+        self.world = world
+        self.names: dict[int, str] = {}
+        self.pool = AgentPool(names=self.names)
+        self.repo = StoreCloneRepository(world.store, world.name)
+        self.npcs: dict[int, NpcShip] = {}  # by ship id
+        self.npc_of_clone: dict[int, int] = {}  # clone id -> ship id
+        self.by_zone: dict[str, set[int]] = {}
+        self.statics: dict[str, ZoneStatics] = {}
+        self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
+        self.last: dict[int, Decision] = {}  # clone id -> its latest decision
+        self.trading: set[int] = set()
+        self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        self.crews: CrewDesk = CrewDesk(world, self)
+        self.thought = 0  # decisions made (metrics/tests)
+
+    # ------------------------------------------------------------------ zones
+    def npc_count(self, key: str) -> int:
+        return len(self.by_zone.get(key, ()))
+
+    def ship_name(self, ship: int) -> str | None:
+        npc = self.npcs.get(ship)
+        return None if npc is None else f"{npc.name} ({npc.goal.value})"
+
+    async def zone_loaded(self, handle: ZoneHandle) -> None:
+        world = self.world
+        layout = handle.zone.layout
+        self.statics[handle.key] = ZoneStatics.from_layout(
+            layout, lawful=[s.lawful for s in layout.stations]
+        )
+        x, y = handle.sector
+        home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
+        plan = npc_plan(world.seed, handle.system, layout, world.settings.npc_density, home)
+        for spec in plan:
+            try:
+                await self._spawn(handle, spec)
+            except Exception:
+                log.exception("NPC spawn failed", extra={"zone": handle.key})
+
+    async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
+        world = self.world
+        x, y = handle.sector
+        clone_id = npc_clone_id(world.seed, x, y, spec.index)
+        if clone_id in self.pool:
+            return
+        row = await world.writer.call(world.store.get_clone, clone_id)
+        if row is not None and not row.alive:
+            return  # died for good: an archive, never respawned
+        if row is not None:
+            from callister.server.crew import row_to_clone
+
+            clone = row_to_clone(row)
+        else:
+            clone = make_npc(world.seed, world.name, x, y, spec, world.tick)
+        ship = await world.ids.next()
+        self.spawn_npc(handle, clone, ship, spec.hull, spec.x, spec.y, docked_at=spec.station)
+        if row is None:
+            world.writer.submit(self.repo.put, clone, ship)
+
+    def spawn_npc(
+        self,
+        handle: ZoneHandle,
+        clone: Clone,
+        ship: int,
+        hull_key: str,
+        x: float,
+        y: float,
+        *,
+        docked_at: int | None = None,
+        angle: float = 0.0,
+    ) -> NpcShip:
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
+        clone.require_alive()
+        hull = self.world.content.hulls[hull_key]
+        owner = -clone.id
+        handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
+        stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
+            clone.goals.primary, Stance.CIVILIAN
+        )
+        npc = NpcShip(
+            clone.id,
+            ship,
+            owner,
+            handle.key,
+            clone.goals.primary,
+            hull_key,
+            int(stance),
+            clone.name,
+        )
+        self.npcs[ship] = npc
+        self.npc_of_clone[clone.id] = ship
+        self.by_zone.setdefault(handle.key, set()).add(ship)
+        self.names[owner] = clone.name
+        self.names[clone.id] = clone.name
+        self.pool.add(clone, ship=ship, zone=handle.key)
+        return npc
+
+    def zone_unloaded(self, handle: ZoneHandle) -> None:
+        """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
+        keep = []
+        for ship in self.by_zone.pop(handle.key, set()):
+            npc = self.npcs.pop(ship)
+            self.npc_of_clone.pop(npc.clone_id, None)
+            self.last.pop(npc.clone_id, None)
+            if npc.clone_id in self.pool:
+                keep.append((self.pool.remove(npc.clone_id), None))
+        self.statics.pop(handle.key, None)
+        self.crimes.pop(handle.key, None)
+        if keep:
+            self.world.writer.submit(self.repo.put_many, keep)
+
+    def save_all(self) -> list[tuple[Clone, int | None]]:
+        """Every living clone with its ship (for checkpoints)."""
+        out: list[tuple[Clone, int | None]] = []
+        for clone in self.pool.clones():
+            ship = self.npc_of_clone.get(clone.id)
+            if ship is None:
+                ship = self.crews.ship_of(clone.id)
+            out.append((clone, ship))
+        return out
+
+    # ------------------------------------------------------------------ views
+    def zone_view(self, handle: ZoneHandle, tick: int) -> ZoneView | None:
+        zone = handle.zone
+        s = zone.store
+        n = s.count
+        kinds = s.kind[:n]
+        rows = np.flatnonzero(kinds == KIND_SHIP)
+        owner = s.owner[rows]
+        players = owner > 0
+        if not players.any():
+            return None
+        x, y = s.x[rows], s.y[rows]
+        ids = s.ids[rows].astype(np.int64)
+        stance = np.zeros(rows.size, np.int8)
+        for i in np.flatnonzero(~players).tolist():
+            npc = self.npcs.get(int(ids[i]))
+            if npc is not None:
+                stance[i] = npc.stance
+        w0 = s.weapon[rows, 0].astype(np.intp)
+        hull_max = np.maximum(s.hull_max[rows], 1.0)
+        shield_max = np.maximum(s.shield_max[rows], 1.0)
+        armed = (s.weapon[rows] >= 0).sum(axis=1)
+        crimes = self.crimes.get(handle.key, [])
+        if crimes:
+            crimes[:] = [c for c in crimes if tick - c[2] <= CRIME_KEEP]
+        wrecks = np.flatnonzero(kinds == KIND_WRECK)
+        return ZoneView.build(
+            handle.key,
+            tick,
+            self.statics[handle.key],
+            ids=ids,
+            owner=owner,
+            x=x,
+            y=y,
+            vx=s.vx[rows],
+            vy=s.vy[rows],
+            angle=s.angle[rows],
+            hull=s.hull_hp[rows] / hull_max,
+            shield=s.shield[rows] / shield_max,
+            energy=s.energy[rows] / np.maximum(s.energy_max[rows], 1.0),
+            strength=(s.hull_hp[rows] + s.shield[rows]) / 100.0 * np.maximum(armed, 1),
+            weapon_range=self.ranges[w0],
+            ready=s.ready[rows, 0] <= tick,
+            stance=stance,
+            wanted=(s.flags[rows] & CRIMINAL) != 0,
+            docked_at=s.docked_at[rows],
+            crimes=crimes,
+            wrecks=[(int(s.ids[r]), float(s.x[r]), float(s.y[r])) for r in wrecks.tolist()],
+            players=np.stack([x[players], y[players]], axis=1),  # type: ignore[arg-type]
+        )
+
+    def _pose(self, handle: ZoneHandle, ship: int) -> Pose | None:
+        s = handle.zone.store
+        row = s.find(ship)
+        if row is None:
+            return None
+        return Pose(
+            x=s.x.item(row),
+            y=s.y.item(row),
+            vx=s.vx.item(row),
+            vy=s.vy.item(row),
+            angle=s.angle.item(row),
+            accel=s.accel.item(row),
+        )
+
+    def _target_xy(self, handle: ZoneHandle, d: Decision) -> tuple[float, float] | None:
+        if d.action in (Action.DEFEND, Action.HUNT, Action.RESPOND, Action.FIRE) and d.target > 0:
+            s = handle.zone.store
+            row = s.find(d.target)
+            if row is not None:
+                return s.x.item(row), s.y.item(row)
+        return None
+
+    # ------------------------------------------------------------------ the tick
+    def tick(self, tick: int) -> None:
+        """Once per world tick, before the zones step: agents think and act."""
+        if len(self.pool) == 0:
+            return
+        zones = self.world.zones
+        self.crews.sync(tick)
+
+        def view_for(key: Any) -> ZoneView | None:
+            handle = zones.get(key)
+            return None if handle is None else self.zone_view(handle, tick)
+
+        for d in self.pool.step(tick, view_for):
+            self.thought += 1
+            self.last[d.clone] = d
+            self._act(d, tick, fresh=True)
+        if tick % RESTEER_EVERY == 0:
+            for d in list(self.last.values()):
+                if d.action in MOVING and tick > d.tick:
+                    self._act(d, tick, fresh=False)
+
+    def _act(self, d: Decision, tick: int, *, fresh: bool) -> None:
+        npc = self.npcs.get(d.ship)
+        if npc is not None:
+            handle = self.world.zones.get(npc.key)
+            actor = npc.owner
+        else:
+            key = self.crews.zone_of(d.ship)
+            handle = self.world.zones.get(key) if key else None
+            actor = d.clone
+            if fresh:
+                self.crews.decided(d, tick)
+            if not self.crews.may_act(d):
+                return
+        if handle is None:
+            return
+        pose = self._pose(handle, d.ship)
+        if pose is None:
+            return
+        intents = to_intents(d, pose, actor=actor, target_xy=self._target_xy(handle, d))
+        if not fresh:  # re-steering: movement only, fire is decided afresh at each thought
+            intents = tuple(i for i in intents if type(i).__name__ == "Input")
+        for intent in intents:
+            self.world.submit(handle.key, intent)
+
+    # ------------------------------------------------------------------ events
+    def after_step(self, handle: ZoneHandle, events: list[Any]) -> list[Any]:
+        """Feed a zone's events to its clones; return the events without agents' refusals."""
+        if not self.npcs and not self.crews.active:
+            return events
+        out = []
+        tick = handle.zone.tick
+        for e in events:
+            if isinstance(e, Refused):
+                if e.actor < 0 or e.actor in self.pool:
+                    continue  # an agent's refused intent: not a player's evidence
+            elif isinstance(e, Hit):
+                self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
+            elif isinstance(e, Destroyed):
+                self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y)
+                self._destroyed(e.ship, tick, e.by_owner)
+            elif isinstance(e, CrimeCommitted):
+                row = handle.zone.store.find(e.ship)
+                if row is not None:
+                    s = handle.zone.store
+                    self.crimes.setdefault(handle.key, []).append(
+                        (s.x.item(row), s.y.item(row), tick, e.owner)
+                    )
+            elif isinstance(e, JumpOut) and e.ship in self.npcs:
+                self._left(e.ship)  # gone to another system: stored alive, not followed
+            elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
+                if pilot is not None:  # the station's crew candidates come and go
+                    self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
+            if isinstance(e, Docked):
+                npc = self.npcs.get(e.ship)
+                if npc is not None and npc.goal is Goal.TRADER and e.ship not in self.trading:
+                    self.trading.add(e.ship)
+                    self.world.spawn(self._trade(handle, npc, e.station), f"trade {e.ship}")
+            out.append(e)
+        return out
+
+    def _attacked(
+        self, ship: int, by: int, by_owner: int, tick: int, kind: str, x: float, y: float
+    ) -> None:
+        if by_owner > 0 and by_owner not in self.names:
+            pilot = self.world.pilots.get(by_owner)
+            if pilot is not None:
+                self.names[by_owner] = pilot.name
+        me = self.crews.captain_of(ship)
+        event = SeenEvent(kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y)
+        self.pool.notice_ship(ship, event, me=me)
+
+    def _left(self, ship: int) -> None:
+        npc = self.npcs.pop(ship)
+        self.by_zone.get(npc.key, set()).discard(ship)
+        self.npc_of_clone.pop(npc.clone_id, None)
+        self.last.pop(npc.clone_id, None)
+        if npc.clone_id in self.pool:
+            self.world.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
+
+    def _destroyed(self, ship: int, tick: int, by_owner: int) -> None:
+        killer = self.names.get(by_owner, "station defences" if by_owner == 0 else "someone")
+        npc = self.npcs.pop(ship, None)
+        dead: list[tuple[Clone, int | None]] = []
+        if npc is not None:
+            self.by_zone.get(npc.key, set()).discard(ship)
+            self.npc_of_clone.pop(npc.clone_id, None)
+            self.last.pop(npc.clone_id, None)
+            if npc.clone_id in self.pool:
+                dead.append(
+                    (self.pool.kill(npc.clone_id, tick, f"ship destroyed by {killer}"), None)
+                )
+        dead += self.crews.ship_lost(ship, tick, killer)
+        if dead:
+            self.world.writer.submit(self.repo.put_many, dead)
+
+    # ------------------------------------------------------------------ trade
+    async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
+        """A trader docked: sell its hold, buy what is cheapest here for the next station, at
+        the market's real prices (every unit moves the price), through the ledger."""
+        world = self.world
+        try:
+            econ = world.economy
+            x, y = handle.sector
+            station = next((s for s in handle.system.stations if s.index == station_index), None)
+            if station is None or "market" not in station.services:
+                return
+            ref = StationRef(x, y, station.index, station.faction, tuple(station.services))
+            account = npc.owner
+            await world.writer.call(econ.ensure_player, account)
+            character = Character(
+                account_id=account,
+                world=world.name,
+                ship_id=npc.ship,
+                hull=npc.hull,
+                system_x=x,
+                system_y=y,
+                x=float(station.x),
+                y=float(station.y),
+                vx=0.0,
+                vy=0.0,
+                angle=0.0,
+                docked_at=station_index,
+                home_x=x,
+                home_y=y,
+                home_station=station_index,
+                extra={},
+            )
+            tag = f"{npc.ship}:{world.tick}"
+            cargo = await world.writer.call(econ.cargo, npc.ship)
+            done: list[str] = []
+            for item, qty in sorted(cargo.items()):
+                r = await world.writer.call(
+                    econ.trade,
+                    f"npc-sell:{tag}:{item}",
+                    account,
+                    character,
+                    ref,
+                    item,
+                    qty,
+                    "sell",
+                )
+                done.append(f"sold {qty} {item} for {r.detail['total']}")
+            quote = await world.writer.call(econ.quote, ref)
+            credits = await world.writer.call(econ.credits, account)
+            room = world.content.hulls[npc.hull].cargo
+            goods = [i for i in quote["items"] if i["stock"] > 0 and i["buy"] <= credits]
+            if goods:
+                pick = min(goods, key=lambda i: (i["buy"] / max(1, i["volume"]), i["key"]))
+                qty = int(
+                    min(
+                        room // max(1, pick["volume"]),
+                        pick["stock"],
+                        20,
+                        credits // max(1, pick["buy"]) // 2,
+                    )
+                )
+                if qty > 0:
+                    r = await world.writer.call(
+                        econ.trade,
+                        f"npc-buy:{tag}",
+                        account,
+                        character,
+                        ref,
+                        pick["key"],
+                        qty,
+                        "buy",
+                    )
+                    done.append(f"bought {qty} {pick['key']} for {r.detail['total']}")
+            if done and npc.clone_id in self.pool:
+                self.pool.notice(
+                    npc.clone_id,
+                    SeenEvent(
+                        "traded",
+                        world.tick,
+                        actor=npc.owner,
+                        target=station_index,
+                        text="; ".join(done),
+                    ),
+                )
+                clone = self.pool.clone(npc.clone_id)
+                clone.memory.add(
+                    world.tick,
+                    f"At station {station_index} I {', '.join(done)}.",
+                    importance=4,
+                    event="traded",
+                )
+        except (EconomyError, AgentError) as exc:
+            log.info("NPC trade refused", extra={"ship": npc.ship, "why": str(exc)})
+        except Exception:
+            log.exception("NPC trade failed", extra={"ship": npc.ship})
+        finally:
+            self.trading.discard(npc.ship)

@@ -1,0 +1,571 @@
+"""Many worlds on one server: a World (with its own bus and gateway) per live world, the
+WebSocket router that sends a session to the world its hello names, moves between worlds and the
+kill switch's job loop. Wired in by admin_routes.register (start-up hook); see docs/worlds.md.
+
+One tick loop per World, not one shared loop: each World keeps its own fixed-rate loop with
+drift correction (server/world.py, unchanged), so a world's tick time is its own (a busy private
+world cannot make the public one overrun), a world starts and stops as one unit, and an idle
+private world is stopped altogether after `world_idle_stop_s`. On the 2-core machine the cost of
+an extra loop is one timer wake-up per tick (~20 us); a shared loop would save that but couple
+every world's timing and need World restructured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.limits import MAX_WS_MESSAGE
+from callister.protocol.messages import Hello, decode_client, encode_server, error_message
+from callister.server.auth import token_hash
+from callister.server.bus import InProcessBus
+from callister.server.gateway import (
+    CLOSE_AUTH_FAILED,
+    CLOSE_BAD_HELLO,
+    CLOSE_BANNED,
+    CLOSE_HELLO_TIMEOUT,
+    Gateway,
+)
+from callister.server.metrics import Metrics
+from callister.server.world import World
+from callister.store import Account, WorldRecord
+from callister.worlds import DeletionPlan, WorldRules, access, visible_worlds
+from callister.worlds.placement import home_placement
+
+log = logging.getLogger(__name__)
+CLOSE_WORLD_REFUSED = 4404  # hello.world names a world the account may not enter
+CLOSE_MOVED = 4410  # the world is gone (or the character moved): reconnect with bye.world
+JOB_POLL_S = 0.5
+
+
+@dataclass
+class Runtime:
+    record: WorldRecord
+    world: World
+    gateway: Gateway
+    own: bool  # started here (the public world's runtime belongs to app.py)
+    idle_since: float | None = None
+
+
+class WorldHost:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.store = services.store
+        self.writer = services.writer
+        self.public = self.settings.world_name
+        self.records: dict[str, WorldRecord] = {}
+        self.members: dict[str, dict[int, str]] = {}
+        self.runtimes: dict[str, Runtime] = {}
+        self._starting: dict[str, asyncio.Future[Runtime]] = {}
+        self._deleting: set[str] = set()
+        self._announced: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+
+    async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
+        return await self.writer.call(fn, *args)
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        s = self.settings
+        rules = WorldRules(
+            pvp=s.pvp,
+            damage_multiplier=s.damage_multiplier,
+            fuel_multiplier=s.fuel_multiplier,
+            price_multiplier=s.price_multiplier,
+            starting_credits=s.starting_credits,
+        )
+        public = WorldRecord(
+            name=self.public,
+            seed=s.world_seed,
+            owner=None,
+            visibility="public",
+            player_limit=0,
+            rules=rules.to_dict(),
+        )
+        await self.call(self.store.ensure_world, public)
+        await self.reload()
+        record = self.records.get(self.public, public)
+        runtime = Runtime(record, self.services.world, self.services.gateway, own=False)
+        runtime.gateway.worlds_for = self.worlds_for
+        self.runtimes[self.public] = runtime
+        self._running = True
+        self._task = asyncio.get_running_loop().create_task(self._job_loop(), name="world jobs")
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for name, runtime in list(self.runtimes.items()):
+            if runtime.own:
+                await self._stop_runtime(name, "server shutting down")
+
+    async def reload(self) -> None:
+        records = await self.call(self.store.list_worlds)
+        self.records = {r.name: r for r in records}
+        members: dict[str, dict[int, str]] = {}
+        for world, account_id, status in await self.call(self.store.list_members):
+            members.setdefault(world, {})[account_id] = status
+        self.members = members
+
+    async def runtime(self, name: str) -> Runtime:
+        """The running world, started on demand."""
+        found = self.runtimes.get(name)
+        if found is not None:
+            return found
+        pending = self._starting.get(name)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+        self._starting[name] = future
+        try:
+            runtime = await self._start_runtime(name)
+            future.set_result(runtime)
+            return runtime
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning
+            raise
+        finally:
+            del self._starting[name]
+
+    async def _start_runtime(self, name: str) -> Runtime:
+        record = self.records.get(name)
+        if record is None:
+            raise LookupError(f"no world named {name}")
+        rules = WorldRules.from_dict(record.rules)
+        settings = dataclasses.replace(
+            self.settings,
+            world_name=record.name,
+            world_seed=record.seed,
+            pvp=rules.pvp,
+            damage_multiplier=rules.damage_multiplier,
+            fuel_multiplier=rules.fuel_multiplier,
+            price_multiplier=rules.price_multiplier,
+            starting_credits=rules.starting_credits,
+        )
+        bus = InProcessBus()
+        metrics = Metrics()
+        world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
+        world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
+        await world.start()
+        gateway = Gateway(world, bus, settings, metrics)
+        gateway.worlds_for = self.worlds_for
+        runtime = Runtime(record, world, gateway, own=True, idle_since=time.monotonic())
+        self.runtimes[name] = runtime
+        log.info("world started", extra={"world": name, "seed": record.seed})
+        return runtime
+
+    async def _stop_runtime(self, name: str, reason: str, to_world: str | None = None) -> None:
+        """Send everyone in the world away (bye with `world` when they have somewhere to go),
+        save every ship, and stop the world's loops."""
+        runtime = self.runtimes.get(name)
+        if runtime is None:
+            return
+        await self._evacuate(runtime, reason, to_world)
+        if runtime.own:
+            await runtime.world.stop()
+        del self.runtimes[name]
+        log.info("world stopped", extra={"world": name, "reason": reason})
+
+    async def _evacuate(self, runtime: Runtime, reason: str, to_world: str | None) -> None:
+        gateway, world = runtime.gateway, runtime.world
+        for session in list(gateway.sessions.values()):
+            home = to_world if to_world is not None else await self._home_for(session.account.id)
+            session.send_json(encode_server("bye", reason=reason, world=home))
+        await asyncio.sleep(0.05)
+        for session in list(gateway.sessions.values()):
+            with contextlib.suppress(Exception):
+                await session.ws.close(code=CLOSE_MOVED, message=b"world closed")
+        for _ in range(100):  # the sessions' handlers detach and leave the world
+            if not gateway.sessions:
+                break
+            await asyncio.sleep(0.02)
+        for account_id in list(world.pilots):
+            self._drop_pilot(world, account_id)
+        await world.checkpoint()
+
+    def _drop_pilot(self, world: World, account_id: int) -> None:
+        """Log the pilot out now (no reconnect grace): saved and out of the world."""
+        pilot = world.pilots.get(account_id)
+        if pilot is None:
+            return
+        if pilot.linger is not None:
+            pilot.linger.cancel()
+            pilot.linger = None
+        pilot.connected = False
+        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
+            world.pilots.pop(account_id, None)
+            world.ship_owner.pop(pilot.character.ship_id, None)
+            world.writer.submit(world.store.save_character, world.snapshot_character(pilot))
+            return
+        world._logout(account_id)
+
+    async def _kick(self, account_id: int, reason: str, to_world: str | None) -> None:
+        """Close the account's socket in whichever world it is, and log its pilot out there."""
+        for runtime in list(self.runtimes.values()):
+            session = runtime.gateway.sessions.get(account_id)
+            if session is not None:
+                session.send_json(encode_server("bye", reason=reason, world=to_world))
+                await asyncio.sleep(0.02)
+                with contextlib.suppress(Exception):
+                    await session.ws.close(code=CLOSE_MOVED, message=b"moved")
+                for _ in range(50):
+                    if account_id not in runtime.gateway.sessions:
+                        break
+                    await asyncio.sleep(0.02)
+            if account_id in runtime.world.pilots:
+                self._drop_pilot(runtime.world, account_id)
+
+    # ------------------------------------------------------------------ who may enter
+    def population(self, name: str) -> int:
+        runtime = self.runtimes.get(name)
+        return 0 if runtime is None else len(runtime.world.pilots)
+
+    def worlds_for(self, account: Account) -> list[dict[str, Any]]:
+        memberships = {
+            world: members[account.id]
+            for world, members in self.members.items()
+            if account.id in members
+        }
+        populations = {name: self.population(name) for name in self.records}
+        return visible_worlds(
+            self.records.values(), account.id, account.role, memberships, populations
+        )
+
+    def check_access(self, account: Account, name: str) -> str | None:
+        record = self.records.get(name)
+        runtime = self.runtimes.get(name)
+        present = runtime is not None and account.id in runtime.world.pilots
+        verdict = access(
+            record,
+            account.id,
+            account.role,
+            self.members.get(name, {}).get(account.id),
+            self.population(name),
+            present,
+        )
+        if name in self._deleting:
+            return f"world {name} is being deleted"
+        return None if verdict.allowed else verdict.reason
+
+    async def _home_for(self, account_id: int) -> str | None:
+        home = await self.call(self.store.get_home, account_id) or self.public
+        if home in self._deleting or home not in self.records:
+            home = self.public if self.public not in self._deleting else None
+        return home
+
+    # ------------------------------------------------------------------ the socket router
+    async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
+        await ws.prepare(request)
+        total = sum(r.gateway.connections for r in self.runtimes.values())
+        if total >= self.settings.max_clients:
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            return ws
+        public_gateway = self.services.gateway
+        public_gateway.connections += 1  # counted while authenticating
+        counted: Gateway = public_gateway
+        try:
+            found = await self._authenticate(ws)
+            if found is None:
+                return ws
+            account, hello = found
+            name = hello.world or await self._home_for(account.id) or self.public
+            refusal = self.check_access(account, name)
+            if refusal is not None:
+                await ws.send_str(error_message(ErrorCode.WORLD_REFUSED, refusal))
+                await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world refused")
+                return ws
+            # one presence per account on the server: leaving another world for this one
+            for other, runtime in list(self.runtimes.items()):
+                if other != name and (
+                    account.id in runtime.gateway.sessions or account.id in runtime.world.pilots
+                ):
+                    await self._kick(account.id, f"entered world {name}", name)
+            runtime = await self.runtime(name)
+            if account.id in self.members.get(name, {}) and self.members[name][account.id] != (
+                "member"
+            ):
+                await self.call(self.store.set_member, name, account.id, "member", account.id)
+                self.members.setdefault(name, {})[account.id] = "member"
+            counted.connections -= 1
+            counted = runtime.gateway
+            counted.connections += 1
+            runtime.idle_since = None
+            await runtime.gateway._serve(ws, account)
+        finally:
+            counted.connections -= 1
+        return ws
+
+    async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
+        async def refuse(code: ErrorCode, message: str) -> None:
+            await ws.send_str(error_message(code, message))
+            await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
+
+        try:
+            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
+        except TimeoutError:
+            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            await refuse(ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        try:
+            hello = decode_client(msg.data)
+        except ProtocolError as exc:
+            await refuse(exc.code, exc.message)
+            return None
+        if not isinstance(hello, Hello):
+            await refuse(ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        account_id = await self.call(self.store.get_session, token_hash(hello.token), time.time())
+        account = await self.call(self.store.get_account, account_id) if account_id else None
+        if account is None:
+            await ws.send_str(
+                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
+            )
+            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
+            return None
+        if account.banned:
+            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
+            await ws.close(code=CLOSE_BANNED, message=b"banned")
+            return None
+        return account, hello
+
+    # ------------------------------------------------------------------ actions
+    async def create(self, record: WorldRecord, actor: int) -> WorldRecord:
+        WorldRules.from_dict(record.rules)  # validated before it is stored
+        created = await self.call(self.store.create_world, record, actor)
+        self.records[created.name] = created
+        return created
+
+    async def invite(self, name: str, account_id: int, by: int) -> None:
+        await self.call(self.store.set_member, name, account_id, "invited", by)
+        self.members.setdefault(name, {}).setdefault(account_id, "invited")
+
+    async def join(self, name: str, account_id: int) -> None:
+        await self.call(self.store.set_member, name, account_id, "member", account_id)
+        self.members.setdefault(name, {})[account_id] = "member"
+
+    async def leave(self, name: str, account_id: int) -> bool:
+        await self._kick(account_id, f"left world {name}", None)
+        removed = bool(await self.call(self.store.remove_member, name, account_id))
+        self.members.get(name, {}).pop(account_id, None)
+        return removed
+
+    async def move(self, account_id: int, source: str, destination: str, actor: int) -> Any:
+        """Move the character (ship, cargo, credits, clones aboard) in one transaction; the
+        player's socket, if any, is sent to the destination first (bye.world)."""
+        record = self.records.get(destination)
+        if record is None:
+            raise LookupError(f"no world named {destination}")
+        await self._kick(account_id, f"moving to world {destination}", destination)
+        placement = home_placement(record.seed, self.settings.home_systems, account_id)
+        return await self.call(
+            self.store.move_character,
+            account_id,
+            source,
+            destination,
+            placement=placement,
+            actor=actor,
+        )
+
+    async def fork(self, source: str, record: WorldRecord, actor: int) -> dict[str, Any]:
+        src = self.records.get(source)
+        if src is None:
+            raise LookupError(f"no world named {source}")
+        runtime = self.runtimes.get(source)
+        if runtime is not None:
+            await runtime.world.checkpoint()  # the persisted state is the live state
+        spatial = record.seed == src.seed
+        seed, homes = record.seed, self.settings.home_systems
+        result: dict[str, Any] = await self.call(
+            self.store.fork_world,
+            source,
+            record,
+            actor=actor,
+            spatial=spatial,
+            placement=None if spatial else (lambda a: home_placement(seed, homes, a)),
+        )
+        await self.reload()
+        return result
+
+    async def request_delete(self, name: str, actor: Account, confirm: str, override: bool) -> Any:
+        if actor.role != "admin":
+            raise PermissionError("needs role admin")
+        if confirm != name:
+            raise ValueError("type the world's name exactly to confirm the deletion")
+        if name not in self.records:
+            raise LookupError(f"no world named {name}")
+        if name == self.public and not override:
+            raise ValueError(f"{name} is the public world: deleting it needs the override flag")
+        now = time.time()
+        approve_by = (
+            now + self.settings.world_delete_approval_s
+            if self.settings.world_delete_approval
+            else None
+        )
+        job = await self.call(
+            self.store.create_deletion_job,
+            name,
+            actor.id,
+            countdown_s=self.settings.world_delete_countdown_s,
+            approve_by=approve_by,
+            override=override,
+            at=now,
+        )
+        self._poke()
+        return job
+
+    async def approve(self, name: str, actor: Account) -> Any:
+        if actor.role != "admin":
+            raise PermissionError("needs role admin")
+        job = await self.call(self.store.approve_deletion, name, actor.id, time.time())
+        self._poke()
+        return job
+
+    async def cancel(self, name: str, actor: Account) -> bool:
+        done = bool(await self.call(self.store.cancel_deletion, name, actor.id, "cancelled"))
+        self._announced.pop(name, None)
+        return done
+
+    def _poke(self) -> None:
+        pass  # the job loop polls every JOB_POLL_S
+
+    # ------------------------------------------------------------------ the job loop
+    async def _job_loop(self) -> None:
+        while self._running:
+            try:
+                await self._run_jobs()
+                await self._stop_idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("world job loop failed; retrying")
+            await asyncio.sleep(JOB_POLL_S)
+
+    async def _run_jobs(self) -> None:
+        jobs = await self.call(self.store.list_deletion_jobs)
+        now = time.time()
+        for job in jobs:
+            if job.world in self._deleting:
+                continue
+            if job.state == "approval":
+                if job.approve_by is not None and now > job.approve_by:
+                    await self.call(
+                        self.store.cancel_deletion, job.world, None, "approval window expired"
+                    )
+                continue
+            if job.state == "countdown":
+                ends = job.ends_at if job.ends_at is not None else now
+                left = max(0, round(ends - now))
+                if left > 0:
+                    self._announce(job.world, left)
+                    continue
+            self._deleting.add(job.world)
+            asyncio.get_running_loop().create_task(self._delete(job.world), name="delete world")
+
+    def _announce(self, name: str, left: int) -> None:
+        """event world_ending to everyone in the world: now, every 10 s, each of the last 10."""
+        last = self._announced.get(name)
+        if last is not None and last == left:
+            return
+        if last is not None and left > 10 and left % 10 and last - left < 10:
+            return
+        self._announced[name] = left
+        runtime = self.runtimes.get(name)
+        if runtime is None:
+            return
+        text = encode_server("event", kind="world_ending", world=name, seconds=left)
+        for session in list(runtime.gateway.sessions.values()):
+            session.send_json(text)
+
+    async def _delete(self, name: str) -> None:
+        try:
+            await self.call(self.store.begin_deleting, name)
+            if name in self.records:
+                self.records[name] = dataclasses.replace(self.records[name], state="deleting")
+            await self._stop_runtime(name, f"world {name} was deleted")
+            plan = DeletionPlan(
+                self.store,
+                name,
+                self.public,
+                self.settings.home_systems,
+                self.settings.world_delete_batch,
+            )
+            await self.call(plan.close_ledger)
+            for account_id, home in await self.call(plan.evacuees):
+                await self.call(plan.move_one, account_id, home)
+            pending = await self.call(plan.tables)
+            while pending:
+                held_back = []
+                for table in pending:
+                    while True:
+                        n = await self.call(plan.delete_batch, table)
+                        if n < 0:
+                            held_back.append(table)
+                        if n <= 0:
+                            break
+                if held_back == pending:
+                    raise RuntimeError(f"foreign keys keep rows of {name} in {held_back}")
+                pending = held_back
+            audit_id = await self.call(plan.finish)
+            log.warning("world deleted", extra={"world": name, "audit": audit_id})
+            self.records.pop(name, None)
+            self.members.pop(name, None)
+            self._announced.pop(name, None)
+            if name == self.public:  # the override: the public world starts again, empty
+                await self.call(
+                    self.store.ensure_world,
+                    dataclasses.replace(self.runtimes_public_record(), state="live"),
+                )
+                await self.reload()
+                world = self.services.world
+                world.zones.clear()  # what it had loaded is gone: reload from the database
+                self.runtimes[self.public] = Runtime(
+                    self.records[self.public], world, self.services.gateway, own=False
+                )
+        except Exception:
+            log.exception("deleting world %s failed; the job resumes", name)
+        finally:
+            self._deleting.discard(name)
+
+    def runtimes_public_record(self) -> WorldRecord:
+        s = self.settings
+        return WorldRecord(
+            name=self.public,
+            seed=s.world_seed,
+            owner=None,
+            visibility="public",
+            player_limit=0,
+            rules=WorldRules(pvp=s.pvp).to_dict(),
+        )
+
+    async def _stop_idle(self) -> None:
+        now = time.monotonic()
+        for name, runtime in list(self.runtimes.items()):
+            if not runtime.own or name in self._deleting:
+                continue
+            if runtime.world.pilots or runtime.gateway.sessions:
+                runtime.idle_since = None
+            elif runtime.idle_since is None:
+                runtime.idle_since = now
+            elif now - runtime.idle_since > self.settings.world_idle_stop_s:
+                await self._stop_runtime(name, "idle")

@@ -1,0 +1,451 @@
+"""SQL implementation of the clones records (see api_clones.py), shared by both backends."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import _check as check
+from .api import MAX_LIST, NotFound
+from .api_clones import (
+    CLONE_GOALS,
+    CLONE_LICENCES,
+    CLONE_ROLES,
+    EMBEDDING_BYTES,
+    MEMORY_KINDS,
+    CloneFilter,
+    CloneInfo,
+    CloneRow,
+    Consent,
+    MemoryRow,
+    RelationshipRow,
+    TrustedKey,
+)
+
+if TYPE_CHECKING:
+    from ._sql import Cursor
+
+T = TypeVar("T")
+
+_CLONE_COLUMNS = (
+    "id, world, name, role, goal, ship_id, owner_id, subject_id, consent_id, licence, "
+    "parent_id, fork_tick, generation, origin_world, born_tick, alive, died_tick, death_cause, "
+    "doc, next_memory, updated_at"
+)
+_MEMORY_COLUMNS = (
+    "world, clone_id, seq, tick, kind, importance, event, entities, text, embedding, last_access"
+)
+_REL_COLUMNS = "world, clone_id, entity, name, trust, affinity, hostile, attacks, helps, last_tick"
+_CONSENT_COLUMNS = "id, subject_id, grantee_id, granted_at, revoked_at"
+_MAX_CLONE_TEXT = 100_000
+
+
+def _opt_int(name: str, value: object, minimum: int = check.INT64_MIN) -> int | None:
+    return None if value is None else check.int64(name, value, minimum)
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, not {value!r}")
+    return str(value)
+
+
+def _clone_values(
+    r: CloneRow, now: float
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    if not isinstance(r, CloneRow):
+        raise ValueError(f"expected a CloneRow, not {type(r).__name__}")
+    cid = check.int64("id", r.id, 1)
+    world = check.text("world", r.world)
+    row = (
+        cid,
+        world,
+        check.text("name", r.name),
+        _one_of("role", r.role, CLONE_ROLES),
+        _one_of("goal", r.goal, CLONE_GOALS),
+        _opt_int("ship_id", r.ship_id),
+        _opt_int("owner_id", r.owner_id),
+        _opt_int("subject_id", r.subject_id),
+        None if r.consent_id is None else check.text("consent_id", r.consent_id),
+        _one_of("licence", r.licence, CLONE_LICENCES),
+        _opt_int("parent_id", r.parent_id),
+        _opt_int("fork_tick", r.fork_tick),
+        check.int64("generation", r.generation, 0),
+        check.text("origin_world", r.origin_world),
+        check.int64("born_tick", r.born_tick),
+        bool(r.alive),
+        _opt_int("died_tick", r.died_tick),
+        check.clean("death_cause", str(r.death_cause)),
+        check.to_json("doc", r.doc, object_only=True),
+        check.int64("next_memory", r.next_memory, 0),
+        now,
+    )
+    mems = []
+    for i, m in enumerate(r.memories):
+        where = f"memories[{i}]"
+        if not isinstance(m, MemoryRow):
+            raise ValueError(f"{where} must be a MemoryRow")
+        if not isinstance(m.embedding, bytes | bytearray) or len(m.embedding) != EMBEDDING_BYTES:
+            raise ValueError(f"{where}.embedding must be {EMBEDDING_BYTES} bytes")
+        importance = check.finite(f"{where}.importance", m.importance)
+        if not 1.0 <= importance <= 10.0:
+            raise ValueError(f"{where}.importance must be in 1..10, not {importance}")
+        mems.append(
+            (
+                world,
+                cid,
+                check.int64(f"{where}.seq", m.seq, 0),
+                check.int64(f"{where}.tick", m.tick),
+                _one_of(f"{where}.kind", m.kind, MEMORY_KINDS),
+                importance,
+                check.clean(f"{where}.event", str(m.event)),
+                json.dumps([check.int64(f"{where}.entities", e) for e in m.entities]),
+                check.clean(f"{where}.text", str(m.text))[:_MAX_CLONE_TEXT],
+                bytes(m.embedding),
+                check.int64(f"{where}.last_access", m.last_access),
+            )
+        )
+    rels = []
+    for i, x in enumerate(r.relationships):
+        where = f"relationships[{i}]"
+        if not isinstance(x, RelationshipRow):
+            raise ValueError(f"{where} must be a RelationshipRow")
+        rels.append(
+            (
+                world,
+                cid,
+                check.int64(f"{where}.entity", x.entity),
+                check.clean(f"{where}.name", str(x.name)),
+                check.finite(f"{where}.trust", x.trust),
+                check.finite(f"{where}.affinity", x.affinity),
+                bool(x.hostile),
+                check.int64(f"{where}.attacks", x.attacks, 0),
+                check.int64(f"{where}.helps", x.helps, 0),
+                check.int64(f"{where}.last_tick", x.last_tick),
+            )
+        )
+    return row, mems, rels
+
+
+def _write_clone(
+    cur: Cursor, row: tuple[Any, ...], mems: list[tuple[Any, ...]], rels: list[tuple[Any, ...]]
+) -> None:
+    cid = row[0]
+    cols = _CLONE_COLUMNS.split(", ")
+    cur.execute(
+        f"INSERT INTO clones ({_CLONE_COLUMNS}) VALUES ({', '.join('?' * len(cols))}) "
+        "ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id"),
+        row,
+    )
+    cur.execute("DELETE FROM clone_memories WHERE clone_id = ?", (cid,))
+    cur.execute("DELETE FROM clone_relationships WHERE clone_id = ?", (cid,))
+    cur.executemany(
+        f"INSERT INTO clone_memories ({_MEMORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        mems,
+    )
+    cur.executemany(
+        f"INSERT INTO clone_relationships ({_REL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rels,
+    )
+
+
+def _consent(row: tuple[Any, ...]) -> Consent:
+    id_, subject, grantee, granted, revoked = row
+    return Consent(
+        int(id_),
+        int(subject),
+        None if grantee is None else int(grantee),
+        float(granted),
+        None if revoked is None else float(revoked),
+    )
+
+
+class SqlCloneRecords:
+    """Mixed into `SqlStore`; uses its `_run`/transaction helpers."""
+
+    _run: Callable[..., Any]
+
+    def put_clone(self, row: CloneRow) -> None:
+        values = _clone_values(row, time.time())
+        self._run(lambda c: _write_clone(c, *values), write=True)
+
+    def put_clones(self, rows: Sequence[CloneRow]) -> None:
+        now = time.time()
+        values = [_clone_values(r, now) for r in rows]
+
+        def write(cur: Cursor) -> None:
+            for v in values:
+                _write_clone(cur, *v)
+
+        if values:
+            self._run(write, write=True)
+
+    def get_clone(self, clone_id: int) -> CloneRow | None:
+        cid = check.int64("clone_id", clone_id)
+
+        def read(cur: Cursor) -> Any:
+            row = cur.execute(f"SELECT {_CLONE_COLUMNS} FROM clones WHERE id = ?", (cid,)).one()
+            if row is None:
+                return None
+            mems = cur.execute(
+                f"SELECT {_MEMORY_COLUMNS} FROM clone_memories WHERE clone_id = ? ORDER BY seq",
+                (cid,),
+            ).all()
+            rels = cur.execute(
+                f"SELECT {_REL_COLUMNS} FROM clone_relationships WHERE clone_id = ? "
+                "ORDER BY entity",
+                (cid,),
+            ).all()
+            return row, mems, rels
+
+        got = self._run(read, write=False)
+        if got is None:
+            return None
+        row, mems, rels = got
+        (id_, world, name, role, goal, ship, owner, subject, consent, licence, parent, fork,
+         gen, origin, born, alive, died, cause, doc, next_memory, updated) = row  # fmt: skip
+        return CloneRow(
+            id=int(id_),
+            world=world,
+            name=name,
+            role=role,
+            goal=goal,
+            ship_id=None if ship is None else int(ship),
+            owner_id=None if owner is None else int(owner),
+            subject_id=None if subject is None else int(subject),
+            consent_id=consent,
+            licence=licence,
+            parent_id=None if parent is None else int(parent),
+            fork_tick=None if fork is None else int(fork),
+            generation=int(gen),
+            origin_world=origin,
+            born_tick=int(born),
+            alive=bool(alive),
+            died_tick=None if died is None else int(died),
+            death_cause=cause,
+            doc=json.loads(doc),
+            next_memory=int(next_memory),
+            memories=tuple(
+                MemoryRow(
+                    seq=int(m[2]),
+                    tick=int(m[3]),
+                    kind=m[4],
+                    importance=float(m[5]),
+                    event=m[6],
+                    entities=tuple(int(e) for e in json.loads(m[7])),
+                    text=m[8],
+                    embedding=bytes(m[9]),
+                    last_access=int(m[10]),
+                )
+                for m in mems
+            ),
+            relationships=tuple(
+                RelationshipRow(
+                    entity=int(x[2]),
+                    name=x[3],
+                    trust=float(x[4]),
+                    affinity=float(x[5]),
+                    hostile=bool(x[6]),
+                    attacks=int(x[7]),
+                    helps=int(x[8]),
+                    last_tick=int(x[9]),
+                )
+                for x in rels
+            ),
+            updated_at=float(updated),
+        )
+
+    def clone_exists(self, clone_id: int) -> bool:
+        cid = check.int64("clone_id", clone_id)
+        row = self._run(
+            lambda c: c.execute("SELECT 1 FROM clones WHERE id = ?", (cid,)).one(), write=False
+        )
+        return row is not None
+
+    def list_clones(self, where: CloneFilter | None = None, limit: int = 1000) -> list[CloneInfo]:
+        where = where or CloneFilter()
+        limit = check.count("limit", limit, 0, MAX_LIST)
+        conds: list[str] = []
+        params: list[Any] = []
+        if where.world is not None:
+            conds.append("c.world = ?")
+            params.append(check.text("world", where.world))
+        if where.alive is not None:
+            conds.append("c.alive = ?")
+            params.append(bool(where.alive))
+        if where.owner_id is not None:
+            conds.append("c.owner_id = ?")
+            params.append(check.int64("owner_id", where.owner_id))
+        if where.ship_id is not None:
+            conds.append("c.ship_id = ?")
+            params.append(check.int64("ship_id", where.ship_id))
+        if where.ids:
+            ids = [check.int64("ids", i) for i in where.ids]
+            conds.append(f"c.id IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
+        sql = (
+            "SELECT c.id, c.world, c.name, c.role, c.goal, c.ship_id, c.owner_id, c.subject_id, "
+            "c.licence, c.alive, c.died_tick, c.death_cause, c.parent_id, c.generation, "
+            "(SELECT COUNT(*) FROM clone_memories m WHERE m.clone_id = c.id) FROM clones c"
+            + (" WHERE " + " AND ".join(conds) if conds else "")
+            + " ORDER BY c.id LIMIT ?"
+        )
+        params.append(limit)
+        rows = self._run(lambda c: c.execute(sql, params).all(), write=False)
+        return [
+            CloneInfo(
+                id=int(r[0]),
+                world=r[1],
+                name=r[2],
+                role=r[3],
+                goal=r[4],
+                ship_id=None if r[5] is None else int(r[5]),
+                owner_id=None if r[6] is None else int(r[6]),
+                subject_id=None if r[7] is None else int(r[7]),
+                licence=r[8],
+                alive=bool(r[9]),
+                died_tick=None if r[10] is None else int(r[10]),
+                death_cause=r[11],
+                parent_id=None if r[12] is None else int(r[12]),
+                generation=int(r[13]),
+                memories=int(r[14]),
+            )
+            for r in rows
+        ]
+
+    def set_clone_ship(self, clone_id: int, ship_id: int | None) -> None:
+        cid = check.int64("clone_id", clone_id)
+        ship = _opt_int("ship_id", ship_id)
+
+        def update(cur: Cursor) -> None:
+            cur.execute(
+                "UPDATE clones SET ship_id = ?, updated_at = ? WHERE id = ?",
+                (ship, time.time(), cid),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"no clone {cid}")
+
+        self._run(update, write=True)
+
+    def purge_clone(self, clone_id: int) -> bool:
+        cid = check.int64("clone_id", clone_id)
+
+        def delete(cur: Cursor) -> bool:
+            cur.execute("DELETE FROM clone_memories WHERE clone_id = ?", (cid,))
+            cur.execute("DELETE FROM clone_relationships WHERE clone_id = ?", (cid,))
+            return cur.execute("DELETE FROM clones WHERE id = ?", (cid,)).rowcount > 0
+
+        return bool(self._run(delete, write=True))
+
+    # -- consents ---------------------------------------------------------------------------
+
+    def record_consent(self, subject_id: int, grantee_id: int | None = None) -> Consent:
+        subject = check.int64("subject_id", subject_id, 1)
+        grantee = _opt_int("grantee_id", grantee_id, 1)
+        now = time.time()
+
+        def insert(cur: Cursor) -> Consent:
+            for who in (subject, grantee):
+                if (
+                    who is not None
+                    and cur.execute("SELECT 1 FROM accounts WHERE id = ?", (who,)).one() is None
+                ):
+                    raise NotFound(f"no account {who}")
+            row = cur.execute(
+                "INSERT INTO clone_consents (subject_id, grantee_id, granted_at) "
+                f"VALUES (?, ?, ?) RETURNING {_CONSENT_COLUMNS}",
+                (subject, grantee, now),
+            ).one()
+            assert row is not None
+            return _consent(row)
+
+        return self._run(insert, write=True)
+
+    def revoke_consent(self, subject_id: int, consent_id: int) -> bool:
+        subject = check.int64("subject_id", subject_id)
+        cid = check.int64("consent_id", consent_id)
+        return bool(
+            self._run(
+                lambda c: (
+                    c.execute(
+                        "UPDATE clone_consents SET revoked_at = ? "
+                        "WHERE id = ? AND subject_id = ? AND revoked_at IS NULL",
+                        (time.time(), cid, subject),
+                    ).rowcount
+                    > 0
+                ),
+                write=True,
+            )
+        )
+
+    def active_consent(self, subject_id: int, grantee_id: int | None) -> Consent | None:
+        subject = check.int64("subject_id", subject_id)
+        grantee = _opt_int("grantee_id", grantee_id)
+        row = self._run(
+            lambda c: c.execute(
+                f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? "
+                "AND revoked_at IS NULL AND (grantee_id IS NULL OR grantee_id = ?) "
+                "ORDER BY id DESC LIMIT 1",
+                (subject, grantee),
+            ).one(),
+            write=False,
+        )
+        return None if row is None else _consent(row)
+
+    def list_consents(self, subject_id: int) -> list[Consent]:
+        subject = check.int64("subject_id", subject_id)
+        rows = self._run(
+            lambda c: c.execute(
+                f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? ORDER BY id",
+                (subject,),
+            ).all(),
+            write=False,
+        )
+        return [_consent(r) for r in rows]
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def world_key(self, world: str, create_pem: str | None = None) -> str | None:
+        world = check.text("world", world)
+        pem = None if create_pem is None else check.text("create_pem", create_pem, 10_000)
+
+        def run(cur: Cursor) -> str | None:
+            if pem is not None:
+                cur.execute(
+                    "INSERT INTO world_keys (world, private_pem, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (world) DO NOTHING",
+                    (world, pem, time.time()),
+                )
+            row = cur.execute("SELECT private_pem FROM world_keys WHERE world = ?", (world,)).one()
+            return None if row is None else str(row[0])
+
+        return self._run(run, write=pem is not None)
+
+    def trust_key(self, world: str, public_key: bytes, label: str) -> None:
+        world = check.text("world", world)
+        if not isinstance(public_key, bytes | bytearray) or len(public_key) != 32:
+            raise ValueError("public_key must be 32 bytes (Ed25519)")
+        label = check.clean("label", str(label))[:200]
+        self._run(
+            lambda c: c.execute(
+                "INSERT INTO trusted_keys (world, public_key, label, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (world, public_key) DO UPDATE SET label = excluded.label",
+                (world, bytes(public_key), label, time.time()),
+            ),
+            write=True,
+        )
+
+    def trusted_keys(self, world: str) -> list[TrustedKey]:
+        world = check.text("world", world)
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT world, public_key, label, added_at FROM trusted_keys WHERE world = ? "
+                "ORDER BY added_at, public_key",
+                (world,),
+            ).all(),
+            write=False,
+        )
+        return [TrustedKey(r[0], bytes(r[1]), r[2], float(r[3])) for r in rows]

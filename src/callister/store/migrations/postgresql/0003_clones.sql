@@ -1,0 +1,90 @@
+-- Clones schema (PostgreSQL). Its twin is ../sqlite/0003_clones.sql: same tables, columns, keys
+-- and constraints; only type names differ. Change both together.
+--
+-- A clone (docs/agents.md) is one row of `clones` (indexed facts + a JSON document with the
+-- rest), its memory stream (`clone_memories`, one row per memory, embeddings as raw float32) and
+-- its relationships. Every world-data table has a `world` column so a world can be deleted by
+-- key. Dead clones stay: they are archives. Consents are a person's (an account's), not a
+-- world's; signing keys are per world; trusted keys per world.
+
+CREATE TABLE clone_consents (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subject_id  BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    grantee_id  BIGINT REFERENCES accounts (id) ON DELETE CASCADE,  -- NULL: anyone
+    granted_at  DOUBLE PRECISION NOT NULL,
+    revoked_at  DOUBLE PRECISION
+);
+CREATE INDEX clone_consents_subject ON clone_consents (subject_id);
+
+CREATE TABLE clones (
+    id            BIGINT PRIMARY KEY,              -- random in [2^61, 2^62), never reused
+    world         TEXT    NOT NULL,                 -- where it lives now
+    name          TEXT    NOT NULL,
+    role          TEXT    NOT NULL CHECK (role IN ('pilot', 'gunner', 'engineer', 'miner')),
+    goal          TEXT    NOT NULL CHECK (goal IN ('crew', 'trader', 'miner', 'pirate', 'patrol')),
+    ship_id       BIGINT,                          -- the ship it is aboard, if any
+    owner_id      BIGINT,                          -- the account that owns it (no FK: archives
+    subject_id    BIGINT,                          -- outlive accounts); whose profile it is
+    consent_id    TEXT,                             -- the consent record it runs under (may be
+                                                    -- another world's, so no FK)
+    licence       TEXT    NOT NULL CHECK (licence IN ('generated', 'licensed', 'unlicensed')),
+    parent_id     BIGINT,                          -- no FK: the parent may live in another world
+    fork_tick     BIGINT,
+    generation    BIGINT NOT NULL DEFAULT 0,
+    origin_world  TEXT    NOT NULL,
+    born_tick     BIGINT NOT NULL,
+    alive         BOOLEAN NOT NULL,
+    died_tick     BIGINT,
+    death_cause   TEXT    NOT NULL DEFAULT '',
+    doc           TEXT    NOT NULL,                 -- JSON: the rest of Clone.to_dict()
+    next_memory   BIGINT NOT NULL,                 -- memory sequence counter
+    updated_at    DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX clones_world ON clones (world, alive);
+CREATE INDEX clones_owner ON clones (owner_id);
+CREATE INDEX clones_ship ON clones (ship_id);
+
+CREATE TABLE clone_memories (
+    world       TEXT    NOT NULL,
+    clone_id    BIGINT NOT NULL REFERENCES clones (id) ON DELETE CASCADE,
+    seq         BIGINT NOT NULL,
+    tick        BIGINT NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('observation', 'reflection', 'summary', 'dialogue')),
+    importance  DOUBLE PRECISION NOT NULL CHECK (importance BETWEEN 1 AND 10),
+    event       TEXT    NOT NULL,
+    entities    TEXT    NOT NULL,                   -- JSON list of ids
+    text        TEXT    NOT NULL,
+    embedding   BYTEA   NOT NULL,                   -- 256 x float32 little-endian (1024 bytes)
+    last_access BIGINT NOT NULL,
+    PRIMARY KEY (clone_id, seq)
+);
+CREATE INDEX clone_memories_world ON clone_memories (world);
+
+CREATE TABLE clone_relationships (
+    world     TEXT    NOT NULL,
+    clone_id  BIGINT NOT NULL REFERENCES clones (id) ON DELETE CASCADE,
+    entity    BIGINT NOT NULL,                     -- actor id (account or clone)
+    name      TEXT    NOT NULL,
+    trust     DOUBLE PRECISION NOT NULL,
+    affinity  DOUBLE PRECISION NOT NULL,
+    hostile   BOOLEAN NOT NULL,
+    attacks   BIGINT NOT NULL,
+    helps     BIGINT NOT NULL,
+    last_tick BIGINT NOT NULL,
+    PRIMARY KEY (clone_id, entity)
+);
+CREATE INDEX clone_relationships_world ON clone_relationships (world);
+
+CREATE TABLE world_keys (                           -- signing keys for clone files
+    world       TEXT    PRIMARY KEY,
+    private_pem TEXT    NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+
+CREATE TABLE trusted_keys (                         -- other worlds whose clone files we accept
+    world       TEXT    NOT NULL,
+    public_key  BYTEA   NOT NULL,                   -- 32 bytes
+    label       TEXT    NOT NULL,
+    added_at    DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (world, public_key)
+);

@@ -1,0 +1,218 @@
+// The admin console (admin role): worlds with population and size; create, fork, invite,
+// delete with the confirmation flow (type the name; a second admin approves when configured).
+// Everything shown that came from users is set with textContent, never innerHTML.
+
+const TOKEN_KEY = "callister.admin.token";
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem(TOKEN_KEY);
+let deleting = null; // the world the confirmation dialog is for
+let data = { worlds: [], settings: {} };
+
+async function call(method, path, body) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+  });
+  const text = await resp.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (!resp.ok) {
+    const message = (json && json.error && json.error.message) || text.split("\n")[0] || `HTTP ${resp.status}`;
+    const err = new Error(message);
+    err.status = resp.status;
+    throw err;
+  }
+  return json;
+}
+
+function say(text, ok = true) {
+  const msg = $("admin-msg");
+  msg.textContent = text;
+  msg.className = ok ? "ok" : "bad";
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const resp = await fetch("/api/login", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: $("admin-name").value, password: $("admin-password").value }),
+  });
+  const json = await resp.json().catch(() => null);
+  if (!resp.ok || !json) {
+    say((json && json.error && json.error.message) || "login failed", false);
+    return;
+  }
+  if (json.account.role !== "admin") {
+    say("this console needs an administrator account", false);
+    return;
+  }
+  token = json.token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  start();
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+function button(label, testid, onclick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.dataset.testid = testid;
+  b.addEventListener("click", onclick);
+  return b;
+}
+
+function input(testid, placeholder) {
+  const i = document.createElement("input");
+  i.dataset.testid = testid;
+  i.placeholder = placeholder;
+  return i;
+}
+
+function render() {
+  const s = data.settings || {};
+  $("admin-kill-settings").textContent =
+    `Deletion: ${s.countdown_s ?? "?"} s countdown` +
+    (s.approval ? `, a second administrator must approve within ${s.approval_s} s` : "");
+  const body = $("admin-worlds");
+  const typed = new Map(); // keep what the admin is typing across the 1 s refresh
+  for (const i of body.querySelectorAll("input")) typed.set(i.dataset.testid, i.value);
+  const focused = document.activeElement?.dataset?.testid;
+  body.replaceChildren();
+  for (const w of data.worlds) {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = `world-row-${w.name}`;
+    cell(tr, w.name + (w.public ? " (public)" : ""));
+    cell(tr, w.visibility);
+    cell(tr, w.seed);
+    const r = w.rules || {};
+    cell(tr, `PvP ${r.pvp === false ? "off" : "on"}, dmg ×${r.damage_multiplier ?? 1}, ` +
+      `fuel ×${r.fuel_multiplier ?? 1}, price ×${r.price_multiplier ?? 1}`);
+    cell(tr, String(w.players)).dataset.testid = `players-${w.name}`;
+    cell(tr, String(w.characters));
+    cell(tr, String(w.systems));
+    cell(tr, String(w.rows));
+    const job = w.job;
+    const jobCell = cell(tr, job ? job.state : "—");
+    jobCell.dataset.testid = `job-${w.name}`;
+    const actions = document.createElement("td");
+    const guest = input(`invite-input-${w.name}`, "account");
+    actions.append(guest, button("Invite", `invite-${w.name}`, async () => {
+      try {
+        await call("POST", `/api/worlds/${encodeURIComponent(w.name)}/invite`, { account: guest.value });
+        say(`invited ${guest.value} into ${w.name}`);
+      } catch (e) { say(e.message, false); }
+    }));
+    const forkName = input(`fork-name-${w.name}`, "new name");
+    actions.append(forkName, button("Fork", `fork-${w.name}`, async () => {
+      try {
+        const out = await call("POST", `/api/admin/worlds/${encodeURIComponent(w.name)}/fork`,
+          { name: forkName.value });
+        say(`forked ${w.name} into ${out.world}`);
+        refresh();
+      } catch (e) { say(e.message, false); }
+    }));
+    if (!job) {
+      actions.append(button("Delete…", `delete-${w.name}`, () => openDelete(w)));
+    } else {
+      if (job.state === "approval") {
+        actions.append(button("Approve deletion", `approve-${w.name}`, async () => {
+          try { await call("POST", `/api/admin/worlds/${encodeURIComponent(w.name)}/approve`); say("approved"); refresh(); }
+          catch (e) { say(e.message, false); }
+        }));
+      }
+      if (job.state !== "deleting") {
+        actions.append(button("Cancel deletion", `cancel-${w.name}`, async () => {
+          try { await call("POST", `/api/admin/worlds/${encodeURIComponent(w.name)}/cancel`); say("cancelled"); refresh(); }
+          catch (e) { say(e.message, false); }
+        }));
+      }
+    }
+    tr.append(actions);
+    body.append(tr);
+  }
+  for (const i of body.querySelectorAll("input")) {
+    if (typed.has(i.dataset.testid)) i.value = typed.get(i.dataset.testid);
+    if (i.dataset.testid === focused) i.focus();
+  }
+}
+
+function openDelete(w) {
+  deleting = w;
+  $("admin-delete-world").textContent = w.name;
+  $("admin-delete-confirm").value = "";
+  $("admin-delete-override").checked = false;
+  $("admin-delete-override-row").hidden = !w.public;
+  $("admin-delete-dialog").showModal();
+}
+
+async function submitDelete(ev) {
+  ev.preventDefault();
+  const w = deleting;
+  $("admin-delete-dialog").close();
+  if (!w) return;
+  try {
+    const out = await call("POST", `/api/admin/worlds/${encodeURIComponent(w.name)}/delete`, {
+      confirm: $("admin-delete-confirm").value, override: $("admin-delete-override").checked,
+    });
+    say(out.state === "approval"
+      ? `deletion of ${w.name} waits for a second administrator`
+      : `${w.name} will be deleted after a ${out.countdown_s} s countdown`);
+    refresh();
+  } catch (e) { say(e.message, false); }
+}
+
+async function create(ev) {
+  ev.preventDefault();
+  const num = (id) => Number($(id).value);
+  const body = {
+    name: $("admin-create-name").value,
+    visibility: $("admin-create-visibility").value,
+    player_limit: num("admin-create-limit"),
+    rules: {
+      pvp: $("admin-create-pvp").checked,
+      damage_multiplier: num("admin-create-damage"),
+      fuel_multiplier: num("admin-create-fuel"),
+      price_multiplier: num("admin-create-price"),
+      yield_multiplier: num("admin-create-yield"),
+    },
+  };
+  if ($("admin-create-seed").value) body.seed = $("admin-create-seed").value;
+  try {
+    const out = await call("POST", "/api/worlds", body);
+    say(`created ${out.name}`);
+    refresh();
+  } catch (e) { say(e.message, false); }
+}
+
+async function refresh() {
+  try {
+    data = await call("GET", "/api/admin/worlds");
+    render();
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) {
+      $("admin-main").hidden = true;
+      $("admin-login").hidden = false;
+    }
+    say(e.message, false);
+  }
+}
+
+function start() {
+  $("admin-login").hidden = true;
+  $("admin-main").hidden = false;
+  refresh();
+}
+
+$("admin-login-form").addEventListener("submit", login);
+$("admin-create-form").addEventListener("submit", create);
+$("admin-delete-submit").addEventListener("click", submitDelete);
+setInterval(() => { if (token && !$("admin-main").hidden) refresh(); }, 1000);
+window.callisterAdmin = { refresh, data: () => data };
+if (token) start();

@@ -1,0 +1,126 @@
+// The crew panel: who is aboard (stations, skills, licence), who is for hire at this station,
+// the captain's order buttons, and the ship's chat. Names and chat are literal text
+// (textContent), never markup. Talks only over the protocol: `hire`, `dismiss`, `crew_order`,
+// `crew_chat` out; `crew` and `chat` in. Clone ids are decimal strings (they exceed 2^53).
+
+const ORDERS = [
+  ["attack", "Attack target"],
+  ["hold_fire", "Hold fire"],
+  ["shields", "Shields"],
+  ["flee", "Flee"],
+  ["dock", "Dock"],
+  ["cancel", "Cancel orders"],
+];
+const MAX_LINES = 60;
+
+function el(tag, attrs = {}, text = "") {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text) e.textContent = text;
+  return e;
+}
+
+export class CrewPanel {
+  /** `send(msg)` sends a message about our ship; `target()` is the locked entity id or 0. */
+  constructor({ send, target }) {
+    this.send = send;
+    this.target = target;
+    this.rid = 0;
+    this.last = null;
+    this.lines = [];
+    const root = el("section", { id: "crew", class: "panel", "aria-label": "crew" });
+    const head = el("div", { class: "crew-head" });
+    head.append(el("h3", {}, "Crew"));
+    this.toggle = el("button", { type: "button", "data-testid": "crew-toggle" }, "–");
+    head.append(this.toggle);
+    this.body = el("div", { class: "crew-body" });
+    this.list = el("ul", { id: "crew-list", "data-testid": "crew-list" });
+    this.mods = el("div", { id: "crew-mods", class: "sub" });
+    this.hire = el("div", { id: "crew-hire" });
+    this.orders = el("div", { id: "crew-orders" });
+    for (const [order, label] of ORDERS) {
+      const b = el("button", { type: "button", "data-order": order, "data-testid": `order-${order}` }, label);
+      b.addEventListener("click", () => this.order(order));
+      this.orders.append(b);
+    }
+    this.log = el("ol", { id: "crew-chat-log", "data-testid": "crew-chat-log" });
+    const form = el("form", { id: "crew-chat-form" });
+    this.input = el("input", {
+      id: "crew-chat-input", maxlength: "200", placeholder: "Talk to your crew…", autocomplete: "off",
+      "data-testid": "crew-chat-input",
+    });
+    form.append(this.input, el("button", { type: "submit", "data-testid": "crew-chat-send" }, "Say"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const text = this.input.value.trim();
+      if (!text) return;
+      this.send({ t: "crew_chat", text });
+      this.input.value = "";
+    });
+    this.body.append(this.list, this.mods, this.hire, this.orders, this.log, form);
+    root.append(head, this.body);
+    this.toggle.addEventListener("click", () => {
+      this.body.hidden = !this.body.hidden;
+      this.toggle.textContent = this.body.hidden ? "+" : "–";
+      this.root.classList.toggle("collapsed", this.body.hidden);
+    });
+    (document.getElementById("hud-right") ?? document.body).append(root);
+    this.root = root;
+  }
+
+  order(order) {
+    const msg = { t: "crew_order", order };
+    if (order === "attack" && this.target()) msg.target = this.target();
+    this.send(msg);
+  }
+
+  onCrew(msg) {
+    this.last = msg;
+    this.list.replaceChildren();
+    for (const c of msg.crew || []) {
+      const li = el("li", { "data-clone": String(c.id), class: "crew-member" });
+      li.append(el("b", {}, String(c.name)));
+      li.append(el("span", { class: "crew-role" }, ` ${c.role} ${Math.round((c.skill || 0) * 100)}%`));
+      if (c.licence === "unlicensed") li.append(el("span", { class: "crew-unlicensed" }, " [UNLICENSED]"));
+      li.append(el("span", { class: "crew-doing sub" }, ` · ${c.order ? `ordered: ${c.order}` : c.doing} · ${c.mood}`));
+      const dismiss = el("button", { type: "button", class: "crew-dismiss", title: "Dismiss" }, "✕");
+      dismiss.addEventListener("click", () => this.send({ t: "dismiss", crew: String(c.id) }));
+      li.append(dismiss);
+      this.list.append(li);
+    }
+    if (!(msg.crew || []).length) this.list.append(el("li", { class: "sub" }, "No crew aboard."));
+    const m = msg.modifiers || {};
+    this.mods.textContent =
+      `aim ×${(m.aim_spread ?? 1).toFixed(2)} · shields ×${(m.shield_recharge ?? 1).toFixed(2)} · ` +
+      `mining ×${(m.mining_yield ?? 1).toFixed(2)} · turn ×${(m.turn_rate ?? 1).toFixed(2)}`;
+    this.hire.replaceChildren();
+    const cands = msg.candidates || [];
+    if (cands.length) this.hire.append(el("div", { class: "sub" }, "For hire at this station:"));
+    for (const c of cands) {
+      const row = el("div", { class: "crew-candidate", "data-clone": String(c.id) });
+      row.append(el("span", {}, `${c.name} — ${c.role} ${Math.round(c.skill * 100)}% (${(c.traits || []).join(", ")})`));
+      const b = el("button", { type: "button", "data-testid": `hire-${c.role}` }, `Hire ${c.price} cr`);
+      b.addEventListener("click", () => {
+        this.rid += 1;
+        this.send({ t: "hire", rid: `hire-${Date.now()}-${this.rid}`, candidate: String(c.id) });
+      });
+      row.append(b);
+      this.hire.append(row);
+    }
+  }
+
+  onChat(msg) {
+    const li = el("li", { class: `chat-${msg.kind || "line"}` });
+    li.append(el("b", {}, `${msg.from ?? "?"}: `));
+    li.append(document.createTextNode(String(msg.text ?? "")));
+    this.log.append(li);
+    this.lines.push({ from: msg.from, text: msg.text, kind: msg.kind, action: msg.action ?? null });
+    while (this.log.children.length > MAX_LINES) this.log.firstChild.remove();
+    if (this.lines.length > MAX_LINES) this.lines.shift();
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  snapshot() {
+    return { crew: this.last?.crew ?? [], candidates: this.last?.candidates ?? [], chat: this.lines.slice(-20) };
+  }
+}

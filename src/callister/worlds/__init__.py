@@ -1,0 +1,19 @@
+"""Many worlds: world rules, who may enter, placing characters, and the kill switch's deletion
+job. Pure logic over the store (no asyncio, no server): the server (server/world_host.py) and
+the CLI (`callister admin world ...`) both drive it. See docs/worlds.md."""
+
+from callister.worlds.killswitch import DeletionPlan, run_deletion
+from callister.worlds.placement import home_placement, home_systems
+from callister.worlds.policy import Access, access, visible_worlds
+from callister.worlds.rules import WorldRules
+
+__all__ = [
+    "Access",
+    "DeletionPlan",
+    "WorldRules",
+    "access",
+    "home_placement",
+    "home_systems",
+    "run_deletion",
+    "visible_worlds",
+]

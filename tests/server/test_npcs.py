@@ -1,0 +1,268 @@
+"""NPC ships and crews on a real server (real sockets, the real tick loop and database).
+
+The headline: an NPC pirate attacks a player's ship whose hired gunner fires back without
+orders and explains itself in the ship's chat.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from callister.agents import Clone, Goal, Profile, Role, Skills
+from callister.bots.client import Bot
+from callister.server.npcs import npc_plan
+from callister.store import CloneFilter
+
+from ..conftest import LiveServer, make_settings, start_live
+from .wsclient import player
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    server = await start_live(make_settings(tmp_path, starting_credits=5000))
+    try:
+        yield server
+    finally:
+        await server.server.close()
+
+
+def record_crew(bot: Bot) -> dict[str, list[dict[str, Any]]]:
+    """Keep the bot's `crew` and `chat` messages (the bot itself ignores them)."""
+    seen: dict[str, list[dict[str, Any]]] = {"crew": [], "chat": []}
+    original = bot._on_frame
+
+    def on_frame(data: str | bytes) -> None:
+        if isinstance(data, str):
+            msg = json.loads(data)
+            if msg.get("t") in seen:
+                seen[msg["t"]].append(msg)
+        original(data)
+
+    bot._on_frame = on_frame  # type: ignore[method-assign]
+    return seen
+
+
+async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached in time")
+        await bot.pump(0.05)
+
+
+async def hire(bot: Bot, seen: dict[str, list[dict[str, Any]]], role: str) -> dict[str, Any]:
+    await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
+    cand = next(c for c in seen["crew"][-1]["candidates"] if c["role"] == role)
+    receipt, refused = await bot.request({"t": "hire", "candidate": cand["id"]})
+    assert refused is None and receipt is not None
+    assert receipt["kind"] == "hire" and receipt["detail"]["price"] == cand["price"]
+    await pump_until(bot, lambda: any(m["crew"] for m in seen["crew"]))
+    return cand
+
+
+async def test_pirate_attacks_and_the_gunner_defends_without_orders(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "captain")
+    seen = record_crew(bot)
+    world = live.services.world
+    cand = await hire(bot, seen, "gunner")
+    credits = bot.receipts[next(iter(bot.receipts))]["credits"]
+    assert credits == 5000 - cand["price"]  # paid through the ledger
+    crew = seen["crew"][-1]["crew"]
+    assert crew[0]["name"] == cand["name"] and crew[0]["licence"] == "generated"
+    # the ship's performance follows the crew: the gunner's modifier is in the message
+    assert seen["crew"][-1]["modifiers"]["aim_spread"] < 1.3
+
+    await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until(bot, lambda: not bot.docked)
+    await bot.pump(1.0)
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    me = handle.zone.ship_state(bot.ship)
+    # a pirate (a clone) appears 700 m away, hostile to this captain
+    pirate = Clone.create(
+        world.agents.repo.new_id(),
+        Profile(name="Rook", traits=("ruthless", "brave"), skills=Skills(0.6, 0.6, 0.3, 0.1)),
+        world=world.name,
+        goal=Goal.PIRATE,
+        role=Role.PILOT,
+    )
+    pirate.relationships.of(pilot.account_id, "captain").hostile = True
+    ship = await world.ids.next()
+    ang = me.angle + math.pi / 2
+    world.agents.spawn_npc(
+        handle,
+        pirate,
+        ship,
+        "shuttle",
+        me.x + 700 * math.cos(ang),
+        me.y + 700 * math.sin(ang),
+        angle=ang + math.pi,
+    )
+    gunner = int(crew[0]["id"])
+
+    def gunner_fired() -> bool:
+        return any(
+            m.get("kind") == "auto" and m.get("action") == "fire" and m["clone"] == str(gunner)
+            for m in seen["chat"]
+        )
+
+    await pump_until(bot, gunner_fired, timeout=20.0)
+    line = next(m for m in seen["chat"] if m.get("action") == "fire")
+    assert "Rook" in line["text"] and line["from"] == cand["name"]
+    # the pirate really hit us, and our ship really fired at the pirate (the player did not)
+    await pump_until(
+        bot,
+        lambda: any(
+            str(f.get("ship")) == str(bot.ship) and f.get("k") in ("beam", "shot") for f in bot.fx
+        ),
+    )
+    assert any(f.get("k") == "hit" and str(f.get("ship")) == str(bot.ship) for f in bot.fx)
+    assert "fire" not in bot.refused  # no refusal of the crew's shots reached the captain
+    evidence = await world.writer.call(world.store.list_evidence, world.name)
+    assert not [e for e in evidence if e.account_id == pilot.account_id]
+    await bot.close()
+
+
+async def test_dead_clone_cannot_act_and_crew_talks(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "talker")
+    seen = record_crew(bot)
+    world = live.services.world
+    cand = await hire(bot, seen, "engineer")
+    clone_id = int(cand["id"])
+    await bot.send({"t": "crew_chat", "ship": bot.ship, "crew": cand["id"], "text": "Who are you?"})
+    await pump_until(bot, lambda: any(m.get("kind") == "reply" for m in seen["chat"]))
+    reply = next(m for m in seen["chat"] if m.get("kind") == "reply")
+    assert cand["name"].split()[0] in reply["text"]
+    await bot.send({"t": "crew_order", "ship": bot.ship, "order": "shields"})
+    await pump_until(bot, lambda: any(m.get("kind") == "ack" for m in seen["chat"]))
+    # bad input: each kind gets a clear error
+    for bad, code in (
+        ({"t": "crew_order", "ship": bot.ship, "order": "explode"}, "BAD_FIELD"),
+        ({"t": "crew_chat", "ship": bot.ship, "text": ""}, "BAD_FIELD"),
+        ({"t": "crew_chat", "ship": bot.ship, "crew": "123", "text": "hi"}, "BAD_FIELD"),
+        ({"t": "dismiss", "ship": bot.ship, "crew": "nope"}, "BAD_FIELD"),
+        ({"t": "hire", "ship": bot.ship, "rid": "x1", "candidate": "42"}, "BAD_FIELD"),
+    ):
+        before = bot.stats.error_codes.get(code, 0)
+        await bot.send(bad)
+        await pump_until(bot, lambda c=code, b=before: bot.stats.error_codes.get(c, 0) > b)
+    # a dead clone cannot act: its intents are refused by the zone itself
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    dead = world.agents.crews.ship_lost(bot.ship, world.tick, "a test")
+    assert dead and not dead[0][0].alive
+    from callister.protocol.intents import Undock
+
+    world.submit(handle.key, Undock(actor=clone_id, ship=bot.ship))
+    await bot.pump(0.3)
+    assert handle.zone.ship_state(bot.ship).docked_at is not None
+    await bot.close()
+
+
+async def test_consent_and_unlicensed_clones(live: LiveServer, http: aiohttp.ClientSession) -> None:
+    a = await player(live, http, "alice")
+    b = await player(live, http, "bob")
+    auth_a = {"Authorization": f"Bearer {a.token}"}
+    auth_b = {"Authorization": f"Bearer {b.token}"}
+    r = await http.post(f"{live.http}/api/clones", json={"subject": "alice"}, headers=auth_b)
+    assert r.status == 201 and (await r.json())["licence"] == "unlicensed"
+    r = await http.post(f"{live.http}/api/clones/consent", json={"grantee": "bob"}, headers=auth_a)
+    assert r.status == 201
+    r = await http.post(
+        f"{live.http}/api/clones", json={"subject": "alice", "role": "pilot"}, headers=auth_b
+    )
+    assert (await r.json())["licence"] == "licensed"
+    mine = await (await http.get(f"{live.http}/api/clones", headers=auth_b)).json()
+    assert sorted(c["licence"] for c in mine["clones"]) == ["licensed", "unlicensed"]
+    # moderators see the unlicensed one; players may not look
+    r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
+    assert r.status == 403
+    store = live.services.store
+    await live.services.writer.call(store.set_role, "alice", "moderator")
+    r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
+    assert [c["name"] for c in (await r.json())["clones"]] == ["alice"]
+    # bad input
+    for body in ({"subject": 5}, {"subject": "nobody"}, {"subject": "alice", "role": "cook"}):
+        r = await http.post(f"{live.http}/api/clones", json=body, headers=auth_b)
+        assert r.status in (400, 404)
+    r = await http.post(
+        f"{live.http}/api/clones/consent", json={"grantee": "ghost"}, headers=auth_a
+    )
+    assert r.status == 404
+    r = await http.delete(f"{live.http}/api/clones/consent/abc", headers=auth_a)
+    assert r.status == 400
+    r = await http.post(f"{live.http}/api/clones", json={"subject": "alice"})
+    assert r.status == 401
+    await a.close()
+    await b.close()
+
+
+async def test_npcs_populate_systems_and_traders_move_prices(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    server = await start_live(make_settings(tmp_path, npc_density=1.0))
+    try:
+        bot = await player(server, http, "watcher")
+        world = server.services.world
+        pilot = world.pilots[bot.welcome["account"]]
+        handle = world.zones[pilot.zone_key]
+        plan = npc_plan(
+            world.seed, handle.system, handle.zone.layout, 1.0, home=True
+        )  # deterministic from the seed
+        assert [s.goal for s in plan] == [
+            s.goal for s in npc_plan(world.seed, handle.system, handle.zone.layout, 1.0, True)
+        ]
+        assert world.agents.npc_count(handle.key) == len(plan)
+        assert all(s.goal is not Goal.PIRATE for s in plan)  # home systems are safe
+        rows = await world.writer.call(world.store.list_clones, CloneFilter(world=world.name))
+        assert len(rows) >= len(plan)
+        await bot.pump(3.0)
+        assert world.agents.thought > 0  # NPCs think while a player is here
+        await bot.close()
+    finally:
+        await server.server.close()
+
+
+async def test_trader_buys_and_sells_at_real_prices(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "merchant")
+    world = live.services.world
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    markets = [s for s in handle.system.stations if "market" in s.services]
+    assert markets
+    trader = Clone.create(
+        world.agents.repo.new_id(),
+        Profile(name="Marlo", traits=("greedy",)),
+        world=world.name,
+        goal=Goal.TRADER,
+    )
+    ship = await world.ids.next()
+    st = markets[0]
+    npc = world.agents.spawn_npc(handle, trader, ship, "hauler", st.x, st.y, docked_at=st.index)
+    await world.agents._trade(handle, npc, st.index)  # as on a Docked event
+    cargo = await world.writer.call(world.economy.cargo, ship)
+    assert cargo and sum(cargo.values()) > 0  # bought goods at this station's price
+    sell_at = markets[-1]
+    npc_state = handle.zone.ship_state(ship)
+    assert npc_state.docked_at == st.index
+    await world.agents._trade(handle, npc, sell_at.index)
+    left = await world.writer.call(world.economy.cargo, ship)
+    assert sum(left.values()) <= sum(cargo.values())
+    audit = await world.writer.call(world.economy.audit)
+    assert audit["balanced"], audit["problems"]  # credits and items conserved
+    assert any(m.event == "traded" for m in world.agents.pool.clone(trader.id).memory)
+    await bot.close()

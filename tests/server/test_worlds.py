@@ -1,0 +1,213 @@
+"""Many worlds on a live server: create, invite, enter with hello.world, rules enforced by the
+simulation (PvP off), the kill switch's countdown and evacuation home, moves, forks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.conftest import LiveServer, make_settings, start_live
+from tests.server.wsclient import pump_until
+
+from callister.bots.client import Bot
+from callister.server.admin_routes import WORLD_HOST
+
+
+@pytest.fixture
+async def multi(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    server = await start_live(
+        make_settings(tmp_path, world_delete_countdown_s=2, reconnect_grace_s=30.0)
+    )
+    try:
+        yield server
+    finally:
+        await server.server.close()
+
+
+async def account(live: LiveServer, http: aiohttp.ClientSession, name: str, role: str) -> Bot:
+    bot = Bot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
+    await bot.register()
+    if role != "player":
+        services = live.services
+        await services.writer.call(services.store.set_role, name, role)
+    return bot
+
+
+async def api(
+    http: aiohttp.ClientSession, live: LiveServer, method: str, path: str, bot: Bot | None,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, Any]:  # fmt: skip
+    headers = {"Authorization": f"Bearer {bot.token}"} if bot else {}
+    async with http.request(method, live.http + path, json=body, headers=headers) as resp:
+        try:
+            data = await resp.json()
+        except (aiohttp.ContentTypeError, ValueError):
+            data = await resp.text()
+        return resp.status, data
+
+
+def zone_of(live: LiveServer, world_name: str, bot: Bot) -> Any:
+    world = live.server.app[WORLD_HOST].runtimes[world_name].world
+    pilot = world.pilots[int(bot.welcome["account"])]
+    assert pilot.zone_key is not None
+    return world.zones[pilot.zone_key].zone
+
+
+async def test_private_world_pvp_off_then_deleted_players_land_home(
+    multi: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    live = multi
+    admin = await account(live, http, "Root", "admin")
+    ash = await account(live, http, "Ash", "player")
+    bea = await account(live, http, "Bea", "player")
+    status, made = await api(http, live, "POST", "/api/worlds", admin, {
+        "name": "haven", "visibility": "invite", "seed": 7, "rules": {"pvp": False}})  # fmt: skip
+    assert status == 201 and made["rules"]["pvp"] is False, made
+    # not invited: refused at hello with a clear code and close code
+    ash.world = "haven"
+    with pytest.raises(RuntimeError):
+        await ash.connect()
+    assert ash.stats.error_codes.get("WORLD_REFUSED") == 1
+    # a player cannot invite into someone else's world
+    assert (await api(http, live, "POST", "/api/worlds/haven/invite", bea,
+                      {"account": "Ash"}))[0] == 403  # fmt: skip
+    for name in ("Ash", "Bea"):
+        status, _ = await api(http, live, "POST", "/api/worlds/haven/invite", admin,
+                              {"account": name})  # fmt: skip
+        assert status == 200
+    status, listed = await api(http, live, "GET", "/api/worlds", bea)
+    assert {w["name"] for w in listed["worlds"]} == {"infinity", "haven"}
+    for bot in (ash, bea):
+        bot.world = "haven"
+        await bot.connect()
+        assert bot.welcome["world"] == "haven" and bot.welcome["seed"] == "7"
+        assert "haven" in {w["name"] for w in bot.welcome["worlds"]}
+        await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until([ash, bea], lambda: not ash.docked and not bea.docked and bool(ash.status))
+    zone = zone_of(live, "haven", bea)
+    row = zone.store.row(bea.ship)
+    zone.store.x[row] += 200.0
+    assert ash.status is not None
+    laser = next(int(w["slot"]) for w in ash.status["weapons"] if w["kind"] == "hitscan")
+    await ash.send({"t": "fire", "ship": ash.ship, "slot": laser, "target": str(bea.ship)})
+    await pump_until([ash, bea], lambda: ash.stats.error_codes.get("PVP_OFF", 0) >= 1)
+    vitals = zone.vitals(bea.ship)
+    assert vitals.shield == vitals.shield_max and vitals.hull_hp == vitals.hull_max
+    # the public world is untouched by haven's rules
+    assert live.services.world.rules.pvp is True
+    # the kill switch: a player may not, an admin must type the name
+    assert (await api(http, live, "POST", "/api/admin/worlds/haven/delete", ash,
+                      {"confirm": "haven"}))[0] == 403  # fmt: skip
+    status, body = await api(http, live, "POST", "/api/admin/worlds/haven/delete", admin,
+                             {"confirm": "Haven"})  # fmt: skip
+    assert status == 400 and body["error"]["code"] == "BAD_FIELD"
+    status, body = await api(http, live, "POST", "/api/admin/worlds/infinity/delete", admin,
+                             {"confirm": "infinity"})  # fmt: skip
+    assert status == 400 and "override" in body["error"]["message"]
+    status, body = await api(http, live, "POST", "/api/admin/worlds/haven/delete", admin,
+                             {"confirm": "haven"})  # fmt: skip
+    assert status == 202 and body["state"] == "countdown"
+    # the countdown reaches everyone inside, then they are sent home
+    await pump_until(
+        [ash, bea],
+        lambda: (
+            any(e.get("kind") == "world_ending" for e in bea.events)
+            and any(e.get("kind") == "world_ending" for e in ash.events)
+        ),
+    )
+    ending = next(e for e in bea.events if e.get("kind") == "world_ending")
+    assert ending["world"] == "haven" and 0 < ending["seconds"] <= 2
+    with pytest.raises(ConnectionError):
+        await bea.pump(10.0)
+    assert bea.bye_world == "infinity" and bea.ws is not None and bea.ws.close_code == 4410
+    host = live.server.app[WORLD_HOST]
+    for _ in range(200):
+        if "haven" not in host.records:
+            break
+        await asyncio.sleep(0.05)
+    assert "haven" not in host.records
+    store = live.services.store
+    # both characters landed in their home world with their ships
+    ship = bea.ship
+    bea.world = bea.bye_world
+    await bea.connect()
+    assert bea.welcome["world"] == "infinity" and bea.ship == ship
+    assert await live.services.writer.call(store.world_stats, "haven") == {
+        "characters": 0, "systems": 0, "rows": 0}  # fmt: skip
+    audit = await live.services.writer.call(store.list_world_audit, "haven", 10)
+    assert audit[0].action == "deleted" and audit[0].detail["requested_by"] == int(
+        admin.welcome.get("account", 0) or audit[0].detail["requested_by"]
+    )
+    assert sorted(audit[0].detail["moved"]) == sorted(
+        [int(ash.welcome["account"]), int(bea.welcome["account"])]
+    )
+    status, console = await api(http, live, "GET", "/api/admin/worlds", admin)
+    assert status == 200 and [w["name"] for w in console["worlds"]] == ["infinity"]
+    for bot in (ash, bea):
+        await bot.close()
+
+
+async def test_move_between_worlds_over_http(
+    multi: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    live = multi
+    admin = await account(live, http, "Root", "admin")
+    cy = await account(live, http, "Cyd", "player")
+    await cy.connect()  # a character in the public world
+    await api(http, live, "POST", "/api/worlds", admin, {"name": "yonder", "visibility": "public"})
+    status, body = await api(http, live, "POST", "/api/worlds/yonder/move", cy,
+                             {"from": "infinity"})  # fmt: skip
+    assert status == 200, body
+    assert body["credits"] == 2000 and body["to"] == "yonder"
+    with pytest.raises(ConnectionError):
+        await cy.pump(5.0)
+    assert cy.bye_world == "yonder"
+    ship = cy.ship
+    cy.world = "yonder"
+    await cy.connect()
+    assert cy.ship == ship and cy.welcome["credits"] == 2000  # no second starting grant
+    # bad input
+    for path, body_, want in (
+        ("/api/worlds/yonder/move", {"from": "nowhere"}, 404),
+        ("/api/worlds/yonder/move", {"from": "infinity"}, 404),  # no character there now
+        ("/api/worlds/nowhere/move", {"from": "yonder"}, 404),
+        ("/api/worlds/yonder/move", {"from": "yonder", "account": "Root"}, 403),
+    ):
+        status, _ = await api(http, live, "POST", path, cy, body_)
+        assert status == want, (path, body_, status)
+    status, forked = await api(http, live, "POST", "/api/admin/worlds/yonder/fork", admin,
+                               {"name": "yonder-2"})  # fmt: skip
+    assert status == 201 and forked["rows"]["characters"] == 1
+    await cy.close()
+
+
+async def test_bad_world_requests(multi: LiveServer, http: aiohttp.ClientSession) -> None:
+    live = multi
+    admin = await account(live, http, "Root", "admin")
+    pat = await account(live, http, "Pat", "player")
+    cases = [
+        ({"name": "Bad Name"}, 400),
+        ({"name": "ok", "visibility": "secret"}, 400),
+        ({"name": "ok", "rules": {"pvp": "no"}}, 400),
+        ({"name": "ok", "rules": {"gravity": 2}}, 400),
+        ({"name": "ok", "rules": {"price_multiplier": 0}}, 400),
+        ({"name": "ok", "seed": "abc"}, 400),
+        ({"name": "ok", "player_limit": -1}, 400),
+        ({"name": "infinity"}, 409),
+    ]
+    for body, want in cases:
+        status, _ = await api(http, live, "POST", "/api/worlds", admin, body)
+        assert status == want, (body, status)
+    # players may not create worlds unless the server allows it
+    assert (await api(http, live, "POST", "/api/worlds", pat, {"name": "mine"}))[0] == 403
+    async with http.post(live.http + "/api/worlds", data=b"{not json",
+                         headers={"Authorization": f"Bearer {admin.token}"}) as resp:  # fmt: skip
+        assert resp.status == 400
+    pat.world = "nowhere"
+    with pytest.raises(RuntimeError):
+        await pat.connect()
+    assert pat.stats.error_codes.get("WORLD_REFUSED") == 1

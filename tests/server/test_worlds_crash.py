@@ -1,0 +1,224 @@
+"""SIGKILL a real server process (a) in the middle of moving characters between worlds and
+(b) in the middle of deleting a world. Afterwards every character is in exactly one world with
+all its credits and cargo, every world's books balance, and an interrupted deletion finishes
+when the server restarts. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import psycopg
+import pytest
+
+from callister.bench.net import bench_env, free_port, start_server
+from callister.bots.client import Bot
+from callister.store import Character, ItemMove, Posting, Store, WorldRecord, open_store
+
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+WORLDS = ("infinity", "w-a", "w-b")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/world.db"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{PG}?schema={schema}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {"CALLISTER_HOME_SYSTEMS": "1", "CALLISTER_CHECKPOINT_INTERVAL_S": "0.5"}
+    base.update(extra)
+    return bench_env(base)
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def world(name: str, seed: int) -> WorldRecord:
+    return WorldRecord(name=name, seed=seed, owner=None, visibility="public", player_limit=0,
+                       rules={})  # fmt: skip
+
+
+def check_books(store: Store, worlds: tuple[str, ...], gone: int = 0) -> None:
+    """Every world's books balance; `gone`: credits that went to a deleted world's ledger."""
+    transfer = 0
+    for w in worlds:
+        totals = store.ledger_totals(w)
+        assert totals.balance_sum == 0 and not totals.unbalanced and not totals.mismatched, w
+        assert not totals.negative, w
+        assert all(t.conserved for t in store.item_totals(w).values()), w
+        transfer += store.balance(w, "transfer")
+    assert transfer + gone == 0  # what left one world arrived in another
+
+
+def check_players(store: Store, players: dict[int, int], worlds: tuple[str, ...]) -> None:
+    for account_id, ship in players.items():
+        homes = [w for w in worlds if store.load_character(account_id, w) is not None]
+        assert len(homes) == 1, (account_id, homes)
+        credits = sum(store.balance(w, f"player:{account_id}") for w in worlds)
+        iron = sum(store.holdings(w, f"ship:{ship}").get("iron", 0) for w in worlds)
+        assert (credits, iron) == (2000, 5), (account_id, credits, iron)
+        assert store.holdings(homes[0], f"ship:{ship}") == {"iron": 5}
+
+
+async def setup_players(base: str, http: aiohttp.ClientSession, n: int) -> list[Bot]:
+    bots = []
+    for i in range(n):
+        bot = Bot(base, base.replace("http", "ws") + "/ws", f"mover{i}", session=http,
+                  jump_every_s=0)  # fmt: skip
+        await bot.register()
+        await bot.connect()
+        await bot.close()
+        bots.append(bot)
+    return bots
+
+
+@pytest.mark.slow
+async def test_sigkill_during_moves_leaves_each_character_in_one_world(
+    db_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(port, db_url, env(), tmp_path / "m0.log")
+    store = open_store(db_url)
+    rng = random.Random(5)
+    try:
+        for name, seed in (("w-a", 11), ("w-b", 12)):
+            store.create_world(world(name, seed), None)
+        async with aiohttp.ClientSession() as http:
+            bots = await setup_players(base, http, 6)
+            players: dict[int, int] = {}
+            for bot in bots:
+                account_id, ship = int(bot.welcome["account"]), bot.ship
+                players[account_id] = ship
+                store.commit_txn("infinity", f"seed:{ship}", "mine",
+                                 moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
+            kill(server)  # the server caches the registry: restart so it sees w-a and w-b
+            moves_done = 0
+            for round_ in range(8):
+                server = start_server(port, db_url, env(), tmp_path / f"m{round_ + 1}.log")
+
+                async def mover(bot: Bot) -> None:
+                    nonlocal moves_done
+                    headers = {"Authorization": f"Bearer {bot.token}"}
+                    account_id = int(bot.welcome["account"])
+                    while True:
+                        here = next(w for w in WORLDS
+                                    if store.load_character(account_id, w))  # fmt: skip
+                        there = rng.choice([w for w in WORLDS if w != here])
+                        try:
+                            url = f"{base}/api/worlds/{there}/move"
+                            body = {"from": here}
+                            async with http.post(url, json=body, headers=headers) as r:
+                                if r.status == 200:
+                                    moves_done += 1
+                        except aiohttp.ClientError:
+                            return
+
+                tasks = [asyncio.create_task(mover(b)) for b in bots]
+                await asyncio.sleep(rng.uniform(0.2, 1.5))
+                kill(server)  # SIGKILL, at a random moment among the moves
+                await asyncio.gather(*tasks, return_exceptions=True)
+                check_players(store, players, WORLDS)
+                check_books(store, WORLDS)
+            assert moves_done >= 8  # the loop really moved characters between the kills
+    finally:
+        if server.poll() is None:
+            kill(server)
+        store.close()
+
+
+@pytest.mark.slow
+async def test_sigkill_during_world_deletion_resumes_on_restart(
+    db_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = open_store(db_url)
+    store.create_world(world("infinity", 1), None)
+    store.create_world(world("keep", 3), None)
+    store.create_world(world("doomed", 4), None)
+    admin = store.create_account("Root", "x", "admin")
+    players: dict[int, int] = {}
+    for i in range(4):
+        a = store.create_account(f"dweller{i}", "x")
+        ship = 900_000 + i
+        players[a.id] = ship
+        for w in ("doomed", "keep"):
+            store.save_character(Character(
+                account_id=a.id, world=w, ship_id=ship + (0 if w == "doomed" else 50),
+                hull="shuttle",
+                system_x=0, system_y=0, x=0.0, y=0.0, vx=0.0, vy=0.0, angle=0.0, docked_at=None,
+                home_x=0, home_y=0, home_station=0, extra={}))  # fmt: skip
+        store.commit_txn("doomed", f"open:{a.id}", "open",
+                         postings=[Posting("mint", -2000), Posting(f"player:{a.id}", 2000)],
+                         moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
+    # lots of rows, so the deletion takes many batches
+    for chunk in range(20):
+        store.put_deltas("doomed", [(chunk, j, "k", j) for j in range(250)])
+        store.put_deltas("keep", [(chunk, j, "k", j) for j in range(5)])
+    before = store.world_checksum("keep")
+    public_before = store.world_checksum("infinity")
+    store.create_deletion_job("doomed", admin.id, countdown_s=0, approve_by=None, override=False,
+                              at=0.0)  # fmt: skip
+    extra = {"CALLISTER_WORLD_DELETE_BATCH": "10"}
+    interrupted = 0
+    rng = random.Random(9)
+    finished = False
+    for round_ in range(12):
+        server = start_server(port, db_url, env(**extra), tmp_path / f"d{round_}.log")
+        try:
+            await asyncio.sleep(rng.uniform(0.0, 0.4))
+        finally:
+            kill(server)
+        if store.get_world("doomed") is None:
+            finished = True
+            break
+        job = store.get_deletion_job("doomed")
+        assert job is not None  # the job survives every kill until the last step commits
+        if job.state == "deleting" and job.progress:
+            interrupted += 1  # killed in the middle of the batches
+    if not finished:  # let one run finish
+        server = start_server(port, db_url, env(**extra), tmp_path / "final.log")
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(300):
+                    if store.get_world("doomed") is None:
+                        break
+                    async with http.get(f"{base}/healthz") as r:
+                        assert r.status == 200
+                    await asyncio.sleep(0.1)
+        finally:
+            kill(server)
+    assert interrupted >= 1, "no kill landed in the middle of the deletion; not a crash test"
+    assert store.get_world("doomed") is None and store.get_deletion_job("doomed") is None
+    assert store.world_stats("doomed")["rows"] == 0
+    assert store.world_checksum("keep") == before
+    deleted = [r for r in store.list_world_audit("doomed") if r.action == "deleted"]
+    assert len(deleted) == 1 and deleted[0].detail["requested_by"] == admin.id
+    # characters: those with a character in their home (public) world... none had one, so
+    # each was moved to infinity with its credits and cargo
+    for account_id, ship in players.items():
+        assert store.load_character(account_id, "infinity") is not None
+        assert store.balance("infinity", f"player:{account_id}") == 2000
+        assert store.holdings("infinity", f"ship:{ship}") == {"iron": 5}
+    assert store.world_checksum("infinity") != public_before
+    # the deleted world's ledger was closed out into the audit record: its `transfer` account
+    # holds what left for infinity, so the cross-world sum still closes
+    closed = deleted[0].detail["ledger"]
+    assert closed["system"]["transfer"] == 8000 and closed["credits_total"] == 0
+    check_books(store, ("infinity", "keep"), gone=closed["system"]["transfer"])
+    store.close()

@@ -1,0 +1,78 @@
+"""Crews in the browser, against a real server, in Debian's chromium: hire a crew member at the
+station, give an order with a button, talk to them in the ship's chat. Everything through the
+page (clicks and typing); the server runs in this process on its own thread."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.web.test_browser import Player, browser  # noqa: F401
+from tests.web.test_browser_combat import ThreadedServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    server = ThreadedServer(tmp_path_factory.mktemp("crew"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def crew_of(p: Player) -> dict[str, Any]:
+    value: dict[str, Any] = p.page.evaluate("window.callister.crew()")
+    return value
+
+
+def wait_crew(p: Player, what: str, pred: Callable[[dict[str, Any]], bool], t: float = 20) -> Any:
+    deadline = time.monotonic() + t
+    while True:
+        c = crew_of(p)
+        if pred(c):
+            return c
+        if time.monotonic() > deadline:
+            pytest.fail(f"{p.name}: timed out waiting for {what}; crew panel: {c}")
+        time.sleep(0.1)
+
+
+def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    p = Player(browser, game.live.http, "Cap_" + str(os.getpid() % 10000))
+    s = p.register()
+    assert s["docked"]
+    c = wait_crew(p, "candidates at the home station", lambda c: len(c["candidates"]) >= 3)
+    gunner = next(x for x in c["candidates"] if x["role"] == "gunner")
+    p.page.click("[data-testid='hire-gunner']")
+    c = wait_crew(p, "the gunner aboard", lambda c: len(c["crew"]) == 1)
+    assert c["crew"][0]["name"] == gunner["name"] and c["crew"][0]["role"] == "gunner"
+    assert gunner["id"] not in [x["id"] for x in c["candidates"]]  # hired away
+    assert p.page.is_visible(f"#crew-list li[data-clone='{gunner['id']}']")
+    # the price was paid through the ledger: the status shows the credits left
+    wait_crew(p, "the greeting", lambda c: any(x["kind"] == "hired" for x in c["chat"]))
+    # an order from the buttons
+    p.page.click("[data-testid='order-hold_fire']")
+    wait_crew(p, "the order acknowledged", lambda c: any(x["kind"] == "ack" for x in c["chat"]))
+    # talk to them: the reply comes from the clone's memories (it remembers being hired)
+    p.page.fill("[data-testid='crew-chat-input']", "What happened?")
+    p.page.click("[data-testid='crew-chat-send']")
+    c = wait_crew(p, "a reply", lambda c: any(x["kind"] == "reply" for x in c["chat"]))
+    reply = next(x for x in c["chat"] if x["kind"] == "reply")
+    assert reply["from"] == gunner["name"] and reply["text"]
+    shown = p.page.inner_text("#crew-chat-log")
+    assert "What happened?" in shown and reply["text"][:20] in shown
+    # chat is literal text: markup typed by the captain is shown, never interpreted
+    p.page.fill("[data-testid='crew-chat-input']", "<b id='x'>hi</b>")
+    p.page.click("[data-testid='crew-chat-send']")
+    wait_crew(
+        p, "the literal line", lambda c: any("<b id='x'>" in (x["text"] or "") for x in c["chat"])
+    )
+    assert p.page.query_selector("#crew-chat-log b#x") is None
+    assert not p.page_errors
+    p.page.screenshot(path=str(tmp_path / "crew.png"))
+    p.context.close()

@@ -1,0 +1,217 @@
+"""The worlds store on both backends: registry, moves (one transaction, books conserved), the
+deletion job's batches and the fork."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from callister.store import (
+    Character,
+    ItemMove,
+    NameTaken,
+    NotFound,
+    Posting,
+    Store,
+    WorldRecord,
+    open_store,
+)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+def world(name: str, **kw: object) -> WorldRecord:
+    base: dict[str, object] = dict(
+        name=name, seed=1, owner=None, visibility="public", player_limit=0, rules={}
+    )
+    base.update(kw)
+    return WorldRecord(**base)  # type: ignore[arg-type]
+
+
+def character(account_id: int, world_name: str, ship: int) -> Character:
+    return Character(
+        account_id=account_id, world=world_name, ship_id=ship, hull="shuttle",
+        system_x=0, system_y=0, x=1.0, y=2.0, vx=0.0, vy=0.0, angle=0.0, docked_at=0,
+        home_x=0, home_y=0, home_station=0, extra={},
+    )  # fmt: skip
+
+
+def populate(store: Store, name: str, account_id: int, ship: int) -> None:
+    """A character with credits and cargo, a station stock, a delta, a wreck and evidence."""
+    store.save_character(character(account_id, name, ship))
+    store.commit_txn(name, f"open:{account_id}", "open", postings=[
+        Posting("mint", -500), Posting(f"player:{account_id}", 500)])  # fmt: skip
+    store.commit_txn(name, f"mine:{ship}", "mine", moves=[
+        ItemMove("iron", 7, None, f"ship:{ship}"),
+        ItemMove("gold", 2, None, "station:0:0:0")])  # fmt: skip
+    store.put_delta(name, 0, 0, "field.0.richness", 3)
+    store.add_discovery(account_id, name, 0, 0, 1.0)
+    store.set_meta(f"world.{name}.tick", "77")
+
+
+def test_registry_and_bad_names(store: Store) -> None:
+    store.create_world(world("alpha", visibility="private", owner=None), None)
+    with pytest.raises(NameTaken):
+        store.create_world(world("alpha"), None)
+    for bad in ("", "A", "x", "has space", "x" * 40, "-x", "1abc"):
+        with pytest.raises(ValueError):
+            store.create_world(world(bad), None)
+    with pytest.raises(ValueError):
+        store.create_world(world("beta", visibility="secret"), None)
+    assert [w.name for w in store.list_worlds()] == ["alpha"]
+    assert store.ensure_world(world("alpha", seed=9)).seed == 1  # existing record wins
+    assert "characters" in store.world_tables() and "world_audit" not in store.world_tables()
+
+
+def test_move_is_one_transaction_and_conserves_books(store: Store) -> None:
+    a = store.create_account("mover", "h")
+    store.create_world(world("src"), None)
+    store.create_world(world("dst", seed=2), None)
+    populate(store, "src", a.id, 1001)
+    result = store.move_character(
+        a.id, "src", "dst", placement={"system_x": 5, "system_y": 6, "docked_at": None}
+    )
+    assert result.credits == 500 and result.cargo == {"iron": 7}
+    assert store.load_character(a.id, "src") is None
+    moved = store.load_character(a.id, "dst")
+    assert moved is not None and (moved.system_x, moved.system_y, moved.ship_id) == (5, 6, 1001)
+    assert store.balance("dst", f"player:{a.id}") == 500
+    assert store.balance("src", f"player:{a.id}") == 0
+    assert store.holdings("dst", "ship:1001") == {"iron": 7}
+    assert store.holdings("src", "ship:1001") == {}
+    for w in ("src", "dst"):  # each world's books still balance and conserve every item
+        totals = store.ledger_totals(w)
+        assert totals.balance_sum == 0 and not totals.unbalanced and not totals.mismatched
+        assert all(t.conserved for t in store.item_totals(w).values())
+    # the starting grant is not given again in the destination
+    assert store.get_txn("dst", f"open:{a.id}") is not None
+    # refusals write nothing
+    with pytest.raises(NotFound):
+        store.move_character(a.id, "src", "dst")
+    store.save_character(character(a.id, "src", 1002))
+    with pytest.raises(ValueError):
+        store.move_character(a.id, "src", "dst")  # already one in dst
+    with pytest.raises(NotFound):
+        store.move_character(a.id, "src", "nowhere")
+    with pytest.raises(ValueError):
+        store.move_character(a.id, "src", "src")
+    with pytest.raises(ValueError):
+        store.move_character(a.id, "src", "dst", placement={"bogus": 1})
+    audit = store.list_world_audit(str(a.id))
+    assert [r.action for r in audit] == ["move"] and audit[0].detail["to"] == "dst"
+
+
+def test_delete_batches_and_finish(store: Store) -> None:
+    a = store.create_account("doomed", "h")
+    store.create_world(world("keep"), None)
+    store.create_world(world("gone"), None)
+    populate(store, "keep", a.id, 2001)
+    populate(store, "gone", a.id, 2002)
+    before = store.world_checksum("keep")
+    store.create_deletion_job("gone", a.id, countdown_s=0, approve_by=None, override=False, at=1.0)
+    with pytest.raises(ValueError):
+        store.create_deletion_job("gone", a.id, countdown_s=0, approve_by=None, override=False,
+                                  at=1.0)  # fmt: skip
+    store.begin_deleting("gone")
+    with pytest.raises(ValueError):
+        store.finish_world_deletion("gone", {})  # rows remain: refused
+    for table in store.world_tables():
+        if table in ("worlds", "world_jobs"):
+            with pytest.raises(ValueError):
+                store.delete_world_batch("gone", table, 10)
+            continue
+        while store.delete_world_batch("gone", table, 1):
+            pass
+    audit_id = store.finish_world_deletion("gone", {"ledger": {}})
+    assert store.get_world("gone") is None and store.get_deletion_job("gone") is None
+    assert store.get_meta("world.gone.tick") is None
+    assert store.world_stats("gone")["rows"] == 0
+    assert store.world_checksum("keep") == before
+    record = store.list_world_audit("gone")[0]
+    assert record.id == audit_id and record.action == "deleted"
+    assert record.detail["rows_deleted"]["characters"] == 1
+    store.scrub()
+
+
+def test_approval_flow(store: Store) -> None:
+    a = store.create_account("admin1", "h", "admin")
+    b = store.create_account("admin2", "h", "admin")
+    store.create_world(world("w2"), None)
+    job = store.create_deletion_job("w2", a.id, countdown_s=5, approve_by=100.0, override=False,
+                                    at=1.0)  # fmt: skip
+    assert job.state == "approval"
+    with pytest.raises(ValueError):
+        store.approve_deletion("w2", a.id, 2.0)  # not the requester
+    with pytest.raises(ValueError):
+        store.approve_deletion("w2", b.id, 101.0)  # too late
+    job = store.approve_deletion("w2", b.id, 3.0)
+    assert job.state == "countdown" and job.ends_at == 8.0 and job.approvals[0]["by"] == b.id
+    assert store.cancel_deletion("w2", a.id, "changed my mind")
+    assert store.get_deletion_job("w2") is None
+
+
+def test_fork_copies_state_and_books(store: Store) -> None:
+    a = store.create_account("forker", "h")
+    store.create_world(world("origin"), None)
+    populate(store, "origin", a.id, 3001)
+    seen: list[tuple[int, int]] = []
+    out = store.fork_world("origin", world("copy"), actor=None, spatial=True,
+                           progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+    assert out["rows"]["characters"] == 1 and "evidence" in out["skipped"]
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert store.balance("copy", f"player:{a.id}") == 500
+    assert store.holdings("copy", "ship:3001") == {"iron": 7}
+    assert store.holdings("copy", "station:0:0:0") == {"gold": 2}
+    assert store.get_deltas("copy", 0, 0) == {"field.0.richness": 3}
+    assert store.ledger_totals("copy").balance_sum == 0
+    assert all(t.conserved for t in store.item_totals("copy").values())
+    fresh = store.fork_world(
+        "origin", world("newseed", seed=5), actor=None, spatial=False,
+        placement=lambda acc: {"system_x": 9, "system_y": 9},
+    )  # fmt: skip
+    assert fresh["rows"]["holdings"] == 1
+    c = store.load_character(a.id, "newseed")
+    assert c is not None and c.system_x == 9
+    assert store.get_deltas("newseed", 0, 0) == {}
+    assert store.ledger_totals("newseed").balance_sum == 0
+    with pytest.raises(NameTaken):
+        store.fork_world("origin", world("copy"), actor=None, spatial=True)
+    with pytest.raises(NotFound):
+        store.fork_world("nope", world("copy2"), actor=None, spatial=True)
+
+
+def test_move_takes_the_crew_aboard_with_its_memories(store: Store) -> None:
+    from callister.store import CloneRow, MemoryRow
+
+    a = store.create_account("captain", "h")
+    store.create_world(world("src"), None)
+    store.create_world(world("dst", seed=2), None)
+    populate(store, "src", a.id, 4001)
+
+    def clone(clone_id: int, ship: int | None) -> CloneRow:
+        memory = MemoryRow(
+            seq=1, tick=1, kind="observation", importance=5.0, event="saw", entities=(),
+            text="a rock", embedding=bytes(1024), last_access=1,
+        )  # fmt: skip
+        return CloneRow(
+            id=clone_id, world="src", name=f"crew{clone_id}", role="pilot", goal="crew",
+            ship_id=ship, owner_id=a.id, subject_id=None, consent_id=None, licence="generated",
+            parent_id=None, fork_tick=None, generation=0, origin_world="src", born_tick=1,
+            alive=True, died_tick=None, death_cause="", doc={}, next_memory=2,
+            memories=(memory,),
+        )  # fmt: skip
+
+    aboard, ashore = 2**61 + 1, 2**61 + 2
+    store.put_clone(clone(aboard, 4001))
+    store.put_clone(clone(ashore, None))
+    result = store.move_character(a.id, "src", "dst")
+    assert result.moved_rows == {"clones": 1, "clone_memories": 1, "clone_relationships": 0}
+    moved, stayed = store.get_clone(aboard), store.get_clone(ashore)
+    assert moved is not None and moved.world == "dst" and len(moved.memories) == 1
+    assert stayed is not None and stayed.world == "src"
