@@ -5,10 +5,9 @@ clone must use good answers and fall back to its default mind for everything els
 
 from __future__ import annotations
 
-import os
-
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
