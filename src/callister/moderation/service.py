@@ -205,19 +205,26 @@ class Moderation:
         now = time.time()
         evidence = await world.writer.call(store.list_evidence, world.name, None, 5000)
         logins = await world.writer.call(store.list_logins, world.name, None, 5000)
-        findings: list[Finding] = []
-        findings += refusals.refusals(evidence, now)
-        findings += refusals.floods(evidence, now)
-        for account, session in self.inputs.sessions():
-            found = bots.detect(account, session)
-            if found is not None:
-                findings.append(found)
-        links = economy.linked_accounts(logins)
-        for pair, why in links.items():
-            a, b = sorted(pair)
-            findings.append(
-                Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
-            )
+        sessions = list(self.inputs.sessions())  # taken on the loop, analysed off it
+
+        def analyse() -> list[Finding]:
+            # pure computation over copies: on a worker thread, so a detector pass (hundreds
+            # of sessions, thousands of evidence rows) never stalls the tick loop
+            found: list[Finding] = []
+            found += refusals.refusals(evidence, now)
+            found += refusals.floods(evidence, now)
+            for account, session in sessions:
+                bot = bots.detect(account, session)
+                if bot is not None:
+                    found.append(bot)
+            for pair, why in economy.linked_accounts(logins).items():
+                a, b = sorted(pair)
+                found.append(
+                    Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
+                )
+            return found
+
+        findings = await asyncio.get_running_loop().run_in_executor(None, analyse)
         findings += await self._clone_findings()
         for f in findings:
             await world.writer.call(
