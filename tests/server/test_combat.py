@@ -51,6 +51,20 @@ def move_ship(live: LiveServer, bot: Bot, dx: float, dy: float = 0.0) -> None:
     zone.store.y[row] += dy
 
 
+async def fire_until_destroyed(shooter: Bot, victim: Bot, shots: int = 40) -> None:
+    """Fire the shooter's laser at the victim's ship once per cooldown until it is destroyed
+    (the victim's client switches to its new ship) or `shots` have been fired."""
+    laser = slot_of(shooter, "hitscan")
+    key = shooter.status["weapons"][laser]["key"]  # type: ignore[index]
+    cooldown = load_content().weapons[key].cooldown
+    ship = victim.ship
+    for _ in range(shots):
+        if victim.ship != ship:
+            return
+        await shooter.send({"t": "fire", "ship": shooter.ship, "slot": laser, "target": str(ship)})
+        await asyncio.gather(shooter.pump(cooldown + 0.05), victim.pump(cooldown + 0.05))
+
+
 async def evidence(live: LiveServer, bot: Bot) -> list[Any]:
     world = live.services.world
     await asyncio.sleep(0.2)  # the evidence write is queued after the refusal
@@ -198,13 +212,7 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
         await bot.send({"t": "undock", "ship": bot.ship})
     await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
     move_ship(live, b, 250.0)
-    laser = slot_of(a, "hitscan")
-    cooldown = load_content().weapons[a.status["weapons"][laser]["key"]].cooldown  # type: ignore[index]
-    for _ in range(40):
-        if b.ship != old_ship:
-            break
-        await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": str(old_ship)})
-        await asyncio.gather(a.pump(cooldown + 0.05), b.pump(cooldown + 0.05))
+    await fire_until_destroyed(a, b)
     await pump_until([a, b], lambda: b.ship != old_ship, timeout=15)
     assert any(e.get("kind") == "destroyed" for e in b.events)
     assert any(f["k"] == "boom" for f in a.fx)
@@ -278,16 +286,7 @@ async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
         await bot.send({"t": "undock", "ship": bot.ship})
     await pump_until([hunter, outlaw], lambda: not hunter.docked and not outlaw.docked)
     move_ship(live, outlaw, 250.0)
-    laser = slot_of(hunter, "hitscan")
-    cooldown = load_content().weapons[hunter.status["weapons"][laser]["key"]].cooldown  # type: ignore[index]
-    old_ship = outlaw.ship
-    for _ in range(40):
-        if outlaw.ship != old_ship:
-            break
-        await hunter.send(
-            {"t": "fire", "ship": hunter.ship, "slot": laser, "target": str(old_ship)}
-        )
-        await asyncio.gather(hunter.pump(cooldown + 0.05), outlaw.pump(cooldown + 0.05))
+    await fire_until_destroyed(hunter, outlaw)
     await pump_until([hunter], lambda: any(e.get("kind") == "bounty" for e in hunter.events))
     after = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
     assert after == before + 300

@@ -498,19 +498,12 @@ class Economy:
         price = self.fuel_price(station)
         credits = self.credits(account_id)
         want = room if amount is None else min(amount, room)
-        cost = pricing.whole_cost(want, price)
-        if cost > credits:
-            if amount is not None:
-                raise EconomyError(
-                    ErrorCode.INSUFFICIENT_FUNDS,
-                    f"{want:.2f} fuel costs {cost}; you have {credits}",
-                )
-            want = float(pricing.affordable(credits, price))
-            if want <= 0:
-                raise EconomyError(
-                    ErrorCode.INSUFFICIENT_FUNDS, f"fuel costs {price} a unit; you have {credits}"
-                )
-            cost = pricing.whole_cost(want, price)
+        if amount is not None and pricing.whole_cost(want, price) > credits:
+            raise EconomyError(
+                ErrorCode.INSUFFICIENT_FUNDS,
+                f"{want:.2f} fuel costs {pricing.whole_cost(want, price)}; you have {credits}",
+            )
+        want, cost = _as_far_as_credits_go(want, price, credits, "fuel costs", "unit")
         fuel = min(v.hull.fuel, v.fuel + want)
         detail = {"fuel": want, "cost": cost, "price": price, "level": fuel}
         return self._commit(
@@ -542,16 +535,7 @@ class Economy:
             raise EconomyError(ErrorCode.NOT_AVAILABLE, "the hull needs no repair")
         price = self.repair_price(v.hull)
         credits = self.credits(account_id)
-        points = missing
-        cost = pricing.whole_cost(points, price) if price > 0 else 0
-        if cost > credits:
-            points = float(min(pricing.affordable(credits, price), math.floor(missing)))
-            if points <= 0:
-                raise EconomyError(
-                    ErrorCode.INSUFFICIENT_FUNDS,
-                    f"repairs cost {price} a point; you have {credits}",
-                )
-            cost = pricing.whole_cost(points, price)
+        points, cost = _as_far_as_credits_go(missing, price, credits, "repairs cost", "point")
         hull_hp = min(v.hull.hull, v.hull_hp + points)
         detail = {"points": points, "cost": cost, "price": price, "level": hull_hp}
         return self._commit(
@@ -1220,6 +1204,23 @@ class Economy:
         if result <= 0:
             raise EconomyError(ErrorCode.BAD_FIELD, f"{field} must be positive")
         return result
+
+
+def _as_far_as_credits_go(
+    want: float, price: float, credits: int, costs: str, unit: str
+) -> tuple[float, int]:
+    """(units, cost) of buying `want` units at `price`: all of them if the credits cover it,
+    else the whole units they do cover; INSUFFICIENT_FUNDS if not even one. The one rule behind
+    "refuel/repair as far as you can afford"."""
+    cost = pricing.whole_cost(want, price) if price > 0 else 0
+    if cost <= credits:
+        return want, cost
+    units = float(min(pricing.affordable(credits, price), math.floor(want)))
+    if units <= 0:
+        raise EconomyError(
+            ErrorCode.INSUFFICIENT_FUNDS, f"{costs} {price} a {unit}; you have {credits}"
+        )
+    return units, pricing.whole_cost(units, price)
 
 
 def _key(kind: str, account_id: int, rid: str) -> str:
