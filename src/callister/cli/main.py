@@ -7,7 +7,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from callister.cli import admin_cmd, bench_cmd, bots_cmd, clone_cmd, serve_cmd, universe_cmd
+from callister.cli import (
+    admin_cmd,
+    bench_cmd,
+    bots_cmd,
+    clone_cmd,
+    cluster_cmd,
+    serve_cmd,
+    universe_cmd,
+)
 
 
 class CliError(Exception):
@@ -21,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve_cmd.register(sub)
+    cluster_cmd.register(sub)
     bots_cmd.register(sub)
     bench_cmd.register(sub)
     universe_cmd.register(sub)

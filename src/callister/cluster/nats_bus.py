@@ -118,8 +118,9 @@ class BusStats:
 class _Sub:
     """A `Subscription` (server.bus) backed by a NATS subscription made when connected."""
 
-    def __init__(self, bus: NatsBus, subject: str, handler: Handler) -> None:
+    def __init__(self, bus: NatsBus, subject: str, handler: Handler, raw: bool = False) -> None:
         self.bus, self.subject, self.handler = bus, subject, handler
+        self.raw = raw  # hand the handler the message's bytes (no codec)
         self.active = True
         self.nats_sub: NatsSubscription | None = None
 
@@ -138,6 +139,13 @@ class _Sub:
         stats = self.bus.stats
         stats.received += 1
         stats.bytes_in += len(msg.data)
+        if self.raw:
+            try:
+                self.handler(msg.data)
+            except Exception:
+                stats.handler_errors += 1
+                log.exception("bus handler failed", extra={"subject": msg.subject})
+            return
         try:
             message = codec.decode(msg.data)
         except codec.CodecError:
@@ -245,6 +253,36 @@ class NatsBus:
             self._queue_bytes -= len(old)
             self.stats.dropped += 1
         self._wake.set()
+
+    def publish_raw(self, subject: str, data: bytes) -> None:
+        """Queue bytes as they are (relayed client frames: already encoded once)."""
+        self.stats.published += 1
+        self._queue.append((subject, data))
+        self._queue_bytes += len(data)
+        while self._queue_bytes > self.max_queue_bytes and len(self._queue) > 1:
+            _, old = self._queue.popleft()
+            self._queue_bytes -= len(old)
+            self.stats.dropped += 1
+        self._wake.set()
+
+    @property
+    def queue_bytes(self) -> int:
+        """Bytes waiting to be handed to the NATS client (back-pressure for snapshots)."""
+        return self._queue_bytes
+
+    def subscribe_raw(self, subject: str, handler: Callable[[bytes], None]) -> Subscription:
+        """Like `subscribe`, but the handler gets the message's bytes undecoded."""
+        sub = _Sub(self, subject, handler, raw=True)
+        self._subs.add(sub)
+        if self.nc is not None:
+            self._spawn(self._nats_subscribe(sub))
+        return sub
+
+    async def request(self, subject: str, data: bytes, timeout: float = 2.0) -> bytes:
+        """A NATS request/reply; raises nats.errors.NoRespondersError when nobody listens."""
+        assert self.nc is not None, "start() first"
+        msg = await self.nc.request(subject, data, timeout=timeout)
+        return bytes(msg.data)
 
     def subscribe(self, subject: str, handler: Handler) -> Subscription:
         sub = _Sub(self, subject, handler)

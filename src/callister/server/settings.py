@@ -112,6 +112,19 @@ class Settings:
     )
     report_footage_s: float = _s(120.0, "Seconds of footage saved with each report.", 5)
     moderation_detect_s: float = _s(30.0, "Detectors run this often (off the tick).", 1)
+    nats_url: str = _s(
+        "nats://127.0.0.1:4222",
+        "Cluster only (`callister worker`/`gateway`): NATS server(s) with JetStream, comma-separated.",
+    )
+    node_name: str = _s(
+        "", "Cluster only: this process's unique name (default: <role>-<host>-<pid>)."
+    )
+    lease_ttl_s: float = _s(
+        3.0,
+        "Cluster only: a zone lease expires this long after its last renewal (failover time).",
+        1.5,
+        60,
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

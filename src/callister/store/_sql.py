@@ -1168,3 +1168,13 @@ def _evidence(row: tuple[Any, ...]) -> Evidence:
         detail=json.loads(detail),
         id=int(id_),
     )
+
+
+def character_upsert(characters: Sequence[Character]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The statement and rows that save `characters` (validated), for running them inside
+    another transaction: a cluster worker writes its players' characters in the same fenced
+    transaction as the zone checkpoint (cluster/fencing.py), so a worker that lost the zone
+    cannot overwrite them. Rows are in key order, as `save_characters` writes them."""
+    now = time.time()
+    rows = sorted((_character_row(c, now) for c in characters), key=lambda r: (r[0], r[1]))
+    return _SAVE_CHARACTER, rows

@@ -1,0 +1,434 @@
+"""`callister gateway`: a process that holds clients' HTTP and WebSocket connections.
+
+It serves the same HTTP API and web client as `callister serve` (accounts, universe look-ups,
+static files) and relays each WebSocket to the worker that owns the zone its ship is in
+(cluster/remote.py). It knows nothing of the game beyond the hello: where a zone lives is found
+by asking (`cl.attach.<zone>`: only the lease holder answers), and a zone nobody holds is placed
+on the least-loaded live worker (cluster/directory.py).
+
+The client's socket outlives its worker: when a ship jumps to another worker's zone, when a zone
+moves live, or when a worker dies (its heartbeat stops; the zone's lease expires; another worker
+takes it from its last checkpoint), the gateway attaches the session again and the player sees a
+pause, not a disconnect. When a gateway dies, its clients reconnect to another gateway and the
+worker hands them their ship back (the session is replaced, the ship never left).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import nats.errors
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from callister.cluster.directory import Directory
+from callister.cluster.nats_bus import NatsBus
+from callister.cluster.remote import (
+    BINARY,
+    CLOSE,
+    GATEWAY_HEARTBEAT,
+    HEARTBEAT_EVERY,
+    MOVED,
+    TEXT,
+    WORKER_HEARTBEAT,
+    attach_subject,
+    in_subject,
+    pack,
+    unpack,
+)
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.limits import MAX_WS_MESSAGE
+from callister.protocol.messages import Hello, decode_client, error_message
+from callister.server import app as server_app
+from callister.server.auth import Passwords, Throttle, token_hash
+from callister.server.bus import zone_key
+from callister.server.gateway import (
+    CLOSE_AUTH_FAILED,
+    CLOSE_BAD_HELLO,
+    CLOSE_BANNED,
+    CLOSE_HELLO_TIMEOUT,
+)
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.universe_cache import UniverseCache
+from callister.server.world import find_home_systems
+from callister.server.writer import StoreWriter
+from callister.store import Account, open_store
+
+log = logging.getLogger(__name__)
+
+SEND_QUEUE = 256  # frames queued for a slow client beyond which snapshots are skipped
+ATTACH_TIMEOUT = 5.0
+
+
+@dataclass
+class GatewayView:
+    """What the shared HTTP handlers (server/app.py) read of a world: its name and universe.
+    The world itself runs in the workers."""
+
+    name: str
+    seed: int
+    universe: UniverseCache
+    pilots: dict[int, Any] = field(default_factory=dict)
+    zones: dict[str, Any] = field(default_factory=dict)
+    tick: int = 0
+
+
+class Relay:
+    """One client socket and the session it is attached to on some worker."""
+
+    def __init__(self, ws: web.WebSocketResponse, account: Account, address: str) -> None:
+        self.ws, self.account, self.address = ws, account, address
+        self.sid = ""
+        self.zone = ""
+        self.worker: str | None = None
+        self.attached = asyncio.Event()
+        self.closed = False
+        self.queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
+        self.reattaches = 0
+        self.paused_since: float | None = None
+
+
+class EdgeGateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.node_name or f"gateway-{socket.gethostname()}-{os.getpid()}"
+        self.servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
+        self.metrics = Metrics()
+        self.relays: dict[str, Relay] = {}  # by current session id
+        self.connections = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.homes: list[tuple[int, int, int]] = []
+        self.pause_ms: list[float] = []
+
+    # ------------------------------------------------------------------------ lifecycle
+    async def start(self, app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        self.writer = StoreWriter()
+        self.store = await loop.run_in_executor(self.writer._pool, open_store, s.db)
+        self.universe = UniverseCache(s.world_seed)
+        self.homes = await loop.run_in_executor(
+            None, find_home_systems, self.universe, s.home_systems
+        )
+        self.bus = NatsBus(self.servers, name=self.name)
+        await self.bus.start()
+        assert self.bus.nc is not None
+        self.nc = self.bus.nc
+        self.directory = Directory(self.bus.request)
+        await self.nc.subscribe(f"cl.out.{self.name}.*", cb=self._on_out)
+        await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
+        await self.nc.flush()
+        self._spawn(self._heartbeat_loop(), "heartbeat")
+        self._spawn(self._watch_workers(), "watch workers")
+        view = GatewayView(s.world_name, s.world_seed, self.universe)
+        app[server_app.SERVICES] = server_app.Services(
+            settings=s,
+            store=self.store,
+            writer=self.writer,
+            world=cast(Any, view),  # the HTTP handlers read only name, seed and universe
+            gateway=cast(Any, self),
+            metrics=self.metrics,
+            passwords=Passwords(s.argon2_time_cost, s.argon2_memory_kib),
+            login_throttle=Throttle(s.login_per_minute),
+            register_throttle=Throttle(s.register_per_minute),
+            started_at=time.time(),
+        )
+        log.info("gateway ready", extra={"gateway": self.name, "port": s.port})
+
+    async def stop(self) -> None:
+        for relay in list(self.relays.values()):
+            relay.closed = True
+            with contextlib.suppress(Exception):
+                await relay.ws.close(code=WSCloseCode.GOING_AWAY, message=b"gateway stopping")
+        for task in list(self._tasks):
+            task.cancel()
+        await self.bus.close()
+        self.universe.close()
+        self.writer.submit(self.store.close)
+        self.writer.close()
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------------ sockets
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
+        await ws.prepare(request)
+        if self.connections >= self.settings.max_clients:
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+            return ws
+        self.connections += 1
+        self.metrics.gauges["callister_connections"] = self.connections
+        try:
+            account = await self._authenticate(ws)
+            if account is not None:
+                await self._relay(ws, account, request.remote or "?")
+        finally:
+            self.connections -= 1
+            self.metrics.gauges["callister_connections"] = self.connections
+        return ws
+
+    async def _authenticate(self, ws: web.WebSocketResponse) -> Account | None:
+        try:
+            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
+        except TimeoutError:
+            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        try:
+            hello = decode_client(msg.data)
+        except ProtocolError as exc:
+            await self._refuse(ws, exc.code, exc.message)
+            return None
+        if not isinstance(hello, Hello):
+            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+            return None
+        account_id = await self.writer.call(
+            self.store.get_session, token_hash(hello.token), time.time()
+        )
+        account = await self.writer.call(self.store.get_account, account_id) if account_id else None
+        if account is None:
+            await ws.send_str(
+                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
+            )
+            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
+            return None
+        if account.banned:
+            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
+            await ws.close(code=CLOSE_BANNED, message=b"banned")
+            return None
+        return account
+
+    async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
+        self.metrics.inc("callister_protocol_errors_total")
+        await ws.send_str(error_message(code, message))
+        await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
+
+    async def _relay(self, ws: web.WebSocketResponse, account: Account, address: str) -> None:
+        relay = Relay(ws, account, address)
+        sender = self._spawn(self._send_loop(relay), f"send {account.id}")
+        attaching = self._spawn(self._attach(relay, await self._zone_of(account)), "attach")
+        self.metrics.inc("callister_logins_total")
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    data = pack(TEXT, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    data = pack(BINARY, msg.data)
+                else:
+                    break
+                self.metrics.inc("callister_messages_received_total")
+                if relay.attached.is_set():
+                    self.bus.publish_raw(in_subject(relay.sid), data)
+                # while re-attaching, input is dropped: the ship holds its last input, and
+                # requests are answered (or retried by their rid) once the session is back
+        finally:
+            relay.closed = True
+            attaching.cancel()
+            sender.cancel()
+            if relay.attached.is_set():
+                self.bus.publish_raw(in_subject(relay.sid), CLOSE)
+            self.relays.pop(relay.sid, None)
+
+    async def _zone_of(self, account: Account) -> str:
+        """Where the account's ship is (the worker corrects us if the ship moved since)."""
+        character = await self.writer.call(
+            self.store.load_character, account.id, self.settings.world_name
+        )
+        if character is not None:
+            return zone_key(self.settings.world_name, character.system_x, character.system_y)
+        hx, hy, _ = self.homes[account.id % len(self.homes)]  # as World._new_character
+        return zone_key(self.settings.world_name, hx, hy)
+
+    async def _attach(self, relay: Relay, zone: str) -> None:
+        """Attach the relay's session on `zone`'s owner, placing the zone if nobody has it.
+        Retries until it works or the client leaves (a failover takes a lease's lifetime)."""
+        relay.attached.clear()
+        self.relays.pop(relay.sid, None)
+        relay.sid, relay.zone, relay.worker = uuid.uuid4().hex, zone, None
+        self.relays[relay.sid] = relay
+        started = time.monotonic()
+        delay = 0.1
+        while not relay.closed:
+            request = {
+                "sid": relay.sid,
+                "gw": self.name,
+                "account": relay.account.id,
+                "address": relay.address,
+            }
+            try:
+                reply = await self.bus.request(
+                    attach_subject(zone), json.dumps(request).encode(), ATTACH_TIMEOUT
+                )
+                answer = json.loads(reply)
+            except nats.errors.NoRespondersError:
+                await self.directory.place(zone)  # nobody has it: the least-loaded worker
+                answer = {"ok": False, "error": "placing"}
+            except (TimeoutError, nats.errors.Error, ValueError) as exc:
+                answer = {"ok": False, "error": repr(exc)}
+            if answer.get("ok"):
+                relay.worker = str(answer.get("worker"))
+                relay.attached.set()
+                if relay.reattaches:
+                    self.pause_ms.append((time.monotonic() - started) * 1000.0)
+                    del self.pause_ms[:-5000]
+                self.metrics.inc("callister_attaches_total")
+                return
+            if answer.get("error") == "account refused":
+                relay.closed = True
+                await relay.ws.close(code=CLOSE_BANNED, message=b"refused")
+                return
+            await asyncio.sleep(delay)
+            delay = min(0.5, delay * 1.5)
+
+    def _reattach(self, relay: Relay, zone: str) -> None:
+        relay.reattaches += 1
+        self.metrics.inc("callister_reattaches_total")
+        self._spawn(self._attach(relay, zone), f"reattach {relay.account.id}")
+
+    async def _on_out(self, msg: Any) -> None:
+        sid = msg.subject.rsplit(".", 1)[1]
+        relay = self.relays.get(sid)
+        if relay is None or relay.closed:
+            return
+        kind, payload = unpack(msg.data)
+        if kind == MOVED:
+            try:
+                zone = str(json.loads(payload)["zone"])
+            except (ValueError, KeyError, TypeError):
+                return
+            self._reattach(relay, zone)
+            return
+        if kind == BINARY and relay.queue.qsize() > SEND_QUEUE:
+            self.metrics.inc("callister_snapshots_skipped_total")
+            return  # a slow client skips snapshots; it never acks them, so deltas stay right
+        relay.queue.put_nowait((kind, payload))
+
+    async def _send_loop(self, relay: Relay) -> None:
+        ws = relay.ws
+        while True:
+            kind, payload = await relay.queue.get()
+            try:
+                if kind == TEXT:
+                    await ws.send_str(payload.decode("utf-8", "replace"))
+                elif kind == BINARY:
+                    await ws.send_bytes(payload)
+                    self.metrics.inc("callister_snapshots_sent_total")
+                elif kind == CLOSE:
+                    try:
+                        info = json.loads(payload)
+                        code, reason = int(info["code"]), str(info.get("reason", ""))
+                    except (ValueError, KeyError, TypeError):
+                        code, reason = 1000, ""
+                    relay.closed = True
+                    await ws.close(code=code, message=reason.encode()[:120])
+                    return
+                self.metrics.inc("callister_bytes_sent_total", len(payload))
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    # ------------------------------------------------------------------- liveness
+    async def _on_worker_beat(self, msg: Any) -> None:
+        self.directory.on_heartbeat(msg.data)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            beat = {"gateway": self.name, "connections": self.connections, "t": time.time()}
+            self.bus.publish_raw(GATEWAY_HEARTBEAT, json.dumps(beat).encode())
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    async def _watch_workers(self) -> None:
+        """Sessions on a worker that stopped beating move on: the zone's next owner (after the
+        lease expires) gets them. The client's socket stays open the whole time."""
+        while True:
+            await asyncio.sleep(0.5)
+            for relay in list(self.relays.values()):
+                worker = relay.worker
+                if (
+                    relay.attached.is_set()
+                    and worker is not None
+                    and worker in self.directory.workers
+                    and not self.directory.is_alive(worker)
+                ):
+                    log.info("worker silent: re-attaching", extra={"worker": worker})
+                    self._reattach(relay, relay.zone)
+
+    # ------------------------------------------------------------------------ HTTP
+    def render_metrics(self) -> str:
+        extra = dict(self.bus.counters())
+        extra["callister_relays"] = float(len(self.relays))
+        lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
+        return self.metrics.render() + "\n".join(lines) + "\n"
+
+
+def build_gateway_app(settings: Settings) -> web.Application:
+    edge = EdgeGateway(settings)
+    app = web.Application(middlewares=[server_app.security_headers])
+    key = web.AppKey("edge", EdgeGateway)
+    app[key] = edge
+
+    async def on_startup(app: web.Application) -> None:
+        await edge.start(app)
+
+    async def on_shutdown(app: web.Application) -> None:
+        await edge.stop()
+
+    async def ws_route(request: web.Request) -> web.StreamResponse:
+        return await edge.handle(request)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(text=edge.render_metrics(), content_type="text/plain")
+
+    async def healthz(request: web.Request) -> web.Response:
+        alive = edge.directory.alive()
+        body = {
+            "ok": edge.bus.connected,
+            "role": "gateway",
+            "gateway": edge.name,
+            "world": settings.world_name,
+            "connections": edge.connections,
+            "workers": sorted(w.name for w in alive),
+            "zones": {w.name: sorted(w.zones) for w in alive},
+        }
+        return web.json_response(body, status=200 if edge.bus.connected else 503)
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.router.add_get("/", server_app.index)
+    app.router.add_get("/ws", ws_route)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/register", server_app.register)
+    app.router.add_post("/api/login", server_app.login)
+    app.router.add_post("/api/logout", server_app.logout)
+    app.router.add_get("/api/universe/system", server_app.system_view)
+    app.router.add_get("/api/universe/map", server_app.map_view)
+    app.router.add_static("/static/", server_app.WEB_DIR, show_index=False)
+    return app
+
+
+def run(settings: Settings) -> None:
+    web.run_app(
+        build_gateway_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=5.0,
+        access_log=None,
+        handle_signals=True,
+    )

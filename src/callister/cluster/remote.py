@@ -1,0 +1,173 @@
+"""Client sessions relayed between a gateway process and the worker that owns the ship's zone.
+
+A gateway holds the client's WebSocket and nothing of the game; the session's logic (the same
+`server.gateway.Gateway` code the single process runs) runs on the worker that owns the zone the
+ship is in, against a `RemoteSocket` that looks like the socket to it. Frames cross NATS as they
+are (no re-encoding): one byte of kind, then the payload.
+
+Subjects (zone keys are ``<world>.<x>.<y>``; NATS tokens may hold ``-``):
+
+- ``cl.attach.<zone>``      request, gateway -> the zone's owner: start (or resume) a session.
+- ``cl.claim.<worker>``     request, gateway/admin -> a worker: acquire a zone's lease and load it.
+- ``cl.move.<zone>``        request, admin -> the zone's owner: drain it and hand it to a worker.
+- ``cl.in.<sid>``           gateway -> worker: the client's frames (and its close).
+- ``cl.out.<gateway>.<sid>`` worker -> gateway: frames for the client, close, moved.
+- ``cl.hb.worker`` / ``cl.hb.gateway``  heartbeats with load (placement) and liveness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import WSMsgType
+
+# kinds of relayed frames (first byte)
+TEXT = b"T"  # a text frame (JSON), either way
+BINARY = b"B"  # a binary frame (snapshot, ack), either way
+CLOSE = b"C"  # close the client socket (worker -> gateway) / the client left (gateway -> worker)
+MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there
+
+HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
+WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways
+GATEWAY_DEAD_AFTER = 5.0  # a gateway silent this long: its relayed sessions are dropped
+
+
+def attach_subject(zone: str) -> str:
+    return f"cl.attach.{zone}"
+
+
+def claim_subject(worker: str) -> str:
+    return f"cl.claim.{worker}"
+
+
+def move_subject(zone: str) -> str:
+    return f"cl.move.{zone}"
+
+
+def in_subject(sid: str) -> str:
+    return f"cl.in.{sid}"
+
+
+def out_subject(gateway: str, sid: str) -> str:
+    return f"cl.out.{gateway}.{sid}"
+
+
+WORKER_HEARTBEAT = "cl.hb.worker"
+GATEWAY_HEARTBEAT = "cl.hb.gateway"
+
+
+def pack(kind: bytes, payload: bytes | str) -> bytes:
+    return kind + (payload.encode() if isinstance(payload, str) else payload)
+
+
+def pack_json(kind: bytes, value: Any) -> bytes:
+    return kind + json.dumps(value, separators=(",", ":")).encode()
+
+
+def unpack(data: bytes) -> tuple[bytes, bytes]:
+    return data[:1], data[1:]
+
+
+class RawBus(Protocol):
+    """What a RemoteSocket needs of the NATS bus (cluster/nats_bus.py)."""
+
+    def publish_raw(self, subject: str, data: bytes) -> None: ...
+
+    @property
+    def queue_bytes(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What `async for msg in ws` yields in aiohttp: a type and its data."""
+
+    type: WSMsgType
+    data: Any
+
+
+class RemoteSocket:
+    """The worker's stand-in for a client's WebSocket held by a gateway process.
+
+    `Gateway._serve` runs against it unchanged: it iterates over inbound frames, writes
+    snapshots through `write_direct` (best effort, skipped when the bus is backed up, as with a
+    slow socket) and JSON through `send_str`, and closes it.
+    """
+
+    def __init__(self, bus: RawBus, gateway: str, sid: str, address: str) -> None:
+        self.bus, self.gateway, self.sid, self.address = bus, gateway, sid, address
+        self._out = out_subject(gateway, sid)
+        self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self.closed = False
+        self.close_code: int | None = None
+        self.last_in = time.monotonic()
+
+    # ---------------------------------------------------------------- inbound (gateway -> us)
+    def deliver(self, data: bytes) -> None:
+        """A relayed frame from the gateway (called by the worker's cl.in subscription)."""
+        self.last_in = time.monotonic()
+        kind, payload = unpack(data)
+        if kind == TEXT:
+            self._inbox.put_nowait(Frame(WSMsgType.TEXT, payload.decode("utf-8", "replace")))
+        elif kind == BINARY:
+            self._inbox.put_nowait(Frame(WSMsgType.BINARY, payload))
+        elif kind == CLOSE:
+            self.closed = True
+            self._inbox.put_nowait(None)
+
+    def hang_up(self) -> None:
+        """End the session without telling the gateway (it is gone, or was told already)."""
+        self.closed = True
+        self._inbox.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        while True:
+            frame = await self._inbox.get()
+            if frame is None:
+                return
+            yield frame
+
+    # --------------------------------------------------------------- outbound (us -> gateway)
+    def write_direct(self, data: bytes, binary: bool, backlog: int) -> bool:
+        if self.closed:
+            return False
+        if binary and self.bus.queue_bytes > backlog:
+            return False  # the bus is backed up: skip the snapshot, like a slow socket
+        self.bus.publish_raw(self._out, (BINARY if binary else TEXT) + data)
+        return True
+
+    async def send_str(self, text: str) -> None:
+        if not self.closed:
+            self.bus.publish_raw(self._out, TEXT + text.encode())
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        if self.closed:
+            return False
+        self.closed = True
+        self.close_code = code
+        self.bus.publish_raw(
+            self._out,
+            pack_json(CLOSE, {"code": code, "reason": message.decode("utf-8", "replace")}),
+        )
+        self._inbox.put_nowait(None)
+        return True
+
+    def moved(self, zone: str) -> None:
+        """Tell the gateway the ship went to `zone` (another worker) and end the session here."""
+        if self.closed:
+            return
+        self.closed = True
+        self.bus.publish_raw(self._out, pack_json(MOVED, {"zone": zone}))
+        self._inbox.put_nowait(None)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "peername":
+            return (self.address, 0)
+        return default

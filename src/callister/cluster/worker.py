@@ -1,0 +1,420 @@
+"""`callister worker`: a process that owns zones (by lease) and simulates them.
+
+It runs the single-process server's `World` (as `ClusterWorld`) and its `Gateway` session
+logic; the clients' sockets are held by gateway processes and relayed over NATS
+(cluster/remote.py). What it adds:
+
+- leases for its zones, renewed by a `LeaseKeeper`; a zone whose lease cannot be renewed in time
+  stops being simulated before the lease can expire (`ClusterWorld.step` checks every tick);
+- a fenced database connection (one thread) for checkpoints, departures and arrivals;
+- a `HandoffReceiver` per owned zone and an `OutboxRelay` (ships jumping in from other workers);
+- request handlers: `cl.claim.<name>` (take a zone), `cl.attach.<zone>` (a session for a ship in
+  one of its zones), `cl.move.<zone>` (hand a zone to another worker live: drain, hand off,
+  resume);
+- heartbeats with its load (placement), and `/metrics` + `/healthz` on `--port`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import nats.errors
+from aiohttp import web
+from nats.aio.msg import Msg
+
+from callister.cluster import db as cluster_db
+from callister.cluster import fencing, outbox
+from callister.cluster.directory import Directory
+from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
+from callister.cluster.nats_bus import NatsBus
+from callister.cluster.nats_bus import connect as nats_connect
+from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
+from callister.cluster.remote import (
+    GATEWAY_DEAD_AFTER,
+    GATEWAY_HEARTBEAT,
+    HEARTBEAT_EVERY,
+    WORKER_HEARTBEAT,
+    RemoteSocket,
+    attach_subject,
+    claim_subject,
+    in_subject,
+    move_subject,
+)
+from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
+from callister.content import load_content
+from callister.server.bus import InProcessBus
+from callister.server.gateway import Gateway
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.writer import StoreWriter
+from callister.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Worker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.node_name or f"worker-{socket.gethostname()}-{os.getpid()}"
+        self.servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
+        self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="fence")
+        self.metrics = Metrics()
+        self.receivers: dict[str, HandoffReceiver] = {}
+        self._zone_subs: dict[str, list[Any]] = {}
+        self.remote: dict[str, RemoteSocket] = {}  # by session id
+        self.gateways_seen: dict[str, float] = {}
+        self.draining = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = asyncio.Event()
+        self.handoff_ms: list[float] = []
+        self._owning: dict[str, asyncio.Lock] = {}
+
+    # ------------------------------------------------------------------------ start / stop
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        self.writer = StoreWriter()
+        self.store = await loop.run_in_executor(self.writer._pool, open_store, s.db)
+        self.conn = await loop.run_in_executor(self._db_pool, cluster_db.connect, s.db)
+        await self.db(fencing.ensure_schema, self.conn)
+        self.bus = NatsBus(self.servers, name=self.name)
+        await self.bus.start()
+        assert self.bus.nc is not None
+        self.nc = self.bus.nc
+        # leases on a connection of their own: a backlog of frames never delays a renewal
+        self.lease_nc = await nats_connect(self.servers, name=f"{self.name} leases")
+        self.table = await LeaseTable.open(self.lease_nc.jetstream(), ttl=s.lease_ttl_s)
+        self.keeper = LeaseKeeper(self.table, self.name, lost=self._on_lost)
+        self.keeper.start()
+        self.js = self.nc.jetstream()
+        await outbox.ensure_stream(self.js)
+        relay_conn = await loop.run_in_executor(None, cluster_db.connect, s.db)
+        self.relay = OutboxRelay(self.js, relay_conn)
+        self.relay.start()
+        self.directory = Directory(self.bus.request)
+        bus = InProcessBus()
+        self.world = ClusterWorld(s, self.store, self.writer, bus, load_content(), self.metrics)
+        self.world.bind(self)
+        await self.world.start()
+        self.gateway = Gateway(self.world, bus, s, self.metrics)
+        await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
+        await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
+        await self.nc.subscribe(GATEWAY_HEARTBEAT, cb=self._on_gateway_beat)
+        await self.nc.flush()
+        self._spawn(self._heartbeat_loop(), "heartbeat")
+        self._spawn(self._sweep_loop(), "sweep")
+        self._http = web.AppRunner(self._http_app(), access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, s.host, s.port)
+        await site.start()
+        log.info("worker ready", extra={"worker": self.name, "port": s.port})
+
+    async def stop(self) -> None:
+        """Checkpoint every zone, release the leases (others take over at once), close."""
+        self.draining = True
+        for task in list(self._tasks):
+            task.cancel()
+        for sock in list(self.remote.values()):
+            sock.hang_up()
+        with contextlib.suppress(Exception):
+            await self.world.stop()  # the last fenced checkpoint
+        for receiver in list(self.receivers.values()):
+            await receiver.stop()
+        await self.keeper.stop(release=True)
+        await self.relay.stop()
+        await self._http.cleanup()
+        await self.bus.close()
+        await self.lease_nc.close()
+        self.writer.submit(self.store.close)
+        self.writer.close()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a fenced-connection call on the connection's own thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_pool, lambda: fn(*args, **kwargs))
+
+    # --------------------------------------------------------------------- zone ownership
+    async def own(self, zone: str) -> None:
+        """Acquire `zone`'s lease and raise its fence (ZoneElsewhere if another holds it)."""
+        if self.draining:
+            raise ZoneElsewhere(zone)
+        try:
+            lease = await self.keeper.acquire(zone, timeout=3.0)
+        except LeaseHeld as exc:
+            raise ZoneElsewhere(zone, exc.holder) from None
+        try:
+            await self.db(fencing.claim, self.conn, zone, lease.token, self.name)
+        except fencing.Fenced:
+            await self.keeper.release(zone)
+            raise ZoneElsewhere(zone) from None
+        receiver = HandoffReceiver(
+            self.js, zone, self._apply_handoff, on_fenced=lambda z: self._on_lost(z)
+        )
+        await receiver.start()
+        self.receivers[zone] = receiver
+        subs = [
+            await self.nc.subscribe(attach_subject(zone), cb=self._on_attach),
+            await self.nc.subscribe(move_subject(zone), cb=self._on_move),
+        ]
+        self._zone_subs[zone] = subs
+        log.info("zone owned", extra={"zone": zone, "token": lease.token})
+
+    async def _apply_handoff(self, handoff: Handoff) -> bool:
+        applied = await self.world.apply_handoff(handoff)
+        if applied and handoff.departed_at:
+            ms = (time.time() - handoff.departed_at) * 1000.0
+            self.handoff_ms.append(ms)
+            del self.handoff_ms[:-5000]
+        return applied
+
+    def valid(self, zone: str) -> bool:
+        return self.keeper.valid(zone)
+
+    def token(self, zone: str) -> int:
+        return self.keeper.token(zone)
+
+    async def place(self, zone: str) -> str | None:
+        """Who should simulate `zone` (claimed now if nobody holds it)."""
+        holder = await self.table.holder(zone)
+        if holder is not None:
+            return holder.owner
+        return await self.directory.place(zone)
+
+    async def publish_handoff(self, handoff: Handoff) -> None:
+        await outbox.publish(self.js, handoff)
+
+    def released(self, zone: str) -> None:
+        """The world unloaded `zone` (empty): let it go."""
+        self._spawn(self._let_go(zone), f"release {zone}")
+
+    async def _let_go(self, zone: str) -> None:
+        for sub in self._zone_subs.pop(zone, []):
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        receiver = self.receivers.pop(zone, None)
+        if receiver is not None:
+            await receiver.stop()
+        await self.keeper.release(zone)
+
+    def _on_lost(self, zone: str) -> None:
+        """The keeper (or the database) says the zone is not ours any more: stop at once."""
+        self.world.lose_zone(zone, "lease lost")
+        for sub in self._zone_subs.pop(zone, []):
+            self._spawn(sub.unsubscribe(), "unsubscribe")
+        receiver = self.receivers.pop(zone, None)
+        if receiver is not None:
+            self._spawn(receiver.stop(), "receiver stop")
+
+    def session_moved(self, account_id: int, zone: str) -> None:
+        session = self.gateway.sessions.get(account_id)
+        if session is not None and isinstance(session.ws, RemoteSocket):
+            session.ws.moved(zone)
+
+    # ---------------------------------------------------------------------- requests
+    async def _reply(self, msg: Msg, value: dict[str, Any]) -> None:
+        if msg.reply:
+            with contextlib.suppress(nats.errors.Error):
+                await msg.respond(json.dumps(value).encode())
+
+    async def _on_claim(self, msg: Msg) -> None:
+        try:
+            zone = str(json.loads(msg.data)["zone"])
+            x, y = sector_of(zone)
+        except (ValueError, KeyError, TypeError):
+            await self._reply(msg, {"ok": False, "error": "bad claim request"})
+            return
+        if zone.rsplit(".", 2)[0] != self.world.name:
+            await self._reply(msg, {"ok": False, "error": f"this worker runs {self.world.name}"})
+            return
+        try:
+            await self.world.ensure_zone(x, y)
+        except ZoneElsewhere as exc:
+            await self._reply(msg, {"ok": False, "holder": exc.holder, "error": str(exc)})
+            return
+        except LookupError as exc:
+            await self._reply(msg, {"ok": False, "error": str(exc)})
+            return
+        except Exception as exc:
+            log.exception("claim failed", extra={"zone": zone})
+            await self._reply(msg, {"ok": False, "error": repr(exc)})
+            return
+        await self._reply(msg, {"ok": True, "worker": self.name})
+
+    async def _on_attach(self, msg: Msg) -> None:
+        zone = msg.subject[len("cl.attach.") :]
+        try:
+            req = json.loads(msg.data)
+            sid, gw = str(req["sid"]), str(req["gw"])
+            account_id, address = int(req["account"]), str(req.get("address", "?"))
+        except (ValueError, KeyError, TypeError):
+            await self._reply(msg, {"ok": False, "error": "bad attach request"})
+            return
+        if not self.keeper.valid(zone) or self.draining:
+            await self._reply(msg, {"ok": False, "error": "not_owner"})
+            return
+        account = await self.writer.call(self.store.get_account, account_id)
+        if account is None or account.banned:
+            await self._reply(msg, {"ok": False, "error": "account refused"})
+            return
+        sock = RemoteSocket(self.bus, gw, sid, address)
+        sub = await self.nc.subscribe(in_subject(sid), cb=_deliver_to(sock))
+        self.remote[sid] = sock
+        self.gateways_seen.setdefault(gw, time.monotonic())
+        self._spawn(self._serve_remote(sock, account, sub), f"session {sid}")
+        await self._reply(msg, {"ok": True, "worker": self.name})
+
+    async def _serve_remote(self, sock: RemoteSocket, account: Any, sub: Any) -> None:
+        try:
+            await self.gateway._serve(sock, account)  # type: ignore[arg-type]
+        except ZoneElsewhere as exc:
+            sock.moved(exc.zone)
+        except Exception:
+            log.exception("relayed session failed", extra={"account": account.id})
+            await sock.close(code=1011, message=b"server error")
+        finally:
+            self.remote.pop(sock.sid, None)
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _on_move(self, msg: Msg) -> None:
+        """Live move: checkpoint, drop, release, have the target claim, then send the
+        sessions there. Players see a pause of about the time this takes."""
+        zone = msg.subject[len("cl.move.") :]
+        try:
+            req = json.loads(msg.data or b"{}")
+            target = req.get("to") or self.directory.least_loaded(exclude=(self.name,))
+        except (ValueError, AttributeError):
+            await self._reply(msg, {"ok": False, "error": "bad move request"})
+            return
+        if target is None or target == self.name:
+            await self._reply(msg, {"ok": False, "error": "no other live worker to move to"})
+            return
+        started = time.perf_counter()
+        accounts = [p.account_id for p in self.world.pilots.values() if p.zone_key == zone]
+        await self.world.checkpoint()  # drain: everything up to now is written
+        self.world.lose_zone(zone, f"moving to {target}", notify=False)
+        await self._let_go(zone)
+        answer = await self.directory.claim(str(target), zone)
+        for account_id in accounts:
+            self.session_moved(account_id, zone)
+        ms = (time.perf_counter() - started) * 1000.0
+        log.info("zone moved", extra={"zone": zone, "to": target, "ms": round(ms, 1)})
+        await self._reply(msg, {"ok": bool(answer.get("ok")), "to": target, "ms": ms, **answer})
+
+    # ------------------------------------------------------------------ liveness, load
+    async def _on_worker_beat(self, msg: Msg) -> None:
+        self.directory.on_heartbeat(msg.data)
+
+    async def _on_gateway_beat(self, msg: Msg) -> None:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            self.gateways_seen[str(json.loads(msg.data)["gateway"])] = time.monotonic()
+
+    def heartbeat(self) -> dict[str, Any]:
+        zones = {
+            key: float(h.zone.ship_count)
+            for key, h in self.world.zones.items()
+            if self.keeper.valid(key)
+        }
+        tick = self.metrics.tick_percentiles()
+        return {
+            "worker": self.name,
+            "zones": zones,
+            "players": len(self.world.pilots),
+            "sessions": len(self.remote),
+            "draining": self.draining,
+            "tick_ms": {"p50": tick["p50"], "p99": tick["p99"], "max": tick["max"]},
+            "cpu_s": cpu_seconds(),
+            "pid": os.getpid(),
+            "t": time.time(),
+        }
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            self.bus.publish_raw(WORKER_HEARTBEAT, json.dumps(self.heartbeat()).encode())
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    async def _sweep_loop(self) -> None:
+        """Sessions whose gateway went silent end (the ship lingers for the reconnect grace)."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for sock in list(self.remote.values()):
+                seen = self.gateways_seen.get(sock.gateway, 0.0)
+                if now - max(seen, sock.last_in) > GATEWAY_DEAD_AFTER:
+                    log.info("gateway silent: session ended", extra={"gateway": sock.gateway})
+                    sock.hang_up()
+
+    # --------------------------------------------------------------------------- HTTP
+    def _http_app(self) -> web.Application:
+        app = web.Application()
+
+        async def metrics(request: web.Request) -> web.Response:
+            return web.Response(text=self.render_metrics(), content_type="text/plain")
+
+        async def healthz(request: web.Request) -> web.Response:
+            beat = self.heartbeat()
+            beat["ok"] = self.bus.connected
+            beat["role"] = "worker"
+            return web.json_response(beat, status=200 if self.bus.connected else 503)
+
+        app.router.add_get("/metrics", metrics)
+        app.router.add_get("/healthz", healthz)
+        return app
+
+    def render_metrics(self) -> str:
+        extra: dict[str, float] = {}
+        extra.update(self.bus.counters())
+        extra.update(self.keeper.counters())
+        for receiver in self.receivers.values():
+            for k, v in receiver.counters().items():
+                extra[k] = extra.get(k, 0.0) + v
+        extra["callister_outbox_republished_total"] = float(self.relay.republished)
+        extra["callister_relayed_sessions"] = float(len(self.remote))
+        extra["callister_process_cpu_seconds_total"] = cpu_seconds()
+        lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
+        return self.metrics.render() + "\n".join(lines) + "\n"
+
+
+def _deliver_to(sock: RemoteSocket) -> Callable[[Msg], Any]:
+    async def cb(msg: Msg) -> None:
+        sock.deliver(msg.data)
+
+    return cb
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def serve(settings: Settings) -> None:
+    """Run a worker until SIGTERM/SIGINT; then checkpoint, release the leases and exit."""
+    worker = Worker(settings)
+    await worker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await worker.stop()

@@ -1,0 +1,466 @@
+"""`ClusterWorld`: the single-process `World`, owning only the zones whose lease it holds.
+
+Everything a zone does (the tick, combat, economy, NPCs, crews) is the unchanged `World` code.
+What changes in a worker:
+
+- **Loading a zone** first acquires its lease and raises the database fence to the lease's token
+  (`Node.own`); a zone held by another worker raises `ZoneElsewhere`.
+- **Stepping** skips and drops a zone the moment its lease is no longer valid: its sessions are
+  told to re-attach (the gateway finds the new owner) and its pilots leave memory unsaved.
+- **Saving** (checkpoints, logouts) writes the players' characters and the zone's ship rows in
+  one fenced transaction: a worker that lost the zone cannot overwrite the new owner's state.
+- **Jumping** to a zone this worker does not own is a hand-off through the outbox
+  (cluster/outbox.py): the departure and the character's new system commit together, the
+  destination's owner makes the ship resident exactly once, and the session moves there.
+- **Entering** finds the ship where the cluster says it is (`cluster_ships`): resident here,
+  in transit here (wait for the hand-off), or elsewhere (`ZoneElsewhere`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from callister.cluster import fencing, outbox
+from callister.cluster.fencing import Cursor
+from callister.cluster.outbox import Handoff
+from callister.server.bus import zone_key
+from callister.server.world import Pilot, World, ZoneHandle
+from callister.sim import JumpOut, ShipState
+from callister.store import Character
+from callister.store._sql import character_upsert
+from callister.universe import arrival_point
+
+log = logging.getLogger(__name__)
+
+ARRIVAL_WAIT_S = 10.0  # how long an attach waits for its ship's hand-off to land here
+
+
+class ZoneElsewhere(Exception):
+    """The zone (or the ship) is not this worker's: the session belongs on `zone`'s owner."""
+
+    def __init__(self, zone: str, holder: str | None = None) -> None:
+        super().__init__(f"zone {zone} is owned by {holder or 'another worker'}")
+        self.zone, self.holder = zone, holder
+
+
+class Node(Protocol):
+    """What the world needs of its worker process (cluster/worker.py)."""
+
+    name: str
+
+    async def own(self, zone: str) -> None: ...
+    def valid(self, zone: str) -> bool: ...
+    def token(self, zone: str) -> int: ...
+    async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+    async def place(self, zone: str) -> str | None: ...
+    async def publish_handoff(self, handoff: Handoff) -> None: ...
+    def released(self, zone: str) -> None: ...
+    def session_moved(self, account_id: int, zone: str) -> None: ...
+
+
+def sector_of(zone: str) -> tuple[int, int]:
+    _, x, y = zone.rsplit(".", 2)
+    return int(x), int(y)
+
+
+def write_characters(characters: list[Character]) -> Callable[[Cursor], None]:
+    """An `extra` for fenced transactions: upsert these characters in the same transaction."""
+    sql, rows = character_upsert(characters)
+
+    def run(cur: Cursor) -> None:
+        if rows:
+            cur.executemany(sql, rows)
+
+    return run
+
+
+class ClusterWorld(World):
+    node: Node
+
+    def bind(self, node: Node) -> None:
+        self.node = node
+        self._arrivals: dict[int, asyncio.Event] = {}  # ship id -> set when its hand-off lands
+        # entering and a hand-off landing for the same account must not interleave (both
+        # load the character and place the ship across awaits)
+        self._account_locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, account_id: int) -> asyncio.Lock:
+        lock = self._account_locks.get(account_id)
+        if lock is None:
+            lock = self._account_locks[account_id] = asyncio.Lock()
+        return lock
+
+    # --------------------------------------------------------------------------- zones
+    async def _load_zone(self, key: str, x: int, y: int) -> ZoneHandle:
+        await self.node.own(key)  # lease + fence before anything is read
+        return await super()._load_zone(key, x, y)
+
+    def step(self) -> None:
+        for key in [k for k in self.zones if not self.node.valid(k)]:
+            self.lose_zone(key, "lease no longer valid")
+        super().step()
+
+    def _unload(self, handle: ZoneHandle) -> None:
+        super()._unload(handle)
+        self.node.released(handle.key)
+
+    def lose_zone(self, key: str, why: str, *, notify: bool = True) -> None:
+        """Stop simulating `key` now (lease lost or zone handed away): its pilots leave memory
+        without saving (the next owner has the last checkpoint) and their sessions re-attach."""
+        handle = self.zones.pop(key, None)
+        if handle is None:
+            return
+        log.warning("zone dropped", extra={"zone": key, "why": why})
+        self.agents.zone_unloaded(handle)
+        for pilot in [p for p in self.pilots.values() if p.zone_key == key]:
+            self._evict(pilot)
+            if notify:
+                self.node.session_moved(pilot.account_id, key)
+        self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
+
+    def _evict(self, pilot: Pilot) -> None:
+        """The pilot leaves this worker's memory (its ship lives on elsewhere)."""
+        if pilot.linger is not None:
+            pilot.linger.cancel()
+            pilot.linger = None
+        ship = pilot.character.ship_id
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(ship):
+            handle.zone.remove_ship(ship)
+        self.pilots.pop(pilot.account_id, None)
+        self.ship_owner.pop(ship, None)
+        self.metrics.gauges["callister_players"] = len(self.pilots)
+
+    # ------------------------------------------------------------------------ entering
+    async def enter(self, account_id: int, name: str) -> Pilot:
+        async with self._lock(account_id):
+            return await self._enter(account_id, name)
+
+    async def _enter(self, account_id: int, name: str) -> Pilot:
+        if account_id in self.pilots:
+            return await super().enter(account_id, name)
+        character = await self.writer.call(self.store.load_character, account_id, self.name)
+        if character is not None:
+            where = await self.node.db(fencing.ship_location, self.node_conn, character.ship_id)
+            if where is not None:
+                zone, seq, arrived = where
+                if zone not in self.zones:
+                    raise ZoneElsewhere(zone)
+                if arrived < seq:  # in transit to this zone: the hand-off brings it
+                    event = self._arrivals.setdefault(character.ship_id, asyncio.Event())
+                    lock = self._lock(account_id)
+                    lock.release()  # the hand-off needs the lock to land
+                    try:
+                        await asyncio.wait_for(event.wait(), ARRIVAL_WAIT_S)
+                    except TimeoutError:
+                        raise ZoneElsewhere(zone) from None  # try again (the relay resends)
+                    finally:
+                        await lock.acquire()
+                    if account_id in self.pilots:
+                        return await super().enter(account_id, name)
+            else:
+                home = zone_key(self.name, character.system_x, character.system_y)
+                if home not in self.zones:
+                    raise ZoneElsewhere(home)
+        pilot = await super().enter(account_id, name)
+        await self._register_ship(pilot)
+        return pilot
+
+    async def _register_ship(self, pilot: Pilot) -> None:
+        """A ship the cluster does not know yet (a new character) gets its row, in its zone."""
+        state = self.ship_state(pilot)
+        if state is None or pilot.zone_key is None:
+            return
+        where = await self.node.db(fencing.ship_location, self.node_conn, state.id)
+        if where is None:
+            zone = pilot.zone_key
+            await self.node.db(
+                fencing.add_ship, self.node_conn, zone, self.node.token(zone), self.node.name, state
+            )
+
+    @property
+    def node_conn(self) -> Any:
+        return getattr(self.node, "conn")  # noqa: B009 (the Protocol stays free of DB types)
+
+    # ------------------------------------------------------------------------- jumping
+    def _depart(self, source: ZoneHandle, event: JumpOut) -> None:
+        owner = self.ship_owner.get(event.ship)
+        pilot = self.pilots.get(owner) if owner is not None else None
+        if pilot is None:
+            return
+        pilot.zone_key = None
+        self.metrics.inc("callister_jumps_total")
+        self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
+
+    async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        target = zone_key(self.name, event.to_x, event.to_y)
+        try:
+            where = target if target in self.zones else await self.node.place(target)
+        except Exception:
+            log.exception("placing the jump target failed; handing off anyway")
+            where = None
+        if where == self.node.name or target in self.zones:
+            await self._jump_here(pilot, source, event, target)
+        else:
+            await self._hand_off(pilot, source, event, target)
+
+    async def _jump_here(
+        self, pilot: Pilot, source: ZoneHandle, event: JumpOut, target: str
+    ) -> None:
+        """Both zones are ours: the same departure and arrival rows, no message."""
+        try:
+            handle = await self.ensure_zone(event.to_x, event.to_y)
+        except ZoneElsewhere:
+            await self._hand_off(pilot, source, event, target)
+            return
+        state = self._arrival_state(handle, source.sector, event.state)
+        character = self._character_at(pilot, state, handle.sector)
+        node, conn = self.node, self.node_conn
+
+        def move() -> None:
+            handoff = outbox.depart(
+                conn,
+                from_zone=source.key,
+                to_zone=target,
+                token=node.token(source.key),
+                owner=node.name,
+                state=event.state,
+            )
+            outbox.arrive(
+                conn,
+                handoff,
+                token=node.token(target),
+                owner=node.name,
+                state=state,
+                extra=write_characters([character]),
+            )
+
+        try:
+            await node.db(move)
+        except (fencing.Fenced, KeyError, outbox.NotResident) as exc:
+            log.warning("local jump not recorded", extra={"ship": event.ship, "err": repr(exc)})
+        pilot.character = character
+        self._place(pilot, handle, state)
+        self._discover(pilot.account_id, handle.sector)
+
+    async def _hand_off(
+        self, pilot: Pilot, source: ZoneHandle, event: JumpOut, target: str
+    ) -> None:
+        """The ship goes to another worker: commit the departure with the outbox row, publish,
+        and send the session after it."""
+        tx, ty = event.to_x, event.to_y
+        character = self._character_at(pilot, event.state, (tx, ty))
+        try:
+            handoff = await self.node.db(
+                outbox.depart,
+                self.node_conn,
+                from_zone=source.key,
+                to_zone=target,
+                token=self.node.token(source.key),
+                owner=self.node.name,
+                state=event.state,
+                extra=write_characters([character]),
+            )
+        except (fencing.Fenced, KeyError) as exc:
+            # the source zone is no longer ours: its new owner has the ship from its checkpoint
+            log.warning("hand-off refused: zone lost", extra={"ship": event.ship, "err": repr(exc)})
+            self._evict(pilot)
+            self.node.session_moved(pilot.account_id, source.key)
+            return
+        except outbox.NotResident:
+            log.error("hand-off of a ship not resident here", extra={"ship": event.ship})
+            return
+        pilot.character = character
+        self._evict(pilot)
+        self.node.session_moved(pilot.account_id, target)
+        try:
+            await self.node.publish_handoff(handoff)
+        except Exception as exc:  # the outbox relay republishes it
+            log.info("hand-off publish failed; the relay resends", extra={"err": repr(exc)})
+
+    async def apply_handoff(self, handoff: Handoff) -> bool:
+        """A ship arrives from another worker (HandoffReceiver's `apply`): commit, then place."""
+        tx, ty = sector_of(handoff.to_zone)
+        handle = await self.ensure_zone(tx, ty)
+        owner = handoff.state.owner
+        state = self._arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
+        character = await self.writer.call(self.store.load_character, owner, self.name)
+        account = await self.writer.call(self.store.get_account, owner)
+        if character is None or account is None:
+            log.error("hand-off of an unknown character dropped", extra={"ship": handoff.ship})
+            return False
+        character = replace(
+            character,
+            ship_id=handoff.ship,
+            system_x=tx,
+            system_y=ty,
+            x=state.x,
+            y=state.y,
+            vx=state.vx,
+            vy=state.vy,
+            angle=state.angle,
+            docked_at=None,
+        )
+        applied = await self.node.db(
+            outbox.arrive,
+            self.node_conn,
+            handoff,
+            token=self.node.token(handoff.to_zone),
+            owner=self.node.name,
+            state=state,
+            extra=write_characters([character]),
+        )
+        if not applied:
+            return False
+        async with self._lock(owner):
+            if owner in self.pilots:
+                # the player's attach won the race and placed the ship from the character
+                # this very transaction wrote: it is here, once
+                self._arrived(handoff.ship)
+                return True
+            await self._land(handoff, handle, character, state, account.name)
+        return True
+
+    def _arrived(self, ship: int) -> None:
+        event = self._arrivals.pop(ship, None)
+        if event is not None:
+            event.set()
+
+    async def _land(
+        self,
+        handoff: Handoff,
+        handle: ZoneHandle,
+        character: Character,
+        state: ShipState,
+        name: str,
+    ) -> None:
+        owner = handoff.state.owner
+        credits = await self.writer.call(self.economy.ensure_player, owner)
+        cargo = await self.writer.call(self.economy.cargo, handoff.ship)
+        pilot = Pilot(
+            account_id=owner,
+            name=name,
+            character=character,
+            credits=credits,
+            cargo=cargo,
+            connected=False,
+        )
+        self.pilots[owner] = pilot
+        self.ship_owner[handoff.ship] = owner
+        self._place(pilot, handle, state)
+        self._discover(owner, handle.sector)
+        # nobody attached yet: the usual reconnect grace applies (the session is on its way)
+        pilot.linger = asyncio.get_running_loop().call_later(
+            self.settings.reconnect_grace_s, self._logout, owner
+        )
+        self.metrics.gauges["callister_players"] = len(self.pilots)
+        self._arrived(handoff.ship)
+
+    def _arrival_state(
+        self, handle: ZoneHandle, origin: tuple[int, int], state: ShipState
+    ) -> ShipState:
+        x, y = state.x, state.y
+        if origin != handle.sector:
+            ax, ay = arrival_point(handle.system, origin[0], origin[1])
+            x, y = float(ax), float(ay)
+        angle = math.atan2(-y, -x)
+        return replace(state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None)
+
+    def _character_at(self, pilot: Pilot, state: ShipState, sector: tuple[int, int]) -> Character:
+        character = replace(
+            pilot.character,
+            system_x=sector[0],
+            system_y=sector[1],
+            x=state.x,
+            y=state.y,
+            vx=state.vx,
+            vy=state.vy,
+            angle=state.angle,
+            docked_at=state.docked_at,
+        )
+        if state.hull_hp is not None:
+            extra = dict(character.extra)
+            extra.update(
+                hull_hp=round(float(state.hull_hp), 3),
+                shield=round(float(state.shield or 0.0), 3),
+                energy=round(float(state.energy or 0.0), 3),
+                fuel=round(float(state.fuel or 0.0), 3),
+            )
+            if state.weapons is not None:
+                extra["weapons"] = list(state.weapons)
+            if state.ammo is not None:
+                extra["ammo"] = [int(a) for a in state.ammo]
+            character = replace(character, extra=extra)
+        return character
+
+    async def respawn(self, pilot: Pilot) -> None:
+        c = pilot.character
+        home = zone_key(self.name, c.home_x, c.home_y)
+        if home not in self.zones:
+            try:
+                where = await self.node.place(home)
+            except Exception:
+                where = None
+            if where != self.node.name:
+                # home is another worker's: the character record sends the player there
+                pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
+                await self.writer.call(self.store.save_character, pilot.character)
+                self._evict(pilot)
+                self.node.session_moved(pilot.account_id, home)
+                return
+        await super().respawn(pilot)
+
+    # --------------------------------------------------------------------- persistence
+    def _save(self, pilot: Pilot) -> None:
+        zone = pilot.zone_key
+        if zone is None or zone not in self.zones or not self.node.valid(zone):
+            return  # not ours to write (in transit, or the zone was lost)
+        character = self.snapshot_character(pilot)
+        state = self.ship_state(pilot)
+        self.spawn(self._write_zone(zone, [character], [state] if state else []), "save")
+
+    async def _write_zone(
+        self, zone: str, characters: list[Character], ships: list[ShipState]
+    ) -> None:
+        try:
+            await self.node.db(
+                fencing.checkpoint,
+                self.node_conn,
+                zone,
+                self.node.token(zone),
+                self.node.name,
+                tick=self.tick,
+                ships=ships,
+                extra=write_characters(characters),
+            )
+        except (fencing.Fenced, KeyError):
+            self.lose_zone(zone, "fenced: another worker owns it")
+
+    async def checkpoint(self) -> None:
+        """Per owned zone, one fenced transaction: the zone's tick, its ships, its characters."""
+        by_zone: dict[str, tuple[list[Character], list[ShipState]]] = {}
+        for pilot in list(self.pilots.values()):
+            zone = pilot.zone_key
+            if zone is None or zone not in self.zones:
+                continue
+            state = self.ship_state(pilot)
+            characters, ships = by_zone.setdefault(zone, ([], []))
+            characters.append(self.snapshot_character(pilot))
+            if state is not None:
+                ships.append(state)
+        for zone in list(self.zones):
+            if not self.node.valid(zone):
+                continue
+            characters, ships = by_zone.get(zone, ([], []))
+            await self._write_zone(zone, characters, ships)
+        clones = self.agents.save_all()
+        if clones:
+            await self.writer.call(self.agents.repo.put_many, clones)
+
+
+__all__ = ["ClusterWorld", "ZoneElsewhere", "sector_of", "write_characters"]
