@@ -64,6 +64,14 @@ from callister.store import open_store
 log = logging.getLogger(__name__)
 
 
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "count": 0}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "count": len(ordered)}
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -377,6 +385,12 @@ class Worker:
             beat = self.heartbeat()
             beat["ok"] = self.bus.connected
             beat["role"] = "worker"
+            # the player ships simulated here (tests check none is simulated twice)
+            beat["ships"] = sorted(
+                p.character.ship_id for p in self.world.pilots.values() if p.zone_key
+            )
+            beat["handoff_ms"] = percentiles(self.handoff_ms)
+            beat["tick"] = self.world.tick
             return web.json_response(beat, status=200 if self.bus.connected else 503)
 
         app.router.add_get("/metrics", metrics)
