@@ -149,16 +149,21 @@ class Session:
         # snapshot itself (measured), so frames go straight to the transport, which is what
         # send_frame does for uncompressed frames. If aiohttp's internals change, we fall back
         # to the queued path.
-        writer = getattr(self.ws, "_writer", None)
-        transport = getattr(writer, "transport", None)
-        if transport is None or transport.is_closing():
-            return False
-        if transport.get_write_buffer_size() > backlog:
-            return False
-        try:
-            writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
-        except (AttributeError, ConnectionError, RuntimeError):
-            return False
+        direct = getattr(self.ws, "write_direct", None)
+        if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
+            if not direct(data, opcode == WSMsgType.BINARY, backlog):
+                return False
+        else:
+            writer = getattr(self.ws, "_writer", None)
+            transport = getattr(writer, "transport", None)
+            if transport is None or transport.is_closing():
+                return False
+            if transport.get_write_buffer_size() > backlog:
+                return False
+            try:
+                writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
+            except (AttributeError, ConnectionError, RuntimeError):
+                return False
         self.bytes_sent += len(data)
         counters = self.metrics.counters
         counters["callister_bytes_sent_total"] += len(data)
