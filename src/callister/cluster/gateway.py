@@ -66,7 +66,7 @@ from callister.store import Account, open_store
 log = logging.getLogger(__name__)
 
 SEND_QUEUE = 256  # frames queued for a slow client beyond which snapshots are skipped
-ATTACH_TIMEOUT = 5.0
+ATTACH_TIMEOUT = 2.0  # an owner answers at once (the session starts after the reply)
 
 
 @dataclass
@@ -279,7 +279,12 @@ class EdgeGateway:
             except nats.errors.NoRespondersError:
                 await self.directory.place(zone)  # nobody has it: the least-loaded worker
                 answer = {"ok": False, "error": "placing"}
-            except (TimeoutError, nats.errors.Error, ValueError) as exc:
+            except (TimeoutError, nats.errors.TimeoutError):
+                # the subscriber is there but silent: a partitioned or frozen worker that NATS
+                # has not dropped yet. Place the zone elsewhere (refused until its lease expires).
+                await self.directory.place(zone)
+                answer = {"ok": False, "error": "owner silent"}
+            except (nats.errors.Error, ValueError) as exc:
                 answer = {"ok": False, "error": repr(exc)}
             if answer.get("ok"):
                 relay.worker = str(answer.get("worker"))

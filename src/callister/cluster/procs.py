@@ -114,13 +114,22 @@ class Cluster:
         self.procs: dict[str, Proc] = {}
         workdir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, role: str, name: str, extra_env: dict[str, str] | None = None) -> Proc:
+    def start(
+        self,
+        role: str,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+        *,
+        nats_url: str | None = None,
+    ) -> Proc:
+        """Start `callister <role>`; `nats_url` overrides the cluster's (e.g. through a proxy
+        that a test can partition)."""
         port = free_port()
         log = self.workdir / f"{name}.log"
         env = dict(self.env, **(extra_env or {}))
         cmd = [sys.executable, "-m", "callister", role, "--port", str(port), "--db", self.db]
         if role != "serve":
-            cmd += ["--nats", self.nats_url, "--name", name]
+            cmd += ["--nats", nats_url or self.nats_url, "--name", name]
         popen = subprocess.Popen(
             cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )

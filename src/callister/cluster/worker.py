@@ -125,6 +125,7 @@ class Worker:
         await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.subscribe(GATEWAY_HEARTBEAT, cb=self._on_gateway_beat)
+        await self.nc.subscribe(f"cl.bench.{self.name}", cb=self._on_bench)
         await self.nc.flush()
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._sweep_loop(), "sweep")
@@ -330,6 +331,12 @@ class Worker:
         ms = (time.perf_counter() - started) * 1000.0
         log.info("zone moved", extra={"zone": zone, "to": target, "ms": round(ms, 1)})
         await self._reply(msg, {"ok": bool(answer.get("ok")), "to": target, "ms": ms, **answer})
+
+    async def _on_bench(self, msg: Msg) -> None:
+        """`callister bench cluster`: load generated inside this worker (cluster/synthetic.py)."""
+        from callister.cluster import synthetic
+
+        await synthetic.handle(self, msg)
 
     # ------------------------------------------------------------------ liveness, load
     async def _on_worker_beat(self, msg: Msg) -> None:

@@ -1,0 +1,234 @@
+"""Cluster operations with real processes: a worker partitioned from NATS stops simulating and
+another takes over (its late writes refused by the database), a zone moved live from the admin
+CLI, and /metrics on every process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+import pytest
+from tests.cluster._support import NatsServer, TcpProxy
+from tests.cluster.test_cluster_processes import PG, cluster_env, pg_url  # noqa: F401
+
+from callister.bots.client import Bot
+from callister.cluster import fencing
+from callister.cluster.procs import Cluster
+from callister.sim import ShipState
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    try:
+        yield c
+    finally:
+        c.stop_all()
+
+
+def raw(pg_url: str) -> psycopg.Connection[Any]:  # noqa: F811
+    conn = psycopg.connect(pg_url.split("?")[0], autocommit=True)
+    conn.execute(f'SET search_path TO "{pg_url.split("schema=")[1]}"')
+    return conn
+
+
+async def ready(cluster: Cluster, *names: str) -> None:
+    loop = asyncio.get_running_loop()
+    for name in names:
+        await loop.run_in_executor(None, cluster.wait_healthy, name, 120.0)
+
+
+async def until(cond: Any, timeout: float, what: str, bot: Bot | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout:.0f} s: {what}")
+        if bot is not None:
+            await bot.pump(0.2)
+        else:
+            await asyncio.sleep(0.2)
+
+
+async def flying_bot(http: aiohttp.ClientSession, cluster: Cluster, name: str) -> Bot:
+    g = cluster.procs["g1"]
+    bot = Bot(g.url, g.ws, name, session=http, jump_every_s=0)
+    await bot.register()
+    await bot.connect()
+    await bot.send({"t": "undock", "ship": bot.ship})
+    await until(lambda: not bot.docked, 10, "undocked", bot)
+    await bot.send({"t": "input", "ship": bot.ship, "thrust": 0.3, "turn": 0.3, "brake": False})
+    return bot
+
+
+async def test_partitioned_worker_stops_and_its_late_writes_are_refused(
+    cluster: Cluster,
+    nats_server: NatsServer,
+    pg_url: str,  # noqa: F811
+) -> None:
+    proxy = TcpProxy(nats_server.port)
+    await proxy.start()
+    try:
+        cluster.start("worker", "w1", nats_url=proxy.url)  # w1 reaches NATS through the proxy
+        cluster.start("gateway", "g1")
+        await ready(cluster, "w1", "g1")
+        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+        async with aiohttp.ClientSession() as http:
+            bot = await flying_bot(http, cluster, "part1")
+            zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
+            assert zone in cluster.health("w1")["zones"]
+            cluster.start("worker", "w2")
+            await ready(cluster, "w2")
+            await bot.pump(1.5)  # a checkpoint or two by w1
+            with raw(pg_url) as conn:
+                old_token = fencing.fence_token(conn, zone)
+            assert old_token is not None
+
+            proxy.partition()
+            cut = time.monotonic()
+            # w1 stops simulating the zone before its lease can expire ...
+            await until(lambda: zone not in cluster.health("w1")["zones"], 8, "w1 stops", bot)
+            stopped_after = time.monotonic() - cut
+            # ... w2 takes it over from the last checkpoint, and the player's session resumes
+            await until(lambda: zone in cluster.health("w2")["zones"], 15, "w2 takes over", bot)
+            taken_after = time.monotonic() - cut
+            snaps = bot.stats.snapshots
+            await until(lambda: bot.stats.snapshots > snaps + 5, 10, "snapshots resume", bot)
+            assert not bot.ws.closed  # type: ignore[union-attr]  # a pause, not a disconnect
+
+            proxy.heal()
+            await bot.pump(4.0)  # w1 is back on the bus; w2 keeps the zone
+            assert zone in cluster.health("w2")["zones"]
+            assert zone not in cluster.health("w1")["zones"]
+            with raw(pg_url) as conn:
+                token = fencing.fence_token(conn, zone)
+                assert token is not None and token > old_token
+                owner = conn.execute(
+                    "SELECT owner FROM cluster_fences WHERE zone = %s", (zone,)
+                ).fetchone()
+                assert owner is not None and owner[0] == "w2"
+                row = conn.execute(
+                    "SELECT token FROM cluster_ships WHERE ship_id = %s", (bot.ship,)
+                ).fetchone()
+                assert row is not None and row[0] == token  # written by w2 since
+                # a late write of w1's, with the token it held, is refused by the database
+                late = ShipState(bot.ship, 0, "shuttle", 0.0, 0.0, 0.0, 0.0, 0.0, None)
+                with pytest.raises(fencing.Fenced):
+                    fencing.checkpoint(conn, zone, old_token, "w1", tick=10**9, ships=[late])
+                x = conn.execute(
+                    "SELECT state FROM cluster_ships WHERE ship_id = %s", (bot.ship,)
+                ).fetchone()
+                assert x is not None and json.loads(x[0]).get("x") != 0.0
+            print(
+                f"w1 stopped {stopped_after:.1f} s after the cut; "
+                f"w2 took over {taken_after:.1f} s after it"
+            )
+            assert stopped_after < 3.0 + 1.0  # within the lease ttl (3 s), before it expired
+            await bot.close()
+    finally:
+        await proxy.close()
+
+
+async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
+    cluster: Cluster,
+    nats_server: NatsServer,
+) -> None:
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    async with aiohttp.ClientSession() as http:
+        bot = await flying_bot(http, cluster, "mover1")
+        ship = bot.ship
+        zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
+        cluster.start("worker", "w2")
+        await ready(cluster, "w2")
+        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await bot.pump(1.0)
+
+        listed = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "callister",
+                "zone",
+                "list",
+                "--nats",
+                nats_server.url,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert zone in json.loads(listed.stdout)["workers"]["w1"]["zones"]
+
+        started = time.monotonic()
+        moved = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "callister",
+                "zone",
+                "move",
+                zone,
+                "--to",
+                "w2",
+                "--nats",
+                nats_server.url,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert moved.returncode == 0, moved.stderr + moved.stdout
+        answer = json.loads(moved.stdout)
+        assert answer["ok"] and answer["to"] == "w2", answer
+        snaps = bot.stats.snapshots
+        await until(lambda: bot.stats.snapshots > snaps + 5, 10, "snapshots after the move", bot)
+        pause = time.monotonic() - started
+        assert zone in cluster.health("w2")["zones"]
+        assert zone not in cluster.health("w1")["zones"]
+        assert bot.ship == ship and not bot.ws.closed  # type: ignore[union-attr]
+        assert ship in cluster.health("w2")["ships"]
+        print(f"zone move took {answer['ms']:.0f} ms at the worker; the player saw {pause:.1f} s")
+
+        # a bad move is refused with a clear message, not a crash
+        bad = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "callister",
+                "zone",
+                "move",
+                "infinity.9999.9999",
+                "--nats",
+                nats_server.url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert bad.returncode != 0 and "no worker owns" in bad.stderr
+
+        for name in ("w1", "w2", "g1"):
+            metrics = cluster.metrics(name)
+            assert "callister_bus_connected" in metrics, name
+            assert metrics["callister_bus_connected"] == 1.0
+        assert cluster.metrics("w2")["callister_leases_held"] >= 1
+        assert cluster.metrics("g1")["callister_relays"] >= 1
+        await bot.close()
