@@ -232,3 +232,41 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
         assert cluster.metrics("w2")["callister_leases_held"] >= 1
         assert cluster.metrics("g1")["callister_relays"] >= 1
         await bot.close()
+
+
+async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None:
+    from tests.server.test_npcs import hire, record_crew
+
+    cluster.env["CALLISTER_STARTING_CREDITS"] = "5000"
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    async with aiohttp.ClientSession() as http:
+        g = cluster.procs["g1"]
+        bot = Bot(g.url, g.ws, "captain1", session=http, jump_every_s=0)
+        await bot.register()
+        seen = record_crew(bot)
+        await bot.connect()
+        cand = await hire(bot, seen, "gunner")
+        cluster.start("worker", "w2")  # the emptier worker: the next system goes there
+        await ready(cluster, "w2")
+        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        home = (bot.system["x"], bot.system["y"])  # type: ignore[index]
+        target = bot.system["links"][0]  # type: ignore[index]
+        await bot.send({"t": "undock", "ship": bot.ship})
+        await until(lambda: not bot.docked, 10, "undocked", bot)
+        seen["crew"].clear()
+        await bot.send({"t": "jump", "ship": bot.ship, "to": target})
+        await until(
+            lambda: bot.system is not None and (bot.system["x"], bot.system["y"]) != home,
+            30,
+            "arrived in the next system",
+            bot,
+        )
+        zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
+        assert zone in cluster.health("w2")["zones"], "the jump should cross to w2"
+        assert bot.ship in cluster.health("w2")["ships"]
+        await until(lambda: any(m["crew"] for m in seen["crew"]), 10, "crew message", bot)
+        assert [c["name"] for c in seen["crew"][-1]["crew"]] == [cand["name"]]
+        await bot.close()

@@ -255,6 +255,11 @@ class ClusterWorld(World):
         and send the session after it."""
         tx, ty = event.to_x, event.to_y
         character = self._character_at(pilot, event.state, (tx, ty))
+        # the crew is stored aboard the ship before it departs, so the destination finds them
+        # when the ship lands there (boarding reads the clones of the ship from the store)
+        crew = self.agents.crews.disembark(event.ship)
+        if crew:
+            await self.writer.call(self.agents.repo.put_many, crew)
         try:
             handoff = await self.node.db(
                 outbox.depart,
@@ -359,6 +364,10 @@ class ClusterWorld(World):
             self.settings.reconnect_grace_s, self._logout, owner
         )
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        try:
+            await self.agents.crews.board_saved(pilot)  # the crew came along
+        except Exception:
+            log.exception("crew failed to board after a hand-off", extra={"ship": handoff.ship})
         self._arrived(handoff.ship)
 
     def _arrival_state(

@@ -360,6 +360,20 @@ class CrewDesk:
         self._tuned.pop(ship, None)
         return out
 
+    def disembark(self, ship: int) -> list[tuple[Clone, int | None]]:
+        """The ship leaves this process (a cluster hand-off to another worker): its crew leave
+        memory here, to be stored (still aboard `ship`) and boarded again where it arrives."""
+        out: list[tuple[Clone, int | None]] = []
+        for clone_id in self.by_ship.pop(ship, []):
+            self.members.pop(clone_id, None)
+            self.runtime.last.pop(clone_id, None)
+            if clone_id in self.runtime.pool:
+                out.append((self.runtime.pool.remove(clone_id), ship))
+            self._unregister(clone_id, ship)
+        self._tuned.pop(ship, None)
+        self.boost_until.pop(ship, None)
+        return out
+
     def _unregister(self, clone_id: int, ship: int) -> None:
         key = self.zone_of(ship)
         handle = self.world.zones.get(key) if key else None
