@@ -270,3 +270,44 @@ async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None
         await until(lambda: any(m["crew"] for m in seen["crew"]), 10, "crew message", bot)
         assert [c["name"] for c in seen["crew"][-1]["crew"]] == [cand["name"]]
         await bot.close()
+
+
+async def test_zones_rebalance_onto_a_new_worker(cluster: Cluster) -> None:
+    """Three busy systems on one worker; a second worker joins and takes some of them live,
+    while the players stay connected."""
+    cluster.env["CALLISTER_REBALANCE_S"] = "1"
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    async with aiohttp.ClientSession() as http:
+        bots = []
+        for i in range(3):
+            bot = await flying_bot(http, cluster, f"spread{i}")
+            if i:  # the others go to different systems next door
+                await bot.send({"t": "jump", "ship": bot.ship, "to": bot.system["links"][i - 1]})  # type: ignore[index]
+            bots.append(bot)
+        await until(
+            lambda: len(cluster.health("w1")["zones"]) >= 3,
+            30,
+            "three systems on w1",
+            bots[-1],
+        )
+        cluster.start("worker", "w2")
+        await ready(cluster, "w2")
+
+        async def pump_all() -> None:
+            await asyncio.gather(*(b.pump(0.3) for b in bots))
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not cluster.health("w2")["zones"]:
+            await pump_all()
+        assert cluster.health("w2")["zones"], "nothing moved to the new worker"
+        for _ in range(10):
+            await pump_all()
+        w1, w2 = cluster.health("w1"), cluster.health("w2")
+        assert not set(w1["zones"]) & set(w2["zones"])
+        assert sorted(w1["ships"] + w2["ships"]) == sorted(b.ship for b in bots)
+        assert all(not b.ws.closed for b in bots)  # type: ignore[union-attr]
+        for b in bots:
+            await b.close()

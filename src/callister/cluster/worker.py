@@ -41,6 +41,7 @@ from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
 from callister.cluster.nats_bus import NatsBus
 from callister.cluster.nats_bus import connect as nats_connect
 from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
+from callister.cluster.placement import Move, place
 from callister.cluster.remote import (
     GATEWAY_DEAD_AFTER,
     GATEWAY_HEARTBEAT,
@@ -129,6 +130,8 @@ class Worker:
         await self.nc.flush()
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._sweep_loop(), "sweep")
+        if s.rebalance_s > 0:
+            self._spawn(self._rebalance_loop(), "rebalance")
         self._http = web.AppRunner(self._http_app(), access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, s.host, s.port)
@@ -380,6 +383,38 @@ class Worker:
                 if now - max(seen, sock.last_in) > GATEWAY_DEAD_AFTER:
                     log.info("gateway silent: session ended", extra={"gateway": sock.gateway})
                     sock.hang_up()
+
+    async def _rebalance_loop(self) -> None:
+        """The live worker with the lowest name moves a zone from the busiest worker to the
+        least busy one when they are out of balance (placement.place: hysteresis, one move per
+        round, each strictly reducing imbalance, so it settles). Coordination is only a
+        convention: two workers both believing they are lowest (views differ for a heartbeat)
+        ask for moves the leases serialise; nothing depends on a single coordinator."""
+        while True:
+            await asyncio.sleep(self.settings.rebalance_s)
+            try:
+                await self.rebalance_once()
+            except Exception:
+                log.exception("rebalancing failed; next round")
+
+    async def rebalance_once(self) -> list[Move]:
+        alive = [w for w in self.directory.alive() if not w.draining]
+        if len(alive) < 2 or min(w.name for w in alive) != self.name:
+            return []
+        loads = {zone: max(1.0, load) for w in alive for zone, load in w.zones.items()}
+        current = {zone: w.name for w in alive for zone in w.zones}
+        plan = place(loads, [w.name for w in alive], current, max_moves=1)
+        for move in plan.moves:
+            log.info(
+                "rebalancing", extra={"zone": move.zone, "from": move.source, "to": move.target}
+            )
+            try:
+                await self.bus.request(
+                    move_subject(move.zone), json.dumps({"to": move.target}).encode(), 30.0
+                )
+            except (TimeoutError, nats.errors.Error) as exc:
+                log.info("rebalancing move failed", extra={"zone": move.zone, "err": repr(exc)})
+        return plan.moves
 
     # --------------------------------------------------------------------------- HTTP
     def _http_app(self) -> web.Application:

@@ -119,6 +119,11 @@ class Settings:
     node_name: str = _s(
         "", "Cluster only: this process's unique name (default: <role>-<host>-<pid>)."
     )
+    rebalance_s: float = _s(
+        30.0,
+        "Cluster only: how often zones are rebalanced across workers by load (0: never).",
+        0,
+    )
     lease_ttl_s: float = _s(
         3.0,
         "Cluster only: a zone lease expires this long after its last renewal (failover time).",
