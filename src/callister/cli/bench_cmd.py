@@ -1,4 +1,4 @@
-"""`callister bench gen|sim|battle|net|stack`: benchmarks that print JSON (see
+"""`callister bench gen|sim|battle|net|stack|cluster`: benchmarks that print JSON (see
 docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -80,6 +80,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=run_stack)
 
+    c = bench.add_parser(
+        "cluster",
+        help="the cluster (workers + gateways over NATS) under N bots; vs the single process",
+        description="Start a private nats-server, W `callister worker` and G `callister gateway` "
+        "processes on fresh PostgreSQL schemas, run N jumping bots over the gateways, and report "
+        "tick times (worst worker), hand-off latency between workers and CPU per connected "
+        "player-second; then the same bots against `callister serve` (cost_ratio). "
+        "--zone-scaling adds: busy zones generated inside 1 and then 2 workers, the most each "
+        "carries within the p99 tick threshold. Progress goes to stderr.",
+    )
+    c.add_argument("--workers", type=int, default=2)
+    c.add_argument("--gateways", type=int, default=2)
+    c.add_argument("--clients", type=int, default=100)
+    c.add_argument("--seconds", type=float, default=30.0, help="measured window per phase")
+    c.add_argument("--jump-every", type=float, default=5.0, help="seconds between a bot's jumps")
+    c.add_argument(
+        "--no-single", action="store_true", help="skip the single-process comparison run"
+    )
+    c.add_argument(
+        "--zone-scaling", action="store_true", help="also measure zone scaling (1 vs 2 workers)"
+    )
+    c.add_argument(
+        "--zones-only",
+        action="store_true",
+        help="only the zone scaling measurement (no bots, no single-process run)",
+    )
+    c.add_argument("--zone-ships", type=int, default=200, help="synthetic ships per busy zone")
+    c.add_argument(
+        "--p99-ms", type=float, default=25.0, help="zone scaling: worst-worker p99 tick threshold"
+    )
+    c.add_argument(
+        "--scaling-window", type=float, default=6.0, help="zone scaling: seconds per measurement"
+    )
+    c.add_argument("--max-zones", type=int, default=400, help="zone scaling: zones prepared")
+    c.add_argument(
+        "--start-zones", type=int, default=8, help="zone scaling: first count tried per worker"
+    )
+    c.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL URL (a fresh schema per phase is created and dropped)",
+    )
+    c.add_argument("--workdir", default=None, help="where process logs go (default: a temp dir)")
+    c.add_argument("--keep", action="store_true", help="keep the process logs")
+    c.add_argument("--json", action="store_true", help="print JSON only")
+    c.set_defaults(func=run_cluster)
+
     # agents (issue 4): the workload, arguments' meaning and output live in bench/agents.py
     a = bench.add_parser(
         "agents",
@@ -148,6 +195,34 @@ def run_net(args: argparse.Namespace) -> int:
     if args.clients < 1 or args.seconds <= 0:
         raise ValueError("--clients must be >= 1 and --seconds > 0")
     _print(run_net_bench(args.clients, args.seconds, db=args.db, progress=not args.json), args.json)
+    return 0
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callister.bench.cluster import run_cluster_bench
+
+    result = run_cluster_bench(
+        args.workers,
+        args.gateways,
+        args.clients,
+        args.seconds,
+        jump_every=args.jump_every,
+        single=not args.no_single,
+        players=not args.zones_only,
+        zone_scaling=args.zone_scaling or args.zones_only,
+        ships_per_zone=args.zone_ships,
+        p99_threshold_ms=args.p99_ms,
+        scaling_window_s=args.scaling_window,
+        max_zones=args.max_zones,
+        start_zones=args.start_zones,
+        pg=args.pg,
+        workdir=Path(args.workdir) if args.workdir else None,
+        keep=args.keep,
+        progress=True,
+    )
+    _print(result, args.json)
     return 0
 
 

@@ -106,10 +106,9 @@ def run_zone(args: argparse.Namespace) -> int:
 
 
 async def _zone(settings: Settings, action: str, zone: str | None, to: str | None) -> Any:
-    import nats.errors
-
+    from callister.cluster.directory import Directory
     from callister.cluster.nats_bus import connect
-    from callister.cluster.remote import WORKER_HEARTBEAT, move_subject
+    from callister.cluster.remote import WORKER_HEARTBEAT
 
     servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
     nc = await connect(servers, name="callister zone", timeout=5.0)
@@ -126,12 +125,10 @@ async def _zone(settings: Settings, action: str, zone: str | None, to: str | Non
             await sub.unsubscribe()
             return {"workers": workers, "at": time.time()}
         assert zone is not None
-        try:
-            reply = await nc.request(
-                move_subject(zone), json.dumps({"to": to}).encode(), timeout=30.0
-            )
-        except nats.errors.NoRespondersError:
-            return {"ok": False, "error": f"no worker owns {zone} (it is not loaded)"}
-        return json.loads(reply.data)
+
+        async def request(subject: str, data: bytes, timeout: float) -> bytes:
+            return bytes((await nc.request(subject, data, timeout=timeout)).data)
+
+        return await Directory(request).move(zone, to)
     finally:
         await nc.close()

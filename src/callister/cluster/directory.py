@@ -16,7 +16,7 @@ from typing import Any
 
 import nats.errors
 
-from callister.cluster.remote import WORKER_DEAD_AFTER, claim_subject
+from callister.cluster.remote import WORKER_DEAD_AFTER, claim_subject, move_subject
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class WorkerInfo:
     players: int = 0
     capacity: float = 1.0
     draining: bool = False
+    tick_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def load(self) -> float:
@@ -59,6 +60,11 @@ class Directory:
         info.players = int(beat.get("players", 0) or 0)
         info.capacity = max(0.1, float(beat.get("capacity", 1.0) or 1.0))
         info.draining = bool(beat.get("draining", False))
+        ticks = beat.get("tick_ms")
+        if isinstance(ticks, dict):
+            info.tick_ms = {
+                str(k): float(v) for k, v in ticks.items() if isinstance(v, int | float)
+            }
 
     def alive(self) -> list[WorkerInfo]:
         now = time.monotonic()
@@ -114,3 +120,15 @@ class Directory:
                 return str(holder)
             tried.add(worker)
         return None
+
+    async def move(self, zone: str, to: str | None = None) -> dict[str, Any]:
+        """Ask `zone`'s owner to hand it live to `to` (default: the least-loaded other worker):
+        its answer, or {"ok": False, "error": ...} saying what went wrong."""
+        try:
+            reply = await self._request(move_subject(zone), json.dumps({"to": to}).encode(), 30.0)
+            answer = json.loads(reply)
+        except nats.errors.NoRespondersError:
+            return {"ok": False, "error": f"no worker owns {zone} (it is not loaded)"}
+        except (TimeoutError, nats.errors.Error, ValueError) as exc:
+            return {"ok": False, "error": f"the move did not answer: {exc!r}"}
+        return answer if isinstance(answer, dict) else {"ok": False, "error": "bad answer"}

@@ -48,6 +48,7 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, decode_client, error_message
 from callister.server import app as server_app
+from callister.server.admin_routes import admin_console
 from callister.server.auth import Passwords, Throttle, token_hash
 from callister.server.bus import zone_key
 from callister.server.gateway import (
@@ -61,7 +62,7 @@ from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
 from callister.server.writer import StoreWriter
-from callister.store import Account, open_store
+from callister.store import Account, AuditEntry, open_store
 
 log = logging.getLogger(__name__)
 
@@ -374,6 +375,25 @@ class EdgeGateway:
                     self._reattach(relay, relay.zone)
 
     # ------------------------------------------------------------------------ HTTP
+    def cluster_view(self) -> dict[str, Any]:
+        """Live workers with their zones, load and tick times (the admin console's table)."""
+        workers = []
+        for w in sorted(self.directory.alive(), key=lambda w: w.name):
+            workers.append(
+                {
+                    "name": w.name,
+                    "zones": dict(sorted(w.zones.items())),
+                    "players": w.players,
+                    "load": w.load,
+                    "draining": w.draining,
+                    "tick_ms": w.tick_ms,
+                }
+            )
+        return {"gateway": self.name, "world": self.settings.world_name, "workers": workers}
+
+    async def move_zone(self, zone: str, to: str | None) -> dict[str, Any]:
+        return await self.directory.move(zone, to)
+
     def render_metrics(self) -> str:
         extra = dict(self.bus.counters())
         extra["callister_relays"] = float(len(self.relays))
@@ -412,8 +432,43 @@ def build_gateway_app(settings: Settings) -> web.Application:
         }
         return web.json_response(body, status=200 if edge.bus.connected else 503)
 
+    async def cluster_view(request: web.Request) -> web.Response:
+        account = await server_app.current_account(request)
+        server_app.require_role(account, "admin")
+        return web.json_response(edge.cluster_view())
+
+    async def cluster_move(request: web.Request) -> web.Response:
+        account = await server_app.current_account(request)
+        server_app.require_role(account, "admin")
+        body = await server_app._json_body(request)
+        zone, to = body.get("zone"), body.get("to") or None
+        reason = body.get("reason") or "rebalance"
+        if not isinstance(zone, str) or zone.count(".") < 2:
+            return server_app._error(400, "BAD_FIELD", "zone must be a key like infinity.0.0")
+        if to is not None and not isinstance(to, str):
+            return server_app._error(400, "BAD_FIELD", "to must be a worker name")
+        if not isinstance(reason, str) or len(reason) > 500:
+            return server_app._error(400, "BAD_FIELD", "reason must be text (500 at most)")
+        answer = await edge.move_zone(zone, to)
+        entry = AuditEntry(
+            world=settings.world_name,
+            moderator_id=account.id,
+            action="move_zone",
+            target_account=None,
+            reason=reason,
+            at=time.time(),
+            detail={"zone": zone, "to": answer.get("to"), "ok": bool(answer.get("ok"))},
+        )
+        await edge.writer.call(edge.store.add_audit, entry)
+        if not answer.get("ok"):
+            return server_app._error(409, "MOVE_FAILED", str(answer.get("error", answer)))
+        return web.json_response(answer)
+
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
+    app.router.add_get("/admin", admin_console)
+    app.router.add_get("/api/admin/cluster", cluster_view)
+    app.router.add_post("/api/admin/cluster/move", cluster_move)
     app.router.add_get("/", server_app.index)
     app.router.add_get("/ws", ws_route)
     app.router.add_get("/healthz", healthz)

@@ -1,5 +1,6 @@
 // The admin console (admin role): worlds with population and size; create, fork, invite,
 // delete with the confirmation flow (type the name; a second admin approves when configured).
+// On a cluster gateway: the live workers with their systems, and moving a system live.
 // Everything shown that came from users is set with textContent, never innerHTML.
 
 const TOKEN_KEY = "callister.admin.token";
@@ -191,10 +192,57 @@ async function create(ev) {
   } catch (e) { say(e.message, false); }
 }
 
+function renderCluster() {
+  const body = $("admin-workers");
+  body.replaceChildren();
+  for (const w of cluster.workers || []) {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = `worker-row-${w.name}`;
+    cell(tr, w.name + (w.draining ? " (draining)" : ""));
+    cell(tr, String(w.players));
+    const t = w.tick_ms || {};
+    cell(tr, `${(t.p50 ?? 0).toFixed(1)} / ${(t.p99 ?? 0).toFixed(1)} ms`);
+    const zones = Object.entries(w.zones || {}).map(([z, n]) => `${z} (${n})`).join(", ");
+    cell(tr, zones || "—").dataset.testid = `worker-zones-${w.name}`;
+    body.append(tr);
+  }
+}
+
+async function moveZone(ev) {
+  ev.preventDefault();
+  const zone = $("admin-move-zone").value.trim();
+  const to = $("admin-move-to").value.trim();
+  say(`moving ${zone}…`);
+  try {
+    const out = await call("POST", "/api/admin/cluster/move", {
+      zone, to: to || null, reason: $("admin-move-reason").value || "rebalance",
+    });
+    say(`moved ${zone} to ${out.to} in ${Math.round(out.ms)} ms`);
+    refresh();
+  } catch (e) { say(e.message, false); }
+}
+
+let cluster = null; // the gateway's view of the workers (a cluster); null on a single process
+
 async function refresh() {
   try {
-    data = await call("GET", "/api/admin/worlds");
-    render();
+    // a cluster gateway answers /api/admin/cluster; a single process does not (404)
+    try {
+      cluster = await call("GET", "/api/admin/cluster");
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      cluster = null;
+    }
+    $("admin-cluster").hidden = cluster === null;
+    if (cluster) renderCluster();
+    try {
+      data = await call("GET", "/api/admin/worlds");
+      $("admin-worlds-section").hidden = false;
+      render();
+    } catch (e) {
+      if (e.status !== 404 || cluster === null) throw e;
+      $("admin-worlds-section").hidden = true; // worlds are managed by `callister serve`
+    }
   } catch (e) {
     if (e.status === 401 || e.status === 403) {
       $("admin-main").hidden = true;
@@ -212,7 +260,8 @@ function start() {
 
 $("admin-login-form").addEventListener("submit", login);
 $("admin-create-form").addEventListener("submit", create);
+$("admin-move-form").addEventListener("submit", moveZone);
 $("admin-delete-submit").addEventListener("click", submitDelete);
 setInterval(() => { if (token && !$("admin-main").hidden) refresh(); }, 1000);
-window.callisterAdmin = { refresh, data: () => data };
+window.callisterAdmin = { refresh, data: () => data, cluster: () => cluster };
 if (token) start();

@@ -1,0 +1,144 @@
+"""The web client and the admin console against a real cluster: a gateway, workers, a private
+nats-server and PostgreSQL. A player in the browser keeps the same socket while the worker
+simulating their system is killed with SIGKILL (a pause, then the game goes on), and an
+administrator moves the system live to another worker from the console."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from tests.cluster.test_cluster_processes import PG, cluster_env
+from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
+
+from callister.cluster.procs import Cluster, NatsProcess
+from callister.store import open_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    nats = NatsProcess(tmp_path / "nats")
+    nats.start()
+    schema = f"cb_{uuid.uuid4().hex[:12]}"
+    c = Cluster(f"{PG}?schema={schema}", nats.url, tmp_path / "procs", cluster_env())
+    try:
+        yield c
+    finally:
+        c.stop_all()
+        nats.stop()
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def register(base: str, name: str) -> dict[str, Any]:
+    body = json.dumps({"name": name, "password": PASSWORD}).encode()
+    req = urllib.request.Request(
+        f"{base}/api/register", body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        data: dict[str, Any] = json.loads(resp.read())
+    return data
+
+
+def wait_for(what: str, cond: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
+    cluster: Cluster,
+    browser: Any,  # noqa: F811
+) -> None:
+    cluster.start("worker", "w1")
+    gw = cluster.start("gateway", "g1")
+    for name in ("w1", "g1"):
+        cluster.wait_healthy(name, 120.0)
+    cluster.wait_workers("g1", 1)
+
+    pilot = Player(browser, gw.url, "Rider_1")
+    s = pilot.register()
+    zone = f"infinity.{s['system']['x']}.{s['system']['y']}"
+    assert zone in cluster.health("w1")["zones"]
+    pilot.page.evaluate("window.callister.net.ws.__first = true")  # to recognise the socket
+
+    def flowing(after: int) -> bool:
+        return bool(pilot.page.evaluate("window.callister.net.stats.snapshots") > after + 10)
+
+    cluster.start("worker", "w2")
+    cluster.wait_healthy("w2", 120.0)
+    cluster.wait_workers("g1", 2)
+
+    # the worker simulating the player's system dies: w2 takes it, the client keeps its socket
+    cluster.kill("w1")
+    killed = time.monotonic()
+    wait_for("w2 owns the system", lambda: zone in cluster.health("w2")["zones"])
+    count = pilot.page.evaluate("window.callister.net.stats.snapshots")
+    wait_for("snapshots flow again", lambda: flowing(count))
+    resumed_after = time.monotonic() - killed
+    assert pilot.page.evaluate("window.callister.net.ws.__first === true"), "it reconnected"
+    s = pilot.snap()
+    assert s["inGame"] and s["status"] == "online" and s["reconnects"] == 0
+    assert resumed_after < 12.0, resumed_after
+
+    # an administrator moves the system to a third worker from the console
+    admin_name = "Chief_1"
+    register(gw.url, admin_name)
+    store = open_store(cluster.db)
+    try:
+        store.set_role(admin_name, "admin")
+    finally:
+        store.close()
+    cluster.start("worker", "w3")
+    cluster.wait_healthy("w3", 120.0)
+    cluster.wait_workers("g1", 2)  # w1 is dead: w2 and w3
+    console = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    errors: list[str] = []
+    console.on("pageerror", lambda e: errors.append(str(e)))
+    console.goto(f"{gw.url}/admin")
+    console.fill("#admin-name", admin_name)
+    console.fill("#admin-password", PASSWORD)
+    console.click("[data-testid=admin-login-submit]")
+    console.wait_for_selector("[data-testid=worker-row-w3]", timeout=15000)
+    assert zone in (console.text_content("[data-testid=worker-zones-w2]") or "")
+    assert console.is_hidden("#admin-worlds-section")  # worlds are `callister serve`'s
+    console.fill("[data-testid=move-zone]", zone)
+    console.fill("[data-testid=move-to]", "w3")
+    console.fill("[data-testid=move-reason]", "make room on w2")
+    console.click("[data-testid=move-submit]")
+    console.wait_for_selector("#admin-msg:has-text('moved')", timeout=20000)
+    wait_for(
+        "the console shows the system on w3",
+        lambda: zone in (console.text_content("[data-testid=worker-zones-w3]") or ""),
+    )
+    assert zone in cluster.health("w3")["zones"] and zone not in cluster.health("w2")["zones"]
+    count = pilot.page.evaluate("window.callister.net.stats.snapshots")
+    wait_for("snapshots after the move", lambda: flowing(count))
+    assert pilot.page.evaluate("window.callister.net.ws.__first === true")
+    assert pilot.snap()["inGame"]
+    # a move of a system nobody simulates is refused with a clear message
+    console.fill("[data-testid=move-zone]", "infinity.9999.9999")
+    console.fill("[data-testid=move-to]", "")
+    console.click("[data-testid=move-submit]")
+    console.wait_for_selector("#admin-msg:has-text('no worker owns')", timeout=20000)
+    store = open_store(cluster.db)
+    try:
+        audit = [e for e in store.list_audit("infinity") if e.action == "move_zone"]
+    finally:
+        store.close()
+    assert any(e.detail.get("zone") == zone and e.reason == "make room on w2" for e in audit)
+    assert not errors and not pilot.page_errors, (errors, pilot.page_errors)
