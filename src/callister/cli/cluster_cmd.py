@@ -66,24 +66,60 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise ValueError(str(exc)) from None
 
 
+def _start_failed(settings: Settings, exc: BaseException) -> ValueError:
+    """What went wrong at start-up, said so that the operator knows what to fix."""
+    import nats.errors
+
+    from callister.cluster.db import ClusterDbError
+    from callister.store import StoreError
+    from callister.store.url import redact
+
+    if isinstance(exc, nats.errors.Error | TimeoutError) or (
+        isinstance(exc, OSError) and "nats" in str(exc).lower()
+    ):
+        return ValueError(
+            f"cannot reach NATS at {settings.nats_url} ({exc!r}); start nats-server with "
+            "JetStream (nats-server -js) or pass --nats URL"
+        )
+    if isinstance(exc, StoreError | ClusterDbError):
+        return ValueError(
+            f"database {redact(settings.db)}: {exc}; a cluster shares one PostgreSQL "
+            "(--db postgresql://user@host:port/db)"
+        )
+    return ValueError(f"{type(exc).__name__}: {exc}")
+
+
 def run_worker(args: argparse.Namespace) -> int:
+    import nats.errors
+
+    from callister.cluster.db import ClusterDbError
     from callister.cluster.worker import serve
     from callister.server.logs import setup_logging
+    from callister.store import StoreError
 
     settings = _settings(args)
     setup_logging(settings.log_level, settings.log_json)
     sys.setswitchinterval(0.001)  # the tick must win the GIL back quickly from store threads
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except (nats.errors.Error, TimeoutError, StoreError, ClusterDbError) as exc:
+        raise _start_failed(settings, exc) from None
     return 0
 
 
 def run_gateway(args: argparse.Namespace) -> int:
+    import nats.errors
+
     from callister.cluster.gateway import run
     from callister.server.logs import setup_logging
+    from callister.store import StoreError
 
     settings = _settings(args)
     setup_logging(settings.log_level, settings.log_json)
-    run(settings)
+    try:
+        run(settings)
+    except (nats.errors.Error, TimeoutError, StoreError) as exc:
+        raise _start_failed(settings, exc) from None
     return 0
 
 

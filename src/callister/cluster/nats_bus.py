@@ -80,24 +80,53 @@ async def connect(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await nats.connect(
-                servers,
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.25,
-                ping_interval=ping_interval,
-                max_outstanding_pings=max_outstanding_pings,
-                pending_size=pending_size,
-                disconnected_cb=wrap(disconnected_cb),
-                reconnected_cb=wrap(reconnected_cb),
-                error_cb=on_error,
+            # with reconnection on, the client retries an unreachable first server forever:
+            # bound the first connection ourselves
+            return await asyncio.wait_for(
+                _connect_once(
+                    servers,
+                    name,
+                    ping_interval,
+                    max_outstanding_pings,
+                    pending_size,
+                    wrap(disconnected_cb),
+                    wrap(reconnected_cb),
+                    on_error,
+                ),
+                timeout=max(0.5, deadline - time.monotonic()),
             )
-        except (TimeoutError, nats.errors.NoServersError, OSError):
+        except TimeoutError:
+            raise TimeoutError(f"no NATS server answered at {servers} in {timeout:.0f} s") from None
+        except (nats.errors.NoServersError, OSError):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.25)
+
+
+async def _connect_once(
+    servers: str | list[str],
+    name: str,
+    ping_interval: int,
+    max_outstanding_pings: int,
+    pending_size: int,
+    disconnected_cb: Any,
+    reconnected_cb: Any,
+    error_cb: Any,
+) -> Client:
+    return await nats.connect(
+        servers,
+        name=name,
+        connect_timeout=2,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25,
+        ping_interval=ping_interval,
+        max_outstanding_pings=max_outstanding_pings,
+        pending_size=pending_size,
+        disconnected_cb=disconnected_cb,
+        reconnected_cb=reconnected_cb,
+        error_cb=error_cb,
+    )
 
 
 @dataclass(slots=True)

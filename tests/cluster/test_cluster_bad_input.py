@@ -1,0 +1,110 @@
+"""Bad input to the cluster's processes gets a clear answer, never a crash: malformed requests on
+the NATS subjects a worker serves, and start-up with an unreachable NATS or a wrong database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from tests.cluster._support import NatsServer
+from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+
+from callister.cluster.procs import Cluster, free_port
+from callister.server.universe_cache import UniverseCache
+from callister.server.world import find_home_systems
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    try:
+        yield c
+    finally:
+        c.stop_all()
+
+
+async def ask(nc: nats.NATS, subject: str, data: bytes) -> dict[str, object]:
+    reply = await nc.request(subject, data, timeout=10)
+    answer = json.loads(reply.data)
+    assert isinstance(answer, dict)
+    return answer
+
+
+async def test_malformed_requests_are_answered_and_the_worker_lives_on(
+    cluster: Cluster, nats_server: NatsServer
+) -> None:
+    cluster.start("worker", "w1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_healthy, "w1", 120.0)
+    nc = await nats.connect(nats_server.url)
+    try:
+        claim = "cl.claim.w1"
+        for bad in (b"not json", b"{}", b'{"zone": "infinity.x.y"}', b'{"zone": 7}', b"[1,2]"):
+            answer = await ask(nc, claim, bad)
+            assert answer == {"ok": False, "error": "bad claim request"}, (bad, answer)
+        answer = await ask(nc, claim, b'{"zone": "elsewhere.0.0"}')
+        assert answer["ok"] is False and "runs infinity" in str(answer["error"])
+        # a sector with no star system in it
+        answer = await ask(nc, claim, b'{"zone": "infinity.123456.654321"}')
+        assert answer["ok"] is False and "no star system" in str(answer["error"]), answer
+        # a real zone: the first home system of the world's seed
+        universe = UniverseCache(1)
+        try:
+            hx, hy, _ = find_home_systems(universe, 1)[0]
+        finally:
+            universe.close()
+        zone = f"infinity.{hx}.{hy}"
+        answer = await ask(nc, claim, json.dumps({"zone": zone}).encode())
+        assert answer["ok"] is True, answer
+        for bad in (b"garbage", b'{"sid": "s"}', b'{"sid": "s", "gw": "g", "account": "x"}'):
+            answer = await ask(nc, f"cl.attach.{zone}", bad)
+            assert answer == {"ok": False, "error": "bad attach request"}, (bad, answer)
+        answer = await ask(
+            nc, f"cl.attach.{zone}", b'{"sid": "s1", "gw": "g", "account": 987654321}'
+        )
+        assert answer == {"ok": False, "error": "account refused"}
+        answer = await ask(nc, f"cl.move.{zone}", b"{{{")
+        assert answer == {"ok": False, "error": "bad move request"}
+        answer = await ask(nc, f"cl.move.{zone}", b"{}")
+        assert answer["ok"] is False and "no other live worker" in str(answer["error"])
+        # relayed frames for a session that does not exist go nowhere, harmlessly
+        await nc.publish("cl.in.nosuchsession", b"T{}")
+        await nc.publish("cl.hb.gateway", b"not json")
+        await nc.publish("cl.hb.worker", b"\xff\xfe")
+        await nc.flush()
+        await asyncio.sleep(1.0)
+        health = cluster.health("w1")
+        assert health["ok"] and zone in health["zones"]
+    finally:
+        await nc.close()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "callister", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cluster_env(),
+    )
+
+
+@pytest.mark.parametrize("role", ["worker", "gateway"])
+def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:  # noqa: F811
+    port = str(free_port())
+    dead = f"nats://127.0.0.1:{free_port()}"
+    out = run_cli(role, "--nats", dead, "--db", pg_url, "--port", port)
+    assert out.returncode == 2
+    assert f"cannot reach NATS at {dead}" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli(role, "--nats", dead, "--db", "mysql://db/x", "--port", port)
+    assert out.returncode == 2
+    assert "unsupported store URL scheme" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("zone", "move", "--nats", dead)
+    assert out.returncode == 2 and "needs a zone key" in out.stderr
