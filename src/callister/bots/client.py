@@ -91,6 +91,10 @@ class Bot:
         self.bye: str | None = None
         self.world: str | None = None  # hello.world: the world to enter (None: home)
         self.bye_world: str | None = None  # bye.world: where the server sent us
+        # issue 6: extra hello fields (`spectate`, `follow`, `moderator_ship`: moderators only)
+        self.hello_extra: dict[str, Any] = {}
+        self.ents: dict[int, dict[str, Any]] = {}  # id -> the newest `ents` entry
+        self.spectating: dict[str, Any] | None = None  # a spectator's newest camera
         self._acks: set[asyncio.Future[None]] = set()
         self._seq = 0
         self._undocked_seq = -10
@@ -115,15 +119,17 @@ class Bot:
     # ----------------------------------------------------------------- connection
     async def connect(self) -> None:
         """Open the socket, say hello, and wait for the welcome and the system."""
-        self.ship, self.system = 0, None
+        self.ship, self.system, self.welcome = 0, None, {}
         self.views, self.view = {0: EMPTY_RECORDS}, EMPTY_RECORDS
         self._last_snapshot = 0.0
         self.ws = await self.http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
         hello: dict[str, Any] = {"t": "hello", "token": self.token, "v": PROTOCOL_VERSION}
         if self.world is not None:
             hello["world"] = self.world
+        hello.update(self.hello_extra)
         await self.send(hello)
-        while not self.ship or self.system is None:
+        # a spectator has no ship (welcome.ship 0): its welcome and first system suffice
+        while not (self.ship or self.welcome.get("spectate")) or self.system is None:
             msg = await asyncio.wait_for(self.ws.receive(), 15)
             if msg.type != aiohttp.WSMsgType.TEXT and msg.type != aiohttp.WSMsgType.BINARY:
                 raise RuntimeError(f"socket closed during hello: {msg.type} {msg.data}")
@@ -162,6 +168,9 @@ class Bot:
         elif kind == "ents":
             for ent in msg["ents"]:
                 self.names[int(ent["id"])] = ent["name"]
+                self.ents[int(ent["id"])] = ent
+        elif kind == "spectating":
+            self.spectating = msg
         elif kind == "error":
             self.stats.errors += 1
             code = msg.get("code", "?")

@@ -20,6 +20,7 @@ from callister.protocol.intents import Input
 from callister.store import AuditEntry, Ban, Flag, FootageRecord, Login, Report
 
 if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
+    from callister.economy import Receipt
     from callister.server.gateway import Gateway
     from callister.server.world import World
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 ATTACH_EVERY_S = 0.25
 ACTIONS = ("warn", "mute", "kick", "ban", "unban", "delete_clone", "watch", "unwatch")
 CLOSE_KICK = 4001  # a moderator closed the socket (docs/protocol.md)
+TXN_BATCH = 2000  # ledger rows read per query by the economic detectors
+TXN_BATCHES = 10  # ...and at most this many queries per detector pass (the rest: next pass)
 
 
 class ModerationError(Exception):
@@ -48,12 +51,32 @@ class Moderation:
         self.chat: list[dict[str, Any]] = []  # the recent world messages we have (distress etc.)
         self.last_detect = 0.0
         self.tasks: list[asyncio.Task[Any]] = []
+        self.transfers = economy.TransferLedger()  # fed from the ledger by each detector pass
+        self._detecting = asyncio.Lock()  # the periodic pass and POST /api/mod/detect
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self._attach_loop(), name="footage attach"))
         self.tasks.append(loop.create_task(self._detect_loop(), name="detectors"))
+        self.tasks.append(loop.create_task(self._restore_mutes(), name="restore mutes"))
+
+    async def _restore_mutes(self) -> None:
+        """Mutes live in memory; the audit log has them too, so a restart does not lift one."""
+        try:
+            entries = await self.world.writer.call(
+                self.world.store.list_audit, self.world.name, None, 1000
+            )
+        except Exception:
+            log.exception("restoring mutes failed")
+            return
+        now = time.time()
+        for entry in reversed(entries):  # oldest first: a later mute of the same account wins
+            until = entry.detail.get("until")
+            if entry.action != "mute" or not entry.target_account:
+                continue
+            if isinstance(until, int | float) and until > now:
+                self.muted[entry.target_account] = float(until)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -201,11 +224,35 @@ class Moderation:
 
     async def detect(self) -> list[Finding]:
         """Run every detector once and write the flags; returns the findings."""
+        async with self._detecting:  # one pass at a time: the transfer ledger is stateful
+            return await self._detect()
+
+    async def _read_transfers(self, now: float) -> None:
+        """Feed the transfer ledger with the transactions committed since the last pass (the
+        first pass reads back one transfer window)."""
+        ledger = self.transfers
+        since = now - ledger.window_s
+        for _ in range(TXN_BATCHES):
+            rows = await self.world.writer.call(
+                self.world.store.list_txns,
+                self.world.name,
+                economy.TRANSFER_KINDS,
+                ledger.last_id,
+                since,
+                TXN_BATCH,
+            )
+            ledger.feed(rows, now)
+            if len(rows) < TXN_BATCH:
+                return
+
+    async def _detect(self) -> list[Finding]:
         world, store = self.world, self.world.store
         now = time.time()
         evidence = await world.writer.call(store.list_evidence, world.name, None, 5000)
         logins = await world.writer.call(store.list_logins, world.name, None, 5000)
         sessions = list(self.inputs.sessions())  # taken on the loop, analysed off it
+        await self._read_transfers(now)
+        transfers = list(self.transfers.transfers)
 
         def analyse() -> list[Finding]:
             # pure computation over copies: on a worker thread, so a detector pass (hundreds
@@ -217,11 +264,14 @@ class Moderation:
                 bot = bots.detect(account, session)
                 if bot is not None:
                     found.append(bot)
-            for pair, why in economy.linked_accounts(logins).items():
+            links = economy.linked_accounts(logins)
+            for pair, why in links.items():
                 a, b = sorted(pair)
                 found.append(
                     Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
                 )
+            found += economy.linked_transfers(transfers, links)
+            found += economy.duplicate_rids(economy.rid_variants(evidence))
             return found
 
         findings = await asyncio.get_running_loop().run_in_executor(None, analyse)
@@ -274,6 +324,28 @@ class Moderation:
     def is_muted(self, account_id: int) -> bool:
         until = self.muted.get(account_id)
         return until is not None and until > time.time()
+
+    def mute_message(self, account_id: int) -> str:
+        until = self.muted.get(account_id, 0.0)
+        left = max(1, round((until - time.time()) / 60.0))
+        return f"a moderator muted you: your chat is refused for {left} more minute(s)"
+
+    # ------------------------------------------------------------------ economy
+    def replayed(self, account_id: int, receipt: Receipt, sent: dict[str, Any]) -> None:
+        """A request was answered from the ledger (its rid was used before). If it asked for
+        something else than the first time, that is an attempt to make one idempotency key
+        do two things: evidence DUPLICATE_RID, which the economy detector flags."""
+        differs = economy.replay_differs(sent, receipt.detail)
+        if not differs:
+            return  # an honest retry
+        self.world.outcomes.evidence(
+            account_id,
+            economy.DUPLICATE_RID,
+            receipt.kind,
+            {"rid": receipt.rid, "kind": receipt.kind, "sent": sent, "first": differs},
+        )
+        self.world.outcomes.flush_evidence()
+        log.info("replayed rid with other contents", extra={"account": account_id})
 
     # ------------------------------------------------------------------ actions
     async def act(self, moderator_id: int, body: dict[str, Any]) -> dict[str, Any]:

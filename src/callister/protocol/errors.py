@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"  # too many messages; repeated floods close the socket
     NOT_IN_WORLD = "NOT_IN_WORLD"  # the ship is between zones (jumping) or not spawned yet
     WORLD_REFUSED = "WORLD_REFUSED"  # no such world, being deleted, full, or you need an invite
+    FORBIDDEN = "FORBIDDEN"  # the account's role may not do that (spectate, a moderator ship)
+    MUTED = "MUTED"  # a moderator muted this account: its chat is refused until the mute ends
     # game rules (raised by the zone, identical for players and agents)
     NOT_YOUR_SHIP = "NOT_YOUR_SHIP"
     UNKNOWN_SHIP = "UNKNOWN_SHIP"

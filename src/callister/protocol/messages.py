@@ -36,6 +36,20 @@ class Hello:
     token: str
     v: int
     world: str | None = None  # the world to enter (None: the account's home world)
+    # moderators and admins only (issue 6): watch without a ship, or fly a marked ship
+    spectate: bool = False
+    follow: int = 0  # spectating: the entity to keep the camera on (0: none)
+    sector: tuple[int, int] | None = None  # spectating: the system to watch (None: follow's)
+    moderator_ship: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpectateMsg:
+    """A spectator moves its camera: onto an entity, to another system, or to a point."""
+
+    follow: int | None  # an entity id, 0 to stop following, None: unchanged
+    sector: tuple[int, int] | None  # another (active) system to watch
+    at: tuple[float, float] | None  # a free camera position in metres (stops following)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +262,9 @@ ShipMessage = (
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
-ClientMessage = Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage
+ClientMessage = (
+    Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
+)
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 MAX_SLOT = 7
@@ -484,7 +500,60 @@ def _hello(obj: dict[str, Any]) -> Hello:
         not isinstance(world, str) or not 0 < len(world) <= 32 or not world.isprintable()
     ):
         raise ProtocolError(ErrorCode.BAD_FIELD, "'world' must be a world's name (1-32 chars)")
-    return Hello(token=token, v=version, world=world)
+    spectate, moderator_ship = _bool(obj, "spectate"), _bool(obj, "moderator_ship")
+    if spectate and moderator_ship:
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, "'spectate' and 'moderator_ship' exclude each other"
+        )
+    follow = _entity(obj, "follow")
+    sector = _sector(obj, "sector") if obj.get("sector") is not None else None
+    if (follow or sector is not None) and not spectate:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'follow' and 'sector' need 'spectate': true")
+    return Hello(
+        token=token,
+        v=version,
+        world=world,
+        spectate=spectate,
+        follow=follow,
+        sector=sector,
+        moderator_ship=moderator_ship,
+    )
+
+
+MAX_CAMERA = 2**31 / 16 - 1  # metres: the snapshot's i32 positions in 1/16 m
+
+
+def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
+    value = _field(obj, name)
+    if not isinstance(value, list) or len(value) != 2:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] sector coordinates")
+    coords = {"x": value[0], "y": value[1]}
+    return (
+        int(_int(coords, "x", MIN_SECTOR, MAX_SECTOR)),
+        int(_int(coords, "y", MIN_SECTOR, MAX_SECTOR)),
+    )
+
+
+def _spectate(obj: dict[str, Any]) -> SpectateMsg:
+    follow = _entity(obj, "follow") if "follow" in obj else None
+    sector = _sector(obj, "sector") if obj.get("sector") is not None else None
+    at = None
+    if obj.get("at") is not None:
+        value = obj["at"]
+        if not isinstance(value, list) or len(value) != 2:
+            raise ProtocolError(ErrorCode.BAD_FIELD, "'at' must be [x, y] in metres")
+        coords = {"x": value[0], "y": value[1]}
+        at = (
+            _float(coords, "x", -MAX_CAMERA, MAX_CAMERA),
+            _float(coords, "y", -MAX_CAMERA, MAX_CAMERA),
+        )
+    if follow is None and sector is None and at is None:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "give 'follow', 'sector' or 'at'")
+    if follow and at is not None:
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, "'follow' an entity or look 'at' a point, not both"
+        )
+    return SpectateMsg(follow=follow, sector=sector, at=at)
 
 
 def _input(obj: dict[str, Any]) -> InputMsg:
@@ -557,6 +626,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "board_attack": lambda o: BoardAttackMsg(
         ship=_ship(o), target=int(_int(o, "target", 1, MAX_ENTITY_ID))
     ),
+    "spectate": _spectate,
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

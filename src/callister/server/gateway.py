@@ -19,6 +19,7 @@ import numpy.typing as npt
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.economy import EconomyError, Receipt
+from callister.moderation.detect.economy import request_fields
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.protocol.limits import MAX_WS_MESSAGE, PROTOCOL_VERSION
@@ -46,6 +47,7 @@ from callister.protocol.messages import (
     ReportMsg,
     ServiceMsg,
     ShareMessage,
+    SpectateMsg,
     TargetMsg,
     TradeMsg,
     UndockMsg,
@@ -76,6 +78,8 @@ CLOSE_BANNED = 4403
 CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_FLOOD = 4429
+CLOSE_FORBIDDEN = 4405  # hello.spectate / hello.moderator_ship from a role that may not
+STAFF_ROLES = ("moderator", "admin")  # may spectate or fly a marked moderator ship
 VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
 SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
@@ -126,6 +130,21 @@ class Session:
         self.last_status: dict[str, Any] | None = None
         self.last_status_tick = 0
         self.requests: set[asyncio.Task[None]] = set()
+        # issue 6: a moderator watching with no ship (hello.spectate): its snapshots are
+        # centred on the entity it follows, or on (cam_x, cam_y) when that is not in view
+        self.spectator = False
+        self.follow = 0
+        self.cam_x = self.cam_y = 0.0
+
+    @property
+    def centre_id(self) -> int:
+        """The entity this session's view is centred on (0: none, a spectator's fixed camera)."""
+        return self.follow if self.spectator else self.ship_id
+
+    @property
+    def phase_key(self) -> int:
+        """Spreads sessions over the snapshot phases (a spectator has no ship id to use)."""
+        return self.ship_id or self.account.id
 
     def send_json(self, text: str) -> None:
         """Reliable, ordered: written now, or queued behind earlier messages if the socket is
@@ -228,6 +247,8 @@ class Gateway:
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.connections = 0
         self.moderation: Any = None  # moderation.service.Moderation (admission, reports)
+        self.spectators: set[Session] = set()  # not in `sessions`: they have no ship or pilot
+        self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: Any = None
 
@@ -241,15 +262,15 @@ class Gateway:
         self.connections += 1
         self.metrics.gauges["callister_connections"] = self.connections
         try:
-            account = await self._authenticate(ws)
-            if account is not None:
-                await self._serve(ws, account)
+            found = await self._authenticate(ws)
+            if found is not None:
+                await self._serve(ws, *found)
         finally:
             self.connections -= 1
             self.metrics.gauges["callister_connections"] = self.connections
         return ws
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Account | None:
+    async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
         try:
             msg = await ws.receive(timeout=self.settings.hello_timeout_s)
         except TimeoutError:
@@ -285,14 +306,26 @@ class Gateway:
             await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
             await ws.close(code=CLOSE_BANNED, message=b"banned")
             return None
-        return account
+        return account, hello
 
     async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
         self.metrics.inc("callister_protocol_errors_total")
         await ws.send_str(error_message(code, message))
         await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
-    async def _serve(self, ws: web.WebSocketResponse, account: Account) -> None:
+    async def _serve(
+        self, ws: web.WebSocketResponse, account: Account, hello: Hello | None = None
+    ) -> None:
+        staff_only = hello is not None and (hello.spectate or hello.moderator_ship)
+        if staff_only and account.role not in STAFF_ROLES:
+            assert hello is not None
+            self.metrics.inc("callister_protocol_errors_total")
+            what = "spectate" if hello.spectate else "fly a moderator ship"
+            await ws.send_str(
+                error_message(ErrorCode.FORBIDDEN, f"only moderators and admins may {what}")
+            )
+            await ws.close(code=CLOSE_FORBIDDEN, message=b"forbidden")
+            return
         if self.moderation is not None:  # temporary and address bans (moderation)
             peer = ws.get_extra_info("peername")
             address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
@@ -301,6 +334,9 @@ class Gateway:
                 await ws.send_str(error_message(ErrorCode.AUTH_FAILED, refused))
                 await ws.close(code=CLOSE_BANNED, message=b"banned")
                 return
+        if hello is not None and hello.spectate:
+            await self._spectate(ws, account, hello)
+            return
         old = self.sessions.get(account.id)
         if old is not None:  # the same player logged in again: the newest socket wins
             self._detach(old)
@@ -314,6 +350,8 @@ class Gateway:
             pilot = await self.world.enter(account.id, account.name)
             session.pilot = pilot
             session.ship_id = pilot.character.ship_id
+            if (hello is not None and hello.moderator_ship) != (account.id in self.moderator_ships):
+                self._mark_moderator(pilot, hello is not None and hello.moderator_ship)
             session.subscription = self.bus.subscribe(
                 f"ship.{pilot.character.ship_id}", functools.partial(self._on_ship_moved, session)
             )
@@ -387,6 +425,155 @@ class Gateway:
                 for key, w in self.world.content.weapons.items()
             }
         }
+
+    # -------------------------------------------------------------- spectators (issue 6)
+    async def _spectate(self, ws: web.WebSocketResponse, account: Account, hello: Hello) -> None:
+        """A moderator watches a system with no ship: nothing of it is in the zone, so no other
+        client can see it. Its snapshots go through the same per-client AOI path as players',
+        centred on the entity it follows (across jumps, for a player's ship) or a fixed point."""
+        session = Session(ws, account, self.settings, self.metrics)
+        session.spectator = True
+        self.spectators.add(session)
+        self.metrics.inc("callister_spectators_total")
+        session.sender = asyncio.get_running_loop().create_task(session.run_sender())
+        try:
+            session.send_json(self._spectator_welcome(session))
+            try:
+                if hello.follow or hello.sector is not None:
+                    self._aim(session, hello.follow or None, hello.sector, None)
+            except ProtocolError as exc:
+                session.send_json(error_message(exc.code, exc.message, ref="spectate"))
+            if session.zone_key is None and self.world.zones:
+                # nothing (valid) named: the first active system, so the view is never blank
+                self._aim(session, None, self.world.zones[min(self.world.zones)].sector, None)
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
+                    if not await self._on_message(session, msg.data):
+                        break
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.spectators.discard(session)
+            self._detach(session)
+
+    def _spectator_welcome(self, session: Session) -> str:
+        return encode_server(
+            "welcome",
+            v=PROTOCOL_VERSION,
+            account=session.account.id,
+            name=session.account.name,
+            role=session.account.role,
+            ship=0,
+            spectate=True,
+            world=self.world.name,
+            seed=str(self.world.seed),
+            tick_hz=self.settings.tick_hz,
+            snapshot_hz=self.settings.snapshot_hz,
+            aoi_radius=self.settings.aoi_radius,
+            content=self._content_summary(),
+            worlds=self.worlds_for(session.account) if self.worlds_for else [],
+        )
+
+    def _zone_of_entity(self, entity: int) -> str | None:
+        """The active zone holding `entity`: a player's ship by its pilot, else by search."""
+        owner = self.world.ship_owner.get(entity)
+        pilot = self.world.pilots.get(owner) if owner is not None else None
+        if pilot is not None and pilot.character.ship_id == entity:
+            return pilot.zone_key
+        for key, handle in self.world.zones.items():
+            if handle.zone.entity_kind(entity) is not None:
+                return key
+        return None
+
+    def _aim(
+        self,
+        session: Session,
+        follow: int | None,
+        sector: tuple[int, int] | None,
+        at: tuple[float, float] | None,
+    ) -> None:
+        """Point a spectator's camera (see SpectateMsg); ProtocolError changes nothing."""
+        key: str | None = None
+        if follow:
+            key = self._zone_of_entity(follow)
+            if key is None:
+                raise ProtocolError(
+                    ErrorCode.NO_TARGET, f"entity {follow} is in no active system (or between)"
+                )
+            if sector is not None and self.world.zones[key].sector != sector:
+                raise ProtocolError(ErrorCode.BAD_FIELD, f"entity {follow} is not in that system")
+        elif sector is not None:
+            key = next((k for k, h in self.world.zones.items() if h.sector == sector), None)
+            if key is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_AVAILABLE, f"no active system at {list(sector)}: nobody is there"
+                )
+        if follow is not None:
+            self._follow(session, follow)
+        if at is not None:
+            self._follow(session, 0)
+            session.cam_x, session.cam_y = at
+        elif key is not None and not follow and key != session.zone_key:
+            session.cam_x = session.cam_y = 0.0  # a new system, nothing followed: its star
+        if key is not None and key != session.zone_key:
+            self._enter_zone(session, key)
+        self._tell_spectator(session)
+
+    def _follow(self, session: Session, entity: int) -> None:
+        """Follow `entity` (0: nobody). The ship's bus subject says where it jumps and which
+        ship a destroyed pilot gets next, so the camera stays on the player."""
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+            session.subscription = None
+        session.follow = entity
+        if entity:
+            session.subscription = self.bus.subscribe(
+                f"ship.{entity}", functools.partial(self._on_followed_moved, session)
+            )
+
+    def _on_followed_moved(self, session: Session, moved: Any) -> None:
+        if session.closed:
+            return
+        if isinstance(moved, Respawned):
+            self._follow(session, moved.new_ship)  # its ShipMoved brings the new zone
+        elif isinstance(moved, ShipMoved) and moved.to_key is not None:
+            if moved.to_key != session.zone_key:
+                self._enter_zone(session, moved.to_key)
+        else:
+            return  # left the world: the camera stays where it last saw the ship
+        self._tell_spectator(session)
+
+    def _tell_spectator(self, session: Session) -> None:
+        handle = self.world.zones.get(session.zone_key) if session.zone_key else None
+        session.send_json(
+            encode_server(
+                "spectating",
+                follow=str(session.follow) if session.follow else None,
+                sector=sector_str(handle.sector) if handle is not None else None,
+                at=[round(session.cam_x, 1), round(session.cam_y, 1)],
+            )
+        )
+
+    def _spectator_message(self, session: Session, message: ClientMessage) -> None:
+        if not session.spectator:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, "not spectating: a moderator connects with hello.spectate"
+            )
+        if not isinstance(message, SpectateMsg):
+            raise ProtocolError(ErrorCode.NOT_IN_WORLD, "a spectator has no ship to command")
+        self._aim(session, message.follow, message.sector, message.at)
+
+    def _mark_moderator(self, pilot: Pilot, marked: bool) -> None:
+        """Mark (or unmark) the pilot's ship as a moderator's: `ents` carry `mod: true`, and
+        viewers who were already introduced to the ship hear of the change at once."""
+        if marked:
+            self.moderator_ships.add(pilot.account_id)
+        else:
+            self.moderator_ships.discard(pilot.account_id)
+        ship = pilot.character.ship_id
+        for member in self.by_zone.get(pilot.zone_key or "", ()):
+            if ship in member.introduced:
+                self._introduce(member, [ship])
 
     # -------------------------------------------------------------------- zones
     def _enter_zone(self, session: Session, key: str) -> None:
@@ -500,13 +687,23 @@ class Gateway:
             return
         if isinstance(message, Hello):
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        if session.spectator or isinstance(message, SpectateMsg):
+            self._spectator_message(session, message)
+            return
         if isinstance(message, ReportMsg):
             self._report(session, message)
             return
         pilot = session.pilot
         assert pilot is not None
+        if (
+            isinstance(message, CrewChatMsg)
+            and self.moderation is not None
+            and self.moderation.is_muted(session.account.id)
+        ):  # refused before any desk sees it: nothing is delivered, stored or remembered
+            raise ProtocolError(ErrorCode.MUTED, self.moderation.mute_message(session.account.id))
         if isinstance(message, BountyMsg):
-            self._request(session, message.rid, self.world.stations.bounty(pilot, message))
+            work = self.world.stations.bounty(pilot, message)
+            self._request(session, message.rid, work, request_fields(message))
             return
         if isinstance(message, ShareMessage):
             work = self.world.shipshare.handle(pilot, message)  # shared ships (issue 8)
@@ -549,7 +746,8 @@ class Gateway:
             self._request(session, None, self._market(session, pilot))
             return
         if isinstance(message, TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg):
-            self._request(session, message.rid, self.world.stations.request(pilot, message))
+            work = self.world.stations.request(pilot, message)
+            self._request(session, message.rid, work, request_fields(message))
             return
         if isinstance(message, HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg):
             self._crew(session, pilot, message)
@@ -665,8 +863,11 @@ class Gateway:
     async def _market(self, session: Session, pilot: Pilot) -> None:
         session.send_json(encode_server("market", **await self.world.stations.market(pilot)))
 
-    def _request(self, session: Session, rid: str | None, work: Any) -> None:
-        """Run a database-backed request off the read loop; answer with its receipt or error."""
+    def _request(
+        self, session: Session, rid: str | None, work: Any, sent: dict[str, Any] | None = None
+    ) -> None:
+        """Run a database-backed request off the read loop; answer with its receipt or error.
+        `sent`: what the request asked for, compared with a replayed receipt (moderation)."""
 
         async def run() -> None:
             try:
@@ -692,6 +893,9 @@ class Gateway:
                 )
                 return
             if isinstance(result, Receipt):
+                if result.replay and sent is not None and self.moderation is not None:
+                    # the same rid with other contents: answered idempotently, but recorded
+                    self.moderation.replayed(session.account.id, result, sent)
                 self.metrics.inc("callister_transactions_total")
                 session.last_status = None  # credits/cargo changed: resend the status
                 session.send_json(
@@ -724,21 +928,35 @@ class Gateway:
         self._fx_and_status(msg, members, fx)
         phase = msg.tick % self.period
         ids = msg.frame.ids
-        candidates = [s for s in members if s.ship_id % self.period == phase and not s.closed]
+        candidates = [s for s in members if s.phase_key % self.period == phase and not s.closed]
         if not candidates or len(ids) == 0:
             return
-        # one vectorised lookup of every due viewer's own row in the frame
+        # one vectorised lookup of every due viewer's centre row in the frame: its own ship, or
+        # for a spectator the entity it follows
         wanted = np.fromiter(
-            (s.ship_id for s in candidates), dtype=np.uint64, count=len(candidates)
+            (s.centre_id for s in candidates), dtype=np.uint64, count=len(candidates)
         )
         rows_of = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
         found = ids[rows_of] == wanted
-        due = [s for s, ok in zip(candidates, found.tolist(), strict=True) if ok]
+        keep = found
+        if self.spectators:  # a spectator is served even when its target is out of the frame
+            watching = np.fromiter((s.spectator for s in candidates), dtype=bool)
+            keep = found | watching
+        due = [s for s, ok in zip(candidates, keep.tolist(), strict=True) if ok]
         if not due:
             return
         shared = share_frame(msg.frame, self.cell)
-        own = rows_of[found]
+        own = rows_of[keep]
         cx, cy = shared.x[own], shared.y[own]
+        if keep is not found:
+            hit = found[keep]
+            for i, session in enumerate(due):
+                if not session.spectator:
+                    continue
+                if hit[i]:  # remember where the target was: the camera stays if it leaves
+                    session.cam_x, session.cam_y = float(cx[i]), float(cy[i])
+                else:
+                    cx[i], cy[i] = session.cam_x, session.cam_y
         views = plan_views(
             shared,
             cx,
@@ -786,6 +1004,11 @@ class Gateway:
             send_status = (tick + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
                 continue
+            if session.spectator:  # effects around the camera; no ship, so no status
+                near = fx_for(fx, session.cam_x, session.cam_y, radius) if fx else None
+                if near and not session.closed:
+                    session.send_json(encode_server("fx", fx=near))
+                continue
             pilot = session.pilot
             if session.closed or pilot is None or not zone.has_ship(session.ship_id):
                 continue
@@ -823,16 +1046,17 @@ class Gateway:
             session.introduced.add(ship_id)
             owner = self.world.ship_owner.get(ship_id)
             pilot = self.world.pilots.get(owner) if owner is not None else None
-            ents.append(
-                {
-                    "id": ship_id,
-                    "kind": "ship",
-                    "name": pilot.name
-                    if pilot
-                    else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
-                    "hull": pilot.character.hull if pilot else "",
-                }
-            )
+            ent: dict[str, Any] = {
+                "id": ship_id,
+                "kind": "ship",
+                "name": pilot.name
+                if pilot
+                else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
+                "hull": pilot.character.hull if pilot else "",
+            }
+            if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
+                ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+            ents.append(ent)
         if ents:
             session.send_json(encode_server("ents", ents=ents))
 
@@ -880,9 +1104,9 @@ class Gateway:
     # ------------------------------------------------------------------- shutdown
     async def shutdown(self, reason: str = "server shutting down") -> None:
         """Tell every client why, then close their sockets with 1001 (going away)."""
-        for session in list(self.sessions.values()):
+        for session in [*self.sessions.values(), *self.spectators]:
             session.send_json(encode_server("bye", reason=reason))
         await asyncio.sleep(0.05)
-        for session in list(self.sessions.values()):
+        for session in [*self.sessions.values(), *self.spectators]:
             with contextlib.suppress(Exception):
                 await session.ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown")

@@ -292,9 +292,14 @@ class WorldHost:
                 await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world refused")
                 return ws
             # one presence per account on the server: leaving another world for this one
+            # (a spectator has no presence: a moderator may watch one world, play in another)
             for other, runtime in list(self.runtimes.items()):
-                if other != name and (
-                    account.id in runtime.gateway.sessions or account.id in runtime.world.pilots
+                if (
+                    other != name
+                    and not hello.spectate
+                    and (
+                        account.id in runtime.gateway.sessions or account.id in runtime.world.pilots
+                    )
                 ):
                     await self._kick(account.id, f"entered world {name}", name)
             runtime = await self.runtime(name)
@@ -307,7 +312,7 @@ class WorldHost:
             counted = runtime.gateway
             counted.connections += 1
             runtime.idle_since = None
-            await runtime.gateway._serve(ws, account)
+            await runtime.gateway._serve(ws, account, hello)
         finally:
             counted.connections -= 1
         return ws

@@ -416,6 +416,28 @@ class SqlModerationRecords:
         )
         return [Login(r[0], int(r[1]), r[2], float(r[3])) for r in rows]
 
+    def list_txns(
+        self, world: str, kinds: tuple[str, ...], after_id: int, since: float, limit: int = 1000
+    ) -> list[Any]:
+        from ._sql import _TXN_COLUMNS, _txn  # _sql mixes this class in: import at call time
+
+        world = check.text("world", world)
+        if not isinstance(kinds, tuple) or not 0 < len(kinds) <= 16:
+            raise ValueError("kinds must be a tuple of 1-16 transaction kinds")
+        names = [check.kind("kind", k) for k in kinds]
+        after = check.int64("after_id", after_id, 0)
+        since = check.finite("since", since)
+        limit = check.count("limit", limit, 0, MAX_LIST)
+        marks = ", ".join("?" for _ in names)
+        rows = self._q(
+            lambda c: c.execute(
+                f"SELECT {_TXN_COLUMNS} FROM ledger_txns WHERE world = ? AND id > ? "
+                f"AND kind IN ({marks}) AND created_at >= ? ORDER BY id LIMIT ?",
+                (world, after, *names, since, limit),
+            ).all()
+        )
+        return [_txn(r) for r in rows]
+
 
 def _text(name: str, value: object, max_len: int) -> str:
     """Free text (may be empty), bounded; control characters other than newline refused."""

@@ -179,3 +179,10 @@ class ModerationRecords:
         self, world: str, account_id: int | None = None, limit: int = 1000
     ) -> list[Login]:
         """Logins newest first (all accounts, or one)."""
+
+    @abstractmethod
+    def list_txns(
+        self, world: str, kinds: tuple[str, ...], after_id: int, since: float, limit: int = 1000
+    ) -> list[Any]:
+        """Ledger transactions (`Txn`) of these kinds with id > after_id created at or after
+        `since`, oldest first: what the economic detectors read of the books."""

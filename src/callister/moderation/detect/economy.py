@@ -2,19 +2,41 @@
 attempts (one request id replayed with different contents).
 
 Accounts are *linked* when they connected from the same address, or logged in within
-`LOGIN_GAP_S` of each other more than `LOGIN_MATCHES` times (one person, two windows)."""
+`LOGIN_GAP_S` of each other more than `LOGIN_MATCHES` times (one person, two windows).
+
+What the live server feeds them (moderation/service.py):
+- transfers: `TransferLedger` reads the world's committed ledger transactions (a wreck looted
+  from another player's death, a bounty paid by its placers to the killer), so what it sees
+  is what the books say, restarts included;
+- duplicate request ids: the gateway compares a replayed receipt with the request that got it
+  (`request_fields` / `replay_differs`) and writes evidence `DUPLICATE_RID`;
+  `rid_variants` turns that evidence into the input of `duplicate_rids`."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import json
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from callister.moderation.detect import Finding
-from callister.store import Login
+from callister.protocol.messages import (
+    BountyMsg,
+    BuyHullMsg,
+    BuyModuleMsg,
+    ClientMessage,
+    TradeMsg,
+)
+from callister.store import Evidence, Login, Txn
 
 LOGIN_GAP_S = 5.0
 LOGIN_MATCHES = 3
+TRANSFER_WINDOW_S = 24 * 3600.0  # transfers kept for the linked-accounts check
+TRANSFER_KINDS = ("death", "loot", "bounty")  # the ledger kinds TransferLedger reads
+MAX_TRANSFERS = 20_000  # bound on what TransferLedger holds (oldest dropped first)
+DUPLICATE_RID = "DUPLICATE_RID"  # the evidence code of a replayed rid with other contents
 
 
 @dataclass(frozen=True)
@@ -104,3 +126,130 @@ def duplicate_rids(requests: Iterable[tuple[int, str, str]]) -> list[Finding]:
         for (account, rid), d in seen.items()
         if len(d) > 1
     ]
+
+
+# ---------------------------------------------------------------------------- the live feed
+class TransferLedger:
+    """Turns committed ledger transactions (ascending ids, kinds TRANSFER_KINDS) into
+    `Transfer`s between player accounts. Pure bookkeeping, no I/O: the caller reads the rows.
+
+    - a death moves the victim's hold into wreck <id> (remembered: wreck -> victim) and pays
+      the bounty on the victim to the killer;
+    - a loot moves a wreck's items to the looter: a transfer from the wreck's victim;
+    - a bounty puts the placer's credits in escrow on the target: paid out at the target's
+      death, they are a transfer from each placer to the killer.
+    """
+
+    def __init__(self, window_s: float = TRANSFER_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.last_id = 0  # the newest transaction fed
+        self.wreck_owner: dict[int, tuple[int, float]] = {}  # wreck -> (victim, at)
+        self.escrow: dict[int, list[tuple[int, int]]] = defaultdict(list)  # target -> placers
+        self.transfers: deque[Transfer] = deque(maxlen=MAX_TRANSFERS)
+
+    def feed(self, txns: Iterable[Txn], now: float) -> int:
+        """Account for these transactions (ids above `last_id`, ascending); returns how many
+        transfers they made. Malformed rows are skipped, never raised on."""
+        made = 0
+        for txn in txns:
+            if txn.id <= self.last_id:
+                continue
+            self.last_id = txn.id
+            account = _player(txn.account)
+            detail = txn.result.get("detail")
+            if account is None or not isinstance(detail, dict):
+                continue
+            made += self._one(txn.kind, account, detail, txn.created_at)
+        self._forget(now)
+        return made
+
+    def _one(self, kind: str, account: int, detail: dict[str, Any], at: float) -> int:
+        if kind == "bounty":
+            target, amount = _int(detail.get("target")), _int(detail.get("amount"))
+            if target and amount:
+                self.escrow[target].append((account, amount))
+            return 0
+        if kind == "death":
+            wreck = _int(detail.get("wreck"))
+            if wreck:
+                self.wreck_owner[wreck] = (account, at)
+            killer, paid = _int(detail.get("killer")), _int(detail.get("bounty"))
+            placers = self.escrow.pop(account, [])
+            if not killer or not paid:
+                return 0
+            paid_by = [(placer, amount) for placer, amount in placers if placer != killer]
+            for placer, amount in paid_by:  # (one's own bounty back is no transfer)
+                self.transfers.append(Transfer(placer, killer, amount, 0, at, "bounty"))
+            return len(paid_by)
+        if kind == "loot":
+            wreck = _int(detail.get("wreck"))
+            items = detail.get("items")
+            victim = self.wreck_owner.get(wreck)
+            if victim is None or victim[0] == account or not isinstance(items, dict):
+                return 0  # an NPC's wreck, one's own cargo back, or a death before our window
+            count = sum(q for q in items.values() if isinstance(q, int) and q > 0)
+            if count <= 0:
+                return 0
+            self.transfers.append(Transfer(victim[0], account, 0, count, at, "loot"))
+            return 1
+        return 0
+
+    def _forget(self, now: float) -> None:
+        cutoff = now - self.window_s
+        while self.transfers and self.transfers[0].at < cutoff:
+            self.transfers.popleft()
+        for wreck in [w for w, (_, at) in self.wreck_owner.items() if at < cutoff]:
+            del self.wreck_owner[wreck]
+
+
+def _player(account: str | None) -> int | None:
+    """The account id of a "player:<id>" ledger account (None for system accounts)."""
+    if not account or not account.startswith("player:"):
+        return None
+    tail = account.removeprefix("player:")
+    return int(tail) if tail.isdigit() else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def request_fields(message: ClientMessage) -> dict[str, Any] | None:
+    """What an economy request asked for, under the names its receipt's `detail` uses (None:
+    a request whose contents are all in its idempotency key, e.g. a service's op)."""
+    if isinstance(message, TradeMsg):
+        return {"item": message.item, "qty": message.qty, "side": message.side}
+    if isinstance(message, BuyHullMsg):
+        return {"hull": message.hull}
+    if isinstance(message, BuyModuleMsg):
+        return {"slot": message.slot, "weapon": message.weapon}
+    if isinstance(message, BountyMsg):
+        return {"amount": message.amount}
+    return None
+
+
+def replay_differs(sent: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    """The fields where a replayed request differs from what the first one did ({}: the same
+    request sent again, an honest retry)."""
+    return {k: detail[k] for k, v in sent.items() if k in detail and detail[k] != v}
+
+
+def digest(fields: dict[str, Any]) -> str:
+    """A short stable digest of a request's contents."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rid_variants(evidence: Iterable[Evidence]) -> list[tuple[int, str, str]]:
+    """(account, "<kind>:<rid>", contents digest) of both the first and the replayed request
+    of every DUPLICATE_RID evidence row: the input of `duplicate_rids`."""
+    out = []
+    for e in evidence:
+        if e.code != DUPLICATE_RID or not isinstance(e.detail, dict):
+            continue
+        key = f"{e.detail.get('kind', e.action)}:{e.detail.get('rid', '')}"
+        sent, first = e.detail.get("sent"), e.detail.get("first")
+        if isinstance(sent, dict) and isinstance(first, dict):
+            out.append((e.account_id, key, digest(sent)))
+            out.append((e.account_id, key, digest({**sent, **first})))
+    return out

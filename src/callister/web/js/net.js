@@ -19,6 +19,7 @@ const CLOSE_REPLACED = 4409;
 const CLOSE_BAD_HELLO = 4400;
 const CLOSE_WORLD_REFUSED = 4404; // hello.world names a world we may not enter
 const CLOSE_MOVED = 4410; // our world closed or we moved: `bye.world` says where to go
+const CLOSE_FORBIDDEN = 4405; // hello.spectate / moderator_ship from a role that may not
 
 /**
  * Net: one logical connection that survives socket drops.
@@ -45,6 +46,7 @@ export class Net {
     this.lastError = null;
     this.byeReason = "";
     this.world = null; // hello.world: the world to enter (null: the server picks our home)
+    this.helloExtra = null; // more hello fields (a moderator's spectate, follow, moderator_ship)
     this.stats = { snapshots: 0, deltas: 0, dropped: 0, bytes: 0, reconnects: 0 };
     this._pingN = 0;
     this._pings = new Map();
@@ -133,6 +135,7 @@ export class Net {
       this.lastRx = performance.now();
       const hello = { t: "hello", token: this.token, v: PROTOCOL_VERSION };
       if (this.world) hello.world = this.world;
+      if (this.helloExtra) Object.assign(hello, this.helloExtra);
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
@@ -191,7 +194,7 @@ export class Net {
     this._teardown(1000, "closed");
     const wasWelcomed = !!this.welcome;
     this.welcome = null;
-    if (code === CLOSE_AUTH_FAILED || code === CLOSE_BANNED) {
+    if (code === CLOSE_AUTH_FAILED || code === CLOSE_BANNED || code === CLOSE_FORBIDDEN) {
       this._wanted = false;
       const msg = this.lastError?.message ||
         (code === CLOSE_BANNED ? "this account is banned" : "your session expired; log in again");
@@ -315,6 +318,9 @@ export class Net {
         break;
       case "aboard": // issue 8: who is aboard a shared ship, at which station
         this.h.aboard?.(msg);
+        break;
+      case "spectating": // issue 6: a moderator's camera (mod/live.js)
+        this.h.spectating?.(msg);
         break;
       default:
         break; // newer servers may add messages; ignore what we do not know

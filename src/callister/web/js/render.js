@@ -44,6 +44,7 @@ export class Renderer {
     this.flashes = new Map(); // id -> {shield: ms, fire: ms} from the per-tick flag bits
     this.trails = new Map(); // missile id -> [[x, y]…] recent positions
     this.frame = 0;
+    this.modTags = new Set();
     this.stats = { fps: 0, frames: 0, since: performance.now() };
     this.resize();
     addEventListener("resize", () => this.resize());
@@ -97,6 +98,7 @@ export class Renderer {
     this.own = own;
     this.placed = []; // label rectangles drawn this frame (ship and station labels avoid them)
     this.poses.clear();
+    this.modTags = new Set(); // ships drawn with the "MOD" tag this frame (tests read it)
     this._background();
     this._starfield();
     if (state.system) {
@@ -763,8 +765,11 @@ export class Renderer {
 
     if (docked) return; // inside the station: its label is enough (the HUD says "docked")
     const name = state.nameOf(id) || (isOwn ? state.me?.name ?? "" : `#${id}`);
-    const labelCol = criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
-    this._label(criminal ? `${name} · CRIMINAL` : name, px, py - size - 9, labelCol, 12, isOwn || criminal);
+    const mod = state.names.get(id)?.mod === true; // a moderator's ship
+    const labelCol = mod ? "#9dffb0" : criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
+    const text = `${name}${mod ? " · MOD" : ""}${criminal ? " · CRIMINAL" : ""}`;
+    this._label(text, px, py - size - 9, labelCol, 12, isOwn || criminal || mod);
+    if (mod) this.modTags.add(id);
   }
 
   // ------------------------------------------------------------------ target, distress

@@ -226,6 +226,7 @@ export class GameState {
     for (const e of msg.ents || []) {
       this.names.set(Number(e.id), {
         name: String(e.name ?? ""), hull: String(e.hull ?? ""), kind: String(e.kind ?? "ship"),
+        mod: e.mod === true, // a moderator's ship (issue 6): drawn with a "MOD" tag
       });
     }
     if (this.names.size > 5000) {

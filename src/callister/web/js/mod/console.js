@@ -3,6 +3,7 @@
 // role on each. Everything players wrote (report text, names, chat) is shown with textContent.
 
 import { api, session } from "../api.js";
+import { LiveViewer } from "./live.js";
 import { ReplayViewer } from "./replay.js";
 
 const $ = (id) => document.getElementById(id);
@@ -47,6 +48,7 @@ const post = (path, body) => json(path, {
 });
 
 const viewer = new ReplayViewer($("mod-view"), authFetch);
+const live = new LiveViewer($("mod-live"));
 let events = [];
 const consoleState = { report: null, footage: null, loaded: false };
 
@@ -118,6 +120,7 @@ function openFlag(f) {
 }
 
 async function openFootage(id) {
+  if (live.active) stopWatching(); // footage plays on the replay canvas
   consoleState.footage = id;
   const meta = await viewer.open(id);
   const scrub = $("mod-scrub");
@@ -197,6 +200,61 @@ async function act() {
   }
 }
 
+// ------------------------------------------------------------------ live spectating
+async function spectate() {
+  const id = $("mod-account").value.trim();
+  let follow = 0;
+  if (/^\d+$/.test(id)) {
+    try {
+      const out = await json(`/api/mod/accounts/${id}`);
+      if (out.online && out.ship) follow = Number(out.ship);
+      else $("mod-result").textContent = `${out.account.name} is not in space: watching the first active system`;
+    } catch (err) {
+      $("mod-result").textContent = `Refused: ${err.message}`;
+      return;
+    }
+  }
+  viewer.pause();
+  $("mod-view").hidden = true;
+  $("mod-live").hidden = false;
+  $("mod-live-stop").disabled = false;
+  live.start(session.token, follow);
+}
+
+function stopWatching() {
+  live.stop();
+  $("mod-live").hidden = true;
+  $("mod-view").hidden = false;
+  $("mod-live-stop").disabled = true;
+}
+
+function liveBar() {
+  const select = $("mod-live-follow");
+  const ships = live.active ? live.ships() : [];
+  const want = ["0", ...ships.map((s) => String(s.id))];
+  const have = [...select.options].map((o) => o.value);
+  if (want.join() !== have.join()) {
+    select.replaceChildren(select.options[0], ...ships.map((s) => {
+      const o = document.createElement("option");
+      o.value = String(s.id);
+      o.textContent = s.mod ? `${s.name} (MOD)` : s.name; // names are text, never markup
+      return o;
+    }));
+  }
+  if (document.activeElement !== select) select.value = String(live.follow);
+  const where = live.camera?.sector ? ` in [${live.camera.sector.join(", ")}]` : "";
+  const who = live.follow ? live.state.nameOf(live.follow) || `#${live.follow}` : "nobody";
+  $("mod-live-status").textContent = !live.active
+    ? (live.error ? `refused: ${live.error.message}` : "not watching")
+    : `${live.net.status}: following ${who}${where}` + (live.error ? ` — ${live.error.message}` : "");
+}
+live.onChange(liveBar);
+setInterval(liveBar, 1000);
+
+$("mod-spectate").addEventListener("click", () => spectate());
+$("mod-live-stop").addEventListener("click", () => stopWatching());
+$("mod-live-follow").addEventListener("change", (e) => live.setFollow(e.target.value));
+
 $("mod-play").addEventListener("click", () => viewer.play());
 $("mod-pause").addEventListener("click", () => viewer.pause());
 $("mod-speed").addEventListener("change", (e) => viewer.setSpeed(e.target.value));
@@ -217,6 +275,7 @@ $("mod-save-footage").addEventListener("click", async () => {
 // tests read this (page.evaluate is not subject to the page's CSP)
 window.callisterMod = {
   viewer,
+  live: () => live.summary(),
   summary: () => ({
     loaded: consoleState.loaded,
     report: consoleState.report?.id ?? null,
