@@ -23,6 +23,7 @@ from callister.bots.client import Bot
 from callister.cluster import fencing
 from callister.cluster.procs import Cluster
 from callister.sim import ShipState
+from callister.store import open_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -311,3 +312,48 @@ async def test_zones_rebalance_onto_a_new_worker(cluster: Cluster) -> None:
         assert all(not b.ws.closed for b in bots)  # type: ignore[union-attr]
         for b in bots:
             await b.close()
+
+
+async def test_moderators_spectate_and_fly_marked_ships_through_a_gateway(
+    cluster: Cluster,
+) -> None:
+    """The hello's moderator options reach the worker's session logic through the relay."""
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    async with aiohttp.ClientSession() as http:
+        player = await flying_bot(http, cluster, "Flyer1")
+        g = cluster.procs["g1"]
+        staff = []
+        for name in ("Marshal1", "Eye1"):
+            bot = Bot(g.url, g.ws, name, session=http, jump_every_s=0, track_view=True)
+            await bot.register()
+            staff.append(bot)
+        store = open_store(cluster.db)
+        try:
+            for bot in staff:
+                store.set_role(bot.name, "moderator")
+        finally:
+            store.close()
+        marshal, eye = staff
+        marshal.hello_extra = {"moderator_ship": True}
+        await marshal.connect()
+        await until(lambda: marshal.ship in player.ents, 10, "the marshal is seen", player)
+        assert player.ents[marshal.ship].get("mod") is True
+        sector = [player.system["x"], player.system["y"]]  # type: ignore[index]
+        eye.hello_extra = {"spectate": True, "follow": str(player.ship), "sector": sector}
+        await eye.connect()
+        assert eye.ship == 0
+        await until(lambda: eye.stats.snapshots > 5, 10, "the spectator's snapshots", eye)
+        await until(lambda: player.ship in eye.positions(), 10, "the player in view", eye)
+        await player.pump(1.0)
+        assert eye.welcome["account"] not in player.ents  # the spectator is nowhere in the zone
+        # a player may not spectate: refused by the worker, relayed as is
+        sneak = Bot(g.url, g.ws, "Sneak1", session=http, jump_every_s=0)
+        await sneak.register()
+        sneak.hello_extra = {"spectate": True}
+        with pytest.raises(RuntimeError, match="4405"):
+            await sneak.connect()
+        for bot in (player, marshal, eye):
+            await bot.close()

@@ -83,6 +83,18 @@ class GatewayView:
     tick: int = 0
 
 
+def hello_options(hello: Hello | None) -> dict[str, Any] | None:
+    """What of the client's hello a worker needs (the moderator options), without its token."""
+    if hello is None:
+        return None
+    return {
+        "spectate": hello.spectate,
+        "follow": hello.follow,
+        "sector": list(hello.sector) if hello.sector is not None else None,
+        "moderator_ship": hello.moderator_ship,
+    }
+
+
 class Relay:
     """One client socket and the session it is attached to on some worker."""
 
@@ -95,7 +107,7 @@ class Relay:
         self.closed = False
         self.queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
         self.reattaches = 0
-        self.paused_since: float | None = None
+        self.hello: Hello | None = None
 
 
 class EdgeGateway:
@@ -173,15 +185,15 @@ class EdgeGateway:
         self.connections += 1
         self.metrics.gauges["callister_connections"] = self.connections
         try:
-            account = await self._authenticate(ws)
-            if account is not None:
-                await self._relay(ws, account, request.remote or "?")
+            found = await self._authenticate(ws)
+            if found is not None:
+                await self._relay(ws, *found, request.remote or "?")
         finally:
             self.connections -= 1
             self.metrics.gauges["callister_connections"] = self.connections
         return ws
 
-    async def _authenticate(self, ws: web.WebSocketResponse) -> Account | None:
+    async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
         try:
             msg = await ws.receive(timeout=self.settings.hello_timeout_s)
         except TimeoutError:
@@ -213,17 +225,23 @@ class EdgeGateway:
             await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
             await ws.close(code=CLOSE_BANNED, message=b"banned")
             return None
-        return account
+        return account, hello
 
     async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
         self.metrics.inc("callister_protocol_errors_total")
         await ws.send_str(error_message(code, message))
         await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
-    async def _relay(self, ws: web.WebSocketResponse, account: Account, address: str) -> None:
+    async def _relay(
+        self, ws: web.WebSocketResponse, account: Account, hello: Hello, address: str
+    ) -> None:
         relay = Relay(ws, account, address)
+        relay.hello = hello
         sender = self._spawn(self._send_loop(relay), f"send {account.id}")
-        attaching = self._spawn(self._attach(relay, await self._zone_of(account)), "attach")
+        zone = await self._zone_of(account)
+        if hello.spectate and hello.sector is not None:  # a moderator watching a system
+            zone = zone_key(self.settings.world_name, *hello.sector)
+        attaching = self._spawn(self._attach(relay, zone), "attach")
         self.metrics.inc("callister_logins_total")
         try:
             async for msg in ws:
@@ -271,6 +289,9 @@ class EdgeGateway:
                 "gw": self.name,
                 "account": relay.account.id,
                 "address": relay.address,
+                # the worker's session logic sees the client's own hello (moderator options)
+                # (never the token: the gateway authenticated it)
+                "hello": hello_options(relay.hello),
             }
             try:
                 reply = await self.bus.request(

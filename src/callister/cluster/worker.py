@@ -25,7 +25,6 @@ import resource
 import signal
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -55,6 +54,8 @@ from callister.cluster.remote import (
 )
 from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
 from callister.content import load_content
+from callister.protocol.limits import PROTOCOL_VERSION
+from callister.protocol.messages import Hello
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
 from callister.server.metrics import Metrics
@@ -280,7 +281,8 @@ class Worker:
             req = json.loads(msg.data)
             sid, gw = str(req["sid"]), str(req["gw"])
             account_id, address = int(req["account"]), str(req.get("address", "?"))
-        except (ValueError, KeyError, TypeError):
+            hello = relayed_hello(req.get("hello"))
+        except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
         if not self.keeper.valid(zone) or self.draining:
@@ -294,12 +296,14 @@ class Worker:
         sub = await self.nc.subscribe(in_subject(sid), cb=_deliver_to(sock))
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
-        self._spawn(self._serve_remote(sock, account, sub), f"session {sid}")
+        self._spawn(self._serve_remote(sock, account, hello, sub), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
 
-    async def _serve_remote(self, sock: RemoteSocket, account: Any, sub: Any) -> None:
+    async def _serve_remote(
+        self, sock: RemoteSocket, account: Any, hello: Hello | None, sub: Any
+    ) -> None:
         try:
-            await self.gateway._serve(sock, account)  # type: ignore[arg-type]
+            await self.gateway._serve(sock, account, hello)  # type: ignore[arg-type]
         except ZoneElsewhere as exc:
             sock.moved(exc.zone)
         except Exception:
@@ -460,8 +464,19 @@ def _deliver_to(sock: RemoteSocket) -> Callable[[Msg], Any]:
     return cb
 
 
-def new_session_id() -> str:
-    return uuid.uuid4().hex
+def relayed_hello(options: Any) -> Hello | None:
+    """The client's hello options as the gateway relayed them (see gateway.hello_options)."""
+    if options is None:
+        return None
+    sector = options.get("sector")
+    return Hello(
+        token="",
+        v=PROTOCOL_VERSION,
+        spectate=bool(options.get("spectate", False)),
+        follow=int(options.get("follow") or 0),
+        sector=(int(sector[0]), int(sector[1])) if sector is not None else None,
+        moderator_ship=bool(options.get("moderator_ship", False)),
+    )
 
 
 async def serve(settings: Settings) -> None:
