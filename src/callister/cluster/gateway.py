@@ -30,6 +30,7 @@ import nats.errors
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.cluster.directory import Directory
+from callister.cluster.moderation import GatewayModeration
 from callister.cluster.nats_bus import NatsBus
 from callister.cluster.remote import (
     BINARY,
@@ -48,6 +49,7 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, decode_client, error_message
 from callister.server import app as server_app
+from callister.server import moderation_routes
 from callister.server.admin_routes import admin_console
 from callister.server.auth import Passwords, Throttle, token_hash
 from callister.server.bus import zone_key
@@ -78,6 +80,9 @@ class GatewayView:
     name: str
     seed: int
     universe: UniverseCache
+    settings: Settings
+    store: Any
+    writer: StoreWriter
     pilots: dict[int, Any] = field(default_factory=dict)
     zones: dict[str, Any] = field(default_factory=dict)
     tick: int = 0
@@ -142,7 +147,7 @@ class EdgeGateway:
         await self.nc.flush()
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._watch_workers(), "watch workers")
-        view = GatewayView(s.world_name, s.world_seed, self.universe)
+        view = GatewayView(s.world_name, s.world_seed, self.universe, s, self.store, self.writer)
         app[server_app.SERVICES] = server_app.Services(
             settings=s,
             store=self.store,
@@ -395,6 +400,11 @@ class EdgeGateway:
                     log.info("worker silent: re-attaching", extra={"worker": worker})
                     self._reattach(relay, relay.zone)
 
+    @property
+    def sessions(self) -> dict[int, Relay]:
+        """The accounts connected through this gateway (the moderation inspector's "online")."""
+        return {r.account.id: r for r in self.relays.values() if not r.closed}
+
     # ------------------------------------------------------------------------ HTTP
     def cluster_view(self) -> dict[str, Any]:
         """Live workers with their zones, load and tick times (the admin console's table)."""
@@ -487,6 +497,10 @@ def build_gateway_app(settings: Settings) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
+    # the moderator console's API, served from the database and the workers
+    moderation_routes.register(
+        app, lambda services: GatewayModeration(services.world, services.gateway)
+    )
     app.router.add_get("/admin", admin_console)
     app.router.add_get("/api/admin/cluster", cluster_view)
     app.router.add_post("/api/admin/cluster/move", cluster_move)

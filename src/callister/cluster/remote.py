@@ -18,6 +18,7 @@ Subjects (zone keys are ``<world>.<x>.<y>``; NATS tokens may hold ``-``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -171,3 +172,27 @@ class RemoteSocket:
         if name == "peername":
             return (self.address, 0)
         return default
+
+
+async def scatter(
+    nc: Any, subject: str, payload: bytes, *, expect: int, timeout: float = 2.0
+) -> list[bytes]:
+    """Publish a request every subscriber answers (not just the first, as `request` does) and
+    collect the answers until `expect` came or `timeout` passed."""
+    inbox = nc.new_inbox()
+    answers: list[bytes] = []
+    done = asyncio.Event()
+
+    async def on_answer(msg: Any) -> None:
+        answers.append(bytes(msg.data))
+        if len(answers) >= expect:
+            done.set()
+
+    sub = await nc.subscribe(inbox, cb=on_answer)
+    try:
+        await nc.publish(subject, payload, reply=inbox)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout)
+    finally:
+        await sub.unsubscribe()
+    return answers

@@ -11,7 +11,7 @@ every request gets a JSON reply:
   count as ships (not NPCs), so they keep the zone awake (`World.step` skips zones whose ships
   are all NPCs) and they show in the heartbeat's load.
 - ``{"clear": true}`` (optionally ``"zone": ...``): remove the synthetic ships (of that zone);
-  emptied zones fall asleep and unload as usual.
+  a zone left without ships is unloaded at once (its lease released).
 - ``{"mark": true}``: start a measurement window (tick number, hand-off sample count).
 - ``{"stats": true}``: tick time percentiles and hand-off latencies since the last mark, with
   the worker's zones, synthetic ships and process CPU seconds.
@@ -45,7 +45,7 @@ SYNTHETIC_OWNER = -(1 << 50)
 below any clone id so it is nobody's."""
 
 DRIVE_EVERY_S = 0.1  # the driver wakes this often (off the tick, like arriving intents)
-CHANGE_EVERY_S = 2.0  # each ship gets new controls about this often
+CHANGE_EVERY_S = 5.0  # each ship gets new controls about this often (a pilot holding a course)
 HOME_FRACTION = 0.5  # beyond this fraction of the system radius a ship is steered inwards
 
 
@@ -163,6 +163,10 @@ def clear(worker: Any, state: _State, zone: str | None) -> int:
             if handle.zone.has_ship(ship):
                 handle.zone.remove_ship(ship)
                 removed += 1
+        if handle.zone.ship_count == 0:
+            # unloaded (and its lease released) now rather than after zone_unload_s, so a
+            # measurement after a clear does not include a wave of unloads
+            worker.world._unload(handle)
     if not state.fleets and state.driver is not None:
         state.driver.cancel()
         state.driver = None

@@ -37,6 +37,14 @@ from callister.cluster import db as cluster_db
 from callister.cluster import fencing, outbox
 from callister.cluster.directory import Directory
 from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
+from callister.cluster.moderation import (
+    MOD_ACT,
+    MOD_DETECT,
+    MOD_EFFECT,
+    MOD_QUEUE,
+    WorkerModeration,
+    footage_subject,
+)
 from callister.cluster.nats_bus import NatsBus
 from callister.cluster.nats_bus import connect as nats_connect
 from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
@@ -51,6 +59,7 @@ from callister.cluster.remote import (
     claim_subject,
     in_subject,
     move_subject,
+    scatter,
 )
 from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
 from callister.content import load_content
@@ -124,10 +133,16 @@ class Worker:
         self.world.bind(self)
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)
+        self.moderation = WorkerModeration(self.world, self.gateway, self)
+        self.gateway.moderation = self.moderation  # admission (bans), reports, mutes
+        self.moderation.start()
         await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.subscribe(GATEWAY_HEARTBEAT, cb=self._on_gateway_beat)
         await self.nc.subscribe(f"cl.bench.{self.name}", cb=self._on_bench)
+        await self.nc.subscribe(MOD_ACT, queue=MOD_QUEUE, cb=self.moderation.on_act)
+        await self.nc.subscribe(MOD_EFFECT, cb=self.moderation.on_effect)
+        await self.nc.subscribe(MOD_DETECT, cb=self.moderation.on_detect)
         await self.nc.flush()
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._sweep_loop(), "sweep")
@@ -146,6 +161,8 @@ class Worker:
             task.cancel()
         for sock in list(self.remote.values()):
             sock.hang_up()
+        with contextlib.suppress(Exception):
+            await self.moderation.stop()
         with contextlib.suppress(Exception):
             await self.world.stop()  # the last fenced checkpoint
         for receiver in list(self.receivers.values()):
@@ -190,6 +207,7 @@ class Worker:
         subs = [
             await self.nc.subscribe(attach_subject(zone), cb=self._on_attach),
             await self.nc.subscribe(move_subject(zone), cb=self._on_move),
+            await self.nc.subscribe(footage_subject(zone), cb=self.moderation.on_footage),
         ]
         self._zone_subs[zone] = subs
         log.info("zone owned", extra={"zone": zone, "token": lease.token})
@@ -401,9 +419,32 @@ class Worker:
             except Exception:
                 log.exception("rebalancing failed; next round")
 
+    def is_coordinator(self) -> bool:
+        """Whether this is the live worker with the lowest name: it runs the world-wide
+        detectors and the rebalancer. A convention, not an election: for a heartbeat two
+        workers may both believe it, which costs a duplicate pass, never a wrong result."""
+        names = [w.name for w in self.directory.alive() if not w.draining]
+        return bool(names) and min(names) == self.name
+
+    async def scatter(
+        self, subject: str, value: dict[str, Any], *, skip_self: bool = False
+    ) -> list[dict[str, Any]]:
+        """Ask every live worker (this one included) and collect their answers."""
+        if skip_self:
+            value = {**value, "skip": self.name}
+        expect = max(1, len(self.directory.alive()) - (1 if skip_self else 0))
+        answers = await scatter(self.nc, subject, json.dumps(value).encode(), expect=expect)
+        out = []
+        for raw in answers:
+            with contextlib.suppress(ValueError):
+                answer = json.loads(raw)
+                if isinstance(answer, dict):
+                    out.append(answer)
+        return out
+
     async def rebalance_once(self) -> list[Move]:
         alive = [w for w in self.directory.alive() if not w.draining]
-        if len(alive) < 2 or min(w.name for w in alive) != self.name:
+        if len(alive) < 2 or not self.is_coordinator():
             return []
         loads = {zone: max(1.0, load) for w in alive for zone, load in w.zones.items()}
         current = {zone: w.name for w in alive for zone in w.zones}

@@ -245,25 +245,37 @@ class Moderation:
             if len(rows) < TXN_BATCH:
                 return
 
+    def runs_global_detectors(self) -> bool:
+        """Whether this process runs the detectors over the whole world's records (evidence,
+        logins, the ledger, clones). Always in one process; in a cluster, one worker does
+        (cluster/moderation.py), and every worker checks its own players' input timing."""
+        return True
+
     async def _detect(self) -> list[Finding]:
         world, store = self.world, self.world.store
         now = time.time()
-        evidence = await world.writer.call(store.list_evidence, world.name, None, 5000)
-        logins = await world.writer.call(store.list_logins, world.name, None, 5000)
+        whole = self.runs_global_detectors()
+        evidence = (
+            await world.writer.call(store.list_evidence, world.name, None, 5000) if whole else []
+        )
+        logins = await world.writer.call(store.list_logins, world.name, None, 5000) if whole else []
         sessions = list(self.inputs.sessions())  # taken on the loop, analysed off it
-        await self._read_transfers(now)
+        if whole:
+            await self._read_transfers(now)
         transfers = list(self.transfers.transfers)
 
         def analyse() -> list[Finding]:
             # pure computation over copies: on a worker thread, so a detector pass (hundreds
             # of sessions, thousands of evidence rows) never stalls the tick loop
             found: list[Finding] = []
-            found += refusals.refusals(evidence, now)
-            found += refusals.floods(evidence, now)
             for account, session in sessions:
                 bot = bots.detect(account, session)
                 if bot is not None:
                     found.append(bot)
+            if not whole:
+                return found
+            found += refusals.refusals(evidence, now)
+            found += refusals.floods(evidence, now)
             links = economy.linked_accounts(logins)
             for pair, why in links.items():
                 a, b = sorted(pair)
@@ -275,7 +287,8 @@ class Moderation:
             return found
 
         findings = await asyncio.get_running_loop().run_in_executor(None, analyse)
-        findings += await self._clone_findings()
+        if whole:
+            findings += await self._clone_findings()
         for f in findings:
             await world.writer.call(
                 store.add_flag,

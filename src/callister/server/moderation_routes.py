@@ -324,8 +324,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
 """Every moderation endpoint (the security test walks this list)."""
 
 
-def register(app: web.Application) -> None:
-    """Add this module's routes to the application (called once by app.build_app)."""
+def register(app: web.Application, service: Callable[[Any], Moderation] | None = None) -> None:
+    """Add this module's routes to the application (called once by app.build_app). `service`
+    makes the Moderation service from the app's services (a cluster gateway's differs)."""
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, _guarded(handler))
     app.router.add_get("/mod", console)
@@ -334,7 +335,10 @@ def register(app: web.Application) -> None:
         from callister.server.app import SERVICES
 
         services = app[SERVICES]
-        mod = Moderation(services.world, services.gateway)
+        if service is not None:
+            mod = service(services)
+        else:
+            mod = Moderation(services.world, services.gateway)
         services.gateway.moderation = mod
         app[MODERATION] = mod
         mod.start()

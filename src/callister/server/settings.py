@@ -114,7 +114,7 @@ class Settings:
     moderation_detect_s: float = _s(30.0, "Detectors run this often (off the tick).", 1)
     nats_url: str = _s(
         "nats://127.0.0.1:4222",
-        "Cluster only (`callister worker`/`gateway`): NATS server(s) with JetStream, comma-separated.",
+        "Cluster only (`callister worker`, `gateway`): NATS server URL(s), comma-separated.",
     )
     node_name: str = _s(
         "", "Cluster only: this process's unique name (default: <role>-<host>-<pid>)."

@@ -1,0 +1,143 @@
+"""Moderation in a cluster (real processes): a player's report saves footage on the worker that
+simulates the system; the moderator console's API on a gateway lists it and replays it; mutes and
+bans reach players whichever worker serves them; the API keeps its role checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.cluster._support import NatsServer
+from tests.cluster.test_cluster_ops import flying_bot, ready, until
+from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.server.wsclient import close_code
+
+from callister.bots.client import Bot
+from callister.cluster.procs import Cluster
+from callister.store import open_store
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    c.env["CALLISTER_REBALANCE_S"] = "0"  # the test places the systems itself
+    try:
+        yield c
+    finally:
+        c.stop_all()
+
+
+def record(bot: Bot) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    original = bot._on_frame
+
+    def on_frame(data: str | bytes) -> None:
+        if isinstance(data, str):
+            seen.append(json.loads(data))
+        original(data)
+
+    bot._on_frame = on_frame  # type: ignore[method-assign]
+    return seen
+
+
+async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    g = cluster.procs["g1"]
+    async with aiohttp.ClientSession() as http:
+        victim = await flying_bot(http, cluster, "victim1")
+        grief_a = await flying_bot(http, cluster, "griefa")
+        home = f"infinity.{victim.system['x']}.{victim.system['y']}"  # type: ignore[index]
+        cluster.start("worker", "w2")
+        await ready(cluster, "w2")
+        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        # the second griefer goes next door: a new system, placed on the emptier worker w2
+        grief_b = await flying_bot(http, cluster, "griefb")
+        await grief_b.send({"t": "jump", "ship": grief_b.ship, "to": grief_b.system["links"][0]})  # type: ignore[index]
+        await until(lambda: grief_b.ship in cluster.health("w2")["ships"], 30, "b on w2", grief_b)
+        assert {victim.ship, grief_a.ship} <= set(cluster.health("w1")["ships"])
+        bots = [victim, grief_a, grief_b]
+
+        # the victim reports; the footage comes from w1's recorder of the home system
+        seen = record(victim)
+        await asyncio.gather(*(b.pump(1.0) for b in bots))
+        await victim.send(
+            {"t": "report", "kind": "player", "target": "griefa", "reason": "griefing",
+             "text": "<b>rammed</b> me"}
+        )  # fmt: skip
+        await until(lambda: any(m["t"] == "reported" for m in seen), 15, "reported", victim)
+
+        register = {"name": "modcl1", "password": "bot-password-123"}
+        async with http.post(f"{g.url}/api/register", json=register) as resp:
+            token = (await resp.json())["token"]
+        player_auth = {"Authorization": f"Bearer {token}"}
+        async with http.get(f"{g.url}/api/mod/queue", headers=player_auth) as resp:
+            assert resp.status == 403  # a player is not a moderator
+        async with http.get(f"{g.url}/api/mod/queue") as resp:
+            assert resp.status == 401
+        store = open_store(cluster.db)
+        try:
+            store.set_role("modcl1", "moderator")
+        finally:
+            store.close()
+        auth = player_auth
+
+        async with http.get(f"{g.url}/api/mod/queue", headers=auth) as resp:
+            assert resp.status == 200
+            queue = await resp.json()
+        (report,) = queue["reports"]
+        assert report["text"] == "<b>rammed</b> me"
+        assert report["target_account"] == grief_a.welcome["account"]
+        assert home in queue["zones"]
+        async with http.get(f"{g.url}/api/mod/footage/{report['footage_id']}", headers=auth) as r:
+            meta = await r.json()
+        assert meta["end_tick"] > meta["start_tick"] and "griefa" in meta["names"].values()
+        async with http.post(f"{g.url}/api/mod/footage", json={"zone": home}, headers=auth) as r:
+            assert r.status == 201, await r.text()
+        body = {"zone": "infinity.9999.9999"}
+        async with http.post(f"{g.url}/api/mod/footage", json=body, headers=auth) as r:
+            assert r.status == 404 and "no worker" in (await r.json())["error"]["message"]
+        async with http.post(f"{g.url}/api/mod/detect", headers=auth) as r:
+            assert r.status == 200 and "findings" in await r.json()
+
+        # mutes and bans reach the griefers on both workers (whichever worker does the action,
+        # one of the two is served by the other)
+        for griefer in (grief_a, grief_b):
+            account = griefer.welcome["account"]
+            body = {"action": "mute", "account": account, "reason": "spam", "hours": 1}
+            async with http.post(f"{g.url}/api/mod/actions", json=body, headers=auth) as r:
+                assert r.status == 200, await r.text()
+            await griefer.send({"t": "crew_chat", "ship": griefer.ship, "text": "cheap credits"})
+            await until(
+                lambda g=griefer: g.stats.error_codes.get("MUTED", 0) >= 1, 10, "muted", griefer
+            )
+            async with http.get(f"{g.url}/api/mod/accounts/{account}", headers=auth) as r:
+                assert (await r.json())["muted"] is True
+        body = {"action": "mute", "account": 987654321, "reason": "spam"}
+        async with http.post(f"{g.url}/api/mod/actions", json=body, headers=auth) as r:
+            assert r.status == 404  # the worker's answer, relayed
+        for griefer in (grief_a, grief_b):
+            body = {"action": "ban", "account": griefer.welcome["account"], "reason": "griefing"}
+            async with http.post(f"{g.url}/api/mod/actions", json=body, headers=auth) as r:
+                assert r.status == 200, await r.text()
+                assert (await r.json())["closed"] is True
+            assert griefer.ws is not None
+            assert await close_code(griefer.ws) == 4403
+        again = Bot(g.url, g.ws, "griefa", session=http)
+        await again.register()  # logs in: the password still works, the game does not
+        with pytest.raises(RuntimeError, match="4403"):
+            await again.connect()
+        async with http.get(f"{g.url}/api/mod/audit", headers=auth) as r:
+            actions = sorted(a["action"] for a in (await r.json())["audit"])
+        assert actions.count("ban") == 2 and actions.count("mute") == 2
+        assert not victim.ws.closed  # type: ignore[union-attr]
+        await victim.close()
