@@ -357,3 +357,56 @@ async def test_moderators_spectate_and_fly_marked_ships_through_a_gateway(
             await sneak.connect()
         for bot in (player, marshal, eye):
             await bot.close()
+
+
+async def test_death_far_from_home_respawns_on_the_home_worker(
+    cluster: Cluster,
+    pg_url: str,  # noqa: F811
+) -> None:
+    from tests.server.test_combat import fire_until_destroyed
+
+    cluster.env.update(CALLISTER_PVP="true", CALLISTER_DAMAGE_MULTIPLIER="10")
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    async with aiohttp.ClientSession() as http:
+        a = await flying_bot(http, cluster, "hunter1")
+        b = await flying_bot(http, cluster, "prey1")
+        home = (a.system["x"], a.system["y"])  # type: ignore[index]
+        cluster.start("worker", "w2")
+        await ready(cluster, "w2")
+        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        target = a.system["links"][0]  # type: ignore[index]
+        for bot in (a, b):
+            await bot.send({"t": "jump", "ship": bot.ship, "to": target})
+        await until(
+            lambda: {a.ship, b.ship} <= set(cluster.health("w2")["ships"]),
+            40,
+            "both next door, on w2",
+            a,
+        )
+        await until(lambda: bool(a.status) and bool(b.status), 10, "statuses", b)
+        old = b.ship
+        await fire_until_destroyed(a, b, shots=80)
+        await until(lambda: b.ship != old, 20, "the prey's new ship", b)
+        await until(
+            lambda: b.system is not None and (b.system["x"], b.system["y"]) == home,
+            20,
+            "back home",
+            b,
+        )
+        await until(lambda: b.ship in cluster.health("w1")["ships"], 10, "new ship on w1", b)
+        assert b.ship not in cluster.health("w2")["ships"]
+        assert old not in cluster.health("w1")["ships"] + cluster.health("w2")["ships"]
+        await b.pump(1.0)
+        with raw(pg_url) as conn:
+            rows = dict(
+                conn.execute(
+                    "SELECT ship_id, zone FROM cluster_ships WHERE ship_id = ANY(%s)",
+                    ([old, b.ship],),
+                ).fetchall()
+            )
+        assert rows == {b.ship: f"infinity.{home[0]}.{home[1]}"}, rows
+        for bot in (a, b):
+            await bot.close()

@@ -282,6 +282,16 @@ def add_ship(conn: Connection, zone: str, token: int, owner: str, state: ShipSta
         )
 
 
+def remove_ship(conn: Connection, zone: str, token: int, owner: str, ship_id: int) -> bool:
+    """A ship resident in `zone` is gone for good (destroyed). False if it was not there."""
+    with fenced(conn, zone, token, owner) as cur:
+        cur.execute(
+            "DELETE FROM cluster_ships WHERE ship_id = ? AND zone = ? AND arrived = seq",
+            (ship_id, zone),
+        )
+        return cur.rowcount == 1
+
+
 def checkpoint(
     conn: Connection,
     zone: str,

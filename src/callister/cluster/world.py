@@ -407,7 +407,9 @@ class ClusterWorld(World):
             character = replace(character, extra=extra)
         return character
 
-    async def respawn(self, pilot: Pilot) -> None:
+    async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
+        if old_ship:  # the destroyed ship leaves the cluster's map of ships
+            await self._forget_ship(old_ship)
         c = pilot.character
         home = zone_key(self.name, c.home_x, c.home_y)
         if home not in self.zones:
@@ -422,7 +424,21 @@ class ClusterWorld(World):
                 self._evict(pilot)
                 self.node.session_moved(pilot.account_id, home)
                 return
-        await super().respawn(pilot)
+        await super().respawn(pilot, old_ship)
+        await self._register_ship(pilot)  # the new ship, in the home zone
+
+    async def _forget_ship(self, ship: int) -> None:
+        where = await self.node.db(fencing.ship_location, self.node_conn, ship)
+        if where is None or where[0] not in self.zones or not self.node.valid(where[0]):
+            return
+        zone = where[0]
+        try:
+            await self.node.db(
+                fencing.remove_ship, self.node_conn, zone, self.node.token(zone), self.node.name,
+                ship,
+            )  # fmt: skip
+        except (fencing.Fenced, KeyError):
+            self.lose_zone(zone, "fenced: another worker owns it")
 
     # --------------------------------------------------------------------- persistence
     def _save(self, pilot: Pilot) -> None:

@@ -221,7 +221,7 @@ class Outcomes:
             ship=str(new_ship),
             insurance=receipt.detail.get("insurance_paid", 0),
         )
-        await world.respawn(pilot)
+        await world.respawn(pilot, old_ship=event.ship)
 
     # ----------------------------------------------------------------------- mining, loot
     async def _mined(self, zone: ZoneHandle, event: Mined) -> None:

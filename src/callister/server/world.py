@@ -435,8 +435,9 @@ class World:
         hull = self.content.hulls.get(pilot.character.hull, self.content.starter_hull)
         return max(0, hull.cargo - cargo_volume(self.content, pilot.cargo))
 
-    async def respawn(self, pilot: Pilot) -> None:
-        """Put a pilot whose ship was destroyed back in space at home, in their new ship."""
+    async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
+        """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new
+        ship."""
         c = pilot.character
         handle = await self.ensure_zone(c.home_x, c.home_y)
         pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
