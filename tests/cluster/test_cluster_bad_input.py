@@ -108,3 +108,34 @@ def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:  # noq
     assert "unsupported store URL scheme" in out.stderr and "Traceback" not in out.stderr
     out = run_cli("zone", "move", "--nats", dead)
     assert out.returncode == 2 and "needs a zone key" in out.stderr
+
+
+async def test_bad_hellos_at_a_gateway_are_refused_with_their_codes(cluster: Cluster) -> None:
+    import aiohttp
+    from tests.server.wsclient import close_code
+
+    from callister.bots.client import Bot
+
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    loop = asyncio.get_running_loop()
+    for name in ("w1", "g1"):
+        await loop.run_in_executor(None, cluster.wait_healthy, name, 120.0)
+    g = cluster.procs["g1"]
+    async with aiohttp.ClientSession() as http:
+        bot = Bot(g.url, g.ws, "hello1", session=http)
+        await bot.register()
+        cases = [
+            ("not json", 4400),
+            (json.dumps({"t": "input", "ship": 1, "thrust": 1, "turn": 0}), 4400),
+            (json.dumps({"t": "hello", "token": "nope", "v": 1}), 4401),
+            (json.dumps({"t": "hello", "token": bot.token, "v": 1, "world": "elsewhere"}), 4404),
+        ]
+        for text, code in cases:
+            ws = await http.ws_connect(g.ws)
+            await ws.send_str(text)
+            assert await close_code(ws) == code, text
+            await ws.close()
+        await bot.connect()  # and a good one still gets in
+        assert bot.ship
+        await bot.close()

@@ -63,6 +63,7 @@ from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
+from callister.server.world_host import CLOSE_WORLD_REFUSED
 from callister.server.writer import StoreWriter
 from callister.store import Account, AuditEntry, open_store
 
@@ -229,6 +230,12 @@ class EdgeGateway:
         if account.banned:
             await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
             await ws.close(code=CLOSE_BANNED, message=b"banned")
+            return None
+        if hello.world is not None and hello.world != self.settings.world_name:
+            # private worlds run on `callister serve` (docs/deploy.md, Limits)
+            refusal = f"this cluster runs only the world {self.settings.world_name!r}"
+            await ws.send_str(error_message(ErrorCode.WORLD_REFUSED, refusal))
+            await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world refused")
             return None
         return account, hello
 
