@@ -138,4 +138,12 @@ async def test_bad_hellos_at_a_gateway_are_refused_with_their_codes(cluster: Clu
             await ws.close()
         await bot.connect()  # and a good one still gets in
         assert bot.ship
+        auth = {"Authorization": f"Bearer {bot.token}"}
+        async with http.get(f"{g.url}/api/me", headers=auth) as resp:
+            me = await resp.json()
+        assert me["name"] == "hello1" and me["ship"]["id"] == bot.ship
+        async with http.get(f"{g.url}/api/me/discovered", headers=auth) as resp:
+            assert len((await resp.json())["systems"]) == 1
+        async with http.get(f"{g.url}/api/me") as resp:
+            assert resp.status == 401
         await bot.close()

@@ -518,6 +518,8 @@ def build_gateway_app(settings: Settings) -> web.Application:
     app.router.add_post("/api/register", server_app.register)
     app.router.add_post("/api/login", server_app.login)
     app.router.add_post("/api/logout", server_app.logout)
+    app.router.add_get("/api/me", server_app.me)
+    app.router.add_get("/api/me/discovered", server_app.discovered)
     app.router.add_get("/api/universe/system", server_app.system_view)
     app.router.add_get("/api/universe/map", server_app.map_view)
     app.router.add_static("/static/", server_app.WEB_DIR, show_index=False)
