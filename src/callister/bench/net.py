@@ -45,6 +45,15 @@ def bench_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def bots_command(url: str, count: int, seconds: float, ramp: float, *extra: str) -> list[str]:
+    """`callister bots` as a command line (a process of its own: the bots must not share the
+    server's cores' interpreter)."""
+    return [
+        sys.executable, "-m", "callister", "bots", "--url", url, "--count", str(count),
+        "--seconds", str(seconds), "--ramp", str(ramp), *extra, "--json",
+    ]  # fmt: skip
+
+
 def start_server(
     port: int, db: str, env: dict[str, str], log_path: Path
 ) -> subprocess.Popen[bytes]:
@@ -90,21 +99,7 @@ def run_net_bench(
     try:
         ramp = min(20.0, max(1.0, clients / 50.0))
         start_tick = int(_get_json(f"http://127.0.0.1:{port}/healthz")["tick"])
-        cmd = [
-            sys.executable,
-            "-m",
-            "callister",
-            "bots",
-            "--url",
-            f"ws://127.0.0.1:{port}/ws",
-            "--count",
-            str(clients),
-            "--seconds",
-            str(seconds),
-            "--ramp",
-            str(ramp),
-            "--json",
-        ]
+        cmd = bots_command(f"ws://127.0.0.1:{port}/ws", clients, seconds, ramp)
         bots = subprocess.run(
             cmd,
             stdout=subprocess.PIPE,

@@ -111,9 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--p99-ms", type=float, default=25.0, help="zone scaling: worst-worker p99 tick threshold"
     )
     c.add_argument(
-        "--scaling-window", type=float, default=6.0, help="zone scaling: seconds per measurement"
+        "--scaling-window", type=float, default=10.0, help="zone scaling: seconds per measurement"
     )
-    c.add_argument("--max-zones", type=int, default=400, help="zone scaling: zones prepared")
+    c.add_argument("--max-zones", type=int, default=600, help="zone scaling: zones prepared")
     c.add_argument(
         "--start-zones", type=int, default=8, help="zone scaling: first count tried per worker"
     )

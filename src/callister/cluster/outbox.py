@@ -265,6 +265,11 @@ class HandoffReceiver:
     and then put the ship into the simulation; it returns False for a duplicate. A message is
     acked only after `apply` returned. An exception from `apply` naks the message (it comes
     back after `retry_delay`); `Fenced` means the zone is no longer ours: the receiver stops.
+
+    `batch` is 1 on purpose: nats-py's `fetch(n > 1)` on a long poll returns the first message
+    only once `n` have come or the poll's `timeout` ends, so a lone hand-off waited up to
+    `poll` (1 s) in the client (`bench cluster`: transit p99 428 ms with 64, 55 ms with 1). A
+    backlog (a failover) then costs one pull round trip per message, which is ~1 ms.
     """
 
     def __init__(
@@ -273,7 +278,7 @@ class HandoffReceiver:
         zone: str,
         apply: Apply,
         *,
-        batch: int = 64,
+        batch: int = 1,
         ack_wait: float = 5.0,
         retry_delay: float = 0.5,
         poll: float = 1.0,
