@@ -74,14 +74,18 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         assert answer == {"ok": False, "error": "bad move request"}
         answer = await ask(nc, f"cl.move.{zone}", b"{}")
         assert answer["ok"] is False and "no other live worker" in str(answer["error"])
-        # relayed frames for a session that does not exist go nowhere, harmlessly
-        await nc.publish("cl.in.nosuchsession", b"T{}")
+        # a malformed batch of relayed frames, and frames for a session that does not exist,
+        # go nowhere, harmlessly
+        await nc.publish("cl.in.w1", b"T{}")
+        await nc.publish("cl.in.w1", b"0" * 32 + b"T" + (1000).to_bytes(4, "little") + b"{}")
+        await nc.publish("cl.in.w1", b"f" * 32 + b"T" + (2).to_bytes(4, "little") + b"{}")
         await nc.publish("cl.hb.gateway", b"not json")
         await nc.publish("cl.hb.worker", b"\xff\xfe")
         await nc.flush()
         await asyncio.sleep(1.0)
         health = cluster.health("w1")
         assert health["ok"] and zone in health["zones"]
+        assert cluster.metrics("w1")["callister_bad_batches_total"] >= 2
     finally:
         await nc.close()
 

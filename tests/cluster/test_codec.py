@@ -30,6 +30,13 @@ FINITE = st.floats(allow_nan=False, allow_infinity=False)
 def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
     """Values of a type hint, for the registered dataclasses' fields."""
     origin = get_origin(tp)
+    if tp is Any:  # (e.g. Handoff.pilot's values): any JSON-like value
+        return st.recursive(
+            st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | FINITE | st.text(),
+            lambda inner: st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=8,
+        )
     if tp is type(None):
         return st.none()
     if tp is bool:

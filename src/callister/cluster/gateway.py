@@ -22,7 +22,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -40,10 +39,12 @@ from callister.cluster.remote import (
     MOVED,
     TEXT,
     WORKER_HEARTBEAT,
+    Batcher,
     attach_subject,
+    frames,
     in_subject,
-    pack,
-    unpack,
+    new_sid,
+    out_subject,
 )
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_WS_MESSAGE
@@ -58,6 +59,9 @@ from callister.server.gateway import (
     CLOSE_BAD_HELLO,
     CLOSE_BANNED,
     CLOSE_HELLO_TIMEOUT,
+    JSON_BACKLOG,
+    SNAPSHOT_BACKLOG,
+    write_frame_now,
 )
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
@@ -69,7 +73,6 @@ from callister.store import Account, AuditEntry, open_store
 
 log = logging.getLogger(__name__)
 
-SEND_QUEUE = 256  # frames queued for a slow client beyond which snapshots are skipped
 ATTACH_TIMEOUT = 2.0  # an owner answers at once (the session starts after the reply)
 
 
@@ -143,7 +146,8 @@ class EdgeGateway:
         assert self.bus.nc is not None
         self.nc = self.bus.nc
         self.directory = Directory(self.bus.request)
-        await self.nc.subscribe(f"cl.out.{self.name}.*", cb=self._on_out)
+        self.batcher = Batcher(self.bus)
+        await self.nc.subscribe(out_subject(self.name), cb=self._on_out)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.flush()
         self._spawn(self._heartbeat_loop(), "heartbeat")
@@ -258,22 +262,22 @@ class EdgeGateway:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    data = pack(TEXT, msg.data)
+                    kind, data = TEXT, msg.data.encode()
                 elif msg.type == WSMsgType.BINARY:
-                    data = pack(BINARY, msg.data)
+                    kind, data = BINARY, msg.data
                 else:
                     break
                 self.metrics.inc("callister_messages_received_total")
-                if relay.attached.is_set():
-                    self.bus.publish_raw(in_subject(relay.sid), data)
+                if relay.attached.is_set() and relay.worker is not None:
+                    self.batcher.add(in_subject(relay.worker), relay.sid, kind, data)
                 # while re-attaching, input is dropped: the ship holds its last input, and
                 # requests are answered (or retried by their rid) once the session is back
         finally:
             relay.closed = True
             attaching.cancel()
             sender.cancel()
-            if relay.attached.is_set():
-                self.bus.publish_raw(in_subject(relay.sid), CLOSE)
+            if relay.attached.is_set() and relay.worker is not None:
+                self.batcher.add(in_subject(relay.worker), relay.sid, CLOSE, b"")
             self.relays.pop(relay.sid, None)
 
     async def _zone_of(self, account: Account) -> str:
@@ -291,7 +295,7 @@ class EdgeGateway:
         Retries until it works or the client leaves (a failover takes a lease's lifetime)."""
         relay.attached.clear()
         self.relays.pop(relay.sid, None)
-        relay.sid, relay.zone, relay.worker = uuid.uuid4().hex, zone, None
+        relay.sid, relay.zone, relay.worker = new_sid(), zone, None
         self.relays[relay.sid] = relay
         started = time.monotonic()
         delay = 0.1
@@ -341,33 +345,51 @@ class EdgeGateway:
         self._spawn(self._attach(relay, zone), f"reattach {relay.account.id}")
 
     async def _on_out(self, msg: Any) -> None:
-        sid = msg.subject.rsplit(".", 1)[1]
-        relay = self.relays.get(sid)
-        if relay is None or relay.closed:
+        """A batch of frames from a worker: each to its client's socket, written at once
+        (server/gateway.py's direct write), or queued behind a slow client's backlog."""
+        try:
+            batch = list(frames(msg.data))
+        except ValueError:
+            self.metrics.inc("callister_bad_batches_total")
+            log.warning("malformed frame batch from a worker dropped")
             return
-        kind, payload = unpack(msg.data)
-        if kind == MOVED:
-            try:
-                zone = str(json.loads(payload)["zone"])
-            except (ValueError, KeyError, TypeError):
-                return
-            self._reattach(relay, zone)
-            return
-        if kind == BINARY and relay.queue.qsize() > SEND_QUEUE:
-            self.metrics.inc("callister_snapshots_skipped_total")
-            return  # a slow client skips snapshots; it never acks them, so deltas stay right
-        relay.queue.put_nowait((kind, payload))
+        for sid, kind, payload in batch:
+            relay = self.relays.get(sid)
+            if relay is None or relay.closed:
+                continue
+            if kind == MOVED:
+                try:
+                    zone = str(json.loads(bytes(payload))["zone"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                self._reattach(relay, zone)
+            elif kind == BINARY:
+                # a slow client skips snapshots; it never acks them, so deltas stay right
+                if relay.queue.empty() and write_frame_now(
+                    relay.ws, bytes(payload), WSMsgType.BINARY, SNAPSHOT_BACKLOG
+                ):
+                    self.metrics.counters["callister_snapshots_sent_total"] += 1
+                    self.metrics.counters["callister_bytes_sent_total"] += len(payload)
+                else:
+                    self.metrics.inc("callister_snapshots_skipped_total")
+            elif (
+                kind == TEXT
+                and relay.queue.empty()
+                and write_frame_now(relay.ws, bytes(payload), WSMsgType.TEXT, JSON_BACKLOG)
+            ):
+                self.metrics.counters["callister_bytes_sent_total"] += len(payload)
+            else:  # JSON behind a backlog, and the close after what is queued
+                relay.queue.put_nowait((kind, bytes(payload)))
 
     async def _send_loop(self, relay: Relay) -> None:
+        """The slow path: JSON that could not be written at once, in order, then a close."""
         ws = relay.ws
         while True:
             kind, payload = await relay.queue.get()
             try:
                 if kind == TEXT:
                     await ws.send_str(payload.decode("utf-8", "replace"))
-                elif kind == BINARY:
-                    await ws.send_bytes(payload)
-                    self.metrics.inc("callister_snapshots_sent_total")
+                    self.metrics.inc("callister_bytes_sent_total", len(payload))
                 elif kind == CLOSE:
                     try:
                         info = json.loads(payload)
@@ -377,7 +399,6 @@ class EdgeGateway:
                     relay.closed = True
                     await ws.close(code=code, message=reason.encode()[:120])
                     return
-                self.metrics.inc("callister_bytes_sent_total", len(payload))
             except (ConnectionResetError, RuntimeError):
                 return
 

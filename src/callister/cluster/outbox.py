@@ -66,6 +66,9 @@ class Handoff:
     state: ShipState
     departed_at: float = 0.0
     """Wall-clock time of the departure commit (for hand-off latency metrics only)."""
+    pilot: dict[str, Any] | None = None
+    """What the destination needs of the ship's player beyond the ship (ClusterWorld: the
+    character, name, credits, cargo, whether crew is aboard), so it need not read it back."""
 
     @property
     def msg_id(self) -> str:
@@ -95,6 +98,7 @@ def depart(
     owner: str,
     state: ShipState,
     extra: Callable[[Cursor], None] | None = None,
+    pilot: dict[str, Any] | None = None,
 ) -> Handoff:
     """Commit a ship's departure and its outbox row together (fenced on `from_zone`).
 
@@ -109,7 +113,7 @@ def depart(
         ).one()
         if row is None or row[0] != from_zone or int(row[1]) != int(row[2]):
             raise NotResident(f"ship {state.id} is not resident in {from_zone}: {row}")
-        handoff = Handoff(state.id, int(row[1]) + 1, from_zone, to_zone, state, now)
+        handoff = Handoff(state.id, int(row[1]) + 1, from_zone, to_zone, state, now, pilot)
         cur.execute(
             "UPDATE cluster_ships SET zone = ?, seq = ?, state = ?, token = ?, updated_at = ? "
             "WHERE ship_id = ? AND seq = ?",

@@ -10,8 +10,15 @@ Subjects (zone keys are ``<world>.<x>.<y>``; NATS tokens may hold ``-``):
 - ``cl.attach.<zone>``      request, gateway -> the zone's owner: start (or resume) a session.
 - ``cl.claim.<worker>``     request, gateway/admin -> a worker: acquire a zone's lease and load it.
 - ``cl.move.<zone>``        request, admin -> the zone's owner: drain it and hand it to a worker.
-- ``cl.in.<sid>``           gateway -> worker: the client's frames (and its close).
-- ``cl.out.<gateway>.<sid>`` worker -> gateway: frames for the client, close, moved.
+- ``cl.in.<worker>``        gateway -> worker: clients' frames (and their close), batched.
+- ``cl.out.<gateway>``       worker -> gateway: frames for clients, close, moved, batched.
+
+Frames travel in batches, one NATS message per destination per event-loop turn: every snapshot
+a worker's tick makes for the sessions of one gateway goes as one message. Per-message costs
+(a publish, the client's protocol parser, a callback) would otherwise be paid per frame, and
+they are what made a relayed player cost more than a direct one. A batch is a sequence of
+(session id: 32 ASCII bytes, kind: 1 byte, length: uint32 LE, payload); frames of one session
+keep their order.
 - ``cl.hb.worker`` / ``cl.hb.gateway``  heartbeats with load (placement) and liveness.
 """
 
@@ -20,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import struct
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,28 +59,78 @@ def move_subject(zone: str) -> str:
     return f"cl.move.{zone}"
 
 
-def in_subject(sid: str) -> str:
-    return f"cl.in.{sid}"
+def in_subject(worker: str) -> str:
+    return f"cl.in.{worker}"
 
 
-def out_subject(gateway: str, sid: str) -> str:
-    return f"cl.out.{gateway}.{sid}"
+def out_subject(gateway: str) -> str:
+    return f"cl.out.{gateway}"
+
+
+SID_BYTES = 32  # session ids: uuid4().hex
+_HEAD = struct.Struct(f"<{SID_BYTES}scI")
+MAX_BATCH = 512 * 1024  # a batch this big goes at once (NATS max_payload is far above)
+
+
+def new_sid() -> str:
+    return uuid.uuid4().hex
+
+
+class Batcher:
+    """Gathers frames per destination subject and publishes each destination's frames as one
+    message when the current event-loop callback (e.g. a whole tick) is done."""
+
+    def __init__(self, bus: RawBus) -> None:
+        self.bus = bus
+        self._bufs: dict[str, bytearray] = {}
+        self._scheduled = False
+        self.pending = 0  # bytes gathered, not yet handed to the bus
+
+    def add(self, subject: str, sid: str, kind: bytes, data: bytes | memoryview) -> None:
+        buf = self._bufs.get(subject)
+        if buf is None:
+            buf = self._bufs[subject] = bytearray()
+        buf += _HEAD.pack(sid.encode("ascii"), kind, len(data))
+        buf += data
+        self.pending += _HEAD.size + len(data)
+        if len(buf) >= MAX_BATCH:
+            self._send(subject)
+        elif not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        for subject in list(self._bufs):
+            self._send(subject)
+
+    def _send(self, subject: str) -> None:
+        buf = self._bufs.pop(subject)
+        self.pending -= len(buf)
+        self.bus.publish_raw(subject, bytes(buf))
+
+
+def frames(payload: bytes) -> Iterator[tuple[str, bytes, memoryview]]:
+    """The (session id, kind, payload) frames of a batch; ValueError if it is malformed."""
+    view = memoryview(payload)
+    pos, end = 0, len(view)
+    while pos < end:
+        if pos + _HEAD.size > end:
+            raise ValueError("truncated frame header in a batch")
+        sid, kind, length = _HEAD.unpack_from(view, pos)
+        pos += _HEAD.size
+        if pos + length > end:
+            raise ValueError("truncated frame in a batch")
+        yield sid.decode("ascii", "replace"), kind, view[pos : pos + length]
+        pos += length
 
 
 WORKER_HEARTBEAT = "cl.hb.worker"
 GATEWAY_HEARTBEAT = "cl.hb.gateway"
 
 
-def pack(kind: bytes, payload: bytes | str) -> bytes:
-    return kind + (payload.encode() if isinstance(payload, str) else payload)
-
-
-def pack_json(kind: bytes, value: Any) -> bytes:
-    return kind + json.dumps(value, separators=(",", ":")).encode()
-
-
-def unpack(data: bytes) -> tuple[bytes, bytes]:
-    return data[:1], data[1:]
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 class RawBus(Protocol):
@@ -99,23 +158,24 @@ class RemoteSocket:
     slow socket) and JSON through `send_str`, and closes it.
     """
 
-    def __init__(self, bus: RawBus, gateway: str, sid: str, address: str) -> None:
-        self.bus, self.gateway, self.sid, self.address = bus, gateway, sid, address
-        self._out = out_subject(gateway, sid)
+    def __init__(self, batcher: Batcher, gateway: str, sid: str, address: str) -> None:
+        self.batcher, self.bus = batcher, batcher.bus
+        self.gateway, self.sid, self.address = gateway, sid, address
+        self._out = out_subject(gateway)
         self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
         self.closed = False
         self.close_code: int | None = None
         self.last_in = time.monotonic()
 
     # ---------------------------------------------------------------- inbound (gateway -> us)
-    def deliver(self, data: bytes) -> None:
-        """A relayed frame from the gateway (called by the worker's cl.in subscription)."""
+    def deliver(self, kind: bytes, payload: bytes | memoryview) -> None:
+        """A relayed frame from the gateway (the worker's cl.in.<worker> subscription)."""
         self.last_in = time.monotonic()
-        kind, payload = unpack(data)
         if kind == TEXT:
-            self._inbox.put_nowait(Frame(WSMsgType.TEXT, payload.decode("utf-8", "replace")))
+            text = bytes(payload).decode("utf-8", "replace")
+            self._inbox.put_nowait(Frame(WSMsgType.TEXT, text))
         elif kind == BINARY:
-            self._inbox.put_nowait(Frame(WSMsgType.BINARY, payload))
+            self._inbox.put_nowait(Frame(WSMsgType.BINARY, bytes(payload)))
         elif kind == CLOSE:
             self.closed = True
             self._inbox.put_nowait(None)
@@ -141,22 +201,20 @@ class RemoteSocket:
             return False
         if binary and self.bus.queue_bytes > backlog:
             return False  # the bus is backed up: skip the snapshot, like a slow socket
-        self.bus.publish_raw(self._out, (BINARY if binary else TEXT) + data)
+        self.batcher.add(self._out, self.sid, BINARY if binary else TEXT, data)
         return True
 
     async def send_str(self, text: str) -> None:
         if not self.closed:
-            self.bus.publish_raw(self._out, TEXT + text.encode())
+            self.batcher.add(self._out, self.sid, TEXT, text.encode())
 
     async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
         if self.closed:
             return False
         self.closed = True
         self.close_code = code
-        self.bus.publish_raw(
-            self._out,
-            pack_json(CLOSE, {"code": code, "reason": message.decode("utf-8", "replace")}),
-        )
+        reason = message.decode("utf-8", "replace")
+        self.batcher.add(self._out, self.sid, CLOSE, _json({"code": code, "reason": reason}))
         self._inbox.put_nowait(None)
         return True
 
@@ -165,7 +223,7 @@ class RemoteSocket:
         if self.closed:
             return
         self.closed = True
-        self.bus.publish_raw(self._out, pack_json(MOVED, {"zone": zone}))
+        self.batcher.add(self._out, self.sid, MOVED, _json({"zone": zone}))
         self._inbox.put_nowait(None)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:

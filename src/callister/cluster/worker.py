@@ -53,10 +53,13 @@ from callister.cluster.remote import (
     GATEWAY_DEAD_AFTER,
     GATEWAY_HEARTBEAT,
     HEARTBEAT_EVERY,
+    SID_BYTES,
     WORKER_HEARTBEAT,
+    Batcher,
     RemoteSocket,
     attach_subject,
     claim_subject,
+    frames,
     in_subject,
     move_subject,
     scatter,
@@ -94,6 +97,9 @@ class Worker:
         self.name = settings.node_name or f"worker-{socket.gethostname()}-{os.getpid()}"
         self.servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="fence")
+        # hand-offs have a connection and thread of their own: a ship in transit never waits
+        # behind the checkpoint of every zone (tens of ms each)
+        self._handoff_pool = ThreadPoolExecutor(1, thread_name_prefix="handoff")
         self.metrics = Metrics()
         self.receivers: dict[str, HandoffReceiver] = {}
         self._zone_subs: dict[str, list[Any]] = {}
@@ -112,6 +118,7 @@ class Worker:
         self.writer = StoreWriter()
         self.store = await loop.run_in_executor(self.writer._pool, open_store, s.db)
         self.conn = await loop.run_in_executor(self._db_pool, cluster_db.connect, s.db)
+        self.handoff_conn = await loop.run_in_executor(self._handoff_pool, cluster_db.connect, s.db)
         await self.db(fencing.ensure_schema, self.conn)
         self.bus = NatsBus(self.servers, name=self.name)
         await self.bus.start()
@@ -136,6 +143,8 @@ class Worker:
         self.moderation = WorkerModeration(self.world, self.gateway, self)
         self.gateway.moderation = self.moderation  # admission (bans), reports, mutes
         self.moderation.start()
+        self.batcher = Batcher(self.bus)
+        await self.nc.subscribe(in_subject(self.name), cb=self._on_frames)
         await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.subscribe(GATEWAY_HEARTBEAT, cb=self._on_gateway_beat)
@@ -184,6 +193,11 @@ class Worker:
         """Run a fenced-connection call on the connection's own thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db_pool, lambda: fn(*args, **kwargs))
+
+    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a departure or arrival (with `handoff_conn`) on the hand-off thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._handoff_pool, lambda: fn(*args, **kwargs))
 
     # --------------------------------------------------------------------- zone ownership
     async def own(self, zone: str) -> None:
@@ -310,16 +324,16 @@ class Worker:
         if account is None or account.banned:
             await self._reply(msg, {"ok": False, "error": "account refused"})
             return
-        sock = RemoteSocket(self.bus, gw, sid, address)
-        sub = await self.nc.subscribe(in_subject(sid), cb=_deliver_to(sock))
+        if len(sid) != SID_BYTES or not sid.isascii():
+            await self._reply(msg, {"ok": False, "error": "bad attach request"})
+            return
+        sock = RemoteSocket(self.batcher, gw, sid, address)
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
-        self._spawn(self._serve_remote(sock, account, hello, sub), f"session {sid}")
+        self._spawn(self._serve_remote(sock, account, hello), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
 
-    async def _serve_remote(
-        self, sock: RemoteSocket, account: Any, hello: Hello | None, sub: Any
-    ) -> None:
+    async def _serve_remote(self, sock: RemoteSocket, account: Any, hello: Hello | None) -> None:
         try:
             await self.gateway._serve(sock, account, hello)  # type: ignore[arg-type]
         except ZoneElsewhere as exc:
@@ -329,8 +343,17 @@ class Worker:
             await sock.close(code=1011, message=b"server error")
         finally:
             self.remote.pop(sock.sid, None)
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+
+    async def _on_frames(self, msg: Msg) -> None:
+        """A batch of clients' frames from a gateway, to the sessions they belong to."""
+        try:
+            for sid, kind, payload in frames(msg.data):
+                sock = self.remote.get(sid)
+                if sock is not None:
+                    sock.deliver(kind, payload)
+        except ValueError:
+            self.metrics.inc("callister_bad_batches_total")
+            log.warning("malformed frame batch from a gateway dropped")
 
     async def _on_move(self, msg: Msg) -> None:
         """Live move: checkpoint, drop, release, have the target claim, then send the
@@ -496,13 +519,6 @@ class Worker:
         extra["callister_process_cpu_seconds_total"] = cpu_seconds()
         lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
         return self.metrics.render() + "\n".join(lines) + "\n"
-
-
-def _deliver_to(sock: RemoteSocket) -> Callable[[Msg], Any]:
-    async def cb(msg: Msg) -> None:
-        sock.deliver(msg.data)
-
-    return cb
 
 
 def relayed_hello(options: Any) -> Hello | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from callister.cluster import fencing, outbox
+from callister.cluster import codec, fencing, outbox
 from callister.cluster.fencing import Cursor
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
@@ -36,6 +36,7 @@ from callister.store._sql import character_upsert
 from callister.universe import arrival_point
 
 log = logging.getLogger(__name__)
+codec.register(Character)  # hand-offs carry the player's character (Handoff.pilot)
 
 ARRIVAL_WAIT_S = 10.0  # how long an attach waits for its ship's hand-off to land here
 
@@ -57,6 +58,7 @@ class Node(Protocol):
     def valid(self, zone: str) -> bool: ...
     def token(self, zone: str) -> int: ...
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
     async def place(self, zone: str) -> str | None: ...
     async def publish_handoff(self, handoff: Handoff) -> None: ...
     def released(self, zone: str) -> None: ...
@@ -187,6 +189,10 @@ class ClusterWorld(World):
     def node_conn(self) -> Any:
         return getattr(self.node, "conn")  # noqa: B009 (the Protocol stays free of DB types)
 
+    @property
+    def handoff_conn(self) -> Any:
+        return getattr(self.node, "handoff_conn")  # noqa: B009
+
     # ------------------------------------------------------------------------- jumping
     def _depart(self, source: ZoneHandle, event: JumpOut) -> None:
         owner = self.ship_owner.get(event.ship)
@@ -220,7 +226,7 @@ class ClusterWorld(World):
             return
         state = self._arrival_state(handle, source.sector, event.state)
         character = self._character_at(pilot, state, handle.sector)
-        node, conn = self.node, self.node_conn
+        node, conn = self.node, self.handoff_conn
 
         def move() -> None:
             handoff = outbox.depart(
@@ -241,7 +247,7 @@ class ClusterWorld(World):
             )
 
         try:
-            await node.db(move)
+            await node.handoff_db(move)
         except (fencing.Fenced, KeyError, outbox.NotResident) as exc:
             log.warning("local jump not recorded", extra={"ship": event.ship, "err": repr(exc)})
         pilot.character = character
@@ -260,16 +266,24 @@ class ClusterWorld(World):
         crew = self.agents.crews.disembark(event.ship)
         if crew:
             await self.writer.call(self.agents.repo.put_many, crew)
+        pilot_data = {
+            "character": character,
+            "name": pilot.name,
+            "credits": pilot.credits,
+            "cargo": dict(pilot.cargo),
+            "crew": len(crew),
+        }
         try:
-            handoff = await self.node.db(
+            handoff = await self.node.handoff_db(
                 outbox.depart,
-                self.node_conn,
+                self.handoff_conn,
                 from_zone=source.key,
                 to_zone=target,
                 token=self.node.token(source.key),
                 owner=self.node.name,
                 state=event.state,
                 extra=write_characters([character]),
+                pilot=pilot_data,
             )
         except (fencing.Fenced, KeyError) as exc:
             # the source zone is no longer ours: its new owner has the ship from its checkpoint
@@ -294,11 +308,17 @@ class ClusterWorld(World):
         handle = await self.ensure_zone(tx, ty)
         owner = handoff.state.owner
         state = self._arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
-        character = await self.writer.call(self.store.load_character, owner, self.name)
-        account = await self.writer.call(self.store.get_account, owner)
-        if character is None or account is None:
-            log.error("hand-off of an unknown character dropped", extra={"ship": handoff.ship})
-            return False
+        carried = handoff.pilot or {}
+        character = carried.get("character")
+        name = carried.get("name")
+        if not isinstance(character, Character) or not isinstance(name, str):
+            # a hand-off from an older worker: read the player back from the store
+            character = await self.writer.call(self.store.load_character, owner, self.name)
+            account = await self.writer.call(self.store.get_account, owner)
+            if character is None or account is None:
+                log.error("hand-off of an unknown character dropped", extra={"ship": handoff.ship})
+                return False
+            name = account.name
         character = replace(
             character,
             ship_id=handoff.ship,
@@ -311,9 +331,9 @@ class ClusterWorld(World):
             angle=state.angle,
             docked_at=None,
         )
-        applied = await self.node.db(
+        applied = await self.node.handoff_db(
             outbox.arrive,
-            self.node_conn,
+            self.handoff_conn,
             handoff,
             token=self.node.token(handoff.to_zone),
             owner=self.node.name,
@@ -328,7 +348,7 @@ class ClusterWorld(World):
                 # this very transaction wrote: it is here, once
                 self._arrived(handoff.ship)
                 return True
-            await self._land(handoff, handle, character, state, account.name)
+            await self._land(handoff, handle, character, state, name)
         return True
 
     def _arrived(self, ship: int) -> None:
@@ -345,8 +365,14 @@ class ClusterWorld(World):
         name: str,
     ) -> None:
         owner = handoff.state.owner
-        credits = await self.writer.call(self.economy.ensure_player, owner)
-        cargo = await self.writer.call(self.economy.cargo, handoff.ship)
+        carried = handoff.pilot or {}
+        credits: int
+        cargo: dict[str, int]
+        if isinstance(carried.get("credits"), int) and isinstance(carried.get("cargo"), dict):
+            credits, cargo = carried["credits"], dict(carried["cargo"])
+        else:
+            credits = await self.writer.call(self.economy.ensure_player, owner)
+            cargo = await self.writer.call(self.economy.cargo, handoff.ship)
         pilot = Pilot(
             account_id=owner,
             name=name,
@@ -364,11 +390,12 @@ class ClusterWorld(World):
             self.settings.reconnect_grace_s, self._logout, owner
         )
         self.metrics.gauges["callister_players"] = len(self.pilots)
-        try:
-            await self.agents.crews.board_saved(pilot)  # the crew came along
-        except Exception:
-            log.exception("crew failed to board after a hand-off", extra={"ship": handoff.ship})
-        self._arrived(handoff.ship)
+        self._arrived(handoff.ship)  # the ship is here: an attach waiting for it goes on
+        if carried.get("crew", 1):  # (unknown: look; none aboard: no need to ask the store)
+            try:
+                await self.agents.crews.board_saved(pilot)  # the crew came along
+            except Exception:
+                log.exception("crew failed to board after a hand-off", extra={"ship": handoff.ship})
 
     def _arrival_state(
         self, handle: ZoneHandle, origin: tuple[int, int], state: ShipState

@@ -98,6 +98,26 @@ def sector_str(xy: tuple[int, int]) -> list[str]:
     return [str(xy[0]), str(xy[1])]
 
 
+def write_frame_now(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+    """Write one frame straight to the socket's transport; False (nothing written) if the
+    socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
+
+    aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
+    snapshot itself (measured), so frames go straight to the transport, which is what
+    send_frame does for uncompressed frames. Callers fall back to their queued path."""
+    writer = getattr(ws, "_writer", None)
+    transport = getattr(writer, "transport", None)
+    if transport is None or transport.is_closing():
+        return False
+    if transport.get_write_buffer_size() > backlog:
+        return False
+    try:
+        writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
+    except (AttributeError, ConnectionError, RuntimeError):
+        return False
+    return True
+
+
 class Session:
     """One authenticated WebSocket: its ship, its acknowledged view, its outbound queue."""
 
@@ -164,25 +184,12 @@ class Session:
         return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
 
     def _write_now(self, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
-        # aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
-        # snapshot itself (measured), so frames go straight to the transport, which is what
-        # send_frame does for uncompressed frames. If aiohttp's internals change, we fall back
-        # to the queued path.
         direct = getattr(self.ws, "write_direct", None)
         if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
             if not direct(data, opcode == WSMsgType.BINARY, backlog):
                 return False
-        else:
-            writer = getattr(self.ws, "_writer", None)
-            transport = getattr(writer, "transport", None)
-            if transport is None or transport.is_closing():
-                return False
-            if transport.get_write_buffer_size() > backlog:
-                return False
-            try:
-                writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
-            except (AttributeError, ConnectionError, RuntimeError):
-                return False
+        elif not write_frame_now(self.ws, data, opcode, backlog):
+            return False
         self.bytes_sent += len(data)
         counters = self.metrics.counters
         counters["callister_bytes_sent_total"] += len(data)
