@@ -73,6 +73,7 @@ from callister.store import Account, AuditEntry, open_store
 
 log = logging.getLogger(__name__)
 
+INBOUND_GATHER_S = 0.005
 ATTACH_TIMEOUT = 2.0  # an owner answers at once (the session starts after the reply)
 
 
@@ -146,7 +147,8 @@ class EdgeGateway:
         assert self.bus.nc is not None
         self.nc = self.bus.nc
         self.directory = Directory(self.bus.request)
-        self.batcher = Batcher(self.bus)
+        # clients' frames to workers wait up to 5 ms to travel together (a tenth of a tick)
+        self.batcher = Batcher(self.bus, delay=INBOUND_GATHER_S)
         await self.nc.subscribe(out_subject(self.name), cb=self._on_out)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.flush()

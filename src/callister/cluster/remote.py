@@ -80,8 +80,13 @@ class Batcher:
     """Gathers frames per destination subject and publishes each destination's frames as one
     message when the current event-loop callback (e.g. a whole tick) is done."""
 
-    def __init__(self, bus: RawBus) -> None:
+    def __init__(self, bus: RawBus, delay: float = 0.0) -> None:
+        """`delay` 0: flush when the current loop callback is done (a worker's tick makes all
+        its snapshots in one callback). A gateway receives clients' frames one socket read at
+        a time, so it waits `delay` seconds to gather them (10 acks and inputs a second per
+        client would otherwise each be a NATS message)."""
         self.bus = bus
+        self.delay = delay
         self._bufs: dict[str, bytearray] = {}
         self._scheduled = False
         self.pending = 0  # bytes gathered, not yet handed to the bus
@@ -97,7 +102,10 @@ class Batcher:
             self._send(subject)
         elif not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            if self.delay > 0:
+                asyncio.get_running_loop().call_later(self.delay, self.flush)
+            else:
+                asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
         self._scheduled = False
@@ -158,9 +166,12 @@ class RemoteSocket:
     slow socket) and JSON through `send_str`, and closes it.
     """
 
-    def __init__(self, batcher: Batcher, gateway: str, sid: str, address: str) -> None:
+    def __init__(
+        self, batcher: Batcher, gateway: str, sid: str, address: str, account_id: int = 0
+    ) -> None:
         self.batcher, self.bus = batcher, batcher.bus
         self.gateway, self.sid, self.address = gateway, sid, address
+        self.account_id = account_id
         self._out = out_subject(gateway)
         self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
         self.closed = False
