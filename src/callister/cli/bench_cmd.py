@@ -90,9 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--zone-scaling adds: busy zones generated inside 1 and then 2 workers, the most each "
         "carries within the p99 tick threshold. Progress goes to stderr.",
     )
-    c.add_argument("--workers", type=int, default=2)
-    c.add_argument("--gateways", type=int, default=2)
-    c.add_argument("--clients", type=int, default=100)
+    c.add_argument("--workers", type=int, default=2, help="zone worker processes (default 2)")
+    c.add_argument("--gateways", type=int, default=2, help="gateway processes (default 2)")
+    c.add_argument("--clients", type=int, default=100, help="bots, spread over the gateways")
     c.add_argument("--seconds", type=float, default=30.0, help="measured window per phase")
     c.add_argument("--jump-every", type=float, default=5.0, help="seconds between a bot's jumps")
     c.add_argument(
