@@ -267,6 +267,8 @@ async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None
         )
         zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
         assert zone in cluster.health("w2")["zones"], "the jump should cross to w2"
+        # the client hears it arrived, as after a jump within one process
+        await until(lambda: bot.stats.jumps >= 1, 10, "the arrived event", bot)
         assert bot.ship in cluster.health("w2")["ships"]
         await until(lambda: any(m["crew"] for m in seen["crew"]), 10, "crew message", bot)
         assert [c["name"] for c in seen["crew"][-1]["crew"]] == [cand["name"]]

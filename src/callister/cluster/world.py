@@ -19,6 +19,7 @@ What changes in a worker:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -90,6 +91,7 @@ class ClusterWorld(World):
         # entering and a hand-off landing for the same account must not interleave (both
         # load the character and place the ship across awaits)
         self._account_locks: dict[int, asyncio.Lock] = {}
+        self._landed: set[int] = set()  # accounts whose ship came by hand-off, not attached yet
 
     def _lock(self, account_id: int) -> asyncio.Lock:
         lock = self._account_locks.get(account_id)
@@ -145,7 +147,20 @@ class ClusterWorld(World):
 
     async def _enter(self, account_id: int, name: str) -> Pilot:
         if account_id in self.pilots:
-            return await super().enter(account_id, name)
+            pilot = await super().enter(account_id, name)
+            if account_id in self._landed:
+                self._landed.discard(account_id)
+                # the session followed its ship here: tell the client it arrived, as a jump
+                # within one process does (after the welcome, which the caller sends next)
+                notice = functools.partial(
+                    self.outcomes.notify,
+                    account_id,
+                    "event",
+                    kind="arrived",
+                    ship=pilot.character.ship_id,
+                )
+                asyncio.get_running_loop().call_soon(notice)
+            return pilot
         character = await self.writer.call(self.store.load_character, account_id, self.name)
         if character is not None:
             where = await self.node.db(fencing.ship_location, self.node_conn, character.ship_id)
@@ -390,6 +405,7 @@ class ClusterWorld(World):
             self.settings.reconnect_grace_s, self._logout, owner
         )
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        self._landed.add(owner)
         self._arrived(handoff.ship)  # the ship is here: an attach waiting for it goes on
         if carried.get("crew", 1):  # (unknown: look; none aboard: no need to ask the store)
             try:
