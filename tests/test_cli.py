@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from callister.cli.main import build_parser
 
 COMMANDS = [
     [],
@@ -121,3 +125,62 @@ def test_admin_user_lifecycle(tmp_path: Path) -> None:
 def test_settings_markdown_matches_code() -> None:
     out = cli("settings", "--markdown")
     assert out.returncode == 0 and "| `port` |" in out.stdout
+
+
+def _parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser, str | None]]:
+    """(command path, parser, the help its parent's command list gives it) for every parser."""
+    yield path, parser, None
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                for sub_path, sub, helped in _parsers(child, (*path, name)):
+                    yield sub_path, sub, listed.get(name) if sub is child else helped
+
+
+def unexplained(root: argparse.ArgumentParser) -> tuple[int, list[str]]:
+    """(parsers walked, what lacks help): every argument except -h needs help=, every
+    subcommand help= and description=; every --help must render (a stray % would raise)."""
+    missing: list[str] = []
+    walked = 0
+    for path, parser, listed_help in _parsers(root):
+        walked += 1
+        where = " ".join(("callister", *path))
+        if path and not (listed_help or "").strip():
+            missing.append(f"{where}: no help= in its parent's command list")
+        if path and not (parser.description or "").strip():
+            missing.append(f"{where}: no description=")
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not (action.help or "").strip() or action.help == argparse.SUPPRESS:
+                name = "/".join(action.option_strings) or str(action.metavar or action.dest)
+                missing.append(f"{where} {name}: no help=")
+        assert "usage:" in parser.format_help()
+    return walked, missing
+
+
+def test_every_command_and_option_explains_itself() -> None:
+    walked, missing = unexplained(build_parser())
+    assert walked > 40  # the walk reached the nested subcommands (admin world delete, ...)
+    assert not missing, "\n".join(missing)
+
+
+def test_the_help_check_catches_an_option_without_help() -> None:
+    parser = build_parser()
+    for path, sub, _ in list(_parsers(parser)):
+        if path == ("admin", "world", "create"):
+            sub.add_argument("--undocumented")
+            sub.add_argument("thing")
+        if path == ("admin", "world"):
+            actions = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction))
+            actions.add_parser("bare").add_argument("--flag", help="documented")
+    _, missing = unexplained(parser)
+    assert sorted(missing) == [
+        "callister admin world bare: no description=",
+        "callister admin world bare: no help= in its parent's command list",
+        "callister admin world create --undocumented: no help=",
+        "callister admin world create thing: no help=",
+    ]

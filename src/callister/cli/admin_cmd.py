@@ -1,4 +1,6 @@
-"""`callister admin user create|list|set-role|delete` against the server's database."""
+"""`callister admin user create|list|set-role|delete` and `callister admin world ...` against
+the server's database. Store errors (unknown names, taken names, a bad database URL) become
+ValueError, which main() prints as `callister: <message>` with exit status 2."""
 
 from __future__ import annotations
 
@@ -16,42 +18,99 @@ if TYPE_CHECKING:
     from callister.store import Account, Store
 
 
+ROLES = ["player", "moderator", "admin"]
+VISIBILITY_HELP = "who may join: public, private or invite (default %(default)s)"
+
+
+def _db_args(p: argparse.ArgumentParser, *, leaf: bool) -> None:
+    """--db and --config, accepted both after `admin` and after the action (leaf=True: no
+    default, so a value given after `admin` is not overwritten)."""
+    extra: dict[str, Any] = {"default": argparse.SUPPRESS} if leaf else {}
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL, sqlite:///path.db or postgresql://... (default: the db setting, "
+        "$CALLISTER_DB or sqlite:///data/callister.db)",
+        **extra,
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML settings file (default: $CALLISTER_CONFIG, if set)",
+        **extra,
+    )
+
+
+def _action(
+    act: argparse._SubParsersAction, name: str, help: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """One leaf command, with --db/--config accepted after it too."""
+    p: argparse.ArgumentParser = act.add_parser(name, help=help, description=description or help)
+    _db_args(p, leaf=True)
+    return p
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "admin",
-        help="administration (users, roles)",
-        description="Administer accounts directly in the database.",
+        help="administration (users, roles, worlds, the kill switch)",
+        description="Administer accounts and worlds directly in the database (the server may "
+        "be running). --db and --config go after `admin` or after the action.",
     )
-    p.add_argument("--db", help="database URL (default: the serve setting)")
-    p.add_argument("--config", help="TOML settings file")
-    area = p.add_subparsers(dest="area", metavar="AREA", required=True)
-    user = area.add_parser("user", help="accounts and roles")
-    act = user.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _db_args(p, leaf=False)
+    area = p.add_subparsers(dest="area", metavar="AREA", required=True, help="what to administer")
+    user = area.add_parser(
+        "user",
+        help="accounts and roles",
+        description="Create, list, change the role of and delete accounts.",
+    )
+    act = user.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="what to do with accounts"
+    )
 
-    c = act.add_parser("create", help="create an account")
-    c.add_argument("name")
-    c.add_argument("--role", choices=["player", "moderator", "admin"], default="player")
+    c = _action(
+        act,
+        "create",
+        "create an account",
+        "Create an account. The password is prompted for, or read from standard input with "
+        "--password-stdin (one line).",
+    )
+    c.add_argument("name", help="the account's name (also its login)")
+    c.add_argument("--role", choices=ROLES, default="player", help="role (default %(default)s)")
     c.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from standard input (otherwise prompt)",
     )
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print the account as JSON")
     c.set_defaults(func=create)
 
-    ls = act.add_parser("list", help="list accounts")
-    ls.add_argument("--limit", type=int, default=100)
-    ls.add_argument("--json", action="store_true")
+    ls = _action(act, "list", "list accounts", "List accounts: id, name, role, banned.")
+    ls.add_argument(
+        "--limit", type=int, default=100, help="most accounts listed (default %(default)s)"
+    )
+    ls.add_argument("--json", action="store_true", help="print a JSON array")
     ls.set_defaults(func=list_users)
 
-    r = act.add_parser("set-role", help="change an account's role")
-    r.add_argument("name")
-    r.add_argument("role", choices=["player", "moderator", "admin"])
-    r.add_argument("--json", action="store_true")
+    r = _action(
+        act,
+        "set-role",
+        "change an account's role",
+        "Make an account a player, a moderator or an administrator.",
+    )
+    r.add_argument("name", help="the account's name")
+    r.add_argument("role", choices=ROLES, help="the new role: player, moderator or admin")
+    r.add_argument("--json", action="store_true", help="print the account as JSON")
     r.set_defaults(func=set_role)
 
-    d = act.add_parser("delete", help="delete an account and its characters")
-    d.add_argument("name")
+    d = _action(
+        act,
+        "delete",
+        "delete an account and its characters",
+        "Delete an account and its characters in every world. Asks you to type the name "
+        "unless --yes.",
+    )
+    d.add_argument("name", help="the account's name")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     d.set_defaults(func=delete)
     _register_world(area)
@@ -59,51 +118,116 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_world(area: argparse._SubParsersAction) -> None:
     """`callister admin world list|create|invite|fork|move|delete|approve|cancel|audit`."""
-    world = area.add_parser("world", help="worlds: create, fork, move, the kill switch")
-    act = world.add_subparsers(dest="action", metavar="ACTION", required=True)
+    world = area.add_parser(
+        "world",
+        help="worlds: create, fork, move, the kill switch",
+        description="Worlds: list, create, invite, fork, move characters between them, and "
+        "delete them (the kill switch). Changes need --as ADMIN (an account with role admin) "
+        "and are written to the world audit log.",
+    )
+    act = world.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="what to do with worlds"
+    )
 
     def admin_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--as", dest="actor", required=True, help="your admin account's name")
+        p.add_argument(
+            "--as",
+            dest="actor",
+            metavar="ADMIN",
+            required=True,
+            help="your admin account's name (recorded in the audit log)",
+        )
 
-    ls = act.add_parser("list", help="worlds with population and size")
-    ls.add_argument("--json", action="store_true")
+    ls = _action(
+        act,
+        "list",
+        "worlds with population and size",
+        "List the worlds: visibility, characters, rows, and any pending deletion.",
+    )
+    ls.add_argument("--json", action="store_true", help="print a JSON array (rules, stats, job)")
     ls.set_defaults(func=world_list)
 
-    c = act.add_parser("create", help="create a world")
-    c.add_argument("name")
+    c = _action(
+        act,
+        "create",
+        "create a world",
+        "Register a new world with its own universe seed, visibility, player limit and rules.",
+    )
+    c.add_argument("name", help="the new world's name: 2-32 of a-z 0-9 _ -, starting with a letter")
     admin_arg(c)
     c.add_argument("--seed", type=int, default=None, help="universe seed (default: random)")
-    c.add_argument("--visibility", choices=["public", "private", "invite"], default="private")
-    c.add_argument("--limit", type=int, default=0, help="player limit (0: none)")
+    c.add_argument(
+        "--visibility",
+        choices=["public", "private", "invite"],
+        default="private",
+        help=VISIBILITY_HELP,
+    )
+    c.add_argument("--limit", type=int, default=0, help="player limit (default 0: none)")
     c.add_argument("--no-pvp", action="store_true", help="weapons do players no harm")
-    c.add_argument("--rules", default="{}", help='more rules as JSON, e.g. {"fuel_multiplier": 2}')
+    c.add_argument(
+        "--rules",
+        default="{}",
+        help='more rules as a JSON object, e.g. {"fuel_multiplier": 2} (default: none)',
+    )
     c.set_defaults(func=world_create)
 
-    i = act.add_parser("invite", help="invite an account into a world")
-    i.add_argument("name")
-    i.add_argument("account")
+    i = _action(
+        act,
+        "invite",
+        "invite an account into a world",
+        "Invite an account into a world (needed to join an invite-only world).",
+    )
+    i.add_argument("name", help="the world's name")
+    i.add_argument("account", help="the invited account's name")
     admin_arg(i)
     i.set_defaults(func=world_invite)
 
-    f = act.add_parser("fork", help="a new world from another's persisted state (progress bar)")
-    f.add_argument("source")
-    f.add_argument("name")
+    f = _action(
+        act,
+        "fork",
+        "a new world from another's persisted state (progress bar)",
+        "Create a new world from another world's persisted state. With the same seed, "
+        "everything spatial is copied; with a new seed, characters start at new homes with "
+        "their ships, cargo and credits.",
+    )
+    f.add_argument("source", help="the world to copy")
+    f.add_argument("name", help="the new world's name")
     admin_arg(f)
     f.add_argument("--seed", type=int, default=None, help="new seed (default: the source's)")
-    f.add_argument("--visibility", choices=["public", "private", "invite"], default="private")
+    f.add_argument(
+        "--visibility",
+        choices=["public", "private", "invite"],
+        default="private",
+        help=VISIBILITY_HELP,
+    )
     f.set_defaults(func=world_fork)
 
-    m = act.add_parser("move", help="move a character with ship, cargo, credits, crew")
-    m.add_argument("account")
-    m.add_argument("--from", dest="source", required=True)
-    m.add_argument("--to", dest="destination", required=True)
+    m = _action(
+        act,
+        "move",
+        "move a character with ship, cargo, credits, crew",
+        "Move an account's character from one world to another in one transaction, with its "
+        "ship, cargo, credits and the crew aboard; it arrives at a home in the new universe.",
+    )
+    m.add_argument("account", help="the name of the account whose character moves")
+    m.add_argument("--from", dest="source", required=True, help="the world it is in now")
+    m.add_argument("--to", dest="destination", required=True, help="the world it moves to")
     admin_arg(m)
     m.set_defaults(func=world_move)
 
-    d = act.add_parser("delete", help="the kill switch: delete a world (type its name)")
-    d.add_argument("name")
+    d = _action(
+        act,
+        "delete",
+        "the kill switch: delete a world (type its name)",
+        "Delete a world and every row keyed to it; its characters are moved to their home "
+        "worlds first. Asks you to type the name unless --confirm NAME. Without --now the "
+        "running server deletes it after a countdown.",
+    )
+    d.add_argument("name", help="the world to delete")
     admin_arg(d)
-    d.add_argument("--confirm", help="the world's name again (otherwise you are asked)")
+    d.add_argument(
+        "--confirm", metavar="NAME", help="the world's name again (otherwise you are asked)"
+    )
     d.add_argument("--override", action="store_true", help="allow deleting the public world")
     d.add_argument(
         "--now",
@@ -112,19 +236,36 @@ def _register_world(area: argparse._SubParsersAction) -> None:
     )
     d.set_defaults(func=world_delete)
 
-    a = act.add_parser("approve", help="second administrator: approve a pending deletion")
-    a.add_argument("name")
+    a = _action(
+        act,
+        "approve",
+        "second administrator: approve a pending deletion",
+        "Approve a world deletion another administrator requested (setting "
+        "world_delete_approval); its countdown then starts.",
+    )
+    a.add_argument("name", help="the world whose deletion waits for approval")
     admin_arg(a)
     a.set_defaults(func=world_approve)
 
-    x = act.add_parser("cancel", help="cancel a deletion that has not started deleting")
-    x.add_argument("name")
+    x = _action(
+        act,
+        "cancel",
+        "cancel a deletion that has not started deleting",
+        "Cancel a world deletion that is waiting for approval or counting down.",
+    )
+    x.add_argument("name", help="the world whose deletion to cancel")
     admin_arg(x)
     x.set_defaults(func=world_cancel)
 
-    au = act.add_parser("audit", help="the world audit log (survives deleted worlds)")
-    au.add_argument("name", nargs="?")
-    au.add_argument("--json", action="store_true")
+    au = _action(
+        act,
+        "audit",
+        "the world audit log (survives deleted worlds)",
+        "Print the world audit log, newest first (at most 200 records): who created, invited, "
+        "forked, moved and deleted what. Records outlive the worlds they are about.",
+    )
+    au.add_argument("name", nargs="?", help="only this world's records (default: all worlds)")
+    au.add_argument("--json", action="store_true", help="print a JSON array")
     au.set_defaults(func=world_audit)
 
 
@@ -132,18 +273,37 @@ def _register_world(area: argparse._SubParsersAction) -> None:
 def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Store]]:
     """The settings and an open store; store errors become messages naming the account."""
     from callister.server.settings import load_settings
-    from callister.store import NameTaken, NotFound, open_store
+    from callister.store import NameTaken, NotFound, StoreError
 
     settings = load_settings(args.config, db=args.db)
-    store = open_store(settings.db)
+    store = _open(settings.db)
     try:
         yield settings, store
     except NameTaken:
         raise ValueError(f"the name '{args.name}' is taken") from None
     except NotFound:
         raise ValueError(f"no account named '{args.name}'") from None
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
     finally:
         store.close()
+
+
+def _open(url: str) -> Store:
+    from callister.store import StoreError, open_store
+
+    try:
+        return open_store(url)
+    except StoreError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _ask(prompt: str, instead: str, *, secret: bool = False) -> str:
+    """Prompt on the terminal; closed standard input is a clear error naming the flag to use."""
+    try:
+        return getpass.getpass(prompt) if secret else input(prompt)
+    except EOFError:
+        raise ValueError(f"no answer on standard input: use {instead}") from None
 
 
 def _account_json(a: Account) -> dict[str, Any]:
@@ -165,7 +325,7 @@ def create(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"password for {args.name}: ")
+        password = _ask(f"password for {args.name}: ", "--password-stdin", secret=True)
     check_password(password)
     with _opened(args) as (settings, store):
         hashed = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib).hash(password)
@@ -192,7 +352,7 @@ def set_role(args: argparse.Namespace) -> int:
 
 def delete(args: argparse.Namespace) -> int:
     if not args.yes:
-        typed = input(f"type the account name ({args.name}) to delete it: ")
+        typed = _ask(f"type the account name ({args.name}) to delete it: ", "--yes")
         if typed != args.name:
             raise ValueError("confirmation did not match; nothing deleted")
     with _opened(args) as (_, store):
@@ -206,10 +366,10 @@ def delete(args: argparse.Namespace) -> int:
 def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Account | None]]:
     """Settings, an open store and the acting admin (refused unless the role is admin)."""
     from callister.server.settings import load_settings
-    from callister.store import WorldRecord, open_store
+    from callister.store import StoreError, WorldRecord
 
     settings = load_settings(args.config, db=args.db)
-    store = open_store(settings.db)
+    store = _open(settings.db)
     try:
         from callister.worlds import WorldRules
 
@@ -231,6 +391,8 @@ def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Ac
             if actor.role != "admin":
                 raise ValueError(f"'{actor.name}' is not an administrator (role {actor.role})")
         yield settings, store, actor
+    except StoreError as exc:  # NotFound, NameTaken: the store's message names what is wrong
+        raise ValueError(str(exc)) from None
     finally:
         store.close()
 
@@ -375,7 +537,10 @@ def world_delete(args: argparse.Namespace) -> int:
 
     typed = args.confirm
     if typed is None:
-        typed = input(f"type the world's name ({args.name}) to delete it and everything in it: ")
+        typed = _ask(
+            f"type the world's name ({args.name}) to delete it and everything in it: ",
+            f"--confirm {args.name}",
+        )
     if typed != args.name:
         raise ValueError("confirmation did not match; nothing deleted")
     with _world_store(args) as (settings, store, actor):

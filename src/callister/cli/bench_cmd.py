@@ -15,15 +15,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="benchmarks (JSON output)",
         description="Benchmarks. Record results in docs/benchmarks.md.",
     )
-    bench = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    bench = p.add_subparsers(
+        dest="bench", metavar="BENCH", required=True, help="the benchmark to run"
+    )
 
     g = bench.add_parser(
         "gen",
         help="universe generation throughput",
         description="Generate N systems (with jump links) from a cold cache.",
     )
-    g.add_argument("--systems", type=int, default=5000)
-    g.add_argument("--seed", type=int, default=1)
+    g.add_argument(
+        "--systems", type=int, default=5000, help="systems to generate (default %(default)s)"
+    )
+    g.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
     g.add_argument("--json", action="store_true", help="print JSON only")
     g.set_defaults(func=run_gen)
 
@@ -32,15 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulation tick time for a busy zone",
         description="N moving ships colliding with asteroids and stations.",
     )
-    s.add_argument("--entities", type=int, default=10000)
-    s.add_argument("--ticks", type=int, default=100)
+    s.add_argument("--entities", type=int, default=10000, help="moving ships (default %(default)s)")
+    s.add_argument("--ticks", type=int, default=100, help="ticks measured (default %(default)s)")
     s.add_argument(
         "--peer",
         choices=["esper"],
         default=None,
         help="also run the same workload on a peer ECS in the same run",
     )
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=int, default=1, help="workload seed (default %(default)s)")
     s.add_argument("--json", action="store_true", help="print JSON only")
     s.set_defaults(func=run_sim)
 
@@ -50,10 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="N armed ships in two teams fighting in a generated system, driven by a "
         "vectorised AI through real Fire and Input intents (AI time reported separately).",
     )
-    b.add_argument("--ships", type=int, default=1000)
-    b.add_argument("--ticks", type=int, default=200)
-    b.add_argument("--seed", type=int, default=1)
-    b.add_argument("--world-seed", type=int, default=1, help="the universe to fight in")
+    b.add_argument(
+        "--ships", type=int, default=1000, help="armed ships, two teams (default %(default)s)"
+    )
+    b.add_argument("--ticks", type=int, default=200, help="ticks measured (default %(default)s)")
+    b.add_argument("--seed", type=int, default=1, help="battle seed (default %(default)s)")
+    b.add_argument(
+        "--world-seed", type=int, default=1, help="the universe to fight in (default %(default)s)"
+    )
     b.add_argument("--json", action="store_true", help="print JSON only")
     b.set_defaults(func=run_battle)
 
@@ -63,8 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Start a server, run N bots against it in another process, "
         "and report server tick time, bytes per client and snapshot intervals.",
     )
-    n.add_argument("--clients", type=int, default=50)
-    n.add_argument("--seconds", type=float, default=10.0)
+    n.add_argument("--clients", type=int, default=50, help="bots (default %(default)s)")
+    n.add_argument(
+        "--seconds", type=float, default=10.0, help="measured seconds (default %(default)s)"
+    )
     n.add_argument("--db", default=None, help="database URL (default: a fresh temporary SQLite)")
     n.add_argument("--json", action="store_true", help="print JSON only")
     n.set_defaults(func=run_net)
@@ -75,8 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Measure the cost of sending small binary frames to many "
         "sockets on each candidate asyncio stack (the reason for our choice).",
     )
-    k.add_argument("--clients", type=int, default=200)
-    k.add_argument("--rounds", type=int, default=100)
+    k.add_argument(
+        "--clients", type=int, default=200, help="WebSocket clients (default %(default)s)"
+    )
+    k.add_argument(
+        "--rounds", type=int, default=100, help="frames sent to each client (default %(default)s)"
+    )
     k.add_argument("--json", action="store_true", help="print JSON only")
     k.set_defaults(func=run_stack)
 
@@ -90,11 +104,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--zone-scaling adds: busy zones generated inside 1 and then 2 workers, the most each "
         "carries within the p99 tick threshold. Progress goes to stderr.",
     )
-    c.add_argument("--workers", type=int, default=2, help="zone worker processes (default 2)")
-    c.add_argument("--gateways", type=int, default=2, help="gateway processes (default 2)")
-    c.add_argument("--clients", type=int, default=100, help="bots, spread over the gateways")
-    c.add_argument("--seconds", type=float, default=30.0, help="measured window per phase")
-    c.add_argument("--jump-every", type=float, default=5.0, help="seconds between a bot's jumps")
+    c.add_argument(
+        "--workers", type=int, default=2, help="zone worker processes (default %(default)s)"
+    )
+    c.add_argument(
+        "--gateways", type=int, default=2, help="gateway processes (default %(default)s)"
+    )
+    c.add_argument(
+        "--clients",
+        type=int,
+        default=100,
+        help="bots, spread over the gateways (default %(default)s)",
+    )
+    c.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="measured seconds per phase (default %(default)s)",
+    )
+    c.add_argument(
+        "--jump-every",
+        type=float,
+        default=5.0,
+        help="seconds between a bot's jumps (default %(default)s)",
+    )
     c.add_argument(
         "--no-single", action="store_true", help="skip the single-process comparison run"
     )
@@ -106,21 +139,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only the zone scaling measurement (no bots, no single-process run)",
     )
-    c.add_argument("--zone-ships", type=int, default=200, help="synthetic ships per busy zone")
     c.add_argument(
-        "--p99-ms", type=float, default=25.0, help="zone scaling: worst-worker p99 tick threshold"
+        "--zone-ships",
+        type=int,
+        default=200,
+        help="synthetic ships per busy zone (default %(default)s)",
     )
     c.add_argument(
-        "--scaling-window", type=float, default=10.0, help="zone scaling: seconds per measurement"
+        "--p99-ms",
+        type=float,
+        default=25.0,
+        help="zone scaling: worst-worker p99 tick threshold, ms (default %(default)s)",
     )
-    c.add_argument("--max-zones", type=int, default=600, help="zone scaling: zones prepared")
     c.add_argument(
-        "--start-zones", type=int, default=8, help="zone scaling: first count tried per worker"
+        "--scaling-window",
+        type=float,
+        default=10.0,
+        help="zone scaling: seconds per measurement (default %(default)s)",
+    )
+    c.add_argument(
+        "--max-zones",
+        type=int,
+        default=600,
+        help="zone scaling: zones prepared (default %(default)s)",
+    )
+    c.add_argument(
+        "--start-zones",
+        type=int,
+        default=8,
+        help="zone scaling: first count tried per worker (default %(default)s)",
     )
     c.add_argument(
         "--pg",
         default="postgresql://postgres@127.0.0.1:5432/test",
-        help="PostgreSQL URL (a fresh schema per phase is created and dropped)",
+        help="PostgreSQL URL; a fresh schema per phase is created and dropped "
+        "(default %(default)s)",
     )
     c.add_argument("--workdir", default=None, help="where process logs go (default: a temp dir)")
     c.add_argument("--keep", action="store_true", help="keep the process logs")
@@ -134,10 +187,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="N NPC clones deciding in a world (amortised ms per 20 Hz tick) and one "
         "memory retrieval over 10,000 memories.",
     )
-    a.add_argument("--agents", type=int, default=10_000)
-    a.add_argument("--ticks", type=int, default=200)
-    a.add_argument("--occupied", type=float, default=0.5, help="fraction of zones with players")
-    a.add_argument("--seed", type=int, default=1)
+    a.add_argument(
+        "--agents", type=int, default=10_000, help="NPC clones deciding (default %(default)s)"
+    )
+    a.add_argument("--ticks", type=int, default=200, help="ticks measured (default %(default)s)")
+    a.add_argument(
+        "--occupied",
+        type=float,
+        default=0.5,
+        help="fraction of zones with players (default %(default)s)",
+    )
+    a.add_argument("--seed", type=int, default=1, help="world seed (default %(default)s)")
     a.add_argument("--json", action="store_true", help="print JSON only")
     a.set_defaults(
         func=lambda args: __import__("callister.bench.agents").bench.agents.run_cli(args)

@@ -16,16 +16,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "a summary. The server must allow that many registrations per minute from this address "
         "(setting register_per_minute).",
     )
-    p.add_argument("--url", default="ws://127.0.0.1:8000/ws", help="server WebSocket URL")
-    p.add_argument("--count", type=int, default=10, help="number of bots (default 10)")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long they fly (default 30)")
-    p.add_argument("--jump-every", type=float, default=30.0, help="seconds between jumps; 0: never")
-    p.add_argument("--ramp", type=float, default=None, help="seconds over which bots connect")
+    p.add_argument(
+        "--url", default="ws://127.0.0.1:8000/ws", help="server WebSocket URL (default %(default)s)"
+    )
+    p.add_argument("--count", type=int, default=10, help="number of bots (default %(default)s)")
+    p.add_argument(
+        "--seconds", type=float, default=30.0, help="seconds they fly (default %(default)s)"
+    )
+    p.add_argument(
+        "--jump-every",
+        type=float,
+        default=30.0,
+        help="seconds between jumps, 0: never (default %(default)s)",
+    )
+    p.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help="seconds over which bots connect (default: count/50, at most 10)",
+    )
     p.add_argument(
         "--ack-every",
         type=int,
         default=2,
-        help="acknowledge every n-th snapshot (default 2; 1 = every one)",
+        help="acknowledge every n-th snapshot, 1: every one (default %(default)s)",
     )
     p.add_argument("--prefix", default=None, help="bot name prefix (default: random)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Clones are persistent agents made from a person's profile. These commands "
         "work on a clone directory (--dir) without a running server.",
     )
-    act = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    act = p.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="what to do with clones"
+    )
 
     def common(q: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
         q.add_argument(
@@ -67,12 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     n.add_argument("--profile", metavar="FILE", help="profile document (.json or .toml)")
     n.add_argument("--name", help="name (overrides the profile's)")
-    n.add_argument("--role", choices=["pilot", "gunner", "engineer", "miner"], default="pilot")
     n.add_argument(
-        "--goal", choices=["crew", "trader", "miner", "pirate", "patrol"], default="crew"
+        "--role",
+        choices=["pilot", "gunner", "engineer", "miner"],
+        default="pilot",
+        help="crew role (default %(default)s)",
     )
-    n.add_argument("--world", default="infinity")
-    n.add_argument("--tick", type=int, default=0, help="tick of its making")
+    n.add_argument(
+        "--goal",
+        choices=["crew", "trader", "miner", "pirate", "patrol"],
+        default="crew",
+        help="what it does with its life (default %(default)s)",
+    )
+    n.add_argument("--world", default="infinity", help="world it lives in (default %(default)s)")
+    n.add_argument("--tick", type=int, default=0, help="tick of its making (default %(default)s)")
     n.add_argument("--owner", type=int, help="owning account id")
     n.add_argument("--subject", type=int, help="account whose profile this is (a real person)")
     n.add_argument("--consent", help="id of that person's recorded consent")
@@ -91,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = act.add_parser(
         "show", help="show one clone", description="Show a clone and its latest memories."
     )
-    s.add_argument("id", type=int)
+    s.add_argument("id", type=int, help="clone id")
     s.add_argument("--memories", type=int, default=10, help="how many memories (default 10)")
     common(s)
     s.set_defaults(func=show)
@@ -102,8 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Export a clone "
         "to a portable, versioned file signed with the directory's world key.",
     )
-    e.add_argument("id", type=int)
-    e.add_argument("-o", "--output", required=True, metavar="FILE")
+    e.add_argument("id", type=int, help="clone id")
+    e.add_argument("-o", "--output", required=True, metavar="FILE", help="clone file to write")
     e.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
     e.add_argument("--tick", type=int, help="export tick (default: the clone's latest memory)")
     common(e)
@@ -115,8 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Verify a clone file (refusing tampered, truncated or newer "
         "files) and give the clone a place in world W; it remembers arriving.",
     )
-    i.add_argument("file")
-    i.add_argument("--world", required=True, metavar="W")
+    i.add_argument("file", help="clone file to import")
+    i.add_argument("--world", required=True, metavar="W", help="world the clone arrives in")
     i.add_argument(
         "--trust",
         action="append",
@@ -134,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="copy a clone into a new individual",
         description="Fork a clone: a new individual sharing its memories up to the fork tick.",
     )
-    f.add_argument("id", type=int)
+    f.add_argument("id", type=int, help="id of the clone to fork")
     f.add_argument("--at", type=int, help="share memories up to this tick (default: all)")
     f.add_argument("--name", help="the fork's name (default: the same)")
     f.add_argument("--tick", type=int, help="tick of the fork (default: its latest memory)")
@@ -146,8 +156,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a clone dies for good",
         description="Mark a clone dead: it is kept as an archive and never acts again.",
     )
-    k.add_argument("id", type=int)
-    k.add_argument("--cause", default="killed by an administrator")
+    k.add_argument("id", type=int, help="clone id")
+    k.add_argument(
+        "--cause",
+        default="killed by an administrator",
+        help="cause of death, remembered in the archive (default: %(default)s)",
+    )
     k.add_argument("--tick", type=int, help="tick of death (default: after its latest memory)")
     common(k)
     k.set_defaults(func=kill)
@@ -170,8 +184,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "talk to all of them, @Name to talk to one; they answer, talk to each other "
         "and remember where they came from. Reads standard input (works piped).",
     )
-    h.add_argument("files", nargs="+", metavar="FILE")
-    h.add_argument("--name", default="host", help="your name in the chat")
+    h.add_argument("files", nargs="+", metavar="FILE", help="exported clone files to bring to life")
+    h.add_argument("--name", default="host", help="your name in the chat (default %(default)s)")
     h.add_argument(
         "--trust",
         action="append",
@@ -183,8 +197,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="OpenAI-compatible chat endpoint (llama.cpp, Ollama, vLLM) "
         "for replies; default: the template mind",
     )
-    h.add_argument("--llm-model", default="local", help="model name sent to the endpoint")
-    h.add_argument("--llm-timeout", type=float, default=10.0, help="seconds per reply")
+    h.add_argument(
+        "--llm-model", default="local", help="model name sent to the endpoint (default %(default)s)"
+    )
+    h.add_argument(
+        "--llm-timeout", type=float, default=10.0, help="seconds per reply (default %(default)s)"
+    )
     h.add_argument("--json", action="store_true", help="one JSON object per line of chat")
     h.set_defaults(func=host)
 

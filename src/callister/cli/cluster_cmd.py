@@ -16,10 +16,22 @@ from callister.server.settings import Settings, SettingsError, load_settings
 def _common(p: argparse.ArgumentParser, port_help: str) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help=port_help)
-    p.add_argument("--db", help="postgresql://user@host:port/db[?schema=NAME] (shared state)")
-    p.add_argument("--nats", dest="nats_url", help="NATS URL(s), comma-separated")
-    p.add_argument("--name", dest="node_name", help="this process's unique name")
-    p.add_argument("--config", help="TOML settings file (see README, Settings)")
+    p.add_argument(
+        "--db",
+        help="postgresql://user@host:port/db[?schema=NAME], the state all processes share "
+        "(default: the db setting, $CALLISTER_DB)",
+    )
+    p.add_argument(
+        "--nats",
+        dest="nats_url",
+        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
+    )
+    p.add_argument(
+        "--name", dest="node_name", help="this process's unique name (default: <role>-<host>-<pid>)"
+    )
+    p.add_argument(
+        "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
+    )
     p.add_argument("--seed", type=int, dest="world_seed", help="world seed (default 1)")
 
 
@@ -48,11 +60,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="List the live workers and their zones, or move a zone to another worker "
         "(drain, hand off, resume; players see a pause).",
     )
-    p.add_argument("action", choices=("list", "move"), help="what to do")
-    p.add_argument("zone", nargs="?", help="zone key <world>.<x>.<y> (move)")
+    p.add_argument(
+        "action",
+        choices=("list", "move"),
+        help="list: the live workers and their zones; move: move ZONE to another worker",
+    )
+    p.add_argument(
+        "zone", nargs="?", help="zone key <world>.<x>.<y>, e.g. infinity.0.0 (move only)"
+    )
     p.add_argument("--to", help="target worker name (default: the least loaded other worker)")
-    p.add_argument("--nats", dest="nats_url", help="NATS URL(s), comma-separated")
-    p.add_argument("--config", help="TOML settings file")
+    p.add_argument(
+        "--nats",
+        dest="nats_url",
+        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
+    )
+    p.add_argument("--config", help="TOML settings file (default: $CALLISTER_CONFIG)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_zone)
 

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="callister",
         description="Server, bots and tools for Infinity, an endless multiplayer space universe.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help="the command to run"
+    )
     serve_cmd.register(sub)
     cluster_cmd.register(sub)
     bots_cmd.register(sub)

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default 8000)")
     p.add_argument("--db", help="sqlite:///path.db (default data/callister.db) or postgresql://…")
-    p.add_argument("--config", help="TOML settings file (see README, Settings)")
+    p.add_argument(
+        "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
+    )
     p.add_argument("--seed", type=int, dest="world_seed", help="world seed (default 1)")
     p.set_defaults(func=run)
 
@@ -29,9 +31,11 @@ def register_settings(sub: argparse._SubParsersAction) -> None:
         help="print the effective settings",
         description="Print the settings after the file and environment apply.",
     )
-    p.add_argument("--config", help="TOML settings file")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--markdown", action="store_true", help="print the documentation table")
+    p.add_argument("--config", help="TOML settings file (default: $CALLISTER_CONFIG)")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+    p.add_argument(
+        "--markdown", action="store_true", help="print the settings documentation table (Markdown)"
+    )
     p.set_defaults(func=show_settings)
 
 

@@ -16,18 +16,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Generate and print systems from a seed (no server needed). "
         "Negative coordinates: write --at=-5,3.",
     )
-    act = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    act = p.add_subparsers(dest="action", metavar="ACTION", required=True, help="what to look at")
 
-    s = act.add_parser("show", help="print one system")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--at", required=True, type=parse_xy, help="sector X,Y")
+    s = act.add_parser(
+        "show",
+        help="print one system",
+        description="Print the system in one sector (star, planets, stations, asteroid fields, "
+        "jump links), or say that the sector is empty. Negative coordinates: --at=-5,3.",
+    )
+    s.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
+    s.add_argument("--at", required=True, type=parse_xy, help="sector X,Y (64-bit integers)")
     s.add_argument("--json", action="store_true", help="print the system as JSON")
     s.set_defaults(func=show)
 
-    m = act.add_parser("map", help="print or render the neighbourhood of a sector")
-    m.add_argument("--seed", type=int, default=1)
+    m = act.add_parser(
+        "map",
+        help="print or render the neighbourhood of a sector",
+        description="Print an ASCII map of the sectors around one (and list their systems), "
+        "or render it to SVG. Negative coordinates: --around=-5,3.",
+    )
+    m.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
     m.add_argument("--around", required=True, type=parse_xy, help="centre sector X,Y")
-    m.add_argument("--radius", type=int, default=8, help="sectors each way (0..64, default 8)")
+    m.add_argument(
+        "--radius", type=int, default=8, help="sectors each way, 0..64 (default %(default)s)"
+    )
     m.add_argument("--json", action="store_true", help="print the systems as JSON")
     m.add_argument("--svg", metavar="FILE", help="also render the map to an SVG file")
     m.set_defaults(func=map_)
