@@ -307,6 +307,12 @@ class EdgeGateway:
                 "gw": self.name,
                 "account": relay.account.id,
                 "address": relay.address,
+                "who": {
+                    "name": relay.account.name,
+                    "role": relay.account.role,
+                    "created_at": relay.account.created_at,
+                },
+                "resume": relay.reattaches > 0,
                 # the worker's session logic sees the client's own hello (moderator options)
                 # (never the token: the gateway authenticated it)
                 "hello": hello_options(relay.hello),

@@ -74,7 +74,7 @@ from callister.server.gateway import Gateway
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
-from callister.store import open_store
+from callister.store import Account, open_store
 
 log = logging.getLogger(__name__)
 
@@ -315,13 +315,16 @@ class Worker:
             sid, gw = str(req["sid"]), str(req["gw"])
             account_id, address = int(req["account"]), str(req.get("address", "?"))
             hello = relayed_hello(req.get("hello"))
+            resume = bool(req.get("resume", False))
+            known = relayed_account(req)
         except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
         if not self.keeper.valid(zone) or self.draining:
             await self._reply(msg, {"ok": False, "error": "not_owner"})
             return
-        account = await self.writer.call(self.store.get_account, account_id)
+        # the gateway authenticated the account a moment ago and sends what the session needs
+        account = known or await self.writer.call(self.store.get_account, account_id)
         if account is None or account.banned:
             await self._reply(msg, {"ok": False, "error": "account refused"})
             return
@@ -331,12 +334,16 @@ class Worker:
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
-        self._spawn(self._serve_remote(sock, account, hello), f"session {sid}")
+        self._spawn(self._serve_remote(sock, account, hello, resume), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
 
-    async def _serve_remote(self, sock: RemoteSocket, account: Any, hello: Hello | None) -> None:
+    async def _serve_remote(
+        self, sock: RemoteSocket, account: Any, hello: Hello | None, resume: bool
+    ) -> None:
         try:
-            await self.gateway._serve(sock, account, hello)  # type: ignore[arg-type]
+            # a resumed session (it followed its ship, or its worker died) was admitted when
+            # it connected: no second ban check and login record per jump
+            await self.gateway._serve(sock, account, hello, admitted=resume)  # type: ignore[arg-type]
         except ZoneElsewhere as exc:
             sock.moved(exc.zone)
         except Exception:
@@ -538,6 +545,21 @@ class Worker:
         extra["callister_process_cpu_seconds_total"] = cpu_seconds()
         lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
         return self.metrics.render() + "\n".join(lines) + "\n"
+
+
+def relayed_account(req: dict[str, Any]) -> Account | None:
+    """The account as the gateway that authenticated it sent it (None: not sent)."""
+    info = req.get("who")
+    if info is None:
+        return None
+    return Account(
+        id=int(req["account"]),
+        name=str(info["name"]),
+        password_hash="",  # never leaves the gateway
+        role=str(info["role"]),
+        created_at=float(info["created_at"]),
+        banned=False,
+    )
 
 
 def relayed_hello(options: Any) -> Hello | None:

@@ -143,24 +143,24 @@ class ClusterWorld(World):
     # ------------------------------------------------------------------------ entering
     async def enter(self, account_id: int, name: str) -> Pilot:
         async with self._lock(account_id):
-            return await self._enter(account_id, name)
+            pilot = await self._enter(account_id, name)
+        if account_id in self._landed:
+            self._landed.discard(account_id)
+            # the session followed its ship here: tell the client it arrived, as a jump within
+            # one process does (after the welcome, which the caller sends before it yields)
+            notice = functools.partial(
+                self.outcomes.notify,
+                account_id,
+                "event",
+                kind="arrived",
+                ship=pilot.character.ship_id,
+            )
+            asyncio.get_running_loop().call_soon(notice)
+        return pilot
 
     async def _enter(self, account_id: int, name: str) -> Pilot:
         if account_id in self.pilots:
-            pilot = await super().enter(account_id, name)
-            if account_id in self._landed:
-                self._landed.discard(account_id)
-                # the session followed its ship here: tell the client it arrived, as a jump
-                # within one process does (after the welcome, which the caller sends next)
-                notice = functools.partial(
-                    self.outcomes.notify,
-                    account_id,
-                    "event",
-                    kind="arrived",
-                    ship=pilot.character.ship_id,
-                )
-                asyncio.get_running_loop().call_soon(notice)
-            return pilot
+            return await super().enter(account_id, name)
         character = await self.writer.call(self.store.load_character, account_id, self.name)
         if character is not None:
             where = await self.node.db(fencing.ship_location, self.node_conn, character.ship_id)

@@ -321,8 +321,15 @@ class Gateway:
         await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
     async def _serve(
-        self, ws: web.WebSocketResponse, account: Account, hello: Hello | None = None
+        self,
+        ws: web.WebSocketResponse,
+        account: Account,
+        hello: Hello | None = None,
+        *,
+        admitted: bool = False,
     ) -> None:
+        """Serve one authenticated socket. `admitted`: bans and the login were checked for this
+        connection already (a cluster session resuming on another worker)."""
         staff_only = hello is not None and (hello.spectate or hello.moderator_ship)
         if staff_only and account.role not in STAFF_ROLES:
             assert hello is not None
@@ -333,7 +340,7 @@ class Gateway:
             )
             await ws.close(code=CLOSE_FORBIDDEN, message=b"forbidden")
             return
-        if self.moderation is not None:  # temporary and address bans (moderation)
+        if self.moderation is not None and not admitted:  # temporary and address bans
             peer = ws.get_extra_info("peername")
             address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
             refused = await self.moderation.admit(account.id, address)
