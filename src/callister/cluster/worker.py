@@ -214,8 +214,10 @@ class Worker:
         except fencing.Fenced:
             await self.keeper.release(zone)
             raise ZoneElsewhere(zone) from None
+        # a long poll (10 s): with batch 1 a fetch returns as soon as one hand-off is there, so
+        # a longer poll costs no latency, only fewer idle pull requests (one per zone per poll)
         receiver = HandoffReceiver(
-            self.js, zone, self._apply_handoff, on_fenced=lambda z: self._on_lost(z)
+            self.js, zone, self._apply_handoff, poll=10.0, on_fenced=lambda z: self._on_lost(z)
         )
         await receiver.start()
         self.receivers[zone] = receiver
