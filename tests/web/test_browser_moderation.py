@@ -134,7 +134,14 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     while not (griefer.ws is not None and griefer.ws.closed):
         assert time.monotonic() < deadline, "the griefer is still connected"
         time.sleep(0.1)
-    assert griefer.ws.close_code == 4403
+    # the close frame's code, as the griefer's receiver read it: aiohttp's `close_code` can
+    # read 1006 when the bot's own ack write races the server's close (the frame said 4403)
+    try:
+        pump.result(timeout=10)
+        read = "no close frame"
+    except ConnectionError as exc:
+        read = str(exc)
+    assert griefer.ws.close_code == 4403 or "4403" in read, (griefer.ws.close_code, read)
     pump.cancel()
     assert not mod.page_errors and not victim.page_errors, (mod.page_errors, victim.page_errors)
 
