@@ -46,21 +46,19 @@ from callister.cluster.remote import (
     new_sid,
     out_subject,
 )
-from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.errors import ErrorCode
 from callister.protocol.limits import MAX_WS_MESSAGE
-from callister.protocol.messages import Hello, decode_client, error_message
+from callister.protocol.messages import Hello, error_message
 from callister.server import app as server_app
 from callister.server import moderation_routes
 from callister.server.admin_routes import admin_console
-from callister.server.auth import Passwords, Throttle, token_hash
+from callister.server.auth import Passwords, Throttle
 from callister.server.bus import zone_key
 from callister.server.gateway import (
-    CLOSE_AUTH_FAILED,
-    CLOSE_BAD_HELLO,
     CLOSE_BANNED,
-    CLOSE_HELLO_TIMEOUT,
     JSON_BACKLOG,
     SNAPSHOT_BACKLOG,
+    authenticate,
     write_frame_now,
 )
 from callister.server.metrics import Metrics
@@ -206,37 +204,12 @@ class EdgeGateway:
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
-        try:
-            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
-        except TimeoutError:
-            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
-            return None
-        if msg.type != WSMsgType.TEXT:
-            if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        try:
-            hello = decode_client(msg.data)
-        except ProtocolError as exc:
-            await self._refuse(ws, exc.code, exc.message)
-            return None
-        if not isinstance(hello, Hello):
-            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        account_id = await self.writer.call(
-            self.store.get_session, token_hash(hello.token), time.time()
+        found = await authenticate(
+            ws, self.store, self.writer, self.metrics, self.settings.hello_timeout_s
         )
-        account = await self.writer.call(self.store.get_account, account_id) if account_id else None
-        if account is None:
-            await ws.send_str(
-                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
-            )
-            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
+        if found is None:
             return None
-        if account.banned:
-            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
-            await ws.close(code=CLOSE_BANNED, message=b"banned")
-            return None
+        account, hello = found
         if hello.world is not None and hello.world != self.settings.world_name:
             # private worlds run on `callister serve` (docs/deploy.md, Limits)
             refusal = f"this cluster runs only the world {self.settings.world_name!r}"
@@ -244,11 +217,6 @@ class EdgeGateway:
             await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world refused")
             return None
         return account, hello
-
-    async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
-        self.metrics.inc("callister_protocol_errors_total")
-        await ws.send_str(error_message(code, message))
-        await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
     async def _relay(
         self, ws: web.WebSocketResponse, account: Account, hello: Hello, address: str

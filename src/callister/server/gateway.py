@@ -118,6 +118,51 @@ def write_frame_now(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bo
     return True
 
 
+async def authenticate(
+    ws: web.WebSocketResponse, store: Any, writer: Any, metrics: Metrics, timeout: float
+) -> tuple[Account, Hello] | None:
+    """Read the hello and check its token; None (the socket closed with the reason's code) when
+    it is late, malformed, not a hello, for an unknown token or a banned account. Shared by this
+    gateway and a cluster gateway (cluster/gateway.py)."""
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
+        return None
+    if msg.type != WSMsgType.TEXT:
+        if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            await refuse(ws, metrics, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+        return None
+    try:
+        hello = decode_client(msg.data)
+    except ProtocolError as exc:
+        await refuse(ws, metrics, exc.code, exc.message)
+        return None
+    if not isinstance(hello, Hello):
+        await refuse(ws, metrics, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
+        return None
+    account_id = await writer.call(store.get_session, token_hash(hello.token), time.time())
+    account = await writer.call(store.get_account, account_id) if account_id else None
+    if account is None:
+        await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in"))
+        await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
+        return None
+    if account.banned:
+        await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
+        await ws.close(code=CLOSE_BANNED, message=b"banned")
+        return None
+    return account, hello
+
+
+async def refuse(
+    ws: web.WebSocketResponse, metrics: Metrics, code: ErrorCode, message: str
+) -> None:
+    """Refuse a bad hello: the error, then close with CLOSE_BAD_HELLO."""
+    metrics.inc("callister_protocol_errors_total")
+    await ws.send_str(error_message(code, message))
+    await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
+
+
 class Session:
     """One authenticated WebSocket: its ship, its acknowledged view, its outbound queue."""
 
@@ -278,47 +323,9 @@ class Gateway:
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
-        try:
-            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
-        except TimeoutError:
-            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
-            return None
-        if msg.type != WSMsgType.TEXT:
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                return None
-            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        try:
-            hello = decode_client(msg.data)
-        except ProtocolError as exc:
-            await self._refuse(ws, exc.code, exc.message)
-            return None
-        if not isinstance(hello, Hello):
-            await self._refuse(ws, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        store = self.world.store
-        account_id = await self.world.writer.call(
-            store.get_session, token_hash(hello.token), time.time()
+        return await authenticate(
+            ws, self.world.store, self.world.writer, self.metrics, self.settings.hello_timeout_s
         )
-        account = (
-            await self.world.writer.call(store.get_account, account_id) if account_id else None
-        )
-        if account is None:
-            await ws.send_str(
-                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
-            )
-            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
-            return None
-        if account.banned:
-            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
-            await ws.close(code=CLOSE_BANNED, message=b"banned")
-            return None
-        return account, hello
-
-    async def _refuse(self, ws: web.WebSocketResponse, code: ErrorCode, message: str) -> None:
-        self.metrics.inc("callister_protocol_errors_total")
-        await ws.send_str(error_message(code, message))
-        await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
 
     async def _serve(
         self,

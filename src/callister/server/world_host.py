@@ -21,19 +21,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
-from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.errors import ErrorCode
 from callister.protocol.limits import MAX_WS_MESSAGE
-from callister.protocol.messages import Hello, decode_client, encode_server, error_message
-from callister.server.auth import token_hash
+from callister.protocol.messages import Hello, encode_server, error_message
 from callister.server.bus import InProcessBus
 from callister.server.gateway import (
-    CLOSE_AUTH_FAILED,
-    CLOSE_BAD_HELLO,
-    CLOSE_BANNED,
-    CLOSE_HELLO_TIMEOUT,
     Gateway,
+    authenticate,
 )
 from callister.server.metrics import Metrics
 from callister.server.world import World
@@ -318,41 +314,13 @@ class WorldHost:
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
-        async def refuse(code: ErrorCode, message: str) -> None:
-            await ws.send_str(error_message(code, message))
-            await ws.close(code=CLOSE_BAD_HELLO, message=code.encode())
-
-        try:
-            msg = await ws.receive(timeout=self.settings.hello_timeout_s)
-        except TimeoutError:
-            await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
-            return None
-        if msg.type != WSMsgType.TEXT:
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                return None
-            await refuse(ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        try:
-            hello = decode_client(msg.data)
-        except ProtocolError as exc:
-            await refuse(exc.code, exc.message)
-            return None
-        if not isinstance(hello, Hello):
-            await refuse(ErrorCode.AUTH_REQUIRED, "first message must be a hello")
-            return None
-        account_id = await self.call(self.store.get_session, token_hash(hello.token), time.time())
-        account = await self.call(self.store.get_account, account_id) if account_id else None
-        if account is None:
-            await ws.send_str(
-                error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in")
-            )
-            await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
-            return None
-        if account.banned:
-            await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
-            await ws.close(code=CLOSE_BANNED, message=b"banned")
-            return None
-        return account, hello
+        return await authenticate(
+            ws,
+            self.store,
+            self.services.writer,
+            self.services.metrics,
+            self.settings.hello_timeout_s,
+        )
 
     # ------------------------------------------------------------------ actions
     async def create(self, record: WorldRecord, actor: int) -> WorldRecord:
