@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import nats
-import numpy as np
 import psycopg
 
 from callister.bench.net import bench_env, bots_command
 from callister.cluster.procs import Cluster, NatsProcess, get_json
 from callister.server.bus import zone_key
+from callister.server.metrics import percentiles
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 
@@ -109,11 +109,9 @@ class Schemas:
         self.names.clear()
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0}
-    p50, p99 = np.percentile(np.asarray(values, dtype=np.float64), [50, 99])
-    return {"p50": round(float(p50), 3), "p99": round(float(p99), 3)}
+def rounded_percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p99 of the samples, to the microsecond (for the bench's JSON)."""
+    return {k: round(v, 3) for k, v in percentiles(values).items() if k in ("p50", "p99")}
 
 
 # ------------------------------------------------------------------------- bots, window
@@ -320,7 +318,7 @@ def run_cluster_phase(
         "zones": len(zones),
         "zones_per_worker": {s["worker"]: len(s.get("zones", {})) for s in stats},
         "tick_ms": {
-            **percentiles(ticks),
+            **rounded_percentiles(ticks),
             "worst_worker": {
                 "name": worst["worker"],
                 "p99": round(float(worst["tick_ms"]["p99"]), 3),
@@ -330,7 +328,7 @@ def run_cluster_phase(
             },
         },
         "handoff_ms": {
-            **percentiles(handoffs),
+            **rounded_percentiles(handoffs),
             "count": len(handoffs),
             "max": round(max(handoffs, default=0.0), 3),
         },

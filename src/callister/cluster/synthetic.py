@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from callister.protocol.intents import Input
+from callister.server.metrics import percentiles
 from callister.sim import KIND_SHIP
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ def stats(worker: Any, state: _State) -> dict[str, Any]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "worker": worker.name,
-        "tick_ms": _percentiles(ticks),
+        "tick_ms": percentiles(ticks),
         "ticks": len(ticks),
         "tick_samples_ms": [round(v, 3) for v in ticks],
         "handoff_samples_ms": [round(v, 3) for v in handoffs],
@@ -231,10 +232,3 @@ def stats(worker: Any, state: _State) -> dict[str, Any]:
         "synthetic_ships": sum(len(f.ships) for f in state.fleets.values()),
         "cpu_s": usage.ru_utime + usage.ru_stime,
     }
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
-    p50, p99 = np.percentile(np.asarray(values, dtype=np.float64), [50, 99])
-    return {"p50": float(p50), "p99": float(p99), "max": float(max(values))}

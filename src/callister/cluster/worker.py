@@ -71,20 +71,12 @@ from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE, Hello
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
-from callister.server.metrics import Metrics
+from callister.server.metrics import Metrics, percentiles
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
 from callister.store import Account, open_store
 
 log = logging.getLogger(__name__)
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0, "count": 0}
-    ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50": pick(0.5), "p99": pick(0.99), "count": len(ordered)}
 
 
 def cpu_seconds() -> float:
@@ -527,7 +519,7 @@ class Worker:
             beat["ships"] = sorted(
                 p.character.ship_id for p in self.world.pilots.values() if p.zone_key
             )
-            beat["handoff_ms"] = percentiles(self.handoff_ms)
+            beat["handoff_ms"] = {**percentiles(self.handoff_ms), "count": len(self.handoff_ms)}
             beat["tick"] = self.world.tick
             return web.json_response(beat, status=200 if self.bus.connected else 503)
 

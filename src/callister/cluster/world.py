@@ -30,6 +30,7 @@ from callister.cluster import codec, fencing, outbox
 from callister.cluster.fencing import Cursor
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
+from callister.server.vitals import with_vitals
 from callister.server.world import Pilot, World, ZoneHandle
 from callister.sim import JumpOut, ShipState
 from callister.store import Character
@@ -435,19 +436,8 @@ class ClusterWorld(World):
             angle=state.angle,
             docked_at=state.docked_at,
         )
-        if state.hull_hp is not None:
-            extra = dict(character.extra)
-            extra.update(
-                hull_hp=round(float(state.hull_hp), 3),
-                shield=round(float(state.shield or 0.0), 3),
-                energy=round(float(state.energy or 0.0), 3),
-                fuel=round(float(state.fuel or 0.0), 3),
-            )
-            if state.weapons is not None:
-                extra["weapons"] = list(state.weapons)
-            if state.ammo is not None:
-                extra["ammo"] = [int(a) for a in state.ammo]
-            character = replace(character, extra=extra)
+        if state.hull_hp is not None:  # the zone filled the vitals in
+            character = with_vitals(character, state)
         return character
 
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 
 import numpy as np
 
@@ -44,11 +45,11 @@ class Metrics:
         """p50/p99/max of the recent full tick time (simulation + snapshot encoding), ms,
         over the ticks after `since_tick` still in the window."""
         if since_tick <= 0:
-            return _percentiles(self.tick_ms)
+            return percentiles(self.tick_ms)
         picked = deque(
             ms for t, ms in zip(self.tick_ids, self.tick_ms, strict=True) if t > since_tick
         )
-        return _percentiles(picked)
+        return percentiles(picked)
 
     def render(self) -> str:
         lines: list[str] = []
@@ -61,7 +62,7 @@ class Metrics:
             ("callister_sim_ms", self.sim_ms),
         ):
             lines.append(f"# TYPE {series} summary")
-            for q, value in _percentiles(window).items():
+            for q, value in percentiles(window).items():
                 if q.startswith("p"):
                     quantile = int(q[1:]) / 100
                     lines.append(f'{series}{{quantile="{quantile:g}"}} {value:.4f}')
@@ -69,7 +70,8 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def _percentiles(window: deque[float]) -> dict[str, float]:
+def percentiles(window: Collection[float]) -> dict[str, float]:
+    """p50, p99 and max of a window of samples (all 0.0 when it is empty)."""
     if not window:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}
     arr = np.fromiter(window, dtype=np.float64, count=len(window))

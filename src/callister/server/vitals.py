@@ -11,7 +11,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from callister.sim import ShipVitals
+from callister.sim import ShipState, ShipVitals
 from callister.store import Character
 
 VITAL_KEYS = ("hull_hp", "shield", "energy", "fuel")
@@ -37,15 +37,16 @@ def ship_kwargs(character: Character) -> dict[str, Any]:
     return kwargs
 
 
-def with_vitals(character: Character, vitals: ShipVitals) -> Character:
-    """The character with the zone's current vitals written into `extra`."""
+def with_vitals(character: Character, vitals: ShipVitals | ShipState) -> Character:
+    """The character with the ship's vitals written into `extra`: the zone's current ones, or
+    those a `ShipState` carries (a jump hand-off; a value it leaves None is not written)."""
     extra = dict(character.extra)
-    extra.update(
-        hull_hp=round(float(vitals.hull_hp), 3),
-        shield=round(float(vitals.shield), 3),
-        energy=round(float(vitals.energy), 3),
-        fuel=round(float(vitals.fuel), 3),
-        weapons=list(vitals.weapons),
-        ammo=[int(a) for a in vitals.ammo],
-    )
+    for key in VITAL_KEYS:
+        value = getattr(vitals, key)
+        if value is not None:
+            extra[key] = round(float(value), 3)
+    if vitals.weapons is not None:
+        extra["weapons"] = list(vitals.weapons)
+    if vitals.ammo is not None:
+        extra["ammo"] = [int(a) for a in vitals.ammo]
     return replace(character, extra=extra)
