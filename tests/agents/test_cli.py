@@ -73,6 +73,10 @@ def test_clone_round_trip_through_the_cli(
     imported = json.loads(out)
     assert code == 0 and imported["world"] == "elsewhere" and imported["memories"] == 2
     code, _, err = run(capsys, "clone", "import", file, "--world", "elsewhere", "--dir", b)
+    assert code == 2 and "does not trust" in err  # --trust held for that one import only
+    code, out, _ = run(capsys, "clone", "trust", "add", pub, "--world", "elsewhere", "--dir", b)
+    assert code == 0 and exported["signer"] in out
+    code, _, err = run(capsys, "clone", "import", file, "--world", "elsewhere", "--dir", b)
     assert code == 2 and "already exists" in err
     code, out, _ = run(
         capsys, "clone", "import", file, "--world", "elsewhere", "--dir", b, "--as-new", "--json"
@@ -104,7 +108,75 @@ def test_clone_round_trip_through_the_cli(
     code, _, err = run(
         capsys, "clone", "import", file, "--world", "w", "--dir", b, "--trust", other
     )
-    assert code == 2 and "untrusted key" in err
+    assert code == 2 and "does not trust" in err and "clone trust add" in err
+
+
+def test_trust_commands_and_untrusted_imports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    run(capsys, "clone", "new", "--name", "Rook", "--id", "7", "--owner", "3", "--dir", a)
+    file = str(tmp_path / "rook.clone")
+    code, out, _ = run(capsys, "clone", "export", "7", "-o", file, "--dir", a, "--json")
+    exported = json.loads(out)
+    assert code == 0 and exported["claim_code"] and exported["owner"] == 3
+    pub = str(tmp_path / "a.pub")
+    run(capsys, "clone", "key", "--dir", a, "--out", pub)
+    code, out, _ = run(capsys, "clone", "trust", "list", "--dir", b, "--json")
+    keys = json.loads(out)["keys"]
+    assert [k["source"] for k in keys] == ["own"]  # a world trusts its own key
+    code, _, err = run(capsys, "clone", "trust", "add", keys[0]["public_key"], "--dir", b)
+    assert code == 2 and "own" in err
+    code, _, err = run(capsys, "clone", "trust", "add", "not-a-key", "--dir", b)
+    assert code == 2 and "not a public key" in err
+    # untrusted: refused; --allow-untrusted brings it in unowned, with a note
+    code, _, err = run(capsys, "clone", "import", file, "--world", "w", "--dir", b)
+    assert code == 2 and "--allow-untrusted" in err
+    code, out, err = run(
+        capsys, "clone", "import", file, "--world", "w", "--dir", b, "--allow-untrusted", "--json"
+    )
+    got = json.loads(out)
+    assert code == 0 and got["owner"] is None and not got["trusted"] and "untrusted" in err
+    code, _, err = run(capsys, "clone", "claim", "7", "--account", "5", "--code", "x", "--dir", b)
+    assert code == 2 and "not clone 7's claim code" in err
+    code, out, _ = run(
+        capsys,
+        "clone",
+        "claim",
+        "7",
+        "--account",
+        "5",
+        "--code",
+        exported["claim_code"],
+        "--dir",
+        b,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["owner"] == 5
+    code, out, _ = run(
+        capsys,
+        "clone",
+        "trust",
+        "add",
+        pub,
+        "--label",
+        "alpha",
+        "--world",
+        "w",
+        "--dir",
+        b,
+        "--json",
+    )
+    added = json.loads(out)
+    assert code == 0 and added["fingerprint"] == exported["signer"]
+    code, out, _ = run(capsys, "clone", "trust", "list", "--world", "w", "--dir", b)
+    assert "alpha" in out and exported["signer"] in out
+    code, out, _ = run(
+        capsys, "clone", "trust", "remove", exported["signer"], "--world", "w", "--dir", b, "--json"
+    )
+    assert code == 0 and json.loads(out)["removed"]
+    code, _, err = run(capsys, "clone", "trust", "remove", pub, "--world", "w", "--dir", b)
+    assert code == 2 and "does not trust" in err
 
 
 def test_clone_host_with_piped_stdin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,8 +217,23 @@ def test_clone_host_with_piped_stdin(tmp_path: Path, capsys: pytest.CaptureFixtu
         ["clone"],
         *[
             ["clone", a]
-            for a in ("new", "list", "show", "export", "import", "fork", "kill", "key", "host")
+            for a in (
+                "new",
+                "list",
+                "show",
+                "export",
+                "import",
+                "claim",
+                "fork",
+                "kill",
+                "key",
+                "trust",
+                "consent",
+                "host",
+            )
         ],
+        *[["clone", "trust", a] for a in ("add", "list", "remove")],
+        *[["clone", "consent", a] for a in ("list", "revoke")],
         ["bench", "agents"],
     ],
     ids=lambda c: " ".join(c),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from callister.agents import (
+    AgentError,
     AgentPool,
     CloneDead,
     DefaultMind,
@@ -53,11 +54,25 @@ def test_licence_marks_unlicensed_clones() -> None:
     assert Licence().status == "generated" and Licence().is_licensed
     other = Licence(owner=9, subject=5)
     assert not other.is_licensed and other.status == "unlicensed"
-    consented = Licence(owner=9, subject=5, consent="consent-17")
+    consented = Licence(owner=9, subject=5, consent="consent-17", proven=True)
     assert consented.is_licensed and consented.status == "licensed"
     clone = make_clone(licence=other)
     assert clone.licence.status == "unlicensed"
     assert "never consented" in template_reply(clone, "who are you?", speaker=1, tick=5).text
+
+
+def test_a_consent_string_alone_does_not_license() -> None:
+    # issue 13 M1: anyone can write a consent id into a clone; only a checker sets `proven`
+    claimed = Licence(owner=9, subject=5, consent="forged-17")
+    assert not claimed.is_licensed and claimed.status == "unlicensed"
+    # `proven` never travels: a document cannot vouch for itself
+    proven = Licence(owner=9, subject=5, consent="17", home="ab" * 8, claim="0" * 64, proven=True)
+    back = Licence.from_dict(proven.to_dict())
+    assert "proven" not in proven.to_dict() and not back.proven
+    assert (back.home, back.claim, back.consent) == ("ab" * 8, "0" * 64, "17")
+    for bad in ({"claim": "short"}, {"home": ""}, {"proof": "x"}, {"consent": ""}):
+        with pytest.raises(AgentError, match="licence"):
+            Licence.from_dict({"owner": 1, "subject": 2, **bad})
 
 
 def test_a_dead_clone_cannot_act() -> None:

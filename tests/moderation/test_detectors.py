@@ -40,11 +40,21 @@ def test_unlicensed_clones_are_flagged() -> None:
         [
             _Clone(1, Licence(owner=5, subject=9, consent=None)),  # someone's profile, no consent
             _Clone(2, Licence(owner=5, subject=None)),  # generated: fine
-            _Clone(3, Licence(owner=5, subject=5, consent="c1")),  # own profile, consent: fine
-            _Clone(4, Licence(owner=5, subject=9, consent="c2")),  # other's profile: check
+            _Clone(3, Licence(owner=5, subject=5, consent="c1", proven=True)),  # own, checked
+            _Clone(4, Licence(owner=5, subject=9, consent="c2", proven=True)),  # checked consent
+            _Clone(5, Licence(owner=5, subject=9, consent="made-up")),  # a string proves nothing
+            _Clone(6, Licence(subject=9, consent="c3")),  # unowned, revoked: the subject is told
+            _Clone(7, Licence(subject=9, consent="c4", home="ab12")),  # another server's #9
         ]
     )
-    assert [(f.subject, f.account_id, f.score) for f in found] == [("1", 5, 1.0), ("4", 5, 0.5)]
+    assert [(f.subject, f.account_id, f.score) for f in found] == [
+        ("1", 5, 1.0),
+        ("5", 5, 1.0),
+        ("6", 9, 1.0),
+        ("7", 0, 1.0),  # account 9 there is not account 9 here
+    ]
+    assert found[0].evidence["why"] == "no consent record"
+    assert found[1].evidence["why"] == "consent not proven"
 
 
 def test_refusals_pile_up_and_floods() -> None:

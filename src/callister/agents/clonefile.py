@@ -1,10 +1,10 @@
-"""Portable clone files: versioned, signed, verified; plus fork.
+"""Portable clone files: versioned, signed, verified; licence proofs, claim codes; plus fork.
 
 A clone file is UTF-8 JSON:
 
     {
       "format": "callister-clone",
-      "version": 1,
+      "version": 2,
       "payload": {"clone": {...Clone.to_dict()...},
                   "exported": {"world": "infinity", "tick": 123456, "by": "<signer fingerprint>"}},
       "digest": "sha256:<hex of the canonical payload>",
@@ -12,16 +12,25 @@ A clone file is UTF-8 JSON:
     }
 
 The canonical payload is `json.dumps(payload, sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)` encoded as UTF-8; the signature is Ed25519 over b"callister-clone/1\\n" +
-those bytes, by the exporting world's key (`SigningKey`). Embeddings travel as base64 float32
+ensure_ascii=False)` encoded as UTF-8; the signature is Ed25519 over b"callister-clone/<version>\n"
++ those bytes, by the exporting server's key (`SigningKey`). Embeddings travel as base64 float32
 (little-endian), so the file carries everything: profile, personality, skills, goals, mood,
 relationships, beliefs, lineage, licence, life/death and every memory with its embedding.
+Version 2 adds to the licence its `proof` (the home server's signed statement that the subject
+consented) and `claim` (the hash of the code that lets the owner claim the clone elsewhere);
+version 1 files still read, and import with nothing proven.
 
 Reading checks, in order, and refuses with a `CloneFileError` naming what is wrong: empty or not
 UTF-8; truncated (the JSON ends early) or corrupt (invalid JSON elsewhere); not a clone file;
 a version newer than this code understands; missing parts; digest mismatch (tampered);
 signature that does not verify (tampered or re-signed); a signer not among `trusted` keys when
 given; then the clone's own fields.
+
+Importing (`import_clone`) decides what this server believes (docs/agents.md, "Licences and
+trust"): a signer that is neither this server's key nor a trusted one is refused (unless the
+caller allows it, and then nothing in the file is believed); owners are account numbers of the
+signer's server, so only this server's own files keep them; a licence is proven only by a
+valid proof from a trusted key (or, for this server's own consent records, by the store).
 """
 
 from __future__ import annotations
@@ -29,9 +38,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
-from collections.abc import Collection
-from dataclasses import dataclass
+import secrets
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -40,11 +51,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from callister.agents.errors import AgentError
 from callister.agents.memory import MemoryKind
-from callister.agents.model import Clone, Lineage, LineageEvent, Profile
+from callister.agents.model import Clone, Licence, Lineage, LineageEvent, Profile
 
 FORMAT: Final = "callister-clone"
-VERSION: Final = 1
-_DOMAIN: Final = b"callister-clone/1\n"
+VERSION: Final = 2
+_PROOF_DOMAIN: Final = b"callister-licence/1\n"
+_CLAIM_DOMAIN: Final = b"callister-claim/1\n"
+PROOF_KIND: Final = "callister-licence"
+
+
+def _domain(version: int) -> bytes:
+    """What a version-`version` signature signs before the canonical payload."""
+    return b"callister-clone/%d\n" % version
 
 
 class CloneFileError(AgentError):
@@ -115,10 +133,38 @@ class ClonePackage:
     tick: int
 
 
-def export_clone(clone: Clone, key: SigningKey, *, world: str, tick: int) -> bytes:
-    """The signed file bytes for `clone` (dead clones export too: archives travel)."""
+def export_clone(
+    clone: Clone,
+    key: SigningKey,
+    *,
+    world: str,
+    tick: int,
+    proof: Mapping[str, Any] | None = None,
+    claim_code: str | None = None,
+) -> bytes:
+    """The signed file bytes for `clone` (dead clones export too: archives travel).
+
+    `proof`: the licence proof this server issues for its own consent record
+    (`issue_licence_proof`); only for a clone whose licence is this server's (`home` None). A
+    clone licensed elsewhere carries the proof it arrived with. `claim_code`: the code whose
+    hash lets the owner claim the clone on the server that imports it; without one, an unowned
+    clone keeps the claim it arrived with and an owned one travels without."""
+    licence = clone.licence
+    if proof is not None and licence.home is not None:
+        raise CloneFileError(
+            f"clone {clone.id}'s licence belongs to server {licence.home}: only that server "
+            "can issue its proof"
+        )
+    if claim_code is not None:
+        claim: str | None = claim_hash(claim_code)
+    else:
+        claim = licence.claim if licence.owner is None else None
+    data = clone.to_dict()
+    data["licence"] = replace(
+        licence, proof=proof if licence.home is None else licence.proof, claim=claim
+    ).to_dict()
     payload = {
-        "clone": clone.to_dict(),
+        "clone": data,
         "exported": {"world": world, "tick": tick, "by": key.fingerprint},
     }
     body = canonical(payload)
@@ -129,11 +175,15 @@ def export_clone(clone: Clone, key: SigningKey, *, world: str, tick: int) -> byt
         "digest": "sha256:" + hashlib.sha256(body).hexdigest(),
         "signature": {
             "alg": "ed25519",
-            "public_key": base64.b64encode(key.public_bytes).decode("ascii"),
-            "value": base64.b64encode(key.sign(_DOMAIN + body)).decode("ascii"),
+            "public_key": _b64text(key.public_bytes),
+            "value": _b64text(key.sign(_domain(VERSION) + body)),
         },
     }
     return (json.dumps(envelope, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+def _b64text(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _b64(where: str, text: Any) -> bytes:
@@ -196,7 +246,7 @@ def read_clone_file(data: bytes, *, trusted: Collection[bytes] | None = None) ->
     public = _b64("signature.public_key", sig.get("public_key"))
     value = _b64("signature.value", sig.get("value"))
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(value, _DOMAIN + body)
+        Ed25519PublicKey.from_public_bytes(public).verify(value, _domain(version) + body)
     except (InvalidSignature, ValueError):
         raise CloneFileError(
             f"tampered: the signature does not verify against the file's key "
@@ -226,21 +276,238 @@ def read_clone_file(data: bytes, *, trusted: Collection[bytes] | None = None) ->
     )
 
 
+# --- licence proofs ------------------------------------------------------------------------
+
+
+def issue_licence_proof(
+    key: SigningKey,
+    *,
+    subject: int,
+    consent: str,
+    grantee: int | None,
+    granted_at: float,
+    issued_at: float,
+) -> dict[str, Any]:
+    """The statement "account `subject` of this server recorded consent `consent` to be cloned
+    by `grantee` (None: anyone)", signed by this server's `key`. The caller issues it only for a
+    consent record that exists and is not revoked."""
+    statement = {
+        "kind": PROOF_KIND,
+        "server": key.fingerprint,
+        "subject": subject,
+        "consent": consent,
+        "grantee": grantee,
+        "granted_at": granted_at,
+        "issued_at": issued_at,
+    }
+    return {
+        "statement": statement,
+        "public_key": _b64text(key.public_bytes),
+        "signature": _b64text(key.sign(_PROOF_DOMAIN + canonical(statement))),
+    }
+
+
+def proof_key(licence: Licence) -> bytes:
+    """The public key that signed `licence.proof`, once the proof is checked: well formed, its
+    signature verifies, it was issued by the licence's `home` server and names the licence's
+    subject and consent. Whether that key is trusted is the caller's question. CloneFileError
+    says what is wrong."""
+    proof = licence.proof
+    if proof is None:
+        raise CloneFileError("the licence carries no proof")
+    statement = proof.get("statement")
+    if not isinstance(statement, Mapping) or statement.get("kind") != PROOF_KIND:
+        raise CloneFileError("licence proof: not a callister licence statement")
+    public = _b64("licence proof public_key", proof.get("public_key"))
+    value = _b64("licence proof signature", proof.get("signature"))
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(
+            value, _PROOF_DOMAIN + canonical(dict(statement))
+        )
+    except (InvalidSignature, ValueError):
+        raise CloneFileError(
+            f"licence proof: the signature does not verify against key {fingerprint(public)}"
+        ) from None
+    if fingerprint(public) != licence.home:
+        raise CloneFileError(
+            f"licence proof: signed by {fingerprint(public)}, not by the server that holds the "
+            f"consent ({licence.home or 'this one'})"
+        )
+    if statement.get("subject") != licence.subject or statement.get("consent") != licence.consent:
+        raise CloneFileError(
+            f"licence proof: it is for subject {statement.get('subject')!r} consent "
+            f"{statement.get('consent')!r}, the clone names subject {licence.subject!r} consent "
+            f"{licence.consent!r}"
+        )
+    return public
+
+
+def licence_proven(licence: Licence, trusted: Collection[bytes]) -> bool:
+    """True when `licence` (of another server: `home` set) carries a valid proof signed by one
+    of the `trusted` keys."""
+    if licence.subject is None or licence.home is None or licence.proof is None:
+        return False
+    try:
+        return proof_key(licence) in set(trusted)
+    except CloneFileError:
+        return False
+
+
+# --- claim codes --------------------------------------------------------------------------
+
+
+def new_claim_code() -> str:
+    """A fresh claim code (128 random bits, URL-safe text) for the owner of an exported clone."""
+    return secrets.token_urlsafe(16)
+
+
+def claim_hash(code: str) -> str:
+    """What a clone file carries of a claim code: SHA-256 (hex) of a domain tag and the code.
+    The code is random, so the hash cannot be searched back to it."""
+    return hashlib.sha256(_CLAIM_DOMAIN + code.strip().encode()).hexdigest()
+
+
+def claim_matches(licence: Licence, code: str) -> bool:
+    """True when `code` is the claim code of this (unclaimed) clone's licence."""
+    if licence.claim is None or not isinstance(code, str) or not code.strip():
+        return False
+    return hmac.compare_digest(licence.claim, claim_hash(code))
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An imported clone and what the person importing it should be told (`notes`)."""
+
+    clone: Clone
+    package: ClonePackage
+    trusted: bool  # signed by one of this server's keys or a trusted key
+    home: bool  # signed by one of this server's keys: its owner is one of our accounts
+    notes: tuple[str, ...]
+
+
+def _arriving_licence(
+    package: ClonePackage, own: set[bytes], trusted: set[bytes], believed: bool
+) -> tuple[Licence, list[str]]:
+    """The licence the clone has here, and why parts of it were not kept."""
+    licence = package.clone.licence
+    at_home = package.public_key in own
+    notes: list[str] = []
+    # Account numbers are the signer's (owner) and the home server's (subject, consent): only
+    # this server's own numbers are kept; nothing an untrusted file says about us is believed.
+    home: str | None = licence.home or package.signer
+    if home in {fingerprint(k) for k in own}:
+        home = None if believed else package.signer
+    owner = licence.owner if at_home else None
+    if licence.owner is not None and not at_home:
+        how = (
+            "someone proves to be that owner with the claim code given at export "
+            "(`callister clone claim`, or POST /api/clones/{id}/claim)"
+            if licence.claim is not None
+            else "an administrator assigns one (`callister clone claim ID --account A --assign`): "
+            "the file carries no claim code"
+        )
+        notes.append(
+            f"its owner, account {licence.owner} of server {package.signer}, is not an account "
+            f"here: the clone is unowned until {how}"
+        )
+    proven = False
+    arriving = replace(
+        licence,
+        owner=owner,
+        home=home,
+        proof=licence.proof if home is not None else None,
+        claim=licence.claim if owner is None else None,
+    )
+    if licence.subject is not None and home is not None:
+        proven = believed and licence_proven(arriving, trusted)
+        if not proven:
+            if licence.proof is None:
+                why = f"the file carries no licence proof from its home server {home}"
+            else:
+                try:
+                    signer = fingerprint(proof_key(arriving))
+                    why = (
+                        f"its licence proof is signed by {signer}, which this world does not "
+                        "trust (trust that key to license it)"
+                    )
+                except CloneFileError as exc:
+                    why = str(exc)
+            notes.append(
+                f"it is a copy of account {licence.subject} of server {home} and arrives "
+                f"UNLICENSED: {why}"
+            )
+    return replace(arriving, proven=proven), notes
+
+
+def require_trusted(
+    package: ClonePackage,
+    *,
+    own: Collection[bytes],
+    trusted: Collection[bytes],
+    allow_untrusted: bool = False,
+) -> bool:
+    """True when the file's signer is one of this server's keys (`own`) or a `trusted` one;
+    False when it is neither and `allow_untrusted`; otherwise CloneFileError saying what to do."""
+    if package.public_key in set(own) or package.public_key in set(trusted):
+        return True
+    if allow_untrusted:
+        return False
+    raise CloneFileError(
+        f"signed by key {package.signer}, which this world does not trust: anyone can make a "
+        "key, so the file proves nothing about where it came from. If you know the sender, "
+        "trust their key (they print it with `callister clone key`; add it with `callister "
+        "clone trust add KEYFILE`) and import again, or import it with --allow-untrusted (it "
+        "arrives unowned and unlicensed)"
+    )
+
+
 def import_clone(
     data: bytes,
     *,
     world: str,
     tick: int,
-    trusted: Collection[bytes] | None = None,
+    own: Collection[bytes],
+    trusted: Collection[bytes] = (),
+    allow_untrusted: bool = False,
     new_id: int | None = None,
-) -> Clone:
+) -> Arrival:
     """Verify a file and give its clone a place in `world` at `tick`: its world changes, its
     lineage records the import, and it remembers arriving (importance 8). With `new_id` the
-    clone takes a new id (when its own is taken here)."""
-    package = read_clone_file(data, trusted=trusted)
+    clone takes a new id (when its own is taken here).
+
+    `own`: this server's public keys (their account numbers are ours); `trusted`: the keys an
+    administrator trusts. A file signed by neither is refused, with what to do, unless
+    `allow_untrusted`: then nothing it says is believed (unowned, unlicensed). A clone from
+    another server arrives unowned (`claim` lets its owner take it) and licensed only by a valid
+    proof signed by a trusted key; a licence of this server is left for the store to check
+    (`proven` False here)."""
+    package = read_clone_file(data)
+    own_keys, trusted_keys = set(own), set(trusted)
+    believed = require_trusted(
+        package, own=own_keys, trusted=trusted_keys, allow_untrusted=allow_untrusted
+    )
+    notes: list[str] = []
+    if not believed:
+        notes.append(
+            f"signed by the untrusted key {package.signer}: nothing the file says about owners "
+            "or consent is believed"
+        )
+    if package.version < VERSION:
+        notes.append(
+            f"older clone file (format version {package.version}): it carries no licence proof "
+            "and no claim code"
+        )
+    licence, licence_notes = _arriving_licence(package, own_keys, trusted_keys, believed)
+    notes += licence_notes
     clone = package.clone
+    clone.licence = licence
     origin = f"from world {package.world}" if package.world else "from an unknown world"
     note = f"{origin}, exported at tick {package.tick}, signed by {package.signer}"
+    if not believed:
+        note += " (untrusted)"
     if new_id is not None and new_id != clone.id:
         note += f"; was #{clone.id}"
         clone.id = new_id
@@ -253,7 +520,13 @@ def import_clone(
             importance=8,
             event="arrived",
         )
-    return clone
+    return Arrival(
+        clone=clone,
+        package=package,
+        trusted=believed,
+        home=package.public_key in own_keys,
+        notes=tuple(notes),
+    )
 
 
 def fork_clone(

@@ -559,46 +559,91 @@ class Lineage:
         )
 
 
+_CLAIM_HEX: Final = re.compile(r"[0-9a-f]{64}")
+MAX_HOME: Final = 64
+
+
 @dataclass(frozen=True, slots=True)
 class Licence:
-    """Who may run this clone and on what authority.
+    """Who may run this clone and on what authority (docs/agents.md, "Licences and trust").
 
-    `owner`: the account that owns the clone (None: the world's, e.g. an NPC).
-    `subject`: the account whose profile the clone was made from (None: a generated person).
-    `consent`: the id of that person's recorded consent, or None.
-    A clone of a real person without recorded consent is *unlicensed*: it exists (it may have
-    been imported from elsewhere) but is marked so everywhere it shows."""
+    `owner`: the account, on the server where the clone lives, that owns it (None: nobody's:
+    an NPC, or an imported clone not claimed yet).
+    `subject`: the account whose profile the clone was made from (None: a generated person),
+    numbered on `home`.
+    `consent`: the id of that person's consent record on `home`, or None.
+    `home`: None when `subject` and `consent` are this server's; otherwise the fingerprint of
+    the server (signing key) that holds them. Account numbers never cross servers.
+    `proof`: `home`'s signed licence statement (`clonefile.issue_licence_proof`); travels in
+    clone files so another server can check the consent without asking.
+    `claim`: SHA-256 (hex) of the claim code that lets an account take an unowned imported
+    clone (`clonefile.claim_hash`).
+    `proven`: this server checked the consent: the store on every read (the record exists, is
+    the subject's, covers the owner and is not revoked), or the importer (a valid proof signed
+    by a trusted key). Never serialised: a document cannot vouch for itself, so a clone read
+    from anywhere is unproven until a checker says otherwise.
+
+    A clone of a real person that is not proven is *unlicensed*: it exists (it may have been
+    imported from elsewhere) but is marked so everywhere it shows."""
 
     owner: int | None = None
     subject: int | None = None
     consent: str | None = None
+    home: str | None = None
+    proof: Mapping[str, Any] | None = None
+    claim: str | None = None
+    proven: bool = False
 
     @property
     def is_licensed(self) -> bool:
-        return self.subject is None or self.consent is not None
+        return self.subject is None or self.proven
 
     @property
     def status(self) -> str:
-        """ "generated" (nobody's profile), "licensed" (consent recorded) or "unlicensed"."""
+        """ "generated" (nobody's profile), "licensed" (consent checked) or "unlicensed"."""
         if self.subject is None:
             return "generated"
-        return "licensed" if self.consent is not None else "unlicensed"
+        return "licensed" if self.proven else "unlicensed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"owner": self.owner, "subject": self.subject, "consent": self.consent}
+        out: dict[str, Any] = {
+            "owner": self.owner,
+            "subject": self.subject,
+            "consent": self.consent,
+        }
+        if self.home is not None:
+            out["home"] = self.home
+        if self.proof is not None:
+            out["proof"] = dict(self.proof)
+        if self.claim is not None:
+            out["claim"] = self.claim
+        return out
 
     @classmethod
     def from_dict(cls, raw: Any) -> Licence:
+        """From `to_dict` output (older documents lack home, proof and claim); never proven."""
         if not isinstance(raw, Mapping):
             raise AgentError("licence must be an object")
-        _known("licence", raw, ("owner", "subject", "consent"))
+        _known("licence", raw, ("owner", "subject", "consent", "home", "proof", "claim"))
         consent = raw.get("consent")
         if consent is not None and (not isinstance(consent, str) or not consent):
             raise AgentError("licence.consent must be a non-empty string or null")
+        home = raw.get("home")
+        if home is not None and (not isinstance(home, str) or not 0 < len(home) <= MAX_HOME):
+            raise AgentError(f"licence.home must be a key fingerprint (1..{MAX_HOME} characters)")
+        proof = raw.get("proof")
+        if proof is not None and not isinstance(proof, Mapping):
+            raise AgentError("licence.proof must be an object or null")
+        claim = raw.get("claim")
+        if claim is not None and (not isinstance(claim, str) or not _CLAIM_HEX.fullmatch(claim)):
+            raise AgentError("licence.claim must be 64 lowercase hex digits (a SHA-256) or null")
         return cls(
             owner=_int_or_none("licence.owner", raw.get("owner")),
             subject=_int_or_none("licence.subject", raw.get("subject")),
             consent=consent,
+            home=home,
+            proof=None if proof is None else dict(proof),
+            claim=claim,
         )
 
 

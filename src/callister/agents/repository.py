@@ -5,21 +5,26 @@ This module does file I/O (the agents layer is otherwise I/O-free): the server c
 tick, through its writer thread, like every other store call.
 
 `JsonDirRepository(root)` keeps one file per clone, `root/clones/<id>.json` (the same JSON as
-`Clone.to_dict()`), written atomically (temporary file, fsync, rename), and the world's signing
-key in `root/signing.key` (PEM, mode 0600), created on first use.
+`Clone.to_dict()`), written atomically (temporary file, fsync, rename), the directory's signing
+key in `root/signing.key` (PEM, mode 0600), created on first use, and the keys an administrator
+trusts in `root/trusted_keys.json`. A directory holds no consent records, so a clone of a real
+person is licensed there only by a proof from a trusted key (docs/agents.md).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from callister.agents.clonefile import SigningKey
+from callister.agents.clonefile import SigningKey, licence_proven
 from callister.agents.errors import AgentError
 from callister.agents.model import Clone
 
@@ -57,6 +62,20 @@ class CloneSummary:
             parent=clone.lineage.parent,
             generation=clone.lineage.generation,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TrustEntry:
+    """A public key an administrator trusts for clone files arriving in `world`."""
+
+    world: str
+    public_key: bytes  # 32 bytes, Ed25519
+    label: str
+    added_at: float
+
+
+TrustList = list[TrustEntry]  # (a class with a `list` method cannot say list[...] inside)
+KeyList = list[bytes]
 
 
 class CloneRepository(Protocol):
@@ -104,7 +123,12 @@ class JsonDirRepository:
             raise CloneNotFound(f"no clone {clone_id} in {self.dir}") from None
         except ValueError as exc:
             raise AgentError(f"{path} is damaged: {exc}") from None
-        return Clone.from_dict(raw)
+        clone = Clone.from_dict(raw)
+        licence = clone.licence
+        if licence.subject is not None:  # proven only by a proof from a key trusted now
+            keys = [t.public_key for t in self.trusted_keys(clone.world)]
+            clone.licence = replace(licence, proven=licence_proven(licence, keys))
+        return clone
 
     def put(self, clone: Clone) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +174,67 @@ class JsonDirRepository:
     def signing_key(self) -> SigningKey:
         """This directory's world key (created, mode 0600, on first use)."""
         return load_or_create_key(self.root / "signing.key")
+
+    # -- trust ------------------------------------------------------------------------------
+
+    def own_keys(self) -> KeyList:
+        """The public keys whose files are this directory's own (its account numbers)."""
+        return [self.signing_key().public_bytes]
+
+    def _trust_file(self) -> Path:
+        return self.root / "trusted_keys.json"
+
+    def _read_trust(self) -> TrustList:
+        path = self._trust_file()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return [
+                TrustEntry(
+                    str(e["world"]),
+                    base64.b64decode(e["public_key"], validate=True),
+                    str(e["label"]),
+                    float(e["added_at"]),
+                )
+                for e in raw
+            ]
+        except FileNotFoundError:
+            return []
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+            raise AgentError(f"{path} is damaged ({exc}); fix or remove it") from None
+
+    def _write_trust(self, entries: TrustList) -> None:
+        rows = [
+            {
+                "world": e.world,
+                "public_key": base64.b64encode(e.public_key).decode("ascii"),
+                "label": e.label,
+                "added_at": e.added_at,
+            }
+            for e in entries
+        ]
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self._trust_file()
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def trusted_keys(self, world: str) -> TrustList:
+        """The keys an administrator trusts for `world`, oldest first."""
+        return [e for e in self._read_trust() if e.world == world]
+
+    def trust(self, world: str, public_key: bytes, label: str) -> None:
+        """Trust `public_key` for files arriving in `world` (again: a new label)."""
+        entries = [e for e in self._read_trust() if (e.world, e.public_key) != (world, public_key)]
+        self._write_trust([*entries, TrustEntry(world, public_key, label, time.time())])
+
+    def untrust(self, world: str, public_key: bytes) -> bool:
+        """Stop trusting `public_key` in `world`; False if it was not trusted."""
+        entries = self._read_trust()
+        kept = [e for e in entries if (e.world, e.public_key) != (world, public_key)]
+        if len(kept) == len(entries):
+            return False
+        self._write_trust(kept)
+        return True
 
 
 def load_or_create_key(path: str | Path) -> SigningKey:

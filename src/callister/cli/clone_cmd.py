@@ -1,7 +1,9 @@
-"""`callister clone new|list|show|export|import|fork|kill|key|host`: clones outside the server.
+"""`callister clone new|list|show|export|import|claim|fork|kill|key|trust|consent|host`.
 
-Clones are kept in a directory (`--dir`, default $CALLISTER_CLONE_DIR or data/clones): one JSON
-file per clone and the world's signing key (`signing.key`), until the database has a clone table.
+Clones are kept in a directory (`--dir`, default $CALLISTER_CLONE_DIR or data/clones: one JSON
+file per clone, the signing key `signing.key`, the trusted keys `trusted_keys.json`) or, with
+`--db URL`, in the server's database (consent records, world keys, trusted keys, audit).
+Licences and trust are described in docs/agents.md ("Licences and trust").
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from callister.cli.common import emit_json
 if TYPE_CHECKING:
     from callister.agents import Clone, Reply
     from callister.agents.repository import JsonDirRepository
+    from callister.store import Store
 
 
 def _default_dir() -> str:
@@ -85,7 +88,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--tick", type=int, default=0, help="tick of its making (default %(default)s)")
     n.add_argument("--owner", type=int, help="owning account id")
     n.add_argument("--subject", type=int, help="account whose profile this is (a real person)")
-    n.add_argument("--consent", help="id of that person's recorded consent")
+    n.add_argument(
+        "--consent",
+        help="id of that person's consent record (needs --db: the record must exist, be "
+        "theirs, cover --owner and not be revoked)",
+    )
     n.add_argument("--id", type=int, dest="clone_id", help="clone id (default: a fresh random one)")
     common(n)
     n.set_defaults(func=new)
@@ -109,8 +116,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = act.add_parser(
         "export",
         help="write a signed clone file",
-        description="Export a clone "
-        "to a portable, versioned file signed with the directory's world key.",
+        description="Export a clone to a portable, versioned file signed with the world key. "
+        "With --db, a clone licensed by a consent record of this server carries a licence proof "
+        "signed by the world key; an owned clone carries the hash of a new claim code, printed "
+        "once: give it to the owner, who claims the clone with it where it is imported.",
     )
     e.add_argument("id", type=int, help="clone id")
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="clone file to write")
@@ -122,8 +131,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = act.add_parser(
         "import",
         help="verify a clone file and bring the clone into a world",
-        description="Verify a clone file (refusing tampered, truncated or newer "
-        "files) and give the clone a place in world W; it remembers arriving.",
+        description="Verify a clone file (refusing tampered, truncated or newer files, and "
+        "files signed by a key this world does not trust) and give the clone a place in world "
+        "W; it remembers arriving. A clone from another server arrives unowned (its owner "
+        "claims it with the claim code) and licensed only by a licence proof from a trusted key.",
     )
     i.add_argument("file", help="clone file to import")
     i.add_argument("--world", required=True, metavar="W", help="world the clone arrives in")
@@ -131,13 +142,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--trust",
         action="append",
         metavar="KEY",
-        help="only accept files signed by "
-        "this key (public key file, base64, or a signing.key); repeatable",
+        help="also trust this key for this import only (public key file, base64, or a "
+        "signing.key; `clone trust add` remembers a key); repeatable",
+    )
+    i.add_argument(
+        "--allow-untrusted",
+        action="store_true",
+        help="import a file signed by an untrusted key anyway: it arrives unowned and unlicensed",
     )
     i.add_argument("--as-new", action="store_true", help="take a new id if the clone's is taken")
     i.add_argument("--tick", type=int, help="arrival tick (default: after its latest memory)")
     common(i)
     i.set_defaults(func=import_)
+
+    c = act.add_parser(
+        "claim",
+        help="give an unowned imported clone to the account that proves to be its owner",
+        description="An imported clone from another server arrives unowned. Its owner proves "
+        "who they are with the claim code printed when it was exported (--code); an "
+        "administrator may also assign an owner without one (--assign), audited with --db.",
+    )
+    c.add_argument("id", type=int, help="clone id")
+    c.add_argument("--account", type=int, required=True, help="the account that takes it")
+    how = c.add_mutually_exclusive_group(required=True)
+    how.add_argument("--code", help="the claim code given at export")
+    how.add_argument(
+        "--assign", action="store_true", help="assign without a code (an administrator's call)"
+    )
+    common(c)
+    c.set_defaults(func=claim)
 
     f = act.add_parser(
         "fork",
@@ -168,14 +201,72 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     key = act.add_parser(
         "key",
-        help="show the directory's world signing key",
-        description="Print the public half of the world key (created if "
-        "missing), for others to pass to --trust.",
+        help="show this server's (or directory's) signing key",
+        description="Print the public half of the world key (created if missing), for "
+        "other servers to trust (`callister clone trust add`).",
     )
     key.add_argument("--out", metavar="FILE", help="also write the public key to FILE")
     key.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
     common(key)
     key.set_defaults(func=show_key)
+
+    t = act.add_parser(
+        "trust",
+        help="the keys whose clone files and licence proofs this world believes",
+        description="A world believes files signed by this server's own keys and by the keys "
+        "an administrator adds here (with --db: audited in world_audit). Removing a key "
+        "unlicenses the clones its proofs licensed.",
+    )
+    tact = t.add_subparsers(dest="trust_action", metavar="ACTION", required=True)
+    ta = tact.add_parser(
+        "add",
+        help="trust a key",
+        description="Trust a key: a public key file (as `clone key --out` writes it), base64, "
+        "or a signing key file.",
+    )
+    ta.add_argument("key_spec", metavar="KEY", help="public key file, base64 key or signing key")
+    ta.add_argument("--label", default="", help="who the key belongs to (shown in lists)")
+    ta.add_argument(
+        "--world", default="infinity", help="the world that trusts it (default %(default)s)"
+    )
+    common(ta)
+    ta.set_defaults(func=trust_add)
+    tl = tact.add_parser(
+        "list", help="list trusted keys", description="This server's own keys and the added ones."
+    )
+    tl.add_argument("--world", default="infinity", help="whose trust (default %(default)s)")
+    common(tl)
+    tl.set_defaults(func=trust_list)
+    tr = tact.add_parser(
+        "remove",
+        help="stop trusting a key",
+        description="Stop trusting a key (by fingerprint "
+        "as `trust list` shows it, or the key itself).",
+    )
+    tr.add_argument("key_spec", metavar="KEY", help="fingerprint, public key file or base64 key")
+    tr.add_argument("--world", default="infinity", help="the world (default %(default)s)")
+    common(tr)
+    tr.set_defaults(func=trust_remove)
+
+    cs = act.add_parser(
+        "consent",
+        help="consent records of the server's database (needs --db)",
+        description="A player records consent to be cloned over HTTP (POST "
+        "/api/clones/consent). An administrator can list an account's consents and revoke one "
+        "(on the person's request): their clones under it are unlicensed at once (audited).",
+    )
+    cact = cs.add_subparsers(dest="consent_action", metavar="ACTION", required=True)
+    cl = cact.add_parser("list", help="an account's consents", description="List them.")
+    cl.add_argument("account", help="account name")
+    common(cl)
+    cl.set_defaults(func=consent_list)
+    cr = cact.add_parser(
+        "revoke", help="revoke a consent", description="Revoke one of an account's consents."
+    )
+    cr.add_argument("account", help="account name")
+    cr.add_argument("consent_id", type=int, metavar="ID", help="consent id")
+    common(cr)
+    cr.set_defaults(func=consent_revoke)
 
     h = act.add_parser(
         "host",
@@ -212,15 +303,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _repo(args: argparse.Namespace) -> JsonDirRepository:
     """The clone directory, or with --db the server's database (StoreCloneRepository has the
-    same methods)."""
+    same methods); opened once per command."""
     from callister.agents.repository import JsonDirRepository
 
-    if getattr(args, "db", None):
-        from callister.server.crew import StoreCloneRepository
-        from callister.store import open_store
+    repo: Any = getattr(args, "_repo", None)
+    if repo is None:
+        if getattr(args, "db", None):
+            from callister.server.crew import StoreCloneRepository
+            from callister.store import open_store
 
-        return StoreCloneRepository(open_store(args.db), args.key_world)  # type: ignore[return-value]
-    return JsonDirRepository(args.dir)
+            repo = StoreCloneRepository(open_store(args.db), args.key_world)
+        else:
+            repo = JsonDirRepository(args.dir)
+        args._repo = repo
+    return repo
+
+
+def _store(args: argparse.Namespace, what: str) -> Store:
+    """The server's database, for what only it holds (`what`: "consent records" ...)."""
+    if not getattr(args, "db", None):
+        raise ValueError(
+            f"{what} live in the server's database: give --db URL (or set CALLISTER_CLONE_DB)"
+        )
+    return _repo(args).store  # type: ignore[attr-defined]
+
+
+def _put_keeping_ship(repo: JsonDirRepository, clone: Clone) -> None:
+    """Store `clone` again without moving it off the ship it is aboard (database only)."""
+    row = getattr(repo, "get_row", None)
+    if row is None:
+        repo.put(clone)
+        return
+    stored = row(clone.id)
+    repo.put(clone, None if stored is None else stored.ship_id)  # type: ignore[call-arg]
 
 
 def _guard(fn: Any) -> Any:
@@ -283,27 +398,29 @@ def _load_profile(path: str) -> dict[str, Any]:
     return data
 
 
-def _trusted(specs: list[str] | None) -> list[bytes] | None:
-    """Public keys from --trust values: a file holding base64 or a PEM private key, or base64."""
-    if not specs:
-        return None
+def _public_key(spec: str) -> bytes:
+    """A public key from a file holding base64 or a PEM private key, or from base64 text."""
     from callister.agents.clonefile import SigningKey
 
-    keys = []
-    for spec in specs:
-        path = Path(spec)
-        raw = path.read_bytes().strip() if path.is_file() else spec.encode()
-        if raw.startswith(b"-----BEGIN"):
-            keys.append(SigningKey.from_bytes(raw).public_bytes)
-            continue
-        try:
-            key = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"--trust {spec}: not a public key (base64) or key file") from None
-        if len(key) != 32:
-            raise ValueError(f"--trust {spec}: an Ed25519 public key is 32 bytes, not {len(key)}")
-        keys.append(key)
-    return keys
+    path = Path(spec)
+    raw = path.read_bytes().strip() if path.is_file() else spec.encode()
+    if raw.startswith(b"-----BEGIN"):
+        return SigningKey.from_bytes(raw).public_bytes
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"{spec}: not a public key (base64, as `clone key` prints it), a file holding one, "
+            "or a signing key file"
+        ) from None
+    if len(key) != 32:
+        raise ValueError(f"{spec}: an Ed25519 public key is 32 bytes, not {len(key)}")
+    return key
+
+
+def _trusted(specs: list[str] | None) -> list[bytes] | None:
+    """Public keys from --trust values (see `_public_key`); None when there are none."""
+    return [_public_key(spec) for spec in specs] if specs else None
 
 
 def _key(args: argparse.Namespace) -> Any:
@@ -325,6 +442,16 @@ def new(args: argparse.Namespace) -> int:
     if "name" not in raw:
         raise ValueError("give --name or a --profile with a name")
     profile = Profile.from_dict(raw)
+    if args.consent is not None:
+        if args.subject is None:
+            raise ValueError("--consent needs --subject: whose consent record it is")
+        _store(args, "consent records")
+        if _repo(args).consent_record(args.subject, args.consent, args.owner) is None:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"consent {args.consent!r} is not an active consent record of account "
+                f"{args.subject} covering owner {args.owner}: see `callister clone consent list "
+                "NAME --db URL`; the person records consent with POST /api/clones/consent"
+            )
     repo = _repo(args)
     clone_id = args.clone_id if args.clone_id is not None else repo.new_id()
     if repo.exists(clone_id):
@@ -339,7 +466,7 @@ def new(args: argparse.Namespace) -> int:
         licence=Licence(owner=args.owner, subject=args.subject, consent=args.consent),
     )
     repo.put(clone)
-    out = _summary(clone)
+    out = _summary(repo.get(clone.id))  # the licence as the repository judges it
     if args.json:
         emit_json(out)
     else:
@@ -412,13 +539,17 @@ def show(args: argparse.Namespace) -> int:
 
 @_guard
 def export(args: argparse.Namespace) -> int:
-    from callister.agents.clonefile import export_clone
+    from callister.agents.clonefile import export_clone, new_claim_code
 
     repo = _repo(args)
     clone = repo.get(args.id)
     key = _key(args)
     tick = args.tick if args.tick is not None else _latest_tick(clone)
-    data = export_clone(clone, key, world=clone.world, tick=tick)
+    licence = clone.licence
+    # only the server's database holds consent records, so only it issues licence proofs
+    proof = repo.licence_proof(clone, key) if args.db else None  # type: ignore[attr-defined]
+    code = new_claim_code() if licence.owner is not None else None
+    data = export_clone(clone, key, world=clone.world, tick=tick, proof=proof, claim_code=code)
     out = Path(args.output)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(data)
@@ -431,25 +562,37 @@ def export(args: argparse.Namespace) -> int:
         "signer": key.fingerprint,
         "tick": tick,
         "memories": len(clone.memory),
+        "licence": licence.status,
+        "licence_proof": proof is not None,
+        "owner": licence.owner,
+        "claim_code": code,
     }
     if args.json:
         emit_json(result)
     else:
         print(
             f"exported {clone.name} ({clone.id}) to {out}: {len(data)} bytes, "
-            f"{len(clone.memory)} memories, signed by {key.fingerprint}"
+            f"{len(clone.memory)} memories, signed by {key.fingerprint}, licence "
+            f"{licence.status}{' with proof' if proof else ''}"
         )
+        if code is not None:
+            print(
+                f"claim code for its owner (account {licence.owner}), shown only now: {code}\n"
+                "  where the file is imported, the owner claims the clone with it"
+            )
     return 0
 
 
 @_guard
 def import_(args: argparse.Namespace) -> int:
-    from callister.agents.clonefile import import_clone, read_clone_file
+    from callister.agents.clonefile import import_clone, read_clone_file, require_trusted
 
     data = Path(args.file).read_bytes()
-    trusted = _trusted(args.trust)
-    package = read_clone_file(data, trusted=trusted)  # verify before touching the directory
     repo = _repo(args)
+    own = repo.own_keys()
+    trusted = [t.public_key for t in repo.trusted_keys(args.world)] + (_trusted(args.trust) or [])
+    package = read_clone_file(data)  # verify before touching the directory or database
+    require_trusted(package, own=own, trusted=trusted, allow_untrusted=args.allow_untrusted)
     new_id = None
     if repo.exists(package.clone.id):
         if not args.as_new:
@@ -459,13 +602,27 @@ def import_(args: argparse.Namespace) -> int:
             )
         new_id = repo.new_id()
     tick = args.tick if args.tick is not None else _latest_tick(package.clone) + 1
-    clone = import_clone(data, world=args.world, tick=tick, trusted=trusted, new_id=new_id)
-    repo.put(clone)
+    arrival = import_clone(
+        data,
+        world=args.world,
+        tick=tick,
+        own=own,
+        trusted=trusted,
+        allow_untrusted=args.allow_untrusted,
+        new_id=new_id,
+    )
+    repo.put(arrival.clone)
+    clone = repo.get(arrival.clone.id)  # the licence as this server judges it
     out = _summary(clone) | {
+        "owner": clone.licence.owner,
         "signer": package.signer,
+        "trusted": arrival.trusted,
+        "from_this_server": arrival.home,
         "from_world": package.world,
+        "format_version": package.version,
         "exported_tick": package.tick,
         "arrival_tick": tick,
+        "notes": list(arrival.notes),
     }
     if args.json:
         emit_json(out)
@@ -475,6 +632,52 @@ def import_(args: argparse.Namespace) -> int:
             f"  verified: signed by {package.signer}, exported from world {package.world} at "
             f"tick {package.tick}; arrived in {args.world} at tick {tick}"
         )
+    for note in arrival.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+@_guard
+def claim(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from callister.agents.clonefile import claim_matches
+
+    repo = _repo(args)
+    clone = repo.get(args.id)
+    licence = clone.licence
+    if licence.owner is not None:
+        raise ValueError(
+            f"clone {clone.id} already belongs to account {licence.owner}: only an unowned "
+            "(imported, unclaimed) clone can be claimed"
+        )
+    if args.code is not None and not claim_matches(licence, args.code):
+        raise ValueError(
+            f"that is not clone {clone.id}'s claim code"
+            + (
+                ": it carries none (an older or unowned export); an administrator can --assign"
+                if licence.claim is None
+                else " (the code is printed once by `clone export` where it was exported)"
+            )
+        )
+    if args.db and repo.store.get_account(args.account) is None:  # type: ignore[attr-defined]
+        raise ValueError(f"no account {args.account} on this server")
+    clone.licence = replace(licence, owner=args.account, claim=None)
+    _put_keeping_ship(repo, clone)
+    how = "assigned" if args.assign else "claim code"
+    if args.db:
+        repo.store.add_world_audit(  # type: ignore[attr-defined]
+            None,
+            "clone_claimed",
+            str(clone.id),
+            {"account": args.account, "how": how, "world": clone.world},
+        )
+    out = _summary(repo.get(clone.id)) | {"owner": args.account, "how": how}
+    if args.json:
+        emit_json(out)
+    else:
+        _print_summary(out)
+        print(f"  now owned by account {args.account} ({how})")
     return 0
 
 
@@ -487,7 +690,7 @@ def fork(args: argparse.Namespace) -> int:
     tick = args.tick if args.tick is not None else _latest_tick(clone) + 1
     twin = fork_clone(clone, new_id=repo.new_id(), tick=tick, at_tick=args.at, name=args.name)
     repo.put(twin)
-    out = _summary(twin) | {"fork_tick": twin.lineage.fork_tick}
+    out = _summary(repo.get(twin.id)) | {"fork_tick": twin.lineage.fork_tick}
     if args.json:
         emit_json(out)
     else:
@@ -503,7 +706,7 @@ def kill(args: argparse.Namespace) -> int:
     tick = args.tick if args.tick is not None else _latest_tick(clone) + 1
     clone.die(tick, args.cause)
     repo.put(clone)
-    out = _summary(clone) | {"died_tick": tick, "cause": args.cause}
+    out = _summary(repo.get(clone.id)) | {"died_tick": tick, "cause": args.cause}
     if args.json:
         emit_json(out)
     else:
@@ -523,13 +726,157 @@ def show_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from callister.agents.clonefile import fingerprint
+
+    repo = _repo(args)
+    rows: list[dict[str, Any]] = [
+        {
+            "fingerprint": fingerprint(k),
+            "public_key": base64.b64encode(k).decode("ascii"),
+            "label": "this server",
+            "source": "own",
+            "added_at": None,
+        }
+        for k in repo.own_keys()
+    ]
+    rows += [
+        {
+            "fingerprint": fingerprint(t.public_key),
+            "public_key": base64.b64encode(t.public_key).decode("ascii"),
+            "label": t.label,
+            "source": "added",
+            "added_at": t.added_at,
+        }
+        for t in repo.trusted_keys(args.world)
+    ]
+    return rows
+
+
+@_guard
+def trust_add(args: argparse.Namespace) -> int:
+    from callister.agents.clonefile import fingerprint
+
+    key = _public_key(args.key_spec)
+    repo = _repo(args)
+    if key in repo.own_keys():
+        raise ValueError(f"key {fingerprint(key)} is this server's own: it is trusted already")
+    repo.trust(args.world, key, args.label or fingerprint(key))
+    out = {"world": args.world, "fingerprint": fingerprint(key), "label": args.label, "added": True}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"world {args.world} now trusts key {fingerprint(key)} ({args.label or 'no label'})")
+    return 0
+
+
+def trust_list(args: argparse.Namespace) -> int:
+    rows = _trust_rows(args)
+    if args.json:
+        emit_json({"world": args.world, "keys": rows})
+        return 0
+    for r in rows:
+        print(f"{r['fingerprint']}  {r['source']:5}  {r['label']}  {r['public_key']}")
+    return 0
+
+
+@_guard
+def trust_remove(args: argparse.Namespace) -> int:
+    spec = args.key_spec.strip().lower()
+    rows = [r for r in _trust_rows(args) if r["fingerprint"] == spec]
+    if rows:
+        key = base64.b64decode(rows[0]["public_key"])
+    else:
+        try:
+            key = _public_key(args.key_spec)
+        except ValueError:
+            raise ValueError(
+                f"{args.key_spec!r} is neither a trusted key's fingerprint (see `clone trust "
+                "list`) nor a public key"
+            ) from None
+    from callister.agents.clonefile import fingerprint
+
+    repo = _repo(args)
+    if key in repo.own_keys():
+        raise ValueError(
+            f"key {fingerprint(key)} is this server's own signing key; it cannot be untrusted"
+        )
+    if not repo.untrust(args.world, key):
+        raise ValueError(f"world {args.world} does not trust key {fingerprint(key)}")
+    out = {"world": args.world, "fingerprint": fingerprint(key), "removed": True}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"world {args.world} no longer trusts key {fingerprint(key)}")
+    return 0
+
+
+def _account(store: Store, name: str) -> Any:
+    found = store.get_account_by_name(name)
+    if found is None:
+        raise ValueError(f"no account named {name!r}")
+    return found
+
+
+def consent_list(args: argparse.Namespace) -> int:
+    store = _store(args, "consent records")
+    account = _account(store, args.account)
+    rows = [
+        {
+            "id": c.id,
+            "subject": account.id,
+            "grantee": c.grantee_id,
+            "granted_at": c.granted_at,
+            "revoked_at": c.revoked_at,
+            "active": c.active,
+        }
+        for c in store.list_consents(account.id)
+    ]
+    if args.json:
+        emit_json({"account": account.name, "consents": rows})
+        return 0
+    for r in rows:
+        who = "anyone" if r["grantee"] is None else f"account {r['grantee']}"
+        state = "active" if r["active"] else "REVOKED"
+        print(f"{r['id']}  {account.name} allows clones by {who}  {state}")
+    if not rows:
+        print(f"{account.name} has recorded no consent", file=sys.stderr)
+    return 0
+
+
+def consent_revoke(args: argparse.Namespace) -> int:
+    store = _store(args, "consent records")
+    account = _account(store, args.account)
+    if not store.revoke_consent(account.id, args.consent_id):
+        raise ValueError(
+            f"{account.name} has no active consent {args.consent_id} (see `clone consent list`)"
+        )
+    out = {"account": account.name, "consent": args.consent_id, "revoked": True}
+    if args.json:
+        emit_json(out)
+    else:
+        print(
+            f"revoked consent {args.consent_id} of {account.name}: their clones under it are "
+            "unlicensed now"
+        )
+    return 0
+
+
 def host(args: argparse.Namespace) -> int:
-    from callister.agents.clonefile import read_clone_file
+    from dataclasses import replace as dc_replace
+
+    from callister.agents.clonefile import licence_proven, read_clone_file
     from callister.agents.dialogue import template_reply
     from callister.agents.host import HOST_ID, HostSession, Line
 
     trusted = _trusted(args.trust)
     packages = [read_clone_file(Path(f).read_bytes(), trusted=trusted) for f in args.files]
+    for p in packages:  # a licence shows as such only with a proof from a --trust key
+        licence = p.clone.licence
+        if licence.subject is not None:
+            home = licence.home or p.signer
+            judged = dc_replace(licence, home=home)
+            p.clone.licence = dc_replace(licence, proven=licence_proven(judged, trusted or []))
     loop = asyncio.new_event_loop()
     llm_mind = None
     if args.llm_url:

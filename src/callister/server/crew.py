@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import logging
 import math
+import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from callister.agents import (
@@ -32,14 +33,27 @@ from callister.agents import (
     Role,
     crew_modifiers,
 )
-from callister.agents.clonefile import SigningKey
+from callister.agents.clonefile import (
+    CloneFileError,
+    SigningKey,
+    issue_licence_proof,
+    proof_key,
+)
 from callister.agents.orders import ORDER_TICKS
-from callister.agents.repository import CloneNotFound, CloneSummary, new_clone_id
+from callister.agents.repository import (
+    CloneNotFound,
+    CloneSummary,
+    KeyList,
+    TrustEntry,
+    TrustList,
+    new_clone_id,
+)
 from callister.economy import EconomyError
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.store import (
     CloneFilter,
     CloneRow,
+    Consent,
     InsufficientFunds,
     MemoryRow,
     Posting,
@@ -59,7 +73,22 @@ CHAT_MAX = 200  # characters of one crew chat line
 
 
 # --------------------------------------------------------------------- the repository
+def _checked_proof_key(licence: Licence) -> bytes | None:
+    """The signer of the licence's proof if the proof checks out (trust is the store's
+    question), else None."""
+    if licence.home is None or licence.proof is None:
+        return None
+    try:
+        return proof_key(licence)
+    except CloneFileError:
+        return None
+
+
 def clone_to_row(clone: Clone, ship_id: int | None = None) -> CloneRow:
+    """The store's row for `clone`. Another server's subject is not one of our accounts, so
+    it goes in the document only; the store computes the licence status itself."""
+    licence = clone.licence
+    foreign = licence.subject is not None and licence.home is not None
     d = clone.to_dict()
     memory = d.pop("memory")
     items = memory.pop("items")
@@ -72,10 +101,12 @@ def clone_to_row(clone: Clone, ship_id: int | None = None) -> CloneRow:
         role=clone.role.value,
         goal=clone.goals.primary.value,
         ship_id=ship_id,
-        owner_id=clone.licence.owner,
-        subject_id=clone.licence.subject,
-        consent_id=clone.licence.consent,
-        licence=clone.licence.status,
+        owner_id=licence.owner,
+        subject_id=None if foreign else licence.subject,
+        consent_id=licence.consent,
+        licence=licence.status,
+        licence_home=licence.home if foreign else None,
+        licence_key=_checked_proof_key(licence) if foreign else None,
         parent_id=clone.lineage.parent,
         fork_tick=clone.lineage.fork_tick,
         generation=clone.lineage.generation,
@@ -147,7 +178,9 @@ def row_to_clone(row: CloneRow) -> Clone:
         }
         for r in row.relationships
     ]
-    return Clone.from_dict(d)
+    clone = Clone.from_dict(d)
+    clone.licence = replace(clone.licence, proven=row.licence == "licensed")
+    return clone
 
 
 class StoreCloneRepository:
@@ -211,6 +244,56 @@ class StoreCloneRepository:
             pem = self.store.world_key(self.world, SigningKey.generate().to_pem().decode())
         assert pem is not None
         return SigningKey.from_bytes(pem.encode())
+
+    def consent_record(self, subject: int, consent: str, owner: int | None) -> Consent | None:
+        """The consent record `consent` of account `subject` if it is not revoked and covers
+        `owner` (granted to them or to anyone); else None."""
+        for c in self.store.list_consents(subject):
+            if str(c.id) == consent and c.active and c.grantee_id in (None, owner):
+                return c
+        return None
+
+    def licence_proof(self, clone: Clone, key: SigningKey) -> dict[str, Any] | None:
+        """A licence proof signed by `key` for the clone's consent record on this server, when
+        that record licenses it now (see `consent_record`); None otherwise (nothing to prove,
+        another server's licence, or no such record)."""
+        licence = clone.licence
+        if licence.subject is None or licence.home is not None or licence.consent is None:
+            return None
+        record = self.consent_record(licence.subject, licence.consent, licence.owner)
+        if record is None:
+            return None
+        return issue_licence_proof(
+            key,
+            subject=licence.subject,
+            consent=licence.consent,
+            grantee=record.grantee_id,
+            granted_at=record.granted_at,
+            issued_at=time.time(),
+        )
+
+    def own_keys(self) -> KeyList:
+        """This server's public keys: every world's signing key in this database (the worlds
+        share its accounts), this repository's world's created if missing."""
+        self.signing_key()
+        return [
+            SigningKey.from_bytes(pem.encode()).public_bytes for _, pem in self.store.signing_keys()
+        ]
+
+    def trusted_keys(self, world: str) -> TrustList:
+        """The keys an administrator trusts for `world`, oldest first."""
+        return [
+            TrustEntry(k.world, k.public_key, k.label, k.added_at)
+            for k in self.store.trusted_keys(world)
+        ]
+
+    def trust(self, world: str, public_key: bytes, label: str, actor: int | None = None) -> None:
+        """Trust `public_key` in `world` (audited)."""
+        self.store.trust_key(world, public_key, label, actor)
+
+    def untrust(self, world: str, public_key: bytes, actor: int | None = None) -> bool:
+        """Stop trusting `public_key` in `world` (audited); False if it was not trusted."""
+        return self.store.untrust_key(world, public_key, actor)
 
 
 # --------------------------------------------------------------------------- crews

@@ -1,21 +1,30 @@
-"""HTTP routes for issue 4: consent to be cloned, and clones of players' profiles.
+"""HTTP routes for clones of players' profiles: consent, making, exporting and claiming.
 
 - `POST /api/clones/consent` {"grantee": name|null}: the caller allows clones of their own
   profile (by the named account, or anyone); `GET` lists their consents; `DELETE
-  /api/clones/consent/{id}` revokes one.
+  /api/clones/consent/{id}` revokes one: the clones under it are unlicensed at once (the store
+  computes licences on every read; the live ones in this world are updated here).
 - `POST /api/clones` {"subject": name, "role"}: make a clone of a player's profile, owned by the
   caller; licensed only if the subject recorded consent for the caller (or anyone), otherwise it
-  is made but marked *unlicensed* everywhere it shows. `GET /api/clones`: the caller's clones.
+  is made but marked *unlicensed* everywhere it shows. A player cloning themselves records their
+  own consent (subject = grantee = themselves). `GET /api/clones`: the caller's clones.
+- `POST /api/clones/{id}/export`: the owner gets the signed clone file (with a licence proof
+  when a consent record of this server licenses it) and a fresh claim code, shown once.
+- `POST /api/clones/{id}/claim` {"code"}: an unowned imported clone becomes the caller's when the
+  code is its claim code (docs/agents.md, "Licences and trust").
 - `GET /api/admin/clones?licence=unlicensed`: moderators and admins see every clone.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from callister.agents import Clone, Licence, Profile, Role
+from callister.agents.clonefile import claim_matches, export_clone, new_claim_code
+from callister.agents.repository import CloneNotFound
 from callister.store import CloneFilter, CloneInfo
 
 ROLE_NAMES = tuple(r.value for r in Role)
@@ -37,6 +46,7 @@ def _info(c: CloneInfo) -> dict[str, Any]:
         "subject": c.subject_id,
         "licence": c.licence,
         "unlicensed": c.licence == "unlicensed",
+        "home": c.licence_home,
         "alive": c.alive,
         "died_tick": c.died_tick,
         "death_cause": c.death_cause,
@@ -100,9 +110,19 @@ def register(app: web.Application) -> None:
             return _err(400, "BAD_FIELD", "consent id must be an integer")
         if not 0 < consent_id < 2**63:
             return _err(400, "BAD_FIELD", "consent id out of range")
-        done = await services.writer.call(services.store.revoke_consent, account.id, consent_id)
+        done = await services.writer.call(
+            services.store.revoke_consent, account.id, consent_id, account.id
+        )
         if not done:
             return _err(404, "NOT_FOUND", "no active consent of yours with that id")
+        for clone in services.world.agents.pool.clones():  # the live copies, at once too
+            licence = clone.licence
+            if (licence.home, licence.subject, licence.consent) == (
+                None,
+                account.id,
+                str(consent_id),
+            ):
+                clone.licence = replace(licence, proven=False)
         return web.Response(status=204)
 
     async def clone_post(request: web.Request) -> web.Response:
@@ -118,6 +138,10 @@ def register(app: web.Application) -> None:
         if subject is None:
             return _err(404, "NOT_FOUND", f"no account named {subject_name!r}")
         consent = await services.writer.call(services.store.active_consent, subject.id, account.id)
+        if consent is None and subject.id == account.id:  # cloning yourself is your consent
+            consent = await services.writer.call(
+                services.store.record_consent, account.id, account.id
+            )
         world = services.world
         repo = world.agents.repo
         clone = Clone.create(
@@ -130,6 +154,7 @@ def register(app: web.Application) -> None:
                 owner=account.id,
                 subject=subject.id,
                 consent=None if consent is None else str(consent.id),
+                proven=consent is not None,
             ),
         )
         await services.writer.call(repo.put, clone, None)
@@ -143,6 +168,90 @@ def register(app: web.Application) -> None:
             services.store.list_clones, CloneFilter(owner_id=account.id)
         )
         return web.json_response({"clones": [_info(c) for c in rows]})
+
+    def clone_id_of(request: web.Request) -> int:
+        try:
+            clone_id = int(request.match_info["id"])
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text='{"error": {"code": "BAD_FIELD", "message": "clone id must be an integer"}}',
+                content_type="application/json",
+            ) from None
+        if not 0 < clone_id < 2**63:
+            raise web.HTTPBadRequest(
+                text='{"error": {"code": "BAD_FIELD", "message": "clone id out of range"}}',
+                content_type="application/json",
+            )
+        return clone_id
+
+    async def clone_export(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        clone_id = clone_id_of(request)
+        world = services.world
+        repo = world.agents.repo
+
+        def build() -> dict[str, Any] | None:
+            clone = repo.get(clone_id)
+            if clone.licence.owner != account.id:
+                return None
+            key = repo.signing_key()
+            proof = repo.licence_proof(clone, key)
+            code = new_claim_code()
+            data = export_clone(
+                clone, key, world=clone.world, tick=world.tick, proof=proof, claim_code=code
+            )
+            return {
+                "id": str(clone.id),
+                "name": clone.name,
+                "file": data.decode(),
+                "signer": key.fingerprint,
+                "licence_proof": proof is not None,
+                "claim_code": code,
+            }
+
+        try:
+            out = await services.writer.call(build)
+        except CloneNotFound:
+            return _err(404, "NOT_FOUND", f"no clone {clone_id}")
+        if out is None:
+            return _err(403, "NOT_YOURS", f"clone {clone_id} is not yours to export")
+        return web.json_response(out)
+
+    async def clone_claim(request: web.Request) -> web.Response:
+        services = request.app[SERVICES]
+        account = await current_account(request)
+        clone_id = clone_id_of(request)
+        body = await _json_body(request)
+        code = body.get("code")
+        if not isinstance(code, str) or not code.strip() or len(code) > 200:
+            return _err(400, "BAD_FIELD", "'code' must be the claim code given at export")
+        repo = services.world.agents.repo
+        store = services.store
+
+        def claim() -> web.Response:
+            row = repo.get_row(clone_id)
+            if row is None:
+                return _err(404, "NOT_FOUND", f"no clone {clone_id}")
+            clone = repo.get(clone_id)
+            if clone.licence.owner is not None:
+                return _err(
+                    409, "ALREADY_OWNED", f"clone {clone_id} has an owner: it cannot be claimed"
+                )
+            if not claim_matches(clone.licence, code):
+                return _err(
+                    403,
+                    "BAD_CLAIM",
+                    "that is not this clone's claim code (it is printed once where the clone "
+                    "was exported)",
+                )
+            clone.licence = replace(clone.licence, owner=account.id, claim=None)
+            repo.put(clone, row.ship_id)
+            store.add_world_audit(account.id, "clone_claimed", str(clone_id), {"how": "claim code"})
+            info = store.list_clones(CloneFilter(ids=(clone_id,)))
+            return web.json_response(_info(info[0]))
+
+        return await services.writer.call(claim)
 
     async def admin_clones(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
@@ -163,4 +272,6 @@ def register(app: web.Application) -> None:
     app.router.add_delete("/api/clones/consent/{id}", consent_delete)
     app.router.add_post("/api/clones", clone_post)
     app.router.add_get("/api/clones", clone_list)
+    app.router.add_post("/api/clones/{id}/export", clone_export)
+    app.router.add_post("/api/clones/{id}/claim", clone_claim)
     app.router.add_get("/api/admin/clones", admin_clones)

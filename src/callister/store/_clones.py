@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _check as check
+from ._worlds import _insert_audit
 from .api import MAX_LIST, NotFound
 from .api_clones import (
     CLONE_GOALS,
@@ -32,8 +33,40 @@ T = TypeVar("T")
 _CLONE_COLUMNS = (
     "id, world, name, role, goal, ship_id, owner_id, subject_id, consent_id, licence, "
     "parent_id, fork_tick, generation, origin_world, born_tick, alive, died_tick, death_cause, "
-    "doc, next_memory, updated_at"
+    "doc, next_memory, updated_at, licence_home, licence_key"
 )
+
+
+def _licence_sql(t: str) -> str:
+    """The live licence status of the clones row `t` (a table name or alias), as SQL.
+
+    Another server's clone (`licence_home` set): licensed while the key of its checked proof
+    is trusted in the clone's world. This server's: generated without a subject; licensed while
+    the consent record it names exists, is the subject's, covers its owner (or anyone) and is
+    not revoked. Anything else is unlicensed: a consent string proves nothing by itself."""
+    return (
+        f"CASE WHEN {t}.licence_home IS NOT NULL THEN "
+        f"CASE WHEN EXISTS (SELECT 1 FROM trusted_keys tk WHERE tk.world = {t}.world "
+        f"AND tk.public_key = {t}.licence_key) THEN 'licensed' ELSE 'unlicensed' END "
+        f"WHEN {t}.subject_id IS NULL THEN 'generated' "
+        f"WHEN EXISTS (SELECT 1 FROM clone_consents cc WHERE cc.subject_id = {t}.subject_id "
+        f"AND CAST(cc.id AS TEXT) = {t}.consent_id AND cc.revoked_at IS NULL "
+        f"AND (cc.grantee_id IS NULL OR cc.grantee_id = {t}.owner_id)) THEN 'licensed' "
+        "ELSE 'unlicensed' END"
+    )
+
+
+_SELECT_CLONE = _CLONE_COLUMNS.replace(
+    "consent_id, licence,", f"consent_id, {_licence_sql('clones')},"
+)
+
+
+def _refresh_licences(cur: Cursor, where: str, params: Sequence[Any]) -> None:
+    """Store the live status in `clones.licence` for the rows matching `where` (kept for readers
+    of the raw table; the store's own reads compute it)."""
+    cur.execute(f"UPDATE clones SET licence = {_licence_sql('clones')} WHERE {where}", params)
+
+
 _MEMORY_COLUMNS = (
     "world, clone_id, seq, tick, kind, importance, event, entities, text, embedding, last_access"
 )
@@ -44,6 +77,14 @@ _MAX_CLONE_TEXT = 100_000
 
 def _opt_int(name: str, value: object, minimum: int = check.INT64_MIN) -> int | None:
     return None if value is None else check.int64(name, value, minimum)
+
+
+def _opt_key(name: str, value: object) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+        raise ValueError(f"{name} must be 32 bytes (an Ed25519 public key) or None")
+    return bytes(value)
 
 
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
@@ -81,6 +122,8 @@ def _clone_values(
         check.to_json("doc", r.doc, object_only=True),
         check.int64("next_memory", r.next_memory, 0),
         now,
+        None if r.licence_home is None else check.text("licence_home", r.licence_home, 64),
+        _opt_key("licence_key", r.licence_key),
     )
     mems = []
     for i, m in enumerate(r.memories):
@@ -140,6 +183,7 @@ def _write_clone(
         + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id"),
         row,
     )
+    _refresh_licences(cur, "id = ?", (cid,))
     cur.execute("DELETE FROM clone_memories WHERE clone_id = ?", (cid,))
     cur.execute("DELETE FROM clone_relationships WHERE clone_id = ?", (cid,))
     cur.executemany(
@@ -187,7 +231,7 @@ class SqlCloneRecords:
         cid = check.int64("clone_id", clone_id)
 
         def read(cur: Cursor) -> Any:
-            row = cur.execute(f"SELECT {_CLONE_COLUMNS} FROM clones WHERE id = ?", (cid,)).one()
+            row = cur.execute(f"SELECT {_SELECT_CLONE} FROM clones WHERE id = ?", (cid,)).one()
             if row is None:
                 return None
             mems = cur.execute(
@@ -206,7 +250,8 @@ class SqlCloneRecords:
             return None
         row, mems, rels = got
         (id_, world, name, role, goal, ship, owner, subject, consent, licence, parent, fork,
-         gen, origin, born, alive, died, cause, doc, next_memory, updated) = row  # fmt: skip
+         gen, origin, born, alive, died, cause, doc, next_memory, updated, home,
+         key) = row  # fmt: skip
         return CloneRow(
             id=int(id_),
             world=world,
@@ -256,6 +301,8 @@ class SqlCloneRecords:
                 for x in rels
             ),
             updated_at=float(updated),
+            licence_home=home,
+            licence_key=None if key is None else bytes(key),
         )
 
     def clone_exists(self, clone_id: int) -> bool:
@@ -288,8 +335,9 @@ class SqlCloneRecords:
             params.extend(ids)
         sql = (
             "SELECT c.id, c.world, c.name, c.role, c.goal, c.ship_id, c.owner_id, c.subject_id, "
-            "c.licence, c.alive, c.died_tick, c.death_cause, c.parent_id, c.generation, "
-            "(SELECT COUNT(*) FROM clone_memories m WHERE m.clone_id = c.id) FROM clones c"
+            f"{_licence_sql('c')}, c.alive, c.died_tick, c.death_cause, c.parent_id, "
+            "c.generation, (SELECT COUNT(*) FROM clone_memories m WHERE m.clone_id = c.id), "
+            "c.licence_home FROM clones c"
             + (" WHERE " + " AND ".join(conds) if conds else "")
             + " ORDER BY c.id LIMIT ?"
         )
@@ -312,6 +360,7 @@ class SqlCloneRecords:
                 parent_id=None if r[12] is None else int(r[12]),
                 generation=int(r[13]),
                 memories=int(r[14]),
+                licence_home=r[15],
             )
             for r in rows
         ]
@@ -364,22 +413,26 @@ class SqlCloneRecords:
 
         return self._run(insert, write=True)
 
-    def revoke_consent(self, subject_id: int, consent_id: int) -> bool:
+    def revoke_consent(self, subject_id: int, consent_id: int, by: int | None = None) -> bool:
         subject = check.int64("subject_id", subject_id)
         cid = check.int64("consent_id", consent_id)
-        return bool(
-            self._run(
-                lambda c: (
-                    c.execute(
-                        "UPDATE clone_consents SET revoked_at = ? "
-                        "WHERE id = ? AND subject_id = ? AND revoked_at IS NULL",
-                        (time.time(), cid, subject),
-                    ).rowcount
-                    > 0
-                ),
-                write=True,
+        who = _opt_int("by", by)
+
+        def revoke(cur: Cursor) -> bool:
+            done = (
+                cur.execute(
+                    "UPDATE clone_consents SET revoked_at = ? "
+                    "WHERE id = ? AND subject_id = ? AND revoked_at IS NULL",
+                    (time.time(), cid, subject),
+                ).rowcount
+                > 0
             )
-        )
+            if done:
+                _refresh_licences(cur, "subject_id = ? AND licence_home IS NULL", (subject,))
+                _insert_audit(cur, who, "clone_consent_revoked", str(subject), {"consent": cid})
+            return done
+
+        return bool(self._run(revoke, write=True))
 
     def active_consent(self, subject_id: int, grantee_id: int | None) -> Consent | None:
         subject = check.int64("subject_id", subject_id)
@@ -424,19 +477,52 @@ class SqlCloneRecords:
 
         return self._run(run, write=pem is not None)
 
-    def trust_key(self, world: str, public_key: bytes, label: str) -> None:
+    def signing_keys(self) -> list[tuple[str, str]]:
+        rows = self._run(
+            lambda c: c.execute("SELECT world, private_pem FROM world_keys ORDER BY world").all(),
+            write=False,
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def trust_key(
+        self, world: str, public_key: bytes, label: str, actor: int | None = None
+    ) -> None:
         world = check.text("world", world)
-        if not isinstance(public_key, bytes | bytearray) or len(public_key) != 32:
+        key = _opt_key("public_key", public_key)
+        if key is None:
             raise ValueError("public_key must be 32 bytes (Ed25519)")
         label = check.clean("label", str(label))[:200]
-        self._run(
-            lambda c: c.execute(
+        who = _opt_int("actor", actor)
+
+        def run(cur: Cursor) -> None:
+            cur.execute(
                 "INSERT INTO trusted_keys (world, public_key, label, added_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (world, public_key) DO UPDATE SET label = excluded.label",
-                (world, bytes(public_key), label, time.time()),
-            ),
-            write=True,
-        )
+                (world, key, label, time.time()),
+            )
+            _refresh_licences(cur, "world = ? AND licence_key = ?", (world, key))
+            _insert_audit(cur, who, "clone_key_trusted", world, {"key": key.hex(), "label": label})
+
+        self._run(run, write=True)
+
+    def untrust_key(self, world: str, public_key: bytes, actor: int | None = None) -> bool:
+        world = check.text("world", world)
+        key = _opt_key("public_key", public_key)
+        if key is None:
+            raise ValueError("public_key must be 32 bytes (Ed25519)")
+        who = _opt_int("actor", actor)
+
+        def run(cur: Cursor) -> bool:
+            gone = cur.execute(
+                "DELETE FROM trusted_keys WHERE world = ? AND public_key = ?", (world, key)
+            ).rowcount
+            if not gone:
+                return False
+            _refresh_licences(cur, "world = ? AND licence_key = ?", (world, key))
+            _insert_audit(cur, who, "clone_key_untrusted", world, {"key": key.hex()})
+            return True
+
+        return bool(self._run(run, write=True))
 
     def trusted_keys(self, world: str) -> list[TrustedKey]:
         world = check.text("world", world)

@@ -4,6 +4,10 @@ Mixed into `Store` (api.py); every method follows the contract in api.py's docst
 transaction each, ValueError for bad arguments before the database is touched, StoreError for
 database trouble.
 
+A clone's `licence` is never taken from the writer: every read computes it from the consent
+records and the trusted keys (see `_licence_sql` in _clones.py), so a revoked consent or a key
+no longer trusted unlicenses the clones at once. Trust changes are written to `world_audit`.
+
 The store knows nothing of `callister.agents` (it is a leaf layer): a clone travels as a
 `CloneRow` of plain values, and `agents.repository.StoreCloneRepository` converts. Dead clones
 are kept (archives); `purge_clone` exists for moderation only.
@@ -76,6 +80,11 @@ class CloneRow:
     memories: tuple[MemoryRow, ...] = ()
     relationships: tuple[RelationshipRow, ...] = ()
     updated_at: float = 0.0  # set by the store
+    # Another server's clone: the fingerprint of the server holding its subject and consent
+    # (subject_id is then None: that server's account numbers are not ours), and the key that
+    # signed its checked licence proof (None: no valid proof).
+    licence_home: str | None = None
+    licence_key: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class CloneInfo:
     parent_id: int | None
     generation: int
     memories: int
+    licence_home: str | None = None  # see CloneRow
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,8 @@ class CloneRecords:
     @abstractmethod
     def put_clone(self, row: CloneRow) -> None:
         """Insert or replace the clone with its memories and relationships (one transaction).
-        ValueError for bad values (unknown role/goal/kind, a wrong-sized embedding ...)."""
+        ValueError for bad values (unknown role/goal/kind, a wrong-sized embedding ...).
+        `row.licence` is ignored: the store computes the status (module docstring)."""
 
     @abstractmethod
     def put_clones(self, rows: Sequence[CloneRow]) -> None:
@@ -172,8 +183,10 @@ class CloneRecords:
         anyone). NotFound for an unknown account."""
 
     @abstractmethod
-    def revoke_consent(self, subject_id: int, consent_id: int) -> bool:
-        """Revoke one of the subject's consents; False if it is not theirs or already revoked."""
+    def revoke_consent(self, subject_id: int, consent_id: int, by: int | None = None) -> bool:
+        """Revoke one of the subject's consents; False if it is not theirs or already revoked.
+        The clones licensed by it read as unlicensed from then on. Recorded in world_audit
+        (`clone_consent_revoked`, by the account `by`; None: the server's operator)."""
 
     @abstractmethod
     def active_consent(self, subject_id: int, grantee_id: int | None) -> Consent | None:
@@ -191,8 +204,21 @@ class CloneRecords:
         yet (the first stored key wins) and return the stored one."""
 
     @abstractmethod
-    def trust_key(self, world: str, public_key: bytes, label: str) -> None:
-        """Accept clone files signed by `public_key` in `world` (upsert of the label)."""
+    def signing_keys(self) -> list[tuple[str, str]]:
+        """Every world's signing key as (world, PEM): together, this server's own keys."""
+
+    @abstractmethod
+    def trust_key(
+        self, world: str, public_key: bytes, label: str, actor: int | None = None
+    ) -> None:
+        """Accept clone files and licence proofs signed by `public_key` in `world` (upsert of
+        the label), recorded in world_audit (`clone_key_trusted`, by `actor`; None: the
+        server's operator)."""
+
+    @abstractmethod
+    def untrust_key(self, world: str, public_key: bytes, actor: int | None = None) -> bool:
+        """Stop trusting `public_key` in `world` (audited as `clone_key_untrusted`); False if it
+        was not trusted. Clones licensed by its proofs read as unlicensed from then on."""
 
     @abstractmethod
     def trusted_keys(self, world: str) -> list[TrustedKey]:
