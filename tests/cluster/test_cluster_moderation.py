@@ -132,10 +132,29 @@ async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
                 assert (await r.json())["closed"] is True
             assert griefer.ws is not None
             assert await close_code(griefer.ws) == 4403
+        # the one admission check on the gateway: no login, no socket, no HTTP with the token
+        login = {"name": "griefa", "password": "bot-password-123"}
+        async with http.post(f"{g.url}/api/login", json=login) as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "BANNED"
         again = Bot(g.url, g.ws, "griefa", session=http)
-        await again.register()  # logs in: the password still works, the game does not
+        again.token = grief_a.token
         with pytest.raises(RuntimeError, match="4403"):
             await again.connect()
+        async with http.get(
+            f"{g.url}/api/me", headers={"Authorization": f"Bearer {grief_a.token}"}
+        ) as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "BANNED"
+        # staff act in role order, whichever worker does the action: a moderator on an admin
+        async with http.post(f"{g.url}/api/register", json={**register, "name": "admcl1"}) as r:
+            assert r.status == 201
+        store = open_store(cluster.db)
+        try:
+            admin_id = store.set_role("admcl1", "admin").id
+        finally:
+            store.close()
+        body = {"action": "ban", "account": admin_id, "reason": "coup"}
+        async with http.post(f"{g.url}/api/mod/actions", json=body, headers=auth) as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "OUTRANKED"
         async with http.get(f"{g.url}/api/mod/audit", headers=auth) as r:
             actions = sorted(a["action"] for a in (await r.json())["audit"])
         assert actions.count("ban") == 2 and actions.count("mute") == 2

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, start_live
 
 from callister.server.auth import Passwords
+from callister.server.metrics import scrape_refusal
 
 
 async def register(
@@ -104,6 +106,45 @@ async def test_health_and_metrics(live: LiveServer, http: aiohttp.ClientSession)
         "callister_bytes_sent_total",
     ):
         assert name in text
+
+
+async def test_metrics_are_not_public(
+    live: LiveServer, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """Without a metrics token only a loopback peer that no proxy forwarded reads /metrics; with
+    one, only a request carrying it (from anywhere)."""
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        async with http.get(f"{live.http}/metrics", headers={header: "203.0.113.9"}) as r:
+            assert r.status == 403, header
+            error = (await r.json())["error"]
+            assert error["code"] == "METRICS_REFUSED" and "metrics_token" in error["message"]
+    locked = await start_live(make_settings(tmp_path, metrics_token="s3cret-scrape"))
+    try:
+        url = f"{locked.http}/metrics"
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
+            async with http.get(url, headers=headers) as r:
+                assert r.status == 401, headers  # loopback alone is not enough with a token
+                assert (await r.json())["error"]["code"] == "METRICS_REFUSED"
+        headers = {"Authorization": "Bearer s3cret-scrape", "X-Forwarded-For": "203.0.113.9"}
+        async with http.get(url, headers=headers) as r:
+            assert r.status == 200 and "callister_tick_ms" in await r.text()
+    finally:
+        await locked.server.close()
+
+
+@pytest.mark.parametrize(
+    ("remote", "allowed"),
+    [
+        ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
+        ("10.0.0.5", False), ("203.0.113.9", False), ("2001:db8::1", False),
+        ("::ffff:10.0.0.5", False), (None, False), ("", False), ("not-an-ip", False),
+    ],
+)  # fmt: skip
+def test_metrics_without_a_token_answer_only_loopback(remote: str | None, allowed: bool) -> None:
+    assert (scrape_refusal(remote, {}, "") is None) is allowed
+    refused = scrape_refusal(remote, {}, "tok")
+    assert refused is not None and refused[0] == 401  # a token, once set, is always needed
+    assert scrape_refusal(remote, {"Authorization": "Bearer tok"}, "tok") is None
 
 
 async def test_admin_endpoint_refuses_anonymous_and_players(

@@ -186,13 +186,22 @@ async def test_consent_and_unlicensed_clones(live: LiveServer, http: aiohttp.Cli
     assert (await r.json())["licence"] == "licensed"
     mine = await (await http.get(f"{live.http}/api/clones", headers=auth_b)).json()
     assert sorted(c["licence"] for c in mine["clones"]) == ["licensed", "unlicensed"]
-    # moderators see the unlicensed one; players may not look
-    r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
-    assert r.status == 403
+    # moderators see the unlicensed one at /api/mod/clones; players may not look; the
+    # /api/admin/ listing is for administrators only, like every /api/admin/ route
+    for path in ("/api/mod/clones", "/api/admin/clones"):
+        r = await http.get(f"{live.http}{path}?licence=unlicensed", headers=auth_a)
+        assert r.status == 403, path
     store = live.services.store
     await live.services.writer.call(store.set_role, "alice", "moderator")
+    r = await http.get(f"{live.http}/api/mod/clones?licence=unlicensed", headers=auth_a)
+    assert [c["name"] for c in (await r.json())["clones"]] == ["alice"]
+    r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
+    assert r.status == 403
+    await live.services.writer.call(store.set_role, "alice", "admin")
     r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
     assert [c["name"] for c in (await r.json())["clones"]] == ["alice"]
+    r = await http.get(f"{live.http}/api/mod/clones?licence=bogus", headers=auth_a)
+    assert r.status == 400 and (await r.json())["error"]["code"] == "BAD_FIELD"
     # bad input
     for body in ({"subject": 5}, {"subject": "nobody"}, {"subject": "alice", "role": "cook"}):
         r = await http.post(f"{live.http}/api/clones", json=body, headers=auth_b)

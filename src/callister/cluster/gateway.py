@@ -61,7 +61,7 @@ from callister.server.gateway import (
     authenticate,
     write_frame_now,
 )
-from callister.server.metrics import Metrics
+from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
@@ -204,8 +204,13 @@ class EdgeGateway:
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
-        found = await authenticate(
-            ws, self.store, self.writer, self.metrics, self.settings.hello_timeout_s
+        found = await authenticate(  # the one admission check: bans on the account or address
+            ws,
+            self.store,
+            self.writer,
+            self.metrics,
+            self.settings.hello_timeout_s,
+            bans_world=self.settings.world_name,
         )
         if found is None:
             return None
@@ -452,7 +457,8 @@ def build_gateway_app(settings: Settings) -> web.Application:
         return await edge.handle(request)
 
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(text=edge.render_metrics(), content_type="text/plain")
+        refused = refuse_scrape(request, settings.metrics_token)
+        return refused or web.Response(text=edge.render_metrics(), content_type="text/plain")
 
     async def healthz(request: web.Request) -> web.Response:
         alive = edge.directory.alive()

@@ -71,7 +71,7 @@ from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE, Hello
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
-from callister.server.metrics import Metrics, percentiles
+from callister.server.metrics import Metrics, percentiles, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
 from callister.store import Account, open_store
@@ -134,7 +134,8 @@ class Worker:
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)
         self.moderation = WorkerModeration(self.world, self.gateway, self)
-        self.gateway.moderation = self.moderation  # admission (bans), reports, mutes
+        self.gateway.moderation = self.moderation  # admission (bans), reports
+        self.gateway.mutes = self.moderation.mutes  # muted chat (shared over cl.mod.effect)
         self.moderation.start()
         self.batcher = Batcher(self.bus)
         await self.nc.subscribe(in_subject(self.name), cb=self._on_frames)
@@ -509,7 +510,8 @@ class Worker:
         app = web.Application()
 
         async def metrics(request: web.Request) -> web.Response:
-            return web.Response(text=self.render_metrics(), content_type="text/plain")
+            refused = refuse_scrape(request, self.settings.metrics_token)
+            return refused or web.Response(text=self.render_metrics(), content_type="text/plain")
 
         async def healthz(request: web.Request) -> web.Response:
             beat = self.heartbeat()

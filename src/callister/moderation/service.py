@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from callister.moderation import admission
+from callister.moderation.admission import Mutes, Refusal
 from callister.moderation.detect import Finding, bots, economy, refusals
 from callister.moderation.footage import Footage, ZoneRecorder
 from callister.protocol.intents import Input
-from callister.store import AuditEntry, Ban, Flag, FootageRecord, Login, Report
+from callister.store import Account, AuditEntry, Ban, Flag, FootageRecord, Login, Report
 
 if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
     from callister.economy import Receipt
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 ATTACH_EVERY_S = 0.25
 ACTIONS = ("warn", "mute", "kick", "ban", "unban", "delete_clone", "watch", "unwatch")
 CLOSE_KICK = 4001  # a moderator closed the socket (docs/protocol.md)
+CLOSE_BANNED = 4403  # the account was banned (docs/protocol.md)
 TXN_BATCH = 2000  # ledger rows read per query by the economic detectors
 TXN_BATCHES = 10  # ...and at most this many queries per detector pass (the rest: next pass)
 
@@ -47,7 +51,9 @@ class Moderation:
         self.settings = world.settings
         self.recorders: dict[str, ZoneRecorder] = {}
         self.inputs = bots.InputLog()
-        self.muted: dict[int, float] = {}  # account -> until (Unix time)
+        self.mutes = Mutes()  # shared with every world's gateway (server/world_host.py)
+        # every gateway serving this server's players (one per world); the world host widens it
+        self.gateways: Callable[[], Iterable[Gateway]] = lambda: (self.gateway,)
         self.chat: list[dict[str, Any]] = []  # the recent world messages we have (distress etc.)
         self.last_detect = 0.0
         self.tasks: list[asyncio.Task[Any]] = []
@@ -60,6 +66,11 @@ class Moderation:
         self.tasks.append(loop.create_task(self._attach_loop(), name="footage attach"))
         self.tasks.append(loop.create_task(self._detect_loop(), name="detectors"))
         self.tasks.append(loop.create_task(self._restore_mutes(), name="restore mutes"))
+
+    @property
+    def muted(self) -> dict[int, float]:
+        """Account -> until (Unix time) of the mutes this process knows."""
+        return self.mutes.until
 
     async def _restore_mutes(self) -> None:
         """Mutes live in memory; the audit log has them too, so a restart does not lift one."""
@@ -319,29 +330,24 @@ class Moderation:
         ]
 
     # ------------------------------------------------------------------ admission
-    async def admit(self, account_id: int, address: str) -> str | None:
-        """Called by the gateway for each authenticated socket: a refusal reason (banned,
-        temporarily or by address) or None; records the login for the linked-account check."""
+    async def admit(self, account: Account, address: str) -> Refusal | None:
+        """Called by the gateway for each socket entering the world: records the login (for the
+        linked-account check), then the one admission check (moderation/admission.py) again —
+        a ban may have come between the hello and here (a cluster worker's attach)."""
         world = self.world
         now = time.time()
         await world.writer.call(
-            world.store.record_login, Login(world.name, account_id, address, now)
+            world.store.record_login, Login(world.name, account.id, address, now)
         )
-        for ban in await world.writer.call(world.store.active_bans, world.name, now):
-            if (ban.kind == "account" and ban.value == str(account_id)) or (
-                ban.kind == "address" and ban.value == address
-            ):
-                return "banned" if ban.until is None else f"banned until {ban.until:.0f}"
-        return None
+        return await world.writer.call(
+            admission.refusal, world.store, world.name, account, address, now
+        )
 
     def is_muted(self, account_id: int) -> bool:
-        until = self.muted.get(account_id)
-        return until is not None and until > time.time()
+        return self.mutes.is_muted(account_id)
 
     def mute_message(self, account_id: int) -> str:
-        until = self.muted.get(account_id, 0.0)
-        left = max(1, round((until - time.time()) / 60.0))
-        return f"a moderator muted you: your chat is refused for {left} more minute(s)"
+        return self.mutes.message(account_id)
 
     # ------------------------------------------------------------------ economy
     def replayed(self, account_id: int, receipt: Receipt, sent: dict[str, Any]) -> None:
@@ -374,8 +380,11 @@ class Moderation:
         if action != "delete_clone" or account_id is not None:
             if isinstance(account_id, bool) or not isinstance(account_id, int):
                 raise ModerationError(400, "BAD_FIELD", "'account' must be an account id")
-            if await world.writer.call(store.get_account, account_id) is None:
+            target_account = await world.writer.call(store.get_account, account_id)
+            if target_account is None:
                 raise ModerationError(404, "NOT_FOUND", f"no account {account_id}")
+            if action != "delete_clone":  # a clone is judged on its licence, not its owner
+                await self._check_rank(moderator_id, target_account)
         hours = body.get("hours")
         if hours is not None and (
             isinstance(hours, bool)
@@ -387,10 +396,11 @@ class Moderation:
         now = time.time()
         target = int(account_id) if isinstance(account_id, int) else 0
         if action == "warn":
-            world.outcomes.notify(target, "event", kind="warning", text=reason)
+            for gateway in self.gateways():  # in whichever world the player is
+                gateway.world.outcomes.notify(target, "event", kind="warning", text=reason)
         elif action == "mute":
             mute_until = now + 3600.0 * float(hours or 1)
-            self.muted[target] = mute_until
+            self.mutes.mute(target, mute_until)
             detail["until"] = mute_until
         elif action == "kick":
             detail["closed"] = await self.disconnect(target, CLOSE_KICK, "kicked: " + reason)
@@ -409,12 +419,11 @@ class Moderation:
                     store.add_ban,
                     Ban(world.name, "address", address, until, reason, moderator_id, now),
                 )
-            detail["closed"] = await self.disconnect(target, 4403, "banned")
+            detail["closed"] = await self.disconnect(target, CLOSE_BANNED, "banned")
         elif action == "unban":
             lifted = 0
-            for ban in await world.writer.call(store.active_bans, world.name, now):
-                if ban.kind == "account" and ban.value == str(account_id):
-                    lifted += bool(await world.writer.call(store.lift_ban, world.name, ban.id))
+            for ban in await world.writer.call(store.bans_on, world.name, target, None, now):
+                lifted += bool(await world.writer.call(store.lift_ban, world.name, ban.id))
             detail["lifted"] = lifted
         elif action == "delete_clone":
             clone = body.get("clone")
@@ -432,9 +441,25 @@ class Moderation:
         log.info("moderator action", extra={"action": action, "moderator": moderator_id})
         return {"action": action, "account": account_id, **detail}
 
+    async def _check_rank(self, moderator_id: int, target: Account) -> None:
+        """Staff act only on accounts of a strictly lower role (player < moderator < admin)."""
+        actor = await self.world.writer.call(self.world.store.get_account, moderator_id)
+        actor_role = actor.role if actor is not None else "player"
+        if not admission.may_act_on(actor_role, target.role):
+            raise ModerationError(
+                403,
+                "OUTRANKED",
+                f"account {target.id} is a {target.role}; a {actor_role} may act only on "
+                "accounts of a lower role (ask an administrator)",
+            )
+
     async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
-        """Close the account's socket (if connected) with `code`; True if there was one."""
-        return await self.gateway.disconnect(account_id, code, reason)
+        """Close the account's sockets (if connected) in every world with `code`; True if there
+        was one."""
+        closed = False
+        for gateway in list(self.gateways()):
+            closed = await gateway.disconnect(account_id, code, reason) or closed
+        return closed
 
     async def act_audit(
         self, moderator_id: int, action: str, account_id: int | None, detail: dict[str, Any]

@@ -4,6 +4,7 @@ and the WebSocket route handed to the gateway. `build_app` wires store, bus, wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -16,6 +17,7 @@ from aiohttp import web
 
 import callister
 from callister.content import load_content
+from callister.moderation import admission
 from callister.server import admin_routes, crew_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
@@ -28,7 +30,7 @@ from callister.server.auth import (
 )
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
-from callister.server.metrics import Metrics
+from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.world import World
 from callister.server.writer import StoreWriter
@@ -100,18 +102,47 @@ def _int_param(request: web.Request, name: str, default: int | None = None) -> i
 
 
 async def current_account(request: web.Request) -> Account:
-    """The account behind the request's bearer token; 401 otherwise."""
+    """The account behind the request's bearer token: 401 without a valid token, 403 `BANNED`
+    (JSON, with `until`) while the account or the request's address is banned — the same
+    admission check as every world's hello (moderation/admission.py), on every route."""
     services = request.app[SERVICES]
     header = request.headers.get("Authorization", "")
     token = header[7:] if header.startswith("Bearer ") else ""
     if not token:
         raise web.HTTPUnauthorized(text="log in first (Authorization: Bearer <token>)")
-    store = services.store
-    account_id = await services.writer.call(store.get_session, token_hash(token), time.time())
-    account = await services.writer.call(store.get_account, account_id) if account_id else None
-    if account is None or account.banned:
+    account, refused = await services.writer.call(
+        admission.token_account,
+        services.store,
+        services.settings.world_name,
+        token_hash(token),
+        request.remote,
+        time.time(),
+    )
+    if account is None:
         raise web.HTTPUnauthorized(text="token unknown or expired; log in again")
+    if refused is not None:
+        raise _refused(refused)
     return account
+
+
+def _refused(refused: admission.Refusal) -> web.HTTPForbidden:
+    return web.HTTPForbidden(
+        text=json.dumps({"error": refused.to_json()}), content_type="application/json"
+    )
+
+
+async def _admission(
+    services: Services, request: web.Request, account: Account | None
+) -> admission.Refusal | None:
+    """The one admission check (account and the request's address) for login/registration."""
+    return await services.writer.call(
+        admission.refusal,
+        services.store,
+        services.settings.world_name,
+        account,
+        request.remote,
+        time.time(),
+    )
 
 
 def require_role(account: Account, *roles: str) -> None:
@@ -146,6 +177,9 @@ async def register(request: web.Request) -> web.Response:
     if services.register_throttle.blocked(address):
         return _error(429, "THROTTLED", "too many registrations from your address; wait a minute")
     services.register_throttle.record(address)
+    refused = await _admission(services, request, None)  # an address ban: no fresh accounts
+    if refused is not None:
+        return web.json_response({"error": refused.to_json()}, status=403)
     loop = asyncio.get_running_loop()
     password_hash = await loop.run_in_executor(None, services.passwords.hash, password)
     try:
@@ -173,8 +207,9 @@ async def login(request: web.Request) -> web.Response:
     if account is None or not ok:
         services.login_throttle.record(*keys)
         return _error(401, "BAD_LOGIN", "wrong name or password")
-    if account.banned:
-        return _error(403, "BANNED", "this account is banned")
+    refused = await _admission(services, request, account)
+    if refused is not None:
+        return web.json_response({"error": refused.to_json()}, status=403)
     return web.json_response(await _issue_token(services, account))
 
 
@@ -193,7 +228,8 @@ _DUMMY_HASH = _DummyHash()
 
 async def logout(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    await current_account(request)
+    with contextlib.suppress(web.HTTPForbidden):  # a banned account may still drop its token
+        await current_account(request)
     token = request.headers["Authorization"][7:]
     await services.writer.call(services.store.delete_session, token_hash(token))
     return web.Response(status=204)
@@ -298,7 +334,12 @@ def _since(request: web.Request) -> int:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[SERVICES].metrics.render(), content_type="text/plain")
+    """Prometheus text for this machine, or for whoever has the metrics token."""
+    services = request.app[SERVICES]
+    refused = refuse_scrape(request, services.settings.metrics_token)
+    if refused is not None:
+        return refused
+    return web.Response(text=services.metrics.render(), content_type="text/plain")
 
 
 async def admin_users(request: web.Request) -> web.Response:

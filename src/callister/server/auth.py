@@ -11,7 +11,6 @@ from collections import defaultdict, deque
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-ROLES = ("player", "moderator", "admin")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{2,23}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256

@@ -12,7 +12,9 @@
   when a consent record of this server licenses it) and a fresh claim code, shown once.
 - `POST /api/clones/{id}/claim` {"code"}: an unowned imported clone becomes the caller's when the
   code is its claim code (docs/agents.md, "Licences and trust").
-- `GET /api/admin/clones?licence=unlicensed`: moderators and admins see every clone.
+- `GET /api/admin/clones?licence=unlicensed`: every clone of the world, administrators only (like
+  every /api/admin/ route); moderators read the same list at `GET /api/mod/clones`
+  (server/moderation_routes.py).
 """
 
 from __future__ import annotations
@@ -52,6 +54,18 @@ def _info(c: CloneInfo) -> dict[str, Any]:
         "death_cause": c.death_cause,
         "memories": c.memories,
     }
+
+
+async def world_clones(services: Any, licence: str | None) -> web.Response:
+    """Every clone of the services' world, optionally only those of one licence kind."""
+    if licence is not None and licence not in ("generated", "licensed", "unlicensed"):
+        return _err(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
+    rows = await services.writer.call(
+        services.store.list_clones, CloneFilter(world=services.world.name), 10_000
+    )
+    return web.json_response(
+        {"clones": [_info(c) for c in rows if licence is None or c.licence == licence]}
+    )
 
 
 def register(app: web.Application) -> None:
@@ -254,18 +268,8 @@ def register(app: web.Application) -> None:
         return await services.writer.call(claim)
 
     async def admin_clones(request: web.Request) -> web.Response:
-        services = request.app[SERVICES]
-        account = await current_account(request)
-        require_role(account, "moderator", "admin")
-        licence = request.query.get("licence")
-        if licence is not None and licence not in ("generated", "licensed", "unlicensed"):
-            return _err(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
-        rows = await services.writer.call(
-            services.store.list_clones, CloneFilter(world=services.world.name), 10_000
-        )
-        return web.json_response(
-            {"clones": [_info(c) for c in rows if licence is None or c.licence == licence]}
-        )
+        require_role(await current_account(request), "admin")
+        return await world_clones(request.app[SERVICES], request.query.get("licence"))
 
     app.router.add_post("/api/clones/consent", consent_post)
     app.router.add_get("/api/clones/consent", consent_list)

@@ -19,6 +19,8 @@ import numpy.typing as npt
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.economy import EconomyError, Receipt
+from callister.moderation import admission
+from callister.moderation.admission import Mutes
 from callister.moderation.detect.economy import request_fields
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
@@ -118,12 +120,26 @@ def write_frame_now(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bo
     return True
 
 
+def peer_address(ws: Any) -> str:
+    """The client's IP address as the socket sees it ("?" when unknown)."""
+    peer = ws.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+
+
 async def authenticate(
-    ws: web.WebSocketResponse, store: Any, writer: Any, metrics: Metrics, timeout: float
+    ws: web.WebSocketResponse,
+    store: Any,
+    writer: Any,
+    metrics: Metrics,
+    timeout: float,
+    *,
+    bans_world: str,
 ) -> tuple[Account, Hello] | None:
     """Read the hello and check its token; None (the socket closed with the reason's code) when
-    it is late, malformed, not a hello, for an unknown token or a banned account. Shared by this
-    gateway and a cluster gateway (cluster/gateway.py)."""
+    it is late, malformed, not a hello, for an unknown token, or refused by the one admission
+    check (moderation/admission.py: the account or its address banned, permanently or until a
+    time; `bans_world` is the server's public world, whose ban list every world obeys). Shared
+    by this gateway, the world host (every world's socket) and a cluster gateway."""
     try:
         msg = await ws.receive(timeout=timeout)
     except TimeoutError:
@@ -141,17 +157,28 @@ async def authenticate(
     if not isinstance(hello, Hello):
         await refuse(ws, metrics, ErrorCode.AUTH_REQUIRED, "first message must be a hello")
         return None
-    account_id = await writer.call(store.get_session, token_hash(hello.token), time.time())
-    account = await writer.call(store.get_account, account_id) if account_id else None
+    account, refused = await writer.call(
+        admission.token_account,
+        store,
+        bans_world,
+        token_hash(hello.token),
+        peer_address(ws),
+        time.time(),
+    )
     if account is None:
         await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "token unknown or expired; log in"))
         await ws.close(code=CLOSE_AUTH_FAILED, message=b"auth failed")
         return None
-    if account.banned:
-        await ws.send_str(error_message(ErrorCode.AUTH_FAILED, "this account is banned"))
-        await ws.close(code=CLOSE_BANNED, message=b"banned")
+    if refused is not None:
+        await refuse_banned(ws, refused.message)
         return None
     return account, hello
+
+
+async def refuse_banned(ws: web.WebSocketResponse, message: str) -> None:
+    """Refuse a banned account or address: AUTH_FAILED with the reason, then close 4403."""
+    await ws.send_str(error_message(ErrorCode.AUTH_FAILED, message))
+    await ws.close(code=CLOSE_BANNED, message=b"banned")
 
 
 async def refuse(
@@ -298,7 +325,8 @@ class Gateway:
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.connections = 0
-        self.moderation: Any = None  # moderation.service.Moderation (admission, reports)
+        self.moderation: Any = None  # moderation.service.Moderation (logins, reports)
+        self.mutes: Mutes | None = None  # the server's mutes, shared by every world's gateway
         self.spectators: set[Session] = set()  # not in `sessions`: they have no ship or pilot
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
@@ -324,7 +352,12 @@ class Gateway:
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
         return await authenticate(
-            ws, self.world.store, self.world.writer, self.metrics, self.settings.hello_timeout_s
+            ws,
+            self.world.store,
+            self.world.writer,
+            self.metrics,
+            self.settings.hello_timeout_s,
+            bans_world=self.settings.world_name,
         )
 
     async def _serve(
@@ -347,13 +380,10 @@ class Gateway:
             )
             await ws.close(code=CLOSE_FORBIDDEN, message=b"forbidden")
             return
-        if self.moderation is not None and not admitted:  # temporary and address bans
-            peer = ws.get_extra_info("peername")
-            address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
-            refused = await self.moderation.admit(account.id, address)
+        if self.moderation is not None and not admitted:  # the login record (and bans again)
+            refused = await self.moderation.admit(account, peer_address(ws))
             if refused is not None:
-                await ws.send_str(error_message(ErrorCode.AUTH_FAILED, refused))
-                await ws.close(code=CLOSE_BANNED, message=b"banned")
+                await refuse_banned(ws, refused.message)
                 return
         if hello is not None and hello.spectate:
             await self._spectate(ws, account, hello)
@@ -718,10 +748,10 @@ class Gateway:
         assert pilot is not None
         if (
             isinstance(message, CrewChatMsg)
-            and self.moderation is not None
-            and self.moderation.is_muted(session.account.id)
+            and self.mutes is not None
+            and self.mutes.is_muted(session.account.id)
         ):  # refused before any desk sees it: nothing is delivered, stored or remembered
-            raise ProtocolError(ErrorCode.MUTED, self.moderation.mute_message(session.account.id))
+            raise ProtocolError(ErrorCode.MUTED, self.mutes.message(session.account.id))
         if isinstance(message, BountyMsg):
             work = self.world.stations.bounty(pilot, message)
             self._request(session, message.rid, work, request_fields(message))
@@ -853,15 +883,19 @@ class Gateway:
         task.add_done_callback(session.requests.discard)
 
     async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
-        """Close an account's socket (a moderator's kick or ban); False if not connected."""
+        """Close an account's sockets, its player's and any spectator's (a moderator's kick or
+        ban); False if it had none here."""
+        found = [s for s in self.spectators if s.account.id == account_id]
         session = self.sessions.get(account_id)
-        if session is None:
-            return False
-        session.send_json(encode_server("bye", reason=reason))
+        if session is not None:
+            found.append(session)
+        for each in found:
+            each.send_json(encode_server("bye", reason=reason))
         await asyncio.sleep(0)
-        with contextlib.suppress(Exception):
-            await session.ws.close(code=code, message=reason.encode()[:120])
-        return True
+        for each in found:
+            with contextlib.suppress(Exception):
+                await each.ws.close(code=code, message=reason.encode()[:120])
+        return bool(found)
 
     def _distress(self, session: Session, pilot: Pilot, zone: str) -> None:
         """Call for help: everyone in the system hears it, with where to find the caller."""

@@ -1,11 +1,17 @@
-"""A small Prometheus text-format registry: counters, gauges and a rolling tick-time window."""
+"""A small Prometheus text-format registry: counters, gauges and a rolling tick-time window,
+and who may read it (`scrape_refusal`)."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import numpy as np
+from aiohttp import web
+
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
 class Metrics:
@@ -77,3 +83,48 @@ def percentiles(window: Collection[float]) -> dict[str, float]:
     arr = np.fromiter(window, dtype=np.float64, count=len(window))
     p50, p99 = np.percentile(arr, [50, 99])
     return {"p50": float(p50), "p99": float(p99), "max": float(arr.max())}
+
+
+def scrape_refusal(
+    remote: str | None, headers: Mapping[str, str], token: str
+) -> tuple[int, str] | None:
+    """Whether a request may read /metrics: None if so, else (HTTP status, why).
+
+    With `metrics_token` set, only a request carrying `Authorization: Bearer <token>` may
+    (from anywhere: a Prometheus on another machine). Without one, only a peer on this machine
+    (a loopback address) whose request no reverse proxy forwarded (none of PROXY_HEADERS):
+    the metrics name players, connections and load, so they are not public by default."""
+    if token:
+        header = headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else ""
+        if given and hmac.compare_digest(given.encode(), token.encode()):
+            return None
+        return 401, "/metrics needs Authorization: Bearer <metrics_token>"
+    if _loopback(remote) and not any(h in headers for h in PROXY_HEADERS):
+        return None
+    return 403, (
+        "/metrics answers only this machine; set metrics_token (CALLISTER_METRICS_TOKEN) and "
+        "scrape with Authorization: Bearer <token> to read it from elsewhere"
+    )
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def refuse_scrape(request: web.Request, token: str) -> web.Response | None:
+    """The answer refusing this request to /metrics (JSON, `METRICS_REFUSED`), or None to serve
+    it: every process's /metrics handler asks this first (`scrape_refusal`)."""
+    denied = scrape_refusal(request.remote, request.headers, token)
+    if denied is None:
+        return None
+    status, message = denied
+    return web.json_response(
+        {"error": {"code": "METRICS_REFUSED", "message": message}}, status=status
+    )

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from callister.moderation.footage import MAX_FRAMES, FootageError
 from callister.moderation.service import Moderation, ModerationError
+from callister.server import admin_routes, crew_routes
 from callister.store import Account
 
 log = logging.getLogger(__name__)
@@ -244,11 +245,7 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
                 "result": txn.result,
             }
     now = __import__("time").time()
-    bans = [
-        _plain(b)
-        for b in await writer.call(store.active_bans, world, now)
-        if b.kind == "account" and b.value == str(account_id)
-    ]
+    bans = [_plain(b) for b in await writer.call(store.bans_on, world, account_id, None, now)]
     clones: list[dict[str, Any]] = []
     try:
         from callister.store.api_clones import CloneFilter
@@ -264,7 +261,7 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
                 "id": target.id, "name": target.name, "role": target.role,
                 "created_at": target.created_at, "banned": target.banned,
             },
-            "online": account_id in services.gateway.sessions,
+            "online": any(account_id in g.sessions for g in mod.gateways()),
             "zone": pilot.zone_key if pilot else None,
             "ship": str(character.ship_id) if character else None,
             "character": _plain(character) if character else None,
@@ -285,6 +282,12 @@ def _dumps(obj: Any) -> str:
     import json
 
     return json.dumps(obj, default=str)
+
+
+async def clones(request: web.Request, account: Account) -> web.Response:
+    """Every clone of the world (`licence` filters: generated, licensed, unlicensed)."""
+    _, services = _services(request)
+    return await crew_routes.world_clones(services, request.query.get("licence"))
 
 
 async def audit_log(request: web.Request, account: Account) -> web.Response:
@@ -319,6 +322,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/mod/footage/{id}/events", footage_events),
     ("GET", "/api/mod/accounts/{id}", inspect_account),
     ("GET", "/api/mod/audit", audit_log),
+    ("GET", "/api/mod/clones", clones),
     ("POST", "/api/mod/actions", action),
 ]
 """Every moderation endpoint (the security test walks this list)."""
@@ -340,6 +344,10 @@ def register(app: web.Application, service: Callable[[Any], Moderation] | None =
         else:
             mod = Moderation(services.world, services.gateway)
         services.gateway.moderation = mod
+        services.gateway.mutes = mod.mutes
+        host = app.get(admin_routes.WORLD_HOST)  # started before us (build_app's order)
+        if host is not None:  # kicks, bans and warnings reach every world's sockets
+            mod.gateways = host.gateways
         app[MODERATION] = mod
         mod.start()
 

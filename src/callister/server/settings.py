@@ -85,6 +85,11 @@ class Settings:
     argon2_time_cost: int = _s(3, "Argon2id iterations for password hashes.", 1)
     argon2_memory_kib: int = _s(65536, "Argon2id memory per hash, KiB.", 1024)
     max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
+    metrics_token: str = _s(
+        "",
+        "Bearer token for /metrics (every process); empty: /metrics answers only loopback "
+        "requests that no proxy forwarded.",
+    )
     log_level: str = _s("info", "Log level: debug, info, warning, error.")
     log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
     # -- many worlds and the kill switch (issue 5; docs/worlds.md)

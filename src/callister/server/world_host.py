@@ -161,6 +161,7 @@ class WorldHost:
         await world.start()
         gateway = Gateway(world, bus, settings, metrics)
         gateway.worlds_for = self.worlds_for
+        gateway.mutes = self.services.gateway.mutes  # a mute holds in every world
         runtime = Runtime(record, world, gateway, own=True, idle_since=time.monotonic())
         self.runtimes[name] = runtime
         log.info("world started", extra={"world": name, "seed": record.seed})
@@ -226,6 +227,10 @@ class WorldHost:
                     await asyncio.sleep(0.02)
             if account_id in runtime.world.pilots:
                 self._drop_pilot(runtime.world, account_id)
+
+    def gateways(self) -> list[Gateway]:
+        """Every running world's gateway (moderation closes a banned account's sockets in all)."""
+        return [runtime.gateway for runtime in self.runtimes.values()]
 
     # ------------------------------------------------------------------ who may enter
     def population(self, name: str) -> int:
@@ -320,6 +325,7 @@ class WorldHost:
             self.services.writer,
             self.services.metrics,
             self.settings.hello_timeout_s,
+            bans_world=self.public,  # one ban list for every world of the server
         )
 
     # ------------------------------------------------------------------ actions

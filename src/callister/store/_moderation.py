@@ -348,6 +348,28 @@ class SqlModerationRecords:
         )
         return [_ban(r) for r in rows]
 
+    def bans_on(
+        self, world: str, account_id: int | None, address: str | None, now: float
+    ) -> list[Ban]:
+        world, now = check.text("world", world), check.finite("now", now)
+        wanted: list[tuple[str, str]] = []
+        if account_id is not None:
+            wanted.append(("account", str(check.int64("account_id", account_id))))
+        if address is not None:
+            wanted.append(("address", check.text("address", address, 200)))
+        if not wanted:
+            return []
+        match = " OR ".join("(kind = ? AND value = ?)" for _ in wanted)
+        params = (world, False, now, *(v for pair in wanted for v in pair))
+        rows = self._q(
+            lambda c: c.execute(
+                f"SELECT {_BAN_COLS} FROM mod_bans WHERE world = ? AND lifted = ? "
+                f"AND (until IS NULL OR until > ?) AND ({match}) ORDER BY id DESC",
+                params,
+            ).all()
+        )
+        return [_ban(r) for r in rows]
+
     def lift_ban(self, world: str, ban_id: int) -> bool:
         values = (True, check.text("world", world), check.int64("ban_id", ban_id))
         return bool(

@@ -25,7 +25,7 @@ from .api_clones import CloneRecords
 from .api_moderation import ModerationRecords
 from .api_worlds import WorldRecords
 
-ROLES: tuple[str, ...] = ("player", "moderator", "admin")
+ROLES: tuple[str, ...] = ("player", "moderator", "admin")  # lowest first: the staff order
 MAX_RESERVE = 1_000_000
 MAX_AMOUNT = 10**15  # the largest credit amount of one posting; keeps sums far from 2**63
 MAX_QTY = 10**12  # the largest quantity of one item move

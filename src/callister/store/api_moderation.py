@@ -161,6 +161,13 @@ class ModerationRecords:
         """Bans in force at `now` (permanent or not yet expired), newest first."""
 
     @abstractmethod
+    def bans_on(
+        self, world: str, account_id: int | None, address: str | None, now: float
+    ) -> list[Ban]:
+        """The bans in force at `now` on this account or this address (either may be None),
+        newest first: what admission checks (moderation/admission.py), one indexed query."""
+
+    @abstractmethod
     def lift_ban(self, world: str, ban_id: int) -> bool: ...
 
     @abstractmethod
