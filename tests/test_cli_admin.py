@@ -143,6 +143,9 @@ def rows_keyed_to(db: str, world: str) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------ users
 def test_user_create_list_set_role_delete(admin: Admin) -> None:
+    assert "there is no administrator yet" in admin.fails(
+        "user", "create", "Root", "--password-stdin", stdin=PASSWORD, who="Root"
+    )
     made = admin.ok(
         "user", "create", "Root", "--role", "admin", "--password-stdin", "--json", stdin=PASSWORD
     ).json()

@@ -309,6 +309,8 @@ def _acting(args: argparse.Namespace, store: Store, settings: Settings) -> Accou
     """The authenticated administrator behind an account change; None while the database has
     no administrator at all (creating the first one needs no credentials)."""
     if not _has_admin(store):
+        if args.actor or args.token_file:  # stdin would be read differently than meant
+            raise ValueError("there is no administrator yet: create the first without --as")
         return None
     return authenticate(args, store, settings)
 

@@ -7,6 +7,8 @@ login uses (argon2, the same answer for an unknown name, the login throttle with
 `login_per_minute` setting); a token must be a live session of an account that is not banned.
 The throttle's failures are kept in the store's `meta` table (`throttle.<key>`, wall-clock
 times) because each command is a new process. Without a valid credential nothing is changed.
+A token (--token-file, else $CALLISTER_ADMIN_TOKEN) is used when there is one; --as then only
+has to name its account.
 """
 
 from __future__ import annotations
