@@ -32,6 +32,8 @@ COMMANDS = [
     ["admin", "user", "list"],
     ["admin", "user", "set-role"],
     ["admin", "user", "delete"],
+    ["admin", "ledger"],
+    ["admin", "ledger", "audit"],
 ]
 
 
@@ -102,6 +104,7 @@ def test_admin_user_lifecycle(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["role"] == "admin"
+    acting = ("--as", "Root", "--password-stdin")  # an administrator exists: prove who acts
     again = cli(
         "admin",
         "--db",
@@ -109,11 +112,13 @@ def test_admin_user_lifecycle(tmp_path: Path) -> None:
         "user",
         "create",
         "root",
-        "--password-stdin",
-        stdin="a-strong-password\n",
+        *acting,
+        stdin="a-strong-password\n" * 2,
     )
     assert again.returncode == 2 and "taken" in again.stderr
-    assert cli("admin", "--db", db, "user", "set-role", "Root", "moderator").returncode == 0
+    demoted = cli("admin", "--db", db, "user", "set-role", "Root", "moderator", *acting,
+                  stdin="a-strong-password\n")  # fmt: skip
+    assert demoted.returncode == 0, demoted.stderr
     listed = json.loads(cli("admin", "--db", db, "user", "list", "--json").stdout)
     assert [(u["name"], u["role"]) for u in listed] == [("Root", "moderator")]
     weak = cli("admin", "--db", db, "user", "create", "Weak", "--password-stdin", stdin="x\n")

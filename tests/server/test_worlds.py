@@ -4,6 +4,9 @@ simulation (PvP off), the kill switch's countdown and evacuation home, moves, fo
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -110,7 +113,15 @@ async def test_private_world_pvp_off_then_deleted_players_land_home(
     assert status == 400 and "override" in body["error"]["message"]
     status, body = await api(http, live, "POST", "/api/admin/worlds/haven/delete", admin,
                              {"confirm": "haven"})  # fmt: skip
-    assert status == 202 and body["state"] == "countdown"
+    # haven holds players: the two-person rule (on by default) wants a second administrator
+    assert status == 202 and body["state"] == "approval" and body["approve_by"], body
+    status, body = await api(http, live, "POST", "/api/admin/worlds/haven/approve", admin)
+    assert status == 400 and "not the requester" in body["error"]["message"], body
+    assert "two-person rule" in body["error"]["message"]
+    assert (await api(http, live, "POST", "/api/admin/worlds/haven/approve", ash))[0] == 403
+    second = await account(live, http, "Second", "admin")
+    status, body = await api(http, live, "POST", "/api/admin/worlds/haven/approve", second)
+    assert status == 200 and body["state"] == "countdown", body
     # the countdown reaches everyone inside, then they are sent home
     await pump_until(
         [ash, bea],
@@ -139,9 +150,12 @@ async def test_private_world_pvp_off_then_deleted_players_land_home(
     assert await live.services.writer.call(store.world_stats, "haven") == {
         "characters": 0, "systems": 0, "rows": 0}  # fmt: skip
     audit = await live.services.writer.call(store.list_world_audit, "haven", 10)
-    assert audit[0].action == "deleted" and audit[0].detail["requested_by"] == int(
-        admin.welcome.get("account", 0) or audit[0].detail["requested_by"]
-    )
+    root_id = (await live.services.writer.call(store.get_account_by_name, "Root")).id
+    second_id = (await live.services.writer.call(store.get_account_by_name, "Second")).id
+    assert audit[0].action == "deleted" and audit[0].detail["requested_by"] == root_id
+    assert [a["by"] for a in audit[0].detail["approvals"]] == [second_id]
+    requested = next(r for r in audit if r.action == "delete_requested")
+    assert requested.detail["two_person"] == "required" and requested.actor == root_id
     assert sorted(audit[0].detail["moved"]) == sorted(
         [int(ash.welcome["account"]), int(bea.welcome["account"])]
     )
@@ -211,3 +225,97 @@ async def test_bad_world_requests(multi: LiveServer, http: aiohttp.ClientSession
     with pytest.raises(RuntimeError):
         await pat.connect()
     assert pat.stats.error_codes.get("WORLD_REFUSED") == 1
+
+
+async def test_one_admin_server_opts_out_of_the_two_person_rule(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """kill_switch_two_person = false: one administrator deletes a world with a player in
+    it, and the request's audit record says the rule was off. An empty world never needs it."""
+    live = await start_live(make_settings(tmp_path, kill_switch_two_person=False,
+                                          world_delete_countdown_s=0))  # fmt: skip
+    try:
+        admin = await account(live, http, "Root", "admin")
+        dot = await account(live, http, "Dot", "player")
+        for name in ("solo", "bare"):
+            status, _ = await api(http, live, "POST", "/api/worlds", admin,
+                                  {"name": name, "visibility": "public"})  # fmt: skip
+            assert status == 201
+        dot.world = "solo"
+        await dot.connect()  # a character: solo holds a player and data
+        status, body = await api(http, live, "POST", "/api/admin/worlds/solo/delete", admin,
+                                 {"confirm": "solo"})  # fmt: skip
+        assert status == 202 and body["state"] == "countdown", body
+        status, console = await api(http, live, "GET", "/api/admin/worlds", admin)
+        assert console["settings"]["approval"] is False
+        store = live.services.store
+        audit = await live.services.writer.call(store.list_world_audit, "solo", 10)
+        requested = next(r for r in audit if r.action == "delete_requested")
+        assert requested.detail["two_person"] == "off"
+        assert "kill_switch_two_person = false" in requested.detail["why"]
+        status, body = await api(http, live, "POST", "/api/admin/worlds/bare/delete", admin,
+                                 {"confirm": "bare"})  # fmt: skip
+        assert status == 202
+        audit = await live.services.writer.call(store.list_world_audit, "bare", 10)
+        assert next(r for r in audit if r.action == "delete_requested").detail[
+            "two_person"] == "not needed"  # fmt: skip
+        await dot.close()
+    finally:
+        await live.server.close()
+
+
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`python -m callister ...` in a child process (the operator's shell, beside the server)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLISTER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "callister", *args], capture_output=True, text=True,
+        input=stdin, timeout=120, check=False, start_new_session=True, env=env,
+    )  # fmt: skip
+
+
+async def test_worlds_the_command_line_creates_appear_without_a_restart(
+    multi: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 14: a world created (and an invitation made) by `callister admin world ...` while
+    the server runs can be entered at once and is listed in the admin console; the registry
+    poll picks up the rest without anyone asking."""
+    live = multi
+    db = live.services.settings.db
+    admin = await account(live, http, "Root", "admin")
+    pat = await account(live, http, "Pat", "player")
+    as_root = ("--as", "Root", "--password-stdin")
+    made = await asyncio.to_thread(
+        run_cli, "admin", "--db", db, "world", "create", "late", "--visibility", "public",
+        "--seed", "9", *as_root, stdin=admin.password + "\n",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    # entered at once: the hello names a world the server had not read yet
+    pat.world = "late"
+    await pat.connect()
+    assert pat.welcome["world"] == "late" and pat.welcome["seed"] == "9"
+    status, console = await api(http, live, "GET", "/api/admin/worlds", admin)
+    assert status == 200 and "late" in {w["name"] for w in console["worlds"]}
+    await pat.close()
+
+    # an invite-only world and the invitation, both from the command line
+    for args in (("create", "club", "--visibility", "invite"), ("invite", "club", "Pat")):
+        done = await asyncio.to_thread(run_cli, "admin", "--db", db, "world", *args, *as_root,
+                                       stdin=admin.password + "\n")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    pat.world = "club"
+    await pat.connect()
+    assert pat.welcome["world"] == "club"
+    await pat.close()
+
+    # nobody asks for "quiet": the poll (every few seconds, off the tick) lists it anyway
+    done = await asyncio.to_thread(run_cli, "admin", "--db", db, "world", "create", "quiet",
+                                   "--visibility", "public", *as_root,
+                                   stdin=admin.password + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    host = live.server.app[WORLD_HOST]
+    deadline = asyncio.get_running_loop().time() + 60
+    while "quiet" not in host.records:
+        assert asyncio.get_running_loop().time() < deadline, "the registry poll never ran"
+        await asyncio.sleep(0.1)
+    status, listed = await api(http, live, "GET", "/api/worlds", pat)
+    assert "quiet" in {w["name"] for w in listed["worlds"]}

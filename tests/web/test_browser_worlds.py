@@ -35,7 +35,9 @@ class ThreadedServer:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        settings = make_settings(tmp, world_delete_countdown_s=4)
+        # one administrator deletes in the console: the one-admin server's opt-out of the
+        # two-person rule (tests/server/test_worlds.py tests the rule itself)
+        settings = make_settings(tmp, world_delete_countdown_s=4, kill_switch_two_person=False)
         self.live: LiveServer = self.run(start_live(settings))
         self.http: aiohttp.ClientSession | None = None
 

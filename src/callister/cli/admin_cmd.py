@@ -1,6 +1,13 @@
-"""`callister admin user create|list|set-role|delete` and `callister admin world ...` against
-the server's database. Store errors (unknown names, taken names, a bad database URL) become
-ValueError, which main() prints as `callister: <message>` with exit status 2."""
+"""`callister admin user create|list|set-role|delete`, `callister admin world ...` and
+`callister admin ledger audit` against the server's database. Store errors (unknown names,
+taken names, a bad database URL) become ValueError, which main() prints as
+`callister: <message>` with exit status 2.
+
+Commands that change something name the acting administrator and prove it (cli/credentials.py:
+`--as NAME` with the password, or an admin token); the audit log records that account. The one
+exception: while the database has no administrator, accounts may be created and promoted
+without one (how the first administrator comes to exist).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from callister.cli.common import emit_json
+from callister.cli.credentials import TOKEN_ENV, add_credential_args, authenticate
 
 if TYPE_CHECKING:
     from callister.server.settings import Settings
@@ -53,9 +61,12 @@ def _action(
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "admin",
-        help="administration (users, roles, worlds, the kill switch)",
+        help="administration (users, roles, worlds, the kill switch, the ledger audit)",
         description="Administer accounts and worlds directly in the database (the server may "
-        "be running). --db and --config go after `admin` or after the action.",
+        "be running). --db and --config go after `admin` or after the action. Changes need "
+        "an administrator's credentials: --as NAME and the password (prompted, or "
+        f"--password-stdin), or a token from POST /api/login (--token-file FILE or "
+        f"${TOKEN_ENV}).",
     )
     _db_args(p, leaf=False)
     area = p.add_subparsers(dest="area", metavar="AREA", required=True, help="what to administer")
@@ -73,15 +84,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "create",
         "create an account",
         "Create an account. The password is prompted for, or read from standard input with "
-        "--password-stdin (one line).",
+        "--password-stdin (one line). Once an administrator exists, this needs one's "
+        "credentials: with --as and --password-stdin, standard input holds two lines, the "
+        "administrator's password first, then the new account's.",
     )
     c.add_argument("name", help="the account's name (also its login)")
     c.add_argument("--role", choices=ROLES, default="player", help="role (default %(default)s)")
     c.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from standard input (otherwise prompt)",
+        help="read the password(s) from standard input (otherwise prompt)",
     )
+    add_credential_args(c, password_stdin=False)
     c.add_argument("--json", action="store_true", help="print the account as JSON")
     c.set_defaults(func=create)
 
@@ -100,6 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("name", help="the account's name")
     r.add_argument("role", choices=ROLES, help="the new role: player, moderator or admin")
+    add_credential_args(r)
     r.add_argument("--json", action="store_true", help="print the account as JSON")
     r.set_defaults(func=set_role)
 
@@ -112,8 +127,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     d.add_argument("name", help="the account's name")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_credential_args(d)
     d.set_defaults(func=delete)
     _register_world(area)
+    _register_ledger(area)
 
 
 def _register_world(area: argparse._SubParsersAction) -> None:
@@ -122,21 +139,17 @@ def _register_world(area: argparse._SubParsersAction) -> None:
         "world",
         help="worlds: create, fork, move, the kill switch",
         description="Worlds: list, create, invite, fork, move characters between them, and "
-        "delete them (the kill switch). Changes need --as ADMIN (an account with role admin) "
-        "and are written to the world audit log.",
+        "delete them (the kill switch). Changes need an administrator's credentials (--as "
+        f"ADMIN and the password, or a token: --token-file / ${TOKEN_ENV}) and are written "
+        "to the world audit log with that account.",
     )
     act = world.add_subparsers(
         dest="action", metavar="ACTION", required=True, help="what to do with worlds"
     )
 
     def admin_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--as",
-            dest="actor",
-            metavar="ADMIN",
-            required=True,
-            help="your admin account's name (recorded in the audit log)",
-        )
+        add_credential_args(p)
+        p.set_defaults(needs_admin=True)
 
     ls = _action(
         act,
@@ -220,8 +233,10 @@ def _register_world(area: argparse._SubParsersAction) -> None:
         "delete",
         "the kill switch: delete a world (type its name)",
         "Delete a world and every row keyed to it; its characters are moved to their home "
-        "worlds first. Asks you to type the name unless --confirm NAME. Without --now the "
-        "running server deletes it after a countdown.",
+        "worlds first. Asks you to type the name unless --confirm NAME. A world with players "
+        "or data waits for a second administrator's approval (the two-person rule; setting "
+        "kill_switch_two_person). Without --now the running server deletes it after a "
+        "countdown; with --now (once approved, if needed) this process deletes it.",
     )
     d.add_argument("name", help="the world to delete")
     admin_arg(d)
@@ -240,8 +255,9 @@ def _register_world(area: argparse._SubParsersAction) -> None:
         act,
         "approve",
         "second administrator: approve a pending deletion",
-        "Approve a world deletion another administrator requested (setting "
-        "world_delete_approval); its countdown then starts.",
+        "Approve a world deletion another administrator requested (the two-person rule, "
+        "setting kill_switch_two_person); its countdown then starts. The requester cannot "
+        "approve their own request.",
     )
     a.add_argument("name", help="the world whose deletion waits for approval")
     admin_arg(a)
@@ -289,6 +305,27 @@ def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Store]]:
         store.close()
 
 
+def _acting(args: argparse.Namespace, store: Store, settings: Settings) -> Account | None:
+    """The authenticated administrator behind an account change; None while the database has
+    no administrator at all (creating the first one needs no credentials)."""
+    if not _has_admin(store):
+        if args.actor or args.token_file:  # stdin would be read differently than meant
+            raise ValueError("there is no administrator yet: create the first without --as")
+        return None
+    return authenticate(args, store, settings)
+
+
+def _has_admin(store: Store) -> bool:
+    page, offset = 1000, 0
+    while True:
+        accounts = store.list_accounts(page, offset)
+        if any(a.role == "admin" for a in accounts):
+            return True
+        if len(accounts) < page:
+            return False
+        offset += page
+
+
 def _open(url: str) -> Store:
     from callister.store import StoreError, open_store
 
@@ -322,12 +359,13 @@ def create(args: argparse.Namespace) -> int:
     from callister.server.auth import Passwords, check_name, check_password
 
     check_name(args.name)
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = _ask(f"password for {args.name}: ", "--password-stdin", secret=True)
-    check_password(password)
     with _opened(args) as (settings, store):
+        _acting(args, store, settings)  # the administrator's password comes first on stdin
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = _ask(f"password for {args.name}: ", "--password-stdin", secret=True)
+        check_password(password)
         hashed = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib).hash(password)
         account = store.create_account(args.name, hashed, args.role)
     return _show(args, account, f"created {account.name} (id {account.id}, role {account.role})")
@@ -345,7 +383,8 @@ def list_users(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    with _opened(args) as (_, store):
+    with _opened(args) as (settings, store):
+        _acting(args, store, settings)
         account = store.set_role(args.name, args.role)
     return _show(args, account, f"{account.name} is now {account.role}")
 
@@ -355,7 +394,8 @@ def delete(args: argparse.Namespace) -> int:
         typed = _ask(f"type the account name ({args.name}) to delete it: ", "--yes")
         if typed != args.name:
             raise ValueError("confirmation did not match; nothing deleted")
-    with _opened(args) as (_, store):
+    with _opened(args) as (settings, store):
+        _acting(args, store, settings)
         store.delete_account(args.name)
     print(f"deleted {args.name}")
     return 0
@@ -364,7 +404,8 @@ def delete(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------- worlds
 @contextmanager
 def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Account | None]]:
-    """Settings, an open store and the acting admin (refused unless the role is admin)."""
+    """Settings, an open store and the authenticated acting admin (for commands that change
+    something; refused unless the credentials prove an account with role admin)."""
     from callister.server.settings import load_settings
     from callister.store import StoreError, WorldRecord
 
@@ -383,13 +424,7 @@ def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Ac
                 rules=WorldRules(pvp=settings.pvp).to_dict(),
             )
         )
-        actor = None
-        if getattr(args, "actor", None):
-            actor = store.get_account_by_name(args.actor)
-            if actor is None:
-                raise ValueError(f"no account named '{args.actor}'")
-            if actor.role != "admin":
-                raise ValueError(f"'{actor.name}' is not an administrator (role {actor.role})")
+        actor = authenticate(args, store, settings) if getattr(args, "needs_admin", False) else None
         yield settings, store, actor
     except StoreError as exc:  # NotFound, NameTaken: the store's message names what is wrong
         raise ValueError(str(exc)) from None
@@ -533,7 +568,7 @@ def world_delete(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from callister.worlds import run_deletion
+    from callister.worlds import KillSwitch, request_deletion, run_deletion
 
     typed = args.confirm
     if typed is None:
@@ -545,24 +580,14 @@ def world_delete(args: argparse.Namespace) -> int:
         raise ValueError("confirmation did not match; nothing deleted")
     with _world_store(args) as (settings, store, actor):
         assert actor is not None
-        if store.get_world(args.name) is None:
-            raise ValueError(f"no world named '{args.name}'")
-        if args.name == settings.world_name and not args.override:
-            raise ValueError(f"{args.name} is the public world: add --override to delete it")
-        now = time.time()
-        approval = settings.world_delete_approval
-        job = store.get_deletion_job(args.name) or store.create_deletion_job(
-            args.name,
-            actor.id,
-            countdown_s=0 if args.now else settings.world_delete_countdown_s,
-            approve_by=now + settings.world_delete_approval_s if approval else None,
-            override=args.override,
-            at=now,
-        )
+        job = request_deletion(store, args.name, actor, confirm=typed, override=args.override,
+                               rules=KillSwitch.of(settings), now=time.time(),
+                               countdown_s=0 if args.now else None, resume=True)  # fmt: skip
         if job.state == "approval":
+            window = settings.world_delete_approval_s
             print(
-                f"deletion of {args.name} requested; a second administrator must approve it "
-                f"within {settings.world_delete_approval_s:.0f} s "
+                f"deletion of {args.name} requested; the world holds players or data, so a "
+                f"second administrator must approve it within {window:.0f} s "
                 f"(callister admin world approve {args.name} --as NAME)"
             )
             return 0
@@ -589,9 +614,11 @@ def world_delete(args: argparse.Namespace) -> int:
 def world_approve(args: argparse.Namespace) -> int:
     import time
 
+    from callister.worlds import approve_deletion
+
     with _world_store(args) as (_, store, actor):
         assert actor is not None
-        job = store.approve_deletion(args.name, actor.id, time.time())
+        job = approve_deletion(store, args.name, actor, time.time())
     print(f"approved: {args.name} is deleted after a {job.countdown_s} s countdown")
     return 0
 
@@ -618,3 +645,72 @@ def world_audit(args: argparse.Namespace) -> int:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.at))
             print(f"{r.id:>6} {when} actor {r.actor} {r.action:<18} {r.subject}")
     return 0
+
+
+# ------------------------------------------------------------------------------- the ledger
+def _register_ledger(area: argparse._SubParsersAction) -> None:
+    """`callister admin ledger audit [WORLD] [--json]`."""
+    ledger = area.add_parser(
+        "ledger",
+        help="the books: credits and items",
+        description="Check the books of the worlds (read only; the server may be running).",
+    )
+    act = ledger.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="what to do with the books"
+    )
+    au = _action(
+        act,
+        "audit",
+        "check every world's ledger and items (exit status 1 if unbalanced)",
+        "Per world: the ledger is balanced (every transaction's postings and all balances sum "
+        "to 0), each account's balance equals its entries, owned accounts (player:, bounty:) "
+        "are not negative, every item is conserved (held = created - destroyed) and every "
+        "holder's holding equals its logged moves. Exit status 0 if every world passes, 1 if "
+        "any does not, 2 on bad input. A full scan: a progress bar on a terminal.",
+    )
+    au.add_argument("world", nargs="?", help="only this world (default: every world)")
+    au.add_argument("--json", action="store_true", help="print a JSON array, one object a world")
+    au.set_defaults(func=ledger_audit)
+
+
+def ledger_audit(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from callister.economy.audit import STAGES, audit_books
+
+    with _world_store(args) as (_, store, _actor):
+        names = [w.name for w in store.list_worlds()]
+        if args.world is not None:
+            if args.world not in names:
+                raise ValueError(f"no world named '{args.world}'")
+            names = [args.world]
+        results = []
+        with tqdm(total=len(names) * len(STAGES), unit="scan", desc="ledger audit",
+                  disable=None, file=sys.stderr) as bar:  # fmt: skip
+            for name in names:
+                bar.set_postfix_str(name)
+                results.append(audit_books(store, name, progress=lambda _stage: bar.update(1)))
+    if args.json:
+        emit_json(results)
+    else:
+        _print_audit(results)
+    return 0 if all(r["balanced"] for r in results) else 1
+
+
+def _print_audit(results: list[dict[str, Any]]) -> None:
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "FAIL"
+
+    print(f"{'world':<24} {'accounts':>8} {'txns':>9} {'credits':>8}  ledger   accounts "
+          "owned>=0 items    holders")  # fmt: skip
+    for r in results:
+        c = r["checks"]
+        print(f"{r['world']:<24} {r['accounts']:>8} {r['transactions']:>9} "
+              f"{r['credits_total']:>8}  {mark(c['ledger_balanced']):<8} "
+              f"{mark(c['accounts_consistent']):<8} {mark(c['owned_non_negative']):<8} "
+              f"{mark(c['items_conserved']):<8} {mark(c['holders_consistent'])}")  # fmt: skip
+    for r in results:
+        for problem in r["problems"]:
+            print(f"{r['world']}: {problem}")
+    bad = [r["world"] for r in results if not r["balanced"]]
+    print(f"unbalanced: {', '.join(bad)}" if bad else "every world's books balance")

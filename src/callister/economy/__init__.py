@@ -5,6 +5,7 @@ the numbers; `vitals` reads a character's ship state from `Character.extra`. Imp
 store and protocol only.
 """
 
+from callister.economy.audit import audit_books
 from callister.economy.service import (
     INSURER,
     MARKET,
@@ -32,6 +33,7 @@ __all__ = [
     "Receipt",
     "StationRef",
     "Vitals",
+    "audit_books",
     "bounty_account",
     "player_account",
     "ship_holder",

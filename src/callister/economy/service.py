@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol
 
 from callister.content import Content, Hull
 from callister.economy import pricing, rules
+from callister.economy.audit import audit_books
 from callister.economy.vitals import hull_of, magazine, vitals, with_extra, without_vitals
 from callister.protocol.errors import ErrorCode
 from callister.store import (
@@ -937,43 +938,9 @@ class Economy:
 
     # ------------------------------------------------------------------ audit
     def audit(self) -> dict[str, Any]:
-        """Check the whole world's books (a full scan; for admins and tests).
-
-        {"balanced": bool (ledger balanced and every item conserved), "credits_total": sum of
-        all balances (0), "accounts": n, "transactions": n, "items": {item: {"held",
-        "created", "destroyed", "conserved"}}, "problems": [text, ...]}.
-        """
-        ledger = self.store.ledger_totals(self.world)
-        items = self.store.item_totals(self.world)
-        problems = []
-        if ledger.balance_sum != 0:
-            problems.append(f"balances sum to {ledger.balance_sum}")
-        problems += [f"account {a} differs from its entries" for a in ledger.mismatched]
-        problems += [f"transaction {t} is unbalanced" for t in ledger.unbalanced]
-        problems += [f"account {a} is negative" for a in ledger.negative]
-        for item, totals in items.items():
-            if not totals.conserved:
-                problems.append(
-                    f"{item}: held {totals.held} != created {totals.created} - destroyed "
-                    f"{totals.destroyed}, or holders {list(totals.mismatched)} disagree with "
-                    "their moves"
-                )
-        return {
-            "balanced": not problems,
-            "credits_total": ledger.balance_sum,
-            "accounts": ledger.accounts,
-            "transactions": ledger.transactions,
-            "items": {
-                item: {
-                    "held": t.held,
-                    "created": t.created,
-                    "destroyed": t.destroyed,
-                    "conserved": t.conserved,
-                }
-                for item, t in items.items()
-            },
-            "problems": problems,
-        }
+        """Check the whole world's books (a full scan; for admins and tests): see
+        `callister.economy.audit.audit_books` for what is checked and returned."""
+        return audit_books(self.store, self.world)
 
     # ------------------------------------------------------------------ internals
     def _commit(self, plan: _Plan) -> Receipt:

@@ -153,7 +153,7 @@ def _name(request: web.Request) -> str:
 async def _owner_or_admin(request: web.Request) -> tuple[Account, WorldHost, WorldRecord]:
     account = await _account(request)
     host = _host(request)
-    record = host.records.get(_name(request))
+    record = await host.record(_name(request))
     if record is None:
         raise NotFound(f"no world named {_name(request)}")
     if account.role != "admin" and record.owner != account.id:
@@ -175,7 +175,7 @@ async def join(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = host.check_access(account, name)
+    refusal = await host.admit(account, name)
     if refusal is not None:
         raise PermissionError(refusal) if name in host.records else LookupError(refusal)
     await host.join(name, account.id)
@@ -187,7 +187,7 @@ async def leave(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    if name not in host.records:
+    if await host.record(name) is None:
         raise NotFound(f"no world named {name}")
     removed = await host.leave(name, account.id)
     return web.json_response({"world": name, "left": removed})
@@ -201,14 +201,14 @@ async def move(request: web.Request) -> web.Response:
     destination = _name(request)
     body = await _body(request)
     source = body.get("from")
-    if not isinstance(source, str) or source not in host.records:
+    if not isinstance(source, str) or await host.record(source) is None:
         raise NotFound(f"no world named {source!r} to move from")
     who = account
     if body.get("account") is not None and body.get("account") != account.name:
         if account.role != "admin":
             raise PermissionError("only administrators may move another player's character")
         who = await _account_by_name(request, body.get("account"))
-    refusal = host.check_access(who, destination)
+    refusal = await host.admit(who, destination)
     if refusal is not None:
         raise PermissionError(refusal) if destination in host.records else LookupError(refusal)
     result = await host.move(who.id, source, destination, account.id)
@@ -231,7 +231,7 @@ async def set_home(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = host.check_access(account, name)
+    refusal = await host.admit(account, name)
     if refusal is not None:
         raise PermissionError(refusal) if name in host.records else LookupError(refusal)
     await host.call(host.store.set_home, account.id, name)
@@ -243,6 +243,7 @@ async def set_home(request: web.Request) -> web.Response:
 async def admin_worlds(request: web.Request) -> web.Response:
     await _account(request, "admin")
     host = _host(request)
+    await host.refresh()  # worlds another process (the command line) created are listed too
     jobs = {j.world: j for j in await host.call(host.store.list_deletion_jobs)}
     out = []
     for record in sorted(host.records.values(), key=lambda r: r.name):
@@ -271,7 +272,7 @@ async def admin_worlds(request: web.Request) -> web.Response:
 def _kill_settings(host: WorldHost) -> dict[str, Any]:
     s = host.settings
     return {
-        "approval": s.world_delete_approval,
+        "approval": s.kill_switch_two_person,  # for worlds with players or data
         "approval_s": s.world_delete_approval_s,
         "countdown_s": s.world_delete_countdown_s,
     }
@@ -281,7 +282,7 @@ def _kill_settings(host: WorldHost) -> dict[str, Any]:
 async def admin_fork(request: web.Request) -> web.Response:
     account = await _account(request, "admin")
     host = _host(request)
-    source = host.records.get(_name(request))
+    source = await host.record(_name(request))
     if source is None:
         raise NotFound(f"no world named {_name(request)}")
     body = await _body(request)

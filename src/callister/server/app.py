@@ -23,6 +23,7 @@ from callister.server.auth import (
     AuthError,
     Passwords,
     Throttle,
+    check_login,
     check_name,
     check_password,
     new_token,
@@ -196,34 +197,24 @@ async def login(request: web.Request) -> web.Response:
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         return _error(400, "BAD_FIELD", "name and password are required strings")
-    keys = (f"addr:{request.remote or '?'}", f"name:{name.lower()[:64]}")
-    if services.login_throttle.blocked(*keys):
-        return _error(429, "THROTTLED", "too many failed logins; wait a minute")
-    account = await services.writer.call(services.store.get_account_by_name, name)
     loop = asyncio.get_running_loop()
-    # verify even for unknown names so timing does not reveal which names exist
-    stored = account.password_hash if account else _DUMMY_HASH.get(services)
-    ok = await loop.run_in_executor(None, services.passwords.verify, stored, password[:512])
-    if account is None or not ok:
-        services.login_throttle.record(*keys)
-        return _error(401, "BAD_LOGIN", "wrong name or password")
+    try:  # the same check as the command line's administrators (auth.check_login)
+        account = await loop.run_in_executor(
+            None,
+            check_login,
+            services.store,
+            services.passwords,
+            services.login_throttle,
+            name,
+            password,
+            request.remote or "?",
+        )
+    except AuthError as exc:
+        return _error(exc.status, exc.code, str(exc))
     refused = await _admission(services, request, account)
     if refused is not None:
         return web.json_response({"error": refused.to_json()}, status=403)
     return web.json_response(await _issue_token(services, account))
-
-
-class _DummyHash:
-    def __init__(self) -> None:
-        self._hash: str | None = None
-
-    def get(self, services: Services) -> str:
-        if self._hash is None:
-            self._hash = services.passwords.hash("not-a-real-password")
-        return self._hash
-
-
-_DUMMY_HASH = _DummyHash()
 
 
 async def logout(request: web.Request) -> web.Response:

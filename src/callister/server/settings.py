@@ -98,8 +98,10 @@ class Settings:
     world_delete_countdown_s: int = _s(
         30, "Seconds of warning players get before a world is deleted.", 0, 86400
     )
-    world_delete_approval: bool = _s(
-        False, "Deleting a world needs a second administrator's approval."
+    kill_switch_two_person: bool = _s(
+        True,
+        "Deleting a world with players or data needs a second administrator's approval "
+        "(false: one administrator may; for a one-admin server, audited as off).",
     )
     world_delete_approval_s: float = _s(
         600.0, "Time the second administrator has to approve a deletion.", 10

@@ -34,13 +34,25 @@ from callister.server.gateway import (
 from callister.server.metrics import Metrics
 from callister.server.world import World
 from callister.store import Account, WorldRecord
-from callister.worlds import DeletionPlan, WorldRules, access, visible_worlds
+from callister.worlds import (
+    DeletionPlan,
+    KillSwitch,
+    WorldRules,
+    access,
+    approve_deletion,
+    request_deletion,
+    visible_worlds,
+)
 from callister.worlds.placement import home_placement
 
 log = logging.getLogger(__name__)
 CLOSE_WORLD_REFUSED = 4404  # hello.world names a world the account may not enter
 CLOSE_MOVED = 4410  # the world is gone (or the character moved): reconnect with bye.world
 JOB_POLL_S = 0.5
+# the registry is re-read this often (off the tick), so worlds created, invited into or changed
+# by another process (the command line) appear without a restart; a lookup of a world this
+# server does not know re-reads it at once (refresh)
+REGISTRY_POLL_S = 3.0
 
 
 @dataclass
@@ -67,6 +79,9 @@ class WorldHost:
         self._announced: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._running = False
+        self._registry_lock = asyncio.Lock()
+        self._registry_reads = 0  # reads started: refresh() waits for one that began after it
+        self._registry_read_at = 0.0
 
     async def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
@@ -111,6 +126,39 @@ class WorldHost:
                 await self._stop_runtime(name, "server shutting down")
 
     async def reload(self) -> None:
+        """Re-read the registry and the memberships from the store."""
+        async with self._registry_lock:
+            await self._read_registry()
+
+    async def refresh(self) -> None:
+        """Re-read the registry unless a read that began after this call has finished: callers
+        that ask while a read is under way share the next read (the one under way may have
+        started before what they look for was created)."""
+        ticket = self._registry_reads
+        async with self._registry_lock:
+            if self._registry_reads > ticket:  # a read began after the call (and has finished)
+                return
+            await self._read_registry()
+
+    async def record(self, name: str) -> WorldRecord | None:
+        """The world's registry record; an unknown name re-reads the registry first (a world
+        another process created)."""
+        if name not in self.records:
+            await self.refresh()
+        return self.records.get(name)
+
+    async def admit(self, account: Account, name: str) -> str | None:
+        """check_access, re-reading the registry before refusing (a world or an invitation
+        another process created since the last read)."""
+        refusal = self.check_access(account, name)
+        if refusal is not None:
+            await self.refresh()
+            refusal = self.check_access(account, name)
+        return refusal
+
+    async def _read_registry(self) -> None:
+        self._registry_reads += 1
+        self._registry_read_at = time.monotonic()
         records = await self.call(self.store.list_worlds)
         self.records = {r.name: r for r in records}
         members: dict[str, dict[int, str]] = {}
@@ -287,7 +335,7 @@ class WorldHost:
                 return ws
             account, hello = found
             name = hello.world or await self._home_for(account.id) or self.public
-            refusal = self.check_access(account, name)
+            refusal = await self.admit(account, name)
             if refusal is not None:
                 await ws.send_str(error_message(ErrorCode.WORLD_REFUSED, refusal))
                 await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world refused")
@@ -387,36 +435,24 @@ class WorldHost:
         return result
 
     async def request_delete(self, name: str, actor: Account, confirm: str, override: bool) -> Any:
-        if actor.role != "admin":
-            raise PermissionError("needs role admin")
-        if confirm != name:
-            raise ValueError("type the world's name exactly to confirm the deletion")
-        if name not in self.records:
-            raise LookupError(f"no world named {name}")
-        if name == self.public and not override:
-            raise ValueError(f"{name} is the public world: deleting it needs the override flag")
-        now = time.time()
-        approve_by = (
-            now + self.settings.world_delete_approval_s
-            if self.settings.world_delete_approval
-            else None
-        )
+        """The kill switch over HTTP: the same rules as the command line (worlds.policy)."""
+        await self.record(name)  # a world another process created is known before the check
         job = await self.call(
-            self.store.create_deletion_job,
+            request_deletion,
+            self.store,
             name,
-            actor.id,
-            countdown_s=self.settings.world_delete_countdown_s,
-            approve_by=approve_by,
+            actor,
+            confirm=confirm,
             override=override,
-            at=now,
+            rules=KillSwitch.of(self.settings),
+            now=time.time(),
+            population=self.population(name),
         )
         self._poke()
         return job
 
     async def approve(self, name: str, actor: Account) -> Any:
-        if actor.role != "admin":
-            raise PermissionError("needs role admin")
-        job = await self.call(self.store.approve_deletion, name, actor.id, time.time())
+        job = await self.call(approve_deletion, self.store, name, actor, time.time())
         self._poke()
         return job
 
@@ -434,6 +470,8 @@ class WorldHost:
             try:
                 await self._run_jobs()
                 await self._stop_idle()
+                if time.monotonic() - self._registry_read_at >= REGISTRY_POLL_S:
+                    await self.refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:

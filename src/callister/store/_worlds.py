@@ -599,8 +599,11 @@ class SqlWorldRecords:
         approve_by: float | None,
         override: bool,
         at: float,
+        detail: Mapping[str, Any] | None = None,
     ) -> DeletionJob:
         world = world_name(world)
+        extra = dict(detail or {})
+        check.to_json("detail", extra, object_only=True)
         requested_by = check.int64("requested_by", requested_by, 1)
         countdown_s = check.count("countdown_s", countdown_s, 0, 86_400)
         at = check.finite("at", at)
@@ -620,8 +623,9 @@ class SqlWorldRecords:
                 requested_by,
                 "delete_requested",
                 world,
-                {"countdown_s": countdown_s, "approve_by": deadline, "override": override},
-            )
+                {**extra, "countdown_s": countdown_s, "approve_by": deadline,
+                 "override": override},
+            )  # fmt: skip
             row = cur.execute(
                 f"INSERT INTO world_jobs ({_JOB_COLUMNS.removeprefix('id, ')}) "
                 f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_JOB_COLUMNS}",

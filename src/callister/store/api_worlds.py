@@ -173,8 +173,10 @@ class WorldRecords:
         approve_by: float | None,
         override: bool,
         at: float,
+        detail: Mapping[str, Any] | None = None,
     ) -> DeletionJob:
-        """Record the request (and its audit entry). ValueError if a job exists already."""
+        """Record the request (and its audit entry, with `detail` added: e.g. whether the
+        two-person rule applied). ValueError if a job exists already."""
 
     @abstractmethod
     def get_deletion_job(self, world: str) -> DeletionJob | None: ...

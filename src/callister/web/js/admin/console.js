@@ -80,7 +80,9 @@ function render() {
   const s = data.settings || {};
   $("admin-kill-settings").textContent =
     `Deletion: ${s.countdown_s ?? "?"} s countdown` +
-    (s.approval ? `, a second administrator must approve within ${s.approval_s} s` : "");
+    (s.approval
+      ? `; a world with players or data needs a second administrator's approval within ${s.approval_s} s`
+      : "; the two-person rule is off (kill_switch_two_person = false)");
   const body = $("admin-worlds");
   const typed = new Map(); // keep what the admin is typing across the 1 s refresh
   for (const i of body.querySelectorAll("input")) typed.set(i.dataset.testid, i.value);
