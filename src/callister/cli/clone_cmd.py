@@ -217,7 +217,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "an administrator adds here (with --db: audited in world_audit). Removing a key "
         "unlicenses the clones its proofs licensed.",
     )
-    tact = t.add_subparsers(dest="trust_action", metavar="ACTION", required=True)
+    tact = t.add_subparsers(
+        dest="trust_action",
+        metavar="ACTION",
+        required=True,
+        help="add, list or remove trusted keys",
+    )
     ta = tact.add_parser(
         "add",
         help="trust a key",
@@ -255,7 +260,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "/api/clones/consent). An administrator can list an account's consents and revoke one "
         "(on the person's request): their clones under it are unlicensed at once (audited).",
     )
-    cact = cs.add_subparsers(dest="consent_action", metavar="ACTION", required=True)
+    cact = cs.add_subparsers(
+        dest="consent_action",
+        metavar="ACTION",
+        required=True,
+        help="list or revoke consent records",
+    )
     cl = cact.add_parser("list", help="an account's consents", description="List them.")
     cl.add_argument("account", help="account name")
     common(cl)
