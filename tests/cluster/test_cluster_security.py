@@ -31,6 +31,7 @@ from callister.cluster.natsconf import (
     read_public_keys,
     render_conf,
     server_config,
+    subject_markdown,
     write_keys,
 )
 from callister.cluster.procs import Cluster
@@ -88,6 +89,13 @@ def test_every_subject_is_in_the_table_once_and_each_role_gets_only_its_rows() -
         subscribe = permissions(role)["subscribe"]["allow"]  # type: ignore[index]
         inboxes = [p for p in subscribe if p.startswith("_INBOX")]
         assert inboxes == [f"{inbox_prefix(role)}.>"]
+
+
+def test_the_deploy_doc_shows_the_subject_table_as_the_code_has_it() -> None:
+    deploy = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text()
+    assert subject_markdown() in deploy, (
+        "docs/deploy.md's subject table is out of date: paste natsconf.subject_markdown()"
+    )
 
 
 def test_the_cli_writes_keys_and_the_config_nats_server_accepts(tmp_path: Path) -> None:

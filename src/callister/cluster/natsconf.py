@@ -223,3 +223,13 @@ def subject_table() -> list[dict[str, Any]]:
         }
         for s in SUBJECTS
     ]
+
+
+def subject_markdown() -> str:
+    """The subject table as Markdown (docs/deploy.md holds this text; a test compares)."""
+    rows = ["| subject | published by | subscribed by | what |", "|---|---|---|---|"]
+    for s in SUBJECTS:
+        pub = ", ".join(s.publishers) or "(replies only)"
+        sub = ", ".join(s.subscribers) or "(JetStream)"
+        rows.append(f"| `{s.pattern}` | {pub} | {sub} | {s.what} |")
+    return "\n".join(rows)

@@ -119,8 +119,10 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject(f"{_JS}.STREAM.MSG.GET.{_LEASES}", _W, (), "read a lease"),
     Subject(f"{_JS}.STREAM.CREATE.{HANDOFF_STREAM}", _W, (), "create the hand-off stream"),
     Subject(f"{_JS}.STREAM.INFO.{HANDOFF_STREAM}", _W, (), "the hand-off stream's state"),
-    Subject(f"{_JS}.CONSUMER.CREATE.{HANDOFF_STREAM}.>", _W, (), "a zone's hand-off consumer"),
-    Subject(f"{_JS}.CONSUMER.DURABLE.CREATE.{HANDOFF_STREAM}.>", _W, (), "(older servers)"),
+    Subject(
+        f"{_JS}.CONSUMER.DURABLE.CREATE.{HANDOFF_STREAM}.>", _W, (), "a zone's hand-off consumer"
+    ),
+    Subject(f"{_JS}.CONSUMER.CREATE.{HANDOFF_STREAM}.>", _W, (), "the same, as clients name it"),
     Subject(f"{_JS}.CONSUMER.INFO.{HANDOFF_STREAM}.>", _W, (), "bind a zone's consumer"),
     Subject(f"{_JS}.CONSUMER.MSG.NEXT.{HANDOFF_STREAM}.>", _W, (), "pull a zone's hand-offs"),
     Subject(f"$JS.ACK.{HANDOFF_STREAM}.>", _W, (), "acknowledge a hand-off"),
