@@ -409,3 +409,114 @@ def test_write_keys_refuses_unknown_roles_and_reads_what_it_wrote(tmp_path: Path
     (tmp_path / "bench.pub").unlink()
     with pytest.raises(ValueError, match="nkey user seed"):
         read_public_keys(tmp_path)
+
+
+# ----------------------------------------------------------------------------------- TLS
+
+
+def make_pki(folder: Path) -> dict[str, Path]:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (PEM)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    files: dict[str, Path] = {}
+
+    def write(name: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+        files[f"{name}_key"] = folder / f"{name}-key.pem"
+        files[f"{name}_key"].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        files[name] = folder / f"{name}.pem"
+        files[name].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    def build(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None
+    ) -> x509.CertificateBuilder:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        build("callister test CA", ca_key, None)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    write("ca", ca_key, ca)
+    for name, usage, alt in (
+        ("server", ExtendedKeyUsageOID.SERVER_AUTH, True),
+        ("client", ExtendedKeyUsageOID.CLIENT_AUTH, False),
+    ):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = build(f"callister {name}", key, ca.subject).add_extension(
+            x509.ExtendedKeyUsage([usage]), critical=False
+        )
+        if alt:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        write(name, key, builder.sign(ca_key, hashes.SHA256()))
+    return files
+
+
+async def test_mutual_tls_with_the_settings(tmp_path: Path) -> None:
+    from callister.cluster.natsconf import NatsConfigError, ServerTls
+    from callister.cluster.procs import NatsProcess
+    from callister.server.settings import Settings
+
+    pki = make_pki(tmp_path)
+    server = NatsProcess(
+        tmp_path / "nats",
+        tls=ServerTls(str(pki["server"]), str(pki["server_key"]), str(pki["ca"]), verify=True),
+    )
+    server.start()
+    try:
+        assert server.url.startswith("tls://")
+        settings = Settings(
+            nats_nkey=str(server.keys[WORKER]),
+            nats_tls_ca=str(pki["ca"]),
+            nats_tls_cert=str(pki["client"]),
+            nats_tls_key=str(pki["client_key"]),
+        )
+        nc = await connect(server.url, auth=ClientAuth.from_settings(settings, WORKER), timeout=5)
+        try:
+            sub = await nc.subscribe("cl.hb.worker")
+            await nc.publish("cl.hb.worker", b"beat")
+            assert (await sub.next_msg(timeout=5)).data == b"beat"
+        finally:
+            await nc.close()
+        # no client certificate (the server verifies clients), or a server the CA did not sign
+        for bad in (
+            Settings(nats_nkey=str(server.keys[WORKER]), nats_tls_ca=str(pki["ca"])),
+            Settings(
+                nats_nkey=str(server.keys[WORKER]),
+                nats_tls_ca=str(pki["client"]),  # not the CA
+                nats_tls_cert=str(pki["client"]),
+                nats_tls_key=str(pki["client_key"]),
+            ),
+        ):
+            with pytest.raises((OSError, TimeoutError, nats.errors.Error)):
+                await connect(server.url, auth=ClientAuth.from_settings(bad, WORKER), timeout=3)
+        # unreadable or half-given files are errors that name the setting
+        with pytest.raises(NatsConfigError, match="nats_tls_ca"):
+            ClientAuth.from_settings(Settings(nats_tls_ca=str(tmp_path / "none.pem")), WORKER)
+        with pytest.raises(NatsConfigError, match="go together"):
+            ClientAuth.from_settings(Settings(nats_tls_cert=str(pki["client"])), WORKER)
+    finally:
+        server.stop()
