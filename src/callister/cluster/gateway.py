@@ -144,11 +144,6 @@ class EdgeGateway:
             None, find_home_systems, self.universe, s.home_systems
         )
         auth = ClientAuth.from_settings(s, GATEWAY)
-        if not auth.nkey_file:
-            log.warning(
-                "NATS without credentials: anyone who reaches the NATS server can act as "
-                "this cluster's gateway; set nats_nkey (docs/deploy.md, Security)"
-            )
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
         assert self.bus.nc is not None

@@ -69,6 +69,12 @@ class ClientAuth:
         if role not in ROLES:
             raise NatsConfigError(f"unknown NATS role {role!r}; roles: {', '.join(ROLES)}")
         public = read_seed_file(settings.nats_nkey) if settings.nats_nkey else ""
+        if not public:
+            log.warning(
+                "NATS without credentials: anyone who reaches the NATS server can act as this "
+                "cluster's %s; set nats_nkey (docs/deploy.md, Security)",
+                role,
+            )
         auth = cls(
             role,
             settings.nats_nkey,
@@ -147,16 +153,19 @@ async def connect(
 
         return call
 
+    # what the server refused while we connect and check the role (not kept afterwards)
     refusals: list[Exception] = []
     refused = asyncio.Event()
     violations: list[str] = []
+    connecting = [True]
 
     async def on_error(exc: Exception) -> None:
-        if "permissions violation" in str(exc):
+        if connecting[0] and "permissions violation" in str(exc):
             violations.append(str(exc))
         # (while connecting, nats-py reports the server's -ERR as a plain Error)
-        if isinstance(exc, nats.errors.AuthorizationError) or (
-            "authorization violation" in str(exc).lower()
+        if connecting[0] and (
+            isinstance(exc, nats.errors.AuthorizationError)
+            or "authorization violation" in str(exc).lower()
         ):
             refusals.append(nats.errors.AuthorizationError())
             refused.set()
@@ -208,6 +217,7 @@ async def connect(
                 continue
             if auth is not None and auth.nkey_file:
                 await _check_role(nc, auth, violations)
+            connecting[0] = False
             return nc
         attempt.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

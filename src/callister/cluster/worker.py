@@ -118,11 +118,6 @@ class Worker:
         self.handoff_conn = await loop.run_in_executor(self._handoff_pool, cluster_db.connect, s.db)
         await self.db(fencing.ensure_schema, self.conn)
         auth = ClientAuth.from_settings(s, WORKER)
-        if not auth.nkey_file:
-            log.warning(
-                "NATS without credentials: anyone who reaches the NATS server can command "
-                "this cluster; set nats_nkey (docs/deploy.md, Security)"
-            )
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
         assert self.bus.nc is not None
