@@ -102,7 +102,9 @@ def _register_cluster(sub: argparse._SubParsersAction) -> None:
         "and the nats-server configuration granting each role only its subjects "
         "(docs/deploy.md, Security).",
     )
-    cmds = p.add_subparsers(dest="cluster_command", required=True, metavar="COMMAND")
+    cmds = p.add_subparsers(
+        dest="cluster_command", required=True, metavar="COMMAND", help="nkeys or nats-config"
+    )
     k = cmds.add_parser(
         "nkeys",
         help="create one nkey per role in a directory (existing keys are kept)",
