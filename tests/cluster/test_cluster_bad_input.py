@@ -10,12 +10,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import nats
 import pytest
+from nats.aio.client import Client
 from tests.cluster._support import NatsServer
 from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
 
 from callister.cluster.procs import Cluster, free_port
+from callister.cluster.subjects import GATEWAY, WORKER
+from callister.protocol.limits import MAX_HTTP_BODY
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
 
@@ -24,14 +26,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture
 def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
     try:
         yield c
     finally:
         c.stop_all()
 
 
-async def ask(nc: nats.NATS, subject: str, data: bytes) -> dict[str, object]:
+async def ask(nc: Client, subject: str, data: bytes) -> dict[str, object]:
     reply = await nc.request(subject, data, timeout=10)
     answer = json.loads(reply.data)
     assert isinstance(answer, dict)
@@ -43,7 +45,8 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
 ) -> None:
     cluster.start("worker", "w1")
     await asyncio.get_running_loop().run_in_executor(None, cluster.wait_healthy, "w1", 120.0)
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect(GATEWAY)  # what a gateway may send, malformed
+    worker_nc = await nats_server.connect(WORKER)
     try:
         claim = "cl.claim.w1"
         for bad in (b"not json", b"{}", b'{"zone": "infinity.x.y"}', b'{"zone": 7}', b"[1,2]"):
@@ -80,7 +83,8 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         await nc.publish("cl.in.w1", b"0" * 32 + b"T" + (1000).to_bytes(4, "little") + b"{}")
         await nc.publish("cl.in.w1", b"f" * 32 + b"T" + (2).to_bytes(4, "little") + b"{}")
         await nc.publish("cl.hb.gateway", b"not json")
-        await nc.publish("cl.hb.worker", b"\xff\xfe")
+        await worker_nc.publish("cl.hb.worker", b"\xff\xfe")
+        await worker_nc.flush()
         await nc.flush()
         await asyncio.sleep(1.0)
         health = cluster.health("w1")
@@ -88,15 +92,16 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         assert cluster.metrics("w1")["callister_bad_batches_total"] >= 2
     finally:
         await nc.close()
+        await worker_nc.close()
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "callister", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=cluster_env(),
+        env=cluster_env(**(env or {})),
     )
 
 
@@ -112,6 +117,30 @@ def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:  # noq
     assert "unsupported store URL scheme" in out.stderr and "Traceback" not in out.stderr
     out = run_cli("zone", "move", "--nats", dead)
     assert out.returncode == 2 and "needs a zone key" in out.stderr
+
+
+@pytest.mark.parametrize("role", [WORKER, GATEWAY])
+def test_missing_or_wrong_credentials_are_start_up_errors(
+    role: str,
+    nats_server: NatsServer,
+    pg_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    nats_server.expect_refusals()
+    args = (role, "--nats", nats_server.url, "--db", pg_url, "--port", str(free_port()))
+    out = run_cli(*args)  # no key
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "refused this process's credentials" in out.stderr
+    out = run_cli(*args, "--nkey", str(tmp_path / "missing.nk"))
+    assert out.returncode == 2 and "nkey seed file" in out.stderr, out.stderr
+    (tmp_path / "junk.nk").write_text("SUnot-a-seed\n")
+    out = run_cli(*args, env={"CALLISTER_NATS_NKEY": str(tmp_path / "junk.nk")})
+    assert out.returncode == 2 and "does not hold an nkey user seed" in out.stderr, out.stderr
+    other = GATEWAY if role == WORKER else WORKER
+    out = run_cli(*args, "--nkey", str(nats_server.keys[other]))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert f"is not the {role} role's" in out.stderr and f"{role}.nk" in out.stderr
+    assert "SU" not in out.stderr  # the seed itself is never printed
 
 
 async def test_bad_hellos_at_a_gateway_are_refused_with_their_codes(cluster: Cluster) -> None:
@@ -150,4 +179,12 @@ async def test_bad_hellos_at_a_gateway_are_refused_with_their_codes(cluster: Clu
             assert len((await resp.json())["systems"]) == 1
         async with http.get(f"{g.url}/api/me") as resp:
             assert resp.status == 401
+        # request bodies: 64 KiB at most, as on one process (docs/protocol.md)
+        padding = "x" * (MAX_HTTP_BODY + 1)
+        body = {"name": "hello1", "password": "nope", "pad": padding}
+        async with http.post(f"{g.url}/api/login", json=body) as resp:
+            assert resp.status == 413
+        body["pad"] = "x" * (MAX_HTTP_BODY - 200)
+        async with http.post(f"{g.url}/api/login", json=body) as resp:
+            assert resp.status == 401  # read and answered: a wrong password
         await bot.close()

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture
 def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
     c.env["CALLISTER_REBALANCE_S"] = "0"  # the test places the systems itself
     try:
         yield c

@@ -22,6 +22,7 @@ from tests.cluster.test_cluster_processes import PG, cluster_env, pg_url  # noqa
 from callister.bots.client import Bot
 from callister.cluster import fencing
 from callister.cluster.procs import Cluster
+from callister.cluster.subjects import ADMIN
 from callister.sim import ShipState
 from callister.store import open_store
 
@@ -30,7 +31,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture
 def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
     try:
         yield c
     finally:
@@ -166,6 +167,8 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
                 "list",
                 "--nats",
                 nats_server.url,
+                "--nkey",
+                str(nats_server.keys[ADMIN]),
                 "--json",
             ],
             capture_output=True,
@@ -189,6 +192,8 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
                 "w2",
                 "--nats",
                 nats_server.url,
+                "--nkey",
+                str(nats_server.keys[ADMIN]),
                 "--json",
             ],
             capture_output=True,
@@ -219,6 +224,8 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
                 "infinity.9999.9999",
                 "--nats",
                 nats_server.url,
+                "--nkey",
+                str(nats_server.keys[ADMIN]),
             ],
             capture_output=True,
             text=True,

@@ -61,7 +61,7 @@ def cluster_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env())
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
     try:
         yield c
     finally:

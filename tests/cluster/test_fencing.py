@@ -19,7 +19,7 @@ from tests.cluster._support import NatsServer
 from callister.cluster import fencing
 from callister.cluster.fencing import Fenced, add_ship, checkpoint, claim, fenced, load_zone
 from callister.cluster.leases import LeaseHeld, LeaseTable
-from callister.cluster.nats_bus import connect
+from callister.cluster.subjects import WORKER
 from callister.sim.events import ShipState
 
 ZONE = "infinity.0.0"
@@ -181,7 +181,7 @@ async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
 ) -> None:
     """End to end: tokens from real leases; the old holder stops renewing, the new one takes
     the zone after the TTL, claims it, and the old holder's late checkpoint is refused."""
-    ncs = [await connect(nats_server.url, timeout=5) for _ in range(2)]
+    ncs = [await nats_server.connect(WORKER, timeout=5) for _ in range(2)]
     try:
         a = await LeaseTable.open(ncs[0].jetstream(), ttl=1.0)
         b = await LeaseTable.open(ncs[1].jetstream(), ttl=1.0)

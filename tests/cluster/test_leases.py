@@ -19,6 +19,7 @@ from callister.cluster.leases import (
     LeaseTable,
 )
 from callister.cluster.nats_bus import connect
+from callister.cluster.subjects import WORKER
 
 ZONE = "infinity.3.-2"
 
@@ -31,7 +32,12 @@ async def open_table(nats_server: NatsServer) -> AsyncIterator[Open]:
     clients: list[Client] = []
 
     async def _open(ttl: float = 2.0, url: str | None = None, **kw: object) -> LeaseTable:
-        nc = await connect(url or nats_server.url, name=f"w{len(clients)}", timeout=5)
+        nc = await connect(
+            url or nats_server.url,
+            name=f"w{len(clients)}",
+            auth=nats_server.auth(WORKER),
+            timeout=5,
+        )
         clients.append(nc)
         return await LeaseTable.open(nc.jetstream(timeout=2), ttl=ttl, **kw)  # type: ignore[arg-type]
 
@@ -235,7 +241,7 @@ async def test_keeper_stops_before_expiry_when_partitioned(
 
 async def test_bucket_ttl_fallback_on_an_old_server(old_nats_server: NatsServer) -> None:
     """Debian's nats-server 2.9 has no per-message TTL: the bucket's max_age is the TTL."""
-    ncs = [await connect(old_nats_server.url, timeout=5) for _ in range(2)]
+    ncs = [await old_nats_server.connect(WORKER, timeout=5) for _ in range(2)]
     try:
         a = await LeaseTable.open(ncs[0].jetstream(), ttl=1.0)
         b = await LeaseTable.open(ncs[1].jetstream(), ttl=1.0)

@@ -1,4 +1,8 @@
-"""NatsBus against a real nats-server: the Bus interface across processes' connections."""
+"""NatsBus against a real nats-server: the Bus interface across processes' connections.
+
+The server has the cluster's auth on: each bus connects with a role's identity and uses
+subjects that role may use (cluster/subjects.py): a gateway's clients' frames to a worker
+(``cl.in.*``) and back (``cl.out.*``), and between workers ``cl.move.*``."""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from tests.cluster._support import NatsServer, TcpProxy
 
 from callister.cluster import codec
 from callister.cluster.nats_bus import NatsBus
+from callister.cluster.subjects import GATEWAY, WORKER, in_subject, move_subject, out_subject
 from callister.protocol.intents import Input, Jump
-from callister.server.bus import Bus, intents_subject, tick_subject
+from callister.server.bus import Bus
 from callister.sim.frame import ZoneFrame
 
 KEY = "infinity.0.0"
@@ -25,8 +30,11 @@ Make = Callable[..., Awaitable[NatsBus]]
 async def make_bus(nats_server: NatsServer) -> AsyncIterator[Make]:
     buses: list[NatsBus] = []
 
-    async def _make(url: str | None = None, start: bool = True, **kw: Any) -> NatsBus:
-        bus = NatsBus(url or nats_server.url, name=f"bus{len(buses)}", **kw)
+    async def _make(
+        url: str | None = None, start: bool = True, role: str = WORKER, **kw: Any
+    ) -> NatsBus:
+        auth = nats_server.auth(role)
+        bus = NatsBus(url or nats_server.url, name=f"bus{len(buses)}", auth=auth, **kw)
         buses.append(bus)
         if start:
             await bus.start(timeout=5)
@@ -53,20 +61,20 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 async def test_intents_and_ticks_cross_between_processes(make_bus: Make) -> None:
-    gateway, worker = await make_bus(), await make_bus()
+    gateway, worker = await make_bus(role=GATEWAY), await make_bus()
     bus: Bus = worker  # NatsBus is a Bus
     intents: list[Any] = []
     ticks: list[Any] = []
-    worker.subscribe(intents_subject(KEY), intents.append)
-    gateway.subscribe(tick_subject(KEY), ticks.append)
+    worker.subscribe(in_subject(KEY), intents.append)
+    gateway.subscribe(out_subject(KEY), ticks.append)
     await worker.flush()
     await gateway.flush()
 
     sent = [Input(1, 10, 0.5, -0.25, True), Jump(1, 10, 2, -1)]
     for intent in sent:
-        gateway.publish(intents_subject(KEY), intent)
+        gateway.publish(in_subject(KEY), intent)
     for t in range(1, 6):
-        bus.publish(tick_subject(KEY), codec.ZoneOutput(KEY, t, frame(50, t), []))
+        bus.publish(out_subject(KEY), codec.ZoneOutput(KEY, t, frame(50, t), []))
     await until(lambda: len(intents) == 2 and len(ticks) == 5)
     assert intents == sent
     assert [t.tick for t in ticks] == [1, 2, 3, 4, 5]  # in publish order
@@ -83,7 +91,7 @@ async def test_publish_never_waits_for_the_network(make_bus: Make, proxy: TcpPro
     big = codec.ZoneOutput(KEY, 1, frame(2000), [])
     started = time.perf_counter()
     for _ in range(200):
-        bus.publish(tick_subject(KEY), big)
+        bus.publish(out_subject(KEY), big)
     per_publish_ms = (time.perf_counter() - started) * 1000 / 200
     assert per_publish_ms < 2.0, per_publish_ms  # encoding 2000 entities, no I/O
 
@@ -91,10 +99,10 @@ async def test_publish_never_waits_for_the_network(make_bus: Make, proxy: TcpPro
 async def test_messages_published_before_start_are_sent(make_bus: Make) -> None:
     listener = await make_bus()
     got: list[Any] = []
-    listener.subscribe("zone.x.intents", got.append)
+    listener.subscribe(move_subject("x"), got.append)
     await listener.flush()
     late = await make_bus(start=False)
-    late.publish("zone.x.intents", Input(1, 2, 0.0, 0.0))
+    late.publish(move_subject("x"), Input(1, 2, 0.0, 0.0))
     await late.start()
     await until(lambda: got == [Input(1, 2, 0.0, 0.0)])
 
@@ -104,19 +112,19 @@ async def test_reconnects_after_the_server_is_killed(
 ) -> None:
     publisher, subscriber = await make_bus(), await make_bus()
     got: list[int] = []
-    subscriber.subscribe("zone.r.tick", lambda m: got.append(m.tick))
+    subscriber.subscribe(move_subject("r"), lambda m: got.append(m.tick))
     await subscriber.flush()
-    publisher.publish("zone.r.tick", codec.ZoneOutput("r", 1, frame(1, 1), []))
+    publisher.publish(move_subject("r"), codec.ZoneOutput("r", 1, frame(1, 1), []))
     await until(lambda: got == [1])
 
     nats_server.kill()
     await until(lambda: not publisher.connected and not subscriber.connected)
-    publisher.publish("zone.r.tick", codec.ZoneOutput("r", 2, frame(1, 2), []))  # queued
+    publisher.publish(move_subject("r"), codec.ZoneOutput("r", 2, frame(1, 2), []))  # queued
     nats_server.start()
     await until(lambda: publisher.connected and subscriber.connected, timeout=10)
     await subscriber.flush()  # re-subscribed by the client on reconnect
     for t in range(3, 6):
-        publisher.publish("zone.r.tick", codec.ZoneOutput("r", t, frame(1, t), []))
+        publisher.publish(move_subject("r"), codec.ZoneOutput("r", t, frame(1, t), []))
     await until(lambda: got[-3:] == [3, 4, 5])
     assert set(got) <= {1, 2, 3, 4, 5} and got == sorted(got)  # at most once, in order
     assert publisher.stats.disconnects >= 1 and publisher.stats.reconnects >= 1
@@ -128,7 +136,7 @@ async def test_a_full_queue_drops_the_oldest(make_bus: Make, nats_server: NatsSe
     await until(lambda: not bus.connected)
     message = codec.ZoneOutput(KEY, 1, frame(100), [])  # ~4 KB
     for _ in range(100):
-        bus.publish(tick_subject(KEY), message)
+        bus.publish(out_subject(KEY), message)
     counters = bus.counters()
     assert counters["callister_bus_queue_bytes"] <= 64 * 1024
     assert counters["callister_bus_dropped_total"] >= 80
@@ -141,11 +149,11 @@ async def test_failing_handler_is_counted_and_others_still_run(make_bus: Make) -
     def bad(message: Any) -> None:
         raise RuntimeError("handler bug")
 
-    bus.subscribe("zone.h.intents", bad)
-    bus.subscribe("zone.h.intents", good.append)
+    bus.subscribe(move_subject("h"), bad)
+    bus.subscribe(move_subject("h"), good.append)
     await bus.flush()
-    bus.publish("zone.h.intents", Input(1, 2, 0.0, 0.0))
-    bus.publish("zone.h.intents", Input(1, 2, 1.0, 0.0))
+    bus.publish(move_subject("h"), Input(1, 2, 0.0, 0.0))
+    bus.publish(move_subject("h"), Input(1, 2, 1.0, 0.0))
     await until(lambda: len(good) == 2)
     await until(lambda: bus.stats.handler_errors == 2)
 
@@ -153,13 +161,13 @@ async def test_failing_handler_is_counted_and_others_still_run(make_bus: Make) -
 async def test_unsubscribe_stops_delivery(make_bus: Make) -> None:
     bus = await make_bus()
     got: list[Any] = []
-    sub = bus.subscribe("zone.u.intents", got.append)
+    sub = bus.subscribe(move_subject("u"), got.append)
     await bus.flush()
-    bus.publish("zone.u.intents", Input(1, 2, 0.0, 0.0))
+    bus.publish(move_subject("u"), Input(1, 2, 0.0, 0.0))
     await until(lambda: len(got) == 1)
     sub.unsubscribe()
     await bus.flush()
-    bus.publish("zone.u.intents", Input(1, 2, 0.0, 0.0))
+    bus.publish(move_subject("u"), Input(1, 2, 0.0, 0.0))
     await bus.flush()
     await asyncio.sleep(0.1)
     assert len(got) == 1
@@ -168,10 +176,10 @@ async def test_unsubscribe_stops_delivery(make_bus: Make) -> None:
 async def test_undecodable_messages_are_dropped(make_bus: Make) -> None:
     bus = await make_bus()
     got: list[Any] = []
-    bus.subscribe("zone.g.intents", got.append)
+    bus.subscribe(move_subject("g"), got.append)
     await bus.flush()
     assert bus.nc is not None
-    await bus.nc.publish("zone.g.intents", b"garbage")
-    bus.publish("zone.g.intents", Input(1, 2, 0.0, 0.0))
+    await bus.nc.publish(move_subject("g"), b"garbage")
+    bus.publish(move_subject("g"), Input(1, 2, 0.0, 0.0))
     await until(lambda: len(got) == 1)
     assert bus.stats.decode_errors == 1

@@ -31,9 +31,10 @@ from callister.cluster.fencing import (
     load_zone,
     ship_location,
 )
-from callister.cluster.leases import DEFAULT_BUCKET, Lease, LeaseTable
+from callister.cluster.leases import DEFAULT_BUCKET, KV_OP, Lease, LeaseTable
 from callister.cluster.nats_bus import connect
 from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
+from callister.cluster.subjects import WORKER
 from callister.sim.events import ShipState
 
 A, B, C = "infinity.0.0", "infinity.1.0", "infinity.2.0"
@@ -177,7 +178,7 @@ async def start_worker(nats_server: NatsServer, pg_connect: PgConnect) -> AsyncI
     workers: list[Worker] = []
 
     async def _start(name: str) -> Worker:
-        nc = await connect(nats_server.url, name=name, timeout=5)
+        nc = await connect(nats_server.url, name=name, auth=nats_server.auth(WORKER), timeout=5)
         js = nc.jetstream(timeout=2)
         await outbox.ensure_stream(js, duplicate_window=60)
         table = await LeaseTable.open(js, ttl=5.0)
@@ -193,8 +194,10 @@ async def start_worker(nats_server: NatsServer, pg_connect: PgConnect) -> AsyncI
 
 
 async def expire_lease(js: JetStreamContext, zone: str) -> None:
-    """Stand-in for waiting out a dead worker's TTL (tested for real in test_leases)."""
-    await js.purge_stream(f"KV_{DEFAULT_BUCKET}", subject=f"$KV.{DEFAULT_BUCKET}.{zone}")
+    """Stand-in for waiting out a dead worker's TTL (tested for real in test_leases): a delete
+    marker on the key, as the server's expiry leaves one (a worker may write the bucket; no
+    role may purge it)."""
+    await js.publish(f"$KV.{DEFAULT_BUCKET}.{zone}", b"", headers={KV_OP: "DEL"})
 
 
 async def settle(predicate: Callable[[], bool], timeout: float = 8.0) -> None:

@@ -29,7 +29,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     nats = NatsProcess(tmp_path / "nats")
     nats.start()
     schema = f"cb_{uuid.uuid4().hex[:12]}"
-    c = Cluster(f"{PG}?schema={schema}", nats.url, tmp_path / "procs", cluster_env())
+    c = Cluster(f"{PG}?schema={schema}", nats.url, tmp_path / "procs", cluster_env(), nats.keys)
     try:
         yield c
     finally:

@@ -41,11 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nats
 import psycopg
 
 from callister.bench.net import bench_env, bots_command
+from callister.cluster.nats_bus import connect
 from callister.cluster.procs import Cluster, NatsProcess, get_json
+from callister.cluster.subjects import BENCH, bench_subject
 from callister.server.bus import zone_key
 from callister.server.metrics import percentiles
 from callister.server.settings import Settings
@@ -228,14 +229,15 @@ def measure_window(
 
 
 async def _bench_requests(
-    nats_url: str, requests: list[tuple[str, dict[str, Any]]], timeout: float = 30.0
+    server: NatsProcess, requests: list[tuple[str, dict[str, Any]]], timeout: float = 30.0
 ) -> list[dict[str, Any]]:
-    """Send `cl.bench.<worker>` requests (concurrently); their JSON replies, in order."""
-    nc = await nats.connect(nats_url, name="bench cluster")
+    """Send `cl.bench.<worker>` requests (concurrently, as the bench role); their JSON
+    replies, in order. The workers serve them only when started with --bench-spawn."""
+    nc = await connect(server.url, name="bench cluster", auth=server.auth(BENCH))
     try:
 
         async def one(worker: str, body: dict[str, Any]) -> dict[str, Any]:
-            msg = await nc.request(f"cl.bench.{worker}", json.dumps(body).encode(), timeout)
+            msg = await nc.request(bench_subject(worker), json.dumps(body).encode(), timeout)
             reply = json.loads(msg.data)
             return reply if isinstance(reply, dict) else {"ok": False}
 
@@ -245,9 +247,9 @@ async def _bench_requests(
 
 
 def bench_requests(
-    nats_url: str, requests: list[tuple[str, dict[str, Any]]], timeout: float = 30.0
+    server: NatsProcess, requests: list[tuple[str, dict[str, Any]]], timeout: float = 30.0
 ) -> list[dict[str, Any]]:
-    return asyncio.run(_bench_requests(nats_url, requests, timeout))
+    return asyncio.run(_bench_requests(server, requests, timeout))
 
 
 # --------------------------------------------------------------------------- phase 1
@@ -268,12 +270,12 @@ def run_cluster_phase(
 ) -> dict[str, Any]:
     nats_proc = NatsProcess(workdir / "nats")
     nats_proc.start()
-    cluster = Cluster(db, nats_proc.url, workdir, env)
+    cluster = Cluster(db, nats_proc.url, workdir, env, nats_proc.keys)
     try:
         worker_names = [f"w{i + 1}" for i in range(workers)]
         gateway_names = [f"g{i + 1}" for i in range(gateways)]
         for name in worker_names:
-            cluster.start("worker", name)
+            cluster.start("worker", name, args=("--bench-spawn",))
         for name in worker_names:
             cluster.wait_healthy(name)
         for name in gateway_names:
@@ -299,11 +301,9 @@ def run_cluster_phase(
             seconds,
             time.monotonic() + ramp + CONNECT_TIMEOUT_S,
             progress,
-            on_start=lambda: bench_requests(
-                nats_proc.url, [(w, {"mark": True}) for w in worker_names]
-            ),
+            on_start=lambda: bench_requests(nats_proc, [(w, {"mark": True}) for w in worker_names]),
         )
-        stats = bench_requests(nats_proc.url, [(w, {"stats": True}) for w in worker_names])
+        stats = bench_requests(nats_proc, [(w, {"stats": True}) for w in worker_names])
         zones = sorted({z for s in stats for z in s.get("zones", {})})
         progress("window done; waiting for the bots to finish")
         seen = collect_bots(bots, timeout=EXTRA_FLIGHT_S + ramp + 120)
@@ -420,8 +420,10 @@ def busy_sectors(seed: int, count: int) -> Iterator[tuple[int, int]]:
 class ZoneLoad:
     """Busy synthetic zones spread evenly (round robin) over a set of workers."""
 
-    def __init__(self, nats_url: str, workers: list[str], zones: list[str], ships: int) -> None:
-        self.nats_url, self.workers, self.all_zones, self.ships = nats_url, workers, zones, ships
+    def __init__(
+        self, server: NatsProcess, workers: list[str], zones: list[str], ships: int
+    ) -> None:
+        self.server, self.workers, self.all_zones, self.ships = server, workers, zones, ships
         self.loaded: list[tuple[str, str]] = []  # (zone, worker), in order
 
     def set_count(self, n: int) -> int:
@@ -437,7 +439,7 @@ class ZoneLoad:
             worker = self.workers[len(self.loaded) % len(self.workers)]
             self.loaded.append((zone, worker))
             requests.append((worker, {"zone": zone, "ships": self.ships}))
-        for reply in bench_requests(self.nats_url, requests, timeout=120.0):
+        for reply in bench_requests(self.server, requests, timeout=120.0):
             if not reply.get("ok"):
                 raise RuntimeError(f"zone load request failed: {reply}")
         return sum(1 for _, body in requests if "ships" in body)
@@ -446,9 +448,9 @@ class ZoneLoad:
         # a loaded zone has its neighbours generated in a thread for a while (prefetch), which
         # competes for the GIL with the tick: let that finish before measuring
         time.sleep(SETTLE_S + min(10.0, 0.04 * added))
-        bench_requests(self.nats_url, [(w, {"mark": True}) for w in self.workers])
+        bench_requests(self.server, [(w, {"mark": True}) for w in self.workers])
         time.sleep(window_s)
-        stats = bench_requests(self.nats_url, [(w, {"stats": True}) for w in self.workers])
+        stats = bench_requests(self.server, [(w, {"stats": True}) for w in self.workers])
         worst = max(stats, key=lambda s: float(s["tick_ms"]["p99"]))
         return {
             "zones": len(self.loaded),
@@ -533,15 +535,15 @@ def run_zone_scaling(
         tag = f"zones{count}"
         nats_proc = NatsProcess(workdir / f"{tag}-nats")
         nats_proc.start()
-        cluster = Cluster(schemas.new(tag), nats_proc.url, workdir / tag, env)
+        cluster = Cluster(schemas.new(tag), nats_proc.url, workdir / tag, env, nats_proc.keys)
         try:
             names = [f"z{i + 1}" for i in range(count)]
             for name in names:
-                cluster.start("worker", name)
+                cluster.start("worker", name, args=("--bench-spawn",))
             for name in names:
                 cluster.wait_healthy(name)
             progress(f"zone scaling: {count} worker(s), {ships_per_zone} ships per zone")
-            load = ZoneLoad(nats_proc.url, names, zones, ships_per_zone)
+            load = ZoneLoad(nats_proc, names, zones, ships_per_zone)
             best, trace = capacity(load, threshold_ms, window_s, start_zones * count, progress)
             results[count] = {"zones": best, "trace": trace}
         finally:

@@ -1,5 +1,6 @@
-"""`callister worker`, `callister gateway` (the cluster's processes, docs/deploy.md) and
-`callister zone` (where zones live; move one live)."""
+"""`callister worker`, `callister gateway` (the cluster's processes, docs/deploy.md),
+`callister zone` (where zones live; move one live) and `callister cluster` (the NATS identities
+of the cluster's roles and the nats-server configuration that grants them)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from callister.server.settings import Settings, SettingsError, load_settings
 
 
-def _common(p: argparse.ArgumentParser, port_help: str) -> None:
+def _nats_args(p: argparse.ArgumentParser, role: str) -> None:
+    p.add_argument(
+        "--nats",
+        dest="nats_url",
+        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
+    )
+    p.add_argument(
+        "--nkey",
+        dest="nats_nkey",
+        help=f"file with the {role} role's NATS nkey seed ({role}.nk from `callister cluster "
+        "nkeys`; default: the nats_nkey setting, $CALLISTER_NATS_NKEY)",
+    )
+
+
+def _common(p: argparse.ArgumentParser, port_help: str, role: str) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help=port_help)
     p.add_argument(
@@ -21,11 +37,7 @@ def _common(p: argparse.ArgumentParser, port_help: str) -> None:
         help="postgresql://user@host:port/db[?schema=NAME], the state all processes share "
         "(default: the db setting, $CALLISTER_DB)",
     )
-    p.add_argument(
-        "--nats",
-        dest="nats_url",
-        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
-    )
+    _nats_args(p, role)
     p.add_argument(
         "--name", dest="node_name", help="this process's unique name (default: <role>-<host>-<pid>)"
     )
@@ -42,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run a zone worker. It serves /metrics and /healthz on --port. "
         "SIGTERM checkpoints its zones and releases their leases.",
     )
-    _common(p, "port for /metrics and /healthz (default 8000)")
+    _common(p, "port for /metrics and /healthz (default 8000)", "worker")
+    p.add_argument(
+        "--bench-spawn",
+        action="store_true",
+        help="serve `callister bench cluster`'s synthetic ships (cl.bench.<name>); benches only",
+    )
     p.set_defaults(func=run_worker)
 
     p = sub.add_parser(
@@ -51,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run a gateway: the HTTP API, the web client and WebSockets, relayed to "
         "the workers that own the players' zones.",
     )
-    _common(p, "listen port (default 8000)")
+    _common(p, "listen port (default 8000)", "gateway")
     p.set_defaults(func=run_gateway)
 
     p = sub.add_parser(
@@ -69,18 +86,115 @@ def register(sub: argparse._SubParsersAction) -> None:
         "zone", nargs="?", help="zone key <world>.<x>.<y>, e.g. infinity.0.0 (move only)"
     )
     p.add_argument("--to", help="target worker name (default: the least loaded other worker)")
-    p.add_argument(
-        "--nats",
-        dest="nats_url",
-        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
-    )
+    _nats_args(p, "admin")
     p.add_argument("--config", help="TOML settings file (default: $CALLISTER_CONFIG)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_zone)
 
+    _register_cluster(sub)
+
+
+def _register_cluster(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cluster",
+        help="cluster security: NATS keys for each role and the nats-server configuration",
+        description="NATS identities of the cluster's roles (gateway, worker, admin, bench) "
+        "and the nats-server configuration granting each role only its subjects "
+        "(docs/deploy.md, Security).",
+    )
+    cmds = p.add_subparsers(
+        dest="cluster_command", required=True, metavar="COMMAND", help="nkeys or nats-config"
+    )
+    k = cmds.add_parser(
+        "nkeys",
+        help="create one nkey per role in a directory (existing keys are kept)",
+        description="Write <role>.nk (the seed: give it only to that role's processes; mode "
+        "0600) and <role>.pub (the public key, for the server's configuration) for each role.",
+    )
+    k.add_argument("dir", help="directory for the key files (created if missing)")
+    k.add_argument("--json", action="store_true", help="print JSON")
+    k.set_defaults(func=run_nkeys)
+    c = cmds.add_parser(
+        "nats-config",
+        help="print the nats-server configuration (auth, permissions, JetStream, TLS)",
+        description="Print a nats-server configuration whose users are the roles' public keys "
+        "(read from --keys DIR) with their permissions from the cluster's subject table.",
+    )
+    c.add_argument("--keys", required=True, help="directory with <role>.pub (or <role>.nk)")
+    c.add_argument("--listen", default="0.0.0.0:4222", help="host:port (default 0.0.0.0:4222)")
+    c.add_argument("--store-dir", default="/var/lib/nats/js", help="JetStream store directory")
+    c.add_argument("--max-payload", default="8MB", help="largest message (default 8MB)")
+    c.add_argument("--max-file-store", default="10GB", help="JetStream disk limit (10GB)")
+    c.add_argument(
+        "--no-sync-always",
+        action="store_true",
+        help="leave JetStream's fsync interval at its default (replicated clusters)",
+    )
+    c.add_argument("--tls-cert", help="the server's certificate file (turns TLS on)")
+    c.add_argument("--tls-key", help="the server certificate's key file")
+    c.add_argument("--tls-ca", help="CA file for clients' certificates")
+    c.add_argument("--tls-verify", action="store_true", help="clients must present a certificate")
+    form = c.add_mutually_exclusive_group()
+    form.add_argument("--conf", action="store_true", help="nats-server syntax (the default)")
+    form.add_argument("--json", action="store_true", help="JSON (nats-server reads it too)")
+    form.add_argument(
+        "--subjects", action="store_true", help="the subject table as JSON, not a config"
+    )
+    c.set_defaults(func=run_nats_config)
+
+
+def run_nkeys(args: argparse.Namespace) -> int:
+    from callister.cluster.natsconf import write_keys
+
+    keys = write_keys(args.dir)
+    if args.json:
+        rows = [{"role": k.role, "public": k.public, "seed_file": str(k.seed_file)} for k in keys]
+        print(json.dumps(rows, indent=2))
+    else:
+        for key in keys:
+            print(f"{key.role:8} {key.public}  seed: {key.seed_file}")
+    return 0
+
+
+def run_nats_config(args: argparse.Namespace) -> int:
+    from callister.cluster.natsconf import (
+        ServerTls,
+        parse_size,
+        read_public_keys,
+        render_conf,
+        server_config,
+        subject_table,
+    )
+
+    if args.subjects:
+        print(json.dumps(subject_table(), indent=2))
+        return 0
+    tls = None
+    if args.tls_cert or args.tls_key or args.tls_ca or args.tls_verify:
+        if not (args.tls_cert and args.tls_key):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
+        for path in (args.tls_cert, args.tls_key, args.tls_ca):
+            if path and not Path(path).is_file():
+                raise ValueError(f"{path} is not a file")
+        tls = ServerTls(args.tls_cert, args.tls_key, args.tls_ca or "", args.tls_verify)
+    config = server_config(
+        read_public_keys(args.keys),
+        listen=args.listen,
+        store_dir=args.store_dir,
+        max_payload=parse_size(args.max_payload),
+        max_file_store=parse_size(args.max_file_store),
+        sync_always=not args.no_sync_always,
+        tls=tls,
+    )
+    if args.json:
+        print(json.dumps(config, indent=2))
+    else:
+        print(render_conf(config), end="")
+    return 0
+
 
 def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("host", "port", "db", "nats_url", "node_name", "world_seed")
+    keys = ("host", "port", "db", "nats_url", "nats_nkey", "node_name", "world_seed")
     overrides = {k: getattr(args, k, None) for k in keys}
     try:
         return load_settings(args.config, **overrides)
@@ -93,14 +207,25 @@ def _start_failed(settings: Settings, exc: BaseException) -> ValueError:
     import nats.errors
 
     from callister.cluster.db import ClusterDbError
+    from callister.cluster.natsconf import NatsConfigError
     from callister.store import StoreError
     from callister.store.url import redact
 
+    nats_url = ",".join(redact(u) for u in settings.nats_url.split(","))
+    if isinstance(exc, nats.errors.AuthorizationError):
+        key = settings.nats_nkey or "none (nats_nkey is empty)"
+        return ValueError(
+            f"NATS at {nats_url} refused this process's credentials (nkey file: {key}); give "
+            "it its role's <role>.nk and start nats-server with `callister cluster "
+            "nats-config` (docs/deploy.md, Security)"
+        )
+    if isinstance(exc, PermissionError | NatsConfigError):
+        return ValueError(str(exc))
     if isinstance(exc, nats.errors.Error | TimeoutError) or (
         isinstance(exc, OSError) and "nats" in str(exc).lower()
     ):
         return ValueError(
-            f"cannot reach NATS at {settings.nats_url} ({exc!r}); start nats-server with "
+            f"cannot reach NATS at {nats_url} ({exc!r}); start nats-server with "
             "JetStream (nats-server -js) or pass --nats URL"
         )
     if isinstance(exc, StoreError | ClusterDbError):
@@ -115,6 +240,7 @@ def run_worker(args: argparse.Namespace) -> int:
     import nats.errors
 
     from callister.cluster.db import ClusterDbError
+    from callister.cluster.natsconf import NatsConfigError
     from callister.cluster.worker import serve
     from callister.server.logs import setup_logging
     from callister.store import StoreError
@@ -123,8 +249,15 @@ def run_worker(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, settings.log_json)
     sys.setswitchinterval(0.001)  # the tick must win the GIL back quickly from store threads
     try:
-        asyncio.run(serve(settings))
-    except (nats.errors.Error, TimeoutError, StoreError, ClusterDbError) as exc:
+        asyncio.run(serve(settings, bench_spawn=args.bench_spawn))
+    except (
+        nats.errors.Error,
+        TimeoutError,
+        StoreError,
+        ClusterDbError,
+        PermissionError,
+        NatsConfigError,
+    ) as exc:
         raise _start_failed(settings, exc) from None
     return 0
 
@@ -133,6 +266,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     import nats.errors
 
     from callister.cluster.gateway import run
+    from callister.cluster.natsconf import NatsConfigError
     from callister.server.logs import setup_logging
     from callister.store import StoreError
 
@@ -140,7 +274,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, settings.log_json)
     try:
         run(settings)
-    except (nats.errors.Error, TimeoutError, StoreError) as exc:
+    except (nats.errors.Error, TimeoutError, StoreError, PermissionError, NatsConfigError) as exc:
         raise _start_failed(settings, exc) from None
     return 0
 
@@ -149,7 +283,14 @@ def run_zone(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.action == "move" and not args.zone:
         raise ValueError("zone move needs a zone key, e.g. callister zone move infinity.0.0")
-    result = asyncio.run(_zone(settings, args.action, args.zone, args.to))
+    import nats.errors
+
+    from callister.cluster.natsconf import NatsConfigError
+
+    try:
+        result = asyncio.run(_zone(settings, args.action, args.zone, args.to))
+    except (nats.errors.Error, TimeoutError, NatsConfigError) as exc:
+        raise _start_failed(settings, exc) from None
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.action == "list":
@@ -165,11 +306,12 @@ def run_zone(args: argparse.Namespace) -> int:
 
 async def _zone(settings: Settings, action: str, zone: str | None, to: str | None) -> Any:
     from callister.cluster.directory import Directory
-    from callister.cluster.nats_bus import connect
-    from callister.cluster.remote import WORKER_HEARTBEAT
+    from callister.cluster.nats_bus import ClientAuth, connect
+    from callister.cluster.subjects import ADMIN, WORKER_HEARTBEAT
 
     servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
-    nc = await connect(servers, name="callister zone", timeout=5.0)
+    auth = ClientAuth.from_settings(settings, ADMIN)
+    nc = await connect(servers, name="callister zone", auth=auth, timeout=5.0)
     try:
         if action == "list":
             workers: dict[str, Any] = {}

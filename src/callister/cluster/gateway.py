@@ -30,24 +30,27 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.cluster.directory import Directory
 from callister.cluster.moderation import GatewayModeration
-from callister.cluster.nats_bus import NatsBus
+from callister.cluster.nats_bus import ClientAuth, NatsBus
 from callister.cluster.remote import (
     BINARY,
     CLOSE,
-    GATEWAY_HEARTBEAT,
     HEARTBEAT_EVERY,
     MOVED,
     TEXT,
-    WORKER_HEARTBEAT,
     Batcher,
-    attach_subject,
     frames,
-    in_subject,
     new_sid,
+)
+from callister.cluster.subjects import (
+    GATEWAY,
+    GATEWAY_HEARTBEAT,
+    WORKER_HEARTBEAT,
+    attach_subject,
+    in_subject,
     out_subject,
 )
 from callister.protocol.errors import ErrorCode
-from callister.protocol.limits import MAX_WS_MESSAGE
+from callister.protocol.limits import MAX_HTTP_BODY, MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, error_message
 from callister.server import app as server_app
 from callister.server import moderation_routes
@@ -140,7 +143,8 @@ class EdgeGateway:
         self.homes = await loop.run_in_executor(
             None, find_home_systems, self.universe, s.home_systems
         )
-        self.bus = NatsBus(self.servers, name=self.name)
+        auth = ClientAuth.from_settings(s, GATEWAY)
+        self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
         assert self.bus.nc is not None
         self.nc = self.bus.nc
@@ -150,6 +154,7 @@ class EdgeGateway:
         await self.nc.subscribe(out_subject(self.name), cb=self._on_out)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.flush()
+        self.bus.check_refusals()  # another role's credentials: say so now, not per message
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._watch_workers(), "watch workers")
         view = GatewayView(s.world_name, s.world_seed, self.universe, s, self.store, self.writer)
@@ -443,7 +448,7 @@ class EdgeGateway:
 
 def build_gateway_app(settings: Settings) -> web.Application:
     edge = EdgeGateway(settings)
-    app = web.Application(middlewares=[server_app.security_headers])
+    app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[server_app.security_headers])
     key = web.AppKey("edge", EdgeGateway)
     app[key] = edge
 

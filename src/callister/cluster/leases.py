@@ -49,9 +49,11 @@ import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext, api
 
+from callister.cluster.subjects import LEASE_BUCKET
+
 log = logging.getLogger(__name__)
 
-DEFAULT_BUCKET = "callister-leases"
+DEFAULT_BUCKET = LEASE_BUCKET
 KV_OP = "KV-Operation"
 MARKER_REASON = "Nats-Marker-Reason"  # server-placed marker when a key expires (2.11+)
 _WRONG_LAST_SEQUENCE = (10071, 10164)

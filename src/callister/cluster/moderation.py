@@ -27,19 +27,14 @@ from typing import Any
 import nats.errors
 
 from callister.cluster.remote import scatter
+from callister.cluster.subjects import MOD_ACT, MOD_DETECT, MOD_EFFECT, footage_subject
 from callister.moderation.detect import Finding
 from callister.moderation.service import Moderation, ModerationError
+from callister.server.moderation_routes import ROLES as MODERATOR_ROLES
 
 log = logging.getLogger(__name__)
 
-MOD_ACT = "cl.mod.act"
-MOD_EFFECT = "cl.mod.effect"
-MOD_DETECT = "cl.mod.detect"
 MOD_QUEUE = "moderation"
-
-
-def footage_subject(zone: str) -> str:
-    return f"cl.mod.footage.{zone}"
 
 
 def _dump(value: Any) -> bytes:
@@ -97,17 +92,30 @@ class WorkerModeration(Moderation):
 
     # ---------------------------------------------------------------- request handlers
     async def on_act(self, msg: Any) -> None:
+        """A moderator's action from a gateway (only gateways may publish ``cl.mod.act``: NATS
+        refuses anyone else). The moderator's id is the gateway's claim: the account is read
+        again from the database and must hold a moderator role now, and it is that account
+        the audit records."""
         try:
             req = json.loads(msg.data)
-            moderator, body = int(req["moderator"]), req["body"]
+            claimed, body = req["moderator"], req["body"]
+            if isinstance(claimed, bool) or not isinstance(claimed, int):
+                raise TypeError("moderator must be an account id")
             if not isinstance(body, dict):
                 raise TypeError("body must be an object")
         except (ValueError, KeyError, TypeError):
             await _respond(msg, {"ok": False, "status": 400, "code": "BAD_FIELD",
                                  "message": "bad moderation request"})  # fmt: skip
             return
+        store = self.world.store
+        moderator = await self.world.writer.call(store.get_account, claimed)
+        if moderator is None or moderator.banned or moderator.role not in MODERATOR_ROLES:
+            log.warning("moderator action refused: not a moderator", extra={"account": claimed})
+            await _respond(msg, {"ok": False, "status": 403, "code": "FORBIDDEN",
+                                 "message": f"account {claimed} is not a moderator"})  # fmt: skip
+            return
         try:
-            result = await self.act(moderator, body)
+            result = await self.act(moderator.id, body)
         except ModerationError as exc:
             await _respond(msg, {"ok": False, "status": exc.status, "code": exc.code,
                                  "message": exc.message})  # fmt: skip
@@ -144,7 +152,7 @@ class WorkerModeration(Moderation):
         )
 
     async def on_footage(self, msg: Any) -> None:
-        zone = msg.subject[len("cl.mod.footage.") :]
+        zone = msg.subject[len(footage_subject("")) :]
         try:
             req = json.loads(msg.data or b"{}")
             seconds = req.get("seconds")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,15 +39,94 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from nats.js import JetStreamContext
 
 from callister.cluster import codec
+from callister.cluster.natsconf import NatsConfigError, read_seed_file
+from callister.cluster.subjects import ROLES, inbox_prefix
 from callister.server.bus import Handler, Subscription
+from callister.server.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClientAuth:
+    """Who a process is to NATS: its role (its reply inbox), its nkey seed file, and TLS.
+
+    Built from settings (`nats_nkey`, `nats_tls_ca`, `nats_tls_cert`, `nats_tls_key`) by
+    `from_settings`, which checks the files at once so that a wrong path is a start-up error
+    that names the setting, not a connection that keeps failing. The seed is never read into
+    a log or an error message: only its public key is shown.
+    """
+
+    role: str
+    nkey_file: str = ""
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    public_key: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, role: str) -> ClientAuth:
+        if role not in ROLES:
+            raise NatsConfigError(f"unknown NATS role {role!r}; roles: {', '.join(ROLES)}")
+        public = read_seed_file(settings.nats_nkey) if settings.nats_nkey else ""
+        if not public:
+            log.warning(
+                "NATS without credentials: anyone who reaches the NATS server can act as this "
+                "cluster's %s; set nats_nkey (docs/deploy.md, Security)",
+                role,
+            )
+        auth = cls(
+            role,
+            settings.nats_nkey,
+            settings.nats_tls_ca,
+            settings.nats_tls_cert,
+            settings.nats_tls_key,
+            public,
+        )
+        auth.tls_context()  # unreadable certificates fail here, naming the setting
+        return auth
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The client's TLS context (None: plain TCP unless the URL says tls://)."""
+        if not (self.tls_ca or self.tls_cert or self.tls_key):
+            return None
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise NatsConfigError("nats_tls_cert and nats_tls_key go together (mutual TLS)")
+        try:
+            context = ssl.create_default_context(cafile=self.tls_ca or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise NatsConfigError(f"nats_tls_ca {self.tls_ca}: {exc}") from None
+        if self.tls_cert:
+            try:
+                context.load_cert_chain(self.tls_cert, self.tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise NatsConfigError(
+                    f"nats_tls_cert {self.tls_cert} / nats_tls_key {self.tls_key}: {exc}"
+                ) from None
+        return context
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for `nats.connect`."""
+        out: dict[str, Any] = {"inbox_prefix": inbox_prefix(self.role)}
+        if self.nkey_file:
+            out["nkeys_seed"] = self.nkey_file  # re-read at each reconnect: rotation works
+        context = self.tls_context()
+        if context is not None:
+            out["tls"] = context
+        return out
+
+    def describe(self) -> str:
+        """For logs: the role and public key, never the seed."""
+        if not self.nkey_file:
+            return f"{self.role} (no credentials)"
+        return f"{self.role} (nkey {self.public_key})"
 
 
 async def connect(
     servers: str | list[str],
     *,
     name: str = "callister",
+    auth: ClientAuth | None = None,
     timeout: float = 10.0,
     ping_interval: int = 2,
     max_outstanding_pings: int = 2,
@@ -60,6 +140,8 @@ async def connect(
     Pings every `ping_interval` s and gives up on a silent server after `max_outstanding_pings`
     unanswered pings, so a dead or partitioned server is noticed in seconds, not minutes.
     Callbacks may be plain functions (wrapped for the client, which wants coroutines).
+    `auth` is the process's NATS identity (None: no credentials, replies under ``_INBOX``);
+    credentials the server refuses raise `nats.errors.AuthorizationError` at once.
     """
 
     def wrap(cb: Callable[..., Any] | None) -> Any:
@@ -71,41 +153,101 @@ async def connect(
 
         return call
 
+    # what the server refused while we connect and check the role (not kept afterwards)
+    refusals: list[Exception] = []
+    refused = asyncio.Event()
+    violations: list[str] = []
+    connecting = [True]
+
     async def on_error(exc: Exception) -> None:
+        if connecting[0] and "permissions violation" in str(exc):
+            violations.append(str(exc))
+        # (while connecting, nats-py reports the server's -ERR as a plain Error)
+        if connecting[0] and (
+            isinstance(exc, nats.errors.AuthorizationError)
+            or "authorization violation" in str(exc).lower()
+        ):
+            refusals.append(nats.errors.AuthorizationError())
+            refused.set()
         if error_cb is not None:
             error_cb(exc)
+        elif "permissions violation" in str(exc):
+            # the server refused a publish or subscription: this process's credentials are
+            # not its role's, or the subject table (cluster/subjects.py) misses a subject
+            log.error("NATS refused", extra={"err": str(exc), "client": name})
         else:
             log.info("nats client error", extra={"err": repr(exc)})
 
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            # with reconnection on, the client retries an unreachable first server forever:
-            # bound the first connection ourselves
-            return await asyncio.wait_for(
-                _connect_once(
-                    servers,
-                    name,
-                    ping_interval,
-                    max_outstanding_pings,
-                    pending_size,
-                    wrap(disconnected_cb),
-                    wrap(reconnected_cb),
-                    on_error,
-                ),
-                timeout=max(0.5, deadline - time.monotonic()),
+        # with reconnection on, the client retries an unreachable first server, and one that
+        # refuses the credentials, forever: bound the first connection ourselves, and give up
+        # at once when the server said no (retrying will not change its mind)
+        attempt = asyncio.ensure_future(
+            _connect_once(
+                servers,
+                name,
+                auth.options() if auth is not None else {},
+                ping_interval,
+                max_outstanding_pings,
+                pending_size,
+                wrap(disconnected_cb),
+                wrap(reconnected_cb),
+                on_error,
             )
-        except TimeoutError:
-            raise TimeoutError(f"no NATS server answered at {servers} in {timeout:.0f} s") from None
-        except (nats.errors.NoServersError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.25)
+        )
+        watch = asyncio.ensure_future(refused.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {attempt, watch},
+                timeout=max(0.5, deadline - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            watch.cancel()
+        if attempt in done:
+            try:
+                nc = attempt.result()
+            except (nats.errors.NoServersError, OSError):
+                if refusals:
+                    raise refusals[0] from None
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
+                continue
+            if auth is not None and auth.nkey_file:
+                await _check_role(nc, auth, violations)
+            connecting[0] = False
+            return nc
+        attempt.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await attempt
+        if refusals:
+            raise refusals[0]
+        raise TimeoutError(f"no NATS server answered at {servers} in {timeout:.0f} s")
+
+
+async def _check_role(nc: Client, auth: ClientAuth, violations: list[str]) -> None:
+    """Refuse to go on with another role's key: each role alone may read its replies inbox,
+    so a subscription there is refused for any other key (PermissionError, connection closed)."""
+    probe = f"{inbox_prefix(auth.role)}.check"
+    sub = await nc.subscribe(probe)
+    for _ in range(2):  # the server's -ERR precedes the PONG of the second flush at the latest
+        await nc.flush(timeout=5)
+    if any(f'"{probe.lower()}"' in v for v in violations):
+        await nc.close()
+        raise PermissionError(
+            f"the nkey in {auth.nkey_file} ({auth.public_key or 'unknown'}) is not the "
+            f"{auth.role} role's: NATS refused it the {auth.role}'s replies; give this process "
+            f"{auth.role}.nk (docs/deploy.md, Security)"
+        )
+    await sub.unsubscribe()
 
 
 async def _connect_once(
     servers: str | list[str],
     name: str,
+    auth_options: dict[str, Any],
     ping_interval: int,
     max_outstanding_pings: int,
     pending_size: int,
@@ -126,6 +268,7 @@ async def _connect_once(
         disconnected_cb=disconnected_cb,
         reconnected_cb=reconnected_cb,
         error_cb=error_cb,
+        **auth_options,
     )
 
 
@@ -142,6 +285,7 @@ class BusStats:
     encode_errors: int = 0
     disconnects: int = 0
     reconnects: int = 0
+    refused: int = 0  # publishes and subscriptions the server refused (permissions)
 
 
 class _Sub:
@@ -196,10 +340,13 @@ class NatsBus:
         servers: str | list[str],
         *,
         name: str = "callister",
+        auth: ClientAuth | None = None,
         max_queue_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.servers = servers
         self.name = name
+        self.auth = auth
+        self.refusals: deque[str] = deque(maxlen=20)  # the server's last permission errors
         self.max_queue_bytes = max_queue_bytes
         self.stats = BusStats()
         self.nc: Client | None = None
@@ -218,9 +365,11 @@ class NatsBus:
         self.nc = await connect(
             self.servers,
             name=self.name,
+            auth=self.auth,
             timeout=timeout,
             disconnected_cb=self._on_disconnect,
             reconnected_cb=self._on_reconnect,
+            error_cb=self._on_error,
         )
         for sub in list(self._subs):
             await self._nats_subscribe(sub)
@@ -242,6 +391,16 @@ class NatsBus:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.close()
+
+    def check_refusals(self) -> None:
+        """Raise PermissionError if the server refused anything so far (call after `flush`):
+        at start-up this means the process runs with another role's credentials."""
+        if self.refusals:
+            who = self.auth.describe() if self.auth is not None else "no credentials"
+            raise PermissionError(
+                f"NATS refused {self.name} ({who}): {self.refusals[0]}; give this process "
+                "its own role's nkey (docs/deploy.md, Security)"
+            )
 
     @property
     def connected(self) -> bool:
@@ -336,6 +495,7 @@ class NatsBus:
             "callister_bus_handler_errors_total": float(s.handler_errors),
             "callister_bus_disconnects_total": float(s.disconnects),
             "callister_bus_reconnects_total": float(s.reconnects),
+            "callister_bus_refused_total": float(s.refused),
             "callister_bus_queue_bytes": float(self._queue_bytes),
             "callister_bus_connected": 1.0 if self.connected else 0.0,
         }
@@ -360,6 +520,15 @@ class NatsBus:
         if not sub.active:  # unsubscribed while we were subscribing
             await sub.nats_sub.unsubscribe()
             sub.nats_sub = None
+
+    def _on_error(self, exc: Exception) -> None:
+        text = str(exc)
+        if "permissions violation" in text:
+            self.stats.refused += 1
+            self.refusals.append(text.removeprefix("nats: "))
+            log.error("NATS refused", extra={"bus": self.name, "err": text})
+        else:
+            log.info("nats client error", extra={"bus": self.name, "err": repr(exc)})
 
     def _on_disconnect(self) -> None:
         if self._closing:

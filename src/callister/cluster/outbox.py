@@ -42,12 +42,10 @@ from nats.js import JetStreamContext, api
 
 from callister.cluster import codec
 from callister.cluster.fencing import Connection, Cursor, Fenced, fenced, transaction, world_of
+from callister.cluster.subjects import HANDOFF_PREFIX, HANDOFF_STREAM, handoff_subject
 from callister.sim.events import ShipState
 
 log = logging.getLogger(__name__)
-
-HANDOFF_STREAM = "CALLISTER_HANDOFFS"
-HANDOFF_PREFIX = "handoff"
 
 
 class NotResident(Exception):
@@ -73,10 +71,6 @@ class Handoff:
     @property
     def msg_id(self) -> str:
         return f"ship.{self.ship}.{self.seq}"
-
-
-def handoff_subject(zone: str) -> str:
-    return f"{HANDOFF_PREFIX}.{zone}"
 
 
 def consumer_name(zone: str) -> str:

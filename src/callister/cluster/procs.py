@@ -21,6 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callister.cluster.nats_bus import ClientAuth
+from callister.cluster.natsconf import (
+    ServerTls,
+    read_public_keys,
+    render_conf,
+    server_config,
+    write_keys,
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,41 +57,121 @@ def nats_server_binary() -> str:
 
 
 class NatsProcess:
-    """A private nats-server with JetStream on a free port."""
+    """A private nats-server with JetStream on a free port, auth on: one nkey per role
+    (`keys`: role -> seed file) and the configuration `callister cluster nats-config` writes
+    (cluster/natsconf.py), so whatever runs against it runs with production permissions.
 
-    def __init__(self, workdir: Path) -> None:
+    `kill()` is a SIGKILL and `start()` again reuses the port and the JetStream store.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        binary: str | None = None,
+        max_payload: int = 8 * 1024 * 1024,
+        tls: ServerTls | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.binary = binary or nats_server_binary()
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "nats.log"
+        self.config_file = workdir / "nats.conf"
+        self.tls = tls
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.keys: dict[str, Path] = {
+            k.role: k.seed_file for k in write_keys(workdir / "keys") if k.seed_file
+        }
+        config = server_config(
+            read_public_keys(workdir / "keys"),
+            listen=f"127.0.0.1:{self.port}",
+            store_dir=str(workdir / "js"),
+            max_payload=max_payload,
+            max_file_store=1024**3,
+            sync_always=False,  # tests and benches: the OS's page cache is durable enough
+            tls=tls,
+        )
+        self.config_file.write_text(render_conf(config))
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        scheme = "tls" if self.tls is not None else "nats"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def auth(self, role: str) -> ClientAuth:
+        """`role`'s identity for a connection made in this process (`nats_bus.connect`)."""
+        return ClientAuth(role, str(self.keys[role]))
+
+    def env(self, role: str) -> dict[str, str]:
+        """The settings (environment) that give a process `role`'s identity."""
+        return {"CALLISTER_NATS_NKEY": str(self.keys[role])}
 
     def start(self, timeout: float = 10.0) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        conf = self.workdir / "nats.conf"
-        conf.write_text(
-            f"listen: 127.0.0.1:{self.port}\nmax_payload: 8MB\n"
-            f'jetstream {{ store_dir: "{self.workdir / "js"}" }}\n'
-        )
-        log = (self.workdir / "nats.log").open("wb")
-        self.proc = subprocess.Popen(
-            [nats_server_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
-        )
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.config_file)], stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited: {self._log_tail()}")
+            info = _server_info(self.port)
+            if info is not None and info.get("jetstream"):
                 return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"nats-server did not start; see {self.workdir / 'nats.log'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nats-server did not start: {self._log_tail()}")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients, no flush beyond what the store already synced."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def refusals(self) -> list[str]:
+        """The server's log lines about refused connections, publishes and subscriptions."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return []
+        return [
+            line
+            for line in text.splitlines()
+            if "Violation" in line or "authentication error" in line
+        ]
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-2000:]
+        except OSError:
+            return "(no log)"
+
+
+def _server_info(port: int) -> dict[str, Any] | None:
+    """The INFO line a NATS server greets a client with (None: not listening yet)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            line = s.makefile("rb").readline()
+    except OSError:
+        return None
+    if not line.startswith(b"INFO "):
+        return None
+    info: dict[str, Any] = json.loads(line[5:])
+    return info
 
 
 @dataclass
@@ -106,11 +195,22 @@ class Proc:
 
 
 class Cluster:
-    """Workers and gateways sharing one database and one NATS."""
+    """Workers and gateways sharing one database and one NATS.
 
-    def __init__(self, db: str, nats_url: str, workdir: Path, env: dict[str, str]) -> None:
+    `keys` (role -> nkey seed file, as `NatsProcess.keys`) gives each process its role's
+    identity; None: no credentials (a NATS server without auth)."""
+
+    def __init__(
+        self,
+        db: str,
+        nats_url: str,
+        workdir: Path,
+        env: dict[str, str],
+        keys: dict[str, Path] | None = None,
+    ) -> None:
         self.db, self.nats_url, self.workdir = db, nats_url, workdir
         self.env = dict(env)
+        self.keys = dict(keys or {})
         self.procs: dict[str, Proc] = {}
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -121,15 +221,20 @@ class Cluster:
         extra_env: dict[str, str] | None = None,
         *,
         nats_url: str | None = None,
+        args: tuple[str, ...] = (),
     ) -> Proc:
-        """Start `callister <role>`; `nats_url` overrides the cluster's (e.g. through a proxy
-        that a test can partition)."""
+        """Start `callister <role> [args]`; `nats_url` overrides the cluster's (e.g. through a
+        proxy that a test can partition)."""
         port = free_port()
         log = self.workdir / f"{name}.log"
-        env = dict(self.env, **(extra_env or {}))
+        env = dict(self.env)
+        if role in self.keys:
+            env["CALLISTER_NATS_NKEY"] = str(self.keys[role])
+        env.update(extra_env or {})
         cmd = [sys.executable, "-m", "callister", role, "--port", str(port), "--db", self.db]
         if role != "serve":
             cmd += ["--nats", nats_url or self.nats_url, "--name", name]
+        cmd += args
         popen = subprocess.Popen(
             cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )

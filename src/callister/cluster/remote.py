@@ -5,7 +5,8 @@ A gateway holds the client's WebSocket and nothing of the game; the session's lo
 ship is in, against a `RemoteSocket` that looks like the socket to it. Frames cross NATS as they
 are (no re-encoding): one byte of kind, then the payload.
 
-Subjects (zone keys are ``<world>.<x>.<y>``; NATS tokens may hold ``-``):
+Subjects (cluster/subjects.py has them all, with who may publish and subscribe; zone keys are
+``<world>.<x>.<y>``; NATS tokens may hold ``-``):
 
 - ``cl.attach.<zone>``      request, gateway -> the zone's owner: start (or resume) a session.
 - ``cl.claim.<worker>``     request, gateway/admin -> a worker: acquire a zone's lease and load it.
@@ -36,6 +37,16 @@ from typing import Any, Protocol
 
 from aiohttp import WSMsgType
 
+from callister.cluster.subjects import (  # noqa: F401 (the subjects' builders, re-exported)
+    GATEWAY_HEARTBEAT,
+    WORKER_HEARTBEAT,
+    attach_subject,
+    claim_subject,
+    in_subject,
+    move_subject,
+    out_subject,
+)
+
 # kinds of relayed frames (first byte)
 TEXT = b"T"  # a text frame (JSON), either way
 BINARY = b"B"  # a binary frame (snapshot, ack), either way
@@ -45,26 +56,6 @@ MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there
 HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
 WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways
 GATEWAY_DEAD_AFTER = 5.0  # a gateway silent this long: its relayed sessions are dropped
-
-
-def attach_subject(zone: str) -> str:
-    return f"cl.attach.{zone}"
-
-
-def claim_subject(worker: str) -> str:
-    return f"cl.claim.{worker}"
-
-
-def move_subject(zone: str) -> str:
-    return f"cl.move.{zone}"
-
-
-def in_subject(worker: str) -> str:
-    return f"cl.in.{worker}"
-
-
-def out_subject(gateway: str) -> str:
-    return f"cl.out.{gateway}"
 
 
 SID_BYTES = 32  # session ids: uuid4().hex
@@ -131,10 +122,6 @@ def frames(payload: bytes) -> Iterator[tuple[str, bytes, memoryview]]:
             raise ValueError("truncated frame in a batch")
         yield sid.decode("ascii", "replace"), kind, view[pos : pos + length]
         pos += length
-
-
-WORKER_HEARTBEAT = "cl.hb.worker"
-GATEWAY_HEARTBEAT = "cl.hb.gateway"
 
 
 def _json(value: Any) -> bytes:

@@ -1,5 +1,6 @@
 """Zone load generated inside a worker, for `callister bench cluster` (no sockets, so bots do
-not compete with the workers for the cores). Requests arrive on ``cl.bench.<worker>`` as JSON;
+not compete with the workers for the cores). Requests arrive on ``cl.bench.<worker>`` as JSON
+(only from the bench role, and only to a worker started with ``--bench-spawn``);
 every request gets a JSON reply:
 
 - ``{"zone": "<world>.<x>.<y>", "ships": n}``: own and load the zone if needed (the worker's

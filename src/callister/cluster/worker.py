@@ -37,15 +37,8 @@ from callister.cluster import db as cluster_db
 from callister.cluster import fencing, outbox
 from callister.cluster.directory import Directory
 from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
-from callister.cluster.moderation import (
-    MOD_ACT,
-    MOD_DETECT,
-    MOD_EFFECT,
-    MOD_QUEUE,
-    WorkerModeration,
-    footage_subject,
-)
-from callister.cluster.nats_bus import NatsBus
+from callister.cluster.moderation import MOD_QUEUE, WorkerModeration
+from callister.cluster.nats_bus import ClientAuth, NatsBus
 from callister.cluster.nats_bus import connect as nats_connect
 from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
 from callister.cluster.placement import Move, place
@@ -55,22 +48,30 @@ from callister.cluster.remote import (
     GATEWAY_HEARTBEAT,
     HEARTBEAT_EVERY,
     SID_BYTES,
-    WORKER_HEARTBEAT,
     Batcher,
     RemoteSocket,
-    attach_subject,
-    claim_subject,
     frames,
+    scatter,
+)
+from callister.cluster.subjects import (
+    MOD_ACT,
+    MOD_DETECT,
+    MOD_EFFECT,
+    WORKER,
+    WORKER_HEARTBEAT,
+    attach_subject,
+    bench_subject,
+    claim_subject,
+    footage_subject,
     in_subject,
     move_subject,
-    scatter,
 )
 from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
 from callister.content import load_content
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE, Hello
 from callister.server.bus import InProcessBus
-from callister.server.gateway import Gateway
+from callister.server.gateway import STAFF_ROLES, Gateway
 from callister.server.metrics import Metrics, percentiles, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
@@ -85,8 +86,11 @@ def cpu_seconds() -> float:
 
 
 class Worker:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, bench_spawn: bool = False) -> None:
+        """`bench_spawn`: serve `callister bench cluster`'s synthetic load requests
+        (``cl.bench.<name>``: anyone with the bench role could add ships); off in production."""
         self.settings = settings
+        self.bench_spawn = bench_spawn
         self.name = settings.node_name or f"worker-{socket.gethostname()}-{os.getpid()}"
         self.servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="fence")
@@ -113,12 +117,13 @@ class Worker:
         self.conn = await loop.run_in_executor(self._db_pool, cluster_db.connect, s.db)
         self.handoff_conn = await loop.run_in_executor(self._handoff_pool, cluster_db.connect, s.db)
         await self.db(fencing.ensure_schema, self.conn)
-        self.bus = NatsBus(self.servers, name=self.name)
+        auth = ClientAuth.from_settings(s, WORKER)
+        self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
         assert self.bus.nc is not None
         self.nc = self.bus.nc
         # leases on a connection of their own: a backlog of frames never delays a renewal
-        self.lease_nc = await nats_connect(self.servers, name=f"{self.name} leases")
+        self.lease_nc = await nats_connect(self.servers, name=f"{self.name} leases", auth=auth)
         self.table = await LeaseTable.open(self.lease_nc.jetstream(), ttl=s.lease_ttl_s)
         self.keeper = LeaseKeeper(self.table, self.name, lost=self._on_lost)
         self.keeper.start()
@@ -142,11 +147,13 @@ class Worker:
         await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
         await self.nc.subscribe(GATEWAY_HEARTBEAT, cb=self._on_gateway_beat)
-        await self.nc.subscribe(f"cl.bench.{self.name}", cb=self._on_bench)
+        if self.bench_spawn:
+            await self.nc.subscribe(bench_subject(self.name), cb=self._on_bench)
         await self.nc.subscribe(MOD_ACT, queue=MOD_QUEUE, cb=self.moderation.on_act)
         await self.nc.subscribe(MOD_EFFECT, cb=self.moderation.on_effect)
         await self.nc.subscribe(MOD_DETECT, cb=self.moderation.on_detect)
         await self.nc.flush()
+        self.bus.check_refusals()  # another role's credentials: say so now, not per message
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._sweep_loop(), "sweep")
         if s.rebalance_s > 0:
@@ -304,7 +311,7 @@ class Worker:
         await self._reply(msg, {"ok": True, "worker": self.name})
 
     async def _on_attach(self, msg: Msg) -> None:
-        zone = msg.subject[len("cl.attach.") :]
+        zone = msg.subject[len(attach_subject("")) :]
         try:
             req = json.loads(msg.data)
             sid, gw = str(req["sid"]), str(req["gw"])
@@ -318,8 +325,11 @@ class Worker:
         if not self.keeper.valid(zone) or self.draining:
             await self._reply(msg, {"ok": False, "error": "not_owner"})
             return
-        # the gateway authenticated the account a moment ago and sends what the session needs
-        account = known or await self.writer.call(self.store.get_account, account_id)
+        # the gateway authenticated the account a moment ago and sends what the session needs;
+        # a claim of staff powers (spectating, moderator ships) is checked in the database
+        if known is None or known.role in STAFF_ROLES:
+            known = await self.writer.call(self.store.get_account, account_id)
+        account = known
         if account is None or account.banned:
             await self._reply(msg, {"ok": False, "error": "account refused"})
             return
@@ -379,7 +389,7 @@ class Worker:
     async def _on_move(self, msg: Msg) -> None:
         """Live move: checkpoint, drop, release, have the target claim, then send the
         sessions there. Players see a pause of about the time this takes."""
-        zone = msg.subject[len("cl.move.") :]
+        zone = msg.subject[len(move_subject("")) :]
         try:
             req = json.loads(msg.data or b"{}")
             target = req.get("to") or self.directory.least_loaded(exclude=(self.name,))
@@ -573,9 +583,9 @@ def relayed_hello(options: Any) -> Hello | None:
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, bench_spawn: bool = False) -> None:
     """Run a worker until SIGTERM/SIGINT; then checkpoint, release the leases and exit."""
-    worker = Worker(settings)
+    worker = Worker(settings, bench_spawn=bench_spawn)
     await worker.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

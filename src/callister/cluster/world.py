@@ -147,17 +147,16 @@ class ClusterWorld(World):
             pilot = await self._enter(account_id, name)
         if account_id in self._landed:
             self._landed.discard(account_id)
-            # the session followed its ship here: tell the client it arrived, as a jump within
-            # one process does (after the welcome, which the caller sends before it yields)
-            notice = functools.partial(
-                self.outcomes.notify,
-                account_id,
-                "event",
-                kind="arrived",
-                ship=pilot.character.ship_id,
-            )
-            asyncio.get_running_loop().call_soon(notice)
+            self._tell_arrived(account_id, pilot.character.ship_id)
         return pilot
+
+    def _tell_arrived(self, account_id: int, ship: int) -> None:
+        """The session followed its ship here: tell the client it arrived, as a jump within one
+        process does (after the welcome, which `enter`'s caller sends before it yields)."""
+        notice = functools.partial(
+            self.outcomes.notify, account_id, "event", kind="arrived", ship=ship
+        )
+        asyncio.get_running_loop().call_soon(notice)
 
     async def _enter(self, account_id: int, name: str) -> Pilot:
         if account_id in self.pilots:
@@ -360,9 +359,11 @@ class ClusterWorld(World):
             return False
         async with self._lock(owner):
             if owner in self.pilots:
-                # the player's attach won the race and placed the ship from the character
-                # this very transaction wrote: it is here, once
+                # the player's attach won the race (it came after this transaction committed,
+                # so it found the ship arrived) and placed the ship from the character this
+                # very transaction wrote: it is here, once, and its client hears so from here
                 self._arrived(handoff.ship)
+                self._tell_arrived(owner, handoff.ship)
                 return True
             await self._land(handoff, handle, character, state, name)
         return True

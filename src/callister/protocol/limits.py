@@ -7,6 +7,8 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_FRAME = 4096
 # A frame over this many bytes never reaches the decoder: the socket is closed with 1009.
 MAX_WS_MESSAGE = 65536
+# An HTTP request body over this many bytes is refused with 413 (every server and gateway).
+MAX_HTTP_BODY = 65536
 # Bounds on decoded values.
 MAX_TOKEN_LEN = 256
 MAX_SEQ = 2**32 - 1

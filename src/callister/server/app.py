@@ -18,6 +18,7 @@ from aiohttp import web
 import callister
 from callister.content import load_content
 from callister.moderation import admission
+from callister.protocol.limits import MAX_HTTP_BODY
 from callister.server import admin_routes, crew_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
@@ -369,7 +370,7 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 
 def build_app(settings: Settings) -> web.Application:
     """The aiohttp application; the store opens and the world starts on app start-up."""
-    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers])
+    app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[security_headers])
 
     async def on_startup(app: web.Application) -> None:
         loop = asyncio.get_running_loop()

@@ -123,6 +123,18 @@ class Settings:
         "nats://127.0.0.1:4222",
         "Cluster only (`callister worker`, `gateway`): NATS server URL(s), comma-separated.",
     )
+    nats_nkey: str = _s(
+        "",
+        "Cluster only: file holding this process's role's NATS nkey seed (<role>.nk from "
+        "`callister cluster nkeys`); empty: connect without credentials.",
+    )
+    nats_tls_ca: str = _s(
+        "", "Cluster only: CA certificate file the NATS server's certificate must chain to."
+    )
+    nats_tls_cert: str = _s(
+        "", "Cluster only: client certificate file for NATS (mutual TLS; with nats_tls_key)."
+    )
+    nats_tls_key: str = _s("", "Cluster only: the client certificate's private key file.")
     node_name: str = _s(
         "", "Cluster only: this process's unique name (default: <role>-<host>-<pid>)."
     )
