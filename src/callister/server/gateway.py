@@ -569,7 +569,7 @@ class Gateway:
         session.send_json(
             encode_server(
                 "spectating",
-                follow=str(session.follow) if session.follow else None,
+                follow=session.follow or None,
                 sector=sector_str(handle.sector) if handle is not None else None,
                 at=[round(session.cam_x, 1), round(session.cam_y, 1)],
             )
@@ -874,7 +874,7 @@ class Gateway:
         text = encode_server(
             "event",
             kind="distress",
-            ship=str(state.id),
+            ship=state.id,
             **{"from": pilot.name},
             at=[round(state.x, 1), round(state.y, 1)],
         )
