@@ -46,6 +46,10 @@ class NotFound(StoreError):
     """The account (or other record) the operation needs does not exist."""
 
 
+class NoSuchCharacter(NotFound):
+    """The account has no character in the world the operation reads it from (a move)."""
+
+
 class InsufficientFunds(StoreError):
     """A posting would take an owned ledger account (a key with ':') below zero."""
 
