@@ -272,16 +272,23 @@ async def map_view(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness and load: players and connections of the whole server; the tick, zones and
+    tick times of the public world (docs/protocol.md)."""
     services = request.app[SERVICES]
     world = services.world
+    host = _host_of(request)
+    players, connections = len(world.pilots), services.gateway.connections
+    if host is not None:
+        players = sum(len(r.world.pilots) for r in host.runtimes.values())
+        connections = host.connections()
     return web.json_response(
         {
             "status": "ok",
             "version": callister.__version__,
             "world": world.name,
             "tick": world.tick,
-            "players": len(world.pilots),
-            "connections": services.gateway.connections,
+            "players": players,
+            "connections": connections,
             "zones_loaded": len(world.zones),
             "db": services.store.backend,
             "uptime_s": round(time.time() - services.started_at, 1),
@@ -297,8 +304,17 @@ def _since(request: web.Request) -> int:
         return 0
 
 
+def _host_of(request: web.Request) -> Any:
+    """The world host (server/world_host.py) once started; None before."""
+    return request.app.get(admin_routes.WORLD_HOST)
+
+
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[SERVICES].metrics.render(), content_type="text/plain")
+    """Every world of this process added up (docs/protocol.md lists each name)."""
+    host = _host_of(request)
+    others = host.registries() if host is not None else []
+    text = request.app[SERVICES].metrics.render(others)
+    return web.Response(text=text, content_type="text/plain")
 
 
 async def admin_users(request: web.Request) -> web.Response:

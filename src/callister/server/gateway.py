@@ -297,12 +297,23 @@ class Gateway:
         self._zone_subs: dict[str, Subscription] = {}
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
-        self.connections = 0
+        self._connections = 0
         self.moderation: Any = None  # moderation.service.Moderation (admission, reports)
         self.spectators: set[Session] = set()  # not in `sessions`: they have no ship or pilot
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: Any = None
+
+    @property
+    def connections(self) -> int:
+        """Sockets this gateway counts (open, authenticating included); the world host moves
+        a socket's count to the world it enters. Kept in the `callister_connections` gauge."""
+        return self._connections
+
+    @connections.setter
+    def connections(self, value: int) -> None:
+        self._connections = value
+        self.metrics.gauges["callister_connections"] = value
 
     # ------------------------------------------------------------ the socket's life
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -312,14 +323,12 @@ class Gateway:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return ws
         self.connections += 1
-        self.metrics.gauges["callister_connections"] = self.connections
         try:
             found = await self._authenticate(ws)
             if found is not None:
                 await self._serve(ws, *found)
         finally:
             self.connections -= 1
-            self.metrics.gauges["callister_connections"] = self.connections
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
