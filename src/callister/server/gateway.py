@@ -85,6 +85,7 @@ SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshot
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
 _NO_IDS = np.empty(0, dtype=np.uint64)
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
+FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy"))
 
@@ -184,7 +185,8 @@ class Session:
         self._tokens = settings.msg_burst
         self._rate, self._burst = settings.msg_rate, settings.msg_burst
         self._refill_at = time.monotonic()
-        self._flood_seconds: set[int] = set()
+        self._flood_since: float | None = None  # the first dropped message of this flood
+        self._last_drop = 0.0
         self._last_rate_error = 0.0
         self.bytes_sent = 0
         self.closed = False
@@ -256,18 +258,22 @@ class Session:
             except (ConnectionResetError, RuntimeError):
                 return
 
-    def allow_message(self, flood_strikes: int) -> bool | None:
-        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding."""
-        now = time.monotonic()
+    def allow_message(self, flood_strikes: float, now: float | None = None) -> bool | None:
+        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding.
+
+        A flood starts with the first dropped message and goes on while drops follow each
+        other within FLOOD_GAP_S; once it has lasted `flood_strikes` seconds the socket is
+        closed (docs/protocol.md)."""
+        now = time.monotonic() if now is None else now
         self._tokens = min(self._burst, self._tokens + (now - self._refill_at) * self._rate)
         self._refill_at = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True
-        second = int(now)
-        self._flood_seconds.add(second)
-        self._flood_seconds = {s for s in self._flood_seconds if second - s < flood_strikes + 2}
-        if len(self._flood_seconds) >= flood_strikes:
+        if self._flood_since is None or now - self._last_drop > FLOOD_GAP_S:
+            self._flood_since = now
+        self._last_drop = now
+        if now - self._flood_since >= flood_strikes:
             return None
         return False
 
