@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import LiveServer, make_settings, start_live
 from tests.server.wsclient import close_code, next_json, player, pump_until, raw_socket
 
-from callister.server.gateway import FLOOD_GAP_S, Session
+from callister.protocol.messages import encode_server
+from callister.server.gateway import FLOOD_GAP_S, JSON_BACKLOG, JSON_QUEUE_MAX, Session
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.store import Account
@@ -176,6 +177,26 @@ def test_flood_is_measured_from_the_first_dropped_message(tmp_path) -> None:  # 
     session._tokens = 0.0
     session._refill_at = later
     assert session.allow_message(settings.flood_strikes, later) is False
+
+
+async def test_a_client_that_does_not_read_is_closed_4413(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 13: a slow client's JSON queue had no bound. A client that stops reading while the
+    server has a lot to say is closed with 4413 once JSON_QUEUE_MAX characters wait for it."""
+    sloth = await player(live, http, "Sloth")
+    session = live.services.gateway.sessions[sloth.welcome["account"]]
+    text = encode_server("chat", text="x" * 65536)
+    for _ in range(4 * (JSON_BACKLOG + JSON_QUEUE_MAX) // len(text)):
+        if session.closed:
+            break
+        session.send_json(text)
+        await asyncio.sleep(0)  # the loop flushes what the socket takes; the client reads nothing
+    assert session.closed, "the server kept queueing for a client that does not read"
+    assert session._json_queued == 0  # what was queued is dropped, not held
+    assert sloth.ws is not None
+    assert await close_code(sloth.ws, timeout=30.0) == 4413
+    assert live.services.metrics.counters["callister_slow_clients_closed_total"] == 1
 
 
 async def test_bad_hello_cases(live: LiveServer, http: aiohttp.ClientSession) -> None:

@@ -79,11 +79,14 @@ CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_FLOOD = 4429
 CLOSE_FORBIDDEN = 4405  # hello.spectate / hello.moderator_ship from a role that may not
+CLOSE_TOO_SLOW = 4413  # the client does not read: JSON_QUEUE_MAX characters of JSON wait
 STAFF_ROLES = ("moderator", "admin")  # may spectate or fly a marked moderator ship
 VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
 SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
+JSON_QUEUE_MAX = 4 * 1024 * 1024  # characters of JSON queued beyond which the socket is closed
 _NO_IDS = np.empty(0, dtype=np.uint64)
+_CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
@@ -180,6 +183,7 @@ class Session:
         self.views: dict[int, npt.NDArray[np.uint64]] = {}  # seq -> record words
         self.introduced: set[int] = set()
         self._json: deque[str] = deque()
+        self._json_queued = 0  # characters in _json
         self._wake = asyncio.Event()
         self.metrics = metrics
         self._tokens = settings.msg_burst
@@ -215,13 +219,32 @@ class Session:
 
     def send_json(self, text: str) -> None:
         """Reliable, ordered: written now, or queued behind earlier messages if the socket is
-        backed up (the sender task flushes the queue when it drains)."""
+        backed up (the sender task flushes the queue when it drains). A client that lets more
+        than JSON_QUEUE_MAX characters queue up is not reading: its socket is closed with
+        CLOSE_TOO_SLOW rather than the server holding its messages without bound."""
         if self.closed:
             return
         if not self._json and self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
             return
         self._json.append(text)
+        self._json_queued += len(text)
         self._wake.set()
+        if self._json_queued > JSON_QUEUE_MAX:
+            self._close_slow()
+
+    def _close_slow(self) -> None:
+        self.closed = True
+        self._json.clear()
+        self._json_queued = 0
+        self.metrics.inc("callister_slow_clients_closed_total")
+        log.warning("closing a client that does not read", extra={"account": self.account.id})
+        # not one of self.requests: the session's clean-up cancels those, and this close must
+        # outlive it (it waits for the client's close frame, up to aiohttp's close timeout)
+        task = asyncio.get_running_loop().create_task(
+            self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: messages piled up")
+        )
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
 
     def send_snapshot(self, data: bytes) -> bool:
         """Best effort: written now unless the socket is backed up, then skipped. A skipped
@@ -252,6 +275,7 @@ class Session:
             try:
                 while self._json:
                     text = self._json.popleft()
+                    self._json_queued -= len(text)
                     await self.ws.send_str(text)
                     self.bytes_sent += len(text)
                     self.metrics.inc("callister_bytes_sent_total", len(text))
