@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -85,6 +86,23 @@ def test_bad_arguments_give_clear_errors(args: list[str]) -> None:
     out = cli(*args)
     assert out.returncode == 2
     assert "callister" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("at", ["9e18,0", "9223372036854775808,0", "1", "a,b", "1,2,3"])
+def test_bad_sector_names_the_expected_format(at: str) -> None:
+    """Issue 13: argparse said only "invalid parse_xy value"; the error says what to write."""
+    out = cli("universe", "show", "--at", at)
+    assert out.returncode == 2
+    assert "parse_xy" not in out.stderr
+    assert "X,Y" in out.stderr and "9223372036854775807" in out.stderr, out.stderr
+    out = cli("universe", "map", "--around", at)
+    assert out.returncode == 2 and "X,Y" in out.stderr, out.stderr
+
+
+def test_version_is_the_installed_package_version() -> None:
+    out = cli("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"callister {importlib.metadata.version('callister')}"
 
 
 def test_admin_user_lifecycle(tmp_path: Path) -> None:

@@ -166,11 +166,11 @@ async def test_the_shared_ship_destroyed_members_wake_at_home(
             if any(e["kind"] == "destroyed" for e in seen_pia["event"]):
                 break
         destroyed = [e for e in seen_pia["event"] if e["kind"] == "destroyed"]
-        assert destroyed and destroyed[0]["ship"] == str(old) and destroyed[0]["aboard"]
+        assert destroyed and destroyed[0]["ship"] == old and destroyed[0]["aboard"]
         # Pia lost her seat and nothing else: she is back aboard her own ship, still docked
         await pump_until(bots, lambda: seen_pia["aboard"][-1]["ship"] is None)
         assert account(pia) not in world.shipshare.aboard
-        await pump_until(bots, lambda: bool(pia.status) and pia.status["ship"] == str(pia.ship))
+        await pump_until(bots, lambda: bool(pia.status) and pia.status["ship"] == pia.ship)
         state = world.ship_state(world.pilots[account(pia)])
         assert state is not None and state.docked_at is not None
         assert world.shipshare.ships == {}

@@ -93,7 +93,7 @@ async def test_hits_are_seen_by_everyone_nearby(
     await a.send({"t": "fire", "ship": a.ship, "slot": laser, "target": str(b.ship)})
     await pump_until([a, b, c], lambda: any(f["k"] == "hit" for f in c.fx) and b.status is not None)
     beam = next(f for f in c.fx if f["k"] == "beam")
-    assert beam["ship"] == str(a.ship) and beam["hit"]
+    assert beam["ship"] == a.ship and beam["hit"]
     await pump_until(
         [a, b], lambda: b.status is not None and b.status["shield"] < b.status["shield_max"]
     )
@@ -232,7 +232,7 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
     assert await world.writer.call(world.economy.cargo, old_ship) == {}
     assert (await world.writer.call(world.economy.audit))["balanced"]
     # B is docked at home in a fresh starter ship
-    await pump_until([b], lambda: b.status is not None and b.status["ship"] == str(b.ship))
+    await pump_until([b], lambda: b.status is not None and b.status["ship"] == b.ship)
     assert b.status is not None and b.status["hull"] == b.status["hull_max"]
     for bot in (a, b):
         await bot.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from tests.conftest import LiveServer, make_settings, start_live
 
+from callister.bots.client import Bot
 from callister.server.auth import Passwords
 from callister.server.metrics import scrape_refusal
 
@@ -145,6 +149,56 @@ def test_metrics_without_a_token_answer_only_loopback(remote: str | None, allowe
     refused = scrape_refusal(remote, {}, "tok")
     assert refused is not None and refused[0] == 401  # a token, once set, is always needed
     assert scrape_refusal(remote, {"Authorization": "Bearer tok"}, "tok") is None
+
+
+def scrape(text: str) -> dict[str, float]:
+    """Prometheus text -> {series: value} (labels kept in the series name)."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            values[series] = float(value)
+    return values
+
+
+async def test_connections_and_players_count_every_world(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 13: `callister_connections` read 0 while /healthz counted the sockets (the world
+    host counted them on the gateways without the gauge), and a second world's metrics were
+    missing from /metrics altogether. Both now count every world of the process."""
+    admin = await register(http, live, "Warden")
+    live.services.store.set_role("Warden", "admin")
+    auth = {"Authorization": f"Bearer {admin['token']}"}
+    async with http.post(
+        f"{live.http}/api/worlds", json={"name": "annex", "visibility": "public"}, headers=auth
+    ) as r:
+        assert r.status == 201, await r.text()
+    bots = []
+    for i, world in enumerate(("infinity", "infinity", "annex")):
+        bot = Bot(live.http, live.ws, f"Counted{i}", session=http, jump_every_s=0)
+        bot.world = world
+        await bot.register()
+        await bot.connect()
+        bots.append(bot)
+
+    async def counts() -> tuple[dict[str, float], dict[str, Any]]:
+        async with http.get(f"{live.http}/metrics") as r:
+            metrics = scrape(await r.text())
+        async with http.get(f"{live.http}/healthz") as r:
+            return metrics, await r.json()
+
+    metrics, health = await counts()
+    assert health["connections"] == 3 and health["players"] == 3, health
+    assert metrics["callister_connections"] == 3 and metrics["callister_players"] == 3, metrics
+    assert metrics["callister_logins_total"] == 3  # counted in whichever world
+    await bots[2].close()
+    deadline = time.monotonic() + 10.0
+    while (await counts())[0]["callister_connections"] != 2:
+        assert time.monotonic() < deadline, "the closed socket was never uncounted"
+        await asyncio.sleep(0.05)
+    for bot in bots[:2]:
+        await bot.close()
 
 
 async def test_admin_endpoint_refuses_anonymous_and_players(

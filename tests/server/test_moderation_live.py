@@ -11,7 +11,7 @@ import aiohttp
 from tests.conftest import LiveServer
 from tests.server.test_combat import deadly, fire_until_destroyed, move_ship, zone_of
 from tests.server.test_shared_ships import board, record
-from tests.server.wsclient import close_code, next_json, player, pump_until
+from tests.server.wsclient import CheckedBot, close_code, next_json, player, pump_until
 
 from callister.bots.client import Bot
 from callister.sim.entities import KIND_SHIP
@@ -23,8 +23,8 @@ MOD_PASSWORD = "moderator-pass-1"
 
 async def staff(live: LiveServer, http: aiohttp.ClientSession, name: str, **hello: Any) -> Bot:
     """A moderator connected with these extra hello fields (spectate, follow, moderator_ship)."""
-    bot = Bot(live.http, live.ws, name, MOD_PASSWORD, session=http, track_view=True,
-              jump_every_s=0)  # fmt: skip
+    bot = CheckedBot(live.http, live.ws, name, MOD_PASSWORD, session=http, track_view=True,
+                     jump_every_s=0)  # fmt: skip
     await bot.register()
     live.services.store.set_role(name, "moderator")
     bot.hello_extra = hello
@@ -109,7 +109,7 @@ async def test_spectator_follows_a_player_across_a_jump_and_is_seen_by_nobody(
     bots = [ann, ben, eye]
     assert eye.welcome["ship"] == 0 and eye.welcome["spectate"] is True
     await pump_until(bots, lambda: ann.ship in ship_ids(eye) and ben.ship in ship_ids(eye))
-    assert eye.spectating is not None and eye.spectating["follow"] == str(ann.ship)
+    assert eye.spectating is not None and eye.spectating["follow"] == ann.ship
     assert eye.names[ann.ship] == "Ann"
     # the spectator has no ship: not a pilot, not in the zone, in nobody's view or ents
     eye_account = int(eye.welcome["account"])
@@ -133,13 +133,13 @@ async def test_spectator_follows_a_player_across_a_jump_and_is_seen_by_nobody(
         before = eye.stats.error_codes.get(code, 0)
         await eye.send(bad)
         await pump_until(bots, lambda c=code, n=before: eye.stats.error_codes.get(c, 0) > n)
-    assert eye.spectating["follow"] == str(ann.ship)
+    assert eye.spectating["follow"] == ann.ship
 
     # switch to Ben, then back to Ann
     await eye.send({"t": "spectate", "follow": str(ben.ship)})
-    await pump_until(bots, lambda: (eye.spectating or {}).get("follow") == str(ben.ship))
+    await pump_until(bots, lambda: (eye.spectating or {}).get("follow") == ben.ship)
     await eye.send({"t": "spectate", "follow": str(ann.ship)})
-    await pump_until(bots, lambda: (eye.spectating or {}).get("follow") == str(ann.ship))
+    await pump_until(bots, lambda: (eye.spectating or {}).get("follow") == ann.ship)
 
     # Ann jumps: the spectator's camera goes with her into the next system
     await ann.send({"t": "undock", "ship": ann.ship})

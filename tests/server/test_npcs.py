@@ -68,6 +68,29 @@ async def hire(bot: Bot, seen: dict[str, list[dict[str, Any]]], role: str) -> di
     return cand
 
 
+async def spawn_pirate(
+    live: LiveServer, pilot: Any, name: str, distance: float, skills: Skills
+) -> int:
+    """An NPC pirate (a clone) appears `distance` m abeam the pilot's ship, hostile to it and
+    turned towards it; its ship id."""
+    world = live.services.world
+    handle = world.zones[pilot.zone_key]
+    me = handle.zone.ship_state(pilot.character.ship_id)
+    pirate = Clone.create(
+        world.agents.repo.new_id(),
+        Profile(name=name, traits=("ruthless", "brave"), skills=skills),
+        world=world.name,
+        goal=Goal.PIRATE,
+        role=Role.PILOT,
+    )
+    pirate.relationships.of(pilot.account_id, "captain").hostile = True
+    ship = await world.ids.next()
+    ang = me.angle + math.pi / 2
+    x, y = me.x + distance * math.cos(ang), me.y + distance * math.sin(ang)
+    world.agents.spawn_npc(handle, pirate, ship, "shuttle", x, y, angle=ang + math.pi)
+    return ship
+
+
 async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
@@ -86,28 +109,8 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     await pump_until(bot, lambda: not bot.docked)
     await bot.pump(1.0)
     pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
-    me = handle.zone.ship_state(bot.ship)
     # a pirate (a clone) appears 700 m away, hostile to this captain
-    pirate = Clone.create(
-        world.agents.repo.new_id(),
-        Profile(name="Rook", traits=("ruthless", "brave"), skills=Skills(0.6, 0.6, 0.3, 0.1)),
-        world=world.name,
-        goal=Goal.PIRATE,
-        role=Role.PILOT,
-    )
-    pirate.relationships.of(pilot.account_id, "captain").hostile = True
-    ship = await world.ids.next()
-    ang = me.angle + math.pi / 2
-    world.agents.spawn_npc(
-        handle,
-        pirate,
-        ship,
-        "shuttle",
-        me.x + 700 * math.cos(ang),
-        me.y + 700 * math.sin(ang),
-        angle=ang + math.pi,
-    )
+    await spawn_pirate(live, pilot, "Rook", 700.0, Skills(0.6, 0.6, 0.3, 0.1))
     gunner = int(crew[0]["id"])
 
     def gunner_fired() -> bool:
@@ -122,14 +125,39 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     # the pirate really hit us, and our ship really fired at the pirate (the player did not)
     await pump_until(
         bot,
-        lambda: any(
-            str(f.get("ship")) == str(bot.ship) and f.get("k") in ("beam", "shot") for f in bot.fx
-        ),
+        lambda: any(f.get("ship") == bot.ship and f.get("k") in ("beam", "shot") for f in bot.fx),
     )
-    assert any(f.get("k") == "hit" and str(f.get("ship")) == str(bot.ship) for f in bot.fx)
+    assert any(f.get("k") == "hit" and f.get("ship") == bot.ship for f in bot.fx)
     assert "fire" not in bot.refused  # no refusal of the crew's shots reached the captain
     evidence = await world.writer.call(world.store.list_evidence, world.name)
     assert not [e for e in evidence if e.account_id == pilot.account_id]
+    await bot.close()
+
+
+async def test_a_ship_destroyed_by_an_npc_hears_its_name_and_id(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 13: `destroyed.by` was null when an NPC killed you; now it names the NPC and
+    `by_ship` gives its ship's id (a JSON number, as every entity id)."""
+    bot = await player(live, http, "prey")
+    world = live.services.world
+    await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until(bot, lambda: not bot.docked)
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    old_ship = bot.ship
+    handle.zone.set_vitals(old_ship, hull_hp=1.0, shield=0.0)  # one hit is enough
+    ship = await spawn_pirate(live, pilot, "Vex", 500.0, Skills(0.9, 0.9, 0.3, 0.1))
+    await pump_until(
+        bot, lambda: any(e.get("kind") == "destroyed" for e in bot.events), timeout=30.0
+    )
+    destroyed = next(e for e in bot.events if e.get("kind") == "destroyed")
+    assert destroyed["ship"] == old_ship
+    assert destroyed["by"] == "Vex" and destroyed["by_kind"] == "npc"
+    assert destroyed["by_ship"] == ship
+    await pump_until(bot, lambda: any(e.get("kind") == "respawned" for e in bot.events))
+    respawned = next(e for e in bot.events if e.get("kind") == "respawned")
+    assert isinstance(respawned["ship"], int) and respawned["ship"] != old_ship
     await bot.close()
 
 

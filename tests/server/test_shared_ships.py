@@ -82,7 +82,7 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     # the members' own ships wait docked at the station; their sessions view Cap's ship
     for bot in (pia, gus):
         assert world.ship_state(world.pilots[int(bot.welcome["account"])]).docked_at is not None
-    await pump_until(bots, lambda: bool(pia.status) and pia.status.get("ship") == str(ship))
+    await pump_until(bots, lambda: bool(pia.status) and pia.status.get("ship") == ship)
     assert pia.status["station"] == "pilot"
     await pump_until(bots, lambda: any(int(r["id"]) == ship for r in gus.view))
 
@@ -116,8 +116,8 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     await pia.send({"t": "fire", "ship": ship, "slot": laser, "target": None})
     assert await refused_code(bots, pia, "fire") == "NOT_YOUR_STATION"
     await gus.send({"t": "fire", "ship": ship, "slot": laser, "target": None})
-    await pump_until(bots, lambda: any(f.get("ship") == str(ship) for f in gus.fx))
-    assert any(f["k"] == "beam" and f["ship"] == str(ship) for f in cap.fx + gus.fx)
+    await pump_until(bots, lambda: any(f.get("ship") == ship for f in gus.fx))
+    assert any(f["k"] == "beam" and f["ship"] == ship for f in cap.fx + gus.fx)
     # nobody's intents touched another station: the controls are still the pilot's last
     assert zone.store.thrust.item(zone.store.row(ship)) == 0.0
 
@@ -143,7 +143,7 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     # -- a member leaves: back to their own ship, where it waited
     await gus.send({"t": "leave_ship", "ship": ship})
     await pump_until(bots, lambda: seen_gus["aboard"][-1]["ship"] is None)
-    await pump_until(bots, lambda: bool(gus.status) and gus.status.get("ship") == str(gus.ship))
+    await pump_until(bots, lambda: bool(gus.status) and gus.status.get("ship") == gus.ship)
     assert "station" not in gus.status
     assert zone.stations_of(ship) == {"gunner": int(pia.welcome["account"])}
     await gus.send({"t": "input", "ship": ship, "thrust": 1.0, "turn": 0.0})

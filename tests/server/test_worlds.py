@@ -185,14 +185,18 @@ async def test_move_between_worlds_over_http(
     await cy.connect()
     assert cy.ship == ship and cy.welcome["credits"] == 2000  # no second starting grant
     # bad input
-    for path, body_, want in (
-        ("/api/worlds/yonder/move", {"from": "nowhere"}, 404),
-        ("/api/worlds/yonder/move", {"from": "infinity"}, 404),  # no character there now
-        ("/api/worlds/nowhere/move", {"from": "yonder"}, 404),
-        ("/api/worlds/yonder/move", {"from": "yonder", "account": "Root"}, 403),
+    for path, body_, want, code in (
+        ("/api/worlds/yonder/move", {"from": "nowhere"}, 404, "NO_SUCH_WORLD"),
+        # no character there now (issue 13: its own code, its quotes intact)
+        ("/api/worlds/yonder/move", {"from": "infinity"}, 404, "NO_SUCH_CHARACTER"),
+        ("/api/worlds/nowhere/move", {"from": "yonder"}, 404, "NO_SUCH_WORLD"),
+        ("/api/worlds/yonder/move", {"from": "yonder", "account": "Root"}, 403, "FORBIDDEN"),
     ):
-        status, _ = await api(http, live, "POST", path, cy, body_)
+        status, answer = await api(http, live, "POST", path, cy, body_)
         assert status == want, (path, body_, status)
+        assert answer["error"]["code"] == code, answer
+        if code == "NO_SUCH_CHARACTER":
+            assert "world 'infinity' to move" in answer["error"]["message"], answer
     status, forked = await api(http, live, "POST", "/api/admin/worlds/yonder/fork", admin,
                                {"name": "yonder-2"})  # fmt: skip
     assert status == 201 and forked["rows"]["characters"] == 1

@@ -11,11 +11,61 @@ from typing import Any
 import aiohttp
 
 from callister.bots.client import Bot
+from callister.protocol.limits import MAX_ENTITY_ID
+
+# server -> client fields that carry an entity or account id: JSON numbers (docs/protocol.md,
+# "Ids in JSON"); clone ids (>= 2**61) are decimal strings
+ID_KEYS = frozenset({"ship", "target", "wreck", "victim", "follow", "by_ship", "account"})
+CLONE_LISTS = frozenset({"crew", "candidates"})
+
+
+def wire_id_errors(value: Any, path: str = "", clones: bool = False) -> list[str]:
+    """Where a server message breaks the id rules: entity and account ids must be JSON numbers
+    (or null) below 2**53, clone ids decimal strings."""
+    errors: list[str] = []
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            errors += wire_id_errors(item, f"{path}[{i}]", clones)
+        return errors
+    if not isinstance(value, dict):
+        return errors
+    for key, item in value.items():
+        where = f"{path}.{key}"
+        if key in ID_KEYS and not isinstance(item, dict | list):
+            if item is not None and not _is_id(item):
+                errors.append(f"{where} = {item!r} is not an id number")
+        elif key == "id" and (clones or value.get("kind") == "clone"):
+            if not (isinstance(item, str) and item.isdigit()):
+                errors.append(f"{where} = {item!r} is not a clone id string")
+        elif key == "id" and path.split(".")[-1].split("[")[0] in ("ents", "members", "target"):
+            if not _is_id(item):
+                errors.append(f"{where} = {item!r} is not an id number")
+        elif key == "clone" and item is not None and not isinstance(item, dict):
+            if not (isinstance(item, str) and item.isdigit()):
+                errors.append(f"{where} = {item!r} is not a clone id string")
+        else:
+            errors += wire_id_errors(item, where, clones or key in CLONE_LISTS)
+    return errors
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ENTITY_ID
+
+
+class CheckedBot(Bot):
+    """A bot that fails the test on any JSON message breaking the wire's id rules."""
+
+    def _on_frame(self, data: str | bytes) -> None:
+        if isinstance(data, str):
+            msg = json.loads(data)
+            errors = wire_id_errors(msg, str(msg.get("t")))
+            assert not errors, errors
+        super()._on_frame(data)
 
 
 async def player(live: Any, http: aiohttp.ClientSession, name: str) -> Bot:
-    """Register `name` and connect it (full view tracked)."""
-    bot = Bot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
+    """Register `name` and connect it (full view tracked; every message's ids checked)."""
+    bot = CheckedBot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
     await bot.register()
     await bot.connect()
     return bot

@@ -234,7 +234,7 @@ def test_trade_mine_fight_loot(game: ThreadedServer, browser: Any) -> None:  # n
     # T locks the nearest ship; holding Space fires the selected weapon whenever it is ready
     vega.page.keyboard.press("t")
     deadline = time.monotonic() + 10
-    while (status(vega).get("target") or {}).get("id") != victim_ship:
+    while (status(vega).get("target") or {}).get("id") != victim.ship:  # ids: JSON numbers
         assert time.monotonic() < deadline, (
             f"T did not lock the victim: {status(vega).get('target')}"
         )

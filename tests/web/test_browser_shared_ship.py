@@ -69,7 +69,7 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
         cap,
         "Gia in the list",
         lambda: aboard_of(cap)["members"],
-        lambda m: any(x["id"] == gia_id for x in m),
+        lambda m: any(str(x["id"]) == gia_id for x in m),  # an account id: a JSON number
     )
     assert cap.page.is_visible(f"#aboard-list li[data-member='{gia_id}']")
     cap.page.select_option(f"[data-testid='assign-{gia_id}']", "gunner")

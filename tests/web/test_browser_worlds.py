@@ -158,7 +158,7 @@ def test_admin_private_world_pvp_off_then_kill_switch(game: ThreadedServer, brow
     deadline = time.monotonic() + 10
     while ((nova.page.evaluate("window.callister.status()") or {}).get("target") or {}).get(
         "id"
-    ) != target_ship:
+    ) != target.ship:  # ids: JSON numbers
         assert time.monotonic() < deadline, "T did not lock the target"
         nova.page.keyboard.press("t")
         time.sleep(0.3)

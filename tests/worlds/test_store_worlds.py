@@ -12,6 +12,7 @@ from callister.store import (
     Character,
     ItemMove,
     NameTaken,
+    NoSuchCharacter,
     NotFound,
     Posting,
     Store,
@@ -91,7 +92,7 @@ def test_move_is_one_transaction_and_conserves_books(store: Store) -> None:
     # the starting grant is not given again in the destination
     assert store.get_txn("dst", f"open:{a.id}") is not None
     # refusals write nothing
-    with pytest.raises(NotFound):
+    with pytest.raises(NoSuchCharacter, match="no character in world 'src' to move"):
         store.move_character(a.id, "src", "dst")
     store.save_character(character(a.id, "src", 1002))
     with pytest.raises(ValueError):

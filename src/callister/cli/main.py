@@ -4,6 +4,7 @@ script reads have --json."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,17 @@ from callister.cli import (
 )
 
 
+def package_version() -> str:
+    """The installed distribution's version (the one pip reports); the source tree's
+    `callister.__version__` when the package is not installed (run from a checkout)."""
+    try:
+        return importlib.metadata.version("callister")
+    except importlib.metadata.PackageNotFoundError:
+        import callister
+
+        return callister.__version__
+
+
 class CliError(Exception):
     """A user error: printed as 'callister: <message>' with exit status 2."""
 
@@ -27,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="callister",
         description="Server, bots and tools for Infinity, an endless multiplayer space universe.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"callister {package_version()}",
+        help="print the installed package's version and exit",
+    )  # fmt: skip
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, help="the command to run"
     )

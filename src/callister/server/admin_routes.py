@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from callister.store import Account, NameTaken, NotFound, StoreError, WorldRecord
+from callister.store import (
+    Account,
+    NameTaken,
+    NoSuchCharacter,
+    NotFound,
+    StoreError,
+    WorldRecord,
+)
 from callister.worlds import WorldRules
 
 if TYPE_CHECKING:
@@ -61,8 +68,12 @@ def _guard(fn: Handler) -> Handler:
             raise
         except NameTaken as exc:
             return _error(409, "NAME_TAKEN", str(exc))
+        except NoSuchCharacter as exc:
+            return _error(404, "NO_SUCH_CHARACTER", str(exc))
         except (NotFound, LookupError) as exc:
-            return _error(404, "NO_SUCH_WORLD", str(exc).strip("'\""))
+            # a KeyError's str() is its repr: quoted; its message is the argument itself
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            return _error(404, "NO_SUCH_WORLD", str(message))
         except PermissionError as exc:
             return _error(403, "FORBIDDEN", str(exc))
         except ValueError as exc:

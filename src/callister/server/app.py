@@ -300,16 +300,23 @@ async def map_view(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness and load: players and connections of the whole server; the tick, zones and
+    tick times of the public world (docs/protocol.md)."""
     services = request.app[SERVICES]
     world = services.world
+    host = _host_of(request)
+    players, connections = len(world.pilots), services.gateway.connections
+    if host is not None:
+        players = sum(len(r.world.pilots) for r in host.runtimes.values())
+        connections = host.connections()
     return web.json_response(
         {
             "status": "ok",
             "version": callister.__version__,
             "world": world.name,
             "tick": world.tick,
-            "players": len(world.pilots),
-            "connections": services.gateway.connections,
+            "players": players,
+            "connections": connections,
             "zones_loaded": len(world.zones),
             "db": services.store.backend,
             "uptime_s": round(time.time() - services.started_at, 1),
@@ -325,13 +332,21 @@ def _since(request: web.Request) -> int:
         return 0
 
 
+def _host_of(request: web.Request) -> Any:
+    """The world host (server/world_host.py) once started; None before."""
+    return request.app.get(admin_routes.WORLD_HOST)
+
+
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text for this machine, or for whoever has the metrics token."""
+    """Prometheus text for every world of this process added up (docs/protocol.md lists each
+    name), for this machine or for whoever has the metrics token."""
     services = request.app[SERVICES]
     refused = refuse_scrape(request, services.settings.metrics_token)
     if refused is not None:
         return refused
-    return web.Response(text=services.metrics.render(), content_type="text/plain")
+    host = _host_of(request)
+    others = host.registries() if host is not None else []
+    return web.Response(text=services.metrics.render(others), content_type="text/plain")
 
 
 async def admin_users(request: web.Request) -> web.Response:

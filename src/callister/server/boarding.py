@@ -102,8 +102,8 @@ async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> di
         captured = await _capture_clones(world, pilot, target, tick)
     fields = {
         "kind": "boarding",
-        "ship": str(ship),
-        "target": str(target),
+        "ship": ship,
+        "target": target,
         "attacker": pilot.name,
         "defender": victim.name,
         "attacker_won": result.attacker_won,

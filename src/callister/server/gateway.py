@@ -81,12 +81,16 @@ CLOSE_HELLO_TIMEOUT = 4408
 CLOSE_REPLACED = 4409
 CLOSE_FLOOD = 4429
 CLOSE_FORBIDDEN = 4405  # hello.spectate / hello.moderator_ship from a role that may not
+CLOSE_TOO_SLOW = 4413  # the client does not read: JSON_QUEUE_MAX characters of JSON wait
 STAFF_ROLES = ("moderator", "admin")  # may spectate or fly a marked moderator ship
 VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
 SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
+JSON_QUEUE_MAX = 4 * 1024 * 1024  # characters of JSON queued beyond which the socket is closed
 _NO_IDS = np.empty(0, dtype=np.uint64)
+_CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
+FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy"))
 
@@ -206,12 +210,14 @@ class Session:
         self.views: dict[int, npt.NDArray[np.uint64]] = {}  # seq -> record words
         self.introduced: set[int] = set()
         self._json: deque[str] = deque()
+        self._json_queued = 0  # characters in _json
         self._wake = asyncio.Event()
         self.metrics = metrics
         self._tokens = settings.msg_burst
         self._rate, self._burst = settings.msg_rate, settings.msg_burst
         self._refill_at = time.monotonic()
-        self._flood_seconds: set[int] = set()
+        self._flood_since: float | None = None  # the first dropped message of this flood
+        self._last_drop = 0.0
         self._last_rate_error = 0.0
         self.bytes_sent = 0
         self.closed = False
@@ -240,13 +246,32 @@ class Session:
 
     def send_json(self, text: str) -> None:
         """Reliable, ordered: written now, or queued behind earlier messages if the socket is
-        backed up (the sender task flushes the queue when it drains)."""
+        backed up (the sender task flushes the queue when it drains). A client that lets more
+        than JSON_QUEUE_MAX characters queue up is not reading: its socket is closed with
+        CLOSE_TOO_SLOW rather than the server holding its messages without bound."""
         if self.closed:
             return
         if not self._json and self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
             return
         self._json.append(text)
+        self._json_queued += len(text)
         self._wake.set()
+        if self._json_queued > JSON_QUEUE_MAX:
+            self._close_slow()
+
+    def _close_slow(self) -> None:
+        self.closed = True
+        self._json.clear()
+        self._json_queued = 0
+        self.metrics.inc("callister_slow_clients_closed_total")
+        log.warning("closing a client that does not read", extra={"account": self.account.id})
+        # not one of self.requests: the session's clean-up cancels those, and this close must
+        # outlive it (it waits for the client's close frame, up to aiohttp's close timeout)
+        task = asyncio.get_running_loop().create_task(
+            self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: messages piled up")
+        )
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
 
     def send_snapshot(self, data: bytes) -> bool:
         """Best effort: written now unless the socket is backed up, then skipped. A skipped
@@ -277,24 +302,29 @@ class Session:
             try:
                 while self._json:
                     text = self._json.popleft()
+                    self._json_queued -= len(text)
                     await self.ws.send_str(text)
                     self.bytes_sent += len(text)
                     self.metrics.inc("callister_bytes_sent_total", len(text))
             except (ConnectionResetError, RuntimeError):
                 return
 
-    def allow_message(self, flood_strikes: int) -> bool | None:
-        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding."""
-        now = time.monotonic()
+    def allow_message(self, flood_strikes: float, now: float | None = None) -> bool | None:
+        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding.
+
+        A flood starts with the first dropped message and goes on while drops follow each
+        other within FLOOD_GAP_S; once it has lasted `flood_strikes` seconds the socket is
+        closed (docs/protocol.md)."""
+        now = time.monotonic() if now is None else now
         self._tokens = min(self._burst, self._tokens + (now - self._refill_at) * self._rate)
         self._refill_at = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True
-        second = int(now)
-        self._flood_seconds.add(second)
-        self._flood_seconds = {s for s in self._flood_seconds if second - s < flood_strikes + 2}
-        if len(self._flood_seconds) >= flood_strikes:
+        if self._flood_since is None or now - self._last_drop > FLOOD_GAP_S:
+            self._flood_since = now
+        self._last_drop = now
+        if now - self._flood_since >= flood_strikes:
             return None
         return False
 
@@ -324,13 +354,24 @@ class Gateway:
         self._zone_subs: dict[str, Subscription] = {}
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
-        self.connections = 0
+        self._connections = 0
         self.moderation: Any = None  # moderation.service.Moderation (logins, reports)
         self.mutes: Mutes | None = None  # the server's mutes, shared by every world's gateway
         self.spectators: set[Session] = set()  # not in `sessions`: they have no ship or pilot
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: Any = None
+
+    @property
+    def connections(self) -> int:
+        """Sockets this gateway counts (open, authenticating included); the world host moves
+        a socket's count to the world it enters. Kept in the `callister_connections` gauge."""
+        return self._connections
+
+    @connections.setter
+    def connections(self, value: int) -> None:
+        self._connections = value
+        self.metrics.gauges["callister_connections"] = value
 
     # ------------------------------------------------------------ the socket's life
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -340,14 +381,12 @@ class Gateway:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return ws
         self.connections += 1
-        self.metrics.gauges["callister_connections"] = self.connections
         try:
             found = await self._authenticate(ws)
             if found is not None:
                 await self._serve(ws, *found)
         finally:
             self.connections -= 1
-            self.metrics.gauges["callister_connections"] = self.connections
         return ws
 
     async def _authenticate(self, ws: web.WebSocketResponse) -> tuple[Account, Hello] | None:
@@ -599,7 +638,7 @@ class Gateway:
         session.send_json(
             encode_server(
                 "spectating",
-                follow=str(session.follow) if session.follow else None,
+                follow=session.follow or None,
                 sector=sector_str(handle.sector) if handle is not None else None,
                 at=[round(session.cam_x, 1), round(session.cam_y, 1)],
             )
@@ -908,7 +947,7 @@ class Gateway:
         text = encode_server(
             "event",
             kind="distress",
-            ship=str(state.id),
+            ship=state.id,
             **{"from": pilot.name},
             at=[round(state.x, 1), round(state.y, 1)],
         )

@@ -1,40 +1,57 @@
 """A small Prometheus text-format registry: counters, gauges and a rolling tick-time window,
-and who may read it (`scrape_refusal`)."""
+and who may read it (`scrape_refusal`).
+
+Every metric name and its meaning is listed in docs/protocol.md ("Metrics"); a test holds the
+code to that list."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 from aiohttp import web
 
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
+TICK_WINDOW = 1200
+"""Ticks kept for the tick-time percentiles: 60 s at the default 20 Hz (docs/protocol.md)."""
+
+COUNTERS = (
+    "callister_bytes_sent_total",
+    "callister_messages_received_total",
+    "callister_snapshots_sent_total",
+    "callister_protocol_errors_total",
+    "callister_ticks_total",
+    "callister_ticks_overrun_total",
+    "callister_logins_total",
+    "callister_jumps_total",
+)
+"""Counters present from the start (others appear at their first increment)."""
+
+GAUGES = (
+    "callister_players",
+    "callister_connections",
+    "callister_zones_active",
+    "callister_zones_loaded",
+    "callister_ships",
+)
+
 
 class Metrics:
-    """Process metrics exposed at /metrics. Updated on the loop; reading is cheap."""
+    """Metrics exposed at /metrics. Updated on the loop; reading is cheap.
 
-    def __init__(self, window: int = 1200) -> None:
-        self.counters: dict[str, float] = {
-            "callister_bytes_sent_total": 0.0,
-            "callister_messages_received_total": 0.0,
-            "callister_snapshots_sent_total": 0.0,
-            "callister_protocol_errors_total": 0.0,
-            "callister_ticks_total": 0.0,
-            "callister_ticks_overrun_total": 0.0,
-            "callister_logins_total": 0.0,
-            "callister_jumps_total": 0.0,
-        }
-        self.gauges: dict[str, float] = {
-            "callister_players": 0.0,
-            "callister_connections": 0.0,
-            "callister_zones_active": 0.0,
-            "callister_zones_loaded": 0.0,
-            "callister_ships": 0.0,
-        }
+    One registry per running world: its gauges and tick times are its own. The worlds of one
+    process pass the first registry's `counters` to the others, so they count into one dict and
+    a process total never goes back when a world stops. `render` adds up the registries."""
+
+    def __init__(self, window: int = TICK_WINDOW, counters: dict[str, float] | None = None) -> None:
+        self.counters: dict[str, float] = (
+            counters if counters is not None else dict.fromkeys(COUNTERS, 0.0)
+        )
+        self.gauges: dict[str, float] = dict.fromkeys(GAUGES, 0.0)
         self.tick_ms: deque[float] = deque(maxlen=window)
         self.tick_ids: deque[int] = deque(maxlen=window)
         self.sim_ms: deque[float] = deque(maxlen=window)
@@ -57,22 +74,38 @@ class Metrics:
         )
         return percentiles(picked)
 
-    def render(self) -> str:
+    def render(self, others: Sequence[Metrics] = ()) -> str:
+        """The Prometheus text of this registry added to `others` (the process's other
+        worlds): counters summed over distinct dicts, gauges summed, tick times pooled."""
+        registries = [self, *others]
+        counters: dict[str, float] = {}
+        seen: set[int] = set()
+        for registry in registries:
+            if id(registry.counters) in seen:
+                continue
+            seen.add(id(registry.counters))
+            for name, value in registry.counters.items():
+                counters[name] = counters.get(name, 0.0) + value
+        gauges: dict[str, float] = {}
+        for registry in registries:
+            for name, value in registry.gauges.items():
+                gauges[name] = gauges.get(name, 0.0) + value
         lines: list[str] = []
-        for name, value in sorted(self.counters.items()):
+        for name, value in sorted(counters.items()):
             lines += [f"# TYPE {name} counter", f"{name} {value:g}"]
-        for name, value in sorted(self.gauges.items()):
+        for name, value in sorted(gauges.items()):
             lines += [f"# TYPE {name} gauge", f"{name} {value:g}"]
-        for series, window in (
-            ("callister_tick_ms", self.tick_ms),
-            ("callister_sim_ms", self.sim_ms),
+        for series, windows in (
+            ("callister_tick_ms", [r.tick_ms for r in registries]),
+            ("callister_sim_ms", [r.sim_ms for r in registries]),
         ):
+            pooled = [ms for window in windows for ms in window]
             lines.append(f"# TYPE {series} summary")
-            for q, value in percentiles(window).items():
+            for q, value in percentiles(pooled).items():
                 if q.startswith("p"):
                     quantile = int(q[1:]) / 100
                     lines.append(f'{series}{{quantile="{quantile:g}"}} {value:.4f}')
-            lines.append(f"{series}_count {len(window)}")
+            lines.append(f"{series}_count {len(pooled)}")
         return "\n".join(lines) + "\n"
 
 

@@ -263,7 +263,7 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
             },
             "online": any(account_id in g.sessions for g in mod.gateways()),
             "zone": pilot.zone_key if pilot else None,
-            "ship": str(character.ship_id) if character else None,
+            "ship": character.ship_id if character else None,
             "character": _plain(character) if character else None,
             "credits": balance,
             "ledger": last,

@@ -71,6 +71,22 @@ class Respawned:
     hull: str
 
 
+def killer_of(world: World, event: Destroyed) -> dict[str, Any]:
+    """Who destroyed the ship, as the `destroyed` event tells it: `by` (a name: a player's, an
+    NPC's, or "station defences"; null only if the killer is unknown here), `by_ship` (the
+    killing ship's entity id, null for station defences) and `by_kind` ("player", "npc",
+    "station")."""
+    if event.by == 0:
+        return {"by": "station defences", "by_ship": None, "by_kind": "station"}
+    if event.by_owner > 0:
+        pilot = world.pilots.get(event.by_owner)
+        name = pilot.name if pilot is not None else world.agents.names.get(event.by_owner)
+        return {"by": name, "by_ship": event.by, "by_kind": "player"}
+    # an NPC ship's owner is -clone id (server/npcs.py); its name outlives its ship
+    name = world.agents.names.get(event.by_owner) or world.agents.ship_name(event.by)
+    return {"by": name, "by_ship": event.by, "by_kind": "npc"}
+
+
 def cargo_volume(content: Content, cargo: dict[str, int]) -> int:
     """Cargo units a hold's contents take (commodities by their volume, ores one unit each)."""
     total = 0
@@ -118,9 +134,9 @@ class Outcomes:
             elif isinstance(event, CrimeCommitted):
                 world.metrics.inc("callister_crimes_total")
                 self.flagged[event.owner] = time.time()
-                self.notify(event.owner, "event", kind="crime", victim=str(event.victim))
+                self.notify(event.owner, "event", kind="crime", victim=event.victim)
             elif isinstance(event, FuelEmpty):
-                self.notify(event.owner, "event", kind="fuel_empty", ship=str(event.ship))
+                self.notify(event.owner, "event", kind="fuel_empty", ship=event.ship)
             elif isinstance(event, MiningStopped):
                 self.notify(event.owner, "event", kind="mining_stopped", reason=event.reason)
         self.flush_evidence()
@@ -178,11 +194,7 @@ class Outcomes:
         pilot.dead = True
         killer = world.pilots.get(event.by_owner) if event.by_owner > 0 else None
         self.notify(
-            pilot.account_id,
-            "event",
-            kind="destroyed",
-            ship=str(event.ship),
-            by=killer.name if killer else ("station defences" if event.by == 0 else None),
+            pilot.account_id, "event", kind="destroyed", ship=event.ship, **killer_of(world, event)
         )
         wreck = event.wreck
         if not wreck:  # the zone's id pool ran dry: the cargo still gets its wreck
@@ -218,7 +230,7 @@ class Outcomes:
             pilot.account_id,
             "event",
             kind="respawned",
-            ship=str(new_ship),
+            ship=new_ship,
             insurance=receipt.detail.get("insurance_paid", 0),
         )
         await world.respawn(pilot, old_ship=event.ship)
@@ -276,7 +288,7 @@ class Outcomes:
             pilot.account_id,
             "event",
             kind="looted",
-            wreck=str(event.wreck),
+            wreck=event.wreck,
             items=receipt.detail.get("items", {}),
         )
 

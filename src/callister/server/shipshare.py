@@ -48,7 +48,7 @@ from callister.protocol.messages import (
     StationMessage,
 )
 from callister.server.bus import Subscription
-from callister.server.outcomes import Notice, account_subject
+from callister.server.outcomes import Notice, account_subject, killer_of
 from callister.server.status import status_message
 from callister.sim import Destroyed, ShipState, Zone, ZoneEvent
 
@@ -394,7 +394,6 @@ class ShipShare:
             shared = self.ships.get(event.ship)
             if shared is None:
                 continue
-            killer = self.world.pilots.get(event.by_owner) if event.by_owner > 0 else None
             for account in list(shared.members):
                 own = self.world.pilots.get(account)
                 if own is not None:  # stop following the wreck before its owner respawns
@@ -405,8 +404,8 @@ class ShipShare:
                     account,
                     "event",
                     kind="destroyed",
-                    ship=str(event.ship),
-                    by=killer.name if killer else None,
+                    ship=event.ship,
+                    **killer_of(self.world, event),
                     aboard=True,
                 )
                 self.world.spawn(
@@ -487,7 +486,7 @@ class ShipShare:
         members = []
         if captain is not None:
             members.append(
-                {"id": str(captain.account_id), "name": captain.name, "kind": "captain",
+                {"id": captain.account_id, "name": captain.name, "kind": "captain",
                  "station": None}
             )  # fmt: skip
         pool = world.agents.pool
@@ -500,7 +499,7 @@ class ShipShare:
             for berth in shared.members.values():
                 p = world.pilots.get(berth.account)
                 members.append(
-                    {"id": str(berth.account), "name": p.name if p else str(berth.account),
+                    {"id": berth.account, "name": p.name if p else str(berth.account),
                      "kind": "human", "station": berth.station}
                 )  # fmt: skip
         return {

@@ -31,7 +31,7 @@ def zone_fx(events: list[ZoneEvent]) -> list[dict[str, Any]]:
                 {
                     "k": "beam" if e.shot == 0 else "shot",
                     "weapon": e.weapon,
-                    "ship": str(e.ship),
+                    "ship": e.ship,
                     "from": [_r(e.x), _r(e.y)],
                     "to": [_r(e.tx), _r(e.ty)],
                     "hit": bool(e.hit),
@@ -41,14 +41,14 @@ def zone_fx(events: list[ZoneEvent]) -> list[dict[str, Any]]:
             fx.append(
                 {
                     "k": "hit",
-                    "ship": str(e.ship),
+                    "ship": e.ship,
                     "at": [_r(e.x), _r(e.y)],
                     "shield": e.hull_damage <= 0,
                     "damage": _r(e.shield_damage + e.hull_damage),
                 }
             )
         elif isinstance(e, Destroyed):
-            fx.append({"k": "boom", "ship": str(e.ship), "at": [_r(e.x), _r(e.y)]})
+            fx.append({"k": "boom", "ship": e.ship, "at": [_r(e.x), _r(e.y)]})
     return fx
 
 
@@ -87,7 +87,7 @@ def status_message(
             }
         )
     status: dict[str, Any] = {
-        "ship": str(own.id),
+        "ship": own.id,
         # whole units: the bars cannot show less, and a status is only resent when it changed
         "hull": _r(v.hull_hp, 0),
         "hull_max": _r(v.hull_max, 0),
@@ -114,11 +114,11 @@ def _target(world: World, zone: Zone, own: ShipState, target: int) -> dict[str, 
         return None
     kind = zone.entity_kind(target)
     if kind is None:
-        return {"id": str(target), "gone": True}
+        return {"id": target, "gone": True}
     row = zone.store.row(target)
     tx, ty = float(zone.store.x[row]), float(zone.store.y[row])
     info: dict[str, Any] = {
-        "id": str(target),
+        "id": target,
         "kind": "ship" if kind == KIND_SHIP else "wreck",
         "dist": round(math.hypot(tx - own.x, ty - own.y)),
     }
@@ -126,7 +126,7 @@ def _target(world: World, zone: Zone, own: ShipState, target: int) -> dict[str, 
         tv = zone.vitals(target)
         owner = world.ship_owner.get(target)
         pilot = world.pilots.get(owner) if owner is not None else None
-        info["name"] = pilot.name if pilot else f"ship-{target}"
+        info["name"] = pilot.name if pilot else world.agents.ship_name(target) or f"ship-{target}"
         info["hull"] = round(tv.hull_hp / tv.hull_max, 3) if tv.hull_max else 0.0
         info["shield"] = round(tv.shield / tv.shield_max, 3) if tv.shield_max else 0.0
         info["criminal"] = tv.criminal_s > 0

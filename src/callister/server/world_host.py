@@ -203,7 +203,7 @@ class WorldHost:
             starting_credits=rules.starting_credits,
         )
         bus = InProcessBus()
-        metrics = Metrics()
+        metrics = Metrics(counters=self.services.metrics.counters)  # one process total
         world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
         await world.start()
@@ -281,6 +281,14 @@ class WorldHost:
         return [runtime.gateway for runtime in self.runtimes.values()]
 
     # ------------------------------------------------------------------ who may enter
+    def connections(self) -> int:
+        """WebSocket connections open on this server, in every world (authenticating too)."""
+        return sum(r.gateway.connections for r in self.runtimes.values())
+
+    def registries(self) -> list[Metrics]:
+        """The metrics of the worlds started here (the public world's is the services')."""
+        return [r.world.metrics for r in self.runtimes.values() if r.own]
+
     def population(self, name: str) -> int:
         runtime = self.runtimes.get(name)
         return 0 if runtime is None else len(runtime.world.pilots)
@@ -322,8 +330,7 @@ class WorldHost:
     async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
         await ws.prepare(request)
-        total = sum(r.gateway.connections for r in self.runtimes.values())
-        if total >= self.settings.max_clients:
+        if self.connections() >= self.settings.max_clients:
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
             return ws
         public_gateway = self.services.gateway

@@ -24,6 +24,7 @@ from ._moderation import SqlModerationRecords
 from ._worlds import SqlWorldRecords
 from .api import (
     MAX_AMOUNT,
+    MAX_ENTITY_ID,
     MAX_KEY,
     MAX_LIST,
     MAX_QTY,
@@ -392,12 +393,13 @@ class SqlStore(SqlCloneRecords, SqlModerationRecords, SqlWorldRecords, Store):
         def advance(cur: Cursor) -> int:
             # One UPDATE ... RETURNING: the row lock (PostgreSQL) or the write lock taken by
             # BEGIN IMMEDIATE (SQLite) makes read-and-advance atomic across connections and
-            # processes. The guard keeps the counter inside int64 (SQLite would silently turn an
-            # overflowing integer into a float).
+            # processes. The guard keeps every id at or below MAX_ENTITY_ID, so clients read it
+            # exactly as a JSON number (and far inside int64, which SQLite would silently turn
+            # into a float on overflow).
             row = cur.execute(
                 "UPDATE id_counters SET next_id = next_id + ? WHERE name = ? AND next_id <= ? "
                 "RETURNING next_id",
-                (count, _ENTITY_COUNTER, check.INT64_MAX - count),
+                (count, _ENTITY_COUNTER, MAX_ENTITY_ID + 1 - count),
             ).one()
             if row is None:
                 exists = cur.execute(
@@ -405,7 +407,7 @@ class SqlStore(SqlCloneRecords, SqlModerationRecords, SqlWorldRecords, Store):
                 ).one()
                 if exists is None:
                     raise StoreError("the entity id counter row is missing; the schema is damaged")
-                raise StoreError(f"entity ids exhausted: next id {exists[0]} + {count} > 2**63-1")
+                raise StoreError(f"entity ids exhausted: next id {exists[0]} + {count} > 2**53")
             return int(row[0])
 
         end = self._run(advance, write=True)

@@ -465,14 +465,16 @@ class SqlWorldRecords:
         player = f"player:{account_id}"
 
         def apply(cur: Cursor) -> MoveResult:
-            from .api import NotFound
+            from .api import NoSuchCharacter, NotFound
 
             row = cur.execute(
                 "SELECT ship_id FROM characters WHERE account_id = ? AND world = ?",
                 (account_id, source),
             ).one()
             if row is None:
-                raise NotFound(f"account {account_id} has no character in world {source!r}")
+                raise NoSuchCharacter(
+                    f"account {account_id} has no character in world {source!r} to move"
+                )
             if cur.execute("SELECT 1 FROM worlds WHERE world = ? AND state = 'live'",
                            (destination,)).one() is None:  # fmt: skip
                 raise NotFound(f"no live world named {destination!r}")

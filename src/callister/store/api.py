@@ -27,6 +27,7 @@ from .api_worlds import WorldRecords
 
 ROLES: tuple[str, ...] = ("player", "moderator", "admin")  # lowest first: the staff order
 MAX_RESERVE = 1_000_000
+MAX_ENTITY_ID = 2**53 - 1  # ids travel as JSON numbers, exact in JavaScript below 2**53
 MAX_AMOUNT = 10**15  # the largest credit amount of one posting; keeps sums far from 2**63
 MAX_QTY = 10**12  # the largest quantity of one item move
 MAX_KEY = 256  # ledger account, holder and idempotency keys
@@ -43,6 +44,10 @@ class NameTaken(StoreError):
 
 class NotFound(StoreError):
     """The account (or other record) the operation needs does not exist."""
+
+
+class NoSuchCharacter(NotFound):
+    """The account has no character in the world the operation reads it from (a move)."""
 
 
 class InsufficientFunds(StoreError):
@@ -302,11 +307,12 @@ class Store(CloneRecords, ModerationRecords, WorldRecords, ABC):
 
     @abstractmethod
     def reserve_ids(self, count: int) -> range:
-        """Reserve `count` (1..1_000_000) fresh 64-bit entity ids, returned as a range.
+        """Reserve `count` (1..1_000_000) fresh entity ids, returned as a range.
 
         The persisted counter advances atomically before this returns, so ids are never handed
         out twice: not to concurrent callers, not to other processes sharing the database, not
         after a restart. Ids start at 1. Ids of a block the caller never uses are simply skipped.
+        Ids never exceed MAX_ENTITY_ID (2**53 - 1): past it, StoreError "exhausted".
         """
 
     # -- characters -------------------------------------------------------------------------

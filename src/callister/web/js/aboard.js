@@ -55,7 +55,7 @@ export class AboardPanel {
     this.boardBtn = el("button", { type: "button", disabled: "", "data-testid": "board-attack" }, "Board target");
     this.boardBtn.addEventListener("click", () => {
       const t = this.status()?.target;
-      if (t?.id) this.send({ t: "board_attack", ship: this.ship(), target: String(t.id) });
+      if (t?.id) this.send({ t: "board_attack", ship: this.ship(), target: Number(t.id) });
     });
     root.append(form, this.inviteList, this.list, this.power, this.leave, this.boardBtn);
     // in the right column, under the target panel: the column stacks and scrolls, so no panel
@@ -119,7 +119,7 @@ export class AboardPanel {
           sel.append(o);
         }
         sel.addEventListener("change", () =>
-          this.send({ t: "assign", ship: this.ship(), member: String(m.id), station: sel.value }));
+          this.send({ t: "assign", ship: this.ship(), member: m.id, station: sel.value }));
         li.append(sel);
       }
       this.list.append(li);

@@ -310,7 +310,7 @@ function escape() {
 // --- targeting
 function sendTarget() {
   if (!state.ship) return;
-  net.send({ t: "target", ship: state.ship, target: state.target ? String(state.target) : null });
+  net.send({ t: "target", ship: state.ship, target: state.target || null });
 }
 
 function setTarget(id) {
@@ -388,7 +388,7 @@ function fireTick() {
       hint("Only the gunner fires this ship's weapons");
       continue;
     }
-    const msg = { t: "fire", ship: state.ship, slot: i, target: tgt ? String(tgt.id) : null };
+    const msg = { t: "fire", ship: state.ship, slot: i, target: tgt ? tgt.id : null };
     if (net.send(msg)) weapons.noteFired(i, now);
   }
 }
@@ -446,7 +446,7 @@ function loot() {
   const dist = Math.hypot(w.x - own.x, w.y - own.y);
   if (dist > LOOT_RANGE) hint(`Fly within ${LOOT_RANGE} m of the wreck to loot it (${fmtDistance(dist)})`);
   else if (Math.hypot(own.vx, own.vy) >= LOOT_MAX_SPEED) hint(`Slow below ${LOOT_MAX_SPEED} m/s to loot`);
-  else if (sendAction({ t: "loot", wreck: String(id) })) hud.log(`Looting ${state.nameOf(id) || "the wreck"}…`, "");
+  else if (sendAction({ t: "loot", wreck: id })) hud.log(`Looting ${state.nameOf(id) || "the wreck"}…`, "");
 }
 
 let lastDistress = -Infinity;

@@ -53,7 +53,7 @@ export class LiveViewer {
     this.error = null;
     this.follow = Number(follow) || 0;
     this.net.helloExtra = { spectate: true };
-    if (this.follow) this.net.helloExtra.follow = String(this.follow);
+    if (this.follow) this.net.helloExtra.follow = this.follow;
     this.active = true;
     this.net.start(token);
     this._changed();
@@ -69,7 +69,7 @@ export class LiveViewer {
   /** Follow another entity (0: stop following; the camera stays where it is). */
   setFollow(id) {
     const n = Number(id) || 0;
-    this.net.send({ t: "spectate", follow: n ? String(n) : null });
+    this.net.send({ t: "spectate", follow: n || null });
   }
 
   _aimed(msg) {
