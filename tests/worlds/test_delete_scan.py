@@ -3,13 +3,11 @@ scanned afterwards, and the other worlds' checksums are unchanged. On SQLite and
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
+from tests.worlds.rawdb import raw_rows, table_columns
 
 from callister.store import (
     Character,
@@ -59,48 +57,7 @@ def fill(store: Store, name: str, accounts: list[int], ship_base: int) -> None:
     store.put_deltas(name, [(x, y, "field.0.richness", x * y) for x in range(5) for y in range(5)])
     store.add_evidence([Evidence(world=name, account_id=accounts[0], tick=5, at=1.0,
                                  code="COOLDOWN", action="fire", detail={"ship": 1})])  # fmt: skip
-    store.set_meta(f"world.{name}.tick", "1234")
-
-
-def raw_rows(url: str, tmp: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read with the driver directly (not through the code tested)."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for t in tables:
-            out[t] = list(conn.execute(f'SELECT * FROM "{t}"'))
-        conn.close()
-        return out
-    base, schema = url.split("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (schema,))]  # fmt: skip
-        for t in tables:
-            out[t] = list(conn.execute(f'SELECT * FROM "{schema}"."{t}"'))
-    return out
-
-
-def world_columns(url: str) -> dict[str, list[str]]:
-    """Columns whose name mentions 'world', per table."""
-    found: dict[str, list[str]] = {}
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
-            found[t] = [c for c in cols if "world" in c]
-        conn.close()
-        return found
-    base, schema = url.split("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        for t, c in conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s", (schema,)):  # fmt: skip
-            found.setdefault(t, [])
-            if "world" in c:
-                found[t].append(c)
-    return found
+    store.set_meta("tick", "1234", world=name)
 
 
 def test_delete_leaves_nothing_and_other_worlds_unchanged(
@@ -129,12 +86,12 @@ def test_delete_leaves_nothing_and_other_worlds_unchanged(
     assert {"characters", "deltas", "ledger_entries", "evidence"} <= set(seen)
     # 1. no table has a world column under another name (the deletion keys on `world`)
     provenance = {"origin_world"}  # where a clone was born: history, like the audit log
-    for table, cols in world_columns(store_url).items():
-        other = set(cols) - {"world"} - provenance
+    for table, cols in table_columns(store_url).items():
+        other = {c for c in cols if "world" in c} - {"world"} - provenance
         assert not other, f"{table} keys worlds by {sorted(other)}: not deleted by key"
     # 2. every row of every table: nothing holds the doomed world's name but the audit log
     audit_mentions = 0
-    for table, rows in raw_rows(store_url, tmp_path).items():
+    for table, rows in raw_rows(store_url).items():
         for row in rows:
             text = " ".join(str(v) for v in row)
             if DOOMED in text:
