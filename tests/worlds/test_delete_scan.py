@@ -3,10 +3,8 @@ scanned afterwards, and the other worlds' checksums are unchanged. On SQLite and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from tests.worlds.rawdb import raw_rows, table_columns
 
 from callister.store import (
@@ -17,18 +15,10 @@ from callister.store import (
     Store,
     WorldRecord,
     Wreck,
-    open_store,
 )
 from callister.worlds import run_deletion
 
 DOOMED = "zq-doomed"  # distinctive: a substring scan finds only real references
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def record(name: str, seed: int) -> WorldRecord:

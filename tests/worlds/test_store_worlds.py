@@ -3,8 +3,6 @@ deletion job's batches and the fork."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from callister.store import (
@@ -15,15 +13,7 @@ from callister.store import (
     Posting,
     Store,
     WorldRecord,
-    open_store,
 )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def world(name: str, **kw: object) -> WorldRecord:

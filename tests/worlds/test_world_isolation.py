@@ -11,9 +11,7 @@ deployment has them in the same database). On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
-import pytest
 from tests.agents._support import make_clone
 from tests.worlds.rawdb import raw_rows, table_columns, world_rows
 
@@ -37,20 +35,12 @@ from callister.store import (
     Store,
     WorldRecord,
     Wreck,
-    open_store,
 )
 from callister.worlds import run_deletion
 
 DOOMED = "kw_1"
 LOOKALIKES = ("kw-1", "kwz1")
 PUBLIC = "infinity"
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def record(name: str, seed: int) -> WorldRecord:
