@@ -219,6 +219,16 @@ def _rewrite_world_documents(cur: Cursor, table: str, ids: list[int], destinatio
             )
 
 
+def _audits_since(cur: Cursor, job: DeletionJob, action: str, subject: str) -> list[dict[str, Any]]:
+    """The details of the audit records of `action` about `subject` written since the job was
+    requested, oldest first (the world_audit_subject index finds them)."""
+    rows = cur.execute(
+        "SELECT detail FROM world_audit WHERE subject = ? AND id > ? AND action = ? ORDER BY id",
+        (subject, job.audit_id, action),
+    ).all()
+    return [json.loads(r[0]) for r in rows]
+
+
 class SqlWorldRecords:
     """Mixed into `SqlStore`; uses its `_run`/transaction helpers."""
 
@@ -769,7 +779,7 @@ class SqlWorldRecords:
             found = self._get_job(cur, world)
             if found is None:
                 raise ValueError(f"no deletion job for {world!r}")
-            runs = self._story(cur, world, found)["runs"]
+            runs = len(_audits_since(cur, found, _RUN, world))
             _insert_audit(cur, None, _RUN, world, {"job": found.id, "run": runs + 1})
             return found
 
@@ -833,7 +843,8 @@ class SqlWorldRecords:
             job = self._get_job(cur, world)
             if job is None or job.state != "deleting":
                 raise ValueError(f"{world!r} is not being deleted")
-            if account_id in self._story(cur, world, job)["stayed"]:
+            done = _audits_since(cur, job, _STAYED, str(account_id))
+            if any(d.get("world") == world for d in done):
                 return False
             _insert_audit(cur, None, _STAYED, str(account_id), {"world": world, "why": why})
             return True
@@ -848,9 +859,9 @@ class SqlWorldRecords:
             job = self._get_job(cur, world)
             if job is None or job.state != "deleting":
                 raise ValueError(f"{world!r} is not being deleted")
-            kept = self._story(cur, world, job)["ledger"]
-            if kept is not None:
-                return dict(kept)
+            kept = _audits_since(cur, job, _LEDGER, world)
+            if kept:
+                return dict(kept[0]["ledger"])
             _insert_audit(cur, None, _LEDGER, world, {"world": world, "ledger": dict(ledger)})
             return dict(ledger)
 

@@ -1,5 +1,6 @@
--- World-scoped metadata (SQLite). Its twin is ../postgresql/0006_world_meta.sql: same table,
--- columns, keys and data migration; only the string functions differ. Change both together.
+-- World-scoped metadata, and the audit log by subject (SQLite). Its twin is
+-- ../postgresql/0006_world_meta.sql: same tables, columns, keys, index and data migration; only
+-- the string functions differ. Change both together.
 --
 -- `meta` gets a `world` column like every other table holding a world's data, so a world's
 -- keys are found by equality (`world = ?`), never by a pattern. Before, they were stored as
@@ -31,3 +32,8 @@ FROM (
 
 DROP TABLE meta;
 ALTER TABLE meta_by_world RENAME TO meta;
+
+-- The audit log by subject (a world's or an account's records): the deletion job looks up the
+-- steps it already did (who stayed, the closed ledger, its runs) when it resumes, and
+-- list_world_audit(subject) reads one subject's history.
+CREATE INDEX world_audit_subject ON world_audit (subject, id);
