@@ -61,3 +61,25 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         "README settings table is stale: run callister settings --markdown"
     )
     assert len(Settings.__dataclass_fields__) == settings_table().count("\n| `")
+
+
+def test_sqlite_durability_is_set_on_the_database_url(tmp_path: Path) -> None:
+    """`sqlite_synchronous` was a setting nothing read (the store always ran FULL): it is gone,
+    and naming it anywhere says where durability is chosen instead, the db URL, whose
+    ?synchronous= reaches the PRAGMA of the store the server opens."""
+    import sqlite3
+
+    from callister.store import open_store
+
+    with pytest.raises(SettingsError, match=r"was removed.*\?synchronous=NORMAL"):
+        load_settings(env={"CALLISTER_SQLITE_SYNCHRONOUS": "NORMAL"})
+    cfg = tmp_path / "old.toml"
+    cfg.write_text('sqlite_synchronous = "NORMAL"\n')
+    with pytest.raises(SettingsError, match=r"old.toml: setting 'sqlite_synchronous' was removed"):
+        load_settings(cfg, env={})
+    for query, level in (("?synchronous=NORMAL", 1), ("", 2)):  # NORMAL 1, FULL 2
+        url = f"sqlite:///{tmp_path}/d{level}.db{query}"
+        settings = load_settings(env={"CALLISTER_DB": url})
+        with open_store(settings.db) as store:
+            conn: sqlite3.Connection = store._conn  # type: ignore[attr-defined]
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == level

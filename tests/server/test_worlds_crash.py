@@ -9,8 +9,9 @@ import asyncio
 import random
 import signal
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -145,7 +146,6 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
     db_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     store = open_store(db_url)
     store.create_world(world("infinity", 1), None)
     store.create_world(world("keep", 3), None)
@@ -175,39 +175,64 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
                               at=0.0)  # fmt: skip
     extra = {"CALLISTER_WORLD_DELETE_BATCH": "10"}
     interrupted = 0
-    rng = random.Random(9)
     finished = False
-    for round_ in range(12):
-        server = start_server(port, db_url, env(**extra), tmp_path / f"d{round_}.log")
+
+    def deleted_rows() -> int:
+        job = store.get_deletion_job("doomed")
+        return 0 if job is None else sum(job.progress.values())
+
+    async def kill_when(condition: Callable[[], bool], server: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the server as soon as `condition` holds (polled; 120 s at most)."""
         try:
-            await asyncio.sleep(rng.uniform(0.0, 0.4))
+            deadline = time.monotonic() + 120
+            while not condition() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         finally:
             kill(server)
+
+    # the first run is killed as soon as the evacuation has begun, each later one as soon as
+    # it has deleted a batch: every run leaves work for the next, whatever the machine's load
+    last = 0
+    for round_ in range(6):
+        server = start_server(port, db_url, env(**extra), tmp_path / f"d{round_}.log")
+        if round_ == 0:
+            await kill_when(lambda: len(store.world_characters("doomed")) < len(players), server)
+        else:
+
+            def progressed(done: int = last) -> bool:
+                return store.get_world("doomed") is None or deleted_rows() > done
+
+            await kill_when(progressed, server)
         if store.get_world("doomed") is None:
             finished = True
             break
         job = store.get_deletion_job("doomed")
         assert job is not None  # the job survives every kill until the last step commits
+        last = deleted_rows()
         if job.state == "deleting" and job.progress:
             interrupted += 1  # killed in the middle of the batches
     if not finished:  # let one run finish
         server = start_server(port, db_url, env(**extra), tmp_path / "final.log")
-        try:
-            async with aiohttp.ClientSession() as http:
-                for _ in range(300):
-                    if store.get_world("doomed") is None:
-                        break
-                    async with http.get(f"{base}/healthz") as r:
-                        assert r.status == 200
-                    await asyncio.sleep(0.1)
-        finally:
-            kill(server)
+        await kill_when(lambda: store.get_world("doomed") is None, server)
     assert interrupted >= 1, "no kill landed in the middle of the deletion; not a crash test"
     assert store.get_world("doomed") is None and store.get_deletion_job("doomed") is None
     assert store.world_stats("doomed")["rows"] == 0
     assert store.world_checksum("keep") == before
     deleted = [r for r in store.list_world_audit("doomed") if r.action == "deleted"]
     assert len(deleted) == 1 and deleted[0].detail["requested_by"] == admin.id
+    # the final record tells the whole story of every run, not just the last one's: each
+    # character moved (in whichever run moved it), the move's own audit record, the runs
+    final = deleted[0].detail
+    assert sorted(final["moved"]) == sorted(players), final
+    assert final["stayed"] == []
+    runs = [r for r in store.list_world_audit("doomed", 1000) if r.action == "delete_run"]
+    assert final["runs"] == len(runs) >= 2  # interrupted at least once, then resumed
+    for move in final["moves"]:
+        record = next(
+            r for r in store.list_world_audit(str(move["account"])) if r.id == move["audit"]
+        )
+        assert record.action == "move" and record.detail["from"] == "doomed"
+        assert (move["to"], move["credits"]) == ("infinity", 2000)
     # characters: those with a character in their home (public) world... none had one, so
     # each was moved to infinity with its credits and cargo
     for account_id, ship in players.items():

@@ -77,6 +77,40 @@ def test_schema_version_and_migrations_idempotent(
     assert [r[0] for r in rows] == list(range(1, latest + 1))
 
 
+def test_upgrade_gives_meta_a_world_column(
+    reopen: Callable[[], Store],
+    raw_sql: Callable[[str], list[tuple[Any, ...]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Migration 6 on a database written before it: "world.<name>.<key>" rows become the
+    world's own keys (found by equality, deleted with the world), the others stay the
+    server's. Names with '_' and '-' (LIKE wildcards and look-alikes) are kept apart."""
+    from callister.store import _sql
+
+    real = _sql.load_migrations
+    monkeypatch.setattr(_sql, "load_migrations", lambda dialect: real(dialect)[:5])
+    reopen().close()  # the schema as version 5 left it
+    monkeypatch.undo()
+    raw_sql(
+        "INSERT INTO meta (key, value) VALUES ('world.kw_1.tick', '1'), ('world.kw-1.tick', "
+        "'2'), ('world.kwz1.tick', '3'), ('world.kw_1.a.b', '4'), ('seed', '7'), "
+        "('world.', '8'), ('world.x', '9'), ('world..y', '10'), ('world.z.', '11')"
+    )
+    store = reopen()
+    assert store.schema_version() == len(real(store.backend))
+    assert [store.get_meta("tick", world=w) for w in ("kw_1", "kw-1", "kwz1")] == ["1", "2", "3"]
+    assert store.get_meta("a.b", world="kw_1") == "4"
+    kept = {k: store.get_meta(k) for k in ("seed", "world.", "world.x", "world..y", "world.z.")}
+    assert kept == {"seed": "7", "world.": "8", "world.x": "9", "world..y": "10", "world.z.": "11"}
+    rows = raw_sql("SELECT world, key FROM meta WHERE world <> ''")
+    assert sorted(tuple(r) for r in rows) == [
+        ("kw-1", "tick"),
+        ("kw_1", "a.b"),
+        ("kw_1", "tick"),
+        ("kwz1", "tick"),
+    ]
+
+
 def test_newer_schema_is_refused(
     store: Store, reopen: Callable[[], Store], raw_sql: Callable[[str], list[tuple[Any, ...]]]
 ) -> None:
@@ -483,6 +517,8 @@ def test_meta(store: Store) -> None:
         store.set_meta("n", 5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="key must not be empty"):
         store.get_meta("")
+    store.set_meta("tick", "5", world="main")  # one world's key: apart from the server's
+    assert store.get_meta("tick", world="main") == "5" and store.get_meta("tick") is None
 
 
 # -- bad inputs in general ---------------------------------------------------------------------

@@ -3,13 +3,9 @@ scanned afterwards, and the other worlds' checksums are unchanged. On SQLite and
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
-import pytest
+from tests.worlds.rawdb import raw_rows, table_columns
 
 from callister.store import (
     Character,
@@ -19,18 +15,10 @@ from callister.store import (
     Store,
     WorldRecord,
     Wreck,
-    open_store,
 )
 from callister.worlds import run_deletion
 
 DOOMED = "zq-doomed"  # distinctive: a substring scan finds only real references
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def record(name: str, seed: int) -> WorldRecord:
@@ -59,48 +47,7 @@ def fill(store: Store, name: str, accounts: list[int], ship_base: int) -> None:
     store.put_deltas(name, [(x, y, "field.0.richness", x * y) for x in range(5) for y in range(5)])
     store.add_evidence([Evidence(world=name, account_id=accounts[0], tick=5, at=1.0,
                                  code="COOLDOWN", action="fire", detail={"ship": 1})])  # fmt: skip
-    store.set_meta(f"world.{name}.tick", "1234")
-
-
-def raw_rows(url: str, tmp: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read with the driver directly (not through the code tested)."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for t in tables:
-            out[t] = list(conn.execute(f'SELECT * FROM "{t}"'))
-        conn.close()
-        return out
-    base, schema = url.split("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (schema,))]  # fmt: skip
-        for t in tables:
-            out[t] = list(conn.execute(f'SELECT * FROM "{schema}"."{t}"'))
-    return out
-
-
-def world_columns(url: str) -> dict[str, list[str]]:
-    """Columns whose name mentions 'world', per table."""
-    found: dict[str, list[str]] = {}
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-            cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
-            found[t] = [c for c in cols if "world" in c]
-        conn.close()
-        return found
-    base, schema = url.split("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        for t, c in conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s", (schema,)):  # fmt: skip
-            found.setdefault(t, [])
-            if "world" in c:
-                found[t].append(c)
-    return found
+    store.set_meta("tick", "1234", world=name)
 
 
 def test_delete_leaves_nothing_and_other_worlds_unchanged(
@@ -129,26 +76,29 @@ def test_delete_leaves_nothing_and_other_worlds_unchanged(
     assert {"characters", "deltas", "ledger_entries", "evidence"} <= set(seen)
     # 1. no table has a world column under another name (the deletion keys on `world`)
     provenance = {"origin_world"}  # where a clone was born: history, like the audit log
-    for table, cols in world_columns(store_url).items():
-        other = set(cols) - {"world"} - provenance
+    for table, cols in table_columns(store_url).items():
+        other = {c for c in cols if "world" in c} - {"world"} - provenance
         assert not other, f"{table} keys worlds by {sorted(other)}: not deleted by key"
     # 2. every row of every table: nothing holds the doomed world's name but the audit log
     audit_mentions = 0
-    for table, rows in raw_rows(store_url, tmp_path).items():
+    about = 0  # audit records whose subject is the world: its subject index holds it again
+    for table, rows in raw_rows(store_url).items():
         for row in rows:
             text = " ".join(str(v) for v in row)
             if DOOMED in text:
                 assert table == "world_audit", f"{table} still holds {row}"
                 audit_mentions += text.count(DOOMED)
-    assert audit_mentions > 0
+                about += DOOMED in row[4]  # id, at, actor, action, subject, detail
+    assert audit_mentions > 0 and about > 0
     assert store.world_stats(DOOMED) == {"characters": 0, "systems": 0, "rows": 0}
     # 3. every file the store writes (SQLite: the database, its WAL and shared memory): the
-    # name appears only as often as the audit rows hold it (deleted pages were scrubbed)
+    # name appears only as often as the audit rows (and their index) hold it (deleted pages
+    # were scrubbed)
     if store_url.startswith("sqlite"):
         folder = Path(store_url.removeprefix("sqlite:///")).parent
         in_files = sum(p.read_bytes().count(DOOMED.encode()) for p in folder.iterdir()
                        if p.is_file())  # fmt: skip
-        assert in_files == audit_mentions, (in_files, audit_mentions)
+        assert in_files == audit_mentions + about, (in_files, audit_mentions, about)
     # 4. the other worlds are unchanged (infinity only gained the evacuee, which we check)
     assert {w: store.world_checksum(w) for w in ("keep",)} == before
     assert store.world_checksum("infinity") != infinity_before

@@ -3,8 +3,6 @@ deletion job's batches and the fork."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from callister.economy.audit import audit_books
@@ -17,15 +15,7 @@ from callister.store import (
     Posting,
     Store,
     WorldRecord,
-    open_store,
 )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def world(name: str, **kw: object) -> WorldRecord:
@@ -54,7 +44,7 @@ def populate(store: Store, name: str, account_id: int, ship: int) -> None:
         ItemMove("gold", 2, None, "station:0:0:0")])  # fmt: skip
     store.put_delta(name, 0, 0, "field.0.richness", 3)
     store.add_discovery(account_id, name, 0, 0, 1.0)
-    store.set_meta(f"world.{name}.tick", "77")
+    store.set_meta("tick", "77", world=name)
 
 
 def test_registry_and_bad_names(store: Store) -> None:
@@ -130,7 +120,8 @@ def test_delete_batches_and_finish(store: Store) -> None:
             pass
     audit_id = store.finish_world_deletion("gone", {"ledger": {}})
     assert store.get_world("gone") is None and store.get_deletion_job("gone") is None
-    assert store.get_meta("world.gone.tick") is None
+    assert store.get_meta("tick", world="gone") is None
+    assert store.get_meta("tick", world="keep") == "77"
     assert store.world_stats("gone")["rows"] == 0
     assert store.world_checksum("keep") == before
     record = store.list_world_audit("gone")[0]
@@ -164,6 +155,7 @@ def test_fork_copies_state_and_books(store: Store) -> None:
     out = store.fork_world("origin", world("copy"), actor=None, spatial=True,
                            progress=lambda d, t: seen.append((d, t)))  # fmt: skip
     assert out["rows"]["characters"] == 1 and "evidence" in out["skipped"]
+    assert out["rows"]["meta"] == 1 and store.get_meta("tick", world="copy") == "77"
     assert seen and seen[-1][0] == seen[-1][1]
     assert store.balance("copy", f"player:{a.id}") == 500
     assert store.holdings("copy", "ship:3001") == {"iron": 7}
@@ -214,3 +206,49 @@ def test_move_takes_the_crew_aboard_with_its_memories(store: Store) -> None:
     moved, stayed = store.get_clone(aboard), store.get_clone(ashore)
     assert moved is not None and moved.world == "dst" and len(moved.memories) == 1
     assert stayed is not None and stayed.world == "src"
+
+
+def test_hired_crew_moves_with_its_document_pointing_home(store: Store) -> None:
+    """A crew clone's stored document names its world too; a move rewrites it, so the clone
+    loaded in the destination is of the destination (saved again, it stays there) while its
+    lineage still says where it was born."""
+    from tests.agents._support import make_clone
+
+    from callister.server.crew import clone_to_row, row_to_clone
+
+    a = store.create_account("captain", "h")
+    store.create_world(world("src"), None)
+    store.create_world(world("dst", seed=2), None)
+    populate(store, "src", a.id, 5001)
+    hired = make_clone(2**61 + 7, name="Vega", world="src")
+    store.put_clone(clone_to_row(hired, 5001))
+    store.move_character(a.id, "src", "dst")
+    row = store.get_clone(hired.id)
+    assert row is not None and row.world == "dst" and row.doc["world"] == "dst"
+    back = row_to_clone(row)
+    assert back.world == "dst" and back.lineage.origin_world == "src"
+    store.put_clone(clone_to_row(back, 5001))  # the crew is saved again by the destination
+    again = store.get_clone(hired.id)
+    assert again is not None and again.world == "dst"
+
+
+def test_world_meta_is_keyed_by_world(store: Store) -> None:
+    store.create_world(world("kw_1"), None)
+    store.create_world(world("kw-1"), None)
+    store.set_meta("tick", "1", world="kw_1")
+    store.set_meta("tick", "2", world="kw-1")
+    store.set_meta("tick", "3")  # a server-wide key of the same name is another key
+    assert [store.get_meta("tick", world=w) for w in ("kw_1", "kw-1")] == ["1", "2"]
+    assert store.get_meta("tick") == "3" and store.get_meta("tick", world="kwz1") is None
+    with pytest.raises(ValueError, match="world=<name>"):
+        store.set_meta("world.kw_1.tick", "9")  # the old string-built key is refused
+    for bad in ("", "Bad Name", "x"):
+        with pytest.raises(ValueError, match="world name"):
+            store.set_meta("tick", "1", world=bad)
+    # a spatial fork takes the world's clock along; a new-seed fork starts its own
+    store.fork_world("kw_1", world("kw-copy"), actor=None, spatial=True)
+    assert store.get_meta("tick", world="kw-copy") == "1"
+    store.fork_world("kw_1", world("kw-new", seed=9), actor=None, spatial=False,
+                     placement=lambda account: {"system_x": 1})  # fmt: skip
+    assert store.get_meta("tick", world="kw-new") is None
+    assert "meta" in store.world_tables()

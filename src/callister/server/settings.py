@@ -20,6 +20,14 @@ class SettingsError(ValueError):
     """A setting has the wrong type or is out of its bounds; the message names it and the fix."""
 
 
+# Settings that existed once, and what replaces them: naming one is an error that says so,
+# never a value silently ignored.
+REMOVED = {
+    "sqlite_synchronous": "SQLite durability is part of the database URL: "
+    "db = sqlite:///data/callister.db?synchronous=NORMAL (default FULL)",
+}
+
+
 def _s(default: Any, doc: str, lo: float | None = None, hi: float | None = None) -> Any:
     return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
 
@@ -30,10 +38,8 @@ class Settings:
     port: int = _s(8000, "TCP port for HTTP and WebSocket.", 0, 65535)
     db: str = _s(
         "sqlite:///data/callister.db",
-        "Database URL: sqlite:///path.db (default, WAL) or postgresql://user@host:port/db.",
-    )
-    sqlite_synchronous: str = _s(
-        "FULL", "SQLite durability: FULL survives power loss, NORMAL only process crashes."
+        "Database URL: sqlite:///path.db (default, WAL; add ?synchronous=NORMAL to trade "
+        "power-loss durability for speed) or postgresql://user@host:port/db.",
     )
     world_name: str = _s("infinity", "Name of the public world this server runs.")
     world_seed: int = _s(1, "Seed of the public world's universe (any 64-bit integer).")
@@ -162,8 +168,6 @@ class Settings:
             raise SettingsError(
                 f"snapshot_hz={self.snapshot_hz} must divide tick_hz={self.tick_hz}"
             )
-        if self.sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
-            raise SettingsError("sqlite_synchronous must be FULL or NORMAL")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise SettingsError("log_level must be one of debug, info, warning, error")
 
@@ -172,6 +176,8 @@ class Settings:
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}
         for name, raw in values.items():
+            if name in REMOVED:
+                raise SettingsError(f"{source}: setting '{name}' was removed. {REMOVED[name]}")
             if name not in known:
                 raise SettingsError(f"{source}: unknown setting '{name}' (see README, Settings)")
             changes[name] = _convert(name, type(getattr(self, name)), raw, source)
@@ -220,7 +226,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
         settings = settings.with_overrides(data, str(path))
-    names = {f.name for f in fields(Settings)}
+    names = {f.name for f in fields(Settings)} | set(REMOVED)
     from_env = {
         key[len(ENV_PREFIX) :].lower(): value
         for key, value in env.items()

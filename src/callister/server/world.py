@@ -170,7 +170,7 @@ class World:
         # compiled kernels are loaded (or compiled once) before the first tick, never on it
         seconds = await loop.run_in_executor(None, warm_up)
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
-        saved = await self.writer.call(self.store.get_meta, f"world.{self.name}.tick")
+        saved = await self.writer.call(lambda: self.store.get_meta("tick", world=self.name))
         self.tick = int(saved) if saved else 0
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
@@ -590,7 +590,8 @@ class World:
         clones = self.agents.save_all()
         if clones:
             await self.writer.call(self.agents.repo.put_many, clones)
-        await self.writer.call(self.store.set_meta, f"world.{self.name}.tick", str(self.tick))
+        tick = str(self.tick)
+        await self.writer.call(lambda: self.store.set_meta("tick", tick, world=self.name))
 
     async def _checkpoint_loop(self) -> None:
         while self._running:

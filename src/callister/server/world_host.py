@@ -534,22 +534,11 @@ class WorldHost:
                 self.settings.home_systems,
                 self.settings.world_delete_batch,
             )
-            await self.call(plan.close_ledger)
             for account_id, home in await self.call(plan.evacuees):
                 await self.call(plan.move_one, account_id, home)
-            pending = await self.call(plan.tables)
-            while pending:
-                held_back = []
-                for table in pending:
-                    while True:
-                        n = await self.call(plan.delete_batch, table)
-                        if n < 0:
-                            held_back.append(table)
-                        if n <= 0:
-                            break
-                if held_back == pending:
-                    raise RuntimeError(f"foreign keys keep rows of {name} in {held_back}")
-                pending = held_back
+            await self.call(plan.close_ledger)
+            while await self.call(plan.next_batch) is not None:
+                pass  # one batch per writer call: other writes run between them
             audit_id = await self.call(plan.finish)
             log.warning("world deleted", extra={"world": name, "audit": audit_id})
             self.records.pop(name, None)

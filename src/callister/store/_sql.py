@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 from . import _check as check
 from ._clones import SqlCloneRecords
 from ._moderation import SqlModerationRecords
-from ._worlds import SqlWorldRecords
+from ._worlds import SqlWorldRecords, world_name
 from .api import (
     MAX_AMOUNT,
     MAX_ENTITY_ID,
@@ -556,24 +556,33 @@ class SqlStore(SqlCloneRecords, SqlModerationRecords, SqlWorldRecords, Store):
 
     # -- metadata ---------------------------------------------------------------------------
 
-    def get_meta(self, key: str) -> str | None:
+    def get_meta(self, key: str, *, world: str | None = None) -> str | None:
         key = check.text("key", key)
+        scope = _meta_scope(world)
         row = self._run(
-            lambda c: c.execute("SELECT value FROM meta WHERE key = ?", (key,)).one(),
+            lambda c: c.execute(
+                "SELECT value FROM meta WHERE world = ? AND key = ?", (scope, key)
+            ).one(),
             write=False,
         )
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
+    def set_meta(self, key: str, value: str, *, world: str | None = None) -> None:
         key = check.text("key", key)
+        scope = _meta_scope(world)
+        if not scope and key.startswith("world."):
+            raise ValueError(
+                f"meta key {key!r} looks world-scoped: pass world=<name> and the bare key, so "
+                "the world's deletion finds it by its world column"
+            )
         if not isinstance(value, str):
             raise ValueError(f"meta value must be a str, not {type(value).__name__}")
         check.clean("meta value", value)
         self._run(
             lambda c: c.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
+                "INSERT INTO meta (world, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (world, key) DO UPDATE SET value = excluded.value",
+                (scope, key, value),
             ),
             write=True,
         )
@@ -1180,3 +1189,9 @@ def character_upsert(characters: Sequence[Character]) -> tuple[str, list[tuple[A
     now = time.time()
     rows = sorted((_character_row(c, now) for c in characters), key=lambda r: (r[0], r[1]))
     return _SAVE_CHARACTER, rows
+
+
+def _meta_scope(world: str | None) -> str:
+    """The `meta.world` of a key: '' for server-wide keys, else a valid world name (so no
+    world's keys can be written under another's, or under the server's)."""
+    return "" if world is None else world_name(world)

@@ -38,6 +38,15 @@ _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 _LAST_TABLES = ("worlds", "world_jobs")
 # columns that say "this row is aboard that ship": rows of other tables that move with a ship
 _SHIP_COLUMNS = ("ship_id", "ship")
+# JSON-object columns whose top-level "world" names the world the row lives in: a move rewrites
+# it with the row's `world` column, or the document would send the row back (a crew clone
+# loaded from its doc is saved again under doc["world"]). Provenance inside them (a clone's
+# lineage: where it was born, imported, forked) is history and stays as it was.
+_WORLD_DOCUMENTS = {"clones": "doc"}
+# audit actions that tell a deletion's story (read back by finish_world_deletion)
+_STAYED = "evacuate_stayed"
+_LEDGER = "ledger_closed"
+_RUN = "delete_run"
 _PLACEMENT = (
     "system_x",
     "system_y",
@@ -189,6 +198,37 @@ def _open_marker(cur: Cursor, world: str, account_id: int, detail: dict[str, Any
     )
 
 
+def _zone_key_column(column: str) -> bool:
+    """A column holding zone keys ("<world>.<x>.<y>"): the row places something in one world."""
+    return column == "zone" or column.endswith("_zone")
+
+
+def _rewrite_world_documents(cur: Cursor, table: str, ids: list[int], destination: str) -> None:
+    """Point the documents of moved rows (`_WORLD_DOCUMENTS`) at the world they moved to."""
+    column = _WORLD_DOCUMENTS[table]
+    for row_id in ids:
+        found = cur.execute(f'SELECT "{column}" FROM "{table}" WHERE id = ?', (row_id,)).one()
+        if found is None:
+            continue
+        doc = json.loads(found[0])
+        if isinstance(doc, dict) and "world" in doc and doc["world"] != destination:
+            doc["world"] = destination
+            cur.execute(
+                f'UPDATE "{table}" SET "{column}" = ? WHERE id = ?',
+                (check.to_json(column, doc), row_id),
+            )
+
+
+def _audits_since(cur: Cursor, job: DeletionJob, action: str, subject: str) -> list[dict[str, Any]]:
+    """The details of the audit records of `action` about `subject` written since the job was
+    requested, oldest first (the world_audit_subject index finds them)."""
+    rows = cur.execute(
+        "SELECT detail FROM world_audit WHERE subject = ? AND id > ? AND action = ? ORDER BY id",
+        (subject, job.audit_id, action),
+    ).all()
+    return [json.loads(r[0]) for r in rows]
+
+
 class SqlWorldRecords:
     """Mixed into `SqlStore`; uses its `_run`/transaction helpers."""
 
@@ -199,7 +239,8 @@ class SqlWorldRecords:
     def _tables(self, cur: Cursor) -> list[str]:
         if self.backend == "sqlite":
             rows = cur.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND substr(name, 1, 7) <> 'sqlite_'"  # SQLite's own (no LIKE: '_' is a wildcard)
             ).all()
         else:
             rows = cur.execute(
@@ -500,20 +541,29 @@ class SqlWorldRecords:
                     (source, holder),
                 ).all()
             }
-            # the tables other features add: rows aboard the ship move with it
+            # the tables other features add: rows aboard the ship move with it; rows placing
+            # the ship in the source's zones (a zone key holds the world's name) are dropped:
+            # re-keyed they would point into the old world, and `placement` places it anew
             aboard: dict[str, int] = {}
+            dropped: dict[str, int] = {}
             for table in self._world_tables(cur):
                 if table in ("characters", "worlds", "world_jobs"):
                     continue
                 cols = self._columns(cur, table)
                 col = next((c for c in _SHIP_COLUMNS if c in cols), None)
-                if col is not None:
-                    aboard[table] = int(
-                        cur.execute(
-                            f'SELECT count(*) FROM "{table}" WHERE world = ? AND "{col}" = ?',
-                            (source, ship),
-                        ).one()[0]  # type: ignore[index]
-                    )
+                if col is None:
+                    continue
+                n = int(
+                    cur.execute(
+                        f'SELECT count(*) FROM "{table}" WHERE world = ? AND "{col}" = ?',
+                        (source, ship),
+                    ).one()[0]  # type: ignore[index]
+                )
+                if any(_zone_key_column(c) for c in cols):
+                    if n:
+                        dropped[table] = n
+                else:
+                    aboard[table] = n
             detail = {
                 "from": source,
                 "to": destination,
@@ -524,6 +574,8 @@ class SqlWorldRecords:
                 "aboard": aboard,
                 "reason": reason,
             }
+            if dropped:
+                detail["dropped"] = dropped
             audit_id = _insert_audit(cur, actor, "move", str(account_id), detail)
             idem = f"move:{audit_id}"
             out = _new_txn(cur, source, idem, "world_out", player, {"credits": credits})
@@ -556,15 +608,24 @@ class SqlWorldRecords:
             for table in list(aboard):
                 cols = self._columns(cur, table)
                 col = next(c for c in _SHIP_COLUMNS if c in cols)
+                ids: list[int] = []
                 if "id" in cols:
-                    ids = cur.execute(
+                    ids = [int(r[0]) for r in cur.execute(
                         f'SELECT id FROM "{table}" WHERE world = ? AND "{col}" = ?',
                         (source, ship),
-                    ).all()
-                    children[f"{table.removesuffix('s')}_id"] = [int(r[0]) for r in ids]
+                    ).all()]  # fmt: skip
+                    children[f"{table.removesuffix('s')}_id"] = ids
                 cur.execute(
                     f'UPDATE "{table}" SET world = ? WHERE world = ? AND "{col}" = ?',
                     (destination, source, ship),
+                )
+                if table in _WORLD_DOCUMENTS:
+                    _rewrite_world_documents(cur, table, ids, destination)
+            for table in dropped:
+                cols = self._columns(cur, table)
+                col = next(c for c in _SHIP_COLUMNS if c in cols)
+                cur.execute(
+                    f'DELETE FROM "{table}" WHERE world = ? AND "{col}" = ?', (source, ship)
                 )
             # rows that belong to what moved (a clone's memories, relationships) go along
             for table in self._world_tables(cur):
@@ -724,7 +785,91 @@ class SqlWorldRecords:
             found = self._get_job(cur, world)
             if found is None:
                 raise ValueError(f"no deletion job for {world!r}")
+            runs = len(_audits_since(cur, found, _RUN, world))
+            _insert_audit(cur, None, _RUN, world, {"job": found.id, "run": runs + 1})
             return found
+
+        return self._run(apply, write=True)
+
+    def _story(self, cur: Cursor, world: str, job: DeletionJob) -> dict[str, Any]:
+        """What the deletion has done so far, over every run: read back from the audit records
+        written since it was requested (each in the transaction that did the step)."""
+        rows = cur.execute(
+            "SELECT id, action, subject, detail FROM world_audit WHERE id > ? AND action IN "
+            "(?, ?, ?, ?) ORDER BY id",
+            (job.audit_id, "move", _STAYED, _LEDGER, _RUN),
+        ).all()
+        moves: list[dict[str, Any]] = []
+        stayed: dict[int, str] = {}
+        ledger: dict[str, Any] | None = None
+        runs = 0
+        for audit_id, action, subject, raw in rows:
+            detail = json.loads(raw)
+            if action == "move":
+                if detail.get("from") == world and detail.get("reason") == "evacuate":
+                    moves.append({
+                        "account": detail["account"], "to": detail["to"],
+                        "ship": detail["ship"], "credits": detail["credits"],
+                        "audit": int(audit_id),
+                    })  # fmt: skip
+            elif detail.get("world") != world and subject != world:
+                continue
+            elif action == _STAYED:
+                stayed.setdefault(int(subject), str(detail.get("why", "")))
+            elif action == _LEDGER:
+                ledger = ledger if ledger is not None else detail["ledger"]
+            elif action == _RUN:
+                runs += 1
+        return {
+            "runs": runs,
+            "moved": [m["account"] for m in moves],
+            "moves": moves,
+            "stayed": sorted(stayed),
+            "stayed_why": {str(k): v for k, v in sorted(stayed.items())},
+            "ledger": ledger,
+        }
+
+    def deletion_story(self, world: str) -> dict[str, Any]:
+        world = check.text("world", world, 64)
+
+        def read(cur: Cursor) -> dict[str, Any]:
+            job = self._get_job(cur, world)
+            if job is None:
+                raise ValueError(f"no deletion job for {world!r}")
+            return self._story(cur, world, job)
+
+        return self._run(read, write=False)
+
+    def record_stayed(self, world: str, account_id: int, why: str) -> bool:
+        world = world_name(world)
+        account_id = check.int64("account_id", account_id, 1)
+        why = check.text("why", why, 200)
+
+        def apply(cur: Cursor) -> bool:
+            job = self._get_job(cur, world)
+            if job is None or job.state != "deleting":
+                raise ValueError(f"{world!r} is not being deleted")
+            done = _audits_since(cur, job, _STAYED, str(account_id))
+            if any(d.get("world") == world for d in done):
+                return False
+            _insert_audit(cur, None, _STAYED, str(account_id), {"world": world, "why": why})
+            return True
+
+        return bool(self._run(apply, write=True))
+
+    def close_deletion_ledger(self, world: str, ledger: Mapping[str, Any]) -> dict[str, Any]:
+        world = world_name(world)
+        check.to_json("ledger", dict(ledger), object_only=True)
+
+        def apply(cur: Cursor) -> dict[str, Any]:
+            job = self._get_job(cur, world)
+            if job is None or job.state != "deleting":
+                raise ValueError(f"{world!r} is not being deleted")
+            kept = _audits_since(cur, job, _LEDGER, world)
+            if kept:
+                return dict(kept[0]["ledger"])
+            _insert_audit(cur, None, _LEDGER, world, {"world": world, "ledger": dict(ledger)})
+            return dict(ledger)
 
         return self._run(apply, write=True)
 
@@ -762,17 +907,20 @@ class SqlWorldRecords:
 
         def apply(cur: Cursor) -> int:
             job = self._get_job(cur, world)
+            # the batches cleared meta too, but the public world (deleted with the override)
+            # keeps ticking and checkpoints its clock until it starts again: sweep it here
+            cur.execute("DELETE FROM meta WHERE world = ?", (world,))
             for table in self._world_tables(cur):
                 if table in _LAST_TABLES:
                     continue
                 left = cur.execute(f'SELECT 1 FROM "{table}" WHERE world = ? LIMIT 1', (world,))
                 if left.one() is not None:
                     raise ValueError(f"table {table} still holds rows of {world!r}")
-            cur.execute("DELETE FROM meta WHERE key LIKE ?", (f"world.{world}.%",))
             cur.execute("DELETE FROM worlds WHERE world = ?", (world,))
             cur.execute("DELETE FROM world_jobs WHERE world = ?", (world,))
             full = dict(detail)
             if job is not None:
+                story = self._story(cur, world, job)
                 full.update(
                     job=job.id,
                     requested_by=job.requested_by,
@@ -780,7 +928,14 @@ class SqlWorldRecords:
                     approvals=job.approvals,
                     override=job.override,
                     rows_deleted=job.progress,
+                    runs=story["runs"],
+                    moved=story["moved"],
+                    moves=story["moves"],
+                    stayed=story["stayed"],
+                    stayed_why=story["stayed_why"],
                 )
+                if story["ledger"] is not None:
+                    full["ledger"] = story["ledger"]
             return _insert_audit(cur, None, "deleted", world, full)
 
         return self._run(apply, write=True)
@@ -933,14 +1088,13 @@ class SqlWorldRecords:
                     tick(500)
             tick(n_hold % 500)
             counts["holdings"] = n_hold
-            tick_meta = cur.execute(
-                "SELECT value FROM meta WHERE key = ?", (f"world.{source}.tick",)
-            ).one()
-            if tick_meta is not None and spatial:
-                cur.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                    "SET value = excluded.value",
-                    (f"world.{dst}.tick", tick_meta[0]),
+            if spatial:  # the world's metadata (its clock) belongs to its space
+                counts["meta"] = int(
+                    cur.execute(
+                        "INSERT INTO meta (world, key, value) "
+                        "SELECT ?, key, value FROM meta WHERE world = ?",
+                        (dst, source),
+                    ).rowcount
                 )
             skipped = [
                 t

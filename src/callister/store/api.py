@@ -378,12 +378,14 @@ class Store(CloneRecords, ModerationRecords, WorldRecords, ABC):
     # -- metadata ---------------------------------------------------------------------------
 
     @abstractmethod
-    def get_meta(self, key: str) -> str | None:
-        """The server metadata value for `key`, or None."""
+    def get_meta(self, key: str, *, world: str | None = None) -> str | None:
+        """The metadata value for `key`, or None: the server's (world None) or one world's
+        (kept with the world's other rows, deleted with it, copied by a spatial fork)."""
 
     @abstractmethod
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a server metadata value (upsert)."""
+    def set_meta(self, key: str, value: str, *, world: str | None = None) -> None:
+        """Set a metadata value (upsert), server-wide (world None) or of one world.
+        ValueError for a server-wide key starting "world." (pass world= instead)."""
 
     # -- ledger and items -------------------------------------------------------------------
 

@@ -198,7 +198,25 @@ class WorldRecords:
 
     @abstractmethod
     def begin_deleting(self, world: str) -> DeletionJob:
-        """Job to 'deleting' and the world to state 'deleting' (one transaction)."""
+        """Job to 'deleting' and the world to state 'deleting' (one transaction), and an audit
+        record of this run (`delete_run`): a resumed deletion counts its runs."""
+
+    @abstractmethod
+    def record_stayed(self, world: str, account_id: int, why: str) -> bool:
+        """Audit that the account's character stays in the world being deleted (and is deleted
+        with it), with the reason. False if already recorded (a resumed job)."""
+
+    @abstractmethod
+    def close_deletion_ledger(self, world: str, ledger: Mapping[str, Any]) -> dict[str, Any]:
+        """Audit the world's closing ledger; the first closing is kept, and returned, if a run
+        before this one recorded it already. ValueError unless the world is being deleted."""
+
+    @abstractmethod
+    def deletion_story(self, world: str) -> dict[str, Any]:
+        """What the world's deletion did so far, over every run, read from the audit records
+        written with each step: {"runs", "moved": [account ids], "moves": [{"account", "to",
+        "ship", "credits", "audit"}], "stayed": [account ids], "stayed_why": {id: why},
+        "ledger": closing ledger or None}. ValueError if there is no job."""
 
     @abstractmethod
     def world_tables(self) -> list[str]:
@@ -211,8 +229,11 @@ class WorldRecords:
 
     @abstractmethod
     def finish_world_deletion(self, world: str, detail: Mapping[str, Any]) -> int:
-        """Last step: remove the registry row, the job and the world's meta keys, and write the
-        audit record (returned id) in one transaction."""
+        """Last step: remove the registry row and the job, and write the audit record
+        (returned id) in one transaction; refused (ValueError) while any other table holds a
+        row of the world. The record is `detail` plus the job (who asked, approvals, rows
+        deleted per table) and the whole `deletion_story`, so an interrupted and resumed
+        deletion is told in full."""
 
     @abstractmethod
     def scrub(self) -> None:
@@ -221,7 +242,8 @@ class WorldRecords:
 
     @abstractmethod
     def world_checksum(self, world: str) -> str:
-        """SHA-256 over every row keyed to the world in every world table (stable order)."""
+        """SHA-256 over every row keyed to the world in every world table (stable order), meta
+        included: equal checksums before and after mean the world's rows are byte-identical."""
 
     # -- forking -------------------------------------------------------------------------------
     @abstractmethod

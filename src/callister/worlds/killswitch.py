@@ -1,11 +1,14 @@
 """The kill switch's deletion job, step by step (each step one store transaction).
 
-Order: (1) close out the ledger (the final balances go into the audit record), (2) move each
-character to its home world (an atomic move; a player whose home is this world, or who already
-has a character there, keeps nothing here), (3) delete every row of every table with a `world`
-column in batches, (4) one last transaction removes the registry row and the job and writes the
-audit record. Every step is idempotent, so a job interrupted anywhere (SIGKILL) resumes from
-the database state: the job row stays until step 4 commits.
+Order: (1) move each character to its home world (an atomic move, audited in its own
+transaction; a player whose home is this world, or who already has a character there, keeps
+nothing here, and that is audited too), (2) close out the ledger after the evacuation (the
+balances that die with the world go into the audit record; the first closing is kept), (3)
+delete every row of every table with a `world` column in batches, (4) one last transaction
+removes the registry row and the job and writes the final audit record, which the store builds
+from the records of every step of every run. Every step is idempotent, so a job interrupted
+anywhere (SIGKILL) resumes from the database state and its final record still tells all of it:
+the job row stays until step 4 commits.
 """
 
 from __future__ import annotations
@@ -24,26 +27,14 @@ MAX_LEDGER_IN_AUDIT = 2000  # accounts listed in the closing ledger (the rest ar
 
 class DeletionPlan:
     """The steps of deleting `world`; the server runs each on its writer thread, the CLI
-    directly (run_deletion)."""
+    directly (run_deletion). The job must be in state 'deleting' (Store.begin_deleting)."""
 
     def __init__(self, store: Store, world: str, public: str, home_count: int, batch: int) -> None:
         self.store, self.world, self.public = store, world, public
         self.home_count, self.batch = home_count, batch
-        self.detail: dict[str, Any] = {"moved": [], "stayed": []}
-
-    def close_ledger(self) -> dict[str, Any]:
-        balances = self.store.ledger_balances(self.world)
-        owned = {k: v for k, v in balances.items() if ":" in k}
-        listed = dict(sorted(owned.items())[:MAX_LEDGER_IN_AUDIT])
-        ledger = {
-            "accounts": len(balances),
-            "credits_total": sum(balances.values()),
-            "owned_total": sum(owned.values()),
-            "owned": listed,
-            "system": {k: v for k, v in balances.items() if ":" not in k},
-        }
-        self.detail["ledger"] = ledger
-        return ledger
+        self._round: list[str] | None = None  # the tables this pass of batches clears
+        self._left: list[str] = []  # of the round, those not cleared yet
+        self._held: list[str] = []  # of the round, those a foreign key held back
 
     def evacuees(self) -> list[tuple[int, str | None]]:
         """(account id, home world or None) for every character still in the world."""
@@ -64,26 +55,43 @@ class DeletionPlan:
         return home
 
     def move_one(self, account_id: int, home: str | None) -> str | None:
-        """Move the character home; None if it stays (and is deleted with the world)."""
-        if home is None or home in self.store.characters_of(account_id):
-            self.detail["stayed"].append(account_id)
+        """Move the character home; None if it stays (and is deleted with the world). Either
+        way the outcome is audited in the transaction that decides it."""
+        if home is None:
+            self.store.record_stayed(self.world, account_id, "no live home world")
+            return None
+        if home in self.store.characters_of(account_id):
+            self.store.record_stayed(self.world, account_id, f"has a character in {home}")
             return None
         record = self.store.get_world(home)
         if record is None:
-            self.detail["stayed"].append(account_id)
+            self.store.record_stayed(self.world, account_id, f"home world {home} is gone")
             return None
         placement = home_placement(record.seed, self.home_count, account_id)
         try:
             self.store.move_character(
                 account_id, self.world, home, placement=placement, reason="evacuate"
             )
-        except NotFound:
-            return None  # moved already (a resumed job)
-        except ValueError:
-            self.detail["stayed"].append(account_id)
+        except (NotFound, ValueError) as exc:
+            # NotFound: moved meanwhile (that move is audited) or the home stopped being live
+            if self.world in self.store.characters_of(account_id):
+                self.store.record_stayed(self.world, account_id, str(exc)[:200])
             return None
-        self.detail["moved"].append(account_id)
         return home
+
+    def close_ledger(self) -> dict[str, Any]:
+        """The world's balances after the evacuation (what dies with it), audited once."""
+        balances = self.store.ledger_balances(self.world)
+        owned = {k: v for k, v in balances.items() if ":" in k}
+        listed = dict(sorted(owned.items())[:MAX_LEDGER_IN_AUDIT])
+        ledger = {
+            "accounts": len(balances),
+            "credits_total": sum(balances.values()),
+            "owned_total": sum(owned.values()),
+            "owned": listed,
+            "system": {k: v for k, v in balances.items() if ":" not in k},
+        }
+        return self.store.close_deletion_ledger(self.world, ledger)
 
     def tables(self) -> list[str]:
         return [t for t in self.store.world_tables() if t not in LAST_TABLES]
@@ -97,8 +105,31 @@ class DeletionPlan:
                 return -1
             raise
 
+    def next_batch(self) -> tuple[str, int] | None:
+        """Delete the next batch: (table, rows deleted), or None when every table is clear.
+
+        Tables go in order; one that a foreign key holds back is retried after the others, and
+        StoreError is raised when a whole pass clears nothing it held back."""
+        if self._round is None:
+            self._round = self.tables()
+            self._left = list(self._round)
+        while True:
+            if not self._left:
+                if not self._held:
+                    return None
+                if self._held == self._round:
+                    raise StoreError(f"foreign keys keep rows of {self.world!r} in {self._held}")
+                self._round, self._left, self._held = self._held, list(self._held), []
+            table = self._left[0]
+            n = self.delete_batch(table)
+            if n > 0:
+                return table, n
+            self._left.pop(0)
+            if n < 0:
+                self._held.append(table)
+
     def finish(self) -> int:
-        audit_id = self.store.finish_world_deletion(self.world, self.detail)
+        audit_id = self.store.finish_world_deletion(self.world, {})
         self.store.scrub()
         return audit_id
 
@@ -114,23 +145,10 @@ def run_deletion(
 ) -> int:
     """Drive a job that is in state 'deleting' to the end, synchronously; the audit id."""
     plan = DeletionPlan(store, world, public, home_count, batch)
-    plan.close_ledger()
     for account_id, home in plan.evacuees():
         plan.move_one(account_id, home)
-    pending = plan.tables()
-    while pending:
-        held_back = []
-        for table in pending:
-            while True:
-                n = plan.delete_batch(table)
-                if n < 0:
-                    held_back.append(table)
-                    break
-                if progress is not None and n:
-                    progress(table, n)
-                if n == 0:
-                    break
-        if held_back == pending:
-            raise StoreError(f"foreign keys keep rows of {world!r} in {held_back}")
-        pending = held_back
+    plan.close_ledger()
+    while (step := plan.next_batch()) is not None:
+        if progress is not None:
+            progress(*step)
     return plan.finish()
