@@ -82,7 +82,7 @@ def test_upgrade_gives_meta_a_world_column(
     raw_sql: Callable[[str], list[tuple[Any, ...]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Migration 6 on a database written before it: "world.<name>.<key>" rows become the
+    """Migration 7 on a database written before it: "world.<name>.<key>" rows become the
     world's own keys (found by equality, deleted with the world), the others stay the
     server's. Names with '_' and '-' (LIKE wildcards and look-alikes) are kept apart."""
     from callister.store import _sql

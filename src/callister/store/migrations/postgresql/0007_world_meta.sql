@@ -1,5 +1,5 @@
 -- World-scoped metadata, and the audit log by subject (PostgreSQL). Its twin is
--- ../sqlite/0006_world_meta.sql: same tables, columns, keys, index and data migration; only
+-- ../sqlite/0007_world_meta.sql: same tables, columns, keys, index and data migration; only
 -- the string functions differ. Change both together.
 --
 -- `meta` gets a `world` column like every other table holding a world's data, so a world's
