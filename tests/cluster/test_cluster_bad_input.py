@@ -14,6 +14,7 @@ import nats
 import pytest
 from tests.cluster._support import NatsServer
 from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.waiting import until
 
 from callister.cluster.procs import Cluster, free_port
 from callister.server.universe_cache import UniverseCache
@@ -82,10 +83,11 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         await nc.publish("cl.hb.gateway", b"not json")
         await nc.publish("cl.hb.worker", b"\xff\xfe")
         await nc.flush()
-        await asyncio.sleep(1.0)
+        await until(
+            lambda: cluster.metrics("w1")["callister_bad_batches_total"] >= 2, "bad batches counted"
+        )
         health = cluster.health("w1")
         assert health["ok"] and zone in health["zones"]
-        assert cluster.metrics("w1")["callister_bad_batches_total"] >= 2
     finally:
         await nc.close()
 
