@@ -15,7 +15,6 @@ DEV := $(VENV)/.dev-installed
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 # runtime only; --only-binary makes a missing wheel an error instead of a silent compile
 $(RUNTIME): pyproject.toml | $(BIN)/python
@@ -53,7 +52,7 @@ bench: $(DEV)
 
 # runs the benchmarks (several minutes) and rewrites the generated tables of docs/benchmarks.md
 bench-report: $(DEV)
-	$(BIN)/callister bench report --write docs/benchmarks.md
+	$(BIN)/callister bench report
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
