@@ -4,12 +4,11 @@ command it lists is a valid `callister bench` command, and a run rewrites only i
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.test_cli import cli
 
 from callister.bench import report
 from callister.cli.main import build_parser
@@ -112,30 +111,19 @@ def test_bad_markers_and_names_are_refused(tmp_path: Path) -> None:
     assert len(report.choose(None, everything=True)) == len(report.SECTIONS)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-    )
-
-
 @pytest.mark.parametrize("bench", ["zones", "footage", "agents", "report"])
 def test_the_new_bench_commands_have_help(bench: str) -> None:
-    out = _cli("bench", bench, "--help")
+    out = cli("bench", bench, "--help")
     assert out.returncode == 0 and "usage:" in out.stdout, out.stderr
 
 
 def test_report_lists_its_commands_and_refuses_unknown_names() -> None:
-    out = _cli("bench", "report", "--list", "--json")
+    out = cli("bench", "report", "--list", "--json")
     assert out.returncode == 0, out.stderr
     listed = json.loads(out.stdout)
     assert [s["name"] for s in listed] == [s.name for s in report.SECTIONS]
-    bad = _cli("bench", "report", "--only", "gen,nope")
+    bad = cli("bench", "report", "--only", "gen,nope")
     assert bad.returncode == 2 and "unknown benchmark" in bad.stderr, bad.stderr
     assert "Traceback" not in bad.stderr
-    zero = _cli("bench", "zones", "--zones", "0")
+    zero = cli("bench", "zones", "--zones", "0")
     assert zero.returncode == 2 and "--zones" in zero.stderr and "Traceback" not in zero.stderr
