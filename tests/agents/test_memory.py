@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -86,7 +84,8 @@ def test_round_trip_and_fork_copy() -> None:
         MemoryStream.from_dict(raw)
 
 
-def test_retrieval_over_10000_memories_is_fast() -> None:
+def test_retrieval_over_10000_memories_finds_the_relevant_important_ones() -> None:
+    # (how fast: `callister bench agents` reports retrieval_ms over 10,000 memories)
     rng = np.random.default_rng(3)
     m = MemoryStream(max_memories=10_000)
     words = ["pirate", "ore", "station", "attacked", "docked", "wreck", "credits", "jump"]
@@ -94,12 +93,8 @@ def test_retrieval_over_10000_memories_is_fast() -> None:
         m.add(
             i, " ".join(rng.choice(words, 5)), importance=float(rng.integers(1, 11)), compact=False
         )
-    m.retrieve("pirate attacked", 10_000)
-    best = min(_timed(lambda: m.retrieve("pirate attacked", 10_000)) for _ in range(20))
-    assert best < 5.0, f"retrieval took {best:.2f} ms"  # target 1 ms; lenient on a busy machine
-
-
-def _timed(fn: object) -> float:
-    t0 = time.perf_counter()
-    fn()  # type: ignore[operator]
-    return (time.perf_counter() - t0) * 1e3
+    assert len(m) == 10_000
+    got = m.retrieve("pirate attacked", 10_000)
+    assert len(got) == 5
+    for memory in got:
+        assert {"pirate", "attacked"} <= set(memory.text.split()) and memory.importance == 10.0

@@ -26,6 +26,7 @@ def test_bench_reports_timings_per_stage() -> None:
     assert (result["entities"], result["ticks"], result["seed"]) == (300, 4, 3)
     assert set(result["ms_per_tick"]) == STATS
     assert 0 < result["ms_per_tick"]["p50"] <= result["ms_per_tick"]["max"]
+    # every stage of the schedule (sim/schedule.py), in its order, and the lazy grid
     assert list(result["systems_ms"]) == list(STAGE_NAMES)
     assert result["intents_per_tick"] == 3.0  # 1 % of 300 ships
     assert result["rocks"] == 300 and result["stations"] == 3
@@ -37,8 +38,11 @@ def test_bench_with_esper_peer_and_cleanup() -> None:
     world_before = esper.current_world
     result = run_sim_bench(60, 12, peer="esper", seed=2)
     assert result["peer"]["name"] == "esper"
-    assert result["peer_ticks"] == result["peer"]["ticks"] == 10  # capped at PEER_MAX_TICKS
+    assert result["peer_ticks"] == result["peer"]["ticks"] == 12  # as many ticks as ours
+    assert not result["peer"]["time_boxed"]
     assert set(result["peer"]["ms_per_tick"]) == STATS
+    assert result["peer"]["ms_per_tick"]["p99"] is None  # 12 samples have no 99th percentile
+    assert result["peer"]["ms_per_tick"]["max"] > 0
     assert result["ratio"] == pytest.approx(
         result["peer"]["ms_per_tick"]["p50"] / result["ms_per_tick"]["p50"], rel=0.02, abs=0.01
     )
@@ -46,11 +50,22 @@ def test_bench_with_esper_peer_and_cleanup() -> None:
     assert "callister-bench-sim" not in esper.list_worlds()
 
 
+def test_esper_peer_is_time_boxed_and_has_a_p99_from_100_ticks() -> None:
+    boxed = run_sim_bench(30, 100, peer="esper", seed=2, peer_seconds=1e-9)
+    assert boxed["peer"]["time_boxed"] and boxed["peer_ticks"] == 1  # stopped after one tick
+    full = run_sim_bench(30, 100, peer="esper", seed=2)
+    assert full["peer_ticks"] == 100 and not full["peer"]["time_boxed"]
+    peer = full["peer"]["ms_per_tick"]
+    assert 0 < peer["p50"] <= peer["p99"] <= peer["max"]
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError):
         run_sim_bench(10, 1, peer="bevy")
     with pytest.raises(ValueError):
         run_sim_bench(0, 1)
+    with pytest.raises(ValueError):
+        run_sim_bench(10, 1, peer="esper", peer_seconds=0)
 
 
 def test_workload_is_seeded() -> None:

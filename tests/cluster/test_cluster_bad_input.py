@@ -14,6 +14,7 @@ import pytest
 from nats.aio.client import Client
 from tests.cluster._support import NatsServer
 from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.waiting import until
 
 from callister.cluster.procs import Cluster, free_port
 from callister.cluster.subjects import GATEWAY, WORKER
@@ -86,10 +87,11 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         await worker_nc.publish("cl.hb.worker", b"\xff\xfe")
         await worker_nc.flush()
         await nc.flush()
-        await asyncio.sleep(1.0)
+        await until(
+            lambda: cluster.metrics("w1")["callister_bad_batches_total"] >= 2, "bad batches counted"
+        )
         health = cluster.health("w1")
         assert health["ok"] and zone in health["zones"]
-        assert cluster.metrics("w1")["callister_bad_batches_total"] >= 2
     finally:
         await nc.close()
         await worker_nc.close()

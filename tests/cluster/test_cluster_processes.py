@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from tests.cluster._support import NatsServer
 from tests.server.wsclient import pump_until
+from tests.waiting import until
 
 from callister.bench.net import bench_env
 from callister.bots.client import Bot
@@ -247,8 +248,14 @@ async def test_sigkill_each_role_loses_nothing(cluster: Cluster, pg_url: str) ->
             await asyncio.sleep(3.0)
             on_g1 = [p for p in pilots if p.gateways[p.index % 2] is g1]
             cluster.kill("g1")
-            await asyncio.sleep(10.0)
-            assert all(p.reconnects >= 1 for p in on_g1)
+            await until(
+                lambda: (
+                    all(p.reconnects >= 1 for p in on_g1)
+                    and sum(p.moves for p in flyers) > moves_before
+                ),
+                "g1's players reconnected to g2, and jumps after the kills",
+                timeout=60,
+            )
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -259,9 +266,7 @@ async def test_sigkill_each_role_loses_nothing(cluster: Cluster, pg_url: str) ->
             if p.bot.ws is None or p.bot.ws.closed:
                 await p.connect()
             assert p.ships == {p.ship}, f"{p.bot.name} changed ship: {p.ships}"
-        await asyncio.sleep(1.0)
         moves_after = sum(p.moves for p in flyers)
-        assert moves_after > moves_before, "no jumps after the kills"
         # the pause a player saw stayed under the 10 s takeover bound (plus detection slack)
         worst = max(p.max_gap for p in pilots)
         print(  # the figures, for the closing note (pytest -s)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from nats.aio.client import Client
 from tests.cluster._support import NatsServer, TcpProxy
+from tests.waiting import DEADLINE_S, until
 
 from callister.cluster.leases import (
     Lease,
@@ -24,6 +25,15 @@ from callister.cluster.subjects import WORKER
 ZONE = "infinity.3.-2"
 
 Open = Callable[..., Awaitable[LeaseTable]]
+
+
+async def acquired(table: LeaseTable, owner: str) -> Lease | None:
+    """The lease if `owner` could take ZONE now; None while another holds it (or NATS is still
+    coming back)."""
+    try:
+        return await table.acquire(ZONE, owner)
+    except (LeaseHeld, TimeoutError):
+        return None
 
 
 @pytest.fixture
@@ -78,14 +88,7 @@ async def test_renew_keeps_token_and_cas_fails_after_another_took_it(open_table:
     renewed = await a.renew(lease)
     assert renewed.token == lease.token and renewed.revision > lease.revision
     # stop renewing: once the key expires, b takes it
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            taken = await b.acquire(ZONE, "worker-b")
-            break
-        except LeaseHeld:
-            assert time.monotonic() < deadline, "lease never expired"
-            await asyncio.sleep(0.05)
+    taken = await until(lambda: acquired(b, "worker-b"), "the lease expired")
     assert taken.token > renewed.revision
     with pytest.raises(LeaseLost):
         await a.renew(renewed)
@@ -101,14 +104,10 @@ async def test_expiry_only_after_ttl_since_last_renewal(open_table: Open) -> Non
     await asyncio.sleep(0.8)
     sent = time.monotonic()
     lease = await a.renew(lease)
-    while True:
-        try:
-            await b.acquire(ZONE, "worker-b")
-            break
-        except LeaseHeld:
-            await asyncio.sleep(0.05)
-    waited = time.monotonic() - sent
-    assert ttl <= waited < ttl + 1.5, waited
+    await until(lambda: acquired(b, "worker-b"), "the lease expired")
+    # never before the TTL since the last renewal (how much later is the server's business:
+    # no upper bound on a loaded machine)
+    assert time.monotonic() - sent >= ttl
 
 
 async def test_lost_renewal_reply_is_recognised(open_table: Open) -> None:
@@ -132,7 +131,12 @@ async def test_keeper_renews_and_others_stay_out(open_table: Open) -> None:
     keeper.start()
     try:
         first = await keeper.acquire(ZONE)
-        await asyncio.sleep(3.0)  # two TTLs
+        held_from = time.monotonic()
+        # two TTLs and several renewals later the keeper still holds it
+        await until(
+            lambda: keeper.stats.renewed >= 5 and time.monotonic() - held_from >= 3.0,
+            "two TTLs of renewals",
+        )
         assert keeper.valid(ZONE) and not lost
         with pytest.raises(LeaseHeld):
             await b.acquire(ZONE, "worker-b")
@@ -176,25 +180,18 @@ async def test_keeper_stops_before_expiry_when_nats_is_killed(
     await asyncio.sleep(0.7)
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     nats_server.kill()  # SIGKILL
-    killed = time.monotonic()
-    expires_at = await asyncio.wait_for(watcher, ttl + 2)
+    expires_at = await asyncio.wait_for(watcher, DEADLINE_S)
     zone, lost_at = lost[0]
     assert zone == ZONE and not keeper.valid(ZONE)
-    # stopped at the safety margin before the earliest moment the key could expire ...
-    assert lost_at <= expires_at - safety + 0.1, (lost_at, expires_at)
-    assert lost_at < expires_at
-    # ... and did not give up early either: no later than ttl - safety after the kill
-    assert lost_at - killed <= ttl - safety + 0.1
+    # held on until the safety margin, and stopped before the earliest moment the key could
+    # expire (the margin is the room for a late timer on a loaded machine: how much of it was
+    # used is not asserted)
+    assert expires_at - safety <= lost_at < expires_at, (lost_at, expires_at)
     await keeper.stop(release=False)
 
     nats_server.start()  # the key was stored on disk and expires on its own
     b = await open_table(ttl=ttl)
-    while True:
-        try:
-            taken = await b.acquire(ZONE, "worker-b")
-            break
-        except (LeaseHeld, TimeoutError):
-            await asyncio.sleep(0.1)
+    taken = await until(lambda: acquired(b, "worker-b"), "the old lease expired")
     assert time.monotonic() >= expires_at  # never before the old holder's lease could end
     assert taken.token > lease.token
 
@@ -221,15 +218,10 @@ async def test_keeper_stops_before_expiry_when_partitioned(
     await asyncio.sleep(0.5)
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     proxy.partition()
-    expires_at = await asyncio.wait_for(watcher, ttl + 2)
+    expires_at = await asyncio.wait_for(watcher, DEADLINE_S)
     lost_at = lost[0][1]
-    assert lost_at <= expires_at - safety + 0.1 and not keeper.valid(ZONE)
-    while True:
-        try:
-            taken = await b.acquire(ZONE, "worker-b")
-            break
-        except LeaseHeld:
-            await asyncio.sleep(0.05)
+    assert expires_at - safety <= lost_at < expires_at and not keeper.valid(ZONE)
+    taken = await until(lambda: acquired(b, "worker-b"), "the cut-off lease expired")
     taken_at = time.monotonic()
     assert taken_at >= expires_at > lost_at
     assert taken.token > lease.token
@@ -250,14 +242,7 @@ async def test_bucket_ttl_fallback_on_an_old_server(old_nats_server: NatsServer)
         lease = await a.renew(lease)
         with pytest.raises(LeaseHeld):
             await b.acquire(ZONE, "worker-b")
-        started = time.monotonic()
-        while True:
-            try:
-                taken = await b.acquire(ZONE, "worker-b")
-                break
-            except LeaseHeld:
-                assert time.monotonic() - started < 5
-                await asyncio.sleep(0.05)
+        taken = await until(lambda: acquired(b, "worker-b"), "the bucket's max_age expiry")
         assert taken.token > lease.revision
         with pytest.raises(LeaseLost):
             await a.renew(lease)

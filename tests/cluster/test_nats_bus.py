@@ -6,14 +6,14 @@ subjects that role may use (cluster/subjects.py): a gateway's clients' frames to
 
 from __future__ import annotations
 
-import asyncio
-import time
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import numpy as np
 import pytest
 from tests.cluster._support import NatsServer, TcpProxy
+from tests.waiting import until
 
 from callister.cluster import codec
 from callister.cluster.nats_bus import NatsBus
@@ -53,13 +53,6 @@ def frame(n: int, tick: int = 1) -> ZoneFrame:
     return ZoneFrame(tick=tick, **cols)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_intents_and_ticks_cross_between_processes(make_bus: Make) -> None:
     gateway, worker = await make_bus(role=GATEWAY), await make_bus()
     bus: Bus = worker  # NatsBus is a Bus
@@ -84,16 +77,19 @@ async def test_intents_and_ticks_cross_between_processes(make_bus: Make) -> None
 
 
 async def test_publish_never_waits_for_the_network(make_bus: Make, proxy: TcpProxy) -> None:
-    """Cut off (black hole) the publisher still returns at once: publish only encodes and
-    queues; a slow or dead network costs the tick nothing."""
+    """Cut off (black hole) the publisher still returns at once: publish is no coroutine, it
+    only encodes and queues, and nothing reaches the network during the calls; a slow or dead
+    network costs the tick nothing. (What publishing costs is measured by `callister bench
+    cluster`, not asserted here.)"""
     bus = await make_bus(url=proxy.url)
     proxy.partition()
+    assert not inspect.iscoroutinefunction(bus.publish)
     big = codec.ZoneOutput(KEY, 1, frame(2000), [])
-    started = time.perf_counter()
+    sent = bus.stats.sent
     for _ in range(200):
-        bus.publish(out_subject(KEY), big)
-    per_publish_ms = (time.perf_counter() - started) * 1000 / 200
-    assert per_publish_ms < 2.0, per_publish_ms  # encoding 2000 entities, no I/O
+        assert bus.publish(out_subject(KEY), big) is None
+    assert bus.stats.published == 200 and bus.stats.sent == sent
+    assert bus.queue_bytes > 0
 
 
 async def test_messages_published_before_start_are_sent(make_bus: Make) -> None:
@@ -121,7 +117,7 @@ async def test_reconnects_after_the_server_is_killed(
     await until(lambda: not publisher.connected and not subscriber.connected)
     publisher.publish(move_subject("r"), codec.ZoneOutput("r", 2, frame(1, 2), []))  # queued
     nats_server.start()
-    await until(lambda: publisher.connected and subscriber.connected, timeout=10)
+    await until(lambda: publisher.connected and subscriber.connected)
     await subscriber.flush()  # re-subscribed by the client on reconnect
     for t in range(3, 6):
         publisher.publish(move_subject("r"), codec.ZoneOutput("r", t, frame(1, t), []))
@@ -166,10 +162,12 @@ async def test_unsubscribe_stops_delivery(make_bus: Make) -> None:
     bus.publish(move_subject("u"), Input(1, 2, 0.0, 0.0))
     await until(lambda: len(got) == 1)
     sub.unsubscribe()
+    marks: list[Any] = []
+    bus.subscribe(move_subject("u2"), marks.append)
     await bus.flush()
     bus.publish(move_subject("u"), Input(1, 2, 0.0, 0.0))
-    await bus.flush()
-    await asyncio.sleep(0.1)
+    bus.publish(move_subject("u2"), Input(1, 2, 0.0, 0.0))  # after it, on the same connection
+    await until(lambda: len(marks) == 1)
     assert len(got) == 1
 
 

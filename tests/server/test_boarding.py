@@ -18,6 +18,7 @@ from callister.server import boarding
 from callister.store import ItemMove
 
 from ..conftest import LiveServer, make_settings, start_live
+from ..waiting import until
 from .test_shared_ships import board, record
 from .wsclient import player, pump_until
 
@@ -130,10 +131,13 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     row_clone = await world.writer.call(world.store.get_clone, clone_id)
     assert row_clone is not None and row_clone.ship_id == ash.ship
     assert row_clone.owner_id == account(bea)
+
     # ...so it is a moderation case
-    await asyncio.sleep(0.2)
-    evidence = await world.writer.call(world.store.list_evidence, world.name, account(ash))
-    case = [e for e in evidence if e.code == "CAPTURED_CLONE"]
+    async def captured() -> list[Any]:
+        rows = await world.writer.call(world.store.list_evidence, world.name, account(ash))
+        return [e for e in rows if e.code == "CAPTURED_CLONE"]
+
+    case = await until(captured, "the CAPTURED_CLONE evidence")  # written after the move
     assert len(case) == 1 and case[0].detail["clone"] == str(clone_id)
     assert case[0].detail["licence_owner"] == account(bea)
     assert json.dumps(case[0].detail)  # plain JSON for the moderators' queue

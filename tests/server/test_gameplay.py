@@ -90,6 +90,5 @@ async def test_new_connection_replaces_the_old(
     await a.connect()
     assert old is not None
     assert await close_code(old) == 4409
-    await a.pump(0.3)
-    assert a.ship in a.positions()
+    await pump_until([a], lambda: a.ship in a.positions())
     await a.close()

@@ -193,8 +193,9 @@ async def test_dead_clone_cannot_act_and_crew_talks(
     assert dead and not dead[0][0].alive
     from callister.protocol.intents import Undock
 
+    submitted = handle.zone.tick
     world.submit(handle.key, Undock(actor=clone_id, ship=bot.ship))
-    await bot.pump(0.3)
+    await pump_until(bot, lambda: handle.zone.tick > submitted + 1)  # the intent was applied
     assert handle.zone.ship_state(bot.ship).docked_at is not None
     await bot.close()
 
@@ -265,8 +266,7 @@ async def test_npcs_populate_systems_and_traders_move_prices(
         assert all(s.goal is not Goal.PIRATE for s in plan)  # home systems are safe
         rows = await world.writer.call(world.store.list_clones, CloneFilter(world=world.name))
         assert len(rows) >= len(plan)
-        await bot.pump(3.0)
-        assert world.agents.thought > 0  # NPCs think while a player is here
+        await pump_until(bot, lambda: world.agents.thought > 0)  # NPCs think: a player is here
         await bot.close()
     finally:
         await server.server.close()

@@ -3,12 +3,12 @@ never-reused blocks, new players get a home with a station."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
 from tests.conftest import LiveServer, make_settings, start_live
 from tests.server.wsclient import player, pump_until
+from tests.waiting import until
 
 
 async def test_neighbours_are_generated_before_anyone_jumps(
@@ -18,11 +18,8 @@ async def test_neighbours_are_generated_before_anyone_jumps(
     world = live.services.world
     assert a.system is not None
     links = [(int(x), int(y)) for x, y in a.system["links"]]
-    for _ in range(100):  # the generator process works in the background
-        if all(world.universe.cached(*xy) for xy in links):
-            break
-        await asyncio.sleep(0.1)
-    assert all(world.universe.cached(*xy) for xy in links)
+    # the generator process works in the background
+    await until(lambda: all(world.universe.cached(*xy) for xy in links), "neighbours generated")
     waited = world.universe.waited
     await a.send({"t": "undock", "ship": a.ship})
     await pump_until([a], lambda: not a.docked)
@@ -39,15 +36,14 @@ async def test_empty_zone_sleeps_then_unloads(tmp_path: Path, http: aiohttp.Clie
         world = live.services.world
         key = next(iter(world.zones))
         zone = world.zones[key].zone
-        await a.pump(0.3)
-        assert zone.tick > 0
+        handle = world.zones[key]
+        await pump_until([a], lambda: zone.tick > 0)
         await a.close()
-        await asyncio.sleep(0.3)  # grace 0: the ship leaves the world
+        # grace 0: the ship leaves the world; the next tick finds the zone empty and skips it
+        await until(lambda: handle.empty_since is not None, "the zone asleep")
         asleep_at = zone.tick
-        await asyncio.sleep(0.5)
+        await until(lambda: key not in world.zones, "the empty zone unloaded")
         assert zone.tick == asleep_at, "an empty zone was stepped"
-        await asyncio.sleep(1.5)
-        assert key not in world.zones, "an empty zone was not unloaded"
     finally:
         await live.server.close()
 

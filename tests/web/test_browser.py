@@ -198,7 +198,6 @@ def _home_station(p: Player) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ the story
 def test_play_session(server: str, browser: Any) -> None:
-    started = time.monotonic()
     alice = Player(browser, server, "Alice_" + str(os.getpid() % 10000))
 
     # --- a stale token from an earlier visit: the client drops it and asks to log in
@@ -342,7 +341,6 @@ def test_play_session(server: str, browser: Any) -> None:
 
     assert not alice.page_errors, alice.page_errors
     assert not bob.page_errors, bob.page_errors
-    assert time.monotonic() - started < 90
 
 
 def test_snapshot_decoder_matches_the_server(server: str, browser: Any) -> None:

@@ -1,20 +1,31 @@
 """Benchmark of the agents: N NPC clones deciding in a world, and memory retrieval.
 
+The agents run on the server's own code: `server.npcs.AgentRuntime` (the world's NPC runtime)
+over real `Zone`s of generated star systems, with NPC clones made by `make_npc` and put in the
+zones by `AgentRuntime.spawn_npc`, and intents going through an in-process bus to the zones as
+`World.submit` sends them. Only the `World` around it is a small stand-in (`BenchHost`): no
+database (the clones a server would store when they die or leave are counted, not written) and
+no trading coroutines (a trader docking would start one off the tick; they are not run).
+
 The workload (seeded):
-- N NPC clones (40 % traders, 30 % miners, 15 % pirates, 15 % patrols, personalities drawn
-  from trait words) spread over zones of `per_zone` ships each; every zone is a 20 km system
-  with 3 stations, 3 asteroid fields of 40 rocks, 2 jump links and a few wrecks;
-- `occupied` of the zones have 2 player ships in them (the rest have none, so their agents do
-  not think at all); ships drift with their velocities every tick, hulls vary, and every tick
-  a few agents are attacked (an event: memory, mood, an immediate thought);
-- each tick the server's side of the work is timed end to end: `AgentPool.step` (schedule,
-  build the views of the zones due, sense, score, decide, explain), routing the attack events
-  (`notice_ship`), and turning every decision into protocol intents (`to_intents`).
+- the first ceil(N / per_zone) star systems around sector (0, 0) of world `seed`, each a zone
+  holding `per_zone` NPC clones (40 % traders, 30 % miners, 15 % pirates, 15 % patrols) in the
+  hulls the server gives them, spread over the system;
+- `occupied` of the zones have 2 player ships drifting in them; as on a server, only those zones
+  are stepped (NPCs alone do not wake a zone) and only their agents think; a destroyed player
+  ship is replaced (the player respawned);
+- each tick, timed end to end, what the server's tick does for its agents: `AgentRuntime.tick`
+  (the schedule, the views of the zones due built from the zones' columns by
+  `AgentRuntime.zone_view`, sensing, scoring, deciding, `to_intents`, the intents published to
+  the zones, re-steering between thoughts) and `AgentRuntime.after_step` for every stepped zone
+  (hits, deaths and crimes fed to the clones). The zones' own steps are not timed (that is the
+  simulation's budget: `callister bench sim`).
 
 `ms_per_tick` is that cost per 20 Hz tick (wall clock), amortised over the cadence (most agents
 think once a second or less); `cpu_ms_per_tick` is the same work in this thread's CPU time,
-which other processes on a shared machine disturb less. `retrieval_ms` is one
-`MemoryStream.retrieve` (query embedding included) over 10,000 memories.
+which other processes on a shared machine disturb less; `view_ms_per_tick` is the part spent
+building views. `retrieval_ms` is one `MemoryStream.retrieve` (query embedding included) over
+10,000 memories.
 """
 
 from __future__ import annotations
@@ -24,162 +35,147 @@ import math
 import platform
 import sys
 import time
-from functools import partial
-from typing import Any, Final
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 
-from callister.agents import (
-    AgentPool,
-    Clone,
-    Goal,
-    MemoryStream,
-    Pose,
-    Profile,
-    SeenEvent,
-    Skills,
-    Stance,
-    ZoneStatics,
-    ZoneView,
-    stance_for,
-    to_intents,
-)
+from callister.agents import Goal, MemoryStream, ZoneView
+from callister.content import Content, load_content
+from callister.server.bus import InProcessBus, intents_subject, zone_key
+from callister.server.metrics import percentiles
+from callister.server.npcs import HULL_FOR, AgentRuntime, NpcSpec, make_npc
+from callister.server.world import ZoneHandle
+from callister.sim import Destroyed, Hit, Zone, ZoneLayout
+from callister.universe import StarSystem
+from callister.universe.generate import neighbourhood
+
+if TYPE_CHECKING:
+    from callister.server.world import World
 
 WARMUP_TICKS: Final = 20
-_TRAITS: Final = (
-    "brave calm nervous anxious greedy kind friendly ruthless aggressive careful cautious "
-    "reckless disciplined curious quiet talkative loyal stubborn"
-)
-TRAIT_POOL: Final = _TRAITS.split()
 GOALS: Final = ((Goal.TRADER, 0.40), (Goal.MINER, 0.30), (Goal.PIRATE, 0.15), (Goal.PATROL, 0.15))
-STRENGTH: Final = {Goal.TRADER: 0.8, Goal.MINER: 0.6, Goal.PIRATE: 1.5, Goal.PATROL: 2.0}
+WORLD: Final = "bench"
 FIRST_SHIP: Final = 1 << 40
-FIRST_CLONE: Final = 1 << 50
 PLAYER_ACCOUNT: Final = 1_000
+PLAYER_HULL: Final = "shuttle"
+ZONE_IDS: Final = 1 << 20  # projectile and wreck ids granted to each zone
 
 
-def summarise(samples_ms: list[float]) -> dict[str, float]:
-    a = np.asarray(samples_ms, dtype=np.float64)
-    return {
-        "p50": round(float(np.percentile(a, 50)), 4),
-        "p99": round(float(np.percentile(a, 99)), 4),
-        "mean": round(float(a.mean()), 4),
-        "max": round(float(a.max()), 4),
-    }
+def bench_systems(seed: int, count: int) -> list[StarSystem]:
+    """The first `count` star systems around sector (0, 0), nearest rings first."""
+    radius = 2
+    while True:
+        found = neighbourhood(seed, 0, 0, radius)
+        if len(found) >= count:
+            return sorted(found, key=lambda s: (max(abs(s.x), abs(s.y)), s.y, s.x))[:count]
+        radius *= 2
 
 
-def bench_statics(rng: np.random.Generator) -> ZoneStatics:
-    stations = [
-        (i, 8000.0 * math.cos(2 * math.pi * i / 3), 8000.0 * math.sin(2 * math.pi * i / 3), 400.0)
-        for i in range(3)
-    ]
-    rocks = []
-    for f in range(3):
-        a = 2 * math.pi * (f + 0.5) / 3
-        cx, cy = 12_000 * math.cos(a), 12_000 * math.sin(a)
-        for _ in range(40):
-            rr, ra = 1500 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
-            rocks.append(
-                (cx + rr * math.cos(ra), cy + rr * math.sin(ra), float(rng.integers(15, 90)), f)
-            )
-    return ZoneStatics.build(
-        radius=20_000.0, stations=stations, rocks=rocks, links=((1, 0), (0, 1))
-    )
+class _Writes:
+    """The store writer's place: counts what a server would write off the tick."""
+
+    def __init__(self) -> None:
+        self.queued = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.queued += 1
+
+
+class _NoStore:
+    backend = "bench (no)"  # the clone repository names its database in messages
+
+
+class BenchHost:
+    """What `AgentRuntime` reads of its `World`, for a world of bench zones: name, seed,
+    content, zones, pilots (none: players here have no sessions), the bus to the zones."""
+
+    def __init__(self, seed: int, content: Content) -> None:
+        self.name = WORLD
+        self.seed = seed
+        self.content = content
+        self.zones: dict[str, ZoneHandle] = {}
+        self.pilots: dict[int, Any] = {}
+        self.ship_owner: dict[int, int] = {}
+        self.bus = InProcessBus()
+        self.store = _NoStore()
+        self.writer = _Writes()
+        self.tasks_skipped = 0
+
+    def submit(self, key: str, intent: Any) -> None:
+        """`World.submit`: an intent to a zone through the bus."""
+        self.bus.publish(intents_subject(key), intent)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """`World.spawn` (trades after docking): not run here."""
+        coro.close()
+        self.tasks_skipped += 1
 
 
 class BenchWorld:
-    """The zones' ship columns (one block of rows per zone) and the agent pool."""
+    """The zones, their NPCs and players, and the server's agent runtime over them."""
 
     def __init__(self, agents: int, per_zone: int, occupied: float, seed: int) -> None:
         rng = np.random.default_rng([seed, 7])
         self.rng = rng
+        content = load_content()
+        self.host = BenchHost(seed, content)
+        self.runtime = AgentRuntime(cast("World", self.host))
         self.zones = max(1, math.ceil(agents / per_zone))
-        self.statics = [bench_statics(rng) for _ in range(min(self.zones, 8))]
-        self.pool = AgentPool()
-        n = agents
-        self.zone_of = np.minimum(np.arange(n) // per_zone, self.zones - 1)
-        self.ship = FIRST_SHIP + np.arange(n, dtype=np.int64)
-        self.clone_ids = FIRST_CLONE + np.arange(n, dtype=np.int64)
-        r = 18_000 * np.sqrt(rng.random(n))
-        a = rng.uniform(0, 2 * math.pi, n)
-        self.x = (r * np.cos(a)).astype(np.float32)
-        self.y = (r * np.sin(a)).astype(np.float32)
-        self.vx = rng.normal(0, 40, n).astype(np.float32)
-        self.vy = rng.normal(0, 40, n).astype(np.float32)
-        self.angle = rng.uniform(-math.pi, math.pi, n).astype(np.float32)
-        self.hull = rng.uniform(0.3, 1.0, n).astype(np.float32)
-        self.cargo = rng.uniform(0.0, 1.0, n).astype(np.float32)
-        goals = rng.choice(len(GOALS), size=n, p=[p for _, p in GOALS])
-        self.stance = np.zeros(n, np.int8)
-        self.strength = np.zeros(n, np.float32)
-        for i in range(n):
+        self.handles: list[ZoneHandle] = []
+        for z, system in enumerate(bench_systems(seed, self.zones)):
+            layout = ZoneLayout.from_system(system)
+            zone = Zone(layout)
+            zone.grant_ids(range(FIRST_SHIP + (z + 1) * ZONE_IDS, FIRST_SHIP + (z + 2) * ZONE_IDS))
+            key = zone_key(WORLD, system.x, system.y)
+            handle = ZoneHandle(key=key, sector=(system.x, system.y), system=system, zone=zone)
+            self.host.zones[key] = handle
+            self.host.bus.subscribe(intents_subject(key), zone.submit)
+            self.runtime.add_statics(handle)
+            self.handles.append(handle)
+        goals = rng.choice(len(GOALS), size=agents, p=[p for _, p in GOALS])
+        for i in range(agents):
+            handle = self.handles[min(i // per_zone, self.zones - 1)]
+            x, y = self._somewhere(handle.zone.layout)
             goal = GOALS[int(goals[i])][0]
-            traits = tuple(sorted(set(rng.choice(TRAIT_POOL, size=3).tolist())))
-            profile = Profile(
-                name=f"NPC {i}",
-                traits=traits,
-                skills=Skills(*(round(float(s), 3) for s in rng.uniform(0.1, 0.9, 4))),
-            )
-            clone = Clone.create(
-                int(self.clone_ids[i]), profile, world="bench", goal=goal, max_memories=64
-            )
-            self.stance[i] = int(stance_for(clone))
-            self.strength[i] = STRENGTH[goal] * float(rng.uniform(0.7, 1.3))
-            self.pool.add(clone, ship=int(self.ship[i]), zone=int(self.zone_of[i]))
+            spec = NpcSpec(i % per_zone, goal, HULL_FOR[goal], None, x, y)
+            clone = make_npc(seed, WORLD, handle.sector[0], handle.sector[1], spec, 0)
+            angle = float(rng.uniform(-math.pi, math.pi))
+            self.runtime.spawn_npc(handle, clone, FIRST_SHIP + i, spec.hull, x, y, angle=angle)
         occupied_n = max(1, round(self.zones * occupied)) if occupied > 0 else 0
-        self.occupied = set(rng.choice(self.zones, size=occupied_n, replace=False).tolist())
-        self.players = {
-            z: [
-                (float(rng.uniform(-15e3, 15e3)), float(rng.uniform(-15e3, 15e3))) for _ in range(2)
-            ]
-            for z in self.occupied
-        }
-        starts = np.searchsorted(self.zone_of, np.arange(self.zones + 1))
-        self.slices = [slice(int(starts[z]), int(starts[z + 1])) for z in range(self.zones)]
-        self.views_built = 0
+        picked = rng.choice(self.zones, size=occupied_n, replace=False).tolist()
+        self.occupied = [self.handles[z] for z in sorted(picked)]
+        self.players: dict[str, list[int]] = {h.key: [] for h in self.occupied}
+        self.next_player = FIRST_SHIP - (1 << 30)
+        for handle in self.occupied:
+            for _ in range(2):
+                self.add_player(handle)
 
-    def drift(self) -> None:
-        dt = np.float32(0.05)
-        self.x += self.vx * dt
-        self.y += self.vy * dt
-        out = np.hypot(self.x, self.y) > 19_000
-        self.vx[out] *= -1
-        self.vy[out] *= -1
+    def _somewhere(self, layout: ZoneLayout) -> tuple[float, float]:
+        r = self.rng.uniform(layout.star_radius + 1500.0, 0.8 * layout.radius)
+        a = self.rng.uniform(0, 2 * math.pi)
+        return float(r * math.cos(a)), float(r * math.sin(a))
 
-    def view_for(self, tick: int, zone: Any) -> ZoneView | None:
-        if zone not in self.occupied:
-            return None
-        self.views_built += 1
-        s = self.slices[zone]
-        return ZoneView.build(
-            zone,
-            tick,
-            self.statics[zone % len(self.statics)],
-            ids=self.ship[s],
-            owner=self.clone_ids[s],
-            x=self.x[s],
-            y=self.y[s],
-            vx=self.vx[s],
-            vy=self.vy[s],
-            angle=self.angle[s],
-            hull=self.hull[s],
-            cargo=self.cargo[s],
-            strength=self.strength[s],
-            stance=self.stance[s],
-            wrecks=((zone * 10 + 1, 500.0, -700.0),),
-            players=self.players[zone],
-        )
+    def add_player(self, handle: ZoneHandle) -> None:
+        """A player's ship drifting through the zone (what wakes a zone and its agents)."""
+        x, y = self._somewhere(handle.zone.layout)
+        ship = self.next_player
+        self.next_player += 1
+        owner = PLAYER_ACCOUNT + len(self.players[handle.key])
+        vx, vy = (float(v) for v in self.rng.normal(0, 40, 2))
+        hull = self.host.content.hulls[PLAYER_HULL]
+        handle.zone.add_ship(ship, owner, hull, x=x, y=y, vx=vx, vy=vy)
+        self.players[handle.key].append(ship)
 
-    def attacks(self, tick: int, per_tick: int) -> list[tuple[int, SeenEvent]]:
-        victims = self.rng.integers(0, self.ship.size, per_tick)
-        out = []
-        for v in victims:
-            attacker = int(self.rng.integers(0, self.ship.size))
-            ev = SeenEvent(
-                "attacked", tick, actor=int(self.clone_ids[attacker]), target=int(self.ship[v])
-            )
-            out.append((int(self.ship[v]), ev))
-        return out
+    def respawn_players(self) -> None:
+        """Replace the player ships destroyed this tick (the players came back)."""
+        for handle in self.occupied:
+            ships = self.players[handle.key]
+            alive = [s for s in ships if handle.zone.has_ship(s)]
+            lost = len(ships) - len(alive)
+            self.players[handle.key] = alive
+            for _ in range(lost):
+                self.add_player(handle)
 
 
 _WORDS: Final = (
@@ -216,7 +212,12 @@ def time_retrieval(memories: int, rounds: int, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         stream.retrieve(queries[i % len(queries)], now + i, 5)
         samples.append((time.perf_counter() - t0) * 1e3)
-    return {"memories": memories, "k": 5, "rounds": rounds, "retrieval_ms": summarise(samples)}
+    return {
+        "memories": memories,
+        "k": 5,
+        "rounds": rounds,
+        "retrieval_ms": percentiles(samples, 4, mean=True),
+    }
 
 
 def run_agents_bench(
@@ -225,15 +226,17 @@ def run_agents_bench(
     *,
     per_zone: int = 100,
     occupied: float = 0.5,
-    attacks_per_tick: int = 2,
     memories: int = 10_000,
     retrievals: int = 200,
     seed: int = 1,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Run the workload (module docstring) and return a JSON-ready dict: agents, zones,
-    occupied_zones, ticks, ms_per_tick {p50, p99, mean, max}, thinks_per_tick, us_per_think,
-    actions (counts), retrieval_ms {p50, p99, mean, max} and versions."""
+    occupied_zones, ticks, ms_per_tick and cpu_ms_per_tick {p50, p99, max, mean},
+    view_ms_per_tick (the same for building views), views_per_tick, thinks_per_tick,
+    us_per_think, intents_per_tick, hits_per_tick, actions (counts), npcs_alive_end,
+    store_writes_skipped, retrieval_ms {p50, p99, max, mean} and versions. ValueError for
+    non-positive sizes or `occupied` outside 0..1."""
     if agents < 1 or ticks < 1 or per_zone < 1 or memories < 1 or retrievals < 1:
         raise ValueError("agents, ticks, per_zone, memories and retrievals must be >= 1")
     if not 0.0 <= occupied <= 1.0:
@@ -248,45 +251,62 @@ def run_agents_bench(
         disable=not progress,
     )
     world = BenchWorld(agents, per_zone, occupied, seed)
-    pool = world.pool
+    runtime, bus = world.runtime, world.host.bus
+    view_ms = [0.0]
+    views = [0]
+    build_view = runtime.zone_view
+
+    def timed_view(handle: ZoneHandle, tick: int) -> ZoneView | None:
+        t0 = time.perf_counter()
+        view = build_view(handle, tick)
+        view_ms[0] += (time.perf_counter() - t0) * 1e3
+        views[0] += view is not None
+        return view
+
+    runtime.zone_view = timed_view  # type: ignore[method-assign]
     gc.collect()
     gc.freeze()
     samples: list[float] = []
     cpu: list[float] = []
+    view_samples: list[float] = []
     thinks: list[int] = []
-    intents = 0
+    view_counts: list[int] = []
+    intents = hits = 0
     actions: dict[str, int] = {}
     try:
         for tick in range(1, WARMUP_TICKS + ticks + 1):
-            world.drift()
-            events = world.attacks(tick, attacks_per_tick)
-            t0 = time.perf_counter()
-            c0 = time.thread_time()
-            for ship, ev in events:
-                pool.notice_ship(ship, ev)
-            decisions = pool.step(tick, partial(world.view_for, tick))
-            for d in decisions:
-                i = d.ship - FIRST_SHIP
-                pose = Pose(
-                    float(world.x[i]),
-                    float(world.y[i]),
-                    float(world.vx[i]),
-                    float(world.vy[i]),
-                    float(world.angle[i]),
-                )
-                intents += len(to_intents(d, pose))
-            elapsed = (time.perf_counter() - t0) * 1e3
-            used = (time.thread_time() - c0) * 1e3
+            thought, published = runtime.thought, bus.published
+            view_ms[0], views[0] = 0.0, 0
+            elapsed = used = 0.0
+            t0, c0 = time.perf_counter(), time.thread_time()
+            runtime.tick(tick)
+            elapsed += time.perf_counter() - t0
+            used += time.thread_time() - c0
+            stepped_hits = 0
+            for handle in world.occupied:
+                events = handle.zone.step()  # the simulation: not the agents' budget
+                stepped_hits += sum(isinstance(e, Hit | Destroyed) for e in events)
+                t0, c0 = time.perf_counter(), time.thread_time()
+                runtime.after_step(handle, events)
+                elapsed += time.perf_counter() - t0
+                used += time.thread_time() - c0
+            world.respawn_players()
             if tick > WARMUP_TICKS:
-                samples.append(elapsed)
-                cpu.append(used)
-                thinks.append(len(decisions))
-                for d in decisions:
-                    actions[d.action.name] = actions.get(d.action.name, 0) + 1
+                samples.append(elapsed * 1e3)
+                cpu.append(used * 1e3)
+                view_samples.append(view_ms[0])
+                view_counts.append(views[0])
+                thinks.append(runtime.thought - thought)
+                intents += bus.published - published
+                hits += stepped_hits
+                for d in runtime.last.values():
+                    if d.tick == tick:
+                        actions[d.action.name] = actions.get(d.action.name, 0) + 1
             bar.update()
     finally:
         gc.unfreeze()
         bar.close()
+        runtime.zone_view = build_view  # type: ignore[method-assign]
     total_thinks = max(1, sum(thinks))
     result: dict[str, Any] = {
         "agents": agents,
@@ -296,30 +316,18 @@ def run_agents_bench(
         "ticks": ticks,
         "warmup_ticks": WARMUP_TICKS,
         "seed": seed,
-        "ms_per_tick": summarise(samples),
-        "cpu_ms_per_tick": summarise(cpu),
+        "ms_per_tick": percentiles(samples, 4, mean=True),
+        "cpu_ms_per_tick": percentiles(cpu, 4, mean=True),
+        "view_ms_per_tick": percentiles(view_samples, 4, mean=True),
+        "views_per_tick": round(float(np.mean(view_counts)), 2),
         "thinks_per_tick": round(float(np.mean(thinks)), 2),
         "us_per_think": round(1e3 * sum(samples) / total_thinks, 2),
-        "intents_per_tick": round(intents / (ticks + WARMUP_TICKS), 2),
-        "attacks_per_tick": attacks_per_tick,
+        "intents_per_tick": round(intents / ticks, 2),
+        "hits_per_tick": round(hits / ticks, 2),
         "actions": dict(sorted(actions.items(), key=lambda kv: -kv[1])),
+        "npcs_alive_end": len(runtime.npcs),
+        "store_writes_skipped": world.host.writer.queued,
     }
     result.update(time_retrieval(memories, retrievals, seed))
     result.update(python=platform.python_version(), numpy=np.__version__, gc="frozen after setup")
     return result
-
-
-__all__ = ["Stance", "run_agents_bench", "run_cli"]
-
-
-def run_cli(args: Any) -> int:
-    """`callister bench agents` (registered in cli/bench_cmd.py)."""
-    from callister.cli.common import emit_json
-
-    result = run_agents_bench(
-        args.agents, args.ticks, occupied=args.occupied, seed=args.seed, progress=not args.json
-    )
-    emit_json(result)
-    if not args.json:
-        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
-    return 0

@@ -32,9 +32,9 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.bench.sim import summarise
 from callister.content import load_content
 from callister.protocol.intents import Fire, Input, Intent
+from callister.server.metrics import percentiles
 from callister.sim import KIND_SHIP, WEAPON_KEYS, Zone, ZoneLayout
 from callister.sim.entities import NO_WEAPON
 from callister.sim.events import CrimeCommitted, Destroyed, Fired, Hit, Refused
@@ -302,10 +302,10 @@ def run_battle_bench(
             "lawful_stations": sum(s.lawful for s in layout.stations),
             "rocks": len(layout.rocks),
         },
-        "ms_per_tick": summarise(step_ms),
-        "cpu_ms_per_tick": summarise(cpu_ms),
+        "ms_per_tick": percentiles(step_ms, 3, mean=True),
+        "cpu_ms_per_tick": percentiles(cpu_ms, 3, mean=True),
         "systems_ms": {name: round(total / ticks, 3) for name, total in stage_sums.items()},
-        "ai_ms": summarise(ai_ms),
+        "ai_ms": percentiles(ai_ms, 3, mean=True),
         "intents_per_tick": round(intents / ticks, 1),
         "shots": counts["shots"],
         "hits": counts["hits"],

@@ -110,11 +110,6 @@ class Schemas:
         self.names.clear()
 
 
-def rounded_percentiles(values: list[float]) -> dict[str, float]:
-    """p50 and p99 of the samples, to the microsecond (for the bench's JSON)."""
-    return {k: round(v, 3) for k, v in percentiles(values).items() if k in ("p50", "p99")}
-
-
 # ------------------------------------------------------------------------- bots, window
 
 
@@ -318,7 +313,7 @@ def run_cluster_phase(
         "zones": len(zones),
         "zones_per_worker": {s["worker"]: len(s.get("zones", {})) for s in stats},
         "tick_ms": {
-            **rounded_percentiles(ticks),
+            **percentiles(ticks, 3),
             "worst_worker": {
                 "name": worst["worker"],
                 "p99": round(float(worst["tick_ms"]["p99"]), 3),
@@ -328,9 +323,8 @@ def run_cluster_phase(
             },
         },
         "handoff_ms": {
-            **rounded_percentiles(handoffs),
+            **percentiles(handoffs, 3),
             "count": len(handoffs),
-            "max": round(max(handoffs, default=0.0), 3),
         },
         "bots": seen,
     }

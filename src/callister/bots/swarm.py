@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import numpy as np
 
 from callister.bots.client import Bot, BotStats
+from callister.server.metrics import percentiles
 
 
 def http_url_for(ws_url: str) -> str:
@@ -27,14 +27,14 @@ def http_url_for(ws_url: str) -> str:
 
 def summarise(stats: list[BotStats], seconds: float) -> dict[str, Any]:
     connected = [s for s in stats if s.connected]
-    intervals = np.array([i for s in connected for i in s.intervals_ms], dtype=np.float64)
+    intervals = [i for s in connected for i in s.intervals_ms]
     total_bytes = sum(s.bytes_received for s in connected)
     codes: dict[str, int] = {}
     for s in stats:
         for code, n in s.error_codes.items():
             codes[code] = codes.get(code, 0) + n
     failures = [s.failure for s in stats if s.failure]
-    p = (lambda q: float(np.percentile(intervals, q))) if len(intervals) else (lambda q: 0.0)
+    interval = percentiles(intervals, 2)
     return {
         "bots": len(stats),
         "connected": len(connected),
@@ -49,7 +49,7 @@ def summarise(stats: list[BotStats], seconds: float) -> dict[str, Any]:
         "json_bytes_per_client_per_s": round(
             sum(s.json_bytes for s in connected) / max(1e-9, sum(s.seconds for s in connected)), 1
         ),
-        "snapshot_interval_ms": {"p50": round(p(50), 2), "p99": round(p(99), 2)},
+        "snapshot_interval_ms": {"p50": interval["p50"], "p99": interval["p99"]},
         "jumps": sum(s.jumps for s in stats),
         "seconds": round(seconds, 2),
     }

@@ -1,5 +1,5 @@
-"""`callister bench gen|sim|battle|net|stack|cluster`: benchmarks that print JSON (see
-docs/benchmarks.md)."""
+"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|report`: benchmarks
+that print JSON, and the report that regenerates docs/benchmarks.md from them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="benchmarks (JSON output)",
-        description="Benchmarks. Record results in docs/benchmarks.md.",
+        description="Benchmarks (JSON). `callister bench report` runs them and regenerates "
+        "docs/benchmarks.md.",
     )
     bench = p.add_subparsers(
         dest="bench", metavar="BENCH", required=True, help="the benchmark to run"
@@ -44,9 +45,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="also run the same workload on a peer ECS in the same run",
     )
+    s.add_argument(
+        "--peer-seconds",
+        type=float,
+        default=120.0,
+        help="time box of the peer's measured ticks, s (default %(default)s)",
+    )
     s.add_argument("--seed", type=int, default=1, help="workload seed (default %(default)s)")
     s.add_argument("--json", action="store_true", help="print JSON only")
     s.set_defaults(func=run_sim)
+
+    z = bench.add_parser(
+        "zones",
+        help="per-zone step and frame time in many small zones",
+        description="Many small zones stepped round-robin, as a live server runs them: "
+        "microseconds per Zone.step() and Zone.frame() per zone.",
+    )
+    z.add_argument("--zones", type=int, default=40, help="zones (default %(default)s)")
+    z.add_argument("--ships", type=int, default=5, help="ships per zone (default %(default)s)")
+    z.add_argument("--ticks", type=int, default=200, help="ticks measured (default %(default)s)")
+    z.add_argument("--seed", type=int, default=1, help="workload seed (default %(default)s)")
+    z.add_argument("--json", action="store_true", help="print JSON only")
+    z.set_defaults(func=run_zones)
 
     b = bench.add_parser(
         "battle",
@@ -199,9 +219,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument("--seed", type=int, default=1, help="world seed (default %(default)s)")
     a.add_argument("--json", action="store_true", help="print JSON only")
-    a.set_defaults(
-        func=lambda args: __import__("callister.bench.agents").bench.agents.run_cli(args)
+    a.set_defaults(func=run_agents)
+
+    f = bench.add_parser(
+        "footage",
+        help="footage bytes per minute of a system at war",
+        description="N ships fighting (the battle bench's AI) recorded as moderation footage: "
+        "bytes per minute of checkpoints and inputs, and whether it replays exactly.",
     )
+    f.add_argument("--ships", type=int, default=200, help="ships fighting (default %(default)s)")
+    f.add_argument(
+        "--seconds", type=float, default=60.0, help="game seconds recorded (default %(default)s)"
+    )
+    f.add_argument("--json", action="store_true", help="print JSON only")
+    f.set_defaults(func=run_footage)
+
+    r = bench.add_parser(
+        "report",
+        help="run the benchmarks and regenerate docs/benchmarks.md",
+        description="Run the benchmarks of docs/benchmarks.md (each as its own process; several "
+        "minutes), keep their JSON in docs/benchmarks.json and rewrite the doc's generated "
+        "blocks from it. Progress goes to stderr.",
+    )
+    r.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated benchmarks to run (see --list); the other blocks keep their figures",
+    )
+    r.add_argument(
+        "--all", action="store_true", help="also the heavy ones left out by default (--list)"
+    )
+    r.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: rewrite the doc's blocks from the stored results",
+    )
+    r.add_argument("--list", action="store_true", help="list the benchmarks and their commands")
+    r.add_argument(
+        "--doc", default="docs/benchmarks.md", help="the doc to rewrite (default %(default)s)"
+    )
+    r.add_argument(
+        "--results",
+        default="docs/benchmarks.json",
+        help="where the results are kept (default %(default)s)",
+    )
+    r.add_argument("--json", action="store_true", help="print JSON (the list, or what ran)")
+    r.set_defaults(func=run_report)
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -209,7 +272,7 @@ def _print(result: dict, as_json: bool) -> None:
         emit_json(result)
     else:
         emit_json(result)
-        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
+        print("(docs/benchmarks.md: `callister bench report`)", file=sys.stderr)
 
 
 def run_gen(args: argparse.Namespace) -> int:
@@ -224,13 +287,81 @@ def run_gen(args: argparse.Namespace) -> int:
 def run_sim(args: argparse.Namespace) -> int:
     from callister.bench.sim import run_sim_bench
 
-    if args.entities < 1 or args.ticks < 1:
-        raise ValueError("--entities and --ticks must be >= 1")
+    if args.entities < 1 or args.ticks < 1 or args.peer_seconds <= 0:
+        raise ValueError("--entities and --ticks must be >= 1, --peer-seconds > 0")
     result = run_sim_bench(
-        args.entities, args.ticks, peer=args.peer, seed=args.seed, progress=not args.json
+        args.entities,
+        args.ticks,
+        peer=args.peer,
+        seed=args.seed,
+        progress=not args.json,
+        peer_seconds=args.peer_seconds,
     )
     _print(result, args.json)
     return 0
+
+
+def run_zones(args: argparse.Namespace) -> int:
+    from callister.bench.sim import run_small_zones_bench
+
+    if args.zones < 1 or args.ships < 1 or args.ticks < 1:
+        raise ValueError("--zones, --ships and --ticks must be >= 1")
+    _print(run_small_zones_bench(args.zones, args.ships, args.ticks, seed=args.seed), args.json)
+    return 0
+
+
+def run_agents(args: argparse.Namespace) -> int:
+    from callister.bench.agents import run_agents_bench
+
+    if args.agents < 1 or args.ticks < 1 or not 0.0 <= args.occupied <= 1.0:
+        raise ValueError("--agents and --ticks must be >= 1, --occupied within 0..1")
+    result = run_agents_bench(
+        args.agents, args.ticks, occupied=args.occupied, seed=args.seed, progress=not args.json
+    )
+    _print(result, args.json)
+    return 0
+
+
+def run_footage(args: argparse.Namespace) -> int:
+    from callister.bench.footage import run_footage_bench
+
+    if args.ships < 2 or args.seconds <= 0:
+        raise ValueError("--ships must be >= 2 and --seconds > 0")
+    _print(run_footage_bench(args.ships, args.seconds), args.json)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callister.bench import report
+
+    if args.list:
+        listed = [
+            {"name": s.name, "command": s.command, "default": s.default} for s in report.SECTIONS
+        ]
+        if args.json:
+            emit_json(listed)
+        else:
+            for s in listed:
+                print(f"{s['name']:<14} {'' if s['default'] else '(--all) '}{s['command']}")
+        return 0
+    doc, results = Path(args.doc), Path(args.results)
+    if not doc.exists():
+        raise ValueError(f"{doc} not found: run from the repository root or give --doc")
+    if args.render_only:
+        doc.write_text(report.render_doc(doc.read_text(), report.load_results(results)))
+        sections = []
+        failed: list[str] = []
+    else:
+        only = args.only.split(",") if args.only else None
+        sections = report.choose(only, args.all)
+        failed = report.run_report(sections, doc=doc, results_path=results)
+    if args.json:
+        emit_json({"ran": [s.name for s in sections if s.name not in failed], "failed": failed})
+    elif failed:
+        print(f"failed: {', '.join(failed)} (their earlier figures are kept)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def run_battle(args: argparse.Namespace) -> int:

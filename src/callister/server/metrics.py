@@ -109,13 +109,22 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def percentiles(window: Collection[float]) -> dict[str, float]:
-    """p50, p99 and max of a window of samples (all 0.0 when it is empty)."""
-    if not window:
-        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+def percentiles(
+    window: Collection[float], digits: int | None = None, *, mean: bool = False
+) -> dict[str, float]:
+    """p50, p99 and max of a window of samples, and their mean with `mean` (all 0.0 when it is
+    empty), rounded to `digits` decimals when given. The one percentile helper: the server's
+    metrics, the cluster's heartbeats, the bots' and every benchmark's figures."""
     arr = np.fromiter(window, dtype=np.float64, count=len(window))
-    p50, p99 = np.percentile(arr, [50, 99])
-    return {"p50": float(p50), "p99": float(p99), "max": float(arr.max())}
+    out = dict.fromkeys(("p50", "p99", "max"), 0.0)
+    if arr.size:
+        p50, p99 = np.percentile(arr, [50, 99])
+        out.update(p50=float(p50), p99=float(p99), max=float(arr.max()))
+    if mean:
+        out["mean"] = float(arr.mean()) if arr.size else 0.0
+    if digits is not None:
+        out = {k: round(v, digits) for k, v in out.items()}
+    return out
 
 
 def scrape_refusal(

@@ -139,7 +139,7 @@ _TRAITS = (
     "careful",
     "bold",
 )
-_HULL_FOR: Final = {
+HULL_FOR: Final = {  # the hull each kind of NPC flies
     Goal.TRADER: "hauler",
     Goal.MINER: "shuttle",
     Goal.PIRATE: "shuttle",
@@ -214,7 +214,7 @@ def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) ->
             else:
                 r = 0.5 * float(system.radius)
                 px, py = r * math.cos(ang), r * math.sin(ang)
-            out.append(NpcSpec(i, goal, _HULL_FOR[goal], station, float(px), float(py)))
+            out.append(NpcSpec(i, goal, HULL_FOR[goal], station, float(px), float(py)))
     return out
 
 
@@ -285,12 +285,17 @@ class AgentRuntime:
         npc = self.npcs.get(ship)
         return None if npc is None else f"{npc.name} ({npc.goal.value})"
 
-    async def zone_loaded(self, handle: ZoneHandle) -> None:
-        world = self.world
+    def add_statics(self, handle: ZoneHandle) -> None:
+        """What the agents of this zone know of its fixed parts (stations, rocks, links)."""
         layout = handle.zone.layout
         self.statics[handle.key] = ZoneStatics.from_layout(
             layout, lawful=[s.lawful for s in layout.stations]
         )
+
+    async def zone_loaded(self, handle: ZoneHandle) -> None:
+        world = self.world
+        layout = handle.zone.layout
+        self.add_statics(handle)
         x, y = handle.sector
         home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
         plan = npc_plan(world.seed, handle.system, layout, world.settings.npc_density, home)

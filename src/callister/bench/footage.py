@@ -1,24 +1,28 @@
-"""Footage size for a busy system: N ships fighting with the bench battle AI (bench/battle.py).
+"""`callister bench footage`: footage size for a busy system, N ships fighting with the bench
+battle AI (bench/battle.py).
 
-`python -m callister.moderation.bench [ships] [seconds]` records the zone with a `ZoneRecorder`
-(checkpoint every 10 s, like the server's default), then prints the bytes per minute of the
-saved footage (what a report stores), the split between checkpoints and inputs, and checks that
-the footage replays to the live state hash.
+Records the zone with a `ZoneRecorder` (a checkpoint every 10 s, the server's default), then
+reports the bytes per minute of the saved footage (what a report stores), the split between
+checkpoints and inputs, and whether the footage replays to the live state hash.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 
 from callister.bench.battle import BattleAI, build_battle
 from callister.moderation.footage import Footage, ZoneRecorder
 
 
-def measure(
+def run_footage_bench(
     ships: int = 200, seconds: float = 60.0, checkpoint_s: float = 10.0
 ) -> dict[str, object]:
+    """Fight for `seconds` of game time while recording; return a JSON-ready dict: ships,
+    seconds, intents_per_s, entities_end, bytes, bytes_per_minute, checkpoint_bytes_per_minute,
+    input_bytes_per_minute, segments, replay_exact and sim_s (the wall time it took).
+    ValueError for fewer than 2 ships or non-positive times."""
+    if ships < 2 or seconds <= 0 or checkpoint_s <= 0:
+        raise ValueError("ships must be >= 2, seconds and checkpoint_s > 0")
     zone, _field, team = build_battle(ships, 1, 1)
     ai = BattleAI(zone, team)
     clock = [0.0]
@@ -55,9 +59,3 @@ def measure(
         "replay_exact": exact,
         "sim_s": round(elapsed, 2),
     }
-
-
-if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:3]]
-    result = measure(int(args[0]) if args else 200, args[1] if len(args) > 1 else 60.0)
-    print(json.dumps(result, indent=2))

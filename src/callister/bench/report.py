@@ -1,0 +1,483 @@
+"""`callister bench report`: run the benchmarks and regenerate the figures of docs/benchmarks.md.
+
+Every figure in the doc's generated blocks comes from a command listed here, run as a process of
+its own (`python -m callister bench ... --json`, so one benchmark's heap and threads never
+disturb the next). Each run's JSON is kept in docs/benchmarks.json with the command, the date,
+the machine and the load average when it started; the doc's blocks are then rendered from that
+file alone, between markers:
+
+    <!-- bench-report:NAME -->  ...generated...  <!-- /bench-report:NAME -->
+
+so a test can check that the doc shows what the JSON holds (tests/bench/test_report.py), and a
+benchmark run with `--only NAME` refreshes one block without touching the others. The prose
+around the blocks is written by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+Result = dict[str, Any]
+Render = Callable[[Result], list[str]]
+
+DOC: Final = Path("docs/benchmarks.md")
+RESULTS: Final = Path("docs/benchmarks.json")
+STAT_KEYS: Final = ("p50", "p99", "max", "mean")
+
+
+class ReportError(ValueError):
+    """A benchmark of the report failed, or the doc's markers are missing or broken."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One generated block: the `callister bench` arguments that measure it, how its figures
+    become Markdown, and whether the default run includes it (heavy ones need the machine to
+    themselves and are run with --only)."""
+
+    name: str
+    args: tuple[str, ...]
+    render: Render
+    default: bool = True
+
+    @property
+    def command(self) -> str:
+        return "callister bench " + " ".join((*self.args, "--json"))
+
+
+# ------------------------------------------------------------------------------ rendering
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]], digits: int = 2) -> list[str]:
+    """A Markdown table; numbers formatted with `digits` decimals, None as a dash."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_num(c, digits) for c in row) + " |" for row in rows]
+    return out
+
+
+def _stats(label: str, stats: dict[str, Any] | None, digits: int = 2) -> list[Any]:
+    stats = stats or {}
+    return [label, *(_num(stats.get(k), digits) for k in STAT_KEYS)]
+
+
+def _stats_table(rows: Sequence[tuple[str, dict[str, Any] | None]], unit: str = "ms") -> list[str]:
+    return table(
+        ["", f"p50 {unit}", f"p99 {unit}", f"max {unit}", f"mean {unit}"],
+        [_stats(label, stats) for label, stats in rows],
+    )
+
+
+def render_gen(r: Result) -> list[str]:
+    return table(
+        ["systems", "systems/s", "seconds", "links/system", "empty sectors", "rocks/system"],
+        [
+            [
+                r["systems"],
+                r["systems_per_s"],
+                r["seconds"],
+                r["links_per_system"],
+                r["empty_fraction"],
+                r["rocks_per_system"],
+            ]
+        ],
+        digits=2,
+    )
+
+
+def render_sim(r: Result) -> list[str]:
+    peer = r.get("peer")
+    rows: list[tuple[str, dict[str, Any] | None]] = [
+        (f"Callister, {r['entities']:,} ships ({r['ticks']} ticks)", r["ms_per_tick"])
+    ]
+    if peer:
+        boxed = ", time-boxed" if peer.get("time_boxed") else ""
+        rows.append(
+            (f"esper {peer['version']} ({peer['ticks']} ticks{boxed})", peer["ms_per_tick"])
+        )
+    out = _stats_table(rows)
+    if peer:
+        out += ["", f"esper / Callister at p50: **{_num(r.get('ratio'))}×**"]
+    out += [
+        "",
+        f"collisions per tick {_num(r['collisions_per_tick'], 1)}, "
+        f"intents per tick {_num(r['intents_per_tick'], 1)}; mean ms per tick of each stage "
+        "(`sim/schedule.py`, in the order they run; `grid` is the lazy neighbour grid):",
+        "",
+    ]
+    stages = in_schedule_order(r["systems_ms"])
+    out += table(list(stages), [list(stages.values())], digits=3)
+    return out
+
+
+def in_schedule_order(stages: dict[str, float]) -> dict[str, float]:
+    """Stage timings in the order the tick runs them (the stored JSON sorts its keys)."""
+    from callister.sim import STAGE_NAMES
+
+    order = {name: i for i, name in enumerate(STAGE_NAMES)}
+    return dict(sorted(stages.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def render_zones(r: Result) -> list[str]:
+    rows = [("`Zone.step()`", r["step_us"]), ("`Zone.frame()`", r["frame_us"])]
+    return [
+        f"{r['zones']} zones of {r['ships']} ships, {r['ticks']} ticks, per zone:",
+        "",
+        *_stats_table(rows, "µs"),
+    ]
+
+
+def render_battle(r: Result) -> list[str]:
+    out = _stats_table(
+        [
+            (f"tick, {r['ships']:,} ships (wall)", r["ms_per_tick"]),
+            ("tick (CPU)", r["cpu_ms_per_tick"]),
+            ("the bench's own AI (outside the tick)", r["ai_ms"]),
+        ]
+    )
+    stages = {k: v for k, v in in_schedule_order(r["systems_ms"]).items() if v > 0.0}
+    out += [
+        "",
+        f"{r['ticks']} ticks: intents per tick {_num(r['intents_per_tick'], 1)}, shots "
+        f"{_num(r['shots'])}, hits {_num(r['hits'])}, destroyed {_num(r['destroyed'])}, ships "
+        f"left {_num(r['ships_left'])}. Stages with work (mean ms per tick):",
+        "",
+        *table(list(stages), [list(stages.values())], digits=3),
+    ]
+    return out
+
+
+def render_agents(r: Result) -> list[str]:
+    out = _stats_table(
+        [
+            (f"agents' work per tick, {r['agents']:,} NPCs (wall)", r["ms_per_tick"]),
+            ("the same (CPU)", r["cpu_ms_per_tick"]),
+            ("of which building views", r["view_ms_per_tick"]),
+            (f"one retrieval over {r['memories']:,} memories", r["retrieval_ms"]),
+        ]
+    )
+    by_count = sorted(r["actions"].items(), key=lambda kv: (-kv[1], kv[0]))
+    actions = ", ".join(f"{k.lower()} {v:,}" for k, v in by_count)
+    out += [
+        "",
+        f"{r['zones']} zones, {r['occupied_zones']} with players; per tick: "
+        f"{_num(r['thinks_per_tick'])} thoughts ({_num(r['us_per_think'], 0)} µs each, "
+        f"amortised), {_num(r['views_per_tick'])} views, {_num(r['intents_per_tick'])} intents, "
+        f"{_num(r['hits_per_tick'])} hits. Decisions: {actions}.",
+    ]
+    return out
+
+
+def render_stack(r: Result) -> list[str]:
+    rows = [
+        [name, r[name].get("us_per_frame"), r[name].get("awaited_us_per_frame")]
+        for name in ("aiohttp", "websockets")
+    ]
+    return [
+        *table(
+            ["stack", "µs CPU per frame, direct write (the gateway's path)", "awaited send"], rows
+        ),
+        "",
+        f"{r['clients']} clients, {r['rounds']} frames of {r['frame_bytes']} bytes each; "
+        f"websockets / aiohttp on the gateway's path: **{_num(r.get('ratio'))}×**.",
+    ]
+
+
+def render_footage(r: Result) -> list[str]:
+    return table(
+        [
+            "ships",
+            "intents/s",
+            "bytes/min",
+            "checkpoints bytes/min",
+            "inputs bytes/min",
+            "segments",
+            "replays exactly",
+        ],
+        [
+            [
+                r["ships"],
+                r["intents_per_s"],
+                r["bytes_per_minute"],
+                r["checkpoint_bytes_per_minute"],
+                r["input_bytes_per_minute"],
+                r["segments"],
+                r["replay_exact"],
+            ]
+        ],
+        digits=1,
+    )
+
+
+def render_net(r: Result) -> list[str]:
+    out = _stats_table(
+        [
+            (f"server tick, {r['clients']:,} bots", r["tick_ms"]),
+            ("interval between a bot's snapshots", r["snapshot_interval_ms"]),
+        ]
+    )
+    out += [
+        "",
+        f"{r['connected']:,} of {r['clients']:,} connected for {_num(r['seconds'], 0)} s; "
+        f"{_num(r['bytes_per_client_per_s'], 0)} bytes/s per client (JSON "
+        f"{_num(r.get('json_bytes_per_client_per_s'), 0)}); {_num(r['snapshots'])} snapshots, "
+        f"{_num(r['jumps'])} jumps, {_num(r['errors'])} errors.",
+    ]
+    return out
+
+
+def render_cluster(r: Result) -> list[str]:
+    rows = [
+        ["hand-off between workers, p99 ms", r["handoff_ms"]["p99"], "≤ 100", r["handoff_met"]],
+        [
+            "CPU per player-second: cluster / one process",
+            f"{_num(r['cpu_ms_per_player_s'])} / {_num(r.get('single_cpu_ms_per_player_s'))} ms "
+            f"= {_num(r.get('cost_ratio'))}×",
+            "≤ 1.3×",
+            r.get("cost_met"),
+        ],
+        ["worst worker's tick, p99 ms", r["tick_ms"]["worst_worker"]["p99"], "", None],
+    ]
+    return [
+        *table(["figure", "measured", "target", "met"], rows),
+        "",
+        f"{r['workers']} workers, {r['gateways']} gateways, {r['connected']} of {r['clients']} "
+        f"bots connected, {r['zones']} zones; {r['handoff_ms']['count']} hand-offs (p50 "
+        f"{_num(r['handoff_ms']['p50'])} ms).",
+    ]
+
+
+def render_cluster_zones(r: Result) -> list[str]:
+    z = r["zone_scaling"]
+    return table(
+        ["busy zones, 1 worker", "2 workers", "ratio", "target", "p99 threshold ms", "met"],
+        [
+            [
+                z["one_worker_zones"],
+                z["two_worker_zones"],
+                z["ratio"],
+                z["target_ratio"],
+                z["p99_threshold_ms"],
+                z["met"],
+            ]
+        ],
+    )
+
+
+SECTIONS: Final[tuple[Section, ...]] = (
+    Section("gen", ("gen", "--systems", "5000"), render_gen),
+    Section(
+        "sim-100k", ("sim", "--entities", "100000", "--ticks", "200", "--peer", "esper"), render_sim
+    ),
+    Section(
+        "sim-10k", ("sim", "--entities", "10000", "--ticks", "200", "--peer", "esper"), render_sim
+    ),
+    Section("zones", ("zones", "--zones", "40", "--ships", "5", "--ticks", "200"), render_zones),
+    Section("battle", ("battle", "--ships", "1000", "--ticks", "200"), render_battle),
+    Section("agents", ("agents", "--agents", "10000"), render_agents),
+    Section("stack", ("stack", "--clients", "200", "--rounds", "100"), render_stack),
+    Section("footage", ("footage", "--ships", "200", "--seconds", "60"), render_footage),
+    Section("net-300", ("net", "--clients", "300", "--seconds", "20"), render_net),
+    Section("net-1000", ("net", "--clients", "1000", "--seconds", "30"), render_net),
+    Section(
+        "cluster",
+        ("cluster", "--workers", "2", "--gateways", "2", "--clients", "100", "--seconds", "30"),
+        render_cluster,
+    ),
+    Section("cluster-zones", ("cluster", "--zones-only"), render_cluster_zones, default=False),
+)
+BY_NAME: Final = {s.name: s for s in SECTIONS}
+
+
+def render_summary(results: dict[str, Result]) -> list[str]:
+    """The targets of the issues against the latest figures, each with the load average of
+    the run it comes from (above 2 on this 2-core machine, wall-clock figures are inflated)."""
+    rows: list[list[Any]] = []
+
+    def got(name: str) -> Result | None:
+        entry = results.get(name)
+        return None if entry is None else entry["result"]
+
+    def add(name: str, label: str, value: str, goal: str, met: bool | None) -> None:
+        verdict = "—" if met is None else ("yes" if met else "**no**")
+        rows.append([label, value, goal, verdict, results[name]["machine"]["load_before"]])
+
+    if sim := got("sim-100k"):
+        p99, ratio = sim["ms_per_tick"]["p99"], sim.get("ratio")
+        add("sim-100k", "sim, 100,000 ships: p99 per tick", f"{p99:.2f} ms", "≤ 25 ms", p99 <= 25)
+        add("sim-100k", "sim: faster than esper on the same workload (p50)", f"{_num(ratio)}×",
+            "≥ 50×", None if ratio is None else ratio >= 50)  # fmt: skip
+    if gen := got("gen"):
+        rate = gen["systems_per_s"]
+        add("gen", "generation", f"{rate:,.0f} systems/s", "≥ 5,000", rate >= 5000)
+    if net := got("net-1000"):
+        p99, rate = net["tick_ms"]["p99"], net["bytes_per_client_per_s"]
+        add("net-1000", "net, 1,000 bots: server tick p99", f"{p99:.1f} ms", "≤ 50 ms", p99 <= 50)
+        add("net-1000", "net, 1,000 bots: bytes per client", f"{rate:,.0f} B/s", "≤ 4 KB/s",
+            rate <= 4000)  # fmt: skip
+    if battle := got("battle"):
+        p99 = battle["ms_per_tick"]["p99"]
+        add("battle", f"battle, {battle['ships']:,} ships in one system: p99 per tick",
+            f"{p99:.2f} ms", "≤ 50 ms", p99 <= 50)  # fmt: skip
+    if agents := got("agents"):
+        t, p99 = agents["ms_per_tick"], agents["retrieval_ms"]["p99"]
+        add("agents", f"agents, {agents['agents']:,} NPCs: per tick, amortised (mean / p99)",
+            f"{t['mean']:.2f} / {t['p99']:.2f} ms", "≤ 5 ms", t["mean"] <= 5)  # fmt: skip
+        add("agents", f"agents: one retrieval over {agents['memories']:,} memories (p99)",
+            f"{p99:.2f} ms", "≤ 1 ms", p99 <= 1)  # fmt: skip
+    if cluster := got("cluster"):
+        p99 = cluster["handoff_ms"]["p99"]
+        add("cluster", "cluster: hand-off p99", f"{p99:.1f} ms", "≤ 100 ms", cluster["handoff_met"])
+        add("cluster", "cluster: CPU per player vs one process",
+            f"{_num(cluster.get('cost_ratio'))}×", "≤ 1.3×", cluster.get("cost_met"))  # fmt: skip
+    if zones := got("cluster-zones"):
+        z = zones["zone_scaling"]
+        add("cluster-zones", "cluster: busy zones, 2 workers vs 1", f"{z['ratio']}×", "≥ 1.7×",
+            z["met"])  # fmt: skip
+    return table(["target", "measured", "goal", "met?", "load average"], rows, digits=1)
+
+
+def render_block(name: str, results: dict[str, Result]) -> list[str]:
+    """The Markdown of one generated block (the summary, or a section's command and figures)."""
+    if name == "summary":
+        return render_summary(results)
+    entry = results.get(name)
+    if entry is None:
+        return [f"*(not measured yet: `callister bench report --only {name}`)*"]
+    machine = entry["machine"]
+    return [
+        "```",
+        f"$ {entry['command']}",
+        "```",
+        "",
+        f"*{entry['date']}, {machine['cpus']} CPUs, Python {machine['python']}, load average "
+        f"{machine['load_before']:.1f} when it started.*",
+        "",
+        *BY_NAME[name].render(entry["result"]),
+    ]
+
+
+# ------------------------------------------------------------------------------ the doc
+_BLOCK = re.compile(
+    r"(?P<open><!-- bench-report:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)"
+    r"(?P<close><!-- /bench-report:(?P=name) -->)",
+    re.DOTALL,
+)
+
+
+def block_names(doc: str) -> list[str]:
+    """The generated blocks the doc has, in order."""
+    return [m["name"] for m in _BLOCK.finditer(doc)]
+
+
+def render_doc(doc: str, results: dict[str, Result]) -> str:
+    """The doc with every generated block re-rendered from `results`; ReportError for a block
+    that names no section, or a marker left unclosed."""
+    opened = re.findall(r"<!-- bench-report:([a-z0-9-]+) -->", doc)
+    names = block_names(doc)
+    if opened != names:
+        raise ReportError(
+            f"unclosed or nested bench-report markers: {sorted(set(opened) - set(names))}"
+        )
+    for name in names:
+        if name != "summary" and name not in BY_NAME:
+            raise ReportError(
+                f"block {name!r} in the doc names no benchmark; known: {sorted(BY_NAME)}"
+            )
+
+    def fill(m: re.Match[str]) -> str:
+        body = "\n".join(render_block(m["name"], results))
+        return f"{m['open']}{body}\n{m['close']}"
+
+    return _BLOCK.sub(fill, doc)
+
+
+# ------------------------------------------------------------------------------ running
+def machine(load: float) -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "load_before": load}
+
+
+def run_section(section: Section) -> Result:
+    """Run one benchmark as its own process; its JSON result. Progress goes to stderr."""
+    print(f"[bench report] {section.command}", file=sys.stderr, flush=True)
+    cmd = [sys.executable, "-m", "callister", "bench", *section.args, "--json"]
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        raise ReportError(f"`{section.command}` exited with {done.returncode}")
+    try:
+        result: Result = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"`{section.command}` printed no JSON: {exc}") from None
+    return result
+
+
+def load_results(path: Path) -> dict[str, Result]:
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} is not a JSON object of results")
+    return data
+
+
+def choose(only: Sequence[str] | None, everything: bool) -> list[Section]:
+    """The sections to run: `only` (by name), else every default one (or all with
+    `everything`). ReportError for an unknown name."""
+    if only:
+        unknown = [n for n in only if n not in BY_NAME]
+        if unknown:
+            raise ReportError(f"unknown benchmark(s) {unknown}; known: {sorted(BY_NAME)}")
+        return [BY_NAME[n] for n in only]
+    return [s for s in SECTIONS if s.default or everything]
+
+
+def run_report(
+    sections: Sequence[Section],
+    *,
+    doc: Path = DOC,
+    results_path: Path = RESULTS,
+    runner: Callable[[Section], Result] = run_section,
+) -> list[str]:
+    """Run `sections`, store each result in `results_path` as soon as it is in, then rewrite the
+    doc's blocks from the results. Returns the names of the sections that failed (their earlier
+    results are kept; the others are written anyway)."""
+    text = doc.read_text()
+    render_doc(text, load_results(results_path))  # fail on a broken doc before hours of work
+    failed = []
+    for section in sections:
+        results = load_results(results_path)
+        load = os.getloadavg()[0]
+        try:
+            result = runner(section)
+        except ReportError as exc:
+            print(f"[bench report] {exc}", file=sys.stderr)
+            failed.append(section.name)
+            continue
+        results[section.name] = {
+            "command": section.command,
+            "date": dt.date.today().isoformat(),
+            "machine": machine(load),
+            "result": result,
+        }
+        results_path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    doc.write_text(render_doc(text, load_results(results_path)))
+    return failed
