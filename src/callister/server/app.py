@@ -37,6 +37,7 @@ from callister.store import Account, NameTaken, Store, open_store
 log = logging.getLogger(__name__)
 WEB_DIR = Path(callister.__file__).parent / "web"
 MAX_MAP_RADIUS = 8
+MAX_JSON_DEPTH = 32  # HTTP bodies: deeper arrays/objects are refused with BAD_JSON
 
 
 @dataclass
@@ -60,24 +61,66 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _json_error(exc: type[web.HTTPException], code: str, message: str, **kw: Any) -> Any:
+    """An HTTP error whose body has the same shape as every other refusal."""
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return exc(text=body, content_type="application/json", **kw)
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a clear refusal (never a 500): 413 TOO_LARGE over
+    the body limit, 400 BAD_JSON for anything but a JSON object nested at most
+    MAX_JSON_DEPTH deep. Every route that reads a JSON body reads it through here."""
+    limit = request.client_max_size
     try:
-        body = await request.json(loads=lambda s: json.loads(s, parse_constant=_no_constants))
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
-            ),
-            content_type="application/json",
+        text = await request.text()
+    except web.HTTPRequestEntityTooLarge:
+        raise _json_error(
+            web.HTTPRequestEntityTooLarge,
+            "TOO_LARGE",
+            f"the body is over {limit} bytes; send less",
+            max_size=limit,
         ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
-            ),
-            content_type="application/json",
+    except UnicodeDecodeError:
+        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body is not UTF-8") from None
+    try:
+        body = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:  # the decoder's own guard, far below the body limit
+        body = None
+        nested = True
+    except ValueError:
+        raise _json_error(
+            web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object (it is not JSON)"
+        ) from None
+    else:
+        nested = _nested_deeper(body, MAX_JSON_DEPTH)
+    if nested:
+        raise _json_error(
+            web.HTTPBadRequest,
+            "BAD_JSON",
+            f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels",
         )
+    if not isinstance(body, dict):
+        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object")
     return body
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests arrays or objects more than `limit` deep (without
+    recursion, so the check itself cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _no_constants(name: str) -> Any:
