@@ -1,5 +1,5 @@
-"""`callister bench gen|sim|battle|net|stack|cluster`: benchmarks that print JSON (see
-docs/benchmarks.md)."""
+"""`callister bench gen|sim|battle|net|stack|cluster|agents|loginstorm`: benchmarks that print
+JSON (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -201,6 +201,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", action="store_true", help="print JSON only")
     a.set_defaults(
         func=lambda args: __import__("callister.bench.agents").bench.agents.run_cli(args)
+    )
+
+    # issue 13: what a login or registration storm costs the players (bench/loginstorm.py)
+    ls = bench.add_parser(
+        "loginstorm",
+        help="players' snapshot intervals during login and registration storms",
+        description="Start a server with the production argon2 cost; N players receive "
+        "snapshots while 50 concurrent wrong-password logins, then 50 concurrent "
+        "registrations, hit it. Reports their snapshot-interval p99 before and during each "
+        "storm, and how many passwords were checked and hashed.",
+    )
+    ls.add_argument(
+        "--bystanders", type=int, default=30, help="players measured (default %(default)s)"
+    )
+    ls.add_argument(
+        "--storm", type=int, default=50, help="concurrent requests per storm (default %(default)s)"
+    )
+    ls.add_argument(
+        "--baseline", type=float, default=10.0, help="quiet seconds first (default %(default)s)"
+    )
+    ls.add_argument(
+        "--url",
+        default=None,
+        help="measure a server you started (http://host:port) instead of starting one",
+    )
+    ls.add_argument("--json", action="store_true", help="print JSON only")
+    ls.set_defaults(
+        func=lambda args: __import__("callister.bench.loginstorm").bench.loginstorm.run_cli(args)
     )
 
 

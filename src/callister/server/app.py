@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ import callister
 from callister.content import load_content
 from callister.server import admin_routes, crew_routes, moderation_routes
 from callister.server.auth import (
+    Attempt,
     AuthError,
     Passwords,
+    PasswordsBusy,
     Throttle,
     check_name,
     check_password,
@@ -37,6 +40,12 @@ from callister.store import Account, NameTaken, Store, open_store
 log = logging.getLogger(__name__)
 WEB_DIR = Path(callister.__file__).parent / "web"
 MAX_MAP_RADIUS = 8
+AUTH_COUNTERS = (
+    "callister_password_checks_total",  # logins whose password was verified (argon2)
+    "callister_password_hashes_total",  # registrations whose password was hashed
+    "callister_auth_throttled_total",  # logins and registrations refused by a throttle (429)
+    "callister_auth_busy_total",  # refused because the hashing queue was full (503)
+)
 MAX_JSON_DEPTH = 32  # HTTP bodies: deeper arrays/objects are refused with BAD_JSON
 
 
@@ -59,6 +68,26 @@ SERVICES = web.AppKey("services", Services)
 
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _retry_later(status: int, code: str, message: str, seconds: float) -> web.Response:
+    """A refusal the client may retry after `seconds` (the Retry-After header, and in words)."""
+    wait = max(1, math.ceil(seconds))
+    response = _error(status, code, f"{message}; retry in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _throttled(services: Services, attempt: Attempt, message: str) -> web.Response:
+    services.metrics.inc("callister_auth_throttled_total")
+    return _retry_later(429, "THROTTLED", message, attempt.retry_after)
+
+
+def _busy(services: Services, exc: PasswordsBusy) -> web.Response:
+    services.metrics.inc("callister_auth_busy_total")
+    return _retry_later(
+        503, "BUSY", "too many logins are waiting for a password check", exc.retry_after
+    )
 
 
 def _json_error(exc: type[web.HTTPException], code: str, message: str, **kw: Any) -> Any:
@@ -185,15 +214,22 @@ async def register(request: web.Request) -> web.Response:
         password = check_password(body.get("password", ""))
     except AuthError as exc:
         return _error(exc.status, "BAD_FIELD", str(exc))
-    address = f"addr:{request.remote or '?'}"
-    if services.register_throttle.blocked(address):
-        return _error(429, "THROTTLED", "too many registrations from your address; wait a minute")
-    services.register_throttle.record(address)
-    loop = asyncio.get_running_loop()
-    password_hash = await loop.run_in_executor(None, services.passwords.hash, password)
+    # counted before hashing: concurrent registrations beyond the limit are never hashed
+    attempt = services.register_throttle.reserve(f"addr:{request.remote or '?'}")
+    if attempt.refused:
+        return _throttled(services, attempt, "too many registrations from your address")
+    store = services.store
+    if await services.writer.call(store.get_account_by_name, name) is not None:
+        return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     try:
-        account = await services.writer.call(services.store.create_account, name, password_hash)
-    except NameTaken:
+        password_hash = await services.passwords.hash_async(password)
+    except PasswordsBusy as exc:
+        services.register_throttle.forget(attempt)
+        return _busy(services, exc)
+    services.metrics.inc("callister_password_hashes_total")
+    try:
+        account = await services.writer.call(store.create_account, name, password_hash)
+    except NameTaken:  # taken while we hashed
         return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
     return web.json_response(await _issue_token(services, account), status=201)
@@ -205,33 +241,27 @@ async def login(request: web.Request) -> web.Response:
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         return _error(400, "BAD_FIELD", "name and password are required strings")
-    keys = (f"addr:{request.remote or '?'}", f"name:{name.lower()[:64]}")
-    if services.login_throttle.blocked(*keys):
-        return _error(429, "THROTTLED", "too many failed logins; wait a minute")
+    # the attempt is counted (per address and per name) before the password is checked, so a
+    # storm of concurrent wrong guesses gets at most the limit's worth of argon2 work
+    attempt = services.login_throttle.reserve(
+        f"addr:{request.remote or '?'}", f"name:{name.lower()[:64]}"
+    )
+    if attempt.refused:
+        return _throttled(services, attempt, "too many failed logins for this name or address")
     account = await services.writer.call(services.store.get_account_by_name, name)
-    loop = asyncio.get_running_loop()
-    # verify even for unknown names so timing does not reveal which names exist
-    stored = account.password_hash if account else _DUMMY_HASH.get(services)
-    ok = await loop.run_in_executor(None, services.passwords.verify, stored, password[:512])
+    stored = account.password_hash if account else None  # None: a dummy check, same timing
+    try:
+        ok = await services.passwords.verify_async(stored, password[:512])
+    except PasswordsBusy as exc:
+        services.login_throttle.forget(attempt)
+        return _busy(services, exc)
+    services.metrics.inc("callister_password_checks_total")
     if account is None or not ok:
-        services.login_throttle.record(*keys)
-        return _error(401, "BAD_LOGIN", "wrong name or password")
+        return _error(401, "BAD_LOGIN", "wrong name or password")  # the attempt stays counted
+    services.login_throttle.forget(attempt)  # a right password is not a failure
     if account.banned:
         return _error(403, "BANNED", "this account is banned")
     return web.json_response(await _issue_token(services, account))
-
-
-class _DummyHash:
-    def __init__(self) -> None:
-        self._hash: str | None = None
-
-    def get(self, services: Services) -> str:
-        if self._hash is None:
-            self._hash = services.passwords.hash("not-a-real-password")
-        return self._hash
-
-
-_DUMMY_HASH = _DummyHash()
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -387,6 +417,8 @@ def build_app(settings: Settings) -> web.Application:
         writer = StoreWriter()
         store = await loop.run_in_executor(writer._pool, open_store, settings.db)
         metrics_ = Metrics()
+        for name in AUTH_COUNTERS:  # shown at 0 from the start, not from the first storm
+            metrics_.counters.setdefault(name, 0.0)
         bus = InProcessBus()
         world = World(settings, store, writer, bus, load_content(), metrics_)
         await world.start()
@@ -398,7 +430,7 @@ def build_app(settings: Settings) -> web.Application:
             world=world,
             gateway=gateway,
             metrics=metrics_,
-            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            passwords=Passwords.from_settings(settings),
             login_throttle=Throttle(settings.login_per_minute),
             register_throttle=Throttle(settings.register_per_minute),
             started_at=time.time(),
@@ -414,6 +446,7 @@ def build_app(settings: Settings) -> web.Application:
     async def on_cleanup(app: web.Application) -> None:
         services = app[SERVICES]
         await services.world.stop()
+        services.passwords.close()
         services.writer.submit(services.store.close)
         services.writer.close()
         log.info("stopped cleanly; every ship checkpointed")

@@ -1,16 +1,33 @@
-"""Passwords (argon2id), session tokens, name rules and login throttling."""
+"""Passwords (argon2id), session tokens, name rules and login throttling.
+
+A password hash costs a core about 0.2 s at the default argon2 cost, so a storm of logins or
+registrations must cost its senders, not the players: the throttle counts an attempt *before*
+anything is hashed (`Throttle.reserve`), and hashing runs on a small pool of its own threads
+(`Passwords.hash_async`, `verify_async`) with a bounded queue in front of it, off the event loop
+(argon2-cffi releases the GIL while it hashes).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import math
+import os
 import re
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+T = TypeVar("T")
 ROLES = ("player", "moderator", "admin")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{2,23}$")
 MIN_PASSWORD = 8
@@ -38,11 +55,42 @@ def check_password(password: str) -> str:
     return password
 
 
-class Passwords:
-    """argon2id hashing with configurable cost; verify() never raises for a wrong password."""
+class PasswordsBusy(Exception):
+    """Too many logins and registrations are already waiting for a password hash."""
 
-    def __init__(self, time_cost: int = 3, memory_kib: int = 65536) -> None:
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"password checks are queued up; retry in {math.ceil(retry_after)} s")
+        self.retry_after = retry_after
+
+
+class Passwords:
+    """argon2id hashing with configurable cost; verify() never raises for a wrong password.
+
+    The async forms run the work on `threads` threads of their own (at a lower OS priority than
+    the event loop where the platform allows), so at most that many cores ever hash, and they
+    refuse with PasswordsBusy when `queue_max` more are already waiting.
+    """
+
+    def __init__(
+        self, time_cost: int = 3, memory_kib: int = 65536, threads: int = 1, queue_max: int = 32
+    ) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        self.threads, self.queue_max = threads, queue_max
+        self.pending = 0  # submitted and not finished (read and written on the event loop)
+        self._pool: ThreadPoolExecutor | None = None
+        self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
+        self._seconds = 0.2  # a running mean of one hash, for Retry-After
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Passwords:
+        """The server's Passwords: cost, threads and queue from its settings."""
+        return cls(
+            settings.argon2_time_cost,
+            settings.argon2_memory_kib,
+            settings.password_hash_threads,
+            settings.password_queue_max,
+        )
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -52,6 +100,68 @@ class Passwords:
             return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+    async def hash_async(self, password: str) -> str:
+        """hash() on the hashing pool; PasswordsBusy when its queue is full."""
+        return await self._run(self.hash, password)
+
+    async def verify_async(self, password_hash: str | None, password: str) -> bool:
+        """verify() on the hashing pool; PasswordsBusy when its queue is full. With no hash (an
+        unknown name) it checks against a dummy hash, so the answer takes as long as for a
+        name that exists and the timing does not tell which names do."""
+        return await self._run(self._verify_or_dummy, password_hash, password)
+
+    def _verify_or_dummy(self, password_hash: str | None, password: str) -> bool:
+        if password_hash is not None:
+            return self.verify(password_hash, password)
+        with self._dummy_lock:
+            if self._dummy is None:
+                self._dummy = self._hasher.hash("not-a-real-password")
+        self.verify(self._dummy, password)
+        return False
+
+    def retry_after(self) -> float:
+        """Seconds until the work queued now would be done (at least 1)."""
+        return max(1.0, self.pending * self._seconds / self.threads)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.pending >= self.threads + self.queue_max:
+            raise PasswordsBusy(self.retry_after())
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.threads, thread_name_prefix="argon2", initializer=_lower_priority
+            )
+        self.pending += 1
+        try:
+            seconds, result = await asyncio.get_running_loop().run_in_executor(
+                self._pool, _timed, fn, args
+            )
+        finally:
+            self.pending -= 1
+        self._seconds += (seconds - self._seconds) * 0.2
+        return result
+
+    def close(self) -> None:
+        """Stop the hashing threads (work not started is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _timed(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def _lower_priority() -> None:
+    """Make the calling (hashing) thread yield the CPU to the event loop when both want it: on
+    Linux a thread has its own nice value. Elsewhere this does nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+
+
+HASH_NICE = 10  # the hashing threads' nice value: the loop (0) gets ~10x their CPU share
 
 
 def new_token() -> str:
@@ -63,19 +173,37 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class Throttle:
-    """At most `per_minute` recorded attempts per key in any 60 s window.
+@dataclass(frozen=True)
+class Attempt:
+    """An attempt `Throttle.reserve` counted, or refused (then `retry_after` > 0 seconds)."""
 
-    Logins record only failures (a player who types the right password is never slowed down);
-    registrations record every attempt per address.
+    keys: tuple[str, ...]
+    at: float
+    retry_after: float = 0.0
+
+    @property
+    def refused(self) -> bool:
+        return self.retry_after > 0.0
+
+
+class Throttle:
+    """At most `per_minute` counted attempts per key in any 60 s window.
+
+    An attempt is counted when it starts (`reserve`), before the work it guards, so concurrent
+    attempts beyond the limit are refused without doing that work. Logins un-count a success
+    (`forget`: a player who types the right password is never slowed down); registrations
+    count every attempt per address.
     """
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._attempts: dict[str, deque[float]] = defaultdict(deque)
 
-    def blocked(self, *keys: str, now: float | None = None) -> bool:
+    def reserve(self, *keys: str, now: float | None = None) -> Attempt:
+        """Count one attempt against every key, unless one of them is at its limit: then count
+        nothing and say how long until that key's oldest attempt leaves the window."""
         now = time.monotonic() if now is None else now
+        wait = 0.0
         for key in keys:
             window = self._attempts.get(key)
             if window is None:
@@ -83,14 +211,23 @@ class Throttle:
             while window and now - window[0] > 60.0:
                 window.popleft()
             if len(window) >= self.per_minute:
-                return True
-        return False
-
-    def record(self, *keys: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
+                wait = max(wait, 60.0 - (now - window[0]), 0.001)
+        if wait:
+            return Attempt(keys, now, wait)
         for key in keys:
             self._attempts[key].append(now)
         if len(self._attempts) > 100_000:  # bound memory under a spray of names
             self._attempts = defaultdict(
                 deque, {k: v for k, v in self._attempts.items() if v and now - v[-1] <= 60.0}
             )
+        return Attempt(keys, now)
+
+    def forget(self, attempt: Attempt) -> None:
+        """Un-count an attempt `reserve` counted (a refused one was never counted)."""
+        if attempt.refused:
+            return
+        for key in attempt.keys:
+            window = self._attempts.get(key)
+            if window is not None:
+                with contextlib.suppress(ValueError):
+                    window.remove(attempt.at)

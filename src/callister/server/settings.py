@@ -84,6 +84,20 @@ class Settings:
     registration_open: bool = _s(True, "Whether anyone may register an account.")
     argon2_time_cost: int = _s(3, "Argon2id iterations for password hashes.", 1)
     argon2_memory_kib: int = _s(65536, "Argon2id memory per hash, KiB.", 1024)
+    password_hash_threads: int = _s(
+        1,
+        "Password hashes (logins, registrations) computed at once, on threads of their own; "
+        "the rest wait their turn, so a login storm costs at most this many cores.",
+        1,
+        64,
+    )
+    password_queue_max: int = _s(
+        32,
+        "Logins and registrations that may wait for a password hash; more are refused at once "
+        "(503 BUSY with Retry-After).",
+        0,
+        100_000,
+    )
     max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
     log_level: str = _s("info", "Log level: debug, info, warning, error.")
     log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
