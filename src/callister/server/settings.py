@@ -125,6 +125,29 @@ class Settings:
         10.0, "Footage takes a full zone checkpoint this often (replays start from one).", 1
     )
     report_footage_s: float = _s(120.0, "Seconds of footage saved with each report.", 5)
+    report_footage_share_s: float = _s(
+        15.0,
+        "Reports from one system within this many seconds share one saved footage copy "
+        "(0: a copy per report).",
+        0,
+        3600,
+    )
+    reports_per_minute: int = _s(
+        5, "Reports one player may file per minute; more are refused (RATE_LIMITED).", 1
+    )
+    reports_per_target_minute: int = _s(
+        10,
+        "Reports against one player, ship or clone accepted per minute, from everyone together; "
+        "more are refused (RATE_LIMITED).",
+        1,
+    )
+    distress_every_s: float = _s(
+        30.0,
+        "A player's distress call reaches the system at most once per this many seconds; "
+        "repeats within it are refused (RATE_LIMITED), not broadcast (0: no limit).",
+        0,
+        3600,
+    )
     moderation_detect_s: float = _s(30.0, "Detectors run this often (off the tick).", 1)
     nats_url: str = _s(
         "nats://127.0.0.1:4222",
