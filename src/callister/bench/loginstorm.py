@@ -32,6 +32,7 @@ from callister.server.metrics import percentiles
 from callister.server.settings import Settings
 
 PASSWORD = "bystander-pass"
+STORM_TIMEOUT_S = 600.0  # a request of a storm not answered by then fails the run
 
 
 class Watch:
@@ -70,8 +71,10 @@ async def _counter(http: aiohttp.ClientSession, url: str, name: str) -> float | 
 async def _storm(
     http: aiohttp.ClientSession, url: str, path: str, bodies: list[dict[str, str]]
 ) -> tuple[dict[str, int], float]:
+    timeout = aiohttp.ClientTimeout(total=STORM_TIMEOUT_S)
+
     async def one(body: dict[str, str]) -> int:
-        async with http.post(f"{url}{path}", json=body) as r:
+        async with http.post(f"{url}{path}", json=body, timeout=timeout) as r:
             await r.read()
             return r.status
 
@@ -81,6 +84,27 @@ async def _storm(
     for status in statuses:
         counts[str(status)] = counts.get(str(status), 0) + 1
     return counts, time.monotonic() - start
+
+
+async def _phase(
+    http: aiohttp.ClientSession,
+    url: str,
+    watch: Watch,
+    path: str,
+    bodies: list[dict[str, str]],
+    work: str,
+) -> dict[str, Any]:
+    """One storm: its answers, its window's snapshot intervals, and how many passwords the
+    server checked or hashed meanwhile (`callister_password_<work>_total`)."""
+    counter = f"callister_password_{work}_total"
+    before, start = await _counter(http, url, counter), watch.mark()
+    statuses, seconds = await _storm(http, url, path, bodies)
+    out: dict[str, Any] = {"requests": len(bodies), "statuses": statuses}
+    out |= _summary(watch.between(start, watch.mark()), seconds)
+    after = await _counter(http, url, counter)
+    if before is not None and after is not None:
+        out[f"password_{work}"] = int(after - before)
+    return out
 
 
 async def _measure(
@@ -98,7 +122,10 @@ async def _measure(
         say(f"registering {bystanders} bystanders (production argon2 cost)...")
         for bot in bots:
             await bot.register()
-        await asyncio.gather(*(bot.connect() for bot in bots))
+        connected = await asyncio.gather(*(bot.connect() for bot in bots), return_exceptions=True)
+        failed = [e for e in connected if isinstance(e, BaseException)]
+        if failed:
+            raise RuntimeError(f"{len(failed)} bystanders could not connect: {failed[0]!r}")
         pumps = [asyncio.ensure_future(bot.pump(3600.0)) for bot in bots]
         try:
             watch = Watch(bots)
@@ -110,28 +137,12 @@ async def _measure(
             baseline = _summary(watch.between(a, b), t1 - t0)
 
             say(f"{storm} concurrent wrong-password logins...")
-            victim = bots[0].name
-            checks0 = await _counter(http, http_url, "callister_password_checks_total")
-            a = watch.mark()
-            guesses = [{"name": victim, "password": f"wrong-guess-{i}"} for i in range(storm)]
-            statuses, seconds = await _storm(http, http_url, "/api/login", guesses)
-            logins: dict[str, Any] = {"requests": storm, "statuses": statuses}
-            logins |= _summary(watch.between(a, watch.mark()), seconds)
-            checks1 = await _counter(http, http_url, "callister_password_checks_total")
-            if checks0 is not None and checks1 is not None:
-                logins["password_checks"] = int(checks1 - checks0)
-
+            guesses = [{"name": bots[0].name, "password": f"wrong-{i}"} for i in range(storm)]
+            logins = await _phase(http, http_url, watch, "/api/login", guesses, "checks")
             await asyncio.sleep(2.0)
             say(f"{storm} concurrent registrations...")
-            hashes0 = await _counter(http, http_url, "callister_password_hashes_total")
-            a = watch.mark()
             names = [{"name": f"st{tag}x{i}", "password": PASSWORD} for i in range(storm)]
-            statuses, seconds = await _storm(http, http_url, "/api/register", names)
-            registrations: dict[str, Any] = {"requests": storm, "statuses": statuses}
-            registrations |= _summary(watch.between(a, watch.mark()), seconds)
-            hashes1 = await _counter(http, http_url, "callister_password_hashes_total")
-            if hashes0 is not None and hashes1 is not None:
-                registrations["password_hashes"] = int(hashes1 - hashes0)
+            registrations = await _phase(http, http_url, watch, "/api/register", names, "hashes")
         finally:
             for task in pumps:
                 task.cancel()
@@ -140,7 +151,7 @@ async def _measure(
                     await task
             for bot in bots:
                 with contextlib.suppress(Exception):
-                    await bot.close()
+                    await asyncio.wait_for(bot.close(), 5.0)
     base_p99 = baseline["snapshot_interval_ms"]["p99"] or 1.0
     for storm_result in (logins, registrations):
         p99 = storm_result["snapshot_interval_ms"]["p99"]
@@ -154,7 +165,7 @@ async def _measure(
 
 
 def run_loginstorm_bench(
-    bystanders: int = 30,
+    bystanders: int = 20,
     storm: int = 50,
     baseline_s: float = 10.0,
     url: str | None = None,

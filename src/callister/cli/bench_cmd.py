@@ -213,7 +213,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "storm, and how many passwords were checked and hashed.",
     )
     ls.add_argument(
-        "--bystanders", type=int, default=30, help="players measured (default %(default)s)"
+        "--bystanders", type=int, default=20, help="players measured (default %(default)s)"
     )
     ls.add_argument(
         "--storm", type=int, default=50, help="concurrent requests per storm (default %(default)s)"

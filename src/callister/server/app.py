@@ -86,7 +86,10 @@ def _throttled(services: Services, attempt: Attempt, message: str) -> web.Respon
 def _busy(services: Services, exc: PasswordsBusy) -> web.Response:
     services.metrics.inc("callister_auth_busy_total")
     return _retry_later(
-        503, "BUSY", "too many logins are waiting for a password check", exc.retry_after
+        503,
+        "BUSY",
+        "too many logins and registrations are waiting for a password check",
+        exc.retry_after,
     )
 
 
@@ -114,16 +117,14 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body is not UTF-8") from None
     try:
         body = json.loads(text, parse_constant=_no_constants)
-    except RecursionError:  # the decoder's own guard, far below the body limit
-        body = None
-        nested = True
+        too_deep = _nested_deeper(body, MAX_JSON_DEPTH)
+    except RecursionError:  # the decoder's own guard trips first on very deep bodies
+        too_deep = True
     except ValueError:
         raise _json_error(
             web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object (it is not JSON)"
         ) from None
-    else:
-        nested = _nested_deeper(body, MAX_JSON_DEPTH)
-    if nested:
+    if too_deep:
         raise _json_error(
             web.HTTPBadRequest,
             "BAD_JSON",
