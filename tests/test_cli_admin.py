@@ -608,7 +608,7 @@ def test_credentials_through_the_real_command_line(tmp_path: Path) -> None:
     refused(world("create", "w3", "--as", "Root", "--password-stdin", stdin="nope-nope\n",
                   env=limit), "wrong name or password")  # fmt: skip
     refused(world("create", "w3", "--as", "Root", "--password-stdin", stdin=PASSWORD, env=limit),
-            "too many failed logins; wait a minute")  # fmt: skip
+            "too many failed logins for this name or address; retry in")  # fmt: skip
     assert world_names(db) == {"infinity", "w1", "w2"}
 
 

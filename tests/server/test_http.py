@@ -264,3 +264,32 @@ async def test_secrets_never_reach_the_logs(
     )
     text = "\n".join(JsonFormatter().format(r) for r in caplog.records)
     assert "hunter2-password" not in text and reg["token"] not in text
+
+
+async def test_deeply_nested_json_gets_a_clear_error(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Every route that reads a JSON body answers a nested bomb with 400 BAD_JSON (a body too
+    big to read with 413 TOO_LARGE), in the same error shape; never a 500."""
+    token = (await register(http, live, "Nester"))["token"]
+    live.services.store.set_role("Nester", "admin")
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    routes = ("/api/login", "/api/register", "/api/admin/worlds/infinity/fork", "/api/mod/actions")
+    bombs = {
+        "[" * 30_000: (400, "BAD_JSON"),  # fits the 64 KiB body limit
+        "[" * 5_000 + "]" * 5_000: (400, "BAD_JSON"),
+        '{"a":' * 2_000 + "1" + "}" * 2_000: (400, "BAD_JSON"),
+        '{"name":' + "[" * 40 + "]" * 40 + "}": (400, "BAD_JSON"),  # over MAX_JSON_DEPTH
+        "[" * 100_000: (413, "TOO_LARGE"),  # over the body limit: never parsed
+    }
+    for route in routes:
+        for bomb, (status, code) in bombs.items():
+            async with http.post(f"{live.http}{route}", data=bomb.encode(), headers=auth) as r:
+                assert r.status == status, (route, len(bomb), await r.text())
+                error = (await r.json())["error"]
+                assert error["code"] == code and error["message"], (route, error)
+    # the server is fine afterwards
+    async with http.post(
+        f"{live.http}/api/login", json={"name": "Nester", "password": "secret-pass-1"}
+    ) as r:
+        assert r.status == 200

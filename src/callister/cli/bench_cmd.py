@@ -1,5 +1,5 @@
-"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|report`: benchmarks
-that print JSON, and the report that regenerates docs/benchmarks.md from them."""
+"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|report`:
+benchmarks that print JSON, and the report that regenerates docs/benchmarks.md from them."""
 
 from __future__ import annotations
 
@@ -265,6 +265,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--json", action="store_true", help="print JSON (the list, or what ran)")
     r.set_defaults(func=run_report)
+
+    # issue 13: what a login or registration storm costs the players (bench/loginstorm.py)
+    ls = bench.add_parser(
+        "loginstorm",
+        help="players' snapshot intervals during login and registration storms",
+        description="Start a server with the production argon2 cost; N players receive "
+        "snapshots while 50 concurrent wrong-password logins, then 50 concurrent "
+        "registrations, hit it. Reports their snapshot-interval p99 before and during each "
+        "storm, and how many passwords were checked and hashed.",
+    )
+    ls.add_argument(
+        "--bystanders", type=int, default=20, help="players measured (default %(default)s)"
+    )
+    ls.add_argument(
+        "--storm", type=int, default=50, help="concurrent requests per storm (default %(default)s)"
+    )
+    ls.add_argument(
+        "--baseline", type=float, default=10.0, help="quiet seconds first (default %(default)s)"
+    )
+    ls.add_argument(
+        "--url",
+        default=None,
+        help="measure a server you started (http://host:port) instead of starting one",
+    )
+    ls.add_argument("--json", action="store_true", help="print JSON only")
+    ls.set_defaults(
+        func=lambda args: __import__("callister.bench.loginstorm").bench.loginstorm.run_cli(args)
+    )
 
 
 def _print(result: dict, as_json: bool) -> None:

@@ -165,7 +165,7 @@ class EdgeGateway:
             world=cast(Any, view),  # the HTTP handlers read only name, seed and universe
             gateway=cast(Any, self),
             metrics=self.metrics,
-            passwords=Passwords(s.argon2_time_cost, s.argon2_memory_kib),
+            passwords=Passwords.from_settings(s),
             login_throttle=Throttle(s.login_per_minute),
             register_throttle=Throttle(s.register_per_minute),
             started_at=time.time(),

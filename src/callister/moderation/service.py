@@ -59,6 +59,8 @@ class Moderation:
         self.tasks: list[asyncio.Task[Any]] = []
         self.transfers = economy.TransferLedger()  # fed from the ledger by each detector pass
         self._detecting = asyncio.Lock()  # the periodic pass and POST /api/mod/detect
+        # zone -> (when, the save): reports of one moment share one footage copy
+        self._report_footage: dict[str, tuple[float, asyncio.Future[int]]] = {}
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -198,9 +200,7 @@ class Moderation:
         if key is not None and key in world.zones:
             tick = world.zones[key].zone.tick
             self.note(key, "report", by=reporter.name if reporter else "", target=target)
-            footage_id = await self.save_footage(
-                key, self.settings.report_footage_s, f"report by {reporter_id}"
-            )
+            footage_id = await self._footage_for_report(key, reporter_id)
         since = time.time() - self.settings.report_footage_s
         chat = [c for c in self.chat if c["at"] >= since and c.get("zone") in (key, None)]
         report = Report(
@@ -210,6 +210,38 @@ class Moderation:
         report_id = await world.writer.call(world.store.add_report, report)
         log.info("report filed", extra={"report": report_id, "reason": reason})
         return {"id": report_id, "footage": footage_id}
+
+    async def _footage_for_report(self, key: str, reporter_id: int) -> int:
+        """The footage id for a report from zone `key`. Reports from one zone within
+        `report_footage_share_s` share one saved copy (also while it is being saved), so a
+        burst of reports of one moment stores the footage once, not once per report."""
+        now, share = time.monotonic(), self.settings.report_footage_share_s
+        saves = self._report_footage
+        for old in [k for k, (at, _) in saves.items() if now - at > share]:
+            del saves[old]
+        shared = saves.get(key)
+        if shared is None:
+            save = asyncio.ensure_future(
+                self.save_footage(key, self.settings.report_footage_s, f"report by {reporter_id}")
+            )
+            shared = (now, save)
+            if share > 0:
+                saves[key] = shared
+                save.add_done_callback(lambda done: self._forget_failed(key, done))
+        return await asyncio.shield(shared[1])
+
+    def _forget_failed(self, key: str, save: asyncio.Future[int]) -> None:
+        """A failed save is not shared: the next report tries again."""
+        if (save.cancelled() or save.exception() is not None) and (
+            self._report_footage.get(key, (0.0, None))[1] is save
+        ):
+            del self._report_footage[key]
+
+    def target_key(self, kind: str, target: str) -> str:
+        """Who a report is against, as one key however it was named (a player's name, account
+        id or ship id all give the account), for limiting reports per target."""
+        account = self._target_account(kind, target)
+        return f"account:{account}" if account is not None else f"{kind}:{target.lower()[:64]}"
 
     def _target_account(self, kind: str, target: str) -> int | None:
         if not target.isdigit():

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from callister.server import admin_routes, crew_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
+    PasswordsBusy,
     Throttle,
-    check_login,
+    begin_login,
     check_name,
     check_password,
+    finish_login,
     new_token,
     token_hash,
 )
@@ -41,6 +44,13 @@ from callister.store import Account, NameTaken, Store, open_store
 log = logging.getLogger(__name__)
 WEB_DIR = Path(callister.__file__).parent / "web"
 MAX_MAP_RADIUS = 8
+AUTH_COUNTERS = (
+    "callister_password_checks_total",  # logins whose password was verified (argon2)
+    "callister_password_hashes_total",  # registrations whose password was hashed
+    "callister_auth_throttled_total",  # logins and registrations refused by a throttle (429)
+    "callister_auth_busy_total",  # refused because the hashing queue was full (503)
+)
+MAX_JSON_DEPTH = 32  # HTTP bodies: deeper arrays/objects are refused with BAD_JSON
 
 
 @dataclass
@@ -64,24 +74,87 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _retry_later(status: int, code: str, message: str, seconds: float) -> web.Response:
+    """A refusal the client may retry after `seconds` (the Retry-After header, and in words)."""
+    wait = max(1, math.ceil(seconds))
+    response = _error(status, code, f"{message}; retry in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _throttled(services: Services, retry_after: float, message: str) -> web.Response:
+    services.metrics.inc("callister_auth_throttled_total")
+    return _retry_later(429, "THROTTLED", message, retry_after)
+
+
+def _busy(services: Services, exc: PasswordsBusy) -> web.Response:
+    services.metrics.inc("callister_auth_busy_total")
+    return _retry_later(
+        503,
+        "BUSY",
+        "too many logins and registrations are waiting for a password check",
+        exc.retry_after,
+    )
+
+
+def _json_error(exc: type[web.HTTPException], code: str, message: str, **kw: Any) -> Any:
+    """An HTTP error whose body has the same shape as every other refusal."""
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return exc(text=body, content_type="application/json", **kw)
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a clear refusal (never a 500): 413 TOO_LARGE over
+    the body limit, 400 BAD_JSON for anything but a JSON object nested at most
+    MAX_JSON_DEPTH deep. Every route that reads a JSON body reads it through here."""
+    limit = request.client_max_size
     try:
-        body = await request.json(loads=lambda s: json.loads(s, parse_constant=_no_constants))
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
-            ),
-            content_type="application/json",
+        text = await request.text()
+    except web.HTTPRequestEntityTooLarge:
+        raise _json_error(
+            web.HTTPRequestEntityTooLarge,
+            "TOO_LARGE",
+            f"the body is over {limit} bytes; send less",
+            max_size=limit,
         ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": {"code": "BAD_JSON", "message": "body must be a JSON object"}}
-            ),
-            content_type="application/json",
+    except UnicodeDecodeError:
+        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body is not UTF-8") from None
+    try:
+        body = json.loads(text, parse_constant=_no_constants)
+        too_deep = _nested_deeper(body, MAX_JSON_DEPTH)
+    except RecursionError:  # the decoder's own guard trips first on very deep bodies
+        too_deep = True
+    except ValueError:
+        raise _json_error(
+            web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object (it is not JSON)"
+        ) from None
+    if too_deep:
+        raise _json_error(
+            web.HTTPBadRequest,
+            "BAD_JSON",
+            f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels",
         )
+    if not isinstance(body, dict):
+        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object")
     return body
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests arrays or objects more than `limit` deep (without
+    recursion, so the check itself cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _no_constants(name: str) -> Any:
@@ -175,18 +248,25 @@ async def register(request: web.Request) -> web.Response:
         password = check_password(body.get("password", ""))
     except AuthError as exc:
         return _error(exc.status, "BAD_FIELD", str(exc))
-    address = f"addr:{request.remote or '?'}"
-    if services.register_throttle.blocked(address):
-        return _error(429, "THROTTLED", "too many registrations from your address; wait a minute")
-    services.register_throttle.record(address)
+    # counted before hashing: concurrent registrations beyond the limit are never hashed
+    attempt = services.register_throttle.reserve(f"addr:{request.remote or '?'}")
+    if attempt.refused:
+        return _throttled(services, attempt.retry_after, "too many registrations from your address")
     refused = await _admission(services, request, None)  # an address ban: no fresh accounts
     if refused is not None:
         return web.json_response({"error": refused.to_json()}, status=403)
-    loop = asyncio.get_running_loop()
-    password_hash = await loop.run_in_executor(None, services.passwords.hash, password)
+    store = services.store
+    if await services.writer.call(store.get_account_by_name, name) is not None:
+        return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     try:
-        account = await services.writer.call(services.store.create_account, name, password_hash)
-    except NameTaken:
+        password_hash = await services.passwords.hash_async(password)
+    except PasswordsBusy as exc:
+        services.register_throttle.forget(attempt)
+        return _busy(services, exc)
+    services.metrics.inc("callister_password_hashes_total")
+    try:
+        account = await services.writer.call(store.create_account, name, password_hash)
+    except NameTaken:  # taken while we hashed
         return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
     return web.json_response(await _issue_token(services, account), status=201)
@@ -198,19 +278,20 @@ async def login(request: web.Request) -> web.Response:
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
         return _error(400, "BAD_FIELD", "name and password are required strings")
-    loop = asyncio.get_running_loop()
-    try:  # the same check as the command line's administrators (auth.check_login)
-        account = await loop.run_in_executor(
-            None,
-            check_login,
-            services.store,
-            services.passwords,
-            services.login_throttle,
-            name,
-            password,
-            request.remote or "?",
-        )
+    try:  # the same steps as the command line's administrators (auth.check_login)
+        attempt = begin_login(services.login_throttle, request.remote or "?", name)
+        account = await services.writer.call(services.store.get_account_by_name, name)
+        stored = account.password_hash if account else None  # None: a dummy check, same timing
+        try:
+            ok = await services.passwords.verify_async(stored, password[:512])
+        except PasswordsBusy as exc:
+            services.login_throttle.forget(attempt)
+            return _busy(services, exc)
+        services.metrics.inc("callister_password_checks_total")
+        account = finish_login(services.login_throttle, attempt, account, ok)
     except AuthError as exc:
+        if exc.code == "THROTTLED":
+            return _throttled(services, exc.retry_after, str(exc))
         return _error(exc.status, exc.code, str(exc))
     refused = await _admission(services, request, account)
     if refused is not None:
@@ -392,6 +473,8 @@ def build_app(settings: Settings) -> web.Application:
         writer = StoreWriter()
         store = await loop.run_in_executor(writer._pool, open_store, settings.db)
         metrics_ = Metrics()
+        for name in AUTH_COUNTERS:  # shown at 0 from the start, not from the first storm
+            metrics_.counters.setdefault(name, 0.0)
         bus = InProcessBus()
         world = World(settings, store, writer, bus, load_content(), metrics_)
         await world.start()
@@ -403,7 +486,7 @@ def build_app(settings: Settings) -> web.Application:
             world=world,
             gateway=gateway,
             metrics=metrics_,
-            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            passwords=Passwords.from_settings(settings),
             login_throttle=Throttle(settings.login_per_minute),
             register_throttle=Throttle(settings.register_per_minute),
             started_at=time.time(),
@@ -419,6 +502,7 @@ def build_app(settings: Settings) -> web.Application:
     async def on_cleanup(app: web.Application) -> None:
         services = app[SERVICES]
         await services.world.stop()
+        services.passwords.close()
         services.writer.submit(services.store.close)
         services.writer.close()
         log.info("stopped cleanly; every ship checkpointed")

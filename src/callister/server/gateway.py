@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import time
 from collections import deque
 from typing import Any
@@ -59,7 +60,7 @@ from callister.protocol.messages import (
 )
 from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
-from callister.server.auth import token_hash
+from callister.server.auth import Throttle, token_hash
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.metrics import Metrics
 from callister.server.outcomes import Notice, Respawned, account_subject
@@ -361,6 +362,11 @@ class Gateway:
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: Any = None
+        # reports and distress calls have limits of their own: each costs the moderators (a
+        # queue entry, footage) or everyone in a system far more than a message does
+        self.report_throttle = Throttle(settings.reports_per_minute)
+        self.report_target_throttle = Throttle(settings.reports_per_target_minute)
+        self.distress_at: dict[int, float] = {}  # account -> when its last call went out
 
     @property
     def connections(self) -> int:
@@ -901,10 +907,18 @@ class Gateway:
             self._request(session, message.rid, hire())
 
     def _report(self, session: Session, message: ReportMsg) -> None:
-        """A player reports a player, ship or clone: moderation saves footage and queues it."""
+        """A player reports a player, ship or clone: moderation saves footage and queues it.
+        Refused with RATE_LIMITED beyond the reporter's or the target's limit per minute."""
         if self.moderation is None:
             raise ProtocolError(ErrorCode.INTERNAL, "reports are not available on this server")
         moderation = self.moderation
+        refusal = self._limit_report(
+            session.account.id, moderation.target_key(message.kind, message.target), message
+        )
+        if refusal is not None:
+            self.metrics.inc("callister_reports_refused_total")
+            session.send_json(error_message(ErrorCode.RATE_LIMITED, refusal, ref="report"))
+            return
 
         async def run() -> None:
             try:
@@ -920,6 +934,26 @@ class Gateway:
         task = asyncio.get_running_loop().create_task(run())
         session.requests.add(task)
         task.add_done_callback(session.requests.discard)
+
+    def _limit_report(self, reporter: int, target_key: str, message: ReportMsg) -> str | None:
+        """Count a report against its reporter and its target; if either is at its limit,
+        count nothing and return why (the error message)."""
+        mine = self.report_throttle.reserve(f"reporter:{reporter}")
+        if mine.refused:
+            return (
+                f"you filed {self.report_throttle.per_minute} reports in the last minute; wait "
+                f"{math.ceil(mine.retry_after)} s before the next (the moderators have the "
+                "ones you sent)"
+            )
+        theirs = self.report_target_throttle.reserve(target_key)
+        if theirs.refused:
+            self.report_throttle.forget(mine)
+            return (
+                f"{message.target[:64]} was reported {self.report_target_throttle.per_minute} "
+                "times in the last minute; the moderators have those reports and their footage "
+                f"(wait {math.ceil(theirs.retry_after)} s if you have something new)"
+            )
+        return None
 
     async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
         """Close an account's sockets, its player's and any spectator's (a moderator's kick or
@@ -937,10 +971,16 @@ class Gateway:
         return bool(found)
 
     def _distress(self, session: Session, pilot: Pilot, zone: str) -> None:
-        """Call for help: everyone in the system hears it, with where to find the caller."""
+        """Call for help: everyone in the system hears it, with where to find the caller; at
+        most once per `distress_every_s` (a repeat is refused to the caller, not re-sent)."""
         state = self.world.ship_state(pilot)
         if state is None:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
+        refusal = self._limit_distress(session.account.id)
+        if refusal is not None:
+            self.metrics.inc("callister_distress_refused_total")
+            session.send_json(error_message(ErrorCode.RATE_LIMITED, refusal, ref="distress"))
+            return
         self.metrics.inc("callister_distress_total")
         if self.moderation is not None:  # the system's message log (reports carry it)
             self.moderation.note(zone, "distress", **{"from": pilot.name})
@@ -953,6 +993,21 @@ class Gateway:
         )
         for member in self.by_zone.get(zone, ()):
             member.send_json(text)
+
+    def _limit_distress(self, account: int) -> str | None:
+        """Note a distress call going out now, or say why it may not (one per window)."""
+        every, now = self.settings.distress_every_s, time.monotonic()
+        last = self.distress_at.get(account)
+        if last is not None and now - last < every:
+            return (
+                f"your distress call went out {int(now - last)} s ago and everyone in the "
+                f"system heard it; you may call again in {math.ceil(every - (now - last))} s"
+            )
+        if every > 0:
+            self.distress_at[account] = now
+            if len(self.distress_at) > 10_000:  # bound memory: forget calls out of the window
+                self.distress_at = {a: t for a, t in self.distress_at.items() if now - t < every}
+        return None
 
     async def _market(self, session: Session, pilot: Pilot) -> None:
         session.send_json(encode_server("market", **await self.world.stations.market(pilot)))

@@ -90,6 +90,20 @@ class Settings:
     registration_open: bool = _s(True, "Whether anyone may register an account.")
     argon2_time_cost: int = _s(3, "Argon2id iterations for password hashes.", 1)
     argon2_memory_kib: int = _s(65536, "Argon2id memory per hash, KiB.", 1024)
+    password_hash_threads: int = _s(
+        1,
+        "Password hashes (logins, registrations) computed at once, on threads of their own; "
+        "the rest wait their turn, so a login storm costs at most this many cores.",
+        1,
+        64,
+    )
+    password_queue_max: int = _s(
+        32,
+        "Logins and registrations that may wait for a password hash; more are refused at once "
+        "(503 BUSY with Retry-After).",
+        0,
+        100_000,
+    )
     max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
     metrics_token: str = _s(
         "",
@@ -124,6 +138,29 @@ class Settings:
         10.0, "Footage takes a full zone checkpoint this often (replays start from one).", 1
     )
     report_footage_s: float = _s(120.0, "Seconds of footage saved with each report.", 5)
+    report_footage_share_s: float = _s(
+        15.0,
+        "Reports from one system within this many seconds share one saved footage copy "
+        "(0: a copy per report).",
+        0,
+        3600,
+    )
+    reports_per_minute: int = _s(
+        5, "Reports one player may file per minute; more are refused (RATE_LIMITED).", 1
+    )
+    reports_per_target_minute: int = _s(
+        10,
+        "Reports against one player, ship or clone accepted per minute, from everyone together; "
+        "more are refused (RATE_LIMITED).",
+        1,
+    )
+    distress_every_s: float = _s(
+        30.0,
+        "A player's distress call reaches the system at most once per this many seconds; "
+        "repeats within it are refused (RATE_LIMITED), not broadcast (0: no limit).",
+        0,
+        3600,
+    )
     moderation_detect_s: float = _s(30.0, "Detectors run this often (off the tick).", 1)
     nats_url: str = _s(
         "nats://127.0.0.1:4222",

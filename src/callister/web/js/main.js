@@ -40,7 +40,7 @@ const MINING_STOPPED = {
   depleted: "the field is depleted", docked: "docked",
 };
 const TARGET_LOST_MS = 3000; // a locked target out of view this long is let go
-const DISTRESS_EVERY_MS = 10000;
+const DISTRESS_EVERY_MS = 30000; // the server refuses a repeat sooner (distress_every_s)
 
 const worlds = new WorldsPanel((name) => net.switchWorld(name));
 const net = new Net({
