@@ -111,7 +111,7 @@ ammo_price=2\n"""
         (
             ARMED.replace('loadout=["laser"]', 'loadout=["laser", "laser", "cannon"]'),
             "loadout",
-            "has 3 weapons for 2 slots",
+            "the loadout has 3 weapons for 2 slots",
         ),
         (ARMED.replace("slots=2", "slots=5"), "slots", "in 0..4"),
         (ARMED.replace("energy=50.0", "energy=-1.0"), "energy", "got -1.0"),

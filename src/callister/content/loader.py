@@ -127,6 +127,7 @@ class _Merge:
     removed: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, key) -> pack
     touched: dict[str, str] = field(default_factory=dict)  # table -> last pack adding to it
     problems: list[ContentError] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=lambda: {"": 0})  # pack name -> position
 
     def problem(self, reason: str, src: Src, entry: str = "", fld: str = "") -> None:
         self.problems.append(ContentError(reason, pack=src[0], file=src[1], entry=entry, field=fld))
@@ -179,8 +180,11 @@ class _Merge:
             if missing:
                 continue
             entry = table.cls(key=key, **e.values)
-            for name, reason in entry_rules(entry):
-                self.problem(reason, e.origin.get(name, e.created), key, name)
+            for involved, reason in entry_rules(entry):
+                # the entry was valid until the last of these fields was set: blame that one
+                srcs = [e.origin.get(name, e.created) for name in involved]
+                latest = max(range(len(involved)), key=lambda i: self.order[srcs[i][0]])
+                self.problem(reason, srcs[latest], key, involved[latest])
             out[key] = entry
         if len(out) > table.max_entries:
             src = (self.touched.get(table.name, ""), table.file)
@@ -269,6 +273,15 @@ def _load(data_dir: Path, packs: tuple[ContentPack, ...]) -> Content:
             for key, v in entries.items()
         }
     for pack in packs:
+        if pack.name in merge.order:
+            merge.problem(
+                "two packs have this name; a world's packs need distinct names",
+                (pack.name, MANIFEST),
+                "pack",
+                "name",
+            )
+            continue
+        merge.order[pack.name] = len(merge.order)
         parsed, problems = pack.parsed_with_problems()
         merge.problems.extend(problems)
         merge.apply(pack.name, parsed.remove, parsed.tables)

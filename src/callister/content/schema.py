@@ -366,27 +366,31 @@ def required(f: Field[Any]) -> bool:
     return f.default is MISSING and f.default_factory is MISSING
 
 
-def _weapon_rules(w: Weapon) -> Iterator[tuple[str, str]]:
+Rule = tuple[tuple[str, ...], str]  # (the fields involved, the main one first; reason)
+
+
+def _weapon_rules(w: Weapon) -> Iterator[Rule]:
     if w.kind != "hitscan" and w.speed <= 0:
-        yield "speed", f"must be more than 0 for a {w.kind}"
+        yield ("speed", "kind"), f"must be more than 0 for a {w.kind}"
     if w.kind == "missile" and w.turn_rate <= 0:
-        yield "turn_rate", "must be more than 0 for a missile"
+        yield ("turn_rate", "kind"), "must be more than 0 for a missile"
     if w.kind == "missile" and w.ammo == 0:
-        yield "ammo", "must be more than 0 for a missile"
+        yield ("ammo", "kind"), "must be more than 0 for a missile"
 
 
-def _hull_rules(h: Hull) -> Iterator[tuple[str, str]]:
+def _hull_rules(h: Hull) -> Iterator[Rule]:
     if len(h.loadout) > h.slots:
-        yield "loadout", f"has {len(h.loadout)} weapons for {h.slots} slots"
+        yield ("loadout", "slots"), f"the loadout has {len(h.loadout)} weapons for {h.slots} slots"
 
 
-def _role_rules(r: NpcRole) -> Iterator[tuple[str, str]]:
+def _role_rules(r: NpcRole) -> Iterator[Rule]:
     if len(set(r.hulls)) != len(r.hulls):
-        yield "hulls", "names a hull twice"
+        yield ("hulls",), "names a hull twice"
 
 
-def entry_rules(entry: object) -> Iterator[tuple[str, str]]:
-    """(field, reason) for every rule `entry` breaks that ties its own fields together."""
+def entry_rules(entry: object) -> Iterator[Rule]:
+    """((fields involved, main first), reason) for every rule `entry` breaks that ties its
+    own fields together; the loader blames whichever of those fields was set last."""
     if isinstance(entry, Weapon):
         yield from _weapon_rules(entry)
     elif isinstance(entry, Hull):
