@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -202,11 +203,13 @@ class _Merge:
                 if ref in targets:
                     continue
                 gone = self.removed.get((f"{kind}s", ref))
-                why = (
-                    f"which pack {gone} removes (override or remove this entry in that pack)"
-                    if gone
-                    else f"known: {', '.join(targets)}"
-                )
+                near = get_close_matches(ref, list(targets), n=1)
+                if gone:
+                    why = f"which pack {gone} removes (override or remove this entry in that pack)"
+                elif near:
+                    why = f"did you mean {near[0]!r}?"
+                else:
+                    why = f"known: {', '.join(targets)}"
                 self.problem(f"names unknown {kind} {ref!r}; {why}", e.origin[fld], key, fld)
 
     def one_starter(self, hulls: dict[str, Hull]) -> None:
