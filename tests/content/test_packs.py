@@ -357,3 +357,37 @@ def test_packs_are_data_only() -> None:
     sneaky = CORSAIR.replace('name = "Corsair"', "name = \"__import__('os').system('x')\"")
     content = load_content(packs=[pack(hulls=sneaky)])
     assert content.hulls["corsair"].name.startswith("__import__")
+
+
+@pytest.mark.parametrize("nest", ["[" * 2000 + "]" * 2000, "{a=" * 2000 + "1" + "}" * 2000])
+def test_deep_nesting_is_refused_not_a_crash(nest: str, tmp_path: Path) -> None:
+    # tomllib and json recurse per level: without a guard this is a RecursionError
+    with pytest.raises(ContentError) as caught:
+        load_content(packs=[pack(hulls=f"[corsair]\nsilhouette = {nest}\n")])
+    assert caught.value.file == "hulls.toml" and "nested too deeply" in caught.value.reason
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ContentError, match="nested too deeply"):
+        ContentPack.from_path(tmp_path / "deep.json")
+
+
+@pytest.mark.parametrize(
+    ("files", "entry", "field"),
+    [
+        ({"hulls": '["corsair\\n"]\nprice = 1\n'}, "corsair\n", ""),
+        ({"hulls": CORSAIR.replace('["laser"]', '["laser\\n"]')}, "corsair", "loadout"),
+        ({"factions": '[concord]\ncolor = "#5fa8ff\\n"\n'}, "concord", "color"),
+    ],
+)
+def test_a_trailing_newline_is_not_a_key(files: dict[str, str], entry: str, field: str) -> None:
+    # a regular expression's $ also matches before a final newline; keys must not
+    err = refused(pack(**files))
+    assert (err.entry, err.field) == (entry, field)
+
+
+@pytest.mark.parametrize("field", ["name", "version"])
+def test_a_trailing_newline_is_not_a_pack_name_or_version(field: str) -> None:
+    manifest = MANIFEST.replace('"test"', '"test\\n"' if field == "name" else '"test"')
+    manifest = manifest.replace('"0.1.0"', '"0.1.0\\n"' if field == "version" else '"0.1.0"')
+    with pytest.raises(ContentError) as caught:
+        pack(pack=manifest)
+    assert caught.value.field == field

@@ -279,3 +279,8 @@ station_fraction = 15
                             ("max_link_length", 3501), ("density", 100))
     )  # fmt: skip
     assert len(digests) == 5 and DEFAULT_PARAMS.digest in digests
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    with pytest.raises(GeneratorParamsError, match="nested too deeply"):
+        GeneratorParams.from_toml("regions = " + "[" * 5000 + "]" * 5000)

@@ -72,6 +72,8 @@ def load_params(path: str | None) -> Any:
             return GeneratorParams.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not JSON ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply") from None
     return GeneratorParams.from_toml(text)
 
 

@@ -41,6 +41,7 @@ from callister.content.tables import (
     TABLE_BY_FILE,
     TABLE_BY_NAME,
     TABLES,
+    NESTED,
     Fields,
     Problems,
     parse_toml,
@@ -160,6 +161,8 @@ class ContentPack:
                 data = json.loads(p.read_text(encoding="utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ContentError(f"{p.name} is not JSON text ({exc})") from None
+            except RecursionError:
+                raise ContentError(NESTED, file=p.name) from None
             return cls.from_json(data)
         if not p.exists():
             raise ContentError(f"{p} does not exist")
@@ -241,7 +244,7 @@ def _manifest_head(text: str) -> tuple[str, str, str]:
     if not isinstance(head, dict):
         raise ContentError("needs a [pack] table with name and version", file=MANIFEST)
     name = head.get("name")
-    good_name = isinstance(name, str) and bool(PACK_NAME.match(name))
+    good_name = isinstance(name, str) and bool(PACK_NAME.fullmatch(name))
     problems = Problems(str(name) if good_name else "")
 
     def bad(reason: str, field: str, entry: str = "pack") -> None:
@@ -259,7 +262,7 @@ def _manifest_head(text: str) -> tuple[str, str, str]:
     if not good_name:
         bad(f"must be {PACK_NAME_RULE}, got {show(name)}", "name")
     version = head.get("version")
-    if not isinstance(version, str) or not VERSION.match(version):
+    if not isinstance(version, str) or not VERSION.fullmatch(version):
         bad(f'must be "MAJOR.MINOR.PATCH" like "1.0.0", got {show(version)}', "version")
     fmt = head.get("format", PACK_FORMAT)
     if isinstance(fmt, bool) or fmt != PACK_FORMAT:
@@ -297,7 +300,7 @@ def _removals(doc: dict[str, Any], problems: Problems) -> dict[str, tuple[str, .
             continue
         if (
             not isinstance(keys, list)
-            or not all(isinstance(k, str) and KEY_PATTERN.match(k) for k in keys)
+            or not all(isinstance(k, str) and KEY_PATTERN.fullmatch(k) for k in keys)
             or len(keys) > MAX_PACK_ENTRIES
         ):
             problems.add(

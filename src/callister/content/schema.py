@@ -134,7 +134,7 @@ def key_list(*, least: int = 0, most: int = MAX_WEAPON_SLOTS) -> Parser:
         if not least <= len(value) <= most:
             raise Bad(f"must list {least}..{most} keys, got {len(value)}")
         for v in value:
-            if not KEY_PATTERN.match(v):
+            if not KEY_PATTERN.fullmatch(v):
                 raise Bad(f"{show(v)} is not a content key ({KEY_RULE})")
         return tuple(value)
 
@@ -146,7 +146,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def hex_color(value: Any) -> str:
     """ "#rrggbb"."""
-    if not isinstance(value, str) or not _COLOR.match(value):
+    if not isinstance(value, str) or not _COLOR.fullmatch(value):
         raise Bad(f'must be a colour "#rrggbb", got {show(value)}')
     return value.lower()
 

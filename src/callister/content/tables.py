@@ -61,6 +61,7 @@ TABLE_BY_FILE: Final = {t.file: t for t in TABLES}
 TABLE_BY_NAME: Final = {t.name: t for t in TABLES}
 
 Fields = dict[str, Any]
+NESTED: Final = "arrays or tables are nested too deeply (content needs at most 3 levels)"
 
 
 class Problems:
@@ -89,7 +90,9 @@ def parse_toml(text: str, file: str, problems: Problems) -> dict[str, Any] | Non
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         problems.add(f"not valid TOML ({exc})", file=file)
-        return None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        problems.add(NESTED, file=file)
+    return None
 
 
 def read_entries(
@@ -101,7 +104,7 @@ def read_entries(
     known = {f.name: f for f in data_fields(table.cls)}
     out: dict[str, Fields] = {}
     for key, raw in doc.items():
-        if not KEY_PATTERN.match(key):
+        if not KEY_PATTERN.fullmatch(key):
             problems.add(f"{key!r} is not a content key ({KEY_RULE})", file=file, entry=key)
             continue
         if not isinstance(raw, dict):

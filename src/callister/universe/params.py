@@ -244,6 +244,8 @@ class GeneratorParams:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise GeneratorParamsError("", f"not valid TOML ({exc})") from None
+        except RecursionError:  # tomllib recurses once per level of [ or {
+            raise GeneratorParamsError("", "arrays or tables are nested too deeply") from None
         return cls.from_dict(doc)
 
     def canonical(self) -> bytes:
