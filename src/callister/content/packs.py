@@ -38,10 +38,10 @@ from typing import Any, Final
 from callister.content.errors import ContentError
 from callister.content.schema import KEY_PATTERN, KEY_RULE, show, to_json_value
 from callister.content.tables import (
+    NESTED,
     TABLE_BY_FILE,
     TABLE_BY_NAME,
     TABLES,
-    NESTED,
     Fields,
     Problems,
     parse_toml,
