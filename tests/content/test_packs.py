@@ -391,3 +391,9 @@ def test_a_trailing_newline_is_not_a_pack_name_or_version(field: str) -> None:
     with pytest.raises(ContentError) as caught:
         pack(pack=manifest)
     assert caught.value.field == field
+
+
+def test_too_many_files_are_refused() -> None:
+    files = {f"x{i}.toml": "" for i in range(1000)} | {"pack.toml": MANIFEST}
+    with pytest.raises(ContentError, match="a pack holds at most 7 files"):
+        ContentPack.from_files(files)

@@ -93,6 +93,10 @@ class ContentPack:
     def __post_init__(self) -> None:
         problems = Problems()
         names = [n for n, _ in self.files]
+        if len(names) > len(PACK_FILES):
+            raise ContentError(
+                f"a pack holds at most {len(PACK_FILES)} files: {', '.join(PACK_FILES)}"
+            )
         if names != sorted(set(names)):
             raise ContentError("files must be given once each, sorted by name (use from_files)")
         for name, text in self.files:
