@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections import Counter
@@ -284,3 +285,10 @@ station_fraction = 15
 def test_deep_nesting_is_refused_not_a_crash() -> None:
     with pytest.raises(GeneratorParamsError, match="nested too deeply"):
         GeneratorParams.from_toml("regions = " + "[" * 5000 + "]" * 5000)
+
+
+def test_params_survive_pickling() -> None:
+    params = GeneratorParams.from_dict(REGIONAL)
+    copy = pickle.loads(pickle.dumps(params))
+    assert copy == params and hash(copy) == hash(params)
+    assert generate_system(1, 0, 0, copy) == generate_system(1, 0, 0, params)

@@ -199,7 +199,8 @@ class GeneratorParams:
             if region.name in names:
                 raise GeneratorParamsError(f"regions[{i}].name", f"{region.name!r} is taken")
             names.add(region.name)
-        object.__setattr__(self, "_hash", hash(self.canonical()))
+        # from the digest, not hash(): the same in every process, so a pickled copy agrees
+        object.__setattr__(self, "_hash", int(self.digest[:15], 16))
 
     def __hash__(self) -> int:
         return self._hash
