@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from callister.cli import content_cmd
 from callister.cli.common import emit_json
 from callister.cli.credentials import TOKEN_ENV, add_credential_args, authenticate
 
@@ -283,6 +284,8 @@ def _register_world(area: argparse._SubParsersAction) -> None:
     au.add_argument("name", nargs="?", help="only this world's records (default: all worlds)")
     au.add_argument("--json", action="store_true", help="print a JSON array")
     au.set_defaults(func=world_audit)
+
+    content_cmd.register(act)
 
 
 @contextmanager

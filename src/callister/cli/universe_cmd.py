@@ -1,8 +1,10 @@
-"""`callister universe show|map`: look at the generated universe without a server."""
+"""`callister universe show|map`: look at the generated universe without a server, with the
+default generator parameters or a world's (`--params FILE`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from html import escape
 from typing import Any
 
@@ -26,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
     s.add_argument("--at", required=True, type=parse_xy, help="sector X,Y (64-bit integers)")
+    _params_arg(s)
     s.add_argument("--json", action="store_true", help="print the system as JSON")
     s.set_defaults(func=show)
 
@@ -42,14 +45,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("--json", action="store_true", help="print the systems as JSON")
     m.add_argument("--svg", metavar="FILE", help="also render the map to an SVG file")
+    _params_arg(m)
     m.set_defaults(func=map_)
+
+
+def _params_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--params",
+        metavar="FILE",
+        help="generator parameters: a TOML file (docs/worlds.md, 'Generator parameters') or "
+        "their JSON form (default: the default parameters)",
+    )
+
+
+def load_params(path: str | None) -> Any:
+    """The GeneratorParams in the TOML or JSON file `path` (the defaults for None); a bad file
+    raises ValueError naming the parameter, which main() prints."""
+    from callister.universe import DEFAULT_PARAMS, GeneratorParams
+
+    if path is None:
+        return DEFAULT_PARAMS
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if path.endswith(".json"):
+        try:
+            return GeneratorParams.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not JSON ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply") from None
+    return GeneratorParams.from_toml(text)
 
 
 def show(args: argparse.Namespace) -> int:
     from callister.universe import generate_system
 
     x, y = args.at
-    system = generate_system(args.seed, x, y)
+    system = generate_system(args.seed, x, y, load_params(args.params))
     if args.json:
         emit_json(system.to_dict() if system else {"x": str(x), "y": str(y), "system": None})
         return 0
@@ -57,7 +89,8 @@ def show(args: argparse.Namespace) -> int:
         print(f"sector ({x}, {y}): empty space")
         return 0
     d = system.to_dict()
-    print(f"{d['name']}  sector ({x}, {y})  radius {d['radius']} m")
+    region = f"  region {system.region}" if system.region else ""
+    print(f"{d['name']}  sector ({x}, {y})  radius {d['radius']} m{region}")
     print(f"  star: {_brief(d['star'])}")
     for planet in d["planets"]:
         print(f"  planet {planet.get('name')}: {_brief(planet, 'name')}")
@@ -83,7 +116,7 @@ def map_(args: argparse.Namespace) -> int:
     if not 0 <= args.radius <= 64:
         raise ValueError("--radius must be within 0..64")
     cx, cy = args.around
-    systems = neighbourhood(args.seed, cx, cy, args.radius)
+    systems = neighbourhood(args.seed, cx, cy, args.radius, load_params(args.params))
     if args.svg:
         _write_svg(args.svg, systems, cx, cy, args.radius)
     if args.json:
@@ -95,6 +128,7 @@ def map_(args: argparse.Namespace) -> int:
                     "name": s.name,
                     "stations": len(s.stations),
                     "links": [[str(a), str(b)] for a, b in s.links],
+                    **({"region": s.region} if s.region else {}),
                 }
                 for s in systems
             ]

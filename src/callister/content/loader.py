@@ -1,222 +1,305 @@
-"""Typed loader for the TOML content files. Content is read once and is immutable.
+"""Typed loader: the base content files, with any content packs over them, as one `Content`.
 
-Every file is a table of entries keyed by their content key; each entry's fields are checked
-against its dataclass (type, sign, unknown names) and then against the rules of its kind
-(`_check_weapon`, `_check_hulls`). A bad file raises `ContentError` naming the file, the entry
-and the field.
+`load_content(data_dir, packs)` reads every file of `data_dir` (the base: each table complete),
+then applies each pack in order: `[remove]` first, then each entry, which overrides the fields it
+gives if its key exists and adds a new entry (every required field) if not. Then the merged
+entries are built and checked: each field's type and bounds (`schema.py`), the rules within an
+entry (a loadout fits the slots), the references between tables (a loadout names known weapons,
+an NPC role known hulls), exactly one starter hull, and each table's size. Every problem found
+is reported at once in one ContentError naming the pack, file, entry and field; a field's
+problem is blamed on whichever file last set that field.
+
+Merged order: base entries in file order, then each pack's new entries in its file order (a
+removed entry leaves a gap). The simulation numbers hulls and weapons in this order.
 """
 
 from __future__ import annotations
 
-import math
-import tomllib
-from dataclasses import dataclass, fields
-from functools import cache
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any
+
+from callister.content.errors import ContentError
+from callister.content.packs import MANIFEST, ContentPack
+from callister.content.schema import (
+    MAX_WEAPON_SLOTS,
+    WEAPON_KINDS,
+    Commodity,
+    Faction,
+    Hull,
+    NpcRole,
+    Ore,
+    Weapon,
+    data_fields,
+    entry_dict,
+    entry_rules,
+    required,
+)
+from callister.content.tables import TABLES, Fields, Problems, Table, parse_toml, read_entries
 
 DATA_DIR = Path(__file__).parent / "data"
 
-MAX_WEAPON_SLOTS: Final = 4
-"""The most weapon slots a hull may have (the simulation stores this many per ship)."""
-
-WEAPON_KINDS: Final = ("hitscan", "projectile", "missile")
-
-
-class ContentError(ValueError):
-    """A content file is missing a field, has a wrong type, or an out-of-range value."""
-
-
-@dataclass(frozen=True, slots=True)
-class Weapon:
-    """A weapon module (weapons.toml explains every field and its unit)."""
-
-    key: str
-    name: str
-    kind: str
-    damage: float
-    range: float
-    cooldown: float
-    energy: float
-    ammo: int
-    speed: float
-    turn_rate: float
-    arc: float
-    falloff: float
-    price: int
-    ammo_price: int
-
-
-@dataclass(frozen=True, slots=True)
-class Hull:
-    key: str
-    name: str
-    thrust: float
-    max_speed: float
-    turn_rate: float
-    radius: float
-    mass: float
-    hull: float
-    shield: float
-    cargo: int
-    fuel: float
-    price: int
-    starter: bool = False
-    # Combat and upkeep (hulls.toml explains them); the defaults describe an unarmed hull
-    # that burns no fuel, so a content set without combat still loads.
-    slots: int = 0
-    loadout: tuple[str, ...] = ()
-    energy: float = 0.0
-    energy_regen: float = 0.0
-    shield_regen: float = 0.0
-    fuel_burn: float = 0.0
-    jump_fuel: float = 0.0
-    repair_price: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Faction:
-    key: str
-    name: str
-    lawful: bool
-    color: str
-
-
-@dataclass(frozen=True, slots=True)
-class Commodity:
-    key: str
-    name: str
-    base_price: int
-    volume: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ore:
-    key: str
-    name: str
-    base_price: int
-    weight: int
+__all__ = [
+    "DATA_DIR",
+    "MAX_WEAPON_SLOTS",
+    "WEAPON_KINDS",
+    "Commodity",
+    "Content",
+    "ContentError",
+    "Faction",
+    "Hull",
+    "NpcRole",
+    "Ore",
+    "Weapon",
+    "load_content",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Content:
+    """Every content table, merged and validated; immutable by convention (never mutate)."""
+
     hulls: dict[str, Hull]
     factions: dict[str, Faction]
     commodities: dict[str, Commodity]
     ores: dict[str, Ore]
     weapons: dict[str, Weapon]
+    npc_roles: dict[str, NpcRole] = field(default_factory=dict)
+    packs: tuple[ContentPack, ...] = ()  # the packs applied over the base, in order
 
     @property
     def starter_hull(self) -> Hull:
-        """The hull new and reborn players fly (the first marked `starter`)."""
+        """The hull new and reborn players fly (the loader ensures exactly one)."""
         for hull in self.hulls.values():
             if hull.starter:
                 return hull
-        raise ContentError("no hull is marked starter = true")
+        raise ContentError("no hull is marked starter = true", file="hulls.toml", field="starter")
+
+    def arriving_hull(self, key: str) -> Hull:
+        """The hull a ship flies when it arrives in a world with this content (a move, a fork,
+        an evacuation): its own hull `key` if this content has it, else the starter hull
+        (the same rule the server applies to a character whose hull is unknown)."""
+        return self.hulls.get(key) or self.starter_hull
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for clients and tools: {"packs": [{name, version, digest}],
+        table: [entry with every field and its key, ...] in merged order}."""
+        out: dict[str, Any] = {
+            "packs": [
+                {"name": p.name, "version": p.version, "digest": p.digest} for p in self.packs
+            ]
+        }
+        for table in TABLES:
+            out[table.name] = [entry_dict(e) for e in getattr(self, table.name).values()]
+        return out
+
+    def canonical(self) -> bytes:
+        """`to_dict` as canonical JSON (sorted keys, no spaces, ASCII; entry order kept)."""
+        return json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        ).encode()
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of `canonical()`: equal content gives an equal digest anywhere, so a
+        client may cache a world's content by it."""
+        return hashlib.sha256(self.canonical()).hexdigest()
 
 
-T = TypeVar("T")
-
-_SCALARS: Final[dict[str, type]] = {"float": float, "int": int, "str": str, "bool": bool}
-_STR_LIST: Final = "tuple[str, ...]"
+Src = tuple[str, str]  # (pack name or "" for the base, file name)
 
 
-def _build(cls: type[T], key: str, raw: dict[str, Any], source: str) -> T:
-    kwargs: dict[str, Any] = {"key": key}
-    if not isinstance(raw, dict):
-        raise ContentError(f"{source}: [{key}] must be a table")
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name == "key":
-            continue
-        if f.name not in raw:
-            if f.default is not f.default_factory:  # has a default
+@dataclass(slots=True)
+class _Entry:
+    values: Fields
+    origin: dict[str, Src]  # field -> where it was last set
+    created: Src
+
+
+@dataclass(slots=True)
+class _Merge:
+    """The entries of every table while packs are applied, with where each value came from."""
+
+    tables: dict[str, dict[str, _Entry]] = field(default_factory=dict)
+    removed: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, key) -> pack
+    touched: dict[str, str] = field(default_factory=dict)  # table -> last pack adding to it
+    problems: list[ContentError] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=lambda: {"": 0})  # pack name -> position
+
+    def problem(self, reason: str, src: Src, entry: str = "", fld: str = "") -> None:
+        self.problems.append(ContentError(reason, pack=src[0], file=src[1], entry=entry, field=fld))
+
+    def reported(self, src: Src, entry: str, fld: str) -> bool:
+        return any((p.pack, p.file, p.entry, p.field) == (*src, entry, fld) for p in self.problems)
+
+    def apply(
+        self, pack: str, remove: dict[str, tuple[str, ...]], tables: dict[str, dict[str, Fields]]
+    ) -> None:
+        for name, keys in remove.items():
+            entries = self.tables[name]
+            for key in keys:
+                if key not in entries:
+                    self.problem(
+                        f"removes {key!r}, which the content under this pack does not have",
+                        (pack, MANIFEST),
+                        "remove",
+                        name,
+                    )
+                    continue
+                del entries[key]
+                self.removed[(name, key)] = pack
+        for name, new in tables.items():
+            entries = self.tables.setdefault(name, {})
+            src = (pack, f"{name}.toml")
+            for key, values in new.items():
+                if key in entries:
+                    entries[key].values.update(values)
+                    entries[key].origin.update(dict.fromkeys(values, src))
+                else:
+                    entries[key] = _Entry(dict(values), dict.fromkeys(values, src), src)
+                    self.touched[name] = pack
+                    self.removed.pop((name, key), None)
+
+    def build(self, table: Table) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, e in self.tables.get(table.name, {}).items():
+            missing = [
+                f.name for f in data_fields(table.cls) if required(f) and f.name not in e.values
+            ]
+            for name in missing:
+                if not self.reported(e.created, key, name):
+                    self.problem(
+                        "is missing (a new entry must give every field without a default)",
+                        e.created,
+                        key,
+                        name,
+                    )
+            if missing:
                 continue
-            raise ContentError(f"{source}: [{key}] lacks field '{f.name}'")
-        value = raw[f.name]
-        kind = str(f.type)
-        if kind == _STR_LIST:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ContentError(f"{source}: [{key}].{f.name} must be a list of strings")
-            kwargs[f.name] = tuple(value)
+            entry = table.cls(key=key, **e.values)
+            for involved, reason in entry_rules(entry):
+                # the entry was valid until the last of these fields was set: blame that one
+                srcs = [e.origin.get(name, e.created) for name in involved]
+                latest = max(range(len(involved)), key=lambda i: self.order[srcs[i][0]])
+                self.problem(reason, srcs[latest], key, involved[latest])
+            out[key] = entry
+        if len(out) > table.max_entries:
+            src = (self.touched.get(table.name, ""), table.file)
+            self.problem(
+                f"the content would hold {len(out)} {table.name}; at most {table.max_entries}", src
+            )
+        return out
+
+    def references(self, table: str, fld: str, kind: str) -> None:
+        """Every key listed in field `fld` of `table`'s entries names an entry of table
+        `kind`s (entries that failed their own checks still count: one problem, one report)."""
+        targets = self.tables.get(f"{kind}s", {})
+        for key, e in self.tables.get(table, {}).items():
+            for ref in e.values.get(fld, ()):
+                if ref in targets:
+                    continue
+                gone = self.removed.get((f"{kind}s", ref))
+                near = get_close_matches(ref, list(targets), n=1)
+                if gone:
+                    why = f"which pack {gone} removes (override or remove this entry in that pack)"
+                elif near:
+                    why = f"did you mean {near[0]!r}?"
+                else:
+                    why = f"known: {', '.join(targets)}"
+                self.problem(f"names unknown {kind} {ref!r}; {why}", e.origin[fld], key, fld)
+
+    def one_starter(self, hulls: dict[str, Hull]) -> None:
+        starters = [h.key for h in hulls.values() if h.starter]
+        if not starters and hulls:
+            self.problem(
+                "no hull is marked starter = true; new players need exactly one",
+                (self.touched.get("hulls", ""), "hulls.toml"),
+                "",
+                "starter",
+            )
+        for key in starters[1:]:
+            e = self.tables["hulls"][key]
+            self.problem(
+                f"{starters[0]!r} is the starter hull already; exactly one hull may be "
+                f"(set starter = false on one)",
+                e.origin["starter"],
+                key,
+                "starter",
+            )
+
+
+@lru_cache(maxsize=8)
+def _base(data_dir: Path) -> tuple[tuple[str, dict[str, Fields]], ...]:
+    """The base content files, every field typed (each table in TABLES order)."""
+    problems = Problems()
+    tables: list[tuple[str, dict[str, Fields]]] = []
+    for table in TABLES:
+        path = data_dir / table.file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.add(f"file missing from {data_dir}", file=table.file)
             continue
-        want = _SCALARS[kind]
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise ContentError(f"{source}: [{key}].{f.name} must be {want.__name__}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ContentError(f"{source}: [{key}].{f.name} must be finite")
-        if isinstance(value, int | float) and value < 0:
-            raise ContentError(f"{source}: [{key}].{f.name} must not be negative")
-        kwargs[f.name] = value
-    unknown = set(raw) - {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    if unknown:
-        raise ContentError(f"{source}: [{key}] has unknown fields {sorted(unknown)}")
-    return cls(**kwargs)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.add(f"cannot be read ({exc})", file=table.file)
+            continue
+        doc = parse_toml(text, table.file, problems)
+        if doc is None:
+            continue
+        if not doc and not table.may_be_empty:
+            problems.add("no entries", file=table.file)
+        tables.append((table.name, read_entries(table, doc, table.file, problems)))
+    problems.raise_any()
+    return tuple(tables)
 
 
-def _load_table(cls: type[T], name: str, data_dir: Path) -> dict[str, T]:
-    path = data_dir / f"{name}.toml"
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ContentError(f"{path.name}: file missing from {data_dir}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"{path.name}: not valid TOML ({exc})") from None
-    if not raw:
-        raise ContentError(f"{path.name}: no entries")
-    return {key: _build(cls, key, value, path.name) for key, value in raw.items()}
+def load_content(data_dir: Path = DATA_DIR, packs: Sequence[ContentPack] = ()) -> Content:
+    """The base content in `data_dir` with `packs` applied in order, merged and validated.
+
+    Cached: the same arguments return the same (immutable by convention) Content. Raises
+    ContentError naming the pack, file, entry and field of the first problem, with every
+    problem found in `.errors`.
+    """
+    return _load(data_dir, tuple(packs))
 
 
-def _check_weapon(w: Weapon) -> None:
-    """The rules a weapon entry must keep beyond types and signs."""
-    where = f"weapons.toml: [{w.key}]"
-    if w.kind not in WEAPON_KINDS:
-        raise ContentError(f"{where}.kind must be one of {list(WEAPON_KINDS)}, not {w.kind!r}")
-    if w.range <= 0:
-        raise ContentError(f"{where}.range must be positive")
-    if w.cooldown <= 0:
-        raise ContentError(f"{where}.cooldown must be positive")
-    if w.falloff > 1:
-        raise ContentError(f"{where}.falloff must be within 0..1")
-    if w.arc > 180:
-        raise ContentError(f"{where}.arc must be within 0..180 degrees")
-    if w.kind != "hitscan" and w.speed <= 0:
-        raise ContentError(f"{where}.speed must be positive for a {w.kind}")
-    if w.kind == "missile" and w.turn_rate <= 0:
-        raise ContentError(f"{where}.turn_rate must be positive for a missile")
-    if w.kind == "missile" and w.ammo == 0:
-        raise ContentError(f"{where}.ammo must be positive for a missile")
-
-
-def _check_hulls(hulls: dict[str, Hull], weapons: dict[str, Weapon]) -> None:
-    """Slots within MAX_WEAPON_SLOTS; a loadout fits the slots and names known weapons."""
-    for h in hulls.values():
-        where = f"hulls.toml: [{h.key}]"
-        if h.slots > MAX_WEAPON_SLOTS:
-            raise ContentError(f"{where}.slots must be at most {MAX_WEAPON_SLOTS}")
-        if len(h.loadout) > h.slots:
-            raise ContentError(f"{where}.loadout has {len(h.loadout)} weapons for {h.slots} slots")
-        for weapon in h.loadout:
-            if weapon not in weapons:
-                raise ContentError(
-                    f"{where}.loadout names unknown weapon {weapon!r}; known: {sorted(weapons)}"
-                )
-
-
-@cache
-def load_content(data_dir: Path = DATA_DIR) -> Content:
-    """Load and validate every content file; raises ContentError naming the file and field."""
-    weapons = _load_table(Weapon, "weapons", data_dir)
-    for weapon in weapons.values():
-        _check_weapon(weapon)
-    hulls = _load_table(Hull, "hulls", data_dir)
-    _check_hulls(hulls, weapons)
+@lru_cache(maxsize=32)
+def _load(data_dir: Path, packs: tuple[ContentPack, ...]) -> Content:
+    merge = _Merge()
+    for name, entries in _base(data_dir):
+        merge.tables[name] = {
+            key: _Entry(dict(v), dict.fromkeys(v, ("", f"{name}.toml")), ("", f"{name}.toml"))
+            for key, v in entries.items()
+        }
+    for pack in packs:
+        if pack.name in merge.order:
+            merge.problem(
+                "two packs have this name; a world's packs need distinct names",
+                (pack.name, MANIFEST),
+                "pack",
+                "name",
+            )
+            continue
+        merge.order[pack.name] = len(merge.order)
+        parsed, problems = pack.parsed_with_problems()
+        merge.problems.extend(problems)
+        merge.apply(pack.name, parsed.remove, parsed.tables)
+    built = {table.name: merge.build(table) for table in TABLES}
+    merge.references("hulls", "loadout", "weapon")
+    merge.references("npc_roles", "hulls", "hull")
+    merge.one_starter(built["hulls"])
+    if merge.problems:
+        raise ContentError.collected(merge.problems)
     return Content(
-        hulls=hulls,
-        factions=_load_table(Faction, "factions", data_dir),
-        commodities=_load_table(Commodity, "commodities", data_dir),
-        ores=_load_table(Ore, "ores", data_dir),
-        weapons=weapons,
+        hulls=built["hulls"],
+        factions=built["factions"],
+        commodities=built["commodities"],
+        ores=built["ores"],
+        weapons=built["weapons"],
+        npc_roles=built["npc_roles"],
+        packs=packs,
     )

@@ -1,4 +1,5 @@
-"""The universe: pure functions from (world seed, sector x, y) to a star system or nothing.
+"""The universe: pure functions from (world seed, generator parameters, sector x, y) to a star
+system or nothing.
 
 No I/O, no asyncio, no threads; only stdlib and `callister.content`. Every structural decision
 is integer arithmetic on portable hashes, so every machine generates the same universe.
@@ -15,7 +16,6 @@ from callister.universe.generate import (
 )
 from callister.universe.links import LINK_RANGE, MAX_LINKS, arrival_point, jump_bearing
 from callister.universe.model import (
-    GENERATOR_VERSION,
     PLANET_KINDS,
     SERVICES,
     STAR_CLASSES,
@@ -26,12 +26,18 @@ from callister.universe.model import (
     StarSystem,
     Station,
 )
-from callister.universe.space import SECTOR_MAX, SECTOR_MIN, SECTOR_SIZE, TICK_HZ
+from callister.universe.params import (
+    DEFAULT_PARAMS,
+    GeneratorParams,
+    GeneratorParamsError,
+    Region,
+)
+from callister.universe.space import GENERATOR_VERSION, SECTOR_MAX, SECTOR_MIN, SECTOR_SIZE, TICK_HZ
 
 
 def clear_caches() -> None:
     """Empty every memo cache of the universe layer (for honest cold-cache benchmarks)."""
-    from callister.universe import density, links, regions
+    from callister.universe import bodies, density, links, params, regions
 
     for fn in (
         density.block,
@@ -41,11 +47,14 @@ def clear_caches() -> None:
         links.links_of,
         regions.block_faction,
         regions._region_point,
+        params._regional,
+        bodies.stations_table,
     ):
         fn.cache_clear()
 
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "DELTA_KEYS",
     "GENERATOR_VERSION",
     "LINK_RANGE",
@@ -59,7 +68,10 @@ __all__ = [
     "STAR_CLASSES",
     "TICK_HZ",
     "AsteroidField",
+    "GeneratorParams",
+    "GeneratorParamsError",
     "Planet",
+    "Region",
     "Rock",
     "Star",
     "StarSystem",

@@ -30,8 +30,9 @@ from callister.universe.model import (
     Station,
 )
 from callister.universe.names import ROMAN, station_names, system_name
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams, settings_at
 from callister.universe.regions import faction_table, region_faction
-from callister.universe.space import MASK64
+from callister.universe.space import BLOCK_BITS, MASK64
 
 SALT_BODIES = 0xB0D1E5
 
@@ -60,7 +61,20 @@ _PERIOD_NUM = PERIOD_REF_TICKS * 1000  # sqrt(mass) is in per mille
 _PERIOD_DEN = PERIOD_REF_ORBIT * isqrt(PERIOD_REF_ORBIT)
 
 _PLANETS_CUM = cumulative((9, 13, 15, 15, 13, 11, 9, 7, 5, 3))  # 0..9 planets
-_STATIONS_CUM = cumulative((22, 38, 28, 12))  # 0..3 stations: 78% of systems can be docked at
+_STATION_WEIGHTS = (22, 38, 28, 12)  # 0..3 stations: 78% of systems can be docked at
+
+
+@cache
+def stations_table(fraction: int) -> tuple[int, ...]:
+    """Thresholds for the number of stations (0..3) when `fraction` % of systems have any:
+    the 1-3 station weights keep their proportions. Scaling every weight by 78 keeps each
+    threshold of the original table exactly, so the default 78% changes nothing."""
+    rest = _STATION_WEIGHTS[1:]
+    return cumulative(((100 - fraction) * sum(rest), *(w * fraction for w in rest)))
+
+
+_STATIONS_CUM = cumulative(_STATION_WEIGHTS)
+assert stations_table(100 - _STATION_WEIGHTS[0]) == _STATIONS_CUM
 _FIELDS_CUM = cumulative((33, 36, 18, 9, 4))  # 0..4 asteroid fields
 # planet kinds by quarter of the planet sequence (inner ones hot, outer ones cold and big)
 _KINDS = PLANET_KINDS  # ("lava", "rocky", "ice", "gas"): the weights below follow it
@@ -184,9 +198,13 @@ def _on_circle(rng: Rng, radius: int) -> tuple[int, int]:
             return u * radius // n, v * radius // n
 
 
-def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem:
-    """The full system for a block entry (x, y, gx, gy, hash) of world `seed` (u64)."""
+def build_system(
+    seed: int, entry: tuple[int, int, int, int, int], params: GeneratorParams = DEFAULT_PARAMS
+) -> StarSystem:
+    """The full system for a block entry (x, y, gx, gy, hash) of world `seed` (u64), under
+    `params` (its block's station fraction, field richness, faction and region name)."""
     x, y, gx, gy, h = entry
+    local = settings_at(params, x >> BLOCK_BITS, y >> BLOCK_BITS)
     rng = Rng(h ^ SALT_BODIES)
     name = system_name(rng)
 
@@ -194,7 +212,7 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     cls, color, r_lo, r_hi, sqrt_mass = _STARS[bisect_right(_STAR_CUM, z & 0xFFFF)]
     star = Star(cls, color, r_lo + ((((z >> 16) & 0xFFFF) * (r_hi - r_lo + 1)) >> 16))
     n_planets = bisect_right(_PLANETS_CUM, (z >> 32) & 0xFFFF)
-    n_stations = bisect_right(_STATIONS_CUM, z >> 48)
+    n_stations = bisect_right(stations_table(local.station_fraction), z >> 48)
     z = rng.next()
     n_fields = bisect_right(_FIELDS_CUM, z & 0xFFFF)
     target = SYSTEM_RADIUS_MIN + ((((z >> 16) & 0xFFFF) * 16_001) >> 16)  # 20-36 km
@@ -241,7 +259,7 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     slack = radius - needed
     total_share = sum(shares)
 
-    home = region_faction(seed, x, y)
+    home = region_faction(seed, x, y, params)
     factions, faction_cum = faction_table()
     ores, ore_cum = _ore_table()
     lawful = _lawful()
@@ -289,6 +307,8 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
             # bits 16-31 ore; 32-47 richness 1-100, triangular around 50; 48-55 rock count:
             # 10-60, more in bigger fields, most fields on the sparse side
             richness = 1 + ((((z >> 32) & 0xFF) * 50) >> 8) + ((((z >> 40) & 0xFF) * 51) >> 8)
+            if local.field_richness != 100:
+                richness = max(1, min(100, richness * local.field_richness // 100))
             t = (z >> 48) & 0xFF
             count = 10 + t * t * 50 // 65025 * (body_r - FIELD_R_MIN) // (FIELD_R_MAX - FIELD_R_MIN)
             fields.append(
@@ -306,5 +326,5 @@ def build_system(seed: int, entry: tuple[int, int, int, int, int]) -> StarSystem
     return StarSystem(
         seed=seed, x=x, y=y, name=name, gx=gx, gy=gy, faction=home, radius=radius,
         star=star, planets=tuple(planets), stations=tuple(stations), fields=tuple(fields),
-        links=links_of(seed, x, y),
+        links=links_of(seed, x, y, params), region=local.region, params=params,
     )  # fmt: skip

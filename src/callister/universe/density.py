@@ -12,7 +12,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from callister.universe.hashing import GOLDEN, MIX_M1, MIX_M2, mix64
-from callister.universe.space import MASK64, SECTOR_MARGIN, SECTOR_MAX, SECTOR_MIN, SECTOR_SIZE
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams, settings_at
+from callister.universe.space import (
+    BLOCK_BITS,
+    MASK64,
+    SECTOR_MARGIN,
+    SECTOR_MAX,
+    SECTOR_MIN,
+    SECTOR_SIZE,
+)
 
 SALT_SECTOR = 0x5EC7
 SALT_NOISE = 0xD3A5
@@ -87,8 +95,7 @@ def probability(n: int) -> int:
     return (_SHAPE[i] * (4096 - f) + _SHAPE[i + 1] * f) >> 12
 
 
-BLOCK_BITS = 2  # systems are found a block of 4 x 4 sectors at a time
-BLOCK = 1 << BLOCK_BITS
+BLOCK = 1 << BLOCK_BITS  # systems are found a block of 4 x 4 sectors at a time
 assert all(bits >= BLOCK_BITS for bits, _ in OCTAVES), "a block must lie in one cell per octave"
 _SPAN = SECTOR_SIZE - 2 * SECTOR_MARGIN + 1
 
@@ -96,8 +103,15 @@ _SPAN = SECTOR_SIZE - 2 * SECTOR_MARGIN + 1
 Entry = tuple[int, int, int, int, int]
 
 
+def scaled(p: int, density: int) -> int:
+    """Probability `p` (in 1/65536) scaled by `density` percent, capped at certainty."""
+    return min(65536, p * density // 100)
+
+
 @lru_cache(maxsize=1 << 15)
-def block(seed: int, bx: int, by: int) -> tuple[Entry, ...]:
+def block(
+    seed: int, bx: int, by: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> tuple[Entry, ...]:
     """The systems in sectors [4bx, 4bx+4) x [4by, 4by+4), row by row.
 
     A sector (x, y) holds a system iff the low 16 bits of its hash are below the probability
@@ -105,7 +119,8 @@ def block(seed: int, bx: int, by: int) -> tuple[Entry, ...]:
     Working a block at a time shares the lattice look-ups and half of the hashing between
     sectors, which makes scanning space several times cheaper than sector by sector. Sectors
     outside the int64 range are never produced (edge blocks are clipped).
-    `seed` must be u64 already.
+    `seed` must be u64 already. The block's density (params, or its named region's) scales
+    the probability in integer arithmetic; at 100% nothing is scaled.
     """
     x0 = bx << BLOCK_BITS
     y0 = by << BLOCK_BITS
@@ -136,6 +151,10 @@ def block(seed: int, bx: int, by: int) -> tuple[Entry, ...]:
     # no sector here is likelier than p_max: a hash at or above it settles the sector without
     # the noise (all of a void, most of an ordinary block).
     p_max = probability(ceiling // _WEIGHT_SUM)
+    # scaling is monotonic, so the scaled p_max still bounds every scaled probability
+    density = settings_at(params, bx, by).density
+    if density != 100:
+        p_max = scaled(p_max, density)
     out: list[Entry] = []
     for j, y in enumerate(ys):
         yu = y & MASK64
@@ -155,7 +174,10 @@ def block(seed: int, bx: int, by: int) -> tuple[Entry, ...]:
             ) // _WEIGHT_SUM
             k = n >> 12
             f = n & 4095
-            if (h & 0xFFFF) >= (_SHAPE[k] * (4096 - f) + _SHAPE[k + 1] * f) >> 12:
+            p = (_SHAPE[k] * (4096 - f) + _SHAPE[k + 1] * f) >> 12
+            if density != 100:
+                p = scaled(p, density)
+            if (h & 0xFFFF) >= p:
                 continue
             gx = x * SECTOR_SIZE + SECTOR_MARGIN + ((((h >> 16) & 0xFFFFF) * _SPAN) >> 20)
             gy = y * SECTOR_SIZE + SECTOR_MARGIN + ((((h >> 36) & 0xFFFFF) * _SPAN) >> 20)
@@ -164,12 +186,14 @@ def block(seed: int, bx: int, by: int) -> tuple[Entry, ...]:
 
 
 @lru_cache(maxsize=1 << 16)
-def sector_info(seed: int, x: int, y: int) -> Entry | None:
+def sector_info(
+    seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> Entry | None:
     """The block entry (x, y, gx, gy, hash) of the system in sector (x, y), or None if empty.
 
     `seed` must already be folded to u64 and (x, y) checked; callers in this package do both.
     """
-    for entry in block(seed, x >> BLOCK_BITS, y >> BLOCK_BITS):
+    for entry in block(seed, x >> BLOCK_BITS, y >> BLOCK_BITS, params):
         if entry[0] == x and entry[1] == y:
             return entry
     return None

@@ -1,8 +1,10 @@
 """Seed + sector -> star system: the universe's public entry points.
 
-`generate_system` is a pure function of (seed, x, y): it reads only the content data and its
-own integer hashes, so any process on any machine produces the same system, byte for byte in
-`system_json`. All generated quantities are integers (metres, ticks, millionths of a turn).
+`generate_system` is a pure function of (seed, x, y, params): it reads only the base content
+data, the world's generator parameters and its own integer hashes, so any process on any
+machine produces the same system, byte for byte in `system_json`. All generated quantities are
+integers (metres, ticks, millionths of a turn). Every entry point takes `params` (default
+`DEFAULT_PARAMS`: the map as it was before parameters existed).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from callister.universe import regions
 from callister.universe.bodies import build_system
 from callister.universe.density import BLOCK_BITS, block, sector_info
 from callister.universe.model import StarSystem
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
 from callister.universe.space import MASK64, SECTOR_MAX, SECTOR_MIN, check_sector, seed_u64
 
 MAX_NEIGHBOURHOOD = 64
 
 
-def generate_system(seed: int, x: int, y: int) -> StarSystem | None:
-    """The star system in sector (x, y) of world `seed`, or None if the sector is empty.
+def generate_system(
+    seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> StarSystem | None:
+    """The star system in sector (x, y) of world `seed` generated under `params`, or None if
+    the sector is empty.
 
     Pure and portable: the same arguments give an equal system (and byte-identical
     `system_json`) in any process on any machine. `seed` is any int (folded to u64).
@@ -27,13 +33,13 @@ def generate_system(seed: int, x: int, y: int) -> StarSystem | None:
     """
     x, y = check_sector(x, y)
     s = seed_u64(seed)
-    entry = sector_info(s, x, y)
+    entry = sector_info(s, x, y, params)
     if entry is None:
         return None
-    return build_system(s, entry)
+    return build_system(s, entry, params)
 
 
-def has_system(seed: int, x: int, y: int) -> bool:
+def has_system(seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS) -> bool:
     """Whether sector (x, y) holds a system; cheap (cached), same rules as `generate_system`.
 
     Raises like `generate_system` for bad coordinates.
@@ -43,10 +49,12 @@ def has_system(seed: int, x: int, y: int) -> bool:
         x, y = check_sector(x, y)
     if not (type(seed) is int and 0 <= seed <= MASK64):
         seed = seed_u64(seed)
-    return sector_info(seed, x, y) is not None
+    return sector_info(seed, x, y, params) is not None
 
 
-def neighbourhood(seed: int, x: int, y: int, radius: int) -> list[StarSystem]:
+def neighbourhood(
+    seed: int, x: int, y: int, radius: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> list[StarSystem]:
     """Every system with |dx| <= radius and |dy| <= radius of sector (x, y), ordered by (y, x).
 
     Clamped at the edges of the sector range. `radius` must be 0..MAX_NEIGHBOURHOOD
@@ -63,18 +71,18 @@ def neighbourhood(seed: int, x: int, y: int, radius: int) -> list[StarSystem]:
     found = []
     for by in range(y0 >> BLOCK_BITS, (y1 >> BLOCK_BITS) + 1):
         for bx in range(x0 >> BLOCK_BITS, (x1 >> BLOCK_BITS) + 1):
-            for entry in block(s, bx, by):
+            for entry in block(s, bx, by, params):
                 if x0 <= entry[0] <= x1 and y0 <= entry[1] <= y1:
                     found.append(entry)
     found.sort(key=lambda e: (e[1], e[0]))
-    return [build_system(s, e) for e in found]
+    return [build_system(s, e, params) for e in found]
 
 
-def region_faction(seed: int, x: int, y: int) -> str:
+def region_faction(seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS) -> str:
     """The key of the faction whose territory holds sector (x, y), empty or not; a system's
     `faction`. Raises like `generate_system` for bad coordinates."""
     x, y = check_sector(x, y)
-    return regions.region_faction(seed_u64(seed), x, y)
+    return regions.region_faction(seed_u64(seed), x, y, params)
 
 
 def system_json(system: StarSystem) -> bytes:

@@ -17,6 +17,9 @@ exceeds ~4.5, i.e. wherever more than ~12% of sectors hold a system, so ordinary
 clusters form one network while voids (< 3%) stay barriers. A longer range connects more but
 costs quadratically more candidates per system.
 
+A world's generator parameters may set another LINK_RANGE (`max_link_length`, 2000-6000):
+longer links join sparser space at a quadratic cost in candidates per system.
+
 Near the edges of the int64 sector range the neighbour search is clamped: there are no sectors
 beyond, so edge systems simply have fewer candidates.
 """
@@ -28,6 +31,7 @@ from math import isqrt
 from typing import TYPE_CHECKING
 
 from callister.universe.density import BLOCK_BITS, block, sector_info
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
 from callister.universe.space import (
     SECTOR_MAX,
     SECTOR_MIN,
@@ -39,23 +43,26 @@ from callister.universe.space import (
 if TYPE_CHECKING:
     from callister.universe.model import StarSystem
 
-LINK_RANGE = 3500
+LINK_RANGE = DEFAULT_PARAMS.max_link_length  # 3500
 MAX_LINKS = 8
-_RANGE2 = LINK_RANGE * LINK_RANGE
 
 
 @lru_cache(maxsize=1 << 15)
-def gabriel(seed: int, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
+def gabriel(
+    seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> tuple[tuple[int, int, int], ...]:
     """Rules 1-2 for the system at (x, y): ((d2, sx, sy), ...) sorted by (d2, sx, sy).
 
     Empty if the sector holds no system. Arguments must be pre-validated (u64 seed, int64 xy).
+    Rule 1's range is `params.max_link_length`.
     """
-    here = sector_info(seed, x, y)
+    here = sector_info(seed, x, y, params)
     if here is None:
         return ()
     gx, gy = here[2], here[3]
     near: list[tuple[int, int, int, int, int]] = []
-    reach, r2 = LINK_RANGE, _RANGE2
+    reach = params.max_link_length
+    r2 = reach * reach
     # every block that can hold a system within LINK_RANGE of A's galaxy position (sector of
     # a galaxy coordinate g is g // SECTOR_SIZE); blocks past the int64 edge would only hold
     # sectors that do not exist, so the range is clamped to the edge blocks
@@ -65,7 +72,7 @@ def gabriel(seed: int, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
     by1 = min((gy + reach) // SECTOR_SIZE, SECTOR_MAX) >> BLOCK_BITS
     for by in range(by0, by1 + 1):
         for bx in range(bx0, bx1 + 1):
-            for sx, sy, ox, oy, _ in block(seed, bx, by):
+            for sx, sy, ox, oy, _ in block(seed, bx, by, params):
                 dx = ox - gx
                 if -reach <= dx <= reach:  # cheap pre-filter: most misses fail it
                     dy = oy - gy
@@ -97,12 +104,14 @@ def gabriel(seed: int, x: int, y: int) -> tuple[tuple[int, int, int], ...]:
 
 
 @lru_cache(maxsize=1 << 15)
-def links_of(seed: int, x: int, y: int) -> tuple[tuple[int, int], ...]:
+def links_of(
+    seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> tuple[tuple[int, int], ...]:
     """All three rules: the sorted sectors linked to (x, y). Arguments pre-validated."""
-    mine = gabriel(seed, x, y)
+    mine = gabriel(seed, x, y, params)
     out: list[tuple[int, int]] = []
     for _, sx, sy in mine[:MAX_LINKS]:
-        theirs = gabriel(seed, sx, sy)
+        theirs = gabriel(seed, sx, sy, params)
         if len(theirs) <= MAX_LINKS or any(tx == x and ty == y for _, tx, ty in theirs[:MAX_LINKS]):
             out.append((sx, sy))
     out.sort()
@@ -113,7 +122,7 @@ def _source_position(system: StarSystem, x: int, y: int) -> tuple[int, int]:
     # a jump comes from a system, but tolerate an empty sector (e.g. a debug teleport):
     # then its centre stands in for the system
     x, y = check_sector(x, y)
-    other = sector_info(seed_u64(system.seed), x, y)
+    other = sector_info(seed_u64(system.seed), x, y, system.params)
     if other is None:
         half = SECTOR_SIZE // 2
         return x * SECTOR_SIZE + half, y * SECTOR_SIZE + half

@@ -12,11 +12,11 @@ import math
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, TypeVar
 
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
+from callister.universe.space import GENERATOR_VERSION
+
 _T = TypeVar("_T")
 
-# Bumped whenever a change to generation alters any system; stored deltas refer to the
-# generated base, so a world must not silently switch generator versions.
-GENERATOR_VERSION = 1
 
 SERVICES: tuple[str, ...] = ("market", "refuel", "repair", "rearm", "shipyard")
 PLANET_KINDS: tuple[str, ...] = ("lava", "rocky", "ice", "gas")
@@ -182,7 +182,8 @@ class StarSystem:
     `gx, gy` is its galaxy position (galaxy units, SECTOR_SIZE per sector), used for link
     geometry and maps. `radius` is the playable radius in metres. `links` are the sectors of the
     systems reachable by one jump, sorted; links are symmetric. `faction` is the key of the
-    faction whose region the system lies in.
+    faction whose region the system lies in. `region` is the name of the named region (of the
+    world's generator parameters) it lies in, "" if none; `params` are those parameters.
     """
 
     seed: int
@@ -198,6 +199,8 @@ class StarSystem:
     stations: tuple[Station, ...]
     fields: tuple[AsteroidField, ...]
     links: tuple[tuple[int, int], ...]
+    region: str = ""
+    params: GeneratorParams = DEFAULT_PARAMS
 
     @property
     def sector(self) -> tuple[int, int]:
@@ -215,8 +218,11 @@ class StarSystem:
         return (self.gx, self.gy)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form. Sector coordinates, galaxy position and seed are decimal strings."""
-        return {
+        """JSON-ready form. Sector coordinates, galaxy position and seed are decimal strings.
+        "region" is present only for a system in a named region (so a world with default
+        parameters serialises exactly as before parameters existed); `params` are the world's,
+        not the system's, and are not repeated here."""
+        out = {
             "version": GENERATOR_VERSION,
             "key": self.key,
             "seed": str(self.seed),
@@ -232,3 +238,6 @@ class StarSystem:
             "fields": [f.to_dict() for f in self.fields],
             "links": [[str(lx), str(ly)] for lx, ly in self.links],
         }
+        if self.region:
+            out["region"] = self.region
+        return out

@@ -11,8 +11,9 @@ from bisect import bisect_right
 from functools import cache, lru_cache
 
 from callister.content import load_content
-from callister.universe.density import BLOCK_BITS
 from callister.universe.hashing import cumulative, hash_xy
+from callister.universe.params import DEFAULT_PARAMS, GeneratorParams, settings_at
+from callister.universe.space import BLOCK_BITS
 
 SALT_REGION = 0x4E610
 REGION_BITS = 6
@@ -41,11 +42,15 @@ def _region_point(seed: int, cx: int, cy: int) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=1 << 14)
-def block_faction(seed: int, bx: int, by: int) -> str:
-    """The faction of 4 x 4 block (bx, by): that of the region point nearest its centre.
+def block_faction(seed: int, bx: int, by: int, params: GeneratorParams = DEFAULT_PARAMS) -> str:
+    """The faction of 4 x 4 block (bx, by): a named region's faction if it sets one, else
+    that of the region point nearest its centre.
 
     Ties in distance go to the smaller (cy, cx), so the answer is total. `seed` must be u64.
     """
+    named = settings_at(params, bx, by).faction
+    if named:
+        return named
     # centre of the block in half-sectors, so distances stay exact integers
     x2 = (bx << (BLOCK_BITS + 1)) + (1 << BLOCK_BITS)
     y2 = (by << (BLOCK_BITS + 1)) + (1 << BLOCK_BITS)
@@ -61,6 +66,6 @@ def block_faction(seed: int, bx: int, by: int) -> str:
     return faction_table()[0][best[3]]
 
 
-def region_faction(seed: int, x: int, y: int) -> str:
+def region_faction(seed: int, x: int, y: int, params: GeneratorParams = DEFAULT_PARAMS) -> str:
     """The faction key whose territory holds sector (x, y). `seed` must be u64."""
-    return block_faction(seed, x >> BLOCK_BITS, y >> BLOCK_BITS)
+    return block_faction(seed, x >> BLOCK_BITS, y >> BLOCK_BITS, params)

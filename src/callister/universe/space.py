@@ -20,6 +20,14 @@ SECTOR_MARGIN = 100
 
 TICK_HZ = 20
 
+# Systems are found a block of 4 x 4 sectors at a time (density.block); faction territories
+# and named regions are decided per block too.
+BLOCK_BITS = 2
+
+# Bumped whenever a change to generation alters any system; stored deltas refer to the
+# generated base, so a world must not silently switch generator versions.
+GENERATOR_VERSION = 1
+
 
 def check_sector(x: object, y: object) -> tuple[int, int]:
     """Return (x, y) as plain ints; raise TypeError for non-integers, ValueError out of range.
