@@ -1,0 +1,159 @@
+"""`callister bench views`: the protocol v2 view engine alone, on the canonical crowd workload.
+
+A real `Zone` flies N shuttles through the crowd workload (`bench/crowd.py`: a disc at constant
+density, random-walk controls at 10 Hz submitted as Input intents, speed cap, kept in the disc);
+every tick, every player is a due client centred on its own ship and `ViewEngine.update_frame`
+builds all N update frames. Only that call is timed (views + dead reckoning + encoding; no
+sockets). Reported: microseconds per client per update, bytes per update, records per update,
+entities in view, and the visual error of the clients' dead reckoning (how far what a client
+predicts is from where the entity really is, over every (client, entity) pair).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+import time
+from typing import Any, Final
+
+import numpy as np
+
+from callister.bench.crowd import INPUT_HZ, SENSOR_RADIUS_M, Walker, disc_radius, place_in_disc
+from callister.content import load_content
+from callister.protocol.intents import Input
+from callister.protocol.reckoning import FINE_PER_M, predict_position
+from callister.server.metrics import percentiles
+from callister.server.views import ViewEngine
+from callister.sim import Zone, ZoneLayout
+
+FIRST_ID: Final = 1 << 40
+SYSTEM_RADIUS: Final = 80_000.0
+DISC_CENTRE: Final = (30_000.0, 0.0)  # open space, far from the star
+ERROR_EVERY: Final = 10  # ticks between two visual-error samples (a full pass over all pairs)
+
+
+def _crowd_zone(players: int, seed: int) -> tuple[Zone, list[Walker]]:
+    rng = random.Random(seed)
+    zone = Zone(ZoneLayout(radius=SYSTEM_RADIUS, star_radius=1000.0))
+    hull = load_content().hulls["shuttle"]
+    walkers = []
+    radius = disc_radius(players)
+    for i, (x, y) in enumerate(place_in_disc(players, rng, DISC_CENTRE)):
+        heading = rng.uniform(-math.pi, math.pi)
+        zone.add_ship(FIRST_ID + i, 1 + i, hull, x=x, y=y, angle=heading)
+        walkers.append(Walker(random.Random(rng.getrandbits(64)), DISC_CENTRE, radius))
+    return zone, walkers
+
+
+def _header_counts(data: bytes, starts: np.ndarray) -> np.ndarray:
+    """(n_new, n_updated, n_removed) of every frame, read from the headers (offsets 20-25)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    at = starts[:, None] + np.array([20, 22, 24])
+    return raw[at].astype(np.int64) | (raw[at + 1].astype(np.int64) << 8)
+
+
+def _errors_m(engine: ViewEngine, frame: Any) -> np.ndarray:
+    """Distance (m) between each client's prediction of each entity it holds and the entity's
+    true position, at the frame's tick."""
+    _, ids, ref = engine.pair_table()
+    rows = np.searchsorted(frame.ids, ids)
+    tau = frame.tick - ref[:, 0]
+    px = predict_position(ref[:, 1], ref[:, 3], ref[:, 5], tau)
+    py = predict_position(ref[:, 2], ref[:, 4], ref[:, 6], tau)
+    tx = frame.x[rows].astype(np.float64) * FINE_PER_M
+    ty = frame.y[rows].astype(np.float64) * FINE_PER_M
+    return np.hypot(tx - px, ty - py) / FINE_PER_M
+
+
+def run_views_bench(
+    clients: int = 1000,
+    ticks: int = 200,
+    *,
+    seed: int = 1,
+    radius: float = SENSOR_RADIUS_M,
+    threshold_m: float = 1.0,
+    threshold_per_km: float = 0.0,
+    angle_deg: float = 3.0,
+    refresh_ticks: int = 40,
+    warmup_ticks: int = 60,
+) -> dict[str, Any]:
+    """Run the crowd workload for warmup + `ticks` ticks with every client due every tick;
+    return a JSON-ready dict (see the module docstring). ValueError for non-positive sizes."""
+    if clients < 1 or ticks < 1 or warmup_ticks < 0:
+        raise ValueError("clients and ticks must be positive, warmup_ticks >= 0")
+    zone, walkers = _crowd_zone(clients, seed)
+    engine = ViewEngine(
+        radius,
+        tick_hz=zone.tick_hz,
+        threshold_m=threshold_m,
+        threshold_per_km=threshold_per_km,
+        angle_threshold_deg=angle_deg,
+        refresh_ticks=refresh_ticks,
+    )
+    slots = np.array([engine.add_client() for _ in range(clients)], dtype=np.int64)
+    ships = np.arange(FIRST_ID, FIRST_ID + clients, dtype=np.uint64)
+    every = max(1, zone.tick_hz // INPUT_HZ)
+    call_us: list[float] = []
+    frame_bytes: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    visible: list[float] = []
+    errors: list[np.ndarray] = []
+    gc.collect()
+    for t in range(warmup_ticks + ticks):
+        frame = zone.frame()
+        rows = np.searchsorted(frame.ids, ships)
+        if t % every == 0:
+            x, y = frame.x[rows].tolist(), frame.y[rows].tolist()
+            vx, vy = frame.vx[rows].tolist(), frame.vy[rows].tolist()
+            for i, walker in enumerate(walkers):
+                thrust, turn, brake = walker.step(x[i], y[i], vx[i], vy[i])
+                zone.submit(Input(1 + i, FIRST_ID + i, thrust, turn, brake))
+        zone.step()
+        frame = zone.frame()
+        rows = np.searchsorted(frame.ids, ships)
+        cx, cy = frame.x[rows], frame.y[rows]
+        start = time.perf_counter()
+        batch = engine.update_frame(frame, slots, cx, cy)
+        elapsed = time.perf_counter() - start
+        if t < warmup_ticks:
+            continue
+        call_us.append(elapsed * 1e6)
+        frame_bytes.append(batch.ends - batch.starts)
+        counts.append(_header_counts(batch.data, batch.starts))
+        visible.append(engine.pairs / clients)
+        if t % ERROR_EVERY == 0:
+            errors.append(_errors_m(engine, frame))
+    sizes = np.concatenate(frame_bytes)
+    records = np.concatenate(counts)
+    err = np.concatenate(errors) if errors else np.zeros(1)
+    per_client = [us / clients for us in call_us]
+    return {
+        "clients": clients,
+        "ticks": ticks,
+        "radius_m": radius,
+        "threshold_m": threshold_m,
+        "threshold_per_km": threshold_per_km,
+        "angle_deg": angle_deg,
+        "refresh_ticks": refresh_ticks,
+        "us_per_client_update": percentiles(per_client, 3),
+        "ms_per_tick": percentiles([us / 1000 for us in call_us], 3),
+        "bytes_per_update": {
+            "mean": round(float(sizes.mean()), 1),
+            "p99": float(np.percentile(sizes, 99)),
+            "max": int(sizes.max()),
+        },
+        "records_per_update": {
+            "new": round(float(records[:, 0].mean()), 2),
+            "updated": round(float(records[:, 1].mean()), 2),
+            "removed": round(float(records[:, 2].mean()), 2),
+        },
+        "visible_per_client": round(float(np.mean(visible)), 1),
+        "error_m": {
+            "mean": round(float(err.mean()), 3),
+            "p99": round(float(np.percentile(err, 99)), 3),
+            "max": round(float(err.max()), 3),
+        },
+        "pairs": engine.pairs,
+        "engine_mib": round(engine.memory_bytes() / 2**20, 2),
+    }

@@ -1,0 +1,359 @@
+"""Protocol v2 views: every client's update frame for one zone tick, in one compiled pass.
+
+`ViewEngine` (one per zone) holds, for each client slot, what that client was last *sent* of
+every entity it sees (its dead-reckoning reference, `protocol/reckoning.py`), in flat arrays.
+Each call to `update` takes the zone's frame and the due clients' centres and returns every due
+client's update frame in one `bytes` buffer with offsets: the gateway's per-client work is one
+slice and one socket write. No Python object per entity or per (client, entity) pair.
+
+An entity is in a client's frame when it enters the view (within `radius`; new record), when
+the client's prediction of it drifts past `threshold_m` (+ `threshold_per_km` of its distance)
+or its heading past `angle_threshold_deg`, when its record flags change, when its reference is
+`refresh_ticks` old, and as a removal when it leaves (beyond `radius` * (1 + `leave_margin`), or
+out of the zone). There are no acknowledgements: the transport is reliable and ordered, so what
+was sent is what the client has. A client whose frame could not be delivered (a backed-up
+socket) must be `resync`ed: its next frame then carries its whole view with the RESYNC flag.
+
+How the gateway uses it (one engine per zone, one call per zone tick):
+
+    slot = engine.add_client()                 # on entering the zone (first frame: RESYNC)
+    batch = engine.update_frame(frame, slots, cx, cy)   # due slots, their centres (metres)
+    for i, session in enumerate(due):
+        session.send_snapshot(batch.frame(i))  # skipped? -> engine.resync(slot)
+        introduce(session, batch.fresh(i))     # ids new to this client: send `ents` names
+    engine.remove_client(slot)                 # on leaving the zone or disconnecting
+
+Calling `update` every tick, even with no client due, keeps the measured accelerations and
+spins exact (they are measured between consecutive calls).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from callister.protocol.reckoning import FINE_PER_M, position_shift
+from callister.protocol.updates import MAX_SECTION
+from callister.server import view_kernels as vk
+from callister.sim import ZoneFrame
+from callister.sim.grid import ranges_to_indices
+
+DEFAULT_THRESHOLD_M: Final = 1.0
+DEFAULT_ANGLE_DEG: Final = 3.0
+DEFAULT_REFRESH_TICKS: Final = 40
+DEFAULT_LEAVE_MARGIN: Final = 0.1
+DEFAULT_MAX_VIEW: Final = 2048
+_MIN_PAIRS: Final = 1024
+_MIN_BUFFER: Final = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateBatch:
+    """The frames of one `update` call: client i (in the order of `slots`) gets
+    data[starts[i]:ends[i]]; fresh_ids[fresh_starts[i]:fresh_ends[i]] are the ids it sees for
+    the first time (ascending), for the gateway's `ents` introductions."""
+
+    tick: int
+    slots: npt.NDArray[np.int64]
+    data: bytes
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    fresh_ids: npt.NDArray[np.uint64]
+    fresh_starts: npt.NDArray[np.int64]
+    fresh_ends: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.slots.size)
+
+    def frame(self, i: int) -> memoryview:
+        """Client i's frame (a view of the shared immutable buffer: no copy)."""
+        return memoryview(self.data)[int(self.starts[i]) : int(self.ends[i])]
+
+    def fresh(self, i: int) -> list[int]:
+        """Ids client i sees for the first time in this frame."""
+        return self.fresh_ids[int(self.fresh_starts[i]) : int(self.fresh_ends[i])].tolist()
+
+
+class ViewEngine:
+    """The v2 views of one zone's clients; see the module docstring.
+
+    Memory is bounded: pairs are at most (clients) x `max_view` (a view holds the nearest
+    entities scanned first once full; `max_view` <= 65535, the frame's section limit), and the
+    tables shrink again when clients leave.
+    """
+
+    def __init__(
+        self,
+        radius: float,
+        *,
+        tick_hz: int = 20,
+        threshold_m: float = DEFAULT_THRESHOLD_M,
+        threshold_per_km: float = 0.0,
+        angle_threshold_deg: float = DEFAULT_ANGLE_DEG,
+        refresh_ticks: int = DEFAULT_REFRESH_TICKS,
+        leave_margin: float = DEFAULT_LEAVE_MARGIN,
+        max_view: int = DEFAULT_MAX_VIEW,
+    ) -> None:
+        for name, value in (
+            ("radius", radius),
+            ("threshold_m", threshold_m),
+            ("angle_threshold_deg", angle_threshold_deg),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+        if not (math.isfinite(threshold_per_km) and threshold_per_km >= 0):
+            raise ValueError(f"threshold_per_km must be >= 0, not {threshold_per_km!r}")
+        if not (math.isfinite(leave_margin) and 0 <= leave_margin <= 1):
+            raise ValueError(f"leave_margin must be within 0..1, not {leave_margin!r}")
+        if not 1 <= refresh_ticks <= 255:
+            raise ValueError(f"refresh_ticks must be within 1..255, not {refresh_ticks}")
+        if not 1 <= max_view <= MAX_SECTION:
+            raise ValueError(f"max_view must be within 1..{MAX_SECTION}, not {max_view}")
+        if not 1 <= tick_hz <= 1000:
+            raise ValueError(f"tick_hz must be within 1..1000, not {tick_hz}")
+        self.radius = float(radius)
+        self.leave = float(radius) * (1.0 + leave_margin)
+        self.shift = position_shift(self.leave)
+        self.tick_hz = tick_hz
+        self.threshold_m = float(threshold_m)
+        self.threshold_per_km = float(threshold_per_km)
+        self.angle_units = round(angle_threshold_deg / 360.0 * 65536)
+        self.refresh_ticks = refresh_ticks
+        self.max_view = max_view
+        # per slot
+        self._active = np.zeros(0, dtype=np.bool_)
+        self._resync = np.zeros(0, dtype=np.bool_)
+        self._seq = np.zeros(0, dtype=np.int64)
+        self._start = np.zeros(0, dtype=np.int64)
+        self._len = np.zeros(0, dtype=np.int64)
+        self._free: list[int] = []
+        # pair tables (double-buffered: each call writes the other one)
+        self._pairs = 0
+        self._ids, self._state = self._pair_table(_MIN_PAIRS)
+        self._ids2, self._state2 = self._pair_table(_MIN_PAIRS)
+        self._buf = np.empty(_MIN_BUFFER, dtype=np.uint8)
+        self._fresh = np.empty(_MIN_PAIRS, dtype=np.uint64)
+        # the previous call's entities, for rates and row remapping
+        self._prev_tick = -(1 << 40)
+        self._prev_ids = np.zeros(0, dtype=np.uint64)
+        self._prev_vx = np.zeros(0)
+        self._prev_vy = np.zeros(0)
+        self._prev_angle = np.zeros(0)
+        self._totals = np.zeros(3, dtype=np.int64)
+
+    @staticmethod
+    def _pair_table(n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+        return np.empty(n, dtype=np.uint64), np.empty((n, vk.PAIR_COLUMNS), dtype=np.int32)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def add_client(self) -> int:
+        """A new client slot; its first frame is a RESYNC with its whole view."""
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = self._active.size
+            grow = max(16, slot)
+            self._active = np.concatenate([self._active, np.zeros(grow, np.bool_)])
+            self._resync = np.concatenate([self._resync, np.zeros(grow, np.bool_)])
+            self._seq = np.concatenate([self._seq, np.zeros(grow, np.int64)])
+            self._start = np.concatenate([self._start, np.zeros(grow, np.int64)])
+            self._len = np.concatenate([self._len, np.zeros(grow, np.int64)])
+            self._free.extend(range(self._active.size - 1, slot, -1))
+        self._active[slot] = True
+        self._resync[slot] = True
+        self._seq[slot] = 0
+        self._len[slot] = 0  # a reused slot's old pairs are dropped by the next update
+        return slot
+
+    def remove_client(self, slot: int) -> None:
+        """Forget a client (its pairs go at the next update). ValueError if not active."""
+        self._check(slot)
+        self._active[slot] = False
+        self._len[slot] = 0
+        self._free.append(slot)
+
+    def resync(self, slot: int) -> None:
+        """The client's next frame carries its whole view with the RESYNC flag: after a
+        `resync` request, or when a frame for it was not delivered."""
+        self._check(slot)
+        self._resync[slot] = True
+
+    def _check(self, slot: int) -> None:
+        if not (0 <= slot < self._active.size and self._active[slot]):
+            raise ValueError(f"slot {slot} is not an active client of this view engine")
+
+    @property
+    def clients(self) -> int:
+        return int(self._active.sum())
+
+    @property
+    def pairs(self) -> int:
+        """(client, entity) pairs held: the sum of the clients' view sizes."""
+        return self._pairs
+
+    def view_size(self, slot: int) -> int:
+        """Entities the client holds after its last frame."""
+        self._check(slot)
+        return int(self._len[slot])
+
+    def held(self, slot: int) -> dict[int, tuple[int, ...]]:
+        """What the client in `slot` holds, entity id -> (t0, x, y, vx, vy, ax, ay, angle, spin,
+        flags) in the units of `protocol/reckoning.py`: exactly the fields of the references
+        its decoder built (`protocol.updates.Reference`). For tests and tools, not the tick."""
+        self._check(slot)
+        start, length = int(self._start[slot]), int(self._len[slot])
+        out = {}
+        for k in range(start, start + length):
+            row = self._state[k].astype(np.int64).tolist()
+            row[vk.P_T0] &= 0xFFFFFFFF
+            out[int(self._ids[k])] = (row[vk.P_T0], row[vk.P_X], row[vk.P_Y], *row[vk.P_VX :])
+        return out
+
+    def pair_table(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """Every held pair as (slot, entity id, reference columns t0, x, y, vx, vy, ax, ay,
+        angle, spin, flags), copies, for measurements over all clients at once."""
+        slots = np.flatnonzero(self._active)
+        lens = self._len[slots]
+        starts = self._start[slots]
+        index = ranges_to_indices(starts, lens)
+        state = self._state[index].astype(np.int64)
+        state[:, vk.P_T0] &= 0xFFFFFFFF
+        cols = [vk.P_T0, vk.P_X, vk.P_Y, *range(vk.P_VX, vk.PAIR_COLUMNS)]
+        return np.repeat(slots, lens), self._ids[index].copy(), state[:, cols]
+
+    def memory_bytes(self) -> int:
+        """Bytes held in this engine's arrays (pair tables, buffers, slot columns)."""
+        arrays = (
+            self._ids, self._state, self._ids2, self._state2, self._buf, self._fresh,
+            self._active, self._resync, self._seq, self._start, self._len, self._prev_ids,
+            self._prev_vx, self._prev_vy, self._prev_angle,
+        )  # fmt: skip
+        return sum(a.nbytes for a in arrays)
+
+    # -- the tick --------------------------------------------------------------------------
+
+    def update_frame(
+        self,
+        frame: ZoneFrame,
+        slots: npt.ArrayLike,
+        cx: npt.ArrayLike,
+        cy: npt.ArrayLike,
+    ) -> UpdateBatch:
+        """`update` over a zone's published frame."""
+        return self.update(
+            frame.tick, frame.ids, frame.kind, frame.x, frame.y, frame.vx, frame.vy,
+            frame.angle, frame.flags, slots, cx, cy,
+        )  # fmt: skip
+
+    def update(
+        self,
+        tick: int,
+        ids: npt.NDArray[np.uint64],
+        kind: npt.NDArray[np.uint8],
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        vx: npt.ArrayLike,
+        vy: npt.ArrayLike,
+        angle: npt.ArrayLike,
+        flags: npt.NDArray[np.uint8],
+        slots: npt.ArrayLike,
+        cx: npt.ArrayLike,
+        cy: npt.ArrayLike,
+    ) -> UpdateBatch:
+        """Frames for the clients in `slots` (distinct active slots), centred on (cx, cy)
+        metres, from the entity columns of tick `tick` (ids ascending, as a ZoneFrame's).
+        ValueError for mismatched or unsorted columns, or a bad slot."""
+        # writeable contiguous arrays (a ZoneFrame's are read-only; the kernels' signatures
+        # take plain arrays), copied only when they are not already
+        ids = np.require(ids, np.uint64, ["C", "W"])
+        n = ids.size
+        cols = [np.require(c, np.float64, ["C", "W"]) for c in (x, y, vx, vy, angle)]
+        kind_a = np.require(kind, np.uint8, ["C", "W"])
+        flags_a = np.require(flags, np.uint8, ["C", "W"])
+        if any(c.shape != (n,) for c in (*cols, kind_a, flags_a)):
+            raise ValueError("entity columns must be 1-D and as long as ids")
+        if n > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+            raise ValueError("entity ids must be strictly ascending")
+        if not all(bool(np.isfinite(c).all()) for c in cols):
+            raise ValueError("entity positions, velocities and angles must be finite")
+        due = np.ascontiguousarray(slots, dtype=np.int64).reshape(-1)
+        ccx = np.ascontiguousarray(cx, dtype=np.float64).reshape(-1)
+        ccy = np.ascontiguousarray(cy, dtype=np.float64).reshape(-1)
+        if not (due.size == ccx.size == ccy.size):
+            raise ValueError("slots, cx and cy must have the same length")
+        if not (np.isfinite(ccx).all() and np.isfinite(ccy).all()):
+            raise ValueError("view centres must be finite")
+        x64, y64, vx64, vy64, ang64 = cols
+        ent = np.empty((n, vk.ENTITY_COLUMNS), dtype=np.int64)
+        remap = np.empty(self._prev_ids.size, dtype=np.int64)
+        vk.encode_entities(
+            ids, x64, y64, vx64, vy64, ang64, flags_a, int(tick), float(self.tick_hz),
+            self._prev_ids, self._prev_vx, self._prev_vy, self._prev_angle, self._prev_tick,
+            ent, remap,
+        )  # fmt: skip
+        f_start = np.empty(due.size, dtype=np.int64)
+        f_end = np.empty(due.size, dtype=np.int64)
+        fr_start = np.empty(due.size, dtype=np.int64)
+        fr_end = np.empty(due.size, dtype=np.int64)
+        n_start = np.empty_like(self._start)
+        n_len = np.empty_like(self._len)
+        while True:
+            status = vk.build_views(
+                int(tick), ent, ids, x64, y64, kind_a,
+                due, ccx, ccy, self._active, self._resync, self._seq,
+                self._start, self._len, self._ids, self._state, remap,
+                n_start, n_len, self._ids2, self._state2,
+                self._buf, f_start, f_end, self._fresh, fr_start, fr_end, self._totals,
+                self.radius, self.leave, self.shift, self.threshold_m * FINE_PER_M,
+                self.threshold_per_km * FINE_PER_M / 1000.0, self.angle_units,
+                self.refresh_ticks, self.max_view,
+            )  # fmt: skip
+            if status == vk.OK:
+                break
+            if status == vk.PAIRS_FULL:
+                size = 2 * max(self._ids2.size, self._pairs + 64 * max(1, due.size))
+                self._ids2, self._state2 = self._pair_table(size)
+                self._fresh = np.empty(size, dtype=np.uint64)
+            elif status == vk.BUFFER_FULL:
+                self._buf = np.empty(4 * self._buf.size, dtype=np.uint8)
+            else:
+                raise ValueError("slots must be distinct active client slots")
+        pairs, nbytes, nfresh = (int(v) for v in self._totals)
+        self._ids, self._ids2 = self._ids2, self._ids
+        self._state, self._state2 = self._state2, self._state
+        self._start, self._len = n_start, n_len
+        self._pairs = pairs
+        self._seq[due] = (self._seq[due] + 1) & 0xFFFFFFFF
+        self._resync[due] = False
+        self._prev_tick = int(tick)
+        self._prev_ids = ids.copy()
+        self._prev_vx, self._prev_vy, self._prev_angle = vx64.copy(), vy64.copy(), ang64.copy()
+        self._shrink(nbytes)
+        return UpdateBatch(
+            int(tick), due.copy(), self._buf[:nbytes].tobytes(), f_start, f_end,
+            self._fresh[:nfresh].copy(), fr_start, fr_end,
+        )  # fmt: skip
+
+    def _shrink(self, nbytes: int) -> None:
+        """Give back table and buffer space once under a quarter of it is used (clients left,
+        or a burst of RESYNCs is over)."""
+        # hysteresis (shrink below 1/16, to 4x the use; grow 4x): a retried call costs a
+        # whole pass, so the buffer must not bounce between sizes tick after tick
+        if self._buf.size > _MIN_BUFFER and nbytes < self._buf.size // 16:
+            self._buf = np.empty(max(_MIN_BUFFER, 4 * nbytes), dtype=np.uint8)
+        size = self._ids.size
+        if size > _MIN_PAIRS and self._pairs < size // 4:
+            keep = max(_MIN_PAIRS, 2 * self._pairs)
+            ids, state = self._pair_table(keep)
+            ids[: self._pairs] = self._ids[: self._pairs]
+            state[: self._pairs] = self._state[: self._pairs]
+            self._ids, self._state = ids, state
+            self._ids2, self._state2 = self._pair_table(keep)
+            self._fresh = np.empty(keep, dtype=np.uint64)
