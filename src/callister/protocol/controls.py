@@ -10,6 +10,7 @@ accepted; `{"t":"resync"}` asks for a RESYNC update.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -51,9 +52,10 @@ V2Message = ClientMessage | ControlsMsg | ResyncMsg
 
 
 def encode_controls(thrust: float, turn: float, brake: bool) -> bytes:
-    """The 4-byte controls frame: thrust clamped to 0..1, turn to -1..1, both rounded."""
-    t = round(min(1.0, max(0.0, thrust)) * 255)
-    u = round(min(1.0, max(-1.0, turn)) * 127)
+    """The 4-byte controls frame: thrust clamped to 0..1, turn to -1..1, both rounded half up
+    (as JavaScript's Math.round, so every client encodes the same bytes)."""
+    t = math.floor(min(1.0, max(0.0, thrust)) * 255 + 0.5)
+    u = math.floor(min(1.0, max(-1.0, turn)) * 127 + 0.5)
     return CONTROLS.pack(CONTROLS_TYPE, CONTROLS_BRAKE if brake else 0, t, u)
 
 
