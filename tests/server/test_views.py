@@ -388,3 +388,16 @@ def test_bad_calls_are_refused() -> None:
 
 def test_the_spin_unit_matches_the_doc() -> None:
     assert SPIN_ANGLE * 2048 == 65536
+
+
+def test_frames_stay_intact_when_the_buffers_shrink() -> None:
+    # a burst of RESYNCs grows the frame buffer; the quiet tick after it shrinks the buffer,
+    # and its frames must still be the bytes the engine wrote
+    engine, cols = _engine_with_crowd(400)
+    slots = [engine.add_client() for _ in range(300)]
+    views = [ClientView() for _ in slots]
+    for tick in (1, 2, 3):
+        batch = _update(engine, tick, cols, slots)
+        for i, view in enumerate(views):
+            view.apply_frame(bytes(batch.frame(i)))
+            assert len(view.entities) == 400

@@ -35,9 +35,10 @@ ERROR_EVERY: Final = 10  # ticks between two visual-error samples (a full pass o
 
 
 class CrowdRun:
-    """The crowd workload in a real Zone: `step()` submits the walkers' inputs when due (every
-    tick_hz / INPUT_HZ ticks), steps the zone and returns its frame and the rows of the
-    players' ships in it (ship i is FIRST_ID + i, owned by account 1 + i)."""
+    """The crowd workload in a real Zone: `step()` submits the inputs of the walkers due this
+    tick (each every tick_hz / INPUT_HZ ticks, at its own phase), steps the zone and returns
+    its frame and the rows of the players' ships in it (ship i is FIRST_ID + i, owned by
+    account 1 + i)."""
 
     def __init__(self, players: int, seed: int) -> None:
         rng = random.Random(seed)
@@ -54,14 +55,16 @@ class CrowdRun:
         self.steps = 0
 
     def step(self) -> tuple[ZoneFrame, np.ndarray]:
-        if self.steps % self.every == 0:
-            frame = self.zone.frame()
-            rows = np.searchsorted(frame.ids, self.ships)
-            x, y = frame.x[rows].tolist(), frame.y[rows].tolist()
-            vx, vy = frame.vx[rows].tolist(), frame.vy[rows].tolist()
-            for i, walker in enumerate(self.walkers):
-                thrust, turn, brake = walker.step(x[i], y[i], vx[i], vy[i])
-                self.zone.submit(Input(1 + i, FIRST_ID + i, thrust, turn, brake))
+        # players are not synchronised: player i sends on the ticks where (tick + i) % every
+        # is 0, so each tick 1/every of them change their controls
+        frame = self.zone.frame()
+        first = (-self.steps) % self.every
+        rows = np.searchsorted(frame.ids, self.ships[first :: self.every])
+        x, y = frame.x[rows].tolist(), frame.y[rows].tolist()
+        vx, vy = frame.vx[rows].tolist(), frame.vy[rows].tolist()
+        for k, i in enumerate(range(first, len(self.walkers), self.every)):
+            thrust, turn, brake = self.walkers[i].step(x[k], y[k], vx[k], vy[k])
+            self.zone.submit(Input(1 + i, FIRST_ID + i, thrust, turn, brake))
         self.steps += 1
         self.zone.step()
         frame = self.zone.frame()

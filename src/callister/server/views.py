@@ -304,6 +304,7 @@ class ViewEngine:
         fr_end = np.empty(due.size, dtype=np.int64)
         n_start = np.empty_like(self._start)
         n_len = np.empty_like(self._len)
+        retried = False
         while True:
             status = vk.build_views(
                 int(tick), ent, ids, x64, y64, kind_a,
@@ -318,7 +319,12 @@ class ViewEngine:
             if status == vk.OK:
                 break
             if status == vk.PAIRS_FULL:
-                size = 2 * max(self._ids2.size, self._pairs + 64 * max(1, due.size))
+                # room for every held pair plus a margin of new ones; doubled if that was
+                # not enough (each retry is a whole pass, so it must not take many)
+                size = int(1.25 * (self._pairs + 16 * due.size)) + _MIN_PAIRS
+                if retried or size <= self._ids2.size:
+                    size = 2 * self._ids2.size
+                retried = True
                 self._ids2, self._state2 = self._pair_table(size)
                 self._fresh = np.empty(size, dtype=np.uint64)
             elif status == vk.BUFFER_FULL:
@@ -335,11 +341,12 @@ class ViewEngine:
         self._prev_tick = int(tick)
         self._prev_ids = ids.copy()
         self._prev_vx, self._prev_vy, self._prev_angle = vx64.copy(), vy64.copy(), ang64.copy()
-        self._shrink(nbytes)
-        return UpdateBatch(
+        batch = UpdateBatch(
             int(tick), due.copy(), self._buf[:nbytes].tobytes(), f_start, f_end,
             self._fresh[:nfresh].copy(), fr_start, fr_end,
         )  # fmt: skip
+        self._shrink(nbytes)  # after the copies: shrinking replaces the buffers
+        return batch
 
     def _shrink(self, nbytes: int) -> None:
         """Give back table and buffer space once under a quarter of it is used (clients left,
