@@ -41,6 +41,15 @@ OK: Final = 0
 PAIRS_FULL: Final = 1
 BUFFER_FULL: Final = 2
 BAD_SLOT: Final = 3
+BAD_CENTRE: Final = 4
+UNSORTED: Final = 5
+NOT_FINITE: Final = 6
+
+# slot columns (rows of the int64 `slots` table) and the new starts and lengths (`n_slots`)
+S_ACTIVE, S_RESYNC, S_SEQ, S_START, S_LEN = range(5)
+N_START, N_LEN = range(2)
+# rows of `out`: each due client's frame and fresh-id ranges
+O_FRAME_START, O_FRAME_END, O_FRESH_START, O_FRESH_END = range(4)
 
 HEADER_BYTES: Final = 26
 NEW_MAX_BYTES: Final = 8 + 1 + 14  # varint id, kind, body
@@ -63,19 +72,19 @@ def _clamp(v, lo, hi):
 
 
 @njit(
-    "void(uint64[::1], float64[::1], float64[::1], float64[::1], float64[::1], float64[::1],"
-    " uint8[::1], int64, float64, uint64[::1], float64[::1], float64[::1], float64[::1],"
-    " int64, int64[:, ::1], int64[::1])",
+    "int64(uint64[::1], float64[:, ::1], uint8[::1], int64, float64, uint64[::1],"
+    " float64[:, ::1], int64, int64[:, ::1], int64[::1])",
     cache=True,
     nogil=True,
 )
-def encode_entities(
-    ids, x, y, vx, vy, angle, flags, tick, tick_hz, prev_ids, prev_vx, prev_vy, prev_angle,
-    prev_tick, ent, remap,
-):  # fmt: skip
+def encode_entities(ids, cols, flags, tick, tick_hz, prev_ids, prev_cols, prev_tick, ent, remap):
     """Quantise every entity once (columns E_*) and map the previous call's rows to this
-    frame's (`remap[old] = new row or -1`). Acceleration and spin are measured against the
-    previous call's velocity and heading when it was at most MAX_RATE_TICKS ticks ago, else 0."""
+    frame's (`remap[old] = new row or -1`). `cols` rows: x, y, vx, vy, angle; `prev_cols`:
+    the previous call's vx, vy, angle. Acceleration and spin are measured against those when
+    the previous call was at most MAX_RATE_TICKS ticks ago, else 0. Returns OK, UNSORTED (ids
+    not strictly ascending) or NOT_FINITE (a NaN or infinity in `cols`)."""
+    x, y, vx, vy, angle = cols[0], cols[1], cols[2], cols[3], cols[4]
+    prev_vx, prev_vy, prev_angle = prev_cols[0], prev_cols[1], prev_cols[2]
     n = ids.size
     span = tick - prev_tick
     rates = 0 < span <= MAX_RATE_TICKS
@@ -84,6 +93,11 @@ def encode_entities(
     per_tick = 1.0 / tick_hz
     for i in range(n):
         ident = ids[i]
+        if i > 0 and ident <= ids[i - 1]:
+            return UNSORTED
+        for c in range(5):
+            if not math.isfinite(cols[c, i]):
+                return NOT_FINITE
         while j < m and prev_ids[j] < ident:
             remap[j] = -1
             j += 1
@@ -116,6 +130,7 @@ def encode_entities(
     while j < m:
         remap[j] = -1
         j += 1
+    return OK
 
 
 @njit(cache=True, nogil=True)
@@ -204,38 +219,46 @@ def _drifted(st, k, ent, r, tick, thr2, ang_thr, refresh):
 
 
 @njit(
-    "int64(int64, int64[:, ::1], uint64[::1], float64[::1], float64[::1], uint8[::1],"
-    " int64[::1], float64[::1], float64[::1], boolean[::1], boolean[::1], int64[::1],"
-    " int64[::1], int64[::1], uint64[::1], int32[:, ::1], int64[::1],"
-    " int64[::1], int64[::1], uint64[::1], int32[:, ::1],"
-    " uint8[::1], int64[::1], int64[::1], uint64[::1], int64[::1], int64[::1], int64[::1],"
-    " float64, float64, int64, float64, float64, int64, int64, int64)",
+    "int64(int64, int64[:, ::1], uint64[::1], float64[:, ::1], uint8[::1], int64[::1],"
+    " float64[:, ::1], int64[:, ::1], uint64[::1], int32[:, ::1], int64[::1], int64[:, ::1],"
+    " uint64[::1], int32[:, ::1], uint8[::1], int64[:, ::1], uint64[::1], int64[::1],"
+    " float64[::1], int64[::1])",
     cache=True,
     nogil=True,
 )
 def build_views(
-    tick, ent, ids, x, y, kind,
-    due, cx, cy, active, resync, seq,
-    o_start, o_len, o_id, o_st, remap,
-    n_start, n_len, n_id, n_st,
-    buf, f_start, f_end, fresh, fr_start, fr_end, totals,
-    radius, leave, shift, thr_fine, thr_slope, ang_thr, refresh, max_view,
+    tick, ent, ids, cols, kind, due, centres, slots, o_id, o_st, remap, n_slots, n_id, n_st,
+    buf, out, fresh, totals, fparams, iparams,
 ):  # fmt: skip
     """Every due client's update frame and every client's new pairs; see the module doc.
 
-    `due[i]` is the slot of due client i, centred on (cx[i], cy[i]) metres; its frame is
-    buf[f_start[i]:f_end[i]] and the ids it sees for the first time fresh[fr_start[i]:fr_end[i]].
-    Pairs of slot s move from old (o_*) to new (n_*) tables; `totals` receives (pairs, bytes,
-    fresh). Returns OK, PAIRS_FULL or BUFFER_FULL (the caller grows that and calls again:
-    nothing else was changed) or BAD_SLOT (a due slot inactive or listed twice).
+    `due[i]` is the slot of due client i, centred on centres[:, i] (x, y metres); its frame is
+    buf[out[0, i]:out[1, i]] and the ids it sees for the first time fresh[out[2, i]:out[3, i]].
+    `slots` rows are S_*; pairs of slot s move from the old table (o_*, slots[S_START/S_LEN])
+    to the new one (n_*, n_slots); `totals` receives (pairs, bytes, fresh ids). `fparams`:
+    radius, leave radius, drift threshold (fine units) and its slope per metre; `iparams`:
+    position shift, heading threshold, refresh ticks, max view. Returns OK, PAIRS_FULL or
+    BUFFER_FULL (the caller grows that and calls again: nothing else was changed), BAD_SLOT (a
+    due slot inactive or listed twice) or BAD_CENTRE (not finite).
     """
+    x, y = cols[0], cols[1]
+    cx, cy = centres[0], centres[1]
+    active, resync, seq = slots[S_ACTIVE], slots[S_RESYNC], slots[S_SEQ]
+    o_start, o_len = slots[S_START], slots[S_LEN]
+    n_start, n_len = n_slots[N_START], n_slots[N_LEN]
+    f_start, f_end = out[O_FRAME_START], out[O_FRAME_END]
+    fr_start, fr_end = out[O_FRESH_START], out[O_FRESH_END]
+    radius, leave, thr_fine, thr_slope = fparams[0], fparams[1], fparams[2], fparams[3]
+    shift, ang_thr, refresh, max_view = iparams[0], iparams[1], iparams[2], iparams[3]
     n = ids.size
-    n_slots = active.size
-    due_of = np.full(n_slots, -1, np.int64)
+    n_slots_total = active.size
+    due_of = np.full(n_slots_total, -1, np.int64)
     for i in range(due.size):
         s = due[i]
-        if s < 0 or s >= n_slots or not active[s] or due_of[s] >= 0:
+        if s < 0 or s >= n_slots_total or active[s] == 0 or due_of[s] >= 0:
             return BAD_SLOT
+        if not (math.isfinite(cx[i]) and math.isfinite(cy[i])):
+            return BAD_CENTRE
         due_of[s] = i
     # uniform grid over the entities, cells of leave/2 (a view scans at most 5 x 5 cells),
     # widened when the entities are spread so thin that the cells would outnumber them
@@ -291,8 +314,8 @@ def build_views(
     b = 0  # next free byte in buf
     nf = 0  # next free fresh id
     stamp = 0
-    for s in range(n_slots):
-        if not active[s]:
+    for s in range(n_slots_total):
+        if active[s] == 0:
             n_start[s] = p
             n_len[s] = 0
             continue
@@ -313,7 +336,7 @@ def build_views(
             n_len[s] = length
             continue
         stamp += 1
-        full = resync[s]
+        full = resync[s] != 0
         if not full:  # the old table is only read: a retried call sees it unchanged
             for k in range(start, start + length):
                 old_row = o_st[k, P_ROW]

@@ -124,12 +124,9 @@ class ViewEngine:
         self.angle_units = round(angle_threshold_deg / 360.0 * 65536)
         self.refresh_ticks = refresh_ticks
         self.max_view = max_view
-        # per slot
-        self._active = np.zeros(0, dtype=np.bool_)
-        self._resync = np.zeros(0, dtype=np.bool_)
-        self._seq = np.zeros(0, dtype=np.int64)
-        self._start = np.zeros(0, dtype=np.int64)
-        self._len = np.zeros(0, dtype=np.int64)
+        # per slot, one int64 row each (view_kernels.S_*): active, resync, seq, start, len
+        self._slots = np.zeros((5, 0), dtype=np.int64)
+        self._n_slots = np.zeros((2, 0), dtype=np.int64)
         self._free: list[int] = []
         # pair tables (double-buffered: each call writes the other one)
         self._pairs = 0
@@ -140,10 +137,15 @@ class ViewEngine:
         # the previous call's entities, for rates and row remapping
         self._prev_tick = -(1 << 40)
         self._prev_ids = np.zeros(0, dtype=np.uint64)
-        self._prev_vx = np.zeros(0)
-        self._prev_vy = np.zeros(0)
-        self._prev_angle = np.zeros(0)
+        self._prev_cols = np.zeros((3, 0))  # vx, vy, angle
         self._totals = np.zeros(3, dtype=np.int64)
+        self._fparams = np.array(
+            [self.radius, self.leave, self.threshold_m * FINE_PER_M,
+             self.threshold_per_km * FINE_PER_M / 1000.0]
+        )  # fmt: skip
+        self._iparams = np.array(
+            [self.shift, self.angle_units, self.refresh_ticks, self.max_view], dtype=np.int64
+        )
 
     @staticmethod
     def _pair_table(n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
@@ -156,40 +158,35 @@ class ViewEngine:
         if self._free:
             slot = self._free.pop()
         else:
-            slot = self._active.size
+            slot = self._slots.shape[1]
             grow = max(16, slot)
-            self._active = np.concatenate([self._active, np.zeros(grow, np.bool_)])
-            self._resync = np.concatenate([self._resync, np.zeros(grow, np.bool_)])
-            self._seq = np.concatenate([self._seq, np.zeros(grow, np.int64)])
-            self._start = np.concatenate([self._start, np.zeros(grow, np.int64)])
-            self._len = np.concatenate([self._len, np.zeros(grow, np.int64)])
-            self._free.extend(range(self._active.size - 1, slot, -1))
-        self._active[slot] = True
-        self._resync[slot] = True
-        self._seq[slot] = 0
-        self._len[slot] = 0  # a reused slot's old pairs are dropped by the next update
+            self._slots = np.concatenate([self._slots, np.zeros((5, grow), np.int64)], axis=1)
+            self._n_slots = np.zeros_like(self._slots[:2])
+            self._free.extend(range(self._slots.shape[1] - 1, slot, -1))
+        self._slots[:, slot] = 0  # a reused slot's old pairs are dropped by the next update
+        self._slots[vk.S_ACTIVE, slot] = 1
+        self._slots[vk.S_RESYNC, slot] = 1
         return slot
 
     def remove_client(self, slot: int) -> None:
         """Forget a client (its pairs go at the next update). ValueError if not active."""
         self._check(slot)
-        self._active[slot] = False
-        self._len[slot] = 0
+        self._slots[:, slot] = 0
         self._free.append(slot)
 
     def resync(self, slot: int) -> None:
         """The client's next frame carries its whole view with the RESYNC flag: after a
         `resync` request, or when a frame for it was not delivered."""
         self._check(slot)
-        self._resync[slot] = True
+        self._slots[vk.S_RESYNC, slot] = 1
 
     def _check(self, slot: int) -> None:
-        if not (0 <= slot < self._active.size and self._active[slot]):
+        if not (0 <= slot < self._slots.shape[1] and self._slots[vk.S_ACTIVE, slot]):
             raise ValueError(f"slot {slot} is not an active client of this view engine")
 
     @property
     def clients(self) -> int:
-        return int(self._active.sum())
+        return int(self._slots[vk.S_ACTIVE].sum())
 
     @property
     def pairs(self) -> int:
@@ -199,14 +196,14 @@ class ViewEngine:
     def view_size(self, slot: int) -> int:
         """Entities the client holds after its last frame."""
         self._check(slot)
-        return int(self._len[slot])
+        return int(self._slots[vk.S_LEN, slot])
 
     def held(self, slot: int) -> dict[int, tuple[int, ...]]:
         """What the client in `slot` holds, entity id -> (t0, x, y, vx, vy, ax, ay, angle, spin,
         flags) in the units of `protocol/reckoning.py`: exactly the fields of the references
         its decoder built (`protocol.updates.Reference`). For tests and tools, not the tick."""
         self._check(slot)
-        start, length = int(self._start[slot]), int(self._len[slot])
+        start, length = (int(v) for v in self._slots[vk.S_START : vk.S_LEN + 1, slot])
         out = {}
         for k in range(start, start + length):
             row = self._state[k].astype(np.int64).tolist()
@@ -219,9 +216,9 @@ class ViewEngine:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
         """Every held pair as (slot, entity id, reference columns t0, x, y, vx, vy, ax, ay,
         angle, spin, flags), copies, for measurements over all clients at once."""
-        slots = np.flatnonzero(self._active)
-        lens = self._len[slots]
-        starts = self._start[slots]
+        slots = np.flatnonzero(self._slots[vk.S_ACTIVE])
+        lens = self._slots[vk.S_LEN, slots]
+        starts = self._slots[vk.S_START, slots]
         index = ranges_to_indices(starts, lens)
         state = self._state[index].astype(np.int64)
         state[:, vk.P_T0] &= 0xFFFFFFFF
@@ -232,8 +229,7 @@ class ViewEngine:
         """Bytes held in this engine's arrays (pair tables, buffers, slot columns)."""
         arrays = (
             self._ids, self._state, self._ids2, self._state2, self._buf, self._fresh,
-            self._active, self._resync, self._seq, self._start, self._len, self._prev_ids,
-            self._prev_vx, self._prev_vy, self._prev_angle,
+            self._slots, self._n_slots, self._prev_ids, self._prev_cols,
         )  # fmt: skip
         return sum(a.nbytes for a in arrays)
 
@@ -269,52 +265,44 @@ class ViewEngine:
     ) -> UpdateBatch:
         """Frames for the clients in `slots` (distinct active slots), centred on (cx, cy)
         metres, from the entity columns of tick `tick` (ids ascending, as a ZoneFrame's).
-        ValueError for mismatched or unsorted columns, or a bad slot."""
-        # writeable contiguous arrays (a ZoneFrame's are read-only; the kernels' signatures
-        # take plain arrays), copied only when they are not already
-        ids = np.require(ids, np.uint64, ["C", "W"])
+        ValueError for mismatched, unsorted or non-finite columns, or a bad slot; a call that
+        raises changes nothing."""
+        ids = np.array(ids, dtype=np.uint64)  # copies: a ZoneFrame's arrays are read-only
         n = ids.size
-        cols = [np.require(c, np.float64, ["C", "W"]) for c in (x, y, vx, vy, angle)]
-        kind_a = np.require(kind, np.uint8, ["C", "W"])
-        flags_a = np.require(flags, np.uint8, ["C", "W"])
-        if any(c.shape != (n,) for c in (*cols, kind_a, flags_a)):
+        columns = (x, y, vx, vy, angle, kind, flags)
+        if ids.ndim != 1 or any(np.shape(c) != (n,) for c in columns):
             raise ValueError("entity columns must be 1-D and as long as ids")
-        if n > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-            raise ValueError("entity ids must be strictly ascending")
-        if not all(bool(np.isfinite(c).all()) for c in cols):
-            raise ValueError("entity positions, velocities and angles must be finite")
-        due = np.ascontiguousarray(slots, dtype=np.int64).reshape(-1)
-        ccx = np.ascontiguousarray(cx, dtype=np.float64).reshape(-1)
-        ccy = np.ascontiguousarray(cy, dtype=np.float64).reshape(-1)
-        if not (due.size == ccx.size == ccy.size):
-            raise ValueError("slots, cx and cy must have the same length")
-        if not (np.isfinite(ccx).all() and np.isfinite(ccy).all()):
-            raise ValueError("view centres must be finite")
-        x64, y64, vx64, vy64, ang64 = cols
+        cols = np.empty((5, n))
+        try:
+            for row, column in enumerate((x, y, vx, vy, angle)):
+                cols[row] = column
+            kind_a = np.array(kind, dtype=np.uint8).reshape(n)
+            flags_a = np.array(flags, dtype=np.uint8).reshape(n)
+        except ValueError:
+            raise ValueError("entity columns must be 1-D and as long as ids") from None
+        due = np.array(slots, dtype=np.int64).reshape(-1)
+        centres = np.empty((2, due.size))
+        try:
+            centres[0], centres[1] = cx, cy
+        except ValueError:
+            raise ValueError("slots, cx and cy must have the same length") from None
         ent = np.empty((n, vk.ENTITY_COLUMNS), dtype=np.int64)
         remap = np.empty(self._prev_ids.size, dtype=np.int64)
-        vk.encode_entities(
-            ids, x64, y64, vx64, vy64, ang64, flags_a, int(tick), float(self.tick_hz),
-            self._prev_ids, self._prev_vx, self._prev_vy, self._prev_angle, self._prev_tick,
-            ent, remap,
+        status = vk.encode_entities(
+            ids, cols, flags_a, int(tick), float(self.tick_hz), self._prev_ids,
+            self._prev_cols, self._prev_tick, ent, remap,
         )  # fmt: skip
-        f_start = np.empty(due.size, dtype=np.int64)
-        f_end = np.empty(due.size, dtype=np.int64)
-        fr_start = np.empty(due.size, dtype=np.int64)
-        fr_end = np.empty(due.size, dtype=np.int64)
-        n_start = np.empty_like(self._start)
-        n_len = np.empty_like(self._len)
+        if status == vk.UNSORTED:
+            raise ValueError("entity ids must be strictly ascending")
+        if status == vk.NOT_FINITE:
+            raise ValueError("entity positions, velocities and angles must be finite")
+        out = np.empty((4, due.size), dtype=np.int64)
         retried = False
         while True:
             status = vk.build_views(
-                int(tick), ent, ids, x64, y64, kind_a,
-                due, ccx, ccy, self._active, self._resync, self._seq,
-                self._start, self._len, self._ids, self._state, remap,
-                n_start, n_len, self._ids2, self._state2,
-                self._buf, f_start, f_end, self._fresh, fr_start, fr_end, self._totals,
-                self.radius, self.leave, self.shift, self.threshold_m * FINE_PER_M,
-                self.threshold_per_km * FINE_PER_M / 1000.0, self.angle_units,
-                self.refresh_ticks, self.max_view,
+                int(tick), ent, ids, cols, kind_a, due, centres, self._slots, self._ids,
+                self._state, remap, self._n_slots, self._ids2, self._state2, self._buf, out,
+                self._fresh, self._totals, self._fparams, self._iparams,
             )  # fmt: skip
             if status == vk.OK:
                 break
@@ -329,21 +317,24 @@ class ViewEngine:
                 self._fresh = np.empty(size, dtype=np.uint64)
             elif status == vk.BUFFER_FULL:
                 self._buf = np.empty(4 * self._buf.size, dtype=np.uint8)
+            elif status == vk.BAD_CENTRE:
+                raise ValueError("view centres must be finite")
             else:
                 raise ValueError("slots must be distinct active client slots")
         pairs, nbytes, nfresh = (int(v) for v in self._totals)
         self._ids, self._ids2 = self._ids2, self._ids
         self._state, self._state2 = self._state2, self._state
-        self._start, self._len = n_start, n_len
+        self._slots[vk.S_START : vk.S_LEN + 1] = self._n_slots
+        self._slots[vk.S_SEQ, due] = (self._slots[vk.S_SEQ, due] + 1) & 0xFFFFFFFF
+        self._slots[vk.S_RESYNC, due] = 0
         self._pairs = pairs
-        self._seq[due] = (self._seq[due] + 1) & 0xFFFFFFFF
-        self._resync[due] = False
         self._prev_tick = int(tick)
-        self._prev_ids = ids.copy()
-        self._prev_vx, self._prev_vy, self._prev_angle = vx64.copy(), vy64.copy(), ang64.copy()
+        self._prev_ids = ids
+        self._prev_cols = cols[2:5].copy()
         batch = UpdateBatch(
-            int(tick), due.copy(), self._buf[:nbytes].tobytes(), f_start, f_end,
-            self._fresh[:nfresh].copy(), fr_start, fr_end,
+            int(tick), due, self._buf[:nbytes].tobytes(), out[vk.O_FRAME_START],
+            out[vk.O_FRAME_END], self._fresh[:nfresh].copy(), out[vk.O_FRESH_START],
+            out[vk.O_FRESH_END],
         )  # fmt: skip
         self._shrink(nbytes)  # after the copies: shrinking replaces the buffers
         return batch
