@@ -190,7 +190,7 @@ export class View2 {
       y: predictPosition(r.y, r.vy, r.ay, t) / FINE_PER_M,
       vx: ((r.vx + r.ax * t) * tickHz) / 256,
       vy: ((r.vy + r.ay * t) * tickHz) / 256,
-      angle: (predictAngle(r.angle, r.spin, Math.floor(t)) / 65536) * 2 * Math.PI,
+      angle: (predictAngle(r.angle, r.spin, t) / 65536) * 2 * Math.PI,
     };
   }
 }
