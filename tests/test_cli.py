@@ -24,6 +24,7 @@ COMMANDS = [
     ["bench", "sim"],
     ["bench", "net"],
     ["bench", "stack"],
+    ["bench", "views"],
     ["universe"],
     ["universe", "show"],
     ["universe", "map"],
@@ -79,6 +80,7 @@ def test_universe_map_prints_and_renders(tmp_path: Path) -> None:
         ["universe", "show", "--at", "1,99999999999999999999999"],
         ["universe", "map", "--around", "0,0", "--radius", "1000"],
         ["bench", "gen", "--systems", "0"],
+        ["bench", "views", "--clients", "0"],
         ["serve", "--config", "/nonexistent.toml"],
     ],
 )
