@@ -116,7 +116,7 @@ def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
         ('{"t":"input","ship":1.5}', ErrorCode.BAD_FIELD),
         ('{"t":"input","ship":' + "9" * 30 + "}", ErrorCode.BAD_NUMBER),
         ('{"t":"hello","token":"","v":1}', ErrorCode.BAD_FIELD),
-        ('{"t":"hello","token":"x","v":2}', ErrorCode.BAD_VERSION),
+        ('{"t":"hello","token":"x","v":3}', ErrorCode.BAD_VERSION),
         ('{"t":"hello","token":"' + "x" * 300 + '","v":1}', ErrorCode.BAD_FIELD),
         ('{"t":"ack","seq":-1}', ErrorCode.BAD_NUMBER),
         ('{"t":"dock","ship":7,"station":999}', ErrorCode.BAD_NUMBER),

@@ -283,6 +283,28 @@ def render_cluster_zones(r: Result) -> list[str]:
     )
 
 
+def render_views(r: Result) -> list[str]:
+    b, rec, err = r["bytes_per_update"], r["records_per_update"], r["error_m"]
+    rows = [("CPU per client per update", r["us_per_client_update"]),
+            ("wall time per client per update", r["wall_us_per_client_update"])]  # fmt: skip
+    header = ["clients", "in view", "bytes/update (mean)", "p99", "max",
+              "records/update (new, updated, removed)", "drift error m (mean, p99, max)",
+              "engine MiB"]  # fmt: skip
+    figures = [r["clients"], r["visible_per_client"], b["mean"], b["p99"], b["max"],
+               f"{rec['new']:.2f}, {rec['updated']:.2f}, {rec['removed']:.2f}",
+               f"{err['mean']:.3f}, {err['p99']:.3f}, {err['max']:.3f}",
+               r["engine_mib"]]  # fmt: skip
+    return [
+        *_stats_table(rows, unit="µs"),
+        "",
+        *table(header, [figures], digits=1),
+        "",
+        f"Sensor radius {_num(r['radius_m'], 0)} m, drift threshold {_num(r['threshold_m'])} m "
+        f"(+ {_num(r['threshold_per_km'])} m per km), heading {_num(r['angle_deg'], 1)}°, "
+        f"refresh every {r['refresh_ticks']} ticks; {r['ticks']} ticks measured.",
+    ]
+
+
 SECTIONS: Final[tuple[Section, ...]] = (
     Section("gen", ("gen", "--systems", "5000"), render_gen),
     Section(
@@ -296,6 +318,7 @@ SECTIONS: Final[tuple[Section, ...]] = (
     Section("agents", ("agents", "--agents", "10000"), render_agents),
     Section("stack", ("stack", "--clients", "200", "--rounds", "100"), render_stack),
     Section("footage", ("footage", "--ships", "200", "--seconds", "60"), render_footage),
+    Section("views", ("views", "--clients", "1000", "--ticks", "200"), render_views),
     Section("net-300", ("net", "--clients", "300", "--seconds", "20"), render_net),
     Section("net-1000", ("net", "--clients", "1000", "--seconds", "30"), render_net),
     Section(
@@ -334,6 +357,12 @@ def render_summary(results: dict[str, Result]) -> list[str]:
         add("net-1000", "net, 1,000 bots: server tick p99", f"{p99:.1f} ms", "≤ 50 ms", p99 <= 50)
         add("net-1000", "net, 1,000 bots: bytes per client", f"{rate:,.0f} B/s", "≤ 4 KB/s",
             rate <= 4000)  # fmt: skip
+    if views := got("views"):
+        us, size = views["us_per_client_update"]["p50"], views["bytes_per_update"]["mean"]
+        add("views", f"views (v2), {views['clients']:,} clients: CPU per client per update",
+            f"{us:.2f} µs", "≤ 20 µs", us <= 20)  # fmt: skip
+        add("views", f"views (v2): bytes per update, {views['visible_per_client']:.0f} in view",
+            f"{size:.0f} B", "≤ 600 B", size <= 600)  # fmt: skip
     if battle := got("battle"):
         p99 = battle["ms_per_tick"]["p99"]
         add("battle", f"battle, {battle['ships']:,} ships in one system: p99 per tick",

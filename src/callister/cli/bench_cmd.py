@@ -1,4 +1,4 @@
-"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|report`:
+"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|views|report`:
 benchmarks that print JSON, and the report that regenerates docs/benchmarks.md from them."""
 
 from __future__ import annotations
@@ -234,6 +234,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--json", action="store_true", help="print JSON only")
     f.set_defaults(func=run_footage)
 
+    # protocol v2 views (issue 17): the workload, arguments and output live in bench/views.py
+    v = bench.add_parser(
+        "views",
+        help="protocol v2 views: per-client view, dead reckoning and encoding time, bytes",
+        description="The crowd workload (N players in one disc, random-walk controls at 10 Hz) "
+        "in a real zone; every player gets a v2 update every tick from the view engine: CPU "
+        "microseconds per client per update, bytes per update, visual error of dead reckoning.",
+    )
+    v.add_argument("--clients", type=int, default=1000, help="players (default %(default)s)")
+    v.add_argument("--ticks", type=int, default=200, help="ticks measured (default %(default)s)")
+    v.add_argument(
+        "--radius", type=float, default=1500.0, help="sensor radius, m (default %(default)s)"
+    )
+    v.add_argument(
+        "--threshold", type=float, default=1.0, help="drift threshold, m (default %(default)s)"
+    )
+    v.add_argument(
+        "--per-km",
+        type=float,
+        default=0.0,
+        help="extra drift threshold per km of distance, m (default %(default)s)",
+    )
+    v.add_argument("--seed", type=int, default=1, help="workload seed (default %(default)s)")
+    v.add_argument("--json", action="store_true", help="print JSON only")
+    v.set_defaults(func=run_views)
+
     r = bench.add_parser(
         "report",
         help="run the benchmarks and regenerate docs/benchmarks.md",
@@ -309,6 +335,23 @@ def run_gen(args: argparse.Namespace) -> int:
     if args.systems < 1:
         raise ValueError("--systems must be >= 1")
     _print(run_gen_bench(args.systems, seed=args.seed, progress=not args.json), args.json)
+    return 0
+
+
+def run_views(args: argparse.Namespace) -> int:
+    from callister.bench.views import run_views_bench
+
+    if args.clients < 1 or args.ticks < 1:
+        raise ValueError("--clients and --ticks must be >= 1")
+    result = run_views_bench(
+        args.clients,
+        args.ticks,
+        seed=args.seed,
+        radius=args.radius,
+        threshold_m=args.threshold,
+        threshold_per_km=args.per_km,
+    )
+    _print(result, args.json)
     return 0
 
 

@@ -2,6 +2,9 @@
 may lower or raise the rate limits but never the decoder's structural bounds."""
 
 PROTOCOL_VERSION = 1
+# Versions a client may ask for in `hello.v`; `welcome.v` says which one the server speaks (v1
+# is the default; v2 is docs/protocol.md's "Protocol v2").
+PROTOCOL_VERSIONS = (1, 2)
 
 # A client frame over this many bytes is refused with TOO_LARGE (and not parsed).
 MAX_CLIENT_FRAME = 4096

@@ -27,7 +27,7 @@ from callister.protocol.limits import (
     MAX_STATION_INDEX,
     MAX_TOKEN_LEN,
     MIN_SECTOR,
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSIONS,
 )
 
 
@@ -491,9 +491,10 @@ def _hello(obj: dict[str, Any]) -> Hello:
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LEN:
         raise ProtocolError(ErrorCode.BAD_FIELD, "'token' must be a non-empty string")
     version = _int(obj, "v", 0, 2**16)
-    if version != PROTOCOL_VERSION:
+    if version not in PROTOCOL_VERSIONS:
         raise ProtocolError(
-            ErrorCode.BAD_VERSION, f"protocol version {version} unsupported; use {PROTOCOL_VERSION}"
+            ErrorCode.BAD_VERSION,
+            f"protocol version {version} unsupported; use one of {list(PROTOCOL_VERSIONS)}",
         )
     world = obj.get("world")
     if world is not None and (
