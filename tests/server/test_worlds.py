@@ -323,3 +323,25 @@ async def test_worlds_the_command_line_creates_appear_without_a_restart(
         await asyncio.sleep(0.1)
     status, listed = await api(http, live, "GET", "/api/worlds", pat)
     assert "quiet" in {w["name"] for w in listed["worlds"]}
+
+
+async def test_a_world_stopped_twice_at_once_stops_once(
+    multi: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """A deletion finishing while the server shuts down stops the same world twice at once: the
+    second stop waits for the first instead of failing (it raised KeyError and broke the
+    server's shutdown)."""
+    live = multi
+    admin = await account(live, http, "Stopper", "admin")
+    status, _ = await api(http, live, "POST", "/api/worlds", admin,
+                          {"name": "twice", "visibility": "public"})  # fmt: skip
+    assert status == 201
+    admin.world = "twice"
+    await admin.connect()
+    host = live.server.app[WORLD_HOST]
+    assert "twice" in host.runtimes
+    await asyncio.gather(
+        host._stop_runtime("twice", "deleted"), host._stop_runtime("twice", "shutting down")
+    )
+    assert "twice" not in host.runtimes
+    await admin.close()

@@ -62,6 +62,7 @@ class Runtime:
     gateway: Gateway
     own: bool  # started here (the public world's runtime belongs to app.py)
     idle_since: float | None = None
+    stopping: asyncio.Task[None] | None = None  # the one stop in progress (see _stop_runtime)
 
 
 class WorldHost:
@@ -221,10 +222,19 @@ class WorldHost:
         runtime = self.runtimes.get(name)
         if runtime is None:
             return
+        if runtime.stopping is None:  # the first caller stops it; a concurrent one (a deletion
+            # finishing while the server shuts down) waits for the same stop
+            runtime.stopping = asyncio.get_running_loop().create_task(
+                self._stop(name, runtime, reason, to_world)
+            )
+        await asyncio.shield(runtime.stopping)
+
+    async def _stop(self, name: str, runtime: Runtime, reason: str, to_world: str | None) -> None:
         await self._evacuate(runtime, reason, to_world)
         if runtime.own:
             await runtime.world.stop()
-        del self.runtimes[name]
+        if self.runtimes.get(name) is runtime:
+            del self.runtimes[name]
         log.info("world stopped", extra={"world": name, "reason": reason})
 
     async def _evacuate(self, runtime: Runtime, reason: str, to_world: str | None) -> None:
