@@ -309,7 +309,8 @@ export class Sound {
       state: this.ctx ? this.ctx.state : "none",
       muted: this.muted,
       volume: this.volume,
-      level: this.master ? this.master.gain.value : null,
+      level: this._level(), // what the master volume is set to (it glides there)
+      gain: this.master ? this.master.gain.value : null,
       engine: !!this.engine,
       engineGain: this.engine ? this.engine.gain.gain.value : 0,
       counts: { ...this.counts },

@@ -35,7 +35,7 @@ export function freeAlong(v, lo, hi, blocked) {
     if (last && a <= last[1]) last[1] = Math.max(last[1], b);
     else merged.push([a, b]);
   }
-  const inside = merged.find(([a, b]) => v >= a && v <= b);
+  const inside = merged.find(([a, b]) => v > a && v < b);
   if (!inside) return v;
   const options = [inside[0], inside[1]].filter((c) => c >= lo && c <= hi);
   if (!options.length) return v;
@@ -482,6 +482,7 @@ export class Renderer {
   /** Mining lasers: ours to the rock the status names; others' (MINING bit) to the nearest rock. */
   _miningBeams(ships, ownPose, nowMs) {
     const { ctx, state } = this;
+    this.miningDrawn = 0; // beams drawn this frame (tests read it)
     const rocks = state.rocks();
     if (!rocks.length) return;
     const beams = [];
@@ -494,11 +495,12 @@ export class Renderer {
       const near = state.nearestRock(pose.x, pose.y);
       if (near && near.gap <= MINING_RANGE + 50) beams.push([pose, near.rock, false]);
     }
+    this.miningDrawn = beams.length;
     if (!beams.length) return;
     ctx.save();
     ctx.globalCompositeOperation = "lighter";
     ctx.lineCap = "round";
-    const wob = 0.65 + 0.35 * Math.sin(nowMs / 70);
+    const wob = 0.7 + 0.3 * Math.sin(nowMs / 70);
     for (const [pose, rock, own] of beams) {
       const ax = this.sx(pose.x);
       const ay = this.sy(pose.y);
@@ -508,20 +510,40 @@ export class Renderer {
       const ty = rock.y - ((rock.y - pose.y) / d) * rock.r * 0.8;
       const bx = this.sx(tx);
       const by = this.sy(ty);
-      const col = own ? "120, 255, 170" : "190, 255, 160";
-      for (const [w, a] of [[6, 0.18], [2.4, 0.55], [1, 0.9]]) {
+      const col = own ? "110, 255, 170" : "190, 255, 160";
+      // a wide glow, a bright beam and a white-hot core, flickering
+      for (const [w, a] of [[14, 0.1], [7, 0.22], [3.2, 0.6], [1.4, 1]]) {
         ctx.beginPath();
         ctx.moveTo(ax, ay);
         ctx.lineTo(bx, by);
-        ctx.strokeStyle = `rgba(${col}, ${a * wob})`;
-        ctx.lineWidth = w;
+        ctx.strokeStyle = a === 1 ? `rgba(235, 255, 240, ${0.9 * wob})` : `rgba(${col}, ${a * wob})`;
+        ctx.lineWidth = w * (0.85 + 0.15 * wob);
         ctx.stroke();
       }
-      // sparkle where the beam cuts the rock
-      ctx.fillStyle = `rgba(230, 255, 200, ${0.8 * wob})`;
-      for (let i = 0; i < 4; i++) {
+      // the cut: a hot glow where the beam bites, with sparks
+      const g = ctx.createRadialGradient(bx, by, 0, bx, by, 16);
+      g.addColorStop(0, `rgba(240, 255, 220, ${0.95 * wob})`);
+      g.addColorStop(0.4, `rgba(${col}, ${0.45 * wob})`);
+      g.addColorStop(1, `rgba(${col}, 0)`);
+      ctx.fillStyle = g;
+      ctx.beginPath();
+      ctx.arc(bx, by, 16, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = `rgba(230, 255, 200, ${0.85 * wob})`;
+      for (let i = 0; i < 6; i++) {
         const a = nowMs / 90 + i * 1.7;
-        ctx.fillRect(bx + Math.cos(a) * 5 * wob - 1, by + Math.sin(a * 1.3) * 5 * wob - 1, 2, 2);
+        const r = 4 + 7 * (((nowMs / 160) + i / 6) % 1);
+        ctx.fillRect(bx + Math.cos(a) * r - 1, by + Math.sin(a * 1.3) * r - 1, 2, 2);
+      }
+      // ore flowing up the beam to the hold
+      const len = Math.hypot(ax - bx, ay - by);
+      const n = Math.max(2, Math.min(8, Math.floor(len / 14)));
+      for (let i = 0; i < n; i++) {
+        const f = ((nowMs / 700) + i / n) % 1;
+        const px = bx + (ax - bx) * f;
+        const py = by + (ay - by) * f;
+        ctx.fillStyle = `rgba(200, 255, 210, ${0.9 * (1 - f * 0.6)})`;
+        ctx.fillRect(px - 1.5, py - 1.5, 3, 3);
       }
     }
     ctx.restore();
@@ -1008,9 +1030,23 @@ export class Renderer {
     let my = cy + dy * k;
     // slide along the edge out from under the HUD: up or down on the sides, sideways on the
     // top and bottom, to the nearest stretch of edge no panel covers
-    const side = Math.abs(mx - m) < 1 || Math.abs(mx - (w - m)) < 1;
-    if (side) my = freeAlong(my, m, h - m, panels.filter((r) => mx >= r.x0 && mx <= r.x1).map((r) => [r.y0 - 8, r.y1 + 8]));
-    else mx = freeAlong(mx, m, w - m, panels.filter((r) => my >= r.y0 && my <= r.y1).map((r) => [r.x0 - 8, r.x1 + 8]));
+    // (an edge the HUD covers end to end, like a phone's top bar: round the corner onto the side)
+    const acrossX = (x) => panels.filter((r) => x >= r.x0 && x <= r.x1).map((r) => [r.y0 - 8, r.y1 + 8]);
+    const acrossY = (y) => panels.filter((r) => y >= r.y0 && y <= r.y1).map((r) => [r.x0 - 8, r.x1 + 8]);
+    const free = (v, spans) => !spans.some(([lo, hi]) => v > lo && v < hi);
+    if (Math.abs(mx - m) < 1 || Math.abs(mx - (w - m)) < 1) {
+      my = freeAlong(my, m, h - m, acrossX(mx));
+      if (!free(my, acrossX(mx))) {
+        my = my < cy ? m : h - m;
+        mx = freeAlong(mx, m, w - m, acrossY(my));
+      }
+    } else {
+      mx = freeAlong(mx, m, w - m, acrossY(my));
+      if (!free(mx, acrossY(my))) {
+        mx = mx < cx ? m : w - m;
+        my = freeAlong(my, m, h - m, acrossX(mx));
+      }
+    }
     const a = Math.atan2(dy, dx);
     const s = mk.strong ? 1.35 : mk.small ? 0.75 : 1;
     ctx.save();
@@ -1042,20 +1078,36 @@ export class Renderer {
     const tw = ctx.measureText(mk.caption).width + 4;
     const ly0 = my < cy ? my + 22 : my - 12;
     const lx0 = mx < w * 0.2 ? mx + 10 : mx > w * 0.8 ? mx - 10 - tw : mx - tw / 2;
-    const hits = (x0, y) => panels.filter((r) => x0 < r.x1 && x0 + tw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
+    // labels may come closer to a panel than arrows do (2 px instead of 6)
+    const boxes = panels.map((r) => ({ x0: r.x0 + 4, y0: r.y0 + 4, x1: r.x1 - 4, y1: r.y1 - 4 }));
+    const hits = (x0, y) => boxes.filter((r) => x0 < r.x1 && x0 + tw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
     const fits = (x0, y) => x0 >= 2 && x0 + tw <= w - 2 && y - size >= 2 && y + 2 <= h - 2 && !hits(x0, y).length;
-    const tries = [[lx0, ly0]];
-    for (const r of hits(lx0, ly0)) {
-      tries.push([r.x1 + 2, ly0], [r.x0 - 2 - tw, ly0], [lx0, r.y0 - 4], [lx0, r.y1 + size + 2]);
+    const near = [[lx0, ly0]];
+    for (const r of hits(lx0, ly0)) near.push([r.x1 + 2, ly0], [r.x0 - 2 - tw, ly0]);
+    // no room beside the arrow: its distance alone there, else the full caption further in,
+    // else the arrow alone (a label under a panel helps nobody)
+    const short = mk.caption.includes(" · ") ? mk.caption.slice(mk.caption.lastIndexOf(" · ") + 3) : "";
+    const sw = short ? ctx.measureText(short).width + 4 : 0;
+    const step = my < cy ? 1 : -1;
+    const shortAt = short ? [[mx - sw / 2, ly0], [mx + 10, my + 4], [mx - 10 - sw, my + 4],
+      ...[1, 2, 3].map((k) => [mx - sw / 2, ly0 + step * 18 * k])] : [];
+    const far = [];
+    for (let k = 1; k <= 10; k++) {
+      const y = ly0 + step * 18 * k;
+      far.push([lx0, y], [mx + 10, y], [mx - 10 - tw, y]);
     }
-    // still nothing: step towards the middle of the screen, beside the arrow or above/below it
-    for (let k = 1; k <= 8; k++) {
-      const y = ly0 + (my < cy ? 1 : -1) * 18 * k;
-      tries.push([lx0, y], [mx + 10, y], [mx - 10 - tw, y]);
+    const sfits = ([x0, y]) => x0 >= 2 && x0 + sw <= w - 2 && y - size >= 2 && y + 2 <= h - 2
+      && !boxes.some((r) => x0 < r.x1 && x0 + sw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
+    let caption = mk.caption;
+    let pick = near.find(([x0, y]) => fits(x0, y));
+    if (!pick && short) {
+      pick = shortAt.find(sfits);
+      if (pick) caption = short;
     }
-    const [lx, ly] = tries.find(([x0, y]) => fits(x0, y)) ?? tries[0];
+    pick ??= far.find(([x0, y]) => fits(x0, y));
+    if (!pick) return;
     const colour = mk.strong ? mk.colour : mk.kind === "link" ? "rgba(255, 205, 150, 0.75)" : "rgba(190, 215, 250, 0.8)";
-    rec.label = this._place(mk.caption, lx + 2, ly, colour, size, !!mk.strong, "left", my < cy ? 1 : -1);
+    rec.label = this._place(caption, pick[0] + 2, pick[1], colour, size, !!mk.strong, "left", my < cy ? 1 : -1);
   }
 
   _scaleBar() {
