@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from tests.web.test_browser import Player, browser  # noqa: F401
 from tests.web.test_browser_combat import (
@@ -28,10 +27,9 @@ from tests.web.test_browser_combat import (
     lawless_spot,
     pilot_named,
     status,
+    undocked_bot,
     wait_status,
 )
-
-from callister.bots.client import Bot
 
 pytestmark = pytest.mark.browser
 
@@ -87,17 +85,7 @@ def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: An
 
     victim_name = "Tgt_" + tag
 
-    async def victim_setup() -> Bot:
-        game.http = aiohttp.ClientSession()
-        bot = Bot(game.live.http, game.live.ws, victim_name, session=game.http, jump_every_s=0)
-        await bot.register()
-        await bot.connect()
-        await bot.send({"t": "undock", "ship": bot.ship})
-        while bot.docked:
-            await bot.pump(0.05)
-        return bot
-
-    victim: Bot = game.run(victim_setup())
+    victim = undocked_bot(game, victim_name)
     pump = asyncio.run_coroutine_threadsafe(victim.pump(180), game.loop)  # keep it reading
     system = game.call(
         lambda: game.world.zones[pilot_named(game.world, name).zone_key].system.to_dict()

@@ -31,10 +31,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from tests.web.test_browser import ROOT, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, pilot_named, place, wait_status
+from tests.web.test_browser_combat import (
+    ThreadedServer,
+    pilot_named,
+    place,
+    undocked_bot,
+    wait_status,
+)
 
 from callister.bots.client import Bot
 
@@ -151,24 +156,7 @@ def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
 @pytest.fixture(scope="module")
 def other(game: ThreadedServer) -> Iterator[Bot]:
     """A second pilot (a real WebSocket client), undocked and reading its socket."""
-
-    async def setup() -> Bot:
-        game.http = aiohttp.ClientSession()
-        bot = Bot(
-            game.live.http,
-            game.live.ws,
-            "Wren_" + str(os.getpid() % 10000),
-            session=game.http,
-            jump_every_s=0,
-        )
-        await bot.register()
-        await bot.connect()
-        await bot.send({"t": "undock", "ship": bot.ship})
-        while bot.docked:
-            await bot.pump(0.05)
-        return bot
-
-    bot: Bot = game.run(setup())
+    bot = undocked_bot(game, "Wren_" + str(os.getpid() % 10000))
     pump = asyncio.run_coroutine_threadsafe(bot.pump(600), game.loop)
     try:
         yield bot

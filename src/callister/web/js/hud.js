@@ -65,7 +65,8 @@ export class Hud {
     const sys = state.system;
     this._set("hud-system-name", sys?.name ?? "—");
     this._set("hud-sector", state.sector ? secLabel(state.sector[0], state.sector[1]) : "—");
-    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.hullKey() ?? ""}` : "");
+    const world = state.me?.world ? ` · ${state.me.world}` : "";
+    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.hullKey() ?? ""}${world}` : "");
     const starCol = starColour(sys?.star);
     if (this._last.star !== starCol) {
       this._last.star = starCol;

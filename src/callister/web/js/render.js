@@ -1082,8 +1082,10 @@ export class Renderer {
     const boxes = panels.map((r) => ({ x0: r.x0 + 4, y0: r.y0 + 4, x1: r.x1 - 4, y1: r.y1 - 4 }));
     const hits = (x0, y) => boxes.filter((r) => x0 < r.x1 && x0 + tw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
     const fits = (x0, y) => x0 >= 2 && x0 + tw <= w - 2 && y - size >= 2 && y + 2 <= h - 2 && !hits(x0, y).length;
+    // beside the arrow, or slid just past the panel in the way (not so far it reads as another's)
+    const close = ([x0]) => Math.max(x0 - mx, mx - (x0 + tw), 0) < 48;
     const near = [[lx0, ly0]];
-    for (const r of hits(lx0, ly0)) near.push([r.x1 + 2, ly0], [r.x0 - 2 - tw, ly0]);
+    for (const r of hits(lx0, ly0)) near.push(...[[r.x1 + 2, ly0], [r.x0 - 2 - tw, ly0]].filter(close));
     // no room beside the arrow: its distance alone there, else the full caption further in,
     // else the arrow alone (a label under a panel helps nobody)
     const short = mk.caption.includes(" · ") ? mk.caption.slice(mk.caption.lastIndexOf(" · ") + 3) : "";
