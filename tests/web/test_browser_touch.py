@@ -164,5 +164,16 @@ def test_stick_and_fire_with_two_thumbs(game: ThreadedServer, browser: Any) -> N
             time.sleep(0.1)
     finally:
         touch("touchEnd", [])
+    # --- two fingers spread on the view zoom in; a finger on the view fires nothing
+    zoom = p.page.evaluate("window.callister.snapshot().zoom")
+    shots = p.page.evaluate("window.callister.weapons().sent")
+    touch("touchStart", [(150, 380, 4), (240, 380, 5)])
+    for i in range(1, 7):
+        touch("touchMove", [(150 - 12 * i, 380, 4), (240 + 12 * i, 380, 5)])
+        time.sleep(0.03)
+    touch("touchEnd", [])
+    grown = p.page.evaluate("window.callister.snapshot().zoom")
+    assert grown > zoom * 1.5, (zoom, grown)
+    assert p.page.evaluate("window.callister.weapons().sent") == shots
     assert not p.page_errors, p.page_errors
     p.context.close()

@@ -108,7 +108,7 @@ export class Controls {
 
   /**
    * The view: a left click on a ship or wreck (pick(x, y) -> id) targets it; a left press
-   * elsewhere holds the trigger until released. A right click only targets.
+   * elsewhere holds the trigger until released. A right click only targets; so does a touch.
    */
   bindView(canvas, pick) {
     const up = () => this.trigger.delete("mouse");
@@ -120,6 +120,8 @@ export class Controls {
         this.onAction("pick", id);
         return;
       }
+      // a finger on the view picks a target (or pinches the zoom); firing is the Fire button's
+      if (e.pointerType === "touch") return;
       if (e.button !== 0) return;
       try { canvas.setPointerCapture(e.pointerId); } catch { /* not capturable */ }
       this.trigger.add("mouse");

@@ -75,6 +75,36 @@ export class Renderer {
       e.preventDefault();
       this.zoomBy(Math.exp(-e.deltaY * 0.0015));
     }, { passive: false });
+    this._pinch(canvas);
+  }
+
+  /** Two fingers on the view zoom it, as the wheel does. */
+  _pinch(canvas) {
+    const fingers = new Map();
+    let span = 0;
+    const spread = () => {
+      const [a, b] = [...fingers.values()];
+      return Math.hypot(a[0] - b[0], a[1] - b[1]);
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      if (e.pointerType !== "touch") return;
+      fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      span = fingers.size === 2 ? spread() : 0;
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (!fingers.has(e.pointerId)) return;
+      fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      if (fingers.size !== 2 || !span) return;
+      const now = spread();
+      if (now > 0) this.zoomBy(now / span);
+      span = now;
+    });
+    const up = (e) => {
+      fingers.delete(e.pointerId);
+      span = 0;
+    };
+    canvas.addEventListener("pointerup", up);
+    canvas.addEventListener("pointercancel", up);
   }
 
   resize() {
