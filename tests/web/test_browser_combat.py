@@ -94,6 +94,24 @@ def place(game: ThreadedServer, name: str, x: float, y: float) -> None:
     game.call(go)
 
 
+def undocked_bot(game: ThreadedServer, name: str) -> Bot:
+    """Another pilot: a real WebSocket client (the project's bot), registered and undocked.
+    Keep it reading its socket (`bot.pump`) while the test runs."""
+
+    async def setup() -> Bot:
+        game.http = game.http or aiohttp.ClientSession()
+        bot = Bot(game.live.http, game.live.ws, name, session=game.http, jump_every_s=0)
+        await bot.register()
+        await bot.connect()
+        await bot.send({"t": "undock", "ship": bot.ship})
+        while bot.docked:
+            await bot.pump(0.05)
+        return bot
+
+    bot: Bot = game.run(setup())
+    return bot
+
+
 def lawless_spot(system: dict[str, Any]) -> tuple[float, float]:
     """A point in the system far (> 7 km) from every station, away from the star."""
     best, spot = -1.0, (0.0, 0.0)

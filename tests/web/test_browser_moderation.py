@@ -13,12 +13,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer
-
-from callister.bots.client import Bot
+from tests.web.test_browser_combat import ThreadedServer, undocked_bot
 
 pytestmark = pytest.mark.browser
 
@@ -54,17 +51,7 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     victim = Player(browser, base, "Victim_1")
     victim.register()
 
-    async def griefer_setup() -> Bot:
-        game.http = aiohttp.ClientSession()
-        bot = Bot(base, game.live.ws, "Griefer_1", session=game.http, jump_every_s=0)
-        await bot.register()
-        await bot.connect()
-        await bot.send({"t": "undock", "ship": bot.ship})
-        while bot.docked:
-            await bot.pump(0.05)
-        return bot
-
-    griefer: Bot = game.run(griefer_setup())
+    griefer = undocked_bot(game, "Griefer_1")
     victim.page.keyboard.press("f")
     victim.wait("undocking", lambda s: not s["docked"])
     victim_ship = int(victim.snap()["ship"])

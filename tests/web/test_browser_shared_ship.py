@@ -54,7 +54,10 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     cap.register()
     gia.register()
     cap_ship = int(cap.snap()["ship"])
-    # the captain invites Gia by name; Gia accepts from her panel
+    # flying alone, the shared-ship panel keeps out of the way: the captain opens it from its
+    # chip, invites Gia by name; the invitation opens Gia's panel, and she accepts from it
+    assert not cap.page.is_visible("[data-testid='aboard-name']")
+    cap.page.click("[data-testid='chip-aboard']")
     cap.page.fill("[data-testid='aboard-name']", gia.name)
     cap.page.click("[data-testid='aboard-invite']")
     wait_for(gia, "the invitation", lambda: aboard_of(gia)["invites"], bool)

@@ -508,7 +508,8 @@ class Gateway:
         )
 
     def _content_summary(self) -> dict[str, Any]:
-        """What the client needs to know about weapons to pace its own fire."""
+        """What the client needs to know about weapons to pace and aim its own fire (the arc:
+        a client firing every weapon skips those that cannot bear, instead of being refused)."""
         return {
             "weapons": {
                 key: {
@@ -517,6 +518,7 @@ class Gateway:
                     "range": w.range,
                     "cooldown": w.cooldown,
                     "ammo": w.ammo,
+                    "arc": w.arc,
                 }
                 for key, w in self.world.content.weapons.items()
             }

@@ -23,7 +23,7 @@ export class AboardPanel {
     this.info = null; // the last `aboard` message
     this.station = null; // our station while aboard another's ship
     this.invites = []; // [{ship, captain}]
-    const root = el("section", { id: "aboard", class: "panel", "aria-label": "shared ship" });
+    const root = el("section", { id: "aboard", class: "panel collapsed-away", "aria-label": "shared ship" });
     root.append(el("h3", {}, "Aboard"));
     const form = el("form", { id: "aboard-invite" });
     this.name = el("input", {

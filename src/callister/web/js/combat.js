@@ -1,5 +1,11 @@
 // Weapons, targets and the checks an honest client makes before it asks the server for a shot.
 //
+// The trigger fires every weapon that can hit (the default), or the one slot the player picked
+// (keys 1-4; the same key or 0 goes back to every weapon). "Can hit" is what the server checks
+// and the client can see: ammunition, a target for missiles, range, the weapon's arc off the
+// nose (`welcome.content.weapons[key].arc`), and a clear line of fire. A slot that cannot hit
+// is skipped, not sent: a refused shot is evidence against the player (docs/moderation.md).
+//
 // The server refuses a shot fired before the weapon has cooled down (COOLDOWN, recorded as
 // evidence), so the client keeps each slot's state and sends `fire` only when the slot is
 // ready: never more than one message per slot per cooldown.
@@ -20,12 +26,14 @@
 // confirmation check for stale statuses (the tail of the previous cooldown).
 
 import { KIND_SHIP, KIND_WRECK } from "./snapshot.js";
-import { num } from "./util.js";
+import { fmtDistance, num } from "./util.js";
 
 const ZERO = 0.001; // s: a status cooldown at or below this is "ready"
 const FALLBACK_MS = 600; // a cooling slot with no "ready" status frees itself this long after its end
 const STALE_TOLERANCE_MS = 120; // after a fallback: a "new" cooldown must end this much later
 const MIN_BACKOFF_MS = 500; // after a refused shot, before that slot tries again
+const RANGE_MARGIN = 0.98; // shoot a little inside the range: the target moves while we talk
+const ARC_MARGIN_DEG = 3; // and a little inside the arc: so does our nose
 export const MINING_RANGE = 150; // m from the rock's surface (sim/rules.py)
 export const MINING_MAX_SPEED = 30; // m/s
 export const LOOT_RANGE = 200; // m from the wreck
@@ -36,6 +44,7 @@ class Slot {
     this.key = key;
     this.phase = "ready"; // "ready" | "awaiting" | "cooling"
     this.firedAt = -Infinity; // performance.now() of the last shot sent
+    this.bearing = null; // degrees off the nose of the last shot's target (learning an arc)
     this.estEnd = 0; // when the current cooldown should end (display; ms)
     this.prevEnd = 0; // estEnd of the cooldown before the last shot (stale check)
     this.fallbackAt = Infinity; // cooling: ready anyway at this time if no status says so
@@ -50,8 +59,10 @@ export class Weapons {
   constructor() {
     this.slots = [];
     this.weapons = []; // status.weapons (entries may be null for empty slots)
-    this.selected = 0; // slot index, or -1: every weapon
+    this.selected = -1; // slot index, or -1: every weapon (the default)
     this.learnt = new Map(); // weapon key -> longest cooldown seen in a status (s): ~ the full one
+    this.content = {}; // welcome.content.weapons: key -> {name, kind, range, cooldown, ammo, arc}
+    this.arcLearnt = new Map(); // weapon key -> an arc (deg) learnt from a refusal (no content arc)
     this.rttMs = 200;
     this.sent = 0;
     this.trace = null; // set to [] to record decisions (debugging): [ms, what, slot, …]
@@ -69,11 +80,31 @@ export class Weapons {
     this.weapons = [];
   }
 
+  /** The weapons of `welcome.content` (their arcs, among others). */
+  setContent(content) {
+    const w = content && typeof content === "object" ? content.weapons : null;
+    this.content = w && typeof w === "object" ? w : {};
+  }
+
+  /**
+   * The half-angle (degrees) off the nose a slot may fire at: the status's or the content's
+   * word, else what a refusal taught, else a turret (180).
+   */
+  arc(i) {
+    const w = this.weapons[i];
+    const key = w?.key;
+    for (const v of [w?.arc, key ? this.content[key]?.arc : undefined]) {
+      const n = Number(v);
+      if (v !== undefined && v !== null && Number.isFinite(n) && n > 0) return Math.min(180, n);
+    }
+    return this.arcLearnt.get(key) ?? 180;
+  }
+
   /** Fold in a `status` (arrived at nowMs). */
   update(status, nowMs) {
     const list = Array.isArray(status?.weapons) ? status.weapons : [];
     this.weapons = list;
-    if (this.selected >= list.length) this.selected = list.length ? 0 : this.selected;
+    if (this.selected >= list.length) this.selected = -1;
     for (let i = 0; i < list.length; i++) {
       const w = list[i];
       const key = w && typeof w.key === "string" ? w.key : "";
@@ -157,25 +188,33 @@ export class Weapons {
     return slot.phase === "ready" ? 0 : Infinity; // cooled down; the server's word is on its way
   }
 
-  noteFired(i, nowMs) {
+  noteFired(i, nowMs, bearing = null) {
     const slot = this.slots[i];
     if (!slot) return;
     slot.prevEnd = slot.estEnd;
     slot.firedAt = nowMs;
+    slot.bearing = bearing;
     slot.phase = "awaiting";
     slot.shots += 1;
     this.sent += 1;
     this._log("fire", i);
   }
 
-  /** The server refused a shot: the oldest awaiting slot waits out a back-off, then may try again. */
-  noteRefused(code, nowMs) {
+  /**
+   * The server refused a shot: the oldest awaiting slot waits out a back-off, then may try
+   * again. "Outside the weapon's arc" teaches that slot's arc when the content did not say it.
+   */
+  noteRefused(code, nowMs, message = "") {
     let oldest = null;
     for (const slot of this.slots) {
       if (slot && slot.phase === "awaiting" && (!oldest || slot.firedAt < oldest.firedAt)) oldest = slot;
     }
     if (!oldest) return;
     this._log("refused", this.slots.indexOf(oldest), code);
+    if (code === "OUT_OF_RANGE" && /\barc\b/i.test(message) && oldest.bearing !== null) {
+      const had = this.arcLearnt.get(oldest.key) ?? 180;
+      this.arcLearnt.set(oldest.key, Math.max(1, Math.min(had, oldest.bearing - ARC_MARGIN_DEG)));
+    }
     const backoff = Math.max(this.cooldownMs(oldest.key), MIN_BACKOFF_MS);
     oldest.notBefore = nowMs + backoff;
     if (code === "COOLDOWN") {
@@ -195,8 +234,10 @@ export class Weapons {
     return this.weapons[this.selected]?.key ? [this.selected] : [];
   }
 
+  /** Pick one slot (or -1: every weapon); picking the picked slot again goes back to all. */
   select(i) {
-    if (i === -1 || (i >= 0 && i < Math.max(this.weapons.length, 1))) this.selected = i;
+    if (i >= 0 && i === this.selected) i = -1;
+    if (i === -1 || (i >= 0 && i < this.weapons.length && this.weapons[i]?.key)) this.selected = i;
     return this.selected;
   }
 
@@ -208,10 +249,59 @@ export class Weapons {
       slots: this.weapons.map((w, i) => ({
         key: w?.key ?? null, ready: this.ready(i, nowMs), phase: this.slots[i]?.phase ?? null,
         remaining: this.remaining(i, nowMs), shots: this.slots[i]?.shots ?? 0,
-        cooldown: this.cooldownMs(w?.key) / 1000,
+        cooldown: this.cooldownMs(w?.key) / 1000, arc: w?.key ? this.arc(i) : null,
+        blocked: this.verdicts?.[i] ?? "",
       })),
     };
   }
+}
+
+// ---------------------------------------------------------------------------- aiming
+/**
+ * Where the locked target is for our weapons: null without a locked ship in view, else
+ * {id, dist, soon (distance when a shot sent now arrives), bearing (degrees off our nose),
+ * docked, blocked (what is in the line of fire, or "")}. `leadS`: half the round trip plus a
+ * tick or two.
+ */
+export function aimAt(state, own, leadS) {
+  const id = state.target;
+  const track = id ? state.tracks.get(id) : null;
+  if (!own || !track?.last || track.kind !== KIND_SHIP) return null;
+  const t = track.last;
+  const dx = t.x - own.x;
+  const dy = t.y - own.y;
+  const dist = Math.hypot(dx, dy);
+  const soon = Math.hypot(dx + (t.vx - own.vx) * leadS, dy + (t.vy - own.vy) * leadS);
+  let off = (Math.atan2(dy, dx) - own.angle) % (2 * Math.PI);
+  if (off > Math.PI) off -= 2 * Math.PI;
+  if (off < -Math.PI) off += 2 * Math.PI;
+  return {
+    id, dist, soon, bearing: Math.abs(off) * (180 / Math.PI), docked: (t.flags & 1) !== 0,
+    blocked: lineBlocked(state, own.x, own.y, t.x, t.y) ?? "",
+  };
+}
+
+/**
+ * Why slot i cannot hit now (a short sentence), or "" when it can. `tgt` from aimAt (null:
+ * no target, the shot goes straight ahead).
+ */
+export function slotBlock(weapons, i, tgt) {
+  const w = weapons.weapons[i];
+  if (!w || !w.key) return "empty slot";
+  const name = w.name || w.key;
+  if (w.ammo !== null && w.ammo !== undefined && Number(w.ammo) <= 0) return `${name}: no ammunition — rearm at a station`;
+  const kind = w.kind || weapons.content[w.key]?.kind;
+  if (kind === "missile" && !tgt) return `${name} needs a locked target ship (T or click it)`;
+  if (!tgt) return "";
+  if (tgt.docked) return "The target is docked: it cannot be attacked";
+  const range = Number(w.range) || Number(weapons.content[w.key]?.range) || 0;
+  if (range && (tgt.dist > range * RANGE_MARGIN || tgt.soon > range * RANGE_MARGIN)) {
+    return `Target out of range (${name}: ${fmtDistance(range)})`;
+  }
+  const arc = weapons.arc(i);
+  if (arc < 180 && tgt.bearing > arc - ARC_MARGIN_DEG) return `${name} fires within ±${Math.round(arc)}° of the nose — turn towards the target`;
+  if (tgt.blocked) return `No line of fire: ${tgt.blocked} in the way`;
+  return "";
 }
 
 // ---------------------------------------------------------------------------- geometry

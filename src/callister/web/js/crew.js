@@ -28,7 +28,8 @@ export class CrewPanel {
     this.rid = 0;
     this.last = null;
     this.lines = [];
-    const root = el("section", { id: "crew", class: "panel", "aria-label": "crew" });
+    this.lastChatAt = -Infinity; // when the ship's chat last spoke (the panel shows itself)
+    const root = el("section", { id: "crew", class: "panel collapsed-away", "aria-label": "crew" });
     const head = el("div", { class: "crew-head" });
     head.append(el("h3", {}, "Crew"));
     this.toggle = el("button", { type: "button", "data-testid": "crew-toggle" }, "–");
@@ -110,6 +111,7 @@ export class CrewPanel {
   }
 
   onChat(msg) {
+    this.lastChatAt = performance.now();
     const li = el("li", { class: `chat-${msg.kind || "line"}` });
     li.append(el("b", {}, `${msg.from ?? "?"}: `));
     li.append(document.createTextNode(String(msg.text ?? "")));

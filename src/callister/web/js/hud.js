@@ -12,6 +12,9 @@ import { $, clamp, el, fmtDistance, num, secLabel, starColour } from "./util.js"
 const LOG_MAX = 7;
 const LOG_FADE_MS = 15000;
 const LOG_DROP_MS = 45000;
+const TOAST_MS = 3500; // a toast lasts this long after it was last said
+const TOAST_FADE_MS = 500;
+const TOAST_MAX = 3; // on screen at once; older ones make room
 
 /** "12.5" below 100, whole numbers above: vitals stay short and legible. */
 export function fmtAmount(v) {
@@ -45,6 +48,9 @@ export class Hud {
     this.minedTotals = new Map(); // ore -> units mined this session (for the mining line)
     this._weaponKeys = "";
     this._deathTimer = null;
+    this.toasts = []; // [{text, cls, count, until, li}] on screen, oldest first
+    this.touch = false; // layout.js: the fire button, not Space
+    this.onWarning = null; // (key) when a warning appears (the sound beeps)
   }
 
   _set(id, value) {
@@ -59,7 +65,8 @@ export class Hud {
     const sys = state.system;
     this._set("hud-system-name", sys?.name ?? "—");
     this._set("hud-sector", state.sector ? secLabel(state.sector[0], state.sector[1]) : "—");
-    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.hullKey() ?? ""}` : "");
+    const world = state.me?.world ? ` · ${state.me.world}` : "";
+    this._set("hud-pilot", state.me ? `pilot ${state.me.name} · ${state.hullKey() ?? ""}${world}` : "");
     const starCol = starColour(sys?.star);
     if (this._last.star !== starCol) {
       this._last.star = starCol;
@@ -92,11 +99,12 @@ export class Hud {
       const name = label(near.station, "station");
       this._set("hud-nearest", `${name} ${fmtDistance(near.dist)}`);
       const dockR = num(near.station, "dock_radius") ?? 0;
-      if (state.docked) hint = `Docked at ${name} — press F or Undock to launch`;
+      const t = this.touch;
+      if (state.docked) hint = t ? `Docked at ${name} — tap Undock to launch` : `Docked at ${name} — press F or Undock to launch`;
       else if (near.dist <= dockR && speed <= 60) {
-        hint = `In docking range of ${name} — press F to dock`;
+        hint = t ? `In docking range of ${name} — tap Dock` : `In docking range of ${name} — press F to dock`;
         ready = true;
-      } else if (near.dist <= dockR) hint = "Slow below 60 m/s to dock (S / ↓ brakes)";
+      } else if (near.dist <= dockR) hint = t ? "Slow below 60 m/s to dock (hold Brake)" : "Slow below 60 m/s to dock (S / ↓ brakes)";
     } else {
       this._set("hud-nearest", "—");
     }
@@ -139,6 +147,7 @@ export class Hud {
     this._warnings(own, nowMs);
     this._mining();
     this._ageLog(nowMs);
+    this._ageToasts(nowMs);
   }
 
   // -------------------------------------------------------------------- vitals
@@ -212,7 +221,8 @@ export class Hud {
         el("span", { cls: "wk", text: i + 1 }),
         el("span", { cls: "wn" },
           el("b", { text: has ? x.name || x.key : "empty slot" }),
-          el("span", { text: has ? fmtDistance(Number(x.range)) : "" })),
+          el("span", { text: has ? fmtDistance(Number(x.range)) : "" }),
+          el("span", { cls: "wr" })),
         el("span", { cls: "wa" }),
         el("div", { cls: "cd" }, el("div")));
         if (has) li.addEventListener("click", () => this.onSelectSlot?.(i));
@@ -236,6 +246,15 @@ export class Hud {
       const width = `${Math.round(f * 100)}%`;
       if (bar.style.width !== width) bar.style.width = width;
       bar.classList.toggle("cooling", rem !== 0);
+      // can this slot hit the locked target? (main.js keeps weapons.verdicts current)
+      const why = w.verdicts?.[i] ?? "";
+      const wr = li.querySelector(".wr");
+      const rtext = !this.state.target ? "" : why ? (/out of range/i.test(why) ? "out of range" : /nose/.test(why) ? "turn to aim"
+        : /line of fire/.test(why) ? "blocked" : /target/.test(why) ? "no target" : "") : "can hit";
+      const rcls = `wr ${why ? "no" : "yes"}`;
+      if (wr.textContent !== rtext) wr.textContent = rtext;
+      if (wr.className !== rcls) wr.className = rcls;
+      if (wr.title !== why) wr.title = why;
       const ammo = x.ammo === null || x.ammo === undefined ? null : Number(x.ammo);
       const wa = li.querySelector(".wa");
       let text;
@@ -257,6 +276,30 @@ export class Hud {
       wa.title = ammo === null ? "uses energy" : `${ammo} rounds left`;
     }
     $("btn-fire-all").classList.toggle("on", w.selected === -1);
+    this._fireMode(list);
+  }
+
+  /** Say plainly what the trigger does now, and how to change it (text nodes only). */
+  _fireMode(list) {
+    const w = this.weapons;
+    const armed = list.filter((x) => x && x.key).length;
+    const trigger = this.touch ? "Fire" : "Space";
+    const b = (t) => el("b", { text: t });
+    let parts = [];
+    if (!armed) parts = [];
+    else if (w.selected === -1 && armed === 1) parts = [b(trigger), " fires your weapon"];
+    else if (w.selected === -1) {
+      parts = [b(trigger), this.touch ? " fires all that can hit · " : " fires every weapon that can hit · ",
+        ...(this.touch ? ["tap one to pick it"] : [b(`1–${list.length}`), " for one only"])];
+    } else {
+      const x = list[w.selected];
+      parts = [b(trigger), ` fires slot ${w.selected + 1} only (${x?.name || x?.key || ""}) · `,
+        ...(this.touch ? ["tap it again for all"] : [b("0"), " for all"])];
+    }
+    const sig = parts.map((p) => (typeof p === "string" ? p : `*${p.textContent}`)).join("");
+    if (this._last.fireMode === sig) return;
+    this._last.fireMode = sig;
+    $("hud-fire-mode").replaceChildren(...parts.map((p) => (typeof p === "string" ? document.createTextNode(p) : p)));
   }
 
   // -------------------------------------------------------------------- target
@@ -300,7 +343,7 @@ export class Hud {
       const slow = speed < LOOT_MAX_SPEED;
       lootBtn.disabled = !inReach || !slow || state.docked;
       note = !inReach ? `Fly within ${LOOT_RANGE} m to loot` : !slow ? `Slow below ${LOOT_MAX_SPEED} m/s to loot`
-        : "In reach — press L to loot";
+        : this.touch ? "In reach — tap Loot" : "In reach — press L to loot";
     } else if (this.weapons && Number.isFinite(dist)) {
       const slots = this.weapons.selection();
       const range = Math.max(0, ...slots.map((i) => Number(this.weapons.weapons[i]?.range) || 0));
@@ -344,7 +387,10 @@ export class Hud {
     }
     const sig = want.map((w) => w.join("|")).join("/");
     if (sig === this._last.warnings) return;
+    const before = new Set((this._last.warningKeys ?? []));
     this._last.warnings = sig;
+    this._last.warningKeys = want.map((w) => w[0]);
+    for (const [key] of want) if (!before.has(key)) this.onWarning?.(key);
     const root = $("hud-warnings");
     root.replaceChildren(...want.map(([key, cls, text, why]) => el("div", {
       cls: `warn-pill ${cls}`.trim(), text, attrs: { id: `hud-warning-${key}`, "data-warning": key, title: why },
@@ -436,14 +482,62 @@ export class Hud {
     $("death-screen").hidden = true;
   }
 
-  /** Show an error (from an `error` message or a refused action); it fades after a few seconds. */
+  /** Show an error (from an `error` message or a refused action); it expires on its own. */
   error(message) {
     this.lastError = { message, at: Date.now() };
-    const t = $("hud-error");
-    t.textContent = message;
-    t.classList.add("show");
+    this.toast(message, "");
+  }
+
+  /** A short notice that is not an error. */
+  info(message) {
+    this.toast(message, "info");
+  }
+
+  /**
+   * A toast: shown for a few seconds after it was last said. Saying the same again while it
+   * shows adds to its count instead of stacking a copy; at most TOAST_MAX at once.
+   */
+  toast(message, cls = "") {
+    const text = String(message);
+    const now = performance.now();
+    let t = this.toasts.find((x) => x.text === text);
+    if (t) {
+      t.count += 1;
+      t.until = now + TOAST_MS;
+      t.li.classList.remove("fading");
+      t.badge.textContent = `×${t.count}`;
+      t.badge.hidden = false;
+      return;
+    }
+    const badge = el("span", { cls: "count" });
+    badge.hidden = true;
+    const li = el("li", { cls, text }, badge);
+    t = { text, cls, count: 1, until: now + TOAST_MS, li, badge };
+    this.toasts.push(t);
+    $("hud-toasts").appendChild(li);
+    while (this.toasts.length > TOAST_MAX) this.toasts.shift().li.remove();
+    // expiry runs in update() while in game; this covers the screens without a HUD loop
     clearTimeout(this._errorTimer);
-    this._errorTimer = setTimeout(() => t.classList.remove("show"), 4500);
+    this._errorTimer = setTimeout(() => this._ageToasts(performance.now()), TOAST_MS + 50);
+  }
+
+  _ageToasts(nowMs) {
+    for (const t of this.toasts) {
+      const fading = nowMs > t.until - TOAST_FADE_MS;
+      if (t.li.classList.contains("fading") !== fading) t.li.classList.toggle("fading", fading);
+    }
+    const keep = this.toasts.filter((t) => nowMs < t.until);
+    for (const t of this.toasts) if (!keep.includes(t)) t.li.remove();
+    this.toasts = keep;
+    if (keep.length) {
+      clearTimeout(this._errorTimer);
+      this._errorTimer = setTimeout(() => this._ageToasts(performance.now()), 250);
+    }
+  }
+
+  /** The toasts on screen (tests): [{text, count}]. */
+  toastList() {
+    return this.toasts.map((t) => ({ text: t.text, count: t.count }));
   }
 
   /** The top banner for connection trouble; `action` is an optional {label, fn} button. */

@@ -1,4 +1,4 @@
-// Keyboard and mouse controls. Held flight controls become `input` messages: sent when they
+// Keyboard, mouse and (through touch.js) touch controls. Held flight controls become `input` messages: sent when they
 // change and re-sent every 250 ms while any is held, so one lost or late message cannot leave
 // the ship thrusting or stuck. Other keys are actions (dock, maps, zoom, weapons, target, loot,
 // mining, distress, station) handed to main.js. The trigger (Space, or the left mouse button
@@ -20,7 +20,7 @@ const ACTION_KEYS = {
   Equal: "zoomIn", NumpadAdd: "zoomIn", Minus: "zoomOut", NumpadSubtract: "zoomOut",
   Digit1: "slot1", Digit2: "slot2", Digit3: "slot3", Digit4: "slot4", Digit0: "slotAll",
   Numpad1: "slot1", Numpad2: "slot2", Numpad3: "slot3", Numpad4: "slot4", Numpad0: "slotAll",
-  KeyT: "target", KeyL: "loot", KeyM: "mine", KeyH: "distress",
+  KeyT: "target", KeyL: "loot", KeyM: "mine", KeyH: "distress", KeyU: "mute",
 };
 
 // keys a focused button, select or link must keep (Space/Enter press it; arrows move in a list)
@@ -39,7 +39,8 @@ export class Controls {
     this.onHeldChange = onHeldChange;
     this.keys = new Set(); // held control names from the keyboard
     this.pad = new Set(); // held control names from the on-screen pad
-    this.trigger = new Set(); // what holds the trigger: "key", "mouse", "button"
+    this.analog = null; // {thrust, turn} from the touch stick (touch.js), or null
+    this.trigger = new Set(); // what holds the trigger: "key", "mouse", "button", "touch"
     this.lastSent = null;
     this.lastSentAt = 0;
     this.pendingResend = false;
@@ -81,11 +82,23 @@ export class Controls {
     return new Set([...this.keys, ...this.pad]);
   }
 
-  /** The controls the held keys and buttons ask for. */
+  /** The controls the held keys and buttons ask for (a held key beats the stick on its axis). */
   controls() {
     const held = this.held();
-    const turn = (held.has("left") ? 1 : 0) - (held.has("right") ? 1 : 0); // + = counter-clockwise
-    return { thrust: held.has("thrust") ? 1 : 0, turn, brake: held.has("brake") };
+    let turn = (held.has("left") ? 1 : 0) - (held.has("right") ? 1 : 0); // + = counter-clockwise
+    let thrust = held.has("thrust") ? 1 : 0;
+    const brake = held.has("brake");
+    if (this.analog) {
+      if (!turn) turn = this.analog.turn;
+      if (!thrust && !brake) thrust = this.analog.thrust;
+    }
+    return { thrust, turn, brake };
+  }
+
+  /** The touch stick's {thrust, turn} (null: released); sent like a key change. */
+  setAnalog(c) {
+    this.analog = c ? { thrust: c.thrust, turn: c.turn } : null;
+    this._update();
   }
 
   /** Whether the trigger is held (Space, the mouse on the view, or the Fire button). */
@@ -95,7 +108,7 @@ export class Controls {
 
   /**
    * The view: a left click on a ship or wreck (pick(x, y) -> id) targets it; a left press
-   * elsewhere holds the trigger until released. A right click only targets.
+   * elsewhere holds the trigger until released. A right click only targets; so does a touch.
    */
   bindView(canvas, pick) {
     const up = () => this.trigger.delete("mouse");
@@ -107,6 +120,8 @@ export class Controls {
         this.onAction("pick", id);
         return;
       }
+      // a finger on the view picks a target (or pinches the zoom); firing is the Fire button's
+      if (e.pointerType === "touch") return;
       if (e.button !== 0) return;
       try { canvas.setPointerCapture(e.pointerId); } catch { /* not capturable */ }
       this.trigger.add("mouse");
@@ -117,16 +132,16 @@ export class Controls {
     canvas.addEventListener("contextmenu", (e) => e.preventDefault());
   }
 
-  /** A button that holds the trigger while pressed. */
-  bindTrigger(btn) {
+  /** A button that holds the trigger while pressed (`source` names it in `trigger`). */
+  bindTrigger(btn, source = "button") {
     const up = () => {
-      this.trigger.delete("button");
+      this.trigger.delete(source);
       btn.classList.remove("held");
     };
     btn.addEventListener("pointerdown", (e) => {
       e.preventDefault();
       try { btn.setPointerCapture(e.pointerId); } catch { /* not capturable */ }
-      this.trigger.add("button");
+      this.trigger.add(source);
       btn.classList.add("held");
     });
     btn.addEventListener("pointerup", up);
@@ -137,9 +152,11 @@ export class Controls {
 
   releaseAll() {
     this.trigger.clear();
-    if (!this.keys.size && !this.pad.size) return;
+    this.onRelease?.();
+    if (!this.keys.size && !this.pad.size && !this.analog) return;
     this.keys.clear();
     this.pad.clear();
+    this.analog = null;
     for (const b of document.querySelectorAll("[data-ctl].held")) b.classList.remove("held");
     this._update();
   }

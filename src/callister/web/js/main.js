@@ -4,9 +4,14 @@
 
 import { api, session } from "./api.js";
 import {
-  LOOT_MAX_SPEED, LOOT_RANGE, MINING_MAX_SPEED, MINING_RANGE, Weapons, lineBlocked, nextTarget,
+  LOOT_MAX_SPEED, LOOT_RANGE, MINING_MAX_SPEED, MINING_RANGE, Weapons, aimAt, nextTarget, slotBlock,
 } from "./combat.js";
+import { Sound } from "./audio.js";
 import { Effects } from "./fx.js";
+import { Layout } from "./layout.js";
+import { galaxyPos } from "./maps.js";
+import { OptionalPanel } from "./panels.js";
+import { TouchControls } from "./touch.js";
 import { Hud } from "./hud.js";
 import { CrewPanel } from "./crew.js";
 import { AboardPanel } from "./aboard.js";
@@ -15,7 +20,7 @@ import { Controls } from "./input.js";
 import { GalaxyMap, SystemMap } from "./maps.js";
 import { Net } from "./net.js";
 import { Renderer } from "./render.js";
-import { F_DOCKED, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
+import { F_MINING, F_THRUSTING, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { GameState } from "./state.js";
 import { StationScreen } from "./station.js";
 import { installReport } from "./report.js";
@@ -24,6 +29,7 @@ import { $, fmtDistance, secKey, secLabel, secStr } from "./util.js";
 const state = new GameState();
 const weapons = new Weapons();
 const effects = new Effects();
+const sound = new Sound();
 let hud = null;
 let station = null;
 let crew = null; // the crew panel (crew.js)
@@ -49,6 +55,7 @@ const net = new Net({
     // a reconnect while dead may bring the new ship without a `respawned`: follow the id
     const missedRespawn = state.dead && !state.dead.respawned && Number(msg.ship) !== state.dead.ship;
     state.welcome(msg);
+    weapons.setContent(msg.content);
     if (missedRespawn) respawned(msg.ship, 0);
     controls.resync();
     if (state.target) sendTarget(); // the server forgot it with the old socket
@@ -62,7 +69,14 @@ const net = new Net({
     controls.resync();
     $("sysmap-title").textContent = state.system?.name ?? "";
     if (!$("galaxy").hidden) galaxy.load();
-    else galaxy.renderJumpList();
+    else {
+      galaxy.renderJumpList();
+      // the links' names for the edge markers, once the arrival's rush is over
+      const here = state.sector?.join(",");
+      setTimeout(() => {
+        if ($("galaxy").hidden && state.sector?.join(",") === here) galaxy.load().catch(() => {});
+      }, 1500);
+    }
   },
   ents: (msg) => state.addNames(msg),
   event: onEvent,
@@ -88,6 +102,7 @@ const net = new Net({
     const c = state.clock;
     const delayMs = c.delay === null ? 100 : (c.delay / c.tickHz) * 1000;
     effects.add(msg, performance.now(), delayMs, state.ship);
+    setTimeout(() => playFx(msg), Math.min(250, Math.max(0, delayMs))); // heard when it is seen
     // the locked target blew up: let go of it (its wreck can be targeted next)
     if (state.target && Array.isArray(msg.fx) && msg.fx.some((f) => f?.k === "boom" && Number(f.ship) === state.target)) {
       setTarget(0);
@@ -194,7 +209,11 @@ function onEvent(msg) {
   }
   state.event(msg, now);
   if (Number(msg.ship) !== state.ship) return;
-  if (msg.kind === "undocked") controls.resync();
+  if (msg.kind === "docked") sound.dock(false);
+  if (msg.kind === "undocked") {
+    sound.dock(true);
+    controls.resync();
+  }
   if (msg.kind === "jump_charging" && state.jump) {
     state.jump.name = galaxy.systems.get(secKey(...state.jump.to))?.name;
   }
@@ -240,7 +259,7 @@ function onError(msg) {
   }
   const code = String(msg.code ?? "");
   if (msg.ref === "fire" || (msg.ref === undefined && FIRE_CODES.has(code))) {
-    weapons.noteRefused(code, performance.now());
+    weapons.noteRefused(code, performance.now(), String(msg.message ?? ""));
     hint(String(msg.message || code));
     return;
   }
@@ -326,76 +345,77 @@ function cycleTarget(wrecks) {
 }
 
 // --- weapons
-/** Why the slot must not fire now (a short text), or "" to go ahead. */
-function blockReason(w, tgt) {
-  const name = w.name || w.key;
-  if (w.ammo !== null && w.ammo !== undefined && Number(w.ammo) <= 0) return `${name}: no ammunition — rearm at a station`;
-  if (w.kind === "missile" && !tgt) return "Missiles need a locked target ship (T or click it)";
-  if (tgt) {
-    if (tgt.docked) return "The target is docked: it cannot be attacked";
-    const range = Number(w.range) || 0;
-    if (range && (tgt.dist > range * 0.98 || tgt.soon > range * 0.98)) return `Target out of range (${name}: ${fmtDistance(range)})`;
-    if (tgt.blocked) return `No line of fire: ${tgt.blocked} in the way`;
-  }
-  return "";
-}
+/** How far ahead a shot must aim: half the round trip plus a tick or two (seconds). */
+const leadS = () => ((net.rtt ?? 200) / 2 + 100) / 1000;
 
+/**
+ * The trigger, checked every 30 ms while held: every selected slot that can hit (see
+ * combat.js) and is ready sends one `fire`. Slots that cannot hit are skipped without asking
+ * the server; only when none can fire does the player hear why.
+ */
 function fireTick() {
   if (!inGame || !controls.firing || !state.status || !state.ship) return;
   if (state.dead && !state.dead.respawned) return;
   if (state.docked) {
-    // a click in the view while docked is not a request to fire: only the key and button say so
-    if (controls.trigger.has("key") || controls.trigger.has("button")) hint("Docked — undock (F) to use your weapons");
+    // a click in the view while docked is not a request to fire: only the key and buttons say so
+    if (["key", "button", "touch"].some((k) => controls.trigger.has(k))) hint("Docked — undock (F) to use your weapons");
     return;
   }
   if (!net.online) return;
+  if (aboard?.blocks("fire")) {
+    hint("Only the gunner fires this ship's weapons");
+    return;
+  }
   const now = performance.now();
   weapons.rttMs = net.rtt ?? 200;
   const own = state.ownRecord();
   if (!own) return;
   const slots = weapons.selection();
   if (!slots.length) {
-    hint("No weapon in that slot — buy a module at a shipyard");
+    hint("No weapons fitted — buy a module at a shipyard");
     return;
   }
-  // the locked target, if it is a ship in view: where it is and what is between us
-  let tgt = null;
-  const track = state.target ? state.tracks.get(state.target) : null;
-  if (track?.last && track.kind === KIND_SHIP) {
-    const t = track.last;
-    const dx = t.x - own.x;
-    const dy = t.y - own.y;
-    const dist = Math.hypot(dx, dy);
-    // where it will be when the shot arrives at the server (half the round trip, plus a tick or two)
-    const lead = ((net.rtt ?? 200) / 2 + 100) / 1000;
-    const soon = Math.hypot(dx + (t.vx - own.vx) * lead, dy + (t.vy - own.vy) * lead);
-    tgt = { id: state.target, dist, soon, docked: (t.flags & F_DOCKED) !== 0, blocked: null };
-  }
+  const tgt = aimAt(state, own, leadS());
+  let live = 0; // slots firing or cooling: the trigger is doing something
+  let why = "";
   for (const i of slots) {
+    const reason = slotBlock(weapons, i, tgt);
+    if (reason) {
+      why ||= reason;
+      continue;
+    }
+    live += 1;
     if (!weapons.ready(i, now)) continue;
-    const w = weapons.weapons[i];
-    if (!w || !w.key) continue;
-    if (tgt && tgt.blocked === null) {
-      const t = track.last;
-      tgt.blocked = lineBlocked(state, own.x, own.y, t.x, t.y) ?? "";
-    }
-    const why = blockReason(w, tgt);
-    if (why) {
-      hint(why);
-      continue;
-    }
-    if (aboard?.blocks("fire")) {
-      hint("Only the gunner fires this ship's weapons");
-      continue;
-    }
     const msg = { t: "fire", ship: state.ship, slot: i, target: tgt ? tgt.id : null };
-    if (net.send(msg)) weapons.noteFired(i, now);
+    if (net.send(msg)) weapons.noteFired(i, now, tgt ? tgt.bearing : null);
   }
+  if (!live && why) hint(why);
+}
+
+/** Each slot's verdict on the locked target ("" = can hit), for the weapons panel. */
+function assessWeapons() {
+  const own = state.ownRecord();
+  const tgt = own ? aimAt(state, own, leadS()) : null;
+  weapons.verdicts = weapons.weapons.map((_, i) => (state.target && tgt ? slotBlock(weapons, i, tgt) : ""));
 }
 
 function selectSlot(i) {
+  const before = weapons.selected;
   const got = weapons.select(i);
-  if (got !== i) hint(`No slot ${i + 1} on this hull`);
+  if (i >= 0 && got !== i && before !== i) hint(`No weapon in slot ${i + 1}`);
+}
+
+/** Sounds for an `fx` message: shots by the weapon's kind, hits, explosions. */
+function playFx(msg) {
+  for (const f of Array.isArray(msg?.fx) ? msg.fx : []) {
+    if (!f || typeof f !== "object") continue;
+    if (f.k === "beam" || f.k === "shot") {
+      const c = weapons.content[f.weapon] ?? {};
+      const kind = c.kind ?? (f.k === "beam" ? "hitscan" : "projectile");
+      sound.weapon(kind, Array.isArray(f.from) ? f.from : null, Number(c.cooldown) >= 0.7);
+    } else if (f.k === "hit") sound.hit(Array.isArray(f.at) ? f.at : null, !!f.shield);
+    else if (f.k === "boom") sound.explosion(Array.isArray(f.at) ? f.at : null);
+  }
 }
 
 // --- mining, loot, distress
@@ -490,8 +510,10 @@ const controls = new Controls({
     else if (action === "loot") loot();
     else if (action === "mine") toggleMining();
     else if (action === "distress") distress();
+    else if (action === "mute") setMuted(!sound.muted);
   },
 });
+controls.onRelease = () => touch?.release();
 
 const renderer = new Renderer($("view"), state);
 renderer.effects = effects;
@@ -500,6 +522,9 @@ const sysmap = new SystemMap($("sysmap-canvas"), state);
 const galaxy = new GalaxyMap($("galaxy-canvas"), state, jumpTo);
 hud = new Hud(state, net);
 hud.weapons = weapons;
+hud.onWarning = (key) => {
+  if (["low-fuel", "no-fuel", "hull", "attacked", "criminal"].includes(key)) sound.warning();
+};
 hud.effects = effects;
 hud.onSelectSlot = (i) => selectSlot(i);
 hud.onLayout = () => station?.isOpen && station.layout();
@@ -519,6 +544,57 @@ aboard = new AboardPanel({
 crew = new CrewPanel({
   send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
   target: () => state.target || 0,
+});
+
+// ---------------------------------------------------------------------------- layout, touch, sound
+const layout = new Layout();
+let touch = null;
+touch = new TouchControls($("touch"), {
+  controls,
+  // the newest server record: the stick steers from where the ship really points
+  heading: () => state.ownRecord()?.angle ?? null,
+  onAction: (action) => controls.onAction(action),
+});
+const syncLayout = () => {
+  hud.touch = layout.touch;
+  if (station?.isOpen) station.layout();
+};
+layout.onChange(syncLayout);
+syncLayout();
+
+// the crew and the shared-ship panels: shown when they have something to show (panels.js)
+const optional = [
+  new OptionalPanel(crew.root, $("chip-crew"), () => {
+    const last = crew.last;
+    return (last?.crew?.length ?? 0) > 0 || (state.docked && (last?.candidates?.length ?? 0) > 0)
+      || performance.now() - crew.lastChatAt < 30000;
+  }),
+  new OptionalPanel(aboard.root, $("chip-aboard"), () => aboard.invites.length > 0 || aboard.station !== null
+    || (aboard.info?.members?.length ?? 0) > 1 || !aboard.boardBtn.disabled),
+];
+for (const o of optional) o.onAttention = () => layout.badge(true);
+
+function setMuted(m) {
+  sound.setMuted(m);
+}
+sound.listener = () => renderer.own;
+sound.onChange = () => {
+  const b = $("btn-mute");
+  b.textContent = sound.muted ? "♪ Off" : "♪ On";
+  b.setAttribute("aria-pressed", String(sound.muted));
+  b.title = sound.muted ? "Sound off — click (or U) to turn it on" : "Sound on — click (or U) to mute";
+  $("sound-volume").value = String(Math.round(sound.volume * 100));
+};
+sound.onChange(sound);
+$("btn-mute").addEventListener("click", () => setMuted(!sound.muted));
+$("sound-volume").addEventListener("input", (e) => {
+  sound.setVolume(Number(e.target.value) / 100);
+  if (sound.muted && sound.volume > 0) setMuted(false);
+});
+// a quiet click for the game's buttons (not the ones held down to fly or fire)
+document.addEventListener("click", (e) => {
+  const b = e.target?.closest?.("button");
+  if (b && !b.matches("[data-ctl], #btn-fire, #btn-t-fire") && b.closest("#hud, .overlay, #death-screen")) sound.click();
 });
 
 // the station screen follows docking: open on docking, closed on leaving
@@ -636,6 +712,43 @@ setInterval(() => {
 
 // ---------------------------------------------------------------------------- the loop
 let lastHud = 0;
+let lastLinks = -Infinity;
+
+/** The touch buttons follow the game: Dock / Undock (lit in docking range), Station while docked. */
+function updateTouchButtons() {
+  if (!layout.touch) return;
+  const dock = $("btn-t-dock");
+  const label = state.docked ? "Undock" : "Dock";
+  if (dock.textContent !== label) dock.textContent = label;
+  dock.classList.toggle("ready", $("hud-hint").classList.contains("ready"));
+  $("btn-t-fire").hidden = state.docked;
+  $("btn-t-station").hidden = !state.docked;
+}
+
+/** The engine follows our ship's thrust and speed; the mining laser hums while it cuts. */
+function updateSound() {
+  const own = renderer.own;
+  if (!own || state.docked || (state.dead && !state.dead.respawned)) {
+    sound.setEngine(0, 0, false);
+    return;
+  }
+  const c = controls.controls();
+  const thrusting = (own.flags & F_THRUSTING) !== 0 ? Math.max(c.thrust, 0.6) : 0;
+  const mining = state.status?.mining !== null && state.status?.mining !== undefined;
+  sound.setEngine(thrusting, Math.hypot(own.vx, own.vy) / 300, mining || (own.flags & F_MINING) !== 0);
+}
+
+/** The current system's jump links as directions across the galaxy, for the edge markers. */
+function jumpLinks() {
+  const sys = state.system;
+  if (!sys || !Array.isArray(sys.links)) return [];
+  const [hx, hy] = galaxyPos(sys);
+  return galaxy.links().map(([x, y]) => {
+    const s = galaxy.systems.get(secKey(x, y));
+    const [gx, gy] = galaxyPos(s ?? { x, y });
+    return { name: s?.name || secLabel(x, y), dx: Number(gx - hx), dy: Number(gy - hy) };
+  });
+}
 function frame(now) {
   if (!inGame) {
     renderer.cam.x = now * 0.03; // a slow drift behind the login card
@@ -648,7 +761,15 @@ function frame(now) {
     if (inGame && now - lastHud > 100) {
       lastHud = now;
       if (state.target && state.targetLostMs && now - state.targetLostMs > TARGET_LOST_MS) setTarget(0);
+      assessWeapons();
       hud.update(now, renderer.own);
+      for (const o of optional) o.update();
+      updateTouchButtons();
+      updateSound();
+      if (now - lastLinks > 1000) {
+        lastLinks = now;
+        renderer.links = jumpLinks();
+      }
       if (station.isOpen) station.header();
       $("btn-fire").classList.toggle("held", controls.firing);
     }
@@ -708,6 +829,20 @@ window.callister = {
   crew: () => crew.snapshot(),
   /** Shared ship: {station, invites, members, ship}. */
   aboard: () => aboard.snapshot(),
+  /** The layout: {mode: desktop/compact/phone, touch, drawer}. */
+  layout: () => layout.snapshot(),
+  /** The sound: {state, muted, volume, engine, counts, skipped, voices}. */
+  audio: () => sound.snapshot(),
+  /** The toasts on screen: [{text, count}]. */
+  toasts: () => hud.toastList(),
+  /** The edge markers drawn in the last frame: [{kind, name, x, y}]. */
+  markers: () => renderer.markers.map((m) => ({ ...m })),
+  /** The touch stick: {held, deflection, analog}; the controls being sent. */
+  touch: () => ({ ...touch.snapshot(), controls: controls.controls() }),
+  /** The optional panels: {crew, aboard} (open or not). */
+  panels: () => ({ crew: optional[0].open, aboard: optional[1].open }),
+  /** Hulls drawn in the last frame: {id: {hull, source, points, size}}. */
+  hulls: () => Object.fromEntries(renderer.hullsDrawn),
 };
 
 // ---------------------------------------------------------------------------- start

@@ -13,9 +13,9 @@ import {
   starRadius, stations,
 } from "./system.js";
 import { MINING_RANGE } from "./combat.js";
+import { hullShape } from "./hulls.js";
 import { clamp, fmtDistance, hash32, num, rgba, rgbOf } from "./util.js";
 
-const HULL_RADIUS = { shuttle: 12, hauler: 24, interceptor: 10 };
 const GRID_STEPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000];
 const STAR_TILE = 256;
 const STAR_LAYERS = [
@@ -23,6 +23,25 @@ const STAR_LAYERS = [
   { parallax: 0.012, count: 12, size: 1.4, alpha: 0.65 },
   { parallax: 0.03, count: 5, size: 2, alpha: 0.85 },
 ];
+/**
+ * The point of [lo, hi] nearest to v outside every blocked interval ([a, b] pairs); v itself
+ * when it is free, or when nothing is.
+ */
+export function freeAlong(v, lo, hi, blocked) {
+  const spans = blocked.filter(([a, b]) => b >= lo && a <= hi).sort((p, q) => p[0] - q[0]);
+  const merged = [];
+  for (const [a, b] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  const inside = merged.find(([a, b]) => v > a && v < b);
+  if (!inside) return v;
+  const options = [inside[0], inside[1]].filter((c) => c >= lo && c <= hi);
+  if (!options.length) return v;
+  return options.reduce((best, c) => (Math.abs(c - v) < Math.abs(best - v) ? c : best));
+}
+
 const FONT = 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif';
 const CRIMINAL = "#ff3b4e";
 const TRAIL_POINTS = 18;
@@ -46,6 +65,9 @@ export class Renderer {
     this.frame = 0;
     this.modTags = new Set();
     this.stats = { fps: 0, frames: 0, since: performance.now() };
+    this.links = []; // [{name, dx, dy}]: the jump links' directions across the galaxy (main.js)
+    this.markers = []; // edge markers drawn in the last frame: [{kind, name, x, y}]
+    this.edgeQueue = [];
     this.resize();
     addEventListener("resize", () => this.resize());
     if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.resize()).observe(canvas);
@@ -53,6 +75,36 @@ export class Renderer {
       e.preventDefault();
       this.zoomBy(Math.exp(-e.deltaY * 0.0015));
     }, { passive: false });
+    this._pinch(canvas);
+  }
+
+  /** Two fingers on the view zoom it, as the wheel does. */
+  _pinch(canvas) {
+    const fingers = new Map();
+    let span = 0;
+    const spread = () => {
+      const [a, b] = [...fingers.values()];
+      return Math.hypot(a[0] - b[0], a[1] - b[1]);
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      if (e.pointerType !== "touch") return;
+      fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      span = fingers.size === 2 ? spread() : 0;
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (!fingers.has(e.pointerId)) return;
+      fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      if (fingers.size !== 2 || !span) return;
+      const now = spread();
+      if (now > 0) this.zoomBy(now / span);
+      span = now;
+    });
+    const up = (e) => {
+      fingers.delete(e.pointerId);
+      span = 0;
+    };
+    canvas.addEventListener("pointerup", up);
+    canvas.addEventListener("pointercancel", up);
   }
 
   resize() {
@@ -99,6 +151,8 @@ export class Renderer {
     this.placed = []; // label rectangles drawn this frame (ship and station labels avoid them)
     this.poses.clear();
     this.modTags = new Set(); // ships drawn with the "MOD" tag this frame (tests read it)
+    this.edgeQueue = []; // off-screen target and SOS markers, drawn by _markers
+    this.hullsDrawn = new Map(); // ship id -> {hull, source, points} drawn this frame (tests read it)
     this._background();
     this._starfield();
     if (state.system) {
@@ -458,6 +512,7 @@ export class Renderer {
   /** Mining lasers: ours to the rock the status names; others' (MINING bit) to the nearest rock. */
   _miningBeams(ships, ownPose, nowMs) {
     const { ctx, state } = this;
+    this.miningDrawn = 0; // beams drawn this frame (tests read it)
     const rocks = state.rocks();
     if (!rocks.length) return;
     const beams = [];
@@ -470,11 +525,12 @@ export class Renderer {
       const near = state.nearestRock(pose.x, pose.y);
       if (near && near.gap <= MINING_RANGE + 50) beams.push([pose, near.rock, false]);
     }
+    this.miningDrawn = beams.length;
     if (!beams.length) return;
     ctx.save();
     ctx.globalCompositeOperation = "lighter";
     ctx.lineCap = "round";
-    const wob = 0.65 + 0.35 * Math.sin(nowMs / 70);
+    const wob = 0.7 + 0.3 * Math.sin(nowMs / 70);
     for (const [pose, rock, own] of beams) {
       const ax = this.sx(pose.x);
       const ay = this.sy(pose.y);
@@ -484,20 +540,40 @@ export class Renderer {
       const ty = rock.y - ((rock.y - pose.y) / d) * rock.r * 0.8;
       const bx = this.sx(tx);
       const by = this.sy(ty);
-      const col = own ? "120, 255, 170" : "190, 255, 160";
-      for (const [w, a] of [[6, 0.18], [2.4, 0.55], [1, 0.9]]) {
+      const col = own ? "110, 255, 170" : "190, 255, 160";
+      // a wide glow, a bright beam and a white-hot core, flickering
+      for (const [w, a] of [[14, 0.1], [7, 0.22], [3.2, 0.6], [1.4, 1]]) {
         ctx.beginPath();
         ctx.moveTo(ax, ay);
         ctx.lineTo(bx, by);
-        ctx.strokeStyle = `rgba(${col}, ${a * wob})`;
-        ctx.lineWidth = w;
+        ctx.strokeStyle = a === 1 ? `rgba(235, 255, 240, ${0.9 * wob})` : `rgba(${col}, ${a * wob})`;
+        ctx.lineWidth = w * (0.85 + 0.15 * wob);
         ctx.stroke();
       }
-      // sparkle where the beam cuts the rock
-      ctx.fillStyle = `rgba(230, 255, 200, ${0.8 * wob})`;
-      for (let i = 0; i < 4; i++) {
+      // the cut: a hot glow where the beam bites, with sparks
+      const g = ctx.createRadialGradient(bx, by, 0, bx, by, 16);
+      g.addColorStop(0, `rgba(240, 255, 220, ${0.95 * wob})`);
+      g.addColorStop(0.4, `rgba(${col}, ${0.45 * wob})`);
+      g.addColorStop(1, `rgba(${col}, 0)`);
+      ctx.fillStyle = g;
+      ctx.beginPath();
+      ctx.arc(bx, by, 16, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = `rgba(230, 255, 200, ${0.85 * wob})`;
+      for (let i = 0; i < 6; i++) {
         const a = nowMs / 90 + i * 1.7;
-        ctx.fillRect(bx + Math.cos(a) * 5 * wob - 1, by + Math.sin(a * 1.3) * 5 * wob - 1, 2, 2);
+        const r = 4 + 7 * (((nowMs / 160) + i / 6) % 1);
+        ctx.fillRect(bx + Math.cos(a) * r - 1, by + Math.sin(a * 1.3) * r - 1, 2, 2);
+      }
+      // ore flowing up the beam to the hold
+      const len = Math.hypot(ax - bx, ay - by);
+      const n = Math.max(2, Math.min(8, Math.floor(len / 14)));
+      for (let i = 0; i < n; i++) {
+        const f = ((nowMs / 700) + i / n) % 1;
+        const px = bx + (ax - bx) * f;
+        const py = by + (ay - by) * f;
+        ctx.fillStyle = `rgba(200, 255, 210, ${0.9 * (1 - f * 0.6)})`;
+        ctx.fillRect(px - 1.5, py - 1.5, 3, 3);
       }
     }
     ctx.restore();
@@ -649,8 +725,11 @@ export class Renderer {
     const px = this.sx(pose.x);
     const py = this.sy(pose.y);
     if (!this.onScreen(px, py, 200)) return;
-    const hull = state.names.get(id)?.hull || "shuttle";
-    const size = Math.max((HULL_RADIUS[hull] ?? 12) * zoom * 1.2, 11);
+    const hullKey = (isOwn ? state.hullKey() : null) || state.names.get(id)?.hull || "shuttle";
+    const shape = hullShape(hullKey, state.me?.content?.hulls);
+    // never smaller than a readable mark; a big hull stays bigger than a small one when zoomed out
+    const size = Math.max(shape.radius * zoom * 1.2, 7 + shape.radius * 0.35);
+    this.hullsDrawn.set(id, { hull: hullKey, source: shape.source, points: shape.silhouette.length, size });
     const docked = (pose.flags & F_DOCKED) !== 0;
     const criminal = (pose.flags & F_CRIMINAL) !== 0;
     const colour = isOwn ? "#5cd0ff" : "#ffb347";
@@ -689,32 +768,37 @@ export class Renderer {
     ctx.rotate(-pose.angle);
     ctx.globalAlpha = docked ? 0.55 : 1;
     if ((pose.flags & F_THRUSTING) && !docked && !(pose.flags & F_NO_FUEL)) {
-      // two tongues of flame: a wide orange glow and a white-hot core, flickering
+      // two tongues of flame per engine: a wide orange glow and a white-hot core, flickering
       const flick = 0.75 + 0.25 * Math.sin(nowMs / 35 + id) * Math.sin(nowMs / 53 + id * 3);
-      const base = -size * 0.42;
-      for (const [len, half, c0, c1] of [
-        [size * (1.5 + 0.8 * flick), size * 0.4, "rgba(255, 150, 50, 0.75)", "rgba(255, 70, 20, 0)"],
-        [size * (0.9 + 0.5 * flick), size * 0.2, "rgba(255, 255, 230, 0.95)", "rgba(255, 200, 90, 0)"],
-      ]) {
-        const g = ctx.createLinearGradient(base, 0, base - len, 0);
-        g.addColorStop(0, c0);
-        g.addColorStop(1, c1);
-        ctx.fillStyle = g;
-        ctx.beginPath();
-        ctx.moveTo(base, -half);
-        ctx.quadraticCurveTo(base - len * 0.55, -half * 0.9, base - len, 0);
-        ctx.quadraticCurveTo(base - len * 0.55, half * 0.9, base, half);
-        ctx.closePath();
-        ctx.fill();
+      const scale = 1 / Math.sqrt(shape.engines.length);
+      for (const [ex, ey] of shape.engines) {
+        const base = ex * size;
+        const y0 = ey * size;
+        for (const [len, half, c0, c1] of [
+          [size * (1.5 + 0.8 * flick) * scale, size * 0.4 * scale, "rgba(255, 150, 50, 0.75)", "rgba(255, 70, 20, 0)"],
+          [size * (0.9 + 0.5 * flick) * scale, size * 0.2 * scale, "rgba(255, 255, 230, 0.95)", "rgba(255, 200, 90, 0)"],
+        ]) {
+          const g = ctx.createLinearGradient(base, y0, base - len, y0);
+          g.addColorStop(0, c0);
+          g.addColorStop(1, c1);
+          ctx.fillStyle = g;
+          ctx.beginPath();
+          ctx.moveTo(base, y0 - half);
+          ctx.quadraticCurveTo(base - len * 0.55, y0 - half * 0.9, base - len, y0);
+          ctx.quadraticCurveTo(base - len * 0.55, y0 + half * 0.9, base, y0 + half);
+          ctx.closePath();
+          ctx.fill();
+        }
       }
     }
     ctx.shadowColor = colour;
     ctx.shadowBlur = isOwn ? 12 : 8;
     ctx.beginPath();
-    ctx.moveTo(size, 0);
-    ctx.lineTo(-size * 0.7, -size * 0.62);
-    ctx.lineTo(-size * 0.4, 0);
-    ctx.lineTo(-size * 0.7, size * 0.62);
+    shape.silhouette.forEach(([ux, uy], i) => {
+      // the outline's y is the ship's left (+y world, counter-clockwise); the canvas y points down
+      if (i === 0) ctx.moveTo(ux * size, -uy * size);
+      else ctx.lineTo(ux * size, -uy * size);
+    });
     ctx.closePath();
     ctx.fillStyle = rgba(rgb.map((c) => c * 0.35), 1);
     ctx.fill();
@@ -791,7 +875,7 @@ export class Renderer {
     if (!p) {
       // off screen: an arrow at the edge towards it
       if (!own || !last) return;
-      this._edgeArrow(last.x, last.y, col, `${state.nameOf(id) || "target"} · ${fmtDistance(dist)}`, nowMs);
+      this._edgeArrow(last.x, last.y, col, `${state.nameOf(id) || "target"} · ${fmtDistance(dist)}`, nowMs, "target");
       return;
     }
     const r = Math.max(p.size * 1.6, 16) + 2 * Math.sin(nowMs / 180);
@@ -843,34 +927,10 @@ export class Renderer {
     this._text(fmtDistance(dist), p.px, y + 11, col, 11, true);
   }
 
-  /** An arrow at the screen edge towards world point (x, y) with a caption. */
-  _edgeArrow(x, y, colour, caption, nowMs) {
-    const { ctx, w, h } = this;
-    const cx = w / 2;
-    const cy = h / 2;
-    const dx = this.sx(x) - cx;
-    const dy = this.sy(y) - cy;
-    const m = 34;
-    const k = Math.min((cx - m) / Math.abs(dx || 1e-9), (cy - m) / Math.abs(dy || 1e-9));
-    const mx = cx + dx * k;
-    const my = cy + dy * k;
-    ctx.save();
-    ctx.translate(mx, my);
-    ctx.rotate(Math.atan2(dy, dx));
-    ctx.beginPath();
-    ctx.moveTo(11, 0);
-    ctx.lineTo(-6, -8);
-    ctx.lineTo(-2, 0);
-    ctx.lineTo(-6, 8);
-    ctx.closePath();
-    ctx.fillStyle = colour;
-    ctx.globalAlpha = 0.75 + 0.25 * Math.sin(nowMs / 200);
-    ctx.fill();
-    ctx.restore();
-    const align = mx < w * 0.2 ? "left" : mx > w * 0.8 ? "right" : "center";
-    const lx = align === "left" ? mx + 14 : align === "right" ? mx - 14 : mx;
-    const ly = my < cy ? my + 24 : my - 14;
-    this._place(caption, lx, ly, colour, 11, true, align, my < cy ? 1 : -1);
+  /** Queue an edge marker towards world point (x, y); _markers draws the queue last. */
+  _edgeArrow(x, y, colour, caption, nowMs, kind = "target") {
+    void nowMs;
+    this.edgeQueue.push({ kind, x, y, colour, caption, strong: true });
   }
 
   /** Distress calls in this system: a pulsing red beacon, or an edge arrow when off screen. */
@@ -883,7 +943,7 @@ export class Renderer {
       const py = this.sy(d.y);
       const caption = `SOS ${d.from} · ${fmtDistance(Math.hypot(d.x - this.own.x, d.y - this.own.y))}`;
       if (px < 0 || py < 0 || px > this.w || py > this.h) {
-        this._edgeArrow(d.x, d.y, "#ff6b7a", caption, nowMs);
+        this._edgeArrow(d.x, d.y, "#ff6b7a", caption, nowMs, "sos");
         continue;
       }
       for (let i = 0; i < 3; i++) {
@@ -914,11 +974,15 @@ export class Renderer {
   }
 
   // ------------------------------------------------------------------ overlays in the view
-  /** Screen rectangles of the HUD panels (cached briefly): markers keep out of them. */
+  /**
+   * Screen rectangles of what the HUD shows over the view (panels, the stick, the touch
+   * buttons; cached briefly): markers and the scale bar keep out of them.
+   */
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
-      for (const node of document.querySelectorAll("#hud:not([hidden]) :is(.panel, .keys, .log, .warnings)")) {
+      const sel = "#hud:not([hidden]) :is(.panel, .keys, .log, .warnings, .stick, .tb, .hud-menu)";
+      for (const node of document.querySelectorAll(sel)) {
         const r = node.getBoundingClientRect();
         if (r.width && r.height) rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6 });
       }
@@ -927,61 +991,155 @@ export class Renderer {
     return this._panelCache.rects;
   }
 
-  /** Arrows at the screen edge towards off-screen stations and the star, with distances. */
+  /**
+   * Markers on the screen's edge for what is out of view: the locked target and distress calls
+   * (queued while drawing them), stations, the star, the nearest other ships, and the
+   * directions of the jump links. Each sits where the line from the ship towards it meets the
+   * edge, moved along the edge out from under the HUD, with its name and distance; every one
+   * drawn is listed in `this.markers` ({kind, name, x, y, label: its rectangle}) for tests.
+   */
   _markers(nowMs) {
-    const { ctx, w, h } = this;
     const own = this.own;
+    const queue = this.edgeQueue;
+    this.edgeQueue = [];
+    this.markers = [];
     if (!own) return;
-    const sys = this.state.system;
-    const targets = stations(sys).filter((s) => !s.destroyed).map((s) => ({
-      x: num(s, "x") ?? 0, y: num(s, "y") ?? 0, name: label(s, "station"), colour: "#5cd0ff",
-    }));
-    targets.push({ x: 0, y: 0, name: label(sys?.star, sys?.name ?? "star"), colour: starCss(sys) });
-    const m = 22;
-    const cx = w / 2;
-    const cy = h / 2;
-    const panels = this.scaleRect ? [...this._panels(nowMs), this.scaleRect] : this._panels(nowMs);
-    for (const t of targets) {
+    const { w, h, state } = this;
+    const sys = state.system;
+    const list = queue; // the target and SOS calls first: they matter most
+    for (const s of stations(sys)) {
+      if (s.destroyed) continue;
+      const x = num(s, "x") ?? 0;
+      const y = num(s, "y") ?? 0;
+      list.push({ kind: "station", x, y, colour: "#5cd0ff",
+        caption: `${label(s, "station")} · ${fmtDistance(Math.hypot(x - own.x, y - own.y))}` });
+    }
+    list.push({ kind: "star", x: 0, y: 0, colour: starCss(sys),
+      caption: `${label(sys?.star, sys?.name ?? "star")} · ${fmtDistance(Math.hypot(own.x, own.y))}` });
+    // other ships out of view, nearest first (the target has its own marker)
+    const ships = [];
+    for (const [id, track] of state.tracks) {
+      if (id === state.ship || id === state.target || track.kind !== KIND_SHIP || !track.last) continue;
+      const t = track.last;
+      if (t.flags & F_DOCKED) continue;
       const px = this.sx(t.x);
       const py = this.sy(t.y);
       if (px > 0 && px < w && py > 0 && py < h) continue;
-      const dx = px - cx;
-      const dy = py - cy;
-      const k = Math.min((cx - m) / Math.abs(dx || 1e-9), (cy - m) / Math.abs(dy || 1e-9));
-      const mx = cx + dx * k;
-      let my = cy + dy * k;
-      for (const r of panels) {
-        if (mx > r.x0 && mx < r.x1 && my > r.y0 && my < r.y1) my = r.y0 < cy ? r.y1 + 8 : r.y0 - 8;
-      }
-      const a = Math.atan2(dy, dx);
-      ctx.save();
-      ctx.translate(mx, my);
-      ctx.rotate(a);
-      ctx.beginPath();
-      ctx.moveTo(8, 0);
-      ctx.lineTo(-5, -6);
-      ctx.lineTo(-5, 6);
-      ctx.closePath();
-      ctx.fillStyle = t.colour;
-      ctx.globalAlpha = 0.85;
-      ctx.fill();
-      ctx.restore();
-      const dist = Math.hypot(t.x - own.x, t.y - own.y);
-      const align = mx < w * 0.2 ? "left" : mx > w * 0.8 ? "right" : "center";
-      let lx = align === "left" ? mx + 12 : align === "right" ? mx - 12 : mx;
-      const ly = my < cy ? my + 22 : my - 12;
-      const tag = `${t.name} · ${fmtDistance(dist)}`;
-      // slide the label sideways out from under a HUD panel
-      ctx.font = `11px ${FONT}`;
-      const tw = ctx.measureText(tag).width + 4;
-      for (const r of panels) {
-        const x0 = align === "left" ? lx : align === "right" ? lx - tw : lx - tw / 2;
-        const x1 = x0 + tw;
-        if (ly < r.y0 || ly - 11 > r.y1 || x1 < r.x0 || x0 > r.x1) continue;
-        lx += (r.x0 + r.x1) / 2 > (x0 + x1) / 2 ? r.x0 - x1 : r.x1 - x0;
-      }
-      this._place(tag, lx, ly, "rgba(190, 215, 250, 0.8)", 11, false, align, my < cy ? 1 : -1);
+      ships.push({ id, t, d: Math.hypot(t.x - own.x, t.y - own.y) });
     }
+    ships.sort((a, b) => a.d - b.d);
+    ships.slice(0, 5).forEach(({ id, t, d }, i) => {
+      const criminal = (t.flags & F_CRIMINAL) !== 0;
+      list.push({ kind: "ship", x: t.x, y: t.y, small: true, colour: criminal ? CRIMINAL : "#ffb347",
+        caption: i < 2 ? `${state.nameOf(id) || "ship"} · ${fmtDistance(d)}` : "" });
+    });
+    // jump links: the direction of each linked system across the galaxy (main.js fills `links`)
+    const far = 1e9 / Math.max(this.zoom, 1e-6);
+    for (const l of this.links) {
+      const n = Math.hypot(l.dx, l.dy) || 1;
+      list.push({ kind: "link", x: own.x + (l.dx / n) * far, y: own.y + (l.dy / n) * far, hollow: true,
+        colour: "rgba(255, 190, 110, 0.8)", caption: w < 700 ? "" : `⇢ ${l.name}` });
+    }
+    const panels = this.scaleRect ? [...this._panels(nowMs), this.scaleRect] : this._panels(nowMs);
+    for (const mk of list) this._edgeMarker(mk, panels, nowMs);
+  }
+
+  /** Draw one edge marker if its point is off screen (see _markers). */
+  _edgeMarker(mk, panels, nowMs) {
+    const { ctx, w, h } = this;
+    const px = this.sx(mk.x);
+    const py = this.sy(mk.y);
+    if (px > 0 && px < w && py > 0 && py < h) return;
+    const m = mk.strong ? 30 : 22;
+    const cx = w / 2;
+    const cy = h / 2;
+    const dx = px - cx;
+    const dy = py - cy;
+    const k = Math.min((cx - m) / Math.abs(dx || 1e-9), (cy - m) / Math.abs(dy || 1e-9));
+    let mx = cx + dx * k;
+    let my = cy + dy * k;
+    // slide along the edge out from under the HUD: up or down on the sides, sideways on the
+    // top and bottom, to the nearest stretch of edge no panel covers
+    // (an edge the HUD covers end to end, like a phone's top bar: round the corner onto the side)
+    const acrossX = (x) => panels.filter((r) => x >= r.x0 && x <= r.x1).map((r) => [r.y0 - 8, r.y1 + 8]);
+    const acrossY = (y) => panels.filter((r) => y >= r.y0 && y <= r.y1).map((r) => [r.x0 - 8, r.x1 + 8]);
+    const free = (v, spans) => !spans.some(([lo, hi]) => v > lo && v < hi);
+    if (Math.abs(mx - m) < 1 || Math.abs(mx - (w - m)) < 1) {
+      my = freeAlong(my, m, h - m, acrossX(mx));
+      if (!free(my, acrossX(mx))) {
+        my = my < cy ? m : h - m;
+        mx = freeAlong(mx, m, w - m, acrossY(my));
+      }
+    } else {
+      mx = freeAlong(mx, m, w - m, acrossY(my));
+      if (!free(mx, acrossY(my))) {
+        mx = mx < cx ? m : w - m;
+        my = freeAlong(my, m, h - m, acrossX(mx));
+      }
+    }
+    const a = Math.atan2(dy, dx);
+    const s = mk.strong ? 1.35 : mk.small ? 0.75 : 1;
+    ctx.save();
+    ctx.translate(mx, my);
+    ctx.rotate(a);
+    ctx.beginPath();
+    ctx.moveTo(8 * s, 0);
+    ctx.lineTo(-5 * s, -6 * s);
+    ctx.lineTo(-2 * s, 0);
+    ctx.lineTo(-5 * s, 6 * s);
+    ctx.closePath();
+    if (mk.hollow) {
+      ctx.strokeStyle = mk.colour;
+      ctx.lineWidth = 1.4;
+      ctx.stroke();
+    } else {
+      ctx.fillStyle = mk.colour;
+      ctx.globalAlpha = mk.strong ? 0.8 + 0.2 * Math.sin(nowMs / 200) : 0.85;
+      ctx.fill();
+    }
+    ctx.restore();
+    const rec = { kind: mk.kind, name: mk.caption, x: Math.round(mx), y: Math.round(my), label: null };
+    this.markers.push(rec);
+    if (!mk.caption) return;
+    // the label: beside the arrow, towards the middle of the screen; if a HUD panel is in the
+    // way, beside that panel instead (right or left of it, then above or below it)
+    const size = mk.strong ? 11.5 : 11;
+    ctx.font = `${mk.strong ? "600 " : ""}${size}px ${FONT}`;
+    const tw = ctx.measureText(mk.caption).width + 4;
+    const ly0 = my < cy ? my + 22 : my - 12;
+    const lx0 = mx < w * 0.2 ? mx + 10 : mx > w * 0.8 ? mx - 10 - tw : mx - tw / 2;
+    // labels may come closer to a panel than arrows do (2 px instead of 6)
+    const boxes = panels.map((r) => ({ x0: r.x0 + 4, y0: r.y0 + 4, x1: r.x1 - 4, y1: r.y1 - 4 }));
+    const hits = (x0, y) => boxes.filter((r) => x0 < r.x1 && x0 + tw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
+    const fits = (x0, y) => x0 >= 2 && x0 + tw <= w - 2 && y - size >= 2 && y + 2 <= h - 2 && !hits(x0, y).length;
+    // beside the arrow, or slid just past the panel in the way (not so far it reads as another's)
+    const close = ([x0]) => Math.max(x0 - mx, mx - (x0 + tw), 0) < 48;
+    const near = [[lx0, ly0]];
+    for (const r of hits(lx0, ly0)) near.push(...[[r.x1 + 2, ly0], [r.x0 - 2 - tw, ly0]].filter(close));
+    // no room beside the arrow: its distance alone there, else the full caption further in,
+    // else the arrow alone (a label under a panel helps nobody)
+    const short = mk.caption.includes(" · ") ? mk.caption.slice(mk.caption.lastIndexOf(" · ") + 3) : "";
+    const sw = short ? ctx.measureText(short).width + 4 : 0;
+    const step = my < cy ? 1 : -1;
+    const shortAt = short ? [[mx - sw / 2, ly0], [mx + 10, my + 4], [mx - 10 - sw, my + 4],
+      ...[1, 2, 3].map((k) => [mx - sw / 2, ly0 + step * 18 * k])] : [];
+    const far = [];
+    for (let k = 1; k <= 10; k++) {
+      const y = ly0 + step * 18 * k;
+      far.push([lx0, y], [mx + 10, y], [mx - 10 - tw, y]);
+    }
+    const sfits = ([x0, y]) => x0 >= 2 && x0 + sw <= w - 2 && y - size >= 2 && y + 2 <= h - 2
+      && !boxes.some((r) => x0 < r.x1 && x0 + sw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
+    let caption = mk.caption;
+    let pick = near.find(([x0, y]) => fits(x0, y));
+    if (!pick && short) {
+      pick = shortAt.find(sfits);
+      if (pick) caption = short;
+    }
+    pick ??= far.find(([x0, y]) => fits(x0, y));
+    if (!pick) return;
+    const colour = mk.strong ? mk.colour : mk.kind === "link" ? "rgba(255, 205, 150, 0.75)" : "rgba(190, 215, 250, 0.8)";
+    rec.label = this._place(caption, pick[0] + 2, pick[1], colour, size, !!mk.strong, "left", my < cy ? 1 : -1);
   }
 
   _scaleBar() {
@@ -1028,10 +1186,12 @@ export class Renderer {
       if (!hit) break;
       top = dir < 0 ? hit.y0 - size - 3 : hit.y1 + 1;
     }
-    this.placed.push({ x0, x1, y0: top, y1: top + size + 2 });
+    const rect = { x0, x1, y0: top, y1: top + size + 2 };
+    this.placed.push(rect);
     ctx.textAlign = align;
     this._text(text, x, top + size, colour, size, bold);
     ctx.textAlign = "center";
+    return rect;
   }
 
   /** Server text is drawn with fillText: never parsed as markup. */

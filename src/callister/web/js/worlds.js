@@ -79,6 +79,9 @@ export class WorldsPanel {
 
   _render() {
     if (!this.root) return;
+    // nothing to enter and nothing ending: the panel keeps out of the way (the HUD's pilot
+    // line names the world)
+    this.root.hidden = !this.ending && !this.worlds.some((w) => String(w.name) !== this.world);
     document.getElementById("hud-world-name").textContent = this.world || "—";
     const ending = document.getElementById("hud-world-ending");
     ending.hidden = !this.ending;

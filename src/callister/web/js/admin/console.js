@@ -225,25 +225,35 @@ async function moveZone(ev) {
 }
 
 let cluster = null; // the gateway's view of the workers (a cluster); null on a single process
+// What this server answers, learnt from the first refresh: a cluster gateway serves
+// /api/admin/cluster and not the worlds; a single process the other way round. A 404 says the
+// server has no such endpoint, and a server does not grow one while the page is open, so it is
+// not asked again (it was asked every second, each a 404 in the server's log and the console).
+const has = { cluster: true, worlds: true };
 
 async function refresh() {
   try {
-    // a cluster gateway answers /api/admin/cluster; a single process does not (404)
-    try {
-      cluster = await call("GET", "/api/admin/cluster");
-    } catch (e) {
-      if (e.status !== 404) throw e;
-      cluster = null;
+    if (has.cluster) {
+      try {
+        cluster = await call("GET", "/api/admin/cluster");
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        cluster = null;
+        has.cluster = false;
+      }
     }
     $("admin-cluster").hidden = cluster === null;
     if (cluster) renderCluster();
-    try {
-      data = await call("GET", "/api/admin/worlds");
-      $("admin-worlds-section").hidden = false;
-      render();
-    } catch (e) {
-      if (e.status !== 404 || cluster === null) throw e;
-      $("admin-worlds-section").hidden = true; // worlds are managed by `callister serve`
+    if (has.worlds) {
+      try {
+        data = await call("GET", "/api/admin/worlds");
+        $("admin-worlds-section").hidden = false;
+        render();
+      } catch (e) {
+        if (e.status !== 404 || cluster === null) throw e;
+        has.worlds = false;
+        $("admin-worlds-section").hidden = true; // worlds are managed by `callister serve`
+      }
     }
   } catch (e) {
     if (e.status === 401 || e.status === 403) {
@@ -265,5 +275,5 @@ $("admin-create-form").addEventListener("submit", create);
 $("admin-move-form").addEventListener("submit", moveZone);
 $("admin-delete-submit").addEventListener("click", submitDelete);
 setInterval(() => { if (token && !$("admin-main").hidden) refresh(); }, 1000);
-window.callisterAdmin = { refresh, data: () => data, cluster: () => cluster };
+window.callisterAdmin = { refresh, data: () => data, cluster: () => cluster, has: () => ({ ...has }) };
 if (token) start();

@@ -1,0 +1,345 @@
+"""The HUD at 1280 × 800, 1024 × 600 and 390 × 844 (a phone, touch), in Debian's chromium.
+
+Issue 16: on a phone the panels overlapped the ship, the flight pad and the station's ✕ were
+off screen and the galaxy map was 130 px wide; 1024 × 600 was cramped; the Aboard and Crew
+panels covered the view when flying alone. At each size this test plays the first minutes
+through the page (register, the station screen, undock, fly, lock a ship, open the maps) and
+checks what a player would see:
+
+- every control on screen lies inside the window and is reachable (nothing covers its middle),
+  and no two controls overlap;
+- the middle of the view, where our ship is drawn, is free of panels;
+- the edge markers (stations, the star, the target, jump links) and their labels are inside
+  the window and off the controls;
+- the optional panels (crew, shared ship) are out of the way when flying alone;
+- the station screen and the maps fit the window with their close button in reach.
+
+It saves docs/screenshot-desktop.png, docs/screenshot-1024.png and docs/screenshot-phone.png
+(the README shows them). The server runs in this process (tests/web/test_browser_combat.py):
+set-up puts a second ship (a real WebSocket client) near the player and, on the desktop, the
+player by an asteroid; everything the player does goes through the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.web.test_browser import ROOT, Player, browser  # noqa: F401
+from tests.web.test_browser_combat import (
+    ThreadedServer,
+    pilot_named,
+    place,
+    undocked_bot,
+    wait_status,
+)
+
+from callister.bots.client import Bot
+
+pytestmark = pytest.mark.browser
+
+SHOTS = {
+    "desktop": ROOT / "docs" / "screenshot-desktop.png",
+    "1024": ROOT / "docs" / "screenshot-1024.png",
+    "phone": ROOT / "docs" / "screenshot-phone.png",
+}
+
+# What is wrong with the layout now, as a list of sentences (empty: nothing). Runs in the page.
+LAYOUT_PROBLEMS = """
+(scope) => {
+  const W = innerWidth, H = innerHeight, out = [];
+  const shown = (n) => {
+    if (!n.isConnected || n.closest('[hidden]')) return false;
+    const s = getComputedStyle(n);
+    if (s.visibility === 'hidden' || s.display === 'none' || Number(s.opacity) === 0) return false;
+    const r = n.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const name = (n) =>
+    '#' + (n.id || n.dataset.testid || n.textContent.trim().slice(0, 20) || n.tagName);
+  const sel = scope + ' :is(button, input, select, [role=tab], .stick)';
+  const controls = [...document.querySelectorAll(sel)].filter(shown);
+  // a control scrolled out of a scrolling list is reached by scrolling: the list must be on
+  // screen, the control need not be
+  const scroller = (n) => {
+    for (let a = n.parentElement; a; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowY;
+      if ((o === 'auto' || o === 'scroll') && a.scrollHeight > a.clientHeight + 1) return a;
+    }
+    return null;
+  };
+  const clipped = (n, r) => {
+    const a = scroller(n);
+    if (!a) return false;
+    const c = a.getBoundingClientRect();
+    return r.top < c.top - 0.5 || r.bottom > c.bottom + 0.5;
+  };
+  const boxes = controls.map((n) => [n, n.getBoundingClientRect()])
+    .filter(([n, r]) => !clipped(n, r));
+  for (const [n, r] of boxes) {
+    if (r.left < -0.5 || r.top < -0.5 || r.right > W + 0.5 || r.bottom > H + 0.5) {
+      out.push(`${name(n)} is off screen: ${Math.round(r.left)},${Math.round(r.top)} ` +
+               `${Math.round(r.width)}x${Math.round(r.height)} in ${W}x${H}`);
+      continue;
+    }
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    if (!hit || !(n === hit || n.contains(hit) || hit.closest('label') === n.closest('label'))) {
+      out.push(`${name(n)} is covered by ${hit ? name(hit) : 'nothing'}`);
+    }
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, ra] = boxes[i], [b, rb] = boxes[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+      const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+      if (w > 1 && h > 1) out.push(`${name(a)} overlaps ${name(b)}`);
+    }
+  }
+  return { problems: out, controls: controls.length };
+}
+"""
+
+# Whether the ship's place (the middle of the view) is clear, and the markers sit well.
+VIEW_PROBLEMS = """
+() => {
+  const W = innerWidth, H = innerHeight, out = [];
+  const view = document.getElementById('view');
+  for (const [dx, dy] of [[0, 0], [-28, 0], [28, 0], [0, -28], [0, 28]]) {
+    const hit = document.elementFromPoint(W / 2 + dx, H / 2 + dy);
+    const what = hit && (hit.id || hit.className);
+    if (hit !== view) out.push(`the ship's place (${dx},${dy}) is covered by #${what}`);
+  }
+  const controls = [...document.querySelectorAll('#hud :is(button, input, select, .stick)')]
+    .filter((n) => !n.closest('[hidden]') && n.getBoundingClientRect().width > 0 &&
+                   getComputedStyle(n).display !== 'none')
+    .map((n) => n.getBoundingClientRect());
+  const panels = [...document.querySelectorAll('#hud .panel')]
+    .filter((n) => !n.closest('[hidden]') && getComputedStyle(n).display !== 'none')
+    .map((n) => n.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0);
+  for (const m of window.callister.markers()) {
+    if (m.x < 0 || m.y < 0 || m.x > W || m.y > H) {
+      out.push(`marker ${m.kind} off screen at ${m.x},${m.y}`);
+    }
+    if (controls.some((r) => m.x > r.left && m.x < r.right && m.y > r.top && m.y < r.bottom)) {
+      out.push(`marker ${m.kind} ${m.name} under a control at ${m.x},${m.y}`);
+    }
+    const l = m.label;
+    if (!l) continue;
+    if (l.x0 < 0 || l.y0 < 0 || l.x1 > W || l.y1 > H) out.push(`label ${m.name} off screen`);
+    const over = (r) => l.x0 < r.right && l.x1 > r.left && l.y0 < r.bottom && l.y1 > r.top;
+    if ([...controls, ...panels].some(over)) {
+      out.push(`label ${m.name} under a control or a panel`);
+    }
+  }
+  return out;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    server = ThreadedServer(tmp_path_factory.mktemp("layout"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def other(game: ThreadedServer) -> Iterator[Bot]:
+    """A second pilot (a real WebSocket client), undocked and reading its socket."""
+    bot = undocked_bot(game, "Wren_" + str(os.getpid() % 10000))
+    pump = asyncio.run_coroutine_threadsafe(bot.pump(600), game.loop)
+    try:
+        yield bot
+    finally:
+        pump.cancel()
+
+
+class SizedPlayer(Player):
+    """A Player whose browser context has this window size, and touch where the device has it."""
+
+    def __init__(
+        self, chromium: Any, base: str, name: str, width: int, height: int, touch: bool, phone: bool
+    ) -> None:
+        self.name = name
+        self.context = chromium.new_context(
+            viewport={"width": width, "height": height}, has_touch=touch, is_mobile=phone
+        )
+        self.page = self.context.new_page()
+        self.page_errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        self.page.goto(base + "/")
+
+
+def problems(p: Player, scope: str) -> list[str]:
+    found: dict[str, Any] = p.page.evaluate(LAYOUT_PROBLEMS, scope)
+    assert found["controls"] > 0, f"no controls shown in {scope}"
+    return list(found["problems"])
+
+
+def settle(p: Player, check: Any, what: str, timeout: float = 6.0) -> None:
+    """The HUD redraws at 10 Hz and markers every frame: wait until `check()` finds nothing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if not found:
+            return
+        if time.monotonic() > deadline:
+            shot = (
+                Path(tempfile.gettempdir())
+                / f"layout-failure-{p.name}-{what.replace(' ', '-')}.png"
+            )
+            p.page.screenshot(path=str(shot))
+            pytest.fail(f"{p.name}: {what}: " + "; ".join(found[:12]) + f" (screenshot: {shot})")
+        time.sleep(0.2)
+
+
+def press(p: Player, touch: bool, testid: str, key: str) -> None:
+    """A player's action: a tap on the touch button, or its key."""
+    if touch:
+        p.page.tap(f"[data-testid='{testid}']")
+    else:
+        p.page.keyboard.press(key)
+
+
+@pytest.mark.parametrize(
+    ("label", "width", "height", "touch"),
+    [
+        ("desktop", 1280, 800, False),
+        ("1024", 1024, 600, False),
+        ("1024-touch", 1024, 600, True),
+        ("phone", 390, 844, True),
+    ],
+)
+def test_layout_at(
+    game: ThreadedServer,
+    other: Bot,
+    browser: Any,  # noqa: F811
+    label: str,
+    width: int,
+    height: int,
+    touch: bool,
+) -> None:
+    name = f"L{label.replace('-', '')[:6]}_{os.getpid() % 10000}"
+    p = SizedPlayer(browser, game.live.http, name, width, height, touch, label == "phone")
+    settle(p, lambda: problems(p, "#login"), "the login screen")
+    s = p.register()
+    assert s["docked"]
+    mode = p.page.evaluate("window.callister.layout()")
+    assert mode["touch"] == touch
+    assert mode["mode"] == {"desktop": "desktop", "phone": "phone"}.get(label, "compact")
+
+    # --- docked: the station screen fits, its ✕ is in reach
+    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
+    settle(p, lambda: problems(p, "#station-screen"), "the station screen")
+    box = p.page.locator("#station-screen").bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    if label == "phone":
+        assert box["width"] == width and box["height"] == height, "full screen on a phone"
+    # crew candidates at the home station: the crew panel has something to show
+    wait_for = "window.callister.panels().crew"
+    deadline = time.monotonic() + 10
+    while not p.page.evaluate(wait_for):
+        assert time.monotonic() < deadline, "the crew panel did not open for the candidates"
+        time.sleep(0.1)
+    if touch:
+        p.page.tap("#station-screen .close")
+    else:
+        p.page.click("#station-screen .close")
+    p.page.wait_for_selector("#station-screen", state="hidden")
+
+    # --- undock and fly a little, as a player does
+    press(p, touch, "t-dock", "f")
+    p.wait("undocking", lambda s: not s["docked"])
+    if not touch:
+        p.hold("w", 0.4)  # (the stick is tested in test_browser_touch.py)
+    # flying alone with no crew aboard: neither optional panel covers the view
+    deadline = time.monotonic() + 5
+    while any(p.page.evaluate("window.callister.panels()").values()):
+        assert time.monotonic() < deadline, p.page.evaluate("window.callister.panels()")
+        time.sleep(0.1)
+    assert not p.page.is_visible("#crew") and not p.page.is_visible("#aboard")
+
+    # set-up: the other pilot's ship comes by; the player locks it (T, or the Target button)
+    own = p.snap()["pos"]
+    place(game, other.name, own["x"] + 160.0, own["y"] + 90.0)
+    p.wait("the other ship in view", lambda s: str(other.ship) in s["entities"])
+    deadline = time.monotonic() + 10
+    while (p.page.evaluate("window.callister.target()") or {}).get("id") != other.ship:
+        assert time.monotonic() < deadline, "could not lock the other ship"
+        press(p, touch, "t-target", "t")
+        time.sleep(0.4)
+    p.page.wait_for_selector("#hud-target", state="visible")
+
+    if label == "desktop":
+        # set-up: by an asteroid of the home system; M starts the mining laser
+        pilot = game.call(lambda: pilot_named(game.world, name))
+        system = game.call(lambda: game.world.zones[pilot.zone_key].system.to_dict())
+        rock = system["fields"][0]["rocks"][0]
+        place(game, name, rock["x"] + rock["r"] + 110.0, rock["y"])
+        place(game, other.name, rock["x"] + rock["r"] + 230.0, rock["y"] + 110.0)
+        p.wait(
+            "the move",
+            lambda s: (
+                math.hypot(s["pos"]["x"] - rock["x"], s["pos"]["y"] - rock["y"]) < rock["r"] + 120
+            ),
+        )
+        time.sleep(0.5)  # the view draws ~100 ms in the past: let it catch up with the move
+        p.page.keyboard.press("m")
+        wait_status(p, "the mining laser on", lambda st: st.get("mining") is not None)
+        for _ in range(2):  # zoom in: the beam and the ships up close
+            p.page.keyboard.press("Equal")
+        deadline = time.monotonic() + 5
+        while not p.page.evaluate("window.callister.renderer.miningDrawn"):
+            assert time.monotonic() < deadline, "no mining beam drawn while mining"
+            time.sleep(0.1)
+
+    settle(p, lambda: problems(p, "#hud"), "the HUD in flight")
+    settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in flight")
+    shot = SHOTS.get(label)
+    if shot is not None:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        p.page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 20_000
+    if label == "desktop":
+        p.page.keyboard.press("m")  # stop mining
+
+    # --- the maps fit the window, their ✕ in reach
+    for button, key, overlay, min_w in (
+        ("t-jump", "j", "#galaxy", 0.5),
+        ("t-map", "n", "#sysmap", 0.5),
+    ):
+        press(p, touch, button, key)
+        p.page.wait_for_selector(overlay, state="visible")
+        canvas = p.page.locator(f"{overlay} canvas").bounding_box()
+        assert canvas, overlay
+        assert canvas["width"] >= (0.95 if label == "phone" else min_w) * width, (overlay, canvas)
+        assert canvas["height"] >= 0.4 * height, (overlay, canvas)
+        assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= width + 0.5
+        assert canvas["y"] >= 0 and canvas["y"] + canvas["height"] <= height + 0.5
+        settle(p, lambda ov=overlay: problems(p, ov), f"the map {overlay}")
+        if touch:
+            p.page.tap(f"{overlay} .close")
+        else:
+            p.page.click(f"{overlay} .close")
+        p.page.wait_for_selector(overlay, state="hidden")
+
+    if label == "phone":
+        # the drawer: pilot, sound, crew and shared ship, then shut again
+        p.page.tap("#btn-menu")
+        p.page.wait_for_selector("[data-testid='mute']", state="visible")
+        settle(p, lambda: problems(p, "#hud-right"), "the drawer")
+        p.page.tap("#btn-menu")
+        p.page.wait_for_selector("[data-testid='mute']", state="hidden")
+    assert not p.page_errors, p.page_errors
+    p.context.close()
