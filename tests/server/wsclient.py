@@ -53,13 +53,20 @@ def _is_id(value: Any) -> bool:
 
 
 class CheckedBot(Bot):
-    """A bot that fails the test on any JSON message breaking the wire's id rules."""
+    """A bot that fails the test on any JSON message breaking the wire's id rules. It also
+    keeps the jump gates of the last `system` message (`gates`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gates: list[dict[str, Any]] = []
 
     def _on_frame(self, data: str | bytes) -> None:
         if isinstance(data, str):
             msg = json.loads(data)
             errors = wire_id_errors(msg, str(msg.get("t")))
             assert not errors, errors
+            if msg.get("t") == "system":
+                self.gates = msg["gates"]
         super()._on_frame(data)
 
 

@@ -22,6 +22,10 @@ MAX_WEAPON_SLOTS: Final = 4
 
 WEAPON_KINDS: Final = ("hitscan", "projectile", "missile")
 
+MAX_CRUISE_SPEED: Final = 2000.0
+"""m/s: the fastest cruise a hull may have (a snapshot's velocity field holds +-2047 m/s, and
+clients dead-reckon with it)."""
+
 
 class ContentError(ValueError):
     """A content file is missing a field, has a wrong type, or an out-of-range value."""
@@ -72,6 +76,9 @@ class Hull:
     fuel_burn: float = 0.0
     jump_fuel: float = 0.0
     repair_price: int = 0
+    # Travel (issue 16): 0 = no cruise drive.
+    cruise_speed: float = 0.0
+    cruise_fuel: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +203,11 @@ def _check_hulls(hulls: dict[str, Hull], weapons: dict[str, Weapon]) -> None:
         where = f"hulls.toml: [{h.key}]"
         if h.slots > MAX_WEAPON_SLOTS:
             raise ContentError(f"{where}.slots must be at most {MAX_WEAPON_SLOTS}")
+        if h.cruise_speed and not h.max_speed < h.cruise_speed <= MAX_CRUISE_SPEED:
+            raise ContentError(
+                f"{where}.cruise_speed must be 0 (no cruise drive) or above max_speed and at"
+                f" most {MAX_CRUISE_SPEED:g} m/s"
+            )
         if len(h.loadout) > h.slots:
             raise ContentError(f"{where}.loadout has {len(h.loadout)} weapons for {h.slots} slots")
         for weapon in h.loadout:
