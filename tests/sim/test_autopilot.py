@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 
 from callister.content import Hull
@@ -20,7 +22,9 @@ from callister.sim import (
     StationSpec,
     Zone,
     ZoneLayout,
+    checkpoint,
 )
+from callister.sim.entities import SLOTS, WIDE_COLUMNS
 from callister.sim.rules import (
     AUTOPILOT_TOLERANCE,
     ESCORT_DISTANCE,
@@ -327,3 +331,38 @@ def test_undocking_and_thrusting_at_once_never_hits_the_station(hull: Hull) -> N
                 error = math.remainder(heading - z.ship_state(1).angle, 2 * math.pi)
                 z.submit(Input(OWNER, 1, 1.0, max(-1.0, min(1.0, error / rate))))
                 assert not of(z.step(), Collided), (k, h)
+
+
+def test_a_checkpoint_from_before_the_travel_columns_still_restores() -> None:
+    # saved footage outlives builds: a checkpoint without the columns appended for travel
+    # restores with them at their defaults (no autopilot, no cruise drive)
+    z = Zone(travel_layout())
+    z.add_ship(1, OWNER, SHUTTLE, x=100.0, y=-9_000.0, vx=30.0)
+    z.step()
+    data = z.checkpoint()
+    _, _, head_len = checkpoint._HEAD.unpack_from(data)
+    header = json.loads(data[checkpoint._HEAD.size : checkpoint._HEAD.size + head_len])
+    offset, blobs = checkpoint._HEAD.size + head_len, []
+    for name, dtype in header["columns"]:
+        size = header["count"] * np.dtype(dtype).itemsize * (SLOTS if name in WIDE_COLUMNS else 1)
+        blobs.append((name, data[offset : offset + size]))
+        offset += size
+    old = [(name, blob) for name, blob in blobs if not name.startswith(("ap_", "cruise"))]
+    assert len(old) == len(blobs) - 14
+    header["columns"] = [c for c in header["columns"] if c[0] in dict(old)]
+    head = json.dumps(header).encode()
+    older = b"".join(
+        [checkpoint._HEAD.pack(checkpoint.MAGIC, checkpoint.VERSION, len(head)), head]
+        + [blob for _, blob in old]
+        + [data[offset:]]
+    )
+    restored = Zone.from_checkpoint(travel_layout(), older)
+    assert restored.ship_state(1) == z.ship_state(1)
+    assert restored.travel(1) == z.travel(1)
+    with pytest.raises(checkpoint.CheckpointError):  # but not a checkpoint of other columns
+        header["columns"][3][0] = "nonsense"
+        head = json.dumps(header).encode()
+        Zone.from_checkpoint(
+            travel_layout(),
+            checkpoint._HEAD.pack(checkpoint.MAGIC, checkpoint.VERSION, len(head)) + head,
+        )

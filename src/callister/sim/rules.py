@@ -123,7 +123,7 @@ meanwhile; anything that drops a cruise also stops a spool)."""
 CRUISE_RAMP_S: Final = 4.0
 """In cruise, full thrust accelerates by cruise_speed / CRUISE_RAMP_S m/s^2."""
 
-CRUISE_DROP_DISTANCE: Final = 1500.0
+CRUISE_DROP_DISTANCE: Final = 1000.0
 """m: a cruise drops out (and cannot engage) this close to the surface of the star, a
 station or an asteroid field's disc. Far more than a tick of cruise flight, so a cruising
 ship can never reach a collider."""
