@@ -9,7 +9,7 @@ import pytest
 
 from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Autopilot, Cruise, Fire, Input
-from callister.sim import Collided, CruiseChanged, Refused, Zone
+from callister.sim import Collided, CruiseChanged, Refused, Zone, autopilot
 from callister.sim.rules import (
     CRUISE_COOLDOWN_S,
     CRUISE_DROP_DISTANCE,
@@ -103,7 +103,11 @@ def test_refused_docked_without_a_drive_or_fuel() -> None:
         assert isinstance(r, Refused) and (r.code, r.ship) == (code, ship)
 
 
-def test_a_closing_ship_drops_the_cruise_but_one_keeping_pace_does_not() -> None:
+@pytest.mark.parametrize("pairs", [autopilot._BRUTE_PAIRS, 0], ids=["every-pair", "grid"])
+def test_a_closing_ship_drops_the_cruise_but_one_keeping_pace_does_not(
+    pairs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(autopilot, "_BRUTE_PAIRS", pairs)  # many cruisers: the grid's way
     z = cruising(vx=200.0)
     x, y = z.ship_state(1).x, z.ship_state(1).y
     z.add_ship(2, 99, SHUTTLE, x=x + 600.0, y=y + 300.0, vx=200.0)  # same velocity: not closing

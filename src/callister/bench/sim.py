@@ -302,7 +302,7 @@ def _time_zone(
                     isinstance(e, Refused) and e.action == "autopilot"
                 )
                 if done and zone.has_ship(e.ship):
-                    arrived += isinstance(e, AutopilotArrived)
+                    arrived += isinstance(e, AutopilotArrived) and i > WARMUP_TICKS
                     _autopilot(zone, owners[e.ship], e.ship, next(targets))
         start = time.perf_counter()
         events = zone.step()

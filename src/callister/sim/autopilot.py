@@ -77,6 +77,7 @@ from callister.sim.kernels_travel import (
     EV_DROP,
     EV_OUT_OF_FUEL,
     EV_SPOOLING,
+    ships_closing,
     steer_travel,
     travel_scan,
 )
@@ -466,10 +467,20 @@ def _follow(state: SimState, rows: NDArray[np.int64]) -> None:
         cancel_autopilot(state, int(bad[i]), "target_gone" if gone[i] else "target_docked")
 
 
+_BRUTE_PAIRS: Final = 1_000_000
+"""Cruisers x ships up to which the closing-ship check compares every pair (cheaper than
+bringing the neighbour grid up to date, which a busy zone's every cruiser would need)."""
+
+
 def _ships_closing(state: SimState, rows: NDArray[np.int64], near: NDArray[np.bool_]) -> None:
     """near[row] = whether another undocked ship within CRUISE_SHIP_DISTANCE of the cruising
     ship in `row` is closing on it (the range between them shrinking)."""
     store = state.store
+    n = store.count
+    if rows.size * n <= _BRUTE_PAIRS:
+        ships_closing(n, rows, store.kind, store.flags, store.x, store.y, store.vx, store.vy,
+                      CRUISE_SHIP_DISTANCE, near)  # fmt: skip
+        return
     near[rows] = False
     ensure_grid(state)
     state.grid_built = (-1, -1)  # positions move this tick: the lazy grid must update after
@@ -499,12 +510,7 @@ def _raise(state: SimState, rows: NDArray[np.int64], codes: NDArray[np.int8]) ->
         owner = store.owner.item(row)
         if code == EV_ARRIVED:
             kind = store.ap_kind.item(row)
-            if kind == AP_SHIP:
-                target = int(store.ap_target[row])
-            elif kind == AP_POINT:
-                target = 0
-            else:
-                target = store.ap_index.item(row)
+            target = _target(state, row)
             if kind != AP_SHIP:
                 store.ap_kind[row] = AP_OFF
                 store.ap_flags[row] = 0
@@ -543,11 +549,15 @@ def travel_state(state: SimState, row: int) -> TravelState:
     cruise = CRUISE_NAMES.get(store.cruise.item(row), "off")
     if kind == AP_OFF:
         return TravelState(None, 0, None, 0.0, cruise)
-    if kind == AP_SHIP:
-        target = int(store.ap_target[row])
-    elif kind == AP_POINT:
-        target = 0
-    else:
-        target = store.ap_index.item(row)
     goal = (store.ap_x.item(row), store.ap_y.item(row))
-    return TravelState(AP_KIND_NAMES[kind], target, goal, store.ap_r.item(row), cruise)
+    return TravelState(AP_KIND_NAMES[kind], _target(state, row), goal, store.ap_r.item(row), cruise)
+
+
+def _target(state: SimState, row: int) -> int:
+    """What the ship's autopilot flies to: the followed ship's id, the station, field or link
+    index, or 0 for a point."""
+    store = state.store
+    kind = store.ap_kind.item(row)
+    if kind == AP_SHIP:
+        return int(store.ap_target[row])
+    return 0 if kind == AP_POINT else store.ap_index.item(row)

@@ -27,6 +27,7 @@ from callister.sim.entities import (
     CRUISE_SPOOLING,
     DOCKED,
     FIRING,
+    KIND_SHIP,
     SHIELD_HIT,
 )
 
@@ -86,6 +87,37 @@ def travel_scan(n, ap_kind, cruise, cruise_ticks, followers, cruisers):
     return nf, nc, busy
 
 
+@njit(
+    "void(int64, int64[::1], uint8[::1], uint8[::1], float32[::1], float32[::1], float32[::1],"
+    " float32[::1], float64, bool_[::1])",
+    cache=True,
+    nogil=True,
+)
+def ships_closing(n, cruisers, kind, flags, x, y, vx, vy, reach, near):
+    """near[c] = whether another undocked ship within `reach` of cruiser row c is closing on
+    it (the range shrinking), for every row c in `cruisers`. Every ship against every
+    cruiser: for the few cruisers a zone has, cheaper than updating a neighbour grid."""
+    r2 = reach * reach
+    for k in range(cruisers.size):
+        c = cruisers[k]
+        cx = np.float64(x[c])
+        cy = np.float64(y[c])
+        cvx = np.float64(vx[c])
+        cvy = np.float64(vy[c])
+        hit = False
+        for i in range(n):
+            dx = np.float64(x[i]) - cx
+            dy = np.float64(y[i]) - cy
+            if dx * dx + dy * dy > r2 or i == c:
+                continue
+            if kind[i] != KIND_SHIP or (flags[i] & DOCKED) != 0:
+                continue
+            if dx * (np.float64(vx[i]) - cvx) + dy * (np.float64(vy[i]) - cvy) < 0.0:
+                hit = True
+                break
+        near[c] = hit
+
+
 @njit(cache=True, nogil=True)
 def _blocking(px, py, ax, ay, goal_x, goal_y, radius, infl, skip, skip2, ox, oy, orad):
     """The first obstacle (by distance along the path) the segment P -> aim passes through
@@ -103,21 +135,21 @@ def _blocking(px, py, ax, ay, goal_x, goal_y, radius, infl, skip, skip2, ox, oy,
     for j in range(ox.size):
         if j == skip or j == skip2:  # noqa: SIM109 - two int compares, no tuple in the loop
             continue
+        cx = ox[j] - px
+        cy = oy[j] - py
+        t = (cx * dx + cy * dy) / length2
+        if t <= 0.0:
+            continue  # behind the ship (most obstacles): the cheapest test first
         reach = orad[j] + infl
         gx = goal_x - ox[j]
         gy = goal_y - oy[j]
         if gx * gx + gy * gy <= reach * reach:
             continue
-        cx = ox[j] - px
-        cy = oy[j] - py
         dist2 = cx * cx + cy * cy
         if dist2 <= reach * reach:
             reach = math.sqrt(dist2) * 0.97
             if reach < orad[j] + radius + 5.0:
                 continue  # touching it already: nothing to steer around
-        t = (cx * dx + cy * dy) / length2
-        if t <= 0.0:
-            continue
         tt = t if t < 1.0 else 1.0
         qx = dx * tt - cx
         qy = dy * tt - cy
