@@ -79,6 +79,9 @@ ammo_price=2\n"""
         (ARMED.replace("slots=2", "slots=5"), r"hulls.toml: \[s\]\.slots must be at most 4"),
         (ARMED.replace("energy=50.0", "energy=-1.0"), r"\[s\]\.energy must not be negative"),
         (ARMED.replace("repair_price=3", "repair_price=2.5"), "repair_price must be int"),
+        (GOOD + "cruise_speed=1.5\n", r"\[s\]\.cruise_speed must be 0 .* above max_speed"),
+        (GOOD + "cruise_speed=2500.0\n", r"cruise_speed .* at most 2000 m/s"),
+        (GOOD + "cruise_fuel=-0.1\n", r"\[s\]\.cruise_fuel must not be negative"),
     ],
 )
 def test_bad_content_is_refused(tmp_path: Path, hulls: str, message: str) -> None:
@@ -125,6 +128,7 @@ def test_good_custom_content(tmp_path: Path) -> None:
     # combat fields default to an unarmed hull that burns nothing
     hull = content.starter_hull
     assert (hull.slots, hull.loadout, hull.energy, hull.fuel_burn) == (0, (), 0.0, 0.0)
+    assert (hull.cruise_speed, hull.cruise_fuel) == (0.0, 0.0)  # no cruise drive
 
 
 def test_custom_weapons_and_armed_hull(tmp_path: Path) -> None:
