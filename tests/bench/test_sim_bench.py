@@ -34,6 +34,20 @@ def test_bench_reports_timings_per_stage() -> None:
     assert not gc.isenabled() or gc.get_freeze_count() == 0  # the GC freeze is undone
 
 
+def test_bench_with_ships_on_autopilot_times_the_travel_stage() -> None:
+    result = run_sim_bench(300, 40, seed=3, autopilot=0.5)
+    assert result["autopilot"] == 150
+    assert result["intents_per_tick"] == 2.0  # 1 % of the 150 ships not on autopilot
+    assert result["systems_ms"]["travel"] > 0
+    assert result["cruising"] > 0  # long legs engage cruise
+    plain = run_sim_bench(300, 4, seed=3)
+    assert plain["autopilot"] == 0 and "cruising" not in plain
+    with pytest.raises(ValueError):
+        run_sim_bench(10, 1, autopilot=1.5)
+    with pytest.raises(ValueError):
+        run_sim_bench(10, 1, peer="esper", autopilot=0.5)
+
+
 def test_bench_with_esper_peer_and_cleanup() -> None:
     world_before = esper.current_world
     result = run_sim_bench(60, 12, peer="esper", seed=2)

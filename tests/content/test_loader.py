@@ -120,6 +120,13 @@ ammo_price=2\n"""
         (GOOD + "silhouette=[[0, 0], [2, 0], [0, 1]]\n", "silhouette", "outside the hull's radius"),
         (GOOD + "silhouette=[[0, 0], [0.5, 0], [1, 0]]\n", "silhouette", "encloses 0.000"),
         (GOOD + 'silhouette=[[0, 0], ["a", 0], [0, 1]]\n', "silhouette", "point 1 must be [x, y]"),
+        (
+            GOOD + "cruise_speed=1.5\n",
+            "cruise_speed",
+            "must be 0 (no cruise drive) or above max_speed",
+        ),
+        (GOOD + "cruise_speed=2500.0\n", "cruise_speed", "in 0..2000"),
+        (GOOD + "cruise_fuel=-0.1\n", "cruise_fuel", "got -0.1"),
     ],
 )
 def test_bad_hulls_are_refused(tmp_path: Path, hulls: str, field: str, reason: str) -> None:
@@ -249,6 +256,7 @@ def test_good_custom_content(tmp_path: Path) -> None:
     assert (hull.slots, hull.loadout, hull.energy, hull.fuel_burn) == (0, (), 0.0, 0.0)
     assert hull.silhouette == () and content.npc_roles == {}
     assert isinstance(hull.thrust, float)  # thrust=1 would be coerced as well
+    assert (hull.cruise_speed, hull.cruise_fuel) == (0.0, 0.0)  # no cruise drive
 
 
 def test_custom_weapons_and_armed_hull(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from callister.content import Content, load_content
+from callister.content.schema import MAX_CRUISE_SPEED
 from callister.protocol.errors import ErrorCode
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
@@ -21,6 +22,7 @@ from callister.server.metrics import TICK_WINDOW
 from callister.server.settings import Settings
 from callister.sim import rules
 from callister.store import api as store_api
+from callister.universe import links
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -130,6 +132,24 @@ def test_numbers_the_doc_quotes_are_the_codes() -> None:
         f"keeps {rules.RESTITUTION:g} of its speed": "RESTITUTION",
         f"{rules.BOUNDARY_FACTOR:g} system radii": "BOUNDARY_FACTOR",
         f"{rules.BOUNDARY_ACCEL:g} m/s²": "BOUNDARY_ACCEL",
+        f"{rules.UNDOCK_SPEED:g} m/s (the undock lane)": "UNDOCK_SPEED",
+        f"{rules.CRUISE_SPOOL_S:g} s spool-up": "CRUISE_SPOOL_S",
+        f"cruise_speed / {rules.CRUISE_RAMP_S:g} s": "CRUISE_RAMP_S",
+        f"{rules.CRUISE_DROP_DISTANCE:g} m of the surface": "CRUISE_DROP_DISTANCE",
+        f"within {rules.CRUISE_SHIP_DISTANCE:g} m is closing": "CRUISE_SHIP_DISTANCE",
+        f"{rules.CRUISE_COOLDOWN_S:g} s after a drop-out": "CRUISE_COOLDOWN_S",
+        f"legs of at least {rules.CRUISE_MIN_LEG:g} m": "CRUISE_MIN_LEG",
+        f"{rules.AUTOPILOT_AVOID_MARGIN:g} m clear of their surface": "AUTOPILOT_AVOID_MARGIN",
+        f"within {rules.AUTOPILOT_TOLERANCE:g} m": "AUTOPILOT_TOLERANCE",
+        f"at most {rules.AUTOPILOT_ARRIVE_SPEED:g} m/s": "AUTOPILOT_ARRIVE_SPEED",
+        f"{rules.AUTOPILOT_FIELD_MARGIN:g} m outside": "AUTOPILOT_FIELD_MARGIN",
+        f"{rules.ESCORT_DISTANCE:g} m from its hull": "ESCORT_DISTANCE",
+        f"{rules.FUEL_RESERVE * 100:g} % of a full tank": "FUEL_RESERVE",
+        f"{links.ARRIVAL_INSET} m from the gate": "ARRIVAL_INSET",
+        f"{links.GATE_ARC} m along the station's orbit": "GATE_ARC",
+        f"{links.GATE_STEP} m further": "GATE_STEP",
+        f"{links.GATE_EDGE} m inside the system's radius": "GATE_EDGE",
+        f"{MAX_CRUISE_SPEED:g} m/s": "MAX_CRUISE_SPEED",
     }
     flat = " ".join(DOC.split())  # the doc's lines wrap anywhere
     for text, name in quoted.items():
@@ -143,16 +163,17 @@ def flight_table(content: Content) -> str:
     """The doc's per-hull flight table, from the content files."""
     rows = [
         "| hull | thrust m/s² | top speed m/s | 0 → top s | turn °/s | fuel | burn /s | "
-        "full-thrust endurance s | jump fuel | radius m | hull | shield | cargo | slots | price |",
-        "|" + "---|" * 15,
+        "full-thrust endurance s | jump fuel | cruise m/s | cruise fuel /km | radius m | hull | "
+        "shield | cargo | slots | price |",
+        "|" + "---|" * 17,
     ]
     for key, h in content.hulls.items():
         endurance = round(h.fuel / h.fuel_burn) if h.fuel_burn else "∞"
         cells = [
             f"`{key}` ({h.name}{', starter' if h.starter else ''})",
             h.thrust, h.max_speed, round(h.max_speed / h.thrust, 1), h.turn_rate, h.fuel,
-            h.fuel_burn, endurance, h.jump_fuel, h.radius, h.hull, h.shield, h.cargo, h.slots,
-            h.price,
+            h.fuel_burn, endurance, h.jump_fuel, h.cruise_speed or "—", h.cruise_fuel,
+            h.radius, h.hull, h.shield, h.cargo, h.slots, h.price,
         ]  # fmt: skip
         rows.append("| " + " | ".join(f"{c:g}" if isinstance(c, float) else str(c) for c in cells))
         rows[-1] += " |"

@@ -33,6 +33,10 @@ async def test_dock_undock_and_jump(live: LiveServer, http: aiohttp.ClientSessio
     assert a.docked
     await a.send({"t": "undock", "ship": a.ship})
     await pump_until([a], lambda: not a.docked)
+    # the undock lane leaves the docking range: the autopilot brings the ship back
+    home = a.welcome["home_station"]
+    await a.send({"t": "autopilot", "ship": a.ship, "to": {"kind": "station", "index": home}})
+    await pump_until([a], lambda: any(e["kind"] == "autopilot_arrived" for e in a.events))
     await a.send({"t": "dock", "ship": a.ship})
     await pump_until([a], lambda: a.docked)
     await a.send({"t": "undock", "ship": a.ship})
@@ -43,10 +47,12 @@ async def test_dock_undock_and_jump(live: LiveServer, http: aiohttp.ClientSessio
     await a.send({"t": "jump", "ship": a.ship, "to": target})
     await pump_until([a], lambda: a.stats.jumps == 1, timeout=15)  # the "arrived" event
     assert a.system is not None and [a.system["x"], a.system["y"]] == target
-    # the ship arrives inside the new system, on the side it came from
+    # the ship arrives inside the new system, by the gate of the link back
     await pump_until([a], lambda: a.ship in a.positions())
     x, y = a.positions()[a.ship]
     assert math.hypot(x, y) < a.system["radius"]
+    back = next(g for g in a.gates if g["to"] == [origin[0], origin[1]])
+    assert math.hypot(x - back["x"], y - back["y"]) < 300
     assert [origin[0], origin[1]] in a.system["links"]
     await a.close()
 

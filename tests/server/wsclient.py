@@ -53,22 +53,41 @@ def _is_id(value: Any) -> bool:
 
 
 class CheckedBot(Bot):
-    """A bot that fails the test on any JSON message breaking the wire's id rules."""
+    """A bot that fails the test on any JSON message breaking the wire's id rules. It also
+    keeps the jump gates of the last `system` message (`gates`) and the server tick of each
+    `pong` (`pongs`: n -> tick)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gates: list[dict[str, Any]] = []
+        self.pongs: dict[int, int] = {}
 
     def _on_frame(self, data: str | bytes) -> None:
         if isinstance(data, str):
             msg = json.loads(data)
             errors = wire_id_errors(msg, str(msg.get("t")))
             assert not errors, errors
+            if msg.get("t") == "system":
+                self.gates = msg["gates"]
+            elif msg.get("t") == "pong":
+                self.pongs[msg["n"]] = msg["tick"]
         super()._on_frame(data)
 
 
-async def player(live: Any, http: aiohttp.ClientSession, name: str) -> Bot:
+async def player(live: Any, http: aiohttp.ClientSession, name: str) -> CheckedBot:
     """Register `name` and connect it (full view tracked; every message's ids checked)."""
     bot = CheckedBot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
     await bot.register()
     await bot.connect()
     return bot
+
+
+async def server_tick(bot: CheckedBot) -> int:
+    """The server's tick now (a ping's answer): game time, whatever the machine's load."""
+    n = len(bot.pongs) + 1
+    await bot.send({"t": "ping", "n": n})
+    await pump_until([bot], lambda: n in bot.pongs)
+    return bot.pongs[n]
 
 
 async def pump_until(bots: list[Bot], cond: Callable[[], bool], timeout: float = 10.0) -> None:

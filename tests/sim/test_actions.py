@@ -19,7 +19,7 @@ from callister.sim import (
     StationSpec,
     Undocked,
 )
-from callister.sim.rules import UNDOCK_MARGIN
+from callister.sim.rules import UNDOCK_MARGIN, UNDOCK_SPEED
 
 from ._support import FAR_STATION, HAULER, OWNER, SHUTTLE, STATION, run, zone
 
@@ -171,7 +171,7 @@ def test_dock_checks_the_position_after_this_ticks_flight() -> None:
 # -- undocking ------------------------------------------------------------------------------
 
 
-def test_undock_places_ship_outside_away_from_star_at_rest() -> None:
+def test_undock_places_ship_in_the_lane_away_from_star_moving_out() -> None:
     station = StationSpec(index=2, x=-3000.0, y=4000.0, radius=150.0, dock_radius=400.0)
     z = zone(stations=(station,))
     z.add_ship(1, OWNER, HAULER, x=0.0, y=0.0, docked_at=2)
@@ -182,7 +182,9 @@ def test_undock_places_ship_outside_away_from_star_at_rest() -> None:
     assert s.x == pytest.approx(-3000.0 - 0.6 * out, abs=1e-3)
     assert s.y == pytest.approx(4000.0 + 0.8 * out, abs=1e-3)
     assert s.angle == pytest.approx(math.atan2(0.8, -0.6), abs=1e-6)
-    assert (s.vx, s.vy, s.docked_at) == (0.0, 0.0, None)
+    assert s.vx == pytest.approx(-0.6 * UNDOCK_SPEED, abs=1e-3)
+    assert s.vy == pytest.approx(0.8 * UNDOCK_SPEED, abs=1e-3)
+    assert s.docked_at is None
     assert not z.frame().flags[0] & DOCKED
     # It really is clear of the station: no collision on the next ticks.
     assert run(z, 5) == []
@@ -199,6 +201,7 @@ def test_dock_then_undock_in_one_tick_run_in_arrival_order() -> None:
     z.submit(Dock(OWNER, 1))
     z.submit(Undock(OWNER, 1))
     assert z.step() == [Docked(ship=1, station=0), Undocked(ship=1, station=0)]
+    z = near_station_zone()  # undocking left the docking range (the undock lane)
     z.submit(Undock(OWNER, 1))
     z.submit(Dock(OWNER, 1))
     events = z.step()
@@ -214,7 +217,8 @@ def test_held_input_applies_after_undocking() -> None:
     z.submit(Undock(OWNER, 1))
     z.step()
     z.step()
-    assert z.ship_state(1).vx == pytest.approx(SHUTTLE.thrust / 20)  # facing +x, away from star
+    # facing +x, away from star, leaving the lane at UNDOCK_SPEED
+    assert z.ship_state(1).vx == pytest.approx(UNDOCK_SPEED + SHUTTLE.thrust / 20)
 
 
 # -- jumping --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from callister.protocol.intents import Dock, Input, Intent, Jump, Undock
+from callister.protocol.intents import Autopilot, Cruise, Dock, Input, Intent, Jump, Undock
 from callister.sim import HULL_KEYS, KIND_SHIP, STAGE_NAMES, ShipState, Zone
 
 from ._support import HAULER, INTERCEPTOR, OWNER, SHUTTLE, layout, rock, zone
@@ -32,6 +32,8 @@ def busy_zone(seed: int, n: int = 120, order: list[int] | None = None) -> tuple[
     ]
     for i in order if order is not None else range(n):
         ship, hull, x, y, a = specs[i]
+        if i % 13 == 6:  # in docking range of station 0 (undocked ships leave it)
+            x, y = 4800.0, y / 20
         z.add_ship(
             ship, OWNER + i % 4, hull, x=x, y=y, angle=a, docked_at=0 if i % 17 == 0 else None
         )
@@ -54,12 +56,20 @@ def random_intents(rng: np.random.Generator, ids: list[int], n: int) -> list[Int
                     rng.random() < 0.1,
                 )
             )
-        elif roll < 0.92:
+        elif roll < 0.90:
             intents.append(Dock(actor, ids[i]))
-        elif roll < 0.97:
+        elif roll < 0.93:
             intents.append(Undock(actor, ids[i]))
-        else:
+        elif roll < 0.95:
             intents.append(Jump(actor, ids[i], 1, 0))
+        elif roll < 0.98:  # the autopilot to a station, a point or another ship
+            kind = ("station", "point", "ship")[int(rng.integers(3))]
+            other = ids[int(rng.integers(len(ids)))]
+            x, y = float(rng.uniform(-9000, 9000)), float(rng.uniform(-9000, 9000))
+            intents.append(Autopilot(actor, ids[i], kind, index=3 * int(rng.integers(2)),
+                                     target=other, x=x, y=y))  # fmt: skip
+        else:
+            intents.append(Cruise(actor, ids[i], bool(rng.random() < 0.7)))
     return intents
 
 
@@ -83,6 +93,8 @@ def test_same_inputs_give_the_same_state_hash_and_events() -> None:
     assert ea == eb
     kinds = {type(e).__name__ for e in ea}
     assert {"Collided", "Docked", "Refused", "JumpCharging", "JumpOut"} <= kinds  # a real workout
+    assert "AutopilotCancelled" in kinds  # the travel stage took part
+    assert {"autopilot", "cruise"} <= {e.action for e in ea if type(e).__name__ == "Refused"}
     c, _ = busy_zone(1)
     drive(c, ids, seed=3, ticks=200)
     assert c.state_hash() != a.state_hash()

@@ -11,13 +11,14 @@ from callister.universe import (
     SECTOR_MAX,
     SECTOR_MIN,
     SECTOR_SIZE,
+    StarSystem,
     arrival_point,
     generate_system,
     has_system,
     jump_bearing,
 )
 from callister.universe.density import sector_info
-from callister.universe.links import gabriel, links_of
+from callister.universe.links import ARRIVAL_INSET, GATE_EDGE, gabriel, links_of
 from callister.universe.space import seed_u64
 
 from ._support import EDGE_SECTORS, random_sectors, systems_near
@@ -116,19 +117,64 @@ def test_dense_areas_are_connected() -> None:
     assert len(seen) > 0.9 * len(nodes)
 
 
+def _clear(system: StarSystem, x: int, y: int, margin: int) -> bool:
+    """Whether (x, y) is at least `margin` m from the surface of every collider (the star, a
+    station's docking range, a rock) and inside the system."""
+    if x * x + y * y >= system.radius**2 or math.hypot(x, y) < system.star.radius + margin:
+        return False
+    if any(math.hypot(x - s.x, y - s.y) < s.dock_radius + margin for s in system.stations):
+        return False
+    return all(math.hypot(x - r.x, y - r.y) >= r.r + margin for f in system.fields for r in f.rocks)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_arrival_point_is_inside_on_the_side_of_the_source(seed: int) -> None:
-    for system in systems_near(seed, 0, 0, 25):
-        for lx, ly in system.links:
-            ax, ay = arrival_point(system, lx, ly)
-            assert isinstance(ax, int) and isinstance(ay, int)
-            r2 = ax * ax + ay * ay
-            assert r2 < system.radius**2
-            assert abs(r2 - (system.radius * 4 // 5) ** 2) < 6 * system.radius  # +-2 m
-            source = generate_system(seed, lx, ly)
-            assert source is not None
-            # same side: the arrival vector points towards the source in the galaxy
-            assert ax * (source.gx - system.gx) + ay * (source.gy - system.gy) > 0
+def test_gates_and_arrivals_lie_near_a_station_and_clear_of_every_body(seed: int) -> None:
+    seen_without_stations = seen_with = 0
+    for system in systems_near(seed, 0, 0, 60):
+        gates = system.gates
+        assert [(g.to_x, g.to_y) for g in gates] == list(system.links)
+        assert len({(g.x, g.y) for g in gates}) == len(gates)  # one gate per link
+        for g in gates:
+            ax, ay = arrival_point(system, g.to_x, g.to_y)
+            assert all(isinstance(v, int) for v in (g.x, g.y, ax, ay))
+            # ARRIVAL_INSET m from the gate of the link back, towards the star
+            assert abs(math.hypot(ax - g.x, ay - g.y) - ARRIVAL_INSET) <= 2
+            assert math.hypot(ax, ay) < math.hypot(g.x, g.y)
+            assert _clear(system, g.x, g.y, 300) and _clear(system, ax, ay, 300)
+            if system.stations:
+                seen_with += 1
+                # on a station's orbit, a few km from it
+                assert any(
+                    abs(math.hypot(g.x, g.y) - math.hypot(s.x, s.y)) <= 3
+                    and 1000 <= math.hypot(g.x - s.x, g.y - s.y) <= 9000
+                    for s in system.stations
+                )
+            else:
+                seen_without_stations += 1
+                assert abs(math.hypot(g.x, g.y) - (system.radius - GATE_EDGE)) <= 3
+                source = generate_system(seed, g.to_x, g.to_y)
+                assert source is not None  # on the side of the source
+                assert g.x * (source.gx - system.gx) + g.y * (source.gy - system.gy) > 0
+    assert seen_with > 50 and seen_without_stations > 5
+
+
+def test_a_gate_turns_towards_the_bearing_and_later_ones_alternate_sides() -> None:
+    system = next(
+        s for s in systems_near(1, 0, 0, 80) if len(s.stations) == 1 and len(s.links) >= 3
+    )
+    station = system.stations[0]
+    gates = system.gates
+    first = gates[0]
+    bx, by = jump_bearing(system, first.to_x, first.to_y)
+    # the first gate is turned from the station towards the bearing of its link
+    turned = station.x * (first.y - station.y) - station.y * (first.x - station.x)
+    towards = station.x * by - station.y * bx
+    assert (turned > 0) == (towards >= 0)
+    sides = [station.x * (g.y - station.y) - station.y * (g.x - station.x) > 0 for g in gates]
+    assert sides[0] != sides[1]  # the second gate takes the empty side
+    chords = [math.hypot(g.x - station.x, g.y - station.y) for g in gates]
+    assert abs(chords[0] - chords[1]) < 5  # both GATE_ARC along the orbit
+    assert chords[2] > chords[0] + 1000  # the third lies GATE_STEP further out
 
 
 def test_arrival_and_bearing_edge_cases() -> None:

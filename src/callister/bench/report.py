@@ -117,6 +117,12 @@ def render_sim(r: Result) -> list[str]:
     out = _stats_table(rows)
     if peer:
         out += ["", f"esper / Callister at p50: **{_num(r.get('ratio'))}×**"]
+    if r.get("autopilot"):
+        out += [
+            "",
+            f"ships on autopilot {r['autopilot']:,}: {r['autopilot_arrivals']:,} arrivals in the "
+            f"timed ticks, {r['cruising']:,} cruising at the end",
+        ]
     out += [
         "",
         f"collisions per tick {_num(r['collisions_per_tick'], 1)}, "
@@ -312,6 +318,11 @@ SECTIONS: Final[tuple[Section, ...]] = (
     ),
     Section(
         "sim-10k", ("sim", "--entities", "10000", "--ticks", "200", "--peer", "esper"), render_sim
+    ),
+    Section(
+        "sim-10k-autopilot",
+        ("sim", "--entities", "10000", "--ticks", "200", "--autopilot", "1"),
+        render_sim,
     ),
     Section("zones", ("zones", "--zones", "40", "--ships", "5", "--ticks", "200"), render_zones),
     Section("battle", ("battle", "--ships", "1000", "--ticks", "200"), render_battle),

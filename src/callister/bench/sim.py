@@ -7,6 +7,11 @@ The workload (seeded, identical for every implementation):
 - every tick 1 % of the ships (at least one) get new random controls through `Zone.submit`,
   exactly as players' Input intents arrive.
 
+With ``autopilot`` > 0 that fraction of the ships flies on autopilot instead (issue 16): to a
+station, a field, a point or another ship, picked by a seeded stream, a new target each time
+one arrives; long legs engage cruise. Those ships take no random controls (an Input would
+cancel their autopilot), so the same number of intents reaches the rest.
+
 Only `Zone.step()` and the update of the zone's neighbour grid are timed (building the Input
 objects is the gateway's work, not the tick's; the grid is timed because the esper peer
 rebuilds one every tick, while a zone does so only when queried).
@@ -31,9 +36,17 @@ from typing import Any, Final
 import numpy as np
 
 from callister.content import Hull, load_content
-from callister.protocol.intents import Input
+from callister.protocol.intents import Autopilot, Input
 from callister.server.metrics import percentiles
-from callister.sim import RockSpec, StationSpec, Zone, ZoneLayout
+from callister.sim import (
+    AutopilotArrived,
+    AutopilotCancelled,
+    Refused,
+    RockSpec,
+    StationSpec,
+    Zone,
+    ZoneLayout,
+)
 
 WARMUP_TICKS: Final = 5
 PEER_WARMUP_TICKS: Final = 2
@@ -174,6 +187,31 @@ def submit_controls(zone: Zone, ships_owner: dict[int, int], controls: list[Cont
         zone.submit(Input(ships_owner[ship], ship, thrust, turn, brake))
 
 
+def autopilot_targets(
+    layout: ZoneLayout, ships: list[ShipSpec], seed: int
+) -> Iterator[tuple[str, int, int, float, float]]:
+    """Endless seeded autopilot targets (kind, index, ship, x, y) over the benchmark system."""
+    rng = np.random.default_rng([seed, 5])
+    while True:
+        kind = ("station", "field", "point", "ship")[int(rng.integers(4))]
+        a = rng.uniform(0, 2 * math.pi)
+        r = rng.uniform(3000.0, SYSTEM_RADIUS * 0.9)
+        yield (
+            kind,
+            int(rng.integers(len(layout.stations) if kind == "station" else FIELDS)),
+            ships[int(rng.integers(len(ships)))].id,
+            r * math.cos(a),
+            r * math.sin(a),
+        )
+
+
+def _autopilot(
+    zone: Zone, owner: int, ship: int, target: tuple[str, int, int, float, float]
+) -> None:
+    kind, index, other, x, y = target
+    zone.submit(Autopilot(owner, ship, kind, index=index, target=other, x=x, y=y))
+
+
 def run_sim_bench(
     entities: int,
     ticks: int,
@@ -181,19 +219,24 @@ def run_sim_bench(
     seed: int = 1,
     progress: bool = False,
     peer_seconds: float = PEER_SECONDS,
+    autopilot: float = 0.0,
 ) -> dict[str, Any]:
     """Time `Zone.step()` on the busy-zone workload; optionally the same workload in a peer.
 
     Returns a JSON-ready dict: entities, ticks, warmup_ticks, ms_per_tick {p50, p99, max,
     mean}, systems_ms {stage: mean ms, every stage of the tick schedule and "grid"},
-    collisions_per_tick, intents_per_tick and versions; with ``peer="esper"`` also ``peer``
-    {name, version, ticks, time_boxed, ms_per_tick}, ``peer_ticks`` and ``ratio`` (peer p50 /
-    ours p50). ValueError for an unknown peer or non-positive sizes.
+    collisions_per_tick, intents_per_tick, autopilot (ships on autopilot) and versions, with
+    autopilot_arrivals and cruising (ships cruising at the end) when `autopilot` > 0; with
+    ``peer="esper"`` also ``peer`` {name, version, ticks, time_boxed, ms_per_tick},
+    ``peer_ticks`` and ``ratio`` (peer p50 / ours p50). ValueError for an unknown peer,
+    non-positive sizes, or an autopilot fraction outside 0..1 (or with a peer).
     """
     if entities < 1 or ticks < 1 or peer_seconds <= 0:
         raise ValueError("entities, ticks and peer_seconds must be positive")
     if peer not in (None, "esper"):
         raise ValueError(f"unknown peer {peer!r}; the only peer is 'esper'")
+    if not 0.0 <= autopilot <= 1.0 or (autopilot and peer):
+        raise ValueError("autopilot is a fraction 0..1, and the peer has no autopilot")
     from tqdm import tqdm
 
     layout = bench_layout(seed)
@@ -203,7 +246,11 @@ def run_sim_bench(
     bar = tqdm(total=total, desc="bench sim", unit="tick", file=sys.stderr, disable=not progress)
 
     zone = build_zone(layout, ships)
-    stream = control_stream(ships, seed)
+    pilots = round(entities * autopilot)
+    stream = control_stream(ships[pilots:] or ships[:1], seed)
+    targets = autopilot_targets(layout, ships, seed)
+    for s in ships[:pilots]:
+        _autopilot(zone, s.owner, s.id, next(targets))
     # The workload's own 100k setup objects would otherwise be walked by every full GC pass
     # (a 250 ms pause measured mid-run); a server freezes its startup heap the same way.
     gc.collect()
@@ -216,8 +263,9 @@ def run_sim_bench(
             "seed": seed,
             "rocks": len(layout.rocks),
             "stations": len(layout.stations),
+            "autopilot": pilots,
         }
-        result.update(_time_zone(zone, owners, stream, ticks, bar))
+        result.update(_time_zone(zone, owners, stream, ticks, bar, targets if pilots else None))
         result.update(gc="frozen after setup", python=platform.python_version())
         result["numpy"] = np.__version__
         if peer == "esper":
@@ -232,15 +280,30 @@ def run_sim_bench(
 
 
 def _time_zone(
-    zone: Zone, owners: dict[int, int], stream: Iterator[list[Control]], ticks: int, bar: Any
+    zone: Zone,
+    owners: dict[int, int],
+    stream: Iterator[list[Control]],
+    ticks: int,
+    bar: Any,
+    targets: Iterator[tuple[str, int, int, float, float]] | None = None,
 ) -> dict[str, Any]:
     samples: list[float] = []
     stage_sums = dict.fromkeys(zone.timings_ms, 0.0)
     collisions = 0
     intents = 0
+    arrived = 0
+    events: list[Any] = []
     for i in range(WARMUP_TICKS + ticks):
         controls = next(stream)
         submit_controls(zone, owners, controls)
+        if targets is not None:  # arrived, cancelled or refused: off to a new target
+            for e in events:
+                done = isinstance(e, AutopilotArrived | AutopilotCancelled) or (
+                    isinstance(e, Refused) and e.action == "autopilot"
+                )
+                if done and zone.has_ship(e.ship):
+                    arrived += isinstance(e, AutopilotArrived) and i > WARMUP_TICKS
+                    _autopilot(zone, owners[e.ship], e.ship, next(targets))
         start = time.perf_counter()
         events = zone.step()
         # The zone updates its neighbour grid lazily, on the first query after a tick; the
@@ -255,12 +318,16 @@ def _time_zone(
                 stage_sums[name] += ms
         bar.update()
 
-    return {
+    timing = {
         "ms_per_tick": percentiles(samples, 3, mean=True),
         "systems_ms": {name: round(total / ticks, 3) for name, total in stage_sums.items()},
         "collisions_per_tick": round(collisions / ticks, 1),
         "intents_per_tick": round(intents / ticks, 1),
     }
+    if targets is not None:
+        timing["autopilot_arrivals"] = arrived
+        timing["cruising"] = int((zone.store.cruise[: zone.store.count] != 0).sum())
+    return timing
 
 
 def _time_esper(

@@ -52,6 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="time box of the peer's measured ticks, s (default %(default)s)",
     )
     s.add_argument("--seed", type=int, default=1, help="workload seed (default %(default)s)")
+    s.add_argument(
+        "--autopilot",
+        type=float,
+        default=0.0,
+        help="fraction 0..1 of the ships flying on autopilot (and cruise) instead of random "
+        "controls; shows the travel stage's cost (default %(default)s)",
+    )
     s.add_argument("--json", action="store_true", help="print JSON only")
     s.set_defaults(func=run_sim)
 
@@ -367,6 +374,7 @@ def run_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.json,
         peer_seconds=args.peer_seconds,
+        autopilot=args.autopilot,
     )
     _print(result, args.json)
     return 0

@@ -26,6 +26,10 @@ MAX_WEAPON_SLOTS: Final = 4
 
 WEAPON_KINDS: Final = ("hitscan", "projectile", "missile")
 
+MAX_CRUISE_SPEED: Final = 2000.0
+"""m/s: the fastest cruise a hull may have (a snapshot's velocity field holds +-2047 m/s, and
+clients dead-reckon with it)."""
+
 NPC_GOALS: Final = ("trader", "miner", "pirate", "patrol")
 """What an NPC role may do: the clone goals the agents implement (`agents.Goal`, less crew)."""
 
@@ -281,6 +285,9 @@ class Hull:
     fuel_burn: float = spec(number(0, 1000), 0.0)
     jump_fuel: float = spec(number(0, 1_000_000), 0.0)
     repair_price: int = spec(integer(0, 1_000_000), 0)
+    # Travel (issue 16): 0 = no cruise drive; fuel per km flown in cruise.
+    cruise_speed: float = spec(number(0, MAX_CRUISE_SPEED), 0.0)
+    cruise_fuel: float = spec(number(0, 1000), 0.0)
     # The outline clients draw, in hull radii (`silhouette` above); () = the client's own.
     silhouette: tuple[tuple[float, float], ...] = spec(outline, ())
 
@@ -381,6 +388,12 @@ def _weapon_rules(w: Weapon) -> Iterator[Rule]:
 def _hull_rules(h: Hull) -> Iterator[Rule]:
     if len(h.loadout) > h.slots:
         yield ("loadout", "slots"), f"the loadout has {len(h.loadout)} weapons for {h.slots} slots"
+    if h.cruise_speed and not h.cruise_speed > h.max_speed:
+        yield (
+            ("cruise_speed", "max_speed"),
+            "must be 0 (no cruise drive) or above max_speed "
+            f"({h.cruise_speed:g} <= {h.max_speed:g})",
+        )
 
 
 def _role_rules(r: NpcRole) -> Iterator[Rule]:

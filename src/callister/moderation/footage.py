@@ -128,6 +128,7 @@ def layout_to_json(layout: ZoneLayout) -> dict[str, Any]:
         ],
         "rocks": [[r.x, r.y, r.r, r.field] for r in layout.rocks],
         "fields": [[f.index, f.ore, f.richness, f.base, f.tick] for f in layout.fields],
+        "gates": [list(g) for g in layout.gates],
     }
 
 
@@ -143,6 +144,7 @@ def layout_from_json(d: dict[str, Any]) -> ZoneLayout:
             rocks=tuple(RockSpec(x, y, r, int(f)) for x, y, r, f in d["rocks"]),
             fields=tuple(FieldSpec(int(i), str(o), int(r), int(b), t) for i, o, r, b, t in
                          d["fields"]),
+            gates=tuple((float(x), float(y)) for x, y in d.get("gates", ())),  # older: none
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise FootageError(f"bad footage layout: {exc}") from None

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     NO_SUCH_LINK = "NO_SUCH_LINK"  # jump target is not linked to the current system
     JUMPING = "JUMPING"  # a jump is already charging
     NOT_YOUR_STATION = "NOT_YOUR_STATION"  # a shared ship: another member holds that station
+    CRUISE_BLOCKED = "CRUISE_BLOCKED"  # cruise cannot engage here (too close to something)
     # combat (zone checks; the ones marked * are also recorded as evidence)
     COOLDOWN = "COOLDOWN"  # * the weapon has not cooled down since its last shot
     OUT_OF_RANGE = "OUT_OF_RANGE"  # * the target is beyond the weapon's range
@@ -45,7 +46,7 @@ class ErrorCode(StrEnum):
     NO_TARGET = "NO_TARGET"  # the target does not exist here (or a missile was fired without)
     BAD_SLOT = "BAD_SLOT"  # * no weapon in that slot
     PVP_OFF = "PVP_OFF"  # this world's rules forbid attacking other players
-    NO_FUEL = "NO_FUEL"  # not enough fuel (for a jump)
+    NO_FUEL = "NO_FUEL"  # not enough fuel (for a jump, an autopilot trip, a cruise)
     TOO_FAR = "TOO_FAR"  # * the rock or wreck is out of reach (or the ship is moving too fast)
     # economy (station services, trades; answered after the database commits or refuses)
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # * not enough credits

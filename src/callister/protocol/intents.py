@@ -97,4 +97,47 @@ class Power:
     shields: float
 
 
-Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot | Power
+AUTOPILOT_KINDS = ("station", "field", "link", "ship", "point", "off")
+"""What an Autopilot intent flies to ("off" turns the autopilot off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Autopilot:
+    """Fly the ship to a target and stop there (the zone steers it every tick until it arrives,
+    is cancelled or turned off). `kind` is one of AUTOPILOT_KINDS; which fields matter:
+
+    - "station": `index` (a station index): stop within its docking range;
+    - "field": `index` (an asteroid field's index): stop at the edge of its rocks;
+    - "link": `to_x`, `to_y` (a linked sector): stop at the jump gate of that link;
+    - "ship": `target` (a ship id): follow it at escort distance until cancelled;
+    - "point": `x`, `y` (metres): stop there;
+    - "off": stop steering (the ship coasts).
+
+    `cruise` lets the autopilot use the cruise drive on long legs. Any Input with thrust, turn
+    or brake cancels the autopilot.
+    """
+
+    actor: int
+    ship: int
+    kind: str
+    index: int = 0
+    target: int = 0
+    x: float = 0.0
+    y: float = 0.0
+    to_x: int = 0
+    to_y: int = 0
+    cruise: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Cruise:
+    """Engage (`on`) or leave the cruise drive: after a spool-up the ship flies at its hull's
+    cruise speed until it drops out (near a station, field, the star or a closing ship, on
+    damage, firing, an empty tank, braking) or is turned off."""
+
+    actor: int
+    ship: int
+    on: bool
+
+
+Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot | Power | Autopilot | Cruise

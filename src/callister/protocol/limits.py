@@ -23,3 +23,5 @@ MAX_ROCK_INDEX = 65535
 MAX_RID_LEN = 64  # client request ids (idempotency keys of trades and purchases)
 MAX_KEY_LEN = 32  # content keys: items, hulls, weapons
 MAX_NAME_LEN = 64  # account names
+MAX_FIELD_INDEX = 255  # asteroid fields of a system (autopilot targets)
+MAX_POINT = 10_000_000.0  # metres: an autopilot point's coordinates (far past any system)

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
     MAX_ENTITY_ID,
+    MAX_FIELD_INDEX,
     MAX_KEY_LEN,
     MAX_NAME_LEN,
+    MAX_POINT,
     MAX_RID_LEN,
     MAX_ROCK_INDEX,
     MAX_SECTOR,
@@ -243,6 +246,42 @@ class BoardAttackMsg:
     target: int
 
 
+@dataclass(frozen=True, slots=True)
+class AutopilotMsg:
+    """Fly to a target (`kind` one of AUTOPILOT_TARGETS and its fields), or `kind` "off"."""
+
+    ship: int
+    kind: str
+    index: int = 0  # station, field
+    target: int = 0  # ship
+    x: float = 0.0  # point
+    y: float = 0.0
+    to_x: int = 0  # link
+    to_y: int = 0
+    cruise: bool = True
+
+    def intent(self, actor: int) -> Autopilot:
+        """The zone intent this message asks for, on behalf of `actor`."""
+        return Autopilot(
+            actor, self.ship, self.kind, self.index, self.target, self.x, self.y, self.to_x,
+            self.to_y, self.cruise,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CruiseMsg:
+    ship: int
+    on: bool
+
+    def intent(self, actor: int) -> Cruise:
+        """The zone intent this message asks for, on behalf of `actor`."""
+        return Cruise(actor, self.ship, self.on)
+
+
+AUTOPILOT_TARGETS = ("station", "field", "link", "ship", "point")
+TravelMessage = AutopilotMsg | CruiseMsg
+"""Travel (issue 16): each becomes one zone intent (`message.intent(actor)`)."""
+
 CREW_STATIONS = ("pilot", "gunner", "engineer", "miner")
 ShareMessage = InviteAboardMsg | BoardMsg | AssignMsg | LeaveShipMsg | BoardAttackMsg
 """Shared ships (issue 8): handled by the world's ship share (server/shipshare.py), which
@@ -257,7 +296,7 @@ CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
 ShipMessage = (
     InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
     | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg | CrewMessage
-    | PowerMsg
+    | PowerMsg | TravelMessage
 )  # fmt: skip
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
@@ -584,6 +623,53 @@ def _jump(obj: dict[str, Any]) -> JumpMsg:
     )
 
 
+def _autopilot(obj: dict[str, Any]) -> AutopilotMsg:
+    ship = _ship(obj)
+    off, to = obj.get("off"), obj.get("to")
+    if off is not None and off is not True:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'off' must be true (or absent)")
+    if (off is None) == (to is None):
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD, "give 'to' (where to fly) or 'off': true, exactly one of them"
+        )
+    if off:
+        return AutopilotMsg(ship=ship, kind="off")
+    if not isinstance(to, dict):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'to' must be an object with a 'kind'")
+    kind = to.get("kind")
+    cruise = obj.get("cruise", True)
+    if not isinstance(cruise, bool):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'cruise' must be true or false")
+    if kind == "station":
+        return AutopilotMsg(
+            ship, kind, index=_int(to, "index", 0, MAX_STATION_INDEX), cruise=cruise
+        )
+    if kind == "field":
+        return AutopilotMsg(ship, kind, index=_int(to, "index", 0, MAX_FIELD_INDEX), cruise=cruise)
+    if kind == "ship":
+        return AutopilotMsg(ship, kind, target=int(_int(to, "id", 1, MAX_ENTITY_ID)), cruise=cruise)
+    if kind == "link":
+        to_x, to_y = _sector(to, "sector")
+        return AutopilotMsg(ship, kind, to_x=to_x, to_y=to_y, cruise=cruise)
+    if kind == "point":
+        for name in ("x", "y"):
+            _field(to, name)
+        x = _float(to, "x", -MAX_POINT, MAX_POINT)
+        y = _float(to, "y", -MAX_POINT, MAX_POINT)
+        return AutopilotMsg(ship, kind, x=x, y=y, cruise=cruise)
+    raise ProtocolError(
+        ErrorCode.BAD_FIELD, f"'to.kind' must be one of {', '.join(AUTOPILOT_TARGETS)}"
+    )
+
+
+def _cruise(obj: dict[str, Any]) -> CruiseMsg:
+    ship = _ship(obj)
+    on = _field(obj, "on")
+    if not isinstance(on, bool):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'on' must be true or false")
+    return CruiseMsg(ship=ship, on=on)
+
+
 # one decoder instance: json.loads with hooks would build a new JSONDecoder for every frame
 _DECODER = json.JSONDecoder(
     parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int
@@ -628,6 +714,8 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
         ship=_ship(o), target=int(_int(o, "target", 1, MAX_ENTITY_ID))
     ),
     "spectate": _spectate,
+    "autopilot": _autopilot,
+    "cruise": _cruise,
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

@@ -53,6 +53,7 @@ from callister.protocol.messages import (
     SpectateMsg,
     TargetMsg,
     TradeMsg,
+    TravelMessage,
     UndockMsg,
     decode_client,
     encode_server,
@@ -93,7 +94,7 @@ _CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
-_DRIFTING = frozenset(("fuel", "energy"))
+_DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
 
 
 def _only_drifting(status: dict[str, Any], last: dict[str, Any]) -> bool:
@@ -686,7 +687,12 @@ class Gateway:
         handle = self.world.zones.get(key)
         if handle is not None:
             session.send_json(
-                encode_server("system", system=handle.system.to_dict(), tick=handle.zone.tick)
+                encode_server(
+                    "system",
+                    system=handle.system.to_dict(),
+                    tick=handle.zone.tick,
+                    gates=[gate.to_dict() for gate in handle.system.gates],
+                )
             )
 
     def _leave_zone(self, session: Session) -> None:
@@ -868,6 +874,8 @@ class Gateway:
             intent = Loot(actor, message.ship, message.wreck)
         elif isinstance(message, PowerMsg):
             intent = Power(actor, message.ship, message.engines, message.weapons, message.shields)
+        elif isinstance(message, TravelMessage):  # autopilot, cruise (issue 16)
+            intent = message.intent(actor)
         else:  # pragma: no cover - the decoder's set is closed
             raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled message")
         self.world.submit(zone, intent)

@@ -24,7 +24,10 @@ from typing import TYPE_CHECKING, Any
 from callister.content import Content
 from callister.economy import EconomyError
 from callister.sim import (
+    AutopilotArrived,
+    AutopilotCancelled,
     CrimeCommitted,
+    CruiseChanged,
     Destroyed,
     FieldChanged,
     FuelEmpty,
@@ -139,7 +142,37 @@ class Outcomes:
                 self.notify(event.owner, "event", kind="fuel_empty", ship=event.ship)
             elif isinstance(event, MiningStopped):
                 self.notify(event.owner, "event", kind="mining_stopped", reason=event.reason)
+            elif isinstance(event, AutopilotArrived | AutopilotCancelled | CruiseChanged):
+                self._travel(zone, event)
         self.flush_evidence()
+
+    def _travel(
+        self, zone: ZoneHandle, event: AutopilotArrived | AutopilotCancelled | CruiseChanged
+    ) -> None:
+        """Autopilot and cruise events, to the ship's owner."""
+        if isinstance(event, AutopilotCancelled):
+            self.notify(
+                event.owner, "event", kind="autopilot_cancelled", ship=event.ship,
+                reason=event.reason,
+            )  # fmt: skip
+        elif isinstance(event, CruiseChanged):
+            self.notify(
+                event.owner, "event", kind="cruise", ship=event.ship, state=event.state,
+                reason=event.reason or None,
+            )  # fmt: skip
+        else:
+            where: dict[str, Any] = {}
+            if event.kind == "ship":
+                where["id"] = event.target
+            elif event.kind == "link":
+                x, y = zone.zone.layout.links[event.target]
+                where["sector"] = [str(x), str(y)]
+            elif event.kind != "point":
+                where["index"] = event.target
+            self.notify(
+                event.owner, "event", kind="autopilot_arrived", ship=event.ship, to=event.kind,
+                **where,
+            )  # fmt: skip
 
     def is_flagged(self, account_id: int) -> bool:
         """Whether the account committed a crime within BOUNTY_WINDOW_S."""

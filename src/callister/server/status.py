@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from callister.server.outcomes import cargo_volume
 from callister.sim import Destroyed, Fired, Hit, ShipState, Zone, ZoneEvent
 from callister.sim.entities import KIND_SHIP
+from callister.sim.travel import fuel_outlook
 
 if TYPE_CHECKING:
     from callister.server.world import Pilot, World
@@ -106,7 +107,53 @@ def status_message(
         "credits": pilot.credits,
         "target": _target(world, zone, own, target),
     }
+    status.update(_travel(world, zone, pilot, own))
     return status
+
+
+def _travel(world: World, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str, Any]:
+    """The ship's autopilot and cruise, and whether its fuel still reaches a station where it
+    can refuel (the point-of-no-return warning, `sim.travel.fuel_outlook`)."""
+    travel = zone.travel(own.id)
+    autopilot: dict[str, Any] | None = None
+    if travel.autopilot is not None:
+        autopilot = {"to": travel.autopilot}
+        if travel.autopilot == "ship":
+            autopilot["id"] = travel.target
+        elif travel.autopilot == "link":
+            x, y = zone.layout.links[travel.target]
+            autopilot["sector"] = [str(x), str(y)]
+        elif travel.autopilot == "point" and travel.goal is not None:
+            autopilot["x"], autopilot["y"] = _r(travel.goal[0], 0), _r(travel.goal[1], 0)
+        else:
+            autopilot["index"] = travel.target
+    handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
+    refuel = (
+        {s.index for s in handle.system.stations if "refuel" in s.services}
+        if handle is not None and handle.zone is zone
+        else {s.index for s in zone.layout.stations}
+    )
+    stations = [(s.index, s.x, s.y) for s in zone.layout.stations if s.index in refuel]
+    docked = own.docked_at is not None
+    reach = fuel_outlook(
+        zone.drive(own.id),
+        own.fuel if own.fuel is not None else 0.0,
+        zone.vitals(own.id).fuel_max,
+        own.x,
+        own.y,
+        math.hypot(own.vx, own.vy),
+        () if docked else stations,
+        fuel_multiplier=zone.rules.fuel_multiplier,
+    )
+    warning, station = ("ok", own.docked_at) if docked else (reach.state, reach.station)
+    range_m = reach.cruise_range_m
+    return {
+        "autopilot": autopilot,
+        "cruise": travel.cruise,
+        "fuel_warning": warning,
+        "fuel_station": station,
+        "fuel_range_m": None if math.isinf(range_m) else int(round(range_m, -2)),
+    }
 
 
 def _target(world: World, zone: Zone, own: ShipState, target: int) -> dict[str, Any] | None:

@@ -20,8 +20,11 @@ from callister.sim.entities import (
     EntityStore,
 )
 from callister.sim.events import (
+    AutopilotArrived,
+    AutopilotCancelled,
     Collided,
     CrimeCommitted,
+    CruiseChanged,
     Destroyed,
     Docked,
     FieldChanged,
@@ -71,8 +74,11 @@ __all__ = [
     "STAGE_NAMES",
     "THRUSTING",
     "WEAPON_KEYS",
+    "AutopilotArrived",
+    "AutopilotCancelled",
     "Collided",
     "CrimeCommitted",
+    "CruiseChanged",
     "Destroyed",
     "Docked",
     "EntityStore",

@@ -16,7 +16,8 @@ Rules (identical for players and agents: there is no other path into a zone):
 - Power (the engineer's split) is applied at once: see `apply_power`;
 - Input is clamped (thrust 0..1, turn -1..1, non-finite values count as 0) and stored as the
   ship's held controls; the last Input for a ship in a tick wins; while docked it is stored but
-  has no effect until the ship undocks;
+  has no effect until the ship undocks; one with thrust, turn or brake cancels the autopilot;
+- Autopilot and Cruise are checked and applied at once, in arrival order (see autopilot.py);
 - Fire is resolved by the weapons stage, right after steering (combat.py);
 - Dock, Undock, Jump, Mine and Loot are resolved at the end of the tick, in arrival order,
   against the state the flight stages left (see `resolve_actions`).
@@ -30,7 +31,19 @@ import operator
 import numpy as np
 
 from callister.protocol.errors import ErrorCode
-from callister.protocol.intents import Dock, Fire, Input, Jump, Loot, Mine, Power, Undock
+from callister.protocol.intents import (
+    Autopilot,
+    Cruise,
+    Dock,
+    Fire,
+    Input,
+    Jump,
+    Loot,
+    Mine,
+    Power,
+    Undock,
+)
+from callister.sim.autopilot import cancel_autopilot, set_cruise, start_autopilot, stop_travel
 from callister.sim.entities import (
     DOCKED,
     JUMPING,
@@ -61,6 +74,7 @@ from callister.sim.rules import (
     LOOT_MAX_SPEED,
     LOOT_RANGE,
     UNDOCK_MARGIN,
+    UNDOCK_SPEED,
 )
 from callister.sim.state import ACTION_NAMES, SimState, ship_state
 
@@ -73,6 +87,8 @@ STATION_OF: dict[type, str] = {
     Fire: "gunner",
     Mine: "miner",
     Power: "engineer",
+    Autopilot: "pilot",
+    Cruise: "pilot",
 }
 """The crew station whose holder may send each intent on a shared ship."""
 POWER_MIN: float = 0.5
@@ -132,6 +148,7 @@ def apply_intents(state: SimState) -> None:
     row_of = store.row_map.get
     owner_of = store.owner.item
     kind_of = store.kind.item
+    ap_kind_of = store.ap_kind.item
     latest: dict[int, Input] = {}  # row -> its last Input this tick
     fires = state.fires
     for intent in intents:
@@ -159,6 +176,12 @@ def apply_intents(state: SimState) -> None:
             )
         elif type(intent) is Input:
             latest[row] = intent
+            if ap_kind_of(row) and _steers(intent):
+                cancel_autopilot(state, row, "manual")
+        elif type(intent) is Autopilot:
+            start_autopilot(state, intent, row)
+        elif type(intent) is Cruise:
+            set_cruise(state, intent, row)
         elif type(intent) is Power:
             apply_power(state, intent, row)
         elif isinstance(intent, Fire):
@@ -179,6 +202,16 @@ def apply_intents(state: SimState) -> None:
         )
     brake = np.array([bool(i.brake) for i in inputs], dtype=np.bool_)
     store_controls(rows, controls, brake, store.thrust, store.turn, store.brake)
+
+
+def _steers(intent: Input) -> bool:
+    """Whether an Input asks for thrust, turn or brake (which cancels the autopilot; an
+    all-zero Input, a client letting go of its keys, does not)."""
+    return (
+        bool(intent.brake)
+        or _clamp(intent.thrust, 0.0, 1.0) > 0
+        or _clamp(intent.turn, -1.0, 1.0) != 0
+    )
 
 
 def _at_station(state: SimState, intent: object, row: int, actor: object) -> bool:
@@ -249,10 +282,11 @@ def resolve_actions(state: SimState) -> None:
 
     - Dock: refused DOCKED if already docked; NO_STATION_IN_RANGE unless the named station (or,
       with no station named, the nearest one) has the ship's centre within its dock_radius;
-      TOO_FAST above DOCK_MAX_SPEED. Docking stops the ship at the station's centre and cancels
-      a charging jump (JumpCancelled).
-    - Undock: refused NOT_DOCKED unless docked. The ship appears at rest, facing away from the
-      star, just outside the station (station radius + ship radius + UNDOCK_MARGIN).
+      TOO_FAST above DOCK_MAX_SPEED. Docking stops the ship at the station's centre, cancels
+      a charging jump (JumpCancelled), the autopilot and a cruise spool-up.
+    - Undock: refused NOT_DOCKED unless docked. The ship appears facing away from the star,
+      UNDOCK_MARGIN clear of the station's hull (the undock lane), moving out along the lane
+      at UNDOCK_SPEED: undocking and thrusting at once cannot hit the station.
     - Jump: refused NO_SUCH_LINK unless the target sector is a link of this system, DOCKED if
       docked, JUMPING if already charging, NO_FUEL without jump_fuel x the world's fuel
       multiplier in the tank (taken when the charge starts; not refunded). Charging takes
@@ -325,6 +359,7 @@ def _dock(state: SimState, intent: Dock) -> None:
         return
     if intent.ship in state.jumping:
         _cancel_jump(state, intent.ship, row)
+    stop_travel(state, row)
     store.x[row] = station.x
     store.y[row] = station.y
     store.vx[row] = 0.0
@@ -348,8 +383,9 @@ def _cancel_jump(state: SimState, ship: int, row: int) -> None:
 def undock_position(station: StationSpec, ship_radius: float) -> tuple[float, float, float]:
     """(x, y, angle) where a ship of `ship_radius` appears when it undocks from `station`.
 
-    On the side away from the star (the origin), so a ship never undocks facing into it; a
-    station at the origin itself sends ships out along +x.
+    On the side away from the star (the origin), UNDOCK_MARGIN clear of the station's hull
+    (the undock lane), so a ship never undocks facing into it; a station at the origin itself
+    sends ships out along +x. The ship leaves along the lane at UNDOCK_SPEED.
     """
     dist = math.hypot(station.x, station.y)
     if dist > 0:
@@ -370,8 +406,8 @@ def _undock(state: SimState, intent: Undock) -> None:
     x, y, angle = undock_position(station, store.radius.item(row))
     store.x[row] = x
     store.y[row] = y
-    store.vx[row] = 0.0
-    store.vy[row] = 0.0
+    store.vx[row] = UNDOCK_SPEED * math.cos(angle)
+    store.vy[row] = UNDOCK_SPEED * math.sin(angle)
     store.angle[row] = angle
     store.flags[row] = store.flags.item(row) & ~DOCKED
     store.docked_at[row] = NO_STATION

@@ -23,7 +23,19 @@ from typing import Any, Final
 
 import numpy as np
 
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
+from callister.protocol.intents import (
+    Autopilot,
+    Cruise,
+    Dock,
+    Fire,
+    Input,
+    Intent,
+    Jump,
+    Loot,
+    Mine,
+    Power,
+    Undock,
+)
 from callister.sim.entities import COLUMN_NAMES, SCHEMA, WIDE_COLUMNS, EntityStore
 from callister.sim.rules import ZoneRules
 from callister.sim.state import FieldState, IdPool, SimState
@@ -43,6 +55,8 @@ INTENT_TYPES: Final[dict[str, type]] = {
     "mine": Mine,
     "loot": Loot,
     "power": Power,
+    "autopilot": Autopilot,
+    "cruise": Cruise,
 }
 _INTENT_NAMES: Final = {cls: name for name, cls in INTENT_TYPES.items()}
 
@@ -135,11 +149,17 @@ def load(data: bytes) -> tuple[dict[str, Any], EntityStore]:
         retired_n = int(header["retired"])
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"bad checkpoint header: {exc}") from None
-    if [c[0] for c in columns] != list(COLUMN_NAMES):
+    try:
+        names = [str(c[0]) for c in columns]
+    except (TypeError, IndexError, KeyError):
+        names = []
+    if not names or names != list(COLUMN_NAMES[: len(names)]):
         raise CheckpointError("checkpoint columns differ from this build's entity schema")
+    # A checkpoint from before columns were appended to the schema (saved footage outlives
+    # builds) restores with the newer columns at their defaults.
     store = EntityStore(capacity=max(n, 1) * 2)
     offset = _HEAD.size + head_len
-    for (name, dtype), (_, want, _) in zip(columns, SCHEMA, strict=True):
+    for (name, dtype), (_, want, _) in zip(columns, SCHEMA[: len(columns)], strict=True):
         dt = np.dtype(dtype)
         if dt != np.dtype(want).newbyteorder("<"):
             raise CheckpointError(f"column {name} has dtype {dtype}")

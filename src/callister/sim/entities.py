@@ -44,6 +44,23 @@ MINING: Final = 32
 NO_FUEL: Final = 64  # the tank is empty: thrust and brake do nothing
 FIRING: Final = 128  # fired this tick
 
+# `ap_kind`: what the autopilot flies to (0: the autopilot is off).
+AP_OFF: Final = 0
+AP_STATION: Final = 1
+AP_FIELD: Final = 2
+AP_LINK: Final = 3
+AP_SHIP: Final = 4
+AP_POINT: Final = 5
+
+# Bits of `ap_flags`.
+AP_MAY_CRUISE: Final = 1  # the autopilot may engage cruise on long legs
+AP_REACHED: Final = 2  # following a ship: `AutopilotArrived` was raised
+
+# `cruise`: the cruise drive's state.
+CRUISE_OFF: Final = 0
+CRUISE_SPOOLING: Final = 1
+CRUISE_ON: Final = 2
+
 NO_STATION: Final = -1  # `docked_at` when undocked
 NO_CONTACT: Final = -1  # `contact` when not touching a static collider
 NO_WEAPON: Final = -1  # `weapon` of an empty slot; `shot_weapon` of a non-shot
@@ -116,6 +133,21 @@ SCHEMA: Final[tuple[tuple[str, DTypeLike, int | float | bool], ...]] = (
     ("expires", np.int64, 0),  # tick at which a shell, missile or wreck disappears
     # -- crews (issue 4) --------------------------------------------------------------------------
     ("mining_mult", FLOAT, 1.0),  # the miner's skill: x mining yield of this ship
+    # -- travel: autopilot and cruise (issue 16; sim/autopilot.py) -------------------------------
+    ("ap_kind", np.uint8, AP_OFF),  # AP_*: what the autopilot flies to
+    ("ap_flags", np.uint8, 0),  # AP_MAY_CRUISE | AP_REACHED
+    ("ap_index", np.int32, 0),  # the target station, field or link (its index)
+    ("ap_target", np.uint64, 0),  # a followed ship
+    ("ap_x", np.float64, 0.0),  # the goal's centre (a followed ship's position, each tick)
+    ("ap_y", np.float64, 0.0),
+    ("ap_vx", FLOAT, 0.0),  # the goal's velocity (a followed ship's)
+    ("ap_vy", FLOAT, 0.0),
+    ("ap_r", FLOAT, 0.0),  # stop this far from the goal's centre, on the ship's side
+    ("ap_skip", np.int16, -1),  # the route obstacle the goal is (not avoided), or -1
+    ("cruise", np.uint8, CRUISE_OFF),  # CRUISE_*
+    ("cruise_ticks", np.int32, 0),  # spooling: ticks left; off: ticks of cool-down left
+    ("cruise_speed", FLOAT, 0.0),  # m/s, the hull's (0: no cruise drive)
+    ("cruise_fuel", FLOAT, 0.0),  # fuel per metre flown in cruise
 )
 COLUMN_NAMES: Final = tuple(name for name, _, _ in SCHEMA)
 WIDE_COLUMNS: Final = frozenset({"weapon", "ready", "ammo"})
@@ -211,6 +243,20 @@ class EntityStore:
     damage: NDArray[np.float32]
     expires: NDArray[np.int64]
     mining_mult: NDArray[np.float32]
+    ap_kind: NDArray[np.uint8]
+    ap_flags: NDArray[np.uint8]
+    ap_index: NDArray[np.int32]
+    ap_target: NDArray[np.uint64]
+    ap_x: NDArray[np.float64]
+    ap_y: NDArray[np.float64]
+    ap_vx: NDArray[np.float32]
+    ap_vy: NDArray[np.float32]
+    ap_r: NDArray[np.float32]
+    ap_skip: NDArray[np.int16]
+    cruise: NDArray[np.uint8]
+    cruise_ticks: NDArray[np.int32]
+    cruise_speed: NDArray[np.float32]
+    cruise_fuel: NDArray[np.float32]
 
     def __init__(self, capacity: int = 256) -> None:
         if capacity < 1:

@@ -312,6 +312,52 @@ class FuelEmpty:
     owner: int
 
 
+AutopilotCancelReason = Literal["manual", "off", "target_gone", "target_docked", "fuel", "docked"]
+
+
+@_fast_init
+@dataclass(frozen=True, slots=True)
+class AutopilotArrived:
+    """The autopilot brought the ship to its target and stopped it there (`kind` "station",
+    "field", "link", "point"; the ship now holds its brake and the autopilot is off), or (kind
+    "ship") reached escort distance of the ship it follows, which it goes on following.
+    `target` is the station, field or link index, the followed ship's id, or 0 (a point)."""
+
+    ship: int
+    owner: int
+    kind: str
+    target: int
+
+
+@_fast_init
+@dataclass(frozen=True, slots=True)
+class AutopilotCancelled:
+    """The autopilot stopped before arriving: `reason` "manual" (an Input with thrust, turn or
+    brake), "off" (turned off), "target_gone" (the followed ship left or was destroyed),
+    "target_docked", "fuel" (the tank ran dry), "docked"."""
+
+    ship: int
+    owner: int
+    reason: AutopilotCancelReason
+
+
+CruiseState = Literal["spooling", "on", "off"]
+
+
+@_fast_init
+@dataclass(frozen=True, slots=True)
+class CruiseChanged:
+    """The cruise drive started spooling up, engaged, or went off (`reason`: "manual",
+    "arrival" (the autopilot's target is near), "star", "station", "field" (within the drop-out
+    distance), "ship" (a ship closing), "damage", "fired", "fuel", "boundary", "docked";
+    "" when it engaged)."""
+
+    ship: int
+    owner: int
+    state: CruiseState
+    reason: str = ""
+
+
 ZoneEvent = (
     Refused
     | Docked
@@ -330,4 +376,7 @@ ZoneEvent = (
     | FieldChanged
     | LootReached
     | FuelEmpty
+    | AutopilotArrived
+    | AutopilotCancelled
+    | CruiseChanged
 )

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from callister.sim.entities import (
+    CRUISE_ON,
     DOCKED,
     FIRING,
     KIND_SHIP,
@@ -102,18 +103,20 @@ def turn_ships(n, dt, flags, angle, turn, turn_rate):
 @njit(
     "int64(int64, float32, uint8[::1], uint8[::1], float32[::1], float32[::1], float32[::1],"
     " bool_[::1], float32[::1], float32[::1], float32[::1], float32[::1], float32[::1],"
-    " float32[::1], float32, bool_[::1])",
+    " float32[::1], float32, bool_[::1], uint8[::1], float32[::1], float32[::1], float32)",
     cache=True,
     nogil=True,
 )
 def thrust_ships(
     n, dt, flags, kind, vx, vy, thrust, brake, accel, max_speed, cos, sin, fuel, fuel_burn,
-    fuel_mult, emptied,
+    fuel_mult, emptied, cruise, cruise_speed, cruise_fuel, inv_ramp,
 ):  # fmt: skip
     """Thrust along the heading (cos, sin), brake, speed cap, fuel burn; THRUSTING set exactly
     for the ships that thrusted, NO_FUEL for ships with an empty tank, and the per-tick bits
     SHIELD_HIT and FIRING cleared (see `movement.steer` for the rules). `emptied[i]` is set
-    for the ships whose tank ran dry this tick; returns their number.
+    for the ships whose tank ran dry this tick; returns their number. A cruising ship
+    (`cruise` CRUISE_ON) thrusts at cruise_speed * inv_ramp, is capped at its cruise speed
+    and burns cruise_fuel per metre flown instead.
 
     Written without data-dependent branches (selects only), so LLVM vectorises the loop: a
     branchy version with an append for the emptied tanks was 10x slower at 100k ships.
@@ -127,7 +130,8 @@ def thrust_ships(
         # Shells, missiles and wrecks have no tank and never run dry.
         fuelled = (fuel0 > _ZERO) | (not ship)
         braking = brake[i] & free & fuelled
-        push = thrust[i] * accel[i]
+        cruising = cruise[i] == CRUISE_ON
+        push = thrust[i] * (cruise_speed[i] * inv_ramp if cruising else accel[i])
         push = push * dt
         # a braking ship does not thrust; an empty tank does neither
         push = push * (_ONE if free & (not braking) & fuelled else _ZERO)
@@ -141,8 +145,9 @@ def thrust_ships(
         target = accel[i] * dt
         target = target * (_ONE if braking else _ZERO)
         target = speed - target
-        if target > max_speed[i]:
-            target = max_speed[i]
+        cap = cruise_speed[i] if cruising else max_speed[i]
+        if target > cap:
+            target = cap
         if target < _ZERO:
             target = _ZERO
         if speed < _TINY:
@@ -156,6 +161,10 @@ def thrust_ships(
         rate = rate * fuel_mult
         burn = rate * thrust[i]
         burn = burn if push > _ZERO else (rate if braking & moving else _ZERO)
+        flown = speed * target  # the speed after this tick (speed / speed == 1 when uncapped)
+        flown = flown * dt
+        flown = flown * cruise_fuel[i]
+        burn = flown * fuel_mult if cruising else burn
         left = fuel0 - burn
         left = left if left > _ZERO else _ZERO
         fuel[i] = left

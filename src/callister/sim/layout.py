@@ -102,6 +102,9 @@ class ZoneLayout:
     stations: tuple[StationSpec, ...] = ()
     rocks: tuple[RockSpec, ...] = ()
     fields: tuple[FieldSpec, ...] = ()
+    gates: tuple[tuple[float, float], ...] = ()
+    """Where each link's jump gate is (m), in `links` order; empty: the layout places none (the
+    autopilot then cannot fly to a link)."""
 
     def __post_init__(self) -> None:
         _finite("radius", self.radius, positive=True)
@@ -121,6 +124,11 @@ class ZoneLayout:
             _finite(f"rock {i} r", rock.r)
         if len(set(self.links)) != len(self.links):
             raise ValueError("duplicate jump links")
+        if self.gates and len(self.gates) != len(self.links):
+            raise ValueError(f"{len(self.gates)} gates for {len(self.links)} links")
+        for gx, gy in self.gates:
+            if not (math.isfinite(gx) and math.isfinite(gy)):
+                raise ValueError("gate positions must be finite")
         field_indices = [f.index for f in self.fields]
         if len(set(field_indices)) != len(field_indices):
             raise ValueError(f"duplicate field indices in {field_indices}")
@@ -139,6 +147,13 @@ class ZoneLayout:
                 return s
         return None
 
+    def gate(self, to: tuple[int, int]) -> tuple[float, float] | None:
+        """Where the jump gate of the link to sector `to` is, or None (no such link, or the
+        layout places no gates)."""
+        if not self.gates or to not in self.links:
+            return None
+        return self.gates[self.links.index(to)]
+
     def field(self, index: int) -> FieldSpec | None:
         """The field with this index, or None (rocks of a field without a spec hold no ore)."""
         for f in self.fields:
@@ -155,7 +170,8 @@ class ZoneLayout:
     ) -> ZoneLayout:
         """Build a layout from a generated star system (duck-typed; see module docstring).
 
-        Reads only: ``radius``, ``sector`` (x, y), ``links`` (tuple of (x, y)),
+        Reads only: ``radius``, ``sector`` (x, y), ``links`` (tuple of (x, y)), ``gates``
+        if present (``gates[i].x/.y``: link i's jump gate),
         ``star.radius``, ``stations[i].index/.x/.y/.radius/.dock_radius/.faction`` (and
         ``.destroyed`` if present), ``fields[i].ore/.richness`` (fields without them get no
         FieldSpec: nothing to mine) and ``fields[i].rocks[j].x/.y/.r``. Field i of the layout
@@ -204,6 +220,7 @@ class ZoneLayout:
             if hasattr(f, "ore") and hasattr(f, "richness")
         )
         sx, sy = system.sector
+        gates = tuple((float(g.x), float(g.y)) for g in getattr(system, "gates", ()))
         return cls(
             radius=float(system.radius),
             sector=(int(sx), int(sy)),
@@ -212,4 +229,5 @@ class ZoneLayout:
             stations=stations,
             rocks=rocks,
             fields=field_specs,
+            gates=gates,
         )

@@ -12,7 +12,7 @@ import numpy as np
 from callister.sim.collision import raise_collided
 from callister.sim.events import FuelEmpty
 from callister.sim.kernels import move_ships, thrust_ships, turn_ships
-from callister.sim.rules import BOUNDARY_ACCEL, BOUNDARY_FACTOR
+from callister.sim.rules import BOUNDARY_ACCEL, BOUNDARY_FACTOR, CRUISE_RAMP_S
 from callister.sim.state import SimState
 
 
@@ -22,12 +22,15 @@ def steer(state: SimState) -> None:
     In order: turn (turn * turn_rate * dt, heading kept in [-pi, pi]); thrust along the new
     heading (thrust * accel * dt); brake (speed reduced by accel * dt towards 0, never
     reversing; a braking ship does not thrust); speed cap (velocity scaled down to max_speed).
+    A cruising ship (autopilot.py) thrusts at cruise_speed / CRUISE_RAMP_S and is capped at
+    cruise_speed instead.
     Sets the THRUSTING flag exactly for ships that thrusted this tick. Docked ships keep their
     held controls but do not move or turn.
 
     Fuel: thrust burns fuel_burn * thrust * dt, braking a moving ship fuel_burn * dt, both
-    times the world's fuel multiplier; a ship with an empty tank neither thrusts nor brakes
-    (it drifts; turning still works) and carries NO_FUEL. `FuelEmpty` is raised, in ship id
+    times the world's fuel multiplier (cruising: cruise_fuel per metre flown, instead); a ship
+    with an empty tank neither thrusts nor brakes (it drifts; turning still works) and carries
+    NO_FUEL. `FuelEmpty` is raised, in ship id
     order, for each tank that ran dry this tick. The per-tick flags SHIELD_HIT and FIRING are
     cleared here, before the stages that set them.
     """
@@ -60,6 +63,10 @@ def steer(state: SimState) -> None:
         store.fuel_burn,
         np.float32(state.rules.fuel_multiplier),
         emptied,
+        store.cruise,
+        store.cruise_speed,
+        store.cruise_fuel,
+        np.float32(1.0 / CRUISE_RAMP_S),
     )
     if dry:
         rows = np.flatnonzero(emptied[:n])

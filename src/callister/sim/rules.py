@@ -12,8 +12,12 @@ DOCK_MAX_SPEED: Final = 60.0
 JUMP_CHARGE_TICKS: Final = 40
 """Ticks between a jump starting to charge and the ship leaving (2 s at 20 Hz)."""
 
-UNDOCK_MARGIN: Final = 10.0
-"""m of clear space between station hull and ship hull when a ship undocks."""
+UNDOCK_MARGIN: Final = 300.0
+"""m of clear space between station hull and ship hull when a ship undocks (the undock lane:
+far enough that a ship thrusting at full power in any direction for 3 s misses the station)."""
+
+UNDOCK_SPEED: Final = 25.0
+"""m/s: an undocking ship leaves along the undock lane (away from the star) at this speed."""
 
 RESTITUTION: Final = 0.4
 """Fraction of the normal speed a ship keeps (reflected) after hitting a static collider."""
@@ -109,6 +113,49 @@ LOOT_RANGE: Final = 200.0
 
 LOOT_MAX_SPEED: Final = 60.0
 """m/s: a faster ship cannot loot."""
+
+# -- travel: autopilot and cruise (issue 16) ---------------------------------------------------
+
+CRUISE_SPOOL_S: Final = 3.0
+"""s of spool-up between engaging cruise and flying at cruise speed (the ship flies normally
+meanwhile; anything that drops a cruise also stops a spool)."""
+
+CRUISE_RAMP_S: Final = 4.0
+"""In cruise, full thrust accelerates by cruise_speed / CRUISE_RAMP_S m/s^2."""
+
+CRUISE_DROP_DISTANCE: Final = 1000.0
+"""m: a cruise drops out (and cannot engage) this close to the surface of the star, a
+station or an asteroid field's disc. Far more than a tick of cruise flight, so a cruising
+ship can never reach a collider."""
+
+CRUISE_SHIP_DISTANCE: Final = 1000.0
+"""m: a cruise drops out when another (undocked) ship this close is closing on the ship."""
+
+CRUISE_COOLDOWN_S: Final = 5.0
+"""s after a drop-out before the autopilot engages cruise again (a manual `cruise` may)."""
+
+CRUISE_MIN_LEG: Final = 6000.0
+"""m: the autopilot engages cruise only for a leg at least this long."""
+
+AUTOPILOT_AVOID_MARGIN: Final = 250.0
+"""m the autopilot keeps between the ship's hull and the star, stations and field discs when
+it routes around them (in cruise: CRUISE_DROP_DISTANCE, so the cruise is not dropped)."""
+
+AUTOPILOT_TOLERANCE: Final = 25.0
+"""m: the autopilot has arrived within this distance of its approach point..."""
+
+AUTOPILOT_ARRIVE_SPEED: Final = 3.0
+"""m/s: ... moving at most this fast (relative to a followed ship)."""
+
+AUTOPILOT_FIELD_MARGIN: Final = 50.0
+"""m between the ship's hull and a field's disc where the autopilot stops (the field edge)."""
+
+ESCORT_DISTANCE: Final = 300.0
+"""m between hulls at which the autopilot follows another ship."""
+
+FUEL_RESERVE: Final = 0.1
+"""Fraction of a full tank the autopilot keeps in reserve on a trip to anything but a station
+(where the ship can refuel): it refuses a trip that would leave less."""
 
 UNLIMITED_SPEED: Final = 1.0e6
 """m/s: the speed cap given to shells and wrecks so the steering stage never slows them."""

@@ -3,34 +3,39 @@
 A tick (`Zone.step`) runs these stages, each timed (`Zone.timings_ms`):
 
 1. ``apply_intents``  - ownership checks for intents queued since the last tick, in arrival
-                        order; Inputs become held controls (last one per ship wins); Fire is
-                        queued for stage 3; Dock, Undock, Jump, Mine and Loot for stage 9.
-                        (actions.apply_intents)
-2. ``steering``       - turn, thrust along heading, brake, speed cap, fuel burn (an empty tank
-                        drifts: FuelEmpty); clears the per-tick flags. (movement.steer)
-3. ``weapons``        - Fire intents checked and carried out in arrival order by one compiled
+                        order; Inputs become held controls (last one per ship wins; one with
+                        thrust, turn or brake cancels the autopilot); Autopilot and Cruise are
+                        checked and set; Fire is queued for stage 4; Dock, Undock, Jump, Mine
+                        and Loot for stage 10. (actions.apply_intents)
+2. ``travel``         - cruise drives drop out, spool up or engage; the autopilot writes its
+                        ships' held controls (route, braking curve, cruise on long legs) and
+                        reports arrivals. (autopilot.travel)
+3. ``steering``       - turn, thrust along heading, brake, speed cap (the cruise speed while
+                        cruising), fuel burn (an empty tank drifts: FuelEmpty); clears the
+                        per-tick flags. (movement.steer)
+4. ``weapons``        - Fire intents checked and carried out in arrival order by one compiled
                         loop: beams land at once (Hit), shells and missiles are spawned with
                         pool ids. (combat.fire_weapons)
-4. ``jump_charge``    - count down charging jumps; finished ships leave (JumpOut) before they
+5. ``jump_charge``    - count down charging jumps; finished ships leave (JumpOut) before they
                         move again. (actions.charge_jumps)
-5. ``move``           - position += velocity * dt for every entity; swept ship-vs-static
+6. ``move``           - position += velocity * dt for every entity; swept ship-vs-static
                         collisions (push out, reflect, Collided on new contact; no
                         ship-vs-ship, see collision.py); soft push back beyond 1.5 system
                         radii. One pass, ship by ship: ships do not interact here.
                         (movement.move)
-6. ``shots``          - shells and missiles swept along this tick's path against ships (the
+7. ``shots``          - shells and missiles swept along this tick's path against ships (the
                         ship grid) and static colliders: hits, expiry, missile homing, in id
                         order. (combat.move_shots)
-7. ``defences``       - lawful stations fire on criminals in range. (combat.station_defences)
-8. ``destruction``    - ships whose hull reached 0 leave (Destroyed) and leave wrecks.
+8. ``defences``       - lawful stations fire on criminals in range. (combat.station_defences)
+9. ``destruction``    - ships whose hull reached 0 leave (Destroyed) and leave wrecks.
                         (combat.destroy_ships)
-9. ``docking``        - Dock, Undock, Jump, Mine and Loot requests in arrival order, against
+10. ``docking``       - Dock, Undock, Jump, Mine and Loot requests in arrival order, against
                         the positions and speeds this tick produced. (actions.resolve_actions)
-10. ``vitals``        - energy and shield regeneration, criminal flags expire.
+11. ``vitals``       - energy and shield regeneration, criminal flags expire.
                         (combat.regenerate_vitals)
-11. ``mining``        - miners gain ore and fields deplete (Mined, MiningStopped,
+12. ``mining``       - miners gain ore and fields deplete (Mined, MiningStopped,
                         FieldChanged), fields regrow. (mining.mine)
-12. ``wrecks``        - wrecks drift to rest and expire (WreckExpired). (combat.expire_wrecks)
+13. ``wrecks``       - wrecks drift to rest and expire (WreckExpired). (combat.expire_wrecks)
 
 and, lazily, ``grid``: the dynamic SpatialGrid over final positions is brought up to date on
 the first neighbour query after a tick (`ensure_grid`), not in every tick: most zones are
@@ -38,13 +43,16 @@ never queried between two ticks (the gateway builds its own grid over the frame)
 small zone's tick would otherwise be mostly grid upkeep. Its time shows under "grid" in the
 timings of the tick it served.
 
-Stages with nothing to do (no intents, no jump charging, no actions, no fires, no shots, no
-criminals, no hits, no miners, no wrecks) return at once.
+Stages with nothing to do (no intents, no autopilot or cruise, no jump charging, no actions,
+no fires, no shots, no criminals, no hits, no miners, no wrecks) return at once.
 
-Why this order: intents first so a tick reacts to everything that arrived before it; steering
-before integration so velocity changes take effect in the same tick; weapons before the jump
-charge and the move, so a shot is checked against the positions the shooter was shown and a
-ship cannot escape a shot fired in its last tick; collisions and the boundary after
+Why this order: intents first so a tick reacts to everything that arrived before it; travel
+after the intents (a manual Input has already cancelled the autopilot) and before steering,
+which applies the controls it wrote, and it sees last tick's hits and shots (SHIELD_HIT,
+FIRING) before steering clears them; steering before integration so velocity changes take
+effect in the same tick; weapons before the jump charge and the move, so a shot is checked
+against the positions the shooter was shown and a ship cannot escape a shot fired in its last
+tick; collisions and the boundary after
 integration so published positions are always resolved; shells after the move so they sweep
 exactly the path of this tick; every source of damage before destruction, so a ship dies once
 with the right killer; destruction before the discrete actions so a dead ship cannot dock;
@@ -62,6 +70,7 @@ from typing import Final
 import numpy as np
 
 from callister.sim.actions import apply_intents, charge_jumps, resolve_actions
+from callister.sim.autopilot import travel
 from callister.sim.combat import (
     destroy_ships,
     expire_wrecks,
@@ -75,7 +84,9 @@ from callister.sim.layout import ZoneLayout
 from callister.sim.mining import mine
 from callister.sim.movement import move, steer
 from callister.sim.rules import BOUNDARY_FACTOR, GRID_BOUNDS_MARGIN, GRID_CELL_SIZE
-from callister.sim.state import SimState
+from callister.sim.state import SimState, ensure_grid
+
+__all__ = ["LAZY_GRID", "SCHEDULE", "STAGE_NAMES", "ensure_grid", "run_schedule", "zone_grid"]
 
 
 def zone_grid(layout: ZoneLayout) -> SpatialGrid:
@@ -87,26 +98,11 @@ def zone_grid(layout: ZoneLayout) -> SpatialGrid:
     return SpatialGrid(empty, empty, cell, bounds=(-half, -half, half, half))
 
 
-def ensure_grid(state: SimState) -> bool:
-    """Bring `state.grid` up to the live positions (rows are store rows) unless it already is;
-    True if it had to be updated.
-
-    Incremental: a tick moves only a few % of ships across a cell border, and only those are
-    re-sorted (a full sort happens when ships were added or removed).
-    """
-    built = (state.store.version, state.tick)
-    if state.grid_built == built:
-        return False
-    n = state.store.count
-    state.grid.update(state.store.x[:n], state.store.y[:n])
-    state.grid_built = built
-    return True
-
-
 System = Callable[[SimState], None]
 
 SCHEDULE: Final[tuple[tuple[str, System], ...]] = (
     ("apply_intents", apply_intents),
+    ("travel", travel),
     ("steering", steer),
     ("weapons", fire_weapons),
     ("jump_charge", charge_jumps),

@@ -13,7 +13,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
+from callister.protocol.intents import (
+    Autopilot,
+    Cruise,
+    Dock,
+    Fire,
+    Input,
+    Intent,
+    Jump,
+    Loot,
+    Mine,
+    Power,
+    Undock,
+)
 from callister.sim.entities import DOCKED, KIND_SHIP, NO_STATION, NO_WEAPON, EntityStore
 from callister.sim.events import ShipState, ZoneEvent
 from callister.sim.frame import HULL_KEYS
@@ -40,6 +52,8 @@ ACTION_NAMES: dict[type, str] = {
     Mine: "mine",
     Loot: "loot",
     Power: "power",
+    Autopilot: "autopilot",
+    Cruise: "cruise",
 }
 
 SHIP_GRID_CELL: float = 250.0
@@ -152,6 +166,8 @@ class SimState:
     next_regrow: int = 2**62
     """Earliest tick at which some field regrows a point (2**62: none will)."""
     tick_hz: int = 20
+    travel_map: object | None = None
+    """The autopilot's map of the layout's bodies (`autopilot.travel_map`), built on first use."""
     _scratch: dict[str, NDArray[Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -240,6 +256,22 @@ class SimState:
         """Recompute `next_regrow` after a field's richness changed."""
         due = [f.tick + REGROW_TICKS for f in self.fields.values() if f.richness < f.base]
         self.next_regrow = min(due, default=2**62)
+
+
+def ensure_grid(state: SimState) -> bool:
+    """Bring `state.grid` up to the live positions (rows are store rows) unless it already is;
+    True if it had to be updated.
+
+    Incremental: a tick moves only a few % of ships across a cell border, and only those are
+    re-sorted (a full sort happens when ships were added or removed).
+    """
+    built = (state.store.version, state.tick)
+    if state.grid_built == built:
+        return False
+    n = state.store.count
+    state.grid.update(state.store.x[:n], state.store.y[:n])
+    state.grid_built = built
+    return True
 
 
 def slot_weapons(store: EntityStore, row: int) -> tuple[str, ...]:

@@ -20,8 +20,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Hull, load_content
-from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
+from callister.protocol.intents import (
+    Autopilot,
+    Cruise,
+    Dock,
+    Fire,
+    Input,
+    Intent,
+    Jump,
+    Loot,
+    Mine,
+    Power,
+    Undock,
+)
 from callister.sim import checkpoint as _checkpoint
+from callister.sim.autopilot import TravelMap, TravelState, ship_drive, travel_map, travel_state
 from callister.sim.entities import (
     CRIMINAL,
     DOCKED,
@@ -43,9 +56,10 @@ from callister.sim.rules import CONTACT_SLOP, UNLIMITED_SPEED, ZoneRules
 from callister.sim.schedule import LAZY_GRID, STAGE_NAMES, ensure_grid, run_schedule, zone_grid
 from callister.sim.state import FieldState, SimState, ship_state, slot_weapons
 from callister.sim.statics import StaticColliders
+from callister.sim.travel import Drive
 from callister.sim.weapons import weapon_index
 
-_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power)
+_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power, Autopilot, Cruise)
 _FLOAT32_SAFE: Final = 1e30
 WRECK_RADIUS: Final = 15.0
 """m: the radius of a wreck restored with `add_wreck` (a spawned wreck keeps its ship's)."""
@@ -237,6 +251,20 @@ class Zone:
         """The tick of field `index`'s last richness change (the ``field.<i>.tick`` delta)."""
         return self._state.fields[index].tick
 
+    def travel(self, ship_id: int) -> TravelState:
+        """The ship's autopilot and cruise state (KeyError if the zone does not hold it)."""
+        return travel_state(self._state, self._ship_row(ship_id))
+
+    def drive(self, ship_id: int) -> Drive:
+        """The ship's drive as trip planning needs it (`sim.travel`); KeyError if absent."""
+        return ship_drive(self._state, self._ship_row(ship_id))
+
+    @property
+    def travel_map(self) -> TravelMap:
+        """The bodies the autopilot routes around and cruise drops out near (the star,
+        stations, field discs): the field discs' centres and radii are where it stops."""
+        return travel_map(self._state)
+
     @property
     def ids_left(self) -> int:
         """Ids left in the pool for shells, missiles and wrecks."""
@@ -377,6 +405,8 @@ class Zone:
             fuel_max=hull.fuel,
             fuel_burn=hull.fuel_burn,
             jump_fuel=hull.jump_fuel,
+            cruise_speed=hull.cruise_speed,
+            cruise_fuel=hull.cruise_fuel / 1000.0,
             weapon=np.array(loadout, dtype=np.int16),
             ammo=np.array(magazines, dtype=np.int32),
             shield_at=state.tick,

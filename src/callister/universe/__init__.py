@@ -14,12 +14,19 @@ from callister.universe.generate import (
     region_faction,
     system_json,
 )
-from callister.universe.links import LINK_RANGE, MAX_LINKS, arrival_point, jump_bearing
+from callister.universe.links import (
+    LINK_RANGE,
+    MAX_LINKS,
+    arrival_point,
+    gates_of,
+    jump_bearing,
+)
 from callister.universe.model import (
     PLANET_KINDS,
     SERVICES,
     STAR_CLASSES,
     AsteroidField,
+    Gate,
     Planet,
     Rock,
     Star,
@@ -68,6 +75,7 @@ __all__ = [
     "STAR_CLASSES",
     "TICK_HZ",
     "AsteroidField",
+    "Gate",
     "GeneratorParams",
     "GeneratorParamsError",
     "Planet",
@@ -79,6 +87,7 @@ __all__ = [
     "apply_deltas",
     "arrival_point",
     "clear_caches",
+    "gates_of",
     "generate_system",
     "has_system",
     "jump_bearing",

@@ -31,6 +31,7 @@ from math import isqrt
 from typing import TYPE_CHECKING
 
 from callister.universe.density import BLOCK_BITS, block, sector_info
+from callister.universe.model import Gate
 from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
 from callister.universe.space import (
     SECTOR_MAX,
@@ -45,6 +46,16 @@ if TYPE_CHECKING:
 
 LINK_RANGE = DEFAULT_PARAMS.max_link_length  # 3500
 MAX_LINKS = 8
+
+GATE_ARC = 2500
+"""m: a jump gate lies this far along its station's orbit from the station (GATE_STEP more
+for each gate already on that side of the station)."""
+GATE_STEP = 2000
+GATE_EDGE = 1000
+"""m: in a system without stations, gates lie this far inside the system's radius (beyond
+every body: the outermost annulus ends >= 2300 m inside it)."""
+ARRIVAL_INSET = 200
+"""m: a ship jumping in appears this far from the gate, towards the star."""
 
 
 @lru_cache(maxsize=1 << 15)
@@ -150,11 +161,71 @@ def jump_bearing(system: StarSystem, to_x: int, to_y: int) -> tuple[int, int]:
     return _towards(system, to_x, to_y, 1_000_000)
 
 
+def _gate(system: StarSystem, bx: int, by: int, taken: dict[tuple[int, int], int]) -> Gate:
+    # The station whose direction from the star is nearest the bearing (bx, by) holds the gate:
+    # on its own orbit circle, turned towards the bearing by GATE_ARC metres (or away from it,
+    # when that side holds fewer of the station's gates; GATE_STEP more for each gate already
+    # on the side: `taken` counts them). Each station's annulus holds nothing else
+    # (bodies.py), so a point on the station's orbit away from the station is never inside a
+    # collider. Integer arithmetic throughout (isqrt): the same on every machine.
+    best, best_cos = -1, 0
+    for s in system.stations:
+        n = isqrt((s.x * s.x + s.y * s.y) << 40)
+        if n == 0:
+            continue
+        cos = ((s.x * bx + s.y * by) << 20) // n  # 1e6 x the cosine
+        if best < 0 or cos > best_cos:
+            best, best_cos = s.index, cos
+    if best < 0:
+        length = system.radius - GATE_EDGE
+        return Gate(0, 0, bx * length // 1_000_000, by * length // 1_000_000)
+    s = system.stations[best]
+    side = 1 if s.x * by - s.y * bx >= 0 else -1  # counter-clockwise if the bearing is left
+    if taken.get((best, -side), 0) < taken.get((best, side), 0):
+        side = -side  # the other side has room nearer the station
+    rank = taken.get((best, side), 0)
+    taken[(best, side)] = rank + 1
+    arc = side * (GATE_ARC + GATE_STEP * rank)
+    r = isqrt(s.x * s.x + s.y * s.y)
+    # s + arc x (the orbit's unit tangent), scaled by r, then brought back onto the orbit
+    px = s.x * r - arc * s.y
+    py = s.y * r + arc * s.x
+    n = isqrt(px * px + py * py)
+    return Gate(0, 0, px * r // n, py * r // n)
+
+
+def gates_of(system: StarSystem) -> tuple[Gate, ...]:
+    """Where the jump gate of each of `system`'s links is, in `links` order.
+
+    Near a station: on the orbit of the station whose direction from the star is nearest the
+    link's bearing, GATE_ARC m along it towards the bearing (the station's later gates
+    alternate sides, each GATE_STEP m further out than the last on its side);
+    in a system without stations, GATE_EDGE m inside the system's radius on the bearing.
+    Never inside a collider; integer maths only. Not part of the generated data (`to_dict`):
+    a function of it."""
+    taken: dict[tuple[int, int], int] = {}
+    out = []
+    for lx, ly in system.links:
+        bx, by = jump_bearing(system, lx, ly)
+        g = _gate(system, bx, by, taken)
+        out.append(Gate(lx, ly, g.x, g.y))
+    return tuple(out)
+
+
 def arrival_point(system: StarSystem, from_x: int, from_y: int) -> tuple[int, int]:
     """Where a ship jumping in from sector (from_x, from_y) appears in `system` (metres).
 
-    At 0.8 * system.radius (+-2 m) from the star on the bearing towards the source system, so
-    ships arrive on the side they came from; always strictly inside the system. Integer maths
+    ARRIVAL_INSET m from the gate of the link back to the source, towards the star: so near
+    a station in a system that has one (see `gates_of`). A source that is not linked (a debug
+    teleport) gets the gate that link would have. Never inside a collider; integer maths
     only. Raises ValueError if (from_x, from_y) is outside the sector range.
     """
-    return _towards(system, from_x, from_y, system.radius * 4 // 5)
+    x, y = check_sector(from_x, from_y)
+    gate = next((g for g in gates_of(system) if (g.to_x, g.to_y) == (x, y)), None)
+    if gate is None:
+        bx, by = jump_bearing(system, x, y)
+        gate = _gate(system, bx, by, {})
+    r = isqrt(gate.x * gate.x + gate.y * gate.y)
+    if r <= ARRIVAL_INSET:
+        return gate.x, gate.y
+    return gate.x * (r - ARRIVAL_INSET) // r, gate.y * (r - ARRIVAL_INSET) // r

@@ -176,6 +176,22 @@ class AsteroidField:
 
 @_slot_init
 @dataclass(frozen=True, slots=True)
+class Gate:
+    """The jump gate of the link to sector (to_x, to_y): where the autopilot flies to take
+    that link, and where ships from there arrive (`links.gates_of`). Metres, star at (0, 0)."""
+
+    to_x: int
+    to_y: int
+    x: int
+    y: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: {"to": [x, y] as decimal strings, "x", "y"}."""
+        return {"to": [str(self.to_x), str(self.to_y)], "x": self.x, "y": self.y}
+
+
+@_slot_init
+@dataclass(frozen=True, slots=True)
 class StarSystem:
     """One generated star system in sector (x, y) of world `seed` (u64).
 
@@ -206,6 +222,14 @@ class StarSystem:
     def sector(self) -> tuple[int, int]:
         """(x, y) sector coordinates."""
         return (self.x, self.y)
+
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        """Each link's jump gate, in `links` order (computed from the system; not in
+        `to_dict`, so the generated data and its digest are unchanged)."""
+        from callister.universe.links import gates_of  # links imports this module
+
+        return gates_of(self)
 
     @property
     def key(self) -> str:
