@@ -249,7 +249,7 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
     looted = next(e for e in a.events if e.get("kind") == "looted")
     assert looted["items"] == {item["key"]: 2}
     world = live.services.world
-    assert await world.writer.call(world.economy.cargo, old_ship) == {}
+    assert await world.writer.call(world.economy.books.cargo, old_ship) == {}
     assert (await world.writer.call(world.economy.audit))["balanced"]
     # B is docked at home in a fresh starter ship
     await pump_until([b], lambda: b.status is not None and b.status["ship"] == b.ship)
@@ -301,14 +301,14 @@ async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
     assert code is None and receipt is not None
     assert receipt["credits"] == sponsor.status["credits"] - 300  # type: ignore[index]
     # the hunter destroys the outlaw and collects
-    before = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    before = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
     for bot in (hunter, outlaw):
         await bot.send({"t": "undock", "ship": bot.ship})
     await pump_until([hunter, outlaw], lambda: not hunter.docked and not outlaw.docked)
     move_ship(live, outlaw, 250.0)
     await fire_until_destroyed(hunter, outlaw)
     await pump_until([hunter], lambda: any(e.get("kind") == "bounty" for e in hunter.events))
-    after = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    after = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
     assert after == before + 300
     assert (await world.writer.call(world.economy.audit))["balanced"]
     for bot in (hunter, outlaw, sponsor):

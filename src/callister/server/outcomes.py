@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from callister.content import Content
 from callister.economy import EconomyError
 from callister.sim import (
     CrimeCommitted,
@@ -87,15 +86,6 @@ def killer_of(world: World, event: Destroyed) -> dict[str, Any]:
     return {"by": name, "by_ship": event.by, "by_kind": "npc"}
 
 
-def cargo_volume(content: Content, cargo: dict[str, int]) -> int:
-    """Cargo units a hold's contents take (commodities by their volume, ores one unit each)."""
-    total = 0
-    for item, qty in cargo.items():
-        commodity = content.commodities.get(item)
-        total += qty * (commodity.volume if commodity is not None else 1)
-    return total
-
-
 class Outcomes:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -120,7 +110,7 @@ class Outcomes:
             elif isinstance(event, LootReached):
                 world.spawn(self._loot(zone, event), f"loot {event.wreck}")
             elif isinstance(event, WreckExpired):
-                world.writer.submit(world.economy.expire_wreck, event.wreck)
+                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
             elif isinstance(event, FieldChanged):
                 x, y = zone.sector
                 world.writer.submit(
@@ -187,7 +177,7 @@ class Outcomes:
         if pilot is None or pilot.character.ship_id != event.ship:
             # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
             if event.wreck:
-                world.writer.submit(world.economy.expire_wreck, event.wreck)
+                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
             return
         world.ship_owner.pop(event.ship, None)
         pilot.zone_key = None
@@ -203,7 +193,7 @@ class Outcomes:
         new_ship = await world.ids.next()
         ttl_s = WRECK_TTL_TICKS / world.settings.tick_hz
         receipt = await world.writer.call(
-            world.economy.wreck_ship,
+            world.economy.events.wreck_ship,
             f"death:{event.ship}",
             pilot.account_id,
             pilot.character,
@@ -215,7 +205,7 @@ class Outcomes:
         )
         if killer is not None and receipt.detail.get("bounty"):
             self.notify(killer.account_id, "event", kind="bounty", amount=receipt.detail["bounty"])
-            killer.credits = await world.writer.call(world.economy.credits, killer.account_id)
+            killer.credits = await world.writer.call(world.economy.books.credits, killer.account_id)
         assert receipt.character is not None
         pilot.character = receipt.character
         pilot.credits = receipt.credits
@@ -243,7 +233,7 @@ class Outcomes:
             return
         try:
             receipt = await world.writer.call(
-                world.economy.mine,
+                world.economy.events.mine,
                 f"mine:{event.ship}:{zone.key}:{world.tick}",
                 pilot.account_id,
                 pilot.character,
@@ -269,7 +259,7 @@ class Outcomes:
             return
         try:
             receipt = await world.writer.call(
-                world.economy.loot,
+                world.economy.events.loot,
                 f"loot:{event.ship}:{event.wreck}:{world.tick}",
                 pilot.account_id,
                 pilot.character,
