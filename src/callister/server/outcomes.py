@@ -221,7 +221,7 @@ class Outcomes:
             "event",
             kind="respawned",
             ship=new_ship,
-            insurance=receipt.detail.get("insurance_paid", 0),
+            insurance=receipt.detail.get("insurance", 0),
         )
         await world.respawn(pilot, old_ship=event.ship)
 
@@ -272,7 +272,7 @@ class Outcomes:
             return
         self._cargo_changed(pilot, receipt.cargo)
         pilot.credits = receipt.credits
-        if receipt.detail.get("wreck_empty") and zone.zone.entity_kind(event.wreck) is not None:
+        if receipt.detail.get("empty") and zone.zone.entity_kind(event.wreck) is not None:
             zone.zone.remove_entity(event.wreck)
         self.notify(
             pilot.account_id,
