@@ -248,6 +248,8 @@ TABLE: dict[str, Service] = {
 }
 """Every station service by its kind; the wire's `service` ops are refuel, repair, rearm and
 insure, `buy_hull` is "hull" and `buy_module` is "module"."""
+KINDS: tuple[str, ...] = tuple(TABLE)
+"""The transaction kinds of station services."""
 
 
 def sells(station: StationRef, service: Service) -> bool:
@@ -278,7 +280,7 @@ class StationServices:
         station), NOT_AVAILABLE (the station does not sell it, or nothing to do: see each
         row), INSUFFICIENT_FUNDS, and each row's own (NOT_FOR_SALE, CARGO_FULL, BAD_SLOT).
         """
-        service = TABLE[CHECK.choice("service", kind, tuple(TABLE))]
+        service = TABLE[CHECK.choice("service", kind, KINDS)]
         rid, account_id = CHECK.rid(rid), CHECK.integer("account_id", account_id)
         if len(choice) > len(service.choices):
             wanted = ", ".join(service.choices) or "nothing"
