@@ -48,7 +48,8 @@ from callister.agents import (
     to_intents,
 )
 from callister.agents.errors import AgentError
-from callister.economy import EconomyError, StationRef
+from callister.economy import EconomyError
+from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.weapons import WEAPON_KEYS
@@ -587,7 +588,7 @@ class AgentRuntime:
             station = next((s for s in handle.system.stations if s.index == station_index), None)
             if station is None or "market" not in station.services:
                 return
-            ref = StationRef.of(x, y, station)
+            ref = station_ref(handle, station_index)
             account = npc.owner
             await world.writer.call(econ.events.ensure_player, account)
             character = Character(

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from callister.economy import EconomyError
+from callister.economy import EconomyError, Receipt
 from callister.sim import (
     CrimeCommitted,
     Destroyed,
@@ -226,24 +227,33 @@ class Outcomes:
         await world.respawn(pilot, old_ship=event.ship)
 
     # ----------------------------------------------------------------------- mining, loot
+    async def _collect(
+        self, owner: int, ship: int, work: Callable[..., Receipt], rid: str, *args: Any, **ref: str
+    ) -> tuple[Pilot, Receipt] | None:
+        """Commit what the owner's ship gathered (`work(rid, account, character, *args)`: a
+        mining or loot report) and update their hold; None when the ship is no longer theirs
+        or the economy refused (then they are told why, with `ref` if given)."""
+        world = self.world
+        pilot = world.pilots.get(owner)
+        if pilot is None or pilot.character.ship_id != ship:
+            return None
+        try:
+            receipt = await world.writer.call(work, rid, pilot.account_id, pilot.character, *args)
+        except EconomyError as exc:
+            self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message, **ref)
+            return None
+        self._cargo_changed(pilot, receipt.cargo)
+        return pilot, receipt
+
     async def _mined(self, zone: ZoneHandle, event: Mined) -> None:
         world = self.world
-        pilot = world.pilots.get(event.owner)
-        if pilot is None or pilot.character.ship_id != event.ship:
+        rid = f"mine:{event.ship}:{zone.key}:{world.tick}"
+        done = await self._collect(
+            event.owner, event.ship, world.economy.events.mine, rid, event.ore, event.qty
+        )
+        if done is None:
             return
-        try:
-            receipt = await world.writer.call(
-                world.economy.events.mine,
-                f"mine:{event.ship}:{zone.key}:{world.tick}",
-                pilot.account_id,
-                pilot.character,
-                event.ore,
-                event.qty,
-            )
-        except EconomyError as exc:
-            self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message)
-            return
-        self._cargo_changed(pilot, receipt.cargo)
+        pilot, receipt = done
         self.notify(
             pilot.account_id,
             "event",
@@ -254,23 +264,13 @@ class Outcomes:
 
     async def _loot(self, zone: ZoneHandle, event: LootReached) -> None:
         world = self.world
-        pilot = world.pilots.get(event.owner)
-        if pilot is None or pilot.character.ship_id != event.ship:
+        rid = f"loot:{event.ship}:{event.wreck}:{world.tick}"
+        done = await self._collect(
+            event.owner, event.ship, world.economy.events.loot, rid, event.wreck, ref="loot"
+        )
+        if done is None:
             return
-        try:
-            receipt = await world.writer.call(
-                world.economy.events.loot,
-                f"loot:{event.ship}:{event.wreck}:{world.tick}",
-                pilot.account_id,
-                pilot.character,
-                event.wreck,
-            )
-        except EconomyError as exc:
-            self.notify(
-                pilot.account_id, "error", code=str(exc.code), message=exc.message, ref="loot"
-            )
-            return
-        self._cargo_changed(pilot, receipt.cargo)
+        pilot, receipt = done
         pilot.credits = receipt.credits
         if receipt.detail.get("empty") and zone.zone.entity_kind(event.wreck) is not None:
             zone.zone.remove_entity(event.wreck)
