@@ -744,3 +744,37 @@ def test_station_ref(content: Content) -> None:
     ref = StationRef.of(-7, 8, FakeStation())
     assert ref == StationRef(-7, 8, 2, "concord", ("market", "refuel"))
     assert ref.key() == "station:-7:8:2"
+
+
+def test_services_table_refuses_unknown_kinds_and_choices(economy: Economy, pilot: int) -> None:
+    c = make_character(pilot, hull_hp=10.0)
+    start = state(economy)
+    buy = economy.services.buy
+    for kind in ("print_money", "buy_hull", "", None, 3):
+        refused(E.BAD_FIELD, lambda kind=kind: buy(kind, "k", pilot, c, HOME))
+    refused(E.BAD_FIELD, lambda: buy("repair", "k", pilot, c, HOME, 5))  # repair takes nothing
+    refused(E.BAD_FIELD, lambda: buy("refuel", "k", pilot, c, HOME, 1.0, 2.0))
+    refused(E.BAD_FIELD, lambda: buy("module", "k", pilot, c, HOME))  # no slot
+    refused(E.NOT_FOR_SALE, lambda: buy("hull", "k", pilot, c, HOME))  # no hull named
+    assert state(economy) == start  # nothing written, the rid unused
+    assert buy("repair", "k", pilot, c, HOME).kind == "repair"
+
+
+def test_board_takes_what_fits_once(economy: Economy, pilot: int) -> None:
+    load(economy, 500, {"water": 15, "machinery": 4, "platinum": 3})  # the boarded ship's hold
+    captor = make_character(pilot, station=None)  # shuttle: 20 units
+    load(economy, captor.ship_id, {"ice": 5})  # 15 free
+    taken = economy.events.board(captor, 500, 77)
+    # most valuable per cargo unit first, as a loot
+    assert taken == {"platinum": 3, "machinery": 4, "water": 4}
+    assert economy.books.cargo(500) == {"water": 11}
+    assert economy.books.cargo(captor.ship_id) == {"ice": 5, **taken}
+    txn = economy.store.get_txn(WORLD, f"board:{pilot}:500:77")
+    assert txn is not None and txn.kind == "board"
+    assert txn.result == {"target": 500, "items": taken}
+    before = state(economy)
+    assert economy.events.board(captor, 500, 77) == {}  # the hold is full now: nothing written
+    assert state(economy) == before
+    refused(E.BAD_FIELD, lambda: economy.events.board(captor, 0, 78))
+    refused(E.BAD_FIELD, lambda: economy.events.board("captor", 500, 78))  # type: ignore[arg-type]
+    assert_books(economy)
