@@ -19,7 +19,6 @@ MINT = "mint"
 MARKET = "market"
 SERVICES = "services"
 INSURER = "insurer"
-SYSTEM_ACCOUNTS: tuple[str, ...] = (MINT, MARKET, SERVICES, INSURER)
 
 
 def player_account(account_id: int) -> str:

@@ -22,9 +22,8 @@ from callister.economy.books import Books, Plan, Receipt
 from callister.economy.catalog import Catalog
 from callister.economy.checks import CHECK, EconomyError
 from callister.protocol.errors import ErrorCode
+from callister.protocol.messages import SIDES
 from callister.store import Character, ItemMove
-
-SIDES: tuple[str, ...] = ("buy", "sell")
 
 
 @dataclass(frozen=True)

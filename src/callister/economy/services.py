@@ -43,7 +43,6 @@ class Sale:
 
     books: Books
     catalog: Catalog
-    account_id: int
     character: Character
     station: StationRef
     ship: Vitals
@@ -61,7 +60,8 @@ class Bill:
     refund: int = 0
 
 
-def _unchosen(*choice: object) -> tuple[object, ...]:
+def _as_given(*choice: object) -> tuple[object, ...]:
+    """A choice the row checks itself, after the replay (a hull key: NOT_FOR_SALE)."""
     return choice
 
 
@@ -73,7 +73,7 @@ class Service:
     sold_by: tuple[str, ...]  # station services any one of which sells it
     price: Callable[..., Bill]  # (sale, *choice) -> Bill, or EconomyError
     choices: tuple[str, ...] = ()  # what the buyer chooses; a missing choice is None
-    check: Callable[..., tuple[object, ...]] = _unchosen  # (*choice) -> checked choice
+    check: Callable[..., tuple[object, ...]] = _as_given  # (*choice) -> checked choice
     missing: str = ""  # the refusal where none of `sold_by` is offered ("" : the usual)
 
 
@@ -298,7 +298,6 @@ class StationServices:
         sale = Sale(
             books,
             self.catalog,
-            account_id,
             character,
             station,
             vitals(character, self.catalog.content),
