@@ -82,5 +82,5 @@ def economy(any_store: Store, content: Content, clock: Clock) -> Economy:
 def pilot(economy: Economy) -> int:
     """A registered account with its starting credits."""
     account = economy.store.create_account(f"pilot-{uuid.uuid4().hex[:8]}", "h")
-    economy.ensure_player(account.id)
+    economy.events.ensure_player(account.id)
     return account.id

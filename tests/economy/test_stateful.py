@@ -110,7 +110,7 @@ class EconomyMachine(RuleBasedStateMachine):
         for i in range(PLAYERS):
             acc = self.store.create_account(f"{self.world}-p{i}", "h").id
             self.accounts.append(acc)
-            assert self.economy.ensure_player(acc) == STARTING
+            assert self.economy.events.ensure_player(acc) == STARTING
             c = Character(
                 account_id=acc,
                 world=self.world,
@@ -279,7 +279,7 @@ class EconomyMachine(RuleBasedStateMachine):
         stock: dict[str, int] = {}
         if "market" in station.services:
             # The quote applies any pending drift, so the trade (same clock) sees this stock.
-            screen = self.economy.quote(station)
+            screen = self.economy.screen(station)
             stock = {i["key"]: i["stock"] for i in screen["items"]}
             self.check_drift(station, stock)
         have = stock.get(item, 0)
@@ -307,7 +307,7 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "trade",
             expected,
-            lambda: self.economy.trade(rid, c.account_id, c, station, item, qty, side),
+            lambda: self.economy.markets.trade(rid, c.account_id, c, station, item, qty, side),
         )
         if r is None:
             return
@@ -358,7 +358,7 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "refuel",
             expected,
-            lambda: self.economy.refuel(rid, c.account_id, c, STATIONS[s], amount),
+            lambda: self.economy.services.buy("refuel", rid, c.account_id, c, STATIONS[s], amount),
         )
         if r is not None:
             assert r.detail["cost"] == cost
@@ -386,7 +386,9 @@ class EconomyMachine(RuleBasedStateMachine):
                 expected = E.INSUFFICIENT_FUNDS
         rid = self.rid()
         r = self.attempt(
-            "repair", expected, lambda: self.economy.repair(rid, c.account_id, c, STATIONS[s])
+            "repair",
+            expected,
+            lambda: self.economy.services.buy("repair", rid, c.account_id, c, STATIONS[s]),
         )
         if r is not None:
             assert r.detail["cost"] == cost
@@ -415,7 +417,9 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.INSUFFICIENT_FUNDS if short else E.NOT_AVAILABLE
         rid = self.rid()
         r = self.attempt(
-            "rearm", expected, lambda: self.economy.rearm(rid, c.account_id, c, STATIONS[s])
+            "rearm",
+            expected,
+            lambda: self.economy.services.buy("rearm", rid, c.account_id, c, STATIONS[s]),
         )
         if r is not None:
             assert (r.detail["cost"], r.detail["rounds"]) == (cost, rounds)
@@ -445,7 +449,7 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "buy_hull",
             expected,
-            lambda: self.economy.buy_hull(rid, c.account_id, c, STATIONS[s], hull),
+            lambda: self.economy.services.buy("hull", rid, c.account_id, c, STATIONS[s], hull),
         )
         if r is not None:
             assert r.detail["trade_in"] == trade_in
@@ -475,7 +479,9 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "buy_module",
             expected,
-            lambda: self.economy.buy_module(rid, c.account_id, c, STATIONS[s], slot, weapon),
+            lambda: self.economy.services.buy(
+                "module", rid, c.account_id, c, STATIONS[s], slot, weapon
+            ),
         )
         if r is not None:
             self._apply(p, r, price)
@@ -498,7 +504,9 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.INSUFFICIENT_FUNDS
         rid = self.rid()
         r = self.attempt(
-            "insure", expected, lambda: self.economy.insure(rid, c.account_id, c, STATIONS[s])
+            "insure",
+            expected,
+            lambda: self.economy.services.buy("insure", rid, c.account_id, c, STATIONS[s]),
         )
         if r is not None:
             self._apply(p, r, premium)
@@ -512,7 +520,7 @@ class EconomyMachine(RuleBasedStateMachine):
         expected = E.CARGO_FULL if stored <= 0 else None
         rid = self.rid()
         r = self.attempt(
-            "mine", expected, lambda: self.economy.mine(rid, c.account_id, c, ore, qty)
+            "mine", expected, lambda: self.economy.events.mine(rid, c.account_id, c, ore, qty)
         )
         if r is not None:
             self.add(self.hold(p), ore, stored)
@@ -535,7 +543,7 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "destroyed",
             None,
-            lambda: self.economy.wreck_ship(
+            lambda: self.economy.events.wreck_ship(
                 rid,
                 c.account_id,
                 c,
@@ -576,7 +584,9 @@ class EconomyMachine(RuleBasedStateMachine):
         c = self.chars[p]
         rid = self.rid()
         self.attempt(
-            "loot", E.NOT_AVAILABLE, lambda: self.economy.loot(rid, c.account_id, c, wreck_id)
+            "loot",
+            E.NOT_AVAILABLE,
+            lambda: self.economy.events.loot(rid, c.account_id, c, wreck_id),
         )
 
     @precondition(lambda self: bool(self.wrecks))
@@ -599,7 +609,7 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.CARGO_FULL
         rid = self.rid()
         r = self.attempt(
-            "loot", expected, lambda: self.economy.loot(rid, c.account_id, c, wreck_id)
+            "loot", expected, lambda: self.economy.events.loot(rid, c.account_id, c, wreck_id)
         )
         if r is None:
             return
@@ -616,12 +626,12 @@ class EconomyMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def wreck_expires(self, data: st.DataObject) -> None:
         wreck_id = data.draw(st.sampled_from(sorted(self.wrecks)))
-        self.economy.expire_wreck(wreck_id)
+        self.economy.events.expire_wreck(wreck_id)
         OUTCOMES["expired"] += 1
         del self.wrecks[wreck_id]
         self.gone.append(wreck_id)
         before = self.books()
-        self.economy.expire_wreck(wreck_id)  # the world may report it twice: no effect
+        self.economy.events.expire_wreck(wreck_id)  # the world may report it twice: no effect
         assert self.books() == before
 
     @rule(p=players, victim=players, amount=st.integers(50, 3000))
@@ -636,7 +646,7 @@ class EconomyMachine(RuleBasedStateMachine):
         r = self.attempt(
             "place_bounty",
             expected,
-            lambda: self.economy.place_bounty(rid, acc, target_acc, amount),
+            lambda: self.economy.events.place_bounty(rid, acc, target_acc, amount),
         )
         if r is not None:
             self.credits[p] -= amount
@@ -670,9 +680,9 @@ class EconomyMachine(RuleBasedStateMachine):
     def model_matches_store(self) -> None:
         holdings = self.store.all_holdings(self.world)
         for p, acc in enumerate(self.accounts):
-            assert self.economy.credits(acc) == self.credits[p]
-            assert self.economy.bounty(acc) == self.bounty[p]
-            assert self.economy.cargo(self.chars[p].ship_id) == self.hold(p)
+            assert self.economy.books.credits(acc) == self.credits[p]
+            assert self.economy.books.bounty(acc) == self.bounty[p]
+            assert self.economy.books.cargo(self.chars[p].ship_id) == self.hold(p)
             saved = self.store.load_character(acc, self.world)
             assert saved is not None
             expected = self.saved[p]

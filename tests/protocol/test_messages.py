@@ -157,6 +157,11 @@ def test_jump_takes_64_bit_sectors_as_strings_or_numbers() -> None:
         ('{"t":"buy_module","ship":7,"rid":"a","slot":-1,"weapon":"laser"}', ErrorCode.BAD_NUMBER),
         ('{"t":"bounty","rid":"a","target":"x","amount":0}', ErrorCode.BAD_NUMBER),
         ('{"t":"bounty","rid":"a","target":"","amount":5}', ErrorCode.BAD_FIELD),
+        # integers as strings are ASCII decimal digits: "²" once escaped as a ValueError and
+        # Arabic-Indic "٣" was read as 3
+        ('{"t":"ack","seq":"\u00b2"}', ErrorCode.BAD_FIELD),
+        ('{"t":"ack","seq":"\u0663"}', ErrorCode.BAD_FIELD),
+        ('{"t":"fire","ship":"-\u00b9","slot":0}', ErrorCode.BAD_FIELD),
     ],
 )
 def test_bad_input_gets_its_code(frame: str | bytes, code: ErrorCode) -> None:

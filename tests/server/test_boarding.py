@@ -116,8 +116,8 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     # the defender heard it too
     await pump_until(bots, lambda: any(e["kind"] == "boarding" for e in seen_bea["event"]))
     # the cargo moved in one ledger transaction; the items are conserved
-    assert await world.writer.call(world.economy.cargo, ash.ship) == {ORE: 12}
-    assert await world.writer.call(world.economy.cargo, bea.ship) == {}
+    assert await world.writer.call(world.economy.books.cargo, ash.ship) == {ORE: 12}
+    assert await world.writer.call(world.economy.books.cargo, bea.ship) == {}
     txn = await world.writer.call(
         world.store.latest_txn, world.name, f"player:{account(ash)}", "board"
     )

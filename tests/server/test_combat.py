@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -231,10 +232,19 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
     for bot in (a, b):
         await bot.send({"t": "undock", "ship": bot.ship})
     await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
+    # B's ship counts as an insured hauler (as bought at a shipyard): its loss is paid
+    world = live.services.world
+    victim = world.pilots[int(b.welcome["account"])]
+    victim.character = replace(victim.character, hull="hauler", extra={"insured": True})
+    payout = world.economy.catalog.payout(load_content().hulls["hauler"])
+    assert payout > 0
     move_ship(live, b, 250.0)
     await fire_until_destroyed(a, b)
     await pump_until([a, b], lambda: b.ship != old_ship, timeout=15)
     assert any(e.get("kind") == "destroyed" for e in b.events)
+    await pump_until([b], lambda: any(e.get("kind") == "respawned" for e in b.events))
+    respawned = next(e for e in b.events if e.get("kind") == "respawned")
+    assert respawned["insurance"] == payout  # the event tells what the insurer paid
     assert any(f["k"] == "boom" for f in a.fx)
     # the wreck holds B's cargo; A flies to it and loots it
     await pump_until([a], lambda: any(n == "Wreck" for n in a.names.values()))
@@ -248,8 +258,8 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
     await pump_until([a], lambda: any(e.get("kind") == "looted" for e in a.events))
     looted = next(e for e in a.events if e.get("kind") == "looted")
     assert looted["items"] == {item["key"]: 2}
-    world = live.services.world
-    assert await world.writer.call(world.economy.cargo, old_ship) == {}
+    assert zone.entity_kind(wreck) is None  # looted empty: the wreck is gone before the event
+    assert await world.writer.call(world.economy.books.cargo, old_ship) == {}
     assert (await world.writer.call(world.economy.audit))["balanced"]
     # B is docked at home in a fresh starter ship
     await pump_until([b], lambda: b.status is not None and b.status["ship"] == b.ship)
@@ -301,14 +311,14 @@ async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
     assert code is None and receipt is not None
     assert receipt["credits"] == sponsor.status["credits"] - 300  # type: ignore[index]
     # the hunter destroys the outlaw and collects
-    before = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    before = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
     for bot in (hunter, outlaw):
         await bot.send({"t": "undock", "ship": bot.ship})
     await pump_until([hunter, outlaw], lambda: not hunter.docked and not outlaw.docked)
     move_ship(live, outlaw, 250.0)
     await fire_until_destroyed(hunter, outlaw)
     await pump_until([hunter], lambda: any(e.get("kind") == "bounty" for e in hunter.events))
-    after = await world.writer.call(world.economy.credits, int(hunter.welcome["account"]))
+    after = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
     assert after == before + 300
     assert (await world.writer.call(world.economy.audit))["balanced"]
     for bot in (hunter, outlaw, sponsor):

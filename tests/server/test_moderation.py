@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from callister.economy.books import Plan
 from callister.moderation.footage import Footage
 from callister.protocol.snapshot import decode_snapshot
 from callister.server.moderation_routes import MODERATION
@@ -104,11 +105,18 @@ async def test_report_saves_footage_and_moderator_bans_the_griefer(
     async with http.get(f"{live.http}/api/mod/footage/{fid}/events", headers=auth) as resp:
         kinds = {e["type"] for e in (await resp.json())["events"]}
     assert "Fired" in kinds
+    # a station purchase, recorded under its economy kind ("hull", "refuel", ...): the
+    # inspector's ledger shows the latest of each
+    world = live.services.world
+    account = int(griefer.welcome["account"])
+    bought = Plan("hull", account, "inspected", griefer.ship, {"hull": "hauler"})
+    await world.writer.call(world.economy.books.commit, bought)
     async with http.get(
         f"{live.http}/api/mod/accounts/{griefer.welcome['account']}", headers=auth
     ) as resp:
         inspected = await resp.json()
     assert inspected["online"] and inspected["account"]["name"] == "griefer"
+    assert inspected["ledger"]["hull"]["idem"] == f"hull:{account}:inspected"
     # the ban closes the griefer's socket and keeps them out
     body = {
         "action": "ban",

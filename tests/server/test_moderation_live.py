@@ -283,7 +283,7 @@ async def test_replayed_rid_with_other_contents_raises_a_flag(
     assert code is None and dup is not None and dup["replay"]
     assert dup["credits"] == first["credits"] and dup["cargo"] == first["cargo"]
     world = live.services.world
-    assert await world.writer.call(world.economy.cargo, tess.ship) == first["cargo"]
+    assert await world.writer.call(world.economy.books.cargo, tess.ship) == first["cargo"]
     found = [f for f in await flags(live, http) if f["detector"] == "economy"]
     assert len(found) == 1, found
     assert found[0]["account_id"] == int(tess.welcome["account"])

@@ -388,8 +388,8 @@ class ClusterWorld(World):
         if isinstance(carried.get("credits"), int) and isinstance(carried.get("cargo"), dict):
             credits, cargo = carried["credits"], dict(carried["cargo"])
         else:
-            credits = await self.writer.call(self.economy.ensure_player, owner)
-            cargo = await self.writer.call(self.economy.cargo, handoff.ship)
+            credits = await self.writer.call(self.economy.events.ensure_player, owner)
+            cargo = await self.writer.call(self.economy.books.cargo, handoff.ship)
         pilot = Pilot(
             account_id=owner,
             name=name,

@@ -18,6 +18,7 @@ import hashlib
 import math
 
 from callister.economy import rules
+from callister.protocol.limits import MAX_QTY
 
 
 def stable_u64(*parts: str) -> int:
@@ -118,7 +119,7 @@ def whole_cost(units: float, price: float) -> int:
 def affordable(credits: int, price: float) -> int:
     """The most whole units `credits` pay for at `price` each (whole_cost of them <= credits)."""
     if price <= 0:
-        return rules.MAX_QTY
+        return MAX_QTY
     units = max(0, math.floor(credits / price))
     # float noise at the boundary (1 // 0.01 == 99.0): settle on the exact answer
     while whole_cost(units + 1, price) <= credits:

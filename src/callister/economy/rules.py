@@ -1,7 +1,9 @@
 """The economy's numbers, in one place. Prices are credits (integers); fuel is in tank units.
 
 Every figure here is a default a world may scale with `Economy(price_multiplier=...)`; the
-formulas that use them live in `pricing.py` (markets) and `service.py` (services, deaths).
+formulas that use them live in `pricing.py` (markets), `catalog.py` (services, insurance) and
+`events.py` (bounties). Request limits (request ids, quantities) are the wire's:
+`protocol/limits.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ STOCK_MAX: Final = 5000
 DRIFT_TAU_S: Final = 3600.0
 """Stock relaxes towards its target as exp(-t / tau): about 63 % of the way in an hour."""
 
-# -- services (service.py) -----------------------------------------------------------------------
+# -- services (catalog.py) -----------------------------------------------------------------------
 FUEL_PRICE: Final = 3.0
 """Credits per fuel unit at an average station; each station's price is this x a stable
 factor from FUEL_SPREAD (x the world multiplier), rounded to cents."""
@@ -47,10 +49,6 @@ points left (a wreck is worth little); the starter hull trades in for nothing.""
 MIN_BOUNTY: Final = 100
 MAX_BOUNTY: Final = 1_000_000_000
 
-# -- request limits ----------------------------------------------------------------------------
-MAX_RID: Final = 64
-"""The longest request id a client may send (characters)."""
-MAX_QTY: Final = 100_000
-"""The most units one trade or mining report may move."""
+# -- cargo -------------------------------------------------------------------------------------
 ORE_VOLUME: Final = 1
 """Cargo units one unit of ore takes (commodities carry their own volume)."""

@@ -1,4 +1,5 @@
-"""A character's ship vitals as the economy sees them: stored in `Character.extra`.
+"""A character's ship as the economy sees it: its vitals, stored in `Character.extra`, and the
+cargo units its hold's contents take.
 
 Keys (all optional; a missing or malformed key means "full" / "the hull's default"):
 "hull_hp", "shield", "energy", "fuel" (floats), "weapons" (list of weapon keys in slot order),
@@ -9,10 +10,12 @@ vitals into these keys before an economic call and applies the receipt's charact
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from callister.content import Content, Hull
+from callister.economy import rules
 from callister.store import Character
 
 VITAL_KEYS: tuple[str, ...] = (
@@ -43,6 +46,18 @@ class Vitals:
 def hull_of(character: Character, content: Content) -> Hull:
     """The character's hull; the starter hull if its key is no longer in the content."""
     return content.hulls.get(character.hull, content.starter_hull)
+
+
+def item_volume(content: Content, item: str) -> int:
+    """Cargo units one unit of the item takes: a commodity's volume, else ORE_VOLUME (ores and
+    unknown keys)."""
+    found = content.commodities.get(item)
+    return rules.ORE_VOLUME if found is None else found.volume
+
+
+def cargo_volume(content: Content, cargo: Mapping[str, int]) -> int:
+    """Cargo units a hold's contents take."""
+    return sum(qty * item_volume(content, item) for item, qty in cargo.items())
 
 
 def magazine(content: Content, weapon: str) -> int:

@@ -18,20 +18,23 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
+    MAX_CREDITS,
     MAX_ENTITY_ID,
     MAX_FIELD_INDEX,
     MAX_KEY_LEN,
     MAX_NAME_LEN,
     MAX_POINT,
-    MAX_RID_LEN,
+    MAX_QTY,
     MAX_ROCK_INDEX,
     MAX_SECTOR,
     MAX_SEQ,
+    MAX_SLOT,
     MAX_STATION_INDEX,
     MAX_TOKEN_LEN,
     MIN_SECTOR,
     PROTOCOL_VERSIONS,
 )
+from callister.protocol.validate import Checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,9 +309,9 @@ ClientMessage = (
 )
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
-MAX_SLOT = 7
-MAX_QTY = 100_000
-MAX_CREDITS = 10**12
+SIDES = ("buy", "sell")
+WIRE = Checks(ProtocolError, ErrorCode.BAD_NUMBER)
+"""The decoder's field checks: a value out of its range is BAD_NUMBER."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -339,23 +342,15 @@ def _int(obj: dict[str, Any], name: str, lo: int, hi: int, *, optional: bool = F
         return None
     value = _field(obj, name)
     if isinstance(value, str):  # 64-bit values travel as decimal strings (JSON numbers are doubles)
-        if not value.lstrip("-").isdigit() or len(value) > 24:
+        digits = value.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(value) > 24:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
-    if not lo <= value <= hi:
-        raise ProtocolError(ErrorCode.BAD_NUMBER, f"'{name}' must be within [{lo}, {hi}]")
-    return value
+    return WIRE.integer(name, value, lo, hi)
 
 
 def _float(obj: dict[str, Any], name: str, lo: float, hi: float, default: float = 0.0) -> float:
-    value = obj.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a number")
-    if not lo <= value <= hi:
-        raise ProtocolError(ErrorCode.BAD_NUMBER, f"'{name}' must be within [{lo}, {hi}]")
-    return float(value)
+    return WIRE.number(name, obj.get(name, default), lo, hi)
 
 
 def _bool(obj: dict[str, Any], name: str) -> bool:
@@ -370,12 +365,7 @@ def _ship(obj: dict[str, Any]) -> int:
 
 
 def _rid(obj: dict[str, Any]) -> str:
-    value = _field(obj, "rid")
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_RID_LEN or not value.isprintable():
-        raise ProtocolError(
-            ErrorCode.BAD_FIELD, f"'rid' must be 1-{MAX_RID_LEN} printable characters"
-        )
-    return value
+    return WIRE.rid(_field(obj, "rid"))
 
 
 def _key(obj: dict[str, Any], name: str) -> str:
@@ -409,10 +399,12 @@ def _clone_ref(obj: dict[str, Any], name: str, *, zero: bool) -> int:
     return value
 
 
+def _choice(obj: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    return WIRE.choice(name, _field(obj, name), choices)
+
+
 def _crew_order(obj: dict[str, Any]) -> CrewOrderMsg:
-    order = _field(obj, "order")
-    if order not in CREW_ORDERS:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'order' must be one of {list(CREW_ORDERS)}")
+    order = _choice(obj, "order", CREW_ORDERS)
     return CrewOrderMsg(
         ship=_ship(obj),
         crew=_clone_ref(obj, "crew", zero=True) if "crew" in obj else 0,
@@ -442,9 +434,7 @@ def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
 
 
 def _assign(obj: dict[str, Any]) -> AssignMsg:
-    station = _field(obj, "station")
-    if station not in CREW_STATIONS:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'station' must be one of {list(CREW_STATIONS)}")
+    station = _choice(obj, "station", CREW_STATIONS)
     return AssignMsg(ship=_ship(obj), member=_clone_ref(obj, "member", zero=False), station=station)
 
 
@@ -469,9 +459,7 @@ def _mine(obj: dict[str, Any]) -> MineMsg:
 
 
 def _trade(obj: dict[str, Any]) -> TradeMsg:
-    side = _field(obj, "side")
-    if side not in ("buy", "sell"):
-        raise ProtocolError(ErrorCode.BAD_FIELD, '\'side\' must be "buy" or "sell"')
+    side = _choice(obj, "side", SIDES)
     return TradeMsg(
         ship=_ship(obj),
         rid=_rid(obj),
@@ -482,21 +470,13 @@ def _trade(obj: dict[str, Any]) -> TradeMsg:
 
 
 def _service(obj: dict[str, Any]) -> ServiceMsg:
-    op = _field(obj, "op")
-    if op not in SERVICE_OPS:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'op' must be one of {', '.join(SERVICE_OPS)}")
+    op = _choice(obj, "op", SERVICE_OPS)
     return ServiceMsg(ship=_ship(obj), rid=_rid(obj), op=op)
 
 
 def _report(obj: dict[str, Any]) -> ReportMsg:
-    kind = _field(obj, "kind")
-    if kind not in REPORT_KINDS:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'kind' must be one of {', '.join(REPORT_KINDS)}")
-    reason = _field(obj, "reason")
-    if reason not in REPORT_REASONS:
-        raise ProtocolError(
-            ErrorCode.BAD_FIELD, f"'reason' must be one of {', '.join(REPORT_REASONS)}"
-        )
+    kind = _choice(obj, "kind", REPORT_KINDS)
+    reason = _choice(obj, "reason", REPORT_REASONS)
     target = _field(obj, "target")
     if isinstance(target, int) and not isinstance(target, bool) and 0 < target <= MAX_ENTITY_ID:
         target = str(target)

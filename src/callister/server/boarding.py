@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from callister.agents import Clone, Licence
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.sim.boarding import Boarder, Party, eligibility, resolve
-from callister.store import ItemMove
 
 if TYPE_CHECKING:
     from callister.server.world import Pilot, World, ZoneHandle
@@ -126,36 +125,10 @@ async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> di
 async def _take_cargo(
     world: World, captor: Pilot, victim: Pilot, target: int, tick: int
 ) -> dict[str, int]:
-    econ = world.economy
-    idem = f"board:{captor.account_id}:{target}:{tick}"
-
-    def move() -> dict[str, int]:
-        contents = world.store.holdings(world.name, f"ship:{target}")
-        room = econ.cargo_max(captor.character) - econ.cargo_used(captor.character.ship_id)
-        taken: dict[str, int] = {}
-        for item in sorted(contents, key=econ._loot_order):
-            n = min(contents[item], max(0, room) // econ.volume(item))
-            if n > 0:
-                taken[item] = n
-                room -= n * econ.volume(item)
-        if taken:
-            world.store.commit_txn(
-                world.name,
-                idem,
-                "board",
-                account=f"player:{captor.account_id}",
-                moves=[
-                    ItemMove(item, qty, f"ship:{target}", f"ship:{captor.character.ship_id}")
-                    for item, qty in sorted(taken.items())
-                ],
-                result={"target": target, "items": taken},
-                report_holders=(f"ship:{target}", f"ship:{captor.character.ship_id}"),
-            )
-        return taken
-
-    taken = await world.writer.call(move)
+    events, books = world.economy.events, world.economy.books
+    taken = await world.writer.call(events.board, captor.character, target, tick)
     for p in (captor, victim):
-        cargo = await world.writer.call(econ.cargo, p.character.ship_id)
+        cargo = await world.writer.call(books.cargo, p.character.ship_id)
         world.outcomes._cargo_changed(p, cargo)
     return taken
 

@@ -48,7 +48,7 @@ from callister.agents.repository import (
     TrustList,
     new_clone_id,
 )
-from callister.economy import EconomyError
+from callister.economy import SERVICES, EconomyError, player_account, transfer
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.store import (
     CloneFilter,
@@ -56,7 +56,6 @@ from callister.store import (
     Consent,
     InsufficientFunds,
     MemoryRow,
-    Posting,
     RelationshipRow,
     Store,
 )
@@ -624,7 +623,7 @@ class CrewDesk:
                 ErrorCode.NOT_AVAILABLE, f"your {found.role.value}'s station is taken"
             )
         price = _price(getattr(found.skills, found.role.value))
-        account = f"player:{pilot.account_id}"
+        account = player_account(pilot.account_id)
         clone = Clone.from_dict(
             found.to_dict() | {"licence": Licence(owner=pilot.account_id).to_dict()}
         )
@@ -644,7 +643,7 @@ class CrewDesk:
                 f"hire:{pilot.account_id}:{rid}",
                 "hire",
                 account=account,
-                postings=[Posting(account, -price), Posting("services", price)],
+                postings=transfer(account, SERVICES, price),
                 result={"clone": str(clone.id), "price": price},
                 report_accounts=(account,),
             )

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from callister.economy import player_account
+from callister.economy.services import KINDS as SERVICE_KINDS
 from callister.moderation.footage import MAX_FRAMES, FootageError
 from callister.moderation.service import Moderation, ModerationError
 from callister.server import admin_routes, crew_routes
@@ -233,10 +235,11 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
     evidence = await writer.call(store.list_evidence, world, account_id, 100)
     audit = await writer.call(store.list_audit, world, account_id, 100)
     logins = await writer.call(store.list_logins, world, account_id, 50)
-    balance = await writer.call(store.balance, world, f"player:{account_id}")
+    player = player_account(account_id)
+    balance = await writer.call(store.balance, world, player)
     last = {}
-    for kind in ("trade", "service", "buy_hull", "death", "bounty", "loot"):
-        txn = await writer.call(store.latest_txn, world, f"player:{account_id}", kind)
+    for kind in ("trade", *SERVICE_KINDS, "death", "bounty", "loot"):
+        txn = await writer.call(store.latest_txn, world, player, kind)
         if txn is not None:
             last[kind] = {
                 "id": txn.id,

@@ -49,7 +49,7 @@ from callister.agents import (
 )
 from callister.agents.errors import AgentError
 from callister.economy import EconomyError
-from callister.economy.service import StationRef
+from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.weapons import WEAPON_KEYS
@@ -588,9 +588,9 @@ class AgentRuntime:
             station = next((s for s in handle.system.stations if s.index == station_index), None)
             if station is None or "market" not in station.services:
                 return
-            ref = StationRef(x, y, station.index, station.faction, tuple(station.services))
+            ref = station_ref(handle, station_index)
             account = npc.owner
-            await world.writer.call(econ.ensure_player, account)
+            await world.writer.call(econ.events.ensure_player, account)
             character = Character(
                 account_id=account,
                 world=world.name,
@@ -610,11 +610,11 @@ class AgentRuntime:
                 extra={},
             )
             tag = f"{npc.ship}:{world.tick}"
-            cargo = await world.writer.call(econ.cargo, npc.ship)
+            cargo = await world.writer.call(econ.books.cargo, npc.ship)
             done: list[str] = []
             for item, qty in sorted(cargo.items()):
                 r = await world.writer.call(
-                    econ.trade,
+                    econ.markets.trade,
                     f"npc-sell:{tag}:{item}",
                     account,
                     character,
@@ -624,10 +624,10 @@ class AgentRuntime:
                     "sell",
                 )
                 done.append(f"sold {qty} {item} for {r.detail['total']}")
-            quote = await world.writer.call(econ.quote, ref)
-            credits = await world.writer.call(econ.credits, account)
+            market = await world.writer.call(econ.markets.quote, ref)
+            credits = await world.writer.call(econ.books.credits, account)
             room = world.content.hulls[npc.hull].cargo
-            goods = [i for i in quote["items"] if i["stock"] > 0 and i["buy"] <= credits]
+            goods = [i for i in market if i["stock"] > 0 and i["buy"] <= credits]
             if goods:
                 pick = min(goods, key=lambda i: (i["buy"] / max(1, i["volume"]), i["key"]))
                 qty = int(
@@ -640,7 +640,7 @@ class AgentRuntime:
                 )
                 if qty > 0:
                     r = await world.writer.call(
-                        econ.trade,
+                        econ.markets.trade,
                         f"npc-buy:{tag}",
                         account,
                         character,

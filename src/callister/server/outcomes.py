@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from callister.content import Content
-from callister.economy import EconomyError
+from callister.economy import EconomyError, Receipt
 from callister.sim import (
     AutopilotArrived,
     AutopilotCancelled,
@@ -90,15 +90,6 @@ def killer_of(world: World, event: Destroyed) -> dict[str, Any]:
     return {"by": name, "by_ship": event.by, "by_kind": "npc"}
 
 
-def cargo_volume(content: Content, cargo: dict[str, int]) -> int:
-    """Cargo units a hold's contents take (commodities by their volume, ores one unit each)."""
-    total = 0
-    for item, qty in cargo.items():
-        commodity = content.commodities.get(item)
-        total += qty * (commodity.volume if commodity is not None else 1)
-    return total
-
-
 class Outcomes:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -123,7 +114,7 @@ class Outcomes:
             elif isinstance(event, LootReached):
                 world.spawn(self._loot(zone, event), f"loot {event.wreck}")
             elif isinstance(event, WreckExpired):
-                world.writer.submit(world.economy.expire_wreck, event.wreck)
+                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
             elif isinstance(event, FieldChanged):
                 x, y = zone.sector
                 world.writer.submit(
@@ -220,7 +211,7 @@ class Outcomes:
         if pilot is None or pilot.character.ship_id != event.ship:
             # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
             if event.wreck:
-                world.writer.submit(world.economy.expire_wreck, event.wreck)
+                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
             return
         world.ship_owner.pop(event.ship, None)
         pilot.zone_key = None
@@ -236,7 +227,7 @@ class Outcomes:
         new_ship = await world.ids.next()
         ttl_s = WRECK_TTL_TICKS / world.settings.tick_hz
         receipt = await world.writer.call(
-            world.economy.wreck_ship,
+            world.economy.events.wreck_ship,
             f"death:{event.ship}",
             pilot.account_id,
             pilot.character,
@@ -248,7 +239,7 @@ class Outcomes:
         )
         if killer is not None and receipt.detail.get("bounty"):
             self.notify(killer.account_id, "event", kind="bounty", amount=receipt.detail["bounty"])
-            killer.credits = await world.writer.call(world.economy.credits, killer.account_id)
+            killer.credits = await world.writer.call(world.economy.books.credits, killer.account_id)
         assert receipt.character is not None
         pilot.character = receipt.character
         pilot.credits = receipt.credits
@@ -264,29 +255,38 @@ class Outcomes:
             "event",
             kind="respawned",
             ship=new_ship,
-            insurance=receipt.detail.get("insurance_paid", 0),
+            insurance=receipt.detail.get("insurance", 0),
         )
         await world.respawn(pilot, old_ship=event.ship)
 
     # ----------------------------------------------------------------------- mining, loot
+    async def _collect(
+        self, owner: int, ship: int, work: Callable[..., Receipt], rid: str, *args: Any, **ref: str
+    ) -> tuple[Pilot, Receipt] | None:
+        """Commit what the owner's ship gathered (`work(rid, account, character, *args)`: a
+        mining or loot report) and update their hold; None when the ship is no longer theirs
+        or the economy refused (then they are told why, with `ref` if given)."""
+        world = self.world
+        pilot = world.pilots.get(owner)
+        if pilot is None or pilot.character.ship_id != ship:
+            return None
+        try:
+            receipt = await world.writer.call(work, rid, pilot.account_id, pilot.character, *args)
+        except EconomyError as exc:
+            self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message, **ref)
+            return None
+        self._cargo_changed(pilot, receipt.cargo)
+        return pilot, receipt
+
     async def _mined(self, zone: ZoneHandle, event: Mined) -> None:
         world = self.world
-        pilot = world.pilots.get(event.owner)
-        if pilot is None or pilot.character.ship_id != event.ship:
+        rid = f"mine:{event.ship}:{zone.key}:{world.tick}"
+        done = await self._collect(
+            event.owner, event.ship, world.economy.events.mine, rid, event.ore, event.qty
+        )
+        if done is None:
             return
-        try:
-            receipt = await world.writer.call(
-                world.economy.mine,
-                f"mine:{event.ship}:{zone.key}:{world.tick}",
-                pilot.account_id,
-                pilot.character,
-                event.ore,
-                event.qty,
-            )
-        except EconomyError as exc:
-            self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message)
-            return
-        self._cargo_changed(pilot, receipt.cargo)
+        pilot, receipt = done
         self.notify(
             pilot.account_id,
             "event",
@@ -297,25 +297,15 @@ class Outcomes:
 
     async def _loot(self, zone: ZoneHandle, event: LootReached) -> None:
         world = self.world
-        pilot = world.pilots.get(event.owner)
-        if pilot is None or pilot.character.ship_id != event.ship:
+        rid = f"loot:{event.ship}:{event.wreck}:{world.tick}"
+        done = await self._collect(
+            event.owner, event.ship, world.economy.events.loot, rid, event.wreck, ref="loot"
+        )
+        if done is None:
             return
-        try:
-            receipt = await world.writer.call(
-                world.economy.loot,
-                f"loot:{event.ship}:{event.wreck}:{world.tick}",
-                pilot.account_id,
-                pilot.character,
-                event.wreck,
-            )
-        except EconomyError as exc:
-            self.notify(
-                pilot.account_id, "error", code=str(exc.code), message=exc.message, ref="loot"
-            )
-            return
-        self._cargo_changed(pilot, receipt.cargo)
+        pilot, receipt = done
         pilot.credits = receipt.credits
-        if receipt.detail.get("wreck_empty") and zone.zone.entity_kind(event.wreck) is not None:
+        if receipt.detail.get("empty") and zone.zone.entity_kind(event.wreck) is not None:
             zone.zone.remove_entity(event.wreck)
         self.notify(
             pilot.account_id,

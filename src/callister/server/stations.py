@@ -28,14 +28,17 @@ if TYPE_CHECKING:
 
 
 def station_ref(handle: ZoneHandle, index: int) -> StationRef:
-    station = handle.system.stations[index]
-    return StationRef(
-        x=handle.sector[0],
-        y=handle.sector[1],
-        index=station.index,
-        faction=station.faction,
-        services=tuple(station.services),
-    )
+    """The economy's view of station `index` of the zone's system."""
+    return StationRef.of(handle.sector[0], handle.sector[1], handle.system.stations[index])
+
+
+def _service_order(msg: ServiceMsg | BuyHullMsg | BuyModuleMsg) -> tuple[str, tuple[Any, ...]]:
+    """The station service a message buys (a key of economy.services.TABLE) and its choice."""
+    if isinstance(msg, BuyHullMsg):
+        return "hull", (msg.hull,)
+    if isinstance(msg, BuyModuleMsg):
+        return "module", (msg.slot, msg.weapon)
+    return msg.op, ()
 
 
 class StationDesk:
@@ -60,8 +63,8 @@ class StationDesk:
         """The station screen: prices, stock, services, and the player's credits and cargo."""
         world = self.world
         _, ref = self._docked(pilot)
-        quote = await world.writer.call(world.economy.quote, ref)
-        return {**quote, "credits": pilot.credits, "cargo": dict(pilot.cargo)}
+        screen = await world.writer.call(world.economy.screen, ref)
+        return {**screen, "credits": pilot.credits, "cargo": dict(pilot.cargo)}
 
     async def request(self, pilot: Pilot, msg: StationMessage) -> Receipt:
         """Carry out one trade/service/purchase; EconomyError or ProtocolError if refused."""
@@ -72,34 +75,18 @@ class StationDesk:
         account = pilot.account_id
         if isinstance(msg, TradeMsg):
             receipt = await world.writer.call(
-                economy.trade, msg.rid, account, character, ref, msg.item, msg.qty, msg.side
+                economy.markets.trade, msg.rid, account, character, ref, msg.item, msg.qty, msg.side
             )
-        elif isinstance(msg, ServiceMsg):
-            fn = {
-                "refuel": economy.refuel,
-                "repair": economy.repair,
-                "rearm": economy.rearm,
-                "insure": economy.insure,
-            }[msg.op]
-            args: tuple[Any, ...] = (msg.rid, account, character, ref)
-            if msg.op == "refuel":
-                args = (*args, None)
-            receipt = await world.writer.call(fn, *args)
-        elif isinstance(msg, BuyHullMsg):
+        else:
+            kind, choice = _service_order(msg)
             receipt = await world.writer.call(
-                economy.buy_hull, msg.rid, account, character, ref, msg.hull
+                economy.services.buy, kind, msg.rid, account, character, ref, *choice
             )
-        elif isinstance(msg, BuyModuleMsg):
-            receipt = await world.writer.call(
-                economy.buy_module, msg.rid, account, character, ref, msg.slot, msg.weapon
-            )
-        else:  # pragma: no cover - StationMessage is closed
-            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "unhandled station request")
         if receipt.replay:
             # answered from the ledger: the receipt is what was true then, so the pilot's
             # credits and hold are read afresh and nothing is applied to the ship again
-            pilot.credits = await world.writer.call(economy.credits, account)
-            pilot.cargo = await world.writer.call(economy.cargo, pilot.character.ship_id)
+            pilot.credits = await world.writer.call(economy.books.credits, account)
+            pilot.cargo = await world.writer.call(economy.books.cargo, pilot.character.ship_id)
             return receipt
         self._apply(pilot, handle, receipt)
         return receipt
@@ -118,9 +105,9 @@ class StationDesk:
                 " crime in the last hour",
             )
         receipt = await world.writer.call(
-            world.economy.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
+            world.economy.events.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
         )
-        pilot.credits = await world.writer.call(world.economy.credits, pilot.account_id)
+        pilot.credits = await world.writer.call(world.economy.books.credits, pilot.account_id)
         return receipt
 
     def _apply(self, pilot: Pilot, handle: ZoneHandle, receipt: Receipt) -> None:

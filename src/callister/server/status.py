@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from callister.server.outcomes import cargo_volume
+from callister.economy import cargo_volume
 from callister.sim import Destroyed, Fired, Hit, ShipState, Zone, ZoneEvent
 from callister.sim.entities import KIND_SHIP
 from callister.sim.travel import fuel_outlook

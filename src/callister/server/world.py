@@ -21,7 +21,7 @@ from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.metrics import Metrics
-from callister.server.outcomes import Outcomes, cargo_volume
+from callister.server.outcomes import Outcomes
 from callister.server.settings import Settings
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
@@ -247,7 +247,7 @@ class World:
             if ttl > 0:
                 zone.add_wreck(wreck.wreck_id, wreck.x, wreck.y, ttl_ticks=ttl)
             else:
-                self.writer.submit(self.economy.expire_wreck, wreck.wreck_id)
+                self.writer.submit(self.economy.events.expire_wreck, wreck.wreck_id)
         handle = ZoneHandle(key=key, sector=(x, y), system=system, zone=zone)
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
@@ -387,8 +387,8 @@ class World:
         character = await self.writer.call(self.store.load_character, account_id, self.name)
         if character is None:
             character = await self._new_character(account_id)
-        credits = await self.writer.call(self.economy.ensure_player, account_id)
-        cargo = await self.writer.call(self.economy.cargo, character.ship_id)
+        credits = await self.writer.call(self.economy.events.ensure_player, account_id)
+        cargo = await self.writer.call(self.economy.books.cargo, character.ship_id)
         pilot = Pilot(
             account_id=account_id, name=name, character=character, credits=credits, cargo=cargo
         )
@@ -432,8 +432,7 @@ class World:
 
     def cargo_room(self, pilot: Pilot) -> int:
         """Free cargo units in the pilot's hold (never negative)."""
-        hull = self.content.hulls.get(pilot.character.hull, self.content.starter_hull)
-        return max(0, hull.cargo - cargo_volume(self.content, pilot.cargo))
+        return max(0, self.economy.catalog.room(pilot.character, pilot.cargo))
 
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
         """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new

@@ -27,7 +27,7 @@ from .api import (
     MAX_ENTITY_ID,
     MAX_KEY,
     MAX_LIST,
-    MAX_QTY,
+    MAX_MOVE_QTY,
     MAX_RESERVE,
     Account,
     Character,
@@ -1020,7 +1020,7 @@ def _moves(moves: Sequence[ItemMove]) -> list[tuple[str, int, str | None, str | 
         if not isinstance(m, ItemMove):
             raise ValueError(f"moves[{i}] must be an ItemMove, not {type(m).__name__}")
         item = check.item_key(f"moves[{i}].item", m.item)
-        qty = check.count(f"moves[{i}].qty", m.qty, 1, MAX_QTY)
+        qty = check.count(f"moves[{i}].qty", m.qty, 1, MAX_MOVE_QTY)
         source = (
             None if m.source is None else check.ledger_key(f"moves[{i}].source", m.source, MAX_KEY)
         )

@@ -29,7 +29,9 @@ ROLES: tuple[str, ...] = ("player", "moderator", "admin")  # lowest first: the s
 MAX_RESERVE = 1_000_000
 MAX_ENTITY_ID = 2**53 - 1  # ids travel as JSON numbers, exact in JavaScript below 2**53
 MAX_AMOUNT = 10**15  # the largest credit amount of one posting; keeps sums far from 2**63
-MAX_QTY = 10**12  # the largest quantity of one item move
+# The largest quantity of one logged item move: a storage bound, far above what one request may
+# move (the wire's MAX_QTY, protocol/limits.py).
+MAX_MOVE_QTY = 10**12
 MAX_KEY = 256  # ledger account, holder and idempotency keys
 MAX_LIST = 100_000  # the largest `limit` of the list_* methods
 
