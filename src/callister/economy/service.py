@@ -2,7 +2,7 @@
 
 Promises (the world relies on these):
 - Synchronous; call it on the server's single store-writer thread, never on the event loop.
-- Every mutating method is ONE `Store.commit_txn`, committed before it returns. The only
+- Every mutating method is ONE `store.ledger.commit`, committed before it returns. The only
   exception is the market drift that `quote` and `trade` apply first: its own transaction,
   idempotent too, and harmless to repeat.
 - Idempotent by request id: the transaction key is "<kind>:<account>:<rid>" (kind = the
@@ -231,15 +231,19 @@ class Economy:
     # ------------------------------------------------------------------ reading
     def credits(self, account_id: int) -> int:
         """The player's balance (0 before ensure_player)."""
-        return self.store.balance(self.world, player_account(self._int("account_id", account_id)))
+        return self.store.ledger.balance(
+            self.world, player_account(self._int("account_id", account_id))
+        )
 
     def bounty(self, account_id: int) -> int:
         """Credits in escrow on the player's head."""
-        return self.store.balance(self.world, bounty_account(self._int("account_id", account_id)))
+        return self.store.ledger.balance(
+            self.world, bounty_account(self._int("account_id", account_id))
+        )
 
     def cargo(self, ship_id: int) -> dict[str, int]:
         """The ship's hold: {item: qty}."""
-        return self.store.holdings(self.world, ship_holder(self._int("ship_id", ship_id)))
+        return self.store.ledger.holdings(self.world, ship_holder(self._int("ship_id", ship_id)))
 
     def cargo_used(self, ship_id: int) -> int:
         """Cargo units the ship's hold uses (qty x item volume)."""
@@ -305,10 +309,10 @@ class Economy:
         account_id = self._int("account_id", account_id)
         player = player_account(account_id)
         key = f"open:{account_id}"
-        if self.store.get_txn(self.world, key) is None:
+        if self.store.ledger.get_txn(self.world, key) is None:
             grant = self.starting_credits
             postings = [Posting(MINT, -grant), Posting(player, grant)] if grant > 0 else []
-            self.store.commit_txn(
+            self.store.ledger.commit(
                 self.world,
                 key,
                 "open",
@@ -317,7 +321,7 @@ class Economy:
                 result={"granted": grant},
                 at=self.clock(),
             )
-        return self.store.balance(self.world, player)
+        return self.store.ledger.balance(self.world, player)
 
     # ------------------------------------------------------------------ markets
     def quote(self, station: StationRef, character: Character | None = None) -> dict[str, Any]:
@@ -429,7 +433,7 @@ class Economy:
         base, mult = found.base_price, self.price_multiplier
         player, ship = player_account(account_id), ship_holder(character.ship_id)
         market = station.key()
-        cargo = self.store.holdings(self.world, ship)
+        cargo = self.store.ledger.holdings(self.world, ship)
         if side == "buy":
             if stock < qty:
                 raise EconomyError(
@@ -787,7 +791,7 @@ class Economy:
             raise EconomyError(ErrorCode.BAD_FIELD, "the new ship needs a new id")
         v = vitals(character, self.content)
         old_ship = ship_holder(character.ship_id)
-        lost = self.store.holdings(self.world, old_ship)
+        lost = self.store.ledger.holdings(self.world, old_ship)
         destination = wreck_holder(wreck_id) if wreck_id > 0 else None
         moves = [ItemMove(item, qty, old_ship, destination) for item, qty in sorted(lost.items())]
         wreck = None
@@ -853,8 +857,8 @@ class Economy:
             return done
         character = self._character(character, account_id)
         holder = wreck_holder(wreck_id)
-        contents = self.store.holdings(self.world, holder)
-        if not contents and self.store.get_wreck(self.world, wreck_id) is None:
+        contents = self.store.ledger.holdings(self.world, holder)
+        if not contents and self.store.ledger.get_wreck(self.world, wreck_id) is None:
             raise EconomyError(ErrorCode.NOT_AVAILABLE, f"there is no wreck {wreck_id}")
         room = self.cargo_max(character) - self.cargo_used(character.ship_id)
         taken: dict[str, int] = {}
@@ -886,13 +890,13 @@ class Economy:
         A wreck that is already gone is not an error."""
         wreck_id = self._int("wreck_id", wreck_id, minimum=1)
         key = f"expire:{wreck_id}"
-        if self.store.get_txn(self.world, key) is not None:
+        if self.store.ledger.get_txn(self.world, key) is not None:
             return
         holder = wreck_holder(wreck_id)
-        contents = self.store.holdings(self.world, holder)
-        if not contents and self.store.get_wreck(self.world, wreck_id) is None:
+        contents = self.store.ledger.holdings(self.world, holder)
+        if not contents and self.store.ledger.get_wreck(self.world, wreck_id) is None:
             return
-        self.store.commit_txn(
+        self.store.ledger.commit(
             self.world,
             key,
             "expire",
@@ -919,7 +923,7 @@ class Economy:
             raise EconomyError(ErrorCode.BAD_FIELD, "you cannot put a bounty on yourself")
         if (done := self._replay("bounty", account_id, rid)) is not None:
             return done
-        if self.store.get_account(target) is None:
+        if self.store.accounts.get(target) is None:
             raise EconomyError(ErrorCode.NOT_AVAILABLE, f"there is no player {target}")
         self._afford(account_id, amount)
         escrow = bounty_account(target)
@@ -959,7 +963,7 @@ class Economy:
             "totals": dict(plan.totals),
         }
         try:
-            txn = self.store.commit_txn(
+            txn = self.store.ledger.commit(
                 self.world,
                 _key(plan.kind, plan.account_id, plan.rid),
                 plan.kind,
@@ -981,7 +985,7 @@ class Economy:
         return _receipt(txn)
 
     def _replay(self, kind: str, account_id: int, rid: str) -> Receipt | None:
-        txn = self.store.get_txn(self.world, _key(kind, account_id, rid))
+        txn = self.store.ledger.get_txn(self.world, _key(kind, account_id, rid))
         return None if txn is None else _receipt(txn)
 
     def _drift(self, station: StationRef) -> dict[str, int]:
@@ -1001,8 +1005,8 @@ class Economy:
         """
         market = station.key()
         now = self.clock()
-        stock = self.store.holdings(self.world, market)
-        last = self.store.latest_txn(self.world, market, "drift")
+        stock = self.store.ledger.holdings(self.world, market)
+        last = self.store.ledger.latest_txn(self.world, market, "drift")
         targets = {
             key: pricing.target_stock(market, key, self._items[key].base_price)
             for key in self._market_order
@@ -1040,7 +1044,7 @@ class Economy:
                 moves.append(ItemMove(key, change, None, drift.market))
             elif change < 0:
                 moves.append(ItemMove(key, -change, drift.market, None))
-        txn = self.store.commit_txn(
+        txn = self.store.ledger.commit(
             self.world,
             drift.idem,
             "drift",

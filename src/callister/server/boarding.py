@@ -130,7 +130,7 @@ async def _take_cargo(
     idem = f"board:{captor.account_id}:{target}:{tick}"
 
     def move() -> dict[str, int]:
-        contents = world.store.holdings(world.name, f"ship:{target}")
+        contents = world.store.ledger.holdings(world.name, f"ship:{target}")
         room = econ.cargo_max(captor.character) - econ.cargo_used(captor.character.ship_id)
         taken: dict[str, int] = {}
         for item in sorted(contents, key=econ._loot_order):
@@ -139,7 +139,7 @@ async def _take_cargo(
                 taken[item] = n
                 room -= n * econ.volume(item)
         if taken:
-            world.store.commit_txn(
+            world.store.ledger.commit(
                 world.name,
                 idem,
                 "board",
