@@ -59,6 +59,14 @@ def test_fence_only_rises(db: Connect) -> None:
     assert cluster.fence_token(ZONE) == 9
 
 
+def test_a_token_below_one_is_refused_before_any_write(db: Connect) -> None:
+    (cluster,) = workers(db, 1)
+    for token in (0, -5):
+        with pytest.raises(ValueError, match="fencing tokens are positive"):
+            cluster.claim(ZONE, token, "a")
+    assert cluster.fence_token(ZONE) is None
+
+
 def test_old_owners_late_checkpoint_is_refused(db: Connect) -> None:
     old, new = workers(db)
     old.claim(ZONE, 5, "worker-a")

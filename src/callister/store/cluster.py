@@ -57,8 +57,6 @@ def _raise_fence(cur: Cursor, zone: str, token: int, owner: str) -> None:
     not let two owners in).
 
     One statement, decided by the database under the fence row's lock (held to commit)."""
-    if token <= 0:
-        raise ValueError("fencing tokens are positive")
     row = cur.execute(_RAISE_FENCE, (zone, world_of(zone), token, owner, time.time())).one()
     if row is None:
         current = cur.execute("SELECT token FROM cluster_fences WHERE zone = ?", (zone,)).one()
