@@ -1,4 +1,5 @@
-"""The Store contract, run on every backend (see conftest.py: SQLite file and PostgreSQL)."""
+"""The store's repositories and its Database, run on every backend (see conftest.py: SQLite file
+and PostgreSQL)."""
 
 from __future__ import annotations
 

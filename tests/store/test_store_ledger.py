@@ -1,8 +1,8 @@
-"""The economy tables of the Store contract (migration 0002), on every backend.
+"""The economy tables of the store (migration 0002, `store.ledger`), on every backend.
 
-`store.ledger.commit` is the one primitive the economy uses, so it gets the hardest look: atomicity (a
-refusal writes nothing, not even the parts before the failing step), idempotency (a repeated
-key applies nothing, also across reopen and concurrent callers), and its refusals.
+`store.ledger.commit` is the one primitive the economy uses, so it gets the hardest look:
+atomicity (a refusal writes nothing, not even the parts before the failing step), idempotency
+(a repeated key applies nothing, also across reopen and concurrent callers), and its refusals.
 """
 
 from __future__ import annotations
