@@ -113,15 +113,15 @@ def give_character(db: str, account: int, world: str, ship: int) -> None:
     """A character with credits and cargo (nothing in the CLI makes one; the game does)."""
     store = open_store(db)
     try:
-        store.save_character(Character(
+        store.characters.save(Character(
             account_id=account, world=world, ship_id=ship, hull="shuttle", system_x=0,
             system_y=0, x=1.0, y=2.0, vx=0.0, vy=0.0, angle=0.0, docked_at=None, home_x=0,
             home_y=0, home_station=0, extra={"fuel": 10}))  # fmt: skip
-        store.commit_txn(world, f"open:{account}", "open", account=f"player:{account}",
-                         postings=[Posting("mint", -500), Posting(f"player:{account}", 500)],
-                         moves=[ItemMove("iron", 3, None, f"ship:{ship}")])  # fmt: skip
+        store.ledger.commit(world, f"open:{account}", "open", account=f"player:{account}",
+                            postings=[Posting("mint", -500), Posting(f"player:{account}", 500)],
+                            moves=[ItemMove("iron", 3, None, f"ship:{ship}")])  # fmt: skip
     finally:
-        store.close()
+        store.db.close()
 
 
 def rows_keyed_to(db: str, world: str) -> dict[str, int]:
@@ -262,9 +262,9 @@ def test_world_create_list_invite_fork_move_audit_delete(people: Admin, db: str)
     )
     store = open_store(db)
     try:
-        assert ("alpha", bob, "invited") in store.list_members("alpha")
+        assert ("alpha", bob, "invited") in store.worlds.list_members("alpha")
     finally:
-        store.close()
+        store.db.close()
 
     give_character(db, bob, "infinity", ship=41)
     forked = admin.ok("world", "fork", "infinity", "beta", who="Root").out
@@ -434,9 +434,9 @@ def test_ledger_audit_finds_a_corrupted_row(
     root = make_account(store_url, "Root", "admin")
     store = open_store(store_url)
     try:
-        store.create_world(WorldRecord("other", 5, None, "private", 0, {}), root)
+        store.worlds.create(WorldRecord("other", 5, None, "private", 0, {}), root)
     finally:
-        store.close()
+        store.db.close()
     give_character(store_url, root, "infinity", ship=41)
     give_character(store_url, root, "other", ship=42)
 
@@ -530,9 +530,9 @@ def make_account(db: str, name: str, role: str = "player") -> int:
     store = open_store(db)
     try:
         hashed = Passwords(1, 8192).hash(PASSWORD.strip())
-        return store.create_account(name, hashed, role).id
+        return store.accounts.create(name, hashed, role).id
     finally:
-        store.close()
+        store.db.close()
 
 
 def session_token(db: str, name: str, ttl_s: float = 3600.0) -> str:
@@ -542,28 +542,28 @@ def session_token(db: str, name: str, ttl_s: float = 3600.0) -> str:
     token = new_token()
     store = open_store(db)
     try:
-        account = store.get_account_by_name(name)
+        account = store.accounts.by_name(name)
         assert account is not None
-        store.create_session(account.id, token_hash(token), time.time() + ttl_s)
+        store.accounts.create_session(account.id, token_hash(token), time.time() + ttl_s)
     finally:
-        store.close()
+        store.db.close()
     return token
 
 
 def audit_of(db: str, world: str) -> list[Any]:
     store = open_store(db)
     try:
-        return store.list_world_audit(world, 100)
+        return store.worlds.list_audit(world, 100)
     finally:
-        store.close()
+        store.db.close()
 
 
 def world_names(db: str) -> set[str]:
     store = open_store(db)
     try:
-        return {w.name for w in store.list_worlds()}
+        return {w.name for w in store.worlds.all()}
     finally:
-        store.close()
+        store.db.close()
 
 
 def refused(result: Result, message: str) -> None:
@@ -622,9 +622,9 @@ def test_two_person_rule_through_the_real_command_line(tmp_path: Path) -> None:
     store = open_store(db)
     try:
         for name in ("full", "solo"):
-            store.create_world(WorldRecord(name, 5, None, "private", 0, {}), root)
+            store.worlds.create(WorldRecord(name, 5, None, "private", 0, {}), root)
     finally:
-        store.close()
+        store.db.close()
     give_character(db, bob, "full", ship=77)
     give_character(db, bob, "solo", ship=78)
 

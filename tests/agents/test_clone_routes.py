@@ -92,7 +92,7 @@ async def test_export_gives_the_owner_a_claim_code_and_an_import_is_claimed_with
     # a clone owned by account #<bob> on another server, "alpha", arrives here
     alpha = SigningKey.generate()
     store, world = live.services.store, live.services.world
-    await world.writer.call(store.trust_key, world.name, alpha.public_bytes, "alpha")
+    await world.writer.call(store.clones.trust_key, world.name, alpha.public_bytes, "alpha")
     theirs = Clone.create(
         2**61 + 4242,
         Profile(name="Vega"),
@@ -124,7 +124,7 @@ async def test_export_gives_the_owner_a_claim_code_and_an_import_is_claimed_with
     assert claimed["licence"] == "licensed" and claimed["home"] == alpha.fingerprint
     r = await http.post(clone_url, json={"code": "vega-code"}, headers=bob["auth"])
     assert r.status == 409
-    audit = await world.writer.call(store.list_world_audit, str(arrival.clone.id))
+    audit = await world.writer.call(store.worlds.list_audit, str(arrival.clone.id))
     assert [(a.action, a.actor) for a in audit] == [("clone_claimed", carol["id"])]
     r = await http.post(clone_url, json={"code": "vega-code"})
     assert r.status == 401

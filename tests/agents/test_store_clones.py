@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         s = open_store(f"sqlite:///{tmp_path / 'clones.db'}")
         yield s
-        s.close()
+        s.db.close()
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     s = open_store(f"{PG_URL}?schema={schema}")
     try:
         yield s
     finally:
-        s.close()
+        s.db.close()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
@@ -62,13 +61,13 @@ def test_round_trip_keeps_every_field(store: Store) -> None:
     repo.put(clone, ship_id=42)
     back = repo.get(clone.id)
     assert back.to_dict() == clone.to_dict()
-    assert store.list_clones(CloneFilter(ship_id=42))[0].memories == len(clone.memory)
+    assert store.clones.find(CloneFilter(ship_id=42))[0].memories == len(clone.memory)
     # replacing keeps one copy, not two
     clone.memory.add(500, "Docked at station 1.", importance=3, event="docked")
     repo.put(clone, ship_id=None)
     again = repo.get(clone.id)
     assert len(again.memory) == len(clone.memory)
-    assert store.get_clone(clone.id).ship_id is None  # type: ignore[union-attr]
+    assert store.clones.get(clone.id).ship_id is None  # type: ignore[union-attr]
 
 
 def test_dead_clone_is_an_archive_that_cannot_act(store: Store) -> None:
@@ -84,17 +83,17 @@ def test_dead_clone_is_an_archive_that_cannot_act(store: Store) -> None:
 
 
 def test_unlicensed_clone_is_marked(store: Store) -> None:
-    subject = store.create_account("subject", "h")
+    subject = store.accounts.create("subject", "h")
     repo = StoreCloneRepository(store)
     clone = make_clone(2**61 + 9, licence=Licence(owner=None, subject=subject.id))
     repo.put(clone)
-    assert store.list_clones()[0].licence == "unlicensed"
-    consent = store.record_consent(subject.id)
-    assert store.active_consent(subject.id, 99) == consent
-    assert store.revoke_consent(subject.id, consent.id)
-    assert store.active_consent(subject.id, None) is None
+    assert store.clones.find()[0].licence == "unlicensed"
+    consent = store.clones.record_consent(subject.id)
+    assert store.clones.active_consent(subject.id, 99) == consent
+    assert store.clones.revoke_consent(subject.id, consent.id)
+    assert store.clones.active_consent(subject.id, None) is None
     with pytest.raises(NotFound):
-        store.record_consent(123456)
+        store.clones.record_consent(123456)
 
 
 def test_export_import_through_the_database(store: Store) -> None:
@@ -104,8 +103,8 @@ def test_export_import_through_the_database(store: Store) -> None:
     key = repo.signing_key()
     assert repo.signing_key().public_bytes == key.public_bytes  # stored, not regenerated
     data = export_clone(repo.get(clone.id), key, world="alpha", tick=200)
-    store.trust_key("beta", key.public_bytes, "alpha")
-    trusted = [k.public_key for k in store.trusted_keys("beta")]
+    store.clones.trust_key("beta", key.public_bytes, "alpha")
+    trusted = [k.public_key for k in store.clones.trusted_keys("beta")]
     assert read_clone_file(data, trusted=trusted).clone.id == clone.id
     arrived = import_clone(
         data, world="beta", tick=300, own=repo.own_keys(), new_id=repo.new_id()
@@ -124,24 +123,24 @@ def test_bad_input_is_refused(store: Store) -> None:
     with pytest.raises(CloneNotFound):
         repo.purge(12345)
     with pytest.raises(ValueError):
-        store.trust_key("w", b"short", "x")
+        store.clones.trust_key("w", b"short", "x")
     with pytest.raises(ValueError):
-        store.untrust_key("w", b"short")
+        store.clones.untrust_key("w", b"short")
     with pytest.raises(ValueError, match="licence_key"):
-        store.put_clone(replace(clone_to_row(make_clone(2**61 + 3)), licence_key=b"x"))
+        store.clones.put(replace(clone_to_row(make_clone(2**61 + 3)), licence_key=b"x"))
     with pytest.raises(NotFound):
-        store.set_clone_ship(999, 1)
+        store.clones.set_ship(999, 1)
     with pytest.raises(ValueError):
-        store.get_clone("nope")  # type: ignore[arg-type]
+        store.clones.get("nope")  # type: ignore[arg-type]
 
 
 # -- issue 13 M1: licences are checked, not believed ------------------------------------
 
 
 def test_a_consent_id_is_checked_not_believed(store: Store) -> None:
-    alice, bob, carol = (store.create_account(n, "h") for n in ("alice", "bob", "carol"))
+    alice, bob, carol = (store.accounts.create(n, "h") for n in ("alice", "bob", "carol"))
     repo = StoreCloneRepository(store)
-    consent = store.record_consent(alice.id, bob.id)  # alice lets bob clone her
+    consent = store.clones.record_consent(alice.id, bob.id)  # alice lets bob clone her
     cid = str(consent.id)
     clones = {
         "granted": Licence(owner=bob.id, subject=alice.id, consent=cid),
@@ -155,7 +154,7 @@ def test_a_consent_id_is_checked_not_believed(store: Store) -> None:
         clone = make_clone(2**61 + 100 + i, licence=licence)
         repo.put(clone)
         ids[name] = clone.id
-    status = {c.id: c.licence for c in store.list_clones()}
+    status = {c.id: c.licence for c in store.clones.find()}
     assert {name: status[ids[name]] for name in clones} == {
         "granted": "licensed",
         "not the grantee": "unlicensed",
@@ -166,15 +165,15 @@ def test_a_consent_id_is_checked_not_believed(store: Store) -> None:
     granted = ids["granted"]
     assert repo.get(granted).licence.proven and not repo.get(ids["no such record"]).licence.proven
     # revoking the consent unlicenses at once: lists, rows, the repository and the detector
-    assert store.revoke_consent(alice.id, consent.id, alice.id)
-    assert store.list_clones(CloneFilter(ids=(granted,)))[0].licence == "unlicensed"
-    assert store.get_clone(granted).licence == "unlicensed"  # type: ignore[union-attr]
+    assert store.clones.revoke_consent(alice.id, consent.id, alice.id)
+    assert store.clones.find(CloneFilter(ids=(granted,)))[0].licence == "unlicensed"
+    assert store.clones.get(granted).licence == "unlicensed"  # type: ignore[union-attr]
     back = repo.get(granted)
     assert back.licence.status == "unlicensed"
     assert [(f.subject, f.account_id) for f in unlicensed_clones([back])] == [
         (str(granted), bob.id)
     ]
-    audit = store.list_world_audit(str(alice.id))
+    audit = store.worlds.list_audit(str(alice.id))
     assert [(a.action, a.actor, a.detail) for a in audit] == [
         ("clone_consent_revoked", alice.id, {"consent": consent.id})
     ]
@@ -184,8 +183,8 @@ def test_another_servers_licence_follows_the_trusted_keys(store: Store) -> None:
     from callister.agents.clonefile import issue_licence_proof
 
     alpha = SigningKey.generate()
-    here = store.create_account("mallory", "h")  # the same account number as alpha's subject
-    ours = store.record_consent(here.id)  # ... and a consent record with the same id here
+    here = store.accounts.create("mallory", "h")  # the same account number as alpha's subject
+    ours = store.clones.record_consent(here.id)  # ... and a consent record with the same id here
     proof = issue_licence_proof(
         alpha, subject=here.id, consent=str(ours.id), grantee=None, granted_at=1.0, issued_at=2.0
     )
@@ -193,27 +192,27 @@ def test_another_servers_licence_follows_the_trusted_keys(store: Store) -> None:
     repo = StoreCloneRepository(store, world="beta")
     clone = make_clone(2**61 + 7, world="beta", licence=licence)
     repo.put(clone)
-    row = store.get_clone(clone.id)
+    row = store.clones.get(clone.id)
     assert row is not None and row.subject_id is None and row.licence_home == alpha.fingerprint
     assert row.licence == "unlicensed"  # alpha is not trusted; our record #1 is not alpha's
-    store.trust_key("gamma", alpha.public_bytes, "alpha, elsewhere")
-    assert store.get_clone(clone.id).licence == "unlicensed"  # type: ignore[union-attr]
-    store.trust_key("beta", alpha.public_bytes, "alpha")
-    assert store.list_clones(CloneFilter(ids=(clone.id,)))[0].licence == "licensed"
+    store.clones.trust_key("gamma", alpha.public_bytes, "alpha, elsewhere")
+    assert store.clones.get(clone.id).licence == "unlicensed"  # type: ignore[union-attr]
+    store.clones.trust_key("beta", alpha.public_bytes, "alpha")
+    assert store.clones.find(CloneFilter(ids=(clone.id,)))[0].licence == "licensed"
     assert repo.get(clone.id).licence.proven
-    assert store.untrust_key("beta", alpha.public_bytes)
-    assert not store.untrust_key("beta", alpha.public_bytes)
-    assert store.list_clones(CloneFilter(ids=(clone.id,)))[0].licence == "unlicensed"
-    assert [a.action for a in store.list_world_audit("beta")][:2] == [
+    assert store.clones.untrust_key("beta", alpha.public_bytes)
+    assert not store.clones.untrust_key("beta", alpha.public_bytes)
+    assert store.clones.find(CloneFilter(ids=(clone.id,)))[0].licence == "unlicensed"
+    assert [a.action for a in store.worlds.list_audit("beta")][:2] == [
         "clone_key_untrusted",
         "clone_key_trusted",
     ]
     # a proof whose signature does not verify never licenses, trusted key or not
-    store.trust_key("beta", alpha.public_bytes, "alpha")
+    store.clones.trust_key("beta", alpha.public_bytes, "alpha")
     bad = dict(proof, statement={**proof["statement"], "grantee": 99})
     forged = make_clone(2**61 + 8, world="beta", licence=replace(licence, proof=bad))
     repo.put(forged)
-    assert store.get_clone(forged.id).licence == "unlicensed"  # type: ignore[union-attr]
+    assert store.clones.get(forged.id).licence == "unlicensed"  # type: ignore[union-attr]
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
@@ -233,12 +232,12 @@ def test_cli_moves_a_licensed_clone_to_another_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     alpha, beta = (f"sqlite:///{tmp_path / n}.db" for n in ("alpha", "beta"))
-    with closing(open_store(alpha)) as a:
-        ada = a.create_account("ada", "h")
-        consent = a.record_consent(ada.id)
-    with closing(open_store(beta)) as b:
-        mallory = b.create_account("mallory", "h")
-        bea = b.create_account("bea", "h")
+    with open_store(alpha) as a:
+        ada = a.accounts.create("ada", "h")
+        consent = a.clones.record_consent(ada.id)
+    with open_store(beta) as b:
+        mallory = b.accounts.create("mallory", "h")
+        bea = b.accounts.create("bea", "h")
     assert mallory.id == ada.id  # the same account number on both servers
 
     def ok(*args: str) -> Any:
@@ -276,8 +275,8 @@ def test_cli_moves_a_licensed_clone_to_another_server(
     got = ok("clone", "import", file, "--world", "infinity", "--db", beta, "--json")
     assert got["owner"] is None and got["licence"] == "licensed" and got["trusted"]
     assert any("not an account here" in n for n in got["notes"])
-    with closing(open_store(beta)) as b:
-        assert b.list_clones(CloneFilter(owner_id=mallory.id)) == []  # not handed to #1 here
+    with open_store(beta) as b:
+        assert b.clones.find(CloneFilter(owner_id=mallory.id)) == []  # not handed to #1 here
     # the owner proves who they are with the claim code; nobody else can
     clone_id = str(got["id"])
     assert "not clone" in refused(
@@ -306,8 +305,8 @@ def test_cli_moves_a_licensed_clone_to_another_server(
         "clone", "trust", "remove", added["fingerprint"], "--db", beta
     )
     assert "does not trust" in refused("clone", "trust", "remove", pub, "--db", beta)
-    with closing(open_store(beta)) as b:
-        actions = [r.action for r in b.list_world_audit(None, 10)]
+    with open_store(beta) as b:
+        actions = [r.action for r in b.worlds.list_audit(None, 10)]
     assert actions[:3] == ["clone_key_untrusted", "clone_claimed", "clone_key_trusted"]
     # ada's consent is revoked at alpha: alpha's clone is unlicensed at once
     ok("clone", "consent", "revoke", "ada", str(consent.id), "--db", alpha, "--json")
@@ -324,9 +323,9 @@ def test_cli_imports_an_older_format_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = f"sqlite:///{tmp_path / 'server.db'}"
-    with closing(open_store(db)) as s:
+    with open_store(db) as s:
         for i in range(8):  # account 7 exists here too: it must not get the clone
-            s.create_account(f"p{i}", "h")
+            s.accounts.create(f"p{i}", "h")
     old = str(DATA / "v1-licensed.clone")
     code, _, err = _cli(capsys, "clone", "import", old, "--world", "infinity", "--db", db)
     assert code == 2 and "does not trust" in err

@@ -1,6 +1,6 @@
 """Helpers for the cluster tests: a nats-server subprocess the test controls (auth on, the
-cluster's generated configuration), and a TCP proxy that can black-hole traffic (a network
-partition)."""
+cluster's generated configuration), a TCP proxy that can black-hole traffic (a network
+partition), and database connections as a worker opens them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import sys
 import sysconfig
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,27 @@ from nats.aio.client import Client
 
 from callister.cluster.nats_bus import connect
 from callister.cluster.procs import NatsProcess
+from callister.store import Database, open_store
+
+
+@contextlib.contextmanager
+def database_connections(url: str) -> Iterator[Callable[[], Database]]:
+    """Opens the store at `url` (which migrates it: the cluster's tables are store migration
+    8), then gives a factory of further connections to it, each a `Database` of its own as a
+    worker's fence, hand-off and relay connections are; all closed at the end."""
+    store = open_store(url)
+    opened = [store.db]
+
+    def connect_one() -> Database:
+        db = store.db.connect_separate()
+        opened.append(db)
+        return db
+
+    try:
+        yield connect_one
+    finally:
+        for db in opened:
+            db.close()
 
 
 def nats_server_binary() -> str:

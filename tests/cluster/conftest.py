@@ -8,9 +8,9 @@ it, restart it on the same port and store, or cut the network between a client a
 `TcpProxy` (a black hole: the client's socket stays open and nothing gets through, like a real
 partition).
 
-`pg` gives a psycopg connection (autocommit) whose search_path is a fresh schema with the
-cluster tables created, and `pg_connect()` opens more connections to the same schema (a second
-worker). The schema is dropped afterwards.
+`pg_connect()` opens connections (`Database`s, one each, as a worker's) into a fresh schema
+the store has migrated (the cluster's tables are store migration 8). The schema is dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
-from tests.cluster._support import NatsServer, TcpProxy, nats_server_binary
+from tests.cluster._support import NatsServer, TcpProxy, database_connections, nats_server_binary
 
-from callister.cluster.fencing import ensure_schema
+from callister.store import Database
 
 PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -80,28 +79,15 @@ def _require_postgres() -> None:
 
 
 @pytest.fixture
-def pg_connect() -> Iterator[Callable[[], psycopg.Connection[Any]]]:
-    """Opens autocommit connections into one fresh schema holding the cluster tables."""
+def pg_connect() -> Iterator[Callable[[], Database]]:
+    """Opens connections (a `Database` each) into one fresh schema holding the cluster tables."""
     _require_postgres()
     schema = f"c_{uuid.uuid4().hex[:16]}"
-    opened: list[psycopg.Connection[Any]] = []
-
-    def connect() -> psycopg.Connection[Any]:
-        conn = psycopg.connect(PG_URL, autocommit=True)
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        opened.append(conn)
-        return conn
-
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    ensure_schema(connect())
-    yield connect
-    for conn in opened:
-        conn.close()
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-@pytest.fixture
-def pg(pg_connect: Callable[[], psycopg.Connection[Any]]) -> psycopg.Connection[Any]:
-    return pg_connect()
+    try:
+        with database_connections(f"{PG_URL}?schema={schema}") as connect:
+            yield connect
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )

@@ -86,9 +86,9 @@ async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
             assert resp.status == 401
         store = open_store(cluster.db)
         try:
-            store.set_role("modcl1", "moderator")
+            store.accounts.set_role("modcl1", "moderator")
         finally:
-            store.close()
+            store.db.close()
         auth = player_auth
 
         async with http.get(f"{g.url}/api/mod/queue", headers=auth) as resp:
@@ -149,9 +149,9 @@ async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
             assert r.status == 201
         store = open_store(cluster.db)
         try:
-            admin_id = store.set_role("admcl1", "admin").id
+            admin_id = store.accounts.set_role("admcl1", "admin").id
         finally:
-            store.close()
+            store.db.close()
         body = {"action": "ban", "account": admin_id, "reason": "coup"}
         async with http.post(f"{g.url}/api/mod/actions", json=body, headers=auth) as r:
             assert r.status == 403 and (await r.json())["error"]["code"] == "OUTRANKED"

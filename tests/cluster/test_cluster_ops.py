@@ -24,7 +24,7 @@ from callister.cluster import fencing
 from callister.cluster.procs import Cluster
 from callister.cluster.subjects import ADMIN
 from callister.sim import ShipState
-from callister.store import open_store
+from callister.store import Fenced, open_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -92,8 +92,8 @@ async def test_partitioned_worker_stops_and_its_late_writes_are_refused(
             await ready(cluster, "w2")
 
             def fence() -> int | None:
-                with raw(pg_url) as conn:
-                    return fencing.fence_token(conn, zone)
+                with open_store(pg_url) as store:
+                    return store.cluster.fence_token(zone)
 
             await until(lambda: fence() is not None, 30, "w1's fencing token", bot)
             old_token = fence()
@@ -114,25 +114,25 @@ async def test_partitioned_worker_stops_and_its_late_writes_are_refused(
             await bot.pump(4.0)  # w1 is back on the bus; w2 keeps the zone
             assert zone in cluster.health("w2")["zones"]
             assert zone not in cluster.health("w1")["zones"]
-            with raw(pg_url) as conn:
-                token = fencing.fence_token(conn, zone)
+            with open_store(pg_url) as store:
+                token = store.cluster.fence_token(zone)
                 assert token is not None and token > old_token
-                owner = conn.execute(
-                    "SELECT owner FROM cluster_fences WHERE zone = %s", (zone,)
-                ).fetchone()
-                assert owner is not None and owner[0] == "w2"
-                row = conn.execute(
-                    "SELECT token FROM cluster_ships WHERE ship_id = %s", (bot.ship,)
-                ).fetchone()
-                assert row is not None and row[0] == token  # written by w2 since
+                owner = store.db.scalar("SELECT owner FROM cluster_fences WHERE zone = ?", (zone,))
+                assert owner == "w2"
+                ship_token = store.db.scalar(
+                    "SELECT token FROM cluster_ships WHERE ship_id = ?", (bot.ship,)
+                )
+                assert ship_token == token  # written by w2 since
                 # a late write of w1's, with the token it held, is refused by the database
                 late = ShipState(bot.ship, 0, "shuttle", 0.0, 0.0, 0.0, 0.0, 0.0, None)
-                with pytest.raises(fencing.Fenced):
-                    fencing.checkpoint(conn, zone, old_token, "w1", tick=10**9, ships=[late])
-                x = conn.execute(
-                    "SELECT state FROM cluster_ships WHERE ship_id = %s", (bot.ship,)
-                ).fetchone()
-                assert x is not None and json.loads(x[0]).get("x") != 0.0
+                with pytest.raises(Fenced):
+                    fencing.checkpoint(
+                        store.cluster, zone, old_token, "w1", tick=10**9, ships=[late]
+                    )
+                x = store.db.scalar(
+                    "SELECT state FROM cluster_ships WHERE ship_id = ?", (bot.ship,)
+                )
+                assert x is not None and json.loads(x).get("x") != 0.0
             print(
                 f"w1 stopped {stopped_after:.1f} s after the cut; "
                 f"w2 took over {taken_after:.1f} s after it"
@@ -344,9 +344,9 @@ async def test_moderators_spectate_and_fly_marked_ships_through_a_gateway(
         store = open_store(cluster.db)
         try:
             for bot in staff:
-                store.set_role(bot.name, "moderator")
+                store.accounts.set_role(bot.name, "moderator")
         finally:
-            store.close()
+            store.db.close()
         marshal, eye = staff
         marshal.hello_extra = {"moderator_ship": True}
         await marshal.connect()

@@ -308,10 +308,10 @@ async def test_sigkill_each_role_loses_nothing(cluster: Cluster, pg_url: str) ->
     try:
         account = trader.bot.welcome["account"]
         for rid, receipt in told.items():
-            txn = store.get_txn("infinity", f"trade:{account}:{rid}")
+            txn = store.ledger.get_txn("infinity", f"trade:{account}:{rid}")
             assert txn is not None, f"told trade {rid} is missing"
             assert txn.id == receipt["txn"]
         audit = Economy(store, load_content(), "infinity").audit()
         assert audit["balanced"], audit["problems"]
     finally:
-        store.close()
+        store.db.close()

@@ -287,7 +287,7 @@ async def test_a_forged_moderator_action_never_reaches_the_database(
         moderator, mod_token = await register(http, g.url, "realmod7")
     store = open_store(cluster.db)
     try:
-        store.set_role("realmod7", "moderator")
+        store.accounts.set_role("realmod7", "moderator")
         world = "infinity"
 
         def ban_body(reason: str) -> dict[str, Any]:
@@ -326,8 +326,8 @@ async def test_a_forged_moderator_action_never_reaches_the_database(
         finally:
             await bench.close()
 
-        assert store.active_bans(world, time.time()) == []
-        assert store.list_audit(world) == []
+        assert store.moderation.active_bans(world, time.time()) == []
+        assert store.moderation.list_audit(world) == []
 
         # the console's own path still works, and the audit names the real moderator
         async with aiohttp.ClientSession() as http:
@@ -336,12 +336,12 @@ async def test_a_forged_moderator_action_never_reaches_the_database(
                 f"{g.url}/api/mod/actions", json=ban_body("griefing"), headers=auth
             ) as r:
                 assert r.status == 200, await r.text()
-        (ban,) = store.active_bans(world, time.time())
-        (entry,) = store.list_audit(world)
+        (ban,) = store.moderation.active_bans(world, time.time())
+        (entry,) = store.moderation.list_audit(world)
         assert ban.value == str(victim) and ban.by == moderator
         assert entry.moderator_id == moderator and entry.action == "ban"
     finally:
-        store.close()
+        store.db.close()
 
 
 async def claimed_zone(gateway: Client) -> str:

@@ -1,29 +1,29 @@
 """Fenced writes: the database refuses zone state from a worker that lost the zone.
 
-On the real PostgreSQL (a fresh schema per test) and on SQLite (the migration's twin)."""
+On the real PostgreSQL (a fresh schema per test) and on SQLite (the migration's twin), each
+worker on a connection of its own as in `callister worker`."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from tests.cluster._support import NatsServer
+from tests.cluster._support import NatsServer, database_connections
 
-from callister.cluster import fencing
-from callister.cluster.fencing import Fenced, add_ship, checkpoint, claim, fenced, load_zone
+from callister.cluster.fencing import add_ship, checkpoint, load_zone
 from callister.cluster.leases import LeaseHeld, LeaseTable
 from callister.cluster.subjects import WORKER
 from callister.sim.events import ShipState
+from callister.store import Database, Fenced, StoreError
+from callister.store.cluster import ClusterRepository
+from callister.store.database import Cursor
 
 ZONE = "infinity.0.0"
-Connect = Callable[[], Any]
+Connect = Callable[[], Database]
 
 
 def ship(ship_id: int, x: float = 0.0) -> ShipState:
@@ -36,42 +36,44 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connect]:
     if request.param == "postgresql":
         yield request.getfixturevalue("pg_connect")
         return
-    path = tmp_path / "cluster.db"
-    opened: list[sqlite3.Connection] = []
+    with database_connections(f"sqlite:///{tmp_path / 'cluster.db'}") as connect:
+        yield connect
 
-    def open_sqlite() -> sqlite3.Connection:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
-        opened.append(conn)
-        return conn
 
-    assert fencing.ensure_schema(open_sqlite())
-    assert not fencing.ensure_schema(open_sqlite())  # idempotent
-    yield open_sqlite
-    for conn in opened:
-        conn.close()
+def workers(db: Connect, n: int = 2) -> list[ClusterRepository]:
+    """The cluster state as `n` workers see it, each on its own connection."""
+    return [ClusterRepository(db()) for _ in range(n)]
 
 
 def test_fence_only_rises(db: Connect) -> None:
-    conn = db()
-    claim(conn, ZONE, 5, "a")
-    claim(conn, ZONE, 5, "a")  # the same token again is fine (same owner, renewals)
-    assert fencing.fence_token(conn, ZONE) == 5
-    claim(conn, ZONE, 9, "b")
+    (cluster,) = workers(db, 1)
+    cluster.claim(ZONE, 5, "a")
+    cluster.claim(ZONE, 5, "a")  # the same token again is fine (same owner, renewals)
+    assert cluster.fence_token(ZONE) == 5
+    cluster.claim(ZONE, 9, "b")
     with pytest.raises(Fenced) as refused:
-        claim(conn, ZONE, 7, "c")
+        cluster.claim(ZONE, 7, "c")
     assert refused.value.current == 9
     with pytest.raises(Fenced):  # an equal token from another owner (a reused revision)
-        claim(conn, ZONE, 9, "c")
-    assert fencing.fence_token(conn, ZONE) == 9
+        cluster.claim(ZONE, 9, "c")
+    assert cluster.fence_token(ZONE) == 9
+
+
+def test_a_token_below_one_is_refused_before_any_write(db: Connect) -> None:
+    (cluster,) = workers(db, 1)
+    for token in (0, -5):
+        with pytest.raises(ValueError, match="fencing tokens are positive"):
+            cluster.claim(ZONE, token, "a")
+    assert cluster.fence_token(ZONE) is None
 
 
 def test_old_owners_late_checkpoint_is_refused(db: Connect) -> None:
-    old, new = db(), db()
-    claim(old, ZONE, 5, "worker-a")
+    old, new = workers(db)
+    old.claim(ZONE, 5, "worker-a")
     add_ship(old, ZONE, 5, "worker-a", ship(1))
     assert checkpoint(old, ZONE, 5, "worker-a", tick=100, ships=[ship(1, x=10.0)]) == 1
 
-    claim(new, ZONE, 8, "worker-b")  # took the lease over (token 8), before loading
+    new.claim(ZONE, 8, "worker-b")  # took the lease over (token 8), before loading
     loaded = load_zone(new, ZONE)
     assert loaded.tick == 100 and [s.x for s in loaded.ships] == [10.0]
 
@@ -97,11 +99,12 @@ def test_old_owners_late_checkpoint_is_refused(db: Connect) -> None:
 
 def test_the_database_refuses_even_without_the_client_check(db: Connect) -> None:
     """A writer that skips `fenced()` and writes the rows directly is still refused: the rule
-    is in the database (triggers), not in this module."""
-    old, new = db(), db()
-    claim(old, ZONE, 5, "worker-a")
+    is in the database (triggers), not in the repository."""
+    old_db, new_db = db(), db()
+    old, new = ClusterRepository(old_db), ClusterRepository(new_db)
+    old.claim(ZONE, 5, "worker-a")
     add_ship(old, ZONE, 5, "worker-a", ship(1))
-    claim(new, ZONE, 8, "worker-b")
+    new.claim(ZONE, 8, "worker-b")
     for statement in (
         "UPDATE cluster_ships SET state = 'x', token = 5 WHERE ship_id = 1",
         "INSERT INTO cluster_checkpoints (zone, world, token, tick, payload, updated_at) "
@@ -112,28 +115,21 @@ def test_the_database_refuses_even_without_the_client_check(db: Connect) -> None
         "INSERT INTO cluster_ships (ship_id, world, zone, state, token, updated_at) "
         "VALUES (4, 'infinity', 'infinity.9.9', 'x', 99, 0)",
     ):
-        with (
-            pytest.raises((psycopg.Error, sqlite3.Error)) as refused,
-            fencing.transaction(old) as cur,
-        ):
-            cur.execute(statement)
-        assert fencing._is_fence_error(refused.value), refused.value
-    with fencing.transaction(new) as cur:  # the owner's token passes
-        cur.execute("UPDATE cluster_ships SET token = 8 WHERE ship_id = 1")
+        with pytest.raises(StoreError, match="callister fenced"):  # the triggers' refusal
+            old_db.execute(statement)
+    new_db.execute("UPDATE cluster_ships SET token = 8 WHERE ship_id = 1")  # the owner's passes
 
 
-def test_a_claim_waits_for_the_old_owners_write_in_flight(
-    pg_connect: Callable[[], psycopg.Connection[Any]],
-) -> None:
+def test_a_claim_waits_for_the_old_owners_write_in_flight(pg_connect: Connect) -> None:
     """PostgreSQL row locks order a takeover after a write already under way: the new owner's
     load sees it, and every later write of the old owner is refused."""
-    old, new = pg_connect(), pg_connect()
-    claim(old, ZONE, 5, "worker-a")
+    old, new = workers(pg_connect)
+    old.claim(ZONE, 5, "worker-a")
     add_ship(old, ZONE, 5, "worker-a", ship(1))
     in_write, release = threading.Event(), threading.Event()
     claimed_at: list[float] = []
 
-    def slow_extra(cur: fencing.Cursor) -> None:
+    def slow_extra(cur: Cursor) -> None:
         in_write.set()
         release.wait(5)
 
@@ -146,7 +142,7 @@ def test_a_claim_waits_for_the_old_owners_write_in_flight(
     assert in_write.wait(5)
 
     def take_over() -> None:
-        claim(new, ZONE, 8, "worker-b")
+        new.claim(ZONE, 8, "worker-b")
         claimed_at.append(time.monotonic())
 
     claimer = threading.Thread(target=take_over)
@@ -164,20 +160,24 @@ def test_a_claim_waits_for_the_old_owners_write_in_flight(
 
 
 def test_fenced_transaction_rolls_back_everything(db: Connect) -> None:
-    conn = db()
-    claim(conn, ZONE, 5, "a")
-    with pytest.raises(RuntimeError), fenced(conn, ZONE, 5, "a") as cur:
+    (cluster,) = workers(db, 1)
+    cluster.claim(ZONE, 5, "a")
+
+    def crash_midway(cur: Cursor) -> None:
         cur.execute(
             "INSERT INTO cluster_checkpoints (zone, world, token, tick, payload, updated_at) "
             "VALUES (?, 'infinity', 5, 7, '{}', 0)",
             (ZONE,),
         )
         raise RuntimeError("crash mid-transaction")
-    assert load_zone(conn, ZONE).tick == 0
+
+    with pytest.raises(RuntimeError):
+        cluster.fenced(ZONE, 5, "a", crash_midway)
+    assert load_zone(cluster, ZONE).tick == 0
 
 
 async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
-    nats_server: NatsServer, pg_connect: Callable[[], psycopg.Connection[Any]]
+    nats_server: NatsServer, pg_connect: Connect
 ) -> None:
     """End to end: tokens from real leases; the old holder stops renewing, the new one takes
     the zone after the TTL, claims it, and the old holder's late checkpoint is refused."""
@@ -185,9 +185,9 @@ async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
     try:
         a = await LeaseTable.open(ncs[0].jetstream(), ttl=1.0)
         b = await LeaseTable.open(ncs[1].jetstream(), ttl=1.0)
-        old_db, new_db = pg_connect(), pg_connect()
+        old_db, new_db = workers(pg_connect)
         lease_a = await a.acquire(ZONE, "worker-a")
-        await asyncio.to_thread(claim, old_db, ZONE, lease_a.token, "worker-a")
+        await asyncio.to_thread(old_db.claim, ZONE, lease_a.token, "worker-a")
         await asyncio.to_thread(add_ship, old_db, ZONE, lease_a.token, "worker-a", ship(1))
         while True:  # worker-a is stuck (GC pause, partition): its lease runs out
             try:
@@ -195,7 +195,7 @@ async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
                 break
             except LeaseHeld:
                 await asyncio.sleep(0.05)
-        await asyncio.to_thread(claim, new_db, ZONE, lease_b.token, "worker-b")
+        await asyncio.to_thread(new_db.claim, ZONE, lease_b.token, "worker-b")
         with pytest.raises(Fenced):
             await asyncio.to_thread(
                 checkpoint, old_db, ZONE, lease_a.token, "worker-a", tick=9, ships=[ship(1, 9.0)]
@@ -207,35 +207,25 @@ async def test_lease_tokens_fence_a_worker_that_lost_its_lease(
             await nc.close()
 
 
-def test_the_migration_twins_match_and_rerun_cleanly(
-    pg_connect: Callable[[], psycopg.Connection[Any]], tmp_path: Path
-) -> None:
-    """Same tables and columns on both dialects; running a migration again changes nothing
-    (ensure_schema may have created the tables before the store's runner takes the file)."""
+def test_the_migration_twins_match(pg_connect: Connect, tmp_path: Path) -> None:
+    """Same tables and columns on both dialects. (Running the migration again over tables a
+    worker created before it was an ordinary migration: tests/store/test_store_api.py.)"""
     pg = pg_connect()
-    pg.execute(fencing.migration_sql("postgresql").encode())  # a second time: no error
-    pg_columns = {
-        (t, c)
-        for t, c in pg.execute(
+    pg_columns = set(
+        pg.all(
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name LIKE 'cluster_%'"
-        ).fetchall()
-    }
-    lite = sqlite3.connect(tmp_path / "twin.db", isolation_level=None)
-    try:
-        assert fencing.ensure_schema(lite)
-        lite.executescript(fencing.migration_sql("sqlite"))  # a second time: no error
+        )
+    )
+    with database_connections(f"sqlite:///{tmp_path / 'twin.db'}") as lite_connect:
+        lite = lite_connect()
         tables = [
-            r[0]
-            for r in lite.execute(
+            str(r[0])
+            for r in lite.all(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cluster_%'"
             )
         ]
-        lite_columns = {
-            (t, row[1]) for t in tables for row in lite.execute(f"PRAGMA table_info({t})")
-        }
-    finally:
-        lite.close()
+        lite_columns = {(t, str(r[1])) for t in tables for r in lite.all(f"PRAGMA table_info({t})")}
     assert pg_columns == lite_columns
     assert {t for t, _ in pg_columns} == {
         "cluster_fences",

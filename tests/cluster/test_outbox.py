@@ -14,31 +14,25 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-import psycopg
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from tests.cluster._support import NatsServer
 
 from callister.cluster import outbox
-from callister.cluster.fencing import (
-    Cursor,
-    Fenced,
-    add_ship,
-    claim,
-    load_zone,
-    ship_location,
-)
+from callister.cluster.fencing import add_ship, load_zone
 from callister.cluster.leases import DEFAULT_BUCKET, KV_OP, Lease, LeaseTable
 from callister.cluster.nats_bus import connect
 from callister.cluster.outbox import Handoff, HandoffReceiver, OutboxRelay
 from callister.cluster.subjects import WORKER
 from callister.sim.events import ShipState
+from callister.store import Database, Fenced, NotResident
+from callister.store.cluster import ClusterRepository
+from callister.store.database import Cursor
 
 A, B, C = "infinity.0.0", "infinity.1.0", "infinity.2.0"
-PgConnect = Callable[[], psycopg.Connection[Any]]
+PgConnect = Callable[[], Database]
 
 
 class SimulatedCrash(BaseException):
@@ -54,8 +48,8 @@ class Worker:
     name: str
     nc: Client
     js: JetStreamContext
-    db: psycopg.Connection[Any]
-    relay_db: psycopg.Connection[Any]
+    db: Database
+    relay_db: Database
     table: LeaseTable
     leases: dict[str, Lease] = field(default_factory=dict)
     sims: dict[str, set[int]] = field(default_factory=dict)
@@ -64,6 +58,10 @@ class Worker:
     crash_in_arrival: str | None = None  # "before_commit" | "after_commit" | "after_sim"
     dead: bool = False
 
+    @property
+    def cluster(self) -> ClusterRepository:
+        return ClusterRepository(self.db)
+
     def token(self, zone: str) -> int:
         return self.leases[zone].token
 
@@ -71,8 +69,8 @@ class Worker:
         """Acquire, claim, load, then receive: the takeover sequence of a real worker."""
         lease = await self.table.acquire(zone, self.name)
         self.leases[zone] = lease
-        await asyncio.to_thread(claim, self.db, zone, lease.token, self.name)
-        state = await asyncio.to_thread(load_zone, self.db, zone)
+        await asyncio.to_thread(self.cluster.claim, zone, lease.token, self.name)
+        state = await asyncio.to_thread(load_zone, self.cluster, zone)
         self.sims[zone] = {s.id for s in state.ships}
         receiver = HandoffReceiver(
             self.js,
@@ -98,7 +96,7 @@ class Worker:
 
             applied = await asyncio.to_thread(
                 outbox.arrive,
-                self.db,
+                self.cluster,
                 handoff,
                 token=self.token(zone),
                 owner=self.name,
@@ -115,7 +113,7 @@ class Worker:
         return apply
 
     async def spawn(self, zone: str, state: ShipState) -> None:
-        await asyncio.to_thread(add_ship, self.db, zone, self.token(zone), self.name, state)
+        await asyncio.to_thread(add_ship, self.cluster, zone, self.token(zone), self.name, state)
         self.sims[zone].add(state.id)
 
     async def jump(self, ship_id: int, src: str, dst: str, crash: str | None = None) -> Handoff:
@@ -128,7 +126,7 @@ class Worker:
 
         handoff = await asyncio.to_thread(
             outbox.depart,
-            self.db,
+            self.cluster,
             from_zone=src,
             to_zone=dst,
             token=self.token(src),
@@ -141,7 +139,7 @@ class Worker:
         await outbox.publish(self.js, handoff)
         if crash == "after_publish":
             raise SimulatedCrash
-        await asyncio.to_thread(outbox.mark_published, self.db, [handoff.msg_id])
+        await asyncio.to_thread(self.cluster.mark_published, [handoff.msg_id])
         return handoff
 
     async def crash(self) -> None:
@@ -183,7 +181,9 @@ async def start_worker(nats_server: NatsServer, pg_connect: PgConnect) -> AsyncI
         await outbox.ensure_stream(js, duplicate_window=60)
         table = await LeaseTable.open(js, ttl=5.0)
         worker = Worker(name, nc, js, pg_connect(), pg_connect(), table)
-        worker.relay = OutboxRelay(js, worker.relay_db, every=0.2, older_than=0.5)
+        worker.relay = OutboxRelay(
+            js, ClusterRepository(worker.relay_db), every=0.2, older_than=0.5
+        )
         worker.relay.start()
         workers.append(worker)
         return worker
@@ -218,14 +218,12 @@ def holders(workers: list[Worker], ship_id: int) -> list[tuple[str, str]]:
     ]
 
 
-async def assert_exactly_once(
-    workers: list[Worker], db: psycopg.Connection[Any], ship_id: int, zone: str
-) -> None:
+async def assert_exactly_once(workers: list[Worker], db: Database, ship_id: int, zone: str) -> None:
     await settle(lambda: len(holders(workers, ship_id)) >= 1)
     await asyncio.sleep(1.5)  # let any redelivery or republish that could duplicate happen
     owner = next(w.name for w in workers if not w.dead and zone in w.leases)
     assert holders(workers, ship_id) == [(owner, zone)]
-    where = await asyncio.to_thread(ship_location, db, ship_id)
+    where = await asyncio.to_thread(ClusterRepository(db).ship_location, ship_id)
     assert where is not None and where[0] == zone and where[1] == where[2]  # resident
 
 
@@ -319,7 +317,7 @@ async def test_a_same_message_id_is_stored_once(start_worker: Start) -> None:
     await wa.spawn(A, ship(1))
     handoff = await asyncio.to_thread(
         outbox.depart,
-        wa.db,
+        wa.cluster,
         from_zone=A,
         to_zone=C,
         token=wa.token(A),
@@ -368,10 +366,10 @@ async def test_late_departure_of_a_fenced_source_is_refused(start_worker: Start)
         await wa.jump(1, A, B)
     assert wa2.sims[A] == {1}  # the ship stayed where the new owner found it
     await wa2.jump(1, A, B)
-    with pytest.raises(outbox.NotResident):  # a repeated departure is refused
+    with pytest.raises(NotResident):  # a repeated departure is refused
         await asyncio.to_thread(
             outbox.depart,
-            wa2.db,
+            wa2.cluster,
             from_zone=A,
             to_zone=B,
             token=wa2.token(A),
@@ -426,5 +424,5 @@ async def test_random_jumps_and_crashes_keep_every_ship_exactly_once(
     await asyncio.sleep(1.5)  # any duplicate would show up now
     for s in ships:
         ((_, zone),) = holders(live, s)
-        where = await asyncio.to_thread(ship_location, db, s)
+        where = await asyncio.to_thread(ClusterRepository(db).ship_location, s)
         assert where is not None and where[0] == zone and where[1] == where[2]

@@ -81,6 +81,6 @@ def economy(any_store: Store, content: Content, clock: Clock) -> Economy:
 @pytest.fixture
 def pilot(economy: Economy) -> int:
     """A registered account with its starting credits."""
-    account = economy.store.create_account(f"pilot-{uuid.uuid4().hex[:8]}", "h")
+    account = economy.store.accounts.create(f"pilot-{uuid.uuid4().hex[:8]}", "h")
     economy.events.ensure_player(account.id)
     return account.id

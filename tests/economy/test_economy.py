@@ -35,7 +35,7 @@ E = ErrorCode
 
 def fund(economy: Economy, account_id: int, amount: int) -> None:
     """Give a player credits from the mint (a test-only source)."""
-    economy.store.commit_txn(
+    economy.store.ledger.commit(
         WORLD,
         f"test-grant:{uuid.uuid4().hex}",
         "grant",
@@ -45,7 +45,7 @@ def fund(economy: Economy, account_id: int, amount: int) -> None:
 
 def load(economy: Economy, ship_id: int, items: dict[str, int]) -> None:
     """Put items into a ship's hold (a test-only source)."""
-    economy.store.commit_txn(
+    economy.store.ledger.commit(
         WORLD,
         f"test-load:{uuid.uuid4().hex}",
         "grant",
@@ -62,7 +62,11 @@ def refused(code: ErrorCode, call: Callable[[], Any]) -> EconomyError:
 
 def state(economy: Economy) -> tuple[Any, ...]:
     s = economy.store
-    return (s.ledger_balances(WORLD), s.all_holdings(WORLD), s.ledger_totals(WORLD).transactions)
+    return (
+        s.ledger.balances(WORLD),
+        s.ledger.all_holdings(WORLD),
+        s.ledger.totals(WORLD).transactions,
+    )
 
 
 def assert_replays(economy: Economy, first: Receipt, call: Callable[[], Receipt]) -> None:
@@ -101,11 +105,11 @@ def test_constructor_refuses_bad_settings(
 
 
 def test_ensure_player_grants_once(economy: Economy) -> None:
-    acc = economy.store.create_account("newbie", "h").id
+    acc = economy.store.accounts.create("newbie", "h").id
     assert economy.books.credits(acc) == 0
     assert economy.events.ensure_player(acc) == rules.STARTING_CREDITS
     assert economy.events.ensure_player(acc) == rules.STARTING_CREDITS
-    assert economy.store.balance(WORLD, "mint") == -rules.STARTING_CREDITS
+    assert economy.store.ledger.balance(WORLD, "mint") == -rules.STARTING_CREDITS
     poor = Economy(economy.store, economy.content, "poor", starting_credits=0)
     assert poor.events.ensure_player(acc) == 0
     assert_books(economy)
@@ -160,9 +164,9 @@ def test_stock_drifts_back_towards_its_target(economy: Economy, pilot: int, cloc
     economy.markets.trade("b1", pilot, c, HOME, "ice", 150, "buy")
     low = target - 150
     assert economy.screen(HOME)["items"][-1]["stock"] == low  # no time passed: no drift
-    txns = economy.store.ledger_totals(WORLD).transactions
+    txns = economy.store.ledger.totals(WORLD).transactions
     economy.screen(HOME)
-    assert economy.store.ledger_totals(WORLD).transactions == txns  # nothing to commit
+    assert economy.store.ledger.totals(WORLD).transactions == txns  # nothing to commit
 
     clock.advance(rules.DRIFT_TAU_S)
     expected = pricing.drifted(low, target, rules.DRIFT_TAU_S)
@@ -292,9 +296,9 @@ def test_trade_refusals(economy: Economy, pilot: int) -> None:
     refused(E.BAD_FIELD, lambda: economy.markets.trade("a", pilot, "me", HOME, "food", 1, "buy"))
     refused(E.BAD_FIELD, lambda: economy.markets.trade("a", pilot, c, (3, -4, 0), "food", 1, "buy"))
     # nothing reached a ship, and the player paid nothing (only the test grant arrived)
-    assert not any(h.startswith("ship:") for h in economy.store.all_holdings(WORLD))
+    assert not any(h.startswith("ship:") for h in economy.store.ledger.all_holdings(WORLD))
     assert economy.books.credits(pilot) == rules.STARTING_CREDITS + 10**7
-    assert start[2] < economy.store.ledger_totals(WORLD).transactions  # the grant and drift
+    assert start[2] < economy.store.ledger.totals(WORLD).transactions  # the grant and drift
     # a refused rid was never used: the same rid works once the request is valid
     r = economy.markets.trade("a", pilot, c, HOME, "food", 1, "buy")
     assert r.replay is False and r.cargo == {"food": 1}
@@ -302,7 +306,7 @@ def test_trade_refusals(economy: Economy, pilot: int) -> None:
 
 
 def test_rids_are_scoped_by_player_and_kind(economy: Economy, pilot: int) -> None:
-    other = economy.store.create_account("other", "h").id
+    other = economy.store.accounts.create("other", "h").id
     economy.events.ensure_player(other)
     a = economy.markets.trade("same", pilot, make_character(pilot), HOME, "food", 1, "buy")
     b = economy.markets.trade(
@@ -324,7 +328,7 @@ def test_refuel(economy: Economy, pilot: int) -> None:
     assert r.detail["fuel"] == 25.0 and r.detail["cost"] == pricing.whole_cost(25, price)
     assert r.character is not None and r.character.extra["fuel"] == 65.0
     assert r.credits == rules.STARTING_CREDITS - r.detail["cost"]
-    saved = economy.store.load_character(pilot, WORLD)
+    saved = economy.store.characters.load(pilot, WORLD)
     assert saved == r.character  # saved in the same transaction
     assert_replays(economy, r, lambda: economy.services.buy("refuel", "f1", pilot, c, HOME, 25.0))
     full = economy.services.buy("refuel", "f2", pilot, r.character, HOME, None)
@@ -353,7 +357,7 @@ def test_refuel(economy: Economy, pilot: int) -> None:
 
 def test_refuel_when_short_of_credits(economy: Economy, content: Content) -> None:
     poor = Economy(economy.store, content, WORLD, starting_credits=10, clock=economy.books.clock)
-    acc = economy.store.create_account("poor", "h").id
+    acc = economy.store.accounts.create("poor", "h").id
     poor.events.ensure_player(acc)
     c = make_character(acc, fuel=0.0)
     refused(E.INSUFFICIENT_FUNDS, lambda: poor.services.buy("refuel", "x", acc, c, HOME, 100.0))
@@ -362,7 +366,7 @@ def test_refuel_when_short_of_credits(economy: Economy, content: Content) -> Non
     assert r.detail["fuel"] == pricing.affordable(10, price) > 0
     assert 0 <= r.credits < price
     drained = Economy(economy.store, content, "broke", starting_credits=0)
-    acc2 = economy.store.create_account("broke", "h").id
+    acc2 = economy.store.accounts.create("broke", "h").id
     drained.events.ensure_player(acc2)
     c2 = make_character(acc2, world="broke", fuel=0.0)
     refused(E.INSUFFICIENT_FUNDS, lambda: drained.services.buy("refuel", "z", acc2, c2, HOME, None))
@@ -383,7 +387,7 @@ def test_repair(economy: Economy, pilot: int, content: Content) -> None:
     at_other = make_character(pilot, station=OTHER, hull_hp=1.0)
     refused(E.NOT_AVAILABLE, lambda: economy.services.buy("repair", "h4", pilot, at_other, OTHER))
     # short of credits: as many whole points as they pay for
-    economy.store.commit_txn(
+    economy.store.ledger.commit(
         WORLD,
         "drain",
         "x",
@@ -413,7 +417,7 @@ def test_rearm(economy: Economy, pilot: int) -> None:
 
 def test_rearm_partial_and_broke(economy: Economy, content: Content) -> None:
     tight = Economy(economy.store, content, WORLD, starting_credits=130)
-    acc = economy.store.create_account("tight", "h").id
+    acc = economy.store.accounts.create("tight", "h").id
     tight.events.ensure_player(acc)
     c = make_character(acc, hull="interceptor", ammo=[0, 70, 0])  # cannon 10 short, missiles 6
     r = tight.services.buy("rearm", "p", acc, c, HOME)
@@ -569,12 +573,12 @@ def test_wreck_ship_moves_cargo_and_respawns(
     assert (reborn.ship_id, reborn.hull, reborn.docked_at) == (101, "shuttle", HOME.index)
     assert (reborn.system_x, reborn.system_y) == (HOME.x, HOME.y)
     assert reborn.extra == {"custom": "kept"}
-    assert economy.store.load_character(pilot, WORLD) == reborn
+    assert economy.store.characters.load(pilot, WORLD) == reborn
     assert (
         economy.books.cargo(100) == {}
-        and economy.store.holdings(WORLD, "wreck:900") == r.detail["lost"]
+        and economy.store.ledger.holdings(WORLD, "wreck:900") == r.detail["lost"]
     )
-    saved = economy.store.get_wreck(WORLD, 900)
+    saved = economy.store.ledger.get_wreck(WORLD, 900)
     assert saved is not None
     assert (saved.system_x, saved.system_y, saved.x, saved.y) == (3, -4, 500.0, -600.0)
     assert (saved.expires_at, saved.origin_account) == (5000.0, pilot)
@@ -600,14 +604,14 @@ def test_wreck_ship_without_a_wreck_destroys_the_cargo(economy: Economy, pilot: 
     c = make_character(pilot, station=None)
     load(economy, c.ship_id, {"water": 3})
     r = _death(economy, c, wreck=0)
-    assert r.detail["wreck"] == 0 and economy.store.get_wreck(WORLD, 900) is None
+    assert r.detail["wreck"] == 0 and economy.store.ledger.get_wreck(WORLD, 900) is None
     assert economy.audit()["items"]["water"]["destroyed"] == 3
     assert_books(economy)
 
 
 def test_insurance_and_bounty_pay_out_on_death(economy: Economy, pilot: int) -> None:
-    hunter = economy.store.create_account("hunter", "h").id
-    sponsor = economy.store.create_account("sponsor", "h").id
+    hunter = economy.store.accounts.create("hunter", "h").id
+    sponsor = economy.store.accounts.create("sponsor", "h").id
     for acc in (hunter, sponsor):
         economy.events.ensure_player(acc)
     fund(economy, pilot, 100_000)
@@ -629,12 +633,12 @@ def test_insurance_and_bounty_pay_out_on_death(economy: Economy, pilot: int) -> 
     assert economy.books.credits(hunter) == rules.STARTING_CREDITS - 300 + 800
     assert economy.books.bounty(pilot) == 0
     assert r.character is not None and "insured" not in r.character.extra  # lapsed
-    assert economy.store.balance(WORLD, "insurer") == -36_000
+    assert economy.store.ledger.balance(WORLD, "insurer") == -36_000
     assert_books(economy)
 
 
 def test_bounty_stays_without_a_player_killer(economy: Economy, pilot: int) -> None:
-    sponsor = economy.store.create_account("sponsor", "h").id
+    sponsor = economy.store.accounts.create("sponsor", "h").id
     economy.events.ensure_player(sponsor)
     economy.events.place_bounty("b", sponsor, pilot, 400)
     c = make_character(pilot, station=None)
@@ -657,7 +661,7 @@ def test_place_bounty_refusals(economy: Economy, pilot: int) -> None:
         lambda: economy.events.place_bounty("b", pilot, pilot + 1, rules.MAX_BOUNTY + 1),
     )
     refused(E.NOT_AVAILABLE, lambda: economy.events.place_bounty("b", pilot, 10**12, 500))
-    other = economy.store.create_account("other", "h").id
+    other = economy.store.accounts.create("other", "h").id
     refused(E.INSUFFICIENT_FUNDS, lambda: economy.events.place_bounty("b", pilot, other, 5000))
     assert (
         economy.books.credits(pilot) == rules.STARTING_CREDITS and economy.books.bounty(other) == 0
@@ -665,7 +669,7 @@ def test_place_bounty_refusals(economy: Economy, pilot: int) -> None:
 
 
 def test_loot(economy: Economy, pilot: int, content: Content) -> None:
-    victim = economy.store.create_account("victim", "h").id
+    victim = economy.store.accounts.create("victim", "h").id
     economy.events.ensure_player(victim)
     dead = make_character(victim, ship_id=500, station=None)
     load(economy, 500, {"water": 15, "machinery": 4, "platinum": 3})
@@ -680,14 +684,14 @@ def test_loot(economy: Economy, pilot: int, content: Content) -> None:
         "empty": False,
     }
     assert r.cargo == {"ice": 5, "platinum": 3, "machinery": 4, "water": 4}
-    assert economy.store.holdings(WORLD, "wreck:700") == {"water": 11}
-    assert economy.store.get_wreck(WORLD, 700) is not None
+    assert economy.store.ledger.holdings(WORLD, "wreck:700") == {"water": 11}
+    assert economy.store.ledger.get_wreck(WORLD, 700) is not None
     assert_replays(economy, r, lambda: economy.events.loot("l1", pilot, c, 700))
     refused(E.CARGO_FULL, lambda: economy.events.loot("l2", pilot, c, 700))
     roomy = make_character(pilot, ship_id=600, hull="hauler", station=None)
     rest = economy.events.loot("l3", pilot, roomy, 700)
     assert rest.detail["empty"] is True and rest.cargo == {"water": 11}
-    assert economy.store.get_wreck(WORLD, 700) is None  # deleted with its last item
+    assert economy.store.ledger.get_wreck(WORLD, 700) is None  # deleted with its last item
     refused(E.NOT_AVAILABLE, lambda: economy.events.loot("l4", pilot, roomy, 700))
     refused(E.NOT_AVAILABLE, lambda: economy.events.loot("l5", pilot, roomy, 12345))
     refused(E.BAD_FIELD, lambda: economy.events.loot("l6", pilot, roomy, 0))
@@ -695,7 +699,7 @@ def test_loot(economy: Economy, pilot: int, content: Content) -> None:
     _death(economy, make_character(victim, ship_id=501, station=None), rid="d2", wreck=701)
     empty = economy.events.loot("l7", pilot, roomy, 701)
     assert empty.detail == {"wreck": 701, "items": {}, "empty": True}
-    assert economy.store.get_wreck(WORLD, 701) is None
+    assert economy.store.ledger.get_wreck(WORLD, 701) is None
     assert_books(economy)
 
 
@@ -704,8 +708,8 @@ def test_expire_wreck(economy: Economy, pilot: int) -> None:
     load(economy, c.ship_id, {"food": 2, "nickel": 9})
     _death(economy, c, wreck=800)
     economy.events.expire_wreck(800)
-    assert economy.store.holdings(WORLD, "wreck:800") == {}
-    assert economy.store.get_wreck(WORLD, 800) is None
+    assert economy.store.ledger.holdings(WORLD, "wreck:800") == {}
+    assert economy.store.ledger.get_wreck(WORLD, 800) is None
     items = economy.audit()["items"]
     assert items["nickel"]["destroyed"] == 9 and items["food"]["destroyed"] == 2
     before = state(economy)
@@ -769,7 +773,7 @@ def test_board_takes_what_fits_once(economy: Economy, pilot: int) -> None:
     assert taken == {"platinum": 3, "machinery": 4, "water": 4}
     assert economy.books.cargo(500) == {"water": 11}
     assert economy.books.cargo(captor.ship_id) == {"ice": 5, **taken}
-    txn = economy.store.get_txn(WORLD, f"board:{pilot}:500:77")
+    txn = economy.store.ledger.get_txn(WORLD, f"board:{pilot}:500:77")
     assert txn is not None and txn.kind == "board"
     assert txn.result == {"target": 500, "items": taken}
     before = state(economy)

@@ -108,7 +108,7 @@ class EconomyMachine(RuleBasedStateMachine):
         self.seen: dict[str, float] = {}  # when the model last advanced it
         self.history: list[tuple[Callable[[], Receipt], Receipt]] = []
         for i in range(PLAYERS):
-            acc = self.store.create_account(f"{self.world}-p{i}", "h").id
+            acc = self.store.accounts.create(f"{self.world}-p{i}", "h").id
             self.accounts.append(acc)
             assert self.economy.events.ensure_player(acc) == STARTING
             c = Character(
@@ -129,7 +129,7 @@ class EconomyMachine(RuleBasedStateMachine):
                 home_station=0,
                 extra={},
             )
-            self.store.save_character(c)
+            self.store.characters.save(c)
             self.chars.append(c)
             self.saved.append(c)
             self.credits.append(STARTING)
@@ -162,9 +162,9 @@ class EconomyMachine(RuleBasedStateMachine):
 
     def books(self) -> tuple[Any, ...]:
         return (
-            self.store.ledger_balances(self.world),
-            self.store.all_holdings(self.world),
-            self.store.ledger_totals(self.world).transactions,
+            self.store.ledger.balances(self.world),
+            self.store.ledger.all_holdings(self.world),
+            self.store.ledger.totals(self.world).transactions,
         )
 
     def attempt(
@@ -246,7 +246,7 @@ class EconomyMachine(RuleBasedStateMachine):
     @rule(p=players, amount=st.sampled_from([100, 5_000, 60_000]))
     def windfall(self, p: int, amount: int) -> None:
         """A test-only source (think: a mission reward): the mint pays the player."""
-        self.store.commit_txn(
+        self.store.ledger.commit(
             self.world,
             f"windfall:{self.rid()}",
             "grant",
@@ -670,20 +670,20 @@ class EconomyMachine(RuleBasedStateMachine):
         audit = self.economy.audit()
         assert audit["balanced"], audit["problems"]
         assert audit["credits_total"] == 0
-        for key, balance in self.store.ledger_balances(self.world).items():
+        for key, balance in self.store.ledger.balances(self.world).items():
             if key.startswith(("player:", "bounty:")):
                 assert balance >= 0, key
-        for totals in self.store.item_totals(self.world).values():
+        for totals in self.store.ledger.item_totals(self.world).values():
             assert totals.held == totals.created - totals.destroyed
 
     @invariant()
     def model_matches_store(self) -> None:
-        holdings = self.store.all_holdings(self.world)
+        holdings = self.store.ledger.all_holdings(self.world)
         for p, acc in enumerate(self.accounts):
             assert self.economy.books.credits(acc) == self.credits[p]
             assert self.economy.books.bounty(acc) == self.bounty[p]
             assert self.economy.books.cargo(self.chars[p].ship_id) == self.hold(p)
-            saved = self.store.load_character(acc, self.world)
+            saved = self.store.characters.load(acc, self.world)
             assert saved is not None
             expected = self.saved[p]
             # the economy saved exactly the character it returned (its time stamp included)
@@ -697,7 +697,7 @@ class EconomyMachine(RuleBasedStateMachine):
                 assert holder in ships, f"items left on a dead ship: {holder}"
         for wreck_id, contents in self.wrecks.items():
             assert holdings.get(f"wreck:{wreck_id}", {}) == contents
-            assert self.store.get_wreck(self.world, wreck_id) is not None
+            assert self.store.ledger.get_wreck(self.world, wreck_id) is not None
         for holder in holdings:
             if holder.startswith("wreck:"):
                 assert int(holder.split(":")[1]) in self.wrecks

@@ -144,15 +144,15 @@ def test_duplicate_rid_evidence_becomes_a_flag() -> None:
 
 def test_store_lists_transactions_by_kind_after_an_id(store: Store) -> None:
     for i, kind in enumerate(("death", "mine", "loot", "bounty", "loot")):
-        store.commit_txn("w", f"k{i}", kind, account="player:1", result={"detail": {"n": i}},
-                         at=100.0 + i)  # fmt: skip
-    store.commit_txn("other", "k9", "loot", account="player:1", at=200.0)
-    rows = store.list_txns("w", ("death", "loot"), 0, 0.0, 100)
+        store.ledger.commit("w", f"k{i}", kind, account="player:1", result={"detail": {"n": i}},
+                            at=100.0 + i)  # fmt: skip
+    store.ledger.commit("other", "k9", "loot", account="player:1", at=200.0)
+    rows = store.ledger.txns("w", ("death", "loot"), 0, 0.0, 100)
     assert [r.kind for r in rows] == ["death", "loot", "loot"]
     assert [r.result["detail"]["n"] for r in rows] == [0, 2, 4]
-    assert [r.kind for r in store.list_txns("w", ("loot",), rows[1].id, 0.0, 100)] == ["loot"]
-    assert [r.kind for r in store.list_txns("w", ("loot", "death"), 0, 103.5, 100)] == ["loot"]
-    assert len(store.list_txns("w", ("loot", "death"), 0, 0.0, 1)) == 1
+    assert [r.kind for r in store.ledger.txns("w", ("loot",), rows[1].id, 0.0, 100)] == ["loot"]
+    assert [r.kind for r in store.ledger.txns("w", ("loot", "death"), 0, 103.5, 100)] == ["loot"]
+    assert len(store.ledger.txns("w", ("loot", "death"), 0, 0.0, 1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -169,4 +169,4 @@ def test_store_lists_transactions_by_kind_after_an_id(store: Store) -> None:
 )
 def test_store_refuses_bad_transaction_queries(store: Store, args: tuple[Any, ...]) -> None:
     with pytest.raises(ValueError):
-        store.list_txns(*args)
+        store.ledger.txns(*args)

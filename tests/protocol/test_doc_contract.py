@@ -21,7 +21,7 @@ from callister.server import gateway
 from callister.server.metrics import TICK_WINDOW
 from callister.server.settings import Settings
 from callister.sim import rules
-from callister.store import api as store_api
+from callister.store import records as store_records
 from callister.universe import links
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_numbers_the_doc_quotes_are_the_codes() -> None:
     for text, name in quoted.items():
         assert text in flat, f"{name}: the doc should say {text!r}"
     # the id bound the doc promises is the one the store keeps
-    assert store_api.MAX_ENTITY_ID == MAX_ENTITY_ID == 2**53 - 1
+    assert store_records.MAX_ENTITY_ID == MAX_ENTITY_ID == 2**53 - 1
     assert "2^53 − 1" in flat
 
 

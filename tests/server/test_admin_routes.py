@@ -26,7 +26,7 @@ async def token(live: LiveServer, http: aiohttp.ClientSession, name: str, role: 
     ) as resp:
         data = await resp.json()
     if role != "player":
-        await live.services.writer.call(live.services.store.set_role, name, role)
+        await live.services.writer.call(live.services.store.accounts.set_role, name, role)
     return str(data["token"])
 
 
@@ -52,8 +52,8 @@ async def test_admin_endpoint_refuses_anonymous_and_players(
     assert await call(http, live, method, path, moderator) == 403
     # nothing happened: the public world is still there and has no deletion job
     store = live.services.store
-    assert await live.services.writer.call(store.get_deletion_job, "infinity") is None
-    assert await live.services.writer.call(store.get_world, "x-fork") is None
+    assert await live.services.writer.call(store.deletions.get, "infinity") is None
+    assert await live.services.writer.call(store.worlds.get, "x-fork") is None
 
 
 @pytest.mark.parametrize(("method", "path"), PLAYER_ENDPOINTS)

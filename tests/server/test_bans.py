@@ -29,7 +29,7 @@ async def account(
     bot = Bot(live.http, live.ws, name, PASSWORD, session=http, track_view=True, jump_every_s=0)
     await bot.register()
     if role != "player":
-        await live.services.writer.call(live.services.store.set_role, name, role)
+        await live.services.writer.call(live.services.store.accounts.set_role, name, role)
     return bot
 
 
@@ -38,7 +38,7 @@ def auth(bot: Bot) -> dict[str, str]:
 
 
 def account_id(live: LiveServer, bot: Bot) -> int:
-    found = live.services.store.get_account_by_name(bot.name)
+    found = live.services.store.accounts.by_name(bot.name)
     assert found is not None
     return found.id
 
@@ -162,7 +162,7 @@ async def test_a_banned_accounts_token_is_refused_on_every_http_route(
         assert status == 403, (path, out)
         assert out["error"]["code"] == "BANNED" and out["error"]["until"] is None, path
         assert "banned permanently" in out["error"]["message"]
-    made = live.services.store.list_clones(CloneFilter(owner_id=account_id(live, grief)))
+    made = live.services.store.clones.find(CloneFilter(owner_id=account_id(live, grief)))
     assert made == []  # the clone was never created
     # dropping the token is allowed (it only gives up access); afterwards it is unknown
     assert (await call(http, live, "POST", "/api/logout", auth(grief)))[0] == 204
@@ -240,7 +240,7 @@ async def test_an_address_ban_keeps_out_every_account_from_that_address(
                              body={"name": "Fresh", "password": PASSWORD})  # fmt: skip
     assert status == 403 and out["error"]["code"] == "BANNED", out
     assert "127.0.0.2" in out["error"]["message"]
-    assert live.services.store.get_account_by_name("Fresh") is None
+    assert live.services.store.accounts.by_name("Fresh") is None
     status, out = await login(elsewhere, live, "Alt")
     assert status == 403 and out["error"]["code"] == "BANNED", out
     assert await hello(live, elsewhere, alt.token) == ("AUTH_FAILED", 4403)

@@ -64,7 +64,7 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     receipt, refused = await bea.request({"t": "hire", "candidate": cand["id"]})
     assert refused is None and receipt is not None
     await world.writer.call(
-        lambda: world.store.commit_txn(
+        lambda: world.store.ledger.commit(
             world.name, "test:ore", "test", moves=[ItemMove(ORE, 12, None, f"ship:{bea.ship}")]
         )
     )
@@ -119,7 +119,7 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     assert await world.writer.call(world.economy.books.cargo, ash.ship) == {ORE: 12}
     assert await world.writer.call(world.economy.books.cargo, bea.ship) == {}
     txn = await world.writer.call(
-        world.store.latest_txn, world.name, f"player:{account(ash)}", "board"
+        world.store.ledger.latest_txn, world.name, f"player:{account(ash)}", "board"
     )
     assert txn is not None and txn.result["items"] == {ORE: 12}
     audit = await world.writer.call(world.economy.audit)
@@ -128,13 +128,15 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     clone_id = int(cand["id"])
     assert world.agents.crews.ship_of(clone_id) == ash.ship
     assert clone_id not in world.agents.crews.by_ship.get(bea.ship, [])
-    row_clone = await world.writer.call(world.store.get_clone, clone_id)
+    row_clone = await world.writer.call(world.store.clones.get, clone_id)
     assert row_clone is not None and row_clone.ship_id == ash.ship
     assert row_clone.owner_id == account(bea)
 
     # ...so it is a moderation case
     async def captured() -> list[Any]:
-        rows = await world.writer.call(world.store.list_evidence, world.name, account(ash))
+        rows = await world.writer.call(
+            world.store.moderation.list_evidence, world.name, account(ash)
+        )
         return [e for e in rows if e.code == "CAPTURED_CLONE"]
 
     case = await until(captured, "the CAPTURED_CLONE evidence")  # written after the move

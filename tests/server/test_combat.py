@@ -78,7 +78,7 @@ async def evidence(live: LiveServer, bot: Bot, *codes: str) -> list[Any]:
 
     async def rows() -> list[Any] | None:
         found = await world.writer.call(
-            world.store.list_evidence, world.name, int(bot.welcome["account"])
+            world.store.moderation.list_evidence, world.name, int(bot.welcome["account"])
         )
         return found if set(codes) <= {row.code for row in found} else None
 

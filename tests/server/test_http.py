@@ -50,7 +50,7 @@ async def test_passwords_are_stored_as_argon2id(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     await register(http, live, "Hashy", "plain-text-pw")
-    account = live.services.store.get_account_by_name("Hashy")
+    account = live.services.store.accounts.by_name("Hashy")
     assert account is not None
     assert account.password_hash.startswith("$argon2id$")
     assert "plain-text-pw" not in account.password_hash
@@ -168,7 +168,7 @@ async def test_connections_and_players_count_every_world(
     host counted them on the gateways without the gauge), and a second world's metrics were
     missing from /metrics altogether. Both now count every world of the process."""
     admin = await register(http, live, "Warden")
-    live.services.store.set_role("Warden", "admin")
+    live.services.store.accounts.set_role("Warden", "admin")
     auth = {"Authorization": f"Bearer {admin['token']}"}
     async with http.post(
         f"{live.http}/api/worlds", json={"name": "annex", "visibility": "public"}, headers=auth
@@ -211,7 +211,7 @@ async def test_admin_endpoint_refuses_anonymous_and_players(
         f"{live.http}/api/admin/users", headers={"Authorization": f"Bearer {token}"}
     ) as r:
         assert r.status == 403
-    live.services.store.set_role("Eve", "admin")
+    live.services.store.accounts.set_role("Eve", "admin")
     async with http.get(
         f"{live.http}/api/admin/users", headers={"Authorization": f"Bearer {token}"}
     ) as r:
@@ -272,7 +272,7 @@ async def test_deeply_nested_json_gets_a_clear_error(
     """Every route that reads a JSON body answers a nested bomb with 400 BAD_JSON (a body too
     big to read with 413 TOO_LARGE), in the same error shape; never a 500."""
     token = (await register(http, live, "Nester"))["token"]
-    live.services.store.set_role("Nester", "admin")
+    live.services.store.accounts.set_role("Nester", "admin")
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     routes = ("/api/login", "/api/register", "/api/admin/worlds/infinity/fork", "/api/mod/actions")
     bombs = {

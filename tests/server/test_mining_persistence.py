@@ -20,7 +20,7 @@ async def test_depletion_is_kept_and_regrows(live: LiveServer, http: aiohttp.Cli
     assert field.richness > 10
     # the zone reports a field mined down to 3 (as its mining stage does)
     world.outcomes.handle(handle, [FieldChanged(field=field.index, richness=3)])
-    deltas = await world.writer.call(world.store.get_deltas, world.name, x, y)
+    deltas = await world.writer.call(world.store.characters.get_deltas, world.name, x, y)
     assert deltas[f"field.{field.index}.richness"] == 3
     assert deltas[f"field.{field.index}.tick"] == handle.zone.tick
 

@@ -34,7 +34,7 @@ async def moderator(live: Any, http: aiohttp.ClientSession, name: str = "mod1") 
     body = {"name": name, "password": "moderator-pass-1"}
     async with http.post(f"{live.http}/api/register", json=body) as resp:
         assert resp.status == 201
-    live.services.store.set_role(name, "moderator")
+    live.services.store.accounts.set_role(name, "moderator")
     async with http.post(f"{live.http}/api/login", json=body) as resp:
         return str((await resp.json())["token"])
 

@@ -25,7 +25,7 @@ async def staff(live: LiveServer, http: aiohttp.ClientSession, name: str, **hell
     bot = CheckedBot(live.http, live.ws, name, MOD_PASSWORD, session=http, track_view=True,
                      jump_every_s=0)  # fmt: skip
     await bot.register()
-    live.services.store.set_role(name, "moderator")
+    live.services.store.accounts.set_role(name, "moderator")
     bot.hello_extra = hello
     await bot.connect()
     return bot
@@ -52,7 +52,7 @@ async def hello_answer(
 
 async def moderator_auth(live: LiveServer, http: aiohttp.ClientSession) -> dict[str, str]:
     token = await token_of(live, http, "console-mod")
-    live.services.store.set_role("console-mod", "moderator")
+    live.services.store.accounts.set_role("console-mod", "moderator")
     return {"Authorization": f"Bearer {token}"}
 
 

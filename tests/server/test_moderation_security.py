@@ -31,7 +31,7 @@ async def test_moderators_and_admins_get_in(
     body = {"name": f"staff-{role}", "password": "staff-pass-12"}
     async with http.post(f"{live.http}/api/register", json=body) as resp:
         token = (await resp.json())["token"]
-    live.services.store.set_role(body["name"], role)
+    live.services.store.accounts.set_role(body["name"], role)
     async with http.get(
         f"{live.http}/api/mod/queue", headers={"Authorization": f"Bearer {token}"}
     ) as resp:

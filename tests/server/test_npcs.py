@@ -129,7 +129,7 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     )
     assert any(f.get("k") == "hit" and f.get("ship") == bot.ship for f in bot.fx)
     assert "fire" not in bot.refused  # no refusal of the crew's shots reached the captain
-    evidence = await world.writer.call(world.store.list_evidence, world.name)
+    evidence = await world.writer.call(world.store.moderation.list_evidence, world.name)
     assert not [e for e in evidence if e.account_id == pilot.account_id]
     await bot.close()
 
@@ -221,12 +221,12 @@ async def test_consent_and_unlicensed_clones(live: LiveServer, http: aiohttp.Cli
         r = await http.get(f"{live.http}{path}?licence=unlicensed", headers=auth_a)
         assert r.status == 403, path
     store = live.services.store
-    await live.services.writer.call(store.set_role, "alice", "moderator")
+    await live.services.writer.call(store.accounts.set_role, "alice", "moderator")
     r = await http.get(f"{live.http}/api/mod/clones?licence=unlicensed", headers=auth_a)
     assert [c["name"] for c in (await r.json())["clones"]] == ["alice"]
     r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
     assert r.status == 403
-    await live.services.writer.call(store.set_role, "alice", "admin")
+    await live.services.writer.call(store.accounts.set_role, "alice", "admin")
     r = await http.get(f"{live.http}/api/admin/clones?licence=unlicensed", headers=auth_a)
     assert [c["name"] for c in (await r.json())["clones"]] == ["alice"]
     r = await http.get(f"{live.http}/api/mod/clones?licence=bogus", headers=auth_a)
@@ -264,7 +264,7 @@ async def test_npcs_populate_systems_and_traders_move_prices(
         ]
         assert world.agents.npc_count(handle.key) == len(plan)
         assert all(s.goal is not Goal.PIRATE for s in plan)  # home systems are safe
-        rows = await world.writer.call(world.store.list_clones, CloneFilter(world=world.name))
+        rows = await world.writer.call(world.store.clones.find, CloneFilter(world=world.name))
         assert len(rows) >= len(plan)
         await pump_until(bot, lambda: world.agents.thought > 0)  # NPCs think: a player is here
         await bot.close()

@@ -52,9 +52,9 @@ async def test_a_hundred_reports_in_three_seconds_are_limited_and_share_one_foot
         assert "reports in the last minute" in error["message"] and "wait" in error["message"]
     # the accepted reports are queued, and the moment they report was saved once
     world = live.services.world.name
-    reports = live.services.store.list_reports(world)
+    reports = live.services.store.moderation.list_reports(world)
     assert len(reports) == len(done)
-    footage = live.services.store.list_footage(world)
+    footage = live.services.store.moderation.list_footage(world)
     assert len(footage) == 1
     assert {r.footage_id for r in reports} == {footage[0].id}
     assert {d["footage"] for d in done} == {footage[0].id}
@@ -84,7 +84,7 @@ async def test_reports_against_one_target_are_limited_across_reporters(
     assert len(refused) == per * len(reporters) - done
     for error in refused:
         assert error["code"] == "RATE_LIMITED" and "popular" in error["message"]
-    assert len(live.services.store.list_footage(live.services.world.name)) == 1
+    assert len(live.services.store.moderation.list_footage(live.services.world.name)) == 1
     for bot in (target, *reporters):
         await bot.close()
 

@@ -67,8 +67,6 @@ def test_sqlite_durability_is_set_on_the_database_url(tmp_path: Path) -> None:
     """`sqlite_synchronous` was a setting nothing read (the store always ran FULL): it is gone,
     and naming it anywhere says where durability is chosen instead, the db URL, whose
     ?synchronous= reaches the PRAGMA of the store the server opens."""
-    import sqlite3
-
     from callister.store import open_store
 
     with pytest.raises(SettingsError, match=r"was removed.*\?synchronous=NORMAL"):
@@ -81,5 +79,4 @@ def test_sqlite_durability_is_set_on_the_database_url(tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path}/d{level}.db{query}"
         settings = load_settings(env={"CALLISTER_DB": url})
         with open_store(settings.db) as store:
-            conn: sqlite3.Connection = store._conn  # type: ignore[attr-defined]
-            assert conn.execute("PRAGMA synchronous").fetchone()[0] == level
+            assert store.db.scalar("PRAGMA synchronous") == level

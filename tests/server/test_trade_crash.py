@@ -80,13 +80,14 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
                 for bot in bots:
                     for rid, receipt in told[bot.name].items():
                         account = int(bot.welcome["account"])
-                        txn = store.get_txn("infinity", f"trade:{account}:{rid}")
+                        txn = store.ledger.get_txn("infinity", f"trade:{account}:{rid}")
                         assert txn is not None, f"told trade {rid} is missing"
                         assert txn.id == receipt["txn"]
                     # each request id is one transaction at most: no trade was doubled
                     account = int(bot.welcome["account"])
                     ids = [
-                        store.get_txn("infinity", f"trade:{account}:{r}") for r in sent[bot.name]
+                        store.ledger.get_txn("infinity", f"trade:{account}:{r}")
+                        for r in sent[bot.name]
                     ]
                     committed = [t.id for t in ids if t is not None]
                     assert len(committed) == len(set(committed))
@@ -104,7 +105,7 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
             with open_store(db_url) as store:
                 for bot in bots:
                     account = int(bot.welcome["account"])
-                    txn = store.get_txn("infinity", f"trade:{account}:{sent[bot.name][-1]}")
+                    txn = store.ledger.get_txn("infinity", f"trade:{account}:{sent[bot.name][-1]}")
                     assert txn is not None
             for bot in bots:
                 await bot.close()

@@ -56,7 +56,7 @@ async def test_ids_come_from_the_store_in_blocks(
     assert b.ship == a.ship + 1
     store = live.services.store
     # the store's counter is past the whole block, so a restart cannot hand these out again
-    assert store.reserve_ids(1)[0] > b.ship + 500
+    assert store.characters.reserve_ids(1)[0] > b.ship + 500
     await a.close()
     await b.close()
 

@@ -36,7 +36,7 @@ async def account(live: LiveServer, http: aiohttp.ClientSession, name: str, role
     await bot.register()
     if role != "player":
         services = live.services
-        await services.writer.call(services.store.set_role, name, role)
+        await services.writer.call(services.store.accounts.set_role, name, role)
     return bot
 
 
@@ -147,11 +147,11 @@ async def test_private_world_pvp_off_then_deleted_players_land_home(
     bea.world = bea.bye_world
     await bea.connect()
     assert bea.welcome["world"] == "infinity" and bea.ship == ship
-    assert await live.services.writer.call(store.world_stats, "haven") == {
+    assert await live.services.writer.call(store.worlds.stats, "haven") == {
         "characters": 0, "systems": 0, "rows": 0}  # fmt: skip
-    audit = await live.services.writer.call(store.list_world_audit, "haven", 10)
-    root_id = (await live.services.writer.call(store.get_account_by_name, "Root")).id
-    second_id = (await live.services.writer.call(store.get_account_by_name, "Second")).id
+    audit = await live.services.writer.call(store.worlds.list_audit, "haven", 10)
+    root_id = (await live.services.writer.call(store.accounts.by_name, "Root")).id
+    second_id = (await live.services.writer.call(store.accounts.by_name, "Second")).id
     assert audit[0].action == "deleted" and audit[0].detail["requested_by"] == root_id
     assert [a["by"] for a in audit[0].detail["approvals"]] == [second_id]
     requested = next(r for r in audit if r.action == "delete_requested")
@@ -253,14 +253,14 @@ async def test_one_admin_server_opts_out_of_the_two_person_rule(
         status, console = await api(http, live, "GET", "/api/admin/worlds", admin)
         assert console["settings"]["approval"] is False
         store = live.services.store
-        audit = await live.services.writer.call(store.list_world_audit, "solo", 10)
+        audit = await live.services.writer.call(store.worlds.list_audit, "solo", 10)
         requested = next(r for r in audit if r.action == "delete_requested")
         assert requested.detail["two_person"] == "off"
         assert "kill_switch_two_person = false" in requested.detail["why"]
         status, body = await api(http, live, "POST", "/api/admin/worlds/bare/delete", admin,
                                  {"confirm": "bare"})  # fmt: skip
         assert status == 202
-        audit = await live.services.writer.call(store.list_world_audit, "bare", 10)
+        audit = await live.services.writer.call(store.worlds.list_audit, "bare", 10)
         assert next(r for r in audit if r.action == "delete_requested").detail[
             "two_person"] == "not needed"  # fmt: skip
         await dot.close()

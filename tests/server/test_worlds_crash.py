@@ -60,18 +60,18 @@ def check_books(store: Store, worlds: tuple[str, ...], gone: int = 0) -> None:
     for w in worlds:
         audit = audit_books(store, w)  # what `callister admin ledger audit` checks
         assert audit["balanced"], (w, audit["problems"])
-        transfer += store.balance(w, "transfer")
+        transfer += store.ledger.balance(w, "transfer")
     assert transfer + gone == 0  # what left one world arrived in another
 
 
 def check_players(store: Store, players: dict[int, int], worlds: tuple[str, ...]) -> None:
     for account_id, ship in players.items():
-        homes = [w for w in worlds if store.load_character(account_id, w) is not None]
+        homes = [w for w in worlds if store.characters.load(account_id, w) is not None]
         assert len(homes) == 1, (account_id, homes)
-        credits = sum(store.balance(w, f"player:{account_id}") for w in worlds)
-        iron = sum(store.holdings(w, f"ship:{ship}").get("iron", 0) for w in worlds)
+        credits = sum(store.ledger.balance(w, f"player:{account_id}") for w in worlds)
+        iron = sum(store.ledger.holdings(w, f"ship:{ship}").get("iron", 0) for w in worlds)
         assert (credits, iron) == (2000, 5), (account_id, credits, iron)
-        assert store.holdings(homes[0], f"ship:{ship}") == {"iron": 5}
+        assert store.ledger.holdings(homes[0], f"ship:{ship}") == {"iron": 5}
 
 
 async def setup_players(base: str, http: aiohttp.ClientSession, n: int) -> list[Bot]:
@@ -97,15 +97,15 @@ async def test_sigkill_during_moves_leaves_each_character_in_one_world(
     rng = random.Random(5)
     try:
         for name, seed in (("w-a", 11), ("w-b", 12)):
-            store.create_world(world(name, seed), None)
+            store.worlds.create(world(name, seed), None)
         async with aiohttp.ClientSession() as http:
             bots = await setup_players(base, http, 6)
             players: dict[int, int] = {}
             for bot in bots:
                 account_id, ship = int(bot.welcome["account"]), bot.ship
                 players[account_id] = ship
-                store.commit_txn("infinity", f"seed:{ship}", "mine",
-                                 moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
+                store.ledger.commit("infinity", f"seed:{ship}", "mine",
+                                    moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
             kill(server)  # the server caches the registry: restart so it sees w-a and w-b
             moves_done = 0
             for round_ in range(8):
@@ -117,7 +117,7 @@ async def test_sigkill_during_moves_leaves_each_character_in_one_world(
                     account_id = int(bot.welcome["account"])
                     while True:
                         here = next(w for w in WORLDS
-                                    if store.load_character(account_id, w))  # fmt: skip
+                                    if store.characters.load(account_id, w))  # fmt: skip
                         there = rng.choice([w for w in WORLDS if w != here])
                         try:
                             url = f"{base}/api/worlds/{there}/move"
@@ -138,7 +138,7 @@ async def test_sigkill_during_moves_leaves_each_character_in_one_world(
     finally:
         if server.poll() is None:
             kill(server)
-        store.close()
+        store.db.close()
 
 
 @pytest.mark.slow
@@ -147,38 +147,38 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
 ) -> None:
     port = free_port()
     store = open_store(db_url)
-    store.create_world(world("infinity", 1), None)
-    store.create_world(world("keep", 3), None)
-    store.create_world(world("doomed", 4), None)
-    admin = store.create_account("Root", "x", "admin")
+    store.worlds.create(world("infinity", 1), None)
+    store.worlds.create(world("keep", 3), None)
+    store.worlds.create(world("doomed", 4), None)
+    admin = store.accounts.create("Root", "x", "admin")
     players: dict[int, int] = {}
     for i in range(4):
-        a = store.create_account(f"dweller{i}", "x")
+        a = store.accounts.create(f"dweller{i}", "x")
         ship = 900_000 + i
         players[a.id] = ship
         for w in ("doomed", "keep"):
-            store.save_character(Character(
+            store.characters.save(Character(
                 account_id=a.id, world=w, ship_id=ship + (0 if w == "doomed" else 50),
                 hull="shuttle",
                 system_x=0, system_y=0, x=0.0, y=0.0, vx=0.0, vy=0.0, angle=0.0, docked_at=None,
                 home_x=0, home_y=0, home_station=0, extra={}))  # fmt: skip
-        store.commit_txn("doomed", f"open:{a.id}", "open",
-                         postings=[Posting("mint", -2000), Posting(f"player:{a.id}", 2000)],
-                         moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
+        store.ledger.commit("doomed", f"open:{a.id}", "open",
+                            postings=[Posting("mint", -2000), Posting(f"player:{a.id}", 2000)],
+                            moves=[ItemMove("iron", 5, None, f"ship:{ship}")])  # fmt: skip
     # lots of rows, so the deletion takes many batches
     for chunk in range(20):
-        store.put_deltas("doomed", [(chunk, j, "k", j) for j in range(250)])
-        store.put_deltas("keep", [(chunk, j, "k", j) for j in range(5)])
-    before = store.world_checksum("keep")
-    public_before = store.world_checksum("infinity")
-    store.create_deletion_job("doomed", admin.id, countdown_s=0, approve_by=None, override=False,
-                              at=0.0)  # fmt: skip
+        store.characters.put_deltas("doomed", [(chunk, j, "k", j) for j in range(250)])
+        store.characters.put_deltas("keep", [(chunk, j, "k", j) for j in range(5)])
+    before = store.worlds.checksum("keep")
+    public_before = store.worlds.checksum("infinity")
+    store.deletions.create("doomed", admin.id, countdown_s=0, approve_by=None, override=False,
+                           at=0.0)  # fmt: skip
     extra = {"CALLISTER_WORLD_DELETE_BATCH": "10"}
     interrupted = 0
     finished = False
 
     def deleted_rows() -> int:
-        job = store.get_deletion_job("doomed")
+        job = store.deletions.get("doomed")
         return 0 if job is None else sum(job.progress.values())
 
     async def kill_when(condition: Callable[[], bool], server: subprocess.Popen[bytes]) -> None:
@@ -196,53 +196,53 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
     for round_ in range(6):
         server = start_server(port, db_url, env(**extra), tmp_path / f"d{round_}.log")
         if round_ == 0:
-            await kill_when(lambda: len(store.world_characters("doomed")) < len(players), server)
+            await kill_when(lambda: len(store.characters.in_world("doomed")) < len(players), server)
         else:
 
             def progressed(done: int = last) -> bool:
-                return store.get_world("doomed") is None or deleted_rows() > done
+                return store.worlds.get("doomed") is None or deleted_rows() > done
 
             await kill_when(progressed, server)
-        if store.get_world("doomed") is None:
+        if store.worlds.get("doomed") is None:
             finished = True
             break
-        job = store.get_deletion_job("doomed")
+        job = store.deletions.get("doomed")
         assert job is not None  # the job survives every kill until the last step commits
         last = deleted_rows()
         if job.state == "deleting" and job.progress:
             interrupted += 1  # killed in the middle of the batches
     if not finished:  # let one run finish
         server = start_server(port, db_url, env(**extra), tmp_path / "final.log")
-        await kill_when(lambda: store.get_world("doomed") is None, server)
+        await kill_when(lambda: store.worlds.get("doomed") is None, server)
     assert interrupted >= 1, "no kill landed in the middle of the deletion; not a crash test"
-    assert store.get_world("doomed") is None and store.get_deletion_job("doomed") is None
-    assert store.world_stats("doomed")["rows"] == 0
-    assert store.world_checksum("keep") == before
-    deleted = [r for r in store.list_world_audit("doomed") if r.action == "deleted"]
+    assert store.worlds.get("doomed") is None and store.deletions.get("doomed") is None
+    assert store.worlds.stats("doomed")["rows"] == 0
+    assert store.worlds.checksum("keep") == before
+    deleted = [r for r in store.worlds.list_audit("doomed") if r.action == "deleted"]
     assert len(deleted) == 1 and deleted[0].detail["requested_by"] == admin.id
     # the final record tells the whole story of every run, not just the last one's: each
     # character moved (in whichever run moved it), the move's own audit record, the runs
     final = deleted[0].detail
     assert sorted(final["moved"]) == sorted(players), final
     assert final["stayed"] == []
-    runs = [r for r in store.list_world_audit("doomed", 1000) if r.action == "delete_run"]
+    runs = [r for r in store.worlds.list_audit("doomed", 1000) if r.action == "delete_run"]
     assert final["runs"] == len(runs) >= 2  # interrupted at least once, then resumed
     for move in final["moves"]:
         record = next(
-            r for r in store.list_world_audit(str(move["account"])) if r.id == move["audit"]
+            r for r in store.worlds.list_audit(str(move["account"])) if r.id == move["audit"]
         )
         assert record.action == "move" and record.detail["from"] == "doomed"
         assert (move["to"], move["credits"]) == ("infinity", 2000)
     # characters: those with a character in their home (public) world... none had one, so
     # each was moved to infinity with its credits and cargo
     for account_id, ship in players.items():
-        assert store.load_character(account_id, "infinity") is not None
-        assert store.balance("infinity", f"player:{account_id}") == 2000
-        assert store.holdings("infinity", f"ship:{ship}") == {"iron": 5}
-    assert store.world_checksum("infinity") != public_before
+        assert store.characters.load(account_id, "infinity") is not None
+        assert store.ledger.balance("infinity", f"player:{account_id}") == 2000
+        assert store.ledger.holdings("infinity", f"ship:{ship}") == {"iron": 5}
+    assert store.worlds.checksum("infinity") != public_before
     # the deleted world's ledger was closed out into the audit record: its `transfer` account
     # holds what left for infinity, so the cross-world sum still closes
     closed = deleted[0].detail["ledger"]
     assert closed["system"]["transfer"] == 8000 and closed["credits_total"] == 0
     check_books(store, ("infinity", "keep"), gone=closed["system"]["transfer"])
-    store.close()
+    store.db.close()

@@ -76,7 +76,7 @@ def reopen(store_url: str) -> Iterator[Callable[[], Store]]:
 
     yield _open
     for store in opened:
-        store.close()
+        store.db.close()
 
 
 @pytest.fixture
@@ -101,5 +101,25 @@ def raw_sql(store_url: str) -> Callable[[str], list[tuple[Any, ...]]]:
             pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             cur = pg.execute(statement.encode())
             return cur.fetchall() if cur.description else []
+
+    return run
+
+
+@pytest.fixture
+def raw_script(store_url: str) -> Callable[[str], None]:
+    """Run a multi-statement SQL script directly on the test database, bypassing the store."""
+
+    def run(script: str) -> None:
+        if store_url.startswith("sqlite:///"):
+            conn = sqlite3.connect(store_url[len("sqlite:///") :], isolation_level=None)
+            try:
+                conn.executescript(script)
+            finally:
+                conn.close()
+            return
+        base, _, schema = store_url.partition("?schema=")
+        with psycopg.connect(base, autocommit=True) as pg:
+            pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            pg.execute(script.encode())
 
     return run

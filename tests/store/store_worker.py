@@ -3,7 +3,7 @@
 python store_worker.py reserve URL N      reserve N blocks; print each as "start stop"
 python store_worker.py write URL ACCOUNTS save a batch of characters for ACCOUNTS accounts
                                           per iteration, forever; print the iteration
-                                          number only after save_characters returned
+                                          number only after characters.save_many returned
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ def reserve(url: str, blocks: int) -> None:
     sys.stdin.readline()  # start line: both processes begin together
     out = []
     for n in range(blocks):
-        r = store.reserve_ids(1 + n % 13)
+        r = store.characters.reserve_ids(1 + n % 13)
         out.append(f"{r.start} {r.stop}")
     print("\n".join(out), flush=True)
-    store.close()
+    store.db.close()
 
 
 def write(url: str, accounts: int, prefix: str) -> None:
     store = open_store(url)
     ids = []
     for n in range(accounts):
-        account = store.get_account_by_name(f"pilot{n}") or store.create_account(f"pilot{n}", "h")
+        account = store.accounts.by_name(f"pilot{n}") or store.accounts.create(f"pilot{n}", "h")
         ids.append(account.id)
     i = 0
     while True:
@@ -54,7 +54,7 @@ def write(url: str, accounts: int, prefix: str) -> None:
             )
             for account_id in ids
         ]
-        store.save_characters(batch)
+        store.characters.save_many(batch)
         print(i, flush=True)  # committed: the store returned
         i += 1
 

@@ -9,7 +9,6 @@ import pytest
 from psycopg import sql
 
 from callister.store import StoreError, open_store
-from callister.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres
 
@@ -25,25 +24,24 @@ def tables_in(base: str, schema: str) -> set[str]:
 def test_tables_live_in_the_named_schema(pg_base: str, pg_url: str) -> None:
     schema = pg_url.rpartition("schema=")[2]
     with open_store(pg_url) as store:
-        assert store.backend == "postgresql"
-        store.set_meta("k", "v")
+        assert store.db.dialect == "postgresql"
+        store.meta.set("k", "v")
     assert {"accounts", "characters", "deltas", "discoveries", "meta"} <= tables_in(pg_base, schema)
     assert "accounts" not in tables_in(pg_base, "public")
 
 
 def test_reconnects_once_after_the_connection_is_killed(pg_base: str, pg_url: str) -> None:
     with open_store(pg_url) as store:
-        assert isinstance(store, PostgresStore)
-        store.set_meta("k", "before")
-        pid = store._conn.info.backend_pid
+        store.meta.set("k", "before")
+        pid = store.db.scalar("SELECT pg_backend_pid()")
         with psycopg.connect(pg_base, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        assert store.get_meta("k") == "before"  # transparently on a new connection
-        assert store._conn.info.backend_pid != pid
-        store.set_meta("k", "after")  # writes work too, and the search_path was restored
-        assert store.reserve_ids(1) == range(1, 2)
+        assert store.meta.get("k") == "before"  # transparently on a new connection
+        assert store.db.scalar("SELECT pg_backend_pid()") != pid
+        store.meta.set("k", "after")  # writes work too, and the search_path was restored
+        assert store.characters.reserve_ids(1) == range(1, 2)
     with open_store(pg_url) as store:
-        assert store.get_meta("k") == "after"
+        assert store.meta.get("k") == "after"
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
@@ -63,7 +61,23 @@ def test_postgres_scheme_alias_and_extra_params(pg_base: str) -> None:
     url = pg_base.replace("postgresql://", "postgres://") + f"?schema={schema}&sslmode=disable"
     try:
         with open_store(url) as store:
-            assert store.schema_version() >= 1
+            assert store.db.schema_version() >= 1
     finally:
         with psycopg.connect(pg_base, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def test_a_separate_connection_is_in_the_same_schema(pg_base: str, pg_url: str) -> None:
+    """`connect_separate()` (the cluster's fenced connections): another session, same schema."""
+    schema = pg_url.rpartition("schema=")[2]
+    with open_store(pg_url) as store:
+        other = store.db.connect_separate()
+        try:
+            assert other.scalar("SELECT current_schema()") == schema
+            assert other.scalar("SELECT pg_backend_pid()") != store.db.scalar(
+                "SELECT pg_backend_pid()"
+            )
+            store.meta.set("k", "v")
+            assert other.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
+        finally:
+            other.close()

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from callister.store import StoreError, open_store
-from callister.store.sqlite import SqliteStore
+from callister.store import Database, StoreError, open_store
+from callister.store.sqlite import SqliteDatabase
 
 WORKER = Path(__file__).with_name("store_worker.py")
 
 
-def pragma(store: object, name: str) -> object:
-    assert isinstance(store, SqliteStore)
-    return store._conn.execute(f"PRAGMA {name}").fetchone()[0]
+def pragma(db: Database, name: str) -> object:
+    assert isinstance(db, SqliteDatabase)
+    return db.scalar(f"PRAGMA {name}")
 
 
 def test_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,17 +35,17 @@ def test_url_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     }
     for url, path in cases.items():
         with open_store(url) as store:
-            assert store.backend == "sqlite"
-            store.set_meta("k", url)
+            assert store.db.dialect == "sqlite"
+            store.meta.set("k", url)
         assert path.is_file(), url
         with open_store(url) as store:
-            assert store.get_meta("k") == url
+            assert store.meta.get("k") == url
     with open_store(tmp_path / "pathlike.db") as store:  # a Path works too
-        store.set_meta("k", "v")
+        store.meta.set("k", "v")
     assert (tmp_path / "pathlike.db").is_file()
     for url in (":memory:", "sqlite:///:memory:"):
         with open_store(url) as store:
-            assert store.reserve_ids(2) == range(1, 3)
+            assert store.characters.reserve_ids(2) == range(1, 3)
 
 
 @pytest.mark.parametrize(
@@ -69,17 +69,17 @@ def test_bad_urls(url: str, message: str, tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_pragmas(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path}/full.db") as store:
-        assert pragma(store, "journal_mode") == "wal"
-        assert pragma(store, "synchronous") == 2  # FULL
-        assert pragma(store, "foreign_keys") == 1
-        assert pragma(store, "busy_timeout") == 10_000
+        assert pragma(store.db, "journal_mode") == "wal"
+        assert pragma(store.db, "synchronous") == 2  # FULL
+        assert pragma(store.db, "foreign_keys") == 1
+        assert pragma(store.db, "busy_timeout") == 10_000
     with open_store(f"sqlite:///{tmp_path}/normal.db?synchronous=normal&busy_timeout=2") as s:
-        assert pragma(s, "synchronous") == 1  # NORMAL
-        assert pragma(s, "busy_timeout") == 2_000
-    with SqliteStore(tmp_path / "direct.db", synchronous="NORMAL") as s:
-        assert pragma(s, "synchronous") == 1
+        assert pragma(s.db, "synchronous") == 1  # NORMAL
+        assert pragma(s.db, "busy_timeout") == 2_000
+    with SqliteDatabase(tmp_path / "direct.db", synchronous="NORMAL") as db:
+        assert pragma(db, "synchronous") == 1
     with pytest.raises(ValueError, match="synchronous"):
-        SqliteStore(tmp_path / "x.db", synchronous="OFF")
+        SqliteDatabase(tmp_path / "x.db", synchronous="OFF")
 
 
 def test_locked_database_gives_clear_error(tmp_path: Path) -> None:
@@ -90,20 +90,20 @@ def test_locked_database_gives_clear_error(tmp_path: Path) -> None:
     try:
         started = time.monotonic()
         with pytest.raises(StoreError, match="locked"):
-            store.reserve_ids(1)
+            store.characters.reserve_ids(1)
         assert time.monotonic() - started >= 0.15  # it waited busy_timeout first
-        assert store.get_meta("x") is None  # reads still work under WAL
+        assert store.meta.get("x") is None  # reads still work under WAL
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert store.reserve_ids(1) == range(1, 2)  # the failed call consumed nothing
-    store.close()
+    assert store.characters.reserve_ids(1) == range(1, 2)  # the failed call consumed nothing
+    store.db.close()
 
 
 @pytest.mark.slow
 def test_reserve_ids_two_processes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/ids.db"
-    open_store(url).close()  # migrate first, so both workers race on ids only
+    open_store(url).db.close()  # migrate first, so both workers race on ids only
     procs = [
         subprocess.Popen(
             [sys.executable, str(WORKER), "reserve", url, "300"],
@@ -126,7 +126,7 @@ def test_reserve_ids_two_processes(tmp_path: Path) -> None:
     ids = sorted(i for start, stop in ranges for i in range(start, stop))
     assert ids == list(range(1, len(ids) + 1))  # disjoint, and no id lost
     with open_store(url) as store:
-        assert store.reserve_ids(1).start == len(ids) + 1
+        assert store.characters.reserve_ids(1).start == len(ids) + 1
 
 
 @pytest.mark.slow
@@ -164,13 +164,30 @@ def test_sigkill_mid_write_loses_no_committed_write(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         raw.close()
         with open_store(f"sqlite:///{path}") as store:
-            pilots = [store.get_account_by_name(f"pilot{n}") for n in range(accounts)]
+            pilots = [store.accounts.by_name(f"pilot{n}") for n in range(accounts)]
             ids = [a.id for a in pilots if a is not None]
             assert len(ids) == accounts
             saved = {}
             for i in range(printed + 50):  # the reader may lag the writer by a few batches
-                found = [store.load_character(a, f"{prefix}{i}") for a in ids]
+                found = [store.characters.load(a, f"{prefix}{i}") for a in ids]
                 saved[i] = sum(c is not None for c in found)
                 assert all(c is None or (c.extra["i"] == i and c.x == i / 3) for c in found)
             assert all(saved[i] == accounts for i in range(printed + 1)), "lost a commit"
             assert all(n in (0, accounts) for n in saved.values()), "a batch was half-written"
+
+
+def test_a_separate_connection_keeps_the_url_settings(tmp_path: Path) -> None:
+    """`connect_separate()` (the cluster's fenced connections) opens the same file with the
+    same pragmas, without migrating again; an in-memory database cannot be opened twice."""
+    with open_store(f"sqlite:///{tmp_path}/s.db?synchronous=NORMAL&busy_timeout=2") as store:
+        other = store.db.connect_separate()
+        try:
+            assert pragma(other, "synchronous") == 1 and pragma(other, "busy_timeout") == 2_000
+            assert pragma(other, "foreign_keys") == 1 and pragma(other, "journal_mode") == "wal"
+            store.meta.set("k", "v")
+            assert other.scalar("SELECT value FROM meta WHERE key = 'k'") == "v"
+            assert other.schema_version() == store.db.schema_version()
+        finally:
+            other.close()
+    with open_store(":memory:") as store, pytest.raises(StoreError, match="in-memory"):
+        store.db.connect_separate()

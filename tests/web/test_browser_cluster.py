@@ -100,9 +100,9 @@ def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
     register(gw.url, admin_name)
     store = open_store(cluster.db)
     try:
-        store.set_role(admin_name, "admin")
+        store.accounts.set_role(admin_name, "admin")
     finally:
-        store.close()
+        store.db.close()
     cluster.start("worker", "w3")
     cluster.wait_healthy("w3", 120.0)
     cluster.wait_workers("g1", 2)  # w1 is dead: w2 and w3
@@ -137,8 +137,8 @@ def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
     console.wait_for_selector("#admin-msg:has-text('no worker owns')", timeout=20000)
     store = open_store(cluster.db)
     try:
-        audit = [e for e in store.list_audit("infinity") if e.action == "move_zone"]
+        audit = [e for e in store.moderation.list_audit("infinity") if e.action == "move_zone"]
     finally:
-        store.close()
+        store.db.close()
     assert any(e.detail.get("zone") == zone and e.reason == "make room on w2" for e in audit)
     assert not errors and not pilot.page_errors, (errors, pilot.page_errors)

@@ -118,7 +118,7 @@ def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: An
     shots = p.page.evaluate("window.callister.weapons()")["slots"]
     assert shots[1]["shots"] == 0, "the cannon cannot bear on a target astern: not sent"
     account = game.call(lambda: pilot_named(game.world, name).account_id)
-    evidence = game.live.services.store.list_evidence(game.world.name, account)
+    evidence = game.live.services.store.moderation.list_evidence(game.world.name, account)
     assert not evidence, [(e.code, e.detail) for e in evidence]  # nothing was refused
 
     # --- the fight: the victim dead ahead at 300 m, fresh; hold Space until it blows up
@@ -163,7 +163,7 @@ def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: An
     )
     # measured in ticks (server time), not wall time: a busy machine slows both alike
     assert took_s <= 2.0 * ideal_s, (took_s, ideal_s)
-    evidence = game.live.services.store.list_evidence(game.world.name, account)
+    evidence = game.live.services.store.moderation.list_evidence(game.world.name, account)
     assert not evidence, [(e.code, e.detail) for e in evidence]
     pump.cancel()
     assert math.isfinite(took_s)

@@ -188,7 +188,7 @@ def test_admin_console_does_not_poll_what_the_server_lacks(
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status in (200, 201)
-    game.live.services.store.set_role(name, "admin")
+    game.live.services.store.accounts.set_role(name, "admin")
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = ctx.new_page()
     asked: dict[str, int] = {}

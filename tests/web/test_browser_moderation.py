@@ -78,7 +78,7 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     victim.page.wait_for_selector("#report-note:has-text('Report sent')")
     store = game.live.services.store
     deadline = time.monotonic() + 15
-    while not store.list_reports(game.world.name):
+    while not store.moderation.list_reports(game.world.name):
         assert time.monotonic() < deadline, "the report did not reach the queue"
         time.sleep(0.2)
     # griefing goes on while the moderator works; the socket keeps reading
@@ -87,7 +87,7 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     # a moderator opens the console
     body = {"name": "Mod_1", "password": PASSWORD}
     game.run(_register(game, body))
-    store.set_role("Mod_1", "moderator")
+    store.accounts.set_role("Mod_1", "moderator")
     mod = Player(browser, base, "Mod_1")
     mod.page.goto(base + "/mod")
     mod.page.fill("#mod-name", "Mod_1")

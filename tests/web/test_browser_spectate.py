@@ -74,7 +74,7 @@ def test_moderator_spectates_a_player_from_the_console(
         return bots[0], bots[1]
 
     watched, other = game.run(setup())
-    game.live.services.store.set_role("Mod_2", "moderator")
+    game.live.services.store.accounts.set_role("Mod_2", "moderator")
     pumps = [asyncio.run_coroutine_threadsafe(b.pump(120), game.loop) for b in (watched, other)]
 
     mod = Player(browser, base, "Mod_2")
@@ -108,7 +108,7 @@ def test_moderator_spectates_a_player_from_the_console(
         assert game.http is not None
         bot = Bot(base, game.live.ws, "Marshal_1", session=game.http, jump_every_s=0)
         await bot.register()
-        game.live.services.store.set_role("Marshal_1", "moderator")
+        game.live.services.store.accounts.set_role("Marshal_1", "moderator")
         bot.hello_extra = {"moderator_ship": True}
         await bot.connect()
         await bot.send({"t": "undock", "ship": bot.ship})  # docked ships carry no label

@@ -91,7 +91,7 @@ def until(what: str, pred: Callable[[], Any], t: float = 20.0) -> Any:
 def test_admin_private_world_pvp_off_then_kill_switch(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
     base = game.live.http
     admin_token = post(base, "/api/register", {"name": "Warden", "password": PASSWORD})["token"]
-    game.live.services.store.set_role("Warden", "admin")
+    game.live.services.store.accounts.set_role("Warden", "admin")
 
     # --- the administrator creates a private world with PvP off in the console
     admin = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -191,7 +191,7 @@ def test_admin_private_world_pvp_off_then_kill_switch(game: ThreadedServer, brow
     until("the world gone from the console", lambda: not console.is_visible(
         "[data-testid='world-row-refuge']"), 30)  # fmt: skip
     assert "refuge" not in game.live.server.app[WORLD_HOST].records
-    audit = game.live.services.store.list_world_audit("refuge")
+    audit = game.live.services.store.worlds.list_audit("refuge")
     assert audit[0].action == "deleted"
     pump.cancel()
     assert not nova.page_errors, nova.page_errors

@@ -36,153 +36,153 @@ def character(account_id: int, world_name: str, ship: int) -> Character:
 
 def populate(store: Store, name: str, account_id: int, ship: int) -> None:
     """A character with credits and cargo, a station stock, a delta, a wreck and evidence."""
-    store.save_character(character(account_id, name, ship))
-    store.commit_txn(name, f"open:{account_id}", "open", postings=[
+    store.characters.save(character(account_id, name, ship))
+    store.ledger.commit(name, f"open:{account_id}", "open", postings=[
         Posting("mint", -500), Posting(f"player:{account_id}", 500)])  # fmt: skip
-    store.commit_txn(name, f"mine:{ship}", "mine", moves=[
+    store.ledger.commit(name, f"mine:{ship}", "mine", moves=[
         ItemMove("iron", 7, None, f"ship:{ship}"),
         ItemMove("gold", 2, None, "station:0:0:0")])  # fmt: skip
-    store.put_delta(name, 0, 0, "field.0.richness", 3)
-    store.add_discovery(account_id, name, 0, 0, 1.0)
-    store.set_meta("tick", "77", world=name)
+    store.characters.put_delta(name, 0, 0, "field.0.richness", 3)
+    store.characters.add_discovery(account_id, name, 0, 0, 1.0)
+    store.meta.set("tick", "77", world=name)
 
 
 def test_registry_and_bad_names(store: Store) -> None:
-    store.create_world(world("alpha", visibility="private", owner=None), None)
+    store.worlds.create(world("alpha", visibility="private", owner=None), None)
     with pytest.raises(NameTaken):
-        store.create_world(world("alpha"), None)
+        store.worlds.create(world("alpha"), None)
     for bad in ("", "A", "x", "has space", "x" * 40, "-x", "1abc"):
         with pytest.raises(ValueError):
-            store.create_world(world(bad), None)
+            store.worlds.create(world(bad), None)
     with pytest.raises(ValueError):
-        store.create_world(world("beta", visibility="secret"), None)
-    assert [w.name for w in store.list_worlds()] == ["alpha"]
-    assert store.ensure_world(world("alpha", seed=9)).seed == 1  # existing record wins
-    assert "characters" in store.world_tables() and "world_audit" not in store.world_tables()
+        store.worlds.create(world("beta", visibility="secret"), None)
+    assert [w.name for w in store.worlds.all()] == ["alpha"]
+    assert store.worlds.ensure(world("alpha", seed=9)).seed == 1  # existing record wins
+    assert "characters" in store.worlds.tables() and "world_audit" not in store.worlds.tables()
 
 
 def test_move_is_one_transaction_and_conserves_books(store: Store) -> None:
-    a = store.create_account("mover", "h")
-    store.create_world(world("src"), None)
-    store.create_world(world("dst", seed=2), None)
+    a = store.accounts.create("mover", "h")
+    store.worlds.create(world("src"), None)
+    store.worlds.create(world("dst", seed=2), None)
     populate(store, "src", a.id, 1001)
-    result = store.move_character(
+    result = store.worlds.move_character(
         a.id, "src", "dst", placement={"system_x": 5, "system_y": 6, "docked_at": None}
     )
     assert result.credits == 500 and result.cargo == {"iron": 7}
-    assert store.load_character(a.id, "src") is None
-    moved = store.load_character(a.id, "dst")
+    assert store.characters.load(a.id, "src") is None
+    moved = store.characters.load(a.id, "dst")
     assert moved is not None and (moved.system_x, moved.system_y, moved.ship_id) == (5, 6, 1001)
-    assert store.balance("dst", f"player:{a.id}") == 500
-    assert store.balance("src", f"player:{a.id}") == 0
-    assert store.holdings("dst", "ship:1001") == {"iron": 7}
-    assert store.holdings("src", "ship:1001") == {}
+    assert store.ledger.balance("dst", f"player:{a.id}") == 500
+    assert store.ledger.balance("src", f"player:{a.id}") == 0
+    assert store.ledger.holdings("dst", "ship:1001") == {"iron": 7}
+    assert store.ledger.holdings("src", "ship:1001") == {}
     for w in ("src", "dst"):  # each world's books still balance and conserve every item
         assert audit_books(store, w)["balanced"], audit_books(store, w)["problems"]
     # the starting grant is not given again in the destination
-    assert store.get_txn("dst", f"open:{a.id}") is not None
+    assert store.ledger.get_txn("dst", f"open:{a.id}") is not None
     # refusals write nothing
     with pytest.raises(NoSuchCharacter, match="no character in world 'src' to move"):
-        store.move_character(a.id, "src", "dst")
-    store.save_character(character(a.id, "src", 1002))
+        store.worlds.move_character(a.id, "src", "dst")
+    store.characters.save(character(a.id, "src", 1002))
     with pytest.raises(ValueError):
-        store.move_character(a.id, "src", "dst")  # already one in dst
+        store.worlds.move_character(a.id, "src", "dst")  # already one in dst
     with pytest.raises(NotFound):
-        store.move_character(a.id, "src", "nowhere")
+        store.worlds.move_character(a.id, "src", "nowhere")
     with pytest.raises(ValueError):
-        store.move_character(a.id, "src", "src")
+        store.worlds.move_character(a.id, "src", "src")
     with pytest.raises(ValueError):
-        store.move_character(a.id, "src", "dst", placement={"bogus": 1})
-    audit = store.list_world_audit(str(a.id))
+        store.worlds.move_character(a.id, "src", "dst", placement={"bogus": 1})
+    audit = store.worlds.list_audit(str(a.id))
     assert [r.action for r in audit] == ["move"] and audit[0].detail["to"] == "dst"
 
 
 def test_delete_batches_and_finish(store: Store) -> None:
-    a = store.create_account("doomed", "h")
-    store.create_world(world("keep"), None)
-    store.create_world(world("gone"), None)
+    a = store.accounts.create("doomed", "h")
+    store.worlds.create(world("keep"), None)
+    store.worlds.create(world("gone"), None)
     populate(store, "keep", a.id, 2001)
     populate(store, "gone", a.id, 2002)
-    before = store.world_checksum("keep")
-    store.create_deletion_job("gone", a.id, countdown_s=0, approve_by=None, override=False, at=1.0)
+    before = store.worlds.checksum("keep")
+    store.deletions.create("gone", a.id, countdown_s=0, approve_by=None, override=False, at=1.0)
     with pytest.raises(ValueError):
-        store.create_deletion_job("gone", a.id, countdown_s=0, approve_by=None, override=False,
-                                  at=1.0)  # fmt: skip
-    store.begin_deleting("gone")
+        store.deletions.create("gone", a.id, countdown_s=0, approve_by=None, override=False,
+                               at=1.0)  # fmt: skip
+    store.deletions.begin("gone")
     with pytest.raises(ValueError):
-        store.finish_world_deletion("gone", {})  # rows remain: refused
-    for table in store.world_tables():
+        store.deletions.finish("gone", {})  # rows remain: refused
+    for table in store.worlds.tables():
         if table in ("worlds", "world_jobs"):
             with pytest.raises(ValueError):
-                store.delete_world_batch("gone", table, 10)
+                store.deletions.delete_batch("gone", table, 10)
             continue
-        while store.delete_world_batch("gone", table, 1):
+        while store.deletions.delete_batch("gone", table, 1):
             pass
-    audit_id = store.finish_world_deletion("gone", {"ledger": {}})
-    assert store.get_world("gone") is None and store.get_deletion_job("gone") is None
-    assert store.get_meta("tick", world="gone") is None
-    assert store.get_meta("tick", world="keep") == "77"
-    assert store.world_stats("gone")["rows"] == 0
-    assert store.world_checksum("keep") == before
-    record = store.list_world_audit("gone")[0]
+    audit_id = store.deletions.finish("gone", {"ledger": {}})
+    assert store.worlds.get("gone") is None and store.deletions.get("gone") is None
+    assert store.meta.get("tick", world="gone") is None
+    assert store.meta.get("tick", world="keep") == "77"
+    assert store.worlds.stats("gone")["rows"] == 0
+    assert store.worlds.checksum("keep") == before
+    record = store.worlds.list_audit("gone")[0]
     assert record.id == audit_id and record.action == "deleted"
     assert record.detail["rows_deleted"]["characters"] == 1
-    store.scrub()
+    store.deletions.scrub()
 
 
 def test_approval_flow(store: Store) -> None:
-    a = store.create_account("admin1", "h", "admin")
-    b = store.create_account("admin2", "h", "admin")
-    store.create_world(world("w2"), None)
-    job = store.create_deletion_job("w2", a.id, countdown_s=5, approve_by=100.0, override=False,
-                                    at=1.0)  # fmt: skip
+    a = store.accounts.create("admin1", "h", "admin")
+    b = store.accounts.create("admin2", "h", "admin")
+    store.worlds.create(world("w2"), None)
+    job = store.deletions.create("w2", a.id, countdown_s=5, approve_by=100.0, override=False,
+                                 at=1.0)  # fmt: skip
     assert job.state == "approval"
     with pytest.raises(ValueError):
-        store.approve_deletion("w2", a.id, 2.0)  # not the requester
+        store.deletions.approve("w2", a.id, 2.0)  # not the requester
     with pytest.raises(ValueError):
-        store.approve_deletion("w2", b.id, 101.0)  # too late
-    job = store.approve_deletion("w2", b.id, 3.0)
+        store.deletions.approve("w2", b.id, 101.0)  # too late
+    job = store.deletions.approve("w2", b.id, 3.0)
     assert job.state == "countdown" and job.ends_at == 8.0 and job.approvals[0]["by"] == b.id
-    assert store.cancel_deletion("w2", a.id, "changed my mind")
-    assert store.get_deletion_job("w2") is None
+    assert store.deletions.cancel("w2", a.id, "changed my mind")
+    assert store.deletions.get("w2") is None
 
 
 def test_fork_copies_state_and_books(store: Store) -> None:
-    a = store.create_account("forker", "h")
-    store.create_world(world("origin"), None)
+    a = store.accounts.create("forker", "h")
+    store.worlds.create(world("origin"), None)
     populate(store, "origin", a.id, 3001)
     seen: list[tuple[int, int]] = []
-    out = store.fork_world("origin", world("copy"), actor=None, spatial=True,
-                           progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+    out = store.worlds.fork("origin", world("copy"), actor=None, spatial=True,
+                            progress=lambda d, t: seen.append((d, t)))  # fmt: skip
     assert out["rows"]["characters"] == 1 and "evidence" in out["skipped"]
-    assert out["rows"]["meta"] == 1 and store.get_meta("tick", world="copy") == "77"
+    assert out["rows"]["meta"] == 1 and store.meta.get("tick", world="copy") == "77"
     assert seen and seen[-1][0] == seen[-1][1]
-    assert store.balance("copy", f"player:{a.id}") == 500
-    assert store.holdings("copy", "ship:3001") == {"iron": 7}
-    assert store.holdings("copy", "station:0:0:0") == {"gold": 2}
-    assert store.get_deltas("copy", 0, 0) == {"field.0.richness": 3}
+    assert store.ledger.balance("copy", f"player:{a.id}") == 500
+    assert store.ledger.holdings("copy", "ship:3001") == {"iron": 7}
+    assert store.ledger.holdings("copy", "station:0:0:0") == {"gold": 2}
+    assert store.characters.get_deltas("copy", 0, 0) == {"field.0.richness": 3}
     assert audit_books(store, "copy")["balanced"]
-    fresh = store.fork_world(
+    fresh = store.worlds.fork(
         "origin", world("newseed", seed=5), actor=None, spatial=False,
         placement=lambda acc: {"system_x": 9, "system_y": 9},
     )  # fmt: skip
     assert fresh["rows"]["holdings"] == 1
-    c = store.load_character(a.id, "newseed")
+    c = store.characters.load(a.id, "newseed")
     assert c is not None and c.system_x == 9
-    assert store.get_deltas("newseed", 0, 0) == {}
+    assert store.characters.get_deltas("newseed", 0, 0) == {}
     assert audit_books(store, "newseed")["balanced"]
     with pytest.raises(NameTaken):
-        store.fork_world("origin", world("copy"), actor=None, spatial=True)
+        store.worlds.fork("origin", world("copy"), actor=None, spatial=True)
     with pytest.raises(NotFound):
-        store.fork_world("nope", world("copy2"), actor=None, spatial=True)
+        store.worlds.fork("nope", world("copy2"), actor=None, spatial=True)
 
 
 def test_move_takes_the_crew_aboard_with_its_memories(store: Store) -> None:
     from callister.store import CloneRow, MemoryRow
 
-    a = store.create_account("captain", "h")
-    store.create_world(world("src"), None)
-    store.create_world(world("dst", seed=2), None)
+    a = store.accounts.create("captain", "h")
+    store.worlds.create(world("src"), None)
+    store.worlds.create(world("dst", seed=2), None)
     populate(store, "src", a.id, 4001)
 
     def clone(clone_id: int, ship: int | None) -> CloneRow:
@@ -199,11 +199,11 @@ def test_move_takes_the_crew_aboard_with_its_memories(store: Store) -> None:
         )  # fmt: skip
 
     aboard, ashore = 2**61 + 1, 2**61 + 2
-    store.put_clone(clone(aboard, 4001))
-    store.put_clone(clone(ashore, None))
-    result = store.move_character(a.id, "src", "dst")
+    store.clones.put(clone(aboard, 4001))
+    store.clones.put(clone(ashore, None))
+    result = store.worlds.move_character(a.id, "src", "dst")
     assert result.moved_rows == {"clones": 1, "clone_memories": 1, "clone_relationships": 0}
-    moved, stayed = store.get_clone(aboard), store.get_clone(ashore)
+    moved, stayed = store.clones.get(aboard), store.clones.get(ashore)
     assert moved is not None and moved.world == "dst" and len(moved.memories) == 1
     assert stayed is not None and stayed.world == "src"
 
@@ -216,39 +216,39 @@ def test_hired_crew_moves_with_its_document_pointing_home(store: Store) -> None:
 
     from callister.server.crew import clone_to_row, row_to_clone
 
-    a = store.create_account("captain", "h")
-    store.create_world(world("src"), None)
-    store.create_world(world("dst", seed=2), None)
+    a = store.accounts.create("captain", "h")
+    store.worlds.create(world("src"), None)
+    store.worlds.create(world("dst", seed=2), None)
     populate(store, "src", a.id, 5001)
     hired = make_clone(2**61 + 7, name="Vega", world="src")
-    store.put_clone(clone_to_row(hired, 5001))
-    store.move_character(a.id, "src", "dst")
-    row = store.get_clone(hired.id)
+    store.clones.put(clone_to_row(hired, 5001))
+    store.worlds.move_character(a.id, "src", "dst")
+    row = store.clones.get(hired.id)
     assert row is not None and row.world == "dst" and row.doc["world"] == "dst"
     back = row_to_clone(row)
     assert back.world == "dst" and back.lineage.origin_world == "src"
-    store.put_clone(clone_to_row(back, 5001))  # the crew is saved again by the destination
-    again = store.get_clone(hired.id)
+    store.clones.put(clone_to_row(back, 5001))  # the crew is saved again by the destination
+    again = store.clones.get(hired.id)
     assert again is not None and again.world == "dst"
 
 
 def test_world_meta_is_keyed_by_world(store: Store) -> None:
-    store.create_world(world("kw_1"), None)
-    store.create_world(world("kw-1"), None)
-    store.set_meta("tick", "1", world="kw_1")
-    store.set_meta("tick", "2", world="kw-1")
-    store.set_meta("tick", "3")  # a server-wide key of the same name is another key
-    assert [store.get_meta("tick", world=w) for w in ("kw_1", "kw-1")] == ["1", "2"]
-    assert store.get_meta("tick") == "3" and store.get_meta("tick", world="kwz1") is None
+    store.worlds.create(world("kw_1"), None)
+    store.worlds.create(world("kw-1"), None)
+    store.meta.set("tick", "1", world="kw_1")
+    store.meta.set("tick", "2", world="kw-1")
+    store.meta.set("tick", "3")  # a server-wide key of the same name is another key
+    assert [store.meta.get("tick", world=w) for w in ("kw_1", "kw-1")] == ["1", "2"]
+    assert store.meta.get("tick") == "3" and store.meta.get("tick", world="kwz1") is None
     with pytest.raises(ValueError, match="world=<name>"):
-        store.set_meta("world.kw_1.tick", "9")  # the old string-built key is refused
+        store.meta.set("world.kw_1.tick", "9")  # the old string-built key is refused
     for bad in ("", "Bad Name", "x"):
         with pytest.raises(ValueError, match="world name"):
-            store.set_meta("tick", "1", world=bad)
+            store.meta.set("tick", "1", world=bad)
     # a spatial fork takes the world's clock along; a new-seed fork starts its own
-    store.fork_world("kw_1", world("kw-copy"), actor=None, spatial=True)
-    assert store.get_meta("tick", world="kw-copy") == "1"
-    store.fork_world("kw_1", world("kw-new", seed=9), actor=None, spatial=False,
-                     placement=lambda account: {"system_x": 1})  # fmt: skip
-    assert store.get_meta("tick", world="kw-new") is None
-    assert "meta" in store.world_tables()
+    store.worlds.fork("kw_1", world("kw-copy"), actor=None, spatial=True)
+    assert store.meta.get("tick", world="kw-copy") == "1"
+    store.worlds.fork("kw_1", world("kw-new", seed=9), actor=None, spatial=False,
+                      placement=lambda account: {"system_x": 1})  # fmt: skip
+    assert store.meta.get("tick", world="kw-new") is None
+    assert "meta" in store.worlds.tables()

@@ -305,7 +305,7 @@ def _opened(args: argparse.Namespace) -> Iterator[tuple[Settings, Store]]:
     except StoreError as exc:
         raise ValueError(str(exc)) from None
     finally:
-        store.close()
+        store.db.close()
 
 
 def _acting(args: argparse.Namespace, store: Store, settings: Settings) -> Account | None:
@@ -321,7 +321,7 @@ def _acting(args: argparse.Namespace, store: Store, settings: Settings) -> Accou
 def _has_admin(store: Store) -> bool:
     page, offset = 1000, 0
     while True:
-        accounts = store.list_accounts(page, offset)
+        accounts = store.accounts.all(page, offset)
         if any(a.role == "admin" for a in accounts):
             return True
         if len(accounts) < page:
@@ -370,13 +370,13 @@ def create(args: argparse.Namespace) -> int:
             password = _ask(f"password for {args.name}: ", "--password-stdin", secret=True)
         check_password(password)
         hashed = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib).hash(password)
-        account = store.create_account(args.name, hashed, args.role)
+        account = store.accounts.create(args.name, hashed, args.role)
     return _show(args, account, f"created {account.name} (id {account.id}, role {account.role})")
 
 
 def list_users(args: argparse.Namespace) -> int:
     with _opened(args) as (_, store):
-        accounts = store.list_accounts(args.limit, 0)
+        accounts = store.accounts.all(args.limit, 0)
     if args.json:
         emit_json([_account_json(a) for a in accounts])
     else:
@@ -388,7 +388,7 @@ def list_users(args: argparse.Namespace) -> int:
 def set_role(args: argparse.Namespace) -> int:
     with _opened(args) as (settings, store):
         _acting(args, store, settings)
-        account = store.set_role(args.name, args.role)
+        account = store.accounts.set_role(args.name, args.role)
     return _show(args, account, f"{account.name} is now {account.role}")
 
 
@@ -399,7 +399,7 @@ def delete(args: argparse.Namespace) -> int:
             raise ValueError("confirmation did not match; nothing deleted")
     with _opened(args) as (settings, store):
         _acting(args, store, settings)
-        store.delete_account(args.name)
+        store.accounts.delete(args.name)
     print(f"deleted {args.name}")
     return 0
 
@@ -417,7 +417,7 @@ def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Ac
     try:
         from callister.worlds import WorldRules
 
-        store.ensure_world(
+        store.worlds.ensure(
             WorldRecord(
                 name=settings.world_name,
                 seed=settings.world_seed,
@@ -432,15 +432,15 @@ def _world_store(args: argparse.Namespace) -> Iterator[tuple[Settings, Store, Ac
     except StoreError as exc:  # NotFound, NameTaken: the store's message names what is wrong
         raise ValueError(str(exc)) from None
     finally:
-        store.close()
+        store.db.close()
 
 
 def world_list(args: argparse.Namespace) -> int:
     with _world_store(args) as (_, store, _actor):
         rows = []
-        jobs = {j.world: j for j in store.list_deletion_jobs()}
-        for w in store.list_worlds():
-            stats = store.world_stats(w.name)
+        jobs = {j.world: j for j in store.deletions.all()}
+        for w in store.worlds.all():
+            stats = store.worlds.stats(w.name)
             job = jobs.get(w.name)
             rows.append(
                 {
@@ -482,7 +482,7 @@ def world_create(args: argparse.Namespace) -> int:
     rules = WorldRules.from_dict(extra)
     with _world_store(args) as (_, store, actor):
         assert actor is not None
-        record = store.create_world(
+        record = store.worlds.create(
             WorldRecord(
                 name=args.name,
                 seed=secrets.randbits(63) if args.seed is None else args.seed,
@@ -500,10 +500,10 @@ def world_create(args: argparse.Namespace) -> int:
 def world_invite(args: argparse.Namespace) -> int:
     with _world_store(args) as (_, store, actor):
         assert actor is not None
-        guest = store.get_account_by_name(args.account)
+        guest = store.accounts.by_name(args.account)
         if guest is None:
             raise ValueError(f"no account named '{args.account}'")
-        store.set_member(args.name, guest.id, "invited", actor.id)
+        store.worlds.set_member(args.name, guest.id, "invited", actor.id)
     print(f"invited {guest.name} into {args.name}")
     return 0
 
@@ -517,7 +517,7 @@ def world_fork(args: argparse.Namespace) -> int:
 
     with _world_store(args) as (settings, store, actor):
         assert actor is not None
-        source = store.get_world(args.source)
+        source = store.worlds.get(args.source)
         if source is None:
             raise ValueError(f"no world named '{args.source}'")
         seed = source.seed if args.seed is None else args.seed
@@ -530,7 +530,7 @@ def world_fork(args: argparse.Namespace) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            result = store.fork_world(
+            result = store.worlds.fork(
                 args.source,
                 record,
                 actor=actor.id,
@@ -549,14 +549,14 @@ def world_move(args: argparse.Namespace) -> int:
 
     with _world_store(args) as (settings, store, actor):
         assert actor is not None
-        who = store.get_account_by_name(args.account)
+        who = store.accounts.by_name(args.account)
         if who is None:
             raise ValueError(f"no account named '{args.account}'")
-        dest = store.get_world(args.destination)
+        dest = store.worlds.get(args.destination)
         if dest is None:
             raise ValueError(f"no world named '{args.destination}'")
         placement = home_placement(dest.seed, settings.home_systems, who.id)
-        result = store.move_character(
+        result = store.worlds.move_character(
             who.id, args.source, args.destination, placement=placement, actor=actor.id
         )
     print(
@@ -600,7 +600,7 @@ def world_delete(args: argparse.Namespace) -> int:
                 "countdown, then the server deletes it (a restart resumes it)"
             )
             return 0
-        store.begin_deleting(args.name)
+        store.deletions.begin(args.name)
         with tqdm(unit="row", desc=f"delete {args.name}") as bar:
             audit_id = run_deletion(
                 store,
@@ -629,7 +629,7 @@ def world_approve(args: argparse.Namespace) -> int:
 def world_cancel(args: argparse.Namespace) -> int:
     with _world_store(args) as (_, store, actor):
         assert actor is not None
-        if not store.cancel_deletion(args.name, actor.id, "cancelled from the command line"):
+        if not store.deletions.cancel(args.name, actor.id, "cancelled from the command line"):
             raise ValueError(f"no deletion of '{args.name}' can be cancelled")
     print(f"cancelled the deletion of {args.name}")
     return 0
@@ -639,7 +639,7 @@ def world_audit(args: argparse.Namespace) -> int:
     import time
 
     with _world_store(args) as (_, store, _actor):
-        records = store.list_world_audit(args.name, 200)
+        records = store.worlds.list_audit(args.name, 200)
     if args.json:
         emit_json([{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action,
                     "subject": r.subject, "detail": r.detail} for r in records])  # fmt: skip
@@ -682,7 +682,7 @@ def ledger_audit(args: argparse.Namespace) -> int:
     from callister.economy.audit import STAGES, audit_books
 
     with _world_store(args) as (_, store, _actor):
-        names = [w.name for w in store.list_worlds()]
+        names = [w.name for w in store.worlds.all()]
         if args.world is not None:
             if args.world not in names:
                 raise ValueError(f"no world named '{args.world}'")

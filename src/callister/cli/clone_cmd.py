@@ -670,13 +670,13 @@ def claim(args: argparse.Namespace) -> int:
                 else " (the code is printed once by `clone export` where it was exported)"
             )
         )
-    if args.db and repo.store.get_account(args.account) is None:  # type: ignore[attr-defined]
+    if args.db and repo.store.accounts.get(args.account) is None:  # type: ignore[attr-defined]
         raise ValueError(f"no account {args.account} on this server")
     clone.licence = replace(licence, owner=args.account, claim=None)
     _put_keeping_ship(repo, clone)
     how = "assigned" if args.assign else "claim code"
     if args.db:
-        repo.store.add_world_audit(  # type: ignore[attr-defined]
+        repo.store.worlds.add_audit(  # type: ignore[attr-defined]
             None,
             "clone_claimed",
             str(clone.id),
@@ -822,7 +822,7 @@ def trust_remove(args: argparse.Namespace) -> int:
 
 
 def _account(store: Store, name: str) -> Any:
-    found = store.get_account_by_name(name)
+    found = store.accounts.by_name(name)
     if found is None:
         raise ValueError(f"no account named {name!r}")
     return found
@@ -840,7 +840,7 @@ def consent_list(args: argparse.Namespace) -> int:
             "revoked_at": c.revoked_at,
             "active": c.active,
         }
-        for c in store.list_consents(account.id)
+        for c in store.clones.list_consents(account.id)
     ]
     if args.json:
         emit_json({"account": account.name, "consents": rows})
@@ -857,7 +857,7 @@ def consent_list(args: argparse.Namespace) -> int:
 def consent_revoke(args: argparse.Namespace) -> int:
     store = _store(args, "consent records")
     account = _account(store, args.account)
-    if not store.revoke_consent(account.id, args.consent_id):
+    if not store.clones.revoke_consent(account.id, args.consent_id):
         raise ValueError(
             f"{account.name} has no active consent {args.consent_id} (see `clone consent list`)"
         )

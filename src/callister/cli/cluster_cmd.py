@@ -206,7 +206,6 @@ def _start_failed(settings: Settings, exc: BaseException) -> ValueError:
     """What went wrong at start-up, said so that the operator knows what to fix."""
     import nats.errors
 
-    from callister.cluster.db import ClusterDbError
     from callister.cluster.natsconf import NatsConfigError
     from callister.store import StoreError
     from callister.store.url import redact
@@ -228,7 +227,7 @@ def _start_failed(settings: Settings, exc: BaseException) -> ValueError:
             f"cannot reach NATS at {nats_url} ({exc!r}); start nats-server with "
             "JetStream (nats-server -js) or pass --nats URL"
         )
-    if isinstance(exc, StoreError | ClusterDbError):
+    if isinstance(exc, StoreError):
         return ValueError(
             f"database {redact(settings.db)}: {exc}; a cluster shares one PostgreSQL "
             "(--db postgresql://user@host:port/db)"
@@ -239,7 +238,6 @@ def _start_failed(settings: Settings, exc: BaseException) -> ValueError:
 def run_worker(args: argparse.Namespace) -> int:
     import nats.errors
 
-    from callister.cluster.db import ClusterDbError
     from callister.cluster.natsconf import NatsConfigError
     from callister.cluster.worker import serve
     from callister.server.logs import setup_logging
@@ -254,7 +252,6 @@ def run_worker(args: argparse.Namespace) -> int:
         nats.errors.Error,
         TimeoutError,
         StoreError,
-        ClusterDbError,
         PermissionError,
         NatsConfigError,
     ) as exc:

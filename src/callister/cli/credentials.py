@@ -94,8 +94,8 @@ def _token(args: argparse.Namespace) -> str | None:
 def _token_account(store: Store, token: str) -> Account:
     from callister.server.auth import token_hash
 
-    account_id = store.get_session(token_hash(token), time.time())
-    account = store.get_account(account_id) if account_id is not None else None
+    account_id = store.accounts.get_session(token_hash(token), time.time())
+    account = store.accounts.get(account_id) if account_id is not None else None
     if account is None or account.banned:
         raise ValueError("the admin token is unknown or expired: log in again (POST /api/login)")
     return account
@@ -122,7 +122,7 @@ def _password_account(store: Store, settings: Settings, name: str, password: str
     keys = login_keys(CLI_ADDRESS, name)
     for key in keys:
         with contextlib.suppress(ValueError, TypeError):  # none saved, or not a list of times
-            throttle.load(key, json.loads(store.get_meta(THROTTLE_META + key) or "[]"))
+            throttle.load(key, json.loads(store.meta.get(THROTTLE_META + key) or "[]"))
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     try:
         return check_login(store, passwords, throttle, name, password, CLI_ADDRESS)
@@ -130,5 +130,5 @@ def _password_account(store: Store, settings: Settings, name: str, password: str
         if exc.code == "BAD_LOGIN":  # remembered for the next command (a new process)
             for key in keys:
                 with contextlib.suppress(ValueError):  # a name no account could have
-                    store.set_meta(THROTTLE_META + key, json.dumps(throttle.window(key)))
+                    store.meta.set(THROTTLE_META + key, json.dumps(throttle.window(key)))
         raise ValueError(f"--as {name}: {exc}; nothing changed") from None

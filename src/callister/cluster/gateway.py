@@ -138,7 +138,7 @@ class EdgeGateway:
         loop = asyncio.get_running_loop()
         s = self.settings
         self.writer = StoreWriter()
-        self.store = await loop.run_in_executor(self.writer._pool, open_store, s.db)
+        self.store = await self.writer.call(open_store, s.db)
         self.universe = UniverseCache(s.world_seed)
         self.homes = await loop.run_in_executor(
             None, find_home_systems, self.universe, s.home_systems
@@ -181,7 +181,7 @@ class EdgeGateway:
             task.cancel()
         await self.bus.close()
         self.universe.close()
-        self.writer.submit(self.store.close)
+        self.writer.submit(self.store.db.close)
         self.writer.close()
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -263,7 +263,7 @@ class EdgeGateway:
     async def _zone_of(self, account: Account) -> str:
         """Where the account's ship is (the worker corrects us if the ship moved since)."""
         character = await self.writer.call(
-            self.store.load_character, account.id, self.settings.world_name
+            self.store.characters.load, account.id, self.settings.world_name
         )
         if character is not None:
             return zone_key(self.settings.world_name, character.system_x, character.system_y)
@@ -505,7 +505,7 @@ def build_gateway_app(settings: Settings) -> web.Application:
             at=time.time(),
             detail={"zone": zone, "to": answer.get("to"), "ok": bool(answer.get("ok"))},
         )
-        await edge.writer.call(edge.store.add_audit, entry)
+        await edge.writer.call(edge.store.moderation.add_audit, entry)
         if not answer.get("ok"):
             return server_app._error(409, "MOVE_FAILED", str(answer.get("error", answer)))
         return web.json_response(answer)

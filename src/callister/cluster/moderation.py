@@ -108,7 +108,7 @@ class WorkerModeration(Moderation):
                                  "message": "bad moderation request"})  # fmt: skip
             return
         store = self.world.store
-        moderator = await self.world.writer.call(store.get_account, claimed)
+        moderator = await self.world.writer.call(store.accounts.get, claimed)
         if moderator is None or moderator.banned or moderator.role not in MODERATOR_ROLES:
             log.warning("moderator action refused: not a moderator", extra={"account": claimed})
             await _respond(msg, {"ok": False, "status": 403, "code": "FORBIDDEN",

@@ -1,6 +1,7 @@
 """Jump hand-offs between workers: a ship is neither lost nor duplicated, whatever crashes when.
 
-The ship's place is a row in `cluster_ships` (zone, seq, arrived; fencing.py). A jump is:
+The ship's place is a row in `cluster_ships` (zone, seq, arrived; fencing.py). A jump is
+(the SQL is the store's `ClusterRepository`; here are the hand-off's types and the NATS side):
 
 1. **depart** (source worker, one fenced transaction on the source zone): the ship row moves to
    the destination zone with ``seq + 1`` (in transit: ``arrived < seq``) and an outbox row with
@@ -21,7 +22,8 @@ The `OutboxRelay` republishes outbox rows not delivered after a while (the sourc
 commit and publish, or the message was lost beyond the duplicate window): dedup id and seq make
 that safe, so every worker may run one.
 
-DB functions are synchronous (run them off the loop); the NATS side is asyncio.
+Database functions are synchronous (run them off the loop); the NATS side is asyncio. A
+`NotResident` departure and a `Fenced` write are the store's exceptions (`callister.store`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,15 +43,12 @@ import nats.js.errors
 from nats.js import JetStreamContext, api
 
 from callister.cluster import codec
-from callister.cluster.fencing import Connection, Cursor, Fenced, fenced, transaction, world_of
 from callister.cluster.subjects import HANDOFF_PREFIX, HANDOFF_STREAM, handoff_subject
 from callister.sim.events import ShipState
+from callister.store import Character, Fenced
+from callister.store.cluster import ClusterRepository, Extra, handoff_id
 
 log = logging.getLogger(__name__)
-
-
-class NotResident(Exception):
-    """depart() for a ship that is not resident in the zone it is said to leave."""
 
 
 @codec.register
@@ -70,7 +69,7 @@ class Handoff:
 
     @property
     def msg_id(self) -> str:
-        return f"ship.{self.ship}.{self.seq}"
+        return handoff_id(self.ship, self.seq)
 
 
 def consumer_name(zone: str) -> str:
@@ -84,127 +83,86 @@ def consumer_name(zone: str) -> str:
 
 
 def depart(
-    conn: Connection,
+    cluster: ClusterRepository,
     *,
     from_zone: str,
     to_zone: str,
     token: int,
     owner: str,
     state: ShipState,
-    extra: Callable[[Cursor], None] | None = None,
+    characters: Sequence[Character] = (),
+    extra: Extra | None = None,
     pilot: dict[str, Any] | None = None,
 ) -> Handoff:
     """Commit a ship's departure and its outbox row together (fenced on `from_zone`).
 
     Raises `Fenced` if the source zone has a newer owner, `NotResident` if the ship is not
-    resident in `from_zone` (already departed: a repeated call). `extra(cursor)` runs in the
-    same transaction (e.g. the store's character row).
+    resident in `from_zone` (already departed: a repeated call). `characters` (e.g. the
+    player's, in its new system) and `extra(cursor)` are written in the same transaction.
     """
-    now = time.time()
-    with fenced(conn, from_zone, token, owner) as cur:
-        row = cur.execute(
-            "SELECT zone, seq, arrived FROM cluster_ships WHERE ship_id = ?", (state.id,)
-        ).one()
-        if row is None or row[0] != from_zone or int(row[1]) != int(row[2]):
-            raise NotResident(f"ship {state.id} is not resident in {from_zone}: {row}")
-        handoff = Handoff(state.id, int(row[1]) + 1, from_zone, to_zone, state, now, pilot)
-        cur.execute(
-            "UPDATE cluster_ships SET zone = ?, seq = ?, state = ?, token = ?, updated_at = ? "
-            "WHERE ship_id = ? AND seq = ?",
-            (to_zone, handoff.seq, codec.encode_ship(state), token, now, state.id, row[1]),
-        )
-        cur.execute(
-            "INSERT INTO cluster_outbox (msg_id, world, ship_id, seq, from_zone, to_zone, "
-            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                handoff.msg_id,
-                world_of(to_zone),
-                state.id,
-                handoff.seq,
-                from_zone,
-                to_zone,
-                codec.dumps(handoff).decode("utf-8"),
-                now,
-            ),
-        )
-        if extra is not None:
-            extra(cur)
-    return handoff
+    made: list[Handoff] = []
+
+    def message(seq: int, departed_at: float) -> str:
+        made[:] = [Handoff(state.id, seq, from_zone, to_zone, state, departed_at, pilot)]
+        return codec.dumps(made[0]).decode("utf-8")
+
+    cluster.depart(
+        from_zone=from_zone,
+        to_zone=to_zone,
+        token=token,
+        owner=owner,
+        ship_id=state.id,
+        state=codec.encode_ship(state),
+        handoff=message,
+        characters=characters,
+        extra=extra,
+    )
+    return made[0]
 
 
 def arrive(
-    conn: Connection,
+    cluster: ClusterRepository,
     handoff: Handoff,
     *,
     token: int,
     owner: str,
     state: ShipState | None = None,
-    extra: Callable[[Cursor], None] | None = None,
+    characters: Sequence[Character] = (),
+    extra: Extra | None = None,
 ) -> bool:
     """Make the ship resident in the destination zone (fenced on it). False: a duplicate (this
     seq already arrived, or a later hand-off superseded it); nothing was written then.
 
     `state` is what to store for the arrived ship (e.g. moved to the arrival point); default the
-    hand-off's. `extra(cursor)` runs in the same transaction, only when the arrival applies.
+    hand-off's. `characters` and `extra(cursor)` are written in the same transaction, only when
+    the arrival applies.
     """
-    now = time.time()
-    stored = codec.encode_ship(state if state is not None else handoff.state)
-    with fenced(conn, handoff.to_zone, token, owner) as cur:
-        cur.execute(
-            "UPDATE cluster_ships SET arrived = seq, state = ?, token = ?, updated_at = ? "
-            "WHERE ship_id = ? AND zone = ? AND seq = ? AND arrived < seq",
-            (stored, token, now, handoff.ship, handoff.to_zone, handoff.seq),
-        )
-        if cur.rowcount != 1:
-            return False
-        cur.execute(
-            "UPDATE cluster_outbox SET delivered_at = ? WHERE msg_id = ?", (now, handoff.msg_id)
-        )
-        if extra is not None:
-            extra(cur)
-    return True
+    return cluster.arrive(
+        ship_id=handoff.ship,
+        seq=handoff.seq,
+        to_zone=handoff.to_zone,
+        token=token,
+        owner=owner,
+        state=codec.encode_ship(state if state is not None else handoff.state),
+        characters=characters,
+        extra=extra,
+    )
 
 
 def pending(
-    conn: Connection, *, older_than: float = 1.0, limit: int = 500, now: float | None = None
+    cluster: ClusterRepository,
+    *,
+    older_than: float = 1.0,
+    limit: int = 500,
+    now: float | None = None,
 ) -> list[Handoff]:
     """Undelivered hand-offs last (re)published more than `older_than` seconds ago."""
-    cutoff = (time.time() if now is None else now) - older_than
-    with transaction(conn) as cur:
-        rows = cur.execute(
-            "SELECT payload FROM cluster_outbox WHERE delivered_at IS NULL "
-            "AND COALESCE(published_at, created_at) <= ? ORDER BY created_at LIMIT ?",
-            (cutoff, limit),
-        ).all()
     out = []
-    for (payload,) in rows:
+    for payload in cluster.pending_handoffs(older_than=older_than, limit=limit, now=now):
         handoff = codec.loads(payload)
         if isinstance(handoff, Handoff):
             out.append(handoff)
     return out
-
-
-def mark_published(conn: Connection, msg_ids: Iterable[str]) -> None:
-    now = time.time()
-    rows = [(now, m) for m in msg_ids]
-    if rows:
-        with transaction(conn) as cur:
-            cur.executemany(
-                "UPDATE cluster_outbox SET published_at = ? WHERE msg_id = ? "
-                "AND delivered_at IS NULL",
-                rows,
-            )
-
-
-def prune(conn: Connection, *, older_than: float = 3600.0) -> int:
-    """Delete delivered outbox rows older than `older_than` seconds; returns how many."""
-    cutoff = time.time() - older_than
-    with transaction(conn) as cur:
-        cur.execute(
-            "DELETE FROM cluster_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?",
-            (cutoff,),
-        )
-        return max(0, cur.rowcount)
 
 
 # ------------------------------------------------------------------------------ NATS side
@@ -397,7 +355,7 @@ async def _quiet(aw: Awaitable[Any]) -> None:
 class OutboxRelay:
     """Republishes undelivered outbox rows (same dedup id) every `every` seconds.
 
-    `conn` is the relay's own connection (it is used from a worker thread, one call at a
+    `cluster` is on the relay's own connection (it is used from a worker thread, one call at a
     time). Safe to run in every worker: the stream's dedup window and the arrival's seq check
     absorb the repeats.
     """
@@ -405,13 +363,13 @@ class OutboxRelay:
     def __init__(
         self,
         js: JetStreamContext,
-        conn: Connection,
+        cluster: ClusterRepository,
         *,
         every: float = 1.0,
         older_than: float = 2.0,
         timeout: float = 2.0,
     ) -> None:
-        self.js, self.conn = js, conn
+        self.js, self.cluster = js, cluster
         self.every, self.older_than, self.timeout = every, older_than, timeout
         self.republished = 0
         self._task: asyncio.Task[None] | None = None
@@ -420,7 +378,7 @@ class OutboxRelay:
     async def run_once(self) -> int:
         """Republish what is due now; returns how many were sent."""
         async with self._lock:
-            due = await asyncio.to_thread(pending, self.conn, older_than=self.older_than)
+            due = await asyncio.to_thread(pending, self.cluster, older_than=self.older_than)
             sent: list[str] = []
             for handoff in due:
                 try:
@@ -430,7 +388,7 @@ class OutboxRelay:
                     break
                 sent.append(handoff.msg_id)
             if sent:
-                await asyncio.to_thread(mark_published, self.conn, sent)
+                await asyncio.to_thread(self.cluster.mark_published, sent)
             self.republished += len(sent)
             return len(sent)
 

@@ -128,7 +128,7 @@ async def add(worker: Any, state: _State, zone: str, n: int) -> dict[str, Any]:
         return {"ok": False, "error": str(exc)}
     fleet = state.fleets.setdefault(zone, _Fleet(zone))
     if n:
-        ids = await world.writer.call(world.store.reserve_ids, n)
+        ids = await world.writer.call(world.store.characters.reserve_ids, n)
         hulls = list(world.content.hulls.values())
         rng = state.rng
         layout = handle.zone.layout

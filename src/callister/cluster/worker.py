@@ -33,8 +33,7 @@ import nats.errors
 from aiohttp import web
 from nats.aio.msg import Msg
 
-from callister.cluster import db as cluster_db
-from callister.cluster import fencing, outbox
+from callister.cluster import outbox
 from callister.cluster.directory import Directory
 from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
 from callister.cluster.moderation import MOD_QUEUE, WorkerModeration
@@ -75,7 +74,8 @@ from callister.server.gateway import STAFF_ROLES, Gateway
 from callister.server.metrics import Metrics, percentiles, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
-from callister.store import Account, open_store
+from callister.store import Account, Fenced, open_store
+from callister.store.cluster import ClusterRepository
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +113,15 @@ class Worker:
         loop = asyncio.get_running_loop()
         s = self.settings
         self.writer = StoreWriter()
-        self.store = await loop.run_in_executor(self.writer._pool, open_store, s.db)
-        self.conn = await loop.run_in_executor(self._db_pool, cluster_db.connect, s.db)
-        self.handoff_conn = await loop.run_in_executor(self._handoff_pool, cluster_db.connect, s.db)
-        await self.db(fencing.ensure_schema, self.conn)
+        # opening migrates the database, the cluster's tables included (store migration 8)
+        self.store = await self.writer.call(open_store, s.db)
+        # fenced writes and hand-offs on connections of their own, each used by one thread
+        self.fence_db = await loop.run_in_executor(self._db_pool, self.store.db.connect_separate)
+        self.cluster = ClusterRepository(self.fence_db)
+        self.handoff_fence_db = await loop.run_in_executor(
+            self._handoff_pool, self.store.db.connect_separate
+        )
+        self.handoff_cluster = ClusterRepository(self.handoff_fence_db)
         auth = ClientAuth.from_settings(s, WORKER)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
@@ -129,8 +134,8 @@ class Worker:
         self.keeper.start()
         self.js = self.nc.jetstream()
         await outbox.ensure_stream(self.js)
-        relay_conn = await loop.run_in_executor(None, cluster_db.connect, s.db)
-        self.relay = OutboxRelay(self.js, relay_conn)
+        self.relay_db = await loop.run_in_executor(None, self.store.db.connect_separate)
+        self.relay = OutboxRelay(self.js, ClusterRepository(self.relay_db))
         self.relay.start()
         self.directory = Directory(self.bus.request)
         bus = InProcessBus()
@@ -182,7 +187,10 @@ class Worker:
         await self._http.cleanup()
         await self.bus.close()
         await self.lease_nc.close()
-        self.writer.submit(self.store.close)
+        self.relay_db.close()
+        self._db_pool.submit(self.fence_db.close)  # after the calls queued on each thread
+        self._handoff_pool.submit(self.handoff_fence_db.close)
+        self.writer.submit(self.store.db.close)
         self.writer.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -196,7 +204,7 @@ class Worker:
         return await loop.run_in_executor(self._db_pool, lambda: fn(*args, **kwargs))
 
     async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a departure or arrival (with `handoff_conn`) on the hand-off thread."""
+        """Run a departure or arrival (with `handoff_cluster`) on the hand-off thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._handoff_pool, lambda: fn(*args, **kwargs))
 
@@ -210,8 +218,8 @@ class Worker:
         except LeaseHeld as exc:
             raise ZoneElsewhere(zone, exc.holder) from None
         try:
-            await self.db(fencing.claim, self.conn, zone, lease.token, self.name)
-        except fencing.Fenced:
+            await self.db(self.cluster.claim, zone, lease.token, self.name)
+        except Fenced:
             await self.keeper.release(zone)
             raise ZoneElsewhere(zone) from None
         # a long poll (10 s): with batch 1 a fetch returns as soon as one hand-off is there, so
@@ -328,7 +336,7 @@ class Worker:
         # the gateway authenticated the account a moment ago and sends what the session needs;
         # a claim of staff powers (spectating, moderator ships) is checked in the database
         if known is None or known.role in STAFF_ROLES:
-            known = await self.writer.call(self.store.get_account, account_id)
+            known = await self.writer.call(self.store.accounts.get, account_id)
         account = known
         if account is None or account.banned:
             await self._reply(msg, {"ok": False, "error": "account refused"})

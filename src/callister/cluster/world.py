@@ -27,14 +27,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from callister.cluster import codec, fencing, outbox
-from callister.cluster.fencing import Cursor
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
 from callister.server.vitals import with_vitals
 from callister.server.world import Pilot, World, ZoneHandle
 from callister.sim import JumpOut, ShipState
-from callister.store import Character
-from callister.store._sql import character_upsert
+from callister.store import Character, Fenced, NotResident
+from callister.store.cluster import ClusterRepository
 from callister.universe import arrival_point
 
 log = logging.getLogger(__name__)
@@ -55,6 +54,8 @@ class Node(Protocol):
     """What the world needs of its worker process (cluster/worker.py)."""
 
     name: str
+    cluster: ClusterRepository  # on the worker's fence connection, used through `db`
+    handoff_cluster: ClusterRepository  # on its hand-off connection, used through `handoff_db`
 
     async def own(self, zone: str) -> None: ...
     def valid(self, zone: str) -> bool: ...
@@ -70,17 +71,6 @@ class Node(Protocol):
 def sector_of(zone: str) -> tuple[int, int]:
     _, x, y = zone.rsplit(".", 2)
     return int(x), int(y)
-
-
-def write_characters(characters: list[Character]) -> Callable[[Cursor], None]:
-    """An `extra` for fenced transactions: upsert these characters in the same transaction."""
-    sql, rows = character_upsert(characters)
-
-    def run(cur: Cursor) -> None:
-        if rows:
-            cur.executemany(sql, rows)
-
-    return run
 
 
 class ClusterWorld(World):
@@ -161,9 +151,9 @@ class ClusterWorld(World):
     async def _enter(self, account_id: int, name: str) -> Pilot:
         if account_id in self.pilots:
             return await super().enter(account_id, name)
-        character = await self.writer.call(self.store.load_character, account_id, self.name)
+        character = await self.writer.call(self.store.characters.load, account_id, self.name)
         if character is not None:
-            where = await self.node.db(fencing.ship_location, self.node_conn, character.ship_id)
+            where = await self.node.db(self.node_cluster.ship_location, character.ship_id)
             if where is not None:
                 zone, seq, arrived = where
                 if zone not in self.zones:
@@ -193,20 +183,22 @@ class ClusterWorld(World):
         state = self.ship_state(pilot)
         if state is None or pilot.zone_key is None:
             return
-        where = await self.node.db(fencing.ship_location, self.node_conn, state.id)
+        where = await self.node.db(self.node_cluster.ship_location, state.id)
         if where is None:
-            zone = pilot.zone_key
-            await self.node.db(
-                fencing.add_ship, self.node_conn, zone, self.node.token(zone), self.node.name, state
+            zone, node = pilot.zone_key, self.node
+            await node.db(
+                fencing.add_ship, self.node_cluster, zone, node.token(zone), node.name, state
             )
 
     @property
-    def node_conn(self) -> Any:
-        return getattr(self.node, "conn")  # noqa: B009 (the Protocol stays free of DB types)
+    def node_cluster(self) -> ClusterRepository:
+        """The worker's fenced connection (its fence thread: `node.db`)."""
+        return self.node.cluster
 
     @property
-    def handoff_conn(self) -> Any:
-        return getattr(self.node, "handoff_conn")  # noqa: B009
+    def handoff_cluster(self) -> ClusterRepository:
+        """The worker's hand-off connection (its hand-off thread: `node.handoff_db`)."""
+        return self.node.handoff_cluster
 
     # ------------------------------------------------------------------------- jumping
     def _depart(self, source: ZoneHandle, event: JumpOut) -> None:
@@ -241,11 +233,11 @@ class ClusterWorld(World):
             return
         state = self._arrival_state(handle, source.sector, event.state)
         character = self._character_at(pilot, state, handle.sector)
-        node, conn = self.node, self.handoff_conn
+        node, cluster = self.node, self.handoff_cluster
 
         def move() -> None:
             handoff = outbox.depart(
-                conn,
+                cluster,
                 from_zone=source.key,
                 to_zone=target,
                 token=node.token(source.key),
@@ -253,17 +245,17 @@ class ClusterWorld(World):
                 state=event.state,
             )
             outbox.arrive(
-                conn,
+                cluster,
                 handoff,
                 token=node.token(target),
                 owner=node.name,
                 state=state,
-                extra=write_characters([character]),
+                characters=[character],
             )
 
         try:
             await node.handoff_db(move)
-        except (fencing.Fenced, KeyError, outbox.NotResident) as exc:
+        except (Fenced, KeyError, NotResident) as exc:
             log.warning("local jump not recorded", extra={"ship": event.ship, "err": repr(exc)})
         pilot.character = character
         self._place(pilot, handle, state)
@@ -291,22 +283,22 @@ class ClusterWorld(World):
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
-                self.handoff_conn,
+                self.handoff_cluster,
                 from_zone=source.key,
                 to_zone=target,
                 token=self.node.token(source.key),
                 owner=self.node.name,
                 state=event.state,
-                extra=write_characters([character]),
+                characters=[character],
                 pilot=pilot_data,
             )
-        except (fencing.Fenced, KeyError) as exc:
+        except (Fenced, KeyError) as exc:
             # the source zone is no longer ours: its new owner has the ship from its checkpoint
             log.warning("hand-off refused: zone lost", extra={"ship": event.ship, "err": repr(exc)})
             self._evict(pilot)
             self.node.session_moved(pilot.account_id, source.key)
             return
-        except outbox.NotResident:
+        except NotResident:
             log.error("hand-off of a ship not resident here", extra={"ship": event.ship})
             return
         pilot.character = character
@@ -328,8 +320,8 @@ class ClusterWorld(World):
         name = carried.get("name")
         if not isinstance(character, Character) or not isinstance(name, str):
             # a hand-off from an older worker: read the player back from the store
-            character = await self.writer.call(self.store.load_character, owner, self.name)
-            account = await self.writer.call(self.store.get_account, owner)
+            character = await self.writer.call(self.store.characters.load, owner, self.name)
+            account = await self.writer.call(self.store.accounts.get, owner)
             if character is None or account is None:
                 log.error("hand-off of an unknown character dropped", extra={"ship": handoff.ship})
                 return False
@@ -348,12 +340,12 @@ class ClusterWorld(World):
         )
         applied = await self.node.handoff_db(
             outbox.arrive,
-            self.handoff_conn,
+            self.handoff_cluster,
             handoff,
             token=self.node.token(handoff.to_zone),
             owner=self.node.name,
             state=state,
-            extra=write_characters([character]),
+            characters=[character],
         )
         if not applied:
             return False
@@ -454,7 +446,7 @@ class ClusterWorld(World):
             if where != self.node.name:
                 # home is another worker's: the character record sends the player there
                 pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
-                await self.writer.call(self.store.save_character, pilot.character)
+                await self.writer.call(self.store.characters.save, pilot.character)
                 self._evict(pilot)
                 self.node.session_moved(pilot.account_id, home)
                 return
@@ -462,16 +454,15 @@ class ClusterWorld(World):
         await self._register_ship(pilot)  # the new ship, in the home zone
 
     async def _forget_ship(self, ship: int) -> None:
-        where = await self.node.db(fencing.ship_location, self.node_conn, ship)
+        where = await self.node.db(self.node_cluster.ship_location, ship)
         if where is None or where[0] not in self.zones or not self.node.valid(where[0]):
             return
         zone = where[0]
         try:
             await self.node.db(
-                fencing.remove_ship, self.node_conn, zone, self.node.token(zone), self.node.name,
-                ship,
-            )  # fmt: skip
-        except (fencing.Fenced, KeyError):
+                self.node_cluster.remove_ship, zone, self.node.token(zone), self.node.name, ship
+            )
+        except (Fenced, KeyError):
             self.lose_zone(zone, "fenced: another worker owns it")
 
     # --------------------------------------------------------------------- persistence
@@ -489,15 +480,15 @@ class ClusterWorld(World):
         try:
             await self.node.db(
                 fencing.checkpoint,
-                self.node_conn,
+                self.node_cluster,
                 zone,
                 self.node.token(zone),
                 self.node.name,
                 tick=self.tick,
                 ships=ships,
-                extra=write_characters(characters),
+                characters=characters,
             )
-        except (fencing.Fenced, KeyError):
+        except (Fenced, KeyError):
             self.lose_zone(zone, "fenced: another worker owns it")
 
     async def checkpoint(self) -> None:
@@ -522,4 +513,4 @@ class ClusterWorld(World):
             await self.writer.call(self.agents.repo.put_many, clones)
 
 
-__all__ = ["ClusterWorld", "ZoneElsewhere", "sector_of", "write_characters"]
+__all__ = ["ClusterWorld", "ZoneElsewhere", "sector_of"]

@@ -28,10 +28,10 @@ def audit_books(
     "credits_total": sum of all balances (0), "accounts": n, "transactions": n,
     "items": {item: {"held", "created", "destroyed", "conserved"}}, "problems": [text, ...]}.
     """
-    ledger = store.ledger_totals(world)
+    ledger = store.ledger.totals(world)
     if progress is not None:
         progress("ledger")
-    items = store.item_totals(world)
+    items = store.ledger.item_totals(world)
     if progress is not None:
         progress("items")
     problems = []

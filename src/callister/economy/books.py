@@ -1,4 +1,4 @@
-"""One request's way into a world's books: a `Plan` becomes ONE `Store.commit_txn` and comes
+"""One request's way into a world's books: a `Plan` becomes ONE `store.ledger.commit` and comes
 back as a `Receipt`; the same request again is answered from the ledger.
 
 Promises: a player request is keyed "<kind>:<account>:<rid>" (kind-scoped, so a client's
@@ -99,21 +99,21 @@ class Books:
     def credits(self, account_id: int) -> int:
         """The player's balance (0 before their starting grant)."""
         account = player_account(CHECK.integer("account_id", account_id))
-        return self.store.balance(self.world, account)
+        return self.store.ledger.balance(self.world, account)
 
     def bounty(self, account_id: int) -> int:
         """Credits in escrow on the player's head."""
         account = bounty_account(CHECK.integer("account_id", account_id))
-        return self.store.balance(self.world, account)
+        return self.store.ledger.balance(self.world, account)
 
     def cargo(self, ship_id: int) -> dict[str, int]:
         """The ship's hold: {item: qty}."""
         holder = ship_holder(CHECK.integer("ship_id", ship_id))
-        return self.store.holdings(self.world, holder)
+        return self.store.ledger.holdings(self.world, holder)
 
     def replay(self, kind: str, account_id: int, rid: str) -> Receipt | None:
         """The Receipt of the request, if it was committed before (replay=True)."""
-        txn = self.store.get_txn(self.world, request_key(kind, account_id, rid))
+        txn = self.store.ledger.get_txn(self.world, request_key(kind, account_id, rid))
         return None if txn is None else _receipt(txn)
 
     def commit(self, plan: Plan) -> Receipt:
@@ -134,7 +134,7 @@ class Books:
             "totals": dict(plan.totals),
         }
         try:
-            txn = self.store.commit_txn(
+            txn = self.store.ledger.commit(
                 self.world,
                 request_key(plan.kind, plan.account_id, plan.rid),
                 plan.kind,

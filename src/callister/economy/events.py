@@ -48,9 +48,9 @@ class WorldEvents:
         books = self.books
         player = player_account(account_id)
         key = f"open:{account_id}"
-        if books.store.get_txn(books.world, key) is None:
+        if books.store.ledger.get_txn(books.world, key) is None:
             grant = self.starting_credits
-            books.store.commit_txn(
+            books.store.ledger.commit(
                 books.world,
                 key,
                 "open",
@@ -59,7 +59,7 @@ class WorldEvents:
                 result={"granted": grant},
                 at=books.clock(),
             )
-        return books.store.balance(books.world, player)
+        return books.store.ledger.balance(books.world, player)
 
     def mine(self, rid: str, account_id: int, character: Character, ore: str, qty: int) -> Receipt:
         """Create `qty` units of `ore` in the ship's hold (a source), clipped to the free
@@ -189,8 +189,8 @@ class WorldEvents:
             return done
         character = checks.character(character, books.world, account_id)
         holder = wreck_holder(wreck_id)
-        contents = books.store.holdings(books.world, holder)
-        if not contents and books.store.get_wreck(books.world, wreck_id) is None:
+        contents = books.store.ledger.holdings(books.world, holder)
+        if not contents and books.store.ledger.get_wreck(books.world, wreck_id) is None:
             raise EconomyError(ErrorCode.NOT_AVAILABLE, f"there is no wreck {wreck_id}")
         taken = self._fitting(contents, character)
         if contents and not taken:
@@ -222,7 +222,7 @@ class WorldEvents:
         source, destination = ship_holder(target_ship), ship_holder(captor.ship_id)
         taken = self._fitting(books.cargo(target_ship), captor)
         if taken:
-            books.store.commit_txn(
+            books.store.ledger.commit(
                 books.world,
                 f"board:{captor.account_id}:{target_ship}:{tick}",
                 "board",
@@ -242,13 +242,13 @@ class WorldEvents:
         wreck_id = CHECK.integer("wreck_id", wreck_id, lo=1)
         books = self.books
         key = f"expire:{wreck_id}"
-        if books.store.get_txn(books.world, key) is not None:
+        if books.store.ledger.get_txn(books.world, key) is not None:
             return
         holder = wreck_holder(wreck_id)
-        contents = books.store.holdings(books.world, holder)
-        if not contents and books.store.get_wreck(books.world, wreck_id) is None:
+        contents = books.store.ledger.holdings(books.world, holder)
+        if not contents and books.store.ledger.get_wreck(books.world, wreck_id) is None:
             return
-        books.store.commit_txn(
+        books.store.ledger.commit(
             books.world,
             key,
             "expire",
@@ -276,7 +276,7 @@ class WorldEvents:
         books = self.books
         if (done := books.replay("bounty", account_id, rid)) is not None:
             return done
-        if books.store.get_account(target) is None:
+        if books.store.accounts.get(target) is None:
             raise EconomyError(ErrorCode.NOT_AVAILABLE, f"there is no player {target}")
         checks.afford(amount, books.credits(account_id))
         escrow = bounty_account(target)

@@ -9,7 +9,7 @@
 - `screen(station, character)`: a station's whole screen; `audit()`: the books check.
 
 Promises every part keeps: synchronous, to be called on the server's single store-writer
-thread, never on the event loop; every mutating call is ONE `Store.commit_txn`, committed
+thread, never on the event loop; every mutating call is ONE `store.ledger.commit`, committed
 before it returns (a market's drift is one more, idempotent and harmless to repeat);
 idempotent by key (see books.py and events.py); a refusal raises `EconomyError` (a code from
 the protocol's closed set and a message for the player) and writes nothing. Money is a

@@ -108,7 +108,7 @@ class Markets:
         base, mult = found.base_price, self.catalog.multiplier
         player, ship = player_account(account_id), ship_holder(character.ship_id)
         market = station.key()
-        cargo = books.store.holdings(books.world, ship)
+        cargo = books.store.ledger.holdings(books.world, ship)
         if side == "buy":
             if stock < qty:
                 raise EconomyError(
@@ -164,8 +164,8 @@ class Markets:
         books = self.books
         market = station.key()
         now = books.clock()
-        stock = books.store.holdings(books.world, market)
-        last = books.store.latest_txn(books.world, market, "drift")
+        stock = books.store.ledger.holdings(books.world, market)
+        last = books.store.ledger.latest_txn(books.world, market, "drift")
         targets = {
             key: pricing.target_stock(market, key, self.catalog.items[key].base_price)
             for key in self.catalog.market_order
@@ -205,7 +205,7 @@ class Markets:
             elif change < 0:
                 moves.append(ItemMove(key, -change, drift.market, None))
         books = self.books
-        txn = books.store.commit_txn(
+        txn = books.store.ledger.commit(
             books.world,
             drift.idem,
             "drift",

@@ -47,7 +47,7 @@ def refusal(
     if account is not None and account.banned:
         return Refusal("BANNED", "this account is banned permanently", None)
     address = address if address and address != "?" else None
-    bans = store.bans_on(world, None if account is None else account.id, address, now)
+    bans = store.moderation.bans_on(world, None if account is None else account.id, address, now)
     if not bans:
         return None
     ban = max(bans, key=_ends)
@@ -67,8 +67,8 @@ def token_account(
 ) -> tuple[Account | None, Refusal | None]:
     """The account behind a session token (None: unknown or expired) and its refusal, if any:
     what a hello or an authenticated HTTP request needs, in one store-thread call."""
-    account_id = store.get_session(token_hash, now)
-    account = store.get_account(account_id) if account_id else None
+    account_id = store.accounts.get_session(token_hash, now)
+    account = store.accounts.get(account_id) if account_id else None
     if account is None:
         return None, None
     return account, refusal(store, world, account, address, now)

@@ -20,7 +20,16 @@ from callister.moderation.admission import Mutes, Refusal
 from callister.moderation.detect import Finding, bots, economy, refusals
 from callister.moderation.footage import Footage, ZoneRecorder
 from callister.protocol.intents import Input
-from callister.store import Account, AuditEntry, Ban, Flag, FootageRecord, Login, Report
+from callister.store import (
+    Account,
+    AuditEntry,
+    Ban,
+    CloneFilter,
+    Flag,
+    FootageRecord,
+    Login,
+    Report,
+)
 
 if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
     from callister.economy import Receipt
@@ -78,7 +87,7 @@ class Moderation:
         """Mutes live in memory; the audit log has them too, so a restart does not lift one."""
         try:
             entries = await self.world.writer.call(
-                self.world.store.list_audit, self.world.name, None, 1000
+                self.world.store.moderation.list_audit, self.world.name, None, 1000
             )
         except Exception:
             log.exception("restoring mutes failed")
@@ -153,10 +162,12 @@ class Moderation:
             self.world.name, key, footage.start_tick, footage.end_tick, time.time(), reason,
             len(data), data,
         )  # fmt: skip
-        return await self.world.writer.call(self.world.store.save_footage, record)
+        return await self.world.writer.call(self.world.store.moderation.save_footage, record)
 
     async def _save_watched(self) -> None:
-        watched = await self.world.writer.call(self.world.store.list_watch, self.world.name)
+        watched = await self.world.writer.call(
+            self.world.store.moderation.list_watch, self.world.name
+        )
         keys = set()
         for account in watched:
             pilot = self.world.pilots.get(account)
@@ -170,7 +181,7 @@ class Moderation:
 
     async def load_footage(self, footage_id: int) -> Footage:
         record = await self.world.writer.call(
-            self.world.store.get_footage, self.world.name, footage_id
+            self.world.store.moderation.get_footage, self.world.name, footage_id
         )
         if record is None:
             raise ModerationError(404, "NOT_FOUND", f"no footage {footage_id}")
@@ -207,7 +218,7 @@ class Moderation:
             world.name, reporter_id, target_kind, target[:64], target_account, reason, text,
             time.time(), key or "", tick, footage_id, chat[-200:],
         )  # fmt: skip
-        report_id = await world.writer.call(world.store.add_report, report)
+        report_id = await world.writer.call(world.store.moderation.add_report, report)
         log.info("report filed", extra={"report": report_id, "reason": reason})
         return {"id": report_id, "footage": footage_id}
 
@@ -277,7 +288,7 @@ class Moderation:
         since = now - ledger.window_s
         for _ in range(TXN_BATCHES):
             rows = await self.world.writer.call(
-                self.world.store.list_txns,
+                self.world.store.ledger.txns,
                 self.world.name,
                 economy.TRANSFER_KINDS,
                 ledger.last_id,
@@ -299,9 +310,15 @@ class Moderation:
         now = time.time()
         whole = self.runs_global_detectors()
         evidence = (
-            await world.writer.call(store.list_evidence, world.name, None, 5000) if whole else []
+            await world.writer.call(store.moderation.list_evidence, world.name, None, 5000)
+            if whole
+            else []
         )
-        logins = await world.writer.call(store.list_logins, world.name, None, 5000) if whole else []
+        logins = (
+            await world.writer.call(store.moderation.list_logins, world.name, None, 5000)
+            if whole
+            else []
+        )
         sessions = list(self.inputs.sessions())  # taken on the loop, analysed off it
         if whole:
             await self._read_transfers(now)
@@ -334,18 +351,16 @@ class Moderation:
             findings += await self._clone_findings()
         for f in findings:
             await world.writer.call(
-                store.add_flag,
+                store.moderation.add_flag,
                 Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject),
             )
         self.last_detect = now
         return findings
 
     async def _clone_findings(self) -> list[Finding]:
-        from callister.store.api_clones import CloneFilter
-
         try:
             rows = await self.world.writer.call(
-                self.world.store.list_clones, CloneFilter(world=self.world.name, alive=True)
+                self.world.store.clones.find, CloneFilter(world=self.world.name, alive=True)
             )
         except Exception:  # the clones schema may be absent in an old database
             return []
@@ -369,7 +384,7 @@ class Moderation:
         world = self.world
         now = time.time()
         await world.writer.call(
-            world.store.record_login, Login(world.name, account.id, address, now)
+            world.store.moderation.record_login, Login(world.name, account.id, address, now)
         )
         return await world.writer.call(
             admission.refusal, world.store, world.name, account, address, now
@@ -412,7 +427,7 @@ class Moderation:
         if action != "delete_clone" or account_id is not None:
             if isinstance(account_id, bool) or not isinstance(account_id, int):
                 raise ModerationError(400, "BAD_FIELD", "'account' must be an account id")
-            target_account = await world.writer.call(store.get_account, account_id)
+            target_account = await world.writer.call(store.accounts.get, account_id)
             if target_account is None:
                 raise ModerationError(404, "NOT_FOUND", f"no account {account_id}")
             if action != "delete_clone":  # a clone is judged on its licence, not its owner
@@ -439,7 +454,7 @@ class Moderation:
         elif action == "ban":
             until: float | None = None if hours is None else now + 3600.0 * float(hours)
             ban_id = await world.writer.call(
-                store.add_ban,
+                store.moderation.add_ban,
                 Ban(world.name, "account", str(account_id), until, reason, moderator_id, now),
             )
             detail.update(ban=ban_id, until=until)
@@ -448,34 +463,43 @@ class Moderation:
                 if not isinstance(address, str) or not 0 < len(address) <= 200:
                     raise ModerationError(400, "BAD_FIELD", "'address' must be an address")
                 detail["address_ban"] = await world.writer.call(
-                    store.add_ban,
+                    store.moderation.add_ban,
                     Ban(world.name, "address", address, until, reason, moderator_id, now),
                 )
             detail["closed"] = await self.disconnect(target, CLOSE_BANNED, "banned")
         elif action == "unban":
             lifted = 0
-            for ban in await world.writer.call(store.bans_on, world.name, target, None, now):
-                lifted += bool(await world.writer.call(store.lift_ban, world.name, ban.id))
+            for ban in await world.writer.call(
+                store.moderation.bans_on, world.name, target, None, now
+            ):
+                lifted += bool(
+                    await world.writer.call(store.moderation.lift_ban, world.name, ban.id)
+                )
             detail["lifted"] = lifted
         elif action == "delete_clone":
             clone = body.get("clone")
             if isinstance(clone, bool) or not isinstance(clone, int):
                 raise ModerationError(400, "BAD_FIELD", "'clone' must be a clone id")
-            if not await world.writer.call(store.purge_clone, clone):
+            if not await world.writer.call(store.clones.purge, clone):
                 raise ModerationError(404, "NOT_FOUND", f"no clone {clone}")
             detail["clone"] = clone
         elif action in ("watch", "unwatch"):
             await world.writer.call(
-                store.set_watch, world.name, account_id, action == "watch", moderator_id, reason
+                store.moderation.set_watch,
+                world.name,
+                account_id,
+                action == "watch",
+                moderator_id,
+                reason,
             )
         audit = AuditEntry(world.name, moderator_id, action, account_id, reason, now, detail)
-        detail["audit"] = await world.writer.call(store.add_audit, audit)
+        detail["audit"] = await world.writer.call(store.moderation.add_audit, audit)
         log.info("moderator action", extra={"action": action, "moderator": moderator_id})
         return {"action": action, "account": account_id, **detail}
 
     async def _check_rank(self, moderator_id: int, target: Account) -> None:
         """Staff act only on accounts of a strictly lower role (player < moderator < admin)."""
-        actor = await self.world.writer.call(self.world.store.get_account, moderator_id)
+        actor = await self.world.writer.call(self.world.store.accounts.get, moderator_id)
         actor_role = actor.role if actor is not None else "player"
         if not admission.may_act_on(actor_role, target.role):
             raise ModerationError(
@@ -501,4 +525,4 @@ class Moderation:
         entry = AuditEntry(
             self.world.name, moderator_id, action, account_id, action, time.time(), detail
         )
-        return await self.world.writer.call(self.world.store.add_audit, entry)
+        return await self.world.writer.call(self.world.store.moderation.add_audit, entry)

@@ -89,7 +89,7 @@ async def _account_by_name(request: web.Request, name: Any) -> Account:
     services = _host(request).services
     if not isinstance(name, str) or not name:
         raise ValueError("'account' must be an account's name")
-    account = await services.writer.call(services.store.get_account_by_name, name)
+    account = await services.writer.call(services.store.accounts.by_name, name)
     if account is None:
         raise NotFound(f"no account named {name}")
     return account
@@ -115,7 +115,7 @@ def _world_json(host: WorldHost, record: WorldRecord) -> dict[str, Any]:
 async def list_worlds(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
-    home = await host.call(host.store.get_home, account.id) or host.public
+    home = await host.call(host.store.worlds.get_home, account.id) or host.public
     return web.json_response({"worlds": host.worlds_for(account), "home": home})
 
 
@@ -245,7 +245,7 @@ async def set_home(request: web.Request) -> web.Response:
     refusal = await host.admit(account, name)
     if refusal is not None:
         raise PermissionError(refusal) if name in host.records else LookupError(refusal)
-    await host.call(host.store.set_home, account.id, name)
+    await host.call(host.store.worlds.set_home, account.id, name)
     return web.json_response({"home": name})
 
 
@@ -255,10 +255,10 @@ async def admin_worlds(request: web.Request) -> web.Response:
     await _account(request, "admin")
     host = _host(request)
     await host.refresh()  # worlds another process (the command line) created are listed too
-    jobs = {j.world: j for j in await host.call(host.store.list_deletion_jobs)}
+    jobs = {j.world: j for j in await host.call(host.store.deletions.all)}
     out = []
     for record in sorted(host.records.values(), key=lambda r: r.name):
-        stats = await host.call(host.store.world_stats, record.name)
+        stats = await host.call(host.store.worlds.stats, record.name)
         item = _world_json(host, record)
         item.update(characters=stats["characters"], systems=stats["systems"], rows=stats["rows"])
         job = jobs.get(record.name)
@@ -358,7 +358,7 @@ async def admin_audit(request: web.Request) -> web.Response:
     await _account(request, "admin")
     host = _host(request)
     subject = request.query.get("subject") or None
-    records = await host.call(host.store.list_world_audit, subject, 200)
+    records = await host.call(host.store.worlds.list_audit, subject, 200)
     return web.json_response(
         {
             "audit": [

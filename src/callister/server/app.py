@@ -229,7 +229,7 @@ async def _issue_token(services: Services, account: Account) -> dict[str, Any]:
     token = new_token()
     expires = time.time() + services.settings.session_ttl_s
     await services.writer.call(
-        services.store.create_session, account.id, token_hash(token), expires
+        services.store.accounts.create_session, account.id, token_hash(token), expires
     )
     return {
         "token": token,
@@ -256,7 +256,7 @@ async def register(request: web.Request) -> web.Response:
     if refused is not None:
         return web.json_response({"error": refused.to_json()}, status=403)
     store = services.store
-    if await services.writer.call(store.get_account_by_name, name) is not None:
+    if await services.writer.call(store.accounts.by_name, name) is not None:
         return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     try:
         password_hash = await services.passwords.hash_async(password)
@@ -265,7 +265,7 @@ async def register(request: web.Request) -> web.Response:
         return _busy(services, exc)
     services.metrics.inc("callister_password_hashes_total")
     try:
-        account = await services.writer.call(store.create_account, name, password_hash)
+        account = await services.writer.call(store.accounts.create, name, password_hash)
     except NameTaken:  # taken while we hashed
         return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
@@ -280,7 +280,7 @@ async def login(request: web.Request) -> web.Response:
         return _error(400, "BAD_FIELD", "name and password are required strings")
     try:  # the same steps as the command line's administrators (auth.check_login)
         attempt = begin_login(services.login_throttle, request.remote or "?", name)
-        account = await services.writer.call(services.store.get_account_by_name, name)
+        account = await services.writer.call(services.store.accounts.by_name, name)
         stored = account.password_hash if account else None  # None: a dummy check, same timing
         try:
             ok = await services.passwords.verify_async(stored, password[:512])
@@ -304,7 +304,7 @@ async def logout(request: web.Request) -> web.Response:
     with contextlib.suppress(web.HTTPForbidden):  # a banned account may still drop its token
         await current_account(request)
     token = request.headers["Authorization"][7:]
-    await services.writer.call(services.store.delete_session, token_hash(token))
+    await services.writer.call(services.store.accounts.delete_session, token_hash(token))
     return web.Response(status=204)
 
 
@@ -312,7 +312,7 @@ async def me(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     account = await current_account(request)
     world = services.world
-    character = await services.writer.call(services.store.load_character, account.id, world.name)
+    character = await services.writer.call(services.store.characters.load, account.id, world.name)
     out: dict[str, Any] = {"id": account.id, "name": account.name, "role": account.role}
     if character is not None:
         out["ship"] = {
@@ -330,7 +330,9 @@ async def discovered(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     account = await current_account(request)
     world = services.world
-    coords = await services.writer.call(services.store.list_discoveries, account.id, world.name)
+    coords = await services.writer.call(
+        services.store.characters.list_discoveries, account.id, world.name
+    )
     systems = []
     for x, y in coords:
         system = await world.universe.get(x, y)
@@ -399,7 +401,7 @@ async def healthz(request: web.Request) -> web.Response:
             "players": players,
             "connections": connections,
             "zones_loaded": len(world.zones),
-            "db": services.store.backend,
+            "db": services.store.db.dialect,
             "uptime_s": round(time.time() - services.started_at, 1),
             "tick_ms": services.metrics.tick_percentiles(_since(request)),
         }
@@ -433,7 +435,7 @@ async def metrics(request: web.Request) -> web.Response:
 async def admin_users(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     require_role(await current_account(request), "admin")
-    accounts = await services.writer.call(services.store.list_accounts, 500, 0)
+    accounts = await services.writer.call(services.store.accounts.all, 500, 0)
     return web.json_response(
         [{"id": a.id, "name": a.name, "role": a.role, "banned": a.banned} for a in accounts]
     )
@@ -469,9 +471,8 @@ def build_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_HTTP_BODY, middlewares=[security_headers])
 
     async def on_startup(app: web.Application) -> None:
-        loop = asyncio.get_running_loop()
         writer = StoreWriter()
-        store = await loop.run_in_executor(writer._pool, open_store, settings.db)
+        store = await writer.call(open_store, settings.db)
         metrics_ = Metrics()
         for name in AUTH_COUNTERS:  # shown at 0 from the start, not from the first storm
             metrics_.counters.setdefault(name, 0.0)
@@ -492,7 +493,7 @@ def build_app(settings: Settings) -> web.Application:
             started_at=time.time(),
         )
         log.info(
-            "world started", extra={"world": world.name, "seed": world.seed, "db": store.backend}
+            "world started", extra={"world": world.name, "seed": world.seed, "db": store.db.dialect}
         )
 
     async def on_shutdown(app: web.Application) -> None:
@@ -503,7 +504,7 @@ def build_app(settings: Settings) -> web.Application:
         services = app[SERVICES]
         await services.world.stop()
         services.passwords.close()
-        services.writer.submit(services.store.close)
+        services.writer.submit(services.store.db.close)
         services.writer.close()
         log.info("stopped cleanly; every ship checkpointed")
 

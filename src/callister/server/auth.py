@@ -308,6 +308,6 @@ def check_login(
     command line's administrators; HTTP login runs the same steps with the check on the
     hashing pool)."""
     attempt = begin_login(throttle, address, name)
-    account = store.get_account_by_name(name)
+    account = store.accounts.by_name(name)
     ok = passwords.check(account.password_hash if account else None, password[:512])
     return finish_login(throttle, attempt, account, ok)

@@ -190,25 +190,25 @@ class StoreCloneRepository:
     def __init__(self, store: Store, world: str = "infinity") -> None:
         self.store = store
         self.world = world
-        self.dir = f"the {store.backend} database"  # for messages shared with JsonDirRepository
+        self.dir = f"the {store.db.dialect} database"  # for messages shared with JsonDirRepository
 
     def get(self, clone_id: int) -> Clone:
-        row = self.store.get_clone(clone_id)
+        row = self.store.clones.get(clone_id)
         if row is None:
             raise CloneNotFound(f"no clone {clone_id} in {self.dir}")
         return row_to_clone(row)
 
     def get_row(self, clone_id: int) -> CloneRow | None:
-        return self.store.get_clone(clone_id)
+        return self.store.clones.get(clone_id)
 
     def put(self, clone: Clone, ship_id: int | None = None) -> None:
-        self.store.put_clone(clone_to_row(clone, ship_id))
+        self.store.clones.put(clone_to_row(clone, ship_id))
 
     def put_many(self, clones: Iterable[tuple[Clone, int | None]]) -> None:
-        self.store.put_clones([clone_to_row(c, s) for c, s in clones])
+        self.store.clones.put_many([clone_to_row(c, s) for c, s in clones])
 
     def exists(self, clone_id: int) -> bool:
-        return self.store.clone_exists(clone_id)
+        return self.store.clones.exists(clone_id)
 
     def list(self, *, world: str | None = None, alive: bool | None = None) -> list[CloneSummary]:
         return [
@@ -224,7 +224,7 @@ class StoreCloneRepository:
                 parent=c.parent_id,
                 generation=c.generation,
             )
-            for c in self.store.list_clones(CloneFilter(world=world, alive=alive), limit=100_000)
+            for c in self.store.clones.find(CloneFilter(world=world, alive=alive), limit=100_000)
         ]
 
     def new_id(self) -> int:
@@ -234,20 +234,20 @@ class StoreCloneRepository:
                 return clone_id
 
     def purge(self, clone_id: int) -> None:
-        if not self.store.purge_clone(clone_id):
+        if not self.store.clones.purge(clone_id):
             raise CloneNotFound(f"no clone {clone_id} in {self.dir}")
 
     def signing_key(self) -> SigningKey:
-        pem = self.store.world_key(self.world)
+        pem = self.store.clones.world_key(self.world)
         if pem is None:
-            pem = self.store.world_key(self.world, SigningKey.generate().to_pem().decode())
+            pem = self.store.clones.world_key(self.world, SigningKey.generate().to_pem().decode())
         assert pem is not None
         return SigningKey.from_bytes(pem.encode())
 
     def consent_record(self, subject: int, consent: str, owner: int | None) -> Consent | None:
         """The consent record `consent` of account `subject` if it is not revoked and covers
         `owner` (granted to them or to anyone); else None."""
-        for c in self.store.list_consents(subject):
+        for c in self.store.clones.list_consents(subject):
             if str(c.id) == consent and c.active and c.grantee_id in (None, owner):
                 return c
         return None
@@ -276,23 +276,24 @@ class StoreCloneRepository:
         share its accounts), this repository's world's created if missing."""
         self.signing_key()
         return [
-            SigningKey.from_bytes(pem.encode()).public_bytes for _, pem in self.store.signing_keys()
+            SigningKey.from_bytes(pem.encode()).public_bytes
+            for _, pem in self.store.clones.signing_keys()
         ]
 
     def trusted_keys(self, world: str) -> TrustList:
         """The keys an administrator trusts for `world`, oldest first."""
         return [
             TrustEntry(k.world, k.public_key, k.label, k.added_at)
-            for k in self.store.trusted_keys(world)
+            for k in self.store.clones.trusted_keys(world)
         ]
 
     def trust(self, world: str, public_key: bytes, label: str, actor: int | None = None) -> None:
         """Trust `public_key` in `world` (audited)."""
-        self.store.trust_key(world, public_key, label, actor)
+        self.store.clones.trust_key(world, public_key, label, actor)
 
     def untrust(self, world: str, public_key: bytes, actor: int | None = None) -> bool:
         """Stop trusting `public_key` in `world` (audited); False if it was not trusted."""
-        return self.store.untrust_key(world, public_key, actor)
+        return self.store.clones.untrust_key(world, public_key, actor)
 
 
 # --------------------------------------------------------------------------- crews
@@ -548,7 +549,7 @@ class CrewDesk:
             for c in self.candidates(handle.sector, station):
                 if c.id in hired:
                     continue
-                taken = await self.world.writer.call(self.world.store.clone_exists, c.id)
+                taken = await self.world.writer.call(self.world.store.clones.exists, c.id)
                 if taken:
                     continue
                 skill = getattr(c.skills, c.role.value)
@@ -573,13 +574,13 @@ class CrewDesk:
         """On login: the pilot's living crew aboard this ship come back from the database."""
         ship = pilot.character.ship_id
         rows = await self.world.writer.call(
-            self.world.store.list_clones,
+            self.world.store.clones.find,
             CloneFilter(owner_id=pilot.account_id, ship_id=ship, alive=True),
         )
         for info in rows:
             if info.id in self.members:
                 continue
-            row = await self.world.writer.call(self.world.store.get_clone, info.id)
+            row = await self.world.writer.call(self.world.store.clones.get, info.id)
             if row is None:
                 continue
             self._aboard(row_to_clone(row), pilot)
@@ -612,7 +613,7 @@ class CrewDesk:
         if found is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"nobody {candidate} is for hire here")
         if candidate in self.members or await self.world.writer.call(
-            self.world.store.clone_exists, candidate
+            self.world.store.clones.exists, candidate
         ):
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"{found.name} has already been hired")
         crew = self.by_ship.get(ship, [])
@@ -638,7 +639,7 @@ class CrewDesk:
         clone.relationships.of(pilot.account_id, pilot.name).trust = 0.3
 
         def pay_and_store() -> Any:
-            txn = self.world.store.commit_txn(
+            txn = self.world.store.ledger.commit(
                 self.world.name,
                 f"hire:{pilot.account_id}:{rid}",
                 "hire",

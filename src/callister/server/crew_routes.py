@@ -61,7 +61,7 @@ async def world_clones(services: Any, licence: str | None) -> web.Response:
     if licence is not None and licence not in ("generated", "licensed", "unlicensed"):
         return _err(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
     rows = await services.writer.call(
-        services.store.list_clones, CloneFilter(world=services.world.name), 10_000
+        services.store.clones.find, CloneFilter(world=services.world.name), 10_000
     )
     return web.json_response(
         {"clones": [_info(c) for c in rows if licence is None or c.licence == licence]}
@@ -81,11 +81,13 @@ def register(app: web.Application) -> None:
         if grantee_name is not None:
             if not isinstance(grantee_name, str) or not grantee_name:
                 return _err(400, "BAD_FIELD", "'grantee' must be an account name or null")
-            found = await services.writer.call(services.store.get_account_by_name, grantee_name)
+            found = await services.writer.call(services.store.accounts.by_name, grantee_name)
             if found is None:
                 return _err(404, "NOT_FOUND", f"no account named {grantee_name!r}")
             grantee = found.id
-        consent = await services.writer.call(services.store.record_consent, account.id, grantee)
+        consent = await services.writer.call(
+            services.store.clones.record_consent, account.id, grantee
+        )
         return web.json_response(
             {
                 "id": consent.id,
@@ -99,7 +101,7 @@ def register(app: web.Application) -> None:
     async def consent_list(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
-        rows = await services.writer.call(services.store.list_consents, account.id)
+        rows = await services.writer.call(services.store.clones.list_consents, account.id)
         return web.json_response(
             {
                 "consents": [
@@ -125,7 +127,7 @@ def register(app: web.Application) -> None:
         if not 0 < consent_id < 2**63:
             return _err(400, "BAD_FIELD", "consent id out of range")
         done = await services.writer.call(
-            services.store.revoke_consent, account.id, consent_id, account.id
+            services.store.clones.revoke_consent, account.id, consent_id, account.id
         )
         if not done:
             return _err(404, "NOT_FOUND", "no active consent of yours with that id")
@@ -148,13 +150,15 @@ def register(app: web.Application) -> None:
             return _err(400, "BAD_FIELD", "'subject' must be an account name")
         if role not in ROLE_NAMES:
             return _err(400, "BAD_FIELD", f"'role' must be one of {list(ROLE_NAMES)}")
-        subject = await services.writer.call(services.store.get_account_by_name, subject_name)
+        subject = await services.writer.call(services.store.accounts.by_name, subject_name)
         if subject is None:
             return _err(404, "NOT_FOUND", f"no account named {subject_name!r}")
-        consent = await services.writer.call(services.store.active_consent, subject.id, account.id)
+        consent = await services.writer.call(
+            services.store.clones.active_consent, subject.id, account.id
+        )
         if consent is None and subject.id == account.id:  # cloning yourself is your consent
             consent = await services.writer.call(
-                services.store.record_consent, account.id, account.id
+                services.store.clones.record_consent, account.id, account.id
             )
         world = services.world
         repo = world.agents.repo
@@ -172,14 +176,14 @@ def register(app: web.Application) -> None:
             ),
         )
         await services.writer.call(repo.put, clone, None)
-        rows = await services.writer.call(services.store.list_clones, CloneFilter(ids=(clone.id,)))
+        rows = await services.writer.call(services.store.clones.find, CloneFilter(ids=(clone.id,)))
         return web.json_response(_info(rows[0]), status=201)
 
     async def clone_list(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
         rows = await services.writer.call(
-            services.store.list_clones, CloneFilter(owner_id=account.id)
+            services.store.clones.find, CloneFilter(owner_id=account.id)
         )
         return web.json_response({"clones": [_info(c) for c in rows]})
 
@@ -261,8 +265,10 @@ def register(app: web.Application) -> None:
                 )
             clone.licence = replace(clone.licence, owner=account.id, claim=None)
             repo.put(clone, row.ship_id)
-            store.add_world_audit(account.id, "clone_claimed", str(clone_id), {"how": "claim code"})
-            info = store.list_clones(CloneFilter(ids=(clone_id,)))
+            store.worlds.add_audit(
+                account.id, "clone_claimed", str(clone_id), {"how": "claim code"}
+            )
+            info = store.clones.find(CloneFilter(ids=(clone_id,)))
             return web.json_response(_info(info[0]))
 
         return await services.writer.call(claim)

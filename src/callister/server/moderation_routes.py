@@ -19,7 +19,7 @@ from callister.economy.services import KINDS as SERVICE_KINDS
 from callister.moderation.footage import MAX_FRAMES, FootageError
 from callister.moderation.service import Moderation, ModerationError
 from callister.server import admin_routes, crew_routes
-from callister.store import Account
+from callister.store import Account, CloneFilter
 
 log = logging.getLogger(__name__)
 MODERATION = web.AppKey("moderation", Moderation)
@@ -86,9 +86,9 @@ async def queue(request: web.Request, account: Account) -> web.Response:
     store, writer, world = services.store, services.writer, services.world.name
     status = request.query.get("status", "open")
     state = None if status == "all" else status
-    reports = await writer.call(store.list_reports, world, state, 200)
+    reports = await writer.call(store.moderation.list_reports, world, state, 200)
     flag_state = None if status == "all" else ("open" if status == "closed" else status)
-    flags = await writer.call(store.list_flags, world, flag_state, 200)
+    flags = await writer.call(store.moderation.list_flags, world, flag_state, 200)
     return web.json_response(
         {
             "reports": [_plain(r) for r in reports],
@@ -101,7 +101,7 @@ async def queue(request: web.Request, account: Account) -> web.Response:
 async def get_report(request: web.Request, account: Account) -> web.Response:
     _, services = _services(request)
     report = await services.writer.call(
-        services.store.get_report, services.world.name, _int(request, "id")
+        services.store.moderation.get_report, services.world.name, _int(request, "id")
     )
     if report is None:
         return _error(404, "NOT_FOUND", "no such report")
@@ -113,7 +113,10 @@ async def close_report(request: web.Request, account: Account) -> web.Response:
     body = await _body(request)
     status = body.get("status", "closed")
     ok = await services.writer.call(
-        services.store.set_report_status, services.world.name, _int(request, "id"), status
+        services.store.moderation.set_report_status,
+        services.world.name,
+        _int(request, "id"),
+        status,
     )
     return web.json_response({"ok": ok}, status=200 if ok else 404)
 
@@ -122,7 +125,7 @@ async def flag_status(request: web.Request, account: Account) -> web.Response:
     _, services = _services(request)
     body = await _body(request)
     ok = await services.writer.call(
-        services.store.set_flag_status,
+        services.store.moderation.set_flag_status,
         services.world.name,
         _int(request, "id"),
         body.get("status"),
@@ -139,7 +142,9 @@ async def run_detectors(request: web.Request, account: Account) -> web.Response:
 # ---------------------------------------------------------------------------- footage
 async def list_footage(request: web.Request, account: Account) -> web.Response:
     _, services = _services(request)
-    rows = await services.writer.call(services.store.list_footage, services.world.name, 200)
+    rows = await services.writer.call(
+        services.store.moderation.list_footage, services.world.name, 200
+    )
     return web.json_response({"footage": [_plain(r) for r in rows]})
 
 
@@ -228,18 +233,18 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
     mod, services = _services(request)
     store, writer, world = services.store, services.writer, services.world.name
     account_id = _int(request, "id")
-    target = await writer.call(store.get_account, account_id)
+    target = await writer.call(store.accounts.get, account_id)
     if target is None:
         return _error(404, "NOT_FOUND", "no such account")
-    character = await writer.call(store.load_character, account_id, world)
-    evidence = await writer.call(store.list_evidence, world, account_id, 100)
-    audit = await writer.call(store.list_audit, world, account_id, 100)
-    logins = await writer.call(store.list_logins, world, account_id, 50)
+    character = await writer.call(store.characters.load, account_id, world)
+    evidence = await writer.call(store.moderation.list_evidence, world, account_id, 100)
+    audit = await writer.call(store.moderation.list_audit, world, account_id, 100)
+    logins = await writer.call(store.moderation.list_logins, world, account_id, 50)
     player = player_account(account_id)
-    balance = await writer.call(store.balance, world, player)
+    balance = await writer.call(store.ledger.balance, world, player)
     last = {}
     for kind in ("trade", *SERVICE_KINDS, "death", "bounty", "loot"):
-        txn = await writer.call(store.latest_txn, world, player, kind)
+        txn = await writer.call(store.ledger.latest_txn, world, player, kind)
         if txn is not None:
             last[kind] = {
                 "id": txn.id,
@@ -248,12 +253,12 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
                 "result": txn.result,
             }
     now = __import__("time").time()
-    bans = [_plain(b) for b in await writer.call(store.bans_on, world, account_id, None, now)]
+    bans = [
+        _plain(b) for b in await writer.call(store.moderation.bans_on, world, account_id, None, now)
+    ]
     clones: list[dict[str, Any]] = []
     try:
-        from callister.store.api_clones import CloneFilter
-
-        rows = await writer.call(store.list_clones, CloneFilter(world=world, owner_id=account_id))
+        rows = await writer.call(store.clones.find, CloneFilter(world=world, owner_id=account_id))
         clones = [_plain(c) for c in rows]
     except Exception:
         log.exception("listing clones failed")
@@ -295,7 +300,9 @@ async def clones(request: web.Request, account: Account) -> web.Response:
 
 async def audit_log(request: web.Request, account: Account) -> web.Response:
     _, services = _services(request)
-    rows = await services.writer.call(services.store.list_audit, services.world.name, None, 200)
+    rows = await services.writer.call(
+        services.store.moderation.list_audit, services.world.name, None, 200
+    )
     return web.json_response({"audit": [_plain(a) for a in rows]})
 
 

@@ -311,7 +311,7 @@ class AgentRuntime:
         clone_id = npc_clone_id(world.seed, x, y, spec.index)
         if clone_id in self.pool:
             return
-        row = await world.writer.call(world.store.get_clone, clone_id)
+        row = await world.writer.call(world.store.clones.get, clone_id)
         if row is not None and not row.alive:
             return  # died for good: an archive, never respawned
         if row is not None:

@@ -118,7 +118,7 @@ class Outcomes:
             elif isinstance(event, FieldChanged):
                 x, y = zone.sector
                 world.writer.submit(
-                    world.store.put_deltas,
+                    world.store.characters.put_deltas,
                     world.name,
                     [
                         (x, y, f"field.{event.field}.richness", int(event.richness)),
@@ -193,7 +193,7 @@ class Outcomes:
     def flush_evidence(self) -> None:
         if self._evidence:
             rows, self._evidence = self._evidence, []
-            self.world.writer.submit(self.world.store.add_evidence, rows)
+            self.world.writer.submit(self.world.store.moderation.add_evidence, rows)
 
     def _evidence_from_refusal(self, event: Refused) -> None:
         actor = event.actor if isinstance(event.actor, int) else 0

@@ -93,7 +93,7 @@ class StationDesk:
 
     async def bounty(self, pilot: Pilot, msg: BountyMsg) -> Receipt:
         world = self.world
-        target = await world.writer.call(world.store.get_account_by_name, msg.target)
+        target = await world.writer.call(world.store.accounts.by_name, msg.target)
         if target is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"no player named {msg.target!r}")
         if target.id == pilot.account_id:

@@ -105,7 +105,7 @@ class IdAllocator:
 
     async def next(self) -> int:
         if self._pos >= len(self._ids):
-            self._ids = await self._writer.call(self._store.reserve_ids, self._block)
+            self._ids = await self._writer.call(self._store.characters.reserve_ids, self._block)
             self._pos = 0
         value = self._ids[self._pos]
         self._pos += 1
@@ -170,7 +170,7 @@ class World:
         # compiled kernels are loaded (or compiled once) before the first tick, never on it
         seconds = await loop.run_in_executor(None, warm_up)
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
-        saved = await self.writer.call(lambda: self.store.get_meta("tick", world=self.name))
+        saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
@@ -223,11 +223,11 @@ class World:
         if system is None:
             raise LookupError(f"no star system at sector ({x}, {y})")
         base = system
-        deltas = await self.writer.call(self.store.get_deltas, self.name, x, y)
+        deltas = await self.writer.call(self.store.characters.get_deltas, self.name, x, y)
         if deltas:
             system = apply_deltas(system, deltas)
-        wrecks = await self.writer.call(self.store.wrecks_in_system, self.name, x, y)
-        ids = await self.writer.call(self.store.reserve_ids, ZONE_ID_BLOCK)
+        wrecks = await self.writer.call(self.store.ledger.wrecks_in_system, self.name, x, y)
+        ids = await self.writer.call(self.store.characters.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
             # mined fields regrow from their last change (the zone catches up the ticks they
             # spent unloaded and reports the result as FieldChanged)
@@ -337,7 +337,9 @@ class World:
 
     async def _top_up_ids(self, handle: ZoneHandle) -> None:
         try:
-            handle.zone.grant_ids(await self.writer.call(self.store.reserve_ids, ZONE_ID_BLOCK))
+            handle.zone.grant_ids(
+                await self.writer.call(self.store.characters.reserve_ids, ZONE_ID_BLOCK)
+            )
         finally:
             handle.ids_pending = False
 
@@ -384,7 +386,7 @@ class World:
                 pilot.linger = None
             pilot.connected = True
             return pilot
-        character = await self.writer.call(self.store.load_character, account_id, self.name)
+        character = await self.writer.call(self.store.characters.load, account_id, self.name)
         if character is None:
             character = await self._new_character(account_id)
         credits = await self.writer.call(self.economy.events.ensure_player, account_id)
@@ -475,7 +477,7 @@ class World:
             home_station=station_index,
             extra={},
         )
-        await self.writer.call(self.store.save_character, character)
+        await self.writer.call(self.store.characters.save, character)
         return character
 
     def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
@@ -574,23 +576,28 @@ class World:
         return pilot.character
 
     def _save(self, pilot: Pilot) -> None:
-        self.writer.submit(self.store.save_character, self.snapshot_character(pilot))
+        self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
         self.writer.submit(
-            self.store.add_discovery, account_id, self.name, sector[0], sector[1], time.time()
+            self.store.characters.add_discovery,
+            account_id,
+            self.name,
+            sector[0],
+            sector[1],
+            time.time(),
         )
 
     async def checkpoint(self) -> None:
         """Write every ship's state in one transaction, and the world clock."""
         characters = [self.snapshot_character(p) for p in self.pilots.values()]
         if characters:
-            await self.writer.call(self.store.save_characters, characters)
+            await self.writer.call(self.store.characters.save_many, characters)
         clones = self.agents.save_all()
         if clones:
             await self.writer.call(self.agents.repo.put_many, clones)
         tick = str(self.tick)
-        await self.writer.call(lambda: self.store.set_meta("tick", tick, world=self.name))
+        await self.writer.call(lambda: self.store.meta.set("tick", tick, world=self.name))
 
     async def _checkpoint_loop(self) -> None:
         while self._running:

@@ -107,7 +107,7 @@ class WorldHost:
             player_limit=0,
             rules=rules.to_dict(),
         )
-        await self.call(self.store.ensure_world, public)
+        await self.call(self.store.worlds.ensure, public)
         await self.reload()
         record = self.records.get(self.public, public)
         runtime = Runtime(record, self.services.world, self.services.gateway, own=False)
@@ -160,10 +160,10 @@ class WorldHost:
     async def _read_registry(self) -> None:
         self._registry_reads += 1
         self._registry_read_at = time.monotonic()
-        records = await self.call(self.store.list_worlds)
+        records = await self.call(self.store.worlds.all)
         self.records = {r.name: r for r in records}
         members: dict[str, dict[int, str]] = {}
-        for world, account_id, status in await self.call(self.store.list_members):
+        for world, account_id, status in await self.call(self.store.worlds.list_members):
             members.setdefault(world, {})[account_id] = status
         self.members = members
 
@@ -266,7 +266,7 @@ class WorldHost:
         if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
             world.pilots.pop(account_id, None)
             world.ship_owner.pop(pilot.character.ship_id, None)
-            world.writer.submit(world.store.save_character, world.snapshot_character(pilot))
+            world.writer.submit(world.store.characters.save, world.snapshot_character(pilot))
             return
         world._logout(account_id)
 
@@ -331,7 +331,7 @@ class WorldHost:
         return None if verdict.allowed else verdict.reason
 
     async def _home_for(self, account_id: int) -> str | None:
-        home = await self.call(self.store.get_home, account_id) or self.public
+        home = await self.call(self.store.worlds.get_home, account_id) or self.public
         if home in self._deleting or home not in self.records:
             home = self.public if self.public not in self._deleting else None
         return home
@@ -372,7 +372,9 @@ class WorldHost:
             if account.id in self.members.get(name, {}) and self.members[name][account.id] != (
                 "member"
             ):
-                await self.call(self.store.set_member, name, account.id, "member", account.id)
+                await self.call(
+                    self.store.worlds.set_member, name, account.id, "member", account.id
+                )
                 self.members.setdefault(name, {})[account.id] = "member"
             counted.connections -= 1
             counted = runtime.gateway
@@ -396,21 +398,21 @@ class WorldHost:
     # ------------------------------------------------------------------ actions
     async def create(self, record: WorldRecord, actor: int) -> WorldRecord:
         WorldRules.from_dict(record.rules)  # validated before it is stored
-        created = await self.call(self.store.create_world, record, actor)
+        created = await self.call(self.store.worlds.create, record, actor)
         self.records[created.name] = created
         return created
 
     async def invite(self, name: str, account_id: int, by: int) -> None:
-        await self.call(self.store.set_member, name, account_id, "invited", by)
+        await self.call(self.store.worlds.set_member, name, account_id, "invited", by)
         self.members.setdefault(name, {}).setdefault(account_id, "invited")
 
     async def join(self, name: str, account_id: int) -> None:
-        await self.call(self.store.set_member, name, account_id, "member", account_id)
+        await self.call(self.store.worlds.set_member, name, account_id, "member", account_id)
         self.members.setdefault(name, {})[account_id] = "member"
 
     async def leave(self, name: str, account_id: int) -> bool:
         await self._kick(account_id, f"left world {name}", None)
-        removed = bool(await self.call(self.store.remove_member, name, account_id))
+        removed = bool(await self.call(self.store.worlds.remove_member, name, account_id))
         self.members.get(name, {}).pop(account_id, None)
         return removed
 
@@ -423,7 +425,7 @@ class WorldHost:
         await self._kick(account_id, f"moving to world {destination}", destination)
         placement = home_placement(record.seed, self.settings.home_systems, account_id)
         return await self.call(
-            self.store.move_character,
+            self.store.worlds.move_character,
             account_id,
             source,
             destination,
@@ -441,7 +443,7 @@ class WorldHost:
         spatial = record.seed == src.seed
         seed, homes = record.seed, self.settings.home_systems
         result: dict[str, Any] = await self.call(
-            self.store.fork_world,
+            self.store.worlds.fork,
             source,
             record,
             actor=actor,
@@ -474,7 +476,7 @@ class WorldHost:
         return job
 
     async def cancel(self, name: str, actor: Account) -> bool:
-        done = bool(await self.call(self.store.cancel_deletion, name, actor.id, "cancelled"))
+        done = bool(await self.call(self.store.deletions.cancel, name, actor.id, "cancelled"))
         self._announced.pop(name, None)
         return done
 
@@ -496,7 +498,7 @@ class WorldHost:
             await asyncio.sleep(JOB_POLL_S)
 
     async def _run_jobs(self) -> None:
-        jobs = await self.call(self.store.list_deletion_jobs)
+        jobs = await self.call(self.store.deletions.all)
         now = time.time()
         for job in jobs:
             if job.world in self._deleting:
@@ -504,7 +506,7 @@ class WorldHost:
             if job.state == "approval":
                 if job.approve_by is not None and now > job.approve_by:
                     await self.call(
-                        self.store.cancel_deletion, job.world, None, "approval window expired"
+                        self.store.deletions.cancel, job.world, None, "approval window expired"
                     )
                 continue
             if job.state == "countdown":
@@ -533,7 +535,7 @@ class WorldHost:
 
     async def _delete(self, name: str) -> None:
         try:
-            await self.call(self.store.begin_deleting, name)
+            await self.call(self.store.deletions.begin, name)
             if name in self.records:
                 self.records[name] = dataclasses.replace(self.records[name], state="deleting")
             await self._stop_runtime(name, f"world {name} was deleted")
@@ -556,7 +558,7 @@ class WorldHost:
             self._announced.pop(name, None)
             if name == self.public:  # the override: the public world starts again, empty
                 await self.call(
-                    self.store.ensure_world,
+                    self.store.worlds.ensure,
                     dataclasses.replace(self.runtimes_public_record(), state="live"),
                 )
                 await self.reload()

@@ -1,49 +1,58 @@
-"""Persistence: one `Store` interface with SQLite (default) and PostgreSQL backends.
+"""Persistence: one `Database` (SQLite by default, or PostgreSQL) and a repository per aggregate.
 
-A leaf layer: it imports nothing else from callister. Open one with `open_store(url)`; the
-contract every backend keeps (transactions, thread-safety, errors) is in `callister.store.api`.
+A leaf layer: it imports nothing else from callister. `open_store(url)` gives a `Store`, which is
+only the repositories over one Database: `store.accounts`, `store.characters`, `store.ledger`,
+`store.meta`, `store.worlds`, `store.deletions`, `store.clones`, `store.moderation`,
+`store.cluster`, and `store.db` (close, schema version, dialect). The contract every repository
+keeps (transactions, thread-safety, errors) is in `callister.store.bundle`; the records they
+take and return are in `callister.store.records`.
 """
 
-from .api import (
-    ROLES,
-    Account,
-    Character,
-    Evidence,
+from .bundle import Store, open_store
+from .database import Database
+from .errors import (
+    Fenced,
     InsufficientFunds,
     InsufficientItems,
-    ItemMove,
-    ItemTotals,
-    LedgerTotals,
     NameTaken,
     NoSuchCharacter,
     NotFound,
-    Posting,
-    Store,
+    NotResident,
+    ShipExists,
     StoreError,
-    Txn,
-    Wreck,
 )
-from .api_clones import (
+from .records import (
+    REPORT_REASONS,
+    REPORT_TARGETS,
+    ROLES,
+    Account,
+    AuditEntry,
+    AuditRecord,
+    Ban,
+    Character,
     CloneFilter,
     CloneInfo,
     CloneRow,
     Consent,
-    MemoryRow,
-    RelationshipRow,
-    TrustedKey,
-)
-from .api_moderation import (
-    REPORT_REASONS,
-    REPORT_TARGETS,
-    AuditEntry,
-    Ban,
+    DeletionJob,
+    Evidence,
     Flag,
     FootageRecord,
+    ItemMove,
+    ItemTotals,
+    LedgerTotals,
     Login,
+    MemoryRow,
+    MoveResult,
+    Posting,
+    RelationshipRow,
     Report,
+    TrustedKey,
+    Txn,
+    WorldRecord,
+    Wreck,
+    ZoneRecord,
 )
-from .api_worlds import AuditRecord, DeletionJob, MoveResult, WorldRecord
-from .url import open_store
 
 __all__ = [
     "REPORT_REASONS",
@@ -58,8 +67,10 @@ __all__ = [
     "CloneInfo",
     "CloneRow",
     "Consent",
+    "Database",
     "DeletionJob",
     "Evidence",
+    "Fenced",
     "Flag",
     "FootageRecord",
     "InsufficientFunds",
@@ -73,14 +84,17 @@ __all__ = [
     "NameTaken",
     "NoSuchCharacter",
     "NotFound",
+    "NotResident",
     "Posting",
     "RelationshipRow",
     "Report",
+    "ShipExists",
     "Store",
     "StoreError",
     "TrustedKey",
     "Txn",
     "WorldRecord",
     "Wreck",
+    "ZoneRecord",
     "open_store",
 ]

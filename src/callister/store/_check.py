@@ -11,9 +11,10 @@ import math
 import numbers
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .api import ROLES
+from .records import MAX_WORLD_NAME, ROLES
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -173,3 +174,24 @@ def kind(field: str, value: object) -> str:
     if not _KIND.fullmatch(result):
         raise ValueError(f"{field}={result!r} must be a lowercase word ([a-z][a-z0-9_]*)")
     return result
+
+
+_WORLD_NAME = re.compile(r"[a-z][a-z0-9_-]{1,31}")
+
+
+def world_name(value: object) -> str:
+    """A world name: 2-32 characters, a lowercase letter then lowercase letters, digits, _ -."""
+    if not isinstance(value, str) or not _WORLD_NAME.fullmatch(value):
+        raise ValueError(
+            f"world name {value!r} must be 2-{MAX_WORLD_NAME} characters: a lowercase letter, "
+            "then lowercase letters, digits, '_' or '-'"
+        )
+    return value
+
+
+def sequence(field: str, value: object) -> list[Any]:
+    """A list of the items of a list/tuple-like argument; a str or a dict is refused (both are
+    iterable, and iterating them is never what the caller meant)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValueError(f"{field} must be a list or tuple, not {type(value).__name__}")
+    return list(value)

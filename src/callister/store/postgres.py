@@ -1,11 +1,12 @@
-"""PostgreSQL backend (psycopg 3, synchronous): for deployments past one machine.
+"""PostgreSQL dialect (psycopg 3, synchronous): for deployments past one machine.
 
-One connection per Store behind the shared lock, in autocommit mode with explicit
-`conn.transaction()` blocks, so every public method is exactly one BEGIN ... COMMIT. Isolation is
-PostgreSQL's default READ COMMITTED; every method's writes are single statements or batches of
-upserts whose row locks make them safe under it (reserve_ids is one UPDATE ... RETURNING).
+One connection per Database behind its lock, in autocommit mode with explicit
+`conn.transaction()` blocks, so every repository method is exactly one BEGIN ... COMMIT.
+Isolation is PostgreSQL's default READ COMMITTED; every method's writes are single statements or
+batches of upserts whose row locks make them safe under it (reserve_ids is one UPDATE ...
+RETURNING).
 
-If the connection breaks (server restart, idle-connection reaper), the store reconnects once and
+If the connection breaks (server restart, idle-connection reaper), it reconnects once and
 retries the transaction, but only when the failure happened before COMMIT was sent: a retry after
 an ambiguous COMMIT could apply a write twice, so that case raises StoreError instead.
 """
@@ -22,8 +23,8 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 
-from ._sql import ConstraintKind, ConstraintViolation, Cursor, SqlStore
-from .api import StoreError
+from .database import ConstraintKind, ConstraintViolation, Cursor, Database
+from .errors import StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,10 +38,10 @@ def _placeholders(query: str) -> str:
     return query.replace("%", "%%").replace("?", "%s")
 
 
-class PostgresStore(SqlStore):
-    """A Store in a PostgreSQL database, optionally confined to one schema."""
+class PostgresDatabase(Database):
+    """A Database in PostgreSQL, optionally confined to one schema."""
 
-    backend = "postgresql"
+    dialect = "postgresql"
     _SCHEMA_VERSION_DDL = (
         "CREATE TABLE IF NOT EXISTS schema_version ("
         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
@@ -53,11 +54,13 @@ class PostgresStore(SqlStore):
         schema: str | None = None,
         connect_timeout: int = 10,
         display: str | None = None,
+        migrate: bool = True,
     ) -> None:
         """Connect with a libpq URL or conninfo string and migrate.
 
         `schema` puts every table in that schema (created if missing) via the search_path.
         `display` is how the database is named in errors (the URL without its password).
+        `migrate=False` only for `connect_separate`.
         """
         super().__init__()
         if schema is not None and not SCHEMA_NAME.fullmatch(schema):
@@ -73,7 +76,10 @@ class PostgresStore(SqlStore):
                 self._connect_kwargs["connect_timeout"] = connect_timeout
         except psycopg.ProgrammingError as exc:
             raise StoreError(f"bad PostgreSQL connection string {self._display}: {exc}") from exc
+        self._connect_timeout = connect_timeout
         self._conn = self._connect()
+        if not migrate:
+            return
         try:
             self._migrate()
         except BaseException:
@@ -81,7 +87,16 @@ class PostgresStore(SqlStore):
             raise
 
     def __repr__(self) -> str:
-        return f"PostgresStore({self._display!r}, schema={self.schema!r})"
+        return f"PostgresDatabase({self._display!r}, schema={self.schema!r})"
+
+    def connect_separate(self) -> PostgresDatabase:
+        return PostgresDatabase(
+            self._conninfo,
+            schema=self.schema,
+            connect_timeout=self._connect_timeout,
+            display=self._display,
+            migrate=False,
+        )
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -106,7 +121,7 @@ class PostgresStore(SqlStore):
             committing = False
             try:
                 with conn.transaction(), conn.cursor() as raw:
-                    result = fn(Cursor(raw, _placeholders))
+                    result = fn(Cursor(raw, _placeholders, self.dialect))
                     committing = True  # the block's exit sends COMMIT
                 return result
             except errors.IntegrityError as exc:
@@ -127,6 +142,12 @@ class PostgresStore(SqlStore):
 
     def _disconnect(self) -> None:
         self._conn.close()
+
+    def _outside_transaction(self, statement: str) -> None:
+        try:
+            self._conn.execute(statement.encode("utf-8"))
+        except psycopg.Error as exc:
+            raise StoreError(f"{self._display}: {exc}") from exc
 
     def _before_migrate(self, cur: Cursor) -> None:
         # Serialise migrators of the same schema (two servers starting at once) for the rest of

@@ -1,11 +1,11 @@
-"""SQLite backend (stdlib sqlite3): the default, one file under ./data.
+"""SQLite dialect (stdlib sqlite3): the default, one file under ./data.
 
 Durability: WAL journal with `synchronous=FULL` by default, so a committed transaction survives
 power loss, not just a process crash. `synchronous="NORMAL"` is faster and still never corrupts
 the file, but the last transactions before a power cut may roll back; only choose it for data
 that is checkpointed anyway.
 
-Concurrency: one connection per Store behind a lock (thread-safe within a process); between
+Concurrency: one connection per Database behind its lock (thread-safe within a process); between
 processes, write transactions start with BEGIN IMMEDIATE so they queue on SQLite's write lock
 (waiting up to `busy_timeout`) instead of failing when a read would upgrade to a write.
 """
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ._sql import ConstraintKind, ConstraintViolation, Cursor, SqlStore
-from .api import StoreError
+from .database import ConstraintKind, ConstraintViolation, Cursor, Database
+from .errors import StoreError
 
 T = TypeVar("T")
 
@@ -33,10 +33,10 @@ def _same(sql: str) -> str:
     return sql
 
 
-class SqliteStore(SqlStore):
-    """A Store in one SQLite file (or in memory with path ":memory:", for tests)."""
+class SqliteDatabase(Database):
+    """A Database in one SQLite file (or in memory with path ":memory:", for tests)."""
 
-    backend = "sqlite"
+    dialect = "sqlite"
     _SCHEMA_VERSION_DDL = (
         "CREATE TABLE IF NOT EXISTS schema_version ("
         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL) STRICT"
@@ -48,11 +48,12 @@ class SqliteStore(SqlStore):
         *,
         synchronous: str = "FULL",
         busy_timeout: float = 10.0,
+        migrate: bool = True,
     ) -> None:
         """Open (creating it and its parent directories if needed) and migrate the database.
 
         `busy_timeout` is how many seconds a write waits for another process's write lock
-        before failing with StoreError.
+        before failing with StoreError. `migrate=False` only for `connect_separate`.
         """
         super().__init__()
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -67,6 +68,7 @@ class SqliteStore(SqlStore):
             raise ValueError(f"busy_timeout must be 0..3600 seconds; got {busy_timeout!r}")
 
         self.path = str(path)
+        self._synchronous, self._busy_timeout = sync, busy_timeout
         if self.path != MEMORY:
             Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -88,13 +90,27 @@ class SqliteStore(SqlStore):
             self.journal_mode = self._set_wal(busy_timeout)
             self._conn.execute(f"PRAGMA synchronous = {sync}")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if migrate:
+                self._migrate()
         except BaseException:
             self._conn.close()
             raise
 
     def __repr__(self) -> str:
-        return f"SqliteStore({self.path!r})"
+        return f"SqliteDatabase({self.path!r})"
+
+    def connect_separate(self) -> SqliteDatabase:
+        if self.path == MEMORY:
+            raise StoreError(
+                "an in-memory SQLite database cannot be opened twice; use a file "
+                "(sqlite:///path.db) or PostgreSQL"
+            )
+        return SqliteDatabase(
+            self.path,
+            synchronous=self._synchronous,
+            busy_timeout=self._busy_timeout,
+            migrate=False,
+        )
 
     def _set_wal(self, busy_timeout: float) -> str:
         # Changing (or confirming) the journal mode can fail at once with "database is locked"
@@ -119,7 +135,7 @@ class SqliteStore(SqlStore):
             # and then writes can fail with SQLITE_BUSY without waiting, the classic WAL trap.
             raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                result = fn(Cursor(raw, _same))
+                result = fn(Cursor(raw, _same, self.dialect))
                 raw.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
@@ -135,6 +151,15 @@ class SqliteStore(SqlStore):
 
     def _disconnect(self) -> None:
         self._conn.close()
+
+    def _outside_transaction(self, statement: str) -> None:
+        try:
+            self._conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite {self.path!r}: {exc}") from exc
+
+    def _before_migrate(self, cur: Cursor) -> None:
+        """Nothing to prepare: BEGIN IMMEDIATE already keeps a second migrator out."""
 
     def _run_script(self, cur: Cursor, sql: str) -> None:
         # executescript() would COMMIT first and so break the migration transaction; instead

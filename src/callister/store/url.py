@@ -1,4 +1,4 @@
-"""`open_store(url)`: pick and open a backend from a database URL."""
+"""`open_database(url)`: the one parser of database URLs; it picks the dialect and opens it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .api import Store, StoreError
+from .database import Database
+from .errors import StoreError
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _FORMS = (
@@ -15,8 +16,8 @@ _FORMS = (
 )
 
 
-def open_store(url: str | os.PathLike[str]) -> Store:
-    """Open (creating and migrating as needed) the store the URL names.
+def open_database(url: str | os.PathLike[str]) -> Database:
+    """Open (creating and migrating as needed) the database the URL names.
 
     Accepted forms:
       - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, optionally with
@@ -40,9 +41,9 @@ def open_store(url: str | os.PathLike[str]) -> Store:
     if "://" in url:
         raise StoreError(f"unsupported store URL scheme in {redact(url)!r}; expected {_FORMS}")
     if url == ":memory:" or url.lower().endswith(SQLITE_SUFFIXES):
-        from .sqlite import SqliteStore
+        from .sqlite import SqliteDatabase
 
-        return SqliteStore(Path(url).expanduser() if url != ":memory:" else url)
+        return SqliteDatabase(Path(url).expanduser() if url != ":memory:" else url)
     raise StoreError(f"unrecognised store URL {url!r}; expected {_FORMS}")
 
 
@@ -58,8 +59,8 @@ def redact(url: str) -> str:
         return "<unparseable URL>"
 
 
-def _open_sqlite_url(url: str) -> Store:
-    from .sqlite import SqliteStore
+def _open_sqlite_url(url: str) -> Database:
+    from .sqlite import SqliteDatabase
 
     if not url.startswith("sqlite:///"):
         raise StoreError(f"bad SQLite URL {url!r}: use three slashes, e.g. sqlite:///data/x.db")
@@ -72,7 +73,7 @@ def _open_sqlite_url(url: str) -> Store:
         raise StoreError(f"unknown SQLite URL parameter(s) {sorted(unknown)} in {url!r}")
     try:
         busy_timeout = float(options.get("busy_timeout", "10"))
-        return SqliteStore(
+        return SqliteDatabase(
             path if path == ":memory:" else Path(path).expanduser(),
             synchronous=options.get("synchronous", "FULL"),
             busy_timeout=busy_timeout,
@@ -81,8 +82,8 @@ def _open_sqlite_url(url: str) -> Store:
         raise StoreError(f"bad SQLite URL {url!r}: {exc}") from exc
 
 
-def _open_postgres(url: str) -> Store:
-    from .postgres import PostgresStore
+def _open_postgres(url: str) -> Database:
+    from .postgres import PostgresDatabase
 
     try:
         parts = urlsplit(url)
@@ -95,6 +96,8 @@ def _open_postgres(url: str) -> Store:
     rest = [(key, value) for key, value in params if key != "schema"]
     conninfo = urlunsplit(parts._replace(query=urlencode(rest)))
     try:
-        return PostgresStore(conninfo, schema=schemas[0] if schemas else None, display=redact(url))
+        return PostgresDatabase(
+            conninfo, schema=schemas[0] if schemas else None, display=redact(url)
+        )
     except ValueError as exc:
         raise StoreError(f"bad PostgreSQL URL {redact(url)!r}: {exc}") from exc

@@ -27,7 +27,7 @@ MAX_LEDGER_IN_AUDIT = 2000  # accounts listed in the closing ledger (the rest ar
 
 class DeletionPlan:
     """The steps of deleting `world`; the server runs each on its writer thread, the CLI
-    directly (run_deletion). The job must be in state 'deleting' (Store.begin_deleting)."""
+    directly (run_deletion). The job must be in state 'deleting' (store.deletions.begin)."""
 
     def __init__(self, store: Store, world: str, public: str, home_count: int, batch: int) -> None:
         self.store, self.world, self.public = store, world, public
@@ -39,17 +39,17 @@ class DeletionPlan:
     def evacuees(self) -> list[tuple[int, str | None]]:
         """(account id, home world or None) for every character still in the world."""
         out: list[tuple[int, str | None]] = []
-        for account_id in self.store.world_characters(self.world):
+        for account_id in self.store.characters.in_world(self.world):
             out.append((account_id, self.home_of(account_id)))
         return out
 
     def home_of(self, account_id: int) -> str | None:
-        home: str | None = self.store.get_home(account_id) or self.public
+        home: str | None = self.store.worlds.get_home(account_id) or self.public
         if home == self.world:
             home = self.public if self.public != self.world else None
         if home is None:
             return None
-        record = self.store.get_world(home)
+        record = self.store.worlds.get(home)
         if record is None or record.state != "live":
             return None
         return home
@@ -58,30 +58,30 @@ class DeletionPlan:
         """Move the character home; None if it stays (and is deleted with the world). Either
         way the outcome is audited in the transaction that decides it."""
         if home is None:
-            self.store.record_stayed(self.world, account_id, "no live home world")
+            self.store.deletions.record_stayed(self.world, account_id, "no live home world")
             return None
-        if home in self.store.characters_of(account_id):
-            self.store.record_stayed(self.world, account_id, f"has a character in {home}")
+        if home in self.store.characters.worlds_of(account_id):
+            self.store.deletions.record_stayed(self.world, account_id, f"has a character in {home}")
             return None
-        record = self.store.get_world(home)
+        record = self.store.worlds.get(home)
         if record is None:
-            self.store.record_stayed(self.world, account_id, f"home world {home} is gone")
+            self.store.deletions.record_stayed(self.world, account_id, f"home world {home} is gone")
             return None
         placement = home_placement(record.seed, self.home_count, account_id)
         try:
-            self.store.move_character(
+            self.store.worlds.move_character(
                 account_id, self.world, home, placement=placement, reason="evacuate"
             )
         except (NotFound, ValueError) as exc:
             # NotFound: moved meanwhile (that move is audited) or the home stopped being live
-            if self.world in self.store.characters_of(account_id):
-                self.store.record_stayed(self.world, account_id, str(exc)[:200])
+            if self.world in self.store.characters.worlds_of(account_id):
+                self.store.deletions.record_stayed(self.world, account_id, str(exc)[:200])
             return None
         return home
 
     def close_ledger(self) -> dict[str, Any]:
         """The world's balances after the evacuation (what dies with it), audited once."""
-        balances = self.store.ledger_balances(self.world)
+        balances = self.store.ledger.balances(self.world)
         owned = {k: v for k, v in balances.items() if ":" in k}
         listed = dict(sorted(owned.items())[:MAX_LEDGER_IN_AUDIT])
         ledger = {
@@ -91,15 +91,15 @@ class DeletionPlan:
             "owned": listed,
             "system": {k: v for k, v in balances.items() if ":" not in k},
         }
-        return self.store.close_deletion_ledger(self.world, ledger)
+        return self.store.deletions.close_ledger(self.world, ledger)
 
     def tables(self) -> list[str]:
-        return [t for t in self.store.world_tables() if t not in LAST_TABLES]
+        return [t for t in self.store.worlds.tables() if t not in LAST_TABLES]
 
     def delete_batch(self, table: str) -> int:
         """Rows deleted; -1 if a foreign key holds the table back (retry after the others)."""
         try:
-            return self.store.delete_world_batch(self.world, table, self.batch)
+            return self.store.deletions.delete_batch(self.world, table, self.batch)
         except StoreError as exc:
             if "foreign" in str(exc).lower():
                 return -1
@@ -129,8 +129,8 @@ class DeletionPlan:
                 self._held.append(table)
 
     def finish(self) -> int:
-        audit_id = self.store.finish_world_deletion(self.world, {})
-        self.store.scrub()
+        audit_id = self.store.deletions.finish(self.world, {})
+        self.store.deletions.scrub()
         return audit_id
 
 

@@ -28,7 +28,7 @@ def home_systems(seed: int, count: int) -> tuple[tuple[int, int, int, float, flo
 
 
 def home_placement(seed: int, count: int, account_id: int) -> dict[str, Any]:
-    """The placement fields (see Store.move_character) for the account in world `seed`."""
+    """The placement fields (see store.worlds.move_character) for the account in world `seed`."""
     homes = home_systems(seed, count)
     x, y, station, sx, sy = homes[account_id % len(homes)]
     return {

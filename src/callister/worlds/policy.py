@@ -140,17 +140,17 @@ def request_deletion(
         raise PermissionError(f"'{actor.name}' is not an administrator (role {actor.role})")
     if confirm != name:
         raise ValueError("confirmation did not match the world's name; nothing deleted")
-    if store.get_world(name) is None:
+    if store.worlds.get(name) is None:
         raise NotFound(f"no world named '{name}'")
     if name == rules.public and not override:
         raise ValueError(
             f'{name} is the public world: add --override (HTTP: "override": true) to delete it'
         )
-    existing = store.get_deletion_job(name)
+    existing = store.deletions.get(name)
     if existing is not None and resume:
         return existing
-    terms = two_person_rule(store.world_stats(name), population, rules.two_person)
-    return store.create_deletion_job(
+    terms = two_person_rule(store.worlds.stats(name), population, rules.two_person)
+    return store.deletions.create(
         name,
         actor.id,
         countdown_s=rules.countdown_s if countdown_s is None else countdown_s,
@@ -168,7 +168,7 @@ def approve_deletion(store: Store, name: str, actor: Account, now: float) -> Del
     starts; the approval is audited with the approver."""
     if actor.role != "admin":
         raise PermissionError(f"'{actor.name}' is not an administrator (role {actor.role})")
-    job = store.get_deletion_job(name)
+    job = store.deletions.get(name)
     if job is None:
         raise NotFound(f"no deletion of '{name}' is waiting")
     if job.requested_by == actor.id:
@@ -176,4 +176,4 @@ def approve_deletion(store: Store, name: str, actor: Account, now: float) -> Del
             f"you ('{actor.name}') requested this deletion: the two-person rule needs a second "
             "administrator, not the requester, to approve it"
         )
-    return store.approve_deletion(name, actor.id, now)
+    return store.deletions.approve(name, actor.id, now)

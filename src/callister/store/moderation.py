@@ -1,32 +1,37 @@
-"""SQL implementation of the moderation records (see api_moderation.py), shared by both backends."""
+"""`ModerationRepository`: reports, footage, detector flags, moderators' actions (their audit
+log), bans, the watch list, logins, and evidence (what an account did that may be cheating).
+
+Every table has a `world` column (a world is deleted by key). Text written here (report text,
+reasons) is stored as given and must be shown as literal text. Every method is one transaction
+(see `Store` for the contract every repository keeps).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from . import _check as check
-from .api import MAX_LIST
-from .api_moderation import (
+from .database import Cursor, Database, Row
+from .records import (
     BAN_KINDS,
     FLAG_STATES,
     MAX_FOOTAGE_BYTES,
+    MAX_LIST,
     MAX_REPORT_TEXT,
     REPORT_REASONS,
     REPORT_STATES,
     REPORT_TARGETS,
     AuditEntry,
     Ban,
+    Evidence,
     Flag,
     FootageRecord,
     Login,
     Report,
 )
-
-if TYPE_CHECKING:
-    from ._sql import Cursor
 
 T = TypeVar("T")
 _SHORT = 64
@@ -37,6 +42,9 @@ _REPORT_COLS = (
 _FLAG_COLS = "id, world, detector, account_id, subject, score, evidence, at, status"
 _AUDIT_COLS = "id, world, moderator_id, action, target_account, reason, at, detail"
 _BAN_COLS = "id, world, kind, value, until, reason, by_id, at"
+_EVIDENCE_COLS = "id, world, account_id, tick, at, code, action, detail"
+_FOOTAGE_COLS = "id, world, zone, start_tick, end_tick, at, reason, size"
+MAX_EVIDENCE_TEXT = 64
 
 
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
@@ -49,7 +57,7 @@ def _opt_int(name: str, value: object) -> int | None:
     return None if value is None else check.int64(name, value)
 
 
-def _report(r: tuple[Any, ...]) -> Report:
+def _report(r: Row) -> Report:
     return Report(
         world=r[1], reporter_id=int(r[2]), target_kind=r[3], target=r[4],
         target_account=None if r[5] is None else int(r[5]), reason=r[6], text=r[7],
@@ -59,14 +67,14 @@ def _report(r: tuple[Any, ...]) -> Report:
     )  # fmt: skip
 
 
-def _flag(r: tuple[Any, ...]) -> Flag:
+def _flag(r: Row) -> Flag:
     return Flag(
         world=r[1], detector=r[2], account_id=int(r[3]), subject=r[4], score=float(r[5]),
         evidence=json.loads(r[6]), at=float(r[7]), status=r[8], id=int(r[0]),
     )  # fmt: skip
 
 
-def _audit(r: tuple[Any, ...]) -> AuditEntry:
+def _audit(r: Row) -> AuditEntry:
     return AuditEntry(
         world=r[1], moderator_id=int(r[2]), action=r[3],
         target_account=None if r[4] is None else int(r[4]), reason=r[5], at=float(r[6]),
@@ -74,23 +82,58 @@ def _audit(r: tuple[Any, ...]) -> AuditEntry:
     )  # fmt: skip
 
 
-def _ban(r: tuple[Any, ...]) -> Ban:
+def _ban(r: Row) -> Ban:
     return Ban(
         world=r[1], kind=r[2], value=r[3], until=None if r[4] is None else float(r[4]),
         reason=r[5], by=int(r[6]), at=float(r[7]), id=int(r[0]),
     )  # fmt: skip
 
 
-class SqlModerationRecords:
-    """Mixed into `SqlStore`; uses its `_run`/transaction helpers."""
+class ModerationRepository:
+    """Everything moderators and detectors keep, per world."""
 
-    _run: Callable[..., Any]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def _q(self, fn: Callable[[Cursor], T], write: bool = False) -> T:
-        return self._run(fn, write=write)
+    def _insert(self, sql: str, values: Sequence[Any]) -> int:
+        """Run an INSERT (`sql` without its RETURNING clause); the new row's id."""
+        row = self._db.one(sql + " RETURNING id", values, write=True)
+        assert row is not None  # INSERT ... RETURNING always yields the row
+        return int(row[0])
+
+    def _newest(
+        self,
+        columns: str,
+        table: str,
+        world: str,
+        limit: int,
+        map: Callable[[Row], T],
+        match: tuple[str, Any] | None = None,
+    ) -> list[T]:
+        """The world's rows of `table`, newest first, at most `limit`, optionally only those
+        whose column match[0] equals match[1]."""
+        world = check.text("world", world)
+        limit = check.count("limit", limit, 0, MAX_LIST)
+        where, params = "world = ?", [world]
+        if match is not None:
+            where += f" AND {match[0]} = ?"
+            params.append(match[1])
+        return self._db.all(
+            f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+            map=map,
+        )
+
+    def _set_status(self, table: str, world: str, field: str, row_id: int, status: str) -> bool:
+        values = (status, check.text("world", world), check.int64(field, row_id))
+        return bool(
+            self._db.execute(f"UPDATE {table} SET status = ? WHERE world = ? AND id = ?", values)
+        )
 
     # -- reports ----------------------------------------------------------------------------
+
     def add_report(self, report: Report) -> int:
+        """Store a report (status "open") and return its id."""
         if not isinstance(report, Report):
             raise ValueError("expected a Report")
         values = (
@@ -108,57 +151,37 @@ class SqlModerationRecords:
             check.to_json("chat", report.chat),
             "open",
         )
-
-        def insert(c: Cursor) -> int:
-            row = c.execute(
-                f"INSERT INTO mod_reports ({_REPORT_COLS.removeprefix('id, ')}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                values,
-            ).one()
-            assert row is not None
-            return int(row[0])
-
-        return self._q(insert, True)
+        return self._insert(
+            f"INSERT INTO mod_reports ({_REPORT_COLS.removeprefix('id, ')}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
 
     def get_report(self, world: str, report_id: int) -> Report | None:
+        """The world's report of that id, or None."""
         world, rid = check.text("world", world), check.int64("report_id", report_id)
-        row = self._q(
-            lambda c: c.execute(
-                f"SELECT {_REPORT_COLS} FROM mod_reports WHERE world = ? AND id = ?", (world, rid)
-            ).one()
+        return self._db.one(
+            f"SELECT {_REPORT_COLS} FROM mod_reports WHERE world = ? AND id = ?",
+            (world, rid),
+            map=_report,
         )
-        return None if row is None else _report(row)
 
     def list_reports(
         self, world: str, status: str | None = "open", limit: int = 100
     ) -> list[Report]:
-        world = check.text("world", world)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        sql, params = f"SELECT {_REPORT_COLS} FROM mod_reports WHERE world = ? ", list[Any]([world])
-        if status is not None:
-            sql += "AND status = ? "
-            params.append(_one_of("status", status, REPORT_STATES))
-        rows = self._q(
-            lambda c: c.execute(sql + "ORDER BY id DESC LIMIT ?", (*params, limit)).all()
-        )
-        return [_report(r) for r in rows]
+        """Reports newest first, optionally only those in `status`."""
+        match = None if status is None else ("status", _one_of("status", status, REPORT_STATES))
+        return self._newest(_REPORT_COLS, "mod_reports", world, limit, _report, match)
 
     def set_report_status(self, world: str, report_id: int, status: str) -> bool:
-        values = (_one_of("status", status, REPORT_STATES), check.text("world", world),
-                  check.int64("report_id", report_id))  # fmt: skip
-        return bool(
-            self._q(
-                lambda c: (
-                    c.execute(
-                        "UPDATE mod_reports SET status = ? WHERE world = ? AND id = ?", values
-                    ).rowcount
-                ),
-                True,
-            )
-        )
+        """Open or close a report; False if the world has no report of that id."""
+        status = _one_of("status", status, REPORT_STATES)
+        return self._set_status("mod_reports", world, "report_id", report_id, status)
 
     # -- footage ----------------------------------------------------------------------------
+
     def save_footage(self, record: FootageRecord) -> int:
+        """Store footage bytes (at most MAX_FOOTAGE_BYTES) and return the id."""
         if not isinstance(record, FootageRecord):
             raise ValueError("expected a FootageRecord")
         if not isinstance(record.data, bytes | bytearray) or not record.data:
@@ -172,51 +195,30 @@ class SqlModerationRecords:
             check.finite("at", record.at), _text("reason", record.reason, 200),
             len(record.data), bytes(record.data),
         )  # fmt: skip
-
-        def insert(c: Cursor) -> int:
-            row = c.execute(
-                "INSERT INTO mod_footage (world, zone, start_tick, end_tick, at, reason, size, "
-                "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                values,
-            ).one()
-            assert row is not None
-            return int(row[0])
-
-        return self._q(insert, True)
+        return self._insert(
+            "INSERT INTO mod_footage (world, zone, start_tick, end_tick, at, reason, size, "
+            "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
 
     def get_footage(self, world: str, footage_id: int) -> FootageRecord | None:
+        """The footage with its bytes."""
         world, fid = check.text("world", world), check.int64("footage_id", footage_id)
-        r = self._q(
-            lambda c: c.execute(
-                "SELECT id, world, zone, start_tick, end_tick, at, reason, size, data "
-                "FROM mod_footage WHERE world = ? AND id = ?",
-                (world, fid),
-            ).one()
+        return self._db.one(
+            f"SELECT {_FOOTAGE_COLS}, data FROM mod_footage WHERE world = ? AND id = ?",
+            (world, fid),
+            map=_footage,
         )
-        if r is None:
-            return None
-        return FootageRecord(r[1], r[2], int(r[3]), int(r[4]), float(r[5]), r[6], int(r[7]),
-                             bytes(r[8]), int(r[0]))  # fmt: skip
 
     def list_footage(self, world: str, limit: int = 100) -> list[FootageRecord]:
-        world = check.text("world", world)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        rows = self._q(
-            lambda c: c.execute(
-                "SELECT id, world, zone, start_tick, end_tick, at, reason, size FROM mod_footage "
-                "WHERE world = ? ORDER BY id DESC LIMIT ?",
-                (world, limit),
-            ).all()
-        )
-        return [
-            FootageRecord(
-                r[1], r[2], int(r[3]), int(r[4]), float(r[5]), r[6], int(r[7]), b"", int(r[0])
-            )
-            for r in rows
-        ]
+        """Footage newest first, without bytes."""
+        return self._newest(_FOOTAGE_COLS, "mod_footage", world, limit, _footage)
 
     # -- flags ------------------------------------------------------------------------------
+
     def add_flag(self, flag: Flag) -> int:
+        """Store a flag; an open flag of the same detector, account and subject is updated
+        instead (score, evidence, time) and its id returned."""
         if not isinstance(flag, Flag):
             raise ValueError("expected a Flag")
         score = check.finite("score", flag.score)
@@ -249,36 +251,22 @@ class SqlModerationRecords:
             assert row is not None
             return int(row[0])
 
-        return self._q(upsert, True)
+        return self._db.write(upsert)
 
     def list_flags(self, world: str, status: str | None = "open", limit: int = 100) -> list[Flag]:
-        world = check.text("world", world)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        sql, params = f"SELECT {_FLAG_COLS} FROM mod_flags WHERE world = ? ", list[Any]([world])
-        if status is not None:
-            sql += "AND status = ? "
-            params.append(_one_of("status", status, FLAG_STATES))
-        rows = self._q(
-            lambda c: c.execute(sql + "ORDER BY id DESC LIMIT ?", (*params, limit)).all()
-        )
-        return [_flag(r) for r in rows]
+        """Flags newest first, optionally only those in `status`."""
+        match = None if status is None else ("status", _one_of("status", status, FLAG_STATES))
+        return self._newest(_FLAG_COLS, "mod_flags", world, limit, _flag, match)
 
     def set_flag_status(self, world: str, flag_id: int, status: str) -> bool:
-        values = (_one_of("status", status, FLAG_STATES), check.text("world", world),
-                  check.int64("flag_id", flag_id))  # fmt: skip
-        return bool(
-            self._q(
-                lambda c: (
-                    c.execute(
-                        "UPDATE mod_flags SET status = ? WHERE world = ? AND id = ?", values
-                    ).rowcount
-                ),
-                True,
-            )
-        )
+        """Dismiss or action a flag (or reopen it); False if the world has no such flag."""
+        status = _one_of("status", status, FLAG_STATES)
+        return self._set_status("mod_flags", world, "flag_id", flag_id, status)
 
-    # -- audit ------------------------------------------------------------------------------
+    # -- the moderators' audit log ----------------------------------------------------------
+
     def add_audit(self, entry: AuditEntry) -> int:
+        """Record what a moderator did; the entry's id."""
         if not isinstance(entry, AuditEntry):
             raise ValueError("expected an AuditEntry")
         values = (
@@ -288,34 +276,27 @@ class SqlModerationRecords:
             _text("reason", entry.reason, MAX_REPORT_TEXT), check.finite("at", entry.at),
             check.to_json("detail", entry.detail, object_only=True),
         )  # fmt: skip
-
-        def insert(c: Cursor) -> int:
-            row = c.execute(
-                "INSERT INTO mod_audit (world, moderator_id, action, target_account, reason, at, "
-                "detail) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                values,
-            ).one()
-            assert row is not None
-            return int(row[0])
-
-        return self._q(insert, True)
+        return self._insert(
+            "INSERT INTO mod_audit (world, moderator_id, action, target_account, reason, at, "
+            "detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
 
     def list_audit(
         self, world: str, target_account: int | None = None, limit: int = 100
     ) -> list[AuditEntry]:
-        world = check.text("world", world)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        sql, params = f"SELECT {_AUDIT_COLS} FROM mod_audit WHERE world = ? ", list[Any]([world])
-        if target_account is not None:
-            sql += "AND target_account = ? "
-            params.append(check.int64("target_account", target_account))
-        rows = self._q(
-            lambda c: c.execute(sql + "ORDER BY id DESC LIMIT ?", (*params, limit)).all()
+        """The moderators' actions newest first, optionally only those on one account."""
+        match = (
+            None
+            if target_account is None
+            else ("target_account", check.int64("target_account", target_account))
         )
-        return [_audit(r) for r in rows]
+        return self._newest(_AUDIT_COLS, "mod_audit", world, limit, _audit, match)
 
     # -- bans -------------------------------------------------------------------------------
+
     def add_ban(self, ban: Ban) -> int:
+        """Record a ban on an account or an address; its id."""
         if not isinstance(ban, Ban):
             raise ValueError("expected a Ban")
         values = (
@@ -325,32 +306,27 @@ class SqlModerationRecords:
             _text("reason", ban.reason, MAX_REPORT_TEXT), check.int64("by", ban.by),
             check.finite("at", ban.at),
         )  # fmt: skip
-
-        def insert(c: Cursor) -> int:
-            row = c.execute(
-                "INSERT INTO mod_bans (world, kind, value, until, reason, by_id, at, lifted) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (*values, False),
-            ).one()
-            assert row is not None
-            return int(row[0])
-
-        return self._q(insert, True)
+        return self._insert(
+            "INSERT INTO mod_bans (world, kind, value, until, reason, by_id, at, lifted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, False),
+        )
 
     def active_bans(self, world: str, now: float) -> list[Ban]:
+        """Bans in force at `now` (permanent or not yet expired), newest first."""
         world, now = check.text("world", world), check.finite("now", now)
-        rows = self._q(
-            lambda c: c.execute(
-                f"SELECT {_BAN_COLS} FROM mod_bans WHERE world = ? AND lifted = ? "
-                "AND (until IS NULL OR until > ?) ORDER BY id DESC",
-                (world, False, now),
-            ).all()
+        return self._db.all(
+            f"SELECT {_BAN_COLS} FROM mod_bans WHERE world = ? AND lifted = ? "
+            "AND (until IS NULL OR until > ?) ORDER BY id DESC",
+            (world, False, now),
+            map=_ban,
         )
-        return [_ban(r) for r in rows]
 
     def bans_on(
         self, world: str, account_id: int | None, address: str | None, now: float
     ) -> list[Ban]:
+        """The bans in force at `now` on this account or this address (either may be None),
+        newest first: what admission checks (moderation/admission.py), one indexed query."""
         world, now = check.text("world", world), check.finite("now", now)
         wanted: list[tuple[str, str]] = []
         if account_id is not None:
@@ -360,31 +336,24 @@ class SqlModerationRecords:
         if not wanted:
             return []
         match = " OR ".join("(kind = ? AND value = ?)" for _ in wanted)
-        params = (world, False, now, *(v for pair in wanted for v in pair))
-        rows = self._q(
-            lambda c: c.execute(
-                f"SELECT {_BAN_COLS} FROM mod_bans WHERE world = ? AND lifted = ? "
-                f"AND (until IS NULL OR until > ?) AND ({match}) ORDER BY id DESC",
-                params,
-            ).all()
+        return self._db.all(
+            f"SELECT {_BAN_COLS} FROM mod_bans WHERE world = ? AND lifted = ? "
+            f"AND (until IS NULL OR until > ?) AND ({match}) ORDER BY id DESC",
+            (world, False, now, *(v for pair in wanted for v in pair)),
+            map=_ban,
         )
-        return [_ban(r) for r in rows]
 
     def lift_ban(self, world: str, ban_id: int) -> bool:
+        """End a ban before its time; False if the world has no ban of that id."""
         values = (True, check.text("world", world), check.int64("ban_id", ban_id))
         return bool(
-            self._q(
-                lambda c: (
-                    c.execute(
-                        "UPDATE mod_bans SET lifted = ? WHERE world = ? AND id = ?", values
-                    ).rowcount
-                ),
-                True,
-            )
+            self._db.execute("UPDATE mod_bans SET lifted = ? WHERE world = ? AND id = ?", values)
         )
 
     # -- watch list and logins --------------------------------------------------------------
+
     def set_watch(self, world: str, account_id: int, watched: bool, by: int, reason: str) -> None:
+        """Put the account on the world's watch list (its footage is kept) or take it off."""
         world = check.text("world", world)
         account = check.int64("account_id", account_id)
         by = check.int64("by", by)
@@ -399,66 +368,108 @@ class SqlModerationRecords:
                     (world, account, by, reason, time.time()),
                 )
 
-        self._q(run, True)
+        self._db.write(run)
 
     def list_watch(self, world: str) -> list[int]:
+        """The watched accounts of the world, by id."""
         world = check.text("world", world)
-        rows = self._q(
-            lambda c: c.execute(
-                "SELECT account_id FROM mod_watch WHERE world = ? ORDER BY account_id", (world,)
-            ).all()
+        return self._db.all(
+            "SELECT account_id FROM mod_watch WHERE world = ? ORDER BY account_id",
+            (world,),
+            map=lambda r: int(r[0]),
         )
-        return [int(r[0]) for r in rows]
 
     def record_login(self, login: Login) -> None:
+        """Remember that an account entered the world from an address."""
         if not isinstance(login, Login):
             raise ValueError("expected a Login")
         values = (check.text("world", login.world), check.int64("account_id", login.account_id),
                   _text("address", login.address, 200), check.finite("at", login.at))  # fmt: skip
-        self._q(
-            lambda c: c.execute(
-                "INSERT INTO mod_logins (world, account_id, address, at) VALUES (?, ?, ?, ?)",
-                values,
-            ),
-            True,
+        self._db.execute(
+            "INSERT INTO mod_logins (world, account_id, address, at) VALUES (?, ?, ?, ?)", values
         )
 
     def list_logins(
         self, world: str, account_id: int | None = None, limit: int = 1000
     ) -> list[Login]:
-        world = check.text("world", world)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        sql = "SELECT world, account_id, address, at FROM mod_logins WHERE world = ? "
-        params: list[Any] = [world]
-        if account_id is not None:
-            sql += "AND account_id = ? "
-            params.append(check.int64("account_id", account_id))
-        rows = self._q(
-            lambda c: c.execute(sql + "ORDER BY id DESC LIMIT ?", (*params, limit)).all()
+        """Logins newest first (all accounts, or one)."""
+        match = (
+            None if account_id is None else ("account_id", check.int64("account_id", account_id))
         )
-        return [Login(r[0], int(r[1]), r[2], float(r[3])) for r in rows]
-
-    def list_txns(
-        self, world: str, kinds: tuple[str, ...], after_id: int, since: float, limit: int = 1000
-    ) -> list[Any]:
-        from ._sql import _TXN_COLUMNS, _txn  # _sql mixes this class in: import at call time
-
-        world = check.text("world", world)
-        if not isinstance(kinds, tuple) or not 0 < len(kinds) <= 16:
-            raise ValueError("kinds must be a tuple of 1-16 transaction kinds")
-        names = [check.kind("kind", k) for k in kinds]
-        after = check.int64("after_id", after_id, 0)
-        since = check.finite("since", since)
-        limit = check.count("limit", limit, 0, MAX_LIST)
-        marks = ", ".join("?" for _ in names)
-        rows = self._q(
-            lambda c: c.execute(
-                f"SELECT {_TXN_COLUMNS} FROM ledger_txns WHERE world = ? AND id > ? "
-                f"AND kind IN ({marks}) AND created_at >= ? ORDER BY id LIMIT ?",
-                (world, after, *names, since, limit),
-            ).all()
+        return self._newest(
+            "world, account_id, address, at",
+            "mod_logins",
+            world,
+            limit,
+            lambda r: Login(r[0], int(r[1]), r[2], float(r[3])),
+            match,
         )
-        return [_txn(r) for r in rows]
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def add_evidence(self, rows: Sequence[Evidence]) -> list[int]:
+        """Store the rows in one transaction (their `id` is ignored); return the new ids in
+        order. Evidence is an audit record: it outlives the account it names.
+        """
+        values = [_evidence_row(i, e) for i, e in enumerate(check.sequence("rows", rows))]
+
+        def insert(cur: Cursor) -> list[int]:
+            ids = []
+            for value in values:
+                row = cur.execute(
+                    "INSERT INTO evidence (world, account_id, tick, at, code, action, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    value,
+                ).one()
+                assert row is not None  # INSERT ... RETURNING always yields the row
+                ids.append(int(row[0]))
+            return ids
+
+        return self._db.write(insert) if values else []
+
+    def list_evidence(
+        self, world: str, account_id: int | None = None, limit: int = 100
+    ) -> list[Evidence]:
+        """The world's evidence, newest first, optionally only about one account."""
+        match = (
+            None if account_id is None else ("account_id", check.int64("account_id", account_id))
+        )
+        return self._newest(_EVIDENCE_COLS, "evidence", world, limit, _evidence, match)
+
+
+def _footage(r: Row) -> FootageRecord:
+    """A footage row (`_FOOTAGE_COLS`, and `data` when read: listed footage has none)."""
+    data = bytes(r[8]) if len(r) > 8 else b""
+    return FootageRecord(r[1], r[2], int(r[3]), int(r[4]), float(r[5]), r[6], int(r[7]), data,
+                         int(r[0]))  # fmt: skip
+
+
+def _evidence_row(i: int, e: Evidence) -> Row:
+    if not isinstance(e, Evidence):
+        raise ValueError(f"rows[{i}] must be an Evidence, not {type(e).__name__}")
+    return (
+        check.text(f"rows[{i}].world", e.world),
+        check.int64(f"rows[{i}].account_id", e.account_id),
+        check.int64(f"rows[{i}].tick", e.tick, 0),
+        check.finite(f"rows[{i}].at", e.at),
+        check.text(f"rows[{i}].code", e.code, MAX_EVIDENCE_TEXT),
+        check.text(f"rows[{i}].action", e.action, MAX_EVIDENCE_TEXT),
+        check.to_json(f"rows[{i}].detail", e.detail, object_only=True),
+    )
+
+
+def _evidence(row: Row) -> Evidence:
+    id_, world, account_id, tick, at, code, action, detail = row
+    return Evidence(
+        world=world,
+        account_id=int(account_id),
+        tick=int(tick),
+        at=float(at),
+        code=code,
+        action=action,
+        detail=json.loads(detail),
+        id=int(id_),
+    )
 
 
 def _text(name: str, value: object, max_len: int) -> str:

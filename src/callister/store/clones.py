@@ -1,20 +1,33 @@
-"""SQL implementation of the clones records (see api_clones.py), shared by both backends."""
+"""`CloneRowRepository`: clones with their memories and relationships, consents to clone a
+person's profile, the worlds' signing keys and the keys they trust.
+
+A clone's `licence` is never taken from the writer: every read computes it from the consent
+records and the trusted keys (see `_licence_sql`), so a revoked consent or a key no longer
+trusted unlicenses the clones at once. Trust changes are written to `world_audit`.
+
+The store knows nothing of `callister.agents` (it is a leaf layer): a clone travels as a
+`CloneRow` of plain values, and `server.crew.StoreCloneRepository` converts. Dead clones are
+kept (archives); `purge` exists for moderation only. Every method is one transaction (see
+`Store` for the contract every repository keeps).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from . import _check as check
-from ._worlds import _insert_audit
-from .api import MAX_LIST, NotFound
-from .api_clones import (
+from ._audit import insert_audit
+from .database import Cursor, Database, Row
+from .errors import NotFound
+from .records import (
     CLONE_GOALS,
     CLONE_LICENCES,
     CLONE_ROLES,
     EMBEDDING_BYTES,
+    MAX_LIST,
     MEMORY_KINDS,
     CloneFilter,
     CloneInfo,
@@ -24,11 +37,6 @@ from .api_clones import (
     RelationshipRow,
     TrustedKey,
 )
-
-if TYPE_CHECKING:
-    from ._sql import Cursor
-
-T = TypeVar("T")
 
 _CLONE_COLUMNS = (
     "id, world, name, role, goal, ship_id, owner_id, subject_id, consent_id, licence, "
@@ -93,9 +101,7 @@ def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _clone_values(
-    r: CloneRow, now: float
-) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _clone_values(r: CloneRow, now: float) -> tuple[Row, list[Row], list[Row]]:
     if not isinstance(r, CloneRow):
         raise ValueError(f"expected a CloneRow, not {type(r).__name__}")
     cid = check.int64("id", r.id, 1)
@@ -172,9 +178,7 @@ def _clone_values(
     return row, mems, rels
 
 
-def _write_clone(
-    cur: Cursor, row: tuple[Any, ...], mems: list[tuple[Any, ...]], rels: list[tuple[Any, ...]]
-) -> None:
+def _write_clone(cur: Cursor, row: Row, mems: list[Row], rels: list[Row]) -> None:
     cid = row[0]
     cols = _CLONE_COLUMNS.split(", ")
     cur.execute(
@@ -196,7 +200,7 @@ def _write_clone(
     )
 
 
-def _consent(row: tuple[Any, ...]) -> Consent:
+def _consent(row: Row) -> Consent:
     id_, subject, grantee, granted, revoked = row
     return Consent(
         int(id_),
@@ -207,16 +211,21 @@ def _consent(row: tuple[Any, ...]) -> Consent:
     )
 
 
-class SqlCloneRecords:
-    """Mixed into `SqlStore`; uses its `_run`/transaction helpers."""
+class CloneRowRepository:
+    """Clones (as `CloneRow`s), consents, signing keys and trusted keys."""
 
-    _run: Callable[..., Any]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def put_clone(self, row: CloneRow) -> None:
+    def put(self, row: CloneRow) -> None:
+        """Insert or replace the clone with its memories and relationships (one transaction).
+        ValueError for bad values (unknown role/goal/kind, a wrong-sized embedding ...).
+        `row.licence` is ignored: the store computes the status (module docstring)."""
         values = _clone_values(row, time.time())
-        self._run(lambda c: _write_clone(c, *values), write=True)
+        self._db.write(lambda c: _write_clone(c, *values))
 
-    def put_clones(self, rows: Sequence[CloneRow]) -> None:
+    def put_many(self, rows: Sequence[CloneRow]) -> None:
+        """`put` for each, all in one transaction."""
         now = time.time()
         values = [_clone_values(r, now) for r in rows]
 
@@ -225,9 +234,10 @@ class SqlCloneRecords:
                 _write_clone(cur, *v)
 
         if values:
-            self._run(write, write=True)
+            self._db.write(write)
 
-    def get_clone(self, clone_id: int) -> CloneRow | None:
+    def get(self, clone_id: int) -> CloneRow | None:
+        """The stored clone with memories (in seq order) and relationships, or None."""
         cid = check.int64("clone_id", clone_id)
 
         def read(cur: Cursor) -> Any:
@@ -245,7 +255,7 @@ class SqlCloneRecords:
             ).all()
             return row, mems, rels
 
-        got = self._run(read, write=False)
+        got = self._db.read(read)
         if got is None:
             return None
         row, mems, rels = got
@@ -305,14 +315,13 @@ class SqlCloneRecords:
             licence_key=None if key is None else bytes(key),
         )
 
-    def clone_exists(self, clone_id: int) -> bool:
+    def exists(self, clone_id: int) -> bool:
+        """True if a clone (alive or dead) with that id is stored."""
         cid = check.int64("clone_id", clone_id)
-        row = self._run(
-            lambda c: c.execute("SELECT 1 FROM clones WHERE id = ?", (cid,)).one(), write=False
-        )
-        return row is not None
+        return self._db.one("SELECT 1 FROM clones WHERE id = ?", (cid,)) is not None
 
-    def list_clones(self, where: CloneFilter | None = None, limit: int = 1000) -> list[CloneInfo]:
+    def find(self, where: CloneFilter | None = None, limit: int = 1000) -> list[CloneInfo]:
+        """Clones matching every given field of `where`, by id."""
         where = where or CloneFilter()
         limit = check.count("limit", limit, 0, MAX_LIST)
         conds: list[str] = []
@@ -342,7 +351,7 @@ class SqlCloneRecords:
             + " ORDER BY c.id LIMIT ?"
         )
         params.append(limit)
-        rows = self._run(lambda c: c.execute(sql, params).all(), write=False)
+        rows = self._db.all(sql, params)
         return [
             CloneInfo(
                 id=int(r[0]),
@@ -365,7 +374,8 @@ class SqlCloneRecords:
             for r in rows
         ]
 
-    def set_clone_ship(self, clone_id: int, ship_id: int | None) -> None:
+    def set_ship(self, clone_id: int, ship_id: int | None) -> None:
+        """Move the clone aboard `ship_id` (None: ashore). NotFound for an unknown clone."""
         cid = check.int64("clone_id", clone_id)
         ship = _opt_int("ship_id", ship_id)
 
@@ -377,9 +387,10 @@ class SqlCloneRecords:
             if cur.rowcount == 0:
                 raise NotFound(f"no clone {cid}")
 
-        self._run(update, write=True)
+        self._db.write(update)
 
-    def purge_clone(self, clone_id: int) -> bool:
+    def purge(self, clone_id: int) -> bool:
+        """Delete the clone and everything of it (moderation only). True if it existed."""
         cid = check.int64("clone_id", clone_id)
 
         def delete(cur: Cursor) -> bool:
@@ -387,11 +398,13 @@ class SqlCloneRecords:
             cur.execute("DELETE FROM clone_relationships WHERE clone_id = ?", (cid,))
             return cur.execute("DELETE FROM clones WHERE id = ?", (cid,)).rowcount > 0
 
-        return bool(self._run(delete, write=True))
+        return self._db.write(delete)
 
     # -- consents ---------------------------------------------------------------------------
 
     def record_consent(self, subject_id: int, grantee_id: int | None = None) -> Consent:
+        """Record that `subject_id` allows clones of their profile (by `grantee_id`, or
+        anyone). NotFound for an unknown account."""
         subject = check.int64("subject_id", subject_id, 1)
         grantee = _opt_int("grantee_id", grantee_id, 1)
         now = time.time()
@@ -411,9 +424,12 @@ class SqlCloneRecords:
             assert row is not None
             return _consent(row)
 
-        return self._run(insert, write=True)
+        return self._db.write(insert)
 
     def revoke_consent(self, subject_id: int, consent_id: int, by: int | None = None) -> bool:
+        """Revoke one of the subject's consents; False if it is not theirs or already revoked.
+        The clones licensed by it read as unlicensed from then on. Recorded in world_audit
+        (`clone_consent_revoked`, by the account `by`; None: the server's operator)."""
         subject = check.int64("subject_id", subject_id)
         cid = check.int64("consent_id", consent_id)
         who = _opt_int("by", by)
@@ -429,39 +445,37 @@ class SqlCloneRecords:
             )
             if done:
                 _refresh_licences(cur, "subject_id = ? AND licence_home IS NULL", (subject,))
-                _insert_audit(cur, who, "clone_consent_revoked", str(subject), {"consent": cid})
+                insert_audit(cur, who, "clone_consent_revoked", str(subject), {"consent": cid})
             return done
 
-        return bool(self._run(revoke, write=True))
+        return self._db.write(revoke)
 
     def active_consent(self, subject_id: int, grantee_id: int | None) -> Consent | None:
+        """The newest unrevoked consent of `subject_id` that covers `grantee_id`, or None."""
         subject = check.int64("subject_id", subject_id)
         grantee = _opt_int("grantee_id", grantee_id)
-        row = self._run(
-            lambda c: c.execute(
-                f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? "
-                "AND revoked_at IS NULL AND (grantee_id IS NULL OR grantee_id = ?) "
-                "ORDER BY id DESC LIMIT 1",
-                (subject, grantee),
-            ).one(),
-            write=False,
+        return self._db.one(
+            f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? "
+            "AND revoked_at IS NULL AND (grantee_id IS NULL OR grantee_id = ?) "
+            "ORDER BY id DESC LIMIT 1",
+            (subject, grantee),
+            map=_consent,
         )
-        return None if row is None else _consent(row)
 
     def list_consents(self, subject_id: int) -> list[Consent]:
+        """Every consent the subject ever recorded, oldest first."""
         subject = check.int64("subject_id", subject_id)
-        rows = self._run(
-            lambda c: c.execute(
-                f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? ORDER BY id",
-                (subject,),
-            ).all(),
-            write=False,
+        return self._db.all(
+            f"SELECT {_CONSENT_COLUMNS} FROM clone_consents WHERE subject_id = ? ORDER BY id",
+            (subject,),
+            map=_consent,
         )
-        return [_consent(r) for r in rows]
 
     # -- keys -------------------------------------------------------------------------------
 
     def world_key(self, world: str, create_pem: str | None = None) -> str | None:
+        """The world's signing key (PEM). With `create_pem`, store it if the world has none
+        yet (the first stored key wins) and return the stored one."""
         world = check.text("world", world)
         pem = None if create_pem is None else check.text("create_pem", create_pem, 10_000)
 
@@ -475,18 +489,21 @@ class SqlCloneRecords:
             row = cur.execute("SELECT private_pem FROM world_keys WHERE world = ?", (world,)).one()
             return None if row is None else str(row[0])
 
-        return self._run(run, write=pem is not None)
+        return self._db.write(run) if pem is not None else self._db.read(run)
 
     def signing_keys(self) -> list[tuple[str, str]]:
-        rows = self._run(
-            lambda c: c.execute("SELECT world, private_pem FROM world_keys ORDER BY world").all(),
-            write=False,
+        """Every world's signing key as (world, PEM): together, this server's own keys."""
+        return self._db.all(
+            "SELECT world, private_pem FROM world_keys ORDER BY world",
+            map=lambda r: (str(r[0]), str(r[1])),
         )
-        return [(str(r[0]), str(r[1])) for r in rows]
 
     def trust_key(
         self, world: str, public_key: bytes, label: str, actor: int | None = None
     ) -> None:
+        """Accept clone files and licence proofs signed by `public_key` in `world` (upsert of
+        the label), recorded in world_audit (`clone_key_trusted`, by `actor`; None: the
+        server's operator)."""
         world = check.text("world", world)
         key = _opt_key("public_key", public_key)
         if key is None:
@@ -501,11 +518,13 @@ class SqlCloneRecords:
                 (world, key, label, time.time()),
             )
             _refresh_licences(cur, "world = ? AND licence_key = ?", (world, key))
-            _insert_audit(cur, who, "clone_key_trusted", world, {"key": key.hex(), "label": label})
+            insert_audit(cur, who, "clone_key_trusted", world, {"key": key.hex(), "label": label})
 
-        self._run(run, write=True)
+        self._db.write(run)
 
     def untrust_key(self, world: str, public_key: bytes, actor: int | None = None) -> bool:
+        """Stop trusting `public_key` in `world` (audited as `clone_key_untrusted`); False if it
+        was not trusted. Clones licensed by its proofs read as unlicensed from then on."""
         world = check.text("world", world)
         key = _opt_key("public_key", public_key)
         if key is None:
@@ -519,19 +538,17 @@ class SqlCloneRecords:
             if not gone:
                 return False
             _refresh_licences(cur, "world = ? AND licence_key = ?", (world, key))
-            _insert_audit(cur, who, "clone_key_untrusted", world, {"key": key.hex()})
+            insert_audit(cur, who, "clone_key_untrusted", world, {"key": key.hex()})
             return True
 
-        return bool(self._run(run, write=True))
+        return self._db.write(run)
 
     def trusted_keys(self, world: str) -> list[TrustedKey]:
+        """The world's trusted keys, oldest first."""
         world = check.text("world", world)
-        rows = self._run(
-            lambda c: c.execute(
-                "SELECT world, public_key, label, added_at FROM trusted_keys WHERE world = ? "
-                "ORDER BY added_at, public_key",
-                (world,),
-            ).all(),
-            write=False,
+        return self._db.all(
+            "SELECT world, public_key, label, added_at FROM trusted_keys WHERE world = ? "
+            "ORDER BY added_at, public_key",
+            (world,),
+            map=lambda r: TrustedKey(r[0], bytes(r[1]), r[2], float(r[3])),
         )
-        return [TrustedKey(r[0], bytes(r[1]), r[2], float(r[3])) for r in rows]

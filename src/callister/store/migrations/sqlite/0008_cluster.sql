@@ -1,12 +1,13 @@
--- Cluster schema (SQLite). Its twin is ../postgresql/0900_cluster.sql: same tables, columns,
+-- Cluster schema (SQLite). Its twin is ../postgresql/0008_cluster.sql: same tables, columns,
 -- keys and rules; only type names and the trigger syntax differ. Change both together.
 --
 -- Zone ownership is a lease in NATS (cluster/leases.py); its fencing token (the lease's KV
 -- revision, which only grows) is stored here per zone, and every write of a zone's state
 -- carries the writer's token. The database refuses a write whose token is lower than the
 -- zone's. SQLite serialises writers (BEGIN IMMEDIATE), so the triggers need no row locks.
--- Idempotent (IF NOT EXISTS): fencing.ensure_schema() may have created these tables before
--- the store's migration runner takes this file.
+-- Idempotent (IF NOT EXISTS) on purpose: before this was an ordinary migration, a cluster
+-- worker created these tables itself (the former fencing.ensure_schema, from the same text) in
+-- databases the runner had taken to version 7; those upgrade by running it again.
 
 -- The highest token seen per zone, and its owner; raised by a conditional upsert, never lowered.
 CREATE TABLE IF NOT EXISTS cluster_fences (

@@ -1,4 +1,4 @@
--- Cluster schema (PostgreSQL). Its twin is ../sqlite/0900_cluster.sql: same tables, columns,
+-- Cluster schema (PostgreSQL). Its twin is ../sqlite/0008_cluster.sql: same tables, columns,
 -- keys and rules; only type names and the trigger syntax differ. Change both together.
 --
 -- Zone ownership is a lease in NATS (cluster/leases.py); its fencing token (the lease's KV
@@ -7,9 +7,10 @@
 -- zone's: a worker that lost its lease cannot overwrite the new owner's state, whatever it
 -- believes. Zone keys are "<world>.<x>.<y>"; every table also has a `world` column.
 --
--- Idempotent (IF NOT EXISTS / OR REPLACE): fencing.ensure_schema() may have created these
--- tables before the store's migration runner takes this file. Needs PostgreSQL >= 14
--- (CREATE OR REPLACE TRIGGER; pg_current_xact_id() is 13+).
+-- Idempotent (IF NOT EXISTS / OR REPLACE) on purpose: before this was an ordinary migration, a
+-- cluster worker created these tables itself (the former fencing.ensure_schema, from the same
+-- text) in databases the runner had taken to version 7; those upgrade by running it again.
+-- Needs PostgreSQL >= 14 (CREATE OR REPLACE TRIGGER; pg_current_xact_id() is 13+).
 
 -- The highest token seen per zone, and its owner. Raised by claim/checkpoint with a conditional
 -- upsert (... DO UPDATE ... WHERE token < new OR (token = new AND owner = new owner)), never
@@ -70,9 +71,9 @@ CREATE INDEX IF NOT EXISTS cluster_outbox_pending ON cluster_outbox (created_at)
 -- against its zone, an update against the zone the row was in (a departing ship is written by
 -- the owner of the zone it leaves). FOR SHARE takes the fence row's lock, so a claim by a new
 -- owner waits for writes in flight and every write after the claim sees the new token. When
--- this transaction itself wrote the fence row (the usual case: fencing.fenced() raises it
--- first), it already holds the row's lock and the plain read is enough; that skips a lock per
--- row (1000 ships: ~5x faster).
+-- this transaction itself wrote the fence row (the usual case: ClusterRepository.fenced()
+-- raises it first), it already holds the row's lock and the plain read is enough; that skips a
+-- lock per row (1000 ships: ~5x faster).
 CREATE OR REPLACE FUNCTION cluster_fence_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     fence_zone  TEXT;
