@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 
 from callister.missions import rules
 from callister.missions.board import board
@@ -44,7 +45,9 @@ class Hour:
 def tutorial_time(home: Sector, station: int) -> tuple[float, float, int]:
     """(seconds to the first profit, seconds of the whole tutorial, credits it leaves)."""
     hull = content().starter_hull
-    here = with_baseline(system(*home), lawful(), (station,))
+    found = system(*home)
+    assert found is not None
+    here = with_baseline(found, lawful(), (station,))
     neighbours = {s: found for s in here.links if (found := system(*s)) is not None}
     plan = plan_tutorial(here, station, hull, neighbours)
     assert plan.field is not None and plan.field.sector == home and plan.link is not None
@@ -61,6 +64,7 @@ def tutorial_time(home: Sector, station: int) -> tuple[float, float, int]:
     return first_profit, first_profit + jump * SLACK, credits
 
 
+@cache
 def first_hour(home: Sector, station: int = 0) -> Hour:
     """The model pilot's first hour from `home`."""
     c = content()
@@ -70,7 +74,7 @@ def first_hour(home: Sector, station: int = 0) -> Hour:
     hour = Hour(first_profit, elapsed, credits, 0)
     log, rep = MissionLog(), Reputation()
     where = (home, station)
-    home_faction = system(*home).stations[station].faction
+    home_faction = world_at(home, EPOCH).systems[home].stations[station].faction
     fuel_per_contract = math.ceil(4 * flight_fuel(20_000, c.starter_hull) * FUEL_PRICE)
     while elapsed < HOUR:
         now = EPOCH + int(elapsed)

@@ -57,7 +57,7 @@ def contract(kind: str, *goals: Goal, **kw: object) -> Contract:
         "estimate_s": 200,
     }
     base.update(kw)
-    return Contract(**base)  # type: ignore[arg-type]
+    return Contract(**base)
 
 
 def station(sector: tuple[int, int], index: int) -> Marker:

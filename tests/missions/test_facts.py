@@ -29,7 +29,7 @@ def test_zone_events_become_the_pilots_facts() -> None:
     assert home is not None
     me, other = 11, 22
     s = home.sector
-    cases = [
+    cases: list[tuple[sim.ZoneEvent, object]] = [
         (sim.Docked(me, 1), DockedAt(s, 1)),
         (sim.Undocked(me, 1), UndockedFrom(s, 1)),
         (sim.Mined(me, 7, 0, 3, "ice", 4), MinedOre(s, 0, "ice", 4)),

@@ -112,10 +112,14 @@ def bucket_of(now: int) -> int:
 
 
 def board(
-    world: World, sector: Sector, station: int, log: MissionLog | None = None
+    world: World,
+    sector: Sector,
+    station: int,
+    log: MissionLog | None = None,
+    limit: int = rules.BOARD_SIZE,
 ) -> tuple[Contract, ...]:
     """What the station's board shows a pilot: its own offers, the deliveries picked up here
-    and the rescues in reach, at most BOARD_SIZE (keeping BOARD_TIER_SLOTS offers of each tier
+    and the rescues in reach, at most `limit` (keeping BOARD_TIER_SLOTS offers of each tier
     when there are that many), best paid per estimated second first; contracts in `log` (held or
     finished) are left out. Empty for a station that is unknown, destroyed or not in reach."""
     system = world.systems.get(sector)
@@ -139,7 +143,7 @@ def board(
         if c.id not in seen and (log is None or not log.taken(c.id)):
             seen.add(c.id)
             unique.append(c)
-    return _select(unique)
+    return _select(unique, limit)
 
 
 def offers_of(world: World, sector: Sector, station: int) -> tuple[Contract, ...]:
@@ -201,7 +205,7 @@ def _reach(world: World, sector: Sector) -> list[tuple[Sector, Station]]:
     return out
 
 
-def _select(offers: list[Contract]) -> tuple[Contract, ...]:
+def _select(offers: list[Contract], limit: int) -> tuple[Contract, ...]:
     """The best paid per estimated second, keeping BOARD_TIER_SLOTS offers of each tier when
     there are that many: a new pilot always finds work of their own tier."""
 
@@ -213,7 +217,7 @@ def _select(offers: list[Contract]) -> tuple[Contract, ...]:
     for tier, slots in enumerate(rules.BOARD_TIER_SLOTS):
         chosen += [c for c in ranked if c.tier == tier][:slots]
     chosen += [c for c in ranked if c not in chosen]
-    return tuple(sorted(chosen[: rules.BOARD_SIZE], key=score))
+    return tuple(sorted(chosen[:limit], key=score))
 
 
 class _Maker:
