@@ -197,7 +197,7 @@ def test_losing_the_ship_with_entrusted_cargo_fails_but_other_work_goes_on() -> 
     assert [r.kind for r in ch.requests] == ["mission_forfeit"]
 
 
-def test_a_mining_quota_counts_only_its_ore_then_takes_the_hand_in() -> None:
+def test_a_mining_quota_counts_only_its_field_and_ore_then_takes_the_hand_in() -> None:
     quota = contract(
         "mining",
         Goal("mine", Marker("field", HOME, 0), "mine", "ice", 12, 12),
@@ -206,6 +206,8 @@ def test_a_mining_quota_counts_only_its_ore_then_takes_the_hand_in() -> None:
     p = pilot(docked_at=None)
     log = accept(MissionLog(), quota, p, Reputation(), NOW).log
     log = observe(log, MinedOre(HOME, 0, "iron", 20), p, NOW).log
+    log = observe(log, MinedOre(HOME, 1, "ice", 20), p, NOW).log  # a richer field elsewhere
+    log = observe(log, MinedOre(OTHER, 0, "ice", 20), p, NOW).log
     assert log.active[0].have == 0
     ch = observe(log, MinedOre(HOME, 0, "ice", 5), p, NOW)
     assert ch.log.active[0].have == 5 and ch.notices[0].objective is not None

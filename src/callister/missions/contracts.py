@@ -107,7 +107,8 @@ class Goal:
       the contract's collateral;
     - deliver / handin (station): bring `qty` `item` there (deliver: the entrusted cargo;
       handin: ore you mined);
-    - mine (field): mine `qty` units of ore `item`;
+    - mine (field): mine `qty` units of ore `item` in the marker's field (the reward is priced
+      on that field's richness; ore from elsewhere does not count);
     - kill (ship): destroy ship `target` (crewed by clone `clone`);
     - escort (station): stay near ship `target` until it docks at the marker's station;
     - rendezvous (ship): come within RESCUE_RANGE of stranded ship `target` (of account
@@ -573,7 +574,12 @@ def _advance(active: Active, fact: Fact, pilot: Pilot) -> _Step | None:
             )
             return _complete(active, pilot, move=move)
         return None
-    if isinstance(fact, MinedOre) and goal.kind == "mine" and fact.ore == goal.item:
+    if (
+        isinstance(fact, MinedOre)
+        and goal.kind == "mine"
+        and (fact.sector, fact.field, fact.ore)
+        == (goal.marker.sector, goal.marker.index, goal.item)
+    ):  # the named field only: the reward is priced on its richness
         have = min(goal.qty, active.have + fact.qty)
         if have >= goal.qty:
             return _Step(_next(active), text=f"Quota mined: {goal.qty} {goal.item}")
