@@ -87,7 +87,7 @@ def test_offers_are_priced_from_distance_and_fuel_and_split_between_pilot_and_fu
     assert fuel.fee == rules.CALLOUT_BASE + math.ceil(rules.CALLOUT_PER_KM * 5) + math.ceil(
         want * 3.0 * 2
     )
-    assert tow.to == (HOME, 1)  # the nearest station, refuel or not
+    assert tow.to == (HOME, 1) and tow.at == (12_000.0, 0.0)  # the nearest, refuel or not
     assert tow.fee == rules.CALLOUT_BASE + math.ceil(
         rules.CALLOUT_PER_KM * 5 + rules.TOW_PER_KM * 2
     )
@@ -107,6 +107,7 @@ def test_offers_are_priced_from_distance_and_fuel_and_split_between_pilot_and_fu
         == ()
     )
     assert fuel.to_dict()["responder"] == {"kind": "trader", "ship": 50}
+    assert tow.to_dict()["to"] == {"sector": ["0", "0"], "station": 1, "x": 12_000.0, "y": 0.0}
 
 
 def test_a_taken_offer_escrows_the_pilots_share_and_pays_the_rescuer() -> None:

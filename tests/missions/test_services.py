@@ -34,7 +34,7 @@ def server_homes(count: int = 16) -> list[tuple[tuple[int, int], int]]:
 def test_todays_homes_lack_services_and_the_baseline_gives_them_all() -> None:
     homes = server_homes()
     lacking = [h for h in homes if missing(system(*h[0]).stations[h[1]])]  # type: ignore[union-attr]
-    assert len(lacking) >= 12  # issue 16: "home stations included"
+    assert len(lacking) == len(homes)  # issue 16: "home stations included"
     for sector, index in homes:
         s = system(*sector)
         assert s is not None
@@ -80,8 +80,10 @@ def test_baseline_services_keep_what_a_station_had() -> None:
 def test_home_problems_flag_systems_a_new_pilot_should_not_start_in() -> None:
     hull = content().starter_hull
     problems = {h: home_problems(system(*h[0]), h[1], hull) for h in server_homes()}  # type: ignore[arg-type]
-    assert any("no asteroid field" in " ".join(p) for p in problems.values())  # (0, 2): no field
-    assert any("too far or too poor" in " ".join(p) for p in problems.values())
+    rejected = [h for h, p in problems.items() if p]
+    assert len(rejected) == 8  # docs/missions.md: 3 without a field, 5 with one too far or poor
+    assert sum("no asteroid field" in " ".join(p) for p in problems.values()) == 3
+    assert sum("too far or too poor" in " ".join(p) for p in problems.values()) == 5
     s = system(0, 2)
     assert s is not None and "no asteroid field with ore" in home_problems(s, 0, hull)
     assert home_problems(s, 9, hull) == ("station 9 does not exist or is destroyed",)

@@ -542,7 +542,8 @@ def _advance(active: Active, fact: Fact, pilot: Pilot) -> _Step | None:
     goal = active.goal
     if isinstance(fact, ShipLost):
         if active.escrowed or goal.kind == "tow":
-            return _Step(active, "failed", text="your ship was lost with the cargo in your care")
+            what = "the ship in tow" if goal.kind == "tow" else "the cargo in your care"
+            return _Step(active, "failed", text=f"your ship was lost with {what}")
         return None
     if isinstance(fact, WatchedLost) and fact.ship == goal.target:
         if goal.kind == "escort":

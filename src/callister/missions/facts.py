@@ -115,7 +115,9 @@ class FuelOut:
 
 @dataclass(frozen=True, slots=True)
 class Near:
-    """Watched ship `ship` is `distance` m from the pilot's, at `speed` m/s relative."""
+    """Watched ship `ship` is `distance` m from the pilot's, at `speed` m/s relative. Sent about
+    once a second for each watched ship, also while it is in another sector (`distance`
+    infinite then): an escort's presence is the share of these reports within range."""
 
     ship: int
     sector: Sector

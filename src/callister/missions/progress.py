@@ -84,7 +84,7 @@ class Outcome:
 class Watch:
     """What the server must report for this pilot beyond their own ship's events:
     `positions` (a `Position` fact about once a second) and the `ships` to report on
-    (`Near` about once a second while in the same sector, `WatchedDocked`, `WatchedLost`)."""
+    (`Near` about once a second, `WatchedDocked`, `WatchedLost`)."""
 
     positions: bool
     ships: frozenset[int]

@@ -138,7 +138,8 @@ class RescueOffer:
     """One way out for a stranded ship: a "fuel" delivery of `fuel` units or a "tow" to
     station `to` (sector, index). `fee` = `pilot_pays` + `fund_pays`; `affordable` False when
     the pilot and the fund together cannot pay (then only the recall is left). `responder`
-    is the nearest eligible ship (None: an open call, for whoever comes)."""
+    is the nearest eligible ship (None: an open call, for whoever comes); `at` is where
+    station `to` is."""
 
     kind: Literal["fuel", "tow"]
     fee: int
@@ -148,6 +149,7 @@ class RescueOffer:
     to: tuple[Sector, int]
     responder: Responder | None
     eta_s: int
+    at: tuple[float, float] = (0.0, 0.0)
 
     @property
     def affordable(self) -> bool:
@@ -161,7 +163,12 @@ class RescueOffer:
             "pilot_pays": self.pilot_pays,
             "fund_pays": self.fund_pays,
             "fuel": round(self.fuel, 1),
-            "to": {"sector": [str(self.to[0][0]), str(self.to[0][1])], "station": self.to[1]},
+            "to": {
+                "sector": [str(self.to[0][0]), str(self.to[0][1])],
+                "station": self.to[1],
+                "x": self.at[0],
+                "y": self.at[1],
+            },
             "responder": None
             if self.responder is None
             else {"kind": self.responder.kind, "ship": self.responder.ship},
@@ -221,16 +228,12 @@ def rescue_offers(
             + math.ceil(rules.CALLOUT_PER_KM * km_out)
             + math.ceil(fuel * h.fuel_price * rules.FUEL_MARKUP)
         )
-        offers.append(
-            _offer("fuel", fee, pilot, fund, fuel, (h.place.sector, h.station), responder, eta)
-        )
+        offers.append(_offer("fuel", fee, pilot, fund, fuel, h, responder, eta))
     h = min(near, key=lambda h: (_dist(h.place, ship), h.station))
     km_tow = _dist(h.place, ship) / 1000
     fee = rules.CALLOUT_BASE + math.ceil(rules.CALLOUT_PER_KM * km_out + rules.TOW_PER_KM * km_tow)
     tow_eta = eta + math.ceil(flight_seconds(km_tow * 1000, hull))
-    offers.append(
-        _offer("tow", fee, pilot, fund, 0.0, (h.place.sector, h.station), responder, tow_eta)
-    )
+    offers.append(_offer("tow", fee, pilot, fund, 0.0, h, responder, tow_eta))
     return tuple(offers)
 
 
@@ -276,7 +279,7 @@ def rescue_contract(
             ),
             Goal(
                 "tow",
-                Marker("station", to_sector, to_station),
+                Marker("station", to_sector, to_station, offer.at[0], offer.at[1]),
                 "Tow it to a station and dock",
                 target=pilot.ship,
                 owner=pilot.account,
@@ -539,10 +542,20 @@ def _offer(
     pilot: Pilot,
     fund: int,
     fuel: float,
-    to: tuple[Sector, int],
+    to: Haven,
     responder: Responder | None,
     eta: int,
 ) -> RescueOffer:
     pilot_pays = min(fee, max(0, pilot.credits))
     fund_pays = min(fund, fee - pilot_pays)
-    return RescueOffer(kind, fee, pilot_pays, fund_pays, fuel, to, responder, eta)
+    return RescueOffer(
+        kind,
+        fee,
+        pilot_pays,
+        fund_pays,
+        fuel,
+        (to.place.sector, to.station),
+        responder,
+        eta,
+        (to.place.x, to.place.y),
+    )
