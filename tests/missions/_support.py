@@ -58,6 +58,15 @@ def market(
     return tuple(out)
 
 
+def _market(sector: Sector, station: int, stocks: Mapping[str, int] | None) -> tuple[Market, ...]:
+    return _target_market(sector, station) if stocks is None else market(sector, station, stocks)
+
+
+@cache
+def _target_market(sector: Sector, station: int) -> tuple[Market, ...]:
+    return market(sector, station)
+
+
 def world_at(
     sector: Sector,
     now: int,
@@ -68,19 +77,23 @@ def world_at(
     rescues: tuple[Contract, ...] = (),
     homes: Mapping[Sector, int] | None = None,
 ) -> World:
-    """The snapshot a server would pass for a board in `sector`: that system and its linked
-    ones (the baseline applied to hubs and `homes`), every market at its target stock unless
-    `stocks` says otherwise."""
+    """The snapshot a server would pass for a board in `sector`: that system, the linked ones
+    and theirs (the baseline applied to hubs and `homes`), every market at its target stock
+    unless `stocks` says otherwise."""
     here = system(*sector, seed=seed)
     assert here is not None
+    reach = {sector, *here.links}
+    for s in list(reach):
+        found = system(*s, seed=seed)
+        reach |= set(found.links) if found is not None else set()
     systems: dict[Sector, StarSystem] = {}
-    for s in (sector, *here.links):
+    for s in sorted(reach):
         found = system(*s, seed=seed)
         if found is not None:
             home = (homes or {}).get(s)
             systems[s] = with_baseline(found, lawful(), () if home is None else (home,))
     markets = {
-        (s, st.index): market(s, st.index, (stocks or {}).get((s, st.index)))
+        (s, st.index): _market(s, st.index, (stocks or {}).get((s, st.index)))
         for s, sys_ in systems.items()
         for st in sys_.stations
         if "market" in st.services and not st.destroyed

@@ -151,8 +151,8 @@ def test_a_trader_docked_here_and_bound_somewhere_asks_for_an_escort() -> None:
     here = world.systems[HOME]
     dest = next(
         (s, st.index)
-        for s, sys_ in world.systems.items()
-        for st in sys_.stations
+        for s in (HOME, *here.links)
+        for st in world.systems[s].stations
         if (s, st.index) != (HOME, STATION)
     )
     trader = Sighting(
@@ -209,3 +209,15 @@ def test_unknown_or_destroyed_stations_have_no_board() -> None:
     broken = dataclasses.replace(world, systems={**world.systems, HOME: ruined})
     assert board(broken, HOME, STATION) == ()
     assert offers_of(broken, HOME, STATION) == ()
+
+
+def test_a_pickup_listed_here_is_the_same_contract_as_on_its_givers_own_board() -> None:
+    checked = 0
+    for sector, station in good_homes():
+        world = world_at(sector, T0)
+        for c in _unselected(world, sector, station):
+            if c.kind == "delivery" and c.giver.sector != sector:
+                theirs = offers_of(world_at(c.giver.sector, T0), c.giver.sector, c.giver.station)
+                assert c in theirs
+                checked += 1
+    assert checked, "no delivery picked up at a home for a giver next door"

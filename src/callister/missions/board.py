@@ -91,10 +91,12 @@ class Sighting:
 
 @dataclass(frozen=True)
 class World:
-    """The snapshot a board is drawn from. `systems`: the giver's system and the linked ones
-    the server has (deltas applied); `markets`: (sector, station) -> lines, for the market
-    stations among them; `ships`: sightings in those systems; `rescues`: open distress
-    contracts; `mining_yield`: the world's yield multiplier."""
+    """The snapshot a board is drawn from. `systems`: the board's system, the linked ones and
+    theirs (two jumps: a delivery picked up here for a giver next door is drawn with that
+    giver's own reach, so it is the same contract on both boards), deltas and the services
+    baseline applied; `markets`: (sector, station) -> lines, for the market stations among
+    them; `ships`: sightings in those systems; `rescues`: open distress contracts;
+    `mining_yield`: the world's yield multiplier."""
 
     seed: int
     now: int
