@@ -25,6 +25,7 @@ COMMANDS = [
     ["bench", "net"],
     ["bench", "stack"],
     ["bench", "loginstorm"],
+    ["bench", "values"],
     ["universe"],
     ["universe", "show"],
     ["universe", "map"],
@@ -81,6 +82,7 @@ def test_universe_map_prints_and_renders(tmp_path: Path) -> None:
         ["universe", "map", "--around", "0,0", "--radius", "1000"],
         ["bench", "gen", "--systems", "0"],
         ["bench", "loginstorm", "--storm", "0"],
+        ["bench", "values", "--number", "0"],
         ["serve", "--config", "/nonexistent.toml"],
     ],
 )

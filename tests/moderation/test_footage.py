@@ -6,7 +6,8 @@ import zlib
 
 import pytest
 
-from callister.moderation.footage import Footage, FootageError, ZoneRecorder
+from callister.moderation.footage import Footage, FootageError, ZoneRecorder, event_json
+from callister.protocol.errors import ErrorCode
 from callister.sim import Destroyed, Fired, JumpOut, Mined, Refused, Zone
 from callister.sim.checkpoint import CheckpointError
 
@@ -121,3 +122,19 @@ def test_bad_checkpoint_bytes_are_refused_and_change_nothing(bad: bytes) -> None
     with pytest.raises(CheckpointError):
         s.zone.restore(bad)
     assert s.zone.state_hash() == before
+
+
+def test_timeline_events_carry_their_fields() -> None:
+    """The replay viewer's timeline (GET /api/mod/footage/{id}/events) shows each event's
+    plain fields: ids above 2**31 as strings, floats rounded, nested values left out."""
+    fired = Fired(2**40, 3, 0, "laser", 9, 1.234, 2.0, 3.0, 4.0, True, 0)
+    assert event_json(7, fired) == {
+        "tick": 7, "type": "Fired", "ship": str(2**40), "owner": 3, "slot": 0,
+        "weapon": "laser", "target": 9, "x": 1.23, "y": 2.0, "tx": 3.0, "ty": 4.0,
+        "hit": True, "shot": 0,
+    }  # fmt: skip
+    refused = Refused(3, 9, "fire", ErrorCode.COOLDOWN, "cooling down", True)
+    assert event_json(8, refused) == {
+        "tick": 8, "type": "Refused", "actor": 3, "ship": 9, "action": "fire",
+        "code": "COOLDOWN", "reason": "cooling down", "evidence": True,
+    }  # fmt: skip
