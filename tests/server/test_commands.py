@@ -16,16 +16,8 @@ from tests.conftest import LiveServer
 from tests.server.wsclient import player, pump_until
 from tests.waiting import until
 
-from callister.moderation.feeds import (
-    DISTRESS,
-    EVIDENCE,
-    RECEIPT_REPLAYED,
-    REQUEST_REFUSED,
-    DistressCall,
-    ReceiptReplayed,
-    RequestRefused,
-    Suspicion,
-)
+from callister.bots.client import Bot
+from callister.moderation import feeds
 from callister.protocol.errors import ErrorCode
 from callister.protocol.messages import (
     AckMsg,
@@ -53,13 +45,21 @@ class Caller:
     spectator: bool = False
 
 
-async def _caller(live: LiveServer, http: aiohttp.ClientSession, name: str) -> Caller:
-    bot = await player(live, http, name)
+async def _caller(live: LiveServer, bot: Bot) -> Caller:
+    """The commands' view of a connected bot's player."""
     account_id = int(bot.welcome["account"])
-    await bot.close()  # the pilot stays for the reconnect grace; commands need no socket
     pilot = live.services.world.pilots[account_id]
-    account = Account(account_id, name, "", "player", 0.0)
+    account = Account(account_id, bot.name, "", "player", 0.0)
     return Caller(account, pilot, pilot.character.ship_id)
+
+
+async def _offline(live: LiveServer, http: aiohttp.ClientSession, name: str) -> Caller:
+    """A player whose socket is closed (its ship stays for the reconnect grace): commands
+    need no socket."""
+    bot = await player(live, http, name)
+    caller = await _caller(live, bot)
+    await bot.close()
+    return caller
 
 
 def _heard(live: LiveServer, subject: str) -> list[Any]:
@@ -79,7 +79,7 @@ async def test_view_messages_become_view_effects(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     commands = live.services.gateway.commands
-    ada = await _caller(live, http, "Ada")
+    ada = await _offline(live, http, "Ada")
     assert commands.handle(ada, AckMsg(seq=7)) == Acked(7)
     assert commands.handle(ada, TargetMsg(ship=ada.ship_id, target=42)) == Targeted(42)
     pong = json.loads(str(commands.handle(ada, PingMsg(n=3))))
@@ -100,8 +100,8 @@ async def test_a_trade_is_a_request_answered_with_its_receipt(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     commands = live.services.gateway.commands
-    replays = _heard(live, RECEIPT_REPLAYED)
-    ada = await _caller(live, http, "Trader")
+    replays = _heard(live, feeds.RECEIPT_REPLAYED)
+    ada = await _offline(live, http, "Trader")
     market = json.loads((await _answer(commands.handle(ada, MarketMsg(ship=ada.ship_id)))).text)
     item = min(market["items"], key=lambda i: i["buy"])
     buy = TradeMsg(ship=ada.ship_id, rid="r-1", item=item["key"], qty=1, side="buy")
@@ -114,7 +114,7 @@ async def test_a_trade_is_a_request_answered_with_its_receipt(
     more = TradeMsg(ship=ada.ship_id, rid="r-1", item=item["key"], qty=5, side="buy")
     replayed = json.loads((await _answer(commands.handle(ada, more))).text)
     assert replayed["replay"] and replayed["cargo"] == receipt["cargo"]
-    assert len(replays) == 1 and isinstance(replays[0], ReceiptReplayed)
+    assert len(replays) == 1 and isinstance(replays[0], feeds.ReceiptReplayed)
     assert replays[0].asked == more and replays[0].receipt.rid == "r-1"
     assert replays[0].account == ada.account.id
 
@@ -124,13 +124,13 @@ async def test_suspicions_are_published_and_written_as_evidence(
 ) -> None:
     world = live.services.world
     commands = live.services.gateway.commands
-    seen, refused = _heard(live, EVIDENCE), _heard(live, REQUEST_REFUSED)
-    ada = await _caller(live, http, "Shifty")
+    seen, refused = _heard(live, feeds.EVIDENCE), _heard(live, feeds.REQUEST_REFUSED)
+    ada = await _offline(live, http, "Shifty")
     other = ada.ship_id + 1000
     error = json.loads(str(commands.handle(ada, FireMsg(ship=other, slot=0, target=0))))
     assert error["code"] == "NOT_YOUR_SHIP"
     assert seen == [
-        Suspicion(
+        feeds.Suspicion(
             ada.account.id,
             "NOT_YOUR_SHIP",
             "fire",
@@ -146,7 +146,7 @@ async def test_suspicions_are_published_and_written_as_evidence(
     assert answer["t"] == "error" and answer["ref"] == "t-1"
     assert answer["code"] == "INSUFFICIENT_FUNDS"
     assert refused == [
-        RequestRefused(ada.account.id, "t-1", ErrorCode.INSUFFICIENT_FUNDS, answer["message"])
+        feeds.RequestRefused(ada.account.id, "t-1", ErrorCode.INSUFFICIENT_FUNDS, answer["message"])
     ]
 
     async def rows() -> list[Any]:
@@ -164,14 +164,14 @@ async def test_a_distress_call_is_published_once_per_window(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     commands = live.services.gateway.commands
-    calls = _heard(live, DISTRESS)
+    calls = _heard(live, feeds.DISTRESS)
     bot = await player(live, http, "Help")
     await pump_until([bot], lambda: bot.system is not None)
-    account_id = int(bot.welcome["account"])
-    pilot = live.services.world.pilots[account_id]
-    ada = Caller(Account(account_id, "Help", "", "player", 0.0), pilot, pilot.character.ship_id)
+    ada = await _caller(live, bot)
+    pilot = ada.pilot
+    assert pilot is not None
     assert commands.handle(ada, DistressMsg(ship=ada.ship_id)) is None
-    assert len(calls) == 1 and isinstance(calls[0], DistressCall)
+    assert len(calls) == 1 and isinstance(calls[0], feeds.DistressCall)
     assert calls[0].caller == "Help" and calls[0].ship == ada.ship_id
     assert calls[0].zone == pilot.zone_key
     # the fan-out told every socket in the system, the caller's too

@@ -111,7 +111,8 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """Work that waits on the database or a desk; None when it answers by other means."""
+    """Work that waits on the database or a desk. It yields the `Answer` to write, or None
+    when the desk answers by other means (a `crew` message on the account's subject)."""
 
     work: Awaitable[Answer | None]
 
@@ -170,22 +171,39 @@ class Commands:
         """The answer to a player's hello: the account, its ship and home, the world and its
         rates, the weapons (to pace fire) and the `worlds` the account may enter."""
         c = pilot.character
+        home = sector_str((c.home_x, c.home_y))
+        return self._welcome(
+            account,
+            worlds,
+            {"ship": c.ship_id, "hull": c.hull},
+            {"home": home, "home_station": c.home_station, "credits": pilot.credits},
+        )
+
+    def spectator_welcome(self, account: Account, worlds: list[dict[str, Any]]) -> str:
+        """The answer to a spectator's hello: as a player's, with no ship (`spectate`)."""
+        return self._welcome(account, worlds, {"ship": 0, "spectate": True}, {})
+
+    def _welcome(
+        self,
+        account: Account,
+        worlds: list[dict[str, Any]],
+        ship: dict[str, Any],
+        home: dict[str, Any],
+    ) -> str:
+        settings = self.settings
         return encode_server(
             "welcome",
             v=PROTOCOL_VERSION,
             account=account.id,
             name=account.name,
             role=account.role,
-            ship=c.ship_id,
-            hull=c.hull,
+            **ship,
             world=self.world.name,
             seed=str(self.world.seed),
-            tick_hz=self.settings.tick_hz,
-            snapshot_hz=self.settings.snapshot_hz,
-            aoi_radius=self.settings.aoi_radius,
-            home=sector_str((c.home_x, c.home_y)),
-            home_station=c.home_station,
-            credits=pilot.credits,
+            tick_hz=settings.tick_hz,
+            snapshot_hz=settings.snapshot_hz,
+            aoi_radius=settings.aoi_radius,
+            **home,
             content=self._content_summary(),
             worlds=worlds,
         )
@@ -204,25 +222,6 @@ class Commands:
                 for key, w in self.world.content.weapons.items()
             }
         }
-
-    def spectator_welcome(self, account: Account, worlds: list[dict[str, Any]]) -> str:
-        """The answer to a spectator's hello: as a player's, with no ship (`spectate`)."""
-        return encode_server(
-            "welcome",
-            v=PROTOCOL_VERSION,
-            account=account.id,
-            name=account.name,
-            role=account.role,
-            ship=0,
-            spectate=True,
-            world=self.world.name,
-            seed=str(self.world.seed),
-            tick_hz=self.settings.tick_hz,
-            snapshot_hz=self.settings.snapshot_hz,
-            aoi_radius=self.settings.aoi_radius,
-            content=self._content_summary(),
-            worlds=worlds,
-        )
 
     # ------------------------------------------------------------------ one message
     def handle(self, sender: Sender, message: ClientMessage) -> Effect:
@@ -272,6 +271,7 @@ class Commands:
                     account,
                     str(ErrorCode.NOT_YOUR_SHIP),
                     type(message).__name__.removesuffix("Msg").lower(),
+                    # "gateway": refused before any zone saw it (the zone's say "zone")
                     {"ship": message.ship, "own_ship": sender.ship_id, "source": "gateway"},
                 ),
             )

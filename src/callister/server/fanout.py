@@ -68,7 +68,7 @@ class Fanout:
     # ------------------------------------------------------------ what a session watches
     def attach(self, session: Session, pilot: Pilot) -> None:
         """A player's session follows its ship (jumps, respawns) and hears its account's
-        notices; it watches the ship's zone, if the ship is in one."""
+        notices (the gateway then puts it in the ship's zone, after the welcome)."""
         session.subscription = self.bus.subscribe(
             f"ship.{pilot.character.ship_id}", functools.partial(self._on_ship_moved, session)
         )
@@ -388,13 +388,10 @@ class Fanout:
         target = self.sessions.get(owner) if owner is not None else None
         if target is None:
             return
-        if isinstance(event, Docked):
+        if isinstance(event, Docked | Undocked):
+            kind = "docked" if isinstance(event, Docked) else "undocked"
             target.send_json(
-                encode_server("event", kind="docked", ship=event.ship, station=event.station)
-            )
-        elif isinstance(event, Undocked):
-            target.send_json(
-                encode_server("event", kind="undocked", ship=event.ship, station=event.station)
+                encode_server("event", kind=kind, ship=event.ship, station=event.station)
             )
         elif isinstance(event, JumpCharging):
             target.send_json(

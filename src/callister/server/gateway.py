@@ -38,7 +38,8 @@ from callister.server.metrics import Metrics
 from callister.server.session import Session
 from callister.server.settings import Settings
 from callister.server.world import World
-from callister.store import Account
+from callister.server.writer import StoreWriter
+from callister.store import Account, Store
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def peer_address(ws: Any) -> str:
 
 async def authenticate(
     ws: web.WebSocketResponse,
-    store: Any,
-    writer: Any,
+    store: Store,
+    writer: StoreWriter,
     metrics: Metrics,
     timeout: float,
     *,
