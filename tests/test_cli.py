@@ -26,6 +26,7 @@ COMMANDS = [
     ["bench", "stack"],
     ["bench", "loginstorm"],
     ["bench", "views"],
+    ["bench", "values"],
     ["universe"],
     ["universe", "show"],
     ["universe", "map"],
@@ -83,6 +84,7 @@ def test_universe_map_prints_and_renders(tmp_path: Path) -> None:
         ["bench", "gen", "--systems", "0"],
         ["bench", "loginstorm", "--storm", "0"],
         ["bench", "views", "--clients", "0"],
+        ["bench", "values", "--number", "0"],
         ["serve", "--config", "/nonexistent.toml"],
     ],
 )

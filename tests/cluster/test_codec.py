@@ -11,6 +11,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -33,8 +34,10 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
     if tp is Any:  # (e.g. Handoff.pilot's values): any JSON-like value
         return st.recursive(
             st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | FINITE | st.text(),
-            lambda inner: st.lists(inner, max_size=3)
-            | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
             max_leaves=8,
         )
     if tp is type(None):
@@ -54,6 +57,9 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
         return st.builds(
             tp, **{f.name: strategy_for(hints[f.name]) for f in dataclasses.fields(tp)}
         )
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):  # events, ShipState
+        hints = typing.get_type_hints(tp)
+        return st.builds(tp, **{name: strategy_for(hints[name]) for name in tp.__struct_fields__})
     if origin in (typing.Union, types.UnionType):
         return st.one_of(*(strategy_for(a) for a in get_args(tp)))
     if origin is Literal:

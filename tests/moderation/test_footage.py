@@ -7,7 +7,8 @@ import zlib
 import pytest
 
 from callister.content import load_content
-from callister.moderation.footage import Footage, FootageError, ZoneRecorder
+from callister.moderation.footage import Footage, FootageError, ZoneRecorder, event_json
+from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Autopilot, Cruise
 from callister.sim import (
     CruiseChanged,
@@ -163,3 +164,19 @@ def test_replay_reproduces_the_autopilot_and_cruise_with_the_layouts_gates() -> 
     assert max(replayed) == zone.tick
     for tick, h in replayed.items():
         assert h == live[tick], f"replay diverged at tick {tick}"
+
+
+def test_timeline_events_carry_their_fields() -> None:
+    """The replay viewer's timeline (GET /api/mod/footage/{id}/events) shows each event's
+    plain fields: ids above 2**31 as strings, floats rounded, nested values left out."""
+    fired = Fired(2**40, 3, 0, "laser", 9, 1.234, 2.0, 3.0, 4.0, True, 0)
+    assert event_json(7, fired) == {
+        "tick": 7, "type": "Fired", "ship": str(2**40), "owner": 3, "slot": 0,
+        "weapon": "laser", "target": 9, "x": 1.23, "y": 2.0, "tx": 3.0, "ty": 4.0,
+        "hit": True, "shot": 0,
+    }  # fmt: skip
+    refused = Refused(3, 9, "fire", ErrorCode.COOLDOWN, "cooling down", True)
+    assert event_json(8, refused) == {
+        "tick": 8, "type": "Refused", "actor": 3, "ship": 9, "action": "fire",
+        "code": "COOLDOWN", "reason": "cooling down", "evidence": True,
+    }  # fmt: skip

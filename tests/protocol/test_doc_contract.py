@@ -17,7 +17,7 @@ from callister.protocol.limits import (
 )
 from callister.protocol.messages import MESSAGE_TYPES
 from callister.protocol.snapshot import HEADER, RECORD_DTYPE
-from callister.server import gateway
+from callister.server import gateway, session
 from callister.server.metrics import TICK_WINDOW
 from callister.server.settings import Settings
 from callister.sim import rules
@@ -103,9 +103,10 @@ def test_every_metric_is_documented_and_every_documented_one_exists() -> None:
 
 def test_close_codes_and_limits_match_the_code() -> None:
     closes = table_rows(section("### Close codes").replace("| 1", "| `1").replace("| 4", "| `4"))
-    for name in dir(gateway):
-        if name.startswith("CLOSE_"):
-            assert f"| {getattr(gateway, name)} |" in DOC, name
+    for module in (gateway, session):  # the hello's and the session's close codes
+        for name in dir(module):
+            if name.startswith("CLOSE_"):
+                assert f"| {getattr(module, name)} |" in DOC, name
     assert all(cells[0] for cells in closes.values())
     assert f"version {PROTOCOL_VERSION}" in DOC
     assert str(MAX_CLIENT_FRAME) in DOC and str(MAX_WS_MESSAGE) in DOC
@@ -120,11 +121,11 @@ def test_numbers_the_doc_quotes_are_the_codes() -> None:
         f"`msg_burst` ({s.msg_burst:g})": "msg_burst",
         f"`flood_strikes` ({s.flood_strikes})": "flood_strikes",
         f"`login_per_minute` ({s.login_per_minute})": "login_per_minute",
-        f"last {gateway.VIEW_HISTORY} snapshots": "VIEW_HISTORY",
-        f"{gateway.SNAPSHOT_BACKLOG // 1024} KiB wait": "SNAPSHOT_BACKLOG",
-        f"{gateway.JSON_BACKLOG // 2**20} MiB waiting": "JSON_BACKLOG",
-        f"{gateway.JSON_QUEUE_MAX // 2**20} Mi characters": "JSON_QUEUE_MAX",
-        f"less than {gateway.FLOOD_GAP_S:g} s apart": "FLOOD_GAP_S",
+        f"last {session.VIEW_HISTORY} snapshots": "VIEW_HISTORY",
+        f"{session.SNAPSHOT_BACKLOG // 1024} KiB wait": "SNAPSHOT_BACKLOG",
+        f"{session.JSON_BACKLOG // 2**20} MiB waiting": "JSON_BACKLOG",
+        f"{session.JSON_QUEUE_MAX // 2**20} Mi characters": "JSON_QUEUE_MAX",
+        f"less than {session.FLOOD_GAP_S:g} s apart": "FLOOD_GAP_S",
         f"last {TICK_WINDOW} ticks": "TICK_WINDOW",
         f"at most {rules.DOCK_MAX_SPEED:g} m/s": "DOCK_MAX_SPEED",
         f"charges for {rules.JUMP_CHARGE_TICKS} ticks": "JUMP_CHARGE_TICKS",

@@ -13,8 +13,8 @@ from tests.conftest import LiveServer, make_settings, start_live
 from tests.server.wsclient import close_code, next_json, player, pump_until, raw_socket
 
 from callister.protocol.messages import encode_server
-from callister.server.gateway import FLOOD_GAP_S, JSON_BACKLOG, JSON_QUEUE_MAX, Session
 from callister.server.metrics import Metrics
+from callister.server.session import FLOOD_GAP_S, JSON_BACKLOG, JSON_QUEUE_MAX, Session
 from callister.server.settings import Settings
 from callister.store import Account
 

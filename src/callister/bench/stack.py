@@ -1,7 +1,7 @@
 """`callister bench stack`: the server stack choice, measured on the path the server really takes.
 
 The gateway's cost is dominated by sending many small binary frames to many sockets (see
-docs/architecture.md). The server sends a snapshot with `server.gateway.write_frame_now`: the
+docs/architecture.md). The server sends a snapshot with `server.session.write_frame_now`: the
 frame goes straight to the socket's transport, no coroutine and no task switch per frame (the
 `Session.send_snapshot` bookkeeping around it is the same whatever the stack, so it is left
 out). This measures the server process's CPU per frame on that path for aiohttp (the gateway's
@@ -111,7 +111,7 @@ async def send_text(ws: Any, text: str) -> None:
 async def _run_aiohttp(clients: int, rounds: int) -> dict[str, Any]:
     from aiohttp import WSMsgType, web
 
-    from callister.server.gateway import SNAPSHOT_BACKLOG, write_frame_now
+    from callister.server.session import SNAPSHOT_BACKLOG, write_frame_now
 
     socks: list[web.WebSocketResponse] = []
     ready, done = asyncio.Event(), asyncio.Event()
@@ -151,7 +151,7 @@ async def _run_websockets(clients: int, rounds: int) -> dict[str, Any]:
     from websockets.asyncio.server import ServerConnection, serve
     from websockets.protocol import State
 
-    from callister.server.gateway import SNAPSHOT_BACKLOG
+    from callister.server.session import SNAPSHOT_BACKLOG
 
     socks: list[ServerConnection] = []
     ready, done = asyncio.Event(), asyncio.Event()
@@ -198,7 +198,7 @@ def run_stack_bench(clients: int = 200, rounds: int = 100) -> dict[str, Any]:
         "clients": clients,
         "rounds": rounds,
         "frame_bytes": len(FRAME),
-        "path": "server.gateway.write_frame_now (direct transport write)",
+        "path": "server.session.write_frame_now (direct transport write)",
     }
     for name, fn in (("aiohttp", _run_aiohttp), ("websockets", _run_websockets)):
         try:

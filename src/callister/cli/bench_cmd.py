@@ -1,5 +1,6 @@
-"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|views|report`:
-benchmarks that print JSON, and the report that regenerates docs/benchmarks.md from them."""
+"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|views|values|
+report`: benchmarks that print JSON, and the report that regenerates docs/benchmarks.md from
+them."""
 
 from __future__ import annotations
 
@@ -327,6 +328,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         func=lambda args: __import__("callister.bench.loginstorm").bench.loginstorm.run_cli(args)
     )
 
+    # issue 14: the cost of the values the tick and the generator build (bench/values.py)
+    v = bench.add_parser(
+        "values",
+        help="construction cost of events, ship states and universe values",
+        description="Build each zone event, ShipState and universe value the way the code "
+        "does, NUMBER times per run; report the best run in nanoseconds per value.",
+    )
+    v.add_argument(
+        "--number", type=int, default=200_000, help="values per run (default %(default)s)"
+    )
+    v.add_argument("--repeat", type=int, default=7, help="runs (default %(default)s)")
+    v.add_argument("--json", action="store_true", help="print JSON only")
+    v.set_defaults(func=run_values)
+
 
 def _print(result: dict, as_json: bool) -> None:
     if as_json:
@@ -502,4 +517,13 @@ def run_stack(args: argparse.Namespace) -> int:
     if args.clients < 1 or args.rounds < 1:
         raise ValueError("--clients and --rounds must be >= 1")
     _print(run_stack_bench(args.clients, args.rounds), args.json)
+    return 0
+
+
+def run_values(args: argparse.Namespace) -> int:
+    from callister.bench.values import run_values_bench
+
+    if args.number < 1 or args.repeat < 1:
+        raise ValueError("--number and --repeat must be >= 1")
+    _print(run_values_bench(args.number, args.repeat), args.json)
     return 0

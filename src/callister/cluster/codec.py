@@ -10,13 +10,14 @@ byte says which of two encodings follows:
 - ``J`` any other value as tagged JSON (intents, events, `ShipState` hand-offs, ...).
 
 Tagged JSON is plain JSON in which every object is tagged, so nothing is ambiguous:
-``{"@": "Input", "actor": 1, ...}`` a registered dataclass (by class name, fields by name so a
-producer and a consumer one field apart still agree on the rest); ``{"@t": [...]}`` a tuple;
-``{"@m": [[k, v], ...]}`` a dict (any keys); ``{"@e": "ErrorCode", "v": "DOCKED"}`` a registered
-enum; ``{"@f": "nan"}`` a non-finite float; ``{"@b": "<base64>"}`` bytes. Lists, str, int, finite
-float, bool and None are themselves. Floats round-trip exactly (JSON writes the shortest repr).
+``{"@": "Input", "actor": 1, ...}`` a registered dataclass or msgspec Struct (by class name,
+fields by name so a producer and a consumer one field apart still agree on the rest);
+``{"@t": [...]}`` a tuple; ``{"@m": [[k, v], ...]}`` a dict (any keys);
+``{"@e": "ErrorCode", "v": "DOCKED"}`` a registered enum; ``{"@f": "nan"}`` a non-finite float;
+``{"@b": "<base64>"}`` bytes. Lists, str, int, finite float, bool and None are themselves.
+Floats round-trip exactly (JSON writes the shortest repr).
 
-Every dataclass in `protocol.intents` and `sim.events` is registered at import, so events the
+Every value class in `protocol.intents` and `sim.events` is registered at import, so events the
 simulation adds later are carried without touching this file; `register()` adds others. An
 unknown tag, an unknown field or a malformed frame raises `CodecError` (and nothing else).
 
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+import msgspec
 import numpy as np
 
 from callister.protocol import errors as _errors
@@ -71,7 +73,8 @@ _PLAIN = frozenset({int, float, str, bool})
 
 
 def register(cls: type[T]) -> type[T]:
-    """Make a dataclass or an enum encodable by its class name (usable as a decorator).
+    """Make a dataclass, a msgspec Struct or an enum encodable by its class name (usable as a
+    decorator).
 
     Registering the same class twice is a no-op; two different classes with one name are
     refused, since the name is what travels.
@@ -80,12 +83,12 @@ def register(cls: type[T]) -> type[T]:
     table: dict[str, Any]
     if isinstance(cls, type) and issubclass(cls, enum.Enum):
         table = _ENUMS
-    elif dataclasses.is_dataclass(cls):
+    elif _is_record(cls):
         table = _CLASSES
-        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        _FIELDS[cls] = _field_names(cls)
         _FIELD_SETS[cls] = frozenset(_FIELDS[cls])
     else:
-        raise TypeError(f"only dataclasses and enums can be registered, not {cls!r}")
+        raise TypeError(f"only dataclasses, Structs and enums can be registered, not {cls!r}")
     existing = table.get(name)
     if existing is not None and existing is not cls:
         raise ValueError(f"two classes named {name!r}: {existing!r} and {cls!r}")
@@ -93,11 +96,22 @@ def register(cls: type[T]) -> type[T]:
     return cls
 
 
+def _is_record(cls: type) -> bool:
+    """A class whose values travel field by field: a dataclass or a msgspec Struct."""
+    return dataclasses.is_dataclass(cls) or issubclass(cls, msgspec.Struct)
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    if issubclass(cls, msgspec.Struct):
+        return cls.__struct_fields__
+    return tuple(f.name for f in dataclasses.fields(typing.cast(Any, cls)))
+
+
 def register_module(module: ModuleType) -> None:
-    """Register every dataclass and enum defined in `module` (e.g. server.outcomes)."""
+    """Register every dataclass, Struct and enum defined in `module` (e.g. server.outcomes)."""
     for _, value in inspect.getmembers(module, inspect.isclass):
         if value.__module__ == module.__name__ and (
-            dataclasses.is_dataclass(value) or issubclass(value, enum.Enum)
+            _is_record(value) or issubclass(value, enum.Enum)
         ):
             register(value)
 

@@ -57,14 +57,9 @@ from callister.server import moderation_routes
 from callister.server.admin_routes import admin_console
 from callister.server.auth import Passwords, Throttle
 from callister.server.bus import zone_key
-from callister.server.gateway import (
-    CLOSE_BANNED,
-    JSON_BACKLOG,
-    SNAPSHOT_BACKLOG,
-    authenticate,
-    write_frame_now,
-)
+from callister.server.gateway import CLOSE_BANNED, authenticate
 from callister.server.metrics import Metrics, refuse_scrape
+from callister.server.session import JSON_BACKLOG, SNAPSHOT_BACKLOG, write_frame_now
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems

@@ -148,7 +148,7 @@ class Frame:
 class RemoteSocket:
     """The worker's stand-in for a client's WebSocket held by a gateway process.
 
-    `Gateway._serve` runs against it unchanged: it iterates over inbound frames, writes
+    `Gateway.serve` runs against it unchanged: it iterates over inbound frames, writes
     snapshots through `write_direct` (best effort, skipped when the bus is backed up, as with a
     slow socket) and JSON through `send_str`, and closes it.
     """

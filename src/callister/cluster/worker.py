@@ -144,8 +144,8 @@ class Worker:
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)
         self.moderation = WorkerModeration(self.world, self.gateway, self)
-        self.gateway.moderation = self.moderation  # admission (bans), reports
-        self.gateway.mutes = self.moderation.mutes  # muted chat (shared over cl.mod.effect)
+        # admission (bans), reports, muted chat (mutes shared over cl.mod.effect)
+        self.gateway.moderate(self.moderation)
         self.moderation.start()
         self.batcher = Batcher(self.bus)
         await self.nc.subscribe(in_subject(self.name), cb=self._on_frames)
@@ -356,7 +356,7 @@ class Worker:
         try:
             # a resumed session (it followed its ship, or its worker died) was admitted when
             # it connected: no second ban check and login record per jump
-            await self.gateway._serve(sock, account, hello, admitted=resume)  # type: ignore[arg-type]
+            await self.gateway.serve(sock, account, hello, admitted=resume)  # type: ignore[arg-type]
         except ZoneElsewhere as exc:
             sock.moved(exc.zone)
         except Exception:

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+import msgspec
+
 from callister.cluster import codec, fencing, outbox
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
@@ -415,7 +417,9 @@ class ClusterWorld(World):
             ax, ay = arrival_point(handle.system, origin[0], origin[1])
             x, y = float(ax), float(ay)
         angle = math.atan2(-y, -x)
-        return replace(state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None)
+        return msgspec.structs.replace(
+            state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None
+        )
 
     def _character_at(self, pilot: Pilot, state: ShipState, sector: tuple[int, int]) -> Character:
         character = replace(

@@ -423,7 +423,7 @@ _EVENT_SKIP: Final = frozenset({"ShipHit", "Mined"})
 def event_json(tick: int, event: ZoneEvent) -> dict[str, Any]:
     """A zone event for the viewer's timeline: its type and plain fields (ids as strings)."""
     out: dict[str, Any] = {"tick": tick, "type": type(event).__name__}
-    for name in getattr(event, "__dataclass_fields__", {}):
+    for name in event.__struct_fields__:
         value = getattr(event, name)
         if isinstance(value, bool) or value is None or isinstance(value, str):
             out[name] = value

@@ -3,7 +3,8 @@
 One `Moderation` per server process, started by `server/moderation_routes.py` on app start-up
 (after the world and gateway exist). It never blocks the tick: recorders are a few list appends
 per call, saving footage and running detectors go through the store writer thread or
-`run_in_executor`, and detectors run on their own periodic task.
+`run_in_executor`, and detectors run on their own periodic task. What the world's players do
+reaches it as events on the world's bus (moderation/feeds.py), never as calls from the server.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from typing import TYPE_CHECKING, Any
 from callister.moderation import admission
 from callister.moderation.admission import Mutes, Refusal
 from callister.moderation.detect import Finding, bots, economy, refusals
+from callister.moderation.feeds import (
+    DISTRESS,
+    EVIDENCE,
+    RECEIPT_REPLAYED,
+    DistressCall,
+    ReceiptReplayed,
+    Suspicion,
+)
 from callister.moderation.footage import Footage, ZoneRecorder
 from callister.protocol.intents import Input
 from callister.store import (
@@ -32,7 +41,7 @@ from callister.store import (
 )
 
 if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
-    from callister.economy import Receipt
+    from callister.server.bus import Subscription
     from callister.server.gateway import Gateway
     from callister.server.world import World
 
@@ -70,9 +79,16 @@ class Moderation:
         self._detecting = asyncio.Lock()  # the periodic pass and POST /api/mod/detect
         # zone -> (when, the save): reports of one moment share one footage copy
         self._report_footage: dict[str, tuple[float, asyncio.Future[int]]] = {}
+        self._feeds: list[Subscription] = []
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
+        """Record, detect and hear the world's feeds until `stop`."""
+        bus = self.world.bus
+        self._feeds += [
+            bus.subscribe(RECEIPT_REPLAYED, self.replayed),
+            bus.subscribe(DISTRESS, self._on_distress),
+        ]
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self._attach_loop(), name="footage attach"))
         self.tasks.append(loop.create_task(self._detect_loop(), name="detectors"))
@@ -101,6 +117,9 @@ class Moderation:
                 self.muted[entry.target_account] = float(until)
 
     async def stop(self) -> None:
+        for feed in self._feeds:
+            feed.unsubscribe()
+        self._feeds.clear()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -197,6 +216,9 @@ class Moderation:
         rec = self.recorders.get(key) if key else None
         if rec is not None:
             rec.mark(kind, **fields)
+
+    def _on_distress(self, call: DistressCall) -> None:
+        self.note(call.zone, "distress", **{"from": call.caller})
 
     async def report(
         self, reporter_id: int, target_kind: str, target: str, reason: str, text: str
@@ -397,21 +419,27 @@ class Moderation:
         return self.mutes.message(account_id)
 
     # ------------------------------------------------------------------ economy
-    def replayed(self, account_id: int, receipt: Receipt, sent: dict[str, Any]) -> None:
+    def replayed(self, replay: ReceiptReplayed) -> None:
         """A request was answered from the ledger (its rid was used before). If it asked for
         something else than the first time, that is an attempt to make one idempotency key
         do two things: evidence DUPLICATE_RID, which the economy detector flags."""
+        sent = economy.request_fields(replay.asked)
+        if sent is None:
+            return  # all the request asked for is in its idempotency key
+        receipt = replay.receipt
         differs = economy.replay_differs(sent, receipt.detail)
         if not differs:
             return  # an honest retry
-        self.world.outcomes.evidence(
-            account_id,
-            economy.DUPLICATE_RID,
-            receipt.kind,
-            {"rid": receipt.rid, "kind": receipt.kind, "sent": sent, "first": differs},
+        self.world.bus.publish(
+            EVIDENCE,
+            Suspicion(
+                replay.account,
+                economy.DUPLICATE_RID,
+                receipt.kind,
+                {"rid": receipt.rid, "kind": receipt.kind, "sent": sent, "first": differs},
+            ),
         )
-        self.world.outcomes.flush_evidence()
-        log.info("replayed rid with other contents", extra={"account": account_id})
+        log.info("replayed rid with other contents", extra={"account": replay.account})
 
     # ------------------------------------------------------------------ actions
     async def act(self, moderator_id: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from callister.agents import Clone, Licence
+from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.sim.boarding import Boarder, Party, eligibility, resolve
 
@@ -151,20 +152,22 @@ async def _capture_clones(world: World, captor: Pilot, target: int, tick: int) -
         crews._tuned.pop(target, None)
         licence: Licence = clone.licence
         if licence.owner != captor.account_id:
-            world.outcomes.evidence(
-                captor.account_id,
-                CAPTURED_CLONE,
-                "board_attack",
-                {
-                    "clone": str(clone_id),
-                    "name": clone.name,
-                    "licence_owner": licence.owner,
-                    "licence": licence.status,
-                    "from_ship": target,
-                    "to_ship": captor.character.ship_id,
-                },
+            world.bus.publish(
+                EVIDENCE,
+                Suspicion(
+                    captor.account_id,
+                    CAPTURED_CLONE,
+                    "board_attack",
+                    {
+                        "clone": str(clone_id),
+                        "name": clone.name,
+                        "licence_owner": licence.owner,
+                        "licence": licence.status,
+                        "from_ship": target,
+                        "to_ship": captor.character.ship_id,
+                    },
+                ),
             )
-            world.outcomes.flush_evidence()
         clone.memory.add(
             tick,
             f"{captor.name} boarded ship #{target} and captured me.",

@@ -1,9 +1,22 @@
 """The bus: the only way zones talk to the rest of the server.
 
-Subjects are dotted strings (`zone.<world>.<x>.<y>.intents`, `zone.<world>.<x>.<y>.tick`, ...).
-The in-process bus delivers synchronously, in publish order, to handlers subscribed to the exact
-subject. A NATS bus (multi-machine) implements the same two methods; messages are then encoded at
-its edge, so nothing here may rely on object identity across publish.
+Subjects are dotted strings. The in-process bus delivers synchronously, in publish order, to
+handlers subscribed to the exact subject. A NATS bus (multi-machine) implements the same two
+methods; messages are then encoded at its edge, so nothing here may rely on object identity
+across publish. Every subject of a world's bus:
+
+- `zone.<world>.<x>.<y>.intents` (`intents_subject`): `Intent`s from the commands and the
+  agents, heard by the zone (sim/zone.py).
+- `zone.<world>.<x>.<y>.tick` (`tick_subject`): a `ZoneTick` after every step, heard by the
+  fan-out (server/fanout.py).
+- `ship.<id>`: `ShipMoved` (a jump, leaving the world) and `Respawned` (server/world.py,
+  server/outcomes.py), heard by the sessions following the ship.
+- `account.<id>` (`outcomes.account_subject`): `Notice`s for one player (results of the
+  economy, crew answers) and `ViewShip` (shared ships), heard by the player's session.
+- `evidence`, `request.refused`, `receipt.replayed`, `distress`: what moderation and the
+  evidence writer hear (moderation/feeds.py, where they are described).
+
+A cluster's own subjects between processes are in cluster/subjects.py.
 """
 
 from __future__ import annotations

@@ -349,12 +349,11 @@ def register(app: web.Application, service: Callable[[Any], Moderation] | None =
         from callister.server.app import SERVICES
 
         services = app[SERVICES]
-        if service is not None:
+        if service is not None:  # a cluster gateway's: the workers moderate its sockets
             mod = service(services)
         else:
             mod = Moderation(services.world, services.gateway)
-        services.gateway.moderation = mod
-        services.gateway.mutes = mod.mutes
+            services.gateway.moderate(mod)
         host = app.get(admin_routes.WORLD_HOST)  # started before us (build_app's order)
         if host is not None:  # kicks, bans and warnings reach every world's sockets
             mod.gateways = host.gateways

@@ -11,6 +11,9 @@ so, through the economy's transactions on the writer thread, never on the tick:
 - ``FieldChanged``: the field's richness becomes a universe delta (survives restarts).
 - ``Refused`` marked as evidence: written to the evidence table for moderators.
 
+It is also the world's evidence writer: what the world's other parts find suspicious is
+published on the bus (moderation/feeds.py: `Suspicion`, `RequestRefused`) and written here.
+
 Players hear about results on their account subject (`account.<id>`), after the commit.
 """
 
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callister.economy import EconomyError, Receipt
+from callister.moderation.feeds import EVIDENCE, REQUEST_REFUSED, RequestRefused, Suspicion
+from callister.protocol.errors import ErrorCode
 from callister.sim import (
     AutopilotArrived,
     AutopilotCancelled,
@@ -97,6 +102,8 @@ class Outcomes:
         # account -> when they last committed a crime: bounties are for the flagged only.
         # In memory: a restart pardons, which errs on the side of the accused.
         self.flagged: dict[int, float] = {}
+        world.bus.subscribe(EVIDENCE, self._on_suspicion)
+        world.bus.subscribe(REQUEST_REFUSED, self._on_refused)
 
     # ----------------------------------------------------------------------- dispatch
     def handle(self, zone: ZoneHandle, events: list[ZoneEvent]) -> None:
@@ -175,7 +182,21 @@ class Outcomes:
             self.world.bus.publish(account_subject(account_id), Notice(msg_type, fields))
 
     # ----------------------------------------------------------------------- evidence
-    def evidence(self, account_id: int, code: str, action: str, detail: dict[str, Any]) -> None:
+    def _on_suspicion(self, seen: Suspicion) -> None:
+        """Evidence published on the bus: written at once (not with a tick's events)."""
+        self._evidence_row(seen.account, seen.code, seen.action, seen.detail)
+        self.flush_evidence()
+
+    def _on_refused(self, refused: RequestRefused) -> None:
+        """A purchase refused for want of credits is evidence `purchase` (the refusals
+        detector counts it with the zone's refusals); other refusals are not."""
+        if refused.code == ErrorCode.INSUFFICIENT_FUNDS:
+            detail = {"rid": refused.rid, "why": refused.message}
+            self._on_suspicion(Suspicion(refused.account, str(refused.code), "purchase", detail))
+
+    def _evidence_row(
+        self, account_id: int, code: str, action: str, detail: dict[str, Any]
+    ) -> None:
         """Record a refused, suspicious request (flushed after the current tick's events)."""
         self.world.metrics.inc("callister_evidence_total")
         self._evidence.append(
@@ -197,7 +218,7 @@ class Outcomes:
 
     def _evidence_from_refusal(self, event: Refused) -> None:
         actor = event.actor if isinstance(event.actor, int) else 0
-        self.evidence(
+        self._evidence_row(
             actor,
             str(event.code),
             event.action,

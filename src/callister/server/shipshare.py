@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.messages import (
@@ -321,13 +323,13 @@ class ShipShare:
         if home or handle is None or not handle.zone.has_ship(ship):
             c = pilot.character
             handle = await world.ensure_zone(c.home_x, c.home_y)
-            state = replace(parked, docked_at=c.home_station, vx=0.0, vy=0.0)
+            state = msgspec.structs.replace(parked, docked_at=c.home_station, vx=0.0, vy=0.0)
         else:
             theirs = handle.zone.ship_state(ship)
             if theirs.docked_at is not None:
-                state = replace(parked, docked_at=theirs.docked_at, vx=0.0, vy=0.0)
+                state = msgspec.structs.replace(parked, docked_at=theirs.docked_at, vx=0.0, vy=0.0)
             else:
-                state = replace(
+                state = msgspec.structs.replace(
                     parked,
                     x=theirs.x + BESIDE,
                     y=theirs.y + BESIDE,

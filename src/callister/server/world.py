@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgspec
+
 from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
@@ -371,7 +373,9 @@ class World:
             x, y = float(ax), float(ay)
         # arrive facing inwards, keeping a little of the ship's speed
         angle = math.atan2(-y, -x)
-        state = replace(event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle)
+        state = msgspec.structs.replace(
+            event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
+        )
         self._place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
         self._save(pilot)

@@ -208,9 +208,9 @@ class WorldHost:
         world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
         await world.start()
-        gateway = Gateway(world, bus, settings, metrics)
+        # a mute holds in every world
+        gateway = Gateway(world, bus, settings, metrics, mutes=self.services.gateway.commands.mutes)
         gateway.worlds_for = self.worlds_for
-        gateway.mutes = self.services.gateway.mutes  # a mute holds in every world
         runtime = Runtime(record, world, gateway, own=True, idle_since=time.monotonic())
         self.runtimes[name] = runtime
         log.info("world started", extra={"world": name, "seed": record.seed})
@@ -380,7 +380,7 @@ class WorldHost:
             counted = runtime.gateway
             counted.connections += 1
             runtime.idle_since = None
-            await runtime.gateway._serve(ws, account, hello)
+            await runtime.gateway.serve(ws, account, hello)
         finally:
             counted.connections -= 1
         return ws

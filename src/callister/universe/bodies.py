@@ -140,8 +140,7 @@ def _rocks(s: int, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...
     # inside its cell. This loop is the generator's hot spot, and 64-bit mixing is its most
     # expensive part in Python, so each draw feeds two rocks, 32 bits each: bits 0-11 pick the
     # cell (bias under 10% between cells, invisible), 12-17 the size, 18-24 and 25-31 the
-    # jitter. Hence also the local names, the size table and filling each Rock's slots here
-    # (what Rock.__init__ does, without a Python-level call per rock).
+    # jitter. Hence also the local names and the size table (a Rock is built in C: msgspec).
     # `s` seeds a splitmix64 stream of the field's own (the field's draw, so the rocks do not
     # consume the system's stream)
     cells = list(rock_cells(radius))
@@ -150,7 +149,7 @@ def _rocks(s: int, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...
     out = []
     golden, mask, m1, m2 = GOLDEN, MASK64, MIX_M1, MIX_M2
     sizes = _ROCK_SIZES
-    new, rock, set_x, set_y, set_r = object.__new__, Rock, _SET_X, _SET_Y, _SET_R
+    rock = Rock
     for i in range(min(count, m)):
         if i & 1:
             z >>= 32
@@ -163,19 +162,14 @@ def _rocks(s: int, cx: int, cy: int, radius: int, count: int) -> tuple[Rock, ...
         x0, y0 = cells[j]
         cells[j] = cells[i]
         r, room = sizes[(z >> 12) & 0x3F]
-        o = new(rock)
-        set_x(o, cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7))
-        set_y(o, cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7))
-        set_r(o, r)
-        out.append(o)
+        x = cx + x0 + r + ((((z >> 18) & 0x7F) * room) >> 7)
+        y = cy + y0 + r + ((((z >> 25) & 0x7F) * room) >> 7)
+        out.append(rock(x, y, r))
     return tuple(out)
 
 
 # (rock radius, room for its centre inside a cell) by 6 random bits: the radius grows
 # quadratically, so most rocks are small and a few are big
-_SET_X = getattr(Rock, "x").__set__  # noqa: B009 - the slot descriptor, not the field
-_SET_Y = getattr(Rock, "y").__set__  # noqa: B009
-_SET_R = getattr(Rock, "r").__set__  # noqa: B009
 _ROCK_SIZES: tuple[tuple[int, int], ...] = tuple(
     (r, ROCK_CELL - 2 * r)
     for r in (ROCK_R_MIN + t * t * (ROCK_R_MAX - ROCK_R_MIN) // 3969 for t in range(64))

@@ -23,8 +23,9 @@ corrupt or future delta is never silently dropped.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
+
+from msgspec import structs
 
 from callister.content import load_content
 from callister.universe.model import SERVICES, StarSystem
@@ -90,7 +91,7 @@ def apply_deltas(system: StarSystem, deltas: dict[str, Any]) -> StarSystem:
             if m["fattr"] == "richness":
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
                     raise ValueError(f"delta {key!r} must be an int in 0..100, not {value!r}")
-                fields[i] = replace(fields[i], richness=value)
+                fields[i] = structs.replace(fields[i], richness=value)
             elif m["fattr"] == "tick":
                 _tick(key, value)
             else:
@@ -105,21 +106,23 @@ def apply_deltas(system: StarSystem, deltas: dict[str, Any]) -> StarSystem:
             raise ValueError(f"delta {key!r}: system {system.key} has {len(stations)} stations")
         attr = m["sattr"]
         if attr == "destroyed":
-            stations[i] = replace(stations[i], destroyed=_bool(key, value))
+            stations[i] = structs.replace(stations[i], destroyed=_bool(key, value))
         elif attr == "faction":
             if not isinstance(value, str) or value not in factions:
                 raise ValueError(f"delta {key!r} must be a faction key, not {value!r}")
-            stations[i] = replace(stations[i], faction=value)
+            stations[i] = structs.replace(stations[i], faction=value)
         else:
             if not isinstance(value, list | tuple) or not all(
                 isinstance(v, str) and v in SERVICES for v in value
             ):
                 raise ValueError(f"delta {key!r} must be a list of {SERVICES}, not {value!r}")
             wanted = set(value)
-            stations[i] = replace(stations[i], services=tuple(s for s in SERVICES if s in wanted))
+            stations[i] = structs.replace(
+                stations[i], services=tuple(s for s in SERVICES if s in wanted)
+            )
     for i, dead in dead_rocks.items():
         rocks = tuple(r for j, r in enumerate(fields[i].rocks) if j not in dead)
-        fields[i] = replace(fields[i], rocks=rocks)
+        fields[i] = structs.replace(fields[i], rocks=rocks)
     # a destroyed station offers nothing, whatever other deltas say about its services
-    stations = [replace(s, services=()) if s.destroyed else s for s in stations]
-    return replace(system, fields=tuple(fields), stations=tuple(stations))
+    stations = [structs.replace(s, services=()) if s.destroyed else s for s in stations]
+    return structs.replace(system, fields=tuple(fields), stations=tuple(stations))

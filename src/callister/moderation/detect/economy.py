@@ -8,9 +8,10 @@ What the live server feeds them (moderation/service.py):
 - transfers: `TransferLedger` reads the world's committed ledger transactions (a wreck looted
   from another player's death, a bounty paid by its placers to the killer), so what it sees
   is what the books say, restarts included;
-- duplicate request ids: the gateway compares a replayed receipt with the request that got it
-  (`request_fields` / `replay_differs`) and writes evidence `DUPLICATE_RID`;
-  `rid_variants` turns that evidence into the input of `duplicate_rids`."""
+- duplicate request ids: the service compares a replayed receipt with the request that got
+  it (`request_fields` / `replay_differs`; the commands publish both, moderation/feeds.py) and
+  writes evidence `DUPLICATE_RID`; `rid_variants` turns that evidence into the input of
+  `duplicate_rids`."""
 
 from __future__ import annotations
 

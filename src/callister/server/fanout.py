@@ -1,0 +1,422 @@
+"""Fan-out: what each socket watches, and the zone ticks turned into what it is sent.
+
+A session watches one zone at a time: its ship's (followed across jumps, respawns and boarding
+another's ship through the ship's and the account's bus subjects), or for a spectator the
+camera's. Each zone tick (`zone.<key>.tick`) becomes, for the sockets watching that zone: the
+events meant for their actors, effects near them, their ship status (5 Hz, only when changed)
+and, at the snapshot rate, one binary snapshot each against the view they acknowledged (aoi.py)
+plus the names of entities new to them. Distress calls go to every socket in the system.
+
+It writes to sessions and nothing else: the gateway (server/gateway.py) owns the connections,
+server/commands.py what messages mean.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from callister.moderation.feeds import DISTRESS, DistressCall
+from callister.protocol.messages import encode_server, error_message
+from callister.protocol.snapshot import encode_snapshot
+from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
+from callister.server.bus import Bus, Subscription, tick_subject
+from callister.server.commands import Camera, sector_str
+from callister.server.outcomes import Notice, Respawned, account_subject
+from callister.server.session import VIEW_HISTORY, Session
+from callister.server.settings import Settings
+from callister.server.shipshare import ViewShip
+from callister.server.status import fx_for, zone_fx
+from callister.server.world import Pilot, ShipMoved, World, ZoneTick
+from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
+from callister.sim.entities import KIND_SHIP, KIND_WRECK
+
+STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
+SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
+_DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
+
+
+def _only_drifting(status: dict[str, Any], last: dict[str, Any]) -> bool:
+    """Whether the two statuses differ only in values that change slowly all the time."""
+    return all(status[k] == last.get(k) for k in status if k not in _DRIFTING)
+
+
+class Fanout:
+    """The sockets watching each zone of one world, and what each is sent."""
+
+    def __init__(
+        self,
+        world: World,
+        bus: Bus,
+        settings: Settings,
+        sessions: dict[int, Session],
+        spectators: set[Session],
+    ) -> None:
+        self.world, self.bus, self.settings = world, bus, settings
+        self.sessions = sessions  # the gateway's players, by account id (events' actors)
+        self.spectators = spectators  # the gateway's spectators
+        self.by_zone: dict[str, set[Session]] = {}
+        self._zone_subs: dict[str, Subscription] = {}
+        self.period = settings.tick_hz // settings.snapshot_hz
+        self.cell = max(settings.aoi_radius / 2.0, 250.0)
+        self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
+        bus.subscribe(DISTRESS, self._on_distress)
+
+    # ------------------------------------------------------------ what a session watches
+    def attach(self, session: Session, pilot: Pilot) -> None:
+        """A player's session follows its ship (jumps, respawns) and hears its account's
+        notices (the gateway then puts it in the ship's zone, after the welcome)."""
+        session.subscription = self.bus.subscribe(
+            f"ship.{pilot.character.ship_id}", functools.partial(self._on_ship_moved, session)
+        )
+        session.account_sub = self.bus.subscribe(
+            account_subject(session.account.id), functools.partial(self._on_notice, session)
+        )
+
+    def detach(self, session: Session) -> None:
+        """The session watches nothing any more (its socket is closing)."""
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+            session.subscription = None
+        if session.account_sub is not None:
+            session.account_sub.unsubscribe()
+            session.account_sub = None
+        self.leave_zone(session)
+
+    def enter_zone(self, session: Session, key: str) -> None:
+        """The session watches zone `key` from now (a fresh view: the zone's `system`
+        message, then full snapshots)."""
+        self.leave_zone(session)
+        session.zone_key = key
+        session.reset_view()
+        session.introduced.clear()
+        members = self.by_zone.setdefault(key, set())
+        members.add(session)
+        if key not in self._zone_subs:
+            self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
+        handle = self.world.zones.get(key)
+        if handle is not None:
+            session.send_json(
+                encode_server(
+                    "system",
+                    system=handle.system.to_dict(),
+                    tick=handle.zone.tick,
+                    gates=[gate.to_dict() for gate in handle.system.gates],
+                )
+            )
+
+    def leave_zone(self, session: Session) -> None:
+        """The session watches no zone (between systems, or gone)."""
+        key = session.zone_key
+        if key is None:
+            return
+        session.zone_key = None
+        members = self.by_zone.get(key)
+        if members is not None:
+            members.discard(session)
+            if not members:
+                del self.by_zone[key]
+                sub = self._zone_subs.pop(key, None)
+                if sub is not None:
+                    sub.unsubscribe()
+
+    def _on_notice(self, session: Session, notice: Any) -> None:
+        if isinstance(notice, ViewShip):  # aboard another's ship, or back (shipshare.py)
+            self._view_ship(session, notice)
+            return
+        assert isinstance(notice, Notice)
+        session.send_json(encode_server(notice.msg_type, **notice.fields))
+
+    def _view_ship(self, session: Session, view: ViewShip) -> None:
+        """The session follows ship `view.ship` (snapshots centred on it, its status)."""
+        if session.closed:
+            return
+        self._ride(session, view.ship)
+        if view.zone_key is None:
+            self.leave_zone(session)
+        else:
+            self.enter_zone(session, view.zone_key)
+        session.send_json(encode_server("event", kind="view", ship=view.ship))
+
+    def _ride(self, session: Session, ship: int) -> None:
+        """The session's snapshots and status follow ship `ship` from now (no target yet)."""
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+        session.ship_id = ship
+        session.target = 0
+        session.last_status = None
+        session.subscription = self.bus.subscribe(
+            f"ship.{ship}", functools.partial(self._on_ship_moved, session)
+        )
+
+    def _on_ship_moved(self, session: Session, moved: Any) -> None:
+        if isinstance(moved, Respawned):
+            # the old ship is gone: follow the pilot into the new one
+            self.leave_zone(session)
+            self._ride(session, moved.new_ship)
+            return
+        assert isinstance(moved, ShipMoved)
+        if moved.to_key is None:
+            self.leave_zone(session)
+            return
+        self.enter_zone(session, moved.to_key)
+        session.send_json(encode_server("event", kind="arrived", ship=moved.ship))
+
+    # ---------------------------------------------------------- a spectator's camera
+    def aim(self, session: Session, camera: Camera) -> None:
+        """Point a spectator's camera where server/commands.py resolved it to (see
+        SpectateMsg): onto an entity (followed across jumps), into a system, or at a point."""
+        if camera.follow is not None:
+            self._follow(session, camera.follow)
+        if camera.at is not None:
+            self._follow(session, 0)
+            session.cam_x, session.cam_y = camera.at
+        elif camera.key is not None and not camera.follow and camera.key != session.zone_key:
+            session.cam_x = session.cam_y = 0.0  # a new system, nothing followed: its star
+        if camera.key is not None and camera.key != session.zone_key:
+            self.enter_zone(session, camera.key)
+        self._tell_spectator(session)
+
+    def _follow(self, session: Session, entity: int) -> None:
+        """Follow `entity` (0: nobody). The ship's bus subject says where it jumps and which
+        ship a destroyed pilot gets next, so the camera stays on the player."""
+        if session.subscription is not None:
+            session.subscription.unsubscribe()
+            session.subscription = None
+        session.follow = entity
+        if entity:
+            session.subscription = self.bus.subscribe(
+                f"ship.{entity}", functools.partial(self._on_followed_moved, session)
+            )
+
+    def _on_followed_moved(self, session: Session, moved: Any) -> None:
+        if session.closed:
+            return
+        if isinstance(moved, Respawned):
+            self._follow(session, moved.new_ship)  # its ShipMoved brings the new zone
+        elif isinstance(moved, ShipMoved) and moved.to_key is not None:
+            if moved.to_key != session.zone_key:
+                self.enter_zone(session, moved.to_key)
+        else:
+            return  # left the world: the camera stays where it last saw the ship
+        self._tell_spectator(session)
+
+    def _tell_spectator(self, session: Session) -> None:
+        handle = self.world.zones.get(session.zone_key) if session.zone_key else None
+        session.send_json(
+            encode_server(
+                "spectating",
+                follow=session.follow or None,
+                sector=sector_str(handle.sector) if handle is not None else None,
+                at=[round(session.cam_x, 1), round(session.cam_y, 1)],
+            )
+        )
+
+    def mark_moderator(self, pilot: Pilot, marked: bool) -> None:
+        """Mark (or unmark) the pilot's ship as a moderator's: `ents` carry `mod: true`, and
+        viewers who were already introduced to the ship hear of the change at once."""
+        if marked:
+            self.moderator_ships.add(pilot.account_id)
+        else:
+            self.moderator_ships.discard(pilot.account_id)
+        ship = pilot.character.ship_id
+        for member in self.by_zone.get(pilot.zone_key or "", ()):
+            if ship in member.introduced:
+                self._introduce(member, [ship])
+
+    def _on_distress(self, call: DistressCall) -> None:
+        """Everyone in the system hears a distress call, with where to find the caller."""
+        text = encode_server(
+            "event",
+            kind="distress",
+            ship=call.ship,
+            **{"from": call.caller},
+            at=[round(call.x, 1), round(call.y, 1)],
+        )
+        for member in self.by_zone.get(call.zone, ()):
+            member.send_json(text)
+
+    # ------------------------------------------------------------------ snapshots out
+    def _on_zone_tick(self, msg: Any) -> None:
+        assert isinstance(msg, ZoneTick)
+        members = self.by_zone.get(msg.key)
+        if not members:
+            return
+        for event in msg.events:
+            self._route_event(event)
+        fx = zone_fx(msg.events) if msg.events else None
+        self._fx_and_status(msg, members, fx)
+        phase = msg.tick % self.period
+        ids = msg.frame.ids
+        candidates = [s for s in members if s.phase_key % self.period == phase and not s.closed]
+        if not candidates or len(ids) == 0:
+            return
+        # one vectorised lookup of every due viewer's centre row in the frame: its own ship, or
+        # for a spectator the entity it follows
+        wanted = np.fromiter(
+            (s.centre_id for s in candidates), dtype=np.uint64, count=len(candidates)
+        )
+        rows_of = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        found = ids[rows_of] == wanted
+        keep = found
+        if self.spectators:  # a spectator is served even when its target is out of the frame
+            watching = np.fromiter((s.spectator for s in candidates), dtype=bool)
+            keep = found | watching
+        due = [s for s, ok in zip(candidates, keep.tolist(), strict=True) if ok]
+        if not due:
+            return
+        shared = share_frame(msg.frame, self.cell)
+        own = rows_of[keep]
+        cx, cy = shared.x[own], shared.y[own]
+        if keep is not found:
+            hit = found[keep]
+            for i, session in enumerate(due):
+                if not session.spectator:
+                    continue
+                if hit[i]:  # remember where the target was: the camera stays if it leaves
+                    session.cam_x, session.cam_y = float(cx[i]), float(cy[i])
+                else:
+                    cx[i], cy[i] = session.cam_x, session.cam_y
+        views = plan_views(
+            shared,
+            cx,
+            cy,
+            self.settings.aoi_radius,
+            self.settings.aoi_near_radius,
+            msg.tick // self.period,
+            self.settings.aoi_far_every,
+        )
+        for session, (rows, stale) in zip(due, views, strict=True):
+            self._snapshot(session, shared, rows, stale)
+
+    def _snapshot(
+        self,
+        session: Session,
+        shared: SharedFrame,
+        rows: npt.NDArray[np.intp],
+        stale: npt.NDArray[np.bool_],
+    ) -> None:
+        base = session.views.get(session.acked) if session.acked else None
+        session.seq += 1
+        seq = session.seq
+        records, changed, removed, fresh = view_delta(shared, rows, stale, base)
+        base_seq = session.acked if base is not None else 0
+        if len(fresh):
+            new_ids = [i for i in fresh.tolist() if i not in session.introduced]
+            if new_ids:
+                self._introduce(session, new_ids)
+        session.views[seq] = records
+        session.views.pop(seq - VIEW_HISTORY, None)  # seqs only grow: drop the one fallen out
+        session.send_snapshot(encode_snapshot(shared.tick, seq, base_seq, changed, removed))
+
+    def _fx_and_status(
+        self, msg: ZoneTick, members: set[Session], fx: list[dict[str, Any]] | None
+    ) -> None:
+        """Effects near each viewer this tick, and every STATUS_EVERY ticks its status (viewers
+        are staggered by ship id so a full system's statuses spread over the ticks)."""
+        handle = self.world.zones.get(msg.key)
+        if handle is None:
+            return
+        zone = handle.zone
+        radius = self.settings.aoi_radius
+        tick = msg.tick
+        for session in members:
+            send_status = (tick + session.ship_id) % STATUS_EVERY == 0
+            if not (fx or send_status):
+                continue
+            if session.spectator:  # effects around the camera; no ship, so no status
+                near = fx_for(fx, session.cam_x, session.cam_y, radius) if fx else None
+                if near and not session.closed:
+                    session.send_json(encode_server("fx", fx=near))
+                continue
+            pilot = session.pilot
+            if session.closed or pilot is None or not zone.has_ship(session.ship_id):
+                continue
+            own = zone.ship_state(session.ship_id)
+            if fx:
+                near = fx_for(fx, own.x, own.y, radius)
+                if near:
+                    session.send_json(encode_server("fx", fx=near))
+            if send_status:
+                status = self.world.shipshare.status(self.world, zone, pilot, own, session.target)
+                last = session.last_status
+                if status != last and (
+                    last is None
+                    or tick - session.last_status_tick >= SLOW_STATUS_EVERY
+                    or not _only_drifting(status, last)
+                ):
+                    session.last_status = status
+                    session.last_status_tick = tick
+                    if last is None:
+                        session.send_json(encode_server("status", **status))
+                    else:  # only what changed; the client merges it into the last status
+                        changed = {k: v for k, v in status.items() if last.get(k) != v}
+                        session.send_json(encode_server("status", delta=True, **changed))
+
+    def _introduce(self, session: Session, ship_ids: list[int]) -> None:
+        ents = []
+        zone = self.world.zones.get(session.zone_key) if session.zone_key else None
+        for ship_id in ship_ids:
+            kind = zone.zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
+            if kind != KIND_SHIP:
+                if kind == KIND_WRECK:
+                    session.introduced.add(ship_id)
+                    ents.append({"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""})
+                continue  # projectiles and missiles need no introduction
+            session.introduced.add(ship_id)
+            owner = self.world.ship_owner.get(ship_id)
+            pilot = self.world.pilots.get(owner) if owner is not None else None
+            ent: dict[str, Any] = {
+                "id": ship_id,
+                "kind": "ship",
+                "name": pilot.name
+                if pilot
+                else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
+                "hull": pilot.character.hull if pilot else "",
+            }
+            if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
+                ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+            ents.append(ent)
+        if ents:
+            session.send_json(encode_server("ents", ents=ents))
+
+    def _route_event(self, event: Any) -> None:
+        if isinstance(event, Refused):
+            target = self.sessions.get(event.actor)
+            if target is not None:
+                target.send_json(error_message(event.code, event.reason, ref=event.action))
+            return
+        owner = self.world.ship_owner.get(getattr(event, "ship", 0))
+        target = self.sessions.get(owner) if owner is not None else None
+        if target is None:
+            return
+        if isinstance(event, Docked | Undocked):
+            kind = "docked" if isinstance(event, Docked) else "undocked"
+            target.send_json(
+                encode_server("event", kind=kind, ship=event.ship, station=event.station)
+            )
+        elif isinstance(event, JumpCharging):
+            target.send_json(
+                encode_server(
+                    "event",
+                    kind="jump_charging",
+                    ship=event.ship,
+                    to=sector_str((event.to_x, event.to_y)),
+                    ticks=event.ticks,
+                )
+            )
+        elif isinstance(event, JumpCancelled):
+            target.send_json(encode_server("event", kind="jump_cancelled", ship=event.ship))
+        elif isinstance(event, Collided):
+            target.send_json(
+                encode_server(
+                    "event",
+                    kind="collided",
+                    ship=event.ship,
+                    what=event.what,
+                    speed=round(float(event.speed), 1),
+                )
+            )

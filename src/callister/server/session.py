@@ -1,0 +1,215 @@
+"""One client's WebSocket as the server holds it: its outbound queue, its message budget and the
+view of the world it has acknowledged.
+
+A `Session` is written to by the gateway and its fan-out only (server/gateway.py,
+server/fanout.py); what a client's message means is decided in server/commands.py, which never
+sees a session's socket. Snapshots go straight to the socket's transport (`write_frame_now`);
+JSON messages are never dropped: they queue behind a slow socket, up to JSON_QUEUE_MAX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from aiohttp import WSMsgType, web
+
+from callister.server.bus import Subscription
+from callister.server.metrics import Metrics
+from callister.server.settings import Settings
+from callister.server.world import Pilot
+from callister.store import Account
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4413  # the client does not read: JSON_QUEUE_MAX characters of JSON wait
+VIEW_HISTORY = 32  # snapshots kept per client as possible delta bases
+SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshots are skipped
+JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
+JSON_QUEUE_MAX = 4 * 1024 * 1024  # characters of JSON queued beyond which the socket is closed
+FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
+_CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
+
+
+def write_frame_now(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+    """Write one frame straight to the socket's transport; False (nothing written) if the
+    socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
+
+    aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
+    snapshot itself (measured), so frames go straight to the transport, which is what
+    send_frame does for uncompressed frames. Callers fall back to their queued path."""
+    writer = getattr(ws, "_writer", None)
+    transport = getattr(writer, "transport", None)
+    if transport is None or transport.is_closing():
+        return False
+    if transport.get_write_buffer_size() > backlog:
+        return False
+    try:
+        writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
+    except (AttributeError, ConnectionError, RuntimeError):
+        return False
+    return True
+
+
+class Session:
+    """One authenticated WebSocket: its ship, its acknowledged view, its outbound queue."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, account: Account, settings: Settings, metrics: Metrics
+    ) -> None:
+        self.ws = ws
+        self.account = account
+        self.pilot: Pilot | None = None
+        self.ship_id = 0  # set once the pilot is in the world; a ship keeps its id for life
+        self.zone_key: str | None = None
+        self.seq = 0
+        self.acked = 0
+        self.views: dict[int, npt.NDArray[np.uint64]] = {}  # seq -> record words
+        self.introduced: set[int] = set()
+        self._json: deque[str] = deque()
+        self._json_queued = 0  # characters in _json
+        self._wake = asyncio.Event()
+        self.metrics = metrics
+        self._tokens = settings.msg_burst
+        self._rate, self._burst = settings.msg_rate, settings.msg_burst
+        self._refill_at = time.monotonic()
+        self._flood_since: float | None = None  # the first dropped message of this flood
+        self._last_drop = 0.0
+        self._last_rate_error = 0.0
+        self.bytes_sent = 0
+        self.closed = False
+        self.sender: asyncio.Task[None] | None = None
+        self.subscription: Subscription | None = None
+        self.account_sub: Subscription | None = None
+        self.target = 0  # the entity the player has locked (for the status message)
+        self.last_status: dict[str, Any] | None = None
+        self.last_status_tick = 0
+        self.requests: set[asyncio.Task[None]] = set()
+        # issue 6: a moderator watching with no ship (hello.spectate): its snapshots are
+        # centred on the entity it follows, or on (cam_x, cam_y) when that is not in view
+        self.spectator = False
+        self.follow = 0
+        self.cam_x = self.cam_y = 0.0
+
+    @property
+    def centre_id(self) -> int:
+        """The entity this session's view is centred on (0: none, a spectator's fixed camera)."""
+        return self.follow if self.spectator else self.ship_id
+
+    @property
+    def phase_key(self) -> int:
+        """Spreads sessions over the snapshot phases (a spectator has no ship id to use)."""
+        return self.ship_id or self.account.id
+
+    def send_json(self, text: str) -> None:
+        """Reliable, ordered: written now, or queued behind earlier messages if the socket is
+        backed up (the sender task flushes the queue when it drains). A client that lets more
+        than JSON_QUEUE_MAX characters queue up is not reading: its socket is closed with
+        CLOSE_TOO_SLOW rather than the server holding its messages without bound."""
+        if self.closed:
+            return
+        if not self._json and self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
+            return
+        self._json.append(text)
+        self._json_queued += len(text)
+        self._wake.set()
+        if self._json_queued > JSON_QUEUE_MAX:
+            self._close_slow()
+
+    def _close_slow(self) -> None:
+        self.closed = True
+        self._json.clear()
+        self._json_queued = 0
+        self.metrics.inc("callister_slow_clients_closed_total")
+        log.warning("closing a client that does not read", extra={"account": self.account.id})
+        # not one of self.requests: the session's clean-up cancels those, and this close must
+        # outlive it (it waits for the client's close frame, up to aiohttp's close timeout)
+        task = asyncio.get_running_loop().create_task(
+            self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: messages piled up")
+        )
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+    def send_snapshot(self, data: bytes) -> bool:
+        """Best effort: written now unless the socket is backed up, then skipped. A skipped
+        snapshot is never acknowledged, so later deltas are based on what the client has."""
+        if self.closed or self._json:
+            return False
+        return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
+
+    def _write_now(self, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+        direct = getattr(self.ws, "write_direct", None)
+        if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
+            if not direct(data, opcode == WSMsgType.BINARY, backlog):
+                return False
+        elif not write_frame_now(self.ws, data, opcode, backlog):
+            return False
+        self.bytes_sent += len(data)
+        counters = self.metrics.counters
+        counters["callister_bytes_sent_total"] += len(data)
+        if opcode == WSMsgType.BINARY:
+            counters["callister_snapshots_sent_total"] += 1
+        return True
+
+    async def run_sender(self) -> None:
+        """Flushes JSON messages that could not be written at once (the slow path)."""
+        while not self.closed:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while self._json:
+                    text = self._json.popleft()
+                    self._json_queued -= len(text)
+                    await self.ws.send_str(text)
+                    self.bytes_sent += len(text)
+                    self.metrics.inc("callister_bytes_sent_total", len(text))
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    def allow_message(self, flood_strikes: float, now: float | None = None) -> bool | None:
+        """Token bucket. True: go on; False: drop with RATE_LIMITED; None: close for flooding.
+
+        A flood starts with the first dropped message and goes on while drops follow each
+        other within FLOOD_GAP_S; once it has lasted `flood_strikes` seconds the socket is
+        closed (docs/protocol.md)."""
+        now = time.monotonic() if now is None else now
+        self._tokens = min(self._burst, self._tokens + (now - self._refill_at) * self._rate)
+        self._refill_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        if self._flood_since is None or now - self._last_drop > FLOOD_GAP_S:
+            self._flood_since = now
+        self._last_drop = now
+        if now - self._flood_since >= flood_strikes:
+            return None
+        return False
+
+    def should_report_rate(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            return True
+        return False
+
+    def ack(self, seq: int) -> None:
+        if seq in self.views and seq > self.acked:
+            self.acked = seq
+            for old in [s for s in self.views if s < seq]:
+                del self.views[old]
+
+    def end(self) -> None:
+        """The socket is done: nothing more is written, its requests are cancelled."""
+        self.closed = True
+        self._wake.set()
+        for task in self.requests:
+            task.cancel()
+
+    def reset_view(self) -> None:
+        self.views.clear()
+        self.acked = 0
