@@ -427,6 +427,9 @@ class Relationship:
         return rel
 
 
+UNNAMED: Final = "an unknown pilot"
+
+
 class Relationships:
     """Relationships by entity id (insertion order kept, so files are stable)."""
 
@@ -467,8 +470,9 @@ class Relationships:
         return [r.entity for r in rels]
 
     def name_of(self, entity: int) -> str:
+        """The entity's name, or UNNAMED: speech never shows ids."""
         rel = self._by_entity.get(entity)
-        return rel.name if rel is not None and rel.name else f"#{entity}"
+        return rel.name if rel is not None and rel.name else UNNAMED
 
     def to_list(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self._by_entity.values()]
@@ -649,6 +653,12 @@ class Licence:
 
 CLONE_ID_MIN: Final = 1
 CLONE_ID_MAX: Final = 2**63 - 1
+
+
+def npc_actor(clone_id: int) -> int:
+    """The actor id of an NPC ship flown by this clone: the ship's owner and its intents'
+    actor (negative, so it can never be an account). Beliefs about NPCs are keyed by it."""
+    return -clone_id
 
 
 @dataclass(slots=True)

@@ -56,6 +56,7 @@ from callister.agents.mind import (
     mood_from_array,
     notice,
     obedience,
+    us_of,
 )
 from callister.agents.model import Clone, Goal
 from callister.agents.observe import (
@@ -320,10 +321,11 @@ class AgentPool:
         i = self._row_of(clone_id)
         clone = self._clones[i]
         ship = int(self._cols["ship"][i])
-        us = {clone.id, ship} | ({me} if me is not None else set())
-        notice(clone, event, me=me if me is not None else ship, names=self.names)
+        notice(clone, event, me=me, ship=ship, names=self.names)
         self._noticed.add(clone.id)
-        if event.kind in ("attacked", "destroyed") and event.target in us:
+        if event.kind in ("attacked", "destroyed") and event.target in us_of(
+            clone, me=me, ship=ship
+        ):
             c = self._cols
             c["last_attacker"][i] = event.actor
             c["attacked_tick"][i] = event.tick

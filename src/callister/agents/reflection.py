@@ -17,13 +17,21 @@ from __future__ import annotations
 from typing import Final
 
 from callister.agents.memory import Memory, MemoryKind
-from callister.agents.model import Clone, Goal
+from callister.agents.model import UNNAMED, Clone, Goal
 
 REFLECT_THRESHOLD: Final = 30.0  # importance points since the last reflection
 
 
 def times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def sentence(subject: str, rest: str, then: str) -> str:
+    """ "Subject rest: subject then." with an unnamed subject said once ("An unknown pilot
+    attacked us twice: they are hostile.") and the first letter capitalised."""
+    again = f"they {then.replace('is ', 'are ', 1)}" if subject == UNNAMED else f"{subject} {then}"
+    text = f"{subject} {rest}: {again}."
+    return text[:1].upper() + text[1:]
 
 
 def should_reflect(clone: Clone, threshold: float = REFLECT_THRESHOLD) -> bool:
@@ -62,9 +70,9 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
             continue
         name = rels.name_of(entity)
         if k:
-            text = f"{name} destroyed one of ours: {name} is hostile."
+            text = sentence(name, "destroyed one of ours", "is hostile")
         else:
-            text = f"{name} attacked us {times(n)}: {name} is hostile."
+            text = sentence(name, f"attacked us {times(n)}", "is hostile")
         before = clone.beliefs.get(f"hostile:{entity}", 0)
         believe(f"hostile:{entity}", n + 10 * k, text, entity, min(10.0, 6.0 + n + 2 * k), "belief")
         if clone.beliefs[f"hostile:{entity}"] != before:
@@ -86,7 +94,7 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
         believe(
             key,
             n,
-            f"{name} has dealt fairly with us {times(n)}: {name} can be trusted.",
+            sentence(name, f"has dealt fairly with us {times(n)}", "can be trusted"),
             entity,
             5.0,
             "belief",
@@ -99,7 +107,8 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
         name = rels.name_of(entity)
         key = f"criminal:{entity}"
         before = clone.beliefs.get(key, 0)
-        believe(key, n, f"{name} commits crimes: {name} is a criminal.", entity, 6.0, "belief")
+        text = sentence(name, "commits crimes", "is a criminal")
+        believe(key, n, text, entity, 6.0, "belief")
         if clone.beliefs[key] != before and clone.goals.primary is Goal.PATROL:
             rels.of(entity).hostile = True
     mem.importance_since_reflection = 0.0
