@@ -79,6 +79,7 @@ def kind_of(clone: Clone) -> Kind:
         }[clone.role]
     return {
         Goal.TRADER: Kind.TRADER,
+        Goal.HAULER: Kind.TRADER,
         Goal.MINER: Kind.PROSPECTOR,
         Goal.PIRATE: Kind.PIRATE,
         Goal.PATROL: Kind.PATROL,
@@ -160,8 +161,9 @@ def _mix_int(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _unit_hash(clone_id: int, tick: int, salt: int) -> float:
-    """hash_uniform(clone_id, tick, salt)[salt - 1] in pure Python (one value, no arrays)."""
+def unit_hash(clone_id: int, tick: int, salt: int) -> float:
+    """hash_uniform(clone_id, tick, salt)[salt - 1] in pure Python (one value, no arrays):
+    a uniform number in [0, 1) that is a pure function of its arguments."""
     base = _mix_int(((clone_id * 0x9E3779B97F4A7C15) & _MASK) ^ (tick & _MASK))
     z = _mix_int((base + salt * 0x9E3779B97F4A7C15) & _MASK)
     return (z >> 11) * (1.0 / (1 << 53))
@@ -184,6 +186,8 @@ class Traits:
     skills: NDArray[np.float32]  # (k, 4): pilot, gunner, engineer, miner
     order: NDArray[np.int8]  # ordered Action or -1
     obedience: NDArray[np.float32]
+    wary: NDArray[np.float32]  # how dangerous the clone believes its system is (knowledge)
+    hop: NDArray[np.int16]  # the planned jump: index into the zone's links, or -1
 
     def take(self, idx: NDArray[np.intp]) -> Traits:
         return Traits(*(getattr(self, f)[idx] for f in Traits.__slots__))
@@ -284,7 +288,19 @@ def utilities(s: Senses, t: Traits) -> tuple[NDArray[np.float32], NDArray[np.boo
     u[:, _LOOT] = (
         (s.wreck_slot >= 0) * _near(s.wreck_dist, 4000.0) * calm * (1 - s.cargo) * loot_taste
     )
-    u[:, _JUMP] = s.has_link * 0.06 * (0.5 + Op) + (kind == _K_PIRATE) * (s.prey_row < 0) * 0.04
+    # beliefs: a system held dangerous drives the peaceful away (more so the neurotic), and a
+    # planned jump (the route planner's next hop) wins over wandering within the system
+    peaceful = (kind == _K_TRADER) | (kind == _K_PROSPECTOR)
+    leave = peaceful * t.wary * (0.5 + 0.6 * N)
+    planned = (t.hop >= 0) & npc
+    u[:, _JUMP] = (
+        s.has_link * 0.06 * (0.5 + Op)
+        + (kind == _K_PIRATE) * (s.prey_row < 0) * 0.04
+        + leave * (1 - danger)
+        + planned * 0.7 * (1 - 0.8 * danger)
+    )
+    u[:, _TRAVEL] *= ~planned
+    u[:, _MINE] *= 1.0 - 0.5 * leave
     # what is possible now
     ok = np.ones((k, N_ACTIONS), bool)
     docked = s.docked
@@ -533,6 +549,7 @@ def make_decisions(
     col["fire_row"] = fire_row.tolist()
     col["voice"] = voices(t.personality).tolist()
     col["clone_id"] = t.clone_id.tolist()
+    col["hop"] = t.hop.tolist()
     col["kind"] = t.kind.tolist()
     col["best"] = best.tolist()
     col["best_u"] = best_u.tolist()
@@ -653,14 +670,17 @@ def _decision(
             y = float(statics.station_y[sslot]) + 1500.0 * math.sin(ang)
             where = f"station {int(statics.station_index[sslot])}"
         else:
-            u0, u1 = _unit_hash(clone_id, tick // 1200, 1), _unit_hash(clone_id, tick // 1200, 2)
+            u0, u1 = unit_hash(clone_id, tick // 1200, 1), unit_hash(clone_id, tick // 1200, 2)
             r = 0.8 * statics.radius * math.sqrt(u0)
             x, y = r * math.cos(2 * math.pi * u1), r * math.sin(2 * math.pi * u1)
             where = f"({x / 1000:.0f}, {y / 1000:.0f}) km"
         say = _line(action, voice, where=where)
     elif action is A.JUMP:
         links = statics.links
-        jump = links[(clone_id + tick // 1200) % len(links)]
+        hop = col["hop"][i]
+        jump = (
+            links[hop] if 0 <= hop < len(links) else links[(clone_id + tick // 1200) % len(links)]
+        )
         say = _line(action, voice, where=f"sector ({jump[0]}, {jump[1]})")
     elif action is A.SHIELDS:
         power = "shields"

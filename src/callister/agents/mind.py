@@ -118,6 +118,11 @@ def notice(
             rel.helps += 1
             rel.trust = min(1.0, rel.trust + 0.1)
             rel.affinity = min(1.0, rel.affinity + 0.1)
+    if event.kind in ("attacked", "destroyed") and event.system is not None and event.actor:
+        victim = (me if me is not None else npc_actor(clone.id)) if on_us else event.target
+        clone.knowledge.saw_attack(
+            event.actor, victim, event.system, event.tick, on_us=on_us, names=names
+        )
     event_word = event.kind
     if event.kind in ("attacked", "destroyed") and not on_us:
         event_word = f"{event.kind}-other"  # not counted as an attack on us by reflection
@@ -166,13 +171,15 @@ def obedience(clone: Clone) -> float:
 class AgentState:
     """What a single clone's mind carries between decisions outside the clone itself: the
     trader's destination station slot, the last action (so chat only hears changes), the
-    current order and the last attack seen."""
+    current order, the last attack seen, and the planner's `wary` and `hop` (AgentPool.set_plan)."""
 
     dest: int = NONE
     last_action: int = NONE
     order: Order | None = None
     last_attacker: int = NONE
     attacked_tick: int = NEVER
+    wary: float = 0.0
+    hop: int = NONE
 
 
 class DefaultMind:
@@ -233,7 +240,7 @@ class DefaultMind:
             dest=np.array([state.dest], np.int32),
             clone_id=np.array([clone.id], np.int64),
         )
-        traits = traits_of([clone], [order])
+        traits = traits_of([clone], [order], wary=[state.wary], hop=[state.hop])
         s = sense(view, rows, agents)
         u, ok = utilities(s, traits)
         best, best_u = choose(u, ok)
@@ -271,8 +278,15 @@ def mood_from_array(m: NDArray[np.float32]) -> Mood:
     return _mood(m)
 
 
-def traits_of(clones: list[Clone], orders: list[Order | None]) -> Traits:
+def traits_of(
+    clones: list[Clone],
+    orders: list[Order | None],
+    *,
+    wary: list[float] | None = None,
+    hop: list[int] | None = None,
+) -> Traits:
     """Scoring inputs for these clones (orders already filtered for their kinds)."""
+    k = len(clones)
     return Traits(
         clone_id=np.array([c.id for c in clones], np.int64),
         kind=np.array([int(kind_of(c)) for c in clones], np.int8),
@@ -281,4 +295,6 @@ def traits_of(clones: list[Clone], orders: list[Order | None]) -> Traits:
         skills=np.array([c.skills.as_tuple() for c in clones], np.float32).reshape(-1, 4),
         order=np.array([int(o.action) if o else NONE for o in orders], np.int8),
         obedience=np.array([obedience(c) for c in clones], np.float32),
+        wary=np.array(wary if wary is not None else [0.0] * k, np.float32),
+        hop=np.array(hop if hop is not None else [NONE] * k, np.int16),
     )

@@ -511,7 +511,8 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class SeenEvent:
     """Something that happened: kind is one of EVENT_KINDS; `actor` did it to `target`
-    (actor ids: accounts or clones; `ship` the actor's ship if any), at (x, y)."""
+    (actor ids: accounts or clones; `ship` the actor's ship if any), at (x, y) in `system`.
+    `text` is what was said, or names the place (docked: the station's name)."""
 
     kind: str
     tick: int
@@ -521,6 +522,7 @@ class SeenEvent:
     x: float = 0.0
     y: float = 0.0
     text: str = ""
+    system: tuple[int, int] | None = None  # where it happened (attacks feed `Knowledge`)
 
 
 EVENT_KINDS: Final = frozenset(

@@ -134,6 +134,8 @@ _COLUMNS: Final = (
     ("obedience", np.float32, ()),
     ("last_action", np.int8, ()),
     ("woken", np.bool_, ()),
+    ("wary", np.float32, ()),
+    ("hop", np.int16, ()),
 )
 
 
@@ -237,6 +239,8 @@ class AgentPool:
         c["obedience"][i] = obedience(clone)
         c["last_action"][i] = NONE
         c["woken"][i] = False
+        c["wary"][i] = 0.0
+        c["hop"][i] = NONE
         self._clones.append(clone)
         self._orders.append(None)
         self._row[clone.id] = i
@@ -296,10 +300,31 @@ class AgentPool:
             self._cols["zone"][i] = self._zone(zone)
             self._member_cache.pop(int(self._cols["zone"][i]), None)
             self._cols["dest"][i] = NONE
+            self._cols["hop"][i] = NONE
         if ship is not None:
             self._cols["ship"][i] = ship
         if stance is not None:
             self._cols["stance"][i] = int(stance)
+
+    def set_plan(
+        self,
+        clone_id: int,
+        *,
+        dest: int | None = None,
+        hop: int | None = None,
+        wary: float | None = None,
+    ) -> None:
+        """What the route planner decided for an NPC (`planner.py`), for its decisions in a
+        zone: `dest` the station slot to fly to (-1: none), `hop` the index of the jump link
+        to take next (-1: none), `wary` how dangerous it believes this system is (0..1)."""
+        i = self._row_of(clone_id)
+        c = self._cols
+        if dest is not None:
+            c["dest"][i] = dest
+        if hop is not None:
+            c["hop"][i] = hop
+        if wary is not None:
+            c["wary"][i] = min(1.0, max(0.0, wary))
 
     def aboard(self, ship: int) -> list[int]:
         """Clone ids of the agents aboard `ship`."""
@@ -500,6 +525,8 @@ class AgentPool:
             skills=c["skills"][rows],
             order=c["order"][rows],
             obedience=c["obedience"][rows],
+            wary=c["wary"][rows],
+            hop=c["hop"][rows],
         )
         u, ok = utilities(s, traits)
         best, best_u = choose(u, ok)

@@ -6,7 +6,9 @@ Park et al. reflect when the importance of recent memories adds up past a thresh
 - attacked us twice or more, or destroyed one of ours: "X attacked us twice: X is hostile."
   (the relationship becomes hostile, trust and affinity drop);
 - helped or traded with us twice or more: "X has traded with us 3 times: X can be trusted.";
-- seen committing a crime: "X commits crimes: X is a criminal." (hostile for patrols).
+- seen committing a crime: "X commits crimes: X is a criminal." (hostile for patrols);
+- reported attacking others twice or more by gossip (`gossip.py`): "X attacks ships, I have heard
+  twice: X is dangerous." (hostile, except to pirates): a reputation that spread.
 
 A belief is stored as a memory of kind REFLECTION, and stated again only when its count grows
 (`Clone.beliefs` remembers what was concluded), so reflection is idempotent.
@@ -103,6 +105,20 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
             rel = rels.of(entity)
             rel.trust = min(1.0, rel.trust + 0.3)
             rel.affinity = min(1.0, rel.affinity + 0.2)
+    heard = mem.counts_by_entity("heard-attack")
+    for entity in sorted(heard):
+        n = heard[entity]
+        if n < 2 or entity in attacks or entity in kills:
+            continue  # one rumour is not a reputation; our own fights speak for themselves
+        name = rels.name_of(entity)
+        key = f"reputed:{entity}"
+        before = clone.beliefs.get(key, 0)
+        text = sentence(name, f"attacks ships, I have heard {times(n)}", "is dangerous")
+        believe(key, n, text, entity, 6.0, "belief")
+        if clone.beliefs[key] != before and clone.goals.primary is not Goal.PIRATE:
+            rel = rels.of(entity)
+            rel.hostile = True  # flee or fight on sight, by personality (decide.py)
+            rel.trust = max(-1.0, rel.trust - 0.3)
     for entity, n in sorted(mem.counts_by_entity("crime").items()):
         name = rels.name_of(entity)
         key = f"criminal:{entity}"
