@@ -233,6 +233,13 @@ def utilities(s: Senses, t: Traits) -> tuple[NDArray[np.float32], NDArray[np.boo
     u[:, _FLEE] = (
         danger * (0.2 + lost) * (0.7 + 0.6 * N + 0.6 * fear - 0.4 * anger + 0.2 * (1 - sp))
     )
+    # a known enemy (held hostile: it attacked us before, or its reputation) close by while
+    # it is not attacking yet: the timid get away before it starts, the bold stand their
+    # ground (DEFEND below); fighters by trade (pirates, patrols) are not swayed
+    known = (s.held_row >= 0) * _near(s.held_dist, THREAT_RANGE) * (s.attacked <= 0)
+    timid = np.clip(1.2 * N + 0.5 * fear - 0.3 * anger - 0.3, 0, 1)
+    wary_kind = (kind != _K_PIRATE) & (kind != _K_PATROL)
+    u[:, _FLEE] += known * timid * 0.8 * wary_kind
     can_defend = (s.attacker_row >= 0) | has_threat
     u[:, _DEFEND] = (
         can_defend
@@ -354,6 +361,24 @@ def feel(
     out[:, 1] = np.clip(0.8 * arousal + 0.2 * danger, 0, 1)
     out[:, 2] = np.clip(0.85 * fear + 0.3 * danger * lost * (0.5 + N), 0, 1)
     out[:, 3] = np.clip(0.85 * anger + 0.25 * s.attacked * (1.2 - Ag), 0, 1)
+    return out.astype(np.float32)
+
+
+MOOD_HALF_LIFE: Final = 1200  # ticks (a minute): how fast fear, anger and arousal fade
+
+
+def settle(
+    mood: NDArray[np.float32], personality: NDArray[np.float32], elapsed: NDArray[np.int64]
+) -> NDArray[np.float32]:
+    """The mood after `elapsed` ticks without a thought (a clone in a system nobody watched
+    does not think, but time passes for it): fear, anger and arousal fade with
+    MOOD_HALF_LIFE, valence returns towards the personality's baseline."""
+    keep = np.exp2(-np.maximum(elapsed, 0).astype(np.float32) / np.float32(MOOD_HALF_LIFE))
+    E, N = personality[:, 2], personality[:, 4]
+    base = 0.3 * (E - 0.5) - 0.4 * (N - 0.5) + 0.1
+    out = mood.copy()
+    out[:, 0] = base + (mood[:, 0] - base) * keep
+    out[:, 1:] = mood[:, 1:] * keep[:, None]
     return out.astype(np.float32)
 
 

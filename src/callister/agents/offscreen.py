@@ -242,6 +242,10 @@ class Agent:
     seq: int = 0  # bumps on every reschedule: stale heap entries are skipped
 
     @property
+    def rescuing(self) -> bool:
+        return self.plan is not None and self.plan.purpose == "rescue"
+
+    @property
     def id(self) -> int:
         return self.clone.id
 
@@ -731,9 +735,11 @@ class OffscreenSim:
     # --- memory ---------------------------------------------------------------------------------
 
     def _notice(self, agent: Agent, event: SeenEvent) -> None:
+        """The clone perceives `event` (`mind.notice`). An encounter off-screen stands for a
+        whole fight, so the clone reflects on it at once rather than waiting for more."""
         clone = agent.clone
         notice(clone, event, ship=agent.ship.ship_id, names=clone.knowledge.names)
-        if event.kind in ("attacked", "destroyed") and should_reflect(clone):
+        if event.kind in ("attacked", "destroyed", "helped") or should_reflect(clone):
             reflect(clone, event.tick)
 
     # --- encounters ----------------------------------------------------------------------------
@@ -829,6 +835,7 @@ class OffscreenSim:
         win, lose = (a, b) if a_wins else (b, a)
         if defended or not a_wins:
             self._attacked(a, b, system, now)
+        self._attacked(b, a, system, now)  # the fight's hits on the victim, after the first
         hurt = 0.3 + 0.5 * unit_hash(lose.id ^ self.seed, now, 16)
         for x in (a, b):
             if x.ship.hull.ammo:
@@ -964,8 +971,9 @@ class OffscreenSim:
         agent.seq += 1  # nothing scheduled: a rescue wakes it
 
     def _rescues(self, now: int, execute: Execute) -> None:
-        """Assign volunteers to distress calls: patrols first, then clones near by who like
-        the caller or are agreeable; past `tug_after` the nearest station's tug comes."""
+        """Assign volunteers to distress calls: patrols first, then clones in the system who
+        like the caller or are agreeable, if they can spare the fuel and still get to fuel
+        themselves; past `tug_after` the nearest station's tug comes."""
         for clone_id, called in sorted(self._distress.items()):
             agent = self.agents.get(clone_id)
             if agent is None or agent.phase != "stranded":
@@ -973,31 +981,39 @@ class OffscreenSim:
                 continue
             if agent.rescuer is not None and agent.rescuer in self.agents:
                 continue
-            helper = self._volunteer(agent, now)
-            if helper is not None and now - called >= self.rules.tug_after:
-                helper = None  # the station's tug is quicker by now
-            if helper is not None:
-                plan = self.planner.respond(
-                    helper.ship, agent.ship.system, agent.ship.x, agent.ship.y, "rescue"
-                )
-                if plan is not None:
-                    plan = Plan("rescue", plan.legs, seconds=30.0, target=clone_id)
-                    agent.rescuer = helper.id
-                    self._undock(helper)
-                    helper.plan = plan
-                    helper.leg = -1
-                    self._next_leg(helper, now, execute)
-                    continue
             if now - called >= self.rules.tug_after:
-                self._tug(agent, now, execute)
-
-    def _volunteer(self, stranded: Agent, now: int) -> Agent | None:
-        best: tuple[float, int, Agent] | None = None
-        caller = stranded.ship.actor
-        for a in self.agents.values():
-            if a is stranded or a.phase not in ("docked", "working") or a.ship.goal is Goal.PIRATE:
+                self._tug(agent, now, execute)  # quicker by now than any volunteer
                 continue
-            if a.ship.system != stranded.ship.system:
+            found = self._volunteer(agent, now)
+            if found is None:
+                continue
+            helper, plan = found
+            agent.rescuer = helper.id
+            self._undock(helper)
+            helper.plan = Plan("rescue", plan.legs, seconds=30.0, target=clone_id)
+            helper.leg = -1
+            self._next_leg(helper, now, execute)
+
+    def _volunteer(self, stranded: Agent, now: int) -> tuple[Agent, Plan] | None:
+        """Who answers `stranded`'s call, and how it gets there: the most willing (patrols
+        always; others by agreeableness and affinity to the caller; never someone who holds
+        the caller hostile) whose tank, less the fuel it gives, still covers the trip there
+        and on to fuel plus its reserve."""
+        need = self._need(stranded)
+        caller = stranded.ship.actor
+        best: tuple[float, int, Agent, Plan] | None = None
+        for a in self.agents.values():
+            if a is stranded or a.ship.goal is Goal.PIRATE or a.rescuing:
+                continue
+            free = (
+                ("docked", "working", "flying")
+                if a.ship.goal is Goal.PATROL
+                else (
+                    "docked",
+                    "working",
+                )
+            )
+            if a.phase not in free or a.ship.system != stranded.ship.system:
                 continue
             rel = a.clone.relationships.get(caller)
             if rel is not None and rel.hostile:
@@ -1008,13 +1024,18 @@ class OffscreenSim:
                 if a.ship.goal is Goal.PATROL
                 else (0.3 * a.clone.personality.agreeableness + 0.7 * affinity)
             )
-            spare = a.ship.fuel - self.planner.reserve(a.ship) * 2 - self._need(stranded)
-            if will < 0.2 or spare <= 0:
+            if will < 0.2 or (best is not None and (-will, a.id) >= best[:2]):
                 continue
-            key = (-will, a.id)
-            if best is None or key < best[:2]:
-                best = (key[0], key[1], a)
-        return None if best is None else best[2]
+            a.ship.fuel -= need  # what it would have left
+            try:
+                plan = self.planner.respond(
+                    a.ship, stranded.ship.system, stranded.ship.x, stranded.ship.y, "rescue"
+                )
+            finally:
+                a.ship.fuel += need
+            if plan is not None:
+                best = (-will, a.id, a, plan)
+        return None if best is None else (best[2], best[3])
 
     def _need(self, stranded: Agent) -> float:
         """Fuel that takes a stranded ship to the nearest fuel station, plus the reserve."""
@@ -1024,7 +1045,7 @@ class OffscreenSim:
         found = self.planner.nearest_service(ship, "refuel", reserve=False)
         ship.fuel = saved
         need = sum(leg.fuel for leg in found[1]) if found is not None else 0.5 * ship.hull.fuel
-        return min(ship.hull.fuel - ship.fuel, need + self.planner.reserve(ship) * 1.5)
+        return min(ship.hull.fuel - ship.fuel, need + self.planner.reserve(ship) * 0.5)
 
     def _arrive_rescue(self, helper: Agent, now: int, execute: Execute) -> None:
         plan = helper.plan

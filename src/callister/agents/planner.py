@@ -582,16 +582,12 @@ class Planner:
         if here is not None and here.has("refuel") and ship.fuel < ship.hull.fuel - 1.0:
             return Plan("refuel", station=here.id, note=here.name)  # fill up here first
         fuel = self.nearest_service(ship, "refuel")
+        if fuel is None:  # the reserve is for exactly this: getting to fuel
+            fuel = self.nearest_service(ship, "refuel", reserve=False)
         if fuel is not None:
             return Plan("refuel", fuel[1], station=fuel[0].id, note=fuel[0].name)
-        if ship.docked_at is not None:
-            st = self.atlas.station(ship.docked_at)
-            if st.has("refuel"):
-                return Plan("wait", station=st.id, seconds=600.0, note="no credits for fuel")
-            return Plan("wait", station=st.id, seconds=600.0, note=st.name)
-        emergency = self.nearest_service(ship, "refuel", reserve=False)
-        if emergency is not None:
-            return Plan("refuel", emergency[1], station=emergency[0].id, note=emergency[0].name)
+        if here is not None and here.has("refuel"):
+            return Plan("wait", station=here.id, seconds=900.0, note="no credits for fuel")
         return Plan("distress", note="out of fuel")
 
     def _onward(self, ship: Ship, plan: Plan) -> tuple[Leg, ...]:

@@ -44,6 +44,7 @@ from callister.agents.decide import (
     feel,
     kind_of,
     make_decisions,
+    settle,
     utilities,
 )
 from callister.agents.dialogue import Reply, template_reply
@@ -136,6 +137,7 @@ _COLUMNS: Final = (
     ("woken", np.bool_, ()),
     ("wary", np.float32, ()),
     ("hop", np.int16, ()),
+    ("thought_tick", np.int64, ()),
 )
 
 
@@ -241,6 +243,7 @@ class AgentPool:
         c["woken"][i] = False
         c["wary"][i] = 0.0
         c["hop"][i] = NONE
+        c["thought_tick"][i] = NEVER
         self._clones.append(clone)
         self._orders.append(None)
         self._row[clone.id] = i
@@ -517,6 +520,11 @@ class AgentPool:
                 self._orders[int(r)] = None
                 c["hostile"][r] = hostile_slots(self._clones[int(r)])
             c["order"][rows[expired]] = NONE
+        last = c["thought_tick"][rows]
+        idle = np.where(last == NEVER, 0, tick - last - self.cadence.far_every)
+        if (idle > 0).any():  # time passed unthought (nobody watched): moods settled
+            c["mood"][rows] = settle(c["mood"][rows], c["personality"][rows], idle)
+        c["thought_tick"][rows] = tick
         traits = Traits(
             clone_id=c["clone_id"][rows],
             kind=c["kind"][rows],

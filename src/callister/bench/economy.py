@@ -16,9 +16,10 @@ What it prints (`--json`): `agents` (the target population), `systems`, `simulat
 `min` over traders and haulers alive at least an hour: sales of goods they bought, per hour
 alive); `price_ratio` (`min`, `max` of a unit's value / its base price over every market
 station and item, sampled every 4 simulated hours and at the end); `ledger_balanced` (the full
-audit: ledger and items); `population` (`start`, `end`, `target`, `min`, `max` of the hourly
-samples); `npc_deaths`, `npc_births` (after the start); `credits_in_circulation` (`start`,
-`end`: all NPC accounts); and counters (transactions, fights, escapes, distress calls,
+audit: ledger and items); `cpu_seconds` (this process's CPU time: on a shared machine the
+wall clock also counts other processes' turns); `population` (`start`, `end`, `target`,
+`min`, `max` of the samples); `npc_deaths`, `npc_births` (after the start);
+`credits_in_circulation` (`start`, `end`: all NPC accounts); and counters (transactions, fights, escapes, distress calls,
 rescues, tugs, gossip conversations).
 """
 
@@ -136,6 +137,7 @@ def run_economy_bench(
     if agents < 1 or hours <= 0 or step_s <= 0:
         raise ValueError("agents must be >= 1, hours and step_s > 0")
     started = time.perf_counter()
+    cpu_started = time.process_time()
     content = load_content()
     lawful = {k for k, f in content.factions.items() if f.lawful}
     systems = systems_for(seed, agents)
@@ -215,6 +217,7 @@ def run_economy_bench(
             "npc_births": sim.stats.births - births0,
             "credits_in_circulation": {"start": start_credits, "end": result.pop("_credits")},
             "wall_seconds": round(time.perf_counter() - started, 1),
+            "cpu_seconds": round(time.process_time() - cpu_started, 1),
         }
     )
     return result
