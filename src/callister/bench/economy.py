@@ -19,8 +19,8 @@ station and item, sampled every 4 simulated hours and at the end); `ledger_balan
 audit: ledger and items); `cpu_seconds` (this process's CPU time: on a shared machine the
 wall clock also counts other processes' turns); `population` (`start`, `end`, `target`,
 `min`, `max` of the samples); `npc_deaths`, `npc_births` (after the start);
-`credits_in_circulation` (`start`, `end`: all NPC accounts); and counters (transactions, fights, escapes, distress calls,
-rescues, tugs, gossip conversations).
+`credits_in_circulation` (`start`, `end`: all NPC accounts); and counters (transactions,
+fights, escapes, distress calls, rescues, tugs, gossip conversations).
 """
 
 from __future__ import annotations
