@@ -521,7 +521,7 @@ def import_clone(
     if clone.alive:
         clone.memory.add(
             tick,
-            f"I arrived in world {world} {origin}; I was exported there at tick {package.tick}.",
+            f"I arrived in world {world} {origin}.",
             importance=8,
             event="arrived",
         )
@@ -573,7 +573,7 @@ def fork_clone(
     )
     twin.memory.add(
         tick,
-        f"I was forked from {clone.name} (#{clone.id}); our memories are shared up to tick {at}.",
+        f"I was forked from {clone.name}; we share our memories up to then.",
         importance=8,
         entities=(clone.id,),
         event="forked",

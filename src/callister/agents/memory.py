@@ -364,11 +364,11 @@ class MemoryStream:
         for i in pick:
             ent_counts.update(self._entities[i][:ENTITY_COLUMNS])
         notable = int(pick[int(np.argmax(self._imp[pick]))])
-        parts = [f"Summary of {pick.size} older memories (ticks {ticks.min()}-{ticks.max()})"]
+        # no ticks or ids in the text: it may be quoted in speech (the entities stay in the
+        # entity columns, where retrieval and reflection find them)
+        parts = [f"Summary of {pick.size} older memories"]
         if events:
             parts.append(", ".join(f"{e} x{c}" for e, c in _top(events, 4)))
-        if ent_counts:
-            parts.append("mostly about " + ", ".join(f"#{e} x{c}" for e, c in _top(ent_counts, 3)))
         parts.append(f"most notable: {self._text[notable][:160]}")
         text = "; ".join(parts)
         importance = float(min(10.0, max(1.0, round(float(self._imp[pick].mean()) + 1.0, 2))))

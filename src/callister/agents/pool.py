@@ -76,6 +76,7 @@ from callister.agents.orders import Order, for_role
 from callister.agents.reflection import REFLECT_THRESHOLD, reflect
 
 ZoneKey = Hashable
+REPEAT_TICKS: Final = 2400  # a clone does not say the same line again within 2 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,7 @@ class AgentPool:
         self._beats: dict[int, list[int]] = {}
         self._member_cache: dict[int, NDArray[np.intp]] = {}
         self._noticed: set[int] = set()  # clone ids with new memories since they last thought
+        self._said: dict[int, list[tuple[str, int]]] = {}  # clone id -> its recent lines
 
     # columns -----------------------------------------------------------------------------
 
@@ -285,6 +287,7 @@ class AgentPool:
         self._clones.pop()
         self._orders.pop()
         del self._row[clone_id]
+        self._said.pop(clone_id, None)
         self._n -= 1
         return clone
 
@@ -399,8 +402,11 @@ class AgentPool:
         captain: bool = True,
     ) -> Reply:
         """A player talks to a clone (the default mind answers from its memories). An order
-        from the `captain` ("dock", "attack #42", "hold fire") is applied at once."""
+        from the `captain` ("dock", "attack #42", "hold fire") is applied at once: by this
+        clone if its station can carry it out, else passed to the crewmate whose station can
+        (and the reply says so), else refused as nobody aboard can."""
         clone = self.clone(clone_id)
+        crew = self.crewmates(clone_id)
         reply = template_reply(
             clone,
             message,
@@ -408,18 +414,27 @@ class AgentPool:
             speaker_name=speaker_name,
             tick=tick,
             allow_orders=captain,
+            crew=[(c.name, kind_of(c)) for c in crew],
         )
         self.apply_reply(clone_id, reply)
         return reply
 
+    def crewmates(self, clone_id: int) -> list[Clone]:
+        """The other clones aboard the same ship."""
+        ship = int(self._cols["ship"][self._row_of(clone_id)])
+        return [self._clones[self._row[c]] for c in self.aboard(ship) if c != clone_id]
+
     def apply_reply(self, clone_id: int, reply: Reply) -> None:
-        """After a reply made elsewhere (`LLMMind.reply`, off the tick): apply its order and let
-        the clone think about what was said."""
+        """After a reply made elsewhere (`LLMMind.reply`, off the tick): apply its order (or
+        pass it to the crewmate whose station it is) and let the clone think about what was
+        said."""
         i = self._row_of(clone_id)
         self._noticed.add(clone_id)
         self._cols["woken"][i] = True
-        if reply.order is not None:
-            self.order(clone_id, reply.order)
+        if reply.order is not None and not self.order(clone_id, reply.order):
+            for mate in self.crewmates(clone_id):
+                if self.order(mate.id, reply.order):
+                    break
 
     def cancel_order(self, clone_id: int) -> None:
         i = self._row_of(clone_id)
@@ -541,12 +556,28 @@ class AgentPool:
         decisions = make_decisions(
             s, traits, best, best_u, parts, last_action=c["last_action"][rows], names=self.names
         )
+        self._quiet_repeats(decisions, tick)
         c["mood"][rows] = feel(traits.mood, traits.personality, s)
         c["last_action"][rows] = best
         c["dest"][rows] = s.dest_slot
         self._maybe_reflect(rows, tick)
         self.stats = StepStats(tick, zones, int(rows.size))
         return decisions
+
+    def _quiet_repeats(self, decisions: list[Decision], tick: int) -> None:
+        """A changed decision whose sentence the clone said within REPEAT_TICKS (an agent
+        flipping between two actions) is not marked `changed`, so the ship's chat does not
+        hear the same line again and again."""
+        said = self._said
+        for d in decisions:
+            if not d.changed:
+                continue
+            recent = [(text, t) for text, t in said.get(d.clone, ()) if tick - t < REPEAT_TICKS]
+            if any(text == d.say for text, _ in recent):
+                d.changed = False
+            else:
+                recent.append((d.say, tick))
+            said[d.clone] = recent[-4:]
 
     def _maybe_reflect(self, rows: NDArray[np.intp], tick: int) -> None:
         """Thinking agents that noticed something since they last reflected may reflect."""
