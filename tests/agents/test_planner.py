@@ -8,6 +8,7 @@ import pytest
 
 from callister.agents import Goal
 from callister.agents.planner import (
+    MINER_FLOOR,
     RESERVE,
     STEER_MARGIN,
     TURN_S,
@@ -133,8 +134,8 @@ def test_a_miner_mines_then_sells_what_the_market_takes() -> None:
     plan = p.next_plan(s, miner, 0)
     assert plan.purpose == "sell" and plan.station is not None
     # a market with little room for iron takes only what keeps its price above the floor
-    market = MarketView(A0, {"iron": 30}, {"iron": 28}, {"iron": 100}, 3.0, frozenset({"market"}))
-    takes = p.absorbs(market, "iron")
+    market = MarketView(A0, {"iron": 30}, {"iron": 28}, {"iron": 60}, 3.0, frozenset({"market"}))
+    takes = p.absorbs(market, "iron", MINER_FLOOR)
     assert 0 < takes < s.hull.cargo
     visit = p.visit(s, miner, atlas().station(A0), market)
     assert visit.sell == (("iron", takes),)

@@ -204,7 +204,7 @@ class Rules:
     tick_hz: int = 20
     units_per_point: float = 20.0  # field units per richness point (sim.rules.UNITS_PER_POINT)
     regrow_ticks: int = 12_000  # one richness point back per this many ticks
-    dwell_s: float = 600.0  # seconds a trader stays docked (loading, rest), x 0.7..1.3
+    dwell_s: float = 1200.0  # seconds a trader stays docked (loading, rest), x 0.7..1.3
     dwell_short_s: float = 600.0  # miners, patrols, pirates
     encounter_every: int = 1200  # ticks between encounter checks (60 s)
     meet_rate: float = 0.02  # per pirate, per prey in its system, per minute
@@ -690,13 +690,11 @@ class OffscreenSim:
     def _buy(self, agent: Agent, market: MarketView, now: int, execute: Execute) -> None:
         ship = agent.ship
         pick = self.planner.purchase(ship, agent.clone, market, now)
-        if pick is not None:
-            item, qty, sell_at = pick.item, pick.qty, pick.sell_at
-        else:
-            spec = self.planner.speculate(ship, market, now)
-            if spec is None:
-                return
-            (item, qty), sell_at = spec, None
+        if pick is None:
+            pick = self.planner.small_lot(ship, agent.clone, market, now)
+        if pick is None:
+            return
+        item, qty, sell_at = pick.item, pick.qty, pick.sell_at
         while qty > 0:
             done = execute(Trade(ship, market.station, item, qty, "buy"))
             if done.ok:

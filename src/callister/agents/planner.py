@@ -21,9 +21,12 @@ Rules it keeps:
 - **Prices from memory, not an oracle**: a trader (or hauler) estimates what an item sells for
   at another station from what it saw or heard there (`Knowledge.markets`), trusting it less
   as it ages and passes from mouth to mouth (a stale price regresses to the base price), and
-  buys where the expected margin covers the spread, the fuel and the danger of the route.
-  With nothing worth buying it explores a market it knows nothing about, or one it knows
-  least recently. Haulers add a bonus for bringing goods to stations short of them (a price
+  buys where the expected margin covers the spread (and the price each unit bought or sold
+  moves), the fuel and the danger of the route; a market it knows nothing of counts at what
+  goods usually fetch in its experience, less a discount (carrying goods there is how it
+  explores with a purpose). With nothing worth buying it flies to a known bargain when the
+  margin pays for both trips, explores a market near by it knows nothing about, or waits
+  for news. Haulers add a bonus for bringing goods to stations short of them (a price
   well above base, seen or heard), more so the more agreeable they are.
 - **Miners** mine a field until the hold is full, then sell the ore where it is best known to
   pay. **Pirates** prowl lawless systems (`hunt`) and fence loot at lawless markets; whom they
@@ -57,12 +60,16 @@ TURN_S: Final = 2.0  # seconds of full burn per leg for turning and docking mano
 LEG_OVERHEAD_S: Final = 25.0  # undock, turn, approach and dock
 JUMP_S: Final = 4.0  # charging (2 s) and getting under way
 MAX_TRADE_JUMPS: Final = 2
+EXPLORE_JUMPS: Final = 1
 MIN_MARGIN: Final = 0.03  # a trade must promise this fraction over its cost
-MINER_LOAD_S: Final = 900.0  # a miner's next load, what its time away is weighed against
+MINER_LOAD_S: Final = 3600.0  # a miner's next load, what its time away is weighed against:
+# miners sell near their fields (local gluts: the traders' business is to carry ore on)
+MINER_FLOOR: Final = 0.55  # miners sell ore down to this x base (traders and the rest FLOOR)
 TRADE_SHARE: Final = 0.2  # the most of a station's stock one trader buys at once
 FLOOR: Final = 0.6  # nobody sells a good down below this x its base price, nor ...
 CEILING: Final = 1.7  # ... buys it up above this: prices stay within the 0.5-2x band
-SPECULATE_BELOW: Final = 0.9  # a fresh trader's speculation: goods below this x base
+UNKNOWN_DISCOUNT: Final = 0.9  # a market nobody told it about: its usual price, less this
+RESTLESS_S: Final = 45 * 72_000 // 60  # ticks without a deal before a trader runs a small lot
 SELL_BELOW_PAID: Final = 0.75  # keep goods rather than sell below this fraction of their price
 MINE_REACH: Final = 150.0
 PROWL_S: Final = 1800.0  # a pirate's prowl or a patrol's beat in one place
@@ -253,7 +260,9 @@ class Planner:
     """Plans for the NPCs of one world (see the module docstring). `bases` and `volumes`:
     every tradeable item's base price and cargo volume; `mining_rate` units per second at
     richness 100 (the sim's MINING_RATE); `fuel_cost(hull, metres)` the fuel of an in-system
-    leg (the simulation's own function when there is one)."""
+    leg (the simulation's own function when there is one); `fuel_price` the usual price of
+    a unit of fuel; `stock_value` what a typical market keeps of each good, in credits (the
+    economy's STOCK_VALUE: how deep a market it has not seen is)."""
 
     def __init__(
         self,
@@ -265,6 +274,7 @@ class Planner:
         mining_rate: float = 1.0,
         fuel_cost: FuelCost = leg_fuel,
         fuel_price: float = 3.0,
+        stock_value: float = 20_000.0,
     ) -> None:
         self.atlas = atlas
         self.bases = dict(bases)
@@ -273,6 +283,7 @@ class Planner:
         self.mining_rate = float(mining_rate)
         self.fuel_cost = fuel_cost
         self.fuel_price = float(fuel_price)
+        self.stock_value = float(stock_value)
         self._markets: frozenset[StationId] | None = None
         self._near: dict[SystemId, tuple[StationId, ...]] = {}
 
@@ -367,7 +378,8 @@ class Planner:
                 planned_here = ship.sell_at == market.station
                 worth_it = planned_here or not paid or price >= SELL_BELOW_PAID * paid
                 if worth_it or not self._better_market(ship, clone, item, price):
-                    n = min(qty, self.absorbs(market, item))
+                    floor = MINER_FLOOR if ship.goal is Goal.MINER else FLOOR
+                    n = min(qty, self.absorbs(market, item, floor))
                     if n > 0:
                         sell.append((item, n))
         h = ship.hull
@@ -437,81 +449,143 @@ class Planner:
         k = clone.knowledge
         nerves = clone.personality.neuroticism
         kindness = clone.personality.agreeableness if ship.goal is Goal.HAULER else 0.0
-        near = set(self.markets_near(ship.system))
-        # per known market: (station, its sell prices, how much they count, trip cost, jumps)
+        near = self.markets_near(ship.system)
+        # per market in reach: (station, its known sell prices, how much they count, trip
+        # cost, jumps); a market it knows nothing of is expected to pay what goods usually
+        # fetch in its experience (`_typical`), less UNKNOWN_DISCOUNT for the uncertainty
         outlets = []
-        for station, m in k.markets.items():
-            if station == market.station or station not in near:
+        empty: dict[str, int] = {}
+        for station in near:
+            if station == market.station:
                 continue
-            w = k.price_weight(station, now)
+            m = k.markets.get(station)
+            w = k.price_weight(station, now) if m is not None else 0.0
             hops = self.atlas.hops(ship.system, station[:2])
-            outlets.append(
-                (station, m.sell, w, self._trip_cost(ship, station, k, now, nerves, 0.0), hops)
-            )
+            trip = self._trip_cost(ship, station, k, now, nerves, 0.0)
+            outlets.append((station, m.sell if m is not None else empty, w, trip, hops))
+        typical = self._typical(k, now)
         best: tuple[float, str, StationId, int, float] | None = None
         for item, price in sorted(market.buy.items()):
             stock = market.stock.get(item, 0)
             if price <= 0 or stock <= 0:
                 continue
-            qty = min(
+            most = min(
                 room // max(1, self.volumes.get(item, 1)),
                 budget // price,
                 int(stock * TRADE_SHARE),
                 self.buys(market, item),
             )
-            if qty <= 0:
+            if most <= 0:
                 continue
             base = self.bases.get(item, price)
-            prior = 0.95 * base
+            prior = typical.get(item, 0.95 * base)
             for station, sells, w, trip, hops in outlets:
                 seen = sells.get(item)
-                sell = prior if seen is None else w * seen + (1.0 - w) * prior
+                sell = prior * UNKNOWN_DISCOUNT if seen is None else w * seen + (1.0 - w) * prior
+                if sell - price < MIN_MARGIN * price:
+                    continue  # not even the first unit pays
                 short = 0.0
                 if kindness and seen is not None and seen > 1.2 * base:
                     short = (seen / base - 1.0) * base * 0.5 * (0.5 + kindness)
-                margin = sell - price
-                if margin + short < MIN_MARGIN * price:
-                    continue
-                gain = (
-                    (margin + short) * qty - trip - self._risk(k, station, now, nerves, qty * price)
-                )
-                if gain <= 0:
-                    continue
-                per_jump = gain / (1.0 + hops)
-                if best is None or (per_jump, item, station) > (best[0], best[1], best[2]):
-                    best = (per_jump, item, station, qty, margin)
+                # every unit bought raises the price here and every unit sold lowers it
+                # there: try a few lot sizes, keep the best
+                for qty in {most, max(1, most // 2), max(1, most // 4)}:
+                    cost = self._avg_buy(market, item, qty) * qty
+                    income = (self._avg_sell(item, sell, qty) + short) * qty
+                    if income < (1.0 + MIN_MARGIN) * cost:
+                        continue
+                    gain = income - cost - trip - self._risk(k, station, now, nerves, cost)
+                    if gain <= 0:
+                        continue
+                    per_jump = gain / (1.0 + hops)
+                    if best is None or (per_jump, item, station) > (best[0], best[1], best[2]):
+                        best = (per_jump, item, station, qty, sell - price)
         if best is None:
             return None
         return Purchase(best[1], best[3], best[2], best[4])
 
-    def speculate(self, ship: Ship, market: MarketView, now: int) -> tuple[str, int] | None:
-        """With no known margin, a trader may buy what is cheapest here against its base
-        price, goods another market is likely to pay more for: below 0.9 of the base, and
-        up to the base itself the longer it has gone without a deal (an idle hold earns
-        nothing while the fuel bill runs)."""
-        idle_h = (now - ship.last_trade) / 72_000 if ship.last_trade is not None else 1.0
-        threshold = SPECULATE_BELOW + (1.0 - SPECULATE_BELOW) * min(1.0, max(0.0, idle_h))
-        room = ship.hull.cargo - ship.cargo_used(self.volumes)
-        budget = (ship.credits - self._upkeep_budget(ship)) // 2
-        best: tuple[float, str] | None = None
+    def _typical(self, k: Knowledge, now: int) -> dict[str, float]:
+        """What each good usually sells for in the clone's experience: the mean of the sell
+        prices it knows, weighted by how much each counts (none known: 0.95 of the base)."""
+        total: dict[str, float] = {}
+        weight: dict[str, float] = {}
+        for station, m in k.markets.items():
+            w = k.price_weight(station, now)
+            for item, sell in m.sell.items():
+                total[item] = total.get(item, 0.0) + w * sell
+                weight[item] = weight.get(item, 0.0) + w
+        out = {}
+        for item, base in self.bases.items():
+            w = weight.get(item, 0.0)
+            prior = 0.95 * base
+            out[item] = (total[item] + prior) / (w + 1.0) if w > 0 else prior
+        return out
+
+    def _avg_buy(self, market: MarketView, item: str, qty: int) -> float:
+        """The mean unit price of buying `qty` here: the screen gives the stock and the
+        price, hence the market's target (value = base x sqrt(target / stock)); buying takes
+        units off the top, each dearer (the integral of the price over the units)."""
+        base = self.bases.get(item, 0)
+        price = market.buy.get(item, 0)
+        s = market.stock.get(item, 0)
+        if base <= 0 or s <= 0 or qty <= 0:
+            return float(price)
+        target = s * (price / 1.05 / base) ** 2
+        left = max(s - qty, 0.5)
+        mean = 2.0 * (math.sqrt(s) - math.sqrt(left)) / max(s - left, 1e-9)
+        return 1.05 * base * min(4.0, math.sqrt(target) * mean)
+
+    def _avg_sell(self, item: str, unit: float, qty: int) -> float:
+        """The mean unit proceeds of selling `qty` where the first unit fetches `unit`: the
+        market's stock is unknown there, so its target is taken as the typical one
+        (`stock_value` / base) and its stock follows from the price."""
+        base = self.bases.get(item, 0)
+        if base <= 0 or unit <= 0 or qty <= 0:
+            return unit
+        target = self.stock_value / base
+        factor = max(unit / 0.95 / base, 0.25)
+        s = target / (factor * factor)
+        mean = 2.0 * (math.sqrt(s + qty) - math.sqrt(s)) / qty
+        return 0.95 * base * max(0.25, math.sqrt(target) * mean)
+
+    def small_lot(self, ship: Ship, clone: Clone, market: MarketView, now: int) -> Purchase | None:
+        """A trader without a deal for RESTLESS_S buys a small lot (an eighth of its hold)
+        of what it expects to sell best at the nearest other market, for that market: a
+        short run that keeps it trading (and learning prices) at a small cost, rather than
+        idling."""
+        idle = now - ship.last_trade if ship.last_trade is not None else RESTLESS_S
+        if idle < RESTLESS_S or ship.goal not in (Goal.TRADER, Goal.HAULER):
+            return None
+        others = [s for s in self.markets_near(ship.system) if s != market.station]
+        if not others:
+            return None
+        to = min(others, key=lambda s: (self._trip_seconds(ship, s), s))
+        room = (ship.hull.cargo - ship.cargo_used(self.volumes)) // 8
+        budget = (ship.credits - self._upkeep_budget(ship)) // 4
+        k = clone.knowledge
+        there = k.markets.get(to)
+        typical = self._typical(k, now)
+        w = k.price_weight(to, now) if there is not None else 0.0
+        best: tuple[float, str, int] | None = None
         for item, price in sorted(market.buy.items()):
-            base = self.bases.get(item, 0)
-            if price <= 0 or base <= 0 or market.stock.get(item, 0) <= 0:
+            if price <= 0 or market.stock.get(item, 0) <= 0 or item not in typical:
                 continue
-            ratio = price / base
-            if ratio < threshold and (best is None or ratio < best[0]):
-                best = (ratio, item)
+            qty = min(
+                room // max(1, self.volumes.get(item, 1)),
+                budget // price,
+                self.buys(market, item),
+                int(market.stock.get(item, 0) * TRADE_SHARE),
+            )
+            if qty <= 0:
+                continue
+            seen = there.sell.get(item) if there is not None else None
+            sell = typical[item] if seen is None else w * seen + (1.0 - w) * typical[item]
+            gain = (sell - price) * qty  # the most it expects to make, or the least it risks
+            if best is None or (gain, item) > (best[0], best[1]):
+                best = (gain, item, qty)
         if best is None:
             return None
-        item = best[1]
-        price = market.buy[item]
-        qty = min(
-            room // max(1, self.volumes.get(item, 1)),
-            budget // price,
-            int(market.stock.get(item, 0) * TRADE_SHARE),
-            self.buys(market, item),
-        )
-        return (item, int(qty)) if qty > 0 else None
+        return Purchase(best[1], best[2], to, 0.0)
 
     def _upkeep_budget(self, ship: Ship) -> int:
         """Credits a captain keeps back for fuel and repairs (a full tank at twice the usual
@@ -698,22 +772,43 @@ class Planner:
         return hops * JUMP_S + leg_seconds(ship.hull, 0.8 * r)
 
     def _where_to_buy(self, ship: Ship, clone: Clone, k: Knowledge, now: int) -> StationId | None:
-        """An empty trader elsewhere than a good market: the known market with the cheapest
-        goods against their base that it can still sell elsewhere (a known margin)."""
-        best: tuple[float, StationId] | None = None
+        """An empty trader: the known market where a known margin pays for both trips (there,
+        and on to the best known outlet for the goods), or None (then it explores near by or
+        waits for news)."""
+        room = ship.hull.cargo - ship.cargo_used(self.volumes)
+        near = set(self.markets_near(ship.system))
+        # the best and second best known outlet per item (estimated unit proceeds)
+        outlets: dict[str, list[tuple[float, StationId]]] = {}
         for station, m in k.markets.items():
-            if station == ship.docked_at or station not in self._stations_with_market():
-                continue
-            if self.atlas.hops(ship.system, station[:2]) > MAX_TRADE_JUMPS:
+            if station not in near:
                 continue
             w = k.price_weight(station, now)
-            for item, price in m.buy.items():
+            for item, unit_sell in m.sell.items():
+                est = w * unit_sell + (1.0 - w) * 0.95 * self.bases.get(item, unit_sell)
+                top = outlets.setdefault(item, [])
+                top.append((est, station))
+                top.sort(reverse=True)
+                del top[2:]
+        best: tuple[float, StationId] | None = None
+        for station, m in k.markets.items():
+            if station == ship.docked_at or station not in near:
+                continue
+            w = k.price_weight(station, now)
+            trip = self._trip_cost(ship, station, k, now, 0.5, 0.0)
+            for item, unit in m.buy.items():
                 base = self.bases.get(item, 0)
-                if base <= 0 or price <= 0:
+                if base <= 0 or unit <= 0 or item not in outlets:
                     continue
-                score = w * (1.0 - price / base)
-                if score > 0.08 and (best is None or (score, station) > best):
-                    best = (score, station)
+                paid = w * unit + (1.0 - w) * 1.05 * base  # it may have moved since
+                sell = next((e for e, s in outlets[item] if s != station), 0.0)
+                lot = room // max(1, self.volumes.get(item, 1)) // 2
+                gain = (sell - paid) * lot - 2 * trip
+                if (
+                    sell > (1.0 + MIN_MARGIN) * paid
+                    and gain > 0
+                    and (best is None or (gain, station) > best)
+                ):
+                    best = (gain, station)
         return None if best is None else best[1]
 
     def _explore_target(self, ship: Ship, clone: Clone, k: Knowledge, now: int) -> StationId | None:
@@ -725,6 +820,8 @@ class Planner:
             if station == ship.docked_at:
                 continue
             hops = self.atlas.hops(ship.system, station[:2])
+            if hops > EXPLORE_JUMPS:
+                continue  # farther markets it learns of by gossip, not by burning fuel
             if station not in k.markets:
                 st = self.atlas.station(station)
                 d = math.hypot(st.x - ship.x, st.y - ship.y) if hops == 0 else 1e7

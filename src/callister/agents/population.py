@@ -1,11 +1,11 @@
 """How many clones of each kind a system should hold, and new clones when there are too few.
 
 `role_targets(atlas)` is a pure function of the map (systems with stations only): lawful
-systems keep patrols (two per lawful station, at most four), systems with markets traders (one
-per market, at most two) and haulers (one where there are two markets or more), lawless systems
-pirates (one, where there is a market to fence at), systems with asteroid fields miners (two
-per field, at most six). Miners are the economy's source of goods (ore) and traders carry
-it from where it is cheap to where it is dear, so their numbers go together.
+systems keep patrols (two per lawful station, at most four), systems with markets a trader
+(and a hauler where there are two markets or more), lawless systems a pirate (where there is
+a market to fence at), systems with asteroid fields miners (two per field, at most six).
+Miners are the economy's source of goods (ore) and traders carry it from where it is cheap
+to where it is dear, so their numbers go together.
 `scale_targets` fits the total to a wanted population (largest remainders, so the sum is
 exact).
 
@@ -69,7 +69,7 @@ def role_targets(atlas: Atlas) -> dict[tuple[SystemId, Goal], int]:
             continue  # nobody is born, refuels or sells where there is no station
         counts = {
             Goal.PATROL: min(4, 2 * len(lawful)),
-            Goal.TRADER: min(2, len(markets)),
+            Goal.TRADER: min(1, len(markets)),
             Goal.HAULER: 1 if len(markets) >= 2 else 0,
             Goal.PIRATE: 1 if markets and not lawful else 0,
             Goal.MINER: min(6, 2 * len(s.fields)),

@@ -154,6 +154,7 @@ def run_economy_bench(
         ores={k: o.base_price for k, o in content.ores.items()},
         mining_rate=MINING_RATE,
         fuel_price=rules.FUEL_PRICE,
+        stock_value=rules.STOCK_VALUE,
     )
     hulls = {g: HullSpec.of(content.hulls[h], content.weapons) for g, h in HULLS.items()}
     sim_rules = Rules(tick_hz=TICK_HZ, units_per_point=UNITS_PER_POINT, regrow_ticks=REGROW_TICKS)
