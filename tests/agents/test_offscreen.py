@@ -224,3 +224,17 @@ def test_a_traders_route_follows_the_prices_it_remembered(ledger: Ledger) -> Non
     assert s.agents[trader.id].ship.system == S1
     assert trader.knowledge.markets[C1].tick > 0  # it saw the real prices there itself
     assert ledger.economy.audit()["balanced"]
+
+
+def test_a_clone_the_zone_runs_docks_through_the_same_visit(ledger: Ledger) -> None:
+    s, rec = sim(), Recorder(ledger)
+    trader = npc(1, Goal.TRADER)
+    trader.knowledge.saw_market(C1, 0, {"water": 30}, {"water": 28})
+    sh = ship(trader, docked_at=None, x=9_000.0)
+    _born(s, rec, trader, sh)
+    [state] = s.handoff(S0, 100)  # players arrived: the zone runs it now
+    plan = s.dock_live(trader.id, A0, 200, rec)  # ... and it docked at Vega Prime
+    assert any(isinstance(r, Trade) and r.side == "buy" for r, _ in rec.log)
+    assert plan.purpose == "trade" and plan.station == C1 and plan.legs
+    assert s.agents[trader.id].phase == "live" and state.clone_id == trader.id
+    assert ledger.economy.audit()["balanced"]

@@ -126,6 +126,16 @@ class Atlas:
         self._hops: dict[SystemId, dict[SystemId, int]] = {}
         self._routes: dict[tuple[SystemId, SystemId], tuple[SystemId, ...]] = {}
 
+    def extend(self, systems: Iterable[SystemInfo]) -> None:
+        """More systems on the charts (an endless universe is charted as it is reached);
+        cached routes are forgotten."""
+        for s in systems:
+            self.systems[s.id] = s
+            for st in s.stations:
+                self._stations[st.id] = st
+        self._hops.clear()
+        self._routes.clear()
+
     def __len__(self) -> int:
         return len(self.systems)
 

@@ -626,12 +626,34 @@ class OffscreenSim:
     # --- stations ---------------------------------------------------------------------------
 
     def _dock(self, agent: Agent, station: StationId, now: int, execute: Execute) -> None:
+        agent.phase = "docked"
+        stay = self._visit(agent, station, now, execute)
+        self._schedule(agent, now + self._ticks(stay))
+
+    def dock_live(self, clone_id: int, station: StationId, now: int, execute: Execute) -> Plan:
+        """A clone the zone runs (handed off) docked at `station`: the same visit as
+        off-screen (gossip with whoever is docked there, the screen, sales, upkeep,
+        purchases, through `execute`), then its next plan, which the server passes to the
+        zone (`AgentPool.set_plan`) when its stay (`Plan.seconds` of a wait, else the usual
+        stay) is over. KeyError for a clone this world does not know."""
+        agent = self.agents[clone_id]
+        stay = self._visit(agent, station, now, execute)
+        agent.phase = "live"
+        present = self._docked.get(station)
+        if present is not None and agent.id in present:
+            present.remove(agent.id)
+        plan = self.planner.next_plan(agent.ship, agent.clone, now)
+        agent.plan = plan
+        return plan if plan.purpose != "wait" else Plan("wait", station=station, seconds=stay)
+
+    def _visit(self, agent: Agent, station: StationId, now: int, execute: Execute) -> float:
+        """Gossip, the screen, sales, upkeep and purchases at `station`; returns how long the
+        clone stays (seconds)."""
         ship = agent.ship
         info = self.atlas.station(station)
         ship.docked_at = station
         ship.system = info.system
         ship.x, ship.y = info.x, info.y
-        agent.phase = "docked"
         present = self._docked.setdefault(station, [])
         for other_id in partners(present, agent.id, now):
             other = self.agents.get(other_id)
@@ -661,8 +683,7 @@ class OffscreenSim:
         if market is not None and trader:
             self._buy(agent, market, now, execute)
         stay = self.rules.dwell_s if trader else self.rules.dwell_short_s
-        stay *= 0.7 + 0.6 * unit_hash(agent.id ^ self.seed, now, 7)
-        self._schedule(agent, now + self._ticks(stay))
+        return stay * (0.7 + 0.6 * unit_hash(agent.id ^ self.seed, now, 7))
 
     def _upkeep(
         self,

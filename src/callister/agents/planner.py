@@ -620,6 +620,11 @@ class Planner:
             self._markets = frozenset(s.id for s in self.atlas.stations() if s.has("market"))
         return self._markets
 
+    def charted(self) -> None:
+        """The atlas grew (`Atlas.extend`): forget what was cached about it."""
+        self._markets = None
+        self._near.clear()
+
     def markets_near(self, system: SystemId) -> tuple[StationId, ...]:
         """Market stations within MAX_TRADE_JUMPS of `system` (cached per system)."""
         found = self._near.get(system)
