@@ -29,7 +29,7 @@ from callister.agents.offscreen import (
 )
 from callister.agents.planner import Leg
 
-from ._world import A0, B0, C1, S0, S1, Ledger, atlas, hull, npc, ship, sim
+from ._world import A0, B0, C1, D2, E3, S0, S1, S4, Ledger, atlas, hull, npc, ship, sim
 
 TICKS_PER_MIN = 1200
 
@@ -238,3 +238,14 @@ def test_a_clone_the_zone_runs_docks_through_the_same_visit(ledger: Ledger) -> N
     assert plan.purpose == "trade" and plan.station == C1 and plan.legs
     assert s.agents[trader.id].phase == "live" and state.clone_id == trader.id
     assert ledger.economy.audit()["balanced"]
+
+
+def test_a_tug_comes_from_the_next_system_when_there_is_no_fuel_here(ledger: Ledger) -> None:
+    s, rec = sim(), Recorder(ledger)
+    lost = npc(1, Goal.MINER)
+    # stranded in Dust, a system without stations
+    _born(s, rec, lost, ship(lost, system=S4, x=0.0, y=0.0, docked_at=None, fuel=0.0), grant=5_000)
+    now = _run(s, rec, 0, 4)
+    [(rescue, done)] = rec.of(Rescue)
+    assert rescue.helper is None and done.ok and rescue.station in (D2, E3)
+    assert s.stranded_for(s.agents[lost.id], now) <= 5 * TICKS_PER_MIN

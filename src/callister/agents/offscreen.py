@@ -480,7 +480,7 @@ class OffscreenSim:
 
     def _start(self, agent: Agent, plan: Plan, now: int, execute: Execute) -> None:
         ship = agent.ship
-        if plan.purpose == "wait":
+        if plan.purpose == "wait" and not plan.legs:
             agent.plan = plan
             if ship.docked_at is None:  # nothing to do in space: hold and think again
                 agent.phase = "working"
@@ -1089,14 +1089,25 @@ class OffscreenSim:
         self._depart(helper, now, execute)
 
     def _tug(self, agent: Agent, now: int, execute: Execute) -> None:
+        """The nearest station selling fuel sends its tug (from a neighbouring system if
+        there is none in this one; the fee grows with each jump)."""
         ship = agent.ship
-        system = self.atlas.system(ship.system)
-        fuelled = [s for s in system.stations if s.has("refuel")]
-        if not fuelled:
-            return
-        st = min(fuelled, key=lambda s: (math.hypot(s.x - ship.x, s.y - ship.y), s.id))
+        found: tuple[int, float, StationId] | None = None
+        for system in self.atlas.within(ship.system, 2):
+            hops = self.atlas.hops(ship.system, system)
+            if found is not None and hops > found[0]:
+                break
+            for st in self.atlas.system(system).stations:
+                if st.has("refuel"):
+                    d = math.hypot(st.x - ship.x, st.y - ship.y) if hops == 0 else 0.0
+                    if found is None or (hops, d, st.id) < found:
+                        found = (hops, d, st.id)
+        if found is None:
+            return  # nothing in reach: it waits for a volunteer
+        st = self.atlas.station(found[2])
         fuel = self._need(agent)
-        fee = min(ship.credits, int(fuel * self.planner.fuel_price) + self.rules.tug_fee)
+        tug_fee = self.rules.tug_fee * (1 + found[0])
+        fee = min(ship.credits, int(fuel * self.planner.fuel_price) + tug_fee)
         done = execute(Rescue(None, ship, fuel, fee, station=st.id))
         if done.ok:
             if done.credits is not None:

@@ -653,6 +653,8 @@ class Planner:
             if found is not None:
                 return Plan("repair", found[1], station=found[0].id, note=found[0].name)
         plan = self._goal_plan(ship, clone, now, p.neuroticism, k)
+        if plan.purpose == "wait" and ship.docked_at is None:
+            plan = self._home_port(ship)  # nothing to do out here: go and dock somewhere
         if plan.purpose in ("distress", "wait"):
             return plan
         if self.fits(ship, plan.legs + self._onward(ship, plan)):
@@ -667,6 +669,23 @@ class Planner:
             return Plan("refuel", fuel[1], station=fuel[0].id, note=fuel[0].name)
         if here is not None and here.has("refuel"):
             return Plan("wait", station=here.id, seconds=900.0, note="no credits for fuel")
+        return Plan("distress", note="out of fuel")
+
+    def _home_port(self, ship: Ship) -> Plan:
+        """The nearest station in reach (fuel sold there first), for a clone in space with
+        nothing to do; a refuel trip, and if even that is out of reach, distress."""
+        found = self.nearest_service(ship, "refuel")
+        if found is not None:
+            return Plan("refuel", found[1], station=found[0].id, note=found[0].name)
+        here = self.atlas.system(ship.system).stations
+        if here:
+            st = min(here, key=lambda s: (math.hypot(s.x - ship.x, s.y - ship.y), s.id))
+            legs = self.legs_to(ship, st.system, st.x, st.y)
+            if legs is not None and self.fits(ship, legs):
+                return Plan("wait", legs, station=st.id, note=st.name)
+        emergency = self.nearest_service(ship, "refuel", reserve=False)
+        if emergency is not None:
+            return Plan("refuel", emergency[1], station=emergency[0].id, note=emergency[0].name)
         return Plan("distress", note="out of fuel")
 
     def _onward(self, ship: Ship, plan: Plan) -> tuple[Leg, ...]:
