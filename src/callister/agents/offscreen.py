@@ -482,6 +482,9 @@ class OffscreenSim:
         ship = agent.ship
         if plan.purpose == "wait" and not plan.legs:
             agent.plan = plan
+            if ship.docked_at is not None and ship.goal in (Goal.TRADER, Goal.HAULER):
+                self._dock(agent, ship.docked_at, now, execute)  # a fresh look at the market
+                return
             if ship.docked_at is None:  # nothing to do in space: hold and think again
                 agent.phase = "working"
             self._schedule(agent, now + self._ticks(max(plan.seconds, 60.0)))
@@ -660,7 +663,8 @@ class OffscreenSim:
             if other is not None and other.phase == "docked":
                 gossip(agent.clone, other.clone, now, place=self.place)
                 self.stats.gossip += 1
-        present.append(agent.id)
+        if agent.id not in present:
+            present.append(agent.id)
         trader = ship.goal in (Goal.TRADER, Goal.HAULER)
         market = None
         if info.has("market") and (trader or ship.cargo):  # read the screen to trade

@@ -1,18 +1,19 @@
 """How many clones of each kind a system should hold, and new clones when there are too few.
 
 `role_targets(atlas)` is a pure function of the map (systems with stations only): lawful
-systems keep patrols (two per lawful station, at most four), systems with markets a trader
-(and a hauler where there are two markets or more), lawless systems a pirate (where there is
-a market to fence at), systems with asteroid fields miners (two per field, at most six).
+systems keep patrols (two per lawful station, at most four), systems with a market a trader
+when another market lies within two jumps (and a hauler where there are two markets or
+more), lawless systems a pirate (where there is a market to fence at), systems with asteroid
+fields miners (two per field, at most six).
 Miners are the economy's source of goods (ore) and traders carry it from where it is cheap
 to where it is dear, so their numbers go together.
 `scale_targets` fits the total to a wanted population (largest remainders, so the sum is
 exact).
 
-`Regulator.births(now)` is the station side of the population: for each system and kind
-below its target it brings **one** new clone into being per call at a station of that system
-(`OffscreenSim.birth`: the clone's ledger account is opened with the starting grant from
-`mint`, the source documented in docs/agents.md). Deaths are permanent: a dead clone is never
+`regulate(sim, regulator, now, execute)` is the station side of the population: for each
+system and kind below its target it brings **one** new clone into being per call at a
+station of that system (`OffscreenSim.birth`: the clone's ledger account is opened with its
+birth grant from `mint`, the source documented in docs/agents.md). Deaths are permanent: a dead clone is never
 revived; a newborn is a new person with a new id (`born_id`). Pure: no I/O.
 """
 
@@ -30,6 +31,7 @@ from callister.agents.planner import HullSpec, Ship
 NPC_ID_BASE: Final = 1 << 61  # clone ids of generated people: [2^61, 2^62), like the server's
 GOALS: Final = (Goal.PATROL, Goal.TRADER, Goal.HAULER, Goal.PIRATE, Goal.MINER)
 NPC_MEMORIES: Final = 200
+TRADE_REACH: Final = 2  # jumps within which a trader's system must see another market
 BIRTH_GRANT: Final = {  # credits a newborn starts with, from `mint` (docs/agents.md)
     Goal.TRADER: 20_000,  # a trading house stakes its captains: a hold of goods and fuel
     Goal.HAULER: 20_000,
@@ -67,9 +69,16 @@ def role_targets(atlas: Atlas) -> dict[tuple[SystemId, Goal], int]:
         markets = [st for st in s.stations if st.has("market")]
         if not s.stations:
             continue  # nobody is born, refuels or sells where there is no station
+        # a trader needs somewhere to trade with: another market within two jumps
+        reach = sum(
+            1
+            for other in atlas.within(sid, TRADE_REACH)
+            for st in atlas.system(other).stations
+            if st.has("market")
+        )
         counts = {
             Goal.PATROL: min(4, 2 * len(lawful)),
-            Goal.TRADER: min(1, len(markets)),
+            Goal.TRADER: min(1, len(markets)) if reach >= 2 else 0,
             Goal.HAULER: 1 if len(markets) >= 2 else 0,
             Goal.PIRATE: 1 if markets and not lawful else 0,
             Goal.MINER: min(6, 2 * len(s.fields)),
