@@ -13,8 +13,9 @@ exact).
 `regulate(sim, regulator, now, execute)` is the station side of the population: for each
 system and kind below its target it brings **one** new clone into being per call at a
 station of that system (`OffscreenSim.birth`: the clone's ledger account is opened with its
-birth grant from `mint`, the source documented in docs/agents.md). Deaths are permanent: a dead clone is never
-revived; a newborn is a new person with a new id (`born_id`). Pure: no I/O.
+birth grant from `mint`, the source documented in docs/agents.md). Deaths are permanent: a
+dead clone is never revived; a newborn is a new person with a new id (`born_id`). Pure: no
+I/O.
 """
 
 from __future__ import annotations
