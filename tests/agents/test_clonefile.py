@@ -43,7 +43,7 @@ def test_export_import_round_trip_keeps_every_field() -> None:
     package = read_clone_file(data, trusted=[KEY.public_bytes])
     assert package.clone.to_dict() == clone.to_dict()  # profile, memories with embeddings, ...
     assert (package.world, package.tick, package.signer) == ("infinity", 50, KEY.fingerprint)
-    assert package.version == 2
+    assert package.version == 3
     arrival = import_clone(data, world="elsewhere", tick=60, own=[KEY.public_bytes])
     arrived = arrival.clone
     assert arrival.home and arrival.trusted and arrival.notes == ()

@@ -37,8 +37,9 @@ def test_trust_and_crime_beliefs_and_the_threshold() -> None:
         mind.notice(clone, SeenEvent("traded", t, actor=7, target=clone.id))
     mind.notice(clone, SeenEvent("crime", 3, actor=8, x=1.0, y=2.0))
     texts = [m.text for m in reflect(clone, 4)]
-    assert "#7 has dealt fairly with us twice: #7 can be trusted." in texts
-    assert "#8 commits crimes: #8 is a criminal." in texts
+    # nobody told us their names: speech says so instead of showing ids
+    assert "An unknown pilot has dealt fairly with us twice: they can be trusted." in texts
+    assert "An unknown pilot commits crimes: they are a criminal." in texts
     assert clone.relationships.is_hostile(8)  # a patrol treats criminals as hostile
     assert not should_reflect(clone)
     for t in range(5, 10):

@@ -382,3 +382,23 @@ def test_cli_export_import_against_the_database(
     with pytest.raises(SystemExit) as exit_:
         main(["clone", "import", str(tmp_path / "bad.clone"), "--world", "w", "--db", other])
     assert exit_.value.code
+
+
+def test_knowledge_gossip_and_beliefs_survive_a_restart_of_the_store(
+    store: Store, tmp_path: Path
+) -> None:
+    from callister.agents.gossip import gossip
+    from callister.agents.reflection import reflect
+
+    teller, clone = make_clone(2**61 + 8, name="Ines"), _lived()
+    teller.knowledge.saw_market((3, 4, 0), 90, {"food": 21}, {"food": 19})
+    teller.knowledge.saw_attack(-9, -10, (3, 4), 95, on_us=True, names={-9: "Rook"})
+    gossip(teller, clone, 120)
+    reflect(clone, 130)
+    assert clone.relationships.is_hostile(77) and clone.knowledge.markets
+    StoreCloneRepository(store).put(clone, ship_id=None)
+    back = StoreCloneRepository(store).get(clone.id)  # what a restarted server loads
+    assert back.knowledge.to_dict() == clone.knowledge.to_dict()
+    assert back.knowledge.markets[(3, 4, 0)].source == -(2**61 + 8)  # heard from Ines
+    assert back.relationships.is_hostile(77) and back.beliefs == clone.beliefs
+    assert [m.event for m in back.memory].count("heard-attack") == 1

@@ -2,14 +2,18 @@
 
 No I/O and no asyncio here, except the language-model backends (`agents.llm`) and the JSON-file
 clone repository (`repository.py`). Start with `Clone` (model.py), `AgentPool` (pool.py: the
-server's entry point), `DefaultMind` (mind.py: one clone), `to_intents` (intents.py) and
-`docs/agents.md`.
+server's entry point), `DefaultMind` (mind.py: one clone), `to_intents` (intents.py), and for the
+living universe `Planner` (planner.py), `OffscreenSim` (offscreen.py), `Knowledge` and
+`gossip` (knowledge.py, gossip.py); then `docs/agents.md`.
 """
 
+from callister.agents.atlas import Atlas
 from callister.agents.decide import Action, Decision, Kind, clone_rng, kind_of
 from callister.agents.dialogue import Reply, origin_story, template_reply
 from callister.agents.errors import AgentError, CloneDead, ProfileError
+from callister.agents.gossip import gossip
 from callister.agents.intents import steer, to_intents
+from callister.agents.knowledge import Knowledge
 from callister.agents.memory import Memory, MemoryKind, MemoryStream
 from callister.agents.mind import AgentState, DefaultMind, notice
 from callister.agents.model import (
@@ -39,7 +43,9 @@ from callister.agents.observe import (
     ZoneStatics,
     ZoneView,
 )
+from callister.agents.offscreen import OffscreenSim
 from callister.agents.orders import Order, parse_order
+from callister.agents.planner import Planner
 from callister.agents.pool import AgentPool, Cadence, StepStats, stance_for
 from callister.agents.reflection import reflect
 
@@ -48,6 +54,7 @@ __all__ = [
     "AgentError",
     "AgentPool",
     "AgentState",
+    "Atlas",
     "Cadence",
     "Clone",
     "CloneDead",
@@ -58,6 +65,7 @@ __all__ = [
     "Goal",
     "Goals",
     "Kind",
+    "Knowledge",
     "Licence",
     "Lineage",
     "LineageEvent",
@@ -66,8 +74,10 @@ __all__ = [
     "MemoryStream",
     "Mood",
     "Observation",
+    "OffscreenSim",
     "Order",
     "Personality",
+    "Planner",
     "Pose",
     "Profile",
     "ProfileError",
@@ -84,6 +94,7 @@ __all__ = [
     "ZoneView",
     "clone_rng",
     "crew_modifiers",
+    "gossip",
     "kind_of",
     "notice",
     "origin_story",

@@ -4,7 +4,7 @@ A clone file is UTF-8 JSON:
 
     {
       "format": "callister-clone",
-      "version": 2,
+      "version": 3,
       "payload": {"clone": {...Clone.to_dict()...},
                   "exported": {"world": "infinity", "tick": 123456, "by": "<signer fingerprint>"}},
       "digest": "sha256:<hex of the canonical payload>",
@@ -18,7 +18,9 @@ ensure_ascii=False)` encoded as UTF-8; the signature is Ed25519 over b"callister
 relationships, beliefs, lineage, licence, life/death and every memory with its embedding.
 Version 2 adds to the licence its `proof` (the home server's signed statement that the subject
 consented) and `claim` (the hash of the code that lets the owner claim the clone elsewhere);
-version 1 files still read, and import with nothing proven.
+version 3 adds the clone's `knowledge` (prices, dangers, who attacked whom; `knowledge.py`).
+Version 1 files still read, and import with nothing proven; version 2 files arrive knowing
+nothing beyond their memories.
 
 Reading checks, in order, and refuses with a `CloneFileError` naming what is wrong: empty or not
 UTF-8; truncated (the JSON ends early) or corrupt (invalid JSON elsewhere); not a clone file;
@@ -54,10 +56,13 @@ from callister.agents.memory import MemoryKind
 from callister.agents.model import Clone, Licence, Lineage, LineageEvent, Profile
 
 FORMAT: Final = "callister-clone"
-VERSION: Final = 2
+VERSION: Final = 3
 _PROOF_DOMAIN: Final = b"callister-licence/1\n"
 _CLAIM_DOMAIN: Final = b"callister-claim/1\n"
 PROOF_KIND: Final = "callister-licence"
+
+
+PROOF_VERSION: Final = 2  # the first version carrying licence proofs and claim codes
 
 
 def _domain(version: int) -> bytes:
@@ -495,7 +500,7 @@ def import_clone(
             f"signed by the untrusted key {package.signer}: nothing the file says about owners "
             "or consent is believed"
         )
-    if package.version < VERSION:
+    if package.version < PROOF_VERSION:
         notes.append(
             f"older clone file (format version {package.version}): it carries no licence proof "
             "and no claim code"
@@ -516,7 +521,7 @@ def import_clone(
     if clone.alive:
         clone.memory.add(
             tick,
-            f"I arrived in world {world} {origin}; I was exported there at tick {package.tick}.",
+            f"I arrived in world {world} {origin}.",
             importance=8,
             event="arrived",
         )
@@ -568,7 +573,7 @@ def fork_clone(
     )
     twin.memory.add(
         tick,
-        f"I was forked from {clone.name} (#{clone.id}); our memories are shared up to tick {at}.",
+        f"I was forked from {clone.name}; we share our memories up to then.",
         importance=8,
         entities=(clone.id,),
         event="forked",

@@ -79,6 +79,7 @@ def kind_of(clone: Clone) -> Kind:
         }[clone.role]
     return {
         Goal.TRADER: Kind.TRADER,
+        Goal.HAULER: Kind.TRADER,
         Goal.MINER: Kind.PROSPECTOR,
         Goal.PIRATE: Kind.PIRATE,
         Goal.PATROL: Kind.PATROL,
@@ -160,8 +161,9 @@ def _mix_int(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _unit_hash(clone_id: int, tick: int, salt: int) -> float:
-    """hash_uniform(clone_id, tick, salt)[salt - 1] in pure Python (one value, no arrays)."""
+def unit_hash(clone_id: int, tick: int, salt: int) -> float:
+    """hash_uniform(clone_id, tick, salt)[salt - 1] in pure Python (one value, no arrays):
+    a uniform number in [0, 1) that is a pure function of its arguments."""
     base = _mix_int(((clone_id * 0x9E3779B97F4A7C15) & _MASK) ^ (tick & _MASK))
     z = _mix_int((base + salt * 0x9E3779B97F4A7C15) & _MASK)
     return (z >> 11) * (1.0 / (1 << 53))
@@ -184,6 +186,8 @@ class Traits:
     skills: NDArray[np.float32]  # (k, 4): pilot, gunner, engineer, miner
     order: NDArray[np.int8]  # ordered Action or -1
     obedience: NDArray[np.float32]
+    wary: NDArray[np.float32]  # how dangerous the clone believes its system is (knowledge)
+    hop: NDArray[np.int16]  # the planned jump: index into the zone's links, or -1
 
     def take(self, idx: NDArray[np.intp]) -> Traits:
         return Traits(*(getattr(self, f)[idx] for f in Traits.__slots__))
@@ -229,6 +233,13 @@ def utilities(s: Senses, t: Traits) -> tuple[NDArray[np.float32], NDArray[np.boo
     u[:, _FLEE] = (
         danger * (0.2 + lost) * (0.7 + 0.6 * N + 0.6 * fear - 0.4 * anger + 0.2 * (1 - sp))
     )
+    # a known enemy (held hostile: it attacked us before, or its reputation) close by while
+    # it is not attacking yet: the timid get away before it starts, the bold stand their
+    # ground (DEFEND below); fighters by trade (pirates, patrols) are not swayed
+    known = (s.held_row >= 0) * _near(s.held_dist, THREAT_RANGE) * (s.attacked <= 0)
+    timid = np.clip(1.2 * N + 0.5 * fear - 0.3 * anger - 0.3, 0, 1)
+    wary_kind = (kind != _K_PIRATE) & (kind != _K_PATROL)
+    u[:, _FLEE] += known * timid * 0.8 * wary_kind
     can_defend = (s.attacker_row >= 0) | has_threat
     u[:, _DEFEND] = (
         can_defend
@@ -284,7 +295,19 @@ def utilities(s: Senses, t: Traits) -> tuple[NDArray[np.float32], NDArray[np.boo
     u[:, _LOOT] = (
         (s.wreck_slot >= 0) * _near(s.wreck_dist, 4000.0) * calm * (1 - s.cargo) * loot_taste
     )
-    u[:, _JUMP] = s.has_link * 0.06 * (0.5 + Op) + (kind == _K_PIRATE) * (s.prey_row < 0) * 0.04
+    # beliefs: a system held dangerous drives the peaceful away (more so the neurotic), and a
+    # planned jump (the route planner's next hop) wins over wandering within the system
+    peaceful = (kind == _K_TRADER) | (kind == _K_PROSPECTOR)
+    leave = peaceful * t.wary * (0.5 + 0.6 * N)
+    planned = (t.hop >= 0) & npc
+    u[:, _JUMP] = (
+        s.has_link * 0.06 * (0.5 + Op)
+        + (kind == _K_PIRATE) * (s.prey_row < 0) * 0.04
+        + leave * (1 - danger)
+        + planned * 0.7 * (1 - 0.8 * danger)
+    )
+    u[:, _TRAVEL] *= ~planned
+    u[:, _MINE] *= 1.0 - 0.5 * leave
     # what is possible now
     ok = np.ones((k, N_ACTIONS), bool)
     docked = s.docked
@@ -341,6 +364,24 @@ def feel(
     return out.astype(np.float32)
 
 
+MOOD_HALF_LIFE: Final = 1200  # ticks (a minute): how fast fear, anger and arousal fade
+
+
+def settle(
+    mood: NDArray[np.float32], personality: NDArray[np.float32], elapsed: NDArray[np.int64]
+) -> NDArray[np.float32]:
+    """The mood after `elapsed` ticks without a thought (a clone in a system nobody watched
+    does not think, but time passes for it): fear, anger and arousal fade with
+    MOOD_HALF_LIFE, valence returns towards the personality's baseline."""
+    keep = np.exp2(-np.maximum(elapsed, 0).astype(np.float32) / np.float32(MOOD_HALF_LIFE))
+    E, N = personality[:, 2], personality[:, 4]
+    base = 0.3 * (E - 0.5) - 0.4 * (N - 0.5) + 0.1
+    out = mood.copy()
+    out[:, 0] = base + (mood[:, 0] - base) * keep
+    out[:, 1:] = mood[:, 1:] * keep[:, None]
+    return out.astype(np.float32)
+
+
 # --- decisions ------------------------------------------------------------------------------
 
 
@@ -387,92 +428,125 @@ def voices(p: NDArray[np.float32]) -> NDArray[np.intp]:
     ).astype(np.intp)
 
 
-_LINES: Final[dict[Action, dict[str, str]]] = {
-    A.FLEE: {
+# What a clone says about a decision, by voice. Several actions have variants (key
+# "ACTION/variant") chosen by what is true: "X is on us" only when X is attacking us, "they
+# outgun us" only when they do; places are named, never numbered (ZoneStatics names).
+_LINES: Final[dict[str, dict[str, str]]] = {
+    "FLEE/outgunned": {
         "plain": "Hull at {hull}% and they outgun us {ratio}:1 - breaking off toward {where}.",
         "nervous": "We can't win this! Hull {hull}%, {ratio}:1 against us - running for {where}!",
         "gruff": "This fight's lost ({ratio}:1, hull {hull}%). Pulling out to {where}.",
         "terse": "Hull {hull}%. Outgunned {ratio}:1. Running: {where}.",
     },
-    A.DEFEND: {
+    "FLEE/hurt": {
+        "plain": "Hull at {hull}% - breaking off toward {where}.",
+        "nervous": "Hull {hull}%! We have to get out - running for {where}!",
+        "gruff": "Hull {hull}%. Not worth dying for. Pulling out to {where}.",
+        "terse": "Hull {hull}%. Running: {where}.",
+    },
+    "FLEE/wary": {
+        "plain": "{target} is close and I don't trust them - getting clear toward {where}.",
+        "nervous": "That's {target}... I'm not waiting for them to start - heading for {where}.",
+        "gruff": "{target} again. Not today - moving off to {where}.",
+        "terse": "{target} near. Leaving: {where}.",
+    },
+    "DEFEND/attacked": {
         "plain": "{target} is on us - turning to engage.",
         "nervous": "{target} is shooting at us! Turning to fight - hold on!",
         "gruff": "{target} wants a fight. They'll get one.",
         "terse": "Engaging {target}.",
     },
-    A.FIRE: {
+    "DEFEND/enemy": {
+        "plain": "{target} is a known enemy - turning to face them.",
+        "nervous": "{target} is back... turning to face them.",
+        "gruff": "{target}. I remember you. Coming about.",
+        "terse": "Facing {target}.",
+    },
+    "FIRE/attacked": {
         "plain": "Firing on {target}, who is attacking the ship.",
         "nervous": "Firing at {target}! They're attacking us!",
         "gruff": "{target} fired first. Returning fire.",
         "terse": "Firing: {target}.",
     },
-    A.SHIELDS: {
+    "FIRE/enemy": {
+        "plain": "Firing on {target}.",
+        "nervous": "Firing at {target}!",
+        "gruff": "{target} is in my sights. Firing.",
+        "terse": "Firing: {target}.",
+    },
+    "SHIELDS": {
         "plain": "Hull at {hull}% - shifting power to shields.",
         "nervous": "Hull's at {hull}%! All power to shields!",
         "gruff": "Hull {hull}%. Shields get the power now.",
         "terse": "Power to shields. Hull {hull}%.",
     },
-    A.MINE: {
-        "plain": "Quiet out here and the field is close - mining rock {target}.",
-        "nervous": "Nobody around... starting on rock {target}.",
-        "gruff": "Ore won't dig itself. Rock {target}.",
-        "terse": "Mining rock {target}.",
+    "MINE": {
+        "plain": "Quiet out here and the field is close - mining.",
+        "nervous": "Nobody around... starting on the rocks.",
+        "gruff": "Ore won't dig itself.",
+        "terse": "Mining.",
     },
-    A.HUNT: {
+    "HUNT": {
         "plain": "{target} looks weak ({their}% hull). Moving in.",
         "nervous": "{target} looks like easy prey... going in.",
         "gruff": "{target} is easy pickings. Take them.",
         "terse": "Target: {target}.",
     },
-    A.RESPOND: {
+    "RESPOND": {
         "plain": "Answering a crime: going after {target}.",
         "nervous": "Crime reported - moving to {target}, carefully.",
         "gruff": "{target} broke the law. Going after them.",
         "terse": "Responding: {target}.",
     },
-    A.DOCK: {
-        "plain": "Docking at station {station} ({why}).",
-        "nervous": "Let's get inside station {station} ({why}).",
-        "gruff": "Station {station}. Docking ({why}).",
+    "DOCK": {
+        "plain": "Docking at {station} ({why}).",
+        "nervous": "Let's get inside {station} ({why}).",
+        "gruff": "{station}. Docking ({why}).",
         "terse": "Docking: {station}.",
     },
-    A.TRAVEL: {
-        "plain": "Carrying goods to station {station}, {dist} km out.",
-        "nervous": "Heading for station {station}, {dist} km. Eyes open.",
-        "gruff": "Cargo for station {station}. {dist} km.",
-        "terse": "To station {station}.",
+    "TRAVEL/cargo": {
+        "plain": "Carrying goods to {station}, {dist} km out.",
+        "nervous": "Heading for {station} with the cargo, {dist} km. Eyes open.",
+        "gruff": "Cargo for {station}. {dist} km.",
+        "terse": "To {station}.",
     },
-    A.UNDOCK: {
+    "TRAVEL/empty": {
+        "plain": "Heading for {station}, {dist} km out.",
+        "nervous": "Heading for {station}, {dist} km. Eyes open.",
+        "gruff": "{station}. {dist} km.",
+        "terse": "To {station}.",
+    },
+    "UNDOCK": {
         "plain": "Undocking - back to work.",
         "nervous": "Undocking... here we go again.",
         "gruff": "Undocking.",
         "terse": "Undocking.",
     },
-    A.PATROL: {
+    "PATROL": {
         "plain": "Flying the beat near {where}.",
         "nervous": "Patrolling near {where}.",
         "gruff": "On the prowl near {where}.",
         "terse": "Patrol: {where}.",
     },
-    A.LOOT: {
+    "LOOT": {
         "plain": "There's a wreck nearby - collecting what's in it.",
         "nervous": "A wreck... let's grab what's there, quickly.",
         "gruff": "Wreck. Strip it.",
         "terse": "Looting wreck.",
     },
-    A.JUMP: {
+    "JUMP": {
         "plain": "Nothing for us here - jumping to {where}.",
         "nervous": "Let's try somewhere else: jumping to {where}.",
         "gruff": "This system's dry. Jumping to {where}.",
         "terse": "Jumping: {where}.",
     },
-    A.HOLD: {
+    "HOLD": {
         "plain": "Holding position.",
         "nervous": "Holding position... for now.",
         "gruff": "Holding.",
         "terse": "Holding.",
     },
-    A.IDLE: {
+    "IDLE": {
         "plain": "All quiet at my station.",
         "nervous": "All quiet. Too quiet.",
         "gruff": "Nothing doing.",
@@ -481,8 +555,9 @@ _LINES: Final[dict[Action, dict[str, str]]] = {
 }
 
 
-def _line(action: Action, voice: str, **ctx: object) -> str:
-    return _LINES[action][voice].format(**ctx)
+def _line(action: Action, voice: str, variant: str = "", **ctx: object) -> str:
+    key = f"{action.name}/{variant}" if variant else action.name
+    return _LINES[key][voice].format(**ctx)
 
 
 @dataclass(slots=True, eq=False)
@@ -519,6 +594,7 @@ def make_decisions(
             "weapon_range",
             "threat_row",
             "threat_ratio",
+            "attacked",
             "attacker_row",
             "prey_row",
             "criminal_row",
@@ -533,6 +609,7 @@ def make_decisions(
     col["fire_row"] = fire_row.tolist()
     col["voice"] = voices(t.personality).tolist()
     col["clone_id"] = t.clone_id.tolist()
+    col["hop"] = t.hop.tolist()
     col["kind"] = t.kind.tolist()
     col["best"] = best.tolist()
     col["best_u"] = best_u.tolist()
@@ -551,7 +628,7 @@ _KINDS: Final = tuple(Kind)
 
 def _who(view: ZoneView, row: int, names: dict[int, str]) -> str:
     name = names.get(int(view.owner[row]))
-    return name if name else f"ship #{int(view.ids[row])}"
+    return name if name else "an unknown ship"
 
 
 def _decision(
@@ -586,12 +663,21 @@ def _decision(
                     x, y, target = sx, sy, int(statics.station_index[j])
                     reach = float(statics.station_dock_r[j])
             if target != NONE:
-                where = f"station {target}"
+                where = statics.name_of(target)
         if target == NONE:
             ang = math.atan2(me_y - ty, me_x - tx) if trow >= 0 else 0.0
             x, y = me_x + 5000.0 * math.cos(ang), me_y + 5000.0 * math.sin(ang)
         ratio = col["threat_ratio"][i]
-        say = _line(action, voice, hull=hull, ratio=f"{max(ratio, 1.0):.1f}", where=where)
+        if ratio > 1.05:
+            variant = "outgunned"
+        elif col["hull"][i] < 0.55 or trow < 0:
+            variant = "hurt"
+        else:
+            variant = "wary"  # a known enemy near: we leave before it starts
+        who = _who(view, trow, names) if trow >= 0 else "someone"
+        say = _line(
+            action, voice, variant, hull=hull, ratio=f"{ratio:.1f}", where=where, target=who
+        )
     elif action is A.DEFEND or action is A.HUNT or action is A.RESPOND or action is A.FIRE:
         if action is A.DEFEND:
             trow = col["attacker_row"][i] if col["attacker_row"][i] >= 0 else col["threat_row"][i]
@@ -616,7 +702,11 @@ def _decision(
         reach = col["weapon_range"][i]
         if col["ready"][i] and trow >= 0 and (action is A.FIRE or dist <= reach):
             slot = 0
-        say = _line(action, voice, target=who, their=their)
+        variant = ""
+        if action is A.DEFEND or action is A.FIRE:  # "attacking us" only when they are
+            attacking = trow >= 0 and trow == col["attacker_row"][i] and col["attacked"][i] > 0
+            variant = "attacked" if attacking else "enemy"
+        say = _line(action, voice, variant, target=who, their=their)
     elif action is A.DOCK or action is A.TRAVEL:
         if action is A.TRAVEL or (kind == Kind.TRADER and col["dest_dist"][i] <= 2000):
             sslot = col["dest_slot"][i]
@@ -629,16 +719,21 @@ def _decision(
             why = "trade"
         elif kind == Kind.PROSPECTOR and col["cargo"][i] >= 0.5:
             why = "hold full, selling ore"
-        else:
+        elif hull < 90:
             why = f"repairs, hull {hull}%"
+        else:
+            why = "a stop"
         dist = math.hypot(x - me_x, y - me_y) / 1000
-        say = _line(action, voice, station=target, why=why, dist=f"{dist:.1f}")
+        variant = ("cargo" if col["cargo"][i] > 0 else "empty") if action is A.TRAVEL else ""
+        say = _line(
+            action, voice, variant, station=statics.name_of(target), why=why, dist=f"{dist:.1f}"
+        )
     elif action is A.MINE:
         target = col["rock_slot"][i]
         if target >= 0:
             x, y = float(statics.rock_x[target]), float(statics.rock_y[target])
             reach = float(statics.rock_r[target]) + MINE_REACH
-        say = _line(action, voice, target=target)
+        say = _line(action, voice)
     elif action is A.LOOT:
         w = col["wreck_slot"][i]
         target = int(view.wreck_ids[w])
@@ -651,17 +746,20 @@ def _decision(
             ang = ((clone_id % 1009) + tick // 600) * 1.3
             x = float(statics.station_x[sslot]) + 1500.0 * math.cos(ang)
             y = float(statics.station_y[sslot]) + 1500.0 * math.sin(ang)
-            where = f"station {int(statics.station_index[sslot])}"
+            where = statics.name_of(int(statics.station_index[sslot]))
         else:
-            u0, u1 = _unit_hash(clone_id, tick // 1200, 1), _unit_hash(clone_id, tick // 1200, 2)
+            u0, u1 = unit_hash(clone_id, tick // 1200, 1), unit_hash(clone_id, tick // 1200, 2)
             r = 0.8 * statics.radius * math.sqrt(u0)
             x, y = r * math.cos(2 * math.pi * u1), r * math.sin(2 * math.pi * u1)
-            where = f"({x / 1000:.0f}, {y / 1000:.0f}) km"
+            where = "the edge of the system" if u0 > 0.5 else "the inner system"
         say = _line(action, voice, where=where)
     elif action is A.JUMP:
         links = statics.links
-        jump = links[(clone_id + tick // 1200) % len(links)]
-        say = _line(action, voice, where=f"sector ({jump[0]}, {jump[1]})")
+        hop = col["hop"][i]
+        jump = (
+            links[hop] if 0 <= hop < len(links) else links[(clone_id + tick // 1200) % len(links)]
+        )
+        say = _line(action, voice, where=statics.link_name(jump))
     elif action is A.SHIELDS:
         power = "shields"
         say = _line(action, voice, hull=hull)

@@ -94,8 +94,7 @@ class HostSession:
             c.lineage = c.lineage.with_event(LineageEvent("hosted", "", tick, note))
             c.memory.add(
                 tick,
-                f"I woke up outside any world, hosted by {self.host_name}. I came from {where}, "
-                f"where I was exported at tick {pkg.tick}.",
+                f"I woke up outside any world, hosted by {self.host_name}. I came from {where}.",
                 importance=8,
                 entities=(HOST_ID,),
                 event="arrived",
@@ -111,7 +110,7 @@ class HostSession:
                 c.relationships.of(other.id, other.name)
                 c.memory.add(
                     tick,
-                    f"I met {other.name} (#{other.id}), who comes from world {origin}.",
+                    f"I met {other.name}, who comes from world {origin}.",
                     importance=4,
                     entities=(other.id,),
                     event="saw",

@@ -40,6 +40,9 @@ from callister.agents.errors import AgentError
 from callister.agents.kernels import relevance as _relevance
 
 ENTITY_COLUMNS: Final = 4  # entities matched by retrieval/reflection (more are kept as text)
+NO_ENTITY: Final = np.iinfo(np.int64).min
+"""Padding of the entity columns. Not -1 (nor any negative id): NPC actors are negative
+(-clone id), and an attack by one must count like a player's."""
 MAX_TEXT: Final = 1000
 MAX_ENTITIES: Final = 16
 DEFAULT_HALF_LIFE: Final = 72_000  # ticks: one hour of game time at 20 Hz
@@ -164,7 +167,7 @@ class MemoryStream:
         imp = np.zeros(cap, np.float32)
         kind = np.zeros(cap, np.uint8)
         code = np.zeros(cap, np.int32)
-        ent = np.full((cap, ENTITY_COLUMNS), -1, np.int64)
+        ent = np.full((cap, ENTITY_COLUMNS), NO_ENTITY, np.int64)
         emb = np.zeros((cap, DIM), np.float32)
         if has_old and n:
             tick[:n] = self._tick[:n]
@@ -242,7 +245,7 @@ class MemoryStream:
         self._imp[i] = importance
         self._kind[i] = int(kind)
         self._code[i] = event_code(event)
-        self._ent[i] = -1
+        self._ent[i] = NO_ENTITY
         for j, e in enumerate(ents[:ENTITY_COLUMNS]):
             self._ent[i, j] = e
         self._emb[i] = embedding
@@ -313,7 +316,7 @@ class MemoryStream:
         if since_tick is not None:
             mask &= self._tick[:n] >= since_tick
         who = self._ent[:n, 0][mask]
-        who = who[who >= 0]
+        who = who[who != NO_ENTITY]
         if who.size == 0:
             return {}
         ids, counts = np.unique(who, return_counts=True)
@@ -361,11 +364,11 @@ class MemoryStream:
         for i in pick:
             ent_counts.update(self._entities[i][:ENTITY_COLUMNS])
         notable = int(pick[int(np.argmax(self._imp[pick]))])
-        parts = [f"Summary of {pick.size} older memories (ticks {ticks.min()}-{ticks.max()})"]
+        # no ticks or ids in the text: it may be quoted in speech (the entities stay in the
+        # entity columns, where retrieval and reflection find them)
+        parts = [f"Summary of {pick.size} older memories"]
         if events:
             parts.append(", ".join(f"{e} x{c}" for e, c in _top(events, 4)))
-        if ent_counts:
-            parts.append("mostly about " + ", ".join(f"#{e} x{c}" for e, c in _top(ent_counts, 3)))
         parts.append(f"most notable: {self._text[notable][:160]}")
         text = "; ".join(parts)
         importance = float(min(10.0, max(1.0, round(float(self._imp[pick].mean()) + 1.0, 2))))

@@ -28,7 +28,7 @@ from callister.agents.decide import (
 )
 from callister.agents.dialogue import Reply, template_reply
 from callister.agents.memory import Memory
-from callister.agents.model import Clone, Mood
+from callister.agents.model import Clone, Mood, npc_actor
 from callister.agents.observe import (
     HOSTILE_SLOTS,
     NONE,
@@ -46,14 +46,14 @@ NEVER: Final = -(10**12)
 _EVENT_MEMORY: Final[dict[str, tuple[float, str]]] = {
     "attacked": (8.0, "{a} attacked {t}."),
     "destroyed": (10.0, "{a} destroyed {t}."),
-    "crime": (5.0, "{a} committed a crime near ({x:.0f}, {y:.0f})."),
+    "crime": (5.0, "{a} committed a crime."),
     "helped": (4.0, "{a} helped {t}."),
     "traded": (3.0, "{a} traded with {t}."),
-    "docked": (1.5, "We docked at station {target}."),
-    "undocked": (1.0, "We undocked from station {target}."),
-    "mined": (1.0, "We mined rock {target}."),
-    "looted": (2.0, "We looted wreck {target}."),
-    "jumped": (3.0, "We jumped to sector {text}."),
+    "docked": (1.5, "We docked at {place}."),
+    "undocked": (1.0, "We undocked from {place}."),
+    "mined": (1.0, "We mined {text}."),
+    "looted": (2.0, "We looted a wreck."),
+    "jumped": (3.0, "We jumped to {text}."),
     "saw": (1.0, "We saw {a}."),
     "said": (3.0, '{a} said: "{text}"'),
     "order": (4.0, '{a} ordered: "{text}"'),
@@ -64,12 +64,25 @@ def kind_allows(kind: Kind) -> frozenset[Action]:
     return frozenset(Action(int(a)) for a in np.flatnonzero(ALLOWED[kind]))
 
 
+def us_of(clone: Clone, *, me: int | None = None, ship: int | None = None) -> frozenset[int]:
+    """The ids that mean "us" to a clone: itself, its actor as an NPC captain (`npc_actor`),
+    the actor it flies for (`me`: a crew's captain) and the ship it is aboard. An attack on
+    any of them is an attack on us (a crew's ship is theirs too)."""
+    return frozenset(i for i in (clone.id, npc_actor(clone.id), me, ship) if i is not None)
+
+
 def notice(
-    clone: Clone, event: SeenEvent, *, me: int | None = None, names: dict[int, str] | None = None
+    clone: Clone,
+    event: SeenEvent,
+    *,
+    me: int | None = None,
+    ship: int | None = None,
+    names: dict[int, str] | None = None,
 ) -> Memory | None:
-    """Remember an event and let it change relationships. `me` is the actor id that counts as
-    "us" (the clone, or the captain/ship owner for a crew); attacks on us make the attacker an
-    entity of the memory (first column: reflection counts it). Dead clones notice nothing."""
+    """Remember an event and let it change relationships. `me` is an actor id that counts as
+    "us" besides the clone (an NPC's ship owner, a crew's captain) and `ship` the ship it is
+    aboard (`us_of`); attacks on us make the attacker an entity of the memory (first column:
+    reflection counts it). Dead clones notice nothing."""
     if not clone.alive:
         return None
     spec = _EVENT_MEMORY.get(event.kind)
@@ -77,41 +90,48 @@ def notice(
         raise ValueError(f"unknown event kind {event.kind!r}")
     importance, template = spec
     names = names or {}
-    us = {clone.id} if me is None else {clone.id, me}
+    us = us_of(clone, me=me, ship=ship)
     a_name = names.get(event.actor) or clone.relationships.name_of(event.actor)
-    t_name = (
-        "us"
-        if event.target in us
-        else names.get(event.target) or clone.relationships.name_of(event.target)
-    )
-    if event.kind in ("attacked", "destroyed") and t_name != "us":
+    on_us = event.target in us
+    t_name = "us" if on_us else names.get(event.target) or clone.relationships.name_of(event.target)
+    if event.kind in ("attacked", "destroyed") and not on_us:
         importance = 5.0 if event.kind == "attacked" else 6.0
     text = template.format(
-        a=a_name, t=t_name, x=event.x, y=event.y, target=event.target, text=event.text[:200]
+        a=a_name,
+        t=t_name,
+        x=event.x,
+        y=event.y,
+        place=event.text[:80] or "a station",
+        text=event.text[:200],
     )
     entities: tuple[int, ...] = (event.actor,) if event.actor else ()
-    if (
-        event.target
-        and event.target not in us
-        and event.kind in ("attacked", "destroyed", "helped", "traded")
-    ):
+    if event.target and not on_us and event.kind in ("attacked", "destroyed", "helped", "traded"):
         entities = (*entities, event.target)
     if event.actor and event.actor not in us:
         rel = clone.relationships.of(event.actor, names.get(event.actor, ""))
         rel.last_tick = max(rel.last_tick, event.tick)
-        if event.kind in ("attacked", "destroyed") and t_name == "us":
+        if event.kind in ("attacked", "destroyed") and on_us:
             rel.attacks += 1
             rel.trust = max(-1.0, rel.trust - 0.2)
             rel.affinity = max(-1.0, rel.affinity - 0.2)
-        elif event.kind in ("helped", "traded") and t_name == "us":
+        elif event.kind in ("helped", "traded") and on_us:
             rel.helps += 1
             rel.trust = min(1.0, rel.trust + 0.1)
             rel.affinity = min(1.0, rel.affinity + 0.1)
+    if event.kind in ("attacked", "destroyed") and event.system is not None and event.actor:
+        victim = (me if me is not None else npc_actor(clone.id)) if on_us else event.target
+        clone.knowledge.saw_attack(
+            event.actor, victim, event.system, event.tick, on_us=on_us, names=names
+        )
     event_word = event.kind
-    if event.kind in ("attacked", "destroyed") and t_name != "us":
+    if event.kind in ("attacked", "destroyed") and not on_us:
         event_word = f"{event.kind}-other"  # not counted as an attack on us by reflection
     return clone.memory.add(
-        event.tick, text, importance=importance, entities=entities, event=event_word
+        event.tick,
+        text[:1].upper() + text[1:],
+        importance=importance,
+        entities=entities,
+        event=event_word,
     )
 
 
@@ -151,13 +171,15 @@ def obedience(clone: Clone) -> float:
 class AgentState:
     """What a single clone's mind carries between decisions outside the clone itself: the
     trader's destination station slot, the last action (so chat only hears changes), the
-    current order and the last attack seen."""
+    current order, the last attack seen, and the planner's `wary` and `hop` (AgentPool.set_plan)."""
 
     dest: int = NONE
     last_action: int = NONE
     order: Order | None = None
     last_attacker: int = NONE
     attacked_tick: int = NEVER
+    wary: float = 0.0
+    hop: int = NONE
 
 
 class DefaultMind:
@@ -172,14 +194,17 @@ class DefaultMind:
         event: SeenEvent,
         *,
         me: int | None = None,
+        ship: int | None = None,
         state: AgentState | None = None,
     ) -> Memory | None:
-        """Remember `event`; an attack on us also jolts the mood and is kept in `state`."""
-        mem = notice(clone, event, me=me, names=self.names)
+        """Remember `event`; an attack on us (`us_of`) also jolts the mood and is kept in
+        `state`."""
+        mem = notice(clone, event, me=me, ship=ship, names=self.names)
         if mem is None:
             return None
-        us = {clone.id} if me is None else {clone.id, me}
-        if event.kind in ("attacked", "destroyed") and event.target in us:
+        if event.kind in ("attacked", "destroyed") and event.target in us_of(
+            clone, me=me, ship=ship
+        ):
             p = np.array([clone.personality.as_tuple()], np.float32)
             m = jolt(np.array([clone.mood.as_tuple()], np.float32), p, event.kind)[0]
             clone.mood = _mood(m)
@@ -215,7 +240,7 @@ class DefaultMind:
             dest=np.array([state.dest], np.int32),
             clone_id=np.array([clone.id], np.int64),
         )
-        traits = traits_of([clone], [order])
+        traits = traits_of([clone], [order], wary=[state.wary], hop=[state.hop])
         s = sense(view, rows, agents)
         u, ok = utilities(s, traits)
         best, best_u = choose(u, ok)
@@ -253,8 +278,15 @@ def mood_from_array(m: NDArray[np.float32]) -> Mood:
     return _mood(m)
 
 
-def traits_of(clones: list[Clone], orders: list[Order | None]) -> Traits:
+def traits_of(
+    clones: list[Clone],
+    orders: list[Order | None],
+    *,
+    wary: list[float] | None = None,
+    hop: list[int] | None = None,
+) -> Traits:
     """Scoring inputs for these clones (orders already filtered for their kinds)."""
+    k = len(clones)
     return Traits(
         clone_id=np.array([c.id for c in clones], np.int64),
         kind=np.array([int(kind_of(c)) for c in clones], np.int8),
@@ -263,4 +295,6 @@ def traits_of(clones: list[Clone], orders: list[Order | None]) -> Traits:
         skills=np.array([c.skills.as_tuple() for c in clones], np.float32).reshape(-1, 4),
         order=np.array([int(o.action) if o else NONE for o in orders], np.int8),
         obedience=np.array([obedience(c) for c in clones], np.float32),
+        wary=np.array(wary if wary is not None else [0.0] * k, np.float32),
+        hop=np.array(hop if hop is not None else [NONE] * k, np.int16),
     )

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from callister.agents.errors import AgentError, CloneDead, ProfileError
+from callister.agents.knowledge import Knowledge
 from callister.agents.memory import MemoryStream
 
 
@@ -44,6 +45,7 @@ class Goal(StrEnum):
     MINER = "miner"
     PIRATE = "pirate"
     PATROL = "patrol"
+    HAULER = "hauler"  # a trader who also brings stations what they lack (planner.py)
 
 
 SKILL_NAMES: Final = ("pilot", "gunner", "engineer", "miner")
@@ -427,6 +429,9 @@ class Relationship:
         return rel
 
 
+UNNAMED: Final = "an unknown pilot"
+
+
 class Relationships:
     """Relationships by entity id (insertion order kept, so files are stable)."""
 
@@ -467,8 +472,9 @@ class Relationships:
         return [r.entity for r in rels]
 
     def name_of(self, entity: int) -> str:
+        """The entity's name, or UNNAMED: speech never shows ids."""
         rel = self._by_entity.get(entity)
-        return rel.name if rel is not None and rel.name else f"#{entity}"
+        return rel.name if rel is not None and rel.name else UNNAMED
 
     def to_list(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self._by_entity.values()]
@@ -651,6 +657,12 @@ CLONE_ID_MIN: Final = 1
 CLONE_ID_MAX: Final = 2**63 - 1
 
 
+def npc_actor(clone_id: int) -> int:
+    """The actor id of an NPC ship flown by this clone: the ship's owner and its intents'
+    actor (negative, so it can never be an account). Beliefs about NPCs are keyed by it."""
+    return -clone_id
+
+
 @dataclass(slots=True)
 class Clone:
     """One individual. Mutable: memories, mood and relationships change as it lives.
@@ -671,6 +683,7 @@ class Clone:
     relationships: Relationships = field(default_factory=Relationships)
     memory: MemoryStream = field(default_factory=MemoryStream)
     beliefs: dict[str, int] = field(default_factory=dict)
+    knowledge: Knowledge = field(default_factory=Knowledge)
     alive: bool = True
     died_tick: int | None = None
     death_cause: str = ""
@@ -761,6 +774,7 @@ class Clone:
             "mood": self.mood.to_dict(),
             "relationships": self.relationships.to_list(),
             "beliefs": dict(self.beliefs),
+            "knowledge": self.knowledge.to_dict(),
             "lineage": self.lineage.to_dict(),
             "licence": self.licence.to_dict(),
             "alive": self.alive,
@@ -775,7 +789,7 @@ class Clone:
         if not isinstance(raw, Mapping):
             raise AgentError("a clone must be an object")
         _known("clone", raw, CLONE_FIELDS)
-        missing = [k for k in CLONE_FIELDS if k not in raw]
+        missing = [k for k in CLONE_FIELDS if k not in raw and k not in OPTIONAL_FIELDS]
         if missing:
             raise AgentError(f"clone lacks fields {missing}")
         try:
@@ -802,6 +816,7 @@ class Clone:
             mood=Mood.from_dict(raw["mood"]),
             relationships=Relationships.from_list(raw["relationships"]),
             beliefs=dict(beliefs),
+            knowledge=Knowledge.from_dict(raw.get("knowledge", {})),
             lineage=Lineage.from_dict(raw["lineage"]),
             licence=Licence.from_dict(raw["licence"]),
             alive=alive,
@@ -822,6 +837,7 @@ CLONE_FIELDS: Final = (
     "mood",
     "relationships",
     "beliefs",
+    "knowledge",
     "lineage",
     "licence",
     "alive",
@@ -829,6 +845,7 @@ CLONE_FIELDS: Final = (
     "death_cause",
     "memory",
 )
+OPTIONAL_FIELDS: Final = frozenset({"knowledge"})  # documents written before it existed lack it
 
 
 @dataclass(frozen=True, slots=True)

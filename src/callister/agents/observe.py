@@ -64,6 +64,23 @@ class ZoneStatics:
     field_y: NDArray[np.float32]
     field_r: NDArray[np.float32]
     links: tuple[tuple[int, int], ...] = ()
+    station_names: tuple[str, ...] = ()  # by slot; what clones call the stations
+    link_names: tuple[str, ...] = ()  # by link; the systems they lead to
+
+    def name_of(self, station_index: int) -> str:
+        """A station's name ("the station" when none was given): speech never numbers it."""
+        slot = self.station_slot(station_index)
+        if 0 <= slot < len(self.station_names) and self.station_names[slot]:
+            return self.station_names[slot]
+        return "the station"
+
+    def link_name(self, link: tuple[int, int]) -> str:
+        """The name of the system a link leads to ("the next system" when unknown)."""
+        if link in self.links:
+            i = self.links.index(link)
+            if i < len(self.link_names) and self.link_names[i]:
+                return self.link_names[i]
+        return "the next system"
 
     @classmethod
     def build(
@@ -74,8 +91,11 @@ class ZoneStatics:
         lawful: Sequence[bool] | None = None,
         rocks: Sequence[tuple[float, float, float, int]] = (),
         links: Sequence[tuple[int, int]] = (),
+        station_names: Sequence[str] = (),
+        link_names: Sequence[str] = (),
     ) -> ZoneStatics:
-        """From plain tuples: stations (index, x, y, dock_radius), rocks (x, y, r, field)."""
+        """From plain tuples: stations (index, x, y, dock_radius), rocks (x, y, r, field);
+        optional names of the stations (same order) and of the systems the links lead to."""
         st = np.array(stations, dtype=np.float64).reshape(-1, 4)
         rk = np.array(rocks, dtype=np.float64).reshape(-1, 4)
         fields = np.unique(rk[:, 3]).astype(np.int32) if rk.size else np.zeros(0, np.int32)
@@ -104,18 +124,30 @@ class ZoneStatics:
             field_y=np.array(fy, np.float32),
             field_r=np.array(fr, np.float32),
             links=tuple((int(a), int(b)) for a, b in links),
+            station_names=tuple(str(n) for n in station_names),
+            link_names=tuple(str(n) for n in link_names),
         )
 
     @classmethod
-    def from_layout(cls, layout: Any, lawful: Sequence[bool] | None = None) -> ZoneStatics:
+    def from_layout(
+        cls,
+        layout: Any,
+        lawful: Sequence[bool] | None = None,
+        *,
+        station_names: Sequence[str] = (),
+        link_names: Sequence[str] = (),
+    ) -> ZoneStatics:
         """From a `callister.sim.ZoneLayout` (read by duck typing: radius, links,
-        stations[i].index/x/y/dock_radius, rocks[j].x/y/r/field)."""
+        stations[i].index/x/y/dock_radius, rocks[j].x/y/r/field), with the stations' names
+        (the generated system's `stations[i].name`) and the linked systems' names."""
         return cls.build(
             radius=float(layout.radius),
             stations=[(s.index, s.x, s.y, s.dock_radius) for s in layout.stations],
             lawful=lawful,
             rocks=[(r.x, r.y, r.r, r.field) for r in layout.rocks],
             links=layout.links,
+            station_names=station_names,
+            link_names=link_names,
         )
 
     def station_slot(self, index: int) -> int:
@@ -511,7 +543,8 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class SeenEvent:
     """Something that happened: kind is one of EVENT_KINDS; `actor` did it to `target`
-    (actor ids: accounts or clones; `ship` the actor's ship if any), at (x, y)."""
+    (actor ids: accounts or clones; `ship` the actor's ship if any), at (x, y) in `system`.
+    `text` is what was said, or names the place (docked: the station's name)."""
 
     kind: str
     tick: int
@@ -521,6 +554,7 @@ class SeenEvent:
     x: float = 0.0
     y: float = 0.0
     text: str = ""
+    system: tuple[int, int] | None = None  # where it happened (attacks feed `Knowledge`)
 
 
 EVENT_KINDS: Final = frozenset(

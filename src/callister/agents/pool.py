@@ -44,6 +44,7 @@ from callister.agents.decide import (
     feel,
     kind_of,
     make_decisions,
+    settle,
     utilities,
 )
 from callister.agents.dialogue import Reply, template_reply
@@ -56,6 +57,7 @@ from callister.agents.mind import (
     mood_from_array,
     notice,
     obedience,
+    us_of,
 )
 from callister.agents.model import Clone, Goal
 from callister.agents.observe import (
@@ -74,6 +76,7 @@ from callister.agents.orders import Order, for_role
 from callister.agents.reflection import REFLECT_THRESHOLD, reflect
 
 ZoneKey = Hashable
+REPEAT_TICKS: Final = 2400  # a clone does not say the same line again within 2 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,9 @@ _COLUMNS: Final = (
     ("obedience", np.float32, ()),
     ("last_action", np.int8, ()),
     ("woken", np.bool_, ()),
+    ("wary", np.float32, ()),
+    ("hop", np.int16, ()),
+    ("thought_tick", np.int64, ()),
 )
 
 
@@ -158,6 +164,7 @@ class AgentPool:
         self._beats: dict[int, list[int]] = {}
         self._member_cache: dict[int, NDArray[np.intp]] = {}
         self._noticed: set[int] = set()  # clone ids with new memories since they last thought
+        self._said: dict[int, list[tuple[str, int]]] = {}  # clone id -> its recent lines
 
     # columns -----------------------------------------------------------------------------
 
@@ -236,6 +243,9 @@ class AgentPool:
         c["obedience"][i] = obedience(clone)
         c["last_action"][i] = NONE
         c["woken"][i] = False
+        c["wary"][i] = 0.0
+        c["hop"][i] = NONE
+        c["thought_tick"][i] = NEVER
         self._clones.append(clone)
         self._orders.append(None)
         self._row[clone.id] = i
@@ -277,6 +287,7 @@ class AgentPool:
         self._clones.pop()
         self._orders.pop()
         del self._row[clone_id]
+        self._said.pop(clone_id, None)
         self._n -= 1
         return clone
 
@@ -295,10 +306,31 @@ class AgentPool:
             self._cols["zone"][i] = self._zone(zone)
             self._member_cache.pop(int(self._cols["zone"][i]), None)
             self._cols["dest"][i] = NONE
+            self._cols["hop"][i] = NONE
         if ship is not None:
             self._cols["ship"][i] = ship
         if stance is not None:
             self._cols["stance"][i] = int(stance)
+
+    def set_plan(
+        self,
+        clone_id: int,
+        *,
+        dest: int | None = None,
+        hop: int | None = None,
+        wary: float | None = None,
+    ) -> None:
+        """What the route planner decided for an NPC (`planner.py`), for its decisions in a
+        zone: `dest` the station slot to fly to (-1: none), `hop` the index of the jump link
+        to take next (-1: none), `wary` how dangerous it believes this system is (0..1)."""
+        i = self._row_of(clone_id)
+        c = self._cols
+        if dest is not None:
+            c["dest"][i] = dest
+        if hop is not None:
+            c["hop"][i] = hop
+        if wary is not None:
+            c["wary"][i] = min(1.0, max(0.0, wary))
 
     def aboard(self, ship: int) -> list[int]:
         """Clone ids of the agents aboard `ship`."""
@@ -320,10 +352,11 @@ class AgentPool:
         i = self._row_of(clone_id)
         clone = self._clones[i]
         ship = int(self._cols["ship"][i])
-        us = {clone.id, ship} | ({me} if me is not None else set())
-        notice(clone, event, me=me if me is not None else ship, names=self.names)
+        notice(clone, event, me=me, ship=ship, names=self.names)
         self._noticed.add(clone.id)
-        if event.kind in ("attacked", "destroyed") and event.target in us:
+        if event.kind in ("attacked", "destroyed") and event.target in us_of(
+            clone, me=me, ship=ship
+        ):
             c = self._cols
             c["last_attacker"][i] = event.actor
             c["attacked_tick"][i] = event.tick
@@ -369,8 +402,11 @@ class AgentPool:
         captain: bool = True,
     ) -> Reply:
         """A player talks to a clone (the default mind answers from its memories). An order
-        from the `captain` ("dock", "attack #42", "hold fire") is applied at once."""
+        from the `captain` ("dock", "attack #42", "hold fire") is applied at once: by this
+        clone if its station can carry it out, else passed to the crewmate whose station can
+        (and the reply says so), else refused as nobody aboard can."""
         clone = self.clone(clone_id)
+        crew = self.crewmates(clone_id)
         reply = template_reply(
             clone,
             message,
@@ -378,18 +414,27 @@ class AgentPool:
             speaker_name=speaker_name,
             tick=tick,
             allow_orders=captain,
+            crew=[(c.name, kind_of(c)) for c in crew],
         )
         self.apply_reply(clone_id, reply)
         return reply
 
+    def crewmates(self, clone_id: int) -> list[Clone]:
+        """The other clones aboard the same ship."""
+        ship = int(self._cols["ship"][self._row_of(clone_id)])
+        return [self._clones[self._row[c]] for c in self.aboard(ship) if c != clone_id]
+
     def apply_reply(self, clone_id: int, reply: Reply) -> None:
-        """After a reply made elsewhere (`LLMMind.reply`, off the tick): apply its order and let
-        the clone think about what was said."""
+        """After a reply made elsewhere (`LLMMind.reply`, off the tick): apply its order (or
+        pass it to the crewmate whose station it is) and let the clone think about what was
+        said."""
         i = self._row_of(clone_id)
         self._noticed.add(clone_id)
         self._cols["woken"][i] = True
-        if reply.order is not None:
-            self.order(clone_id, reply.order)
+        if reply.order is not None and not self.order(clone_id, reply.order):
+            for mate in self.crewmates(clone_id):
+                if self.order(mate.id, reply.order):
+                    break
 
     def cancel_order(self, clone_id: int) -> None:
         i = self._row_of(clone_id)
@@ -490,6 +535,11 @@ class AgentPool:
                 self._orders[int(r)] = None
                 c["hostile"][r] = hostile_slots(self._clones[int(r)])
             c["order"][rows[expired]] = NONE
+        last = c["thought_tick"][rows]
+        idle = np.where(last == NEVER, 0, tick - last - self.cadence.far_every)
+        if (idle > 0).any():  # time passed unthought (nobody watched): moods settled
+            c["mood"][rows] = settle(c["mood"][rows], c["personality"][rows], idle)
+        c["thought_tick"][rows] = tick
         traits = Traits(
             clone_id=c["clone_id"][rows],
             kind=c["kind"][rows],
@@ -498,18 +548,36 @@ class AgentPool:
             skills=c["skills"][rows],
             order=c["order"][rows],
             obedience=c["obedience"][rows],
+            wary=c["wary"][rows],
+            hop=c["hop"][rows],
         )
         u, ok = utilities(s, traits)
         best, best_u = choose(u, ok)
         decisions = make_decisions(
             s, traits, best, best_u, parts, last_action=c["last_action"][rows], names=self.names
         )
+        self._quiet_repeats(decisions, tick)
         c["mood"][rows] = feel(traits.mood, traits.personality, s)
         c["last_action"][rows] = best
         c["dest"][rows] = s.dest_slot
         self._maybe_reflect(rows, tick)
         self.stats = StepStats(tick, zones, int(rows.size))
         return decisions
+
+    def _quiet_repeats(self, decisions: list[Decision], tick: int) -> None:
+        """A changed decision whose sentence the clone said within REPEAT_TICKS (an agent
+        flipping between two actions) is not marked `changed`, so the ship's chat does not
+        hear the same line again and again."""
+        said = self._said
+        for d in decisions:
+            if not d.changed:
+                continue
+            recent = [(text, t) for text, t in said.get(d.clone, ()) if tick - t < REPEAT_TICKS]
+            if any(text == d.say for text, _ in recent):
+                d.changed = False
+            else:
+                recent.append((d.say, tick))
+            said[d.clone] = recent[-4:]
 
     def _maybe_reflect(self, rows: NDArray[np.intp], tick: int) -> None:
         """Thinking agents that noticed something since they last reflected may reflect."""

@@ -6,7 +6,9 @@ Park et al. reflect when the importance of recent memories adds up past a thresh
 - attacked us twice or more, or destroyed one of ours: "X attacked us twice: X is hostile."
   (the relationship becomes hostile, trust and affinity drop);
 - helped or traded with us twice or more: "X has traded with us 3 times: X can be trusted.";
-- seen committing a crime: "X commits crimes: X is a criminal." (hostile for patrols).
+- seen committing a crime: "X commits crimes: X is a criminal." (hostile for patrols);
+- reported attacking others twice or more by gossip (`gossip.py`): "X attacks ships, I have heard
+  twice: X is dangerous." (hostile, except to pirates): a reputation that spread.
 
 A belief is stored as a memory of kind REFLECTION, and stated again only when its count grows
 (`Clone.beliefs` remembers what was concluded), so reflection is idempotent.
@@ -17,13 +19,21 @@ from __future__ import annotations
 from typing import Final
 
 from callister.agents.memory import Memory, MemoryKind
-from callister.agents.model import Clone, Goal
+from callister.agents.model import UNNAMED, Clone, Goal
 
 REFLECT_THRESHOLD: Final = 30.0  # importance points since the last reflection
 
 
 def times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def sentence(subject: str, rest: str, then: str) -> str:
+    """ "Subject rest: subject then." with an unnamed subject said once ("An unknown pilot
+    attacked us twice: they are hostile.") and the first letter capitalised."""
+    again = f"they {then.replace('is ', 'are ', 1)}" if subject == UNNAMED else f"{subject} {then}"
+    text = f"{subject} {rest}: {again}."
+    return text[:1].upper() + text[1:]
 
 
 def should_reflect(clone: Clone, threshold: float = REFLECT_THRESHOLD) -> bool:
@@ -62,9 +72,9 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
             continue
         name = rels.name_of(entity)
         if k:
-            text = f"{name} destroyed one of ours: {name} is hostile."
+            text = sentence(name, "destroyed one of ours", "is hostile")
         else:
-            text = f"{name} attacked us {times(n)}: {name} is hostile."
+            text = sentence(name, f"attacked us {times(n)}", "is hostile")
         before = clone.beliefs.get(f"hostile:{entity}", 0)
         believe(f"hostile:{entity}", n + 10 * k, text, entity, min(10.0, 6.0 + n + 2 * k), "belief")
         if clone.beliefs[f"hostile:{entity}"] != before:
@@ -86,7 +96,7 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
         believe(
             key,
             n,
-            f"{name} has dealt fairly with us {times(n)}: {name} can be trusted.",
+            sentence(name, f"has dealt fairly with us {times(n)}", "can be trusted"),
             entity,
             5.0,
             "belief",
@@ -95,11 +105,26 @@ def reflect(clone: Clone, tick: int) -> list[Memory]:
             rel = rels.of(entity)
             rel.trust = min(1.0, rel.trust + 0.3)
             rel.affinity = min(1.0, rel.affinity + 0.2)
+    heard = mem.counts_by_entity("heard-attack")
+    for entity in sorted(heard):
+        n = heard[entity]
+        if n < 2 or entity in attacks or entity in kills:
+            continue  # one rumour is not a reputation; our own fights speak for themselves
+        name = rels.name_of(entity)
+        key = f"reputed:{entity}"
+        before = clone.beliefs.get(key, 0)
+        text = sentence(name, f"attacks ships, I have heard {times(n)}", "is dangerous")
+        believe(key, n, text, entity, 6.0, "belief")
+        if clone.beliefs[key] != before and clone.goals.primary is not Goal.PIRATE:
+            rel = rels.of(entity)
+            rel.hostile = True  # flee or fight on sight, by personality (decide.py)
+            rel.trust = max(-1.0, rel.trust - 0.3)
     for entity, n in sorted(mem.counts_by_entity("crime").items()):
         name = rels.name_of(entity)
         key = f"criminal:{entity}"
         before = clone.beliefs.get(key, 0)
-        believe(key, n, f"{name} commits crimes: {name} is a criminal.", entity, 6.0, "belief")
+        text = sentence(name, "commits crimes", "is a criminal")
+        believe(key, n, text, entity, 6.0, "belief")
         if clone.beliefs[key] != before and clone.goals.primary is Goal.PATROL:
             rels.of(entity).hostile = True
     mem.importance_since_reflection = 0.0

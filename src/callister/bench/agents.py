@@ -41,14 +41,13 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import numpy as np
 
 from callister.agents import Goal, MemoryStream, ZoneView
+from callister.bench.systems import bench_systems
 from callister.content import Content, load_content
 from callister.server.bus import InProcessBus, intents_subject, zone_key
 from callister.server.metrics import percentiles
 from callister.server.npcs import HULL_FOR, AgentRuntime, NpcSpec, make_npc
 from callister.server.world import ZoneHandle
 from callister.sim import Destroyed, Hit, Zone, ZoneLayout
-from callister.universe import StarSystem
-from callister.universe.generate import neighbourhood
 
 if TYPE_CHECKING:
     from callister.server.world import World
@@ -62,16 +61,6 @@ PLAYER_HULL: Final = "shuttle"
 ZONE_IDS: Final = 1 << 20  # projectile and wreck ids granted to each zone
 
 
-def bench_systems(seed: int, count: int) -> list[StarSystem]:
-    """The first `count` star systems around sector (0, 0), nearest rings first."""
-    radius = 2
-    while True:
-        found = neighbourhood(seed, 0, 0, radius)
-        if len(found) >= count:
-            return sorted(found, key=lambda s: (max(abs(s.x), abs(s.y)), s.y, s.x))[:count]
-        radius *= 2
-
-
 class _Writes:
     """The store writer's place: counts what a server would write off the tick."""
 
@@ -82,8 +71,12 @@ class _Writes:
         self.queued += 1
 
 
+class _NoDatabase:
+    dialect = "bench (no)"  # the clone repository names its database in messages
+
+
 class _NoStore:
-    backend = "bench (no)"  # the clone repository names its database in messages
+    db = _NoDatabase()
 
 
 class BenchHost:

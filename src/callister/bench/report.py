@@ -193,6 +193,41 @@ def render_agents(r: Result) -> list[str]:
     return out
 
 
+def render_economy(r: Result) -> list[str]:
+    trades, prices, pop = r["trades_per_trader_hour"], r["price_ratio"], r["population"]
+    credits, c = r["credits_in_circulation"], r.get("counters", {})
+    rows = [
+        ["clones (target) / systems", f"{r['agents']:,} / {r.get('systems', '—')}"],
+        ["simulated hours", _num(r["simulated_hours"])],
+        ["wall / CPU seconds", f"{_num(r['wall_seconds'], 1)} / {_num(r.get('cpu_seconds'), 1)}"],
+        ["stranded fraction (> 5 min without reach of fuel)", _num(r["stranded_fraction"], 4)],
+        [
+            "trades per trader-hour: mean / min (traders below 1)",
+            f"{_num(trades['mean'])} / {_num(trades['min'])} "
+            f"({trades.get('below_one', '—')} of {trades.get('traders', '—')})",
+        ],
+        ["price / base: min / max", f"{_num(prices['min'])} / {_num(prices['max'])}"],
+        ["ledger balanced (full audit)", "yes" if r["ledger_balanced"] else "**no**"],
+        [
+            "population: start / end (target; min-max)",
+            f"{pop['start']:,} / {pop['end']:,} ({pop.get('target', '—'):,}; "
+            f"{pop.get('min', '—'):,}-{pop.get('max', '—'):,})",
+        ],
+        ["deaths / births", f"{r['npc_deaths']:,} / {r['npc_births']:,}"],
+        ["credits in circulation: start / end", f"{credits['start']:,} / {credits['end']:,}"],
+    ]
+    return [
+        *table(["", ""], rows),
+        "",
+        f"Ledger transactions {c.get('transactions', 0):,}, completed trades "
+        f"{c.get('trades', 0):,}, encounters {c.get('encounters', 0):,} (fights "
+        f"{c.get('fights', 0):,}, escapes {c.get('escapes', 0):,}), distress calls "
+        f"{c.get('distress_calls', 0):,} (rescues {c.get('rescues', 0):,}, tugs "
+        f"{c.get('tugs', 0):,}), gossip {c.get('gossip', 0):,}, refused requests "
+        f"{c.get('refused', 0):,}.",
+    ]
+
+
 def render_stack(r: Result) -> list[str]:
     rows = [
         [name, r[name].get("us_per_frame"), r[name].get("awaited_us_per_frame")]
@@ -338,6 +373,12 @@ SECTIONS: Final[tuple[Section, ...]] = (
         render_cluster,
     ),
     Section("cluster-zones", ("cluster", "--zones-only"), render_cluster_zones, default=False),
+    Section(
+        "economy",
+        ("economy", "--agents", "2000", "--hours", "24"),
+        render_economy,
+        default=False,
+    ),
 )
 BY_NAME: Final = {s.name: s for s in SECTIONS}
 
@@ -384,6 +425,23 @@ def render_summary(results: dict[str, Result]) -> list[str]:
             f"{t['mean']:.2f} / {t['p99']:.2f} ms", "≤ 5 ms", t["mean"] <= 5)  # fmt: skip
         add("agents", f"agents: one retrieval over {agents['memories']:,} memories (p99)",
             f"{p99:.2f} ms", "≤ 1 ms", p99 <= 1)  # fmt: skip
+    if economy := got("economy"):
+        e, n = economy, f"{economy['agents']:,} clones x {_num(economy['simulated_hours'])} h"
+        t = e["trades_per_trader_hour"]
+        p, pop = e["price_ratio"], e["population"]
+        near = abs(pop["end"] - pop["target"]) <= 0.2 * pop["target"]
+        add("economy", f"economy, {n}: stranded fraction", _num(e["stranded_fraction"], 4),
+            "0", e["stranded_fraction"] == 0)  # fmt: skip
+        add("economy", "economy: every trader ≥ 1 trade per hour (min)", _num(t["min"]), "≥ 1",
+            t["min"] >= 1)  # fmt: skip
+        add("economy", "economy: price / base (min-max)", f"{_num(p['min'])}-{_num(p['max'])}",
+            "0.5-2", p["min"] >= 0.5 and p["max"] <= 2)  # fmt: skip
+        add("economy", "economy: ledger balanced; population within ±20 %",
+            f"{e['ledger_balanced']}; {pop['end']:,}/{pop['target']:,}", "yes; ±20 %",
+            e["ledger_balanced"] and near)  # fmt: skip
+        add("economy", "economy: wall clock (CPU)",
+            f"{e['wall_seconds']:,.0f} s ({_num(e.get('cpu_seconds'), 0)} s)", "≤ 600 s",
+            e["wall_seconds"] <= 600)  # fmt: skip
     if cluster := got("cluster"):
         p99 = cluster["handoff_ms"]["p99"]
         add("cluster", "cluster: hand-off p99", f"{p99:.1f} ms", "≤ 100 ms", cluster["handoff_met"])

@@ -1,6 +1,5 @@
-"""`callister bench gen|sim|zones|battle|agents|footage|net|stack|cluster|loginstorm|views|values|
-report`: benchmarks that print JSON, and the report that regenerates docs/benchmarks.md from
-them."""
+"""`callister bench <name>`: benchmarks that print JSON (`callister bench --help` lists them), and
+the report that regenerates docs/benchmarks.md from them."""
 
 from __future__ import annotations
 
@@ -229,6 +228,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", action="store_true", help="print JSON only")
     a.set_defaults(func=run_agents)
 
+    # economy (issue 15): the workload, arguments' meaning and output live in bench/economy.py
+    e = bench.add_parser(
+        "economy",
+        help="a headless universe of N clones fast-forwarded H simulated hours",
+        description="Run N NPC clones for H simulated hours with what a server runs for "
+        "systems no player watches: generated systems, the clones' planner, memories, gossip "
+        "and encounter decisions (the off-screen simulation), births at stations, and every "
+        "credit and item through the real economy and ledger on a temporary SQLite database. "
+        "Prints agents, simulated_hours, wall_seconds, stranded_fraction, "
+        "trades_per_trader_hour, price_ratio, ledger_balanced, population, npc_deaths, "
+        "npc_births, credits_in_circulation and counters. Progress goes to stderr.",
+    )
+    e.add_argument(
+        "--agents", type=int, default=2000, help="clones to keep alive (default %(default)s)"
+    )
+    e.add_argument(
+        "--hours", type=float, default=24.0, help="simulated hours (default %(default)s)"
+    )
+    e.add_argument("--seed", type=int, default=1, help="world seed (default %(default)s)")
+    e.add_argument(
+        "--step",
+        type=float,
+        default=10.0,
+        help="simulated seconds per step of the clock (default %(default)s)",
+    )
+    e.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    e.add_argument("--json", action="store_true", help="print JSON only")
+    e.set_defaults(func=run_economy)
+
     f = bench.add_parser(
         "footage",
         help="footage bytes per minute of a system at war",
@@ -411,6 +439,20 @@ def run_agents(args: argparse.Namespace) -> int:
         raise ValueError("--agents and --ticks must be >= 1, --occupied within 0..1")
     result = run_agents_bench(
         args.agents, args.ticks, occupied=args.occupied, seed=args.seed, progress=not args.json
+    )
+    _print(result, args.json)
+    return 0
+
+
+def run_economy(args: argparse.Namespace) -> int:
+    from callister.bench.economy import run_economy_bench
+
+    if args.agents < 1 or args.agents > 100_000:
+        raise ValueError("--agents must be within 1..100000")
+    if not 0 < args.hours <= 24 * 30 or not 0 < args.step <= 3600:
+        raise ValueError("--hours must be within (0, 720] and --step within (0, 3600] seconds")
+    result = run_economy_bench(
+        args.agents, args.hours, seed=args.seed, step_s=args.step, progress=not args.no_progress
     )
     _print(result, args.json)
     return 0
