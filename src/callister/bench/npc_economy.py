@@ -33,8 +33,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from callister.economy.accounts import MINT, SERVICES, player_account, ship_holder, wreck_holder
-
 from callister.agents.atlas import Atlas, StationId
 from callister.agents.offscreen import (
     Born,
@@ -55,6 +53,7 @@ from callister.agents.offscreen import (
 from callister.agents.planner import MarketView, Ship
 from callister.content import Content
 from callister.economy import Economy, EconomyError, StationRef, pricing
+from callister.economy.accounts import MINT, SERVICES, player_account, ship_holder, wreck_holder
 from callister.store import Character, InsufficientFunds, ItemMove, Posting, Store, Wreck
 
 WRECK_TTL_S: Final = 300.0  # seconds a wreck lasts (the zones' WRECK_TTL_TICKS at 20 Hz)
