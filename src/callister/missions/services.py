@@ -16,9 +16,10 @@ home (the server's choice of home systems should skip those).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Mapping
+
+import msgspec
 
 from callister.content import Hull
 from callister.missions import rules
@@ -64,14 +65,14 @@ def with_baseline(
     if hub is not None:
         targets.add(hub)
     stations = tuple(
-        dataclasses.replace(s, services=baseline_services(s))
+        msgspec.structs.replace(s, services=baseline_services(s))
         if s.index in targets and not s.destroyed and baseline_services(s) != s.services
         else s
         for s in system.stations
     )
     if stations == system.stations:
         return system
-    return dataclasses.replace(system, stations=stations)
+    return msgspec.structs.replace(system, stations=stations)
 
 
 def missing(station: Station) -> tuple[str, ...]:
