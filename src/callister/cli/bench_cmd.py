@@ -270,6 +270,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--json", action="store_true", help="print JSON only")
     f.set_defaults(func=run_footage)
 
+    d = bench.add_parser(
+        "detectors",
+        help="the linked-account detector and its flag writes for N accounts on one address",
+        description="N accounts behind one address (a campus, a carrier NAT): the time of the "
+        "linked-account detector and the flags two detection passes write (issue 17).",
+    )
+    d.add_argument("--accounts", type=int, default=1000, help="accounts (default %(default)s)")
+    d.add_argument("--json", action="store_true", help="print JSON only")
+    d.set_defaults(func=run_detectors)
+
     # protocol v2 views (issue 17): the workload, arguments and output live in bench/views.py
     v = bench.add_parser(
         "views",
@@ -464,6 +474,15 @@ def run_footage(args: argparse.Namespace) -> int:
     if args.ships < 2 or args.seconds <= 0:
         raise ValueError("--ships must be >= 2 and --seconds > 0")
     _print(run_footage_bench(args.ships, args.seconds), args.json)
+    return 0
+
+
+def run_detectors(args: argparse.Namespace) -> int:
+    from callister.bench.detectors import run_detectors_bench
+
+    if args.accounts < 2:
+        raise ValueError("--accounts must be >= 2")
+    _print(run_detectors_bench(args.accounts), args.json)
     return 0
 
 
