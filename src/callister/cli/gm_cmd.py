@@ -133,7 +133,7 @@ def register(area: argparse._SubParsersAction) -> None:
         "give",
         "give a ship cargo, or its owner credits",
         "Items into the ship's hold and/or credits to its owner, from the world's game-master "
-        "ledger account (gm:<world>), so the books stay balanced.",
+        "ledger account `gm` (in that world's books), so the books stay balanced.",
     )
     g.add_argument("ship", type=int, help="the ship's entity id")
     g.add_argument("--items", type=_items, help="KEY=QTY[,KEY=QTY...]")

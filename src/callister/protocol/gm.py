@@ -36,9 +36,11 @@ GM_OPS = (
     "remove",
     "freeze",
     "unfreeze",
+    "gm_ship",
 )
 """Every `op` of a `gm` message (docs/protocol.md, "Game masters")."""
 NPC_ROLES = ("pirate", "trader", "miner", "patrol")
+GM_SHIP_MODES = ("invisible", "marked", "off")
 MAX_GM_REASON = 200
 MAX_GM_ITEMS = 16  # item kinds in one give or wreck
 MAX_VITAL = 1_000_000.0  # hull points, shield, fuel: far past any hull's maximum
@@ -58,6 +60,7 @@ class GmMsg:
     - give: `ship`; `items` into its hold and/or `credits` to its owner
     - remove: `entity` (an NPC ship or a wreck)
     - freeze, unfreeze: `sector`
+    - gm_ship: `mode` (invisible, marked, off) for the game master's own ship in the world
     """
 
     op: str
@@ -74,6 +77,7 @@ class GmMsg:
     role: str | None = None
     items: tuple[tuple[str, int], ...] = ()
     credits: int = 0
+    mode: str | None = None
     reason: str = ""
 
     def fields(self) -> dict[str, Any]:
@@ -82,7 +86,7 @@ class GmMsg:
         for name in ("ship", "entity", "credits"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
-        for name in ("x", "y", "station", "hull", "hull_hp", "shield", "fuel", "role"):
+        for name in ("x", "y", "station", "hull", "hull_hp", "shield", "fuel", "role", "mode"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         if self.sector is not None:
@@ -245,5 +249,12 @@ def _decode(obj: dict[str, Any]) -> GmMsg:
         return GmMsg(op, ship=_entity(obj, "ship", op), items=items, credits=credits, reason=reason)
     if op == "remove":
         return GmMsg(op, entity=_entity(obj, "entity", op), reason=reason)
+    if op == "gm_ship":
+        mode = _required(obj, "mode", op)
+        if mode not in GM_SHIP_MODES:
+            raise ProtocolError(
+                ErrorCode.BAD_FIELD, f"'mode' must be one of: {', '.join(GM_SHIP_MODES)}"
+            )
+        return GmMsg(op, mode=mode, reason=reason)
     _required(obj, "sector", op)  # freeze, unfreeze
     return GmMsg(op, sector=sector, reason=reason)

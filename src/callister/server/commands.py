@@ -309,6 +309,13 @@ class Commands:
             return Request(self._answer(account, message.rid, work, message))
         if isinstance(message, HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg):
             return self._crew(account, pilot, message)
+        if zone in self.world.frozen:  # a game master froze the system (server/gm.py)
+            if isinstance(message, InputMsg):
+                return None  # held controls: nothing moves, as between systems
+            raise ProtocolError(
+                ErrorCode.FROZEN,
+                "a game master froze this system: nothing moves until it is unfrozen",
+            )
         self.world.submit(zone, self._intent(account, message))
         return None
 

@@ -394,6 +394,10 @@ class AgentRuntime:
         n = s.count
         kinds = s.kind[:n]
         rows = np.flatnonzero(kinds == KIND_SHIP)
+        hidden = self.world.gm_ships
+        if hidden:  # a game master's invisible ship: clones do not see it either
+            ghosts = [ship for ship, mode in hidden.items() if mode == "invisible"]
+            rows = rows[~np.isin(s.ids[rows], np.array(ghosts, dtype=np.uint64))]
         owner = s.owner[rows]
         players = owner > 0
         if not players.any():
@@ -468,9 +472,13 @@ class AgentRuntime:
         zones = self.world.zones
         self.crews.sync(tick)
 
+        frozen = self.world.frozen
+
         def view_for(key: Any) -> ZoneView | None:
             handle = zones.get(key)
-            return None if handle is None else self.zone_view(handle, tick)
+            if handle is None or key in frozen:  # a frozen system's clones do not think
+                return None
+            return self.zone_view(handle, tick)
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1

@@ -56,6 +56,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +149,7 @@ class World:
         self.owner: int | None = None
         self.public = True
         self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -330,9 +337,8 @@ class World:
             if handle.key in self.frozen:
                 # a game master froze it: nothing moves, but everyone in it keeps their view
                 # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
-                self.bus.publish(
-                    tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), [])
-                )
+                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+                self.bus.publish(tick_subject(handle.key), frozen)
                 continue
             active += 1
             t0 = time.perf_counter()
