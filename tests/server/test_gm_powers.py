@@ -78,6 +78,17 @@ async def test_a_game_master_spawns_a_pirate_clone_and_removes_it(
         lambda: live.services.store.clones.get(npc.clone_id), "the clone is stored"
     )
     assert stored.alive
+    # teleported to the next system and back: the clone goes with its ship
+    assert pete.system is not None
+    away = (int(pete.system["links"][0][0]), int(pete.system["links"][0][1]))
+    done = await olga.gm("teleport", ship=ship, sector=list(away), x=3000.0, y=-3000.0)
+    assert done["to"] == [str(away[0]), str(away[1])]
+    assert world.agents.npcs[ship].key == f"sandbox.{away[0]}.{away[1]}"
+    assert world.zones[world.agents.npcs[ship].key].zone.has_ship(ship)
+    await pump_until([pete], lambda: ship not in pete.positions())
+    await olga.gm("teleport", ship=ship, sector=sector, x=3500.0, y=800.0)
+    assert world.agents.pool.clone(npc.clone_id).alive
+    await pump_until([pete], lambda: ship in pete.positions())
     # removed: out of the zone and everyone's view; its clone is kept, alive, in no ship
     done = await olga.gm("remove", entity=ship)
     assert done["kind"] == "npc" and done["clone"] == str(npc.clone_id)
@@ -102,8 +113,11 @@ async def test_a_game_master_spawns_a_pirate_clone_and_removes_it(
         )
         assert answer["error"]["code"] == code, (fields, answer)
     audit = await gm_audit(live, http, olga)
-    assert [a["action"] for a in audit] == ["gm_remove", "gm_spawn_npc"]
-    assert audit[1]["reason"] == "pirate raid" and audit[1]["detail"]["done"]["ship"] == ship
+    assert [a["action"] for a in audit] == [
+        "gm_remove", "gm_teleport", "gm_teleport", "gm_spawn_npc"
+    ]  # fmt: skip
+    assert audit[3]["reason"] == "pirate raid" and audit[3]["detail"]["done"]["ship"] == ship
+    assert {a["actor"] for a in audit} == {int(olga.welcome["account"])}
 
 
 async def test_set_a_ships_hull_fuel_and_shields(

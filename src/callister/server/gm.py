@@ -215,11 +215,11 @@ class GameMaster:
         pilot = self.pilot_of(msg.ship)
         if pilot is not None:
             return await self._teleport_pilot(pilot, msg)
+        if self._npc_handle(msg.ship) is not None:
+            return await self._teleport_npc(msg)
         character = await world.writer.call(world.store.characters.by_ship, world.name, msg.ship)
         if character is None:
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_SHIP, f"no player's ship {msg.ship} in world {world.name}"
-            )
+            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}")
         # not in the world now: its record is moved, and the player's next login puts it there
         origin = (character.system_x, character.system_y)
         to = msg.sector if msg.sector is not None else origin
@@ -263,6 +263,23 @@ class GameMaster:
         except LookupError as exc:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, str(exc)) from None
         return self._teleported(msg.ship, pilot.account_id, origin, to, at, docked, True)
+
+    async def _teleport_npc(self, msg: GmMsg) -> dict[str, Any]:
+        world = self.world
+        handle = self._npc_handle(msg.ship)
+        assert handle is not None
+        origin = handle.sector
+        to = msg.sector if msg.sector is not None else origin
+        system = await self.system(to)
+        at, docked = self._target(system, msg)
+        target = await world.ensure_zone(*to)
+        if self._npc_handle(msg.ship) is not handle:  # destroyed or removed meanwhile
+            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"NPC ship {msg.ship} is gone")
+        world.agents.move_npc(msg.ship, target, at[0], at[1], docked)
+        done = self._teleported(msg.ship, world.agents.npcs[msg.ship].owner, origin, to, at,
+                                docked, True)  # fmt: skip
+        done["_target_account"] = None
+        return done
 
     def _target(self, system: StarSystem, msg: GmMsg) -> tuple[tuple[float, float], int | None]:
         if msg.station is not None:
