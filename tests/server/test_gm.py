@@ -335,3 +335,22 @@ async def test_the_command_line_teleports_through_the_admin_api(
     assert out.returncode == 0 and "gm_teleport" in out.stdout and "Olga" in out.stdout
     helped = await asyncio.to_thread(run_cli, "admin", "gm", "teleport", "--help")
     assert helped.returncode == 0 and "--station" in helped.stdout
+    # bad input from the shell: each a clear code, exit status 2, nothing done
+    empty = empty_sector(SEED)
+    as_token = ("--token-file", str(token), *server)
+    for argv, code in (
+        (("teleport", "sandbox", str(pete.ship), "--at", "9000000,0"), "OUT_OF_BOUNDS"),
+        (("teleport", "sandbox", str(pete.ship), f"--sector={empty[0]},{empty[1]}",
+          "--at", "3000,0"), "NO_SYSTEM"),
+        (("set", "sandbox", str(pete.ship), "--hull", "battlestar"), "BAD_FIELD"),
+        (("set", "sandbox", str(pete.ship), "--fuel=-1"), "BAD_NUMBER"),
+        (("set", "sandbox", "31337", "--fuel", "1"), "UNKNOWN_SHIP"),
+        (("freeze", "sandbox", f"{empty[0]},{empty[1]}"), "NO_SYSTEM"),
+    ):  # fmt: skip
+        out = await asyncio.to_thread(run_cli, "admin", "gm", *argv, *as_token)
+        assert out.returncode == 2 and f"callister: {code}:" in out.stderr, (argv, out)
+    out = await asyncio.to_thread(
+        run_cli, "admin", "gm", "give", "sandbox", str(pete.ship), "--credits", "100",
+        "--items", "iron=2", "--json", *as_token,
+    )  # fmt: skip
+    assert out.returncode == 0 and json.loads(out.stdout)["items"] == {"iron": 2}, out
