@@ -10,6 +10,7 @@ the single writer thread, and universe generation runs ahead on its own thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -23,6 +24,7 @@ from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
@@ -62,6 +64,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,12 @@ class World:
         self.pilots: dict[int, Pilot] = {}  # by account id
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        # who may be a game master here (issue 18, worlds/policy.gm_refusal): the server's
+        # public world has no owner; the world host sets both for a private world it starts
+        self.owner: int | None = None
+        self.public = True
+        self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -183,6 +197,7 @@ class World:
             pvp=settings.pvp,
             clones_survive_death=settings.clones_survive_death,
         )
+        self.gm = GameMaster(self)  # game masters' powers (issue 18)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -196,6 +211,8 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
+        self.frozen = set(json.loads(frozen)) if frozen else set()
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -283,7 +300,10 @@ class World:
         return handle
 
     def submit(self, key: str, intent: Intent) -> None:
-        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        """Address an intent to a zone through the bus (the gateway's and agents' one path).
+        A frozen zone takes none: they would pile up unapplied (the commands tell players)."""
+        if key in self.frozen:
+            return
         self.bus.publish(intents_subject(key), intent)
 
     # -------------------------------------------------------------------------- the tick
@@ -334,6 +354,12 @@ class World:
                     self._unload(handle)
                 continue
             handle.empty_since = None
+            if handle.key in self.frozen:
+                # a game master froze it: nothing moves, but everyone in it keeps their view
+                # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+                self.bus.publish(tick_subject(handle.key), frozen)
+                continue
             active += 1
             t0 = time.perf_counter()
             events = zone.step()
@@ -381,7 +407,31 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self.spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+        self.spawn(self._travel(pilot, source, event), f"jump {event.ship}")
+
+    async def _travel(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """Carry a departed ship to its destination (a cluster worker may hand it over)."""
+        await self._arrive(pilot, source.sector, event)
+
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None:
+        """A game master moves the pilot's ship to `at` in system `to` (the same one or any
+        other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
+        it and carried by the jump's own path (`_travel`), so the arrival, the crew, the zone's
+        footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
+        Returns once the ship is in place (or handed to the worker that owns the target)."""
+        key = pilot.zone_key
+        handle = self.zones.get(key) if key else None
+        ship = pilot.character.ship_id
+        if handle is None or not handle.zone.has_ship(ship):
+            raise LookupError(f"ship {ship} is between systems")
+        state = handle.zone.remove_ship(ship)
+        state = msgspec.structs.replace(
+            state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
+        )
+        pilot.zone_key = None
+        await self._travel(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
 
     async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
         try:
@@ -390,7 +440,7 @@ class World:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
             handle = await self.ensure_zone(*origin)
         x, y = event.state.x, event.state.y
-        if handle.sector == (event.to_x, event.to_y):
+        if handle.sector == (event.to_x, event.to_y) and event.at is None:
             ax, ay = arrival_point(handle.system, origin[0], origin[1])
             x, y = float(ax), float(ay)
         # arrive facing inwards, keeping a little of the ship's speed
