@@ -20,18 +20,15 @@ from callister.bots.client import Bot
 from callister.server.npcs import npc_plan
 from callister.store import CloneFilter
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running, start_live
 from .test_shared_ships import record
 from .wsclient import player
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
+    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
         yield server
-    finally:
-        await server.server.close()
 
 
 async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -> None:
