@@ -674,5 +674,9 @@ def arrival_state(handle: ZoneHandle, origin: tuple[int, int], state: ShipState)
 def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
     """The first `count` systems with a station and jump links, spiralling out from sector
     (0, 0): (x, y, station index). The same choice as a character moved into the world
-    (worlds/placement.py, which computes it)."""
-    return [(x, y, station) for x, y, station, _, _ in home_systems(universe.seed, count)]
+    (worlds/placement.py, which computes it). They are kept in `universe`: every new player
+    starts in one."""
+    homes = [(x, y, station) for x, y, station, _, _ in home_systems(universe.seed, count)]
+    for x, y, _ in homes:
+        universe.get_blocking(x, y)
+    return homes
