@@ -654,23 +654,14 @@ class AgentRuntime:
             ref = station_ref(handle, station_index)
             account = npc.owner
             await self.writer.call(econ.events.ensure_player, account)
-            character = Character(
-                account_id=account,
-                world=self.world_name,
-                ship_id=npc.ship,
-                hull=npc.hull,
-                system_x=x,
-                system_y=y,
-                x=float(station.x),
-                y=float(station.y),
-                vx=0.0,
-                vy=0.0,
-                angle=0.0,
-                docked_at=station_index,
-                home_x=x,
-                home_y=y,
-                home_station=station_index,
-                extra={},
+            character = Character.docked(
+                account,
+                self.world_name,
+                npc.ship,
+                npc.hull,
+                (x, y),
+                station_index,
+                (station.x, station.y),
             )
             tag = f"{npc.ship}:{world.tick}"
             cargo = await self.writer.call(econ.books.cargo, npc.ship)
