@@ -240,6 +240,13 @@ async def test_an_invisible_gm_ship_is_in_no_other_players_snapshot(
         await asyncio.gather(olga.pump(0.05), pete.pump(0.05))
         assert olga.ship not in pete.positions()
         assert pete.ship in olga.positions()
+    # its shots' effects are hers alone (the one it hits learns of the hit, not the shooter)
+    assert olga.status is not None
+    laser = next(int(w["slot"]) for w in olga.status["weapons"] if w["kind"] == "hitscan")
+    await olga.send({"t": "fire", "ship": olga.ship, "slot": laser, "target": pete.ship})
+    await pump_until([olga, pete], lambda: any(f.get("ship") == olga.ship for f in olga.fx))
+    await pump_until([olga, pete], lambda: any(f.get("k") == "hit" for f in pete.fx))
+    assert not any(f.get("ship") == olga.ship for f in pete.fx)
     # marked: back in view, flagged GM in `ents`
     await olga.gm("gm_ship", mode="marked")
     await pump_until([olga, pete], lambda: olga.ship in pete.positions())
