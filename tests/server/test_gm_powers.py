@@ -311,3 +311,36 @@ async def test_spawned_credits_cargo_and_wrecks_keep_the_books_balanced(
     assert out.returncode == 0, out.stdout + out.stderr
     actions = [a["action"] for a in await gm_audit(live, http, olga)]
     assert actions.count("gm_give") == 1 and actions.count("gm_spawn_wreck") == 2
+
+
+async def test_spawned_npcs_come_back_with_their_system(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A system nobody is in is unloaded; the NPCs a game master spawned there are back when
+    it loads again (a removed one is not)."""
+    live = await start_live(make_settings(tmp_path, players_own_worlds=True, zone_unload_s=1.0))
+    try:
+        olga, pete = await sandbox(live, http)
+        world = world_of(live, "sandbox")
+        assert pete.system is not None
+        away = [str(pete.system["links"][0][0]), str(pete.system["links"][0][1])]
+        key = f"sandbox.{away[0]}.{away[1]}"
+        kept = await olga.gm("spawn_npc", role="trader", sector=away, x=3000.0, y=900.0)
+        gone = await olga.gm("spawn_npc", role="miner", sector=away, x=-3000.0, y=900.0)
+        await olga.gm("remove", entity=gone["ship"])
+        await until(lambda: key not in world.zones, "the empty system is unloaded")
+        assert int(kept["clone"]) not in world.agents.pool
+        await olga.gm("teleport", ship=pete.ship, sector=away, x=3400.0, y=900.0)
+        await until(lambda: key in world.zones, "the system is loaded again")
+        ship = await until(
+            lambda: world.agents.npc_of_clone.get(int(kept["clone"])), "the trader is back"
+        )
+        assert world.agents.npcs[ship].key == key and world.agents.npcs[ship].goal.value == "trader"
+        assert int(gone["clone"]) not in world.agents.npc_of_clone
+        await pump_until([pete], lambda: ship in pete.positions())
+        saved = await live.services.writer.call(
+            lambda: live.services.store.meta.get("gm.npcs", world="sandbox")
+        )
+        assert list(json.loads(saved)[key]) == [kept["clone"]]
+    finally:
+        await live.server.close()

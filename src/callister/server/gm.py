@@ -79,6 +79,7 @@ GM_ACCOUNT = "gm"
 """The game-master ledger account in each world's books, where spawned credits come from
 (every world keeps its own ledger, so it is that world's). A system account like "mint": it
 may go negative (a ':' would make it an owned account, which may not)."""
+GM_NPCS_META = "gm.npcs"  # meta key (per world): the NPCs game masters spawned, JSON
 GM_NPC_INDEX = 1 << 40
 """NPC index base of game-master spawns (server/npcs.npc_clone_id): far above a system's own
 NPCs, so a spawned clone never takes the id of one the system generates."""
@@ -110,6 +111,66 @@ class GameMaster:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        # the NPCs game masters spawned, by zone key: clone id -> (hull, x, y), kept in the
+        # world's meta (GM_NPCS_META) so a system that unloads and loads again has them back
+        # (a system's own NPCs come from its seed; these from here)
+        self.npcs: dict[str, dict[int, tuple[str, float, float]]] = {}
+
+    # ------------------------------------------------------------------ spawned NPCs
+    async def load(self) -> None:
+        """Read the spawned NPCs' registry (World.start)."""
+        world = self.world
+        raw = await world.writer.call(lambda: world.store.meta.get(GM_NPCS_META, world=world.name))
+        self.npcs = {}
+        try:
+            for key, npcs in (json.loads(raw) if raw else {}).items():
+                self.npcs[key] = {
+                    int(c): (str(h), float(x), float(y)) for c, (h, x, y) in npcs.items()
+                }
+        except (ValueError, TypeError):
+            log.error("gm.npcs meta unreadable; spawned NPCs are not restored")
+
+    async def _save_npcs(self) -> None:
+        world = self.world
+        value = json.dumps(
+            {k: {str(c): list(v) for c, v in n.items()} for k, n in self.npcs.items() if n}
+        )
+        await world.writer.call(lambda: world.store.meta.set(GM_NPCS_META, value, world=world.name))
+
+    def _forget_npc(self, clone_id: int) -> bool:
+        found = False
+        for npcs in self.npcs.values():
+            found = npcs.pop(clone_id, None) is not None or found
+        return found
+
+    async def zone_loaded(self, handle: ZoneHandle) -> None:
+        """Put back the NPCs game masters spawned in this system (alive ones; a dead clone is
+        dropped from the registry)."""
+        from callister.server.crew import row_to_clone
+
+        world = self.world
+        spawned = self.npcs.get(handle.key)
+        if not spawned:
+            return
+        dead = []
+        for clone_id, (hull, x, y) in list(spawned.items()):
+            if clone_id in world.agents.pool:
+                continue
+            row = await world.writer.call(world.store.clones.get, clone_id)
+            if row is None or not row.alive or hull not in world.content.hulls:
+                dead.append(clone_id)
+                continue
+            try:
+                ship = await world.ids.next()
+                world.agents.spawn_npc(
+                    handle, row_to_clone(row), ship, hull, x, y, angle=math.atan2(-y, -x)
+                )
+            except Exception:
+                log.exception("spawned NPC failed to return", extra={"zone": handle.key})
+        for clone_id in dead:
+            spawned.pop(clone_id, None)
+        if dead:
+            await self._save_npcs()
 
     # ------------------------------------------------------------------ who
     async def actor(self, account_id: int) -> Account:
@@ -275,7 +336,13 @@ class GameMaster:
         target = await world.ensure_zone(*to)
         if self._npc_handle(msg.ship) is not handle:  # destroyed or removed meanwhile
             raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"NPC ship {msg.ship} is gone")
+        clone_id = world.agents.npcs[msg.ship].clone_id
         world.agents.move_npc(msg.ship, target, at[0], at[1], docked)
+        entry = next((n[clone_id] for n in self.npcs.values() if clone_id in n), None)
+        if entry is not None:  # a spawned one comes back with its new system, at its new place
+            self._forget_npc(clone_id)
+            self.npcs.setdefault(target.key, {})[clone_id] = (entry[0], at[0], at[1])
+            await self._save_npcs()
         done = self._teleported(msg.ship, world.agents.npcs[msg.ship].owner, origin, to, at,
                                 docked, True)  # fmt: skip
         done["_target_account"] = None
@@ -470,6 +537,8 @@ class GameMaster:
         clone = make_npc(world.seed, world.name, sx, sy, spec, world.tick)
         npc = world.agents.spawn_npc(handle, clone, ship, hull.key, x, y, angle=math.atan2(-y, -x))
         world.writer.submit(world.agents.repo.put, clone, ship)
+        self.npcs.setdefault(handle.key, {})[clone.id] = (hull.key, x, y)
+        await self._save_npcs()
         return {
             "op": "spawn_npc",
             "ship": ship,
@@ -609,6 +678,8 @@ class GameMaster:
             npc = world.agents.npcs[entity]
             handle.zone.remove_ship(entity)
             world.agents._left(entity)  # its clone is stored alive, in no ship
+            if self._forget_npc(npc.clone_id):  # not to come back with its system
+                await self._save_npcs()
             return {
                 "op": "remove",
                 "entity": entity,
