@@ -354,3 +354,6 @@ async def test_the_command_line_teleports_through_the_admin_api(
         "--items", "iron=2", "--json", *as_token,
     )  # fmt: skip
     assert out.returncode == 0 and json.loads(out.stdout)["items"] == {"iron": 2}, out
+    out = await asyncio.to_thread(run_cli, "admin", "gm", "ship", "sandbox", "marked", *as_token)
+    assert out.returncode == 0, out
+    await pump_until([olga], lambda: olga.ents.get(olga.ship, {}).get("gm") is True)

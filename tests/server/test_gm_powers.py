@@ -344,3 +344,40 @@ async def test_spawned_npcs_come_back_with_their_system(
         assert list(json.loads(saved)[key]) == [kept["clone"]]
     finally:
         await live.server.close()
+
+
+async def test_gm_actions_are_in_the_footage_and_replay_to_the_live_state(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """In the public world (administrators only): a teleport, a refit, vitals set and a spawned
+    NPC are zone edge calls the moderators' footage records; its replay reaches the same state."""
+    from callister.moderation.footage import Footage
+    from callister.server.moderation_routes import MODERATION
+
+    live = await start_live(make_settings(tmp_path))
+    try:
+        root = await account(live, http, "Root", "admin")
+        pete = await account(live, http, "Pete", "player")
+        for bot in (root, pete):
+            await bot.connect()
+        with pytest.raises(GmRefused) as refused:  # the public world: administrators only
+            await pete.gm("teleport", ship=root.ship, x=3000.0, y=0.0)
+        assert "administrators" in refused.value.message
+        world = live.services.world
+        key = world.pilots[int(pete.welcome["account"])].zone_key
+        assert key is not None
+        mod = live.server.app[MODERATION]
+        await until(lambda: key in mod.recorders, "the zone is recorded")
+        sector = home_sector(pete)
+        await root.gm("teleport", ship=pete.ship, x=3000.0, y=200.0)
+        await root.gm("set", ship=pete.ship, hull="interceptor", fuel=10.0)
+        await root.gm("spawn_npc", role="patrol", sector=sector, x=-3000.0, y=200.0)
+        await pete.send({"t": "input", "ship": pete.ship, "thrust": 1.0, "turn": 0.2})
+        zone = world.zones[key].zone
+        tick = zone.tick
+        await until(lambda: zone.tick > tick + 20, "the zone steps on")
+        rec = mod.recorders[key]
+        footage, live_hash, now = rec.save(), rec.zone.state_hash(), rec.zone.tick
+        assert Footage.decode(footage.encode()).hashes()[now] == live_hash
+    finally:
+        await live.server.close()
