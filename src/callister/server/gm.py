@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from callister.agents import Goal
 from callister.economy.accounts import player_account, ship_holder, transfer, wreck_holder
+from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.gm import GmMsg
 from callister.server.bus import zone_key
@@ -182,6 +183,11 @@ class GameMaster:
             raise ProtocolError(ErrorCode.FORBIDDEN, "no such account may act here")
         refusal = gm_refusal(account.id, account.role, world.owner, world.public)
         if refusal is not None:
+            # an honest client sends no `gm` unless it is one: evidence for the moderators
+            world.bus.publish(
+                EVIDENCE,
+                Suspicion(account.id, str(ErrorCode.FORBIDDEN), "gm", {"role": account.role}),
+            )
             raise ProtocolError(ErrorCode.FORBIDDEN, f"{refusal} (world {world.name})")
         return account
 
