@@ -118,18 +118,37 @@ class GameMaster:
         self.npcs: dict[str, dict[int, tuple[str, float, float]]] = {}
 
     # ------------------------------------------------------------------ spawned NPCs
-    async def load(self) -> None:
-        """Read the spawned NPCs' registry (World.start)."""
+    async def load(self, key: str | None = None) -> None:
+        """Read the spawned NPCs' registry (World.start), or only zone `key`'s entry and
+        whether it is frozen (a zone loading: in a cluster another worker may have changed
+        them since this one started)."""
         world = self.world
-        raw = await world.writer.call(lambda: world.store.meta.get(GM_NPCS_META, world=world.name))
-        self.npcs = {}
+
+        def read() -> tuple[str | None, str | None]:
+            meta = world.store.meta
+            return meta.get(GM_NPCS_META, world=world.name), meta.get(FROZEN_META, world=world.name)
+
+        raw, frozen = await world.writer.call(read)
+        found: dict[str, dict[int, tuple[str, float, float]]] = {}
         try:
-            for key, npcs in (json.loads(raw) if raw else {}).items():
-                self.npcs[key] = {
+            for zone, npcs in (json.loads(raw) if raw else {}).items():
+                found[zone] = {
                     int(c): (str(h), float(x), float(y)) for c, (h, x, y) in npcs.items()
                 }
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             log.error("gm.npcs meta unreadable; spawned NPCs are not restored")
+        if key is None:
+            self.npcs = found
+            return
+        self.npcs[key] = found.get(key, {})
+        try:
+            frozen_now = key in set(json.loads(frozen)) if frozen else False
+        except (ValueError, TypeError):
+            return
+        if frozen_now:
+            world.frozen.add(key)
+        else:
+            world.frozen.discard(key)
 
     async def _save_npcs(self) -> None:
         world = self.world
@@ -150,6 +169,7 @@ class GameMaster:
         from callister.server.crew import row_to_clone
 
         world = self.world
+        await self.load(handle.key)
         spawned = self.npcs.get(handle.key)
         if not spawned:
             return
