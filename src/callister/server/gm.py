@@ -290,6 +290,22 @@ class GameMaster:
             )
         return float(station.x), float(station.y)
 
+    async def offline_record(self, ship: int) -> Character:
+        """The stored character of a player's ship that is not in this world now: UNKNOWN_SHIP
+        if there is none; NOT_AVAILABLE in a cluster, where another worker may be flying it
+        (its next checkpoint would undo the change)."""
+        world = self.world
+        record = await world.writer.call(world.store.characters.by_ship, world.name, ship)
+        if record is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {ship} in world {world.name}")
+        if not world.records_are_offline:
+            raise ProtocolError(
+                ErrorCode.NOT_AVAILABLE,
+                f"ship {ship} is not on this worker: in a cluster a game master acts on the "
+                "ships of the systems their own session's worker runs (go to its system)",
+            )
+        return record
+
     def pilot_of(self, ship: int) -> Pilot | None:
         """The pilot whose own ship is `ship`, in the world now (connected or lingering)."""
         owner = self.world.ship_owner.get(ship)
@@ -304,9 +320,7 @@ class GameMaster:
             return await self._teleport_pilot(pilot, msg)
         if self._npc_handle(msg.ship) is not None:
             return await self._teleport_npc(msg)
-        character = await world.writer.call(world.store.characters.by_ship, world.name, msg.ship)
-        if character is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}")
+        character = await self.offline_record(msg.ship)
         # not in the world now: its record is moved, and the player's next login puts it there
         origin = (character.system_x, character.system_y)
         to = msg.sector if msg.sector is not None else origin
@@ -479,10 +493,7 @@ class GameMaster:
                 npc.hull = hull.key
             self._set_vitals(handle, msg.ship, vitals)
             return self._vitals_done(handle, msg.ship, npc.owner, live=True)
-        record = await world.writer.call(world.store.characters.by_ship, world.name, msg.ship)
-        if record is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}")
-        return await self._set_offline(record, hull, vitals)
+        return await self._set_offline(await self.offline_record(msg.ship), hull, vitals)
 
     def _set_vitals(self, handle: ZoneHandle, ship: int, vitals: dict[str, float | None]) -> None:
         if any(v is not None for v in vitals.values()):  # clamped to the hull's maxima
@@ -641,13 +652,7 @@ class GameMaster:
                 )
             character, account = None, npc.owner
         else:
-            character = await world.writer.call(
-                world.store.characters.by_ship, world.name, msg.ship
-            )
-            if character is None:
-                raise ProtocolError(
-                    ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}"
-                )
+            character = await self.offline_record(msg.ship)
             account = character.account_id
         source = GM_ACCOUNT
         books = world.economy.books

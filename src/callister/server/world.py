@@ -123,6 +123,10 @@ class IdAllocator:
 
 
 class World:
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
