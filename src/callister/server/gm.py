@@ -35,7 +35,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from callister.agents import Goal
 from callister.economy.accounts import player_account, ship_holder, transfer, wreck_holder
@@ -43,8 +43,8 @@ from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.gm import GmMsg
 from callister.server.bus import zone_key
+from callister.server.ports import Ids, Pilot, Roster, ZoneHandle
 from callister.server.vitals import VITAL_KEYS
-from callister.server.world import FROZEN_META
 from callister.sim import ShipState
 from callister.sim.entities import KIND_WRECK
 from callister.sim.rules import WRECK_TTL_TICKS
@@ -53,7 +53,17 @@ from callister.universe import StarSystem
 from callister.worlds import gm_refusal
 
 if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
+    from callister.content import Content
+    from callister.economy import Economy
+    from callister.server.bus import Bus
+    from callister.server.npcs import AgentRuntime
+    from callister.server.settings import Settings
+    from callister.server.shipshare import ShipShare
+    from callister.server.universe_cache import UniverseCache
+    from callister.server.writer import StoreWriter
+    from callister.store import Store
+
+FROZEN_META = "gm.frozen"  # meta key (per world): the zone keys a game master froze, JSON
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +117,53 @@ def sector_str(xy: tuple[int, int]) -> list[str]:
     return [str(xy[0]), str(xy[1])]
 
 
+class GmWorld(Roster, Protocol):
+    """What the game-master desk uses of its world (server/world.py's World implements it;
+    a protocol so this module does not import the world: tests/test_architecture.py)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def owner(self) -> int | None: ...
+    @property
+    def public(self) -> bool: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def content(self) -> Content: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def bus(self) -> Bus: ...
+    @property
+    def ids(self) -> Ids: ...
+    @property
+    def universe(self) -> UniverseCache: ...
+    @property
+    def economy(self) -> Economy: ...
+    @property
+    def agents(self) -> AgentRuntime: ...
+    @property
+    def shipshare(self) -> ShipShare: ...
+    @property
+    def frozen(self) -> set[str]: ...
+    @property
+    def gm_ships(self) -> dict[int, str]: ...
+    @property
+    def records_are_offline(self) -> bool: ...
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None: ...
+
+
 class GameMaster:
     """The game-master desk of one world (loop-only, like the World)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: GmWorld) -> None:
         self.world = world
         # the NPCs game masters spawned, by zone key: clone id -> (hull, x, y), kept in the
         # world's meta (GM_NPCS_META) so a system that unloads and loads again has them back
@@ -462,7 +515,7 @@ class GameMaster:
                 # a new hull comes full, with its own loadout (the old one's vitals are gone)
                 state = handle.zone.remove_ship(msg.ship)
                 pilot.character = replace(character, extra=_fresh_hull(character.extra))
-                world._place(
+                world.place(
                     pilot,
                     handle,
                     ShipState(
@@ -478,7 +531,7 @@ class GameMaster:
                     ),
                 )
             self._set_vitals(handle, msg.ship, vitals)
-            world._save(pilot)
+            world.save(pilot)
             return self._vitals_done(handle, msg.ship, pilot.account_id, live=True)
         npc_handle = self._npc_handle(msg.ship)
         if npc_handle is not None:

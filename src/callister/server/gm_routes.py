@@ -23,19 +23,15 @@ if TYPE_CHECKING:
     from callister.server.world_host import WorldHost
     from callister.store import Account, WorldRecord
 
+from callister.server.admin_routes import WORLD_HOST
+from callister.server.http import current_account, error, json_body
+
 log = logging.getLogger(__name__)
 GM_AUDIT_LIMIT = 500
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 async def _world_for(request: web.Request) -> tuple[Account, WorldHost, WorldRecord]:
     """The caller (401), the world (404 NO_SUCH_WORLD) and the game-master check (403)."""
-    from callister.server.admin_routes import WORLD_HOST
-    from callister.server.app import current_account
-
     account = await current_account(request)
     host = request.app[WORLD_HOST]
     name = request.match_info["name"]
@@ -55,22 +51,20 @@ class _Refused(Exception):
 
 
 async def gm_command(request: web.Request) -> web.Response:
-    from callister.server.admin_routes import _body
-
     try:
         account, host, record = await _world_for(request)
-        body = await _body(request)
+        body = await json_body(request) if request.can_read_body else {}
         if body.get("t", "gm") != "gm":
             raise _Refused(400, "BAD_FIELD", "'t' must be \"gm\" (or left out)")
         msg = decode_gm(body)
         runtime = await host.runtime(record.name)
         done = await runtime.world.gm.run(account.id, msg)
     except _Refused as exc:
-        return _error(exc.status, exc.code, exc.message)
+        return error(exc.status, exc.code, exc.message)
     except ProtocolError as exc:
-        return _error(HTTP_STATUS.get(exc.code, 400), str(exc.code), exc.message)
+        return error(HTTP_STATUS.get(exc.code, 400), str(exc.code), exc.message)
     except LookupError as exc:  # the world went away between the check and the start
-        return _error(404, "NO_SUCH_WORLD", str(exc))
+        return error(404, "NO_SUCH_WORLD", str(exc))
     return web.json_response(done)
 
 
@@ -78,7 +72,7 @@ async def gm_audit(request: web.Request) -> web.Response:
     try:
         _, host, record = await _world_for(request)
     except _Refused as exc:
-        return _error(exc.status, exc.code, exc.message)
+        return error(exc.status, exc.code, exc.message)
     entries = await host.call(host.store.moderation.list_audit, record.name, None, GM_AUDIT_LIMIT)
     out: list[dict[str, Any]] = [
         {
