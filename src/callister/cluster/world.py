@@ -76,6 +76,8 @@ def sector_of(zone: str) -> tuple[int, int]:
 class ClusterWorld(World):
     node: Node
 
+    records_are_offline = False  # another worker may fly the ship (server/gm.py)
+
     def bind(self, node: Node) -> None:
         self.node = node
         self._arrivals: dict[int, asyncio.Event] = {}  # ship id -> set when its hand-off lands

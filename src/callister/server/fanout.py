@@ -373,6 +373,7 @@ class Fanout:
         zone = handle.zone
         radius = self.settings.aoi_radius
         tick = msg.tick
+        ghosts = {s for s, mode in self.world.gm_ships.items() if mode == "invisible"}
         for session in members:
             send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
@@ -388,6 +389,8 @@ class Fanout:
             own = zone.ship_state(session.ship_id)
             if fx:
                 near = fx_for(fx, own.x, own.y, radius)
+                if near and ghosts:  # a game master's invisible ship: its beams and hits too
+                    near = [f for f in near if f["ship"] not in ghosts or f["ship"] == own.id]
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:

@@ -110,6 +110,10 @@ class World:
     it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
     each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
 
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
@@ -214,6 +218,7 @@ class World:
         self.tick = int(saved) if saved else 0
         frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
         self.frozen = set(json.loads(frozen)) if frozen else set()
+        await self.gm.load()
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -294,6 +299,7 @@ class World:
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
         await self.agents.zone_loaded(handle)  # NPC ships of the system
+        await self.gm.zone_loaded(handle)  # and those game masters spawned there
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
