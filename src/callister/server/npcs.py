@@ -49,6 +49,7 @@ from callister.agents import (
 )
 from callister.agents.errors import AgentError
 from callister.economy import EconomyError
+from callister.server.speech import SpeechModel
 from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
@@ -229,7 +230,7 @@ def make_npc(seed: int, world: str, x: int, y: int, spec: NpcSpec, tick: int) ->
         npc_clone_id(seed, x, y, spec.index),
         Profile(
             name=name,
-            background=f"A {spec.goal.value} of system ({x}, {y}).",
+            background=f"A {spec.goal.value} who has always worked this system.",
             traits=traits,
             skills=skills,
         ),
@@ -275,7 +276,14 @@ class AgentRuntime:
         self.trading: set[int] = set()
         self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
         self.crews: CrewDesk = CrewDesk(world, self)
+        # the optional language model (a bench or test host without settings: templates)
+        settings = getattr(world, "settings", None)
+        self.speech = SpeechModel.from_settings(settings) if settings else SpeechModel()
         self.thought = 0  # decisions made (metrics/tests)
+
+    async def close(self) -> None:
+        """The world stops: let go of the language model (its connections, its memory)."""
+        await self.speech.close()
 
     # ------------------------------------------------------------------ zones
     def npc_count(self, key: str) -> int:
@@ -286,15 +294,32 @@ class AgentRuntime:
         return None if npc is None else f"{npc.name} ({npc.goal.value})"
 
     def add_statics(self, handle: ZoneHandle) -> None:
-        """What the agents of this zone know of its fixed parts (stations, rocks, links)."""
+        """What the agents of this zone know of its fixed parts (stations, rocks, links), with
+        the names they call them by: the stations' and the linked systems' (those the
+        universe cache holds; "the next system" otherwise)."""
         layout = handle.zone.layout
+        system = getattr(handle, "system", None)
+        names = {s.index: s.name for s in system.stations} if system is not None else {}
+        universe = getattr(self.world, "universe", None)  # absent on a bench host
+        links = []
+        for lx, ly in layout.links:
+            other = universe.peek(lx, ly) if universe is not None else None
+            links.append(other.name if other is not None else "")
         self.statics[handle.key] = ZoneStatics.from_layout(
-            layout, lawful=[s.lawful for s in layout.stations]
+            layout,
+            lawful=[s.lawful for s in layout.stations],
+            station_names=[names.get(s.index, "") for s in layout.stations],
+            link_names=links,
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
         world = self.world
         layout = handle.zone.layout
+        for lx, ly in layout.links:  # the neighbours' names, for speech ("jumping to Tarsis")
+            try:
+                await world.universe.get(lx, ly)
+            except Exception:  # a name is a nicety: never block the zone for it
+                log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
         x, y = handle.sector
         home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
@@ -508,6 +533,9 @@ class AgentRuntime:
     # ------------------------------------------------------------------ events
     def after_step(self, handle: ZoneHandle, events: list[Any]) -> list[Any]:
         """Feed a zone's events to its clones; return the events without agents' refusals."""
+        for e in events:  # the station's crew candidates come and go, NPCs or not
+            if isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                self.crews.docking_changed(e.ship)
         if not self.npcs and not self.crews.active:
             return events
         out = []
@@ -518,6 +546,8 @@ class AgentRuntime:
                     continue  # an agent's refused intent: not a player's evidence
             elif isinstance(e, Hit):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
+                if e.by and self.pool.aboard(e.by):  # we fired on them: who started it
+                    self.pool.struck(e.by, e.owner, tick)
             elif isinstance(e, Destroyed):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y)
                 self._destroyed(e.ship, tick, e.by_owner)
@@ -530,10 +560,6 @@ class AgentRuntime:
                     )
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
-            elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
-                pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
-                if pilot is not None:  # the station's crew candidates come and go
-                    self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
             if isinstance(e, Docked):
                 npc = self.npcs.get(e.ship)
                 if npc is not None and npc.goal is Goal.TRADER and e.ship not in self.trading:
@@ -664,7 +690,7 @@ class AgentRuntime:
                 clone = self.pool.clone(npc.clone_id)
                 clone.memory.add(
                     world.tick,
-                    f"At station {station_index} I {', '.join(done)}.",
+                    f"At {station.name} I {', '.join(done)}.",
                     importance=4,
                     event="traded",
                 )

@@ -469,15 +469,8 @@ class ShipShare:
         )
         pool = self.world.agents.pool
         for clone_id in clones:
-            if clone_id in pool:
-                reply = pool.chat(
-                    clone_id,
-                    text,
-                    speaker=pilot.account_id,
-                    speaker_name=pilot.name,
-                    tick=self.world.tick,
-                )
-                crews.say(shared.captain, clone_id, reply.text, kind="reply")
+            if clone_id in pool:  # a member is heard, but gives no orders
+                crews.answer(clone_id, text, pilot, captain=shared.captain, orders=berth is None)
         return True
 
     def describe(self, ship: int) -> dict[str, Any]:

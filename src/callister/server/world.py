@@ -185,6 +185,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
