@@ -22,6 +22,7 @@ from callister.agents.decide import ALLOWED, Action, Kind, clone_rng, kind_of
 from callister.agents.memory import Memory, MemoryKind
 from callister.agents.model import UNNAMED, Clone
 from callister.agents.orders import Order, for_role, parse_order
+from callister.agents.speech import gist
 
 MAX_MESSAGE: Final = 500
 _ENTITY_RE: Final = re.compile(r"#(\d{1,19})")
@@ -206,9 +207,16 @@ def _from(note: str) -> str:
 
 
 def _recall(clone: Clone, mem: Memory, now: int) -> str:
-    text = speakable(clone, mem.text, now)
-    when = ago(now - mem.tick)
-    return f"{text} ({when})" if not text.endswith("ago.") else text
+    """A memory as the clone tells it: names, and when ("Rook attacked us, an hour ago.");
+    a conversation with someone else is told by what they said, not the whole exchange."""
+    text = mem.text
+    if mem.kind is MemoryKind.DIALOGUE:
+        heard = text.partition('"; I answered: "')[0]
+        text = heard.replace(' said to me: "', ' told me: "', 1) + '"'
+    text = speakable(clone, text, now)
+    if text.endswith("ago."):
+        return text
+    return f"{text.rstrip('.')}, {ago(now - mem.tick)}."
 
 
 SAY_AGAIN_TICKS: Final = 10 * 60 * TICK_HZ  # an answer is not given to the same person again within
@@ -220,7 +228,7 @@ def exchanges(
     """(what `listener` said, what the clone answered), newest first, within `within` ticks:
     read from the clone's dialogue memories, so it survives restarts."""
     out = []
-    for m in clone.memory.recent(64):
+    for m in clone.memory.recent(160):
         if now - m.tick > within:
             break
         if m.kind is not MemoryKind.DIALOGUE or m.entities[:1] != (listener,):
@@ -241,7 +249,7 @@ def _fresh(clone: Clone, memories: list[Memory], now: int) -> list[Memory]:
     """The memories not quoted in the clone's last few answers, best first (all of them if
     every one was)."""
     said = _recently_said(clone)
-    fresh = [m for m in memories if speakable(clone, m.text, now)[:40] not in said]
+    fresh = [m for m in memories if speakable(clone, m.text, now).rstrip(".")[:40] not in said]
     return fresh or memories
 
 
@@ -366,7 +374,9 @@ def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
-def _say_again(intent: str, n: int, who: str, said: set[str]) -> str:
+def _say_again(intent: str, n: int, who: str, before: list[tuple[str, str]]) -> str:
+    """The count is the news: compared word for word (its number is what differs)."""
+    said = {answer for _, answer in before}
     while True:
         text = _AGAIN[intent].format(n=_ordinal(n), times=_times(n), who=who)
         if text[:200] not in said:
@@ -391,12 +401,12 @@ def answer_order(
     clone.require_alive()
     who = _name_of(clone, speaker, speaker_name)
     before = exchanges(clone, speaker, tick)
-    said = {answer for _, answer in before}
+    said = {gist(answer) for _, answer in before}
     options = order_reply(clone, order, crew=crew, holder=holder, possible=possible)
-    text = next((t for t in options if t[:200] not in said), None)
+    text = next((t for t in options if gist(t[:200]) not in said), None)
     if text is None:
         n = 1 + sum(1 for heard, _ in before if parse_order(heard, tick) is not None)
-        text = _say_again("order", n, who, said)
+        text = _say_again("order", n, who, before)
     heard = order.text or _ORDER_WORDS[order.action.name]
     clone.memory.add(
         tick,
@@ -444,13 +454,11 @@ def template_reply(
         order = None  # NPC captains take no orders from strangers
     mentioned = [int(m) for m in _ENTITY_RE.findall(message)]
     about = mentioned[0] if mentioned else speaker
-    used = clone.memory.retrieve(message, tick, k=4, entity=about)
-    used = [
-        m for m in used if m.kind is not MemoryKind.DIALOGUE or m.entities[:1] != (speaker,)
-    ] or used
+    # what it said to this very speaker is not news to them: never quoted back at them
+    used = clone.memory.retrieve(message, tick, k=4, entity=about, not_said_with=speaker)
     used = _fresh(clone, used, tick)
     before = exchanges(clone, speaker, tick)
-    said = {answer for _, answer in before}
+    said = {gist(answer) for _, answer in before}
     # every way of answering, best first: (the text, the memories it quotes)
     options: list[tuple[str, list[Memory]]] = []
     if order is not None:
@@ -490,11 +498,11 @@ def template_reply(
         first_lead = lead.get(voice, "I remember")
         for j, m in enumerate(used):
             text = f"{first_lead} {_recall(clone, m, tick)}"
-            if j + 1 < len(used) and voice in ("warm", "plain"):
-                options.append((f"{text} Also: {_recall(clone, used[j + 1], tick)}",
-                                [m, used[j + 1]]))  # fmt: skip
+            also = used[j + 1] if j + 1 < len(used) else None
+            if also is not None and gist(also.text) != gist(m.text) and voice in ("warm", "plain"):
+                options.append((f"{text} Also: {_recall(clone, also, tick)}", [m, also]))
             options.append((text, [m]))
-            options.append((f"There's this: {_recall(clone, m, tick)}", [m]))
+        options += [(f"There's this: {_recall(clone, m, tick)}", [m]) for m in used]
         if not used:
             options += [("I don't remember anything about that.", []),
                         ("Nothing comes to mind.", []),
@@ -527,7 +535,7 @@ def template_reply(
             for lead in (f"I don't trust you, {who}.", f"You again, {who}.", "Keep your distance.")
             for t, ms in options
         ]
-    chosen = next(((t, ms) for t, ms in options if t[:200] not in said), None)
+    chosen = next(((t, ms) for t, ms in options if gist(t[:200]) not in said), None)
     if chosen is None:
         if order is not None:
             key = "order"
@@ -535,7 +543,7 @@ def template_reply(
         else:
             key = intent
             n = 1 + sum(1 for heard, _ in before if classify(heard) == intent)
-        chosen = (_say_again(key, n, who, said), [])
+        chosen = (_say_again(key, n, who, before), [])
     text, quoted = chosen
     used = quoted
     if remember:

@@ -4,8 +4,9 @@ A person who must say something again says it differently, and does not announce
 news twice in a row. `SpeechLog` keeps, per (speaker, listener), the lines said lately with
 their key (what kind of line: "FLEE/hurt", an order's acknowledgement ...) and tick:
 
-- the same *text* is never said to the same listener within `text_cooldown` (10 minutes of
-  game time): the speaker takes the next way of saying it, or says nothing;
+- the same *text* (its `gist`: numbers and times aside) is never said to the same listener
+  within `text_cooldown` (10 minutes of game time): the speaker takes the next way of saying
+  it, or says nothing;
 - the same *key* (the same news, however worded) is said at most once per `key_cooldown`
   (2 minutes): a pilot who breaks off, turns back and breaks off again does not narrate each
   turn.
@@ -16,6 +17,7 @@ instead (`dialogue.exchanges`), so it survives restarts and travels with the clo
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable
 from typing import Final
@@ -24,6 +26,17 @@ TICK_HZ: Final = 20
 TEXT_COOLDOWN: Final = 10 * 60 * TICK_HZ  # the same words to the same listener: not within 10 min
 KEY_COOLDOWN: Final = 2 * 60 * TICK_HZ  # the same news to the same listener: once per 2 minutes
 KEEP: Final = 32  # lines kept per (speaker, listener)
+
+
+_NUMBERS: Final = re.compile(
+    r"\d+(\.\d+)?|\b(just now|about|an|a few|minutes?|hours?|days?|ago)\b|[^\w]+"
+)
+
+
+def gist(text: str) -> str:
+    """What a line says, without its numbers and times: "Hull at 20%" and "Hull at 19%" are
+    the same line, and so are "made 2 minutes ago" and "made just now"."""
+    return " ".join(_NUMBERS.sub(" ", text.lower()).split())
 
 
 class SpeechLog:
@@ -53,9 +66,9 @@ class SpeechLog:
         recent = self.recent(speaker, listener, now)
         if key and any(k == key and now - t < self.key_cooldown for t, k, _ in recent):
             return None
-        used = {text for _, _, text in recent}
+        used = {gist(text) for _, _, text in recent}
         for text in options:
-            if text not in used:
+            if gist(text) not in used:
                 self.note(speaker, listener, key, text, now)
                 return text
         return None
