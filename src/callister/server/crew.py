@@ -820,7 +820,7 @@ class CrewDesk:
                 captain=orders,
                 holder=holder,
             )
-            self.say(captain, clone_id, reply.text, kind="reply")
+            self.say(captain, clone_id, reply.text, kind="reply", source=reply.source)
             return
 
         async def ask() -> None:
