@@ -345,7 +345,7 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         ack = next(m for m in seen["chat"] if m.get("order") == "flee")
         assert "docker" in ack["text"] and "helm" in ack["text"]  # the helm is the captain's
         assert "getting us out" not in ack["text"]
-        for i in range(6):  # the same button, again and again: never the same words
+        for _ in range(6):  # the same button, again and again: never the same words
             await bot.send({"t": "crew_order", "ship": bot.ship, "order": "hold_fire"})
         await pump_until(bot, lambda: sum(m.get("order") == "hold_fire" for m in seen["chat"]) == 6)
         lines = [m["text"] for m in seen["chat"] if m.get("order") == "hold_fire"]
