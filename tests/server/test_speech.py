@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from callister.agents import DefaultMind, Role, SeenEvent
+from callister.agents import Clone, DefaultMind, Goal, Profile, Role, SeenEvent
 from callister.agents.llm import LlamaCppBackend, OpenAIChatBackend
 from callister.server.settings import Settings, SettingsError
 from callister.server.speech import SpeechModel, backend_from_settings
@@ -355,3 +355,83 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         await bot.close()
     finally:
         await live.server.close()
+
+
+# --- hailing NPC ships ----------------------------------------------------------------------
+
+
+async def _npc(live: LiveServer, pilot: Any, name: str, distance: float) -> tuple[int, Clone]:
+    """An NPC trader `distance` m from the pilot's ship; (its ship id, its clone)."""
+    world = live.services.world
+    handle = world.zones[pilot.zone_key]
+    me = handle.zone.ship_state(pilot.character.ship_id)
+    trader = Clone.create(
+        world.agents.repo.new_id(),
+        Profile(name=name, traits=("talkative", "friendly")),
+        world=world.name,
+        goal=Goal.TRADER,
+        role=Role.PILOT,
+    )
+    ship = await world.ids.next()
+    world.agents.spawn_npc(handle, trader, ship, "hauler", me.x + distance, me.y)
+    return ship, trader
+
+
+async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    live = await start_live(make_settings(tmp_path))
+    try:
+        bot = await player(live, http, "Hailer")
+        seen = record_crew(bot)
+        pilot = live.services.world.pilots[bot.welcome["account"]]
+        ship, trader = await _npc(live, pilot, "Tove Lind", 1500.0)
+        # it was shot at by the player an hour ago, and holds it against them
+        DefaultMind(names={pilot.account_id: "Hailer"}).notice(
+            trader, SeenEvent("attacked", 1, actor=pilot.account_id, target=trader.id)
+        )
+        trader.relationships.of(pilot.account_id, "Hailer").hostile = True
+        for text in ("Hello there", "What happened?"):
+            await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": text})
+        await pump_until(bot, lambda: sum(m.get("kind") == "hail" for m in seen["chat"]) == 2)
+        sent = [m for m in seen["chat"] if m.get("kind") == "hail_sent"]
+        answers = [m for m in seen["chat"] if m.get("kind") == "hail"]
+        assert [m["text"] for m in sent] == ["Hello there", "What happened?"]
+        assert all(m["from"] == "Tove Lind" and m["ship"] == ship for m in answers)
+        assert answers[0]["text"].startswith("I don't trust you, Hailer")
+        assert "Hailer attacked us" in answers[1]["text"]
+        assert not any(NO_IDS.search(m["text"]) for m in answers)
+        assert trader.memory.latest("said") is not None  # it remembers the conversation
+        # bad input: each kind gets its code, nothing crashes
+        far, _ = await _npc(live, pilot, "Far Away", 20_000.0)
+        for bad, code in (
+            ({"target": far, "text": "hi"}, "TOO_FAR"),
+            ({"target": bot.ship, "text": "hi"}, "NO_TARGET"),  # not an NPC ship
+            ({"target": 999_999, "text": "hi"}, "NO_TARGET"),
+            ({"target": ship, "text": ""}, "BAD_FIELD"),
+            ({"target": ship, "text": "a\x07b"}, "BAD_FIELD"),
+            ({"text": "hi"}, "BAD_FIELD"),
+        ):
+            before = bot.stats.error_codes.get(code, 0)
+            await bot.send({"t": "hail", "ship": bot.ship, **bad})
+            await pump_until(bot, lambda c=code, b=before: bot.stats.error_codes.get(c, 0) > b)
+        await bot.close()
+    finally:
+        await live.server.close()
+
+
+async def test_a_hail_through_the_model(
+    live_llm: tuple[LiveServer, Provider], http: aiohttp.ClientSession
+) -> None:
+    live, p = live_llm
+    p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
+    bot = await player(live, http, "Caller")
+    seen = record_crew(bot)
+    pilot = live.services.world.pilots[bot.welcome["account"]]
+    ship, _ = await _npc(live, pilot, "Pax Okafor", 900.0)
+    await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": "Where are you headed?"})
+    await pump_until(bot, lambda: any(m.get("kind") == "hail" for m in seen["chat"]))
+    answer = next(m for m in seen["chat"] if m.get("kind") == "hail")
+    assert answer["source"] == "llm" and answer["text"].startswith("Cargo for the Hub")
+    assert "Caller says to you: Where are you headed?" in p.requests[-1]["messages"][1]["content"]
+    await bot.close()

@@ -49,6 +49,7 @@ from callister.agents import (
 )
 from callister.agents.errors import AgentError
 from callister.economy import EconomyError
+from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.server.speech import SpeechModel
 from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
@@ -58,7 +59,7 @@ from callister.store import Character
 
 if TYPE_CHECKING:
     from callister.server.crew import CrewDesk
-    from callister.server.world import World, ZoneHandle
+    from callister.server.world import Pilot, World, ZoneHandle
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ NPC_ID_BASE: Final = 1 << 61
 MAX_PER_KIND: Final = 3
 RESTEER_EVERY: Final = 2  # ticks between re-steering a moving agent between its thoughts
 CRIME_KEEP: Final = 1200  # ticks a crime stays on the patrols' sensors
+HAIL_RANGE: Final = 8000.0  # m: a ship can be hailed as far as the clones' sensors reach
 MOVING: Final = frozenset(
     {
         Action.TRAVEL,
@@ -602,6 +604,53 @@ class AgentRuntime:
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
             self.world.writer.submit(self.repo.put_many, dead)
+
+    # ------------------------------------------------------------------ hails
+    def hail(self, pilot: Pilot, zone_key: str, ship: int, target: int, text: str) -> None:
+        """`pilot` (aboard `ship`) hails the NPC ship `target`: the clone flying it answers in
+        the pilot's `chat` (kind "hail"), from its memories and beliefs (it remembers the
+        exchange and who spoke), through the language model when one is set (off the tick;
+        templates otherwise and on failure). It takes no orders from strangers."""
+        npc = self.npcs.get(target)
+        if npc is None or npc.key != zone_key or npc.clone_id not in self.pool:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        store = self.world.zones[zone_key].zone.store
+        me, it = store.find(ship), store.find(target)
+        if me is None or it is None:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        dist = math.hypot(store.x.item(it) - store.x.item(me), store.y.item(it) - store.y.item(me))
+        if dist > HAIL_RANGE:
+            raise ProtocolError(
+                ErrorCode.TOO_FAR,
+                f"{npc.name} is {dist / 1000:.1f} km away: hail within {HAIL_RANGE / 1000:.0f} km",
+            )
+        account, tick, clone_id = pilot.account_id, self.world.tick, npc.clone_id
+        self.names.setdefault(account, pilot.name)
+        notify = self.world.outcomes.notify
+        notify(account, "chat", **{"from": pilot.name}, clone=None, text=text, kind="hail_sent",
+               ship=target)  # fmt: skip
+
+        def answer(reply: Any) -> None:
+            notify(account, "chat", **{"from": npc.name}, clone=str(clone_id), text=reply.text,
+                   kind="hail", ship=target, source=reply.source)  # fmt: skip
+
+        speech = self.speech
+        if not speech.enabled:
+            answer(self.pool.chat(clone_id, text, speaker=account, speaker_name=pilot.name,
+                                  tick=tick, captain=False))  # fmt: skip
+            return
+
+        async def ask() -> None:
+            clone = self.pool.clone(clone_id)
+            reply = await speech.reply(
+                clone, text, speaker=account, speaker_name=pilot.name, tick=tick,
+                allow_orders=False,
+            )  # fmt: skip
+            if clone_id in self.pool and clone.alive:
+                self.pool.apply_reply(clone_id, reply)
+                answer(reply)
+
+        self.world.spawn(ask(), f"hail {clone_id}")
 
     # ------------------------------------------------------------------ trade
     async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
