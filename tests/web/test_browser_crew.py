@@ -47,6 +47,8 @@ def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path)
     s = p.register()
     assert s["docked"]
     c = wait_crew(p, "candidates at the home station", lambda c: len(c["candidates"]) >= 3)
+    # the panel names the station the candidates wait at (the `crew` message's station_name)
+    assert c["station"] and c["station"] in p.page.inner_text("[data-testid='crew-hire-title']")
     gunner = next(x for x in c["candidates"] if x["role"] == "gunner")
     p.page.click("[data-testid='hire-gunner']")
     c = wait_crew(p, "the gunner aboard", lambda c: len(c["crew"]) == 1)
