@@ -192,6 +192,8 @@ async def test_a_slow_model_times_out_and_the_template_answers(
         ({"content": '{"reply": "wrong field"}'}, "invalid: schema"),
         ({"content": '{"say": "#99 hit us at tick 30."}'}, "invalid: rule: people are named"),
         ({"content": '{"say": "see https://evil.example"}'}, "invalid: rule: links"),
+        ({"content": '{"say": "What happened?"}'}, "invalid: rule: the answer only repeats"),
+        ({"content": json.dumps({"say": "I will. " * 6})}, "invalid: rule: more than 4"),
         ({"status": 503}, "error: "),
     ],
 )

@@ -55,9 +55,12 @@ from callister.agents.observe import NONE, AgentColumns, Observation, sense
 from callister.agents.orders import parse_order
 from callister.agents.reflection import reflect as default_reflect
 from callister.agents.schema import SchemaError, validate
+from callister.agents.speech import gist
 
 _URL: Final = re.compile(r"https?://|www\.", re.I)
 _POSING: Final = re.compile(r"^\s*\[?(system|moderator|admin)\]?\s*:", re.I)
+_SENTENCE_END: Final = re.compile(r"[.!?]+(\s|$)")
+MAX_SENTENCES: Final = 4  # the persona asks for 3; a rambling model says far more
 _NUMBERS: Final = re.compile(r"#\d|\btick\s*\d|\bticks?\b", re.I)
 
 
@@ -237,8 +240,12 @@ class LLMMind:
         ]
         try:
             text = check_reply(await self._ask(messages, REPLY_SCHEMA))
-            if text[:200] in said:
+            if gist(text[:200]) in {gist(a) for a in said}:
                 raise LLMInvalid("rule: the same answer was given to this speaker lately")
+            if gist(text) == gist(message):
+                raise LLMInvalid("rule: the answer only repeats what was said")
+            if len(_SENTENCE_END.findall(text)) > MAX_SENTENCES:
+                raise LLMInvalid(f"rule: more than {MAX_SENTENCES} sentences")
         except (LLMError, OSError) as exc:
             return fallback(self._fail(exc))
         self.stats["ok"] += 1
