@@ -25,7 +25,8 @@ from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.commands import Camera, sector_str
-from callister.server.outcomes import Notice, Respawned, account_subject
+from callister.server.notices import Notice, account_subject
+from callister.server.outcomes import Respawned
 from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
@@ -33,6 +34,7 @@ from callister.server.status import fx_for, zone_fx
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
+from callister.universe import gates_of
 
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
@@ -104,7 +106,7 @@ class Fanout:
                     "system",
                     system=handle.system.to_dict(),
                     tick=handle.zone.tick,
-                    gates=[gate.to_dict() for gate in handle.system.gates],
+                    gates=[gate.to_dict() for gate in gates_of(handle.system)],
                 )
             )
 
@@ -341,7 +343,7 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                status = self.world.shipshare.status(self.world, zone, pilot, own, session.target)
+                status = self.world.shipshare.status(zone, pilot, own, session.target)
                 last = session.last_status
                 if status != last and (
                     last is None

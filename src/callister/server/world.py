@@ -13,7 +13,8 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -23,8 +24,13 @@ from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.metrics import Metrics
+from callister.server.notices import Notices
+from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
+from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
+from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -45,6 +51,8 @@ from callister.universe import StarSystem, apply_deltas, arrival_point
 from callister.universe.deltas import field_ticks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["IdAllocator", "Pilot", "ShipMoved", "World", "ZoneHandle", "ZoneTick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +75,8 @@ class ShipMoved:
     system: StarSystem | None
 
 
-@dataclass(slots=True)
-class ZoneHandle:
-    key: str
-    sector: tuple[int, int]
-    system: StarSystem
-    zone: Zone
-    empty_since: float | None = None
-    ids_pending: bool = False  # a block of entity ids for the zone is being reserved
-
-
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
 ZONE_ID_LOW = 500  # top the zone's pool up when it holds fewer than this
-
-
-@dataclass(slots=True)
-class Pilot:
-    """A character in the world: who owns which ship, where it is, where home is."""
-
-    account_id: int
-    name: str
-    character: Character
-    zone_key: str | None = None  # None while in transit between zones
-    linger: asyncio.TimerHandle | None = None
-    connected: bool = True
-    credits: int = 0
-    cargo: dict[str, int] = field(default_factory=dict)
-    dead: bool = False  # destroyed, waiting for the respawn transaction
 
 
 class IdAllocator:
@@ -115,6 +98,10 @@ class IdAllocator:
 
 
 class World:
+    """The composition root of one universe's runtime and the `ports.Roster` its parts share:
+    it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
+    each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -153,14 +140,52 @@ class World:
             starting_credits=settings.starting_credits,
             price_multiplier=settings.price_multiplier,
         )
-        self.outcomes = Outcomes(self)
-        self.stations = StationDesk(self)
-        from callister.server.npcs import AgentRuntime  # (imports World's types lazily)
-
-        self.agents = AgentRuntime(self)  # clones: NPC ships and crews (issue 4)
-        from callister.server.shipshare import ShipShare
-
-        self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
+        self.notices = Notices(bus)
+        self.agents = AgentRuntime(  # clones: NPC ships and crews (issue 4)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            npc_density=settings.npc_density,
+            store=store,
+            writer=writer,
+            economy=self.economy,
+            ids=self.ids,
+            notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
+        )
+        self.outcomes = Outcomes(
+            self,
+            world_name=self.name,
+            settings=settings,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            bus=bus,
+            metrics=metrics,
+            ids=self.ids,
+            notices=self.notices,
+        )
+        self.stations = StationDesk(
+            self,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            is_flagged=self.outcomes.is_flagged,
+        )
+        self.shipshare = ShipShare(  # players crewing another's ship (issue 8)
+            self,
+            agents=self.agents,
+            content=content,
+            economy=self.economy,
+            writer=writer,
+            bus=bus,
+            notify=self.notices.notify,
+            world_name=self.name,
+            pvp=settings.pvp,
+            clones_survive_death=settings.clones_survive_death,
+        )
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -377,9 +402,9 @@ class World:
         state = msgspec.structs.replace(
             event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
         )
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
-        self._save(pilot)
+        self.save(pilot)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -412,7 +437,7 @@ class World:
                 docked_at=character.home_station,
             )
         pilot.character = character
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
         try:
@@ -441,14 +466,35 @@ class World:
         """Free cargo units in the pilot's hold (never negative)."""
         return max(0, self.economy.catalog.room(pilot.character, pilot.cargo))
 
+    def set_cargo(self, pilot: Pilot, cargo: Mapping[str, int]) -> None:
+        """The pilot's hold changed (a committed transaction): the zone learns its free room."""
+        pilot.cargo = dict(cargo)
+        room = self.cargo_room(pilot)
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)
+
+    def display_name(self, ship: int, owner: int | None = None) -> str | None:
+        """A ship's name as players see it. Without `owner`: its pilot's, else the NPC ship's.
+        With `owner` (as an event names it): the player's, else the clone's (an NPC's owner
+        is -clone id, and its name outlives its ship), else the NPC ship's."""
+        if owner is None:
+            owner = self.ship_owner.get(ship)
+            pilot = self.pilots.get(owner) if owner is not None else None
+            return pilot.name if pilot is not None else self.agents.ship_name(ship)
+        pilot = self.pilots.get(owner) if owner > 0 else None
+        if pilot is not None:
+            return pilot.name
+        return self.agents.names.get(owner) or self.agents.ship_name(ship)
+
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
         """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new
         ship."""
         c = pilot.character
         handle = await self.ensure_zone(c.home_x, c.home_y)
         pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
-        self._place(pilot, handle, self._saved_state(pilot))
-        self._save(pilot)
+        self.place(pilot, handle, self._saved_state(pilot))
+        self.save(pilot)
 
     def refit(self, pilot: Pilot, handle: ZoneHandle) -> None:
         """The pilot's ship changed hull (bought at a shipyard): the same ship id is taken out of
@@ -456,7 +502,7 @@ class World:
         ship = pilot.character.ship_id
         if handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
 
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
@@ -485,7 +531,7 @@ class World:
         await self.writer.call(self.store.characters.save, character)
         return character
 
-    def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
+    def place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
         hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
         # a readmitted ship keeps the vitals it had; fresh from the record, it takes them there
         vitals = (
@@ -529,7 +575,7 @@ class World:
         if pilot is None:
             return
         pilot.connected = False
-        self._save(pilot)
+        self.save(pilot)
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
@@ -541,7 +587,7 @@ class World:
         if pilot.zone_key is None:  # mid-jump: try again once it has arrived
             pilot.linger = asyncio.get_running_loop().call_later(1.0, self._logout, account_id)
             return
-        self._save(pilot)
+        self.save(pilot)
         handle = self.zones.get(pilot.zone_key)
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
@@ -580,7 +626,7 @@ class World:
             )
         return pilot.character
 
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
