@@ -325,6 +325,10 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         home = bot.welcome["home_station"]
         name = next(s.name for s in handle.system.stations if s.index == home)
         assert (first["station"], first["station_name"]) == (home, name)
+        # the clones of this system call its stations and the systems it links to by name
+        statics = world.agents.statics[pilot.zone_key]
+        assert name in statics.station_names
+        assert statics.link_names and all(statics.link_names)
         await bot.send({"t": "undock", "ship": bot.ship})
         await pump_until(bot, lambda: seen["crew"][-1]["station"] is None)
         assert seen["crew"][-1]["candidates"] == []

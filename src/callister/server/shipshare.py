@@ -458,7 +458,7 @@ class ShipShare:
                 continue
             clone = runtime.pool.remove(clone_id)
             clone.memory.add(
-                tick, f"Ship #{ship} was destroyed; I escaped in a pod.", importance=8,
+                tick, "Our ship was destroyed; I escaped in a pod.", importance=8,
                 event="escaped",
             )  # fmt: skip
             self.writer.submit(runtime.repo.put, clone, None)
