@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import zlib
@@ -345,12 +346,11 @@ class AgentRuntime:
     async def zone_loaded(self, handle: ZoneHandle) -> None:
         world = self.world
         layout = handle.zone.layout
-        for lx, ly in layout.links:  # the neighbours' names, for speech ("jumping to Tarsis")
-            if self.universe is None:
-                break
-            try:
-                await self.universe.get(lx, ly)
-            except Exception:  # a name is a nicety: never block the zone for it
+        if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
+            got = await asyncio.gather(
+                *(self.universe.get(lx, ly) for lx, ly in layout.links), return_exceptions=True
+            )
+            if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
                 log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
         x, y = handle.sector
