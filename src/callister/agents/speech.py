@@ -48,11 +48,11 @@ class SpeechLog:
     ) -> None:
         self.text_cooldown = text_cooldown
         self.key_cooldown = key_cooldown
-        self._said: dict[tuple[int, int], deque[tuple[int, str, str]]] = {}
+        self._said: dict[int, dict[int, deque[tuple[int, str, str]]]] = {}  # speaker, listener
 
     def recent(self, speaker: int, listener: int, now: int) -> list[tuple[int, str, str]]:
         """(tick, key, text) said by `speaker` to `listener` within the text cool-down."""
-        q = self._said.get((speaker, listener))
+        q = self._said.get(speaker, {}).get(listener)
         if not q:
             return []
         return [e for e in q if now - e[0] < self.text_cooldown]
@@ -75,10 +75,9 @@ class SpeechLog:
 
     def note(self, speaker: int, listener: int, key: str, text: str, now: int) -> None:
         """Remember that `speaker` said `text` (a line of kind `key`) to `listener` at `now`."""
-        q = self._said.setdefault((speaker, listener), deque(maxlen=KEEP))
+        q = self._said.setdefault(speaker, {}).setdefault(listener, deque(maxlen=KEEP))
         q.append((now, key, text))
 
     def forget(self, speaker: int) -> None:
         """Drop everything `speaker` said (it left the world)."""
-        for pair in [p for p in self._said if p[0] == speaker]:
-            del self._said[pair]
+        self._said.pop(speaker, None)
