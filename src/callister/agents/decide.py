@@ -17,7 +17,7 @@ off the hot path (dialogue).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -414,13 +414,13 @@ class Decision:
     line: str = ""  # the key of the sentence (`_LINES`): "FLEE/hurt", "DEFEND/attacked" ...
     words: dict[str, object] | None = None  # what fills it: names, numbers, and the voice
 
-    def options(self, line: str | None = None) -> list[str]:
+    def options(self, line: str | None = None) -> Iterator[str]:
         """Every way this clone may say its decision (its voice's line first, then the
-        alternatives), for `line` (default: its own key). The pool picks the first one the
-        listener has not heard lately (`speech.SpeechLog`)."""
+        alternatives), for `line` (default: its own key), lazily. The pool takes the first
+        one the listener has not heard lately (`speech.SpeechLog`)."""
         key = line or self.line
         if not key or self.words is None:
-            return [self.say]
+            return iter((self.say,))
         return lines_for(key, self.words)
 
 
@@ -636,16 +636,13 @@ _LINES["FIRE/returning"] = {
 }
 
 
-def lines_for(key: str, words: dict[str, object]) -> list[str]:
-    """The ways to say line `key` with `words` (which holds the voice): the voice's own line
-    first, then the alternatives."""
+def lines_for(key: str, words: dict[str, object]) -> Iterator[str]:
+    """The ways to say line `key` with `words` (which holds the voice), lazily: the voice's
+    own line first, then the alternatives (formatted only if asked for)."""
     voice = str(words.get("voice", "plain"))
-    out = [_LINES[key][voice].format(**words)]
+    yield _LINES[key][voice].format(**words)
     for alt in _ALTERNATES.get(key, ()):
-        text = alt.format(**words)
-        if text not in out:
-            out.append(text)
-    return out
+        yield alt.format(**words)
 
 
 def _line(

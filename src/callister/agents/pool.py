@@ -616,7 +616,7 @@ class AgentPool:
             if started and key.endswith("/attacked") and self._we_started(d.clone, tick):
                 key = key.replace("/attacked", "/returning")
                 d.line = key
-                d.say = d.options(key)[0]
+                d.say = next(d.options(key))
             if not d.changed:
                 continue
             pick = self.speech.pick(d.clone, d.ship, key, d.options(key), tick)

@@ -51,7 +51,8 @@ class SpeechLog:
         self._said: dict[int, dict[int, deque[tuple[int, str, str]]]] = {}  # speaker, listener
 
     def recent(self, speaker: int, listener: int, now: int) -> list[tuple[int, str, str]]:
-        """(tick, key, text) said by `speaker` to `listener` within the text cool-down."""
+        """(tick, key, gist of the text) said by `speaker` to `listener` within the text
+        cool-down."""
         q = self._said.get(speaker, {}).get(listener)
         if not q:
             return []
@@ -66,17 +67,20 @@ class SpeechLog:
         recent = self.recent(speaker, listener, now)
         if key and any(k == key and now - t < self.key_cooldown for t, k, _ in recent):
             return None
-        used = {gist(text) for _, _, text in recent}
+        used = {g for _, _, g in recent}
         for text in options:
-            if gist(text) not in used:
-                self.note(speaker, listener, key, text, now)
+            g = gist(text)
+            if g not in used:
+                self._log(speaker, listener).append((now, key, g))
                 return text
         return None
 
+    def _log(self, speaker: int, listener: int) -> deque[tuple[int, str, str]]:
+        return self._said.setdefault(speaker, {}).setdefault(listener, deque(maxlen=KEEP))
+
     def note(self, speaker: int, listener: int, key: str, text: str, now: int) -> None:
         """Remember that `speaker` said `text` (a line of kind `key`) to `listener` at `now`."""
-        q = self._said.setdefault(speaker, {}).setdefault(listener, deque(maxlen=KEEP))
-        q.append((now, key, text))
+        self._log(speaker, listener).append((now, key, gist(text)))
 
     def forget(self, speaker: int) -> None:
         """Drop everything `speaker` said (it left the world)."""
