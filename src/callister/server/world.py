@@ -32,6 +32,7 @@ from callister.server.outcomes import Outcomes
 from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
 from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -170,6 +171,8 @@ class World:
             economy=self.economy,
             ids=self.ids,
             notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
         )
         self.outcomes = Outcomes(
             self,
@@ -230,6 +233,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
