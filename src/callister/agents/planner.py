@@ -703,6 +703,10 @@ class Planner:
             fuel *= 3
         return (Leg("fly", last.system, last.x1, last.y1, last.x1, last.y1, fuel, 0.0),)
 
+    def to_fuel(self, ship: Ship, system: SystemId, x: float, y: float) -> float:
+        """Fuel from (x, y) in `system` to the nearest fuel (see `_to_fuel`)."""
+        return self._to_fuel(ship, system, x, y)
+
     def _to_fuel(self, ship: Ship, system: SystemId, x: float, y: float) -> float:
         """Fuel from (x, y) in `system` to its nearest station selling fuel (or, if it has
         none, to one a jump away); a full tank when there is none in reach."""

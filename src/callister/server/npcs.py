@@ -47,13 +47,10 @@ from callister.agents import (
     ZoneView,
     to_intents,
 )
-from callister.agents.errors import AgentError
-from callister.economy import EconomyError
-from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
+from callister.sim.events import AutopilotArrived, AutopilotCancelled, LootReached, Mined
 from callister.sim.weapons import WEAPON_KEYS
-from callister.store import Character
 
 if TYPE_CHECKING:
     from callister.server.crew import CrewDesk
@@ -272,10 +269,18 @@ class AgentRuntime:
         self.statics: dict[str, ZoneStatics] = {}
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
-        self.trading: set[int] = set()
         self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
         self.crews: CrewDesk = CrewDesk(world, self)
         self.thought = 0  # decisions made (metrics/tests)
+        from callister.server.captains import Captains
+        from callister.server.living import Living
+
+        self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
+        self.captains = Captains(self, self.living)  # live NPCs flying their plans
+
+    async def start(self) -> None:
+        """The living universe: the map, stored clones back, births up to the targets."""
+        await self.living.start()
 
     # ------------------------------------------------------------------ zones
     def npc_count(self, key: str) -> int:
@@ -293,17 +298,9 @@ class AgentRuntime:
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
-        world = self.world
-        layout = handle.zone.layout
+        """The zone's fixed parts for its agents. Its NPCs are the living universe's: they
+        arrive when a player does (`Living`: the system's clones are handed off)."""
         self.add_statics(handle)
-        x, y = handle.sector
-        home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
-        plan = npc_plan(world.seed, handle.system, layout, world.settings.npc_density, home)
-        for spec in plan:
-            try:
-                await self._spawn(handle, spec)
-            except Exception:
-                log.exception("NPC spawn failed", extra={"zone": handle.key})
 
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
@@ -336,12 +333,16 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
+        **vitals: Any,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool.
+        `vitals`: `Zone.add_ship`'s keywords (vx, vy, readmit, fuel, hull_hp, ammo, ...)."""
         clone.require_alive()
         hull = self.world.content.hulls[hull_key]
         owner = -clone.id
-        handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
+        handle.zone.add_ship(
+            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, **vitals
+        )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
         )
@@ -365,6 +366,8 @@ class AgentRuntime:
 
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
+        if handle.key in self.living.awake:
+            self.living.sleep(handle.key, self.world.tick)
         keep = []
         for ship in self.by_zone.pop(handle.key, set()):
             npc = self.npcs.pop(ship)
@@ -385,6 +388,8 @@ class AgentRuntime:
             if ship is None:
                 ship = self.crews.ship_of(clone.id)
             out.append((clone, ship))
+        if self.living.enabled:
+            self.world.writer.submit(self.living.save)  # the off-screen clones and all ships
         return out
 
     # ------------------------------------------------------------------ views
@@ -463,6 +468,9 @@ class AgentRuntime:
     # ------------------------------------------------------------------ the tick
     def tick(self, tick: int) -> None:
         """Once per world tick, before the zones step: agents think and act."""
+        self.living.tick(tick)
+        if self.captains and tick % 20 == 0:
+            self.captains.update(tick)
         if len(self.pool) == 0:
             return
         zones = self.world.zones
@@ -474,6 +482,9 @@ class AgentRuntime:
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1
+            if not self.captains.decided(d, tick):
+                self.last.pop(d.clone, None)  # the captain's plan flies the ship
+                continue
             self.last[d.clone] = d
             self._act(d, tick, fresh=True)
         if tick % RESTEER_EVERY == 0:
@@ -512,10 +523,22 @@ class AgentRuntime:
             return events
         out = []
         tick = handle.zone.tick
+        caps = self.captains
         for e in events:
             if isinstance(e, Refused):
                 if e.actor < 0 or e.actor in self.pool:
+                    caps.refused(e.ship, e.action, tick)
                     continue  # an agent's refused intent: not a player's evidence
+            elif isinstance(e, AutopilotArrived) and e.owner < 0:
+                caps.arrived(e.ship, tick)
+                continue  # to nobody's socket
+            elif isinstance(e, AutopilotCancelled) and e.owner < 0:
+                caps.cancelled(e.ship)
+                continue
+            elif isinstance(e, Mined) and e.owner < 0:
+                self.world.spawn(caps.mined(handle, e.ship, e.ore, e.qty), f"npc mined {e.ship}")
+            elif isinstance(e, LootReached) and e.owner < 0:
+                self.world.spawn(caps.looted(handle, e.ship, e.wreck), f"npc loot {e.ship}")
             elif isinstance(e, Hit):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
             elif isinstance(e, Destroyed):
@@ -528,17 +551,17 @@ class AgentRuntime:
                     self.crimes.setdefault(handle.key, []).append(
                         (s.x.item(row), s.y.item(row), tick, e.owner)
                     )
+            elif isinstance(e, JumpOut) and caps.of_ship(e.ship) is not None:
+                st = e.state
+                caps.jumped(e.ship, (e.to_x, e.to_y), st.fuel or 0.0, st.hull_hp or 1.0)
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
             elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
                 pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
                 if pilot is not None:  # the station's crew candidates come and go
                     self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
-            if isinstance(e, Docked):
-                npc = self.npcs.get(e.ship)
-                if npc is not None and npc.goal is Goal.TRADER and e.ship not in self.trading:
-                    self.trading.add(e.ship)
-                    self.world.spawn(self._trade(handle, npc, e.station), f"trade {e.ship}")
+            if isinstance(e, Docked) and caps.of_ship(e.ship) is not None:
+                caps.on_docked(handle, e.ship, e.station)
             out.append(e)
         return out
 
@@ -573,104 +596,7 @@ class AgentRuntime:
                 dead.append(
                     (self.pool.kill(npc.clone_id, tick, f"ship destroyed by {killer}"), None)
                 )
+        self.captains.destroyed(ship, f"ship destroyed by {killer}")  # off the sim's books
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
             self.world.writer.submit(self.repo.put_many, dead)
-
-    # ------------------------------------------------------------------ trade
-    async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
-        """A trader docked: sell its hold, buy what is cheapest here for the next station, at
-        the market's real prices (every unit moves the price), through the ledger."""
-        world = self.world
-        try:
-            econ = world.economy
-            x, y = handle.sector
-            station = next((s for s in handle.system.stations if s.index == station_index), None)
-            if station is None or "market" not in station.services:
-                return
-            ref = station_ref(handle, station_index)
-            account = npc.owner
-            await world.writer.call(econ.events.ensure_player, account)
-            character = Character(
-                account_id=account,
-                world=world.name,
-                ship_id=npc.ship,
-                hull=npc.hull,
-                system_x=x,
-                system_y=y,
-                x=float(station.x),
-                y=float(station.y),
-                vx=0.0,
-                vy=0.0,
-                angle=0.0,
-                docked_at=station_index,
-                home_x=x,
-                home_y=y,
-                home_station=station_index,
-                extra={},
-            )
-            tag = f"{npc.ship}:{world.tick}"
-            cargo = await world.writer.call(econ.books.cargo, npc.ship)
-            done: list[str] = []
-            for item, qty in sorted(cargo.items()):
-                r = await world.writer.call(
-                    econ.markets.trade,
-                    f"npc-sell:{tag}:{item}",
-                    account,
-                    character,
-                    ref,
-                    item,
-                    qty,
-                    "sell",
-                )
-                done.append(f"sold {qty} {item} for {r.detail['total']}")
-            market = await world.writer.call(econ.markets.quote, ref)
-            credits = await world.writer.call(econ.books.credits, account)
-            room = world.content.hulls[npc.hull].cargo
-            goods = [i for i in market if i["stock"] > 0 and i["buy"] <= credits]
-            if goods:
-                pick = min(goods, key=lambda i: (i["buy"] / max(1, i["volume"]), i["key"]))
-                qty = int(
-                    min(
-                        room // max(1, pick["volume"]),
-                        pick["stock"],
-                        20,
-                        credits // max(1, pick["buy"]) // 2,
-                    )
-                )
-                if qty > 0:
-                    r = await world.writer.call(
-                        econ.markets.trade,
-                        f"npc-buy:{tag}",
-                        account,
-                        character,
-                        ref,
-                        pick["key"],
-                        qty,
-                        "buy",
-                    )
-                    done.append(f"bought {qty} {pick['key']} for {r.detail['total']}")
-            if done and npc.clone_id in self.pool:
-                self.pool.notice(
-                    npc.clone_id,
-                    SeenEvent(
-                        "traded",
-                        world.tick,
-                        actor=npc.owner,
-                        target=station_index,
-                        text="; ".join(done),
-                    ),
-                )
-                clone = self.pool.clone(npc.clone_id)
-                clone.memory.add(
-                    world.tick,
-                    f"At station {station_index} I {', '.join(done)}.",
-                    importance=4,
-                    event="traded",
-                )
-        except (EconomyError, AgentError) as exc:
-            log.info("NPC trade refused", extra={"ship": npc.ship, "why": str(exc)})
-        except Exception:
-            log.exception("NPC trade failed", extra={"ship": npc.ship})
-        finally:
-            self.trading.discard(npc.ship)

@@ -174,6 +174,10 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        try:
+            await self.agents.start()  # the living universe: stored clones, births
+        except Exception:
+            log.exception("the living universe failed to start")
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
