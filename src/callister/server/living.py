@@ -32,6 +32,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -103,6 +105,7 @@ class Living:
         self._last_regulate = 0
         self._ids: list[int] = []
         self.steps = 0
+        self.step_ms: deque[float] = deque(maxlen=2_000)  # off-screen steps (writer thread)
         self.stay_factor = 1.0  # scales how long live clones stay docked (tests shorten it)
 
     # ------------------------------------------------------------------ start
@@ -322,13 +325,16 @@ class Living:
         wreck expiry when due; then hand off whoever is now in a system players watch."""
         sim, port, reg = self.sim, self.port, self.reg
         assert sim is not None and port is not None and reg is not None
+        t0 = time.perf_counter()
         sim.step(now, port.execute)
         if regulate_now:
             regulate(sim, reg, now, port.execute)
             port.expire()
         port.distress_calls.clear()  # off-screen calls: nobody there to hear them
         self.steps += 1
-        return self._handoffs(now)
+        out = self._handoffs(now)
+        self.step_ms.append((time.perf_counter() - t0) * 1000.0)
+        return out
 
     def _handoffs(self, now: int) -> list[Arrival]:
         sim = self.sim

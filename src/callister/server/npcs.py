@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -276,6 +278,7 @@ class AgentRuntime:
         from callister.server.living import Living
 
         self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
+        self.tick_ms: deque[float] = deque(maxlen=12_000)  # this runtime's share of each tick
         self.captains = Captains(self, self.living)  # live NPCs flying their plans
 
     async def start(self) -> None:
@@ -467,7 +470,15 @@ class AgentRuntime:
 
     # ------------------------------------------------------------------ the tick
     def tick(self, tick: int) -> None:
-        """Once per world tick, before the zones step: agents think and act."""
+        """Once per world tick, before the zones step: agents think and act (timed:
+        `tick_ms`, what `callister bench living` reports)."""
+        t0 = time.perf_counter()
+        try:
+            self._tick(tick)
+        finally:
+            self.tick_ms.append((time.perf_counter() - t0) * 1000.0)
+
+    def _tick(self, tick: int) -> None:
         self.living.tick(tick)
         if self.captains and tick % 20 == 0:
             self.captains.update(tick)
