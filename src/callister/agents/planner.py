@@ -926,9 +926,11 @@ class Planner:
 
     def _patrol_plan(self, ship: Ship, clone: Clone, now: int) -> Plan:
         home = ship.home or ship.system
-        lawful = [s for s in self.atlas.system(home).stations if s.lawful] or [
-            s for s in self.atlas.system(ship.system).stations if s.lawful
-        ]
+        lawful = (
+            [s for s in self.atlas.system(home).stations if s.lawful]
+            or [s for s in self.atlas.system(ship.system).stations if s.lawful]
+            or list(self.atlas.system(home).stations)  # a station's own guard (home systems)
+        )
         if not lawful:
             return Plan("wait", station=ship.docked_at, seconds=600.0)
         st = lawful[(clone.id + now // 36_000) % len(lawful)]

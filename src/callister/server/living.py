@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 STEP_TICKS: Final = 100  # world ticks between off-screen steps (5 s at 20 Hz)
 REGULATE_TICKS: Final = 12_000  # births and wreck expiry every 10 minutes of world time
 SAVE_KEY: Final = "npcs"
+HOME_GUARD: Final = 2  # patrols at least in every home system (lawful station or not)
 FIRST_WRECK: Final = 1 << 52  # off-screen wreck ids: far above the zones' entity ids
 START_SPREAD_S: Final = {  # a fresh world's newborns leave within this many seconds
     Goal.PATROL: 30.0,
@@ -177,7 +178,7 @@ class Living:
     def targets(self) -> dict[tuple[SystemId, Goal], int]:
         """The population targets: role_targets x npc_density (haulers counted as traders:
         the clones table's goal column does not accept `hauler` yet; no pirates are born in
-        home systems)."""
+        home systems, and every home system has a guard of HOME_GUARD patrols)."""
         assert self.atlas is not None
         density = self.world.settings.npc_density
         out: dict[tuple[SystemId, Goal], int] = {}
@@ -187,6 +188,9 @@ class Living:
                 continue  # new players start there
             g = Goal.TRADER if goal is Goal.HAULER else goal
             out[(sid, g)] = out.get((sid, g), 0) + n
+        for sid in homes & set(self.atlas.systems):
+            if self.atlas.system(sid).stations:  # new players start here: a station guard
+                out[(sid, Goal.PATROL)] = max(out.get((sid, Goal.PATROL), 0), HOME_GUARD)
         return {k: max(1, round(v * density)) for k, v in out.items()}
 
     def fuel_cost(self, hull: HullSpec, metres: float) -> float:
