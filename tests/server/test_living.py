@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 
 from callister.agents import Action, Clone, Goal, Profile, Role, Skills
+from callister.agents.gossip import gossip
 from callister.agents.memory import MemoryKind
 from callister.moderation.feeds import DISTRESS, DistressCall
 from callister.server.captains import Captain
@@ -282,18 +285,34 @@ async def test_a_trader_flies_where_its_remembered_prices_say(
     await bot.close()
 
 
-async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, npc_density=1.0)
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/world.db"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{PG}?schema={schema}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path, db_url: str) -> None:
+    settings = make_settings(tmp_path, npc_density=1.0, db=db_url)
     server = await start_live(settings)
     try:
         world = server.services.world
         sim = world.agents.living.sim
         assert sim is not None
-        clone = next(iter(sim.agents.values())).clone
+        clone, listener = (a.clone for a in list(sim.agents.values())[:2])
         clone.relationships.of(4242, "Vex").hostile = True
         station = next(iter(world.agents.living.atlas.stations())).id  # type: ignore[union-attr]
         clone.knowledge.saw_market(station, world.tick, buy={"ore": 11}, sell={"ore": 9})
         clone.knowledge.saw_attack(-77, 4242, station[:2], world.tick, on_us=False)
+        gossip(clone, listener, world.tick)  # docked together: the listener hears of both
+        assert listener.knowledge.markets[station].hops == 1
         await world.checkpoint()
         saved = await world.writer.call(lambda: world.store.meta.get(SAVE_KEY, world=world.name))
         assert saved and str(clone.id) in saved
@@ -309,6 +328,61 @@ async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path) -> None:
         assert again.relationships.get(4242).hostile  # type: ignore[union-attr]
         assert again.knowledge.markets[station].buy == {"ore": 11}
         assert any(a.attacker == -77 for a in again.knowledge.attacks)
+        heard = sim.agents[listener.id].clone  # what it heard, with who told it
+        assert heard.knowledge.markets[station].buy == {"ore": 11}
+        assert heard.knowledge.markets[station].source == -clone.id
+        assert any(a.attacker == -77 and a.hops == 1 for a in heard.knowledge.attacks)
+        assert any(m.event == "heard-attack" for m in heard.memory)
         assert len(sim.agents) == count  # nobody born twice
     finally:
         await server.server.close()
+
+
+async def test_a_docked_trader_trades_through_the_ledger_and_moves_prices(
+    living: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    world = living.services.world
+    bot = await undocked_player(living, http, "merchant")
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    trader = await wait(
+        bot,
+        lambda: next(
+            (
+                c
+                for c in captains(world, Goal.TRADER)
+                if c.phase == "docked" and c.ship.docked_at is not None
+            ),
+            None,
+        ),
+        "a docked trader",
+        timeout=60,
+    )
+    planner = world.agents.living.planner
+    assert planner is not None
+    here = trader.ship.docked_at
+    assert here is not None
+    # it has heard that every good sells dear at another market near by
+    other = next(s for s in planner.markets_near(trader.ship.system) if s != here)
+    dear = {item: int(base * 1.9) for item, base in planner.bases.items()}
+    trader.agent.clone.knowledge.saw_market(other, world.tick, buy={}, sell=dear)
+    ref = world.agents.living.port._ref(here)  # type: ignore[union-attr]
+    before = await world.writer.call(world.economy.screen, ref)
+    credits = await world.writer.call(world.economy.books.credits, trader.ship.actor)
+    world.agents.captains.on_docked(handle, trader.ship.ship_id, here[2])  # as on `Docked`
+
+    async def bought() -> bool:
+        cargo = await world.writer.call(world.economy.books.cargo, trader.ship.ship_id)
+        return bool(cargo) and trader.phase == "docked"
+
+    await until(bought, "the trader bought goods here")
+    after = await world.writer.call(world.economy.screen, ref)
+    spent = credits - await world.writer.call(world.economy.books.credits, trader.ship.actor)
+    assert spent > 0  # paid from its own account
+    stock = {i["key"]: i["stock"] for i in before["items"]}
+    assert any(i["stock"] < stock[i["key"]] for i in after["items"])  # the station's stock moved
+    assert trader.agent.clone.knowledge.markets[here].tick >= 0  # it read the screen
+    assert trader.ship.sell_at == other  # bought for the market it heard of
+    audit = await world.writer.call(world.economy.audit)
+    assert audit["balanced"], audit["problems"]
+    await bot.close()

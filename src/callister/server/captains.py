@@ -430,7 +430,8 @@ class Captains:
         dest = -1
         if plan.station is not None and plan.station[:2] == cap.ship.system:
             dest = statics.station_slot(plan.station[2])
-        self.runtime.pool.set_plan(cap.clone_id, dest=dest, hop=-1)
+        wary = cap.agent.clone.knowledge.danger(cap.ship.system, self.world.tick)
+        self.runtime.pool.set_plan(cap.clone_id, dest=dest, hop=-1, wary=wary)
 
     def _fly(self, cap: Captain, handle: ZoneHandle, tick: int) -> None:
         """Send the autopilot for the current leg."""

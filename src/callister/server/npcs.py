@@ -551,9 +551,9 @@ class AgentRuntime:
             elif isinstance(e, LootReached) and e.owner < 0:
                 self.world.spawn(caps.looted(handle, e.ship, e.wreck), f"npc loot {e.ship}")
             elif isinstance(e, Hit):
-                self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
+                self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y, handle.sector)
             elif isinstance(e, Destroyed):
-                self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y)
+                self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y, handle.sector)
                 self._destroyed(e.ship, tick, e.by_owner)
             elif isinstance(e, CrimeCommitted):
                 row = handle.zone.store.find(e.ship)
@@ -577,14 +577,24 @@ class AgentRuntime:
         return out
 
     def _attacked(
-        self, ship: int, by: int, by_owner: int, tick: int, kind: str, x: float, y: float
+        self,
+        ship: int,
+        by: int,
+        by_owner: int,
+        tick: int,
+        kind: str,
+        x: float,
+        y: float,
+        system: tuple[int, int] | None = None,
     ) -> None:
         if by_owner > 0 and by_owner not in self.names:
             pilot = self.world.pilots.get(by_owner)
             if pilot is not None:
                 self.names[by_owner] = pilot.name
         me = self.crews.captain_of(ship)
-        event = SeenEvent(kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y)
+        event = SeenEvent(
+            kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y, system=system
+        )  # the system: where knowledge learns the danger and the attack
         self.pool.notice_ship(ship, event, me=me)
 
     def _left(self, ship: int) -> None:
