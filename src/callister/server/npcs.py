@@ -279,6 +279,7 @@ class AgentRuntime:
 
         self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
         self.tick_ms: deque[float] = deque(maxlen=12_000)  # this runtime's share of each tick
+        self.tick_cpu_ms: deque[float] = deque(maxlen=12_000)  # the same in this thread's CPU
         self.captains = Captains(self, self.living)  # live NPCs flying their plans
 
     async def start(self) -> None:
@@ -472,11 +473,12 @@ class AgentRuntime:
     def tick(self, tick: int) -> None:
         """Once per world tick, before the zones step: agents think and act (timed:
         `tick_ms`, what `callister bench living` reports)."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             self._tick(tick)
         finally:
             self.tick_ms.append((time.perf_counter() - t0) * 1000.0)
+            self.tick_cpu_ms.append((time.thread_time() - c0) * 1000.0)
 
     def _tick(self, tick: int) -> None:
         self.living.tick(tick)
