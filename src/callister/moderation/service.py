@@ -28,6 +28,7 @@ from callister.moderation.feeds import (
     Suspicion,
 )
 from callister.moderation.footage import Footage, ZoneRecorder
+from callister.moderation.written import WrittenFlags
 from callister.protocol.intents import Input
 from callister.store import (
     Account,
@@ -74,6 +75,7 @@ class Moderation:
         self.gateways: Callable[[], Iterable[Gateway]] = lambda: (self.gateway,)
         self.chat: list[dict[str, Any]] = []  # the recent world messages we have (distress etc.)
         self.last_detect = 0.0
+        self.written = WrittenFlags()  # what the detectors last wrote: write only changes
         self.tasks: list[asyncio.Task[Any]] = []
         self.transfers = economy.TransferLedger()  # fed from the ledger by each detector pass
         self._detecting = asyncio.Lock()  # the periodic pass and POST /api/mod/detect
@@ -359,11 +361,7 @@ class Moderation:
             found += refusals.refusals(evidence, now)
             found += refusals.floods(evidence, now)
             links = economy.linked_accounts(logins)
-            for pair, why in links.items():
-                a, b = sorted(pair)
-                found.append(
-                    Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
-                )
+            found += [group.finding() for group in links.groups]
             found += economy.linked_transfers(transfers, links)
             found += economy.duplicate_rids(economy.rid_variants(evidence))
             return found
@@ -371,10 +369,14 @@ class Moderation:
         findings = await asyncio.get_running_loop().run_in_executor(None, analyse)
         if whole:
             findings += await self._clone_findings()
-        for f in findings:
+        changed = self.written.changed(findings, now)
+        if changed:  # one transaction for the pass, and only what is new or different
             await world.writer.call(
-                store.moderation.add_flag,
-                Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject),
+                store.moderation.add_flags,
+                [
+                    Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject)
+                    for f in changed
+                ],
             )
         self.last_detect = now
         return findings

@@ -122,7 +122,7 @@ async def close_report(request: web.Request, account: Account) -> web.Response:
 
 
 async def flag_status(request: web.Request, account: Account) -> web.Response:
-    _, services = _services(request)
+    mod, services = _services(request)
     body = await _body(request)
     ok = await services.writer.call(
         services.store.moderation.set_flag_status,
@@ -130,6 +130,7 @@ async def flag_status(request: web.Request, account: Account) -> web.Response:
         _int(request, "id"),
         body.get("status"),
     )
+    mod.written.forget()  # a closed flag the detectors still find is opened again
     return web.json_response({"ok": ok}, status=200 if ok else 404)
 
 
