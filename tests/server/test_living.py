@@ -386,3 +386,48 @@ async def test_a_docked_trader_trades_through_the_ledger_and_moves_prices(
     audit = await world.writer.call(world.economy.audit)
     assert audit["balanced"], audit["problems"]
     await bot.close()
+
+
+async def test_a_patrol_flies_out_with_fuel_for_a_stranded_npc(
+    living: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    world = living.services.world
+    sim = world.agents.living.sim
+    assert sim is not None
+    sim.rules = dataclasses.replace(sim.rules, tug_after=10**9)  # no tug: a clone must come
+    bot = await undocked_player(living, http, "onlooker")
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    patrol = await wait(
+        bot,
+        lambda: next((c for c in captains(world, Goal.PATROL) if c.ship.docked_at is None), None),
+        "a patrol out on its beat",
+        timeout=90,
+    )
+    stranded = next(
+        c for c in captains(world) if c is not patrol and c.ship.goal is not Goal.PIRATE
+    )
+    if stranded.ship.docked_at is not None:
+        await wait(bot, lambda: stranded.ship.docked_at is None, "the other NPC in space", 120)
+    fuel_before = None
+
+    def strand() -> bool:
+        nonlocal fuel_before
+        if stranded.phase == "stranded":
+            return True
+        handle.zone.set_vitals(stranded.ship.ship_id, fuel=0.0)
+        return False
+
+    await wait(bot, strand, "stranded")
+    fuel_before = handle.zone.vitals(patrol.ship.ship_id).fuel
+    await wait(bot, lambda: stranded.helped, "help came", timeout=120)
+    helper = stranded.helped[-1]
+    helpers = {c.agent.clone.name for c in captains(world)}
+    assert helper in helpers  # a clone of the zone flew out, not the tug
+    rel = stranded.agent.clone.relationships.get(
+        next(c.ship.actor for c in captains(world) if c.agent.clone.name == helper)
+    )
+    assert rel is not None and rel.helps >= 1  # it remembers who helped
+    if helper == patrol.agent.clone.name:
+        assert handle.zone.vitals(patrol.ship.ship_id).fuel < fuel_before  # it gave its own
+    await bot.close()

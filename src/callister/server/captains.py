@@ -622,6 +622,7 @@ class Captains:
         cap.rescuer = None
         s = handle.zone.ship_state(cap.ship.ship_id)
         self.distress_calls += 1
+        self.world.metrics.inc("callister_npc_distress_total")
         self.world.bus.publish(
             DISTRESS, DistressCall(cap.key, cap.ship.ship_id, cap.agent.clone.name, s.x, s.y)
         )
@@ -749,6 +750,7 @@ class Captains:
             helper.ship.fuel = max(0.0, helper.ship.fuel - fuel)
             zone.set_vitals(helper.ship.ship_id, fuel=helper.ship.fuel)
             self.rescues += 1
+            self.world.metrics.inc("callister_npc_rescues_total")
             self.runtime.pool.notice(
                 stranded.clone_id,
                 SeenEvent("helped", tick, actor=helper.ship.actor, target=ship.actor),
@@ -756,6 +758,7 @@ class Captains:
             stranded.helped.append(helper.agent.clone.name)
         else:
             self.tugs += 1
+            self.world.metrics.inc("callister_npc_rescues_total")
             name = "the station's tug"
             if station is not None and self.living.atlas is not None:
                 name = f"the tug of {self.living.atlas.station(station).name}"

@@ -385,6 +385,9 @@ class Living:
         try:
             arrivals = await self.world.writer.call(self._step, tick, due)
             self._arrive(arrivals)
+            gauges = self.world.metrics.gauges
+            gauges["callister_npc_clones"] = sum(self.population().values())
+            gauges["callister_npcs_live"] = len(self.runtime.captains)
         except Exception:
             log.exception("off-screen step failed")
         finally:
