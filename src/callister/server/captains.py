@@ -170,18 +170,46 @@ class Captains:
         self._set_dest(cap)
         return cap
 
-    def leave_zone(self, key: str, tick: int) -> list[tuple[Handoff, dict[str, int] | None]]:
-        """The zone sleeps: every captain of it leaves with its ship's state (for adopt)."""
+    def leave_zone(
+        self, key: str, tick: int, handle: ZoneHandle | None = None
+    ) -> list[tuple[Handoff, dict[str, int] | None]]:
+        """The zone sleeps: every captain of it leaves with its ship's state (for adopt): the
+        zone's, or the planner's last view of the ship when the zone no longer holds it."""
         out: list[tuple[Handoff, dict[str, int] | None]] = []
-        handle = self.world.zones.get(key)
+        handle = handle or self.world.zones.get(key)
         for cap in [c for c in self.by_clone.values() if c.key == key]:
             state = self._state(handle, cap, tick) if handle is not None else None
+            if state is None:
+                state = self._last_known(cap, tick)
             self._drop(cap)
             if handle is not None and handle.zone.has_ship(cap.ship.ship_id):
                 handle.zone.remove_entity(cap.ship.ship_id)
-            if state is not None:
-                out.append((state, dict(cap.ship.cargo)))
+            out.append((state, dict(cap.ship.cargo)))
         return out
+
+    def _last_known(self, cap: Captain, tick: int) -> Handoff:
+        s = cap.ship
+        return Handoff(
+            clone_id=cap.clone_id,
+            ship_id=s.ship_id,
+            system=s.system,
+            tick=tick,
+            x=s.x,
+            y=s.y,
+            vx=0.0,
+            vy=0.0,
+            angle=0.0,
+            docked_at=s.docked_at,
+            action="docked" if s.docked_at else "hold",
+            station=s.docked_at,
+            target_x=s.x,
+            target_y=s.y,
+            fuel=s.fuel,
+            hull_hp=s.hull_hp,
+            ammo=s.ammo,
+            cargo=dict(s.cargo),
+            purpose="",
+        )
 
     def _state(self, handle: ZoneHandle, cap: Captain, tick: int) -> Handoff | None:
         """The ship as the zone left it, in the off-screen world's terms."""
@@ -238,8 +266,8 @@ class Captains:
         self._drop(cap)
         atlas = self.living.atlas
         origin = cap.ship.system
-        if atlas is None or to not in atlas:
-            to, (ax, ay) = origin, (0.0, 0.0)  # nowhere charted: it turns back
+        if atlas is None or to not in atlas:  # nowhere charted: it turns back
+            to, (ax, ay) = origin, (cap.ship.x, cap.ship.y)
         else:
             ax, ay = atlas.system(to).arrival(origin)
         now = self.world.tick

@@ -451,14 +451,14 @@ class Living:
             return []
         return [Arrival(key, h, sim.agents[h.clone_id]) for h in sim.handoff(system, now)]
 
-    def sleep(self, key: str, tick: int) -> None:
-        """No player in this zone any more: its live clones go back off-screen, from the
-        state the zone left them in."""
+    def sleep(self, key: str, tick: int, handle: ZoneHandle | None = None) -> None:
+        """No player in this zone any more (or it unloads): its live clones go back
+        off-screen, from the state the zone left them in."""
         self.awake.discard(key)
         for sector, k in list(self.keys.items()):
             if k == key:
                 del self.keys[sector]
-        states = self.runtime.captains.leave_zone(key, tick)
+        states = self.runtime.captains.leave_zone(key, tick, handle)
         if states:
             self.world.writer.submit(self._adopt_many, states, tick)
 

@@ -370,8 +370,10 @@ class AgentRuntime:
 
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
-        if handle.key in self.living.awake:
-            self.living.sleep(handle.key, self.world.tick)
+        if handle.key in self.living.awake or any(
+            c.key == handle.key for c in self.captains.by_clone.values()
+        ):
+            self.living.sleep(handle.key, self.world.tick, handle)
         keep = []
         for ship in self.by_zone.pop(handle.key, set()):
             npc = self.npcs.pop(ship)
