@@ -21,6 +21,7 @@ import pytest
 from callister.agents import Action, Clone, Goal, Profile, Role, Skills
 from callister.agents.gossip import gossip
 from callister.agents.memory import MemoryKind
+from callister.agents.offscreen import Mined
 from callister.moderation.feeds import DISTRESS, DistressCall
 from callister.server.captains import Captain
 from callister.server.living import SAVE_KEY
@@ -430,4 +431,70 @@ async def test_a_patrol_flies_out_with_fuel_for_a_stranded_npc(
     assert rel is not None and rel.helps >= 1  # it remembers who helped
     if helper == patrol.agent.clone.name:
         assert handle.zone.vitals(patrol.ship.ship_id).fuel < fuel_before  # it gave its own
+    await bot.close()
+
+
+async def test_a_destroyed_npc_leaves_its_cargo_in_a_wreck_anyone_can_loot(
+    living: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    world = living.services.world
+    bot = await undocked_player(living, http, "scavenger")
+    pilot = world.pilots[bot.welcome["account"]]
+    handle = world.zones[pilot.zone_key]
+    victim = await wait(
+        bot,
+        lambda: next((c for c in captains(world) if c.ship.docked_at is None), None),
+        "an NPC in space",
+        timeout=90,
+    )
+    port = world.agents.living.port
+    assert port is not None
+    ore = next(iter(world.content.ores))
+    # ore in its hold, created the way mining creates it (a ledger source)
+    done = await world.writer.call(port.execute, Mined(victim.ship, ore, 5))
+    assert done.ok
+    victim.ship.cargo = dict(done.cargo or {})
+    clone_id, ship = victim.clone_id, victim.ship.ship_id
+    at = handle.zone.ship_state(ship)
+    move_ship(handle, bot.ship, at.x + 250.0, at.y, angle=math.pi)
+    handle.zone.set_vitals(ship, hull_hp=1.0, shield=0.0)
+    laser = next(i for i, w in enumerate(bot.status["weapons"]) if w["kind"] == "hitscan")
+
+    async def destroyed() -> bool:
+        if handle.zone.has_ship(ship):
+            await bot.send({"t": "fire", "ship": bot.ship, "slot": laser, "target": str(ship)})
+        await bot.pump(0.5)
+        return not handle.zone.has_ship(ship)
+
+    await until(destroyed, "the NPC destroyed", timeout=60)
+    row = await world.writer.call(world.store.clones.get, clone_id)
+    assert row is not None and not row.alive  # dead for good
+
+    async def wreck_with_ore() -> int | None:
+        for w in await world.writer.call(
+            world.store.ledger.wrecks_in_system, world.name, *handle.sector
+        ):
+            held = await world.writer.call(
+                world.store.ledger.holdings, world.name, f"wreck:{w.wreck_id}"
+            )
+            if held.get(ore):
+                return w.wreck_id
+        return None
+
+    wreck = await until(wreck_with_ore, "the NPC's ore in the wreck")
+    # the player loots it (the ordinary loot request, within reach of the wreck)
+    st = handle.zone.ship_state(bot.ship)
+    assert math.hypot(st.x - at.x, st.y - at.y) < 1000
+
+    async def looted() -> bool:
+        await bot.send({"t": "loot", "ship": bot.ship, "wreck": str(wreck)})
+        await bot.pump(0.5)
+        held = await world.writer.call(world.store.ledger.holdings, world.name, f"ship:{bot.ship}")
+        return held.get(ore, 0) > 0
+
+    await until(looted, "the player looted the NPC's ore")
+    audit = await world.writer.call(world.economy.audit)
+    assert audit["balanced"], audit["problems"]
+    estate = await world.writer.call(world.economy.books.credits, -clone_id)
+    assert estate == 0  # its credits went back to the mint
     await bot.close()

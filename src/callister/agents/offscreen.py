@@ -105,12 +105,14 @@ class Mined:
 @dataclass(frozen=True, slots=True)
 class Wrecked:
     """`ship` lost `items` into a new wreck (all of them and its life when `destroyed`).
-    `killer` is the actor who did it. Done.qty is the wreck id."""
+    `killer` is the actor who did it. Done.qty is the wreck id. `wreck_id`: the wreck a zone
+    already made (its entity id; 0: the world picks a new id)."""
 
     ship: Ship
     killer: int
     items: tuple[tuple[str, int], ...]
     destroyed: bool
+    wreck_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ left only covers the way to fuel plus the reserve.
   a friend); if nobody comes within `Rules.tug_after` ticks the nearest station's tug does.
   The rescued remembers who helped.
 - **Leaving**: a jump takes the clone off-screen in the next system (`OffscreenSim.adopt`);
-  a zone falling asleep hands all of its clones back; a destroyed ship's clone dies for good.
+  a zone falling asleep hands all of its clones back; a destroyed ship's clone dies for good,
+  its cargo in the zone's wreck (lootable like any other) and its estate back to the mint.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from callister.agents.offscreen import (
     Looted,
     Mined,
     Rescue,
+    Wrecked,
 )
 from callister.agents.planner import Plan, Ship
 from callister.moderation.feeds import DISTRESS, DistressCall
@@ -109,6 +111,7 @@ class Captains:
         self.rescues = 0
         self.tugs = 0
         self.distress_calls = 0
+        self._kept_wrecks: set[int] = set()  # zones' wrecks holding a dead NPC's cargo
 
     def __len__(self) -> int:
         return len(self.by_clone)
@@ -294,16 +297,44 @@ class Captains:
         )
         self.living.adopt(state, dict(cap.ship.cargo), now)
 
-    def destroyed(self, ship: int, cause: str) -> None:
-        """The ship is gone and its clone dead (the pool archived it): off the books too."""
+    def keeps_wreck(self, wreck: int) -> bool:
+        """Whether `wreck` holds a dead NPC's cargo (asked once, by the death's outcome)."""
+        if wreck in self._kept_wrecks:
+            self._kept_wrecks.discard(wreck)
+            return True
+        return False
+
+    def destroyed(
+        self,
+        ship: int,
+        cause: str,
+        *,
+        killer: int = 0,
+        wreck: int = 0,
+        x: float = 0.0,
+        y: float = 0.0,
+    ) -> None:
+        """The ship is gone and its clone dead (the pool archived it): its cargo goes into
+        the zone's wreck (`wreck`, lootable by anyone there) and its estate back to the mint."""
         cap = self.by_ship.get(ship)
         if cap is None:
             return
         self._drop(cap)
         sim, port = self.living.sim, self.living.port
-        if sim is not None and port is not None:
-            now = self.world.tick
-            self.world.writer.submit(sim.died, cap.clone_id, now, cause, port.execute)
+        if sim is None or port is None:
+            return
+        now = self.world.tick
+        cap.ship.x, cap.ship.y = x, y
+        items = tuple(sorted((i, q) for i, q in cap.ship.cargo.items() if q > 0))
+        if items and wreck > 0:
+            self._kept_wrecks.add(wreck)
+
+        def settle() -> None:
+            if items and wreck > 0:
+                port.execute(Wrecked(cap.ship, killer, items, True, wreck_id=wreck))
+            sim.died(cap.clone_id, now, cause, port.execute)
+
+        self.world.writer.submit(settle)
 
     # ------------------------------------------------------------------ decisions
     def decided(self, d: Decision, tick: int) -> bool:

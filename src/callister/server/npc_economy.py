@@ -20,7 +20,9 @@ repositories) this is the one file to follow.
   an NPC has no account row to hang one on: its vitals live with the clone.
 - **Wrecks**: a ship that loses cargo (a pirate's victim) or its life moves it to a new
   holder `wreck:<id>` (one transaction; a Wreck row too); `expire(now)` destroys what is
-  left after `WRECK_TTL_S` (`Economy.expire_wreck`, the usual sink).
+  left after `WRECK_TTL_S` (`Economy.expire_wreck`, the usual sink). A live NPC destroyed in
+  a zone names the zone's wreck (`Wrecked.wreck_id`), which anyone there can loot and which
+  expires with the zone's `WreckExpired`.
 - **Rescues**: a stranded clone pays its rescuer (`player:` to `player:`) or the station's
   tug (`services`), as far as its credits go.
 
@@ -255,15 +257,16 @@ class NpcEconomy:
         ship = r.ship
         holder = ship_holder(ship.ship_id)
         held = self.store.ledger.holdings(self.world, holder)
+        wreck_id = r.wreck_id if r.wreck_id > 0 else self._next_wreck
         moves = [
-            ItemMove(item, min(qty, held.get(item, 0)), holder, wreck_holder(self._next_wreck))
+            ItemMove(item, min(qty, held.get(item, 0)), holder, wreck_holder(wreck_id))
             for item, qty in r.items
             if min(qty, held.get(item, 0)) > 0
         ]
         if not moves:
             return Done(True, cargo=held, qty=0)
-        wreck_id = self._next_wreck  # the moves above already name it
-        self._next_wreck += 1
+        if r.wreck_id <= 0:
+            self._next_wreck += 1
         now = self.economy.books.clock()
         x, y = ship.system
         txn = self.store.ledger.commit(
@@ -278,7 +281,8 @@ class NpcEconomy:
             at=now,
         )
         self.transactions += 1
-        self._wrecks.append((now + WRECK_TTL_S, wreck_id))
+        if r.wreck_id <= 0:  # a zone's wreck expires with the zone's own WreckExpired
+            self._wrecks.append((now + WRECK_TTL_S, wreck_id))
         return Done(True, cargo=txn.holdings.get(holder, {}), qty=wreck_id)
 
     def expire(self) -> int:

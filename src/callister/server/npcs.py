@@ -558,7 +558,7 @@ class AgentRuntime:
                 self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y, handle.sector)
             elif isinstance(e, Destroyed):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y, handle.sector)
-                self._destroyed(e.ship, tick, e.by_owner)
+                self._destroyed(e.ship, tick, e.by_owner, e.wreck, e.x, e.y)
             elif isinstance(e, CrimeCommitted):
                 row = handle.zone.store.find(e.ship)
                 if row is not None:
@@ -609,7 +609,9 @@ class AgentRuntime:
         if npc.clone_id in self.pool:
             self.world.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
 
-    def _destroyed(self, ship: int, tick: int, by_owner: int) -> None:
+    def _destroyed(
+        self, ship: int, tick: int, by_owner: int, wreck: int = 0, x: float = 0.0, y: float = 0.0
+    ) -> None:
         killer = self.names.get(by_owner, "station defences" if by_owner == 0 else "someone")
         npc = self.npcs.pop(ship, None)
         dead: list[tuple[Clone, int | None]] = []
@@ -621,7 +623,9 @@ class AgentRuntime:
                 dead.append(
                     (self.pool.kill(npc.clone_id, tick, f"ship destroyed by {killer}"), None)
                 )
-        self.captains.destroyed(ship, f"ship destroyed by {killer}")  # off the sim's books
+        self.captains.destroyed(  # its cargo into the wreck, off the sim's books
+            ship, f"ship destroyed by {killer}", killer=by_owner, wreck=wreck, x=x, y=y
+        )
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
             self.world.writer.submit(self.repo.put_many, dead)

@@ -230,8 +230,9 @@ class Outcomes:
         world = self.world
         pilot = world.pilots.get(event.owner)
         if pilot is None or pilot.character.ship_id != event.ship:
-            # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
-            if event.wreck:
+            # not a player's ship: an NPC's. A living-universe NPC's cargo went into the wreck
+            # (server/captains.py), which stays to be looted; any other wreck is let go
+            if event.wreck and not world.agents.captains.keeps_wreck(event.wreck):
                 world.writer.submit(world.economy.events.expire_wreck, event.wreck)
             return
         world.ship_owner.pop(event.ship, None)
