@@ -21,9 +21,11 @@
 - **Live clones** are flown by `Captain`s (`server/captains.py`): plans become autopilot
   intents; tactical decisions (flee, fight, hunt, loot, mine) come from the agent pool.
 - **Persistence.** The clones are stored with their memories, beliefs and knowledge
-  (`clones` table, `doc`); their ships' state (where, docked, fuel, hull, ammunition, what
-  was paid for the cargo, where it is meant to be sold) and the birth serials are one JSON
-  value in the world's `meta` (`npcs`), written at every checkpoint. Credits and cargo are
+  (`clones` table, `doc`), at each checkpoint those whose memories, relationships or
+  knowledge changed since they were last stored (`fingerprint`); their ships' state (where,
+  docked, fuel, hull, ammunition, what was paid for the cargo, where it is meant to be sold)
+  and the birth serials are one JSON value in the world's `meta` (`npcs`), written at every
+  checkpoint. Credits and cargo are
   the ledger's (`player:-<clone id>`, `ship:<ship id>`).
 """
 
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -107,6 +108,8 @@ class Living:
         self._ids: list[int] = []
         self.steps = 0
         self.step_ms: deque[float] = deque(maxlen=2_000)  # off-screen steps (writer thread)
+        self._saved: dict[int, tuple[Any, ...]] = {}  # clone id -> fingerprint last stored
+        self.saved_last = 0  # clones written by the last save
         self.stay_factor = 1.0  # scales how long live clones stay docked (tests shorten it)
 
     # ------------------------------------------------------------------ start
@@ -313,7 +316,14 @@ class Living:
         for a in sim.dead:
             clones.append((a.clone, None))
         sim.dead.clear()  # archived once
-        self.runtime.repo.put_many(clones)
+        changed = []
+        for clone, ship in clones:  # only what changed since the last save (module docstring)
+            mark = fingerprint(clone)
+            if self._saved.get(clone.id) != mark:
+                self._saved[clone.id] = mark
+                changed.append((clone, ship))
+        self.runtime.repo.put_many(changed)
+        self.saved_last = len(changed)
         doc = {
             "ships": ships,
             "serials": {
@@ -483,8 +493,26 @@ class Living:
         return out
 
 
-def distance(ax: float, ay: float, bx: float, by: float) -> float:
-    return math.hypot(ax - bx, ay - by)
+def fingerprint(clone: Clone) -> tuple[Any, ...]:
+    """What a stored clone must be rewritten for when it changes: its life, its memories (a
+    new one, or a compaction), its relationships and what it knows (prices, dangers, attacks).
+    Moods alone do not count: they settle back to the personality by themselves."""
+    memory = clone.memory
+    n = len(memory)
+    k = clone.knowledge
+    return (
+        clone.alive,
+        n,
+        memory[-1].seq if n else -1,
+        len(clone.relationships),
+        sum(r.last_tick + r.attacks + r.helps + int(r.hostile) for r in clone.relationships),
+        len(k.markets),
+        sum(m.tick for m in k.markets.values()),
+        len(k.dangers),
+        sum(d.tick for d in k.dangers.values()),
+        len(k.attacks),
+        len(k.names),
+    )
 
 
 __all__ = ["HULLS", "STEP_TICKS", "Arrival", "Living"]
