@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,6 +49,7 @@ from callister.agents import (
     to_intents,
 )
 from callister.agents.errors import AgentError
+from callister.content import NpcRole, load_content, role_counts, system_kind
 from callister.economy import EconomyError
 from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
@@ -173,39 +175,49 @@ class NpcSpec:
     y: float
 
 
-def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) -> list[NpcSpec]:
-    """Which NPCs live in a system: a pure function of (seed, sector, system). Lawful systems get
-    patrols and traders, lawless ones pirates (never in home systems: new players start there),
-    systems with fields miners; `density` scales the counts."""
+def npc_plan(
+    seed: int,
+    system: Any,
+    layout: Any,
+    density: float,
+    home: bool,
+    roles: Mapping[str, NpcRole] | None = None,
+) -> list[NpcSpec]:
+    """Which NPCs live in a system: a pure function of (seed, sector, system) and the world's
+    content's NPC roles (`roles`; None: the base content's). Each role's population for the
+    system's kind (`content.role_counts`: lawful, home or lawless) scaled by `density`; an NPC
+    flies one of its role's hulls (chosen by hash when the role lists several)."""
     if density <= 0:
         return []
+    if roles is None:
+        roles = load_content().npc_roles
     x, y = system.x, system.y
     h = _h(seed, x, y, 7)
     lawful = [s for s in layout.stations if s.lawful]
     markets = [s for s in system.stations if "market" in s.services]
-    counts: list[tuple[Goal, int]] = []
-    if lawful:
-        counts.append((Goal.PATROL, 1 + h % 2))
-    if len(markets) >= 2:
-        counts.append((Goal.TRADER, 1 + (h >> 4) % 2))
-    if not lawful and not home:
-        counts.append((Goal.PIRATE, 1 + (h >> 8) % 3))
-    if system.fields:
-        counts.append((Goal.MINER, (h >> 12) % 2 + (0 if lawful else 1)))
+    counts = role_counts(
+        roles,
+        system_kind(bool(lawful), home),
+        markets=len(markets),
+        fields=len(system.fields),
+        roll=h,
+        density=density,
+    )
     out: list[NpcSpec] = []
-    for goal, n in counts:
-        for _ in range(min(MAX_PER_KIND, round(n * density))):
+    for role, n in counts:
+        goal = Goal(role.goal)
+        for _ in range(n):
             i = len(out)
             u = _h(seed, x, y, i, 11)
             ang = (u % 3600) / 3600 * 2 * math.pi
             station = None
-            if goal is Goal.TRADER:
+            if goal is Goal.TRADER and markets:
                 st = markets[(u >> 12) % len(markets)]
                 station, px, py = st.index, float(st.x), float(st.y)
-            elif goal is Goal.PATROL:
+            elif goal is Goal.PATROL and lawful:
                 st = lawful[(u >> 12) % len(lawful)]
                 px, py = st.x + 1500 * math.cos(ang), st.y + 1500 * math.sin(ang)
-            elif goal is Goal.MINER:
+            elif goal is Goal.MINER and system.fields:
                 f = system.fields[(u >> 12) % len(system.fields)]
                 px, py = (
                     f.x + (f.radius + 300) * math.cos(ang),
@@ -214,7 +226,9 @@ def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) ->
             else:
                 r = 0.5 * float(system.radius)
                 px, py = r * math.cos(ang), r * math.sin(ang)
-            out.append(NpcSpec(i, goal, HULL_FOR[goal], station, float(px), float(py)))
+            hulls = role.hulls
+            hull = hulls[0] if len(hulls) == 1 else hulls[_h(seed, x, y, i, 13) % len(hulls)]
+            out.append(NpcSpec(i, goal, hull, station, float(px), float(py)))
     return out
 
 
@@ -298,7 +312,14 @@ class AgentRuntime:
         self.add_statics(handle)
         x, y = handle.sector
         home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
-        plan = npc_plan(world.seed, handle.system, layout, world.settings.npc_density, home)
+        plan = npc_plan(
+            world.seed,
+            handle.system,
+            layout,
+            world.settings.npc_density,
+            home,
+            world.content.npc_roles,
+        )
         for spec in plan:
             try:
                 await self._spawn(handle, spec)

@@ -41,7 +41,13 @@ from callister.sim import (
     warm_up,
 )
 from callister.store import Character, Store
-from callister.universe import StarSystem, apply_deltas, arrival_point
+from callister.universe import (
+    DEFAULT_PARAMS,
+    GeneratorParams,
+    StarSystem,
+    apply_deltas,
+    arrival_point,
+)
 from callister.universe.deltas import field_ticks
 
 log = logging.getLogger(__name__)
@@ -123,13 +129,15 @@ class World:
         bus: Bus,
         content: Content,
         metrics: Metrics,
+        params: GeneratorParams = DEFAULT_PARAMS,
     ) -> None:
         self.settings = settings
         self.name = settings.world_name
         self.seed = settings.world_seed
+        self.params = params  # the world's generator parameters (its map, with the seed)
         self.store, self.writer, self.bus, self.content = store, writer, bus, content
         self.metrics = metrics
-        self.universe = UniverseCache(self.seed)
+        self.universe = UniverseCache(self.seed, params=params)
         self.ids = IdAllocator(store, writer)
         self.zones: dict[str, ZoneHandle] = {}
         self._zone_loading: dict[str, asyncio.Future[ZoneHandle]] = {}
