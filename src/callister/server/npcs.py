@@ -54,7 +54,7 @@ from callister.economy import EconomyError
 from callister.server.stations import station_ref
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
-from callister.sim.weapons import WEAPON_KEYS
+from callister.sim.weapons import WEAPON_KEYS, register_weapons
 from callister.store import Character
 
 if TYPE_CHECKING:
@@ -287,7 +287,13 @@ class AgentRuntime:
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
         self.trading: set[int] = set()
-        self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        # per registered weapon index (this world's weapons registered first; a key another
+        # world's pack added is never on this world's ships: range 0); [-1] is an empty slot
+        weapons = world.content.weapons
+        register_weapons(weapons)
+        self.ranges = np.array(
+            [weapons[k].range if k in weapons else 0.0 for k in WEAPON_KEYS] + [0.0]
+        )
         self.crews: CrewDesk = CrewDesk(world, self)
         self.thought = 0  # decisions made (metrics/tests)
 

@@ -249,6 +249,7 @@ class World:
             tick_hz=self.settings.tick_hz,
             start_tick=self.tick,
             rules=self.rules,
+            content=self.content,  # the world's own hulls, weapons and ores (its pack)
         )
         zone.grant_ids(ids)
         now = time.time()
