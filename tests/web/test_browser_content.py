@@ -65,8 +65,9 @@ def test_a_modded_hull_is_drawn_from_the_server_outline(
     base = game.live.http
     root = call(base, "POST", "/api/register", {"name": "Maker", "password": PASSWORD})
     game.live.services.store.accounts.set_role("Maker", "admin")
-    call(base, "POST", "/api/worlds", {"name": "frontier", "visibility": "invite", "seed": 3,
-                                       "rules": {"starting_credits": 200000}}, root["token"])  # fmt: skip
+    world = {"name": "frontier", "visibility": "invite", "seed": 3,
+             "rules": {"starting_credits": 200000}}  # fmt: skip
+    call(base, "POST", "/api/worlds", world, root["token"])
     files = dict(ContentPack.from_dir(EXAMPLE).files)
     call(base, "PUT", "/api/admin/worlds/frontier/content", {"files": files}, root["token"])
     pilot = call(base, "POST", "/api/register", {"name": "Corsa", "password": PASSWORD})
