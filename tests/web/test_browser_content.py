@@ -110,3 +110,42 @@ def test_a_modded_hull_is_drawn_from_the_server_outline(
     assert SHOT.stat().st_size > 10_000
     assert not p.page_errors, p.page_errors
     p.context.close()
+
+
+def test_the_admin_console_manages_a_world_pack(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+    base = game.live.http
+    call(base, "POST", "/api/register", {"name": "Curator", "password": PASSWORD})
+    game.live.services.store.accounts.set_role("Curator", "admin")
+    root = call(base, "POST", "/api/login", {"name": "Curator", "password": PASSWORD})
+    call(base, "POST", "/api/worlds", {"name": "outpost", "visibility": "private"},
+         root["token"])  # fmt: skip
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/admin")
+    page.fill("#admin-name", "Curator")
+    page.fill("#admin-password", PASSWORD)
+    page.click("#admin-login-submit")
+    page.wait_for_selector("[data-testid='content-outpost']", timeout=10000)
+    page.click("[data-testid='content-outpost']")
+    page.wait_for_selector("[data-testid='content-summary']:has-text('no pack')", timeout=10000)
+    # the example's files from disk, with a mistake typed into the hull
+    page.set_input_files("[data-testid='content-upload']", sorted(EXAMPLE.glob("*.toml")))
+    hulls = "[data-testid='content-file-hulls.toml']"
+    until("the files loaded", lambda: page.input_value(hulls), lambda v: "corsair" in v)
+    page.fill(hulls, page.input_value(hulls).replace("thrust = 75.0", 'thrust = "fast"'))
+    page.click("[data-testid='content-save']")
+    problem = page.wait_for_selector("[data-testid='content-problem']", timeout=10000)
+    assert "hulls.toml [corsair] thrust" in (problem.text_content() or "")
+    assert game.call(lambda: game.live.services.store.content.current("outpost")) is None
+    page.fill(hulls, page.input_value(hulls).replace('thrust = "fast"', "thrust = 75.0"))
+    page.click("[data-testid='content-save']")
+    page.wait_for_selector("[data-testid='content-summary']:has-text('version 1: frontier')",
+                           timeout=10000)  # fmt: skip
+    row = game.call(lambda: game.live.services.store.content.current("outpost"))
+    assert row is not None and row.digest == ContentPack.from_dir(EXAMPLE).digest
+    page.click("[data-testid='content-clear']")
+    page.wait_for_selector("[data-testid='content-summary']:has-text('version 2: no pack')",
+                           timeout=10000)  # fmt: skip
+    assert not errors, errors
+    page.context.close()
