@@ -22,9 +22,11 @@ def register(
     world_actions: argparse._SubParsersAction,
     action: Callable[..., argparse.ArgumentParser] | None = None,
     admin_arg: Callable[[argparse.ArgumentParser], None] | None = None,
+    world_store: Callable[[argparse.Namespace], Any] | None = None,
 ) -> None:
     """Add `content validate|set|show` and `params show|set` under `callister admin world`
-    (`action` makes a leaf command with --db/--config, `admin_arg` adds the credentials)."""
+    (`action` makes a leaf command with --db/--config, `admin_arg` adds the credentials,
+    `world_store(args)` opens the settings, the store and the acting administrator)."""
     p = world_actions.add_parser(
         "content",
         help="a world's content pack: validate, set, show",
@@ -50,7 +52,7 @@ def register(
         "content_digest} or {valid: false, errors: [...]}",
     )
     v.set_defaults(func=validate)
-    if action is None or admin_arg is None:
+    if action is None or admin_arg is None or world_store is None:
         return
     st = action(
         act,
@@ -67,7 +69,7 @@ def register(
     st.add_argument("--clear", action="store_true", help="store 'no pack' (the base content)")
     st.add_argument("--json", action="store_true", help="print the stored version as JSON")
     admin_arg(st)
-    st.set_defaults(func=content_set)
+    st.set_defaults(func=content_set, world_store=world_store)
     sh = action(
         act,
         "show",
@@ -82,7 +84,7 @@ def register(
         action="store_true",
         help="print {world, version, pack: {name, version, digest, files}, history: [...]}",
     )
-    sh.set_defaults(func=content_show)
+    sh.set_defaults(func=content_show, world_store=world_store)
 
     pp = world_actions.add_parser(
         "params",
@@ -95,7 +97,7 @@ def register(
     ps = action(pact, "show", "a world's generator parameters", "Print them (TOML-like or --json).")
     ps.add_argument("name", help="the world")
     ps.add_argument("--json", action="store_true", help="print them as JSON")
-    ps.set_defaults(func=params_show)
+    ps.set_defaults(func=params_show, world_store=world_store)
     pz = action(
         pact,
         "set",
@@ -107,7 +109,7 @@ def register(
     pz.add_argument("name", help="the world")
     pz.add_argument("file", metavar="FILE", help="generator parameters (TOML)")
     admin_arg(pz)
-    pz.set_defaults(func=params_set)
+    pz.set_defaults(func=params_set, world_store=world_store)
 
 
 def changes(pack: Any, under: Any) -> dict[str, dict[str, Any]]:
@@ -195,7 +197,6 @@ def _problems(exc: Any, as_json: bool, where: str) -> int:
 
 
 def content_set(args: argparse.Namespace) -> int:
-    from callister.cli.admin_cmd import _world_store
     from callister.content import ContentError, ContentPack, load_content
     from callister.worlds.content import set_pack
 
@@ -205,7 +206,7 @@ def content_set(args: argparse.Namespace) -> int:
         pack = None if args.clear else ContentPack.from_path(args.path)
     except ContentError as exc:
         return _problems(exc, args.json, args.path)
-    with _world_store(args) as (_, store, actor):
+    with args.world_store(args) as (_, store, actor):
         assert actor is not None
         if store.worlds.get(args.name) is None:
             raise ValueError(f"no world named '{args.name}'")
@@ -228,11 +229,10 @@ def content_set(args: argparse.Namespace) -> int:
 
 
 def content_show(args: argparse.Namespace) -> int:
-    from callister.cli.admin_cmd import _world_store
     from callister.content import load_content
     from callister.worlds.content import stored_pack
 
-    with _world_store(args) as (_, store, _actor):
+    with args.world_store(args) as (_, store, _actor):
         if store.worlds.get(args.name) is None:
             raise ValueError(f"no world named '{args.name}'")
         history = store.content.history(args.name)
@@ -276,10 +276,9 @@ def content_show(args: argparse.Namespace) -> int:
 
 
 def params_show(args: argparse.Namespace) -> int:
-    from callister.cli.admin_cmd import _world_store
     from callister.worlds.content import world_params
 
-    with _world_store(args) as (_, store, _actor):
+    with args.world_store(args) as (_, store, _actor):
         record = store.worlds.get(args.name)
         if record is None:
             raise ValueError(f"no world named '{args.name}'")
@@ -297,12 +296,11 @@ def params_show(args: argparse.Namespace) -> int:
 def params_set(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from callister.cli.admin_cmd import _world_store
     from callister.universe import GeneratorParams
     from callister.worlds.content import refuse_params_change
 
     params = GeneratorParams.from_toml(Path(args.file).read_text(encoding="utf-8"))
-    with _world_store(args) as (_, store, _actor):
+    with args.world_store(args) as (_, store, _actor):
         record = store.worlds.get(args.name)
         if record is None:
             raise ValueError(f"no world named '{args.name}'")

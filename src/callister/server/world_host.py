@@ -216,6 +216,7 @@ class WorldHost:
             settings, self.store, self.writer, bus, content, metrics, params=world_params(record)
         )
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
+        world.owner, world.public = record.owner, name == self.public  # its game masters
         await world.start()
         # a mute holds in every world
         gateway = Gateway(world, bus, settings, metrics, mutes=self.services.gateway.commands.mutes)
