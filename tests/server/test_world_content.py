@@ -22,6 +22,7 @@ from tests.waiting import until
 from callister.content import ContentPack
 from callister.server.admin_routes import WORLD_HOST
 from callister.sim import HULL_KEYS
+from callister.universe import GeneratorParams, generate_system
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
 SEED = 3  # the home station of world seed 3 has a shipyard (its market lists hulls)
@@ -192,3 +193,56 @@ async def test_a_modded_world_runs_its_pack_and_the_public_world_never_sees_it(
     audit = await host.call(store.worlds.list_audit, "frontier", 50)
     deleted = next(r for r in audit if r.action == "deleted")
     assert deleted.detail["rows_deleted"].get("world_content") == 1, deleted.detail
+
+
+@pytest.fixture
+async def lite(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    live = await start_live(make_settings(tmp_path, world_seed=SEED, reconnect_grace_s=0.0))
+    try:
+        yield live
+    finally:
+        await live.server.close()
+
+
+async def test_a_running_world_restarts_into_its_new_content_on_its_own_map(
+    lite: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """A new pack version reaches the players of a running world (bye naming the same world,
+    reconnect, new content); the world generates its systems with its own parameters; a bad
+    parameter is refused naming it."""
+    live = lite
+    host = live.server.app[WORLD_HOST]
+    admin = await account(live, http, "Root", "admin")
+    status, body = await api(http, live, "POST", "/api/worlds", admin, {
+        "name": "dense", "visibility": "private", "seed": 11,
+        "params": {"density": 5000}})  # fmt: skip
+    assert status == 400 and body["error"]["message"].startswith("density:"), body
+    params = {"density": 180, "station_fraction": 100, "field_richness": 300}
+    status, made = await api(http, live, "POST", "/api/worlds", admin, {
+        "name": "dense", "visibility": "private", "seed": 11, "params": params})  # fmt: skip
+    assert status == 201 and made["params"]["density"] == 180, made
+    admin.world = "dense"
+    await admin.connect()
+    await pump_until([admin], lambda: bool(admin.content) and admin.system is not None)
+    assert "corsair" not in keys(admin.content, "hulls")
+    world = host.runtimes["dense"].world
+    expected = GeneratorParams(**params)
+    assert world.params == expected and world.universe.params == expected
+    assert admin.system is not None
+    x, y = int(admin.system["x"]), int(admin.system["y"])
+    generated = generate_system(11, x, y, expected)
+    assert generated is not None and admin.system["key"] == generated.to_dict()["key"]
+    assert admin.system["name"] == generated.name
+
+    # a new pack version: the running world restarts and its players come back into it
+    status, _ = await api(http, live, "PUT", "/api/admin/worlds/dense/content", admin,
+                          {"files": example_files()})  # fmt: skip
+    assert status == 201
+    await pump_until([admin], lambda: admin.bye_world == "dense", timeout=30)
+    admin.content = {}
+    admin.world = "dense"
+    await admin.connect()
+    await pump_until([admin], lambda: bool(admin.content))
+    assert "corsair" in keys(admin.content, "hulls")
+    assert host.runtimes["dense"].content_version == 1
+    await admin.close()

@@ -172,6 +172,11 @@ class WorldHost:
     async def runtime(self, name: str) -> Runtime:
         """The running world, started on demand."""
         found = self.runtimes.get(name)
+        if found is not None and found.stopping is not None and found.own:
+            # stopping (idle, or restarting into new content): wait, then start it afresh
+            with contextlib.suppress(Exception):
+                await asyncio.shield(found.stopping)
+            found = self.runtimes.get(name)
         if found is not None:
             return found
         pending = self._starting.get(name)
