@@ -165,6 +165,23 @@ async def test_a_modded_world_runs_its_pack_and_the_public_world_never_sees_it(
     await bea.close()
     await ash.close()
 
+    # Ash moves to the public world, which has no corsair: the stated rule trades it in through
+    # the ledger (half its price x hull left) and Ash arrives in the starter hull
+    player = f"player:{ash.welcome['account']}"
+    frontier_before = await host.call(store.ledger.balance, "frontier", player)
+    status, moved = await api(http, live, "POST", "/api/worlds/infinity/move", ash,
+                              {"from": "frontier"})  # fmt: skip
+    assert status == 200, moved
+    record = next(r for r in await host.call(store.worlds.list_audit, None, 50)
+                  if r.id == moved["audit"])  # fmt: skip
+    refit = record.detail["refit"]
+    assert refit["hull"]["from"] == "corsair" and refit["hull"]["to"] == "shuttle"
+    assert refit["hull"]["credit"] == 45_000  # a full corsair: half its 90,000
+    arrived = await host.call(store.characters.load, int(ash.welcome["account"]), "infinity")
+    assert arrived is not None and arrived.hull == "shuttle"
+    after = await host.call(store.ledger.balance, "infinity", player)
+    assert after == frontier_before + 45_000
+
     # a fork carries the pack
     status, body = await api(http, live, "POST", "/api/admin/worlds/frontier/fork", admin,
                              {"name": "frontier-copy"})  # fmt: skip
