@@ -263,3 +263,37 @@ async def test_a_running_world_restarts_into_its_new_content_on_its_own_map(
     assert "corsair" in keys(admin.content, "hulls")
     assert host.runtimes["dense"].content_version == 1
     await admin.close()
+
+
+async def test_bad_content_requests_get_clear_errors(
+    lite: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    live = lite
+    admin = await account(live, http, "Root", "admin")
+    owner = await account(live, http, "Owen", "player")
+    status, _ = await api(http, live, "POST", "/api/worlds", admin, {"name": "attic"})
+    assert status == 201
+    path = "/api/admin/worlds/attic/content"
+    cases: list[tuple[Any, int, str]] = [
+        ({}, 400, "BAD_FIELD"),  # neither files nor clear
+        ({"files": "pack.toml"}, 400, "BAD_FIELD"),
+        ({"files": {"pack.toml": 7}}, 400, "BAD_CONTENT"),  # not text
+        ({"files": {"hull.toml": "[x]"}}, 400, "BAD_CONTENT"),  # a misspelt file; no manifest
+        ({"files": {"pack.toml": "[pack]\nname = 'x'"}}, 400, "BAD_CONTENT"),
+        ({"files": {"pack.toml": "[pack\n"}}, 400, "BAD_CONTENT"),  # not TOML
+        ({"files": {"pack.toml": "#" * 300_000}}, 400, "BAD_CONTENT"),  # over 256 KiB
+    ]
+    for body, code, error in cases:
+        status, answer = await api(http, live, "PUT", path, admin, body)
+        assert (status, answer["error"]["code"]) == (code, error), (body, answer)
+        if error == "BAD_CONTENT":
+            assert answer["problems"] and "message" in answer["problems"][0]
+    status, answer = await api(http, live, "PUT", "/api/admin/worlds/nowhere/content", admin,
+                               {"clear": True})  # fmt: skip
+    assert status == 404 and answer["error"]["code"] == "NO_SUCH_WORLD"
+    # not the owner, not an administrator; no token at all
+    assert (await api(http, live, "GET", path, owner))[0] == 403
+    assert (await api(http, live, "PUT", path, None, {"clear": True}))[0] == 401
+    assert (await api(http, live, "GET", "/api/worlds/attic/content", owner))[0] == 404
+    history = await live.server.app[WORLD_HOST].call(live.services.store.content.history, "attic")
+    assert history == []

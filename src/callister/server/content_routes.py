@@ -29,7 +29,11 @@ from callister.server.admin_routes import (
 )
 from callister.server.content_view import client_content
 from callister.store import NotFound
+from callister.store.content import MAX_STORED_PACK
 from callister.worlds.content import set_pack, stored_pack, world_content, world_params
+
+MAX_CONTENT_BODY = MAX_STORED_PACK + 4096
+"""The body limit of `PUT /api/admin/worlds/{name}/content` (a stored pack's JSON and a little)."""
 
 
 def content_refused(exc: ContentError) -> web.Response:
@@ -92,7 +96,9 @@ async def admin_show_content(request: web.Request) -> web.Response:
 @_guard
 async def admin_set_content(request: web.Request) -> web.Response:
     account, host, record = await _owner_or_admin(request)
-    body = await _body(request)
+    # a pack may hold 256 KiB of files, more than the server's usual body limit: an owner or
+    # administrator (checked above, before the body is read) may send up to a stored pack's size
+    body = await _body(request.clone(client_max_size=MAX_CONTENT_BODY))
     pack: ContentPack | None
     try:
         if body.get("clear") is True:
