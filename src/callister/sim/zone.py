@@ -701,10 +701,13 @@ class Zone:
         self.rules = self._state.rules
 
     @classmethod
-    def from_checkpoint(cls, layout: ZoneLayout, data: bytes) -> Zone:
-        """A new zone over `layout` in the state `data` (a `checkpoint()`) holds."""
+    def from_checkpoint(
+        cls, layout: ZoneLayout, data: bytes, content: Content | None = None
+    ) -> Zone:
+        """A new zone over `layout` in the state `data` (a `checkpoint()`) holds, running
+        `content` (None: the base content)."""
         header, _ = _checkpoint.load(data)
-        zone = cls(layout, tick_hz=int(header["tick_hz"]))
+        zone = cls(layout, tick_hz=int(header["tick_hz"]), content=content)
         zone.restore(data)
         return zone
 
