@@ -47,6 +47,8 @@ from callister.sim import (
     ZoneRules,
     warm_up,
 )
+from callister.sim.frame import register_hulls
+from callister.sim.weapons import register_weapons
 from callister.store import Character, Store
 from callister.universe import (
     DEFAULT_PARAMS,
@@ -129,6 +131,10 @@ class World:
         self.name = settings.world_name
         self.seed = settings.world_seed
         self.params = params  # the world's generator parameters (its map, with the seed)
+        # number the world's hull and weapon keys in this process now: a world whose pack
+        # would pass the process's limits does not start (ValueError), rather than a zone later
+        register_hulls(content.hulls)
+        register_weapons(content.weapons)
         self.store, self.writer, self.bus, self.content = store, writer, bus, content
         self.metrics = metrics
         self.universe = UniverseCache(self.seed, params=params)
