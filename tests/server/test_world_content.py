@@ -297,3 +297,13 @@ async def test_bad_content_requests_get_clear_errors(
     assert (await api(http, live, "GET", "/api/worlds/attic/content", owner))[0] == 404
     history = await live.server.app[WORLD_HOST].call(live.services.store.content.history, "attic")
     assert history == []
+    # a stored pack that no longer loads (written past the loader, as a base upgrade would
+    # leave it): the world does not start, and whoever enters is told why
+    broken = {"name": "attic", "version": "1.0.0", "digest": "0" * 64,
+              "files": {"pack.toml": '[pack]\nname = "attic"\nversion = "1.0.0"\n',
+                        "hulls.toml": '[shuttle]\nthrust = "fast"\n'}}  # fmt: skip
+    await live.server.app[WORLD_HOST].call(live.services.store.content.set, "attic", broken, None)
+    admin.world = "attic"
+    with pytest.raises(RuntimeError):
+        await admin.connect()
+    assert admin.stats.error_codes.get("WORLD_REFUSED") == 1

@@ -384,7 +384,15 @@ class WorldHost:
                     )
                 ):
                     await self._kick(account.id, f"entered world {name}", name)
-            runtime = await self.runtime(name)
+            try:
+                runtime = await self.runtime(name)
+            except ValueError as exc:  # its content pack no longer loads, or is past limits
+                log.error("world %s cannot start: %s", name, exc)
+                await ws.send_str(
+                    error_message(ErrorCode.WORLD_REFUSED, f"world {name} cannot start: {exc}")
+                )
+                await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world cannot start")
+                return ws
             if account.id in self.members.get(name, {}) and self.members[name][account.id] != (
                 "member"
             ):
