@@ -404,6 +404,9 @@ ADMIN_ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("POST", "/api/admin/worlds/{name}/approve"),
     ("POST", "/api/admin/worlds/{name}/cancel"),
     ("GET", "/api/admin/worlds/audit"),
+    # server/content_routes.py (administrators, and a private world's owner)
+    ("GET", "/api/admin/worlds/{name}/content"),
+    ("PUT", "/api/admin/worlds/{name}/content"),
 )
 
 
