@@ -28,6 +28,7 @@ import math
 import time
 import zlib
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -50,7 +51,7 @@ from callister.agents import (
     ZoneView,
     to_intents,
 )
-from callister.content import Content
+from callister.content import Content, NpcRole, load_content, role_counts, system_kind
 from callister.economy import Economy
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.server.captains import Captains
@@ -63,7 +64,7 @@ from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.events import AutopilotArrived, AutopilotCancelled, LootReached, Mined
-from callister.sim.weapons import WEAPON_KEYS
+from callister.sim.weapons import WEAPON_KEYS, register_weapons
 from callister.store import Store
 
 log = logging.getLogger(__name__)
@@ -181,39 +182,49 @@ class NpcSpec:
     y: float
 
 
-def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) -> list[NpcSpec]:
-    """Which NPCs live in a system: a pure function of (seed, sector, system). Lawful systems get
-    patrols and traders, lawless ones pirates (never in home systems: new players start there),
-    systems with fields miners; `density` scales the counts."""
+def npc_plan(
+    seed: int,
+    system: Any,
+    layout: Any,
+    density: float,
+    home: bool,
+    roles: Mapping[str, NpcRole] | None = None,
+) -> list[NpcSpec]:
+    """Which NPCs live in a system: a pure function of (seed, sector, system) and the world's
+    content's NPC roles (`roles`; None: the base content's). Each role's population for the
+    system's kind (`content.role_counts`: lawful, home or lawless) scaled by `density`; an NPC
+    flies one of its role's hulls (chosen by hash when the role lists several)."""
     if density <= 0:
         return []
+    if roles is None:
+        roles = load_content().npc_roles
     x, y = system.x, system.y
     h = _h(seed, x, y, 7)
     lawful = [s for s in layout.stations if s.lawful]
     markets = [s for s in system.stations if "market" in s.services]
-    counts: list[tuple[Goal, int]] = []
-    if lawful:
-        counts.append((Goal.PATROL, 1 + h % 2))
-    if len(markets) >= 2:
-        counts.append((Goal.TRADER, 1 + (h >> 4) % 2))
-    if not lawful and not home:
-        counts.append((Goal.PIRATE, 1 + (h >> 8) % 3))
-    if system.fields:
-        counts.append((Goal.MINER, (h >> 12) % 2 + (0 if lawful else 1)))
+    counts = role_counts(
+        roles,
+        system_kind(bool(lawful), home),
+        markets=len(markets),
+        fields=len(system.fields),
+        roll=h,
+        density=density,
+    )
     out: list[NpcSpec] = []
-    for goal, n in counts:
-        for _ in range(min(MAX_PER_KIND, round(n * density))):
+    for role, n in counts:
+        goal = Goal(role.goal)
+        for _ in range(n):
             i = len(out)
             u = _h(seed, x, y, i, 11)
             ang = (u % 3600) / 3600 * 2 * math.pi
             station = None
-            if goal is Goal.TRADER:
+            if goal is Goal.TRADER and markets:
                 st = markets[(u >> 12) % len(markets)]
                 station, px, py = st.index, float(st.x), float(st.y)
-            elif goal is Goal.PATROL:
+            elif goal is Goal.PATROL and lawful:
                 st = lawful[(u >> 12) % len(lawful)]
                 px, py = st.x + 1500 * math.cos(ang), st.y + 1500 * math.sin(ang)
-            elif goal is Goal.MINER:
+            elif goal is Goal.MINER and system.fields:
                 f = system.fields[(u >> 12) % len(system.fields)]
                 px, py = (
                     f.x + (f.radius + 300) * math.cos(ang),
@@ -222,7 +233,9 @@ def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) ->
             else:
                 r = 0.5 * float(system.radius)
                 px, py = r * math.cos(ang), r * math.sin(ang)
-            out.append(NpcSpec(i, goal, HULL_FOR[goal], station, float(px), float(py)))
+            hulls = role.hulls
+            hull = hulls[0] if len(hulls) == 1 else hulls[_h(seed, x, y, i, 13) % len(hulls)]
+            out.append(NpcSpec(i, goal, hull, station, float(px), float(py)))
     return out
 
 
@@ -296,7 +309,13 @@ class AgentRuntime:
         self.statics: dict[str, ZoneStatics] = {}
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
-        self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        # per registered weapon index (this world's weapons registered first; a key another
+        # world's pack added is never on this world's ships: range 0); [-1] is an empty slot
+        register_weapons(content.weapons)
+        self.ranges = np.array(
+            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS]
+            + [0.0]
+        )
         self.notify = notify
         self.crews: CrewDesk = CrewDesk(
             world,
