@@ -6,7 +6,6 @@ orders and explains itself in the ship's chat.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -22,33 +21,15 @@ from callister.bots.client import Bot
 from callister.server.npcs import npc_plan
 from callister.store import CloneFilter
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running, start_live
+from .test_shared_ships import record
 from .wsclient import player
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
+    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
         yield server
-    finally:
-        await server.server.close()
-
-
-def record_crew(bot: Bot) -> dict[str, list[dict[str, Any]]]:
-    """Keep the bot's `crew` and `chat` messages (the bot itself ignores them)."""
-    seen: dict[str, list[dict[str, Any]]] = {"crew": [], "chat": []}
-    original = bot._on_frame
-
-    def on_frame(data: str | bytes) -> None:
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("t") in seen:
-                seen[msg["t"]].append(msg)
-        original(data)
-
-    bot._on_frame = on_frame  # type: ignore[method-assign]
-    return seen
 
 
 async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -> None:
@@ -96,7 +77,7 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot = await player(live, http, "captain")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     world = live.services.world
     cand = await hire(bot, seen, "gunner")
     credits = bot.receipts[next(iter(bot.receipts))]["credits"]
@@ -170,7 +151,7 @@ async def test_dead_clone_cannot_act_and_crew_talks(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot = await player(live, http, "talker")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     world = live.services.world
     cand = await hire(bot, seen, "engineer")
     clone_id = int(cand["id"])

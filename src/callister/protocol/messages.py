@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg, decode_gm
 from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
@@ -315,7 +316,8 @@ StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
     Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
-)
+    | GmMsg
+)  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 SIDES = ("buy", "sell")
@@ -719,6 +721,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "spectate": _spectate,
     "autopilot": _autopilot,
     "cruise": _cruise,
+    "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

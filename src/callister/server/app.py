@@ -17,7 +17,7 @@ import callister
 from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, crew_routes, moderation_routes
+from callister.server import admin_routes, crew_routes, gm_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -33,7 +33,6 @@ from callister.server.auth import (
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
 from callister.server.http import (
-    CSP,
     SERVICES,
     WEB_DIR,
     Services,
@@ -41,7 +40,9 @@ from callister.server.http import (
     error,
     int_param,
     json_body,
+    page,
     require_role,
+    serve,
 )
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
@@ -320,7 +321,7 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "index.html", headers={"Content-Security-Policy": CSP})
+    return page("index.html")
 
 
 @web.middleware
@@ -389,6 +390,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
     admin_routes.register(app)
+    gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
@@ -401,12 +403,4 @@ def run(settings: Settings) -> None:
     sys.setswitchinterval(0.001)
     app = build_app(settings)
     log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=5.0,
-        access_log=None,
-        handle_signals=True,
-    )
+    serve(app, settings)

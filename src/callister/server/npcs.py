@@ -391,12 +391,16 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
+        readmit: bool = False,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool
+        (`readmit`: the same ship returning, as `Zone.add_ship` has it)."""
         clone.require_alive()
         hull = self.content.hulls[hull_key]
         owner = -clone.id
-        handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
+        handle.zone.add_ship(
+            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, readmit=readmit
+        )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
         )
@@ -417,6 +421,35 @@ class AgentRuntime:
         self.names[clone.id] = clone.name
         self.pool.add(clone, ship=ship, zone=handle.key)
         return npc
+
+    def move_npc(
+        self, ship: int, target: ZoneHandle, x: float, y: float, docked_at: int | None
+    ) -> None:
+        """A game master's teleport of an NPC ship (server/gm.py): out of its zone and into
+        `target` (the same zone or another) at (x, y), or docked at `docked_at`, keeping its
+        vitals, its clone and its mind."""
+        npc = self.npcs[ship]
+        source = self.world.zones[npc.key]
+        state = source.zone.remove_ship(ship)
+        angle = math.atan2(-y, -x)
+        if target is source:
+            target.zone.add_ship(
+                ship, npc.owner, self.content.hulls[npc.hull], x=x, y=y, angle=angle,
+                docked_at=docked_at, readmit=True, hull_hp=state.hull_hp, shield=state.shield,
+                energy=state.energy, fuel=state.fuel, weapons=state.weapons, ammo=state.ammo,
+            )  # fmt: skip
+            return
+        self.by_zone.get(npc.key, set()).discard(ship)
+        del self.npcs[ship]
+        self.npc_of_clone.pop(npc.clone_id, None)
+        self.last.pop(npc.clone_id, None)
+        clone = self.pool.remove(npc.clone_id)
+        self.spawn_npc(
+            target, clone, ship, npc.hull, x, y, docked_at=docked_at, angle=angle, readmit=True
+        )  # (readmit: the ship may come back to a system it was teleported out of)
+        target.zone.set_vitals(
+            ship, hull_hp=state.hull_hp, shield=state.shield, energy=state.energy, fuel=state.fuel
+        )
 
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
@@ -449,6 +482,10 @@ class AgentRuntime:
         n = s.count
         kinds = s.kind[:n]
         rows = np.flatnonzero(kinds == KIND_SHIP)
+        hidden = self.world.gm_ships
+        if hidden:  # a game master's invisible ship: clones do not see it either
+            ghosts = [ship for ship, mode in hidden.items() if mode == "invisible"]
+            rows = rows[~np.isin(s.ids[rows], np.array(ghosts, dtype=np.uint64))]
         owner = s.owner[rows]
         players = owner > 0
         if not players.any():
@@ -523,9 +560,13 @@ class AgentRuntime:
         zones = self.world.zones
         self.crews.sync(tick)
 
+        frozen = self.world.frozen
+
         def view_for(key: Any) -> ZoneView | None:
             handle = zones.get(key)
-            return None if handle is None else self.zone_view(handle, tick)
+            if handle is None or key in frozen:  # a frozen system's clones do not think
+                return None
+            return self.zone_view(handle, tick)
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1
@@ -694,23 +735,14 @@ class AgentRuntime:
             ref = station_ref(handle, station_index)
             account = npc.owner
             await self.writer.call(econ.events.ensure_player, account)
-            character = Character(
-                account_id=account,
-                world=self.world_name,
-                ship_id=npc.ship,
-                hull=npc.hull,
-                system_x=x,
-                system_y=y,
-                x=float(station.x),
-                y=float(station.y),
-                vx=0.0,
-                vy=0.0,
-                angle=0.0,
-                docked_at=station_index,
-                home_x=x,
-                home_y=y,
-                home_station=station_index,
-                extra={},
+            character = Character.docked(
+                account,
+                self.world_name,
+                npc.ship,
+                npc.hull,
+                (x, y),
+                station_index,
+                (station.x, station.y),
             )
             tag = f"{npc.ship}:{world.tick}"
             cargo = await self.writer.call(econ.books.cargo, npc.ship)

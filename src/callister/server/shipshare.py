@@ -450,10 +450,9 @@ class ShipShare:
         crews = self.agents.crews
         runtime = self.agents
         tick = self.roster.tick
-        for clone_id in crews.by_ship.pop(ship, []):
-            member = crews.members.pop(clone_id, None)
+        for clone_id in list(crews.by_ship.get(ship, ())):
+            member = crews.release(clone_id, ship)
             runtime.last.pop(clone_id, None)
-            crews._unregister(clone_id, ship)
             if clone_id not in runtime.pool:
                 continue
             clone = runtime.pool.remove(clone_id)
