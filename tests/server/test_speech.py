@@ -30,7 +30,8 @@ from callister.server.speech import SpeechModel, backend_from_settings
 
 from ..agents._support import make_clone
 from ..conftest import LiveServer, make_settings, start_live
-from .test_npcs import hire, pump_until, record_crew
+from .test_npcs import hire, pump_until
+from .test_shared_ships import record
 from .wsclient import player, server_tick
 
 NO_IDS = re.compile(r"#\d|\btick\b|\bticks\b")
@@ -283,7 +284,7 @@ async def test_crew_answers_through_the_model_off_the_tick(
 ) -> None:
     live, p = live_llm
     bot = await player(live, http, "modelcap")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     cand = await hire(bot, seen, "gunner")
     p.delay = 1.0  # a slow model: the world goes on ticking while it thinks
     p.content = json.dumps({"say": "Quiet so far, captain. The guns are ready."})
@@ -316,7 +317,7 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
     live = await start_live(make_settings(tmp_path, starting_credits=5000))  # no NPCs at all
     try:
         bot = await player(live, http, "docker")
-        seen = record_crew(bot)
+        seen = record(bot, "crew", "chat")
         await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
         first = seen["crew"][-1]
         world = live.services.world
@@ -389,7 +390,7 @@ async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
     live = await start_live(make_settings(tmp_path))
     try:
         bot = await player(live, http, "Hailer")
-        seen = record_crew(bot)
+        seen = record(bot, "crew", "chat")
         pilot = live.services.world.pilots[bot.welcome["account"]]
         ship, trader = await _npc(live, pilot, "Tove Lind", 1500.0)
         # it was shot at by the player an hour ago, and holds it against them
@@ -432,7 +433,7 @@ async def test_a_hail_through_the_model(
     live, p = live_llm
     p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
     bot = await player(live, http, "Caller")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     pilot = live.services.world.pilots[bot.welcome["account"]]
     ship, _ = await _npc(live, pilot, "Pax Okafor", 900.0)
     await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": "Where are you headed?"})
