@@ -442,3 +442,36 @@ async def test_a_hail_through_the_model(
     assert answer["source"] == "llm" and answer["text"].startswith("Cargo for the Hub")
     assert "Caller says to you: Where are you headed?" in p.requests[-1]["messages"][1]["content"]
     await bot.close()
+
+
+async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """The server tells the crew who started a fight: a `Hit` by our ship on an NPC that had
+    not attacked us marks the fight as ours, so when it answers, our gunner's line is "firing
+    back", never "they're attacking us"."""
+    from callister.sim import Hit
+
+    live = await start_live(make_settings(tmp_path, starting_credits=5000))
+    try:
+        bot = await player(live, http, "Starter")
+        seen = record(bot, "crew", "chat")
+        gunner = int((await hire(bot, seen, "gunner"))["id"])
+        world = live.services.world
+        pilot = world.pilots[bot.welcome["account"]]
+        handle = world.zones[pilot.zone_key]
+        npc, trader = await _npc(live, pilot, "Tove Lind", 800.0)
+        pool, tick = world.agents.pool, world.tick
+        ours = Hit(npc, -trader.id, bot.ship, pilot.account_id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [ours])
+        back = Hit(bot.ship, pilot.account_id, npc, -trader.id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [back])
+        assert pool._started[gunner][0] == -trader.id and pool._we_started(gunner, tick + 1)
+        # a stranger who shoots first is attacking us
+        other, stranger = await _npc(live, pilot, "Rook Varga", 900.0)
+        first = Hit(bot.ship, pilot.account_id, other, -stranger.id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [first])
+        assert not pool._we_started(gunner, tick + 2)
+        await bot.close()
+    finally:
+        await live.server.close()
