@@ -18,10 +18,8 @@ import pytest
 
 from callister.agents import Clone, Goal, Profile, Role, Skills
 from callister.bots.client import Bot
-from callister.server.npcs import npc_plan
-from callister.store import CloneFilter
 
-from ..conftest import LiveServer, make_settings, running, start_live
+from ..conftest import LiveServer, make_settings, running
 from .test_shared_ships import record
 from .wsclient import player
 
@@ -231,61 +229,3 @@ async def test_consent_and_unlicensed_clones(live: LiveServer, http: aiohttp.Cli
     assert r.status == 401
     await a.close()
     await b.close()
-
-
-async def test_npcs_populate_systems_and_traders_move_prices(
-    tmp_path: Path, http: aiohttp.ClientSession
-) -> None:
-    server = await start_live(make_settings(tmp_path, npc_density=1.0))
-    try:
-        bot = await player(server, http, "watcher")
-        world = server.services.world
-        pilot = world.pilots[bot.welcome["account"]]
-        handle = world.zones[pilot.zone_key]
-        plan = npc_plan(
-            world.seed, handle.system, handle.zone.layout, 1.0, home=True
-        )  # deterministic from the seed
-        assert [s.goal for s in plan] == [
-            s.goal for s in npc_plan(world.seed, handle.system, handle.zone.layout, 1.0, True)
-        ]
-        assert world.agents.npc_count(handle.key) == len(plan)
-        assert all(s.goal is not Goal.PIRATE for s in plan)  # home systems are safe
-        rows = await world.writer.call(world.store.clones.find, CloneFilter(world=world.name))
-        assert len(rows) >= len(plan)
-        await pump_until(bot, lambda: world.agents.thought > 0)  # NPCs think: a player is here
-        await bot.close()
-    finally:
-        await server.server.close()
-
-
-async def test_trader_buys_and_sells_at_real_prices(
-    live: LiveServer, http: aiohttp.ClientSession
-) -> None:
-    bot = await player(live, http, "merchant")
-    world = live.services.world
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
-    markets = [s for s in handle.system.stations if "market" in s.services]
-    assert markets
-    trader = Clone.create(
-        world.agents.repo.new_id(),
-        Profile(name="Marlo", traits=("greedy",)),
-        world=world.name,
-        goal=Goal.TRADER,
-    )
-    ship = await world.ids.next()
-    st = markets[0]
-    npc = world.agents.spawn_npc(handle, trader, ship, "hauler", st.x, st.y, docked_at=st.index)
-    # checked before the first await: once the tick runs, the trader's mind may undock it
-    assert handle.zone.ship_state(ship).docked_at == st.index
-    await world.agents._trade(handle, npc, st.index)  # as on a Docked event
-    cargo = await world.writer.call(world.economy.books.cargo, ship)
-    assert cargo and sum(cargo.values()) > 0  # bought goods at this station's price
-    sell_at = markets[-1]
-    await world.agents._trade(handle, npc, sell_at.index)
-    left = await world.writer.call(world.economy.books.cargo, ship)
-    assert sum(left.values()) <= sum(cargo.values())
-    audit = await world.writer.call(world.economy.audit)
-    assert audit["balanced"], audit["problems"]  # credits and items conserved
-    assert any(m.event == "traded" for m in world.agents.pool.clone(trader.id).memory)
-    await bot.close()

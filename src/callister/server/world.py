@@ -185,6 +185,7 @@ class World:
             metrics=metrics,
             ids=self.ids,
             notices=self.notices,
+            keeps_wreck=self.agents.captains.keeps_wreck,
         )
         self.stations = StationDesk(
             self,
@@ -222,6 +223,10 @@ class World:
         frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
         self.frozen = set(json.loads(frozen)) if frozen else set()
         await self.gm.load()
+        try:
+            await self.agents.start()  # the living universe: stored clones, births
+        except Exception:
+            log.exception("the living universe failed to start")
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
