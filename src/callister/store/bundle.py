@@ -25,9 +25,11 @@ from .clones import CloneRowRepository
 from .cluster import ClusterRepository
 from .database import Database
 from .deletions import DeletionRepository
+from .invites import InviteRepository
 from .ledger import LedgerRepository
 from .meta import MetaRepository
 from .moderation import ModerationRepository
+from .parties import PartyRepository
 from .url import open_database
 from .worlds import WorldRepository
 
@@ -48,6 +50,8 @@ class Store:
         self.clones = CloneRowRepository(db)
         self.moderation = ModerationRepository(db)
         self.cluster = ClusterRepository(db)
+        self.invites = InviteRepository(db)  # invite links and new players' starts
+        self.parties = PartyRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"
