@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     JUMPING = "JUMPING"  # a jump is already charging
     NOT_YOUR_STATION = "NOT_YOUR_STATION"  # a shared ship: another member holds that station
     CRUISE_BLOCKED = "CRUISE_BLOCKED"  # cruise cannot engage here (too close to something)
+    # parties (issue 16)
+    IN_PARTY = "IN_PARTY"  # you (or the invited player) are in a party already: leave it first
+    PARTY_FULL = "PARTY_FULL"  # the party has the most members the server allows
     # combat (zone checks; the ones marked * are also recorded as evidence)
     COOLDOWN = "COOLDOWN"  # * the weapon has not cooled down since its last shot
     OUT_OF_RANGE = "OUT_OF_RANGE"  # * the target is beyond the weapon's range

@@ -25,12 +25,14 @@ def _load(cur: Cursor, world: str, party_id: int) -> Party | None:
     ).one()
     if row is None:
         return None
-    members = cur.execute(
-        "SELECT account_id FROM party_members WHERE party_id = ? AND world = ? "
-        "ORDER BY joined_at, account_id",
+    leader = int(row[2])
+    rows = cur.execute(
+        "SELECT account_id, joined_at FROM party_members WHERE party_id = ? AND world = ?",
         (party_id, world),
     ).all()
-    return Party(int(row[0]), str(row[1]), int(row[2]), tuple(int(m[0]) for m in members))
+    # in the order they joined; the party's maker before the first to join it (same time)
+    members = sorted((float(at), int(a) != leader, int(a)) for a, at in rows)
+    return Party(int(row[0]), str(row[1]), leader, tuple(m[2] for m in members))
 
 
 def _party_of(cur: Cursor, world: str, account_id: int) -> int | None:
