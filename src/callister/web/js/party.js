@@ -25,6 +25,7 @@ export class PartyPanel {
     this.invites = []; // [{from, name, party, members, until}]
     this.link = null; // the last invite link made: {url, code, expires_at}
     this._sig = "";
+    this.drawn = { system: [], galaxy: [] }; // what the maps drew last (tests)
     const root = el("section", { attrs: { id: "party", class: "panel collapsed-away", "aria-label": "party" } });
     root.append(el("h3", { text: "Party" }));
     this.inviteList = el("ul", { attrs: { id: "party-invites", "data-testid": "party-invites" } });
@@ -90,8 +91,8 @@ export class PartyPanel {
       const url = new URL(made.link, location.href).href;
       this.link = { url, code: made.code, expires_at: made.expires_at };
       this.linkOut.hidden = false;
-      this.linkOut.value = url;
-      this.linkOut.select();
+      this.linkOut.value = url; // not focused: the flight keys keep working
+      this.linkOut.addEventListener("focus", () => this.linkOut.select(), { once: true });
       try {
         await navigator.clipboard.writeText(url);
         this.notify("Invite link copied: a friend who registers with it starts at your home station", "good");
@@ -161,8 +162,10 @@ export class PartyPanel {
   drawSystem(ctx, X, Y, scale, text) {
     const st = this.state;
     const here = st.sector ? secKey(st.sector[0], st.sector[1]) : "";
+    this.drawn.system = [];
     for (const m of this.members()) {
       if (!m.system || secKey(m.system[0], m.system[1]) !== here || m.x === null) continue;
+      this.drawn.system.push(m.name);
       const px = X(m.x);
       const py = Y(m.y);
       ctx.beginPath();
@@ -184,7 +187,9 @@ export class PartyPanel {
       by.get(k).names.push(m.name);
     }
     const pulse = 0.5 + 0.5 * Math.sin(nowMs / 400);
+    this.drawn.galaxy = [];
     for (const { system, names } of by.values()) {
+      this.drawn.galaxy.push(...names);
       const known = this.systemSummary?.(system);
       const [px, py] = pos(known ?? { x: system[0], y: system[1] });
       ctx.beginPath();
@@ -206,6 +211,7 @@ export class PartyPanel {
       invites: this.invites.map((i) => i.name),
       link: this.link?.url ?? null,
       open: !this.root.classList.contains("collapsed-away"),
+      drawn: { system: [...this.drawn.system], galaxy: [...this.drawn.galaxy] },
     };
   }
 }
