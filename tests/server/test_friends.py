@@ -194,6 +194,13 @@ async def test_bad_invite_codes_are_refused(live: LiveServer, http: aiohttp.Clie
         assert resp.status == 401  # making an invite needs an account
     got, data = await register(live, http, "Eve")
     assert got == 201  # the refusals made no account
+    # a player holds at most 20 usable invite links
+    token = data["token"]
+    for _ in range(20):
+        status, _made = await post(http, f"{live.http}/api/invites", {}, token=token)
+        assert status == 201
+    status, refused = await post(http, f"{live.http}/api/invites", {}, token=token)
+    assert (status, refused["error"]["code"]) == (429, "TOO_MANY_INVITES")
 
 
 async def test_an_expired_invite_is_refused(tmp_path: Path, http: aiohttp.ClientSession) -> None:

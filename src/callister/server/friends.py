@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from callister.server.world import World
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_LIVE_INVITES = 20  # usable invite links one player may hold at once
 
 
 class StartRefused(ValueError):
@@ -145,8 +146,16 @@ class MadeInvite:
 
 
 async def make_invite(world: World, account_id: int) -> MadeInvite:
-    """A new invite code of `account_id` for the world (the code is shown once)."""
+    """A new invite code of `account_id` for the world (the code is shown once).
+    StartRefused 429 TOO_MANY_INVITES when the player holds MAX_LIVE_INVITES usable ones."""
     settings = world.settings
+    live = await world.writer.call(world.store.invites.live_count, account_id, world.name)
+    if live >= MAX_LIVE_INVITES:
+        raise StartRefused(
+            429,
+            "TOO_MANY_INVITES",
+            f"you hold {live} invite links that still work; wait for one to expire or be used",
+        )
     code = new_code()
     expires = time.time() + settings.invite_ttl_s
     invite = await world.writer.call(

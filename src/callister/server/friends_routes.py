@@ -33,7 +33,10 @@ def register(app: web.Application) -> None:
     async def invite_post(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
-        made = await friends.make_invite(services.world, account.id)
+        try:
+            made = await friends.make_invite(services.world, account.id)
+        except friends.StartRefused as exc:
+            return _err(exc.status, exc.code, str(exc))
         x, y, station = made.home
         start = friends.Start(account.id, services.world.name, x, y, station)
         where = await friends.describe_start(services.world, start)

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 INVITE_TTL_S = 120.0  # an invitation stands this long
 SEND_EVERY_S = 1.0  # members' positions are sent at most this often
+PURGE_EVERY = 3600  # rounds (an hour) between deleting expired invite links
 
 
 @dataclass(slots=True)
@@ -77,10 +78,14 @@ class PartyDesk:
 
     async def run(self) -> None:
         """Send parties their members' whereabouts, and deliver invitations, once a second."""
+        rounds = 0
         while True:
             await asyncio.sleep(SEND_EVERY_S)
+            rounds += 1
             try:
                 self.tick()
+                if rounds % PURGE_EVERY == 0:  # expired invite links: nobody can use them
+                    self.world.writer.submit(self.world.store.invites.purge_expired)
             except Exception:
                 log.exception("parties failed to update")
 
@@ -147,9 +152,15 @@ class PartyDesk:
         self.offer(pilot.account_id, guest.account_id, deliver=True)
 
     def offer(self, inviter: int, invitee: int, *, deliver: bool) -> None:
-        """Record an invitation (delivered now, or by the next tick)."""
+        """Record an invitation (delivered now, or by the next tick). Inviting again while an
+        invitation stands renews it without telling the invitee twice (no invitation spam)."""
+        offers = self.invites.setdefault(invitee, {})
+        old = offers.get(inviter)
+        if old is not None and old.delivered and old.expires > time.monotonic():
+            old.expires = time.monotonic() + INVITE_TTL_S
+            return
         inv = Invitation(inviter, time.monotonic() + INVITE_TTL_S, False)
-        self.invites.setdefault(invitee, {})[inviter] = inv
+        offers[inviter] = inv
         if deliver:
             self._deliver(invitee, inv)
         self._send_to(inviter)

@@ -114,6 +114,20 @@ class InviteRepository:
             map=_start,
         )
 
+    def live_count(self, account_id: int, world: str, now: float | None = None) -> int:
+        """How many of the account's invites in the world are still usable (not expired, not
+        used up)."""
+        account_id = check.int64("account_id", account_id, 1)
+        world = check.world_name(world)
+        at = time.time() if now is None else check.finite("now", now)
+        return int(
+            self._db.scalar(
+                "SELECT count(*) FROM invites WHERE account_id = ? AND world = ? "
+                "AND expires_at > ? AND uses < max_uses",
+                (account_id, world, at),
+            )
+        )
+
     def purge_expired(self, now: float | None = None) -> int:
         """Delete invites that expired; the number deleted."""
         at = time.time() if now is None else check.finite("now", now)

@@ -571,6 +571,7 @@ travel = new Travel({
   party: () => party?.members() ?? [],
 });
 travel.onOpenMap = () => toggleOverlay("sysmap");
+travel.onFuelWarning = () => sound.warning();
 travel.onFlying = () => {
   if (layout.mode === "phone") $("sysmap").hidden = true; // the map covers a phone's screen
 };

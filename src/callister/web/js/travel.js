@@ -345,6 +345,10 @@ export class Travel {
       fuel = "FUEL: NO STATION IN REACH — call for help (SOS / H)";
       fuelCls = "stranded";
     }
+    if (fuelCls !== this._fuelCls) {
+      if (fuelCls) this.onFuelWarning?.(fuelCls); // a beep as the point of no return passes
+      this._fuelCls = fuelCls;
+    }
     const range = Number(st?.fuel_range_m);
     const sig = [flying, line, cruise, fuel, Number.isFinite(range) ? Math.round(range / 1000) : ""].join("|");
     if (sig === this._panelSig) return;
