@@ -314,3 +314,41 @@ async def test_a_full_party_refuses_more(tmp_path: Path, http: aiohttp.ClientSes
         assert got == "PARTY_FULL"
     finally:
         await server.server.close()
+
+
+async def test_a_party_outlives_a_restart(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    settings = make_settings(tmp_path)
+    server = await start_live(settings)
+    try:
+        ann, bob = [await join(server, http, n) for n in ("Ann", "Bob")]
+        seen = record(bob, "party_invite", "party")
+        await ann.send({"t": "party_invite", "name": "Bob"})
+        await pump_until([ann, bob], lambda: bool(seen["party_invite"]))
+        await bob.send({"t": "party_accept", "from": ann.welcome["account"]})
+        await pump_until([ann, bob], lambda: bool(seen["party"]) and seen["party"][-1]["party"])
+        party_id = seen["party"][-1]["party"]
+        for bot in (ann, bob):
+            await bot.close()
+    finally:
+        await server.server.close()
+    # the same database, a new server process: the party is there when they come back
+    server = await start_live(settings)
+    try:
+        back = []
+        for bot in (ann, bob):
+            again = CheckedBot(server.http, server.ws, bot.name, session=http, jump_every_s=0)
+            again.token = bot.token
+            back.append(again)
+        seen_back = [record(b, "party") for b in back]
+        for b in back:
+            await b.connect()
+        await pump_until(
+            back,
+            lambda: all(s["party"] and len(s["party"][-1]["members"]) == 2 for s in seen_back),
+        )
+        for s in seen_back:
+            last = s["party"][-1]
+            assert last["party"] == party_id and last["leader"] == ann.welcome["account"]
+            assert all(m["online"] for m in last["members"])
+    finally:
+        await server.server.close()
