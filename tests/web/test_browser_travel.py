@@ -97,8 +97,15 @@ def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser
     p.page.wait_for_selector(f"[data-testid='fly-station-{index}']", state="visible")
     kinds = {d["kind"] for d in travel(p)["destinations"]}
     assert {"station", "field", "link"} <= kinds  # stations, asteroid fields and jump gates
-    # fly to the far station from the list; the HUD says where to, how far
-    p.page.click(f"[data-testid='fly-station-{index}']")
+    # fly to the far station from the list, by keyboard: the map opened with N focuses the
+    # nearest destination's Fly button; ↓ moves down the list, Enter flies
+    for _ in range(len(travel(p)["destinations"])):
+        focused = p.page.evaluate("document.activeElement?.dataset?.testid ?? ''")
+        if focused == f"fly-station-{index}":
+            break
+        p.page.keyboard.press("ArrowDown")
+    p.page.keyboard.press("Enter")
+    # the HUD says where to, how far
     wait_for(p, "the autopilot on", lambda: travel(p)["autopilot"],
              lambda a: a and a["to"] == "station" and a["index"] == index)  # fmt: skip
     p.page.wait_for_selector("[data-testid='travel-status']:has-text('Autopilot →')")

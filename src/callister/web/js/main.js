@@ -504,7 +504,10 @@ const controls = new Controls({
   onAction(action, arg) {
     if (action === "dock") toggleDock();
     else if (action === "galaxy") toggleOverlay("galaxy");
-    else if (action === "sysmap") toggleOverlay("sysmap");
+    else if (action === "sysmap") {
+      toggleOverlay("sysmap");
+      if (!$("sysmap").hidden) travel.focusList(); // ↑ ↓ Enter choose and fly
+    }
     else if (action === "close") escape();
     else if (action === "zoomIn") renderer.zoomBy(1.25);
     else if (action === "zoomOut") renderer.zoomBy(0.8);
@@ -571,6 +574,25 @@ travel = new Travel({
   party: () => party?.members() ?? [],
 });
 travel.onOpenMap = () => toggleOverlay("sysmap");
+// off-screen markers: party members in this system and where the autopilot flies
+renderer.extraMarkers = (own) => {
+  const out = [];
+  const here = state.sector ? secKey(state.sector[0], state.sector[1]) : "";
+  for (const m of party?.members() ?? []) {
+    if (!m.system || secKey(m.system[0], m.system[1]) !== here || m.x === null) continue;
+    const live = m.ship ? state.tracks.get(Number(m.ship))?.last : null; // fresher when in view
+    const x = live ? live.x : m.x;
+    const y = live ? live.y : m.y;
+    out.push({ kind: "party", x, y, colour: "#8cffb8", strong: true,
+      caption: `◆ ${m.name} · ${fmtDistance(Math.hypot(x - own.x, y - own.y))}` });
+  }
+  const dest = travel?.current();
+  if (dest && Number.isFinite(dest.x) && dest.kind !== "ship" && dest.kind !== "station") {
+    out.push({ kind: "destination", x: dest.x, y: dest.y, colour: "#78ffb4", hollow: true,
+      caption: `→ ${dest.name} · ${fmtDistance(Math.hypot(dest.x - own.x, dest.y - own.y))}` });
+  }
+  return out;
+};
 travel.onFuelWarning = () => sound.warning();
 travel.onFlying = () => {
   if (layout.mode === "phone") $("sysmap").hidden = true; // the map covers a phone's screen

@@ -60,6 +60,24 @@ export class Travel {
     $("btn-ap-stop")?.addEventListener("click", () => this.cancel());
     $("btn-refuel-run")?.addEventListener("click", () => this.flyToRefuel());
     $("btn-travel-map")?.addEventListener("click", () => this.onOpenMap?.());
+    // keyboard: ↑ ↓ move between the destinations' Fly buttons, Enter flies
+    this.list?.addEventListener("keydown", (e) => {
+      if (e.code !== "ArrowDown" && e.code !== "ArrowUp") return;
+      const buttons = [...this.list.querySelectorAll("button:not(:disabled)")];
+      const at = buttons.indexOf(document.activeElement);
+      const next = buttons[Math.max(0, Math.min(buttons.length - 1, at + (e.code === "ArrowDown" ? 1 : -1)))];
+      if (next) {
+        e.preventDefault();
+        next.focus();
+      }
+    });
+  }
+
+  /** The map was opened from the keyboard: focus the nearest destination's Fly button. */
+  focusList() {
+    this._listSig = "";
+    this.renderList();
+    this.list?.querySelector("button:not(:disabled)")?.focus();
   }
 
   // ------------------------------------------------------------------ what the server says
@@ -314,7 +332,7 @@ export class Travel {
     this.list.replaceChildren(...items);
     $("travel-note").textContent = docked
       ? "Docked: undock (F) to fly. Then click or tap a destination, or the map."
-      : "Click or tap a destination or the map; G flies to your target; any steering key takes over.";
+      : "Click or tap a destination or the map (↑ ↓ and Enter from the keyboard); G flies to your target; any steering key takes over.";
   }
 
   /** The HUD's travel strip: autopilot, cruise, and the fuel outlook. */
