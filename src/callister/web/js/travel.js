@@ -329,7 +329,10 @@ export class Travel {
       return li;
     });
     if (!items.length) items.push(el("li", { text: "Nothing to fly to here." }));
+    // a rebuild keeps the keyboard's place: the same destination's button keeps the focus
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     this.list.replaceChildren(...items);
+    if (focused) this.list.querySelector(`[data-testid="${focused}"]`)?.focus();
     $("travel-note").textContent = docked
       ? "Docked: undock (F) to fly. Then click or tap a destination, or the map."
       : "Click or tap a destination or the map (↑ ↓ and Enter from the keyboard); G flies to your target; any steering key takes over.";
