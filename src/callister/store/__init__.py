@@ -3,9 +3,9 @@
 A leaf layer: it imports nothing else from callister. `open_store(url)` gives a `Store`, which is
 only the repositories over one Database: `store.accounts`, `store.characters`, `store.ledger`,
 `store.meta`, `store.worlds`, `store.deletions`, `store.clones`, `store.moderation`,
-`store.cluster`, and `store.db` (close, schema version, dialect). The contract every repository
-keeps (transactions, thread-safety, errors) is in `callister.store.bundle`; the records they
-take and return are in `callister.store.records`.
+`store.cluster`, `store.invites`, `store.parties`, and `store.db` (close, schema version,
+dialect). The contract every repository keeps (transactions, thread-safety, errors) is in
+`callister.store.bundle`; the records they take and return are in `callister.store.records`.
 """
 
 from .bundle import Store, open_store
