@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg, decode_gm
 from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
@@ -329,16 +330,9 @@ ShipMessage = (
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
-    Hello
-    | AckMsg
-    | PingMsg
-    | BountyMsg
-    | ReportMsg
-    | ShipMessage
-    | ShareMessage
-    | SpectateMsg
-    | PartyMessage
-)
+    Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
+    | GmMsg | PartyMessage
+)  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 SIDES = ("buy", "sell")
@@ -744,6 +738,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "party_accept": lambda o: PartyAcceptMsg(inviter=_account_ref(o, "from")),
     "party_decline": lambda o: PartyDeclineMsg(inviter=_account_ref(o, "from")),
     "party_leave": lambda o: PartyLeaveMsg(),
+    "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

@@ -16,15 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from callister.server import friends
-
-
-def _err(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+from callister.server.http import SERVICES, current_account, error
 
 
 def register(app: web.Application) -> None:
     """Add this module's routes to the application (called once by app.build_app)."""
-    from callister.server.app import SERVICES, current_account
 
     async def homes(request: web.Request) -> web.Response:
         world = request.app[SERVICES].world
@@ -36,7 +32,7 @@ def register(app: web.Application) -> None:
         try:
             made = await friends.make_invite(services.world, account.id)
         except friends.StartRefused as exc:
-            return _err(exc.status, exc.code, str(exc))
+            return error(exc.status, exc.code, str(exc))
         x, y, station = made.home
         start = friends.Start(account.id, services.world.name, x, y, station)
         where = await friends.describe_start(services.world, start)
@@ -63,7 +59,7 @@ def register(app: web.Application) -> None:
                 world,
             )
         except friends.StartRefused as exc:
-            return _err(exc.status, exc.code, str(exc))
+            return error(exc.status, exc.code, str(exc))
         account = await services.writer.call(services.store.accounts.get, invite.account_id)
         x, y, station = await friends.home_of(world, invite.account_id)
         where = await friends.describe_start(

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.messages import (
@@ -34,10 +34,10 @@ from callister.protocol.messages import (
     PartyMessage,
     encode_server,
 )
-from callister.store import InParty, NotFound, Party, PartyFull
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World
+from callister.server.ports import Notify, Pilot, Residents
+from callister.server.shipshare import ShipShare
+from callister.server.writer import StoreWriter
+from callister.store import InParty, NotFound, Party, PartyFull, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,24 @@ class Invitation:
 class PartyDesk:
     """The world's parties: the persisted groups and the invitations out."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
+    def __init__(
+        self,
+        residents: Residents,
+        *,
+        shipshare: ShipShare,
+        store: Store,
+        writer: StoreWriter,
+        notify: Notify,
+        world_name: str,
+        party_max: int,
+    ) -> None:
+        self.residents, self.shipshare, self.store, self.writer = (
+            residents,
+            shipshare,
+            store,
+            writer,
+        )
+        self.notify, self.world_name, self.party_max = notify, world_name, party_max
         self.parties: dict[int, Party] = {}
         self.member_of: dict[int, int] = {}  # account -> party id
         self.names: dict[int, str] = {}  # account -> name (members offline included)
@@ -67,13 +83,13 @@ class PartyDesk:
     # ------------------------------------------------------------------ lifetime
     async def load(self) -> None:
         """Read the world's parties (and their members' names) from the store."""
-        store = self.world.store
-        parties = await self.world.writer.call(store.parties.all, self.world.name)
+        store = self.store
+        parties = await self.writer.call(store.parties.all, self.world_name)
         for party in parties:
             self._index(party)
             for account in party.members:
                 if account not in self.names:
-                    found = await self.world.writer.call(store.accounts.get, account)
+                    found = await self.writer.call(store.accounts.get, account)
                     self.names[account] = found.name if found is not None else str(account)
 
     async def run(self) -> None:
@@ -85,7 +101,7 @@ class PartyDesk:
             try:
                 self.tick()
                 if rounds % PURGE_EVERY == 0:  # expired invite links: nobody can use them
-                    self.world.writer.submit(self.world.store.invites.purge_expired)
+                    self.writer.submit(self.store.invites.purge_expired)
             except Exception:
                 log.exception("parties failed to update")
 
@@ -123,11 +139,10 @@ class PartyDesk:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "not a party message")  # pragma: no cover
 
     def invite(self, pilot: Pilot, name: str) -> None:
-        world = self.world
         guest = next(
             (
                 p
-                for p in world.pilots.values()
+                for p in self.residents.pilots.values()
                 if p.name.casefold() == name.casefold() and p.connected
             ),
             None,
@@ -145,7 +160,7 @@ class PartyDesk:
                 if same
                 else f"{guest.name} is in another party",
             )
-        if party is not None and len(party.members) >= world.settings.party_max:
+        if party is not None and len(party.members) >= self.party_max:
             raise ProtocolError(
                 ErrorCode.PARTY_FULL, f"your party has {len(party.members)} members, the most"
             )
@@ -166,11 +181,11 @@ class PartyDesk:
         self._send_to(inviter)
 
     def _deliver(self, invitee: int, inv: Invitation) -> None:
-        pilot = self.world.pilots.get(invitee)
+        pilot = self.residents.pilots.get(invitee)
         if pilot is None or not pilot.connected:
             return
         party = self.party_of(inv.inviter)
-        self.world.outcomes.notify(
+        self.notify(
             invitee,
             "party_invite",
             **{"from": inv.inviter},
@@ -190,10 +205,9 @@ class PartyDesk:
             )
         if account in self.member_of:
             raise ProtocolError(ErrorCode.IN_PARTY, "you are in a party already: leave it first")
-        world = self.world
         try:
-            party = await world.writer.call(
-                world.store.parties.join, world.name, inviter, account, world.settings.party_max
+            party = await self.writer.call(
+                self.store.parties.join, self.world_name, inviter, account, self.party_max
             )
         except InParty:
             raise ProtocolError(
@@ -208,10 +222,9 @@ class PartyDesk:
         self._send(party, force=True)
 
     async def leave(self, account: int) -> None:
-        world = self.world
         old = self.party_of(account)
         try:
-            after = await world.writer.call(world.store.parties.leave, world.name, account)
+            after = await self.writer.call(self.store.parties.leave, self.world_name, account)
         except NotFound:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, "you are in no party") from None
         self.member_of.pop(account, None)
@@ -230,11 +243,11 @@ class PartyDesk:
         (when the friend is online and there is room)."""
         if invited_by is None or invited_by == pilot.account_id:
             return
-        friend = self.world.pilots.get(invited_by)
+        friend = self.residents.pilots.get(invited_by)
         if friend is None or pilot.account_id in self.member_of:
             return
         party = self.party_of(invited_by)
-        if party is not None and len(party.members) >= self.world.settings.party_max:
+        if party is not None and len(party.members) >= self.party_max:
             return
         self.offer(invited_by, pilot.account_id, deliver=False)  # after the welcome
 
@@ -254,15 +267,14 @@ class PartyDesk:
             self.member_of[member] = party.id
 
     def _name(self, account: int) -> str:
-        pilot = self.world.pilots.get(account)
+        pilot = self.residents.pilots.get(account)
         if pilot is not None:
             return pilot.name
         return self.names.get(account, str(account))
 
     def _where(self, account: int) -> dict[str, Any]:
         """A member's entry in `party.members`: who, online, and where."""
-        world = self.world
-        pilot = world.pilots.get(account)
+        pilot = self.residents.pilots.get(account)
         entry: dict[str, Any] = {
             "id": account,
             "name": self._name(account),
@@ -276,10 +288,10 @@ class PartyDesk:
         if pilot is None:
             return entry
         c = pilot.character
-        berth = world.shipshare.berth(account)
+        berth = self.shipshare.berth(account)
         ship = berth.ship if berth is not None else c.ship_id
-        key = world.shipshare.zone_for(pilot)
-        handle = world.zones.get(key) if key else None
+        key = self.shipshare.zone_for(pilot)
+        handle = self.residents.zones.get(key) if key else None
         entry["online"] = pilot.connected
         entry["system"] = [str(c.system_x), str(c.system_y)]
         if handle is not None and handle.zone.has_ship(ship):
@@ -315,7 +327,7 @@ class PartyDesk:
             self._send_to(member, force=force)
 
     def _send_to(self, account: int, *, force: bool = False) -> None:
-        pilot = self.world.pilots.get(account)
+        pilot = self.residents.pilots.get(account)
         if pilot is None or not pilot.connected:
             self._sent.pop(account, None)
             return
@@ -327,4 +339,4 @@ class PartyDesk:
         if quiet and not force:
             return  # never in a party and nothing to say
         self._sent[account] = text
-        self.world.outcomes.notify(account, "party", **info)
+        self.notify(account, "party", **info)
