@@ -88,7 +88,7 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     for bot in (pia, gus):
         assert world.ship_state(world.pilots[int(bot.welcome["account"])]).docked_at is not None
     await pump_until(bots, lambda: bool(pia.status) and pia.status.get("ship") == ship)
-    assert pia.status["station"] == "pilot"
+    await pump_until(bots, lambda: pia.status.get("station") == "pilot")
     await pump_until(bots, lambda: any(int(r["id"]) == ship for r in gus.view))
 
     # -- the pilot undocks and flies; the gunner and the captain may not
