@@ -166,7 +166,7 @@ def test_the_fuel_warning_before_the_point_of_no_return(
         for i in range(200, 0, -1):
             zone.store.fuel[row] = full * i / 200
             own = zone.ship_state(pilot.character.ship_id)
-            status = status_message(world, zone, pilot, own, 0)
+            status = status_message(world, world.content, zone, pilot, own, 0)
             if status["fuel_warning"] == "low":
                 return int(status["fuel_station"])
         raise AssertionError("no fuel level gives the point-of-no-return warning")
