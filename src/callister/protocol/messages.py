@@ -246,6 +246,26 @@ class LeaveShipMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyInviteMsg:
+    name: str  # the invited player's name (online)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyAcceptMsg:
+    inviter: int  # the inviting player's account id (`from` on the wire)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyDeclineMsg:
+    inviter: int  # `from` on the wire
+
+
+@dataclass(frozen=True, slots=True)
+class PartyLeaveMsg:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class PowerMsg:
     ship: int
     engines: float
@@ -301,6 +321,10 @@ ShareMessage = InviteAboardMsg | BoardMsg | AssignMsg | LeaveShipMsg | BoardAtta
 checks who may send them (`board` names another's ship)."""
 
 
+PartyMessage = PartyInviteMsg | PartyAcceptMsg | PartyDeclineMsg | PartyLeaveMsg
+"""Parties (issue 16): about the sender, handled by the world's party desk (server/party.py)."""
+
+
 CREW_ORDERS = ("attack", "hold_fire", "dock", "flee", "shields", "mine", "hold", "cancel")
 MAX_CHAT_LEN = 200
 CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
@@ -316,7 +340,7 @@ StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
     Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
-    | GmMsg
+    | GmMsg | PartyMessage
 )  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
@@ -455,6 +479,18 @@ def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
         raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
     return InviteAboardMsg(ship=_ship(obj), name=name)
+
+
+def _player_name(obj: dict[str, Any]) -> str:
+    name = _field(obj, "name")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
+    return name
+
+
+def _account_ref(obj: dict[str, Any], name: str) -> int:
+    """An account id (a number, or a decimal string)."""
+    return int(_int(obj, name, 1, MAX_ENTITY_ID))
 
 
 def _assign(obj: dict[str, Any]) -> AssignMsg:
@@ -721,6 +757,10 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "spectate": _spectate,
     "autopilot": _autopilot,
     "cruise": _cruise,
+    "party_invite": lambda o: PartyInviteMsg(name=_player_name(o)),
+    "party_accept": lambda o: PartyAcceptMsg(inviter=_account_ref(o, "from")),
+    "party_decline": lambda o: PartyDeclineMsg(inviter=_account_ref(o, "from")),
+    "party_leave": lambda o: PartyLeaveMsg(),
     "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 

@@ -20,6 +20,8 @@ from callister.server import (
     admin_routes,
     content_routes,
     crew_routes,
+    friends,
+    friends_routes,
     gm_routes,
     moderation_routes,
 )
@@ -127,6 +129,24 @@ async def register(request: web.Request) -> web.Response:
         password = check_password(body.get("password", ""))
     except AuthError as exc:
         return error(exc.status, "BAD_FIELD", str(exc))
+    # where to start (issue 16): a chosen home system, or a friend's invite — checked before
+    # anything is hashed or created, so a bad choice costs nothing and makes no account
+    world = services.world
+    home: tuple[int, int, int] | None = None
+    code: str | None = None
+    try:
+        if body.get("home") is not None and body.get("invite") is not None:
+            raise friends.StartRefused(400, "BAD_FIELD", "give 'home' or 'invite', not both")
+        if body.get("home") is not None:
+            home = friends.parse_home(body["home"], world)
+        if body.get("invite") is not None:
+            code = friends.parse_code(body["invite"])
+            friends.check_invite(
+                await services.writer.call(services.store.invites.get, friends.code_hash(code)),
+                world,
+            )
+    except friends.StartRefused as exc:
+        return error(exc.status, exc.code, str(exc))
     # counted before hashing: concurrent registrations beyond the limit are never hashed
     attempt = services.register_throttle.reserve(f"addr:{request.remote or '?'}")
     if attempt.refused:
@@ -148,7 +168,18 @@ async def register(request: web.Request) -> web.Response:
     except NameTaken:  # taken while we hashed
         return error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
-    return web.json_response(await _issue_token(services, account), status=201)
+    start: friends.Start | None = None
+    if home is not None:
+        start = friends.Start(account.id, world.name, *home)
+        await services.writer.call(services.store.invites.set_start, start)
+    elif code is not None:
+        try:
+            start = await friends.redeem(world, code, account.id)
+        except friends.StartRefused:  # used up since the check: the default home instead
+            log.info("invite used up during registration", extra={"account": account.id})
+    answer = await _issue_token(services, account)
+    answer["start"] = await friends.describe_start(world, start)
+    return web.json_response(answer, status=201)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -406,6 +437,7 @@ def build_app(settings: Settings) -> web.Application:
     gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
+    friends_routes.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
     return app
 

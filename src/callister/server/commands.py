@@ -65,6 +65,7 @@ from callister.protocol.messages import (
     LootMsg,
     MarketMsg,
     MineMsg,
+    PartyMessage,
     PingMsg,
     PowerMsg,
     ReportMsg,
@@ -263,6 +264,9 @@ class Commands:
         if isinstance(message, BountyMsg):
             work = self.world.stations.bounty(pilot, message)
             return Request(self._answer(account, message.rid, work, message))
+        if isinstance(message, PartyMessage):  # parties (issue 16): about the sender
+            party = self.world.parties.handle(pilot, message)
+            return None if party is None else Request(self._answer(account, None, party))
         if isinstance(message, ShareMessage):
             shared = self.world.shipshare.handle(pilot, message)  # shared ships (issue 8)
             return None if shared is None else Request(self._answer(account, None, shared))

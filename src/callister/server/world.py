@@ -29,6 +29,7 @@ from callister.server.metrics import Metrics
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
+from callister.server.party import PartyDesk
 from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
 from callister.server.shipshare import ShipShare
@@ -221,6 +222,16 @@ class World:
             clones_survive_death=settings.clones_survive_death,
         )
         self.gm = GameMaster(self)  # game masters' powers (issue 18)
+        self.parties = PartyDesk(  # players grouped on the maps (issue 16)
+            self,
+            shipshare=self.shipshare,
+            store=store,
+            writer=writer,
+            notify=self.notices.notify,
+            world_name=self.name,
+            party_max=settings.party_max,
+        )
+        self._invited_by: dict[int, int] = {}  # new characters a friend's invite placed
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -244,6 +255,8 @@ class World:
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
+        await self.parties.load()
+        self.spawn(self.parties.run(), "parties")
 
     async def stop(self) -> None:
         """Stop ticking and write every ship's state; returns when it is committed."""
@@ -506,6 +519,8 @@ class World:
         self.place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        # a newcomer by a friend's invite link: the friend's party invites them (issue 16)
+        self.parties.arrived(pilot, self._invited_by.pop(account_id, None))
         try:
             await self.agents.crews.board_saved(pilot)  # the ship's crew comes back aboard
         except Exception:
@@ -573,6 +588,16 @@ class World:
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
         system = await self.universe.get(hx, hy)
+        # where the player chose to start, or a friend's invite placed them (issue 16)
+        start = await self.writer.call(self.store.invites.start_of, account_id, self.name)
+        if start is not None:
+            chosen = await self.universe.get(start.system_x, start.system_y)
+            if chosen is not None and start.station < len(chosen.stations):
+                hx, hy, station_index, system = (
+                    start.system_x, start.system_y, start.station, chosen
+                )  # fmt: skip
+            if start.invited_by is not None:
+                self._invited_by[account_id] = start.invited_by
         assert system is not None
         station = system.stations[station_index]
         ship_id = await self.ids.next()

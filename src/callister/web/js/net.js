@@ -322,6 +322,12 @@ export class Net {
       case "spectating": // issue 6: a moderator's camera (mod/live.js)
         this.h.spectating?.(msg);
         break;
+      case "party": // issue 16: our party and where its members are (party.js)
+        this.h.party?.(msg);
+        break;
+      case "party_invite": // issue 16: a player invites us to their party
+        this.h.partyInvite?.(msg);
+        break;
       default:
         break; // newer servers may add messages; ignore what we do not know
     }
