@@ -484,8 +484,8 @@ class AgentRuntime:
 
     def _tick(self, tick: int) -> None:
         self.living.tick(tick)
-        if self.captains and tick % 20 == 0:
-            self.captains.update(tick)
+        if self.captains:
+            self.captains.update(tick)  # each captain once a second, spread over the ticks
         if len(self.pool) == 0:
             return
         zones = self.world.zones
