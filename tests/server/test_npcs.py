@@ -6,8 +6,8 @@ orders and explains itself in the ship's chat.
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,33 +19,15 @@ import pytest
 from callister.agents import Clone, Goal, Profile, Role, Skills
 from callister.bots.client import Bot
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running
+from .test_shared_ships import record
 from .wsclient import player
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
+    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
         yield server
-    finally:
-        await server.server.close()
-
-
-def record_crew(bot: Bot) -> dict[str, list[dict[str, Any]]]:
-    """Keep the bot's `crew` and `chat` messages (the bot itself ignores them)."""
-    seen: dict[str, list[dict[str, Any]]] = {"crew": [], "chat": []}
-    original = bot._on_frame
-
-    def on_frame(data: str | bytes) -> None:
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("t") in seen:
-                seen[msg["t"]].append(msg)
-        original(data)
-
-    bot._on_frame = on_frame  # type: ignore[method-assign]
-    return seen
 
 
 async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -> None:
@@ -93,7 +75,7 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot = await player(live, http, "captain")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     world = live.services.world
     cand = await hire(bot, seen, "gunner")
     credits = bot.receipts[next(iter(bot.receipts))]["credits"]
@@ -127,6 +109,10 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     )
     assert any(f.get("k") == "hit" and f.get("ship") == bot.ship for f in bot.fx)
     assert "fire" not in bot.refused  # no refusal of the crew's shots reached the captain
+    # the crew speak as people: names, no ids or ticks, never the same line twice (issue 15)
+    said = [m["text"] for m in seen["chat"] if m.get("kind") == "auto"]
+    assert not any(re.search(r"#\d|\btick", t) for t in said), said
+    assert len(said) == len(set(said)), said
     evidence = await world.writer.call(world.store.moderation.list_evidence, world.name)
     assert not [e for e in evidence if e.account_id == pilot.account_id]
     await bot.close()
@@ -163,7 +149,7 @@ async def test_dead_clone_cannot_act_and_crew_talks(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot = await player(live, http, "talker")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     world = live.services.world
     cand = await hire(bot, seen, "engineer")
     clone_id = int(cand["id"])

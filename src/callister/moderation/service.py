@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callister.moderation import admission
 from callister.moderation.admission import Mutes, Refusal
@@ -28,6 +28,7 @@ from callister.moderation.feeds import (
     Suspicion,
 )
 from callister.moderation.footage import Footage, ZoneRecorder
+from callister.moderation.ports import Gateway, Subscription, World
 from callister.moderation.written import WrittenFlags
 from callister.protocol.intents import Input
 from callister.store import (
@@ -40,11 +41,6 @@ from callister.store import (
     Login,
     Report,
 )
-
-if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
-    from callister.server.bus import Subscription
-    from callister.server.gateway import Gateway
-    from callister.server.world import World
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +61,9 @@ class ModerationError(Exception):
 
 
 class Moderation:
+    """One server's moderation (see the module docstring). `world` and `gateway` are the
+    server's, seen through moderation/ports.py (moderation imports nothing of the server)."""
+
     def __init__(self, world: World, gateway: Gateway) -> None:
         self.world, self.gateway = world, gateway
         self.settings = world.settings
@@ -382,12 +381,11 @@ class Moderation:
         return findings
 
     async def _clone_findings(self) -> list[Finding]:
-        try:
-            rows = await self.world.writer.call(
-                self.world.store.clones.find, CloneFilter(world=self.world.name, alive=True)
-            )
-        except Exception:  # the clones schema may be absent in an old database
-            return []
+        """Unlicensed clones. Every database has the clones tables (the numbered migrations run
+        when it opens), so a failure here is a fault: it fails the pass, which is logged."""
+        rows = await self.world.writer.call(
+            self.world.store.clones.find, CloneFilter(world=self.world.name, alive=True)
+        )
         return [
             Finding(
                 "unlicensed_clone",
@@ -474,7 +472,7 @@ class Moderation:
         target = int(account_id) if isinstance(account_id, int) else 0
         if action == "warn":
             for gateway in self.gateways():  # in whichever world the player is
-                gateway.world.outcomes.notify(target, "event", kind="warning", text=reason)
+                gateway.world.notices.notify(target, "event", kind="warning", text=reason)
         elif action == "mute":
             mute_until = now + 3600.0 * float(hours or 1)
             self.mutes.mute(target, mute_until)

@@ -124,9 +124,9 @@ class Captains:
     def spawn(self, handle: ZoneHandle, agent: Agent, h: Handoff) -> Captain:
         """Put a handed-off clone into the zone exactly as it was off-screen."""
         ship = agent.ship
-        hull = self.world.content.hulls[ship.hull.key]
+        hull = self.runtime.content.hulls[ship.hull.key]
         docked = h.docked_at[2] if h.docked_at is not None else None
-        weapons = [self.world.content.weapons[w] for w in hull.loadout]
+        weapons = [self.runtime.content.weapons[w] for w in hull.loadout]
         ammo = [int(w.ammo * h.ammo) for w in weapons]
         used = ship.cargo_used(self.living.planner.volumes) if self.living.planner else 0
         self.runtime.spawn_npc(
@@ -335,7 +335,7 @@ class Captains:
                 port.execute(Wrecked(cap.ship, killer, items, True, wreck_id=wreck))
             sim.died(cap.clone_id, now, cause, port.execute)
 
-        self.world.writer.submit(settle)
+        self.runtime.writer.submit(settle)
 
     # ------------------------------------------------------------------ decisions
     def decided(self, d: Decision, tick: int) -> bool:
@@ -378,7 +378,7 @@ class Captains:
         ship.docked_at = (
             (handle.sector[0], handle.sector[1], st.docked_at) if st.docked_at is not None else None
         )
-        weapons = self.world.content.weapons
+        weapons = self.runtime.content.weapons
         full = sum(weapons[w].ammo for w in v.weapons if w and weapons[w].ammo > 0)
         if full > 0:
             have = sum(
@@ -447,7 +447,9 @@ class Captains:
         planner = living.planner
         assert planner is not None
         try:
-            plan = await self.world.writer.call(planner.next_plan, cap.ship, cap.agent.clone, tick)
+            plan = await self.runtime.writer.call(
+                planner.next_plan, cap.ship, cap.agent.clone, tick
+            )
         except Exception:
             log.exception("npc planning failed", extra={"clone": cap.clone_id})
             plan = Plan("wait", seconds=60.0)
@@ -463,7 +465,7 @@ class Captains:
         cap.plan = plan
         cap.agent.plan = plan
         cap.leg = 0
-        hz = self.world.settings.tick_hz
+        hz = self.runtime.tick_hz
         if plan.purpose == "distress":
             self._strand(cap, handle, now)
             return
@@ -553,7 +555,7 @@ class Captains:
         if cap.leg < len(plan.legs):
             self._fly(cap, handle, tick)
             return
-        hz = self.world.settings.tick_hz
+        hz = self.runtime.tick_hz
         if plan.station is not None:
             self.world.submit(cap.key, Dock(actor=s.actor, ship=s.ship_id, station=plan.station[2]))
             cap.phase = "docking"
@@ -595,7 +597,7 @@ class Captains:
         sid = (handle.sector[0], handle.sector[1], station)
         try:
             self._sync(cap, handle)
-            plan = await self.world.writer.call(
+            plan = await self.runtime.writer.call(
                 sim.dock_live, cap.clone_id, sid, self.world.tick, port.execute
             )
         except Exception:
@@ -606,7 +608,7 @@ class Captains:
         self._match_zone(cap, handle)
         self._gossip_docked(cap, sid)
         now = self.world.tick
-        hz = self.world.settings.tick_hz
+        hz = self.runtime.tick_hz
         rules = sim.rules
         trader = cap.ship.goal in (Goal.TRADER, Goal.HAULER)
         stay = (
@@ -626,8 +628,8 @@ class Captains:
         sid = ship.ship_id
         if not zone.has_ship(sid):
             return
-        hull = self.world.content.hulls[ship.hull.key]
-        weapons = [self.world.content.weapons[w] for w in hull.loadout]
+        hull = self.runtime.content.hulls[ship.hull.key]
+        weapons = [self.runtime.content.weapons[w] for w in hull.loadout]
         planner = self.living.planner
         used = ship.cargo_used(planner.volumes) if planner is not None else 0
         zone.set_vitals(
@@ -654,7 +656,7 @@ class Captains:
         port = self.living.port
         if cap is None or port is None:
             return
-        done = await self.world.writer.call(port.execute, Mined(cap.ship, ore, qty))
+        done = await self.runtime.writer.call(port.execute, Mined(cap.ship, ore, qty))
         self._apply(cap, handle, done, ore)
 
     async def looted(self, handle: ZoneHandle, ship: int, wreck: int) -> None:
@@ -662,7 +664,7 @@ class Captains:
         port = self.living.port
         if cap is None or port is None:
             return
-        done = await self.world.writer.call(port.execute, Looted(cap.ship, wreck))
+        done = await self.runtime.writer.call(port.execute, Looted(cap.ship, wreck))
         self._apply(cap, handle, done, None)
         if done.ok and done.cargo is not None:
             for item in done.cargo:
@@ -685,10 +687,11 @@ class Captains:
         cap.rescuer = None
         s = handle.zone.ship_state(cap.ship.ship_id)
         self.distress_calls += 1
-        self.world.metrics.inc("callister_npc_distress_total")
-        self.world.bus.publish(
-            DISTRESS, DistressCall(cap.key, cap.ship.ship_id, cap.agent.clone.name, s.x, s.y)
-        )
+        self.runtime.metrics.inc("callister_npc_distress_total")
+        if self.runtime.bus is not None:  # what players hear of a player's SOS
+            self.runtime.bus.publish(
+                DISTRESS, DistressCall(cap.key, cap.ship.ship_id, cap.agent.clone.name, s.x, s.y)
+            )
         cap.agent.clone.memory.add(
             tick, "We ran out of fuel and called for help.", importance=5.0, event="stranded"
         )
@@ -813,7 +816,7 @@ class Captains:
             helper.ship.fuel = max(0.0, helper.ship.fuel - fuel)
             zone.set_vitals(helper.ship.ship_id, fuel=helper.ship.fuel)
             self.rescues += 1
-            self.world.metrics.inc("callister_npc_rescues_total")
+            self.runtime.metrics.inc("callister_npc_rescues_total")
             self.runtime.pool.notice(
                 stranded.clone_id,
                 SeenEvent("helped", tick, actor=helper.ship.actor, target=ship.actor),
@@ -821,7 +824,7 @@ class Captains:
             stranded.helped.append(helper.agent.clone.name)
         else:
             self.tugs += 1
-            self.world.metrics.inc("callister_npc_rescues_total")
+            self.runtime.metrics.inc("callister_npc_rescues_total")
             name = "the station's tug"
             if station is not None and self.living.atlas is not None:
                 name = f"the tug of {self.living.atlas.station(station).name}"
@@ -836,7 +839,7 @@ class Captains:
     async def _pay_rescue(self, request: Rescue, helper: Captain | None, stranded: Captain) -> None:
         port = self.living.port
         assert port is not None
-        done = await self.world.writer.call(port.execute, request)
+        done = await self.runtime.writer.call(port.execute, request)
         if done.ok and done.credits is not None:
             stranded.ship.credits = done.credits
             if helper is not None:

@@ -19,7 +19,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from callister.agents import (
     Order,
     Profile,
     Role,
+    Skills,
     crew_modifiers,
 )
 from callister.agents.clonefile import (
@@ -39,6 +40,7 @@ from callister.agents.clonefile import (
     issue_licence_proof,
     proof_key,
 )
+from callister.agents.decide import kind_of
 from callister.agents.orders import ORDER_TICKS
 from callister.agents.repository import (
     CloneNotFound,
@@ -50,6 +52,7 @@ from callister.agents.repository import (
 )
 from callister.economy import SERVICES, EconomyError, player_account, transfer
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.server.speech import is_order
 from callister.store import (
     CloneFilter,
     CloneRow,
@@ -61,7 +64,13 @@ from callister.store import (
 )
 
 if TYPE_CHECKING:
-    from callister.server.world import Pilot, World
+    from callister.content import Content
+    from callister.server.ports import Notify, Pilot, Residents
+    from callister.server.writer import StoreWriter
+
+Person = Callable[..., tuple[str, tuple[str, ...], Skills]]
+"""`server.npcs.person(seed, *parts)`: a generated name, traits and skills (injected, so this
+module does not import the agent runtime that builds it)."""
 
 log = logging.getLogger(__name__)
 
@@ -326,8 +335,22 @@ class CrewMember:
 class CrewDesk:
     """Hiring, orders, ship chat and the crew's own actions (see the module docstring)."""
 
-    def __init__(self, world: World, runtime: Any) -> None:
-        self.world = world
+    def __init__(
+        self,
+        world: Residents,
+        runtime: Any,
+        *,
+        world_name: str,
+        seed: int,
+        content: Content,
+        store: Store,
+        writer: StoreWriter,
+        notify: Notify,
+        person: Person,
+    ) -> None:
+        self.world = world  # the zone registry and who is in it (server/ports.py)
+        self.world_name, self.seed, self.content = world_name, seed, content
+        self.store, self.writer, self.notify, self.person = store, writer, notify, person
         self.runtime = runtime
         self.members: dict[int, CrewMember] = {}  # by clone id
         self.by_ship: dict[int, list[int]] = {}  # ship id -> clone ids
@@ -375,8 +398,8 @@ class CrewDesk:
                 self.say(m.captain, d.clone, d.say, kind="auto", action=d.action.name.lower())
 
     def say(self, captain: int, clone_id: int, text: str, *, kind: str, **extra: Any) -> None:
-        name = self.runtime.names.get(clone_id, f"crew {clone_id}")
-        self.world.outcomes.notify(
+        name = self.runtime.names.get(clone_id, "a crew member")
+        self.notify(
             captain, "chat", **{"from": name}, clone=str(clone_id), text=text, kind=kind, **extra
         )
 
@@ -413,7 +436,7 @@ class CrewDesk:
         pilot = self.world.pilots.get(owner) if owner is not None else None
         if pilot is None:
             return
-        hull = self.world.content.hulls.get(pilot.character.hull, self.world.content.starter_hull)
+        hull = self.content.hulls.get(pilot.character.hull, self.content.starter_hull)
         mods = self.modifiers(ship)
         boost = SHIELD_BOOST if self.boost_until.get(ship, 0) >= tick else 1.0
         values = (
@@ -466,31 +489,31 @@ class CrewDesk:
             h.zone.set_crew(clone_id, None)
 
     # -- candidates and the crew message --------------------------------------------------
-    def candidates(self, sector: tuple[int, int], station: int) -> list[Clone]:
+    def candidates(
+        self, sector: tuple[int, int], station: int, station_name: str = "the station"
+    ) -> list[Clone]:
         """Who is looking for a berth at this station: deterministic from the world seed."""
-        from callister.server.npcs import person
-
         x, y = sector
         extra = (Role.PILOT, Role.MINER)[zlib.crc32(f"{x}:{y}:{station}".encode()) % 2]
         roles = (Role.GUNNER, Role.ENGINEER, extra)  # every station offers a gunner
         out = []
         for i in range(CANDIDATES_PER_STATION):
-            name, traits, skills = person(self.world.seed, x, y, station, 1000 + i)
+            name, traits, skills = self.person(self.seed, x, y, station, 1000 + i)
             role = roles[i]
             clone_id = (
                 (1 << 61)
-                | (zlib.crc32(f"crew:{self.world.seed}:{x}:{y}:{station}:{i}".encode()) << 20)
+                | (zlib.crc32(f"crew:{self.seed}:{x}:{y}:{station}:{i}".encode()) << 20)
                 | (i & 0xFFFFF)
             )
             clone = Clone.create(
                 clone_id,
                 Profile(
                     name=name,
-                    background=f"Waited for a berth at station {station} of ({x}, {y}).",
+                    background=f"Waited for a berth at {station_name}.",
                     traits=traits,
                     skills=skills,
                 ),
-                world=self.world.name,
+                world=self.world_name,
                 tick=0,
                 role=role,
                 licence=Licence(),
@@ -503,6 +526,25 @@ class CrewDesk:
         if state is None or state.docked_at is None or pilot.zone_key is None:
             return None
         return self.world.zones[pilot.zone_key], state.docked_at
+
+    @staticmethod
+    def station_name(handle: Any, station: int) -> str:
+        """The station's name in its system (what people call it)."""
+        for s in handle.system.stations:
+            if s.index == station:
+                return str(s.name)
+        return "the station"
+
+    def candidates_at(self, handle: Any, station: int) -> list[Clone]:
+        return self.candidates(handle.sector, station, self.station_name(handle, station))
+
+    def docking_changed(self, ship: int) -> None:
+        """A player's ship docked or undocked: their `crew` message (the station's
+        candidates, or none) goes out at once."""
+        owner = self.world.ship_owner.get(ship)
+        pilot = self.world.pilots.get(owner) if owner is not None else None
+        if pilot is not None and pilot.character.ship_id == ship:
+            self.world.spawn(self.send_crew(pilot), f"crew {ship}")
 
     async def crew_message(self, pilot: Pilot) -> dict[str, Any]:
         ship = pilot.character.ship_id
@@ -540,17 +582,25 @@ class CrewDesk:
                 "turn_rate": mods.turn_rate,
             },
             "candidates": [],
+            "station": None,
+            "station_name": None,
             "max_crew": MAX_CREW,
         }
         docked = self._docked(pilot)
         if docked is not None:
             handle, station = docked
+            out["station"] = station
+            out["station_name"] = self.station_name(handle, station)
             hired = set(self.members)
-            for c in self.candidates(handle.sector, station):
-                if c.id in hired:
-                    continue
-                taken = await self.world.writer.call(self.world.store.clones.exists, c.id)
-                if taken:
+            cands = [c for c in self.candidates_at(handle, station) if c.id not in hired]
+            exists = self.store.clones.exists
+
+            def taken_ids() -> set[int]:  # one trip to the writer thread for them all
+                return {c.id for c in cands if exists(c.id)}
+
+            taken = await self.writer.call(taken_ids) if cands else set()
+            for c in cands:
+                if c.id in taken:
                     continue
                 skill = getattr(c.skills, c.role.value)
                 out["candidates"].append(
@@ -567,23 +617,40 @@ class CrewDesk:
         return out
 
     async def send_crew(self, pilot: Pilot) -> None:
-        self.world.outcomes.notify(pilot.account_id, "crew", **await self.crew_message(pilot))
+        self.notify(pilot.account_id, "crew", **await self.crew_message(pilot))
 
     # -- boarding ---------------------------------------------------------------------------
     async def board_saved(self, pilot: Pilot) -> None:
         """On login: the pilot's living crew aboard this ship come back from the database."""
         ship = pilot.character.ship_id
-        rows = await self.world.writer.call(
-            self.world.store.clones.find,
+        rows = await self.writer.call(
+            self.store.clones.find,
             CloneFilter(owner_id=pilot.account_id, ship_id=ship, alive=True),
         )
         for info in rows:
             if info.id in self.members:
                 continue
-            row = await self.world.writer.call(self.world.store.clones.get, info.id)
+            row = await self.writer.call(self.store.clones.get, info.id)
             if row is None:
                 continue
             self._aboard(row_to_clone(row), pilot)
+
+    def release(self, clone_id: int, ship: int) -> CrewMember | None:
+        """Take a clone off `ship`'s crew (captured in a boarding): its berth, its station in
+        the zone and the ship's tuning go; returns its membership, if it had one."""
+        member = self.members.pop(clone_id, None)
+        ids = self.by_ship.get(ship)
+        if ids is not None and clone_id in ids:
+            ids.remove(clone_id)
+            if not ids:
+                del self.by_ship[ship]
+        self._unregister(clone_id, ship)
+        self._tuned.pop(ship, None)
+        return member
+
+    def take_aboard(self, clone: Clone, pilot: Pilot) -> None:
+        """A clone joins the pilot's crew (a captured one, after a won boarding)."""
+        self._aboard(clone, pilot)
 
     def _aboard(self, clone: Clone, pilot: Pilot) -> None:
         ship = pilot.character.ship_id
@@ -607,14 +674,10 @@ class CrewDesk:
             raise ProtocolError(ErrorCode.NOT_DOCKED, "dock at a station to hire crew")
         handle, station = docked
         ship = pilot.character.ship_id
-        found = next(
-            (c for c in self.candidates(handle.sector, station) if c.id == candidate), None
-        )
+        found = next((c for c in self.candidates_at(handle, station) if c.id == candidate), None)
         if found is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"nobody {candidate} is for hire here")
-        if candidate in self.members or await self.world.writer.call(
-            self.world.store.clones.exists, candidate
-        ):
+        if candidate in self.members or await self.writer.call(self.store.clones.exists, candidate):
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"{found.name} has already been hired")
         crew = self.by_ship.get(ship, [])
         if len(crew) >= MAX_CREW:
@@ -631,7 +694,8 @@ class CrewDesk:
         clone.lineage = clone.lineage  # born when generated; hired now:
         clone.memory.add(
             self.world.tick,
-            f"{pilot.name} hired me as {found.role.value} of ship #{ship} for {price} credits.",
+            f"{pilot.name} hired me as {found.role.value} of their ship at "
+            f"{self.station_name(handle, station)} for {price} credits.",
             importance=7,
             event="hired",
             entities=(pilot.account_id,),
@@ -639,8 +703,8 @@ class CrewDesk:
         clone.relationships.of(pilot.account_id, pilot.name).trust = 0.3
 
         def pay_and_store() -> Any:
-            txn = self.world.store.ledger.commit(
-                self.world.name,
+            txn = self.store.ledger.commit(
+                self.world_name,
                 f"hire:{pilot.account_id}:{rid}",
                 "hire",
                 account=account,
@@ -653,7 +717,7 @@ class CrewDesk:
             return txn
 
         try:
-            txn = await self.world.writer.call(pay_and_store)
+            txn = await self.writer.call(pay_and_store)
         except InsufficientFunds:
             raise EconomyError(
                 ErrorCode.INSUFFICIENT_FUNDS, f"{found.name} asks {price} credits"
@@ -699,12 +763,14 @@ class CrewDesk:
             event="dismissed",
             entities=(pilot.account_id,),
         )
-        await self.world.writer.call(self.runtime.repo.put, clone, None)
+        await self.writer.call(self.runtime.repo.put, clone, None)
         self.say(pilot.account_id, clone_id, f"{clone.name} has left the ship.", kind="dismissed")
         await self.send_crew(pilot)
 
     def order(self, pilot: Pilot, crew: int, name: str, target: int) -> list[str]:
-        """A captain's order button: to one crew member or all (crew 0)."""
+        """A captain's order button: to one crew member or all (crew 0). Whoever takes it
+        answers (an acknowledgement only when it can carry the order out now, else why not);
+        when nobody's station can, one crew member says it is the captain's to do."""
         tick = self.world.tick
         pool = self.runtime.pool
         target_actor = None
@@ -715,33 +781,44 @@ class CrewDesk:
             if row is None:
                 raise ProtocolError(ErrorCode.NO_TARGET, f"no ship {target} in this system")
             target_actor = int(handle.zone.store.owner.item(row))  # type: ignore[union-attr]
+        words = name.replace("_", " ")
         took = []
-        for clone_id in self._mine(pilot, crew):
+        asked = self._mine(pilot, crew)
+        for clone_id in asked:
             if name == "cancel":
                 pool.cancel_order(clone_id)
                 took.append(clone_id)
                 continue
             action = ORDERS[name]
-            order = Order(action, until=tick + ORDER_TICKS, target=target_actor, text=name)
+            order = Order(action, until=tick + ORDER_TICKS, target=target_actor, text=words)
             if pool.order(clone_id, order):
                 took.append(clone_id)
         lines = []
         for clone_id in took:
-            text = (
-                "Orders cleared."
-                if name == "cancel"
-                else f"Aye, captain: {name.replace('_', ' ')}."
-            )
+            if name == "cancel":
+                text = "Orders cleared."
+            else:
+                text = pool.answer_order(
+                    clone_id,
+                    Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
+                    speaker=pilot.account_id,
+                    speaker_name=pilot.name,
+                    tick=tick,
+                    holder=pilot.name,
+                )
             lines.append(text)
             self.say(pilot.account_id, clone_id, text, kind="ack", order=name)
-        if not took:
-            self.say(
-                pilot.account_id,
-                self.by_ship.get(pilot.character.ship_id, [0])[0],
-                f"Nobody aboard can carry out '{name.replace('_', ' ')}'.",
-                kind="ack",
-                order=name,
+        if not took and asked and name != "cancel":
+            text = pool.answer_order(
+                asked[0],
+                Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
+                speaker=pilot.account_id,
+                speaker_name=pilot.name,
+                tick=tick,
+                holder=pilot.name,
             )
+            lines.append(text)
+            self.say(pilot.account_id, asked[0], text, kind="ack", order=name)
         return lines
 
     def chat(self, pilot: Pilot, crew: int, text: str) -> None:
@@ -750,16 +827,53 @@ class CrewDesk:
         ids = self._mine(pilot, crew)
         if not ids:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, "you have no crew; hire one at a station")
-        pool = self.runtime.pool
-        self.world.outcomes.notify(
+        self.notify(
             pilot.account_id, "chat", **{"from": pilot.name}, clone=None, text=text, kind="captain"
         )
         for clone_id in ids:
+            self.answer(clone_id, text, pilot, captain=pilot.account_id, orders=True)
+
+    def answer(
+        self, clone_id: int, text: str, speaker: Pilot, *, captain: int, orders: bool
+    ) -> None:
+        """`speaker` said `text` to crew member `clone_id` aboard `captain`'s ship: it
+        answers in the ship's chat. From templates at once (and always for orders); with a
+        language model (`runtime.speech`), in a task off the tick that falls back to the
+        template on a timeout or a bad answer."""
+        pool = self.runtime.pool
+        speech = self.runtime.speech
+        tick = self.world.tick
+        holder = self.world.pilots[captain].name if captain in self.world.pilots else None
+        if not speech.enabled or (orders and is_order(text, tick)):
             reply = pool.chat(
                 clone_id,
                 text,
-                speaker=pilot.account_id,
-                speaker_name=pilot.name,
-                tick=self.world.tick,
+                speaker=speaker.account_id,
+                speaker_name=speaker.name,
+                tick=tick,
+                captain=orders,
+                holder=holder,
             )
-            self.say(pilot.account_id, clone_id, reply.text, kind="reply")
+            self.say(captain, clone_id, reply.text, kind="reply", source=reply.source)
+            return
+
+        async def ask() -> None:
+            if clone_id not in pool:
+                return
+            clone = pool.clone(clone_id)
+            reply = await speech.reply(
+                clone,
+                text,
+                speaker=speaker.account_id,
+                speaker_name=speaker.name,
+                tick=tick,
+                allow_orders=orders,
+                crew=[(c.name, kind_of(c)) for c in pool.crewmates(clone_id)],
+                holder=holder,
+                possible=pool.possible(clone_id),
+            )
+            if clone_id in pool and clone.alive:
+                pool.apply_reply(clone_id, reply)
+                self.say(captain, clone_id, reply.text, kind="reply", source=reply.source)
+
+        self.world.spawn(ask(), f"reply {clone_id}")

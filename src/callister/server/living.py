@@ -117,21 +117,22 @@ class Living:
         """Chart the home systems and their neighbours, restore the stored clones and bring
         the population up to its targets (births through the ledger)."""
         world = self.world
-        density = world.settings.npc_density
-        if density <= 0 or not world.homes:
+        density = self.runtime.npc_density
+        universe = self.runtime.universe
+        if density <= 0 or not world.homes or universe is None:
             return
         systems: dict[SystemId, StarSystem] = {}
         for hx, hy, _ in world.homes:
-            home = await world.universe.get(hx, hy)
+            home = await universe.get(hx, hy)
             if home is None:
                 continue
             systems[(hx, hy)] = home
             for lx, ly in home.links:
                 if (lx, ly) not in systems:
-                    s = await world.universe.get(lx, ly)
+                    s = await universe.get(lx, ly)
                     if s is not None:
                         systems[(lx, ly)] = s
-        content = world.content
+        content = self.runtime.content
         lawful = {k for k, f in content.factions.items() if f.lawful}
         self.atlas = Atlas.from_systems(
             systems.values(), lawful_factions=lawful, arrival=arrival_point
@@ -155,22 +156,24 @@ class Living:
             key: HullSpec.of(content.hulls[key], content.weapons) for key in set(HULLS.values())
         }
         rules = Rules(
-            tick_hz=world.settings.tick_hz,
+            tick_hz=self.runtime.tick_hz,
             units_per_point=UNITS_PER_POINT,
             regrow_ticks=REGROW_TICKS,
         )
-        self.sim = OffscreenSim(self.planner, rules=rules, seed=world.seed)
+        self.sim = OffscreenSim(self.planner, rules=rules, seed=self.runtime.seed)
         self.reg = Regulator(
             self.atlas,
             self.targets(),
             lambda goal: self.hulls[HULLS[goal]],
-            seed=world.seed,
-            world=world.name,
+            seed=self.runtime.seed,
+            world=self.runtime.world_name,
             next_ship=self._next_ship,
         )
-        self.port = NpcEconomy(world.economy, world.store, self.atlas, content)
-        saved = await world.writer.call(lambda: world.store.meta.get(SAVE_KEY, world=world.name))
-        born = await world.writer.call(self._populate, saved, world.tick)
+        self.port = NpcEconomy(self.runtime.economy, self.runtime.store, self.atlas, content)
+        saved = await self.runtime.writer.call(
+            lambda: self.runtime.store.meta.get(SAVE_KEY, world=self.runtime.world_name)
+        )
+        born = await self.runtime.writer.call(self._populate, saved, world.tick)
         self._last_step = self._last_regulate = world.tick
         self.enabled = True
         log.info(
@@ -183,7 +186,7 @@ class Living:
         the clones table's goal column does not accept `hauler` yet; no pirates are born in
         home systems, and every home system has a guard of HOME_GUARD patrols)."""
         assert self.atlas is not None
-        density = self.world.settings.npc_density
+        density = self.runtime.npc_density
         out: dict[tuple[SystemId, Goal], int] = {}
         homes = {(x, y) for x, y, _ in self.world.homes}
         for (sid, goal), n in role_targets(self.atlas).items():
@@ -203,7 +206,7 @@ class Living:
         if metres <= 0:
             return 0.0
         drive = Drive(max_speed=hull.max_speed, accel=hull.thrust, fuel_burn=hull.fuel_burn)
-        m = self.world.rules.fuel_multiplier
+        m = self.runtime.fuel_multiplier
         return leg(drive, metres, cruise=False, fuel_multiplier=m).fuel * STEER_MARGIN + (
             TURN_S * hull.fuel_burn * m
         )
@@ -211,7 +214,7 @@ class Living:
     def _next_ship(self) -> int:
         """A ship id for a newborn (world entity ids, reserved in blocks; writer thread)."""
         if not self._ids:
-            ids = self.world.store.characters.reserve_ids(1000)
+            ids = self.runtime.store.characters.reserve_ids(1000)
             self._ids = list(reversed(ids))
         return self._ids.pop()
 
@@ -233,8 +236,8 @@ class Living:
         if fresh:
             for a in list(sim.living()):
                 spread = START_SPREAD_S.get(a.ship.goal, 120.0)
-                u = unit_hash(a.id ^ self.world.seed, now, 3)
-                sim.wake_at(a.id, now + max(1, int(u * spread * self.world.settings.tick_hz)))
+                u = unit_hash(a.id ^ self.runtime.seed, now, 3)
+                sim.wake_at(a.id, now + max(1, int(u * spread * self.runtime.tick_hz)))
         return born
 
     def _restore(self, doc: dict[str, Any], now: int) -> None:
@@ -248,12 +251,12 @@ class Living:
             reg.serials[((int(x), int(y)), Goal(goal))] = int(n)
         if self.port is not None:
             self.port._next_wreck = max(self.port._next_wreck, int(doc.get("next_wreck", 0)))
-        books = self.world.economy.books
+        books = self.runtime.economy.books
         for d in doc.get("ships", []):
             system = (int(d["sys"][0]), int(d["sys"][1]))
             if system not in atlas:
                 continue
-            row = self.world.store.clones.get(int(d["id"]))
+            row = self.runtime.store.clones.get(int(d["id"]))
             if row is None or not row.alive:
                 continue  # dead for good: an archive, never back
             clone = row_to_clone(row)
@@ -332,7 +335,7 @@ class Living:
             },
             "next_wreck": self.port._next_wreck if self.port is not None else FIRST_WRECK,
         }
-        self.world.store.meta.set(SAVE_KEY, json.dumps(doc), world=self.world.name)
+        self.runtime.store.meta.set(SAVE_KEY, json.dumps(doc), world=self.runtime.world_name)
 
     def _step(self, now: int, regulate_now: bool) -> list[Arrival]:
         """One off-screen step (writer thread): due events, encounters, rescues; births and
@@ -365,7 +368,7 @@ class Living:
         atlas, planner, reg, sim, port = self.atlas, self.planner, self.reg, self.sim, self.port
         assert atlas is not None and planner is not None and reg is not None
         assert sim is not None and port is not None
-        lawful = {k for k, f in self.world.content.factions.items() if f.lawful}
+        lawful = {k for k, f in self.runtime.content.factions.items() if f.lawful}
         extra = Atlas.from_systems([system], lawful_factions=lawful, arrival=arrival_point)
         atlas.extend(extra.system(s) for s in extra.systems)
         planner.charted()
@@ -393,9 +396,9 @@ class Living:
 
     async def _run_step(self, tick: int, due: bool) -> None:
         try:
-            arrivals = await self.world.writer.call(self._step, tick, due)
+            arrivals = await self.runtime.writer.call(self._step, tick, due)
             self._arrive(arrivals)
-            gauges = self.world.metrics.gauges
+            gauges = self.runtime.metrics.gauges
             gauges["callister_npc_clones"] = sum(self.population().values())
             gauges["callister_npcs_live"] = len(self.runtime.captains)
         except Exception:
@@ -418,7 +421,7 @@ class Living:
                 back.append(a)
         if back:
             now = self.world.tick
-            self.world.writer.submit(self._adopt_many, [(a.state, None) for a in back], now)
+            self.runtime.writer.submit(self._adopt_many, [(a.state, None) for a in back], now)
 
     def _adopt_many(self, states: list[tuple[Handoff, dict[str, int] | None]], now: int) -> None:
         sim = self.sim
@@ -446,9 +449,9 @@ class Living:
         assert self.atlas is not None
         try:
             if handle.sector not in self.atlas:
-                arrivals = await self.world.writer.call(self._chart, handle.system, tick)
+                arrivals = await self.runtime.writer.call(self._chart, handle.system, tick)
             else:
-                arrivals = await self.world.writer.call(self._handoff_one, handle.sector, tick)
+                arrivals = await self.runtime.writer.call(self._handoff_one, handle.sector, tick)
             self._arrive(arrivals)
         except Exception:
             log.exception("wake failed", extra={"zone": handle.key})
@@ -470,11 +473,11 @@ class Living:
                 del self.keys[sector]
         states = self.runtime.captains.leave_zone(key, tick, handle)
         if states:
-            self.world.writer.submit(self._adopt_many, states, tick)
+            self.runtime.writer.submit(self._adopt_many, states, tick)
 
     def adopt(self, state: Handoff, cargo: dict[str, int] | None, tick: int) -> None:
         """One live clone goes back off-screen (it jumped out of a watched system)."""
-        self.world.writer.submit(self._adopt_many, [(state, cargo)], tick)
+        self.runtime.writer.submit(self._adopt_many, [(state, cargo)], tick)
 
     def station_id(self, handle: ZoneHandle, index: int) -> StationId:
         return (handle.sector[0], handle.sector[1], index)

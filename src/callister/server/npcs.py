@@ -22,13 +22,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 import zlib
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -49,14 +50,21 @@ from callister.agents import (
     ZoneView,
     to_intents,
 )
+from callister.content import Content
+from callister.economy import Economy
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.server.bus import Bus
+from callister.server.crew import CrewDesk, StoreCloneRepository, row_to_clone
+from callister.server.metrics import Metrics
+from callister.server.ports import Ids, Notify, Pilot, Residents, ZoneHandle
+from callister.server.speech import SpeechModel
+from callister.server.universe_cache import UniverseCache
+from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.events import AutopilotArrived, AutopilotCancelled, LootReached, Mined
 from callister.sim.weapons import WEAPON_KEYS
-
-if TYPE_CHECKING:
-    from callister.server.crew import CrewDesk
-    from callister.server.world import World, ZoneHandle
+from callister.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ NPC_ID_BASE: Final = 1 << 61
 MAX_PER_KIND: Final = 3
 RESTEER_EVERY: Final = 2  # ticks between re-steering a moving agent between its thoughts
 CRIME_KEEP: Final = 1200  # ticks a crime stays on the patrols' sensors
+HAIL_RANGE: Final = 8000.0  # m: a ship can be hailed as far as the clones' sensors reach
 MOVING: Final = frozenset(
     {
         Action.TRAVEL,
@@ -228,7 +237,7 @@ def make_npc(seed: int, world: str, x: int, y: int, spec: NpcSpec, tick: int) ->
         npc_clone_id(seed, x, y, spec.index),
         Profile(
             name=name,
-            background=f"A {spec.goal.value} of system ({x}, {y}).",
+            background=f"A {spec.goal.value} who has always worked this system.",
             traits=traits,
             skills=skills,
         ),
@@ -258,33 +267,75 @@ class NpcShip:
 class AgentRuntime:
     """The world's clones at work (see the module docstring). Loop-only, not thread-safe."""
 
-    def __init__(self, world: World) -> None:
-        from callister.server.crew import CrewDesk, StoreCloneRepository
-
-        self.world = world
+    def __init__(
+        self,
+        world: Residents,
+        *,
+        world_name: str,
+        seed: int,
+        content: Content,
+        npc_density: float,
+        store: Store,
+        writer: StoreWriter,
+        economy: Economy,
+        ids: Ids,
+        notify: Notify,
+        speech: SpeechModel | None = None,
+        universe: UniverseCache | None = None,
+        bus: Bus | None = None,
+        metrics: Metrics | None = None,
+        tick_hz: int = 20,
+        fuel_multiplier: float = 1.0,
+    ) -> None:
+        self.world = world  # the zone registry and who is in it (server/ports.py)
+        self.world_name, self.seed, self.content = world_name, seed, content
+        self.npc_density = npc_density
+        self.store, self.writer, self.economy, self.ids = store, writer, economy, ids
         self.names: dict[int, str] = {}
         self.pool = AgentPool(names=self.names)
-        self.repo = StoreCloneRepository(world.store, world.name)
+        self.repo = StoreCloneRepository(store, world_name)
         self.npcs: dict[int, NpcShip] = {}  # by ship id
         self.npc_of_clone: dict[int, int] = {}  # clone id -> ship id
         self.by_zone: dict[str, set[int]] = {}
         self.statics: dict[str, ZoneStatics] = {}
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
-        self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
-        self.crews: CrewDesk = CrewDesk(world, self)
+        self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        self.notify = notify
+        self.crews: CrewDesk = CrewDesk(
+            world,
+            self,
+            world_name=world_name,
+            seed=seed,
+            content=content,
+            store=store,
+            writer=writer,
+            notify=notify,
+            person=person,
+        )
+        # the optional language model (none: templates), and the universe for system names
+        self.speech = speech if speech is not None else SpeechModel()
+        self.universe = universe
         self.thought = 0  # decisions made (metrics/tests)
+        # the living universe (issue 15): the bus for NPCs' distress calls, the metrics, and
+        # the world's tick rate and fuel multiplier (the planner's fuel model)
+        self.bus, self.metrics = bus, metrics if metrics is not None else Metrics()
+        self.tick_hz, self.fuel_multiplier = tick_hz, fuel_multiplier
         from callister.server.captains import Captains
         from callister.server.living import Living
 
-        self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
+        self.living = Living(self)  # the clones' universe beyond the screen
+        self.captains = Captains(self, self.living)  # live NPCs flying their plans
         self.tick_ms: deque[float] = deque(maxlen=12_000)  # this runtime's share of each tick
         self.tick_cpu_ms: deque[float] = deque(maxlen=12_000)  # the same in this thread's CPU
-        self.captains = Captains(self, self.living)  # live NPCs flying their plans
 
     async def start(self) -> None:
         """The living universe: the map, stored clones back, births up to the targets."""
         await self.living.start()
+
+    async def close(self) -> None:
+        """The world stops: let go of the language model (its connections, its memory)."""
+        await self.speech.close()
 
     # ------------------------------------------------------------------ zones
     def npc_count(self, key: str) -> int:
@@ -295,36 +346,54 @@ class AgentRuntime:
         return None if npc is None else f"{npc.name} ({npc.goal.value})"
 
     def add_statics(self, handle: ZoneHandle) -> None:
-        """What the agents of this zone know of its fixed parts (stations, rocks, links)."""
+        """What the agents of this zone know of its fixed parts (stations, rocks, links), with
+        the names they call them by: the stations' and the linked systems' (those the
+        universe cache holds; "the next system" otherwise)."""
         layout = handle.zone.layout
+        system = getattr(handle, "system", None)
+        names = {s.index: s.name for s in system.stations} if system is not None else {}
+        universe = self.universe  # None on a bench host: "the next system"
+        links = []
+        for lx, ly in layout.links:
+            other = universe.peek(lx, ly) if universe is not None else None
+            links.append(other.name if other is not None else "")
         self.statics[handle.key] = ZoneStatics.from_layout(
-            layout, lawful=[s.lawful for s in layout.stations]
+            layout,
+            lawful=[s.lawful for s in layout.stations],
+            station_names=[names.get(s.index, "") for s in layout.stations],
+            link_names=links,
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
-        """The zone's fixed parts for its agents. Its NPCs are the living universe's: they
-        arrive when a player does (`Living`: the system's clones are handed off)."""
+        """The zone's fixed parts for its agents (and its neighbours' names)."""
+        layout = handle.zone.layout
+        if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
+            got = await asyncio.gather(
+                *(self.universe.get(lx, ly) for lx, ly in layout.links), return_exceptions=True
+            )
+            if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
+                log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
+        # its NPCs are the living universe's: they arrive when a player does (`Living`: the
+        # system's clones are handed off)
 
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
         x, y = handle.sector
-        clone_id = npc_clone_id(world.seed, x, y, spec.index)
+        clone_id = npc_clone_id(self.seed, x, y, spec.index)
         if clone_id in self.pool:
             return
-        row = await world.writer.call(world.store.clones.get, clone_id)
+        row = await self.writer.call(self.store.clones.get, clone_id)
         if row is not None and not row.alive:
             return  # died for good: an archive, never respawned
         if row is not None:
-            from callister.server.crew import row_to_clone
-
             clone = row_to_clone(row)
         else:
-            clone = make_npc(world.seed, world.name, x, y, spec, world.tick)
-        ship = await world.ids.next()
+            clone = make_npc(self.seed, self.world_name, x, y, spec, world.tick)
+        ship = await self.ids.next()
         self.spawn_npc(handle, clone, ship, spec.hull, spec.x, spec.y, docked_at=spec.station)
         if row is None:
-            world.writer.submit(self.repo.put, clone, ship)
+            self.writer.submit(self.repo.put, clone, ship)
 
     def spawn_npc(
         self,
@@ -337,15 +406,25 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
+        readmit: bool = False,
         **vitals: Any,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool.
-        `vitals`: `Zone.add_ship`'s keywords (vx, vy, readmit, fuel, hull_hp, ammo, ...)."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool
+        (`readmit`: the same ship returning, as `Zone.add_ship` has it; `vitals`: its other
+        keywords: vx, vy, fuel, hull_hp, ammo, cargo_free ...)."""
         clone.require_alive()
-        hull = self.world.content.hulls[hull_key]
+        hull = self.content.hulls[hull_key]
         owner = -clone.id
         handle.zone.add_ship(
-            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, **vitals
+            ship,
+            owner,
+            hull,
+            x=x,
+            y=y,
+            angle=angle,
+            docked_at=docked_at,
+            readmit=readmit,
+            **vitals,
         )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
@@ -368,6 +447,35 @@ class AgentRuntime:
         self.pool.add(clone, ship=ship, zone=handle.key)
         return npc
 
+    def move_npc(
+        self, ship: int, target: ZoneHandle, x: float, y: float, docked_at: int | None
+    ) -> None:
+        """A game master's teleport of an NPC ship (server/gm.py): out of its zone and into
+        `target` (the same zone or another) at (x, y), or docked at `docked_at`, keeping its
+        vitals, its clone and its mind."""
+        npc = self.npcs[ship]
+        source = self.world.zones[npc.key]
+        state = source.zone.remove_ship(ship)
+        angle = math.atan2(-y, -x)
+        if target is source:
+            target.zone.add_ship(
+                ship, npc.owner, self.content.hulls[npc.hull], x=x, y=y, angle=angle,
+                docked_at=docked_at, readmit=True, hull_hp=state.hull_hp, shield=state.shield,
+                energy=state.energy, fuel=state.fuel, weapons=state.weapons, ammo=state.ammo,
+            )  # fmt: skip
+            return
+        self.by_zone.get(npc.key, set()).discard(ship)
+        del self.npcs[ship]
+        self.npc_of_clone.pop(npc.clone_id, None)
+        self.last.pop(npc.clone_id, None)
+        clone = self.pool.remove(npc.clone_id)
+        self.spawn_npc(
+            target, clone, ship, npc.hull, x, y, docked_at=docked_at, angle=angle, readmit=True
+        )  # (readmit: the ship may come back to a system it was teleported out of)
+        target.zone.set_vitals(
+            ship, hull_hp=state.hull_hp, shield=state.shield, energy=state.energy, fuel=state.fuel
+        )
+
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
         if handle.key in self.living.awake or any(
@@ -384,7 +492,7 @@ class AgentRuntime:
         self.statics.pop(handle.key, None)
         self.crimes.pop(handle.key, None)
         if keep:
-            self.world.writer.submit(self.repo.put_many, keep)
+            self.writer.submit(self.repo.put_many, keep)
 
     def save_all(self) -> list[tuple[Clone, int | None]]:
         """Every living clone with its ship (for checkpoints)."""
@@ -395,7 +503,7 @@ class AgentRuntime:
                 ship = self.crews.ship_of(clone.id)
             out.append((clone, ship))
         if self.living.enabled:
-            self.world.writer.submit(self.living.save)  # the off-screen clones and all ships
+            self.writer.submit(self.living.save)  # the off-screen clones and all ships
         return out
 
     # ------------------------------------------------------------------ views
@@ -405,6 +513,10 @@ class AgentRuntime:
         n = s.count
         kinds = s.kind[:n]
         rows = np.flatnonzero(kinds == KIND_SHIP)
+        hidden = self.world.gm_ships
+        if hidden:  # a game master's invisible ship: clones do not see it either
+            ghosts = [ship for ship, mode in hidden.items() if mode == "invisible"]
+            rows = rows[~np.isin(s.ids[rows], np.array(ghosts, dtype=np.uint64))]
         owner = s.owner[rows]
         players = owner > 0
         if not players.any():
@@ -491,9 +603,13 @@ class AgentRuntime:
         zones = self.world.zones
         self.crews.sync(tick)
 
+        frozen = self.world.frozen
+
         def view_for(key: Any) -> ZoneView | None:
             handle = zones.get(key)
-            return None if handle is None else self.zone_view(handle, tick)
+            if handle is None or key in frozen:  # a frozen system's clones do not think
+                return None
+            return self.zone_view(handle, tick)
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1
@@ -534,6 +650,9 @@ class AgentRuntime:
     # ------------------------------------------------------------------ events
     def after_step(self, handle: ZoneHandle, events: list[Any]) -> list[Any]:
         """Feed a zone's events to its clones; return the events without agents' refusals."""
+        for e in events:  # the station's crew candidates come and go, NPCs or not
+            if isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                self.crews.docking_changed(e.ship)
         if not self.npcs and not self.crews.active:
             return events
         out = []
@@ -556,6 +675,8 @@ class AgentRuntime:
                 self.world.spawn(caps.looted(handle, e.ship, e.wreck), f"npc loot {e.ship}")
             elif isinstance(e, Hit):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y, handle.sector)
+                if e.by and self.pool.aboard(e.by):  # we fired on them: who started it
+                    self.pool.struck(e.by, e.owner, tick)
             elif isinstance(e, Destroyed):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y, handle.sector)
                 self._destroyed(e.ship, tick, e.by_owner, e.wreck, e.x, e.y)
@@ -571,10 +692,6 @@ class AgentRuntime:
                 caps.jumped(e.ship, (e.to_x, e.to_y), st.fuel or 0.0, st.hull_hp or 1.0)
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
-            elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
-                pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
-                if pilot is not None:  # the station's crew candidates come and go
-                    self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
             if isinstance(e, Docked) and caps.of_ship(e.ship) is not None:
                 caps.on_docked(handle, e.ship, e.station)
             out.append(e)
@@ -596,9 +713,9 @@ class AgentRuntime:
             if pilot is not None:
                 self.names[by_owner] = pilot.name
         me = self.crews.captain_of(ship)
-        event = SeenEvent(
+        event = SeenEvent(  # the system: where knowledge learns the danger and the attack
             kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y, system=system
-        )  # the system: where knowledge learns the danger and the attack
+        )
         self.pool.notice_ship(ship, event, me=me)
 
     def _left(self, ship: int) -> None:
@@ -607,7 +724,7 @@ class AgentRuntime:
         self.npc_of_clone.pop(npc.clone_id, None)
         self.last.pop(npc.clone_id, None)
         if npc.clone_id in self.pool:
-            self.world.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
+            self.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
 
     def _destroyed(
         self, ship: int, tick: int, by_owner: int, wreck: int = 0, x: float = 0.0, y: float = 0.0
@@ -628,4 +745,51 @@ class AgentRuntime:
         )
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
-            self.world.writer.submit(self.repo.put_many, dead)
+            self.writer.submit(self.repo.put_many, dead)
+
+    # ------------------------------------------------------------------ hails
+    def hail(self, pilot: Pilot, zone_key: str, ship: int, target: int, text: str) -> None:
+        """`pilot` (aboard `ship`) hails the NPC ship `target`: the clone flying it answers in
+        the pilot's `chat` (kind "hail"), from its memories and beliefs (it remembers the
+        exchange and who spoke), through the language model when one is set (off the tick;
+        templates otherwise and on failure). It takes no orders from strangers."""
+        npc = self.npcs.get(target)
+        if npc is None or npc.key != zone_key or npc.clone_id not in self.pool:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        store = self.world.zones[zone_key].zone.store
+        me, it = store.find(ship), store.find(target)
+        if me is None or it is None:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        dist = math.hypot(store.x.item(it) - store.x.item(me), store.y.item(it) - store.y.item(me))
+        if dist > HAIL_RANGE:
+            raise ProtocolError(
+                ErrorCode.TOO_FAR,
+                f"{npc.name} is {dist / 1000:.1f} km away: hail within {HAIL_RANGE / 1000:.0f} km",
+            )
+        account, tick, clone_id = pilot.account_id, self.world.tick, npc.clone_id
+        self.names.setdefault(account, pilot.name)
+        notify = self.notify
+        notify(account, "chat", **{"from": pilot.name}, clone=None, text=text, kind="hail_sent",
+               ship=target)  # fmt: skip
+
+        def answer(reply: Any) -> None:
+            notify(account, "chat", **{"from": npc.name}, clone=str(clone_id), text=reply.text,
+                   kind="hail", ship=target, source=reply.source)  # fmt: skip
+
+        speech = self.speech
+        if not speech.enabled:
+            answer(self.pool.chat(clone_id, text, speaker=account, speaker_name=pilot.name,
+                                  tick=tick, captain=False))  # fmt: skip
+            return
+
+        async def ask() -> None:
+            clone = self.pool.clone(clone_id)
+            reply = await speech.reply(
+                clone, text, speaker=account, speaker_name=pilot.name, tick=tick,
+                allow_orders=False,
+            )  # fmt: skip
+            if clone_id in self.pool and clone.alive:
+                self.pool.apply_reply(clone_id, reply)
+                answer(reply)
+
+        self.world.spawn(ask(), f"hail {clone_id}")

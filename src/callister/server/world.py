@@ -10,10 +10,12 @@ the single writer thread, and universe generation runs ahead on its own thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -22,9 +24,15 @@ from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics
+from callister.server.notices import Notices
+from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
+from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
+from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -43,8 +51,11 @@ from callister.sim import (
 from callister.store import Character, Store
 from callister.universe import StarSystem, apply_deltas, arrival_point
 from callister.universe.deltas import field_ticks
+from callister.worlds.placement import home_systems
 
 log = logging.getLogger(__name__)
+
+__all__ = ["IdAllocator", "Pilot", "ShipMoved", "World", "ZoneHandle", "ZoneTick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +84,8 @@ class ShipMoved:
     system: StarSystem | None
 
 
-@dataclass(slots=True)
-class ZoneHandle:
-    key: str
-    sector: tuple[int, int]
-    system: StarSystem
-    zone: Zone
-    empty_since: float | None = None
-    ids_pending: bool = False  # a block of entity ids for the zone is being reserved
-
-
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
 ZONE_ID_LOW = 500  # top the zone's pool up when it holds fewer than this
-
-
-@dataclass(slots=True)
-class Pilot:
-    """A character in the world: who owns which ship, where it is, where home is."""
-
-    account_id: int
-    name: str
-    character: Character
-    zone_key: str | None = None  # None while in transit between zones
-    linger: asyncio.TimerHandle | None = None
-    connected: bool = True
-    credits: int = 0
-    cargo: dict[str, int] = field(default_factory=dict)
-    dead: bool = False  # destroyed, waiting for the respawn transaction
 
 
 class IdAllocator:
@@ -115,6 +107,14 @@ class IdAllocator:
 
 
 class World:
+    """The composition root of one universe's runtime and the `ports.Roster` its parts share:
+    it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
+    each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
+
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
@@ -136,6 +136,12 @@ class World:
         self.pilots: dict[int, Pilot] = {}  # by account id
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        # who may be a game master here (issue 18, worlds/policy.gm_refusal): the server's
+        # public world has no owner; the world host sets both for a private world it starts
+        self.owner: int | None = None
+        self.public = True
+        self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -153,14 +159,59 @@ class World:
             starting_credits=settings.starting_credits,
             price_multiplier=settings.price_multiplier,
         )
-        self.outcomes = Outcomes(self)
-        self.stations = StationDesk(self)
-        from callister.server.npcs import AgentRuntime  # (imports World's types lazily)
-
-        self.agents = AgentRuntime(self)  # clones: NPC ships and crews (issue 4)
-        from callister.server.shipshare import ShipShare
-
-        self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
+        self.notices = Notices(bus)
+        self.agents = AgentRuntime(  # clones: NPC ships and crews (issue 4)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            npc_density=settings.npc_density,
+            store=store,
+            writer=writer,
+            economy=self.economy,
+            ids=self.ids,
+            notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
+            bus=bus,  # the living universe (issue 15): NPCs' distress calls, metrics, ...
+            metrics=metrics,
+            tick_hz=settings.tick_hz,
+            fuel_multiplier=settings.fuel_multiplier,
+        )
+        self.outcomes = Outcomes(
+            self,
+            world_name=self.name,
+            settings=settings,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            bus=bus,
+            metrics=metrics,
+            ids=self.ids,
+            notices=self.notices,
+        )
+        # a dead NPC's cargo went into its wreck: the outcome of its death keeps it
+        self.outcomes.keeps_wreck = self.agents.captains.keeps_wreck
+        self.stations = StationDesk(
+            self,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            is_flagged=self.outcomes.is_flagged,
+        )
+        self.shipshare = ShipShare(  # players crewing another's ship (issue 8)
+            self,
+            agents=self.agents,
+            content=content,
+            economy=self.economy,
+            writer=writer,
+            bus=bus,
+            notify=self.notices.notify,
+            world_name=self.name,
+            pvp=settings.pvp,
+            clones_survive_death=settings.clones_survive_death,
+        )
+        self.gm = GameMaster(self)  # game masters' powers (issue 18)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -174,6 +225,9 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
+        self.frozen = set(json.loads(frozen)) if frozen else set()
+        await self.gm.load()
         try:
             await self.agents.start()  # the living universe: stored clones, births
         except Exception:
@@ -189,6 +243,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -258,6 +313,7 @@ class World:
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
         await self.agents.zone_loaded(handle)  # NPC ships of the system
+        await self.gm.zone_loaded(handle)  # and those game masters spawned there
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -265,7 +321,10 @@ class World:
         return handle
 
     def submit(self, key: str, intent: Intent) -> None:
-        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        """Address an intent to a zone through the bus (the gateway's and agents' one path).
+        A frozen zone takes none: they would pile up unapplied (the commands tell players)."""
+        if key in self.frozen:
+            return
         self.bus.publish(intents_subject(key), intent)
 
     # -------------------------------------------------------------------------- the tick
@@ -313,9 +372,15 @@ class World:
                 if handle.empty_since is None:
                     handle.empty_since = now
                 elif now - handle.empty_since > self.settings.zone_unload_s:
-                    self._unload(handle)
+                    self.unload(handle)
                 continue
             handle.empty_since = None
+            if handle.key in self.frozen:
+                # a game master froze it: nothing moves, but everyone in it keeps their view
+                # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+                self.bus.publish(tick_subject(handle.key), frozen)
+                continue
             active += 1
             t0 = time.perf_counter()
             events = zone.step()
@@ -349,7 +414,7 @@ class World:
         finally:
             handle.ids_pending = False
 
-    def _unload(self, handle: ZoneHandle) -> None:
+    def unload(self, handle: ZoneHandle) -> None:
         del self.zones[handle.key]
         self.agents.zone_unloaded(handle)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -363,26 +428,39 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self.spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+        self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
 
-    async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None:
+        """A game master moves the pilot's ship to `at` in system `to` (the same one or any
+        other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
+        it and carried by the jump's own path (`_jump`), so the arrival, the crew, the zone's
+        footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
+        Returns once the ship is in place (or handed to the worker that owns the target)."""
+        key = pilot.zone_key
+        handle = self.zones.get(key) if key else None
+        ship = pilot.character.ship_id
+        if handle is None or not handle.zone.has_ship(ship):
+            raise LookupError(f"ship {ship} is between systems")
+        state = handle.zone.remove_ship(ship)
+        state = msgspec.structs.replace(
+            state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
+        )
+        pilot.zone_key = None
+        await self._jump(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
+
+    async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """The ship arrives in its target zone (loaded here); if that fails to load, it comes
+        back where it left. (A cluster worker hands it to the target's owner instead.)"""
         try:
             handle = await self.ensure_zone(event.to_x, event.to_y)
         except Exception:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
-            handle = await self.ensure_zone(*origin)
-        x, y = event.state.x, event.state.y
-        if handle.sector == (event.to_x, event.to_y):
-            ax, ay = arrival_point(handle.system, origin[0], origin[1])
-            x, y = float(ax), float(ay)
-        # arrive facing inwards, keeping a little of the ship's speed
-        angle = math.atan2(-y, -x)
-        state = msgspec.structs.replace(
-            event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
-        )
-        self._place(pilot, handle, state)
+            handle = await self.ensure_zone(*source.sector)
+        self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
-        self._save(pilot)
+        self.save(pilot)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -415,7 +493,7 @@ class World:
                 docked_at=character.home_station,
             )
         pilot.character = character
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
         try:
@@ -444,14 +522,35 @@ class World:
         """Free cargo units in the pilot's hold (never negative)."""
         return max(0, self.economy.catalog.room(pilot.character, pilot.cargo))
 
+    def set_cargo(self, pilot: Pilot, cargo: Mapping[str, int]) -> None:
+        """The pilot's hold changed (a committed transaction): the zone learns its free room."""
+        pilot.cargo = dict(cargo)
+        room = self.cargo_room(pilot)
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)
+
+    def display_name(self, ship: int, owner: int | None = None) -> str | None:
+        """A ship's name as players see it. Without `owner`: its pilot's, else the NPC ship's.
+        With `owner` (as an event names it): the player's, else the clone's (an NPC's owner
+        is -clone id, and its name outlives its ship), else the NPC ship's."""
+        if owner is None:
+            owner = self.ship_owner.get(ship)
+            pilot = self.pilots.get(owner) if owner is not None else None
+            return pilot.name if pilot is not None else self.agents.ship_name(ship)
+        pilot = self.pilots.get(owner) if owner > 0 else None
+        if pilot is not None:
+            return pilot.name
+        return self.agents.names.get(owner) or self.agents.ship_name(ship)
+
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
         """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new
         ship."""
         c = pilot.character
         handle = await self.ensure_zone(c.home_x, c.home_y)
         pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
-        self._place(pilot, handle, self._saved_state(pilot))
-        self._save(pilot)
+        self.place(pilot, handle, self._saved_state(pilot))
+        self.save(pilot)
 
     def refit(self, pilot: Pilot, handle: ZoneHandle) -> None:
         """The pilot's ship changed hull (bought at a shipyard): the same ship id is taken out of
@@ -459,7 +558,7 @@ class World:
         ship = pilot.character.ship_id
         if handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
 
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
@@ -467,28 +566,19 @@ class World:
         assert system is not None
         station = system.stations[station_index]
         ship_id = await self.ids.next()
-        character = Character(
-            account_id=account_id,
-            world=self.name,
-            ship_id=ship_id,
-            hull=self.content.starter_hull.key,
-            system_x=hx,
-            system_y=hy,
-            x=float(station.x),
-            y=float(station.y),
-            vx=0.0,
-            vy=0.0,
-            angle=0.0,
-            docked_at=station_index,
-            home_x=hx,
-            home_y=hy,
-            home_station=station_index,
-            extra={},
+        character = Character.docked(
+            account_id,
+            self.name,
+            ship_id,
+            self.content.starter_hull.key,
+            (hx, hy),
+            station_index,
+            (station.x, station.y),
         )
         await self.writer.call(self.store.characters.save, character)
         return character
 
-    def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
+    def place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
         hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
         # a readmitted ship keeps the vitals it had; fresh from the record, it takes them there
         vitals = (
@@ -532,10 +622,27 @@ class World:
         if pilot is None:
             return
         pilot.connected = False
-        self._save(pilot)
+        self.save(pilot)
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
+
+    def log_out(self, account_id: int) -> None:
+        """Log the pilot out now (no reconnect grace: a world being stopped or its player
+        moved): saved and out of the world, even mid-jump."""
+        pilot = self.pilots.get(account_id)
+        if pilot is None:
+            return
+        if pilot.linger is not None:
+            pilot.linger.cancel()
+            pilot.linger = None
+        pilot.connected = False
+        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
+            self.pilots.pop(account_id, None)
+            self.ship_owner.pop(pilot.character.ship_id, None)
+            self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
+            return
+        self._logout(account_id)
 
     def _logout(self, account_id: int) -> None:
         pilot = self.pilots.get(account_id)
@@ -544,7 +651,7 @@ class World:
         if pilot.zone_key is None:  # mid-jump: try again once it has arrived
             pilot.linger = asyncio.get_running_loop().call_later(1.0, self._logout, account_id)
             return
-        self._save(pilot)
+        self.save(pilot)
         handle = self.zones.get(pilot.zone_key)
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
@@ -583,7 +690,7 @@ class World:
             )
         return pilot.character
 
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
@@ -616,27 +723,35 @@ class World:
                 log.exception("checkpoint failed; will retry")
 
 
+def arrival_state(
+    handle: ZoneHandle,
+    origin: tuple[int, int],
+    state: ShipState,
+    at: tuple[float, float] | None = None,
+) -> ShipState:
+    """A jumping ship as it appears in `handle`'s system coming from sector `origin`: at the
+    arrival point of the link back (where it was, if it came back to its own system), at rest,
+    facing the star, undocked. A game master's teleport gives `at` instead: the ship appears
+    there, docked if `state` says so (World.teleport)."""
+    x, y = state.x, state.y
+    if at is not None:
+        x, y = at
+    elif origin != handle.sector:
+        ax, ay = arrival_point(handle.system, origin[0], origin[1])
+        x, y = float(ax), float(ay)
+    angle = math.atan2(-y, -x)
+    docked = state.docked_at if at is not None else None
+    return msgspec.structs.replace(
+        state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=docked
+    )
+
+
 def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
-    """The first `count` systems with a station, spiralling out from sector (0, 0)."""
-    homes: list[tuple[int, int, int]] = []
-    radius = 0
-    while len(homes) < count:
-        ring = _ring(radius)
-        for x, y in ring:
-            system = universe.get_blocking(x, y)
-            if system is not None and system.stations and system.links:
-                homes.append((x, y, system.stations[0].index))
-                if len(homes) == count:
-                    break
-        radius += 1
-        if radius > 200:
-            raise RuntimeError("no system with a station within 200 sectors of the origin")
+    """The first `count` systems with a station and jump links, spiralling out from sector
+    (0, 0): (x, y, station index). The same choice as a character moved into the world
+    (worlds/placement.py, which computes it). They are kept in `universe`: every new player
+    starts in one."""
+    homes = [(x, y, station) for x, y, station, _, _ in home_systems(universe.seed, count)]
+    for x, y, _ in homes:
+        universe.get_blocking(x, y)
     return homes
-
-
-def _ring(r: int) -> list[tuple[int, int]]:
-    if r == 0:
-        return [(0, 0)]
-    cells = [(x, -r) for x in range(-r, r + 1)] + [(x, r) for x in range(-r, r + 1)]
-    cells += [(-r, y) for y in range(-r + 1, r)] + [(r, y) for y in range(-r + 1, r)]
-    return cells
