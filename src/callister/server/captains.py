@@ -52,9 +52,8 @@ from callister.moderation.feeds import DISTRESS, DistressCall
 from callister.protocol.intents import Autopilot, Dock, Jump, Undock
 
 if TYPE_CHECKING:
-    from callister.server.living import Living
-    from callister.server.npcs import AgentRuntime
-    from callister.server.world import ZoneHandle
+    from callister.server.living import Host, Living
+    from callister.server.ports import ZoneHandle
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ class Captains:
     """Every live NPC's captain (module docstring). Loop thread; simulation work on the
     writer thread through `Living`."""
 
-    def __init__(self, runtime: AgentRuntime, living: Living) -> None:
+    def __init__(self, runtime: Host, living: Living) -> None:
         self.runtime = runtime
         self.living = living
         self.world = runtime.world

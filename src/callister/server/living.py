@@ -37,7 +37,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from callister.agents.atlas import Atlas, StationId, SystemId
 from callister.agents.decide import unit_hash
@@ -52,10 +52,93 @@ from callister.sim.travel import Drive, leg
 from callister.universe import StarSystem, arrival_point
 
 if TYPE_CHECKING:
-    from callister.server.npcs import AgentRuntime
-    from callister.server.world import ZoneHandle
+    from callister.agents import AgentPool, Decision, ZoneStatics
+    from callister.content import Content
+    from callister.economy import Economy
+    from callister.server.bus import Bus
+    from callister.server.crew import StoreCloneRepository
+    from callister.server.metrics import Metrics
+    from callister.server.ports import Residents, ZoneHandle
+    from callister.server.universe_cache import UniverseCache
+    from callister.server.writer import StoreWriter
+    from callister.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class Captaincy(Protocol):
+    """What the living universe asks of the live NPCs' captains (server/captains.py)."""
+
+    def __len__(self) -> int: ...
+    def spawn(self, handle: ZoneHandle, agent: Agent, h: Handoff) -> Any: ...
+    def leave_zone(
+        self, key: str, tick: int, handle: ZoneHandle | None = None
+    ) -> list[tuple[Handoff, dict[str, int] | None]]: ...
+
+
+class Host(Protocol):
+    """What the living universe and the captains need of the world's agent runtime
+    (`server/npcs.py: AgentRuntime`): the world's parts it was given, its pool and the
+    bookkeeping of NPC ships."""
+
+    @property
+    def world(self) -> Residents: ...
+    @property
+    def content(self) -> Content: ...
+    @property
+    def economy(self) -> Economy: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def bus(self) -> Bus | None: ...
+    @property
+    def universe(self) -> UniverseCache | None: ...
+    @property
+    def repo(self) -> StoreCloneRepository: ...
+    @property
+    def world_name(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def npc_density(self) -> float: ...
+    @property
+    def tick_hz(self) -> int: ...
+    @property
+    def fuel_multiplier(self) -> float: ...
+    @property
+    def captains(self) -> Captaincy: ...
+    @property
+    def pool(self) -> AgentPool: ...
+    @property
+    def statics(self) -> dict[str, ZoneStatics]: ...
+    @property
+    def npcs(self) -> dict[int, Any]: ...
+    @property
+    def by_zone(self) -> dict[str, set[int]]: ...
+    @property
+    def npc_of_clone(self) -> dict[int, int]: ...
+    @property
+    def last(self) -> dict[int, Decision]: ...
+    def npc_count(self, key: str) -> int: ...
+    def spawn_npc(
+        self,
+        handle: ZoneHandle,
+        clone: Clone,
+        ship: int,
+        hull_key: str,
+        x: float,
+        y: float,
+        *,
+        docked_at: int | None = None,
+        angle: float = 0.0,
+        readmit: bool = False,
+        **vitals: Any,
+    ) -> Any: ...
+
 
 STEP_TICKS: Final = 100  # world ticks between off-screen steps (5 s at 20 Hz)
 REGULATE_TICKS: Final = 12_000  # births and wreck expiry every 10 minutes of world time
@@ -90,7 +173,7 @@ class Arrival:
 class Living:
     """The world's clones beyond the screen (module docstring)."""
 
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: Host) -> None:
         self.runtime = runtime
         self.world = runtime.world
         self.enabled = False
