@@ -30,7 +30,8 @@ from callister.server.speech import SpeechModel, backend_from_settings
 
 from ..agents._support import make_clone
 from ..conftest import LiveServer, make_settings, start_live
-from .test_npcs import hire, pump_until, record_crew
+from .test_npcs import hire, pump_until
+from .test_shared_ships import record
 from .wsclient import player, server_tick
 
 NO_IDS = re.compile(r"#\d|\btick\b|\bticks\b")
@@ -283,7 +284,7 @@ async def test_crew_answers_through_the_model_off_the_tick(
 ) -> None:
     live, p = live_llm
     bot = await player(live, http, "modelcap")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     cand = await hire(bot, seen, "gunner")
     p.delay = 1.0  # a slow model: the world goes on ticking while it thinks
     p.content = json.dumps({"say": "Quiet so far, captain. The guns are ready."})
@@ -316,7 +317,7 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
     live = await start_live(make_settings(tmp_path, starting_credits=5000))  # no NPCs at all
     try:
         bot = await player(live, http, "docker")
-        seen = record_crew(bot)
+        seen = record(bot, "crew", "chat")
         await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
         first = seen["crew"][-1]
         world = live.services.world
@@ -389,7 +390,7 @@ async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
     live = await start_live(make_settings(tmp_path))
     try:
         bot = await player(live, http, "Hailer")
-        seen = record_crew(bot)
+        seen = record(bot, "crew", "chat")
         pilot = live.services.world.pilots[bot.welcome["account"]]
         ship, trader = await _npc(live, pilot, "Tove Lind", 1500.0)
         # it was shot at by the player an hour ago, and holds it against them
@@ -432,7 +433,7 @@ async def test_a_hail_through_the_model(
     live, p = live_llm
     p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
     bot = await player(live, http, "Caller")
-    seen = record_crew(bot)
+    seen = record(bot, "crew", "chat")
     pilot = live.services.world.pilots[bot.welcome["account"]]
     ship, _ = await _npc(live, pilot, "Pax Okafor", 900.0)
     await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": "Where are you headed?"})
@@ -441,3 +442,36 @@ async def test_a_hail_through_the_model(
     assert answer["source"] == "llm" and answer["text"].startswith("Cargo for the Hub")
     assert "Caller says to you: Where are you headed?" in p.requests[-1]["messages"][1]["content"]
     await bot.close()
+
+
+async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """The server tells the crew who started a fight: a `Hit` by our ship on an NPC that had
+    not attacked us marks the fight as ours, so when it answers, our gunner's line is "firing
+    back", never "they're attacking us"."""
+    from callister.sim import Hit
+
+    live = await start_live(make_settings(tmp_path, starting_credits=5000))
+    try:
+        bot = await player(live, http, "Starter")
+        seen = record(bot, "crew", "chat")
+        gunner = int((await hire(bot, seen, "gunner"))["id"])
+        world = live.services.world
+        pilot = world.pilots[bot.welcome["account"]]
+        handle = world.zones[pilot.zone_key]
+        npc, trader = await _npc(live, pilot, "Tove Lind", 800.0)
+        pool, tick = world.agents.pool, world.tick
+        ours = Hit(npc, -trader.id, bot.ship, pilot.account_id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [ours])
+        back = Hit(bot.ship, pilot.account_id, npc, -trader.id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [back])
+        assert pool._started[gunner][0] == -trader.id and pool._we_started(gunner, tick + 1)
+        # a stranger who shoots first is attacking us
+        other, stranger = await _npc(live, pilot, "Rook Varga", 900.0)
+        first = Hit(bot.ship, pilot.account_id, other, -stranger.id, "laser", 5.0, 0.0, 0.0, 0.0)
+        world.agents.after_step(handle, [first])
+        assert not pool._we_started(gunner, tick + 2)
+        await bot.close()
+    finally:
+        await live.server.close()

@@ -316,7 +316,8 @@ def order_reply(
     if _can(kind, order):
         mine = order.action
         if mine is Action.DEFEND and kind is Kind.GUNNER:
-            mine = Action.FIRE
+            mine = Action.FIRE  # a gunner told to attack fires (`for_role`)
+        words = _ORDER_WORDS[mine.name]
         if possible is not None and mine not in possible:
             if Action.UNDOCK in possible and mine is not Action.UNDOCK:
                 why = "We're docked: undock first."
@@ -324,7 +325,7 @@ def order_reply(
                 why = _NOT_NOW.get(mine, "Can't do that right now.")
             return [why, f"Not yet - {why[0].lower()}{why[1:]}", f"Still no: {why}"]
         return [
-            _ACK[voice].format(order=words),
+            _sentence_case(_ACK[voice].format(order=words)),
             f"On it: {words}.",
             f"{words[0].upper()}{words[1:]}, captain.",
             f"Aye - {words}.",
@@ -370,6 +371,18 @@ _AGAIN: Final = {  # what it says when every answer was given lately: the count 
 }
 
 
+def _same_orders(before: list[tuple[str, str]], order: Order, tick: int) -> int:
+    """How many of the lines heard lately gave the same order."""
+    return sum(
+        1 for heard, _ in before if (o := parse_order(heard, tick)) and o.action is order.action
+    )
+
+
+def _sentence_case(text: str) -> str:
+    """A capital letter after each full stop ("Fine. holding fire." -> "Fine. Holding fire.")."""
+    return re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
@@ -405,7 +418,7 @@ def answer_order(
     options = order_reply(clone, order, crew=crew, holder=holder, possible=possible)
     text = next((t for t in options if gist(t[:200]) not in said), None)
     if text is None:
-        n = 1 + sum(1 for heard, _ in before if parse_order(heard, tick) is not None)
+        n = 1 + _same_orders(before, order, tick)
         text = _say_again("order", n, who, before)
     heard = order.text or _ORDER_WORDS[order.action.name]
     clone.memory.add(
@@ -539,7 +552,7 @@ def template_reply(
     if chosen is None:
         if order is not None:
             key = "order"
-            n = 1 + sum(1 for heard, _ in before if parse_order(heard, tick) is not None)
+            n = 1 + _same_orders(before, order, tick)
         else:
             key = intent
             n = 1 + sum(1 for heard, _ in before if classify(heard) == intent)

@@ -72,6 +72,8 @@ from callister.server.world import find_home_systems
 from callister.server.world_host import CLOSE_WORLD_REFUSED
 from callister.server.writer import StoreWriter
 from callister.store import Account, AuditEntry, open_store
+from callister.universe import DEFAULT_PARAMS
+from callister.worlds.content import world_params
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,11 @@ class EdgeGateway:
         s = self.settings
         self.writer = StoreWriter()
         self.store = await self.writer.call(open_store, s.db)
-        self.universe = UniverseCache(s.world_seed)
+        record = await self.writer.call(self.store.worlds.get, s.world_name)
+        # the world's map: its seed and generator parameters (home systems are found in it)
+        self.universe = UniverseCache(
+            s.world_seed, params=DEFAULT_PARAMS if record is None else world_params(record)
+        )
         self.homes = await loop.run_in_executor(
             None, find_home_systems, self.universe, s.home_systems
         )

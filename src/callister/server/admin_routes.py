@@ -114,6 +114,7 @@ def _world_json(host: WorldHost, record: WorldRecord) -> dict[str, Any]:
         "public": record.name == host.public,
         "running": record.name in host.runtimes,
         "players": host.population(record.name),
+        "params": record.params,
     }
 
 
@@ -159,9 +160,20 @@ async def create_world(request: web.Request) -> web.Response:
         visibility=visibility,
         player_limit=limit,
         rules=rules.to_dict(),
+        params=_params(body.get("params")),
     )
     created = await host.create(record, account.id)
     return web.json_response(_world_json(host, created), status=201)
+
+
+def _params(data: Any) -> dict[str, Any]:
+    """A world record's stored generator parameters from a request's "params" (a JSON object
+    of GeneratorParams; absent: the defaults). GeneratorParamsError (400) names the field."""
+    from callister.worlds.content import params_of, stored_params
+
+    if data is not None and not isinstance(data, dict):
+        raise ValueError("'params' must be a JSON object of generator parameters")
+    return stored_params(params_of(data))
 
 
 def _name(request: web.Request) -> str:
@@ -312,6 +324,8 @@ async def admin_fork(request: web.Request) -> web.Response:
         ),
         player_limit=source.player_limit,
         rules=WorldRules.from_dict(body.get("rules", source.rules)).to_dict(),
+        # the source's map unless new generator parameters are given
+        params=_params(body["params"]) if "params" in body else source.params,
     )
     result = await host.fork(source.name, record, account.id)
     return web.json_response({"world": record.name, "from": source.name, **result}, status=201)
@@ -390,6 +404,9 @@ ADMIN_ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("POST", "/api/admin/worlds/{name}/approve"),
     ("POST", "/api/admin/worlds/{name}/cancel"),
     ("GET", "/api/admin/worlds/audit"),
+    # server/content_routes.py (administrators, and a private world's owner)
+    ("GET", "/api/admin/worlds/{name}/content"),
+    ("PUT", "/api/admin/worlds/{name}/content"),
 )
 
 

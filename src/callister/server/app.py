@@ -14,10 +14,15 @@ from typing import Any
 from aiohttp import web
 
 import callister
-from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, crew_routes, gm_routes, moderation_routes
+from callister.server import (
+    admin_routes,
+    content_routes,
+    crew_routes,
+    gm_routes,
+    moderation_routes,
+)
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -49,6 +54,8 @@ from callister.server.settings import Settings
 from callister.server.world import World
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, open_store
+from callister.universe import DEFAULT_PARAMS
+from callister.worlds.content import world_content, world_params
 
 log = logging.getLogger(__name__)
 MAX_MAP_RADIUS = 8
@@ -343,7 +350,12 @@ def build_app(settings: Settings) -> web.Application:
         for name in AUTH_COUNTERS:  # shown at 0 from the start, not from the first storm
             metrics_.counters.setdefault(name, 0.0)
         bus = InProcessBus()
-        world = World(settings, store, writer, bus, load_content(), metrics_)
+        # the public world runs its own content pack too (if its operator set one) and its
+        # registry row's generator parameters (the defaults until someone forks it)
+        content = await writer.call(world_content, store, settings.world_name)
+        record = await writer.call(store.worlds.get, settings.world_name)
+        params = DEFAULT_PARAMS if record is None else world_params(record)
+        world = World(settings, store, writer, bus, content, metrics_, params=params)
         await world.start()
         gateway = Gateway(world, bus, settings, metrics_)
         app[SERVICES] = Services(
@@ -390,6 +402,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
     admin_routes.register(app)
+    content_routes.register(app)
     gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final, Protocol, cast
 
 from callister.agents import Action, Decision, SeenEvent
 from callister.agents.gossip import gossip
@@ -50,10 +50,38 @@ from callister.agents.offscreen import (
 from callister.agents.planner import Plan, Ship
 from callister.moderation.feeds import DISTRESS, DistressCall
 from callister.protocol.intents import Autopilot, Dock, Jump, Undock
+from callister.server.ports import LivingWorld, ZoneHandle
 
-if TYPE_CHECKING:
-    from callister.server.living import Host, Living
-    from callister.server.ports import ZoneHandle
+
+class CaptainsRuntime(Protocol):
+    """What captains use of the agent runtime (server/npcs.py `AgentRuntime`): a protocol, so
+    this module imports neither the runtime nor the world (tests/test_architecture.py)."""
+
+    world: Any  # the World, as server/ports.py's LivingWorld
+    pool: Any  # agents.AgentPool
+    statics: dict[str, Any]
+    npcs: dict[int, Any]
+    by_zone: dict[str, set[int]]
+    npc_of_clone: dict[int, int]
+    last: dict[int, Any]
+
+    def spawn_npc(self, handle: ZoneHandle, clone: Any, ship: int, hull_key: str,
+                  x: float, y: float, **kw: Any) -> Any: ...  # fmt: skip
+
+
+class LivingParts(Protocol):
+    """What captains use of the living universe (server/living.py `Living`)."""
+
+    planner: Any  # agents.planner.Planner | None
+    atlas: Any  # agents.atlas.Atlas
+    sim: Any  # agents.offscreen.OffscreenSim
+    port: Any  # server/npc_economy.NpcEconomy
+    stay_factor: float
+
+    def system_name(self, sector: Any) -> str: ...
+
+    def adopt(self, state: Any, cargo: dict[str, int], now: int) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +130,11 @@ class Captains:
     """Every live NPC's captain (module docstring). Loop thread; simulation work on the
     writer thread through `Living`."""
 
-    def __init__(self, runtime: Host, living: Living) -> None:
+    def __init__(self, runtime: CaptainsRuntime, living: LivingParts) -> None:
         self.runtime = runtime
         self.living = living
-        self.world = runtime.world
+        # a real World: the living universe starts only in one (server/ports.py LivingWorld)
+        self.world = cast(LivingWorld, runtime.world)
         self.by_clone: dict[int, Captain] = {}
         self.by_ship: dict[int, Captain] = {}
         self.rescues = 0
@@ -123,9 +152,9 @@ class Captains:
     def spawn(self, handle: ZoneHandle, agent: Agent, h: Handoff) -> Captain:
         """Put a handed-off clone into the zone exactly as it was off-screen."""
         ship = agent.ship
-        hull = self.runtime.content.hulls[ship.hull.key]
+        hull = self.world.content.hulls[ship.hull.key]
         docked = h.docked_at[2] if h.docked_at is not None else None
-        weapons = [self.runtime.content.weapons[w] for w in hull.loadout]
+        weapons = [self.world.content.weapons[w] for w in hull.loadout]
         ammo = [int(w.ammo * h.ammo) for w in weapons]
         used = ship.cargo_used(self.living.planner.volumes) if self.living.planner else 0
         self.runtime.spawn_npc(
@@ -334,7 +363,7 @@ class Captains:
                 port.execute(Wrecked(cap.ship, killer, items, True, wreck_id=wreck))
             sim.died(cap.clone_id, now, cause, port.execute)
 
-        self.runtime.writer.submit(settle)
+        self.world.writer.submit(settle)
 
     # ------------------------------------------------------------------ decisions
     def decided(self, d: Decision, tick: int) -> bool:
@@ -377,7 +406,7 @@ class Captains:
         ship.docked_at = (
             (handle.sector[0], handle.sector[1], st.docked_at) if st.docked_at is not None else None
         )
-        weapons = self.runtime.content.weapons
+        weapons = self.world.content.weapons
         full = sum(weapons[w].ammo for w in v.weapons if w and weapons[w].ammo > 0)
         if full > 0:
             have = sum(
@@ -446,9 +475,7 @@ class Captains:
         planner = living.planner
         assert planner is not None
         try:
-            plan = await self.runtime.writer.call(
-                planner.next_plan, cap.ship, cap.agent.clone, tick
-            )
+            plan = await self.world.writer.call(planner.next_plan, cap.ship, cap.agent.clone, tick)
         except Exception:
             log.exception("npc planning failed", extra={"clone": cap.clone_id})
             plan = Plan("wait", seconds=60.0)
@@ -464,7 +491,7 @@ class Captains:
         cap.plan = plan
         cap.agent.plan = plan
         cap.leg = 0
-        hz = self.runtime.tick_hz
+        hz = self.world.settings.tick_hz
         if plan.purpose == "distress":
             self._strand(cap, handle, now)
             return
@@ -554,7 +581,7 @@ class Captains:
         if cap.leg < len(plan.legs):
             self._fly(cap, handle, tick)
             return
-        hz = self.runtime.tick_hz
+        hz = self.world.settings.tick_hz
         if plan.station is not None:
             self.world.submit(cap.key, Dock(actor=s.actor, ship=s.ship_id, station=plan.station[2]))
             cap.phase = "docking"
@@ -596,7 +623,7 @@ class Captains:
         sid = (handle.sector[0], handle.sector[1], station)
         try:
             self._sync(cap, handle)
-            plan = await self.runtime.writer.call(
+            plan = await self.world.writer.call(
                 sim.dock_live, cap.clone_id, sid, self.world.tick, port.execute
             )
         except Exception:
@@ -607,7 +634,7 @@ class Captains:
         self._match_zone(cap, handle)
         self._gossip_docked(cap, sid)
         now = self.world.tick
-        hz = self.runtime.tick_hz
+        hz = self.world.settings.tick_hz
         rules = sim.rules
         trader = cap.ship.goal in (Goal.TRADER, Goal.HAULER)
         stay = (
@@ -627,8 +654,8 @@ class Captains:
         sid = ship.ship_id
         if not zone.has_ship(sid):
             return
-        hull = self.runtime.content.hulls[ship.hull.key]
-        weapons = [self.runtime.content.weapons[w] for w in hull.loadout]
+        hull = self.world.content.hulls[ship.hull.key]
+        weapons = [self.world.content.weapons[w] for w in hull.loadout]
         planner = self.living.planner
         used = ship.cargo_used(planner.volumes) if planner is not None else 0
         zone.set_vitals(
@@ -655,7 +682,7 @@ class Captains:
         port = self.living.port
         if cap is None or port is None:
             return
-        done = await self.runtime.writer.call(port.execute, Mined(cap.ship, ore, qty))
+        done = await self.world.writer.call(port.execute, Mined(cap.ship, ore, qty))
         self._apply(cap, handle, done, ore)
 
     async def looted(self, handle: ZoneHandle, ship: int, wreck: int) -> None:
@@ -663,7 +690,7 @@ class Captains:
         port = self.living.port
         if cap is None or port is None:
             return
-        done = await self.runtime.writer.call(port.execute, Looted(cap.ship, wreck))
+        done = await self.world.writer.call(port.execute, Looted(cap.ship, wreck))
         self._apply(cap, handle, done, None)
         if done.ok and done.cargo is not None:
             for item in done.cargo:
@@ -686,11 +713,10 @@ class Captains:
         cap.rescuer = None
         s = handle.zone.ship_state(cap.ship.ship_id)
         self.distress_calls += 1
-        self.runtime.metrics.inc("callister_npc_distress_total")
-        if self.runtime.bus is not None:  # what players hear of a player's SOS
-            self.runtime.bus.publish(
-                DISTRESS, DistressCall(cap.key, cap.ship.ship_id, cap.agent.clone.name, s.x, s.y)
-            )
+        self.world.metrics.inc("callister_npc_distress_total")
+        self.world.bus.publish(
+            DISTRESS, DistressCall(cap.key, cap.ship.ship_id, cap.agent.clone.name, s.x, s.y)
+        )
         cap.agent.clone.memory.add(
             tick, "We ran out of fuel and called for help.", importance=5.0, event="stranded"
         )
@@ -815,7 +841,7 @@ class Captains:
             helper.ship.fuel = max(0.0, helper.ship.fuel - fuel)
             zone.set_vitals(helper.ship.ship_id, fuel=helper.ship.fuel)
             self.rescues += 1
-            self.runtime.metrics.inc("callister_npc_rescues_total")
+            self.world.metrics.inc("callister_npc_rescues_total")
             self.runtime.pool.notice(
                 stranded.clone_id,
                 SeenEvent("helped", tick, actor=helper.ship.actor, target=ship.actor),
@@ -823,7 +849,7 @@ class Captains:
             stranded.helped.append(helper.agent.clone.name)
         else:
             self.tugs += 1
-            self.runtime.metrics.inc("callister_npc_rescues_total")
+            self.world.metrics.inc("callister_npc_rescues_total")
             name = "the station's tug"
             if station is not None and self.living.atlas is not None:
                 name = f"the tug of {self.living.atlas.station(station).name}"
@@ -838,7 +864,7 @@ class Captains:
     async def _pay_rescue(self, request: Rescue, helper: Captain | None, stranded: Captain) -> None:
         port = self.living.port
         assert port is not None
-        done = await self.runtime.writer.call(port.execute, request)
+        done = await self.world.writer.call(port.execute, request)
         if done.ok and done.credits is not None:
             stranded.ship.credits = done.credits
             if helper is not None:

@@ -240,6 +240,7 @@ class Gateway:
                 self.fanout.mark_moderator(pilot, marked)
             self.fanout.attach(session, pilot)
             session.send_json(self.commands.welcome(account, pilot, self._worlds(account)))
+            session.send_json(self.commands.content_message())
             if pilot.zone_key is not None:
                 self.fanout.enter_zone(session, pilot.zone_key)
             self._perform(session, self.commands.entered(pilot))
@@ -279,6 +280,7 @@ class Gateway:
         session.sender = asyncio.get_running_loop().create_task(session.run_sender())
         try:
             session.send_json(self.commands.spectator_welcome(account, self._worlds(account)))
+            session.send_json(self.commands.content_message())
             for effect in self.commands.spectate(hello.follow, hello.sector):
                 self._perform(session, effect)
             await self._read(session)

@@ -37,7 +37,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from callister.agents.atlas import Atlas, StationId, SystemId
 from callister.agents.decide import unit_hash
@@ -46,99 +46,26 @@ from callister.agents.offscreen import Agent, Handoff, OffscreenSim, Rules
 from callister.agents.planner import STEER_MARGIN, TURN_S, HullSpec, Planner, Ship
 from callister.agents.population import Regulator, regulate, role_targets
 from callister.economy import rules as econ_rules
+from callister.server.captains import Captains
 from callister.server.npc_economy import NpcEconomy
+from callister.server.ports import LivingWorld, ZoneHandle
 from callister.sim.rules import MINING_RATE, REGROW_TICKS, UNITS_PER_POINT
 from callister.sim.travel import Drive, leg
 from callister.universe import StarSystem, arrival_point
 
-if TYPE_CHECKING:
-    from callister.agents import AgentPool, Decision, ZoneStatics
-    from callister.content import Content
-    from callister.economy import Economy
-    from callister.server.bus import Bus
-    from callister.server.crew import StoreCloneRepository
-    from callister.server.metrics import Metrics
-    from callister.server.ports import Residents, ZoneHandle
-    from callister.server.universe_cache import UniverseCache
-    from callister.server.writer import StoreWriter
-    from callister.store import Store
+
+class LivingRuntime(Protocol):
+    """What the living universe uses of the agent runtime (server/npcs.py `AgentRuntime`): a
+    protocol, so this module imports neither the runtime nor the world."""
+
+    world: Any  # the World, as server/ports.py's LivingWorld
+    repo: Any  # server/crew.py StoreCloneRepository
+    captains: Captains
+
+    def npc_count(self, key: str) -> int: ...
+
 
 log = logging.getLogger(__name__)
-
-
-class Captaincy(Protocol):
-    """What the living universe asks of the live NPCs' captains (server/captains.py)."""
-
-    def __len__(self) -> int: ...
-    def spawn(self, handle: ZoneHandle, agent: Agent, h: Handoff) -> Any: ...
-    def leave_zone(
-        self, key: str, tick: int, handle: ZoneHandle | None = None
-    ) -> list[tuple[Handoff, dict[str, int] | None]]: ...
-
-
-class Host(Protocol):
-    """What the living universe and the captains need of the world's agent runtime
-    (`server/npcs.py: AgentRuntime`): the world's parts it was given, its pool and the
-    bookkeeping of NPC ships."""
-
-    @property
-    def world(self) -> Residents: ...
-    @property
-    def content(self) -> Content: ...
-    @property
-    def economy(self) -> Economy: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def writer(self) -> StoreWriter: ...
-    @property
-    def metrics(self) -> Metrics: ...
-    @property
-    def bus(self) -> Bus | None: ...
-    @property
-    def universe(self) -> UniverseCache | None: ...
-    @property
-    def repo(self) -> StoreCloneRepository: ...
-    @property
-    def world_name(self) -> str: ...
-    @property
-    def seed(self) -> int: ...
-    @property
-    def npc_density(self) -> float: ...
-    @property
-    def tick_hz(self) -> int: ...
-    @property
-    def fuel_multiplier(self) -> float: ...
-    @property
-    def captains(self) -> Captaincy: ...
-    @property
-    def pool(self) -> AgentPool: ...
-    @property
-    def statics(self) -> dict[str, ZoneStatics]: ...
-    @property
-    def npcs(self) -> dict[int, Any]: ...
-    @property
-    def by_zone(self) -> dict[str, set[int]]: ...
-    @property
-    def npc_of_clone(self) -> dict[int, int]: ...
-    @property
-    def last(self) -> dict[int, Decision]: ...
-    def npc_count(self, key: str) -> int: ...
-    def spawn_npc(
-        self,
-        handle: ZoneHandle,
-        clone: Clone,
-        ship: int,
-        hull_key: str,
-        x: float,
-        y: float,
-        *,
-        docked_at: int | None = None,
-        angle: float = 0.0,
-        readmit: bool = False,
-        **vitals: Any,
-    ) -> Any: ...
-
 
 STEP_TICKS: Final = 100  # world ticks between off-screen steps (5 s at 20 Hz)
 REGULATE_TICKS: Final = 12_000  # births and wreck expiry every 10 minutes of world time
@@ -173,9 +100,10 @@ class Arrival:
 class Living:
     """The world's clones beyond the screen (module docstring)."""
 
-    def __init__(self, runtime: Host) -> None:
+    def __init__(self, runtime: LivingRuntime) -> None:
         self.runtime = runtime
-        self.world = runtime.world
+        # a real World: the living universe starts only in one (server/ports.py LivingWorld)
+        self.world = cast(LivingWorld, runtime.world)
         self.enabled = False
         self.sim: OffscreenSim | None = None
         self.port: NpcEconomy | None = None
@@ -200,22 +128,21 @@ class Living:
         """Chart the home systems and their neighbours, restore the stored clones and bring
         the population up to its targets (births through the ledger)."""
         world = self.world
-        density = self.runtime.npc_density
-        universe = self.runtime.universe
-        if density <= 0 or not world.homes or universe is None:
+        density = world.settings.npc_density
+        if density <= 0 or not world.homes:
             return
         systems: dict[SystemId, StarSystem] = {}
         for hx, hy, _ in world.homes:
-            home = await universe.get(hx, hy)
+            home = await world.universe.get(hx, hy)
             if home is None:
                 continue
             systems[(hx, hy)] = home
             for lx, ly in home.links:
                 if (lx, ly) not in systems:
-                    s = await universe.get(lx, ly)
+                    s = await world.universe.get(lx, ly)
                     if s is not None:
                         systems[(lx, ly)] = s
-        content = self.runtime.content
+        content = world.content
         lawful = {k for k, f in content.factions.items() if f.lawful}
         self.atlas = Atlas.from_systems(
             systems.values(), lawful_factions=lawful, arrival=arrival_point
@@ -239,24 +166,22 @@ class Living:
             key: HullSpec.of(content.hulls[key], content.weapons) for key in set(HULLS.values())
         }
         rules = Rules(
-            tick_hz=self.runtime.tick_hz,
+            tick_hz=world.settings.tick_hz,
             units_per_point=UNITS_PER_POINT,
             regrow_ticks=REGROW_TICKS,
         )
-        self.sim = OffscreenSim(self.planner, rules=rules, seed=self.runtime.seed)
+        self.sim = OffscreenSim(self.planner, rules=rules, seed=world.seed)
         self.reg = Regulator(
             self.atlas,
             self.targets(),
             lambda goal: self.hulls[HULLS[goal]],
-            seed=self.runtime.seed,
-            world=self.runtime.world_name,
+            seed=world.seed,
+            world=world.name,
             next_ship=self._next_ship,
         )
-        self.port = NpcEconomy(self.runtime.economy, self.runtime.store, self.atlas, content)
-        saved = await self.runtime.writer.call(
-            lambda: self.runtime.store.meta.get(SAVE_KEY, world=self.runtime.world_name)
-        )
-        born = await self.runtime.writer.call(self._populate, saved, world.tick)
+        self.port = NpcEconomy(world.economy, world.store, self.atlas, content)
+        saved = await world.writer.call(lambda: world.store.meta.get(SAVE_KEY, world=world.name))
+        born = await world.writer.call(self._populate, saved, world.tick)
         self._last_step = self._last_regulate = world.tick
         self.enabled = True
         log.info(
@@ -269,7 +194,7 @@ class Living:
         the clones table's goal column does not accept `hauler` yet; no pirates are born in
         home systems, and every home system has a guard of HOME_GUARD patrols)."""
         assert self.atlas is not None
-        density = self.runtime.npc_density
+        density = self.world.settings.npc_density
         out: dict[tuple[SystemId, Goal], int] = {}
         homes = {(x, y) for x, y, _ in self.world.homes}
         for (sid, goal), n in role_targets(self.atlas).items():
@@ -289,7 +214,7 @@ class Living:
         if metres <= 0:
             return 0.0
         drive = Drive(max_speed=hull.max_speed, accel=hull.thrust, fuel_burn=hull.fuel_burn)
-        m = self.runtime.fuel_multiplier
+        m = self.world.rules.fuel_multiplier
         return leg(drive, metres, cruise=False, fuel_multiplier=m).fuel * STEER_MARGIN + (
             TURN_S * hull.fuel_burn * m
         )
@@ -297,7 +222,7 @@ class Living:
     def _next_ship(self) -> int:
         """A ship id for a newborn (world entity ids, reserved in blocks; writer thread)."""
         if not self._ids:
-            ids = self.runtime.store.characters.reserve_ids(1000)
+            ids = self.world.store.characters.reserve_ids(1000)
             self._ids = list(reversed(ids))
         return self._ids.pop()
 
@@ -319,8 +244,8 @@ class Living:
         if fresh:
             for a in list(sim.living()):
                 spread = START_SPREAD_S.get(a.ship.goal, 120.0)
-                u = unit_hash(a.id ^ self.runtime.seed, now, 3)
-                sim.wake_at(a.id, now + max(1, int(u * spread * self.runtime.tick_hz)))
+                u = unit_hash(a.id ^ self.world.seed, now, 3)
+                sim.wake_at(a.id, now + max(1, int(u * spread * self.world.settings.tick_hz)))
         return born
 
     def _restore(self, doc: dict[str, Any], now: int) -> None:
@@ -334,12 +259,12 @@ class Living:
             reg.serials[((int(x), int(y)), Goal(goal))] = int(n)
         if self.port is not None:
             self.port._next_wreck = max(self.port._next_wreck, int(doc.get("next_wreck", 0)))
-        books = self.runtime.economy.books
+        books = self.world.economy.books
         for d in doc.get("ships", []):
             system = (int(d["sys"][0]), int(d["sys"][1]))
             if system not in atlas:
                 continue
-            row = self.runtime.store.clones.get(int(d["id"]))
+            row = self.world.store.clones.get(int(d["id"]))
             if row is None or not row.alive:
                 continue  # dead for good: an archive, never back
             clone = row_to_clone(row)
@@ -418,7 +343,7 @@ class Living:
             },
             "next_wreck": self.port._next_wreck if self.port is not None else FIRST_WRECK,
         }
-        self.runtime.store.meta.set(SAVE_KEY, json.dumps(doc), world=self.runtime.world_name)
+        self.world.store.meta.set(SAVE_KEY, json.dumps(doc), world=self.world.name)
 
     def _step(self, now: int, regulate_now: bool) -> list[Arrival]:
         """One off-screen step (writer thread): due events, encounters, rescues; births and
@@ -451,7 +376,7 @@ class Living:
         atlas, planner, reg, sim, port = self.atlas, self.planner, self.reg, self.sim, self.port
         assert atlas is not None and planner is not None and reg is not None
         assert sim is not None and port is not None
-        lawful = {k for k, f in self.runtime.content.factions.items() if f.lawful}
+        lawful = {k for k, f in self.world.content.factions.items() if f.lawful}
         extra = Atlas.from_systems([system], lawful_factions=lawful, arrival=arrival_point)
         atlas.extend(extra.system(s) for s in extra.systems)
         planner.charted()
@@ -479,9 +404,9 @@ class Living:
 
     async def _run_step(self, tick: int, due: bool) -> None:
         try:
-            arrivals = await self.runtime.writer.call(self._step, tick, due)
+            arrivals = await self.world.writer.call(self._step, tick, due)
             self._arrive(arrivals)
-            gauges = self.runtime.metrics.gauges
+            gauges = self.world.metrics.gauges
             gauges["callister_npc_clones"] = sum(self.population().values())
             gauges["callister_npcs_live"] = len(self.runtime.captains)
         except Exception:
@@ -504,7 +429,7 @@ class Living:
                 back.append(a)
         if back:
             now = self.world.tick
-            self.runtime.writer.submit(self._adopt_many, [(a.state, None) for a in back], now)
+            self.world.writer.submit(self._adopt_many, [(a.state, None) for a in back], now)
 
     def _adopt_many(self, states: list[tuple[Handoff, dict[str, int] | None]], now: int) -> None:
         sim = self.sim
@@ -532,9 +457,9 @@ class Living:
         assert self.atlas is not None
         try:
             if handle.sector not in self.atlas:
-                arrivals = await self.runtime.writer.call(self._chart, handle.system, tick)
+                arrivals = await self.world.writer.call(self._chart, handle.system, tick)
             else:
-                arrivals = await self.runtime.writer.call(self._handoff_one, handle.sector, tick)
+                arrivals = await self.world.writer.call(self._handoff_one, handle.sector, tick)
             self._arrive(arrivals)
         except Exception:
             log.exception("wake failed", extra={"zone": handle.key})
@@ -556,11 +481,11 @@ class Living:
                 del self.keys[sector]
         states = self.runtime.captains.leave_zone(key, tick, handle)
         if states:
-            self.runtime.writer.submit(self._adopt_many, states, tick)
+            self.world.writer.submit(self._adopt_many, states, tick)
 
     def adopt(self, state: Handoff, cargo: dict[str, int] | None, tick: int) -> None:
         """One live clone goes back off-screen (it jumped out of a watched system)."""
-        self.runtime.writer.submit(self._adopt_many, [(state, cargo)], tick)
+        self.world.writer.submit(self._adopt_many, [(state, cargo)], tick)
 
     def station_id(self, handle: ZoneHandle, index: int) -> StationId:
         return (handle.sector[0], handle.sector[1], index)

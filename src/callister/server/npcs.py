@@ -28,6 +28,7 @@ import math
 import time
 import zlib
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -50,12 +51,12 @@ from callister.agents import (
     ZoneView,
     to_intents,
 )
-from callister.content import Content
+from callister.content import Content, NpcRole, load_content, role_counts, system_kind
 from callister.economy import Economy
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.server.bus import Bus
+from callister.server.captains import Captains
 from callister.server.crew import CrewDesk, StoreCloneRepository, row_to_clone
-from callister.server.metrics import Metrics
+from callister.server.living import Living
 from callister.server.ports import Ids, Notify, Pilot, Residents, ZoneHandle
 from callister.server.speech import SpeechModel
 from callister.server.universe_cache import UniverseCache
@@ -63,7 +64,7 @@ from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.events import AutopilotArrived, AutopilotCancelled, LootReached, Mined
-from callister.sim.weapons import WEAPON_KEYS
+from callister.sim.weapons import WEAPON_KEYS, register_weapons
 from callister.store import Store
 
 log = logging.getLogger(__name__)
@@ -181,39 +182,49 @@ class NpcSpec:
     y: float
 
 
-def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) -> list[NpcSpec]:
-    """Which NPCs live in a system: a pure function of (seed, sector, system). Lawful systems get
-    patrols and traders, lawless ones pirates (never in home systems: new players start there),
-    systems with fields miners; `density` scales the counts."""
+def npc_plan(
+    seed: int,
+    system: Any,
+    layout: Any,
+    density: float,
+    home: bool,
+    roles: Mapping[str, NpcRole] | None = None,
+) -> list[NpcSpec]:
+    """Which NPCs live in a system: a pure function of (seed, sector, system) and the world's
+    content's NPC roles (`roles`; None: the base content's). Each role's population for the
+    system's kind (`content.role_counts`: lawful, home or lawless) scaled by `density`; an NPC
+    flies one of its role's hulls (chosen by hash when the role lists several)."""
     if density <= 0:
         return []
+    if roles is None:
+        roles = load_content().npc_roles
     x, y = system.x, system.y
     h = _h(seed, x, y, 7)
     lawful = [s for s in layout.stations if s.lawful]
     markets = [s for s in system.stations if "market" in s.services]
-    counts: list[tuple[Goal, int]] = []
-    if lawful:
-        counts.append((Goal.PATROL, 1 + h % 2))
-    if len(markets) >= 2:
-        counts.append((Goal.TRADER, 1 + (h >> 4) % 2))
-    if not lawful and not home:
-        counts.append((Goal.PIRATE, 1 + (h >> 8) % 3))
-    if system.fields:
-        counts.append((Goal.MINER, (h >> 12) % 2 + (0 if lawful else 1)))
+    counts = role_counts(
+        roles,
+        system_kind(bool(lawful), home),
+        markets=len(markets),
+        fields=len(system.fields),
+        roll=h,
+        density=density,
+    )
     out: list[NpcSpec] = []
-    for goal, n in counts:
-        for _ in range(min(MAX_PER_KIND, round(n * density))):
+    for role, n in counts:
+        goal = Goal(role.goal)
+        for _ in range(n):
             i = len(out)
             u = _h(seed, x, y, i, 11)
             ang = (u % 3600) / 3600 * 2 * math.pi
             station = None
-            if goal is Goal.TRADER:
+            if goal is Goal.TRADER and markets:
                 st = markets[(u >> 12) % len(markets)]
                 station, px, py = st.index, float(st.x), float(st.y)
-            elif goal is Goal.PATROL:
+            elif goal is Goal.PATROL and lawful:
                 st = lawful[(u >> 12) % len(lawful)]
                 px, py = st.x + 1500 * math.cos(ang), st.y + 1500 * math.sin(ang)
-            elif goal is Goal.MINER:
+            elif goal is Goal.MINER and system.fields:
                 f = system.fields[(u >> 12) % len(system.fields)]
                 px, py = (
                     f.x + (f.radius + 300) * math.cos(ang),
@@ -222,7 +233,9 @@ def npc_plan(seed: int, system: Any, layout: Any, density: float, home: bool) ->
             else:
                 r = 0.5 * float(system.radius)
                 px, py = r * math.cos(ang), r * math.sin(ang)
-            out.append(NpcSpec(i, goal, HULL_FOR[goal], station, float(px), float(py)))
+            hulls = role.hulls
+            hull = hulls[0] if len(hulls) == 1 else hulls[_h(seed, x, y, i, 13) % len(hulls)]
+            out.append(NpcSpec(i, goal, hull, station, float(px), float(py)))
     return out
 
 
@@ -282,10 +295,6 @@ class AgentRuntime:
         notify: Notify,
         speech: SpeechModel | None = None,
         universe: UniverseCache | None = None,
-        bus: Bus | None = None,
-        metrics: Metrics | None = None,
-        tick_hz: int = 20,
-        fuel_multiplier: float = 1.0,
     ) -> None:
         self.world = world  # the zone registry and who is in it (server/ports.py)
         self.world_name, self.seed, self.content = world_name, seed, content
@@ -300,7 +309,13 @@ class AgentRuntime:
         self.statics: dict[str, ZoneStatics] = {}
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
-        self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        # per registered weapon index (this world's weapons registered first; a key another
+        # world's pack added is never on this world's ships: range 0); [-1] is an empty slot
+        register_weapons(content.weapons)
+        self.ranges = np.array(
+            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS]
+            + [0.0]
+        )
         self.notify = notify
         self.crews: CrewDesk = CrewDesk(
             world,
@@ -317,17 +332,10 @@ class AgentRuntime:
         self.speech = speech if speech is not None else SpeechModel()
         self.universe = universe
         self.thought = 0  # decisions made (metrics/tests)
-        # the living universe (issue 15): the bus for NPCs' distress calls, the metrics, and
-        # the world's tick rate and fuel multiplier (the planner's fuel model)
-        self.bus, self.metrics = bus, metrics if metrics is not None else Metrics()
-        self.tick_hz, self.fuel_multiplier = tick_hz, fuel_multiplier
-        from callister.server.captains import Captains
-        from callister.server.living import Living
-
-        self.living = Living(self)  # the clones' universe beyond the screen
-        self.captains = Captains(self, self.living)  # live NPCs flying their plans
+        self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
         self.tick_ms: deque[float] = deque(maxlen=12_000)  # this runtime's share of each tick
         self.tick_cpu_ms: deque[float] = deque(maxlen=12_000)  # the same in this thread's CPU
+        self.captains = Captains(self, self.living)  # live NPCs flying their plans
 
     async def start(self) -> None:
         """The living universe: the map, stored clones back, births up to the targets."""
@@ -365,7 +373,8 @@ class AgentRuntime:
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
-        """The zone's fixed parts for its agents (and its neighbours' names)."""
+        """The zone's fixed parts for its agents. Its NPCs are the living universe's: they
+        arrive when a player does (`Living`: the system's clones are handed off)."""
         layout = handle.zone.layout
         if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
             got = await asyncio.gather(
@@ -374,8 +383,6 @@ class AgentRuntime:
             if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
                 log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
-        # its NPCs are the living universe's: they arrive when a player does (`Living`: the
-        # system's clones are handed off)
 
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
@@ -406,25 +413,15 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
-        readmit: bool = False,
         **vitals: Any,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool
-        (`readmit`: the same ship returning, as `Zone.add_ship` has it; `vitals`: its other
-        keywords: vx, vy, fuel, hull_hp, ammo, cargo_free ...)."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool.
+        `vitals`: `Zone.add_ship`'s keywords (vx, vy, readmit, fuel, hull_hp, ammo, ...)."""
         clone.require_alive()
         hull = self.content.hulls[hull_key]
         owner = -clone.id
         handle.zone.add_ship(
-            ship,
-            owner,
-            hull,
-            x=x,
-            y=y,
-            angle=angle,
-            docked_at=docked_at,
-            readmit=readmit,
-            **vitals,
+            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, **vitals
         )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
@@ -692,6 +689,10 @@ class AgentRuntime:
                 caps.jumped(e.ship, (e.to_x, e.to_y), st.fuel or 0.0, st.hull_hp or 1.0)
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
+            elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
+                if pilot is not None:  # the station's crew candidates come and go
+                    self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
             if isinstance(e, Docked) and caps.of_ship(e.ship) is not None:
                 caps.on_docked(handle, e.ship, e.station)
             out.append(e)
@@ -713,9 +714,9 @@ class AgentRuntime:
             if pilot is not None:
                 self.names[by_owner] = pilot.name
         me = self.crews.captain_of(ship)
-        event = SeenEvent(  # the system: where knowledge learns the danger and the attack
+        event = SeenEvent(
             kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y, system=system
-        )
+        )  # the system: where knowledge learns the danger and the attack
         self.pool.notice_ship(ship, event, me=me)
 
     def _left(self, ship: int) -> None:

@@ -99,13 +99,14 @@ class Outcomes:
         metrics: Metrics,
         ids: Ids,
         notices: Notices,
+        keeps_wreck: Callable[[int], bool] = lambda wreck: False,
     ) -> None:
         self.roster, self.world_name, self.settings = roster, world_name, settings
+        # whether an NPC's wreck holds cargo to be looted (the living universe's captains)
+        self.keeps_wreck = keeps_wreck
         self.writer, self.store, self.economy = writer, store, economy
         self.bus, self.metrics, self.ids, self.notify = bus, metrics, ids, notices.notify
         self._evidence: list[Evidence] = []
-        # whether a dead NPC's wreck holds its cargo (set by the world: the agent runtime's)
-        self.keeps_wreck: Callable[[int], bool] = lambda wreck: False
         # account -> when they last committed a crime: bounties are for the flagged only.
         # In memory: a restart pardons, which errs on the side of the accused.
         self.flagged: dict[int, float] = {}

@@ -48,8 +48,16 @@ from callister.sim import (
     ZoneRules,
     warm_up,
 )
+from callister.sim.frame import register_hulls
+from callister.sim.weapons import register_weapons
 from callister.store import Character, Store
-from callister.universe import StarSystem, apply_deltas, arrival_point
+from callister.universe import (
+    DEFAULT_PARAMS,
+    GeneratorParams,
+    StarSystem,
+    apply_deltas,
+    arrival_point,
+)
 from callister.universe.deltas import field_ticks
 from callister.worlds.placement import home_systems
 
@@ -123,13 +131,19 @@ class World:
         bus: Bus,
         content: Content,
         metrics: Metrics,
+        params: GeneratorParams = DEFAULT_PARAMS,
     ) -> None:
         self.settings = settings
         self.name = settings.world_name
         self.seed = settings.world_seed
+        self.params = params  # the world's generator parameters (its map, with the seed)
+        # number the world's hull and weapon keys in this process now: a world whose pack
+        # would pass the process's limits does not start (ValueError), rather than a zone later
+        register_hulls(content.hulls)
+        register_weapons(content.weapons)
         self.store, self.writer, self.bus, self.content = store, writer, bus, content
         self.metrics = metrics
-        self.universe = UniverseCache(self.seed)
+        self.universe = UniverseCache(self.seed, params=params)
         self.ids = IdAllocator(store, writer)
         self.zones: dict[str, ZoneHandle] = {}
         self._zone_loading: dict[str, asyncio.Future[ZoneHandle]] = {}
@@ -173,10 +187,6 @@ class World:
             notify=self.notices.notify,
             speech=SpeechModel.from_settings(settings),  # the optional language model
             universe=self.universe,
-            bus=bus,  # the living universe (issue 15): NPCs' distress calls, metrics, ...
-            metrics=metrics,
-            tick_hz=settings.tick_hz,
-            fuel_multiplier=settings.fuel_multiplier,
         )
         self.outcomes = Outcomes(
             self,
@@ -189,9 +199,8 @@ class World:
             metrics=metrics,
             ids=self.ids,
             notices=self.notices,
+            keeps_wreck=self.agents.captains.keeps_wreck,
         )
-        # a dead NPC's cargo went into its wreck: the outcome of its death keeps it
-        self.outcomes.keeps_wreck = self.agents.captains.keeps_wreck
         self.stations = StationDesk(
             self,
             writer=writer,
@@ -300,6 +309,7 @@ class World:
             tick_hz=self.settings.tick_hz,
             start_tick=self.tick,
             rules=self.rules,
+            content=self.content,  # the world's own hulls, weapons and ores (its pack)
         )
         zone.grant_ids(ids)
         now = time.time()

@@ -23,6 +23,7 @@ from .accounts import AccountRepository
 from .characters import CharacterRepository
 from .clones import CloneRowRepository
 from .cluster import ClusterRepository
+from .content import WorldContentRepository
 from .database import Database
 from .deletions import DeletionRepository
 from .ledger import LedgerRepository
@@ -48,6 +49,7 @@ class Store:
         self.clones = CloneRowRepository(db)
         self.moderation = ModerationRepository(db)
         self.cluster = ClusterRepository(db)
+        self.content = WorldContentRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"

@@ -311,6 +311,9 @@ class WorldRecord:
     rules: dict[str, Any]  # JSON object (see callister.worlds.rules.WorldRules)
     state: str = "live"  # 'live' or 'deleting'
     created_at: float = 0.0
+    # the generator parameters (GeneratorParams.to_dict; {}: the defaults): with the seed, the
+    # world's map; fixed at creation
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
