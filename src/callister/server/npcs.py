@@ -313,8 +313,7 @@ class AgentRuntime:
         # world's pack added is never on this world's ships: range 0); [-1] is an empty slot
         register_weapons(content.weapons)
         self.ranges = np.array(
-            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS]
-            + [0.0]
+            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS] + [0.0]
         )
         self.notify = notify
         self.crews: CrewDesk = CrewDesk(
@@ -593,8 +592,8 @@ class AgentRuntime:
 
     def _tick(self, tick: int) -> None:
         self.living.tick(tick)
-        if self.captains and tick % 20 == 0:
-            self.captains.update(tick)
+        if self.captains:
+            self.captains.update(tick)  # each captain once a second, spread over the ticks
         if len(self.pool) == 0:
             return
         zones = self.world.zones
