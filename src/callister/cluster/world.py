@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+import msgspec
+
 from callister.cluster import codec, fencing, outbox
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
@@ -73,6 +75,8 @@ def sector_of(zone: str) -> tuple[int, int]:
 
 class ClusterWorld(World):
     node: Node
+
+    records_are_offline = False  # another worker may fly the ship (server/gm.py)
 
     def bind(self, node: Node) -> None:
         self.node = node
@@ -220,7 +224,7 @@ class ClusterWorld(World):
         except ZoneElsewhere:
             await self._hand_off(pilot, source, event, target)
             return
-        state = arrival_state(handle, source.sector, event.state)
+        state = arrival_state(handle, source.sector, event.state, event.at)
         character = self._character_at(pilot, state, handle.sector)
         node, cluster = self.node, self.handoff_cluster
 
@@ -269,6 +273,9 @@ class ClusterWorld(World):
             "cargo": dict(pilot.cargo),
             "crew": len(crew),
         }
+        if event.at is not None:  # a teleport: the destination places it there, not at a gate
+            pilot_data["at"] = [event.at[0], event.at[1]]
+            pilot_data["docked_at"] = event.state.docked_at
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
@@ -303,8 +310,16 @@ class ClusterWorld(World):
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
         owner = handoff.state.owner
-        state = arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
         carried = handoff.pilot or {}
+        at = carried.get("at")
+        state = handoff.state
+        if at is not None:  # a game master's teleport (World.teleport)
+            docked = carried.get("docked_at")
+            state = msgspec.structs.replace(
+                state, docked_at=docked if isinstance(docked, int) else None
+            )
+        origin = sector_of(handoff.from_zone)
+        state = arrival_state(handle, origin, state, None if at is None else (at[0], at[1]))
         character = carried.get("character")
         name = carried.get("name")
         if not isinstance(character, Character) or not isinstance(name, str):
@@ -325,7 +340,7 @@ class ClusterWorld(World):
             vx=state.vx,
             vy=state.vy,
             angle=state.angle,
-            docked_at=None,
+            docked_at=state.docked_at,
         )
         applied = await self.node.handoff_db(
             outbox.arrive,

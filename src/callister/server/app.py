@@ -17,7 +17,7 @@ import callister
 from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, crew_routes, moderation_routes
+from callister.server import admin_routes, crew_routes, gm_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -390,6 +390,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
     admin_routes.register(app)
+    gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import zlib
@@ -50,9 +51,12 @@ from callister.agents import (
 from callister.agents.errors import AgentError
 from callister.content import Content
 from callister.economy import Economy, EconomyError
+from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.server.crew import CrewDesk, StoreCloneRepository, row_to_clone
-from callister.server.ports import Ids, Notify, Residents, ZoneHandle
+from callister.server.ports import Ids, Notify, Pilot, Residents, ZoneHandle
+from callister.server.speech import SpeechModel
 from callister.server.stations import station_ref
+from callister.server.universe_cache import UniverseCache
 from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
@@ -65,6 +69,7 @@ NPC_ID_BASE: Final = 1 << 61
 MAX_PER_KIND: Final = 3
 RESTEER_EVERY: Final = 2  # ticks between re-steering a moving agent between its thoughts
 CRIME_KEEP: Final = 1200  # ticks a crime stays on the patrols' sensors
+HAIL_RANGE: Final = 8000.0  # m: a ship can be hailed as far as the clones' sensors reach
 MOVING: Final = frozenset(
     {
         Action.TRAVEL,
@@ -229,7 +234,7 @@ def make_npc(seed: int, world: str, x: int, y: int, spec: NpcSpec, tick: int) ->
         npc_clone_id(seed, x, y, spec.index),
         Profile(
             name=name,
-            background=f"A {spec.goal.value} of system ({x}, {y}).",
+            background=f"A {spec.goal.value} who has always worked this system.",
             traits=traits,
             skills=skills,
         ),
@@ -272,6 +277,8 @@ class AgentRuntime:
         economy: Economy,
         ids: Ids,
         notify: Notify,
+        speech: SpeechModel | None = None,
+        universe: UniverseCache | None = None,
     ) -> None:
         self.world = world  # the zone registry and who is in it (server/ports.py)
         self.world_name, self.seed, self.content = world_name, seed, content
@@ -288,6 +295,7 @@ class AgentRuntime:
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
         self.trading: set[int] = set()
         self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        self.notify = notify
         self.crews: CrewDesk = CrewDesk(
             world,
             self,
@@ -299,7 +307,14 @@ class AgentRuntime:
             notify=notify,
             person=person,
         )
+        # the optional language model (none: templates), and the universe for system names
+        self.speech = speech if speech is not None else SpeechModel()
+        self.universe = universe
         self.thought = 0  # decisions made (metrics/tests)
+
+    async def close(self) -> None:
+        """The world stops: let go of the language model (its connections, its memory)."""
+        await self.speech.close()
 
     # ------------------------------------------------------------------ zones
     def npc_count(self, key: str) -> int:
@@ -310,15 +325,33 @@ class AgentRuntime:
         return None if npc is None else f"{npc.name} ({npc.goal.value})"
 
     def add_statics(self, handle: ZoneHandle) -> None:
-        """What the agents of this zone know of its fixed parts (stations, rocks, links)."""
+        """What the agents of this zone know of its fixed parts (stations, rocks, links), with
+        the names they call them by: the stations' and the linked systems' (those the
+        universe cache holds; "the next system" otherwise)."""
         layout = handle.zone.layout
+        system = getattr(handle, "system", None)
+        names = {s.index: s.name for s in system.stations} if system is not None else {}
+        universe = self.universe  # None on a bench host: "the next system"
+        links = []
+        for lx, ly in layout.links:
+            other = universe.peek(lx, ly) if universe is not None else None
+            links.append(other.name if other is not None else "")
         self.statics[handle.key] = ZoneStatics.from_layout(
-            layout, lawful=[s.lawful for s in layout.stations]
+            layout,
+            lawful=[s.lawful for s in layout.stations],
+            station_names=[names.get(s.index, "") for s in layout.stations],
+            link_names=links,
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
         world = self.world
         layout = handle.zone.layout
+        if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
+            got = await asyncio.gather(
+                *(self.universe.get(lx, ly) for lx, ly in layout.links), return_exceptions=True
+            )
+            if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
+                log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
         x, y = handle.sector
         home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
@@ -358,12 +391,16 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
+        readmit: bool = False,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool
+        (`readmit`: the same ship returning, as `Zone.add_ship` has it)."""
         clone.require_alive()
         hull = self.content.hulls[hull_key]
         owner = -clone.id
-        handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
+        handle.zone.add_ship(
+            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, readmit=readmit
+        )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
         )
@@ -384,6 +421,35 @@ class AgentRuntime:
         self.names[clone.id] = clone.name
         self.pool.add(clone, ship=ship, zone=handle.key)
         return npc
+
+    def move_npc(
+        self, ship: int, target: ZoneHandle, x: float, y: float, docked_at: int | None
+    ) -> None:
+        """A game master's teleport of an NPC ship (server/gm.py): out of its zone and into
+        `target` (the same zone or another) at (x, y), or docked at `docked_at`, keeping its
+        vitals, its clone and its mind."""
+        npc = self.npcs[ship]
+        source = self.world.zones[npc.key]
+        state = source.zone.remove_ship(ship)
+        angle = math.atan2(-y, -x)
+        if target is source:
+            target.zone.add_ship(
+                ship, npc.owner, self.content.hulls[npc.hull], x=x, y=y, angle=angle,
+                docked_at=docked_at, readmit=True, hull_hp=state.hull_hp, shield=state.shield,
+                energy=state.energy, fuel=state.fuel, weapons=state.weapons, ammo=state.ammo,
+            )  # fmt: skip
+            return
+        self.by_zone.get(npc.key, set()).discard(ship)
+        del self.npcs[ship]
+        self.npc_of_clone.pop(npc.clone_id, None)
+        self.last.pop(npc.clone_id, None)
+        clone = self.pool.remove(npc.clone_id)
+        self.spawn_npc(
+            target, clone, ship, npc.hull, x, y, docked_at=docked_at, angle=angle, readmit=True
+        )  # (readmit: the ship may come back to a system it was teleported out of)
+        target.zone.set_vitals(
+            ship, hull_hp=state.hull_hp, shield=state.shield, energy=state.energy, fuel=state.fuel
+        )
 
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
@@ -416,6 +482,10 @@ class AgentRuntime:
         n = s.count
         kinds = s.kind[:n]
         rows = np.flatnonzero(kinds == KIND_SHIP)
+        hidden = self.world.gm_ships
+        if hidden:  # a game master's invisible ship: clones do not see it either
+            ghosts = [ship for ship, mode in hidden.items() if mode == "invisible"]
+            rows = rows[~np.isin(s.ids[rows], np.array(ghosts, dtype=np.uint64))]
         owner = s.owner[rows]
         players = owner > 0
         if not players.any():
@@ -490,9 +560,13 @@ class AgentRuntime:
         zones = self.world.zones
         self.crews.sync(tick)
 
+        frozen = self.world.frozen
+
         def view_for(key: Any) -> ZoneView | None:
             handle = zones.get(key)
-            return None if handle is None else self.zone_view(handle, tick)
+            if handle is None or key in frozen:  # a frozen system's clones do not think
+                return None
+            return self.zone_view(handle, tick)
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1
@@ -530,6 +604,9 @@ class AgentRuntime:
     # ------------------------------------------------------------------ events
     def after_step(self, handle: ZoneHandle, events: list[Any]) -> list[Any]:
         """Feed a zone's events to its clones; return the events without agents' refusals."""
+        for e in events:  # the station's crew candidates come and go, NPCs or not
+            if isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                self.crews.docking_changed(e.ship)
         if not self.npcs and not self.crews.active:
             return events
         out = []
@@ -540,6 +617,8 @@ class AgentRuntime:
                     continue  # an agent's refused intent: not a player's evidence
             elif isinstance(e, Hit):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
+                if e.by and self.pool.aboard(e.by):  # we fired on them: who started it
+                    self.pool.struck(e.by, e.owner, tick)
             elif isinstance(e, Destroyed):
                 self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y)
                 self._destroyed(e.ship, tick, e.by_owner)
@@ -552,10 +631,6 @@ class AgentRuntime:
                     )
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
-            elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
-                pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
-                if pilot is not None:  # the station's crew candidates come and go
-                    self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
             if isinstance(e, Docked):
                 npc = self.npcs.get(e.ship)
                 if npc is not None and npc.goal is Goal.TRADER and e.ship not in self.trading:
@@ -598,6 +673,53 @@ class AgentRuntime:
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
             self.writer.submit(self.repo.put_many, dead)
+
+    # ------------------------------------------------------------------ hails
+    def hail(self, pilot: Pilot, zone_key: str, ship: int, target: int, text: str) -> None:
+        """`pilot` (aboard `ship`) hails the NPC ship `target`: the clone flying it answers in
+        the pilot's `chat` (kind "hail"), from its memories and beliefs (it remembers the
+        exchange and who spoke), through the language model when one is set (off the tick;
+        templates otherwise and on failure). It takes no orders from strangers."""
+        npc = self.npcs.get(target)
+        if npc is None or npc.key != zone_key or npc.clone_id not in self.pool:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        store = self.world.zones[zone_key].zone.store
+        me, it = store.find(ship), store.find(target)
+        if me is None or it is None:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        dist = math.hypot(store.x.item(it) - store.x.item(me), store.y.item(it) - store.y.item(me))
+        if dist > HAIL_RANGE:
+            raise ProtocolError(
+                ErrorCode.TOO_FAR,
+                f"{npc.name} is {dist / 1000:.1f} km away: hail within {HAIL_RANGE / 1000:.0f} km",
+            )
+        account, tick, clone_id = pilot.account_id, self.world.tick, npc.clone_id
+        self.names.setdefault(account, pilot.name)
+        notify = self.notify
+        notify(account, "chat", **{"from": pilot.name}, clone=None, text=text, kind="hail_sent",
+               ship=target)  # fmt: skip
+
+        def answer(reply: Any) -> None:
+            notify(account, "chat", **{"from": npc.name}, clone=str(clone_id), text=reply.text,
+                   kind="hail", ship=target, source=reply.source)  # fmt: skip
+
+        speech = self.speech
+        if not speech.enabled:
+            answer(self.pool.chat(clone_id, text, speaker=account, speaker_name=pilot.name,
+                                  tick=tick, captain=False))  # fmt: skip
+            return
+
+        async def ask() -> None:
+            clone = self.pool.clone(clone_id)
+            reply = await speech.reply(
+                clone, text, speaker=account, speaker_name=pilot.name, tick=tick,
+                allow_orders=False,
+            )  # fmt: skip
+            if clone_id in self.pool and clone.alive:
+                self.pool.apply_reply(clone_id, reply)
+                answer(reply)
+
+        self.world.spawn(ask(), f"hail {clone_id}")
 
     # ------------------------------------------------------------------ trade
     async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
@@ -677,7 +799,7 @@ class AgentRuntime:
                 clone = self.pool.clone(npc.clone_id)
                 clone.memory.add(
                     world.tick,
-                    f"At station {station_index} I {', '.join(done)}.",
+                    f"At {station.name} I {', '.join(done)}.",
                     importance=4,
                     event="traded",
                 )

@@ -91,6 +91,16 @@ class Residents(Zones, Protocol):
     @property
     def homes(self) -> list[tuple[int, int, int]]: ...
     def ship_state(self, pilot: Pilot) -> ShipState | None: ...
+    @property
+    def frozen(self) -> set[str]:
+        """Zone keys a game master froze (server/gm.py): their clones stand still too."""
+        ...
+
+    @property
+    def gm_ships(self) -> dict[int, str]:
+        """Ship id -> "invisible" | "marked": game masters' ships (clones do not see the
+        invisible ones)."""
+        ...
 
 
 class Roster(Residents, Protocol):

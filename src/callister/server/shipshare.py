@@ -457,7 +457,7 @@ class ShipShare:
                 continue
             clone = runtime.pool.remove(clone_id)
             clone.memory.add(
-                tick, f"Ship #{ship} was destroyed; I escaped in a pod.", importance=8,
+                tick, "Our ship was destroyed; I escaped in a pod.", importance=8,
                 event="escaped",
             )  # fmt: skip
             self.writer.submit(runtime.repo.put, clone, None)
@@ -499,15 +499,8 @@ class ShipShare:
         )
         pool = self.agents.pool
         for clone_id in clones:
-            if clone_id in pool:
-                reply = pool.chat(
-                    clone_id,
-                    text,
-                    speaker=pilot.account_id,
-                    speaker_name=pilot.name,
-                    tick=self.roster.tick,
-                )
-                crews.say(shared.captain, clone_id, reply.text, kind="reply")
+            if clone_id in pool:  # a member is heard, but gives no orders
+                crews.answer(clone_id, text, pilot, captain=shared.captain, orders=berth is None)
         return True
 
     def describe(self, ship: int) -> dict[str, Any]:

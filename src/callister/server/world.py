@@ -10,6 +10,7 @@ the single writer thread, and universe generation runs ahead on its own thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -23,6 +24,7 @@ from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
@@ -30,6 +32,7 @@ from callister.server.outcomes import Outcomes
 from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
 from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -63,6 +66,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,10 @@ class World:
     it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
     each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
 
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
@@ -123,6 +136,12 @@ class World:
         self.pilots: dict[int, Pilot] = {}  # by account id
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        # who may be a game master here (issue 18, worlds/policy.gm_refusal): the server's
+        # public world has no owner; the world host sets both for a private world it starts
+        self.owner: int | None = None
+        self.public = True
+        self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -152,6 +171,8 @@ class World:
             economy=self.economy,
             ids=self.ids,
             notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
         )
         self.outcomes = Outcomes(
             self,
@@ -184,6 +205,7 @@ class World:
             pvp=settings.pvp,
             clones_survive_death=settings.clones_survive_death,
         )
+        self.gm = GameMaster(self)  # game masters' powers (issue 18)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -197,6 +219,9 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
+        self.frozen = set(json.loads(frozen)) if frozen else set()
+        await self.gm.load()
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -208,6 +233,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -277,6 +303,7 @@ class World:
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
         await self.agents.zone_loaded(handle)  # NPC ships of the system
+        await self.gm.zone_loaded(handle)  # and those game masters spawned there
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -284,7 +311,10 @@ class World:
         return handle
 
     def submit(self, key: str, intent: Intent) -> None:
-        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        """Address an intent to a zone through the bus (the gateway's and agents' one path).
+        A frozen zone takes none: they would pile up unapplied (the commands tell players)."""
+        if key in self.frozen:
+            return
         self.bus.publish(intents_subject(key), intent)
 
     # -------------------------------------------------------------------------- the tick
@@ -335,6 +365,12 @@ class World:
                     self.unload(handle)
                 continue
             handle.empty_since = None
+            if handle.key in self.frozen:
+                # a game master froze it: nothing moves, but everyone in it keeps their view
+                # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+                self.bus.publish(tick_subject(handle.key), frozen)
+                continue
             active += 1
             t0 = time.perf_counter()
             events = zone.step()
@@ -384,6 +420,26 @@ class World:
         self.metrics.inc("callister_jumps_total")
         self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
 
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None:
+        """A game master moves the pilot's ship to `at` in system `to` (the same one or any
+        other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
+        it and carried by the jump's own path (`_jump`), so the arrival, the crew, the zone's
+        footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
+        Returns once the ship is in place (or handed to the worker that owns the target)."""
+        key = pilot.zone_key
+        handle = self.zones.get(key) if key else None
+        ship = pilot.character.ship_id
+        if handle is None or not handle.zone.has_ship(ship):
+            raise LookupError(f"ship {ship} is between systems")
+        state = handle.zone.remove_ship(ship)
+        state = msgspec.structs.replace(
+            state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
+        )
+        pilot.zone_key = None
+        await self._jump(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
+
     async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
         """The ship arrives in its target zone (loaded here); if that fails to load, it comes
         back where it left. (A cluster worker hands it to the target's owner instead.)"""
@@ -392,7 +448,7 @@ class World:
         except Exception:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
             handle = await self.ensure_zone(*source.sector)
-        self.place(pilot, handle, arrival_state(handle, source.sector, event.state))
+        self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
         self.save(pilot)
 
@@ -657,17 +713,26 @@ class World:
                 log.exception("checkpoint failed; will retry")
 
 
-def arrival_state(handle: ZoneHandle, origin: tuple[int, int], state: ShipState) -> ShipState:
+def arrival_state(
+    handle: ZoneHandle,
+    origin: tuple[int, int],
+    state: ShipState,
+    at: tuple[float, float] | None = None,
+) -> ShipState:
     """A jumping ship as it appears in `handle`'s system coming from sector `origin`: at the
     arrival point of the link back (where it was, if it came back to its own system), at rest,
-    facing the star, undocked."""
+    facing the star, undocked. A game master's teleport gives `at` instead: the ship appears
+    there, docked if `state` says so (World.teleport)."""
     x, y = state.x, state.y
-    if origin != handle.sector:
+    if at is not None:
+        x, y = at
+    elif origin != handle.sector:
         ax, ay = arrival_point(handle.system, origin[0], origin[1])
         x, y = float(ax), float(ay)
     angle = math.atan2(-y, -x)
+    docked = state.docked_at if at is not None else None
     return msgspec.structs.replace(
-        state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None
+        state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=docked
     )
 
 
