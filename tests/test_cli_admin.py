@@ -655,3 +655,79 @@ def test_two_person_rule_through_the_real_command_line(tmp_path: Path) -> None:
     assert requested.detail["two_person"] == "off" and requested.actor == root
     assert "kill_switch_two_person = false" in requested.detail["why"]
     assert world_names(db) == {"infinity"}
+
+
+# ------------------------------------------------------------------- world content, params
+EXAMPLE_PACK = Path(__file__).parents[1] / "docs" / "examples" / "frontier"
+
+
+def test_world_content_set_show_and_params(people: Admin, tmp_path: Path) -> None:
+    """`admin world content set|show` store and show a world's pack (validated first, as the
+    server loads it); `admin world params` shows a world's generator parameters and refuses
+    to change them; create and fork take --params."""
+    params = tmp_path / "dense.toml"
+    params.write_text("density = 180\nfield_richness = 250\n")
+    people.ok("world", "create", "frontier", "--seed", "3", "--params", str(params), who="Root")
+    shown = people.ok("world", "params", "show", "frontier", "--json").json()
+    assert shown["params"]["density"] == 180 and shown["seed"] == "3"
+    # a malformed pack: every problem with file, entry and field; exit 1; nothing stored
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in EXAMPLE_PACK.glob("*.toml"):
+        (bad / f.name).write_text(f.read_text().replace("thrust = 75.0", 'thrust = "fast"'))
+    refused = people("world", "content", "set", "frontier", str(bad), who="Root")
+    assert refused.code == 1
+    assert "pack frontier: hulls.toml [corsair] thrust: must be a number" in refused.err
+    assert "nothing stored" in refused.err
+    as_json = people("world", "content", "set", "frontier", str(bad), "--json", who="Root")
+    problem = as_json.json()["errors"][0]
+    assert (problem["file"], problem["entry"], problem["field"]) == (
+        "hulls.toml", "corsair", "thrust")  # fmt: skip
+    assert people.ok("world", "content", "show", "frontier", "--json").json()["version"] == 0
+    # a player may not; an administrator may
+    assert "admin" in people.fails("world", "content", "set", "frontier", str(EXAMPLE_PACK),
+                                   who="Bob")  # fmt: skip
+    out = people.ok("world", "content", "set", "frontier", str(EXAMPLE_PACK), who="Root").out
+    assert out.startswith("frontier: content version 1: frontier 1.0.0")
+    assert "hulls: adds corsair; changes hauler (cargo, price)" in out
+    shown = people.ok("world", "content", "show", "frontier", "--json").json()
+    assert shown["version"] == 1 and shown["pack"]["name"] == "frontier"
+    assert shown["pack"]["files"]["hulls.toml"] == (EXAMPLE_PACK / "hulls.toml").read_text()
+    assert shown["pack"]["changes"]["weapons"]["added"] == ["flak"]
+    text = people.ok("world", "content", "show", "frontier", "--files").out
+    assert "--- hulls.toml" in text and "version 1: frontier 1.0.0" in text
+    cleared = people.ok("world", "content", "set", "frontier", "--clear", "--json", who="Root")
+    assert cleared.json()["version"] == 2 and cleared.json()["name"] is None
+    # generator parameters never change under a world: refused, pointing at a fork
+    refusal = people.fails("world", "params", "set", "frontier", str(params), who="Root")
+    assert "part of its identity" in refusal and "fork" in refusal
+    people.ok("world", "fork", "frontier", "frontier-2", who="Root")
+    copy = people.ok("world", "params", "show", "frontier-2", "--json").json()
+    assert copy["params"] == shown_params(people, "frontier")
+    history = people.ok("world", "content", "show", "frontier-2", "--json").json()["history"]
+    assert [h["version"] for h in history] == [2, 1]
+    # bad parameters name the field
+    wild = tmp_path / "wild.toml"
+    wild.write_text("density = 5000\n")
+    assert "density" in people.fails("world", "create", "wild", "--params", str(wild),
+                                     who="Root")  # fmt: skip
+    assert "no world named" in people.fails("world", "content", "show", "nowhere")
+
+
+def shown_params(admin: Admin, world: str) -> dict[str, Any]:
+    return dict(admin.ok("world", "params", "show", world, "--json").json()["params"])
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["world", "content", "set"],
+        ["world", "content", "show"],
+        ["world", "params"],
+        ["world", "params", "show"],
+        ["world", "params", "set"],
+    ],
+)
+def test_content_commands_have_help(admin: Admin, cmd: list[str]) -> None:
+    result = admin(*cmd, "--help")
+    assert result.code == 0 and "usage:" in result.out

@@ -245,7 +245,8 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
 
 
 async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None:
-    from tests.server.test_npcs import hire, record_crew
+    from tests.server.test_npcs import hire
+    from tests.server.test_shared_ships import record
 
     cluster.env["CALLISTER_STARTING_CREDITS"] = "5000"
     cluster.start("worker", "w1")
@@ -256,7 +257,7 @@ async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None
         g = cluster.procs["g1"]
         bot = Bot(g.url, g.ws, "captain1", session=http, jump_every_s=0)
         await bot.register()
-        seen = record_crew(bot)
+        seen = record(bot, "crew", "chat")
         await bot.connect()
         cand = await hire(bot, seen, "gunner")
         cluster.start("worker", "w2")  # the emptier worker: the next system goes there

@@ -180,3 +180,46 @@ def test_timeline_events_carry_their_fields() -> None:
         "tick": 8, "type": "Refused", "actor": 3, "ship": 9, "action": "fire",
         "code": "COOLDOWN", "reason": "cooling down", "evidence": True,
     }  # fmt: skip
+
+
+def test_footage_of_a_modded_world_replays_with_its_pack() -> None:
+    """A world's content pack travels with its footage: a corsair (a pack's hull) firing flak
+    (a pack's weapon) replays to the same state hashes; a replay in a process that numbered
+    the pack's keys otherwise maps the checkpoint's columns back to the right keys."""
+    from pathlib import Path
+
+    from callister.content import ContentPack
+    from callister.moderation.footage import _renumber
+    from callister.protocol.intents import Fire
+    from callister.sim import HULL_KEYS
+
+    pack = ContentPack.from_dir(Path(__file__).parents[2] / "docs" / "examples" / "frontier")
+    content = load_content(packs=[pack])
+    zone = Zone(LAYOUT, content=content)
+    zone.grant_ids(range(10_000, 11_000))  # shells need entity ids
+    clock = Clock()
+    rec = ZoneRecorder(zone, "frontier.0.0", window_s=300, checkpoint_s=1.0, clock=clock)
+    zone.add_ship(1, 7, content.hulls["corsair"], x=-3000.0, y=-3000.0)
+    zone.add_ship(2, 8, content.hulls["shuttle"], x=-2400.0, y=-3000.0)
+    live: dict[int, str] = {}
+    fired: list[str] = []
+    for i in range(120):
+        if i % 10 == 0:
+            zone.submit(Fire(7, 1, 0, target=2))
+        fired += [e.weapon for e in zone.step() if isinstance(e, Fired)]
+        live[zone.tick] = zone.state_hash()
+        clock.t += 0.05
+    assert "flak" in fired
+    footage = Footage.decode(rec.save().encode())
+    assert footage.packs and footage.packs[0]["digest"] == pack.digest
+    replayed = footage.hashes()
+    assert max(replayed) == zone.tick
+    for tick, h in replayed.items():
+        assert h == live[tick], f"replay diverged at tick {tick}"
+    # another process numbered the keys otherwise: the recorded list says which is which
+    copy = Zone.from_checkpoint(LAYOUT, zone.checkpoint(), content=content)
+    keys = list(HULL_KEYS)
+    i, j = keys.index("corsair"), keys.index("hauler")
+    keys[i], keys[j] = keys[j], keys[i]
+    _renumber(copy, {"hulls": keys})
+    assert copy.ship_state(1).hull == "hauler"  # what that process called index i

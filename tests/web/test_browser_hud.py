@@ -19,6 +19,8 @@ import pytest
 from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
 from tests.web.test_browser_combat import ThreadedServer
 
+from callister.content import load_content
+
 pytestmark = pytest.mark.browser
 
 
@@ -155,12 +157,16 @@ def test_ship_silhouettes_are_data(game: ThreadedServer, browser: Any) -> None: 
     assert got["huge"] == "built-in", "coordinates beyond 2 radii are refused"
     assert got["derived"] == ["derived", "derived", True, True, 2, 1], got["derived"]
 
-    # in the game: our shuttle is drawn from its outline; one the server sends is drawn instead
+    # in the game: the server sends every hull's outline (welcome.content.hulls: its content,
+    # issue 18), so our shuttle is drawn from content/data/hulls.toml's; whatever the server
+    # sends is drawn instead
     p.register()
     me = str(p.snap()["ship"])
     hulls = until("our ship drawn", lambda: p.page.evaluate("window.callister.hulls()"),
                   lambda h: me in h)  # fmt: skip
-    assert hulls[me]["hull"] == "shuttle" and hulls[me]["source"] == "built-in"
+    outline = load_content().hulls["shuttle"].silhouette
+    assert hulls[me]["hull"] == "shuttle" and hulls[me]["source"] == "served"
+    assert hulls[me]["points"] == len(outline)
     p.page.evaluate(
         "window.callister.state.me.content.hulls ="
         " {shuttle: {silhouette: [[1, 0], [-1, 0.7], [-1, -0.7]]}}"

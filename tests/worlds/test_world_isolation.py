@@ -12,11 +12,13 @@ PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from tests.agents._support import make_clone
 from tests.worlds.rawdb import raw_rows, table_columns, world_rows
 
 from callister.cluster import fencing, outbox
+from callister.content import ContentPack
 from callister.server.crew import clone_to_row
 from callister.sim.events import ShipState
 from callister.store import (
@@ -38,7 +40,9 @@ from callister.store import (
     Wreck,
 )
 from callister.worlds import run_deletion
+from callister.worlds.content import set_pack
 
+EXAMPLE_PACK = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
 DOOMED = "kw_1"
 LOOKALIKES = ("kw-1", "kwz1")
 PUBLIC = "infinity"
@@ -108,6 +112,9 @@ def fill(store: Store, name: str, n: int, admin: int) -> None:
     store.moderation.record_login(Login(world=name, account_id=a.id, address=f"10.0.0.{n}", at=1.0))
     store.worlds.set_member(name, a.id, "member", admin)
     store.worlds.set_home(a.id, name)
+    # the world's content pack: two versions (the example pack, then cleared)
+    set_pack(store, name, ContentPack.from_dir(EXAMPLE_PACK), admin)
+    set_pack(store, name, None, admin)
     # the cluster's zone state: a fence and checkpoint, a resident ship, a hand-off in flight
     zone, there = f"{name}.0.0", f"{name}.1.0"
     store.cluster.claim(zone, 1, "w")

@@ -95,6 +95,7 @@ class Bot:
         self.refused: dict[str, str] = {}  # ref (rid or action) -> error code
         self.fx: list[dict[str, Any]] = []
         self.welcome: dict[str, Any] = {}
+        self.content: dict[str, Any] = {}  # the world's `content` message (after the welcome)
         self._rid = 0
         self.bye: str | None = None
         self.world: str | None = None  # hello.world: the world to enter (None: home)
@@ -181,6 +182,8 @@ class Bot:
                 self.ents[int(ent["id"])] = ent
         elif kind == "spectating":
             self.spectating = msg
+        elif kind == "content":
+            self.content = msg
         elif kind == "gm":
             self.gm_done.append(msg)
         elif kind == "error":

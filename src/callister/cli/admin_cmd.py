@@ -184,6 +184,12 @@ def _register_world(area: argparse._SubParsersAction) -> None:
         default="{}",
         help='more rules as a JSON object, e.g. {"fuel_multiplier": 2} (default: none)',
     )
+    c.add_argument(
+        "--params",
+        metavar="FILE",
+        help="generator parameters (TOML; docs/worlds.md 'Generator parameters'; default: the "
+        "defaults). Fixed for the world's life.",
+    )
     c.set_defaults(func=world_create)
 
     i = _action(
@@ -214,6 +220,13 @@ def _register_world(area: argparse._SubParsersAction) -> None:
         choices=["public", "private", "invite"],
         default="private",
         help=VISIBILITY_HELP,
+    )
+    f.add_argument(
+        "--params",
+        metavar="FILE",
+        help="generator parameters for the new world (TOML; default: the source's). Other "
+        "parameters than the source's make another map: only what does not depend on space "
+        "is copied, as with a new seed.",
     )
     f.set_defaults(func=world_fork)
 
@@ -286,7 +299,7 @@ def _register_world(area: argparse._SubParsersAction) -> None:
     au.add_argument("--json", action="store_true", help="print a JSON array")
     au.set_defaults(func=world_audit)
 
-    content_cmd.register(act)
+    content_cmd.register(act, _action, admin_arg, _world_store)
 
 
 @contextmanager
@@ -481,6 +494,7 @@ def world_create(args: argparse.Namespace) -> int:
     if args.no_pvp:
         extra["pvp"] = False
     rules = WorldRules.from_dict(extra)
+    params = _params_file(args.params)
     with _world_store(args) as (_, store, actor):
         assert actor is not None
         record = store.worlds.create(
@@ -491,11 +505,30 @@ def world_create(args: argparse.Namespace) -> int:
                 visibility=args.visibility,
                 player_limit=args.limit,
                 rules=rules.to_dict(),
+                params={} if params is None else stored_params(params),
             ),
             actor.id,
         )
     print(f"created world {record.name} (seed {record.seed}, {record.visibility})")
     return 0
+
+
+def _params_file(path: str | None) -> Any:
+    """GeneratorParams from a TOML file (None: not given); GeneratorParamsError (a ValueError)
+    names the bad parameter."""
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from callister.universe import GeneratorParams
+
+    return GeneratorParams.from_toml(Path(path).read_text(encoding="utf-8"))
+
+
+def stored_params(params: Any) -> dict[str, Any]:
+    from callister.worlds.content import stored_params as stored
+
+    return stored(params)
 
 
 def world_invite(args: argparse.Namespace) -> int:
@@ -515,16 +548,20 @@ def world_fork(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from callister.worlds import home_placement
+    from callister.worlds.content import world_params
 
+    given = _params_file(args.params)
     with _world_store(args) as (settings, store, actor):
         assert actor is not None
         source = store.worlds.get(args.source)
         if source is None:
             raise ValueError(f"no world named '{args.source}'")
         seed = source.seed if args.seed is None else args.seed
+        params = world_params(source) if given is None else given
         record = replace(source, name=args.name, seed=seed, visibility=args.visibility,
-                         owner=None, state="live")  # fmt: skip
+                         owner=None, state="live", params=stored_params(params))  # fmt: skip
         homes = settings.home_systems
+        same_map = seed == source.seed and params == world_params(source)
         with tqdm(total=0, unit="row", desc=f"fork {args.source} -> {args.name}") as bar:
 
             def progress(done: int, total: int) -> None:
@@ -535,8 +572,8 @@ def world_fork(args: argparse.Namespace) -> int:
                 args.source,
                 record,
                 actor=actor.id,
-                spatial=seed == source.seed,
-                placement=lambda a: home_placement(seed, homes, a),
+                spatial=same_map,
+                placement=lambda a: home_placement(seed, homes, a, params),
                 progress=progress,
             )
     print(f"forked {args.source} into {args.name}: {result['rows']}")
@@ -547,6 +584,7 @@ def world_fork(args: argparse.Namespace) -> int:
 
 def world_move(args: argparse.Namespace) -> int:
     from callister.worlds import home_placement
+    from callister.worlds.content import move_character, world_params
 
     with _world_store(args) as (settings, store, actor):
         assert actor is not None
@@ -556,9 +594,9 @@ def world_move(args: argparse.Namespace) -> int:
         dest = store.worlds.get(args.destination)
         if dest is None:
             raise ValueError(f"no world named '{args.destination}'")
-        placement = home_placement(dest.seed, settings.home_systems, who.id)
-        result = store.worlds.move_character(
-            who.id, args.source, args.destination, placement=placement, actor=actor.id
+        placement = home_placement(dest.seed, settings.home_systems, who.id, world_params(dest))
+        result = move_character(
+            store, who.id, args.source, args.destination, placement=placement, actor=actor.id
         )
     print(
         f"moved {who.name} from {args.source} to {args.destination}: ship {result.ship_id}, "

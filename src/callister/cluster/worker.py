@@ -66,7 +66,6 @@ from callister.cluster.subjects import (
     move_subject,
 )
 from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
-from callister.content import load_content
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE, Hello
 from callister.server.bus import InProcessBus
@@ -76,6 +75,8 @@ from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
 from callister.store import Account, Fenced, open_store
 from callister.store.cluster import ClusterRepository
+from callister.universe import DEFAULT_PARAMS
+from callister.worlds.content import world_content, world_params
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,13 @@ class Worker:
         self.relay.start()
         self.directory = Directory(self.bus.request)
         bus = InProcessBus()
-        self.world = ClusterWorld(s, self.store, self.writer, bus, load_content(), self.metrics)
+        # the world's own content pack and generator parameters, as a single server runs them
+        content = await self.writer.call(world_content, self.store, s.world_name)
+        record = await self.writer.call(self.store.worlds.get, s.world_name)
+        params = DEFAULT_PARAMS if record is None else world_params(record)
+        self.world = ClusterWorld(
+            s, self.store, self.writer, bus, content, self.metrics, params=params
+        )
         self.world.bind(self)
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)

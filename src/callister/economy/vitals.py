@@ -81,7 +81,8 @@ def vitals(character: Character, content: Content) -> Vitals:
 
     raw_weapons = extra.get("weapons")
     if isinstance(raw_weapons, list) and all(isinstance(w, str) for w in raw_weapons):
-        weapons = tuple(raw_weapons[: hull.slots])
+        # a weapon this content lacks (a world's pack removed it) leaves its slot empty
+        weapons = tuple(w if w in content.weapons else "" for w in raw_weapons[: hull.slots])
     else:
         weapons = tuple(hull.loadout[: hull.slots])
     raw_ammo = extra.get("ammo")

@@ -22,17 +22,20 @@ import struct
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 
-from callister.content import Hull, load_content
+from callister.content import Content, ContentError, ContentPack, Hull, load_content
 from callister.protocol.snapshot import encode_snapshot, quantise
 from callister.sim import Zone, ZoneEvent, ZoneLayout
 from callister.sim.checkpoint import INTENT_TYPES, intent_from_json, intent_to_json
+from callister.sim.entities import NO_WEAPON
+from callister.sim.frame import HULL_KEYS, hull_index, register_hulls
 from callister.sim.layout import FieldSpec, RockSpec, StationSpec
+from callister.sim.weapons import WEAPON_KEYS, register_weapons, weapon_index
 
 MAGIC: Final = b"CFTG"
 VERSION: Final = 1
@@ -71,10 +74,10 @@ def _enc(value: Any) -> Any:
 _INTENT_CLASSES: Final = frozenset(INTENT_TYPES.values())
 
 
-def _dec(value: Any) -> Any:
+def _dec(value: Any, hulls: Mapping[str, Hull]) -> Any:
     if isinstance(value, dict):
         if "hull" in value:
-            hull = load_content().hulls.get(value["hull"])
+            hull = hulls.get(value["hull"])
             if hull is None:
                 raise FootageError(f"footage names unknown hull {value['hull']!r}")
             return hull
@@ -85,7 +88,7 @@ def _dec(value: Any) -> Any:
             return intent_from_json(value["intent"])
         raise FootageError("bad footage value")
     if isinstance(value, list):
-        return [_dec(v) for v in value]
+        return [_dec(v, hulls) for v in value]
     return value
 
 
@@ -110,10 +113,28 @@ def apply_op(zone: Zone, line: bytes) -> list[ZoneEvent] | None:
         raise FootageError(f"footage names unknown call {str(name)[:32]!r}")
     if name == "step":
         return zone.step()
-    args = _dec(body[1])
-    kwargs = {k: _dec(v) for k, v in body[2].items()} if len(body) > 2 else {}
+    hulls = zone.content.hulls  # the recorded world's hulls (its content pack's too)
+    args = _dec(body[1], hulls)
+    kwargs = {k: _dec(v, hulls) for k, v in body[2].items()} if len(body) > 2 else {}
     getattr(zone, name)(*args, **kwargs)
     return None
+
+
+def _renumber(zone: Zone, keys: Mapping[str, list[str]]) -> None:
+    """Map the restored hull and weapon columns from the recording process's numbering
+    (`keys`) to this one's (the base keys agree everywhere; a pack's may not)."""
+    store = zone.store
+    n = store.count
+    hulls, weapons = keys.get("hulls", []), keys.get("weapons", [])
+    if hulls and hulls != HULL_KEYS[: len(hulls)]:
+        register_hulls(hulls)
+        table = np.array([hull_index(k) for k in hulls], dtype=store.hull.dtype)
+        store.hull[:n] = table[store.hull[:n]]
+    if weapons and weapons != WEAPON_KEYS[: len(weapons)]:
+        register_weapons(weapons)
+        table = np.array([weapon_index(k) for k in weapons] + [NO_WEAPON], dtype=np.int64)
+        old = store.weapon[:n].astype(np.int64)
+        store.weapon[:n] = table[np.where(old < 0, len(weapons), old)]
 
 
 # --------------------------------------------------------------------------- layout codec
@@ -270,6 +291,8 @@ class ZoneRecorder:
             marks=marks,
             parts=parts,
             started_at=chosen[0].at,
+            packs=[p.to_json() for p in self.zone.content.packs],
+            keys={"hulls": list(HULL_KEYS), "weapons": list(WEAPON_KEYS)},
         )
 
 
@@ -286,6 +309,18 @@ class Footage:
     marks: list[dict[str, Any]]
     parts: list[tuple[int, int, bytes, bytes]]
     started_at: float = 0.0
+    # the recorded world's content packs (stored JSON forms) and the process's hull and weapon
+    # keys by index when it was saved: a replay runs the same content, and renumbers the
+    # checkpoint's hull and weapon columns if another process numbered a pack's keys otherwise
+    packs: list[dict[str, Any]] = field(default_factory=list)
+    keys: dict[str, list[str]] = field(default_factory=dict)
+
+    def content(self) -> Content:
+        """The content the recorded zone ran (FootageError if its packs do not load)."""
+        try:
+            return load_content(packs=[ContentPack.from_json(p) for p in self.packs])
+        except ContentError as exc:
+            raise FootageError(f"footage content does not load: {exc}") from None
 
     @property
     def start_tick(self) -> int:
@@ -305,6 +340,8 @@ class Footage:
             "marks": self.marks,
             "started_at": self.started_at,
             "parts": [[a, b, len(c), len(o)] for a, b, c, o in self.parts],
+            "packs": self.packs,
+            "keys": self.keys,
         }
         head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
         blobs = [blob for _, _, c, o in self.parts for blob in (c, o)]
@@ -343,6 +380,8 @@ class Footage:
                 marks=list(h["marks"]),
                 parts=parts,
                 started_at=float(h.get("started_at", 0.0)),
+                packs=list(h.get("packs", [])),
+                keys={str(k): [str(x) for x in v] for k, v in dict(h.get("keys", {})).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, FootageError):
@@ -366,7 +405,8 @@ class Footage:
             except zlib.error as exc:
                 raise FootageError(f"corrupt footage segment: {exc}") from None
             if zone is None:
-                zone = Zone.from_checkpoint(self.layout, checkpoint)
+                zone = Zone.from_checkpoint(self.layout, checkpoint, content=self.content())
+                _renumber(zone, self.keys)
             elif zone.tick != a:
                 raise FootageError(f"footage gap: at tick {zone.tick}, next segment at {a}")
             for line in lines:

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from callister.server.http import (
-    CSP,
     SERVICES,
-    WEB_DIR,
     current_account,
     error,
     json_body,
+    page,
     require_role,
 )
 from callister.store import (
@@ -86,6 +85,13 @@ def _guard(fn: Handler) -> Handler:
     return wrapped
 
 
+async def _admitted(host: WorldHost, account: Account, world: str) -> None:
+    """Refuse (403 if the world exists, else 404) when the account may not enter `world`."""
+    refusal = await host.admit(account, world)
+    if refusal is not None:
+        raise PermissionError(refusal) if world in host.records else LookupError(refusal)
+
+
 async def _account_by_name(request: web.Request, name: Any) -> Account:
     services = _host(request).services
     if not isinstance(name, str) or not name:
@@ -108,6 +114,7 @@ def _world_json(host: WorldHost, record: WorldRecord) -> dict[str, Any]:
         "public": record.name == host.public,
         "running": record.name in host.runtimes,
         "players": host.population(record.name),
+        "params": record.params,
     }
 
 
@@ -153,9 +160,20 @@ async def create_world(request: web.Request) -> web.Response:
         visibility=visibility,
         player_limit=limit,
         rules=rules.to_dict(),
+        params=_params(body.get("params")),
     )
     created = await host.create(record, account.id)
     return web.json_response(_world_json(host, created), status=201)
+
+
+def _params(data: Any) -> dict[str, Any]:
+    """A world record's stored generator parameters from a request's "params" (a JSON object
+    of GeneratorParams; absent: the defaults). GeneratorParamsError (400) names the field."""
+    from callister.worlds.content import params_of, stored_params
+
+    if data is not None and not isinstance(data, dict):
+        raise ValueError("'params' must be a JSON object of generator parameters")
+    return stored_params(params_of(data))
 
 
 def _name(request: web.Request) -> str:
@@ -187,9 +205,7 @@ async def join(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = await host.admit(account, name)
-    if refusal is not None:
-        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await _admitted(host, account, name)
     await host.join(name, account.id)
     return web.json_response({"world": name, "membership": "member"})
 
@@ -220,9 +236,7 @@ async def move(request: web.Request) -> web.Response:
         if account.role != "admin":
             raise PermissionError("only administrators may move another player's character")
         who = await _account_by_name(request, body.get("account"))
-    refusal = await host.admit(who, destination)
-    if refusal is not None:
-        raise PermissionError(refusal) if destination in host.records else LookupError(refusal)
+    await _admitted(host, who, destination)
     result = await host.move(who.id, source, destination, account.id)
     return web.json_response(
         {
@@ -243,9 +257,7 @@ async def set_home(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = await host.admit(account, name)
-    if refusal is not None:
-        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await _admitted(host, account, name)
     await host.call(host.store.worlds.set_home, account.id, name)
     return web.json_response({"home": name})
 
@@ -312,6 +324,8 @@ async def admin_fork(request: web.Request) -> web.Response:
         ),
         player_limit=source.player_limit,
         rules=WorldRules.from_dict(body.get("rules", source.rules)).to_dict(),
+        # the source's map unless new generator parameters are given
+        params=_params(body["params"]) if "params" in body else source.params,
     )
     result = await host.fork(source.name, record, account.id)
     return web.json_response({"world": record.name, "from": source.name, **result}, status=201)
@@ -379,7 +393,7 @@ async def admin_audit(request: web.Request) -> web.Response:
 
 
 async def admin_console(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "admin.html", headers={"Content-Security-Policy": CSP})
+    return page("admin.html")
 
 
 # every admin endpoint, for the console and for the endpoint-by-endpoint auth test
@@ -390,6 +404,9 @@ ADMIN_ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("POST", "/api/admin/worlds/{name}/approve"),
     ("POST", "/api/admin/worlds/{name}/cancel"),
     ("GET", "/api/admin/worlds/audit"),
+    # server/content_routes.py (administrators, and a private world's owner)
+    ("GET", "/api/admin/worlds/{name}/content"),
+    ("PUT", "/api/admin/worlds/{name}/content"),
 )
 
 

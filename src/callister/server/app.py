@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 
 import callister
-from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
 from callister.server import (
     admin_routes,
+    content_routes,
     crew_routes,
     friends,
     friends_routes,
@@ -40,7 +40,6 @@ from callister.server.auth import (
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
 from callister.server.http import (
-    CSP,
     SERVICES,
     WEB_DIR,
     Services,
@@ -48,13 +47,17 @@ from callister.server.http import (
     error,
     int_param,
     json_body,
+    page,
     require_role,
+    serve,
 )
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.world import World
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, open_store
+from callister.universe import DEFAULT_PARAMS
+from callister.worlds.content import world_content, world_params
 
 log = logging.getLogger(__name__)
 MAX_MAP_RADIUS = 8
@@ -356,7 +359,7 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "index.html", headers={"Content-Security-Policy": CSP})
+    return page("index.html")
 
 
 @web.middleware
@@ -378,7 +381,12 @@ def build_app(settings: Settings) -> web.Application:
         for name in AUTH_COUNTERS:  # shown at 0 from the start, not from the first storm
             metrics_.counters.setdefault(name, 0.0)
         bus = InProcessBus()
-        world = World(settings, store, writer, bus, load_content(), metrics_)
+        # the public world runs its own content pack too (if its operator set one) and its
+        # registry row's generator parameters (the defaults until someone forks it)
+        content = await writer.call(world_content, store, settings.world_name)
+        record = await writer.call(store.worlds.get, settings.world_name)
+        params = DEFAULT_PARAMS if record is None else world_params(record)
+        world = World(settings, store, writer, bus, content, metrics_, params=params)
         await world.start()
         gateway = Gateway(world, bus, settings, metrics_)
         app[SERVICES] = Services(
@@ -425,6 +433,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
     admin_routes.register(app)
+    content_routes.register(app)
     gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
@@ -439,12 +448,4 @@ def run(settings: Settings) -> None:
     sys.setswitchinterval(0.001)
     app = build_app(settings)
     log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=5.0,
-        access_log=None,
-        handle_signals=True,
-    )
+    serve(app, settings)

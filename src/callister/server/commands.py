@@ -57,6 +57,7 @@ from callister.protocol.messages import (
     DistressMsg,
     DockMsg,
     FireMsg,
+    HailMsg,
     Hello,
     HireMsg,
     InputMsg,
@@ -81,6 +82,7 @@ from callister.protocol.messages import (
 )
 from callister.server.auth import Throttle
 from callister.server.bus import Bus
+from callister.server.content_view import client_content, welcome_content
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.world import Pilot, World
@@ -212,21 +214,15 @@ class Commands:
         )
 
     def _content_summary(self) -> dict[str, Any]:
-        """What the client needs to know about weapons to pace and aim its own fire (the arc:
-        a client firing every weapon skips those that cannot bear, instead of being refused)."""
-        return {
-            "weapons": {
-                key: {
-                    "name": w.name,
-                    "kind": w.kind,
-                    "range": w.range,
-                    "cooldown": w.cooldown,
-                    "ammo": w.ammo,
-                    "arc": w.arc,
-                }
-                for key, w in self.world.content.weapons.items()
-            }
-        }
+        """What the client needs of the world's content at once (server/content_view.py):
+        weapons to pace and aim its own fire (the arc: a client firing every weapon skips
+        those that cannot bear), each hull's look, the content's digest."""
+        return welcome_content(self.world.content)
+
+    def content_message(self) -> str:
+        """The `content` message sent after the welcome: the world's hulls, weapons,
+        commodities, ores and factions with every field (server/content_view.py)."""
+        return encode_server("content", world=self.world.name, **client_content(self.world.content))
 
     # ------------------------------------------------------------------ one message
     def handle(self, sender: Sender, message: ClientMessage) -> Effect:
@@ -260,7 +256,7 @@ class Commands:
         pilot = sender.pilot
         assert pilot is not None
         if (
-            isinstance(message, CrewChatMsg)
+            isinstance(message, CrewChatMsg | HailMsg)
             and self.mutes is not None
             and self.mutes.is_muted(account)
         ):  # refused before any desk sees it: nothing is delivered, stored or remembered
@@ -301,6 +297,9 @@ class Commands:
         if isinstance(message, CrewChatMsg) and self.world.shipshare.chat(
             pilot, message.crew, message.text
         ):
+            return None
+        if isinstance(message, HailMsg):  # talk to an NPC: it answers in `chat` (npcs.py)
+            self.world.agents.hail(pilot, zone, message.ship, message.target, message.text)
             return None
         if isinstance(message, TargetMsg):
             return Targeted(message.target)

@@ -15,12 +15,15 @@ import multiprocessing
 import threading
 from collections import OrderedDict
 
-from callister.universe import StarSystem, generate_system
+from callister.universe import DEFAULT_PARAMS, GeneratorParams, StarSystem, generate_system
 
 
 class UniverseCache:
-    def __init__(self, seed: int, capacity: int = 4096) -> None:
+    def __init__(
+        self, seed: int, capacity: int = 4096, params: GeneratorParams = DEFAULT_PARAMS
+    ) -> None:
         self.seed = seed
+        self.params = params  # the world's generator parameters: with the seed, its map
         self.capacity = capacity
         self._systems: OrderedDict[tuple[int, int], StarSystem | None] = OrderedDict()
         self._pending: dict[tuple[int, int], concurrent.futures.Future[StarSystem | None]] = {}
@@ -57,7 +60,7 @@ class UniverseCache:
         with self._lock:
             if (x, y) in self._systems:
                 return self._systems[(x, y)]
-        system = generate_system(self.seed, x, y)
+        system = generate_system(self.seed, x, y, self.params)
         self._store((x, y), system)
         return system
 
@@ -69,7 +72,7 @@ class UniverseCache:
                 return done
             future = self._pending.get(xy)
             if future is None:
-                future = self._pool.submit(generate_system, self.seed, xy[0], xy[1])
+                future = self._pool.submit(generate_system, self.seed, xy[0], xy[1], self.params)
                 self._pending[xy] = future
                 future.add_done_callback(functools.partial(self._finish, xy))
             return future

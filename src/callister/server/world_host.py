@@ -43,6 +43,7 @@ from callister.worlds import (
     request_deletion,
     visible_worlds,
 )
+from callister.worlds.content import move_character, world_content, world_params
 from callister.worlds.placement import home_placement
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Runtime:
     own: bool  # started here (the public world's runtime belongs to app.py)
     idle_since: float | None = None
     stopping: asyncio.Task[None] | None = None  # the one stop in progress (see _stop_runtime)
+    content_version: int = 0  # the world's content version it runs (0: no pack ever set)
 
 
 class WorldHost:
@@ -170,6 +172,11 @@ class WorldHost:
     async def runtime(self, name: str) -> Runtime:
         """The running world, started on demand."""
         found = self.runtimes.get(name)
+        if found is not None and found.stopping is not None and found.own:
+            # stopping (idle, or restarting into new content): wait, then start it afresh
+            with contextlib.suppress(Exception):
+                await asyncio.shield(found.stopping)
+            found = self.runtimes.get(name)
         if found is not None:
             return found
         pending = self._starting.get(name)
@@ -205,7 +212,14 @@ class WorldHost:
         )
         bus = InProcessBus()
         metrics = Metrics(counters=self.services.metrics.counters)  # one process total
-        world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
+        # the world's own content (its pack over the base) and map (seed + generator params);
+        # a stored pack that no longer loads refuses the start (ContentError), never runs as
+        # something else
+        version = await self.call(self.store.content.current, name)
+        content = await self.call(world_content, self.store, name)
+        world = World(
+            settings, self.store, self.writer, bus, content, metrics, params=world_params(record)
+        )
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
         world.owner, world.public = record.owner, name == self.public  # its game masters
         await world.start()
@@ -213,6 +227,7 @@ class WorldHost:
         gateway = Gateway(world, bus, settings, metrics, mutes=self.services.gateway.commands.mutes)
         gateway.worlds_for = self.worlds_for
         runtime = Runtime(record, world, gateway, own=True, idle_since=time.monotonic())
+        runtime.content_version = 0 if version is None else version.version
         self.runtimes[name] = runtime
         log.info("world started", extra={"world": name, "seed": record.seed})
         return runtime
@@ -252,24 +267,8 @@ class WorldHost:
                 break
             await asyncio.sleep(0.02)
         for account_id in list(world.pilots):
-            self._drop_pilot(world, account_id)
+            world.log_out(account_id)
         await world.checkpoint()
-
-    def _drop_pilot(self, world: World, account_id: int) -> None:
-        """Log the pilot out now (no reconnect grace): saved and out of the world."""
-        pilot = world.pilots.get(account_id)
-        if pilot is None:
-            return
-        if pilot.linger is not None:
-            pilot.linger.cancel()
-            pilot.linger = None
-        pilot.connected = False
-        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
-            world.pilots.pop(account_id, None)
-            world.ship_owner.pop(pilot.character.ship_id, None)
-            world.writer.submit(world.store.characters.save, world.snapshot_character(pilot))
-            return
-        world._logout(account_id)
 
     async def _kick(self, account_id: int, reason: str, to_world: str | None) -> None:
         """Close the account's socket in whichever world it is, and log its pilot out there."""
@@ -285,7 +284,7 @@ class WorldHost:
                         break
                     await asyncio.sleep(0.02)
             if account_id in runtime.world.pilots:
-                self._drop_pilot(runtime.world, account_id)
+                runtime.world.log_out(account_id)
 
     def gateways(self) -> list[Gateway]:
         """Every running world's gateway (moderation closes a banned account's sockets in all)."""
@@ -369,7 +368,15 @@ class WorldHost:
                     )
                 ):
                     await self._kick(account.id, f"entered world {name}", name)
-            runtime = await self.runtime(name)
+            try:
+                runtime = await self.runtime(name)
+            except ValueError as exc:  # its content pack no longer loads, or is past limits
+                log.error("world %s cannot start: %s", name, exc)
+                await ws.send_str(
+                    error_message(ErrorCode.WORLD_REFUSED, f"world {name} cannot start: {exc}")
+                )
+                await ws.close(code=CLOSE_WORLD_REFUSED, message=b"world cannot start")
+                return ws
             if account.id in self.members.get(name, {}) and self.members[name][account.id] != (
                 "member"
             ):
@@ -424,9 +431,12 @@ class WorldHost:
         if record is None:
             raise LookupError(f"no world named {destination}")
         await self._kick(account_id, f"moving to world {destination}", destination)
-        placement = home_placement(record.seed, self.settings.home_systems, account_id)
+        placement = home_placement(
+            record.seed, self.settings.home_systems, account_id, world_params(record)
+        )
         return await self.call(
-            self.store.worlds.move_character,
+            move_character,
+            self.store,
             account_id,
             source,
             destination,
@@ -441,7 +451,10 @@ class WorldHost:
         runtime = self.runtimes.get(source)
         if runtime is not None:
             await runtime.world.checkpoint()  # the persisted state is the live state
-        spatial = record.seed == src.seed
+        # the same map (seed and generator params) keeps what lies in space; another map
+        # keeps only what does not depend on it
+        params = world_params(record)
+        spatial = record.seed == src.seed and params == world_params(src)
         seed, homes = record.seed, self.settings.home_systems
         result: dict[str, Any] = await self.call(
             self.store.worlds.fork,
@@ -449,7 +462,7 @@ class WorldHost:
             record,
             actor=actor,
             spatial=spatial,
-            placement=None if spatial else (lambda a: home_placement(seed, homes, a)),
+            placement=None if spatial else (lambda a: home_placement(seed, homes, a, params)),
         )
         await self.reload()
         return result
@@ -492,6 +505,7 @@ class WorldHost:
                 await self._stop_idle()
                 if time.monotonic() - self._registry_read_at >= REGISTRY_POLL_S:
                     await self.refresh()
+                    await self._content_changes()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -583,6 +597,18 @@ class WorldHost:
             player_limit=0,
             rules=WorldRules(pvp=s.pvp).to_dict(),
         )
+
+    async def _content_changes(self) -> None:
+        """A running world (not the public one, which reads its pack at start-up) whose
+        content got a new version restarts with it: everyone in it gets `bye` naming the same
+        world and reconnects into the new content (their ships saved first)."""
+        versions: dict[str, int] = await self.call(self.store.content.versions)
+        for name, runtime in list(self.runtimes.items()):
+            if not runtime.own or name in self._deleting or runtime.stopping is not None:
+                continue
+            if versions.get(name, 0) != runtime.content_version:
+                log.info("world content changed; restarting", extra={"world": name})
+                await self._stop_runtime(name, f"world {name} has new content", to_world=name)
 
     async def _stop_idle(self) -> None:
         now = time.monotonic()

@@ -7,7 +7,10 @@ per field, in the units the kernels use (radians, ticks), for a given tick rate.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,10 +21,30 @@ from callister.content import Weapon, load_content
 from callister.sim.rules import MISSILE_LIFE
 
 WEAPONS: Final[tuple[Weapon, ...]] = tuple(load_content().weapons.values())
-WEAPON_KEYS: Final[tuple[str, ...]] = tuple(w.key for w in WEAPONS)
-"""Weapon keys in content-file order; the `weapon` column indexes this tuple."""
+"""The base content's weapons, in file order."""
+
+WEAPON_KEYS: Final[list[str]] = [w.key for w in WEAPONS]
+"""Every weapon key this process knows, in the order first seen: the base content's in file
+order, then each world's pack's new keys as its world registers them (`register_weapons`).
+The `weapon` column indexes this list. Append-only, so an index never changes meaning while
+the process runs; a world's WeaponTable gives each index that world's stats."""
 
 _WEAPON_INDEX: Final = {key: i for i, key in enumerate(WEAPON_KEYS)}
+_LOCK: Final = threading.Lock()
+MAX_WEAPON_KEYS: Final = 32767  # the `weapon` column is int16 (-1: an empty slot)
+
+
+def register_weapons(keys: Iterable[str]) -> None:
+    """Give every key of `keys` an index (new keys appended; known keys keep theirs). A world
+    registers its content's weapons before its zones use them. ValueError past the limit."""
+    with _LOCK:
+        for key in keys:
+            if key not in _WEAPON_INDEX:
+                if len(WEAPON_KEYS) >= MAX_WEAPON_KEYS:
+                    raise ValueError(f"more than {MAX_WEAPON_KEYS} weapon keys in one process")
+                _WEAPON_INDEX[key] = len(WEAPON_KEYS)
+                WEAPON_KEYS.append(key)
+
 
 # Weapon kinds as the kernels see them.
 HITSCAN: Final = 0
@@ -39,6 +62,11 @@ def weapon_index(key: str) -> int:
         return _WEAPON_INDEX[key]
     except KeyError:
         raise ValueError(f"unknown weapon {key!r}; known weapons are {list(WEAPON_KEYS)}") from None
+
+
+_ABSENT: Final = dataclasses.replace(
+    WEAPONS[0], key="", name="(absent)", damage=0.0, range=10.0, cooldown=600.0, ammo=0
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,9 +92,15 @@ class WeaponTable:
     life: NDArray[np.int64]
 
     @classmethod
-    def build(cls, tick_hz: int, weapons: tuple[Weapon, ...] = WEAPONS) -> WeaponTable:
-        """The table for a zone ticking at `tick_hz` (rules in the class docstring)."""
+    def build(cls, tick_hz: int, content: Iterable[Weapon] = WEAPONS) -> WeaponTable:
+        """The table for a zone ticking at `tick_hz` whose content has these weapons (rules in
+        the class docstring): one row per registered key (WEAPON_KEYS), the content's stats
+        where it has the weapon; a key it lacks gets a row no ship of the zone can fire
+        (never equipped: the zone refuses unknown weapons)."""
         dt = 1.0 / tick_hz
+        given = {w.key: w for w in content}
+        register_weapons(given)
+        weapons = tuple(given.get(k, _ABSENT) for k in WEAPON_KEYS)
 
         def life(w: Weapon) -> int:
             if w.kind == "hitscan":

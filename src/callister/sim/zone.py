@@ -19,7 +19,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.content import Hull, load_content
+from callister.content import Content, Hull, load_content
 from callister.protocol.intents import (
     Autopilot,
     Cruise,
@@ -49,7 +49,7 @@ from callister.sim.entities import (
     check_id,
 )
 from callister.sim.events import ShipState, ShipVitals, ZoneEvent
-from callister.sim.frame import ZoneFrame, hull_index
+from callister.sim.frame import ZoneFrame, hull_index, register_hulls
 from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
 from callister.sim.rules import CONTACT_SLOP, UNLIMITED_SPEED, ZoneRules
@@ -57,7 +57,7 @@ from callister.sim.schedule import LAZY_GRID, STAGE_NAMES, ensure_grid, run_sche
 from callister.sim.state import FieldState, SimState, ship_state, slot_weapons
 from callister.sim.statics import StaticColliders
 from callister.sim.travel import Drive
-from callister.sim.weapons import weapon_index
+from callister.sim.weapons import WeaponTable, weapon_index
 
 _INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power, Autopilot, Cruise)
 _FLOAT32_SAFE: Final = 1e30
@@ -136,6 +136,7 @@ class Zone:
         tick_hz: int = 20,
         start_tick: int = 0,
         rules: ZoneRules | None = None,
+        content: Content | None = None,
     ) -> None:
         if isinstance(tick_hz, bool) or not isinstance(tick_hz, int) or tick_hz <= 0:
             raise ValueError(f"tick_hz must be a positive integer, not {tick_hz!r}")
@@ -149,8 +150,11 @@ class Zone:
         self.tick_hz = tick_hz
         self.dt = 1.0 / tick_hz
         self.rules = rules
+        # the world's content (its pack over the base): the hulls, weapons and ores it runs
+        self.content = load_content() if content is None else content
+        register_hulls(self.content.hulls)
         margin = max(
-            (_static_margin(h.radius, h.max_speed, self.dt) for h in load_content().hulls.values()),
+            (_static_margin(h.radius, h.max_speed, self.dt) for h in self.content.hulls.values()),
             default=0.0,
         )
         self._state = SimState(
@@ -162,8 +166,9 @@ class Zone:
             tick=start_tick,
             rules=rules,
             tick_hz=tick_hz,
+            weapons=WeaponTable.build(tick_hz, self.content.weapons.values()),
         )
-        ores = load_content().ores
+        ores = self.content.ores
         for f in layout.fields:
             if f.ore not in ores:
                 raise ValueError(f"field {f.index} has unknown ore {f.ore!r}")
@@ -356,6 +361,10 @@ class Zone:
             x, y, vx, vy = station.x, station.y, 0.0, 0.0
             flags = DOCKED
             station_index = station.index
+        if hull.key not in self.content.hulls:
+            raise ValueError(
+                f"unknown hull {hull.key!r}; this world's hulls are {list(self.content.hulls)}"
+            )
         hull_number = hull_index(hull.key)
         if hull.slots > SLOTS:
             raise ValueError(f"hull {hull.key!r} has {hull.slots} slots; at most {SLOTS}")
@@ -417,8 +426,16 @@ class Zone:
         """Weapon indices for a hull's slots (padded with NO_WEAPON to SLOTS)."""
         if isinstance(keys, str) or len(keys) > hull.slots:
             raise ValueError(f"hull {hull.key!r} has {hull.slots} weapon slots, not {keys!r}")
-        out = [NO_WEAPON if key == "" else weapon_index(key) for key in keys]
+        out = [NO_WEAPON if key == "" else self._weapon_index(key) for key in keys]
         return out + [NO_WEAPON] * (SLOTS - len(out))
+
+    def _weapon_index(self, key: str) -> int:
+        """The weapon's index; ValueError for a weapon this zone's content does not have."""
+        if key not in self.content.weapons:
+            raise ValueError(
+                f"unknown weapon {key!r}; this world's weapons are {list(self.content.weapons)}"
+            )
+        return weapon_index(key)
 
     def _ammo(self, loadout: list[int], ammo: Sequence[int] | None) -> list[int]:
         """Rounds per slot: given values clamped to each magazine, full where not given."""
@@ -473,7 +490,7 @@ class Zone:
         if weapons is not None:
             if isinstance(weapons, str) or len(weapons) > slots:
                 raise ValueError(f"the ship has {slots} weapon slots, not {weapons!r}")
-            new = [NO_WEAPON if k == "" else weapon_index(k) for k in weapons]
+            new = [NO_WEAPON if k == "" else self._weapon_index(k) for k in weapons]
             new = new + old[len(new) : slots] + [NO_WEAPON] * (SLOTS - slots)
         w = self._state.weapons
         assert w is not None
@@ -684,10 +701,13 @@ class Zone:
         self.rules = self._state.rules
 
     @classmethod
-    def from_checkpoint(cls, layout: ZoneLayout, data: bytes) -> Zone:
-        """A new zone over `layout` in the state `data` (a `checkpoint()`) holds."""
+    def from_checkpoint(
+        cls, layout: ZoneLayout, data: bytes, content: Content | None = None
+    ) -> Zone:
+        """A new zone over `layout` in the state `data` (a `checkpoint()`) holds, running
+        `content` (None: the base content)."""
         header, _ = _checkpoint.load(data)
-        zone = cls(layout, tick_hz=int(header["tick_hz"]))
+        zone = cls(layout, tick_hz=int(header["tick_hz"]), content=content)
         zone.restore(data)
         return zone
 

@@ -22,7 +22,7 @@ MAX_TEXT = 1024  # names, worlds, keys, hashes: generous, but a bound keeps rows
 MAX_JSON_CHARS = 1 << 20  # one extra / delta value; bigger blobs belong in their own table
 MAX_JSON_DEPTH = 64
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def text(field: str, value: object, max_len: int = MAX_TEXT) -> str:
@@ -87,7 +87,7 @@ def role(value: object) -> str:
 
 def token_hash(value: object) -> str:
     """A lowercase SHA-256 hex digest; refusing anything else keeps raw tokens out of the DB."""
-    if not isinstance(value, str) or not _SHA256_HEX.fullmatch(value):
+    if not isinstance(value, str) or not SHA256_HEX.fullmatch(value):
         raise ValueError("token_hash must be the 64-character lowercase SHA-256 hex digest")
     return value
 

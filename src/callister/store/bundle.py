@@ -23,6 +23,7 @@ from .accounts import AccountRepository
 from .characters import CharacterRepository
 from .clones import CloneRowRepository
 from .cluster import ClusterRepository
+from .content import WorldContentRepository
 from .database import Database
 from .deletions import DeletionRepository
 from .invites import InviteRepository
@@ -50,6 +51,7 @@ class Store:
         self.clones = CloneRowRepository(db)
         self.moderation = ModerationRepository(db)
         self.cluster = ClusterRepository(db)
+        self.content = WorldContentRepository(db)
         self.invites = InviteRepository(db)  # invite links and new players' starts
         self.parties = PartyRepository(db)
 

@@ -32,7 +32,7 @@ from .records import (
     WorldRecord,
 )
 
-WORLD_COLUMNS = "world, seed, owner, visibility, player_limit, rules, state, created_at"
+WORLD_COLUMNS = "world, seed, owner, visibility, player_limit, rules, state, created_at, params"
 
 # columns that say "this row is aboard that ship": rows of other tables that move with a ship
 _SHIP_COLUMNS = ("ship_id", "ship")
@@ -68,11 +68,12 @@ def _record_row(r: WorldRecord, now: float) -> Row:
     rules = check.to_json("rules", r.rules, object_only=True)
     if r.state not in ("live", "deleting"):
         raise ValueError(f"state must be live or deleting, not {r.state!r}")
-    return (name, seed, owner, r.visibility, limit, rules, r.state, now)
+    params = check.to_json("params", r.params, object_only=True)
+    return (name, seed, owner, r.visibility, limit, rules, r.state, now, params)
 
 
 def _world(row: Row) -> WorldRecord:
-    name, seed, owner, visibility, limit, rules, state, created_at = row
+    name, seed, owner, visibility, limit, rules, state, created_at, params = row
     return WorldRecord(
         name=name,
         seed=int(seed),
@@ -82,6 +83,7 @@ def _world(row: Row) -> WorldRecord:
         rules=json.loads(rules),
         state=state,
         created_at=float(created_at),
+        params=json.loads(params),
     )
 
 
@@ -167,7 +169,7 @@ class WorldRepository:
             found = cur.execute("SELECT 1 FROM worlds WHERE world = ?", (row[0],)).one()
             if found is not None:
                 raise NameTaken(f"a world named {row[0]!r} exists")
-            cur.execute(f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", row)
+            cur.execute(f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row)
             insert_audit(
                 cur,
                 actor,
@@ -185,7 +187,7 @@ class WorldRepository:
 
         def apply(cur: Cursor) -> WorldRecord:
             cur.execute(
-                f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
+                f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (world) DO NOTHING",
                 row,
             )
@@ -345,6 +347,7 @@ class WorldRepository:
         placement: Mapping[str, Any] | None = None,
         actor: int | None = None,
         reason: str = "move",
+        refit: Mapping[str, Any] | None = None,
     ) -> MoveResult:
         """Move the account's character with its ship, cargo, credits and the rows of other
         tables aboard the ship (clones) from `source` to `destination` in ONE transaction.
@@ -353,6 +356,11 @@ class WorldRepository:
         from its `transfer` account (both transactions keyed `move:<audit id>`); cargo leaves
         as destroyed and arrives as created in the destination's item log. `placement` (sector,
         position, home) replaces the character's position (the destination's universe differs).
+        `refit` is what the destination's content changes on arrival (worlds/content.py
+        decides it): {"hull": key, "extra": the character's new extra, "credit": credits the
+        destination's `services` account pays the player for what it took, "drop": {item: qty}
+        of cargo the destination does not know (destroyed in the source, not created in the
+        destination), "detail": JSON for the audit record}.
         NoSuchCharacter: no character in source; NotFound: no live destination; ValueError:
         already a character in destination.
         """
@@ -373,6 +381,26 @@ class WorldRepository:
             else:
                 place[key] = check.int64(key, value)
         player = f"player:{account_id}"
+        refit_hull: str | None = None
+        refit_extra: str | None = None
+        refit_credit = 0
+        refit_drop: dict[str, int] = {}
+        refit_detail: dict[str, Any] = {}
+        if refit is not None:
+            unknown = set(refit) - {"hull", "extra", "credit", "drop", "detail"}
+            if unknown:
+                raise ValueError(f"refit has unknown fields {sorted(unknown)}")
+            if refit.get("hull") is not None:
+                refit_hull = check.text("refit hull", refit["hull"], 64)
+            if refit.get("extra") is not None:
+                refit_extra = check.to_json("refit extra", refit["extra"], object_only=True)
+            refit_credit = check.count("refit credit", refit.get("credit", 0), 0, 2**62)
+            for item, qty in dict(refit.get("drop") or {}).items():
+                refit_drop[check.item_key("refit drop", item)] = check.count(
+                    "refit drop qty", qty, 1, 2**62
+                )
+            refit_detail = dict(refit.get("detail") or {})
+            check.to_json("refit detail", refit_detail, object_only=True)
 
         def apply(cur: Cursor) -> MoveResult:
             row = cur.execute(
@@ -443,18 +471,35 @@ class WorldRepository:
             }
             if dropped:
                 detail["dropped"] = dropped
+            if refit is not None:
+                detail["refit"] = {**refit_detail, "credit": refit_credit, "drop": refit_drop}
             audit_id = insert_audit(cur, actor, "move", str(account_id), detail)
             idem = f"move:{audit_id}"
             out = _new_txn(cur, source, idem, "world_out", player, {"credits": credits})
             _entries(cur, source, out, [(player, -credits), (TRANSFER_ACCOUNT, credits)])
-            into = _new_txn(cur, destination, idem, "world_in", player, {"credits": credits})
-            _entries(cur, destination, into, [(TRANSFER_ACCOUNT, -credits), (player, credits)])
+            into = _new_txn(
+                cur, destination, idem, "world_in", player,
+                {"credits": credits, "refit_credit": refit_credit},
+            )  # fmt: skip
+            _entries(
+                cur,
+                destination,
+                into,
+                [(TRANSFER_ACCOUNT, -credits), (player, credits + refit_credit),
+                 ("services", -refit_credit)],
+            )  # fmt: skip
             for item, qty in cargo.items():
                 cur.execute(
                     "INSERT INTO item_moves (world, txn_id, item, qty, source, destination) "
                     "VALUES (?, ?, ?, ?, ?, NULL)",
                     (source, out, item, qty, holder),
                 )
+                if item in refit_drop:  # the destination has no such item: it stays behind
+                    cur.execute(
+                        "DELETE FROM holdings WHERE world = ? AND holder = ? AND item = ?",
+                        (source, holder, item),
+                    )
+                    continue
                 cur.execute(
                     "INSERT INTO item_moves (world, txn_id, item, qty, source, destination) "
                     "VALUES (?, ?, ?, ?, NULL, ?)",
@@ -464,6 +509,10 @@ class WorldRepository:
                 "UPDATE holdings SET world = ? WHERE world = ? AND holder = ?",
                 (destination, source, holder),
             )
+            if refit_hull is not None:
+                place["hull"] = refit_hull
+            if refit_extra is not None:
+                place["extra"] = refit_extra
             _open_marker(cur, destination, account_id, {"moved": True})
             sets = ", ".join(f"{k} = ?" for k in place)
             cur.execute(
@@ -532,10 +581,12 @@ class WorldRepository:
     ) -> dict[str, Any]:
         """Create `record` from the source's persisted state, read in one transaction.
 
-        spatial=True (same seed): characters as they are, deltas, discoveries, wrecks, station
-        stocks. spatial=False (new seed): characters at `placement(account_id)`, with their
-        ships' cargo and credits; nothing tied to the old space. Ledger balances open the new
-        world in one 'fork' transaction. progress(done, total) is called as rows are copied.
+        The source's content pack (every kept version) is copied either way.
+        spatial=True (same seed and generator params): characters as they are, deltas,
+        discoveries, wrecks, station stocks. spatial=False (another map): characters at
+        `placement(account_id)`, with their ships' cargo and credits; nothing tied to the old
+        space. Ledger balances open the new world in one 'fork' transaction. progress(done,
+        total) is called as rows are copied.
         Returns {"rows": {table: n}, "skipped": [tables not copied], "at": time}.
         """
         source = check.world_name(source)
@@ -549,7 +600,7 @@ class WorldRepository:
                 raise NotFound(f"no world named {source!r}")
             if cur.execute("SELECT 1 FROM worlds WHERE world = ?", (dst,)).one() is not None:
                 raise NameTaken(f"a world named {dst!r} exists")
-            cur.execute(f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", row)
+            cur.execute(f"INSERT INTO worlds ({WORLD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row)
             copied = ["characters", "holdings", "ledger_accounts"]
             if spatial:
                 copied += ["deltas", "discoveries", "wrecks"]
@@ -642,6 +693,16 @@ class WorldRepository:
                     tick(500)
             tick(n_hold % 500)
             counts["holdings"] = n_hold
+            # the world's content pack (every kept version) is the world's, whatever the seed
+            cols = schema.columns(cur, "world_content")
+            select = ", ".join("?" if c == "world" else c for c in cols)
+            counts["world_content"] = int(
+                cur.execute(
+                    f"INSERT INTO world_content ({', '.join(cols)}) "
+                    f"SELECT {select} FROM world_content WHERE world = ?",
+                    (dst, source),
+                ).rowcount
+            )
             if spatial:  # the world's metadata (its clock) belongs to its space
                 counts["meta"] = int(
                     cur.execute(

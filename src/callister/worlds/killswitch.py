@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callister.store import NotFound, Store, StoreError
+from callister.worlds.content import move_character, world_params
 from callister.worlds.placement import home_placement
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,10 @@ class DeletionPlan:
         if record is None:
             self.store.deletions.record_stayed(self.world, account_id, f"home world {home} is gone")
             return None
-        placement = home_placement(record.seed, self.home_count, account_id)
+        placement = home_placement(record.seed, self.home_count, account_id, world_params(record))
         try:
-            self.store.worlds.move_character(
-                account_id, self.world, home, placement=placement, reason="evacuate"
+            move_character(
+                self.store, account_id, self.world, home, placement=placement, reason="evacuate"
             )
         except (NotFound, ValueError) as exc:
             # NotFound: moved meanwhile (that move is audited) or the home stopped being live

@@ -6,19 +6,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from callister.universe import generate_system
+from callister.universe import DEFAULT_PARAMS, GeneratorParams, generate_system
 
 MAX_RADIUS = 200
 
 
 @lru_cache(maxsize=64)
-def home_systems(seed: int, count: int) -> tuple[tuple[int, int, int, float, float], ...]:
+def home_systems(
+    seed: int, count: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> tuple[tuple[int, int, int, float, float], ...]:
     """The first `count` systems with a station and jump links, spiralling out from (0, 0):
     (x, y, station index, station x, station y). The same choice World.start makes."""
     homes: list[tuple[int, int, int, float, float]] = []
     for radius in range(MAX_RADIUS + 1):
         for x, y in _ring(radius):
-            system = generate_system(seed, x, y)
+            system = generate_system(seed, x, y, params)
             if system is not None and system.stations and system.links:
                 st = system.stations[0]
                 homes.append((x, y, st.index, float(st.x), float(st.y)))
@@ -27,9 +29,12 @@ def home_systems(seed: int, count: int) -> tuple[tuple[int, int, int, float, flo
     raise RuntimeError(f"no system with a station within {MAX_RADIUS} sectors of the origin")
 
 
-def home_placement(seed: int, count: int, account_id: int) -> dict[str, Any]:
-    """The placement fields (see store.worlds.move_character) for the account in world `seed`."""
-    homes = home_systems(seed, count)
+def home_placement(
+    seed: int, count: int, account_id: int, params: GeneratorParams = DEFAULT_PARAMS
+) -> dict[str, Any]:
+    """The placement fields (see store.worlds.move_character) for the account in world `seed`
+    generated under `params`."""
+    homes = home_systems(seed, count, params)
     x, y, station, sx, sy = homes[account_id % len(homes)]
     return {
         "system_x": x,

@@ -3,6 +3,8 @@
 // On a cluster gateway: the live workers with their systems, and moving a system live.
 // Everything shown that came from users is set with textContent, never innerHTML.
 
+import { contentEditor, initContent, openContent } from "./content.js";
+
 const TOKEN_KEY = "callister.admin.token";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY);
@@ -121,6 +123,7 @@ function render() {
         refresh();
       } catch (e) { say(e.message, false); }
     }));
+    actions.append(button("Content…", `content-${w.name}`, () => openContent(w.name)));
     if (!job) {
       actions.append(button("Delete…", `delete-${w.name}`, () => openDelete(w)));
     } else {
@@ -274,6 +277,9 @@ $("admin-login-form").addEventListener("submit", login);
 $("admin-create-form").addEventListener("submit", create);
 $("admin-move-form").addEventListener("submit", moveZone);
 $("admin-delete-submit").addEventListener("click", submitDelete);
+initContent(() => token, say);
 setInterval(() => { if (token && !$("admin-main").hidden) refresh(); }, 1000);
-window.callisterAdmin = { refresh, data: () => data, cluster: () => cluster, has: () => ({ ...has }) };
+window.callisterAdmin = {
+  refresh, data: () => data, cluster: () => cluster, has: () => ({ ...has }), content: contentEditor,
+};
 if (token) start();
