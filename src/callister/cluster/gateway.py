@@ -49,6 +49,7 @@ from callister.cluster.subjects import (
     in_subject,
     out_subject,
 )
+from callister.content import load_content
 from callister.protocol.errors import ErrorCode
 from callister.protocol.limits import MAX_HTTP_BODY, MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, error_message
@@ -135,8 +136,9 @@ class EdgeGateway:
         self.writer = StoreWriter()
         self.store = await self.writer.call(open_store, s.db)
         self.universe = UniverseCache(s.world_seed)
+        starter = load_content().starter_hull  # the same homes as the workers' World
         self.homes = await loop.run_in_executor(
-            None, find_home_systems, self.universe, s.home_systems
+            None, find_home_systems, self.universe, s.home_systems, starter
         )
         auth = ClientAuth.from_settings(s, GATEWAY)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)

@@ -89,6 +89,8 @@ class StationDesk:
             pilot.cargo = await world.writer.call(economy.books.cargo, pilot.character.ship_id)
             return receipt
         self._apply(pilot, handle, receipt)
+        if isinstance(msg, TradeMsg):
+            world.missions.traded(pilot, ref, receipt.detail)  # a first profit, a basis
         return receipt
 
     async def bounty(self, pilot: Pilot, msg: BountyMsg) -> Receipt:

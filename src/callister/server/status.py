@@ -108,7 +108,35 @@ def status_message(
         "target": _target(world, zone, own, target),
     }
     status.update(_travel(world, zone, pilot, own))
+    status.update(_missions(world, pilot, status))
     return status
+
+
+FUEL_TEXT = {
+    "ok": "",
+    "low": "Fuel low: this is the last of the reserve. Refuel at the station marked",
+    "stranded": "Past the point of no return: no station that sells fuel is in reach. Call "
+    "for help (a tow or fuel) or recall home",
+}
+
+
+def _missions(world: World, pilot: Pilot, status: dict[str, Any]) -> dict[str, Any]:
+    """The HUD's objective (the tutorial's step or the first contract's goal, with its marker),
+    what the fuel warning means, and, when the tank is dry or no station is in reach, the
+    ways out (`missions.rescue.progress_actions`: never empty)."""
+    warning = status.get("fuel_warning", "ok")
+    dry = status.get("fuel", 1) <= 0
+    ways_out: list[str] | None = None
+    if dry or warning == "stranded":
+        ways_out = list(world.missions.ways_out(pilot))
+    text = FUEL_TEXT.get(warning, "")
+    if dry:
+        text = "Out of fuel: call for help (a tow or fuel), or recall home"
+    return {
+        "objective": world.missions.hud.get(pilot.account_id),
+        "fuel_text": text,
+        "ways_out": ways_out,
+    }
 
 
 def _travel(world: World, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str, Any]:

@@ -161,13 +161,20 @@ class World:
         from callister.server.shipshare import ShipShare
 
         self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
+        from callister.server.missions import MissionDesk
+
+        self.missions = MissionDesk(self)  # tutorial, boards, contracts, rescue (issue 16)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
         """Find the home systems (off the loop) and start the tick and checkpoint loops."""
         loop = asyncio.get_running_loop()
         self.homes = await loop.run_in_executor(
-            None, find_home_systems, self.universe, self.settings.home_systems
+            None,
+            find_home_systems,
+            self.universe,
+            self.settings.home_systems,
+            self.content.starter_hull,
         )
         # compiled kernels are loaded (or compiled once) before the first tick, never on it
         seconds = await loop.run_in_executor(None, warm_up)
@@ -177,6 +184,7 @@ class World:
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
+        self.missions.start()
 
     async def stop(self) -> None:
         """Stop ticking and write every ship's state; returns when it is committed."""
@@ -228,6 +236,7 @@ class World:
         deltas = await self.writer.call(self.store.characters.get_deltas, self.name, x, y)
         if deltas:
             system = apply_deltas(system, deltas)
+        system = self.missions.served(system)  # the services baseline (docs/missions.md)
         wrecks = await self.writer.call(self.store.ledger.wrecks_in_system, self.name, x, y)
         ids = await self.writer.call(self.store.characters.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
@@ -327,6 +336,7 @@ class World:
                     self.universe.prefetch([(event.to_x, event.to_y)])
             if events:
                 self.outcomes.handle(handle, events)
+                self.missions.on_events(handle, events)
             if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
                 handle.ids_pending = True
                 self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
@@ -377,6 +387,25 @@ class World:
             event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
         )
         self._place(pilot, handle, state)
+        self._discover(pilot.account_id, handle.sector)
+        self._save(pilot)
+        self.missions.arrived(pilot, origin, handle.sector)
+
+    async def relocate(self, pilot: Pilot, sector: tuple[int, int], station: int) -> None:
+        """Put the pilot's ship docked at `station` of `sector`, wherever it is now (the
+        missions' recall home and a tow's end): out of its zone, into that one."""
+        handle = await self.ensure_zone(*sector)
+        st = handle.system.stations[station]
+        character = self.snapshot_character(pilot)  # its live vitals go with it
+        old = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        ship = character.ship_id
+        if old is not None and old.zone.has_ship(ship):
+            old.zone.remove_ship(ship)
+        pilot.character = replace(
+            character, system_x=sector[0], system_y=sector[1], x=float(st.x), y=float(st.y),
+            vx=0.0, vy=0.0, docked_at=station,
+        )  # fmt: skip
+        self._place(pilot, handle, self._saved_state(pilot))
         self._discover(pilot.account_id, handle.sector)
         self._save(pilot)
 
@@ -545,6 +574,7 @@ class World:
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
         del self.pilots[account_id]
+        self.missions.left(account_id)
         self.ship_owner.pop(pilot.character.ship_id, None)
         self.bus.publish(
             f"ship.{pilot.character.ship_id}",
@@ -612,8 +642,14 @@ class World:
                 log.exception("checkpoint failed; will retry")
 
 
-def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
-    """The first `count` systems with a station, spiralling out from sector (0, 0)."""
+def find_home_systems(
+    universe: UniverseCache, count: int, hull: Hull | None = None
+) -> list[tuple[int, int, int]]:
+    """The first `count` systems with a station and a link, spiralling out from sector (0, 0).
+    With `hull` (the starter's), only good homes for a new pilot: a station whose tutorial
+    reaches a first profit in time and a way on (`missions.home_problems`)."""
+    from callister.missions.services import home_problems
+
     homes: list[tuple[int, int, int]] = []
     radius = 0
     while len(homes) < count:
@@ -621,7 +657,14 @@ def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, in
         for x, y in ring:
             system = universe.get_blocking(x, y)
             if system is not None and system.stations and system.links:
-                homes.append((x, y, system.stations[0].index))
+                good = [
+                    s.index
+                    for s in system.stations
+                    if hull is None or not home_problems(system, s.index, hull)
+                ]
+                if not good:
+                    continue
+                homes.append((x, y, good[0]))
                 if len(homes) == count:
                     break
         radius += 1

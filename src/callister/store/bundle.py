@@ -27,6 +27,7 @@ from .database import Database
 from .deletions import DeletionRepository
 from .ledger import LedgerRepository
 from .meta import MetaRepository
+from .missions import MissionRepository
 from .moderation import ModerationRepository
 from .url import open_database
 from .worlds import WorldRepository
@@ -48,6 +49,7 @@ class Store:
         self.clones = CloneRowRepository(db)
         self.moderation = ModerationRepository(db)
         self.cluster = ClusterRepository(db)
+        self.missions = MissionRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"
