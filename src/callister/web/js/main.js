@@ -24,6 +24,7 @@ import { F_MINING, F_THRUSTING, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { GameState } from "./state.js";
 import { StationScreen } from "./station.js";
 import { installReport } from "./report.js";
+import { MissionsPanel } from "./missions.js";
 import { $, fmtDistance, secKey, secLabel, secStr } from "./util.js";
 
 const state = new GameState();
@@ -34,6 +35,7 @@ let hud = null;
 let station = null;
 let crew = null; // the crew panel (crew.js)
 let aboard = null; // shared ships (aboard.js)
+let missions = null; // objectives, tutorial, mission board, rescue (missions.js)
 let inGame = false;
 
 // error codes of a refused shot: the shot started no cooldown
@@ -112,6 +114,7 @@ const net = new Net({
   invite: (msg) => aboard?.onInvite(msg),
   aboard: (msg) => aboard?.onAboard(msg),
   chat: (msg) => crew?.onChat(msg),
+  missions: (msg) => missions?.onMessage(msg),
   market(msg) {
     state.setMarket(msg, performance.now());
     station.onMarket(msg);
@@ -321,6 +324,7 @@ function closeOverlays() {
 /** Escape: close what is open (maps, station screen, death screen), else let go of the target. */
 function escape() {
   if (!$("sysmap").hidden || !$("galaxy").hidden) closeOverlays();
+  else if (missions?.boardOpen) missions.closeBoard();
   else if (station.isOpen) station.close();
   else if (!$("death-screen").hidden && state.dead?.respawned) hud.hideDeath();
   else if (state.target) setTarget(0);
@@ -539,6 +543,11 @@ aboard = new AboardPanel({
   send: (msg) => net.send(msg),
   ship: () => state.ship,
   status: () => state.status,
+});
+
+missions = new MissionsPanel({
+  send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
+  state, renderer, hud,
 });
 
 crew = new CrewPanel({
@@ -764,6 +773,7 @@ function frame(now) {
       assessWeapons();
       hud.update(now, renderer.own);
       for (const o of optional) o.update();
+      missions?.update();
       updateTouchButtons();
       updateSound();
       if (now - lastLinks > 1000) {
@@ -839,6 +849,8 @@ window.callister = {
   markers: () => renderer.markers.map((m) => ({ ...m })),
   /** The touch stick: {held, deflection, analog}; the controls being sent. */
   touch: () => ({ ...touch.snapshot(), controls: controls.controls() }),
+  /** Missions: {tutorial, objective, missions, board, boardOpen, rescue, rescueShown, ...}. */
+  missions: () => missions.snapshot(),
   /** The optional panels: {crew, aboard} (open or not). */
   panels: () => ({ crew: optional[0].open, aboard: optional[1].open }),
   /** Hulls drawn in the last frame: {id: {hull, source, points, size}}. */
