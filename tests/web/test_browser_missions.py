@@ -90,7 +90,10 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
         assert p.page.is_visible("[data-testid='tutorial-skip']")
 
         # undock: the step is done, the next objective is a marker to fly to
-        p.page.click("#btn-t-dock" if touch else "#btn-dock")
+        if p.page.is_visible("#station-screen"):  # open on docking: its own Undock button
+            p.page.click("#btn-station-undock")
+        else:
+            p.page.click("#btn-t-dock" if touch else "#btn-dock")
         m = wait_missions(p, "the fly step", lambda m: m["tutorial"]["step"] == "fly")
         marker = m["objective"]["marker"]
         assert marker["kind"] == "point"
