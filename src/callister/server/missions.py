@@ -591,7 +591,7 @@ class MissionDesk:
         self._send(
             request.account,
             {
-                "t": "receipt", "rid": request.key, "ok": True, "kind": request.kind,
+                "t": "receipt", "rid": _rid(request), "ok": True, "kind": request.kind,
                 "txn": txn.id, "credits": pilot.credits, "cargo": pilot.cargo,
                 "detail": request.detail, "replay": False,
             },
@@ -989,6 +989,14 @@ class MissionDesk:
         fields = dict(message)
         msg_type = str(fields.pop("t"))
         self.world.outcomes.notify(account, msg_type, **fields)
+
+
+def _rid(request: LedgerRequest) -> str:
+    """The receipt's `rid`: the client's for its own requests (the recall, the ration), else
+    the ledger key of what the world did (a reward, a pickup, a tug)."""
+    if request.kind in ("recall", "ration"):
+        return request.key.split(":", 2)[2]
+    return request.key
 
 
 def _now() -> int:

@@ -10,7 +10,7 @@ const STEP_NAMES = {
   undock: "Undock", fly: "Fly to the marker", mine: "Mine ore", dock: "Dock",
   sell: "Sell at a profit", contract: "Take a contract", jump: "Jump",
 };
-const KIND_ICONS = { delivery: "📦", mining: "⛏", bounty: "☠", escort: "🛡", rescue: "⛑" };
+const KIND_LABELS = { delivery: "Delivery", mining: "Mining", bounty: "Bounty", escort: "Escort", rescue: "Rescue" };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -333,8 +333,11 @@ export class MissionsPanel {
     const terms = b.terms || {};
     $("board-terms").textContent = `Your rank here: ${terms.rank ?? "?"} · contracts up to tier ${terms.max_tier ?? 0}`;
     const list = $("board-list");
-    list.replaceChildren(...(b.contracts.length ? b.contracts.map((c) => el("li", { class: "contract", "data-kind": c.kind },
-      el("div", { class: "c-title" }, `${KIND_ICONS[c.kind] || ""} ${c.title}`),
+    const max = terms.max_tier ?? 0;
+    // what the pilot may take first; the better-paid work of higher ranks after it
+    const shown = [...b.contracts].sort((a, c) => (a.tier > max) - (c.tier > max));
+    list.replaceChildren(...(shown.length ? shown.map((c) => el("li", { class: "contract", "data-kind": c.kind },
+      el("div", { class: "c-title" }, el("span", { class: "c-kind" }, KIND_LABELS[c.kind] || c.kind), ` ${c.title}`),
       el("div", { class: "sub" },
         `tier ${c.tier} · ${c.reward} cr · about ${fmtSeconds(c.estimate_s)}` +
         `${c.collateral ? ` · collateral ${c.collateral} cr` : ""} · ${c.goals.map((g) => g.text).join(" → ")}`),
