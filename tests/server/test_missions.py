@@ -140,7 +140,7 @@ async def test_board_accept_abandon_and_refusals(
     ) + (((high["id"], "NOT_AVAILABLE"),) if high else ()):  # rank too low
         before = len(a.errors("accept"))
         await a.send({"t": "accept", "ship": a.ship, "contract": contract})
-        await pump_until([a], lambda: len(a.errors("accept")) > before)
+        await pump_until([a], lambda before=before: len(a.errors("accept")) > before)
         assert a.errors("accept")[-1] == code
 
     await a.send({"t": "abandon", "ship": a.ship, "contract": take["id"]})
@@ -178,7 +178,7 @@ async def test_bad_mission_messages_get_clear_errors(
     for msg, code in bad:
         before = len(a.of("error"))
         await a.send(msg)
-        await pump_until([a], lambda: len(a.of("error")) > before)
+        await pump_until([a], lambda before=before: len(a.of("error")) > before)
         assert a.last("error")["code"] == code, msg
     # docked at home with a full tank: no ration, no recall, no rescue
     for msg, ref in (
@@ -188,7 +188,7 @@ async def test_bad_mission_messages_get_clear_errors(
         ({"t": "rescue", "ship": a.ship, "op": "cancel"}, "rescue"),
     ):
         await a.send(msg)
-        await pump_until([a], lambda: bool(a.errors(ref)))
+        await pump_until([a], lambda ref=ref: bool(a.errors(ref)))
         assert a.errors(ref)[-1] in ("NOT_AVAILABLE", "DOCKED"), msg
     await a.close()
 

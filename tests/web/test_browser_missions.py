@@ -99,8 +99,8 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
         assert marker["kind"] == "point"
         wait_missions(p, "the marker on screen", lambda m: m["markerShown"])
         p.page.evaluate(
-            "([x, y]) => window.callister.net.send({t: 'autopilot', ship: window.callister.state.ship,"
-            " to: {kind: 'point', x, y}})",
+            "([x, y]) => window.callister.net.send({t: 'autopilot',"
+            " ship: window.callister.state.ship, to: {kind: 'point', x, y}})",
             [marker["x"], marker["y"]],
         )
         m = wait_missions(p, "the mine step", lambda m: m["tutorial"]["step"] == "mine", 90)

@@ -146,7 +146,7 @@ class ClusterWorld(World):
         """The session followed its ship here: tell the client it arrived, as a jump within one
         process does (after the welcome, which `enter`'s caller sends before it yields)."""
         notice = functools.partial(
-            self.outcomes.notify, account_id, "event", kind="arrived", ship=ship
+            self.notices.notify, account_id, "event", kind="arrived", ship=ship
         )
         asyncio.get_running_loop().call_soon(notice)
 
@@ -212,6 +212,11 @@ class ClusterWorld(World):
         self.metrics.inc("callister_jumps_total")
         self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
 
+    async def _travel(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """A game master's teleport (World.teleport) goes the way of a jump: here, or handed
+        to the worker that owns the target zone, through the outbox."""
+        await self._jump(pilot, source, event)
+
     async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
         target = zone_key(self.name, event.to_x, event.to_y)
         try:
@@ -233,7 +238,7 @@ class ClusterWorld(World):
         except ZoneElsewhere:
             await self._hand_off(pilot, source, event, target)
             return
-        state = self._arrival_state(handle, source.sector, event.state)
+        state = self._arrival_state(handle, source.sector, event.state, event.at)
         character = self._character_at(pilot, state, handle.sector)
         node, cluster = self.node, self.handoff_cluster
 
@@ -260,7 +265,7 @@ class ClusterWorld(World):
         except (Fenced, KeyError, NotResident) as exc:
             log.warning("local jump not recorded", extra={"ship": event.ship, "err": repr(exc)})
         pilot.character = character
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
 
     async def _hand_off(
@@ -282,6 +287,9 @@ class ClusterWorld(World):
             "cargo": dict(pilot.cargo),
             "crew": len(crew),
         }
+        if event.at is not None:  # a teleport: the destination places it there, not at a gate
+            pilot_data["at"] = [event.at[0], event.at[1]]
+            pilot_data["docked_at"] = event.state.docked_at
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
@@ -316,8 +324,18 @@ class ClusterWorld(World):
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
         owner = handoff.state.owner
-        state = self._arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
         carried = handoff.pilot or {}
+        at = carried.get("at")
+        if at is not None:  # a game master's teleport (World.teleport)
+            docked = carried.get("docked_at")
+            handoff_state = msgspec.structs.replace(
+                handoff.state, docked_at=docked if isinstance(docked, int) else None
+            )
+            state = self._arrival_state(
+                handle, sector_of(handoff.from_zone), handoff_state, (at[0], at[1])
+            )
+        else:
+            state = self._arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
         character = carried.get("character")
         name = carried.get("name")
         if not isinstance(character, Character) or not isinstance(name, str):
@@ -338,7 +356,7 @@ class ClusterWorld(World):
             vx=state.vx,
             vy=state.vy,
             angle=state.angle,
-            docked_at=None,
+            docked_at=state.docked_at,
         )
         applied = await self.node.handoff_db(
             outbox.arrive,
@@ -394,7 +412,7 @@ class ClusterWorld(World):
         )
         self.pilots[owner] = pilot
         self.ship_owner[handoff.ship] = owner
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(owner, handle.sector)
         # nobody attached yet: the usual reconnect grace applies (the session is on its way)
         pilot.linger = asyncio.get_running_loop().call_later(
@@ -410,15 +428,24 @@ class ClusterWorld(World):
                 log.exception("crew failed to board after a hand-off", extra={"ship": handoff.ship})
 
     def _arrival_state(
-        self, handle: ZoneHandle, origin: tuple[int, int], state: ShipState
+        self,
+        handle: ZoneHandle,
+        origin: tuple[int, int],
+        state: ShipState,
+        at: tuple[float, float] | None = None,
     ) -> ShipState:
+        """Where an arriving ship is placed: at the gate of the link back, or where a game
+        master's teleport (`at`) puts it, docked if its state says so."""
         x, y = state.x, state.y
-        if origin != handle.sector:
+        if at is not None:
+            x, y = at
+        elif origin != handle.sector:
             ax, ay = arrival_point(handle.system, origin[0], origin[1])
             x, y = float(ax), float(ay)
         angle = math.atan2(-y, -x)
+        docked = state.docked_at if at is not None else None
         return msgspec.structs.replace(
-            state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None
+            state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=docked
         )
 
     def _character_at(self, pilot: Pilot, state: ShipState, sector: tuple[int, int]) -> Character:
@@ -470,7 +497,7 @@ class ClusterWorld(World):
             self.lose_zone(zone, "fenced: another worker owns it")
 
     # --------------------------------------------------------------------- persistence
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         zone = pilot.zone_key
         if zone is None or zone not in self.zones or not self.node.valid(zone):
             return  # not ours to write (in transit, or the zone was lost)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg, decode_gm
 from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
@@ -362,7 +363,8 @@ StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
     Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
-)
+    | GmMsg
+)  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 SIDES = ("buy", "sell")
@@ -777,6 +779,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "rescue": _rescue,
     "recall": lambda o: RecallMsg(ship=_ship(o), rid=_rid(o), confirm=_bool(o, "confirm")),
     "ration": lambda o: RationMsg(ship=_ship(o), rid=_rid(o)),
+    "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

@@ -42,6 +42,7 @@ from callister.moderation.feeds import (
 )
 from callister.moderation.service import Moderation
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg
 from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import (
@@ -265,6 +266,8 @@ class Commands:
             return encode_server("pong", n=message.n, tick=self.world.tick)
         if isinstance(message, Hello):
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        if isinstance(message, GmMsg):  # game masters (issue 18): spectating or flying
+            return Request(self._gm(sender.account.id, message))
         if sender.spectator or isinstance(message, SpectateMsg):
             return self._spectator_message(sender, message)
         account = sender.account.id
@@ -325,6 +328,13 @@ class Commands:
             return self._crew(account, pilot, message)
         if isinstance(message, MissionMessage):
             return Request(self._mission(pilot, message))
+        if zone in self.world.frozen:  # a game master froze the system (server/gm.py)
+            if isinstance(message, InputMsg):
+                return None  # held controls: nothing moves, as between systems
+            raise ProtocolError(
+                ErrorCode.FROZEN,
+                "a game master froze this system: nothing moves until it is unfrozen",
+            )
         self.world.submit(zone, self._intent(account, message))
         return None
 
@@ -476,6 +486,19 @@ class Commands:
             ),
             status_changed=True,  # credits changed
         )
+
+    # ------------------------------------------------------------------ game masters
+    async def _gm(self, account: int, message: GmMsg) -> Answer:
+        """A game master's command (server/gm.py): answered `gm` with what was done, or an
+        error with `ref` "gm"."""
+        try:
+            done = await self.world.gm.run(account, message)
+        except ProtocolError as exc:
+            return Answer(error_message(exc.code, exc.message, ref="gm"))
+        except Exception:
+            log.exception("gm command failed", extra={"account": account, "op": message.op})
+            return Answer(error_message(ErrorCode.INTERNAL, "the command failed", ref="gm"))
+        return Answer(encode_server("gm", **done), status_changed=True)
 
     # ------------------------------------------------------------------ reports
     def _report(self, account: int, message: ReportMsg) -> Effect:

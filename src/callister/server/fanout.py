@@ -25,7 +25,9 @@ from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.commands import Camera, sector_str
-from callister.server.outcomes import Notice, Respawned, account_subject
+from callister.server.gm import GM_FROZEN, GM_SHIP, ZoneFrozen
+from callister.server.notices import Notice, account_subject
+from callister.server.outcomes import Respawned
 from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
@@ -33,6 +35,7 @@ from callister.server.status import fx_for, zone_fx
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
+from callister.universe import gates_of
 
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
@@ -64,6 +67,8 @@ class Fanout:
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         bus.subscribe(DISTRESS, self._on_distress)
+        bus.subscribe(GM_FROZEN, self._on_frozen)
+        bus.subscribe(GM_SHIP, self._on_gm_ship)
 
     # ------------------------------------------------------------ what a session watches
     def attach(self, session: Session, pilot: Pilot) -> None:
@@ -104,9 +109,11 @@ class Fanout:
                     "system",
                     system=handle.system.to_dict(),
                     tick=handle.zone.tick,
-                    gates=[gate.to_dict() for gate in handle.system.gates],
+                    gates=[gate.to_dict() for gate in gates_of(handle.system)],
                 )
             )
+            if key in self.world.frozen:  # a frozen system: say so on entering it
+                session.send_json(self._frozen_event(handle.sector, True))
 
     def leave_zone(self, session: Session) -> None:
         """The session watches no zone (between systems, or gone)."""
@@ -227,6 +234,48 @@ class Fanout:
             if ship in member.introduced:
                 self._introduce(member, [ship])
 
+    # ------------------------------------------------------------------ game masters
+    @staticmethod
+    def _frozen_event(sector: tuple[int, int], frozen: bool) -> str:
+        return encode_server(
+            "event", kind="frozen" if frozen else "unfrozen", sector=sector_str(sector)
+        )
+
+    def _on_frozen(self, msg: ZoneFrozen) -> None:
+        """Everyone in a system a game master froze or unfroze hears it."""
+        text = self._frozen_event(msg.sector, msg.frozen)
+        for member in self.by_zone.get(msg.key, ()):
+            member.send_json(text)
+
+    def _on_gm_ship(self, ship: int) -> None:
+        """A ship's game-master mode changed: everyone who knows it is told again (a marked
+        ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
+        for members in self.by_zone.values():
+            for member in members:
+                if ship in member.introduced:
+                    self._introduce(member, [ship])
+
+    def _hide_ghosts(
+        self,
+        due: list[Session],
+        shared: SharedFrame,
+        views: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]],
+    ) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
+        """Take game masters' invisible ships out of every player's view but their own (and
+        their crew's: the same ship); spectating staff see them."""
+        ghosts = [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+        hidden = np.array(ghosts, dtype=np.uint64)
+        if not len(hidden) or not np.isin(shared.ids, hidden).any():
+            return views
+        out = []
+        for session, (rows, stale) in zip(due, views, strict=True):
+            if session.spectator:  # staff watching see everything
+                out.append((rows, stale))
+                continue
+            keep = ~np.isin(shared.ids[rows], hidden) | (shared.ids[rows] == session.ship_id)
+            out.append((rows[keep], stale[keep]))
+        return out
+
     def _on_distress(self, call: DistressCall) -> None:
         """Everyone in the system hears a distress call, with where to find the caller."""
         text = encode_server(
@@ -249,7 +298,7 @@ class Fanout:
             self._route_event(event)
         fx = zone_fx(msg.events) if msg.events else None
         self._fx_and_status(msg, members, fx)
-        phase = msg.tick % self.period
+        phase = msg.cadence % self.period
         ids = msg.frame.ids
         candidates = [s for s in members if s.phase_key % self.period == phase and not s.closed]
         if not candidates or len(ids) == 0:
@@ -286,9 +335,11 @@ class Fanout:
             cy,
             self.settings.aoi_radius,
             self.settings.aoi_near_radius,
-            msg.tick // self.period,
+            msg.cadence // self.period,
             self.settings.aoi_far_every,
         )
+        if self.world.gm_ships:
+            views = self._hide_ghosts(due, shared, views)
         for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
 
@@ -324,7 +375,7 @@ class Fanout:
         radius = self.settings.aoi_radius
         tick = msg.tick
         for session in members:
-            send_status = (tick + session.ship_id) % STATUS_EVERY == 0
+            send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
                 continue
             if session.spectator:  # effects around the camera; no ship, so no status
@@ -341,7 +392,9 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                status = self.world.shipshare.status(self.world, zone, pilot, own, session.target)
+                status = self.world.shipshare.status(zone, pilot, own, session.target)
+                # the HUD's objective and, when dry or stranded, the ways out (issue 16)
+                status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
                 if status != last and (
                     last is None
@@ -379,6 +432,11 @@ class Fanout:
             }
             if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
                 ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+            gm_mode = self.world.gm_ships.get(ship_id)
+            if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
+                ent["gm"] = True  # pilot ever sees an invisible one)
+                if gm_mode == "invisible":
+                    ent["invisible"] = True
             ents.append(ent)
         if ents:
             session.send_json(encode_server("ents", ents=ents))

@@ -313,7 +313,7 @@ class Gateway:
             message = decode_client(data)
         except ProtocolError as exc:
             self.metrics.inc("callister_protocol_errors_total")
-            session.send_json(error_message(exc.code, exc.message))
+            session.send_json(error_message(exc.code, exc.message, ref=exc.ref))
             return True
         self._perform(session, self.commands.handle(session, message))
         return True

@@ -36,13 +36,14 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import callister.missions.progress as prog
 import callister.missions.rescue as rx
-from callister.economy import StationRef, pricing
+from callister.content import Content
+from callister.economy import Economy, StationRef, pricing
 from callister.economy.accounts import player_account, ship_holder
 from callister.economy.vitals import with_extra
 from callister.missions import rules
@@ -67,12 +68,23 @@ from callister.missions.services import with_baseline
 from callister.missions.travel import Place, flight_seconds
 from callister.missions.tutorial import plan_tutorial
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.sim import CrimeCommitted, Destroyed, Docked, FuelEmpty, Mined, Undocked, ZoneEvent
-from callister.store import InsufficientFunds, InsufficientItems, ItemMove, Posting
+from callister.server.metrics import Metrics
+from callister.server.npcs import AgentRuntime
+from callister.server.ports import Notify, Pilot, Roster, ZoneHandle
+from callister.server.universe_cache import UniverseCache
+from callister.server.writer import StoreWriter
+from callister.sim import (
+    CrimeCommitted,
+    Destroyed,
+    Docked,
+    FuelEmpty,
+    Mined,
+    ShipState,
+    Undocked,
+    ZoneEvent,
+)
+from callister.store import InsufficientFunds, InsufficientItems, ItemMove, Posting, Store
 from callister.universe import StarSystem
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +102,15 @@ TUG_MAX_S = 90
 """...nor later than this: a stranded pilot is never left waiting for long."""
 TUG_WAIT_FOR_ANSWER_S = 120
 """Once someone has taken the rescue contract, the tug waits this long for them."""
+
+
+FUEL_TEXT = {
+    "ok": "",
+    "low": "Fuel low: this is the last of the reserve. Refuel at the station marked",
+    "stranded": "Past the point of no return: no station that sells fuel is in reach. Call "
+    "for help (a tow or fuel) or recall home",
+}
+"""What `status.fuel_warning` means, for the HUD."""
 
 
 @dataclass(slots=True)
@@ -111,9 +132,26 @@ class Rescue:
 class MissionDesk:
     """The missions of one world's players (see the module docstring). Loop-only."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.lawful = prog.lawful_of(world.content)
+    def __init__(
+        self,
+        roster: Roster,
+        *,
+        world_name: str,
+        seed: int,
+        content: Content,
+        writer: StoreWriter,
+        store: Store,
+        economy: Economy,
+        universe: UniverseCache,
+        agents: AgentRuntime,
+        metrics: Metrics,
+        notify: Notify,
+    ) -> None:
+        self.roster = roster
+        self.world_name, self.seed, self.content = world_name, seed, content
+        self.writer, self.store, self.economy = writer, store, economy
+        self.universe, self.agents, self.metrics, self.notify = universe, agents, metrics, notify
+        self.lawful = prog.lawful_of(content)
         self.progress: dict[int, prog.Progress] = {}
         self.hud: dict[int, dict[str, Any] | None] = {}
         self._locks: dict[int, asyncio.Lock] = {}
@@ -121,17 +159,17 @@ class MissionDesk:
         self._snapshot_loading: dict[tuple[Sector, int], asyncio.Future[BoardWorld]] = {}
         self.rescues: dict[str, Rescue] = {}
         self._rounds = 0
-        self.base_prices = {k: i.base_price for k, i in world.economy.catalog.items.items()}
+        self.base_prices = {k: i.base_price for k, i in economy.catalog.items.items()}
 
     # ------------------------------------------------------------------ systems
     def served(self, system: StarSystem) -> StarSystem:
         """The system as this server runs it: the services baseline on its lawful hub and on
         the home stations in it (docs/missions.md, "Stations: the baseline")."""
-        homes = [s for x, y, s in self.world.homes if (x, y) == system.sector]
+        homes = [s for x, y, s in self.roster.homes if (x, y) == system.sector]
         return with_baseline(system, self.lawful, homes)
 
     def start(self) -> None:
-        self.world.spawn(self._loop(), "missions")
+        self.roster.spawn(self._loop(), "missions")
 
     # ------------------------------------------------------------------ entering
     async def entered(self, pilot: Pilot) -> None:
@@ -155,8 +193,7 @@ class MissionDesk:
         have = self.progress.get(account)
         if have is not None:
             return have
-        world = self.world
-        doc = await world.writer.call(world.store.missions.get, account, world.name)
+        doc = await self.writer.call(self.store.missions.get, account, self.world_name)
         if doc is not None:
             try:
                 progress = prog.Progress.from_dict(doc)
@@ -165,29 +202,31 @@ class MissionDesk:
                 raise
         else:
             progress = prog.begin(await self._plan(pilot), _now())
-            await world.writer.call(world.store.missions.save, account, world.name, _doc(progress))
+            await self.writer.call(
+                self.store.missions.save, account, self.world_name, _doc(progress)
+            )
         self.progress[account] = progress
         self.hud[account] = _hud(progress)
         return progress
 
     async def _plan(self, pilot: Pilot) -> Any:
         c = pilot.character
-        home = await self.world.universe.get(c.home_x, c.home_y)
+        home = await self.universe.get(c.home_x, c.home_y)
         if home is None or not 0 <= c.home_station < len(home.stations):
             return None
         neighbours = {}
         for link in home.links:
-            other = await self.world.universe.get(*link)
+            other = await self.universe.get(*link)
             if other is not None:
                 neighbours[link] = other
-        hull = self.world.content.hulls.get(c.hull, self.world.content.starter_hull)
+        hull = self.content.hulls.get(c.hull, self.content.starter_hull)
         return plan_tutorial(self.served(home), c.home_station, hull, neighbours)
 
     # ------------------------------------------------------------------ facts
     def on_events(self, handle: ZoneHandle, events: list[ZoneEvent]) -> None:
         """A zone step's events: the facts they are for the pilots with progress (called by
         the world after each step, on the loop)."""
-        world = self.world
+        world = self.roster
         for event in events:
             if not isinstance(event, FACT_EVENTS):
                 continue
@@ -207,7 +246,7 @@ class MissionDesk:
     def _victims(self, event: ZoneEvent) -> dict[int, Victim]:
         if not isinstance(event, Destroyed):
             return {}
-        npc = self.world.agents.npcs.get(event.ship)
+        npc = self.agents.npcs.get(event.ship)
         if npc is None:
             return {}
         role = str(npc.goal.value)
@@ -215,7 +254,7 @@ class MissionDesk:
 
     def _watched_lost(self, event: Destroyed) -> None:
         for account, progress in list(self.progress.items()):
-            pilot = self.world.pilots.get(account)
+            pilot = self.roster.pilots.get(account)
             if pilot is None or pilot.character.ship_id == event.by:
                 continue
             if event.ship in prog.watch(progress).ships:
@@ -242,7 +281,7 @@ class MissionDesk:
         self._observe_later(pilot, fact)
 
     def _observe_later(self, pilot: Pilot, fact: Fact) -> None:
-        self.world.spawn(self._observe(pilot, fact), f"mission fact {pilot.account_id}")
+        self.roster.spawn(self._observe(pilot, fact), f"mission fact {pilot.account_id}")
 
     async def _observe(self, pilot: Pilot, fact: Fact) -> None:
         try:
@@ -263,7 +302,7 @@ class MissionDesk:
 
     def _round(self) -> None:
         self._rounds += 1
-        world = self.world
+        world = self.roster
         now = _now()
         for account, progress in list(self.progress.items()):
             pilot = world.pilots.get(account)
@@ -278,14 +317,14 @@ class MissionDesk:
             for ship in watch.ships:
                 self._observe_later(pilot, self._near(pilot, ship))
             if self._rounds % EXPIRE_EVERY == 0 and progress.missions.active:
-                self.world.spawn(self._expire(pilot), f"mission expiry {account}")
+                self.roster.spawn(self._expire(pilot), f"mission expiry {account}")
         for rescue_call in list(self.rescues.values()):
             if rescue_call.due_at <= now:
-                self.world.spawn(self._tug(rescue_call), f"tug {rescue_call.contract.id}")
+                self.roster.spawn(self._tug(rescue_call), f"tug {rescue_call.contract.id}")
 
     def _near(self, pilot: Pilot, ship: int) -> Near:
         """Where watched `ship` is from the pilot's ship (infinitely far in another system)."""
-        world = self.world
+        world = self.roster
         own = world.ship_state(pilot)
         handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
         sector = (pilot.character.system_x, pilot.character.system_y)
@@ -386,7 +425,7 @@ class MissionDesk:
             raise ProtocolError(
                 ErrorCode.NOT_AVAILABLE, "your call is out already: help is coming (or cancel it)"
             )
-        state = self.world.ship_state(pilot)
+        state = self.roster.ship_state(pilot)
         if state is None or state.docked_at is not None:
             raise ProtocolError(ErrorCode.DOCKED, "a rescue is for a ship adrift in space")
         progress = await self._progress(pilot)
@@ -397,7 +436,7 @@ class MissionDesk:
                 f"no {kind} is offered here (no station in this system): recall home instead",
             )
         sector = (pilot.character.system_x, pilot.character.system_y)
-        handle = self.world.zones[pilot.zone_key or ""]
+        handle = self.roster.zones[pilot.zone_key or ""]
         to_sector, to_station = offer.to
         st = handle.system.stations[to_station]
         giver = Giver(to_sector, to_station, st.faction, st.name)
@@ -454,7 +493,7 @@ class MissionDesk:
 
     async def ration(self, pilot: Pilot, rid: str) -> dict[str, Any]:
         handle, station = self._docked(pilot)
-        price = self.world.economy.catalog.fuel_price(_ref(handle, station))
+        price = self.economy.catalog.fuel_price(_ref(handle, station))
 
         def ration(p: prog.Progress, mp: MPilot) -> prog.Outcome:
             return prog.Outcome(p, (rx.ration_request(mp, price, rid),))
@@ -463,13 +502,30 @@ class MissionDesk:
         return {"t": "rationed", "rid": rid, "fuel": self._pilot(pilot).fuel}
 
     # ------------------------------------------------------------------ ways out
+    def status_fields(self, pilot: Pilot, status: Mapping[str, Any]) -> dict[str, Any]:
+        """What `status` adds for missions: the HUD's objective (the tutorial's step or the
+        first contract's goal, with its marker), what the fuel warning means, and, when the
+        tank is dry or no station is in reach, the ways out (`progress_actions`: never
+        empty)."""
+        warning = status.get("fuel_warning", "ok")
+        dry = status.get("fuel", 1) <= 0
+        ways_out = list(self.ways_out(pilot)) if dry or warning == "stranded" else None
+        text = FUEL_TEXT.get(str(warning), "")
+        if dry:
+            text = "Out of fuel: call for help (a tow or fuel), or recall home"
+        return {
+            "objective": self.hud.get(pilot.account_id),
+            "fuel_text": text,
+            "ways_out": ways_out,
+        }
+
     def ways_out(self, pilot: Pilot) -> tuple[str, ...]:
         """What leads towards progress from where the pilot is (`rx.progress_actions`):
         the HUD's buttons when stranded, and what the bench counts dead ends with."""
         return rx.progress_actions(self.situation(pilot))
 
     def situation(self, pilot: Pilot) -> rx.Situation:
-        world = self.world
+        world = self.roster
         c = pilot.character
         hull = self._hull(pilot)
         state = world.ship_state(pilot)
@@ -488,7 +544,7 @@ class MissionDesk:
             return rx.Situation(
                 hull, True, fuel, credits, cargo_used,
                 hull_frac=1.0, at_home=at_home, services=tuple(st.services),
-                fuel_price=world.economy.catalog.fuel_price(ref), contracts=True,
+                fuel_price=self.economy.catalog.fuel_price(ref), contracts=True,
             )  # fmt: skip
         refuel = [
             math.hypot(s.x - state.x, s.y - state.y)
@@ -524,13 +580,12 @@ class MissionDesk:
             return out
 
     async def _apply(self, pilot: Pilot, before: prog.Progress, out: prog.Outcome) -> None:
-        world = self.world
         account = pilot.account_id
         for request in out.requests:
             await self.commit(request)
         if out.progress != before or out.requests:
-            await world.writer.call(
-                world.store.missions.save, account, world.name, _doc(out.progress)
+            await self.writer.call(
+                self.store.missions.save, account, self.world_name, _doc(out.progress)
             )
         self.progress[account] = out.progress
         self.hud[account] = _hud(out.progress)
@@ -539,7 +594,7 @@ class MissionDesk:
 
     async def commit(self, request: LedgerRequest) -> None:
         """Commit one ledger request and bring the zones in line (fuel, relocation)."""
-        world = self.world
+        world = self.roster
         pilot = world.pilots.get(request.account)
         if pilot is None:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "that pilot is not in the world")
@@ -559,8 +614,8 @@ class MissionDesk:
         written = character if changes else None
 
         def write() -> Any:
-            return world.store.ledger.commit(
-                world.name,
+            return self.store.ledger.commit(
+                self.world_name,
                 request.key,
                 request.kind,
                 account=player,
@@ -574,20 +629,18 @@ class MissionDesk:
             )
 
         try:
-            txn = await world.writer.call(write)
+            txn = await self.writer.call(write)
         except InsufficientFunds as exc:
             raise ProtocolError(ErrorCode.INSUFFICIENT_FUNDS, str(exc)) from exc
         except InsufficientItems as exc:
             raise ProtocolError(ErrorCode.OUT_OF_STOCK, str(exc)) from exc
         if txn.replay:
-            pilot.credits = await world.writer.call(world.economy.books.credits, request.account)
-            pilot.cargo = await world.writer.call(
-                world.economy.books.cargo, pilot.character.ship_id
-            )
+            pilot.credits = await self.writer.call(self.economy.books.credits, request.account)
+            pilot.cargo = await self.writer.call(self.economy.books.cargo, pilot.character.ship_id)
             return
         pilot.credits = txn.balances.get(player, pilot.credits)
         pilot.cargo = dict(txn.holdings.get(ship, {}))
-        world.metrics.inc("callister_transactions_total")
+        self.metrics.inc("callister_transactions_total")
         self._send(
             request.account,
             {
@@ -617,12 +670,12 @@ class MissionDesk:
         if not mine:
             return None
         hull = self._hull(pilot)
-        state = self.world.ship_state(pilot)
+        state = self.roster.ship_state(pilot)
         now = _fuel(state, pilot.character.extra, hull.fuel)
         return max(0.0, min(hull.fuel, now + sum(mine)))
 
     def _set_fuel(self, change: FuelChange, *, save: bool) -> None:
-        world = self.world
+        world = self.roster
         pilot = world.pilots.get(change.account)
         if pilot is None or pilot.zone_key is None:
             return
@@ -636,7 +689,7 @@ class MissionDesk:
         handle.zone.set_vitals(ship, fuel=fuel)
         pilot.character = with_extra(pilot.character, fuel=round(fuel, 3))
         if save:  # not the request's own character (which its transaction saved)
-            world.writer.submit(world.store.characters.save, world.snapshot_character(pilot))
+            self.writer.submit(self.store.characters.save, world.snapshot_character(pilot))
 
     async def _docked_character(self, character: Any, relocate: Relocate) -> Any:
         """The character docked at the relocation's station (as the transaction saves it)."""
@@ -657,15 +710,39 @@ class MissionDesk:
 
     async def _relocate(self, relocate: Relocate) -> None:
         """Put the account's ship docked at the station (a recall home, a tow's end)."""
-        world = self.world
+        world = self.roster
         pilot = world.pilots.get(relocate.account)
         if pilot is None:
             return
-        await world.relocate(pilot, relocate.sector, relocate.station)
+        await self._move(pilot, relocate.sector, relocate.station)
+
+    async def _move(self, pilot: Pilot, sector: Sector, station: int) -> None:
+        """Put the pilot's ship docked at `station` of `sector`, wherever it is now (the
+        recall home, a tow's end): out of its zone, into that one."""
+        roster = self.roster
+        handle = await roster.ensure_zone(*sector)
+        st = handle.system.stations[station]
+        character = roster.snapshot_character(pilot)  # its live vitals go with it
+        old = roster.zones.get(pilot.zone_key) if pilot.zone_key else None
+        ship = character.ship_id
+        if old is not None and old.zone.has_ship(ship):
+            old.zone.remove_ship(ship)
+        pilot.character = dataclasses.replace(
+            character, system_x=sector[0], system_y=sector[1], x=float(st.x), y=float(st.y),
+            vx=0.0, vy=0.0, docked_at=station,
+        )  # fmt: skip
+        c = pilot.character
+        hull = self.content.hulls.get(c.hull, self.content.starter_hull)
+        state = ShipState(
+            id=c.ship_id, owner=pilot.account_id, hull=hull.key, x=c.x, y=c.y, vx=0.0, vy=0.0,
+            angle=c.angle, docked_at=station,
+        )  # fmt: skip
+        roster.place(pilot, handle, state)
+        roster.save(pilot)
 
     # ------------------------------------------------------------------ inside: rescue
     def _offers(self, pilot: Pilot, progress: prog.Progress) -> tuple[rx.RescueOffer, ...]:
-        world = self.world
+        world = self.roster
         state = world.ship_state(pilot)
         handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
         if state is None or handle is None or state.docked_at is not None:
@@ -676,7 +753,7 @@ class MissionDesk:
                 Place(sector, s.x, s.y),
                 s.index,
                 "refuel" in s.services,
-                world.economy.catalog.fuel_price(_ref(handle, s.index)),
+                self.economy.catalog.fuel_price(_ref(handle, s.index)),
             )
             for s in handle.system.stations
             if not s.destroyed
@@ -694,7 +771,7 @@ class MissionDesk:
 
     def _responders(self, pilot: Pilot, handle: ZoneHandle) -> tuple[rx.Responder, ...]:
         """Ships in the system that may answer: other players, patrols and traders."""
-        world = self.world
+        world = self.roster
         out = []
         zone = handle.zone
         for other in world.pilots.values():
@@ -711,8 +788,8 @@ class MissionDesk:
                     float(v.fuel), v.criminal_s > 0,
                 )
             )  # fmt: skip
-        for ship in world.agents.by_zone.get(handle.key, set()):
-            npc = world.agents.npcs.get(ship)
+        for ship in self.agents.by_zone.get(handle.key, set()):
+            npc = self.agents.npcs.get(ship)
             if npc is None or not zone.has_ship(ship):
                 continue
             role = str(npc.goal.value)
@@ -734,7 +811,7 @@ class MissionDesk:
 
     def _tell_system(self, pilot: Pilot, contract: Contract, x: float, y: float) -> None:
         """Everyone else in the system hears the call and may answer it (`accept`)."""
-        for other in self.world.pilots.values():
+        for other in self.roster.pilots.values():
             if other is not pilot and other.zone_key == pilot.zone_key:
                 self._send(
                     other.account_id,
@@ -749,7 +826,7 @@ class MissionDesk:
         if self.rescues.get(call.contract.id) is not call:
             return
         del self.rescues[call.contract.id]
-        world = self.world
+        world = self.roster
         pilot = world.pilots.get(call.account)
         if pilot is None:
             return
@@ -796,7 +873,7 @@ class MissionDesk:
     def _void(self, call: Rescue) -> None:
         """Others who took the call: it is over (void, no pay, no penalty)."""
         for account in call.taken_by:
-            other = self.world.pilots.get(account)
+            other = self.roster.pilots.get(account)
             progress = self.progress.get(account)
             if (
                 other is not None
@@ -829,7 +906,7 @@ class MissionDesk:
 
     # ------------------------------------------------------------------ inside: boards
     def _docked(self, pilot: Pilot) -> tuple[ZoneHandle, int]:
-        world = self.world
+        world = self.roster
         handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
         state = world.ship_state(pilot)
         if handle is None or state is None or pilot.dead:
@@ -878,7 +955,6 @@ class MissionDesk:
         return built
 
     async def _build(self, sector: Sector, now: int) -> BoardWorld:
-        world = self.world
         systems: dict[Sector, StarSystem] = {}
         frontier = [sector]
         for _ in range(3):  # the board's system, its links, and theirs
@@ -898,7 +974,7 @@ class MissionDesk:
             for st in system.stations
             if "market" in st.services and not st.destroyed
         ]
-        economy = world.economy
+        economy = self.economy
 
         def quote_all() -> dict[tuple[Sector, int], tuple[Market, ...]]:
             out = {}
@@ -916,33 +992,33 @@ class MissionDesk:
                 out[((ref.x, ref.y), ref.index)] = tuple(lines)
             return out
 
-        markets = await world.writer.call(quote_all)
+        markets = await self.writer.call(quote_all)
         return BoardWorld(
-            world.seed,
+            self.seed,
             now,
-            world.content,
+            self.content,
             systems,
             markets,
             self._sightings(systems),
         )
 
     async def _system(self, sector: Sector) -> StarSystem | None:
-        world = self.world
+        world = self.roster
         for handle in world.zones.values():
             if handle.sector == sector:
                 return handle.system
-        system = await world.universe.get(*sector)
+        system = await self.universe.get(*sector)
         return None if system is None else self.served(system)
 
     def _sightings(self, systems: dict[Sector, StarSystem]) -> tuple[Sighting, ...]:
         """NPC ships in the loaded systems among them: pirates for bounties."""
-        world = self.world
+        world = self.roster
         out = []
         for handle in world.zones.values():
             if handle.sector not in systems:
                 continue
-            for ship in world.agents.by_zone.get(handle.key, set()):
-                npc = world.agents.npcs.get(ship)
+            for ship in self.agents.by_zone.get(handle.key, set()):
+                npc = self.agents.npcs.get(ship)
                 if npc is None or not handle.zone.has_ship(ship):
                     continue
                 s = handle.zone.ship_state(ship)
@@ -963,12 +1039,12 @@ class MissionDesk:
         return lock
 
     def _hull(self, pilot: Pilot) -> Any:
-        content = self.world.content
+        content = self.content
         return content.hulls.get(pilot.character.hull, content.starter_hull)
 
     def _pilot(self, pilot: Pilot) -> MPilot:
         """The pilot as the missions rules see them, now."""
-        world = self.world
+        world = self.roster
         c = pilot.character
         state = world.ship_state(pilot)
         hull = self._hull(pilot)
@@ -988,7 +1064,7 @@ class MissionDesk:
     def _send(self, account: int, message: dict[str, Any]) -> None:
         fields = dict(message)
         msg_type = str(fields.pop("t"))
-        self.world.outcomes.notify(account, msg_type, **fields)
+        self.notify(account, msg_type, **fields)
 
 
 def _rid(request: LedgerRequest) -> str:

@@ -10,21 +10,30 @@ the single writer thread, and universe generation runs ahead on its own thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
 
 from callister.content import Content, Hull
 from callister.economy import Economy
+from callister.missions.services import home_problems
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics
+from callister.server.missions import MissionDesk
+from callister.server.notices import Notices
+from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
+from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
+from callister.server.shipshare import ShipShare
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -46,6 +55,8 @@ from callister.universe.deltas import field_ticks
 
 log = logging.getLogger(__name__)
 
+__all__ = ["IdAllocator", "Pilot", "ShipMoved", "World", "ZoneHandle", "ZoneTick"]
+
 
 @dataclass(frozen=True, slots=True)
 class ZoneTick:
@@ -55,6 +66,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +84,8 @@ class ShipMoved:
     system: StarSystem | None
 
 
-@dataclass(slots=True)
-class ZoneHandle:
-    key: str
-    sector: tuple[int, int]
-    system: StarSystem
-    zone: Zone
-    empty_since: float | None = None
-    ids_pending: bool = False  # a block of entity ids for the zone is being reserved
-
-
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
 ZONE_ID_LOW = 500  # top the zone's pool up when it holds fewer than this
-
-
-@dataclass(slots=True)
-class Pilot:
-    """A character in the world: who owns which ship, where it is, where home is."""
-
-    account_id: int
-    name: str
-    character: Character
-    zone_key: str | None = None  # None while in transit between zones
-    linger: asyncio.TimerHandle | None = None
-    connected: bool = True
-    credits: int = 0
-    cargo: dict[str, int] = field(default_factory=dict)
-    dead: bool = False  # destroyed, waiting for the respawn transaction
 
 
 class IdAllocator:
@@ -115,6 +107,10 @@ class IdAllocator:
 
 
 class World:
+    """The composition root of one universe's runtime and the `ports.Roster` its parts share:
+    it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
+    each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -136,6 +132,12 @@ class World:
         self.pilots: dict[int, Pilot] = {}  # by account id
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        # who may be a game master here (issue 18, worlds/policy.gm_refusal): the server's
+        # public world has no owner; the world host sets both for a private world it starts
+        self.owner: int | None = None
+        self.public = True
+        self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -153,17 +155,65 @@ class World:
             starting_credits=settings.starting_credits,
             price_multiplier=settings.price_multiplier,
         )
-        self.outcomes = Outcomes(self)
-        self.stations = StationDesk(self)
-        from callister.server.npcs import AgentRuntime  # (imports World's types lazily)
-
-        self.agents = AgentRuntime(self)  # clones: NPC ships and crews (issue 4)
-        from callister.server.shipshare import ShipShare
-
-        self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
-        from callister.server.missions import MissionDesk
-
-        self.missions = MissionDesk(self)  # tutorial, boards, contracts, rescue (issue 16)
+        self.notices = Notices(bus)
+        self.agents = AgentRuntime(  # clones: NPC ships and crews (issue 4)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            npc_density=settings.npc_density,
+            store=store,
+            writer=writer,
+            economy=self.economy,
+            ids=self.ids,
+            notify=self.notices.notify,
+        )
+        self.outcomes = Outcomes(
+            self,
+            world_name=self.name,
+            settings=settings,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            bus=bus,
+            metrics=metrics,
+            ids=self.ids,
+            notices=self.notices,
+        )
+        self.stations = StationDesk(
+            self,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            is_flagged=self.outcomes.is_flagged,
+        )
+        self.shipshare = ShipShare(  # players crewing another's ship (issue 8)
+            self,
+            agents=self.agents,
+            content=content,
+            economy=self.economy,
+            writer=writer,
+            bus=bus,
+            notify=self.notices.notify,
+            world_name=self.name,
+            pvp=settings.pvp,
+            clones_survive_death=settings.clones_survive_death,
+        )
+        self.gm = GameMaster(self)  # game masters' powers (issue 18)
+        self.missions = MissionDesk(  # tutorial, boards, contracts, rescue (issue 16)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            universe=self.universe,
+            agents=self.agents,
+            metrics=metrics,
+            notify=self.notices.notify,
+        )
+        self.stations.on_trade = self.missions.traded  # a first profit, a purchase's basis
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -181,6 +231,8 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
+        self.frozen = set(json.loads(frozen)) if frozen else set()
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -270,7 +322,10 @@ class World:
         return handle
 
     def submit(self, key: str, intent: Intent) -> None:
-        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        """Address an intent to a zone through the bus (the gateway's and agents' one path).
+        A frozen zone takes none: they would pile up unapplied (the commands tell players)."""
+        if key in self.frozen:
+            return
         self.bus.publish(intents_subject(key), intent)
 
     # -------------------------------------------------------------------------- the tick
@@ -321,6 +376,12 @@ class World:
                     self._unload(handle)
                 continue
             handle.empty_since = None
+            if handle.key in self.frozen:
+                # a game master froze it: nothing moves, but everyone in it keeps their view
+                # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+                self.bus.publish(tick_subject(handle.key), frozen)
+                continue
             active += 1
             t0 = time.perf_counter()
             events = zone.step()
@@ -369,7 +430,31 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self.spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+        self.spawn(self._travel(pilot, source, event), f"jump {event.ship}")
+
+    async def _travel(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """Carry a departed ship to its destination (a cluster worker may hand it over)."""
+        await self._arrive(pilot, source.sector, event)
+
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None:
+        """A game master moves the pilot's ship to `at` in system `to` (the same one or any
+        other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
+        it and carried by the jump's own path (`_travel`), so the arrival, the crew, the zone's
+        footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
+        Returns once the ship is in place (or handed to the worker that owns the target)."""
+        key = pilot.zone_key
+        handle = self.zones.get(key) if key else None
+        ship = pilot.character.ship_id
+        if handle is None or not handle.zone.has_ship(ship):
+            raise LookupError(f"ship {ship} is between systems")
+        state = handle.zone.remove_ship(ship)
+        state = msgspec.structs.replace(
+            state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
+        )
+        pilot.zone_key = None
+        await self._travel(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
 
     async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
         try:
@@ -378,7 +463,7 @@ class World:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
             handle = await self.ensure_zone(*origin)
         x, y = event.state.x, event.state.y
-        if handle.sector == (event.to_x, event.to_y):
+        if handle.sector == (event.to_x, event.to_y) and event.at is None:
             ax, ay = arrival_point(handle.system, origin[0], origin[1])
             x, y = float(ax), float(ay)
         # arrive facing inwards, keeping a little of the ship's speed
@@ -386,28 +471,10 @@ class World:
         state = msgspec.structs.replace(
             event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
         )
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
-        self._save(pilot)
+        self.save(pilot)
         self.missions.arrived(pilot, origin, handle.sector)
-
-    async def relocate(self, pilot: Pilot, sector: tuple[int, int], station: int) -> None:
-        """Put the pilot's ship docked at `station` of `sector`, wherever it is now (the
-        missions' recall home and a tow's end): out of its zone, into that one."""
-        handle = await self.ensure_zone(*sector)
-        st = handle.system.stations[station]
-        character = self.snapshot_character(pilot)  # its live vitals go with it
-        old = self.zones.get(pilot.zone_key) if pilot.zone_key else None
-        ship = character.ship_id
-        if old is not None and old.zone.has_ship(ship):
-            old.zone.remove_ship(ship)
-        pilot.character = replace(
-            character, system_x=sector[0], system_y=sector[1], x=float(st.x), y=float(st.y),
-            vx=0.0, vy=0.0, docked_at=station,
-        )  # fmt: skip
-        self._place(pilot, handle, self._saved_state(pilot))
-        self._discover(pilot.account_id, handle.sector)
-        self._save(pilot)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -440,7 +507,7 @@ class World:
                 docked_at=character.home_station,
             )
         pilot.character = character
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
         try:
@@ -469,14 +536,35 @@ class World:
         """Free cargo units in the pilot's hold (never negative)."""
         return max(0, self.economy.catalog.room(pilot.character, pilot.cargo))
 
+    def set_cargo(self, pilot: Pilot, cargo: Mapping[str, int]) -> None:
+        """The pilot's hold changed (a committed transaction): the zone learns its free room."""
+        pilot.cargo = dict(cargo)
+        room = self.cargo_room(pilot)
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)
+
+    def display_name(self, ship: int, owner: int | None = None) -> str | None:
+        """A ship's name as players see it. Without `owner`: its pilot's, else the NPC ship's.
+        With `owner` (as an event names it): the player's, else the clone's (an NPC's owner
+        is -clone id, and its name outlives its ship), else the NPC ship's."""
+        if owner is None:
+            owner = self.ship_owner.get(ship)
+            pilot = self.pilots.get(owner) if owner is not None else None
+            return pilot.name if pilot is not None else self.agents.ship_name(ship)
+        pilot = self.pilots.get(owner) if owner > 0 else None
+        if pilot is not None:
+            return pilot.name
+        return self.agents.names.get(owner) or self.agents.ship_name(ship)
+
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
         """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new
         ship."""
         c = pilot.character
         handle = await self.ensure_zone(c.home_x, c.home_y)
         pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
-        self._place(pilot, handle, self._saved_state(pilot))
-        self._save(pilot)
+        self.place(pilot, handle, self._saved_state(pilot))
+        self.save(pilot)
 
     def refit(self, pilot: Pilot, handle: ZoneHandle) -> None:
         """The pilot's ship changed hull (bought at a shipyard): the same ship id is taken out of
@@ -484,7 +572,7 @@ class World:
         ship = pilot.character.ship_id
         if handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
 
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
@@ -513,7 +601,7 @@ class World:
         await self.writer.call(self.store.characters.save, character)
         return character
 
-    def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
+    def place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
         hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
         # a readmitted ship keeps the vitals it had; fresh from the record, it takes them there
         vitals = (
@@ -557,7 +645,7 @@ class World:
         if pilot is None:
             return
         pilot.connected = False
-        self._save(pilot)
+        self.save(pilot)
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
@@ -569,7 +657,7 @@ class World:
         if pilot.zone_key is None:  # mid-jump: try again once it has arrived
             pilot.linger = asyncio.get_running_loop().call_later(1.0, self._logout, account_id)
             return
-        self._save(pilot)
+        self.save(pilot)
         handle = self.zones.get(pilot.zone_key)
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
@@ -609,7 +697,7 @@ class World:
             )
         return pilot.character
 
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:
@@ -648,8 +736,6 @@ def find_home_systems(
     """The first `count` systems with a station and a link, spiralling out from sector (0, 0).
     With `hull` (the starter's), only good homes for a new pilot: a station whose tutorial
     reaches a first profit in time and a way on (`missions.home_problems`)."""
-    from callister.missions.services import home_problems
-
     homes: list[tuple[int, int, int]] = []
     radius = 0
     while len(homes) < count:

@@ -207,6 +207,7 @@ class WorldHost:
         metrics = Metrics(counters=self.services.metrics.counters)  # one process total
         world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
+        world.owner, world.public = record.owner, name == self.public  # its game masters
         await world.start()
         # a mute holds in every world
         gateway = Gateway(world, bus, settings, metrics, mutes=self.services.gateway.commands.mutes)

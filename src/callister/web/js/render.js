@@ -849,10 +849,13 @@ export class Renderer {
 
     if (docked) return; // inside the station: its label is enough (the HUD says "docked")
     const name = state.nameOf(id) || (isOwn ? state.me?.name ?? "" : `#${id}`);
-    const mod = state.names.get(id)?.mod === true; // a moderator's ship
-    const labelCol = mod ? "#9dffb0" : criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
-    const text = `${name}${mod ? " · MOD" : ""}${criminal ? " · CRIMINAL" : ""}`;
-    this._label(text, px, py - size - 9, labelCol, 12, isOwn || criminal || mod);
+    const entry = state.names.get(id);
+    const mod = entry?.mod === true; // a moderator's ship
+    const gm = entry?.gm === true; // a game master's ship (invisible: only its pilot sees it)
+    const tag = gm ? (entry?.invisible ? " · GM (invisible)" : " · GM") : mod ? " · MOD" : "";
+    const labelCol = mod || gm ? "#9dffb0" : criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
+    const text = `${name}${tag}${criminal ? " · CRIMINAL" : ""}`;
+    this._label(text, px, py - size - 9, labelCol, 12, isOwn || criminal || mod || gm);
     if (mod) this.modTags.add(id);
   }
 
