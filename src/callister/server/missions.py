@@ -237,7 +237,7 @@ class MissionDesk:
             for ship in ships:
                 owner = world.ship_owner.get(ship)
                 pilot = world.pilots.get(owner) if owner is not None else None
-                if pilot is None or pilot.account_id not in self.progress:
+                if pilot is None:  # an NPC's ship (a fact before the progress loaded waits for it)
                     continue
                 fact = from_zone_event(handle.system, event, ship, self._victims(event))
                 if fact is not None:
@@ -262,13 +262,13 @@ class MissionDesk:
 
     def arrived(self, pilot: Pilot, origin: Sector, sector: Sector) -> None:
         """A jump placed the pilot's ship in `sector`."""
-        if pilot.account_id in self.progress and origin != sector:
+        if origin != sector:
             self._observe_later(pilot, Arrived(sector, origin))
 
     def traded(self, pilot: Pilot, station: StationRef, detail: dict[str, Any]) -> None:
         """A trade was committed (the station desk's receipt detail)."""
         side = detail.get("side")
-        if pilot.account_id not in self.progress or side not in ("buy", "sell"):
+        if side not in ("buy", "sell"):
             return
         fact = Traded(
             (station.x, station.y),
