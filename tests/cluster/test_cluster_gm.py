@@ -77,5 +77,10 @@ async def test_gm_teleport_hands_the_ship_to_the_worker_that_owns_the_target(
         zone = f"infinity.{target[0]}.{target[1]}"
         assert zone in cluster.health("w2")["zones"], "the teleport should cross to w2"
         assert player.ship in cluster.health("w2")["ships"]
+        # the GM's session is on w1 now; w2 flies the ship: its stored record is not changed
+        # under it (w2's checkpoint would undo that), the GM is told to go there
+        with pytest.raises(GmRefused) as refused:
+            await gm.gm("set", ship=player.ship, fuel=1.0)
+        assert refused.value.code == "NOT_AVAILABLE" and "worker" in refused.value.message
         for bot in (gm, player):
             await bot.close()

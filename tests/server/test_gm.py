@@ -172,6 +172,14 @@ async def test_players_are_forbidden_and_admins_may_everywhere(
     with pytest.raises(GmRefused) as refused:
         await pete.gm("teleport", ship=olga.ship, x=3000.0, y=0.0)
     assert refused.value.code == "FORBIDDEN" and "owner" in refused.value.message
+    # and the moderators hear of it: evidence FORBIDDEN, action gm
+    store = live.services.store
+    pete_id = int(pete.welcome["account"])
+    evidence = await until(
+        lambda: [e for e in store.moderation.list_evidence("sandbox", pete_id) if e.action == "gm"],
+        "the evidence row",
+    )
+    assert evidence[0].code == "FORBIDDEN"
     status, body = await gm_http(live, http, pete, "teleport", ship=olga.ship, x=3000.0, y=0.0)
     assert status == 403 and body["error"]["code"] == "FORBIDDEN", body
     assert (await api(http, live, "GET", "/api/worlds/sandbox/gm/audit", pete))[0] == 403
@@ -354,3 +362,6 @@ async def test_the_command_line_teleports_through_the_admin_api(
         "--items", "iron=2", "--json", *as_token,
     )  # fmt: skip
     assert out.returncode == 0 and json.loads(out.stdout)["items"] == {"iron": 2}, out
+    out = await asyncio.to_thread(run_cli, "admin", "gm", "ship", "sandbox", "marked", *as_token)
+    assert out.returncode == 0, out
+    await pump_until([olga], lambda: olga.ents.get(olga.ship, {}).get("gm") is True)

@@ -240,6 +240,13 @@ async def test_an_invisible_gm_ship_is_in_no_other_players_snapshot(
         await asyncio.gather(olga.pump(0.05), pete.pump(0.05))
         assert olga.ship not in pete.positions()
         assert pete.ship in olga.positions()
+    # its shots' effects are hers alone (the one it hits learns of the hit, not the shooter)
+    assert olga.status is not None
+    laser = next(int(w["slot"]) for w in olga.status["weapons"] if w["kind"] == "hitscan")
+    await olga.send({"t": "fire", "ship": olga.ship, "slot": laser, "target": pete.ship})
+    await pump_until([olga, pete], lambda: any(f.get("ship") == olga.ship for f in olga.fx))
+    await pump_until([olga, pete], lambda: any(f.get("k") == "hit" for f in pete.fx))
+    assert not any(f.get("ship") == olga.ship for f in pete.fx)
     # marked: back in view, flagged GM in `ents`
     await olga.gm("gm_ship", mode="marked")
     await pump_until([olga, pete], lambda: olga.ship in pete.positions())
@@ -304,3 +311,73 @@ async def test_spawned_credits_cargo_and_wrecks_keep_the_books_balanced(
     assert out.returncode == 0, out.stdout + out.stderr
     actions = [a["action"] for a in await gm_audit(live, http, olga)]
     assert actions.count("gm_give") == 1 and actions.count("gm_spawn_wreck") == 2
+
+
+async def test_spawned_npcs_come_back_with_their_system(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A system nobody is in is unloaded; the NPCs a game master spawned there are back when
+    it loads again (a removed one is not)."""
+    live = await start_live(make_settings(tmp_path, players_own_worlds=True, zone_unload_s=1.0))
+    try:
+        olga, pete = await sandbox(live, http)
+        world = world_of(live, "sandbox")
+        assert pete.system is not None
+        away = [str(pete.system["links"][0][0]), str(pete.system["links"][0][1])]
+        key = f"sandbox.{away[0]}.{away[1]}"
+        kept = await olga.gm("spawn_npc", role="trader", sector=away, x=3000.0, y=900.0)
+        gone = await olga.gm("spawn_npc", role="miner", sector=away, x=-3000.0, y=900.0)
+        await olga.gm("remove", entity=gone["ship"])
+        await until(lambda: key not in world.zones, "the empty system is unloaded")
+        assert int(kept["clone"]) not in world.agents.pool
+        await olga.gm("teleport", ship=pete.ship, sector=away, x=3400.0, y=900.0)
+        await until(lambda: key in world.zones, "the system is loaded again")
+        ship = await until(
+            lambda: world.agents.npc_of_clone.get(int(kept["clone"])), "the trader is back"
+        )
+        assert world.agents.npcs[ship].key == key and world.agents.npcs[ship].goal.value == "trader"
+        assert int(gone["clone"]) not in world.agents.npc_of_clone
+        await pump_until([pete], lambda: ship in pete.positions())
+        saved = await live.services.writer.call(
+            lambda: live.services.store.meta.get("gm.npcs", world="sandbox")
+        )
+        assert list(json.loads(saved)[key]) == [kept["clone"]]
+    finally:
+        await live.server.close()
+
+
+async def test_gm_actions_are_in_the_footage_and_replay_to_the_live_state(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """In the public world (administrators only): a teleport, a refit, vitals set and a spawned
+    NPC are zone edge calls the moderators' footage records; its replay reaches the same state."""
+    from callister.moderation.footage import Footage
+    from callister.server.moderation_routes import MODERATION
+
+    live = await start_live(make_settings(tmp_path))
+    try:
+        root = await account(live, http, "Root", "admin")
+        pete = await account(live, http, "Pete", "player")
+        for bot in (root, pete):
+            await bot.connect()
+        with pytest.raises(GmRefused) as refused:  # the public world: administrators only
+            await pete.gm("teleport", ship=root.ship, x=3000.0, y=0.0)
+        assert "administrators" in refused.value.message
+        world = live.services.world
+        key = world.pilots[int(pete.welcome["account"])].zone_key
+        assert key is not None
+        mod = live.server.app[MODERATION]
+        await until(lambda: key in mod.recorders, "the zone is recorded")
+        sector = home_sector(pete)
+        await root.gm("teleport", ship=pete.ship, x=3000.0, y=200.0)
+        await root.gm("set", ship=pete.ship, hull="interceptor", fuel=10.0)
+        await root.gm("spawn_npc", role="patrol", sector=sector, x=-3000.0, y=200.0)
+        await pete.send({"t": "input", "ship": pete.ship, "thrust": 1.0, "turn": 0.2})
+        zone = world.zones[key].zone
+        tick = zone.tick
+        await until(lambda: zone.tick > tick + 20, "the zone steps on")
+        rec = mod.recorders[key]
+        footage, live_hash, now = rec.save(), rec.zone.state_hash(), rec.zone.tick
+        assert Footage.decode(footage.encode()).hashes()[now] == live_hash
+    finally:
+        await live.server.close()

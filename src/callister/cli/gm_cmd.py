@@ -52,7 +52,8 @@ def _items(text: str) -> dict[str, int]:
 
 
 def register(area: argparse._SubParsersAction) -> None:
-    """`callister admin gm teleport|set|spawn-npc|spawn-wreck|give|remove|freeze|unfreeze|audit`."""
+    """`callister admin gm teleport|set|spawn-npc|spawn-wreck|give|remove|freeze|unfreeze|ship|
+    audit`."""
     gm = area.add_parser(
         "gm",
         help="game-master powers in a running world (teleport, spawn, freeze, ...)",
@@ -149,6 +150,15 @@ def register(area: argparse._SubParsersAction) -> None:
         f.add_argument("sector", type=parse_xy, help="the system's sector X,Y")
         f.set_defaults(func=freeze if op == "freeze" else unfreeze)
 
+    m = leaf(
+        "ship",
+        "fly your own ship invisible, marked GM, or as an ordinary ship",
+        "Your own ship in the world: invisible (in no other player's view), marked (tagged GM "
+        "for everyone) or off.",
+    )
+    m.add_argument("mode", choices=("invisible", "marked", "off"), help="the mode")
+    m.set_defaults(func=gm_ship)
+
     a = leaf("audit", "the world's game-master audit log", "Newest first.")
     a.set_defaults(func=audit)
 
@@ -200,6 +210,10 @@ def freeze(args: argparse.Namespace) -> int:
 
 def unfreeze(args: argparse.Namespace) -> int:
     return _command(args, {"op": "unfreeze", "sector": _sector(args.sector)})
+
+
+def gm_ship(args: argparse.Namespace) -> int:
+    return _command(args, {"op": "gm_ship", "mode": args.mode})
 
 
 def audit(args: argparse.Namespace) -> int:

@@ -33,7 +33,6 @@ from callister.server.auth import (
 from callister.server.bus import InProcessBus
 from callister.server.gateway import Gateway
 from callister.server.http import (
-    CSP,
     SERVICES,
     WEB_DIR,
     Services,
@@ -41,7 +40,9 @@ from callister.server.http import (
     error,
     int_param,
     json_body,
+    page,
     require_role,
+    serve,
 )
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
@@ -321,7 +322,7 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "index.html", headers={"Content-Security-Policy": CSP})
+    return page("index.html")
 
 
 @web.middleware
@@ -403,12 +404,4 @@ def run(settings: Settings) -> None:
     sys.setswitchinterval(0.001)
     app = build_app(settings)
     log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=5.0,
-        access_log=None,
-        handle_signals=True,
-    )
+    serve(app, settings)

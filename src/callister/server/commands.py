@@ -59,6 +59,7 @@ from callister.protocol.messages import (
     DistressMsg,
     DockMsg,
     FireMsg,
+    HailMsg,
     Hello,
     HireMsg,
     InputMsg,
@@ -276,7 +277,7 @@ class Commands:
         pilot = sender.pilot
         assert pilot is not None
         if (
-            isinstance(message, CrewChatMsg)
+            isinstance(message, CrewChatMsg | HailMsg)
             and self.mutes is not None
             and self.mutes.is_muted(account)
         ):  # refused before any desk sees it: nothing is delivered, stored or remembered
@@ -314,6 +315,9 @@ class Commands:
         if isinstance(message, CrewChatMsg) and self.world.shipshare.chat(
             pilot, message.crew, message.text
         ):
+            return None
+        if isinstance(message, HailMsg):  # talk to an NPC: it answers in `chat` (npcs.py)
+            self.world.agents.hail(pilot, zone, message.ship, message.target, message.text)
             return None
         if isinstance(message, TargetMsg):
             return Targeted(message.target)

@@ -35,7 +35,6 @@ from callister.server.status import fx_for, zone_fx
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
-from callister.universe import gates_of
 
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
@@ -109,7 +108,7 @@ class Fanout:
                     "system",
                     system=handle.system.to_dict(),
                     tick=handle.zone.tick,
-                    gates=[gate.to_dict() for gate in gates_of(handle.system)],
+                    gates=[gate.to_dict() for gate in handle.system.gates],
                 )
             )
             if key in self.world.frozen:  # a frozen system: say so on entering it
@@ -374,6 +373,7 @@ class Fanout:
         zone = handle.zone
         radius = self.settings.aoi_radius
         tick = msg.tick
+        ghosts = {s for s, mode in self.world.gm_ships.items() if mode == "invisible"}
         for session in members:
             send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
@@ -389,6 +389,8 @@ class Fanout:
             own = zone.ship_state(session.ship_id)
             if fx:
                 near = fx_for(fx, own.x, own.y, radius)
+                if near and ghosts:  # a game master's invisible ship: its beams and hits too
+                    near = [f for f in near if f["ship"] not in ghosts or f["ship"] == own.id]
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from callister.agents import Goal
 from callister.economy.accounts import player_account, ship_holder, transfer, wreck_holder
+from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.gm import GmMsg
 from callister.server.bus import zone_key
@@ -89,6 +90,7 @@ GM_ACCOUNT = "gm"
 """The game-master ledger account in each world's books, where spawned credits come from
 (every world keeps its own ledger, so it is that world's). A system account like "mint": it
 may go negative (a ':' would make it an owned account, which may not)."""
+GM_NPCS_META = "gm.npcs"  # meta key (per world): the NPCs game masters spawned, JSON
 GM_NPC_INDEX = 1 << 40
 """NPC index base of game-master spawns (server/npcs.npc_clone_id): far above a system's own
 NPCs, so a spawned clone never takes the id of one the system generates."""
@@ -151,6 +153,8 @@ class GmWorld(Roster, Protocol):
     def frozen(self) -> set[str]: ...
     @property
     def gm_ships(self) -> dict[int, str]: ...
+    @property
+    def records_are_offline(self) -> bool: ...
     async def teleport(
         self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
     ) -> None: ...
@@ -161,6 +165,86 @@ class GameMaster:
 
     def __init__(self, world: GmWorld) -> None:
         self.world = world
+        # the NPCs game masters spawned, by zone key: clone id -> (hull, x, y), kept in the
+        # world's meta (GM_NPCS_META) so a system that unloads and loads again has them back
+        # (a system's own NPCs come from its seed; these from here)
+        self.npcs: dict[str, dict[int, tuple[str, float, float]]] = {}
+
+    # ------------------------------------------------------------------ spawned NPCs
+    async def load(self, key: str | None = None) -> None:
+        """Read the spawned NPCs' registry (World.start), or only zone `key`'s entry and
+        whether it is frozen (a zone loading: in a cluster another worker may have changed
+        them since this one started)."""
+        world = self.world
+
+        def read() -> tuple[str | None, str | None]:
+            meta = world.store.meta
+            return meta.get(GM_NPCS_META, world=world.name), meta.get(FROZEN_META, world=world.name)
+
+        raw, frozen = await world.writer.call(read)
+        found: dict[str, dict[int, tuple[str, float, float]]] = {}
+        try:
+            for zone, npcs in (json.loads(raw) if raw else {}).items():
+                found[zone] = {
+                    int(c): (str(h), float(x), float(y)) for c, (h, x, y) in npcs.items()
+                }
+        except (ValueError, TypeError, AttributeError):
+            log.error("gm.npcs meta unreadable; spawned NPCs are not restored")
+        if key is None:
+            self.npcs = found
+            return
+        self.npcs[key] = found.get(key, {})
+        try:
+            frozen_now = key in set(json.loads(frozen)) if frozen else False
+        except (ValueError, TypeError):
+            return
+        if frozen_now:
+            world.frozen.add(key)
+        else:
+            world.frozen.discard(key)
+
+    async def _save_npcs(self) -> None:
+        world = self.world
+        value = json.dumps(
+            {k: {str(c): list(v) for c, v in n.items()} for k, n in self.npcs.items() if n}
+        )
+        await world.writer.call(lambda: world.store.meta.set(GM_NPCS_META, value, world=world.name))
+
+    def _forget_npc(self, clone_id: int) -> bool:
+        found = False
+        for npcs in self.npcs.values():
+            found = npcs.pop(clone_id, None) is not None or found
+        return found
+
+    async def zone_loaded(self, handle: ZoneHandle) -> None:
+        """Put back the NPCs game masters spawned in this system (alive ones; a dead clone is
+        dropped from the registry)."""
+        from callister.server.crew import row_to_clone
+
+        world = self.world
+        await self.load(handle.key)
+        spawned = self.npcs.get(handle.key)
+        if not spawned:
+            return
+        dead = []
+        for clone_id, (hull, x, y) in list(spawned.items()):
+            if clone_id in world.agents.pool:
+                continue
+            row = await world.writer.call(world.store.clones.get, clone_id)
+            if row is None or not row.alive or hull not in world.content.hulls:
+                dead.append(clone_id)
+                continue
+            try:
+                ship = await world.ids.next()
+                world.agents.spawn_npc(
+                    handle, row_to_clone(row), ship, hull, x, y, angle=math.atan2(-y, -x)
+                )
+            except Exception:
+                log.exception("spawned NPC failed to return", extra={"zone": handle.key})
+        for clone_id in dead:
+            spawned.pop(clone_id, None)
+        if dead:
+            await self._save_npcs()
 
     # ------------------------------------------------------------------ who
     async def actor(self, account_id: int) -> Account:
@@ -172,6 +256,11 @@ class GameMaster:
             raise ProtocolError(ErrorCode.FORBIDDEN, "no such account may act here")
         refusal = gm_refusal(account.id, account.role, world.owner, world.public)
         if refusal is not None:
+            # an honest client sends no `gm` unless it is one: evidence for the moderators
+            world.bus.publish(
+                EVIDENCE,
+                Suspicion(account.id, str(ErrorCode.FORBIDDEN), "gm", {"role": account.role}),
+            )
             raise ProtocolError(ErrorCode.FORBIDDEN, f"{refusal} (world {world.name})")
         return account
 
@@ -254,6 +343,22 @@ class GameMaster:
             )
         return float(station.x), float(station.y)
 
+    async def offline_record(self, ship: int) -> Character:
+        """The stored character of a player's ship that is not in this world now: UNKNOWN_SHIP
+        if there is none; NOT_AVAILABLE in a cluster, where another worker may be flying it
+        (its next checkpoint would undo the change)."""
+        world = self.world
+        record = await world.writer.call(world.store.characters.by_ship, world.name, ship)
+        if record is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {ship} in world {world.name}")
+        if not world.records_are_offline:
+            raise ProtocolError(
+                ErrorCode.NOT_AVAILABLE,
+                f"ship {ship} is not on this worker: in a cluster a game master acts on the "
+                "ships of the systems their own session's worker runs (go to its system)",
+            )
+        return record
+
     def pilot_of(self, ship: int) -> Pilot | None:
         """The pilot whose own ship is `ship`, in the world now (connected or lingering)."""
         owner = self.world.ship_owner.get(ship)
@@ -268,9 +373,7 @@ class GameMaster:
             return await self._teleport_pilot(pilot, msg)
         if self._npc_handle(msg.ship) is not None:
             return await self._teleport_npc(msg)
-        character = await world.writer.call(world.store.characters.by_ship, world.name, msg.ship)
-        if character is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}")
+        character = await self.offline_record(msg.ship)
         # not in the world now: its record is moved, and the player's next login puts it there
         origin = (character.system_x, character.system_y)
         to = msg.sector if msg.sector is not None else origin
@@ -326,7 +429,13 @@ class GameMaster:
         target = await world.ensure_zone(*to)
         if self._npc_handle(msg.ship) is not handle:  # destroyed or removed meanwhile
             raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"NPC ship {msg.ship} is gone")
+        clone_id = world.agents.npcs[msg.ship].clone_id
         world.agents.move_npc(msg.ship, target, at[0], at[1], docked)
+        entry = next((n[clone_id] for n in self.npcs.values() if clone_id in n), None)
+        if entry is not None:  # a spawned one comes back with its new system, at its new place
+            self._forget_npc(clone_id)
+            self.npcs.setdefault(target.key, {})[clone_id] = (entry[0], at[0], at[1])
+            await self._save_npcs()
         done = self._teleported(msg.ship, world.agents.npcs[msg.ship].owner, origin, to, at,
                                 docked, True)  # fmt: skip
         done["_target_account"] = None
@@ -437,10 +546,7 @@ class GameMaster:
                 npc.hull = hull.key
             self._set_vitals(handle, msg.ship, vitals)
             return self._vitals_done(handle, msg.ship, npc.owner, live=True)
-        record = await world.writer.call(world.store.characters.by_ship, world.name, msg.ship)
-        if record is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}")
-        return await self._set_offline(record, hull, vitals)
+        return await self._set_offline(await self.offline_record(msg.ship), hull, vitals)
 
     def _set_vitals(self, handle: ZoneHandle, ship: int, vitals: dict[str, float | None]) -> None:
         if any(v is not None for v in vitals.values()):  # clamped to the hull's maxima
@@ -521,6 +627,8 @@ class GameMaster:
         clone = make_npc(world.seed, world.name, sx, sy, spec, world.tick)
         npc = world.agents.spawn_npc(handle, clone, ship, hull.key, x, y, angle=math.atan2(-y, -x))
         world.writer.submit(world.agents.repo.put, clone, ship)
+        self.npcs.setdefault(handle.key, {})[clone.id] = (hull.key, x, y)
+        await self._save_npcs()
         return {
             "op": "spawn_npc",
             "ship": ship,
@@ -597,13 +705,7 @@ class GameMaster:
                 )
             character, account = None, npc.owner
         else:
-            character = await world.writer.call(
-                world.store.characters.by_ship, world.name, msg.ship
-            )
-            if character is None:
-                raise ProtocolError(
-                    ErrorCode.UNKNOWN_SHIP, f"no ship {msg.ship} in world {world.name}"
-                )
+            character = await self.offline_record(msg.ship)
             account = character.account_id
         source = GM_ACCOUNT
         books = world.economy.books
@@ -660,6 +762,8 @@ class GameMaster:
             npc = world.agents.npcs[entity]
             handle.zone.remove_ship(entity)
             world.agents._left(entity)  # its clone is stored alive, in no ship
+            if self._forget_npc(npc.clone_id):  # not to come back with its system
+                await self._save_npcs()
             return {
                 "op": "remove",
                 "entity": entity,

@@ -168,3 +168,22 @@ CSP = (
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
     "style-src 'self' 'unsafe-inline'"
 )
+
+
+def serve(app: web.Application, settings: Settings) -> None:
+    """Run `app` on the settings' host and port until SIGINT/SIGTERM (no access log: the
+    metrics count requests; 5 s for open connections to finish)."""
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=5.0,
+        access_log=None,
+        handle_signals=True,
+    )
+
+
+def page(name: str) -> web.FileResponse:
+    """One of the client's HTML pages (web/), under the content security policy."""
+    return web.FileResponse(WEB_DIR / name, headers={"Content-Security-Policy": CSP})

@@ -22,7 +22,6 @@ import msgspec
 
 from callister.content import Content, Hull
 from callister.economy import Economy
-from callister.missions.services import home_problems
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.gm import FROZEN_META, GameMaster
@@ -34,6 +33,7 @@ from callister.server.outcomes import Outcomes
 from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
 from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -52,6 +52,7 @@ from callister.sim import (
 from callister.store import Character, Store
 from callister.universe import StarSystem, apply_deltas, arrival_point
 from callister.universe.deltas import field_ticks
+from callister.worlds.placement import home_systems
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ class World:
     it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
     each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
 
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
@@ -167,6 +172,8 @@ class World:
             economy=self.economy,
             ids=self.ids,
             notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
         )
         self.outcomes = Outcomes(
             self,
@@ -179,6 +186,7 @@ class World:
             metrics=metrics,
             ids=self.ids,
             notices=self.notices,
+            keeps_wreck=self.agents.captains.keeps_wreck,
         )
         self.stations = StationDesk(
             self,
@@ -220,11 +228,7 @@ class World:
         """Find the home systems (off the loop) and start the tick and checkpoint loops."""
         loop = asyncio.get_running_loop()
         self.homes = await loop.run_in_executor(
-            None,
-            find_home_systems,
-            self.universe,
-            self.settings.home_systems,
-            self.content.starter_hull,
+            None, find_home_systems, self.universe, self.settings.home_systems
         )
         # compiled kernels are loaded (or compiled once) before the first tick, never on it
         seconds = await loop.run_in_executor(None, warm_up)
@@ -233,6 +237,11 @@ class World:
         self.tick = int(saved) if saved else 0
         frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
         self.frozen = set(json.loads(frozen)) if frozen else set()
+        await self.gm.load()
+        try:
+            await self.agents.start()  # the living universe: stored clones, births
+        except Exception:
+            log.exception("the living universe failed to start")
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -245,6 +254,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -315,6 +325,7 @@ class World:
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
         await self.agents.zone_loaded(handle)  # NPC ships of the system
+        await self.gm.zone_loaded(handle)  # and those game masters spawned there
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -373,7 +384,7 @@ class World:
                 if handle.empty_since is None:
                     handle.empty_since = now
                 elif now - handle.empty_since > self.settings.zone_unload_s:
-                    self._unload(handle)
+                    self.unload(handle)
                 continue
             handle.empty_since = None
             if handle.key in self.frozen:
@@ -416,7 +427,7 @@ class World:
         finally:
             handle.ids_pending = False
 
-    def _unload(self, handle: ZoneHandle) -> None:
+    def unload(self, handle: ZoneHandle) -> None:
         del self.zones[handle.key]
         self.agents.zone_unloaded(handle)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -430,18 +441,14 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self.spawn(self._travel(pilot, source, event), f"jump {event.ship}")
-
-    async def _travel(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
-        """Carry a departed ship to its destination (a cluster worker may hand it over)."""
-        await self._arrive(pilot, source.sector, event)
+        self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
 
     async def teleport(
         self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
     ) -> None:
         """A game master moves the pilot's ship to `at` in system `to` (the same one or any
         other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
-        it and carried by the jump's own path (`_travel`), so the arrival, the crew, the zone's
+        it and carried by the jump's own path (`_jump`), so the arrival, the crew, the zone's
         footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
         Returns once the ship is in place (or handed to the worker that owns the target)."""
         key = pilot.zone_key
@@ -454,27 +461,20 @@ class World:
             state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
         )
         pilot.zone_key = None
-        await self._travel(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
+        await self._jump(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
 
-    async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
+    async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """The ship arrives in its target zone (loaded here); if that fails to load, it comes
+        back where it left. (A cluster worker hands it to the target's owner instead.)"""
         try:
             handle = await self.ensure_zone(event.to_x, event.to_y)
         except Exception:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
-            handle = await self.ensure_zone(*origin)
-        x, y = event.state.x, event.state.y
-        if handle.sector == (event.to_x, event.to_y) and event.at is None:
-            ax, ay = arrival_point(handle.system, origin[0], origin[1])
-            x, y = float(ax), float(ay)
-        # arrive facing inwards, keeping a little of the ship's speed
-        angle = math.atan2(-y, -x)
-        state = msgspec.structs.replace(
-            event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
-        )
-        self.place(pilot, handle, state)
+            handle = await self.ensure_zone(*source.sector)
+        self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
         self.save(pilot)
-        self.missions.arrived(pilot, origin, handle.sector)
+        self.missions.arrived(pilot, source.sector, handle.sector)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -580,23 +580,14 @@ class World:
         assert system is not None
         station = system.stations[station_index]
         ship_id = await self.ids.next()
-        character = Character(
-            account_id=account_id,
-            world=self.name,
-            ship_id=ship_id,
-            hull=self.content.starter_hull.key,
-            system_x=hx,
-            system_y=hy,
-            x=float(station.x),
-            y=float(station.y),
-            vx=0.0,
-            vy=0.0,
-            angle=0.0,
-            docked_at=station_index,
-            home_x=hx,
-            home_y=hy,
-            home_station=station_index,
-            extra={},
+        character = Character.docked(
+            account_id,
+            self.name,
+            ship_id,
+            self.content.starter_hull.key,
+            (hx, hy),
+            station_index,
+            (station.x, station.y),
         )
         await self.writer.call(self.store.characters.save, character)
         return character
@@ -649,6 +640,23 @@ class World:
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
+
+    def log_out(self, account_id: int) -> None:
+        """Log the pilot out now (no reconnect grace: a world being stopped or its player
+        moved): saved and out of the world, even mid-jump."""
+        pilot = self.pilots.get(account_id)
+        if pilot is None:
+            return
+        if pilot.linger is not None:
+            pilot.linger.cancel()
+            pilot.linger = None
+        pilot.connected = False
+        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
+            self.pilots.pop(account_id, None)
+            self.ship_owner.pop(pilot.character.ship_id, None)
+            self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
+            return
+        self._logout(account_id)
 
     def _logout(self, account_id: int) -> None:
         pilot = self.pilots.get(account_id)
@@ -730,38 +738,35 @@ class World:
                 log.exception("checkpoint failed; will retry")
 
 
-def find_home_systems(
-    universe: UniverseCache, count: int, hull: Hull | None = None
-) -> list[tuple[int, int, int]]:
-    """The first `count` systems with a station and a link, spiralling out from sector (0, 0).
-    With `hull` (the starter's), only good homes for a new pilot: a station whose tutorial
-    reaches a first profit in time and a way on (`missions.home_problems`)."""
-    homes: list[tuple[int, int, int]] = []
-    radius = 0
-    while len(homes) < count:
-        ring = _ring(radius)
-        for x, y in ring:
-            system = universe.get_blocking(x, y)
-            if system is not None and system.stations and system.links:
-                good = [
-                    s.index
-                    for s in system.stations
-                    if hull is None or not home_problems(system, s.index, hull)
-                ]
-                if not good:
-                    continue
-                homes.append((x, y, good[0]))
-                if len(homes) == count:
-                    break
-        radius += 1
-        if radius > 200:
-            raise RuntimeError("no system with a station within 200 sectors of the origin")
+def arrival_state(
+    handle: ZoneHandle,
+    origin: tuple[int, int],
+    state: ShipState,
+    at: tuple[float, float] | None = None,
+) -> ShipState:
+    """A jumping ship as it appears in `handle`'s system coming from sector `origin`: at the
+    arrival point of the link back (where it was, if it came back to its own system), at rest,
+    facing the star, undocked. A game master's teleport gives `at` instead: the ship appears
+    there, docked if `state` says so (World.teleport)."""
+    x, y = state.x, state.y
+    if at is not None:
+        x, y = at
+    elif origin != handle.sector:
+        ax, ay = arrival_point(handle.system, origin[0], origin[1])
+        x, y = float(ax), float(ay)
+    angle = math.atan2(-y, -x)
+    docked = state.docked_at if at is not None else None
+    return msgspec.structs.replace(
+        state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=docked
+    )
+
+
+def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
+    """The first `count` systems with a station and jump links, spiralling out from sector
+    (0, 0): (x, y, station index). The same choice as a character moved into the world
+    (worlds/placement.py, which computes it). They are kept in `universe`: every new player
+    starts in one."""
+    homes = [(x, y, station) for x, y, station, _, _ in home_systems(universe.seed, count)]
+    for x, y, _ in homes:
+        universe.get_blocking(x, y)
     return homes
-
-
-def _ring(r: int) -> list[tuple[int, int]]:
-    if r == 0:
-        return [(0, 0)]
-    cells = [(x, -r) for x in range(-r, r + 1)] + [(x, r) for x in range(-r, r + 1)]
-    cells += [(-r, y) for y in range(-r + 1, r)] + [(r, y) for y in range(-r + 1, r)]
-    return cells
