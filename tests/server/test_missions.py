@@ -100,12 +100,12 @@ async def test_tutorial_starts_docked_rewards_steps_and_can_be_skipped_and_resum
     await a.send({"t": "tutorial", "ship": a.ship, "op": "skip"})
     await pump_until([a], lambda: a.last("tutorial")["skipped"])
     await pump_until([a], lambda: a.status.get("objective") is None)
-    await a.send({"t": "tutorial", "ship": a.ship, "op": "skip"})
-    await pump_until([a], lambda: bool(a.errors("tutorial")))
-    assert a.errors("tutorial") == ["NOT_AVAILABLE"]
     await a.send({"t": "tutorial", "ship": a.ship, "op": "resume"})
     await pump_until([a], lambda: not a.last("tutorial")["skipped"])
     assert a.last("tutorial")["step"] == "mine"
+    await a.send({"t": "tutorial", "ship": a.ship, "op": "resume"})  # not paused: refused
+    await pump_until([a], lambda: bool(a.errors("tutorial")))
+    assert a.errors("tutorial") == ["NOT_AVAILABLE"]
 
     # the progress is in the database, as a player's next login (or a restart) reads it
     saved = live.services.store.missions.get(a.welcome["account"], live.services.world.name)
