@@ -90,8 +90,8 @@ export class MissionsPanel {
             onclick: () => this.resume() }, "Resume the tutorial"))));
     hudRoot.append(this.objective, this.marker, this.rescue, this.callsBox);
     // the station screen opens on docking and covers the HUD: the board is on it too
-    const close = document.querySelector("#station-screen .overlay-head .close");
-    close?.before(el("button", { id: "btn-st-missions", type: "button", "data-testid": "station-missions",
+    const title = document.querySelector("#station-screen .st-title");
+    title?.append(el("button", { id: "btn-st-missions", type: "button", "data-testid": "station-missions",
       title: "The station's mission board", onclick: () => this.openBoard() }, "Missions"));
     document.body.append(this.boardEl);
   }
