@@ -267,6 +267,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print JSON only")
     e.set_defaults(func=run_economy)
 
+    np_ = bench.add_parser(
+        "newplayer",
+        help="a scripted new player's first minutes on a fresh server",
+        description="Start `callister serve` on a temporary SQLite database with default "
+        "settings and play one new player over a real WebSocket, doing only what a player can "
+        "do: the tutorial by its objectives (undock, fly to the marker, mine, dock, sell, take "
+        "a contract from the mission board, jump), then (unless --no-strand) run the tank dry "
+        "and get rescued. Prints tutorial_completed, seconds_to_first_profit (goal <= 300), "
+        "ships_seen_first_90s, dead_ends (situations with no action towards progress, checked "
+        "once a second: goal 0), missions_offered, the steps' times and the rescue.",
+    )
+    np_.add_argument(
+        "--no-strand", action="store_true", help="skip running dry and the rescue (faster)"
+    )
+    np_.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
+    np_.add_argument("--json", action="store_true", help="print JSON only")
+    np_.set_defaults(func=run_newplayer)
     # speech (issue 15): the language model as the clones' voice (bench/speech.py)
     sp = bench.add_parser(
         "speech",
@@ -534,6 +551,13 @@ def run_economy(args: argparse.Namespace) -> int:
         args.agents, args.hours, seed=args.seed, step_s=args.step, progress=not args.no_progress
     )
     _print(result, args.json)
+    return 0
+
+
+def run_newplayer(args: argparse.Namespace) -> int:
+    from callister.bench.newplayer import run_newplayer_bench
+
+    _print(run_newplayer_bench(strand=not args.no_strand, db=args.db), args.json)
     return 0
 
 

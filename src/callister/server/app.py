@@ -273,7 +273,8 @@ async def system_view(request: web.Request) -> web.Response:
         return error(400, "BAD_SECTOR", str(exc))
     if system is None:
         return error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
-    return web.json_response(system.to_dict())
+    # as the server runs it: home stations and lawful hubs with the baseline services
+    return web.json_response(services.world.missions.served(system).to_dict())
 
 
 async def map_view(request: web.Request) -> web.Response:

@@ -395,6 +395,8 @@ class Fanout:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
                 status = self.world.shipshare.status(zone, pilot, own, session.target)
+                # the HUD's objective and, when dry or stranded, the ways out (issue 16)
+                status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
                 if status != last and (
                     last is None

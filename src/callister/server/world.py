@@ -26,6 +26,7 @@ from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics
+from callister.server.missions import MissionDesk
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
@@ -232,6 +233,20 @@ class World:
             party_max=settings.party_max,
         )
         self._invited_by: dict[int, int] = {}  # new characters a friend's invite placed
+        self.missions = MissionDesk(  # tutorial, boards, contracts, rescue (issue 16)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            universe=self.universe,
+            agents=self.agents,
+            metrics=metrics,
+            notify=self.notices.notify,
+        )
+        self.stations.on_trade = self.missions.traded  # a first profit, a purchase's basis
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -257,6 +272,7 @@ class World:
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
         await self.parties.load()
         self.spawn(self.parties.run(), "parties")
+        self.missions.start()
 
     async def stop(self) -> None:
         """Stop ticking and write every ship's state; returns when it is committed."""
@@ -309,6 +325,7 @@ class World:
         deltas = await self.writer.call(self.store.characters.get_deltas, self.name, x, y)
         if deltas:
             system = apply_deltas(system, deltas)
+        system = self.missions.served(system)  # the services baseline (docs/missions.md)
         wrecks = await self.writer.call(self.store.ledger.wrecks_in_system, self.name, x, y)
         ids = await self.writer.call(self.store.characters.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
@@ -419,6 +436,7 @@ class World:
                     self.universe.prefetch([(event.to_x, event.to_y)])
             if events:
                 self.outcomes.handle(handle, events)
+                self.missions.on_events(handle, events)
             if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
                 handle.ids_pending = True
                 self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
@@ -484,6 +502,7 @@ class World:
         self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
         self.save(pilot)
+        self.missions.arrived(pilot, source.sector, handle.sector)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -691,6 +710,7 @@ class World:
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
         del self.pilots[account_id]
+        self.missions.left(account_id)
         self.ship_owner.pop(pilot.character.ship_id, None)
         self.bus.publish(
             f"ship.{pilot.character.ship_id}",

@@ -319,6 +319,19 @@ export class Net {
       case "aboard": // issue 8: who is aboard a shared ship, at which station
         this.h.aboard?.(msg);
         break;
+      case "objectives": // issue 16: missions, the tutorial, rescue (missions.js)
+      case "tutorial":
+      case "mission":
+      case "missions":
+      case "standing":
+      case "rescue_offers":
+      case "rescue":
+      case "rescue_call":
+      case "recall_offer":
+      case "recalled":
+      case "rationed":
+        this.h.missions?.(msg);
+        break;
       case "spectating": // issue 6: a moderator's camera (mod/live.js)
         this.h.spectating?.(msg);
         break;
