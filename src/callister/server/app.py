@@ -20,7 +20,7 @@ import callister
 from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, crew_routes, moderation_routes
+from callister.server import admin_routes, bench_spawn, crew_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -33,7 +33,7 @@ from callister.server.auth import (
     new_token,
     token_hash,
 )
-from callister.server.bus import InProcessBus
+from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
@@ -392,6 +392,14 @@ async def healthz(request: web.Request) -> web.Response:
     if host is not None:
         players = sum(len(r.world.pilots) for r in host.runtimes.values())
         connections = host.connections()
+    extra: dict[str, Any] = {}
+    if "zone" in request.query:  # one system's own clock (issue 17: zones keep their own time)
+        try:
+            x, y = (int(part) for part in request.query["zone"].split(":"))
+        except ValueError:
+            return _error(400, "BAD_FIELD", "zone must be <x>:<y>, sector coordinates")
+        handle = world.zones.get(zone_key(world.name, x, y))
+        extra["zone"] = None if handle is None else handle.health(time.monotonic())
     return web.json_response(
         {
             "status": "ok",
@@ -404,6 +412,7 @@ async def healthz(request: web.Request) -> web.Response:
             "db": services.store.db.dialect,
             "uptime_s": round(time.time() - services.started_at, 1),
             "tick_ms": services.metrics.tick_percentiles(_since(request)),
+            **extra,
         }
     )
 
@@ -526,6 +535,8 @@ def build_app(settings: Settings) -> web.Application:
     admin_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
+    if settings.bench_spawn:  # benchmarks only (docs/benchmarks.md, "Crowd")
+        bench_spawn.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
     return app
 

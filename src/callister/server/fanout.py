@@ -30,8 +30,17 @@ from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
 from callister.server.status import fx_for, zone_fx
+from callister.server.views import ViewEngine
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
-from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
+from callister.sim import (
+    Collided,
+    Docked,
+    JumpCancelled,
+    JumpCharging,
+    Refused,
+    Undocked,
+    ZoneFrame,
+)
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
 
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
@@ -63,7 +72,11 @@ class Fanout:
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
+        self.engines: dict[str, ViewEngine] = {}  # zone key -> its v2 sockets' views
         bus.subscribe(DISTRESS, self._on_distress)
+
+    def _engine(self) -> ViewEngine:
+        return ViewEngine(self.settings.aoi_radius, tick_hz=self.settings.tick_hz)
 
     # ------------------------------------------------------------ what a session watches
     def attach(self, session: Session, pilot: Pilot) -> None:
@@ -95,6 +108,11 @@ class Fanout:
         session.introduced.clear()
         members = self.by_zone.setdefault(key, set())
         members.add(session)
+        if session.version == 2:  # a fresh slot: its first update is a RESYNC
+            engine = self.engines.get(key)
+            if engine is None:
+                engine = self.engines[key] = self._engine()
+            session.view_slot = engine.add_client()
         if key not in self._zone_subs:
             self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
         handle = self.world.zones.get(key)
@@ -114,6 +132,12 @@ class Fanout:
         if key is None:
             return
         session.zone_key = None
+        engine = self.engines.get(key)
+        if engine is not None and session.view_slot is not None:
+            engine.remove_client(session.view_slot)
+            if not engine.clients:
+                del self.engines[key]
+        session.view_slot = None
         members = self.by_zone.get(key)
         if members is not None:
             members.discard(session)
@@ -250,10 +274,27 @@ class Fanout:
         fx = zone_fx(msg.events) if msg.events else None
         self._fx_and_status(msg, members, fx)
         phase = msg.tick % self.period
-        ids = msg.frame.ids
-        candidates = [s for s in members if s.phase_key % self.period == phase and not s.closed]
-        if not candidates or len(ids) == 0:
-            return
+        v1: list[Session] = []
+        v2: list[Session] = []
+        for s in members:
+            if s.phase_key % self.period == phase and not s.closed:
+                (v2 if s.version == 2 else v1).append(s)
+        if v1 and len(msg.frame.ids):
+            self._snapshots(msg, v1)
+        engine = self.engines.get(msg.key)
+        if engine is not None:  # every tick, due clients or not: rates are measured per call
+            self._updates(msg, engine, v2)
+
+    def _centres(
+        self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
+    ) -> tuple[list[Session], npt.NDArray[np.intp], npt.NDArray[np.float64], Any]:
+        """The candidates whose view centre is in the frame (a spectator's always is: its
+        camera), their centres' rows, and their centres (x, y metres, a 2 x n array)."""
+        ids = frame.ids
+        if len(ids) == 0:
+            spectators = [s for s in candidates if s.spectator]
+            cams = np.array([[s.cam_x for s in spectators], [s.cam_y for s in spectators]])
+            return spectators, np.zeros(0, np.intp), cams.reshape(2, -1), None
         # one vectorised lookup of every due viewer's centre row in the frame: its own ship, or
         # for a spectator the entity it follows
         wanted = np.fromiter(
@@ -266,24 +307,29 @@ class Fanout:
             watching = np.fromiter((s.spectator for s in candidates), dtype=bool)
             keep = found | watching
         due = [s for s, ok in zip(candidates, keep.tolist(), strict=True) if ok]
-        if not due:
-            return
-        shared = share_frame(msg.frame, self.cell)
         own = rows_of[keep]
-        cx, cy = shared.x[own], shared.y[own]
+        centres = np.array([np.asarray(x)[own], np.asarray(y)[own]], dtype=np.float64)
         if keep is not found:
             hit = found[keep]
             for i, session in enumerate(due):
                 if not session.spectator:
                     continue
                 if hit[i]:  # remember where the target was: the camera stays if it leaves
-                    session.cam_x, session.cam_y = float(cx[i]), float(cy[i])
+                    session.cam_x, session.cam_y = float(centres[0, i]), float(centres[1, i])
                 else:
-                    cx[i], cy[i] = session.cam_x, session.cam_y
+                    centres[0, i], centres[1, i] = session.cam_x, session.cam_y
+        return due, own, centres, keep
+
+    def _snapshots(self, msg: ZoneTick, candidates: list[Session]) -> None:
+        """Protocol v1: each due socket's snapshot against the view it acknowledged."""
+        shared = share_frame(msg.frame, self.cell)
+        due, _, centres, _ = self._centres(msg.frame, candidates, shared.x, shared.y)
+        if not due:
+            return
         views = plan_views(
             shared,
-            cx,
-            cy,
+            centres[0],
+            centres[1],
             self.settings.aoi_radius,
             self.settings.aoi_near_radius,
             msg.tick // self.period,
@@ -291,6 +337,32 @@ class Fanout:
         )
         for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
+
+    def _updates(self, msg: ZoneTick, engine: ViewEngine, candidates: list[Session]) -> None:
+        """Protocol v2: every due socket's update frame from the zone's view engine in one
+        call (each entity encoded once, every view in one compiled pass); a frame that
+        cannot be written now (a backed-up socket) makes that socket's next frame a RESYNC."""
+        frame = msg.frame
+        due: list[Session] = []
+        centres = np.zeros((2, 0))
+        if candidates:
+            due, _, centres, _ = self._centres(frame, candidates, frame.x, frame.y)
+        slots = [s.view_slot if s.view_slot is not None else -1 for s in due]
+        batch = engine.update_frame(frame, slots, centres[0], centres[1])
+        for i, session in enumerate(due):
+            fresh = batch.fresh(i)
+            if fresh:
+                new_ids = [e for e in fresh if e not in session.introduced]
+                if new_ids:
+                    self._introduce(session, new_ids)
+            if not session.send_snapshot(batch.frame(i)) and session.view_slot is not None:
+                engine.resync(session.view_slot)
+
+    def resync(self, session: Session) -> None:
+        """A v2 client asked for its whole view: its next update is a RESYNC."""
+        engine = self.engines.get(session.zone_key) if session.zone_key else None
+        if engine is not None and session.view_slot is not None:
+            engine.resync(session.view_slot)
 
     def _snapshot(
         self,

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
-from callister.server.metrics import Metrics
+from callister.server.metrics import Metrics, percentiles
 from callister.server.outcomes import Outcomes
 from callister.server.settings import Settings
 from callister.server.stations import StationDesk
@@ -75,6 +76,47 @@ class ZoneHandle:
     zone: Zone
     empty_since: float | None = None
     ids_pending: bool = False  # a block of entity ids for the zone is being reserved
+    # the zone's own clock (World._tick_loop): when its next tick is due (loop time; 0: not
+    # started), its recent step times (ms) and when they ran (monotonic s), and how often it
+    # fell so far behind that it dropped its backlog
+    next_at: float = 0.0
+    cost_ms: float = 0.0  # recent step time, smoothed: the cheapest due zone runs first
+    step_ms: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
+    stepped_at: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
+    overruns: int = 0
+
+    def tick_hz(self, now: float, window_s: float = 5.0) -> float:
+        """Ticks a second this zone ran over the last `window_s` seconds (0 asleep)."""
+        recent = [t for t in self.stepped_at if t >= now - window_s]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(1e-9, recent[-1] - recent[0])
+
+    def health(self, now: float) -> dict[str, Any]:
+        """The zone's own clock for /healthz?zone=: tick, rate, step times, overruns."""
+        p = percentiles(self.step_ms, 3)
+        return {
+            "key": self.key,
+            "tick": self.zone.tick,
+            "tick_hz": round(self.tick_hz(now), 2),
+            "tick_ms": {"p50": p["p50"], "p99": p["p99"], "max": p["max"]},
+            "ships": self.zone.ship_count,
+            "overruns": self.overruns,
+        }
+
+
+ZONE_WINDOW = 1200  # steps kept per zone for its step times (60 s at 20 Hz, as the world's)
+OVERRUN_TICKS = 5  # a schedule this many ticks behind drops its backlog
+COST_WEIGHT = 0.1  # smoothing of a schedule's step time (an exponential moving average)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """The world clock's schedule in World._tick_loop (a zone's is on its ZoneHandle)."""
+
+    next_at: float = 0.0
+    cost_ms: float = 0.0
+    overruns: int = 0
 
 
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
@@ -266,30 +308,60 @@ class World:
 
     # -------------------------------------------------------------------------- the tick
     async def _tick_loop(self) -> None:
+        """Every zone keeps its own time (issue 17): the world clock (agents, shared ships) and
+        each zone are separate schedules of `tick_hz` deadlines. Of those due, the cheapest
+        (by its recent step time) runs first, so a zone that needs a few milliseconds is never
+        queued behind a crowded one: it catches up between the crowded zone's steps and keeps
+        its rate. A zone whose steps take longer than a tick falls behind its own schedule and,
+        more than OVERRUN_TICKS behind, drops its backlog (it runs slower: time dilation, in
+        that zone only). After each step the loop yields, so sockets are read between zones."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        clock = _Clock(next_at=loop.time())
         while self._running:
+            now = loop.time()
+            picked: ZoneHandle | _Clock | None = clock if clock.next_at <= now else None
+            soonest = clock.next_at
+            for each in list(self.zones.values()):
+                if each.next_at == 0.0:  # a zone just loaded starts its own clock now
+                    each.next_at = now
+                soonest = min(soonest, each.next_at)
+                if each.next_at <= now and (picked is None or each.cost_ms < picked.cost_ms):
+                    picked = each
+            if picked is None:
+                await asyncio.sleep(soonest - now)
+                continue
             started = time.perf_counter()
             try:
-                self.step()
+                if isinstance(picked, _Clock):
+                    self.advance_clock()
+                else:
+                    self.step_zone(picked, time.monotonic())
             except Exception:
                 log.exception("tick failed")
-            elapsed = (time.perf_counter() - started) * 1000.0
-            self.metrics.record_tick(self.tick, elapsed, self.last_sim_ms)
-            self.metrics.inc("callister_ticks_total")
-            next_at += self.dt
-            delay = next_at - loop.time()
-            if delay < -self.dt * 5:  # far behind (e.g. machine stalled): drop the backlog
+            ms = (time.perf_counter() - started) * 1000.0
+            picked.cost_ms += COST_WEIGHT * (ms - picked.cost_ms)
+            picked.next_at += self.dt
+            if picked.next_at < loop.time() - self.dt * OVERRUN_TICKS:  # drop the backlog
                 self.metrics.inc("callister_ticks_overrun_total")
-                next_at = loop.time()
-                delay = 0.0
-            await asyncio.sleep(max(0.0, delay))
+                picked.next_at = loop.time()
+                picked.overruns += 1
+            await asyncio.sleep(0)
 
     def step(self) -> None:
-        """One tick for every awake zone, then publish each zone's frame and events."""
+        """One tick of everything at once: the world clock, then every awake zone (tests and
+        tools; the running server schedules them apart, see `_tick_loop`)."""
+        self.advance_clock()
+        now = time.monotonic()
+        for handle in list(self.zones.values()):
+            self.step_zone(handle, now)
+
+    def advance_clock(self) -> None:
+        """One tick of the world clock: agents think (within the pool's budget) and act, shared
+        ships follow their captains."""
         self.tick += 1
+        self.metrics.inc("callister_ticks_total")
         try:
-            self.agents.tick(self.tick)  # agents think (within the pool's budget) and act
+            self.agents.tick(self.tick)
         except Exception:
             log.exception("agents failed this tick")
         if self.shipshare.active:
@@ -297,45 +369,51 @@ class World:
                 self.shipshare.sync(self.tick)
             except Exception:
                 log.exception("shared ships failed this tick")
-        now = time.monotonic()
-        sim_ms = 0.0
-        active = 0
-        ships = 0
-        for handle in list(self.zones.values()):
-            zone = handle.zone
-            if zone.ship_count <= self.agents.npc_count(handle.key):
-                # no player ship (NPCs alone do not wake a zone): asleep, costs nothing;
-                # unloaded after a while
-                if handle.empty_since is None:
-                    handle.empty_since = now
-                elif now - handle.empty_since > self.settings.zone_unload_s:
-                    self._unload(handle)
-                continue
-            handle.empty_since = None
-            active += 1
-            t0 = time.perf_counter()
-            events = zone.step()
-            sim_ms += (time.perf_counter() - t0) * 1000.0
-            if events:
-                self.shipshare.on_events(handle, events)  # before the crews hear of deaths
-                events = self.agents.after_step(handle, events)
-            ships += zone.ship_count
-            for event in events:
-                if isinstance(event, JumpOut):
-                    self._depart(handle, event)
-                elif isinstance(event, JumpCharging):
-                    self.universe.prefetch([(event.to_x, event.to_y)])
-            if events:
-                self.outcomes.handle(handle, events)
-            if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
-                handle.ids_pending = True
-                self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
-            self.bus.publish(
-                tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
-            )
-        self.last_sim_ms = sim_ms
+        active = ships = 0
+        for handle in self.zones.values():
+            if handle.empty_since is None:
+                active += 1
+                ships += handle.zone.ship_count
         self.metrics.gauges["callister_zones_active"] = active
         self.metrics.gauges["callister_ships"] = ships
+
+    def step_zone(self, handle: ZoneHandle, now: float) -> None:
+        """One tick of one zone, if it is awake: step, route its events, publish its frame
+        (the fan-out builds its sockets' views inside the publish, so their cost is the
+        zone's). A zone with no player ship sleeps; after `zone_unload_s` it is unloaded."""
+        zone = handle.zone
+        if zone.ship_count <= self.agents.npc_count(handle.key):
+            # no player ship (NPCs alone do not wake a zone): asleep, costs nothing
+            if handle.empty_since is None:
+                handle.empty_since = now
+            elif now - handle.empty_since > self.settings.zone_unload_s:
+                self._unload(handle)
+            return
+        handle.empty_since = None
+        t0 = time.perf_counter()
+        events = zone.step()
+        sim_ms = (time.perf_counter() - t0) * 1000.0
+        if events:
+            self.shipshare.on_events(handle, events)  # before the crews hear of deaths
+            events = self.agents.after_step(handle, events)
+        for event in events:
+            if isinstance(event, JumpOut):
+                self._depart(handle, event)
+            elif isinstance(event, JumpCharging):
+                self.universe.prefetch([(event.to_x, event.to_y)])
+        if events:
+            self.outcomes.handle(handle, events)
+        if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
+            handle.ids_pending = True
+            self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
+        self.bus.publish(
+            tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
+        )
+        ms = (time.perf_counter() - t0) * 1000.0
+        self.last_sim_ms = sim_ms
+        handle.step_ms.append(ms)
+        handle.stepped_at.append(now)
+        self.metrics.record_tick(self.tick, ms, sim_ms)
 
     async def _top_up_ids(self, handle: ZoneHandle) -> None:
         try:
