@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,8 @@ def crowd_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "CALLISTER_BENCH_SPAWN": "true",
             "CALLISTER_MAX_CLIENTS": "20000",
             "CALLISTER_RECONNECT_GRACE_S": "0",
+            # every client registers at the start: let the hashing queue hold all of them
+            "CALLISTER_PASSWORD_QUEUE_MAX": "100000",
             **(extra or {}),
         }
     )
@@ -90,12 +94,25 @@ def start_crowd_server(
     raise RuntimeError(f"server did not become healthy in 120 s; see {log_path}")
 
 
+def _spy(pid: int, out: str, settle_s: float, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy over the measured window (it starts after the settling time)."""
+    if shutil.which("py-spy") is None:
+        raise RuntimeError("--profile needs py-spy on PATH (pip install py-spy)")
+    cmd = (
+        f"sleep {settle_s:.1f} && exec py-spy record --pid {pid} --duration {int(seconds)} "
+        f"--rate 100 --format raw --threads --nonblocking -o {shlex.quote(out)}"
+    )
+    return subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _zone_summary(seen: list[tuple[float, dict[str, Any]]], settle_s: float) -> dict[str, Any]:
     """One system's clock over the run, from the server's samples: its last report (step times
     over its last 1200 steps), and its tick rate from its own tick between the first sample
     after the settling time and the last."""
-    start = seen[0][0] + settle_s
-    window = [s for s in seen if s[0] >= start] or seen
+    most = max(zone["ships"] for _, zone in seen)  # not the samples taken while leaving
+    full = [s for s in seen if s[1]["ships"] == most]
+    start = full[0][0] + settle_s
+    window = [s for s in full if s[0] >= start] or full
     (t0, first), (t1, last) = window[0], window[-1]
     rate = (last["tick"] - first["tick"]) / (t1 - t0) if t1 > t0 else last["tick_hz"]
     return {**last, "tick_hz_over_run": round(rate, 2)}
@@ -110,8 +127,11 @@ def run_crowd_bench(
     seed: int = 1,
     progress: bool = True,
     env: dict[str, str] | None = None,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """Run the workload once; the report described in the module docstring."""
+    """Run the workload once; the report described in the module docstring. `profile`: write
+    a py-spy profile of the server over the measured seconds there (collapsed stacks, every
+    thread; needs `py-spy` on PATH)."""
     if clients < 1 or seconds <= 0 or workers < 1:
         raise ValueError("--clients and --workers must be >= 1, --seconds > 0")
     say = _stderr if progress else (lambda _: None)
@@ -120,9 +140,8 @@ def run_crowd_bench(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     say(f"crowd: starting a server on {url} (log {tmp / 'server.log'})")
-    server = start_crowd_server(
-        port, f"sqlite:///{tmp}/crowd.db", crowd_env(env), tmp / "server.log"
-    )
+    server_env = crowd_env(env)
+    server = start_crowd_server(port, f"sqlite:///{tmp}/crowd.db", server_env, tmp / "server.log")
     sectors: dict[str, Any] = {}
     samples: dict[str, list[tuple[float, dict[str, Any]]]] = {"crowd": [], "other": []}
     stop = threading.Event()
@@ -139,6 +158,7 @@ def run_crowd_bench(
                         samples[name].append((time.monotonic(), zone))
 
     sampler = threading.Thread(target=sample, daemon=True)
+    spies: list[subprocess.Popen[bytes]] = []
 
     def place(p: Placement) -> tuple[float, float]:
         say(f"crowd: {len(p.crowd)} clients connected; placing them in a {p.radius:.0f} m disc")
@@ -151,6 +171,8 @@ def run_crowd_bench(
         placed = _post(f"{p.http}/api/bench/place", body)
         sectors.update(placed)
         sampler.start()
+        if profile:
+            spies.append(_spy(server.pid, profile, settle_s, seconds))
         say(f"crowd: placed {placed['placed']} in {placed['sector']}; measuring {seconds:g} s")
         centre = placed["centre"]
         return float(centre[0]), float(centre[1])
@@ -164,6 +186,11 @@ def run_crowd_bench(
         report = run_crowd_load(cfg, place)
     finally:
         stop.set()
+        for spy in spies:
+            try:
+                spy.wait(seconds + settle_s + 60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
         server.terminate()
         try:
             server.wait(30)
@@ -174,6 +201,7 @@ def run_crowd_bench(
     if "crowd" in zones:
         report["tick_ms"] = {k: zones["crowd"]["tick_ms"][k] for k in ("p50", "p99")}
     report["zones"] = zones
+    report["event_loop"] = server_env.get("CALLISTER_EVENT_LOOP", "asyncio")
     report["cores"] = os.cpu_count()
     report["load_average"] = load_average  # when it started (other jobs share the cores)
     return report

@@ -315,6 +315,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=2, help="load generator processes (default %(default)s)"
     )
     c.add_argument("--seed", type=int, default=1, help="placement seed (default %(default)s)")
+    c.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="write a py-spy profile of the server over the measured seconds (collapsed stacks)",
+    )
     c.add_argument("--json", action="store_true", help="print JSON only (progress on stderr)")
     c.set_defaults(func=run_crowd)
 
@@ -413,7 +419,9 @@ def run_gen(args: argparse.Namespace) -> int:
 def run_crowd(args: argparse.Namespace) -> int:
     from callister.bench.crowd_bench import run_crowd_bench
 
-    result = run_crowd_bench(args.clients, args.seconds, workers=args.workers, seed=args.seed)
+    result = run_crowd_bench(
+        args.clients, args.seconds, workers=args.workers, seed=args.seed, profile=args.profile
+    )
     _print(result, args.json)
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ from callister.server.auth import (
 from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
 from callister.server.metrics import Metrics, refuse_scrape
-from callister.server.settings import Settings
+from callister.server.settings import Settings, SettingsError
 from callister.server.world import World
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, Store, open_store
@@ -546,9 +547,22 @@ def run(settings: Settings) -> None:
     # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
     sys.setswitchinterval(0.001)
     app = build_app(settings)
-    log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    loop: Any = None
+    if settings.event_loop == "uvloop":
+        try:  # an optional package: imported by name, so its absence is a clear error here
+            uvloop = importlib.import_module("uvloop")
+        except ImportError:
+            raise SettingsError(
+                "event_loop = uvloop needs the uvloop package (pip install uvloop)"
+            ) from None
+        loop = uvloop.new_event_loop()
+    log.info(
+        "listening",
+        extra={"url": f"http://{settings.host}:{settings.port}", "loop": settings.event_loop},
+    )
     web.run_app(
         app,
+        loop=loop,
         host=settings.host,
         port=settings.port,
         print=None,

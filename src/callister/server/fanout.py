@@ -349,14 +349,20 @@ class Fanout:
             due, _, centres, _ = self._centres(frame, candidates, frame.x, frame.y)
         slots = [s.view_slot if s.view_slot is not None else -1 for s in due]
         batch = engine.update_frame(frame, slots, centres[0], centres[1])
+        if not due:
+            return
+        # plain lists and one memoryview: the loop below runs once per socket per tick
+        data = memoryview(batch.data)
+        starts, ends = batch.starts.tolist(), batch.ends.tolist()
+        fresh_starts, fresh_ends = batch.fresh_starts.tolist(), batch.fresh_ends.tolist()
         for i, session in enumerate(due):
-            fresh = batch.fresh(i)
-            if fresh:
+            if fresh_ends[i] > fresh_starts[i]:
+                fresh = batch.fresh_ids[fresh_starts[i] : fresh_ends[i]].tolist()
                 new_ids = [e for e in fresh if e not in session.introduced]
                 if new_ids:
                     self._introduce(session, new_ids)
-            if not session.send_snapshot(batch.frame(i)) and session.view_slot is not None:
-                engine.resync(session.view_slot)
+            if not session.send_snapshot(data[starts[i] : ends[i]]):
+                engine.resync(slots[i])
 
     def resync(self, session: Session) -> None:
         """A v2 client asked for its whole view: its next update is a RESYNC."""
