@@ -135,6 +135,12 @@ async def test_resync_on_request_and_on_reconnect(
     ws, welcome = await connect(live, http, token)
     c = V2(ws, welcome)
     await until(lambda: len(c.updates) >= 3, "three updates")
+    # the `system` message (encoded once per system, its tick spliced in) is the system
+    system = next(m for m in c.json if m["t"] == "system")
+    x, y = system["system"]["x"], system["system"]["y"]
+    async with http.get(f"{live.http}/api/universe/system", params={"x": x, "y": y}) as r:
+        assert system["system"] == await r.json()
+    assert isinstance(system["tick"], int) and isinstance(system["gates"], list)
     await c.ws.send_str(json.dumps({"t": "resync"}))
     n = len(c.updates)
     await until(lambda: any(u.resync for u in c.updates[n:]), "a RESYNC after asking for one")

@@ -337,7 +337,7 @@ def _worker_main(cfg: LoadConfig, names: list[str], conn: Connection) -> None:
 # -- the parent -------------------------------------------------------------------------------
 
 
-def _get(url: str, timeout: float = 10.0) -> tuple[int, str]:
+def _get(url: str, timeout: float = 60.0) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.status, resp.read().decode()
 

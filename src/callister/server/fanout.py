@@ -14,6 +14,7 @@ server/commands.py what messages mean.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,8 @@ from callister.sim import (
 )
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
 
+SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
+_TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
@@ -73,6 +76,7 @@ class Fanout:
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         self.engines: dict[str, ViewEngine] = {}  # zone key -> its v2 sockets' views
+        self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
         bus.subscribe(DISTRESS, self._on_distress)
 
     def _engine(self) -> ViewEngine:
@@ -117,14 +121,25 @@ class Fanout:
             self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
         handle = self.world.zones.get(key)
         if handle is not None:
-            session.send_json(
-                encode_server(
-                    "system",
-                    system=handle.system.to_dict(),
-                    tick=handle.zone.tick,
-                    gates=[gate.to_dict() for gate in handle.system.gates],
-                )
+            session.send_json(self._system_message(handle.system, handle.zone.tick))
+
+    def _system_message(self, system: Any, tick: int) -> str:
+        """The `system` message: the system and its gates encoded once per system (a crowd
+        arriving together, or a busy jump gate, would encode the same tens of kilobytes for
+        every ship), the tick spliced in."""
+        cached = self._systems.get(system.key)
+        if cached is None or cached[0] is not system:  # a changed system is a new object
+            body = encode_server(
+                "system",
+                system=system.to_dict(),
+                tick=_TICK_MARK,
+                gates=[g.to_dict() for g in system.gates],
             )
+            head, tail = body.split(json.dumps(_TICK_MARK), 1)
+            cached = self._systems[system.key] = (system, head, tail)
+            if len(self._systems) > SYSTEM_CACHE:
+                self._systems.pop(next(iter(self._systems)))
+        return f"{cached[1]}{int(tick)}{cached[2]}"
 
     def leave_zone(self, session: Session) -> None:
         """The session watches no zone (between systems, or gone)."""
