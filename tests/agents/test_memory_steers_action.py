@@ -10,7 +10,6 @@ The zone is a real `Zone` of a generated system, the NPC runs in `server.npcs.Ag
 from __future__ import annotations
 
 import math
-from typing import cast
 
 import pytest
 
@@ -21,7 +20,7 @@ from callister.content import load_content
 from callister.protocol.intents import Fire
 from callister.server.bus import intents_subject, zone_key
 from callister.server.npcs import AgentRuntime
-from callister.server.world import World, ZoneHandle
+from callister.server.ports import ZoneHandle
 from callister.sim import Zone, ZoneLayout
 
 PLAYER = 1000
@@ -44,7 +43,7 @@ def _miner(traits: tuple[str, ...], clone_id: int) -> Clone:
 def _world() -> tuple[BenchHost, AgentRuntime, ZoneHandle]:
     system = next(s for s in bench_systems(1, 40) if s.fields and s.stations)
     host = BenchHost(1, load_content())
-    runtime = AgentRuntime(cast(World, host))
+    runtime = host.runtime()
     zone = Zone(ZoneLayout.from_system(system))
     zone.grant_ids(range(1 << 41, (1 << 41) + 100_000))
     key = zone_key("bench", system.x, system.y)

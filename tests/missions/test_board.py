@@ -3,6 +3,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import msgspec
+
 from callister.missions import rules
 from callister.missions.board import (
     Sighting,
@@ -200,10 +202,10 @@ def test_unknown_or_destroyed_stations_have_no_board() -> None:
     assert board(world, HOME, 99) == ()
     assert board(world, (77, 77), 0) == ()
     system = world.systems[HOME]
-    ruined = dataclasses.replace(
+    ruined = msgspec.structs.replace(
         system,
         stations=tuple(
-            dataclasses.replace(s, destroyed=True, services=()) for s in system.stations
+            msgspec.structs.replace(s, destroyed=True, services=()) for s in system.stations
         ),
     )
     broken = dataclasses.replace(world, systems={**world.systems, HOME: ruined})

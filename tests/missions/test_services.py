@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import dataclasses
+import msgspec
 
 from callister.missions import rules
 from callister.missions.services import (
@@ -61,8 +61,11 @@ def test_a_lawful_system_gets_one_hub_with_the_baseline() -> None:
     assert plain is not None and lawful_hub(plain, lawful()) is None
     assert with_baseline(plain, lawful()) is plain
     # a destroyed hub is skipped; a destroyed station never gets services
-    ruined = dataclasses.replace(
-        s, stations=tuple(dataclasses.replace(st, destroyed=True, services=()) for st in s.stations)
+    ruined = msgspec.structs.replace(
+        s,
+        stations=tuple(
+            msgspec.structs.replace(st, destroyed=True, services=()) for st in s.stations
+        ),
     )
     assert lawful_hub(ruined, lawful()) is None
     assert with_baseline(ruined, lawful(), (0,)).stations[0].services == ()
@@ -71,7 +74,7 @@ def test_a_lawful_system_gets_one_hub_with_the_baseline() -> None:
 def test_baseline_services_keep_what_a_station_had() -> None:
     s = system(-1, 1)
     assert s is not None
-    st = dataclasses.replace(s.stations[0], services=("repair",))
+    st = msgspec.structs.replace(s.stations[0], services=("repair",))
     assert baseline_services(st) == BASELINE
     assert offers_insurance(("repair",)) and offers_insurance(("shipyard",))
     assert not offers_insurance(("market", "refuel"))
@@ -87,7 +90,7 @@ def test_home_problems_flag_systems_a_new_pilot_should_not_start_in() -> None:
     s = system(0, 2)
     assert s is not None and "no asteroid field with ore" in home_problems(s, 0, hull)
     assert home_problems(s, 9, hull) == ("station 9 does not exist or is destroyed",)
-    lonely = dataclasses.replace(s, links=())
+    lonely = msgspec.structs.replace(s, links=())
     assert "no jump links" in home_problems(lonely, 0, hull)
     for sector, index in good_homes():
         here = system(*sector)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import msgspec
 import pytest
 
 from callister.missions import rules, tutorial
@@ -66,7 +67,7 @@ def test_the_plan_points_at_home_the_best_field_and_a_link() -> None:
 def test_a_home_without_fields_or_links_gets_a_shorter_plan() -> None:
     here = system(*HOME)
     assert here is not None
-    bare = dataclasses.replace(here, fields=(), links=())
+    bare = msgspec.structs.replace(here, fields=(), links=())
     p = plan_tutorial(bare, STATION, content().starter_hull)
     assert p.steps == ("undock", "fly", "dock", "sell", "contract")
     assert p.field is None and p.link is None
@@ -76,7 +77,7 @@ def test_a_home_without_fields_or_links_gets_a_shorter_plan() -> None:
     }
     if neighbours:
         p = plan_tutorial(
-            dataclasses.replace(here, fields=()), STATION, content().starter_hull, neighbours
+            msgspec.structs.replace(here, fields=()), STATION, content().starter_hull, neighbours
         )
         assert p.field is not None and p.field.sector != HOME and "mine" in p.steps
     with pytest.raises(ValueError, match="no station"):

@@ -73,9 +73,10 @@ def test_linked_accounts_and_transfers_and_duplicates() -> None:
     logins += [Login("w", 3, f"a{i}", 1000.0 * i) for i in range(4)]
     logins += [Login("w", 4, f"b{i}", 1000.0 * i + 1.0) for i in range(4)]
     links = economy.linked_accounts(logins)
-    assert links[frozenset((1, 2))].startswith("address")
-    assert links[frozenset((3, 4))] == "login times"
-    assert frozenset((1, 3)) not in links
+    assert links.linked(1, 2) and links.why(1, 2).startswith("address")
+    assert links.linked(3, 4) and links.why(3, 4) == "login times"
+    assert not links.linked(1, 3) and links.why(1, 3) == ""
+    assert [g.members for g in links.groups] == [(1, 2), (3, 4)]
     transfers = [
         economy.Transfer(1, 2, 40_000, 0, 1.0, "bounty"),
         economy.Transfer(3, 5, 9_000, 0, 1.0, "loot"),  # not linked

@@ -3,7 +3,8 @@
 The agents run on the server's own code: `server.npcs.AgentRuntime` (the world's NPC runtime)
 over real `Zone`s of generated star systems, with NPC clones made by `make_npc` and put in the
 zones by `AgentRuntime.spawn_npc`, and intents going through an in-process bus to the zones as
-`World.submit` sends them. Only the `World` around it is a small stand-in (`BenchHost`): no
+`World.submit` sends them. Only the `World` around it is a small stand-in (`BenchHost`, a
+`server.ports.Residents`, what the runtime reads of its world): no
 database (the clones a server would store when they die or leave are counted, not written) and
 no trading coroutines (a trader docking would start one off the tick; they are not run).
 
@@ -46,11 +47,13 @@ from callister.content import Content, load_content
 from callister.server.bus import InProcessBus, intents_subject, zone_key
 from callister.server.metrics import percentiles
 from callister.server.npcs import HULL_FOR, AgentRuntime, NpcSpec, make_npc
-from callister.server.world import ZoneHandle
-from callister.sim import Destroyed, Hit, Zone, ZoneLayout
+from callister.server.ports import Pilot, ZoneHandle
+from callister.sim import Destroyed, Hit, ShipState, Zone, ZoneLayout
 
 if TYPE_CHECKING:
-    from callister.server.world import World
+    from callister.economy import Economy
+    from callister.server.writer import StoreWriter
+    from callister.store import Store
 
 WARMUP_TICKS: Final = 20
 GOALS: Final = ((Goal.TRADER, 0.40), (Goal.MINER, 0.30), (Goal.PIRATE, 0.15), (Goal.PATROL, 0.15))
@@ -80,20 +83,57 @@ class _NoStore:
 
 
 class BenchHost:
-    """What `AgentRuntime` reads of its `World`, for a world of bench zones: name, seed,
-    content, zones, pilots (none: players here have no sessions), the bus to the zones."""
+    """What `AgentRuntime` reads of its `World` (`server.ports.Residents`), for a world of
+    bench zones: the zones, pilots (none: players here have no sessions), the bus to the
+    zones; and what the runtime is given besides (name, seed, content, a counting writer)."""
 
     def __init__(self, seed: int, content: Content) -> None:
         self.name = WORLD
         self.seed = seed
         self.content = content
+        self.tick = 0
         self.zones: dict[str, ZoneHandle] = {}
-        self.pilots: dict[int, Any] = {}
+        self.pilots: dict[int, Pilot] = {}
         self.ship_owner: dict[int, int] = {}
+        self.homes: list[tuple[int, int, int]] = []
         self.bus = InProcessBus()
         self.store = _NoStore()
         self.writer = _Writes()
         self.tasks_skipped = 0
+
+    def runtime(self) -> AgentRuntime:
+        """The server's agent runtime over these zones. No database and no economy: what it
+        would write is counted by `_Writes`, and trades (coroutines) are never run here."""
+        return AgentRuntime(
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=self.content,
+            npc_density=1.0,
+            store=cast("Store", self.store),
+            writer=cast("StoreWriter", self.writer),
+            economy=cast("Economy", None),
+            ids=self,
+            notify=self.notify,
+        )
+
+    async def next(self) -> int:
+        """`ports.Ids`: the bench places its NPCs itself (`spawn_npc` with chosen ids)."""
+        raise LookupError("the bench chooses its entity ids")
+
+    def notify(self, account_id: int, msg_type: str, /, **fields: Any) -> None:
+        """`ports.Notify`: nobody listens (no sockets)."""
+
+    async def ensure_zone(self, x: int, y: int) -> ZoneHandle:
+        """`World.ensure_zone`: every bench zone is loaded up front."""
+        handle = self.zones.get(zone_key(self.name, x, y))
+        if handle is None:
+            raise LookupError(f"no bench zone at sector ({x}, {y})")
+        return handle
+
+    def ship_state(self, pilot: Pilot) -> ShipState | None:
+        """`World.ship_state`: players here have no pilots."""
+        return None
 
     def submit(self, key: str, intent: Any) -> None:
         """`World.submit`: an intent to a zone through the bus."""
@@ -113,7 +153,7 @@ class BenchWorld:
         self.rng = rng
         content = load_content()
         self.host = BenchHost(seed, content)
-        self.runtime = AgentRuntime(cast("World", self.host))
+        self.runtime = self.host.runtime()
         self.zones = max(1, math.ceil(agents / per_zone))
         self.handles: list[ZoneHandle] = []
         for z, system in enumerate(bench_systems(seed, self.zones)):

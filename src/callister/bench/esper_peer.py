@@ -33,7 +33,7 @@ from callister.sim.rules import (
 from callister.sim.statics import STATIC_CELL_SIZE, StaticColliders
 
 if TYPE_CHECKING:
-    from callister.bench.sim import Control, ShipSpec
+    from callister.bench.workload import Control, ShipSpec
     from callister.sim import ZoneLayout
 
 ESPER_VERSION: Final = version("esper")

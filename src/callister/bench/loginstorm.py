@@ -204,16 +204,11 @@ def run_loginstorm_bench(
     }
 
 
-def run_cli(args: Any) -> int:
-    """`callister bench loginstorm` (registered in cli/bench_cmd.py)."""
-    from callister.cli.common import emit_json
-
+def run_cli(args: Any) -> dict[str, Any]:
+    """`callister bench loginstorm` (registered in cli/bench_cmd.py, which prints the result)."""
     if args.bystanders < 1 or args.storm < 1 or args.baseline <= 0:
         raise ValueError("--bystanders and --storm must be >= 1 and --baseline > 0")
     result = run_loginstorm_bench(
         args.bystanders, args.storm, args.baseline, url=args.url, progress=not args.json
     )
-    emit_json(result)
-    if not args.json:
-        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
-    return 0
+    return result

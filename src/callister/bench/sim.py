@@ -30,12 +30,12 @@ import platform
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 
-from callister.content import Hull, load_content
+from callister.bench.workload import Control, ShipSpec
+from callister.content import load_content
 from callister.protocol.intents import Autopilot, Input
 from callister.server.metrics import percentiles
 from callister.sim import (
@@ -58,24 +58,6 @@ SYSTEM_RADIUS: Final = 20_000.0
 FIELD_RADIUS: Final = 1_500.0
 CHANGERS_PER_TICK: Final = 0.01  # fraction of ships that get new controls each tick
 FIRST_ID: Final = 1 << 40  # ids as the server allocates them: large, not starting at 0
-
-
-@dataclass(frozen=True, slots=True)
-class ShipSpec:
-    """One ship of the workload, as both implementations create it."""
-
-    id: int
-    owner: int
-    hull: Hull
-    x: float
-    y: float
-    vx: float
-    vy: float
-    angle: float
-
-
-Control = tuple[int, float, float, bool]
-"""(ship id, thrust, turn, brake): one Input of the workload."""
 
 
 def bench_layout(seed: int) -> ZoneLayout:

@@ -9,6 +9,16 @@ import sys
 from callister.cli.common import emit_json
 
 
+def _loginstorm(args: argparse.Namespace) -> int:
+    """`callister bench loginstorm`: bench/loginstorm.py's figures as JSON."""
+    from callister.bench.loginstorm import run_cli
+
+    emit_json(run_cli(args))
+    if not args.json:
+        print("(record this in docs/benchmarks.md with the command line)", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
@@ -270,6 +280,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--json", action="store_true", help="print JSON only")
     f.set_defaults(func=run_footage)
 
+    d = bench.add_parser(
+        "detectors",
+        help="the linked-account detector and its flag writes for N accounts on one address",
+        description="N accounts behind one address (a campus, a carrier NAT): the time of the "
+        "linked-account detector and the flags two detection passes write (issue 17).",
+    )
+    d.add_argument("--accounts", type=int, default=1000, help="accounts (default %(default)s)")
+    d.add_argument("--json", action="store_true", help="print JSON only")
+    d.set_defaults(func=run_detectors)
+
+    m = bench.add_parser(
+        "moonshot",
+        help="one system beyond EVE's record: a worker publishing N ships, a gateway's views",
+        description="A worker process simulates N ships in one system at 20 Hz and publishes "
+        "each tick's frame once on NATS; a gateway process builds --clients players' views "
+        "from it. Prints both sides' costs and the cluster size that follows (issue 17).",
+    )
+    m.add_argument(
+        "--ships", type=int, default=7000, help="ships in the system (default %(default)s)"
+    )
+    m.add_argument(
+        "--clients", type=int, default=1000, help="viewers the gateway serves (default %(default)s)"
+    )
+    m.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds simulated (default %(default)s)"
+    )
+    m.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS URL (default %(default)s)")
+    m.add_argument(
+        "--socket-us",
+        type=float,
+        default=12.1,
+        help="µs CPU to write one frame to a socket (callister bench stack; default %(default)s)",
+    )
+    m.add_argument("--json", action="store_true", help="print JSON only")
+    m.set_defaults(func=run_moonshot)
+
     # protocol v2 views (issue 17): the workload, arguments and output live in bench/views.py
     v = bench.add_parser(
         "views",
@@ -380,9 +426,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="measure a server you started (http://host:port) instead of starting one",
     )
     ls.add_argument("--json", action="store_true", help="print JSON only")
-    ls.set_defaults(
-        func=lambda args: __import__("callister.bench.loginstorm").bench.loginstorm.run_cli(args)
-    )
+    ls.set_defaults(func=_loginstorm)
 
     # issue 14: the cost of the values the tick and the generator build (bench/values.py)
     v = bench.add_parser(
@@ -502,6 +546,27 @@ def run_footage(args: argparse.Namespace) -> int:
     if args.ships < 2 or args.seconds <= 0:
         raise ValueError("--ships must be >= 2 and --seconds > 0")
     _print(run_footage_bench(args.ships, args.seconds), args.json)
+    return 0
+
+
+def run_detectors(args: argparse.Namespace) -> int:
+    from callister.bench.detectors import run_detectors_bench
+
+    if args.accounts < 2:
+        raise ValueError("--accounts must be >= 2")
+    _print(run_detectors_bench(args.accounts), args.json)
+    return 0
+
+
+def run_moonshot(args: argparse.Namespace) -> int:
+    from callister.bench.moonshot import run_moonshot_bench
+
+    if args.ships < 2 or not 1 <= args.clients <= args.ships or args.seconds <= 0:
+        raise ValueError("need --ships >= 2, 1 <= --clients <= --ships and --seconds > 0")
+    _print(
+        run_moonshot_bench(args.ships, args.clients, args.seconds, args.nats, args.socket_us),
+        args.json,
+    )
     return 0
 
 

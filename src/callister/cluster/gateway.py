@@ -53,6 +53,7 @@ from callister.protocol.errors import ErrorCode
 from callister.protocol.limits import MAX_HTTP_BODY, MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, error_message
 from callister.server import app as server_app
+from callister.server import http as server_http
 from callister.server import moderation_routes
 from callister.server.admin_routes import admin_console
 from callister.server.auth import Passwords, Throttle
@@ -153,7 +154,7 @@ class EdgeGateway:
         self._spawn(self._heartbeat_loop(), "heartbeat")
         self._spawn(self._watch_workers(), "watch workers")
         view = GatewayView(s.world_name, s.world_seed, self.universe, s, self.store, self.writer)
-        app[server_app.SERVICES] = server_app.Services(
+        app[server_http.SERVICES] = server_http.Services(
             settings=s,
             store=self.store,
             writer=self.writer,
@@ -474,22 +475,22 @@ def build_gateway_app(settings: Settings) -> web.Application:
         return web.json_response(body, status=200 if edge.bus.connected else 503)
 
     async def cluster_view(request: web.Request) -> web.Response:
-        account = await server_app.current_account(request)
-        server_app.require_role(account, "admin")
+        account = await server_http.current_account(request)
+        server_http.require_role(account, "admin")
         return web.json_response(edge.cluster_view())
 
     async def cluster_move(request: web.Request) -> web.Response:
-        account = await server_app.current_account(request)
-        server_app.require_role(account, "admin")
-        body = await server_app._json_body(request)
+        account = await server_http.current_account(request)
+        server_http.require_role(account, "admin")
+        body = await server_http.json_body(request)
         zone, to = body.get("zone"), body.get("to") or None
         reason = body.get("reason") or "rebalance"
         if not isinstance(zone, str) or zone.count(".") < 2:
-            return server_app._error(400, "BAD_FIELD", "zone must be a key like infinity.0.0")
+            return server_http.error(400, "BAD_FIELD", "zone must be a key like infinity.0.0")
         if to is not None and not isinstance(to, str):
-            return server_app._error(400, "BAD_FIELD", "to must be a worker name")
+            return server_http.error(400, "BAD_FIELD", "to must be a worker name")
         if not isinstance(reason, str) or len(reason) > 500:
-            return server_app._error(400, "BAD_FIELD", "reason must be text (500 at most)")
+            return server_http.error(400, "BAD_FIELD", "reason must be text (500 at most)")
         answer = await edge.move_zone(zone, to)
         entry = AuditEntry(
             world=settings.world_name,
@@ -502,7 +503,7 @@ def build_gateway_app(settings: Settings) -> web.Application:
         )
         await edge.writer.call(edge.store.moderation.add_audit, entry)
         if not answer.get("ok"):
-            return server_app._error(409, "MOVE_FAILED", str(answer.get("error", answer)))
+            return server_http.error(409, "MOVE_FAILED", str(answer.get("error", answer)))
         return web.json_response(answer)
 
     app.on_startup.append(on_startup)
@@ -525,7 +526,7 @@ def build_gateway_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/me/discovered", server_app.discovered)
     app.router.add_get("/api/universe/system", server_app.system_view)
     app.router.add_get("/api/universe/map", server_app.map_view)
-    app.router.add_static("/static/", server_app.WEB_DIR, show_index=False)
+    app.router.add_static("/static/", server_http.WEB_DIR, show_index=False)
     return app
 
 

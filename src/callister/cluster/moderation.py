@@ -86,7 +86,7 @@ class WorkerModeration(Moderation):
             self.muted[account] = float(effect["until"])
             return {"muted": True}
         if kind == "warn":
-            self.world.outcomes.notify(account, "event", kind="warning", text=str(effect["text"]))
+            self.world.notices.notify(account, "event", kind="warning", text=str(effect["text"]))
             return {"warned": account in self.gateway.sessions}
         return {"error": f"unknown effect {kind!r}"}
 

@@ -146,7 +146,7 @@ class ClusterWorld(World):
         """The session followed its ship here: tell the client it arrived, as a jump within one
         process does (after the welcome, which `enter`'s caller sends before it yields)."""
         notice = functools.partial(
-            self.outcomes.notify, account_id, "event", kind="arrived", ship=ship
+            self.notices.notify, account_id, "event", kind="arrived", ship=ship
         )
         asyncio.get_running_loop().call_soon(notice)
 
@@ -260,7 +260,7 @@ class ClusterWorld(World):
         except (Fenced, KeyError, NotResident) as exc:
             log.warning("local jump not recorded", extra={"ship": event.ship, "err": repr(exc)})
         pilot.character = character
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
 
     async def _hand_off(
@@ -394,7 +394,7 @@ class ClusterWorld(World):
         )
         self.pilots[owner] = pilot
         self.ship_owner[handoff.ship] = owner
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(owner, handle.sector)
         # nobody attached yet: the usual reconnect grace applies (the session is on its way)
         pilot.linger = asyncio.get_running_loop().call_later(
@@ -470,7 +470,7 @@ class ClusterWorld(World):
             self.lose_zone(zone, "fenced: another worker owns it")
 
     # --------------------------------------------------------------------- persistence
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         zone = pilot.zone_key
         if zone is None or zone not in self.zones or not self.node.valid(zone):
             return  # not ours to write (in transit, or the zone was lost)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callister.moderation import admission
 from callister.moderation.admission import Mutes, Refusal
@@ -28,6 +28,8 @@ from callister.moderation.feeds import (
     Suspicion,
 )
 from callister.moderation.footage import Footage, ZoneRecorder
+from callister.moderation.ports import Gateway, Subscription, World
+from callister.moderation.written import WrittenFlags
 from callister.protocol.intents import Input
 from callister.store import (
     Account,
@@ -39,11 +41,6 @@ from callister.store import (
     Login,
     Report,
 )
-
-if TYPE_CHECKING:  # the server wires this service in; no import of server code at run time
-    from callister.server.bus import Subscription
-    from callister.server.gateway import Gateway
-    from callister.server.world import World
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +61,9 @@ class ModerationError(Exception):
 
 
 class Moderation:
+    """One server's moderation (see the module docstring). `world` and `gateway` are the
+    server's, seen through moderation/ports.py (moderation imports nothing of the server)."""
+
     def __init__(self, world: World, gateway: Gateway) -> None:
         self.world, self.gateway = world, gateway
         self.settings = world.settings
@@ -74,6 +74,7 @@ class Moderation:
         self.gateways: Callable[[], Iterable[Gateway]] = lambda: (self.gateway,)
         self.chat: list[dict[str, Any]] = []  # the recent world messages we have (distress etc.)
         self.last_detect = 0.0
+        self.written = WrittenFlags()  # what the detectors last wrote: write only changes
         self.tasks: list[asyncio.Task[Any]] = []
         self.transfers = economy.TransferLedger()  # fed from the ledger by each detector pass
         self._detecting = asyncio.Lock()  # the periodic pass and POST /api/mod/detect
@@ -359,11 +360,7 @@ class Moderation:
             found += refusals.refusals(evidence, now)
             found += refusals.floods(evidence, now)
             links = economy.linked_accounts(logins)
-            for pair, why in links.items():
-                a, b = sorted(pair)
-                found.append(
-                    Finding("linked_accounts", b, 0.3, {"with": a, "why": why}, f"link:{a}:{b}")
-                )
+            found += [group.finding() for group in links.groups]
             found += economy.linked_transfers(transfers, links)
             found += economy.duplicate_rids(economy.rid_variants(evidence))
             return found
@@ -371,10 +368,14 @@ class Moderation:
         findings = await asyncio.get_running_loop().run_in_executor(None, analyse)
         if whole:
             findings += await self._clone_findings()
-        for f in findings:
+        changed = self.written.changed(findings, now)
+        if changed:  # one transaction for the pass, and only what is new or different
             await world.writer.call(
-                store.moderation.add_flag,
-                Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject),
+                store.moderation.add_flags,
+                [
+                    Flag(world.name, f.detector, f.account_id, f.score, f.evidence, now, f.subject)
+                    for f in changed
+                ],
             )
         self.last_detect = now
         return findings
@@ -472,7 +473,7 @@ class Moderation:
         target = int(account_id) if isinstance(account_id, int) else 0
         if action == "warn":
             for gateway in self.gateways():  # in whichever world the player is
-                gateway.world.outcomes.notify(target, "event", kind="warning", text=reason)
+                gateway.world.notices.notify(target, "event", kind="warning", text=reason)
         elif action == "mute":
             mute_until = now + 3600.0 * float(hours or 1)
             self.mutes.mute(target, mute_until)

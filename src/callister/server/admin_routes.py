@@ -15,6 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from callister.server.http import (
+    CSP,
+    SERVICES,
+    WEB_DIR,
+    current_account,
+    error,
+    json_body,
+    require_role,
+)
 from callister.store import (
     Account,
     NameTaken,
@@ -33,13 +42,7 @@ WORLD_HOST: web.AppKey[WorldHost] = web.AppKey("world_host")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 async def _account(request: web.Request, *roles: str) -> Account:
-    from callister.server.app import current_account, require_role
-
     account = await current_account(request)  # 401
     if roles:
         require_role(account, *roles)  # 403
@@ -47,11 +50,9 @@ async def _account(request: web.Request, *roles: str) -> Account:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    from callister.server.app import _json_body
-
     if not request.can_read_body:
         return {}
-    return await _json_body(request)
+    return await json_body(request)
 
 
 def _host(request: web.Request) -> WorldHost:
@@ -67,20 +68,20 @@ def _guard(fn: Handler) -> Handler:
         except web.HTTPException:
             raise
         except NameTaken as exc:
-            return _error(409, "NAME_TAKEN", str(exc))
+            return error(409, "NAME_TAKEN", str(exc))
         except NoSuchCharacter as exc:
-            return _error(404, "NO_SUCH_CHARACTER", str(exc))
+            return error(404, "NO_SUCH_CHARACTER", str(exc))
         except (NotFound, LookupError) as exc:
             # a KeyError's str() is its repr: quoted; its message is the argument itself
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            return _error(404, "NO_SUCH_WORLD", str(message))
+            return error(404, "NO_SUCH_WORLD", str(message))
         except PermissionError as exc:
-            return _error(403, "FORBIDDEN", str(exc))
+            return error(403, "FORBIDDEN", str(exc))
         except ValueError as exc:
-            return _error(400, "BAD_FIELD", str(exc))
+            return error(400, "BAD_FIELD", str(exc))
         except StoreError as exc:
             log.exception("world request failed")
-            return _error(500, "INTERNAL", str(exc))
+            return error(500, "INTERNAL", str(exc))
 
     return wrapped
 
@@ -378,8 +379,6 @@ async def admin_audit(request: web.Request) -> web.Response:
 
 
 async def admin_console(request: web.Request) -> web.StreamResponse:
-    from callister.server.app import CSP, WEB_DIR
-
     return web.FileResponse(WEB_DIR / "admin.html", headers={"Content-Security-Policy": CSP})
 
 
@@ -396,7 +395,6 @@ ADMIN_ENDPOINTS: tuple[tuple[str, str], ...] = (
 
 def register(app: web.Application) -> None:
     """Add this module's routes to the application (called once by app.build_app)."""
-    from callister.server.app import SERVICES
     from callister.server.world_host import WorldHost
 
     async def on_startup(app: web.Application) -> None:  # after build_app's own start-up

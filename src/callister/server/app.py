@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import json
 import logging
 import math
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -36,14 +33,24 @@ from callister.server.auth import (
 )
 from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
+from callister.server.http import (
+    CSP,
+    SERVICES,
+    WEB_DIR,
+    Services,
+    current_account,
+    error,
+    int_param,
+    json_body,
+    require_role,
+)
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings, SettingsError
-from callister.server.world import World
+from callister.server.world import World, zone_health
 from callister.server.writer import StoreWriter
-from callister.store import Account, NameTaken, Store, open_store
+from callister.store import Account, NameTaken, open_store
 
 log = logging.getLogger(__name__)
-WEB_DIR = Path(callister.__file__).parent / "web"
 MAX_MAP_RADIUS = 8
 AUTH_COUNTERS = (
     "callister_password_checks_total",  # logins whose password was verified (argon2)
@@ -51,34 +58,12 @@ AUTH_COUNTERS = (
     "callister_auth_throttled_total",  # logins and registrations refused by a throttle (429)
     "callister_auth_busy_total",  # refused because the hashing queue was full (503)
 )
-MAX_JSON_DEPTH = 32  # HTTP bodies: deeper arrays/objects are refused with BAD_JSON
-
-
-@dataclass
-class Services:
-    settings: Settings
-    store: Store
-    writer: StoreWriter
-    world: World
-    gateway: Gateway
-    metrics: Metrics
-    passwords: Passwords
-    login_throttle: Throttle
-    register_throttle: Throttle
-    started_at: float
-
-
-SERVICES = web.AppKey("services", Services)
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def _retry_later(status: int, code: str, message: str, seconds: float) -> web.Response:
     """A refusal the client may retry after `seconds` (the Retry-After header, and in words)."""
     wait = max(1, math.ceil(seconds))
-    response = _error(status, code, f"{message}; retry in {wait} s")
+    response = error(status, code, f"{message}; retry in {wait} s")
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -98,115 +83,6 @@ def _busy(services: Services, exc: PasswordsBusy) -> web.Response:
     )
 
 
-def _json_error(exc: type[web.HTTPException], code: str, message: str, **kw: Any) -> Any:
-    """An HTTP error whose body has the same shape as every other refusal."""
-    body = json.dumps({"error": {"code": code, "message": message}})
-    return exc(text=body, content_type="application/json", **kw)
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a clear refusal (never a 500): 413 TOO_LARGE over
-    the body limit, 400 BAD_JSON for anything but a JSON object nested at most
-    MAX_JSON_DEPTH deep. Every route that reads a JSON body reads it through here."""
-    limit = request.client_max_size
-    try:
-        text = await request.text()
-    except web.HTTPRequestEntityTooLarge:
-        raise _json_error(
-            web.HTTPRequestEntityTooLarge,
-            "TOO_LARGE",
-            f"the body is over {limit} bytes; send less",
-            max_size=limit,
-        ) from None
-    except UnicodeDecodeError:
-        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body is not UTF-8") from None
-    try:
-        body = json.loads(text, parse_constant=_no_constants)
-        too_deep = _nested_deeper(body, MAX_JSON_DEPTH)
-    except RecursionError:  # the decoder's own guard trips first on very deep bodies
-        too_deep = True
-    except ValueError:
-        raise _json_error(
-            web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object (it is not JSON)"
-        ) from None
-    if too_deep:
-        raise _json_error(
-            web.HTTPBadRequest,
-            "BAD_JSON",
-            f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels",
-        )
-    if not isinstance(body, dict):
-        raise _json_error(web.HTTPBadRequest, "BAD_JSON", "the body must be a JSON object")
-    return body
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """Whether a decoded JSON value nests arrays or objects more than `limit` deep (without
-    recursion, so the check itself cannot overflow the stack)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(name)
-
-
-def _int_param(request: web.Request, name: str, default: int | None = None) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        if default is None:
-            raise web.HTTPBadRequest(text=f"query parameter '{name}' is required")
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"query parameter '{name}' must be an integer") from None
-    if not -(2**63) <= value < 2**63:
-        raise web.HTTPBadRequest(text=f"query parameter '{name}' is outside the 64-bit range")
-    return value
-
-
-async def current_account(request: web.Request) -> Account:
-    """The account behind the request's bearer token: 401 without a valid token, 403 `BANNED`
-    (JSON, with `until`) while the account or the request's address is banned — the same
-    admission check as every world's hello (moderation/admission.py), on every route."""
-    services = request.app[SERVICES]
-    header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else ""
-    if not token:
-        raise web.HTTPUnauthorized(text="log in first (Authorization: Bearer <token>)")
-    account, refused = await services.writer.call(
-        admission.token_account,
-        services.store,
-        services.settings.world_name,
-        token_hash(token),
-        request.remote,
-        time.time(),
-    )
-    if account is None:
-        raise web.HTTPUnauthorized(text="token unknown or expired; log in again")
-    if refused is not None:
-        raise _refused(refused)
-    return account
-
-
-def _refused(refused: admission.Refusal) -> web.HTTPForbidden:
-    return web.HTTPForbidden(
-        text=json.dumps({"error": refused.to_json()}), content_type="application/json"
-    )
-
-
 async def _admission(
     services: Services, request: web.Request, account: Account | None
 ) -> admission.Refusal | None:
@@ -219,11 +95,6 @@ async def _admission(
         request.remote,
         time.time(),
     )
-
-
-def require_role(account: Account, *roles: str) -> None:
-    if account.role not in roles:
-        raise web.HTTPForbidden(text=f"needs role {' or '.join(roles)}")
 
 
 async def _issue_token(services: Services, account: Account) -> dict[str, Any]:
@@ -242,13 +113,13 @@ async def _issue_token(services: Services, account: Account) -> dict[str, Any]:
 async def register(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if not services.settings.registration_open:
-        return _error(403, "REGISTRATION_CLOSED", "registration is closed on this server")
-    body = await _json_body(request)
+        return error(403, "REGISTRATION_CLOSED", "registration is closed on this server")
+    body = await json_body(request)
     try:
         name = check_name(body.get("name", ""))
         password = check_password(body.get("password", ""))
     except AuthError as exc:
-        return _error(exc.status, "BAD_FIELD", str(exc))
+        return error(exc.status, "BAD_FIELD", str(exc))
     # counted before hashing: concurrent registrations beyond the limit are never hashed
     attempt = services.register_throttle.reserve(f"addr:{request.remote or '?'}")
     if attempt.refused:
@@ -258,7 +129,7 @@ async def register(request: web.Request) -> web.Response:
         return web.json_response({"error": refused.to_json()}, status=403)
     store = services.store
     if await services.writer.call(store.accounts.by_name, name) is not None:
-        return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
+        return error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     try:
         password_hash = await services.passwords.hash_async(password)
     except PasswordsBusy as exc:
@@ -268,17 +139,17 @@ async def register(request: web.Request) -> web.Response:
     try:
         account = await services.writer.call(store.accounts.create, name, password_hash)
     except NameTaken:  # taken while we hashed
-        return _error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
+        return error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
     return web.json_response(await _issue_token(services, account), status=201)
 
 
 async def login(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = await _json_body(request)
+    body = await json_body(request)
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
-        return _error(400, "BAD_FIELD", "name and password are required strings")
+        return error(400, "BAD_FIELD", "name and password are required strings")
     try:  # the same steps as the command line's administrators (auth.check_login)
         attempt = begin_login(services.login_throttle, request.remote or "?", name)
         account = await services.writer.call(services.store.accounts.by_name, name)
@@ -293,7 +164,7 @@ async def login(request: web.Request) -> web.Response:
     except AuthError as exc:
         if exc.code == "THROTTLED":
             return _throttled(services, exc.retry_after, str(exc))
-        return _error(exc.status, exc.code, str(exc))
+        return error(exc.status, exc.code, str(exc))
     refused = await _admission(services, request, account)
     if refused is not None:
         return web.json_response({"error": refused.to_json()}, status=403)
@@ -357,29 +228,29 @@ def _summary(system: Any) -> dict[str, Any]:
 
 async def system_view(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    x, y = _int_param(request, "x"), _int_param(request, "y")
+    x, y = int_param(request, "x"), int_param(request, "y")
     try:
         system = await services.world.universe.get(x, y)
     except ValueError as exc:
-        return _error(400, "BAD_SECTOR", str(exc))
+        return error(400, "BAD_SECTOR", str(exc))
     if system is None:
-        return _error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
+        return error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
     return web.json_response(system.to_dict())
 
 
 async def map_view(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    x, y = _int_param(request, "x"), _int_param(request, "y")
-    radius = _int_param(request, "r", 4)
+    x, y = int_param(request, "x"), int_param(request, "y")
+    radius = int_param(request, "r", 4)
     if not 0 <= radius <= MAX_MAP_RADIUS:
-        return _error(400, "BAD_RADIUS", f"r must be within 0..{MAX_MAP_RADIUS}")
+        return error(400, "BAD_RADIUS", f"r must be within 0..{MAX_MAP_RADIUS}")
     loop = asyncio.get_running_loop()
     from callister.universe import neighbourhood
 
     try:
         systems = await loop.run_in_executor(None, neighbourhood, services.world.seed, x, y, radius)
     except ValueError as exc:
-        return _error(400, "BAD_SECTOR", str(exc))
+        return error(400, "BAD_SECTOR", str(exc))
     return web.json_response({"systems": [_summary(s) for s in systems]})
 
 
@@ -398,9 +269,9 @@ async def healthz(request: web.Request) -> web.Response:
         try:
             x, y = (int(part) for part in request.query["zone"].split(":"))
         except ValueError:
-            return _error(400, "BAD_FIELD", "zone must be <x>:<y>, sector coordinates")
+            return error(400, "BAD_FIELD", "zone must be <x>:<y>, sector coordinates")
         handle = world.zones.get(zone_key(world.name, x, y))
-        extra["zone"] = None if handle is None else handle.health(time.monotonic())
+        extra["zone"] = None if handle is None else zone_health(handle, time.monotonic())
     return web.json_response(
         {
             "status": "ok",
@@ -456,12 +327,6 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
     if host is not None:
         return await host.handle_ws(request)
     return await request.app[SERVICES].gateway.handle(request)
-
-
-CSP = (
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'"
-)
 
 
 async def index(request: web.Request) -> web.StreamResponse:

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from callister.server.http import SERVICES, json_body
 from callister.server.metrics import PROXY_HEADERS, scrape_refusal
+from callister.server.ports import Pilot, ZoneHandle
 from callister.sim import ShipState
 from callister.universe import StarSystem
 
 if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
+    from callister.server.world import World
 
 MAX_SHIPS = 5000  # the ids of a request fit in the 64 KiB body limit
 CLEARANCE_M = 1000.0  # between the disc and any star, station or field
@@ -92,7 +94,7 @@ def move_ship(world: World, pilot: Pilot, handle: ZoneHandle, x: float, y: float
     state = old.zone.remove_ship(ship)
     state = msgspec.structs.replace(state, x=x, y=y, vx=0.0, vy=0.0, angle=a, docked_at=None)
     assert isinstance(state, ShipState)
-    world._place(pilot, handle, state)
+    world.place(pilot, handle, state)
 
 
 async def place(world: World, body: dict[str, Any]) -> dict[str, Any]:
@@ -148,14 +150,13 @@ async def place(world: World, body: dict[str, Any]) -> dict[str, Any]:
 
 def register(app: web.Application) -> None:
     """Add POST /api/bench/place (build_app calls this only with `bench_spawn` on)."""
-    from callister.server.app import SERVICES, _json_body
 
     async def route(request: web.Request) -> web.Response:
         if scrape_refusal(request.remote, request.headers, "") is not None or any(
             h in request.headers for h in PROXY_HEADERS
         ):
             return _answer_error(403, "FORBIDDEN", "the bench spawn answers only this machine")
-        body = await _json_body(request)
+        body = await json_body(request)
         try:
             return web.json_response(await place(request.app[SERVICES].world, body))
         except BadPlacement as exc:

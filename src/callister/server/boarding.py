@@ -19,36 +19,55 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from callister.agents import Clone, Licence
+from callister.economy import Economy
 from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.server.bus import Bus
+from callister.server.npcs import AgentRuntime
+from callister.server.ports import Notify, Pilot, Roster, ZoneHandle
+from callister.server.writer import StoreWriter
 from callister.sim.boarding import Boarder, Party, eligibility, resolve
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
 
 BOARD_COOLDOWN_S = 30.0
 CAPTURED_CLONE = "CAPTURED_CLONE"
-_last_attempt: dict[tuple[str, int, int], float] = {}
 
 
-def _party(world: World, ship: int, handle: ZoneHandle) -> tuple[Party, list[int]]:
+class Ships(Protocol):
+    """What boarding needs: the shared ships (server/shipshare.py `ShipShare`) and the parts of
+    the world they were given."""
+
+    roster: Roster
+    agents: AgentRuntime
+    economy: Economy
+    writer: StoreWriter
+    bus: Bus
+    notify: Notify
+    pvp: bool
+    world_name: str
+    last_boarding: dict[tuple[str, int, int], float]  # (world, ship, target) -> monotonic time
+
+    def is_aboard(self, account: int) -> bool: ...
+    def humans_aboard(self, ship: int) -> list[int]: ...
+    def broadcast_ship(self, ship: int) -> None: ...
+
+
+def _party(share: Ships, ship: int, handle: ZoneHandle) -> tuple[Party, list[int]]:
     """The ship's fighters, and the accounts of the humans aboard (captain first)."""
     crew: list[Boarder] = []
     humans: list[int] = []
-    owner = world.ship_owner.get(ship)
-    if owner is not None and owner in world.pilots:
+    roster = share.roster
+    owner = roster.ship_owner.get(ship)
+    if owner is not None and owner in roster.pilots:
         crew.append(Boarder(owner, "human"))
         humans.append(owner)
-    shared = world.shipshare.ships.get(ship)
-    if shared is not None:
-        for account in sorted(shared.members):
-            crew.append(Boarder(account, "human"))
-            humans.append(account)
-    pool = world.agents.pool
-    for clone_id in world.agents.crews.by_ship.get(ship, ()):
+    for account in share.humans_aboard(ship):
+        crew.append(Boarder(account, "human"))
+        humans.append(account)
+    pool = share.agents.pool
+    for clone_id in share.agents.crews.by_ship.get(ship, ()):
         if clone_id in pool:
             c = pool.clone(clone_id)
             crew.append(Boarder(clone_id, "clone", float(getattr(c.skills, c.role.value))))
@@ -56,21 +75,21 @@ def _party(world: World, ship: int, handle: ZoneHandle) -> tuple[Party, list[int
     return Party(ship, tuple(crew), weapons), humans
 
 
-async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> dict[str, Any]:
-    share = world.shipshare
-    if pilot.account_id in share.aboard or ship != pilot.character.ship_id:
+async def board_attack(share: Ships, pilot: Pilot, ship: int, target: int) -> dict[str, Any]:
+    roster = share.roster
+    if share.is_aboard(pilot.account_id) or ship != pilot.character.ship_id:
         raise ProtocolError(ErrorCode.NOT_YOUR_SHIP, "only a ship's captain can order a boarding")
-    if pilot.zone_key is None or pilot.zone_key not in world.zones:
+    if pilot.zone_key is None or pilot.zone_key not in roster.zones:
         raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
-    handle = world.zones[pilot.zone_key]
+    handle = roster.zones[pilot.zone_key]
     zone = handle.zone
     if target == ship or not zone.has_ship(target) or not zone.has_ship(ship):
         raise ProtocolError(ErrorCode.NO_TARGET, f"no ship {target} in this system")
-    victim_id = world.ship_owner.get(target)
-    victim = world.pilots.get(victim_id) if victim_id is not None else None
+    victim_id = roster.ship_owner.get(target)
+    victim = roster.pilots.get(victim_id) if victim_id is not None else None
     if victim is None or victim.character.ship_id != target:
         raise ProtocolError(ErrorCode.NOT_AVAILABLE, "only players' ships can be boarded")
-    if not world.settings.pvp:
+    if not share.pvp:
         raise ProtocolError(ErrorCode.PVP_OFF, "this world forbids attacking other players")
     a, t = zone.ship_state(ship), zone.ship_state(target)
     why = eligibility(
@@ -84,22 +103,22 @@ async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> di
         if "docked" in why:
             code = ErrorCode.DOCKED
         raise ProtocolError(code, why)
-    key = (world.name, ship, target)
+    key = (share.world_name, ship, target)
     now = time.monotonic()
-    if now - _last_attempt.get(key, -math.inf) < BOARD_COOLDOWN_S:
+    if now - share.last_boarding.get(key, -math.inf) < BOARD_COOLDOWN_S:
         raise ProtocolError(
             ErrorCode.COOLDOWN, f"your boarders regroup: one attempt every {BOARD_COOLDOWN_S:.0f} s"
         )
-    _last_attempt[key] = now
-    tick = world.tick
-    attackers, attacker_humans = _party(world, ship, handle)
-    defenders, defender_humans = _party(world, target, handle)
+    share.last_boarding[key] = now
+    tick = roster.tick
+    attackers, attacker_humans = _party(share, ship, handle)
+    defenders, defender_humans = _party(share, target, handle)
     result = resolve(attackers, defenders, tick)
     items: dict[str, int] = {}
     captured: list[str] = []
     if result.attacker_won:
-        items = await _take_cargo(world, pilot, victim, target, tick)
-        captured = await _capture_clones(world, pilot, target, tick)
+        items = await _take_cargo(share, pilot, victim, target, tick)
+        captured = await _capture_clones(share, pilot, target, tick)
     fields = {
         "kind": "boarding",
         "ship": ship,
@@ -113,46 +132,39 @@ async def board_attack(world: World, pilot: Pilot, ship: int, target: int) -> di
         "captured": captured,
     }
     for account in (*attacker_humans, *defender_humans):
-        world.outcomes.notify(account, "event", **fields)
+        share.notify(account, "event", **fields)
     for s in (ship, target):
-        shared = share.ships.get(s)
-        if shared is not None:
-            share.broadcast(shared)
-    await world.agents.crews.send_crew(pilot)
-    await world.agents.crews.send_crew(victim)
+        share.broadcast_ship(s)
+    await share.agents.crews.send_crew(pilot)
+    await share.agents.crews.send_crew(victim)
     return fields
 
 
 async def _take_cargo(
-    world: World, captor: Pilot, victim: Pilot, target: int, tick: int
+    share: Ships, captor: Pilot, victim: Pilot, target: int, tick: int
 ) -> dict[str, int]:
-    events, books = world.economy.events, world.economy.books
-    taken = await world.writer.call(events.board, captor.character, target, tick)
+    events, books = share.economy.events, share.economy.books
+    taken = await share.writer.call(events.board, captor.character, target, tick)
     for p in (captor, victim):
-        cargo = await world.writer.call(books.cargo, p.character.ship_id)
-        world.outcomes._cargo_changed(p, cargo)
+        cargo = await share.writer.call(books.cargo, p.character.ship_id)
+        share.roster.set_cargo(p, cargo)
     return taken
 
 
-async def _capture_clones(world: World, captor: Pilot, target: int, tick: int) -> list[str]:
-    crews = world.agents.crews
-    runtime = world.agents
+async def _capture_clones(share: Ships, captor: Pilot, target: int, tick: int) -> list[str]:
+    crews = share.agents.crews
+    runtime = share.agents
     pool = runtime.pool
     names: list[str] = []
     for clone_id in list(crews.by_ship.get(target, ())):
         if clone_id not in pool:
             continue
         clone: Clone = pool.remove(clone_id)
-        member = crews.members.pop(clone_id, None)
-        crews.by_ship[target].remove(clone_id)
-        if not crews.by_ship[target]:
-            del crews.by_ship[target]
+        member = crews.release(clone_id, target)
         runtime.last.pop(clone_id, None)
-        crews._unregister(clone_id, target)
-        crews._tuned.pop(target, None)
         licence: Licence = clone.licence
         if licence.owner != captor.account_id:
-            world.bus.publish(
+            share.bus.publish(
                 EVIDENCE,
                 Suspicion(
                     captor.account_id,
@@ -184,8 +196,8 @@ async def _capture_clones(world: World, captor: Pilot, target: int, tick: int) -
         )
         ship_id = None
         if berth_free:
-            crews._aboard(clone, captor)
+            crews.take_aboard(clone, captor)
             ship_id = captor.character.ship_id
-        await world.writer.call(runtime.repo.put, clone, ship_id)
+        await share.writer.call(runtime.repo.put, clone, ship_id)
         names.append(clone.name)
     return names

@@ -19,7 +19,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from callister.agents import (
     Order,
     Profile,
     Role,
+    Skills,
     crew_modifiers,
 )
 from callister.agents.clonefile import (
@@ -61,7 +62,13 @@ from callister.store import (
 )
 
 if TYPE_CHECKING:
-    from callister.server.world import Pilot, World
+    from callister.content import Content
+    from callister.server.ports import Notify, Pilot, Residents
+    from callister.server.writer import StoreWriter
+
+Person = Callable[..., tuple[str, tuple[str, ...], Skills]]
+"""`server.npcs.person(seed, *parts)`: a generated name, traits and skills (injected, so this
+module does not import the agent runtime that builds it)."""
 
 log = logging.getLogger(__name__)
 
@@ -326,8 +333,22 @@ class CrewMember:
 class CrewDesk:
     """Hiring, orders, ship chat and the crew's own actions (see the module docstring)."""
 
-    def __init__(self, world: World, runtime: Any) -> None:
-        self.world = world
+    def __init__(
+        self,
+        world: Residents,
+        runtime: Any,
+        *,
+        world_name: str,
+        seed: int,
+        content: Content,
+        store: Store,
+        writer: StoreWriter,
+        notify: Notify,
+        person: Person,
+    ) -> None:
+        self.world = world  # the zone registry and who is in it (server/ports.py)
+        self.world_name, self.seed, self.content = world_name, seed, content
+        self.store, self.writer, self.notify, self.person = store, writer, notify, person
         self.runtime = runtime
         self.members: dict[int, CrewMember] = {}  # by clone id
         self.by_ship: dict[int, list[int]] = {}  # ship id -> clone ids
@@ -376,7 +397,7 @@ class CrewDesk:
 
     def say(self, captain: int, clone_id: int, text: str, *, kind: str, **extra: Any) -> None:
         name = self.runtime.names.get(clone_id, f"crew {clone_id}")
-        self.world.outcomes.notify(
+        self.notify(
             captain, "chat", **{"from": name}, clone=str(clone_id), text=text, kind=kind, **extra
         )
 
@@ -413,7 +434,7 @@ class CrewDesk:
         pilot = self.world.pilots.get(owner) if owner is not None else None
         if pilot is None:
             return
-        hull = self.world.content.hulls.get(pilot.character.hull, self.world.content.starter_hull)
+        hull = self.content.hulls.get(pilot.character.hull, self.content.starter_hull)
         mods = self.modifiers(ship)
         boost = SHIELD_BOOST if self.boost_until.get(ship, 0) >= tick else 1.0
         values = (
@@ -468,18 +489,16 @@ class CrewDesk:
     # -- candidates and the crew message --------------------------------------------------
     def candidates(self, sector: tuple[int, int], station: int) -> list[Clone]:
         """Who is looking for a berth at this station: deterministic from the world seed."""
-        from callister.server.npcs import person
-
         x, y = sector
         extra = (Role.PILOT, Role.MINER)[zlib.crc32(f"{x}:{y}:{station}".encode()) % 2]
         roles = (Role.GUNNER, Role.ENGINEER, extra)  # every station offers a gunner
         out = []
         for i in range(CANDIDATES_PER_STATION):
-            name, traits, skills = person(self.world.seed, x, y, station, 1000 + i)
+            name, traits, skills = self.person(self.seed, x, y, station, 1000 + i)
             role = roles[i]
             clone_id = (
                 (1 << 61)
-                | (zlib.crc32(f"crew:{self.world.seed}:{x}:{y}:{station}:{i}".encode()) << 20)
+                | (zlib.crc32(f"crew:{self.seed}:{x}:{y}:{station}:{i}".encode()) << 20)
                 | (i & 0xFFFFF)
             )
             clone = Clone.create(
@@ -490,7 +509,7 @@ class CrewDesk:
                     traits=traits,
                     skills=skills,
                 ),
-                world=self.world.name,
+                world=self.world_name,
                 tick=0,
                 role=role,
                 licence=Licence(),
@@ -549,7 +568,7 @@ class CrewDesk:
             for c in self.candidates(handle.sector, station):
                 if c.id in hired:
                     continue
-                taken = await self.world.writer.call(self.world.store.clones.exists, c.id)
+                taken = await self.writer.call(self.store.clones.exists, c.id)
                 if taken:
                     continue
                 skill = getattr(c.skills, c.role.value)
@@ -567,23 +586,40 @@ class CrewDesk:
         return out
 
     async def send_crew(self, pilot: Pilot) -> None:
-        self.world.outcomes.notify(pilot.account_id, "crew", **await self.crew_message(pilot))
+        self.notify(pilot.account_id, "crew", **await self.crew_message(pilot))
 
     # -- boarding ---------------------------------------------------------------------------
     async def board_saved(self, pilot: Pilot) -> None:
         """On login: the pilot's living crew aboard this ship come back from the database."""
         ship = pilot.character.ship_id
-        rows = await self.world.writer.call(
-            self.world.store.clones.find,
+        rows = await self.writer.call(
+            self.store.clones.find,
             CloneFilter(owner_id=pilot.account_id, ship_id=ship, alive=True),
         )
         for info in rows:
             if info.id in self.members:
                 continue
-            row = await self.world.writer.call(self.world.store.clones.get, info.id)
+            row = await self.writer.call(self.store.clones.get, info.id)
             if row is None:
                 continue
             self._aboard(row_to_clone(row), pilot)
+
+    def release(self, clone_id: int, ship: int) -> CrewMember | None:
+        """Take a clone off `ship`'s crew (captured in a boarding): its berth, its station in
+        the zone and the ship's tuning go; returns its membership, if it had one."""
+        member = self.members.pop(clone_id, None)
+        ids = self.by_ship.get(ship)
+        if ids is not None and clone_id in ids:
+            ids.remove(clone_id)
+            if not ids:
+                del self.by_ship[ship]
+        self._unregister(clone_id, ship)
+        self._tuned.pop(ship, None)
+        return member
+
+    def take_aboard(self, clone: Clone, pilot: Pilot) -> None:
+        """A clone joins the pilot's crew (a captured one, after a won boarding)."""
+        self._aboard(clone, pilot)
 
     def _aboard(self, clone: Clone, pilot: Pilot) -> None:
         ship = pilot.character.ship_id
@@ -612,9 +648,7 @@ class CrewDesk:
         )
         if found is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"nobody {candidate} is for hire here")
-        if candidate in self.members or await self.world.writer.call(
-            self.world.store.clones.exists, candidate
-        ):
+        if candidate in self.members or await self.writer.call(self.store.clones.exists, candidate):
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"{found.name} has already been hired")
         crew = self.by_ship.get(ship, [])
         if len(crew) >= MAX_CREW:
@@ -639,8 +673,8 @@ class CrewDesk:
         clone.relationships.of(pilot.account_id, pilot.name).trust = 0.3
 
         def pay_and_store() -> Any:
-            txn = self.world.store.ledger.commit(
-                self.world.name,
+            txn = self.store.ledger.commit(
+                self.world_name,
                 f"hire:{pilot.account_id}:{rid}",
                 "hire",
                 account=account,
@@ -653,7 +687,7 @@ class CrewDesk:
             return txn
 
         try:
-            txn = await self.world.writer.call(pay_and_store)
+            txn = await self.writer.call(pay_and_store)
         except InsufficientFunds:
             raise EconomyError(
                 ErrorCode.INSUFFICIENT_FUNDS, f"{found.name} asks {price} credits"
@@ -699,7 +733,7 @@ class CrewDesk:
             event="dismissed",
             entities=(pilot.account_id,),
         )
-        await self.world.writer.call(self.runtime.repo.put, clone, None)
+        await self.writer.call(self.runtime.repo.put, clone, None)
         self.say(pilot.account_id, clone_id, f"{clone.name} has left the ship.", kind="dismissed")
         await self.send_crew(pilot)
 
@@ -751,7 +785,7 @@ class CrewDesk:
         if not ids:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, "you have no crew; hire one at a station")
         pool = self.runtime.pool
-        self.world.outcomes.notify(
+        self.notify(
             pilot.account_id, "chat", **{"from": pilot.name}, clone=None, text=text, kind="captain"
         )
         for clone_id in ids:

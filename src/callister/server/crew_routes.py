@@ -27,13 +27,10 @@ from aiohttp import web
 from callister.agents import Clone, Licence, Profile, Role
 from callister.agents.clonefile import claim_matches, export_clone, new_claim_code
 from callister.agents.repository import CloneNotFound
+from callister.server.http import SERVICES, current_account, error, json_body, require_role
 from callister.store import CloneFilter, CloneInfo
 
 ROLE_NAMES = tuple(r.value for r in Role)
-
-
-def _err(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 def _info(c: CloneInfo) -> dict[str, Any]:
@@ -59,7 +56,7 @@ def _info(c: CloneInfo) -> dict[str, Any]:
 async def world_clones(services: Any, licence: str | None) -> web.Response:
     """Every clone of the services' world, optionally only those of one licence kind."""
     if licence is not None and licence not in ("generated", "licensed", "unlicensed"):
-        return _err(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
+        return error(400, "BAD_FIELD", "licence must be generated, licensed or unlicensed")
     rows = await services.writer.call(
         services.store.clones.find, CloneFilter(world=services.world.name), 10_000
     )
@@ -70,20 +67,19 @@ async def world_clones(services: Any, licence: str | None) -> web.Response:
 
 def register(app: web.Application) -> None:
     """Add this module's routes to the application (called once by app.build_app)."""
-    from callister.server.app import SERVICES, _json_body, current_account, require_role
 
     async def consent_post(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         grantee_name = body.get("grantee")
         grantee = None
         if grantee_name is not None:
             if not isinstance(grantee_name, str) or not grantee_name:
-                return _err(400, "BAD_FIELD", "'grantee' must be an account name or null")
+                return error(400, "BAD_FIELD", "'grantee' must be an account name or null")
             found = await services.writer.call(services.store.accounts.by_name, grantee_name)
             if found is None:
-                return _err(404, "NOT_FOUND", f"no account named {grantee_name!r}")
+                return error(404, "NOT_FOUND", f"no account named {grantee_name!r}")
             grantee = found.id
         consent = await services.writer.call(
             services.store.clones.record_consent, account.id, grantee
@@ -123,14 +119,14 @@ def register(app: web.Application) -> None:
         try:
             consent_id = int(request.match_info["id"])
         except ValueError:
-            return _err(400, "BAD_FIELD", "consent id must be an integer")
+            return error(400, "BAD_FIELD", "consent id must be an integer")
         if not 0 < consent_id < 2**63:
-            return _err(400, "BAD_FIELD", "consent id out of range")
+            return error(400, "BAD_FIELD", "consent id out of range")
         done = await services.writer.call(
             services.store.clones.revoke_consent, account.id, consent_id, account.id
         )
         if not done:
-            return _err(404, "NOT_FOUND", "no active consent of yours with that id")
+            return error(404, "NOT_FOUND", "no active consent of yours with that id")
         for clone in services.world.agents.pool.clones():  # the live copies, at once too
             licence = clone.licence
             if (licence.home, licence.subject, licence.consent) == (
@@ -144,15 +140,15 @@ def register(app: web.Application) -> None:
     async def clone_post(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         subject_name, role = body.get("subject"), body.get("role", "gunner")
         if not isinstance(subject_name, str) or not subject_name:
-            return _err(400, "BAD_FIELD", "'subject' must be an account name")
+            return error(400, "BAD_FIELD", "'subject' must be an account name")
         if role not in ROLE_NAMES:
-            return _err(400, "BAD_FIELD", f"'role' must be one of {list(ROLE_NAMES)}")
+            return error(400, "BAD_FIELD", f"'role' must be one of {list(ROLE_NAMES)}")
         subject = await services.writer.call(services.store.accounts.by_name, subject_name)
         if subject is None:
-            return _err(404, "NOT_FOUND", f"no account named {subject_name!r}")
+            return error(404, "NOT_FOUND", f"no account named {subject_name!r}")
         consent = await services.writer.call(
             services.store.clones.active_consent, subject.id, account.id
         )
@@ -231,33 +227,33 @@ def register(app: web.Application) -> None:
         try:
             out = await services.writer.call(build)
         except CloneNotFound:
-            return _err(404, "NOT_FOUND", f"no clone {clone_id}")
+            return error(404, "NOT_FOUND", f"no clone {clone_id}")
         if out is None:
-            return _err(403, "NOT_YOURS", f"clone {clone_id} is not yours to export")
+            return error(403, "NOT_YOURS", f"clone {clone_id} is not yours to export")
         return web.json_response(out)
 
     async def clone_claim(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         account = await current_account(request)
         clone_id = clone_id_of(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         code = body.get("code")
         if not isinstance(code, str) or not code.strip() or len(code) > 200:
-            return _err(400, "BAD_FIELD", "'code' must be the claim code given at export")
+            return error(400, "BAD_FIELD", "'code' must be the claim code given at export")
         repo = services.world.agents.repo
         store = services.store
 
         def claim() -> web.Response:
             row = repo.get_row(clone_id)
             if row is None:
-                return _err(404, "NOT_FOUND", f"no clone {clone_id}")
+                return error(404, "NOT_FOUND", f"no clone {clone_id}")
             clone = repo.get(clone_id)
             if clone.licence.owner is not None:
-                return _err(
+                return error(
                     409, "ALREADY_OWNED", f"clone {clone_id} has an owner: it cannot be claimed"
                 )
             if not claim_matches(clone.licence, code):
-                return _err(
+                return error(
                     403,
                     "BAD_CLAIM",
                     "that is not this clone's claim code (it is printed once where the clone "

@@ -26,7 +26,8 @@ from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.commands import Camera, sector_str
-from callister.server.outcomes import Notice, Respawned, account_subject
+from callister.server.notices import Notice, account_subject
+from callister.server.outcomes import Respawned
 from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
@@ -43,6 +44,7 @@ from callister.sim import (
     ZoneFrame,
 )
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
+from callister.universe import gates_of
 
 SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
 _TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
@@ -133,7 +135,7 @@ class Fanout:
                 "system",
                 system=system.to_dict(),
                 tick=_TICK_MARK,
-                gates=[g.to_dict() for g in system.gates],
+                gates=[g.to_dict() for g in gates_of(system)],
             )
             head, tail = body.split(json.dumps(_TICK_MARK), 1)
             cached = self._systems[system.key] = (system, head, tail)
@@ -434,7 +436,7 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                status = self.world.shipshare.status(self.world, zone, pilot, own, session.target)
+                status = self.world.shipshare.status(zone, pilot, own, session.target)
                 last = session.last_status
                 if status != last and (
                     last is None

@@ -19,6 +19,15 @@ from callister.economy.services import KINDS as SERVICE_KINDS
 from callister.moderation.footage import MAX_FRAMES, FootageError
 from callister.moderation.service import Moderation, ModerationError
 from callister.server import admin_routes, crew_routes
+from callister.server.http import (
+    CSP,
+    SERVICES,
+    WEB_DIR,
+    current_account,
+    error,
+    json_body,
+    require_role,
+)
 from callister.store import Account, CloneFilter
 
 log = logging.getLogger(__name__)
@@ -27,26 +36,20 @@ ROLES = ("moderator", "admin")
 Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 def _guarded(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The role check every moderation route goes through, then errors as JSON."""
 
     async def route(request: web.Request) -> web.StreamResponse:
-        from callister.server.app import current_account, require_role
-
         account = await current_account(request)
         require_role(account, *ROLES)
         try:
             return await handler(request, account)
         except ModerationError as exc:
-            return _error(exc.status, exc.code, exc.message)
+            return error(exc.status, exc.code, exc.message)
         except FootageError as exc:
-            return _error(400, "BAD_FOOTAGE", str(exc))
+            return error(400, "BAD_FOOTAGE", str(exc))
         except ValueError as exc:
-            return _error(400, "BAD_FIELD", str(exc))
+            return error(400, "BAD_FIELD", str(exc))
 
     return route
 
@@ -63,14 +66,10 @@ def _int(request: web.Request, name: str, default: int | None = None) -> int:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    from callister.server.app import _json_body
-
-    return await _json_body(request)
+    return await json_body(request)
 
 
 def _services(request: web.Request) -> tuple[Moderation, Any]:
-    from callister.server.app import SERVICES
-
     return request.app[MODERATION], request.app[SERVICES]
 
 
@@ -104,7 +103,7 @@ async def get_report(request: web.Request, account: Account) -> web.Response:
         services.store.moderation.get_report, services.world.name, _int(request, "id")
     )
     if report is None:
-        return _error(404, "NOT_FOUND", "no such report")
+        return error(404, "NOT_FOUND", "no such report")
     return web.json_response(_plain(report))
 
 
@@ -122,7 +121,7 @@ async def close_report(request: web.Request, account: Account) -> web.Response:
 
 
 async def flag_status(request: web.Request, account: Account) -> web.Response:
-    _, services = _services(request)
+    mod, services = _services(request)
     body = await _body(request)
     ok = await services.writer.call(
         services.store.moderation.set_flag_status,
@@ -130,6 +129,7 @@ async def flag_status(request: web.Request, account: Account) -> web.Response:
         _int(request, "id"),
         body.get("status"),
     )
+    mod.written.forget()  # a closed flag the detectors still find is opened again
     return web.json_response({"ok": ok}, status=200 if ok else 404)
 
 
@@ -235,7 +235,7 @@ async def inspect_account(request: web.Request, account: Account) -> web.Respons
     account_id = _int(request, "id")
     target = await writer.call(store.accounts.get, account_id)
     if target is None:
-        return _error(404, "NOT_FOUND", "no such account")
+        return error(404, "NOT_FOUND", "no such account")
     character = await writer.call(store.characters.load, account_id, world)
     evidence = await writer.call(store.moderation.list_evidence, world, account_id, 100)
     audit = await writer.call(store.moderation.list_audit, world, account_id, 100)
@@ -314,8 +314,6 @@ async def action(request: web.Request, account: Account) -> web.Response:
 
 async def console(request: web.Request) -> web.StreamResponse:
     """The console page; its API calls carry the token, so the page itself is public."""
-    from callister.server.app import CSP, WEB_DIR
-
     return web.FileResponse(WEB_DIR / "mod.html", headers={"Content-Security-Policy": CSP})
 
 
@@ -346,8 +344,6 @@ def register(app: web.Application, service: Callable[[Any], Moderation] | None =
     app.router.add_get("/mod", console)
 
     async def start(app: web.Application) -> None:
-        from callister.server.app import SERVICES
-
         services = app[SERVICES]
         if service is not None:  # a cluster gateway's: the workers moderate its sockets
             mod = service(services)

@@ -26,7 +26,7 @@ import logging
 import math
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -48,16 +48,16 @@ from callister.agents import (
     to_intents,
 )
 from callister.agents.errors import AgentError
-from callister.economy import EconomyError
+from callister.content import Content
+from callister.economy import Economy, EconomyError
+from callister.server.crew import CrewDesk, StoreCloneRepository, row_to_clone
+from callister.server.ports import Ids, Notify, Residents, ZoneHandle
 from callister.server.stations import station_ref
+from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
 from callister.sim.weapons import WEAPON_KEYS
-from callister.store import Character
-
-if TYPE_CHECKING:
-    from callister.server.crew import CrewDesk
-    from callister.server.world import World, ZoneHandle
+from callister.store import Character, Store
 
 log = logging.getLogger(__name__)
 
@@ -259,13 +259,27 @@ class NpcShip:
 class AgentRuntime:
     """The world's clones at work (see the module docstring). Loop-only, not thread-safe."""
 
-    def __init__(self, world: World) -> None:
-        from callister.server.crew import CrewDesk, StoreCloneRepository
-
-        self.world = world
+    def __init__(
+        self,
+        world: Residents,
+        *,
+        world_name: str,
+        seed: int,
+        content: Content,
+        npc_density: float,
+        store: Store,
+        writer: StoreWriter,
+        economy: Economy,
+        ids: Ids,
+        notify: Notify,
+    ) -> None:
+        self.world = world  # the zone registry and who is in it (server/ports.py)
+        self.world_name, self.seed, self.content = world_name, seed, content
+        self.npc_density = npc_density
+        self.store, self.writer, self.economy, self.ids = store, writer, economy, ids
         self.names: dict[int, str] = {}
         self.pool = AgentPool(names=self.names)
-        self.repo = StoreCloneRepository(world.store, world.name)
+        self.repo = StoreCloneRepository(store, world_name)
         self.npcs: dict[int, NpcShip] = {}  # by ship id
         self.npc_of_clone: dict[int, int] = {}  # clone id -> ship id
         self.by_zone: dict[str, set[int]] = {}
@@ -273,8 +287,18 @@ class AgentRuntime:
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
         self.trading: set[int] = set()
-        self.ranges = np.array([world.content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
-        self.crews: CrewDesk = CrewDesk(world, self)
+        self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        self.crews: CrewDesk = CrewDesk(
+            world,
+            self,
+            world_name=world_name,
+            seed=seed,
+            content=content,
+            store=store,
+            writer=writer,
+            notify=notify,
+            person=person,
+        )
         self.thought = 0  # decisions made (metrics/tests)
 
     # ------------------------------------------------------------------ zones
@@ -298,7 +322,7 @@ class AgentRuntime:
         self.add_statics(handle)
         x, y = handle.sector
         home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
-        plan = npc_plan(world.seed, handle.system, layout, world.settings.npc_density, home)
+        plan = npc_plan(self.seed, handle.system, layout, self.npc_density, home)
         for spec in plan:
             try:
                 await self._spawn(handle, spec)
@@ -308,22 +332,20 @@ class AgentRuntime:
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
         x, y = handle.sector
-        clone_id = npc_clone_id(world.seed, x, y, spec.index)
+        clone_id = npc_clone_id(self.seed, x, y, spec.index)
         if clone_id in self.pool:
             return
-        row = await world.writer.call(world.store.clones.get, clone_id)
+        row = await self.writer.call(self.store.clones.get, clone_id)
         if row is not None and not row.alive:
             return  # died for good: an archive, never respawned
         if row is not None:
-            from callister.server.crew import row_to_clone
-
             clone = row_to_clone(row)
         else:
-            clone = make_npc(world.seed, world.name, x, y, spec, world.tick)
-        ship = await world.ids.next()
+            clone = make_npc(self.seed, self.world_name, x, y, spec, world.tick)
+        ship = await self.ids.next()
         self.spawn_npc(handle, clone, ship, spec.hull, spec.x, spec.y, docked_at=spec.station)
         if row is None:
-            world.writer.submit(self.repo.put, clone, ship)
+            self.writer.submit(self.repo.put, clone, ship)
 
     def spawn_npc(
         self,
@@ -339,7 +361,7 @@ class AgentRuntime:
     ) -> NpcShip:
         """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
         clone.require_alive()
-        hull = self.world.content.hulls[hull_key]
+        hull = self.content.hulls[hull_key]
         owner = -clone.id
         handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
@@ -375,7 +397,7 @@ class AgentRuntime:
         self.statics.pop(handle.key, None)
         self.crimes.pop(handle.key, None)
         if keep:
-            self.world.writer.submit(self.repo.put_many, keep)
+            self.writer.submit(self.repo.put_many, keep)
 
     def save_all(self) -> list[tuple[Clone, int | None]]:
         """Every living clone with its ship (for checkpoints)."""
@@ -559,7 +581,7 @@ class AgentRuntime:
         self.npc_of_clone.pop(npc.clone_id, None)
         self.last.pop(npc.clone_id, None)
         if npc.clone_id in self.pool:
-            self.world.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
+            self.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
 
     def _destroyed(self, ship: int, tick: int, by_owner: int) -> None:
         killer = self.names.get(by_owner, "station defences" if by_owner == 0 else "someone")
@@ -575,7 +597,7 @@ class AgentRuntime:
                 )
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
-            self.world.writer.submit(self.repo.put_many, dead)
+            self.writer.submit(self.repo.put_many, dead)
 
     # ------------------------------------------------------------------ trade
     async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
@@ -583,17 +605,17 @@ class AgentRuntime:
         the market's real prices (every unit moves the price), through the ledger."""
         world = self.world
         try:
-            econ = world.economy
+            econ = self.economy
             x, y = handle.sector
             station = next((s for s in handle.system.stations if s.index == station_index), None)
             if station is None or "market" not in station.services:
                 return
             ref = station_ref(handle, station_index)
             account = npc.owner
-            await world.writer.call(econ.events.ensure_player, account)
+            await self.writer.call(econ.events.ensure_player, account)
             character = Character(
                 account_id=account,
-                world=world.name,
+                world=self.world_name,
                 ship_id=npc.ship,
                 hull=npc.hull,
                 system_x=x,
@@ -610,10 +632,10 @@ class AgentRuntime:
                 extra={},
             )
             tag = f"{npc.ship}:{world.tick}"
-            cargo = await world.writer.call(econ.books.cargo, npc.ship)
+            cargo = await self.writer.call(econ.books.cargo, npc.ship)
             done: list[str] = []
             for item, qty in sorted(cargo.items()):
-                r = await world.writer.call(
+                r = await self.writer.call(
                     econ.markets.trade,
                     f"npc-sell:{tag}:{item}",
                     account,
@@ -624,9 +646,9 @@ class AgentRuntime:
                     "sell",
                 )
                 done.append(f"sold {qty} {item} for {r.detail['total']}")
-            market = await world.writer.call(econ.markets.quote, ref)
-            credits = await world.writer.call(econ.books.credits, account)
-            room = world.content.hulls[npc.hull].cargo
+            market = await self.writer.call(econ.markets.quote, ref)
+            credits = await self.writer.call(econ.books.credits, account)
+            room = self.content.hulls[npc.hull].cargo
             goods = [i for i in market if i["stock"] > 0 and i["buy"] <= credits]
             if goods:
                 pick = min(goods, key=lambda i: (i["buy"] / max(1, i["volume"]), i["key"]))
@@ -639,7 +661,7 @@ class AgentRuntime:
                     )
                 )
                 if qty > 0:
-                    r = await world.writer.call(
+                    r = await self.writer.call(
                         econ.markets.trade,
                         f"npc-buy:{tag}",
                         account,

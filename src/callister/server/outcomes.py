@@ -22,12 +22,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from callister.economy import EconomyError, Receipt
+from callister.economy import Economy, EconomyError, Receipt
 from callister.moderation.feeds import EVIDENCE, REQUEST_REFUSED, RequestRefused, Suspicion
 from callister.protocol.errors import ErrorCode
+from callister.server.bus import Bus
+from callister.server.metrics import Metrics
+from callister.server.notices import Notice, Notices, account_subject
+from callister.server.ports import Ids, Pilot, Roster, ZoneHandle
+from callister.server.settings import Settings
+from callister.server.writer import StoreWriter
 from callister.sim import (
     AutopilotArrived,
     AutopilotCancelled,
@@ -44,29 +50,15 @@ from callister.sim import (
     ZoneEvent,
 )
 from callister.sim.rules import WRECK_TTL_TICKS
-from callister.store import Evidence
+from callister.store import Evidence, Store
 
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
+__all__ = ["Notice", "Outcomes", "Respawned", "account_subject", "killer_of"]
 
 log = logging.getLogger(__name__)
 
 
 BOUNTY_WINDOW_S = 3600.0
 """A bounty can be placed on a player who committed a crime within this many seconds."""
-
-
-def account_subject(account_id: int) -> str:
-    return f"account.{account_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A message for one player, published on `account.<id>`: `fields` become the JSON
-    message `{"t": msg_type, **fields}`."""
-
-    msg_type: str
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,61 +71,73 @@ class Respawned:
     hull: str
 
 
-def killer_of(world: World, event: Destroyed) -> dict[str, Any]:
+def killer_of(roster: Roster, event: Destroyed) -> dict[str, Any]:
     """Who destroyed the ship, as the `destroyed` event tells it: `by` (a name: a player's, an
     NPC's, or "station defences"; null only if the killer is unknown here), `by_ship` (the
     killing ship's entity id, null for station defences) and `by_kind` ("player", "npc",
     "station")."""
     if event.by == 0:
         return {"by": "station defences", "by_ship": None, "by_kind": "station"}
-    if event.by_owner > 0:
-        pilot = world.pilots.get(event.by_owner)
-        name = pilot.name if pilot is not None else world.agents.names.get(event.by_owner)
-        return {"by": name, "by_ship": event.by, "by_kind": "player"}
     # an NPC ship's owner is -clone id (server/npcs.py); its name outlives its ship
-    name = world.agents.names.get(event.by_owner) or world.agents.ship_name(event.by)
-    return {"by": name, "by_ship": event.by, "by_kind": "npc"}
+    name = roster.display_name(event.by, event.by_owner)
+    return {"by": name, "by_ship": event.by, "by_kind": "player" if event.by_owner > 0 else "npc"}
 
 
 class Outcomes:
-    def __init__(self, world: World) -> None:
-        self.world = world
+    """Zone events made so (see the module docstring); the world's evidence writer."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        *,
+        world_name: str,
+        settings: Settings,
+        writer: StoreWriter,
+        store: Store,
+        economy: Economy,
+        bus: Bus,
+        metrics: Metrics,
+        ids: Ids,
+        notices: Notices,
+    ) -> None:
+        self.roster, self.world_name, self.settings = roster, world_name, settings
+        self.writer, self.store, self.economy = writer, store, economy
+        self.bus, self.metrics, self.ids, self.notify = bus, metrics, ids, notices.notify
         self._evidence: list[Evidence] = []
         # account -> when they last committed a crime: bounties are for the flagged only.
         # In memory: a restart pardons, which errs on the side of the accused.
         self.flagged: dict[int, float] = {}
-        world.bus.subscribe(EVIDENCE, self._on_suspicion)
-        world.bus.subscribe(REQUEST_REFUSED, self._on_refused)
+        bus.subscribe(EVIDENCE, self._on_suspicion)
+        bus.subscribe(REQUEST_REFUSED, self._on_refused)
 
     # ----------------------------------------------------------------------- dispatch
     def handle(self, zone: ZoneHandle, events: list[ZoneEvent]) -> None:
         """Called by the world after each zone step with that step's events (on the loop)."""
-        world = self.world
         for event in events:
             if isinstance(event, Refused):
                 if event.evidence:
                     self._evidence_from_refusal(event)
             elif isinstance(event, Destroyed):
-                world.metrics.inc("callister_ships_destroyed_total")
-                world.spawn(self._destroyed(zone, event), f"destroyed {event.ship}")
+                self.metrics.inc("callister_ships_destroyed_total")
+                self.roster.spawn(self._destroyed(zone, event), f"destroyed {event.ship}")
             elif isinstance(event, Mined):
-                world.spawn(self._mined(zone, event), f"mined {event.ship}")
+                self.roster.spawn(self._mined(zone, event), f"mined {event.ship}")
             elif isinstance(event, LootReached):
-                world.spawn(self._loot(zone, event), f"loot {event.wreck}")
+                self.roster.spawn(self._loot(zone, event), f"loot {event.wreck}")
             elif isinstance(event, WreckExpired):
-                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
+                self.writer.submit(self.economy.events.expire_wreck, event.wreck)
             elif isinstance(event, FieldChanged):
                 x, y = zone.sector
-                world.writer.submit(
-                    world.store.characters.put_deltas,
-                    world.name,
+                self.writer.submit(
+                    self.store.characters.put_deltas,
+                    self.world_name,
                     [
                         (x, y, f"field.{event.field}.richness", int(event.richness)),
                         (x, y, f"field.{event.field}.tick", int(zone.zone.tick)),
                     ],
                 )
             elif isinstance(event, CrimeCommitted):
-                world.metrics.inc("callister_crimes_total")
+                self.metrics.inc("callister_crimes_total")
                 self.flagged[event.owner] = time.time()
                 self.notify(event.owner, "event", kind="crime", victim=event.victim)
             elif isinstance(event, FuelEmpty):
@@ -177,10 +181,6 @@ class Outcomes:
         at = self.flagged.get(account_id)
         return at is not None and time.time() - at <= BOUNTY_WINDOW_S
 
-    def notify(self, account_id: int, msg_type: str, **fields: Any) -> None:
-        if account_id > 0:
-            self.world.bus.publish(account_subject(account_id), Notice(msg_type, fields))
-
     # ----------------------------------------------------------------------- evidence
     def _on_suspicion(self, seen: Suspicion) -> None:
         """Evidence published on the bus: written at once (not with a tick's events)."""
@@ -198,12 +198,12 @@ class Outcomes:
         self, account_id: int, code: str, action: str, detail: dict[str, Any]
     ) -> None:
         """Record a refused, suspicious request (flushed after the current tick's events)."""
-        self.world.metrics.inc("callister_evidence_total")
+        self.metrics.inc("callister_evidence_total")
         self._evidence.append(
             Evidence(
-                world=self.world.name,
+                world=self.world_name,
                 account_id=account_id,
-                tick=self.world.tick,
+                tick=self.roster.tick,
                 at=time.time(),
                 code=code,
                 action=action,
@@ -214,7 +214,7 @@ class Outcomes:
     def flush_evidence(self) -> None:
         if self._evidence:
             rows, self._evidence = self._evidence, []
-            self.world.writer.submit(self.world.store.moderation.add_evidence, rows)
+            self.writer.submit(self.store.moderation.add_evidence, rows)
 
     def _evidence_from_refusal(self, event: Refused) -> None:
         actor = event.actor if isinstance(event.actor, int) else 0
@@ -227,28 +227,31 @@ class Outcomes:
 
     # ----------------------------------------------------------------------- death
     async def _destroyed(self, zone: ZoneHandle, event: Destroyed) -> None:
-        world = self.world
-        pilot = world.pilots.get(event.owner)
+        pilot = self.roster.pilots.get(event.owner)
         if pilot is None or pilot.character.ship_id != event.ship:
             # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
             if event.wreck:
-                world.writer.submit(world.economy.events.expire_wreck, event.wreck)
+                self.writer.submit(self.economy.events.expire_wreck, event.wreck)
             return
-        world.ship_owner.pop(event.ship, None)
+        self.roster.ship_owner.pop(event.ship, None)
         pilot.zone_key = None
         pilot.dead = True
-        killer = world.pilots.get(event.by_owner) if event.by_owner > 0 else None
+        killer = self.roster.pilots.get(event.by_owner) if event.by_owner > 0 else None
         self.notify(
-            pilot.account_id, "event", kind="destroyed", ship=event.ship, **killer_of(world, event)
+            pilot.account_id,
+            "event",
+            kind="destroyed",
+            ship=event.ship,
+            **killer_of(self.roster, event),
         )
         wreck = event.wreck
         if not wreck:  # the zone's id pool ran dry: the cargo still gets its wreck
-            wreck = await world.ids.next()
+            wreck = await self.ids.next()
             zone.zone.add_wreck(wreck, event.x, event.y, ttl_ticks=WRECK_TTL_TICKS)
-        new_ship = await world.ids.next()
-        ttl_s = WRECK_TTL_TICKS / world.settings.tick_hz
-        receipt = await world.writer.call(
-            world.economy.events.wreck_ship,
+        new_ship = await self.ids.next()
+        ttl_s = WRECK_TTL_TICKS / self.settings.tick_hz
+        receipt = await self.writer.call(
+            self.economy.events.wreck_ship,
             f"death:{event.ship}",
             pilot.account_id,
             pilot.character,
@@ -260,14 +263,14 @@ class Outcomes:
         )
         if killer is not None and receipt.detail.get("bounty"):
             self.notify(killer.account_id, "event", kind="bounty", amount=receipt.detail["bounty"])
-            killer.credits = await world.writer.call(world.economy.books.credits, killer.account_id)
+            killer.credits = await self.writer.call(self.economy.books.credits, killer.account_id)
         assert receipt.character is not None
         pilot.character = receipt.character
         pilot.credits = receipt.credits
         pilot.cargo = dict(receipt.cargo)
         pilot.dead = False
-        world.ship_owner[new_ship] = pilot.account_id
-        world.bus.publish(
+        self.roster.ship_owner[new_ship] = pilot.account_id
+        self.bus.publish(
             f"ship.{event.ship}",
             Respawned(pilot.account_id, event.ship, new_ship, receipt.character.hull),
         )
@@ -278,7 +281,7 @@ class Outcomes:
             ship=new_ship,
             insurance=receipt.detail.get("insurance", 0),
         )
-        await world.respawn(pilot, old_ship=event.ship)
+        await self.roster.respawn(pilot, old_ship=event.ship)
 
     # ----------------------------------------------------------------------- mining, loot
     async def _collect(
@@ -287,23 +290,21 @@ class Outcomes:
         """Commit what the owner's ship gathered (`work(rid, account, character, *args)`: a
         mining or loot report) and update their hold; None when the ship is no longer theirs
         or the economy refused (then they are told why, with `ref` if given)."""
-        world = self.world
-        pilot = world.pilots.get(owner)
+        pilot = self.roster.pilots.get(owner)
         if pilot is None or pilot.character.ship_id != ship:
             return None
         try:
-            receipt = await world.writer.call(work, rid, pilot.account_id, pilot.character, *args)
+            receipt = await self.writer.call(work, rid, pilot.account_id, pilot.character, *args)
         except EconomyError as exc:
             self.notify(pilot.account_id, "error", code=str(exc.code), message=exc.message, **ref)
             return None
-        self._cargo_changed(pilot, receipt.cargo)
+        self.roster.set_cargo(pilot, receipt.cargo)
         return pilot, receipt
 
     async def _mined(self, zone: ZoneHandle, event: Mined) -> None:
-        world = self.world
-        rid = f"mine:{event.ship}:{zone.key}:{world.tick}"
+        rid = f"mine:{event.ship}:{zone.key}:{self.roster.tick}"
         done = await self._collect(
-            event.owner, event.ship, world.economy.events.mine, rid, event.ore, event.qty
+            event.owner, event.ship, self.economy.events.mine, rid, event.ore, event.qty
         )
         if done is None:
             return
@@ -317,10 +318,9 @@ class Outcomes:
         )
 
     async def _loot(self, zone: ZoneHandle, event: LootReached) -> None:
-        world = self.world
-        rid = f"loot:{event.ship}:{event.wreck}:{world.tick}"
+        rid = f"loot:{event.ship}:{event.wreck}:{self.roster.tick}"
         done = await self._collect(
-            event.owner, event.ship, world.economy.events.loot, rid, event.wreck, ref="loot"
+            event.owner, event.ship, self.economy.events.loot, rid, event.wreck, ref="loot"
         )
         if done is None:
             return
@@ -335,11 +335,3 @@ class Outcomes:
             wreck=event.wreck,
             items=receipt.detail.get("items", {}),
         )
-
-    def _cargo_changed(self, pilot: Pilot, cargo: dict[str, int]) -> None:
-        world = self.world
-        pilot.cargo = dict(cargo)
-        room = world.cargo_room(pilot)
-        handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
-        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
-            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)

@@ -32,10 +32,12 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
+from callister.content import Content
+from callister.economy import Economy
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.messages import (
     CREW_STATIONS,
@@ -49,13 +51,15 @@ from callister.protocol.messages import (
     MarketMsg,
     StationMessage,
 )
-from callister.server.bus import Subscription
-from callister.server.outcomes import Notice, account_subject, killer_of
+from callister.server.boarding import board_attack
+from callister.server.bus import Bus, Subscription
+from callister.server.notices import Notice, account_subject
+from callister.server.npcs import AgentRuntime
+from callister.server.outcomes import killer_of
+from callister.server.ports import Notify, Pilot, Roster, ZoneHandle
 from callister.server.status import status_message
+from callister.server.writer import StoreWriter
 from callister.sim import Destroyed, ShipState, Zone, ZoneEvent
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,26 @@ class SharedShip:
 
 
 class ShipShare:
-    def __init__(self, world: World) -> None:
-        self.world = world
+    """Players aboard other players' ships (see the module docstring)."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        *,
+        agents: AgentRuntime,
+        content: Content,
+        economy: Economy,
+        writer: StoreWriter,
+        bus: Bus,
+        notify: Notify,
+        world_name: str,
+        pvp: bool,
+        clones_survive_death: bool,
+    ) -> None:
+        self.roster, self.agents, self.content, self.economy = roster, agents, content, economy
+        self.writer, self.bus, self.notify, self.world_name = writer, bus, notify, world_name
+        self.pvp, self.clones_survive_death = pvp, clones_survive_death
+        self.last_boarding: dict[tuple[str, int, int], float] = {}  # boarding's cooldown
         self.ships: dict[int, SharedShip] = {}
         self.aboard: dict[int, Berth] = {}  # account -> berth
         self.invites: dict[int, set[int]] = {}  # captain's ship -> invited accounts
@@ -105,6 +127,15 @@ class ShipShare:
     def berth(self, account: int) -> Berth | None:
         return self.aboard.get(account)
 
+    def is_aboard(self, account: int) -> bool:
+        """Whether the player is aboard another's ship."""
+        return account in self.aboard
+
+    def humans_aboard(self, ship: int) -> list[int]:
+        """The players aboard `ship` besides its captain, by account id."""
+        shared = self.ships.get(ship)
+        return sorted(shared.members) if shared is not None else []
+
     def zone_for(self, pilot: Pilot) -> str | None:
         """The zone a player acts in: the captain's ship's while aboard, else their own."""
         berth = self.aboard.get(pilot.account_id)
@@ -114,13 +145,13 @@ class ShipShare:
         return captain.zone_key if captain is not None else None
 
     def _captain(self, ship: int) -> Pilot | None:
-        owner = self.world.ship_owner.get(ship)
-        return self.world.pilots.get(owner) if owner is not None else None
+        owner = self.roster.ship_owner.get(ship)
+        return self.roster.pilots.get(owner) if owner is not None else None
 
     def _clones(self, ship: int) -> dict[str, int]:
         """station -> clone id of the ship's clone crew (their role is their station)."""
-        crews = self.world.agents.crews
-        pool = self.world.agents.pool
+        crews = self.agents.crews
+        pool = self.agents.pool
         out: dict[str, int] = {}
         for clone_id in crews.by_ship.get(ship, ()):
             if clone_id in pool:
@@ -154,9 +185,7 @@ class ShipShare:
                 raise ProtocolError(ErrorCode.NOT_AVAILABLE, "you are not aboard that ship")
             return self.leave(pilot.account_id, why="left the ship")
         if isinstance(message, BoardAttackMsg):
-            from callister.server.boarding import board_attack
-
-            return board_attack(self.world, pilot, message.ship, message.target)
+            return board_attack(self, pilot, message.ship, message.target)
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "not a shared-ship message")
 
     def check_member(self, pilot: Pilot, message: Any) -> None:
@@ -183,7 +212,7 @@ class ShipShare:
         guest = next(
             (
                 p
-                for p in self.world.pilots.values()
+                for p in self.roster.pilots.values()
                 if p.name.casefold() == name.casefold() and p.connected
             ),
             None,
@@ -195,7 +224,7 @@ class ShipShare:
         if guest.account_id in self.aboard:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"{guest.name} is aboard another ship")
         self.invites.setdefault(ship, set()).add(guest.account_id)
-        notify = self.world.outcomes.notify
+        notify = self.notify
         notify(guest.account_id, "invite", ship=ship, captain=captain.name)
         notify(
             captain.account_id,
@@ -220,8 +249,8 @@ class ShipShare:
         captain = self._captain(ship)
         if captain is None or captain.zone_key is None or pilot.zone_key is None:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "that ship is between systems")
-        handle = self.world.zones.get(captain.zone_key)
-        own = self.world.ship_state(pilot)
+        handle = self.roster.zones.get(captain.zone_key)
+        own = self.roster.ship_state(pilot)
         if handle is None or own is None or not handle.zone.has_ship(ship):
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "that ship is between systems")
         if pilot.zone_key != captain.zone_key:
@@ -243,13 +272,13 @@ class ShipShare:
         if free is None:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, "every station aboard is taken")
         if own.docked_at is None:  # the own ship docks with the captain's: out of space
-            self.world._save(pilot)  # the record keeps its position and vitals
+            self.roster.save(pilot)  # the record keeps its position and vitals
             parked = handle.zone.remove_ship(pilot.character.ship_id)
         self.invites[ship].discard(pilot.account_id)
         shared = self.ships.get(ship)
         if shared is None:
             shared = self.ships[ship] = SharedShip(ship, captain.account_id)
-            shared.chat = self.world.bus.subscribe(
+            shared.chat = self.bus.subscribe(
                 account_subject(captain.account_id),
                 functools.partial(self._forward_chat, shared),
             )
@@ -257,14 +286,14 @@ class ShipShare:
         shared.members[pilot.account_id] = berth
         self.aboard[pilot.account_id] = berth
         self._register(shared, handle)
-        self.world.bus.publish(account_subject(pilot.account_id), ViewShip(ship, captain.zone_key))
+        self.bus.publish(account_subject(pilot.account_id), ViewShip(ship, captain.zone_key))
         self._say(shared, f"{pilot.name} came aboard as {free}.")
         self.broadcast(shared)
 
     def assign(self, captain: Pilot, ship: int, member: int, station: str) -> None:
         shared = self._own_ship(captain, ship)
         if shared is None or member not in shared.members:
-            if member in self.world.agents.crews.members:
+            if member in self.agents.crews.members:
                 raise ProtocolError(
                     ErrorCode.NOT_AVAILABLE, "clones keep the station they were hired for"
                 )
@@ -277,10 +306,10 @@ class ShipShare:
                 raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"a clone holds the {station}")
             other.station = berth.station  # two humans swap
         berth.station = station
-        handle = self.world.zones.get(shared.zone_key) if shared.zone_key else None
+        handle = self.roster.zones.get(shared.zone_key) if shared.zone_key else None
         if handle is not None:
             self._register(shared, handle)
-        name = self.world.pilots[member].name if member in self.world.pilots else str(member)
+        name = self.roster.pilots[member].name if member in self.roster.pilots else str(member)
         self._say(shared, f"{name} takes the {station}'s station.")
         self.broadcast(shared)
 
@@ -289,18 +318,18 @@ class ShipShare:
         berth = self.aboard.pop(account, None)
         if berth is None:
             return
-        world = self.world
+        roster = self.roster
         shared = self.ships.get(berth.ship)
         if shared is not None:
             shared.members.pop(account, None)
-        for h in world.zones.values():
+        for h in roster.zones.values():
             h.zone.set_crew(account, None)
-        pilot = world.pilots.get(account)
+        pilot = roster.pilots.get(account)
         if shared is not None:
             name = pilot.name if pilot is not None else str(account)
             self._say(shared, f"{name} {why}.")
             if shared.members:
-                handle = world.zones.get(shared.zone_key) if shared.zone_key else None
+                handle = roster.zones.get(shared.zone_key) if shared.zone_key else None
                 if handle is not None:
                     self._register(shared, handle)
                 self.broadcast(shared)
@@ -308,21 +337,21 @@ class ShipShare:
                 self._dissolve(shared)
         if pilot is None:
             return
-        world.bus.publish(account_subject(account), ViewShip(pilot.character.ship_id, None))
+        self.bus.publish(account_subject(account), ViewShip(pilot.character.ship_id, None))
         if berth.parked is not None:
             await self._unpark(pilot, berth.parked, berth.ship, home=home)
-        world.bus.publish(
+        self.bus.publish(
             account_subject(account), ViewShip(pilot.character.ship_id, pilot.zone_key)
         )
-        world.outcomes.notify(account, "aboard", ship=None, captain=None, members=[], station=None)
+        self.notify(account, "aboard", ship=None, captain=None, members=[], station=None)
 
     async def _unpark(self, pilot: Pilot, parked: ShipState, ship: int, *, home: bool) -> None:
-        world = self.world
+        roster = self.roster
         captain = self._captain(ship)
-        handle = world.zones.get(captain.zone_key) if captain and captain.zone_key else None
+        handle = roster.zones.get(captain.zone_key) if captain and captain.zone_key else None
         if home or handle is None or not handle.zone.has_ship(ship):
             c = pilot.character
-            handle = await world.ensure_zone(c.home_x, c.home_y)
+            handle = await roster.ensure_zone(c.home_x, c.home_y)
             state = msgspec.structs.replace(parked, docked_at=c.home_station, vx=0.0, vy=0.0)
         else:
             theirs = handle.zone.ship_state(ship)
@@ -338,18 +367,18 @@ class ShipShare:
                     angle=theirs.angle,
                     docked_at=None,
                 )
-        world._place(pilot, handle, state)
-        world._save(pilot)
+        roster.place(pilot, handle, state)
+        roster.save(pilot)
 
     def _dissolve(self, shared: SharedShip) -> None:
         self.ships.pop(shared.ship, None)
         if shared.chat is not None:
             shared.chat.unsubscribe()
             shared.chat = None
-        for h in self.world.zones.values():
+        for h in self.roster.zones.values():
             if h.zone.has_ship(shared.ship):
                 h.zone.set_stations(shared.ship, None)
-        self.world.outcomes.notify(
+        self.notify(
             shared.captain, "aboard", ship=shared.ship, captain=None, members=[], station=None
         )
 
@@ -357,7 +386,7 @@ class ShipShare:
     def _register(self, shared: SharedShip, handle: ZoneHandle) -> None:
         zone: Zone = handle.zone
         if shared.zone_key is not None and shared.zone_key != handle.key:
-            old = self.world.zones.get(shared.zone_key)
+            old = self.roster.zones.get(shared.zone_key)
             for account in shared.members:
                 if old is not None:
                     old.zone.set_crew(account, None)
@@ -371,14 +400,16 @@ class ShipShare:
         whose captain or own character left the world are returned."""
         for shared in list(self.ships.values()):
             captain = self._captain(shared.ship)
-            gone = [a for a in shared.members if a not in self.world.pilots]
+            gone = [a for a in shared.members if a not in self.roster.pilots]
             if captain is None or captain.account_id != shared.captain:
                 gone = list(shared.members)
             for account in gone:
-                self.world.spawn(self.leave(account, why="was put ashore"), f"leave ship {account}")
+                self.roster.spawn(
+                    self.leave(account, why="was put ashore"), f"leave ship {account}"
+                )
             if captain is None or captain.zone_key is None or not shared.members:
                 continue
-            handle = self.world.zones.get(captain.zone_key)
+            handle = self.roster.zones.get(captain.zone_key)
             if handle is None or not handle.zone.has_ship(shared.ship):
                 continue
             if shared.zone_key != handle.key or tick % 10 == 0:
@@ -391,34 +422,34 @@ class ShipShare:
         for event in events:
             if not isinstance(event, Destroyed):
                 continue
-            if self.world.settings.clones_survive_death:
+            if self.clones_survive_death:
                 self._clones_escape(event.ship)
             shared = self.ships.get(event.ship)
             if shared is None:
                 continue
             for account in list(shared.members):
-                own = self.world.pilots.get(account)
+                own = self.roster.pilots.get(account)
                 if own is not None:  # stop following the wreck before its owner respawns
-                    self.world.bus.publish(
+                    self.bus.publish(
                         account_subject(account), ViewShip(own.character.ship_id, None)
                     )
-                self.world.outcomes.notify(
+                self.notify(
                     account,
                     "event",
                     kind="destroyed",
                     ship=event.ship,
-                    **killer_of(self.world, event),
+                    **killer_of(self.roster, event),
                     aboard=True,
                 )
-                self.world.spawn(
+                self.roster.spawn(
                     self.leave(account, why="escaped as the ship blew up", home=True),
                     f"aboard lost {account}",
                 )
 
     def _clones_escape(self, ship: int) -> None:
-        crews = self.world.agents.crews
-        runtime = self.world.agents
-        tick = self.world.tick
+        crews = self.agents.crews
+        runtime = self.agents
+        tick = self.roster.tick
         for clone_id in crews.by_ship.pop(ship, []):
             member = crews.members.pop(clone_id, None)
             runtime.last.pop(clone_id, None)
@@ -430,7 +461,7 @@ class ShipShare:
                 tick, f"Ship #{ship} was destroyed; I escaped in a pod.", importance=8,
                 event="escaped",
             )  # fmt: skip
-            self.world.writer.submit(runtime.repo.put, clone, None)
+            self.writer.submit(runtime.repo.put, clone, None)
             if member is not None:
                 crews.say(member.captain, clone_id, f"{clone.name} escaped in a pod.", kind="death")
 
@@ -440,10 +471,10 @@ class ShipShare:
         if not isinstance(notice, Notice) or notice.msg_type != "chat":
             return
         for account in list(shared.members):
-            self.world.bus.publish(account_subject(account), notice)
+            self.bus.publish(account_subject(account), notice)
 
     def _say(self, shared: SharedShip, text: str) -> None:
-        self.world.outcomes.notify(
+        self.notify(
             shared.captain, "chat", **{"from": "ship"}, clone=None, text=text, kind="aboard"
         )
 
@@ -454,12 +485,12 @@ class ShipShare:
         shared = self.ships.get(ship)
         if shared is None:
             return False
-        crews = self.world.agents.crews
+        crews = self.agents.crews
         clones = [c for c in crews.by_ship.get(ship, ()) if crew in (0, c)]
         if berth is None and clones:
             crews.chat(pilot, crew, text)  # the captain: the crew desk (forwarded to all)
             return True
-        self.world.outcomes.notify(
+        self.notify(
             shared.captain,
             "chat",
             **{"from": pilot.name},
@@ -467,7 +498,7 @@ class ShipShare:
             text=text,
             kind="captain" if berth is None else "member",
         )
-        pool = self.world.agents.pool
+        pool = self.agents.pool
         for clone_id in clones:
             if clone_id in pool:
                 reply = pool.chat(
@@ -475,14 +506,14 @@ class ShipShare:
                     text,
                     speaker=pilot.account_id,
                     speaker_name=pilot.name,
-                    tick=self.world.tick,
+                    tick=self.roster.tick,
                 )
                 crews.say(shared.captain, clone_id, reply.text, kind="reply")
         return True
 
     def describe(self, ship: int) -> dict[str, Any]:
         """The `aboard` message: who is aboard and at which station."""
-        world = self.world
+        roster = self.roster
         shared = self.ships.get(ship)
         captain = self._captain(ship)
         members = []
@@ -491,7 +522,7 @@ class ShipShare:
                 {"id": captain.account_id, "name": captain.name, "kind": "captain",
                  "station": None}
             )  # fmt: skip
-        pool = world.agents.pool
+        pool = self.agents.pool
         for station, clone_id in sorted(self._clones(ship).items()):
             members.append(
                 {"id": str(clone_id), "name": pool.clone(clone_id).name, "kind": "clone",
@@ -499,7 +530,7 @@ class ShipShare:
             )  # fmt: skip
         if shared is not None:
             for berth in shared.members.values():
-                p = world.pilots.get(berth.account)
+                p = roster.pilots.get(berth.account)
                 members.append(
                     {"id": berth.account, "name": p.name if p else str(berth.account),
                      "kind": "human", "station": berth.station}
@@ -510,23 +541,27 @@ class ShipShare:
             "members": members,
         }
 
+    def broadcast_ship(self, ship: int) -> None:
+        """Tell everyone aboard `ship` who is aboard (if players share it)."""
+        shared = self.ships.get(ship)
+        if shared is not None:
+            self.broadcast(shared)
+
     def broadcast(self, shared: SharedShip) -> None:
         info = self.describe(shared.ship)
-        notify = self.world.outcomes.notify
+        notify = self.notify
         notify(shared.captain, "aboard", **info, station=None)
         for berth in shared.members.values():
             notify(berth.account, "aboard", **info, station=berth.station)
 
-    def status(
-        self, world: World, zone: Zone, pilot: Pilot, own: ShipState, target: int
-    ) -> dict[str, Any]:
+    def status(self, zone: Zone, pilot: Pilot, own: ShipState, target: int) -> dict[str, Any]:
         """The status a session sees: a member sees the captain's ship with their own
         credits and station."""
         berth = self.aboard.get(pilot.account_id)
         captain = self._captain(berth.ship) if berth is not None else None
         if berth is None or captain is None:
-            return status_message(world, zone, pilot, own, target)
-        status = status_message(world, zone, captain, own, target)
+            return status_message(self.roster, self.content, zone, pilot, own, target)
+        status = status_message(self.roster, self.content, zone, captain, own, target)
         status["credits"] = pilot.credits
         status["station"] = berth.station
         return status

@@ -8,10 +8,11 @@ charged twice. The zone is updated only after the commit (fuel, hull, ammunition
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from callister.economy import Receipt, StationRef
+from callister.economy import Economy, Receipt, StationRef
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.messages import (
     BountyMsg,
@@ -21,10 +22,10 @@ from callister.protocol.messages import (
     StationMessage,
     TradeMsg,
 )
+from callister.server.ports import Pilot, Roster, ZoneHandle
 from callister.server.vitals import ship_kwargs
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World, ZoneHandle
+from callister.server.writer import StoreWriter
+from callister.store import Store
 
 
 def station_ref(handle: ZoneHandle, index: int) -> StationRef:
@@ -42,13 +43,23 @@ def _service_order(msg: ServiceMsg | BuyHullMsg | BuyModuleMsg) -> tuple[str, tu
 
 
 class StationDesk:
-    def __init__(self, world: World) -> None:
-        self.world = world
+    """A docked player's requests, each an economy transaction on the writer thread."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        *,
+        writer: StoreWriter,
+        store: Store,
+        economy: Economy,
+        is_flagged: Callable[[int], bool],
+    ) -> None:
+        self.roster, self.writer, self.store, self.economy = roster, writer, store, economy
+        self.is_flagged = is_flagged  # Outcomes.is_flagged: bounties only on recent criminals
 
     def _docked(self, pilot: Pilot) -> tuple[ZoneHandle, StationRef]:
         """The zone and station the pilot is docked at, or ProtocolError NOT_DOCKED."""
-        world = self.world
-        handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
+        handle = self.roster.zones.get(pilot.zone_key) if pilot.zone_key else None
         if handle is None or pilot.dead:
             raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is not in a system")
         state = handle.zone.ship_state(pilot.character.ship_id)
@@ -61,58 +72,54 @@ class StationDesk:
 
     async def market(self, pilot: Pilot) -> dict[str, Any]:
         """The station screen: prices, stock, services, and the player's credits and cargo."""
-        world = self.world
         _, ref = self._docked(pilot)
-        screen = await world.writer.call(world.economy.screen, ref)
+        screen = await self.writer.call(self.economy.screen, ref)
         return {**screen, "credits": pilot.credits, "cargo": dict(pilot.cargo)}
 
     async def request(self, pilot: Pilot, msg: StationMessage) -> Receipt:
         """Carry out one trade/service/purchase; EconomyError or ProtocolError if refused."""
-        world = self.world
         handle, ref = self._docked(pilot)
-        character = world.snapshot_character(pilot)
-        economy = world.economy
+        character = self.roster.snapshot_character(pilot)
+        economy = self.economy
         account = pilot.account_id
         if isinstance(msg, TradeMsg):
-            receipt = await world.writer.call(
+            receipt = await self.writer.call(
                 economy.markets.trade, msg.rid, account, character, ref, msg.item, msg.qty, msg.side
             )
         else:
             kind, choice = _service_order(msg)
-            receipt = await world.writer.call(
+            receipt = await self.writer.call(
                 economy.services.buy, kind, msg.rid, account, character, ref, *choice
             )
         if receipt.replay:
             # answered from the ledger: the receipt is what was true then, so the pilot's
             # credits and hold are read afresh and nothing is applied to the ship again
-            pilot.credits = await world.writer.call(economy.books.credits, account)
-            pilot.cargo = await world.writer.call(economy.books.cargo, pilot.character.ship_id)
+            pilot.credits = await self.writer.call(economy.books.credits, account)
+            pilot.cargo = await self.writer.call(economy.books.cargo, pilot.character.ship_id)
             return receipt
         self._apply(pilot, handle, receipt)
         return receipt
 
     async def bounty(self, pilot: Pilot, msg: BountyMsg) -> Receipt:
-        world = self.world
-        target = await world.writer.call(world.store.accounts.by_name, msg.target)
+        target = await self.writer.call(self.store.accounts.by_name, msg.target)
         if target is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"no player named {msg.target!r}")
         if target.id == pilot.account_id:
             raise ProtocolError(ErrorCode.BAD_FIELD, "you cannot put a bounty on yourself")
-        if not world.outcomes.is_flagged(target.id):
+        if not self.is_flagged(target.id):
             raise ProtocolError(
                 ErrorCode.NOT_AVAILABLE,
                 f"{target.name} is not flagged: bounties are only for players who committed a"
                 " crime in the last hour",
             )
-        receipt = await world.writer.call(
-            world.economy.events.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
+        receipt = await self.writer.call(
+            self.economy.events.place_bounty, msg.rid, pilot.account_id, target.id, msg.amount
         )
-        pilot.credits = await world.writer.call(world.economy.books.credits, pilot.account_id)
+        pilot.credits = await self.writer.call(self.economy.books.credits, pilot.account_id)
         return receipt
 
     def _apply(self, pilot: Pilot, handle: ZoneHandle, receipt: Receipt) -> None:
         """Bring the pilot and the zone in line with a committed receipt."""
-        world = self.world
         pilot.credits = receipt.credits
         pilot.cargo = dict(receipt.cargo)
         ship = pilot.character.ship_id
@@ -124,10 +131,10 @@ class StationDesk:
                 system_y=pilot.character.system_y,
             )
             if receipt.character.hull != old_hull:
-                world.refit(pilot, handle)
+                self.roster.refit(pilot, handle)
                 return
             vitals = ship_kwargs(receipt.character)
             if handle.zone.has_ship(ship):
-                handle.zone.set_vitals(ship, **vitals, cargo_free=world.cargo_room(pilot))
+                handle.zone.set_vitals(ship, **vitals, cargo_free=self.roster.cargo_room(pilot))
         elif handle.zone.has_ship(ship):
-            handle.zone.set_vitals(ship, cargo_free=world.cargo_room(pilot))
+            handle.zone.set_vitals(ship, cargo_free=self.roster.cargo_room(pilot))

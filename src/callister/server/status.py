@@ -8,15 +8,14 @@ viewer's sensor range, so everyone nearby sees a fight and nobody far away pays 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from callister.content import Content
 from callister.economy import cargo_volume
+from callister.server.ports import Pilot, Roster
 from callister.sim import Destroyed, Fired, Hit, ShipState, Zone, ZoneEvent
 from callister.sim.entities import KIND_SHIP
 from callister.sim.travel import fuel_outlook
-
-if TYPE_CHECKING:
-    from callister.server.world import Pilot, World
 
 
 def _r(value: float, digits: int = 1) -> float:
@@ -66,11 +65,10 @@ def fx_for(fx: list[dict[str, Any]], x: float, y: float, radius: float) -> list[
 
 
 def status_message(
-    world: World, zone: Zone, pilot: Pilot, own: ShipState, target: int
+    roster: Roster, content: Content, zone: Zone, pilot: Pilot, own: ShipState, target: int
 ) -> dict[str, Any]:
     """The player's status: vitals, weapons, hold, credits and the locked target."""
     v = zone.vitals(own.id)
-    content = world.content
     hull = content.hulls.get(pilot.character.hull, content.starter_hull)
     weapons = []
     for slot, key in enumerate(v.weapons):
@@ -105,13 +103,13 @@ def status_message(
         "criminal": _r(v.criminal_s, 0),
         "mining": v.mining_rock if v.mining_rock >= 0 else None,
         "credits": pilot.credits,
-        "target": _target(world, zone, own, target),
+        "target": _target(roster, zone, own, target),
     }
-    status.update(_travel(world, zone, pilot, own))
+    status.update(_travel(roster, zone, pilot, own))
     return status
 
 
-def _travel(world: World, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str, Any]:
+def _travel(roster: Roster, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str, Any]:
     """The ship's autopilot and cruise, and whether its fuel still reaches a station where it
     can refuel (the point-of-no-return warning, `sim.travel.fuel_outlook`)."""
     travel = zone.travel(own.id)
@@ -127,7 +125,7 @@ def _travel(world: World, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str,
             autopilot["x"], autopilot["y"] = _r(travel.goal[0], 0), _r(travel.goal[1], 0)
         else:
             autopilot["index"] = travel.target
-    handle = world.zones.get(pilot.zone_key) if pilot.zone_key else None
+    handle = roster.zones.get(pilot.zone_key) if pilot.zone_key else None
     refuel = (
         {s.index for s in handle.system.stations if "refuel" in s.services}
         if handle is not None and handle.zone is zone
@@ -156,7 +154,7 @@ def _travel(world: World, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str,
     }
 
 
-def _target(world: World, zone: Zone, own: ShipState, target: int) -> dict[str, Any] | None:
+def _target(roster: Roster, zone: Zone, own: ShipState, target: int) -> dict[str, Any] | None:
     if not target:
         return None
     kind = zone.entity_kind(target)
@@ -171,9 +169,7 @@ def _target(world: World, zone: Zone, own: ShipState, target: int) -> dict[str, 
     }
     if kind == KIND_SHIP:
         tv = zone.vitals(target)
-        owner = world.ship_owner.get(target)
-        pilot = world.pilots.get(owner) if owner is not None else None
-        info["name"] = pilot.name if pilot else world.agents.ship_name(target) or f"ship-{target}"
+        info["name"] = roster.display_name(target) or f"ship-{target}"
         info["hull"] = round(tv.hull_hp / tv.hull_max, 3) if tv.hull_max else 0.0
         info["shield"] = round(tv.shield / tv.shield_max, 3) if tv.shield_max else 0.0
         info["criminal"] = tv.criminal_s > 0

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -24,8 +24,12 @@ from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.metrics import Metrics, percentiles
+from callister.server.notices import Notices
+from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
+from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
+from callister.server.shipshare import ShipShare
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -46,6 +50,8 @@ from callister.universe import StarSystem, apply_deltas, arrival_point
 from callister.universe.deltas import field_ticks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["IdAllocator", "Pilot", "ShipMoved", "World", "ZoneHandle", "ZoneTick"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,44 +74,27 @@ class ShipMoved:
     system: StarSystem | None
 
 
-@dataclass(slots=True)
-class ZoneHandle:
-    key: str
-    sector: tuple[int, int]
-    system: StarSystem
-    zone: Zone
-    empty_since: float | None = None
-    ids_pending: bool = False  # a block of entity ids for the zone is being reserved
-    # the zone's own clock (World._tick_loop): when its next tick is due (loop time; 0: not
-    # started), its recent step times (ms) and when they ran (monotonic s), and how often it
-    # fell so far behind that it dropped its backlog
-    next_at: float = 0.0
-    cost_ms: float = 0.0  # recent step time, smoothed: the cheapest due zone runs first
-    step_ms: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
-    stepped_at: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
-    overruns: int = 0
-
-    def tick_hz(self, now: float, window_s: float = 5.0) -> float:
-        """Ticks a second this zone ran over the last `window_s` seconds (0 asleep)."""
-        recent = [t for t in self.stepped_at if t >= now - window_s]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / max(1e-9, recent[-1] - recent[0])
-
-    def health(self, now: float) -> dict[str, Any]:
-        """The zone's own clock for /healthz?zone=: tick, rate, step times, overruns."""
-        p = percentiles(self.step_ms, 3)
-        return {
-            "key": self.key,
-            "tick": self.zone.tick,
-            "tick_hz": round(self.tick_hz(now), 2),
-            "tick_ms": {"p50": p["p50"], "p99": p["p99"], "max": p["max"]},
-            "ships": self.zone.ship_count,
-            "overruns": self.overruns,
-        }
+def zone_tick_hz(handle: ZoneHandle, now: float, window_s: float = 5.0) -> float:
+    """Ticks a second the zone ran over the last `window_s` seconds (0 asleep)."""
+    recent = [t for t in handle.stepped_at if t >= now - window_s]
+    if len(recent) < 2:
+        return 0.0
+    return (len(recent) - 1) / max(1e-9, recent[-1] - recent[0])
 
 
-ZONE_WINDOW = 1200  # steps kept per zone for its step times (60 s at 20 Hz, as the world's)
+def zone_health(handle: ZoneHandle, now: float) -> dict[str, Any]:
+    """A zone's own clock for /healthz?zone=: its tick, rate, step times and overruns."""
+    p = percentiles(handle.step_ms, 3)
+    return {
+        "key": handle.key,
+        "tick": handle.zone.tick,
+        "tick_hz": round(zone_tick_hz(handle, now), 2),
+        "tick_ms": {"p50": p["p50"], "p99": p["p99"], "max": p["max"]},
+        "ships": handle.zone.ship_count,
+        "overruns": handle.overruns,
+    }
+
+
 OVERRUN_TICKS = 5  # a schedule this many ticks behind drops its backlog
 COST_WEIGHT = 0.1  # smoothing of a schedule's step time (an exponential moving average)
 
@@ -121,21 +110,6 @@ class _Clock:
 
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
 ZONE_ID_LOW = 500  # top the zone's pool up when it holds fewer than this
-
-
-@dataclass(slots=True)
-class Pilot:
-    """A character in the world: who owns which ship, where it is, where home is."""
-
-    account_id: int
-    name: str
-    character: Character
-    zone_key: str | None = None  # None while in transit between zones
-    linger: asyncio.TimerHandle | None = None
-    connected: bool = True
-    credits: int = 0
-    cargo: dict[str, int] = field(default_factory=dict)
-    dead: bool = False  # destroyed, waiting for the respawn transaction
 
 
 class IdAllocator:
@@ -157,6 +131,10 @@ class IdAllocator:
 
 
 class World:
+    """The composition root of one universe's runtime and the `ports.Roster` its parts share:
+    it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
+    each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -195,14 +173,50 @@ class World:
             starting_credits=settings.starting_credits,
             price_multiplier=settings.price_multiplier,
         )
-        self.outcomes = Outcomes(self)
-        self.stations = StationDesk(self)
-        from callister.server.npcs import AgentRuntime  # (imports World's types lazily)
-
-        self.agents = AgentRuntime(self)  # clones: NPC ships and crews (issue 4)
-        from callister.server.shipshare import ShipShare
-
-        self.shipshare = ShipShare(self)  # players crewing another's ship (issue 8)
+        self.notices = Notices(bus)
+        self.agents = AgentRuntime(  # clones: NPC ships and crews (issue 4)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            npc_density=settings.npc_density,
+            store=store,
+            writer=writer,
+            economy=self.economy,
+            ids=self.ids,
+            notify=self.notices.notify,
+        )
+        self.outcomes = Outcomes(
+            self,
+            world_name=self.name,
+            settings=settings,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            bus=bus,
+            metrics=metrics,
+            ids=self.ids,
+            notices=self.notices,
+        )
+        self.stations = StationDesk(
+            self,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            is_flagged=self.outcomes.is_flagged,
+        )
+        self.shipshare = ShipShare(  # players crewing another's ship (issue 8)
+            self,
+            agents=self.agents,
+            content=content,
+            economy=self.economy,
+            writer=writer,
+            bus=bus,
+            notify=self.notices.notify,
+            world_name=self.name,
+            pvp=settings.pvp,
+            clones_survive_death=settings.clones_survive_death,
+        )
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -454,9 +468,9 @@ class World:
         state = msgspec.structs.replace(
             event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
         )
-        self._place(pilot, handle, state)
+        self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
-        self._save(pilot)
+        self.save(pilot)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -489,7 +503,7 @@ class World:
                 docked_at=character.home_station,
             )
         pilot.character = character
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
         self._discover(account_id, handle.sector)
         self.metrics.gauges["callister_players"] = len(self.pilots)
         try:
@@ -518,14 +532,35 @@ class World:
         """Free cargo units in the pilot's hold (never negative)."""
         return max(0, self.economy.catalog.room(pilot.character, pilot.cargo))
 
+    def set_cargo(self, pilot: Pilot, cargo: Mapping[str, int]) -> None:
+        """The pilot's hold changed (a committed transaction): the zone learns its free room."""
+        pilot.cargo = dict(cargo)
+        room = self.cargo_room(pilot)
+        handle = self.zones.get(pilot.zone_key) if pilot.zone_key else None
+        if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
+            handle.zone.set_vitals(pilot.character.ship_id, cargo_free=room)
+
+    def display_name(self, ship: int, owner: int | None = None) -> str | None:
+        """A ship's name as players see it. Without `owner`: its pilot's, else the NPC ship's.
+        With `owner` (as an event names it): the player's, else the clone's (an NPC's owner
+        is -clone id, and its name outlives its ship), else the NPC ship's."""
+        if owner is None:
+            owner = self.ship_owner.get(ship)
+            pilot = self.pilots.get(owner) if owner is not None else None
+            return pilot.name if pilot is not None else self.agents.ship_name(ship)
+        pilot = self.pilots.get(owner) if owner > 0 else None
+        if pilot is not None:
+            return pilot.name
+        return self.agents.names.get(owner) or self.agents.ship_name(ship)
+
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None:
         """Put a pilot whose ship was destroyed (`old_ship`) back in space at home, in their new
         ship."""
         c = pilot.character
         handle = await self.ensure_zone(c.home_x, c.home_y)
         pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
-        self._place(pilot, handle, self._saved_state(pilot))
-        self._save(pilot)
+        self.place(pilot, handle, self._saved_state(pilot))
+        self.save(pilot)
 
     def refit(self, pilot: Pilot, handle: ZoneHandle) -> None:
         """The pilot's ship changed hull (bought at a shipyard): the same ship id is taken out of
@@ -533,7 +568,7 @@ class World:
         ship = pilot.character.ship_id
         if handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
-        self._place(pilot, handle, self._saved_state(pilot))
+        self.place(pilot, handle, self._saved_state(pilot))
 
     async def _new_character(self, account_id: int) -> Character:
         hx, hy, station_index = self.homes[account_id % len(self.homes)]
@@ -562,7 +597,7 @@ class World:
         await self.writer.call(self.store.characters.save, character)
         return character
 
-    def _place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
+    def place(self, pilot: Pilot, handle: ZoneHandle, state: ShipState) -> None:
         hull: Hull = self.content.hulls.get(state.hull, self.content.starter_hull)
         # a readmitted ship keeps the vitals it had; fresh from the record, it takes them there
         vitals = (
@@ -606,7 +641,7 @@ class World:
         if pilot is None:
             return
         pilot.connected = False
-        self._save(pilot)
+        self.save(pilot)
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
@@ -618,7 +653,7 @@ class World:
         if pilot.zone_key is None:  # mid-jump: try again once it has arrived
             pilot.linger = asyncio.get_running_loop().call_later(1.0, self._logout, account_id)
             return
-        self._save(pilot)
+        self.save(pilot)
         handle = self.zones.get(pilot.zone_key)
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
@@ -657,7 +692,7 @@ class World:
             )
         return pilot.character
 
-    def _save(self, pilot: Pilot) -> None:
+    def save(self, pilot: Pilot) -> None:
         self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
 
     def _discover(self, account_id: int, sector: tuple[int, int]) -> None:

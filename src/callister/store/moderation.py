@@ -219,39 +219,55 @@ class ModerationRepository:
     def add_flag(self, flag: Flag) -> int:
         """Store a flag; an open flag of the same detector, account and subject is updated
         instead (score, evidence, time) and its id returned."""
+        return self.add_flags([flag])[0]
+
+    def add_flags(self, flags: Sequence[Flag]) -> list[int]:
+        """`add_flag` for many flags in one transaction (a detector pass writes its changes
+        at once); every flag is checked before any is written. Ids in the order given."""
+        rows = [self._flag_row(flag) for flag in flags]
+
+        def upsert(c: Cursor) -> list[int]:
+            ids = []
+            for world, detector, account, subject, score, evidence, at in rows:
+                row = c.execute(
+                    "SELECT id FROM mod_flags WHERE world = ? AND detector = ? "
+                    "AND account_id = ? AND subject = ? AND status = 'open'",
+                    (world, detector, account, subject),
+                ).one()
+                if row is not None:
+                    c.execute(
+                        "UPDATE mod_flags SET score = ?, evidence = ?, at = ? WHERE id = ?",
+                        (score, evidence, at, row[0]),
+                    )
+                    ids.append(int(row[0]))
+                    continue
+                row = c.execute(
+                    "INSERT INTO mod_flags (world, detector, account_id, subject, score, "
+                    "evidence, at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
+                    (world, detector, account, subject, score, evidence, at),
+                ).one()
+                assert row is not None
+                ids.append(int(row[0]))
+            return ids
+
+        return self._db.write(upsert) if rows else []
+
+    @staticmethod
+    def _flag_row(flag: Flag) -> tuple[str, str, int, str, float, str, float]:
         if not isinstance(flag, Flag):
             raise ValueError("expected a Flag")
         score = check.finite("score", flag.score)
         if not 0.0 <= score <= 1.0:
             raise ValueError(f"score must be within [0, 1], not {score}")
-        world = check.text("world", flag.world)
-        detector = check.text("detector", flag.detector, _SHORT)
-        account = check.int64("account_id", flag.account_id)
-        subject = _text("subject", flag.subject, 200)
-        evidence = check.to_json("evidence", flag.evidence, object_only=True)
-        at = check.finite("at", flag.at)
-
-        def upsert(c: Cursor) -> int:
-            row = c.execute(
-                "SELECT id FROM mod_flags WHERE world = ? AND detector = ? AND account_id = ? "
-                "AND subject = ? AND status = 'open'",
-                (world, detector, account, subject),
-            ).one()
-            if row is not None:
-                c.execute(
-                    "UPDATE mod_flags SET score = ?, evidence = ?, at = ? WHERE id = ?",
-                    (score, evidence, at, row[0]),
-                )
-                return int(row[0])
-            row = c.execute(
-                "INSERT INTO mod_flags (world, detector, account_id, subject, score, evidence, "
-                "at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
-                (world, detector, account, subject, score, evidence, at),
-            ).one()
-            assert row is not None
-            return int(row[0])
-
-        return self._db.write(upsert)
+        return (
+            check.text("world", flag.world),
+            check.text("detector", flag.detector, _SHORT),
+            check.int64("account_id", flag.account_id),
+            _text("subject", flag.subject, 200),
+            score,
+            check.to_json("evidence", flag.evidence, object_only=True),
+            check.finite("at", flag.at),
+        )
 
     def list_flags(self, world: str, status: str | None = "open", limit: int = 100) -> list[Flag]:
         """Flags newest first, optionally only those in `status`."""

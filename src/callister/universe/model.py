@@ -187,14 +187,6 @@ class StarSystem(Struct, frozen=True):
         return (self.x, self.y)
 
     @property
-    def gates(self) -> tuple[Gate, ...]:
-        """Each link's jump gate, in `links` order (computed from the system; not in
-        `to_dict`, so the generated data and its digest are unchanged)."""
-        from callister.universe.links import gates_of  # links imports this module
-
-        return gates_of(self)
-
-    @property
     def key(self) -> str:
         """Stable textual id "x:y" (decimal, signed), e.g. for zone names and delta rows."""
         return f"{self.x}:{self.y}"

@@ -52,39 +52,154 @@ class Transfer:
     how: str
 
 
-def linked_accounts(logins: Iterable[Login]) -> dict[frozenset[int], str]:
-    """Pairs of linked accounts -> why ("address <a>" or "login times")."""
+MAX_LOGIN_BURST = 4  # more distinct accounts than this within LOGIN_GAP_S: a crowd, not one person
+PERSONAL_GROUP = 4  # up to this many accounts behind one address: plausibly one person's
+MAX_GROUP_EVIDENCE = 50  # members listed in a group's flag (the size is always given)
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    """Accounts linked to each other, directly or through others (one person with several
+    accounts, or a household, a campus network, a carrier-grade NAT)."""
+
+    members: tuple[int, ...]  # sorted
+    why: tuple[str, ...]  # "address <a>" for each shared address, "login times"
+
+    @property
+    def score(self) -> float:
+        # a small group behind one address is suspicious; hundreds of players behind one
+        # address are a network (campus, carrier NAT) and say little about any one of them
+        return 0.3 if len(self.members) <= PERSONAL_GROUP else 0.1
+
+    def finding(self) -> Finding:
+        """One finding for the whole group, on its oldest (lowest id) account."""
+        first = self.members[0]
+        return Finding(
+            "linked_accounts",
+            first,
+            self.score,
+            {
+                "members": list(self.members[:MAX_GROUP_EVIDENCE]),
+                "size": len(self.members),
+                "why": list(self.why),
+            },
+            f"group:{first}",
+        )
+
+
+class Links:
+    """The linked groups, with a constant-time "are these two linked, and why"."""
+
+    def __init__(self, groups: Iterable[LinkGroup]) -> None:
+        self.groups = list(groups)
+        self._group_of = {a: g for g in self.groups for a in g.members}
+
+    def linked(self, a: int, b: int) -> bool:
+        g = self._group_of.get(a)
+        return a != b and g is not None and g is self._group_of.get(b)
+
+    def why(self, a: int, b: int) -> str:
+        """Why `a` and `b` are linked ("" when they are not)."""
+        return ", ".join(self._group_of[a].why) if self.linked(a, b) else ""
+
+
+class _Union:
+    """Union-find over account ids: linear in the logins, where listing pairs was quadratic
+    (250 players behind one address made 31,000 pairs, rewritten every detection pass)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, a: int) -> int:
+        root = self.parent.setdefault(a, a)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while a != root:  # path compression
+            self.parent[a], a = root, self.parent[a]
+        return root
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def linked_accounts(logins: Iterable[Login]) -> Links:
+    """Groups of linked accounts: accounts that connected from one address, or logged in
+    within `LOGIN_GAP_S` of each other at least `LOGIN_MATCHES` times, and (transitively)
+    those linked to them. Linear in the logins: a burst of more than `MAX_LOGIN_BURST`
+    accounts inside one gap (a server restart, an event) proves nothing about login times and
+    is not paired up."""
     rows = list(logins)
-    links: dict[frozenset[int], str] = {}
+    union = _Union()
+    reasons: dict[int, list[str]] = defaultdict(list)  # the first account of a link -> why
     by_address: dict[str, set[int]] = defaultdict(set)
     for login in rows:
         by_address[login.address].add(login.account_id)
-    for address, accounts in by_address.items():
-        ordered = sorted(accounts)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                links.setdefault(frozenset((a, b)), f"address {address}")
+    for address, accounts in sorted(by_address.items()):
+        if len(accounts) < 2:
+            continue
+        oldest, *rest = sorted(accounts)
+        for other in rest:
+            union.join(oldest, other)
+        reasons[oldest].append(f"address {address}")
     rows.sort(key=lambda r: r.at)
-    close: dict[frozenset[int], int] = defaultdict(int)
+    crowded = _in_bursts(rows)
+    close: dict[tuple[int, int], int] = defaultdict(int)
     for i, first in enumerate(rows):
-        for second in rows[i + 1 :]:
+        if crowded[i]:
+            continue
+        for j in range(i + 1, len(rows)):  # indices: a slice would copy the tail each time
+            second = rows[j]
             if second.at - first.at > LOGIN_GAP_S:
                 break
-            if first.account_id != second.account_id:
-                close[frozenset((first.account_id, second.account_id))] += 1
-    for pair, n in close.items():
+            if second.account_id != first.account_id and not crowded[j]:
+                pair = (
+                    min(first.account_id, second.account_id),
+                    max(first.account_id, second.account_id),
+                )
+                close[pair] += 1
+    for (a, b), n in sorted(close.items()):
         if n >= LOGIN_MATCHES:
-            links.setdefault(pair, "login times")
-    return links
+            union.join(a, b)
+            reasons[a].append("login times")
+    members: dict[int, list[int]] = defaultdict(list)
+    for account in list(union.parent):
+        members[union.find(account)].append(account)
+    groups = []
+    for _root, group in sorted(members.items()):
+        if len(group) < 2:
+            continue
+        why = sorted({r for a in group for r in reasons.get(a, ())})
+        groups.append(LinkGroup(tuple(sorted(group)), tuple(why)))
+    return Links(groups)
 
 
-def linked_transfers(
-    transfers: Iterable[Transfer], links: dict[frozenset[int], str]
-) -> list[Finding]:
+def _in_bursts(rows: list[Login]) -> list[bool]:
+    """For logins sorted by time: whether more than `MAX_LOGIN_BURST` distinct accounts logged
+    in within `LOGIN_GAP_S` either side of each one. Looks at most `MAX_LOGIN_BURST + 1`
+    accounts past the window's start, so a crowd costs linear time."""
+    out = []
+    lo = 0
+    for login in rows:
+        while rows[lo].at < login.at - LOGIN_GAP_S:
+            lo += 1
+        seen: set[int] = set()
+        j = lo
+        while j < len(rows) and rows[j].at <= login.at + LOGIN_GAP_S:
+            seen.add(rows[j].account_id)
+            if len(seen) > MAX_LOGIN_BURST:
+                break
+            j += 1
+        out.append(len(seen) > MAX_LOGIN_BURST)
+    return out
+
+
+def linked_transfers(transfers: Iterable[Transfer], links: Links) -> list[Finding]:
     """Flag the receiving account of value moving between linked accounts."""
     totals: dict[tuple[int, int], list[Transfer]] = defaultdict(list)
     for t in transfers:
-        if frozenset((t.source, t.destination)) in links:
+        if links.linked(t.source, t.destination):
             totals[(t.source, t.destination)].append(t)
     out = []
     for (src, dst), rows in totals.items():
@@ -101,7 +216,7 @@ def linked_transfers(
                     "credits": credits,
                     "items": items,
                     "transfers": len(rows),
-                    "link": links[frozenset((src, dst))],
+                    "link": links.why(src, dst),
                     "how": sorted({t.how for t in rows}),
                 },
                 f"link:{min(src, dst)}:{max(src, dst)}",
