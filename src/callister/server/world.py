@@ -96,6 +96,7 @@ def zone_health(handle: ZoneHandle, now: float) -> dict[str, Any]:
 
 
 OVERRUN_TICKS = 5  # a schedule this many ticks behind drops its backlog
+STARVED_TICKS = 4  # a schedule kept waiting this long past its deadline goes first
 COST_WEIGHT = 0.1  # smoothing of a schedule's step time (an exponential moving average)
 
 
@@ -326,21 +327,29 @@ class World:
         each zone are separate schedules of `tick_hz` deadlines. Of those due, the cheapest
         (by its recent step time) runs first, so a zone that needs a few milliseconds is never
         queued behind a crowded one: it catches up between the crowded zone's steps and keeps
-        its rate. A zone whose steps take longer than a tick falls behind its own schedule and,
-        more than OVERRUN_TICKS behind, drops its backlog (it runs slower: time dilation, in
-        that zone only). After each step the loop yields, so sockets are read between zones."""
+        its rate. A schedule kept waiting STARVED_TICKS past its deadline goes first (earliest
+        deadline first among those), so under overload the crowded zone still steps. A zone
+        whose steps take longer than a tick falls behind its own schedule and, more than
+        OVERRUN_TICKS behind, drops its backlog (it runs slower: time dilation, in that zone
+        only). After each step the loop yields, so sockets are read between zones."""
         loop = asyncio.get_running_loop()
         clock = _Clock(next_at=loop.time())
+        starved = self.dt * STARVED_TICKS
         while self._running:
             now = loop.time()
-            picked: ZoneHandle | _Clock | None = clock if clock.next_at <= now else None
+            picked: ZoneHandle | _Clock | None = None
+            best = (2, 0.0)
             soonest = clock.next_at
-            for each in list(self.zones.values()):
+            schedules: list[ZoneHandle | _Clock] = [clock, *self.zones.values()]
+            for each in schedules:
                 if each.next_at == 0.0:  # a zone just loaded starts its own clock now
                     each.next_at = now
                 soonest = min(soonest, each.next_at)
-                if each.next_at <= now and (picked is None or each.cost_ms < picked.cost_ms):
-                    picked = each
+                if each.next_at > now:
+                    continue
+                key = (0, each.next_at) if now - each.next_at > starved else (1, each.cost_ms)
+                if key < best:
+                    picked, best = each, key
             if picked is None:
                 await asyncio.sleep(soonest - now)
                 continue
