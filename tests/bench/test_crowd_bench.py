@@ -33,6 +33,8 @@ def test_a_small_crowd_end_to_end() -> None:
     assert {"p50", "p99"} <= set(report["tick_ms"]) and report["tick_ms"]["p50"] > 0
     assert {"p50", "p99"} <= set(report["update_interval_ms"])
     assert report["server_cpu_ms_per_client_s"] > 0 and report["loadgen_cpu_percent"] > 0
+    # held controls go up when they change: fewer than the walk's 10 a second, more than none
+    assert report["inputs"] == "changes" and 0 < report["inputs_per_client_per_s"] < 10
 
 
 def test_cli_help_and_bad_arguments() -> None:

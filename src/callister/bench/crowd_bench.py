@@ -128,12 +128,15 @@ def run_crowd_bench(
     progress: bool = True,
     env: dict[str, str] | None = None,
     profile: str | None = None,
+    inputs: str = "changes",
 ) -> dict[str, Any]:
     """Run the workload once; the report described in the module docstring. `profile`: write
     a py-spy profile of the server over the measured seconds there (collapsed stacks, every
     thread; needs `py-spy` on PATH)."""
     if clients < 1 or seconds <= 0 or workers < 1:
         raise ValueError("--clients and --workers must be >= 1, --seconds > 0")
+    if inputs not in ("changes", "every"):
+        raise ValueError("--inputs must be 'changes' or 'every'")
     say = _stderr if progress else (lambda _: None)
     load_average = round(os.getloadavg()[0], 2)
     tmp = Path(tempfile.mkdtemp(prefix="callister-crowd-"))
@@ -180,7 +183,7 @@ def run_crowd_bench(
     try:
         cfg = LoadConfig(
             url=url, clients=clients, workers=workers, seconds=seconds, settle_s=settle_s,
-            connect_s=max(120.0, clients / 5.0), server_pid=server.pid, seed=seed,
+            connect_s=max(120.0, clients / 5.0), server_pid=server.pid, seed=seed, inputs=inputs,
         )  # fmt: skip
         say(f"crowd: {clients} clients in {workers} load processes are connecting")
         report = run_crowd_load(cfg, place)

@@ -326,6 +326,8 @@ def render_crowd(r: Result) -> list[str]:
             ],
         ),
         "",
+        f"Controls sent {r.get('inputs', 'every')} input ("
+        f"{_num(r.get('inputs_per_client_per_s'))} a second per client). "
         f"Server event loop: {r.get('event_loop', 'asyncio')}; load generator's: "
         f"{r.get('loadgen_loop', 'asyncio')}, {_num(r.get('workers'), 0)} processes. Crowded "
         f"system: {_num(crowd.get('overruns'), 0)} overruns (backlog dropped); other system: "

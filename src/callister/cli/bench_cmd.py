@@ -362,6 +362,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--seed", type=int, default=1, help="placement seed (default %(default)s)")
     c.add_argument(
+        "--inputs",
+        choices=("changes", "every"),
+        default="changes",
+        help="send the held controls when they change (~3.6/s, as the browser does; default) "
+        "or every one of the walk's 10 a second",
+    )
+    c.add_argument(
         "--profile",
         default=None,
         metavar="FILE",
@@ -464,7 +471,12 @@ def run_crowd(args: argparse.Namespace) -> int:
     from callister.bench.crowd_bench import run_crowd_bench
 
     result = run_crowd_bench(
-        args.clients, args.seconds, workers=args.workers, seed=args.seed, profile=args.profile
+        args.clients,
+        args.seconds,
+        workers=args.workers,
+        seed=args.seed,
+        profile=args.profile,
+        inputs=args.inputs,
     )
     _print(result, args.json)
     return 0
