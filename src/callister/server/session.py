@@ -161,15 +161,23 @@ class Session:
         return True
 
     async def run_sender(self) -> None:
-        """Flushes JSON messages that could not be written at once (the slow path)."""
+        """Flushes JSON messages that could not be written at once (the slow path). Whatever
+        the socket takes now is written in one go; only a backed-up socket is awaited. (One
+        await per message would let a queue outlive its cause on a busy server: each await
+        resumes a whole loop iteration later, and snapshots wait while JSON is queued.)"""
         while not self.closed:
             await self._wake.wait()
             self._wake.clear()
             try:
                 while self._json:
-                    text = self._json.popleft()
+                    text = self._json[0]
+                    if self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
+                        self._json.popleft()
+                        self._json_queued -= len(text)
+                        continue
+                    self._json.popleft()
                     self._json_queued -= len(text)
-                    await self.ws.send_str(text)
+                    await self.ws.send_str(text)  # waits for the socket to drain
                     self.bytes_sent += len(text)
                     self.metrics.inc("callister_bytes_sent_total", len(text))
             except (ConnectionResetError, RuntimeError):
