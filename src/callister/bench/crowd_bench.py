@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -147,10 +148,16 @@ def run_crowd_bench(
     server = start_crowd_server(port, f"sqlite:///{tmp}/crowd.db", server_env, tmp / "server.log")
     sectors: dict[str, Any] = {}
     samples: dict[str, list[tuple[float, dict[str, Any]]]] = {"crowd": [], "other": []}
+    sent: list[tuple[float, float]] = []  # (when, the server's binary frames written so far)
     stop = threading.Event()
 
     def sample() -> None:  # both systems' own clocks, every second while the crowd is there
         while not stop.wait(1.0):
+            with contextlib.suppress(OSError, ValueError):
+                text = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+                m = re.search(r"^callister_snapshots_sent_total ([0-9.eE+]+)$", text, re.M)
+                if m:
+                    sent.append((time.monotonic(), float(m.group(1))))
             for name, key in (("crowd", "sector"), ("other", "observer_sector")):
                 sector = sectors.get(key)
                 if not sector:
@@ -200,6 +207,14 @@ def run_crowd_bench(
         except subprocess.TimeoutExpired:
             server.kill()
     zones = {name: _zone_summary(seen, settle_s) for name, seen in samples.items() if seen}
+    # what the server wrote (the clients' figures say what arrived): updates per client-second
+    # over the measured part of the run
+    window = [x for x in sent if sent and x[0] >= sent[0][0] + settle_s] or sent
+    if len(window) >= 2 and report.get("connected"):
+        (t0, n0), (t1, n1) = window[0], window[-1]
+        report["server_updates_per_client_per_s"] = round(
+            (n1 - n0) / (t1 - t0) / (report["connected"] + 1), 2
+        )
     report["server_tick_ms"] = report.get("tick_ms")  # every zone step of the run, pooled
     if "crowd" in zones:
         report["tick_ms"] = {k: zones["crowd"]["tick_ms"][k] for k in ("p50", "p99")}
