@@ -203,3 +203,28 @@ async def test_v1_still_works_beside_v2(live: LiveServer, http: aiohttp.ClientSe
     await until(lambda: ship in new.view.entities, "the v1 ship in the v2 view")
     await ws.close()
     await new.close()
+
+
+async def test_a_spectator_on_v2_watches_the_followed_ship(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    pilot = await v2_client(live, http, "watched")
+    token = await register(live, http, "warden")
+    live.services.store.accounts.set_role("warden", "moderator")
+    ws = await http.ws_connect(live.ws)
+    hello = {"t": "hello", "token": token, "v": 2, "spectate": True, "follow": pilot.ship}
+    await ws.send_str(json.dumps(hello))
+    welcome = await next_json(ws, "welcome", 30)
+    assert welcome["v"] == 2 and welcome["spectate"] is True and welcome["ship"] == 0
+    watcher = V2(ws, welcome)
+    # the spectator's view is centred on the ship it follows and holds it; it is not in the
+    # zone, so the pilot never sees it
+    await until(lambda: pilot.ship in watcher.view.entities, "the followed ship in view")
+    first = watcher.updates[0]
+    assert first.resync
+    x, y = watcher.view.entities[pilot.ship].metres_at(first.tick)
+    assert abs(first.origin_x / 4 - x) < 1 and abs(first.origin_y / 4 - y) < 1
+    assert set(pilot.view.entities) == {pilot.ship}
+    assert watcher.errors() == []
+    await watcher.close()
+    await pilot.close()
