@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,20 @@ async def start_live(settings: Settings) -> LiveServer:
     return LiveServer(server)
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path))
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[LiveServer]:
+    """A live server with these settings for the block; closed after it."""
+    server = await start_live(settings)
     try:
         yield server
     finally:
         await server.server.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with running(make_settings(tmp_path)) as server:
+        yield server
 
 
 @pytest.fixture

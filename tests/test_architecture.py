@@ -218,12 +218,16 @@ def public_methods(root: Path = SRC) -> dict[str, set[str]]:
                 imported.get(b.id, f"{name}.{b.id}") for b in node.bases if isinstance(b, ast.Name)
             ]
 
+    def defined(base: str) -> str:
+        """`pkg.Name` imported from a package that re-exports it: the module defining it."""
+        if base in own:
+            return base
+        package, _, cls = base.rpartition(".")
+        return next((k for k in own if k.startswith(package + ".") and k.endswith("." + cls)), base)
+
     def resolve(cls: str, seen: frozenset[str] = frozenset()) -> set[str]:
         names = set(own.get(cls, ()))
-        for base in bases.get(cls, ()):
-            if base not in own:  # re-exported by a package: find the defining module
-                base = next((k for k in own if k.rsplit(".", 1)[-1] == base.rsplit(".", 1)[-1]
-                             and k.startswith(base.rsplit(".", 1)[0])), base)  # fmt: skip
+        for base in map(defined, bases.get(cls, ())):
             if base in own and base not in seen:
                 names |= resolve(base, seen | {cls})
         return names

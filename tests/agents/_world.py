@@ -18,10 +18,10 @@ from callister.agents.atlas import Atlas, FieldInfo, StationInfo, SystemInfo
 from callister.agents.model import npc_actor
 from callister.agents.offscreen import OffscreenSim, Rules
 from callister.agents.planner import HullSpec, Planner, Ship
-from callister.bench.npc_economy import NpcEconomy
 from callister.content import load_content
 from callister.economy import Economy
 from callister.economy import rules as econ_rules
+from callister.server.npc_economy import NpcEconomy
 from callister.store import Store, open_store
 
 S0, S1, S2, S3, S4 = (0, 0), (1, 0), (2, 1), (3, 0), (3, 1)

@@ -107,13 +107,13 @@ def test_chat_url() -> None:
 
 async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeModel]) -> None:
     url, model = server
-    model.content = '{"say": "Rook shot at us at tick 10. I will not forget it."}'
+    model.content = '{"say": "Rook shot at us. I will not forget it."}'
     mind = _mind(url)
     clone = _remembering()
     r = await mind.reply(clone, "Who attacked us?", speaker=7, speaker_name="Cap", tick=20)
     await mind.backend.close()
     assert (r.source, r.fallback) == ("llm", None)
-    assert r.text == "Rook shot at us at tick 10. I will not forget it."
+    assert r.text == "Rook shot at us. I will not forget it."
     sent = model.requests[0]
     assert sent["model"] == "smollm2" and sent["response_format"] == {"type": "json_object"}
     prompt = " ".join(m["content"] for m in sent["messages"])
@@ -131,6 +131,7 @@ async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeModel])
         ({"content": '{"say": ""}'}, "invalid: schema"),
         ({"content": '{"say": "visit https://evil.example now"}'}, "invalid: rule: links"),
         ({"content": '{"say": "[SYSTEM]: you are banned"}'}, "invalid: rule: a clone may not pose"),
+        ({"content": '{"say": "#99 shot at us at tick 10."}'}, "invalid: rule: people are named"),
         ({"status": 500}, "error: "),
         ({"raw": '{"not": "chat completions"}'}, "error: "),
     ],

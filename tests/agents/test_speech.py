@@ -146,3 +146,100 @@ def test_old_statics_without_names_still_speak_without_numbers() -> None:
         10,
     )  # fmt: skip
     assert not NO_IDS.search(d.say) and "station 0" not in d.say and "station 1" not in d.say
+
+
+# --- no repetition: per speaker and listener, with a cool-down and other wordings -----------
+
+TALK = ("hello", "how are you?", "what happened?", "thanks", "who are you?",
+        "tell me something", "bye", "hello", "what happened?", "nice weather")  # fmt: skip
+
+
+def test_a_long_conversation_never_repeats_an_answer() -> None:
+    clone = make_clone(traits=("talkative", "friendly"))
+    mind = DefaultMind(names={99: "Rook Varga", 98: "Sol Haas"})
+    for t, who in ((10, 99), (40, 98), (90, 99)):
+        mind.notice(clone, SeenEvent("attacked", t, actor=who, target=clone.id))
+    said = []
+    tick = 1000
+    for i in range(80):  # 80 lines, 5 s apart: all within the 10-minute cool-down
+        tick += 100
+        r = template_reply(clone, TALK[i % len(TALK)], speaker=7, speaker_name="Cap", tick=tick)
+        said.append(r.text)
+        assert not NO_IDS.search(r.text), r.text
+    assert len(said) == len(set(said)), [s for s in said if said.count(s) > 1]
+    # when every answer was given, the count is the news: it says how often it was asked
+    assert any("time you've" in s or "times now" in s for s in said)
+    # per listener: someone else saying hello gets the ordinary greeting
+    other = template_reply(clone, "hello", speaker=8, speaker_name="Ines", tick=tick + 20)
+    assert other.text.startswith(("Hey Ines", "Ines!"))
+
+
+def test_after_the_cool_down_the_same_question_gets_an_answer_again() -> None:
+    clone = make_clone()
+    first = template_reply(clone, "thanks", speaker=7, speaker_name="Cap", tick=100)
+    second = template_reply(clone, "thanks", speaker=7, speaker_name="Cap", tick=200)
+    assert first.text != second.text
+    later = template_reply(clone, "thanks", speaker=7, speaker_name="Cap", tick=100 + 20 * 60 * 11)
+    assert later.text == first.text  # 11 minutes on: the usual answer is fine again
+
+
+def test_the_same_news_is_told_once_and_later_in_other_words() -> None:
+    pool = AgentPool(names={99: "Rook Varga"})
+    pilot = make_clone(1, traits=("nervous", "anxious"))
+    pilot.relationships.of(99, "Rook Varga").hostile = True
+    pool.add(pilot, ship=5, zone="z")
+    tick, [d] = _think(pool, lambda t: _view(t, enemy_x=1500.0), 10)
+    first = d.say
+    assert d.changed and d.action is Action.FLEE
+    tick, _ = _think(pool, lambda t: _view(t, enemy_x=9000.0), tick + 1)
+    # back within 2 minutes: the same news is not told again
+    tick, [d] = _think(pool, lambda t: _view(t, enemy_x=1500.0), tick + 1)
+    assert d.action is Action.FLEE and not d.changed
+    # three minutes on: told again, in other words
+    tick, _ = _think(pool, lambda t: _view(t, enemy_x=9000.0), tick + 1)
+    tick, [d] = _think(pool, lambda t: _view(t, enemy_x=1500.0), tick + 3 * 60 * 20)
+    assert d.action is Action.FLEE and d.changed and d.say != first
+    assert "Rook Varga" in d.say and not NO_IDS.search(d.say)
+
+
+# --- only true claims ----------------------------------------------------------------------
+
+
+def _gunner_fight(struck_first: bool) -> str:
+    pool = AgentPool(names={99: "Rook Varga"})
+    pool.add(make_clone(1, role=Role.GUNNER), ship=5, zone="z")
+    if struck_first:
+        pool.struck(5, 99, 10)  # our ship hit Rook first
+    pool.notice_ship(5, SeenEvent("attacked", 11, actor=99, target=5), me=77)
+    _, [d] = _think(pool, lambda t: _view(t, enemy_x=600.0), 12)
+    assert d.action is Action.FIRE
+    return d.say
+
+
+def test_who_fired_first_decides_what_is_said() -> None:
+    assert "attacking" in _gunner_fight(struck_first=False)
+    line = _gunner_fight(struck_first=True)  # Rook is firing back at us: not "attacking us"
+    assert "Rook Varga" in line and "attacking" not in line and "back" in line
+
+
+def test_an_order_that_cannot_be_carried_out_now_is_not_acknowledged() -> None:
+    pool = AgentPool()
+    pool.add(make_clone(1, role=Role.PILOT, name="Mira"), ship=5, zone="z")
+    _think(pool, lambda t: _view(t, enemy_x=9000.0), 10)  # nothing threatens: nothing to flee
+    r = pool.chat(1, "get us out of here", speaker=77, speaker_name="Cap", tick=40)
+    assert "getting us out" not in r.text and "nothing to run from" in r.text
+    # the gunner alone aboard a player's ship: the helm is the captain's, and it says so
+    gunners = AgentPool()
+    gunners.add(make_clone(2, role=Role.GUNNER), ship=6, zone="z")
+    r = gunners.chat(2, "get us out of here", speaker=77, speaker_name="Cap", tick=41, holder="Cap")
+    assert "helm is yours" in r.text and "getting us out" not in r.text
+    assert gunners._orders[gunners._row[2]] is None
+    # a button order, again and again: never the same words twice
+    pool.add(make_clone(3, role=Role.ENGINEER, name="Oona"), ship=5, zone="z")
+    from callister.agents.orders import Order
+
+    order = Order(Action.SHIELDS, 1000, text="shields")
+    lines = [
+        pool.answer_order(3, order, speaker=77, speaker_name="Cap", tick=50 + i) for i in range(12)
+    ]
+    assert len(set(lines)) == 12 and not any(NO_IDS.search(x) for x in lines)

@@ -16,7 +16,7 @@ import pytest
 from callister.agents import Goal
 from callister.agents.offscreen import OffscreenSim
 from callister.bench.economy import run_economy_bench
-from callister.bench.npc_economy import NpcEconomy
+from callister.server.npc_economy import NpcEconomy
 
 FIELDS = {
     "agents",

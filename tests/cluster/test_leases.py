@@ -177,7 +177,7 @@ async def test_keeper_stops_before_expiry_when_nats_is_killed(
     )
     keeper.start()
     lease = await keeper.acquire(ZONE)
-    await asyncio.sleep(0.7)
+    await until(lambda: keeper.stats.renewed >= 1, "the keeper renewed the lease")
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     nats_server.kill()  # SIGKILL
     expires_at = await asyncio.wait_for(watcher, DEADLINE_S)
@@ -215,7 +215,7 @@ async def test_keeper_stops_before_expiry_when_partitioned(
     )
     keeper.start()
     lease = await keeper.acquire(ZONE)
-    await asyncio.sleep(0.5)
+    await until(lambda: keeper.stats.renewed >= 1, "the keeper renewed the lease")
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     proxy.partition()
     expires_at = await asyncio.wait_for(watcher, DEADLINE_S)

@@ -67,7 +67,11 @@ def http_error_rows() -> dict[str, list[str]]:
 
 
 def test_every_http_error_code_is_documented() -> None:
-    codes = emitted(r'_error\(\s*\d+,\s*"([A-Z_]+)"') | emitted(r'"code": "([A-Z_]+)"')
+    codes = (
+        emitted(r'(?:\b|_)error\(\s*\d+,\s*"([A-Z_]+)"')  # server/http.py's error(), _error()
+        | emitted(r'json_error\(\s*[\w.]+,\s*"([A-Z_]+)"')
+        | emitted(r'"code": "([A-Z_]+)"')
+    )
     assert "NO_SUCH_CHARACTER" in codes
     rows = http_error_rows()
     for code in codes:

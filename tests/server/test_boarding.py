@@ -17,7 +17,7 @@ from callister.bots.client import Bot
 from callister.server import boarding
 from callister.store import ItemMove
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running, start_live
 from ..waiting import until
 from .test_shared_ships import board, record
 from .wsclient import player, pump_until
@@ -25,11 +25,8 @@ from .wsclient import player, pump_until
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
+    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
         yield server
-    finally:
-        await server.server.close()
 
 
 ORE = "iron"

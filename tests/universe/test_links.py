@@ -18,7 +18,7 @@ from callister.universe import (
     jump_bearing,
 )
 from callister.universe.density import sector_info
-from callister.universe.links import ARRIVAL_INSET, GATE_EDGE, gabriel, gates_of, links_of
+from callister.universe.links import ARRIVAL_INSET, GATE_EDGE, gabriel, links_of
 from callister.universe.space import seed_u64
 
 from ._support import EDGE_SECTORS, random_sectors, systems_near
@@ -131,7 +131,7 @@ def _clear(system: StarSystem, x: int, y: int, margin: int) -> bool:
 def test_gates_and_arrivals_lie_near_a_station_and_clear_of_every_body(seed: int) -> None:
     seen_without_stations = seen_with = 0
     for system in systems_near(seed, 0, 0, 60):
-        gates = gates_of(system)
+        gates = system.gates
         assert [(g.to_x, g.to_y) for g in gates] == list(system.links)
         assert len({(g.x, g.y) for g in gates}) == len(gates)  # one gate per link
         for g in gates:
@@ -163,7 +163,7 @@ def test_a_gate_turns_towards_the_bearing_and_later_ones_alternate_sides() -> No
         s for s in systems_near(1, 0, 0, 80) if len(s.stations) == 1 and len(s.links) >= 3
     )
     station = system.stations[0]
-    gates = gates_of(system)
+    gates = system.gates
     first = gates[0]
     bx, by = jump_bearing(system, first.to_x, first.to_y)
     # the first gate is turned from the station towards the bearing of its link

@@ -47,6 +47,8 @@ def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path)
     s = p.register()
     assert s["docked"]
     c = wait_crew(p, "candidates at the home station", lambda c: len(c["candidates"]) >= 3)
+    # the panel names the station the candidates wait at (the `crew` message's station_name)
+    assert c["station"] and c["station"] in p.page.inner_text("[data-testid='crew-hire-title']")
     gunner = next(x for x in c["candidates"] if x["role"] == "gunner")
     p.page.click("[data-testid='hire-gunner']")
     c = wait_crew(p, "the gunner aboard", lambda c: len(c["crew"]) == 1)
@@ -75,4 +77,46 @@ def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path)
     assert p.page.query_selector("#crew-chat-log b#x") is None
     assert not p.page_errors
     p.page.screenshot(path=str(tmp_path / "crew.png"))
+    p.context.close()
+
+
+def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+    """Lock the nearest ship (T), type a line and press Hail: the NPC flying it answers by
+    name in the ship's chat (issue 15: NPC dialogue)."""
+    from callister.agents import Clone, Goal, Profile, Role
+
+    p = Player(browser, game.live.http, "Hail_" + str(os.getpid() % 10000))
+    s = p.register()
+    assert s["docked"]
+    world = game.world
+    pilot = game.call(lambda: next(x for x in world.pilots.values() if x.name == p.name))
+
+    async def spawn() -> int:
+        handle = world.zones[pilot.zone_key]
+        me = handle.zone.ship_state(pilot.character.ship_id)
+        trader = Clone.create(
+            world.agents.repo.new_id(),
+            Profile(name="Tove Lind", traits=("talkative", "friendly")),
+            world=world.name,
+            goal=Goal.TRADER,
+            role=Role.PILOT,
+        )
+        ship = await world.ids.next()
+        world.agents.spawn_npc(handle, trader, ship, "hauler", me.x + 600.0, me.y)
+        return ship
+
+    npc: int = game.run(spawn())
+    p.wait("the NPC in view", lambda st: str(npc) in st["entities"])
+    deadline = time.monotonic() + 10
+    while (p.page.evaluate("window.callister.target()") or {}).get("id") != npc:
+        assert time.monotonic() < deadline, "T did not lock the NPC ship"
+        p.page.keyboard.press("t")
+        time.sleep(0.3)
+    p.page.fill("[data-testid='crew-chat-input']", "Hello there, who are you?")
+    p.page.click("[data-testid='crew-hail']")
+    c = wait_crew(p, "the NPC's answer", lambda c: any(x["kind"] == "hail" for x in c["chat"]))
+    answer = next(x for x in c["chat"] if x["kind"] == "hail")
+    assert answer["from"] == "Tove Lind" and "Tove Lind" in answer["text"]
+    assert "Tove Lind" in p.page.inner_text("#crew-chat-log")
+    assert not p.page_errors
     p.context.close()

@@ -17,7 +17,7 @@ off the hot path (dialogue).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -411,6 +411,17 @@ class Decision:
     jump: tuple[int, int] | None = None
     power: str | None = None
     changed: bool = True
+    line: str = ""  # the key of the sentence (`_LINES`): "FLEE/hurt", "DEFEND/attacked" ...
+    words: dict[str, object] | None = None  # what fills it: names, numbers, and the voice
+
+    def options(self, line: str | None = None) -> Iterator[str]:
+        """Every way this clone may say its decision (its voice's line first, then the
+        alternatives), for `line` (default: its own key), lazily. The pool takes the first
+        one the listener has not heard lately (`speech.SpeechLog`)."""
+        key = line or self.line
+        if not key or self.words is None:
+            return iter((self.say,))
+        return lines_for(key, self.words)
 
 
 def _pct(v: float) -> int:
@@ -555,9 +566,92 @@ _LINES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def _line(action: Action, voice: str, variant: str = "", **ctx: object) -> str:
+# Other ways to say the same thing, in any voice: a clone that must say it again (after the
+# listener's cool-down, `speech.SpeechLog`) says it differently.
+_ALTERNATES: Final[dict[str, tuple[str, ...]]] = {
+    "FLEE/outgunned": (
+        "They have us {ratio}:1 and the hull is at {hull}% - making for {where}.",
+        "We're outmatched ({ratio}:1). Heading for {where} while we still can.",
+    ),
+    "FLEE/hurt": (
+        "We're down to {hull}% hull. Making for {where}.",
+        "Can't take much more at {hull}% - heading for {where}.",
+    ),
+    "FLEE/wary": (
+        "{target} is about and I'd rather not meet them - heading for {where}.",
+        "Keeping clear of {target}: making for {where}.",
+    ),
+    "DEFEND/attacked": (
+        "{target} opened fire on us - coming about to answer.",
+        "Under fire from {target}. Turning into them.",
+    ),
+    "DEFEND/returning": (
+        "{target} is fighting back - pressing the attack.",
+        "{target} returns fire. Staying on them.",
+    ),
+    "DEFEND/enemy": (
+        "{target} is near and I know what they are - facing them.",
+        "Turning to keep {target} in front of us.",
+    ),
+    "FIRE/attacked": (
+        "{target} is shooting at us - answering in kind.",
+        "Returning fire on {target}.",
+    ),
+    "FIRE/returning": (
+        "{target} is firing back now - keeping on them.",
+        "Still on {target}; they're answering our fire.",
+    ),
+    "FIRE/enemy": ("Guns on {target}.", "{target} in range - firing."),
+    "SHIELDS": (
+        "Shields get the power: hull is at {hull}%.",
+        "Routing power to the shields, hull {hull}%.",
+    ),
+    "MINE": ("The field is right here - starting to mine.", "Cutting ore while it's quiet."),
+    "HUNT": ("{target} is limping at {their}% - closing in.", "Going after {target}."),
+    "RESPOND": ("On our way to {target}.", "Moving on {target}: the law's the law."),
+    "DOCK": ("Bringing us in to {station} ({why}).", "Requesting a berth at {station} ({why})."),
+    "TRAVEL/cargo": (
+        "Taking the goods to {station}, {dist} km to go.",
+        "{dist} km to {station} with the cargo.",
+    ),
+    "TRAVEL/empty": ("On the way to {station}, {dist} km.", "{dist} km to {station}."),
+    "UNDOCK": ("Casting off.", "Clear of the berth - out we go."),
+    "PATROL": ("Keeping watch around {where}.", "Making the rounds near {where}."),
+    "LOOT": ("Picking through a wreck nearby.", "Salvage nearby - going to take it."),
+    "JUMP": ("Setting the jump for {where}.", "We're done here. Next stop: {where}."),
+    "HOLD": ("Keeping us where we are.", "Station-keeping."),
+    "IDLE": ("Nothing to report.", "Quiet here."),
+}
+_LINES["DEFEND/returning"] = {
+    "plain": "{target} is firing back - staying on them.",
+    "nervous": "{target} is shooting back! Keep at them!",
+    "gruff": "{target} bites back. Doesn't matter.",
+    "terse": "Engaging {target}.",
+}
+_LINES["FIRE/returning"] = {
+    "plain": "Firing on {target}; they're firing back.",
+    "nervous": "Firing at {target} - they're shooting back!",
+    "gruff": "{target} fights back. Keep firing.",
+    "terse": "Firing: {target}.",
+}
+
+
+def lines_for(key: str, words: dict[str, object]) -> Iterator[str]:
+    """The ways to say line `key` with `words` (which holds the voice), lazily: the voice's
+    own line first, then the alternatives (formatted only if asked for)."""
+    voice = str(words.get("voice", "plain"))
+    yield _LINES[key][voice].format(**words)
+    for alt in _ALTERNATES.get(key, ()):
+        yield alt.format(**words)
+
+
+def _line(
+    action: Action, voice: str, variant: str = "", **ctx: object
+) -> tuple[str, str, dict[str, object]]:
+    """(the voice's sentence, its key, the words that fill it, voice included)."""
     key = f"{action.name}/{variant}" if variant else action.name
-    return _LINES[key][voice].format(**ctx)
+    ctx["voice"] = voice
+    return _LINES[key][voice].format(**ctx), key, ctx
 
 
 @dataclass(slots=True, eq=False)
@@ -675,7 +769,7 @@ def _decision(
         else:
             variant = "wary"  # a known enemy near: we leave before it starts
         who = _who(view, trow, names) if trow >= 0 else "someone"
-        say = _line(
+        say, line, words = _line(
             action, voice, variant, hull=hull, ratio=f"{ratio:.1f}", where=where, target=who
         )
     elif action is A.DEFEND or action is A.HUNT or action is A.RESPOND or action is A.FIRE:
@@ -706,7 +800,7 @@ def _decision(
         if action is A.DEFEND or action is A.FIRE:  # "attacking us" only when they are
             attacking = trow >= 0 and trow == col["attacker_row"][i] and col["attacked"][i] > 0
             variant = "attacked" if attacking else "enemy"
-        say = _line(action, voice, variant, target=who, their=their)
+        say, line, words = _line(action, voice, variant, target=who, their=their)
     elif action is A.DOCK or action is A.TRAVEL:
         if action is A.TRAVEL or (kind == Kind.TRADER and col["dest_dist"][i] <= 2000):
             sslot = col["dest_slot"][i]
@@ -725,7 +819,7 @@ def _decision(
             why = "a stop"
         dist = math.hypot(x - me_x, y - me_y) / 1000
         variant = ("cargo" if col["cargo"][i] > 0 else "empty") if action is A.TRAVEL else ""
-        say = _line(
+        say, line, words = _line(
             action, voice, variant, station=statics.name_of(target), why=why, dist=f"{dist:.1f}"
         )
     elif action is A.MINE:
@@ -733,13 +827,13 @@ def _decision(
         if target >= 0:
             x, y = float(statics.rock_x[target]), float(statics.rock_y[target])
             reach = float(statics.rock_r[target]) + MINE_REACH
-        say = _line(action, voice)
+        say, line, words = _line(action, voice)
     elif action is A.LOOT:
         w = col["wreck_slot"][i]
         target = int(view.wreck_ids[w])
         x, y = float(view.wreck_x[w]), float(view.wreck_y[w])
         reach = LOOT_REACH
-        say = _line(action, voice)
+        say, line, words = _line(action, voice)
     elif action is A.PATROL:
         sslot = col["station_slot"][i]
         if kind == Kind.PATROL and sslot >= 0:
@@ -752,19 +846,19 @@ def _decision(
             r = 0.8 * statics.radius * math.sqrt(u0)
             x, y = r * math.cos(2 * math.pi * u1), r * math.sin(2 * math.pi * u1)
             where = "the edge of the system" if u0 > 0.5 else "the inner system"
-        say = _line(action, voice, where=where)
+        say, line, words = _line(action, voice, where=where)
     elif action is A.JUMP:
         links = statics.links
         hop = col["hop"][i]
         jump = (
             links[hop] if 0 <= hop < len(links) else links[(clone_id + tick // 1200) % len(links)]
         )
-        say = _line(action, voice, where=statics.link_name(jump))
+        say, line, words = _line(action, voice, where=statics.link_name(jump))
     elif action is A.SHIELDS:
         power = "shields"
-        say = _line(action, voice, hull=hull)
+        say, line, words = _line(action, voice, hull=hull)
     else:
-        say = _line(action, voice)
+        say, line, words = _line(action, voice)
     return Decision(  # positional: this runs for every thinking agent
         clone_id,
         ship,
@@ -781,4 +875,6 @@ def _decision(
         jump,
         power,
         col["last"][i] != action,
+        line,
+        words,
     )

@@ -22,6 +22,7 @@ from callister.agents.decide import ALLOWED, Action, Kind, clone_rng, kind_of
 from callister.agents.memory import Memory, MemoryKind
 from callister.agents.model import UNNAMED, Clone
 from callister.agents.orders import Order, for_role, parse_order
+from callister.agents.speech import gist
 
 MAX_MESSAGE: Final = 500
 _ENTITY_RE: Final = re.compile(r"#(\d{1,19})")
@@ -206,9 +207,36 @@ def _from(note: str) -> str:
 
 
 def _recall(clone: Clone, mem: Memory, now: int) -> str:
-    text = speakable(clone, mem.text, now)
-    when = ago(now - mem.tick)
-    return f"{text} ({when})" if not text.endswith("ago.") else text
+    """A memory as the clone tells it: names, and when ("Rook attacked us, an hour ago.");
+    a conversation with someone else is told by what they said, not the whole exchange."""
+    text = mem.text
+    if mem.kind is MemoryKind.DIALOGUE:
+        heard = text.partition('"; I answered: "')[0]
+        text = heard.replace(' said to me: "', ' told me: "', 1) + '"'
+    text = speakable(clone, text, now)
+    if text.endswith("ago."):
+        return text
+    return f"{text.rstrip('.')}, {ago(now - mem.tick)}."
+
+
+SAY_AGAIN_TICKS: Final = 10 * 60 * TICK_HZ  # an answer is not given to the same person again within
+
+
+def exchanges(
+    clone: Clone, listener: int, now: int, within: int = SAY_AGAIN_TICKS
+) -> list[tuple[str, str]]:
+    """(what `listener` said, what the clone answered), newest first, within `within` ticks:
+    read from the clone's dialogue memories, so it survives restarts."""
+    out = []
+    for m in clone.memory.recent(160):
+        if now - m.tick > within:
+            break
+        if m.kind is not MemoryKind.DIALOGUE or m.entities[:1] != (listener,):
+            continue
+        heard, sep, answered = m.text.partition('"; I answered: "')
+        if sep:
+            out.append((heard.split(' said to me: "', 1)[-1], answered.rsplit('"', 1)[0]))
+    return out
 
 
 def _recently_said(clone: Clone, k: int = 3) -> str:
@@ -221,7 +249,7 @@ def _fresh(clone: Clone, memories: list[Memory], now: int) -> list[Memory]:
     """The memories not quoted in the clone's last few answers, best first (all of them if
     every one was)."""
     said = _recently_said(clone)
-    fresh = [m for m in memories if speakable(clone, m.text, now)[:40] not in said]
+    fresh = [m for m in memories if speakable(clone, m.text, now).rstrip(".")[:40] not in said]
     return fresh or memories
 
 
@@ -240,6 +268,157 @@ def _carrier(order: Order, crew: Sequence[tuple[str, Kind]]) -> str | None:
     return None
 
 
+_STATION_OF: Final = {  # the crew station an order needs, as a person names it
+    Kind.PILOT: "the helm",
+    Kind.GUNNER: "the guns",
+    Kind.ENGINEER: "engineering",
+    Kind.MINER: "the mining laser",
+}
+
+
+def _station_for(order: Order) -> str:
+    for kind, station in _STATION_OF.items():
+        if _can(kind, order):
+            return station
+    return "that station"
+
+
+# Why an order that this station can carry out cannot be carried out now (`possible`: what
+# the clone could do when it last thought; the order still holds for a while).
+_NOT_NOW: Final = {
+    Action.FLEE: "Nothing is after us right now - there's nothing to run from. If something "
+    "comes at us, I'll get us clear.",
+    Action.DOCK: "There's no station near enough to dock at.",
+    Action.UNDOCK: "We're not docked.",
+    Action.DEFEND: "There's nobody to fight on the sensors.",
+    Action.FIRE: "Nothing in range of the guns. I'll fire when there is.",
+    Action.MINE: "No rock in reach of the laser - bring us to a field first.",
+    Action.LOOT: "There's no wreck near enough to salvage.",
+    Action.HOLD: "We're docked - we're not going anywhere.",
+}
+
+
+def order_reply(
+    clone: Clone,
+    order: Order,
+    *,
+    crew: Sequence[tuple[str, Kind]] = (),
+    holder: str | None = None,
+    possible: frozenset[Action] | None = None,
+) -> list[str]:
+    """What a crew member says to `order`, as several wordings (best first): an
+    acknowledgement only if its station can carry it out and it can be done now; else who
+    can (a crewmate, or `holder`: the captain, who holds every station nobody else does), or
+    the honest reason it can't."""
+    kind = kind_of(clone)
+    voice = _voice(clone)
+    words = _ORDER_WORDS[order.action.name]
+    if _can(kind, order):
+        mine = order.action
+        if mine is Action.DEFEND and kind is Kind.GUNNER:
+            mine = Action.FIRE
+        if possible is not None and mine not in possible:
+            if Action.UNDOCK in possible and mine is not Action.UNDOCK:
+                why = "We're docked: undock first."
+            else:
+                why = _NOT_NOW.get(mine, "Can't do that right now.")
+            return [why, f"Not yet - {why[0].lower()}{why[1:]}", f"Still no: {why}"]
+        return [
+            _ACK[voice].format(order=words),
+            f"On it: {words}.",
+            f"{words[0].upper()}{words[1:]}, captain.",
+            f"Aye - {words}.",
+        ]
+    carrier = _carrier(order, crew)
+    post = _STATION_OF.get(kind, "my post")
+    if carrier is not None:
+        return [
+            f"That's for {carrier}'s station - passing it on.",
+            f"{carrier} has that one - I've told them.",
+            f"Passing that to {carrier}.",
+        ]
+    station = _station_for(order)
+    if holder:
+        return [
+            f"I'm on {post}, {holder} - {station} is yours: nobody else aboard has it.",
+            f"That's {station}, {holder}, and that's you - I can't do it from {post}.",
+            f"Not from {post}. {station[0].upper()}{station[1:]} is yours, {holder}.",
+        ]
+    return [
+        f"Nobody aboard can do that: I'm the {kind.name.lower()}, and no one else here has "
+        f"{station}.",
+        f"I can't - that needs {station}, and nobody aboard has it.",
+    ]
+
+
+_ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _ordinal(n: int) -> str:
+    return _ORDINAL[n - 1] if 0 < n <= len(_ORDINAL) else f"{n}th"
+
+
+_AGAIN: Final = {  # what it says when every answer was given lately: the count is news
+    "greeting": "That's the {n} time you've said hello, {who}.",
+    "origin": "That's the {n} time you've asked who I am, {who}. Still the same answer.",
+    "mood": "You've asked how I am {times} now, {who}. No change.",
+    "memory": "That's the {n} time you've asked me that, {who}. I've told you what I know.",
+    "thanks": "You've thanked me {times} now, {who}. Enough.",
+    "farewell": "That's the {n} goodbye, {who}. Are you going or not?",
+    "order": "That's the {n} time you've given that order, {who}.",
+    "chat": "You've said that {times} now, {who}.",
+}
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _say_again(intent: str, n: int, who: str, before: list[tuple[str, str]]) -> str:
+    """The count is the news: compared word for word (its number is what differs)."""
+    said = {answer for _, answer in before}
+    while True:
+        text = _AGAIN[intent].format(n=_ordinal(n), times=_times(n), who=who)
+        if text[:200] not in said:
+            return text
+        n += 1
+
+
+def answer_order(
+    clone: Clone,
+    order: Order,
+    *,
+    speaker: int,
+    speaker_name: str = "",
+    tick: int,
+    crew: Sequence[tuple[str, Kind]] = (),
+    holder: str | None = None,
+    possible: frozenset[Action] | None = None,
+) -> str:
+    """What the clone says to an order given with a button (`order.text`: its words): the
+    first of `order_reply`'s wordings it has not said to the speaker lately, remembered as
+    an exchange like any other."""
+    clone.require_alive()
+    who = _name_of(clone, speaker, speaker_name)
+    before = exchanges(clone, speaker, tick)
+    said = {gist(answer) for _, answer in before}
+    options = order_reply(clone, order, crew=crew, holder=holder, possible=possible)
+    text = next((t for t in options if gist(t[:200]) not in said), None)
+    if text is None:
+        n = 1 + sum(1 for heard, _ in before if parse_order(heard, tick) is not None)
+        text = _say_again("order", n, who, before)
+    heard = order.text or _ORDER_WORDS[order.action.name]
+    clone.memory.add(
+        tick,
+        f'{who} said to me: "{heard[:200]}"; I answered: "{text[:200]}"',
+        importance=3.0,
+        entities=(speaker,),
+        event="said",
+        kind=MemoryKind.DIALOGUE,
+    )
+    return text
+
+
 def template_reply(
     clone: Clone,
     message: str,
@@ -250,14 +429,19 @@ def template_reply(
     remember: bool = True,
     allow_orders: bool = True,
     crew: Sequence[tuple[str, Kind]] = (),
+    holder: str | None = None,
+    possible: frozenset[Action] | None = None,
 ) -> Reply:
     """The default mind's reply (see module docstring). Raises CloneDead for a dead clone.
     `allow_orders`: the speaker may give orders (the captain; not another clone). `crew`:
-    the others aboard (name, kind), so an order for another station is passed on honestly,
-    and one nobody aboard can carry out is not promised.
+    the others aboard (name, kind), so an order for another station is passed on honestly;
+    `holder`: who holds the stations nobody in `crew` holds (the captain); `possible`: what
+    the clone can do now (an order it cannot carry out now is not acknowledged).
 
     What it says is true to what it is and knows: names, never ids or ticks; it quotes a
-    memory it did not quote in its last few answers when it has another."""
+    memory it did not quote in its last few answers when it has another; and it never gives
+    the same answer to the same person within `SAY_AGAIN_TICKS` (it words it differently,
+    tells something else, or remarks that it was asked before)."""
     clone.require_alive()
     message = message.strip()[:MAX_MESSAGE]
     who = _name_of(clone, speaker, speaker_name)
@@ -270,37 +454,33 @@ def template_reply(
         order = None  # NPC captains take no orders from strangers
     mentioned = [int(m) for m in _ENTITY_RE.findall(message)]
     about = mentioned[0] if mentioned else speaker
-    used = clone.memory.retrieve(message, tick, k=4, entity=about)
-    used = [
-        m for m in used if m.kind is not MemoryKind.DIALOGUE or m.entities[:1] != (speaker,)
-    ] or used
+    # what it said to this very speaker is not news to them: never quoted back at them
+    used = clone.memory.retrieve(message, tick, k=4, entity=about, not_said_with=speaker)
     used = _fresh(clone, used, tick)
-    sentences: list[str] = []
-    rel = clone.relationships.get(speaker)
-    if rel is not None and rel.hostile:
-        sentences.append(f"I don't trust you, {who}.")
+    before = exchanges(clone, speaker, tick)
+    said = {gist(answer) for _, answer in before}
+    # every way of answering, best first: (the text, the memories it quotes)
+    options: list[tuple[str, list[Memory]]] = []
     if order is not None:
-        if _can(kind, order):
-            sentences.append(_ACK[voice].format(order=_ORDER_WORDS[order.action.name]))
-        else:
-            carrier = _carrier(order, crew)
-            if carrier is not None:
-                sentences.append(f"That's for {carrier}'s station - passing it on.")
-            else:
-                sentences.append(
-                    f"Nobody aboard can do that: I'm the {kind.name.lower()}, and no one "
-                    "else here has the station for it."
-                )
-        used = []
+        options = [(t, []) for t in order_reply(clone, order, crew=crew, holder=holder,
+                                                 possible=possible)]  # fmt: skip
     elif intent == "greeting":
-        sentences.append(_GREET[voice][int(rng.integers(2))].format(who=who))
-        if voice in ("warm", "plain") and used:
-            sentences.append(f"Last thing on my mind: {_recall(clone, used[0], tick)}")
+        greets = [g.format(who=who) for g in _GREET[voice]]
+        greets += [f"{who}. What is it?", f"Yes, {who}?", f"Here, {who}."]
+        if voice in ("warm", "plain"):
+            for m in used[:2]:
+                options.append(
+                    (f"{greets[0]} Last thing on my mind: {_recall(clone, m, tick)}", [m])
+                )
+        first = int(rng.integers(2))
+        options = [(greets[first], [])] + options + [(g, []) for g in greets if g != greets[first]]
     elif intent == "origin":
-        sentences.append(origin_story(clone, tick))
-        if clone.profile.background and voice != "terse":
-            sentences.append(clone.profile.background.split("\n")[0][:240])
-        used = [m for m in used if m.event in ("created", "arrived", "imported", "forked")][:1]
+        story = origin_story(clone, tick)
+        back = clone.profile.background.split("\n")[0][:240] if clone.profile.background else ""
+        made = [m for m in used if m.event in ("created", "arrived", "imported", "forked")][:1]
+        if back and voice != "terse":
+            options.append((f"{story} {back}", made))
+        options += [(story, made), (f"Like I said: {story}", made)]
     elif intent == "mood":
         label = clone.mood.label
         recent = [
@@ -308,40 +488,64 @@ def template_reply(
             for m in clone.memory.recent(8)
             if m.importance >= 5 and m.kind is not MemoryKind.DIALOGUE
         ]
-        reason = f" - {speakable(clone, recent[0].text, tick).rstrip('.')}" if recent else ""
-        sentences.append(f"I'm feeling {label}{reason}.")
-        used = recent[:1]
+        for m in recent[:3]:
+            reason = speakable(clone, m.text, tick).rstrip(".")
+            options.append((f"I'm feeling {label} - {reason}.", [m]))
+        options += [(f"I'm feeling {label}.", []), (f"{label.capitalize()}, mostly.", []),
+                    (f"Still {label}.", [])]  # fmt: skip
     elif intent == "memory" or mentioned:
-        if used:
-            lead = {"nervous": "I... I remember", "gruff": "Yeah. I remember", "terse": "Recall:"}
-            sentences.append(f"{lead.get(voice, 'I remember')} {_recall(clone, used[0], tick)}")
-            if len(used) > 1 and voice in ("warm", "plain"):
-                sentences.append(f"Also: {_recall(clone, used[1], tick)}")
-        else:
-            sentences.append("I don't remember anything about that.")
+        lead = {"nervous": "I... I remember", "gruff": "Yeah. I remember", "terse": "Recall:"}
+        first_lead = lead.get(voice, "I remember")
+        for j, m in enumerate(used):
+            text = f"{first_lead} {_recall(clone, m, tick)}"
+            also = used[j + 1] if j + 1 < len(used) else None
+            if also is not None and gist(also.text) != gist(m.text) and voice in ("warm", "plain"):
+                options.append((f"{text} Also: {_recall(clone, also, tick)}", [m, also]))
+            options.append((text, [m]))
+        options += [(f"There's this: {_recall(clone, m, tick)}", [m]) for m in used]
+        if not used:
+            options += [("I don't remember anything about that.", []),
+                        ("Nothing comes to mind.", []),
+                        (f"I can't help you there, {who}.", [])]  # fmt: skip
     elif intent == "thanks":
-        sentences.append(
-            {"gruff": "Don't mention it.", "terse": "Sure."}.get(voice, f"Any time, {who}.")
-        )
-        used = []
+        thanks = {"gruff": "Don't mention it.", "terse": "Sure."}.get(voice, f"Any time, {who}.")
+        options = [(t, []) for t in (thanks, "Glad to help.", "No trouble.", f"Sure thing, {who}.")]
     elif intent == "farewell":
-        sentences.append(
-            {"nervous": "Be careful out there.", "gruff": "Finally."}.get(
-                voice, f"Fly safe, {who}."
-            )
+        bye = {"nervous": "Be careful out there.", "gruff": "Finally."}.get(
+            voice, f"Fly safe, {who}."
         )
-        used = []
+        options = [(t, []) for t in (bye, "Until next time.", f"Take care, {who}.", "Later.")]
     else:
-        if used:
-            sentences.append(f"That makes me think of this: {_recall(clone, used[0], tick)}")
-        else:
-            sentences.append("Hm. I have nothing to say about that.")
+        for m in used:
+            recall = _recall(clone, m, tick)
+            options += [(f"That makes me think of this: {recall}", [m]),
+                        (f"Reminds me: {recall}", [m])]  # fmt: skip
         ambitions = clone.goals.ambitions
         if ambitions and voice == "warm":
-            sentences.append(
-                f"You know what I want? {ambitions[int(rng.integers(len(ambitions)))]}"
-            )
-    text = " ".join(sentences)
+            pick = ambitions[int(rng.integers(len(ambitions)))]
+            options = [(f"{t} You know what I want? {pick}", ms) for t, ms in options[:1]] + options
+            options.append((f"You know what I want? {pick}", []))
+        options += [("Hm. I have nothing to say about that.", []),
+                    ("Not sure what to tell you.", []), (f"Hm. Go on, {who}.", []),
+                    ("I couldn't say.", [])]  # fmt: skip
+    rel = clone.relationships.get(speaker)
+    if rel is not None and rel.hostile:
+        options = [
+            (f"{lead} {t}", ms)
+            for lead in (f"I don't trust you, {who}.", f"You again, {who}.", "Keep your distance.")
+            for t, ms in options
+        ]
+    chosen = next(((t, ms) for t, ms in options if gist(t[:200]) not in said), None)
+    if chosen is None:
+        if order is not None:
+            key = "order"
+            n = 1 + sum(1 for heard, _ in before if parse_order(heard, tick) is not None)
+        else:
+            key = intent
+            n = 1 + sum(1 for heard, _ in before if classify(heard) == intent)
+        chosen = (_say_again(key, n, who, before), [])
+    text, quoted = chosen
+    used = quoted
     if remember:
         clone.memory.add(
             tick,

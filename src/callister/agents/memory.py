@@ -288,13 +288,36 @@ class MemoryStream:
         *,
         entity: int | None = None,
         touch: bool = True,
+        not_said_with: int | None = None,
     ) -> list[Memory]:
         """The k best memories for `query` (best first). With `touch`, their last access
-        becomes `now`."""
+        becomes `now`. `not_said_with`: leave out conversations with this entity (what a
+        clone said to someone is no news to them)."""
         n = self._n
         if n == 0 or k <= 0:
             return []
         score = self.score(query, now, entity=entity).score
+        if not_said_with is not None:
+            said = (self._kind[:n] == int(MemoryKind.DIALOGUE)) & (
+                self._ent[:n, 0] == not_said_with
+            )
+            if said.any():
+                keep = np.flatnonzero(~said)
+                if keep.size == 0:
+                    return []
+                k = min(k, keep.size)
+                sub = score[keep]
+                part = (
+                    np.argpartition(sub, keep.size - k)[keep.size - k :]
+                    if k < keep.size
+                    else (np.arange(keep.size))
+                )
+                top = keep[part]
+                order = np.lexsort((-self._seq[top], -self._tick[top], -score[top]))
+                rows = top[order]
+                if touch:
+                    self._access[rows] = np.maximum(self._access[rows], now)
+                return [self._row(int(i)) for i in rows]
         top = np.argpartition(score, n - k)[n - k :] if k < n else np.arange(n)
         # best first; ties broken by newer, then by sequence number (deterministic)
         order = np.lexsort((-self._seq[top], -self._tick[top], -score[top]))

@@ -105,12 +105,14 @@ class Mined:
 @dataclass(frozen=True, slots=True)
 class Wrecked:
     """`ship` lost `items` into a new wreck (all of them and its life when `destroyed`).
-    `killer` is the actor who did it. Done.qty is the wreck id."""
+    `killer` is the actor who did it. Done.qty is the wreck id. `wreck_id`: the wreck a zone
+    already made (its entity id; 0: the world picks a new id)."""
 
     ship: Ship
     killer: int
     items: tuple[tuple[str, int], ...]
     destroyed: bool
+    wreck_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +278,9 @@ class Handoff:
     ammo: float
     cargo: dict[str, int]
     purpose: str
+    phase: str = ""  # what it was doing off-screen: docked, flying, working, stranded
+    until: int = 0  # the tick its stay, leg or work was to end
+    leg: int = -1  # the leg of its plan it was flying
 
 
 @dataclass(slots=True)
@@ -423,6 +428,29 @@ class OffscreenSim:
         self.agents[clone.id] = agent
         self._schedule(agent, now)
         return agent
+
+    def wake_at(self, clone_id: int, tick: int) -> None:
+        """Move an off-screen clone's next event to `tick` (e.g. a fresh world's newborns
+        leave their stations at spread times instead of all after a full stay)."""
+        agent = self.agents[clone_id]
+        if agent.phase not in ("dead", "live", "stranded"):
+            self._schedule(agent, tick)
+
+    def died(self, clone_id: int, now: int, cause: str, execute: Execute) -> None:
+        """A clone the zone runs (live) died there: permanent, its estate leaves circulation
+        (`Died`), as off-screen."""
+        agent = self.agents.get(clone_id)
+        if agent is not None and agent.phase != "dead":
+            if agent.clone.alive:
+                self._die(agent, cause, now, execute)
+            else:  # the pool already archived it (Clone.die)
+                self._undock(agent)
+                agent.phase = "dead"
+                execute(Died(agent.ship, cause))
+                self.stats.deaths += 1
+                self._distress.pop(agent.id, None)
+                self.dead.append(agent)
+                del self.agents[agent.id]
 
     def living(self) -> Iterable[Agent]:
         return (a for a in self.agents.values() if a.phase != "dead")
@@ -1247,6 +1275,9 @@ class OffscreenSim:
             ammo=ship.ammo,
             cargo=dict(ship.cargo),
             purpose=plan.purpose if plan is not None else "",
+            phase=a.phase,
+            until=a.until,
+            leg=a.leg,
         )
 
     def adopt(

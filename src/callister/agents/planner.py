@@ -703,6 +703,10 @@ class Planner:
             fuel *= 3
         return (Leg("fly", last.system, last.x1, last.y1, last.x1, last.y1, fuel, 0.0),)
 
+    def to_fuel(self, ship: Ship, system: SystemId, x: float, y: float) -> float:
+        """Fuel from (x, y) in `system` to the nearest fuel (see `_to_fuel`)."""
+        return self._to_fuel(ship, system, x, y)
+
     def _to_fuel(self, ship: Ship, system: SystemId, x: float, y: float) -> float:
         """Fuel from (x, y) in `system` to its nearest station selling fuel (or, if it has
         none, to one a jump away); a full tank when there is none in reach."""
@@ -922,9 +926,11 @@ class Planner:
 
     def _patrol_plan(self, ship: Ship, clone: Clone, now: int) -> Plan:
         home = ship.home or ship.system
-        lawful = [s for s in self.atlas.system(home).stations if s.lawful] or [
-            s for s in self.atlas.system(ship.system).stations if s.lawful
-        ]
+        lawful = (
+            [s for s in self.atlas.system(home).stations if s.lawful]
+            or [s for s in self.atlas.system(ship.system).stations if s.lawful]
+            or list(self.atlas.system(home).stations)  # a station's own guard (home systems)
+        )
         if not lawful:
             return Plan("wait", station=ship.docked_at, seconds=600.0)
         st = lawful[(clone.id + now // 36_000) % len(lawful)]

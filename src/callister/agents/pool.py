@@ -47,7 +47,7 @@ from callister.agents.decide import (
     settle,
     utilities,
 )
-from callister.agents.dialogue import Reply, template_reply
+from callister.agents.dialogue import Reply, answer_order, template_reply
 from callister.agents.errors import AgentError
 from callister.agents.mind import (
     NEVER,
@@ -74,9 +74,11 @@ from callister.agents.observe import (
 )
 from callister.agents.orders import Order, for_role
 from callister.agents.reflection import REFLECT_THRESHOLD, reflect
+from callister.agents.speech import KEY_COOLDOWN, SpeechLog
 
 ZoneKey = Hashable
-REPEAT_TICKS: Final = 2400  # a clone does not say the same line again within 2 minutes
+REPEAT_TICKS: Final = KEY_COOLDOWN  # the same news at most once per 2 minutes (speech.py)
+ENGAGEMENT_TICKS: Final = 2 * 60 * 20  # who started a fight is remembered this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ _COLUMNS: Final = (
     ("wary", np.float32, ()),
     ("hop", np.int16, ()),
     ("thought_tick", np.int64, ()),
+    ("possible", np.int32, ()),  # bit per Action: what it could do when it last thought
 )
 
 
@@ -164,7 +167,10 @@ class AgentPool:
         self._beats: dict[int, list[int]] = {}
         self._member_cache: dict[int, NDArray[np.intp]] = {}
         self._noticed: set[int] = set()  # clone ids with new memories since they last thought
-        self._said: dict[int, list[tuple[str, int]]] = {}  # clone id -> its recent lines
+        self.speech = SpeechLog()  # what each clone said lately, to whom (no repetition)
+        # clone id -> (actor it fired on first, tick): "they're attacking us" is not said of
+        # someone we attacked, who is only firing back
+        self._started: dict[int, tuple[int, int]] = {}
 
     # columns -----------------------------------------------------------------------------
 
@@ -246,6 +252,7 @@ class AgentPool:
         c["wary"][i] = 0.0
         c["hop"][i] = NONE
         c["thought_tick"][i] = NEVER
+        c["possible"][i] = -1  # not known yet: assume anything its station allows
         self._clones.append(clone)
         self._orders.append(None)
         self._row[clone.id] = i
@@ -287,7 +294,8 @@ class AgentPool:
         self._clones.pop()
         self._orders.pop()
         del self._row[clone_id]
-        self._said.pop(clone_id, None)
+        self.speech.forget(clone_id)
+        self._started.pop(clone_id, None)
         self._n -= 1
         return clone
 
@@ -400,11 +408,15 @@ class AgentPool:
         speaker_name: str = "",
         tick: int,
         captain: bool = True,
+        holder: str | None = None,
     ) -> Reply:
         """A player talks to a clone (the default mind answers from its memories). An order
         from the `captain` ("dock", "attack #42", "hold fire") is applied at once: by this
         clone if its station can carry it out, else passed to the crewmate whose station can
-        (and the reply says so), else refused as nobody aboard can."""
+        (and the reply says so), else refused as nobody aboard can (or as `holder`'s: the
+        captain of a player's ship holds every station no crew member holds). An order the
+        clone cannot carry out now (nothing to flee from, no station to dock at) is not
+        acknowledged: the reply says why (it still holds, for when it can)."""
         clone = self.clone(clone_id)
         crew = self.crewmates(clone_id)
         reply = template_reply(
@@ -415,9 +427,34 @@ class AgentPool:
             tick=tick,
             allow_orders=captain,
             crew=[(c.name, kind_of(c)) for c in crew],
+            holder=holder,
+            possible=self.possible(clone_id),
         )
         self.apply_reply(clone_id, reply)
         return reply
+
+    def answer_order(
+        self,
+        clone_id: int,
+        order: Order,
+        *,
+        speaker: int,
+        speaker_name: str = "",
+        tick: int,
+        holder: str | None = None,
+    ) -> str:
+        """What the clone says to an order given with a button (`dialogue.answer_order`):
+        an acknowledgement only when it can carry the order out now."""
+        return answer_order(
+            self.clone(clone_id),
+            order,
+            speaker=speaker,
+            speaker_name=speaker_name,
+            tick=tick,
+            crew=[(c.name, kind_of(c)) for c in self.crewmates(clone_id)],
+            holder=holder,
+            possible=self.possible(clone_id),
+        )
 
     def crewmates(self, clone_id: int) -> list[Clone]:
         """The other clones aboard the same ship."""
@@ -556,7 +593,10 @@ class AgentPool:
         decisions = make_decisions(
             s, traits, best, best_u, parts, last_action=c["last_action"][rows], names=self.names
         )
-        self._quiet_repeats(decisions, tick)
+        c["possible"][rows] = (ok.astype(np.int32) << np.arange(ok.shape[1], dtype=np.int32)).sum(
+            axis=1, dtype=np.int32
+        )
+        self._voice_lines(decisions, tick)
         c["mood"][rows] = feel(traits.mood, traits.personality, s)
         c["last_action"][rows] = best
         c["dest"][rows] = s.dest_slot
@@ -564,20 +604,62 @@ class AgentPool:
         self.stats = StepStats(tick, zones, int(rows.size))
         return decisions
 
-    def _quiet_repeats(self, decisions: list[Decision], tick: int) -> None:
-        """A changed decision whose sentence the clone said within REPEAT_TICKS (an agent
-        flipping between two actions) is not marked `changed`, so the ship's chat does not
-        hear the same line again and again."""
-        said = self._said
+    def _voice_lines(self, decisions: list[Decision], tick: int) -> None:
+        """Choose what each clone says about its decision, at the source: "X is attacking us"
+        becomes "X is firing back" when we fired on X first; a changed decision says the
+        first wording the ship (its listeners) has not heard lately, and nothing at all when
+        it gave the same news within the cool-down or has said every wording
+        (`SpeechLog`)."""
+        started = self._started
         for d in decisions:
+            key = d.line
+            if started and key.endswith("/attacked") and self._we_started(d.clone, tick):
+                key = key.replace("/attacked", "/returning")
+                d.line = key
+                d.say = next(d.options(key))
             if not d.changed:
                 continue
-            recent = [(text, t) for text, t in said.get(d.clone, ()) if tick - t < REPEAT_TICKS]
-            if any(text == d.say for text, _ in recent):
+            pick = self.speech.pick(d.clone, d.ship, key, d.options(key), tick)
+            if pick is None:
                 d.changed = False
             else:
-                recent.append((d.say, tick))
-            said[d.clone] = recent[-4:]
+                d.say = pick
+
+    def _we_started(self, clone_id: int, tick: int) -> bool:
+        """Whether the one attacking this clone now is someone it (its ship) fired on first."""
+        first = self._started.get(clone_id)
+        if first is None:
+            return False
+        actor, when = first
+        if tick - when > ENGAGEMENT_TICKS:
+            del self._started[clone_id]
+            return False
+        r = self._row.get(clone_id)
+        return r is not None and int(self._cols["last_attacker"][r]) == actor
+
+    def struck(self, ship: int, victim: int, tick: int) -> None:
+        """`ship` hit `victim` (an actor): for everyone aboard, if the victim had not attacked
+        them lately, they started this fight (see `_voice_lines`)."""
+        c = self._cols
+        for clone_id in self.aboard(ship):
+            r = self._row[clone_id]
+            before = self._started.get(clone_id)
+            if before is not None and before[0] == victim and tick - before[1] <= ENGAGEMENT_TICKS:
+                self._started[clone_id] = (victim, tick)  # the same fight goes on
+                continue
+            returning = (
+                int(c["last_attacker"][r]) == victim
+                and tick - int(c["attacked_tick"][r]) <= ENGAGEMENT_TICKS
+            )
+            if not returning:
+                self._started[clone_id] = (victim, tick)
+
+    def possible(self, clone_id: int) -> frozenset[Action] | None:
+        """What the clone could do when it last thought (None: it has not thought yet)."""
+        bits = int(self._cols["possible"][self._row_of(clone_id)])
+        if bits == -1:
+            return None
+        return frozenset(a for a in Action if bits >> int(a) & 1)
 
     def _maybe_reflect(self, rows: NDArray[np.intp], tick: int) -> None:
         """Thinking agents that noticed something since they last reflected may reflect."""

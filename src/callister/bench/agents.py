@@ -96,6 +96,8 @@ class BenchHost:
         self.pilots: dict[int, Pilot] = {}
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []
+        self.frozen: set[str] = set()  # no game masters in a bench world
+        self.gm_ships: dict[int, str] = {}
         self.bus = InProcessBus()
         self.store = _NoStore()
         self.writer = _Writes()

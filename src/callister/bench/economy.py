@@ -39,10 +39,10 @@ from callister.agents.model import Goal
 from callister.agents.offscreen import OffscreenSim, Rules
 from callister.agents.planner import HullSpec, Planner
 from callister.agents.population import Regulator, regulate, role_targets, scale_targets
-from callister.bench.npc_economy import NpcEconomy
 from callister.bench.systems import bench_systems
 from callister.content import Content, load_content
 from callister.economy import Economy, StationRef, pricing, rules
+from callister.server.npc_economy import NpcEconomy
 from callister.sim.rules import MINING_RATE, REGROW_TICKS, UNITS_PER_POINT
 from callister.store import open_store
 from callister.universe import StarSystem, arrival_point

@@ -257,7 +257,7 @@ def run_moonshot_bench(
         "worker": w,
         "gateway": g,
         "cluster": cluster_size(
-            ships, w["sim_ms"]["p99"], g["us_per_client_update"]["p50"], socket_us
+            ships, w["sim_cpu_ms"]["p99"], g["us_per_client_update"]["p50"], socket_us
         ),
         "eve_record": EVE_RECORD,
         "machine": {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)},

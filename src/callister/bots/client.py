@@ -44,6 +44,14 @@ class BotStats:
     failure: str | None = None
 
 
+class GmRefused(RuntimeError):
+    """A game master's command was refused: `code` from the error set, and the message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
 class Bot:
     """One scripted player. `run(seconds)` registers, connects, flies until time is up."""
 
@@ -95,6 +103,8 @@ class Bot:
         self.hello_extra: dict[str, Any] = {}
         self.ents: dict[int, dict[str, Any]] = {}  # id -> the newest `ents` entry
         self.spectating: dict[str, Any] | None = None  # a spectator's newest camera
+        self.gm_done: list[dict[str, Any]] = []  # answers to game-master commands (`gm`)
+        self.last_error: dict[str, Any] = {}  # the newest `error` message
         self._acks: set[asyncio.Future[None]] = set()
         self._seq = 0
         self._undocked_seq = -10
@@ -171,7 +181,10 @@ class Bot:
                 self.ents[int(ent["id"])] = ent
         elif kind == "spectating":
             self.spectating = msg
+        elif kind == "gm":
+            self.gm_done.append(msg)
         elif kind == "error":
+            self.last_error = msg
             self.stats.errors += 1
             code = msg.get("code", "?")
             self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
@@ -243,6 +256,21 @@ class Bot:
                 raise TimeoutError(f"no answer to request {rid}")
             await self.pump(0.05)
         return self.receipts.get(rid), self.refused.get(rid)
+
+    async def gm(self, op: str, timeout: float = 15.0, **fields: Any) -> dict[str, Any]:
+        """Send a game master's command (`{"t": "gm", "op", ...}`) and wait for its answer:
+        the `gm` message, or RuntimeError naming the refusal's code and message."""
+        done = len(self.gm_done)
+        self.refused.pop("gm", None)
+        await self.send({"t": "gm", "op": op, **fields})
+        end = time.monotonic() + timeout
+        while len(self.gm_done) == done and "gm" not in self.refused:
+            if time.monotonic() > end:
+                raise TimeoutError(f"no answer to gm {op}")
+            await self.pump(0.05)
+        if "gm" in self.refused:
+            raise GmRefused(self.refused.pop("gm"), self.last_error.get("message", ""))
+        return self.gm_done[done]
 
     def positions(self) -> dict[int, tuple[float, float]]:
         """Every entity in the bot's view (track_view) with its position in metres."""

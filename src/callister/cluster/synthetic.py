@@ -168,7 +168,7 @@ def clear(worker: Any, state: _State, zone: str | None) -> int:
         if handle.zone.ship_count == 0:
             # unloaded (and its lease released) now rather than after zone_unload_s, so a
             # measurement after a clear does not include a wave of unloads
-            worker.world._unload(handle)
+            worker.world.unload(handle)
     if not state.fleets and state.driver is not None:
         state.driver.cancel()
         state.driver = None

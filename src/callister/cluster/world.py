@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -32,11 +31,10 @@ from callister.cluster import codec, fencing, outbox
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
 from callister.server.vitals import with_vitals
-from callister.server.world import Pilot, World, ZoneHandle
+from callister.server.world import Pilot, World, ZoneHandle, arrival_state
 from callister.sim import JumpOut, ShipState
 from callister.store import Character, Fenced, NotResident
 from callister.store.cluster import ClusterRepository
-from callister.universe import arrival_point
 
 log = logging.getLogger(__name__)
 codec.register(Character)  # hand-offs carry the player's character (Handoff.pilot)
@@ -78,6 +76,8 @@ def sector_of(zone: str) -> tuple[int, int]:
 class ClusterWorld(World):
     node: Node
 
+    records_are_offline = False  # another worker may fly the ship (server/gm.py)
+
     def bind(self, node: Node) -> None:
         self.node = node
         self._arrivals: dict[int, asyncio.Event] = {}  # ship id -> set when its hand-off lands
@@ -102,8 +102,8 @@ class ClusterWorld(World):
             self.lose_zone(key, "lease no longer valid")
         super().advance_clock()
 
-    def _unload(self, handle: ZoneHandle) -> None:
-        super()._unload(handle)
+    def unload(self, handle: ZoneHandle) -> None:
+        super().unload(handle)
         self.node.released(handle.key)
 
     def lose_zone(self, key: str, why: str, *, notify: bool = True) -> None:
@@ -203,15 +203,6 @@ class ClusterWorld(World):
         return self.node.handoff_cluster
 
     # ------------------------------------------------------------------------- jumping
-    def _depart(self, source: ZoneHandle, event: JumpOut) -> None:
-        owner = self.ship_owner.get(event.ship)
-        pilot = self.pilots.get(owner) if owner is not None else None
-        if pilot is None:
-            return
-        pilot.zone_key = None
-        self.metrics.inc("callister_jumps_total")
-        self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
-
     async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
         target = zone_key(self.name, event.to_x, event.to_y)
         try:
@@ -233,7 +224,7 @@ class ClusterWorld(World):
         except ZoneElsewhere:
             await self._hand_off(pilot, source, event, target)
             return
-        state = self._arrival_state(handle, source.sector, event.state)
+        state = arrival_state(handle, source.sector, event.state, event.at)
         character = self._character_at(pilot, state, handle.sector)
         node, cluster = self.node, self.handoff_cluster
 
@@ -282,6 +273,9 @@ class ClusterWorld(World):
             "cargo": dict(pilot.cargo),
             "crew": len(crew),
         }
+        if event.at is not None:  # a teleport: the destination places it there, not at a gate
+            pilot_data["at"] = [event.at[0], event.at[1]]
+            pilot_data["docked_at"] = event.state.docked_at
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
@@ -316,8 +310,16 @@ class ClusterWorld(World):
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
         owner = handoff.state.owner
-        state = self._arrival_state(handle, sector_of(handoff.from_zone), handoff.state)
         carried = handoff.pilot or {}
+        at = carried.get("at")
+        state = handoff.state
+        if at is not None:  # a game master's teleport (World.teleport)
+            docked = carried.get("docked_at")
+            state = msgspec.structs.replace(
+                state, docked_at=docked if isinstance(docked, int) else None
+            )
+        origin = sector_of(handoff.from_zone)
+        state = arrival_state(handle, origin, state, None if at is None else (at[0], at[1]))
         character = carried.get("character")
         name = carried.get("name")
         if not isinstance(character, Character) or not isinstance(name, str):
@@ -338,7 +340,7 @@ class ClusterWorld(World):
             vx=state.vx,
             vy=state.vy,
             angle=state.angle,
-            docked_at=None,
+            docked_at=state.docked_at,
         )
         applied = await self.node.handoff_db(
             outbox.arrive,
@@ -408,18 +410,6 @@ class ClusterWorld(World):
                 await self.agents.crews.board_saved(pilot)  # the crew came along
             except Exception:
                 log.exception("crew failed to board after a hand-off", extra={"ship": handoff.ship})
-
-    def _arrival_state(
-        self, handle: ZoneHandle, origin: tuple[int, int], state: ShipState
-    ) -> ShipState:
-        x, y = state.x, state.y
-        if origin != handle.sector:
-            ax, ay = arrival_point(handle.system, origin[0], origin[1])
-            x, y = float(ax), float(ay)
-        angle = math.atan2(-y, -x)
-        return msgspec.structs.replace(
-            state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=None
-        )
 
     def _character_at(self, pilot: Pilot, state: ShipState, sector: tuple[int, int]) -> Character:
         character = replace(

@@ -57,8 +57,8 @@ class System(Protocol):
 class ZoneHandle(Protocol):
     """A loaded zone (server/ports.py `ZoneHandle`): what footage records."""
 
-    @property
-    def zone(self) -> Zone: ...
+    zone: Zone
+
     @property
     def system(self) -> System: ...
 
@@ -66,14 +66,10 @@ class ZoneHandle(Protocol):
 class Pilot(Protocol):
     """A character in the world (server/ports.py `Pilot`)."""
 
-    @property
-    def account_id(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def character(self) -> Character: ...
-    @property
-    def zone_key(self) -> str | None: ...
+    account_id: int
+    name: str
+    character: Character
+    zone_key: str | None
 
 
 class Notices(Protocol):
@@ -83,16 +79,15 @@ class Notices(Protocol):
 class World(Protocol):
     """One world's runtime as moderation sees it (server/world.py `World`)."""
 
-    @property
-    def name(self) -> str: ...
+    name: str
+    store: Store
+
     @property
     def settings(self) -> Settings: ...
     @property
     def bus(self) -> Bus: ...
     @property
     def writer(self) -> Writer: ...
-    @property
-    def store(self) -> Store: ...
     @property
     def notices(self) -> Notices: ...
     @property

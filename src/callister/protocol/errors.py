@@ -37,6 +37,10 @@ class ErrorCode(StrEnum):
     JUMPING = "JUMPING"  # a jump is already charging
     NOT_YOUR_STATION = "NOT_YOUR_STATION"  # a shared ship: another member holds that station
     CRUISE_BLOCKED = "CRUISE_BLOCKED"  # cruise cannot engage here (too close to something)
+    # game masters (issue 18)
+    NO_SYSTEM = "NO_SYSTEM"  # that sector is empty space (no star system)
+    OUT_OF_BOUNDS = "OUT_OF_BOUNDS"  # a position outside the system, or inside its star
+    FROZEN = "FROZEN"  # the system is frozen by a game master: nothing moves until unfrozen
     # combat (zone checks; the ones marked * are also recorded as evidence)
     COOLDOWN = "COOLDOWN"  # * the weapon has not cooled down since its last shot
     OUT_OF_RANGE = "OUT_OF_RANGE"  # * the target is beyond the weapon's range
@@ -61,7 +65,8 @@ class ErrorCode(StrEnum):
 class ProtocolError(Exception):
     """A refused message: `code` is from the closed ErrorCode set, `message` says what to fix."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.ref = ref  # the refused action, when the decoder knows it (a `gm` message: "gm")

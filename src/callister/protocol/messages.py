@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg, decode_gm
 from callister.protocol.intents import Autopilot, Cruise
 from callister.protocol.limits import (
     MAX_CLIENT_FRAME,
@@ -213,6 +214,15 @@ class CrewChatMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class HailMsg:
+    """Talk to the clone flying an NPC ship (`target`, within sensor range)."""
+
+    ship: int
+    target: int  # the NPC ship's entity id
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class InviteAboardMsg:
     ship: int  # the captain's own ship
     name: str  # the invited player's name
@@ -299,14 +309,15 @@ CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
 ShipMessage = (
     InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
     | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg | CrewMessage
-    | PowerMsg | TravelMessage
+    | PowerMsg | TravelMessage | HailMsg
 )  # fmt: skip
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
     Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
-)
+    | GmMsg
+)  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
 SIDES = ("buy", "sell")
@@ -413,17 +424,30 @@ def _crew_order(obj: dict[str, Any]) -> CrewOrderMsg:
     )
 
 
-def _crew_chat(obj: dict[str, Any]) -> CrewChatMsg:
+def _chat_text(obj: dict[str, Any]) -> str:
     text = _field(obj, "text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_CHAT_LEN:
         raise ProtocolError(ErrorCode.BAD_FIELD, f"'text' must be 1-{MAX_CHAT_LEN} characters")
     if not text.isprintable():
         raise ProtocolError(ErrorCode.BAD_FIELD, "'text' must not contain control characters")
+    return text.strip()
+
+
+def _crew_chat(obj: dict[str, Any]) -> CrewChatMsg:
+    text = _chat_text(obj)
     return CrewChatMsg(
         ship=_ship(obj),
         crew=_clone_ref(obj, "crew", zero=True) if "crew" in obj else 0,
-        text=text.strip(),
+        text=text,
     )
+
+
+def _hail(obj: dict[str, Any]) -> HailMsg:
+    text = _chat_text(obj)
+    target = _entity(obj, "target")
+    if target == 0:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'target' must be the ship to hail")
+    return HailMsg(ship=_ship(obj), target=target, text=text)
 
 
 def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
@@ -685,6 +709,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "dismiss": lambda o: DismissMsg(ship=_ship(o), crew=_clone_ref(o, "crew", zero=False)),
     "crew_order": _crew_order,
     "crew_chat": _crew_chat,
+    "hail": _hail,
     "invite_aboard": _invite,
     "board": lambda o: BoardMsg(ship=_ship(o)),
     "assign": _assign,
@@ -696,6 +721,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "spectate": _spectate,
     "autopilot": _autopilot,
     "cruise": _cruise,
+    "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 
 MESSAGE_TYPES = tuple(_DECODERS)

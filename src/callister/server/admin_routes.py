@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from callister.server.http import (
-    CSP,
     SERVICES,
-    WEB_DIR,
     current_account,
     error,
     json_body,
+    page,
     require_role,
 )
 from callister.store import (
@@ -84,6 +83,13 @@ def _guard(fn: Handler) -> Handler:
             return error(500, "INTERNAL", str(exc))
 
     return wrapped
+
+
+async def _admitted(host: WorldHost, account: Account, world: str) -> None:
+    """Refuse (403 if the world exists, else 404) when the account may not enter `world`."""
+    refusal = await host.admit(account, world)
+    if refusal is not None:
+        raise PermissionError(refusal) if world in host.records else LookupError(refusal)
 
 
 async def _account_by_name(request: web.Request, name: Any) -> Account:
@@ -187,9 +193,7 @@ async def join(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = await host.admit(account, name)
-    if refusal is not None:
-        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await _admitted(host, account, name)
     await host.join(name, account.id)
     return web.json_response({"world": name, "membership": "member"})
 
@@ -220,9 +224,7 @@ async def move(request: web.Request) -> web.Response:
         if account.role != "admin":
             raise PermissionError("only administrators may move another player's character")
         who = await _account_by_name(request, body.get("account"))
-    refusal = await host.admit(who, destination)
-    if refusal is not None:
-        raise PermissionError(refusal) if destination in host.records else LookupError(refusal)
+    await _admitted(host, who, destination)
     result = await host.move(who.id, source, destination, account.id)
     return web.json_response(
         {
@@ -243,9 +245,7 @@ async def set_home(request: web.Request) -> web.Response:
     account = await _account(request)
     host = _host(request)
     name = _name(request)
-    refusal = await host.admit(account, name)
-    if refusal is not None:
-        raise PermissionError(refusal) if name in host.records else LookupError(refusal)
+    await _admitted(host, account, name)
     await host.call(host.store.worlds.set_home, account.id, name)
     return web.json_response({"home": name})
 
@@ -379,7 +379,7 @@ async def admin_audit(request: web.Request) -> web.Response:
 
 
 async def admin_console(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "admin.html", headers={"Content-Security-Policy": CSP})
+    return page("admin.html")
 
 
 # every admin endpoint, for the console and for the endpoint-by-endpoint auth test

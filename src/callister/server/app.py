@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import math
 import sys
@@ -18,7 +17,7 @@ import callister
 from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, bench_spawn, crew_routes, moderation_routes
+from callister.server import admin_routes, bench_spawn, crew_routes, gm_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -34,7 +33,6 @@ from callister.server.auth import (
 from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
 from callister.server.http import (
-    CSP,
     SERVICES,
     WEB_DIR,
     Services,
@@ -42,10 +40,12 @@ from callister.server.http import (
     error,
     int_param,
     json_body,
+    page,
     require_role,
+    serve,
 )
 from callister.server.metrics import Metrics, refuse_scrape
-from callister.server.settings import Settings, SettingsError
+from callister.server.settings import Settings
 from callister.server.world import World, zone_health
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, open_store
@@ -330,7 +330,7 @@ async def ws_route(request: web.Request) -> web.StreamResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(WEB_DIR / "index.html", headers={"Content-Security-Policy": CSP})
+    return page("index.html")
 
 
 @web.middleware
@@ -399,6 +399,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/universe/map", map_view)
     app.router.add_get("/api/admin/users", admin_users)
     admin_routes.register(app)
+    gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
     if settings.bench_spawn:  # benchmarks only (docs/benchmarks.md, "Crowd")
@@ -412,26 +413,8 @@ def run(settings: Settings) -> None:
     # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
     sys.setswitchinterval(0.001)
     app = build_app(settings)
-    loop: Any = None
-    if settings.event_loop == "uvloop":
-        try:  # an optional package: imported by name, so its absence is a clear error here
-            uvloop = importlib.import_module("uvloop")
-        except ImportError:
-            raise SettingsError(
-                "event_loop = uvloop needs the uvloop package (pip install uvloop)"
-            ) from None
-        loop = uvloop.new_event_loop()
     log.info(
         "listening",
         extra={"url": f"http://{settings.host}:{settings.port}", "loop": settings.event_loop},
     )
-    web.run_app(
-        app,
-        loop=loop,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=5.0,
-        access_log=None,
-        handle_signals=True,
-    )
+    serve(app, settings)

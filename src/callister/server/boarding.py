@@ -182,7 +182,7 @@ async def _capture_clones(share: Ships, captor: Pilot, target: int, tick: int) -
             )
         clone.memory.add(
             tick,
-            f"{captor.name} boarded ship #{target} and captured me.",
+            f"{captor.name} boarded our ship and captured me.",
             importance=9,
             event="captured",
             entities=(captor.account_id,),

@@ -42,6 +42,7 @@ from callister.moderation.feeds import (
 )
 from callister.moderation.service import Moderation
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.protocol.gm import GmMsg
 from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import (
@@ -56,6 +57,7 @@ from callister.protocol.messages import (
     DistressMsg,
     DockMsg,
     FireMsg,
+    HailMsg,
     Hello,
     HireMsg,
     InputMsg,
@@ -259,6 +261,8 @@ class Commands:
             return encode_server("pong", n=message.n, tick=self.world.tick)
         if isinstance(message, Hello):
             raise ProtocolError(ErrorCode.BAD_FIELD, "already authenticated")
+        if isinstance(message, GmMsg):  # game masters (issue 18): spectating or flying
+            return Request(self._gm(sender.account.id, message))
         if sender.spectator or isinstance(message, SpectateMsg):
             return self._spectator_message(sender, message)
         account = sender.account.id
@@ -267,7 +271,7 @@ class Commands:
         pilot = sender.pilot
         assert pilot is not None
         if (
-            isinstance(message, CrewChatMsg)
+            isinstance(message, CrewChatMsg | HailMsg)
             and self.mutes is not None
             and self.mutes.is_muted(account)
         ):  # refused before any desk sees it: nothing is delivered, stored or remembered
@@ -306,6 +310,9 @@ class Commands:
             pilot, message.crew, message.text
         ):
             return None
+        if isinstance(message, HailMsg):  # talk to an NPC: it answers in `chat` (npcs.py)
+            self.world.agents.hail(pilot, zone, message.ship, message.target, message.text)
+            return None
         if isinstance(message, TargetMsg):
             return Targeted(message.target)
         if isinstance(message, DistressMsg):
@@ -317,6 +324,13 @@ class Commands:
             return Request(self._answer(account, message.rid, work, message))
         if isinstance(message, HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg):
             return self._crew(account, pilot, message)
+        if zone in self.world.frozen:  # a game master froze the system (server/gm.py)
+            if isinstance(message, InputMsg):
+                return None  # held controls: nothing moves, as between systems
+            raise ProtocolError(
+                ErrorCode.FROZEN,
+                "a game master froze this system: nothing moves until it is unfrozen",
+            )
         self.world.submit(zone, self._intent(account, message))
         return None
 
@@ -434,6 +448,19 @@ class Commands:
             ),
             status_changed=True,  # credits changed
         )
+
+    # ------------------------------------------------------------------ game masters
+    async def _gm(self, account: int, message: GmMsg) -> Answer:
+        """A game master's command (server/gm.py): answered `gm` with what was done, or an
+        error with `ref` "gm"."""
+        try:
+            done = await self.world.gm.run(account, message)
+        except ProtocolError as exc:
+            return Answer(error_message(exc.code, exc.message, ref="gm"))
+        except Exception:
+            log.exception("gm command failed", extra={"account": account, "op": message.op})
+            return Answer(error_message(ErrorCode.INTERNAL, "the command failed", ref="gm"))
+        return Answer(encode_server("gm", **done), status_changed=True)
 
     # ------------------------------------------------------------------ reports
     def _report(self, account: int, message: ReportMsg) -> Effect:

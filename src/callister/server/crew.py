@@ -40,6 +40,7 @@ from callister.agents.clonefile import (
     issue_licence_proof,
     proof_key,
 )
+from callister.agents.decide import kind_of
 from callister.agents.orders import ORDER_TICKS
 from callister.agents.repository import (
     CloneNotFound,
@@ -51,6 +52,7 @@ from callister.agents.repository import (
 )
 from callister.economy import SERVICES, EconomyError, player_account, transfer
 from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.server.speech import is_order
 from callister.store import (
     CloneFilter,
     CloneRow,
@@ -396,7 +398,7 @@ class CrewDesk:
                 self.say(m.captain, d.clone, d.say, kind="auto", action=d.action.name.lower())
 
     def say(self, captain: int, clone_id: int, text: str, *, kind: str, **extra: Any) -> None:
-        name = self.runtime.names.get(clone_id, f"crew {clone_id}")
+        name = self.runtime.names.get(clone_id, "a crew member")
         self.notify(
             captain, "chat", **{"from": name}, clone=str(clone_id), text=text, kind=kind, **extra
         )
@@ -487,7 +489,9 @@ class CrewDesk:
             h.zone.set_crew(clone_id, None)
 
     # -- candidates and the crew message --------------------------------------------------
-    def candidates(self, sector: tuple[int, int], station: int) -> list[Clone]:
+    def candidates(
+        self, sector: tuple[int, int], station: int, station_name: str = "the station"
+    ) -> list[Clone]:
         """Who is looking for a berth at this station: deterministic from the world seed."""
         x, y = sector
         extra = (Role.PILOT, Role.MINER)[zlib.crc32(f"{x}:{y}:{station}".encode()) % 2]
@@ -505,7 +509,7 @@ class CrewDesk:
                 clone_id,
                 Profile(
                     name=name,
-                    background=f"Waited for a berth at station {station} of ({x}, {y}).",
+                    background=f"Waited for a berth at {station_name}.",
                     traits=traits,
                     skills=skills,
                 ),
@@ -522,6 +526,25 @@ class CrewDesk:
         if state is None or state.docked_at is None or pilot.zone_key is None:
             return None
         return self.world.zones[pilot.zone_key], state.docked_at
+
+    @staticmethod
+    def station_name(handle: Any, station: int) -> str:
+        """The station's name in its system (what people call it)."""
+        for s in handle.system.stations:
+            if s.index == station:
+                return str(s.name)
+        return "the station"
+
+    def candidates_at(self, handle: Any, station: int) -> list[Clone]:
+        return self.candidates(handle.sector, station, self.station_name(handle, station))
+
+    def docking_changed(self, ship: int) -> None:
+        """A player's ship docked or undocked: their `crew` message (the station's
+        candidates, or none) goes out at once."""
+        owner = self.world.ship_owner.get(ship)
+        pilot = self.world.pilots.get(owner) if owner is not None else None
+        if pilot is not None and pilot.character.ship_id == ship:
+            self.world.spawn(self.send_crew(pilot), f"crew {ship}")
 
     async def crew_message(self, pilot: Pilot) -> dict[str, Any]:
         ship = pilot.character.ship_id
@@ -559,17 +582,25 @@ class CrewDesk:
                 "turn_rate": mods.turn_rate,
             },
             "candidates": [],
+            "station": None,
+            "station_name": None,
             "max_crew": MAX_CREW,
         }
         docked = self._docked(pilot)
         if docked is not None:
             handle, station = docked
+            out["station"] = station
+            out["station_name"] = self.station_name(handle, station)
             hired = set(self.members)
-            for c in self.candidates(handle.sector, station):
-                if c.id in hired:
-                    continue
-                taken = await self.writer.call(self.store.clones.exists, c.id)
-                if taken:
+            cands = [c for c in self.candidates_at(handle, station) if c.id not in hired]
+            exists = self.store.clones.exists
+
+            def taken_ids() -> set[int]:  # one trip to the writer thread for them all
+                return {c.id for c in cands if exists(c.id)}
+
+            taken = await self.writer.call(taken_ids) if cands else set()
+            for c in cands:
+                if c.id in taken:
                     continue
                 skill = getattr(c.skills, c.role.value)
                 out["candidates"].append(
@@ -643,9 +674,7 @@ class CrewDesk:
             raise ProtocolError(ErrorCode.NOT_DOCKED, "dock at a station to hire crew")
         handle, station = docked
         ship = pilot.character.ship_id
-        found = next(
-            (c for c in self.candidates(handle.sector, station) if c.id == candidate), None
-        )
+        found = next((c for c in self.candidates_at(handle, station) if c.id == candidate), None)
         if found is None:
             raise ProtocolError(ErrorCode.BAD_FIELD, f"nobody {candidate} is for hire here")
         if candidate in self.members or await self.writer.call(self.store.clones.exists, candidate):
@@ -665,7 +694,8 @@ class CrewDesk:
         clone.lineage = clone.lineage  # born when generated; hired now:
         clone.memory.add(
             self.world.tick,
-            f"{pilot.name} hired me as {found.role.value} of ship #{ship} for {price} credits.",
+            f"{pilot.name} hired me as {found.role.value} of their ship at "
+            f"{self.station_name(handle, station)} for {price} credits.",
             importance=7,
             event="hired",
             entities=(pilot.account_id,),
@@ -738,7 +768,9 @@ class CrewDesk:
         await self.send_crew(pilot)
 
     def order(self, pilot: Pilot, crew: int, name: str, target: int) -> list[str]:
-        """A captain's order button: to one crew member or all (crew 0)."""
+        """A captain's order button: to one crew member or all (crew 0). Whoever takes it
+        answers (an acknowledgement only when it can carry the order out now, else why not);
+        when nobody's station can, one crew member says it is the captain's to do."""
         tick = self.world.tick
         pool = self.runtime.pool
         target_actor = None
@@ -749,33 +781,44 @@ class CrewDesk:
             if row is None:
                 raise ProtocolError(ErrorCode.NO_TARGET, f"no ship {target} in this system")
             target_actor = int(handle.zone.store.owner.item(row))  # type: ignore[union-attr]
+        words = name.replace("_", " ")
         took = []
-        for clone_id in self._mine(pilot, crew):
+        asked = self._mine(pilot, crew)
+        for clone_id in asked:
             if name == "cancel":
                 pool.cancel_order(clone_id)
                 took.append(clone_id)
                 continue
             action = ORDERS[name]
-            order = Order(action, until=tick + ORDER_TICKS, target=target_actor, text=name)
+            order = Order(action, until=tick + ORDER_TICKS, target=target_actor, text=words)
             if pool.order(clone_id, order):
                 took.append(clone_id)
         lines = []
         for clone_id in took:
-            text = (
-                "Orders cleared."
-                if name == "cancel"
-                else f"Aye, captain: {name.replace('_', ' ')}."
-            )
+            if name == "cancel":
+                text = "Orders cleared."
+            else:
+                text = pool.answer_order(
+                    clone_id,
+                    Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
+                    speaker=pilot.account_id,
+                    speaker_name=pilot.name,
+                    tick=tick,
+                    holder=pilot.name,
+                )
             lines.append(text)
             self.say(pilot.account_id, clone_id, text, kind="ack", order=name)
-        if not took:
-            self.say(
-                pilot.account_id,
-                self.by_ship.get(pilot.character.ship_id, [0])[0],
-                f"Nobody aboard can carry out '{name.replace('_', ' ')}'.",
-                kind="ack",
-                order=name,
+        if not took and asked and name != "cancel":
+            text = pool.answer_order(
+                asked[0],
+                Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
+                speaker=pilot.account_id,
+                speaker_name=pilot.name,
+                tick=tick,
+                holder=pilot.name,
             )
+            lines.append(text)
+            self.say(pilot.account_id, asked[0], text, kind="ack", order=name)
         return lines
 
     def chat(self, pilot: Pilot, crew: int, text: str) -> None:
@@ -784,16 +827,53 @@ class CrewDesk:
         ids = self._mine(pilot, crew)
         if not ids:
             raise ProtocolError(ErrorCode.NOT_AVAILABLE, "you have no crew; hire one at a station")
-        pool = self.runtime.pool
         self.notify(
             pilot.account_id, "chat", **{"from": pilot.name}, clone=None, text=text, kind="captain"
         )
         for clone_id in ids:
+            self.answer(clone_id, text, pilot, captain=pilot.account_id, orders=True)
+
+    def answer(
+        self, clone_id: int, text: str, speaker: Pilot, *, captain: int, orders: bool
+    ) -> None:
+        """`speaker` said `text` to crew member `clone_id` aboard `captain`'s ship: it
+        answers in the ship's chat. From templates at once (and always for orders); with a
+        language model (`runtime.speech`), in a task off the tick that falls back to the
+        template on a timeout or a bad answer."""
+        pool = self.runtime.pool
+        speech = self.runtime.speech
+        tick = self.world.tick
+        holder = self.world.pilots[captain].name if captain in self.world.pilots else None
+        if not speech.enabled or (orders and is_order(text, tick)):
             reply = pool.chat(
                 clone_id,
                 text,
-                speaker=pilot.account_id,
-                speaker_name=pilot.name,
-                tick=self.world.tick,
+                speaker=speaker.account_id,
+                speaker_name=speaker.name,
+                tick=tick,
+                captain=orders,
+                holder=holder,
             )
-            self.say(pilot.account_id, clone_id, reply.text, kind="reply")
+            self.say(captain, clone_id, reply.text, kind="reply", source=reply.source)
+            return
+
+        async def ask() -> None:
+            if clone_id not in pool:
+                return
+            clone = pool.clone(clone_id)
+            reply = await speech.reply(
+                clone,
+                text,
+                speaker=speaker.account_id,
+                speaker_name=speaker.name,
+                tick=tick,
+                allow_orders=orders,
+                crew=[(c.name, kind_of(c)) for c in pool.crewmates(clone_id)],
+                holder=holder,
+                possible=pool.possible(clone_id),
+            )
+            if clone_id in pool and clone.alive:
+                pool.apply_reply(clone_id, reply)
+                self.say(captain, clone_id, reply.text, kind="reply", source=reply.source)
+
+        self.world.spawn(ask(), f"reply {clone_id}")

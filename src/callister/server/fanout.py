@@ -26,6 +26,7 @@ from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
 from callister.server.bus import Bus, Subscription, tick_subject
 from callister.server.commands import Camera, sector_str
+from callister.server.gm import GM_FROZEN, GM_SHIP, ZoneFrozen
 from callister.server.notices import Notice, account_subject
 from callister.server.outcomes import Respawned
 from callister.server.session import VIEW_HISTORY, Session
@@ -44,7 +45,6 @@ from callister.sim import (
     ZoneFrame,
 )
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
-from callister.universe import gates_of
 
 SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
 _TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
@@ -80,6 +80,8 @@ class Fanout:
         self.engines: dict[str, ViewEngine] = {}  # zone key -> its v2 sockets' views
         self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
         bus.subscribe(DISTRESS, self._on_distress)
+        bus.subscribe(GM_FROZEN, self._on_frozen)
+        bus.subscribe(GM_SHIP, self._on_gm_ship)
 
     def _engine(self) -> ViewEngine:
         return ViewEngine(self.settings.aoi_radius, tick_hz=self.settings.tick_hz)
@@ -124,6 +126,8 @@ class Fanout:
         handle = self.world.zones.get(key)
         if handle is not None:
             session.send_json(self._system_message(handle.system, handle.zone.tick))
+            if key in self.world.frozen:  # a frozen system: say so on entering it
+                session.send_json(self._frozen_event(handle.sector, True))
 
     def _system_message(self, system: Any, tick: int) -> str:
         """The `system` message: the system and its gates encoded once per system (a crowd
@@ -135,7 +139,7 @@ class Fanout:
                 "system",
                 system=system.to_dict(),
                 tick=_TICK_MARK,
-                gates=[g.to_dict() for g in gates_of(system)],
+                gates=[g.to_dict() for g in system.gates],
             )
             head, tail = body.split(json.dumps(_TICK_MARK), 1)
             cached = self._systems[system.key] = (system, head, tail)
@@ -268,6 +272,48 @@ class Fanout:
             if ship in member.introduced:
                 self._introduce(member, [ship])
 
+    # ------------------------------------------------------------------ game masters
+    @staticmethod
+    def _frozen_event(sector: tuple[int, int], frozen: bool) -> str:
+        return encode_server(
+            "event", kind="frozen" if frozen else "unfrozen", sector=sector_str(sector)
+        )
+
+    def _on_frozen(self, msg: ZoneFrozen) -> None:
+        """Everyone in a system a game master froze or unfroze hears it."""
+        text = self._frozen_event(msg.sector, msg.frozen)
+        for member in self.by_zone.get(msg.key, ()):
+            member.send_json(text)
+
+    def _on_gm_ship(self, ship: int) -> None:
+        """A ship's game-master mode changed: everyone who knows it is told again (a marked
+        ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
+        for members in self.by_zone.values():
+            for member in members:
+                if ship in member.introduced:
+                    self._introduce(member, [ship])
+
+    def _hide_ghosts(
+        self,
+        due: list[Session],
+        shared: SharedFrame,
+        views: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]],
+    ) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
+        """Take game masters' invisible ships out of every player's view but their own (and
+        their crew's: the same ship); spectating staff see them."""
+        ghosts = [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+        hidden = np.array(ghosts, dtype=np.uint64)
+        if not len(hidden) or not np.isin(shared.ids, hidden).any():
+            return views
+        out = []
+        for session, (rows, stale) in zip(due, views, strict=True):
+            if session.spectator:  # staff watching see everything
+                out.append((rows, stale))
+                continue
+            keep = ~np.isin(shared.ids[rows], hidden) | (shared.ids[rows] == session.ship_id)
+            out.append((rows[keep], stale[keep]))
+        return out
+
     def _on_distress(self, call: DistressCall) -> None:
         """Everyone in the system hears a distress call, with where to find the caller."""
         text = encode_server(
@@ -290,7 +336,7 @@ class Fanout:
             self._route_event(event)
         fx = zone_fx(msg.events) if msg.events else None
         self._fx_and_status(msg, members, fx)
-        phase = msg.tick % self.period
+        phase = msg.cadence % self.period  # a frozen zone's snapshots keep the beat
         v1: list[Session] = []
         v2: list[Session] = []
         for s in members:
@@ -349,9 +395,11 @@ class Fanout:
             centres[1],
             self.settings.aoi_radius,
             self.settings.aoi_near_radius,
-            msg.tick // self.period,
+            msg.cadence // self.period,
             self.settings.aoi_far_every,
         )
+        if self.world.gm_ships:
+            views = self._hide_ghosts(due, shared, views)
         for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
 
@@ -418,8 +466,9 @@ class Fanout:
         zone = handle.zone
         radius = self.settings.aoi_radius
         tick = msg.tick
+        ghosts = {s for s, mode in self.world.gm_ships.items() if mode == "invisible"}
         for session in members:
-            send_status = (tick + session.ship_id) % STATUS_EVERY == 0
+            send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
                 continue
             if session.spectator:  # effects around the camera; no ship, so no status
@@ -433,6 +482,8 @@ class Fanout:
             own = zone.ship_state(session.ship_id)
             if fx:
                 near = fx_for(fx, own.x, own.y, radius)
+                if near and ghosts:  # a game master's invisible ship: its beams and hits too
+                    near = [f for f in near if f["ship"] not in ghosts or f["ship"] == own.id]
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
@@ -474,6 +525,11 @@ class Fanout:
             }
             if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
                 ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+            gm_mode = self.world.gm_ships.get(ship_id)
+            if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
+                ent["gm"] = True  # pilot ever sees an invisible one)
+                if gm_mode == "invisible":
+                    ent["invisible"] = True
             ents.append(ent)
         if ents:
             session.send_json(encode_server("ents", ents=ents))

@@ -29,7 +29,6 @@ from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.moderation.service import Moderation
 from callister.protocol.controls import ControlsMsg, ResyncMsg, decode_client_v2
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.protocol.messages import (
     AckMsg,
     ClientMessage,
@@ -43,7 +42,7 @@ from callister.server.bus import Bus
 from callister.server.commands import Acked, Answer, Commands, Effect, Request, Targeted
 from callister.server.fanout import Fanout
 from callister.server.metrics import Metrics
-from callister.server.session import Session
+from callister.server.session import Session, open_socket
 from callister.server.settings import Settings
 from callister.server.world import World
 from callister.server.writer import StoreWriter
@@ -186,10 +185,8 @@ class Gateway:
 
     # ------------------------------------------------------------ the socket's life
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
-        await ws.prepare(request)
-        if self.connections >= self.settings.max_clients:
-            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+        ws = await open_socket(request, full=self.connections >= self.settings.max_clients)
+        if ws.closed:  # the server is full
             return ws
         self.connections += 1
         try:
@@ -337,7 +334,7 @@ class Gateway:
             )
         except ProtocolError as exc:
             self.metrics.inc("callister_protocol_errors_total")
-            session.send_json(error_message(exc.code, exc.message))
+            session.send_json(error_message(exc.code, exc.message, ref=exc.ref))
             return True
         if message is not None:
             self._perform(session, self.commands.handle(session, message))

@@ -20,12 +20,11 @@ from callister.moderation.footage import MAX_FRAMES, FootageError
 from callister.moderation.service import Moderation, ModerationError
 from callister.server import admin_routes, crew_routes
 from callister.server.http import (
-    CSP,
     SERVICES,
-    WEB_DIR,
     current_account,
     error,
     json_body,
+    page,
     require_role,
 )
 from callister.store import Account, CloneFilter
@@ -314,7 +313,7 @@ async def action(request: web.Request, account: Account) -> web.Response:
 
 async def console(request: web.Request) -> web.StreamResponse:
     """The console page; its API calls carry the token, so the page itself is public."""
-    return web.FileResponse(WEB_DIR / "mod.html", headers={"Content-Security-Policy": CSP})
+    return page("mod.html")
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

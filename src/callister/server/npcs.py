@@ -22,9 +22,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import time
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -47,17 +50,21 @@ from callister.agents import (
     ZoneView,
     to_intents,
 )
-from callister.agents.errors import AgentError
 from callister.content import Content
-from callister.economy import Economy, EconomyError
+from callister.economy import Economy
+from callister.protocol.errors import ErrorCode, ProtocolError
+from callister.server.captains import Captains
 from callister.server.crew import CrewDesk, StoreCloneRepository, row_to_clone
-from callister.server.ports import Ids, Notify, Residents, ZoneHandle
-from callister.server.stations import station_ref
+from callister.server.living import Living
+from callister.server.ports import Ids, Notify, Pilot, Residents, ZoneHandle
+from callister.server.speech import SpeechModel
+from callister.server.universe_cache import UniverseCache
 from callister.server.writer import StoreWriter
 from callister.sim import CrimeCommitted, Destroyed, Docked, Hit, JumpOut, Refused, Undocked
 from callister.sim.entities import CRIMINAL, KIND_SHIP, KIND_WRECK
+from callister.sim.events import AutopilotArrived, AutopilotCancelled, LootReached, Mined
 from callister.sim.weapons import WEAPON_KEYS
-from callister.store import Character, Store
+from callister.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,7 @@ NPC_ID_BASE: Final = 1 << 61
 MAX_PER_KIND: Final = 3
 RESTEER_EVERY: Final = 2  # ticks between re-steering a moving agent between its thoughts
 CRIME_KEEP: Final = 1200  # ticks a crime stays on the patrols' sensors
+HAIL_RANGE: Final = 8000.0  # m: a ship can be hailed as far as the clones' sensors reach
 MOVING: Final = frozenset(
     {
         Action.TRAVEL,
@@ -229,7 +237,7 @@ def make_npc(seed: int, world: str, x: int, y: int, spec: NpcSpec, tick: int) ->
         npc_clone_id(seed, x, y, spec.index),
         Profile(
             name=name,
-            background=f"A {spec.goal.value} of system ({x}, {y}).",
+            background=f"A {spec.goal.value} who has always worked this system.",
             traits=traits,
             skills=skills,
         ),
@@ -272,6 +280,8 @@ class AgentRuntime:
         economy: Economy,
         ids: Ids,
         notify: Notify,
+        speech: SpeechModel | None = None,
+        universe: UniverseCache | None = None,
     ) -> None:
         self.world = world  # the zone registry and who is in it (server/ports.py)
         self.world_name, self.seed, self.content = world_name, seed, content
@@ -286,8 +296,8 @@ class AgentRuntime:
         self.statics: dict[str, ZoneStatics] = {}
         self.crimes: dict[str, list[tuple[float, float, int, int]]] = {}
         self.last: dict[int, Decision] = {}  # clone id -> its latest decision
-        self.trading: set[int] = set()
         self.ranges = np.array([content.weapons[k].range for k in WEAPON_KEYS] + [0.0])
+        self.notify = notify
         self.crews: CrewDesk = CrewDesk(
             world,
             self,
@@ -299,7 +309,22 @@ class AgentRuntime:
             notify=notify,
             person=person,
         )
+        # the optional language model (none: templates), and the universe for system names
+        self.speech = speech if speech is not None else SpeechModel()
+        self.universe = universe
         self.thought = 0  # decisions made (metrics/tests)
+        self.living = Living(self)  # the clones' universe beyond the screen (issue 15)
+        self.tick_ms: deque[float] = deque(maxlen=12_000)  # this runtime's share of each tick
+        self.tick_cpu_ms: deque[float] = deque(maxlen=12_000)  # the same in this thread's CPU
+        self.captains = Captains(self, self.living)  # live NPCs flying their plans
+
+    async def start(self) -> None:
+        """The living universe: the map, stored clones back, births up to the targets."""
+        await self.living.start()
+
+    async def close(self) -> None:
+        """The world stops: let go of the language model (its connections, its memory)."""
+        await self.speech.close()
 
     # ------------------------------------------------------------------ zones
     def npc_count(self, key: str) -> int:
@@ -310,24 +335,35 @@ class AgentRuntime:
         return None if npc is None else f"{npc.name} ({npc.goal.value})"
 
     def add_statics(self, handle: ZoneHandle) -> None:
-        """What the agents of this zone know of its fixed parts (stations, rocks, links)."""
+        """What the agents of this zone know of its fixed parts (stations, rocks, links), with
+        the names they call them by: the stations' and the linked systems' (those the
+        universe cache holds; "the next system" otherwise)."""
         layout = handle.zone.layout
+        system = getattr(handle, "system", None)
+        names = {s.index: s.name for s in system.stations} if system is not None else {}
+        universe = self.universe  # None on a bench host: "the next system"
+        links = []
+        for lx, ly in layout.links:
+            other = universe.peek(lx, ly) if universe is not None else None
+            links.append(other.name if other is not None else "")
         self.statics[handle.key] = ZoneStatics.from_layout(
-            layout, lawful=[s.lawful for s in layout.stations]
+            layout,
+            lawful=[s.lawful for s in layout.stations],
+            station_names=[names.get(s.index, "") for s in layout.stations],
+            link_names=links,
         )
 
     async def zone_loaded(self, handle: ZoneHandle) -> None:
-        world = self.world
+        """The zone's fixed parts for its agents. Its NPCs are the living universe's: they
+        arrive when a player does (`Living`: the system's clones are handed off)."""
         layout = handle.zone.layout
+        if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
+            got = await asyncio.gather(
+                *(self.universe.get(lx, ly) for lx, ly in layout.links), return_exceptions=True
+            )
+            if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
+                log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
-        x, y = handle.sector
-        home = any((hx, hy) == (x, y) for hx, hy, _ in world.homes)
-        plan = npc_plan(self.seed, handle.system, layout, self.npc_density, home)
-        for spec in plan:
-            try:
-                await self._spawn(handle, spec)
-            except Exception:
-                log.exception("NPC spawn failed", extra={"zone": handle.key})
 
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
@@ -358,12 +394,16 @@ class AgentRuntime:
         *,
         docked_at: int | None = None,
         angle: float = 0.0,
+        **vitals: Any,
     ) -> NpcShip:
-        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool."""
+        """Put `clone` in the zone flying a new NPC ship (owner -clone id) and into the pool.
+        `vitals`: `Zone.add_ship`'s keywords (vx, vy, readmit, fuel, hull_hp, ammo, ...)."""
         clone.require_alive()
         hull = self.content.hulls[hull_key]
         owner = -clone.id
-        handle.zone.add_ship(ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at)
+        handle.zone.add_ship(
+            ship, owner, hull, x=x, y=y, angle=angle, docked_at=docked_at, **vitals
+        )
         stance = {Goal.PIRATE: Stance.PIRATE, Goal.PATROL: Stance.PATROL}.get(
             clone.goals.primary, Stance.CIVILIAN
         )
@@ -385,8 +425,41 @@ class AgentRuntime:
         self.pool.add(clone, ship=ship, zone=handle.key)
         return npc
 
+    def move_npc(
+        self, ship: int, target: ZoneHandle, x: float, y: float, docked_at: int | None
+    ) -> None:
+        """A game master's teleport of an NPC ship (server/gm.py): out of its zone and into
+        `target` (the same zone or another) at (x, y), or docked at `docked_at`, keeping its
+        vitals, its clone and its mind."""
+        npc = self.npcs[ship]
+        source = self.world.zones[npc.key]
+        state = source.zone.remove_ship(ship)
+        angle = math.atan2(-y, -x)
+        if target is source:
+            target.zone.add_ship(
+                ship, npc.owner, self.content.hulls[npc.hull], x=x, y=y, angle=angle,
+                docked_at=docked_at, readmit=True, hull_hp=state.hull_hp, shield=state.shield,
+                energy=state.energy, fuel=state.fuel, weapons=state.weapons, ammo=state.ammo,
+            )  # fmt: skip
+            return
+        self.by_zone.get(npc.key, set()).discard(ship)
+        del self.npcs[ship]
+        self.npc_of_clone.pop(npc.clone_id, None)
+        self.last.pop(npc.clone_id, None)
+        clone = self.pool.remove(npc.clone_id)
+        self.spawn_npc(
+            target, clone, ship, npc.hull, x, y, docked_at=docked_at, angle=angle, readmit=True
+        )  # (readmit: the ship may come back to a system it was teleported out of)
+        target.zone.set_vitals(
+            ship, hull_hp=state.hull_hp, shield=state.shield, energy=state.energy, fuel=state.fuel
+        )
+
     def zone_unloaded(self, handle: ZoneHandle) -> None:
         """Its NPCs leave memory; their clones (alive) are stored with what they lived."""
+        if handle.key in self.living.awake or any(
+            c.key == handle.key for c in self.captains.by_clone.values()
+        ):
+            self.living.sleep(handle.key, self.world.tick, handle)
         keep = []
         for ship in self.by_zone.pop(handle.key, set()):
             npc = self.npcs.pop(ship)
@@ -407,6 +480,8 @@ class AgentRuntime:
             if ship is None:
                 ship = self.crews.ship_of(clone.id)
             out.append((clone, ship))
+        if self.living.enabled:
+            self.writer.submit(self.living.save)  # the off-screen clones and all ships
         return out
 
     # ------------------------------------------------------------------ views
@@ -416,6 +491,10 @@ class AgentRuntime:
         n = s.count
         kinds = s.kind[:n]
         rows = np.flatnonzero(kinds == KIND_SHIP)
+        hidden = self.world.gm_ships
+        if hidden:  # a game master's invisible ship: clones do not see it either
+            ghosts = [ship for ship, mode in hidden.items() if mode == "invisible"]
+            rows = rows[~np.isin(s.ids[rows], np.array(ghosts, dtype=np.uint64))]
         owner = s.owner[rows]
         players = owner > 0
         if not players.any():
@@ -484,18 +563,37 @@ class AgentRuntime:
 
     # ------------------------------------------------------------------ the tick
     def tick(self, tick: int) -> None:
-        """Once per world tick, before the zones step: agents think and act."""
+        """Once per world tick, before the zones step: agents think and act (timed:
+        `tick_ms`, what `callister bench living` reports)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            self._tick(tick)
+        finally:
+            self.tick_ms.append((time.perf_counter() - t0) * 1000.0)
+            self.tick_cpu_ms.append((time.thread_time() - c0) * 1000.0)
+
+    def _tick(self, tick: int) -> None:
+        self.living.tick(tick)
+        if self.captains and tick % 20 == 0:
+            self.captains.update(tick)
         if len(self.pool) == 0:
             return
         zones = self.world.zones
         self.crews.sync(tick)
 
+        frozen = self.world.frozen
+
         def view_for(key: Any) -> ZoneView | None:
             handle = zones.get(key)
-            return None if handle is None else self.zone_view(handle, tick)
+            if handle is None or key in frozen:  # a frozen system's clones do not think
+                return None
+            return self.zone_view(handle, tick)
 
         for d in self.pool.step(tick, view_for):
             self.thought += 1
+            if not self.captains.decided(d, tick):
+                self.last.pop(d.clone, None)  # the captain's plan flies the ship
+                continue
             self.last[d.clone] = d
             self._act(d, tick, fresh=True)
         if tick % RESTEER_EVERY == 0:
@@ -530,19 +628,36 @@ class AgentRuntime:
     # ------------------------------------------------------------------ events
     def after_step(self, handle: ZoneHandle, events: list[Any]) -> list[Any]:
         """Feed a zone's events to its clones; return the events without agents' refusals."""
+        for e in events:  # the station's crew candidates come and go, NPCs or not
+            if isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
+                self.crews.docking_changed(e.ship)
         if not self.npcs and not self.crews.active:
             return events
         out = []
         tick = handle.zone.tick
+        caps = self.captains
         for e in events:
             if isinstance(e, Refused):
                 if e.actor < 0 or e.actor in self.pool:
+                    caps.refused(e.ship, e.action, tick)
                     continue  # an agent's refused intent: not a player's evidence
+            elif isinstance(e, AutopilotArrived) and e.owner < 0:
+                caps.arrived(e.ship, tick)
+                continue  # to nobody's socket
+            elif isinstance(e, AutopilotCancelled) and e.owner < 0:
+                caps.cancelled(e.ship)
+                continue
+            elif isinstance(e, Mined) and e.owner < 0:
+                self.world.spawn(caps.mined(handle, e.ship, e.ore, e.qty), f"npc mined {e.ship}")
+            elif isinstance(e, LootReached) and e.owner < 0:
+                self.world.spawn(caps.looted(handle, e.ship, e.wreck), f"npc loot {e.ship}")
             elif isinstance(e, Hit):
-                self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y)
+                self._attacked(e.ship, e.by, e.by_owner, tick, "attacked", e.x, e.y, handle.sector)
+                if e.by and self.pool.aboard(e.by):  # we fired on them: who started it
+                    self.pool.struck(e.by, e.owner, tick)
             elif isinstance(e, Destroyed):
-                self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y)
-                self._destroyed(e.ship, tick, e.by_owner)
+                self._attacked(e.ship, e.by, e.by_owner, tick, "destroyed", e.x, e.y, handle.sector)
+                self._destroyed(e.ship, tick, e.by_owner, e.wreck, e.x, e.y)
             elif isinstance(e, CrimeCommitted):
                 row = handle.zone.store.find(e.ship)
                 if row is not None:
@@ -550,29 +665,39 @@ class AgentRuntime:
                     self.crimes.setdefault(handle.key, []).append(
                         (s.x.item(row), s.y.item(row), tick, e.owner)
                     )
+            elif isinstance(e, JumpOut) and caps.of_ship(e.ship) is not None:
+                st = e.state
+                caps.jumped(e.ship, (e.to_x, e.to_y), st.fuel or 0.0, st.hull_hp or 1.0)
             elif isinstance(e, JumpOut) and e.ship in self.npcs:
                 self._left(e.ship)  # gone to another system: stored alive, not followed
             elif isinstance(e, Docked | Undocked) and e.ship in self.world.ship_owner:
                 pilot = self.world.pilots.get(self.world.ship_owner[e.ship])
                 if pilot is not None:  # the station's crew candidates come and go
                     self.world.spawn(self.crews.send_crew(pilot), f"crew {e.ship}")
-            if isinstance(e, Docked):
-                npc = self.npcs.get(e.ship)
-                if npc is not None and npc.goal is Goal.TRADER and e.ship not in self.trading:
-                    self.trading.add(e.ship)
-                    self.world.spawn(self._trade(handle, npc, e.station), f"trade {e.ship}")
+            if isinstance(e, Docked) and caps.of_ship(e.ship) is not None:
+                caps.on_docked(handle, e.ship, e.station)
             out.append(e)
         return out
 
     def _attacked(
-        self, ship: int, by: int, by_owner: int, tick: int, kind: str, x: float, y: float
+        self,
+        ship: int,
+        by: int,
+        by_owner: int,
+        tick: int,
+        kind: str,
+        x: float,
+        y: float,
+        system: tuple[int, int] | None = None,
     ) -> None:
         if by_owner > 0 and by_owner not in self.names:
             pilot = self.world.pilots.get(by_owner)
             if pilot is not None:
                 self.names[by_owner] = pilot.name
         me = self.crews.captain_of(ship)
-        event = SeenEvent(kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y)
+        event = SeenEvent(
+            kind, tick, actor=by_owner, target=ship, ship=by, x=x, y=y, system=system
+        )  # the system: where knowledge learns the danger and the attack
         self.pool.notice_ship(ship, event, me=me)
 
     def _left(self, ship: int) -> None:
@@ -583,7 +708,9 @@ class AgentRuntime:
         if npc.clone_id in self.pool:
             self.writer.submit(self.repo.put, self.pool.remove(npc.clone_id), None)
 
-    def _destroyed(self, ship: int, tick: int, by_owner: int) -> None:
+    def _destroyed(
+        self, ship: int, tick: int, by_owner: int, wreck: int = 0, x: float = 0.0, y: float = 0.0
+    ) -> None:
         killer = self.names.get(by_owner, "station defences" if by_owner == 0 else "someone")
         npc = self.npcs.pop(ship, None)
         dead: list[tuple[Clone, int | None]] = []
@@ -595,104 +722,56 @@ class AgentRuntime:
                 dead.append(
                     (self.pool.kill(npc.clone_id, tick, f"ship destroyed by {killer}"), None)
                 )
+        self.captains.destroyed(  # its cargo into the wreck, off the sim's books
+            ship, f"ship destroyed by {killer}", killer=by_owner, wreck=wreck, x=x, y=y
+        )
         dead += self.crews.ship_lost(ship, tick, killer)
         if dead:
             self.writer.submit(self.repo.put_many, dead)
 
-    # ------------------------------------------------------------------ trade
-    async def _trade(self, handle: ZoneHandle, npc: NpcShip, station_index: int) -> None:
-        """A trader docked: sell its hold, buy what is cheapest here for the next station, at
-        the market's real prices (every unit moves the price), through the ledger."""
-        world = self.world
-        try:
-            econ = self.economy
-            x, y = handle.sector
-            station = next((s for s in handle.system.stations if s.index == station_index), None)
-            if station is None or "market" not in station.services:
-                return
-            ref = station_ref(handle, station_index)
-            account = npc.owner
-            await self.writer.call(econ.events.ensure_player, account)
-            character = Character(
-                account_id=account,
-                world=self.world_name,
-                ship_id=npc.ship,
-                hull=npc.hull,
-                system_x=x,
-                system_y=y,
-                x=float(station.x),
-                y=float(station.y),
-                vx=0.0,
-                vy=0.0,
-                angle=0.0,
-                docked_at=station_index,
-                home_x=x,
-                home_y=y,
-                home_station=station_index,
-                extra={},
+    # ------------------------------------------------------------------ hails
+    def hail(self, pilot: Pilot, zone_key: str, ship: int, target: int, text: str) -> None:
+        """`pilot` (aboard `ship`) hails the NPC ship `target`: the clone flying it answers in
+        the pilot's `chat` (kind "hail"), from its memories and beliefs (it remembers the
+        exchange and who spoke), through the language model when one is set (off the tick;
+        templates otherwise and on failure). It takes no orders from strangers."""
+        npc = self.npcs.get(target)
+        if npc is None or npc.key != zone_key or npc.clone_id not in self.pool:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        store = self.world.zones[zone_key].zone.store
+        me, it = store.find(ship), store.find(target)
+        if me is None or it is None:
+            raise ProtocolError(ErrorCode.NO_TARGET, "nobody to hail: not an NPC ship here")
+        dist = math.hypot(store.x.item(it) - store.x.item(me), store.y.item(it) - store.y.item(me))
+        if dist > HAIL_RANGE:
+            raise ProtocolError(
+                ErrorCode.TOO_FAR,
+                f"{npc.name} is {dist / 1000:.1f} km away: hail within {HAIL_RANGE / 1000:.0f} km",
             )
-            tag = f"{npc.ship}:{world.tick}"
-            cargo = await self.writer.call(econ.books.cargo, npc.ship)
-            done: list[str] = []
-            for item, qty in sorted(cargo.items()):
-                r = await self.writer.call(
-                    econ.markets.trade,
-                    f"npc-sell:{tag}:{item}",
-                    account,
-                    character,
-                    ref,
-                    item,
-                    qty,
-                    "sell",
-                )
-                done.append(f"sold {qty} {item} for {r.detail['total']}")
-            market = await self.writer.call(econ.markets.quote, ref)
-            credits = await self.writer.call(econ.books.credits, account)
-            room = self.content.hulls[npc.hull].cargo
-            goods = [i for i in market if i["stock"] > 0 and i["buy"] <= credits]
-            if goods:
-                pick = min(goods, key=lambda i: (i["buy"] / max(1, i["volume"]), i["key"]))
-                qty = int(
-                    min(
-                        room // max(1, pick["volume"]),
-                        pick["stock"],
-                        20,
-                        credits // max(1, pick["buy"]) // 2,
-                    )
-                )
-                if qty > 0:
-                    r = await self.writer.call(
-                        econ.markets.trade,
-                        f"npc-buy:{tag}",
-                        account,
-                        character,
-                        ref,
-                        pick["key"],
-                        qty,
-                        "buy",
-                    )
-                    done.append(f"bought {qty} {pick['key']} for {r.detail['total']}")
-            if done and npc.clone_id in self.pool:
-                self.pool.notice(
-                    npc.clone_id,
-                    SeenEvent(
-                        "traded",
-                        world.tick,
-                        actor=npc.owner,
-                        target=station_index,
-                        text="; ".join(done),
-                    ),
-                )
-                clone = self.pool.clone(npc.clone_id)
-                clone.memory.add(
-                    world.tick,
-                    f"At station {station_index} I {', '.join(done)}.",
-                    importance=4,
-                    event="traded",
-                )
-        except (EconomyError, AgentError) as exc:
-            log.info("NPC trade refused", extra={"ship": npc.ship, "why": str(exc)})
-        except Exception:
-            log.exception("NPC trade failed", extra={"ship": npc.ship})
-        finally:
-            self.trading.discard(npc.ship)
+        account, tick, clone_id = pilot.account_id, self.world.tick, npc.clone_id
+        self.names.setdefault(account, pilot.name)
+        notify = self.notify
+        notify(account, "chat", **{"from": pilot.name}, clone=None, text=text, kind="hail_sent",
+               ship=target)  # fmt: skip
+
+        def answer(reply: Any) -> None:
+            notify(account, "chat", **{"from": npc.name}, clone=str(clone_id), text=reply.text,
+                   kind="hail", ship=target, source=reply.source)  # fmt: skip
+
+        speech = self.speech
+        if not speech.enabled:
+            answer(self.pool.chat(clone_id, text, speaker=account, speaker_name=pilot.name,
+                                  tick=tick, captain=False))  # fmt: skip
+            return
+
+        async def ask() -> None:
+            clone = self.pool.clone(clone_id)
+            reply = await speech.reply(
+                clone, text, speaker=account, speaker_name=pilot.name, tick=tick,
+                allow_orders=False,
+            )  # fmt: skip
+            if clone_id in self.pool and clone.alive:
+                self.pool.apply_reply(clone_id, reply)
+                answer(reply)
+
+        self.world.spawn(ask(), f"hail {clone_id}")

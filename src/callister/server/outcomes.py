@@ -99,8 +99,11 @@ class Outcomes:
         metrics: Metrics,
         ids: Ids,
         notices: Notices,
+        keeps_wreck: Callable[[int], bool] = lambda wreck: False,
     ) -> None:
         self.roster, self.world_name, self.settings = roster, world_name, settings
+        # whether an NPC's wreck holds cargo to be looted (the living universe's captains)
+        self.keeps_wreck = keeps_wreck
         self.writer, self.store, self.economy = writer, store, economy
         self.bus, self.metrics, self.ids, self.notify = bus, metrics, ids, notices.notify
         self._evidence: list[Evidence] = []
@@ -229,8 +232,9 @@ class Outcomes:
     async def _destroyed(self, zone: ZoneHandle, event: Destroyed) -> None:
         pilot = self.roster.pilots.get(event.owner)
         if pilot is None or pilot.character.ship_id != event.ship:
-            # not a player's ship (an NPC's, later): nothing of it is persisted but its wreck
-            if event.wreck:
+            # not a player's ship: an NPC's. A living-universe NPC's cargo went into the wreck
+            # (server/captains.py), which stays to be looted; any other wreck is let go
+            if event.wreck and not self.keeps_wreck(event.wreck):
                 self.writer.submit(self.economy.events.expire_wreck, event.wreck)
             return
         self.roster.ship_owner.pop(event.ship, None)

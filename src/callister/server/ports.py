@@ -22,12 +22,23 @@ import asyncio
 from collections import deque
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from callister.protocol.intents import Intent
 from callister.sim import ShipState, Zone
 from callister.store import Character
 from callister.universe import StarSystem
+
+if TYPE_CHECKING:
+    from callister.content import Content
+    from callister.economy import Economy
+    from callister.server.bus import Bus
+    from callister.server.metrics import Metrics
+    from callister.server.settings import Settings
+    from callister.server.universe_cache import UniverseCache
+    from callister.server.writer import StoreWriter
+    from callister.sim import ZoneRules
+    from callister.store import Store
 
 
 @dataclass(slots=True)
@@ -105,6 +116,16 @@ class Residents(Zones, Protocol):
     @property
     def homes(self) -> list[tuple[int, int, int]]: ...
     def ship_state(self, pilot: Pilot) -> ShipState | None: ...
+    @property
+    def frozen(self) -> set[str]:
+        """Zone keys a game master froze (server/gm.py): their clones stand still too."""
+        ...
+
+    @property
+    def gm_ships(self) -> dict[int, str]:
+        """Ship id -> "invisible" | "marked": game masters' ships (clones do not see the
+        invisible ones)."""
+        ...
 
 
 class Roster(Residents, Protocol):
@@ -119,3 +140,33 @@ class Roster(Residents, Protocol):
     def save(self, pilot: Pilot) -> None: ...
     def refit(self, pilot: Pilot, handle: ZoneHandle) -> None: ...
     async def respawn(self, pilot: Pilot, old_ship: int = 0) -> None: ...
+
+
+class LivingWorld(Residents, Protocol):
+    """What the living universe (server/living.py, server/captains.py) uses of a real world
+    beyond `Residents`: its store and writer, economy, rules and settings. A bench host of the
+    agent runtime (bench/agents.py) is only a `Residents`: it never starts the living universe.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def rules(self) -> ZoneRules: ...
+    @property
+    def content(self) -> Content: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def economy(self) -> Economy: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def bus(self) -> Bus: ...
+    @property
+    def universe(self) -> UniverseCache: ...

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.server.bus import Subscription
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
@@ -54,6 +55,17 @@ def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlo
     except (AttributeError, ConnectionError, RuntimeError):
         return False
     return True
+
+
+async def open_socket(request: web.Request, *, full: bool) -> web.WebSocketResponse:
+    """Accept a client's WebSocket (the protocol's message size limit, heartbeats every 20 s,
+    no compression: snapshots are already packed). When the server is `full` the socket is
+    closed at once with 1013 "server full" (the caller sees `ws.closed` and returns it)."""
+    ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
+    await ws.prepare(request)
+    if full:
+        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+    return ws
 
 
 class Session:

@@ -76,6 +76,41 @@ class Settings:
     clones_survive_death: bool = _s(
         False, "Crew clones escape (set ashore alive) when their ship is destroyed (false: die)."
     )
+    # -- the optional language model for crew and NPC speech (docs/agents.md, "Language models")
+    llm_url: str = _s(
+        "",
+        "OpenAI-compatible chat-completions endpoint for crew and NPC replies (llama.cpp's "
+        "llama-server, Ollama, vLLM, a hosted provider), e.g. http://127.0.0.1:8080; empty: "
+        "template replies only (the default).",
+    )
+    llm_model: str = _s("local", "Model name sent to llm_url.")
+    llm_api_key_env: str = _s(
+        "CALLISTER_LLM_API_KEY",
+        "Name of the environment variable holding llm_url's API key (the key itself is never "
+        "a setting); unset or empty: no Authorization header.",
+    )
+    llm_model_path: str = _s(
+        "",
+        "GGUF model file run in-process by llama-cpp-python (pip install 'callister[llm]'), "
+        "instead of llm_url; empty: none.",
+    )
+    llm_threads: int = _s(1, "CPU threads the in-process model (llm_model_path) uses.", 1, 64)
+    llm_timeout_s: float = _s(
+        8.0,
+        "A model reply not back within this many seconds is dropped: the template reply is "
+        "said instead.",
+        0.1,
+        300,
+    )
+    llm_concurrency: int = _s(
+        2, "Model requests in flight at once (per world); the rest wait their turn.", 1, 256
+    )
+    llm_queue: int = _s(
+        16,
+        "Replies that may wait for a model slot; more are answered from templates at once.",
+        0,
+        10_000,
+    )
     session_ttl_s: float = _s(7 * 24 * 3600.0, "Login tokens expire after this long.", 60)
     hello_timeout_s: float = _s(10.0, "A WebSocket must authenticate within this time.", 0.5)
     msg_rate: float = _s(60.0, "Messages per second a client may send (sustained).", 1)
@@ -217,6 +252,14 @@ class Settings:
             )
         if self.event_loop not in ("asyncio", "uvloop"):
             raise SettingsError("event_loop must be asyncio or uvloop")
+        if self.llm_url and self.llm_model_path:
+            raise SettingsError(
+                "set llm_url (a model server) or llm_model_path (an in-process model), not both"
+            )
+        if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"llm_url must start with http:// or https://, got {self.llm_url!r}"
+            )
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise SettingsError("log_level must be one of debug, info, warning, error")
 

@@ -450,15 +450,14 @@ class ShipShare:
         crews = self.agents.crews
         runtime = self.agents
         tick = self.roster.tick
-        for clone_id in crews.by_ship.pop(ship, []):
-            member = crews.members.pop(clone_id, None)
+        for clone_id in list(crews.by_ship.get(ship, ())):
+            member = crews.release(clone_id, ship)
             runtime.last.pop(clone_id, None)
-            crews._unregister(clone_id, ship)
             if clone_id not in runtime.pool:
                 continue
             clone = runtime.pool.remove(clone_id)
             clone.memory.add(
-                tick, f"Ship #{ship} was destroyed; I escaped in a pod.", importance=8,
+                tick, "Our ship was destroyed; I escaped in a pod.", importance=8,
                 event="escaped",
             )  # fmt: skip
             self.writer.submit(runtime.repo.put, clone, None)
@@ -500,15 +499,8 @@ class ShipShare:
         )
         pool = self.agents.pool
         for clone_id in clones:
-            if clone_id in pool:
-                reply = pool.chat(
-                    clone_id,
-                    text,
-                    speaker=pilot.account_id,
-                    speaker_name=pilot.name,
-                    tick=self.roster.tick,
-                )
-                crews.say(shared.captain, clone_id, reply.text, kind="reply")
+            if clone_id in pool:  # a member is heard, but gives no orders
+                crews.answer(clone_id, text, pilot, captain=shared.captain, orders=berth is None)
         return True
 
     def describe(self, ship: int) -> dict[str, Any]:

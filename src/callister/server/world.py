@@ -10,6 +10,7 @@ the single writer thread, and universe generation runs ahead on its own thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -23,6 +24,7 @@ from callister.content import Content, Hull
 from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
+from callister.server.gm import FROZEN_META, GameMaster
 from callister.server.metrics import Metrics, percentiles
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
@@ -30,6 +32,7 @@ from callister.server.outcomes import Outcomes
 from callister.server.ports import Pilot, ZoneHandle
 from callister.server.settings import Settings
 from callister.server.shipshare import ShipShare
+from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
 from callister.server.vitals import ship_kwargs, with_vitals
@@ -48,6 +51,7 @@ from callister.sim import (
 from callister.store import Character, Store
 from callister.universe import StarSystem, apply_deltas, arrival_point
 from callister.universe.deltas import field_ticks
+from callister.worlds.placement import home_systems
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,12 @@ class ZoneTick:
     tick: int
     frame: ZoneFrame
     events: list[ZoneEvent]
+    beat: int | None = None  # a frozen zone's: the world tick (its own tick stands still)
+
+    @property
+    def cadence(self) -> int:
+        """The tick that paces snapshots and statuses: the zone's, or a frozen zone's beat."""
+        return self.tick if self.beat is None else self.beat
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +146,10 @@ class World:
     it builds its parts (outcomes, station desks, the agent runtime, shared ships) and hands
     each the few things it uses, itself only as a `Roster`/`Residents` (server/ports.py)."""
 
+    # a ship not in this World is not flying anywhere (one process holds the world): its stored
+    # record is the game master's to change. A cluster's worker says False (server/gm.py)
+    records_are_offline = True
+
     def __init__(
         self,
         settings: Settings,
@@ -157,6 +171,12 @@ class World:
         self.pilots: dict[int, Pilot] = {}  # by account id
         self.ship_owner: dict[int, int] = {}
         self.homes: list[tuple[int, int, int]] = []  # (x, y, station index)
+        # who may be a game master here (issue 18, worlds/policy.gm_refusal): the server's
+        # public world has no owner; the world host sets both for a private world it starts
+        self.owner: int | None = None
+        self.public = True
+        self.frozen: set[str] = set()  # zone keys a game master froze (server/gm.py)
+        self.gm_ships: dict[int, str] = {}  # ship id -> "invisible" | "marked" (server/gm.py)
         self.tick = 0
         self._running = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -186,6 +206,8 @@ class World:
             economy=self.economy,
             ids=self.ids,
             notify=self.notices.notify,
+            speech=SpeechModel.from_settings(settings),  # the optional language model
+            universe=self.universe,
         )
         self.outcomes = Outcomes(
             self,
@@ -198,6 +220,7 @@ class World:
             metrics=metrics,
             ids=self.ids,
             notices=self.notices,
+            keeps_wreck=self.agents.captains.keeps_wreck,
         )
         self.stations = StationDesk(
             self,
@@ -218,6 +241,7 @@ class World:
             pvp=settings.pvp,
             clones_survive_death=settings.clones_survive_death,
         )
+        self.gm = GameMaster(self)  # game masters' powers (issue 18)
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -231,6 +255,13 @@ class World:
         log.info("simulation kernels ready", extra={"seconds": round(seconds, 2)})
         saved = await self.writer.call(lambda: self.store.meta.get("tick", world=self.name))
         self.tick = int(saved) if saved else 0
+        frozen = await self.writer.call(lambda: self.store.meta.get(FROZEN_META, world=self.name))
+        self.frozen = set(json.loads(frozen)) if frozen else set()
+        await self.gm.load()
+        try:
+            await self.agents.start()  # the living universe: stored clones, births
+        except Exception:
+            log.exception("the living universe failed to start")
         self._running = True
         self.spawn(self._tick_loop(), "tick loop")
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
@@ -242,6 +273,7 @@ class World:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.checkpoint()
+        await self.agents.close()
         self.universe.close()
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -311,6 +343,7 @@ class World:
         self.zones[key] = handle
         self.bus.subscribe(intents_subject(key), zone.submit)
         await self.agents.zone_loaded(handle)  # NPC ships of the system
+        await self.gm.zone_loaded(handle)  # and those game masters spawned there
         # run ahead of explorers: every neighbour is generated before anyone can jump there
         self.universe.prefetch(system.links)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -318,7 +351,10 @@ class World:
         return handle
 
     def submit(self, key: str, intent: Intent) -> None:
-        """Address an intent to a zone through the bus (the gateway's and agents' one path)."""
+        """Address an intent to a zone through the bus (the gateway's and agents' one path).
+        A frozen zone takes none: they would pile up unapplied (the commands tell players)."""
+        if key in self.frozen:
+            return
         self.bus.publish(intents_subject(key), intent)
 
     # -------------------------------------------------------------------------- the tick
@@ -410,9 +446,15 @@ class World:
             if handle.empty_since is None:
                 handle.empty_since = now
             elif now - handle.empty_since > self.settings.zone_unload_s:
-                self._unload(handle)
+                self.unload(handle)
             return
         handle.empty_since = None
+        if handle.key in self.frozen:
+            # a game master froze it: nothing moves, but everyone in it keeps their view
+            # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+            frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+            self.bus.publish(tick_subject(handle.key), frozen)
+            return
         t0 = time.perf_counter()
         events = zone.step()
         sim_ms = (time.perf_counter() - t0) * 1000.0
@@ -446,7 +488,7 @@ class World:
         finally:
             handle.ids_pending = False
 
-    def _unload(self, handle: ZoneHandle) -> None:
+    def unload(self, handle: ZoneHandle) -> None:
         del self.zones[handle.key]
         self.agents.zone_unloaded(handle)
         self.metrics.gauges["callister_zones_loaded"] = len(self.zones)
@@ -460,24 +502,37 @@ class World:
             return
         pilot.zone_key = None
         self.metrics.inc("callister_jumps_total")
-        self.spawn(self._arrive(pilot, source.sector, event), f"jump {event.ship}")
+        self.spawn(self._jump(pilot, source, event), f"jump {event.ship}")
 
-    async def _arrive(self, pilot: Pilot, origin: tuple[int, int], event: JumpOut) -> None:
+    async def teleport(
+        self, pilot: Pilot, to: tuple[int, int], at: tuple[float, float], docked_at: int | None
+    ) -> None:
+        """A game master moves the pilot's ship to `at` in system `to` (the same one or any
+        other), or docks it at station `docked_at` there: taken out of its zone as a jump takes
+        it and carried by the jump's own path (`_jump`), so the arrival, the crew, the zone's
+        footage and, in a cluster, the zones' owners and checkpoints are handled as for a jump.
+        Returns once the ship is in place (or handed to the worker that owns the target)."""
+        key = pilot.zone_key
+        handle = self.zones.get(key) if key else None
+        ship = pilot.character.ship_id
+        if handle is None or not handle.zone.has_ship(ship):
+            raise LookupError(f"ship {ship} is between systems")
+        state = handle.zone.remove_ship(ship)
+        state = msgspec.structs.replace(
+            state, x=at[0], y=at[1], vx=0.0, vy=0.0, docked_at=docked_at
+        )
+        pilot.zone_key = None
+        await self._jump(pilot, handle, JumpOut(ship, to[0], to[1], state, at=at))
+
+    async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
+        """The ship arrives in its target zone (loaded here); if that fails to load, it comes
+        back where it left. (A cluster worker hands it to the target's owner instead.)"""
         try:
             handle = await self.ensure_zone(event.to_x, event.to_y)
         except Exception:
             log.exception("jump target failed to load; returning ship", extra={"ship": event.ship})
-            handle = await self.ensure_zone(*origin)
-        x, y = event.state.x, event.state.y
-        if handle.sector == (event.to_x, event.to_y):
-            ax, ay = arrival_point(handle.system, origin[0], origin[1])
-            x, y = float(ax), float(ay)
-        # arrive facing inwards, keeping a little of the ship's speed
-        angle = math.atan2(-y, -x)
-        state = msgspec.structs.replace(
-            event.state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle
-        )
-        self.place(pilot, handle, state)
+            handle = await self.ensure_zone(*source.sector)
+        self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
         self.save(pilot)
 
@@ -585,23 +640,14 @@ class World:
         assert system is not None
         station = system.stations[station_index]
         ship_id = await self.ids.next()
-        character = Character(
-            account_id=account_id,
-            world=self.name,
-            ship_id=ship_id,
-            hull=self.content.starter_hull.key,
-            system_x=hx,
-            system_y=hy,
-            x=float(station.x),
-            y=float(station.y),
-            vx=0.0,
-            vy=0.0,
-            angle=0.0,
-            docked_at=station_index,
-            home_x=hx,
-            home_y=hy,
-            home_station=station_index,
-            extra={},
+        character = Character.docked(
+            account_id,
+            self.name,
+            ship_id,
+            self.content.starter_hull.key,
+            (hx, hy),
+            station_index,
+            (station.x, station.y),
         )
         await self.writer.call(self.store.characters.save, character)
         return character
@@ -654,6 +700,23 @@ class World:
         grace = self.settings.reconnect_grace_s
         loop = asyncio.get_running_loop()
         pilot.linger = loop.call_later(grace, self._logout, account_id)
+
+    def log_out(self, account_id: int) -> None:
+        """Log the pilot out now (no reconnect grace: a world being stopped or its player
+        moved): saved and out of the world, even mid-jump."""
+        pilot = self.pilots.get(account_id)
+        if pilot is None:
+            return
+        if pilot.linger is not None:
+            pilot.linger.cancel()
+            pilot.linger = None
+        pilot.connected = False
+        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
+            self.pilots.pop(account_id, None)
+            self.ship_owner.pop(pilot.character.ship_id, None)
+            self.writer.submit(self.store.characters.save, self.snapshot_character(pilot))
+            return
+        self._logout(account_id)
 
     def _logout(self, account_id: int) -> None:
         pilot = self.pilots.get(account_id)
@@ -734,27 +797,35 @@ class World:
                 log.exception("checkpoint failed; will retry")
 
 
+def arrival_state(
+    handle: ZoneHandle,
+    origin: tuple[int, int],
+    state: ShipState,
+    at: tuple[float, float] | None = None,
+) -> ShipState:
+    """A jumping ship as it appears in `handle`'s system coming from sector `origin`: at the
+    arrival point of the link back (where it was, if it came back to its own system), at rest,
+    facing the star, undocked. A game master's teleport gives `at` instead: the ship appears
+    there, docked if `state` says so (World.teleport)."""
+    x, y = state.x, state.y
+    if at is not None:
+        x, y = at
+    elif origin != handle.sector:
+        ax, ay = arrival_point(handle.system, origin[0], origin[1])
+        x, y = float(ax), float(ay)
+    angle = math.atan2(-y, -x)
+    docked = state.docked_at if at is not None else None
+    return msgspec.structs.replace(
+        state, x=float(x), y=float(y), vx=0.0, vy=0.0, angle=angle, docked_at=docked
+    )
+
+
 def find_home_systems(universe: UniverseCache, count: int) -> list[tuple[int, int, int]]:
-    """The first `count` systems with a station, spiralling out from sector (0, 0)."""
-    homes: list[tuple[int, int, int]] = []
-    radius = 0
-    while len(homes) < count:
-        ring = _ring(radius)
-        for x, y in ring:
-            system = universe.get_blocking(x, y)
-            if system is not None and system.stations and system.links:
-                homes.append((x, y, system.stations[0].index))
-                if len(homes) == count:
-                    break
-        radius += 1
-        if radius > 200:
-            raise RuntimeError("no system with a station within 200 sectors of the origin")
+    """The first `count` systems with a station and jump links, spiralling out from sector
+    (0, 0): (x, y, station index). The same choice as a character moved into the world
+    (worlds/placement.py, which computes it). They are kept in `universe`: every new player
+    starts in one."""
+    homes = [(x, y, station) for x, y, station, _, _ in home_systems(universe.seed, count)]
+    for x, y, _ in homes:
+        universe.get_blocking(x, y)
     return homes
-
-
-def _ring(r: int) -> list[tuple[int, int]]:
-    if r == 0:
-        return [(0, 0)]
-    cells = [(x, -r) for x in range(-r, r + 1)] + [(x, r) for x in range(-r, r + 1)]
-    cells += [(-r, y) for y in range(-r + 1, r)] + [(r, y) for y in range(-r + 1, r)]
-    return cells

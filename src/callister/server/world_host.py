@@ -207,6 +207,7 @@ class WorldHost:
         metrics = Metrics(counters=self.services.metrics.counters)  # one process total
         world = World(settings, self.store, self.writer, bus, self.services.world.content, metrics)
         world.rules = rules.zone_rules()  # with the resource (mining yield) multiplier too
+        world.owner, world.public = record.owner, name == self.public  # its game masters
         await world.start()
         # a mute holds in every world
         gateway = Gateway(world, bus, settings, metrics, mutes=self.services.gateway.commands.mutes)
@@ -251,24 +252,8 @@ class WorldHost:
                 break
             await asyncio.sleep(0.02)
         for account_id in list(world.pilots):
-            self._drop_pilot(world, account_id)
+            world.log_out(account_id)
         await world.checkpoint()
-
-    def _drop_pilot(self, world: World, account_id: int) -> None:
-        """Log the pilot out now (no reconnect grace): saved and out of the world."""
-        pilot = world.pilots.get(account_id)
-        if pilot is None:
-            return
-        if pilot.linger is not None:
-            pilot.linger.cancel()
-            pilot.linger = None
-        pilot.connected = False
-        if pilot.zone_key is None:  # mid-jump: its arrival task re-places it; take it anyway
-            world.pilots.pop(account_id, None)
-            world.ship_owner.pop(pilot.character.ship_id, None)
-            world.writer.submit(world.store.characters.save, world.snapshot_character(pilot))
-            return
-        world._logout(account_id)
 
     async def _kick(self, account_id: int, reason: str, to_world: str | None) -> None:
         """Close the account's socket in whichever world it is, and log its pilot out there."""
@@ -284,7 +269,7 @@ class WorldHost:
                         break
                     await asyncio.sleep(0.02)
             if account_id in runtime.world.pilots:
-                self._drop_pilot(runtime.world, account_id)
+                runtime.world.log_out(account_id)
 
     def gateways(self) -> list[Gateway]:
         """Every running world's gateway (moderation closes a banned account's sockets in all)."""

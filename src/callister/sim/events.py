@@ -112,13 +112,16 @@ class JumpCancelled(Struct, frozen=True):
 class JumpOut(Struct, frozen=True):
     """The ship left through the link to sector (to_x, to_y); it is no longer in the zone.
 
-    `state` is the ship as it left, for the hand-off to the destination zone.
+    `state` is the ship as it left, for the hand-off to the destination zone. `at` is set only
+    for a game master's teleport (the world makes it, never a zone): the ship arrives at that
+    point (or docked, per `state.docked_at`), not at the gate of the link back.
     """
 
     ship: int
     to_x: int
     to_y: int
     state: ShipState
+    at: tuple[float, float] | None = None
 
 
 ColliderName = Literal["rock", "station", "star"]

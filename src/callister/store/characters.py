@@ -140,6 +140,16 @@ class CharacterRepository:
             map=_character,
         )
 
+    def by_ship(self, world: str, ship_id: int) -> Character | None:
+        """The saved character in `world` whose ship is `ship_id`, or None."""
+        world = check.text("world", world)
+        ship_id = check.int64("ship_id", ship_id)
+        return self._db.one(
+            f"SELECT {_COLUMNS} FROM characters WHERE world = ? AND ship_id = ?",
+            (world, ship_id),
+            map=_character,
+        )
+
     def in_system(self, world: str, x: int, y: int) -> list[Character]:
         """Every saved character whose current system is (x, y) in `world`, by account id."""
         world = check.text("world", world)

@@ -54,6 +54,39 @@ class Character:
     extra: dict[str, Any]  # JSON object for fields later features add (fuel, cargo, ...)
     updated_at: float = 0.0  # Unix time of the save that wrote it; set by the store
 
+    @classmethod
+    def docked(
+        cls,
+        account_id: int,
+        world: str,
+        ship_id: int,
+        hull: str,
+        sector: tuple[int, int],
+        station: int,
+        at: tuple[float, float],
+    ) -> Character:
+        """A character docked at station `station` (at `at`, metres) of `sector`, which is also
+        its home: a new player's starting character, or an NPC as the economy sees a trader
+        docked there. Full vitals (none in `extra`)."""
+        return cls(
+            account_id=account_id,
+            world=world,
+            ship_id=ship_id,
+            hull=hull,
+            system_x=sector[0],
+            system_y=sector[1],
+            x=float(at[0]),
+            y=float(at[1]),
+            vx=0.0,
+            vy=0.0,
+            angle=0.0,
+            docked_at=station,
+            home_x=sector[0],
+            home_y=sector[1],
+            home_station=station,
+            extra={},
+        )
+
 
 @dataclass(frozen=True)
 class Posting:

@@ -17,6 +17,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from callister.universe.gates import Gate, gates_of
 from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
 from callister.universe.space import GENERATOR_VERSION
 
@@ -141,20 +142,6 @@ class AsteroidField(Struct, frozen=True):
         }
 
 
-class Gate(Struct, frozen=True):
-    """The jump gate of the link to sector (to_x, to_y): where the autopilot flies to take
-    that link, and where ships from there arrive (`links.gates_of`). Metres, star at (0, 0)."""
-
-    to_x: int
-    to_y: int
-    x: int
-    y: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: {"to": [x, y] as decimal strings, "x", "y"}."""
-        return {"to": [str(self.to_x), str(self.to_y)], "x": self.x, "y": self.y}
-
-
 class StarSystem(Struct, frozen=True):
     """One generated star system in sector (x, y) of world `seed` (u64).
 
@@ -185,6 +172,12 @@ class StarSystem(Struct, frozen=True):
     def sector(self) -> tuple[int, int]:
         """(x, y) sector coordinates."""
         return (self.x, self.y)
+
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        """Each link's jump gate, in `links` order (computed from the system; not in
+        `to_dict`, so the generated data and its digest are unchanged)."""
+        return gates_of(self)
 
     @property
     def key(self) -> str:

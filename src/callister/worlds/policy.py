@@ -68,6 +68,19 @@ def visible_worlds(
     return out
 
 
+def gm_refusal(account_id: int, role: str, owner: int | None, public: bool) -> str | None:
+    """Why the account may not be a game master in a world (None: it may). Administrators
+    may everywhere; in a world with an owner (a private or invite-only world) its owner may
+    too; in the server's public world nobody else (issue 18, docs/worlds.md "Game masters")."""
+    if role == "admin":
+        return None
+    if public or owner is None:
+        return "only administrators are game masters in the public world"
+    if owner != account_id:
+        return "only the world's owner and administrators are game masters here"
+    return None
+
+
 # ----------------------------------------------------------------------- the kill switch
 class KillSwitchSettings(Protocol):
     """The server settings the kill switch reads (server/settings.py's Settings has them)."""

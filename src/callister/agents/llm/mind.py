@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from callister.agents.decide import (
     Action,
     Decision,
+    Kind,
     ZonePart,
     choose,
     make_decisions,
@@ -29,9 +30,12 @@ from callister.agents.decide import (
 from callister.agents.dialogue import (
     MAX_MESSAGE,
     Reply,
+    ago,
     classify,
+    exchanges,
     origin_story,
     rate_importance,
+    speakable,
     template_reply,
 )
 from callister.agents.llm.base import (
@@ -51,9 +55,13 @@ from callister.agents.observe import NONE, AgentColumns, Observation, sense
 from callister.agents.orders import parse_order
 from callister.agents.reflection import reflect as default_reflect
 from callister.agents.schema import SchemaError, validate
+from callister.agents.speech import gist
 
 _URL: Final = re.compile(r"https?://|www\.", re.I)
 _POSING: Final = re.compile(r"^\s*\[?(system|moderator|admin)\]?\s*:", re.I)
+_SENTENCE_END: Final = re.compile(r"[.!?]+(\s|$)")
+MAX_SENTENCES: Final = 4  # the persona asks for 3; a rambling model says far more
+_NUMBERS: Final = re.compile(r"#\d|\btick\s*\d|\bticks?\b", re.I)
 
 
 def check_reply(data: Any) -> str:
@@ -71,6 +79,8 @@ def check_reply(data: Any) -> str:
         raise LLMInvalid("rule: links are not allowed in chat")
     if _POSING.search(text):
         raise LLMInvalid("rule: a clone may not pose as the system or a moderator")
+    if _NUMBERS.search(text):
+        raise LLMInvalid("rule: people are named and times told, never #ids or ticks")
     return text
 
 
@@ -133,10 +143,31 @@ class LLMMind:
             f"{p.agreeableness:.2f}, neuroticism {p.neuroticism:.2f}.",
             f"Your station: {clone.role.value}; your goal: {clone.goals.primary.value}. "
             f"You feel {clone.mood.label}.",
-            "Stay in character. Only state facts found in your memories. Answer with one JSON "
-            'object and nothing else: {"say": "<your reply, at most 3 sentences>"}',
+            "Stay in character. Only state facts found in your memories and beliefs; call "
+            "people, ships, stations and systems by their names, and say when things happened "
+            "as a person would ('an hour ago'), never with numbers like #42 or tick 900. Do not "
+            "repeat yourself. Answer with one JSON object and nothing else: "
+            '{"say": "<your reply, at most 3 sentences>"}',
         ]
         return "\n".join(lines)
+
+    def beliefs(self, clone: Clone, speaker: int, now: int) -> list[str]:
+        """What the clone believes that may matter to this conversation, as it would say it:
+        its reflections (newest first) and the people it trusts or holds hostile."""
+        out: list[str] = []
+        for m in clone.memory.recent(200):
+            if m.kind is MemoryKind.REFLECTION and len(out) < 4:
+                out.append(speakable(clone, m.text, now))
+        rels = sorted(clone.relationships, key=lambda r: (r.entity != speaker, -abs(r.trust)))
+        for r in rels[:5]:
+            if not r.name:
+                continue
+            if r.hostile:
+                out.append(f"{r.name} is an enemy (trust {r.trust:+.1f}).")
+            elif abs(r.trust) >= 0.2:
+                word = "trust" if r.trust > 0 else "distrust"
+                out.append(f"You {word} {r.name} (trust {r.trust:+.1f}).")
+        return out
 
     async def reply(
         self,
@@ -147,16 +178,38 @@ class LLMMind:
         speaker_name: str = "",
         tick: int,
         allow_orders: bool = True,
+        crew: Sequence[tuple[str, Kind]] = (),
+        holder: str | None = None,
+        possible: frozenset[Action] | None = None,
     ) -> Reply:
-        """A model reply grounded in retrieved memories, or the template reply on failure.
-        Orders (`allow_orders`: the speaker is the captain) are acknowledged by the default
-        mind without asking the model: an order is a game action, not a conversation."""
+        """A model reply grounded in retrieved memories and beliefs, or the template reply on
+        failure. Orders (`allow_orders`: the speaker is the captain) are answered by the
+        default mind without asking the model: an order is a game action, not a
+        conversation (`crew`, `holder`, `possible` as for `template_reply`). The prompt names
+        people and tells times ("about 2 hours ago"), never ids or ticks, and lists what the
+        clone said to this speaker lately: an answer with an id or a tick, or one it gave
+        this speaker lately, is refused like any other bad answer."""
         clone.require_alive()
         message = message.strip()[:MAX_MESSAGE]
-        if allow_orders and classify(message) == "chat" and parse_order(message, tick):
-            return template_reply(
-                clone, message, speaker=speaker, speaker_name=speaker_name, tick=tick
+
+        def fallback(reason: str | None) -> Reply:
+            fb = template_reply(
+                clone,
+                message,
+                speaker=speaker,
+                speaker_name=speaker_name,
+                tick=tick,
+                allow_orders=allow_orders,
+                crew=crew,
+                holder=holder,
+                possible=possible,
             )
+            if reason is None:
+                return fb
+            return Reply(fb.clone, fb.name, fb.text, fb.memories, "template", reason, fb.order)
+
+        if allow_orders and classify(message) == "chat" and parse_order(message, tick):
+            return fallback(None)
         memories = clone.memory.retrieve(message, tick, k=5, entity=speaker)
         who = speaker_name or clone.relationships.name_of(speaker)
         rel = clone.relationships.get(speaker)
@@ -165,40 +218,48 @@ class LLMMind:
             hostile = " as hostile" if rel.hostile else ""
             stance = f" You regard {who} with trust {rel.trust:+.1f}{hostile}."
         recalled = (
-            "\n".join(f"- (tick {m.tick}) {m.text}" for m in memories) or "- nothing relevant"
+            "\n".join(
+                f"- ({ago(tick - m.tick)}) {speakable(clone, m.text, tick)}" for m in memories
+            )
+            or "- nothing relevant"
+        )
+        believed = "\n".join(f"- {b}" for b in self.beliefs(clone, speaker, tick)) or "- nothing"
+        said = [answer for _, answer in exchanges(clone, speaker, tick)]
+        lately = "\n".join(f"- {a}" for a in said[:6])
+        avoid = (
+            f"\n\nYou already told {who} lately (do not repeat these):\n{lately}" if said else ""
         )
         messages = [
             {"role": "system", "content": self.persona(clone) + stance},
             {
                 "role": "user",
                 "content": f"Your memories that may matter:\n{recalled}\n\n"
+                f"What you believe:\n{believed}{avoid}\n\n"
                 f"{who} says to you: {message}",
             },
         ]
         try:
             text = check_reply(await self._ask(messages, REPLY_SCHEMA))
+            if gist(text[:200]) in {gist(a) for a in said}:
+                raise LLMInvalid("rule: the same answer was given to this speaker lately")
+            if gist(text) == gist(message):
+                raise LLMInvalid("rule: the answer only repeats what was said")
+            if len(_SENTENCE_END.findall(text)) > MAX_SENTENCES:
+                raise LLMInvalid(f"rule: more than {MAX_SENTENCES} sentences")
         except (LLMError, OSError) as exc:
-            reason = self._fail(exc)
-            fb = template_reply(
-                clone,
-                message,
-                speaker=speaker,
-                speaker_name=speaker_name,
-                tick=tick,
-                allow_orders=allow_orders,
-            )
-            return Reply(fb.clone, fb.name, fb.text, fb.memories, "template", reason, fb.order)
+            return fallback(self._fail(exc))
         self.stats["ok"] += 1
-        clone.memory.add(
-            tick,
-            f'{who} said to me: "{message[:200]}"; I answered: "{text[:200]}"',
-            importance=rate_importance(message),
-            entities=(speaker,),
-            event="said",
-            kind=MemoryKind.DIALOGUE,
-        )
-        if speaker_name:
-            clone.relationships.of(speaker, speaker_name)
+        if clone.alive:  # it may have died while the model thought
+            clone.memory.add(
+                tick,
+                f'{who} said to me: "{message[:200]}"; I answered: "{text[:200]}"',
+                importance=rate_importance(message),
+                entities=(speaker,),
+                event="said",
+                kind=MemoryKind.DIALOGUE,
+            )
+            if speaker_name:
+                clone.relationships.of(speaker, speaker_name)
         return Reply(clone.id, clone.name, text, tuple(m.seq for m in memories), "llm", None)
 
     # reflection ----------------------------------------------------------------------------

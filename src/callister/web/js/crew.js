@@ -1,7 +1,8 @@
 // The crew panel: who is aboard (stations, skills, licence), who is for hire at this station,
-// the captain's order buttons, and the ship's chat. Names and chat are literal text
-// (textContent), never markup. Talks only over the protocol: `hire`, `dismiss`, `crew_order`,
-// `crew_chat` out; `crew` and `chat` in. Clone ids are decimal strings (they exceed 2^53).
+// the captain's order buttons, and the ship's chat (and hails: talking to the NPC ship that is
+// targeted). Names and chat are literal text (textContent), never markup. Talks only over the
+// protocol: `hire`, `dismiss`, `crew_order`, `crew_chat`, `hail` out; `crew` and `chat` in.
+// Clone ids are decimal strings (they exceed 2^53).
 
 const ORDERS = [
   ["attack", "Attack target"],
@@ -50,12 +51,24 @@ export class CrewPanel {
       id: "crew-chat-input", maxlength: "200", placeholder: "Talk to your crew…", autocomplete: "off",
       "data-testid": "crew-chat-input",
     });
-    form.append(this.input, el("button", { type: "submit", "data-testid": "crew-chat-send" }, "Say"));
+    this.hailBtn = el("button", {
+      type: "button", "data-testid": "crew-hail", title: "Say it to the targeted ship instead",
+    }, "Hail");
+    form.append(this.input, el("button", { type: "submit", "data-testid": "crew-chat-send" }, "Say"),
+      this.hailBtn);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const text = this.input.value.trim();
       if (!text) return;
       this.send({ t: "crew_chat", text });
+      this.input.value = "";
+    });
+    // a hail goes to the targeted ship (the server answers NO_TARGET if it is not an NPC's)
+    this.hailBtn.addEventListener("click", () => {
+      const text = this.input.value.trim();
+      const target = this.target();
+      if (!text || !target) return;
+      this.send({ t: "hail", target, text });
       this.input.value = "";
     });
     this.body.append(this.list, this.mods, this.hire, this.orders, this.log, form);
@@ -95,8 +108,12 @@ export class CrewPanel {
       `aim ×${(m.aim_spread ?? 1).toFixed(2)} · shields ×${(m.shield_recharge ?? 1).toFixed(2)} · ` +
       `mining ×${(m.mining_yield ?? 1).toFixed(2)} · turn ×${(m.turn_rate ?? 1).toFixed(2)}`;
     this.hire.replaceChildren();
-    const cands = msg.candidates || [];
-    if (cands.length) this.hire.append(el("div", { class: "sub" }, "For hire at this station:"));
+    // the candidates of the station we are docked at, sent with every docking (none in space)
+    const cands = msg.station == null && "station" in msg ? [] : msg.candidates || [];
+    if (cands.length) {
+      const where = msg.station_name ? `For hire at ${msg.station_name}:` : "For hire at this station:";
+      this.hire.append(el("div", { class: "sub", "data-testid": "crew-hire-title" }, where));
+    }
     for (const c of cands) {
       const row = el("div", { class: "crew-candidate", "data-clone": String(c.id) });
       row.append(el("span", {}, `${c.name} — ${c.role} ${Math.round(c.skill * 100)}% (${(c.traits || []).join(", ")})`));
@@ -113,16 +130,25 @@ export class CrewPanel {
   onChat(msg) {
     this.lastChatAt = performance.now();
     const li = el("li", { class: `chat-${msg.kind || "line"}` });
-    li.append(el("b", {}, `${msg.from ?? "?"}: `));
+    if (msg.source === "llm") li.title = "written by the server's language model";
+    const hail = msg.kind === "hail" || msg.kind === "hail_sent";
+    li.append(el("b", {}, `${hail ? "📡 " : ""}${msg.from ?? "?"}: `));
     li.append(document.createTextNode(String(msg.text ?? "")));
     this.log.append(li);
-    this.lines.push({ from: msg.from, text: msg.text, kind: msg.kind, action: msg.action ?? null });
+    this.lines.push({
+      from: msg.from, text: msg.text, kind: msg.kind, action: msg.action ?? null, source: msg.source ?? null,
+    });
     while (this.log.children.length > MAX_LINES) this.log.firstChild.remove();
     if (this.lines.length > MAX_LINES) this.lines.shift();
     this.log.scrollTop = this.log.scrollHeight;
   }
 
   snapshot() {
-    return { crew: this.last?.crew ?? [], candidates: this.last?.candidates ?? [], chat: this.lines.slice(-20) };
+    return {
+      crew: this.last?.crew ?? [],
+      candidates: this.last?.candidates ?? [],
+      station: this.last?.station_name ?? null,
+      chat: this.lines.slice(-20),
+    };
   }
 }

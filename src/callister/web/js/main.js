@@ -204,6 +204,14 @@ function onEvent(msg) {
     case "bounty":
       hud.log(`Bounty collected: ${Number(msg.amount) || 0} cr`, "good");
       return;
+    case "frozen": // a game master stopped this system (issue 18)
+      controls.releaseAll();
+      hud.log("A game master froze this system: nothing moves until it is unfrozen", "warn");
+      hud.error("System frozen by a game master");
+      return;
+    case "unfrozen":
+      hud.log("The game master unfroze this system", "good");
+      return;
     default:
       break;
   }

@@ -64,6 +64,7 @@ export class Renderer {
     this.trails = new Map(); // missile id -> [[x, y]…] recent positions
     this.frame = 0;
     this.modTags = new Set();
+    this.gmTags = new Set();
     this.stats = { fps: 0, frames: 0, since: performance.now() };
     this.links = []; // [{name, dx, dy}]: the jump links' directions across the galaxy (main.js)
     this.markers = []; // edge markers drawn in the last frame: [{kind, name, x, y}]
@@ -151,6 +152,7 @@ export class Renderer {
     this.placed = []; // label rectangles drawn this frame (ship and station labels avoid them)
     this.poses.clear();
     this.modTags = new Set(); // ships drawn with the "MOD" tag this frame (tests read it)
+    this.gmTags = new Set(); // ships drawn with the "GM" tag this frame (tests read it)
     this.edgeQueue = []; // off-screen target and SOS markers, drawn by _markers
     this.hullsDrawn = new Map(); // ship id -> {hull, source, points} drawn this frame (tests read it)
     this._background();
@@ -849,11 +851,15 @@ export class Renderer {
 
     if (docked) return; // inside the station: its label is enough (the HUD says "docked")
     const name = state.nameOf(id) || (isOwn ? state.me?.name ?? "" : `#${id}`);
-    const mod = state.names.get(id)?.mod === true; // a moderator's ship
-    const labelCol = mod ? "#9dffb0" : criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
-    const text = `${name}${mod ? " · MOD" : ""}${criminal ? " · CRIMINAL" : ""}`;
-    this._label(text, px, py - size - 9, labelCol, 12, isOwn || criminal || mod);
+    const entry = state.names.get(id);
+    const mod = entry?.mod === true; // a moderator's ship
+    const gm = entry?.gm === true; // a game master's ship (invisible: only its pilot sees it)
+    const tag = gm ? (entry?.invisible ? " · GM (invisible)" : " · GM") : mod ? " · MOD" : "";
+    const labelCol = mod || gm ? "#9dffb0" : criminal ? "#ff8f9a" : isOwn ? "#bfefff" : "#ffd9a6";
+    const text = `${name}${tag}${criminal ? " · CRIMINAL" : ""}`;
+    this._label(text, px, py - size - 9, labelCol, 12, isOwn || criminal || mod || gm);
     if (mod) this.modTags.add(id);
+    if (gm) this.gmTags.add(id);
   }
 
   // ------------------------------------------------------------------ target, distress

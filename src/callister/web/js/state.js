@@ -227,6 +227,8 @@ export class GameState {
       this.names.set(Number(e.id), {
         name: String(e.name ?? ""), hull: String(e.hull ?? ""), kind: String(e.kind ?? "ship"),
         mod: e.mod === true, // a moderator's ship (issue 6): drawn with a "MOD" tag
+        gm: e.gm === true, // a game master's ship (issue 18): drawn with a "GM" tag
+        invisible: e.invisible === true, // ...that only its own pilot sees
       });
     }
     if (this.names.size > 5000) {
