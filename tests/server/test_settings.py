@@ -36,7 +36,6 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
         ({"CALLISTER_REGISTRATION_OPEN": "maybe"}, "registration_open"),
         ({"CALLISTER_LOG_LEVEL": "loud"}, "log_level"),
         ({"CALLISTER_EVENT_LOOP": "tokio"}, "event_loop"),
-        ({"CALLISTER_BENCH_SPAWN": "sometimes"}, "bench_spawn"),
     ],
 )
 def test_bad_environment_values(env: dict[str, str], fragment: str) -> None:

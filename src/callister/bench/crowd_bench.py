@@ -1,11 +1,12 @@
 """`callister bench crowd`: issue 17's canonical crowd workload against a real server.
 
 Starts `callister serve` (a fresh temporary SQLite database, cheap password hashing, protocol v2
-updates at 20 Hz: `snapshot_hz` 20, sensor radius 1,500 m, no NPCs, the bench-only spawn on)
-and runs the load generator (`bench/crowd_load.py`) in worker processes of its own. Every client
-registers, says hello with v 2 and is placed by the server's bench-only spawn
-(`server/bench_spawn.py`, `POST /api/bench/place`): N ships in one disc of radius
-5,000 m * sqrt(N / 1000) in open space of one system, and one observer ship alone in another
+updates at 20 Hz: `snapshot_hz` 20, sensor radius 1,500 m, no NPCs) and runs the load generator
+(`bench/crowd_load.py`) in worker processes of its own. Every client registers and says hello
+with v 2; then a game master (an administrator the bench creates with `callister admin user
+create`) teleports them with the server's own GM command (`POST /api/worlds/<world>/gm`, op
+`teleport`, docs/protocol.md "Game masters"): N ships into one disc of radius
+5,000 m * sqrt(N / 1000) in open space of one system, and one observer ship alone into another
 system. Then every client walks at 10 Hz and reads its updates.
 
 The report is the load generator's (clients, connected, updates_per_client_per_s,
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import random
 import re
 import shlex
 import shutil
@@ -29,10 +32,11 @@ import tempfile
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from callister.bench.crowd import SENSOR_RADIUS_M, UPDATE_HZ
+from callister.bench.crowd import SENSOR_RADIUS_M, UPDATE_HZ, open_space
 from callister.bench.crowd_load import LoadConfig, Placement, run_crowd_load
 from callister.bench.net import bench_env, free_port
 
@@ -49,7 +53,6 @@ def crowd_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "CALLISTER_AOI_RADIUS": str(SENSOR_RADIUS_M),
             "CALLISTER_NPC_DENSITY": "0",
             "CALLISTER_HOME_SYSTEMS": "2",
-            "CALLISTER_BENCH_SPAWN": "true",
             "CALLISTER_MAX_CLIENTS": "20000",
             "CALLISTER_RECONNECT_GRACE_S": "0",
             # every client registers at the start: let the hashing queue hold all of them
@@ -59,17 +62,77 @@ def crowd_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     )
 
 
-def _post(url: str, body: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
-    req = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
+def _post(
+    url: str, body: dict[str, Any], timeout: float = 120.0, token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return dict(json.loads(resp.read()))
 
 
-def _get(url: str, timeout: float = 10.0) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+def _get(url: str, timeout: float = 10.0, token: str | None = None) -> dict[str, Any]:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
         return dict(json.loads(resp.read()))
+
+
+GM_NAME = "crowd-gm"
+GM_PASSWORD = "crowd-gm-password"
+
+
+def game_master(url: str, db: str, python: str = sys.executable) -> str:
+    """Create the bench's administrator in the server's database (`callister admin user
+    create`, the first administrator needs no credentials) and log it in: its token."""
+    subprocess.run(
+        [python, "-m", "callister", "admin", "--db", db, "user", "create", GM_NAME, "--role",
+         "admin", "--password-stdin"],
+        input=GM_PASSWORD + "\n", text=True, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return str(_post(f"{url}/api/login", {"name": GM_NAME, "password": GM_PASSWORD})["token"])
+
+
+def _sector(url: str, token: str) -> tuple[str, str]:
+    """The system a client's ship is in (GET /api/me)."""
+    x, y = _get(f"{url}/api/me", token=token)["ship"]["system"]
+    return str(x), str(y)
+
+
+def teleport_crowd(url: str, gm: str, p: Placement, seed: int) -> dict[str, Any]:
+    """Teleport the crowd into one disc of open space of the first client's system, and the
+    observer alone into another system (a game master's `teleport`, one request per ship, a
+    few at a time). Returns the crowd's sector, the disc's centre and the observer's sector."""
+    world = str(_get(f"{url}/healthz")["world"])
+    gm_url = f"{url}/api/worlds/{world}/gm"
+    sector = _sector(url, p.crowd[0][1])
+    system = _get(f"{url}/api/universe/system?x={sector[0]}&y={sector[1]}")
+    cx, cy = open_space(system, p.radius)
+    rng = random.Random(seed)
+    moves = []
+    for _, _, ship in p.crowd:
+        r, a = p.radius * math.sqrt(rng.random()), rng.uniform(0.0, 2 * math.pi)
+        moves.append({"op": "teleport", "ship": ship, "sector": list(sector),
+                      "x": round(cx + r * math.cos(a), 1), "y": round(cy + r * math.sin(a), 1),
+                      "reason": "bench crowd"})  # fmt: skip
+    observer_sector = None
+    if p.observer is not None:  # alone in another system: the first other one a client is in
+        other = next(
+            (s for s in (_sector(url, t) for _, t, _ in [p.observer, *p.crowd]) if s != sector),
+            None,
+        )
+        if other is None:
+            raise RuntimeError("every client is in the crowd's system: no quiet system to watch")
+        quiet = _get(f"{url}/api/universe/system?x={other[0]}&y={other[1]}")
+        ox, oy = open_space(quiet, 100.0)
+        moves.append({"op": "teleport", "ship": p.observer[2], "sector": list(other),
+                      "x": round(ox, 1), "y": round(oy, 1), "reason": "observer"})  # fmt: skip
+        observer_sector = list(other)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda body: _post(gm_url, body, token=gm), moves))
+    return {"sector": list(sector), "centre": [cx, cy], "placed": len(p.crowd),
+            "observer_sector": observer_sector}  # fmt: skip
 
 
 def start_crowd_server(
@@ -145,7 +208,8 @@ def run_crowd_bench(
     url = f"http://127.0.0.1:{port}"
     say(f"crowd: starting a server on {url} (log {tmp / 'server.log'})")
     server_env = crowd_env(env)
-    server = start_crowd_server(port, f"sqlite:///{tmp}/crowd.db", server_env, tmp / "server.log")
+    db = f"sqlite:///{tmp}/crowd.db"
+    server = start_crowd_server(port, db, server_env, tmp / "server.log")
     sectors: dict[str, Any] = {}
     samples: dict[str, list[tuple[float, dict[str, Any]]]] = {"crowd": [], "other": []}
     sent: list[tuple[float, float]] = []  # (when, the server's binary frames written so far)
@@ -172,13 +236,7 @@ def run_crowd_bench(
 
     def place(p: Placement) -> tuple[float, float]:
         say(f"crowd: {len(p.crowd)} clients connected; placing them in a {p.radius:.0f} m disc")
-        body: dict[str, Any] = {
-            "ships": [ship for _, _, ship in p.crowd],
-            "radius": p.radius,
-            "seed": seed,
-            "observer": p.observer[2] if p.observer else None,
-        }
-        placed = _post(f"{p.http}/api/bench/place", body)
+        placed = teleport_crowd(p.http, gm, p, seed)
         sectors.update(placed)
         sampler.start()
         if profile:
@@ -188,6 +246,7 @@ def run_crowd_bench(
         return float(centre[0]), float(centre[1])
 
     try:
+        gm = game_master(url, db)
         cfg = LoadConfig(
             url=url, clients=clients, workers=workers, seconds=seconds, settle_s=settle_s,
             connect_s=max(120.0, clients / 5.0), server_pid=server.pid, seed=seed, inputs=inputs,

@@ -17,7 +17,7 @@ import callister
 from callister.content import load_content
 from callister.moderation import admission
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server import admin_routes, bench_spawn, crew_routes, gm_routes, moderation_routes
+from callister.server import admin_routes, crew_routes, gm_routes, moderation_routes
 from callister.server.auth import (
     AuthError,
     Passwords,
@@ -402,8 +402,6 @@ def build_app(settings: Settings) -> web.Application:
     gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
-    if settings.bench_spawn:  # benchmarks only (docs/benchmarks.md, "Crowd")
-        bench_spawn.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
     return app
 

@@ -140,11 +140,6 @@ class Settings:
         100_000,
     )
     max_clients: int = _s(5000, "WebSocket connections accepted at once.", 1)
-    bench_spawn: bool = _s(
-        False,
-        "Benchmarks only, never in production: POST /api/bench/place (from this machine) puts "
-        "the given players' ships in one system (`callister bench crowd`; docs/benchmarks.md).",
-    )
     metrics_token: str = _s(
         "",
         "Bearer token for /metrics (every process); empty: /metrics answers only loopback "
