@@ -394,6 +394,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true", help="print JSON only")
     v.set_defaults(func=run_views)
 
+    c = bench.add_parser(
+        "crowd",
+        help="issue 17's crowd workload: N protocol v2 clients in one system of a real server",
+        description="Start a server, connect N protocol v2 clients from load processes of "
+        "their own, place them in one disc of radius 5000 m x sqrt(N/1000) of one system (the "
+        "server's bench-only spawn) and one observer in another system; every client changes "
+        "its controls at 10 Hz and reads 20 updates a second. Reports update rates and "
+        "intervals, bytes per update, ships in view, server CPU per client-second, the load "
+        "generator's CPU, the crowded system's tick time and the quiet system's tick rate. "
+        "Progress goes to stderr.",
+    )
+    c.add_argument("--clients", type=int, default=1000, help="players (default %(default)s)")
+    c.add_argument(
+        "--seconds", type=float, default=20.0, help="measured seconds (default %(default)s)"
+    )
+    c.add_argument(
+        "--workers", type=int, default=2, help="load generator processes (default %(default)s)"
+    )
+    c.add_argument("--seed", type=int, default=1, help="placement seed (default %(default)s)")
+    c.add_argument(
+        "--inputs",
+        choices=("changes", "every"),
+        default="changes",
+        help="send the held controls when they change (~3.6/s, as the browser does; default) "
+        "or every one of the walk's 10 a second",
+    )
+    c.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="write a py-spy profile of the server over the measured seconds (collapsed stacks)",
+    )
+    c.add_argument("--json", action="store_true", help="print JSON only (progress on stderr)")
+    c.set_defaults(func=run_crowd)
+
     r = bench.add_parser(
         "report",
         help="run the benchmarks and regenerate docs/benchmarks.md",
@@ -481,6 +516,21 @@ def run_gen(args: argparse.Namespace) -> int:
     if args.systems < 1:
         raise ValueError("--systems must be >= 1")
     _print(run_gen_bench(args.systems, seed=args.seed, progress=not args.json), args.json)
+    return 0
+
+
+def run_crowd(args: argparse.Namespace) -> int:
+    from callister.bench.crowd_bench import run_crowd_bench
+
+    result = run_crowd_bench(
+        args.clients,
+        args.seconds,
+        workers=args.workers,
+        seed=args.seed,
+        profile=args.profile,
+        inputs=args.inputs,
+    )
+    _print(result, args.json)
     return 0
 
 

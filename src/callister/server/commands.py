@@ -180,9 +180,16 @@ class Commands:
         self.distress_at: dict[int, float] = {}  # account -> when its last call went out
 
     # ------------------------------------------------------------------ welcomes
-    def welcome(self, account: Account, pilot: Pilot, worlds: list[dict[str, Any]]) -> str:
-        """The answer to a player's hello: the account, its ship and home, the world and its
-        rates, the weapons (to pace fire) and the `worlds` the account may enter."""
+    def welcome(
+        self,
+        account: Account,
+        pilot: Pilot,
+        worlds: list[dict[str, Any]],
+        version: int = PROTOCOL_VERSION,
+    ) -> str:
+        """The answer to a player's hello: the protocol `version` spoken on the socket, the
+        account, its ship and home, the world and its rates, the weapons (to pace fire) and
+        the `worlds` the account may enter."""
         c = pilot.character
         home = sector_str((c.home_x, c.home_y))
         return self._welcome(
@@ -190,11 +197,14 @@ class Commands:
             worlds,
             {"ship": c.ship_id, "hull": c.hull},
             {"home": home, "home_station": c.home_station, "credits": pilot.credits},
+            version,
         )
 
-    def spectator_welcome(self, account: Account, worlds: list[dict[str, Any]]) -> str:
+    def spectator_welcome(
+        self, account: Account, worlds: list[dict[str, Any]], version: int = PROTOCOL_VERSION
+    ) -> str:
         """The answer to a spectator's hello: as a player's, with no ship (`spectate`)."""
-        return self._welcome(account, worlds, {"ship": 0, "spectate": True}, {})
+        return self._welcome(account, worlds, {"ship": 0, "spectate": True}, {}, version)
 
     def _welcome(
         self,
@@ -202,11 +212,12 @@ class Commands:
         worlds: list[dict[str, Any]],
         ship: dict[str, Any],
         home: dict[str, Any],
+        version: int,
     ) -> str:
         settings = self.settings
         return encode_server(
             "welcome",
-            v=PROTOCOL_VERSION,
+            v=version,
             account=account.id,
             name=account.name,
             role=account.role,

@@ -939,6 +939,7 @@ window.callister = {
     banners: [...hud.bannerLog],
     reconnects: net.stats.reconnects,
     deltas: net.stats.deltas,
+    protocol: net.version,
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),
