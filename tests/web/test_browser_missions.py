@@ -86,8 +86,8 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
         # the tutorial starts docked at home: its objective, its steps, Skip
         m = wait_missions(p, "the tutorial", lambda m: m["tutorial"] and m["objective"])
         assert m["tutorial"]["step"] == "undock" and not m["tutorial"]["finished"]
-        assert p.page.is_visible("[data-testid='objective']")
-        assert p.page.is_visible("[data-testid='tutorial-skip']")
+        p.page.wait_for_selector("[data-testid='objective']:visible", timeout=5000)
+        p.page.wait_for_selector("[data-testid='tutorial-skip']:visible", timeout=5000)
 
         # undock: the step is done, the next objective is a marker to fly to
         if p.page.is_visible("#station-screen"):  # open on docking: its own Undock button
