@@ -410,8 +410,8 @@ def test_knowledge_gossip_and_beliefs_survive_a_restart_of_the_store(
 def test_the_hauler_migration_lets_haulers_be_stored_and_keeps_every_clone(
     dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The hauler migration (hauler_goal) on a database written before it: the clones and their memories stay,
-    a clone of the hauler goal can be stored, and an unknown goal is still refused."""
+    """The hauler migration (hauler_goal) on a database written before it: the clones and
+    their memories stay, a hauler can be stored, and an unknown goal is still refused."""
     from callister.store import StoreError, database
 
     schema = f"t_{uuid.uuid4().hex[:16]}"

@@ -24,10 +24,10 @@
 - **Persistence.** The clones are stored with their memories, beliefs and knowledge
   (`clones` table, `doc`), at each checkpoint those whose memories, relationships or
   knowledge changed since they were last stored (`fingerprint`); their ships' state (where,
-  docked, fuel, hull, ammunition, what was paid for the cargo, where it is meant to be sold)
-  and the birth serials are one JSON value in the world's `meta` (`npcs`), written at every
-  checkpoint. Credits and cargo are
-  the ledger's (`player:-<clone id>`, `ship:<ship id>`).
+  docked, fuel, hull, ammunition, what was paid for the cargo, where it is meant to be sold,
+  the NPC role it was born to) and the birth serials per (system, role) are one JSON value in
+  the world's `meta` (`npcs`), written at every checkpoint. Credits and cargo are the
+  ledger's (`player:-<clone id>`, `ship:<ship id>`).
 """
 
 from __future__ import annotations
