@@ -396,6 +396,15 @@ async def test_a_pack_raising_pirates_and_adding_smugglers_changes_who_is_born_t
         assert {a.ship.hull.key for a in born} == {"shuttle"}
         assert {a.ship.goal.value for a in born} == {"trader"}
         assert all(a.clone.profile.background.startswith("A smuggler") for a in born)
+        # haulers are born as haulers (the clones table holds the goal) and stored so
+        haulers = sum(n for (_, role), n in public.reg.targets.items() if role == "hauler")
+        assert haulers > 0 and public.population().get("hauler") == haulers
+        assert public.sim is not None
+        await host.runtimes[host.public].world.writer.call(public.save)  # a checkpoint's save
+        stored = public.runtime.repo.get(
+            next(a.id for a in public.sim.living() if a.ship.goal.value == "hauler")
+        )
+        assert stored.goals.primary.value == "hauler"
         # the public world: the base roles only, nothing of the pack
         assert "smuggler" not in public.roles()
         assert {role for _, role in public.reg.targets} <= {
