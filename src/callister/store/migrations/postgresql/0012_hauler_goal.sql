@@ -1,4 +1,4 @@
--- Haulers are clones of their own goal (PostgreSQL). Its twin is ../sqlite/0011_hauler_goal.sql.
+-- Haulers are clones of their own goal (PostgreSQL). Its twin is ../sqlite/0012_hauler_goal.sql.
 --
 -- `clones.goal` accepts 'hauler' (agents.Goal.HAULER: a trader who also brings stations what
 -- they lack); before this the living universe had to store its haulers as traders.
