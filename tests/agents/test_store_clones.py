@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callister.agents import Licence, SeenEvent, notice
+from callister.agents import Goal, Licence, SeenEvent, notice
 from callister.agents.clonefile import SigningKey, export_clone, import_clone, read_clone_file
 from callister.agents.errors import CloneDead
 from callister.agents.repository import CloneNotFound
@@ -402,3 +402,46 @@ def test_knowledge_gossip_and_beliefs_survive_a_restart_of_the_store(
     assert back.knowledge.markets[(3, 4, 0)].source == -(2**61 + 8)  # heard from Ines
     assert back.relationships.is_hostile(77) and back.beliefs == clone.beliefs
     assert [m.event for m in back.memory].count("heard-attack") == 1
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_the_hauler_migration_lets_haulers_be_stored_and_keeps_every_clone(
+    dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hauler migration (hauler_goal) on a database written before it: the clones and
+    their memories stay, a hauler can be stored, and an unknown goal is still refused."""
+    from callister.store import StoreError, database
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    url = f"sqlite:///{tmp_path / 'old.db'}" if dialect == "sqlite" else f"{PG_URL}?schema={schema}"
+    real = database.load_migrations
+    before = [m for m in real(dialect) if m.name != "hauler_goal"]
+    monkeypatch.setattr(database, "load_migrations", lambda d: before)
+    old = open_store(url)
+    try:
+        trader = _lived()
+        StoreCloneRepository(old).put(trader, ship_id=None)
+        with pytest.raises(StoreError):  # the old CHECK constraint
+            old.clones.put(clone_to_row(make_clone(2**61 + 9, goal=Goal.HAULER)))
+    finally:
+        old.db.close()
+    monkeypatch.undo()
+    store = open_store(url)
+    try:
+        assert store.db.schema_version() == len(real(dialect))
+        repo = StoreCloneRepository(store)
+        assert repo.get(trader.id).to_dict() == trader.to_dict()  # memories and all
+        hauler = make_clone(2**61 + 9, goal=Goal.HAULER)
+        repo.put(hauler, ship_id=None)
+        assert repo.get(hauler.id).goals.primary is Goal.HAULER
+        with pytest.raises(ValueError, match="goal must be one of"):
+            store.clones.put(replace(clone_to_row(make_clone(2**61 + 10)), goal="smuggler"))
+    finally:
+        store.db.close()
+        if dialect == "postgresql":
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )

@@ -54,7 +54,7 @@ def test_every_shipped_hull_has_a_silhouette() -> None:
 
 def test_shipped_npc_roles_match_the_agents() -> None:
     content = load_content()
-    assert list(content.npc_roles) == ["patrol", "trader", "pirate", "miner"]
+    assert list(content.npc_roles) == ["patrol", "trader", "pirate", "miner", "hauler"]
     assert set(NPC_GOALS) <= {g.value for g in Goal}, "every content goal is one clones pursue"
     for role in content.npc_roles.values():
         assert all(h in content.hulls for h in role.hulls)
@@ -230,7 +230,11 @@ def test_npc_roles_refer_to_known_hulls(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [
-        (('goal="patrol"', 'goal="smuggler"'), "goal", "one of trader, miner, pirate, patrol"),
+        (
+            ('goal="patrol"', 'goal="smuggler"'),
+            "goal",
+            "one of trader, hauler, miner, pirate, patrol",
+        ),
         (("lawful = [1, 2]", "lawful = [2, 1]"), "population", "least <= most"),
         (("lawful = [1, 2]", "lawful = [0, 17]"), "population", "<= 16"),
         (("lawful = [1, 2]", "capital = [1, 2]"), "population", "unknown system kinds"),

@@ -95,7 +95,10 @@ def test_packs_apply_in_order() -> None:
 
 def test_a_pack_removes_entries() -> None:
     manifest = MANIFEST + '[remove]\nhulls = ["interceptor"]\nweapons = ["heavy_laser"]\n'
-    content = load_content(packs=[pack(pack=manifest)])
+    # the base patrols and pirates fly interceptors: the pack gives them another hull
+    roles = "[patrol]\nhulls = ['shuttle']\n[pirate]\nhulls = ['shuttle']\n"
+    content = load_content(packs=[pack(pack=manifest, npc_roles=roles)])
+    assert content.npc_roles["pirate"].hulls == ("shuttle",)
     assert "interceptor" not in content.hulls and "heavy_laser" not in content.weapons
     # a ship whose hull the world does not have flies the starter there
     assert content.arriving_hull("interceptor") is content.starter_hull
@@ -266,7 +269,7 @@ def test_size_limits() -> None:
     # within a pack's limits, but past what the simulation's columns hold once merged
     roles = "".join(
         f"[r{i}]\nname = 'R'\ngoal = 'miner'\nhulls = ['shuttle']\npopulation = {{}}\n"
-        for i in range(13)
+        for i in range(12)
     )
     err = refused(pack(npc_roles=roles))
     assert (err.file, err.reason) == (

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from callister.content import ContentPack, load_content, role_counts, system_kind
-from callister.server.npcs import MAX_PER_KIND, _h, npc_plan
+from callister.server.npcs import _h, npc_plan
 from callister.sim.layout import ZoneLayout
 from callister.universe import generate_system
 
@@ -50,7 +50,6 @@ def test_base_roles_reproduce_npc_plan(density: float) -> None:
                 assert roles[spec.goal.value].hull_for(0) == spec.hull
         checked += 1
     assert checked > 500
-    assert all(r.max_per_system == MAX_PER_KIND for r in roles.values())
 
 
 def test_a_pack_role_adds_population() -> None:
@@ -63,8 +62,8 @@ def test_a_pack_role_adds_population() -> None:
     )
     roles = load_content(packs=[smugglers]).npc_roles
     counts = dict((r.key, n) for r, n in role_counts(roles, "lawless", markets=0, fields=0, roll=0))
-    assert counts == {"pirate": 1, "smuggler": 2}  # traders need two markets, miners a field
-    assert role_counts(roles, "lawful", markets=0, fields=0, roll=0)[0][0].key == "patrol"
+    assert counts == {"smuggler": 2}  # traders and pirates need a market, miners a field
+    assert role_counts(roles, "lawful", markets=0, fields=0, roll=1)[0][0].key == "patrol"
     assert {roles["smuggler"].hull_for(u) for u in range(4)} == {"hauler", "shuttle"}
 
 

@@ -312,8 +312,9 @@ async def test_bad_content_requests_get_clear_errors(
 async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    """The living universe's NPCs fly the interceptor as patrols and pirates; in a world whose
-    pack removes it they fly its starter instead, and the world runs."""
+    """The base patrols and pirates fly the interceptor (npc_roles.toml): a pack that removes
+    it without giving them another hull is refused naming the role and its field; with the
+    roles re-hulled the world runs and its patrols and pirates fly shuttles."""
     live = await start_live(make_settings(tmp_path, world_seed=SEED, npc_density=1.0))
     try:
         host = live.server.app[WORLD_HOST]
@@ -323,6 +324,13 @@ async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
         assert status == 201
         files = {"pack.toml": '[pack]\nname = "nointer"\nversion = "1.0.0"\n\n'
                               '[remove]\nhulls = ["interceptor"]\n'}  # fmt: skip
+        status, body = await api(http, live, "PUT", "/api/admin/worlds/nointer/content", admin,
+                                 {"files": files})  # fmt: skip
+        assert status == 400 and body["error"]["code"] == "BAD_CONTENT", body
+        assert {"file": "npc_roles.toml", "entry": "patrol", "field": "hulls"}.items() <= (
+            body["problems"][0].items()
+        ), body
+        files["npc_roles.toml"] = "[patrol]\nhulls = ['shuttle']\n[pirate]\nhulls = ['shuttle']\n"
         status, body = await api(http, live, "PUT", "/api/admin/worlds/nointer/content", admin,
                                  {"files": files})  # fmt: skip
         assert status == 201, body
@@ -335,6 +343,77 @@ async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
 
         await until(lambda: living.enabled, "the living universe started")
         assert {h.key for h in living.hulls.values()} <= set(world.content.hulls)
+        assert living.sim is not None
+        patrols = [a for a in living.sim.living() if a.ship.goal.value == "patrol"]
+        assert patrols and {a.ship.hull.key for a in patrols} == {"shuttle"}
+        await admin.close()
+    finally:
+        await live.server.close()
+
+
+async def test_a_pack_raising_pirates_and_adding_smugglers_changes_who_is_born_there_only(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A private world whose pack raises the pirates' least and adds a smuggler role (the
+    trader goal, its own hull): its living universe is born with those numbers, the smugglers
+    fly the pack's hull and trade as traders; the public world on the same map keeps the base
+    roles' population."""
+    live = await start_live(make_settings(tmp_path, world_seed=SEED, npc_density=1.0))
+    try:
+        host = live.server.app[WORLD_HOST]
+        admin = await account(live, http, "Root", "admin")
+        status, _ = await api(http, live, "POST", "/api/worlds", admin,
+                              {"name": "smugglers", "seed": SEED})  # fmt: skip
+        assert status == 201
+        files = {
+            "pack.toml": '[pack]\nname = "smugglers"\nversion = "1.0.0"\n',
+            "npc_roles.toml": "[pirate]\npopulation = { lawless = [3, 3], lawful = [1, 1] }\n"
+            "max_per_system = 3\nmin_markets = 0\n"
+            "[smuggler]\nname = 'Smuggler'\ngoal = 'trader'\nhulls = ['shuttle']\n"
+            "population = { lawful = [2, 2], lawless = [2, 2], home = [2, 2] }\n",
+        }
+        status, body = await api(http, live, "PUT", "/api/admin/worlds/smugglers/content",
+                                 admin, {"files": files})  # fmt: skip
+        assert status == 201, body
+        admin.world = "smugglers"
+        await admin.connect()
+        await pump_until([admin], lambda: bool(admin.content))
+        modded = host.runtimes["smugglers"].world.agents.living
+        public = host.runtimes[host.public].world.agents.living
+        await until(lambda: modded.enabled and public.enabled, "both living universes started")
+        assert modded.reg is not None and public.reg is not None
+        want = modded.reg.targets
+        smugglers = sum(n for (_, role), n in want.items() if role == "smuggler")
+        pirates = sum(n for (_, role), n in want.items() if role == "pirate")
+        assert smugglers >= 2 and pirates >= 1
+        # everyone the targets call for is born (one birth per system and role per round)
+        await until(lambda: modded.roles().get("smuggler") == smugglers, "the smugglers born")
+        assert modded.roles().get("pirate") == pirates
+        base_pirates = sum(n for (_, role), n in public.reg.targets.items() if role == "pirate")
+        assert pirates > base_pirates
+        assert modded.sim is not None
+        born = [a for a in modded.sim.living() if a.ship.role == "smuggler"]
+        assert {a.ship.hull.key for a in born} == {"shuttle"}
+        assert {a.ship.goal.value for a in born} == {"trader"}
+        assert all(a.clone.profile.background.startswith("A smuggler") for a in born)
+        # haulers are born as haulers (the clones table holds the goal) and stored so
+        haulers = sum(n for (_, role), n in public.reg.targets.items() if role == "hauler")
+        assert haulers > 0 and public.population().get("hauler") == haulers
+        assert public.sim is not None
+        await host.runtimes[host.public].world.writer.call(public.save)  # a checkpoint's save
+        stored = public.runtime.repo.get(
+            next(a.id for a in public.sim.living() if a.ship.goal.value == "hauler")
+        )
+        assert stored.goals.primary.value == "hauler"
+        # the public world: the base roles only, nothing of the pack
+        assert "smuggler" not in public.roles()
+        assert {role for _, role in public.reg.targets} <= {
+            "patrol",
+            "trader",
+            "hauler",
+            "pirate",
+            "miner",
+        }
         await admin.close()
     finally:
         await live.server.close()

@@ -172,6 +172,7 @@ class Ship:
     sell_at: StationId | None = None
     home: SystemId | None = None
     last_trade: int | None = None  # tick of its last market deal
+    role: str = ""  # the NPC role it was born to (content npc_roles key; "" = its goal's)
 
     def cargo_used(self, volumes: Mapping[str, int]) -> int:
         return sum(q * volumes.get(i, 1) for i, q in self.cargo.items())

@@ -1,10 +1,16 @@
 """How many clones of each kind a system should hold, and new clones when there are too few.
 
-`role_targets(atlas)` is a pure function of the map (systems with stations only): lawful
-systems keep patrols (two per lawful station, at most four), systems with a market a trader
-when another market lies within two jumps (and a hauler where there are two markets or
-more), lawless systems a pirate (where there is a market to fence at), systems with asteroid
-fields miners (two per field, at most six).
+`role_targets(atlas, roles)` is a pure function of the map (systems with stations only) and
+the world's content NPC roles (`content/data/npc_roles.toml`, plus a world's pack). Each
+role's goal has a *need* in a system (`need`): patrols two per lawful station, a trader when
+another market lies within two jumps, a hauler where there are two markets or more, a pirate
+where there is a market to fence at and no lawful station, miners two per asteroid field.
+The role's target there is that need bounded by the role's [least, most] for the system's
+kind (`content.system_kind`: lawful, home or lawless) and capped at its `max_per_system`;
+none where the system has fewer markets or fields than the role's `min_markets` /
+`min_fields`. So a pack that raises a role's least raises its target everywhere of that kind,
+and a pack role (a "smuggler" with the trader goal and its own hull) is born beside the base
+ones. Targets are keyed by (system, role key); the base roles' keys are their goals' names.
 Miners are the economy's source of goods (ore) and traders carry it from where it is cheap
 to where it is dear, so their numbers go together.
 `scale_targets` fits the total to a wanted population (largest remainders, so the sum is
@@ -20,6 +26,7 @@ I/O.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -28,6 +35,9 @@ from callister.agents.atlas import Atlas, StationInfo, SystemId
 from callister.agents.model import Clone, Goal, Licence, Profile, Role, Skills
 from callister.agents.offscreen import Execute, OffscreenSim
 from callister.agents.planner import HullSpec, Ship
+from callister.content import NpcRole, load_content, system_kind
+
+Key = tuple[SystemId, str]  # (system, NPC role key)
 
 NPC_ID_BASE: Final = 1 << 61  # clone ids of generated people: [2^61, 2^62), like the server's
 GOALS: Final = (Goal.PATROL, Goal.TRADER, Goal.HAULER, Goal.PIRATE, Goal.MINER)
@@ -61,15 +71,20 @@ def _mix(*parts: int) -> int:
     return z
 
 
-def role_targets(atlas: Atlas) -> dict[tuple[SystemId, Goal], int]:
-    """How many clones of each kind each system of the map should hold (module docstring)."""
-    out: dict[tuple[SystemId, Goal], int] = {}
-    for sid in sorted(atlas.systems):
-        s = atlas.system(sid)
-        lawful = [st for st in s.stations if st.lawful]
-        markets = [st for st in s.stations if st.has("market")]
-        if not s.stations:
-            continue  # nobody is born, refuels or sells where there is no station
+def base_roles() -> dict[str, NpcRole]:
+    """The base content's NPC roles (a world without a pack)."""
+    return load_content().npc_roles
+
+
+def need(atlas: Atlas, sid: SystemId, goal: Goal) -> int:
+    """How many clones of `goal` system `sid` calls for before a role's bounds (module
+    docstring)."""
+    s = atlas.system(sid)
+    lawful = [st for st in s.stations if st.lawful]
+    markets = [st for st in s.stations if st.has("market")]
+    if goal is Goal.PATROL:
+        return min(4, 2 * len(lawful))
+    if goal is Goal.TRADER:
         # a trader needs somewhere to trade with: another market within two jumps
         reach = sum(
             1
@@ -77,22 +92,45 @@ def role_targets(atlas: Atlas) -> dict[tuple[SystemId, Goal], int]:
             for st in atlas.system(other).stations
             if st.has("market")
         )
-        counts = {
-            Goal.PATROL: min(4, 2 * len(lawful)),
-            Goal.TRADER: min(1, len(markets)) if reach >= 2 else 0,
-            Goal.HAULER: 1 if len(markets) >= 2 else 0,
-            Goal.PIRATE: 1 if markets and not lawful else 0,
-            Goal.MINER: min(6, 2 * len(s.fields)),
-        }
-        for goal, n in counts.items():
+        return min(1, len(markets)) if reach >= 2 else 0
+    if goal is Goal.HAULER:
+        return 1 if len(markets) >= 2 else 0
+    if goal is Goal.PIRATE:
+        return 1 if markets and not lawful else 0
+    if goal is Goal.MINER:
+        return min(6, 2 * len(s.fields))
+    return 0
+
+
+def role_targets(
+    atlas: Atlas,
+    roles: Mapping[str, NpcRole] | None = None,
+    homes: Iterable[SystemId] = (),
+) -> dict[Key, int]:
+    """How many clones of each NPC role each system of the map should hold (module
+    docstring); `roles` the world's content roles (None: the base content's), `homes` the
+    home systems (their kind is "home" when they have no lawful station)."""
+    if roles is None:
+        roles = base_roles()
+    home_set = set(homes)
+    out: dict[Key, int] = {}
+    for sid in sorted(atlas.systems):
+        s = atlas.system(sid)
+        if not s.stations:
+            continue  # nobody is born, refuels or sells where there is no station
+        kind = system_kind(any(st.lawful for st in s.stations), sid in home_set)
+        markets = sum(1 for st in s.stations if st.has("market"))
+        for key, role in roles.items():
+            if markets < role.min_markets or len(s.fields) < role.min_fields:
+                continue
+            least, most = role.population.range_for(kind)
+            n = min(role.max_per_system, max(least, min(most, need(atlas, sid, Goal(role.goal)))))
             if n > 0:
-                out[(sid, goal)] = n
+                out[(sid, key)] = n
     return out
 
 
-def scale_targets(
-    targets: Mapping[tuple[SystemId, Goal], int], total: int
-) -> dict[tuple[SystemId, Goal], int]:
+def scale_targets(targets: Mapping[Key, int], total: int) -> dict[Key, int]:
     """The targets scaled so that they add up to `total` exactly (largest remainders; ties
     by system and kind)."""
     have = sum(targets.values())
@@ -101,19 +139,29 @@ def scale_targets(
     raw = {k: v * total / have for k, v in targets.items()}
     out = {k: int(v) for k, v in raw.items()}
     short = total - sum(out.values())
-    order = sorted(raw, key=lambda k: (-(raw[k] - out[k]), k[0], GOALS.index(k[1])))
+    order = sorted(raw, key=lambda k: (-(raw[k] - out[k]), k[0], role_order(k[1])))
     for k in order[:short]:
         out[k] += 1
     return {k: v for k, v in out.items() if v > 0}
 
 
-def born_id(seed: int, system: SystemId, goal: Goal, serial: int) -> int:
-    """The id of the `serial`-th clone of kind `goal` born in `system`: in [2^61, 2^62)."""
-    h = _mix(seed, system[0], system[1], GOALS.index(goal), serial)
+def role_order(key: str) -> int:
+    """A stable number for an NPC role key: a base goal's index in GOALS (so the base roles'
+    clone ids are what they were when targets were per goal), else a CRC of the key above
+    them."""
+    for i, g in enumerate(GOALS):
+        if g.value == key:
+            return i
+    return len(GOALS) + zlib.crc32(key.encode())
+
+
+def born_id(seed: int, system: SystemId, role: str, serial: int) -> int:
+    """The id of the `serial`-th clone of NPC role `role` born in `system`: in [2^61, 2^62)."""
+    h = _mix(seed, system[0], system[1], role_order(role), serial)
     return NPC_ID_BASE | (h & (NPC_ID_BASE - 1))
 
 
-def born_person(clone_id: int, goal: Goal, place: str) -> Profile:
+def born_person(clone_id: int, goal: Goal, place: str, what: str | None = None) -> Profile:
     """A generated person for a newborn clone: a name from syllables, two traits, skills
     (pilots and gunners better among patrols and pirates, miners among miners)."""
     h = _mix(clone_id, 17)
@@ -130,7 +178,7 @@ def born_person(clone_id: int, goal: Goal, place: str) -> Profile:
     )
     return Profile(
         name=f"{first} {last}",
-        background=f"A {goal.value} born at {place}.",
+        background=f"A {what or goal.value} born at {place}.",
         traits=traits,
         skills=skills,
     )
@@ -138,16 +186,26 @@ def born_person(clone_id: int, goal: Goal, place: str) -> Profile:
 
 @dataclass(slots=True)
 class Regulator:
-    """Keeps each system's clones of each kind at their target by births at its stations
-    (`births`); `hull_for(goal)` is the hull a newborn of that kind flies."""
+    """Keeps each system's clones of each NPC role at their target by births at its stations
+    (`births`); a newborn of a role flies one of the role's hulls (`hull_for(hull key)`, taken
+    in turn by birth serial)."""
 
     atlas: Atlas
-    targets: dict[tuple[SystemId, Goal], int]
-    hull_for: Callable[[Goal], HullSpec]
+    targets: dict[Key, int]
+    hull_for: Callable[[str], HullSpec]
+    roles: Mapping[str, NpcRole]
     seed: int = 0
     world: str = "infinity"
     next_ship: Callable[[], int] = lambda: 0
-    serials: dict[tuple[SystemId, Goal], int] | None = None
+    serials: dict[Key, int] | None = None
+
+    def goal_of(self, role: str) -> Goal:
+        """The goal a role's clones pursue (a role a pack no longer has: its key's goal, or
+        trader)."""
+        r = self.roles.get(role)
+        if r is not None:
+            return Goal(r.goal)
+        return Goal(role) if role in {g.value for g in GOALS} else Goal.TRADER
 
     def station_for(self, system: SystemId, goal: Goal, serial: int) -> StationInfo | None:
         """Where a clone of `goal` is born in `system`: traders, haulers and miners at a
@@ -163,20 +221,24 @@ class Regulator:
         return pick[serial % len(pick)] if pick else None
 
     def newborn(
-        self, system: SystemId, goal: Goal, tick: int
+        self, system: SystemId, role: str, tick: int
     ) -> tuple[Clone, Ship, StationInfo] | None:
-        """A new clone and its ship for `system` (not yet in the world: `OffscreenSim.birth`)."""
+        """A new clone of NPC role `role` and its ship for `system` (not yet in the world:
+        `OffscreenSim.birth`)."""
         if self.serials is None:
             self.serials = {}
-        serial = self.serials.get((system, goal), 0)
-        self.serials[(system, goal)] = serial + 1
+        serial = self.serials.get((system, role), 0)
+        self.serials[(system, role)] = serial + 1
+        goal = self.goal_of(role)
         station = self.station_for(system, goal, serial)
         if station is None:
             return None
-        clone_id = born_id(self.seed, system, goal, serial)
+        spec = self.roles.get(role)
+        clone_id = born_id(self.seed, system, role, serial)
+        what = spec.name.lower() if spec is not None and spec.key != goal.value else None
         clone = Clone.create(
             clone_id,
-            born_person(clone_id, goal, station.name),
+            born_person(clone_id, goal, station.name, what),
             world=self.world,
             tick=tick,
             role=Role.PILOT,
@@ -185,7 +247,7 @@ class Regulator:
             home_station=station.id[2],
             max_memories=NPC_MEMORIES,
         )
-        hull = self.hull_for(goal)
+        hull = self.hull_for(spec.hull_for(serial) if spec is not None else "")
         ship = Ship(
             clone_id=clone_id,
             actor=-clone_id,
@@ -199,33 +261,34 @@ class Regulator:
             fuel=hull.fuel,
             hull_hp=hull.hull,
             home=system,
+            role=role,
         )
         return clone, ship, station
 
-    def deficits(self, alive: Iterable[tuple[SystemId, Goal]]) -> list[tuple[SystemId, Goal]]:
-        """(system, kind) pairs below target, in a stable order, given the (home system, kind)
-        of every living clone."""
-        counts: dict[tuple[SystemId, Goal], int] = {}
+    def deficits(self, alive: Iterable[Key]) -> list[Key]:
+        """(system, role) pairs below target, in a stable order, given the (home system,
+        role) of every living clone."""
+        counts: dict[Key, int] = {}
         for key in alive:
             counts[key] = counts.get(key, 0) + 1
         return [
             key
-            for key in sorted(self.targets, key=lambda k: (k[0], GOALS.index(k[1])))
+            for key in sorted(self.targets, key=lambda k: (k[0], role_order(k[1])))
             if counts.get(key, 0) < self.targets[key]
         ]
 
 
 def regulate(sim: OffscreenSim, reg: Regulator, now: int, execute: Execute) -> int:
-    """One round of births: a clone for every (system, kind) below its target. Returns how
+    """One round of births: a clone for every (system, role) below its target. Returns how
     many were born."""
     born = 0
-    alive = ((a.ship.home or a.ship.system, a.ship.goal) for a in sim.living())
-    for system, goal in reg.deficits(alive):
-        made = reg.newborn(system, goal, now)
+    alive = ((a.ship.home or a.ship.system, a.ship.role or a.ship.goal.value) for a in sim.living())
+    for system, role in reg.deficits(alive):
+        made = reg.newborn(system, role, now)
         if made is None:
             continue
         clone, ship, station = made
-        grant = BIRTH_GRANT.get(goal, 0)
+        grant = BIRTH_GRANT.get(ship.goal, 0)
         if sim.birth(clone, ship, station.id, now, execute, grant=grant) is not None:
             born += 1
     return born

@@ -53,13 +53,6 @@ EPOCH: Final = 1_700_000_000.0  # the economy's clock at tick 0 (any fixed Unix 
 STRANDED_S: Final = 300.0  # "stranded": unable to reach fuel for longer than this
 BIRTHS_EVERY_S: Final = 600.0
 SAMPLE_EVERY_S: Final = 4 * 3600.0
-HULLS: Final = {
-    Goal.TRADER: "hauler",
-    Goal.HAULER: "hauler",
-    Goal.MINER: "hauler",
-    Goal.PIRATE: "interceptor",
-    Goal.PATROL: "interceptor",
-}
 FIRST_SHIP: Final = 1 << 40
 
 
@@ -156,13 +149,24 @@ def run_economy_bench(
         fuel_price=rules.FUEL_PRICE,
         stock_value=rules.STOCK_VALUE,
     )
-    hulls = {g: HullSpec.of(content.hulls[h], content.weapons) for g, h in HULLS.items()}
+    # the hulls the base content's NPC roles fly (npc_roles.toml), as the server's
+    hulls = {
+        h: HullSpec.of(content.hulls[h], content.weapons)
+        for r in content.npc_roles.values()
+        for h in r.hulls
+    }
     sim_rules = Rules(tick_hz=TICK_HZ, units_per_point=UNITS_PER_POINT, regrow_ticks=REGROW_TICKS)
     sim = OffscreenSim(planner, rules=sim_rules, seed=seed)
     ships = iter(range(FIRST_SHIP, FIRST_SHIP + (1 << 30)))
-    targets = scale_targets(role_targets(atlas), agents)
+    targets = scale_targets(role_targets(atlas, content.npc_roles), agents)
     reg = Regulator(
-        atlas, targets, hulls.__getitem__, seed=seed, world=WORLD, next_ship=lambda: next(ships)
+        atlas,
+        targets,
+        hulls.__getitem__,
+        content.npc_roles,
+        seed=seed,
+        world=WORLD,
+        next_ship=lambda: next(ships),
     )
     with tempfile.TemporaryDirectory(prefix="callister-economy-", dir=_scratch_dir()) as tmp:
         store = open_store(f"sqlite:///{tmp}/economy.db?synchronous=NORMAL")

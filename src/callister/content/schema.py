@@ -30,7 +30,7 @@ MAX_CRUISE_SPEED: Final = 2000.0
 """m/s: the fastest cruise a hull may have (a snapshot's velocity field holds +-2047 m/s, and
 clients dead-reckon with it)."""
 
-NPC_GOALS: Final = ("trader", "miner", "pirate", "patrol")
+NPC_GOALS: Final = ("trader", "hauler", "miner", "pirate", "patrol")
 """What an NPC role may do: the clone goals the agents implement (`agents.Goal`, less crew)."""
 
 SYSTEM_KINDS: Final = ("lawful", "lawless", "home")

@@ -4,11 +4,12 @@
 
 - **The map and the population.** At start the atlas is the home systems and every system one
   jump from them (`Atlas.from_systems`, with the universe's arrival rule); it grows as players
-  reach further (`chart`). The population targets are `population.role_targets` scaled by the
-  `npc_density` setting; `regulate` brings a clone into being per (system, kind) below target,
-  docked at a station, its account opened with its grant from `mint` (`Born`), every ten
-  minutes of world time. Deaths are permanent (the archive is stored; the estate goes back to
-  `mint`). Haulers are born as traders until the clones table accepts the `hauler` goal.
+  reach further (`chart`). The population targets are `population.role_targets` of the
+  world's content NPC roles (its pack's roles with the base ones: who, how many per system
+  kind, in which hulls) scaled by the `npc_density` setting; `regulate` brings a clone into
+  being per (system, role) below target, docked at a station, flying its role's hull, its
+  account opened with its grant from `mint` (`Born`), every ten minutes of world time. Deaths
+  are permanent (the archive is stored; the estate goes back to `mint`).
 - **Off-screen.** Systems no player watches run through `OffscreenSim` (timed legs, stays,
   statistical encounters, distress and tugs) with every credit and item through the world's
   `Economy` and ledger (`NpcEconomy`). All access to the simulation and the adapter happens on
@@ -23,10 +24,10 @@
 - **Persistence.** The clones are stored with their memories, beliefs and knowledge
   (`clones` table, `doc`), at each checkpoint those whose memories, relationships or
   knowledge changed since they were last stored (`fingerprint`); their ships' state (where,
-  docked, fuel, hull, ammunition, what was paid for the cargo, where it is meant to be sold)
-  and the birth serials are one JSON value in the world's `meta` (`npcs`), written at every
-  checkpoint. Credits and cargo are
-  the ledger's (`player:-<clone id>`, `ship:<ship id>`).
+  docked, fuel, hull, ammunition, what was paid for the cargo, where it is meant to be sold,
+  the NPC role it was born to) and the birth serials per (system, role) are one JSON value in
+  the world's `meta` (`npcs`), written at every checkpoint. Credits and cargo are the
+  ledger's (`player:-<clone id>`, `ship:<ship id>`).
 """
 
 from __future__ import annotations
@@ -78,13 +79,6 @@ START_SPREAD_S: Final = {  # a fresh world's newborns leave within this many sec
     Goal.PIRATE: 90.0,
     Goal.TRADER: 300.0,
     Goal.HAULER: 300.0,
-}
-HULLS: Final = {  # the hull each kind flies (the hulls the planner's numbers were tuned on)
-    Goal.TRADER: "hauler",
-    Goal.HAULER: "hauler",
-    Goal.MINER: "hauler",
-    Goal.PIRATE: "interceptor",
-    Goal.PATROL: "interceptor",
 }
 
 
@@ -162,10 +156,12 @@ class Living:
             fuel_price=econ_rules.FUEL_PRICE,
             stock_value=econ_rules.STOCK_VALUE,
         )
-        # a world's pack may remove one of these hulls: its NPCs then fly the starter
+        # every hull a role flies (the loader checked they exist); "" the starter, for a
+        # stored clone whose hull or role the world's content no longer has
+        keys = {h for r in content.npc_roles.values() for h in r.hulls}
         self.hulls = {
             key: HullSpec.of(content.hulls.get(key, content.starter_hull), content.weapons)
-            for key in set(HULLS.values())
+            for key in keys | {""}
         }
         rules = Rules(
             tick_hz=world.settings.tick_hz,
@@ -176,7 +172,8 @@ class Living:
         self.reg = Regulator(
             self.atlas,
             self.targets(),
-            lambda goal: self.hulls[HULLS[goal]],
+            lambda key: self.hulls.get(key) or self.hulls[""],
+            content.npc_roles,
             seed=world.seed,
             world=world.name,
             next_ship=self._next_ship,
@@ -191,22 +188,19 @@ class Living:
             extra={"systems": len(self.atlas), "clones": len(self.sim.agents), "born": born},
         )
 
-    def targets(self) -> dict[tuple[SystemId, Goal], int]:
-        """The population targets: role_targets x npc_density (haulers counted as traders:
-        the clones table's goal column does not accept `hauler` yet; no pirates are born in
-        home systems, and every home system has a guard of HOME_GUARD patrols)."""
+    def targets(self) -> dict[tuple[SystemId, str], int]:
+        """The population targets: role_targets of the world's content roles x npc_density
+        (every home system with a station also has a guard of HOME_GUARD clones of the
+        world's first patrol role, if it has one: new players start there)."""
         assert self.atlas is not None
         density = self.world.settings.npc_density
-        out: dict[tuple[SystemId, Goal], int] = {}
+        roles = self.world.content.npc_roles
         homes = {(x, y) for x, y, _ in self.world.homes}
-        for (sid, goal), n in role_targets(self.atlas).items():
-            if goal is Goal.PIRATE and sid in homes:
-                continue  # new players start there
-            g = Goal.TRADER if goal is Goal.HAULER else goal
-            out[(sid, g)] = out.get((sid, g), 0) + n
+        out = role_targets(self.atlas, roles, homes)
+        guard = next((k for k, r in roles.items() if r.goal == Goal.PATROL.value), None)
         for sid in homes & set(self.atlas.systems):
-            if self.atlas.system(sid).stations:  # new players start here: a station guard
-                out[(sid, Goal.PATROL)] = max(out.get((sid, Goal.PATROL), 0), HOME_GUARD)
+            if guard is not None and self.atlas.system(sid).stations:
+                out[(sid, guard)] = max(out.get((sid, guard), 0), HOME_GUARD)
         return {k: max(1, round(v * density)) for k, v in out.items()}
 
     def fuel_cost(self, hull: HullSpec, metres: float) -> float:
@@ -257,8 +251,8 @@ class Living:
         assert sim is not None and reg is not None and atlas is not None
         reg.serials = {}
         for key, n in doc.get("serials", {}).items():
-            x, y, goal = key.split(",")
-            reg.serials[((int(x), int(y)), Goal(goal))] = int(n)
+            x, y, role = key.split(",")
+            reg.serials[((int(x), int(y)), role)] = int(n)
         if self.port is not None:
             self.port._next_wreck = max(self.port._next_wreck, int(doc.get("next_wreck", 0)))
         books = self.world.economy.books
@@ -270,7 +264,13 @@ class Living:
             if row is None or not row.alive:
                 continue  # dead for good: an archive, never back
             clone = row_to_clone(row)
-            hull = self.hulls.get(str(d["hull"])) or self.hulls[HULLS[clone.goals.primary]]
+            role = str(d.get("role") or clone.goals.primary.value)
+            spec = reg.roles.get(role)
+            hull = (  # its stored hull, else its role's first (a pack changed), else the starter
+                self.hulls.get(str(d["hull"]))
+                or (self.hulls.get(spec.hulls[0]) if spec is not None else None)
+                or self.hulls[""]
+            )
             dock = d.get("dock")
             docked: StationId | None = (int(dock[0]), int(dock[1]), int(dock[2])) if dock else None
             sell = d.get("sell_at")
@@ -294,6 +294,7 @@ class Living:
                 sell_at=(int(sell[0]), int(sell[1]), int(sell[2])) if sell else None,
                 home=(int(home[0]), int(home[1])) if home else None,
                 last_trade=d.get("last_trade"),
+                role=role,
             )
             sim.add(clone, ship, now, born=int(d.get("born", now)))
 
@@ -323,6 +324,7 @@ class Living:
                     "home": list(s.home) if s.home is not None else None,
                     "born": a.born,
                     "last_trade": s.last_trade,
+                    "role": s.role,
                 }
             )
             clones.append((a.clone, s.ship_id))
@@ -340,8 +342,7 @@ class Living:
         doc = {
             "ships": ships,
             "serials": {
-                f"{sid[0]},{sid[1]},{goal.value}": n
-                for (sid, goal), n in (reg.serials or {}).items()
+                f"{sid[0]},{sid[1]},{role}": n for (sid, role), n in (reg.serials or {}).items()
             },
             "next_wreck": self.port._next_wreck if self.port is not None else FIRST_WRECK,
         }
@@ -505,6 +506,15 @@ class Living:
                 out[a.ship.goal.value] = out.get(a.ship.goal.value, 0) + 1
         return out
 
+    def roles(self) -> dict[str, int]:
+        """Living clones by NPC role (content npc_roles key; tests, the admin view)."""
+        out: dict[str, int] = {}
+        if self.sim is not None:
+            for a in self.sim.living():
+                role = a.ship.role or a.ship.goal.value
+                out[role] = out.get(role, 0) + 1
+        return out
+
 
 def fingerprint(clone: Clone) -> tuple[Any, ...]:
     """What a stored clone must be rewritten for when it changes: its life, its memories (a
@@ -528,4 +538,4 @@ def fingerprint(clone: Clone) -> tuple[Any, ...]:
     )
 
 
-__all__ = ["HULLS", "STEP_TICKS", "Arrival", "Living"]
+__all__ = ["STEP_TICKS", "Arrival", "Living"]

@@ -361,7 +361,7 @@ class MoveResult:
 # -- clones ------------------------------------------------------------------------------
 
 CLONE_ROLES = ("pilot", "gunner", "engineer", "miner")
-CLONE_GOALS = ("crew", "trader", "miner", "pirate", "patrol")
+CLONE_GOALS = ("crew", "trader", "hauler", "miner", "pirate", "patrol")  # clones.goal CHECK
 CLONE_LICENCES = ("generated", "licensed", "unlicensed")
 MEMORY_KINDS = ("observation", "reflection", "summary", "dialogue")
 EMBEDDING_BYTES = 1024  # 256 x float32
