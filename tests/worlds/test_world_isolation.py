@@ -82,6 +82,8 @@ def fill(store: Store, name: str, n: int, admin: int) -> None:
     store.invites.create(code, a.id, name, expires_at=9e9, max_uses=2)
     store.invites.redeem(code, Start(friend.id, name, n, 0, 0, invited_by=a.id), now=1.0)
     store.parties.join(name, a.id, friend.id, max_size=4, now=1.0)
+    # the character's missions: tutorial, contracts, reputation (issue 16)
+    store.missions.save(a.id, name, {"v": 1, "tutorial": {"step": n}, "reputation": {"ashen": n}})
     store.moderation.add_evidence([Evidence(world=name, account_id=a.id, tick=n, at=1.0,
                                             code="COOLDOWN", action="fire",
                                             detail={"n": n})])  # fmt: skip

@@ -1,5 +1,5 @@
 -- Missions (PostgreSQL): one progress document per character (issue 16; docs/missions.md). Its
--- twin is ../sqlite/0009_missions.sql: same table, columns and keys. Change both together.
+-- twin is ../sqlite/0011_missions.sql: same table, columns and keys. Change both together.
 --
 -- `doc` is `missions.Progress.to_dict()` as JSON text (tutorial, mission log, reputation, the
 -- patrol fund's last payment), versioned inside: the server reads it with Progress.from_dict.
