@@ -307,6 +307,10 @@ def run_cluster_phase(
         nats_proc.stop()
     ticks = [ms for s in stats for ms in s.get("tick_samples_ms", [])]
     handoffs = [ms for s in stats for ms in s.get("handoff_samples_ms", [])]
+    stages: dict[str, list[float]] = {}
+    for s in stats:
+        for name, samples in s.get("handoff_stage_samples_ms", {}).items():
+            stages.setdefault(name, []).extend(samples)
     worst = max(stats, key=lambda s: float(s["tick_ms"]["p99"]))
     return {
         "window": window,
@@ -325,6 +329,8 @@ def run_cluster_phase(
         "handoff_ms": {
             **percentiles(handoffs, 3),
             "count": len(handoffs),
+            # where the time goes (cluster/world.py: depart, publish, transit, arrive, land)
+            "stages": {name: percentiles(v, 3) for name, v in sorted(stages.items())},
         },
         "bots": seen,
     }

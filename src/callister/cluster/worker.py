@@ -24,6 +24,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,14 @@ from callister.worlds.content import world_content, world_params
 log = logging.getLogger(__name__)
 
 
+SWITCH_INTERVAL_S = 0.001
+"""The interpreter's thread switch interval in a worker (CPython's default is 5 ms). A hand-off
+is a few database round trips on the hand-off and arrival threads; after each one the thread
+waits for the GIL, which a tick in progress gives up only every switch interval: at 5 ms
+that wait was most of a hand-off's transaction time while the worker ticked (bench cluster,
+docs/benchmarks.md)."""
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -98,6 +107,10 @@ class Worker:
         # hand-offs have a connection and thread of their own: a ship in transit never waits
         # behind the checkpoint of every zone (tens of ms each)
         self._handoff_pool = ThreadPoolExecutor(1, thread_name_prefix="handoff")
+        # arrivals on a third connection and thread: an arriving ship never waits behind the
+        # departures (and local jumps) of this worker's own zones. Queued behind them, arrivals
+        # were the p99 of the hand-off (bench cluster, docs/benchmarks.md)
+        self._arrival_pool = ThreadPoolExecutor(1, thread_name_prefix="arrival")
         self.metrics = Metrics()
         self.receivers: dict[str, HandoffReceiver] = {}
         self._zone_subs: dict[str, list[Any]] = {}
@@ -123,6 +136,10 @@ class Worker:
             self._handoff_pool, self.store.db.connect_separate
         )
         self.handoff_cluster = ClusterRepository(self.handoff_fence_db)
+        self.arrival_fence_db = await loop.run_in_executor(
+            self._arrival_pool, self.store.db.connect_separate
+        )
+        self.arrival_cluster = ClusterRepository(self.arrival_fence_db)
         auth = ClientAuth.from_settings(s, WORKER)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
@@ -197,6 +214,7 @@ class Worker:
         self.relay_db.close()
         self._db_pool.submit(self.fence_db.close)  # after the calls queued on each thread
         self._handoff_pool.submit(self.handoff_fence_db.close)
+        self._arrival_pool.submit(self.arrival_fence_db.close)
         self.writer.submit(self.store.db.close)
         self.writer.close()
 
@@ -214,6 +232,11 @@ class Worker:
         """Run a departure or arrival (with `handoff_cluster`) on the hand-off thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._handoff_pool, lambda: fn(*args, **kwargs))
+
+    async def arrival_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run an arrival from another worker (with `arrival_cluster`) on the arrival thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._arrival_pool, lambda: fn(*args, **kwargs))
 
     # --------------------------------------------------------------------- zone ownership
     async def own(self, zone: str) -> None:
@@ -600,6 +623,7 @@ def relayed_hello(options: Any) -> Hello | None:
 
 async def serve(settings: Settings, *, bench_spawn: bool = False) -> None:
     """Run a worker until SIGTERM/SIGINT; then checkpoint, release the leases and exit."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     worker = Worker(settings, bench_spawn=bench_spawn)
     await worker.start()
     stop = asyncio.Event()
