@@ -56,14 +56,15 @@ class Node(Protocol):
 
     name: str
     cluster: ClusterRepository  # on the worker's fence connection, used through `db`
-    handoff_cluster: ClusterRepository  # on its hand-off connection, used through `handoff_db`
     arrival_cluster: ClusterRepository  # on its arrival connection, used through `arrival_db`
 
     async def own(self, zone: str) -> None: ...
     def valid(self, zone: str) -> bool: ...
     def token(self, zone: str) -> int: ...
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
-    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(cluster, *args, **kwargs)` with a hand-off connection, on its thread."""
+
     async def arrival_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
     async def place(self, zone: str) -> str | None: ...
     async def publish_handoff(self, handoff: Handoff) -> None: ...
@@ -210,11 +211,6 @@ class ClusterWorld(World):
         """The worker's fenced connection (its fence thread: `node.db`)."""
         return self.node.cluster
 
-    @property
-    def handoff_cluster(self) -> ClusterRepository:
-        """The worker's hand-off connection (its hand-off thread: `node.handoff_db`)."""
-        return self.node.handoff_cluster
-
     # ------------------------------------------------------------------------- jumping
     async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
         target = zone_key(self.name, event.to_x, event.to_y)
@@ -239,9 +235,9 @@ class ClusterWorld(World):
             return
         state = arrival_state(handle, source.sector, event.state, event.at)
         character = self._character_at(pilot, state, handle.sector)
-        node, cluster = self.node, self.handoff_cluster
+        node = self.node
 
-        def move() -> None:
+        def move(cluster: ClusterRepository) -> None:
             handoff = outbox.depart(
                 cluster,
                 from_zone=source.key,
@@ -293,7 +289,6 @@ class ClusterWorld(World):
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
-                self.handoff_cluster,
                 from_zone=source.key,
                 to_zone=target,
                 token=self.node.token(source.key),
