@@ -69,9 +69,14 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     world = live.services.world
     ship = cap.ship
 
-    # -- aboard: Pia flies, Gus shoots; the captain keeps the empty engineer's station
-    assert await board(cap, pia, seen_pia, bots) == "pilot"
-    assert await board(cap, gus, seen_gus, bots) == "gunner"
+    # -- aboard: guests never take the helm on boarding (issue 16), the captain hands it over;
+    # then Pia flies, Gus shoots, and the captain keeps the empty engineer's station
+    assert await board(cap, pia, seen_pia, bots) == "gunner"
+    assert await board(cap, gus, seen_gus, bots) == "engineer"
+    for bot, seen, station in ((pia, seen_pia, "pilot"), (gus, seen_gus, "gunner")):
+        member = bot.welcome["account"]
+        await cap.send({"t": "assign", "ship": ship, "member": member, "station": station})
+        await pump_until(bots, lambda s=seen, st=station: s["aboard"][-1]["station"] == st)
     await pump_until(bots, lambda: len(seen_cap["aboard"][-1]["members"]) == 3)
     aboard = {m["name"]: (m["kind"], m["station"]) for m in seen_cap["aboard"][-1]["members"]}
     assert aboard == {
@@ -83,7 +88,7 @@ async def test_three_players_crew_one_ship_each_on_their_station(
     for bot in (pia, gus):
         assert world.ship_state(world.pilots[int(bot.welcome["account"])]).docked_at is not None
     await pump_until(bots, lambda: bool(pia.status) and pia.status.get("ship") == ship)
-    assert pia.status["station"] == "pilot"
+    await pump_until(bots, lambda: pia.status.get("station") == "pilot")
     await pump_until(bots, lambda: any(int(r["id"]) == ship for r in gus.view))
 
     # -- the pilot undocks and flies; the gunner and the captain may not
@@ -192,3 +197,40 @@ async def test_shared_ship_requests_that_are_refused(
         await pia.send(msg)
         await pump_until(bots, lambda c=code: c in pia.stats.error_codes)
         assert list(pia.stats.error_codes) == [code], msg
+
+
+async def test_a_guest_aboard_leaves_the_captain_at_the_helm(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 16: inviting a friend aboard must not hand them the helm. The guest takes a free
+    station other than the pilot's; the captain keeps flying (undock, thrust) and the guest's
+    flight controls are refused until the captain assigns them the pilot's station."""
+    cap = await player(live, http, "Cap")
+    gia = await player(live, http, "Gia")
+    bots = [cap, gia]
+    seen = record(gia, "invite", "aboard")
+    ship = cap.ship
+    station = await board(cap, gia, seen, bots)
+    assert station != "pilot"
+    zone = zone_of(live, ship)
+    assert "pilot" not in zone.stations_of(ship)  # the empty helm is the captain's
+    # the captain still undocks and flies their own ship
+    await cap.send({"t": "undock", "ship": ship})
+    await pump_until(bots, lambda: zone.ship_state(ship).docked_at is None)
+    await cap.send({"t": "input", "ship": ship, "thrust": 1.0, "turn": 0.0})
+    await pump_until(bots, lambda: zone.store.thrust.item(zone.store.row(ship)) == 1.0)
+    # the guest's flight controls and autopilot are refused, and change nothing
+    await gia.send({"t": "input", "ship": ship, "thrust": 0.0, "turn": 1.0, "brake": True})
+    assert await refused_code(bots, gia, "input") == "NOT_YOUR_STATION"
+    await gia.send({"t": "autopilot", "ship": ship, "to": {"kind": "station", "index": 0}})
+    assert await refused_code(bots, gia, "autopilot") == "NOT_YOUR_STATION"
+    assert zone.store.thrust.item(zone.store.row(ship)) == 1.0
+    # once the captain assigns the helm, the guest flies and the captain may not
+    await cap.send(
+        {"t": "assign", "ship": ship, "member": gia.welcome["account"], "station": "pilot"}
+    )
+    await pump_until(bots, lambda: seen["aboard"][-1]["station"] == "pilot")
+    await gia.send({"t": "input", "ship": ship, "thrust": 0.0, "turn": 0.0, "brake": True})
+    await pump_until(bots, lambda: zone.store.thrust.item(zone.store.row(ship)) == 0.0)
+    await cap.send({"t": "input", "ship": ship, "thrust": 1.0, "turn": 0.0})
+    assert await refused_code(bots, cap, "input") == "NOT_YOUR_STATION"

@@ -30,6 +30,7 @@ from callister.server.speech import SpeechModel, backend_from_settings
 
 from ..agents._support import make_clone
 from ..conftest import LiveServer, make_settings, start_live
+from ..waiting import until
 from .test_npcs import hire, pump_until
 from .test_shared_ships import record
 from .wsclient import player, server_tick
@@ -327,9 +328,10 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         name = next(s.name for s in handle.system.stations if s.index == home)
         assert (first["station"], first["station_name"]) == (home, name)
         # the clones of this system call its stations and the systems it links to by name
-        statics = world.agents.statics[pilot.zone_key]
-        assert name in statics.station_names
-        assert statics.link_names and all(statics.link_names)
+        key = pilot.zone_key
+        assert name in world.agents.statics[key].station_names
+        # the neighbours' names come once the generator has made them (never awaited by a load)
+        await until(lambda: all(world.agents.statics[key].link_names), "the linked systems' names")
         await bot.send({"t": "undock", "ship": bot.ship})
         await pump_until(bot, lambda: seen["crew"][-1]["station"] is None)
         assert seen["crew"][-1]["candidates"] == []

@@ -307,3 +307,34 @@ async def test_bad_content_requests_get_clear_errors(
     with pytest.raises(RuntimeError):
         await admin.connect()
     assert admin.stats.error_codes.get("WORLD_REFUSED") == 1
+
+
+async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """The living universe's NPCs fly the interceptor as patrols and pirates; in a world whose
+    pack removes it they fly its starter instead, and the world runs."""
+    live = await start_live(make_settings(tmp_path, world_seed=SEED, npc_density=1.0))
+    try:
+        host = live.server.app[WORLD_HOST]
+        admin = await account(live, http, "Root", "admin")
+        status, _ = await api(http, live, "POST", "/api/worlds", admin,
+                              {"name": "nointer", "seed": SEED})  # fmt: skip
+        assert status == 201
+        files = {"pack.toml": '[pack]\nname = "nointer"\nversion = "1.0.0"\n\n'
+                              '[remove]\nhulls = ["interceptor"]\n'}  # fmt: skip
+        status, body = await api(http, live, "PUT", "/api/admin/worlds/nointer/content", admin,
+                                 {"files": files})  # fmt: skip
+        assert status == 201, body
+        admin.world = "nointer"
+        await admin.connect()
+        await pump_until([admin], lambda: bool(admin.content))
+        assert "interceptor" not in keys(admin.content, "hulls")
+        world = host.runtimes["nointer"].world
+        living = world.agents.living
+
+        await until(lambda: living.enabled, "the living universe started")
+        assert {h.key for h in living.hulls.values()} <= set(world.content.hulls)
+        await admin.close()
+    finally:
+        await live.server.close()

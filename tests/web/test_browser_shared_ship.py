@@ -63,7 +63,8 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     wait_for(gia, "the invitation", lambda: aboard_of(gia)["invites"], bool)
     gia.page.click(f"[data-testid='accept-{cap_ship}']")
     a = wait_for(gia, "a station aboard", lambda: aboard_of(gia), lambda a: a["station"])
-    assert a["station"] == "pilot" and a["ship"] == cap_ship
+    # the captain keeps the helm (issue 16): Gia boards at the first free other station
+    assert a["station"] == "gunner" and a["ship"] == cap_ship
     # Gia's client now acts for and watches the captain's ship
     gia.wait("the view of the captain's ship", lambda s: int(s["ship"]) == cap_ship)
     # the captain sees who is aboard, and makes Gia the gunner
@@ -75,11 +76,14 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
         lambda m: any(str(x["id"]) == gia_id for x in m),  # an account id: a JSON number
     )
     assert cap.page.is_visible(f"#aboard-list li[data-member='{gia_id}']")
+    # the captain moves Gia through the list (to the miner's station, then back to gunner)
+    cap.page.select_option(f"[data-testid='assign-{gia_id}']", "miner")
+    wait_for(gia, "the miner's station", lambda: aboard_of(gia)["station"], lambda s: s == "miner")
     cap.page.select_option(f"[data-testid='assign-{gia_id}']", "gunner")
     wait_for(
         gia, "the gunner's station", lambda: aboard_of(gia)["station"], lambda s: s == "gunner"
     )
-    # the pilot's seat is empty again: the captain flies; undock with F
+    # the pilot's seat was never given away: the captain flies; undock with F
     cap.page.keyboard.press("f")
     cap.wait("undocked", lambda s: not s["docked"])
     gia.wait("undocked (the gunner's view)", lambda s: not s["docked"])

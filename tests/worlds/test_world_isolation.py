@@ -34,6 +34,7 @@ from callister.store import (
     Posting,
     RelationshipRow,
     Report,
+    Start,
     Store,
     WorldRecord,
     Wreck,
@@ -75,6 +76,12 @@ def fill(store: Store, name: str, n: int, admin: int) -> None:
     )  # fmt: skip
     store.characters.put_delta(name, 0, n, "field.0.richness", n)
     store.characters.add_discovery(a.id, name, 0, n, 1.0)
+    # friends together: an invite link, a start it gave, a party (issue 16)
+    friend = store.accounts.create(f"friend{n}", "x")
+    code = f"{n:064x}"  # a SHA-256-shaped hash, unique per world
+    store.invites.create(code, a.id, name, expires_at=9e9, max_uses=2)
+    store.invites.redeem(code, Start(friend.id, name, n, 0, 0, invited_by=a.id), now=1.0)
+    store.parties.join(name, a.id, friend.id, max_size=4, now=1.0)
     store.moderation.add_evidence([Evidence(world=name, account_id=a.id, tick=n, at=1.0,
                                             code="COOLDOWN", action="fire",
                                             detail={"n": n})])  # fmt: skip

@@ -272,7 +272,14 @@ class EdgeGateway:
         )
         if character is not None:
             return zone_key(self.settings.world_name, character.system_x, character.system_y)
-        hx, hy, _ = self.homes[account.id % len(self.homes)]  # as World._new_character
+        # a new character starts where the player chose or a friend's invite placed them
+        # (issue 16), else at a home by account id: as World._new_character
+        start = await self.writer.call(
+            self.store.invites.start_of, account.id, self.settings.world_name
+        )
+        if start is not None:
+            return zone_key(self.settings.world_name, start.system_x, start.system_y)
+        hx, hy, _ = self.homes[account.id % len(self.homes)]
         return zone_key(self.settings.world_name, hx, hy)
 
     async def _attach(self, relay: Relay, zone: str) -> None:

@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     JUMPING = "JUMPING"  # a jump is already charging
     NOT_YOUR_STATION = "NOT_YOUR_STATION"  # a shared ship: another member holds that station
     CRUISE_BLOCKED = "CRUISE_BLOCKED"  # cruise cannot engage here (too close to something)
+    # parties (issue 16)
+    IN_PARTY = "IN_PARTY"  # you (or the invited player) are in a party already: leave it first
+    PARTY_FULL = "PARTY_FULL"  # the party has the most members the server allows
     # game masters (issue 18)
     NO_SYSTEM = "NO_SYSTEM"  # that sector is empty space (no star system)
     OUT_OF_BOUNDS = "OUT_OF_BOUNDS"  # a position outside the system, or inside its star

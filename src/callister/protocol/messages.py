@@ -246,6 +246,26 @@ class LeaveShipMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyInviteMsg:
+    name: str  # the invited player's name (online)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyAcceptMsg:
+    inviter: int  # the inviting player's account id (`from` on the wire)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyDeclineMsg:
+    inviter: int  # `from` on the wire
+
+
+@dataclass(frozen=True, slots=True)
+class PartyLeaveMsg:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class PowerMsg:
     ship: int
     engines: float
@@ -291,14 +311,74 @@ class CruiseMsg:
         return Cruise(actor, self.ship, self.on)
 
 
+@dataclass(frozen=True, slots=True)
+class MissionsMsg:
+    """Open the mission board of the station the ship is docked at (issue 16)."""
+
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptMsg:
+    ship: int
+    contract: str  # an id from a `missions` board, or a rescue call's `contract`
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonMsg:
+    ship: int
+    contract: str
+
+
+@dataclass(frozen=True, slots=True)
+class TutorialMsg:
+    ship: int
+    op: str  # one of TUTORIAL_OPS
+
+
+@dataclass(frozen=True, slots=True)
+class RescueMsg:
+    """A stranded pilot: see the offers, take one (`kind` fuel/tow), or cancel the call."""
+
+    ship: int
+    op: str  # one of RESCUE_OPS
+    kind: str = ""  # one of RESCUE_KINDS, for "take"
+
+
+@dataclass(frozen=True, slots=True)
+class RecallMsg:
+    ship: int
+    rid: str
+    confirm: bool  # False: the terms only (`recall_offer`)
+
+
+@dataclass(frozen=True, slots=True)
+class RationMsg:
+    ship: int
+    rid: str
+
+
 AUTOPILOT_TARGETS = ("station", "field", "link", "ship", "point")
 TravelMessage = AutopilotMsg | CruiseMsg
 """Travel (issue 16): each becomes one zone intent (`message.intent(actor)`)."""
+
+MissionMessage = (
+    MissionsMsg | AcceptMsg | AbandonMsg | TutorialMsg | RescueMsg | RecallMsg | RationMsg
+)
+"""Missions (issue 16): about the sender's own ship, handled by the world's mission desk."""
+TUTORIAL_OPS = ("skip", "resume")
+RESCUE_OPS = ("offers", "take", "cancel")
+RESCUE_KINDS = ("fuel", "tow")
+MAX_CONTRACT_ID = 32
 
 CREW_STATIONS = ("pilot", "gunner", "engineer", "miner")
 ShareMessage = InviteAboardMsg | BoardMsg | AssignMsg | LeaveShipMsg | BoardAttackMsg
 """Shared ships (issue 8): handled by the world's ship share (server/shipshare.py), which
 checks who may send them (`board` names another's ship)."""
+
+
+PartyMessage = PartyInviteMsg | PartyAcceptMsg | PartyDeclineMsg | PartyLeaveMsg
+"""Parties (issue 16): about the sender, handled by the world's party desk (server/party.py)."""
 
 
 CREW_ORDERS = ("attack", "hold_fire", "dock", "flee", "shields", "mine", "hold", "cancel")
@@ -309,14 +389,14 @@ CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
 ShipMessage = (
     InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
     | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg | CrewMessage
-    | PowerMsg | TravelMessage | HailMsg
+    | PowerMsg | TravelMessage | HailMsg | MissionMessage
 )  # fmt: skip
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
 """Requests answered after a database transaction: each carries a request id `rid`."""
 ClientMessage = (
     Hello | AckMsg | PingMsg | BountyMsg | ReportMsg | ShipMessage | ShareMessage | SpectateMsg
-    | GmMsg
+    | GmMsg | PartyMessage
 )  # fmt: skip
 
 SERVICE_OPS = ("refuel", "repair", "rearm", "insure")
@@ -457,9 +537,39 @@ def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
     return InviteAboardMsg(ship=_ship(obj), name=name)
 
 
+def _player_name(obj: dict[str, Any]) -> str:
+    name = _field(obj, "name")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
+    return name
+
+
+def _account_ref(obj: dict[str, Any], name: str) -> int:
+    """An account id (a number, or a decimal string)."""
+    return int(_int(obj, name, 1, MAX_ENTITY_ID))
+
+
 def _assign(obj: dict[str, Any]) -> AssignMsg:
     station = _choice(obj, "station", CREW_STATIONS)
     return AssignMsg(ship=_ship(obj), member=_clone_ref(obj, "member", zero=False), station=station)
+
+
+def _contract(obj: dict[str, Any]) -> str:
+    """A contract id: 1-32 ASCII letters and digits (what boards and rescue calls give)."""
+    value = _field(obj, "contract")
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_CONTRACT_ID
+        or not (value.isascii() and value.isalnum())
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'contract' must be a contract id from a board")
+    return value
+
+
+def _rescue(obj: dict[str, Any]) -> RescueMsg:
+    op = _choice(obj, "op", RESCUE_OPS)
+    kind = _choice(obj, "kind", RESCUE_KINDS) if op == "take" else ""
+    return RescueMsg(ship=_ship(obj), op=op, kind=kind)
 
 
 def _power(obj: dict[str, Any]) -> PowerMsg:
@@ -721,6 +831,17 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "spectate": _spectate,
     "autopilot": _autopilot,
     "cruise": _cruise,
+    "party_invite": lambda o: PartyInviteMsg(name=_player_name(o)),
+    "party_accept": lambda o: PartyAcceptMsg(inviter=_account_ref(o, "from")),
+    "party_decline": lambda o: PartyDeclineMsg(inviter=_account_ref(o, "from")),
+    "party_leave": lambda o: PartyLeaveMsg(),
+    "missions": lambda o: MissionsMsg(ship=_ship(o)),
+    "accept": lambda o: AcceptMsg(ship=_ship(o), contract=_contract(o)),
+    "abandon": lambda o: AbandonMsg(ship=_ship(o), contract=_contract(o)),
+    "tutorial": lambda o: TutorialMsg(ship=_ship(o), op=_choice(o, "op", TUTORIAL_OPS)),
+    "rescue": _rescue,
+    "recall": lambda o: RecallMsg(ship=_ship(o), rid=_rid(o), confirm=_bool(o, "confirm")),
+    "ration": lambda o: RationMsg(ship=_ship(o), rid=_rid(o)),
     "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 

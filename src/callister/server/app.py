@@ -20,6 +20,8 @@ from callister.server import (
     admin_routes,
     content_routes,
     crew_routes,
+    friends,
+    friends_routes,
     gm_routes,
     moderation_routes,
 )
@@ -35,7 +37,7 @@ from callister.server.auth import (
     new_token,
     token_hash,
 )
-from callister.server.bus import InProcessBus
+from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
 from callister.server.http import (
     SERVICES,
@@ -51,7 +53,7 @@ from callister.server.http import (
 )
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
-from callister.server.world import World
+from callister.server.world import World, zone_health
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, open_store
 from callister.universe import DEFAULT_PARAMS
@@ -127,6 +129,24 @@ async def register(request: web.Request) -> web.Response:
         password = check_password(body.get("password", ""))
     except AuthError as exc:
         return error(exc.status, "BAD_FIELD", str(exc))
+    # where to start (issue 16): a chosen home system, or a friend's invite — checked before
+    # anything is hashed or created, so a bad choice costs nothing and makes no account
+    world = services.world
+    home: tuple[int, int, int] | None = None
+    code: str | None = None
+    try:
+        if body.get("home") is not None and body.get("invite") is not None:
+            raise friends.StartRefused(400, "BAD_FIELD", "give 'home' or 'invite', not both")
+        if body.get("home") is not None:
+            home = friends.parse_home(body["home"], world)
+        if body.get("invite") is not None:
+            code = friends.parse_code(body["invite"])
+            friends.check_invite(
+                await services.writer.call(services.store.invites.get, friends.code_hash(code)),
+                world,
+            )
+    except friends.StartRefused as exc:
+        return error(exc.status, exc.code, str(exc))
     # counted before hashing: concurrent registrations beyond the limit are never hashed
     attempt = services.register_throttle.reserve(f"addr:{request.remote or '?'}")
     if attempt.refused:
@@ -148,7 +168,18 @@ async def register(request: web.Request) -> web.Response:
     except NameTaken:  # taken while we hashed
         return error(409, "NAME_TAKEN", f"the name '{name}' is taken; choose another")
     log.info("account registered", extra={"account": account.id, "account_name": account.name})
-    return web.json_response(await _issue_token(services, account), status=201)
+    start: friends.Start | None = None
+    if home is not None:
+        start = friends.Start(account.id, world.name, *home)
+        await services.writer.call(services.store.invites.set_start, start)
+    elif code is not None:
+        try:
+            start = await friends.redeem(world, code, account.id)
+        except friends.StartRefused:  # used up since the check: the default home instead
+            log.info("invite used up during registration", extra={"account": account.id})
+    answer = await _issue_token(services, account)
+    answer["start"] = await friends.describe_start(world, start)
+    return web.json_response(answer, status=201)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -242,7 +273,8 @@ async def system_view(request: web.Request) -> web.Response:
         return error(400, "BAD_SECTOR", str(exc))
     if system is None:
         return error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
-    return web.json_response(system.to_dict())
+    # as the server runs it: home stations and lawful hubs with the baseline services
+    return web.json_response(services.world.missions.served(system).to_dict())
 
 
 async def map_view(request: web.Request) -> web.Response:
@@ -271,6 +303,14 @@ async def healthz(request: web.Request) -> web.Response:
     if host is not None:
         players = sum(len(r.world.pilots) for r in host.runtimes.values())
         connections = host.connections()
+    extra: dict[str, Any] = {}
+    if "zone" in request.query:  # one system's own clock (issue 17: zones keep their own time)
+        try:
+            x, y = (int(part) for part in request.query["zone"].split(":"))
+        except ValueError:
+            return error(400, "BAD_FIELD", "zone must be <x>:<y>, sector coordinates")
+        handle = world.zones.get(zone_key(world.name, x, y))
+        extra["zone"] = None if handle is None else zone_health(handle, time.monotonic())
     return web.json_response(
         {
             "status": "ok",
@@ -283,6 +323,7 @@ async def healthz(request: web.Request) -> web.Response:
             "db": services.store.db.dialect,
             "uptime_s": round(time.time() - services.started_at, 1),
             "tick_ms": services.metrics.tick_percentiles(_since(request)),
+            **extra,
         }
     )
 
@@ -406,6 +447,7 @@ def build_app(settings: Settings) -> web.Application:
     gm_routes.register(app)
     moderation_routes.register(app)
     crew_routes.register(app)
+    friends_routes.register(app)
     app.router.add_static("/static/", WEB_DIR, show_index=False)
     return app
 
@@ -415,5 +457,8 @@ def run(settings: Settings) -> None:
     # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
     sys.setswitchinterval(0.001)
     app = build_app(settings)
-    log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    log.info(
+        "listening",
+        extra={"url": f"http://{settings.host}:{settings.port}", "loop": settings.event_loop},
+    )
     serve(app, settings)

@@ -94,6 +94,7 @@ EMPTY: Final = 0.5  # fuel units: a tank this low is empty
 RETRY_TICKS: Final = 100  # a refused or lost step is tried again after this long
 HANDOVER_M: Final = 600.0  # a rescuer this close hands the fuel over
 MAX_WORK_S: Final = 1800.0
+UPDATE_EVERY: Final = 20  # ticks between a captain's updates (1 s at 20 Hz)
 PLAN_STALL_TICKS: Final = 400  # a plan step not done in this long (no arrival): plan again
 
 
@@ -380,7 +381,10 @@ class Captains:
 
     # ------------------------------------------------------------------ once a second
     def update(self, tick: int) -> None:
-        for cap in list(self.by_clone.values()):
+        """Each captain once a second, a twentieth of them each tick (by clone id): the work
+        is spread evenly over the ticks instead of landing on one."""
+        slot = tick % UPDATE_EVERY
+        for cap in [c for c in self.by_clone.values() if c.clone_id % UPDATE_EVERY == slot]:
             handle = self.world.zones.get(cap.key)
             if handle is None or not handle.zone.has_ship(cap.ship.ship_id):
                 continue

@@ -162,8 +162,10 @@ class Living:
             fuel_price=econ_rules.FUEL_PRICE,
             stock_value=econ_rules.STOCK_VALUE,
         )
+        # a world's pack may remove one of these hulls: its NPCs then fly the starter
         self.hulls = {
-            key: HullSpec.of(content.hulls[key], content.weapons) for key in set(HULLS.values())
+            key: HullSpec.of(content.hulls.get(key, content.starter_hull), content.weapons)
+            for key in set(HULLS.values())
         }
         rules = Rules(
             tick_hz=world.settings.tick_hz,

@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -313,8 +312,7 @@ class AgentRuntime:
         # world's pack added is never on this world's ships: range 0); [-1] is an empty slot
         register_weapons(content.weapons)
         self.ranges = np.array(
-            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS]
-            + [0.0]
+            [content.weapons[k].range if k in content.weapons else 0.0 for k in WEAPON_KEYS] + [0.0]
         )
         self.notify = notify
         self.crews: CrewDesk = CrewDesk(
@@ -376,13 +374,18 @@ class AgentRuntime:
         """The zone's fixed parts for its agents. Its NPCs are the living universe's: they
         arrive when a player does (`Living`: the system's clones are handed off)."""
         layout = handle.zone.layout
-        if self.universe is not None:  # the neighbours' names, for speech ("jumping to Tarsis")
-            got = await asyncio.gather(
-                *(self.universe.get(lx, ly) for lx, ly in layout.links), return_exceptions=True
-            )
-            if any(isinstance(g, BaseException) for g in got):  # a name is a nicety
-                log.warning("linked system not generated", extra={"zone": handle.key})
         self.add_statics(handle)
+        universe = self.universe
+        links = list(layout.links)
+        if universe is not None and not all(universe.cached(*xy) for xy in links):
+            # the neighbours' names, for speech ("jumping to Tarsis"), once generated: never
+            # awaited here, since an arriving jump waits for this zone to load
+            async def names() -> None:
+                await universe.ready(links)
+                if self.world.zones.get(handle.key) is handle:
+                    self.add_statics(handle)
+
+            self.world.spawn(names(), f"link names {handle.key}")
 
     async def _spawn(self, handle: ZoneHandle, spec: NpcSpec) -> None:
         world = self.world
@@ -593,8 +596,8 @@ class AgentRuntime:
 
     def _tick(self, tick: int) -> None:
         self.living.tick(tick)
-        if self.captains and tick % 20 == 0:
-            self.captains.update(tick)
+        if self.captains:
+            self.captains.update(tick)  # each captain once a second, spread over the ticks
         if len(self.pool) == 0:
             return
         zones = self.world.zones

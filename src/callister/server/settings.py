@@ -70,6 +70,17 @@ class Settings:
     )
     zone_unload_s: float = _s(60.0, "An empty zone is dropped from memory after this long.", 1)
     home_systems: int = _s(16, "New players start at one of this many station systems.", 1, 1000)
+    start_choices: int = _s(
+        6,
+        "Home systems a new player may choose from at registration (the first of home_systems).",
+        1,
+        1000,
+    )
+    invite_ttl_s: float = _s(
+        72 * 3600.0, "Seconds an invite link (start where a friend is) stays valid.", 1
+    )
+    invite_max_uses: int = _s(5, "Registrations one invite link may place.", 1, 1000)
+    party_max: int = _s(6, "Players in one party at most.", 2, 64)
     npc_density: float = _s(
         1.0, "NPC ships (crewed by clones) per system: 0 none, 1 normal, up to 4.", 0, 4
     )
@@ -144,6 +155,11 @@ class Settings:
         "",
         "Bearer token for /metrics (every process); empty: /metrics answers only loopback "
         "requests that no proxy forwarded.",
+    )
+    event_loop: str = _s(
+        "asyncio",
+        "The event loop: asyncio (the standard library's) or uvloop (libuv; needs the uvloop "
+        "package: pip install uvloop; measured in docs/benchmarks.md, Crowd).",
     )
     log_level: str = _s("info", "Log level: debug, info, warning, error.")
     log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
@@ -240,6 +256,8 @@ class Settings:
             raise SettingsError(
                 f"snapshot_hz={self.snapshot_hz} must divide tick_hz={self.tick_hz}"
             )
+        if self.event_loop not in ("asyncio", "uvloop"):
+            raise SettingsError("event_loop must be asyncio or uvloop")
         if self.llm_url and self.llm_model_path:
             raise SettingsError(
                 "set llm_url (a model server) or llm_model_path (an in-process model), not both"

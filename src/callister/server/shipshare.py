@@ -7,10 +7,13 @@ Rules (docs/crews.md is the player's version):
   the captain's system (it waits there) or in space within CARRY_RANGE (200 m) of the captain's
   ship and slower than CARRY_MAX_SPEED (10 m/s) relative to it (it docks with the captain's
   ship: taken out of space, its state kept in the character record, and carried along).
-- A member takes a crew station: pilot, gunner, engineer or miner — the first free one (a
-  station holds one member, human or clone; clones hold the station of their role). The captain
-  holds every empty station. The captain reassigns a human member with `assign` (a station held
-  by another human is swapped; one held by a clone is refused NOT_AVAILABLE).
+- A member takes a crew station: gunner, engineer or miner — the first free one (a station
+  holds one member, human or clone; clones hold the station of their role), or rides as a
+  passenger (holding nothing) when those are taken. **Never the pilot's**: the captain keeps
+  the helm until they hand it over (issue 16: a guest used to take it on boarding and lock the
+  captain out of their own ship). The captain holds every empty station. The captain
+  reassigns a human member with `assign`, the pilot's station included (a station held by
+  another human is swapped; one held by a clone is refused NOT_AVAILABLE).
 - Controls are split by station and checked by the zone (`Zone.set_stations`): Input, Dock,
   Undock, Jump and Loot only from the pilot, Fire only from the gunner, Mine from the miner,
   Power from the engineer, each station's holder being the owner when it is empty; anyone
@@ -66,6 +69,10 @@ log = logging.getLogger(__name__)
 CARRY_RANGE = 200.0  # m: an own ship in space this close to the captain's can dock with it
 CARRY_MAX_SPEED = 10.0  # m/s relative
 BESIDE = 40.0  # m: where a carried ship undocks, beside the captain's ship
+# the stations a guest may take on boarding, in order: the helm is never among them (the
+# captain hands it over with `assign`)
+GUEST_STATIONS = tuple(s for s in CREW_STATIONS if s != "pilot")
+PASSENGER = "passenger"  # a member holding no station (every guest station was taken)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +171,8 @@ class ShipShare:
         shared = self.ships.get(ship)
         if shared is not None:
             for berth in shared.members.values():
-                table[berth.station] = berth.account
+                if berth.station != PASSENGER:
+                    table[berth.station] = berth.account
         return table
 
     # ------------------------------------------------------------------ messages
@@ -268,9 +276,10 @@ class ShipShare:
                     f"{rel:.1f} m/s)",
                 )
         taken = self.stations(ship)
-        free = next((s for s in CREW_STATIONS if s not in taken), None)
-        if free is None:
-            raise ProtocolError(ErrorCode.NOT_AVAILABLE, "every station aboard is taken")
+        free = next((s for s in GUEST_STATIONS if s not in taken), PASSENGER)
+        aboard = self.ships[ship].members if ship in self.ships else {}
+        if len(aboard) >= len(CREW_STATIONS):  # as many humans as stations: no room
+            raise ProtocolError(ErrorCode.NOT_AVAILABLE, "every berth aboard is taken")
         if own.docked_at is None:  # the own ship docks with the captain's: out of space
             self.roster.save(pilot)  # the record keeps its position and vitals
             parked = handle.zone.remove_ship(pilot.character.ship_id)
@@ -287,7 +296,12 @@ class ShipShare:
         self.aboard[pilot.account_id] = berth
         self._register(shared, handle)
         self.bus.publish(account_subject(pilot.account_id), ViewShip(ship, captain.zone_key))
-        self._say(shared, f"{pilot.name} came aboard as {free}.")
+        self._say(
+            shared,
+            f"{pilot.name} came aboard as a passenger."
+            if free == PASSENGER
+            else f"{pilot.name} came aboard as {free}; the captain keeps the helm.",
+        )
         self.broadcast(shared)
 
     def assign(self, captain: Pilot, ship: int, member: int, station: str) -> None:
@@ -304,7 +318,7 @@ class ShipShare:
             other = shared.members.get(holder)
             if other is None:
                 raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"a clone holds the {station}")
-            other.station = berth.station  # two humans swap
+            other.station = berth.station  # two humans swap (a passenger's: no station)
         berth.station = station
         handle = self.roster.zones.get(shared.zone_key) if shared.zone_key else None
         if handle is not None:

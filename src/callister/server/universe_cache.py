@@ -55,6 +55,13 @@ class UniverseCache:
         self.waited += 1
         return await asyncio.wrap_future(self._future((x, y)))
 
+    async def ready(self, coords: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> None:
+        """Wait until these sectors are generated, for background work (names for speech):
+        not counted in `waited`, which counts the callers a missing system held up."""
+        await asyncio.gather(
+            *(asyncio.wrap_future(self._future(xy)) for xy in coords), return_exceptions=True
+        )
+
     def get_blocking(self, x: int, y: int) -> StarSystem | None:
         """For worker threads and the CLI only: generate on the calling thread."""
         with self._lock:

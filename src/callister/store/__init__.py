@@ -3,21 +3,24 @@
 A leaf layer: it imports nothing else from callister. `open_store(url)` gives a `Store`, which is
 only the repositories over one Database: `store.accounts`, `store.characters`, `store.ledger`,
 `store.meta`, `store.worlds`, `store.deletions`, `store.clones`, `store.moderation`,
-`store.cluster`, and `store.db` (close, schema version, dialect). The contract every repository
-keeps (transactions, thread-safety, errors) is in `callister.store.bundle`; the records they
-take and return are in `callister.store.records`.
+`store.cluster`, `store.invites`, `store.parties`, and `store.db` (close, schema version,
+dialect). The contract every repository keeps (transactions, thread-safety, errors) is in
+`callister.store.bundle`; the records they take and return are in `callister.store.records`.
 """
 
 from .bundle import Store, open_store
 from .database import Database
 from .errors import (
     Fenced,
+    InParty,
     InsufficientFunds,
     InsufficientItems,
+    InviteRefused,
     NameTaken,
     NoSuchCharacter,
     NotFound,
     NotResident,
+    PartyFull,
     ShipExists,
     StoreError,
 )
@@ -38,15 +41,18 @@ from .records import (
     Evidence,
     Flag,
     FootageRecord,
+    Invite,
     ItemMove,
     ItemTotals,
     LedgerTotals,
     Login,
     MemoryRow,
     MoveResult,
+    Party,
     Posting,
     RelationshipRow,
     Report,
+    Start,
     TrustedKey,
     Txn,
     WorldRecord,
@@ -73,8 +79,11 @@ __all__ = [
     "Fenced",
     "Flag",
     "FootageRecord",
+    "InParty",
     "InsufficientFunds",
     "InsufficientItems",
+    "Invite",
+    "InviteRefused",
     "ItemMove",
     "ItemTotals",
     "LedgerTotals",
@@ -85,10 +94,13 @@ __all__ = [
     "NoSuchCharacter",
     "NotFound",
     "NotResident",
+    "Party",
+    "PartyFull",
     "Posting",
     "RelationshipRow",
     "Report",
     "ShipExists",
+    "Start",
     "Store",
     "StoreError",
     "TrustedKey",

@@ -26,9 +26,12 @@ from .cluster import ClusterRepository
 from .content import WorldContentRepository
 from .database import Database
 from .deletions import DeletionRepository
+from .invites import InviteRepository
 from .ledger import LedgerRepository
 from .meta import MetaRepository
+from .missions import MissionRepository
 from .moderation import ModerationRepository
+from .parties import PartyRepository
 from .url import open_database
 from .worlds import WorldRepository
 
@@ -50,6 +53,9 @@ class Store:
         self.moderation = ModerationRepository(db)
         self.cluster = ClusterRepository(db)
         self.content = WorldContentRepository(db)
+        self.invites = InviteRepository(db)  # invite links and new players' starts
+        self.parties = PartyRepository(db)
+        self.missions = MissionRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"

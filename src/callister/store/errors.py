@@ -24,6 +24,22 @@ class NoSuchCharacter(NotFound):
     """The account has no character in the world the operation reads it from (a move)."""
 
 
+class InParty(StoreError):
+    """The account is already in a party in that world (one party per player per world)."""
+
+
+class PartyFull(StoreError):
+    """The party already has its maximum number of members."""
+
+
+class InviteRefused(StoreError):
+    """An invite code that is unknown, expired or used up; `reason` says which."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # "unknown", "expired" or "used"
+
+
 class InsufficientFunds(StoreError):
     """A posting would take an owned ledger account (a key with ':') below zero."""
 

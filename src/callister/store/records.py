@@ -496,3 +496,41 @@ class ZoneRecord:
     token: int  # the token of the worker that wrote the checkpoint (0: none yet)
     ships: list[str]  # states of the ships resident in the zone, by ship id
     incoming: list[tuple[int, int]]  # (ship id, seq) of ships in transit to the zone
+
+
+# -- friends: starts, invites, parties (issue 16) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where an account's first character in a world is made: a home system and station,
+    chosen at registration or given by a friend's invite (`invited_by`)."""
+
+    account_id: int
+    world: str
+    system_x: int
+    system_y: int
+    station: int
+    invited_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite link's record (the code itself is never stored: only its SHA-256)."""
+
+    account_id: int  # who made it: the new player starts at their home station
+    world: str
+    created_at: float
+    expires_at: float
+    uses: int
+    max_uses: int
+
+
+@dataclass(frozen=True)
+class Party:
+    """A party: its members by account id, in the order they joined (the leader is one)."""
+
+    id: int
+    world: str
+    leader: int
+    members: tuple[int, ...]

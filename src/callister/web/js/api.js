@@ -72,7 +72,12 @@ async function request(method, path, { body, auth = false, timeout = TIMEOUT_MS 
 }
 
 export const api = {
-  register: (name, password) => request("POST", "/api/register", { body: { name, password } }),
+  /** extra: {home: [x, y]} or {invite: code} (issue 16: where a new pilot starts). */
+  register: (name, password, extra = {}) =>
+    request("POST", "/api/register", { body: { name, password, ...extra } }),
+  homes: () => request("GET", "/api/homes"),
+  invite: (code) => request("GET", `/api/invites/${encodeURIComponent(code)}`),
+  createInvite: () => request("POST", "/api/invites", { auth: true }),
   login: (name, password) => request("POST", "/api/login", { body: { name, password } }),
   logout: () => request("POST", "/api/logout", { auth: true, timeout: 4000 }),
   me: () => request("GET", "/api/me", { auth: true }),

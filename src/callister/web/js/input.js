@@ -21,6 +21,7 @@ const ACTION_KEYS = {
   Digit1: "slot1", Digit2: "slot2", Digit3: "slot3", Digit4: "slot4", Digit0: "slotAll",
   Numpad1: "slot1", Numpad2: "slot2", Numpad3: "slot3", Numpad4: "slot4", Numpad0: "slotAll",
   KeyT: "target", KeyL: "loot", KeyM: "mine", KeyH: "distress", KeyU: "mute",
+  KeyC: "cruise", KeyG: "flyTarget", KeyX: "autopilotOff", // travel (travel.js)
 };
 
 // keys a focused button, select or link must keep (Space/Enter press it; arrows move in a list)

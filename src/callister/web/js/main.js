@@ -24,7 +24,10 @@ import { F_MINING, F_THRUSTING, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import { GameState } from "./state.js";
 import { StationScreen } from "./station.js";
 import { installReport } from "./report.js";
-import { $, fmtDistance, secKey, secLabel, secStr } from "./util.js";
+import { Travel } from "./travel.js";
+import { PartyPanel } from "./party.js";
+import { $, el, fmtDistance, secKey, secLabel, secStr } from "./util.js";
+import { MissionsPanel } from "./missions.js";
 
 const state = new GameState();
 const weapons = new Weapons();
@@ -34,6 +37,9 @@ let hud = null;
 let station = null;
 let crew = null; // the crew panel (crew.js)
 let aboard = null; // shared ships (aboard.js)
+let travel = null; // autopilot, cruise, the fuel outlook (travel.js)
+let party = null; // the party (party.js)
+let missions = null; // objectives, tutorial, mission board, rescue (missions.js)
 let inGame = false;
 
 // error codes of a refused shot: the shot started no cooldown
@@ -63,6 +69,7 @@ const net = new Net({
   },
   system(msg) {
     state.enterSystem(msg);
+    travel?.onSystem(msg);
     effects.clear();
     if (state.target) setTarget(0);
     miningAsked = null;
@@ -110,8 +117,11 @@ const net = new Net({
   },
   crew: (msg) => crew?.onCrew(msg),
   invite: (msg) => aboard?.onInvite(msg),
+  party: (msg) => party?.onParty(msg),
+  partyInvite: (msg) => party?.onInvite(msg),
   aboard: (msg) => aboard?.onAboard(msg),
   chat: (msg) => crew?.onChat(msg),
+  missions: (msg) => missions?.onMessage(msg),
   market(msg) {
     state.setMarket(msg, performance.now());
     station.onMarket(msg);
@@ -143,6 +153,7 @@ const net = new Net({
 // ---------------------------------------------------------------------------- events, errors
 function onEvent(msg) {
   if (worlds.event(msg)) return;
+  if (travel?.onEvent(msg)) return;
   const now = performance.now();
   switch (msg.kind) {
     case "destroyed":
@@ -265,6 +276,7 @@ function onError(msg) {
     if (!station.isOpen) hud.error(String(msg.message || msg.code));
     return;
   }
+  if (travel?.onError(msg)) return;
   const code = String(msg.code ?? "");
   if (msg.ref === "fire" || (msg.ref === undefined && FIRE_CODES.has(code))) {
     weapons.noteRefused(code, performance.now(), String(msg.message ?? ""));
@@ -329,6 +341,7 @@ function closeOverlays() {
 /** Escape: close what is open (maps, station screen, death screen), else let go of the target. */
 function escape() {
   if (!$("sysmap").hidden || !$("galaxy").hidden) closeOverlays();
+  else if (missions?.boardOpen) missions.closeBoard();
   else if (station.isOpen) station.close();
   else if (!$("death-screen").hidden && state.dead?.respawned) hud.hideDeath();
   else if (state.target) setTarget(0);
@@ -503,7 +516,10 @@ const controls = new Controls({
   onAction(action, arg) {
     if (action === "dock") toggleDock();
     else if (action === "galaxy") toggleOverlay("galaxy");
-    else if (action === "sysmap") toggleOverlay("sysmap");
+    else if (action === "sysmap") {
+      toggleOverlay("sysmap");
+      if (!$("sysmap").hidden) travel.focusList(); // ↑ ↓ Enter choose and fly
+    }
     else if (action === "close") escape();
     else if (action === "zoomIn") renderer.zoomBy(1.25);
     else if (action === "zoomOut") renderer.zoomBy(0.8);
@@ -519,6 +535,11 @@ const controls = new Controls({
     else if (action === "mine") toggleMining();
     else if (action === "distress") distress();
     else if (action === "mute") setMuted(!sound.muted);
+    else if (action === "cruise") travel.toggleCruise();
+    else if (action === "autopilotOff") travel.cancel();
+    else if (action === "flyTarget") {
+      if (!travel.flyToTarget()) toggleOverlay("sysmap"); // no target: choose on the map
+    }
   },
 });
 controls.onRelease = () => touch?.release();
@@ -547,6 +568,73 @@ aboard = new AboardPanel({
   send: (msg) => net.send(msg),
   ship: () => state.ship,
   status: () => state.status,
+});
+
+travel = new Travel({
+  state,
+  send: (msg) => {
+    if (!net.online || !state.ship) return false;
+    if (aboard?.blocks("input")) {
+      hud.error("Only the pilot flies this ship");
+      return false;
+    }
+    return net.send({ ...msg, ship: state.ship });
+  },
+  notify: (text, cls) => hud.log(text, cls),
+  toast: (text) => hud.error(text),
+  sectorName: ([x, y]) => galaxy.systems.get(secKey(x, y))?.name ?? "",
+  party: () => party?.members() ?? [],
+});
+travel.onOpenMap = () => toggleOverlay("sysmap");
+// off-screen markers: party members in this system and where the autopilot flies
+renderer.extraMarkers = (own) => {
+  const out = [];
+  const here = state.sector ? secKey(state.sector[0], state.sector[1]) : "";
+  for (const m of party?.members() ?? []) {
+    if (!m.system || secKey(m.system[0], m.system[1]) !== here || m.x === null) continue;
+    const live = m.ship ? state.tracks.get(Number(m.ship))?.last : null; // fresher when in view
+    const x = live ? live.x : m.x;
+    const y = live ? live.y : m.y;
+    out.push({ kind: "party", x, y, colour: "#8cffb8", strong: true,
+      caption: `◆ ${m.name} · ${fmtDistance(Math.hypot(x - own.x, y - own.y))}` });
+  }
+  const dest = travel?.current();
+  if (dest && Number.isFinite(dest.x) && dest.kind !== "ship" && dest.kind !== "station") {
+    out.push({ kind: "destination", x: dest.x, y: dest.y, colour: "#78ffb4", hollow: true,
+      caption: `→ ${dest.name} · ${fmtDistance(Math.hypot(dest.x - own.x, dest.y - own.y))}` });
+  }
+  return out;
+};
+travel.onFuelWarning = () => sound.warning();
+travel.onFlying = () => {
+  if (layout.mode === "phone") $("sysmap").hidden = true; // the map covers a phone's screen
+};
+sysmap.layers = [
+  (ctx, X, Y, scale, text) => travel.drawGates(ctx, X, Y, text),
+  (ctx, X, Y) => travel.drawOnMap(ctx, X, Y),
+  (ctx, X, Y, scale, text) => party.drawSystem(ctx, X, Y, scale, text),
+];
+galaxy.layers = [(ctx, pos, text, nowMs) => party.drawGalaxy(ctx, pos, text, nowMs)];
+// a click or tap on the system map flies there (what is under it, or that point in space)
+$("sysmap-canvas").addEventListener("click", (e) => {
+  const r = e.currentTarget.getBoundingClientRect();
+  const dest = travel.pickOnMap(e.clientX - r.left, e.clientY - r.top, sysmap.view);
+  if (dest && travel.flyTo(dest)) travel.onFlying?.(dest);
+});
+
+party = new PartyPanel({
+  send: (msg) => net.online && net.send(msg),
+  api,
+  state,
+  flyTo: (dest) => travel.flyTo(dest),
+  systemName: ([x, y]) => galaxy.systems.get(secKey(x, y))?.name ?? "",
+  notify: (text, cls) => hud.log(text, cls),
+});
+party.systemSummary = ([x, y]) => galaxy.systems.get(secKey(x, y)) ?? null;
+
+missions = new MissionsPanel({
+  send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
+  state, renderer, hud,
 });
 
 crew = new CrewPanel({
@@ -579,6 +667,7 @@ const optional = [
   }),
   new OptionalPanel(aboard.root, $("chip-aboard"), () => aboard.invites.length > 0 || aboard.station !== null
     || (aboard.info?.members?.length ?? 0) > 1 || !aboard.boardBtn.disabled),
+  new OptionalPanel(party.root, $("chip-party"), () => party.relevant()),
 ];
 for (const o of optional) o.onAttention = () => layout.badge(true);
 
@@ -628,6 +717,46 @@ function showLogin(message = "") {
   const name = $("login-name");
   if (!name.value) name.value = session.name;
   (name.value ? $("login-password") : name).focus();
+  loadStartChoices();
+}
+
+// ---------------------------------------------------------------------------- where to start
+// issue 16: a new pilot chooses a home system, or follows a friend's invite link (?invite=code)
+const inviteCode = new URLSearchParams(location.search).get("invite");
+let startsLoaded = false;
+async function loadStartChoices() {
+  if (startsLoaded) return;
+  startsLoaded = true;
+  const note = $("login-invite");
+  if (inviteCode) {
+    $("login-home-row").hidden = true;
+    try {
+      const inv = await api.invite(inviteCode);
+      note.textContent = `${inv.from} invites you: register to start at ${inv.home.station_name}`
+        + ` in ${inv.home.name}, where they live.`;
+    } catch (e) {
+      note.textContent = `This invite link does not work: ${e.message || e}. You can still register.`;
+      note.classList.add("bad");
+      $("login-home-row").hidden = false;
+    }
+    note.hidden = false;
+  }
+  try {
+    const { homes } = await api.homes();
+    const select = $("login-home");
+    for (const h of homes) {
+      const who = h.players ? ` · ${h.players} online` : "";
+      select.append(el("option", { text: `${h.name} — ${h.station_name} (${h.faction})${who}`,
+        attrs: { value: h.system.join(",") } }));
+    }
+  } catch { /* the server chooses */ }
+}
+
+/** The registration's start: the invite, else the chosen home, else nothing. */
+function startChoice() {
+  if (inviteCode && $("login-invite").classList.contains("bad") === false) return { invite: inviteCode };
+  const home = $("login-home").value;
+  return home ? { home: home.split(",") } : {};
 }
 
 function startGame(token) {
@@ -649,7 +778,8 @@ async function submitLogin(register) {
   for (const b of ["btn-login", "btn-register"]) $(b).disabled = true;
   err.textContent = register ? "Registering…" : "Logging in…";
   try {
-    const data = register ? await api.register(name, password) : await api.login(name, password);
+    const data = register ? await api.register(name, password, startChoice()) : await api.login(name, password);
+    if (register && inviteCode) history.replaceState(null, "", location.pathname); // used
     session.save(data.token, data.account?.name ?? name);
     err.textContent = "";
     startGame(data.token);
@@ -772,6 +902,7 @@ function frame(now) {
       assessWeapons();
       hud.update(now, renderer.own);
       for (const o of optional) o.update();
+      missions?.update();
       updateTouchButtons();
       updateSound();
       if (now - lastLinks > 1000) {
@@ -779,6 +910,9 @@ function frame(now) {
         renderer.links = jumpLinks();
       }
       if (station.isOpen) station.header();
+      travel.updateStrip(now);
+      if (!$("sysmap").hidden) travel.renderList();
+      party.render();
       $("btn-fire").classList.toggle("held", controls.firing);
     }
   } catch (err) {
@@ -793,7 +927,7 @@ installReport(net, state); // the Report button on the target panel (issue 6, re
 // ---------------------------------------------------------------------------- debug hook
 // Tests read this with page.evaluate("window.callister.snapshot()") and the getters below.
 window.callister = {
-  state, net, renderer, hud, galaxy, effects,
+  state, net, renderer, hud, galaxy, effects, sysmap,
   weaponSlots: weapons, // the objects behind the weapons() and station() getters
   stationScreen: station,
   /** The worlds panel: {world, worlds: [names], ending: seconds or null}. */
@@ -805,6 +939,7 @@ window.callister = {
     banners: [...hud.bannerLog],
     reconnects: net.stats.reconnects,
     deltas: net.stats.deltas,
+    protocol: net.version,
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),
@@ -847,8 +982,14 @@ window.callister = {
   markers: () => renderer.markers.map((m) => ({ ...m })),
   /** The touch stick: {held, deflection, analog}; the controls being sent. */
   touch: () => ({ ...touch.snapshot(), controls: controls.controls() }),
-  /** The optional panels: {crew, aboard} (open or not). */
-  panels: () => ({ crew: optional[0].open, aboard: optional[1].open }),
+  /** The optional panels: {crew, aboard, party} (open or not). */
+  panels: () => ({ crew: optional[0].open, aboard: optional[1].open, party: optional[2].open }),
+  /** Travel: {autopilot, asked, cruise, fuel_warning, arrivals, lastArrived, destinations}. */
+  travel: () => travel.snapshot(),
+  /** The party: {party, leader, members, invites, link, open}. */
+  party: () => party.snapshot(),
+  /** Missions: {tutorial, objective, missions, board, boardOpen, rescue, rescueShown, ...}. */
+  missions: () => missions.snapshot(),
   /** Hulls drawn in the last frame: {id: {hull, source, points, size}}. */
   hulls: () => Object.fromEntries(renderer.hullsDrawn),
 };

@@ -62,6 +62,8 @@ export class SystemMap {
     const cy = h / 2;
     const X = (x) => cx + x * scale;
     const Y = (y) => cy - y * scale;
+    // the transform, for what is clicked on the map (travel.js: fly to it)
+    this.view = { X, Y, scale, toX: (px) => (px - cx) / scale, toY: (py) => (cy - py) / scale };
 
     // range rings
     ctx.strokeStyle = "rgba(90, 140, 230, 0.08)";
@@ -139,6 +141,9 @@ export class SystemMap {
       ctx.restore();
       text(ctx, label(s, "station"), px, py - 10, "#a8ddff", 12, true);
     }
+
+    // jump gates, the autopilot's course, party members (travel.js, party.js)
+    for (const layer of this.layers ?? []) layer(ctx, X, Y, scale, text, nowMs);
 
     // ships: others, then ours with its sensor range
     const me = state.ship;
@@ -537,6 +542,8 @@ export class GalaxyMap {
       }
       this._hits.push({ px, py, r: Math.max(r + 8, 12), link: isLink && !isHere, current: isHere, sys: s });
     }
+    // party members' systems (party.js)
+    for (const layer of this.layers ?? []) layer(ctx, pos, text, nowMs, scale);
     text(ctx, `sector ${secLabel(cx, cy)} · ${this.systems.size} systems charted`, 14, h - 14,
       "rgba(127, 147, 181, 0.85)", 11, false, "left");
     if (this.loading) text(ctx, "loading…", w - 14, h - 14, "#7f93b5", 11, false, "right");

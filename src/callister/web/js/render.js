@@ -1013,6 +1013,8 @@ export class Renderer {
     const { w, h, state } = this;
     const sys = state.system;
     const list = queue; // the target and SOS calls first: they matter most
+    // then what main.js adds: party members, the autopilot's destination (issue 16)
+    for (const mk of this.extraMarkers?.(own) ?? []) list.push(mk);
     for (const s of stations(sys)) {
       if (s.destroyed) continue;
       const x = num(s, "x") ?? 0;
