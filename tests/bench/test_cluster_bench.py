@@ -29,6 +29,12 @@ def test_bench_cluster_tiny_reports_the_contract_fields(tmp_path: Path) -> None:
     assert tick["worst_worker"]["p99"] == max(w["p99"] for w in tick["per_worker"].values())
     handoff = out["handoff_ms"]
     assert handoff["count"] >= 0 and 0 <= handoff["p50"] <= handoff["p99"]
+    # where a hand-off's time goes: each stage measured, none longer than the whole at p50
+    stages = handoff["stages"]
+    if handoff["count"]:
+        assert {"transit", "arrive", "land"} <= set(stages)  # (recorded by the arrival)
+        for name in ("arrive", "land"):
+            assert 0 <= stages[name]["p50"] <= stages[name]["p99"]
     assert out["player_s"] == pytest.approx(4 * out["window_s"], rel=0.2)
     assert math.isfinite(out["cpu_ms_per_player_s"]) and out["cpu_ms_per_player_s"] > 0
     assert out["single_cpu_ms_per_player_s"] > 0

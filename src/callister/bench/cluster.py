@@ -28,7 +28,6 @@ keeps its id and every run does the same work) and a 3 s lease TTL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 import subprocess
@@ -121,6 +120,8 @@ class Window:
     cpu_s: float = 0.0
     player_s: float = 0.0
     connections: list[int] = field(default_factory=list)
+    probe_failures: int = 0
+    """/healthz probes that did not answer in time (the last count answered stood in)."""
 
     @property
     def cpu_ms_per_player_s(self) -> float:
@@ -188,11 +189,20 @@ def measure_window(
     CPU of `cpu_names`, and connected player-seconds from `conn_names`' /healthz
     connection counts."""
 
+    last: dict[str, int] = {}
+    failures = [0]
+
     def connections() -> int:
+        # a process too busy to answer within the probe's timeout still holds its clients: its
+        # last answer stands in (counting it as 0 made player-seconds vanish and the CPU per
+        # player-second soar on a loaded machine: 488 ms for a real ~3)
         total = 0
         for name in conn_names:
-            with contextlib.suppress(OSError):  # a busy process answers next time
-                total += int(cluster.health(name).get("connections", 0))
+            try:
+                last[name] = int(cluster.health(name).get("connections", 0))
+            except OSError:  # (timeouts included) a busy process answers next time
+                failures[0] += 1
+            total += last.get(name, 0)
         return total
 
     while time.monotonic() < deadline:
@@ -216,6 +226,7 @@ def measure_window(
         window.connections.append(n)
         last_t, last_n = now, n
     window.cpu_s = cluster.cpu_seconds(cpu_names) - cpu0
+    window.probe_failures = failures[0]
     window.seconds = time.monotonic() - t0
     return window
 
@@ -307,6 +318,10 @@ def run_cluster_phase(
         nats_proc.stop()
     ticks = [ms for s in stats for ms in s.get("tick_samples_ms", [])]
     handoffs = [ms for s in stats for ms in s.get("handoff_samples_ms", [])]
+    stages: dict[str, list[float]] = {}
+    for s in stats:
+        for name, samples in s.get("handoff_stage_samples_ms", {}).items():
+            stages.setdefault(name, []).extend(samples)
     worst = max(stats, key=lambda s: float(s["tick_ms"]["p99"]))
     return {
         "window": window,
@@ -325,6 +340,8 @@ def run_cluster_phase(
         "handoff_ms": {
             **percentiles(handoffs, 3),
             "count": len(handoffs),
+            # where the time goes (cluster/world.py: depart, publish, transit, arrive, land)
+            "stages": {name: percentiles(v, 3) for name, v in sorted(stages.items())},
         },
         "bots": seen,
     }
@@ -622,6 +639,7 @@ def run_cluster_bench(
                 cpu_s=round(w.cpu_s, 2),
                 player_s=round(w.player_s, 1),
                 window_s=round(w.seconds, 2),
+                probe_failures=w.probe_failures,
                 bots=c["bots"],
             )
             result["handoff_p99_target_ms"] = HANDOFF_TARGET_MS
@@ -648,6 +666,7 @@ def run_cluster_bench(
                     "cpu_s": round(sw.cpu_s, 2),
                     "player_s": round(sw.player_s, 1),
                     "window_s": round(sw.seconds, 2),
+                    "probe_failures": sw.probe_failures,
                     "bots": s["bots"],
                 }
                 result["single_cpu_ms_per_player_s"] = round(sw.cpu_ms_per_player_s, 3)

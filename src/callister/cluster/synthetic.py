@@ -68,6 +68,7 @@ class _State:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     mark_tick: int = 0
     mark_handoffs: int = 0
+    mark_stages: dict[str, int] = field(default_factory=dict)
 
 
 def _state(worker: Any) -> _State:
@@ -99,6 +100,7 @@ async def _dispatch(worker: Any, req: dict[str, Any]) -> dict[str, Any]:
     if req.get("mark"):
         state.mark_tick = int(worker.world.tick)
         state.mark_handoffs = len(worker.handoff_ms)
+        state.mark_stages = {k: len(v) for k, v in worker.world.handoff_stages.items()}
         return {"ok": True, "tick": state.mark_tick}
     if req.get("stats"):
         return {"ok": True, **stats(worker, state)}
@@ -229,6 +231,10 @@ def stats(worker: Any, state: _State) -> dict[str, Any]:
         "ticks": len(ticks),
         "tick_samples_ms": [round(v, 3) for v in ticks],
         "handoff_samples_ms": [round(v, 3) for v in handoffs],
+        "handoff_stage_samples_ms": {
+            name: [round(v, 3) for v in samples[state.mark_stages.get(name, 0) :]]
+            for name, samples in worker.world.handoff_stages.items()
+        },
         "zones": {key: int(h.zone.ship_count) for key, h in worker.world.zones.items()},
         "synthetic_ships": sum(len(f.ships) for f in state.fleets.values()),
         "cpu_s": usage.ru_utime + usage.ru_stime,

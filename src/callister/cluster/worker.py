@@ -24,6 +24,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,12 +74,24 @@ from callister.server.gateway import STAFF_ROLES, Gateway
 from callister.server.metrics import Metrics, percentiles, refuse_scrape
 from callister.server.settings import Settings
 from callister.server.writer import StoreWriter
-from callister.store import Account, Fenced, open_store
+from callister.store import Account, Database, Fenced, open_store
 from callister.store.cluster import ClusterRepository
 from callister.universe import DEFAULT_PARAMS
 from callister.worlds.content import world_content, world_params
 
 log = logging.getLogger(__name__)
+
+
+SWITCH_INTERVAL_S = 0.001
+"""The interpreter's thread switch interval in a worker (CPython's default is 5 ms). A hand-off
+is a few database round trips on the hand-off and arrival threads; after each one the thread
+waits for the GIL, which a tick in progress gives up only every switch interval: at 5 ms
+that wait was most of a hand-off's transaction time while the worker ticked (bench cluster,
+docs/benchmarks.md)."""
+
+
+HANDOFF_LANES = 2
+"""Database connections (each with its thread) that departures take turns on."""
 
 
 def cpu_seconds() -> float:
@@ -95,9 +108,17 @@ class Worker:
         self.name = settings.node_name or f"worker-{socket.gethostname()}-{os.getpid()}"
         self.servers = [s.strip() for s in settings.nats_url.split(",") if s.strip()]
         self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="fence")
-        # hand-offs have a connection and thread of their own: a ship in transit never waits
-        # behind the checkpoint of every zone (tens of ms each)
-        self._handoff_pool = ThreadPoolExecutor(1, thread_name_prefix="handoff")
+        # hand-offs have connections and threads of their own: a ship in transit never waits
+        # behind the checkpoint of every zone (tens of ms each). Departures (and jumps between
+        # two of our zones) take turns over HANDOFF_LANES lanes, each a connection and a thread:
+        # with one, a burst of jumps queued (bench cluster: departure p50 256 ms on a loaded
+        # machine, most of it waiting for the one thread)
+        self._handoff_lanes: list[tuple[ThreadPoolExecutor, ClusterRepository, Database]] = []
+        self._next_lane = 0
+        # arrivals on a third connection and thread: an arriving ship never waits behind the
+        # departures (and local jumps) of this worker's own zones. Queued behind them, arrivals
+        # were the p99 of the hand-off (bench cluster, docs/benchmarks.md)
+        self._arrival_pool = ThreadPoolExecutor(1, thread_name_prefix="arrival")
         self.metrics = Metrics()
         self.receivers: dict[str, HandoffReceiver] = {}
         self._zone_subs: dict[str, list[Any]] = {}
@@ -119,10 +140,14 @@ class Worker:
         # fenced writes and hand-offs on connections of their own, each used by one thread
         self.fence_db = await loop.run_in_executor(self._db_pool, self.store.db.connect_separate)
         self.cluster = ClusterRepository(self.fence_db)
-        self.handoff_fence_db = await loop.run_in_executor(
-            self._handoff_pool, self.store.db.connect_separate
+        for i in range(HANDOFF_LANES):
+            pool = ThreadPoolExecutor(1, thread_name_prefix=f"handoff{i}")
+            conn = await loop.run_in_executor(pool, self.store.db.connect_separate)
+            self._handoff_lanes.append((pool, ClusterRepository(conn), conn))
+        self.arrival_fence_db = await loop.run_in_executor(
+            self._arrival_pool, self.store.db.connect_separate
         )
-        self.handoff_cluster = ClusterRepository(self.handoff_fence_db)
+        self.arrival_cluster = ClusterRepository(self.arrival_fence_db)
         auth = ClientAuth.from_settings(s, WORKER)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
         await self.bus.start()
@@ -197,7 +222,9 @@ class Worker:
         await self.lease_nc.close()
         self.relay_db.close()
         self._db_pool.submit(self.fence_db.close)  # after the calls queued on each thread
-        self._handoff_pool.submit(self.handoff_fence_db.close)
+        for pool, _, conn in self._handoff_lanes:
+            pool.submit(conn.close)
+        self._arrival_pool.submit(self.arrival_fence_db.close)
         self.writer.submit(self.store.db.close)
         self.writer.close()
 
@@ -212,9 +239,17 @@ class Worker:
         return await loop.run_in_executor(self._db_pool, lambda: fn(*args, **kwargs))
 
     async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a departure or arrival (with `handoff_cluster`) on the hand-off thread."""
+        """`fn(cluster, *args, **kwargs)` on the next hand-off lane: a departure (or a jump
+        between two of our zones) with that lane's connection, on its thread."""
+        pool, cluster, _ = self._handoff_lanes[self._next_lane]
+        self._next_lane = (self._next_lane + 1) % len(self._handoff_lanes)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._handoff_pool, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(pool, lambda: fn(cluster, *args, **kwargs))
+
+    async def arrival_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run an arrival from another worker (with `arrival_cluster`) on the arrival thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._arrival_pool, lambda: fn(*args, **kwargs))
 
     # --------------------------------------------------------------------- zone ownership
     async def own(self, zone: str) -> None:
@@ -601,6 +636,7 @@ def relayed_hello(options: Any) -> Hello | None:
 
 async def serve(settings: Settings, *, bench_spawn: bool = False) -> None:
     """Run a worker until SIGTERM/SIGINT; then checkpoint, release the leases and exit."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     worker = Worker(settings, bench_spawn=bench_spawn)
     await worker.start()
     stop = asyncio.Event()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -55,13 +56,16 @@ class Node(Protocol):
 
     name: str
     cluster: ClusterRepository  # on the worker's fence connection, used through `db`
-    handoff_cluster: ClusterRepository  # on its hand-off connection, used through `handoff_db`
+    arrival_cluster: ClusterRepository  # on its arrival connection, used through `arrival_db`
 
     async def own(self, zone: str) -> None: ...
     def valid(self, zone: str) -> bool: ...
     def token(self, zone: str) -> int: ...
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
-    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+    async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(cluster, *args, **kwargs)` with a hand-off connection, on its thread."""
+
+    async def arrival_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
     async def place(self, zone: str) -> str | None: ...
     async def publish_handoff(self, handoff: Handoff) -> None: ...
     def released(self, zone: str) -> None: ...
@@ -85,6 +89,16 @@ class ClusterWorld(World):
         # load the character and place the ship across awaits)
         self._account_locks: dict[int, asyncio.Lock] = {}
         self._landed: set[int] = set()  # accounts whose ship came by hand-off, not attached yet
+        # where hand-off time goes, per stage (ms; `bench cluster` reports percentiles):
+        # depart (the departure transaction, its thread's queue included), publish (until
+        # JetStream acked), transit (departure start to the destination receiving it), arrive
+        # (the arrival transaction), land (placing the ship)
+        self.handoff_stages: dict[str, list[float]] = {}
+
+    def _stage(self, name: str, ms: float) -> None:
+        samples = self.handoff_stages.setdefault(name, [])
+        samples.append(ms)
+        del samples[:-5000]
 
     def _lock(self, account_id: int) -> asyncio.Lock:
         lock = self._account_locks.get(account_id)
@@ -197,11 +211,6 @@ class ClusterWorld(World):
         """The worker's fenced connection (its fence thread: `node.db`)."""
         return self.node.cluster
 
-    @property
-    def handoff_cluster(self) -> ClusterRepository:
-        """The worker's hand-off connection (its hand-off thread: `node.handoff_db`)."""
-        return self.node.handoff_cluster
-
     # ------------------------------------------------------------------------- jumping
     async def _jump(self, pilot: Pilot, source: ZoneHandle, event: JumpOut) -> None:
         target = zone_key(self.name, event.to_x, event.to_y)
@@ -226,9 +235,9 @@ class ClusterWorld(World):
             return
         state = arrival_state(handle, source.sector, event.state, event.at)
         character = self._character_at(pilot, state, handle.sector)
-        node, cluster = self.node, self.handoff_cluster
+        node = self.node
 
-        def move() -> None:
+        def move(cluster: ClusterRepository) -> None:
             handoff = outbox.depart(
                 cluster,
                 from_zone=source.key,
@@ -276,10 +285,10 @@ class ClusterWorld(World):
         if event.at is not None:  # a teleport: the destination places it there, not at a gate
             pilot_data["at"] = [event.at[0], event.at[1]]
             pilot_data["docked_at"] = event.state.docked_at
+        started = time.perf_counter()
         try:
             handoff = await self.node.handoff_db(
                 outbox.depart,
-                self.handoff_cluster,
                 from_zone=source.key,
                 to_zone=target,
                 token=self.node.token(source.key),
@@ -297,6 +306,8 @@ class ClusterWorld(World):
         except NotResident:
             log.error("hand-off of a ship not resident here", extra={"ship": event.ship})
             return
+        departed = time.perf_counter()
+        self._stage("depart", (departed - started) * 1000.0)
         pilot.character = character
         self._evict(pilot)
         self.node.session_moved(pilot.account_id, target)
@@ -304,9 +315,12 @@ class ClusterWorld(World):
             await self.node.publish_handoff(handoff)
         except Exception as exc:  # the outbox relay republishes it
             log.info("hand-off publish failed; the relay resends", extra={"err": repr(exc)})
+        self._stage("publish", (time.perf_counter() - departed) * 1000.0)
 
     async def apply_handoff(self, handoff: Handoff) -> bool:
         """A ship arrives from another worker (HandoffReceiver's `apply`): commit, then place."""
+        if handoff.departed_at:
+            self._stage("transit", (time.time() - handoff.departed_at) * 1000.0)
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
         owner = handoff.state.owner
@@ -342,15 +356,18 @@ class ClusterWorld(World):
             angle=state.angle,
             docked_at=state.docked_at,
         )
-        applied = await self.node.handoff_db(
+        started = time.perf_counter()
+        applied = await self.node.arrival_db(
             outbox.arrive,
-            self.handoff_cluster,
+            self.node.arrival_cluster,
             handoff,
             token=self.node.token(handoff.to_zone),
             owner=self.node.name,
             state=state,
             characters=[character],
         )
+        landing = time.perf_counter()
+        self._stage("arrive", (landing - started) * 1000.0)
         if not applied:
             return False
         async with self._lock(owner):
@@ -360,8 +377,9 @@ class ClusterWorld(World):
                 # very transaction wrote: it is here, once, and its client hears so from here
                 self._arrived(handoff.ship)
                 self._tell_arrived(owner, handoff.ship)
-                return True
-            await self._land(handoff, handle, character, state, name)
+            else:
+                await self._land(handoff, handle, character, state, name)
+        self._stage("land", (time.perf_counter() - landing) * 1000.0)
         return True
 
     def _arrived(self, ship: int) -> None:

@@ -346,6 +346,10 @@ class World:
                 loading.set_result(handle)
             except BaseException as exc:
                 loading.set_exception(exc)
+                # the caller gets it raised; a load nobody else awaited must not be logged as
+                # "Future exception was never retrieved" (a cluster worker refused a zone held
+                # by another logged a traceback for each: hundreds under load)
+                loading.exception()
                 raise
             finally:
                 del self._zone_loading[key]
