@@ -97,7 +97,7 @@ export class Travel {
       this.arrivals += 1;
       this.lastArrived = { name, to: msg.to, at: performance.now() };
       this.notify(msg.to === "ship" ? `Autopilot: escorting ${name}` : `Autopilot: arrived at ${name}`, "good");
-      if (msg.to === "station") this.notify("In docking range — press F (or Dock) to dock", "");
+      if (msg.to === "station") this.notify(this.touch ? "In docking range — tap Dock" : "In docking range — press F (or Dock) to dock", "");
       return true;
     }
     if (msg.kind === "autopilot_cancelled") {
@@ -371,13 +371,14 @@ export class Travel {
       this._fuelCls = fuelCls;
     }
     const range = Number(st?.fuel_range_m);
-    const sig = [flying, line, cruise, fuel, Number.isFinite(range) ? Math.round(range / 1000) : ""].join("|");
+    const sig = [flying, line, cruise, fuel, Number.isFinite(range) ? Math.round(range / 1000) : "", this.touch].join("|");
     if (sig === this._panelSig) return;
     this._panelSig = sig;
     root.hidden = !flying;
     root.classList.toggle("active", !!line);
     $("travel-status").textContent = line || (Number.isFinite(range) && range > 0
-      ? `Cruise range ${fmtDistance(range)} — N: fly to…` : "N: map — fly to a destination");
+      ? `Cruise range ${fmtDistance(range)}`
+      : this.touch ? "Map: fly to a destination" : "N: map — fly to a destination");
     const cb = $("btn-cruise");
     cb.textContent = cruise === "on" ? "Cruise ON" : cruise === "spooling" ? "Cruise…" : "Cruise";
     cb.classList.toggle("on", cruise !== "off");
