@@ -60,6 +60,29 @@ OFF_SCREEN = """
 }
 """
 
+# The shown HUD controls whose middle another element covers (a list of names). The phone's
+# drawer, when open, covers the view on purpose: call this with it shut and no overlay open.
+COVERED = """
+() => {
+  const out = [];
+  for (const n of document.querySelectorAll('#hud :is(button, input, select, .stick)')) {
+    if (n.closest('[hidden]')) continue;
+    const s = getComputedStyle(n);
+    if (s.visibility === 'hidden' || s.display === 'none' || Number(s.opacity) === 0) continue;
+    const r = n.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) continue;  // OFF_SCREEN's job
+    const top = document.elementFromPoint(x, y);
+    if (top && !n.contains(top) && !top.contains(n)) {
+      const name = (e) => e.id || e.dataset.testid || e.className || e.tagName;
+      out.push(`${name(n)} under ${name(top)}`);
+    }
+  }
+  return out;
+}
+"""
+
 # The chromium messages a refused connection produces (only allowed while the server is down).
 NETWORK_DOWN = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_EMPTY_RESPONSE")
 
@@ -175,6 +198,11 @@ class Walker:
         assert not out, f"{self.size}, {step}: off screen: {out}"
         assert not self.errors, f"{self.size}, {step}: {self.errors}"
 
+    def reachable(self, step: str) -> None:
+        """Every shown HUD control can be pressed: nothing covers its middle."""
+        out = self.page.evaluate(COVERED)
+        assert not out, f"{self.size}, {step}: covered: {out}"
+
     def tap(self, desktop: str, phone: str) -> None:
         """Press the control a player of this size would use (a tap on the phone)."""
         if self.phone:
@@ -232,6 +260,7 @@ def walk(w: Walker) -> None:
         page.keyboard.up("w")
     w.shot("03-flying")
     w.on_screen("#hud", "in flight")
+    w.reachable("in flight")
 
     # the living universe: NPC ships are about from the start
     w.wait("NPC ships in sensor range", lambda: w.snap()["visible"] > 0, timeout=60)
@@ -257,6 +286,20 @@ def walk(w: Walker) -> None:
     page.wait_for_selector("#sysmap", state="hidden")
     w.shot("05-autopilot")
     w.on_screen("#hud", "on autopilot")
+    w.reachable("on autopilot")
+
+    # resize: turn the window on its side and back, in flight; the HUD follows
+    width, height = SIZES[w.size]
+    page.set_viewport_size({"width": height, "height": width})
+    w.wait("the new layout", lambda: w.page.evaluate("innerWidth") == height)
+    time.sleep(0.3)  # one animation frame for the layout observer
+    w.shot("08-turned")
+    w.on_screen("#hud", "turned")
+    w.reachable("turned")
+    page.set_viewport_size({"width": width, "height": height})
+    w.wait("the old layout", lambda: w.page.evaluate("innerWidth") == width)
+    w.on_screen("#hud", "turned back")
+    w.reachable("turned back")
 
     # dock as soon as the autopilot has brought us in range (the dock button says so)
     def docked() -> bool:
@@ -298,17 +341,6 @@ def walk(w: Walker) -> None:
         page.keyboard.press("Escape")  # shuts the drawer
         w.wait("the drawer shut", lambda: not w.page.evaluate("window.callister.layout().drawer"))
         w.on_screen("#hud", "the drawer shut")
-
-    # resize: turn the window on its side and back; the HUD follows
-    width, height = SIZES[w.size]
-    page.set_viewport_size({"width": height, "height": width})
-    w.wait("the new layout", lambda: w.page.evaluate("innerWidth") == height)
-    time.sleep(0.3)  # one animation frame for the layout observer
-    w.shot("08-turned")
-    w.on_screen("#hud", "turned")
-    page.set_viewport_size({"width": width, "height": height})
-    w.wait("the old layout", lambda: w.page.evaluate("innerWidth") == width)
-    w.on_screen("#hud", "turned back")
 
 
 @pytest.mark.parametrize("size", list(SIZES))
