@@ -29,6 +29,8 @@ from tests.web.test_browser import PASSWORD, _free_port, _get_json, browser  # n
 
 pytestmark = pytest.mark.browser
 
+PlaywrightError = pytest.importorskip("playwright.sync_api").Error
+
 SIZES = {"desktop": (1280, 800), "compact": (1024, 600), "phone": (390, 844)}
 
 # The shown controls and panels under `scope` that stick out of the window (a list of names).
@@ -271,16 +273,24 @@ def walk(w: Walker) -> None:
     page.wait_for_selector("[data-testid^='fly-station-']", state="visible")
     w.shot("04-system-map")
     w.on_screen("#sysmap", "the system map")
-    fly = page.locator("[data-testid^='fly-station-']").first
-    page.evaluate(
-        "() => { const b = document.querySelector(\"[data-testid^='fly-station-']\");"
-        " b.scrollIntoView({block: 'nearest'}); }"
-    )
-    if w.phone:
-        fly.tap()
-    else:
-        fly.click()
-    page.wait_for_selector("[data-testid='travel-status']:has-text('Autopilot →')", timeout=15000)
+
+    # the list reorders when passing ships change places (it is sorted by distance): a press
+    # that lands as the rows move is pressed again, as a player would
+    def flying() -> bool:
+        if page.locator("[data-testid='travel-status']:has-text('Autopilot →')").count():
+            return True
+        fly = page.locator("[data-testid^='fly-station-']").first
+        try:
+            fly.scroll_into_view_if_needed(timeout=5000)
+            if w.phone:
+                fly.tap(timeout=5000)
+            else:
+                fly.click(timeout=5000)
+        except PlaywrightError:  # the row was rebuilt under the pointer: try again
+            pass
+        return False
+
+    w.wait("the autopilot on", flying, timeout=60)
     if not page.is_hidden("#sysmap"):
         w.tap("#sysmap .close", "#sysmap .close")
     page.wait_for_selector("#sysmap", state="hidden")

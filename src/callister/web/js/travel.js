@@ -308,9 +308,20 @@ export class Travel {
     if (!this.list) return;
     const all = this.destinations();
     const cur = this.current();
-    const sig = all.map((d) => `${d.kind}:${d.index ?? d.id ?? d.sector}:${d.name}:${Math.round((d.dist ?? 0) / 100)}`).join("|")
+    const sub = (d) => `${d.sub} · ${d.dist === null ? "—" : fmtDistance(d.dist)}`;
+    const sig = all.map((d) => `${d.kind}:${d.index ?? d.id ?? d.sector}:${d.name}`).join("|")
       + `/${cur ? `${cur.kind}:${cur.index ?? cur.id ?? cur.sector}` : ""}/${this.state.docked}`;
-    if (sig === this._listSig) return;
+    if (sig === this._listSig) {
+      // the same rows in the same order: only the distances change, in place. Rebuilding the
+      // rows as ships moved (every ~0.5 s) swallowed clicks: a press and its release landed on
+      // two different buttons
+      const spans = this.list.querySelectorAll("li > .nm > span");
+      all.forEach((d, i) => {
+        const text = sub(d);
+        if (spans[i] && spans[i].textContent !== text) spans[i].textContent = text;
+      });
+      return;
+    }
     this._listSig = sig;
     const docked = this.state.docked;
     const items = all.map((d) => {
@@ -323,7 +334,7 @@ export class Travel {
         if (this.flyTo(d)) this.onFlying?.(d);
       });
       const info = el("div", { cls: "nm" }, el("b", { text: d.name }),
-        el("span", { text: `${d.sub} · ${d.dist === null ? "—" : fmtDistance(d.dist)}` }));
+        el("span", { text: sub(d) }));
       const li = el("li", { cls: `${d.kind}${going ? " going" : ""}` }, info, btn);
       li.dataset.dest = key;
       return li;
