@@ -225,3 +225,20 @@ async def test_silent_socket_is_closed_after_hello_timeout(
         assert await close_code(ws, 5) == 4408
     finally:
         await live.server.close()
+
+
+async def test_a_full_server_closes_new_sockets_with_1013(
+    tmp_path, http: aiohttp.ClientSession
+) -> None:  # type: ignore[no-untyped-def]
+    """Over `max_clients` sockets, a new one is accepted and closed at once with 1013 "server
+    full" (docs/protocol.md); one already open is served on."""
+    live = await start_live(make_settings(tmp_path, max_clients=1))
+    try:
+        first = await http.ws_connect(live.ws)
+        second = await http.ws_connect(live.ws)
+        assert await close_code(second) == 1013
+        await first.send_str('{"t":"ping","n":1}')  # the first is still served: a refusal
+        assert (await next_json(first, "error"))["code"] == "AUTH_REQUIRED"
+        await first.close()
+    finally:
+        await live.server.close()

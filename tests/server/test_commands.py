@@ -172,7 +172,10 @@ async def test_a_distress_call_is_published_once_per_window(
     ada = await _caller(live, bot)
     pilot = ada.pilot
     assert pilot is not None
-    assert commands.handle(ada, DistressMsg(ship=ada.ship_id)) is None
+    offers = commands.handle(ada, DistressMsg(ship=ada.ship_id))
+    assert isinstance(offers, Request)  # the caller hears its rescue offers (issue 16)
+    answer = await offers.work
+    assert answer is not None and json.loads(answer.text)["t"] == "rescue_offers"
     assert len(calls) == 1 and isinstance(calls[0], feeds.DistressCall)
     assert calls[0].caller == "Help" and calls[0].ship == ada.ship_id
     assert calls[0].zone == pilot.zone_key

@@ -35,6 +35,7 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
         ({"CALLISTER_SNAPSHOT_HZ": "7"}, "divide"),
         ({"CALLISTER_REGISTRATION_OPEN": "maybe"}, "registration_open"),
         ({"CALLISTER_LOG_LEVEL": "loud"}, "log_level"),
+        ({"CALLISTER_EVENT_LOOP": "tokio"}, "event_loop"),
     ],
 )
 def test_bad_environment_values(env: dict[str, str], fragment: str) -> None:

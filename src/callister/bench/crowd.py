@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 DISC_RADIUS_M: Final = 5000.0
 """Disc radius at 1000 players; it grows with sqrt(N) so the density stays the same."""
@@ -66,3 +66,29 @@ class Walker:
         brake = dx * dx + dy * dy > self.radius * self.radius and dx * vx + dy * vy > 0
         push = self.thrust and not brake and vx * vx + vy * vy < SPEED_CAP * SPEED_CAP
         return (1.0 if push else 0.0), float(self.turn), brake
+
+
+CLEARANCE_M: Final = 1000.0
+"""Open space: the disc clears the star, every station and every asteroid field by this."""
+
+
+def open_space(system: dict[str, Any], radius: float) -> tuple[float, float]:
+    """A centre for a disc of `radius` in open space of `system` (the JSON of
+    `GET /api/universe/system`): clear of the star, stations and fields by CLEARANCE_M and
+    inside the system; the nearest such point to the star on rings of 24 bearings.
+    ValueError when there is none."""
+    star = float(system["star"]["radius"])
+    obstacles = [(float(s["x"]), float(s["y"]), float(s["radius"])) for s in system["stations"]]
+    obstacles += [(float(f["x"]), float(f["y"]), float(f["radius"])) for f in system["fields"]]
+    limit = float(system["radius"]) - radius - CLEARANCE_M
+    d = star + radius + CLEARANCE_M
+    while d <= limit:
+        for k in range(24):
+            a = 2 * math.pi * k / 24
+            x, y = d * math.cos(a), d * math.sin(a)
+            if all(
+                math.hypot(x - ox, y - oy) > radius + r + CLEARANCE_M for ox, oy, r in obstacles
+            ):
+                return x, y
+        d += max(1000.0, radius / 2)
+    raise ValueError(f"no open space for a disc of {radius:.0f} m in system {system.get('name')}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import math
 import multiprocessing as mp
@@ -82,6 +83,10 @@ class LoadConfig:
     password: str = "crowd-load-pass"
     server_pid: int | None = None  # read the server's CPU from /proc when /metrics has none
     seed: int = 1
+    # controls are held until the next (docs/protocol.md): a client need send them only when
+    # they change ("changes", ~3.6 a second in this walk, as the browser does); "every" sends
+    # every one of the walk's 10 a second, changed or not
+    inputs: str = "changes"
 
 
 def check_loopback(url: str) -> str:
@@ -101,6 +106,7 @@ class ClientStats:
     bytes: int = 0
     json_bytes: int = 0
     view_sum: int = 0  # sum over updates of the view size after it
+    inputs: int = 0  # controls frames sent while measuring
     first_tick: int = -1
     last_tick: int = -1
     first_at: float = 0.0
@@ -254,6 +260,7 @@ class Worker:
             )
             step = 1.0 / INPUT_HZ
             at = start + rng.random() * step  # clients are not synchronised
+            last = b""
             for _ in range(math.ceil((end - start) * INPUT_HZ) + 1):
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 if time.monotonic() >= end or c.ws is None or c.ws.closed:
@@ -262,12 +269,18 @@ class Worker:
                     c.measuring = True
                 thrust, turn, brake = walker.step(c.x, c.y, c.vx, c.vy)
                 frame = CONTROLS.pack(2, 1 if brake else 0, round(thrust * 255), round(turn * 127))
+                at += step
+                if frame == last and not every:
+                    continue  # held controls: nothing to say
+                last = frame
                 try:
                     await c.ws.send_bytes(frame)
                 except (ConnectionResetError, RuntimeError):
                     return
-                at += step
+                if c.measuring:
+                    c.stats.inputs += 1
 
+        every = self.cfg.inputs == "every"
         tasks = [asyncio.create_task(drive(c)) for c in self.clients if c.ws is not None]
         await asyncio.sleep(max(0.0, measure_at - time.monotonic()))
         cpu0 = _cpu_seconds()
@@ -292,6 +305,7 @@ class Worker:
                     "bytes": s.bytes,
                     "json_bytes": s.json_bytes,
                     "view_sum": s.view_sum,
+                    "inputs": s.inputs,
                     "ticks": s.last_tick - s.first_tick if s.updates > 1 else 0,
                     "span_s": s.last_at - s.first_at if s.updates > 1 else 0.0,
                 }
@@ -304,12 +318,29 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (a client's cost is mostly the event loop's:
+    the cheaper it is, the more clients a core drives), else asyncio's."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def loadgen_loop() -> str:
+    """The event loop the load workers run on."""
+    return "asyncio" if _loop_factory() is None else "uvloop"
+
+
 def _worker_main(cfg: LoadConfig, names: list[str], conn: Connection) -> None:
     """A worker process: runs its clients to the end, bounded by a hard deadline."""
     worker = Worker(cfg, names, conn)
     limit = cfg.connect_s * 2 + cfg.settle_s + cfg.seconds + 90
     try:
-        asyncio.run(asyncio.wait_for(worker.run(), limit))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(asyncio.wait_for(worker.run(), limit))
     except Exception as exc:  # the parent reports it; nothing may hang
         conn.send({"error": repr(exc)[:300]})
     finally:
@@ -319,7 +350,7 @@ def _worker_main(cfg: LoadConfig, names: list[str], conn: Connection) -> None:
 # -- the parent -------------------------------------------------------------------------------
 
 
-def _get(url: str, timeout: float = 10.0) -> tuple[int, str]:
+def _get(url: str, timeout: float = 60.0) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.status, resp.read().decode()
 
@@ -367,6 +398,8 @@ def run_crowd_load(cfg: LoadConfig, place: Place | None = None) -> dict[str, Any
     url = check_loopback(cfg.url)
     if cfg.clients < 1 or cfg.workers < 1 or cfg.seconds <= 0 or cfg.settle_s < 0:
         raise ValueError("clients, workers and seconds must be positive")
+    if cfg.inputs not in ("changes", "every"):
+        raise ValueError("inputs must be 'changes' or 'every'")
     prefix = cfg.prefix or f"c{secrets.token_hex(3)}"
     names = [f"{prefix}-{i}" for i in range(cfg.clients)]
     if cfg.observer:
@@ -479,6 +512,10 @@ def summarise(
             sum(c["json_bytes"] for c in clients) / max(1, len(clients)) / cfg.seconds, 1
         ),
         "visible_per_client": round(sum(c["view_sum"] for c in clients) / max(1, updates), 1),
+        "inputs": cfg.inputs,
+        "inputs_per_client_per_s": round(
+            sum(c["inputs"] for c in clients) / max(1, len(clients)) / cfg.seconds, 2
+        ),
         "server_cpu_ms_per_client_s": cpu_ms,
         "loadgen_cpu_percent": round(100.0 * loadgen_cpu / cfg.seconds, 1),
         "tick_ms": {"p50": tick_ms.get("p50"), "p99": tick_ms.get("p99")},
@@ -490,4 +527,5 @@ def summarise(
         "crowd_ships": len(crowd),
         "errors": errors,
         "failures": failures[:5],
+        "loadgen_loop": loadgen_loop(),
     }

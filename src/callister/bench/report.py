@@ -286,6 +286,56 @@ def render_net(r: Result) -> list[str]:
     return out
 
 
+def render_crowd(r: Result) -> list[str]:
+    """`callister bench crowd`: issue 17's crowd workload on a real server."""
+    zones = r.get("zones", {})
+    crowd, other = zones.get("crowd", {}), zones.get("other", {})
+    out = _stats_table(
+        [
+            (
+                f"interval between a client's updates, {r['clients']:,} clients",
+                r["update_interval_ms"],
+            ),
+            ("crowded system's step (simulation + every view of it)", r["tick_ms"]),
+        ]
+    )
+    out += [
+        "",
+        *table(
+            [
+                "connected",
+                "updates/client/s",
+                "bytes/update",
+                "in view",
+                "server CPU ms per client-s",
+                "load generator CPU",
+                "crowded system Hz (server)",
+                "other system Hz (observer / server)",
+            ],
+            [
+                [
+                    f"{r['connected']:,} / {r['clients']:,}",
+                    r["updates_per_client_per_s"],
+                    r["bytes_per_update"],
+                    r["visible_per_client"],
+                    r["server_cpu_ms_per_client_s"],
+                    f"{_num(r['loadgen_cpu_percent'], 0)} %",
+                    _num(crowd.get("tick_hz_over_run", r.get("crowd_zone_tick_hz"))),
+                    f"{_num(r['other_zone_tick_hz'])} / {_num(other.get('tick_hz_over_run'))}",
+                ]
+            ],
+        ),
+        "",
+        f"Controls sent: {'on change' if r.get('inputs') == 'changes' else 'every input'} ("
+        f"{_num(r.get('inputs_per_client_per_s'))} a second per client). "
+        f"Server event loop: {r.get('event_loop', 'asyncio')}; load generator's: "
+        f"{r.get('loadgen_loop', 'asyncio')}, {_num(r.get('workers'), 0)} processes. Crowded "
+        f"system: {_num(crowd.get('overruns'), 0)} overruns (backlog dropped); other system: "
+        f"{_num(other.get('overruns'), 0)}. Errors: {r.get('errors') or 'none'}.",
+    ]
+    return out
+
+
 def render_cluster(r: Result) -> list[str]:
     rows = [
         ["hand-off between workers, p99 ms", r["handoff_ms"]["p99"], "≤ 100", r["handoff_met"]],
@@ -365,6 +415,9 @@ SECTIONS: Final[tuple[Section, ...]] = (
     Section("stack", ("stack", "--clients", "200", "--rounds", "100"), render_stack),
     Section("footage", ("footage", "--ships", "200", "--seconds", "60"), render_footage),
     Section("views", ("views", "--clients", "1000", "--ticks", "200"), render_views),
+    Section("crowd-250", ("crowd", "--clients", "250", "--seconds", "20"), render_crowd, False),
+    Section("crowd-500", ("crowd", "--clients", "500", "--seconds", "20"), render_crowd, False),
+    Section("crowd-1000", ("crowd", "--clients", "1000", "--seconds", "20"), render_crowd, False),
     Section("net-300", ("net", "--clients", "300", "--seconds", "20"), render_net),
     Section("net-1000", ("net", "--clients", "1000", "--seconds", "30"), render_net),
     Section(
@@ -415,6 +468,29 @@ def render_summary(results: dict[str, Result]) -> list[str]:
             f"{us:.2f} µs", "≤ 20 µs", us <= 20)  # fmt: skip
         add("views", f"views (v2): bytes per update, {views['visible_per_client']:.0f} in view",
             f"{size:.0f} B", "≤ 600 B", size <= 600)  # fmt: skip
+    if crowd := got("crowd-1000"):
+        c, load = crowd, "crowd-1000"
+        rate, p99 = c["updates_per_client_per_s"], c["update_interval_ms"]["p99"]
+        add(load, f"crowd, {c['clients']:,} clients in one system: connected, updates/s",
+            f"{c['connected']:,}, {_num(rate)}", "all, 20", c["connected"] == c["clients"]
+            and rate >= 19.5)  # fmt: skip
+        add(load, "crowd: p99 update interval", f"{_num(p99)} ms", "≤ 75 ms", p99 <= 75)
+        add(load, "crowd: bytes per update", f"{_num(c['bytes_per_update'], 0)} B", "≤ 600 B",
+            c["bytes_per_update"] <= 600)  # fmt: skip
+        cpu = c["server_cpu_ms_per_client_s"]
+        kept_up = rate >= 19.5  # a server that did not send the updates did not spend on them
+        add(load, "crowd: server CPU per client-second",
+            f"{_num(cpu)} ms" + ("" if kept_up else f" (at {_num(rate)} updates/s: not judged)"),
+            "≤ 0.7 ms", None if cpu is None or not kept_up else cpu <= 0.7)  # fmt: skip
+        hz = c["other_zone_tick_hz"]
+        add(load, "crowd: the other system's tick rate", f"{_num(hz)} Hz", "20 Hz",
+            None if hz is None else hz >= 19.5)  # fmt: skip
+    if small := got("crowd-250"):
+        cpu, rate = small["server_cpu_ms_per_client_s"], small["updates_per_client_per_s"]
+        add("crowd-250", "crowd, 250 clients: updates/s, p99 interval, server CPU per client-s",
+            f"{_num(rate)}, {_num(small['update_interval_ms']['p99'])} ms, {_num(cpu)} ms",
+            "20, ≤ 75 ms, ≤ 0.7 ms", rate >= 19.5 and small["update_interval_ms"]["p99"] <= 75
+            and cpu is not None and cpu <= 0.7)  # fmt: skip
     if battle := got("battle"):
         p99 = battle["ms_per_tick"]["p99"]
         add("battle", f"battle, {battle['ships']:,} ships in one system: p99 per tick",

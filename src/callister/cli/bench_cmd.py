@@ -267,6 +267,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print JSON only")
     e.set_defaults(func=run_economy)
 
+    np_ = bench.add_parser(
+        "newplayer",
+        help="a scripted new player's first minutes on a fresh server",
+        description="Start `callister serve` on a temporary SQLite database with default "
+        "settings and play one new player over a real WebSocket, doing only what a player can "
+        "do: the tutorial by its objectives (undock, fly to the marker, mine, dock, sell, take "
+        "a contract from the mission board, jump), then (unless --no-strand) run the tank dry "
+        "and get rescued. Prints tutorial_completed, seconds_to_first_profit (goal <= 300), "
+        "ships_seen_first_90s, dead_ends (situations with no action towards progress, checked "
+        "once a second: goal 0), missions_offered, the steps' times and the rescue.",
+    )
+    np_.add_argument(
+        "--no-strand", action="store_true", help="skip running dry and the rescue (faster)"
+    )
+    np_.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
+    np_.add_argument("--json", action="store_true", help="print JSON only")
+    np_.set_defaults(func=run_newplayer)
     # speech (issue 15): the language model as the clones' voice (bench/speech.py)
     sp = bench.add_parser(
         "speech",
@@ -377,6 +394,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true", help="print JSON only")
     v.set_defaults(func=run_views)
 
+    c = bench.add_parser(
+        "crowd",
+        help="issue 17's crowd workload: N protocol v2 clients in one system of a real server",
+        description="Start a server, connect N protocol v2 clients from load processes of "
+        "their own, place them in one disc of radius 5000 m x sqrt(N/1000) of one system (the "
+        "server's bench-only spawn) and one observer in another system; every client changes "
+        "its controls at 10 Hz and reads 20 updates a second. Reports update rates and "
+        "intervals, bytes per update, ships in view, server CPU per client-second, the load "
+        "generator's CPU, the crowded system's tick time and the quiet system's tick rate. "
+        "Progress goes to stderr.",
+    )
+    c.add_argument("--clients", type=int, default=1000, help="players (default %(default)s)")
+    c.add_argument(
+        "--seconds", type=float, default=20.0, help="measured seconds (default %(default)s)"
+    )
+    c.add_argument(
+        "--workers", type=int, default=2, help="load generator processes (default %(default)s)"
+    )
+    c.add_argument("--seed", type=int, default=1, help="placement seed (default %(default)s)")
+    c.add_argument(
+        "--inputs",
+        choices=("changes", "every"),
+        default="changes",
+        help="send the held controls when they change (~3.6/s, as the browser does; default) "
+        "or every one of the walk's 10 a second",
+    )
+    c.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="write a py-spy profile of the server over the measured seconds (collapsed stacks)",
+    )
+    c.add_argument("--json", action="store_true", help="print JSON only (progress on stderr)")
+    c.set_defaults(func=run_crowd)
+
     r = bench.add_parser(
         "report",
         help="run the benchmarks and regenerate docs/benchmarks.md",
@@ -467,6 +519,21 @@ def run_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_crowd(args: argparse.Namespace) -> int:
+    from callister.bench.crowd_bench import run_crowd_bench
+
+    result = run_crowd_bench(
+        args.clients,
+        args.seconds,
+        workers=args.workers,
+        seed=args.seed,
+        profile=args.profile,
+        inputs=args.inputs,
+    )
+    _print(result, args.json)
+    return 0
+
+
 def run_views(args: argparse.Namespace) -> int:
     from callister.bench.views import run_views_bench
 
@@ -534,6 +601,13 @@ def run_economy(args: argparse.Namespace) -> int:
         args.agents, args.hours, seed=args.seed, step_s=args.step, progress=not args.no_progress
     )
     _print(result, args.json)
+    return 0
+
+
+def run_newplayer(args: argparse.Namespace) -> int:
+    from callister.bench.newplayer import run_newplayer_bench
+
+    _print(run_newplayer_bench(strand=not args.no_strand, db=args.db), args.json)
     return 0
 
 

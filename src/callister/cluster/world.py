@@ -97,10 +97,10 @@ class ClusterWorld(World):
         await self.node.own(key)  # lease + fence before anything is read
         return await super()._load_zone(key, x, y)
 
-    def step(self) -> None:
+    def advance_clock(self) -> None:
         for key in [k for k in self.zones if not self.node.valid(k)]:
             self.lose_zone(key, "lease no longer valid")
-        super().step()
+        super().advance_clock()
 
     def unload(self, handle: ZoneHandle) -> None:
         super().unload(handle)

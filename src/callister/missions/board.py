@@ -166,6 +166,10 @@ def offers_of(world: World, sector: Sector, station: int) -> tuple[Contract, ...
     return tuple(out)
 
 
+draw_board = board
+"""`board` by a name that the package's re-export of the function does not shadow."""
+
+
 def reward_round(credits: float) -> int:
     """Credits rounded up to a multiple of ROUND_TO."""
     return math.ceil(credits / rules.ROUND_TO - 1e-9) * rules.ROUND_TO

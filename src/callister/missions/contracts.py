@@ -136,7 +136,11 @@ class Goal:
         for key in ("item", "qty", "volume", "target", "clone", "owner", "fuel"):
             value = getattr(self, key)
             if value:
-                out[key] = str(value) if key in ("target", "clone", "owner") else value
+                # the wire's id rules (docs/protocol.md): a ship's id and a player's account
+                # are numbers, a clone's id (and a clone's owner, -clone id) a decimal string
+                if key == "clone" or (key == "owner" and value < 0):
+                    value = str(value)
+                out[key] = value
         return out
 
     @classmethod

@@ -18,6 +18,7 @@ segments' compressed bytes. No pickle anywhere: saved footage comes back from a 
 from __future__ import annotations
 
 import json
+import math
 import struct
 import time
 import zlib
@@ -29,6 +30,7 @@ from typing import Any, Final
 import numpy as np
 
 from callister.content import Content, ContentError, ContentPack, Hull, load_content
+from callister.protocol.intents import Input
 from callister.protocol.snapshot import encode_snapshot, quantise
 from callister.sim import Zone, ZoneEvent, ZoneLayout
 from callister.sim.checkpoint import INTENT_TYPES, intent_from_json, intent_to_json
@@ -96,6 +98,17 @@ def encode_op(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes
     """One recorded call as a JSON line."""
     if name == "step":
         return b'["step"]\n'
+    if name == "submit" and len(args) == 1 and type(args[0]) is Input and not kwargs:
+        # the call a crowd makes ten times a second per player: the same line as the general
+        # path below, written directly (json.dumps of floats is their repr) at a fifth the cost
+        i = args[0]
+        thrust, turn = float(i.thrust), float(i.turn)
+        if math.isfinite(thrust) and math.isfinite(turn):
+            brake = "true" if i.brake else "false"
+            return (
+                f'["submit",[{{"intent":["input",{int(i.actor)},{int(i.ship)},{thrust!r},'
+                f"{turn!r},{brake}]}}]]\n"
+            ).encode()
     body: list[Any] = [name, [_enc(a) for a in args]]
     if kwargs:
         body.append({k: _enc(v) for k, v in kwargs.items()})

@@ -311,9 +311,65 @@ class CruiseMsg:
         return Cruise(actor, self.ship, self.on)
 
 
+@dataclass(frozen=True, slots=True)
+class MissionsMsg:
+    """Open the mission board of the station the ship is docked at (issue 16)."""
+
+    ship: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptMsg:
+    ship: int
+    contract: str  # an id from a `missions` board, or a rescue call's `contract`
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonMsg:
+    ship: int
+    contract: str
+
+
+@dataclass(frozen=True, slots=True)
+class TutorialMsg:
+    ship: int
+    op: str  # one of TUTORIAL_OPS
+
+
+@dataclass(frozen=True, slots=True)
+class RescueMsg:
+    """A stranded pilot: see the offers, take one (`kind` fuel/tow), or cancel the call."""
+
+    ship: int
+    op: str  # one of RESCUE_OPS
+    kind: str = ""  # one of RESCUE_KINDS, for "take"
+
+
+@dataclass(frozen=True, slots=True)
+class RecallMsg:
+    ship: int
+    rid: str
+    confirm: bool  # False: the terms only (`recall_offer`)
+
+
+@dataclass(frozen=True, slots=True)
+class RationMsg:
+    ship: int
+    rid: str
+
+
 AUTOPILOT_TARGETS = ("station", "field", "link", "ship", "point")
 TravelMessage = AutopilotMsg | CruiseMsg
 """Travel (issue 16): each becomes one zone intent (`message.intent(actor)`)."""
+
+MissionMessage = (
+    MissionsMsg | AcceptMsg | AbandonMsg | TutorialMsg | RescueMsg | RecallMsg | RationMsg
+)
+"""Missions (issue 16): about the sender's own ship, handled by the world's mission desk."""
+TUTORIAL_OPS = ("skip", "resume")
+RESCUE_OPS = ("offers", "take", "cancel")
+RESCUE_KINDS = ("fuel", "tow")
+MAX_CONTRACT_ID = 32
 
 CREW_STATIONS = ("pilot", "gunner", "engineer", "miner")
 ShareMessage = InviteAboardMsg | BoardMsg | AssignMsg | LeaveShipMsg | BoardAttackMsg
@@ -333,7 +389,7 @@ CrewMessage = HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg
 ShipMessage = (
     InputMsg | DockMsg | UndockMsg | JumpMsg | FireMsg | TargetMsg | MineMsg | LootMsg
     | DistressMsg | MarketMsg | TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg | CrewMessage
-    | PowerMsg | TravelMessage | HailMsg
+    | PowerMsg | TravelMessage | HailMsg | MissionMessage
 )  # fmt: skip
 """Messages about the sender's own ship: the gateway checks `ship` is theirs first."""
 StationMessage = TradeMsg | ServiceMsg | BuyHullMsg | BuyModuleMsg
@@ -496,6 +552,24 @@ def _account_ref(obj: dict[str, Any], name: str) -> int:
 def _assign(obj: dict[str, Any]) -> AssignMsg:
     station = _choice(obj, "station", CREW_STATIONS)
     return AssignMsg(ship=_ship(obj), member=_clone_ref(obj, "member", zero=False), station=station)
+
+
+def _contract(obj: dict[str, Any]) -> str:
+    """A contract id: 1-32 ASCII letters and digits (what boards and rescue calls give)."""
+    value = _field(obj, "contract")
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_CONTRACT_ID
+        or not (value.isascii() and value.isalnum())
+    ):
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'contract' must be a contract id from a board")
+    return value
+
+
+def _rescue(obj: dict[str, Any]) -> RescueMsg:
+    op = _choice(obj, "op", RESCUE_OPS)
+    kind = _choice(obj, "kind", RESCUE_KINDS) if op == "take" else ""
+    return RescueMsg(ship=_ship(obj), op=op, kind=kind)
 
 
 def _power(obj: dict[str, Any]) -> PowerMsg:
@@ -761,6 +835,13 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "party_accept": lambda o: PartyAcceptMsg(inviter=_account_ref(o, "from")),
     "party_decline": lambda o: PartyDeclineMsg(inviter=_account_ref(o, "from")),
     "party_leave": lambda o: PartyLeaveMsg(),
+    "missions": lambda o: MissionsMsg(ship=_ship(o)),
+    "accept": lambda o: AcceptMsg(ship=_ship(o), contract=_contract(o)),
+    "abandon": lambda o: AbandonMsg(ship=_ship(o), contract=_contract(o)),
+    "tutorial": lambda o: TutorialMsg(ship=_ship(o), op=_choice(o, "op", TUTORIAL_OPS)),
+    "rescue": _rescue,
+    "recall": lambda o: RecallMsg(ship=_ship(o), rid=_rid(o), confirm=_bool(o, "confirm")),
+    "ration": lambda o: RationMsg(ship=_ship(o), rid=_rid(o)),
     "gm": decode_gm,  # game masters (issue 18): protocol/gm.py
 }
 

@@ -37,7 +37,7 @@ from callister.server.auth import (
     new_token,
     token_hash,
 )
-from callister.server.bus import InProcessBus
+from callister.server.bus import InProcessBus, zone_key
 from callister.server.gateway import Gateway
 from callister.server.http import (
     SERVICES,
@@ -53,7 +53,7 @@ from callister.server.http import (
 )
 from callister.server.metrics import Metrics, refuse_scrape
 from callister.server.settings import Settings
-from callister.server.world import World
+from callister.server.world import World, zone_health
 from callister.server.writer import StoreWriter
 from callister.store import Account, NameTaken, open_store
 from callister.universe import DEFAULT_PARAMS
@@ -273,7 +273,8 @@ async def system_view(request: web.Request) -> web.Response:
         return error(400, "BAD_SECTOR", str(exc))
     if system is None:
         return error(404, "NO_SYSTEM", f"sector ({x}, {y}) is empty space")
-    return web.json_response(system.to_dict())
+    # as the server runs it: home stations and lawful hubs with the baseline services
+    return web.json_response(services.world.missions.served(system).to_dict())
 
 
 async def map_view(request: web.Request) -> web.Response:
@@ -302,6 +303,14 @@ async def healthz(request: web.Request) -> web.Response:
     if host is not None:
         players = sum(len(r.world.pilots) for r in host.runtimes.values())
         connections = host.connections()
+    extra: dict[str, Any] = {}
+    if "zone" in request.query:  # one system's own clock (issue 17: zones keep their own time)
+        try:
+            x, y = (int(part) for part in request.query["zone"].split(":"))
+        except ValueError:
+            return error(400, "BAD_FIELD", "zone must be <x>:<y>, sector coordinates")
+        handle = world.zones.get(zone_key(world.name, x, y))
+        extra["zone"] = None if handle is None else zone_health(handle, time.monotonic())
     return web.json_response(
         {
             "status": "ok",
@@ -314,6 +323,7 @@ async def healthz(request: web.Request) -> web.Response:
             "db": services.store.db.dialect,
             "uptime_s": round(time.time() - services.started_at, 1),
             "tick_ms": services.metrics.tick_percentiles(_since(request)),
+            **extra,
         }
     )
 
@@ -447,5 +457,8 @@ def run(settings: Settings) -> None:
     # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
     sys.setswitchinterval(0.001)
     app = build_app(settings)
-    log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    log.info(
+        "listening",
+        extra={"url": f"http://{settings.host}:{settings.port}", "loop": settings.event_loop},
+    )
     serve(app, settings)

@@ -46,6 +46,8 @@ from callister.protocol.gm import GmMsg
 from callister.protocol.intents import Dock, Fire, Input, Intent, Jump, Loot, Mine, Power, Undock
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import (
+    AbandonMsg,
+    AcceptMsg,
     AckMsg,
     BountyMsg,
     BuyHullMsg,
@@ -65,10 +67,15 @@ from callister.protocol.messages import (
     LootMsg,
     MarketMsg,
     MineMsg,
+    MissionMessage,
+    MissionsMsg,
     PartyMessage,
     PingMsg,
     PowerMsg,
+    RationMsg,
+    RecallMsg,
     ReportMsg,
+    RescueMsg,
     ServiceMsg,
     ShareMessage,
     SpectateMsg,
@@ -76,6 +83,7 @@ from callister.protocol.messages import (
     TargetMsg,
     TradeMsg,
     TravelMessage,
+    TutorialMsg,
     UndockMsg,
     encode_server,
     error_message,
@@ -172,9 +180,16 @@ class Commands:
         self.distress_at: dict[int, float] = {}  # account -> when its last call went out
 
     # ------------------------------------------------------------------ welcomes
-    def welcome(self, account: Account, pilot: Pilot, worlds: list[dict[str, Any]]) -> str:
-        """The answer to a player's hello: the account, its ship and home, the world and its
-        rates, the weapons (to pace fire) and the `worlds` the account may enter."""
+    def welcome(
+        self,
+        account: Account,
+        pilot: Pilot,
+        worlds: list[dict[str, Any]],
+        version: int = PROTOCOL_VERSION,
+    ) -> str:
+        """The answer to a player's hello: the protocol `version` spoken on the socket, the
+        account, its ship and home, the world and its rates, the weapons (to pace fire) and
+        the `worlds` the account may enter."""
         c = pilot.character
         home = sector_str((c.home_x, c.home_y))
         return self._welcome(
@@ -182,11 +197,14 @@ class Commands:
             worlds,
             {"ship": c.ship_id, "hull": c.hull},
             {"home": home, "home_station": c.home_station, "credits": pilot.credits},
+            version,
         )
 
-    def spectator_welcome(self, account: Account, worlds: list[dict[str, Any]]) -> str:
+    def spectator_welcome(
+        self, account: Account, worlds: list[dict[str, Any]], version: int = PROTOCOL_VERSION
+    ) -> str:
         """The answer to a spectator's hello: as a player's, with no ship (`spectate`)."""
-        return self._welcome(account, worlds, {"ship": 0, "spectate": True}, {})
+        return self._welcome(account, worlds, {"ship": 0, "spectate": True}, {}, version)
 
     def _welcome(
         self,
@@ -194,11 +212,12 @@ class Commands:
         worlds: list[dict[str, Any]],
         ship: dict[str, Any],
         home: dict[str, Any],
+        version: int,
     ) -> str:
         settings = self.settings
         return encode_server(
             "welcome",
-            v=PROTOCOL_VERSION,
+            v=version,
             account=account.id,
             name=account.name,
             role=account.role,
@@ -234,10 +253,19 @@ class Commands:
             return error_message(exc.code, exc.message)
 
     def entered(self, pilot: Pilot) -> Request:
-        """What a player hears after the welcome: their crew (a `crew` message)."""
-        return Request(
-            self._answer(pilot.account_id, None, self.world.agents.crews.send_crew(pilot))
+        """What a player hears after the welcome: their crew (a `crew` message), then their
+        objectives (the tutorial, contracts, standing: an `objectives` message)."""
+        return Request(self._entered(pilot))
+
+    async def _entered(self, pilot: Pilot) -> Answer | None:
+        answer = await self._answer(
+            pilot.account_id, None, self.world.agents.crews.send_crew(pilot)
         )
+        try:
+            await self.world.missions.entered(pilot)
+        except Exception:
+            log.exception("missions failed to load", extra={"account": pilot.account_id})
+        return answer
 
     def _dispatch(self, sender: Sender, message: ClientMessage) -> Effect:
         if isinstance(message, AckMsg):
@@ -312,6 +340,8 @@ class Commands:
             return Request(self._answer(account, message.rid, work, message))
         if isinstance(message, HireMsg | DismissMsg | CrewOrderMsg | CrewChatMsg):
             return self._crew(account, pilot, message)
+        if isinstance(message, MissionMessage):
+            return Request(self._mission(pilot, message))
         if zone in self.world.frozen:  # a game master froze the system (server/gm.py)
             if isinstance(message, InputMsg):
                 return None  # held controls: nothing moves, as between systems
@@ -400,6 +430,40 @@ class Commands:
             ),
             status_changed=True,  # credits/cargo changed: resend the status
         )
+
+    async def _mission(self, pilot: Pilot, message: MissionMessage) -> Answer | None:
+        """Missions (issue 16): the mission desk answers; a refusal is an error whose `ref`
+        is the request's `rid`, or else the message type."""
+        desk = self.world.missions
+        ref = message.rid if isinstance(message, RecallMsg | RationMsg) else None
+        try:
+            answer: dict[str, Any] | None = None
+            if isinstance(message, MissionsMsg):
+                answer = await desk.board(pilot)
+            elif isinstance(message, AcceptMsg):
+                await desk.accept(pilot, message.contract)
+            elif isinstance(message, AbandonMsg):
+                await desk.abandon(pilot, message.contract)
+            elif isinstance(message, TutorialMsg):
+                await desk.tutorial(pilot, message.op)
+            elif isinstance(message, RescueMsg):
+                answer = await desk.rescue(pilot, message.op, message.kind)
+            elif isinstance(message, RecallMsg):
+                answer = await desk.recall(pilot, message.rid, message.confirm)
+            else:
+                answer = await desk.ration(pilot, message.rid)
+        except ProtocolError as exc:
+            kind = type(message).__name__.removesuffix("Msg").lower()
+            return Answer(error_message(exc.code, exc.message, ref=ref or kind))
+        except Exception:
+            log.exception("mission request failed", extra={"account": pilot.account_id})
+            return Answer(
+                error_message(ErrorCode.INTERNAL, "the request failed; retry it", ref=ref)
+            )
+        if answer is None:
+            return None
+        fields = dict(answer)
+        return Answer(encode_server(str(fields.pop("t")), **fields), status_changed=True)
 
     async def _market(self, pilot: Pilot) -> Answer:
         return Answer(encode_server("market", **await self.world.stations.market(pilot)))
@@ -510,7 +574,16 @@ class Commands:
             return error_message(ErrorCode.RATE_LIMITED, refusal, ref="distress")
         self.metrics.inc("callister_distress_total")
         self.bus.publish(DISTRESS, DistressCall(zone, state.id, pilot.name, state.x, state.y))
-        return None
+        # the caller hears what would get them out (rescue offers, the recall)
+        return Request(self._offers(pilot))
+
+    async def _offers(self, pilot: Pilot) -> Answer | None:
+        try:
+            offers = await self.world.missions.rescue_offers(pilot)
+        except ProtocolError as exc:
+            return Answer(error_message(exc.code, exc.message, ref="distress"))
+        fields = dict(offers)
+        return Answer(encode_server(str(fields.pop("t")), **fields))
 
     def _limit_distress(self, account: int) -> str | None:
         """Note a distress call going out now, or say why it may not (one per window)."""

@@ -14,6 +14,7 @@ server/commands.py what messages mean.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,21 @@ from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
 from callister.server.status import fx_for, zone_fx
+from callister.server.views import ViewEngine
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
-from callister.sim import Collided, Docked, JumpCancelled, JumpCharging, Refused, Undocked
+from callister.sim import (
+    Collided,
+    Docked,
+    JumpCancelled,
+    JumpCharging,
+    Refused,
+    Undocked,
+    ZoneFrame,
+)
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
 
+SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
+_TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
@@ -65,9 +77,14 @@ class Fanout:
         self.period = settings.tick_hz // settings.snapshot_hz
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
+        self.engines: dict[str, ViewEngine] = {}  # zone key -> its v2 sockets' views
+        self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
         bus.subscribe(GM_SHIP, self._on_gm_ship)
+
+    def _engine(self) -> ViewEngine:
+        return ViewEngine(self.settings.aoi_radius, tick_hz=self.settings.tick_hz)
 
     # ------------------------------------------------------------ what a session watches
     def attach(self, session: Session, pilot: Pilot) -> None:
@@ -99,20 +116,36 @@ class Fanout:
         session.introduced.clear()
         members = self.by_zone.setdefault(key, set())
         members.add(session)
+        if session.version == 2:  # a fresh slot: its first update is a RESYNC
+            engine = self.engines.get(key)
+            if engine is None:
+                engine = self.engines[key] = self._engine()
+            session.view_slot = engine.add_client()
         if key not in self._zone_subs:
             self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
         handle = self.world.zones.get(key)
         if handle is not None:
-            session.send_json(
-                encode_server(
-                    "system",
-                    system=handle.system.to_dict(),
-                    tick=handle.zone.tick,
-                    gates=[gate.to_dict() for gate in handle.system.gates],
-                )
-            )
+            session.send_json(self._system_message(handle.system, handle.zone.tick))
             if key in self.world.frozen:  # a frozen system: say so on entering it
                 session.send_json(self._frozen_event(handle.sector, True))
+
+    def _system_message(self, system: Any, tick: int) -> str:
+        """The `system` message: the system and its gates encoded once per system (a crowd
+        arriving together, or a busy jump gate, would encode the same tens of kilobytes for
+        every ship), the tick spliced in."""
+        cached = self._systems.get(system.key)
+        if cached is None or cached[0] is not system:  # a changed system is a new object
+            body = encode_server(
+                "system",
+                system=system.to_dict(),
+                tick=_TICK_MARK,
+                gates=[g.to_dict() for g in system.gates],
+            )
+            head, tail = body.split(json.dumps(_TICK_MARK), 1)
+            cached = self._systems[system.key] = (system, head, tail)
+            if len(self._systems) > SYSTEM_CACHE:
+                self._systems.pop(next(iter(self._systems)))
+        return f"{cached[1]}{int(tick)}{cached[2]}"
 
     def leave_zone(self, session: Session) -> None:
         """The session watches no zone (between systems, or gone)."""
@@ -120,6 +153,12 @@ class Fanout:
         if key is None:
             return
         session.zone_key = None
+        engine = self.engines.get(key)
+        if engine is not None and session.view_slot is not None:
+            engine.remove_client(session.view_slot)
+            if not engine.clients:
+                del self.engines[key]
+        session.view_slot = None
         members = self.by_zone.get(key)
         if members is not None:
             members.discard(session)
@@ -297,11 +336,28 @@ class Fanout:
             self._route_event(event)
         fx = zone_fx(msg.events) if msg.events else None
         self._fx_and_status(msg, members, fx)
-        phase = msg.cadence % self.period
-        ids = msg.frame.ids
-        candidates = [s for s in members if s.phase_key % self.period == phase and not s.closed]
-        if not candidates or len(ids) == 0:
-            return
+        phase = msg.cadence % self.period  # a frozen zone's snapshots keep the beat
+        v1: list[Session] = []
+        v2: list[Session] = []
+        for s in members:
+            if s.phase_key % self.period == phase and not s.closed:
+                (v2 if s.version == 2 else v1).append(s)
+        if v1 and len(msg.frame.ids):
+            self._snapshots(msg, v1)
+        engine = self.engines.get(msg.key)
+        if engine is not None:  # every tick, due clients or not: rates are measured per call
+            self._updates(msg, engine, v2)
+
+    def _centres(
+        self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
+    ) -> tuple[list[Session], npt.NDArray[np.intp], npt.NDArray[np.float64], Any]:
+        """The candidates whose view centre is in the frame (a spectator's always is: its
+        camera), their centres' rows, and their centres (x, y metres, a 2 x n array)."""
+        ids = frame.ids
+        if len(ids) == 0:
+            spectators = [s for s in candidates if s.spectator]
+            cams = np.array([[s.cam_x for s in spectators], [s.cam_y for s in spectators]])
+            return spectators, np.zeros(0, np.intp), cams.reshape(2, -1), None
         # one vectorised lookup of every due viewer's centre row in the frame: its own ship, or
         # for a spectator the entity it follows
         wanted = np.fromiter(
@@ -314,24 +370,29 @@ class Fanout:
             watching = np.fromiter((s.spectator for s in candidates), dtype=bool)
             keep = found | watching
         due = [s for s, ok in zip(candidates, keep.tolist(), strict=True) if ok]
-        if not due:
-            return
-        shared = share_frame(msg.frame, self.cell)
         own = rows_of[keep]
-        cx, cy = shared.x[own], shared.y[own]
+        centres = np.array([np.asarray(x)[own], np.asarray(y)[own]], dtype=np.float64)
         if keep is not found:
             hit = found[keep]
             for i, session in enumerate(due):
                 if not session.spectator:
                     continue
                 if hit[i]:  # remember where the target was: the camera stays if it leaves
-                    session.cam_x, session.cam_y = float(cx[i]), float(cy[i])
+                    session.cam_x, session.cam_y = float(centres[0, i]), float(centres[1, i])
                 else:
-                    cx[i], cy[i] = session.cam_x, session.cam_y
+                    centres[0, i], centres[1, i] = session.cam_x, session.cam_y
+        return due, own, centres, keep
+
+    def _snapshots(self, msg: ZoneTick, candidates: list[Session]) -> None:
+        """Protocol v1: each due socket's snapshot against the view it acknowledged."""
+        shared = share_frame(msg.frame, self.cell)
+        due, _, centres, _ = self._centres(msg.frame, candidates, shared.x, shared.y)
+        if not due:
+            return
         views = plan_views(
             shared,
-            cx,
-            cy,
+            centres[0],
+            centres[1],
             self.settings.aoi_radius,
             self.settings.aoi_near_radius,
             msg.cadence // self.period,
@@ -341,6 +402,38 @@ class Fanout:
             views = self._hide_ghosts(due, shared, views)
         for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
+
+    def _updates(self, msg: ZoneTick, engine: ViewEngine, candidates: list[Session]) -> None:
+        """Protocol v2: every due socket's update frame from the zone's view engine in one
+        call (each entity encoded once, every view in one compiled pass); a frame that
+        cannot be written now (a backed-up socket) makes that socket's next frame a RESYNC."""
+        frame = msg.frame
+        due: list[Session] = []
+        centres = np.zeros((2, 0))
+        if candidates:
+            due, _, centres, _ = self._centres(frame, candidates, frame.x, frame.y)
+        slots = [s.view_slot if s.view_slot is not None else -1 for s in due]
+        batch = engine.update_frame(frame, slots, centres[0], centres[1])
+        if not due:
+            return
+        # plain lists and one memoryview: the loop below runs once per socket per tick
+        data = memoryview(batch.data)
+        starts, ends = batch.starts.tolist(), batch.ends.tolist()
+        fresh_starts, fresh_ends = batch.fresh_starts.tolist(), batch.fresh_ends.tolist()
+        for i, session in enumerate(due):
+            if fresh_ends[i] > fresh_starts[i]:
+                fresh = batch.fresh_ids[fresh_starts[i] : fresh_ends[i]].tolist()
+                new_ids = [e for e in fresh if e not in session.introduced]
+                if new_ids:
+                    self._introduce(session, new_ids)
+            if not session.send_snapshot(data[starts[i] : ends[i]]):
+                engine.resync(slots[i])
+
+    def resync(self, session: Session) -> None:
+        """A v2 client asked for its whole view: its next update is a RESYNC."""
+        engine = self.engines.get(session.zone_key) if session.zone_key else None
+        if engine is not None and session.view_slot is not None:
+            engine.resync(session.view_slot)
 
     def _snapshot(
         self,
@@ -395,6 +488,8 @@ class Fanout:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
                 status = self.world.shipshare.status(zone, pilot, own, session.target)
+                # the HUD's objective and, when dry or stranded, the ways out (issue 16)
+                status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
                 if status != last and (
                     last is None

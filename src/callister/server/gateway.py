@@ -27,8 +27,16 @@ from callister.moderation import admission
 from callister.moderation.admission import Mutes
 from callister.moderation.feeds import EVIDENCE, Suspicion
 from callister.moderation.service import Moderation
+from callister.protocol.controls import ControlsMsg, ResyncMsg, decode_client_v2
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.protocol.messages import Hello, decode_client, encode_server, error_message
+from callister.protocol.messages import (
+    AckMsg,
+    ClientMessage,
+    Hello,
+    decode_client,
+    encode_server,
+    error_message,
+)
 from callister.server.auth import token_hash
 from callister.server.bus import Bus
 from callister.server.commands import Acked, Answer, Commands, Effect, Request, Targeted
@@ -146,6 +154,9 @@ class Gateway:
         self.fanout = Fanout(world, bus, settings, self.sessions, self.spectators)
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: WorldsFor | None = None
+        # protocol v2 on this gateway's sockets (a cluster worker relaying sockets turns it off:
+        # its relay carries v1's frames only)
+        self.speaks_v2 = True
 
     def moderate(self, moderation: Moderation) -> None:
         """Put this gateway's sockets under `moderation` (at start-up, before any connects):
@@ -228,6 +239,7 @@ class Gateway:
             old.send_json(encode_server("bye", reason="replaced by a newer connection"))
             await old.ws.close(code=CLOSE_REPLACED, message=b"replaced")
         session = Session(ws, account, self.settings, self.metrics)
+        session.version = self._version(hello)
         self.sessions[account.id] = session
         self.metrics.inc("callister_logins_total")
         session.sender = asyncio.get_running_loop().create_task(session.run_sender())
@@ -239,7 +251,9 @@ class Gateway:
             if marked != (account.id in self.fanout.moderator_ships):
                 self.fanout.mark_moderator(pilot, marked)
             self.fanout.attach(session, pilot)
-            session.send_json(self.commands.welcome(account, pilot, self._worlds(account)))
+            session.send_json(
+                self.commands.welcome(account, pilot, self._worlds(account), session.version)
+            )
             session.send_json(self.commands.content_message())
             if pilot.zone_key is not None:
                 self.fanout.enter_zone(session, pilot.zone_key)
@@ -261,6 +275,11 @@ class Gateway:
             elif msg.type == WSMsgType.ERROR:
                 break
 
+    def _version(self, hello: Hello | None) -> int:
+        """The protocol version this socket speaks: 2 when the hello asks for it and this
+        gateway speaks it (`speaks_v2`), else 1 (docs/protocol.md, "Negotiation")."""
+        return 2 if hello is not None and hello.v == 2 and self.speaks_v2 else 1
+
     def _worlds(self, account: Account) -> list[dict[str, Any]]:
         return self.worlds_for(account) if self.worlds_for else []
 
@@ -275,11 +294,14 @@ class Gateway:
         centred on the entity it follows (across jumps, for a player's ship) or a fixed point."""
         session = Session(ws, account, self.settings, self.metrics)
         session.spectator = True
+        session.version = self._version(hello)
         self.spectators.add(session)
         self.metrics.inc("callister_spectators_total")
         session.sender = asyncio.get_running_loop().create_task(session.run_sender())
         try:
-            session.send_json(self.commands.spectator_welcome(account, self._worlds(account)))
+            session.send_json(
+                self.commands.spectator_welcome(account, self._worlds(account), session.version)
+            )
             session.send_json(self.commands.content_message())
             for effect in self.commands.spectate(hello.follow, hello.sector):
                 self._perform(session, effect)
@@ -309,13 +331,30 @@ class Gateway:
                 )
             return True
         try:
-            message = decode_client(data)
+            message = (
+                decode_client(data) if session.version == 1 else self._decode_v2(session, data)
+            )
         except ProtocolError as exc:
             self.metrics.inc("callister_protocol_errors_total")
             session.send_json(error_message(exc.code, exc.message, ref=exc.ref))
             return True
-        self._perform(session, self.commands.handle(session, message))
+        if message is not None:
+            self._perform(session, self.commands.handle(session, message))
         return True
+
+    def _decode_v2(self, session: Session, data: str | bytes) -> ClientMessage | None:
+        """A v2 socket's frame as the one message path knows it: binary controls become the
+        `input` of the ship the session commands; `resync` and acks are the view's business
+        (None: nothing more to do). ProtocolError for a frame v2 refuses."""
+        message = decode_client_v2(data)
+        if isinstance(message, ControlsMsg):
+            return message.for_ship(session.ship_id)
+        if isinstance(message, ResyncMsg):
+            self.fanout.resync(session)
+            return None
+        if isinstance(message, AckMsg):
+            return None  # v2 has no acknowledgements: accepted and ignored
+        return message
 
     def _perform(self, session: Session, effect: Effect) -> None:
         """Carry out what a command returned (server/commands.py): write it, run it, or change

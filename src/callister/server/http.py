@@ -7,6 +7,7 @@ bearer-token account and role checks, the client files' directory and content po
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from callister.moderation import admission
 from callister.server.auth import Passwords, Throttle, token_hash
 from callister.server.gateway import Gateway
 from callister.server.metrics import Metrics
-from callister.server.settings import Settings
+from callister.server.settings import Settings, SettingsError
 from callister.server.world import World
 from callister.server.writer import StoreWriter
 from callister.store import Account, Store
@@ -172,9 +173,20 @@ CSP = (
 
 def serve(app: web.Application, settings: Settings) -> None:
     """Run `app` on the settings' host and port until SIGINT/SIGTERM (no access log: the
-    metrics count requests; 5 s for open connections to finish)."""
+    metrics count requests; 5 s for open connections to finish), on the event loop the
+    settings name (`event_loop`: asyncio's, or uvloop's when that package is installed)."""
+    loop: Any = None
+    if settings.event_loop == "uvloop":
+        try:  # an optional package: imported by name, so its absence is a clear error here
+            uvloop = importlib.import_module("uvloop")
+        except ImportError:
+            raise SettingsError(
+                "event_loop = uvloop needs the uvloop package (pip install uvloop)"
+            ) from None
+        loop = uvloop.new_event_loop()
     web.run_app(
         app,
+        loop=loop,
         host=settings.host,
         port=settings.port,
         print=None,

@@ -19,6 +19,7 @@ protocol (bench/agents.py's `BenchHost` is a `Roster` for the agent runtime).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,6 +51,19 @@ class ZoneHandle:
     zone: Zone
     empty_since: float | None = None
     ids_pending: bool = False  # a block of entity ids for the zone is being reserved
+    # the zone's own clock (World._tick_loop): when its next tick is due (loop time; 0: not
+    # started), its smoothed step time (the cheapest due zone runs first), its recent step
+    # times (ms) and when they ran (monotonic s), and how often it fell so far behind that it
+    # dropped its backlog
+    next_at: float = 0.0
+    cost_ms: float = 0.0
+    step_ms: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
+    stepped_at: deque[float] = field(default_factory=lambda: deque(maxlen=ZONE_WINDOW))
+    overruns: int = 0
+
+
+ZONE_WINDOW = 1200
+"""Steps kept per zone for its own step times and rate (60 s at 20 Hz, as the world's)."""
 
 
 @dataclass(slots=True)

@@ -37,7 +37,7 @@ FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 _CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 
 
-def write_frame_now(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
     """Write one frame straight to the socket's transport; False (nothing written) if the
     socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
 
@@ -107,6 +107,10 @@ class Session:
         self.spectator = False
         self.follow = 0
         self.cam_x = self.cam_y = 0.0
+        # the protocol version this socket speaks (hello.v, docs/protocol.md "Negotiation"); a
+        # v2 socket's view lives in its zone's ViewEngine (server/views.py) as `view_slot`
+        self.version = 1
+        self.view_slot: int | None = None
 
     @property
     def centre_id(self) -> int:
@@ -147,14 +151,14 @@ class Session:
         _CLOSING.add(task)
         task.add_done_callback(_CLOSING.discard)
 
-    def send_snapshot(self, data: bytes) -> bool:
+    def send_snapshot(self, data: bytes | memoryview) -> bool:
         """Best effort: written now unless the socket is backed up, then skipped. A skipped
         snapshot is never acknowledged, so later deltas are based on what the client has."""
         if self.closed or self._json:
             return False
         return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
 
-    def _write_now(self, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+    def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         direct = getattr(self.ws, "write_direct", None)
         if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
             if not direct(data, opcode == WSMsgType.BINARY, backlog):
@@ -169,15 +173,23 @@ class Session:
         return True
 
     async def run_sender(self) -> None:
-        """Flushes JSON messages that could not be written at once (the slow path)."""
+        """Flushes JSON messages that could not be written at once (the slow path). Whatever
+        the socket takes now is written in one go; only a backed-up socket is awaited. (One
+        await per message would let a queue outlive its cause on a busy server: each await
+        resumes a whole loop iteration later, and snapshots wait while JSON is queued.)"""
         while not self.closed:
             await self._wake.wait()
             self._wake.clear()
             try:
                 while self._json:
-                    text = self._json.popleft()
+                    text = self._json[0]
+                    if self._write_now(text.encode(), WSMsgType.TEXT, JSON_BACKLOG):
+                        self._json.popleft()
+                        self._json_queued -= len(text)
+                        continue
+                    self._json.popleft()
                     self._json_queued -= len(text)
-                    await self.ws.send_str(text)
+                    await self.ws.send_str(text)  # waits for the socket to drain
                     self.bytes_sent += len(text)
                     self.metrics.inc("callister_bytes_sent_total", len(text))
             except (ConnectionResetError, RuntimeError):

@@ -156,6 +156,11 @@ class Settings:
         "Bearer token for /metrics (every process); empty: /metrics answers only loopback "
         "requests that no proxy forwarded.",
     )
+    event_loop: str = _s(
+        "asyncio",
+        "The event loop: asyncio (the standard library's) or uvloop (libuv; needs the uvloop "
+        "package: pip install uvloop; measured in docs/benchmarks.md, Crowd).",
+    )
     log_level: str = _s("info", "Log level: debug, info, warning, error.")
     log_json: bool = _s(True, "Structured JSON log lines on stderr (false: plain text).")
     # -- many worlds and the kill switch (issue 5; docs/worlds.md)
@@ -251,6 +256,8 @@ class Settings:
             raise SettingsError(
                 f"snapshot_hz={self.snapshot_hz} must divide tick_hz={self.tick_hz}"
             )
+        if self.event_loop not in ("asyncio", "uvloop"):
+            raise SettingsError("event_loop must be asyncio or uvloop")
         if self.llm_url and self.llm_model_path:
             raise SettingsError(
                 "set llm_url (a model server) or llm_model_path (an in-process model), not both"

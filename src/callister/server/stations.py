@@ -56,6 +56,8 @@ class StationDesk:
     ) -> None:
         self.roster, self.writer, self.store, self.economy = roster, writer, store, economy
         self.is_flagged = is_flagged  # Outcomes.is_flagged: bounties only on recent criminals
+        # told of each committed trade (the mission desk: a first profit, a purchase's basis)
+        self.on_trade: Callable[[Pilot, StationRef, dict[str, Any]], None] | None = None
 
     def _docked(self, pilot: Pilot) -> tuple[ZoneHandle, StationRef]:
         """The zone and station the pilot is docked at, or ProtocolError NOT_DOCKED."""
@@ -98,6 +100,8 @@ class StationDesk:
             pilot.cargo = await self.writer.call(economy.books.cargo, pilot.character.ship_id)
             return receipt
         self._apply(pilot, handle, receipt)
+        if isinstance(msg, TradeMsg) and self.on_trade is not None:
+            self.on_trade(pilot, ref, receipt.detail)
         return receipt
 
     async def bounty(self, pilot: Pilot, msg: BountyMsg) -> Receipt:

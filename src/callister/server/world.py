@@ -25,7 +25,8 @@ from callister.economy import Economy
 from callister.protocol.intents import Intent
 from callister.server.bus import Bus, intents_subject, tick_subject, zone_key
 from callister.server.gm import FROZEN_META, GameMaster
-from callister.server.metrics import Metrics
+from callister.server.metrics import Metrics, percentiles
+from callister.server.missions import MissionDesk
 from callister.server.notices import Notices
 from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import Outcomes
@@ -91,6 +92,41 @@ class ShipMoved:
     owner: int
     to_key: str | None  # None: the ship left the world (logout after the grace period)
     system: StarSystem | None
+
+
+def zone_tick_hz(handle: ZoneHandle, now: float, window_s: float = 5.0) -> float:
+    """Ticks a second the zone ran over the last `window_s` seconds (0 asleep)."""
+    recent = [t for t in handle.stepped_at if t >= now - window_s]
+    if len(recent) < 2:
+        return 0.0
+    return (len(recent) - 1) / max(1e-9, recent[-1] - recent[0])
+
+
+def zone_health(handle: ZoneHandle, now: float) -> dict[str, Any]:
+    """A zone's own clock for /healthz?zone=: its tick, rate, step times and overruns."""
+    p = percentiles(handle.step_ms, 3)
+    return {
+        "key": handle.key,
+        "tick": handle.zone.tick,
+        "tick_hz": round(zone_tick_hz(handle, now), 2),
+        "tick_ms": {"p50": p["p50"], "p99": p["p99"], "max": p["max"]},
+        "ships": handle.zone.ship_count,
+        "overruns": handle.overruns,
+    }
+
+
+OVERRUN_TICKS = 5  # a schedule this many ticks behind drops its backlog
+STARVED_TICKS = 4  # a schedule kept waiting this long past its deadline goes first
+COST_WEIGHT = 0.1  # smoothing of a schedule's step time (an exponential moving average)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """The world clock's schedule in World._tick_loop (a zone's is on its ZoneHandle)."""
+
+    next_at: float = 0.0
+    cost_ms: float = 0.0
+    overruns: int = 0
 
 
 ZONE_ID_BLOCK = 2000  # entity ids granted to a zone at a time (projectiles, missiles, wrecks)
@@ -232,6 +268,20 @@ class World:
             party_max=settings.party_max,
         )
         self._invited_by: dict[int, int] = {}  # new characters a friend's invite placed
+        self.missions = MissionDesk(  # tutorial, boards, contracts, rescue (issue 16)
+            self,
+            world_name=self.name,
+            seed=self.seed,
+            content=content,
+            writer=writer,
+            store=store,
+            economy=self.economy,
+            universe=self.universe,
+            agents=self.agents,
+            metrics=metrics,
+            notify=self.notices.notify,
+        )
+        self.stations.on_trade = self.missions.traded  # a first profit, a purchase's basis
 
     # ----------------------------------------------------------------- start-up / shutdown
     async def start(self) -> None:
@@ -257,6 +307,7 @@ class World:
         self.spawn(self._checkpoint_loop(), "checkpoint loop")
         await self.parties.load()
         self.spawn(self.parties.run(), "parties")
+        self.missions.start()
 
     async def stop(self) -> None:
         """Stop ticking and write every ship's state; returns when it is committed."""
@@ -309,6 +360,7 @@ class World:
         deltas = await self.writer.call(self.store.characters.get_deltas, self.name, x, y)
         if deltas:
             system = apply_deltas(system, deltas)
+        system = self.missions.served(system)  # the services baseline (docs/missions.md)
         wrecks = await self.writer.call(self.store.ledger.wrecks_in_system, self.name, x, y)
         ids = await self.writer.call(self.store.characters.reserve_ids, ZONE_ID_BLOCK)
         zone = Zone(
@@ -352,30 +404,68 @@ class World:
 
     # -------------------------------------------------------------------------- the tick
     async def _tick_loop(self) -> None:
+        """Every zone keeps its own time (issue 17): the world clock (agents, shared ships) and
+        each zone are separate schedules of `tick_hz` deadlines. Of those due, the cheapest
+        (by its recent step time) runs first, so a zone that needs a few milliseconds is never
+        queued behind a crowded one: it catches up between the crowded zone's steps and keeps
+        its rate. A schedule kept waiting STARVED_TICKS past its deadline goes first (earliest
+        deadline first among those), so under overload the crowded zone still steps. A zone
+        whose steps take longer than a tick falls behind its own schedule and, more than
+        OVERRUN_TICKS behind, drops its backlog (it runs slower: time dilation, in that zone
+        only). After each step the loop yields, so sockets are read between zones."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        clock = _Clock(next_at=loop.time())
+        starved = self.dt * STARVED_TICKS
         while self._running:
+            now = loop.time()
+            picked: ZoneHandle | _Clock | None = None
+            best = (2, 0.0)
+            soonest = clock.next_at
+            schedules: list[ZoneHandle | _Clock] = [clock, *self.zones.values()]
+            for each in schedules:
+                if each.next_at == 0.0:  # a zone just loaded starts its own clock now
+                    each.next_at = now
+                soonest = min(soonest, each.next_at)
+                if each.next_at > now:
+                    continue
+                key = (0, each.next_at) if now - each.next_at > starved else (1, each.cost_ms)
+                if key < best:
+                    picked, best = each, key
+            if picked is None:
+                await asyncio.sleep(soonest - now)
+                continue
             started = time.perf_counter()
             try:
-                self.step()
+                if isinstance(picked, _Clock):
+                    self.advance_clock()
+                else:
+                    self.step_zone(picked, time.monotonic())
             except Exception:
                 log.exception("tick failed")
-            elapsed = (time.perf_counter() - started) * 1000.0
-            self.metrics.record_tick(self.tick, elapsed, self.last_sim_ms)
-            self.metrics.inc("callister_ticks_total")
-            next_at += self.dt
-            delay = next_at - loop.time()
-            if delay < -self.dt * 5:  # far behind (e.g. machine stalled): drop the backlog
+            ms = (time.perf_counter() - started) * 1000.0
+            picked.cost_ms += COST_WEIGHT * (ms - picked.cost_ms)
+            picked.next_at += self.dt
+            if picked.next_at < loop.time() - self.dt * OVERRUN_TICKS:  # drop the backlog
                 self.metrics.inc("callister_ticks_overrun_total")
-                next_at = loop.time()
-                delay = 0.0
-            await asyncio.sleep(max(0.0, delay))
+                picked.next_at = loop.time()
+                picked.overruns += 1
+            await asyncio.sleep(0)
 
     def step(self) -> None:
-        """One tick for every awake zone, then publish each zone's frame and events."""
+        """One tick of everything at once: the world clock, then every awake zone (tests and
+        tools; the running server schedules them apart, see `_tick_loop`)."""
+        self.advance_clock()
+        now = time.monotonic()
+        for handle in list(self.zones.values()):
+            self.step_zone(handle, now)
+
+    def advance_clock(self) -> None:
+        """One tick of the world clock: agents think (within the pool's budget) and act, shared
+        ships follow their captains."""
         self.tick += 1
+        self.metrics.inc("callister_ticks_total")
         try:
-            self.agents.tick(self.tick)  # agents think (within the pool's budget) and act
+            self.agents.tick(self.tick)
         except Exception:
             log.exception("agents failed this tick")
         if self.shipshare.active:
@@ -383,51 +473,58 @@ class World:
                 self.shipshare.sync(self.tick)
             except Exception:
                 log.exception("shared ships failed this tick")
-        now = time.monotonic()
-        sim_ms = 0.0
-        active = 0
-        ships = 0
-        for handle in list(self.zones.values()):
-            zone = handle.zone
-            if zone.ship_count <= self.agents.npc_count(handle.key):
-                # no player ship (NPCs alone do not wake a zone): asleep, costs nothing;
-                # unloaded after a while
-                if handle.empty_since is None:
-                    handle.empty_since = now
-                elif now - handle.empty_since > self.settings.zone_unload_s:
-                    self.unload(handle)
-                continue
-            handle.empty_since = None
-            if handle.key in self.frozen:
-                # a game master froze it: nothing moves, but everyone in it keeps their view
-                # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
-                frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
-                self.bus.publish(tick_subject(handle.key), frozen)
-                continue
-            active += 1
-            t0 = time.perf_counter()
-            events = zone.step()
-            sim_ms += (time.perf_counter() - t0) * 1000.0
-            if events:
-                self.shipshare.on_events(handle, events)  # before the crews hear of deaths
-                events = self.agents.after_step(handle, events)
-            ships += zone.ship_count
-            for event in events:
-                if isinstance(event, JumpOut):
-                    self._depart(handle, event)
-                elif isinstance(event, JumpCharging):
-                    self.universe.prefetch([(event.to_x, event.to_y)])
-            if events:
-                self.outcomes.handle(handle, events)
-            if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
-                handle.ids_pending = True
-                self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
-            self.bus.publish(
-                tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
-            )
-        self.last_sim_ms = sim_ms
+        active = ships = 0
+        for handle in self.zones.values():
+            if handle.empty_since is None:
+                active += 1
+                ships += handle.zone.ship_count
         self.metrics.gauges["callister_zones_active"] = active
         self.metrics.gauges["callister_ships"] = ships
+
+    def step_zone(self, handle: ZoneHandle, now: float) -> None:
+        """One tick of one zone, if it is awake: step, route its events, publish its frame
+        (the fan-out builds its sockets' views inside the publish, so their cost is the
+        zone's). A zone with no player ship sleeps; after `zone_unload_s` it is unloaded."""
+        zone = handle.zone
+        if zone.ship_count <= self.agents.npc_count(handle.key):
+            # no player ship (NPCs alone do not wake a zone): asleep, costs nothing
+            if handle.empty_since is None:
+                handle.empty_since = now
+            elif now - handle.empty_since > self.settings.zone_unload_s:
+                self.unload(handle)
+            return
+        handle.empty_since = None
+        if handle.key in self.frozen:
+            # a game master froze it: nothing moves, but everyone in it keeps their view
+            # (snapshots are the heartbeat) and sees the system frozen (server/gm.py)
+            frozen = ZoneTick(handle.key, zone.tick, zone.frame(), [], beat=self.tick)
+            self.bus.publish(tick_subject(handle.key), frozen)
+            return
+        t0 = time.perf_counter()
+        events = zone.step()
+        sim_ms = (time.perf_counter() - t0) * 1000.0
+        if events:
+            self.shipshare.on_events(handle, events)  # before the crews hear of deaths
+            events = self.agents.after_step(handle, events)
+        for event in events:
+            if isinstance(event, JumpOut):
+                self._depart(handle, event)
+            elif isinstance(event, JumpCharging):
+                self.universe.prefetch([(event.to_x, event.to_y)])
+        if events:
+            self.outcomes.handle(handle, events)
+            self.missions.on_events(handle, events)
+        if zone.ids_left < ZONE_ID_LOW and not handle.ids_pending:
+            handle.ids_pending = True
+            self.spawn(self._top_up_ids(handle), f"ids {handle.key}")
+        self.bus.publish(
+            tick_subject(handle.key), ZoneTick(handle.key, zone.tick, zone.frame(), events)
+        )
+        ms = (time.perf_counter() - t0) * 1000.0
+        self.last_sim_ms = sim_ms
+        handle.step_ms.append(ms)
+        handle.stepped_at.append(now)
+        self.metrics.record_tick(self.tick, ms, sim_ms)
 
     async def _top_up_ids(self, handle: ZoneHandle) -> None:
         try:
@@ -484,6 +581,7 @@ class World:
         self.place(pilot, handle, arrival_state(handle, source.sector, event.state, event.at))
         self._discover(pilot.account_id, handle.sector)
         self.save(pilot)
+        self.missions.arrived(pilot, source.sector, handle.sector)
 
     # ------------------------------------------------------------- entering and leaving
     async def enter(self, account_id: int, name: str) -> Pilot:
@@ -691,6 +789,7 @@ class World:
         if handle is not None and handle.zone.has_ship(pilot.character.ship_id):
             handle.zone.remove_ship(pilot.character.ship_id)
         del self.pilots[account_id]
+        self.missions.left(account_id)
         self.ship_owner.pop(pilot.character.ship_id, None)
         self.bus.publish(
             f"ship.{pilot.character.ship_id}",

@@ -21,10 +21,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from callister.protocol.errors import ErrorCode
-from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.protocol.messages import Hello, encode_server, error_message
 from callister.server.bus import InProcessBus
 from callister.server.gateway import (
@@ -32,6 +31,7 @@ from callister.server.gateway import (
     authenticate,
 )
 from callister.server.metrics import Metrics
+from callister.server.session import open_socket
 from callister.server.world import World
 from callister.store import Account, WorldRecord
 from callister.worlds import (
@@ -338,10 +338,8 @@ class WorldHost:
 
     # ------------------------------------------------------------------ the socket router
     async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
-        await ws.prepare(request)
-        if self.connections() >= self.settings.max_clients:
-            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+        ws = await open_socket(request, full=self.connections() >= self.settings.max_clients)
+        if ws.closed:  # the server is full
             return ws
         public_gateway = self.services.gateway
         public_gateway.connections += 1  # counted while authenticating

@@ -92,10 +92,7 @@ def dump(state: SimState) -> bytes:
     """The zone state as checkpoint bytes (see the module docstring)."""
     store = state.store
     n = store.count
-    retired = np.union1d(
-        store._retired_sorted,
-        np.fromiter(store._retired_recent, dtype=np.uint64, count=len(store._retired_recent)),
-    ).astype("<u8")
+    retired = store.retired().astype("<u8")
     columns = []
     blobs = []
     for name, _, _ in SCHEMA:
@@ -122,7 +119,7 @@ def dump(state: SimState) -> bytes:
         "power": sorted([s, list(f)] for s, f in state.power.items()),
         "damaged": state.damaged,
         "criminals": state.criminals,
-        "pool": [[r.start, r.stop, r.step] for r in state.pool._ranges],
+        "pool": [[r.start, r.stop, r.step] for r in state.pool.ranges()],
         "fields": [
             [f.index, f.ore, f.richness, f.base, f.units, f.tick]
             for f in (state.fields[i] for i in sorted(state.fields))
@@ -173,16 +170,10 @@ def load(data: bytes) -> tuple[dict[str, Any], EntityStore]:
     if offset + retired_n * 8 != len(data):
         raise CheckpointError("checkpoint length does not match its header")
     retired = np.frombuffer(data, dtype="<u8", count=retired_n, offset=offset).astype(np.uint64)
-    ids = store.ids[:n].tolist()
-    if len(set(ids)) != n:
-        raise CheckpointError("checkpoint has duplicate entity ids")
-    store._rows = {int(i): row for row, i in enumerate(ids)}
-    store._count = n
-    store._retired_sorted = np.sort(retired)
-    store._retired_recent = set()
-    counts = np.bincount(store.kind[:n], minlength=256)
-    store._kind_counts = [int(c) for c in counts]
-    store._changed()
+    try:
+        store.restore(n, retired)
+    except ValueError:
+        raise CheckpointError("checkpoint has duplicate entity ids") from None
     return header, store
 
 
@@ -234,5 +225,5 @@ def apply(state: SimState, header: dict[str, Any], store: EntityStore) -> None:
     state.pool = pool
     state.fields = fields
     state.grid_built = (-1, -1)
-    state._scratch.clear()
+    state.drop_scratch()
     state.update_next_regrow()

@@ -32,7 +32,7 @@ no hits, no wrecks).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -121,13 +121,16 @@ def lawful_stations(
     state: SimState,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int32]]:
     """(x, y, index) of the layout's lawful stations, in index order (cached per layout)."""
-    cached = state._scratch.get("lawful_x")
-    if cached is None:
+
+    def column(field: str, dtype: type[np.generic]) -> NDArray[Any]:
         lawful = sorted((s for s in state.layout.stations if s.lawful), key=lambda s: s.index)
-        state._scratch["lawful_x"] = np.array([s.x for s in lawful], dtype=np.float64)
-        state._scratch["lawful_y"] = np.array([s.y for s in lawful], dtype=np.float64)
-        state._scratch["lawful_i"] = np.array([s.index for s in lawful], dtype=np.int32)
-    return state._scratch["lawful_x"], state._scratch["lawful_y"], state._scratch["lawful_i"]
+        return np.array([getattr(s, field) for s in lawful], dtype=dtype)
+
+    return (
+        state.memo("lawful_x", lambda: column("x", np.float64)),
+        state.memo("lawful_y", lambda: column("y", np.float64)),
+        state.memo("lawful_i", lambda: column("index", np.int32)),
+    )
 
 
 def ship_grid(state: SimState) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float64]]:

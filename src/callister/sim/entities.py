@@ -481,6 +481,24 @@ class EntityStore:
             if pos < retired.size and int(retired[pos]) == entity_id:
                 self._retired_sorted = np.delete(retired, pos)
 
+    def retired(self) -> NDArray[np.uint64]:
+        """Every id this store retired (never to be reused), sorted: what a checkpoint keeps."""
+        recent = np.fromiter(self._retired_recent, dtype=np.uint64, count=len(self._retired_recent))
+        return np.union1d(self._retired_sorted, recent).astype(np.uint64)
+
+    def restore(self, n: int, retired: NDArray[np.uint64]) -> None:
+        """After a checkpoint wrote rows ``0..n-1`` of every column: rebuild the id index, the
+        counts and the retired ids from them. ValueError if two rows hold the same id."""
+        ids = self.ids[:n].tolist()
+        if len(set(ids)) != n:
+            raise ValueError("duplicate entity ids")
+        self._rows = {int(i): row for row, i in enumerate(ids)}
+        self._count = n
+        self._retired_sorted = np.sort(retired)
+        self._retired_recent = set()
+        self._kind_counts = [int(c) for c in np.bincount(self.kind[:n], minlength=256)]
+        self._changed()
+
     def _changed(self) -> None:
         self._id_order = None
         self.version += 1

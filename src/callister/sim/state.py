@@ -7,6 +7,7 @@ so a test can run a single system on a hand-made state.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,10 @@ class IdPool:
 
     def __len__(self) -> int:
         return self._left
+
+    def ranges(self) -> list[range]:
+        """The ids left, as the ranges they will be taken from (in order)."""
+        return list(self._ranges)
 
     def take(self, k: int) -> list[int]:
         """The next `k` ids (ValueError if fewer are left; nothing is taken then)."""
@@ -226,6 +231,19 @@ class SimState:
     def scratch(self, name: str, dtype: type[np.generic], size: int | None = None) -> NDArray[Any]:
         """A reusable work array of at least `size` (default: the store's capacity) entries."""
         return self._work(name, dtype, size)
+
+    def memo(self, name: str, build: Callable[[], NDArray[Any]]) -> NDArray[Any]:
+        """An array computed once from the zone's fixed parts (the layout) and kept with the
+        work arrays (dropped with them when a checkpoint replaces the state)."""
+        array = self._scratch.get(name)
+        if array is None:
+            array = self._scratch[name] = build()
+        return array
+
+    def drop_scratch(self) -> None:
+        """Forget the work arrays and memos (the state was replaced: sizes and layout may
+        differ)."""
+        self._scratch.clear()
 
     def _work(self, name: str, dtype: type[np.generic], size: int | None = None) -> NDArray[Any]:
         # Reused across ticks: allocating a handful of arrays per stage is a measurable part

@@ -29,6 +29,7 @@ from .deletions import DeletionRepository
 from .invites import InviteRepository
 from .ledger import LedgerRepository
 from .meta import MetaRepository
+from .missions import MissionRepository
 from .moderation import ModerationRepository
 from .parties import PartyRepository
 from .url import open_database
@@ -54,6 +55,7 @@ class Store:
         self.content = WorldContentRepository(db)
         self.invites = InviteRepository(db)  # invite links and new players' starts
         self.parties = PartyRepository(db)
+        self.missions = MissionRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"

@@ -27,6 +27,7 @@ import { installReport } from "./report.js";
 import { Travel } from "./travel.js";
 import { PartyPanel } from "./party.js";
 import { $, el, fmtDistance, secKey, secLabel, secStr } from "./util.js";
+import { MissionsPanel } from "./missions.js";
 
 const state = new GameState();
 const weapons = new Weapons();
@@ -38,6 +39,7 @@ let crew = null; // the crew panel (crew.js)
 let aboard = null; // shared ships (aboard.js)
 let travel = null; // autopilot, cruise, the fuel outlook (travel.js)
 let party = null; // the party (party.js)
+let missions = null; // objectives, tutorial, mission board, rescue (missions.js)
 let inGame = false;
 
 // error codes of a refused shot: the shot started no cooldown
@@ -119,6 +121,7 @@ const net = new Net({
   partyInvite: (msg) => party?.onInvite(msg),
   aboard: (msg) => aboard?.onAboard(msg),
   chat: (msg) => crew?.onChat(msg),
+  missions: (msg) => missions?.onMessage(msg),
   market(msg) {
     state.setMarket(msg, performance.now());
     station.onMarket(msg);
@@ -338,6 +341,7 @@ function closeOverlays() {
 /** Escape: close what is open (maps, phone drawer, station screen, death screen), else let go of the target. */
 function escape() {
   if (!$("sysmap").hidden || !$("galaxy").hidden) closeOverlays();
+  else if (missions?.boardOpen) missions.closeBoard();
   else if (layout.drawerOpen) layout.setDrawer(false);
   else if (station.isOpen) station.close();
   else if (!$("death-screen").hidden && state.dead?.respawned) hud.hideDeath();
@@ -629,6 +633,11 @@ party = new PartyPanel({
 });
 party.systemSummary = ([x, y]) => galaxy.systems.get(secKey(x, y)) ?? null;
 
+missions = new MissionsPanel({
+  send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
+  state, renderer, hud,
+});
+
 crew = new CrewPanel({
   send: (msg) => !!state.ship && net.send({ ...msg, ship: state.ship }),
   target: () => state.target || 0,
@@ -895,6 +904,7 @@ function frame(now) {
       assessWeapons();
       hud.update(now, renderer.own);
       for (const o of optional) o.update();
+      missions?.update();
       updateTouchButtons();
       updateSound();
       if (now - lastLinks > 1000) {
@@ -931,6 +941,7 @@ window.callister = {
     banners: [...hud.bannerLog],
     reconnects: net.stats.reconnects,
     deltas: net.stats.deltas,
+    protocol: net.version,
     zoom: renderer.zoom,
     fps: Math.round(renderer.stats.fps),
   }),
@@ -979,6 +990,8 @@ window.callister = {
   travel: () => travel.snapshot(),
   /** The party: {party, leader, members, invites, link, open}. */
   party: () => party.snapshot(),
+  /** Missions: {tutorial, objective, missions, board, boardOpen, rescue, rescueShown, ...}. */
+  missions: () => missions.snapshot(),
   /** Hulls drawn in the last frame: {id: {hull, source, points, size}}. */
   hulls: () => Object.fromEntries(renderer.hullsDrawn),
 };

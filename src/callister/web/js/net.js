@@ -1,10 +1,13 @@
 // The WebSocket connection (docs/protocol.md, "WebSocket /ws"): hello, JSON messages, binary
-// snapshots applied as deltas against the acknowledged view, acks, ping/RTT, a watchdog for a
-// silent server, and reconnecting with backoff. It never blocks: everything is event-driven.
+// frames, ping/RTT, a watchdog for a silent server, and reconnecting with backoff. It asks for
+// protocol v2 (update frames kept by dead reckoning, no acks, binary controls) and speaks
+// whatever `welcome.v` says: v1 (snapshots applied as deltas against the acknowledged view,
+// each acknowledged) from a server that speaks only that. It never blocks.
 
 import { applySnapshot, decodeSnapshot } from "./snapshot.js";
+import { View2, decodeUpdate, encodeControls } from "./snapshot2.js";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2; // asked for in hello; `this.version` is what is spoken
 const VIEW_HISTORY = 32; // views kept as possible delta bases (the server keeps 32 too)
 const PING_EVERY_MS = 2000;
 const STALL_AFTER_MS = 2500; // no frame for this long: show "server not responding"
@@ -38,7 +41,10 @@ export class Net {
     this.statusDetail = "";
     this.welcome = null;
     this.ship = 0;
-    this.views = new Map(); // seq -> Map(id -> record)
+    this.views = new Map(); // v1: seq -> Map(id -> record)
+    this.version = 1; // welcome.v: the protocol this socket speaks
+    this.view2 = new View2(); // v2: the references the updates describe
+    this.awaitingResync = false; // v2: a frame did not fit; updates wait for the RESYNC
     this.lastSeq = 0;
     this.rtt = null;
     this.attempt = 0;
@@ -82,11 +88,17 @@ export class Net {
     return this.status === "online" || this.status === "stalled";
   }
 
-  /** Send one JSON message; false when there is no usable socket (the caller may retry). */
+  /** Send one message; false when there is no usable socket (the caller may retry). On v2,
+   * held controls (`input`) go as the 4-byte binary frame: they act on the ship the session
+   * commands, which is the one an honest client names. */
   send(obj) {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || (!this.welcome && obj.t !== "hello")) return false;
     try {
+      if (this.version === 2 && obj.t === "input") {
+        ws.send(encodeControls(Number(obj.thrust) || 0, Number(obj.turn) || 0, !!obj.brake));
+        return true;
+      }
       ws.send(JSON.stringify(obj));
       return true;
     } catch {
@@ -116,6 +128,9 @@ export class Net {
     this._teardown(1000, "reopen");
     this.welcome = null;
     this.views.clear();
+    this.version = 1;
+    this.view2 = new View2();
+    this.awaitingResync = false;
     this.lastSeq = 0;
     this._setStatus(this.attempt ? "reconnecting" : "connecting", this.attempt ? this.statusDetail : "");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -262,6 +277,7 @@ export class Net {
     switch (msg.t) {
       case "welcome":
         this.welcome = msg;
+        this.version = Number(msg.v) === 2 ? 2 : 1;
         this.ship = Number(msg.ship);
         this.attempt = 0;
         this.views.clear();
@@ -319,6 +335,19 @@ export class Net {
       case "aboard": // issue 8: who is aboard a shared ship, at which station
         this.h.aboard?.(msg);
         break;
+      case "objectives": // issue 16: missions, the tutorial, rescue (missions.js)
+      case "tutorial":
+      case "mission":
+      case "missions":
+      case "standing":
+      case "rescue_offers":
+      case "rescue":
+      case "rescue_call":
+      case "recall_offer":
+      case "recalled":
+      case "rationed":
+        this.h.missions?.(msg);
+        break;
       case "spectating": // issue 6: a moderator's camera (mod/live.js)
         this.h.spectating?.(msg);
         break;
@@ -335,6 +364,10 @@ export class Net {
 
   _onBinary(buffer) {
     this.stats.bytes += buffer.byteLength;
+    if (this.version === 2) {
+      this._onUpdate(buffer);
+      return;
+    }
     let snap;
     try {
       snap = decodeSnapshot(buffer);
@@ -364,6 +397,43 @@ export class Net {
     this.stats.snapshots += 1;
     if (!snap.full) this.stats.deltas += 1; // the server only sends deltas once we acked
     this.sendAck(snap.seq);
+    this.h.snapshot?.(snap, view);
+  }
+
+  // v2 (docs/protocol.md, "Keeping the view"): apply every update in order; one that does not
+  // fit means our view is wrong, so ask for a RESYNC and ignore updates until it comes. The
+  // renderer gets what v1 gave it: each entity in view as a record at the update's tick,
+  // predicted from its reference by the protocol's own dead reckoning.
+  _onUpdate(buffer) {
+    let update;
+    try {
+      update = decodeUpdate(buffer);
+      if (this.awaitingResync && !update.resync) {
+        this.stats.dropped += 1;
+        return;
+      }
+      this.view2.apply(update);
+      this.awaitingResync = false;
+    } catch (err) {
+      this.stats.dropped += 1;
+      if (!this.awaitingResync) {
+        this.awaitingResync = true;
+        this.send({ t: "resync" });
+      }
+      return;
+    }
+    const tickHz = Number(this.welcome?.tick_hz) || 20;
+    const view = new Map();
+    for (const id of this.view2.entities.keys()) {
+      const p = this.view2.predict(id, update.tick, tickHz);
+      view.set(id, { id, x: p.x, y: p.y, vx: p.vx, vy: p.vy, angle: p.angle, kind: p.kind,
+        flags: p.flags });
+    }
+    this.lastSeq = update.seq;
+    this.stats.snapshots += 1;
+    if (!update.resync) this.stats.deltas += 1; // v2: every update after a RESYNC is a delta
+    const snap = { tick: update.tick, seq: update.seq, baseSeq: update.resync ? 0 : update.seq - 1,
+      full: update.resync, changed: [...update.added, ...update.updated], removed: update.removed };
     this.h.snapshot?.(snap, view);
   }
 }

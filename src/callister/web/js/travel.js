@@ -387,9 +387,9 @@ export class Travel {
     this._panelSig = sig;
     root.hidden = !flying;
     root.classList.toggle("active", !!line);
+    // idle: how far a cruise still carries the ship (the fuel outlook in one number)
     $("travel-status").textContent = line || (Number.isFinite(range) && range > 0
-      ? `Cruise range ${fmtDistance(range)}`
-      : this.touch ? "Map: fly to a destination" : "N: map — fly to a destination");
+      ? `Cruise range ${fmtDistance(range)}` : "");
     const cb = $("btn-cruise");
     cb.textContent = cruise === "on" ? "Cruise ON" : cruise === "spooling" ? "Cruise…" : "Cruise";
     cb.classList.toggle("on", cruise !== "off");

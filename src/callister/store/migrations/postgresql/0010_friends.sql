@@ -1,4 +1,4 @@
--- Friends together (issue 16), PostgreSQL. Its twin is ../sqlite/0009_friends.sql: same tables,
+-- Friends together (issue 16), PostgreSQL. Its twin is ../sqlite/0010_friends.sql: same tables,
 -- columns, keys and constraints; only type names differ. Change both together.
 
 -- Where a new player's character will start in a world, chosen at registration (one of the
