@@ -62,12 +62,14 @@ OFF_SCREEN = """
 }
 """
 
-# The shown HUD controls whose middle another element covers (a list of names). The phone's
-# drawer, when open, covers the view on purpose: call this with it shut and no overlay open.
+# The shown HUD controls and vital gauges whose middle another element covers (a list of
+# names). The phone's drawer, when open, covers the view on purpose: call this with it shut and
+# no overlay open.
 COVERED = """
 () => {
   const out = [];
-  for (const n of document.querySelectorAll('#hud :is(button, input, select, .stick)')) {
+  const sel = '#hud :is(button, input, select, .stick), #hud-ship .vbar';  // + hull, fuel…
+  for (const n of document.querySelectorAll(sel)) {
     if (n.closest('[hidden]')) continue;
     const s = getComputedStyle(n);
     if (s.visibility === 'hidden' || s.display === 'none' || Number(s.opacity) === 0) continue;
@@ -78,7 +80,8 @@ COVERED = """
     const top = document.elementFromPoint(x, y);
     if (top && !n.contains(top) && !top.contains(n)) {
       const name = (e) => e.id || e.dataset.testid || e.className || e.tagName;
-      out.push(`${name(n)} under ${name(top)}`);
+      const who = n.classList.contains('vbar') ? n.parentElement : n;  // the gauge's row
+      out.push(`${name(who)} under ${name(top)}`);
     }
   }
   return out;
