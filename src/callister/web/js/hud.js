@@ -140,6 +140,13 @@ export class Hud {
       hudNode.style.setProperty("--bottom-h", rowH);
       this.onLayout?.();
     }
+    // the travel strip keeps below the mission objective (it covered Cruise and Fly to)
+    const obj = $("objective");
+    const objB = obj && !obj.hidden ? `${Math.round(obj.getBoundingClientRect().bottom)}px` : "0px";
+    if (this._last.objB !== objB) {
+      this._last.objB = objB;
+      hudNode.style.setProperty("--objective-bottom", objB);
+    }
 
     this._vitals(own);
     this._weapons(nowMs);

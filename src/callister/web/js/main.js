@@ -338,10 +338,11 @@ function closeOverlays() {
   $("galaxy").hidden = true;
 }
 
-/** Escape: close what is open (maps, station screen, death screen), else let go of the target. */
+/** Escape: close what is open (maps, phone drawer, station screen, death screen), else let go of the target. */
 function escape() {
   if (!$("sysmap").hidden || !$("galaxy").hidden) closeOverlays();
   else if (missions?.boardOpen) missions.closeBoard();
+  else if (layout.drawerOpen) layout.setDrawer(false);
   else if (station.isOpen) station.close();
   else if (!$("death-screen").hidden && state.dead?.respawned) hud.hideDeath();
   else if (state.target) setTarget(0);
@@ -653,6 +654,7 @@ touch = new TouchControls($("touch"), {
 });
 const syncLayout = () => {
   hud.touch = layout.touch;
+  travel.touch = layout.touch;
   if (station?.isOpen) station.layout();
 };
 layout.onChange(syncLayout);

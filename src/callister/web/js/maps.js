@@ -30,6 +30,12 @@ function text(ctx, s, x, y, colour, size = 12, bold = false, align = "center") {
   if (!s) return;
   ctx.font = `${bold ? "600 " : ""}${size}px ${FONT}`;
   ctx.textAlign = align;
+  // a label by the map's edge slides inside it rather than being cut off (a phone's narrow map)
+  const cw = ctx.canvas.clientWidth;
+  if (align === "center" && cw) {
+    const half = ctx.measureText(s).width / 2 + 2;
+    if (half * 2 < cw) x = Math.min(Math.max(x, half), cw - half);
+  }
   ctx.lineWidth = 3;
   ctx.lineJoin = "round";
   ctx.strokeStyle = "rgba(2, 4, 10, 0.9)";
@@ -129,6 +135,16 @@ export class SystemMap {
       }
     }
 
+    // label boxes already taken: a ship's name that would land on one is left out (its dot
+    // stays; the Fly-to list names it), so the station and "you" stay readable in a crowd
+    const taken = [];
+    const box = (x, y, s, size) => {
+      ctx.font = `${size}px ${FONT}`;
+      const half = ctx.measureText(s).width / 2 + 2;
+      return { x0: x - half, x1: x + half, y0: y - size, y1: y + 3 };
+    };
+    const free = (b) => !taken.some((t) => b.x0 < t.x1 && t.x0 < b.x1 && b.y0 < t.y1 && t.y0 < b.y1);
+
     // stations
     for (const s of stations(sys)) {
       const px = X(num(s, "x") ?? 0);
@@ -140,10 +156,23 @@ export class SystemMap {
       ctx.fillRect(-4.5, -4.5, 9, 9);
       ctx.restore();
       text(ctx, label(s, "station"), px, py - 10, "#a8ddff", 12, true);
+      taken.push(box(px, py - 10, label(s, "station"), 12));
     }
 
-    // jump gates, the autopilot's course, party members (travel.js, party.js)
-    for (const layer of this.layers ?? []) layer(ctx, X, Y, scale, text, nowMs);
+    const mine = state.tracks.get(state.ship);
+    const minePose = mine && (mine.at(rt, state.tickHz) ?? mine.last);
+    if (minePose) taken.push(box(X(minePose.x), Y(minePose.y) + 20, "you", 11));
+
+    // jump gates, the autopilot's course, party members (travel.js, party.js); a plain label
+    // that would land on a taken one is left out, a bold one (party members) always shows
+    const layerText = (c, s, x, y, colour, size = 12, bold = false, align = "center") => {
+      if (!s) return;
+      const b = box(x, y, s, size);
+      if (!bold && align === "center" && !free(b)) return;
+      text(c, s, x, y, colour, size, bold, align);
+      taken.push(b);
+    };
+    for (const layer of this.layers ?? []) layer(ctx, X, Y, scale, layerText, nowMs);
 
     // ships: others, then ours with its sensor range
     const me = state.ship;
@@ -191,7 +220,12 @@ export class SystemMap {
         ctx.lineWidth = 1.5;
         ctx.stroke();
       }
-      text(ctx, state.nameOf(id), px, py - 8, criminal ? "#ff8f9a" : "#ffd9a6", 11);
+      const name = state.nameOf(id);
+      const b = name ? box(px, py - 8, name, 11) : null;
+      if (b && (id === state.target || free(b))) {
+        text(ctx, name, px, py - 8, criminal ? "#ff8f9a" : "#ffd9a6", 11);
+        taken.push(b);
+      }
     }
 
     // distress calls: pulsing red beacons with who called

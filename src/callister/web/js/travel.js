@@ -97,7 +97,7 @@ export class Travel {
       this.arrivals += 1;
       this.lastArrived = { name, to: msg.to, at: performance.now() };
       this.notify(msg.to === "ship" ? `Autopilot: escorting ${name}` : `Autopilot: arrived at ${name}`, "good");
-      if (msg.to === "station") this.notify("In docking range — press F (or Dock) to dock", "");
+      if (msg.to === "station") this.notify(this.touch ? "In docking range — tap Dock" : "In docking range — press F (or Dock) to dock", "");
       return true;
     }
     if (msg.kind === "autopilot_cancelled") {
@@ -308,9 +308,20 @@ export class Travel {
     if (!this.list) return;
     const all = this.destinations();
     const cur = this.current();
-    const sig = all.map((d) => `${d.kind}:${d.index ?? d.id ?? d.sector}:${d.name}:${Math.round((d.dist ?? 0) / 100)}`).join("|")
+    const sub = (d) => `${d.sub} · ${d.dist === null ? "—" : fmtDistance(d.dist)}`;
+    const sig = all.map((d) => `${d.kind}:${d.index ?? d.id ?? d.sector}:${d.name}`).join("|")
       + `/${cur ? `${cur.kind}:${cur.index ?? cur.id ?? cur.sector}` : ""}/${this.state.docked}`;
-    if (sig === this._listSig) return;
+    if (sig === this._listSig) {
+      // the same rows in the same order: only the distances change, in place. Rebuilding the
+      // rows as ships moved (every ~0.5 s) swallowed clicks: a press and its release landed on
+      // two different buttons
+      const spans = this.list.querySelectorAll("li > .nm > span");
+      all.forEach((d, i) => {
+        const text = sub(d);
+        if (spans[i] && spans[i].textContent !== text) spans[i].textContent = text;
+      });
+      return;
+    }
     this._listSig = sig;
     const docked = this.state.docked;
     const items = all.map((d) => {
@@ -323,7 +334,7 @@ export class Travel {
         if (this.flyTo(d)) this.onFlying?.(d);
       });
       const info = el("div", { cls: "nm" }, el("b", { text: d.name }),
-        el("span", { text: `${d.sub} · ${d.dist === null ? "—" : fmtDistance(d.dist)}` }));
+        el("span", { text: sub(d) }));
       const li = el("li", { cls: `${d.kind}${going ? " going" : ""}` }, info, btn);
       li.dataset.dest = key;
       return li;
@@ -371,7 +382,7 @@ export class Travel {
       this._fuelCls = fuelCls;
     }
     const range = Number(st?.fuel_range_m);
-    const sig = [flying, line, cruise, fuel, Number.isFinite(range) ? Math.round(range / 1000) : ""].join("|");
+    const sig = [flying, line, cruise, fuel, Number.isFinite(range) ? Math.round(range / 1000) : "", this.touch].join("|");
     if (sig === this._panelSig) return;
     this._panelSig = sig;
     root.hidden = !flying;
