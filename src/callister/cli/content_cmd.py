@@ -93,7 +93,9 @@ def register(
         "seed, a world's map. Given when a world is created or forked (--params FILE); never "
         "changed afterwards.",
     )
-    pact = pp.add_subparsers(dest="params_action", metavar="ACTION", required=True)
+    pact = pp.add_subparsers(
+        dest="params_action", metavar="ACTION", required=True, help="show (or set: refused)"
+    )
     ps = action(pact, "show", "a world's generator parameters", "Print them (TOML-like or --json).")
     ps.add_argument("name", help="the world")
     ps.add_argument("--json", action="store_true", help="print them as JSON")
