@@ -69,7 +69,7 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
     await board(ash, cyd, seen_cyd, bots)
     await board(ash, dee, seen_dee, bots)
     # both ships in space, side by side, at rest
-    for bot, ship in ((cyd, ash.ship), (bea, bea.ship)):  # Cyd is Ash's pilot now
+    for bot, ship in ((ash, ash.ship), (bea, bea.ship)):  # Ash keeps the helm (docs/crews.md)
         await bot.send({"t": "undock", "ship": ship})
     zone = world.zones[world.pilots[account(ash)].zone_key].zone
     await pump_until(
@@ -155,7 +155,7 @@ async def test_the_shared_ship_destroyed_members_wake_at_home(
         seen_pia = record(pia, "invite", "aboard", "event")
         await board(cap, pia, seen_pia, bots)
         # Pia's own ship waits docked at the station; Cap's ship goes out and is shot down
-        for bot, ship in ((pia, cap.ship), (foe, foe.ship)):
+        for bot, ship in ((cap, cap.ship), (foe, foe.ship)):  # the captain keeps the helm
             await bot.send({"t": "undock", "ship": ship})
         zone = world.zones[world.pilots[account(cap)].zone_key].zone
         await pump_until(bots, lambda: zone.ship_state(cap.ship).docked_at is None)
