@@ -78,6 +78,9 @@ class Fanout:
         self.cell = max(settings.aoi_radius / 2.0, 250.0)
         self.moderator_ships: set[int] = set()  # accounts flying a marked moderator ship
         self.engines: dict[str, ViewEngine] = {}  # zone key -> its v2 sockets' views
+        # zone key -> the views of v2 sockets that see game masters' invisible ships (their
+        # own ship, or staff spectating): one engine can only show one frame to all its slots
+        self.seers: dict[str, ViewEngine] = {}
         self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
@@ -117,10 +120,7 @@ class Fanout:
         members = self.by_zone.setdefault(key, set())
         members.add(session)
         if session.version == 2:  # a fresh slot: its first update is a RESYNC
-            engine = self.engines.get(key)
-            if engine is None:
-                engine = self.engines[key] = self._engine()
-            session.view_slot = engine.add_client()
+            self._add_slot(session, key)
         if key not in self._zone_subs:
             self._zone_subs[key] = self.bus.subscribe(tick_subject(key), self._on_zone_tick)
         handle = self.world.zones.get(key)
@@ -153,12 +153,7 @@ class Fanout:
         if key is None:
             return
         session.zone_key = None
-        engine = self.engines.get(key)
-        if engine is not None and session.view_slot is not None:
-            engine.remove_client(session.view_slot)
-            if not engine.clients:
-                del self.engines[key]
-        session.view_slot = None
+        self._drop_slot(session, key)
         members = self.by_zone.get(key)
         if members is not None:
             members.discard(session)
@@ -288,10 +283,55 @@ class Fanout:
     def _on_gm_ship(self, ship: int) -> None:
         """A ship's game-master mode changed: everyone who knows it is told again (a marked
         ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
-        for members in self.by_zone.values():
+        for key, members in self.by_zone.items():
             for member in members:
                 if ship in member.introduced:
                     self._introduce(member, [ship])
+                seer = self._sees_ghosts(member)
+                if (
+                    member.version == 2
+                    and member.view_slot is not None
+                    and seer != member.view_seer
+                ):
+                    self._drop_slot(member, key)  # to the other engine: a RESYNC from it
+                    self._add_slot(member, key)
+
+    def _sees_ghosts(self, session: Session) -> bool:
+        """Whether game masters' invisible ships are in this socket's view: staff spectating,
+        and whoever is aboard the invisible ship itself."""
+        return session.spectator or self.world.gm_ships.get(session.ship_id) == "invisible"
+
+    def _add_slot(self, session: Session, key: str) -> None:
+        session.view_seer = self._sees_ghosts(session)
+        engines = self.seers if session.view_seer else self.engines
+        engine = engines.get(key)
+        if engine is None:
+            engine = engines[key] = self._engine()
+        session.view_slot = engine.add_client()
+
+    def _drop_slot(self, session: Session, key: str) -> None:
+        engines = self.seers if session.view_seer else self.engines
+        engine = engines.get(key)
+        if engine is not None and session.view_slot is not None:
+            engine.remove_client(session.view_slot)
+            if not engine.clients:
+                del engines[key]
+        session.view_slot = None
+
+    def _without_ghosts(self, frame: ZoneFrame) -> ZoneFrame:
+        """The frame without game masters' invisible ships (what every other v2 socket sees)."""
+        ghosts = [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+        if not ghosts:
+            return frame
+        keep = ~np.isin(frame.ids, np.array(ghosts, dtype=np.uint64))
+        if keep.all():
+            return frame
+        return ZoneFrame(
+            tick=frame.tick, ids=frame.ids[keep], owner=frame.owner[keep],
+            kind=frame.kind[keep], hull=frame.hull[keep], x=frame.x[keep], y=frame.y[keep],
+            vx=frame.vx[keep], vy=frame.vy[keep], angle=frame.angle[keep],
+            flags=frame.flags[keep],
+        )  # fmt: skip
 
     def _hide_ghosts(
         self,
@@ -346,7 +386,11 @@ class Fanout:
             self._snapshots(msg, v1)
         engine = self.engines.get(msg.key)
         if engine is not None:  # every tick, due clients or not: rates are measured per call
-            self._updates(msg, engine, v2)
+            plain = [s for s in v2 if not s.view_seer]
+            self._updates(msg, engine, plain, self._without_ghosts(msg.frame))
+        seers = self.seers.get(msg.key)
+        if seers is not None:
+            self._updates(msg, seers, [s for s in v2 if s.view_seer], msg.frame)
 
     def _centres(
         self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
@@ -403,11 +447,12 @@ class Fanout:
         for session, (rows, stale) in zip(due, views, strict=True):
             self._snapshot(session, shared, rows, stale)
 
-    def _updates(self, msg: ZoneTick, engine: ViewEngine, candidates: list[Session]) -> None:
+    def _updates(
+        self, msg: ZoneTick, engine: ViewEngine, candidates: list[Session], frame: ZoneFrame
+    ) -> None:
         """Protocol v2: every due socket's update frame from the zone's view engine in one
         call (each entity encoded once, every view in one compiled pass); a frame that
         cannot be written now (a backed-up socket) makes that socket's next frame a RESYNC."""
-        frame = msg.frame
         due: list[Session] = []
         centres = np.zeros((2, 0))
         if candidates:
@@ -431,7 +476,8 @@ class Fanout:
 
     def resync(self, session: Session) -> None:
         """A v2 client asked for its whole view: its next update is a RESYNC."""
-        engine = self.engines.get(session.zone_key) if session.zone_key else None
+        engines = self.seers if session.view_seer else self.engines
+        engine = engines.get(session.zone_key) if session.zone_key else None
         if engine is not None and session.view_slot is not None:
             engine.resync(session.view_slot)
 

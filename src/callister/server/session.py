@@ -111,6 +111,7 @@ class Session:
         # v2 socket's view lives in its zone's ViewEngine (server/views.py) as `view_slot`
         self.version = 1
         self.view_slot: int | None = None
+        self.view_seer = False  # the slot is in the engine that shows invisible GM ships
 
     @property
     def centre_id(self) -> int:

@@ -234,7 +234,11 @@ let cluster = null; // the gateway's view of the workers (a cluster); null on a 
 // not asked again (it was asked every second, each a 404 in the server's log and the console).
 const has = { cluster: true, worlds: true };
 
+let refreshing = false; // one refresh at a time: a slow answer must not be asked for twice
+
 async function refresh() {
+  if (refreshing) return;
+  refreshing = true;
   try {
     if (has.cluster) {
       try {
@@ -264,6 +268,8 @@ async function refresh() {
       $("admin-login").hidden = false;
     }
     say(e.message, false);
+  } finally {
+    refreshing = false;
   }
 }
 
