@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from tests.conftest import LiveServer, make_settings, start_live
+from tests.server.test_shared_ships import record
 from tests.server.wsclient import player, pump_until
 from tests.waiting import until
 
@@ -310,7 +311,11 @@ async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
     receipt, code = await sponsor.request({"t": "bounty", "target": "Outlaw", "amount": 300})
     assert code is None and receipt is not None
     assert receipt["credits"] == sponsor.status["credits"] - 300  # type: ignore[index]
-    # the hunter destroys the outlaw and collects
+    # the hunter destroys the outlaw and collects (its tutorial skipped: undocking would pay
+    # the tutorial's reward into the same balance)
+    seen = record(hunter, "tutorial")
+    await hunter.send({"t": "tutorial", "ship": hunter.ship, "op": "skip"})
+    await pump_until([hunter], lambda: any(m.get("skipped") for m in seen["tutorial"]))
     before = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
     for bot in (hunter, outlaw):
         await bot.send({"t": "undock", "ship": bot.ship})
