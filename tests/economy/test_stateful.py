@@ -460,7 +460,7 @@ class EconomyMachine(RuleBasedStateMachine):
     @rule(
         p=players,
         s=venues,
-        slot=st.integers(0, 3),
+        slot=st.sampled_from((0, 0, 1, 1, 2, 3)),  # mostly slots every hull has: successes
         weapon=st.sampled_from(sorted(CONTENT.weapons)),
     )
     def buy_module(self, p: int, s: int, slot: int, weapon: str) -> None:
@@ -746,7 +746,7 @@ def test_economy_state_machine_covers_every_operation(sqlite_store: Store) -> No
     invariants above are known to have been checked after each kind of change. Hypothesis
     switches random subsets of rules off per example (swarm testing), so a random run may
     legitimately miss one."""
-    outcomes = run(sqlite_store, examples=30, steps=40, derandomize=True)
+    outcomes = run(sqlite_store, examples=60, steps=40, derandomize=True)
     missing = [kind for kind in MUST_SUCCEED if outcomes[f"ok {kind}"] == 0]
     assert not missing, (missing, sorted(outcomes.items()))
     assert outcomes["replayed"] > 0 and outcomes["expired"] > 0, outcomes
