@@ -224,6 +224,9 @@ async def test_a_spectator_on_v2_watches_the_followed_ship(
     assert first.resync
     x, y = watcher.view.entities[pilot.ship].metres_at(first.tick)
     assert abs(first.origin_x / 4 - x) < 1 and abs(first.origin_y / 4 - y) < 1
+    # (the pilot's own first update may still be on its way: wait for it, then it holds only
+    # its own ship — the spectator has none)
+    await until(lambda: bool(pilot.view.entities), "the pilot's first update")
     assert set(pilot.view.entities) == {pilot.ship}
     assert watcher.errors() == []
     await watcher.close()
