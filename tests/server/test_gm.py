@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 from tests.conftest import LiveServer, make_settings, start_live
+from tests.server.test_worlds import account, api
 from tests.server.wsclient import pump_until
 from tests.waiting import until
 
@@ -37,28 +38,6 @@ async def gm_live(tmp_path: Path) -> AsyncIterator[LiveServer]:
         yield server
     finally:
         await server.server.close()
-
-
-async def account(live: LiveServer, http: aiohttp.ClientSession, name: str, role: str) -> Bot:
-    bot = Bot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
-    await bot.register()
-    if role != "player":
-        services = live.services
-        await services.writer.call(services.store.accounts.set_role, name, role)
-    return bot
-
-
-async def api(
-    http: aiohttp.ClientSession, live: LiveServer, method: str, path: str, bot: Bot | None,
-    body: Any = None,
-) -> tuple[int, Any]:  # fmt: skip
-    headers = {"Authorization": f"Bearer {bot.token}"} if bot else {}
-    async with http.request(method, live.http + path, json=body, headers=headers) as resp:
-        try:
-            data = await resp.json()
-        except (aiohttp.ContentTypeError, ValueError):
-            data = await resp.text()
-        return resp.status, data
 
 
 async def gm_http(

@@ -74,6 +74,17 @@ def move_ship(handle: ZoneHandle, ship: int, x: float, y: float, angle: float = 
     )  # fmt: skip
 
 
+async def in_space(bot: Any, world: World, goal: Goal | None = None) -> Captain:
+    """The first captain (of `goal`) flying undocked, waiting up to 90 s for one."""
+    found: Captain = await wait(
+        bot,
+        lambda: next((c for c in captains(world, goal) if c.ship.docked_at is None), None),
+        "an NPC in space" if goal is None else f"a {goal.value} in space",
+        timeout=90,
+    )
+    return found
+
+
 async def wait(bot: Any, cond: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
     """`until` while the player's client keeps reading its socket."""
 
@@ -125,12 +136,7 @@ async def test_a_miner_attacked_by_a_player_flees_or_fights_when_they_come_back(
     bot = await undocked_player(living, http, "raider")
     pilot = world.pilots[bot.welcome["account"]]
     handle = world.zones[pilot.zone_key]
-    miner = await wait(
-        bot,
-        lambda: next((c for c in captains(world, Goal.MINER) if c.ship.docked_at is None), None),
-        "a miner in space",
-        timeout=90,
-    )
+    miner = await in_space(bot, world, Goal.MINER)
     mine = handle.zone.ship_state(miner.ship.ship_id)
     move_ship(handle, bot.ship, mine.x + 300.0, mine.y, angle=math.pi)
     laser = next(i for i, w in enumerate(bot.status["weapons"]) if w["kind"] == "hitscan")
@@ -190,12 +196,7 @@ async def test_an_npc_attacked_by_an_npc_holds_it_hostile(
     bot = await undocked_player(living, http, "witness")
     pilot = world.pilots[bot.welcome["account"]]
     handle = world.zones[pilot.zone_key]
-    victim = await wait(
-        bot,
-        lambda: next((c for c in captains(world) if c.ship.docked_at is None), None),
-        "an NPC in space",
-        timeout=90,
-    )
+    victim = await in_space(bot, world)
     pirate = Clone.create(
         world.agents.repo.new_id(),
         Profile(name="Rook", traits=("ruthless", "brave"), skills=Skills(0.8, 0.9, 0.2, 0.1)),
@@ -451,12 +452,7 @@ async def test_a_destroyed_npc_leaves_its_cargo_in_a_wreck_anyone_can_loot(
     bot = await undocked_player(living, http, "scavenger")
     pilot = world.pilots[bot.welcome["account"]]
     handle = world.zones[pilot.zone_key]
-    victim = await wait(
-        bot,
-        lambda: next((c for c in captains(world) if c.ship.docked_at is None), None),
-        "an NPC in space",
-        timeout=90,
-    )
+    victim = await in_space(bot, world)
     port = world.agents.living.port
     assert port is not None
     ore = next(iter(world.content.ores))

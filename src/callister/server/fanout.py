@@ -296,6 +296,10 @@ class Fanout:
                     self._drop_slot(member, key)  # to the other engine: a RESYNC from it
                     self._add_slot(member, key)
 
+    def _ghosts(self) -> list[int]:
+        """Game masters' invisible ships in this world (server/gm.py)."""
+        return [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+
     def _sees_ghosts(self, session: Session) -> bool:
         """Whether game masters' invisible ships are in this socket's view: staff spectating,
         and whoever is aboard the invisible ship itself."""
@@ -320,7 +324,7 @@ class Fanout:
 
     def _without_ghosts(self, frame: ZoneFrame) -> ZoneFrame:
         """The frame without game masters' invisible ships (what every other v2 socket sees)."""
-        ghosts = [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+        ghosts = self._ghosts()
         if not ghosts:
             return frame
         keep = ~np.isin(frame.ids, np.array(ghosts, dtype=np.uint64))
@@ -341,7 +345,7 @@ class Fanout:
     ) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
         """Take game masters' invisible ships out of every player's view but their own (and
         their crew's: the same ship); spectating staff see them."""
-        ghosts = [s for s, mode in self.world.gm_ships.items() if mode == "invisible"]
+        ghosts = self._ghosts()
         hidden = np.array(ghosts, dtype=np.uint64)
         if not len(hidden) or not np.isin(shared.ids, hidden).any():
             return views
@@ -512,7 +516,7 @@ class Fanout:
         zone = handle.zone
         radius = self.settings.aoi_radius
         tick = msg.tick
-        ghosts = {s for s, mode in self.world.gm_ships.items() if mode == "invisible"}
+        ghosts = set(self._ghosts())
         for session in members:
             send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
             if not (fx or send_status):
