@@ -20,19 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Content, Hull, load_content
-from callister.protocol.intents import (
-    Autopilot,
-    Cruise,
-    Dock,
-    Fire,
-    Input,
-    Intent,
-    Jump,
-    Loot,
-    Mine,
-    Power,
-    Undock,
-)
+from callister.protocol.intents import INTENT_CLASSES, Intent
 from callister.sim import checkpoint as _checkpoint
 from callister.sim.autopilot import TravelMap, TravelState, ship_drive, travel_map, travel_state
 from callister.sim.entities import (
@@ -59,7 +47,6 @@ from callister.sim.statics import StaticColliders
 from callister.sim.travel import Drive
 from callister.sim.weapons import WeaponTable, weapon_index
 
-_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power, Autopilot, Cruise)
 _FLOAT32_SAFE: Final = 1e30
 WRECK_RADIUS: Final = 15.0
 """m: the radius of a wreck restored with `add_wreck` (a spawned wreck keeps its ship's)."""
@@ -651,7 +638,7 @@ class Zone:
     @_tapped
     def submit(self, intent: Intent) -> None:
         """Queue an intent for the next step (TypeError if it is not an intent type)."""
-        if not isinstance(intent, _INTENT_TYPES):
+        if not isinstance(intent, INTENT_CLASSES):
             raise TypeError(f"not an intent: {intent!r}")
         self._state.intents.append(intent)
 
