@@ -34,6 +34,7 @@ _HEAD: Final = struct.Struct("<4sII")
 MAX_CHECKPOINT: Final = 256 * 1024 * 1024
 """Bytes: a checkpoint larger than this is refused on restore (corrupt or hostile input)."""
 
+
 class CheckpointError(ValueError):
     """The bytes are not a checkpoint this code can restore."""
 
