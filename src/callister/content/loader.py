@@ -27,8 +27,6 @@ from typing import Any
 from callister.content.errors import ContentError
 from callister.content.packs import MANIFEST, ContentPack
 from callister.content.schema import (
-    MAX_WEAPON_SLOTS,
-    WEAPON_KINDS,
     Commodity,
     Faction,
     Hull,
@@ -44,20 +42,7 @@ from callister.content.tables import TABLES, Fields, Problems, Table, parse_toml
 
 DATA_DIR = Path(__file__).parent / "data"
 
-__all__ = [
-    "DATA_DIR",
-    "MAX_WEAPON_SLOTS",
-    "WEAPON_KINDS",
-    "Commodity",
-    "Content",
-    "ContentError",
-    "Faction",
-    "Hull",
-    "NpcRole",
-    "Ore",
-    "Weapon",
-    "load_content",
-]
+__all__ = ["DATA_DIR", "Content", "load_content"]
 
 
 @dataclass(frozen=True, slots=True)
