@@ -530,13 +530,6 @@ def _hail(obj: dict[str, Any]) -> HailMsg:
     return HailMsg(ship=_ship(obj), target=target, text=text)
 
 
-def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
-    name = _field(obj, "name")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
-        raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
-    return InviteAboardMsg(ship=_ship(obj), name=name)
-
-
 def _player_name(obj: dict[str, Any]) -> str:
     name = _field(obj, "name")
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
@@ -677,11 +670,16 @@ def _hello(obj: dict[str, Any]) -> Hello:
 MAX_CAMERA = 2**31 / 16 - 1  # metres: the snapshot's i32 positions in 1/16 m
 
 
-def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
+def _xy(obj: dict[str, Any], name: str, what: str) -> dict[str, Any]:
+    """Field `name`, an [x, y] pair, as {"x": .., "y": ..} for the scalar checks."""
     value = _field(obj, name)
     if not isinstance(value, list) or len(value) != 2:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] sector coordinates")
-    coords = {"x": value[0], "y": value[1]}
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] {what}")
+    return {"x": value[0], "y": value[1]}
+
+
+def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
+    coords = _xy(obj, name, "sector coordinates")
     return (
         int(_int(coords, "x", MIN_SECTOR, MAX_SECTOR)),
         int(_int(coords, "y", MIN_SECTOR, MAX_SECTOR)),
@@ -693,10 +691,7 @@ def _spectate(obj: dict[str, Any]) -> SpectateMsg:
     sector = _sector(obj, "sector") if obj.get("sector") is not None else None
     at = None
     if obj.get("at") is not None:
-        value = obj["at"]
-        if not isinstance(value, list) or len(value) != 2:
-            raise ProtocolError(ErrorCode.BAD_FIELD, "'at' must be [x, y] in metres")
-        coords = {"x": value[0], "y": value[1]}
+        coords = _xy(obj, "at", "in metres")
         at = (
             _float(coords, "x", -MAX_CAMERA, MAX_CAMERA),
             _float(coords, "y", -MAX_CAMERA, MAX_CAMERA),
@@ -726,10 +721,7 @@ def _dock(obj: dict[str, Any]) -> DockMsg:
 
 
 def _jump(obj: dict[str, Any]) -> JumpMsg:
-    to = _field(obj, "to")
-    if not isinstance(to, list) or len(to) != 2:
-        raise ProtocolError(ErrorCode.BAD_FIELD, "'to' must be [x, y] sector coordinates")
-    coords = {"x": to[0], "y": to[1]}
+    coords = _xy(obj, "to", "sector coordinates")
     return JumpMsg(
         ship=_ship(obj),
         to_x=_int(coords, "x", MIN_SECTOR, MAX_SECTOR),
@@ -820,7 +812,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "crew_order": _crew_order,
     "crew_chat": _crew_chat,
     "hail": _hail,
-    "invite_aboard": _invite,
+    "invite_aboard": lambda o: InviteAboardMsg(ship=_ship(o), name=_player_name(o)),
     "board": lambda o: BoardMsg(ship=_ship(o)),
     "assign": _assign,
     "leave_ship": lambda o: LeaveShipMsg(ship=_ship(o)),
