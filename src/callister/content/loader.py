@@ -279,12 +279,4 @@ def _load(data_dir: Path, packs: tuple[ContentPack, ...]) -> Content:
     merge.one_starter(built["hulls"])
     if merge.problems:
         raise ContentError.collected(merge.problems)
-    return Content(
-        hulls=built["hulls"],
-        factions=built["factions"],
-        commodities=built["commodities"],
-        ores=built["ores"],
-        weapons=built["weapons"],
-        npc_roles=built["npc_roles"],
-        packs=packs,
-    )
+    return Content(**built, packs=packs)  # each table's name is its Content attribute
