@@ -22,7 +22,6 @@ from callister.protocol.limits import (
     MAX_CREDITS,
     MAX_ENTITY_ID,
     MAX_FIELD_INDEX,
-    MAX_KEY_LEN,
     MAX_NAME_LEN,
     MAX_POINT,
     MAX_QTY,
@@ -431,13 +430,7 @@ def _field(obj: dict[str, Any], name: str) -> Any:
 def _int(obj: dict[str, Any], name: str, lo: int, hi: int, *, optional: bool = False) -> Any:
     if optional and obj.get(name) is None:
         return None
-    value = _field(obj, name)
-    if isinstance(value, str):  # 64-bit values travel as decimal strings (JSON numbers are doubles)
-        digits = value.removeprefix("-")
-        if not (digits.isascii() and digits.isdigit()) or len(value) > 24:
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
-        value = int(value)
-    return WIRE.integer(name, value, lo, hi)
+    return WIRE.decimal(name, _field(obj, name), lo, hi)
 
 
 def _float(obj: dict[str, Any], name: str, lo: float, hi: float, default: float = 0.0) -> float:
@@ -460,15 +453,7 @@ def _rid(obj: dict[str, Any]) -> str:
 
 
 def _key(obj: dict[str, Any], name: str) -> str:
-    """A content key (item, hull, weapon): short lowercase ASCII, checked against content later."""
-    value = _field(obj, name)
-    if (
-        not isinstance(value, str)
-        or not 0 < len(value) <= MAX_KEY_LEN
-        or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
-    ):
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a content key like 'iron'")
-    return value
+    return WIRE.content_key(name, _field(obj, name), "iron")
 
 
 def _entity(obj: dict[str, Any], name: str) -> int:
@@ -679,11 +664,7 @@ def _xy(obj: dict[str, Any], name: str, what: str) -> dict[str, Any]:
 
 
 def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
-    coords = _xy(obj, name, "sector coordinates")
-    return (
-        int(_int(coords, "x", MIN_SECTOR, MAX_SECTOR)),
-        int(_int(coords, "y", MIN_SECTOR, MAX_SECTOR)),
-    )
+    return WIRE.sector(name, _field(obj, name))
 
 
 def _spectate(obj: dict[str, Any]) -> SpectateMsg:
