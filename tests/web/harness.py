@@ -11,7 +11,8 @@ play on, waiting, and the set-up a test does behind the players' backs.
 - `until`: polling. The page's Content-Security-Policy forbids eval, which Playwright's
   `wait_for_function` uses, so waiting is done by polling `page.evaluate` (CDP evaluation is
   not subject to the page's CSP).
-- Set-up: `pilot_named`, `ship_row`, `place`; other pilots as the project's bot (a real
+- Set-up: `pilot_named`, `ship_row`, `place`, `vitals`, `set_vitals`, `home_system`,
+  `lawless_spot`; other pilots as the project's bot (a real
   WebSocket client): `new_bot`, `launch`, `undocked_bot`; accounts and the HTTP API: `api`,
   `ThreadedServer.account`; the consoles: `AdminConsole`, `mod_console`.
 
@@ -65,11 +66,12 @@ def until(
     timeout: float = 20.0,
     every: float = 0.1,
     who: str = "",
+    shown: Callable[[Any], str] = repr,
     context: Callable[[], str] | None = None,
 ) -> Any:
     """Poll `get()` until `pred` holds for its value, and return that value; fail the test
-    naming `what`, `who` waited, the last value and `context()` once `timeout` has passed
-    (a bound on a hang, never a speed claim)."""
+    naming `what`, `who` waited, the last value (as `shown` prints it) and `context()` once
+    `timeout` has passed (a bound on a hang, never a speed claim)."""
     deadline = time.monotonic() + timeout
     while True:
         value = get()
@@ -78,7 +80,7 @@ def until(
         if time.monotonic() > deadline:
             said = f"{who}: " if who else ""
             more = f"; {context()}" if context is not None else ""
-            pytest.fail(f"{said}timed out waiting for {what}; last: {value!r}{more}")
+            pytest.fail(f"{said}timed out waiting for {what}; last: {shown(value)}{more}")
         time.sleep(every)
 
 
@@ -176,7 +178,7 @@ class Player:
             return f"the login screen says: {shown!r}" if shown else ""
 
         snapshot: dict[str, Any] = until(
-            what, self.snap, predicate, timeout=timeout, who=self.name, context=said
+            what, self.snap, predicate, timeout=timeout, who=self.name, shown=brief, context=said
         )
         return snapshot
 
