@@ -137,8 +137,9 @@ class Session:
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
         # frames held back while the fan-out handles one zone tick (`cork`): written in one go
-        self._corked: list[bytes | memoryview] | None = None
-        self._corked_size = 0
+        self._corked: list[bytes | memoryview] | None = None  # header, payload, header, ...
+        self._corked_to: Any = None  # the transport they go to
+        self._corked_size = 0  # bytes waiting in the transport at `cork`, plus those held
 
     @property
     def centre_id(self) -> int:
@@ -190,31 +191,29 @@ class Session:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
         and any status, effects or introductions) then costs one system call, not one each.
         A session relayed from a gateway process writes each frame to the bus as before."""
-        if getattr(self.ws, "write_direct", None) is None:
-            self._corked = []
+        if getattr(self.ws, "write_direct", None) is not None:
+            return
+        transport = socket_transport(self.ws)
+        if transport is not None:
+            self._corked, self._corked_to = [], transport
+            self._corked_size = transport.get_write_buffer_size()  # what already waits
 
     def uncork(self) -> None:
         """Write the frames held since `cork` in one write."""
-        held, self._corked = self._corked, None
-        size, self._corked_size = self._corked_size, 0
-        if not held:
-            return
-        transport = socket_transport(self.ws)
-        if transport is None:
+        held, transport = self._corked, self._corked_to
+        self._corked = self._corked_to = None
+        if not held or transport is None or transport.is_closing():
             return
         try:
             transport.write(b"".join(held))
         except (ConnectionError, RuntimeError):
             return
-        self._count_sent(size)
+        self._count_sent(sum(len(frame) for frame in held[1::2]))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         if self._corked is not None:
-            transport = socket_transport(self.ws)
-            if transport is None:
-                return False
             size = len(data)
-            if transport.get_write_buffer_size() + self._corked_size + size > backlog:
+            if self._corked_size + size > backlog:
                 return False
             self._corked += (frame_header(opcode, size), data)
             self._corked_size += size
