@@ -10,7 +10,8 @@ from tests.conftest import LiveServer
 from tests.server.wsclient import player
 
 from callister.protocol.messages import encode_server
-from callister.server.session import SNAPSHOT_BACKLOG, Session, frame_header, socket_transport
+from callister.server.frames import frame_header, socket_transport
+from callister.server.session import SNAPSHOT_BACKLOG, Session
 
 
 class CountedWrites:
