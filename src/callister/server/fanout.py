@@ -547,12 +547,15 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                # the fuel outlook creeps: recomputed every SLOW_STATUS_EVERY ticks, and at
-                # once when the ship docks, undocks or enters another system
+                # the fuel outlook creeps as fuel burns: recomputed every SLOW_STATUS_EVERY
+                # ticks, and at once when the ship docks, undocks, enters another system or
+                # gains fuel (refuelled: its warning and ways out go at once)
                 place = (msg.key, own.docked_at)
+                fuel = own.fuel or 0.0
                 reuse = session.outlook is not None and (
                     tick - session.outlook_tick < SLOW_STATUS_EVERY
                     and session.outlook_place == place
+                    and fuel <= session.outlook_fuel
                 )
                 status = self.world.shipshare.status(
                     zone, pilot, own, session.target, session.outlook if reuse else None
@@ -560,6 +563,7 @@ class Fanout:
                 if not reuse:
                     session.outlook = {k: status[k] for k in FUEL_FIELDS}
                     session.outlook_tick, session.outlook_place = tick, place
+                    session.outlook_fuel = fuel
                 # the HUD's objective and, when dry or stranded, the ways out (issue 16)
                 status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status

@@ -92,6 +92,7 @@ class Session:
         self.outlook: dict[str, Any] | None = None
         self.outlook_tick = 0
         self.outlook_place: tuple[str, int | None] | None = None
+        self.outlook_fuel = 0.0
         self.requests: set[asyncio.Task[None]] = set()
         # issue 6: a moderator watching with no ship (hello.spectate): its snapshots are
         # centred on the entity it follows, or on (cam_x, cam_y) when that is not in view
