@@ -622,30 +622,19 @@ class Fanout:
         target = self.sessions.get(owner) if owner is not None else None
         if target is None:
             return
+        # the event's own fields, after the kind and the ship every event message has
+        fields: dict[str, Any]
         if isinstance(event, Docked | Undocked):
             kind = "docked" if isinstance(event, Docked) else "undocked"
-            target.send_json(
-                encode_server("event", kind=kind, ship=event.ship, station=event.station)
-            )
+            fields = {"station": event.station}
         elif isinstance(event, JumpCharging):
-            target.send_json(
-                encode_server(
-                    "event",
-                    kind="jump_charging",
-                    ship=event.ship,
-                    to=sector_str((event.to_x, event.to_y)),
-                    ticks=event.ticks,
-                )
-            )
+            kind = "jump_charging"
+            fields = {"to": sector_str((event.to_x, event.to_y)), "ticks": event.ticks}
         elif isinstance(event, JumpCancelled):
-            target.send_json(encode_server("event", kind="jump_cancelled", ship=event.ship))
+            kind, fields = "jump_cancelled", {}
         elif isinstance(event, Collided):
-            target.send_json(
-                encode_server(
-                    "event",
-                    kind="collided",
-                    ship=event.ship,
-                    what=event.what,
-                    speed=round(float(event.speed), 1),
-                )
-            )
+            kind = "collided"
+            fields = {"what": event.what, "speed": round(float(event.speed), 1)}
+        else:
+            return
+        target.send_json(encode_server("event", kind=kind, ship=event.ship, **fields))
