@@ -68,7 +68,7 @@ def _store_options() -> tuple[Option, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    _, act = add_group(
+    act = add_group(
         sub,
         "clone",
         help="clones: create, export, import, fork, host",
@@ -239,7 +239,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_trust(act: argparse._SubParsersAction, store: tuple[Option, ...]) -> None:
-    _, trust = add_group(
+    trust = add_group(
         act,
         "trust",
         help="the keys whose clone files and licence proofs this world believes",
@@ -284,7 +284,7 @@ def _register_trust(act: argparse._SubParsersAction, store: tuple[Option, ...]) 
 
 
 def _register_consent(act: argparse._SubParsersAction, store: tuple[Option, ...]) -> None:
-    _, consent = add_group(
+    consent = add_group(
         act,
         "consent",
         help="consent records of the server's database (needs --db)",

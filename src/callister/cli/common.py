@@ -113,9 +113,9 @@ def add_group(
     dest: str,
     choose: str,
     metavar: str = "ACTION",
-) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
-    """A command made of subcommands (`callister clone new|list|...`): its parser and the
-    subparsers its subcommands are added to; one of them must be given (`choose`: the help of
-    that choice)."""
+) -> argparse._SubParsersAction:
+    """A command made of subcommands (`callister clone new|list|...`): returns the subparsers
+    its subcommands are added to; one of them must be given (`choose`: the help of that
+    choice), its name stored as `dest`."""
     p = sub.add_parser(name, help=help, description=description)
-    return p, p.add_subparsers(dest=dest, metavar=metavar, required=True, help=choose)
+    return p.add_subparsers(dest=dest, metavar=metavar, required=True, help=choose)

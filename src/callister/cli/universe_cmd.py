@@ -20,7 +20,7 @@ from callister.cli.common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    _, act = add_group(
+    act = add_group(
         sub,
         "universe",
         help="inspect the generated universe",
