@@ -12,7 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from callister.cli.common import Option, add_command, add_group, json_switch, option, switch
+from callister.cli.common import (
+    LISTEN_HOST,
+    WORLD_SEED,
+    Option,
+    add_command,
+    add_group,
+    config_option,
+    json_switch,
+    option,
+    switch,
+)
 from callister.server.settings import Settings, SettingsError, load_settings
 
 
@@ -36,7 +46,7 @@ def _nats_options(role: str) -> tuple[Option, ...]:
 def _process_options(port_help: str, role: str) -> tuple[Option, ...]:
     """The options of a cluster process (worker or gateway)."""
     return (
-        option("--host", help="listen address (default 127.0.0.1)"),
+        LISTEN_HOST,
         option("--port", type=int, help=port_help),
         option(
             "--db",
@@ -49,10 +59,8 @@ def _process_options(port_help: str, role: str) -> tuple[Option, ...]:
             dest="node_name",
             help="this process's unique name (default: <role>-<host>-<pid>)",
         ),
-        option(
-            "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
-        ),
-        option("--seed", type=int, dest="world_seed", help="world seed (default 1)"),
+        config_option(", see README, Settings"),
+        WORLD_SEED,
     )
 
 
@@ -91,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         option("zone", nargs="?", help="zone key <world>.<x>.<y>, e.g. infinity.0.0 (move only)"),
         option("--to", help="target worker name (default: the least loaded other worker)"),
         *_nats_options("admin"),
-        option("--config", help="TOML settings file (default: $CALLISTER_CONFIG)"),
+        config_option(),
         json_switch("print JSON"),
         help="cluster zones: list where they live, or move one live to another worker",
         description="List the live workers and their zones, or move a zone to another worker "

@@ -83,6 +83,17 @@ def json_switch(help: str = "print JSON only") -> Option:
     return switch("--json", help)
 
 
+# options of the server's processes (`serve`, `worker`, `gateway`) and of the commands that read
+# their settings
+LISTEN_HOST = option("--host", help="listen address (default 127.0.0.1)")
+WORLD_SEED = option("--seed", type=int, dest="world_seed", help="world seed (default 1)")
+
+
+def config_option(see: str = "") -> Option:
+    """--config, the TOML settings file (`see`: where its settings are described)."""
+    return option("--config", help=f"TOML settings file{see} (default: $CALLISTER_CONFIG)")
+
+
 def add_command(
     sub: argparse._SubParsersAction,
     name: str,

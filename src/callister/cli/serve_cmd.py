@@ -6,7 +6,15 @@ import argparse
 import json
 from dataclasses import asdict
 
-from callister.cli.common import add_command, json_switch, option, switch
+from callister.cli.common import (
+    LISTEN_HOST,
+    WORLD_SEED,
+    add_command,
+    config_option,
+    json_switch,
+    option,
+    switch,
+)
 from callister.server.settings import SettingsError, load_settings, settings_table
 
 
@@ -15,13 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "serve",
         run,
-        option("--host", help="listen address (default 127.0.0.1)"),
+        LISTEN_HOST,
         option("--port", type=int, help="listen port (default 8000)"),
         option("--db", help="sqlite:///path.db (default data/callister.db) or postgresql://…"),
-        option(
-            "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
-        ),
-        option("--seed", type=int, dest="world_seed", help="world seed (default 1)"),
+        config_option(", see README, Settings"),
+        WORLD_SEED,
         help="run the server (HTTP + WebSocket, one process)",
         description="Run the game server. Ctrl-C or SIGTERM checkpoints and exits.",
     )
@@ -32,7 +38,7 @@ def register_settings(sub: argparse._SubParsersAction) -> None:
         sub,
         "settings",
         show_settings,
-        option("--config", help="TOML settings file (default: $CALLISTER_CONFIG)"),
+        config_option(),
         json_switch("print the settings as JSON"),
         switch("--markdown", "print the settings documentation table (Markdown)"),
         help="print the effective settings",
