@@ -623,8 +623,8 @@ def run_values(args: argparse.Namespace) -> dict[str, Any]:
     return run_values_bench(args.number, args.repeat)
 
 
-# the order of `callister bench --help`
-BENCHMARKS = (
+# the commands of `callister bench` (the benchmarks and the report), in the order --help lists them
+COMMANDS = (
     run_gen,
     run_sim,
     run_zones,
@@ -659,5 +659,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="BENCH",
         choose="the benchmark to run",
     )
-    for command in BENCHMARKS:
+    for command in COMMANDS:
         command.register(bench)
