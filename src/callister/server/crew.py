@@ -44,11 +44,11 @@ from callister.agents.decide import kind_of
 from callister.agents.orders import ORDER_TICKS
 from callister.agents.repository import (
     CloneNotFound,
+    CloneRepository,
     CloneSummary,
     KeyList,
     TrustEntry,
     TrustList,
-    new_clone_id,
 )
 from callister.economy import SERVICES, EconomyError, player_account, transfer
 from callister.protocol.errors import ErrorCode, ProtocolError
@@ -191,10 +191,10 @@ def row_to_clone(row: CloneRow) -> Clone:
     return clone
 
 
-class StoreCloneRepository:
-    """`CloneRepository` over a `Store`: clones live in the server's database. `world` names
-    the world whose signing key `signing_key()` uses (created on first use, kept in
-    world_keys)."""
+class StoreCloneRepository(CloneRepository):
+    """`CloneRepository` over a `Store`: clones live in the server's database (`new_id` is the
+    protocol's). `world` names the world whose signing key `signing_key()` uses (created on
+    first use, kept in world_keys)."""
 
     def __init__(self, store: Store, world: str = "infinity") -> None:
         self.store = store
@@ -235,12 +235,6 @@ class StoreCloneRepository:
             )
             for c in self.store.clones.find(CloneFilter(world=world, alive=alive), limit=100_000)
         ]
-
-    def new_id(self) -> int:
-        while True:
-            clone_id = new_clone_id()
-            if not self.exists(clone_id):
-                return clone_id
 
     def purge(self, clone_id: int) -> None:
         if not self.store.clones.purge(clone_id):
