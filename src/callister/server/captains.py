@@ -39,6 +39,7 @@ from callister.agents import Action, Decision, SeenEvent
 from callister.agents.gossip import gossip
 from callister.agents.model import Goal
 from callister.agents.offscreen import (
+    MIN_RESCUE_WILL,
     Agent,
     Done,
     Handoff,
@@ -46,6 +47,7 @@ from callister.agents.offscreen import (
     Mined,
     Rescue,
     Wrecked,
+    rescue_will,
 )
 from callister.agents.planner import Plan, Ship
 from callister.moderation.feeds import DISTRESS, DistressCall
@@ -771,16 +773,9 @@ class Captains:
                 continue
             if c.phase in ("stranded", "rescue", "planning") or c.ship.docked_at is not None:
                 continue
-            rel = c.agent.clone.relationships.get(stranded.ship.actor)
-            if rel is not None and rel.hostile:
-                continue
-            affinity = rel.affinity if rel is not None else 0.0
-            will = (
-                1.0
-                if c.ship.goal is Goal.PATROL
-                else 0.3 * c.agent.clone.personality.agreeableness + 0.7 * affinity
-            )
-            if will < 0.2:
+            # the same willingness as off-screen (hostile captains score 0 and never come)
+            will = rescue_will(c.agent.clone, c.ship.goal, stranded.ship.actor)
+            if will < MIN_RESCUE_WILL:
                 continue
             spare = c.ship.fuel - need
             if planner is not None:
