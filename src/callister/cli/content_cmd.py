@@ -232,7 +232,7 @@ def content_set(args: argparse.Namespace) -> int:
 
 def content_show(args: argparse.Namespace) -> int:
     from callister.content import load_content
-    from callister.worlds.content import stored_pack
+    from callister.worlds.content import content_report, stored_pack
 
     with args.world_store(args) as (_, store, _actor):
         if store.worlds.get(args.name) is None:
@@ -241,23 +241,10 @@ def content_show(args: argparse.Namespace) -> int:
     current = history[0] if history else None
     pack = stored_pack(current)
     if args.json:
-        emit_json(
-            {
-                "world": args.name,
-                "version": 0 if current is None else current.version,
-                "pack": None
-                if pack is None
-                else {
-                    "name": pack.name,
-                    "version": pack.version,
-                    "description": pack.description,
-                    "digest": pack.digest,
-                    "files": dict(pack.files),
-                    "changes": changes(pack, load_content()),
-                },
-                "history": [r.summary() for r in history],
-            }
-        )
+        report = content_report(args.name, history)  # as the admin API reports it, plus:
+        if pack is not None:
+            report["pack"]["changes"] = changes(pack, load_content())
+        emit_json(report)
         return 0
     if pack is None:
         print(f"{args.name}: no content pack (the base content)")

@@ -30,7 +30,7 @@ from callister.server.admin_routes import (
 from callister.server.content_view import client_content
 from callister.store import NotFound
 from callister.store.content import MAX_STORED_PACK
-from callister.worlds.content import set_pack, stored_pack, world_content, world_params
+from callister.worlds.content import content_report, set_pack, world_content, world_params
 
 MAX_CONTENT_BODY = MAX_STORED_PACK + 4096
 """The body limit of `PUT /api/admin/worlds/{name}/content` (a stored pack's JSON and a little)."""
@@ -68,23 +68,10 @@ async def world_content_for_client(request: web.Request) -> web.Response:
 async def admin_show_content(request: web.Request) -> web.Response:
     _, host, record = await _owner_or_admin(request)
     history = await host.call(host.store.content.history, record.name)
-    current = history[0] if history else None
-    pack = stored_pack(current)
     runtime = host.runtimes.get(record.name)
     return web.json_response(
         {
-            "world": record.name,
-            "version": 0 if current is None else current.version,
-            "pack": None
-            if pack is None
-            else {
-                "name": pack.name,
-                "version": pack.version,
-                "description": pack.description,
-                "digest": pack.digest,
-                "files": dict(pack.files),
-            },
-            "history": [row.summary() for row in history],
+            **content_report(record.name, history),
             "running_version": None
             if runtime is None or not runtime.own
             else runtime.content_version,

@@ -4,6 +4,8 @@ character arriving from another world.
 - `set_pack(store, world, pack, actor)`: the pack is loaded over the base content exactly as
   the server will run it (every problem named by file, entry and field, ContentError) and only
   then stored as the world's next content version.
+- `content_report(world, history)`: what a world's content is, as `callister content show
+  --json` and the admin API's content endpoint both report it.
 - `world_content(store, world)`: the merged content a world runs (the base when it has no
   pack). A stored pack that no longer loads (a server upgrade changed the base under it) is a
   ContentError: the world refuses to start rather than run something else.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from callister.content import Content, ContentError, ContentPack, load_content
@@ -64,6 +66,28 @@ def stored_pack(row: WorldContentRow | None) -> ContentPack | None:
     if row is None or row.pack is None:
         return None
     return ContentPack.from_json(row.pack)
+
+
+def content_report(world: str, history: Sequence[WorldContentRow]) -> dict[str, Any]:
+    """World `world`'s content from its stored versions (`history`, newest first), JSON-ready:
+    {world, version (0: never set), pack: {name, version, description, digest, files} or None
+    for the base content, history: [WorldContentRow.summary()]}."""
+    current = history[0] if history else None
+    pack = stored_pack(current)
+    return {
+        "world": world,
+        "version": 0 if current is None else current.version,
+        "pack": None
+        if pack is None
+        else {
+            "name": pack.name,
+            "version": pack.version,
+            "description": pack.description,
+            "digest": pack.digest,
+            "files": dict(pack.files),
+        },
+        "history": [row.summary() for row in history],
+    }
 
 
 def world_content(store: Store, world: str) -> Content:
