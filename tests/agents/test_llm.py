@@ -1,7 +1,8 @@
 """The language-model path, for real: a local aiohttp server that speaks the OpenAI
-chat-completions protocol stands in for llama.cpp's server, Ollama or vLLM. It answers well,
-slowly, with garbage, against the schema, against the rules, or with HTTP errors, and the
-clone must use good answers and fall back to its default mind for everything else."""
+chat-completions protocol (tests/agents/_fake_llm.py) stands in for llama.cpp's server, Ollama
+or vLLM. It answers well, slowly, with garbage, against the schema, against the rules, or with
+HTTP errors, and the clone must use good answers and fall back to its default mind for
+everything else."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from callister.agents import Action, DefaultMind, Role, SeenEvent
 from callister.agents.clonefile import SigningKey, export_clone
@@ -29,62 +27,15 @@ from callister.agents.llm import (
 )
 from callister.agents.llm.openai import chat_url
 
+from ._fake_llm import FakeChatModel, chat_server
 from ._support import attack, make_clone, observe, pirate
 
 
-@dataclass
-class FakeModel:
-    """What the stand-in server answers next: `content` (the assistant text), or a `status`,
-    or a `delay` before answering; `requests` records every request body."""
-
-    content: str = '{"say": "Hello."}'
-    status: int = 200
-    delay: float = 0.0
-    raw: str | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-MODEL = web.AppKey("model", FakeModel)
-
-
-async def _completions(request: web.Request) -> web.Response:
-    model = request.app[MODEL]
-    body = await request.json()
-    model.requests.append(body)
-    if model.delay:
-        await asyncio.sleep(model.delay)
-    if model.status != 200:
-        return web.Response(status=model.status, text="model crashed")
-    if model.raw is not None:
-        return web.Response(text=model.raw, content_type="application/json")
-    return web.json_response(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": body.get("model"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": model.content},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-    )
-
-
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[str, FakeModel]]:
-    app = web.Application()
-    model = FakeModel()
-    app[MODEL] = model
-    app.router.add_post("/v1/chat/completions", _completions)
-    srv = TestServer(app, host="127.0.0.1", port=0)
-    await srv.start_server()
-    try:
-        yield f"http://127.0.0.1:{srv.port}", model
-    finally:
-        await srv.close()
+async def server() -> AsyncIterator[tuple[str, FakeChatModel]]:
+    model = FakeChatModel()
+    async with chat_server(model) as url:
+        yield url, model
 
 
 def _mind(url: str, timeout: float = 2.0) -> LLMMind:
@@ -105,7 +56,7 @@ def test_chat_url() -> None:
     assert chat_url("http://h/x/chat/completions") == "http://h/x/chat/completions"
 
 
-async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeModel]) -> None:
+async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeChatModel]) -> None:
     url, model = server
     model.content = '{"say": "Rook shot at us. I will not forget it."}'
     mind = _mind(url)
@@ -137,7 +88,7 @@ async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeModel])
     ],
 )
 async def test_bad_answers_fall_back_to_the_default_mind(
-    server: tuple[str, FakeModel], setup: dict[str, Any], reason: str
+    server: tuple[str, FakeChatModel], setup: dict[str, Any], reason: str
 ) -> None:
     url, model = server
     for key, value in setup.items():
@@ -158,7 +109,7 @@ async def test_an_unreachable_endpoint_falls_back() -> None:
     assert r.source == "template" and r.fallback is not None and r.fallback.startswith("error")
 
 
-async def test_orders_never_go_to_the_model(server: tuple[str, FakeModel]) -> None:
+async def test_orders_never_go_to_the_model(server: tuple[str, FakeChatModel]) -> None:
     url, model = server
     mind = _mind(url)
     r = await mind.reply(make_clone(role=Role.PILOT), "dock at the station", speaker=7, tick=5)
@@ -166,7 +117,7 @@ async def test_orders_never_go_to_the_model(server: tuple[str, FakeModel]) -> No
     assert r.order is not None and r.order.action is Action.DOCK and model.requests == []
 
 
-async def test_reflection_beliefs_are_checked(server: tuple[str, FakeModel]) -> None:
+async def test_reflection_beliefs_are_checked(server: tuple[str, FakeChatModel]) -> None:
     url, model = server
     clone = _remembering()
     DefaultMind().notice(clone, SeenEvent("attacked", 11, actor=99, target=clone.id))
@@ -182,7 +133,7 @@ async def test_reflection_beliefs_are_checked(server: tuple[str, FakeModel]) -> 
     assert "A stranger loves us." not in out and mind.stats["invalid"] == 1
 
 
-async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeModel]) -> None:
+async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeChatModel]) -> None:
     url, model = server
     obs = observe(hull=0.6, contacts=[pirate()], events=[attack()])
     model.content = json.dumps({"action": "flee", "target": -1, "say": "Too hot here, we leave."})
@@ -199,7 +150,9 @@ async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeModel]
     assert d3.say == default.say and mind.stats["invalid"] == 2
 
 
-async def test_host_cli_uses_the_endpoint(server: tuple[str, FakeModel], tmp_path: Path) -> None:
+async def test_host_cli_uses_the_endpoint(
+    server: tuple[str, FakeChatModel], tmp_path: Path
+) -> None:
     url, model = server
     model.content = '{"say": "Greetings from the model."}'
     clone_file = tmp_path / "vega.clone"

@@ -1,10 +1,10 @@
 """Crew speech on the server, and the optional language model behind it.
 
-The model tests talk to a real HTTP server started here: a small aiohttp application that
-speaks the OpenAI chat-completions API (`POST /v1/chat/completions`). It stands in for a remote
-model provider (a hosted API, or llama.cpp's `llama-server`, Ollama, vLLM on another machine):
-the game server cannot tell the difference. It can answer well, slowly, with garbage or with
-HTTP errors, and it counts how many requests it holds at once.
+The model tests talk to a real HTTP server (tests/agents/_fake_llm.py): a small aiohttp
+application that speaks the OpenAI chat-completions API (`POST /v1/chat/completions`). It stands
+in for a remote model provider (a hosted API, or llama.cpp's `llama-server`, Ollama, vLLM on
+another machine): the game server cannot tell the difference. It can answer well, slowly, with
+garbage or with HTTP errors, and it counts how many requests it holds at once.
 """
 
 from __future__ import annotations
@@ -14,20 +14,18 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from callister.agents import Clone, DefaultMind, Goal, Profile, Role, SeenEvent
 from callister.agents.llm import LlamaCppBackend, OpenAIChatBackend
 from callister.server.settings import Settings, SettingsError
 from callister.server.speech import SpeechModel, backend_from_settings
 
+from ..agents._fake_llm import FakeChatModel, chat_server
 from ..agents._support import make_clone
 from ..conftest import LiveServer, make_settings, start_live
 from ..waiting import until
@@ -38,64 +36,15 @@ from .wsclient import player, server_tick
 NO_IDS = re.compile(r"#\d|\btick\b|\bticks\b")
 
 
-@dataclass
-class Provider:
-    """What the stand-in provider answers next, and what it saw."""
-
-    content: str = '{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
-    status: int = 200
-    delay: float = 0.0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    holding: int = 0
-    peak: int = 0
-
-
-PROVIDER = web.AppKey("provider", Provider)
-
-
-async def _completions(request: web.Request) -> web.Response:
-    p = request.app[PROVIDER]
-    body = await request.json()
-    p.requests.append(body)
-    p.headers.append(dict(request.headers))
-    p.holding += 1
-    p.peak = max(p.peak, p.holding)
-    try:
-        if p.delay:
-            await asyncio.sleep(p.delay)
-    finally:
-        p.holding -= 1
-    if p.status != 200:
-        return web.Response(status=p.status, text="overloaded")
-    return web.json_response(
-        {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "model": body.get("model"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": p.content},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-    )
+# the stand-in provider answers as a crew member would, by default
+GOOD_ANSWER = '{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
 
 
 @pytest.fixture
-async def provider() -> AsyncIterator[tuple[str, Provider]]:
-    app = web.Application()
-    p = Provider()
-    app[PROVIDER] = p
-    app.router.add_post("/v1/chat/completions", _completions)
-    srv = TestServer(app, host="127.0.0.1", port=0)
-    await srv.start_server()
-    try:
-        yield f"http://127.0.0.1:{srv.port}", p
-    finally:
-        await srv.close()
+async def provider() -> AsyncIterator[tuple[str, FakeChatModel]]:
+    p = FakeChatModel(content=GOOD_ANSWER)
+    async with chat_server(p) as url:
+        yield url, p
 
 
 def _remembering():  # a pilot who was attacked by Rook Varga an hour ago and holds him hostile
@@ -147,7 +96,7 @@ def _model(url: str, *, timeout: float = 2.0, concurrency: int = 2, queue: int =
 
 
 async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeChatModel],
 ) -> None:
     url, p = provider
     speech = _model(url)
@@ -173,7 +122,7 @@ async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
 
 
 async def test_a_slow_model_times_out_and_the_template_answers(
-    provider: tuple[str, Provider], caplog: pytest.LogCaptureFixture
+    provider: tuple[str, FakeChatModel], caplog: pytest.LogCaptureFixture
 ) -> None:
     url, p = provider
     p.delay = 2.0
@@ -200,7 +149,7 @@ async def test_a_slow_model_times_out_and_the_template_answers(
     ],
 )
 async def test_bad_answers_fall_back_with_a_logged_error(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeChatModel],
     caplog: pytest.LogCaptureFixture,
     setup: dict[str, Any],
     reason: str,
@@ -219,7 +168,7 @@ async def test_bad_answers_fall_back_with_a_logged_error(
 
 
 async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeChatModel],
 ) -> None:
     url, p = provider
     p.delay = 0.3
@@ -237,7 +186,7 @@ async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
     assert speech.waiting == 0 and speech.in_flight == 0
 
 
-async def test_orders_never_wait_for_the_model(provider: tuple[str, Provider]) -> None:
+async def test_orders_never_wait_for_the_model(provider: tuple[str, FakeChatModel]) -> None:
     url, p = provider
     speech = _model(url)
     r = await speech.reply(make_clone(role=Role.PILOT), "dock at the station", speaker=7, tick=5)
@@ -268,8 +217,8 @@ async def test_the_in_process_model_path() -> None:
 
 @pytest.fixture
 async def live_llm(
-    tmp_path: Path, provider: tuple[str, Provider]
-) -> AsyncIterator[tuple[LiveServer, Provider]]:
+    tmp_path: Path, provider: tuple[str, FakeChatModel]
+) -> AsyncIterator[tuple[LiveServer, FakeChatModel]]:
     url, p = provider
     server = await start_live(
         make_settings(tmp_path, starting_credits=5000, llm_url=url, llm_timeout_s=3.0)
@@ -281,7 +230,7 @@ async def live_llm(
 
 
 async def test_crew_answers_through_the_model_off_the_tick(
-    live_llm: tuple[LiveServer, Provider], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeChatModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
     bot = await player(live, http, "modelcap")
@@ -430,7 +379,7 @@ async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
 
 
 async def test_a_hail_through_the_model(
-    live_llm: tuple[LiveServer, Provider], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeChatModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
     p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
