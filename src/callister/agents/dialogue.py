@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -56,6 +56,10 @@ class Reply:
     fallback: str | None = None
     order: Order | None = None
 
+    def model_not_used(self, why: str) -> Reply:
+        """This template reply, saying why the language model's answer was not used."""
+        return replace(self, source="template", fallback=why)
+
 
 def classify(message: str) -> str:
     """The intent of a message, read from its first sentence."""
@@ -64,6 +68,12 @@ def classify(message: str) -> str:
         if pattern.search(low):
             return name
     return "chat"
+
+
+def is_order(message: str, tick: int) -> bool:
+    """Whether the captain's line is an order: answered at once by the template, never put to
+    a language model (an order is a game action, not a conversation)."""
+    return classify(message) == "chat" and parse_order(message, tick) is not None
 
 
 def rate_importance(text: str) -> float:

@@ -41,6 +41,7 @@ from callister.agents.clonefile import (
     proof_key,
 )
 from callister.agents.decide import kind_of
+from callister.agents.dialogue import is_order
 from callister.agents.orders import ORDER_TICKS
 from callister.agents.repository import (
     CloneNotFound,
@@ -52,7 +53,6 @@ from callister.agents.repository import (
 )
 from callister.economy import SERVICES, EconomyError, player_account, transfer
 from callister.protocol.errors import ErrorCode, ProtocolError
-from callister.server.speech import is_order
 from callister.store import (
     CloneFilter,
     CloneRow,

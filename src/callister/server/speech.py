@@ -22,9 +22,8 @@ from typing import Any
 
 from callister.agents import Action, Clone, Reply, template_reply
 from callister.agents.decide import Kind
-from callister.agents.dialogue import classify
+from callister.agents.dialogue import is_order
 from callister.agents.llm import LlamaCppBackend, LLMBackend, LLMMind, OpenAIChatBackend
-from callister.agents.orders import parse_order
 from callister.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,6 @@ def backend_from_settings(
             timeout=settings.llm_timeout_s,
         )
     return None
-
-
-def is_order(message: str, tick: int) -> bool:
-    """Whether the captain's line is an order (handled at once, never by the model)."""
-    return classify(message) == "chat" and parse_order(message, tick) is not None
 
 
 class SpeechModel:
@@ -124,9 +118,7 @@ class SpeechModel:
         def template(why: str | None) -> Reply:
             r = template_reply(clone, message, **asked)
             self.stats["template"] += 1
-            if why is None:
-                return r
-            return Reply(r.clone, r.name, r.text, r.memories, "template", why, r.order)
+            return r if why is None else r.model_not_used(why)
 
         if self.mind is None or (allow_orders and is_order(message, tick)):
             return template(None)

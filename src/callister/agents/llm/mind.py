@@ -31,8 +31,8 @@ from callister.agents.dialogue import (
     MAX_MESSAGE,
     Reply,
     ago,
-    classify,
     exchanges,
+    is_order,
     origin_story,
     rate_importance,
     speakable,
@@ -52,7 +52,6 @@ from callister.agents.memory import Memory, MemoryKind
 from callister.agents.mind import AgentState, DefaultMind, hostile_slots, traits_of
 from callister.agents.model import Clone
 from callister.agents.observe import NONE, AgentColumns, Observation, sense
-from callister.agents.orders import parse_order
 from callister.agents.reflection import reflect as default_reflect
 from callister.agents.schema import SchemaError, validate
 from callister.agents.speech import gist
@@ -204,11 +203,9 @@ class LLMMind:
                 holder=holder,
                 possible=possible,
             )
-            if reason is None:
-                return fb
-            return Reply(fb.clone, fb.name, fb.text, fb.memories, "template", reason, fb.order)
+            return fb if reason is None else fb.model_not_used(reason)
 
-        if allow_orders and classify(message) == "chat" and parse_order(message, tick):
+        if allow_orders and is_order(message, tick):
             return fallback(None)
         memories = clone.memory.retrieve(message, tick, k=5, entity=speaker)
         who = speaker_name or clone.relationships.name_of(speaker)
