@@ -149,13 +149,20 @@ def start_crowd_server(
     return proc
 
 
+def _py_spy() -> str:
+    """py-spy's path: on PATH or beside this Python (a venv's bin, not activated)."""
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise ValueError("--profile needs py-spy (pip install py-spy)")
+    return found
+
+
 def _spy(pid: int, out: str, settle_s: float, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy over the measured window (it starts after the settling time)."""
-    if shutil.which("py-spy") is None:
-        raise RuntimeError("--profile needs py-spy on PATH (pip install py-spy)")
     cmd = (
-        f"sleep {settle_s:.1f} && exec py-spy record --pid {pid} --duration {int(seconds)} "
-        f"--rate 100 --format raw --threads --nonblocking -o {shlex.quote(out)}"
+        f"sleep {settle_s:.1f} && exec {shlex.quote(_py_spy())} record --pid {pid} "
+        f"--duration {int(seconds)} --rate 100 --format raw --threads --nonblocking "
+        f"-o {shlex.quote(out)}"
     )
     return subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -192,6 +199,8 @@ def run_crowd_bench(
         raise ValueError("--clients and --workers must be >= 1, --seconds > 0")
     if inputs not in ("changes", "every"):
         raise ValueError("--inputs must be 'changes' or 'every'")
+    if profile:
+        _py_spy()  # before minutes of connecting and placing, not after
     say = _stderr if progress else (lambda _: None)
     load_average = round(os.getloadavg()[0], 2)
     tmp = Path(tempfile.mkdtemp(prefix="callister-crowd-"))
