@@ -282,6 +282,18 @@ class MissionDesk:
         self._observe_later(pilot, fact)
 
     def _observe_later(self, pilot: Pilot, fact: Fact) -> None:
+        """Apply `fact` under the pilot's lock, unless the rules say now that it changes
+        nothing (a position short of the marker, a watched ship still far: most facts, once a
+        second for every pilot): no task, lock or save for those. A change that lands
+        meanwhile is seen by the next round's fact."""
+        progress = self.progress.get(pilot.account_id)
+        if progress is not None:
+            try:
+                out = prog.observe(progress, fact, self._pilot(pilot), _now(), self.lawful)
+            except (MissionError, ProtocolError):
+                return
+            if out.progress == progress and not out.requests and not out.messages:
+                return
         self.roster.spawn(self._observe(pilot, fact), f"mission fact {pilot.account_id}")
 
     async def _observe(self, pilot: Pilot, fact: Fact) -> None:
