@@ -291,6 +291,9 @@ class Worker:
     def valid(self, zone: str) -> bool:
         return self.keeper.valid(zone)
 
+    def holds(self, zone: str) -> bool:
+        return self.keeper.held(zone)
+
     def token(self, zone: str) -> int:
         return self.keeper.token(zone)
 
@@ -373,7 +376,7 @@ class Worker:
         except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
-        if not self.keeper.valid(zone) or self.draining:
+        if not await self._settled(zone) or self.draining:
             await self._reply(msg, {"ok": False, "error": "not_owner"})
             return
         # the gateway authenticated the account a moment ago and sends what the session needs;
@@ -392,6 +395,14 @@ class Worker:
         self.gateways_seen.setdefault(gw, time.monotonic())
         self._spawn(self._serve_remote(sock, account, hello, resume), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
+
+    async def _settled(self, zone: str) -> bool:
+        """Whether `zone` is ours to serve; a paused zone (its renewal late) is waited for
+        until it resumes or is lost (at most a second: the gateway asks again)."""
+        deadline = time.monotonic() + min(1.0, self.keeper.safety)
+        while self.keeper.paused(zone) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.keeper.valid(zone)
 
     async def _serve_remote(
         self, sock: RemoteSocket, account: Any, hello: Hello | None, resume: bool
@@ -480,7 +491,7 @@ class Worker:
         zones = {
             key: float(h.zone.ship_count)
             for key, h in self.world.zones.items()
-            if self.keeper.valid(key)
+            if self.keeper.held(key)  # paused ones too: still ours
         }
         tick = self.metrics.tick_percentiles()
         return {
