@@ -491,7 +491,7 @@ class Worker:
         zones = {
             key: float(h.zone.ship_count)
             for key, h in self.world.zones.items()
-            if self.keeper.held(key)  # paused ones too: still ours
+            if self.keeper.valid(key)
         }
         tick = self.metrics.tick_percentiles()
         return {
