@@ -390,6 +390,13 @@ class Worker:
         if len(sid) != SID_BYTES or not sid.isascii():
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
+        same = self.remote.get(sid)
+        if same is not None and same.gateway == gw and same.account_id == account_id:
+            # the gateway asked again (its request timed out while this worker was stalled,
+            # and both were queued): that session is being served; a second would replace it
+            # and close the client's socket (4409)
+            await self._reply(msg, {"ok": True, "worker": self.name})
+            return
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())

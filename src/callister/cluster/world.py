@@ -334,6 +334,7 @@ class ClusterWorld(World):
             self._stage("transit", (time.time() - handoff.departed_at) * 1000.0)
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
+        await self._unpaused(handoff.to_zone)
         owner = handoff.state.owner
         carried = handoff.pilot or {}
         at = carried.get("at")
@@ -392,6 +393,15 @@ class ClusterWorld(World):
                 await self._land(handoff, handle, character, state, name)
         self._stage("land", (time.perf_counter() - landing) * 1000.0)
         return True
+
+    async def _unpaused(self, zone: str) -> None:
+        """Wait while `zone` is paused (its lease renewal late): nothing of a paused zone is
+        committed. ZoneElsewhere if it is lost meanwhile: the hand-off is refused, and the
+        stream delivers it again, to the next owner."""
+        while self.node.holds(zone) and not self.node.valid(zone):
+            await asyncio.sleep(0.02)
+        if not self.node.valid(zone):
+            raise ZoneElsewhere(zone)
 
     def _arrived(self, ship: int) -> None:
         event = self._arrivals.pop(ship, None)
