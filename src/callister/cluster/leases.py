@@ -35,8 +35,10 @@ stops simulating at least `safety` seconds before anyone else can acquire the zo
 **Pause, resume, drop.** A pause is not a loss: a renewal still in flight (or sent late because
 the event loop stalled) may yet confirm. A confirmed renewal is a compare-and-swap on our own
 revision, so nobody else wrote the key in between: the lease was ours all along, and the zone
-resumes, without a reload, until the new ``sent + ttl - safety``. Only when no renewal is
-confirmed by ``sent + ttl`` (the moment the key can expire), or the bucket refuses the renewal
+resumes, without a reload, until the new ``sent + ttl - safety`` (the server orders that
+write against any other's acquisition: one of them fails its check, whatever the clocks say).
+Only when no renewal is confirmed by ``sent + ttl`` (the moment the key can expire; a renewal
+in flight then decides, and its timeout ends there too), or the bucket refuses the renewal
 (`LeaseLost`), does the keeper call ``lost(zone)``: the worker drops the zone.
 
 **Reclaiming our own stale key.** A renewal that landed after the keeper gave up (its reply lost
