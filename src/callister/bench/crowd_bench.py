@@ -161,7 +161,8 @@ def _spy(pid: int, out: str, settle_s: float, seconds: float) -> subprocess.Pope
     """py-spy over the measured window (it starts after the settling time)."""
     cmd = (
         f"sleep {settle_s:.1f} && exec {shlex.quote(_py_spy())} record --pid {pid} "
-        f"--duration {int(seconds)} --rate 100 --format raw --threads --nonblocking -o {shlex.quote(out)}"
+        f"--duration {int(seconds)} --rate 100 --format raw --threads --nonblocking "
+        f"-o {shlex.quote(out)}"
     )
     return subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

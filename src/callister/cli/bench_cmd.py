@@ -511,9 +511,9 @@ def run_crowd(args: argparse.Namespace) -> dict[str, Any]:
     Start a server, connect N protocol v2 clients from load processes of their own, place them
     in one disc of radius 5000 m x sqrt(N/1000) of one system (a game master's teleport, the
     server's own GM command) and one observer in another system; every client changes its
-    controls at 10 Hz and reads 20 updates a second. Reports update rates and intervals, bytes per update, ships in view,
-    server CPU per client-second, the load generator's CPU, the crowded system's tick time and
-    the quiet system's tick rate. Progress goes to stderr.
+    controls at 10 Hz and reads 20 updates a second. Reports update rates and intervals, bytes
+    per update, ships in view, server CPU per client-second, the load generator's CPU, the
+    crowded system's tick time and the quiet system's tick rate. Progress goes to stderr.
     """
     from callister.bench.crowd_bench import run_crowd_bench
 
