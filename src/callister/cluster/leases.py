@@ -28,9 +28,26 @@ it (fencing.py), so the database refuses a worker that lost its lease, whatever 
 when it stores it, which is after we sent it, so ``sent + ttl`` (our monotonic clock) is a
 lower bound on when the key can expire. The keeper treats the lease as valid only until
 ``sent + ttl - safety`` of the last confirmed write; at that moment, if no renewal got through,
-a timer calls ``lost(zone)`` (and `valid()` already answers False to the tick loop, even if the
-event loop stalled and the timer is late). So a worker cut off from NATS stops simulating at
-least `safety` seconds before anyone else can acquire the zone.
+`valid()` answers False to the tick loop (even if the event loop stalled and a timer is late):
+the zone is **paused**, not simulated and nothing of it committed. So a worker cut off from NATS
+stops simulating at least `safety` seconds before anyone else can acquire the zone.
+
+**Pause, resume, drop.** A pause is not a loss: a renewal still in flight (or sent late because
+the event loop stalled) may yet confirm. A confirmed renewal is a compare-and-swap on our own
+revision, so nobody else wrote the key in between: the lease was ours all along, and the zone
+resumes, without a reload, until the new ``sent + ttl - safety`` (the server orders that
+write against any other's acquisition: one of them fails its check, whatever the clocks say).
+Only when no renewal is confirmed by ``sent + ttl`` (the moment the key can expire; a renewal
+in flight then decides, and its timeout ends there too), or the bucket refuses the renewal
+(`LeaseLost`), does the keeper call ``lost(zone)``: the worker drops the zone.
+
+**Reclaiming our own stale key.** A renewal that landed after the keeper gave up (its reply lost
+or late) leaves the key naming us for another TTL. `LeaseKeeper.acquire` then takes it back at
+once instead of waiting for it to expire: it knows the nonces of the leases it let go, and
+`LeaseTable.acquire(reclaim=...)` writes over a key holding one of them (same owner) with a
+compare-and-swap on its current revision. That write is a new acquisition, so its revision is a
+new, larger fencing token: anything the old lease still had in flight is fenced out. A key
+written by another process, even one using the same owner name, is never reclaimed.
 """
 
 from __future__ import annotations
@@ -41,7 +58,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -124,6 +141,7 @@ class LeaseTable:
         self.ttl = float(ttl)
         self.per_key_ttl = per_key_ttl
         self._prefix = f"$KV.{bucket}."
+        self.reclaimed = 0  # acquisitions that took back a key of ours (see `acquire`)
 
     @classmethod
     async def open(
@@ -216,17 +234,23 @@ class LeaseTable:
         nonce: str | None = None,
         since: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        reclaim: Collection[str] = (),
     ) -> Lease:
         """Take the zone if nobody holds it. `LeaseHeld` if someone does.
 
         To retry after a timeout, pass the same `nonce` and the monotonic time of the first
         attempt as `since`: if that attempt's write did land, the lease is recognised as ours
         (and its expiry is counted from `since`, a safe lower bound).
+
+        `reclaim`: nonces of leases of `owner` that the caller no longer uses (it stopped
+        simulating under them). A live key holding one of them is written over (compare-and-swap
+        on its revision) as if it were free: a new acquisition, with a new token.
         """
         nonce = nonce or uuid.uuid4().hex
         since = clock() if since is None else since
         deadline = clock() + timeout
         last = 0
+        reclaiming = False
         for _ in range(4):  # a marker appearing or vanishing between read and write: retry
             sent = clock()
             try:
@@ -234,6 +258,8 @@ class LeaseTable:
                 revision = await self._write(
                     zone, self._value(owner, nonce, 0), last, max(0.05, deadline - sent)
                 )
+                if reclaiming:
+                    self.reclaimed += 1
                 return Lease(zone, owner, revision, revision, sent + self.ttl, nonce)
             except _WrongLast:
                 current = await self._read(zone, max(0.05, deadline - clock()))
@@ -241,9 +267,18 @@ class LeaseTable:
                     if current.value.get("nonce") == nonce:  # our earlier write got through
                         rev = current.revision
                         return Lease(zone, owner, rev, rev, since + self.ttl, nonce)
-                    raise LeaseHeld(zone, current.value.get("owner"), current.revision) from None
+                    if not self._reclaimable(current, owner, reclaim):
+                        holder = current.value.get("owner")
+                        raise LeaseHeld(zone, holder, current.revision) from None
+                    log.info("reclaiming our own lease key", extra={"zone": zone})
+                reclaiming = current.live
                 last = current.revision
         raise LeaseError(f"could not acquire {zone}: the key kept changing")
+
+    @staticmethod
+    def _reclaimable(current: _Current, owner: str, reclaim: Collection[str]) -> bool:
+        nonce = current.value.get("nonce")
+        return bool(nonce) and nonce in reclaim and current.value.get("owner") == owner
 
     async def renew(
         self,
@@ -305,6 +340,7 @@ class _Kept:
     failures: int = 0
     renewing: bool = False
     last_attempt: float = 0.0
+    paused: bool = False
 
 
 @dataclass(slots=True)
@@ -312,20 +348,25 @@ class KeeperStats:
     acquired: int = 0
     renewed: int = 0
     renew_failures: int = 0
+    paused: int = 0
+    resumed: int = 0
     lost: int = 0
     released: int = 0
     renew_ms: list[float] = field(default_factory=list)
 
 
 class LeaseKeeper:
-    """Holds a worker's leases: renews each every `renew_every` s, and calls `lost(zone)` (once)
-    the moment a lease can no longer be trusted: a renewal refused, or no renewal confirmed
-    before ``expires_at - safety``.
+    """Holds a worker's leases: renews each every `renew_every` s; **pauses** a zone when no
+    renewal is confirmed by ``expires_at - safety`` (`valid` turns False: the tick loop must not
+    step it nor commit its state) and resumes it if a renewal then confirms; calls `lost(zone)`
+    (once) when the lease can no longer be ours: a renewal refused (`LeaseLost`), or none
+    confirmed by ``expires_at``, when the key can expire (a renewal still in flight then
+    decides: it is bounded by that same moment, as the keeper sent it).
 
     The tick loop must call `valid(zone)` before stepping a zone: it compares monotonic time
-    with that same deadline, so it is right even when a stalled event loop fires the timer late.
-    Defaults for ttl T: renew every T/3, safety T/3 (T = 6 s: renew every 2 s, stop 4 s after the
-    last confirmed renewal, 2 s before the key can expire).
+    with the safe deadline, so it is right even when a stalled event loop fires the timers late.
+    Defaults for ttl T: renew every T/3, safety T/3 (T = 3 s: renew every second, pause 2 s after
+    the last confirmed renewal was sent, drop at 3 s if none was confirmed by then).
     """
 
     def __init__(
@@ -350,6 +391,9 @@ class LeaseKeeper:
         self.clock = clock
         self.stats = KeeperStats()
         self._kept: dict[str, _Kept] = {}
+        # nonces of leases let go (lost, released, abandoned), by zone, with when: the key may
+        # still hold one (a late renewal landed) until a TTL after its last write
+        self._gone: dict[str, list[tuple[str, float]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -359,6 +403,14 @@ class LeaseKeeper:
         """True while the worker may simulate `zone` (and write its checkpoints)."""
         kept = self._kept.get(zone)
         return kept is not None and self.clock() < kept.lease.expires_at - self.safety
+
+    def held(self, zone: str) -> bool:
+        """True while the keeper holds `zone`'s lease, valid or paused (not yet lost)."""
+        return zone in self._kept
+
+    def paused(self, zone: str) -> bool:
+        """Held, but not valid now: waiting for a renewal to confirm (or the lease to end)."""
+        return self.held(zone) and not self.valid(zone)
 
     def token(self, zone: str) -> int:
         """The fencing token for `zone` (KeyError if not held)."""
@@ -375,9 +427,13 @@ class LeaseKeeper:
         """Prometheus-style counters and gauges for /metrics."""
         return {
             "callister_leases_held": float(len(self._kept)),
+            "callister_leases_paused": float(sum(k.paused for k in self._kept.values())),
             "callister_lease_acquired_total": float(self.stats.acquired),
+            "callister_lease_reclaimed_total": float(self.table.reclaimed),
             "callister_lease_renewed_total": float(self.stats.renewed),
             "callister_lease_renew_failures_total": float(self.stats.renew_failures),
+            "callister_lease_paused_total": float(self.stats.paused),
+            "callister_lease_resumed_total": float(self.stats.resumed),
             "callister_lease_lost_total": float(self.stats.lost),
             "callister_lease_released_total": float(self.stats.released),
         }
@@ -404,23 +460,35 @@ class LeaseKeeper:
                 self._forget(zone)
 
     async def acquire(self, zone: str, *, timeout: float = 2.0) -> Lease:
-        """Acquire and keep `zone`. Raises LeaseHeld (or a timeout) like `LeaseTable.acquire`."""
+        """Acquire and keep `zone`. Raises LeaseHeld (or a timeout) like `LeaseTable.acquire`.
+        A key still naming one of our own leases let go is taken back at once (module doc)."""
         if zone in self._kept:
             return self._kept[zone].lease
         nonce, first = uuid.uuid4().hex, self.clock()
+        reclaim = self._reclaimable(zone)
         while True:  # a timed-out attempt may have landed: retry with the same nonce
             remaining = first + timeout - self.clock()
             try:
                 lease = await self.table.acquire(
-                    zone, self.owner, timeout=remaining, nonce=nonce, since=first, clock=self.clock
+                    zone,
+                    self.owner,
+                    timeout=remaining,
+                    nonce=nonce,
+                    since=first,
+                    clock=self.clock,
+                    reclaim=reclaim,
                 )
                 break
             except TimeoutError:
                 if self.clock() - first >= timeout - 0.05:
+                    self._remember(zone, nonce)  # it may have landed after all
                     raise
+        if zone in self._kept:  # acquired meanwhile by a concurrent call: keep that one
+            self._remember(zone, nonce)
+            return self._kept[zone].lease
         kept = _Kept(lease, last_attempt=self.clock())
         self._kept[zone] = kept
-        self._arm(zone, kept)
+        self._check(zone, kept)
         self.stats.acquired += 1
         return lease
 
@@ -437,26 +505,64 @@ class LeaseKeeper:
 
     # -------------------------------------------------------------------------- internals
 
+    def _remember(self, zone: str, nonce: str) -> None:
+        self._gone.setdefault(zone, []).append((nonce, self.clock()))
+
+    def _reclaimable(self, zone: str) -> list[str]:
+        """Nonces of our leases on `zone` that a live key may still hold."""
+        # a late renewal lands at most renew_every after we let go (its timeout); the key then
+        # lives a TTL: older entries cannot be in the bucket any more
+        horizon = self.clock() - (self.table.ttl + self.renew_every + self.safety)
+        kept = [(n, at) for n, at in self._gone.get(zone, []) if at >= horizon][-8:]
+        if kept:
+            self._gone[zone] = kept
+        else:
+            self._gone.pop(zone, None)
+        return [n for n, _ in kept]
+
     def _forget(self, zone: str) -> None:
         kept = self._kept.pop(zone, None)
-        if kept is not None and kept.timer is not None:
-            kept.timer.cancel()
+        if kept is not None:
+            if kept.timer is not None:
+                kept.timer.cancel()
+            self._remember(zone, kept.lease.nonce)
 
-    def _arm(self, zone: str, kept: _Kept) -> None:
-        """(Re)arm the watchdog at the lease's safe deadline, in monotonic time."""
+    def _arm(self, zone: str, kept: _Kept, at: float) -> None:
+        """(Re)arm the watchdog at monotonic time `at`."""
         if kept.timer is not None:
             kept.timer.cancel()
         loop = asyncio.get_running_loop()
-        delay = kept.lease.expires_at - self.safety - self.clock()
-        kept.timer = loop.call_at(loop.time() + max(0.0, delay), self._deadline, zone, kept)
+        delay = at - self.clock()
+        kept.timer = loop.call_at(loop.time() + max(0.0, delay), self._check, zone, kept)
 
-    def _deadline(self, zone: str, kept: _Kept) -> None:
+    def _check(self, zone: str, kept: _Kept) -> None:
+        """The watchdog: valid, paused or lost, from the last confirmed write and the clock.
+        Runs at each deadline and after each renewal attempt."""
         if self._kept.get(zone) is not kept:
             return
-        if self.clock() < kept.lease.expires_at - self.safety:  # renewed meanwhile
-            self._arm(zone, kept)
+        now, lease = self.clock(), kept.lease
+        if now < lease.expires_at - self.safety:
+            if kept.paused:
+                kept.paused = False
+                self.stats.resumed += 1
+                log.info("lease renewal confirmed; zone resumed", extra={"zone": zone})
+            self._arm(zone, kept, lease.expires_at - self.safety)
             return
-        self._declare_lost(zone, "no renewal confirmed before the safety margin")
+        if now < lease.expires_at or kept.renewing:
+            if not kept.paused:
+                kept.paused = True
+                self.stats.paused += 1
+                log.info(
+                    "no lease renewal confirmed in time; zone paused",
+                    extra={"zone": zone, "renewing": kept.renewing},
+                )
+            if now < lease.expires_at:
+                self._arm(zone, kept, lease.expires_at)
+            elif kept.timer is not None:  # the renewal in flight decides (`_renew`)
+                kept.timer.cancel()
+                kept.timer = None
+            return
+        self._declare_lost(zone, "no renewal confirmed before the lease could expire")
 
     def _declare_lost(self, zone: str, why: str) -> None:
         if zone not in self._kept:
@@ -485,16 +591,19 @@ class LeaseKeeper:
             await asyncio.sleep(min(self.retry_every, self.renew_every / 4))
 
     async def _renew(self, zone: str, kept: _Kept) -> None:
+        cancelled = False
         try:
-            # never wait past the safe deadline: by then the lease is gone for us anyway
-            budget = kept.lease.expires_at - self.safety - self.clock()
+            # never wait past the moment the key can expire: by then the lease is gone for us
+            budget = kept.lease.expires_at - self.clock()
             if budget <= 0:
-                self._deadline(zone, kept)
                 return
             started = time.perf_counter()
             try:
-                lease = await self.table.renew(
-                    kept.lease, timeout=min(budget, self.renew_every), clock=self.clock
+                lease = await asyncio.wait_for(
+                    self.table.renew(
+                        kept.lease, timeout=min(budget, self.renew_every), clock=self.clock
+                    ),
+                    budget,
                 )
             except LeaseLost as exc:
                 self._declare_lost(zone, str(exc))
@@ -512,6 +621,10 @@ class LeaseKeeper:
             ms = (time.perf_counter() - started) * 1000.0
             if len(self.stats.renew_ms) < 10000:
                 self.stats.renew_ms.append(ms)
-            self._arm(zone, kept)
+        except asyncio.CancelledError:
+            cancelled = True  # the keeper is stopping
+            raise
         finally:
             kept.renewing = False
+            if not cancelled:
+                self._check(zone, kept)  # resume, stay paused, or (past expiry) drop

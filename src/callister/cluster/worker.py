@@ -294,6 +294,9 @@ class Worker:
     def valid(self, zone: str) -> bool:
         return self.keeper.valid(zone)
 
+    def holds(self, zone: str) -> bool:
+        return self.keeper.held(zone)
+
     def token(self, zone: str) -> int:
         return self.keeper.token(zone)
 
@@ -376,7 +379,7 @@ class Worker:
         except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
-        if not self.keeper.valid(zone) or self.draining:
+        if not await self._settled(zone) or self.draining:
             await self._reply(msg, {"ok": False, "error": "not_owner"})
             return
         # the gateway authenticated the account a moment ago and sends what the session needs;
@@ -390,11 +393,26 @@ class Worker:
         if len(sid) != SID_BYTES or not sid.isascii():
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
             return
+        same = self.remote.get(sid)
+        if same is not None and same.gateway == gw and same.account_id == account_id:
+            # the gateway asked again (its request timed out while this worker was stalled,
+            # and both were queued): that session is being served; a second would replace it
+            # and close the client's socket (4409)
+            await self._reply(msg, {"ok": True, "worker": self.name})
+            return
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
         self._spawn(self._serve_remote(sock, account, hello, resume), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
+
+    async def _settled(self, zone: str) -> bool:
+        """Whether `zone` is ours to serve; a paused zone (its renewal late) is waited for
+        until it resumes or is lost (at most a second: the gateway asks again)."""
+        deadline = time.monotonic() + min(1.0, self.keeper.safety)
+        while self.keeper.paused(zone) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.keeper.valid(zone)
 
     async def _serve_remote(
         self, sock: RemoteSocket, account: Any, hello: Hello | None, resume: bool

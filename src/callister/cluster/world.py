@@ -5,8 +5,10 @@ What changes in a worker:
 
 - **Loading a zone** first acquires its lease and raises the database fence to the lease's token
   (`Node.own`); a zone held by another worker raises `ZoneElsewhere`.
-- **Stepping** skips and drops a zone the moment its lease is no longer valid: its sessions are
-  told to re-attach (the gateway finds the new owner) and its pilots leave memory unsaved.
+- **Stepping** skips a zone the moment its lease is no longer valid (paused: not stepped, no
+  frame, nothing committed; its players just see it stand still) and goes on if a renewal
+  confirms; a zone whose lease is lost is dropped: its sessions are told to re-attach (the
+  gateway finds the new owner) and its pilots leave memory unsaved.
 - **Saving** (checkpoints, logouts) writes the players' characters and the zone's ship rows in
   one fenced transaction: a worker that lost the zone cannot overwrite the new owner's state.
 - **Jumping** to a zone this worker does not own is a hand-off through the outbox
@@ -60,6 +62,9 @@ class Node(Protocol):
 
     async def own(self, zone: str) -> None: ...
     def valid(self, zone: str) -> bool: ...
+    def holds(self, zone: str) -> bool:
+        """The lease is held, valid or paused (`valid` says whether it may be simulated)."""
+
     def token(self, zone: str) -> int: ...
     async def db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
     async def handoff_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -112,9 +117,15 @@ class ClusterWorld(World):
         return await super()._load_zone(key, x, y)
 
     def advance_clock(self) -> None:
-        for key in [k for k in self.zones if not self.node.valid(k)]:
-            self.lose_zone(key, "lease no longer valid")
+        for key in [k for k in self.zones if not self.node.holds(k)]:
+            self.lose_zone(key, "lease no longer held")
         super().advance_clock()
+
+    def step_zone(self, handle: ZoneHandle, now: float) -> None:
+        """A zone whose lease is not valid now is paused: not stepped (no frame, no events, no
+        unloading), until its renewal confirms or the lease is lost (then it is dropped)."""
+        if self.node.valid(handle.key):
+            super().step_zone(handle, now)
 
     def unload(self, handle: ZoneHandle) -> None:
         super().unload(handle)
@@ -323,6 +334,7 @@ class ClusterWorld(World):
             self._stage("transit", (time.time() - handoff.departed_at) * 1000.0)
         tx, ty = sector_of(handoff.to_zone)
         handle = await self.ensure_zone(tx, ty)
+        await self._unpaused(handoff.to_zone)
         owner = handoff.state.owner
         carried = handoff.pilot or {}
         at = carried.get("at")
@@ -372,6 +384,15 @@ class ClusterWorld(World):
                 await self._land(handoff, handle, character, state, name)
         self._stage("land", (time.perf_counter() - landing) * 1000.0)
         return True
+
+    async def _unpaused(self, zone: str) -> None:
+        """Wait while `zone` is paused (its lease renewal late): nothing of a paused zone is
+        committed. ZoneElsewhere if it is lost meanwhile: the hand-off is refused, and the
+        stream delivers it again, to the next owner."""
+        while self.node.holds(zone) and not self.node.valid(zone):
+            await asyncio.sleep(0.02)
+        if not self.node.valid(zone):
+            raise ZoneElsewhere(zone)
 
     def _arrived(self, ship: int) -> None:
         event = self._arrivals.pop(ship, None)
