@@ -10,13 +10,11 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from tests.fake_llm import FakeModel, serving
 
 from callister.agents import Action, DefaultMind, Role, SeenEvent
 from callister.agents.clonefile import SigningKey, export_clone
@@ -32,59 +30,11 @@ from callister.agents.llm.openai import chat_url
 from ._support import attack, make_clone, observe, pirate
 
 
-@dataclass
-class FakeModel:
-    """What the stand-in server answers next: `content` (the assistant text), or a `status`,
-    or a `delay` before answering; `requests` records every request body."""
-
-    content: str = '{"say": "Hello."}'
-    status: int = 200
-    delay: float = 0.0
-    raw: str | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-MODEL = web.AppKey("model", FakeModel)
-
-
-async def _completions(request: web.Request) -> web.Response:
-    model = request.app[MODEL]
-    body = await request.json()
-    model.requests.append(body)
-    if model.delay:
-        await asyncio.sleep(model.delay)
-    if model.status != 200:
-        return web.Response(status=model.status, text="model crashed")
-    if model.raw is not None:
-        return web.Response(text=model.raw, content_type="application/json")
-    return web.json_response(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": body.get("model"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": model.content},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-    )
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[str, FakeModel]]:
-    app = web.Application()
     model = FakeModel()
-    app[MODEL] = model
-    app.router.add_post("/v1/chat/completions", _completions)
-    srv = TestServer(app, host="127.0.0.1", port=0)
-    await srv.start_server()
-    try:
-        yield f"http://127.0.0.1:{srv.port}", model
-    finally:
-        await srv.close()
+    async with serving(model) as url:
+        yield url, model
 
 
 def _mind(url: str, timeout: float = 2.0) -> LLMMind:

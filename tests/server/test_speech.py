@@ -1,6 +1,6 @@
 """Crew speech on the server, and the optional language model behind it.
 
-The model tests talk to a real HTTP server started here: a small aiohttp application that
+The model tests talk to a real HTTP server (tests/fake_llm.py): a small aiohttp application that
 speaks the OpenAI chat-completions API (`POST /v1/chat/completions`). It stands in for a remote
 model provider (a hosted API, or llama.cpp's `llama-server`, Ollama, vLLM on another machine):
 the game server cannot tell the difference. It can answer well, slowly, with garbage or with
@@ -14,14 +14,11 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from callister.agents import Clone, DefaultMind, Goal, Profile, Role, SeenEvent
 from callister.agents.llm import LlamaCppBackend, OpenAIChatBackend
@@ -29,73 +26,22 @@ from callister.server.settings import Settings, SettingsError
 from callister.server.speech import SpeechModel, backend_from_settings
 
 from ..agents._support import make_clone
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running
+from ..fake_llm import FakeModel, serving
 from ..waiting import until
-from .test_npcs import hire, pump_until
-from .test_shared_ships import record
-from .wsclient import player, server_tick
+from .test_npcs import captain, hire, pump_until
+from .wsclient import server_tick
 
 NO_IDS = re.compile(r"#\d|\btick\b|\bticks\b")
 
 
-@dataclass
-class Provider:
-    """What the stand-in provider answers next, and what it saw."""
-
-    content: str = '{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
-    status: int = 200
-    delay: float = 0.0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    holding: int = 0
-    peak: int = 0
-
-
-PROVIDER = web.AppKey("provider", Provider)
-
-
-async def _completions(request: web.Request) -> web.Response:
-    p = request.app[PROVIDER]
-    body = await request.json()
-    p.requests.append(body)
-    p.headers.append(dict(request.headers))
-    p.holding += 1
-    p.peak = max(p.peak, p.holding)
-    try:
-        if p.delay:
-            await asyncio.sleep(p.delay)
-    finally:
-        p.holding -= 1
-    if p.status != 200:
-        return web.Response(status=p.status, text="overloaded")
-    return web.json_response(
-        {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "model": body.get("model"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": p.content},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-    )
-
-
 @pytest.fixture
-async def provider() -> AsyncIterator[tuple[str, Provider]]:
-    app = web.Application()
-    p = Provider()
-    app[PROVIDER] = p
-    app.router.add_post("/v1/chat/completions", _completions)
-    srv = TestServer(app, host="127.0.0.1", port=0)
-    await srv.start_server()
-    try:
-        yield f"http://127.0.0.1:{srv.port}", p
-    finally:
-        await srv.close()
+async def provider() -> AsyncIterator[tuple[str, FakeModel]]:
+    model = FakeModel(
+        content='{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
+    )
+    async with serving(model) as url:
+        yield url, model
 
 
 def _remembering():  # a pilot who was attacked by Rook Varga an hour ago and holds him hostile
@@ -147,7 +93,7 @@ def _model(url: str, *, timeout: float = 2.0, concurrency: int = 2, queue: int =
 
 
 async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeModel],
 ) -> None:
     url, p = provider
     speech = _model(url)
@@ -173,7 +119,7 @@ async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
 
 
 async def test_a_slow_model_times_out_and_the_template_answers(
-    provider: tuple[str, Provider], caplog: pytest.LogCaptureFixture
+    provider: tuple[str, FakeModel], caplog: pytest.LogCaptureFixture
 ) -> None:
     url, p = provider
     p.delay = 2.0
@@ -200,7 +146,7 @@ async def test_a_slow_model_times_out_and_the_template_answers(
     ],
 )
 async def test_bad_answers_fall_back_with_a_logged_error(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeModel],
     caplog: pytest.LogCaptureFixture,
     setup: dict[str, Any],
     reason: str,
@@ -219,7 +165,7 @@ async def test_bad_answers_fall_back_with_a_logged_error(
 
 
 async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
-    provider: tuple[str, Provider],
+    provider: tuple[str, FakeModel],
 ) -> None:
     url, p = provider
     p.delay = 0.3
@@ -237,7 +183,7 @@ async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
     assert speech.waiting == 0 and speech.in_flight == 0
 
 
-async def test_orders_never_wait_for_the_model(provider: tuple[str, Provider]) -> None:
+async def test_orders_never_wait_for_the_model(provider: tuple[str, FakeModel]) -> None:
     url, p = provider
     speech = _model(url)
     r = await speech.reply(make_clone(role=Role.PILOT), "dock at the station", speaker=7, tick=5)
@@ -268,24 +214,20 @@ async def test_the_in_process_model_path() -> None:
 
 @pytest.fixture
 async def live_llm(
-    tmp_path: Path, provider: tuple[str, Provider]
-) -> AsyncIterator[tuple[LiveServer, Provider]]:
+    tmp_path: Path, provider: tuple[str, FakeModel]
+) -> AsyncIterator[tuple[LiveServer, FakeModel]]:
     url, p = provider
-    server = await start_live(
+    async with running(
         make_settings(tmp_path, starting_credits=5000, llm_url=url, llm_timeout_s=3.0)
-    )
-    try:
+    ) as server:
         yield server, p
-    finally:
-        await server.server.close()
 
 
 async def test_crew_answers_through_the_model_off_the_tick(
-    live_llm: tuple[LiveServer, Provider], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
-    bot = await player(live, http, "modelcap")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "modelcap")
     cand = await hire(bot, seen, "gunner")
     p.delay = 1.0  # a slow model: the world goes on ticking while it thinks
     p.content = json.dumps({"say": "Quiet so far, captain. The guns are ready."})
@@ -315,10 +257,8 @@ async def test_crew_answers_through_the_model_off_the_tick(
 async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    live = await start_live(make_settings(tmp_path, starting_credits=5000))  # no NPCs at all
-    try:
-        bot = await player(live, http, "docker")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path, starting_credits=5000)) as live:  # no NPCs at all
+        bot, seen = await captain(live, http, "docker")
         await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
         first = seen["crew"][-1]
         world = live.services.world
@@ -362,8 +302,6 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         for m in seen["chat"]:
             assert not NO_IDS.search(m["text"]), m
         await bot.close()
-    finally:
-        await live.server.close()
 
 
 # --- hailing NPC ships ----------------------------------------------------------------------
@@ -389,10 +327,8 @@ async def _npc(live: LiveServer, pilot: Any, name: str, distance: float) -> tupl
 async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    live = await start_live(make_settings(tmp_path))
-    try:
-        bot = await player(live, http, "Hailer")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path)) as live:
+        bot, seen = await captain(live, http, "Hailer")
         pilot = live.services.world.pilots[bot.welcome["account"]]
         ship, trader = await _npc(live, pilot, "Tove Lind", 1500.0)
         # it was shot at by the player an hour ago, and holds it against them
@@ -425,17 +361,14 @@ async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
             await bot.send({"t": "hail", "ship": bot.ship, **bad})
             await pump_until(bot, lambda c=code, b=before: bot.stats.error_codes.get(c, 0) > b)
         await bot.close()
-    finally:
-        await live.server.close()
 
 
 async def test_a_hail_through_the_model(
-    live_llm: tuple[LiveServer, Provider], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
     p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
-    bot = await player(live, http, "Caller")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "Caller")
     pilot = live.services.world.pilots[bot.welcome["account"]]
     ship, _ = await _npc(live, pilot, "Pax Okafor", 900.0)
     await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": "Where are you headed?"})
@@ -454,10 +387,8 @@ async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
     back", never "they're attacking us"."""
     from callister.sim import Hit
 
-    live = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
-        bot = await player(live, http, "Starter")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path, starting_credits=5000)) as live:
+        bot, seen = await captain(live, http, "Starter")
         gunner = int((await hire(bot, seen, "gunner"))["id"])
         world = live.services.world
         pilot = world.pilots[bot.welcome["account"]]
@@ -475,5 +406,3 @@ async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
         world.agents.after_step(handle, [first])
         assert not pool._we_started(gunner, tick + 2)
         await bot.close()
-    finally:
-        await live.server.close()
