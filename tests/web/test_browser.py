@@ -5,183 +5,43 @@ undock, fly, a second player appears in the same system and moves, dock again, s
 socket and a page reload, open the maps, jump to a linked system. Along the way the test saves
 docs/screenshot.png (the README shows it).
 
-The page's Content-Security-Policy forbids eval, which Playwright's `wait_for_function` uses, so
-waiting is done by polling `page.evaluate` (CDP evaluation is not subject to the page's CSP).
-The client exposes `window.callister.snapshot()` for exactly this.
+Waiting is done by polling the client's `window.callister.snapshot()` (tests/web/harness.py
+says why).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tests.web.harness import PASSWORD, ROOT, Player, ServeProcess, brief
 
 from callister.protocol.snapshot import RECORD_DTYPE, decode_snapshot, encode_snapshot
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
-PASSWORD = "correct-horse-42"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as resp:
-        return json.loads(resp.read())
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `callister serve` on a free port with a fresh SQLite file; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("web")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        CALLISTER_ARGON2_TIME_COST="1",  # fast hashing for tests
-        CALLISTER_ARGON2_MEMORY_KIB="8192",
-        CALLISTER_HOME_SYSTEMS="1",  # every new player starts in the same system
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = tmp / "server.log"
-    cmd = [sys.executable, "-m", "callister", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--db", f"sqlite:///{tmp}/w.db"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
+    # every new player starts in the same system
+    serve = ServeProcess(tmp_path_factory.mktemp("web"), "w.db", 60, CALLISTER_HOME_SYSTEMS="1")
+    serve.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if _get_json(f"{base}/healthz").get("status") == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not healthy within 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
+        yield serve.base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        errors = [ln for ln in log_path.read_text(errors="replace").splitlines() if '"error"' in ln]
+        serve.stop()
+        log = serve.log_path.read_text(errors="replace").splitlines()
+        errors = [ln for ln in log if '"error"' in ln]
         if errors:
             print("server errors:\n" + "\n".join(errors[-10:]))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-# ------------------------------------------------------------------------------ helpers
-class Player:
-    """One browser context and page, with the client's debug hook at hand."""
-
-    def __init__(self, browser: Any, base: str, name: str) -> None:
-        self.name = name
-        self.context = browser.new_context(viewport={"width": 1280, "height": 760})
-        self.page = self.context.new_page()
-        self.page_errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        # a CSP violation is reported on the console: the client must cause none
-        self.page.on(
-            "console",
-            lambda m: (
-                self.page_errors.append(m.text)
-                if m.type == "error" and "Content Security Policy" in m.text
-                else None
-            ),
-        )
-        self.page.goto(base + "/")
-
-    def snap(self) -> dict[str, Any]:
-        snapshot: dict[str, Any] = self.page.evaluate("window.callister.snapshot()")
-        return snapshot
-
-    def wait(self, what: str, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
-        """Poll the debug snapshot until predicate(snapshot) holds."""
-        deadline = time.monotonic() + timeout
-        s = self.snap()
-        while not predicate(s):
-            if time.monotonic() > deadline:
-                shown = self.text("#login-error") if self.page.is_visible("#login") else ""
-                pytest.fail(
-                    f"{self.name}: timed out waiting for {what}; last state: {_brief(s)}"
-                    + (f"; the login screen says: {shown!r}" if shown else "")
-                )
-            time.sleep(0.1)
-            s = self.snap()
-        return s
-
-    def shows(self, selector: str, text: str, timeout: float = 5.0) -> None:
-        """Wait until the element's text is exactly `text` (the HUD refreshes at 10 Hz)."""
-        self.page.wait_for_selector(
-            f"{selector}:text-is({json.dumps(text)})", timeout=timeout * 1000
-        )
-
-    def text(self, selector: str) -> str:
-        return self.page.text_content(selector) or ""
-
-    def hold(self, key: str, seconds: float) -> None:
-        self.page.keyboard.down(key)
-        time.sleep(seconds)
-        self.page.keyboard.up(key)
-
-    def register(self) -> dict[str, Any]:
-        self.page.fill("#login-name", self.name)
-        self.page.fill("#login-password", PASSWORD)
-        self.page.click("#btn-register")
-        return self.wait(
-            "registration and the first snapshot",
-            lambda s: s["inGame"] and s["status"] == "online" and s["pos"] and s["system"],
-        )
-
-
-def _brief(s: dict[str, Any]) -> str:
-    keep = ("status", "ship", "pos", "speed", "docked", "jumping", "system", "visible", "lastError")
-    return json.dumps({k: s.get(k) for k in keep})
 
 
 def _dist(a: dict[str, float], b: dict[str, float]) -> float:
@@ -220,7 +80,7 @@ def test_play_session(server: str, browser: Any) -> None:
 
     # --- register: the ship appears docked at its home station
     s = alice.register()
-    assert s["docked"] is True, _brief(s)
+    assert s["docked"] is True, brief(s)
     assert s["ship"] > 0 and str(s["ship"]) in s["entities"]
     assert s["entities"][str(s["ship"])]["name"] == alice.name
     home = _home_station(alice)
@@ -242,9 +102,9 @@ def test_play_session(server: str, browser: Any) -> None:
     assert home["dock_radius"] < lane < home["dock_radius"] + 400, "undocked: in the undock lane"
     alice.hold("w", 1.0)
     s = alice.wait("the ship to move", lambda s: _dist(s["pos"], undocked_at) > 10)
-    assert s["speed"] > 5, _brief(s)
+    assert s["speed"] > 5, brief(s)
     # the browser speaks protocol v2: updates after the first RESYNC are deltas, no acks
-    assert s["protocol"] == 2 and s["deltas"] > 0, _brief(s)
+    assert s["protocol"] == 2 and s["deltas"] > 0, brief(s)
     alice.hold("s", 2.5)  # brake
     s = alice.wait("braking below docking speed", lambda s: s["speed"] < 30)
     alice.shows("#hud-status", "in flight")

@@ -5,9 +5,7 @@ administrator moves the system live to another worker from the console."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from tests.cluster.test_cluster_processes import PG, cluster_env
-from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
+from tests.web.harness import AdminConsole, Player, register_account, until
 
 from callister.cluster.procs import Cluster, NatsProcess
 from callister.store import open_store
@@ -39,30 +37,13 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def register(base: str, name: str) -> dict[str, Any]:
-    body = json.dumps({"name": name, "password": PASSWORD}).encode()
-    req = urllib.request.Request(
-        f"{base}/api/register", body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        data: dict[str, Any] = json.loads(resp.read())
-    return data
-
-
-def wait_for(what: str, cond: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
+def wait_for(what: str, cond: Any) -> Any:
+    return until(what, cond, timeout=20, every=0.2)
 
 
 def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
     cluster: Cluster,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     cluster.start("worker", "w1")
     gw = cluster.start("gateway", "g1")
@@ -97,7 +78,7 @@ def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
 
     # an administrator moves the system to a third worker from the console
     admin_name = "Chief_1"
-    register(gw.url, admin_name)
+    register_account(gw.url, admin_name)
     store = open_store(cluster.db)
     try:
         store.accounts.set_role(admin_name, "admin")
@@ -106,14 +87,8 @@ def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
     cluster.start("worker", "w3")
     cluster.wait_healthy("w3", 120.0)
     cluster.wait_workers("g1", 2)  # w1 is dead: w2 and w3
-    console = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    errors: list[str] = []
-    console.on("pageerror", lambda e: errors.append(str(e)))
-    console.goto(f"{gw.url}/admin")
-    console.fill("#admin-name", admin_name)
-    console.fill("#admin-password", PASSWORD)
-    console.click("[data-testid=admin-login-submit]")
-    console.wait_for_selector("[data-testid=worker-row-w3]", timeout=15000)
+    admin = AdminConsole(browser, gw.url)
+    console = admin.log_in(admin_name, "[data-testid=worker-row-w3]", timeout=15)
     assert zone in (console.text_content("[data-testid=worker-zones-w2]") or "")
     assert console.is_hidden("#admin-worlds-section")  # worlds are `callister serve`'s
     console.fill("[data-testid=move-zone]", zone)
@@ -141,4 +116,4 @@ def test_player_rides_out_a_worker_kill_and_an_admin_moves_the_system(
     finally:
         store.db.close()
     assert any(e.detail.get("zone") == zone and e.reason == "make room on w2" for e in audit)
-    assert not errors and not pilot.page_errors, (errors, pilot.page_errors)
+    assert not admin.errors and not pilot.page_errors, (admin.errors, pilot.page_errors)

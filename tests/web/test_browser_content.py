@@ -9,78 +9,48 @@ docs/screenshot-modded-hull.png.
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer
+from tests.web.harness import (
+    PASSWORD,
+    ROOT,
+    AdminConsole,
+    Player,
+    ThreadedServer,
+    api,
+    game_fixture,
+    until,
+)
 
 from callister.content import ContentPack
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "frontier"
 SHOT = ROOT / "docs" / "screenshot-modded-hull.png"
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    # seed 3: the home station has a shipyard
-    server = ThreadedServer(tmp_path_factory.mktemp("content"), world_seed=3)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def call(base: str, method: str, path: str, body: Any, token: str | None = None) -> Any:
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def until(what: str, get: Callable[[], Any], ok: Callable[[Any], bool], t: float = 20.0) -> Any:
-    deadline = time.monotonic() + t
-    while True:
-        value = get()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; last: {value!r}")
-        time.sleep(0.1)
+# seed 3: the home station has a shipyard
+game = game_fixture("content", world_seed=3)
 
 
 def test_a_modded_hull_is_drawn_from_the_server_outline(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     base = game.live.http
-    root = call(base, "POST", "/api/register", {"name": "Maker", "password": PASSWORD})
-    game.live.services.store.accounts.set_role("Maker", "admin")
+    root = game.account("Maker", role="admin")
     world = {"name": "frontier", "visibility": "invite", "seed": 3,
              "rules": {"starting_credits": 200000}}  # fmt: skip
-    call(base, "POST", "/api/worlds", world, root["token"])
+    api(base, "POST", "/api/worlds", world, root["token"])
     files = dict(ContentPack.from_dir(EXAMPLE).files)
-    call(base, "PUT", "/api/admin/worlds/frontier/content", {"files": files}, root["token"])
-    pilot = call(base, "POST", "/api/register", {"name": "Corsa", "password": PASSWORD})
-    call(base, "POST", "/api/worlds/frontier/invite", {"account": "Corsa"}, root["token"])
-    call(base, "POST", "/api/worlds/frontier/join", {}, pilot["token"])
-    call(base, "POST", "/api/worlds/frontier/home", {}, pilot["token"])
+    api(base, "PUT", "/api/admin/worlds/frontier/content", {"files": files}, root["token"])
+    pilot = game.account("Corsa")
+    api(base, "POST", "/api/worlds/frontier/invite", {"account": "Corsa"}, root["token"])
+    api(base, "POST", "/api/worlds/frontier/join", {}, pilot["token"])
+    api(base, "POST", "/api/worlds/frontier/home", {}, pilot["token"])
 
     p = Player(browser, base, "Corsa")
-    p.page.fill("#login-name", "Corsa")
-    p.page.fill("#login-password", PASSWORD)
-    p.page.click("#btn-login")
-    p.wait("in the frontier world", lambda s: s["inGame"] and s["status"] == "online"
-           and s["pos"] and s["system"])  # fmt: skip
+    p.log_in()  # at home in the frontier world
     assert p.page.evaluate("window.callister.worlds().world") == "frontier"
     me = str(p.snap()["ship"])
     served = p.page.evaluate("window.callister.state.me.content.hulls.corsair")
@@ -88,45 +58,38 @@ def test_a_modded_hull_is_drawn_from_the_server_outline(
 
     # buy the corsair at the shipyard, through the station screen's own request
     p.page.evaluate("window.callister.stationScreen.buyHull('corsair')")
-    until("the corsair bought",
-          lambda: p.page.evaluate("window.callister.state.hullKey()"),
-          lambda h: h == "corsair")  # fmt: skip
-    drawn = until(
-        "the corsair drawn from the served outline",
-        lambda: p.page.evaluate("window.callister.hulls()").get(me, {}),
-        lambda h: h.get("hull") == "corsair" and h.get("source") == "served",
-    )
-    assert drawn["points"] == 10
+    p.wait_eval("the corsair bought", "window.callister.state.hullKey()", lambda h: h == "corsair")
+
+    def drawn_as_the_corsair(what: str) -> dict[str, Any]:
+        """Our ship, drawn as the corsair from the outline the server sent."""
+        drawn: dict[str, Any] = p.until(
+            what,
+            lambda: p.page.evaluate("window.callister.hulls()").get(me, {}),
+            lambda h: h.get("hull") == "corsair" and h.get("source") == "served",
+        )
+        return drawn
+
+    assert drawn_as_the_corsair("the corsair drawn from the served outline")["points"] == 10
     # out in space, close up, for the picture: it flies as a corsair
     p.page.keyboard.press("Escape")
-    p.page.keyboard.press("f")
-    p.wait("undocked", lambda s: not s["docked"])
+    p.undock()
     for _ in range(4):
         p.page.keyboard.press("Equal")
-    until("still drawn as the corsair",
-          lambda: p.page.evaluate("window.callister.hulls()").get(me, {}),
-          lambda h: h.get("hull") == "corsair" and h.get("source") == "served")  # fmt: skip
+    drawn_as_the_corsair("still drawn as the corsair")
     p.page.screenshot(path=str(SHOT))
     assert SHOT.stat().st_size > 10_000
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()
 
 
-def test_the_admin_console_manages_a_world_pack(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_the_admin_console_manages_a_world_pack(game: ThreadedServer, browser: Any) -> None:
     base = game.live.http
-    call(base, "POST", "/api/register", {"name": "Curator", "password": PASSWORD})
-    game.live.services.store.accounts.set_role("Curator", "admin")
-    root = call(base, "POST", "/api/login", {"name": "Curator", "password": PASSWORD})
-    call(base, "POST", "/api/worlds", {"name": "outpost", "visibility": "private"},
-         root["token"])  # fmt: skip
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/admin")
-    page.fill("#admin-name", "Curator")
-    page.fill("#admin-password", PASSWORD)
-    page.click("#admin-login-submit")
-    page.wait_for_selector("[data-testid='content-outpost']", timeout=10000)
+    game.account("Curator", role="admin")
+    root = api(base, "POST", "/api/login", {"name": "Curator", "password": PASSWORD})
+    api(base, "POST", "/api/worlds", {"name": "outpost", "visibility": "private"},
+        root["token"])  # fmt: skip
+    console = AdminConsole(browser, base, 1400, 1000)
+    page = console.log_in("Curator", "[data-testid='content-outpost']")
     page.click("[data-testid='content-outpost']")
     page.wait_for_selector("[data-testid='content-summary']:has-text('no pack')", timeout=10000)
     # the example's files from disk, with a mistake typed into the hull
@@ -147,5 +110,5 @@ def test_the_admin_console_manages_a_world_pack(game: ThreadedServer, browser: A
     page.click("[data-testid='content-clear']")
     page.wait_for_selector("[data-testid='content-summary']:has-text('version 2: no pack')",
                            timeout=10000)  # fmt: skip
-    assert not errors, errors
-    page.context.close()
+    assert not console.errors, console.errors
+    console.close()

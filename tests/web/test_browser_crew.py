@@ -5,44 +5,24 @@ page (clicks and typing); the server runs in this process on its own thread."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer
+from tests.web.harness import Player, ThreadedServer, game_fixture, pilot_named
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("crew"))
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("crew")
 
 
-def crew_of(p: Player) -> dict[str, Any]:
-    value: dict[str, Any] = p.page.evaluate("window.callister.crew()")
-    return value
+def wait_crew(p: Player, what: str, pred: Callable[[dict[str, Any]], Any]) -> Any:
+    """Wait on the crew panel (candidates, crew aboard, the ship's chat)."""
+    return p.wait_eval(what, "window.callister.crew()", pred)
 
 
-def wait_crew(p: Player, what: str, pred: Callable[[dict[str, Any]], bool], t: float = 20) -> Any:
-    deadline = time.monotonic() + t
-    while True:
-        c = crew_of(p)
-        if pred(c):
-            return c
-        if time.monotonic() > deadline:
-            pytest.fail(f"{p.name}: timed out waiting for {what}; crew panel: {c}")
-        time.sleep(0.1)
-
-
-def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path) -> None:
     p = Player(browser, game.live.http, "Cap_" + str(os.getpid() % 10000))
     s = p.register()
     assert s["docked"]
@@ -77,10 +57,10 @@ def test_hire_order_and_talk(game: ThreadedServer, browser: Any, tmp_path: Path)
     assert p.page.query_selector("#crew-chat-log b#x") is None
     assert not p.page_errors
     p.page.screenshot(path=str(tmp_path / "crew.png"))
-    p.context.close()
+    p.close()
 
 
-def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any) -> None:
     """Lock the nearest ship (T), type a line and press Hail: the NPC flying it answers by
     name in the ship's chat (issue 15: NPC dialogue)."""
     from callister.agents import Clone, Goal, Profile, Role
@@ -89,7 +69,7 @@ def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any
     s = p.register()
     assert s["docked"]
     world = game.world
-    pilot = game.call(lambda: next(x for x in world.pilots.values() if x.name == p.name))
+    pilot = game.call(lambda: pilot_named(world, p.name))
 
     async def spawn() -> int:
         handle = world.zones[pilot.zone_key]
@@ -107,11 +87,7 @@ def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any
 
     npc: int = game.run(spawn())
     p.wait("the NPC in view", lambda st: str(npc) in st["entities"])
-    deadline = time.monotonic() + 10
-    while (p.page.evaluate("window.callister.target()") or {}).get("id") != npc:
-        assert time.monotonic() < deadline, "T did not lock the NPC ship"
-        p.page.keyboard.press("t")
-        time.sleep(0.3)
+    p.lock(npc)
     p.page.fill("[data-testid='crew-chat-input']", "Hello there, who are you?")
     p.page.click("[data-testid='crew-hail']")
     c = wait_crew(p, "the NPC's answer", lambda c: any(x["kind"] == "hail" for x in c["chat"]))
@@ -119,4 +95,4 @@ def test_hail_an_npc_ship_from_the_crew_panel(game: ThreadedServer, browser: Any
     assert answer["from"] == "Tove Lind" and "Tove Lind" in answer["text"]
     assert "Tove Lind" in p.page.inner_text("#crew-chat-log")
     assert not p.page_errors
-    p.context.close()
+    p.close()

@@ -13,105 +13,68 @@ WebSocket client (the project's bot).
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import Player, browser  # noqa: F401
-from tests.web.test_browser_combat import (
+from tests.web.harness import (
+    Player,
     ThreadedServer,
+    game_fixture,
+    home_system,
     lawless_spot,
     pilot_named,
-    status,
+    place,
+    set_vitals,
+    ship_in_zone,
     undocked_bot,
-    wait_status,
+    vitals,
 )
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    # normal damage: the fight's length is what the weapons' damage per second implies
-    server = ThreadedServer(tmp_path_factory.mktemp("fire"), damage_multiplier=1.0)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def pose(game: ThreadedServer, name: str, x: float, y: float, angle: float) -> None:
-    """Test set-up: the named player's undocked ship at rest at (x, y), nose at `angle`."""
-
-    def go() -> None:
-        pilot = pilot_named(game.world, name)
-        zone = game.world.zones[pilot.zone_key].zone
-        row = zone.store.row(pilot.character.ship_id)
-        zone.store.x[row], zone.store.y[row] = x, y
-        zone.store.vx[row] = zone.store.vy[row] = 0.0
-        zone.store.angle[row] = angle
-
-    game.call(go)
+# normal damage: the fight's length is what the weapons' damage per second implies
+game = game_fixture("fire", damage_multiplier=1.0)
 
 
 def zone_of(game: ThreadedServer, name: str) -> Any:
-    return game.world.zones[pilot_named(game.world, name).zone_key].zone
+    return ship_in_zone(game.world, name)[0]
 
 
-def until(what: str, pred: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: Any) -> None:
     tag = str(os.getpid() % 10000)
     name = "Gun_" + tag
     p = Player(browser, game.live.http, name)
     p.register()
-    start = wait_status(p, "the first status", lambda st: len(st.get("weapons") or []) >= 2)
+    start = p.wait_status("the first status", lambda st: len(st.get("weapons") or []) >= 2)
     keys = [w["key"] for w in start["weapons"]]
     assert keys == ["laser", "cannon"], "the starter shuttle carries a laser and a cannon"
     content = p.page.evaluate("window.callister.state.me.content.weapons")
     assert content["laser"]["arc"] == 180 and content["cannon"]["arc"] == 30
 
     victim_name = "Tgt_" + tag
-
     victim = undocked_bot(game, victim_name)
-    pump = asyncio.run_coroutine_threadsafe(victim.pump(180), game.loop)  # keep it reading
-    system = game.call(
-        lambda: game.world.zones[pilot_named(game.world, name).zone_key].system.to_dict()
-    )
-    x, y = lawless_spot(system)
-    p.page.keyboard.press("f")
-    p.wait("undocking", lambda s: not s["docked"])
+    pump = game.keep_reading(victim, 180)
+    x, y = lawless_spot(home_system(game, name))
+    p.undock()
     # the weapons panel (shown in flight) says plainly what Space does
     p.page.wait_for_selector("#hud-fire-mode:has-text('Space fires every weapon that can hit')")
     victim_ship = str(victim.ship)
 
     # --- the target behind us: the laser (a turret) fires, the cannon (30° arc) is skipped
-    pose(game, victim_name, x, y, 0.0)
-    pose(game, name, x + 300.0, y, 0.0)  # nose along +x: the victim is dead astern
+    place(game, victim_name, x, y, angle=0.0)
+    place(game, name, x + 300.0, y, angle=0.0)  # nose along +x: the victim is dead astern
     p.wait("the victim in view", lambda s: victim_ship in s["entities"])
-    deadline = time.monotonic() + 10
-    while (status(p).get("target") or {}).get("id") != victim.ship:
-        assert time.monotonic() < deadline, f"T did not lock the victim: {status(p).get('target')}"
-        p.page.keyboard.press("t")
-        time.sleep(0.3)
+    p.lock(victim.ship, confirmed=True)
     p.page.wait_for_selector("[data-testid='weapon-1'] .wr:text-is('turn to aim')")
     p.page.keyboard.down("Space")
     try:
-        until(
+        p.wait_eval(
             "three laser shots",
-            lambda: p.page.evaluate("window.callister.weapons()")["slots"][0]["shots"] >= 3,
+            "window.callister.weapons()",
+            lambda w: w["slots"][0]["shots"] >= 3,
+            every=0.05,
         )
     finally:
         p.page.keyboard.up("Space")
@@ -122,26 +85,22 @@ def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: An
     assert not evidence, [(e.code, e.detail) for e in evidence]  # nothing was refused
 
     # --- the fight: the victim dead ahead at 300 m, fresh; hold Space until it blows up
-    def refresh() -> None:
-        zone = zone_of(game, victim_name)
-        ship = pilot_named(game.world, victim_name).character.ship_id
-        v = zone.vitals(ship)
-        zone.set_vitals(ship, hull_hp=v.hull_max, shield=v.shield_max)
-
-    game.call(refresh)
-    pose(game, name, x - 300.0, y, 0.0)
-    v = game.call(
-        lambda: zone_of(game, victim_name).vitals(
-            pilot_named(game.world, victim_name).character.ship_id
-        )
-    )
+    v = vitals(game, victim_name)
+    set_vitals(game, victim_name, hull_hp=v.hull_max, shield=v.shield_max)
+    place(game, name, x - 300.0, y, angle=0.0)
     p.page.wait_for_selector("[data-testid='weapon-1'] .wr:text-is('can hit')")
     p.page.wait_for_selector("[data-testid='weapon-0'] .wr:text-is('can hit')")
     before = p.page.evaluate("window.callister.weapons()")["slots"]
     t0 = game.call(lambda: zone_of(game, name).tick)
     p.page.keyboard.down("Space")
     try:
-        until("the victim destroyed", lambda: victim_ship not in p.snap()["entities"], 60)
+        p.until(
+            "the victim destroyed",
+            p.snap,
+            lambda s: victim_ship not in s["entities"],
+            timeout=60,
+            every=0.05,  # the fight is timed in server ticks, read as soon as it is over
+        )
         t1 = game.call(lambda: zone_of(game, name).tick)
     finally:
         p.page.keyboard.up("Space")
@@ -168,4 +127,4 @@ def test_space_fires_every_weapon_that_can_hit(game: ThreadedServer, browser: An
     pump.cancel()
     assert math.isfinite(took_s)
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()

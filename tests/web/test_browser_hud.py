@@ -8,97 +8,76 @@ through the page, as a player (or an administrator) does it.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer
+from tests.web.harness import AdminConsole, Player, ThreadedServer, game_fixture
 
 from callister.content import load_content
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("hud"))
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("hud")
 
 
-def until(
-    what: str, get: Callable[[], Any], pred: Callable[[Any], bool] = bool, t: float = 15
-) -> Any:
-    deadline = time.monotonic() + t
-    while True:
-        value = get()
-        if pred(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}; last: {value}")
-        time.sleep(0.1)
-
-
-def test_toasts_collapse_and_expire(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_toasts_collapse_and_expire(game: ThreadedServer, browser: Any) -> None:
     p = Player(browser, game.live.http, "Toast_" + str(os.getpid() % 10000))
     p.register()
-    toasts = lambda: p.page.evaluate("window.callister.toasts()")  # noqa: E731
+    toasts = "window.callister.toasts()"
     # docked, M (mine) is refused by the client with a reason; said three times, it is one
     # toast with a count, not three stacked copies
     for _ in range(3):
         p.page.keyboard.press("m")
         time.sleep(1.6)  # the same notice is repeated at most every 1.5 s
-    shown = toasts()
+    shown = p.page.evaluate(toasts)
     assert len(shown) == 1 and shown[0]["count"] == 3, shown
     assert "Undock" in shown[0]["text"]
     assert p.page.locator("#hud-toasts li").count() == 1
     assert p.page.locator("#hud-toasts li .count").text_content() == "×3"
     # another notice stacks under it
     p.page.keyboard.press("l")  # loot with no wreck targeted
-    until("two toasts", toasts, lambda t: len(t) == 2)
+    p.wait_eval("two toasts", toasts, lambda t: len(t) == 2)
     # with nothing new to say, they expire on their own
-    until("the toasts to expire", toasts, lambda t: not t)
+    p.wait_eval("the toasts to expire", toasts, lambda t: not t)
     assert p.page.locator("#hud-toasts li").count() == 0
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()
 
 
 def test_sound_starts_on_a_gesture_and_remembers_mute_and_volume(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     p = Player(browser, game.live.http, "Sound_" + str(os.getpid() % 10000))
     audio = lambda: p.page.evaluate("window.callister.audio()")  # noqa: E731
+
+    def wait_audio(what: str, pred: Any) -> Any:
+        return p.until(what, audio, pred, timeout=15)
+
     assert audio()["state"] == "none", "no audio before the player does anything (autoplay)"
     s = p.register()  # typing and clicking: gestures
     assert s["inGame"]
-    a = until("the audio context running", audio, lambda a: a["state"] == "running")
+    a = wait_audio("the audio context running", lambda a: a["state"] == "running")
     assert a["engine"] and not a["muted"]
     # undocking clunks; a button clicks
-    p.page.keyboard.press("f")
-    p.wait("undocking", lambda s: not s["docked"])
-    until("the undocking sound", audio, lambda a: a["counts"].get("undock", 0) >= 1)
+    p.undock()
+    wait_audio("the undocking sound", lambda a: a["counts"].get("undock", 0) >= 1)
     p.page.click("#btn-sysmap")
-    until("a click", audio, lambda a: a["counts"].get("click", 0) >= 1)
+    wait_audio("a click", lambda a: a["counts"].get("click", 0) >= 1)
     p.page.keyboard.press("Escape")
     # the engine follows thrust
     p.page.keyboard.down("w")
     try:
-        until("the engine's hum", audio, lambda a: a["engineGain"] > 0.1)
+        wait_audio("the engine's hum", lambda a: a["engineGain"] > 0.1)
     finally:
         p.page.keyboard.up("w")
     # a quieter volume with the slider, then mute with the button; both survive a reload
     p.page.fill("[data-testid='volume']", "30")
-    until("the volume", audio, lambda a: abs(a["volume"] - 0.3) < 1e-9)
+    wait_audio("the volume", lambda a: abs(a["volume"] - 0.3) < 1e-9)
     p.page.click("[data-testid='mute']")
-    until("muted", audio, lambda a: a["muted"] and a["level"] == 0)
+    wait_audio("muted", lambda a: a["muted"] and a["level"] == 0)
     played = sum(audio()["counts"].values())
     p.page.click("#btn-sysmap")  # muted: no sound is started
     p.page.keyboard.press("Escape")
@@ -110,19 +89,19 @@ def test_sound_starts_on_a_gesture_and_remembers_mute_and_volume(
     assert p.page.get_attribute("[data-testid='mute']", "aria-pressed") == "true"
     assert p.page.input_value("[data-testid='volume']") == "30"
     p.page.click("[data-testid='mute']")  # a gesture: the context starts, unmuted
-    a = until("unmuted", audio, lambda a: not a["muted"] and a["state"] == "running")
+    a = wait_audio("unmuted", lambda a: not a["muted"] and a["state"] == "running")
     assert abs(a["level"] - 0.09) < 1e-9, a  # the slider is squared: 0.3 -> 0.09
-    until("the volume to glide there", audio, lambda a: abs(a["gain"] - 0.09) < 0.01)
+    wait_audio("the volume to glide there", lambda a: abs(a["gain"] - 0.09) < 0.01)
     # moving the slider while muted unmutes (as a player expects)
     p.page.click("[data-testid='mute']")
-    until("muted again", audio, lambda a: a["muted"])
+    wait_audio("muted again", lambda a: a["muted"])
     p.page.fill("[data-testid='volume']", "50")
-    until("unmuted by the slider", audio, lambda a: not a["muted"] and a["volume"] == 0.5)
+    wait_audio("unmuted by the slider", lambda a: not a["muted"] and a["volume"] == 0.5)
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()
 
 
-def test_ship_silhouettes_are_data(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_ship_silhouettes_are_data(game: ThreadedServer, browser: Any) -> None:
     p = Player(browser, game.live.http, "Hull_" + str(os.getpid() % 10000))
     got = p.page.evaluate(
         """async () => {
@@ -162,8 +141,7 @@ def test_ship_silhouettes_are_data(game: ThreadedServer, browser: Any) -> None: 
     # sends is drawn instead
     p.register()
     me = str(p.snap()["ship"])
-    hulls = until("our ship drawn", lambda: p.page.evaluate("window.callister.hulls()"),
-                  lambda h: me in h)  # fmt: skip
+    hulls = p.wait_eval("our ship drawn", "window.callister.hulls()", lambda h: me in h)
     outline = load_content().hulls["shuttle"].silhouette
     assert hulls[me]["hull"] == "shuttle" and hulls[me]["source"] == "served"
     assert hulls[me]["points"] == len(outline)
@@ -171,32 +149,24 @@ def test_ship_silhouettes_are_data(game: ThreadedServer, browser: Any) -> None: 
         "window.callister.state.me.content.hulls ="
         " {shuttle: {silhouette: [[1, 0], [-1, 0.7], [-1, -0.7]]}}"
     )
-    until(
+    p.until(
         "the served outline drawn",
         lambda: p.page.evaluate("window.callister.hulls()").get(me, {}),
         lambda h: h.get("source") == "served" and h.get("points") == 3,
     )
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()
 
 
 def test_admin_console_does_not_poll_what_the_server_lacks(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     base = game.live.http
     name = "Keeper_" + str(os.getpid() % 10000)
-    req = urllib.request.Request(
-        base + "/api/register",
-        data=json.dumps({"name": name, "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        assert resp.status in (200, 201)
-    game.live.services.store.accounts.set_role(name, "admin")
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = ctx.new_page()
+    game.account(name, role="admin")
+    console = AdminConsole(browser, base)
+    page = console.page
     asked: dict[str, int] = {}
     missing: list[str] = []
 
@@ -207,11 +177,7 @@ def test_admin_console_does_not_poll_what_the_server_lacks(
             missing.append(path)
 
     page.on("response", seen)
-    page.goto(base + "/admin")
-    page.fill("#admin-name", name)
-    page.fill("#admin-password", PASSWORD)
-    page.click("#admin-login-submit")
-    page.wait_for_selector("[data-testid='world-row-infinity']", timeout=10000)
+    console.log_in(name, "[data-testid='world-row-infinity']")
     # the console refreshes every second: let it refresh a few times (waiting in Playwright,
     # which delivers the page's events meanwhile)
     deadline = time.monotonic() + 20
@@ -223,4 +189,4 @@ def test_admin_console_does_not_poll_what_the_server_lacks(
     assert missing == ["/api/admin/cluster"], missing
     assert page.evaluate("window.callisterAdmin.has()") == {"cluster": False, "worlds": True}
     assert page.is_hidden("#admin-cluster") and page.is_visible("#admin-worlds-section")
-    ctx.close()
+    console.close()

@@ -22,8 +22,6 @@ player by an asteroid; everything the player does goes through the page.
 
 from __future__ import annotations
 
-import asyncio
-import math
 import os
 import tempfile
 import time
@@ -32,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import ROOT, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import (
+from tests.web.harness import (
+    ROOT,
+    Player,
     ThreadedServer,
-    pilot_named,
+    game_fixture,
+    home_system,
     place,
     undocked_bot,
-    wait_status,
 )
 
 from callister.bots.client import Bot
@@ -144,40 +143,18 @@ VIEW_PROBLEMS = """
 """
 
 
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("layout"))
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("layout")
 
 
 @pytest.fixture(scope="module")
 def other(game: ThreadedServer) -> Iterator[Bot]:
     """A second pilot (a real WebSocket client), undocked and reading its socket."""
     bot = undocked_bot(game, "Wren_" + str(os.getpid() % 10000))
-    pump = asyncio.run_coroutine_threadsafe(bot.pump(600), game.loop)
+    pump = game.keep_reading(bot, 600)
     try:
         yield bot
     finally:
         pump.cancel()
-
-
-class SizedPlayer(Player):
-    """A Player whose browser context has this window size, and touch where the device has it."""
-
-    def __init__(
-        self, chromium: Any, base: str, name: str, width: int, height: int, touch: bool, phone: bool
-    ) -> None:
-        self.name = name
-        self.context = chromium.new_context(
-            viewport={"width": width, "height": height}, has_touch=touch, is_mobile=phone
-        )
-        self.page = self.context.new_page()
-        self.page_errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.page.goto(base + "/")
 
 
 def problems(p: Player, scope: str) -> list[str]:
@@ -223,14 +200,14 @@ def press(p: Player, touch: bool, testid: str, key: str) -> None:
 def test_layout_at(
     game: ThreadedServer,
     other: Bot,
-    browser: Any,  # noqa: F811
+    browser: Any,
     label: str,
     width: int,
     height: int,
     touch: bool,
 ) -> None:
     name = f"L{label.replace('-', '')[:6]}_{os.getpid() % 10000}"
-    p = SizedPlayer(browser, game.live.http, name, width, height, touch, label == "phone")
+    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=label == "phone")
     settle(p, lambda: problems(p, "#login"), "the login screen")
     s = p.register()
     assert s["docked"]
@@ -247,11 +224,7 @@ def test_layout_at(
     if label == "phone":
         assert box["width"] == width and box["height"] == height, "full screen on a phone"
     # crew candidates at the home station: the crew panel has something to show
-    wait_for = "window.callister.panels().crew"
-    deadline = time.monotonic() + 10
-    while not p.page.evaluate(wait_for):
-        assert time.monotonic() < deadline, "the crew panel did not open for the candidates"
-        time.sleep(0.1)
+    p.wait_eval("the crew panel open for the candidates", "window.callister.panels().crew")
     if touch:
         p.page.tap("#station-screen .close")
     else:
@@ -264,45 +237,31 @@ def test_layout_at(
     if not touch:
         p.hold("w", 0.4)  # (the stick is tested in test_browser_touch.py)
     # flying alone with no crew aboard: neither optional panel covers the view
-    deadline = time.monotonic() + 5
-    while any(p.page.evaluate("window.callister.panels()").values()):
-        assert time.monotonic() < deadline, p.page.evaluate("window.callister.panels()")
-        time.sleep(0.1)
+    p.wait_eval(
+        "the optional panels shut",
+        "window.callister.panels()",
+        lambda panels: not any(panels.values()),
+    )
     assert not p.page.is_visible("#crew") and not p.page.is_visible("#aboard")
 
     # set-up: the other pilot's ship comes by; the player locks it (T, or the Target button)
     own = p.snap()["pos"]
     place(game, other.name, own["x"] + 160.0, own["y"] + 90.0)
     p.wait("the other ship in view", lambda s: str(other.ship) in s["entities"])
-    deadline = time.monotonic() + 10
-    while (p.page.evaluate("window.callister.target()") or {}).get("id") != other.ship:
-        assert time.monotonic() < deadline, "could not lock the other ship"
-        press(p, touch, "t-target", "t")
-        time.sleep(0.4)
+    p.lock(other.ship, press=lambda: press(p, touch, "t-target", "t"), every=0.4)
     p.page.wait_for_selector("#hud-target", state="visible")
 
     if label == "desktop":
         # set-up: by an asteroid of the home system; M starts the mining laser
-        pilot = game.call(lambda: pilot_named(game.world, name))
-        system = game.call(lambda: game.world.zones[pilot.zone_key].system.to_dict())
-        rock = system["fields"][0]["rocks"][0]
+        rock = home_system(game, name)["fields"][0]["rocks"][0]
         place(game, name, rock["x"] + rock["r"] + 110.0, rock["y"])
         place(game, other.name, rock["x"] + rock["r"] + 230.0, rock["y"] + 110.0)
-        p.wait(
-            "the move",
-            lambda s: (
-                math.hypot(s["pos"]["x"] - rock["x"], s["pos"]["y"] - rock["y"]) < rock["r"] + 120
-            ),
-        )
-        time.sleep(0.5)  # the view draws ~100 ms in the past: let it catch up with the move
+        p.wait_near("the move", rock["x"], rock["y"], rock["r"] + 120)
         p.page.keyboard.press("m")
-        wait_status(p, "the mining laser on", lambda st: st.get("mining") is not None)
+        p.wait_status("the mining laser on", lambda st: st.get("mining") is not None)
         for _ in range(2):  # zoom in: the beam and the ships up close
             p.page.keyboard.press("Equal")
-        deadline = time.monotonic() + 5
-        while not p.page.evaluate("window.callister.renderer.miningDrawn"):
-            assert time.monotonic() < deadline, "no mining beam drawn while mining"
-            time.sleep(0.1)
+        p.wait_eval("the mining beam drawn", "window.callister.renderer.miningDrawn")
 
     settle(p, lambda: problems(p, "#hud"), "the HUD in flight")
     settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in flight")
@@ -342,4 +301,4 @@ def test_layout_at(
         p.page.tap("#btn-menu")
         p.page.wait_for_selector("[data-testid='mute']", state="hidden")
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()

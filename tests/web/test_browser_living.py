@@ -8,31 +8,18 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer
+from tests.web.harness import ROOT, Player, ThreadedServer, game_fixture
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOT = ROOT / "docs" / "screenshot-living.png"
 KIND_SHIP = 1
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    # npc_density 1.0 is the default setting (the test settings turn NPCs off unless asked)
-    server = ThreadedServer(
-        tmp_path_factory.mktemp("living"), npc_density=1.0, damage_multiplier=1.0
-    )
-    try:
-        yield server
-    finally:
-        server.close()
+# npc_density 1.0 is the default setting (the test settings turn NPCs off unless asked)
+game = game_fixture("living", npc_density=1.0, damage_multiplier=1.0)
 
 
 def moving_ships(snapshot: dict[str, Any]) -> list[str]:
@@ -47,13 +34,12 @@ def moving_ships(snapshot: dict[str, Any]) -> list[str]:
 
 def test_a_new_player_sees_npc_traffic_in_the_home_system(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     p = Player(browser, game.live.http, "Newcomer_" + str(os.getpid() % 10000))
     s = p.register()
     assert s["docked"]
-    p.page.keyboard.press("f")  # undock
-    p.wait("undocking", lambda s: not s["docked"])
+    p.undock()
     undocked = time.monotonic()
     seen: set[str] = set()
 
@@ -71,4 +57,4 @@ def test_a_new_player_sees_npc_traffic_in_the_home_system(
     p.page.screenshot(path=str(SHOT))
     assert not p.page_errors
     print(f"3 NPC ships moving {waited:.1f} s after undocking; seen moving: {len(seen)}")
-    p.context.close()
+    p.close()

@@ -13,14 +13,10 @@ shows them).
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import ROOT, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, pilot_named, status
-from tests.web.test_browser_layout import SizedPlayer
+from tests.web.harness import ROOT, Player, ThreadedServer, game_fixture, set_vitals
 
 pytestmark = pytest.mark.browser
 
@@ -31,56 +27,25 @@ SIZES = {
 }
 
 
-@pytest.fixture(scope="module")
-def game() -> Iterator[ThreadedServer]:
-    with tempfile.TemporaryDirectory() as tmp:
-        from pathlib import Path
-
-        server = ThreadedServer(Path(tmp), damage_multiplier=1.0)
-        try:
-            yield server
-        finally:
-            server.close()
+game = game_fixture("missions", damage_multiplier=1.0)
 
 
-def missions(p: Any) -> dict[str, Any]:
-    value: dict[str, Any] = p.page.evaluate("window.callister.missions()")
-    return value
+def wait_missions(p: Player, what: str, pred: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """Wait on the missions' state (the tutorial, the objective, the board, a rescue)."""
+    missions: dict[str, Any] = p.wait_eval(
+        what, "window.callister.missions()", pred, timeout=timeout
+    )
+    return missions
 
 
-def wait_missions(p: Any, what: str, pred: Any, timeout: float = 30.0) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    m = missions(p)
-    while not pred(m):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{p.name}: timed out waiting for {what}; missions: {m}")
-        time.sleep(0.1)
-        m = missions(p)
-    return m
-
-
-def tap(p: Any, testid: str) -> None:
+def tap(p: Player, testid: str) -> None:
     p.page.locator(f"[data-testid='{testid}']").first.click()
 
 
-def empty_tank(game: ThreadedServer, name: str) -> None:
-    """Set-up: the tank runs dry (what a couple of minutes at full thrust would do)."""
-
-    def go() -> None:
-        world = game.world
-        pilot = pilot_named(world, name)
-        zone = world.zones[pilot.zone_key].zone
-        zone.set_vitals(pilot.character.ship_id, fuel=0.0)
-
-    game.call(go)
-
-
 @pytest.mark.parametrize("size", list(SIZES))
-def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str) -> None:  # noqa: F811
+def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str) -> None:
     width, height, touch, phone = SIZES[size]
-    p = SizedPlayer(browser, game.live.http, f"Rookie{size}", width, height, touch, phone)
+    p = Player(browser, game.live.http, f"Rookie{size}", width, height, touch=touch, phone=phone)
     try:
         p.register()
         # the tutorial starts docked at home: its objective, its steps, Skip
@@ -104,7 +69,7 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
             [marker["x"], marker["y"]],
         )
         m = wait_missions(p, "the mine step", lambda m: m["tutorial"]["step"] == "mine", 90)
-        p.wait("two rewards through the ledger", lambda s: status(p).get("credits", 0) >= 2200)
+        p.wait("two rewards through the ledger", lambda s: p.status().get("credits", 0) >= 2200)
 
         # skip, then resume from the mission board once docked (a recall takes us home)
         tap(p, "tutorial-skip")
@@ -112,10 +77,11 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
         p.page.wait_for_selector("[data-testid='tutorial-skip']", state="hidden", timeout=5000)
 
         # running dry: the ways out appear; a tow is called with one click
-        empty_tank(game, p.name)
+        # set-up: the tank runs dry (what a couple of minutes at full thrust would do)
+        set_vitals(game, p.name, fuel=0.0)
         wait_missions(p, "the rescue panel", lambda m: m["rescueShown"], 15)
-        assert "call_rescue" in (status(p).get("ways_out") or [])
-        assert "recall_home" in status(p)["ways_out"]
+        assert "call_rescue" in (p.status().get("ways_out") or [])
+        assert "recall_home" in p.status()["ways_out"]
         p.page.wait_for_selector("[data-testid='rescue-tow']:visible", timeout=10000)
         if size == "desktop":
             p.page.screenshot(path=str(ROOT / "docs" / "screenshot-rescue.png"))
@@ -139,7 +105,7 @@ def test_tutorial_board_and_rescue(game: ThreadedServer, browser: Any, size: str
         wait_missions(p, "abandoned", lambda m: not m["missions"])
         assert not p.page_errors, p.page_errors
     finally:
-        p.context.close()
+        p.close()
 
 
 if os.environ.get("CALLISTER_SKIP_BROWSER"):  # pragma: no cover

@@ -8,52 +8,43 @@ renderer), bans the griefer, and the griefer's connection is closed (4403).
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import PASSWORD, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, undocked_bot
+from tests.web.harness import (
+    ROOT,
+    Player,
+    ThreadedServer,
+    game_fixture,
+    mod_console,
+    undocked_bot,
+    until,
+)
 
 pytestmark = pytest.mark.browser
 
+SHOT = ROOT / "docs" / "screenshot-moderation.png"
 
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    # ordinary weapons: the griefer harasses the victim without killing them in the test's time
-    server = ThreadedServer(tmp_path_factory.mktemp("moderation"), damage_multiplier=1.0)
-    try:
-        yield server
-    finally:
-        server.close()
+# ordinary weapons: the griefer harasses the victim without killing them in the test's time
+game = game_fixture("moderation", damage_multiplier=1.0)
 
 
-def summary(p: Player) -> dict[str, Any]:
-    value: dict[str, Any] = p.page.evaluate("window.callisterMod.summary()")
-    return value
+def wait_mod(p: Player, what: str, pred: Any) -> dict[str, Any]:
+    """Wait on the moderation console's summary (its replay viewer's state)."""
+    summary: dict[str, Any] = p.wait_eval(
+        what, "window.callisterMod.summary()", pred, timeout=30, every=0.2
+    )
+    return summary
 
 
-def wait_mod(p: Player, what: str, pred: Any, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        s = summary(p)
-        if pred(s):
-            return s
-        if time.monotonic() > deadline:
-            pytest.fail(f"moderator: timed out waiting for {what}; {s}; errors {p.page_errors}")
-        time.sleep(0.2)
-
-
-def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:
     base = game.live.http
     victim = Player(browser, base, "Victim_1")
     victim.register()
 
     griefer = undocked_bot(game, "Griefer_1")
-    victim.page.keyboard.press("f")
-    victim.wait("undocking", lambda s: not s["docked"])
+    victim.undock()
     victim_ship = int(victim.snap()["ship"])
 
     async def grief(seconds: float) -> None:
@@ -66,33 +57,25 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
 
     game.run(grief(3.0))
     # the victim locks the griefer (T cycles ships) and reports them
-    deadline = time.monotonic() + 15
-    while (victim.page.evaluate("window.callister.target()") or {}).get("id") != griefer.ship:
-        assert time.monotonic() < deadline, "could not lock the griefer"
-        victim.page.keyboard.press("t")
-        time.sleep(0.3)
+    victim.lock(griefer.ship)
     victim.page.click("#btn-report")
     victim.page.select_option("#report-reason", "griefing")
     victim.page.fill("#report-text", "<img src=x onerror=alert(1)> shot me at the station")
     victim.page.click("#report-send")
     victim.page.wait_for_selector("#report-note:has-text('Report sent')")
     store = game.live.services.store
-    deadline = time.monotonic() + 15
-    while not store.moderation.list_reports(game.world.name):
-        assert time.monotonic() < deadline, "the report did not reach the queue"
-        time.sleep(0.2)
+    until(
+        "the report in the queue",
+        lambda: store.moderation.list_reports(game.world.name),
+        timeout=15,
+        every=0.2,
+    )
     # griefing goes on while the moderator works; the socket keeps reading
-    pump = asyncio.run_coroutine_threadsafe(griefer.pump(120), game.loop)
+    pump = game.keep_reading(griefer, 120)
 
     # a moderator opens the console
-    body = {"name": "Mod_1", "password": PASSWORD}
-    game.run(_register(game, body))
-    store.accounts.set_role("Mod_1", "moderator")
-    mod = Player(browser, base, "Mod_1")
-    mod.page.goto(base + "/mod")
-    mod.page.fill("#mod-name", "Mod_1")
-    mod.page.fill("#mod-password", PASSWORD)
-    mod.page.click("#mod-btn-login")
+    game.account("Mod_1", role="moderator")
+    mod = mod_console(browser, base, "Mod_1")
     wait_mod(mod, "the queue", lambda s: s["loaded"])
     mod.page.click("#mod-reports .mod-item")
     s = wait_mod(mod, "the footage", lambda s: s["frames"] > 10 and s["timeline"] > 0)
@@ -109,7 +92,7 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     mod.page.select_option("#mod-speed", "4")
     mod.page.fill("#mod-scrub", str(int(start)))
     mod.page.dispatch_event("#mod-scrub", "input")
-    mod.page.screenshot(path=str(_shot()))
+    mod.page.screenshot(path=str(SHOT))
     # ban the griefer: the console shows it, the griefer's socket is closed with 4403
     assert mod.page.input_value("#mod-account") == str(griefer.welcome["account"])
     mod.page.select_option("#mod-action", "ban")
@@ -117,10 +100,7 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     mod.page.fill("#mod-reason", "griefing at the home station")
     mod.page.click("#mod-do")
     mod.page.wait_for_selector("#mod-result:has-text('connection closed')")
-    deadline = time.monotonic() + 10
-    while not (griefer.ws is not None and griefer.ws.closed):
-        assert time.monotonic() < deadline, "the griefer is still connected"
-        time.sleep(0.1)
+    until("the griefer disconnected", lambda: griefer.ws is not None and griefer.ws.closed)
     # the close frame's code, as the griefer's receiver read it: aiohttp's `close_code` can
     # read 1006 when the bot's own ack write races the server's close (the frame said 4403)
     try:
@@ -131,15 +111,3 @@ def test_report_watch_ban(game: ThreadedServer, browser: Any) -> None:  # noqa: 
     assert griefer.ws.close_code == 4403 or "4403" in read, (griefer.ws.close_code, read)
     pump.cancel()
     assert not mod.page_errors and not victim.page_errors, (mod.page_errors, victim.page_errors)
-
-
-def _shot() -> Any:
-    from tests.web.test_browser import ROOT
-
-    return ROOT / "docs" / "screenshot-moderation.png"
-
-
-async def _register(game: ThreadedServer, body: dict[str, str]) -> None:
-    assert game.http is not None
-    async with game.http.post(f"{game.live.http}/api/register", json=body) as resp:
-        assert resp.status == 201, await resp.text()

@@ -16,16 +16,13 @@ chromium, not by the client). Screenshots of each step land in the test's tempor
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import PASSWORD, _free_port, _get_json, browser  # noqa: F401
+from tests.web.harness import PASSWORD, ServeProcess
 
 pytestmark = pytest.mark.browser
 
@@ -92,59 +89,10 @@ COVERED = """
 NETWORK_DOWN = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_EMPTY_RESPONSE")
 
 
-class Server:
-    """`callister serve` on a fixed port and SQLite file: stopped and started again at will."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.env = dict(os.environ)
-        self.env.update(
-            CALLISTER_ARGON2_TIME_COST="1",
-            CALLISTER_ARGON2_MEMORY_KIB="8192",
-            PYTHONUNBUFFERED="1",
-        )
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "callister", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), "--db", f"sqlite:///{self.tmp}/walk.db"]
-        with open(self.tmp / "server.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp
-            )
-        deadline = time.monotonic() + 180  # the loaded CI machine: kernels compile at start
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited: {self.log()}")
-            try:
-                if _get_json(f"{self.base}/healthz").get("status") == "ok":
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not healthy: {self.log()}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def log(self) -> str:
-        return (self.tmp / "server.log").read_text(errors="replace")[-3000:]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(tmp_path_factory.mktemp("walk"))
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    # healthy within 180 s: on a loaded CI machine the kernels compile at start
+    s = ServeProcess(tmp_path_factory.mktemp("walk"), "walk.db", 180)
     s.start()
     try:
         yield s
@@ -155,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 class Walker:
     """One new player in one window, with every console error and page error kept."""
 
-    def __init__(self, chromium: Any, server: Server, size: str, shots: Path) -> None:
+    def __init__(self, chromium: Any, server: ServeProcess, size: str, shots: Path) -> None:
         w, h = SIZES[size]
         self.size = size
         self.phone = size == "phone"
@@ -359,8 +307,8 @@ def walk(w: Walker) -> None:
 @pytest.mark.parametrize("size", list(SIZES))
 def test_a_new_player_walks_through(
     size: str,
-    server: Server,
-    browser: Any,  # noqa: F811
+    server: ServeProcess,
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     w = Walker(browser, server, size, tmp_path)
@@ -372,8 +320,8 @@ def test_a_new_player_walks_through(
 
 
 def test_the_server_goes_away_and_comes_back(
-    server: Server,
-    browser: Any,  # noqa: F811
+    server: ServeProcess,
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     w = Walker(browser, server, "desktop", tmp_path)

@@ -6,25 +6,15 @@ typing, keys); the server runs in this process on its own thread."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, pilot_named
+from tests.web.harness import Player, ThreadedServer, game_fixture, pilot_named, ship_row
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("aboard"))
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("aboard")
 
 
 def aboard_of(p: Player) -> dict[str, Any]:
@@ -32,20 +22,9 @@ def aboard_of(p: Player) -> dict[str, Any]:
     return value
 
 
-def wait_for(p: Player, what: str, get: Callable[[], Any], pred: Callable[[Any], bool]) -> Any:
-    deadline = time.monotonic() + 20
-    while True:
-        value = get()
-        if pred(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{p.name}: timed out waiting for {what}; last: {value}")
-        time.sleep(0.1)
-
-
 def test_two_players_crew_one_ship_and_the_gunner_fires(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     tag = str(os.getpid() % 10000)
@@ -60,17 +39,16 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     cap.page.click("[data-testid='chip-aboard']")
     cap.page.fill("[data-testid='aboard-name']", gia.name)
     cap.page.click("[data-testid='aboard-invite']")
-    wait_for(gia, "the invitation", lambda: aboard_of(gia)["invites"], bool)
+    gia.until("the invitation", lambda: aboard_of(gia)["invites"])
     gia.page.click(f"[data-testid='accept-{cap_ship}']")
-    a = wait_for(gia, "a station aboard", lambda: aboard_of(gia), lambda a: a["station"])
+    a = gia.until("a station aboard", lambda: aboard_of(gia), lambda a: a["station"])
     # the captain keeps the helm (issue 16): Gia boards at the first free other station
     assert a["station"] == "gunner" and a["ship"] == cap_ship
     # Gia's client now acts for and watches the captain's ship
     gia.wait("the view of the captain's ship", lambda s: int(s["ship"]) == cap_ship)
     # the captain sees who is aboard, and makes Gia the gunner
     gia_id = str(game.call(lambda: pilot_named(game.world, gia.name).account_id))
-    wait_for(
-        cap,
+    cap.until(
         "Gia in the list",
         lambda: aboard_of(cap)["members"],
         lambda m: any(str(x["id"]) == gia_id for x in m),  # an account id: a JSON number
@@ -78,11 +56,9 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     assert cap.page.is_visible(f"#aboard-list li[data-member='{gia_id}']")
     # the captain moves Gia through the list (to the miner's station, then back to gunner)
     cap.page.select_option(f"[data-testid='assign-{gia_id}']", "miner")
-    wait_for(gia, "the miner's station", lambda: aboard_of(gia)["station"], lambda s: s == "miner")
+    gia.until("the miner's station", lambda: aboard_of(gia)["station"], lambda s: s == "miner")
     cap.page.select_option(f"[data-testid='assign-{gia_id}']", "gunner")
-    wait_for(
-        gia, "the gunner's station", lambda: aboard_of(gia)["station"], lambda s: s == "gunner"
-    )
+    gia.until("the gunner's station", lambda: aboard_of(gia)["station"], lambda s: s == "gunner")
     # the pilot's seat was never given away: the captain flies; undock with F
     cap.page.keyboard.press("f")
     cap.wait("undocked", lambda s: not s["docked"])
@@ -90,10 +66,9 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     # the gunner fires the ship's weapon (Space), straight ahead
     gia.page.keyboard.down("Space")
     try:
-        wait_for(
-            gia,
+        gia.wait_eval(
             "a beam from the captain's ship",
-            lambda: gia.page.evaluate("window.callister.fx()"),
+            "window.callister.fx()",
             lambda fx: fx.get("beam", 0) > 0,
         )
     finally:
@@ -101,14 +76,13 @@ def test_two_players_crew_one_ship_and_the_gunner_fires(
     # the server agrees: a weapon of the captain's ship has fired (its slot has a ready tick)
 
     def fired() -> bool:
-        pilot = pilot_named(game.world, cap.name)
-        zone = game.world.zones[pilot.zone_key].zone
-        return bool((zone.store.ready[zone.store.row(cap_ship)] > 0).any())
+        zone, row = ship_row(game.world, cap.name)
+        return bool((zone.store.ready[row] > 0).any())
 
     assert game.call(fired)
     cap_fx = cap.page.evaluate("window.callister.fx()")
     assert cap_fx.get("beam", 0) > 0  # the captain saw the shot too
     assert not cap.page_errors and not gia.page_errors
     gia.page.screenshot(path=str(tmp_path / "aboard.png"))
-    cap.context.close()
-    gia.context.close()
+    cap.close()
+    gia.close()

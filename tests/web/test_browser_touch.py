@@ -13,13 +13,10 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, pilot_named
-from tests.web.test_browser_layout import SizedPlayer
+from tests.web.harness import Player, ThreadedServer, game_fixture, ship_row
 
 pytestmark = pytest.mark.browser
 
@@ -35,16 +32,10 @@ RECORD_SENDS = """
 """
 
 
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("touch"))
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("touch")
 
 
-def centre(p: SizedPlayer, selector: str) -> tuple[float, float]:
+def centre(p: Player, selector: str) -> tuple[float, float]:
     box = p.page.locator(selector).bounding_box()
     assert box, selector
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -54,9 +45,7 @@ def ship_pose(game: ThreadedServer, name: str) -> tuple[float, float]:
     """(heading in radians, speed) of the named player's ship, as the zone has it."""
 
     def go() -> tuple[float, float]:
-        pilot = pilot_named(game.world, name)
-        zone = game.world.zones[pilot.zone_key].zone
-        row = zone.store.row(pilot.character.ship_id)
+        zone, row = ship_row(game.world, name)
         st = zone.store
         return float(st.angle[row]), math.hypot(float(st.vx[row]), float(st.vy[row]))
 
@@ -68,14 +57,10 @@ def angle_gap(a: float, b: float) -> float:
     return abs((a - b + math.pi) % (2 * math.pi) - math.pi)
 
 
-def test_stick_and_fire_with_two_thumbs(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_stick_and_fire_with_two_thumbs(game: ThreadedServer, browser: Any) -> None:
     name = "Thumb_" + str(os.getpid() % 10000)
-    p = SizedPlayer(browser, game.live.http, name, 390, 844, touch=True, phone=True)
-    p.page.tap("#login-name")
-    p.page.fill("#login-name", name)
-    p.page.fill("#login-password", "correct-horse-42")
-    p.page.tap("#btn-register")
-    p.wait("the game", lambda s: s["inGame"] and s["status"] == "online" and s["pos"])
+    p = Player(browser, game.live.http, name, 390, 844, touch=True, phone=True)
+    p.register(tap=True)
     assert p.page.evaluate("window.callister.layout()") == {
         "mode": "phone",
         "touch": True,
@@ -176,4 +161,4 @@ def test_stick_and_fire_with_two_thumbs(game: ThreadedServer, browser: Any) -> N
     assert grown > zoom * 1.5, (zoom, grown)
     assert p.page.evaluate("window.callister.weapons().sent") == shots
     assert not p.page_errors, p.page_errors
-    p.context.close()
+    p.close()

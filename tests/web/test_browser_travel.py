@@ -10,13 +10,10 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import ROOT, Player, browser  # noqa: F401
-from tests.web.test_browser_combat import ThreadedServer, pilot_named
-from tests.web.test_browser_layout import SizedPlayer
+from tests.web.harness import ROOT, Player, ThreadedServer, game_fixture, pilot_named
 
 pytestmark = pytest.mark.browser
 
@@ -24,31 +21,12 @@ SHOT_DESKTOP = ROOT / "docs" / "screenshot-travel.png"
 SHOT_PHONE = ROOT / "docs" / "screenshot-travel-phone.png"
 TRIP_S = 150.0  # bounds a hang only: the trip itself is ~25 km at cruise speed
 
-
-@pytest.fixture(scope="module")
-def game(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    server = ThreadedServer(tmp_path_factory.mktemp("travel"), damage_multiplier=1.0)
-    try:
-        yield server
-    finally:
-        server.close()
+game = game_fixture("travel", damage_multiplier=1.0)
 
 
 def travel(p: Player) -> dict[str, Any]:
     value: dict[str, Any] = p.page.evaluate("window.callister.travel()")
     return value
-
-
-def wait_for(p: Player, what: str, get: Callable[[], Any], pred: Callable[[Any], bool],
-             timeout: float = 20.0) -> Any:  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while True:
-        value = get()
-        if pred(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{p.name}: timed out waiting for {what}; last: {value}")
-        time.sleep(0.1)
 
 
 def far_station(game: ThreadedServer, name: str) -> tuple[int, float, float, float]:
@@ -79,15 +57,15 @@ def undock(p: Player, tap: bool = False) -> None:
         p.page.tap("#station-screen .close")
         p.page.wait_for_selector("[data-testid='t-dock']:text-is('Undock')")
         p.page.tap("[data-testid='t-dock']")
+        p.wait("undocked", lambda s: not s["docked"])
     else:
         p.page.keyboard.press("Escape")
-        p.page.keyboard.press("f")
-    p.wait("undocked", lambda s: not s["docked"])
+        p.undock()
 
 
-def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser: Any) -> None:
     name = "Trav_" + str(os.getpid() % 10000)
-    p = SizedPlayer(browser, game.live.http, name, 1280, 800, touch=False, phone=False)
+    p = Player(browser, game.live.http, name, 1280, 800)
     p.register()
     undock(p)
     index, sx, sy, dock_r = far_station(game, name)
@@ -106,14 +84,14 @@ def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser
         p.page.keyboard.press("ArrowDown")
     p.page.keyboard.press("Enter")
     # the HUD says where to, how far
-    wait_for(p, "the autopilot on", lambda: travel(p)["autopilot"],
-             lambda a: a and a["to"] == "station" and a["index"] == index)  # fmt: skip
+    p.until("the autopilot on", lambda: travel(p)["autopilot"],
+            lambda a: a and a["to"] == "station" and a["index"] == index)  # fmt: skip
     p.page.wait_for_selector("[data-testid='travel-status']:has-text('Autopilot →')")
     # X stops it: the server cancels, the strip clears
     p.page.keyboard.press("Escape")  # close the map
     p.page.keyboard.press("x")
-    wait_for(p, "the autopilot stopped", lambda: travel(p),
-             lambda t: t["autopilot"] is None and "off" in t["cancels"])  # fmt: skip
+    p.until("the autopilot stopped", lambda: travel(p),
+            lambda t: t["autopilot"] is None and "off" in t["cancels"])  # fmt: skip
     # again, by clicking the station on the map itself
     p.page.keyboard.press("n")
     p.page.wait_for_selector("#sysmap", state="visible")
@@ -122,16 +100,16 @@ def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser
         [sx, sy],
     )
     p.page.click("#sysmap-canvas", position={"x": at[0], "y": at[1]})
-    wait_for(p, "the autopilot on again", lambda: travel(p)["autopilot"],
-             lambda a: a and a["to"] == "station" and a["index"] == index)  # fmt: skip
+    p.until("the autopilot on again", lambda: travel(p)["autopilot"],
+            lambda a: a and a["to"] == "station" and a["index"] == index)  # fmt: skip
     # on a long leg the autopilot engages cruise: the strip's Cruise button lights
-    wait_for(p, "cruise", lambda: travel(p)["cruise"], lambda c: c in ("spooling", "on"))
+    p.until("cruise", lambda: travel(p)["cruise"], lambda c: c in ("spooling", "on"))
     time.sleep(1.0)  # a second of flight, so the screenshot shows the course under way
     SHOT_DESKTOP.parent.mkdir(parents=True, exist_ok=True)
     p.page.screenshot(path=str(SHOT_DESKTOP))
     assert SHOT_DESKTOP.stat().st_size > 20_000
     p.page.keyboard.press("Escape")
-    wait_for(p, "arrival", lambda: travel(p), lambda t: t["arrivals"] >= 1, timeout=TRIP_S)
+    p.until("arrival", lambda: travel(p), lambda t: t["arrivals"] >= 1, timeout=TRIP_S)
     # the server agrees: the ship stopped inside the station's docking range; F docks
     own = ship_of(game, name)
     assert math.hypot(own.x - sx, own.y - sy) <= dock_r
@@ -144,10 +122,10 @@ def test_fly_to_a_station_by_autopilot_at_1280x800(game: ThreadedServer, browser
 
 def test_the_fuel_warning_before_the_point_of_no_return(
     game: ThreadedServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     name = "Fuel_" + str(os.getpid() % 10000)
-    p = SizedPlayer(browser, game.live.http, name, 1280, 800, touch=False, phone=False)
+    p = Player(browser, game.live.http, name, 1280, 800)
     p.register()
     undock(p)
     p.page.wait_for_selector("[data-testid='travel']", state="visible")
@@ -176,19 +154,15 @@ def test_the_fuel_warning_before_the_point_of_no_return(
     assert travel(p)["fuel_warning"] == "low"
     # its button flies to the station the server says is still in reach
     p.page.click("[data-testid='refuel-run']")
-    wait_for(p, "the autopilot to refuel", lambda: travel(p)["autopilot"],
-             lambda a: a and a["to"] == "station" and a["index"] == station)  # fmt: skip
+    p.until("the autopilot to refuel", lambda: travel(p)["autopilot"],
+            lambda a: a and a["to"] == "station" and a["index"] == station)  # fmt: skip
     assert not p.page_errors, p.page_errors
 
 
-def test_fly_to_by_taps_on_a_phone(game: ThreadedServer, browser: Any) -> None:  # noqa: F811
+def test_fly_to_by_taps_on_a_phone(game: ThreadedServer, browser: Any) -> None:
     name = "TPho_" + str(os.getpid() % 10000)
-    p = SizedPlayer(browser, game.live.http, name, 390, 844, touch=True, phone=True)
-    p.page.tap("#login-name")
-    p.page.fill("#login-name", name)
-    p.page.fill("#login-password", "correct-horse-42")
-    p.page.tap("#btn-register")
-    p.wait("the game", lambda s: s["inGame"] and s["status"] == "online" and s["pos"])
+    p = Player(browser, game.live.http, name, 390, 844, touch=True, phone=True)
+    p.register(tap=True)
     undock(p, tap=True)
     index, sx, sy, dock_r = far_station(game, name)
     p.page.tap("[data-testid='t-map']")
@@ -199,11 +173,11 @@ def test_fly_to_by_taps_on_a_phone(game: ThreadedServer, browser: Any) -> None: 
     p.page.wait_for_selector("[data-testid='travel-status']:has-text('Autopilot →')")
     box = p.page.locator("[data-testid='travel']").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-    wait_for(p, "cruise", lambda: travel(p)["cruise"], lambda c: c in ("spooling", "on"))
+    p.until("cruise", lambda: travel(p)["cruise"], lambda c: c in ("spooling", "on"))
     time.sleep(1.0)
     p.page.screenshot(path=str(SHOT_PHONE))
     assert SHOT_PHONE.stat().st_size > 10_000
-    wait_for(p, "arrival", lambda: travel(p), lambda t: t["arrivals"] >= 1, timeout=TRIP_S)
+    p.until("arrival", lambda: travel(p), lambda t: t["arrivals"] >= 1, timeout=TRIP_S)
     own = ship_of(game, name)
     assert math.hypot(own.x - sx, own.y - sy) <= dock_r
     p.page.wait_for_selector("[data-testid='t-dock'].ready")

@@ -24,31 +24,34 @@ StationId = tuple[int, int, int]
 MAX_ROUTE_JUMPS: Final = 12
 
 
+def _split_key(text: str, what: str, form: str) -> list[int]:
+    """The integers of a key written as `form` ("x:y", "x:y:index"); ValueError otherwise."""
+    parts = text.split(":")
+    if len(parts) != form.count(":") + 1:
+        raise ValueError(f"a {what} key is {form!r}, not {text!r}")
+    return [int(p) for p in parts]
+
+
 def station_key(station: StationId) -> str:
     """ "x:y:index": how a station is written in clone documents and knowledge."""
-    return f"{station[0]}:{station[1]}:{station[2]}"
+    return ":".join(map(str, station))
 
 
 def parse_station_key(text: str) -> StationId:
     """Inverse of `station_key`; ValueError for anything else."""
-    parts = text.split(":")
-    if len(parts) != 3:
-        raise ValueError(f"a station key is 'x:y:index', not {text!r}")
-    x, y, i = (int(p) for p in parts)
+    x, y, i = _split_key(text, "station", "x:y:index")
     if i < 0:
         raise ValueError(f"a station index is >= 0, not {i}")
     return (x, y, i)
 
 
 def system_key(system: SystemId) -> str:
-    return f"{system[0]}:{system[1]}"
+    return ":".join(map(str, system))
 
 
 def parse_system_key(text: str) -> SystemId:
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise ValueError(f"a system key is 'x:y', not {text!r}")
-    return (int(parts[0]), int(parts[1]))
+    x, y = _split_key(text, "system", "x:y")
+    return (x, y)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,24 @@ class Done:
 Execute = Callable[[Request], Done]
 
 
+# --- who answers a distress call ----------------------------------------------------------------
+
+MIN_RESCUE_WILL: Final = 0.2  # below this a clone does not answer a distress call
+
+
+def rescue_will(clone: Clone, goal: Goal, caller: int) -> float:
+    """How willing `clone` (flying with `goal`) is to help the stranded actor `caller`: a
+    patrol fully (1.0), others by agreeableness and their affinity to the caller, and nobody
+    who holds the caller hostile (0.0)."""
+    rel = clone.relationships.get(caller)
+    if rel is not None and rel.hostile:
+        return 0.0
+    if goal is Goal.PATROL:
+        return 1.0
+    affinity = rel.affinity if rel is not None else 0.0
+    return 0.3 * clone.personality.agreeableness + 0.7 * affinity
+
+
 # --- rules -----------------------------------------------------------------------------------
 
 
@@ -1066,16 +1084,8 @@ class OffscreenSim:
             )
             if a.phase not in free or a.ship.system != stranded.ship.system:
                 continue
-            rel = a.clone.relationships.get(caller)
-            if rel is not None and rel.hostile:
-                continue
-            affinity = rel.affinity if rel is not None else 0.0
-            will = (
-                1.0
-                if a.ship.goal is Goal.PATROL
-                else (0.3 * a.clone.personality.agreeableness + 0.7 * affinity)
-            )
-            if will < 0.2 or (best is not None and (-will, a.id) >= best[:2]):
+            will = rescue_will(a.clone, a.ship.goal, caller)
+            if will < MIN_RESCUE_WILL or (best is not None and (-will, a.id) >= best[:2]):
                 continue
             a.ship.fuel -= need  # what it would have left
             try:

@@ -92,7 +92,13 @@ class CloneRepository(Protocol):
         self, *, world: str | None = None, alive: bool | None = None
     ) -> list[CloneSummary]: ...
 
-    def new_id(self) -> int: ...
+    def new_id(self) -> int:
+        """A fresh clone id that no clone here has (repositories subclassing this protocol
+        inherit it)."""
+        while True:
+            clone_id = new_clone_id()
+            if not self.exists(clone_id):
+                return clone_id
 
     def purge(self, clone_id: int) -> None: ...
 
@@ -103,7 +109,7 @@ def new_clone_id() -> int:
     return CLONE_ID_BASE | secrets.randbits(61)
 
 
-class JsonDirRepository:
+class JsonDirRepository(CloneRepository):
     """Clones as JSON files under `root/clones/`."""
 
     def __init__(self, root: str | Path) -> None:
@@ -158,12 +164,6 @@ class JsonDirRepository:
                 continue
             out.append(CloneSummary.of(clone))
         return out
-
-    def new_id(self) -> int:
-        while True:
-            clone_id = new_clone_id()
-            if not self.exists(clone_id):
-                return clone_id
 
     def purge(self, clone_id: int) -> None:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 _TYPES: dict[str, Any] = {
     "object": lambda v: isinstance(v, dict),
@@ -31,6 +31,27 @@ class SchemaError(ValueError):
         super().__init__(f"{path}: {message}")
 
 
+# The bounds on a string's length and an array's item count: (keyword of the minimum, message
+# when below it, keyword of the maximum, message when above it).
+_STRING_SIZE: Final = (
+    "minLength",
+    "shorter than {} characters",
+    "maxLength",
+    "longer than {} characters",
+)
+_ARRAY_SIZE: Final = ("minItems", "fewer than {} items", "maxItems", "more than {} items")
+
+
+def _check_size(
+    size: int, schema: Mapping[str, Any], path: str, bounds: tuple[str, str, str, str]
+) -> None:
+    low, below, high, above = bounds
+    if size < schema.get(low, 0):
+        raise SchemaError(path, below.format(schema[low]))
+    if high in schema and size > schema[high]:
+        raise SchemaError(path, above.format(schema[high]))
+
+
 def validate(value: Any, schema: Mapping[str, Any], path: str = "$") -> None:
     """Raise SchemaError unless `value` matches `schema`."""
     kind = schema.get("type")
@@ -43,10 +64,7 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "$") -> None:
     if "const" in schema and value != schema["const"]:
         raise SchemaError(path, f"must be {schema['const']!r}")
     if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            raise SchemaError(path, f"shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise SchemaError(path, f"longer than {schema['maxLength']} characters")
+        _check_size(len(value), schema, path, _STRING_SIZE)
         if "pattern" in schema and not re.search(schema["pattern"], value):
             raise SchemaError(path, f"does not match {schema['pattern']!r}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -55,10 +73,7 @@ def validate(value: Any, schema: Mapping[str, Any], path: str = "$") -> None:
         if "maximum" in schema and value > schema["maximum"]:
             raise SchemaError(path, f"above the maximum {schema['maximum']}")
     if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            raise SchemaError(path, f"fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            raise SchemaError(path, f"more than {schema['maxItems']} items")
+        _check_size(len(value), schema, path, _ARRAY_SIZE)
         items = schema.get("items")
         if items is not None:
             for i, item in enumerate(value):

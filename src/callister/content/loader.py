@@ -27,8 +27,6 @@ from typing import Any
 from callister.content.errors import ContentError
 from callister.content.packs import MANIFEST, ContentPack
 from callister.content.schema import (
-    MAX_WEAPON_SLOTS,
-    WEAPON_KINDS,
     Commodity,
     Faction,
     Hull,
@@ -44,20 +42,7 @@ from callister.content.tables import TABLES, Fields, Problems, Table, parse_toml
 
 DATA_DIR = Path(__file__).parent / "data"
 
-__all__ = [
-    "DATA_DIR",
-    "MAX_WEAPON_SLOTS",
-    "WEAPON_KINDS",
-    "Commodity",
-    "Content",
-    "ContentError",
-    "Faction",
-    "Hull",
-    "NpcRole",
-    "Ore",
-    "Weapon",
-    "load_content",
-]
+__all__ = ["DATA_DIR", "Content", "load_content"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,12 +279,4 @@ def _load(data_dir: Path, packs: tuple[ContentPack, ...]) -> Content:
     merge.one_starter(built["hulls"])
     if merge.problems:
         raise ContentError.collected(merge.problems)
-    return Content(
-        hulls=built["hulls"],
-        factions=built["factions"],
-        commodities=built["commodities"],
-        ores=built["ores"],
-        weapons=built["weapons"],
-        npc_roles=built["npc_roles"],
-        packs=packs,
-    )
+    return Content(**built, packs=packs)  # each table's name is its Content attribute

@@ -8,12 +8,13 @@ KeyError deep inside a transition.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from callister.missions.errors import MissionDataError
 
 Sector = tuple[int, int]
+T = TypeVar("T")
 
 
 def obj(value: object, path: str) -> Mapping[str, Any]:
@@ -23,69 +24,79 @@ def obj(value: object, path: str) -> Mapping[str, Any]:
     return value
 
 
-def get_int(d: Mapping[str, Any], key: str, path: str, default: int | None = None) -> int:
-    """d[key] as an int (a decimal string too, for values JSON clients cannot hold exactly)."""
+def _field(
+    d: Mapping[str, Any], key: str, path: str, default: T | None, convert: Callable[[Any], T]
+) -> T:
+    """d[key] through `convert`, which raises ValueError saying what is wrong with the value;
+    `default` when the key is missing and there is one. Errors name the field's path."""
     if key not in d:
         if default is not None:
             return default
         raise MissionDataError(f"{path}.{key}", "is missing")
-    value = d[key]
+    try:
+        return convert(d[key])
+    except ValueError as exc:
+        raise MissionDataError(f"{path}.{key}", str(exc)) from None
+
+
+def _as_int(value: Any) -> int:
     if isinstance(value, str):
         try:
             return int(value, 10)
         except ValueError:
-            raise MissionDataError(f"{path}.{key}", f"is not an integer: {value!r}") from None
+            raise ValueError(f"is not an integer: {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MissionDataError(f"{path}.{key}", f"must be an integer, not {value!r}")
+        raise ValueError(f"must be an integer, not {value!r}")
     return value
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {value!r}")
+    return value
+
+
+def _as_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list, not {type(value).__name__}")
+    return value
+
+
+def get_int(d: Mapping[str, Any], key: str, path: str, default: int | None = None) -> int:
+    """d[key] as an int (a decimal string too, for values JSON clients cannot hold exactly)."""
+    return _field(d, key, path, default, _as_int)
 
 
 def get_float(d: Mapping[str, Any], key: str, path: str, default: float | None = None) -> float:
     """d[key] as a finite float."""
-    if key not in d:
-        if default is not None:
-            return default
-        raise MissionDataError(f"{path}.{key}", "is missing")
-    value = d[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MissionDataError(f"{path}.{key}", f"must be a finite number, not {value!r}")
-    return float(value)
+    return _field(d, key, path, default, _as_float)
 
 
 def get_str(d: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
     """d[key] as a str."""
-    if key not in d:
-        if default is not None:
-            return default
-        raise MissionDataError(f"{path}.{key}", "is missing")
-    value = d[key]
-    if not isinstance(value, str):
-        raise MissionDataError(f"{path}.{key}", f"must be a string, not {value!r}")
-    return value
+    return _field(d, key, path, default, _as_str)
 
 
 def get_bool(d: Mapping[str, Any], key: str, path: str, default: bool | None = None) -> bool:
     """d[key] as a bool."""
-    if key not in d:
-        if default is not None:
-            return default
-        raise MissionDataError(f"{path}.{key}", "is missing")
-    value = d[key]
-    if not isinstance(value, bool):
-        raise MissionDataError(f"{path}.{key}", f"must be true or false, not {value!r}")
-    return value
+    return _field(d, key, path, default, _as_bool)
 
 
 def get_list(d: Mapping[str, Any], key: str, path: str, default: bool = False) -> list[Any]:
     """d[key] as a list ([] when missing and `default`)."""
-    if key not in d and default:
-        return []
-    if key not in d:
-        raise MissionDataError(f"{path}.{key}", "is missing")
-    value = d[key]
-    if not isinstance(value, list):
-        raise MissionDataError(f"{path}.{key}", f"must be a list, not {type(value).__name__}")
-    return value
+    return _field(d, key, path, [] if default else None, _as_list)
 
 
 def sector_out(sector: Sector) -> list[str]:

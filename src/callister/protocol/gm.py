@@ -18,12 +18,9 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import (
     MAX_CREDITS,
     MAX_ENTITY_ID,
-    MAX_KEY_LEN,
     MAX_POINT,
     MAX_QTY,
-    MAX_SECTOR,
     MAX_STATION_INDEX,
-    MIN_SECTOR,
 )
 from callister.protocol.validate import Checks
 
@@ -97,13 +94,7 @@ class GmMsg:
 
 
 def _int(obj: dict[str, Any], name: str, lo: int, hi: int) -> int:
-    value = obj[name]
-    if isinstance(value, str):  # 64-bit values travel as decimal strings
-        digits = value.removeprefix("-")
-        if not (digits.isascii() and digits.isdigit()) or len(value) > 24:
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
-        value = int(value)
-    return _WIRE.integer(name, value, lo, hi)
+    return _WIRE.decimal(name, obj[name], lo, hi)
 
 
 def _required(obj: dict[str, Any], name: str, op: str) -> Any:
@@ -113,11 +104,7 @@ def _required(obj: dict[str, Any], name: str, op: str) -> Any:
 
 
 def _sector(obj: dict[str, Any], name: str = "sector") -> tuple[int, int]:
-    value = obj[name]
-    if not isinstance(value, list) or len(value) != 2:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] sector coordinates")
-    coords = {"x": value[0], "y": value[1]}
-    return _int(coords, "x", MIN_SECTOR, MAX_SECTOR), _int(coords, "y", MIN_SECTOR, MAX_SECTOR)
+    return _WIRE.sector(name, obj[name])
 
 
 def _point(obj: dict[str, Any], op: str) -> tuple[float, float]:
@@ -133,13 +120,7 @@ def _key(obj: dict[str, Any], name: str) -> str | None:
     value = obj.get(name)
     if value is None:
         return None
-    if (
-        not isinstance(value, str)
-        or not 0 < len(value) <= MAX_KEY_LEN
-        or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
-    ):
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a content key like 'hauler'")
-    return value
+    return _WIRE.content_key(name, value, "hauler")
 
 
 def _vital(obj: dict[str, Any], name: str) -> float | None:

@@ -8,6 +8,7 @@ privileged path. `actor` is the account (or agent) id; `ship` is the 64-bit enti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +142,24 @@ class Cruise:
 
 
 Intent = Input | Dock | Undock | Jump | Fire | Mine | Loot | Power | Autopilot | Cruise
+
+INTENT_NAMES: Final[dict[type, str]] = {
+    Input: "input",
+    Dock: "dock",
+    Undock: "undock",
+    Jump: "jump",
+    Fire: "fire",
+    Mine: "mine",
+    Loot: "loot",
+    Power: "power",
+    Autopilot: "autopilot",
+    Cruise: "cruise",
+}
+"""Each intent class's short name: the tag of an encoded intent in checkpoints and footage, and
+the `action` of a refusal event. Every member of `Intent` has one."""
+
+INTENT_TYPES: Final[dict[str, type]] = {name: cls for cls, name in INTENT_NAMES.items()}
+"""The intent class of each short name (the inverse of INTENT_NAMES)."""
+
+INTENT_CLASSES: Final[tuple[type, ...]] = tuple(INTENT_NAMES)
+"""Every intent class, for an `isinstance` check on something claiming to be an Intent."""

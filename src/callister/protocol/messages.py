@@ -22,7 +22,6 @@ from callister.protocol.limits import (
     MAX_CREDITS,
     MAX_ENTITY_ID,
     MAX_FIELD_INDEX,
-    MAX_KEY_LEN,
     MAX_NAME_LEN,
     MAX_POINT,
     MAX_QTY,
@@ -431,13 +430,7 @@ def _field(obj: dict[str, Any], name: str) -> Any:
 def _int(obj: dict[str, Any], name: str, lo: int, hi: int, *, optional: bool = False) -> Any:
     if optional and obj.get(name) is None:
         return None
-    value = _field(obj, name)
-    if isinstance(value, str):  # 64-bit values travel as decimal strings (JSON numbers are doubles)
-        digits = value.removeprefix("-")
-        if not (digits.isascii() and digits.isdigit()) or len(value) > 24:
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be an integer")
-        value = int(value)
-    return WIRE.integer(name, value, lo, hi)
+    return WIRE.decimal(name, _field(obj, name), lo, hi)
 
 
 def _float(obj: dict[str, Any], name: str, lo: float, hi: float, default: float = 0.0) -> float:
@@ -460,15 +453,7 @@ def _rid(obj: dict[str, Any]) -> str:
 
 
 def _key(obj: dict[str, Any], name: str) -> str:
-    """A content key (item, hull, weapon): short lowercase ASCII, checked against content later."""
-    value = _field(obj, name)
-    if (
-        not isinstance(value, str)
-        or not 0 < len(value) <= MAX_KEY_LEN
-        or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
-    ):
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be a content key like 'iron'")
-    return value
+    return WIRE.content_key(name, _field(obj, name), "iron")
 
 
 def _entity(obj: dict[str, Any], name: str) -> int:
@@ -528,13 +513,6 @@ def _hail(obj: dict[str, Any]) -> HailMsg:
     if target == 0:
         raise ProtocolError(ErrorCode.BAD_FIELD, "'target' must be the ship to hail")
     return HailMsg(ship=_ship(obj), target=target, text=text)
-
-
-def _invite(obj: dict[str, Any]) -> InviteAboardMsg:
-    name = _field(obj, "name")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LEN or not name.isprintable():
-        raise ProtocolError(ErrorCode.BAD_FIELD, "'name' must be a player's name")
-    return InviteAboardMsg(ship=_ship(obj), name=name)
 
 
 def _player_name(obj: dict[str, Any]) -> str:
@@ -677,15 +655,16 @@ def _hello(obj: dict[str, Any]) -> Hello:
 MAX_CAMERA = 2**31 / 16 - 1  # metres: the snapshot's i32 positions in 1/16 m
 
 
-def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
+def _xy(obj: dict[str, Any], name: str, what: str) -> dict[str, Any]:
+    """Field `name`, an [x, y] pair, as {"x": .., "y": ..} for the scalar checks."""
     value = _field(obj, name)
     if not isinstance(value, list) or len(value) != 2:
-        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] sector coordinates")
-    coords = {"x": value[0], "y": value[1]}
-    return (
-        int(_int(coords, "x", MIN_SECTOR, MAX_SECTOR)),
-        int(_int(coords, "y", MIN_SECTOR, MAX_SECTOR)),
-    )
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"'{name}' must be [x, y] {what}")
+    return {"x": value[0], "y": value[1]}
+
+
+def _sector(obj: dict[str, Any], name: str) -> tuple[int, int]:
+    return WIRE.sector(name, _field(obj, name))
 
 
 def _spectate(obj: dict[str, Any]) -> SpectateMsg:
@@ -693,10 +672,7 @@ def _spectate(obj: dict[str, Any]) -> SpectateMsg:
     sector = _sector(obj, "sector") if obj.get("sector") is not None else None
     at = None
     if obj.get("at") is not None:
-        value = obj["at"]
-        if not isinstance(value, list) or len(value) != 2:
-            raise ProtocolError(ErrorCode.BAD_FIELD, "'at' must be [x, y] in metres")
-        coords = {"x": value[0], "y": value[1]}
+        coords = _xy(obj, "at", "in metres")
         at = (
             _float(coords, "x", -MAX_CAMERA, MAX_CAMERA),
             _float(coords, "y", -MAX_CAMERA, MAX_CAMERA),
@@ -726,10 +702,7 @@ def _dock(obj: dict[str, Any]) -> DockMsg:
 
 
 def _jump(obj: dict[str, Any]) -> JumpMsg:
-    to = _field(obj, "to")
-    if not isinstance(to, list) or len(to) != 2:
-        raise ProtocolError(ErrorCode.BAD_FIELD, "'to' must be [x, y] sector coordinates")
-    coords = {"x": to[0], "y": to[1]}
+    coords = _xy(obj, "to", "sector coordinates")
     return JumpMsg(
         ship=_ship(obj),
         to_x=_int(coords, "x", MIN_SECTOR, MAX_SECTOR),
@@ -820,7 +793,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "crew_order": _crew_order,
     "crew_chat": _crew_chat,
     "hail": _hail,
-    "invite_aboard": _invite,
+    "invite_aboard": lambda o: InviteAboardMsg(ship=_ship(o), name=_player_name(o)),
     "board": lambda o: BoardMsg(ship=_ship(o)),
     "assign": _assign,
     "leave_ship": lambda o: LeaveShipMsg(ship=_ship(o)),

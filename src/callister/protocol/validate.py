@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Callable
 
 from callister.protocol.errors import ErrorCode
-from callister.protocol.limits import MAX_RID_LEN
+from callister.protocol.limits import MAX_KEY_LEN, MAX_RID_LEN, MAX_SECTOR, MIN_SECTOR
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -40,6 +40,38 @@ class Checks:
         if not lo <= result <= hi:
             raise self.refuse(self.out_of_range, f"'{field}' must be within [{lo}, {hi}]")
         return result
+
+    def decimal(self, field: str, value: object, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
+        """`integer`, also written as a decimal string: 64-bit values travel as strings on the
+        wire (JSON numbers are doubles)."""
+        if isinstance(value, str):
+            digits = value.removeprefix("-")
+            if not (digits.isascii() and digits.isdigit()) or len(value) > 24:
+                raise self.refuse(ErrorCode.BAD_FIELD, f"'{field}' must be an integer")
+            value = int(value)
+        return self.integer(field, value, lo, hi)
+
+    def sector(self, field: str, value: object) -> tuple[int, int]:
+        """[x, y] sector coordinates (each a `decimal`)."""
+        if not isinstance(value, list) or len(value) != 2:
+            raise self.refuse(ErrorCode.BAD_FIELD, f"'{field}' must be [x, y] sector coordinates")
+        return (
+            self.decimal("x", value[0], MIN_SECTOR, MAX_SECTOR),
+            self.decimal("y", value[1], MIN_SECTOR, MAX_SECTOR),
+        )
+
+    def content_key(self, field: str, value: object, example: str) -> str:
+        """A content key (item, hull, weapon): short lowercase ASCII; whether the content has
+        it is checked later. `example` is a key of the kind asked for, for the message."""
+        if (
+            not isinstance(value, str)
+            or not 0 < len(value) <= MAX_KEY_LEN
+            or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
+        ):
+            raise self.refuse(
+                ErrorCode.BAD_FIELD, f"'{field}' must be a content key like '{example}'"
+            )
+        return value
 
     def number(
         self, field: str, value: object, lo: float = -math.inf, hi: float = math.inf

@@ -23,6 +23,7 @@ from callister.server import (
     friends,
     friends_routes,
     gm_routes,
+    heap,
     moderation_routes,
 )
 from callister.server.auth import (
@@ -60,6 +61,7 @@ from callister.universe import DEFAULT_PARAMS
 from callister.worlds.content import world_content, world_params
 
 log = logging.getLogger(__name__)
+GC_TIMER = web.AppKey("gc_timer", heap.PauseTimer)
 MAX_MAP_RADIUS = 8
 AUTH_COUNTERS = (
     "callister_password_checks_total",  # logins whose password was verified (argon2)
@@ -411,8 +413,16 @@ def build_app(settings: Settings) -> web.Application:
             register_throttle=Throttle(settings.register_per_minute),
             started_at=time.time(),
         )
+        app[GC_TIMER] = heap.time_pauses(metrics_)
+        frozen = heap.freeze_startup()  # after start-up: see server/heap.py
         log.info(
-            "world started", extra={"world": world.name, "seed": world.seed, "db": store.db.dialect}
+            "world started",
+            extra={
+                "world": world.name,
+                "seed": world.seed,
+                "db": store.db.dialect,
+                "frozen": frozen,
+            },
         )
 
     async def on_shutdown(app: web.Application) -> None:
@@ -425,6 +435,7 @@ def build_app(settings: Settings) -> web.Application:
         services.passwords.close()
         services.writer.submit(services.store.db.close)
         services.writer.close()
+        heap.stop_timing(app[GC_TIMER])
         log.info("stopped cleanly; every ship checkpointed")
 
     app.on_startup.append(on_startup)

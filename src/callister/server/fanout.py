@@ -32,7 +32,7 @@ from callister.server.outcomes import Respawned
 from callister.server.session import VIEW_HISTORY, Session
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
-from callister.server.status import fx_for, zone_fx
+from callister.server.status import FUEL_FIELDS, fx_for, zone_fx
 from callister.server.views import ViewEngine
 from callister.server.world import Pilot, ShipMoved, World, ZoneTick
 from callister.sim import (
@@ -376,6 +376,16 @@ class Fanout:
         members = self.by_zone.get(msg.key)
         if not members:
             return
+        corked = list(members)  # everything this tick sends a socket goes out in one write
+        for session in corked:
+            session.cork()
+        try:
+            self._fan_out(msg, members)
+        finally:
+            for session in corked:
+                session.uncork()
+
+    def _fan_out(self, msg: ZoneTick, members: set[Session]) -> None:
         for event in msg.events:
             self._route_event(event)
         fx = zone_fx(msg.events) if msg.events else None
@@ -537,7 +547,19 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                status = self.world.shipshare.status(zone, pilot, own, session.target)
+                # the fuel outlook creeps: recomputed every SLOW_STATUS_EVERY ticks, and at
+                # once when the ship docks, undocks or enters another system
+                place = (msg.key, own.docked_at)
+                reuse = session.outlook is not None and (
+                    tick - session.outlook_tick < SLOW_STATUS_EVERY
+                    and session.outlook_place == place
+                )
+                status = self.world.shipshare.status(
+                    zone, pilot, own, session.target, session.outlook if reuse else None
+                )
+                if not reuse:
+                    session.outlook = {k: status[k] for k in FUEL_FIELDS}
+                    session.outlook_tick, session.outlook_place = tick, place
                 # the HUD's objective and, when dry or stranded, the ways out (issue 16)
                 status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status

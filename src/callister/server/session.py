@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections import deque
 from typing import Any
@@ -37,22 +38,41 @@ FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 _CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 
 
+def frame_header(opcode: int, length: int) -> bytes:
+    """A server-to-client WebSocket frame's header (RFC 6455 §5.2: FIN set, no mask, no
+    compression) for a payload of `length` bytes."""
+    if length < 126:
+        return _SHORT.pack(0x80 | opcode, length)
+    if length < 0x10000:
+        return _MEDIUM.pack(0x80 | opcode, 126, length)
+    return _LONG.pack(0x80 | opcode, 127, length)
+
+
+_SHORT, _MEDIUM, _LONG = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
+
+
+def socket_transport(ws: Any) -> Any:
+    """The socket's transport, or None when it is closing or aiohttp's internals moved."""
+    transport = getattr(getattr(ws, "_writer", None), "transport", None)
+    if transport is None or transport.is_closing():
+        return None
+    return transport
+
+
 def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
     """Write one frame straight to the socket's transport; False (nothing written) if the
     socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
 
     aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
-    snapshot itself (measured), so frames go straight to the transport, which is what
-    send_frame does for uncompressed frames. Callers fall back to their queued path."""
-    writer = getattr(ws, "_writer", None)
-    transport = getattr(writer, "transport", None)
-    if transport is None or transport.is_closing():
-        return False
-    if transport.get_write_buffer_size() > backlog:
+    snapshot itself (measured), so frames go straight to the transport, header and payload in
+    one write (one system call), as send_frame does for uncompressed frames. Callers fall back
+    to their queued path."""
+    transport = socket_transport(ws)
+    if transport is None or transport.get_write_buffer_size() > backlog:
         return False
     try:
-        writer._write_websocket_frame(data, opcode, 0)  # type: ignore[union-attr]
-    except (AttributeError, ConnectionError, RuntimeError):
+        transport.write(frame_header(opcode, len(data)) + data)
+    except (ConnectionError, RuntimeError):
         return False
     return True
 
@@ -101,6 +121,10 @@ class Session:
         self.target = 0  # the entity the player has locked (for the status message)
         self.last_status: dict[str, Any] | None = None
         self.last_status_tick = 0
+        # the status's fuel outlook, reused for a couple of seconds (server/fanout.py)
+        self.outlook: dict[str, Any] | None = None
+        self.outlook_tick = 0
+        self.outlook_place: tuple[str, int | None] | None = None
         self.requests: set[asyncio.Task[None]] = set()
         # issue 6: a moderator watching with no ship (hello.spectate): its snapshots are
         # centred on the entity it follows, or on (cam_x, cam_y) when that is not in view
@@ -112,6 +136,9 @@ class Session:
         self.version = 1
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
+        # frames held back while the fan-out handles one zone tick (`cork`): written in one go
+        self._corked: list[bytes | memoryview] | None = None
+        self._corked_size = 0
 
     @property
     def centre_id(self) -> int:
@@ -159,19 +186,53 @@ class Session:
             return False
         return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
 
+    def cork(self) -> None:
+        """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
+        and any status, effects or introductions) then costs one system call, not one each.
+        A session relayed from a gateway process writes each frame to the bus as before."""
+        if getattr(self.ws, "write_direct", None) is None:
+            self._corked = []
+
+    def uncork(self) -> None:
+        """Write the frames held since `cork` in one write."""
+        held, self._corked = self._corked, None
+        size, self._corked_size = self._corked_size, 0
+        if not held:
+            return
+        transport = socket_transport(self.ws)
+        if transport is None:
+            return
+        try:
+            transport.write(b"".join(held))
+        except (ConnectionError, RuntimeError):
+            return
+        self._count_sent(size)
+
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
-        direct = getattr(self.ws, "write_direct", None)
-        if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
-            if not direct(data, opcode == WSMsgType.BINARY, backlog):
+        if self._corked is not None:
+            transport = socket_transport(self.ws)
+            if transport is None:
                 return False
-        elif not write_frame_now(self.ws, data, opcode, backlog):
-            return False
-        self.bytes_sent += len(data)
-        counters = self.metrics.counters
-        counters["callister_bytes_sent_total"] += len(data)
+            size = len(data)
+            if transport.get_write_buffer_size() + self._corked_size + size > backlog:
+                return False
+            self._corked += (frame_header(opcode, size), data)
+            self._corked_size += size
+        else:
+            direct = getattr(self.ws, "write_direct", None)
+            if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
+                if not direct(data, opcode == WSMsgType.BINARY, backlog):
+                    return False
+            elif not write_frame_now(self.ws, data, opcode, backlog):
+                return False
+            self._count_sent(len(data))
         if opcode == WSMsgType.BINARY:
-            counters["callister_snapshots_sent_total"] += 1
+            self.metrics.counters["callister_snapshots_sent_total"] += 1
         return True
+
+    def _count_sent(self, size: int) -> None:
+        self.bytes_sent += size
+        self.metrics.counters["callister_bytes_sent_total"] += size
 
     async def run_sender(self) -> None:
         """Flushes JSON messages that could not be written at once (the slow path). Whatever

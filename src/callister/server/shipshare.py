@@ -560,14 +560,22 @@ class ShipShare:
         for berth in shared.members.values():
             notify(berth.account, "aboard", **info, station=berth.station)
 
-    def status(self, zone: Zone, pilot: Pilot, own: ShipState, target: int) -> dict[str, Any]:
+    def status(
+        self,
+        zone: Zone,
+        pilot: Pilot,
+        own: ShipState,
+        target: int,
+        outlook: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The status a session sees: a member sees the captain's ship with their own
-        credits and station."""
+        credits and station. `outlook`: a recent status's fuel outlook to reuse
+        (`status_message`)."""
         berth = self.aboard.get(pilot.account_id)
         captain = self._captain(berth.ship) if berth is not None else None
         if berth is None or captain is None:
-            return status_message(self.roster, self.content, zone, pilot, own, target)
-        status = status_message(self.roster, self.content, zone, captain, own, target)
+            return status_message(self.roster, self.content, zone, pilot, own, target, outlook)
+        status = status_message(self.roster, self.content, zone, captain, own, target, outlook)
         status["credits"] = pilot.credits
         status["station"] = berth.station
         return status

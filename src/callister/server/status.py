@@ -13,7 +13,7 @@ from typing import Any
 from callister.content import Content
 from callister.economy import cargo_volume
 from callister.server.ports import Pilot, Roster
-from callister.sim import Destroyed, Fired, Hit, ShipState, Zone, ZoneEvent
+from callister.sim import Destroyed, Fired, Hit, ShipState, ShipVitals, Zone, ZoneEvent
 from callister.sim.entities import KIND_SHIP
 from callister.sim.travel import fuel_outlook
 
@@ -64,10 +64,21 @@ def fx_for(fx: list[dict[str, Any]], x: float, y: float, radius: float) -> list[
     return near
 
 
+FUEL_FIELDS = ("fuel_warning", "fuel_station", "fuel_range_m")  # the fuel outlook's part
+
+
 def status_message(
-    roster: Roster, content: Content, zone: Zone, pilot: Pilot, own: ShipState, target: int
+    roster: Roster,
+    content: Content,
+    zone: Zone,
+    pilot: Pilot,
+    own: ShipState,
+    target: int,
+    outlook: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The player's status: vitals, weapons, hold, credits and the locked target."""
+    """The player's status: vitals, weapons, hold, credits and the locked target. `outlook`:
+    the FUEL_FIELDS of a recent status to reuse (the fuel outlook plans a trip to every
+    refuelling station; fuel creeps, so the fan-out recomputes it every couple of seconds)."""
     v = zone.vitals(own.id)
     hull = content.hulls.get(pilot.character.hull, content.starter_hull)
     weapons = []
@@ -105,13 +116,13 @@ def status_message(
         "credits": pilot.credits,
         "target": _target(roster, zone, own, target),
     }
-    status.update(_travel(roster, zone, pilot, own))
+    status.update(_travel(zone, own))
+    status.update(outlook if outlook is not None else _fuel_outlook(roster, zone, pilot, own, v))
     return status
 
 
-def _travel(roster: Roster, zone: Zone, pilot: Pilot, own: ShipState) -> dict[str, Any]:
-    """The ship's autopilot and cruise, and whether its fuel still reaches a station where it
-    can refuel (the point-of-no-return warning, `sim.travel.fuel_outlook`)."""
+def _travel(zone: Zone, own: ShipState) -> dict[str, Any]:
+    """The ship's autopilot and cruise."""
     travel = zone.travel(own.id)
     autopilot: dict[str, Any] | None = None
     if travel.autopilot is not None:
@@ -125,6 +136,14 @@ def _travel(roster: Roster, zone: Zone, pilot: Pilot, own: ShipState) -> dict[st
             autopilot["x"], autopilot["y"] = _r(travel.goal[0], 0), _r(travel.goal[1], 0)
         else:
             autopilot["index"] = travel.target
+    return {"autopilot": autopilot, "cruise": travel.cruise}
+
+
+def _fuel_outlook(
+    roster: Roster, zone: Zone, pilot: Pilot, own: ShipState, v: ShipVitals
+) -> dict[str, Any]:
+    """Whether the ship's fuel still reaches a station where it can refuel (the
+    point-of-no-return warning, `sim.travel.fuel_outlook`): the FUEL_FIELDS."""
     handle = roster.zones.get(pilot.zone_key) if pilot.zone_key else None
     refuel = (
         {s.index for s in handle.system.stations if "refuel" in s.services}
@@ -136,7 +155,7 @@ def _travel(roster: Roster, zone: Zone, pilot: Pilot, own: ShipState) -> dict[st
     reach = fuel_outlook(
         zone.drive(own.id),
         own.fuel if own.fuel is not None else 0.0,
-        zone.vitals(own.id).fuel_max,
+        v.fuel_max,
         own.x,
         own.y,
         math.hypot(own.vx, own.vy),
@@ -146,8 +165,6 @@ def _travel(roster: Roster, zone: Zone, pilot: Pilot, own: ShipState) -> dict[st
     warning, station = ("ok", own.docked_at) if docked else (reach.state, reach.station)
     range_m = reach.cruise_range_m
     return {
-        "autopilot": autopilot,
-        "cruise": travel.cruise,
         "fuel_warning": warning,
         "fuel_station": station,
         "fuel_range_m": None if math.isinf(range_m) else int(round(range_m, -2)),

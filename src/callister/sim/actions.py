@@ -62,7 +62,6 @@ from callister.sim.events import (
     JumpCharging,
     JumpOut,
     LootReached,
-    Refused,
     Undocked,
 )
 from callister.sim.kernels import store_controls
@@ -76,7 +75,13 @@ from callister.sim.rules import (
     UNDOCK_MARGIN,
     UNDOCK_SPEED,
 )
-from callister.sim.state import ACTION_NAMES, SimState, ship_state
+from callister.sim.state import (
+    SimState,
+    refuse,
+    refuse_if_too_far,
+    refuse_if_too_fast,
+    ship_state,
+)
 
 STATION_OF: dict[type, str] = {
     Input: "pilot",
@@ -155,12 +160,12 @@ def apply_intents(state: SimState) -> None:
         row = row_of(intent.ship)
         actor = intent.actor
         if row is None or kind_of(row) != KIND_SHIP:
-            _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
+            refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"no ship {intent.ship} in this zone")
         elif (
             not (owner_of(row) == actor if type(actor) is int else _is_owner(row, store, actor))
             and state.crew.get(actor) != intent.ship
         ):  # crew act for their ship (Zone.set_crew)
-            _refuse(
+            refuse(
                 state,
                 intent,
                 ErrorCode.NOT_YOUR_SHIP,
@@ -168,7 +173,7 @@ def apply_intents(state: SimState) -> None:
                 evidence=True,
             )
         elif state.stations and not _at_station(state, intent, row, actor):
-            _refuse(
+            refuse(
                 state,
                 intent,
                 ErrorCode.NOT_YOUR_STATION,
@@ -235,21 +240,6 @@ def _is_owner(row: int, store: EntityStore, actor: object) -> bool:
         return False
 
 
-def _refuse(
-    state: SimState, intent: object, code: ErrorCode, reason: str, *, evidence: bool = False
-) -> None:
-    state.events.append(
-        Refused(
-            actor=intent.actor,  # type: ignore[attr-defined]
-            ship=intent.ship,  # type: ignore[attr-defined]
-            action=ACTION_NAMES[type(intent)],
-            code=code,
-            reason=reason,
-            evidence=evidence,
-        )
-    )
-
-
 def charge_jumps(state: SimState) -> None:
     """Count down charging jumps; a ship whose charge reaches 0 leaves the zone (JumpOut).
 
@@ -301,7 +291,7 @@ def resolve_actions(state: SimState) -> None:
     store = state.store
     for intent in state.actions:
         if intent.ship not in store:
-            _refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"ship {intent.ship} left this zone")
+            refuse(state, intent, ErrorCode.UNKNOWN_SHIP, f"ship {intent.ship} left this zone")
         elif isinstance(intent, Dock):
             _dock(state, intent)
         elif isinstance(intent, Undock):
@@ -319,7 +309,7 @@ def _dock(state: SimState, intent: Dock) -> None:
     store = state.store
     row = store.row(intent.ship)
     if store.flags.item(row) & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "already docked")
+        refuse(state, intent, ErrorCode.DOCKED, "already docked")
         return
     x = store.x.item(row)
     y = store.y.item(row)
@@ -332,30 +322,23 @@ def _dock(state: SimState, intent: Dock) -> None:
                 best = d
                 station = s
         if station is None:
-            _refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, "no station in docking range")
+            refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, "no station in docking range")
             return
     else:
         station = state.layout.station(intent.station)
         if station is None:
-            _refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, f"no station {intent.station}")
+            refuse(state, intent, ErrorCode.NO_STATION_IN_RANGE, f"no station {intent.station}")
             return
         d = math.hypot(x - station.x, y - station.y)
         if d > station.dock_radius:
-            _refuse(
+            refuse(
                 state,
                 intent,
                 ErrorCode.NO_STATION_IN_RANGE,
                 f"station {station.index} is {d:.0f} m away; dock within {station.dock_radius:.0f}",
             )
             return
-    speed = math.hypot(store.vx.item(row), store.vy.item(row))
-    if speed > DOCK_MAX_SPEED:
-        _refuse(
-            state,
-            intent,
-            ErrorCode.TOO_FAST,
-            f"moving at {speed:.0f} m/s; dock at {DOCK_MAX_SPEED:.0f} m/s or less",
-        )
+    if refuse_if_too_fast(state, intent, row, DOCK_MAX_SPEED, ErrorCode.TOO_FAST):
         return
     if intent.ship in state.jumping:
         _cancel_jump(state, intent.ship, row)
@@ -401,7 +384,7 @@ def _undock(state: SimState, intent: Undock) -> None:
     row = store.row(intent.ship)
     station = state.layout.station(store.docked_at.item(row))
     if not store.flags.item(row) & DOCKED or station is None:
-        _refuse(state, intent, ErrorCode.NOT_DOCKED, "not docked")
+        refuse(state, intent, ErrorCode.NOT_DOCKED, "not docked")
         return
     x, y, angle = undock_position(station, store.radius.item(row))
     store.x[row] = x
@@ -420,19 +403,19 @@ def _start_jump(state: SimState, intent: Jump) -> None:
     row = store.row(intent.ship)
     target = (intent.to_x, intent.to_y)
     if target not in state.layout.links:
-        _refuse(state, intent, ErrorCode.NO_SUCH_LINK, f"no jump link from here to sector {target}")
+        refuse(state, intent, ErrorCode.NO_SUCH_LINK, f"no jump link from here to sector {target}")
         return
     flags = store.flags.item(row)
     if flags & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "undock before jumping")
+        refuse(state, intent, ErrorCode.DOCKED, "undock before jumping")
         return
     if flags & JUMPING:
-        _refuse(state, intent, ErrorCode.JUMPING, "a jump is already charging")
+        refuse(state, intent, ErrorCode.JUMPING, "a jump is already charging")
         return
     fuel = store.fuel.item(row)
     need = store.jump_fuel.item(row) * state.rules.fuel_multiplier
     if fuel < need or fuel <= 0:
-        _refuse(
+        refuse(
             state,
             intent,
             ErrorCode.NO_FUEL,
@@ -459,31 +442,16 @@ def _loot(state: SimState, intent: Loot) -> None:
     row = store.row(intent.ship)
     wreck = store.find(intent.wreck) if type(intent.wreck) is int else None
     if wreck is None or store.kind.item(wreck) != KIND_WRECK:
-        _refuse(state, intent, ErrorCode.NO_TARGET, f"no wreck {intent.wreck} here")
+        refuse(state, intent, ErrorCode.NO_TARGET, f"no wreck {intent.wreck} here")
         return
     if store.flags.item(row) & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "undock before looting")
+        refuse(state, intent, ErrorCode.DOCKED, "undock before looting")
         return
     gap = math.hypot(
         store.x.item(row) - store.x.item(wreck), store.y.item(row) - store.y.item(wreck)
     ) - store.radius.item(wreck)
-    if gap > LOOT_RANGE:
-        _refuse(
-            state,
-            intent,
-            ErrorCode.TOO_FAR,
-            f"the wreck is {gap:.0f} m away; loot within {LOOT_RANGE:.0f} m",
-            evidence=True,
-        )
+    if refuse_if_too_far(state, intent, "the wreck", gap, LOOT_RANGE):
         return
-    speed = math.hypot(store.vx.item(row), store.vy.item(row))
-    if speed > LOOT_MAX_SPEED:
-        _refuse(
-            state,
-            intent,
-            ErrorCode.TOO_FAR,
-            f"moving at {speed:.0f} m/s; loot at {LOOT_MAX_SPEED:.0f} m/s or less",
-            evidence=True,
-        )
+    if refuse_if_too_fast(state, intent, row, LOOT_MAX_SPEED, ErrorCode.TOO_FAR, evidence=True):
         return
     state.events.append(LootReached(intent.ship, store.owner.item(row), intent.wreck))

@@ -66,7 +66,6 @@ from callister.sim.events import (
     AutopilotCancelled,
     AutopilotCancelReason,
     CruiseChanged,
-    Refused,
     ZoneEvent,
 )
 from callister.sim.kernels_travel import (
@@ -95,7 +94,7 @@ from callister.sim.rules import (
     CRUISE_SPOOL_S,
     ESCORT_DISTANCE,
 )
-from callister.sim.state import SimState, ensure_grid
+from callister.sim.state import SimState, ensure_grid, refuse
 from callister.sim.travel import Drive, plan_leg, reserve
 
 AP_KINDS: Final = {
@@ -192,18 +191,6 @@ def ship_drive(state: SimState, row: int) -> Drive:
 # -- intents (applied by actions.apply_intents, in arrival order) -----------------------------
 
 
-def _refuse(state: SimState, intent: Autopilot | Cruise, code: ErrorCode, reason: str) -> None:
-    state.events.append(
-        Refused(
-            actor=intent.actor,
-            ship=intent.ship,
-            action="autopilot" if isinstance(intent, Autopilot) else "cruise",
-            code=code,
-            reason=reason,
-        )
-    )
-
-
 def start_autopilot(state: SimState, intent: Autopilot, row: int) -> None:
     """Check an Autopilot intent (see the module docstring) and set the ship's autopilot, or
     refuse it (Refused; nothing changes)."""
@@ -213,11 +200,11 @@ def start_autopilot(state: SimState, intent: Autopilot, row: int) -> None:
             cancel_autopilot(state, row, "off")
         return
     if store.flags.item(row) & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "undock before using the autopilot")
+        refuse(state, intent, ErrorCode.DOCKED, "undock before using the autopilot")
         return
     kind = AP_KINDS.get(intent.kind)
     if kind is None:
-        _refuse(state, intent, ErrorCode.NO_TARGET, f"the autopilot cannot fly to {intent.kind!r}")
+        refuse(state, intent, ErrorCode.NO_TARGET, f"the autopilot cannot fly to {intent.kind!r}")
         return
     goal = _goal(state, intent, kind, row)
     if goal is None:
@@ -240,7 +227,7 @@ def start_autopilot(state: SimState, intent: Autopilot, row: int) -> None:
         need = plan_leg(drive, distance, math.inf, keep=0.0, speed=speed, fuel_multiplier=mult,
                         may_cruise=False)  # fmt: skip
         assert need is not None
-        _refuse(
+        refuse(
             state,
             intent,
             ErrorCode.NO_FUEL,
@@ -274,7 +261,7 @@ def _goal(
     if kind == AP_STATION:
         station = state.layout.station(intent.index)
         if station is None:
-            _refuse(state, intent, ErrorCode.NO_TARGET, f"no station {intent.index} here")
+            refuse(state, intent, ErrorCode.NO_TARGET, f"no station {intent.index} here")
             return None
         # half way between touching the hull and the edge of the docking range
         approach = (station.radius + radius + station.dock_radius) / 2
@@ -282,27 +269,27 @@ def _goal(
     if kind == AP_FIELD:
         obstacle = tm.fields.get(intent.index)
         if obstacle is None:
-            _refuse(state, intent, ErrorCode.NO_TARGET, f"no asteroid field {intent.index} here")
+            refuse(state, intent, ErrorCode.NO_TARGET, f"no asteroid field {intent.index} here")
             return None
         approach = float(tm.r[obstacle]) + radius + AUTOPILOT_FIELD_MARGIN
         return float(tm.x[obstacle]), float(tm.y[obstacle]), approach, obstacle, 0.0, 0.0
     if kind == AP_LINK:
         to = (intent.to_x, intent.to_y)
         if to not in state.layout.links:
-            _refuse(state, intent, ErrorCode.NO_SUCH_LINK, f"no jump link from here to {to}")
+            refuse(state, intent, ErrorCode.NO_SUCH_LINK, f"no jump link from here to {to}")
             return None
         gate = state.layout.gate(to)
         if gate is None:
-            _refuse(state, intent, ErrorCode.NO_TARGET, "this system's jump gates are not mapped")
+            refuse(state, intent, ErrorCode.NO_TARGET, "this system's jump gates are not mapped")
             return None
         return gate[0], gate[1], 0.0, -1, 0.0, 0.0
     if kind == AP_SHIP:
         target = store.find(intent.target) if type(intent.target) is int else None
         if target is None or store.kind.item(target) != KIND_SHIP or target == row:
-            _refuse(state, intent, ErrorCode.NO_TARGET, f"no other ship {intent.target} here")
+            refuse(state, intent, ErrorCode.NO_TARGET, f"no other ship {intent.target} here")
             return None
         if store.flags.item(target) & DOCKED:
-            _refuse(state, intent, ErrorCode.NO_TARGET, f"ship {intent.target} is docked")
+            refuse(state, intent, ErrorCode.NO_TARGET, f"ship {intent.target} is docked")
             return None
         approach = ESCORT_DISTANCE + radius + store.radius.item(target)
         return (
@@ -311,12 +298,12 @@ def _goal(
         )  # fmt: skip
     x, y = float(intent.x), float(intent.y)
     if not (math.isfinite(x) and math.isfinite(y)) or math.hypot(x, y) > state.layout.radius:
-        _refuse(state, intent, ErrorCode.NO_TARGET, "that point is outside the system")
+        refuse(state, intent, ErrorCode.NO_TARGET, "that point is outside the system")
         return None
     inside = tm.inside(x, y, radius, kinds=(0, 1))
     if inside >= 0:
         what = OBSTACLE_NAMES[int(tm.what[inside])]
-        _refuse(state, intent, ErrorCode.NO_TARGET, f"that point is inside {what}")
+        refuse(state, intent, ErrorCode.NO_TARGET, f"that point is inside {what}")
         return None
     return x, y, 0.0, -1, 0.0, 0.0
 
@@ -367,13 +354,13 @@ def set_cruise(state: SimState, intent: Cruise, row: int) -> None:
         drop_cruise(state, row, DROP_REASONS[DROP_MANUAL])
         return
     if store.flags.item(row) & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "undock before engaging cruise")
+        refuse(state, intent, ErrorCode.DOCKED, "undock before engaging cruise")
         return
     if store.cruise_speed.item(row) <= store.max_speed.item(row):
-        _refuse(state, intent, ErrorCode.NOT_AVAILABLE, "this hull has no cruise drive")
+        refuse(state, intent, ErrorCode.NOT_AVAILABLE, "this hull has no cruise drive")
         return
     if store.fuel.item(row) <= 0:
-        _refuse(state, intent, ErrorCode.NO_FUEL, "the tank is empty")
+        refuse(state, intent, ErrorCode.NO_FUEL, "the tank is empty")
         return
     if store.ap_kind.item(row) not in (AP_OFF, AP_SHIP):
         store.ap_flags[row] = store.ap_flags.item(row) | AP_MAY_CRUISE
@@ -384,7 +371,7 @@ def set_cruise(state: SimState, intent: Cruise, row: int) -> None:
     near = tm.inside(x, y, store.radius.item(row) + CRUISE_DROP_DISTANCE, kinds=(0, 1, 2))
     if near >= 0:
         what = OBSTACLE_NAMES[int(tm.what[near])]
-        _refuse(
+        refuse(
             state,
             intent,
             ErrorCode.CRUISE_BLOCKED,

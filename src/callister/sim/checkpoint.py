@@ -23,19 +23,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from callister.protocol.intents import (
-    Autopilot,
-    Cruise,
-    Dock,
-    Fire,
-    Input,
-    Intent,
-    Jump,
-    Loot,
-    Mine,
-    Power,
-    Undock,
-)
+from callister.protocol.intents import INTENT_NAMES, INTENT_TYPES, Intent
 from callister.sim.entities import COLUMN_NAMES, SCHEMA, WIDE_COLUMNS, EntityStore
 from callister.sim.rules import ZoneRules
 from callister.sim.state import FieldState, IdPool, SimState
@@ -46,20 +34,6 @@ _HEAD: Final = struct.Struct("<4sII")
 MAX_CHECKPOINT: Final = 256 * 1024 * 1024
 """Bytes: a checkpoint larger than this is refused on restore (corrupt or hostile input)."""
 
-INTENT_TYPES: Final[dict[str, type]] = {
-    "input": Input,
-    "dock": Dock,
-    "undock": Undock,
-    "jump": Jump,
-    "fire": Fire,
-    "mine": Mine,
-    "loot": Loot,
-    "power": Power,
-    "autopilot": Autopilot,
-    "cruise": Cruise,
-}
-_INTENT_NAMES: Final = {cls: name for name, cls in INTENT_TYPES.items()}
-
 
 class CheckpointError(ValueError):
     """The bytes are not a checkpoint this code can restore."""
@@ -67,7 +41,7 @@ class CheckpointError(ValueError):
 
 def intent_to_json(intent: Intent) -> list[Any]:
     """An intent as ``[type, field values in declaration order]`` (JSON-safe)."""
-    name = _INTENT_NAMES.get(type(intent))
+    name = INTENT_NAMES.get(type(intent))
     if name is None:
         raise TypeError(f"not an intent: {intent!r}")
     return [name, *(getattr(intent, f.name) for f in dataclasses.fields(intent))]

@@ -53,7 +53,6 @@ from callister.sim.events import (
     Destroyed,
     Fired,
     Hit,
-    Refused,
     WreckExpired,
 )
 from callister.sim.kernels_combat import (
@@ -87,7 +86,13 @@ from callister.sim.rules import (
     UNLIMITED_SPEED,
     WRECK_DAMPING,
 )
-from callister.sim.state import SHIP_GRID_CELL, SHIP_GRID_MAX_CELLS, SimState, ship_state
+from callister.sim.state import (
+    SHIP_GRID_CELL,
+    SHIP_GRID_MAX_CELLS,
+    SimState,
+    refuse,
+    ship_state,
+)
 from callister.sim.weapons import MISSILE, STATION_WEAPON_KEY, WEAPON_KEYS
 
 # code -> (ErrorCode, evidence?, reason)
@@ -190,7 +195,7 @@ def fire_weapons(state: SimState) -> None:
         fires = [(f, store.row_map.get(f.ship, -1)) for f, _ in fires]
         missing = [f for f, row in fires if row < 0]
         for f in missing:
-            _refuse(state, f, ErrorCode.UNKNOWN_SHIP, f"ship {f.ship} left this zone", False)
+            refuse(state, f, ErrorCode.UNKNOWN_SHIP, f"ship {f.ship} left this zone")
         fires = [(f, row) for f, row in fires if row >= 0]
         k = len(fires)
         if k == 0:
@@ -327,7 +332,7 @@ def _fire_events(
         c = codes[j]
         if c != FIRE_OK:
             err, evidence, reason = _REFUSALS[c]
-            _refuse(state, intent, err, reason, evidence)
+            refuse(state, intent, err, reason, evidence=evidence)
             continue
         weapon = keys[weapons[j]]
         shooter = shooters[j]
@@ -353,10 +358,6 @@ def _fire_events(
                 events.append(
                     CrimeCommitted(shooter, owner, victim_ids[j], victim_owners[j], station)
                 )
-
-
-def _refuse(state: SimState, intent: Fire, code: ErrorCode, reason: str, evidence: bool) -> None:
-    state.events.append(Refused(intent.actor, intent.ship, "fire", code, reason, evidence))
 
 
 def move_shots(state: SimState) -> None:

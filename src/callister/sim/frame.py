@@ -7,7 +7,6 @@ its rows are sorted by entity id, which makes frames of consecutive ticks cheap 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -17,8 +16,12 @@ from numpy.typing import NDArray
 
 from callister.content import load_content
 from callister.sim.entities import MAX_ID
+from callister.sim.keys import KeyIndex
 
-HULL_KEYS: Final[list[str]] = list(load_content().hulls)
+MAX_HULL_KEYS: Final = 256  # the `hull` column is uint8
+_HULLS: Final = KeyIndex("hull", load_content().hulls, MAX_HULL_KEYS)
+
+HULL_KEYS: Final[list[str]] = _HULLS.keys
 """Every hull key this process knows: the base content's in file order, then each world's
 pack's new keys as its world registers them (`register_hulls`); a frame's `hull` column
 indexes this list.
@@ -28,29 +31,16 @@ index. Append-only, so an index never changes meaning while the process runs. Cl
 see these numbers: they learn hulls by key (`ents`) and their looks from the world's content.
 """
 
-_HULL_INDEX: Final = {key: i for i, key in enumerate(HULL_KEYS)}
-_LOCK: Final = threading.Lock()
-MAX_HULL_KEYS: Final = 256  # the `hull` column is uint8
-
 
 def register_hulls(keys: Iterable[str]) -> None:
     """Give every key of `keys` an index (new keys appended; known keys keep theirs). A world
     registers its content's hulls before its zones use them. ValueError past the limit."""
-    with _LOCK:
-        for key in keys:
-            if key not in _HULL_INDEX:
-                if len(HULL_KEYS) >= MAX_HULL_KEYS:
-                    raise ValueError(f"more than {MAX_HULL_KEYS} hull keys in one process")
-                _HULL_INDEX[key] = len(HULL_KEYS)
-                HULL_KEYS.append(key)
+    _HULLS.register(keys)
 
 
 def hull_index(key: str) -> int:
     """The index of hull `key` in HULL_KEYS; ValueError for a hull no content registered."""
-    try:
-        return _HULL_INDEX[key]
-    except KeyError:
-        raise ValueError(f"unknown hull {key!r}; known hulls are {list(HULL_KEYS)}") from None
+    return _HULLS.index(key)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

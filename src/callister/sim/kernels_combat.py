@@ -135,6 +135,20 @@ def _segment_circle(x0, y0, dx, dy, cx, cy, r):
 
 
 @njit(cache=True, nogil=True)
+def _swept_hit(p0x, p0y, p1x, p1y, sx, sy, svx, svy, reach, dt):
+    """First t in [0, 1] at which a shot flying p0 -> p1 this tick comes within `reach` of a
+    ship now at (sx, sy) that moved at (svx, svy) over the same tick, else inf. Worked out in
+    the ship's frame, so a fast ship cannot slip between the shot's two positions."""
+    s1x = np.float64(sx)
+    s1y = np.float64(sy)
+    d0x = p0x - (s1x - np.float64(svx) * dt)
+    d0y = p0y - (s1y - np.float64(svy) * dt)
+    d1x = p1x - s1x
+    d1y = p1y - s1y
+    return _segment_circle(d0x, d0y, d1x - d0x, d1y - d0y, 0.0, 0.0, reach)
+
+
+@njit(cache=True, nogil=True)
 def static_hit(x0, y0, x1, y1, sx, sy, sr, gx0, gy0, ginv, gnx, gny, gstart, gitems):
     """(t, collider): the first static collider the segment p0 -> p1 enters (t in [0, 1] along
     it; 0 if p0 is inside one), or (inf, -1). Ties go to the lower collider index."""
@@ -715,28 +729,16 @@ def fly_shots(
                                 continue
                             if not _fair(owner[p], owner[r], pvp):
                                 continue
-                            s1x = np.float64(x[r])
-                            s1y = np.float64(y[r])
-                            d0x = p0x - (s1x - np.float64(vx[r]) * dt)
-                            d0y = p0y - (s1y - np.float64(vy[r]) * dt)
-                            d1x = p1x - s1x
-                            d1y = p1y - s1y
-                            th = _segment_circle(d0x, d0y, d1x - d0x, d1y - d0y, 0.0, 0.0,
-                                                 np.float64(radius[r]) + SHOT_RADIUS)  # fmt: skip
+                            th = _swept_hit(p0x, p0y, p1x, p1y, x[r], y[r], vx[r], vy[r],
+                                            np.float64(radius[r]) + SHOT_RADIUS, dt)  # fmt: skip
                             if th < best_t or (th == best_t and th < _INF and ids[r] < ids[best]):
                                 best = r
                                 best_t = th
         elif kind[p] == KIND_MISSILE:
             r = tgt_rows[m]
             if r >= 0 and hull_hp[r] > 0 and (flags[r] & DOCKED) == 0 and kind[r] == KIND_SHIP:
-                s1x = np.float64(x[r])
-                s1y = np.float64(y[r])
-                d0x = p0x - (s1x - np.float64(vx[r]) * dt)
-                d0y = p0y - (s1y - np.float64(vy[r]) * dt)
-                d1x = p1x - s1x
-                d1y = p1y - s1y
-                th = _segment_circle(d0x, d0y, d1x - d0x, d1y - d0y, 0.0, 0.0,
-                                     np.float64(radius[r]) + MISSILE_FUSE)  # fmt: skip
+                th = _swept_hit(p0x, p0y, p1x, p1y, x[r], y[r], vx[r], vy[r],
+                                np.float64(radius[r]) + MISSILE_FUSE, dt)  # fmt: skip
                 if th < _INF and _fair(owner[p], owner[r], pvp):
                     best = r
                     best_t = th

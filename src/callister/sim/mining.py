@@ -28,7 +28,7 @@ import math
 from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Mine
 from callister.sim.entities import DOCKED, MINING, NO_ROCK
-from callister.sim.events import FieldChanged, Mined, MiningStopped, MiningStopReason, Refused
+from callister.sim.events import FieldChanged, Mined, MiningStopped, MiningStopReason
 from callister.sim.rules import (
     MINING_MAX_SPEED,
     MINING_RANGE,
@@ -36,7 +36,13 @@ from callister.sim.rules import (
     REGROW_TICKS,
     UNITS_PER_POINT,
 )
-from callister.sim.state import FieldState, SimState
+from callister.sim.state import (
+    FieldState,
+    SimState,
+    refuse,
+    refuse_if_too_far,
+    refuse_if_too_fast,
+)
 
 _EPS = 1e-9
 
@@ -76,39 +82,24 @@ def start_mining(state: SimState, intent: Mine) -> None:
             stop_mining(state, intent.ship, None)
         return
     if store.flags.item(row) & DOCKED:
-        _refuse(state, intent, ErrorCode.DOCKED, "undock before mining", False)
+        refuse(state, intent, ErrorCode.DOCKED, "undock before mining")
         return
     rocks = state.layout.rocks
     if not 0 <= rock < len(rocks):
-        _refuse(state, intent, ErrorCode.NO_TARGET, f"no rock {intent.rock} here", False)
+        refuse(state, intent, ErrorCode.NO_TARGET, f"no rock {intent.rock} here")
         return
     spec = rocks[rock]
     field = state.fields.get(spec.field)
     if field is None or field.units <= _EPS:
-        _refuse(state, intent, ErrorCode.NOT_AVAILABLE, "this rock holds no ore", False)
+        refuse(state, intent, ErrorCode.NOT_AVAILABLE, "this rock holds no ore")
         return
     gap = math.hypot(store.x.item(row) - spec.x, store.y.item(row) - spec.y) - spec.r
-    if gap > MINING_RANGE:
-        _refuse(
-            state,
-            intent,
-            ErrorCode.TOO_FAR,
-            f"the rock is {gap:.0f} m away; mine within {MINING_RANGE:.0f} m",
-            True,
-        )
+    if refuse_if_too_far(state, intent, "the rock", gap, MINING_RANGE):
         return
-    speed = math.hypot(store.vx.item(row), store.vy.item(row))
-    if speed > MINING_MAX_SPEED:
-        _refuse(
-            state,
-            intent,
-            ErrorCode.TOO_FAR,
-            f"moving at {speed:.0f} m/s; mine at {MINING_MAX_SPEED:.0f} m/s or less",
-            True,
-        )
+    if refuse_if_too_fast(state, intent, row, MINING_MAX_SPEED, ErrorCode.TOO_FAR, evidence=True):
         return
     if store.cargo_free.item(row) - store.mine_acc.item(row) <= _EPS:
-        _refuse(state, intent, ErrorCode.CARGO_FULL, "the hold is full", False)
+        refuse(state, intent, ErrorCode.CARGO_FULL, "the hold is full")
         return
     if intent.ship not in state.miners:
         # the first report comes after a full MINING_REPORT_S of mining (this tick included)
@@ -116,10 +107,6 @@ def start_mining(state: SimState, intent: Mine) -> None:
     store.mine_rock[row] = rock
     store.flags[row] = store.flags.item(row) | MINING
     state.miners.add(intent.ship)
-
-
-def _refuse(state: SimState, intent: Mine, code: ErrorCode, reason: str, evidence: bool) -> None:
-    state.events.append(Refused(intent.actor, intent.ship, "mine", code, reason, evidence))
 
 
 def _report(state: SimState, row: int, rock: int) -> None:

@@ -6,6 +6,7 @@ so a test can run a single system on a hand-made state.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,21 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from callister.protocol.intents import (
-    Autopilot,
-    Cruise,
-    Dock,
-    Fire,
-    Input,
-    Intent,
-    Jump,
-    Loot,
-    Mine,
-    Power,
-    Undock,
-)
+from callister.protocol.errors import ErrorCode
+from callister.protocol.intents import INTENT_NAMES, Dock, Fire, Intent, Jump, Loot, Mine, Undock
 from callister.sim.entities import DOCKED, KIND_SHIP, NO_STATION, NO_WEAPON, EntityStore
-from callister.sim.events import ShipState, ZoneEvent
+from callister.sim.events import Refused, ShipState, ZoneEvent
 from callister.sim.frame import HULL_KEYS
 from callister.sim.grid import SpatialGrid
 from callister.sim.layout import ZoneLayout
@@ -43,19 +33,6 @@ from callister.sim.rules import (
 )
 from callister.sim.statics import StaticColliders
 from callister.sim.weapons import WEAPON_KEYS, WeaponTable
-
-ACTION_NAMES: dict[type, str] = {
-    Input: "input",
-    Dock: "dock",
-    Undock: "undock",
-    Jump: "jump",
-    Fire: "fire",
-    Mine: "mine",
-    Loot: "loot",
-    Power: "power",
-    Autopilot: "autopilot",
-    Cruise: "cruise",
-}
 
 SHIP_GRID_CELL: float = 250.0
 """m: cell of the ship grid the combat stages build (beams and shells query a few cells)."""
@@ -327,3 +304,46 @@ def ship_state(store: EntityStore, entity_id: int) -> ShipState:
         weapons=slot_weapons(store, row),
         ammo=tuple(store.ammo[row, :slots].tolist()),
     )
+
+
+def refuse(
+    state: SimState, intent: Intent, code: ErrorCode, reason: str, *, evidence: bool = False
+) -> None:
+    """Record that the zone would not carry out `intent` (a `Refused` event named after the
+    intent's type); `evidence` marks what an honest client should not cause."""
+    state.events.append(
+        Refused(intent.actor, intent.ship, INTENT_NAMES[type(intent)], code, reason, evidence)
+    )
+
+
+def refuse_if_too_fast(
+    state: SimState,
+    intent: Intent,
+    row: int,
+    max_speed: float,
+    code: ErrorCode,
+    *,
+    evidence: bool = False,
+) -> bool:
+    """Refuse `intent` when its ship (at `row`) moves faster than `max_speed` m/s; True if it
+    was refused. The reason names the intent: "moving at 40 m/s; dock at 20 m/s or less"."""
+    speed = math.hypot(state.store.vx.item(row), state.store.vy.item(row))
+    if speed > max_speed:
+        verb = INTENT_NAMES[type(intent)]
+        reason = f"moving at {speed:.0f} m/s; {verb} at {max_speed:.0f} m/s or less"
+        refuse(state, intent, code, reason, evidence=evidence)
+        return True
+    return False
+
+
+def refuse_if_too_far(
+    state: SimState, intent: Intent, target: str, gap: float, reach: float
+) -> bool:
+    """Refuse `intent` TOO_FAR (as evidence) when its ship is more than `reach` m from
+    `target` ("the rock", "the wreck"), `gap` m away; True if it was refused."""
+    if gap > reach:
+        verb = INTENT_NAMES[type(intent)]
+        reason = f"{target} is {gap:.0f} m away; {verb} within {reach:.0f} m"
+        refuse(state, intent, ErrorCode.TOO_FAR, reason, evidence=True)
+        return True
+    return False

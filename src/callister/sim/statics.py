@@ -118,13 +118,7 @@ class StaticColliders:
         x = self.x.astype(np.float64)
         y = self.y.astype(np.float64)
         reach = self.r.astype(np.float64) + self.margin + _RASTER_SLACK
-        x0 = float((x - reach).min())
-        y0 = float((y - reach).min())
-        width = float((x + reach).max()) - x0
-        height = float((y + reach).max()) - y0
-        cs = max(cell_size, math.sqrt(width * height / _MAX_RASTER_CELLS))
-        nx = math.floor(width / cs) + 1
-        ny = math.floor(height / cs) + 1
+        x0, y0, cs, nx, ny = _grid_cover(x, y, reach, cell_size, _MAX_RASTER_CELLS)
         stride = ny + 2
         keys: list[NDArray[np.int64]] = []
         owners: list[NDArray[np.int32]] = []
@@ -186,13 +180,7 @@ class StaticColliders:
         x = self.x.astype(np.float64)
         y = self.y.astype(np.float64)
         reach = self.r.astype(np.float64) + _RASTER_SLACK
-        x0 = float((x - reach).min())
-        y0 = float((y - reach).min())
-        width = float((x + reach).max()) - x0
-        height = float((y + reach).max()) - y0
-        cs = max(LOS_CELL_SIZE, math.sqrt(width * height / _MAX_LOS_CELLS))
-        nx = math.floor(width / cs) + 1
-        ny = math.floor(height / cs) + 1
+        x0, y0, cs, nx, ny = _grid_cover(x, y, reach, LOS_CELL_SIZE, _MAX_LOS_CELLS)
         keys: list[NDArray[np.int64]] = []
         owners: list[NDArray[np.int32]] = []
         for i in range(n):
@@ -268,3 +256,21 @@ class StaticColliders:
         """(inv, off_x, off_y, nx, ny, slot, table): the raster as the kernels take it. A point's
         cell is ``clip(p * inv + off, 0, n + 1)`` per axis (float32, border ring included)."""
         return self._raster
+
+
+def _grid_cover(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    reach: NDArray[np.float64],
+    min_cell: float,
+    max_cells: int,
+) -> tuple[float, float, float, int, int]:
+    """The grid over every collider's disc of `reach`: its origin (x0, y0), its cell size
+    (at least `min_cell`, larger when the area would need more than about `max_cells` cells)
+    and its cell counts (nx, ny)."""
+    x0 = float((x - reach).min())
+    y0 = float((y - reach).min())
+    width = float((x + reach).max()) - x0
+    height = float((y + reach).max()) - y0
+    cs = max(min_cell, math.sqrt(width * height / max_cells))
+    return x0, y0, cs, math.floor(width / cs) + 1, math.floor(height / cs) + 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -18,32 +17,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Weapon, load_content
+from callister.sim.keys import KeyIndex
 from callister.sim.rules import MISSILE_LIFE
 
 WEAPONS: Final[tuple[Weapon, ...]] = tuple(load_content().weapons.values())
 """The base content's weapons, in file order."""
 
-WEAPON_KEYS: Final[list[str]] = [w.key for w in WEAPONS]
+MAX_WEAPON_KEYS: Final = 32767  # the `weapon` column is int16 (-1: an empty slot)
+_WEAPONS: Final = KeyIndex("weapon", [w.key for w in WEAPONS], MAX_WEAPON_KEYS)
+
+WEAPON_KEYS: Final[list[str]] = _WEAPONS.keys
 """Every weapon key this process knows, in the order first seen: the base content's in file
 order, then each world's pack's new keys as its world registers them (`register_weapons`).
 The `weapon` column indexes this list. Append-only, so an index never changes meaning while
 the process runs; a world's WeaponTable gives each index that world's stats."""
 
-_WEAPON_INDEX: Final = {key: i for i, key in enumerate(WEAPON_KEYS)}
-_LOCK: Final = threading.Lock()
-MAX_WEAPON_KEYS: Final = 32767  # the `weapon` column is int16 (-1: an empty slot)
-
 
 def register_weapons(keys: Iterable[str]) -> None:
     """Give every key of `keys` an index (new keys appended; known keys keep theirs). A world
     registers its content's weapons before its zones use them. ValueError past the limit."""
-    with _LOCK:
-        for key in keys:
-            if key not in _WEAPON_INDEX:
-                if len(WEAPON_KEYS) >= MAX_WEAPON_KEYS:
-                    raise ValueError(f"more than {MAX_WEAPON_KEYS} weapon keys in one process")
-                _WEAPON_INDEX[key] = len(WEAPON_KEYS)
-                WEAPON_KEYS.append(key)
+    _WEAPONS.register(keys)
 
 
 # Weapon kinds as the kernels see them.
@@ -58,10 +51,7 @@ STATION_WEAPON_KEY: Final = "station"
 
 def weapon_index(key: str) -> int:
     """The index of weapon `key` in WEAPON_KEYS; ValueError for a weapon content lacks."""
-    try:
-        return _WEAPON_INDEX[key]
-    except KeyError:
-        raise ValueError(f"unknown weapon {key!r}; known weapons are {list(WEAPON_KEYS)}") from None
+    return _WEAPONS.index(key)
 
 
 _ABSENT: Final = dataclasses.replace(

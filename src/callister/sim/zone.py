@@ -13,26 +13,14 @@ import functools
 import hashlib
 import math
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Concatenate, Final, ParamSpec, TypedDict, TypeVar, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
 
 from callister.content import Content, Hull, load_content
-from callister.protocol.intents import (
-    Autopilot,
-    Cruise,
-    Dock,
-    Fire,
-    Input,
-    Intent,
-    Jump,
-    Loot,
-    Mine,
-    Power,
-    Undock,
-)
+from callister.protocol.intents import INTENT_CLASSES, Intent
 from callister.sim import checkpoint as _checkpoint
 from callister.sim.autopilot import TravelMap, TravelState, ship_drive, travel_map, travel_state
 from callister.sim.entities import (
@@ -59,7 +47,6 @@ from callister.sim.statics import StaticColliders
 from callister.sim.travel import Drive
 from callister.sim.weapons import WeaponTable, weapon_index
 
-_INTENT_TYPES: Final = (Input, Dock, Undock, Jump, Fire, Mine, Loot, Power, Autopilot, Cruise)
 _FLOAT32_SAFE: Final = 1e30
 WRECK_RADIUS: Final = 15.0
 """m: the radius of a wreck restored with `add_wreck` (a spawned wreck keeps its ship's)."""
@@ -111,6 +98,54 @@ def _count(name: str, value: object) -> int:
     ):
         raise ValueError(f"{name} must be a non-negative 32-bit integer, not {value!r}")
     return int(value)
+
+
+class VitalsUpdate(TypedDict, total=False):
+    """The vitals `Zone.add_ship` and `Zone.set_vitals` take, by keyword: hit points, shield,
+    energy and fuel (clamped to the ship's maxima), one weapon key per slot ("" for an empty
+    slot), rounds per slot and free cargo units. One left out (or None) is full for a new ship
+    and unchanged for `set_vitals`."""
+
+    hull_hp: float | None
+    shield: float | None
+    energy: float | None
+    fuel: float | None
+    weapons: Sequence[str] | None
+    ammo: Sequence[int] | None
+    cargo_free: int | None
+
+
+def _check_vital_names(vitals: Mapping[str, object]) -> None:
+    # **vitals would silently take a misspelt keyword that a plain signature refuses
+    unknown = vitals.keys() - VitalsUpdate.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
+
+
+def _given_vitals(vitals: VitalsUpdate, maxima: Mapping[str, float]) -> dict[str, Any]:
+    """The scalar vitals given (not None), checked and clamped to `maxima` (free cargo is a
+    count, not clamped). ValueError for a bad value, in the order of `VitalsUpdate`."""
+    given: dict[str, Any] = {}
+    for name in ("hull_hp", "shield", "energy", "fuel"):
+        value = vitals.get(name)
+        if value is not None:
+            given[name] = min(_number(name, value, positive=name == "hull_hp"), maxima[name])
+    cargo_free = vitals.get("cargo_free")
+    if cargo_free is not None:
+        given["cargo_free"] = _count("cargo_free", cargo_free)
+    return given
+
+
+def _check_coordinates(**values: float) -> None:
+    """ValueError unless each named position, velocity or angle fits a float32 column."""
+    for name, value in values.items():
+        if not (math.isfinite(value) and abs(value) < _FLOAT32_SAFE):
+            raise ValueError(f"{name} must be a finite float32-sized number, not {value!r}")
+
+
+def _check_owner(owner: int) -> None:
+    if isinstance(owner, bool) or not -(2**63) <= int(owner) < 2**63:
+        raise ValueError(f"owner must be a signed 64-bit integer, not {owner!r}")
 
 
 class Zone:
@@ -324,13 +359,7 @@ class Zone:
         angle: float = 0.0,
         docked_at: int | None = None,
         readmit: bool = False,
-        hull_hp: float | None = None,
-        shield: float | None = None,
-        energy: float | None = None,
-        fuel: float | None = None,
-        weapons: Sequence[str] | None = None,
-        ammo: Sequence[int] | None = None,
-        cargo_free: int | None = None,
+        **vitals: Unpack[VitalsUpdate],
     ) -> None:
         """Put a ship into the zone, flying at (x, y) or docked at station `docked_at`.
 
@@ -343,15 +372,13 @@ class Zone:
         unknown hull key, a non-finite number, a hull_hp <= 0, more weapons than slots, an
         unknown weapon or an unknown station. A refused add changes nothing.
         """
+        _check_vital_names(vitals)
         state = self._state
         ship_id = check_id(ship_id)
         if ship_id in state.store or (state.store.was_removed(ship_id) and not readmit):
             state.store.add(ship_id)  # raises the store's ValueError before anything changes
-        for name, value in (("x", x), ("y", y), ("vx", vx), ("vy", vy), ("angle", angle)):
-            if not (math.isfinite(value) and abs(value) < _FLOAT32_SAFE):
-                raise ValueError(f"{name} must be a finite float32-sized number, not {value!r}")
-        if isinstance(owner, bool) or not -(2**63) <= int(owner) < 2**63:
-            raise ValueError(f"owner must be a signed 64-bit integer, not {owner!r}")
+        _check_coordinates(x=x, y=y, vx=vx, vy=vy, angle=angle)
+        _check_owner(owner)
         flags = 0
         station_index = -1
         if docked_at is not None:
@@ -368,21 +395,17 @@ class Zone:
         hull_number = hull_index(hull.key)
         if hull.slots > SLOTS:
             raise ValueError(f"hull {hull.key!r} has {hull.slots} slots; at most {SLOTS}")
+        weapons = vitals.get("weapons")
         loadout = self._weapons(hull, hull.loadout if weapons is None else weapons)
-        magazines = self._ammo(loadout, ammo)
-        values: dict[str, Any] = {
-            "hull_hp": hull.hull
-            if hull_hp is None
-            else min(_number("hull_hp", hull_hp, positive=True), hull.hull),
-            "shield": hull.shield
-            if shield is None
-            else min(_number("shield", shield), hull.shield),
-            "energy": hull.energy
-            if energy is None
-            else min(_number("energy", energy), hull.energy),
-            "fuel": hull.fuel if fuel is None else min(_number("fuel", fuel), hull.fuel),
-            "cargo_free": hull.cargo if cargo_free is None else _count("cargo_free", cargo_free),
+        magazines = self._ammo(loadout, vitals.get("ammo"))
+        full = {
+            "hull_hp": hull.hull,
+            "shield": hull.shield,
+            "energy": hull.energy,
+            "fuel": hull.fuel,
+            "cargo_free": hull.cargo,
         }
+        values: dict[str, Any] = full | _given_vitals(vitals, full)
         if values["fuel"] <= 0:
             flags |= NO_FUEL
         need = _static_margin(hull.radius, hull.max_speed, self.dt)
@@ -453,14 +476,7 @@ class Zone:
     def set_vitals(
         self,
         ship_id: int,
-        *,
-        hull_hp: float | None = None,
-        shield: float | None = None,
-        energy: float | None = None,
-        fuel: float | None = None,
-        weapons: Sequence[str] | None = None,
-        ammo: Sequence[int] | None = None,
-        cargo_free: int | None = None,
+        **vitals: Unpack[VitalsUpdate],
     ) -> None:
         """Set the given vitals of a ship (None leaves one as it is), clamped to the maxima.
 
@@ -469,24 +485,20 @@ class Zone:
         zone does not hold the ship; ValueError (changing nothing) for bad values as in
         `add_ship`.
         """
+        _check_vital_names(vitals)
         store = self._state.store
         row = self._ship_row(ship_id)
         slots = store.slots.item(row)
-        updates: dict[str, Any] = {}
-        if hull_hp is not None:
-            updates["hull_hp"] = min(
-                _number("hull_hp", hull_hp, positive=True), store.hull_max.item(row)
-            )
-        if shield is not None:
-            updates["shield"] = min(_number("shield", shield), store.shield_max.item(row))
-        if energy is not None:
-            updates["energy"] = min(_number("energy", energy), store.energy_max.item(row))
-        if fuel is not None:
-            updates["fuel"] = min(_number("fuel", fuel), store.fuel_max.item(row))
-        if cargo_free is not None:
-            updates["cargo_free"] = _count("cargo_free", cargo_free)
+        maxima = {
+            "hull_hp": store.hull_max.item(row),
+            "shield": store.shield_max.item(row),
+            "energy": store.energy_max.item(row),
+            "fuel": store.fuel_max.item(row),
+        }
+        updates = _given_vitals(vitals, maxima)
         old = store.weapon[row].tolist()
         new = old
+        weapons = vitals.get("weapons")
         if weapons is not None:
             if isinstance(weapons, str) or len(weapons) > slots:
                 raise ValueError(f"the ship has {slots} weapon slots, not {weapons!r}")
@@ -499,6 +511,7 @@ class Zone:
             min(store.ammo.item(row, s), full[s]) if new[s] == old[s] else full[s]
             for s in range(SLOTS)
         ]
+        ammo = vitals.get("ammo")
         if ammo is not None:
             if isinstance(ammo, str) or len(ammo) > slots:
                 raise ValueError(f"the ship has {slots} weapon slots, not {ammo!r}")
@@ -532,13 +545,10 @@ class Zone:
         ValueError for a live or retired id, non-finite numbers or a negative ttl.
         """
         wreck_id = check_id(wreck_id)
-        for name, value in (("x", x), ("y", y), ("vx", vx), ("vy", vy)):
-            if not (math.isfinite(value) and abs(value) < _FLOAT32_SAFE):
-                raise ValueError(f"{name} must be a finite float32-sized number, not {value!r}")
+        _check_coordinates(x=x, y=y, vx=vx, vy=vy)
         if isinstance(ttl_ticks, bool) or not isinstance(ttl_ticks, int) or ttl_ticks < 0:
             raise ValueError(f"ttl_ticks must be a non-negative integer, not {ttl_ticks!r}")
-        if isinstance(owner, bool) or not -(2**63) <= int(owner) < 2**63:
-            raise ValueError(f"owner must be a signed 64-bit integer, not {owner!r}")
+        _check_owner(owner)
         self._state.store.add(
             wreck_id,
             owner=int(owner),
@@ -651,7 +661,7 @@ class Zone:
     @_tapped
     def submit(self, intent: Intent) -> None:
         """Queue an intent for the next step (TypeError if it is not an intent type)."""
-        if not isinstance(intent, _INTENT_TYPES):
+        if not isinstance(intent, INTENT_CLASSES):
             raise TypeError(f"not an intent: {intent!r}")
         self._state.intents.append(intent)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from callister.universe.gates import Gate, gates_of
 from callister.universe.params import DEFAULT_PARAMS, GeneratorParams
@@ -62,15 +62,7 @@ class Planet(Struct, frozen=True):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with every field under its own name."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "kind": self.kind,
-            "radius": self.radius,
-            "orbit": self.orbit,
-            "period": self.period,
-            "phase": self.phase,
-        }
+        return structs.asdict(self)
 
 
 class Station(Struct, frozen=True):
@@ -91,18 +83,9 @@ class Station(Struct, frozen=True):
     destroyed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; `services` as a list in SERVICES order."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "faction": self.faction,
-            "services": list(self.services),
-            "x": self.x,
-            "y": self.y,
-            "radius": self.radius,
-            "dock_radius": self.dock_radius,
-            "destroyed": self.destroyed,
-        }
+        """JSON-ready form: every field under its own name, `services` as a list in SERVICES
+        order."""
+        return {**structs.asdict(self), "services": list(self.services)}
 
 
 class Rock(Struct, frozen=True):
@@ -114,7 +97,7 @@ class Rock(Struct, frozen=True):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: {"x", "y", "r"}."""
-        return {"x": self.x, "y": self.y, "r": self.r}
+        return structs.asdict(self)
 
 
 class AsteroidField(Struct, frozen=True):
@@ -130,16 +113,8 @@ class AsteroidField(Struct, frozen=True):
     rocks: tuple[Rock, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; rocks as a list of {"x", "y", "r"}."""
-        return {
-            "index": self.index,
-            "x": self.x,
-            "y": self.y,
-            "radius": self.radius,
-            "ore": self.ore,
-            "richness": self.richness,
-            "rocks": [{"x": r.x, "y": r.y, "r": r.r} for r in self.rocks],
-        }
+        """JSON-ready form: every field under its own name, rocks as a list of {"x", "y", "r"}."""
+        return {**structs.asdict(self), "rocks": [r.to_dict() for r in self.rocks]}
 
 
 class StarSystem(Struct, frozen=True):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from callister.agents.decide import Action
 
@@ -23,8 +24,12 @@ class LLMInvalid(LLMError):
     """An answer that is not JSON, does not match the schema, or breaks a game rule."""
 
 
-class LLMBackend(Protocol):
-    """A chat model. `chat` returns the assistant's text (the caller parses and checks it)."""
+class LLMBackend(ABC):
+    """A chat model. `chat` returns the assistant's text (the caller parses and checks it).
+
+    A backend answers one chat-completions request (`_complete`): the request body common to
+    every backend (`messages`, `max_tokens`, `temperature`) is built here once, and the backend
+    adds what its engine needs (a model name, a `response_format` for `schema`)."""
 
     name: str
 
@@ -35,8 +40,20 @@ class LLMBackend(Protocol):
         schema: Mapping[str, Any] | None = None,
         max_tokens: int = 200,
         temperature: float = 0.7,
-    ) -> str: ...
+    ) -> str:
+        request: dict[str, Any] = {
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        return await self._complete(request, schema)
 
+    @abstractmethod
+    async def _complete(self, request: dict[str, Any], schema: Mapping[str, Any] | None) -> str:
+        """The assistant's text for `request`; `schema` (when given) is the JSON schema the
+        answer should match."""
+
+    @abstractmethod
     async def close(self) -> None: ...
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from callister.agents.llm.base import LLMError, LLMTimeout, Message
+from callister.agents.llm.base import LLMBackend, LLMError, LLMTimeout
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -37,7 +37,7 @@ def smollm2_path() -> Path | None:
     return None
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(LLMBackend):
     """One model loaded in this process; calls run on a worker thread, one at a time."""
 
     def __init__(
@@ -77,20 +77,10 @@ class LlamaCppBackend:
             )
         return self._llama
 
-    def _chat_sync(
-        self,
-        messages: Sequence[Message],
-        schema: Mapping[str, Any] | None,
-        max_tokens: int,
-        temperature: float,
-    ) -> str:
+    def _chat_sync(self, request: dict[str, Any], schema: Mapping[str, Any] | None) -> str:
         with self._lock:
             llama = self._model()
-            kwargs: dict[str, Any] = {
-                "messages": [dict(m) for m in messages],
-                "max_tokens": max_tokens,
-                "temperature": temperature,
-            }
+            kwargs = dict(request)
             if schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": dict(schema)}
             try:
@@ -103,18 +93,10 @@ class LlamaCppBackend:
             raise LLMError("llama.cpp returned no message") from None
         return str(content or "")
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        schema: Mapping[str, Any] | None = None,
-        max_tokens: int = 200,
-        temperature: float = 0.7,
-    ) -> str:
+    async def _complete(self, request: dict[str, Any], schema: Mapping[str, Any] | None) -> str:
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(self._chat_sync, messages, schema, max_tokens, temperature),
-                self.timeout,
+                asyncio.to_thread(self._chat_sync, request, schema), self.timeout
             )
         except TimeoutError:
             raise LLMTimeout(f"llama.cpp did not answer within {self.timeout} s") from None

@@ -9,12 +9,12 @@ OpenAI enforce; "off" sends neither). The whole request is bounded by `timeout` 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
-from callister.agents.llm.base import LLMError, LLMTimeout, Message
+from callister.agents.llm.base import LLMBackend, LLMError, LLMTimeout
 
 
 def chat_url(url: str) -> str:
@@ -26,7 +26,7 @@ def chat_url(url: str) -> str:
     return url + "/v1/chat/completions"
 
 
-class OpenAIChatBackend:
+class OpenAIChatBackend(LLMBackend):
     """A client for one endpoint; reuse it (it keeps one aiohttp session). `close()` when done."""
 
     def __init__(
@@ -55,21 +55,8 @@ class OpenAIChatBackend:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def chat(
-        self,
-        messages: Sequence[Message],
-        *,
-        schema: Mapping[str, Any] | None = None,
-        max_tokens: int = 200,
-        temperature: float = 0.7,
-    ) -> str:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": False,
-        }
+    async def _complete(self, request: dict[str, Any], schema: Mapping[str, Any] | None) -> str:
+        body: dict[str, Any] = {"model": self.model, **request, "stream": False}
         if schema is not None and self.json_mode == "object":
             body["response_format"] = {"type": "json_object"}
         elif schema is not None and self.json_mode == "schema":

@@ -4,14 +4,9 @@
 // `leave_ship`, `power`, `board_attack` out; `invite`, `aboard` and the `view` event in.
 // Names are literal text (textContent), never markup.
 
-const STATIONS = ["pilot", "gunner", "engineer", "miner"];
+import { el } from "./util.js";
 
-function el(tag, attrs = {}, text = "") {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text) e.textContent = text;
-  return e;
-}
+const STATIONS = ["pilot", "gunner", "engineer", "miner"];
 
 export class AboardPanel {
   /** `send(msg)` sends a message as-is; `ship()` is the ship we act for (the captain's while
@@ -23,36 +18,42 @@ export class AboardPanel {
     this.info = null; // the last `aboard` message
     this.station = null; // our station while aboard another's ship
     this.invites = []; // [{ship, captain}]
-    const root = el("section", { id: "aboard", class: "panel collapsed-away", "aria-label": "shared ship" });
-    root.append(el("h3", {}, "Aboard"));
-    const form = el("form", { id: "aboard-invite" });
-    this.name = el("input", {
+    const root = el("section", { attrs: { id: "aboard", class: "panel collapsed-away", "aria-label": "shared ship" } });
+    root.append(el("h3", { text: "Aboard" }));
+    const form = el("form", { attrs: { id: "aboard-invite" } });
+    this.name = el("input", { attrs: {
       maxlength: "24", placeholder: "Invite a player…", autocomplete: "off", "data-testid": "aboard-name",
-    });
-    form.append(this.name, el("button", { type: "submit", "data-testid": "aboard-invite" }, "Invite"));
+    } });
+    form.append(this.name, el("button", { text: "Invite", attrs: { type: "submit", "data-testid": "aboard-invite" } }));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const name = this.name.value.trim();
       if (name) this.send({ t: "invite_aboard", ship: this.ship(), name });
       this.name.value = "";
     });
-    this.inviteList = el("ul", { id: "aboard-invites", "data-testid": "aboard-invites" });
-    this.list = el("ul", { id: "aboard-list", "data-testid": "aboard-list" });
-    this.power = el("div", { id: "aboard-power", hidden: "" });
+    this.inviteList = el("ul", { attrs: { id: "aboard-invites", "data-testid": "aboard-invites" } });
+    this.list = el("ul", { attrs: { id: "aboard-list", "data-testid": "aboard-list" } });
+    this.power = el("div", { attrs: { id: "aboard-power", hidden: "" } });
     this.sliders = {};
     for (const sys of ["engines", "weapons", "shields"]) {
-      const s = el("input", { type: "range", min: "0", max: "100", value: "33", "data-testid": `power-${sys}` });
-      const label = el("label", {}, sys);
+      const s = el("input", {
+        attrs: { type: "range", min: "0", max: "100", value: "33", "data-testid": `power-${sys}` },
+      });
+      const label = el("label", { text: sys });
       label.append(s);
       this.sliders[sys] = s;
       this.power.append(label);
     }
-    const apply = el("button", { type: "button", "data-testid": "power-apply" }, "Set power");
+    const apply = el("button", { text: "Set power", attrs: { type: "button", "data-testid": "power-apply" } });
     apply.addEventListener("click", () => this.sendPower());
     this.power.append(apply);
-    this.leave = el("button", { type: "button", hidden: "", "data-testid": "aboard-leave" }, "Leave ship");
+    this.leave = el("button", {
+      text: "Leave ship", attrs: { type: "button", hidden: "", "data-testid": "aboard-leave" },
+    });
     this.leave.addEventListener("click", () => this.send({ t: "leave_ship", ship: this.ship() }));
-    this.boardBtn = el("button", { type: "button", disabled: "", "data-testid": "board-attack" }, "Board target");
+    this.boardBtn = el("button", {
+      text: "Board target", attrs: { type: "button", disabled: "", "data-testid": "board-attack" },
+    });
     this.boardBtn.addEventListener("click", () => {
       const t = this.status()?.target;
       if (t?.id) this.send({ t: "board_attack", ship: this.ship(), target: Number(t.id) });
@@ -85,8 +86,8 @@ export class AboardPanel {
   renderInvites() {
     this.inviteList.replaceChildren();
     for (const inv of this.invites) {
-      const li = el("li", {}, `${inv.captain} invites you aboard `);
-      const b = el("button", { type: "button", "data-testid": `accept-${inv.ship}` }, "Accept");
+      const li = el("li", { text: `${inv.captain} invites you aboard ` });
+      const b = el("button", { text: "Accept", attrs: { type: "button", "data-testid": `accept-${inv.ship}` } });
       b.addEventListener("click", () => {
         this.send({ t: "board", ship: inv.ship });
         this.invites = this.invites.filter((i) => i !== inv);
@@ -108,13 +109,13 @@ export class AboardPanel {
     const info = this.info;
     const captain = info && this.station === null; // the `aboard` of our own ship
     for (const m of info?.members ?? []) {
-      const li = el("li", { "data-member": String(m.id), "data-station": String(m.station ?? "captain") });
-      li.append(el("span", { class: "who" }, String(m.name)));
-      li.append(el("span", { class: "station" }, ` — ${m.station ?? "captain"} (${m.kind})`));
+      const li = el("li", { attrs: { "data-member": String(m.id), "data-station": String(m.station ?? "captain") } });
+      li.append(el("span", { text: String(m.name), cls: "who" }));
+      li.append(el("span", { text: ` — ${m.station ?? "captain"} (${m.kind})`, cls: "station" }));
       if (captain && m.kind === "human") {
-        const sel = el("select", { "data-testid": `assign-${m.id}` });
+        const sel = el("select", { attrs: { "data-testid": `assign-${m.id}` } });
         for (const s of STATIONS) {
-          const o = el("option", { value: s }, s);
+          const o = el("option", { text: s, attrs: { value: s } });
           if (s === m.station) o.selected = true;
           sel.append(o);
         }

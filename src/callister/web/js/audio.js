@@ -26,6 +26,43 @@ function save(key, value) {
   try { localStorage.setItem(key, String(value)); } catch { /* private mode: this visit only */ }
 }
 
+// Web Audio nodes made with their fixed settings (the envelopes below set theirs over time)
+function gainNode(ctx, value) {
+  const g = ctx.createGain();
+  g.gain.value = value;
+  return g;
+}
+
+function oscillatorNode(ctx, type, frequency) {
+  const o = ctx.createOscillator();
+  o.type = type;
+  o.frequency.value = frequency;
+  return o;
+}
+
+function filterNode(ctx, type, frequency, q) {
+  const f = ctx.createBiquadFilter();
+  f.type = type;
+  f.frequency.value = frequency;
+  f.Q.value = q;
+  return f;
+}
+
+/** A one-shot's envelope: a gain that swells to `peak` in `attack` seconds from `t`, gone by `t + dur`. */
+function envelopeNode(ctx, t, attack, dur, peak) {
+  const g = ctx.createGain();
+  g.gain.setValueAtTime(0.0001, t);
+  g.gain.exponentialRampToValueAtTime(peak, t + attack);
+  g.gain.exponentialRampToValueAtTime(0.0001, t + dur);
+  return g;
+}
+
+/** Slide a frequency from f0 to f1 over `dur` seconds from `t` (an exponential ramp: never to 0). */
+function glide(frequency, f0, f1, t, dur) {
+  frequency.setValueAtTime(f0, t);
+  frequency.exponentialRampToValueAtTime(Math.max(1, f1), t + dur);
+}
+
 export class Sound {
   constructor() {
     const v = Number(load(VOLUME_KEY, DEFAULT_VOLUME));
@@ -60,8 +97,7 @@ export class Sound {
     }
     const ctx = this.ctx;
     // master volume, then a compressor so a battle does not clip
-    this.master = ctx.createGain();
-    this.master.gain.value = this._level();
+    this.master = gainNode(ctx, this._level());
     const comp = ctx.createDynamicsCompressor();
     comp.threshold.value = -14;
     comp.ratio.value = 6;
@@ -103,31 +139,17 @@ export class Sound {
   // ------------------------------------------------------------------ continuous sounds
   _buildEngine() {
     const ctx = this.ctx;
-    const gain = ctx.createGain();
-    gain.gain.value = 0;
-    const filter = ctx.createBiquadFilter();
-    filter.type = "lowpass";
-    filter.frequency.value = 220;
-    filter.Q.value = 4;
+    const gain = gainNode(ctx, 0);
+    const filter = filterNode(ctx, "lowpass", 220, 4);
     for (const [type, f, g] of [["sawtooth", 46, 0.5], ["sawtooth", 69.5, 0.35], ["square", 23, 0.3]]) {
-      const o = ctx.createOscillator();
-      o.type = type;
-      o.frequency.value = f;
-      const og = ctx.createGain();
-      og.gain.value = g;
-      o.connect(og).connect(filter);
+      const o = oscillatorNode(ctx, type, f);
+      o.connect(gainNode(ctx, g)).connect(filter);
       o.start();
     }
     const rumble = ctx.createBufferSource();
     rumble.buffer = this.noise;
     rumble.loop = true;
-    const bp = ctx.createBiquadFilter();
-    bp.type = "bandpass";
-    bp.frequency.value = 300;
-    bp.Q.value = 0.8;
-    const rg = ctx.createGain();
-    rg.gain.value = 0.55;
-    rumble.connect(bp).connect(rg).connect(filter);
+    rumble.connect(filterNode(ctx, "bandpass", 300, 0.8)).connect(gainNode(ctx, 0.55)).connect(filter);
     rumble.start();
     filter.connect(gain).connect(this.master);
     this.engine = { gain, filter };
@@ -135,16 +157,10 @@ export class Sound {
 
   _buildMining() {
     const ctx = this.ctx;
-    const gain = ctx.createGain();
-    gain.gain.value = 0;
-    const o = ctx.createOscillator();
-    o.type = "triangle";
-    o.frequency.value = 330;
-    const lfo = ctx.createOscillator();
-    lfo.frequency.value = 7;
-    const lg = ctx.createGain();
-    lg.gain.value = 25;
-    lfo.connect(lg).connect(o.frequency);
+    const gain = gainNode(ctx, 0);
+    const o = oscillatorNode(ctx, "triangle", 330);
+    const lfo = oscillatorNode(ctx, "sine", 7); // a 7 Hz wobble of ±25 Hz
+    lfo.connect(gainNode(ctx, 25)).connect(o.frequency);
     o.connect(gain).connect(this.master);
     o.start();
     lfo.start();
@@ -166,7 +182,6 @@ export class Sound {
   /** A voice's output: gain (and stereo pan) for a sound at world (x, y), or ours (null). */
   _out(at, gain = 1) {
     const ctx = this.ctx;
-    const g = ctx.createGain();
     let level = gain;
     let pan = 0;
     const me = at && this.listener?.();
@@ -176,7 +191,7 @@ export class Sound {
       level *= 1 / (1 + Math.hypot(dx, dy) / HEAR_M);
       pan = Math.max(-1, Math.min(1, dx / 900));
     }
-    g.gain.value = level;
+    const g = gainNode(ctx, level);
     if (pan && ctx.createStereoPanner) {
       const p = ctx.createStereoPanner();
       p.pan.value = pan;
@@ -201,15 +216,9 @@ export class Sound {
   _tone(out, type, f0, f1, dur, peak, when = 0) {
     const ctx = this.ctx;
     const t = ctx.currentTime + when;
-    const o = ctx.createOscillator();
-    o.type = type;
-    o.frequency.setValueAtTime(f0, t);
-    o.frequency.exponentialRampToValueAtTime(Math.max(1, f1), t + dur);
-    const g = ctx.createGain();
-    g.gain.setValueAtTime(0.0001, t);
-    g.gain.exponentialRampToValueAtTime(peak, t + 0.008);
-    g.gain.exponentialRampToValueAtTime(0.0001, t + dur);
-    o.connect(g).connect(out);
+    const o = oscillatorNode(ctx, type, f0);
+    glide(o.frequency, f0, f1, t, dur);
+    o.connect(envelopeNode(ctx, t, 0.008, dur, peak)).connect(out);
     this._track(o, t, dur);
   }
 
@@ -219,16 +228,9 @@ export class Sound {
     const t = ctx.currentTime + when;
     const src = ctx.createBufferSource();
     src.buffer = this.noise;
-    const f = ctx.createBiquadFilter();
-    f.type = type;
-    f.Q.value = q;
-    f.frequency.setValueAtTime(f0, t);
-    f.frequency.exponentialRampToValueAtTime(Math.max(1, f1), t + dur);
-    const g = ctx.createGain();
-    g.gain.setValueAtTime(0.0001, t);
-    g.gain.exponentialRampToValueAtTime(peak, t + 0.01);
-    g.gain.exponentialRampToValueAtTime(0.0001, t + dur);
-    src.connect(f).connect(g).connect(out);
+    const f = filterNode(ctx, type, f0, q);
+    glide(f.frequency, f0, f1, t, dur);
+    src.connect(f).connect(envelopeNode(ctx, t, 0.01, dur, peak)).connect(out);
     this._track(src, t, dur, Math.random() * 0.8);
   }
 

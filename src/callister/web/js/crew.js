@@ -4,6 +4,8 @@
 // protocol: `hire`, `dismiss`, `crew_order`, `crew_chat`, `hail` out; `crew` and `chat` in.
 // Clone ids are decimal strings (they exceed 2^53).
 
+import { el } from "./util.js";
+
 const ORDERS = [
   ["attack", "Attack target"],
   ["hold_fire", "Hold fire"],
@@ -14,13 +16,6 @@ const ORDERS = [
 ];
 const MAX_LINES = 60;
 
-function el(tag, attrs = {}, text = "") {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text) e.textContent = text;
-  return e;
-}
-
 export class CrewPanel {
   /** `send(msg)` sends a message about our ship; `target()` is the locked entity id or 0. */
   constructor({ send, target }) {
@@ -30,31 +25,33 @@ export class CrewPanel {
     this.last = null;
     this.lines = [];
     this.lastChatAt = -Infinity; // when the ship's chat last spoke (the panel shows itself)
-    const root = el("section", { id: "crew", class: "panel collapsed-away", "aria-label": "crew" });
-    const head = el("div", { class: "crew-head" });
-    head.append(el("h3", {}, "Crew"));
-    this.toggle = el("button", { type: "button", "data-testid": "crew-toggle" }, "–");
+    const root = el("section", { attrs: { id: "crew", class: "panel collapsed-away", "aria-label": "crew" } });
+    const head = el("div", { cls: "crew-head" });
+    head.append(el("h3", { text: "Crew" }));
+    this.toggle = el("button", { text: "–", attrs: { type: "button", "data-testid": "crew-toggle" } });
     head.append(this.toggle);
-    this.body = el("div", { class: "crew-body" });
-    this.list = el("ul", { id: "crew-list", "data-testid": "crew-list" });
-    this.mods = el("div", { id: "crew-mods", class: "sub" });
-    this.hire = el("div", { id: "crew-hire" });
-    this.orders = el("div", { id: "crew-orders" });
+    this.body = el("div", { cls: "crew-body" });
+    this.list = el("ul", { attrs: { id: "crew-list", "data-testid": "crew-list" } });
+    this.mods = el("div", { attrs: { id: "crew-mods", class: "sub" } });
+    this.hire = el("div", { attrs: { id: "crew-hire" } });
+    this.orders = el("div", { attrs: { id: "crew-orders" } });
     for (const [order, label] of ORDERS) {
-      const b = el("button", { type: "button", "data-order": order, "data-testid": `order-${order}` }, label);
+      const b = el("button", {
+        text: label, attrs: { type: "button", "data-order": order, "data-testid": `order-${order}` },
+      });
       b.addEventListener("click", () => this.order(order));
       this.orders.append(b);
     }
-    this.log = el("ol", { id: "crew-chat-log", "data-testid": "crew-chat-log" });
-    const form = el("form", { id: "crew-chat-form" });
-    this.input = el("input", {
+    this.log = el("ol", { attrs: { id: "crew-chat-log", "data-testid": "crew-chat-log" } });
+    const form = el("form", { attrs: { id: "crew-chat-form" } });
+    this.input = el("input", { attrs: {
       id: "crew-chat-input", maxlength: "200", placeholder: "Talk to your crew…", autocomplete: "off",
       "data-testid": "crew-chat-input",
-    });
-    this.hailBtn = el("button", {
+    } });
+    this.hailBtn = el("button", { text: "Hail", attrs: {
       type: "button", "data-testid": "crew-hail", title: "Say it to the targeted ship instead",
-    }, "Hail");
-    form.append(this.input, el("button", { type: "submit", "data-testid": "crew-chat-send" }, "Say"),
+    } });
+    form.append(this.input, el("button", { text: "Say", attrs: { type: "submit", "data-testid": "crew-chat-send" } }),
       this.hailBtn);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -92,17 +89,19 @@ export class CrewPanel {
     this.last = msg;
     this.list.replaceChildren();
     for (const c of msg.crew || []) {
-      const li = el("li", { "data-clone": String(c.id), class: "crew-member" });
-      li.append(el("b", {}, String(c.name)));
-      li.append(el("span", { class: "crew-role" }, ` ${c.role} ${Math.round((c.skill || 0) * 100)}%`));
-      if (c.licence === "unlicensed") li.append(el("span", { class: "crew-unlicensed" }, " [UNLICENSED]"));
-      li.append(el("span", { class: "crew-doing sub" }, ` · ${c.order ? `ordered: ${c.order}` : c.doing} · ${c.mood}`));
-      const dismiss = el("button", { type: "button", class: "crew-dismiss", title: "Dismiss" }, "✕");
+      const li = el("li", { attrs: { "data-clone": String(c.id), class: "crew-member" } });
+      li.append(el("b", { text: String(c.name) }));
+      li.append(el("span", { text: ` ${c.role} ${Math.round((c.skill || 0) * 100)}%`, cls: "crew-role" }));
+      if (c.licence === "unlicensed") li.append(el("span", { text: " [UNLICENSED]", cls: "crew-unlicensed" }));
+      li.append(el("span", {
+        text: ` · ${c.order ? `ordered: ${c.order}` : c.doing} · ${c.mood}`, cls: "crew-doing sub",
+      }));
+      const dismiss = el("button", { text: "✕", attrs: { type: "button", class: "crew-dismiss", title: "Dismiss" } });
       dismiss.addEventListener("click", () => this.send({ t: "dismiss", crew: String(c.id) }));
       li.append(dismiss);
       this.list.append(li);
     }
-    if (!(msg.crew || []).length) this.list.append(el("li", { class: "sub" }, "No crew aboard."));
+    if (!(msg.crew || []).length) this.list.append(el("li", { text: "No crew aboard.", cls: "sub" }));
     const m = msg.modifiers || {};
     this.mods.textContent =
       `aim ×${(m.aim_spread ?? 1).toFixed(2)} · shields ×${(m.shield_recharge ?? 1).toFixed(2)} · ` +
@@ -112,12 +111,16 @@ export class CrewPanel {
     const cands = msg.station == null && "station" in msg ? [] : msg.candidates || [];
     if (cands.length) {
       const where = msg.station_name ? `For hire at ${msg.station_name}:` : "For hire at this station:";
-      this.hire.append(el("div", { class: "sub", "data-testid": "crew-hire-title" }, where));
+      this.hire.append(el("div", { text: where, attrs: { class: "sub", "data-testid": "crew-hire-title" } }));
     }
     for (const c of cands) {
-      const row = el("div", { class: "crew-candidate", "data-clone": String(c.id) });
-      row.append(el("span", {}, `${c.name} — ${c.role} ${Math.round(c.skill * 100)}% (${(c.traits || []).join(", ")})`));
-      const b = el("button", { type: "button", "data-testid": `hire-${c.role}` }, `Hire ${c.price} cr`);
+      const row = el("div", { attrs: { class: "crew-candidate", "data-clone": String(c.id) } });
+      row.append(el("span", {
+        text: `${c.name} — ${c.role} ${Math.round(c.skill * 100)}% (${(c.traits || []).join(", ")})`,
+      }));
+      const b = el("button", {
+        text: `Hire ${c.price} cr`, attrs: { type: "button", "data-testid": `hire-${c.role}` },
+      });
       b.addEventListener("click", () => {
         this.rid += 1;
         this.send({ t: "hire", rid: `hire-${Date.now()}-${this.rid}`, candidate: String(c.id) });
@@ -129,10 +132,10 @@ export class CrewPanel {
 
   onChat(msg) {
     this.lastChatAt = performance.now();
-    const li = el("li", { class: `chat-${msg.kind || "line"}` });
+    const li = el("li", { cls: `chat-${msg.kind || "line"}` });
     if (msg.source === "llm") li.title = "written by the server's language model";
     const hail = msg.kind === "hail" || msg.kind === "hail_sent";
-    li.append(el("b", {}, `${hail ? "📡 " : ""}${msg.from ?? "?"}: `));
+    li.append(el("b", { text: `${hail ? "📡 " : ""}${msg.from ?? "?"}: ` }));
     li.append(document.createTextNode(String(msg.text ?? "")));
     this.log.append(li);
     this.lines.push({

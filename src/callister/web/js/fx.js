@@ -7,6 +7,9 @@
 // in the past (state.js), so each effect is held back by the render delay to line up with the
 // ships it belongs to. The list is bounded: a huge battle cannot grow it without limit.
 
+import { glowDisc } from "./paint.js";
+import { rng } from "./util.js";
+
 const MAX_EFFECTS = 400;
 const BEAM_MS = 220;
 const SHOT_MS = 160;
@@ -19,17 +22,6 @@ function point(v) {
   const x = Number(v[0]);
   const y = Number(v[1]);
   return Number.isFinite(x) && Number.isFinite(y) ? [x, y] : null;
-}
-
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Effects {
@@ -84,7 +76,7 @@ export class Effects {
   }
 
   _debris(seed) {
-    const rnd = seeded(seed * 2654435761);
+    const rnd = rng(seed * 2654435761);
     const parts = [];
     for (let i = 0; i < 28; i++) {
       const a = rnd() * Math.PI * 2;
@@ -147,13 +139,7 @@ export class Effects {
     }
     if (it.hit) {
       // a bright point where the beam bites
-      const g = ctx.createRadialGradient(bx, by, 0, bx, by, 9);
-      g.addColorStop(0, `rgba(255, 255, 255, ${0.9 * alpha})`);
-      g.addColorStop(1, `rgba(${glow}, 0)`);
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(bx, by, 9, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, bx, by, 9, [[0, `rgba(255, 255, 255, ${0.9 * alpha})`], [1, `rgba(${glow}, 0)`]]);
     }
     ctx.globalCompositeOperation = "source-over";
   }
@@ -189,14 +175,11 @@ export class Effects {
       // the shield lights up: a blue ring that grows and fades, with a soft fill
       const rad = Math.max(14, 22 * r.zoom * 1.2) * (0.8 + f * 0.9);
       const a = 1 - f;
-      const g = ctx.createRadialGradient(px, py, rad * 0.4, px, py, rad);
-      g.addColorStop(0, `rgba(90, 170, 255, ${0.08 * a})`);
-      g.addColorStop(0.85, `rgba(110, 190, 255, ${0.4 * a})`);
-      g.addColorStop(1, "rgba(110, 190, 255, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(px, py, rad, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, rad, [
+        [0, `rgba(90, 170, 255, ${0.08 * a})`],
+        [0.85, `rgba(110, 190, 255, ${0.4 * a})`],
+        [1, "rgba(110, 190, 255, 0)"],
+      ], rad * 0.4);
       ctx.beginPath();
       ctx.arc(px, py, rad, 0, Math.PI * 2);
       ctx.strokeStyle = `rgba(150, 210, 255, ${0.9 * a})`;
@@ -204,15 +187,9 @@ export class Effects {
       ctx.stroke();
     } else {
       // hull: orange sparks flying out and a hot flash
-      const rnd = seeded(it.seed);
+      const rnd = rng(it.seed);
       const a = 1 - f;
-      const flash = ctx.createRadialGradient(px, py, 0, px, py, 12 * (1 - f * 0.5));
-      flash.addColorStop(0, `rgba(255, 240, 200, ${a})`);
-      flash.addColorStop(1, "rgba(255, 120, 30, 0)");
-      ctx.fillStyle = flash;
-      ctx.beginPath();
-      ctx.arc(px, py, 12, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, 12 * (1 - f * 0.5), [[0, `rgba(255, 240, 200, ${a})`], [1, "rgba(255, 120, 30, 0)"]]);
       ctx.lineCap = "round";
       for (let i = 0; i < 10; i++) {
         const ang = rnd() * Math.PI * 2;
@@ -241,28 +218,22 @@ export class Effects {
     // 1. the flash (first 12%)
     if (f < 0.12) {
       const a = 1 - f / 0.12;
-      const g = ctx.createRadialGradient(px, py, 0, px, py, R * 1.6);
-      g.addColorStop(0, `rgba(255, 255, 255, ${a})`);
-      g.addColorStop(0.3, `rgba(255, 230, 170, ${0.7 * a})`);
-      g.addColorStop(1, "rgba(255, 160, 60, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(px, py, R * 1.6, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, R * 1.6, [
+        [0, `rgba(255, 255, 255, ${a})`],
+        [0.3, `rgba(255, 230, 170, ${0.7 * a})`],
+        [1, "rgba(255, 160, 60, 0)"],
+      ]);
     }
     // 2. the fireball: swells, then cools from yellow to dull red
     if (f < 0.7) {
       const g2 = f / 0.7;
       const rad = R * (0.35 + 0.75 * Math.sqrt(g2));
       const a = 1 - g2;
-      const g = ctx.createRadialGradient(px, py, 0, px, py, rad);
-      g.addColorStop(0, `rgba(255, ${Math.round(240 - 120 * g2)}, ${Math.round(150 - 130 * g2)}, ${0.95 * a})`);
-      g.addColorStop(0.55, `rgba(255, ${Math.round(130 - 70 * g2)}, 30, ${0.6 * a})`);
-      g.addColorStop(1, "rgba(120, 20, 10, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(px, py, rad, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, rad, [
+        [0, `rgba(255, ${Math.round(240 - 120 * g2)}, ${Math.round(150 - 130 * g2)}, ${0.95 * a})`],
+        [0.55, `rgba(255, ${Math.round(130 - 70 * g2)}, 30, ${0.6 * a})`],
+        [1, "rgba(120, 20, 10, 0)"],
+      ]);
     }
     // 3. two shock rings running outwards
     for (const [delay, scale, col] of [[0, 2.6, "255, 200, 120"], [0.08, 1.9, "255, 120, 60"]]) {
@@ -302,13 +273,7 @@ export class Effects {
     if (f > 0.25) {
       const g4 = (f - 0.25) / 0.75;
       const rad = R * (1 + 1.3 * g4);
-      const g = ctx.createRadialGradient(px, py, rad * 0.2, px, py, rad);
-      g.addColorStop(0, `rgba(70, 60, 60, ${0.28 * (1 - g4)})`);
-      g.addColorStop(1, "rgba(40, 40, 45, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(px, py, rad, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, rad, [[0, `rgba(70, 60, 60, ${0.28 * (1 - g4)})`], [1, "rgba(40, 40, 45, 0)"]], rad * 0.2);
     }
     void nowMs;
   }

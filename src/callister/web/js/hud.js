@@ -29,6 +29,17 @@ export function fmtClock(seconds) {
 
 const itemName = (key) => String(key).replace(/_/g, " ");
 
+// The ship's vitals, top to bottom: [key in `status` (`key` and `key_max`), label]
+const VITALS = [["hull", "Hull"], ["shield", "Shield"], ["energy", "Energy"], ["fuel", "Fuel"]];
+
+/** A vital's row: label, bar (#hud-KEY-bar) and "value / max" (#hud-KEY). */
+function vitalRow(key, label) {
+  return el("div", { cls: "vital", attrs: { "data-vital": key } },
+    el("span", { cls: "vl", text: label }),
+    el("div", { cls: "vbar" }, el("div", { cls: `vfill ${key}`, attrs: { id: `hud-${key}-bar` } })),
+    el("span", { cls: "vv", text: "—", attrs: { id: `hud-${key}` } }));
+}
+
 const STATUS_TEXT = {
   offline: "offline", connecting: "connecting…", online: "online", stalled: "server not responding",
   reconnecting: "reconnecting…", replaced: "playing elsewhere",
@@ -51,6 +62,7 @@ export class Hud {
     this.toasts = []; // [{text, cls, count, until, li}] on screen, oldest first
     this.touch = false; // layout.js: the fire button, not Space
     this.onWarning = null; // (key) when a warning appears (the sound beeps)
+    $("hud-ship").prepend(...VITALS.map(([key, label]) => vitalRow(key, label)));
   }
 
   _set(id, value) {
@@ -182,7 +194,7 @@ export class Hud {
   _vitals(own) {
     const st = this.state.status;
     const n = (k) => (st && st[k] !== null && st[k] !== undefined ? Number(st[k]) : NaN);
-    for (const k of ["hull", "shield", "energy", "fuel"]) {
+    for (const [k] of VITALS) {
       const v = n(k);
       const m = n(`${k}_max`);
       this._value(`hud-${k}`, v, m);

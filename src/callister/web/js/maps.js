@@ -3,6 +3,7 @@
 // clickable to jump — with the jump panel listing the current system's links.
 
 import { api } from "./api.js";
+import { glowDisc, haloText, labelFont, pulseRings } from "./paint.js";
 import { F_CRIMINAL, F_DOCKED, KIND_SHIP, KIND_WRECK } from "./snapshot.js";
 import {
   bodyRadius, extent, fields, label, orbitRadius, planetColour, planetPosition, planets, starCss,
@@ -11,7 +12,6 @@ import {
 import { $, clamp, el, fmtDistance, num, rgba, rgbOf, secKey, secLabel, secStr } from "./util.js";
 
 const SECTOR_SIZE = 1000; // galaxy units per sector (universe/space.py)
-const FONT = 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif';
 
 function fitCanvas(canvas) {
   const dpr = Math.min(window.devicePixelRatio || 1, 3);
@@ -28,7 +28,7 @@ function fitCanvas(canvas) {
 
 function text(ctx, s, x, y, colour, size = 12, bold = false, align = "center") {
   if (!s) return;
-  ctx.font = `${bold ? "600 " : ""}${size}px ${FONT}`;
+  ctx.font = labelFont(size, bold);
   ctx.textAlign = align;
   // a label by the map's edge slides inside it rather than being cut off (a phone's narrow map)
   const cw = ctx.canvas.clientWidth;
@@ -36,12 +36,7 @@ function text(ctx, s, x, y, colour, size = 12, bold = false, align = "center") {
     const half = ctx.measureText(s).width / 2 + 2;
     if (half * 2 < cw) x = Math.min(Math.max(x, half), cw - half);
   }
-  ctx.lineWidth = 3;
-  ctx.lineJoin = "round";
-  ctx.strokeStyle = "rgba(2, 4, 10, 0.9)";
-  ctx.strokeText(s, x, y);
-  ctx.fillStyle = colour;
-  ctx.fillText(s, x, y);
+  haloText(ctx, s, x, y, colour, "rgba(2, 4, 10, 0.9)");
 }
 
 // =========================================================================== system map
@@ -85,14 +80,7 @@ export class SystemMap {
     // star
     const rgb = rgbOf(starCss(sys));
     const sr = Math.max(starRadius(sys) * scale, 5);
-    const g = ctx.createRadialGradient(cx, cy, 0, cx, cy, sr * 4);
-    g.addColorStop(0, rgba(rgb, 1));
-    g.addColorStop(0.25, rgba(rgb, 0.5));
-    g.addColorStop(1, rgba(rgb, 0));
-    ctx.fillStyle = g;
-    ctx.beginPath();
-    ctx.arc(cx, cy, sr * 4, 0, Math.PI * 2);
-    ctx.fill();
+    glowDisc(ctx, cx, cy, sr * 4, [[0, rgba(rgb, 1)], [0.25, rgba(rgb, 0.5)], [1, rgba(rgb, 0)]]);
 
     // planets and orbits
     planets(sys).forEach((p, i) => {
@@ -139,7 +127,7 @@ export class SystemMap {
     // stays; the Fly-to list names it), so the station and "you" stay readable in a crowd
     const taken = [];
     const box = (x, y, s, size) => {
-      ctx.font = `${size}px ${FONT}`;
+      ctx.font = labelFont(size);
       const half = ctx.measureText(s).width / 2 + 2;
       return { x0: x - half, x1: x + half, y0: y - size, y1: y + 3 };
     };
@@ -233,14 +221,7 @@ export class SystemMap {
       if (d.untilMs < nowMs) continue;
       const px = X(d.x);
       const py = Y(d.y);
-      for (let i = 0; i < 2; i++) {
-        const f = ((nowMs / 1200) + i / 2) % 1;
-        ctx.beginPath();
-        ctx.arc(px, py, 5 + f * 22, 0, Math.PI * 2);
-        ctx.strokeStyle = `rgba(255, 80, 100, ${0.9 * (1 - f)})`;
-        ctx.lineWidth = 2;
-        ctx.stroke();
-      }
+      pulseRings(ctx, px, py, nowMs, { count: 2, periodMs: 1200, r0: 5, grow: 22, rgb: "255, 80, 100", alpha: 0.9 });
       ctx.fillStyle = "#ff5c6c";
       ctx.beginPath();
       ctx.arc(px, py, 3.5, 0, Math.PI * 2);
@@ -539,13 +520,7 @@ export class GalaxyMap {
       const visited = this.visited.has(k) || st.visited.has(k);
       const rgb = rgbOf(starCss(s));
       const r = clamp(scale * 0.09, 3, 9) * (s.stations ? 1.15 : 1);
-      const g = ctx.createRadialGradient(px, py, 0, px, py, r * 3);
-      g.addColorStop(0, rgba(rgb, visited || isLink ? 0.9 : 0.5));
-      g.addColorStop(1, rgba(rgb, 0));
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(px, py, r * 3, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, px, py, r * 3, [[0, rgba(rgb, visited || isLink ? 0.9 : 0.5)], [1, rgba(rgb, 0)]]);
       ctx.beginPath();
       ctx.arc(px, py, r, 0, Math.PI * 2);
       ctx.fillStyle = rgba(rgb, visited || isLink || isHere ? 1 : 0.55);

@@ -24,6 +24,26 @@ const CLOSE_WORLD_REFUSED = 4404; // hello.world names a world we may not enter
 const CLOSE_MOVED = 4410; // our world closed or we moved: `bye.world` says where to go
 const CLOSE_FORBIDDEN = 4405; // hello.spectate / moderator_ship from a role that may not
 
+// Messages handed to a handler as they are, without bookkeeping here: type -> handler's name.
+const HANDLER_OF = new Map([
+  ["ents", "ents"],
+  ["event", "event"],
+  ["status", "shipStatus"],
+  ["fx", "fx"],
+  ["market", "market"],
+  ["receipt", "receipt"],
+  ["crew", "crew"], // issue 4: who is aboard and for hire (crew.js)
+  ["chat", "chat"], // issue 4: the ship's chat
+  ["invite", "invite"], // issue 8: a captain invites us aboard (aboard.js)
+  ["aboard", "aboard"], // issue 8: who is aboard a shared ship, at which station
+  // issue 16: missions, the tutorial, rescue (missions.js)
+  ...["objectives", "tutorial", "mission", "missions", "standing", "rescue_offers", "rescue", "rescue_call",
+    "recall_offer", "recalled", "rationed"].map((t) => [t, "missions"]),
+  ["spectating", "spectating"], // issue 6: a moderator's camera (mod/live.js)
+  ["party", "party"], // issue 16: our party and where its members are (party.js)
+  ["party_invite", "partyInvite"], // issue 16: a player invites us to their party
+]);
+
 /**
  * Net: one logical connection that survives socket drops.
  * Status: "offline" | "connecting" | "online" | "stalled" | "reconnecting" | "replaced".
@@ -288,12 +308,6 @@ export class Net {
         this.views.clear(); // "your view restarts: the next snapshot is full"
         this.h.system?.(msg);
         break;
-      case "ents":
-        this.h.ents?.(msg);
-        break;
-      case "event":
-        this.h.event?.(msg);
-        break;
       case "error":
         this.lastError = msg;
         this.h.error?.(msg);
@@ -311,54 +325,12 @@ export class Net {
         this.byeReason = String(msg.reason || "server closing");
         if ("world" in msg) this.world = msg.world || null; // sent elsewhere: reconnect there
         break;
-      case "status":
-        this.h.shipStatus?.(msg);
+      default: {
+        // the rest go straight to their handler; newer servers may add messages: ignored
+        const handler = HANDLER_OF.get(msg.t);
+        if (handler) this.h[handler]?.(msg);
         break;
-      case "fx":
-        this.h.fx?.(msg);
-        break;
-      case "market":
-        this.h.market?.(msg);
-        break;
-      case "receipt":
-        this.h.receipt?.(msg);
-        break;
-      case "crew": // issue 4: who is aboard and for hire (crew.js)
-        this.h.crew?.(msg);
-        break;
-      case "chat": // issue 4: the ship's chat
-        this.h.chat?.(msg);
-        break;
-      case "invite": // issue 8: a captain invites us aboard (aboard.js)
-        this.h.invite?.(msg);
-        break;
-      case "aboard": // issue 8: who is aboard a shared ship, at which station
-        this.h.aboard?.(msg);
-        break;
-      case "objectives": // issue 16: missions, the tutorial, rescue (missions.js)
-      case "tutorial":
-      case "mission":
-      case "missions":
-      case "standing":
-      case "rescue_offers":
-      case "rescue":
-      case "rescue_call":
-      case "recall_offer":
-      case "recalled":
-      case "rationed":
-        this.h.missions?.(msg);
-        break;
-      case "spectating": // issue 6: a moderator's camera (mod/live.js)
-        this.h.spectating?.(msg);
-        break;
-      case "party": // issue 16: our party and where its members are (party.js)
-        this.h.party?.(msg);
-        break;
-      case "party_invite": // issue 16: a player invites us to their party
-        this.h.partyInvite?.(msg);
-        break;
-      default:
-        break; // newer servers may add messages; ignore what we do not know
+      }
     }
   }
 

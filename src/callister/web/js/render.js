@@ -14,6 +14,7 @@ import {
 } from "./system.js";
 import { MINING_RANGE } from "./combat.js";
 import { hullShape } from "./hulls.js";
+import { glowDisc, haloText, labelFont, outlinedPolygon, pulseRings } from "./paint.js";
 import { clamp, fmtDistance, hash32, num, rgba, rgbOf } from "./util.js";
 
 const GRID_STEPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000];
@@ -42,7 +43,6 @@ export function freeAlong(v, lo, hi, blocked) {
   return options.reduce((best, c) => (Math.abs(c - v) < Math.abs(best - v) ? c : best));
 }
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif';
 const CRIMINAL = "#ff3b4e";
 const TRAIL_POINTS = 18;
 
@@ -259,22 +259,8 @@ export class Renderer {
     const glow = r * 5 + 40;
     if (!this.onScreen(px, py, glow)) return;
     const rgb = rgbOf(starCss(sys));
-    const g = ctx.createRadialGradient(px, py, r * 0.5, px, py, glow);
-    g.addColorStop(0, rgba(rgb, 0.55));
-    g.addColorStop(0.25, rgba(rgb, 0.18));
-    g.addColorStop(1, rgba(rgb, 0));
-    ctx.fillStyle = g;
-    ctx.beginPath();
-    ctx.arc(px, py, glow, 0, Math.PI * 2);
-    ctx.fill();
-    const core = ctx.createRadialGradient(px, py, 0, px, py, r);
-    core.addColorStop(0, "#ffffff");
-    core.addColorStop(0.6, rgba(rgb, 1));
-    core.addColorStop(1, rgba(rgb, 0.9));
-    ctx.fillStyle = core;
-    ctx.beginPath();
-    ctx.arc(px, py, r, 0, Math.PI * 2);
-    ctx.fill();
+    glowDisc(ctx, px, py, glow, [[0, rgba(rgb, 0.55)], [0.25, rgba(rgb, 0.18)], [1, rgba(rgb, 0)]], r * 0.5);
+    glowDisc(ctx, px, py, r, [[0, "#ffffff"], [0.6, rgba(rgb, 1)], [1, rgba(rgb, 0.9)]]);
   }
 
   _planets(t) {
@@ -401,13 +387,7 @@ export class Renderer {
       ctx.save();
       ctx.translate(px, py);
       ctx.rotate(spin);
-      const g = ctx.createRadialGradient(0, 0, 0, 0, 0, r * 1.8);
-      g.addColorStop(0, "rgba(92, 208, 255, 0.25)");
-      g.addColorStop(1, "rgba(92, 208, 255, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(0, 0, r * 1.8, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, 0, 0, r * 1.8, [[0, "rgba(92, 208, 255, 0.25)"], [1, "rgba(92, 208, 255, 0)"]]);
       ctx.lineWidth = Math.max(1.5, r * 0.12);
       ctx.strokeStyle = "#9fb8d8";
       ctx.beginPath();
@@ -553,14 +533,11 @@ export class Renderer {
         ctx.stroke();
       }
       // the cut: a hot glow where the beam bites, with sparks
-      const g = ctx.createRadialGradient(bx, by, 0, bx, by, 16);
-      g.addColorStop(0, `rgba(240, 255, 220, ${0.95 * wob})`);
-      g.addColorStop(0.4, `rgba(${col}, ${0.45 * wob})`);
-      g.addColorStop(1, `rgba(${col}, 0)`);
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(bx, by, 16, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, bx, by, 16, [
+        [0, `rgba(240, 255, 220, ${0.95 * wob})`],
+        [0.4, `rgba(${col}, ${0.45 * wob})`],
+        [1, `rgba(${col}, 0)`],
+      ]);
       ctx.fillStyle = `rgba(230, 255, 200, ${0.85 * wob})`;
       for (let i = 0; i < 6; i++) {
         const a = nowMs / 90 + i * 1.7;
@@ -655,16 +632,7 @@ export class Renderer {
     ctx.lineTo(-s * 0.6, 2);
     ctx.fill();
     ctx.globalCompositeOperation = "source-over";
-    ctx.beginPath();
-    ctx.moveTo(s, 0);
-    ctx.lineTo(-s * 0.6, -2.6);
-    ctx.lineTo(-s * 0.6, 2.6);
-    ctx.closePath();
-    ctx.fillStyle = "#f2f4f8";
-    ctx.fill();
-    ctx.strokeStyle = "#ff5a4e";
-    ctx.lineWidth = 1.2;
-    ctx.stroke();
+    outlinedPolygon(ctx, [[s, 0], [-s * 0.6, -2.6], [-s * 0.6, 2.6]], "#f2f4f8", "#ff5a4e", 1.2);
     ctx.restore();
     this.poses.set(id, { px, py, size: s, kind: KIND_MISSILE });
   }
@@ -681,13 +649,7 @@ export class Renderer {
     ctx.save();
     ctx.translate(px, py);
     // a dull halo so a wreck reads as "something here" even at a far zoom
-    const halo = ctx.createRadialGradient(0, 0, 0, 0, 0, size * 1.8);
-    halo.addColorStop(0, "rgba(200, 130, 80, 0.18)");
-    halo.addColorStop(1, "rgba(200, 130, 80, 0)");
-    ctx.fillStyle = halo;
-    ctx.beginPath();
-    ctx.arc(0, 0, size * 1.8, 0, Math.PI * 2);
-    ctx.fill();
+    glowDisc(ctx, 0, 0, size * 1.8, [[0, "rgba(200, 130, 80, 0.18)"], [1, "rgba(200, 130, 80, 0)"]]);
     for (let i = 0; i < 5; i++) {
       seed = hash32(seed, i);
       const a = (i / 5) * Math.PI * 2 + spin * (i % 2 ? 1 : -1) * 0.3;
@@ -696,17 +658,8 @@ export class Renderer {
       ctx.save();
       ctx.translate(Math.cos(a) * d, Math.sin(a) * d);
       ctx.rotate(spin * (1 + i * 0.4) + i);
-      ctx.beginPath();
-      ctx.moveTo(fs, 0);
-      ctx.lineTo(-fs * 0.5, -fs * 0.55);
-      ctx.lineTo(-fs * 0.8, fs * 0.1);
-      ctx.lineTo(-fs * 0.2, fs * 0.6);
-      ctx.closePath();
-      ctx.fillStyle = "#3b3633";
-      ctx.fill();
-      ctx.strokeStyle = "#a0826c";
-      ctx.lineWidth = 1.2;
-      ctx.stroke();
+      outlinedPolygon(ctx, [[fs, 0], [-fs * 0.5, -fs * 0.55], [-fs * 0.8, fs * 0.1], [-fs * 0.2, fs * 0.6]],
+        "#3b3633", "#a0826c", 1.2);
       ctx.restore();
     }
     // embers
@@ -754,15 +707,8 @@ export class Renderer {
       }
     }
     if (pose.flags & F_JUMPING) {
-      const phase = (nowMs / 400) % 1;
-      for (let k = 0; k < 2; k++) {
-        const f = (phase + k * 0.5) % 1;
-        ctx.beginPath();
-        ctx.arc(px, py, size * (1.2 + f * 2.5), 0, Math.PI * 2);
-        ctx.strokeStyle = `rgba(255, 179, 71, ${0.7 * (1 - f)})`;
-        ctx.lineWidth = 2;
-        ctx.stroke();
-      }
+      pulseRings(ctx, px, py, nowMs,
+        { count: 2, periodMs: 400, r0: size * 1.2, grow: size * 2.5, rgb: "255, 179, 71", alpha: 0.7 });
     }
 
     ctx.save();
@@ -820,13 +766,7 @@ export class Renderer {
     if (fl && nowMs - fl.fire < 140 && !docked) {
       // muzzle flash at the nose
       const a = 1 - (nowMs - fl.fire) / 140;
-      const g = ctx.createRadialGradient(size * 1.1, 0, 0, size * 1.1, 0, size * 0.7);
-      g.addColorStop(0, `rgba(255, 250, 220, ${a})`);
-      g.addColorStop(1, "rgba(255, 180, 80, 0)");
-      ctx.fillStyle = g;
-      ctx.beginPath();
-      ctx.arc(size * 1.1, 0, size * 0.7, 0, Math.PI * 2);
-      ctx.fill();
+      glowDisc(ctx, size * 1.1, 0, size * 0.7, [[0, `rgba(255, 250, 220, ${a})`], [1, "rgba(255, 180, 80, 0)"]]);
     }
     ctx.restore();
     if (fl && nowMs - fl.shield < 300) {
@@ -952,14 +892,7 @@ export class Renderer {
         this._edgeArrow(d.x, d.y, "#ff6b7a", caption, nowMs, "sos");
         continue;
       }
-      for (let i = 0; i < 3; i++) {
-        const f = ((nowMs / 1400) + i / 3) % 1;
-        ctx.beginPath();
-        ctx.arc(px, py, 8 + f * 46, 0, Math.PI * 2);
-        ctx.strokeStyle = `rgba(255, 80, 100, ${0.8 * (1 - f)})`;
-        ctx.lineWidth = 2;
-        ctx.stroke();
-      }
+      pulseRings(ctx, px, py, nowMs, { count: 3, periodMs: 1400, r0: 8, grow: 46, rgb: "255, 80, 100", alpha: 0.8 });
       this._label(caption, px, py - 60, "#ff9aa5", 12, true);
     }
   }
@@ -1112,7 +1045,7 @@ export class Renderer {
     // the label: beside the arrow, towards the middle of the screen; if a HUD panel is in the
     // way, beside that panel instead (right or left of it, then above or below it)
     const size = mk.strong ? 11.5 : 11;
-    ctx.font = `${mk.strong ? "600 " : ""}${size}px ${FONT}`;
+    ctx.font = labelFont(size, mk.strong);
     const tw = ctx.measureText(mk.caption).width + 4;
     const ly0 = my < cy ? my + 22 : my - 12;
     const lx0 = mx < w * 0.2 ? mx + 10 : mx > w * 0.8 ? mx - 10 - tw : mx - tw / 2;
@@ -1184,7 +1117,7 @@ export class Renderer {
   _place(text, x, y, colour, size, bold, align, dir) {
     if (!text) return;
     const { ctx } = this;
-    ctx.font = `${bold ? "600 " : ""}${size}px ${FONT}`;
+    ctx.font = labelFont(size, bold);
     const width = ctx.measureText(text).width + 4;
     const x0 = align === "left" ? x - 2 : align === "right" ? x - width + 2 : x - width / 2;
     const x1 = x0 + width;
@@ -1204,13 +1137,7 @@ export class Renderer {
 
   /** Server text is drawn with fillText: never parsed as markup. */
   _text(text, x, y, colour, size = 12, bold = false) {
-    const { ctx } = this;
-    ctx.font = `${bold ? "600 " : ""}${size}px ${FONT}`;
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = "rgba(2, 4, 10, 0.85)";
-    ctx.lineJoin = "round";
-    ctx.strokeText(text, x, y);
-    ctx.fillStyle = colour;
-    ctx.fillText(text, x, y);
+    this.ctx.font = labelFont(size, bold);
+    haloText(this.ctx, text, x, y, colour, "rgba(2, 4, 10, 0.85)");
   }
 }

@@ -21,6 +21,14 @@ const fmtCr = (v) => (Number.isFinite(Number(v)) ? `${Math.round(Number(v)).toLo
 const nameOf = (obj) => (obj && typeof obj.name === "string" && obj.name ? obj.name : String(obj?.key ?? "?"));
 const svcLabel = { refuel: "Refuel", repair: "Repair", rearm: "Rearm", insure: "Insure" };
 
+/** A price table (`label` names it for screen readers): `columns` [heading, numeric] over `rows`. */
+function priceTable(label, columns, rows) {
+  const head = el("tr", {}, ...columns.map(([text, numeric]) =>
+    el("th", { text, cls: numeric ? "n" : "", attrs: { scope: "col" } })));
+  return el("table", { cls: "st-table", attrs: { "aria-label": label } },
+    el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
 export class StationScreen {
   /**
    * send(msg) sends a message for our ship (main.js adds `ship`); false when not connected.
@@ -312,13 +320,7 @@ export class StationScreen {
     if (!items.length) {
       root.appendChild(el("p", { cls: "empty-note", text: "This station has no market." }));
     } else {
-      const table = el("table", { cls: "st-table", attrs: { "aria-label": "market" } });
-      const head = el("tr");
-      for (const [t, n] of [["Item", 0], ["You pay", 1], ["You get", 1], ["Stock", 1], ["In hold", 1], ["Qty", 1], ["", 1]]) {
-        head.appendChild(el("th", { text: t, cls: n ? "n" : "", attrs: { scope: "col" } }));
-      }
-      table.appendChild(el("thead", {}, head));
-      const body = el("tbody");
+      const rows = [];
       for (const it of items) {
         const key = String(it.key ?? "");
         if (!key) continue;
@@ -340,7 +342,7 @@ export class StationScreen {
             this.trade(key, amount(), e.shiftKey ? "sell" : "buy");
           }
         });
-        body.appendChild(el("tr", { attrs: { "data-item": key } },
+        rows.push(el("tr", { attrs: { "data-item": key } },
           el("td", { text: name }),
           el("td", { cls: "n", text: fmtCr(it.buy) }),
           el("td", { cls: "n", text: fmtCr(it.sell) }),
@@ -349,8 +351,8 @@ export class StationScreen {
           el("td", { cls: "n" }, qty),
           el("td", { cls: "act" }, buy, sell)));
       }
-      table.appendChild(body);
-      root.appendChild(table);
+      root.appendChild(priceTable("market", [["Item", false], ["You pay", true], ["You get", true], ["Stock", true],
+        ["In hold", true], ["Qty", true], ["", true]], rows));
     }
     // what is in the hold that this market does not list
     const listed = new Set(items.map((i) => i.key));
@@ -460,22 +462,15 @@ export class StationScreen {
     const current = this.currentHull();
     root.appendChild(el("h3", { text: "Hulls" }));
     if (hulls.length) {
-      const table = el("table", { cls: "st-table", attrs: { "aria-label": "hulls for sale" } });
-      table.appendChild(el("thead", {}, el("tr", {},
-        el("th", { text: "Hull", attrs: { scope: "col" } }), el("th", { text: "Price", cls: "n", attrs: { scope: "col" } }),
-        el("th", { text: "", attrs: { scope: "col" } }))));
-      const body = el("tbody");
-      for (const h of hulls) {
+      root.appendChild(priceTable("hulls for sale", [["Hull", false], ["Price", true], ["", false]], hulls.map((h) => {
         const key = String(h.key ?? "");
         const mine = key === current;
-        body.appendChild(el("tr", { cls: mine ? "current" : "" },
+        return el("tr", { cls: mine ? "current" : "" },
           el("td", { text: mine ? `${nameOf(h)} (your ship)` : nameOf(h) }),
           el("td", { cls: "n", text: fmtCr(h.price) }),
           el("td", { cls: "act" }, this._button("Buy", `buy-hull-${key}`, "buy", () => this.buyHull(key), {
-            disabled: mine, aria: `Buy the ${nameOf(h)} hull` }))));
-      }
-      table.appendChild(body);
-      root.appendChild(table);
+            disabled: mine, aria: `Buy the ${nameOf(h)} hull` })));
+      })));
     } else {
       root.appendChild(el("p", { cls: "empty-note", text: "No hulls for sale here." }));
     }
@@ -493,21 +488,15 @@ export class StationScreen {
     }
     if (slotBefore !== undefined && Number(slotBefore) < slots) select.value = slotBefore;
     root.appendChild(el("label", { cls: "slot-pick" }, document.createTextNode("Fit into"), select));
-    const table = el("table", { cls: "st-table", attrs: { "aria-label": "weapon modules for sale" } });
-    table.appendChild(el("thead", {}, el("tr", {},
-      el("th", { text: "Module", attrs: { scope: "col" } }), el("th", { text: "Price", cls: "n", attrs: { scope: "col" } }),
-      el("th", { text: "", attrs: { scope: "col" } }))));
-    const body = el("tbody");
-    for (const mod of modules) {
-      const key = String(mod.key ?? "");
-      body.appendChild(el("tr", {},
-        el("td", { text: nameOf(mod) }),
-        el("td", { cls: "n", text: fmtCr(mod.price) }),
-        el("td", { cls: "act" }, this._button("Fit", `buy-module-${key}`, "buy",
-          () => this.buyModule(Number(select.value) || 0, key), { aria: `Buy and fit ${nameOf(mod)}` }))));
-    }
-    table.appendChild(body);
-    root.appendChild(table);
+    root.appendChild(priceTable("weapon modules for sale", [["Module", false], ["Price", true], ["", false]],
+      modules.map((mod) => {
+        const key = String(mod.key ?? "");
+        return el("tr", {},
+          el("td", { text: nameOf(mod) }),
+          el("td", { cls: "n", text: fmtCr(mod.price) }),
+          el("td", { cls: "act" }, this._button("Fit", `buy-module-${key}`, "buy",
+            () => this.buyModule(Number(select.value) || 0, key), { aria: `Buy and fit ${nameOf(mod)}` })));
+      })));
   }
 
   /** A plain summary for tests (window.callister.station()). */
