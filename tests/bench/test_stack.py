@@ -7,7 +7,7 @@ from callister.bench.stack import run_stack_bench
 
 def test_stack_bench_times_the_gateways_direct_write_on_both_stacks() -> None:
     r = run_stack_bench(clients=4, rounds=5)
-    assert r["path"].startswith("server.session.write_frame_now")
+    assert r["path"].startswith("server.frames.write_frame_now")
     for name in ("aiohttp", "websockets"):
         stack = r[name]
         assert stack["us_per_frame"] > 0 and stack["awaited_us_per_frame"] > 0, name

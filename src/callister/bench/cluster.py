@@ -127,6 +127,37 @@ class Window:
     def cpu_ms_per_player_s(self) -> float:
         return 1000.0 * self.cpu_s / self.player_s if self.player_s > 0 else float("nan")
 
+    def figures(self) -> dict[str, Any]:
+        """The figures a phase reports of its window."""
+        return {
+            "cpu_s": round(self.cpu_s, 2),
+            "player_s": round(self.player_s, 1),
+            "window_s": round(self.seconds, 2),
+            "probe_failures": self.probe_failures,
+        }
+
+
+@dataclass(frozen=True)
+class BotLoad:
+    """The bots both phases run: `clients` flying (and jumping every `jump_every` s) for a
+    measured `seconds`, connecting over `ramp` seconds."""
+
+    clients: int
+    seconds: float
+    jump_every: float
+    ramp: float
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a phase runs: a database (schema) and a log directory of its own, the processes'
+    environment, and where its progress goes."""
+
+    db: str
+    workdir: Path
+    env: dict[str, str]
+    progress: Progress
+
 
 def start_bots(
     urls: list[str], clients: int, seconds: float, ramp: float, jump_every: float, log_dir: Path
@@ -231,6 +262,36 @@ def measure_window(
     return window
 
 
+def fly_bots(
+    cluster: Cluster,
+    load: BotLoad,
+    urls: list[str],
+    cpu_names: list[str],
+    conn_names: list[str],
+    workdir: Path,
+    progress: Progress,
+    on_start: Callable[[], object],
+) -> tuple[Window, list[subprocess.Popen[str]]]:
+    """Start the bots over `urls` and measure the window (`measure_window`); the bots are
+    still flying when it returns (`land_bots`)."""
+    bots = start_bots(
+        urls, load.clients, load.seconds + EXTRA_FLIGHT_S, load.ramp, load.jump_every, workdir
+    )
+    deadline = time.monotonic() + load.ramp + CONNECT_TIMEOUT_S
+    window = measure_window(
+        cluster, cpu_names, conn_names, load.clients, load.seconds, deadline, progress, on_start
+    )
+    return window, bots
+
+
+def land_bots(
+    bots: list[subprocess.Popen[str]], load: BotLoad, progress: Progress
+) -> dict[str, Any]:
+    """Wait for the bots `fly_bots` started; their summaries added up."""
+    progress("window done; waiting for the bots to finish")
+    return collect_bots(bots, timeout=EXTRA_FLIGHT_S + load.ramp + 120)
+
+
 # --------------------------------------------------------------------- worker requests
 
 
@@ -265,18 +326,13 @@ def run_cluster_phase(
     *,
     workers: int,
     gateways: int,
-    clients: int,
-    seconds: float,
-    jump_every: float,
-    ramp: float,
-    db: str,
-    workdir: Path,
-    env: dict[str, str],
-    progress: Progress,
+    load: BotLoad,
+    site: Site,
 ) -> dict[str, Any]:
+    workdir, progress = site.workdir, site.progress
     nats_proc = NatsProcess(workdir / "nats")
     nats_proc.start()
-    cluster = Cluster(db, nats_proc.url, workdir, env, nats_proc.keys)
+    cluster = Cluster(site.db, nats_proc.url, workdir, site.env, nats_proc.keys)
     try:
         worker_names = [f"w{i + 1}" for i in range(workers)]
         gateway_names = [f"g{i + 1}" for i in range(gateways)]
@@ -289,30 +345,22 @@ def run_cluster_phase(
         for name in gateway_names:
             cluster.wait_healthy(name)
             cluster.wait_workers(name, workers)
-        progress(f"cluster up: {workers} workers, {gateways} gateways; starting {clients} bots")
-        bots = start_bots(
-            [cluster.procs[g].ws for g in gateway_names],
-            clients,
-            seconds + EXTRA_FLIGHT_S,
-            ramp,
-            jump_every,
-            workdir,
+        progress(
+            f"cluster up: {workers} workers, {gateways} gateways; starting {load.clients} bots"
         )
-        names = worker_names + gateway_names
-        window = measure_window(
+        window, bots = fly_bots(
             cluster,
-            names,
+            load,
+            [cluster.procs[g].ws for g in gateway_names],
+            worker_names + gateway_names,
             gateway_names,
-            clients,
-            seconds,
-            time.monotonic() + ramp + CONNECT_TIMEOUT_S,
+            workdir,
             progress,
             on_start=lambda: bench_requests(nats_proc, [(w, {"mark": True}) for w in worker_names]),
         )
         stats = bench_requests(nats_proc, [(w, {"stats": True}) for w in worker_names])
         zones = sorted({z for s in stats for z in s.get("zones", {})})
-        progress("window done; waiting for the bots to finish")
-        seen = collect_bots(bots, timeout=EXTRA_FLIGHT_S + ramp + 120)
+        seen = land_bots(bots, load, progress)
     finally:
         cluster.stop_all()
         nats_proc.stop()
@@ -352,47 +400,27 @@ def run_cluster_phase(
 
 def run_single_phase(
     *,
-    clients: int,
-    seconds: float,
-    jump_every: float,
-    ramp: float,
+    load: BotLoad,
     bot_processes: int,
-    db: str,
-    workdir: Path,
-    env: dict[str, str],
-    progress: Progress,
+    site: Site,
 ) -> dict[str, Any]:
-    cluster = Cluster(db, "", workdir, env)
+    workdir, progress = site.workdir, site.progress
+    cluster = Cluster(site.db, "", workdir, site.env)
     try:
         cluster.start("serve", "serve")
         start_tick = int(cluster.wait_healthy("serve").get("tick", 0))
-        progress(f"single process up; starting {clients} bots")
-        bots = start_bots(
-            [cluster.procs["serve"].ws] * bot_processes,
-            clients,
-            seconds + EXTRA_FLIGHT_S,
-            ramp,
-            jump_every,
-            workdir,
-        )
+        progress(f"single process up; starting {load.clients} bots")
         marks: dict[str, int] = {}
 
         def mark() -> None:
             marks["tick"] = int(cluster.health("serve").get("tick", start_tick))
 
-        window = measure_window(
-            cluster,
-            ["serve"],
-            ["serve"],
-            clients,
-            seconds,
-            time.monotonic() + ramp + CONNECT_TIMEOUT_S,
-            progress,
-            on_start=mark,
+        urls = [cluster.procs["serve"].ws] * bot_processes
+        window, bots = fly_bots(
+            cluster, load, urls, ["serve"], ["serve"], workdir, progress, on_start=mark
         )
         health = get_json(f"{cluster.procs['serve'].url}/healthz?since_tick={marks['tick']}")
-        progress("window done; waiting for the bots to finish")
-        seen = collect_bots(bots, timeout=EXTRA_FLIGHT_S + ramp + 120)
+        seen = land_bots(bots, load, progress)
     finally:
         cluster.stop_all()
     return {
@@ -604,7 +632,7 @@ def run_cluster_bench(
     root = Path(tempfile.mkdtemp(prefix="callister-cluster-bench-", dir=workdir))
     schemas = Schemas(pg)
     env = cluster_env()
-    ramp = min(20.0, max(1.0, clients / 25.0))
+    load = BotLoad(clients, seconds, jump_every, ramp=min(20.0, max(1.0, clients / 25.0)))
     result: dict[str, Any] = {
         "workers": workers,
         "gateways": gateways,
@@ -614,19 +642,14 @@ def run_cluster_bench(
         "db": "postgresql",
     }
     ok = False
+
+    def site(phase: str) -> Site:
+        return Site(schemas.new(phase), root / phase, env, say)
+
     try:
         if players:
             c = run_cluster_phase(
-                workers=workers,
-                gateways=gateways,
-                clients=clients,
-                seconds=seconds,
-                jump_every=jump_every,
-                ramp=ramp,
-                db=schemas.new("cluster"),
-                workdir=root / "cluster",
-                env=env,
-                progress=say,
+                workers=workers, gateways=gateways, load=load, site=site("cluster")
             )
             w: Window = c["window"]
             result.update(
@@ -636,10 +659,7 @@ def run_cluster_bench(
                 tick_ms=c["tick_ms"],
                 handoff_ms=c["handoff_ms"],
                 cpu_ms_per_player_s=round(w.cpu_ms_per_player_s, 3),
-                cpu_s=round(w.cpu_s, 2),
-                player_s=round(w.player_s, 1),
-                window_s=round(w.seconds, 2),
-                probe_failures=w.probe_failures,
+                **w.figures(),
                 bots=c["bots"],
             )
             result["handoff_p99_target_ms"] = HANDOFF_TARGET_MS
@@ -647,26 +667,13 @@ def run_cluster_bench(
                 c["handoff_ms"]["count"] > 0 and c["handoff_ms"]["p99"] <= HANDOFF_TARGET_MS
             )
             if single:
-                s = run_single_phase(
-                    clients=clients,
-                    seconds=seconds,
-                    jump_every=jump_every,
-                    ramp=ramp,
-                    bot_processes=gateways,
-                    db=schemas.new("single"),
-                    workdir=root / "single",
-                    env=env,
-                    progress=say,
-                )
+                s = run_single_phase(load=load, bot_processes=gateways, site=site("single"))
                 sw: Window = s["window"]
                 result["single"] = {
                     "connected": s["bots"]["connected"],
                     "zones": s["zones"],
                     "tick_ms": s["tick_ms"],
-                    "cpu_s": round(sw.cpu_s, 2),
-                    "player_s": round(sw.player_s, 1),
-                    "window_s": round(sw.seconds, 2),
-                    "probe_failures": sw.probe_failures,
+                    **sw.figures(),
                     "bots": s["bots"],
                 }
                 result["single_cpu_ms_per_player_s"] = round(sw.cpu_ms_per_player_s, 3)

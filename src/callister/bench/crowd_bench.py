@@ -38,7 +38,7 @@ from typing import Any
 
 from callister.bench.crowd import SENSOR_RADIUS_M, UPDATE_HZ, open_space
 from callister.bench.crowd_load import LoadConfig, Placement, run_crowd_load
-from callister.bench.net import bench_env, free_port
+from callister.bench.net import bench_env, free_port, stop_server, wait_healthy
 
 
 def _stderr(text: str) -> None:
@@ -145,26 +145,24 @@ def start_crowd_server(
          "--db", db],
         env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}")
-        try:
-            _get(f"http://127.0.0.1:{port}/healthz", 1.0)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not become healthy in 120 s; see {log_path}")
+    wait_healthy(proc, port, log_path, 120)
+    return proc
+
+
+def _py_spy() -> str:
+    """py-spy's path: on PATH or beside this Python (a venv's bin, not activated)."""
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise ValueError("--profile needs py-spy (pip install py-spy)")
+    return found
 
 
 def _spy(pid: int, out: str, settle_s: float, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy over the measured window (it starts after the settling time)."""
-    if shutil.which("py-spy") is None:
-        raise RuntimeError("--profile needs py-spy on PATH (pip install py-spy)")
     cmd = (
-        f"sleep {settle_s:.1f} && exec py-spy record --pid {pid} --duration {int(seconds)} "
-        f"--rate 100 --format raw --threads --nonblocking -o {shlex.quote(out)}"
+        f"sleep {settle_s:.1f} && exec {shlex.quote(_py_spy())} record --pid {pid} "
+        f"--duration {int(seconds)} --rate 100 --format raw --threads --nonblocking "
+        f"-o {shlex.quote(out)}"
     )
     return subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -201,6 +199,8 @@ def run_crowd_bench(
         raise ValueError("--clients and --workers must be >= 1, --seconds > 0")
     if inputs not in ("changes", "every"):
         raise ValueError("--inputs must be 'changes' or 'every'")
+    if profile:
+        _py_spy()  # before minutes of connecting and placing, not after
     say = _stderr if progress else (lambda _: None)
     load_average = round(os.getloadavg()[0], 2)
     tmp = Path(tempfile.mkdtemp(prefix="callister-crowd-"))
@@ -260,11 +260,7 @@ def run_crowd_bench(
                 spy.wait(seconds + settle_s + 60)
             except subprocess.TimeoutExpired:
                 spy.kill()
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server, 30)
     zones = {name: _zone_summary(seen, settle_s) for name, seen in samples.items() if seen}
     # what the server wrote (the clients' figures say what arrived): updates per client-second
     # over the measured part of the run

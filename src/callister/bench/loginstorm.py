@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from callister.bench.net import bench_env, free_port, start_server
+from callister.bench.net import bench_env, free_port, start_server, stop_server
 from callister.bots.client import Bot
 from callister.server.metrics import percentiles
 from callister.server.settings import Settings
@@ -191,11 +191,7 @@ def run_loginstorm_bench(
             _measure(f"http://127.0.0.1:{port}", bystanders, storm, baseline_s, progress)
         )
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except Exception:
-            server.kill()
+        stop_server(server)
     return {
         "argon2": cost,
         "login_per_minute": defaults.login_per_minute,

@@ -76,17 +76,33 @@ def start_server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
+    wait_healthy(proc, port, log_path, 60)
+    return proc
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, log_path: Path, within_s: float) -> None:
+    """Wait until the server `proc` started on `port` answers /healthz; RuntimeError (naming
+    its log) if it exits first or does not answer within `within_s` (then it is killed)."""
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}")
         try:
             _get_json(f"http://127.0.0.1:{port}/healthz", 1.0)
-            return proc
+            return
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"server did not become healthy in 60 s; see {log_path}")
+    raise RuntimeError(f"server did not become healthy in {within_s:.0f} s; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """SIGTERM (the server checkpoints and exits); killed if still running after `grace_s`."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def run_net_bench(
@@ -118,11 +134,7 @@ def run_net_bench(
         since = start_tick + int(ramp * 20)
         health = _get_json(f"http://127.0.0.1:{port}/healthz?since_tick={since}")
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     return {
         "clients": clients,
         "seconds": seconds,

@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from callister.bench.net import bench_env, free_port, start_server
+from callister.bench.net import bench_env, free_port, start_server, stop_server
 from callister.bots.client import Bot
 from callister.content import load_content
 from callister.missions.rescue import Situation, dead_end
@@ -349,11 +349,7 @@ def run_newplayer_bench(strand: bool = True, db: str | None = None) -> dict[str,
     try:
         result = asyncio.run(_play(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", strand))
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except Exception:
-            server.kill()
+        stop_server(server)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     result["db"] = db.split("://")[0]
     return result

@@ -1,7 +1,7 @@
 """`callister bench stack`: the server stack choice, measured on the path the server really takes.
 
 The gateway's cost is dominated by sending many small binary frames to many sockets (see
-docs/architecture.md). The server sends a snapshot with `server.session.write_frame_now`: the
+docs/architecture.md). The server sends a snapshot with `server.frames.write_frame_now`: the
 frame goes straight to the socket's transport, no coroutine and no task switch per frame (the
 `Session.send_snapshot` bookkeeping around it is the same whatever the stack, so it is left
 out). This measures the server process's CPU per frame on that path for aiohttp (the gateway's
@@ -111,14 +111,15 @@ async def send_text(ws: Any, text: str) -> None:
 async def _run_aiohttp(clients: int, rounds: int) -> dict[str, Any]:
     from aiohttp import WSMsgType, web
 
-    from callister.server.session import SNAPSHOT_BACKLOG, write_frame_now
+    from callister.server.frames import write_frame_now
+    from callister.server.session import SNAPSHOT_BACKLOG
 
     socks: list[web.WebSocketResponse] = []
     ready, done = asyncio.Event(), asyncio.Event()
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         # as the gateway makes them (server/gateway.py)
-        ws = web.WebSocketResponse(heartbeat=20.0, compress=False)
+        ws = web.WebSocketResponse(heartbeat=None, autoping=False, compress=False)
         await ws.prepare(request)
         socks.append(ws)
         if len(socks) == clients:
@@ -198,7 +199,7 @@ def run_stack_bench(clients: int = 200, rounds: int = 100) -> dict[str, Any]:
         "clients": clients,
         "rounds": rounds,
         "frame_bytes": len(FRAME),
-        "path": "server.session.write_frame_now (direct transport write)",
+        "path": "server.frames.write_frame_now (direct transport write)",
     }
     for name, fn in (("aiohttp", _run_aiohttp), ("websockets", _run_websockets)):
         try:

@@ -5,45 +5,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from callister.cli.common import emit_json
+from callister.cli.common import add_command, emit_json, json_switch, option, with_default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "bots",
+        run,
+        with_default("--url", "ws://127.0.0.1:8000/ws", "server WebSocket URL"),
+        with_default("--count", 10, "number of bots"),
+        with_default("--seconds", 30.0, "seconds they fly"),
+        with_default("--jump-every", 30.0, "seconds between jumps, 0: never"),
+        option(
+            "--ramp",
+            type=float,
+            default=None,
+            help="seconds over which bots connect (default: count/50, at most 10)",
+        ),
+        with_default("--ack-every", 2, "acknowledge every n-th snapshot, 1: every one"),
+        option("--prefix", default=None, help="bot name prefix (default: random)"),
+        json_switch("print the summary as JSON"),
         help="run N bot players against a server",
         description="Run N real WebSocket clients that register, undock, fly and jump, then print "
         "a summary. The server must allow that many registrations per minute from this address "
         "(setting register_per_minute).",
     )
-    p.add_argument(
-        "--url", default="ws://127.0.0.1:8000/ws", help="server WebSocket URL (default %(default)s)"
-    )
-    p.add_argument("--count", type=int, default=10, help="number of bots (default %(default)s)")
-    p.add_argument(
-        "--seconds", type=float, default=30.0, help="seconds they fly (default %(default)s)"
-    )
-    p.add_argument(
-        "--jump-every",
-        type=float,
-        default=30.0,
-        help="seconds between jumps, 0: never (default %(default)s)",
-    )
-    p.add_argument(
-        "--ramp",
-        type=float,
-        default=None,
-        help="seconds over which bots connect (default: count/50, at most 10)",
-    )
-    p.add_argument(
-        "--ack-every",
-        type=int,
-        default=2,
-        help="acknowledge every n-th snapshot, 1: every one (default %(default)s)",
-    )
-    p.add_argument("--prefix", default=None, help="bot name prefix (default: random)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,18 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from callister.cli.common import emit_json
+from callister.cli.common import (
+    Option,
+    add_command,
+    add_group,
+    add_options,
+    emit_json,
+    json_switch,
+    option,
+    print_result,
+    switch,
+    with_default,
+)
 
 if TYPE_CHECKING:
     from callister.agents import Clone, Reply
@@ -31,281 +42,306 @@ def _default_dir() -> str:
     return os.environ.get("CALLISTER_CLONE_DIR", "data/clones")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "clone",
-        help="clones: create, export, import, fork, host",
-        description="Clones are persistent agents made from a person's profile. These commands "
-        "work on a clone directory (--dir) without a running server.",
-    )
-    act = p.add_subparsers(
-        dest="action", metavar="ACTION", required=True, help="what to do with clones"
-    )
-
-    def common(q: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
-        q.add_argument(
+def _store_options() -> tuple[Option, ...]:
+    """Where the clones are kept, and --json: the options every command but `host` ends with
+    (their defaults read the environment when the parser is built)."""
+    return (
+        option(
             "--dir",
             default=_default_dir(),
             help="clone directory (default: $CALLISTER_CLONE_DIR or data/clones)",
-        )
-        q.add_argument(
+        ),
+        option(
             "--db",
             default=os.environ.get("CALLISTER_CLONE_DB"),
             metavar="URL",
             help="work on the server's database instead of --dir (sqlite:///path.db or "
             "postgresql://...; default $CALLISTER_CLONE_DB); the signing key is the world's",
-        )
-        q.add_argument(
+        ),
+        option(
             "--key-world",
             default="infinity",
             help="with --db: whose world key signs exports (default infinity)",
-        )
-        if json_flag:
-            q.add_argument("--json", action="store_true", help="print JSON only")
+        ),
+        json_switch(),
+    )
 
-    n = act.add_parser(
+
+def register(sub: argparse._SubParsersAction) -> None:
+    act = add_group(
+        sub,
+        "clone",
+        help="clones: create, export, import, fork, host",
+        description="Clones are persistent agents made from a person's profile. These commands "
+        "work on a clone directory (--dir) without a running server.",
+        dest="action",
+        choose="what to do with clones",
+    )
+    store = _store_options()
+    clone_id = option("id", type=int, help="clone id")
+    add_command(
+        act,
         "new",
+        new,
+        option("--profile", metavar="FILE", help="profile document (.json or .toml)"),
+        option("--name", help="name (overrides the profile's)"),
+        with_default(
+            "--role", "pilot", "crew role", choices=["pilot", "gunner", "engineer", "miner"]
+        ),
+        with_default(
+            "--goal",
+            "crew",
+            "what it does with its life",
+            choices=["crew", "trader", "miner", "pirate", "patrol"],
+        ),
+        with_default("--world", "infinity", "world it lives in"),
+        with_default("--tick", 0, "tick of its making"),
+        option("--owner", type=int, help="owning account id"),
+        option("--subject", type=int, help="account whose profile this is (a real person)"),
+        option(
+            "--consent",
+            help="id of that person's consent record (needs --db: the record must exist, be "
+            "theirs, cover --owner and not be revoked)",
+        ),
+        option("--id", type=int, dest="clone_id", help="clone id (default: a fresh random one)"),
+        *store,
         help="make a clone from a profile",
         description="Make a new clone "
         "from a profile document (JSON or TOML: name, background, traits, skills) or "
         "from --name alone.",
     )
-    n.add_argument("--profile", metavar="FILE", help="profile document (.json or .toml)")
-    n.add_argument("--name", help="name (overrides the profile's)")
-    n.add_argument(
-        "--role",
-        choices=["pilot", "gunner", "engineer", "miner"],
-        default="pilot",
-        help="crew role (default %(default)s)",
-    )
-    n.add_argument(
-        "--goal",
-        choices=["crew", "trader", "miner", "pirate", "patrol"],
-        default="crew",
-        help="what it does with its life (default %(default)s)",
-    )
-    n.add_argument("--world", default="infinity", help="world it lives in (default %(default)s)")
-    n.add_argument("--tick", type=int, default=0, help="tick of its making (default %(default)s)")
-    n.add_argument("--owner", type=int, help="owning account id")
-    n.add_argument("--subject", type=int, help="account whose profile this is (a real person)")
-    n.add_argument(
-        "--consent",
-        help="id of that person's consent record (needs --db: the record must exist, be "
-        "theirs, cover --owner and not be revoked)",
-    )
-    n.add_argument("--id", type=int, dest="clone_id", help="clone id (default: a fresh random one)")
-    common(n)
-    n.set_defaults(func=new)
 
-    ls = act.add_parser("list", help="list clones", description="List the stored clones.")
-    ls.add_argument("--world", help="only clones living in this world")
+    ls = add_command(
+        act,
+        "list",
+        list_clones,
+        option("--world", help="only clones living in this world"),
+        help="list clones",
+        description="List the stored clones.",
+    )
     state = ls.add_mutually_exclusive_group()
     state.add_argument("--alive", action="store_true", help="only living clones")
     state.add_argument("--dead", action="store_true", help="only dead clones (archives)")
-    common(ls)
-    ls.set_defaults(func=list_clones)
+    add_options(ls, store)
 
-    s = act.add_parser(
-        "show", help="show one clone", description="Show a clone and its latest memories."
+    add_command(
+        act,
+        "show",
+        show,
+        clone_id,
+        option("--memories", type=int, default=10, help="how many memories (default 10)"),
+        *store,
+        help="show one clone",
+        description="Show a clone and its latest memories.",
     )
-    s.add_argument("id", type=int, help="clone id")
-    s.add_argument("--memories", type=int, default=10, help="how many memories (default 10)")
-    common(s)
-    s.set_defaults(func=show)
-
-    e = act.add_parser(
+    signing_key = option("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
+    add_command(
+        act,
         "export",
+        export,
+        clone_id,
+        option("-o", "--output", required=True, metavar="FILE", help="clone file to write"),
+        signing_key,
+        option("--tick", type=int, help="export tick (default: the clone's latest memory)"),
+        *store,
         help="write a signed clone file",
         description="Export a clone to a portable, versioned file signed with the world key. "
         "With --db, a clone licensed by a consent record of this server carries a licence proof "
         "signed by the world key; an owned clone carries the hash of a new claim code, printed "
         "once: give it to the owner, who claims the clone with it where it is imported.",
     )
-    e.add_argument("id", type=int, help="clone id")
-    e.add_argument("-o", "--output", required=True, metavar="FILE", help="clone file to write")
-    e.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
-    e.add_argument("--tick", type=int, help="export tick (default: the clone's latest memory)")
-    common(e)
-    e.set_defaults(func=export)
-
-    i = act.add_parser(
+    add_command(
+        act,
         "import",
+        import_,
+        option("file", help="clone file to import"),
+        option("--world", required=True, metavar="W", help="world the clone arrives in"),
+        option(
+            "--trust",
+            action="append",
+            metavar="KEY",
+            help="also trust this key for this import only (public key file, base64, or a "
+            "signing.key; `clone trust add` remembers a key); repeatable",
+        ),
+        switch(
+            "--allow-untrusted",
+            "import a file signed by an untrusted key anyway: it arrives unowned and unlicensed",
+        ),
+        switch("--as-new", "take a new id if the clone's is taken"),
+        option("--tick", type=int, help="arrival tick (default: after its latest memory)"),
+        *store,
         help="verify a clone file and bring the clone into a world",
         description="Verify a clone file (refusing tampered, truncated or newer files, and "
         "files signed by a key this world does not trust) and give the clone a place in world "
         "W; it remembers arriving. A clone from another server arrives unowned (its owner "
         "claims it with the claim code) and licensed only by a licence proof from a trusted key.",
     )
-    i.add_argument("file", help="clone file to import")
-    i.add_argument("--world", required=True, metavar="W", help="world the clone arrives in")
-    i.add_argument(
-        "--trust",
-        action="append",
-        metavar="KEY",
-        help="also trust this key for this import only (public key file, base64, or a "
-        "signing.key; `clone trust add` remembers a key); repeatable",
-    )
-    i.add_argument(
-        "--allow-untrusted",
-        action="store_true",
-        help="import a file signed by an untrusted key anyway: it arrives unowned and unlicensed",
-    )
-    i.add_argument("--as-new", action="store_true", help="take a new id if the clone's is taken")
-    i.add_argument("--tick", type=int, help="arrival tick (default: after its latest memory)")
-    common(i)
-    i.set_defaults(func=import_)
 
-    c = act.add_parser(
+    c = add_command(
+        act,
         "claim",
+        claim,
+        clone_id,
+        option("--account", type=int, required=True, help="the account that takes it"),
         help="give an unowned imported clone to the account that proves to be its owner",
         description="An imported clone from another server arrives unowned. Its owner proves "
         "who they are with the claim code printed when it was exported (--code); an "
         "administrator may also assign an owner without one (--assign), audited with --db.",
     )
-    c.add_argument("id", type=int, help="clone id")
-    c.add_argument("--account", type=int, required=True, help="the account that takes it")
     how = c.add_mutually_exclusive_group(required=True)
     how.add_argument("--code", help="the claim code given at export")
     how.add_argument(
         "--assign", action="store_true", help="assign without a code (an administrator's call)"
     )
-    common(c)
-    c.set_defaults(func=claim)
+    add_options(c, store)
 
-    f = act.add_parser(
+    add_command(
+        act,
         "fork",
+        fork,
+        option("id", type=int, help="id of the clone to fork"),
+        option("--at", type=int, help="share memories up to this tick (default: all)"),
+        option("--name", help="the fork's name (default: the same)"),
+        option("--tick", type=int, help="tick of the fork (default: its latest memory)"),
+        *store,
         help="copy a clone into a new individual",
         description="Fork a clone: a new individual sharing its memories up to the fork tick.",
     )
-    f.add_argument("id", type=int, help="id of the clone to fork")
-    f.add_argument("--at", type=int, help="share memories up to this tick (default: all)")
-    f.add_argument("--name", help="the fork's name (default: the same)")
-    f.add_argument("--tick", type=int, help="tick of the fork (default: its latest memory)")
-    common(f)
-    f.set_defaults(func=fork)
-
-    k = act.add_parser(
+    add_command(
+        act,
         "kill",
+        kill,
+        clone_id,
+        option(
+            "--cause",
+            default="killed by an administrator",
+            help="cause of death, remembered in the archive (default: %(default)s)",
+        ),
+        option("--tick", type=int, help="tick of death (default: after its latest memory)"),
+        *store,
         help="a clone dies for good",
         description="Mark a clone dead: it is kept as an archive and never acts again.",
     )
-    k.add_argument("id", type=int, help="clone id")
-    k.add_argument(
-        "--cause",
-        default="killed by an administrator",
-        help="cause of death, remembered in the archive (default: %(default)s)",
-    )
-    k.add_argument("--tick", type=int, help="tick of death (default: after its latest memory)")
-    common(k)
-    k.set_defaults(func=kill)
-
-    key = act.add_parser(
+    add_command(
+        act,
         "key",
+        show_key,
+        option("--out", metavar="FILE", help="also write the public key to FILE"),
+        signing_key,
+        *store,
         help="show this server's (or directory's) signing key",
         description="Print the public half of the world key (created if missing), for "
         "other servers to trust (`callister clone trust add`).",
     )
-    key.add_argument("--out", metavar="FILE", help="also write the public key to FILE")
-    key.add_argument("--key", metavar="FILE", help="signing key (default: DIR/signing.key)")
-    common(key)
-    key.set_defaults(func=show_key)
+    _register_trust(act, store)
+    _register_consent(act, store)
+    _register_host(act)
 
-    t = act.add_parser(
+
+def _register_trust(act: argparse._SubParsersAction, store: tuple[Option, ...]) -> None:
+    trust = add_group(
+        act,
         "trust",
         help="the keys whose clone files and licence proofs this world believes",
         description="A world believes files signed by this server's own keys and by the keys "
         "an administrator adds here (with --db: audited in world_audit). Removing a key "
         "unlicenses the clones its proofs licensed.",
-    )
-    tact = t.add_subparsers(
         dest="trust_action",
-        metavar="ACTION",
-        required=True,
-        help="add, list or remove trusted keys",
+        choose="add, list or remove trusted keys",
     )
-    ta = tact.add_parser(
+    add_command(
+        trust,
         "add",
+        trust_add,
+        option("key_spec", metavar="KEY", help="public key file, base64 key or signing key"),
+        option("--label", default="", help="who the key belongs to (shown in lists)"),
+        with_default("--world", "infinity", "the world that trusts it"),
+        *store,
         help="trust a key",
         description="Trust a key: a public key file (as `clone key --out` writes it), base64, "
         "or a signing key file.",
     )
-    ta.add_argument("key_spec", metavar="KEY", help="public key file, base64 key or signing key")
-    ta.add_argument("--label", default="", help="who the key belongs to (shown in lists)")
-    ta.add_argument(
-        "--world", default="infinity", help="the world that trusts it (default %(default)s)"
+    add_command(
+        trust,
+        "list",
+        trust_list,
+        with_default("--world", "infinity", "whose trust"),
+        *store,
+        help="list trusted keys",
+        description="This server's own keys and the added ones.",
     )
-    common(ta)
-    ta.set_defaults(func=trust_add)
-    tl = tact.add_parser(
-        "list", help="list trusted keys", description="This server's own keys and the added ones."
-    )
-    tl.add_argument("--world", default="infinity", help="whose trust (default %(default)s)")
-    common(tl)
-    tl.set_defaults(func=trust_list)
-    tr = tact.add_parser(
+    add_command(
+        trust,
         "remove",
+        trust_remove,
+        option("key_spec", metavar="KEY", help="fingerprint, public key file or base64 key"),
+        with_default("--world", "infinity", "the world"),
+        *store,
         help="stop trusting a key",
         description="Stop trusting a key (by fingerprint "
         "as `trust list` shows it, or the key itself).",
     )
-    tr.add_argument("key_spec", metavar="KEY", help="fingerprint, public key file or base64 key")
-    tr.add_argument("--world", default="infinity", help="the world (default %(default)s)")
-    common(tr)
-    tr.set_defaults(func=trust_remove)
 
-    cs = act.add_parser(
+
+def _register_consent(act: argparse._SubParsersAction, store: tuple[Option, ...]) -> None:
+    consent = add_group(
+        act,
         "consent",
         help="consent records of the server's database (needs --db)",
         description="A player records consent to be cloned over HTTP (POST "
         "/api/clones/consent). An administrator can list an account's consents and revoke one "
         "(on the person's request): their clones under it are unlicensed at once (audited).",
-    )
-    cact = cs.add_subparsers(
         dest="consent_action",
-        metavar="ACTION",
-        required=True,
-        help="list or revoke consent records",
+        choose="list or revoke consent records",
     )
-    cl = cact.add_parser("list", help="an account's consents", description="List them.")
-    cl.add_argument("account", help="account name")
-    common(cl)
-    cl.set_defaults(func=consent_list)
-    cr = cact.add_parser(
-        "revoke", help="revoke a consent", description="Revoke one of an account's consents."
+    account = option("account", help="account name")
+    add_command(
+        consent,
+        "list",
+        consent_list,
+        account,
+        *store,
+        help="an account's consents",
+        description="List them.",
     )
-    cr.add_argument("account", help="account name")
-    cr.add_argument("consent_id", type=int, metavar="ID", help="consent id")
-    common(cr)
-    cr.set_defaults(func=consent_revoke)
+    add_command(
+        consent,
+        "revoke",
+        consent_revoke,
+        account,
+        option("consent_id", type=int, metavar="ID", help="consent id"),
+        *store,
+        help="revoke a consent",
+        description="Revoke one of an account's consents.",
+    )
 
-    h = act.add_parser(
+
+def _register_host(act: argparse._SubParsersAction) -> None:
+    add_command(
+        act,
         "host",
+        host,
+        option("files", nargs="+", metavar="FILE", help="exported clone files to bring to life"),
+        with_default("--name", "host", "your name in the chat"),
+        option(
+            "--trust",
+            action="append",
+            metavar="KEY",
+            help="only accept files signed by this key; repeatable",
+        ),
+        option(
+            "--llm-url",
+            help="OpenAI-compatible chat endpoint (llama.cpp, Ollama, vLLM) "
+            "for replies; default: the template mind",
+        ),
+        with_default("--llm-model", "local", "model name sent to the endpoint"),
+        with_default("--llm-timeout", 10.0, "seconds per reply"),
+        json_switch("one JSON object per line of chat"),
         help="chat with exported clones in the terminal",
         description="Bring exported clones back to life outside any world: type to "
         "talk to all of them, @Name to talk to one; they answer, talk to each other "
         "and remember where they came from. Reads standard input (works piped).",
     )
-    h.add_argument("files", nargs="+", metavar="FILE", help="exported clone files to bring to life")
-    h.add_argument("--name", default="host", help="your name in the chat (default %(default)s)")
-    h.add_argument(
-        "--trust",
-        action="append",
-        metavar="KEY",
-        help="only accept files signed by this key; repeatable",
-    )
-    h.add_argument(
-        "--llm-url",
-        help="OpenAI-compatible chat endpoint (llama.cpp, Ollama, vLLM) "
-        "for replies; default: the template mind",
-    )
-    h.add_argument(
-        "--llm-model", default="local", help="model name sent to the endpoint (default %(default)s)"
-    )
-    h.add_argument(
-        "--llm-timeout", type=float, default=10.0, help="seconds per reply (default %(default)s)"
-    )
-    h.add_argument("--json", action="store_true", help="one JSON object per line of chat")
-    h.set_defaults(func=host)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -382,13 +418,19 @@ def _summary(clone: Clone) -> dict[str, Any]:
     }
 
 
-def _print_summary(d: dict[str, Any]) -> None:
+def _summary_line(d: dict[str, Any]) -> str:
     state = "alive" if d["alive"] else "DEAD (archive)"
     lic = "" if d["licensed"] else "  [UNLICENSED]"
-    print(
+    return (
         f"{d['id']}  {d['name']}  world={d['world']}  {d['role']}/{d['goal']}  {state}  "
         f"licence={d['licence']}  memories={d['memories']}{lic}"
     )
+
+
+def _print_clone(args: argparse.Namespace, out: dict[str, Any], *lines: str) -> int:
+    """What a command did to a clone: `out` as JSON with --json, else the clone's summary line
+    and then `lines`."""
+    return print_result(args.json, out, _summary_line(out), *lines)
 
 
 def _latest_tick(clone: Clone) -> int:
@@ -476,12 +518,8 @@ def new(args: argparse.Namespace) -> int:
         licence=Licence(owner=args.owner, subject=args.subject, consent=args.consent),
     )
     repo.put(clone)
-    out = _summary(repo.get(clone.id))  # the licence as the repository judges it
-    if args.json:
-        emit_json(out)
-    else:
-        _print_summary(out)
-    return 0
+    # the licence as the repository judges it
+    return _print_clone(args, _summary(repo.get(clone.id)))
 
 
 def list_clones(args: argparse.Namespace) -> int:
@@ -534,7 +572,7 @@ def show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(out)
         return 0
-    _print_summary(out)
+    print(_summary_line(out))
     lin = clone.lineage
     print(
         f"  origin: world {lin.origin_world}, born tick {lin.born_tick}, generation "
@@ -577,20 +615,16 @@ def export(args: argparse.Namespace) -> int:
         "owner": licence.owner,
         "claim_code": code,
     }
-    if args.json:
-        emit_json(result)
-    else:
-        print(
-            f"exported {clone.name} ({clone.id}) to {out}: {len(data)} bytes, "
-            f"{len(clone.memory)} memories, signed by {key.fingerprint}, licence "
-            f"{licence.status}{' with proof' if proof else ''}"
-        )
-        if code is not None:
-            print(
-                f"claim code for its owner (account {licence.owner}), shown only now: {code}\n"
-                "  where the file is imported, the owner claims the clone with it"
-            )
-    return 0
+    exported = (
+        f"exported {clone.name} ({clone.id}) to {out}: {len(data)} bytes, "
+        f"{len(clone.memory)} memories, signed by {key.fingerprint}, licence "
+        f"{licence.status}{' with proof' if proof else ''}"
+    )
+    claim_note = (
+        f"claim code for its owner (account {licence.owner}), shown only now: {code}\n"
+        "  where the file is imported, the owner claims the clone with it"
+    )
+    return print_result(args.json, result, exported, *([claim_note] if code is not None else []))
 
 
 @_guard
@@ -634,14 +668,12 @@ def import_(args: argparse.Namespace) -> int:
         "arrival_tick": tick,
         "notes": list(arrival.notes),
     }
-    if args.json:
-        emit_json(out)
-    else:
-        _print_summary(out)
-        print(
-            f"  verified: signed by {package.signer}, exported from world {package.world} at "
-            f"tick {package.tick}; arrived in {args.world} at tick {tick}"
-        )
+    _print_clone(
+        args,
+        out,
+        f"  verified: signed by {package.signer}, exported from world {package.world} at "
+        f"tick {package.tick}; arrived in {args.world} at tick {tick}",
+    )
     for note in arrival.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -683,12 +715,7 @@ def claim(args: argparse.Namespace) -> int:
             {"account": args.account, "how": how, "world": clone.world},
         )
     out = _summary(repo.get(clone.id)) | {"owner": args.account, "how": how}
-    if args.json:
-        emit_json(out)
-    else:
-        _print_summary(out)
-        print(f"  now owned by account {args.account} ({how})")
-    return 0
+    return _print_clone(args, out, f"  now owned by account {args.account} ({how})")
 
 
 @_guard
@@ -701,12 +728,9 @@ def fork(args: argparse.Namespace) -> int:
     twin = fork_clone(clone, new_id=repo.new_id(), tick=tick, at_tick=args.at, name=args.name)
     repo.put(twin)
     out = _summary(repo.get(twin.id)) | {"fork_tick": twin.lineage.fork_tick}
-    if args.json:
-        emit_json(out)
-    else:
-        _print_summary(out)
-        print(f"  forked from {clone.id} sharing memories up to tick {twin.lineage.fork_tick}")
-    return 0
+    return _print_clone(
+        args, out, f"  forked from {clone.id} sharing memories up to tick {twin.lineage.fork_tick}"
+    )
 
 
 @_guard
@@ -716,12 +740,9 @@ def kill(args: argparse.Namespace) -> int:
     tick = args.tick if args.tick is not None else _latest_tick(clone) + 1
     clone.die(tick, args.cause)
     repo.put(clone)
-    out = _summary(repo.get(clone.id)) | {"died_tick": tick, "cause": args.cause}
-    if args.json:
-        emit_json(out)
-    else:
-        _print_summary(out)
-    return 0
+    return _print_clone(
+        args, _summary(repo.get(clone.id)) | {"died_tick": tick, "cause": args.cause}
+    )
 
 
 def show_key(args: argparse.Namespace) -> int:
@@ -729,11 +750,8 @@ def show_key(args: argparse.Namespace) -> int:
     public = base64.b64encode(key.public_bytes).decode("ascii")
     if args.out:
         Path(args.out).write_text(public + "\n")
-    if args.json:
-        emit_json({"public_key": public, "fingerprint": key.fingerprint})
-    else:
-        print(f"{public}  (fingerprint {key.fingerprint})")
-    return 0
+    out = {"public_key": public, "fingerprint": key.fingerprint}
+    return print_result(args.json, out, f"{public}  (fingerprint {key.fingerprint})")
 
 
 def _trust_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -773,11 +791,11 @@ def trust_add(args: argparse.Namespace) -> int:
         raise ValueError(f"key {fingerprint(key)} is this server's own: it is trusted already")
     repo.trust(args.world, key, args.label or fingerprint(key))
     out = {"world": args.world, "fingerprint": fingerprint(key), "label": args.label, "added": True}
-    if args.json:
-        emit_json(out)
-    else:
-        print(f"world {args.world} now trusts key {fingerprint(key)} ({args.label or 'no label'})")
-    return 0
+    return print_result(
+        args.json,
+        out,
+        f"world {args.world} now trusts key {fingerprint(key)} ({args.label or 'no label'})",
+    )
 
 
 def trust_list(args: argparse.Namespace) -> int:
@@ -814,11 +832,9 @@ def trust_remove(args: argparse.Namespace) -> int:
     if not repo.untrust(args.world, key):
         raise ValueError(f"world {args.world} does not trust key {fingerprint(key)}")
     out = {"world": args.world, "fingerprint": fingerprint(key), "removed": True}
-    if args.json:
-        emit_json(out)
-    else:
-        print(f"world {args.world} no longer trusts key {fingerprint(key)}")
-    return 0
+    return print_result(
+        args.json, out, f"world {args.world} no longer trusts key {fingerprint(key)}"
+    )
 
 
 def _account(store: Store, name: str) -> Any:
@@ -862,14 +878,12 @@ def consent_revoke(args: argparse.Namespace) -> int:
             f"{account.name} has no active consent {args.consent_id} (see `clone consent list`)"
         )
     out = {"account": account.name, "consent": args.consent_id, "revoked": True}
-    if args.json:
-        emit_json(out)
-    else:
-        print(
-            f"revoked consent {args.consent_id} of {account.name}: their clones under it are "
-            "unlicensed now"
-        )
-    return 0
+    return print_result(
+        args.json,
+        out,
+        f"revoked consent {args.consent_id} of {account.name}: their clones under it are "
+        "unlicensed now",
+    )
 
 
 def host(args: argparse.Namespace) -> int:

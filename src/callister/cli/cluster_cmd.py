@@ -12,135 +12,151 @@ import time
 from pathlib import Path
 from typing import Any
 
+from callister.cli.common import (
+    LISTEN_HOST,
+    WORLD_SEED,
+    Option,
+    add_command,
+    add_group,
+    config_option,
+    json_switch,
+    option,
+    switch,
+)
 from callister.server.settings import Settings, SettingsError, load_settings
 
 
-def _nats_args(p: argparse.ArgumentParser, role: str) -> None:
-    p.add_argument(
-        "--nats",
-        dest="nats_url",
-        help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
-    )
-    p.add_argument(
-        "--nkey",
-        dest="nats_nkey",
-        help=f"file with the {role} role's NATS nkey seed ({role}.nk from `callister cluster "
-        "nkeys`; default: the nats_nkey setting, $CALLISTER_NATS_NKEY)",
+def _nats_options(role: str) -> tuple[Option, ...]:
+    """How a process of `role` reaches NATS."""
+    return (
+        option(
+            "--nats",
+            dest="nats_url",
+            help="NATS URL(s), comma-separated (default nats://127.0.0.1:4222)",
+        ),
+        option(
+            "--nkey",
+            dest="nats_nkey",
+            help=f"file with the {role} role's NATS nkey seed ({role}.nk from `callister cluster "
+            "nkeys`; default: the nats_nkey setting, $CALLISTER_NATS_NKEY)",
+        ),
     )
 
 
-def _common(p: argparse.ArgumentParser, port_help: str, role: str) -> None:
-    p.add_argument("--host", help="listen address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help=port_help)
-    p.add_argument(
-        "--db",
-        help="postgresql://user@host:port/db[?schema=NAME], the state all processes share "
-        "(default: the db setting, $CALLISTER_DB)",
+def _process_options(port_help: str, role: str) -> tuple[Option, ...]:
+    """The options of a cluster process (worker or gateway)."""
+    return (
+        LISTEN_HOST,
+        option("--port", type=int, help=port_help),
+        option(
+            "--db",
+            help="postgresql://user@host:port/db[?schema=NAME], the state all processes share "
+            "(default: the db setting, $CALLISTER_DB)",
+        ),
+        *_nats_options(role),
+        option(
+            "--name",
+            dest="node_name",
+            help="this process's unique name (default: <role>-<host>-<pid>)",
+        ),
+        config_option(", see README, Settings"),
+        WORLD_SEED,
     )
-    _nats_args(p, role)
-    p.add_argument(
-        "--name", dest="node_name", help="this process's unique name (default: <role>-<host>-<pid>)"
-    )
-    p.add_argument(
-        "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
-    )
-    p.add_argument("--seed", type=int, dest="world_seed", help="world seed (default 1)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "worker",
+        run_worker,
+        *_process_options("port for /metrics and /healthz (default 8000)", "worker"),
+        switch(
+            "--bench-spawn",
+            "serve `callister bench cluster`'s synthetic ships (cl.bench.<name>); benches only",
+        ),
         help="run a zone worker (cluster): owns zones by lease and simulates them",
         description="Run a zone worker. It serves /metrics and /healthz on --port. "
         "SIGTERM checkpoints its zones and releases their leases.",
     )
-    _common(p, "port for /metrics and /healthz (default 8000)", "worker")
-    p.add_argument(
-        "--bench-spawn",
-        action="store_true",
-        help="serve `callister bench cluster`'s synthetic ships (cl.bench.<name>); benches only",
-    )
-    p.set_defaults(func=run_worker)
-
-    p = sub.add_parser(
+    add_command(
+        sub,
         "gateway",
+        run_gateway,
+        *_process_options("listen port (default 8000)", "gateway"),
         help="run a gateway (cluster): holds client HTTP/WebSocket connections",
         description="Run a gateway: the HTTP API, the web client and WebSockets, relayed to "
         "the workers that own the players' zones.",
     )
-    _common(p, "listen port (default 8000)", "gateway")
-    p.set_defaults(func=run_gateway)
-
-    p = sub.add_parser(
+    add_command(
+        sub,
         "zone",
+        run_zone,
+        option(
+            "action",
+            choices=("list", "move"),
+            help="list: the live workers and their zones; move: move ZONE to another worker",
+        ),
+        option("zone", nargs="?", help="zone key <world>.<x>.<y>, e.g. infinity.0.0 (move only)"),
+        option("--to", help="target worker name (default: the least loaded other worker)"),
+        *_nats_options("admin"),
+        config_option(),
+        json_switch("print JSON"),
         help="cluster zones: list where they live, or move one live to another worker",
         description="List the live workers and their zones, or move a zone to another worker "
         "(drain, hand off, resume; players see a pause).",
     )
-    p.add_argument(
-        "action",
-        choices=("list", "move"),
-        help="list: the live workers and their zones; move: move ZONE to another worker",
-    )
-    p.add_argument(
-        "zone", nargs="?", help="zone key <world>.<x>.<y>, e.g. infinity.0.0 (move only)"
-    )
-    p.add_argument("--to", help="target worker name (default: the least loaded other worker)")
-    _nats_args(p, "admin")
-    p.add_argument("--config", help="TOML settings file (default: $CALLISTER_CONFIG)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_zone)
-
     _register_cluster(sub)
 
 
 def _register_cluster(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    cmds = add_group(
+        sub,
         "cluster",
         help="cluster security: NATS keys for each role and the nats-server configuration",
         description="NATS identities of the cluster's roles (gateway, worker, admin, bench) "
         "and the nats-server configuration granting each role only its subjects "
         "(docs/deploy.md, Security).",
+        dest="cluster_command",
+        metavar="COMMAND",
+        choose="nkeys or nats-config",
     )
-    cmds = p.add_subparsers(
-        dest="cluster_command", required=True, metavar="COMMAND", help="nkeys or nats-config"
-    )
-    k = cmds.add_parser(
+    add_command(
+        cmds,
         "nkeys",
+        run_nkeys,
+        option("dir", help="directory for the key files (created if missing)"),
+        json_switch("print JSON"),
         help="create one nkey per role in a directory (existing keys are kept)",
         description="Write <role>.nk (the seed: give it only to that role's processes; mode "
         "0600) and <role>.pub (the public key, for the server's configuration) for each role.",
     )
-    k.add_argument("dir", help="directory for the key files (created if missing)")
-    k.add_argument("--json", action="store_true", help="print JSON")
-    k.set_defaults(func=run_nkeys)
-    c = cmds.add_parser(
+    c = add_command(
+        cmds,
         "nats-config",
+        run_nats_config,
+        option("--keys", required=True, help="directory with <role>.pub (or <role>.nk)"),
+        option("--listen", default="0.0.0.0:4222", help="host:port (default 0.0.0.0:4222)"),
+        option("--store-dir", default="/var/lib/nats/js", help="JetStream store directory"),
+        option("--max-payload", default="8MB", help="largest message (default 8MB)"),
+        option("--max-file-store", default="10GB", help="JetStream disk limit (10GB)"),
+        switch(
+            "--no-sync-always",
+            "leave JetStream's fsync interval at its default (replicated clusters)",
+        ),
+        option("--tls-cert", help="the server's certificate file (turns TLS on)"),
+        option("--tls-key", help="the server certificate's key file"),
+        option("--tls-ca", help="CA file for clients' certificates"),
+        switch("--tls-verify", "clients must present a certificate"),
         help="print the nats-server configuration (auth, permissions, JetStream, TLS)",
         description="Print a nats-server configuration whose users are the roles' public keys "
         "(read from --keys DIR) with their permissions from the cluster's subject table.",
     )
-    c.add_argument("--keys", required=True, help="directory with <role>.pub (or <role>.nk)")
-    c.add_argument("--listen", default="0.0.0.0:4222", help="host:port (default 0.0.0.0:4222)")
-    c.add_argument("--store-dir", default="/var/lib/nats/js", help="JetStream store directory")
-    c.add_argument("--max-payload", default="8MB", help="largest message (default 8MB)")
-    c.add_argument("--max-file-store", default="10GB", help="JetStream disk limit (10GB)")
-    c.add_argument(
-        "--no-sync-always",
-        action="store_true",
-        help="leave JetStream's fsync interval at its default (replicated clusters)",
-    )
-    c.add_argument("--tls-cert", help="the server's certificate file (turns TLS on)")
-    c.add_argument("--tls-key", help="the server certificate's key file")
-    c.add_argument("--tls-ca", help="CA file for clients' certificates")
-    c.add_argument("--tls-verify", action="store_true", help="clients must present a certificate")
     form = c.add_mutually_exclusive_group()
     form.add_argument("--conf", action="store_true", help="nats-server syntax (the default)")
     form.add_argument("--json", action="store_true", help="JSON (nats-server reads it too)")
     form.add_argument(
         "--subjects", action="store_true", help="the subject table as JSON, not a config"
     )
-    c.set_defaults(func=run_nats_config)
 
 
 def run_nkeys(args: argparse.Namespace) -> int:

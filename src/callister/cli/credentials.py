@@ -70,7 +70,7 @@ def authenticate(args: argparse.Namespace, store: Store, settings: Settings) -> 
                 "say who is acting: --as ADMIN (you are asked for the password, or use "
                 f"--password-stdin), or an admin token (--token-file FILE or ${TOKEN_ENV})"
             )
-        account = _password_account(store, settings, args.actor, _password(args))
+        account = _password_account(store, settings, args.actor, read_password(args))
     if account.role != "admin":
         raise ValueError(f"'{account.name}' is not an administrator (role {account.role})")
     return account
@@ -101,7 +101,9 @@ def _token_account(store: Store, token: str) -> Account:
     return account
 
 
-def _password(args: argparse.Namespace) -> str:
+def read_password(args: argparse.Namespace) -> str:
+    """The password of --as ACTOR: a line of standard input with --password-stdin, else
+    prompted for."""
     if getattr(args, "password_stdin", False):
         line = sys.stdin.readline()
         if not line:

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
-import sys
 import urllib.error
 import urllib.request
 from typing import Any
 
 from callister.cli.common import emit_json, parse_xy
-from callister.cli.credentials import TOKEN_ENV, _token
+from callister.cli.credentials import TOKEN_ENV, _token, read_password
 
 HTTP_TIMEOUT_S = 60.0
 
@@ -272,7 +270,7 @@ class _Client:
                     "say who is acting: --as NAME (you are asked for the password, or use "
                     f"--password-stdin), or a token (--token-file FILE or ${TOKEN_ENV})"
                 )
-            password = _password(args)
+            password = read_password(args)
             status, answer = self.call(
                 "POST", "/api/login", {"name": args.actor, "password": password}
             )
@@ -319,17 +317,3 @@ def _default_server(config: str | None) -> str:
     settings = load_settings(config)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     return f"http://{host}:{settings.port}"
-
-
-def _password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise ValueError(f"no password for {args.actor} on standard input (--password-stdin)")
-        return line.rstrip("\n")
-    try:
-        return getpass.getpass(f"password for {args.actor}: ")
-    except EOFError:
-        raise ValueError(
-            f"no password for {args.actor}: use --password-stdin, --token-file or ${TOKEN_ENV}"
-        ) from None

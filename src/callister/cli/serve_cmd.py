@@ -6,37 +6,44 @@ import argparse
 import json
 from dataclasses import asdict
 
+from callister.cli.common import (
+    LISTEN_HOST,
+    WORLD_SEED,
+    add_command,
+    config_option,
+    json_switch,
+    option,
+    switch,
+)
 from callister.server.settings import SettingsError, load_settings, settings_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "serve",
+        run,
+        LISTEN_HOST,
+        option("--port", type=int, help="listen port (default 8000)"),
+        option("--db", help="sqlite:///path.db (default data/callister.db) or postgresql://…"),
+        config_option(", see README, Settings"),
+        WORLD_SEED,
         help="run the server (HTTP + WebSocket, one process)",
         description="Run the game server. Ctrl-C or SIGTERM checkpoints and exits.",
     )
-    p.add_argument("--host", help="listen address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="listen port (default 8000)")
-    p.add_argument("--db", help="sqlite:///path.db (default data/callister.db) or postgresql://…")
-    p.add_argument(
-        "--config", help="TOML settings file, see README, Settings (default: $CALLISTER_CONFIG)"
-    )
-    p.add_argument("--seed", type=int, dest="world_seed", help="world seed (default 1)")
-    p.set_defaults(func=run)
 
 
 def register_settings(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "settings",
+        show_settings,
+        config_option(),
+        json_switch("print the settings as JSON"),
+        switch("--markdown", "print the settings documentation table (Markdown)"),
         help="print the effective settings",
         description="Print the settings after the file and environment apply.",
     )
-    p.add_argument("--config", help="TOML settings file (default: $CALLISTER_CONFIG)")
-    p.add_argument("--json", action="store_true", help="print the settings as JSON")
-    p.add_argument(
-        "--markdown", action="store_true", help="print the settings documentation table (Markdown)"
-    )
-    p.set_defaults(func=show_settings)
 
 
 def run(args: argparse.Namespace) -> int:

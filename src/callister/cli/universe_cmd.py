@@ -8,54 +8,62 @@ import json
 from html import escape
 from typing import Any
 
-from callister.cli.common import emit_json, parse_xy
+from callister.cli.common import (
+    add_command,
+    add_group,
+    emit_json,
+    json_switch,
+    option,
+    parse_xy,
+    with_default,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    act = add_group(
+        sub,
         "universe",
         help="inspect the generated universe",
         description="Generate and print systems from a seed (no server needed). "
         "Negative coordinates: write --at=-5,3.",
+        dest="action",
+        choose="what to look at",
     )
-    act = p.add_subparsers(dest="action", metavar="ACTION", required=True, help="what to look at")
-
-    s = act.add_parser(
+    seed = with_default("--seed", 1, "universe seed")
+    add_command(
+        act,
         "show",
+        show,
+        seed,
+        option("--at", required=True, type=parse_xy, help="sector X,Y (64-bit integers)"),
+        PARAMS_OPTION,
+        json_switch("print the system as JSON"),
         help="print one system",
         description="Print the system in one sector (star, planets, stations, asteroid fields, "
         "jump links), or say that the sector is empty. Negative coordinates: --at=-5,3.",
     )
-    s.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
-    s.add_argument("--at", required=True, type=parse_xy, help="sector X,Y (64-bit integers)")
-    _params_arg(s)
-    s.add_argument("--json", action="store_true", help="print the system as JSON")
-    s.set_defaults(func=show)
-
-    m = act.add_parser(
+    add_command(
+        act,
         "map",
+        map_,
+        seed,
+        option("--around", required=True, type=parse_xy, help="centre sector X,Y"),
+        with_default("--radius", 8, "sectors each way, 0..64"),
+        json_switch("print the systems as JSON"),
+        option("--svg", metavar="FILE", help="also render the map to an SVG file"),
+        PARAMS_OPTION,
         help="print or render the neighbourhood of a sector",
         description="Print an ASCII map of the sectors around one (and list their systems), "
         "or render it to SVG. Negative coordinates: --around=-5,3.",
     )
-    m.add_argument("--seed", type=int, default=1, help="universe seed (default %(default)s)")
-    m.add_argument("--around", required=True, type=parse_xy, help="centre sector X,Y")
-    m.add_argument(
-        "--radius", type=int, default=8, help="sectors each way, 0..64 (default %(default)s)"
-    )
-    m.add_argument("--json", action="store_true", help="print the systems as JSON")
-    m.add_argument("--svg", metavar="FILE", help="also render the map to an SVG file")
-    _params_arg(m)
-    m.set_defaults(func=map_)
 
 
-def _params_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--params",
-        metavar="FILE",
-        help="generator parameters: a TOML file (docs/worlds.md, 'Generator parameters') or "
-        "their JSON form (default: the default parameters)",
-    )
+PARAMS_OPTION = option(
+    "--params",
+    metavar="FILE",
+    help="generator parameters: a TOML file (docs/worlds.md, 'Generator parameters') or "
+    "their JSON form (default: the default parameters)",
+)
 
 
 def load_params(path: str | None) -> Any:

@@ -58,14 +58,11 @@ from callister.server import moderation_routes
 from callister.server.admin_routes import admin_console
 from callister.server.auth import Passwords, Throttle
 from callister.server.bus import zone_key
+from callister.server.frames import write_frame_now
 from callister.server.gateway import CLOSE_BANNED, authenticate
+from callister.server.keepalive import KEEPALIVE
 from callister.server.metrics import Metrics, refuse_scrape
-from callister.server.session import (
-    JSON_BACKLOG,
-    SNAPSHOT_BACKLOG,
-    open_socket,
-    write_frame_now,
-)
+from callister.server.session import JSON_BACKLOG, SNAPSHOT_BACKLOG, open_socket
 from callister.server.settings import Settings
 from callister.server.universe_cache import UniverseCache
 from callister.server.world import find_home_systems
@@ -246,10 +243,13 @@ class EdgeGateway:
         self.metrics.inc("callister_logins_total")
         try:
             async for msg in ws:
+                KEEPALIVE.heard(ws)
                 if msg.type == WSMsgType.TEXT:
                     kind, data = TEXT, msg.data.encode()
                 elif msg.type == WSMsgType.BINARY:
                     kind, data = BINARY, msg.data
+                elif KEEPALIVE.control(ws, msg):
+                    continue
                 else:
                     break
                 self.metrics.inc("callister_messages_received_total")

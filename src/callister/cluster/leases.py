@@ -50,6 +50,7 @@ import nats.js.errors
 from nats.js import JetStreamContext, api
 
 from callister.cluster.subjects import LEASE_BUCKET
+from callister.server.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -391,11 +392,8 @@ class LeaseKeeper:
 
     async def stop(self, *, release: bool = True) -> None:
         """Stop renewing; release every lease (best effort) unless `release` is False."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         for task in list(self._inflight):
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)

@@ -43,6 +43,7 @@ from callister.cluster.natsconf import NatsConfigError, read_seed_file
 from callister.cluster.subjects import ROLES, inbox_prefix
 from callister.server.bus import Handler, Subscription
 from callister.server.settings import Settings
+from callister.server.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -382,10 +383,7 @@ class NatsBus:
         with contextlib.suppress(asyncio.TimeoutError, nats.errors.Error):
             await self.flush(timeout)
         self._closing = True
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+        await stop_task(self._flusher)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -434,17 +432,15 @@ class NatsBus:
             self.stats.encode_errors += 1
             log.exception("bus message not encodable; dropped", extra={"subject": subject})
             return
-        self._queue.append((subject, data))
-        self._queue_bytes += len(data)
-        while self._queue_bytes > self.max_queue_bytes and len(self._queue) > 1:
-            _, old = self._queue.popleft()
-            self._queue_bytes -= len(old)
-            self.stats.dropped += 1
-        self._wake.set()
+        self._enqueue(subject, data)
 
     def publish_raw(self, subject: str, data: bytes) -> None:
         """Queue bytes as they are (relayed client frames: already encoded once)."""
         self.stats.published += 1
+        self._enqueue(subject, data)
+
+    def _enqueue(self, subject: str, data: bytes) -> None:
+        """Queue for the flusher; past `max_queue_bytes` the oldest frames are dropped."""
         self._queue.append((subject, data))
         self._queue_bytes += len(data)
         while self._queue_bytes > self.max_queue_bytes and len(self._queue) > 1:

@@ -44,6 +44,7 @@ from nats.js import JetStreamContext, api
 
 from callister.cluster import codec
 from callister.cluster.subjects import HANDOFF_PREFIX, HANDOFF_STREAM, handoff_subject
+from callister.server.tasks import stop_task
 from callister.sim.events import ShipState
 from callister.store import Character, Fenced
 from callister.store.cluster import ClusterRepository, Extra, handoff_id
@@ -271,11 +272,8 @@ class HandoffReceiver:
         )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -397,11 +395,8 @@ class OutboxRelay:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -23,6 +23,7 @@ replies. Answering a request needs no publish grant: every role has NATS' ``allo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 GATEWAY, WORKER, ADMIN, BENCH = "gateway", "worker", "admin", "bench"
@@ -39,34 +40,24 @@ class Subject:
     what: str
 
 
+def _under(prefix: str) -> Callable[[str], str]:
+    """A builder of the subjects `<prefix>.<key>` (the table's row for them: `<prefix>.>`)."""
+
+    def subject(key: str) -> str:
+        return f"{prefix}.{key}"
+
+    return subject
+
+
 # the builders the code uses (zone keys are <world>.<x>.<y> and node names may hold dots,
 # hence ``>`` in the patterns below)
-def attach_subject(zone: str) -> str:
-    return f"cl.attach.{zone}"
-
-
-def claim_subject(worker: str) -> str:
-    return f"cl.claim.{worker}"
-
-
-def move_subject(zone: str) -> str:
-    return f"cl.move.{zone}"
-
-
-def in_subject(worker: str) -> str:
-    return f"cl.in.{worker}"
-
-
-def out_subject(gateway: str) -> str:
-    return f"cl.out.{gateway}"
-
-
-def footage_subject(zone: str) -> str:
-    return f"cl.mod.footage.{zone}"
-
-
-def bench_subject(worker: str) -> str:
-    return f"cl.bench.{worker}"
+attach_subject = _under("cl.attach")  # .<zone>
+claim_subject = _under("cl.claim")  # .<worker>
+move_subject = _under("cl.move")  # .<zone>
+in_subject = _under("cl.in")  # .<worker>
+out_subject = _under("cl.out")  # .<gateway>
+footage_subject = _under("cl.mod.footage")  # .<zone>
+bench_subject = _under("cl.bench")  # .<worker>
 
 
 def inbox_prefix(role: str) -> str:
@@ -77,11 +68,7 @@ def inbox_prefix(role: str) -> str:
 LEASE_BUCKET = "callister-leases"  # JetStream KV bucket of zone leases (leases.py)
 HANDOFF_STREAM = "CALLISTER_HANDOFFS"  # JetStream stream of hand-offs (outbox.py)
 HANDOFF_PREFIX = "handoff"  # its subjects: handoff.<zone>
-
-
-def handoff_subject(zone: str) -> str:
-    return f"{HANDOFF_PREFIX}.{zone}"
-
+handoff_subject = _under(HANDOFF_PREFIX)  # .<zone>
 
 WORKER_HEARTBEAT = "cl.hb.worker"
 GATEWAY_HEARTBEAT = "cl.hb.gateway"

@@ -69,6 +69,7 @@ from callister.cluster.subjects import (
 from callister.cluster.world import ClusterWorld, ZoneElsewhere, sector_of
 from callister.protocol.limits import PROTOCOL_VERSION
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE, Hello
+from callister.server import heap
 from callister.server.bus import InProcessBus
 from callister.server.gateway import STAFF_ROLES, Gateway
 from callister.server.metrics import Metrics, percentiles, refuse_scrape
@@ -200,7 +201,9 @@ class Worker:
         await self._http.setup()
         site = web.TCPSite(self._http, s.host, s.port)
         await site.start()
-        log.info("worker ready", extra={"worker": self.name, "port": s.port})
+        heap.time_pauses(self.metrics)
+        frozen = heap.freeze_startup()  # start-up's objects out of the collector's walks
+        log.info("worker ready", extra={"worker": self.name, "port": s.port, "frozen": frozen})
 
     async def stop(self) -> None:
         """Checkpoint every zone, release the leases (others take over at once), close."""

@@ -31,7 +31,7 @@ import msgspec
 from callister.cluster import codec, fencing, outbox
 from callister.cluster.outbox import Handoff
 from callister.server.bus import zone_key
-from callister.server.vitals import with_vitals
+from callister.server.vitals import ship_motion, with_vitals
 from callister.server.world import Pilot, World, ZoneHandle, arrival_state
 from callister.sim import JumpOut, ShipState
 from callister.store import Character, Fenced, NotResident
@@ -345,16 +345,7 @@ class ClusterWorld(World):
                 return False
             name = account.name
         character = replace(
-            character,
-            ship_id=handoff.ship,
-            system_x=tx,
-            system_y=ty,
-            x=state.x,
-            y=state.y,
-            vx=state.vx,
-            vy=state.vy,
-            angle=state.angle,
-            docked_at=state.docked_at,
+            character, ship_id=handoff.ship, system_x=tx, system_y=ty, **ship_motion(state)
         )
         started = time.perf_counter()
         applied = await self.node.arrival_db(
@@ -431,15 +422,7 @@ class ClusterWorld(World):
 
     def _character_at(self, pilot: Pilot, state: ShipState, sector: tuple[int, int]) -> Character:
         character = replace(
-            pilot.character,
-            system_x=sector[0],
-            system_y=sector[1],
-            x=state.x,
-            y=state.y,
-            vx=state.vx,
-            vy=state.vy,
-            angle=state.angle,
-            docked_at=state.docked_at,
+            pilot.character, system_x=sector[0], system_y=sector[1], **ship_motion(state)
         )
         if state.hull_hp is not None:  # the zone filled the vitals in
             character = with_vitals(character, state)

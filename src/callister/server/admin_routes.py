@@ -191,6 +191,15 @@ async def _owner_or_admin(request: web.Request) -> tuple[Account, WorldHost, Wor
     return account, host, record
 
 
+async def _entering(request: web.Request) -> tuple[Account, WorldHost, str]:
+    """The account, the host and the world the path names, which the account may enter."""
+    account = await _account(request)
+    host = _host(request)
+    name = _name(request)
+    await _admitted(host, account, name)
+    return account, host, name
+
+
 @_guard
 async def invite(request: web.Request) -> web.Response:
     account, host, record = await _owner_or_admin(request)
@@ -202,10 +211,7 @@ async def invite(request: web.Request) -> web.Response:
 
 @_guard
 async def join(request: web.Request) -> web.Response:
-    account = await _account(request)
-    host = _host(request)
-    name = _name(request)
-    await _admitted(host, account, name)
+    account, host, name = await _entering(request)
     await host.join(name, account.id)
     return web.json_response({"world": name, "membership": "member"})
 
@@ -254,10 +260,7 @@ async def move(request: web.Request) -> web.Response:
 
 @_guard
 async def set_home(request: web.Request) -> web.Response:
-    account = await _account(request)
-    host = _host(request)
-    name = _name(request)
-    await _admitted(host, account, name)
+    account, host, name = await _entering(request)
     await host.call(host.store.worlds.set_home, account.id, name)
     return web.json_response({"home": name})
 

@@ -781,44 +781,39 @@ class CrewDesk:
             if row is None:
                 raise ProtocolError(ErrorCode.NO_TARGET, f"no ship {target} in this system")
             target_actor = int(handle.zone.store.owner.item(row))  # type: ignore[union-attr]
-        words = name.replace("_", " ")
+        # the order the button gives, one for every crew member it goes to ("cancel": None)
+        order = (
+            None
+            if name == "cancel"
+            else Order(ORDERS[name], tick + ORDER_TICKS, target_actor, name.replace("_", " "))
+        )
         took = []
         asked = self._mine(pilot, crew)
         for clone_id in asked:
-            if name == "cancel":
+            if order is None:
                 pool.cancel_order(clone_id)
                 took.append(clone_id)
-                continue
-            action = ORDERS[name]
-            order = Order(action, until=tick + ORDER_TICKS, target=target_actor, text=words)
-            if pool.order(clone_id, order):
+            elif pool.order(clone_id, order):
                 took.append(clone_id)
-        lines = []
-        for clone_id in took:
-            if name == "cancel":
+
+        def acknowledge(clone_id: int) -> str:
+            if order is None:
                 text = "Orders cleared."
             else:
                 text = pool.answer_order(
                     clone_id,
-                    Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
+                    order,
                     speaker=pilot.account_id,
                     speaker_name=pilot.name,
                     tick=tick,
                     holder=pilot.name,
                 )
-            lines.append(text)
             self.say(pilot.account_id, clone_id, text, kind="ack", order=name)
-        if not took and asked and name != "cancel":
-            text = pool.answer_order(
-                asked[0],
-                Order(ORDERS[name], until=tick + ORDER_TICKS, target=target_actor, text=words),
-                speaker=pilot.account_id,
-                speaker_name=pilot.name,
-                tick=tick,
-                holder=pilot.name,
-            )
-            lines.append(text)
-            self.say(pilot.account_id, asked[0], text, kind="ack", order=name)
+            return text
+
+        lines = [acknowledge(clone_id) for clone_id in took]
+        if not took and asked and order is not None:
+            lines.append(acknowledge(asked[0]))  # why nobody can: said by one of them
         return lines
 
     def chat(self, pilot: Pilot, crew: int, text: str) -> None:

@@ -547,12 +547,15 @@ class Fanout:
                 if near:
                     session.send_json(encode_server("fx", fx=near))
             if send_status:
-                # the fuel outlook creeps: recomputed every SLOW_STATUS_EVERY ticks, and at
-                # once when the ship docks, undocks or enters another system
+                # the fuel outlook creeps as fuel burns: recomputed every SLOW_STATUS_EVERY
+                # ticks, and at once when the ship docks, undocks, enters another system or
+                # gains fuel (refuelled: its warning and ways out go at once)
                 place = (msg.key, own.docked_at)
+                fuel = own.fuel or 0.0
                 reuse = session.outlook is not None and (
                     tick - session.outlook_tick < SLOW_STATUS_EVERY
                     and session.outlook_place == place
+                    and fuel <= session.outlook_fuel
                 )
                 status = self.world.shipshare.status(
                     zone, pilot, own, session.target, session.outlook if reuse else None
@@ -560,6 +563,7 @@ class Fanout:
                 if not reuse:
                     session.outlook = {k: status[k] for k in FUEL_FIELDS}
                     session.outlook_tick, session.outlook_place = tick, place
+                    session.outlook_fuel = fuel
                 # the HUD's objective and, when dry or stranded, the ways out (issue 16)
                 status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
@@ -618,30 +622,19 @@ class Fanout:
         target = self.sessions.get(owner) if owner is not None else None
         if target is None:
             return
+        # the event's own fields, after the kind and the ship every event message has
+        fields: dict[str, Any]
         if isinstance(event, Docked | Undocked):
             kind = "docked" if isinstance(event, Docked) else "undocked"
-            target.send_json(
-                encode_server("event", kind=kind, ship=event.ship, station=event.station)
-            )
+            fields = {"station": event.station}
         elif isinstance(event, JumpCharging):
-            target.send_json(
-                encode_server(
-                    "event",
-                    kind="jump_charging",
-                    ship=event.ship,
-                    to=sector_str((event.to_x, event.to_y)),
-                    ticks=event.ticks,
-                )
-            )
+            kind = "jump_charging"
+            fields = {"to": sector_str((event.to_x, event.to_y)), "ticks": event.ticks}
         elif isinstance(event, JumpCancelled):
-            target.send_json(encode_server("event", kind="jump_cancelled", ship=event.ship))
+            kind, fields = "jump_cancelled", {}
         elif isinstance(event, Collided):
-            target.send_json(
-                encode_server(
-                    "event",
-                    kind="collided",
-                    ship=event.ship,
-                    what=event.what,
-                    speed=round(float(event.speed), 1),
-                )
-            )
+            kind = "collided"
+            fields = {"what": event.what, "speed": round(float(event.speed), 1)}
+        else:
+            return
+        target.send_json(encode_server("event", kind=kind, ship=event.ship, **fields))

@@ -41,6 +41,7 @@ from callister.server.auth import token_hash
 from callister.server.bus import Bus
 from callister.server.commands import Acked, Answer, Commands, Effect, Request, Targeted
 from callister.server.fanout import Fanout
+from callister.server.keepalive import KEEPALIVE
 from callister.server.metrics import Metrics
 from callister.server.session import Session, open_socket
 from callister.server.settings import Settings
@@ -83,8 +84,11 @@ async def authenticate(
     check (moderation/admission.py: the account or its address banned, permanently or until a
     time; `bans_world` is the server's public world, whose ban list every world obeys). Shared
     by this gateway, the world host (every world's socket) and a cluster gateway."""
+    deadline = time.monotonic() + timeout
     try:
         msg = await ws.receive(timeout=timeout)
+        while KEEPALIVE.control(ws, msg):  # a client's ping before its hello is answered
+            msg = await ws.receive(timeout=max(0.0, deadline - time.monotonic()))
     except TimeoutError:
         await ws.close(code=CLOSE_HELLO_TIMEOUT, message=b"no hello in time")
         return None
@@ -268,12 +272,16 @@ class Gateway:
 
     async def _read(self, session: Session) -> None:
         """Handle the socket's frames until it closes (or is closed for flooding)."""
-        async for msg in session.ws:
+        ws = session.ws
+        async for msg in ws:
+            KEEPALIVE.heard(ws)
             if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
                 if not await self._on_message(session, msg.data):
                     break
             elif msg.type == WSMsgType.ERROR:
                 break
+            else:
+                KEEPALIVE.control(ws, msg)
 
     def _version(self, hello: Hello | None) -> int:
         """The protocol version this socket speaks: 2 when the hello asks for it and this

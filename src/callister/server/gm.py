@@ -44,7 +44,7 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.gm import GmMsg
 from callister.server.bus import zone_key
 from callister.server.ports import Ids, Pilot, Roster, ZoneHandle
-from callister.server.vitals import VITAL_KEYS
+from callister.server.vitals import VITAL_KEYS, ship_motion
 from callister.sim import ShipState
 from callister.sim.entities import KIND_WRECK
 from callister.sim.rules import WRECK_TTL_TICKS
@@ -518,17 +518,7 @@ class GameMaster:
                 world.place(
                     pilot,
                     handle,
-                    ShipState(
-                        id=state.id,
-                        owner=state.owner,
-                        hull=hull.key,
-                        x=state.x,
-                        y=state.y,
-                        vx=state.vx,
-                        vy=state.vy,
-                        angle=state.angle,
-                        docked_at=state.docked_at,
-                    ),
+                    ShipState(id=state.id, owner=state.owner, hull=hull.key, **ship_motion(state)),
                 )
             self._set_vitals(handle, msg.ship, vitals)
             world.save(pilot)
@@ -540,9 +530,8 @@ class GameMaster:
             if hull is not None and hull.key != npc.hull:
                 state = handle.zone.remove_ship(msg.ship)
                 handle.zone.add_ship(
-                    msg.ship, state.owner, hull, x=state.x, y=state.y, vx=state.vx,
-                    vy=state.vy, angle=state.angle, docked_at=state.docked_at, readmit=True,
-                )  # fmt: skip
+                    msg.ship, state.owner, hull, **ship_motion(state), readmit=True
+                )
                 npc.hull = hull.key
             self._set_vitals(handle, msg.ship, vitals)
             return self._vitals_done(handle, msg.ship, npc.owner, live=True)

@@ -71,6 +71,7 @@ from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.server.metrics import Metrics
 from callister.server.npcs import AgentRuntime
 from callister.server.ports import Notify, Pilot, Roster, ZoneHandle
+from callister.server.tasks import single_flight
 from callister.server.universe_cache import UniverseCache
 from callister.server.writer import StoreWriter
 from callister.sim import (
@@ -936,20 +937,7 @@ class MissionDesk:
         have = self._snapshots.get(key)
         if have is not None:
             return have
-        loading = self._snapshot_loading.get(key)
-        if loading is not None:
-            return await asyncio.shield(loading)
-        future: asyncio.Future[BoardWorld] = asyncio.get_running_loop().create_future()
-        self._snapshot_loading[key] = future
-        try:
-            built = await self._build(sector, now)
-            future.set_result(built)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the caller gets it raised below
-            raise
-        finally:
-            del self._snapshot_loading[key]
+        built = await single_flight(self._snapshot_loading, key, lambda: self._build(sector, now))
         self._snapshots = {k: v for k, v in self._snapshots.items() if k[1] == key[1]}
         self._snapshots[key] = built
         return built

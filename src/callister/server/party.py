@@ -34,7 +34,7 @@ from callister.protocol.messages import (
     PartyMessage,
     encode_server,
 )
-from callister.server.ports import Notify, Pilot, Residents
+from callister.server.ports import Notify, Pilot, Residents, online_pilot
 from callister.server.shipshare import ShipShare
 from callister.server.writer import StoreWriter
 from callister.store import InParty, NotFound, Party, PartyFull, Store
@@ -139,16 +139,7 @@ class PartyDesk:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "not a party message")  # pragma: no cover
 
     def invite(self, pilot: Pilot, name: str) -> None:
-        guest = next(
-            (
-                p
-                for p in self.residents.pilots.values()
-                if p.name.casefold() == name.casefold() and p.connected
-            ),
-            None,
-        )
-        if guest is None:
-            raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"no player named {name!r} is online")
+        guest = online_pilot(self.residents.pilots, name)
         if guest.account_id == pilot.account_id:
             raise ProtocolError(ErrorCode.BAD_FIELD, "you cannot invite yourself")
         party = self.party_of(pilot.account_id)

@@ -24,6 +24,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.intents import Intent
 from callister.sim import ShipState, Zone
 from callister.store import Character
@@ -79,6 +80,18 @@ class Pilot:
     credits: int = 0
     cargo: dict[str, int] = field(default_factory=dict)
     dead: bool = False  # destroyed, waiting for the respawn transaction
+
+
+def online_pilot(pilots: Mapping[int, Pilot], name: str) -> Pilot:
+    """The connected pilot of that name (any case): whom an invitation goes to.
+    ProtocolError NOT_AVAILABLE when nobody of that name is online."""
+    found = next(
+        (p for p in pilots.values() if p.name.casefold() == name.casefold() and p.connected),
+        None,
+    )
+    if found is None:
+        raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"no player named {name!r} is online")
+    return found
 
 
 class Ids(Protocol):

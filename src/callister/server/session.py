@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections import deque
 from typing import Any
@@ -22,6 +21,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.server.bus import Subscription
+from callister.server.frames import frame_header, socket_transport, write_frame_now
+from callister.server.keepalive import KEEPALIVE
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.world import Pilot
@@ -38,53 +39,19 @@ FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
 _CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 
 
-def frame_header(opcode: int, length: int) -> bytes:
-    """A server-to-client WebSocket frame's header (RFC 6455 §5.2: FIN set, no mask, no
-    compression) for a payload of `length` bytes."""
-    if length < 126:
-        return _SHORT.pack(0x80 | opcode, length)
-    if length < 0x10000:
-        return _MEDIUM.pack(0x80 | opcode, 126, length)
-    return _LONG.pack(0x80 | opcode, 127, length)
-
-
-_SHORT, _MEDIUM, _LONG = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
-
-
-def socket_transport(ws: Any) -> Any:
-    """The socket's transport, or None when it is closing or aiohttp's internals moved."""
-    transport = getattr(getattr(ws, "_writer", None), "transport", None)
-    if transport is None or transport.is_closing():
-        return None
-    return transport
-
-
-def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
-    """Write one frame straight to the socket's transport; False (nothing written) if the
-    socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
-
-    aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
-    snapshot itself (measured), so frames go straight to the transport, header and payload in
-    one write (one system call), as send_frame does for uncompressed frames. Callers fall back
-    to their queued path."""
-    transport = socket_transport(ws)
-    if transport is None or transport.get_write_buffer_size() > backlog:
-        return False
-    try:
-        transport.write(frame_header(opcode, len(data)) + data)
-    except (ConnectionError, RuntimeError):
-        return False
-    return True
-
-
 async def open_socket(request: web.Request, *, full: bool) -> web.WebSocketResponse:
-    """Accept a client's WebSocket (the protocol's message size limit, heartbeats every 20 s,
-    no compression: snapshots are already packed). When the server is `full` the socket is
-    closed at once with 1013 "server full" (the caller sees `ws.closed` and returns it)."""
-    ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, heartbeat=20.0, compress=False)
+    """Accept a client's WebSocket (the protocol's message size limit, no compression:
+    snapshots are already packed; pings and pongs are the read loop's, see
+    server/keepalive.py). When the server is `full` the socket is closed at once with 1013
+    "server full" (the caller sees `ws.closed` and returns it)."""
+    ws = web.WebSocketResponse(
+        max_msg_size=MAX_WS_MESSAGE, heartbeat=None, autoping=False, compress=False
+    )
     await ws.prepare(request)
     if full:
         await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"server full")
+    else:
+        KEEPALIVE.watch(ws)
     return ws
 
 
@@ -125,6 +92,7 @@ class Session:
         self.outlook: dict[str, Any] | None = None
         self.outlook_tick = 0
         self.outlook_place: tuple[str, int | None] | None = None
+        self.outlook_fuel = 0.0
         self.requests: set[asyncio.Task[None]] = set()
         # issue 6: a moderator watching with no ship (hello.spectate): its snapshots are
         # centred on the entity it follows, or on (cam_x, cam_y) when that is not in view
@@ -137,8 +105,9 @@ class Session:
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
         # frames held back while the fan-out handles one zone tick (`cork`): written in one go
-        self._corked: list[bytes | memoryview] | None = None
-        self._corked_size = 0
+        self._corked: list[bytes | memoryview] | None = None  # header, payload, header, ...
+        self._corked_to: Any = None  # the transport they go to
+        self._corked_size = 0  # bytes waiting in the transport at `cork`, plus those held
 
     @property
     def centre_id(self) -> int:
@@ -190,31 +159,29 @@ class Session:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
         and any status, effects or introductions) then costs one system call, not one each.
         A session relayed from a gateway process writes each frame to the bus as before."""
-        if getattr(self.ws, "write_direct", None) is None:
-            self._corked = []
+        if getattr(self.ws, "write_direct", None) is not None:
+            return
+        transport = socket_transport(self.ws)
+        if transport is not None:
+            self._corked, self._corked_to = [], transport
+            self._corked_size = transport.get_write_buffer_size()  # what already waits
 
     def uncork(self) -> None:
         """Write the frames held since `cork` in one write."""
-        held, self._corked = self._corked, None
-        size, self._corked_size = self._corked_size, 0
-        if not held:
-            return
-        transport = socket_transport(self.ws)
-        if transport is None:
+        held, transport = self._corked, self._corked_to
+        self._corked = self._corked_to = None
+        if not held or transport is None or transport.is_closing():
             return
         try:
             transport.write(b"".join(held))
         except (ConnectionError, RuntimeError):
             return
-        self._count_sent(size)
+        self._count_sent(sum(len(frame) for frame in held[1::2]))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         if self._corked is not None:
-            transport = socket_transport(self.ws)
-            if transport is None:
-                return False
             size = len(data)
-            if transport.get_write_buffer_size() + self._corked_size + size > backlog:
+            if self._corked_size + size > backlog:
                 return False
             self._corked += (frame_header(opcode, size), data)
             self._corked_size += size

@@ -59,7 +59,7 @@ from callister.server.bus import Bus, Subscription
 from callister.server.notices import Notice, account_subject
 from callister.server.npcs import AgentRuntime
 from callister.server.outcomes import killer_of
-from callister.server.ports import Notify, Pilot, Roster, ZoneHandle
+from callister.server.ports import Notify, Pilot, Roster, ZoneHandle, online_pilot
 from callister.server.status import status_message
 from callister.server.writer import StoreWriter
 from callister.sim import Destroyed, ShipState, Zone, ZoneEvent
@@ -217,16 +217,7 @@ class ShipShare:
 
     def invite(self, captain: Pilot, ship: int, name: str) -> None:
         self._own_ship(captain, ship)
-        guest = next(
-            (
-                p
-                for p in self.roster.pilots.values()
-                if p.name.casefold() == name.casefold() and p.connected
-            ),
-            None,
-        )
-        if guest is None:
-            raise ProtocolError(ErrorCode.NOT_AVAILABLE, f"no player named {name!r} is online")
+        guest = online_pilot(self.roster.pilots, name)
         if guest.account_id == captain.account_id:
             raise ProtocolError(ErrorCode.BAD_FIELD, "you are already aboard your own ship")
         if guest.account_id in self.aboard:

@@ -18,6 +18,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from callister.agents import Action, Clone, Reply, template_reply
 from callister.agents.decide import Kind
@@ -109,19 +110,19 @@ class SpeechModel:
     ) -> Reply:
         """The clone's answer: the model's when it gives a good one in time, else the
         template's (`Reply.fallback` says why)."""
+        # the same question, put to the template and to the model alike
+        asked: dict[str, Any] = {
+            "speaker": speaker,
+            "speaker_name": speaker_name,
+            "tick": tick,
+            "allow_orders": allow_orders,
+            "crew": crew,
+            "holder": holder,
+            "possible": possible,
+        }
 
         def template(why: str | None) -> Reply:
-            r = template_reply(
-                clone,
-                message,
-                speaker=speaker,
-                speaker_name=speaker_name,
-                tick=tick,
-                allow_orders=allow_orders,
-                crew=crew,
-                holder=holder,
-                possible=possible,
-            )
+            r = template_reply(clone, message, **asked)
             self.stats["template"] += 1
             if why is None:
                 return r
@@ -145,17 +146,7 @@ class SpeechModel:
                 self.in_flight += 1
                 self.peak = max(self.peak, self.in_flight)
                 try:
-                    r = await self.mind.reply(
-                        clone,
-                        message,
-                        speaker=speaker,
-                        speaker_name=speaker_name,
-                        tick=tick,
-                        allow_orders=allow_orders,
-                        crew=crew,
-                        holder=holder,
-                        possible=possible,
-                    )
+                    r = await self.mind.reply(clone, message, **asked)
                 finally:
                     self.in_flight -= 1
         finally:

@@ -1,4 +1,5 @@
-"""A ship's vitals between the zone (numpy columns) and the character record (JSON `extra`).
+"""A ship's vitals between the zone (numpy columns) and the character record (JSON `extra`),
+and its motion (`ship_motion`), which the record keeps in columns of its own.
 
 Hull, shield, energy, fuel, weapons and ammunition are checkpointed with the ship's position
 (bounded loss, like position) except when a purchase changes them: then the economy's
@@ -22,6 +23,20 @@ def _float(extra: dict[str, Any], key: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None  # missing or damaged: the zone fills it in as full
     return float(value)
+
+
+def ship_motion(state: ShipState) -> dict[str, Any]:
+    """Where a ship is and how it moves (position, velocity, heading, dock), as the keywords
+    `Character`, `ShipState` and `Zone.add_ship` all take: what a checkpoint, a jump or a
+    re-placed ship carries over from the zone's `ShipState`."""
+    return {
+        "x": state.x,
+        "y": state.y,
+        "vx": state.vx,
+        "vy": state.vy,
+        "angle": state.angle,
+        "docked_at": state.docked_at,
+    }
 
 
 def ship_kwargs(character: Character) -> dict[str, Any]:

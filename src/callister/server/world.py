@@ -37,7 +37,7 @@ from callister.server.shipshare import ShipShare
 from callister.server.speech import SpeechModel
 from callister.server.stations import StationDesk
 from callister.server.universe_cache import UniverseCache
-from callister.server.vitals import ship_kwargs, with_vitals
+from callister.server.vitals import ship_kwargs, ship_motion, with_vitals
 from callister.server.writer import StoreWriter
 from callister.sim import (
     JumpCharging,
@@ -734,12 +734,7 @@ class World:
             state.id,
             pilot.account_id,
             hull,
-            x=state.x,
-            y=state.y,
-            vx=state.vx,
-            vy=state.vy,
-            angle=state.angle,
-            docked_at=state.docked_at,
+            **ship_motion(state),
             readmit=True,  # the same ship returning (login, jump back) keeps its id
             cargo_free=self.cargo_room(pilot),
             **vitals,
@@ -816,16 +811,7 @@ class World:
             character = pilot.character
             if handle is not None:
                 character = with_vitals(character, handle.zone.vitals(state.id))
-            pilot.character = replace(
-                character,
-                x=state.x,
-                y=state.y,
-                vx=state.vx,
-                vy=state.vy,
-                angle=state.angle,
-                docked_at=state.docked_at,
-                updated_at=time.time(),
-            )
+            pilot.character = replace(character, **ship_motion(state), updated_at=time.time())
         return pilot.character
 
     def save(self, pilot: Pilot) -> None:

@@ -32,6 +32,7 @@ from callister.server.gateway import (
 )
 from callister.server.metrics import Metrics
 from callister.server.session import open_socket
+from callister.server.tasks import single_flight
 from callister.server.world import World
 from callister.store import Account, WorldRecord
 from callister.worlds import (
@@ -101,14 +102,7 @@ class WorldHost:
             price_multiplier=s.price_multiplier,
             starting_credits=s.starting_credits,
         )
-        public = WorldRecord(
-            name=self.public,
-            seed=s.world_seed,
-            owner=None,
-            visibility="public",
-            player_limit=0,
-            rules=rules.to_dict(),
-        )
+        public = self._public_record(rules)
         await self.call(self.store.worlds.ensure, public)
         await self.reload()
         record = self.records.get(self.public, public)
@@ -179,21 +173,7 @@ class WorldHost:
             found = self.runtimes.get(name)
         if found is not None:
             return found
-        pending = self._starting.get(name)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-        self._starting[name] = future
-        try:
-            runtime = await self._start_runtime(name)
-            future.set_result(runtime)
-            return runtime
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning
-            raise
-        finally:
-            del self._starting[name]
+        return await single_flight(self._starting, name, lambda: self._start_runtime(name))
 
     async def _start_runtime(self, name: str) -> Runtime:
         record = self.records.get(name)
@@ -572,7 +552,9 @@ class WorldHost:
             if name == self.public:  # the override: the public world starts again, empty
                 await self.call(
                     self.store.worlds.ensure,
-                    dataclasses.replace(self.runtimes_public_record(), state="live"),
+                    dataclasses.replace(
+                        self._public_record(WorldRules(pvp=self.settings.pvp)), state="live"
+                    ),
                 )
                 await self.reload()
                 world = self.services.world
@@ -585,15 +567,15 @@ class WorldHost:
         finally:
             self._deleting.discard(name)
 
-    def runtimes_public_record(self) -> WorldRecord:
-        s = self.settings
+    def _public_record(self, rules: WorldRules) -> WorldRecord:
+        """The public world's record: the settings' seed, open to all, without an owner."""
         return WorldRecord(
             name=self.public,
-            seed=s.world_seed,
+            seed=self.settings.world_seed,
             owner=None,
             visibility="public",
             player_limit=0,
-            rules=WorldRules(pvp=s.pvp).to_dict(),
+            rules=rules.to_dict(),
         )
 
     async def _content_changes(self) -> None:

@@ -273,8 +273,7 @@ def slot_weapons(store: EntityStore, row: int) -> tuple[str, ...]:
     """The weapon keys of a ship's slots ("" for an empty slot), one per hull slot."""
     slots = store.slots.item(row)
     return tuple(
-        "" if (w := store.weapon.item(row, s)) == NO_WEAPON else WEAPON_KEYS[w]
-        for s in range(slots)
+        "" if w == NO_WEAPON else WEAPON_KEYS[w] for w in store.weapon[row, :slots].tolist()
     )
 
 

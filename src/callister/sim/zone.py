@@ -273,9 +273,7 @@ class Zone:
             fuel_max=store.fuel_max.item(row),
             weapons=slot_weapons(store, row),
             ammo=tuple(store.ammo[row, :slots].tolist()),
-            cooldowns=tuple(
-                max(0, store.ready.item(row, s) - tick) * self.dt for s in range(slots)
-            ),
+            cooldowns=tuple(max(0, r - tick) * self.dt for r in store.ready[row, :slots].tolist()),
             cargo_free=store.cargo_free.item(row),
             criminal_s=max(0, store.criminal_until.item(row) - tick) * self.dt
             if store.flags.item(row) & CRIMINAL

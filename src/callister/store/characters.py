@@ -134,20 +134,18 @@ class CharacterRepository:
         """The saved character of that account in that world, or None."""
         account_id = check.int64("account_id", account_id)
         world = check.text("world", world)
-        return self._db.one(
-            f"SELECT {_COLUMNS} FROM characters WHERE account_id = ? AND world = ?",
-            (account_id, world),
-            map=_character,
-        )
+        return self._one("account_id = ? AND world = ?", (account_id, world))
 
     def by_ship(self, world: str, ship_id: int) -> Character | None:
         """The saved character in `world` whose ship is `ship_id`, or None."""
         world = check.text("world", world)
         ship_id = check.int64("ship_id", ship_id)
+        return self._one("world = ? AND ship_id = ?", (world, ship_id))
+
+    def _one(self, where: str, params: tuple[Any, ...]) -> Character | None:
+        """The character the condition picks (one at most: it names a key), or None."""
         return self._db.one(
-            f"SELECT {_COLUMNS} FROM characters WHERE world = ? AND ship_id = ?",
-            (world, ship_id),
-            map=_character,
+            f"SELECT {_COLUMNS} FROM characters WHERE {where}", params, map=_character
         )
 
     def in_system(self, world: str, x: int, y: int) -> list[Character]:

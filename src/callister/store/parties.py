@@ -35,6 +35,14 @@ def _load(cur: Cursor, world: str, party_id: int) -> Party | None:
     return Party(int(row[0]), str(row[1]), leader, tuple(m[2] for m in members))
 
 
+def _add_member(cur: Cursor, world: str, party_id: int, account_id: int, at: float) -> None:
+    """The account joins the party (the table's key refuses one already in a party)."""
+    cur.execute(
+        "INSERT INTO party_members (account_id, world, party_id, joined_at) VALUES (?, ?, ?, ?)",
+        (account_id, world, party_id, at),
+    )
+
+
 def _party_of(cur: Cursor, world: str, account_id: int) -> int | None:
     row = cur.execute(
         "SELECT party_id FROM party_members WHERE account_id = ? AND world = ?",
@@ -74,20 +82,12 @@ class PartyRepository:
                 ).one()
                 assert row is not None
                 party_id = int(row[0])
-                cur.execute(
-                    "INSERT INTO party_members (account_id, world, party_id, joined_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (inviter, world, party_id, at),
-                )
+                _add_member(cur, world, party_id, inviter, at)
             party = _load(cur, world, party_id)
             assert party is not None
             if len(party.members) >= max_size:
                 raise PartyFull(f"the party has {len(party.members)} members, the most allowed")
-            cur.execute(
-                "INSERT INTO party_members (account_id, world, party_id, joined_at) "
-                "VALUES (?, ?, ?, ?)",
-                (account_id, world, party_id, at),
-            )
+            _add_member(cur, world, party_id, account_id, at)
             done = _load(cur, world, party_id)
             assert done is not None
             return done

@@ -1,0 +1,49 @@
+"""Writing WebSocket frames straight to a socket's transport (RFC 6455, server side).
+
+aiohttp's own send_* are coroutines; one task switch per frame would cost more than the
+snapshot itself (measured), so the server builds a frame's header itself and writes header and
+payload in one write (one system call), as aiohttp's send_frame does for uncompressed frames.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from aiohttp import WSMsgType
+
+
+def frame_header(opcode: int, length: int) -> bytes:
+    """A server-to-client WebSocket frame's header (RFC 6455 §5.2: FIN set, no mask, no
+    compression) for a payload of `length` bytes."""
+    if length < 126:
+        return _SHORT.pack(0x80 | opcode, length)
+    if length < 0x10000:
+        return _MEDIUM.pack(0x80 | opcode, 126, length)
+    return _LONG.pack(0x80 | opcode, 127, length)
+
+
+_SHORT, _MEDIUM, _LONG = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
+
+
+def socket_transport(ws: Any) -> Any:
+    """The socket's transport, or None when it is closing or aiohttp's internals moved."""
+    transport = getattr(getattr(ws, "_writer", None), "transport", None)
+    if transport is None or transport.is_closing():
+        return None
+    return transport
+
+
+def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
+    """Write one frame straight to the socket's transport; False (nothing written) if the
+    socket is closing, has more than `backlog` bytes waiting, or aiohttp's internals moved.
+
+    Callers fall back to their queued path."""
+    transport = socket_transport(ws)
+    if transport is None or transport.get_write_buffer_size() > backlog:
+        return False
+    try:
+        transport.write(frame_header(opcode, len(data)) + data)
+    except (ConnectionError, RuntimeError):
+        return False
+    return True

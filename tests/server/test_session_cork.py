@@ -1,0 +1,88 @@
+"""Session.cork/uncork: what one zone tick sends a socket goes out in one write, in order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+from tests.conftest import LiveServer
+from tests.server.wsclient import player
+
+from callister.protocol.messages import encode_server
+from callister.server.frames import frame_header, socket_transport
+from callister.server.session import SNAPSHOT_BACKLOG, Session
+
+
+class CountedWrites:
+    """Counts the writes made to a real transport (and passes them on)."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport, self.writes = transport, 0
+        self._write = transport.write
+
+    def __call__(self, data: bytes) -> None:
+        self.writes += 1
+        self._write(data)
+
+    def __enter__(self) -> CountedWrites:
+        self.transport.write = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.transport.write  # the class's own method again
+
+
+async def _frames_after(ws: aiohttp.ClientWebSocketResponse, marker: str, n: int) -> list[Any]:
+    """The `n` frames that follow the chat message `marker` (frames before it are skipped)."""
+    while True:
+        msg = await ws.receive(timeout=10)
+        if msg.type == aiohttp.WSMsgType.TEXT and json.loads(msg.data).get("text") == marker:
+            break
+    out = []
+    for _ in range(n):
+        msg = await ws.receive(timeout=10)
+        out.append(json.loads(msg.data) if msg.type == aiohttp.WSMsgType.TEXT else msg.data)
+    return out
+
+
+def test_frame_headers_follow_rfc_6455() -> None:
+    assert frame_header(0x2, 5) == b"\x82\x05"
+    assert frame_header(0x1, 125) == b"\x81\x7d"
+    assert frame_header(0x2, 126) == b"\x82\x7e\x00\x7e"
+    assert frame_header(0x2, 70000) == b"\x82\x7f" + (70000).to_bytes(8, "big")
+
+
+async def test_a_corked_tick_is_one_write_in_the_order_written(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "Corky")
+    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
+    transport = socket_transport(session.ws)
+    with CountedWrites(transport) as counted:
+        session.cork()
+        session.send_json(encode_server("chat", text="first"))
+        assert session.send_snapshot(b"\x01\x02\x03")
+        session.send_json(encode_server("chat", text="last"))
+        assert counted.writes == 0  # held
+        session.uncork()
+        assert counted.writes == 1
+    assert bot.ws is not None
+    frames = await _frames_after(bot.ws, "first", 2)
+    assert frames[0] == b"\x01\x02\x03"
+    assert frames[1]["text"] == "last"
+
+
+async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arrives(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "Brimful")
+    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
+    session.cork()
+    session.send_json(encode_server("chat", text="mark"))
+    assert not session.send_snapshot(b"\x00" * (SNAPSHOT_BACKLOG + 1))  # best effort: skipped
+    session.send_json(encode_server("chat", text="kept"))
+    session.uncork()
+    assert bot.ws is not None
+    frames = await _frames_after(bot.ws, "mark", 1)
+    assert frames[0]["text"] == "kept"
