@@ -1,15 +1,17 @@
-"""Shared fixtures: a real server on loopback (in-process aiohttp on a real TCP port)."""
+"""Shared fixtures: a real server on loopback (in-process aiohttp on a real TCP port), and
+fresh schemas on the PostgreSQL test server (tests/postgres.py)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from tests.postgres import PG_URL, fresh_schema, require_postgres
 
 from callister.server.app import SERVICES, Services, build_app
 from callister.server.settings import Settings
@@ -63,13 +65,36 @@ async def running(settings: Settings) -> AsyncIterator[LiveServer]:
         await server.server.close()
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with running(make_settings(tmp_path)) as server:
-        yield server
+def live_server(**overrides: Any) -> Any:
+    """A fixture: a live server for each test, on make_settings with these `overrides`. A test
+    module names its own, e.g. `deadly = live_server(damage_multiplier=50.0)`."""
+
+    @pytest.fixture
+    async def fixture(tmp_path: Path) -> AsyncIterator[LiveServer]:
+        async with running(make_settings(tmp_path, **overrides)) as server:
+            yield server
+
+    return fixture
+
+
+live = live_server()
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def pg_base() -> str:
+    """The PostgreSQL test server URL (no schema), after checking it is reachable."""
+    require_postgres()
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL store URL in a unique schema, dropped afterwards."""
+    with fresh_schema() as url:
+        yield url

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.command_line import run_callister as cli
 
 from callister.cli.main import build_parser
 
@@ -39,17 +38,6 @@ COMMANDS = [
     ["admin", "ledger"],
     ["admin", "ledger", "audit"],
 ]
-
-
-def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "callister")

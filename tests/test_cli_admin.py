@@ -10,7 +10,6 @@ import io
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.store.conftest import pg_url, raw_sql, store_url  # noqa: F401  (both backends)
+from tests.command_line import operator_env, run_callister
+from tests.examples import FRONTIER_PACK
+from tests.store.conftest import raw_sql, store_url  # noqa: F401  (both backends)
 
 from callister.cli.main import main
 from callister.store import Character, ItemMove, Posting, WorldRecord, open_store
@@ -481,22 +482,8 @@ def test_ledger_audit_finds_a_corrupted_row(
 
 # ------------------------------------------------------------------- through the real binary
 def cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CALLISTER_")}
-    out = subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        check=False,
-        start_new_session=True,  # no controlling terminal: getpass reads standard input
-        env={
-            **base,
-            "CALLISTER_ARGON2_TIME_COST": "1",
-            "CALLISTER_ARGON2_MEMORY_KIB": "8192",
-            **(env or {}),
-        },
-    )
+    fast_hashing = {"CALLISTER_ARGON2_TIME_COST": "1", "CALLISTER_ARGON2_MEMORY_KIB": "8192"}
+    out = run_callister(*args, stdin=stdin, env=operator_env(**fast_hashing, **(env or {})))
     return Result(out.returncode, out.stdout, out.stderr)
 
 
@@ -658,7 +645,6 @@ def test_two_person_rule_through_the_real_command_line(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------- world content, params
-EXAMPLE_PACK = Path(__file__).parents[1] / "docs" / "examples" / "frontier"
 
 
 def test_world_content_set_show_and_params(people: Admin, tmp_path: Path) -> None:
@@ -673,7 +659,7 @@ def test_world_content_set_show_and_params(people: Admin, tmp_path: Path) -> Non
     # a malformed pack: every problem with file, entry and field; exit 1; nothing stored
     bad = tmp_path / "bad"
     bad.mkdir()
-    for f in EXAMPLE_PACK.glob("*.toml"):
+    for f in FRONTIER_PACK.glob("*.toml"):
         (bad / f.name).write_text(f.read_text().replace("thrust = 75.0", 'thrust = "fast"'))
     refused = people("world", "content", "set", "frontier", str(bad), who="Root")
     assert refused.code == 1
@@ -685,14 +671,14 @@ def test_world_content_set_show_and_params(people: Admin, tmp_path: Path) -> Non
         "hulls.toml", "corsair", "thrust")  # fmt: skip
     assert people.ok("world", "content", "show", "frontier", "--json").json()["version"] == 0
     # a player may not; an administrator may
-    assert "admin" in people.fails("world", "content", "set", "frontier", str(EXAMPLE_PACK),
+    assert "admin" in people.fails("world", "content", "set", "frontier", str(FRONTIER_PACK),
                                    who="Bob")  # fmt: skip
-    out = people.ok("world", "content", "set", "frontier", str(EXAMPLE_PACK), who="Root").out
+    out = people.ok("world", "content", "set", "frontier", str(FRONTIER_PACK), who="Root").out
     assert out.startswith("frontier: content version 1: frontier 1.0.0")
     assert "hulls: adds corsair; changes hauler (cargo, price)" in out
     shown = people.ok("world", "content", "show", "frontier", "--json").json()
     assert shown["version"] == 1 and shown["pack"]["name"] == "frontier"
-    assert shown["pack"]["files"]["hulls.toml"] == (EXAMPLE_PACK / "hulls.toml").read_text()
+    assert shown["pack"]["files"]["hulls.toml"] == (FRONTIER_PACK / "hulls.toml").read_text()
     assert shown["pack"]["changes"]["weapons"]["added"] == ["flak"]
     text = people.ok("world", "content", "show", "frontier", "--files").out
     assert "--- hulls.toml" in text and "version 1: frontier 1.0.0" in text

@@ -11,27 +11,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.command_line import run_callister
+from tests.examples import FRONTIER_PACK
 
 ROOT = Path(__file__).parents[1]
-EXAMPLE = ROOT / "docs" / "examples" / "frontier"
 DOC = ROOT / "docs" / "worlds.md"
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
+    return run_callister(*args, cwd=cwd)
 
 
 def broken(tmp_path: Path) -> Path:
     """The example pack with the two mistakes docs/worlds.md describes."""
     pack = tmp_path / "frontier-broken"
-    shutil.copytree(EXAMPLE, pack)
+    shutil.copytree(FRONTIER_PACK, pack)
     hulls = pack / "hulls.toml"
     text = hulls.read_text().replace("thrust = 75.0", 'thrust = "fast"')
     hulls.write_text(text.replace('loadout = ["flak"', 'loadout = ["flack"'))
@@ -68,12 +62,12 @@ def test_a_malformed_pack_as_the_doc_shows(tmp_path: Path) -> None:
 
 def test_the_doc_shows_every_example_file() -> None:
     doc = DOC.read_text()
-    for path in sorted(EXAMPLE.glob("*.toml")):
+    for path in sorted(FRONTIER_PACK.glob("*.toml")):
         assert f"`{path.name}`:\n\n```toml\n{path.read_text()}```" in doc, path.name
 
 
 def test_validate_json(tmp_path: Path) -> None:
-    out = cli("admin", "world", "content", "validate", str(EXAMPLE), "--json")
+    out = cli("admin", "world", "content", "validate", str(FRONTIER_PACK), "--json")
     data = json.loads(out.stdout)
     assert out.returncode == 0 and data["valid"] is True
     [pack] = data["packs"]
@@ -98,7 +92,7 @@ def test_validate_stacked_packs_and_stored_form(tmp_path: Path) -> None:
     second.mkdir()
     (second / "pack.toml").write_text('[pack]\nname = "second"\nversion = "2.0.0"\n')
     (second / "hulls.toml").write_text("[corsair]\nprice = 1\n")  # the first pack's hull
-    out = cli("admin", "world", "content", "validate", str(EXAMPLE), str(second))
+    out = cli("admin", "world", "content", "validate", str(FRONTIER_PACK), str(second))
     assert out.returncode == 0, out.stderr
     assert "second 2.0.0: valid" in out.stdout and "hulls: changes corsair (price)" in out.stdout
     # alone, the second pack changes a hull that does not exist: a new entry, incomplete
@@ -108,7 +102,7 @@ def test_validate_stacked_packs_and_stored_form(tmp_path: Path) -> None:
     )
     stored = tmp_path / "frontier.json"
     dump = "from callister.content import ContentPack; import json, sys; "
-    dump += f"print(json.dumps(ContentPack.from_dir({str(EXAMPLE)!r}).to_json()))"
+    dump += f"print(json.dumps(ContentPack.from_dir({str(FRONTIER_PACK)!r}).to_json()))"
     stored.write_text(
         subprocess.run(
             [sys.executable, "-c", dump], capture_output=True, text=True, check=True

@@ -1,8 +1,7 @@
 """The language-model path, for real: a local aiohttp server that speaks the OpenAI
-chat-completions protocol (tests/agents/_fake_llm.py) stands in for llama.cpp's server, Ollama
-or vLLM. It answers well, slowly, with garbage, against the schema, against the rules, or with
-HTTP errors, and the clone must use good answers and fall back to its default mind for
-everything else."""
+chat-completions protocol stands in for llama.cpp's server, Ollama or vLLM. It answers well,
+slowly, with garbage, against the schema, against the rules, or with HTTP errors, and the
+clone must use good answers and fall back to its default mind for everything else."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_llm import FakeModel, serving
 
 from callister.agents import Action, DefaultMind, Role, SeenEvent
 from callister.agents.clonefile import SigningKey, export_clone
@@ -27,14 +27,13 @@ from callister.agents.llm import (
 )
 from callister.agents.llm.openai import chat_url
 
-from ._fake_llm import FakeChatModel, chat_server
 from ._support import attack, make_clone, observe, pirate
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[str, FakeChatModel]]:
-    model = FakeChatModel()
-    async with chat_server(model) as url:
+async def server() -> AsyncIterator[tuple[str, FakeModel]]:
+    model = FakeModel()
+    async with serving(model) as url:
         yield url, model
 
 
@@ -56,7 +55,7 @@ def test_chat_url() -> None:
     assert chat_url("http://h/x/chat/completions") == "http://h/x/chat/completions"
 
 
-async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeChatModel]) -> None:
+async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeModel]) -> None:
     url, model = server
     model.content = '{"say": "Rook shot at us. I will not forget it."}'
     mind = _mind(url)
@@ -88,7 +87,7 @@ async def test_a_good_answer_is_used_and_grounded(server: tuple[str, FakeChatMod
     ],
 )
 async def test_bad_answers_fall_back_to_the_default_mind(
-    server: tuple[str, FakeChatModel], setup: dict[str, Any], reason: str
+    server: tuple[str, FakeModel], setup: dict[str, Any], reason: str
 ) -> None:
     url, model = server
     for key, value in setup.items():
@@ -109,7 +108,7 @@ async def test_an_unreachable_endpoint_falls_back() -> None:
     assert r.source == "template" and r.fallback is not None and r.fallback.startswith("error")
 
 
-async def test_orders_never_go_to_the_model(server: tuple[str, FakeChatModel]) -> None:
+async def test_orders_never_go_to_the_model(server: tuple[str, FakeModel]) -> None:
     url, model = server
     mind = _mind(url)
     r = await mind.reply(make_clone(role=Role.PILOT), "dock at the station", speaker=7, tick=5)
@@ -117,7 +116,7 @@ async def test_orders_never_go_to_the_model(server: tuple[str, FakeChatModel]) -
     assert r.order is not None and r.order.action is Action.DOCK and model.requests == []
 
 
-async def test_reflection_beliefs_are_checked(server: tuple[str, FakeChatModel]) -> None:
+async def test_reflection_beliefs_are_checked(server: tuple[str, FakeModel]) -> None:
     url, model = server
     clone = _remembering()
     DefaultMind().notice(clone, SeenEvent("attacked", 11, actor=99, target=clone.id))
@@ -133,7 +132,7 @@ async def test_reflection_beliefs_are_checked(server: tuple[str, FakeChatModel])
     assert "A stranger loves us." not in out and mind.stats["invalid"] == 1
 
 
-async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeChatModel]) -> None:
+async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeModel]) -> None:
     url, model = server
     obs = observe(hull=0.6, contacts=[pirate()], events=[attack()])
     model.content = json.dumps({"action": "flee", "target": -1, "say": "Too hot here, we leave."})
@@ -150,9 +149,7 @@ async def test_plans_are_checked_against_the_rules(server: tuple[str, FakeChatMo
     assert d3.say == default.say and mind.stats["invalid"] == 2
 
 
-async def test_host_cli_uses_the_endpoint(
-    server: tuple[str, FakeChatModel], tmp_path: Path
-) -> None:
+async def test_host_cli_uses_the_endpoint(server: tuple[str, FakeModel], tmp_path: Path) -> None:
     url, model = server
     model.content = '{"say": "Greetings from the model."}'
     clone_file = tmp_path / "vega.clone"

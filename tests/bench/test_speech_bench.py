@@ -1,4 +1,4 @@
-"""`callister bench speech` against the stand-in model provider of tests/server/test_speech.py
+"""`callister bench speech` against the stand-in model provider of tests/fake_llm.py
 (a real HTTP server speaking the OpenAI chat-completions API): the report's fields and counts."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import pytest
 
 from callister.bench.speech import run_speech_bench
 
-from ..server.test_speech import Provider, provider  # noqa: F401  (the fixture)
+from ..fake_llm import FakeModel
+from ..server.test_speech import provider  # noqa: F401  (the fixture)
 
 
 async def test_the_speech_bench_reports_accepted_replies_and_fallbacks(
-    provider: tuple[str, Provider],  # noqa: F811
+    provider: tuple[str, FakeModel],  # noqa: F811
 ) -> None:
     url, p = provider
     p.content = json.dumps({"say": "Rook Varga hit us twice. I'd rather not meet him again."})

@@ -1,6 +1,7 @@
 """Helpers for the cluster tests: a nats-server subprocess the test controls (auth on, the
 cluster's generated configuration), a TCP proxy that can black-hole traffic (a network
-partition), and database connections as a worker opens them."""
+partition), database connections as a worker opens them, and the environment the cluster's
+processes run with."""
 
 from __future__ import annotations
 
@@ -15,9 +16,64 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 
+from callister.bench.net import bench_env
 from callister.cluster.nats_bus import connect
-from callister.cluster.procs import NatsProcess
+from callister.cluster.procs import Cluster, NatsProcess
+from callister.server.universe_cache import UniverseCache
+from callister.server.world import find_home_systems
 from callister.store import Database, open_store
+
+
+def cluster_env(**extra: str) -> dict[str, str]:
+    """The processes' environment: one home system, no NPCs, no PvP, no fuel use, short lease
+    and checkpoint intervals, so a test's bots and kills see results in seconds."""
+    return bench_env(
+        {
+            "CALLISTER_HOME_SYSTEMS": "1",  # everyone starts in one system: its worker matters
+            "CALLISTER_CHECKPOINT_INTERVAL_S": "0.5",
+            "CALLISTER_NPC_DENSITY": "0",
+            "CALLISTER_PVP": "false",  # nobody dies: every ship keeps its id
+            "CALLISTER_FUEL_MULTIPLIER": "0",  # bots jump every few seconds: never run dry
+            "CALLISTER_LEASE_TTL_S": "3",
+            "CALLISTER_RECONNECT_GRACE_S": "60",
+            "CALLISTER_LOG_LEVEL": "info",
+            "CALLISTER_LOG_JSON": "false",
+            **extra,
+        }
+    )
+
+
+def first_home_zone() -> str:
+    """The zone of the first home system of world `infinity` on seed 1, where a player of a
+    cluster_env() cluster starts."""
+    universe = UniverseCache(1)
+    try:
+        hx, hy, _ = find_home_systems(universe, 1)[0]
+    finally:
+        universe.close()
+    return f"infinity.{hx}.{hy}"
+
+
+async def ready(cluster: Cluster, *names: str) -> None:
+    """Wait (off the event loop) until each of these processes answers its health check."""
+    loop = asyncio.get_running_loop()
+    for name in names:
+        await loop.run_in_executor(None, cluster.wait_healthy, name, 120.0)
+
+
+async def start_worker_and_gateway(cluster: Cluster) -> None:
+    """Worker w1 and gateway g1, both healthy and g1 routing to w1: a cluster players can use."""
+    cluster.start("worker", "w1")
+    cluster.start("gateway", "g1")
+    await ready(cluster, "w1", "g1")
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+
+
+async def add_worker(cluster: Cluster, name: str, workers: int) -> None:
+    """Start one more worker and wait until gateway g1 routes to all `workers` of them."""
+    cluster.start("worker", name)
+    await ready(cluster, name)
+    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", workers)
 
 
 @contextlib.contextmanager

@@ -11,24 +11,29 @@ partition).
 `pg_connect()` opens connections (`Database`s, one each, as a worker's) into a fresh schema
 the store has migrated (the cluster's tables are store migration 8). The schema is dropped
 afterwards.
+
+`cluster` is a `Cluster` of real processes (`cluster_env()`) on that nats-server and the
+`pg_url` schema; every process it started is stopped at teardown.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from tests.cluster._support import NatsServer, TcpProxy, database_connections, nats_server_binary
+from tests.cluster._support import (
+    NatsServer,
+    TcpProxy,
+    cluster_env,
+    database_connections,
+    nats_server_binary,
+)
+from tests.postgres import fresh_schema
 
+from callister.cluster.procs import Cluster
 from callister.store import Database
-
-PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
@@ -68,26 +73,20 @@ async def proxy(nats_server: NatsServer) -> AsyncIterator[TcpProxy]:
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
-def _require_postgres() -> None:
-    try:
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        message = f"PostgreSQL at {PG_URL} unreachable: {exc}"
-        if os.environ.get("CALLISTER_SKIP_POSTGRES") == "1":
-            pytest.skip(message)
-        pytest.fail(f"{message} (set CALLISTER_SKIP_POSTGRES=1 to skip PostgreSQL tests)")
-
-
 @pytest.fixture
 def pg_connect() -> Iterator[Callable[[], Database]]:
     """Opens connections (a `Database` each) into one fresh schema holding the cluster tables."""
-    _require_postgres()
-    schema = f"c_{uuid.uuid4().hex[:16]}"
+    with fresh_schema("c") as url, database_connections(url) as connect:
+        yield connect
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:
+    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
     try:
-        with database_connections(f"{PG_URL}?schema={schema}") as connect:
-            yield connect
+        yield c
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-            )
+        c.stop_all()

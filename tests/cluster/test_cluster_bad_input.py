@@ -3,35 +3,21 @@ the NATS subjects a worker serves, and start-up with an unreachable NATS or a wr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
-from tests.cluster._support import NatsServer
-from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.cluster._support import NatsServer, cluster_env, first_home_zone, ready
+from tests.command_line import run_callister
 from tests.waiting import until
 
 from callister.cluster.procs import Cluster, free_port
 from callister.cluster.subjects import GATEWAY, WORKER
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.server.universe_cache import UniverseCache
-from callister.server.world import find_home_systems
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    try:
-        yield c
-    finally:
-        c.stop_all()
 
 
 async def ask(nc: Client, subject: str, data: bytes) -> dict[str, object]:
@@ -45,7 +31,7 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
     cluster: Cluster, nats_server: NatsServer
 ) -> None:
     cluster.start("worker", "w1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_healthy, "w1", 120.0)
+    await ready(cluster, "w1")
     nc = await nats_server.connect(GATEWAY)  # what a gateway may send, malformed
     worker_nc = await nats_server.connect(WORKER)
     try:
@@ -59,12 +45,7 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
         answer = await ask(nc, claim, b'{"zone": "infinity.123456.654321"}')
         assert answer["ok"] is False and "no star system" in str(answer["error"]), answer
         # a real zone: the first home system of the world's seed
-        universe = UniverseCache(1)
-        try:
-            hx, hy, _ = find_home_systems(universe, 1)[0]
-        finally:
-            universe.close()
-        zone = f"infinity.{hx}.{hy}"
+        zone = first_home_zone()
         answer = await ask(nc, claim, json.dumps({"zone": zone}).encode())
         assert answer["ok"] is True, answer
         for bad in (b"garbage", b'{"sid": "s"}', b'{"sid": "s", "gw": "g", "account": "x"}'):
@@ -98,17 +79,11 @@ async def test_malformed_requests_are_answered_and_the_worker_lives_on(
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cluster_env(**(env or {})),
-    )
+    return run_callister(*args, env=cluster_env(**(env or {})), timeout=60)
 
 
 @pytest.mark.parametrize("role", ["worker", "gateway"])
-def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:  # noqa: F811
+def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:
     port = str(free_port())
     dead = f"nats://127.0.0.1:{free_port()}"
     out = run_cli(role, "--nats", dead, "--db", pg_url, "--port", port)
@@ -125,7 +100,7 @@ def test_start_up_errors_say_what_to_fix(role: str, pg_url: str) -> None:  # noq
 def test_missing_or_wrong_credentials_are_start_up_errors(
     role: str,
     nats_server: NatsServer,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
     tmp_path: Path,
 ) -> None:
     nats_server.expect_refusals()
@@ -153,9 +128,7 @@ async def test_bad_hellos_at_a_gateway_are_refused_with_their_codes(cluster: Clu
 
     cluster.start("worker", "w1")
     cluster.start("gateway", "g1")
-    loop = asyncio.get_running_loop()
-    for name in ("w1", "g1"):
-        await loop.run_in_executor(None, cluster.wait_healthy, name, 120.0)
+    await ready(cluster, "w1", "g1")
     g = cluster.procs["g1"]
     async with aiohttp.ClientSession() as http:
         bot = Bot(g.url, g.ws, "hello1", session=http)

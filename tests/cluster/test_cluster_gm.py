@@ -3,16 +3,12 @@ owns through the jump's hand-off (outbox row, fences), and arrives where the GM 
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from tests.cluster._support import NatsServer
-from tests.cluster.test_cluster_ops import ready, until
-from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.cluster._support import add_worker, start_worker_and_gateway
+from tests.cluster.test_cluster_ops import until
 
 from callister.bots.client import Bot, GmRefused
 from callister.cluster.procs import Cluster
@@ -21,24 +17,11 @@ from callister.store import open_store
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    try:
-        yield c
-    finally:
-        c.stop_all()
-
-
 async def test_gm_teleport_hands_the_ship_to_the_worker_that_owns_the_target(
     cluster: Cluster,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         g = cluster.procs["g1"]
         gm = Bot(g.url, g.ws, "gmroot", session=http, jump_every_s=0)
@@ -56,9 +39,7 @@ async def test_gm_teleport_hands_the_ship_to_the_worker_that_owns_the_target(
         with pytest.raises(GmRefused) as refused:
             await player.gm("teleport", ship=gm.ship, x=3000.0, y=0.0)
         assert refused.value.code == "FORBIDDEN"
-        cluster.start("worker", "w2")  # the emptier worker: the next system goes there
-        await ready(cluster, "w2")
-        await loop.run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await add_worker(cluster, "w2", workers=2)  # the emptier worker: the next system goes there
         assert player.system is not None
         home = (player.system["x"], player.system["y"])
         target = player.system["links"][0]

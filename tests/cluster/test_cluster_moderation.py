@@ -5,17 +5,12 @@ bans reach players whichever worker serves them; the API keeps its role checks."
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
-from tests.cluster._support import NatsServer
-from tests.cluster.test_cluster_ops import flying_bot, ready, until
-from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
-from tests.server.wsclient import close_code
+from tests.cluster._support import add_worker, start_worker_and_gateway
+from tests.cluster.test_cluster_ops import flying_bot, until
+from tests.server.wsclient import capture, close_code
 
 from callister.bots.client import Bot
 from callister.cluster.procs import Cluster
@@ -25,41 +20,20 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    c.env["CALLISTER_REBALANCE_S"] = "0"  # the test places the systems itself
-    try:
-        yield c
-    finally:
-        c.stop_all()
-
-
-def record(bot: Bot) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    original = bot._on_frame
-
-    def on_frame(data: str | bytes) -> None:
-        if isinstance(data, str):
-            seen.append(json.loads(data))
-        original(data)
-
-    bot._on_frame = on_frame  # type: ignore[method-assign]
-    return seen
+def cluster(cluster: Cluster) -> Cluster:
+    """The conftest's cluster, without the rebalancer: the test places the systems itself."""
+    cluster.env["CALLISTER_REBALANCE_S"] = "0"
+    return cluster
 
 
 async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     g = cluster.procs["g1"]
     async with aiohttp.ClientSession() as http:
         victim = await flying_bot(http, cluster, "victim1")
         grief_a = await flying_bot(http, cluster, "griefa")
         home = f"infinity.{victim.system['x']}.{victim.system['y']}"  # type: ignore[index]
-        cluster.start("worker", "w2")
-        await ready(cluster, "w2")
-        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await add_worker(cluster, "w2", workers=2)
         # the second griefer goes next door: a new system, placed on the emptier worker w2
         grief_b = await flying_bot(http, cluster, "griefb")
         await grief_b.send({"t": "jump", "ship": grief_b.ship, "to": grief_b.system["links"][0]})  # type: ignore[index]
@@ -68,7 +42,7 @@ async def test_reports_mutes_and_bans_across_workers(cluster: Cluster) -> None:
         bots = [victim, grief_a, grief_b]
 
         # the victim reports; the footage comes from w1's recorder of the home system
-        seen = record(victim)
+        seen = capture(victim)
         await asyncio.gather(*(b.pump(1.0) for b in bots))
         await victim.send(
             {"t": "report", "kind": "player", "target": "griefa", "reason": "griefing",

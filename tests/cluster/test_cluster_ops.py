@@ -7,17 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psycopg
 import pytest
-from tests.cluster._support import NatsServer, TcpProxy
-from tests.cluster.test_cluster_processes import PG, cluster_env, pg_url  # noqa: F401
+from tests.cluster._support import NatsServer, TcpProxy, add_worker, ready, start_worker_and_gateway
+from tests.command_line import run_callister
 
 from callister.bots.client import Bot
 from callister.cluster import fencing
@@ -29,25 +26,18 @@ from callister.store import Fenced, open_store
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-@pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    try:
-        yield c
-    finally:
-        c.stop_all()
-
-
-def raw(pg_url: str) -> psycopg.Connection[Any]:  # noqa: F811
+def raw(pg_url: str) -> psycopg.Connection[Any]:
     conn = psycopg.connect(pg_url.split("?")[0], autocommit=True)
     conn.execute(f'SET search_path TO "{pg_url.split("schema=")[1]}"')
     return conn
 
 
-async def ready(cluster: Cluster, *names: str) -> None:
-    loop = asyncio.get_running_loop()
-    for name in names:
-        await loop.run_in_executor(None, cluster.wait_healthy, name, 120.0)
+def zone_cli(
+    nats_server: NatsServer, *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """`python -m callister zone ...` as an operator runs it: over NATS, with the admin's nkey."""
+    nkey = str(nats_server.keys[ADMIN])
+    return run_callister("zone", *args, "--nats", nats_server.url, "--nkey", nkey, timeout=timeout)
 
 
 async def until(cond: Any, timeout: float, what: str, bot: Bot | None = None) -> None:
@@ -75,7 +65,7 @@ async def flying_bot(http: aiohttp.ClientSession, cluster: Cluster, name: str) -
 async def test_partitioned_worker_stops_and_its_late_writes_are_refused(
     cluster: Cluster,
     nats_server: NatsServer,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     proxy = TcpProxy(nats_server.port)
     await proxy.start()
@@ -146,61 +136,21 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
     cluster: Cluster,
     nats_server: NatsServer,
 ) -> None:
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         bot = await flying_bot(http, cluster, "mover1")
         ship = bot.ship
         zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
-        cluster.start("worker", "w2")
-        await ready(cluster, "w2")
-        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await add_worker(cluster, "w2", workers=2)
         await bot.pump(1.0)
 
-        listed = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "-m",
-                "callister",
-                "zone",
-                "list",
-                "--nats",
-                nats_server.url,
-                "--nkey",
-                str(nats_server.keys[ADMIN]),
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        listed = await asyncio.to_thread(zone_cli, nats_server, "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert zone in json.loads(listed.stdout)["workers"]["w1"]["zones"]
 
         started = time.monotonic()
         moved = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "-m",
-                "callister",
-                "zone",
-                "move",
-                zone,
-                "--to",
-                "w2",
-                "--nats",
-                nats_server.url,
-                "--nkey",
-                str(nats_server.keys[ADMIN]),
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
+            zone_cli, nats_server, "move", zone, "--to", "w2", "--json", timeout=60
         )
         assert moved.returncode == 0, moved.stderr + moved.stdout
         answer = json.loads(moved.stdout)
@@ -215,24 +165,7 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
         print(f"zone move took {answer['ms']:.0f} ms at the worker; the player saw {pause:.1f} s")
 
         # a bad move is refused with a clear message, not a crash
-        bad = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "-m",
-                "callister",
-                "zone",
-                "move",
-                "infinity.9999.9999",
-                "--nats",
-                nats_server.url,
-                "--nkey",
-                str(nats_server.keys[ADMIN]),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        bad = await asyncio.to_thread(zone_cli, nats_server, "move", "infinity.9999.9999")
         assert bad.returncode != 0 and "no worker owns" in bad.stderr
 
         for name in ("w1", "w2", "g1"):
@@ -246,13 +179,10 @@ async def test_zone_moves_live_from_the_cli_and_every_process_has_metrics(
 
 async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None:
     from tests.server.test_npcs import hire
-    from tests.server.test_shared_ships import record
+    from tests.server.wsclient import record
 
     cluster.env["CALLISTER_STARTING_CREDITS"] = "5000"
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         g = cluster.procs["g1"]
         bot = Bot(g.url, g.ws, "captain1", session=http, jump_every_s=0)
@@ -260,9 +190,7 @@ async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None
         seen = record(bot, "crew", "chat")
         await bot.connect()
         cand = await hire(bot, seen, "gunner")
-        cluster.start("worker", "w2")  # the emptier worker: the next system goes there
-        await ready(cluster, "w2")
-        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await add_worker(cluster, "w2", workers=2)  # the emptier worker: the next system goes there
         home = (bot.system["x"], bot.system["y"])  # type: ignore[index]
         target = bot.system["links"][0]  # type: ignore[index]
         await bot.send({"t": "undock", "ship": bot.ship})
@@ -289,10 +217,7 @@ async def test_zones_rebalance_onto_a_new_worker(cluster: Cluster) -> None:
     """Three busy systems on one worker; a second worker joins and takes some of them live,
     while the players stay connected."""
     cluster.env["CALLISTER_REBALANCE_S"] = "1"
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         bots = []
         for i in range(3):
@@ -330,10 +255,7 @@ async def test_moderators_spectate_and_fly_marked_ships_through_a_gateway(
     cluster: Cluster,
 ) -> None:
     """The hello's moderator options reach the worker's session logic through the relay."""
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         player = await flying_bot(http, cluster, "Flyer1")
         g = cluster.procs["g1"]
@@ -373,22 +295,17 @@ async def test_moderators_spectate_and_fly_marked_ships_through_a_gateway(
 
 async def test_death_far_from_home_respawns_on_the_home_worker(
     cluster: Cluster,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     from tests.server.test_combat import fire_until_destroyed
 
     cluster.env.update(CALLISTER_PVP="true", CALLISTER_DAMAGE_MULTIPLIER="10")
-    cluster.start("worker", "w1")
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
         a = await flying_bot(http, cluster, "hunter1")
         b = await flying_bot(http, cluster, "prey1")
         home = (a.system["x"], a.system["y"])  # type: ignore[index]
-        cluster.start("worker", "w2")
-        await ready(cluster, "w2")
-        await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 2)
+        await add_worker(cluster, "w2", workers=2)
         target = a.system["links"][0]  # type: ignore[index]
         for bot in (a, b):
             await bot.send({"t": "jump", "ship": bot.ship, "to": target})

@@ -8,65 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psycopg
 import pytest
-from tests.cluster._support import NatsServer
+from tests.cluster._support import cluster_env  # noqa: F401  (tests/web imports it from here)
+from tests.postgres import PG_URL as PG  # noqa: F401  (tests/web imports it from here)
 from tests.server.wsclient import pump_until
 from tests.waiting import until
 
-from callister.bench.net import bench_env
 from callister.bots.client import Bot
 from callister.cluster.procs import Cluster, Proc
 from callister.content import load_content
 from callister.economy import Economy
 from callister.store import open_store
 
-PG = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 FLYERS = 6
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    schema = f"cl_{uuid.uuid4().hex[:12]}"
-    yield f"{PG}?schema={schema}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def cluster_env(**extra: str) -> dict[str, str]:
-    return bench_env(
-        {
-            "CALLISTER_HOME_SYSTEMS": "1",  # everyone starts in one system: its worker matters
-            "CALLISTER_CHECKPOINT_INTERVAL_S": "0.5",
-            "CALLISTER_NPC_DENSITY": "0",
-            "CALLISTER_PVP": "false",  # nobody dies: every ship keeps its id
-            "CALLISTER_FUEL_MULTIPLIER": "0",  # bots jump every few seconds: never run dry
-            "CALLISTER_LEASE_TTL_S": "3",
-            "CALLISTER_RECONNECT_GRACE_S": "60",
-            "CALLISTER_LOG_LEVEL": "info",
-            "CALLISTER_LOG_JSON": "false",
-            **extra,
-        }
-    )
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    try:
-        yield c
-    finally:
-        c.stop_all()
 
 
 class Pilot:

@@ -11,9 +11,7 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,14 @@ import aiohttp
 import nats.errors
 import pytest
 from nats.aio.client import Client
-from tests.cluster._support import NatsServer, nats_server_binary
-from tests.cluster.test_cluster_ops import ready
-from tests.cluster.test_cluster_processes import cluster_env, pg_url  # noqa: F401
+from tests.cluster._support import (
+    NatsServer,
+    cluster_env,
+    first_home_zone,
+    nats_server_binary,
+    start_worker_and_gateway,
+)
+from tests.command_line import run_callister
 
 from callister.cluster.nats_bus import ClientAuth, connect
 from callister.cluster.natsconf import (
@@ -60,13 +63,7 @@ def concrete(pattern: str) -> str:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=cluster_env(),
-    )
+    return run_callister(*args, env=cluster_env(), timeout=60)
 
 
 # ------------------------------------------------------------------ the table and its config
@@ -255,13 +252,10 @@ async def test_each_role_is_refused_every_subject_outside_its_rows(
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, nats_server: NatsServer, pg_url: str) -> Iterator[Cluster]:  # noqa: F811
-    c = Cluster(pg_url, nats_server.url, tmp_path / "procs", cluster_env(), nats_server.keys)
-    c.env["CALLISTER_REBALANCE_S"] = "0"
-    try:
-        yield c
-    finally:
-        c.stop_all()
+def cluster(cluster: Cluster) -> Cluster:
+    """The conftest's cluster, without the rebalancer: the test places the systems itself."""
+    cluster.env["CALLISTER_REBALANCE_S"] = "0"
+    return cluster
 
 
 async def register(http: aiohttp.ClientSession, url: str, name: str) -> tuple[int, str]:
@@ -276,10 +270,7 @@ async def test_a_forged_moderator_action_never_reaches_the_database(
     cluster: Cluster, nats_server: NatsServer
 ) -> None:
     nats_server.expect_refusals()
-    cluster.start("worker", "w1")  # no --bench-spawn
-    cluster.start("gateway", "g1")
-    await ready(cluster, "w1", "g1")
-    await asyncio.get_running_loop().run_in_executor(None, cluster.wait_workers, "g1", 1)
+    await start_worker_and_gateway(cluster)  # the worker without --bench-spawn
     g = cluster.procs["g1"]
     async with aiohttp.ClientSession() as http:
         victim, _ = await register(http, g.url, "victim7")
@@ -346,15 +337,7 @@ async def test_a_forged_moderator_action_never_reaches_the_database(
 
 async def claimed_zone(gateway: Client) -> str:
     """Have w1 take the first home system (as a gateway does when a player logs in)."""
-    from callister.server.universe_cache import UniverseCache
-    from callister.server.world import find_home_systems
-
-    universe = UniverseCache(1)
-    try:
-        hx, hy, _ = find_home_systems(universe, 1)[0]
-    finally:
-        universe.close()
-    zone = f"infinity.{hx}.{hy}"
+    zone = first_home_zone()
     request = json.dumps({"zone": zone}).encode()
     answer = json.loads((await gateway.request(claim_subject("w1"), request, timeout=20)).data)
     assert answer["ok"] is True, answer

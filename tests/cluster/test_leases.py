@@ -150,6 +150,25 @@ async def test_keeper_renews_and_others_stay_out(open_table: Open) -> None:
     await b.acquire(ZONE, "worker-b")
 
 
+async def renewing_keeper(
+    table: LeaseTable, renew_every: float, safety: float
+) -> tuple[LeaseKeeper, Lease, list[tuple[str, float]]]:
+    """Worker A's keeper holding ZONE's lease and renewing it (once so far); the list it
+    appends each lost lease to, with the (monotonic) moment it gave it up."""
+    lost: list[tuple[str, float]] = []
+    keeper = LeaseKeeper(
+        table,
+        "worker-a",
+        lost=lambda z: lost.append((z, time.monotonic())),
+        renew_every=renew_every,
+        safety=safety,
+    )
+    keeper.start()
+    lease = await keeper.acquire(ZONE)
+    await until(lambda: keeper.stats.renewed >= 1, "the keeper renewed the lease")
+    return keeper, lease, lost
+
+
 async def _watch_until_lost(
     keeper: LeaseKeeper, lost: list[tuple[str, float]]
 ) -> tuple[float, float]:
@@ -173,17 +192,7 @@ async def test_keeper_stops_before_expiry_when_nats_is_killed(
 ) -> None:
     ttl, safety = 3.0, 1.0
     a = await open_table(ttl=ttl)
-    lost: list[tuple[str, float]] = []
-    keeper = LeaseKeeper(
-        a,
-        "worker-a",
-        lost=lambda z: lost.append((z, time.monotonic())),
-        renew_every=0.5,
-        safety=safety,
-    )
-    keeper.start()
-    lease = await keeper.acquire(ZONE)
-    await until(lambda: keeper.stats.renewed >= 1, "the keeper renewed the lease")
+    keeper, lease, lost = await renewing_keeper(a, renew_every=0.5, safety=safety)
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     nats_server.kill()  # SIGKILL
     expires_at, last_valid = await asyncio.wait_for(watcher, DEADLINE_S)
@@ -212,17 +221,7 @@ async def test_keeper_stops_before_expiry_when_partitioned(
     ttl, safety = 2.0, 0.7
     a = await open_table(ttl=ttl, url=proxy.url)
     b = await open_table(ttl=ttl)
-    lost: list[tuple[str, float]] = []
-    keeper = LeaseKeeper(
-        a,
-        "worker-a",
-        lost=lambda z: lost.append((z, time.monotonic())),
-        renew_every=0.3,
-        safety=safety,
-    )
-    keeper.start()
-    lease = await keeper.acquire(ZONE)
-    await until(lambda: keeper.stats.renewed >= 1, "the keeper renewed the lease")
+    keeper, lease, lost = await renewing_keeper(a, renew_every=0.3, safety=safety)
     watcher = asyncio.get_running_loop().create_task(_watch_until_lost(keeper, lost))
     proxy.partition()  # renewals in flight from now on never confirm
     expires_at, last_valid = await asyncio.wait_for(watcher, DEADLINE_S)
@@ -305,7 +304,8 @@ async def test_late_renewal_pauses_then_resumes(
         assert not lost, "the late renewal cost the zone"
         await until(lambda: keeper.valid(ZONE) or lost, "the zone resumed")
         assert not lost, "the late renewal cost the zone"
-        assert keeper.stats.paused == keeper.stats.resumed == 1 and keeper.stats.lost == 0
+        # at least this pause and resume (a loaded machine may add another of each)
+        assert keeper.stats.paused >= 1 and keeper.stats.resumed >= 1 and keeper.stats.lost == 0
         current = keeper.lease(ZONE)
         assert current is not None and current.token == first.token  # the same lease
         assert current.revision >= landed[0].revision

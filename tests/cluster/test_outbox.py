@@ -116,15 +116,12 @@ class Worker:
         await asyncio.to_thread(add_ship, self.cluster, zone, self.token(zone), self.name, state)
         self.sims[zone].add(state.id)
 
-    async def jump(self, ship_id: int, src: str, dst: str, crash: str | None = None) -> Handoff:
-        """The source side of a jump. `crash`: before_commit | after_commit | after_publish."""
-        self.sims[src].discard(ship_id)  # the zone's step already removed it (JumpOut)
-
-        def extra(cur: Cursor) -> None:
-            if crash == "before_commit":
-                raise SimulatedCrash
-
-        handoff = await asyncio.to_thread(
+    async def depart(
+        self, ship_id: int, src: str, dst: str, extra: Callable[[Cursor], None] | None = None
+    ) -> Handoff:
+        """A departure's commit alone (the ship gone from `src`, its outbox row written),
+        fenced on this worker's lease of `src`; nothing is published."""
+        return await asyncio.to_thread(
             outbox.depart,
             self.cluster,
             from_zone=src,
@@ -134,6 +131,16 @@ class Worker:
             state=ship(ship_id),
             extra=extra,
         )
+
+    async def jump(self, ship_id: int, src: str, dst: str, crash: str | None = None) -> Handoff:
+        """The source side of a jump. `crash`: before_commit | after_commit | after_publish."""
+        self.sims[src].discard(ship_id)  # the zone's step already removed it (JumpOut)
+
+        def extra(cur: Cursor) -> None:
+            if crash == "before_commit":
+                raise SimulatedCrash
+
+        handoff = await self.depart(ship_id, src, dst, extra)
         if crash == "after_commit":
             raise SimulatedCrash
         await outbox.publish(self.js, handoff)
@@ -200,6 +207,15 @@ async def expire_lease(js: JetStreamContext, zone: str) -> None:
     await js.publish(f"$KV.{DEFAULT_BUCKET}.{zone}", b"", headers={KV_OP: "DEL"})
 
 
+async def ship_1_in_a(start_worker: Start) -> tuple[Worker, Worker]:
+    """Workers wa (owning zone A, where ship 1 is) and wb (owning B): a jump's two ends."""
+    wa, wb = await start_worker("wa"), await start_worker("wb")
+    await wa.own(A)
+    await wb.own(B)
+    await wa.spawn(A, ship(1))
+    return wa, wb
+
+
 async def settle(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -228,10 +244,7 @@ async def assert_exactly_once(workers: list[Worker], db: Database, ship_id: int,
 
 
 async def test_a_jump_between_two_workers(start_worker: Start, pg_connect: PgConnect) -> None:
-    wa, wb = await start_worker("wa"), await start_worker("wb")
-    await wa.own(A)
-    await wb.own(B)
-    await wa.spawn(A, ship(1))
+    wa, wb = await ship_1_in_a(start_worker)
     handoff = await wa.jump(1, A, B)
     assert handoff.seq == 1 and handoff.msg_id == "ship.1.1"
     await assert_exactly_once([wa, wb], pg_connect(), 1, B)
@@ -246,10 +259,7 @@ async def test_a_jump_between_two_workers(start_worker: Start, pg_connect: PgCon
 async def test_source_crash_at_each_step(
     start_worker: Start, pg_connect: PgConnect, crash: str
 ) -> None:
-    wa, wb = await start_worker("wa"), await start_worker("wb")
-    await wa.own(A)
-    await wb.own(B)
-    await wa.spawn(A, ship(1))
+    wa, wb = await ship_1_in_a(start_worker)
     with pytest.raises(SimulatedCrash):
         await wa.jump(1, A, B, crash=crash)
     await wa.crash()
@@ -264,10 +274,7 @@ async def test_source_crash_at_each_step(
 async def test_destination_crash_at_each_step(
     start_worker: Start, pg_connect: PgConnect, crash: str
 ) -> None:
-    wa, wb = await start_worker("wa"), await start_worker("wb")
-    await wa.own(A)
-    await wb.own(B)
-    await wa.spawn(A, ship(1))
+    wa, wb = await ship_1_in_a(start_worker)
     wb.crash_in_arrival = crash
     await wa.jump(1, A, B)
     await settle(lambda: wb.receivers[B]._task is not None and wb.receivers[B]._task.done())
@@ -283,10 +290,7 @@ async def test_destination_crash_at_each_step(
 async def test_republish_after_the_dedup_window_is_dropped_by_seq(
     start_worker: Start, pg_connect: PgConnect
 ) -> None:
-    wa, wb = await start_worker("wa"), await start_worker("wb")
-    await wa.own(A)
-    await wb.own(B)
-    await wa.spawn(A, ship(1))
+    wa, wb = await ship_1_in_a(start_worker)
     handoff = await wa.jump(1, A, B)
     await settle(lambda: 1 in wb.sims[B])
     # the same hand-off again under another message id (as if the window had passed)
@@ -315,15 +319,7 @@ async def test_a_same_message_id_is_stored_once(start_worker: Start) -> None:
     wa = await start_worker("wa")
     await wa.own(A)
     await wa.spawn(A, ship(1))
-    handoff = await asyncio.to_thread(
-        outbox.depart,
-        wa.cluster,
-        from_zone=A,
-        to_zone=C,
-        token=wa.token(A),
-        owner="wa",
-        state=ship(1),
-    )
+    handoff = await wa.depart(1, A, C)
     assert await outbox.publish(wa.js, handoff)
     assert not await outbox.publish(wa.js, handoff)  # the server's dedup: not stored again
     info = await wa.js.stream_info(outbox.HANDOFF_STREAM)
@@ -335,10 +331,7 @@ async def test_a_fenced_old_owner_cannot_take_arrivals(
 ) -> None:
     """The destination's old owner (lease lost, still running) refuses the arrival (Fenced),
     stops receiving, and the message goes to the new owner, once."""
-    wa, wb = await start_worker("wa"), await start_worker("wb")
-    await wa.own(A)
-    await wb.own(B)
-    await wa.spawn(A, ship(1))
+    wa, wb = await ship_1_in_a(start_worker)
     await expire_lease(wa.js, B)  # wb is cut off and does not know yet
     wb2 = await start_worker("wb2")
     await wb2.own(B)
@@ -367,15 +360,7 @@ async def test_late_departure_of_a_fenced_source_is_refused(start_worker: Start)
     assert wa2.sims[A] == {1}  # the ship stayed where the new owner found it
     await wa2.jump(1, A, B)
     with pytest.raises(NotResident):  # a repeated departure is refused
-        await asyncio.to_thread(
-            outbox.depart,
-            wa2.cluster,
-            from_zone=A,
-            to_zone=B,
-            token=wa2.token(A),
-            owner="wa2",
-            state=ship(1),
-        )
+        await wa2.depart(1, A, B)
 
 
 async def test_random_jumps_and_crashes_keep_every_ship_exactly_once(

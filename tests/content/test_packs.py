@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.examples import FRONTIER_PACK
 
 from callister.content import (
     MAX_PACK_BYTES,
@@ -15,8 +16,6 @@ from callister.content import (
     ContentPack,
     load_content,
 )
-
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
 
 MANIFEST = '[pack]\nname = "test"\nversion = "0.1.0"\n'
 
@@ -56,7 +55,7 @@ def where(err: ContentError) -> tuple[str, str, str, str]:
 
 
 def test_the_worked_example_pack() -> None:
-    frontier = ContentPack.from_dir(EXAMPLE)
+    frontier = ContentPack.from_dir(FRONTIER_PACK)
     assert (frontier.name, frontier.version) == ("frontier", "1.0.0")
     base = load_content()
     content = load_content(packs=[frontier])
@@ -333,7 +332,7 @@ def test_canonical_form_and_digest() -> None:
 
 
 def test_stored_form_round_trips() -> None:
-    frontier = ContentPack.from_dir(EXAMPLE)
+    frontier = ContentPack.from_dir(FRONTIER_PACK)
     stored = json.loads(json.dumps(frontier.to_json()))
     assert stored["name"] == "frontier" and stored["digest"] == frontier.digest
     again = ContentPack.from_json(stored)
@@ -347,7 +346,7 @@ def test_stored_form_round_trips() -> None:
 
 
 def test_stored_form_is_read_from_a_file(tmp_path: Path) -> None:
-    frontier = ContentPack.from_dir(EXAMPLE)
+    frontier = ContentPack.from_dir(FRONTIER_PACK)
     (tmp_path / "frontier.json").write_text(json.dumps(frontier.to_json()))
     assert ContentPack.from_path(tmp_path / "frontier.json") == frontier
     (tmp_path / "bad.json").write_text("{")

@@ -1,48 +1,22 @@
 """Fixtures for the economy tests: a real store (SQLite file, and PostgreSQL where a test asks
 for `any_store`), a settable clock, an Economy, and docked characters.
 
-PostgreSQL: a fresh schema per test on CALLISTER_TEST_PG (default
-postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; set CALLISTER_SKIP_POSTGRES=1
-to skip those tests when no server is running.
+PostgreSQL: the `pg_url` schema of tests/conftest.py, a fresh one per test (tests/postgres.py).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from callister.content import Content, load_content
 from callister.economy import Economy
 from callister.store import Store, open_store
 
 from ._support import WORLD, Clock
-
-PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def require_postgres() -> None:
-    try:
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        message = f"PostgreSQL at {PG_URL} unreachable: {exc}"
-        if os.environ.get("CALLISTER_SKIP_POSTGRES") == "1":
-            pytest.skip(message)
-        pytest.fail(f"{message} (set CALLISTER_SKIP_POSTGRES=1 to skip PostgreSQL tests)")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    yield f"{PG_URL}?schema={schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture

@@ -185,6 +185,17 @@ class EconomyMachine(RuleBasedStateMachine):
         self.history.append((call, receipt))
         return receipt
 
+    def buy_service(
+        self, what: str, expected: ErrorCode | None, c: Character, s: int, service: str, *args: Any
+    ) -> Receipt | None:
+        """`attempt` one purchase of a station service (`service` at venue `s`, for `c`)."""
+        rid = self.rid()
+        return self.attempt(
+            what,
+            expected,
+            lambda: self.economy.services.buy(service, rid, c.account_id, c, STATIONS[s], *args),
+        )
+
     @staticmethod
     def add(hold: dict[str, int], item: str, qty: int) -> None:
         hold[item] = hold.get(item, 0) + qty
@@ -354,12 +365,7 @@ class EconomyMachine(RuleBasedStateMachine):
             cost = pricing.whole_cost(want, price)
             if want <= 0:
                 expected = E.INSUFFICIENT_FUNDS
-        rid = self.rid()
-        r = self.attempt(
-            "refuel",
-            expected,
-            lambda: self.economy.services.buy("refuel", rid, c.account_id, c, STATIONS[s], amount),
-        )
+        r = self.buy_service("refuel", expected, c, s, "refuel", amount)
         if r is not None:
             assert r.detail["cost"] == cost
             self._apply(p, r, cost)
@@ -384,12 +390,7 @@ class EconomyMachine(RuleBasedStateMachine):
             cost = pricing.whole_cost(points, price)
             if points <= 0:
                 expected = E.INSUFFICIENT_FUNDS
-        rid = self.rid()
-        r = self.attempt(
-            "repair",
-            expected,
-            lambda: self.economy.services.buy("repair", rid, c.account_id, c, STATIONS[s]),
-        )
+        r = self.buy_service("repair", expected, c, s, "repair")
         if r is not None:
             assert r.detail["cost"] == cost
             self._apply(p, r, cost)
@@ -415,12 +416,7 @@ class EconomyMachine(RuleBasedStateMachine):
                 ammo[slot] += n
         if expected is None and rounds == 0:
             expected = E.INSUFFICIENT_FUNDS if short else E.NOT_AVAILABLE
-        rid = self.rid()
-        r = self.attempt(
-            "rearm",
-            expected,
-            lambda: self.economy.services.buy("rearm", rid, c.account_id, c, STATIONS[s]),
-        )
+        r = self.buy_service("rearm", expected, c, s, "rearm")
         if r is not None:
             assert (r.detail["cost"], r.detail["rounds"]) == (cost, rounds)
             self._apply(p, r, cost)
@@ -445,12 +441,7 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.CARGO_FULL
         elif expected is None and cost > self.credits[p]:
             expected = E.INSUFFICIENT_FUNDS
-        rid = self.rid()
-        r = self.attempt(
-            "buy_hull",
-            expected,
-            lambda: self.economy.services.buy("hull", rid, c.account_id, c, STATIONS[s], hull),
-        )
+        r = self.buy_service("buy_hull", expected, c, s, "hull", hull)
         if r is not None:
             assert r.detail["trade_in"] == trade_in
             self._apply(p, r, cost)
@@ -475,14 +466,7 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.NOT_AVAILABLE
         elif expected is None and price > self.credits[p]:
             expected = E.INSUFFICIENT_FUNDS
-        rid = self.rid()
-        r = self.attempt(
-            "buy_module",
-            expected,
-            lambda: self.economy.services.buy(
-                "module", rid, c.account_id, c, STATIONS[s], slot, weapon
-            ),
-        )
+        r = self.buy_service("buy_module", expected, c, s, "module", slot, weapon)
         if r is not None:
             self._apply(p, r, price)
             after = vitals(self.chars[p], CONTENT)
@@ -502,12 +486,7 @@ class EconomyMachine(RuleBasedStateMachine):
             expected = E.NOT_AVAILABLE
         elif expected is None and premium > self.credits[p]:
             expected = E.INSUFFICIENT_FUNDS
-        rid = self.rid()
-        r = self.attempt(
-            "insure",
-            expected,
-            lambda: self.economy.services.buy("insure", rid, c.account_id, c, STATIONS[s]),
-        )
+        r = self.buy_service("insure", expected, c, s, "insure")
         if r is not None:
             self._apply(p, r, premium)
             assert vitals(self.chars[p], CONTENT).insured

@@ -1,3 +1,3 @@
 """Store fixtures for the moderation tests (both backends), reusing tests/store's."""
 
-from tests.store.conftest import pg_url, reopen, store, store_url  # noqa: F401
+from tests.store.conftest import reopen, store, store_url  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 import pytest
+from tests.examples import FRONTIER_PACK
 
 from callister.content import load_content
 from callister.moderation.footage import Footage, FootageError, ZoneRecorder, event_json
@@ -186,14 +187,13 @@ def test_footage_of_a_modded_world_replays_with_its_pack() -> None:
     """A world's content pack travels with its footage: a corsair (a pack's hull) firing flak
     (a pack's weapon) replays to the same state hashes; a replay in a process that numbered
     the pack's keys otherwise maps the checkpoint's columns back to the right keys."""
-    from pathlib import Path
 
     from callister.content import ContentPack
     from callister.moderation.footage import _renumber
     from callister.protocol.intents import Fire
     from callister.sim import HULL_KEYS
 
-    pack = ContentPack.from_dir(Path(__file__).parents[2] / "docs" / "examples" / "frontier")
+    pack = ContentPack.from_dir(FRONTIER_PACK)
     content = load_content(packs=[pack])
     zone = Zone(LAYOUT, content=content)
     zone.grant_ids(range(10_000, 11_000))  # shells need entity ids

@@ -4,7 +4,8 @@ layouts, example frame, numbers and message types are the code's."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from tests.protocol.test_doc_contract import DOC
 
 from callister.protocol import reckoning
 from callister.protocol.controls import CONTROLS, V2_MESSAGE_TYPES, encode_controls
@@ -19,8 +20,6 @@ from callister.protocol.updates import (
 )
 from callister.server import views
 
-ROOT = Path(__file__).resolve().parents[2]
-DOC = (ROOT / "docs" / "protocol.md").read_text()
 V2 = DOC[DOC.index("\n## Protocol v2\n") :]
 FLAT = " ".join(V2.split())
 

@@ -16,8 +16,9 @@ from callister.protocol.snapshot import (
 
 
 def records(ids: list[int], x: list[float] | None = None) -> np.ndarray:
+    """Quantised records of ships `ids` at x (default: x = id), y = -x, all else fixed."""
     n = len(ids)
-    xs = np.array(x if x is not None else [float(i) for i in ids])
+    xs = np.array(x if x is not None else ids, dtype=np.float64)
     z = np.zeros(n)
     return quantise(
         np.array(ids, dtype=np.uint64),

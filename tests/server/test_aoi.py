@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.protocol.test_snapshot import records
 
 from callister.protocol.snapshot import (
     EMPTY_RECORDS,
@@ -131,19 +132,3 @@ def test_client_applying_deltas_reconstructs_every_view(steps: list) -> None:  #
         client_views[seq] = apply_snapshot(client_views[base_seq], snap)
         server_views[seq] = current
         assert client_views[seq].tobytes() == current.tobytes()
-
-
-def records(ids: list[int], x: list[float]) -> np.ndarray:
-    n = len(ids)
-    xs = np.array(x, dtype=np.float64)
-    z = np.zeros(n)
-    return quantise(
-        np.array(ids, dtype=np.uint64),
-        xs,
-        -xs,
-        z + 3.0,
-        z - 3.0,
-        z + 1.0,
-        np.ones(n, np.uint8),
-        np.zeros(n, np.uint8),
-    )

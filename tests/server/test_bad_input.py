@@ -9,8 +9,8 @@ import time
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.wsclient import close_code, next_json, player, pump_until, raw_socket
+from tests.conftest import LiveServer, make_settings, running
+from tests.server.wsclient import close_code, next_json, player, raw_socket, undock
 
 from callister.protocol.messages import encode_server
 from callister.server.metrics import Metrics
@@ -32,8 +32,7 @@ async def pair(live: LiveServer, http: aiohttp.ClientSession):  # type: ignore[n
     """An offender (raw socket) and a bystander who keeps flying."""
     offender = await player(live, http, "Mallory")
     bystander = await player(live, http, "Bystander")
-    await bystander.send({"t": "undock", "ship": bystander.ship})
-    await pump_until([bystander], lambda: not bystander.docked)
+    await undock(bystander)
     await bystander.send({"t": "input", "ship": bystander.ship, "thrust": 1.0, "turn": 0.5})
     yield offender, bystander
     await offender.close()
@@ -219,12 +218,9 @@ async def test_bad_hello_cases(live: LiveServer, http: aiohttp.ClientSession) ->
 async def test_silent_socket_is_closed_after_hello_timeout(
     tmp_path, http: aiohttp.ClientSession
 ) -> None:  # type: ignore[no-untyped-def]
-    live = await start_live(make_settings(tmp_path, hello_timeout_s=0.5))
-    try:
+    async with running(make_settings(tmp_path, hello_timeout_s=0.5)) as live:
         ws = await http.ws_connect(live.ws)
         assert await close_code(ws, 5) == 4408
-    finally:
-        await live.server.close()
 
 
 async def test_a_full_server_closes_new_sockets_with_1013(
@@ -232,13 +228,10 @@ async def test_a_full_server_closes_new_sockets_with_1013(
 ) -> None:  # type: ignore[no-untyped-def]
     """Over `max_clients` sockets, a new one is accepted and closed at once with 1013 "server
     full" (docs/protocol.md); one already open is served on."""
-    live = await start_live(make_settings(tmp_path, max_clients=1))
-    try:
+    async with running(make_settings(tmp_path, max_clients=1)) as live:
         first = await http.ws_connect(live.ws)
         second = await http.ws_connect(live.ws)
         assert await close_code(second) == 1013
         await first.send_str('{"t":"ping","n":1}')  # the first is still served: a refusal
         assert (await next_json(first, "error"))["code"] == "AUTH_REQUIRED"
         await first.close()
-    finally:
-        await live.server.close()

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 from tests.conftest import LiveServer
-from tests.server.test_shared_ships import board, record
-from tests.server.wsclient import close_code, next_json, pump_until
+from tests.server.test_shared_ships import board
+from tests.server.wsclient import close_code, next_json, pump_until, record
 
 from callister.bots.client import Bot
 from callister.store import CloneFilter

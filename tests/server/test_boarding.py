@@ -6,27 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from callister.bots.client import Bot
 from callister.server import boarding
 from callister.store import ItemMove
 
-from ..conftest import LiveServer, make_settings, running, start_live
+from ..conftest import LiveServer, live_server, make_settings, running
 from ..waiting import until
-from .test_shared_ships import board, record
-from .wsclient import player, pump_until
+from .test_shared_ships import board
+from .wsclient import player, pump_until, record
 
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
-        yield server
+live = live_server(starting_credits=5000)
 
 
 ORE = "iron"
@@ -145,8 +139,7 @@ async def test_boarding_takes_the_cargo_and_captures_the_clone(
 async def test_the_shared_ship_destroyed_members_wake_at_home(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    server = await start_live(make_settings(tmp_path, damage_multiplier=100.0))
-    try:
+    async with running(make_settings(tmp_path, damage_multiplier=100.0)) as server:
         world = server.services.world
         cap = await player(server, http, "Cap")
         pia = await player(server, http, "Pia")
@@ -177,5 +170,3 @@ async def test_the_shared_ship_destroyed_members_wake_at_home(
         state = world.ship_state(world.pilots[account(pia)])
         assert state is not None and state.docked_at is not None
         assert world.shipshare.ships == {}
-    finally:
-        await server.server.close()

@@ -4,16 +4,13 @@ and leave evidence for the moderators."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.test_shared_ships import record
-from tests.server.wsclient import player, pump_until
+from tests.conftest import LiveServer, live_server, make_settings, running
+from tests.server.wsclient import buy_cheapest, cheapest_goods, player, pump_until, record, undock
 from tests.waiting import until
 
 from callister.bots.client import Bot
@@ -40,9 +37,8 @@ def zone_of(live: LiveServer, bot: Bot) -> Any:
 async def undocked_pair(live: LiveServer, http: aiohttp.ClientSession) -> tuple[Bot, Bot]:
     a = await player(live, http, "Ash")
     b = await player(live, http, "Bea")
-    for bot in (a, b):
-        await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
+    await undock(a, b)
+    await pump_until([a, b], lambda: bool(a.status))
     return a, b
 
 
@@ -96,14 +92,8 @@ def weapon_ready(live: LiveServer, bot: Bot, slot: int) -> bool:
     return bool(zone.store.ready[zone.store.row(bot.ship), slot] <= zone.tick)
 
 
-@pytest.fixture
-async def deadly(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    """A world where weapons are fifty times as deadly, so fights end within a test."""
-    server = await start_live(make_settings(tmp_path, damage_multiplier=50.0))
-    try:
-        yield server
-    finally:
-        await server.server.close()
+# A world where weapons are fifty times as deadly, so fights end within a test.
+deadly = live_server(damage_multiplier=50.0)
 
 
 async def test_hits_are_seen_by_everyone_nearby(
@@ -190,10 +180,7 @@ async def test_trade_round_trip_is_committed_and_idempotent(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     a = await player(live, http, "Tess")
-    await a.send({"t": "market", "ship": a.ship})
-    await pump_until([a], lambda: a.market is not None)
-    assert a.market is not None
-    item = min(a.market["items"], key=lambda i: i["buy"])
+    item = await cheapest_goods(a)
     before = a.market["credits"]
     rid = a.next_rid()
     receipt, code = await a.request(
@@ -223,16 +210,10 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
     a = await player(live, http, "Kat")
     b = await player(live, http, "Lou")
     # B buys something to carry, then both fly out of the station's protection
-    await b.send({"t": "market", "ship": b.ship})
-    await pump_until([b], lambda: b.market is not None)
-    assert b.market is not None
-    item = min(b.market["items"], key=lambda i: i["buy"])
-    receipt, code = await b.request({"t": "trade", "item": item["key"], "qty": 2, "side": "buy"})
-    assert code is None and receipt is not None
+    item = await buy_cheapest(b, 2)
     old_ship = b.ship
-    for bot in (a, b):
-        await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([a, b], lambda: not a.docked and not b.docked and bool(a.status))
+    await undock(a, b)
+    await pump_until([a, b], lambda: bool(a.status))
     # B's ship counts as an insured hauler (as bought at a shipyard): its loss is paid
     world = live.services.world
     victim = world.pilots[int(b.welcome["account"])]
@@ -270,8 +251,7 @@ async def test_destroyed_ship_respawns_at_home_and_leaves_loot(
 
 
 async def test_pvp_off_world_does_no_harm(tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    live = await start_live(make_settings(tmp_path, pvp=False))
-    try:
+    async with running(make_settings(tmp_path, pvp=False)) as live:
         a, b = await undocked_pair(live, http)
         move_ship(live, b, 200.0)
         laser = slot_of(a, "hitscan")
@@ -281,8 +261,6 @@ async def test_pvp_off_world_does_no_harm(tmp_path: Path, http: aiohttp.ClientSe
         assert vitals.shield == vitals.shield_max and vitals.hull_hp == vitals.hull_max
         for bot in (a, b):
             await bot.close()
-    finally:
-        await live.server.close()
 
 
 async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
@@ -317,9 +295,7 @@ async def test_bounty_only_on_a_flagged_player_and_paid_to_the_killer(
     await hunter.send({"t": "tutorial", "ship": hunter.ship, "op": "skip"})
     await pump_until([hunter], lambda: any(m.get("skipped") for m in seen["tutorial"]))
     before = await world.writer.call(world.economy.books.credits, int(hunter.welcome["account"]))
-    for bot in (hunter, outlaw):
-        await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([hunter, outlaw], lambda: not hunter.docked and not outlaw.docked)
+    await undock(hunter, outlaw)
     move_ship(live, outlaw, 250.0)
     await fire_until_destroyed(hunter, outlaw)
     await pump_until([hunter], lambda: any(e.get("kind") == "bounty" for e in hunter.events))

@@ -5,31 +5,19 @@ code and nothing changed."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from callister.bots.client import Bot
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, live_server, make_settings, running
 from ..waiting import until
-from .wsclient import CheckedBot, pump_until
+from .wsclient import CheckedBot, pump_until, record
 
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    """A server offering three home systems (of four), one-use invites."""
-    server = await start_live(
-        make_settings(tmp_path, home_systems=4, start_choices=3, invite_max_uses=1)
-    )
-    try:
-        yield server
-    finally:
-        await server.server.close()
+# A server offering three home systems (of four), one-use invites.
+live = live_server(home_systems=4, start_choices=3, invite_max_uses=1)
 
 
 async def post(
@@ -61,21 +49,6 @@ async def join(live: LiveServer, http: aiohttp.ClientSession, name: str, **extra
     bot.start = data["start"]  # type: ignore[attr-defined]
     await bot.connect()
     return bot
-
-
-def record(bot: Bot, *kinds: str) -> dict[str, list[dict[str, Any]]]:
-    seen: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
-    original = bot._on_frame
-
-    def on_frame(data: str | bytes) -> None:
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("t") in seen:
-                seen[msg["t"]].append(msg)
-        original(data)
-
-    bot._on_frame = on_frame  # type: ignore[method-assign]
-    return seen
 
 
 async def refused(bots: list[Bot], bot: Bot, msg: dict[str, Any]) -> str:
@@ -204,8 +177,7 @@ async def test_bad_invite_codes_are_refused(live: LiveServer, http: aiohttp.Clie
 
 
 async def test_an_expired_invite_is_refused(tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    server = await start_live(make_settings(tmp_path, home_systems=2, invite_ttl_s=2))
-    try:
+    async with running(make_settings(tmp_path, home_systems=2, invite_ttl_s=2)) as server:
         status, data = await register(server, http, "Ann")
         status, made = await post(http, f"{server.http}/api/invites", {}, token=data["token"])
         assert status == 201
@@ -218,8 +190,6 @@ async def test_an_expired_invite_is_refused(tmp_path: Path, http: aiohttp.Client
         got, data = await register(server, http, "Bob", invite=made["code"])
         assert (got, data["error"]["code"]) == (410, "INVITE_EXPIRED")
         assert "expired" in data["error"]["message"]
-    finally:
-        await server.server.close()
 
 
 async def test_parties_invite_accept_leave_and_refusals(
@@ -295,8 +265,7 @@ async def test_parties_invite_accept_leave_and_refusals(
 
 
 async def test_a_full_party_refuses_more(tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    server = await start_live(make_settings(tmp_path, party_max=2))
-    try:
+    async with running(make_settings(tmp_path, party_max=2)) as server:
         ann, bob, cid = [await join(server, http, n) for n in ("Ann", "Bob", "Cid")]
         bots = [ann, bob, cid]
         seen = record(bob, "party", "party_invite")
@@ -312,14 +281,11 @@ async def test_a_full_party_refuses_more(tmp_path: Path, http: aiohttp.ClientSes
         assert await refused(bots, ann, {"t": "party_invite", "name": "Cid"}) == "PARTY_FULL"
         got = await refused(bots, cid, {"t": "party_accept", "from": ann.welcome["account"]})
         assert got == "PARTY_FULL"
-    finally:
-        await server.server.close()
 
 
 async def test_a_party_outlives_a_restart(tmp_path: Path, http: aiohttp.ClientSession) -> None:
     settings = make_settings(tmp_path)
-    server = await start_live(settings)
-    try:
+    async with running(settings) as server:
         ann, bob = [await join(server, http, n) for n in ("Ann", "Bob")]
         seen = record(bob, "party_invite", "party")
         await ann.send({"t": "party_invite", "name": "Bob"})
@@ -329,11 +295,8 @@ async def test_a_party_outlives_a_restart(tmp_path: Path, http: aiohttp.ClientSe
         party_id = seen["party"][-1]["party"]
         for bot in (ann, bob):
             await bot.close()
-    finally:
-        await server.server.close()
     # the same database, a new server process: the party is there when they come back
-    server = await start_live(settings)
-    try:
+    async with running(settings) as server:
         back = []
         for bot in (ann, bob):
             again = CheckedBot(server.http, server.ws, bot.name, session=http, jump_every_s=0)
@@ -350,5 +313,3 @@ async def test_a_party_outlives_a_restart(tmp_path: Path, http: aiohttp.ClientSe
             last = s["party"][-1]
             assert last["party"] == party_id and last["leader"] == ann.welcome["account"]
             assert all(m["online"] for m in last["members"])
-    finally:
-        await server.server.close()

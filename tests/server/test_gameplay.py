@@ -7,16 +7,14 @@ import math
 
 import aiohttp
 from tests.conftest import LiveServer
-from tests.server.wsclient import close_code, player, pump_until
+from tests.server.wsclient import close_code, player, pump_until, undock
 
 
 async def test_players_see_each_other_move(live: LiveServer, http: aiohttp.ClientSession) -> None:
     a = await player(live, http, "Ann")
     b = await player(live, http, "Ben")
     c = await player(live, http, "Cid")
-    for bot in (a, b, c):
-        await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([a, b, c], lambda: not a.docked and not b.docked and not c.docked)
+    await undock(a, b, c)
     await a.send({"t": "input", "ship": a.ship, "thrust": 1.0, "turn": 0.3})
     await pump_until([a, b, c], lambda: a.ship in b.positions() and a.ship in c.positions())
     start = b.positions()[a.ship]
@@ -31,16 +29,14 @@ async def test_players_see_each_other_move(live: LiveServer, http: aiohttp.Clien
 async def test_dock_undock_and_jump(live: LiveServer, http: aiohttp.ClientSession) -> None:
     a = await player(live, http, "Dora")
     assert a.docked
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     # the undock lane leaves the docking range: the autopilot brings the ship back
     home = a.welcome["home_station"]
     await a.send({"t": "autopilot", "ship": a.ship, "to": {"kind": "station", "index": home}})
     await pump_until([a], lambda: any(e["kind"] == "autopilot_arrived" for e in a.events))
     await a.send({"t": "dock", "ship": a.ship})
     await pump_until([a], lambda: a.docked)
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     assert a.system is not None
     origin = (a.system["x"], a.system["y"])
     target = a.system["links"][0]
@@ -59,8 +55,7 @@ async def test_dock_undock_and_jump(live: LiveServer, http: aiohttp.ClientSessio
 
 async def test_refusals_come_back_as_errors(live: LiveServer, http: aiohttp.ClientSession) -> None:
     a = await player(live, http, "Eli")
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     await a.send({"t": "undock", "ship": a.ship})
     await pump_until([a], lambda: a.stats.error_codes.get("NOT_DOCKED", 0) == 1)
     await a.send({"t": "jump", "ship": a.ship, "to": ["123456789", "987654321"]})
@@ -72,8 +67,7 @@ async def test_reconnect_within_grace_resumes_the_ship(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     a = await player(live, http, "Fay")
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     await a.send({"t": "input", "ship": a.ship, "thrust": 1.0, "turn": 0.0})
     await a.pump(1.0)
     await a.send({"t": "input", "ship": a.ship, "thrust": 0.0, "turn": 0.0, "brake": True})

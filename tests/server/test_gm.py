@@ -7,17 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.test_worlds import account, api
+from tests.conftest import LiveServer, live_server
+from tests.server.test_worlds import account, api, run_cli
 from tests.server.wsclient import pump_until
 from tests.waiting import until
 
@@ -28,16 +24,9 @@ from callister.universe import generate_system
 
 SEED = 7
 
-
-@pytest.fixture
-async def gm_live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(
-        make_settings(tmp_path, players_own_worlds=True, reconnect_grace_s=30.0)
-    )
-    try:
-        yield server
-    finally:
-        await server.server.close()
+# players own worlds and game-master them; a dropped socket's ship waits 30 s for its player
+GAME_MASTERED = {"players_own_worlds": True, "reconnect_grace_s": 30.0}
+live = live_server(**GAME_MASTERED)
 
 
 async def gm_http(
@@ -71,6 +60,17 @@ async def private_world(
         assert status == 200
 
 
+async def sandbox(live: LiveServer, http: aiohttp.ClientSession) -> tuple[Bot, Bot]:
+    """Olga owns private world `sandbox`; Pete is her guest; both are in it, docked."""
+    olga = await account(live, http, "Olga", "player")
+    pete = await account(live, http, "Pete", "player")
+    await private_world(live, http, olga, pete)
+    for bot in (olga, pete):
+        bot.world = "sandbox"
+        await bot.connect()
+    return olga, pete
+
+
 async def gm_audit(live: LiveServer, http: aiohttp.ClientSession, bot: Bot) -> list[Any]:
     status, body = await api(http, live, "GET", "/api/worlds/sandbox/gm/audit", bot)
     assert status == 200, body
@@ -78,15 +78,9 @@ async def gm_audit(live: LiveServer, http: aiohttp.ClientSession, bot: Bot) -> l
 
 
 async def test_owner_teleports_within_and_across_systems_and_every_step_is_audited(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
-    olga = await account(live, http, "Olga", "player")  # the world's owner
-    pete = await account(live, http, "Pete", "player")
-    await private_world(live, http, olga, pete)
-    for bot in (olga, pete):
-        bot.world = "sandbox"
-        await bot.connect()
+    olga, pete = await sandbox(live, http)
     assert pete.system is not None
     home = (int(pete.system["x"]), int(pete.system["y"]))
     # within the system: the ship is taken out of its zone and put where the GM says
@@ -137,16 +131,10 @@ async def test_owner_teleports_within_and_across_systems_and_every_step_is_audit
 
 
 async def test_players_are_forbidden_and_admins_may_everywhere(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
-    olga = await account(live, http, "Olga", "player")
-    pete = await account(live, http, "Pete", "player")
+    olga, pete = await sandbox(live, http)
     root = await account(live, http, "Root", "admin")
-    await private_world(live, http, olga, pete)
-    for bot in (olga, pete):
-        bot.world = "sandbox"
-        await bot.connect()
     # a guest of the world is no game master there: protocol and HTTP
     with pytest.raises(GmRefused) as refused:
         await pete.gm("teleport", ship=olga.ship, x=3000.0, y=0.0)
@@ -186,9 +174,8 @@ async def test_players_are_forbidden_and_admins_may_everywhere(
 
 
 async def test_bad_teleports_are_refused_with_clear_codes(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
     olga = await account(live, http, "Olga", "player")
     await private_world(live, http, olga)
     olga.world = "sandbox"
@@ -229,10 +216,9 @@ async def test_bad_teleports_are_refused_with_clear_codes(
 
 
 async def test_an_offline_players_ship_is_placed_for_their_next_login(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     """What a benchmark does to put many players in one system before they connect."""
-    live = gm_live
     olga = await account(live, http, "Olga", "player")
     pete = await account(live, http, "Pete", "player")
     await private_world(live, http, olga, pete)
@@ -264,25 +250,10 @@ async def test_an_offline_players_ship_is_placed_for_their_next_login(
     await pump_until([pete], lambda: math.dist(pete.pos, (2500.0, 1500.0)) < 1.0)
 
 
-def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`python -m callister ...` in a child process (the operator's shell, beside the server)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLISTER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args], capture_output=True, text=True,
-        input=stdin, timeout=120, check=False, start_new_session=True, env=env,
-    )  # fmt: skip
-
-
 async def test_the_command_line_teleports_through_the_admin_api(
-    gm_live: LiveServer, http: aiohttp.ClientSession, tmp_path: Path
+    live: LiveServer, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    live = gm_live
-    olga = await account(live, http, "Olga", "player")
-    pete = await account(live, http, "Pete", "player")
-    await private_world(live, http, olga, pete)
-    for bot in (olga, pete):
-        bot.world = "sandbox"
-        await bot.connect()
+    olga, pete = await sandbox(live, http)
     server = ("--server", live.http)
     as_olga = ("--as", "Olga", "--password-stdin")
     out = await asyncio.to_thread(

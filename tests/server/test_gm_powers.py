@@ -8,41 +8,28 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.test_gm import account, gm_audit, gm_http, private_world, run_cli, world_of
+from tests.conftest import LiveServer, live_server, make_settings, running
+from tests.server.test_gm import GAME_MASTERED, account, gm_audit, gm_http, sandbox, world_of
+from tests.server.test_worlds import run_cli
 from tests.server.wsclient import pump_until
 from tests.waiting import until
 
 from callister.bots.client import Bot, GmRefused
 from callister.protocol.intents import Input
+from callister.server.world import World
+
+live = live_server(**GAME_MASTERED)
 
 
-@pytest.fixture
-async def gm_live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(
-        make_settings(tmp_path, players_own_worlds=True, reconnect_grace_s=30.0)
-    )
-    try:
-        yield server
-    finally:
-        await server.server.close()
-
-
-async def sandbox(live: LiveServer, http: aiohttp.ClientSession) -> tuple[Bot, Bot]:
-    """Olga owns private world `sandbox`; Pete is her guest; both are in it, docked."""
-    olga = await account(live, http, "Olga", "player")
-    pete = await account(live, http, "Pete", "player")
-    await private_world(live, http, olga, pete)
-    for bot in (olga, pete):
-        bot.world = "sandbox"
-        await bot.connect()
-    return olga, pete
+async def sandbox_world(live: LiveServer, http: aiohttp.ClientSession) -> tuple[Bot, Bot, World]:
+    """`sandbox`'s owner and guest, and the world itself (where a test looks behind the API)."""
+    olga, pete = await sandbox(live, http)
+    return olga, pete, world_of(live, "sandbox")
 
 
 def home_sector(bot: Bot) -> list[str]:
@@ -51,9 +38,8 @@ def home_sector(bot: Bot) -> list[str]:
 
 
 async def test_a_game_master_spawns_a_pirate_clone_and_removes_it(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
     olga, pete = await sandbox(live, http)
     sector = home_sector(pete)
     with pytest.raises(GmRefused) as refused:
@@ -121,11 +107,9 @@ async def test_a_game_master_spawns_a_pirate_clone_and_removes_it(
 
 
 async def test_set_a_ships_hull_fuel_and_shields(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
-    olga, pete = await sandbox(live, http)
-    world = world_of(live, "sandbox")
+    olga, pete, world = await sandbox_world(live, http)
     done = await olga.gm("set", ship=pete.ship, fuel=5.0, shield=0.0)
     assert done["fuel"] == 5.0 and done["shield"] == 0.0 and done["hull"] == "shuttle"
     await pump_until([pete], lambda: pete.status is not None and pete.status["fuel"] == 5.0)
@@ -162,11 +146,9 @@ async def test_set_a_ships_hull_fuel_and_shields(
 
 
 async def test_a_frozen_system_stops_and_goes_on_when_unfrozen(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
-    olga, pete = await sandbox(live, http)
-    world = world_of(live, "sandbox")
+    olga, pete, world = await sandbox_world(live, http)
     sector = home_sector(pete)
     await olga.gm("teleport", ship=pete.ship, x=5000.0, y=0.0)
     await pump_until([pete], lambda: math.dist(pete.pos, (5000.0, 0.0)) < 1.0)
@@ -217,9 +199,8 @@ async def test_a_frozen_system_stops_and_goes_on_when_unfrozen(
 
 
 async def test_an_invisible_gm_ship_is_in_no_other_players_snapshot(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
     olga, pete = await sandbox(live, http)
     await pump_until([olga, pete], lambda: olga.ship in pete.positions())
     with pytest.raises(GmRefused) as refused:
@@ -259,11 +240,9 @@ async def test_an_invisible_gm_ship_is_in_no_other_players_snapshot(
 
 
 async def test_spawned_credits_cargo_and_wrecks_keep_the_books_balanced(
-    gm_live: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = gm_live
-    olga, pete = await sandbox(live, http)
-    world = world_of(live, "sandbox")
+    olga, pete, world = await sandbox_world(live, http)
     account_id = int(pete.welcome["account"])
     before = await live.services.writer.call(world.economy.books.credits, account_id)
     done = await olga.gm("give", ship=pete.ship, credits=5000, items={"iron": 5, "food": 2})
@@ -318,10 +297,8 @@ async def test_spawned_npcs_come_back_with_their_system(
 ) -> None:
     """A system nobody is in is unloaded; the NPCs a game master spawned there are back when
     it loads again (a removed one is not)."""
-    live = await start_live(make_settings(tmp_path, players_own_worlds=True, zone_unload_s=1.0))
-    try:
-        olga, pete = await sandbox(live, http)
-        world = world_of(live, "sandbox")
+    async with running(make_settings(tmp_path, players_own_worlds=True, zone_unload_s=1.0)) as live:
+        olga, pete, world = await sandbox_world(live, http)
         assert pete.system is not None
         away = [str(pete.system["links"][0][0]), str(pete.system["links"][0][1])]
         key = f"sandbox.{away[0]}.{away[1]}"
@@ -342,8 +319,6 @@ async def test_spawned_npcs_come_back_with_their_system(
             lambda: live.services.store.meta.get("gm.npcs", world="sandbox")
         )
         assert list(json.loads(saved)[key]) == [kept["clone"]]
-    finally:
-        await live.server.close()
 
 
 async def test_gm_actions_are_in_the_footage_and_replay_to_the_live_state(
@@ -354,8 +329,7 @@ async def test_gm_actions_are_in_the_footage_and_replay_to_the_live_state(
     from callister.moderation.footage import Footage
     from callister.server.moderation_routes import MODERATION
 
-    live = await start_live(make_settings(tmp_path))
-    try:
+    async with running(make_settings(tmp_path)) as live:
         root = await account(live, http, "Root", "admin")
         pete = await account(live, http, "Pete", "player")
         for bot in (root, pete):
@@ -379,5 +353,3 @@ async def test_gm_actions_are_in_the_footage_and_replay_to_the_live_state(
         rec = mod.recorders[key]
         footage, live_hash, now = rec.save(), rec.zone.state_hash(), rec.zone.tick
         assert Footage.decode(footage.encode()).hashes()[now] == live_hash
-    finally:
-        await live.server.close()

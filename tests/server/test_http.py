@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
+from tests.conftest import LiveServer, make_settings, running
 
 from callister.bots.client import Bot
 from callister.server.auth import Passwords
@@ -122,8 +122,7 @@ async def test_metrics_are_not_public(
             assert r.status == 403, header
             error = (await r.json())["error"]
             assert error["code"] == "METRICS_REFUSED" and "metrics_token" in error["message"]
-    locked = await start_live(make_settings(tmp_path, metrics_token="s3cret-scrape"))
-    try:
+    async with running(make_settings(tmp_path, metrics_token="s3cret-scrape")) as locked:
         url = f"{locked.http}/metrics"
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
             async with http.get(url, headers=headers) as r:
@@ -132,8 +131,6 @@ async def test_metrics_are_not_public(
         headers = {"Authorization": "Bearer s3cret-scrape", "X-Forwarded-For": "203.0.113.9"}
         async with http.get(url, headers=headers) as r:
             assert r.status == 200 and "callister_tick_ms" in await r.text()
-    finally:
-        await locked.server.close()
 
 
 @pytest.mark.parametrize(

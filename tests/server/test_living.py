@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psycopg
-import pytest
 
 from callister.agents import Action, Clone, Goal, Profile, Role, Skills
 from callister.agents.gossip import gossip
@@ -27,18 +24,11 @@ from callister.server.captains import Captain
 from callister.server.living import SAVE_KEY
 from callister.server.world import World, ZoneHandle
 
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, live_server, make_settings, running
 from ..waiting import until
 from .wsclient import player
 
-
-@pytest.fixture
-async def living(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, npc_density=1.0))
-    try:
-        yield server
-    finally:
-        await server.server.close()
+living = live_server(npc_density=1.0)
 
 
 def moving_npcs(world: World, handle: ZoneHandle) -> list[int]:
@@ -95,11 +85,16 @@ async def wait(bot: Any, cond: Callable[[], Any], what: str, timeout: float = 30
     return await until(pumped, what, timeout=timeout)
 
 
-async def undocked_player(live: LiveServer, http: aiohttp.ClientSession, name: str) -> Any:
+async def undocked_player(
+    live: LiveServer, http: aiohttp.ClientSession, name: str
+) -> tuple[Any, ZoneHandle]:
+    """A new player undocked from its home station, and the zone its ship is in (where the
+    NPCs it is to watch are handed)."""
     bot = await player(live, http, name)
     await bot.send({"t": "undock", "ship": bot.ship})
     await wait(bot, lambda: not bot.docked, "undocked")
-    return bot
+    world = live.services.world
+    return bot, world.zones[world.pilots[bot.welcome["account"]].zone_key]
 
 
 async def test_a_new_player_sees_traffic_and_births_are_paid_through_the_ledger(
@@ -107,9 +102,7 @@ async def test_a_new_player_sees_traffic_and_births_are_paid_through_the_ledger(
 ) -> None:
     world = living.services.world
     assert world.agents.living.enabled
-    bot = await undocked_player(living, http, "newcomer")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "newcomer")
     # the target of issue 15: at least 3 other ships moving within 90 s of undocking
     await wait(bot, lambda: len(moving_npcs(world, handle)) >= 3, "3 NPC ships moving", timeout=90)
     # they fly with the autopilot (the same intent players use), not straight-line drift
@@ -133,15 +126,13 @@ async def test_a_miner_attacked_by_a_player_flees_or_fights_when_they_come_back(
     living: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     world = living.services.world
-    bot = await undocked_player(living, http, "raider")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "raider")
     miner = await in_space(bot, world, Goal.MINER)
     mine = handle.zone.ship_state(miner.ship.ship_id)
     move_ship(handle, bot.ship, mine.x + 300.0, mine.y, angle=math.pi)
     laser = next(i for i, w in enumerate(bot.status["weapons"]) if w["kind"] == "hitscan")
     clone = miner.agent.clone
-    me = pilot.account_id
+    me = bot.welcome["account"]
 
     async def attack() -> bool:
         await bot.send(
@@ -193,9 +184,7 @@ async def test_an_npc_attacked_by_an_npc_holds_it_hostile(
     living: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     world = living.services.world
-    bot = await undocked_player(living, http, "witness")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "witness")
     victim = await in_space(bot, world)
     pirate = Clone.create(
         world.agents.repo.new_id(),
@@ -232,9 +221,7 @@ async def test_a_stranded_npc_calls_for_help_and_is_helped(
     sim = world.agents.living.sim
     assert sim is not None
     sim.rules = dataclasses.replace(sim.rules, tug_after=200)  # the tug comes after 10 s
-    bot = await undocked_player(living, http, "bystander")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "bystander")
     cap = await wait(
         bot,
         lambda: next((c for c in captains(world) if c.phase in ("leg", "work")), None),
@@ -258,9 +245,7 @@ async def test_a_trader_flies_where_its_remembered_prices_say(
     living: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     world = living.services.world
-    bot = await undocked_player(living, http, "observer")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "observer")
     trader = await wait(
         bot,
         lambda: next((c for c in captains(world, Goal.TRADER) if c.phase == "docked"), None),
@@ -297,24 +282,9 @@ async def test_a_trader_flies_where_its_remembered_prices_say(
     await bot.close()
 
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/world.db"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield f"{PG}?schema={schema}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path, db_url: str) -> None:
-    settings = make_settings(tmp_path, npc_density=1.0, db=db_url)
-    server = await start_live(settings)
-    try:
+async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path, store_url: str) -> None:
+    settings = make_settings(tmp_path, npc_density=1.0, db=store_url)
+    async with running(settings) as server:
         world = server.services.world
         sim = world.agents.living.sim
         assert sim is not None
@@ -329,10 +299,7 @@ async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path, db_url: str)
         saved = await world.writer.call(lambda: world.store.meta.get(SAVE_KEY, world=world.name))
         assert saved and str(clone.id) in saved
         count = len(sim.agents)
-    finally:
-        await server.server.close()
-    server = await start_live(settings)
-    try:
+    async with running(settings) as server:
         world = server.services.world
         sim = world.agents.living.sim
         assert sim is not None
@@ -346,17 +313,13 @@ async def test_beliefs_and_gossip_survive_a_restart(tmp_path: Path, db_url: str)
         assert any(a.attacker == -77 and a.hops == 1 for a in heard.knowledge.attacks)
         assert any(m.event == "heard-attack" for m in heard.memory)
         assert len(sim.agents) == count  # nobody born twice
-    finally:
-        await server.server.close()
 
 
 async def test_a_docked_trader_trades_through_the_ledger_and_moves_prices(
     living: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     world = living.services.world
-    bot = await undocked_player(living, http, "merchant")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "merchant")
     trader = await wait(
         bot,
         lambda: next(
@@ -407,9 +370,7 @@ async def test_a_patrol_flies_out_with_fuel_for_a_stranded_npc(
     sim = world.agents.living.sim
     assert sim is not None
     sim.rules = dataclasses.replace(sim.rules, tug_after=10**9)  # no tug: a clone must come
-    bot = await undocked_player(living, http, "onlooker")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "onlooker")
     patrol = await wait(
         bot,
         lambda: next((c for c in captains(world, Goal.PATROL) if c.ship.docked_at is None), None),
@@ -449,9 +410,7 @@ async def test_a_destroyed_npc_leaves_its_cargo_in_a_wreck_anyone_can_loot(
     living: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     world = living.services.world
-    bot = await undocked_player(living, http, "scavenger")
-    pilot = world.pilots[bot.welcome["account"]]
-    handle = world.zones[pilot.zone_key]
+    bot, handle = await undocked_player(living, http, "scavenger")
     victim = await in_space(bot, world)
     port = world.agents.living.port
     assert port is not None

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from tests.conftest import LiveServer, make_settings, start_live
+from tests.conftest import LiveServer, live_server, make_settings, running
 
 from callister.server.settings import Settings
 
@@ -49,19 +48,12 @@ class InFlight:
         return counted
 
 
-@pytest.fixture
-async def production(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    settings = make_settings(
-        tmp_path,
-        argon2_time_cost=PRODUCTION.argon2_time_cost,
-        argon2_memory_kib=PRODUCTION.argon2_memory_kib,
-        register_per_minute=PRODUCTION.register_per_minute,
-    )
-    server = await start_live(settings)
-    try:
-        yield server
-    finally:
-        await server.server.close()
+# the server of these tests hashes passwords and throttles registrations as production does
+live = live_server(
+    argon2_time_cost=PRODUCTION.argon2_time_cost,
+    argon2_memory_kib=PRODUCTION.argon2_memory_kib,
+    register_per_minute=PRODUCTION.register_per_minute,
+)
 
 
 async def _post_all(
@@ -79,9 +71,8 @@ def _checks(live: LiveServer) -> float:
 
 
 async def test_fifty_concurrent_bad_logins_hash_at_most_the_throttle_limit(
-    production: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = production
     watchers = [await player(live, http, f"watcher{i}") for i in range(3)]
     async with http.post(
         f"{live.http}/api/register", json={"name": "Victim", "password": "the-right-one"}
@@ -112,9 +103,8 @@ async def test_fifty_concurrent_bad_logins_hash_at_most_the_throttle_limit(
 
 
 async def test_fifty_concurrent_registrations_hash_one_at_a_time(
-    production: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = production
     spy = InFlight(live.services.passwords)
     bodies = [{"name": f"Storm{i:03d}", "password": "storm-password"} for i in range(50)]
     answers = await _post_all(http, f"{live.http}/api/register", bodies)
@@ -136,7 +126,7 @@ async def test_a_full_hashing_queue_refuses_with_busy(
 ) -> None:
     """Many names from many addresses pass the per-key throttle; the bounded queue of work for
     the hashing thread is what protects the server then: the rest get 503 BUSY at once."""
-    live = await start_live(
+    async with running(
         make_settings(
             tmp_path,
             argon2_time_cost=8,  # ~0.6 s a hash: the storm arrives long before the queue drains
@@ -144,8 +134,7 @@ async def test_a_full_hashing_queue_refuses_with_busy(
             login_per_minute=1000,  # stands for many addresses: loopback is one address
             password_queue_max=2,
         )
-    )
-    try:
+    ) as live:
         spy = InFlight(live.services.passwords)
         bodies = [{"name": f"Nobody{i:03d}", "password": "whatever-pw"} for i in range(50)]
         answers = await _post_all(http, f"{live.http}/api/login", bodies)
@@ -163,5 +152,3 @@ async def test_a_full_hashing_queue_refuses_with_busy(
             assert r.status == 201
         async with http.post(f"{live.http}/api/login", json=body) as r:
             assert r.status == 200
-    finally:
-        await live.server.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 from tests.conftest import LiveServer
-from tests.server.wsclient import CheckedBot, pump_until
+from tests.server.wsclient import CheckedBot, pump_until, undock
 
 
 class MissionBot(CheckedBot):
@@ -59,11 +59,6 @@ def empty_tank(live: LiveServer, bot: MissionBot) -> None:
     world = live.services.world
     pilot = pilot_of(live, bot)
     world.zones[pilot.zone_key].zone.set_vitals(pilot.character.ship_id, fuel=0.0)
-
-
-async def undock(bot: MissionBot) -> None:
-    await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([bot], lambda: not bot.docked)
 
 
 async def test_tutorial_starts_docked_rewards_steps_and_can_be_skipped_and_resumed(

@@ -13,21 +13,7 @@ from callister.moderation.footage import Footage
 from callister.protocol.snapshot import decode_snapshot
 from callister.server.moderation_routes import MODERATION
 
-from .wsclient import close_code, player, pump_until
-
-
-def capture(bot: Any) -> list[dict[str, Any]]:
-    """Every JSON message `bot` receives from now on (the Bot keeps only some kinds)."""
-    seen: list[dict[str, Any]] = []
-    inner = bot._on_frame
-
-    def spy(data: str | bytes) -> None:
-        if isinstance(data, str):
-            seen.append(json.loads(data))
-        inner(data)
-
-    bot._on_frame = spy
-    return seen
+from .wsclient import CheckedBot, capture, close_code, player, pump_until, undock
 
 
 async def moderator(live: Any, http: aiohttp.ClientSession, name: str = "mod1") -> str:
@@ -39,10 +25,13 @@ async def moderator(live: Any, http: aiohttp.ClientSession, name: str = "mod1") 
         return str((await resp.json())["token"])
 
 
-async def fight(bots: list[Any], griefer: Any, victim: Any, seconds: float = 3.0) -> None:
-    await griefer.send({"t": "undock", "ship": griefer.ship})
-    await victim.send({"t": "undock", "ship": victim.ship})
-    await pump_until(bots, lambda: not griefer.docked and not victim.docked)
+async def fight(
+    live: Any, http: aiohttp.ClientSession, griefer_name: str, victim_name: str, seconds: float
+) -> tuple[CheckedBot, CheckedBot]:
+    """Two new players fly out; the first fires at the second, who flies off, for `seconds`."""
+    griefer = await player(live, http, griefer_name)
+    victim = await player(live, http, victim_name)
+    await undock(griefer, victim)
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     while loop.time() < end:
@@ -51,15 +40,14 @@ async def fight(bots: list[Any], griefer: Any, victim: Any, seconds: float = 3.0
             {"t": "fire", "ship": griefer.ship, "slot": 0, "target": str(victim.ship)}
         )
         await victim.send({"t": "input", "ship": victim.ship, "thrust": 0.5, "turn": -0.2})
-        await asyncio.gather(*(b.pump(0.2) for b in bots))
+        await asyncio.gather(griefer.pump(0.2), victim.pump(0.2))
+    return griefer, victim
 
 
 async def test_live_footage_replays_to_the_live_state(
     live: Any, http: aiohttp.ClientSession
 ) -> None:
-    a = await player(live, http, "alice")
-    b = await player(live, http, "bob")
-    await fight([a, b], a, b, 3.0)
+    a, b = await fight(live, http, "alice", "bob", 3.0)
     mod = live.server.app[MODERATION]
     key = live.services.world.pilots[a.welcome["account"]].zone_key
     rec = mod.recorders[key]
@@ -74,9 +62,7 @@ async def test_live_footage_replays_to_the_live_state(
 async def test_report_saves_footage_and_moderator_bans_the_griefer(
     live: Any, http: aiohttp.ClientSession
 ) -> None:
-    griefer = await player(live, http, "griefer")
-    victim = await player(live, http, "victim")
-    await fight([griefer, victim], griefer, victim, 2.0)
+    griefer, victim = await fight(live, http, "griefer", "victim", 2.0)
     text = "<script>alert(1)</script> keeps shooting me"
     seen = capture(victim)
     await victim.send(

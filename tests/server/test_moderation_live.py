@@ -9,8 +9,18 @@ from typing import Any
 import aiohttp
 from tests.conftest import LiveServer
 from tests.server.test_combat import deadly, fire_until_destroyed, move_ship, zone_of
-from tests.server.test_shared_ships import board, record
-from tests.server.wsclient import CheckedBot, close_code, next_json, player, pump_until
+from tests.server.test_shared_ships import board
+from tests.server.wsclient import (
+    CheckedBot,
+    buy_cheapest,
+    cheapest_goods,
+    close_code,
+    next_json,
+    player,
+    pump_until,
+    record,
+    undock,
+)
 
 from callister.bots.client import Bot
 from callister.sim.entities import KIND_SHIP
@@ -218,16 +228,10 @@ async def test_loot_between_accounts_from_one_address_raises_a_flag(
     main = await player(live, http, "Mainer")
     alt = await player(live, http, "Alter")  # same address (loopback): linked accounts
     # the alt buys cargo, gets itself destroyed by the main, and the main loots the wreck
-    await alt.send({"t": "market", "ship": alt.ship})
-    await pump_until([alt], lambda: alt.market is not None)
-    assert alt.market is not None
-    item = min(alt.market["items"], key=lambda i: i["buy"])
-    receipt, code = await alt.request({"t": "trade", "item": item["key"], "qty": 2, "side": "buy"})
-    assert code is None and receipt is not None
+    await buy_cheapest(alt, 2)
     old_ship = alt.ship
-    for bot in (main, alt):
-        await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([main, alt], lambda: not main.docked and not alt.docked and bool(main.status))
+    await undock(main, alt)
+    await pump_until([main, alt], lambda: bool(main.status))
     move_ship(live, alt, 250.0)
     await fire_until_destroyed(main, alt)
     await pump_until([main, alt], lambda: alt.ship != old_ship, timeout=15)
@@ -259,10 +263,7 @@ async def test_replayed_rid_with_other_contents_raises_a_flag(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     tess = await player(live, http, "Dupe")
-    await tess.send({"t": "market", "ship": tess.ship})
-    await pump_until([tess], lambda: tess.market is not None)
-    assert tess.market is not None
-    item = min(tess.market["items"], key=lambda i: i["buy"])
+    item = await cheapest_goods(tess)
     first, code = await tess.request(
         {"t": "trade", "rid": "r-1", "item": item["key"], "qty": 1, "side": "buy"}
     )

@@ -9,25 +9,21 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
 from callister.agents import Clone, Goal, Profile, Role, Skills
 from callister.bots.client import Bot
 
-from ..conftest import LiveServer, make_settings, running
-from .test_shared_ships import record
-from .wsclient import player
+from ..conftest import LiveServer, live_server
+from .wsclient import player, record
+
+Messages = dict[str, list[dict[str, Any]]]  # a bot's messages of some types, by type
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with running(make_settings(tmp_path, starting_credits=5000)) as server:
-        yield server
+live = live_server(starting_credits=5000)
 
 
 async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -> None:
@@ -38,7 +34,13 @@ async def pump_until(bot: Bot, cond: Callable[[], Any], timeout: float = 15.0) -
         await bot.pump(0.05)
 
 
-async def hire(bot: Bot, seen: dict[str, list[dict[str, Any]]], role: str) -> dict[str, Any]:
+async def captain(live: LiveServer, http: aiohttp.ClientSession, name: str) -> tuple[Bot, Messages]:
+    """A new player, and its crew-board and chat messages as they come (the Bot keeps neither)."""
+    bot = await player(live, http, name)
+    return bot, record(bot, "crew", "chat")
+
+
+async def hire(bot: Bot, seen: Messages, role: str) -> dict[str, Any]:
     await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
     cand = next(c for c in seen["crew"][-1]["candidates"] if c["role"] == role)
     receipt, refused = await bot.request({"t": "hire", "candidate": cand["id"]})
@@ -74,8 +76,7 @@ async def spawn_pirate(
 async def test_pirate_attacks_and_the_gunner_defends_without_orders(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    bot = await player(live, http, "captain")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "captain")
     world = live.services.world
     cand = await hire(bot, seen, "gunner")
     credits = bot.receipts[next(iter(bot.receipts))]["credits"]
@@ -148,8 +149,7 @@ async def test_a_ship_destroyed_by_an_npc_hears_its_name_and_id(
 async def test_dead_clone_cannot_act_and_crew_talks(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    bot = await player(live, http, "talker")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "talker")
     world = live.services.world
     cand = await hire(bot, seen, "engineer")
     clone_id = int(cand["id"])

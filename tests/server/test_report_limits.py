@@ -13,8 +13,7 @@ from tests.conftest import LiveServer
 
 from callister.server.settings import Settings
 
-from .test_moderation import capture
-from .wsclient import player, pump_until
+from .wsclient import capture, player, pump_until
 
 DEFAULTS = Settings()
 

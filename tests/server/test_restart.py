@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import math
 import signal
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import psycopg
 import pytest
-from tests.server.wsclient import pump_until
+from tests.server.wsclient import pump_until, undock
 
 from callister.bench.net import bench_env, free_port, start_server
 from callister.bots.client import Bot
-
-PG = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/world.db"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield f"{PG}?schema={schema}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def env() -> dict[str, str]:
@@ -36,8 +20,7 @@ def env() -> dict[str, str]:
 
 
 async def fly_a_bit(bot: Bot) -> tuple[float, float]:
-    await bot.send({"t": "undock", "ship": bot.ship})
-    await pump_until([bot], lambda: not bot.docked)
+    await undock(bot)
     await bot.send({"t": "input", "ship": bot.ship, "thrust": 1.0, "turn": 0.2})
     await bot.pump(1.5)
     await bot.send({"t": "input", "ship": bot.ship, "thrust": 0.0, "turn": 0.0, "brake": True})
@@ -46,9 +29,9 @@ async def fly_a_bit(bot: Bot) -> tuple[float, float]:
 
 
 @pytest.mark.slow
-async def test_sigterm_checkpoints_and_restart_restores(db_url: str, tmp_path: Path) -> None:
+async def test_sigterm_checkpoints_and_restart_restores(store_url: str, tmp_path: Path) -> None:
     port = free_port()
-    server = start_server(port, db_url, env(), tmp_path / "s1.log")
+    server = start_server(port, store_url, env(), tmp_path / "s1.log")
     async with aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{port}"
         bot = Bot(base, f"ws://127.0.0.1:{port}/ws", "Keeper", session=http, track_view=True)
@@ -62,7 +45,7 @@ async def test_sigterm_checkpoints_and_restart_restores(db_url: str, tmp_path: P
             await bot.pump(10.0)
         assert bot.bye == "server shutting down"  # told why before the socket closed
         assert server.wait(20) == 0
-        server = start_server(port, db_url, env(), tmp_path / "s2.log")
+        server = start_server(port, store_url, env(), tmp_path / "s2.log")
         try:
             await bot.connect()  # the token survived the restart too
             await pump_until([bot], lambda: bot.ship in bot.positions())
@@ -82,9 +65,11 @@ async def test_sigterm_checkpoints_and_restart_restores(db_url: str, tmp_path: P
 
 
 @pytest.mark.slow
-async def test_sigkill_loses_at_most_the_checkpoint_interval(db_url: str, tmp_path: Path) -> None:
+async def test_sigkill_loses_at_most_the_checkpoint_interval(
+    store_url: str, tmp_path: Path
+) -> None:
     port = free_port()
-    server = start_server(port, db_url, env(), tmp_path / "s1.log")
+    server = start_server(port, store_url, env(), tmp_path / "s1.log")
     async with aiohttp.ClientSession() as http:
         bot = Bot(
             f"http://127.0.0.1:{port}",
@@ -99,7 +84,7 @@ async def test_sigkill_loses_at_most_the_checkpoint_interval(db_url: str, tmp_pa
         where = await fly_a_bit(bot)  # stopped for 6 s: several checkpoints hold this position
         server.send_signal(signal.SIGKILL)
         server.wait(10)
-        server = start_server(port, db_url, env(), tmp_path / "s2.log")
+        server = start_server(port, store_url, env(), tmp_path / "s2.log")
         try:
             await bot.connect()
             await pump_until([bot], lambda: bot.ship in bot.positions())

@@ -4,7 +4,6 @@ does not hold is refused NOT_YOUR_STATION."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,23 +13,7 @@ import pytest
 from callister.bots.client import Bot
 
 from ..conftest import LiveServer
-from .wsclient import player, pump_until
-
-
-def record(bot: Bot, *kinds: str) -> dict[str, list[dict[str, Any]]]:
-    """Keep the bot's messages of these types (the bot itself ignores them)."""
-    seen: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
-    original = bot._on_frame
-
-    def on_frame(data: str | bytes) -> None:
-        if isinstance(data, str):
-            msg = json.loads(data)
-            if msg.get("t") in seen:
-                seen[msg["t"]].append(msg)
-        original(data)
-
-    bot._on_frame = on_frame  # type: ignore[method-assign]
-    return seen
+from .wsclient import player, pump_until, record
 
 
 def zone_of(live: LiveServer, ship: int) -> Any:

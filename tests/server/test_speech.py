@@ -1,10 +1,10 @@
 """Crew speech on the server, and the optional language model behind it.
 
-The model tests talk to a real HTTP server (tests/agents/_fake_llm.py): a small aiohttp
-application that speaks the OpenAI chat-completions API (`POST /v1/chat/completions`). It stands
-in for a remote model provider (a hosted API, or llama.cpp's `llama-server`, Ollama, vLLM on
-another machine): the game server cannot tell the difference. It can answer well, slowly, with
-garbage or with HTTP errors, and it counts how many requests it holds at once.
+The model tests talk to a real HTTP server (tests/fake_llm.py): a small aiohttp application that
+speaks the OpenAI chat-completions API (`POST /v1/chat/completions`). It stands in for a remote
+model provider (a hosted API, or llama.cpp's `llama-server`, Ollama, vLLM on another machine):
+the game server cannot tell the difference. It can answer well, slowly, with garbage or with
+HTTP errors, and it counts how many requests it holds at once.
 """
 
 from __future__ import annotations
@@ -25,26 +25,23 @@ from callister.agents.llm import LlamaCppBackend, OpenAIChatBackend
 from callister.server.settings import Settings, SettingsError
 from callister.server.speech import SpeechModel, backend_from_settings
 
-from ..agents._fake_llm import FakeChatModel, chat_server
 from ..agents._support import make_clone
-from ..conftest import LiveServer, make_settings, start_live
+from ..conftest import LiveServer, make_settings, running
+from ..fake_llm import FakeModel, serving
 from ..waiting import until
-from .test_npcs import hire, pump_until
-from .test_shared_ships import record
-from .wsclient import player, server_tick
+from .test_npcs import captain, hire, pump_until
+from .wsclient import server_tick
 
 NO_IDS = re.compile(r"#\d|\btick\b|\bticks\b")
 
 
-# the stand-in provider answers as a crew member would, by default
-GOOD_ANSWER = '{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
-
-
 @pytest.fixture
-async def provider() -> AsyncIterator[tuple[str, FakeChatModel]]:
-    p = FakeChatModel(content=GOOD_ANSWER)
-    async with chat_server(p) as url:
-        yield url, p
+async def provider() -> AsyncIterator[tuple[str, FakeModel]]:
+    model = FakeModel(
+        content='{"say": "Aye, captain. Rook Varga jumped us an hour ago; I remember."}'
+    )
+    async with serving(model) as url:
+        yield url, model
 
 
 def _remembering():  # a pilot who was attacked by Rook Varga an hour ago and holds him hostile
@@ -96,7 +93,7 @@ def _model(url: str, *, timeout: float = 2.0, concurrency: int = 2, queue: int =
 
 
 async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
-    provider: tuple[str, FakeChatModel],
+    provider: tuple[str, FakeModel],
 ) -> None:
     url, p = provider
     speech = _model(url)
@@ -122,7 +119,7 @@ async def test_a_model_reply_is_prompted_with_memories_and_beliefs(
 
 
 async def test_a_slow_model_times_out_and_the_template_answers(
-    provider: tuple[str, FakeChatModel], caplog: pytest.LogCaptureFixture
+    provider: tuple[str, FakeModel], caplog: pytest.LogCaptureFixture
 ) -> None:
     url, p = provider
     p.delay = 2.0
@@ -149,7 +146,7 @@ async def test_a_slow_model_times_out_and_the_template_answers(
     ],
 )
 async def test_bad_answers_fall_back_with_a_logged_error(
-    provider: tuple[str, FakeChatModel],
+    provider: tuple[str, FakeModel],
     caplog: pytest.LogCaptureFixture,
     setup: dict[str, Any],
     reason: str,
@@ -168,7 +165,7 @@ async def test_bad_answers_fall_back_with_a_logged_error(
 
 
 async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
-    provider: tuple[str, FakeChatModel],
+    provider: tuple[str, FakeModel],
 ) -> None:
     url, p = provider
     p.delay = 0.3
@@ -186,7 +183,7 @@ async def test_concurrency_is_bounded_and_a_full_queue_answers_at_once(
     assert speech.waiting == 0 and speech.in_flight == 0
 
 
-async def test_orders_never_wait_for_the_model(provider: tuple[str, FakeChatModel]) -> None:
+async def test_orders_never_wait_for_the_model(provider: tuple[str, FakeModel]) -> None:
     url, p = provider
     speech = _model(url)
     r = await speech.reply(make_clone(role=Role.PILOT), "dock at the station", speaker=7, tick=5)
@@ -217,24 +214,20 @@ async def test_the_in_process_model_path() -> None:
 
 @pytest.fixture
 async def live_llm(
-    tmp_path: Path, provider: tuple[str, FakeChatModel]
-) -> AsyncIterator[tuple[LiveServer, FakeChatModel]]:
+    tmp_path: Path, provider: tuple[str, FakeModel]
+) -> AsyncIterator[tuple[LiveServer, FakeModel]]:
     url, p = provider
-    server = await start_live(
+    async with running(
         make_settings(tmp_path, starting_credits=5000, llm_url=url, llm_timeout_s=3.0)
-    )
-    try:
+    ) as server:
         yield server, p
-    finally:
-        await server.server.close()
 
 
 async def test_crew_answers_through_the_model_off_the_tick(
-    live_llm: tuple[LiveServer, FakeChatModel], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
-    bot = await player(live, http, "modelcap")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "modelcap")
     cand = await hire(bot, seen, "gunner")
     p.delay = 1.0  # a slow model: the world goes on ticking while it thinks
     p.content = json.dumps({"say": "Quiet so far, captain. The guns are ready."})
@@ -264,10 +257,8 @@ async def test_crew_answers_through_the_model_off_the_tick(
 async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    live = await start_live(make_settings(tmp_path, starting_credits=5000))  # no NPCs at all
-    try:
-        bot = await player(live, http, "docker")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path, starting_credits=5000)) as live:  # no NPCs at all
+        bot, seen = await captain(live, http, "docker")
         await pump_until(bot, lambda: any(m["candidates"] for m in seen["crew"]))
         first = seen["crew"][-1]
         world = live.services.world
@@ -311,8 +302,6 @@ async def test_candidates_arrive_on_every_dock_and_the_crew_speaks_honestly(
         for m in seen["chat"]:
             assert not NO_IDS.search(m["text"]), m
         await bot.close()
-    finally:
-        await live.server.close()
 
 
 # --- hailing NPC ships ----------------------------------------------------------------------
@@ -338,10 +327,8 @@ async def _npc(live: LiveServer, pilot: Any, name: str, distance: float) -> tupl
 async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    live = await start_live(make_settings(tmp_path))
-    try:
-        bot = await player(live, http, "Hailer")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path)) as live:
+        bot, seen = await captain(live, http, "Hailer")
         pilot = live.services.world.pilots[bot.welcome["account"]]
         ship, trader = await _npc(live, pilot, "Tove Lind", 1500.0)
         # it was shot at by the player an hour ago, and holds it against them
@@ -374,17 +361,14 @@ async def test_an_npc_answers_a_hail_by_name_from_what_it_remembers(
             await bot.send({"t": "hail", "ship": bot.ship, **bad})
             await pump_until(bot, lambda c=code, b=before: bot.stats.error_codes.get(c, 0) > b)
         await bot.close()
-    finally:
-        await live.server.close()
 
 
 async def test_a_hail_through_the_model(
-    live_llm: tuple[LiveServer, FakeChatModel], http: aiohttp.ClientSession
+    live_llm: tuple[LiveServer, FakeModel], http: aiohttp.ClientSession
 ) -> None:
     live, p = live_llm
     p.content = json.dumps({"say": "Cargo for the Hub, friend. Safe flying."})
-    bot = await player(live, http, "Caller")
-    seen = record(bot, "crew", "chat")
+    bot, seen = await captain(live, http, "Caller")
     pilot = live.services.world.pilots[bot.welcome["account"]]
     ship, _ = await _npc(live, pilot, "Pax Okafor", 900.0)
     await bot.send({"t": "hail", "ship": bot.ship, "target": ship, "text": "Where are you headed?"})
@@ -403,10 +387,8 @@ async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
     back", never "they're attacking us"."""
     from callister.sim import Hit
 
-    live = await start_live(make_settings(tmp_path, starting_credits=5000))
-    try:
-        bot = await player(live, http, "Starter")
-        seen = record(bot, "crew", "chat")
+    async with running(make_settings(tmp_path, starting_credits=5000)) as live:
+        bot, seen = await captain(live, http, "Starter")
         gunner = int((await hire(bot, seen, "gunner"))["id"])
         world = live.services.world
         pilot = world.pilots[bot.welcome["account"]]
@@ -424,5 +406,3 @@ async def test_our_ship_firing_first_makes_the_crew_say_they_fire_back(
         world.agents.after_step(handle, [first])
         assert not pool._we_started(gunner, tick + 2)
         await bot.close()
-    finally:
-        await live.server.close()

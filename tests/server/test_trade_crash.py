@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.server.test_restart import db_url, env  # noqa: F401  (the db_url fixture)
+from tests.server.test_restart import env
 from tests.server.wsclient import pump_until
 
 from callister.bench.net import free_port, start_server
@@ -46,10 +46,10 @@ async def trade_forever(bot: Bot, told: dict[str, dict[str, Any]], sent: list[st
 
 
 @pytest.mark.slow
-async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+async def test_sigkill_mid_trading_loses_no_told_trade(store_url: str, tmp_path: Path) -> None:
     port = free_port()
     base, ws = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
-    server = start_server(port, db_url, env(), tmp_path / "s1.log")
+    server = start_server(port, store_url, env(), tmp_path / "s1.log")
     told: dict[str, dict[str, dict[str, Any]]] = {}
     sent: dict[str, list[str]] = {}
     try:
@@ -76,7 +76,7 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
             assert in_flight >= 1  # the kill did land in the middle of trading
 
             # the ledger, read straight from the database the dead server left
-            with open_store(db_url) as store:
+            with open_store(store_url) as store:
                 for bot in bots:
                     for rid, receipt in told[bot.name].items():
                         account = int(bot.welcome["account"])
@@ -94,7 +94,7 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
 
             # restart; every trader retries the request that was in flight: it is answered
             # from the ledger if it had committed, carried out once if it had not
-            server = start_server(port, db_url, env(), tmp_path / "s2.log")
+            server = start_server(port, store_url, env(), tmp_path / "s2.log")
             for bot in bots:
                 await bot.connect()
                 last = sent[bot.name][-1]
@@ -102,7 +102,7 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
                 bot.refused.pop(last, None)
                 item_msg = {"t": "trade", "rid": last, "item": "food", "qty": 1, "side": "buy"}
                 await bot.request(item_msg, timeout=30)
-            with open_store(db_url) as store:
+            with open_store(store_url) as store:
                 for bot in bots:
                     account = int(bot.welcome["account"])
                     txn = store.ledger.get_txn("infinity", f"trade:{account}:{sent[bot.name][-1]}")
@@ -111,7 +111,7 @@ async def test_sigkill_mid_trading_loses_no_told_trade(db_url: str, tmp_path: Pa
                 await bot.close()
         server.send_signal(signal.SIGTERM)
         assert server.wait(20) == 0
-        with open_store(db_url) as store:
+        with open_store(store_url) as store:
             audit = Economy(store, load_content(), "infinity").audit()
             assert audit["balanced"], audit["problems"]
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 from tests.conftest import LiveServer
-from tests.server.wsclient import CheckedBot, player, pump_until, server_tick
+from tests.server.wsclient import CheckedBot, player, pump_until, server_tick, undock
 
 HZ = 20  # make_settings keeps the default tick rate
 
@@ -33,8 +33,7 @@ async def test_autopilot_to_a_field_and_a_gate_then_jump_in_by_a_station(
 ) -> None:
     a = await player(live, http, "Wayfarer")
     assert a.system is not None and a.system["fields"] and a.system["links"]
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     home = a.system["stations"][a.welcome["home_station"]]
 
     # the field farthest from home: a long leg, flown in cruise

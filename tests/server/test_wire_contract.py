@@ -32,6 +32,16 @@ async def snapshots(ws: aiohttp.ClientWebSocketResponse, count: int, ack: bool) 
     return got
 
 
+async def raw_player(
+    live: LiveServer, http: aiohttp.ClientSession, name: str
+) -> tuple[aiohttp.ClientWebSocketResponse, int]:
+    """A new player on a bare socket (the hello sent, no client code in between): the socket,
+    and the ship its welcome gives it."""
+    token = (await register(http, live, name))["token"]
+    ws = await raw_socket(live, http, token)
+    return ws, (await next_json(ws, "welcome"))["ship"]
+
+
 async def test_me_has_no_ship_before_the_first_hello(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
@@ -55,9 +65,7 @@ async def test_me_has_no_ship_before_the_first_hello(
 async def test_a_docked_ship_is_in_the_full_snapshot_then_only_when_it_changes(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    token = (await register(http, live, "Parked"))["token"]
-    ws = await raw_socket(live, http, token)
-    ship = (await next_json(ws, "welcome"))["ship"]
+    ws, ship = await raw_player(live, http, "Parked")
     # held controls while docked move nothing (and are not an error)
     await ws.send_str(json.dumps({"t": "input", "ship": ship, "thrust": 1.0, "turn": 1.0}))
     got = await snapshots(ws, 12, ack=True)
@@ -76,9 +84,7 @@ async def test_a_docked_ship_is_in_the_full_snapshot_then_only_when_it_changes(
 async def test_without_acks_every_snapshot_is_full(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    token = (await register(http, live, "Silent"))["token"]
-    ws = await raw_socket(live, http, token)
-    ship = (await next_json(ws, "welcome"))["ship"]
+    ws, ship = await raw_player(live, http, "Silent")
     got = await snapshots(ws, 6, ack=False)
     assert all(s.full and s.base_seq == 0 for s in got)
     assert all(ship in s.changed["id"].tolist() for s in got)

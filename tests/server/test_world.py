@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.wsclient import player, pump_until
+from tests.conftest import LiveServer, make_settings, running
+from tests.server.wsclient import player, pump_until, undock
 from tests.waiting import until
 
 
@@ -21,8 +21,7 @@ async def test_neighbours_are_generated_before_anyone_jumps(
     # the generator process works in the background
     await until(lambda: all(world.universe.cached(*xy) for xy in links), "neighbours generated")
     waited = world.universe.waited
-    await a.send({"t": "undock", "ship": a.ship})
-    await pump_until([a], lambda: not a.docked)
+    await undock(a)
     await a.send({"t": "jump", "ship": a.ship, "to": a.system["links"][0]})
     await pump_until([a], lambda: a.stats.jumps == 1, timeout=10)
     assert world.universe.waited == waited, "the jump had to wait for the generator"
@@ -30,8 +29,7 @@ async def test_neighbours_are_generated_before_anyone_jumps(
 
 
 async def test_empty_zone_sleeps_then_unloads(tmp_path: Path, http: aiohttp.ClientSession) -> None:
-    live = await start_live(make_settings(tmp_path, zone_unload_s=1.0, reconnect_grace_s=0.0))
-    try:
+    async with running(make_settings(tmp_path, zone_unload_s=1.0, reconnect_grace_s=0.0)) as live:
         a = await player(live, http, "Lonely")
         world = live.services.world
         key = next(iter(world.zones))
@@ -44,8 +42,6 @@ async def test_empty_zone_sleeps_then_unloads(tmp_path: Path, http: aiohttp.Clie
         asleep_at = zone.tick
         await until(lambda: key not in world.zones, "the empty zone unloaded")
         assert zone.tick == asleep_at, "an empty zone was stepped"
-    finally:
-        await live.server.close()
 
 
 async def test_ids_come_from_the_store_in_blocks(

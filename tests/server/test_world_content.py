@@ -13,10 +13,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
-from tests.server.test_worlds import account, api, zone_of
-from tests.server.wsclient import pump_until
-from tests.store.conftest import pg_url, store_url  # noqa: F401
+from tests.conftest import LiveServer, live_server, make_settings, running
+from tests.examples import FRONTIER_PACK
+from tests.server.test_worlds import account, api, assert_refused_entry, zone_of
+from tests.server.wsclient import pump_until, undock
 from tests.waiting import until
 
 from callister.content import ContentPack
@@ -24,13 +24,12 @@ from callister.server.admin_routes import WORLD_HOST
 from callister.sim import HULL_KEYS
 from callister.universe import GeneratorParams, generate_system
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
 SEED = 3  # the home station of world seed 3 has a shipyard (its market lists hulls)
 
 
 @pytest.fixture
-async def server(tmp_path: Path, store_url: str) -> AsyncIterator[LiveServer]:  # noqa: F811
-    live = await start_live(
+async def server(tmp_path: Path, store_url: str) -> AsyncIterator[LiveServer]:
+    async with running(
         make_settings(
             tmp_path,
             db=store_url,
@@ -39,15 +38,34 @@ async def server(tmp_path: Path, store_url: str) -> AsyncIterator[LiveServer]:  
             kill_switch_two_person=False,
             reconnect_grace_s=0.0,
         )
-    )
-    try:
+    ) as live:
         yield live
-    finally:
-        await live.server.close()
 
 
 def example_files() -> dict[str, str]:
-    return dict(ContentPack.from_dir(EXAMPLE).files)
+    return dict(ContentPack.from_dir(FRONTIER_PACK).files)
+
+
+async def world_by_root(live: LiveServer, http: aiohttp.ClientSession, name: str) -> Any:
+    """Root, an administrator, who has made world `name` on the public world's map."""
+    admin = await account(live, http, "Root", "admin")
+    status, _ = await api(http, live, "POST", "/api/worlds", admin, {"name": name, "seed": SEED})
+    assert status == 201
+    return admin
+
+
+async def put_pack(
+    http: aiohttp.ClientSession, live: LiveServer, bot: Any, world: str, files: Any
+) -> tuple[int, Any]:
+    """`bot` sets world `world`'s content pack to these files (the admin API)."""
+    return await api(http, live, "PUT", f"/api/admin/worlds/{world}/content", bot, {"files": files})
+
+
+def assert_bad_content(status: int, body: Any, file: str, entry: str, field: str) -> None:
+    """A pack refused as BAD_CONTENT, its first problem naming this file, entry and field."""
+    assert status == 400 and body["error"]["code"] == "BAD_CONTENT", body
+    where = {"file": file, "entry": entry, "field": field}
+    assert where.items() <= body["problems"][0].items(), body
 
 
 def keys(content: dict[str, Any], table: str) -> set[str]:
@@ -73,19 +91,13 @@ async def test_a_modded_world_runs_its_pack_and_the_public_world_never_sees_it(
     # a malformed pack is refused with the file, the entry and the field; nothing is stored
     broken = example_files()
     broken["hulls.toml"] = broken["hulls.toml"].replace("thrust = 75.0", 'thrust = "fast"')
-    status, body = await api(http, live, "PUT", "/api/admin/worlds/frontier/content", admin,
-                             {"files": broken})  # fmt: skip
-    assert status == 400 and body["error"]["code"] == "BAD_CONTENT", body
-    assert {"file": "hulls.toml", "entry": "corsair", "field": "thrust"}.items() <= (
-        body["problems"][0].items()
-    ), body
+    status, body = await put_pack(http, live, admin, "frontier", broken)
+    assert_bad_content(status, body, "hulls.toml", "corsair", "thrust")
     # a player may not set a world's content; the owner or an administrator may
-    status, _ = await api(http, live, "PUT", "/api/admin/worlds/frontier/content", ash,
-                          {"files": example_files()})  # fmt: skip
+    status, _ = await put_pack(http, live, ash, "frontier", example_files())
     assert status == 403
     assert await host.call(store.content.current, "frontier") is None
-    status, body = await api(http, live, "PUT", "/api/admin/worlds/frontier/content", admin,
-                             {"files": example_files()})  # fmt: skip
+    status, body = await put_pack(http, live, admin, "frontier", example_files())
     assert status == 201 and body["version"] == 1 and body["name"] == "frontier", body
     digest = body["digest"]
 
@@ -117,8 +129,7 @@ async def test_a_modded_world_runs_its_pack_and_the_public_world_never_sees_it(
                 HULL_KEYS[zone.store.hull.item(zone.store.row(ash.ship))] == "corsair",
                 "the corsair in the zone")  # fmt: skip
     # ... flies it (the corsair's top speed and thrust) ...
-    await ash.send({"t": "undock", "ship": ash.ship})
-    await pump_until([ash], lambda: not ash.docked)
+    await undock(ash)
     row = zone.store.row(ash.ship)
     assert zone.store.max_speed.item(row) == 300.0 and zone.store.accel.item(row) == 75.0
     start = (zone.store.x.item(row), zone.store.y.item(row))
@@ -212,13 +223,7 @@ async def test_a_modded_world_runs_its_pack_and_the_public_world_never_sees_it(
     assert deleted.detail["rows_deleted"].get("world_content") == 1, deleted.detail
 
 
-@pytest.fixture
-async def lite(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await start_live(make_settings(tmp_path, world_seed=SEED, reconnect_grace_s=0.0))
-    try:
-        yield live
-    finally:
-        await live.server.close()
+lite = live_server(world_seed=SEED, reconnect_grace_s=0.0)
 
 
 async def test_a_running_world_restarts_into_its_new_content_on_its_own_map(
@@ -252,8 +257,7 @@ async def test_a_running_world_restarts_into_its_new_content_on_its_own_map(
     assert admin.system["name"] == generated.name
 
     # a new pack version: the running world restarts and its players come back into it
-    status, _ = await api(http, live, "PUT", "/api/admin/worlds/dense/content", admin,
-                          {"files": example_files()})  # fmt: skip
+    status, _ = await put_pack(http, live, admin, "dense", example_files())
     assert status == 201
     await pump_until([admin], lambda: admin.bye_world == "dense", timeout=30)
     admin.content = {}
@@ -303,10 +307,7 @@ async def test_bad_content_requests_get_clear_errors(
               "files": {"pack.toml": '[pack]\nname = "attic"\nversion = "1.0.0"\n',
                         "hulls.toml": '[shuttle]\nthrust = "fast"\n'}}  # fmt: skip
     await live.server.app[WORLD_HOST].call(live.services.store.content.set, "attic", broken, None)
-    admin.world = "attic"
-    with pytest.raises(RuntimeError):
-        await admin.connect()
-    assert admin.stats.error_codes.get("WORLD_REFUSED") == 1
+    await assert_refused_entry(admin, "attic")
 
 
 async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
@@ -315,24 +316,15 @@ async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
     """The base patrols and pirates fly the interceptor (npc_roles.toml): a pack that removes
     it without giving them another hull is refused naming the role and its field; with the
     roles re-hulled the world runs and its patrols and pirates fly shuttles."""
-    live = await start_live(make_settings(tmp_path, world_seed=SEED, npc_density=1.0))
-    try:
+    async with running(make_settings(tmp_path, world_seed=SEED, npc_density=1.0)) as live:
         host = live.server.app[WORLD_HOST]
-        admin = await account(live, http, "Root", "admin")
-        status, _ = await api(http, live, "POST", "/api/worlds", admin,
-                              {"name": "nointer", "seed": SEED})  # fmt: skip
-        assert status == 201
+        admin = await world_by_root(live, http, "nointer")
         files = {"pack.toml": '[pack]\nname = "nointer"\nversion = "1.0.0"\n\n'
                               '[remove]\nhulls = ["interceptor"]\n'}  # fmt: skip
-        status, body = await api(http, live, "PUT", "/api/admin/worlds/nointer/content", admin,
-                                 {"files": files})  # fmt: skip
-        assert status == 400 and body["error"]["code"] == "BAD_CONTENT", body
-        assert {"file": "npc_roles.toml", "entry": "patrol", "field": "hulls"}.items() <= (
-            body["problems"][0].items()
-        ), body
+        status, body = await put_pack(http, live, admin, "nointer", files)
+        assert_bad_content(status, body, "npc_roles.toml", "patrol", "hulls")
         files["npc_roles.toml"] = "[patrol]\nhulls = ['shuttle']\n[pirate]\nhulls = ['shuttle']\n"
-        status, body = await api(http, live, "PUT", "/api/admin/worlds/nointer/content", admin,
-                                 {"files": files})  # fmt: skip
+        status, body = await put_pack(http, live, admin, "nointer", files)
         assert status == 201, body
         admin.world = "nointer"
         await admin.connect()
@@ -347,8 +339,6 @@ async def test_npcs_of_a_world_whose_pack_removes_a_hull_they_fly(
         patrols = [a for a in living.sim.living() if a.ship.goal.value == "patrol"]
         assert patrols and {a.ship.hull.key for a in patrols} == {"shuttle"}
         await admin.close()
-    finally:
-        await live.server.close()
 
 
 async def test_a_pack_raising_pirates_and_adding_smugglers_changes_who_is_born_there_only(
@@ -358,13 +348,9 @@ async def test_a_pack_raising_pirates_and_adding_smugglers_changes_who_is_born_t
     trader goal, its own hull): its living universe is born with those numbers, the smugglers
     fly the pack's hull and trade as traders; the public world on the same map keeps the base
     roles' population."""
-    live = await start_live(make_settings(tmp_path, world_seed=SEED, npc_density=1.0))
-    try:
+    async with running(make_settings(tmp_path, world_seed=SEED, npc_density=1.0)) as live:
         host = live.server.app[WORLD_HOST]
-        admin = await account(live, http, "Root", "admin")
-        status, _ = await api(http, live, "POST", "/api/worlds", admin,
-                              {"name": "smugglers", "seed": SEED})  # fmt: skip
-        assert status == 201
+        admin = await world_by_root(live, http, "smugglers")
         files = {
             "pack.toml": '[pack]\nname = "smugglers"\nversion = "1.0.0"\n',
             "npc_roles.toml": "[pirate]\npopulation = { lawless = [3, 3], lawful = [1, 1] }\n"
@@ -415,5 +401,3 @@ async def test_a_pack_raising_pirates_and_adding_smugglers_changes_who_is_born_t
             "miner",
         }
         await admin.close()
-    finally:
-        await live.server.close()

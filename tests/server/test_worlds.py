@@ -4,31 +4,20 @@ simulation (PvP off), the kill switch's countdown and evacuation home, moves, fo
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from tests.conftest import LiveServer, make_settings, start_live
+from tests.command_line import operator_env, run_callister
+from tests.conftest import LiveServer, live_server, make_settings, running
 from tests.server.wsclient import pump_until
 
 from callister.bots.client import Bot
 from callister.server.admin_routes import WORLD_HOST
 
-
-@pytest.fixture
-async def multi(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(
-        make_settings(tmp_path, world_delete_countdown_s=2, reconnect_grace_s=30.0)
-    )
-    try:
-        yield server
-    finally:
-        await server.server.close()
+live = live_server(world_delete_countdown_s=2, reconnect_grace_s=30.0)
 
 
 async def account(live: LiveServer, http: aiohttp.ClientSession, name: str, role: str) -> Bot:
@@ -60,10 +49,17 @@ def zone_of(live: LiveServer, world_name: str, bot: Bot) -> Any:
     return world.zones[pilot.zone_key].zone
 
 
+async def assert_refused_entry(bot: Bot, world: str) -> None:
+    """`bot` asks to enter `world` and is refused at the hello (WORLD_REFUSED, its first)."""
+    bot.world = world
+    with pytest.raises(RuntimeError):
+        await bot.connect()
+    assert bot.stats.error_codes.get("WORLD_REFUSED") == 1
+
+
 async def test_private_world_pvp_off_then_deleted_players_land_home(
-    multi: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live = multi
     admin = await account(live, http, "Root", "admin")
     ash = await account(live, http, "Ash", "player")
     bea = await account(live, http, "Bea", "player")
@@ -71,10 +67,7 @@ async def test_private_world_pvp_off_then_deleted_players_land_home(
         "name": "haven", "visibility": "invite", "seed": 7, "rules": {"pvp": False}})  # fmt: skip
     assert status == 201 and made["rules"]["pvp"] is False, made
     # not invited: refused at hello with a clear code and close code
-    ash.world = "haven"
-    with pytest.raises(RuntimeError):
-        await ash.connect()
-    assert ash.stats.error_codes.get("WORLD_REFUSED") == 1
+    await assert_refused_entry(ash, "haven")
     # a player cannot invite into someone else's world
     assert (await api(http, live, "POST", "/api/worlds/haven/invite", bea,
                       {"account": "Ash"}))[0] == 403  # fmt: skip
@@ -165,10 +158,7 @@ async def test_private_world_pvp_off_then_deleted_players_land_home(
         await bot.close()
 
 
-async def test_move_between_worlds_over_http(
-    multi: LiveServer, http: aiohttp.ClientSession
-) -> None:
-    live = multi
+async def test_move_between_worlds_over_http(live: LiveServer, http: aiohttp.ClientSession) -> None:
     admin = await account(live, http, "Root", "admin")
     cy = await account(live, http, "Cyd", "player")
     await cy.connect()  # a character in the public world
@@ -203,8 +193,7 @@ async def test_move_between_worlds_over_http(
     await cy.close()
 
 
-async def test_bad_world_requests(multi: LiveServer, http: aiohttp.ClientSession) -> None:
-    live = multi
+async def test_bad_world_requests(live: LiveServer, http: aiohttp.ClientSession) -> None:
     admin = await account(live, http, "Root", "admin")
     pat = await account(live, http, "Pat", "player")
     cases = [
@@ -225,10 +214,7 @@ async def test_bad_world_requests(multi: LiveServer, http: aiohttp.ClientSession
     async with http.post(live.http + "/api/worlds", data=b"{not json",
                          headers={"Authorization": f"Bearer {admin.token}"}) as resp:  # fmt: skip
         assert resp.status == 400
-    pat.world = "nowhere"
-    with pytest.raises(RuntimeError):
-        await pat.connect()
-    assert pat.stats.error_codes.get("WORLD_REFUSED") == 1
+    await assert_refused_entry(pat, "nowhere")
 
 
 async def test_one_admin_server_opts_out_of_the_two_person_rule(
@@ -236,9 +222,8 @@ async def test_one_admin_server_opts_out_of_the_two_person_rule(
 ) -> None:
     """kill_switch_two_person = false: one administrator deletes a world with a player in
     it, and the request's audit record says the rule was off. An empty world never needs it."""
-    live = await start_live(make_settings(tmp_path, kill_switch_two_person=False,
-                                          world_delete_countdown_s=0))  # fmt: skip
-    try:
+    async with running(make_settings(tmp_path, kill_switch_two_person=False,
+                                          world_delete_countdown_s=0)) as live:  # fmt: skip
         admin = await account(live, http, "Root", "admin")
         dot = await account(live, http, "Dot", "player")
         for name in ("solo", "bare"):
@@ -264,26 +249,19 @@ async def test_one_admin_server_opts_out_of_the_two_person_rule(
         assert next(r for r in audit if r.action == "delete_requested").detail[
             "two_person"] == "not needed"  # fmt: skip
         await dot.close()
-    finally:
-        await live.server.close()
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`python -m callister ...` in a child process (the operator's shell, beside the server)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLISTER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "callister", *args], capture_output=True, text=True,
-        input=stdin, timeout=120, check=False, start_new_session=True, env=env,
-    )  # fmt: skip
+    """`python -m callister ...` in the operator's shell, beside the server."""
+    return run_callister(*args, stdin=stdin, env=operator_env())
 
 
 async def test_worlds_the_command_line_creates_appear_without_a_restart(
-    multi: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     """Issue 14: a world created (and an invitation made) by `callister admin world ...` while
     the server runs can be entered at once and is listed in the admin console; the registry
     poll picks up the rest without anyone asking."""
-    live = multi
     db = live.services.settings.db
     admin = await account(live, http, "Root", "admin")
     pat = await account(live, http, "Pat", "player")
@@ -326,12 +304,11 @@ async def test_worlds_the_command_line_creates_appear_without_a_restart(
 
 
 async def test_a_world_stopped_twice_at_once_stops_once(
-    multi: LiveServer, http: aiohttp.ClientSession
+    live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     """A deletion finishing while the server shuts down stops the same world twice at once: the
     second stop waits for the first instead of failing (it raised KeyError and broke the
     server's shutdown)."""
-    live = multi
     admin = await account(live, http, "Stopper", "admin")
     status, _ = await api(http, live, "POST", "/api/worlds", admin,
                           {"name": "twice", "visibility": "public"})  # fmt: skip

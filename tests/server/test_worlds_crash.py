@@ -10,12 +10,10 @@ import random
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-import psycopg
 import pytest
 
 from callister.bench.net import bench_env, free_port, start_server
@@ -23,19 +21,7 @@ from callister.bots.client import Bot
 from callister.economy.audit import audit_books
 from callister.store import Character, ItemMove, Posting, Store, WorldRecord, open_store
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
 WORLDS = ("infinity", "w-a", "w-b")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/world.db"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield f"{PG}?schema={schema}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -88,12 +74,12 @@ async def setup_players(base: str, http: aiohttp.ClientSession, n: int) -> list[
 
 @pytest.mark.slow
 async def test_sigkill_during_moves_leaves_each_character_in_one_world(
-    db_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(port, db_url, env(), tmp_path / "m0.log")
-    store = open_store(db_url)
+    server = start_server(port, store_url, env(), tmp_path / "m0.log")
+    store = open_store(store_url)
     rng = random.Random(5)
     try:
         for name, seed in (("w-a", 11), ("w-b", 12)):
@@ -109,7 +95,7 @@ async def test_sigkill_during_moves_leaves_each_character_in_one_world(
             kill(server)  # the server caches the registry: restart so it sees w-a and w-b
             moves_done = 0
             for round_ in range(8):
-                server = start_server(port, db_url, env(), tmp_path / f"m{round_ + 1}.log")
+                server = start_server(port, store_url, env(), tmp_path / f"m{round_ + 1}.log")
 
                 async def mover(bot: Bot) -> None:
                     nonlocal moves_done
@@ -143,10 +129,10 @@ async def test_sigkill_during_moves_leaves_each_character_in_one_world(
 
 @pytest.mark.slow
 async def test_sigkill_during_world_deletion_resumes_on_restart(
-    db_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    store = open_store(db_url)
+    store = open_store(store_url)
     store.worlds.create(world("infinity", 1), None)
     store.worlds.create(world("keep", 3), None)
     store.worlds.create(world("doomed", 4), None)
@@ -194,7 +180,7 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
     # it has deleted a batch: every run leaves work for the next, whatever the machine's load
     last = 0
     for round_ in range(6):
-        server = start_server(port, db_url, env(**extra), tmp_path / f"d{round_}.log")
+        server = start_server(port, store_url, env(**extra), tmp_path / f"d{round_}.log")
         if round_ == 0:
             await kill_when(lambda: len(store.characters.in_world("doomed")) < len(players), server)
         else:
@@ -212,7 +198,7 @@ async def test_sigkill_during_world_deletion_resumes_on_restart(
         if job.state == "deleting" and job.progress:
             interrupted += 1  # killed in the middle of the batches
     if not finished:  # let one run finish
-        server = start_server(port, db_url, env(**extra), tmp_path / "final.log")
+        server = start_server(port, store_url, env(**extra), tmp_path / "final.log")
         await kill_when(lambda: store.worlds.get("doomed") is None, server)
     assert interrupted >= 1, "no kill landed in the middle of the deletion; not a crash test"
     assert store.worlds.get("doomed") is None and store.deletions.get("doomed") is None

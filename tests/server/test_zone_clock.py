@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from tests.conftest import LiveServer, make_settings, start_live
+from tests.conftest import LiveServer, live_server
 from tests.server.test_protocol_v2 import V2, connect, register
 from tests.waiting import until
 
-
-@pytest.fixture
-async def two_homes(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    server = await start_live(make_settings(tmp_path, home_systems=2))
-    try:
-        yield server
-    finally:
-        await server.server.close()
+two_homes = live_server(home_systems=2)
 
 
 async def test_a_slow_zone_does_not_slow_another(

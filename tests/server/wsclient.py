@@ -74,6 +74,37 @@ class CheckedBot(Bot):
         super()._on_frame(data)
 
 
+def on_json(bot: Bot, keep: Callable[[dict[str, Any]], None]) -> None:
+    """From now on, hand every JSON message `bot` receives to `keep` (before the bot itself)."""
+    inner = bot._on_frame
+
+    def spy(data: str | bytes) -> None:
+        if isinstance(data, str):
+            keep(json.loads(data))
+        inner(data)
+
+    bot._on_frame = spy  # type: ignore[method-assign]
+
+
+def record(bot: Bot, *kinds: str) -> dict[str, list[dict[str, Any]]]:
+    """Keep the bot's messages of these types (the bot itself ignores them)."""
+    seen: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+
+    def keep(msg: dict[str, Any]) -> None:
+        if msg.get("t") in seen:
+            seen[msg["t"]].append(msg)
+
+    on_json(bot, keep)
+    return seen
+
+
+def capture(bot: Bot) -> list[dict[str, Any]]:
+    """Every JSON message `bot` receives from now on (the Bot keeps only some kinds)."""
+    seen: list[dict[str, Any]] = []
+    on_json(bot, seen.append)
+    return seen
+
+
 async def player(live: Any, http: aiohttp.ClientSession, name: str) -> CheckedBot:
     """Register `name` and connect it (full view tracked; every message's ids checked)."""
     bot = CheckedBot(live.http, live.ws, name, session=http, track_view=True, jump_every_s=0)
@@ -97,6 +128,32 @@ async def pump_until(bots: list[Bot], cond: Callable[[], bool], timeout: float =
         if time.monotonic() > end:
             raise AssertionError("condition not reached in time")
         await asyncio.gather(*(b.pump(0.05) for b in bots))
+
+
+async def undock(*bots: Bot) -> None:
+    """Undock every bot's ship and receive until all of them are in space."""
+    for bot in bots:
+        await bot.send({"t": "undock", "ship": bot.ship})
+    await pump_until(list(bots), lambda: not any(bot.docked for bot in bots))
+
+
+async def cheapest_goods(bot: Bot) -> dict[str, Any]:
+    """The cheapest goods on the market of the bot's station (the market asked for and
+    received; it stays in `bot.market`)."""
+    await bot.send({"t": "market", "ship": bot.ship})
+    await pump_until([bot], lambda: bot.market is not None)
+    assert bot.market is not None
+    return min(bot.market["items"], key=lambda i: i["buy"])  # type: ignore[no-any-return]
+
+
+async def buy_cheapest(bot: Bot, qty: int) -> dict[str, Any]:
+    """Buy `qty` of the cheapest goods at the bot's station (cargo to lose); those goods."""
+    item = await cheapest_goods(bot)
+    receipt, code = await bot.request(
+        {"t": "trade", "item": item["key"], "qty": qty, "side": "buy"}
+    )
+    assert code is None and receipt is not None
+    return item
 
 
 async def raw_socket(

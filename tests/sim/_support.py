@@ -75,6 +75,15 @@ def ship(
     return ship_id
 
 
+def duel(distance: float, **target: object) -> Zone:
+    """An armed zone with two shuttles facing +x: ship 1 at x = 0 and ship 2 `distance` ahead
+    of it (`target`: ship 2's other settings)."""
+    z = armed_zone()
+    ship(z, 1, 0.0)
+    ship(z, 2, distance, **target)
+    return z
+
+
 def fire(
     z: Zone, shooter: int, slot: int, target: int = 0, actor: int | None = None
 ) -> list[object]:

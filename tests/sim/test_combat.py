@@ -30,6 +30,7 @@ from ._support import (
     MISSILE,
     SHUTTLE,
     armed_zone,
+    duel,
     fire,
     of_type,
     rock,
@@ -44,9 +45,7 @@ def refusal(events: list[object]) -> Refused:
 
 
 def test_laser_hits_its_target_and_the_shield_absorbs_it() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 300.0)
+    z = duel(300.0)
     events = fire(z, 1, 0, 2)
     [fired] = of_type(events, Fired)
     [hit] = of_type(events, Hit)
@@ -82,9 +81,7 @@ def test_shield_absorbs_first_then_the_hull_takes_the_rest() -> None:
 
 
 def test_second_shot_inside_the_cooldown_is_refused_as_evidence() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 300.0)
+    z = duel(300.0)
     z.submit(Fire(1, 1, 0, 2))
     z.submit(Fire(1, 1, 0, 2))  # same tick
     events = z.step()
@@ -98,9 +95,7 @@ def test_second_shot_inside_the_cooldown_is_refused_as_evidence() -> None:
 
 
 def test_range_is_measured_to_the_targets_hull() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, LASER.range + SHUTTLE.radius + 5.0)
+    z = duel(LASER.range + SHUTTLE.radius + 5.0)
     r = refusal(fire(z, 1, 0, 2))
     assert (r.code, r.evidence) == (ErrorCode.OUT_OF_RANGE, True)
     assert z.vitals(1).energy == SHUTTLE.energy  # a refused shot costs nothing
@@ -121,9 +116,7 @@ def test_range_is_measured_to_the_targets_hull() -> None:
     ],
 )
 def test_beam_damage_falls_off_with_distance(reach: float, factor: float) -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, reach + SHUTTLE.radius)
+    z = duel(reach + SHUTTLE.radius)
     [hit] = of_type(fire(z, 1, 0, 2), Hit)
     assert hit.shield_damage == pytest.approx(LASER.damage * factor, rel=1e-3)
 
@@ -192,9 +185,7 @@ def test_a_fixed_weapon_fires_only_within_its_arc() -> None:
     ],
 )
 def test_bad_slots_and_targets(slot: int, target: int, code: ErrorCode, evidence: bool) -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 300.0)
+    z = duel(300.0)
     r = refusal(fire(z, 1, slot, target))
     assert (r.code, r.evidence) == (code, evidence)
 
@@ -246,9 +237,7 @@ def test_straight_ahead_beam_hits_the_first_ship_and_stops_at_rocks() -> None:
 
 
 def test_cannon_shell_flies_and_hits() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 500.0)
+    z = duel(500.0)
     events = fire(z, 1, 1, 2)
     [fired] = of_type(events, Fired)
     assert fired.shot in z.store and z.entity_kind(fired.shot) == KIND_PROJECTILE
@@ -262,9 +251,7 @@ def test_cannon_shell_flies_and_hits() -> None:
 
 
 def test_shells_lead_a_moving_target() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 800.0, vy=150.0)
+    z = duel(800.0, vy=150.0)
     [fired] = of_type(fire(z, 1, 1, 2), Fired)
     assert fired.ty > 3000.0
     hits = of_type(run(z, 30), Hit)
@@ -346,9 +333,7 @@ def test_an_empty_id_pool_refuses_shells_but_not_beams() -> None:
 
 
 def test_shield_regenerates_only_after_the_delay_and_costs_energy() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 300.0, energy=10.0)
+    z = duel(300.0, energy=10.0)
     fire(z, 1, 0, 2)
     hurt = z.vitals(2).shield
     delay = round(SHIELD_DELAY_S * 20)
@@ -399,9 +384,7 @@ def test_pvp_off_protects_players_but_not_npcs() -> None:
 
 
 def test_frame_carries_every_kind() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 900.0)
+    z = duel(900.0)
     [fired] = of_type(fire(z, 1, 1, 2), Fired)
     f = z.frame()
     kinds = dict(zip(f.ids.tolist(), f.kind.tolist(), strict=True))
@@ -412,9 +395,7 @@ def test_frame_carries_every_kind() -> None:
 
 
 def test_beam_ignores_input_garbage_slots() -> None:
-    z = armed_zone()
-    ship(z, 1, 0.0)
-    ship(z, 2, 300.0)
+    z = duel(300.0)
     z.submit(Fire(1, 1, "0", 2))  # type: ignore[arg-type]
     z.submit(Fire(1, 1, 2**70, 2))
     z.submit(Input(1, 1, np.nan, 0.0))

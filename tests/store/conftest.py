@@ -1,15 +1,12 @@
 """Fixtures that run every store test on both backends against real databases.
 
-SQLite: a file in the test's tmp_path. PostgreSQL: a fresh schema per test on the server named
-by CALLISTER_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test), dropped at
-teardown. An unreachable PostgreSQL fails those tests; set CALLISTER_SKIP_POSTGRES=1 to skip them.
+SQLite: a file in the test's tmp_path. PostgreSQL: the `pg_url` schema of tests/conftest.py (a
+fresh one per test on the server tests/postgres.py names, dropped at teardown).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,40 +16,6 @@ import pytest
 from psycopg import sql
 
 from callister.store import Store, open_store
-
-PG_URL = os.environ.get("CALLISTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def require_postgres() -> None:
-    """Fail (or skip, if CALLISTER_SKIP_POSTGRES=1) when the test server is unreachable."""
-    try:
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        message = f"PostgreSQL at {PG_URL} unreachable: {exc}"
-        if os.environ.get("CALLISTER_SKIP_POSTGRES") == "1":
-            pytest.skip(message)
-        pytest.fail(f"{message} (set CALLISTER_SKIP_POSTGRES=1 to skip PostgreSQL tests)")
-
-
-def _drop_schema(schema: str) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-@pytest.fixture
-def pg_base() -> str:
-    """The PostgreSQL test server URL (no schema), after checking it is reachable."""
-    require_postgres()
-    return PG_URL
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL store URL in a unique schema, dropped afterwards."""
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    yield f"{PG_URL}?schema={schema}"
-    _drop_schema(schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from tests.store.test_store_api import char as any_character
 
 from callister.store import (
     Character,
@@ -34,25 +35,17 @@ RawSql = Callable[[str], list[tuple[Any, ...]]]
 
 
 def char(account_id: int, world: str = W, **changes: Any) -> Character:
-    base = Character(
-        account_id=account_id,
-        world=world,
-        ship_id=42,
-        hull="shuttle",
-        system_x=3,
-        system_y=-4,
-        x=1.5,
-        y=-2.25,
-        vx=0.0,
-        vy=0.0,
-        angle=0.0,
-        docked_at=0,
-        home_x=3,
-        home_y=-4,
-        home_station=0,
-        extra={"fuel": 50.0},
-    )
-    return dataclasses.replace(base, **changes)
+    """test_store_api's character, at rest and docked at its home station, with fuel."""
+    docked: dict[str, Any] = {
+        "vx": 0.0,
+        "vy": 0.0,
+        "angle": 0.0,
+        "docked_at": 0,
+        "home_x": 3,
+        "home_y": -4,
+        "extra": {"fuel": 50.0},
+    }
+    return any_character(account_id, world, **(docked | changes))
 
 
 def wreck(wreck_id: int = 7, world: str = W, **changes: Any) -> Wreck:

@@ -1,3 +1,3 @@
 """The store's two-backend fixtures, shared with tests/store."""
 
-from tests.store.conftest import pg_base, pg_url, reopen, store, store_url  # noqa: F401
+from tests.store.conftest import reopen, store, store_url  # noqa: F401

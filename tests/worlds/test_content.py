@@ -5,9 +5,9 @@ whose hull (module, cargo) the destination lacks, forks, and params fixed for a 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
+from tests.examples import FRONTIER_PACK
 
 from callister.content import ContentError, ContentPack, load_content
 from callister.economy.audit import audit_books
@@ -25,19 +25,16 @@ from callister.worlds.content import (
     world_params,
 )
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
+from .records import world_record
 
 
 def record(name: str, **kw: object) -> WorldRecord:
-    base: dict[str, object] = dict(
-        name=name, seed=3, owner=None, visibility="private", player_limit=0, rules={}
-    )
-    base.update(kw)
-    return WorldRecord(**base)  # type: ignore[arg-type]
+    """A private world on seed 3 (its home station has a shipyard)."""
+    return world_record(name, **({"seed": 3, "visibility": "private"} | kw))
 
 
 def pack() -> ContentPack:
-    return ContentPack.from_dir(EXAMPLE)
+    return ContentPack.from_dir(FRONTIER_PACK)
 
 
 def corsair_pilot(store: Store, world: str, name: str, ship: int) -> Character:

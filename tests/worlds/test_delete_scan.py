@@ -18,12 +18,13 @@ from callister.store import (
 )
 from callister.worlds import run_deletion
 
+from .records import world_record
+
 DOOMED = "zq-doomed"  # distinctive: a substring scan finds only real references
 
 
 def record(name: str, seed: int) -> WorldRecord:
-    return WorldRecord(name=name, seed=seed, owner=None, visibility="public", player_limit=0,
-                       rules={})  # fmt: skip
+    return world_record(name, seed=seed)
 
 
 def fill(store: Store, name: str, accounts: list[int], ship_base: int) -> None:

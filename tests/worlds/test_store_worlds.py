@@ -14,16 +14,9 @@ from callister.store import (
     NotFound,
     Posting,
     Store,
-    WorldRecord,
 )
 
-
-def world(name: str, **kw: object) -> WorldRecord:
-    base: dict[str, object] = dict(
-        name=name, seed=1, owner=None, visibility="public", player_limit=0, rules={}
-    )
-    base.update(kw)
-    return WorldRecord(**base)  # type: ignore[arg-type]
+from .records import world_record
 
 
 def character(account_id: int, world_name: str, ship: int) -> Character:
@@ -48,23 +41,23 @@ def populate(store: Store, name: str, account_id: int, ship: int) -> None:
 
 
 def test_registry_and_bad_names(store: Store) -> None:
-    store.worlds.create(world("alpha", visibility="private", owner=None), None)
+    store.worlds.create(world_record("alpha", visibility="private", owner=None), None)
     with pytest.raises(NameTaken):
-        store.worlds.create(world("alpha"), None)
+        store.worlds.create(world_record("alpha"), None)
     for bad in ("", "A", "x", "has space", "x" * 40, "-x", "1abc"):
         with pytest.raises(ValueError):
-            store.worlds.create(world(bad), None)
+            store.worlds.create(world_record(bad), None)
     with pytest.raises(ValueError):
-        store.worlds.create(world("beta", visibility="secret"), None)
+        store.worlds.create(world_record("beta", visibility="secret"), None)
     assert [w.name for w in store.worlds.all()] == ["alpha"]
-    assert store.worlds.ensure(world("alpha", seed=9)).seed == 1  # existing record wins
+    assert store.worlds.ensure(world_record("alpha", seed=9)).seed == 1  # existing record wins
     assert "characters" in store.worlds.tables() and "world_audit" not in store.worlds.tables()
 
 
 def test_move_is_one_transaction_and_conserves_books(store: Store) -> None:
     a = store.accounts.create("mover", "h")
-    store.worlds.create(world("src"), None)
-    store.worlds.create(world("dst", seed=2), None)
+    store.worlds.create(world_record("src"), None)
+    store.worlds.create(world_record("dst", seed=2), None)
     populate(store, "src", a.id, 1001)
     result = store.worlds.move_character(
         a.id, "src", "dst", placement={"system_x": 5, "system_y": 6, "docked_at": None}
@@ -99,8 +92,8 @@ def test_move_is_one_transaction_and_conserves_books(store: Store) -> None:
 
 def test_delete_batches_and_finish(store: Store) -> None:
     a = store.accounts.create("doomed", "h")
-    store.worlds.create(world("keep"), None)
-    store.worlds.create(world("gone"), None)
+    store.worlds.create(world_record("keep"), None)
+    store.worlds.create(world_record("gone"), None)
     populate(store, "keep", a.id, 2001)
     populate(store, "gone", a.id, 2002)
     before = store.worlds.checksum("keep")
@@ -133,7 +126,7 @@ def test_delete_batches_and_finish(store: Store) -> None:
 def test_approval_flow(store: Store) -> None:
     a = store.accounts.create("admin1", "h", "admin")
     b = store.accounts.create("admin2", "h", "admin")
-    store.worlds.create(world("w2"), None)
+    store.worlds.create(world_record("w2"), None)
     job = store.deletions.create("w2", a.id, countdown_s=5, approve_by=100.0, override=False,
                                  at=1.0)  # fmt: skip
     assert job.state == "approval"
@@ -149,10 +142,10 @@ def test_approval_flow(store: Store) -> None:
 
 def test_fork_copies_state_and_books(store: Store) -> None:
     a = store.accounts.create("forker", "h")
-    store.worlds.create(world("origin"), None)
+    store.worlds.create(world_record("origin"), None)
     populate(store, "origin", a.id, 3001)
     seen: list[tuple[int, int]] = []
-    out = store.worlds.fork("origin", world("copy"), actor=None, spatial=True,
+    out = store.worlds.fork("origin", world_record("copy"), actor=None, spatial=True,
                             progress=lambda d, t: seen.append((d, t)))  # fmt: skip
     assert out["rows"]["characters"] == 1 and "evidence" in out["skipped"]
     assert out["rows"]["meta"] == 1 and store.meta.get("tick", world="copy") == "77"
@@ -163,7 +156,7 @@ def test_fork_copies_state_and_books(store: Store) -> None:
     assert store.characters.get_deltas("copy", 0, 0) == {"field.0.richness": 3}
     assert audit_books(store, "copy")["balanced"]
     fresh = store.worlds.fork(
-        "origin", world("newseed", seed=5), actor=None, spatial=False,
+        "origin", world_record("newseed", seed=5), actor=None, spatial=False,
         placement=lambda acc: {"system_x": 9, "system_y": 9},
     )  # fmt: skip
     assert fresh["rows"]["holdings"] == 1
@@ -172,17 +165,17 @@ def test_fork_copies_state_and_books(store: Store) -> None:
     assert store.characters.get_deltas("newseed", 0, 0) == {}
     assert audit_books(store, "newseed")["balanced"]
     with pytest.raises(NameTaken):
-        store.worlds.fork("origin", world("copy"), actor=None, spatial=True)
+        store.worlds.fork("origin", world_record("copy"), actor=None, spatial=True)
     with pytest.raises(NotFound):
-        store.worlds.fork("nope", world("copy2"), actor=None, spatial=True)
+        store.worlds.fork("nope", world_record("copy2"), actor=None, spatial=True)
 
 
 def test_move_takes_the_crew_aboard_with_its_memories(store: Store) -> None:
     from callister.store import CloneRow, MemoryRow
 
     a = store.accounts.create("captain", "h")
-    store.worlds.create(world("src"), None)
-    store.worlds.create(world("dst", seed=2), None)
+    store.worlds.create(world_record("src"), None)
+    store.worlds.create(world_record("dst", seed=2), None)
     populate(store, "src", a.id, 4001)
 
     def clone(clone_id: int, ship: int | None) -> CloneRow:
@@ -217,8 +210,8 @@ def test_hired_crew_moves_with_its_document_pointing_home(store: Store) -> None:
     from callister.server.crew import clone_to_row, row_to_clone
 
     a = store.accounts.create("captain", "h")
-    store.worlds.create(world("src"), None)
-    store.worlds.create(world("dst", seed=2), None)
+    store.worlds.create(world_record("src"), None)
+    store.worlds.create(world_record("dst", seed=2), None)
     populate(store, "src", a.id, 5001)
     hired = make_clone(2**61 + 7, name="Vega", world="src")
     store.clones.put(clone_to_row(hired, 5001))
@@ -233,8 +226,8 @@ def test_hired_crew_moves_with_its_document_pointing_home(store: Store) -> None:
 
 
 def test_world_meta_is_keyed_by_world(store: Store) -> None:
-    store.worlds.create(world("kw_1"), None)
-    store.worlds.create(world("kw-1"), None)
+    store.worlds.create(world_record("kw_1"), None)
+    store.worlds.create(world_record("kw-1"), None)
     store.meta.set("tick", "1", world="kw_1")
     store.meta.set("tick", "2", world="kw-1")
     store.meta.set("tick", "3")  # a server-wide key of the same name is another key
@@ -246,9 +239,9 @@ def test_world_meta_is_keyed_by_world(store: Store) -> None:
         with pytest.raises(ValueError, match="world name"):
             store.meta.set("tick", "1", world=bad)
     # a spatial fork takes the world's clock along; a new-seed fork starts its own
-    store.worlds.fork("kw_1", world("kw-copy"), actor=None, spatial=True)
+    store.worlds.fork("kw_1", world_record("kw-copy"), actor=None, spatial=True)
     assert store.meta.get("tick", world="kw-copy") == "1"
-    store.worlds.fork("kw_1", world("kw-new", seed=9), actor=None, spatial=False,
+    store.worlds.fork("kw_1", world_record("kw-new", seed=9), actor=None, spatial=False,
                       placement=lambda account: {"system_x": 1})  # fmt: skip
     assert store.meta.get("tick", world="kw-new") is None
     assert "meta" in store.worlds.tables()

@@ -12,9 +12,9 @@ PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from tests.agents._support import make_clone
+from tests.examples import FRONTIER_PACK
 from tests.worlds.rawdb import raw_rows, table_columns, world_rows
 
 from callister.cluster import fencing, outbox
@@ -42,15 +42,15 @@ from callister.store import (
 from callister.worlds import run_deletion
 from callister.worlds.content import set_pack
 
-EXAMPLE_PACK = Path(__file__).parents[2] / "docs" / "examples" / "frontier"
+from .records import world_record
+
 DOOMED = "kw_1"
 LOOKALIKES = ("kw-1", "kwz1")
 PUBLIC = "infinity"
 
 
 def record(name: str, seed: int) -> WorldRecord:
-    return WorldRecord(name=name, seed=seed, owner=None, visibility="invite", player_limit=0,
-                       rules={"pvp": False})  # fmt: skip
+    return world_record(name, seed=seed, visibility="invite", rules={"pvp": False})
 
 
 def ship_state(ship: int, owner: int) -> ShipState:
@@ -115,7 +115,7 @@ def fill(store: Store, name: str, n: int, admin: int) -> None:
     store.worlds.set_member(name, a.id, "member", admin)
     store.worlds.set_home(a.id, name)
     # the world's content pack: two versions (the example pack, then cleared)
-    set_pack(store, name, ContentPack.from_dir(EXAMPLE_PACK), admin)
+    set_pack(store, name, ContentPack.from_dir(FRONTIER_PACK), admin)
     set_pack(store, name, None, admin)
     # the cluster's zone state: a fence and checkpoint, a resident ship, a hand-off in flight
     zone, there = f"{name}.0.0", f"{name}.1.0"

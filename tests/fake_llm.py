@@ -1,17 +1,14 @@
-"""A stand-in language-model provider for tests: a real local aiohttp server speaking the
-OpenAI chat-completions API (`POST /v1/chat/completions`), as llama.cpp's `llama-server`,
-Ollama, vLLM or a hosted API do, so the code under test cannot tell the difference.
-
-Set the fields of the `FakeChatModel` to choose the next answer (good, slow, garbage, an HTTP
-error) and read what the provider saw. tests/agents/test_llm.py drives a clone's mind with it,
-tests/server/test_speech.py the server's crew speech.
+"""A stand-in language-model provider: a local aiohttp server speaking the OpenAI
+chat-completions protocol (`POST /v1/chat/completions`), as llama.cpp's server, Ollama, vLLM or
+a hosted API do. The clones' model path (tests/agents) and the server's crew speech
+(tests/server, tests/bench) talk to it for real and cannot tell the difference.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +17,10 @@ from aiohttp.test_utils import TestServer
 
 
 @dataclass
-class FakeChatModel:
-    """What the stand-in answers next: `content` (the assistant text), or `raw` (the whole
-    response body, verbatim), or a `status` other than 200, after waiting `delay` seconds.
-    It records every request body and its headers, and how many requests it holds at once
-    (`holding`, and the most ever: `peak`)."""
+class FakeModel:
+    """What the stand-in answers next: `content` (the assistant text), or `raw` (a response body
+    sent as it is), or a `status` (an HTTP error), after `delay` seconds. What it saw: every
+    request's body and headers, and the most requests it held at once (`peak`)."""
 
     content: str = '{"say": "Hello."}'
     status: int = 200
@@ -36,7 +32,7 @@ class FakeChatModel:
     peak: int = 0
 
 
-MODEL = web.AppKey("model", FakeChatModel)
+MODEL = web.AppKey("model", FakeModel)
 
 
 async def _completions(request: web.Request) -> web.Response:
@@ -52,12 +48,12 @@ async def _completions(request: web.Request) -> web.Response:
     finally:
         model.holding -= 1
     if model.status != 200:
-        return web.Response(status=model.status, text="model unavailable")
+        return web.Response(status=model.status, text="the model failed")
     if model.raw is not None:
         return web.Response(text=model.raw, content_type="application/json")
     return web.json_response(
         {
-            "id": "chatcmpl-test",
+            "id": "chatcmpl-1",
             "object": "chat.completion",
             "model": body.get("model"),
             "choices": [
@@ -71,15 +67,15 @@ async def _completions(request: web.Request) -> web.Response:
     )
 
 
-@asynccontextmanager
-async def chat_server(model: FakeChatModel) -> AsyncIterator[str]:
-    """Serve `model` on a free local port for the duration; yields the base URL."""
+@contextlib.asynccontextmanager
+async def serving(model: FakeModel) -> AsyncIterator[str]:
+    """`model` behind a local server for the block; its base URL."""
     app = web.Application()
     app[MODEL] = model
     app.router.add_post("/v1/chat/completions", _completions)
-    srv = TestServer(app, host="127.0.0.1", port=0)
-    await srv.start_server()
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
     try:
-        yield f"http://127.0.0.1:{srv.port}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
-        await srv.close()
+        await server.close()
