@@ -13,8 +13,10 @@ from callister.server.metrics import Metrics
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test run collects as usual
+    gc.set_threshold(*threshold)
 
 
 def test_freeze_startup_takes_what_is_alive_out_of_the_collections(unfrozen: None) -> None:
@@ -22,6 +24,7 @@ def test_freeze_startup_takes_what_is_alive_out_of_the_collections(unfrozen: Non
     frozen = heap.freeze_startup()
     assert frozen >= len(kept)
     assert gc.get_freeze_count() == frozen
+    assert gc.get_threshold() == heap.THRESHOLD  # a young generation objects can die in
     # no generation holds them any more: a full collection walks only what came after
     first = kept[0]
     assert not any(o is first for g in (0, 1, 2) for o in gc.get_objects(g))
