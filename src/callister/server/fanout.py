@@ -53,11 +53,6 @@ SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (the
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
 
 
-def _only_drifting(status: dict[str, Any], last: dict[str, Any]) -> bool:
-    """Whether the two statuses differ only in values that change slowly all the time."""
-    return all(status[k] == last.get(k) for k in status if k not in _DRIFTING)
-
-
 class Fanout:
     """The sockets watching each zone of one world, and what each is sent."""
 
@@ -567,18 +562,17 @@ class Fanout:
                 # the HUD's objective and, when dry or stranded, the ways out (issue 16)
                 status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
-                if status != last and (
-                    last is None
-                    or tick - session.last_status_tick >= SLOW_STATUS_EVERY
-                    or not _only_drifting(status, last)
-                ):
-                    session.last_status = status
-                    session.last_status_tick = tick
-                    if last is None:
-                        session.send_json(encode_server("status", **status))
-                    else:  # only what changed; the client merges it into the last status
-                        changed = {k: v for k, v in status.items() if last.get(k) != v}
-                        session.send_json(encode_server("status", delta=True, **changed))
+                if last is None:
+                    session.last_status, session.last_status_tick = status, tick
+                    session.send_json(encode_server("status", **status))
+                    continue
+                changed = {k: v for k, v in status.items() if last.get(k) != v}
+                if changed and (
+                    tick - session.last_status_tick >= SLOW_STATUS_EVERY
+                    or not changed.keys() <= _DRIFTING
+                ):  # only what changed; the client merges it into the last status
+                    session.last_status, session.last_status_tick = status, tick
+                    session.send_json(encode_server("status", delta=True, **changed))
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
         ents = []

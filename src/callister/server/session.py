@@ -105,9 +105,12 @@ class Session:
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
         # frames held back while the fan-out handles one zone tick (`cork`): written in one go
-        self._corked: list[bytes | memoryview] | None = None  # header, payload, header, ...
-        self._corked_to: Any = None  # the transport they go to
-        self._corked_size = 0  # bytes waiting in the transport at `cork`, plus those held
+        self._corking = False
+        self._corked: list[bytes | memoryview] = []  # header, payload, header, ...
+        self._corked_to: Any = None  # the transport they go to (read at the first frame)
+        self._corked_size = 0  # bytes waiting in the transport then, plus those held
+        # a socket relayed from a gateway process (cluster/remote.py) writes to the bus
+        self._relay: Any = getattr(ws, "write_direct", None)
 
     @property
     def centre_id(self) -> int:
@@ -159,18 +162,16 @@ class Session:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
         and any status, effects or introductions) then costs one system call, not one each.
         A session relayed from a gateway process writes each frame to the bus as before."""
-        if getattr(self.ws, "write_direct", None) is not None:
-            return
-        transport = socket_transport(self.ws)
-        if transport is not None:
-            self._corked, self._corked_to = [], transport
-            self._corked_size = transport.get_write_buffer_size()  # what already waits
+        self._corking = self._relay is None
 
     def uncork(self) -> None:
         """Write the frames held since `cork` in one write."""
+        self._corking = False
         held, transport = self._corked, self._corked_to
-        self._corked = self._corked_to = None
-        if not held or transport is None or transport.is_closing():
+        if not held:
+            return
+        self._corked, self._corked_to = [], None
+        if transport.is_closing():
             return
         try:
             transport.write(b"".join(held))
@@ -179,16 +180,21 @@ class Session:
         self._count_sent(sum(len(frame) for frame in held[1::2]))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
-        if self._corked is not None:
+        if self._corking:
+            if self._corked_to is None:  # the tick's first frame: the transport, once
+                transport = socket_transport(self.ws)
+                if transport is None:
+                    return False
+                self._corked_to = transport
+                self._corked_size = transport.get_write_buffer_size()  # what already waits
             size = len(data)
             if self._corked_size + size > backlog:
                 return False
             self._corked += (frame_header(opcode, size), data)
             self._corked_size += size
         else:
-            direct = getattr(self.ws, "write_direct", None)
-            if direct is not None:  # a session relayed from a gateway process (cluster/remote.py)
-                if not direct(data, opcode == WSMsgType.BINARY, backlog):
+            if self._relay is not None:  # a session relayed from a gateway process
+                if not self._relay(data, opcode == WSMsgType.BINARY, backlog):
                     return False
             elif not write_frame_now(self.ws, data, opcode, backlog):
                 return False
