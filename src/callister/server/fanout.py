@@ -562,6 +562,8 @@ class Fanout:
                 # the HUD's objective and, when dry or stranded, the ways out (issue 16)
                 status.update(self.world.missions.status_fields(pilot, status))
                 last = session.last_status
+                if status == last:  # the common case, one compiled comparison
+                    continue
                 if last is None:
                     session.last_status, session.last_status_tick = status, tick
                     session.send_json(encode_server("status", **status))
