@@ -11,9 +11,8 @@ import time
 
 import aiohttp
 import pytest
-from tests.cluster._support import NatsServer
-from tests.cluster.test_cluster_ops import cluster, flying_bot, ready, until  # noqa: F401
-from tests.cluster.test_cluster_processes import pg_url  # noqa: F401
+from tests.cluster._support import NatsServer, ready
+from tests.cluster.test_cluster_ops import flying_bot, until
 
 from callister.cluster.procs import Cluster
 from callister.store import open_store
@@ -40,9 +39,9 @@ def stall_after_a_renewal(procs: Cluster, name: str, seconds: float) -> None:
 
 
 async def test_a_stalled_worker_pauses_its_zone_and_resumes_it(
-    cluster: Cluster,  # noqa: F811
+    cluster: Cluster,
     nats_server: NatsServer,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     cluster.start("worker", "w1", {"CALLISTER_LEASE_TTL_S": str(TTL)})
     cluster.start("gateway", "g1")
