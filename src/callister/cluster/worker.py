@@ -202,8 +202,7 @@ class Worker:
         site = web.TCPSite(self._http, s.host, s.port)
         await site.start()
         heap.time_pauses(self.metrics)
-        frozen = heap.freeze_startup()  # start-up's objects out of the collector's walks
-        log.info("worker ready", extra={"worker": self.name, "port": s.port, "frozen": frozen})
+        log.info("worker ready", extra={"worker": self.name, "port": s.port})
 
     async def stop(self) -> None:
         """Checkpoint every zone, release the leases (others take over at once), close."""
@@ -660,6 +659,7 @@ async def serve(settings: Settings, *, bench_spawn: bool = False) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     worker = Worker(settings, bench_spawn=bench_spawn)
     await worker.start()
+    log.info("collector tuned", extra={"frozen": heap.freeze_startup()})  # server/heap.py
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -414,15 +414,8 @@ def build_app(settings: Settings) -> web.Application:
             started_at=time.time(),
         )
         app[GC_TIMER] = heap.time_pauses(metrics_)
-        frozen = heap.freeze_startup()  # after start-up: see server/heap.py
         log.info(
-            "world started",
-            extra={
-                "world": world.name,
-                "seed": world.seed,
-                "db": store.db.dialect,
-                "frozen": frozen,
-            },
+            "world started", extra={"world": world.name, "seed": world.seed, "db": store.db.dialect}
         )
 
     async def on_shutdown(app: web.Application) -> None:
@@ -468,6 +461,13 @@ def run(settings: Settings) -> None:
     # the tick loop must win the GIL back quickly from the store thread (default 5 ms)
     sys.setswitchinterval(0.001)
     app = build_app(settings)
+
+    async def tune_collector(app: web.Application) -> None:
+        # once the world has started (server/heap.py); the process's, like the switch interval
+        # above, so not in build_app, whose servers in a test process come and go
+        log.info("collector tuned", extra={"frozen": heap.freeze_startup()})
+
+    app.on_startup.append(tune_collector)
     log.info(
         "listening",
         extra={"url": f"http://{settings.host}:{settings.port}", "loop": settings.event_loop},
