@@ -22,8 +22,7 @@ def unfrozen() -> Iterator[None]:
 def test_freeze_startup_takes_what_is_alive_out_of_the_collections(unfrozen: None) -> None:
     kept = [[i] for i in range(1000)]  # container objects the collector tracks
     frozen = heap.freeze_startup()
-    assert frozen >= len(kept)
-    assert gc.get_freeze_count() == frozen
+    assert frozen >= len(kept)  # (the count can fall at once: a frozen object freed)
     assert gc.get_threshold() == heap.THRESHOLD  # a young generation objects can die in
     # no generation holds them any more: a full collection walks only what came after
     first = kept[0]
