@@ -7,6 +7,7 @@ payload in one write (one system call), as aiohttp's send_frame does for uncompr
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
@@ -47,3 +48,15 @@ def write_frame_now(ws: Any, data: bytes | memoryview, opcode: WSMsgType, backlo
     except (ConnectionError, RuntimeError):
         return False
     return True
+
+
+_CLOSING: set[asyncio.Task[Any]] = set()  # closes under way, kept from the collector
+
+
+def close_later(ws: Any, code: int, message: bytes) -> None:
+    """Close `ws` beside the caller, not awaited: the close waits for the client's close frame
+    (up to aiohttp's close timeout) and must outlive whatever decided it (a session's clean-up
+    cancels its own tasks)."""
+    task = asyncio.get_running_loop().create_task(ws.close(code=code, message=message))
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType
 
-from callister.server.frames import frame_header, socket_transport
+from callister.server.frames import close_later, frame_header, socket_transport
 
 PING_AFTER_S = 20.0  # as aiohttp's heartbeat did
 DEAD_AFTER_S = 40.0  # a ping unanswered for PING_AFTER_S more
@@ -66,11 +66,7 @@ class Keepalive:
             silent = now - heard
             if silent >= self.dead_after:
                 del self._heard[ws]
-                task = asyncio.get_running_loop().create_task(
-                    ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"no answer to pings")
-                )
-                _CLOSING.add(task)
-                task.add_done_callback(_CLOSING.discard)
+                close_later(ws, WSCloseCode.INTERNAL_ERROR, b"no answer to pings")
             elif silent >= self.ping_after:
                 transport = socket_transport(ws)
                 if transport is not None:
@@ -83,6 +79,5 @@ class Keepalive:
                 self.sweep()
 
 
-_CLOSING: set[asyncio.Task[Any]] = set()  # closes under way (kept from the collector)
 KEEPALIVE = Keepalive()
 """The process's keepalive: `open_socket` watches every client socket with it."""

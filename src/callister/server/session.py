@@ -21,7 +21,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.server.bus import Subscription
-from callister.server.frames import frame_header, socket_transport, write_frame_now
+from callister.server.frames import close_later, frame_header, socket_transport, write_frame_now
 from callister.server.keepalive import KEEPALIVE
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
@@ -36,7 +36,6 @@ SNAPSHOT_BACKLOG = 64 * 1024  # bytes queued in the socket beyond which snapshot
 JSON_BACKLOG = 1024 * 1024  # beyond which JSON waits in the session's queue
 JSON_QUEUE_MAX = 4 * 1024 * 1024  # characters of JSON queued beyond which the socket is closed
 FLOOD_GAP_S = 1.0  # a second without a dropped message ends a flood
-_CLOSING: set[asyncio.Task[Any]] = set()  # closes of too-slow sockets under way
 
 
 async def open_socket(request: web.Request, *, full: bool) -> web.WebSocketResponse:
@@ -143,13 +142,7 @@ class Session:
         self._json_queued = 0
         self.metrics.inc("callister_slow_clients_closed_total")
         log.warning("closing a client that does not read", extra={"account": self.account.id})
-        # not one of self.requests: the session's clean-up cancels those, and this close must
-        # outlive it (it waits for the client's close frame, up to aiohttp's close timeout)
-        task = asyncio.get_running_loop().create_task(
-            self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: messages piled up")
-        )
-        _CLOSING.add(task)
-        task.add_done_callback(_CLOSING.discard)
+        close_later(self.ws, CLOSE_TOO_SLOW, b"too slow: messages piled up")
 
     def send_snapshot(self, data: bytes | memoryview) -> bool:
         """Best effort: written now unless the socket is backed up, then skipped. A skipped
