@@ -515,6 +515,10 @@ class MissionDesk:
         return {"t": "rationed", "rid": rid, "fuel": self._pilot(pilot).fuel}
 
     # ------------------------------------------------------------------ ways out
+    def objective(self, account: int) -> dict[str, Any] | None:
+        """The HUD's objective of `account` (a new object whenever it changes)."""
+        return self.hud.get(account)
+
     def status_fields(self, pilot: Pilot, status: Mapping[str, Any]) -> dict[str, Any]:
         """What `status` adds for missions: the HUD's objective (the tutorial's step or the
         first contract's goal, with its marker), what the fuel warning means, and, when the
@@ -527,7 +531,7 @@ class MissionDesk:
         if dry:
             text = "Out of fuel: call for help (a tow or fuel), or recall home"
         return {
-            "objective": self.hud.get(pilot.account_id),
+            "objective": self.objective(pilot.account_id),
             "fuel_text": text,
             "ways_out": ways_out,
         }

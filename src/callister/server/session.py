@@ -87,6 +87,10 @@ class Session:
         self.target = 0  # the entity the player has locked (for the status message)
         self.last_status: dict[str, Any] | None = None
         self.last_status_tick = 0
+        # what the last status was built from, while the client has that status: the same
+        # key next time means the same status (server/fanout.py `_statuses`); None: build it
+        self.status_key: tuple[Any, ...] | None = None
+        self.status_cargo: dict[str, int] | None = None
         # the status's fuel outlook, reused for a couple of seconds (server/fanout.py)
         self.outlook: dict[str, Any] | None = None
         self.outlook_tick = 0
