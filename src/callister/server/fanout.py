@@ -53,6 +53,7 @@ _TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
+_FOREVER = 1 << 62  # a tick no zone reaches
 
 
 @dataclass
@@ -598,6 +599,7 @@ class Fanout:
             )
             if (
                 key == session.status_key
+                and tick < session.status_until
                 and session.last_status is not None  # (reset: a full status is due)
                 and not session.target
                 and tick - session.outlook_tick < SLOW_STATUS_EVERY
@@ -605,15 +607,18 @@ class Fanout:
                 and pilot.account_id not in aboard
             ):
                 continue  # the status it would build is the one the client has
-            current = self._status(msg, zone, session, pilot)
-            # nothing held back and no ways out to re-plan: the same key next time may skip
+            until = self._status(msg, zone, session, pilot)
+            # a stranded pilot's ways out are re-planned every time
             last = session.last_status or {}
-            session.status_key = key if current and last.get("ways_out") is None else None
+            session.status_key = key if until and last.get("ways_out") is None else None
+            session.status_until = until or 0
             session.status_cargo = dict(pilot.cargo)
 
-    def _status(self, msg: ZoneTick, zone: Any, session: Session, pilot: Pilot) -> bool:
-        """Build the session's status and send it, or what changed of it. True when the
-        client now has this very status (False: a creeping change is held back)."""
+    def _status(self, msg: ZoneTick, zone: Any, session: Session, pilot: Pilot) -> int | None:
+        """Build the session's status and send it, or what changed of it. Until which tick a
+        status built from the same inputs would send nothing: forever when the client now
+        has this very status, the end of the wait when a creeping change (fuel, energy) is
+        held back; None when that cannot be said."""
         tick = msg.tick
         own = zone.ship_state(session.ship_id)
         # the fuel outlook creeps as fuel burns: recomputed every SLOW_STATUS_EVERY ticks,
@@ -637,19 +642,20 @@ class Fanout:
         status.update(self.world.missions.status_fields(pilot, status))
         last = session.last_status
         if status == last:  # the common case, one compiled comparison
-            return True
+            return _FOREVER
         if last is None:
             session.last_status, session.last_status_tick = status, tick
             session.send_json(encode_server("status", **status))
-            return True
+            return _FOREVER
         changed = {k: v for k, v in status.items() if last.get(k) != v}
-        if changed and (
-            tick - session.last_status_tick >= SLOW_STATUS_EVERY or not changed.keys() <= _DRIFTING
-        ):  # only what changed; the client merges it into the last status
+        if not changed:
+            return None
+        if tick - session.last_status_tick >= SLOW_STATUS_EVERY or not changed.keys() <= _DRIFTING:
+            # only what changed; the client merges it into the last status
             session.last_status, session.last_status_tick = status, tick
             session.send_json(encode_server("status", delta=True, **changed))
-            return True
-        return False
+            return _FOREVER
+        return session.last_status_tick + SLOW_STATUS_EVERY  # held back until then
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
         ents = []

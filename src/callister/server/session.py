@@ -90,6 +90,7 @@ class Session:
         # what the last status was built from, while the client has that status: the same
         # key next time means the same status (server/fanout.py `_statuses`); None: build it
         self.status_key: tuple[Any, ...] | None = None
+        self.status_until = 0  # ...before this tick (a change held back is due then)
         self.status_cargo: dict[str, int] | None = None
         # the status's fuel outlook, reused for a couple of seconds (server/fanout.py)
         self.outlook: dict[str, Any] | None = None
