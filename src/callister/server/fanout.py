@@ -520,7 +520,7 @@ class Fanout:
                 new_ids = [e for e in fresh if e not in session.introduced]
                 if new_ids:
                     self._introduce(session, new_ids)
-            if not session.send_snapshot(data[starts[i] : ends[i]]):
+            if not session.send_update(data[starts[i] : ends[i]]):
                 engine.resync(slots[i])
 
     def resync(self, session: Session) -> None:

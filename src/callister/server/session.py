@@ -156,6 +156,21 @@ class Session:
             return False
         return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
 
+    def send_update(self, data: bytes | memoryview) -> bool:
+        """A v2 update: the last frame a zone tick sends this socket (its introductions,
+        effects and status come first), so whatever the tick held back goes out with it in
+        one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`."""
+        if not self._corking:
+            return self.send_snapshot(data)
+        if (
+            self.closed
+            or self._json
+            or not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
+        ):
+            return False
+        self.uncork()
+        return True
+
     def cork(self) -> None:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
         and any status, effects or introductions) then costs one system call, not one each.
@@ -175,7 +190,7 @@ class Session:
             transport.write(b"".join(held))
         except (ConnectionError, RuntimeError):
             return
-        self._count_sent(sum(len(frame) for frame in held[1::2]))
+        self._count_sent(sum(map(len, held[1::2])))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         if self._corking:
