@@ -39,8 +39,10 @@ async def test_trading_locking_and_flying_each_reach_the_status_and_nothing_else
     item = await buy_cheapest(bot, 2)  # credits and hold change while docked
     await pump_until(
         [bot],
-        lambda: bot.status["cargo"].get(item["key"]) == 2  # type: ignore[index]
-        and bot.status["credits"] < credits,  # type: ignore[index]
+        lambda: (
+            bot.status["cargo"].get(item["key"]) == 2  # type: ignore[index]
+            and bot.status["credits"] < credits
+        ),  # type: ignore[index]
     )
 
     # both docked (nothing else moves): locking and letting go must each reach the status
