@@ -113,6 +113,7 @@ class Session:
         self._corked: list[bytes | memoryview] = []  # header, payload, header, ...
         self._corked_to: Any = None  # the transport they go to (read at the first frame)
         self._corked_size = 0  # bytes waiting in the transport then, plus those held
+        self._tx: Any = None  # the socket's transport, once known (`_transport`)
         # a socket relayed from a gateway process (cluster/remote.py) writes to the bus
         self._relay: Any = getattr(ws, "write_direct", None)
 
@@ -162,14 +163,36 @@ class Session:
         one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`."""
         if not self._corking:
             return self.send_snapshot(data)
-        if (
-            self.closed
-            or self._json
-            or not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
-        ):
+        if self.closed or self._json:
             return False
-        self.uncork()
+        if self._corked:  # the tick's other frames first, then this one, in one write
+            if not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG):
+                return False
+            self.uncork()
+            return True
+        # the common case, a crowd's thousand times a tick: the update alone
+        self._corking = False
+        transport = self._transport()
+        size = len(data)
+        if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
+            return False
+        try:
+            transport.write(frame_header(WSMsgType.BINARY, size) + data)
+        except (ConnectionError, RuntimeError):
+            return False
+        self._count_sent(size)
+        self.metrics.counters["callister_snapshots_sent_total"] += 1
         return True
+
+    def _transport(self) -> Any:
+        """The socket's transport (kept: it is the same for the socket's life), or None once
+        it is closing."""
+        transport = self._tx
+        if transport is None:
+            transport = self._tx = socket_transport(self.ws)
+        elif transport.is_closing():
+            return None
+        return transport
 
     def cork(self) -> None:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
@@ -195,7 +218,7 @@ class Session:
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         if self._corking:
             if self._corked_to is None:  # the tick's first frame: the transport, once
-                transport = socket_transport(self.ws)
+                transport = self._transport()
                 if transport is None:
                     return False
                 self._corked_to = transport
