@@ -54,6 +54,7 @@ STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only whe
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
 _FOREVER = 1 << 62  # a tick no zone reaches
+_COMPACT = (",", ":")  # JSON separators, as encode_server's
 
 
 @dataclass
@@ -91,9 +92,9 @@ class Fanout:
         # own ship, or staff spectating): one engine can only show one frame to all its slots
         self.seers: dict[str, ViewEngine] = {}
         self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
-        self._rosters: dict[
-            str, _Roster
-        ] = {}  # zone key -> its sockets grouped (dropped on change)
+        # zone key -> its sockets grouped (dropped when who watches it changes)
+        self._rosters: dict[str, _Roster] = {}
+        self._ents: dict[int, str] = {}  # ship id -> its `ents` entry, for one zone tick
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
         bus.subscribe(GM_SHIP, self._on_gm_ship)
@@ -279,6 +280,7 @@ class Fanout:
         else:
             self.moderator_ships.discard(pilot.account_id)
         ship = pilot.character.ship_id
+        self._ents.pop(ship, None)  # its entry changed
         for member in self.by_zone.get(pilot.zone_key or "", ()):
             if ship in member.introduced:
                 self._introduce(member, [ship])
@@ -299,6 +301,7 @@ class Fanout:
     def _on_gm_ship(self, ship: int) -> None:
         """A ship's game-master mode changed: everyone who knows it is told again (a marked
         ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
+        self._ents.pop(ship, None)  # its entry changed
         for key, members in self.by_zone.items():
             for member in members:
                 if ship in member.introduced:
@@ -394,6 +397,7 @@ class Fanout:
         members = self.by_zone.get(msg.key)
         if not members:
             return
+        self._ents.clear()  # names and marks may have changed since the last tick
         corked = list(members)  # everything this tick sends a socket goes out in one write
         for session in corked:
             session.cork()
@@ -658,36 +662,48 @@ class Fanout:
         return session.last_status_tick + SLOW_STATUS_EVERY  # held back until then
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
-        ents = []
+        """Tell the session the names of entities new to it (an `ents` message). In a crowd
+        the same ship is new to dozens of viewers in one tick: its entry is built and encoded
+        once per zone tick (`_ents`)."""
+        entries = []
         zone = self.world.zones.get(session.zone_key) if session.zone_key else None
+        cache = self._ents
         for ship_id in ship_ids:
-            kind = zone.zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
-            if kind != KIND_SHIP:
-                if kind == KIND_WRECK:
-                    session.introduced.add(ship_id)
-                    ents.append({"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""})
-                continue  # projectiles and missiles need no introduction
-            session.introduced.add(ship_id)
-            owner = self.world.ship_owner.get(ship_id)
-            pilot = self.world.pilots.get(owner) if owner is not None else None
-            ent: dict[str, Any] = {
-                "id": ship_id,
-                "kind": "ship",
-                "name": pilot.name
-                if pilot
-                else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
-                "hull": pilot.character.hull if pilot else "",
-            }
-            if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
-                ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
-            gm_mode = self.world.gm_ships.get(ship_id)
-            if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
-                ent["gm"] = True  # pilot ever sees an invisible one)
-                if gm_mode == "invisible":
-                    ent["invisible"] = True
-            ents.append(ent)
-        if ents:
-            session.send_json(encode_server("ents", ents=ents))
+            entry = cache.get(ship_id)
+            if entry is None:
+                ent = self._ent(zone.zone if zone is not None else None, ship_id)
+                entry = cache[ship_id] = "" if ent is None else json.dumps(ent, separators=_COMPACT)
+            if entry:  # (projectiles and missiles need no introduction)
+                session.introduced.add(ship_id)
+                entries.append(entry)
+        if entries:
+            session.send_json(f'{{"t":"ents","ents":[{",".join(entries)}]}}')
+
+    def _ent(self, zone: Any, ship_id: int) -> dict[str, Any] | None:
+        """A ship's or wreck's `ents` entry (None for what needs no introduction)."""
+        kind = zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
+        if kind == KIND_WRECK:
+            return {"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""}
+        if kind != KIND_SHIP:
+            return None
+        owner = self.world.ship_owner.get(ship_id)
+        pilot = self.world.pilots.get(owner) if owner is not None else None
+        ent: dict[str, Any] = {
+            "id": ship_id,
+            "kind": "ship",
+            "name": pilot.name
+            if pilot
+            else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
+            "hull": pilot.character.hull if pilot else "",
+        }
+        if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
+            ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+        gm_mode = self.world.gm_ships.get(ship_id)
+        if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
+            ent["gm"] = True  # pilot ever sees an invisible one)
+            if gm_mode == "invisible":
+                ent["invisible"] = True
+        return ent
 
     def _route_event(self, event: Any) -> None:
         if isinstance(event, Refused):
