@@ -65,6 +65,16 @@ async def test_trading_locking_and_flying_each_reach_the_status_and_nothing_else
     await asyncio.gather(bot.pump(2.0), other.pump(2.0))
     assert len(seen["status"]) - before <= 12  # 5 a second would be 10 in 2 s, plus a few
 
+    # a creeping change held back still arrives: the client's fuel is the ship's, rounded
+    world = live.services.world
+    pilot = world.pilots[bot.welcome["account"]]
+
+    def fuel_shown() -> bool:
+        state = world.ship_state(pilot)
+        return state is not None and bot.status["fuel"] == round(state.fuel or 0.0)  # type: ignore[index]
+
+    await pump_until([bot, other], fuel_shown, timeout=10)
+
     changes = _changes(seen["status"])
     assert all(changes), [c for c in changes if not c]  # every status changed something
     assert not bot.stats.error_codes
