@@ -22,6 +22,7 @@ player by an asteroid; everything the player does goes through the page.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -300,5 +301,123 @@ def test_layout_at(
         settle(p, lambda: problems(p, "#hud-right"), "the drawer")
         p.page.tap("#btn-menu")
         p.page.wait_for_selector("[data-testid='mute']", state="hidden")
+    assert not p.page_errors, p.page_errors
+    p.close()
+
+
+# The panels over the top of the view, as boxes: the target panel, the mission objective, the
+# travel strip (cruise), the warnings, each toast and each line of the event log on screen.
+# Runs in the page.
+TOP_PANELS = """
+() => {
+  const out = [];
+  const add = (what, n) => {
+    if (!n || !n.isConnected || n.closest('[hidden]')) return;
+    const s = getComputedStyle(n);
+    if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return;
+    const r = n.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) {
+      out.push({ what, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom });
+    }
+  };
+  add('target', document.getElementById('hud-target'));
+  add('objective', document.getElementById('objective'));
+  add('travel', document.getElementById('hud-travel'));
+  document.querySelectorAll('#hud-warnings .warn-pill').forEach((n, i) => add('warning ' + i, n));
+  document.querySelectorAll('#hud-toasts li').forEach((n, i) => add('toast ' + i, n));
+  document.querySelectorAll('#hud-log li').forEach((n, i) => add('log ' + i, n));
+  return out;
+}
+"""
+
+
+def top_panel_problems(p: Player, must: tuple[str, ...]) -> list[str]:
+    """What is wrong with the panels over the top of the view: one missing, off screen, or
+    two of them overlapping."""
+    boxes: list[dict[str, Any]] = p.page.evaluate(TOP_PANELS)
+    width, height = p.page.viewport_size["width"], p.page.viewport_size["height"]  # type: ignore[index]
+    out = [f"no {what} shown" for what in must if not any(b["what"] == what for b in boxes)]
+    for b in boxes:
+        if b["x0"] < -0.5 or b["y0"] < -0.5 or b["x1"] > width + 0.5 or b["y1"] > height + 0.5:
+            out.append(f"{b['what']} is off screen")
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+            if w > 1 and h > 1:
+                out.append(f"{a['what']} overlaps {b['what']} ({round(w)}x{round(h)} px)")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("label", "width", "height", "touch"),
+    [
+        ("phone", 390, 844, True),
+        ("side", 844, 390, True),  # the phone on its side
+        ("desktop", 1280, 800, False),
+    ],
+)
+def test_top_panels_keep_apart(
+    game: ThreadedServer,
+    other: Bot,
+    browser: Any,
+    label: str,
+    width: int,
+    height: int,
+    touch: bool,
+) -> None:
+    """The known weak spot of the phone: with a target locked, the tutorial's objective up and
+    cruise on, the objective and the travel strip covered the target's name, and a toast or a
+    tutorial line in the log sat over the rest. Played through the page: none of the target,
+    the objective, the travel strip, a toast, a warning or a log line may overlap another."""
+    name = f"K{label}_{os.getpid() % 10000}"
+    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=touch)
+    p.register()
+    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
+    if touch:
+        p.page.tap("#station-screen .close")
+    else:
+        p.page.click("#station-screen .close")
+    p.page.wait_for_selector("#station-screen", state="hidden")
+    press(p, touch, "t-dock", "f")
+    p.wait("undocking", lambda s: not s["docked"])
+    p.page.wait_for_selector("#objective", state="visible")  # the tutorial: fly to the marker
+
+    # set-up: the player 1.5 km out from the station (cruise needs 1 km), the other pilot's
+    # ship by it; the player locks that ship
+    own = p.snap()["pos"]
+    station = min(
+        home_system(game, name)["stations"],
+        key=lambda st: math.hypot(st["x"] - own["x"], st["y"] - own["y"]),
+    )
+    dx, dy = own["x"] - station["x"], own["y"] - station["y"]
+    away = math.hypot(dx, dy) or 1.0
+    x, y = station["x"] + 1500.0 * dx / away, station["y"] + 1500.0 * dy / away
+    place(game, name, x, y)
+    p.wait_near("the move out", x, y, 100.0)
+    place(game, other.name, x + 160.0, y + 90.0)
+    p.wait("the other ship in view", lambda s: str(other.ship) in s["entities"])
+    p.lock(other.ship, press=lambda: press(p, touch, "t-target", "t"), every=0.4)
+    p.page.wait_for_selector("#hud-target", state="visible")
+
+    # cruise on (the travel strip's button), then a refusal's toast: Mine with no rock in reach
+    if touch:
+        p.page.tap("[data-testid='cruise']")
+    else:
+        p.page.click("[data-testid='cruise']")
+    p.wait_status("cruise on", lambda st: st.get("cruise") in ("spooling", "on"))
+    if touch:
+        p.page.tap("#btn-mine")
+    else:
+        p.page.click("#btn-mine")
+    p.wait_eval("a toast", "window.callister.toasts()")
+    must = ("target", "objective", "travel", "toast 0")
+    try:
+        settle(p, lambda: top_panel_problems(p, must), "the panels over the view")
+        # and, as everywhere, the controls apart and in reach, the ship's place clear
+        settle(p, lambda: problems(p, "#hud"), "the HUD in cruise")
+        settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in cruise")
+    finally:
+        p.page.screenshot(path=str(Path(tempfile.gettempdir()) / f"top-panels-{label}.png"))
     assert not p.page_errors, p.page_errors
     p.close()
