@@ -22,7 +22,6 @@ player by an asteroid; everything the player does goes through the page.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
@@ -37,6 +36,7 @@ from tests.web.harness import (
     ThreadedServer,
     game_fixture,
     home_system,
+    lawless_spot,
     place,
     undocked_bot,
 )
@@ -383,16 +383,11 @@ def test_top_panels_keep_apart(
     p.wait("undocking", lambda s: not s["docked"])
     p.page.wait_for_selector("#objective", state="visible")  # the tutorial: fly to the marker
 
-    # set-up: the player 1.5 km out from the station (cruise needs 1 km), the other pilot's
+    # set-up: the player far out in the system (cruise needs 1 km from a station, and drops
+    # near other ships: the module's earlier pilots linger by the station), the other pilot's
     # ship by it; the player locks that ship
-    own = p.snap()["pos"]
-    station = min(
-        home_system(game, name)["stations"],
-        key=lambda st: math.hypot(st["x"] - own["x"], st["y"] - own["y"]),
-    )
-    dx, dy = own["x"] - station["x"], own["y"] - station["y"]
-    away = math.hypot(dx, dy) or 1.0
-    x, y = station["x"] + 1500.0 * dx / away, station["y"] + 1500.0 * dy / away
+    x, y = lawless_spot(home_system(game, name))
+    x += 2500.0 * ["phone", "side", "desktop"].index(label)  # each size's pilot alone there
     place(game, name, x, y)
     p.wait_near("the move out", x, y, 100.0)
     place(game, other.name, x + 160.0, y + 90.0)
