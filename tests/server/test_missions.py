@@ -7,8 +7,11 @@ sends."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import math
+import warnings
 from typing import Any
 
 import aiohttp
@@ -186,6 +189,23 @@ async def test_bad_mission_messages_get_clear_errors(
         await pump_until([a], lambda ref=ref: bool(a.errors(ref)))
         assert a.errors(ref)[-1] in ("NOT_AVAILABLE", "DOCKED"), msg
     await a.close()
+
+
+async def test_a_request_cut_short_by_its_socket_leaves_no_coroutine_unawaited(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """A mission message and at once the socket's close: the gateway cancels the request
+    before it starts, and its work (a coroutine made when the message was handled) must be
+    closed, not dropped unawaited (a RuntimeWarning at teardown before the fix)."""
+    a = await mission_player(live, http, "Brief")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await a.send({"t": "rescue", "ship": a.ship, "op": "cancel"})
+        await a.close()
+        for _ in range(25):  # the server reads the close and cancels the session's requests
+            await asyncio.sleep(0.02)
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
 async def test_a_stranded_pilot_is_rescued_by_another_player_with_fuel(

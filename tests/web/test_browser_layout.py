@@ -36,6 +36,7 @@ from tests.web.harness import (
     ThreadedServer,
     game_fixture,
     home_system,
+    lawless_spot,
     place,
     undocked_bot,
 )
@@ -300,5 +301,187 @@ def test_layout_at(
         settle(p, lambda: problems(p, "#hud-right"), "the drawer")
         p.page.tap("#btn-menu")
         p.page.wait_for_selector("[data-testid='mute']", state="hidden")
+    assert not p.page_errors, p.page_errors
+    p.close()
+
+
+# The panels over the top of the view, as boxes: the target panel, the mission objective, the
+# travel strip (cruise), the warnings, each toast and each line of the event log on screen.
+# Runs in the page.
+TOP_PANELS = """
+() => {
+  const out = [];
+  const add = (what, n) => {
+    if (!n || !n.isConnected || n.closest('[hidden]')) return;
+    const s = getComputedStyle(n);
+    if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return;
+    const r = n.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) {
+      out.push({ what, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom });
+    }
+  };
+  add('target', document.getElementById('hud-target'));
+  add('objective', document.getElementById('objective'));
+  add('travel', document.getElementById('hud-travel'));
+  document.querySelectorAll('#hud-warnings .warn-pill').forEach((n, i) => add('warning ' + i, n));
+  document.querySelectorAll('#hud-toasts li').forEach((n, i) => add('toast ' + i, n));
+  document.querySelectorAll('#hud-log li').forEach((n, i) => add('log ' + i, n));
+  return out;
+}
+"""
+
+
+def top_panel_problems(p: Player, must: tuple[str, ...]) -> list[str]:
+    """What is wrong with the panels over the top of the view: one missing, off screen, or
+    two of them overlapping."""
+    boxes: list[dict[str, Any]] = p.page.evaluate(TOP_PANELS)
+    width, height = p.page.viewport_size["width"], p.page.viewport_size["height"]  # type: ignore[index]
+    out = [f"no {what} shown" for what in must if not any(b["what"] == what for b in boxes)]
+    for b in boxes:
+        if b["x0"] < -0.5 or b["y0"] < -0.5 or b["x1"] > width + 0.5 or b["y1"] > height + 0.5:
+            out.append(f"{b['what']} is off screen")
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+            if w > 1 and h > 1:
+                out.append(f"{a['what']} overlaps {b['what']} ({round(w)}x{round(h)} px)")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("label", "width", "height", "touch"),
+    [
+        ("phone", 390, 844, True),
+        ("side", 844, 390, True),  # the phone on its side
+        ("desktop", 1280, 800, False),
+    ],
+)
+def test_top_panels_keep_apart(
+    game: ThreadedServer,
+    other: Bot,
+    browser: Any,
+    label: str,
+    width: int,
+    height: int,
+    touch: bool,
+) -> None:
+    """The known weak spot of the phone: with a target locked, the tutorial's objective up and
+    cruise on, the objective and the travel strip covered the target's name, and a toast or a
+    tutorial line in the log sat over the rest. Played through the page: none of the target,
+    the objective, the travel strip, a toast, a warning or a log line may overlap another."""
+    name = f"K{label}_{os.getpid() % 10000}"
+    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=touch)
+    p.register()
+    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
+    if touch:
+        p.page.tap("#station-screen .close")
+    else:
+        p.page.click("#station-screen .close")
+    p.page.wait_for_selector("#station-screen", state="hidden")
+    press(p, touch, "t-dock", "f")
+    p.wait("undocking", lambda s: not s["docked"])
+    p.page.wait_for_selector("#objective", state="visible")  # the tutorial: fly to the marker
+
+    # set-up: the player far out in the system (cruise needs 1 km from a station, and drops
+    # near other ships: the module's earlier pilots linger by the station), the other pilot's
+    # ship by it; the player locks that ship
+    x, y = lawless_spot(home_system(game, name))
+    x += 2500.0 * ["phone", "side", "desktop"].index(label)  # each size's pilot alone there
+    place(game, name, x, y)
+    p.wait_near("the move out", x, y, 100.0)
+    place(game, other.name, x + 160.0, y + 90.0)
+    p.wait("the other ship in view", lambda s: str(other.ship) in s["entities"])
+    p.lock(other.ship, press=lambda: press(p, touch, "t-target", "t"), every=0.4)
+    p.page.wait_for_selector("#hud-target", state="visible")
+
+    # cruise on (the travel strip's button), then a refusal's toast: Mine with no rock in reach
+    def cruise() -> None:
+        if touch:
+            p.page.tap("[data-testid='cruise']")
+        else:
+            p.page.click("[data-testid='cruise']")
+
+    # (again if a tap went astray on a loaded machine; slowly: a second tap turns it off)
+    p.press_until(
+        "turn cruise on",
+        cruise,
+        lambda: p.status().get("cruise"),
+        lambda c: c in ("spooling", "on"),
+        timeout=30.0,
+        every=2.5,
+    )
+    if touch:
+        p.page.tap("#btn-mine")
+    else:
+        p.page.click("#btn-mine")
+    p.wait_eval("a toast", "window.callister.toasts()")
+    must = ("target", "objective", "travel", "toast 0")
+    try:
+        settle(p, lambda: top_panel_problems(p, must), "the panels over the view")
+        # and, as everywhere, the controls apart and in reach, the ship's place clear
+        settle(p, lambda: problems(p, "#hud"), "the HUD in cruise")
+        settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in cruise")
+    finally:
+        p.page.screenshot(path=str(Path(tempfile.gettempdir()) / f"top-panels-{label}.png"))
+    assert not p.page_errors, p.page_errors
+    p.close()
+
+
+# Each toast and log line that lies over a station's name in the view: its text and opacity.
+OVER_LABELS = """
+() => {
+  const labels = window.callister.stationLabels();
+  const out = [];
+  for (const li of document.querySelectorAll('#hud-toasts li, #hud-log li')) {
+    const r = li.getBoundingClientRect();
+    if (!r.width || getComputedStyle(li).display === 'none') continue;
+    if (labels.some((l) => l.x0 < r.right && l.x1 > r.left && l.y0 < r.bottom && l.y1 > r.top)) {
+      out.push({ text: li.textContent, opacity: Number(getComputedStyle(li).opacity) });
+    }
+  }
+  return out;
+}
+"""
+
+
+def test_toasts_let_a_station_name_through(game: ThreadedServer, other: Bot, browser: Any) -> None:
+    """On a phone a tutorial line or a toast sat on the name of the station the player was
+    heading to. Set-up moves the player so that the station's name lies under a toast: the
+    toast goes see-through there (a tap would dismiss it)."""
+    p = Player(
+        browser, game.live.http, f"Kname_{os.getpid() % 10000}", 390, 844, touch=True, phone=True
+    )
+    p.register()
+    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
+    p.page.tap("#station-screen .close")
+    press(p, True, "t-dock", "f")
+    p.wait("undocking", lambda s: not s["docked"])
+    p.page.tap("#btn-mine")  # no rock in reach: a toast
+    toast = p.wait_eval(
+        "a toast",
+        "(() => { const li = document.querySelector('#hud-toasts li');"
+        " if (!li) return null; const r = li.getBoundingClientRect();"
+        " return { x: (r.left + r.right) / 2, y: (r.top + r.bottom) / 2 }; })()",
+    )
+    label = p.wait_eval("the station's name in view", "window.callister.stationLabels()")[0]
+    snap = p.snap()
+    own, zoom = snap["pos"], snap["zoom"]
+    # set-up: move the ship so that the name comes under the toast (screen y grows downwards)
+    dx = toast["x"] - (label["x0"] + label["x1"]) / 2
+    dy = toast["y"] - (label["y0"] + label["y1"]) / 2
+    x, y = own["x"] - dx / zoom, own["y"] + dy / zoom
+    place(game, p.name, x, y)
+    p.wait_near("the move", x, y, 30.0)
+    p.page.tap("#btn-mine")  # the toast again (it lasts a few seconds)
+    over = p.wait_eval("a toast over the station's name", OVER_LABELS)
+    p.wait_eval(
+        "the toast see-through there",
+        OVER_LABELS,
+        lambda found: found and all(o["opacity"] < 0.5 for o in found),
+        timeout=5.0,
+    )
+    p.page.screenshot(path=str(Path(tempfile.gettempdir()) / "toast-over-station-name.png"))
+    assert over
     assert not p.page_errors, p.page_errors
     p.close()

@@ -396,6 +396,12 @@ class Gateway:
         task = asyncio.get_running_loop().create_task(run())
         session.requests.add(task)
         task.add_done_callback(session.requests.discard)
+        # `work` is a coroutine made when the message was handled; a socket that closes before
+        # the task's first step cancels it unstarted, and `work` would be dropped unawaited
+        # (a RuntimeWarning at teardown): close it then (a no-op for one that ran)
+        if asyncio.iscoroutine(work):
+            coroutine = work
+            task.add_done_callback(lambda done: done.cancelled() and coroutine.close())
 
     async def disconnect(self, account_id: int, code: int, reason: str) -> bool:
         """Close an account's sockets, its player's and any spectator's (a moderator's kick or

@@ -152,12 +152,13 @@ export class Hud {
       hudNode.style.setProperty("--bottom-h", rowH);
       this.onLayout?.();
     }
-    // the travel strip keeps below the mission objective (it covered Cruise and Fly to)
-    const obj = $("objective");
-    const objB = obj && !obj.hidden ? `${Math.round(obj.getBoundingClientRect().bottom)}px` : "0px";
-    if (this._last.objB !== objB) {
-      this._last.objB = objB;
-      hudNode.style.setProperty("--objective-bottom", objB);
+    // a phone's flow of panels (objective, travel, target, toasts) starts under the vitals,
+    // however tall they are (a criminal timer adds a row)
+    const stackTop = hudNode.classList.contains("phone")
+      ? `${Math.round($("hud-ship").getBoundingClientRect().bottom) + 4}px` : "";
+    if (this._last.stackTop !== stackTop) {
+      this._last.stackTop = stackTop;
+      hudNode.style.setProperty("--stack-top", stackTop || "0px");
     }
 
     this._vitals(own);
@@ -532,12 +533,34 @@ export class Hud {
     badge.hidden = true;
     const li = el("li", { cls, text }, badge);
     t = { text, cls, count: 1, until: now + TOAST_MS, li, badge };
+    li.title = "Tap to dismiss";
+    li.addEventListener("click", () => this._dismissToast(t));
     this.toasts.push(t);
     $("hud-toasts").appendChild(li);
     while (this.toasts.length > TOAST_MAX) this.toasts.shift().li.remove();
     // expiry runs in update() while in game; this covers the screens without a HUD loop
     clearTimeout(this._errorTimer);
     this._errorTimer = setTimeout(() => this._ageToasts(performance.now()), TOAST_MS + 50);
+  }
+
+  /**
+   * The toasts and the log lines over a station's name in the view (drawn on the canvas, under
+   * the HUD: `labels` as the renderer's stationLabels) turn see-through, so the player reads
+   * where they are heading (on a phone a tutorial line sat on it); a tap still dismisses.
+   */
+  unveil(labels) {
+    for (const li of document.querySelectorAll("#hud-toasts li, #hud-log li")) {
+      const r = li.getBoundingClientRect();
+      const over = r.width > 0 && labels.some((l) =>
+        l.x0 < r.right && l.x1 > r.left && l.y0 < r.bottom && l.y1 > r.top);
+      if (li.classList.contains("over-label") !== over) li.classList.toggle("over-label", over);
+    }
+  }
+
+  /** A tap on a toast: it goes at once (it may be over something the player wants to see). */
+  _dismissToast(t) {
+    t.li.remove();
+    this.toasts = this.toasts.filter((x) => x !== t);
   }
 
   _ageToasts(nowMs) {

@@ -68,6 +68,11 @@ export class Layout {
     this.hud.classList.toggle("touch", touch);
     document.body.classList.toggle("touch", touch);
     if (mode !== "phone") this.setDrawer(false);
+    // the jump drive's charge bar: in the flight panel, or on a phone (where that panel is
+    // taken apart) in the flow of panels under the top bar, so it covers none of them
+    const jump = $("hud-jump");
+    if (mode === "phone") $("hud-centre").append(jump);
+    else $("hud-flight").insertBefore(jump, $("hud-flight").querySelector(".actions"));
     for (const fn of this.listeners) fn(this);
   }
 

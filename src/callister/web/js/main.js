@@ -903,6 +903,7 @@ function frame(now) {
       if (state.target && state.targetLostMs && now - state.targetLostMs > TARGET_LOST_MS) setTarget(0);
       assessWeapons();
       hud.update(now, renderer.own);
+      hud.unveil(renderer.stationLabels);
       for (const o of optional) o.update();
       missions?.update();
       updateTouchButtons();
@@ -980,6 +981,8 @@ window.callister = {
   audio: () => sound.snapshot(),
   /** The toasts on screen: [{text, count}]. */
   toasts: () => hud.toastList(),
+  /** The stations' names drawn in the view in the last frame: [{name, x0, y0, x1, y1}]. */
+  stationLabels: () => renderer.stationLabels.map((l) => ({ ...l })),
   /** The edge markers drawn in the last frame: [{kind, name, x, y}]. */
   markers: () => renderer.markers.map((m) => ({ ...m })),
   /** The touch stick: {held, deflection, analog}; the controls being sent. */

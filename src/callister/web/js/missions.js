@@ -88,7 +88,11 @@ export class MissionsPanel {
         el("div", { class: "row small" },
           el("button", { id: "btn-tut-resume", type: "button", "data-testid": "tutorial-resume", hidden: "",
             onclick: () => this.resume() }, "Resume the tutorial"))));
-    hudRoot.append(this.objective, this.marker, this.rescue, this.callsBox);
+    // the objective heads the flow of panels over the top of the view (index.html, #hud-stack)
+    const centre = $("hud-centre");
+    if (centre) centre.prepend(this.objective);
+    else hudRoot.append(this.objective);
+    hudRoot.append(this.marker, this.rescue, this.callsBox);
     // the station screen opens on docking and covers the HUD: the board is on it too
     const title = document.querySelector("#station-screen .st-title");
     title?.append(el("button", { id: "btn-st-missions", type: "button", "data-testid": "station-missions",

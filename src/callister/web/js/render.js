@@ -68,6 +68,7 @@ export class Renderer {
     this.stats = { fps: 0, frames: 0, since: performance.now() };
     this.links = []; // [{name, dx, dy}]: the jump links' directions across the galaxy (main.js)
     this.markers = []; // edge markers drawn in the last frame: [{kind, name, x, y}]
+    this.stationLabels = []; // set by each frame (draw)
     this.edgeQueue = [];
     this.resize();
     addEventListener("resize", () => this.resize());
@@ -150,6 +151,7 @@ export class Renderer {
     this.renderTick = rt;
     this.own = own;
     this.placed = []; // label rectangles drawn this frame (ship and station labels avoid them)
+    this.stationLabels = []; // the stations' names drawn in the view this frame: [{name, x0, y0, x1, y1}]
     this.poses.clear();
     this.modTags = new Set(); // ships drawn with the "MOD" tag this frame (tests read it)
     this.gmTags = new Set(); // ships drawn with the "GM" tag this frame (tests read it)
@@ -410,7 +412,9 @@ export class Renderer {
         ctx.fillRect(Math.cos(a) * r - 1.5, Math.sin(a) * r - 1.5, 3, 3);
       }
       ctx.restore();
-      this._label(label(s, "station"), px, py - Math.max(r, 10) - 12, "#a8ddff", 13, true);
+      const at = this._label(label(s, "station"), px, py - Math.max(r, 10) - 12, "#a8ddff", 13, true);
+      // the HUD's toasts and log lines go see-through over these (hud.js, unveil)
+      if (at) this.stationLabels.push({ name: label(s, "station"), ...at });
       const sub = [s.faction, Array.isArray(s.services) ? s.services.join(" · ") : ""]
         .filter((v) => typeof v === "string" && v).join(" — ");
       if (sub && r > 20) this._label(sub, px, py - Math.max(r, 10) - 28, "rgba(160, 185, 220, 0.6)", 10);
@@ -920,7 +924,7 @@ export class Renderer {
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
-      const sel = "#hud:not([hidden]) :is(.panel, .keys, .log, .warnings, .stick, .tb, .hud-menu)";
+      const sel = "#hud:not([hidden]) :is(.panel, .keys, .log, .warnings, .toasts li, .stick, .tb, .hud-menu)";
       for (const node of document.querySelectorAll(sel)) {
         const r = node.getBoundingClientRect();
         if (r.width && r.height) rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6 });
@@ -1050,7 +1054,10 @@ export class Renderer {
     const ly0 = my < cy ? my + 22 : my - 12;
     const lx0 = mx < w * 0.2 ? mx + 10 : mx > w * 0.8 ? mx - 10 - tw : mx - tw / 2;
     // labels may come closer to a panel than arrows do (2 px instead of 6)
-    const boxes = panels.map((r) => ({ x0: r.x0 + 4, y0: r.y0 + 4, x1: r.x1 - 4, y1: r.y1 - 4 }));
+    // and clear of the labels already drawn: _place would slide it past them, onto a panel
+    // (a jump link's name went under the phone's Jump button)
+    const boxes = panels.map((r) => ({ x0: r.x0 + 4, y0: r.y0 + 4, x1: r.x1 - 4, y1: r.y1 - 4 }))
+      .concat(this.placed);
     const hits = (x0, y) => boxes.filter((r) => x0 < r.x1 && x0 + tw > r.x0 && y - size < r.y1 && y + 2 > r.y0);
     const fits = (x0, y) => x0 >= 2 && x0 + tw <= w - 2 && y - size >= 2 && y + 2 <= h - 2 && !hits(x0, y).length;
     // beside the arrow, or slid just past the panel in the way (not so far it reads as another's)
@@ -1107,7 +1114,7 @@ export class Renderer {
   }
 
   _label(text, x, y, colour, size = 12, bold = false) {
-    this._place(text, x, y, colour, size, bold, "center", -1);
+    return this._place(text, x, y, colour, size, bold, "center", -1);
   }
 
   /**
