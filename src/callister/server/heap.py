@@ -32,16 +32,77 @@ from typing import Any
 from callister.server.metrics import Metrics
 
 THRESHOLD = (50_000, 20, 100)
-"""The collector's generation thresholds for a running server (CPython's default: 700, 10, 10)."""
+"""The collector's generation thresholds for a running server (CPython's default: 700, 10, 10):
+when `SLACK` collects in the tick loop's idle time."""
+BACKSTOP = (4 * THRESHOLD[0], THRESHOLD[1], THRESHOLD[2])
+"""The thresholds CPython itself applies meanwhile: it collects wherever an allocation crosses
+them, only when the tick loop found no slack for a while (an overloaded server)."""
+FULL_WAIT_S = 60.0
+"""A full collection due this long runs at the next chance, slack or not (cyclic garbage that
+reached the old generation is freed only by one)."""
 
 
 def freeze_startup() -> int:
-    """Collect once, freeze every object alive now, and set the server's THRESHOLD; returns
-    how many objects were frozen."""
+    """Collect once, freeze every object alive now, and hand the collections to `SLACK`
+    (CPython's own at BACKSTOP); returns how many objects were frozen."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*THRESHOLD)
+    SLACK.start()
     return gc.get_freeze_count()
+
+
+class SlackCollector:
+    """Garbage collections in the tick loop's idle time, not wherever an allocation happens to
+    cross a threshold.
+
+    A young collection walks tens of thousands of objects: a few to tens of milliseconds.
+    CPython runs it inside whatever code allocated the object that crossed the threshold,
+    often in the middle of a crowded system's fan-out, and that tick's updates go out late
+    for everyone (the p99 of the clients' update interval). The tick loop calls `collect` when
+    it is about to sleep until the next deadline: a due collection runs there if its last
+    pause fits the slack, the oldest due generation that fits."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.took = [0.002, 0.02, 0.2]  # the last pause of each generation, s (first guesses)
+        self._full_due_since: float | None = None
+
+    def start(self) -> None:
+        self.active = True
+        gc.set_threshold(*BACKSTOP)
+
+    def stop(self) -> None:
+        """CPython collects by THRESHOLD again (the tick loop is gone)."""
+        if self.active:
+            self.active = False
+            gc.set_threshold(*THRESHOLD)
+
+    def collect(self, slack_s: float) -> bool:
+        """Run a due collection that fits in `slack_s` seconds; whether one ran."""
+        if not self.active:
+            return False
+        count0, count1, count2 = gc.get_count()
+        if count0 < THRESHOLD[0]:
+            return False
+        due = 2 if count2 >= THRESHOLD[2] else 1 if count1 >= THRESHOLD[1] else 0
+        now = time.monotonic()
+        if due == 2:
+            self._full_due_since = self._full_due_since or now
+            if now - self._full_due_since >= FULL_WAIT_S:
+                slack_s = float("inf")  # waited long enough: now, slack or not
+        for generation in range(due, -1, -1):
+            if self.took[generation] <= slack_s * 0.8:
+                started = time.perf_counter()
+                gc.collect(generation)
+                self.took[generation] = time.perf_counter() - started
+                if generation == 2:
+                    self._full_due_since = None
+                return True
+        return False
+
+
+SLACK = SlackCollector()
+"""The serving process's collector of the tick loop's slack (`freeze_startup` starts it)."""
 
 
 class PauseTimer:
