@@ -144,10 +144,12 @@ class Worker:
         for i in range(HANDOFF_LANES):
             pool = ThreadPoolExecutor(1, thread_name_prefix=f"handoff{i}")
             conn = await loop.run_in_executor(pool, self.store.db.connect_separate)
+            conn.pipelined = True  # a departure: 3 round trips, not 7 (store/database.py)
             self._handoff_lanes.append((pool, ClusterRepository(conn), conn))
         self.arrival_fence_db = await loop.run_in_executor(
             self._arrival_pool, self.store.db.connect_separate
         )
+        self.arrival_fence_db.pipelined = True  # an arrival: 3 round trips, not 6
         self.arrival_cluster = ClusterRepository(self.arrival_fence_db)
         auth = ClientAuth.from_settings(s, WORKER)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
