@@ -202,7 +202,8 @@ class ClusterWorld(World):
 
     def _tell_arrived(self, account_id: int, ship: int) -> None:
         """The session followed its ship here: tell the client it arrived, as a jump within one
-        process does (after the welcome, which `enter`'s caller sends before it yields)."""
+        process does (after the `system` message, which `enter`'s caller sends before it
+        yields; and no welcome, `Gateway.serve(followed=True)`)."""
         notice = functools.partial(
             self.notices.notify, account_id, "event", kind="arrived", ship=ship
         )
