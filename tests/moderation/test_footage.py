@@ -8,7 +8,14 @@ import pytest
 from tests.examples import FRONTIER_PACK
 
 from callister.content import load_content
-from callister.moderation.footage import Footage, FootageError, ZoneRecorder, event_json
+from callister.moderation.footage import (
+    _COMPRESSOR,
+    Footage,
+    FootageError,
+    Segment,
+    ZoneRecorder,
+    event_json,
+)
 from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Autopilot, Cruise
 from callister.sim import (
@@ -223,3 +230,15 @@ def test_footage_of_a_modded_world_replays_with_its_pack() -> None:
     keys[i], keys[j] = keys[j], keys[i]
     _renumber(copy, {"hulls": keys})
     assert copy.ship_state(1).hull == "hauler"  # what that process called index i
+
+
+def test_a_segment_closed_beside_the_tick_reads_the_same_before_and_after_compression() -> None:
+    segment = Segment(tick=0, at=0.0, checkpoint=b"", lines=[b'{"a":1}\n', b'{"b":2}\n'])
+    calls = zlib.decompress(segment.frozen_ops())
+    segment.end_tick = 5
+    segment.close_beside()
+    assert segment.ended  # no more calls: a save reads its end tick from now on
+    assert zlib.decompress(segment.frozen_ops()) == calls  # pending or done, the same calls
+    _COMPRESSOR.submit(lambda: None).result()  # the compression before it has finished
+    assert segment.closed and not segment.lines
+    assert zlib.decompress(segment.ops) == calls

@@ -73,6 +73,30 @@ async def test_a_corked_tick_is_one_write_in_the_order_written(
     assert frames[1]["text"] == "last"
 
 
+async def test_an_update_goes_out_at_once_with_what_the_tick_held_and_uncork_writes_nothing(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await player(live, http, "Prompt")
+    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
+    transport = socket_transport(session.ws)
+    with CountedWrites(transport) as counted:
+        session.cork()
+        session.send_json(encode_server("chat", text="before"))
+        assert counted.writes == 0  # held
+        assert session.send_update(memoryview(b"\x09\x08"))
+        assert counted.writes == 1  # the held message and the update, together
+        session.uncork()
+        assert counted.writes == 1
+        session.cork()
+        assert session.send_update(b"\x07")  # nothing held: the update alone, at once
+        assert counted.writes == 2
+        session.uncork()
+        assert counted.writes == 2
+    assert bot.ws is not None
+    frames = await _frames_after(bot.ws, "before", 2)
+    assert frames == [b"\x09\x08", b"\x07"]
+
+
 async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arrives(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:

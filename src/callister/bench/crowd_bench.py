@@ -45,6 +45,29 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+_GC_METRIC = re.compile(r"^(callister_gc_\w+) ([0-9.eE+-]+)$", re.M)
+
+
+def _collector(heap: list[tuple[float, dict[str, str]]], settle_s: float) -> dict[str, Any]:
+    """The server's garbage collections over the measured window (server/heap.py's metrics):
+    how many, how many full, the seconds paused, and the longest full pause seen."""
+    window = [x for x in heap if heap and x[0] >= heap[0][0] + settle_s] or heap
+    if len(window) < 2:
+        return {}
+    first, last = window[0][1], window[-1][1]
+
+    def grew(name: str) -> float:
+        return float(last.get(name, 0)) - float(first.get(name, 0))
+
+    fulls = {float(m.get("callister_gc_full_pause_ms", 0)) for _, m in window}
+    return {
+        "collections": int(grew("callister_gc_collections_total")),
+        "full_collections": int(grew("callister_gc_full_collections_total")),
+        "paused_ms": round(grew("callister_gc_pause_seconds_total") * 1000.0, 1),
+        "full_pause_ms_max": max(fulls) if grew("callister_gc_full_collections_total") else 0.0,
+    }
+
+
 def crowd_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The server's environment for the crowd workload."""
     return bench_env(
@@ -213,6 +236,7 @@ def run_crowd_bench(
     sectors: dict[str, Any] = {}
     samples: dict[str, list[tuple[float, dict[str, Any]]]] = {"crowd": [], "other": []}
     sent: list[tuple[float, float]] = []  # (when, the server's binary frames written so far)
+    heap: list[tuple[float, dict[str, str]]] = []  # (when, the collector's metrics then)
     stop = threading.Event()
 
     def sample() -> None:  # both systems' own clocks, every second while the crowd is there
@@ -222,6 +246,7 @@ def run_crowd_bench(
                 m = re.search(r"^callister_snapshots_sent_total ([0-9.eE+]+)$", text, re.M)
                 if m:
                     sent.append((time.monotonic(), float(m.group(1))))
+                heap.append((time.monotonic(), dict(_GC_METRIC.findall(text))))
             for name, key in (("crowd", "sector"), ("other", "observer_sector")):
                 sector = sectors.get(key)
                 if not sector:
@@ -270,6 +295,7 @@ def run_crowd_bench(
         report["server_updates_per_client_per_s"] = round(
             (n1 - n0) / (t1 - t0) / (report["connected"] + 1), 2
         )
+    report["gc"] = _collector(heap, settle_s)
     report["server_tick_ms"] = report.get("tick_ms")  # every zone step of the run, pooled
     if "crowd" in zones:
         report["tick_ms"] = {k: zones["crowd"]["tick_ms"][k] for k in ("p50", "p99")}

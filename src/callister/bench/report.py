@@ -331,9 +331,21 @@ def render_crowd(r: Result) -> list[str]:
         f"Server event loop: {r.get('event_loop', 'asyncio')}; load generator's: "
         f"{r.get('loadgen_loop', 'asyncio')}, {_num(r.get('workers'), 0)} processes. Crowded "
         f"system: {_num(crowd.get('overruns'), 0)} overruns (backlog dropped); other system: "
-        f"{_num(other.get('overruns'), 0)}. Errors: {r.get('errors') or 'none'}.",
+        f"{_num(other.get('overruns'), 0)}. Errors: {r.get('errors') or 'none'}."
+        + _collections(r.get("gc") or {}),
     ]
     return out
+
+
+def _collections(gc: dict[str, Any]) -> str:
+    """The server's garbage collections over the run, when the report has them."""
+    if not gc:
+        return ""
+    return (
+        f" Garbage collections: {gc['collections']:,} ({gc['full_collections']} full, the "
+        f"longest full one {_num(gc['full_pause_ms_max'])} ms), {_num(gc['paused_ms'])} ms "
+        "paused in all."
+    )
 
 
 def render_cluster(r: Result) -> list[str]:

@@ -24,6 +24,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -185,6 +186,10 @@ def layout_from_json(d: dict[str, Any]) -> ZoneLayout:
 
 
 # --------------------------------------------------------------------------- segments
+_COMPRESSOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="footage")
+"""Compresses ended segments' calls beside the tick (`Segment.close_beside`)."""
+
+
 @dataclass(slots=True)
 class Segment:
     """A checkpoint and the calls after it. `ops` is zlib-compressed JSON lines once closed."""
@@ -196,17 +201,34 @@ class Segment:
     ops: bytes = b""  # closed segment: zlib(b"".join(lines))
     end_tick: int = 0
     end_at: float = 0.0
+    ended: bool = False  # no more calls: end_tick and end_at are set
 
     @property
     def closed(self) -> bool:
         return not self.lines and bool(self.ops)
 
     def close(self) -> None:
+        self.ended = True
         if self.lines:
             self.ops = zlib.compress(b"".join(self.lines), 6)
             self.lines = []
         elif not self.ops:
             self.ops = zlib.compress(b"", 6)
+
+    def close_beside(self) -> None:
+        """`close`, with the compression on the footage thread (zlib lets go of the
+        interpreter while it works): a crowded zone's ten seconds of calls took 15-30 ms to
+        compress, and the tick that ended the segment waited for it. Until it is done the
+        segment reads as open (`frozen_ops` compresses its lines itself)."""
+        self.ended = True
+        data = b"".join(self.lines)
+
+        def done(future: Future[bytes]) -> None:
+            if future.exception() is None:
+                self.ops = future.result()  # (ops first: a reader sees lines or ops)
+                self.lines = []
+
+        _COMPRESSOR.submit(zlib.compress, data, 6).add_done_callback(done)
 
     def frozen_ops(self) -> bytes:
         """Compressed calls so far (an open segment is compressed on the fly)."""
@@ -256,7 +278,7 @@ class ZoneRecorder:
         if self.segments:
             last = self.segments[-1]
             last.end_tick, last.end_at = self.zone.tick, self.clock()
-            last.close()
+            last.close_beside()
         now = self.clock()
         self.segments.append(Segment(self.zone.tick, now, zlib.compress(self.zone.checkpoint(), 6)))
         # keep every segment that still covers part of the window
@@ -292,7 +314,7 @@ class ZoneRecorder:
             chosen.pop(0)
         parts = []
         for s in chosen:
-            end = s.end_tick if s.closed else self.zone.tick
+            end = s.end_tick if s.ended else self.zone.tick
             parts.append((s.tick, end, s.checkpoint, s.frozen_ops()))
         marks = [m for m in self.marks if m["at"] >= chosen[0].at]
         return Footage(

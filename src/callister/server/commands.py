@@ -268,6 +268,17 @@ class Commands:
         return answer
 
     def _dispatch(self, sender: Sender, message: ClientMessage) -> Effect:
+        if type(message) is InputMsg and not sender.spectator:
+            # held controls, most of what a crowd sends (every client, several a second):
+            # straight to their zone when they steer the sender's own ship; anything else
+            # (another's ship: refused and reported) takes the full path below
+            pilot = sender.pilot
+            if pilot is not None and message.ship == sender.ship_id:
+                if not pilot.dead:  # (a destroyed ship, or between systems: nothing to steer)
+                    zone = self.world.shipshare.zone_for(pilot)
+                    if zone is not None:
+                        self.world.submit(zone, self._intent(sender.account.id, message))
+                return None
         if isinstance(message, AckMsg):
             return Acked(message.seq)
         if isinstance(message, PingMsg):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,12 +46,26 @@ from callister.sim import (
     ZoneFrame,
 )
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
+from callister.sim.marks import status_marks
 
 SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
 _TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
 STATUS_EVERY = 4  # ticks between status messages (5 Hz at 20 Hz), sent only when changed
 SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (they creep)
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
+_FOREVER = 1 << 62  # a tick no zone reaches
+_COMPACT = (",", ":")  # JSON separators, as encode_server's
+
+
+@dataclass
+class _Roster:
+    """A zone's sockets grouped the way its ticks read them, built once per change of who
+    watches it (a crowded system has a thousand: sorting them every tick cost more than
+    sending their updates' headers)."""
+
+    status: list[list[Session]]  # by ship id % STATUS_EVERY: whose status is due this tick
+    phases: list[tuple[list[Session], list[Session], list[Session]]]
+    """Per snapshot phase: the v1 sockets, the v2 sockets of the plain engine, the seers'."""
 
 
 class Fanout:
@@ -77,6 +92,9 @@ class Fanout:
         # own ship, or staff spectating): one engine can only show one frame to all its slots
         self.seers: dict[str, ViewEngine] = {}
         self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
+        # zone key -> its sockets grouped (dropped when who watches it changes)
+        self._rosters: dict[str, _Roster] = {}
+        self._ents: dict[int, str] = {}  # ship id -> its `ents` entry, for one zone tick
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
         bus.subscribe(GM_SHIP, self._on_gm_ship)
@@ -114,6 +132,7 @@ class Fanout:
         session.introduced.clear()
         members = self.by_zone.setdefault(key, set())
         members.add(session)
+        self._rosters.pop(key, None)
         if session.version == 2:  # a fresh slot: its first update is a RESYNC
             self._add_slot(session, key)
         if key not in self._zone_subs:
@@ -152,6 +171,7 @@ class Fanout:
         members = self.by_zone.get(key)
         if members is not None:
             members.discard(session)
+            self._rosters.pop(key, None)
             if not members:
                 del self.by_zone[key]
                 sub = self._zone_subs.pop(key, None)
@@ -182,7 +202,9 @@ class Fanout:
             session.subscription.unsubscribe()
         session.ship_id = ship
         session.target = 0
-        session.last_status = None
+        session.last_status = session.status_key = None
+        if session.zone_key is not None:
+            self._rosters.pop(session.zone_key, None)  # its status phase follows the ship id
         session.subscription = self.bus.subscribe(
             f"ship.{ship}", functools.partial(self._on_ship_moved, session)
         )
@@ -258,6 +280,7 @@ class Fanout:
         else:
             self.moderator_ships.discard(pilot.account_id)
         ship = pilot.character.ship_id
+        self._ents.pop(ship, None)  # its entry changed
         for member in self.by_zone.get(pilot.zone_key or "", ()):
             if ship in member.introduced:
                 self._introduce(member, [ship])
@@ -278,6 +301,7 @@ class Fanout:
     def _on_gm_ship(self, ship: int) -> None:
         """A ship's game-master mode changed: everyone who knows it is told again (a marked
         ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
+        self._ents.pop(ship, None)  # its entry changed
         for key, members in self.by_zone.items():
             for member in members:
                 if ship in member.introduced:
@@ -307,6 +331,7 @@ class Fanout:
         if engine is None:
             engine = engines[key] = self._engine()
         session.view_slot = engine.add_client()
+        self._rosters.pop(key, None)
 
     def _drop_slot(self, session: Session, key: str) -> None:
         engines = self.seers if session.view_seer else self.engines
@@ -316,6 +341,7 @@ class Fanout:
             if not engine.clients:
                 del engines[key]
         session.view_slot = None
+        self._rosters.pop(key, None)
 
     def _without_ghosts(self, frame: ZoneFrame) -> ZoneFrame:
         """The frame without game masters' invisible ships (what every other v2 socket sees)."""
@@ -371,6 +397,7 @@ class Fanout:
         members = self.by_zone.get(msg.key)
         if not members:
             return
+        self._ents.clear()  # names and marks may have changed since the last tick
         corked = list(members)  # everything this tick sends a socket goes out in one write
         for session in corked:
             session.cork()
@@ -380,26 +407,43 @@ class Fanout:
             for session in corked:
                 session.uncork()
 
+    def _roster(self, key: str, members: set[Session]) -> _Roster:
+        roster = self._rosters.get(key)
+        if roster is None:
+            status: list[list[Session]] = [[] for _ in range(STATUS_EVERY)]
+            phases: list[tuple[list[Session], list[Session], list[Session]]] = [
+                ([], [], []) for _ in range(self.period)
+            ]
+            for s in members:
+                status[s.ship_id % STATUS_EVERY].append(s)
+                v1, plain, seers = phases[s.phase_key % self.period]
+                (v1 if s.version != 2 else seers if s.view_seer else plain).append(s)
+            roster = self._rosters[key] = _Roster(status, phases)
+        return roster
+
     def _fan_out(self, msg: ZoneTick, members: set[Session]) -> None:
         for event in msg.events:
             self._route_event(event)
-        fx = zone_fx(msg.events) if msg.events else None
-        self._fx_and_status(msg, members, fx)
-        phase = msg.cadence % self.period  # a frozen zone's snapshots keep the beat
-        v1: list[Session] = []
-        v2: list[Session] = []
-        for s in members:
-            if s.phase_key % self.period == phase and not s.closed:
-                (v2 if s.version == 2 else v1).append(s)
+        roster = self._roster(msg.key, members)
+        handle = self.world.zones.get(msg.key)
+        if handle is not None:
+            if msg.events:
+                fx = zone_fx(msg.events)
+                if fx:
+                    self._effects(handle.zone, members, fx)
+            # statuses are staggered by ship id, so a full system's spread over the ticks
+            self._statuses(msg, handle.zone, roster.status[-msg.cadence % STATUS_EVERY])
+        # a frozen zone's snapshots keep the beat
+        v1, plain, seers = roster.phases[msg.cadence % self.period]
         if v1 and len(msg.frame.ids):
-            self._snapshots(msg, v1)
+            self._snapshots(msg, [s for s in v1 if not s.closed])
         engine = self.engines.get(msg.key)
         if engine is not None:  # every tick, due clients or not: rates are measured per call
-            plain = [s for s in v2 if not s.view_seer]
-            self._updates(msg, engine, plain, self._without_ghosts(msg.frame))
-        seers = self.seers.get(msg.key)
-        if seers is not None:
-            self._updates(msg, seers, [s for s in v2 if s.view_seer], msg.frame)
+            due = [s for s in plain if not s.closed]
+            self._updates(msg, engine, due, self._without_ghosts(msg.frame))
+        seeing = self.seers.get(msg.key)
+        if seeing is not None:
+            self._updates(msg, seeing, [s for s in seers if not s.closed], msg.frame)
 
     def _centres(
         self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
@@ -480,7 +524,7 @@ class Fanout:
                 new_ids = [e for e in fresh if e not in session.introduced]
                 if new_ids:
                     self._introduce(session, new_ids)
-            if not session.send_snapshot(data[starts[i] : ends[i]]):
+            if not session.send_update(data[starts[i] : ends[i]]):
                 engine.resync(slots[i])
 
     def resync(self, session: Session) -> None:
@@ -510,103 +554,156 @@ class Fanout:
         session.views.pop(seq - VIEW_HISTORY, None)  # seqs only grow: drop the one fallen out
         session.send_snapshot(encode_snapshot(shared.tick, seq, base_seq, changed, removed))
 
-    def _fx_and_status(
-        self, msg: ZoneTick, members: set[Session], fx: list[dict[str, Any]] | None
-    ) -> None:
-        """Effects near each viewer this tick, and every STATUS_EVERY ticks its status (viewers
-        are staggered by ship id so a full system's statuses spread over the ticks)."""
-        handle = self.world.zones.get(msg.key)
-        if handle is None:
-            return
-        zone = handle.zone
+    def _effects(self, zone: Any, members: set[Session], fx: list[dict[str, Any]]) -> None:
+        """The tick's effects near each viewer (its ship, or a spectator's camera)."""
         radius = self.settings.aoi_radius
-        tick = msg.tick
         ghosts = set(self._ghosts())
         for session in members:
-            send_status = (msg.cadence + session.ship_id) % STATUS_EVERY == 0
-            if not (fx or send_status):
+            if session.closed:
                 continue
-            if session.spectator:  # effects around the camera; no ship, so no status
-                near = fx_for(fx, session.cam_x, session.cam_y, radius) if fx else None
-                if near and not session.closed:
-                    session.send_json(encode_server("fx", fx=near))
-                continue
-            pilot = session.pilot
-            if session.closed or pilot is None or not zone.has_ship(session.ship_id):
-                continue
-            own = zone.ship_state(session.ship_id)
-            if fx:
+            if session.spectator:
+                near = fx_for(fx, session.cam_x, session.cam_y, radius)
+            elif session.pilot is not None and zone.has_ship(session.ship_id):
+                own = zone.ship_state(session.ship_id)
                 near = fx_for(fx, own.x, own.y, radius)
                 if near and ghosts:  # a game master's invisible ship: its beams and hits too
                     near = [f for f in near if f["ship"] not in ghosts or f["ship"] == own.id]
-                if near:
-                    session.send_json(encode_server("fx", fx=near))
-            if send_status:
-                # the fuel outlook creeps as fuel burns: recomputed every SLOW_STATUS_EVERY
-                # ticks, and at once when the ship docks, undocks, enters another system or
-                # gains fuel (refuelled: its warning and ways out go at once)
-                place = (msg.key, own.docked_at)
-                fuel = own.fuel or 0.0
-                reuse = session.outlook is not None and (
-                    tick - session.outlook_tick < SLOW_STATUS_EVERY
-                    and session.outlook_place == place
-                    and fuel <= session.outlook_fuel
-                )
-                status = self.world.shipshare.status(
-                    zone, pilot, own, session.target, session.outlook if reuse else None
-                )
-                if not reuse:
-                    session.outlook = {k: status[k] for k in FUEL_FIELDS}
-                    session.outlook_tick, session.outlook_place = tick, place
-                    session.outlook_fuel = fuel
-                # the HUD's objective and, when dry or stranded, the ways out (issue 16)
-                status.update(self.world.missions.status_fields(pilot, status))
-                last = session.last_status
-                if status == last:  # the common case, one compiled comparison
-                    continue
-                if last is None:
-                    session.last_status, session.last_status_tick = status, tick
-                    session.send_json(encode_server("status", **status))
-                    continue
-                changed = {k: v for k, v in status.items() if last.get(k) != v}
-                if changed and (
-                    tick - session.last_status_tick >= SLOW_STATUS_EVERY
-                    or not changed.keys() <= _DRIFTING
-                ):  # only what changed; the client merges it into the last status
-                    session.last_status, session.last_status_tick = status, tick
-                    session.send_json(encode_server("status", delta=True, **changed))
+            else:
+                continue
+            if near:
+                session.send_json(encode_server("fx", fx=near))
+
+    def _statuses(self, msg: ZoneTick, zone: Any, due: list[Session]) -> None:
+        """The status of each due player whose ship's status changed (only what changed).
+
+        A status is built only where something it shows may have moved: the ship's status
+        mark (sim/marks.py, one vectorised pass for every due ship), credits, hold, hull,
+        objective and system are compared first; a locked target (its distance moves), a
+        fuel outlook due again, a berth aboard another's ship, a stranded pilot's ways out,
+        or a change held back (fuel and energy creep: SLOW_STATUS_EVERY) always build it."""
+        players = [s for s in due if not s.spectator and not s.closed and s.pilot is not None]
+        if not players:
+            return
+        tick = msg.tick
+        marks = status_marks(zone.store, [s.ship_id for s in players], tick)
+        aboard = self.world.shipshare.aboard
+        missions = self.world.missions
+        for session, mark in zip(players, marks, strict=True):
+            if not mark:  # the zone does not hold the ship (between systems)
+                continue
+            pilot = session.pilot
+            assert pilot is not None
+            key = (
+                mark,
+                session.target,  # (its clearing too must reach the client)
+                msg.key,
+                pilot.credits,
+                pilot.character.hull,
+                missions.objective(pilot.account_id),
+            )
+            if (
+                key == session.status_key
+                and tick < session.status_until
+                and session.last_status is not None  # (reset: a full status is due)
+                and not session.target
+                and tick - session.outlook_tick < SLOW_STATUS_EVERY
+                and pilot.cargo == session.status_cargo
+                and pilot.account_id not in aboard
+            ):
+                continue  # the status it would build is the one the client has
+            until = self._status(msg, zone, session, pilot)
+            # a stranded pilot's ways out are re-planned every time
+            last = session.last_status or {}
+            session.status_key = key if until and last.get("ways_out") is None else None
+            session.status_until = until or 0
+            session.status_cargo = dict(pilot.cargo)
+
+    def _status(self, msg: ZoneTick, zone: Any, session: Session, pilot: Pilot) -> int | None:
+        """Build the session's status and send it, or what changed of it. Until which tick a
+        status built from the same inputs would send nothing: forever when the client now
+        has this very status, the end of the wait when a creeping change (fuel, energy) is
+        held back; None when that cannot be said."""
+        tick = msg.tick
+        own = zone.ship_state(session.ship_id)
+        # the fuel outlook creeps as fuel burns: recomputed every SLOW_STATUS_EVERY ticks,
+        # and at once when the ship docks, undocks, enters another system or gains fuel
+        # (refuelled: its warning and ways out go at once)
+        place = (msg.key, own.docked_at)
+        fuel = own.fuel or 0.0
+        reuse = session.outlook is not None and (
+            tick - session.outlook_tick < SLOW_STATUS_EVERY
+            and session.outlook_place == place
+            and fuel <= session.outlook_fuel
+        )
+        status = self.world.shipshare.status(
+            zone, pilot, own, session.target, session.outlook if reuse else None
+        )
+        if not reuse:
+            session.outlook = {k: status[k] for k in FUEL_FIELDS}
+            session.outlook_tick, session.outlook_place = tick, place
+            session.outlook_fuel = fuel
+        # the HUD's objective and, when dry or stranded, the ways out (issue 16)
+        status.update(self.world.missions.status_fields(pilot, status))
+        last = session.last_status
+        if status == last:  # the common case, one compiled comparison
+            return _FOREVER
+        if last is None:
+            session.last_status, session.last_status_tick = status, tick
+            session.send_json(encode_server("status", **status))
+            return _FOREVER
+        changed = {k: v for k, v in status.items() if last.get(k) != v}
+        if not changed:
+            return None
+        if tick - session.last_status_tick >= SLOW_STATUS_EVERY or not changed.keys() <= _DRIFTING:
+            # only what changed; the client merges it into the last status
+            session.last_status, session.last_status_tick = status, tick
+            session.send_json(encode_server("status", delta=True, **changed))
+            return _FOREVER
+        return session.last_status_tick + SLOW_STATUS_EVERY  # held back until then
 
     def _introduce(self, session: Session, ship_ids: list[int]) -> None:
-        ents = []
+        """Tell the session the names of entities new to it (an `ents` message). In a crowd
+        the same ship is new to dozens of viewers in one tick: its entry is built and encoded
+        once per zone tick (`_ents`)."""
+        entries = []
         zone = self.world.zones.get(session.zone_key) if session.zone_key else None
+        cache = self._ents
         for ship_id in ship_ids:
-            kind = zone.zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
-            if kind != KIND_SHIP:
-                if kind == KIND_WRECK:
-                    session.introduced.add(ship_id)
-                    ents.append({"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""})
-                continue  # projectiles and missiles need no introduction
-            session.introduced.add(ship_id)
-            owner = self.world.ship_owner.get(ship_id)
-            pilot = self.world.pilots.get(owner) if owner is not None else None
-            ent: dict[str, Any] = {
-                "id": ship_id,
-                "kind": "ship",
-                "name": pilot.name
-                if pilot
-                else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
-                "hull": pilot.character.hull if pilot else "",
-            }
-            if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
-                ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
-            gm_mode = self.world.gm_ships.get(ship_id)
-            if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
-                ent["gm"] = True  # pilot ever sees an invisible one)
-                if gm_mode == "invisible":
-                    ent["invisible"] = True
-            ents.append(ent)
-        if ents:
-            session.send_json(encode_server("ents", ents=ents))
+            entry = cache.get(ship_id)
+            if entry is None:
+                ent = self._ent(zone.zone if zone is not None else None, ship_id)
+                entry = cache[ship_id] = "" if ent is None else json.dumps(ent, separators=_COMPACT)
+            if entry:  # (projectiles and missiles need no introduction)
+                session.introduced.add(ship_id)
+                entries.append(entry)
+        if entries:
+            session.send_json(f'{{"t":"ents","ents":[{",".join(entries)}]}}')
+
+    def _ent(self, zone: Any, ship_id: int) -> dict[str, Any] | None:
+        """A ship's or wreck's `ents` entry (None for what needs no introduction)."""
+        kind = zone.entity_kind(ship_id) if zone is not None else KIND_SHIP
+        if kind == KIND_WRECK:
+            return {"id": ship_id, "kind": "wreck", "name": "Wreck", "hull": ""}
+        if kind != KIND_SHIP:
+            return None
+        owner = self.world.ship_owner.get(ship_id)
+        pilot = self.world.pilots.get(owner) if owner is not None else None
+        ent: dict[str, Any] = {
+            "id": ship_id,
+            "kind": "ship",
+            "name": pilot.name
+            if pilot
+            else self.world.agents.ship_name(ship_id) or f"ship-{ship_id}",
+            "hull": pilot.character.hull if pilot else "",
+        }
+        if owner in self.moderator_ships and pilot and pilot.character.ship_id == ship_id:
+            ent["mod"] = True  # a moderator's ship: clients tag it "MOD"
+        gm_mode = self.world.gm_ships.get(ship_id)
+        if gm_mode is not None:  # a game master's: clients tag it "GM" (only its own
+            ent["gm"] = True  # pilot ever sees an invisible one)
+            if gm_mode == "invisible":
+                ent["invisible"] = True
+        return ent
 
     def _route_event(self, event: Any) -> None:
         if isinstance(event, Refused):

@@ -50,7 +50,11 @@ class PauseTimer:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._started = 0.0
-        for name in ("callister_gc_collections_total", "callister_gc_pause_seconds_total"):
+        for name in (
+            "callister_gc_collections_total",
+            "callister_gc_full_collections_total",
+            "callister_gc_pause_seconds_total",
+        ):
             metrics.counters.setdefault(name, 0.0)
         metrics.gauges.setdefault("callister_gc_full_pause_ms", 0.0)
 
@@ -63,6 +67,7 @@ class PauseTimer:
         counters["callister_gc_collections_total"] += 1
         counters["callister_gc_pause_seconds_total"] += took
         if info.get("generation") == 2:
+            counters["callister_gc_full_collections_total"] += 1
             self.metrics.gauges["callister_gc_full_pause_ms"] = round(took * 1000.0, 3)
 
 

@@ -94,6 +94,8 @@ FACT_EVENTS = (Docked, Undocked, Mined, FuelEmpty, CrimeCommitted, Destroyed)
 """The zone events that can be facts for a pilot (the rest are skipped cheaply)."""
 LOOP_S = 1.0
 """How often positions and watched ships are reported, and rescues checked."""
+ROUND_SLICES = 10
+"""The round's players are watched in this many slices spread over LOOP_S."""
 EXPIRE_EVERY = 5
 """Deadlines are checked every this many loop rounds."""
 TUG_MIN_S = 20
@@ -160,6 +162,7 @@ class MissionDesk:
         self._snapshot_loading: dict[tuple[Sector, int], asyncio.Future[BoardWorld]] = {}
         self.rescues: dict[str, Rescue] = {}
         self._rounds = 0
+        self._slices = 0
         self.base_prices = {k: i.base_price for k, i in economy.catalog.items.items()}
 
     # ------------------------------------------------------------------ systems
@@ -307,17 +310,25 @@ class MissionDesk:
     # ------------------------------------------------------------------ the loop
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(LOOP_S)
+            await asyncio.sleep(LOOP_S / ROUND_SLICES)
             try:
-                self._round()
+                self._round_slice()
             except Exception:
                 log.exception("mission loop failed")
 
-    def _round(self) -> None:
-        self._rounds += 1
+    def _round_slice(self) -> None:
+        """One slice of the once-a-LOOP_S round: the players whose account id falls in it
+        (a crowd's thousand in one go held the tick loop up for tens of milliseconds once a
+        second, and a late tick is a late update for everyone)."""
+        part = self._slices % ROUND_SLICES
+        self._slices += 1
+        if part == 0:
+            self._rounds += 1
         world = self.roster
         now = _now()
         for account, progress in list(self.progress.items()):
+            if account % ROUND_SLICES != part:
+                continue
             pilot = world.pilots.get(account)
             if pilot is None or pilot.dead:
                 continue
@@ -331,7 +342,7 @@ class MissionDesk:
                 self._observe_later(pilot, self._near(pilot, ship))
             if self._rounds % EXPIRE_EVERY == 0 and progress.missions.active:
                 self.roster.spawn(self._expire(pilot), f"mission expiry {account}")
-        for rescue_call in list(self.rescues.values()):
+        for rescue_call in list(self.rescues.values()) if part == 0 else ():
             if rescue_call.due_at <= now:
                 self.roster.spawn(self._tug(rescue_call), f"tug {rescue_call.contract.id}")
 
@@ -515,6 +526,10 @@ class MissionDesk:
         return {"t": "rationed", "rid": rid, "fuel": self._pilot(pilot).fuel}
 
     # ------------------------------------------------------------------ ways out
+    def objective(self, account: int) -> dict[str, Any] | None:
+        """The HUD's objective of `account` (a new object whenever it changes)."""
+        return self.hud.get(account)
+
     def status_fields(self, pilot: Pilot, status: Mapping[str, Any]) -> dict[str, Any]:
         """What `status` adds for missions: the HUD's objective (the tutorial's step or the
         first contract's goal, with its marker), what the fuel warning means, and, when the
@@ -527,7 +542,7 @@ class MissionDesk:
         if dry:
             text = "Out of fuel: call for help (a tow or fuel), or recall home"
         return {
-            "objective": self.hud.get(pilot.account_id),
+            "objective": self.objective(pilot.account_id),
             "fuel_text": text,
             "ways_out": ways_out,
         }

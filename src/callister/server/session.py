@@ -87,6 +87,11 @@ class Session:
         self.target = 0  # the entity the player has locked (for the status message)
         self.last_status: dict[str, Any] | None = None
         self.last_status_tick = 0
+        # what the last status was built from, while the client has that status: the same
+        # key next time means the same status (server/fanout.py `_statuses`); None: build it
+        self.status_key: tuple[Any, ...] | None = None
+        self.status_until = 0  # ...before this tick (a change held back is due then)
+        self.status_cargo: dict[str, int] | None = None
         # the status's fuel outlook, reused for a couple of seconds (server/fanout.py)
         self.outlook: dict[str, Any] | None = None
         self.outlook_tick = 0
@@ -108,6 +113,7 @@ class Session:
         self._corked: list[bytes | memoryview] = []  # header, payload, header, ...
         self._corked_to: Any = None  # the transport they go to (read at the first frame)
         self._corked_size = 0  # bytes waiting in the transport then, plus those held
+        self._tx: Any = None  # the socket's transport, once known (`_transport`)
         # a socket relayed from a gateway process (cluster/remote.py) writes to the bus
         self._relay: Any = getattr(ws, "write_direct", None)
 
@@ -151,6 +157,43 @@ class Session:
             return False
         return self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG)
 
+    def send_update(self, data: bytes | memoryview) -> bool:
+        """A v2 update: the last frame a zone tick sends this socket (its introductions,
+        effects and status come first), so whatever the tick held back goes out with it in
+        one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`."""
+        if not self._corking:
+            return self.send_snapshot(data)
+        if self.closed or self._json:
+            return False
+        if self._corked:  # the tick's other frames first, then this one, in one write
+            if not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG):
+                return False
+            self.uncork()
+            return True
+        # the common case, a crowd's thousand times a tick: the update alone
+        self._corking = False
+        transport = self._transport()
+        size = len(data)
+        if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
+            return False
+        try:
+            transport.write(frame_header(WSMsgType.BINARY, size) + data)
+        except (ConnectionError, RuntimeError):
+            return False
+        self._count_sent(size)
+        self.metrics.counters["callister_snapshots_sent_total"] += 1
+        return True
+
+    def _transport(self) -> Any:
+        """The socket's transport (kept: it is the same for the socket's life), or None once
+        it is closing."""
+        transport = self._tx
+        if transport is None:
+            transport = self._tx = socket_transport(self.ws)
+        elif transport.is_closing():
+            return None
+        return transport
+
     def cork(self) -> None:
         """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
         and any status, effects or introductions) then costs one system call, not one each.
@@ -170,12 +213,12 @@ class Session:
             transport.write(b"".join(held))
         except (ConnectionError, RuntimeError):
             return
-        self._count_sent(sum(len(frame) for frame in held[1::2]))
+        self._count_sent(sum(map(len, held[1::2])))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
         if self._corking:
             if self._corked_to is None:  # the tick's first frame: the transport, once
-                transport = socket_transport(self.ws)
+                transport = self._transport()
                 if transport is None:
                     return False
                 self._corked_to = transport
