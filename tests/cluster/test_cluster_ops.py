@@ -213,6 +213,44 @@ async def test_crew_follows_its_ship_to_another_worker(cluster: Cluster) -> None
         await bot.close()
 
 
+async def test_a_jump_to_another_worker_looks_like_a_jump_in_one_process(
+    cluster: Cluster,
+) -> None:
+    """The session follows its ship to the other worker: the client hears the new `system`,
+    then `event arrived`, and snapshots go on; no second `welcome` or `content` (it has them)."""
+    from tests.server.wsclient import capture
+
+    await start_worker_and_gateway(cluster)
+    async with aiohttp.ClientSession() as http:
+        bot = await flying_bot(http, cluster, "follower1")
+        ship, welcome = bot.ship, bot.welcome
+        await add_worker(cluster, "w2", workers=2)  # the emptier worker: the next system goes there
+        home = (bot.system["x"], bot.system["y"])  # type: ignore[index]
+        seen = capture(bot)
+        await bot.send({"t": "jump", "ship": bot.ship, "to": bot.system["links"][0]})  # type: ignore[index]
+        await until(lambda: bot.stats.jumps >= 1, 30, "the arrived event", bot)
+        zone = f"infinity.{bot.system['x']}.{bot.system['y']}"  # type: ignore[index]
+        assert (bot.system["x"], bot.system["y"]) != home  # type: ignore[index]
+        assert zone in cluster.health("w2")["zones"], "the jump should cross to w2"
+        assert ship in cluster.health("w2")["ships"] and bot.ship == ship
+        kinds = [m["t"] if m["t"] != "event" else f"event {m.get('kind')}" for m in seen]
+        assert "welcome" not in kinds and "content" not in kinds, kinds
+        assert kinds.index("system") < kinds.index("event arrived"), kinds
+        assert bot.welcome is welcome  # not replaced
+        snaps = bot.stats.snapshots
+        await until(lambda: bot.stats.snapshots > snaps + 5, 10, "snapshots in the new zone", bot)
+        assert not bot.ws.closed  # type: ignore[union-attr]
+        # back to w1: the other way round, the same
+        seen.clear()
+        await bot.send({"t": "jump", "ship": bot.ship, "to": list(home)})
+        await until(lambda: bot.stats.jumps >= 2, 30, "arrived back home", bot)
+        assert (bot.system["x"], bot.system["y"]) == home  # type: ignore[index]
+        kinds = [m["t"] for m in seen]
+        assert "welcome" not in kinds and "content" not in kinds, kinds
+        assert ship in cluster.health("w1")["ships"]
+        await bot.close()
+
+
 async def test_zones_rebalance_onto_a_new_worker(cluster: Cluster) -> None:
     """Three busy systems on one worker; a second worker joins and takes some of them live,
     while the players stay connected."""

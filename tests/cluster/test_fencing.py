@@ -30,11 +30,22 @@ def ship(ship_id: int, x: float = 0.0) -> ShipState:
     return ShipState(ship_id, 7, "shuttle", x, 0.0, 0.0, 0.0, 0.0, None)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=["postgresql", "postgresql-pipelined", "sqlite"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connect]:
-    """Opens connections (two workers) to one database with the cluster tables."""
-    if request.param == "postgresql":
-        yield request.getfixturevalue("pg_connect")
+    """Opens connections (two workers) to one database with the cluster tables; pipelined
+    as a worker's hand-off connections are (`Database.pipelined`), or not."""
+    if request.param.startswith("postgresql"):
+        pg_connect: Connect = request.getfixturevalue("pg_connect")
+        if request.param == "postgresql":
+            yield pg_connect
+            return
+
+        def pipelined() -> Database:
+            conn = pg_connect()
+            conn.pipelined = True
+            return conn
+
+        yield pipelined
         return
     with database_connections(f"sqlite:///{tmp_path / 'cluster.db'}") as connect:
         yield connect
@@ -233,3 +244,41 @@ def test_the_migration_twins_match(pg_connect: Connect, tmp_path: Path) -> None:
         "cluster_ships",
         "cluster_outbox",
     }
+
+
+def test_a_pipelined_transaction_reads_counts_and_fails_like_any_other(
+    pg_connect: Connect,
+) -> None:
+    """Pipelined (statements sent without waiting for each result): `rowcount` and fetches
+    still see their statement's result, and a statement that fails without being waited for
+    fails the whole transaction at the COMMIT, writing nothing."""
+    conn = pg_connect()
+    conn.pipelined = True
+    cluster = ClusterRepository(conn)
+    cluster.claim(ZONE, 5, "a")
+    add_ship(cluster, ZONE, 5, "a", ship(1))
+    add_ship(cluster, ZONE, 5, "a", ship(2))
+
+    def count(cur: Cursor) -> tuple[int, int, object]:
+        cur.execute("UPDATE cluster_ships SET updated_at = 1 WHERE zone = ?", (ZONE,))
+        updated = cur.rowcount
+        cur.execute("UPDATE cluster_ships SET updated_at = 2 WHERE ship_id = 99")
+        none = cur.rowcount
+        row = cur.execute("SELECT count(*) FROM cluster_ships WHERE updated_at = 1").one()
+        return updated, none, row
+
+    assert conn.write(count) == (2, 0, (2,))
+
+    def duplicate(cur: Cursor) -> None:
+        cur.execute("UPDATE cluster_ships SET updated_at = 3 WHERE ship_id = 1")
+        cur.execute(  # a second row for ship 2: its primary key refuses it
+            "INSERT INTO cluster_ships (ship_id, world, zone, state, token, updated_at) "
+            "VALUES (2, 'infinity', ?, 'x', 5, 0)",
+            (ZONE,),
+        )
+        cur.execute("UPDATE cluster_ships SET updated_at = 4 WHERE ship_id = 1")
+
+    with pytest.raises(StoreError):
+        conn.write(duplicate)
+    assert conn.scalar("SELECT updated_at FROM cluster_ships WHERE ship_id = 1") == 1
+    assert conn.write(count)[0] == 2  # the connection goes on after the failure

@@ -187,7 +187,9 @@ async def start_worker(nats_server: NatsServer, pg_connect: PgConnect) -> AsyncI
         js = nc.jetstream(timeout=2)
         await outbox.ensure_stream(js, duplicate_window=60)
         table = await LeaseTable.open(js, ttl=5.0)
-        worker = Worker(name, nc, js, pg_connect(), pg_connect(), table)
+        db = pg_connect()
+        db.pipelined = True  # as a worker's hand-off connections (cluster/worker.py)
+        worker = Worker(name, nc, js, db, pg_connect(), table)
         worker.relay = OutboxRelay(
             js, ClusterRepository(worker.relay_db), every=0.2, older_than=0.5
         )

@@ -282,9 +282,11 @@ class EdgeGateway:
         hx, hy, _ = self.homes[account.id % len(self.homes)]
         return zone_key(self.settings.world_name, hx, hy)
 
-    async def _attach(self, relay: Relay, zone: str) -> None:
+    async def _attach(self, relay: Relay, zone: str, follow: bool = False) -> None:
         """Attach the relay's session on `zone`'s owner, placing the zone if nobody has it.
-        Retries until it works or the client leaves (a failover takes a lease's lifetime)."""
+        Retries until it works or the client leaves (a failover takes a lease's lifetime).
+        `follow`: the ship jumped to `zone` (the worker's MOVED said so): the session follows
+        it there and the client, which has its welcome and content, is not sent them again."""
         relay.attached.clear()
         self.relays.pop(relay.sid, None)
         relay.sid, relay.zone, relay.worker = new_sid(), zone, None
@@ -303,6 +305,7 @@ class EdgeGateway:
                     "created_at": relay.account.created_at,
                 },
                 "resume": relay.reattaches > 0,
+                "follow": follow,
                 # the worker's session logic sees the client's own hello (moderator options)
                 # (never the token: the gateway authenticated it)
                 "hello": hello_options(relay.hello),
@@ -337,10 +340,10 @@ class EdgeGateway:
             await asyncio.sleep(delay)
             delay = min(0.5, delay * 1.5)
 
-    def _reattach(self, relay: Relay, zone: str) -> None:
+    def _reattach(self, relay: Relay, zone: str, follow: bool = False) -> None:
         relay.reattaches += 1
         self.metrics.inc("callister_reattaches_total")
-        self._spawn(self._attach(relay, zone), f"reattach {relay.account.id}")
+        self._spawn(self._attach(relay, zone, follow), f"reattach {relay.account.id}")
 
     async def _on_out(self, msg: Any) -> None:
         """A batch of frames from a worker: each to its client's socket, written at once
@@ -357,10 +360,11 @@ class EdgeGateway:
                 continue
             if kind == MOVED:
                 try:
-                    zone = str(json.loads(bytes(payload))["zone"])
-                except (ValueError, KeyError, TypeError):
+                    moved = json.loads(bytes(payload))
+                    zone, follow = str(moved["zone"]), moved.get("follow") is True
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue
-                self._reattach(relay, zone)
+                self._reattach(relay, zone, follow)
             elif kind == BINARY:
                 # a slow client skips snapshots; it never acks them, so deltas stay right
                 if relay.queue.empty() and write_frame_now(

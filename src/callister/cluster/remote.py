@@ -51,7 +51,7 @@ from callister.cluster.subjects import (  # noqa: F401 (the subjects' builders, 
 TEXT = b"T"  # a text frame (JSON), either way
 BINARY = b"B"  # a binary frame (snapshot, ack), either way
 CLOSE = b"C"  # close the client socket (worker -> gateway) / the client left (gateway -> worker)
-MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there
+MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there (`follow`)
 
 HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
 WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways
@@ -216,12 +216,14 @@ class RemoteSocket:
         self._inbox.put_nowait(None)
         return True
 
-    def moved(self, zone: str) -> None:
-        """Tell the gateway the ship went to `zone` (another worker) and end the session here."""
+    def moved(self, zone: str, *, follow: bool = False) -> None:
+        """Tell the gateway the ship went to `zone` (another worker) and end the session here.
+        `follow`: the ship jumped there (a hand-off): the session follows it, and the client,
+        which has its welcome, hears only that it arrived (as in one process)."""
         if self.closed:
             return
         self.closed = True
-        self.batcher.add(self._out, self.sid, MOVED, _json({"zone": zone}))
+        self.batcher.add(self._out, self.sid, MOVED, _json({"zone": zone, "follow": follow}))
         self._inbox.put_nowait(None)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:

@@ -144,10 +144,12 @@ class Worker:
         for i in range(HANDOFF_LANES):
             pool = ThreadPoolExecutor(1, thread_name_prefix=f"handoff{i}")
             conn = await loop.run_in_executor(pool, self.store.db.connect_separate)
+            conn.pipelined = True  # a departure: 3 round trips, not 7 (store/database.py)
             self._handoff_lanes.append((pool, ClusterRepository(conn), conn))
         self.arrival_fence_db = await loop.run_in_executor(
             self._arrival_pool, self.store.db.connect_separate
         )
+        self.arrival_fence_db.pipelined = True  # an arrival: 3 round trips, not 6
         self.arrival_cluster = ClusterRepository(self.arrival_fence_db)
         auth = ClientAuth.from_settings(s, WORKER)
         self.bus = NatsBus(self.servers, name=self.name, auth=auth)
@@ -331,10 +333,12 @@ class Worker:
         if receiver is not None:
             self._spawn(receiver.stop(), "receiver stop")
 
-    def session_moved(self, account_id: int, zone: str) -> None:
+    def session_moved(self, account_id: int, zone: str, *, jumped: bool = False) -> None:
+        """Send the account's session to `zone`'s owner (`jumped`: its ship is being handed
+        there, so the session follows it rather than starting anew: remote.MOVED)."""
         session = self.gateway.sessions.get(account_id)
         if session is not None and isinstance(session.ws, RemoteSocket):
-            session.ws.moved(zone)
+            session.ws.moved(zone, follow=jumped)
 
     # ---------------------------------------------------------------------- requests
     async def _reply(self, msg: Msg, value: dict[str, Any]) -> None:
@@ -374,6 +378,8 @@ class Worker:
             account_id, address = int(req["account"]), str(req.get("address", "?"))
             hello = relayed_hello(req.get("hello"))
             resume = bool(req.get("resume", False))
+            # the session follows its ship, handed here by a jump: the client has its welcome
+            follow = resume and bool(req.get("follow", False))
             known = relayed_account(req)
         except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
@@ -402,7 +408,9 @@ class Worker:
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
-        self._spawn(self._serve_remote(sock, account, hello, resume), f"session {sid}")
+        if follow:
+            self.world.expect(account_id)
+        self._spawn(self._serve_remote(sock, account, hello, resume, follow), f"session {sid}")
         await self._reply(msg, {"ok": True, "worker": self.name})
 
     async def _settled(self, zone: str) -> bool:
@@ -414,12 +422,24 @@ class Worker:
         return self.keeper.valid(zone)
 
     async def _serve_remote(
-        self, sock: RemoteSocket, account: Any, hello: Hello | None, resume: bool
+        self,
+        sock: RemoteSocket,
+        account: Any,
+        hello: Hello | None,
+        resume: bool,
+        follow: bool = False,
     ) -> None:
         try:
             # a resumed session (it followed its ship, or its worker died) was admitted when
-            # it connected: no second ban check and login record per jump
-            await self.gateway.serve(sock, account, hello, admitted=resume)  # type: ignore[arg-type]
+            # it connected: no second ban check and login record per jump. One that followed
+            # its ship's jump goes on as after a jump within one process: no welcome again
+            await self.gateway.serve(
+                sock,  # type: ignore[arg-type]
+                account,
+                hello,
+                admitted=resume,
+                followed=follow,
+            )
         except ZoneElsewhere as exc:
             sock.moved(exc.zone)
         except Exception:

@@ -21,6 +21,7 @@ What changes in a worker:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 codec.register(Character)  # hand-offs carry the player's character (Handoff.pilot)
 
 ARRIVAL_WAIT_S = 10.0  # how long an attach waits for its ship's hand-off to land here
+FOLLOW_WAIT_S = 3.0
+"""How long a session that follows its jumping ship (`expect`) waits for the hand-off before
+looking in the store: the hand-off is published right after the session is sent, so it
+normally lands within tens of ms; one that does not (refused, lost) takes the usual path."""
 
 
 class ZoneElsewhere(Exception):
@@ -74,7 +79,8 @@ class Node(Protocol):
     async def place(self, zone: str) -> str | None: ...
     async def publish_handoff(self, handoff: Handoff) -> None: ...
     def released(self, zone: str) -> None: ...
-    def session_moved(self, account_id: int, zone: str) -> None: ...
+    def session_moved(self, account_id: int, zone: str, *, jumped: bool = False) -> None:
+        """Send the account's session to `zone`'s owner; `jumped`: its ship is handed there."""
 
 
 def sector_of(zone: str) -> tuple[int, int]:
@@ -94,6 +100,8 @@ class ClusterWorld(World):
         # load the character and place the ship across awaits)
         self._account_locks: dict[int, asyncio.Lock] = {}
         self._landed: set[int] = set()  # accounts whose ship came by hand-off, not attached yet
+        # accounts whose session follows its ship here (`expect`) -> set when the ship lands
+        self._expected: dict[int, asyncio.Event] = {}
         # where hand-off time goes, per stage (ms; `bench cluster` reports percentiles):
         # depart (the departure transaction, its thread's queue included), publish (until
         # JetStream acked), transit (departure start to the destination receiving it), arrive
@@ -155,13 +163,38 @@ class ClusterWorld(World):
         if handle is not None and handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
         self.pilots.pop(pilot.account_id, None)
+        # its missions' progress is saved as it changes; the copy here would be stale the
+        # next time the pilot comes back to this worker (as at a logout, World._logout)
+        self.missions.left(pilot.account_id)
         self.ship_owner.pop(ship, None)
         self.metrics.gauges["callister_players"] = len(self.pilots)
 
     # ------------------------------------------------------------------------ entering
+    def expect(self, account_id: int) -> None:
+        """The account's session is on its way here after its ship, which jumped from another
+        worker (the gateway says so: `follow` in its attach): `enter` waits for the hand-off
+        instead of reading where the ship is from the store."""
+        if account_id not in self.pilots:
+            self._expected.setdefault(account_id, asyncio.Event())
+
     async def enter(self, account_id: int, name: str) -> Pilot:
+        expected = self._expected.get(account_id)
+        if expected is not None and account_id not in self.pilots:
+            # no store read and no lock held meanwhile: the landing is never kept waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(expected.wait(), FOLLOW_WAIT_S)
+        if self._expected.get(account_id) is expected:
+            self._expected.pop(account_id, None)
+        if account_id not in self.pilots:
+            # where the ship is, read without the account's lock: a hand-off landing for it
+            # meanwhile takes the lock and must not wait behind these store round trips (on
+            # the fence thread, queued behind checkpoints: the `land` stage's tail)
+            await self._find_ship(account_id)
         async with self._lock(account_id):
-            pilot = await self._enter(account_id, name)
+            fresh = account_id not in self.pilots  # World.enter reads it from the store
+            pilot = await super().enter(account_id, name)
+            if fresh:
+                await self._register_ship(pilot)
         if account_id in self._landed:
             self._landed.discard(account_id)
             self._tell_arrived(account_id, pilot.character.ship_id)
@@ -169,41 +202,38 @@ class ClusterWorld(World):
 
     def _tell_arrived(self, account_id: int, ship: int) -> None:
         """The session followed its ship here: tell the client it arrived, as a jump within one
-        process does (after the welcome, which `enter`'s caller sends before it yields)."""
+        process does (after the `system` message, which `enter`'s caller sends before it
+        yields; and no welcome, `Gateway.serve(followed=True)`)."""
         notice = functools.partial(
             self.notices.notify, account_id, "event", kind="arrived", ship=ship
         )
         asyncio.get_running_loop().call_soon(notice)
 
-    async def _enter(self, account_id: int, name: str) -> Pilot:
-        if account_id in self.pilots:
-            return await super().enter(account_id, name)
+    async def _find_ship(self, account_id: int) -> None:
+        """Return once the account's ship is here to be entered (resident in one of our zones,
+        or landed by its hand-off meanwhile); ZoneElsewhere if it is another worker's."""
         character = await self.writer.call(self.store.characters.load, account_id, self.name)
-        if character is not None:
-            where = await self.node.db(self.node_cluster.ship_location, character.ship_id)
-            if where is not None:
-                zone, seq, arrived = where
-                if zone not in self.zones:
-                    raise ZoneElsewhere(zone)
-                if arrived < seq:  # in transit to this zone: the hand-off brings it
-                    event = self._arrivals.setdefault(character.ship_id, asyncio.Event())
-                    lock = self._lock(account_id)
-                    lock.release()  # the hand-off needs the lock to land
-                    try:
-                        await asyncio.wait_for(event.wait(), ARRIVAL_WAIT_S)
-                    except TimeoutError:
-                        raise ZoneElsewhere(zone) from None  # try again (the relay resends)
-                    finally:
-                        await lock.acquire()
-                    if account_id in self.pilots:
-                        return await super().enter(account_id, name)
-            else:
-                home = zone_key(self.name, character.system_x, character.system_y)
-                if home not in self.zones:
-                    raise ZoneElsewhere(home)
-        pilot = await super().enter(account_id, name)
-        await self._register_ship(pilot)
-        return pilot
+        if character is None:
+            return  # a new character: `World.enter` creates it (its start zone is loaded here)
+        if account_id in self.pilots:
+            return
+        where = await self.node.db(self.node_cluster.ship_location, character.ship_id)
+        if account_id in self.pilots:
+            return  # its hand-off landed while we looked
+        if where is None:
+            home = zone_key(self.name, character.system_x, character.system_y)
+            if home not in self.zones:
+                raise ZoneElsewhere(home)
+            return
+        zone, seq, arrived = where
+        if zone not in self.zones:
+            raise ZoneElsewhere(zone)
+        if arrived < seq:  # in transit to this zone: the hand-off brings it
+            event = self._arrivals.setdefault(character.ship_id, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), ARRIVAL_WAIT_S)
+            except TimeoutError:
+                raise ZoneElsewhere(zone) from None  # try again (the relay resends)
 
     async def _register_ship(self, pilot: Pilot) -> None:
         """A ship the cluster does not know yet (a new character) gets its row, in its zone."""
@@ -273,6 +303,7 @@ class ClusterWorld(World):
         pilot.character = character
         self.place(pilot, handle, state)
         self._discover(pilot.account_id, handle.sector)
+        self.missions.arrived(pilot, source.sector, handle.sector)  # as World._jump
 
     async def _hand_off(
         self, pilot: Pilot, source: ZoneHandle, event: JumpOut, target: str
@@ -321,7 +352,7 @@ class ClusterWorld(World):
         self._stage("depart", (departed - started) * 1000.0)
         pilot.character = character
         self._evict(pilot)
-        self.node.session_moved(pilot.account_id, target)
+        self.node.session_moved(pilot.account_id, target, jumped=True)
         try:
             await self.node.publish_handoff(handoff)
         except Exception as exc:  # the outbox relay republishes it
@@ -380,6 +411,9 @@ class ClusterWorld(World):
                 # very transaction wrote: it is here, once, and its client hears so from here
                 self._arrived(handoff.ship)
                 self._tell_arrived(owner, handoff.ship)
+                expected = self._expected.get(owner)
+                if expected is not None:
+                    expected.set()
             else:
                 await self._land(handoff, handle, character, state, name)
         self._stage("land", (time.perf_counter() - landing) * 1000.0)
@@ -435,6 +469,9 @@ class ClusterWorld(World):
         self.metrics.gauges["callister_players"] = len(self.pilots)
         self._landed.add(owner)
         self._arrived(handoff.ship)  # the ship is here: an attach waiting for it goes on
+        expected = self._expected.get(owner)
+        if expected is not None:
+            expected.set()
         if carried.get("crew", 1):  # (unknown: look; none aboard: no need to ask the store)
             try:
                 await self.agents.crews.board_saved(pilot)  # the crew came along

@@ -215,10 +215,14 @@ class Gateway:
         hello: Hello | None = None,
         *,
         admitted: bool = False,
+        followed: bool = False,
     ) -> None:
         """Serve one authenticated socket until it closes (called by `handle`, the world host
         and a cluster worker for a relayed socket). `admitted`: bans and the login were
-        checked for this connection already (a cluster session resuming on another worker)."""
+        checked for this connection already (a cluster session resuming on another worker).
+        `followed`: the session follows its ship, which jumped here from another cluster
+        worker: the client has its welcome and content, and hears what a jump within one
+        process tells it (the `system` message, then `event arrived`: the world's)."""
         staff_only = hello is not None and (hello.spectate or hello.moderator_ship)
         if staff_only and account.role not in STAFF_ROLES:
             assert hello is not None
@@ -255,10 +259,11 @@ class Gateway:
             if marked != (account.id in self.fanout.moderator_ships):
                 self.fanout.mark_moderator(pilot, marked)
             self.fanout.attach(session, pilot)
-            session.send_json(
-                self.commands.welcome(account, pilot, self._worlds(account), session.version)
-            )
-            session.send_json(self.commands.content_message())
+            if not followed:
+                session.send_json(
+                    self.commands.welcome(account, pilot, self._worlds(account), session.version)
+                )
+                session.send_json(self.commands.content_message())
             if pilot.zone_key is not None:
                 self.fanout.enter_zone(session, pilot.zone_key)
             self._perform(session, self.commands.entered(pilot))

@@ -66,7 +66,9 @@ def _raise_fence(cur: Cursor, zone: str, token: int, owner: str) -> None:
 def _then(cur: Cursor, characters: Sequence[Character], extra: Extra | None) -> None:
     """The rest of a fenced transaction: the players' characters (so a worker that lost the
     zone cannot overwrite them), then the caller's own statements."""
-    if characters:
+    if len(characters) == 1:  # (one statement: no round trip of its own when pipelined)
+        cur.execute(SAVE_CHARACTER, character_rows(characters, time.time())[0])
+    elif characters:
         cur.executemany(SAVE_CHARACTER, character_rows(characters, time.time()))
     if extra is not None:
         extra(cur)

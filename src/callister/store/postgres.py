@@ -13,6 +13,7 @@ an ambiguous COMMIT could apply a write twice, so that case raises StoreError in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class PostgresDatabase(Database):
         `migrate=False` only for `connect_separate`.
         """
         super().__init__()
+        self._pipe: tuple[psycopg.Connection[Any], Any, psycopg.Pipeline] | None = None
         if schema is not None and not SCHEMA_NAME.fullmatch(schema):
             raise ValueError(
                 f"schema must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*): {schema!r}"
@@ -120,6 +122,19 @@ class PostgresDatabase(Database):
             conn = self._conn
             committing = False
             try:
+                if self.pipelined and write:
+                    pipe = self._pipeline(conn)
+                    with conn.cursor() as raw:
+                        try:
+                            raw.execute(b"BEGIN")  # sent with fn's first statement
+                            result = fn(Cursor(raw, _placeholders, self.dialect, pipe.sync))
+                            committing = True
+                            raw.execute(b"COMMIT")  # sent with fn's last statements
+                            pipe.sync()
+                        except BaseException:
+                            _roll_back(conn, raw, pipe)
+                            raise
+                    return result
                 with conn.transaction(), conn.cursor() as raw:
                     result = fn(Cursor(raw, _placeholders, self.dialect))
                     committing = True  # the block's exit sends COMMIT
@@ -140,7 +155,20 @@ class PostgresDatabase(Database):
                 raise StoreError(f"{self._display}: {exc}") from exc
         raise AssertionError("unreachable: the second attempt returns or raises")
 
+    def _pipeline(self, conn: psycopg.Connection[Any]) -> psycopg.Pipeline:
+        """The connection's pipeline, entered once and kept: leaving one syncs, which would
+        cost every transaction one more round trip. The connection stays in pipeline mode
+        (its other calls work as usual; psycopg syncs where they need results)."""
+        if self._pipe is None or self._pipe[0] is not conn:
+            block = conn.pipeline()  # (kept: collecting the block would leave the pipeline)
+            self._pipe = (conn, block, block.__enter__())
+        return self._pipe[2]
+
     def _disconnect(self) -> None:
+        if self._pipe is not None and self._pipe[0] is self._conn and not self._conn.broken:
+            with contextlib.suppress(psycopg.Error):
+                self._pipe[1].__exit__(None, None, None)  # leave pipeline mode cleanly
+        self._pipe = None
         self._conn.close()
 
     def _outside_transaction(self, statement: str) -> None:
@@ -165,6 +193,20 @@ class PostgresDatabase(Database):
         # Without parameters psycopg sends the text as one simple query, which may hold many
         # statements; it runs inside the open transaction.
         cur.raw.execute(sql_text.encode("utf-8"))
+
+
+def _roll_back(conn: psycopg.Connection[Any], raw: Any, pipe: Any) -> None:
+    """End a pipelined transaction that failed (`Database.pipelined`: psycopg's own
+    transaction block syncs on entering and before the COMMIT, so BEGIN and COMMIT are sent
+    by hand, with the first and the last statements). An error of a statement not waited
+    for surfaces at the next wait; either way the transaction is rolled back here."""
+    if conn.broken:
+        return
+    # always: the transaction status is not known in pipeline mode until a sync (ROLLBACK
+    # outside a transaction is only a warning)
+    with contextlib.suppress(psycopg.Error):
+        raw.execute(b"ROLLBACK")
+        pipe.sync()
 
 
 def _kind(exc: errors.IntegrityError) -> ConstraintKind:
