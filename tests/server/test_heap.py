@@ -15,15 +15,23 @@ from callister.server.metrics import Metrics
 def unfrozen() -> Iterator[None]:
     threshold = gc.get_threshold()
     yield
+    heap.SLACK.stop()
     gc.unfreeze()  # the rest of the test run collects as usual
     gc.set_threshold(*threshold)
+
+
+def _allocate_past(threshold: int) -> list[list[int]]:
+    """Keep enough new container objects alive to cross a young-generation threshold."""
+    gc.collect(0)
+    return [[i] for i in range(threshold + 10)]
 
 
 def test_freeze_startup_takes_what_is_alive_out_of_the_collections(unfrozen: None) -> None:
     kept = [[i] for i in range(1000)]  # container objects the collector tracks
     frozen = heap.freeze_startup()
     assert frozen >= len(kept)  # (the count can fall at once: a frozen object freed)
-    assert gc.get_threshold() == heap.THRESHOLD  # a young generation objects can die in
+    # CPython collects only past the backstop; the tick loop's slack collects at THRESHOLD
+    assert gc.get_threshold() == heap.BACKSTOP and heap.SLACK.active
     # no generation holds them any more: a full collection walks only what came after
     first = kept[0]
     assert not any(o is first for g in (0, 1, 2) for o in gc.get_objects(g))
@@ -50,3 +58,45 @@ def test_every_collection_is_counted_and_a_full_ones_pause_kept() -> None:
     finally:
         heap.stop_timing(timer)
     assert timer not in gc.callbacks
+
+
+def test_the_slack_collects_a_due_young_generation_only_when_its_pause_fits(
+    unfrozen: None,
+) -> None:
+    slack = heap.SlackCollector()
+    assert not slack.collect(1.0)  # not started: CPython collects as usual
+    slack.start()
+    try:
+        assert gc.get_threshold() == heap.BACKSTOP
+        kept = _allocate_past(heap.THRESHOLD[0])
+        assert gc.get_count()[0] >= heap.THRESHOLD[0]
+        slack.took[0] = 0.010  # its last young collection paused 10 ms
+        assert not slack.collect(0.005)  # 5 ms to the next deadline: it waits
+        assert gc.get_count()[0] >= heap.THRESHOLD[0]
+        assert slack.collect(0.050)  # 50 ms: it runs now
+        assert gc.get_count()[0] < heap.THRESHOLD[0]
+        assert not slack.collect(0.050)  # nothing due any more
+        del kept
+    finally:
+        slack.stop()
+    assert gc.get_threshold() == heap.THRESHOLD
+
+
+def test_a_full_collection_waits_for_slack_and_not_longer_than_its_limit(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack = heap.SlackCollector()
+    slack.start()
+    try:
+        slack.took = [10.0, 10.0, 10.0]  # nothing fits any slack
+        kept = _allocate_past(heap.THRESHOLD[0])
+        full = [0]
+        real = gc.collect
+        monkeypatch.setattr(gc, "get_count", lambda: (heap.THRESHOLD[0], 0, heap.THRESHOLD[2]))
+        monkeypatch.setattr(gc, "collect", lambda g=2: full.__setitem__(0, g) or real(g))
+        assert not slack.collect(0.05)  # due, but does not fit: waits (the clock starts)
+        monkeypatch.setattr(heap.time, "monotonic", lambda: 1e9)  # a long while later
+        assert slack.collect(0.05) and full == [2]  # waited long enough: it runs regardless
+        del kept
+    finally:
+        slack.stop()
