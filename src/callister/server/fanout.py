@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,8 @@ SLOW_STATUS_EVERY = 40  # ...but a change in fuel or energy alone waits 2 s (the
 _DRIFTING = frozenset(("fuel", "energy", "fuel_range_m"))
 _FOREVER = 1 << 62  # a tick no zone reaches
 _COMPACT = (",", ":")  # JSON separators, as encode_server's
+_NO_IDS = np.zeros(0, np.uint64)
+_NO_SLOTS = np.zeros(0, np.int64)
 
 
 @dataclass
@@ -64,8 +66,28 @@ class _Roster:
     sending their updates' headers)."""
 
     status: list[list[Session]]  # by ship id % STATUS_EVERY: whose status is due this tick
-    phases: list[tuple[list[Session], list[Session], list[Session]]]
-    """Per snapshot phase: the v1 sockets, the v2 sockets of the plain engine, the seers'."""
+    phases: list[_Phase]  # by phase_key % the snapshot period: whose update is due
+
+
+@dataclass
+class _Phase:
+    """The sockets of one snapshot phase: v1, v2 of the plain engine (with their ships' ids
+    and view slots as arrays, for one vectorised lookup a tick), and v2 seers."""
+
+    v1: list[Session]
+    plain: list[Session]
+    seers: list[Session]
+    plain_ids: npt.NDArray[np.uint64] = field(default_factory=lambda: _NO_IDS)
+    plain_slots: npt.NDArray[np.int64] = field(default_factory=lambda: _NO_SLOTS)
+
+    def index(self) -> None:
+        """The plain sockets' ship ids and slots (their views are centred on their ships)."""
+        self.plain_ids = np.fromiter((s.ship_id for s in self.plain), np.uint64, len(self.plain))
+        self.plain_slots = np.fromiter(
+            (-1 if s.view_slot is None else s.view_slot for s in self.plain),
+            np.int64,
+            len(self.plain),
+        )
 
 
 class Fanout:
@@ -411,13 +433,13 @@ class Fanout:
         roster = self._rosters.get(key)
         if roster is None:
             status: list[list[Session]] = [[] for _ in range(STATUS_EVERY)]
-            phases: list[tuple[list[Session], list[Session], list[Session]]] = [
-                ([], [], []) for _ in range(self.period)
-            ]
+            phases = [_Phase([], [], []) for _ in range(self.period)]
             for s in members:
                 status[s.ship_id % STATUS_EVERY].append(s)
-                v1, plain, seers = phases[s.phase_key % self.period]
-                (v1 if s.version != 2 else seers if s.view_seer else plain).append(s)
+                p = phases[s.phase_key % self.period]
+                (p.v1 if s.version != 2 else p.seers if s.view_seer else p.plain).append(s)
+            for p in phases:
+                p.index()
             roster = self._rosters[key] = _Roster(status, phases)
         return roster
 
@@ -434,16 +456,15 @@ class Fanout:
             # statuses are staggered by ship id, so a full system's spread over the ticks
             self._statuses(msg, handle.zone, roster.status[-msg.cadence % STATUS_EVERY])
         # a frozen zone's snapshots keep the beat
-        v1, plain, seers = roster.phases[msg.cadence % self.period]
-        if v1 and len(msg.frame.ids):
-            self._snapshots(msg, [s for s in v1 if not s.closed])
+        phase = roster.phases[msg.cadence % self.period]
+        if phase.v1 and len(msg.frame.ids):
+            self._snapshots(msg, [s for s in phase.v1 if not s.closed])
         engine = self.engines.get(msg.key)
         if engine is not None:  # every tick, due clients or not: rates are measured per call
-            due = [s for s in plain if not s.closed]
-            self._updates(msg, engine, due, self._without_ghosts(msg.frame))
+            self._plain_updates(engine, phase, self._without_ghosts(msg.frame))
         seeing = self.seers.get(msg.key)
         if seeing is not None:
-            self._updates(msg, seeing, [s for s in seers if not s.closed], msg.frame)
+            self._updates(msg, seeing, [s for s in phase.seers if not s.closed], msg.frame)
 
     def _centres(
         self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
@@ -512,6 +533,29 @@ class Fanout:
             due, _, centres, _ = self._centres(frame, candidates, frame.x, frame.y)
         slots = [s.view_slot if s.view_slot is not None else -1 for s in due]
         batch = engine.update_frame(frame, slots, centres[0], centres[1])
+        self._send_updates(engine, batch, due, slots)
+
+    def _plain_updates(self, engine: ViewEngine, phase: _Phase, frame: ZoneFrame) -> None:
+        """`_updates` for the players of the plain engine, from the phase's id and slot
+        arrays: each view is centred on the player's own ship, found by one vectorised
+        lookup (a socket closed since the roster was built fails its write and resyncs)."""
+        ids, wanted = frame.ids, phase.plain_ids
+        if not len(ids) or not len(wanted):
+            engine.update_frame(frame, [], np.zeros(0), np.zeros(0))
+            return
+        rows = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        found = ids[rows] == wanted
+        if found.all():
+            due, slots = phase.plain, phase.plain_slots
+        else:  # between systems, or destroyed: no view this tick
+            due = [s for s, ok in zip(phase.plain, found.tolist(), strict=True) if ok]
+            slots, rows = phase.plain_slots[found], rows[found]
+        x = np.asarray(frame.x, dtype=np.float64)[rows]
+        y = np.asarray(frame.y, dtype=np.float64)[rows]
+        self._send_updates(engine, engine.update_frame(frame, slots, x, y), due, slots)
+
+    def _send_updates(self, engine: ViewEngine, batch: Any, due: list[Session], slots: Any) -> None:
+        """Each due socket's introductions, then its frame of `batch`, in one write."""
         if not due:
             return
         # plain lists and one memoryview: the loop below runs once per socket per tick
@@ -525,7 +569,7 @@ class Fanout:
                 if new_ids:
                     self._introduce(session, new_ids)
             if not session.send_update(data[starts[i] : ends[i]]):
-                engine.resync(slots[i])
+                engine.resync(int(slots[i]))
 
     def resync(self, session: Session) -> None:
         """A v2 client asked for its whole view: its next update is a RESYNC."""
