@@ -10,7 +10,7 @@ from tests.conftest import LiveServer
 from tests.server.wsclient import player
 
 from callister.protocol.messages import encode_server
-from callister.server.frames import frame_header, socket_transport
+from callister.server.frames import binary_header, frame_header, socket_transport
 from callister.server.session import SNAPSHOT_BACKLOG, Session
 
 
@@ -110,3 +110,8 @@ async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arri
     assert bot.ws is not None
     frames = await _frames_after(bot.ws, "mark", 1)
     assert frames[0]["text"] == "kept"
+
+
+def test_the_update_path_builds_the_same_binary_headers() -> None:
+    for length in (0, 5, 125, 126, 300, 65535, 65536, 100_000):
+        assert binary_header(length) == frame_header(0x2, length)

@@ -21,7 +21,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.protocol.limits import MAX_WS_MESSAGE
 from callister.server.bus import Subscription
-from callister.server.frames import close_later, frame_header, socket_transport, write_frame_now
+from callister.server.frames import (
+    binary_header,
+    close_later,
+    frame_header,
+    socket_transport,
+    write_frame_now,
+)
 from callister.server.keepalive import KEEPALIVE
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
@@ -177,7 +183,7 @@ class Session:
         if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
             return False
         try:
-            transport.write(frame_header(WSMsgType.BINARY, size) + data)
+            transport.write(binary_header(size) + data)
         except (ConnectionError, RuntimeError):
             return False
         self._count_sent(size)
