@@ -76,8 +76,9 @@ def decode_client_v2(frame: str | bytes) -> V2Message:
     """Decode one frame from a v2 client: binary controls (or a v1 binary ack, which v2
     ignores), `resync`, or any v1 JSON message. Raises ProtocolError and nothing else."""
     if isinstance(frame, bytes | bytearray):
-        frame = bytes(frame)
-        if frame[:1] == bytes([CONTROLS_TYPE]):
+        if type(frame) is not bytes:
+            frame = bytes(frame)
+        if frame and frame[0] == CONTROLS_TYPE:
             return decode_controls(frame)
         if len(frame) == BINARY_ACK.size and frame[0] == BINARY_ACK_TYPE:
             return AckMsg(seq=BINARY_ACK.unpack(frame)[1])

@@ -631,7 +631,7 @@ class Fanout:
         tick = msg.tick
         marks = status_marks(zone.store, [s.ship_id for s in players], tick)
         aboard = self.world.shipshare.aboard
-        missions = self.world.missions
+        objectives = self.world.missions.objectives()
         for session, mark in zip(players, marks, strict=True):
             if not mark:  # the zone does not hold the ship (between systems)
                 continue
@@ -643,7 +643,7 @@ class Fanout:
                 msg.key,
                 pilot.credits,
                 pilot.character.hull,
-                missions.objective(pilot.account_id),
+                objectives.get(pilot.account_id),
             )
             if (
                 key == session.status_key

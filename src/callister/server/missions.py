@@ -530,6 +530,11 @@ class MissionDesk:
         """The HUD's objective of `account` (a new object whenever it changes)."""
         return self.hud.get(account)
 
+    def objectives(self) -> Mapping[int, dict[str, Any] | None]:
+        """Every account's HUD objective, by account id: `objective` for many at once. A view:
+        read it, never change it."""
+        return self.hud
+
     def status_fields(self, pilot: Pilot, status: Mapping[str, Any]) -> dict[str, Any]:
         """What `status` adds for missions: the HUD's objective (the tutorial's step or the
         first contract's goal, with its marker), what the fuel warning means, and, when the
