@@ -341,6 +341,8 @@ def _collections(gc: dict[str, Any]) -> str:
     """The server's garbage collections over the run, when the report has them."""
     if not gc:
         return ""
+    if not gc["collections"]:
+        return " Garbage collections during the run: none."
     return (
         f" Garbage collections: {gc['collections']:,} ({gc['full_collections']} full, the "
         f"longest full one {_num(gc['full_pause_ms_max'])} ms), {_num(gc['paused_ms'])} ms "
