@@ -37,9 +37,12 @@ when `SLACK` collects in the tick loop's idle time."""
 BACKSTOP = (4 * THRESHOLD[0], THRESHOLD[1], THRESHOLD[2])
 """The thresholds CPython itself applies meanwhile: it collects wherever an allocation crosses
 them, only when the tick loop found no slack for a while (an overloaded server)."""
-FULL_WAIT_S = 60.0
-"""A full collection due this long runs at the next chance, slack or not (cyclic garbage that
-reached the old generation is freed only by one)."""
+WAIT_S = (float("inf"), 10.0, 60.0)
+"""An old generation's collection due this long runs at the next idle moment, slack or not:
+one whose pause never fits the slack would otherwise never run (the young collections in the
+slack keep CPython's BACKSTOP from ever being crossed), and cyclic garbage that reached it would
+never be freed. The young one waits for slack as long as it takes: past BACKSTOP, CPython
+collects it itself."""
 
 
 def freeze_startup() -> int:
@@ -65,7 +68,7 @@ class SlackCollector:
     def __init__(self) -> None:
         self.active = False
         self.took = [0.002, 0.02, 0.2]  # the last pause of each generation, s (first guesses)
-        self._full_due_since: float | None = None
+        self._due_since: list[float | None] = [None, None, None]  # when each fell due
 
     def start(self) -> None:
         self.active = True
@@ -86,17 +89,17 @@ class SlackCollector:
             return False
         due = 2 if count2 >= THRESHOLD[2] else 1 if count1 >= THRESHOLD[1] else 0
         now = time.monotonic()
-        if due == 2:
-            self._full_due_since = self._full_due_since or now
-            if now - self._full_due_since >= FULL_WAIT_S:
-                slack_s = float("inf")  # waited long enough: now, slack or not
         for generation in range(due, -1, -1):
-            if self.took[generation] <= slack_s * 0.8:
+            since = self._due_since[generation]
+            if since is None:
+                since = self._due_since[generation] = now
+            waited = now - since >= WAIT_S[generation]  # now, slack or not
+            if waited or self.took[generation] <= slack_s * 0.8:
                 started = time.perf_counter()
                 gc.collect(generation)
                 self.took[generation] = time.perf_counter() - started
-                if generation == 2:
-                    self._full_due_since = None
+                for younger in range(generation + 1):  # (a collection takes the younger too)
+                    self._due_since[younger] = None
                 return True
         return False
 
