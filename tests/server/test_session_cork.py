@@ -9,6 +9,7 @@ import aiohttp
 from tests.conftest import LiveServer
 from tests.server.wsclient import player
 
+from callister.bots.client import Bot
 from callister.protocol.messages import encode_server
 from callister.server.frames import binary_header, frame_header, socket_transport
 from callister.server.session import SNAPSHOT_BACKLOG, Session
@@ -53,12 +54,19 @@ def test_frame_headers_follow_rfc_6455() -> None:
     assert frame_header(0x2, 70000) == b"\x82\x7f" + (70000).to_bytes(8, "big")
 
 
+async def _player_session(
+    live: LiveServer, http: aiohttp.ClientSession, name: str
+) -> tuple[Bot, Session, Any]:
+    """A connected player, the server's session of it and that session's transport."""
+    bot = await player(live, http, name)
+    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
+    return bot, session, socket_transport(session.ws)
+
+
 async def test_a_corked_tick_is_one_write_in_the_order_written(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    bot = await player(live, http, "Corky")
-    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
-    transport = socket_transport(session.ws)
+    bot, session, transport = await _player_session(live, http, "Corky")
     with CountedWrites(transport) as counted:
         session.cork()
         session.send_json(encode_server("chat", text="first"))
@@ -76,9 +84,7 @@ async def test_a_corked_tick_is_one_write_in_the_order_written(
 async def test_an_update_goes_out_at_once_with_what_the_tick_held_and_uncork_writes_nothing(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    bot = await player(live, http, "Prompt")
-    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
-    transport = socket_transport(session.ws)
+    bot, session, transport = await _player_session(live, http, "Prompt")
     with CountedWrites(transport) as counted:
         session.cork()
         session.send_json(encode_server("chat", text="before"))
@@ -100,8 +106,7 @@ async def test_an_update_goes_out_at_once_with_what_the_tick_held_and_uncork_wri
 async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arrives(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    bot = await player(live, http, "Brimful")
-    session: Session = live.services.gateway.sessions[bot.welcome["account"]]
+    bot, session, _ = await _player_session(live, http, "Brimful")
     session.cork()
     session.send_json(encode_server("chat", text="mark"))
     assert not session.send_snapshot(b"\x00" * (SNAPSHOT_BACKLOG + 1))  # best effort: skipped

@@ -207,17 +207,9 @@ class Segment:
     def closed(self) -> bool:
         return not self.lines and bool(self.ops)
 
-    def close(self) -> None:
-        self.ended = True
-        if self.lines:
-            self.ops = zlib.compress(b"".join(self.lines), 6)
-            self.lines = []
-        elif not self.ops:
-            self.ops = zlib.compress(b"", 6)
-
     def close_beside(self) -> None:
-        """`close`, with the compression on the footage thread (zlib lets go of the
-        interpreter while it works): a crowded zone's ten seconds of calls took 15-30 ms to
+        """No more calls: they are compressed into `ops` on the footage thread (zlib lets go of
+        the interpreter while it works): a crowded zone's ten seconds of calls took 15-30 ms to
         compress, and the tick that ended the segment waited for it. Until it is done the
         segment reads as open (`frozen_ops` compresses its lines itself)."""
         self.ended = True
