@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -115,6 +116,41 @@ async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arri
     assert bot.ws is not None
     frames = await _frames_after(bot.ws, "mark", 1)
     assert frames[0]["text"] == "kept"
+
+
+async def test_nothing_is_written_once_the_close_has_begun(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """RFC 6455: no data frame after the close frame (a browser fails the socket with "Data
+    frame received after close"). The server's shutdown closes every socket while zone
+    ticks may still send, so each direct-write path must see the close begin."""
+    bot, session, transport = await _player_session(live, http, "Closer")
+    assert session.send_update(b"\x01")  # the update path keeps the transport from now on
+    session.cork()
+    assert session.send_snapshot(b"\x02")  # held when the close begins
+    closing = asyncio.get_running_loop().create_task(session.ws.close(code=1001, message=b"bye"))
+    await asyncio.sleep(0)  # the close frame is written; the client has not answered yet
+    assert session.ws.closed and not transport.is_closing()
+    with CountedWrites(transport) as counted:
+        session.uncork()  # the held snapshot is dropped
+        session.cork()
+        assert not session.send_update(b"\x03")
+        session.uncork()
+        assert not session.send_snapshot(b"\x04")
+        session.send_json(encode_server("chat", text="late"))
+        assert counted.writes == 0
+    assert bot.ws is not None
+    seen = []  # everything the client reads up to the close frame
+    while (msg := await bot.ws.receive(timeout=10)).type in (
+        aiohttp.WSMsgType.BINARY,
+        aiohttp.WSMsgType.TEXT,
+    ):
+        seen.append(msg.data)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), msg
+    assert b"\x01" in seen  # written before the close began
+    assert not {b"\x02", b"\x03", b"\x04"} & {data for data in seen if isinstance(data, bytes)}
+    assert not [text for text in seen if isinstance(text, str) and '"late"' in text]
+    await closing
 
 
 def test_the_update_path_builds_the_same_binary_headers() -> None:

@@ -38,7 +38,14 @@ def binary_header(length: int) -> bytes:
 
 
 def socket_transport(ws: Any) -> Any:
-    """The socket's transport, or None when it is closing or aiohttp's internals moved."""
+    """The socket's transport, or None when it is closing or aiohttp's internals moved.
+
+    A socket whose close has begun (`ws.closed`: aiohttp has sent, or is sending, its close
+    frame) counts as closing although its transport stays open for the client's reply: a
+    frame written after the close frame breaks RFC 6455, and a browser fails the socket
+    with "Data frame received after close"."""
+    if getattr(ws, "closed", False):
+        return None
     transport = getattr(getattr(ws, "_writer", None), "transport", None)
     if transport is None or transport.is_closing():
         return None

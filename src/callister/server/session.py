@@ -192,11 +192,11 @@ class Session:
 
     def _transport(self) -> Any:
         """The socket's transport (kept: it is the same for the socket's life), or None once
-        it is closing."""
+        it is closing or its close has begun (see `socket_transport`)."""
         transport = self._tx
         if transport is None:
             transport = self._tx = socket_transport(self.ws)
-        elif transport.is_closing():
+        elif transport.is_closing() or self.ws.closed:
             return None
         return transport
 
@@ -213,7 +213,7 @@ class Session:
         if not held:
             return
         self._corked, self._corked_to = [], None
-        if transport.is_closing():
+        if transport.is_closing() or self.ws.closed:  # a close began during the tick
             return
         try:
             transport.write(b"".join(held))
