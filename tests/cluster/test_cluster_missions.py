@@ -41,11 +41,11 @@ JUMP_REWARDS = 250 + 500  # the tutorial's jump step, then its end (docs/mission
 
 @contextlib.asynccontextmanager
 async def in_process_worker(
-    cluster: Cluster, nats_server: NatsServer, name: str
+    cluster: Cluster, nats_server: NatsServer, name: str, **env_extra: str
 ) -> AsyncIterator[Worker]:
     """Worker `name` in this process (the cluster's settings, the worker's nkey), until the
     gateway g1 routes to it as well; stopped (checkpointed, leases released) at the end."""
-    env = {**cluster.env, "CALLISTER_NATS_NKEY": str(nats_server.keys[WORKER])}
+    env = {**cluster.env, "CALLISTER_NATS_NKEY": str(nats_server.keys[WORKER]), **env_extra}
     settings = load_settings(
         env=env, db=cluster.db, nats_url=cluster.nats_url, node_name=name, port=free_port()
     )
@@ -341,3 +341,47 @@ async def test_a_change_in_flight_on_the_source_is_saved_before_the_destination_
         assert saved is not None and saved["tutorial"]["step"] == jumper.steps
         assert [a["contract"]["id"] for a in saved["missions"]["active"]] == [take["id"]]
         await bot.close()
+
+
+async def test_a_ship_landed_with_nobody_following_counts_its_jump_and_a_later_login_is_fresh(
+    cluster: Cluster, nats_server: NatsServer, store: Store
+) -> None:
+    """The player closes the game while the jump charges: the ship lands on the other worker
+    with no session, lingers for the reconnect grace and logs out. The jump still counts for
+    its missions (saved, unheard), and the player's next login there is a fresh one (welcome,
+    no `event arrived` left over from the landing)."""
+    await start_worker_and_gateway(cluster)
+    async with aiohttp.ClientSession() as http:
+        jumper = await Jumper.start(cluster, http, store, "leaver1")
+        grace = {"CALLISTER_RECONNECT_GRACE_S": "2"}
+        async with in_process_worker(cluster, nats_server, "w2", **grace) as w2:
+            bot, account = jumper.bot, jumper.account
+            zone = await jumper.jump_next_door(wait=False)
+            await until(
+                lambda: any(m.get("kind") == "jump_charging" for m in jumper.seen),
+                10,
+                "the jump charging",
+                bot,
+            )
+            await bot.close()
+            await until(lambda: zone in w2.world.zones, 20, "the target zone on w2")
+            await until(lambda: account in w2.world.pilots, 20, "the ship landed on w2")
+            assert not w2.world.pilots[account].connected
+            await until(lambda: account not in w2.world.pilots, 20, "logged out after the grace")
+            saved = store.missions.get(account, WORLD)
+            assert saved is not None and saved["tutorial"]["step"] == jumper.steps  # counted
+            g = cluster.procs["g1"]
+            again = Bot(g.url, g.ws, "leaver1", session=http, jump_every_s=0)
+            await again.register()
+            seen = capture(again)
+            await again.connect()
+            assert again.system is not None
+            assert f"{WORLD}.{again.system['x']}.{again.system['y']}" == zone
+            for _ in range(10):
+                await again.pump(0.2)
+            kinds = kinds_of(seen)
+            assert kinds.count("welcome") == 1 and "event arrived" not in kinds, kinds
+            objectives = next(m for m in seen if m["t"] == "objectives")
+            assert objectives["tutorial"]["finished"], objectives
+            assert [p.account_id for p in w2.world.pilots.values()] == [account]
+            await again.close()

@@ -50,7 +50,8 @@ looking in the store: the hand-off is published right after the session is sent,
 normally lands within tens of ms; one that does not (refused, lost) takes the usual path."""
 UNSEEN_ARRIVAL_S = 10.0
 """A ship landed by a hand-off counts as arrived for its missions when its session attaches
-(so the client hears what the arrival completes), or after this long if none has by then."""
+(so the client hears what the arrival completes), or after this long if none has by then
+(within half the reconnect grace: while the ship still waits for its player)."""
 
 
 class ZoneElsewhere(Exception):
@@ -169,14 +170,25 @@ class ClusterWorld(World):
         if handle is not None and handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
         self.pilots.pop(pilot.account_id, None)
-        unseen = self._unseen.pop(pilot.account_id, None)
-        if unseen is not None:  # (landed, never attached, and gone again: nothing to count)
-            unseen[2].cancel()
+        self._forget_landing(pilot.account_id)
         # its missions' progress is saved as it changes; the copy here would be stale the
         # next time the pilot comes back to this worker (as at a logout, World._logout)
         self.missions.left(pilot.account_id)
         self.ship_owner.pop(ship, None)
         self.metrics.gauges["callister_players"] = len(self.pilots)
+
+    def _logout(self, account_id: int) -> None:
+        super()._logout(account_id)
+        if account_id not in self.pilots:  # (not deferred: reattached, or still mid-jump)
+            self._forget_landing(account_id)
+
+    def _forget_landing(self, account_id: int) -> None:
+        """The pilot left this worker: a landing its session never came for is over (its
+        next login here is a fresh one, told nothing of it)."""
+        self._landed.discard(account_id)
+        unseen = self._unseen.pop(account_id, None)
+        if unseen is not None:
+            unseen[2].cancel()
 
     # ------------------------------------------------------------------------ entering
     def expect(self, account_id: int) -> None:
@@ -498,11 +510,13 @@ class ClusterWorld(World):
             self.settings.reconnect_grace_s, self._logout, owner
         )
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        self._forget_landing(owner)  # (an earlier one's, were there any)
         self._landed.add(owner)
         # the jump counts for its missions once the session is here to hear what it completes
         # (`enter`), as a jump in one process tells its player (World._jump)
         origin = sector_of(handoff.from_zone)
-        timer = asyncio.get_running_loop().call_later(UNSEEN_ARRIVAL_S, self._count_arrival, owner)
+        wait = min(UNSEEN_ARRIVAL_S, self.settings.reconnect_grace_s / 2)
+        timer = asyncio.get_running_loop().call_later(wait, self._count_arrival, owner)
         self._unseen[owner] = (origin, handle.sector, timer)
         self._arrived(handoff.ship)  # the ship is here: an attach waiting for it goes on
         expected = self._expected.get(owner)
