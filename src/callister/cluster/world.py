@@ -13,7 +13,9 @@ What changes in a worker:
   one fenced transaction: a worker that lost the zone cannot overwrite the new owner's state.
 - **Jumping** to a zone this worker does not own is a hand-off through the outbox
   (cluster/outbox.py): the departure and the character's new system commit together, the
-  destination's owner makes the ship resident exactly once, and the session moves there.
+  destination's owner makes the ship resident exactly once, and the session moves there. The
+  jump counts for the pilot's missions there, once (`Arrived`, as in one process); their
+  progress goes through the store, saved by the source before the ship departs.
 - **Entering** finds the ship where the cluster says it is (`cluster_ships`): resident here,
   in transit here (wait for the hand-off), or elsewhere (`ZoneElsewhere`).
 """
