@@ -13,7 +13,7 @@ from tests.server.wsclient import player
 from callister.bots.client import Bot
 from callister.protocol.messages import encode_server
 from callister.server.frames import binary_header, frame_header, socket_transport
-from callister.server.session import SNAPSHOT_BACKLOG, Session
+from callister.server.session import SNAPSHOT_BACKLOG, Session, send_updates
 
 
 class CountedWrites:
@@ -150,6 +150,41 @@ async def test_nothing_is_written_once_the_close_has_begun(
     assert b"\x01" in seen  # written before the close began
     assert not {b"\x02", b"\x03", b"\x04"} & {data for data in seen if isinstance(data, bytes)}
     assert not [text for text in seen if isinstance(text, str) and '"late"' in text]
+    await closing
+
+
+async def test_a_zones_updates_go_out_together_and_the_unsent_are_named(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """`send_updates`, the fan-out's path: a socket with nothing held gets its update in one
+    write; one with a frame held gets both in one write; one backed up or closing is named
+    (its view resyncs) and gets nothing; the counters add up what went."""
+    plain, plain_s, plain_t = await _player_session(live, http, "Plain")
+    held, held_s, held_t = await _player_session(live, http, "Held")
+    _, full_s, full_t = await _player_session(live, http, "Full")
+    _, gone_s, _ = await _player_session(live, http, "Gone")
+    closing = asyncio.get_running_loop().create_task(gone_s.ws.close(code=1001, message=b"bye"))
+    await asyncio.sleep(0)
+    counters = plain_s.metrics.counters
+    before = (counters["callister_bytes_sent_total"], counters["callister_snapshots_sent_total"])
+    for session in (plain_s, held_s, full_s, gone_s):
+        session.cork()
+    held_s.send_json(encode_server("chat", text="held"))
+    data = memoryview(b"\x0a\x0b" + b"\x00" * (SNAPSHOT_BACKLOG + 10))
+    starts, ends = [0, 1, 2, 3], [1, 2, 3 + SNAPSHOT_BACKLOG, 10]  # the third: over the backlog
+    with CountedWrites(plain_t) as p, CountedWrites(held_t) as h, CountedWrites(full_t) as f:
+        failed = send_updates([plain_s, held_s, full_s, gone_s], data, starts, ends)
+        assert failed == [2, 3]  # over the backlog; closing
+        assert (p.writes, h.writes, f.writes) == (1, 1, 0)
+    for session in (plain_s, held_s, full_s, gone_s):
+        session.uncork()  # nothing left to write
+    assert counters["callister_snapshots_sent_total"] - before[1] == 2
+    assert counters["callister_bytes_sent_total"] - before[0] >= 2
+    assert plain.ws is not None and held.ws is not None
+    while (await plain.ws.receive(timeout=10)).data != b"\x0a":
+        pass  # what the zone's own ticks send it meanwhile (a timeout fails the test)
+    frames = await _frames_after(held.ws, "held", 1)
+    assert frames == [b"\x0b"]
     await closing
 
 

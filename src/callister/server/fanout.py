@@ -30,7 +30,13 @@ from callister.server.commands import Camera, sector_str
 from callister.server.gm import GM_FROZEN, GM_SHIP, ZoneFrozen
 from callister.server.notices import Notice, account_subject
 from callister.server.outcomes import Respawned
-from callister.server.session import VIEW_HISTORY, Session
+from callister.server.session import (
+    VIEW_HISTORY,
+    Session,
+    cork_all,
+    send_updates,
+    uncork_all,
+)
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
 from callister.server.status import FUEL_FIELDS, fx_for, zone_fx
@@ -421,13 +427,11 @@ class Fanout:
             return
         self._ents.clear()  # names and marks may have changed since the last tick
         corked = list(members)  # everything this tick sends a socket goes out in one write
-        for session in corked:
-            session.cork()
+        cork_all(corked)
         try:
             self._fan_out(msg, members)
         finally:
-            for session in corked:
-                session.uncork()
+            uncork_all(corked)
 
     def _roster(self, key: str, members: set[Session]) -> _Roster:
         roster = self._rosters.get(key)
@@ -559,17 +563,18 @@ class Fanout:
         if not due:
             return
         # plain lists and one memoryview: the loop below runs once per socket per tick
+        # introductions first (held by the cork), then every update, each with what its
+        # socket's tick held: a socket still gets its frames in order
+        fresh_starts, fresh_ends = batch.fresh_starts, batch.fresh_ends
+        for i in np.flatnonzero(fresh_ends > fresh_starts).tolist():
+            fresh = batch.fresh_ids[fresh_starts[i] : fresh_ends[i]].tolist()
+            session = due[i]
+            new_ids = [e for e in fresh if e not in session.introduced]
+            if new_ids:
+                self._introduce(session, new_ids)
         data = memoryview(batch.data)
-        starts, ends = batch.starts.tolist(), batch.ends.tolist()
-        fresh_starts, fresh_ends = batch.fresh_starts.tolist(), batch.fresh_ends.tolist()
-        for i, session in enumerate(due):
-            if fresh_ends[i] > fresh_starts[i]:
-                fresh = batch.fresh_ids[fresh_starts[i] : fresh_ends[i]].tolist()
-                new_ids = [e for e in fresh if e not in session.introduced]
-                if new_ids:
-                    self._introduce(session, new_ids)
-            if not session.send_update(data[starts[i] : ends[i]]):
-                engine.resync(int(slots[i]))
+        for i in send_updates(due, data, batch.starts.tolist(), batch.ends.tolist()):
+            engine.resync(int(slots[i]))
 
     def resync(self, session: Session) -> None:
         """A v2 client asked for its whole view: its next update is a RESYNC."""

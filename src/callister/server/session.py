@@ -85,7 +85,6 @@ class Session:
         self._flood_since: float | None = None  # the first dropped message of this flood
         self._last_drop = 0.0
         self._last_rate_error = 0.0
-        self.bytes_sent = 0
         self.closed = False
         self.sender: asyncio.Task[None] | None = None
         self.subscription: Subscription | None = None
@@ -166,28 +165,16 @@ class Session:
     def send_update(self, data: bytes | memoryview) -> bool:
         """A v2 update: the last frame a zone tick sends this socket (its introductions,
         effects and status come first), so whatever the tick held back goes out with it in
-        one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`."""
+        one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`.
+        (A zone's updates go out together through `send_updates`.)"""
         if not self._corking:
             return self.send_snapshot(data)
         if self.closed or self._json:
             return False
-        if self._corked:  # the tick's other frames first, then this one, in one write
-            if not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG):
-                return False
-            self.uncork()
-            return True
-        # the common case, a crowd's thousand times a tick: the update alone
-        self._corking = False
-        transport = self._transport()
-        size = len(data)
-        if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
+        # the tick's other frames first, then this one, in one write
+        if not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG):
             return False
-        try:
-            transport.write(binary_header(size) + data)
-        except (ConnectionError, RuntimeError):
-            return False
-        self._count_sent(size)
-        self.metrics.counters["callister_snapshots_sent_total"] += 1
+        self.uncork()
         return True
 
     def _transport(self) -> Any:
@@ -246,7 +233,6 @@ class Session:
         return True
 
     def _count_sent(self, size: int) -> None:
-        self.bytes_sent += size
         self.metrics.counters["callister_bytes_sent_total"] += size
 
     async def run_sender(self) -> None:
@@ -267,7 +253,6 @@ class Session:
                     self._json.popleft()
                     self._json_queued -= len(text)
                     await self.ws.send_str(text)  # waits for the socket to drain
-                    self.bytes_sent += len(text)
                     self.metrics.inc("callister_bytes_sent_total", len(text))
             except (ConnectionResetError, RuntimeError):
                 return
@@ -314,3 +299,66 @@ class Session:
     def reset_view(self) -> None:
         self.views.clear()
         self.acked = 0
+
+
+def send_updates(
+    sessions: list[Session], data: memoryview, starts: list[int], ends: list[int]
+) -> list[int]:
+    """A zone tick's updates, `data[starts[i]:ends[i]]` to `sessions[i]`, each as
+    `Session.send_update`; the indices of those not sent (skipped or closed: their views
+    resync). The common case, a crowd's thousand sockets a tick with nothing else held for
+    them, is written here in one pass: the transport kept per session, one system call each,
+    the counters added up once."""
+    failed: list[int] = []
+    sent = total = 0
+    for i, session in enumerate(sessions):
+        if session._corked or not session._corking or session.closed or session._json:
+            if session.send_update(data[starts[i] : ends[i]]):
+                continue
+            failed.append(i)
+            continue
+        session._corking = False
+        transport = session._tx
+        if transport is None:
+            transport = session._transport()
+        elif transport.is_closing() or session.ws.closed:
+            transport = None
+        size = ends[i] - starts[i]
+        if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
+            failed.append(i)
+            continue
+        try:
+            transport.write(
+                (_HEADERS[size] if size < _HEADERS_KEPT else binary_header(size))
+                + data[starts[i] : ends[i]]
+            )
+        except (ConnectionError, RuntimeError):
+            failed.append(i)
+            continue
+        sent += 1
+        total += size
+    if sent:
+        counters = sessions[0].metrics.counters
+        counters["callister_bytes_sent_total"] += total
+        counters["callister_snapshots_sent_total"] += sent
+    return failed
+
+
+def cork_all(sessions: list[Session]) -> None:
+    """`Session.cork` for each of a zone's sockets, as one loop (a crowd's thousand a tick)."""
+    for session in sessions:
+        session._corking = session._relay is None
+
+
+def uncork_all(sessions: list[Session]) -> None:
+    """`Session.uncork` for each: a socket whose update already took what it held (most of
+    them, `send_updates`) only stops holding."""
+    for session in sessions:
+        if session._corked:
+            session.uncork()
+        else:
+            session._corking = False
+
+
+_HEADERS_KEPT = 4096  # updates are a few hundred bytes: their headers are built once
+_HEADERS = [binary_header(size) for size in range(_HEADERS_KEPT)]
