@@ -36,6 +36,7 @@ from callister.cluster.remote import (
     CLOSE,
     HEARTBEAT_EVERY,
     MOVED,
+    RELAYS_V2,
     TEXT,
     Batcher,
     frames,
@@ -49,9 +50,10 @@ from callister.cluster.subjects import (
     in_subject,
     out_subject,
 )
-from callister.protocol.errors import ErrorCode
+from callister.protocol.controls import CONTROLS, CONTROLS_TYPE, decode_controls
+from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_HTTP_BODY
-from callister.protocol.messages import Hello, error_message
+from callister.protocol.messages import Hello, InputMsg, decode_client, error_message
 from callister.server import app as server_app
 from callister.server import http as server_http
 from callister.server import moderation_routes
@@ -106,11 +108,38 @@ def hello_options(hello: Hello | None) -> dict[str, Any] | None:
     }
 
 
+def held_controls(kind: bytes, data: bytes, v2: bool) -> bool:
+    """Whether a client's frame is a valid held-controls message: a JSON `input`, or (`v2`: the
+    session speaks protocol v2) a 4-byte binary controls frame. A frame the worker would refuse
+    is not one (it changes nothing there). Cheap for everything else: a text frame is decoded
+    only if it holds `"input"`, a binary one only if it is 4 bytes of type 2."""
+    if kind == BINARY:
+        if not v2 or len(data) != CONTROLS.size or data[0] != CONTROLS_TYPE:
+            return False
+        try:
+            decode_controls(data)
+        except ProtocolError:
+            return False
+        return True
+    if kind != TEXT or b'"input"' not in data:
+        return False
+    try:
+        return type(decode_client(data.decode("utf-8"))) is InputMsg
+    except (ProtocolError, UnicodeDecodeError):
+        return False
+
+
 class Relay:
     """One client socket and the session it is attached to on some worker."""
 
     def __init__(self, ws: web.WebSocketResponse, account: Account, address: str) -> None:
         self.ws, self.account, self.address = ws, account, address
+        # the client's latest held controls (kind, frame): sent again to each worker the session
+        # attaches to after its first, since the ones sent meanwhile were lost (dropped here
+        # while re-attaching, or sent to a worker the ship had already left); None: none yet
+        self.controls: tuple[bytes, bytes] | None = None
+        self.v2 = False  # the session speaks protocol v2 (binary controls)
+        self.pilots = True  # a player (a spectator steers nothing)
         self.sid = ""
         self.zone = ""
         self.worker: str | None = None
@@ -235,6 +264,8 @@ class EdgeGateway:
     ) -> None:
         relay = Relay(ws, account, address)
         relay.hello = hello
+        relay.v2 = RELAYS_V2 and hello.v == 2
+        relay.pilots = not hello.spectate
         sender = self._spawn(self._send_loop(relay), f"send {account.id}")
         zone = await self._zone_of(account)
         if hello.spectate and hello.sector is not None:  # a moderator watching a system
@@ -253,10 +284,13 @@ class EdgeGateway:
                 else:
                     break
                 self.metrics.inc("callister_messages_received_total")
+                if relay.pilots and held_controls(kind, data, relay.v2):
+                    relay.controls = (kind, data)
                 if relay.attached.is_set() and relay.worker is not None:
                     self.batcher.add(in_subject(relay.worker), relay.sid, kind, data)
-                # while re-attaching, input is dropped: the ship holds its last input, and
-                # requests are answered (or retried by their rid) once the session is back
+                # while re-attaching, messages are dropped: requests are answered (or retried
+                # by their rid) once the session is back, and the held controls are sent again
+                # when it is (`_attach`)
         finally:
             relay.closed = True
             attaching.cancel()
@@ -328,6 +362,12 @@ class EdgeGateway:
             if answer.get("ok"):
                 relay.worker = str(answer.get("worker"))
                 relay.attached.set()
+                if relay.controls is not None:
+                    # the ship holds what the client last held (lost during the hand-off or
+                    # failover otherwise): first on the new worker, before anything the client
+                    # sends from now (the same batch, in order); idempotent if it had them
+                    kind, data = relay.controls
+                    self.batcher.add(in_subject(relay.worker), relay.sid, kind, data)
                 if relay.reattaches:
                     self.pause_ms.append((time.monotonic() - started) * 1000.0)
                     del self.pause_ms[:-5000]

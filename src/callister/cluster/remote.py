@@ -53,6 +53,11 @@ BINARY = b"B"  # a binary frame (snapshot, ack), either way
 CLOSE = b"C"  # close the client socket (worker -> gateway) / the client left (gateway -> worker)
 MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there (`follow`)
 
+RELAYS_V2 = False
+"""Whether relayed sessions speak protocol v2: not yet (a worker answers a v2 hello with v1, and
+its sessions refuse v2's binary controls), so a gateway remembers only JSON `input` as a
+session's held controls (EdgeGateway: `held_controls`)."""
+
 HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
 WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways
 GATEWAY_DEAD_AFTER = 5.0  # a gateway silent this long: its relayed sessions are dropped

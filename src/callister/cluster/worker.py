@@ -47,6 +47,7 @@ from callister.cluster.remote import (
     GATEWAY_DEAD_AFTER,
     GATEWAY_HEARTBEAT,
     HEARTBEAT_EVERY,
+    RELAYS_V2,
     SID_BYTES,
     Batcher,
     RemoteSocket,
@@ -178,7 +179,7 @@ class Worker:
         self.world.bind(self)
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)
-        self.gateway.speaks_v2 = False  # the relay carries v1 frames; v2 is single-process
+        self.gateway.speaks_v2 = RELAYS_V2  # the relay carries v1 frames; v2 is single-process
         self.moderation = WorkerModeration(self.world, self.gateway, self)
         # admission (bans), reports, muted chat (mutes shared over cl.mod.effect)
         self.gateway.moderate(self.moderation)
