@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from callister.cluster.gateway import held_controls
+from callister.cluster.gateway import held_controls, ship_changed
 from callister.cluster.remote import BINARY, CLOSE, TEXT
 from callister.protocol.controls import encode_controls
+from callister.protocol.messages import encode_server
 
 
 def text(obj: object) -> bytes:
@@ -55,3 +56,12 @@ def test_binary_controls_count_only_on_a_v2_session_and_only_when_valid() -> Non
     assert not held_controls(BINARY, good[:3], v2=True)
     assert not held_controls(CLOSE, good, v2=True)
     assert not held_controls(CLOSE, text({"t": "input"}), v2=True)
+
+
+def test_a_new_ship_is_told_by_respawned_and_view_events() -> None:
+    assert ship_changed(encode_server("event", kind="respawned", ship=9, insurance=0).encode())
+    assert ship_changed(encode_server("event", kind="view", ship=9).encode())
+    assert not ship_changed(encode_server("event", kind="arrived", ship=9).encode())
+    # a player's words are escaped inside their string: never mistaken for the event
+    chat = encode_server("chat", text='"kind":"respawned"').encode()
+    assert not ship_changed(chat)

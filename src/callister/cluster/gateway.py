@@ -129,6 +129,18 @@ def held_controls(kind: bytes, data: bytes, v2: bool) -> bool:
         return False
 
 
+# events after which the session commands another ship (`encode_server`'s compact JSON): the
+# controls a client sent before name a ship it no longer flies (a v1 `input` carries its id),
+# and re-sent they would be refused NOT_YOUR_SHIP (and taken as evidence)
+SHIP_CHANGED = (b'"kind":"respawned"', b'"kind":"view"')
+
+
+def ship_changed(batch: bytes) -> bool:
+    """Whether a worker's frames (a batch, or one JSON frame) may tell a client its session
+    commands another ship now. A false alarm only costs a re-attach its re-sent controls."""
+    return any(marker in batch for marker in SHIP_CHANGED)
+
+
 class Relay:
     """One client socket and the session it is attached to on some worker."""
 
@@ -394,10 +406,13 @@ class EdgeGateway:
             self.metrics.inc("callister_bad_batches_total")
             log.warning("malformed frame batch from a worker dropped")
             return
+        changed = ship_changed(msg.data)  # (rare: each frame is looked at only then)
         for sid, kind, payload in batch:
             relay = self.relays.get(sid)
             if relay is None or relay.closed:
                 continue
+            if changed and kind == TEXT and ship_changed(bytes(payload)):
+                relay.controls = None  # they were for the ship it flew before
             if kind == MOVED:
                 try:
                     moved = json.loads(bytes(payload))
