@@ -4,6 +4,7 @@
 // no station is in reach, the ways out: a rescue (fuel or a tow), the emergency recall home, the
 // home ration. Everything here is built from the server's messages; nothing is decided locally.
 
+import { freeAlong } from "./render.js";
 import { $, fmtDistance } from "./util.js";
 
 const STEP_NAMES = {
@@ -274,15 +275,39 @@ export class MissionsPanel {
     const w = r.w ?? innerWidth;
     const h = r.h ?? innerHeight;
     const pad = 28;
-    const inside = x >= pad && x <= w - pad && y >= pad && y <= h - pad;
+    // a phone's top bar (system, speed, vitals) ends at --stack-top (hud.js): the marker stays
+    // under it; pinned at y it reaches 22 px above y (its margin), so it sat on the SPEED label
+    const bar = parseFloat($("hud").style.getPropertyValue("--stack-top")) || 0;
+    const top = Math.max(pad, bar + 24);
+    const inside = x >= pad && x <= w - pad && y >= top && y <= h - pad;
     let angle = 0;
     if (!inside) { // pinned to the edge, pointing at it
       const cx = w / 2;
       const cy = h / 2;
       angle = Math.atan2(y - cy, x - cx);
-      const k = Math.min((w / 2 - pad) / Math.abs(Math.cos(angle) || 1e-9), (h / 2 - pad) / Math.abs(Math.sin(angle) || 1e-9));
+      const up = Math.sin(angle) < 0; // towards the top edge (screen y grows downwards)
+      const k = Math.min((w / 2 - pad) / Math.abs(Math.cos(angle) || 1e-9),
+        (up ? cy - top : h / 2 - pad) / Math.abs(Math.sin(angle) || 1e-9));
       x = cx + Math.cos(angle) * k;
       y = cy + Math.sin(angle) * k;
+      // out from under the HUD's panels (it went under the objective), as the view's own edge
+      // markers do: along its edge to the nearest free stretch, or round the corner onto a
+      // side when the panels cover that edge end to end (a phone on its side)
+      const panels = r.panelRects?.() ?? [];
+      // the marker's box reaches 20 px either side of x, 22 px above y and 11 px below
+      const acrossX = (px) => panels.filter((p) => px + 20 >= p.x0 && px - 20 <= p.x1).map((p) => [p.y0 - 11, p.y1 + 22]);
+      const acrossY = (py) => panels.filter((p) => py + 11 >= p.y0 && py - 22 <= p.y1).map((p) => [p.x0 - 20, p.x1 + 20]);
+      const free = (v, spans) => !spans.some(([lo, hi]) => v > lo && v < hi);
+      if (Math.abs(x - pad) < 1 || Math.abs(x - (w - pad)) < 1) {
+        y = freeAlong(y, top, h - pad, acrossX(x));
+      } else {
+        x = freeAlong(x, pad, w - pad, acrossY(y));
+        if (!free(x, acrossY(y))) {
+          x = x < cx ? pad : w - pad;
+          y = freeAlong(y, top, h - pad, acrossX(x));
+        }
+      }
+      angle = Math.atan2(r.sy(marker.y) - y, r.sx(marker.x) - x);
     }
     this.marker.hidden = false;
     this.marker.classList.toggle("edge", !inside);

@@ -921,6 +921,11 @@ export class Renderer {
    * Screen rectangles of what the HUD shows over the view (panels, the stick, the touch
    * buttons; cached briefly): markers and the scale bar keep out of them.
    */
+  /** The HUD's rectangles over the view now (see _panels): the objective's marker avoids them. */
+  panelRects() {
+    return this._panels(performance.now());
+  }
+
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
