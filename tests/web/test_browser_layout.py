@@ -196,6 +196,8 @@ def press(p: Player, touch: bool, testid: str, key: str) -> None:
         ("1024", 1024, 600, False),
         ("1024-touch", 1024, 600, True),
         ("phone", 390, 844, True),
+        ("side667", 667, 375, True),  # phones on their side, the smallest and the largest
+        ("side932", 932, 430, True),
     ],
 )
 def test_layout_at(
@@ -208,13 +210,14 @@ def test_layout_at(
     touch: bool,
 ) -> None:
     name = f"L{label.replace('-', '')[:6]}_{os.getpid() % 10000}"
-    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=label == "phone")
+    phone = label.startswith(("phone", "side"))
+    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=phone)
     settle(p, lambda: problems(p, "#login"), "the login screen")
     s = p.register()
     assert s["docked"]
     mode = p.page.evaluate("window.callister.layout()")
     assert mode["touch"] == touch
-    assert mode["mode"] == {"desktop": "desktop", "phone": "phone"}.get(label, "compact")
+    assert mode["mode"] == ("phone" if phone else {"desktop": "desktop"}.get(label, "compact"))
 
     # --- docked: the station screen fits, its ✕ is in reach
     p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
@@ -222,7 +225,7 @@ def test_layout_at(
     box = p.page.locator("#station-screen").bounding_box()
     assert box and box["x"] >= 0 and box["y"] >= 0
     assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
-    if label == "phone":
+    if phone:
         assert box["width"] == width and box["height"] == height, "full screen on a phone"
     # crew candidates at the home station: the crew panel has something to show
     p.wait_eval("the crew panel open for the candidates", "window.callister.panels().crew")
@@ -262,7 +265,9 @@ def test_layout_at(
 
     settle(p, lambda: problems(p, "#hud"), "the HUD in flight")
     settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in flight")
-    shot = SHOTS.get(label)
+    settle(p, lambda: marker_problems(p, must=False), "the objective's marker in flight")
+    # (the other sizes' screenshots are for a look, not the README)
+    shot = SHOTS.get(label, Path("/tmp/phone-side") / f"layout-{label}-{width}x{height}.png")
     if shot is not None:
         shot.parent.mkdir(parents=True, exist_ok=True)
         p.page.screenshot(path=str(shot))
@@ -279,7 +284,7 @@ def test_layout_at(
         p.page.wait_for_selector(overlay, state="visible")
         canvas = p.page.locator(f"{overlay} canvas").bounding_box()
         assert canvas, overlay
-        assert canvas["width"] >= (0.95 if label == "phone" else min_w) * width, (overlay, canvas)
+        assert canvas["width"] >= (0.95 if phone else min_w) * width, (overlay, canvas)
         assert canvas["height"] >= 0.4 * height, (overlay, canvas)
         assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= width + 0.5
         assert canvas["y"] >= 0 and canvas["y"] + canvas["height"] <= height + 0.5
@@ -290,7 +295,7 @@ def test_layout_at(
             p.page.click(f"{overlay} .close")
         p.page.wait_for_selector(overlay, state="hidden")
 
-    if label == "phone":
+    if phone:
         # the drawer: pilot, sound, crew and shared ship, then shut again
         p.page.tap("#btn-menu")
         p.page.wait_for_selector("[data-testid='mute']", state="visible")
@@ -373,8 +378,9 @@ HUD_OUTSIDE = """
 """
 
 # The objective's marker (pinned to the edge of the view when the objective is off screen)
-# and what it must not sit on: the speed readout (its label and value), the other gauges, a
-# phone's top bar, the objective and the target. Runs in the page.
+# and what it must not sit on: the speed readout (its label and value), the other gauges, the
+# panels (a phone's top bar, the objective, the target...) and the touch buttons. Runs in the
+# page.
 MARKER_BOXES = """
 () => {
   const box = (n) => {
@@ -390,14 +396,13 @@ MARKER_BOXES = """
     const what = 'gauge ' + (n.className || n.id) + ' ' + n.textContent.trim();
     if (b) parts.push({ what, ...b });
   });
-  const ids = ['objective', 'hud-target'];  // (and not hidden under a panel of the top flow)
-  const phone = document.getElementById('hud').classList.contains('phone');
-  if (phone) ids.push('hud-system', 'hud-ship');
-  for (const id of ids) {
-    const b = box(document.getElementById(id));
-    if (b) parts.push({ what: '#' + id, ...b });
-  }
-  return { marker, parts };
+  // nor hidden under a panel or a touch button
+  document.querySelectorAll('#hud :is(.panel, .tb, .stick)').forEach((n) => {
+    const b = box(n);
+    if (b) parts.push({ what: '#' + (n.id || n.className), ...b });
+  });
+  const edge = !!marker && document.getElementById('obj-marker').classList.contains('edge');
+  return { marker, edge, parts };
 }
 """
 
@@ -422,13 +427,13 @@ def top_panel_problems(p: Player, must: tuple[str, ...]) -> list[str]:
     return out
 
 
-def marker_problems(p: Player) -> list[str]:
-    """What the objective's marker covers of the speed readout and the top bar (nothing, or it
-    is not shown: the caller waits for it)."""
+def marker_problems(p: Player, *, must: bool = True) -> list[str]:
+    """What the objective's marker, pinned to the edge, covers of the speed readout, the panels
+    and the touch buttons; `must`: that it is shown pinned (the caller set that up)."""
     found: dict[str, Any] = p.page.evaluate(MARKER_BOXES)
     m = found["marker"]
-    if m is None:
-        return ["the objective's marker is not shown"]
+    if m is None or not found["edge"]:
+        return ["the objective's marker is not pinned to the edge"] if must else []
     out = []
     for b in found["parts"]:
         w = min(m["x1"], b["x1"]) - max(m["x0"], b["x0"])

@@ -4,7 +4,6 @@
 // no station is in reach, the ways out: a rescue (fuel or a tow), the emergency recall home, the
 // home ration. Everything here is built from the server's messages; nothing is decided locally.
 
-import { freeAlong } from "./render.js";
 import { $, fmtDistance } from "./util.js";
 
 const STEP_NAMES = {
@@ -291,21 +290,21 @@ export class MissionsPanel {
       x = cx + Math.cos(angle) * k;
       y = cy + Math.sin(angle) * k;
       // out from under the HUD's panels (it went under the objective), as the view's own edge
-      // markers do: along its edge to the nearest free stretch, or round the corner onto a
-      // side when the panels cover that edge end to end (a phone on its side)
+      // markers do: to the nearest point of the edge where it covers none (round the corner
+      // when the panels cover its edge end to end, as on a phone on its side)
       const panels = r.panelRects?.() ?? [];
       // the marker's box reaches 20 px either side of x, 22 px above y and 11 px below
-      const acrossX = (px) => panels.filter((p) => px + 20 >= p.x0 && px - 20 <= p.x1).map((p) => [p.y0 - 11, p.y1 + 22]);
-      const acrossY = (py) => panels.filter((p) => py + 11 >= p.y0 && py - 22 <= p.y1).map((p) => [p.x0 - 20, p.x1 + 20]);
-      const free = (v, spans) => !spans.some(([lo, hi]) => v > lo && v < hi);
-      if (Math.abs(x - pad) < 1 || Math.abs(x - (w - pad)) < 1) {
-        y = freeAlong(y, top, h - pad, acrossX(x));
-      } else {
-        x = freeAlong(x, pad, w - pad, acrossY(y));
-        if (!free(x, acrossY(y))) {
-          x = x < cx ? pad : w - pad;
-          y = freeAlong(y, top, h - pad, acrossX(x));
+      const clear = (px, py) => !panels.some((p) => px + 20 > p.x0 && px - 20 < p.x1 && py + 11 > p.y0 && py - 22 < p.y1);
+      if (!clear(x, y)) {
+        const spots = [];
+        for (let sx = pad; sx <= w - pad; sx += 8) spots.push([sx, top], [sx, h - pad]);
+        for (let sy = top; sy <= h - pad; sy += 8) spots.push([pad, sy], [w - pad, sy]);
+        let best = null;
+        for (const [sx, sy] of spots) {
+          const d = Math.hypot(sx - x, sy - y);
+          if ((!best || d < best[2]) && clear(sx, sy)) best = [sx, sy, d];
         }
+        if (best) [x, y] = best;
       }
       angle = Math.atan2(r.sy(marker.y) - y, r.sx(marker.x) - x);
     }
