@@ -13,7 +13,9 @@ What changes in a worker:
   one fenced transaction: a worker that lost the zone cannot overwrite the new owner's state.
 - **Jumping** to a zone this worker does not own is a hand-off through the outbox
   (cluster/outbox.py): the departure and the character's new system commit together, the
-  destination's owner makes the ship resident exactly once, and the session moves there.
+  destination's owner makes the ship resident exactly once, and the session moves there. The
+  jump counts for the pilot's missions there, once (`Arrived`, as in one process); their
+  progress goes through the store, saved by the source before the ship departs.
 - **Entering** finds the ship where the cluster says it is (`cluster_ships`): resident here,
   in transit here (wait for the hand-off), or elsewhere (`ZoneElsewhere`).
 """
@@ -48,6 +50,10 @@ FOLLOW_WAIT_S = 3.0
 """How long a session that follows its jumping ship (`expect`) waits for the hand-off before
 looking in the store: the hand-off is published right after the session is sent, so it
 normally lands within tens of ms; one that does not (refused, lost) takes the usual path."""
+UNSEEN_ARRIVAL_S = 10.0
+"""A ship landed by a hand-off counts as arrived for its missions when its session attaches
+(so the client hears what the arrival completes), or after this long if none has by then
+(within half the reconnect grace: while the ship still waits for its player)."""
 
 
 class ZoneElsewhere(Exception):
@@ -102,6 +108,9 @@ class ClusterWorld(World):
         self._landed: set[int] = set()  # accounts whose ship came by hand-off, not attached yet
         # accounts whose session follows its ship here (`expect`) -> set when the ship lands
         self._expected: dict[int, asyncio.Event] = {}
+        # accounts whose ship landed by hand-off -> (origin, sector, its timer): the jump's
+        # `Arrived` fact for their missions, counted once their session is here to hear it
+        self._unseen: dict[int, tuple[tuple[int, int], tuple[int, int], asyncio.TimerHandle]] = {}
         # where hand-off time goes, per stage (ms; `bench cluster` reports percentiles):
         # depart (the departure transaction, its thread's queue included), publish (until
         # JetStream acked), transit (departure start to the destination receiving it), arrive
@@ -163,11 +172,25 @@ class ClusterWorld(World):
         if handle is not None and handle.zone.has_ship(ship):
             handle.zone.remove_ship(ship)
         self.pilots.pop(pilot.account_id, None)
+        self._forget_landing(pilot.account_id)
         # its missions' progress is saved as it changes; the copy here would be stale the
         # next time the pilot comes back to this worker (as at a logout, World._logout)
         self.missions.left(pilot.account_id)
         self.ship_owner.pop(ship, None)
         self.metrics.gauges["callister_players"] = len(self.pilots)
+
+    def _logout(self, account_id: int) -> None:
+        super()._logout(account_id)
+        if account_id not in self.pilots:  # (not deferred: reattached, or still mid-jump)
+            self._forget_landing(account_id)
+
+    def _forget_landing(self, account_id: int) -> None:
+        """The pilot left this worker: a landing its session never came for is over (its
+        next login here is a fresh one, told nothing of it)."""
+        self._landed.discard(account_id)
+        unseen = self._unseen.pop(account_id, None)
+        if unseen is not None:
+            unseen[2].cancel()
 
     # ------------------------------------------------------------------------ entering
     def expect(self, account_id: int) -> None:
@@ -198,6 +221,8 @@ class ClusterWorld(World):
         if account_id in self._landed:
             self._landed.discard(account_id)
             self._tell_arrived(account_id, pilot.character.ship_id)
+        if account_id in self._unseen:  # after `_tell_arrived`'s, as World._jump's order
+            asyncio.get_running_loop().call_soon(self._count_arrival, account_id)
         return pilot
 
     def _tell_arrived(self, account_id: int, ship: int) -> None:
@@ -208,6 +233,16 @@ class ClusterWorld(World):
             self.notices.notify, account_id, "event", kind="arrived", ship=ship
         )
         asyncio.get_running_loop().call_soon(notice)
+
+    def _count_arrival(self, account_id: int) -> None:
+        """The jump that landed the account's ship here counts for its missions (once)."""
+        unseen = self._unseen.pop(account_id, None)
+        pilot = self.pilots.get(account_id)
+        if unseen is None or pilot is None:
+            return
+        origin, sector, timer = unseen
+        timer.cancel()
+        self.missions.arrived(pilot, origin, sector)  # as World._jump (a teleport's too)
 
     async def _find_ship(self, account_id: int) -> None:
         """Return once the account's ship is here to be entered (resident in one of our zones,
@@ -310,6 +345,10 @@ class ClusterWorld(World):
     ) -> None:
         """The ship goes to another worker: commit the departure with the outbox row, publish,
         and send the session after it."""
+        # its missions' progress changes begun here are saved (and their credits, cargo and
+        # character taken along) before the destination can load it; later ones are refused
+        # (`_evict` forgets the copy here: MissionDesk.settle)
+        await self.missions.settle(pilot.account_id)
         tx, ty = event.to_x, event.to_y
         character = self._character_at(pilot, event.state, (tx, ty))
         # the crew is stored aboard the ship before it departs, so the destination finds them
@@ -347,6 +386,7 @@ class ClusterWorld(World):
             return
         except NotResident:
             log.error("hand-off of a ship not resident here", extra={"ship": event.ship})
+            self.missions.left(pilot.account_id)  # (not leaving: its progress reloads)
             return
         departed = time.perf_counter()
         self._stage("depart", (departed - started) * 1000.0)
@@ -411,6 +451,11 @@ class ClusterWorld(World):
                 # very transaction wrote: it is here, once, and its client hears so from here
                 self._arrived(handoff.ship)
                 self._tell_arrived(owner, handoff.ship)
+                pilot = self.pilots[owner]
+                # the jump counts for its missions, as in one process (World._jump)
+                asyncio.get_running_loop().call_soon(
+                    self.missions.arrived, pilot, origin, handle.sector
+                )
                 expected = self._expected.get(owner)
                 if expected is not None:
                     expected.set()
@@ -467,7 +512,14 @@ class ClusterWorld(World):
             self.settings.reconnect_grace_s, self._logout, owner
         )
         self.metrics.gauges["callister_players"] = len(self.pilots)
+        self._forget_landing(owner)  # (an earlier one's, were there any)
         self._landed.add(owner)
+        # the jump counts for its missions once the session is here to hear what it completes
+        # (`enter`), as a jump in one process tells its player (World._jump)
+        origin = sector_of(handoff.from_zone)
+        wait = min(UNSEEN_ARRIVAL_S, self.settings.reconnect_grace_s / 2)
+        timer = asyncio.get_running_loop().call_later(wait, self._count_arrival, owner)
+        self._unseen[owner] = (origin, handle.sector, timer)
         self._arrived(handoff.ship)  # the ship is here: an attach waiting for it goes on
         expected = self._expected.get(owner)
         if expected is not None:
@@ -497,7 +549,9 @@ class ClusterWorld(World):
             except Exception:
                 where = None
             if where != self.node.name:
-                # home is another worker's: the character record sends the player there
+                # home is another worker's: the character record sends the player there (and
+                # the missions' changes begun here are saved before that worker loads them)
+                await self.missions.settle(pilot.account_id)
                 pilot.character = replace(c, system_x=c.home_x, system_y=c.home_y)
                 await self.writer.call(self.store.characters.save, pilot.character)
                 self._evict(pilot)

@@ -158,6 +158,7 @@ class MissionDesk:
         self.progress: dict[int, prog.Progress] = {}
         self.hud: dict[int, dict[str, Any] | None] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._leaving: set[int] = set()  # accounts whose ship goes to another worker (`settle`)
         self._snapshots: dict[tuple[Sector, int], BoardWorld] = {}
         self._snapshot_loading: dict[tuple[Sector, int], asyncio.Future[BoardWorld]] = {}
         self.rescues: dict[str, Rescue] = {}
@@ -186,11 +187,23 @@ class MissionDesk:
             await self._apply(pilot, progress, out)
         self._send(account, prog.objectives(self.progress[account], _now()))
 
+    async def settle(self, account: int) -> None:
+        """The pilot is leaving for another cluster worker, which loads their progress from
+        the store: return once every change begun so far is saved (they queue on the
+        account's lock, first come first served); one begun from now until `left` is refused
+        (the ship is between systems), so nothing saves over what the next worker loads."""
+        self._leaving.add(account)
+        lock = self._locks.get(account)
+        if lock is not None and lock.locked():
+            async with lock:
+                pass
+
     def left(self, account: int) -> None:
         """The pilot left the world: forget the in-memory copy (it is saved)."""
         self.progress.pop(account, None)
         self.hud.pop(account, None)
         self._locks.pop(account, None)
+        self._leaving.discard(account)
 
     async def _load(self, pilot: Pilot) -> prog.Progress:
         account = pilot.account_id
@@ -603,7 +616,14 @@ class MissionDesk:
     ) -> prog.Outcome:
         """Apply one change under the pilot's lock: read, decide (pure), commit, save, tell.
         MissionError becomes a ProtocolError with its code."""
+        if pilot.account_id in self._leaving:
+            raise ProtocolError(ErrorCode.NOT_IN_WORLD, "your ship is between systems")
         async with self._lock(pilot.account_id):
+            if self.roster.pilots.get(pilot.account_id) is not pilot:
+                # the pilot left (logged out, or its ship went to another cluster worker,
+                # which has the saved progress now): a late fact must not load a copy here
+                # again (stale when they come back) nor save over the one they took along
+                raise ProtocolError(ErrorCode.NOT_IN_WORLD, "that pilot is not in the world")
             progress = await self._load(pilot)
             try:
                 out = fn(progress, self._pilot(pilot))
