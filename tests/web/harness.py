@@ -281,6 +281,15 @@ class Player:
             every=every,
         )
 
+    def close_station(self, *, tap: bool = False) -> None:
+        """Shut the station screen the way a player does: a tap (touch) or a click on its ✕."""
+        self.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
+        if tap:
+            self.page.tap("#station-screen .close")
+        else:
+            self.page.click("#station-screen .close")
+        self.page.wait_for_selector("#station-screen", state="hidden")
+
     def close(self) -> None:
         self.context.close()
 

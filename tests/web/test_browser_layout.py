@@ -196,6 +196,8 @@ def press(p: Player, touch: bool, testid: str, key: str) -> None:
         ("1024", 1024, 600, False),
         ("1024-touch", 1024, 600, True),
         ("phone", 390, 844, True),
+        ("side667", 667, 375, True),  # phones on their side, the smallest and the largest
+        ("side932", 932, 430, True),
     ],
 )
 def test_layout_at(
@@ -208,13 +210,14 @@ def test_layout_at(
     touch: bool,
 ) -> None:
     name = f"L{label.replace('-', '')[:6]}_{os.getpid() % 10000}"
-    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=label == "phone")
+    phone = label.startswith(("phone", "side"))
+    p = Player(browser, game.live.http, name, width, height, touch=touch, phone=phone)
     settle(p, lambda: problems(p, "#login"), "the login screen")
     s = p.register()
     assert s["docked"]
     mode = p.page.evaluate("window.callister.layout()")
     assert mode["touch"] == touch
-    assert mode["mode"] == {"desktop": "desktop", "phone": "phone"}.get(label, "compact")
+    assert mode["mode"] == ("phone" if phone else {"desktop": "desktop"}.get(label, "compact"))
 
     # --- docked: the station screen fits, its ✕ is in reach
     p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
@@ -222,15 +225,11 @@ def test_layout_at(
     box = p.page.locator("#station-screen").bounding_box()
     assert box and box["x"] >= 0 and box["y"] >= 0
     assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
-    if label == "phone":
+    if phone:
         assert box["width"] == width and box["height"] == height, "full screen on a phone"
     # crew candidates at the home station: the crew panel has something to show
     p.wait_eval("the crew panel open for the candidates", "window.callister.panels().crew")
-    if touch:
-        p.page.tap("#station-screen .close")
-    else:
-        p.page.click("#station-screen .close")
-    p.page.wait_for_selector("#station-screen", state="hidden")
+    p.close_station(tap=touch)
 
     # --- undock and fly a little, as a player does
     press(p, touch, "t-dock", "f")
@@ -266,7 +265,9 @@ def test_layout_at(
 
     settle(p, lambda: problems(p, "#hud"), "the HUD in flight")
     settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in flight")
-    shot = SHOTS.get(label)
+    settle(p, lambda: marker_problems(p, must=False), "the objective's marker in flight")
+    # (the other sizes' screenshots are for a look, not the README)
+    shot = SHOTS.get(label, Path("/tmp/phone-side") / f"layout-{label}-{width}x{height}.png")
     if shot is not None:
         shot.parent.mkdir(parents=True, exist_ok=True)
         p.page.screenshot(path=str(shot))
@@ -283,7 +284,7 @@ def test_layout_at(
         p.page.wait_for_selector(overlay, state="visible")
         canvas = p.page.locator(f"{overlay} canvas").bounding_box()
         assert canvas, overlay
-        assert canvas["width"] >= (0.95 if label == "phone" else min_w) * width, (overlay, canvas)
+        assert canvas["width"] >= (0.95 if phone else min_w) * width, (overlay, canvas)
         assert canvas["height"] >= 0.4 * height, (overlay, canvas)
         assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= width + 0.5
         assert canvas["y"] >= 0 and canvas["y"] + canvas["height"] <= height + 0.5
@@ -294,7 +295,7 @@ def test_layout_at(
             p.page.click(f"{overlay} .close")
         p.page.wait_for_selector(overlay, state="hidden")
 
-    if label == "phone":
+    if phone:
         # the drawer: pilot, sound, crew and shared ship, then shut again
         p.page.tap("#btn-menu")
         p.page.wait_for_selector("[data-testid='mute']", state="visible")
@@ -326,7 +327,82 @@ TOP_PANELS = """
   document.querySelectorAll('#hud-warnings .warn-pill').forEach((n, i) => add('warning ' + i, n));
   document.querySelectorAll('#hud-toasts li').forEach((n, i) => add('toast ' + i, n));
   document.querySelectorAll('#hud-log li').forEach((n, i) => add('log ' + i, n));
+  add('weapons', document.getElementById('hud-combat'));
+  add('hint', document.getElementById('hud-hint'));
   return out;
+}
+"""
+
+# What the panels over the view must keep off, as boxes: the touch buttons and the stick, and
+# a phone's top bar (the system and the vitals). Runs in the page.
+FIXED_BOXES = """
+() => {
+  const out = [];
+  const shown = (n) => n.isConnected && !n.closest('[hidden]') &&
+    getComputedStyle(n).display !== 'none' && getComputedStyle(n).visibility !== 'hidden';
+  const nodes = [...document.querySelectorAll('#touch :is(.tb, .stick)')];
+  if (document.getElementById('hud').classList.contains('phone')) {
+    nodes.push(document.getElementById('hud-system'), document.getElementById('hud-ship'));
+  }
+  for (const n of nodes.filter(shown)) {
+    const r = n.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) {
+      out.push({ what: '#' + n.id, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom });
+    }
+  }
+  return out;
+}
+"""
+
+# Every piece of the HUD a player reads or touches that lies (partly) outside the window.
+# Runs in the page.
+HUD_OUTSIDE = """
+() => {
+  const W = innerWidth, H = innerHeight, out = [];
+  const sel = '#hud :is(.panel, button, .gauge, .gauge > *, li, .warn-pill, .stick, #hud-hint, ' +
+    '#obj-marker)';
+  for (const n of document.querySelectorAll(sel)) {
+    if (!n.isConnected || n.closest('[hidden]')) continue;
+    const s = getComputedStyle(n);
+    if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) continue;
+    const r = n.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    if (r.left < -0.5 || r.top < -0.5 || r.right > W + 0.5 || r.bottom > H + 0.5) {
+      const name = n.id || n.className || n.tagName;
+      out.push(`${name} sticks out: ${Math.round(r.left)},${Math.round(r.top)} ` +
+               `${Math.round(r.width)}x${Math.round(r.height)} in ${W}x${H}`);
+    }
+  }
+  return out;
+}
+"""
+
+# The objective's marker (pinned to the edge of the view when the objective is off screen)
+# and what it must not sit on: the speed readout (its label and value), the other gauges, the
+# panels (a phone's top bar, the objective, the target...) and the touch buttons. Runs in the
+# page.
+MARKER_BOXES = """
+() => {
+  const box = (n) => {
+    if (!n || n.closest('[hidden]') || getComputedStyle(n).display === 'none') return null;
+    const r = n.getBoundingClientRect();
+    if (!r.width || !r.height) return null;
+    return { x0: r.left, y0: r.top, x1: r.right, y1: r.bottom };
+  };
+  const marker = box(document.getElementById('obj-marker'));
+  const parts = [];
+  document.querySelectorAll('#hud-flight .gauge > *').forEach((n) => {
+    const b = box(n);
+    const what = 'gauge ' + (n.className || n.id) + ' ' + n.textContent.trim();
+    if (b) parts.push({ what, ...b });
+  });
+  // nor hidden under a panel or a touch button
+  document.querySelectorAll('#hud :is(.panel, .tb, .stick)').forEach((n) => {
+    const b = box(n);
+    if (b) parts.push({ what: '#' + (n.id || n.className), ...b });
+  });
+  const edge = !!marker && document.getElementById('obj-marker').classList.contains('edge');
+  return { marker, edge, parts };
 }
 """
 
@@ -340,8 +416,10 @@ def top_panel_problems(p: Player, must: tuple[str, ...]) -> list[str]:
     for b in boxes:
         if b["x0"] < -0.5 or b["y0"] < -0.5 or b["x1"] > width + 0.5 or b["y1"] > height + 0.5:
             out.append(f"{b['what']} is off screen")
+    # each against the panels after it, then against the touch buttons and the top bar
+    fixed: list[dict[str, Any]] = p.page.evaluate(FIXED_BOXES)
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
+        for b in boxes[i + 1 :] + fixed:
             w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
             h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
             if w > 1 and h > 1:
@@ -349,14 +427,37 @@ def top_panel_problems(p: Player, must: tuple[str, ...]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("label", "width", "height", "touch"),
-    [
-        ("phone", 390, 844, True),
-        ("side", 844, 390, True),  # the phone on its side
-        ("desktop", 1280, 800, False),
-    ],
-)
+def marker_problems(p: Player, *, must: bool = True) -> list[str]:
+    """What the objective's marker, pinned to the edge, covers of the speed readout, the panels
+    and the touch buttons; `must`: that it is shown pinned (the caller set that up)."""
+    found: dict[str, Any] = p.page.evaluate(MARKER_BOXES)
+    m = found["marker"]
+    if m is None or not found["edge"]:
+        return ["the objective's marker is not pinned to the edge"] if must else []
+    out = []
+    for b in found["parts"]:
+        w = min(m["x1"], b["x1"]) - max(m["x0"], b["x0"])
+        h = min(m["y1"], b["y1"]) - max(m["y0"], b["y0"])
+        if w > 0 and h > 0:
+            out.append(f"the objective's marker overlaps {b['what']} ({round(w)}x{round(h)} px)")
+    return out
+
+
+# Windows the top panels are checked in: a phone both ways, common landscape phones (short and
+# wide, each its own pilot far out in the system), a desktop.
+TOP_SIZES = [
+    ("phone", 390, 844, True),
+    ("side", 844, 390, True),  # the phone on its side
+    ("side667", 667, 375, True),
+    ("side740", 740, 360, True),
+    ("side780", 780, 360, True),
+    ("side915", 915, 412, True),
+    ("side932", 932, 430, True),
+    ("desktop", 1280, 800, False),
+]
+
+
+@pytest.mark.parametrize(("label", "width", "height", "touch"), TOP_SIZES)
 def test_top_panels_keep_apart(
     game: ThreadedServer,
     other: Bot,
@@ -369,25 +470,41 @@ def test_top_panels_keep_apart(
     """The known weak spot of the phone: with a target locked, the tutorial's objective up and
     cruise on, the objective and the travel strip covered the target's name, and a toast or a
     tutorial line in the log sat over the rest. Played through the page: none of the target,
-    the objective, the travel strip, a toast, a warning or a log line may overlap another."""
+    the objective, the travel strip, a toast, a warning, a log line, the weapons or the hint
+    may overlap another, the touch buttons or a phone's top bar; nothing of the HUD may stick
+    out of the window; the objective's marker, pinned to the top edge, may not sit on the
+    speed readout (on a phone on its side it touched the SPEED label)."""
     name = f"K{label}_{os.getpid() % 10000}"
     p = Player(browser, game.live.http, name, width, height, touch=touch, phone=touch)
     p.register()
-    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
-    if touch:
-        p.page.tap("#station-screen .close")
-    else:
-        p.page.click("#station-screen .close")
-    p.page.wait_for_selector("#station-screen", state="hidden")
+    p.close_station(tap=touch)
     press(p, touch, "t-dock", "f")
     p.wait("undocking", lambda s: not s["docked"])
     p.page.wait_for_selector("#objective", state="visible")  # the tutorial: fly to the marker
+    index = [size[0] for size in TOP_SIZES].index(label)
+
+    # set-up: the player due south of the tutorial's marker, far enough for it to be pinned to
+    # the top edge of the view, right under the top bar's speed readout
+    goal = p.wait_eval(
+        "the tutorial's marker", "window.callister.missions().objective?.marker ?? null"
+    )
+    x, y = goal["x"] + 300.0 * (index - 3), goal["y"] - 6000.0
+    place(game, name, x, y)
+    p.wait_near("the move south of the marker", x, y, 100.0)
+    p.wait_eval("the marker shown", "window.callister.missions().markerShown")
+    shot_dir = Path("/tmp/phone-side")
+    shot_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settle(p, lambda: marker_problems(p), "the objective's marker")
+        settle(p, lambda: p.page.evaluate(HUD_OUTSIDE), "the HUD inside the window")
+    finally:
+        p.page.screenshot(path=str(shot_dir / f"marker-{label}-{width}x{height}.png"))
 
     # set-up: the player far out in the system (cruise needs 1 km from a station, and drops
     # near other ships: the module's earlier pilots linger by the station), the other pilot's
     # ship by it; the player locks that ship
     x, y = lawless_spot(home_system(game, name))
-    x += 2500.0 * ["phone", "side", "desktop"].index(label)  # each size's pilot alone there
+    x += 2500.0 * index  # each size's pilot alone there
     place(game, name, x, y)
     p.wait_near("the move out", x, y, 100.0)
     place(game, other.name, x + 160.0, y + 90.0)
@@ -422,8 +539,9 @@ def test_top_panels_keep_apart(
         # and, as everywhere, the controls apart and in reach, the ship's place clear
         settle(p, lambda: problems(p, "#hud"), "the HUD in cruise")
         settle(p, lambda: p.page.evaluate(VIEW_PROBLEMS), "the view in cruise")
+        settle(p, lambda: p.page.evaluate(HUD_OUTSIDE), "the HUD inside the window in cruise")
     finally:
-        p.page.screenshot(path=str(Path(tempfile.gettempdir()) / f"top-panels-{label}.png"))
+        p.page.screenshot(path=str(shot_dir / f"top-panels-{label}-{width}x{height}.png"))
     assert not p.page_errors, p.page_errors
     p.close()
 
@@ -453,8 +571,7 @@ def test_toasts_let_a_station_name_through(game: ThreadedServer, other: Bot, bro
         browser, game.live.http, f"Kname_{os.getpid() % 10000}", 390, 844, touch=True, phone=True
     )
     p.register()
-    p.page.wait_for_selector("#station-screen", state="visible", timeout=10000)
-    p.page.tap("#station-screen .close")
+    p.close_station(tap=True)
     press(p, True, "t-dock", "f")
     p.wait("undocking", lambda s: not s["docked"])
     p.page.tap("#btn-mine")  # no rock in reach: a toast

@@ -68,8 +68,7 @@ def test_stick_and_fire_with_two_thumbs(game: ThreadedServer, browser: Any) -> N
     }
     assert not p.page.is_visible("#pad"), "the stick replaces the on-screen pad"
     # the station screen is full screen; its ✕ closes it; the Undock button launches
-    p.page.wait_for_selector("#station-screen", state="visible")
-    p.page.tap("#station-screen .close")
+    p.close_station(tap=True)
     p.page.wait_for_selector("[data-testid='t-dock']:text-is('Undock')")
     p.page.tap("[data-testid='t-dock']")
     p.wait("undocking", lambda s: not s["docked"])

@@ -52,13 +52,13 @@ def ship_of(game: ThreadedServer, name: str) -> Any:
 
 
 def undock(p: Player, tap: bool = False) -> None:
-    p.page.wait_for_selector("#station-screen", state="visible")
     if tap:
-        p.page.tap("#station-screen .close")
+        p.close_station(tap=True)
         p.page.wait_for_selector("[data-testid='t-dock']:text-is('Undock')")
         p.page.tap("[data-testid='t-dock']")
         p.wait("undocked", lambda s: not s["docked"])
     else:
+        p.page.wait_for_selector("#station-screen", state="visible")
         p.page.keyboard.press("Escape")
         p.undock()
 

@@ -160,6 +160,14 @@ export class Hud {
       this._last.stackTop = stackTop;
       hudNode.style.setProperty("--stack-top", stackTop || "0px");
     }
+    // a phone on its side puts the travel strip on top of the weapons when the band at the
+    // bottom is narrow (style.css): the weapons' height, however many rows they take
+    const combatH = hudNode.classList.contains("phone")
+      ? `${Math.round($("hud-combat").getBoundingClientRect().height)}px` : "";
+    if (this._last.combatH !== combatH) {
+      this._last.combatH = combatH;
+      hudNode.style.setProperty("--combat-h", combatH || "0px");
+    }
 
     this._vitals(own);
     this._weapons(nowMs);

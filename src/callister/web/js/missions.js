@@ -274,15 +274,39 @@ export class MissionsPanel {
     const w = r.w ?? innerWidth;
     const h = r.h ?? innerHeight;
     const pad = 28;
-    const inside = x >= pad && x <= w - pad && y >= pad && y <= h - pad;
+    // a phone's top bar (system, speed, vitals) ends at --stack-top (hud.js): the marker stays
+    // under it; pinned at y it reaches 22 px above y (its margin), so it sat on the SPEED label
+    const bar = parseFloat($("hud").style.getPropertyValue("--stack-top")) || 0;
+    const top = Math.max(pad, bar + 24);
+    const inside = x >= pad && x <= w - pad && y >= top && y <= h - pad;
     let angle = 0;
     if (!inside) { // pinned to the edge, pointing at it
       const cx = w / 2;
       const cy = h / 2;
       angle = Math.atan2(y - cy, x - cx);
-      const k = Math.min((w / 2 - pad) / Math.abs(Math.cos(angle) || 1e-9), (h / 2 - pad) / Math.abs(Math.sin(angle) || 1e-9));
+      const up = Math.sin(angle) < 0; // towards the top edge (screen y grows downwards)
+      const k = Math.min((w / 2 - pad) / Math.abs(Math.cos(angle) || 1e-9),
+        (up ? cy - top : h / 2 - pad) / Math.abs(Math.sin(angle) || 1e-9));
       x = cx + Math.cos(angle) * k;
       y = cy + Math.sin(angle) * k;
+      // out from under the HUD's panels (it went under the objective), as the view's own edge
+      // markers do: to the nearest point of the edge where it covers none (round the corner
+      // when the panels cover its edge end to end, as on a phone on its side)
+      const panels = r.panelRects?.() ?? [];
+      // the marker's box reaches 20 px either side of x, 22 px above y and 11 px below
+      const clear = (px, py) => !panels.some((p) => px + 20 > p.x0 && px - 20 < p.x1 && py + 11 > p.y0 && py - 22 < p.y1);
+      if (!clear(x, y)) {
+        const spots = [];
+        for (let sx = pad; sx <= w - pad; sx += 8) spots.push([sx, top], [sx, h - pad]);
+        for (let sy = top; sy <= h - pad; sy += 8) spots.push([pad, sy], [w - pad, sy]);
+        let best = null;
+        for (const [sx, sy] of spots) {
+          const d = Math.hypot(sx - x, sy - y);
+          if ((!best || d < best[2]) && clear(sx, sy)) best = [sx, sy, d];
+        }
+        if (best) [x, y] = best;
+      }
+      angle = Math.atan2(r.sy(marker.y) - y, r.sx(marker.x) - x);
     }
     this.marker.hidden = false;
     this.marker.classList.toggle("edge", !inside);

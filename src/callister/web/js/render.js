@@ -921,13 +921,22 @@ export class Renderer {
    * Screen rectangles of what the HUD shows over the view (panels, the stick, the touch
    * buttons; cached briefly): markers and the scale bar keep out of them.
    */
+  /** The HUD's rectangles over the view now (see _panels) but the objective's marker: that
+   * marker avoids them (missions.js). */
+  panelRects() {
+    return this._panels(performance.now()).filter((r) => !r.marker);
+  }
+
   _panels(nowMs) {
     if (!this._panelCache || nowMs - this._panelCache.at > 500) {
       const rects = [];
-      const sel = "#hud:not([hidden]) :is(.panel, .keys, .log, .warnings, .toasts li, .stick, .tb, .hud-menu)";
+      // (and the objective's marker, so that no label is drawn over its distance)
+      const sel = "#hud:not([hidden]) :is(.panel, .keys, .log, .warnings, .toasts li, .stick, .tb, .hud-menu, .obj-marker:not([hidden]))";
       for (const node of document.querySelectorAll(sel)) {
         const r = node.getBoundingClientRect();
-        if (r.width && r.height) rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6 });
+        if (r.width && r.height) {
+          rects.push({ x0: r.left - 6, y0: r.top - 6, x1: r.right + 6, y1: r.bottom + 6, marker: node.id === "obj-marker" });
+        }
       }
       this._panelCache = { at: nowMs, rects };
     }
