@@ -13,7 +13,7 @@ from tests.server.wsclient import player
 from callister.bots.client import Bot
 from callister.protocol.messages import encode_server
 from callister.server.frames import binary_header, frame_header, socket_transport
-from callister.server.session import SNAPSHOT_BACKLOG, Session, send_updates
+from callister.server.session import SNAPSHOT_BACKLOG, Cork, Session, send_updates
 
 
 class CountedWrites:
@@ -64,17 +64,26 @@ async def _player_session(
     return bot, session, socket_transport(session.ws)
 
 
+def _holding(*sessions: Session) -> Cork:
+    """A cork the sessions join, holding (as a zone's tick does: Fanout._on_zone_tick)."""
+    cork = Cork()
+    for session in sessions:
+        session.join_cork(cork)
+    cork.hold()
+    return cork
+
+
 async def test_a_corked_tick_is_one_write_in_the_order_written(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot, session, transport = await _player_session(live, http, "Corky")
     with CountedWrites(transport) as counted:
-        session.cork()
+        cork = _holding(session)
         session.send_json(encode_server("chat", text="first"))
         assert session.send_snapshot(b"\x01\x02\x03")
         session.send_json(encode_server("chat", text="last"))
         assert counted.writes == 0  # held
-        session.uncork()
+        cork.release()
         assert counted.writes == 1
     assert bot.ws is not None
     frames = await _frames_after(bot.ws, "first", 2)
@@ -87,17 +96,17 @@ async def test_an_update_goes_out_at_once_with_what_the_tick_held_and_uncork_wri
 ) -> None:
     bot, session, transport = await _player_session(live, http, "Prompt")
     with CountedWrites(transport) as counted:
-        session.cork()
+        cork = _holding(session)
         session.send_json(encode_server("chat", text="before"))
         assert counted.writes == 0  # held
         assert session.send_update(memoryview(b"\x09\x08"))
         assert counted.writes == 1  # the held message and the update, together
-        session.uncork()
+        cork.release()
         assert counted.writes == 1
-        session.cork()
+        cork.hold()
         assert session.send_update(b"\x07")  # nothing held: the update alone, at once
         assert counted.writes == 2
-        session.uncork()
+        cork.release()
         assert counted.writes == 2
     assert bot.ws is not None
     frames = await _frames_after(bot.ws, "before", 2)
@@ -108,11 +117,11 @@ async def test_a_corked_snapshot_over_the_backlog_is_skipped_and_json_still_arri
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
     bot, session, _ = await _player_session(live, http, "Brimful")
-    session.cork()
+    cork = _holding(session)
     session.send_json(encode_server("chat", text="mark"))
     assert not session.send_snapshot(b"\x00" * (SNAPSHOT_BACKLOG + 1))  # best effort: skipped
     session.send_json(encode_server("chat", text="kept"))
-    session.uncork()
+    cork.release()
     assert bot.ws is not None
     frames = await _frames_after(bot.ws, "mark", 1)
     assert frames[0]["text"] == "kept"
@@ -126,16 +135,16 @@ async def test_nothing_is_written_once_the_close_has_begun(
     ticks may still send, so each direct-write path must see the close begin."""
     bot, session, transport = await _player_session(live, http, "Closer")
     assert session.send_update(b"\x01")  # the update path keeps the transport from now on
-    session.cork()
+    cork = _holding(session)
     assert session.send_snapshot(b"\x02")  # held when the close begins
     closing = asyncio.get_running_loop().create_task(session.ws.close(code=1001, message=b"bye"))
     await asyncio.sleep(0)  # the close frame is written; the client has not answered yet
     assert session.ws.closed and not transport.is_closing()
     with CountedWrites(transport) as counted:
-        session.uncork()  # the held snapshot is dropped
-        session.cork()
+        cork.release()  # the held snapshot is dropped
+        cork.hold()
         assert not session.send_update(b"\x03")
-        session.uncork()
+        cork.release()
         assert not session.send_snapshot(b"\x04")
         session.send_json(encode_server("chat", text="late"))
         assert counted.writes == 0
@@ -167,8 +176,7 @@ async def test_a_zones_updates_go_out_together_and_the_unsent_are_named(
     await asyncio.sleep(0)
     counters = plain_s.metrics.counters
     before = (counters["callister_bytes_sent_total"], counters["callister_snapshots_sent_total"])
-    for session in (plain_s, held_s, full_s, gone_s):
-        session.cork()
+    cork = _holding(plain_s, held_s, full_s, gone_s)
     held_s.send_json(encode_server("chat", text="held"))
     data = memoryview(b"\x0a\x0b" + b"\x00" * (SNAPSHOT_BACKLOG + 10))
     starts, ends = [0, 1, 2, 3], [1, 2, 3 + SNAPSHOT_BACKLOG, 10]  # the third: over the backlog
@@ -176,8 +184,9 @@ async def test_a_zones_updates_go_out_together_and_the_unsent_are_named(
         failed = send_updates([plain_s, held_s, full_s, gone_s], data, starts, ends)
         assert failed == [2, 3]  # over the backlog; closing
         assert (p.writes, h.writes, f.writes) == (1, 1, 0)
-    for session in (plain_s, held_s, full_s, gone_s):
-        session.uncork()  # nothing left to write
+    with CountedWrites(plain_t) as p, CountedWrites(held_t) as h, CountedWrites(full_t) as f:
+        cork.release()  # nothing left to write
+        assert (p.writes, h.writes, f.writes) == (0, 0, 0)
     assert counters["callister_snapshots_sent_total"] - before[1] == 2
     assert counters["callister_bytes_sent_total"] - before[0] >= 2
     assert plain.ws is not None and held.ws is not None
@@ -186,6 +195,40 @@ async def test_a_zones_updates_go_out_together_and_the_unsent_are_named(
     frames = await _frames_after(held.ws, "held", 1)
     assert frames == [b"\x0b"]
     await closing
+
+
+async def test_a_zones_sockets_share_its_cork_and_a_socket_leaving_keeps_its_order(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """The fan-out holds one cork per zone (one step to hold and release a thousand sockets);
+    a socket that leaves the zone mid-tick writes what it held first, then goes on alone."""
+    a_bot, a, a_t = await _player_session(live, http, "Shared")
+    _, b, _ = await _player_session(live, http, "Alike")
+    fanout = live.services.gateway.fanout
+    assert a.zone_key == b.zone_key is not None
+    await _until(lambda: a.zone_key in fanout._corks)  # the zone's first tick made it
+    cork = fanout._corks[a.zone_key]
+    assert a._cork is cork and b._cork is cork
+    with CountedWrites(a_t) as counted:
+        cork.hold()
+        a.send_json(encode_server("chat", text="from the zone"))
+        assert counted.writes == 0
+        a.join_cork(None)  # it leaves (a jump, say): what it held goes first
+        assert counted.writes == 1
+        a.send_json(encode_server("chat", text="after"))  # its own cork: at once
+        assert counted.writes == 2
+        cork.release()
+        assert counted.writes == 2
+    assert a_bot.ws is not None
+    frames = await _frames_after(a_bot.ws, "from the zone", 1)
+    assert frames[0]["text"] == "after"
+
+
+async def _until(test: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not test():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 def test_the_update_path_builds_the_same_binary_headers() -> None:

@@ -30,13 +30,7 @@ from callister.server.commands import Camera, sector_str
 from callister.server.gm import GM_FROZEN, GM_SHIP, ZoneFrozen
 from callister.server.notices import Notice, account_subject
 from callister.server.outcomes import Respawned
-from callister.server.session import (
-    VIEW_HISTORY,
-    Session,
-    cork_all,
-    send_updates,
-    uncork_all,
-)
+from callister.server.session import VIEW_HISTORY, Cork, Session, send_updates
 from callister.server.settings import Settings
 from callister.server.shipshare import ViewShip
 from callister.server.status import FUEL_FIELDS, fx_for, zone_fx
@@ -122,6 +116,7 @@ class Fanout:
         self._systems: dict[str, tuple[Any, str, str]] = {}  # key -> (system, JSON halves)
         # zone key -> its sockets grouped (dropped when who watches it changes)
         self._rosters: dict[str, _Roster] = {}
+        self._corks: dict[str, Cork] = {}  # zone key -> what its sockets hold during its tick
         self._ents: dict[int, str] = {}  # ship id -> its `ents` entry, for one zone tick
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
@@ -161,6 +156,9 @@ class Fanout:
         members = self.by_zone.setdefault(key, set())
         members.add(session)
         self._rosters.pop(key, None)
+        cork = self._corks.get(key)
+        if cork is not None:
+            session.join_cork(cork)
         if session.version == 2:  # a fresh slot: its first update is a RESYNC
             self._add_slot(session, key)
         if key not in self._zone_subs:
@@ -195,6 +193,7 @@ class Fanout:
         if key is None:
             return
         session.zone_key = None
+        session.join_cork(None)
         self._drop_slot(session, key)
         members = self.by_zone.get(key)
         if members is not None:
@@ -202,6 +201,7 @@ class Fanout:
             self._rosters.pop(key, None)
             if not members:
                 del self.by_zone[key]
+                self._corks.pop(key, None)
                 sub = self._zone_subs.pop(key, None)
                 if sub is not None:
                     sub.unsubscribe()
@@ -426,12 +426,16 @@ class Fanout:
         if not members:
             return
         self._ents.clear()  # names and marks may have changed since the last tick
-        corked = list(members)  # everything this tick sends a socket goes out in one write
-        cork_all(corked)
+        cork = self._corks.get(msg.key)
+        if cork is None:  # (a zone's sockets join its cork as they enter it)
+            cork = self._corks[msg.key] = Cork()
+            for session in members:
+                session.join_cork(cork)
+        cork.hold()  # everything this tick sends a socket goes out in one write
         try:
             self._fan_out(msg, members)
         finally:
-            uncork_all(corked)
+            cork.release()
 
     def _roster(self, key: str, members: set[Session]) -> _Roster:
         roster = self._rosters.get(key)

@@ -113,8 +113,9 @@ class Session:
         self.version = 1
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
-        # frames held back while the fan-out handles one zone tick (`cork`): written in one go
-        self._corking = False
+        # frames held back while the fan-out handles one zone tick (its `Cork`, shared by the
+        # zone's sockets: `join_cork`): written in one go
+        self._cork = Cork()  # its own (never on) until it joins a zone's
         self._corked: list[bytes | memoryview] = []  # header, payload, header, ...
         self._corked_to: Any = None  # the transport they go to (read at the first frame)
         self._corked_size = 0  # bytes waiting in the transport then, plus those held
@@ -165,13 +166,20 @@ class Session:
     def send_update(self, data: bytes | memoryview) -> bool:
         """A v2 update: the last frame a zone tick sends this socket (its introductions,
         effects and status come first), so whatever the tick held back goes out with it in
-        one write now, and `uncork` finds nothing left. Best effort, as `send_snapshot`.
-        (A zone's updates go out together through `send_updates`.)"""
-        if not self._corking:
-            return self.send_snapshot(data)
+        one write now. Best effort, as `send_snapshot`. (A zone's updates go out together
+        through `send_updates`.)"""
+        if self._corked or self.closed or self._json or self._relay is not None:
+            return self._update_behind(data)
+        view = memoryview(data)
+        return not send_updates([self], view, [0], [len(view)])
+
+    def _update_behind(self, data: bytes | memoryview) -> bool:
+        """`send_update` for a socket that is not the common case: frames held (they go
+        first, in the same write), closed or JSON queued (skipped), or relayed."""
         if self.closed or self._json:
             return False
-        # the tick's other frames first, then this one, in one write
+        if not self._corked:
+            return self.send_snapshot(data)  # a relayed socket: to the bus
         if not self._write_now(data, WSMsgType.BINARY, SNAPSHOT_BACKLOG):
             return False
         self.uncork()
@@ -187,15 +195,18 @@ class Session:
             return None
         return transport
 
-    def cork(self) -> None:
-        """Hold this socket's frames until `uncork`: what one zone tick sends it (its update,
-        and any status, effects or introductions) then costs one system call, not one each.
-        A session relayed from a gateway process writes each frame to the bus as before."""
-        self._corking = self._relay is None
+    def join_cork(self, cork: Cork | None) -> None:
+        """Hold this socket's frames whenever `cork` is on (its zone's tick is being fanned
+        out), from now; None: its own again (no zone). Frames it holds now go out first
+        (a socket's frames keep their order: the new zone's `system` message after the last
+        zone's status)."""
+        if self._corked:
+            self.uncork()
+        self._cork = Cork() if cork is None else cork
 
     def uncork(self) -> None:
-        """Write the frames held since `cork` in one write."""
-        self._corking = False
+        """Write the frames held under its cork in one write (`Cork.release` does, for each
+        socket that held some)."""
         held, transport = self._corked, self._corked_to
         if not held:
             return
@@ -209,7 +220,7 @@ class Session:
         self._count_sent(sum(map(len, held[1::2])))
 
     def _write_now(self, data: bytes | memoryview, opcode: WSMsgType, backlog: int) -> bool:
-        if self._corking:
+        if self._cork.on and self._relay is None:  # (a relayed socket writes to the bus)
             if self._corked_to is None:  # the tick's first frame: the transport, once
                 transport = self._transport()
                 if transport is None:
@@ -219,6 +230,8 @@ class Session:
             size = len(data)
             if self._corked_size + size > backlog:
                 return False
+            if not self._corked:
+                self._cork.held.append(self)  # written when the cork is released
             self._corked += (frame_header(opcode, size), data)
             self._corked_size += size
         else:
@@ -301,23 +314,47 @@ class Session:
         self.acked = 0
 
 
+class Cork:
+    """One zone's tick being fanned out (Fanout._on_zone_tick): while `on`, its sockets hold
+    what the tick sends them (status, effects, introductions, then the update), and each
+    socket's frames go out in one write, with its update (`send_updates`) or when the cork
+    is released. Shared by the zone's sockets (`Session.join_cork`), so holding and
+    releasing cost one step, not one per socket."""
+
+    __slots__ = ("held", "on")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.held: list[Session] = []  # the sockets holding frames under it now
+
+    def hold(self) -> None:
+        self.on = True
+
+    def release(self) -> None:
+        """Stop holding; write what each socket still holds (most wrote theirs with their
+        update)."""
+        self.on = False
+        held, self.held = self.held, []
+        for session in held:
+            session.uncork()
+
+
 def send_updates(
     sessions: list[Session], data: memoryview, starts: list[int], ends: list[int]
 ) -> list[int]:
     """A zone tick's updates, `data[starts[i]:ends[i]]` to `sessions[i]`, each as
     `Session.send_update`; the indices of those not sent (skipped or closed: their views
-    resync). The common case, a crowd's thousand sockets a tick with nothing else held for
-    them, is written here in one pass: the transport kept per session, one system call each,
-    the counters added up once."""
+    resync). The common case, a crowd's thousand sockets a tick with nothing held for them,
+    is written here in one pass: the transport kept per session, one system call each, the
+    counters added up once."""
     failed: list[int] = []
     sent = total = 0
     for i, session in enumerate(sessions):
-        if session._corked or not session._corking or session.closed or session._json:
-            if session.send_update(data[starts[i] : ends[i]]):
+        if session._corked or session.closed or session._json or session._relay is not None:
+            if session._update_behind(data[starts[i] : ends[i]]):
                 continue
             failed.append(i)
             continue
-        session._corking = False
         transport = session._tx
         if transport is None:
             transport = session._transport()
@@ -342,22 +379,6 @@ def send_updates(
         counters["callister_bytes_sent_total"] += total
         counters["callister_snapshots_sent_total"] += sent
     return failed
-
-
-def cork_all(sessions: list[Session]) -> None:
-    """`Session.cork` for each of a zone's sockets, as one loop (a crowd's thousand a tick)."""
-    for session in sessions:
-        session._corking = session._relay is None
-
-
-def uncork_all(sessions: list[Session]) -> None:
-    """`Session.uncork` for each: a socket whose update already took what it held (most of
-    them, `send_updates`) only stops holding."""
-    for session in sessions:
-        if session._corked:
-            session.uncork()
-        else:
-            session._corking = False
 
 
 _HEADERS_KEPT = 4096  # updates are a few hundred bytes: their headers are built once
