@@ -37,6 +37,11 @@ def test_bench_cluster_tiny_reports_the_contract_fields(tmp_path: Path) -> None:
             assert 0 <= stages[name]["p50"] <= stages[name]["p99"]
     assert out["player_s"] == pytest.approx(4 * out["window_s"], rel=0.2)
     assert math.isfinite(out["cpu_ms_per_player_s"]) and out["cpu_ms_per_player_s"] > 0
+    # where it goes: each worker's and gateway's share, adding up to the whole
+    by_process = out["cpu_s_by_process"]
+    assert set(by_process) == {"w1", "w2", "g1"}
+    assert sum(by_process.values()) == pytest.approx(out["cpu_s"], abs=0.05)
+    assert set(out["single"]["cpu_s_by_process"]) == {"serve"}
     assert out["single_cpu_ms_per_player_s"] > 0
     assert out["cost_ratio"] == pytest.approx(
         out["cpu_ms_per_player_s"] / out["single_cpu_ms_per_player_s"], rel=0.01

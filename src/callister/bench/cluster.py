@@ -120,6 +120,8 @@ class Window:
     cpu_s: float = 0.0
     player_s: float = 0.0
     connections: list[int] = field(default_factory=list)
+    cpu_by_process: dict[str, float] = field(default_factory=dict)
+    """Each measured process's CPU seconds in the window (where a cluster's cost goes)."""
     probe_failures: int = 0
     """/healthz probes that did not answer in time (the last count answered stood in)."""
 
@@ -131,6 +133,7 @@ class Window:
         """The figures a phase reports of its window."""
         return {
             "cpu_s": round(self.cpu_s, 2),
+            "cpu_s_by_process": {k: round(v, 2) for k, v in self.cpu_by_process.items()},
             "player_s": round(self.player_s, 1),
             "window_s": round(self.seconds, 2),
             "probe_failures": self.probe_failures,
@@ -244,7 +247,7 @@ def measure_window(
     time.sleep(SETTLE_S)
     on_start()
     window = Window()
-    cpu0, t0 = cluster.cpu_seconds(cpu_names), time.monotonic()
+    cpu0, t0 = {name: cluster.cpu_seconds([name]) for name in cpu_names}, time.monotonic()
     last_t, last_n = t0, connections()
     end = t0 + seconds
     while True:
@@ -256,7 +259,10 @@ def measure_window(
         window.player_s += (now - last_t) * (n + last_n) / 2.0  # trapezoids
         window.connections.append(n)
         last_t, last_n = now, n
-    window.cpu_s = cluster.cpu_seconds(cpu_names) - cpu0
+    window.cpu_by_process = {
+        name: cluster.cpu_seconds([name]) - start for name, start in cpu0.items()
+    }
+    window.cpu_s = sum(window.cpu_by_process.values())
     window.probe_failures = failures[0]
     window.seconds = time.monotonic() - t0
     return window
