@@ -272,6 +272,19 @@ def test_a_frame_missing_a_column_is_refused() -> None:
         codec.decode_frame(bytes(data))
 
 
+@pytest.mark.parametrize("code", [b"<f,", b"(,)f4", b"3,", b"O|", b"V8", b"<U4", b"(2)i4", b"<f3"])
+def test_a_column_of_anything_but_a_plain_number_is_refused(code: bytes) -> None:
+    """numpy would parse these (a repeat count through ast.literal_eval: "(,)f4" raised a
+    SyntaxError, an object or string column...); a frame's columns are plain numbers only."""
+    frame = ZoneFrame(tick=1, **{n: np.zeros(2, DTYPES[n]) for n in codec.FRAME_COLUMNS})
+    data = bytearray(codec.encode_frame(frame))
+    at = data.index(b"<f4")  # the first float column's dtype, length-prefixed
+    assert data[at - 1] == 3
+    data[at - 1 : at + 3] = bytes([len(code)]) + code
+    with pytest.raises(codec.CodecError, match="bad"):
+        codec.decode_frame(bytes(data))
+
+
 @given(st.binary(max_size=200), st.sampled_from([b"", b"T", b"J", b"TX", b"J{"]))
 @settings(max_examples=500, deadline=None)
 def test_decode_raises_only_codec_errors_on_garbage(tail: bytes, head: bytes) -> None:

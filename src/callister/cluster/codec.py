@@ -32,6 +32,7 @@ import enum
 import inspect
 import json
 import math
+import re
 import struct
 import typing
 from collections.abc import Callable
@@ -288,6 +289,7 @@ def encode_frame(frame: ZoneFrame) -> bytes:
 
 
 _SPECS: dict[tuple[bytes, int], list[tuple[str, np.dtype[Any]]]] = {}
+_PLAIN_DTYPE = re.compile(r"[<>|=][biuf][1248]")  # a column's `dtype.str`: byte order, kind, size
 
 
 def _column_specs(names: bytes, ncols: int) -> list[tuple[str, np.dtype[Any]]]:
@@ -303,7 +305,13 @@ def _column_specs(names: bytes, ncols: int) -> list[tuple[str, np.dtype[Any]]]:
             name = names[pos + 1 : pos + 1 + n].decode("ascii")
             pos += 1 + n
             n = names[pos]
-            dtype = np.dtype(names[pos + 1 : pos + 1 + n].decode("ascii"))
+            code = names[pos + 1 : pos + 1 + n].decode("ascii")
+            if not _PLAIN_DTYPE.fullmatch(code):
+                # numpy parses a dtype string as a small language (repeats through
+                # ast.literal_eval: "3," raised SyntaxError); a frame only ever carries a
+                # plain number's `dtype.str`, so nothing else is handed to it
+                raise CodecError(f"bad dtype {code!r} for column {name}")
+            dtype = np.dtype(code)
             pos += 1 + n
             if dtype.hasobject or dtype.itemsize == 0 or dtype.shape != () or dtype.names:
                 raise CodecError(f"bad dtype {dtype} for column {name}")
