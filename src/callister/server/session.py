@@ -355,11 +355,7 @@ def send_updates(
                 continue
             failed.append(i)
             continue
-        transport = session._tx
-        if transport is None:
-            transport = session._transport()
-        elif transport.is_closing() or session.ws.closed:
-            transport = None
+        transport = session._transport()
         size = ends[i] - starts[i]
         if transport is None or transport.get_write_buffer_size() + size > SNAPSHOT_BACKLOG:
             failed.append(i)
