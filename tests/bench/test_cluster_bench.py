@@ -21,6 +21,7 @@ def test_bench_cluster_tiny_reports_the_contract_fields(tmp_path: Path) -> None:
     out = run_cluster_bench(2, 1, 4, 4.0, jump_every=2.0, pg=PG, workdir=tmp_path)
 
     assert (out["workers"], out["gateways"], out["clients"]) == (2, 1, 4)
+    assert out["protocol"] == 1  # the bots' wire protocol (default), in both phases
     assert out["connected"] == 4
     assert out["zones"] >= 1 and sum(out["zones_per_worker"].values()) == out["zones"]
     tick = out["tick_ms"]

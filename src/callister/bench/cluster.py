@@ -4,7 +4,8 @@ the same run.
 Everything is real processes on this machine: a private nats-server with JetStream
 (`NatsProcess`), `callister worker` and `callister gateway` processes, the real PostgreSQL (a
 fresh schema per phase, dropped afterwards), and `callister bots` processes (one per gateway)
-as the players. Phases:
+as the players, speaking protocol v1 or v2 (`protocol`, passed to every `callister bots`
+process of both phases and recorded in the output). Phases:
 
 1. **cluster**: W workers, G gateways, N bots split over the gateways, jumping every few
    seconds between systems (placement spreads the zones over the workers, so many jumps are
@@ -43,6 +44,7 @@ from typing import Any
 import psycopg
 
 from callister.bench.net import bench_env, bots_command
+from callister.bots.client import check_protocol
 from callister.cluster.nats_bus import connect
 from callister.cluster.procs import Cluster, NatsProcess, get_json
 from callister.cluster.subjects import BENCH, bench_subject
@@ -143,12 +145,13 @@ class Window:
 @dataclass(frozen=True)
 class BotLoad:
     """The bots both phases run: `clients` flying (and jumping every `jump_every` s) for a
-    measured `seconds`, connecting over `ramp` seconds."""
+    measured `seconds`, connecting over `ramp` seconds, speaking wire protocol `protocol`."""
 
     clients: int
     seconds: float
     jump_every: float
     ramp: float
+    protocol: int = 1
 
 
 @dataclass(frozen=True)
@@ -162,16 +165,25 @@ class Site:
     progress: Progress
 
 
-def start_bots(
-    urls: list[str], clients: int, seconds: float, ramp: float, jump_every: float, log_dir: Path
-) -> list[subprocess.Popen[str]]:
-    """One `callister bots` process per URL, the clients split evenly between them."""
-    procs = []
+def bots_commands(urls: list[str], load: BotLoad, seconds: float) -> list[list[str]]:
+    """The `callister bots` command lines of a phase: one per URL (none for a URL left without
+    a client), `load.clients` split evenly between them, flying `seconds`."""
+    commands = []
     for i, url in enumerate(urls):
-        count = clients // len(urls) + (1 if i < clients % len(urls) else 0)
+        count = load.clients // len(urls) + (1 if i < load.clients % len(urls) else 0)
         if count == 0:
             continue
-        cmd = bots_command(url, count, seconds, ramp, "--jump-every", str(jump_every))
+        extra = ("--jump-every", str(load.jump_every), "--protocol", str(load.protocol))
+        commands.append(bots_command(url, count, seconds, load.ramp, *extra))
+    return commands
+
+
+def start_bots(
+    urls: list[str], load: BotLoad, seconds: float, log_dir: Path
+) -> list[subprocess.Popen[str]]:
+    """One `callister bots` process per URL (`bots_commands`)."""
+    procs = []
+    for i, cmd in enumerate(bots_commands(urls, load, seconds)):
         err = (log_dir / f"bots-{i}.log").open("w")
         procs.append(
             subprocess.Popen(
@@ -280,9 +292,7 @@ def fly_bots(
 ) -> tuple[Window, list[subprocess.Popen[str]]]:
     """Start the bots over `urls` and measure the window (`measure_window`); the bots are
     still flying when it returns (`land_bots`)."""
-    bots = start_bots(
-        urls, load.clients, load.seconds + EXTRA_FLIGHT_S, load.ramp, load.jump_every, workdir
-    )
+    bots = start_bots(urls, load, load.seconds + EXTRA_FLIGHT_S, workdir)
     deadline = time.monotonic() + load.ramp + CONNECT_TIMEOUT_S
     window = measure_window(
         cluster, cpu_names, conn_names, load.clients, load.seconds, deadline, progress, on_start
@@ -619,6 +629,7 @@ def run_cluster_bench(
     seconds: float = 30.0,
     *,
     jump_every: float = 5.0,
+    protocol: int = 1,
     single: bool = True,
     players: bool = True,
     zone_scaling: bool = False,
@@ -634,17 +645,20 @@ def run_cluster_bench(
 ) -> dict[str, Any]:
     if workers < 1 or gateways < 1 or clients < 1 or seconds <= 0:
         raise ValueError("--workers, --gateways and --clients must be >= 1 and --seconds > 0")
+    check_protocol(protocol)
     say: Progress = _stderr if progress else _quiet
     root = Path(tempfile.mkdtemp(prefix="callister-cluster-bench-", dir=workdir))
     schemas = Schemas(pg)
     env = cluster_env()
-    load = BotLoad(clients, seconds, jump_every, ramp=min(20.0, max(1.0, clients / 25.0)))
+    ramp = min(20.0, max(1.0, clients / 25.0))
+    load = BotLoad(clients, seconds, jump_every, ramp, protocol)
     result: dict[str, Any] = {
         "workers": workers,
         "gateways": gateways,
         "clients": clients,
         "seconds": seconds,
         "jump_every_s": jump_every,
+        "protocol": protocol,  # the wire protocol the bots spoke, in both phases
         "db": "postgresql",
     }
     ok = False

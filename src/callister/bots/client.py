@@ -1,8 +1,18 @@
 """A bot: a real client that registers over HTTP, speaks the WebSocket protocol, flies and jumps.
 
 Bots use exactly the path a browser uses (no privileged API), so a swarm of them load-tests the
-real server. A bot keeps its full view (`track_view=True`, used by tests) or only its own ship
-(load tests: the server's bytes and timing are the same; the bot just does less work).
+real server. They speak protocol v1 (the default) or v2 (`protocol=2`; docs/protocol.md).
+
+- **v1**: binary snapshots, each acknowledged (every `ack_every`-th); JSON `input` controls. A
+  bot keeps its full view (`track_view=True`, used by tests) or only its own ship (load tests:
+  the server's bytes and timing are the same; the bot just does less work).
+- **v2**: hello with `"v": 2`, and the welcome must say 2 (`ProtocolMismatch` otherwise). Every
+  update frame is decoded and applied to a `ClientView` (protocol/updates.py, the reference
+  client), so the bot always holds its view; its own ship is predicted from its reference
+  (dead reckoning) at each update's tick. Nothing is acknowledged; controls go up as 4-byte
+  binary frames. An update that does not fit the view (a `seq` gap without RESYNC, an entity
+  it does not hold...) or a malformed frame is counted as an error (`VIEW_GAP`, `BAD_UPDATE`)
+  and answered with `resync`; updates are then ignored until the RESYNC.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import aiohttp
 import numpy as np
 import numpy.typing as npt
 
-from callister.protocol.limits import PROTOCOL_VERSION
+from callister.protocol.controls import encode_controls
+from callister.protocol.errors import ProtocolError
+from callister.protocol.limits import PROTOCOL_VERSIONS
 from callister.protocol.messages import BINARY_ACK, BINARY_ACK_TYPE
 from callister.protocol.snapshot import (
     EMPTY_RECORDS,
@@ -27,14 +39,23 @@ from callister.protocol.snapshot import (
     apply_snapshot,
     decode_snapshot,
 )
+from callister.protocol.updates import ClientView, decode_update
+
+
+def check_protocol(protocol: object) -> int:
+    """`protocol` if it is a version the bots speak (1 or 2), else ValueError saying so."""
+    if type(protocol) is not int or protocol not in PROTOCOL_VERSIONS:
+        versions = " or ".join(map(str, PROTOCOL_VERSIONS))
+        raise ValueError(f"protocol must be {versions} (docs/protocol.md), got {protocol!r}")
+    return protocol
 
 
 @dataclass
 class BotStats:
     connected: bool = False
-    errors: int = 0
+    errors: int = 0  # the server's `error` messages, a v2 view gap, and the bot's own failure
     error_codes: dict[str, int] = field(default_factory=dict)
-    snapshots: int = 0
+    snapshots: int = 0  # v1 snapshots or v2 updates received
     bytes_received: int = 0
     json_bytes: int = 0  # of bytes_received, the JSON (text) frames
     intervals_ms: list[float] = field(default_factory=list)
@@ -52,8 +73,13 @@ class GmRefused(RuntimeError):
         self.code, self.message = code, message
 
 
+class ProtocolMismatch(RuntimeError):
+    """The server's welcome names another protocol version than the bot asked for."""
+
+
 class Bot:
-    """One scripted player. `run(seconds)` registers, connects, flies until time is up."""
+    """One scripted player. `run(seconds)` registers, connects, flies until time is up.
+    `protocol` is the wire protocol's version it asks for and speaks: 1 or 2."""
 
     def __init__(
         self,
@@ -67,7 +93,9 @@ class Bot:
         track_view: bool = False,
         ack_every: int = 1,
         rng: random.Random | None = None,
+        protocol: int = 1,
     ) -> None:
+        self.protocol = check_protocol(protocol)
         self.http_url, self.ws_url = http_url.rstrip("/"), ws_url
         self.name, self.password = name, password
         self.http = session
@@ -106,10 +134,16 @@ class Bot:
         self.spectating: dict[str, Any] | None = None  # a spectator's newest camera
         self.gm_done: list[dict[str, Any]] = []  # answers to game-master commands (`gm`)
         self.last_error: dict[str, Any] = {}  # the newest `error` message
-        self._acks: set[asyncio.Future[None]] = set()
         self._seq = 0
         self._undocked_seq = -10
         self._last_snapshot = 0.0
+        # v2: the view kept from the update frames, and whether it waits for a RESYNC (after
+        # connecting, entering a system, or finding a gap: then updates are ignored until one)
+        self.v2view = ClientView()
+        self._need_resync = True
+        self.resyncs_asked = 0  # `resync` messages sent on finding a gap
+        self.view_errors: list[str] = []  # what did not fit (the newest 20)
+        self._sends: set[asyncio.Future[None]] = set()  # fire-and-forget writes (acks, resync)
 
     # -------------------------------------------------------------------- account
     async def register(self) -> None:
@@ -133,8 +167,9 @@ class Bot:
         self.ship, self.system, self.welcome = 0, None, {}
         self.views, self.view = {0: EMPTY_RECORDS}, EMPTY_RECORDS
         self._last_snapshot = 0.0
+        self.v2view, self._need_resync = ClientView(), True
         self.ws = await self.http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
-        hello: dict[str, Any] = {"t": "hello", "token": self.token, "v": PROTOCOL_VERSION}
+        hello: dict[str, Any] = {"t": "hello", "token": self.token, "v": self.protocol}
         if self.world is not None:
             hello["world"] = self.world
         hello.update(self.hello_extra)
@@ -145,6 +180,13 @@ class Bot:
             if msg.type != aiohttp.WSMsgType.TEXT and msg.type != aiohttp.WSMsgType.BINARY:
                 raise RuntimeError(f"socket closed during hello: {msg.type} {msg.data}")
             self._on_frame(msg.data)
+            if self.welcome and self.welcome.get("v", 1) != self.protocol:
+                await self.ws.close()
+                raise ProtocolMismatch(
+                    f"asked for protocol v{self.protocol}, but the server's welcome says "
+                    f"v{self.welcome.get('v', 1)}: it does not speak v{self.protocol} on "
+                    f"{self.ws_url} (run the bots with --protocol {self.welcome.get('v', 1)})"
+                )
         self.stats.connected = True
 
     async def send(self, obj: dict[str, Any]) -> None:
@@ -153,7 +195,10 @@ class Bot:
 
     def _on_frame(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
-            self._on_snapshot(data)
+            if self.protocol == 2:
+                self._on_update(data)
+            else:
+                self._on_snapshot(data)
             return
         self.stats.bytes_received += len(data)
         self.stats.json_bytes += len(data)
@@ -176,6 +221,8 @@ class Bot:
             self.system = msg["system"]
             self.views = {0: EMPTY_RECORDS}
             self.view = EMPTY_RECORDS
+            # v2: the first update in a system is a RESYNC (the server sends it unasked)
+            self.v2view, self._need_resync = ClientView(), True
         elif kind == "ents":
             for ent in msg["ents"]:
                 self.names[int(ent["id"])] = ent["name"]
@@ -234,11 +281,61 @@ class Bot:
                 self.docked = bool(mine["flags"][0] & 1)
         if self.ws is not None and not self.ws.closed and snap.seq % self.ack_every == 0:
             # fire-and-forget: aiohttp writes immediately unless the socket is backed up
-            task = asyncio.ensure_future(
-                self.ws.send_bytes(BINARY_ACK.pack(BINARY_ACK_TYPE, snap.seq))
-            )
-            self._acks.add(task)
-            task.add_done_callback(self._acks.discard)
+            self._fire(self.ws.send_bytes(BINARY_ACK.pack(BINARY_ACK_TYPE, snap.seq)))
+
+    def _on_update(self, data: bytes) -> None:
+        """A v2 update frame: counted, decoded, applied to the view (docs/protocol.md, "Keeping
+        the view"); never acknowledged. A frame that does not fit asks for a RESYNC."""
+        now = time.monotonic()
+        if self._last_snapshot:
+            self.stats.intervals_ms.append((now - self._last_snapshot) * 1000.0)
+        self._last_snapshot = now
+        self.stats.snapshots += 1
+        self.stats.bytes_received += len(data)
+        try:
+            update = decode_update(data)
+        except ProtocolError as exc:
+            self._lost_view("BAD_UPDATE", exc.message)
+            return
+        if self._need_resync and not update.resync:
+            return  # a RESYNC is on its way: nothing before it fits a view
+        try:
+            self.v2view.apply(update)
+        except ProtocolError as exc:
+            self._lost_view("VIEW_GAP", exc.message)
+            return
+        self._need_resync = False
+        self._seq = update.seq
+        mine = self.v2view.entities.get(self.ship)
+        if mine is None:
+            return
+        self.pos = mine.metres_at(update.tick)
+        self.angle = mine.angle_at(update.tick) / 65536.0 * 2.0 * math.pi
+        # the docked flag of a record of this update (not a reference held from before); an
+        # update built before the undocked event may still say docked: events win
+        fresh = mine.t0 == update.tick
+        if fresh and (update.seq > self._undocked_seq + 1 or not (mine.flags & 1)):
+            self.docked = bool(mine.flags & 1)
+
+    def _lost_view(self, code: str, why: str) -> None:
+        """The v2 view is wrong (`why`): count it under `code`, send `resync` (once) and wait
+        for the RESYNC."""
+        self.view_errors.append(why)
+        del self.view_errors[:-20]
+        self.stats.errors += 1
+        self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
+        if self._need_resync:
+            return  # already asked
+        self._need_resync = True
+        self.resyncs_asked += 1
+        if self.ws is not None and not self.ws.closed:
+            self._fire(self.ws.send_str('{"t":"resync"}'))
+
+    def _fire(self, write: Any) -> None:
+        """Run a socket write without waiting for it (kept referenced until it is done)."""
+        task = asyncio.ensure_future(write)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     def next_rid(self) -> str:
         """A fresh request id for a trade or purchase (the idempotency key of the request)."""
@@ -276,7 +373,11 @@ class Bot:
         return self.gm_done[done]
 
     def positions(self) -> dict[int, tuple[float, float]]:
-        """Every entity in the bot's view (track_view) with its position in metres."""
+        """Every entity in the bot's view (v1: with track_view) with its position in metres
+        (v2: predicted at the last update's tick)."""
+        if self.protocol == 2:
+            tick = self.v2view.tick
+            return {ident: ref.metres_at(tick) for ident, ref in self.v2view.entities.items()}
         return {
             int(r["id"]): (float(r["x"]) / POS_SCALE, float(r["y"]) / POS_SCALE) for r in self.view
         }
@@ -320,6 +421,23 @@ class Bot:
         thrust = 1.0 if abs(error) < 0.6 else 0.2
         return thrust, turn
 
+    async def steer(self, thrust: float, turn: float, brake: bool = False) -> None:
+        """Send held controls: v1's `input` message, or v2's 4-byte binary controls frame
+        (no ship id: they act on the ship the session commands)."""
+        assert self.ws is not None
+        if self.protocol == 2:
+            await self.ws.send_bytes(encode_controls(thrust, turn, brake))
+        else:
+            await self.send(
+                {
+                    "t": "input",
+                    "ship": self.ship,
+                    "thrust": thrust,
+                    "turn": round(turn, 3),
+                    "brake": brake,
+                }
+            )
+
     async def fly(self, seconds: float) -> None:
         """Undock, fly between stations, fields and open space like a player, and jump now and
         then. Controls are checked a few times a second and sent when they change."""
@@ -345,15 +463,7 @@ class Bot:
                 # every couple of seconds, not a stream of identical messages
                 now = time.monotonic()
                 if abs(thrust - sent[0]) > 0.1 or abs(turn - sent[1]) > 0.15 or now - sent_at > 2.0:
-                    await self.send(
-                        {
-                            "t": "input",
-                            "ship": self.ship,
-                            "thrust": thrust,
-                            "turn": round(turn, 3),
-                            "brake": False,
-                        }
-                    )
+                    await self.steer(thrust, turn)
                     sent, sent_at = (thrust, turn), now
                 if self.jump_every_s > 0 and time.monotonic() > next_jump and self.system:
                     links = self.system.get("links") or []

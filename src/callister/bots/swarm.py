@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from callister.bots.client import Bot, BotStats
+from callister.bots.client import Bot, BotStats, check_protocol
 from callister.server.metrics import percentiles
 
 
@@ -65,8 +65,12 @@ async def run_swarm(
     ramp_s: float | None = None,
     ack_every: int = 2,
     progress: bool = False,
+    protocol: int = 1,
 ) -> dict[str, Any]:
-    """Start `count` bots against `url` (ramped over `ramp_s`), fly for `seconds`, summarise."""
+    """Start `count` bots against `url` (ramped over `ramp_s`), fly for `seconds`, summarise.
+    `protocol`: the wire protocol's version the bots speak (1, or 2: no acks, so `ack_every`
+    does not apply; `snapshots` then counts v2 updates)."""
+    check_protocol(protocol)
     http = http_url_for(url)
     prefix = prefix or f"bot{secrets.token_hex(3)}"
     ramp = ramp_s if ramp_s is not None else min(10.0, count / 50.0)
@@ -82,6 +86,7 @@ async def run_swarm(
                 jump_every_s=jump_every_s,
                 ack_every=ack_every,
                 rng=random.Random(f"{prefix}-{i}"),
+                protocol=protocol,
             )
             for i in range(count)
         ]

@@ -24,6 +24,7 @@ from callister.cli.common import (
     switch,
     with_default,
 )
+from callister.protocol.limits import PROTOCOL_VERSIONS
 
 Measure = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -225,6 +226,14 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
     with_default("--clients", 100, "bots, spread over the gateways"),
     with_default("--seconds", 30.0, "measured seconds per phase"),
     with_default("--jump-every", 5.0, "seconds between a bot's jumps"),
+    option(
+        "--protocol",
+        type=int,
+        choices=PROTOCOL_VERSIONS,
+        default=1,
+        help="wire protocol the bots speak in both phases (`callister bots --protocol`); 2 "
+        "needs gateways that answer v2 (default %(default)s)",
+    ),
     switch("--no-single", "skip the single-process comparison run"),
     switch("--zone-scaling", "also measure zone scaling (1 vs 2 workers)"),
     switch("--zones-only", "only the zone scaling measurement (no bots, no single-process run)"),
@@ -245,11 +254,11 @@ def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
     """the cluster (workers + gateways over NATS) under N bots; vs the single process
 
     Start a private nats-server, W `callister worker` and G `callister gateway` processes on
-    fresh PostgreSQL schemas, run N jumping bots over the gateways, and report tick times (worst
-    worker), hand-off latency between workers and CPU per connected player-second; then the same
-    bots against `callister serve` (cost_ratio). --zone-scaling adds: busy zones generated
-    inside 1 and then 2 workers, the most each carries within the p99 tick threshold. Progress
-    goes to stderr.
+    fresh PostgreSQL schemas, run N jumping bots (speaking --protocol) over the gateways, and
+    report tick times (worst worker), hand-off latency between workers and CPU per connected
+    player-second; then the same bots against `callister serve` (cost_ratio). --zone-scaling
+    adds: busy zones generated inside 1 and then 2 workers, the most each carries within the p99
+    tick threshold. Progress goes to stderr.
     """
     from pathlib import Path
 
@@ -261,6 +270,7 @@ def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         args.clients,
         args.seconds,
         jump_every=args.jump_every,
+        protocol=args.protocol,
         single=not args.no_single,
         players=not args.zones_only,
         zone_scaling=args.zone_scaling or args.zones_only,

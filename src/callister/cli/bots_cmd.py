@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from callister.cli.common import add_command, emit_json, json_switch, option, with_default
+from callister.protocol.limits import PROTOCOL_VERSIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,13 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
             default=None,
             help="seconds over which bots connect (default: count/50, at most 10)",
         ),
-        with_default("--ack-every", 2, "acknowledge every n-th snapshot, 1: every one"),
+        option(
+            "--protocol",
+            type=int,
+            choices=PROTOCOL_VERSIONS,
+            default=1,
+            help="wire protocol version the bots speak (docs/protocol.md): 1, binary snapshots "
+            "they acknowledge and JSON input; 2, delta updates with no acks, binary controls, "
+            "a resync on a gap (the server must answer v2, or each bot fails saying so); "
+            "default %(default)s",
+        ),
+        with_default("--ack-every", 2, "v1: acknowledge every n-th snapshot, 1: every one"),
         option("--prefix", default=None, help="bot name prefix (default: random)"),
         json_switch("print the summary as JSON"),
         help="run N bot players against a server",
         description="Run N real WebSocket clients that register, undock, fly and jump, then print "
-        "a summary. The server must allow that many registrations per minute from this address "
-        "(setting register_per_minute).",
+        "a summary (`snapshots`: v1 snapshots or v2 updates received). The server must allow "
+        "that many registrations per minute from this address (setting register_per_minute).",
     )
 
 
@@ -48,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             ramp_s=args.ramp,
             ack_every=args.ack_every,
             progress=not args.json,
+            protocol=args.protocol,
         )
     )
     if args.json:
