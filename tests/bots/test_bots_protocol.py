@@ -21,7 +21,7 @@ from tests.command_line import run_callister
 from tests.conftest import LiveServer, make_settings, running
 from tests.waiting import until
 
-from callister.bots.client import Bot, ProtocolMismatch
+from callister.bots.client import RESYNC_PATIENCE, Bot, ProtocolMismatch
 from callister.bots.swarm import run_swarm
 from callister.protocol.updates import Body, encode_update
 
@@ -152,6 +152,23 @@ async def test_a_gap_or_a_bad_frame_asks_for_a_resync(
     bot._on_frame(encode_update(view.tick + 2, view.seq + 1, view.origin, [], [ghost], []))
     assert bot.stats.error_codes["VIEW_GAP"] == 2 and bot.resyncs_asked == 2
     assert bot.stats.failure is None
+    await bot.close()
+
+
+async def test_a_resync_that_does_not_come_is_asked_for(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    bot = await v2_bot(live, http, "v2wait", jump_every_s=0)
+    sent = Sent(bot)
+    await until(pumping(bot, lambda: bot.v2view.seq > 2), "a few updates applied")
+    # as on entering a system, the view restarts and the bot waits for the RESYNC the server
+    # sends then unasked; this `system` did not come from the server, so no RESYNC follows
+    bot._on_frame(json.dumps({"t": "system", "system": bot.system, "tick": 0, "gates": []}))
+    assert bot.v2view.entities == {} and bot.resyncs_asked == 0
+    await until(pumping(bot, lambda: bot.ship in bot.v2view.entities), "the view back")
+    assert sent.json.count({"t": "resync"}) == 1 and bot.resyncs_asked == 1
+    assert bot.stats.error_codes == {"VIEW_GAP": 1}
+    assert bot.view_errors == [f"no RESYNC in {RESYNC_PATIENCE} updates"]
     await bot.close()
 
 

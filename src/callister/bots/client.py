@@ -73,6 +73,10 @@ class GmRefused(RuntimeError):
         self.code, self.message = code, message
 
 
+RESYNC_PATIENCE = 40
+"""v2: updates a bot ignores while it waits for a RESYNC before it asks (again) for one."""
+
+
 class ProtocolMismatch(RuntimeError):
     """The server's welcome names another protocol version than the bot asked for."""
 
@@ -140,7 +144,7 @@ class Bot:
         # v2: the view kept from the update frames, and whether it waits for a RESYNC (after
         # connecting, entering a system, or finding a gap: then updates are ignored until one)
         self.v2view = ClientView()
-        self._need_resync = True
+        self._need_resync, self._asked_resync, self._ignored = True, False, 0
         self.resyncs_asked = 0  # `resync` messages sent on finding a gap
         self.view_errors: list[str] = []  # what did not fit (the newest 20)
         self._sends: set[asyncio.Future[None]] = set()  # fire-and-forget writes (acks, resync)
@@ -167,7 +171,7 @@ class Bot:
         self.ship, self.system, self.welcome = 0, None, {}
         self.views, self.view = {0: EMPTY_RECORDS}, EMPTY_RECORDS
         self._last_snapshot = 0.0
-        self.v2view, self._need_resync = ClientView(), True
+        self._wait_resync()
         self.ws = await self.http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
         hello: dict[str, Any] = {"t": "hello", "token": self.token, "v": self.protocol}
         if self.world is not None:
@@ -221,8 +225,7 @@ class Bot:
             self.system = msg["system"]
             self.views = {0: EMPTY_RECORDS}
             self.view = EMPTY_RECORDS
-            # v2: the first update in a system is a RESYNC (the server sends it unasked)
-            self.v2view, self._need_resync = ClientView(), True
+            self._wait_resync()
         elif kind == "ents":
             for ent in msg["ents"]:
                 self.names[int(ent["id"])] = ent["name"]
@@ -298,13 +301,18 @@ class Bot:
             self._lost_view("BAD_UPDATE", exc.message)
             return
         if self._need_resync and not update.resync:
-            return  # a RESYNC is on its way: nothing before it fits a view
+            # a RESYNC is on its way: nothing before it fits a view; if it does not come,
+            # ask (again)
+            self._ignored += 1
+            if self._ignored % RESYNC_PATIENCE == 0:
+                self._lost_view("VIEW_GAP", f"no RESYNC in {self._ignored} updates", again=True)
+            return
         try:
             self.v2view.apply(update)
         except ProtocolError as exc:
             self._lost_view("VIEW_GAP", exc.message)
             return
-        self._need_resync = False
+        self._need_resync, self._asked_resync, self._ignored = False, False, 0
         self._seq = update.seq
         mine = self.v2view.entities.get(self.ship)
         if mine is None:
@@ -317,16 +325,22 @@ class Bot:
         if fresh and (update.seq > self._undocked_seq + 1 or not (mine.flags & 1)):
             self.docked = bool(mine.flags & 1)
 
-    def _lost_view(self, code: str, why: str) -> None:
-        """The v2 view is wrong (`why`): count it under `code`, send `resync` (once) and wait
-        for the RESYNC."""
+    def _wait_resync(self) -> None:
+        """v2, on connecting and entering a system: the view restarts, and the server's next
+        update is a RESYNC (it sends it unasked)."""
+        self.v2view = ClientView()
+        self._need_resync, self._asked_resync, self._ignored = True, False, 0
+
+    def _lost_view(self, code: str, why: str, again: bool = False) -> None:
+        """The v2 view is wrong (`why`): count it under `code`, send `resync` (once, unless
+        `again`) and wait for the RESYNC."""
         self.view_errors.append(why)
         del self.view_errors[:-20]
         self.stats.errors += 1
         self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
-        if self._need_resync:
-            return  # already asked
-        self._need_resync = True
+        if self._asked_resync and not again:
+            return  # asked already: the RESYNC is on its way
+        self._need_resync, self._asked_resync, self._ignored = True, True, 0
         self.resyncs_asked += 1
         if self.ws is not None and not self.ws.closed:
             self._fire(self.ws.send_str('{"t":"resync"}'))
