@@ -10,21 +10,33 @@ The client here is written from docs/protocol.md alone: it never acknowledges an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-from tests.cluster._support import add_worker, first_home_zone, start_worker_and_gateway
+from aiohttp import WSMsgType, web
+from tests.cluster._support import (
+    NatsServer,
+    add_worker,
+    first_home_zone,
+    ready,
+    start_worker_and_gateway,
+)
 
+import callister.cluster.gateway as edge
 from callister.bots.client import Bot
-from callister.cluster.procs import Cluster
+from callister.cluster.procs import Cluster, free_port
+from callister.cluster.subjects import GATEWAY
 from callister.protocol.controls import encode_controls
 from callister.protocol.errors import ProtocolError
 from callister.protocol.updates import ClientView, Update, decode_update
+from callister.server.settings import load_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -36,8 +48,10 @@ class V2Client:
     """A v2 player through gateway g1: every frame it receives, in order (`frames`: JSON
     messages as dicts, updates decoded), and the view those updates keep."""
 
-    def __init__(self, cluster: Cluster, http: aiohttp.ClientSession, name: str) -> None:
-        self.g = cluster.procs["g1"]
+    def __init__(
+        self, cluster: Cluster, http: aiohttp.ClientSession, name: str, gateway: Any = None
+    ) -> None:
+        self.g = gateway or cluster.procs["g1"]  # (anything with the gateway's url and ws)
         self.http, self.name = http, name
         self.frames: list[dict[str, Any] | Update] = []
         self.view = ClientView()
@@ -254,4 +268,87 @@ async def test_a_v2_client_gets_a_fresh_view_after_its_worker_dies(cluster: Clus
         assert_fresh_view(a, again)
         assert home in cluster.health(other)["zones"]
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
+        await a.close()
+
+
+@dataclass
+class InProcessGateway:
+    edge: edge.EdgeGateway
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+@contextlib.asynccontextmanager
+async def in_process_gateway(
+    cluster: Cluster, nats_server: NatsServer, name: str
+) -> AsyncIterator[InProcessGateway]:
+    """Gateway `name` in this process (the cluster's settings, the gateway's nkey), serving
+    HTTP and WebSockets on a free port until it routes to the cluster's workers."""
+    env = {**cluster.env, "CALLISTER_NATS_NKEY": str(nats_server.keys[GATEWAY])}
+    port = free_port()
+    settings = load_settings(
+        env=env, db=cluster.db, nats_url=cluster.nats_url, node_name=name, port=port
+    )
+    app = edge.build_gateway_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    gateway = next(v for v in app.values() if isinstance(v, edge.EdgeGateway))
+    try:
+        workers = sum(1 for p in cluster.procs.values() if p.role == "worker")
+        await until(lambda: len(gateway.directory.alive()) >= workers, 30, "workers seen")
+        yield InProcessGateway(gateway, port)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_v2_update_the_gateway_cannot_write_is_followed_by_a_resync(
+    cluster: Cluster, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A v2 update is a delta against the one before: the gateway (in this process) finds the
+    client backed up for three updates and skips them, as a slow socket in one process. The
+    client must not get the next deltas (they would not fit its view): it gets a RESYNC, its
+    `seq` jumping, and its view stays exact."""
+    cluster.start("worker", "w1")
+    await ready(cluster, "w1")
+    async with (
+        aiohttp.ClientSession() as http,
+        in_process_gateway(cluster, nats_server, "g1") as g,
+    ):
+        a = V2Client(cluster, http, "backed-up-v2", gateway=g)
+        await a.connect()
+        assert a.welcome["v"] == 2
+        await a.undock()
+        await a.controls(1.0, 0.5)  # turning: its records keep changing
+        await until(lambda: len(a.updates()) >= 5, 15, "updates")
+        skip = {"left": 0}
+        write = edge.write_frame_now
+
+        def backed_up(ws: Any, data: bytes, opcode: WSMsgType, backlog: int) -> bool:
+            if opcode == WSMsgType.BINARY and skip["left"] > 0:
+                skip["left"] -= 1
+                return False  # the client's socket is backed up: not written
+            return write(ws, data, opcode, backlog)
+
+        monkeypatch.setattr(edge, "write_frame_now", backed_up)
+        n = len(a.updates())
+        skip["left"] = 3
+        await until(lambda: len(a.updates()) >= n + 20, 15, "20 more updates")
+        after = a.updates()[n:]
+        assert skip["left"] == 0
+        resync = next((i for i, u in enumerate(after) if u.resync), None)
+        assert resync is not None, "no RESYNC after the skipped updates"
+        assert after[resync].seq > a.updates()[n - 1].seq + 3, "the seq should jump"
+        assert all(not u.resync for u in after[resync + 1 :])
+        seqs = [u.seq for u in after[resync:]]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert not a.misfits and not a.errors(), (a.misfits, a.errors())
+        assert g.edge.metrics.counters["callister_snapshots_skipped_total"] >= 3
         await a.close()
