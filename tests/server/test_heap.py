@@ -71,17 +71,77 @@ def test_the_slack_collects_a_due_young_generation_only_when_its_pause_fits(
     try:
         assert gc.get_threshold() == heap.BACKSTOP
         kept = _allocate_past(heap.THRESHOLD[0])
-        assert gc.get_count()[0] >= heap.THRESHOLD[0]
-        slack.took[0] = 0.010  # its last young collection paused 10 ms
+        young = gc.get_count()[0]
+        assert young >= heap.THRESHOLD[0]
+        slack.per_object[0] = 0.010 / young  # this young generation would pause 10 ms
+        assert slack.estimate(0, young) == pytest.approx(0.010)
         assert not slack.collect(0.005)  # 5 ms to the next deadline: it waits
         assert gc.get_count()[0] >= heap.THRESHOLD[0]
         assert slack.collect(0.050)  # 50 ms: it runs now
-        assert gc.get_count()[0] < heap.THRESHOLD[0]
+        assert gc.get_count()[0] < heap.MIN_YOUNG
         assert not slack.collect(0.050)  # nothing due any more
+        # what it left alive is counted into the middle generation, and its rate measured
+        assert slack.older[0] >= len(kept)
+        assert slack.per_object[0] != pytest.approx(0.010 / young)
         del kept
     finally:
         slack.stop()
     assert gc.get_threshold() == heap.THRESHOLD
+    assert slack._observe not in gc.callbacks
+
+
+def test_the_young_generation_is_collected_at_the_size_the_slacks_allow(
+    unfrozen: None,
+) -> None:
+    """Short slacks (several systems' deadlines interleaved) make it collect the young
+    generation smaller and sooner: left to grow to THRESHOLD[0] it would fit none of them
+    and end at CPython's backstop, the longest pause (97 ms at 1,000 clients, measured)."""
+    slack = heap.SlackCollector()
+    slack.start()
+    try:
+        slack.per_object[0] = 1e-6  # 1 µs an object: 10,000 objects pause 10 ms
+        for _ in range(heap.OFFERS):
+            slack.offers.append(0.015)  # every idle moment lasts 15 ms
+        assert slack.young_target() == 12_000  # 0.8 x 15 ms at 1 µs an object
+        kept = _allocate_past(14_000)
+        assert gc.get_count()[0] < heap.THRESHOLD[0]  # not due by the old fixed threshold
+        assert not slack.collect(0.010)  # 16,000 objects, 16 ms: not in this 10 ms
+        assert slack.collect(0.025)  # but in a longer one
+        assert gc.get_count()[0] < heap.MIN_YOUNG
+        del kept
+        # no slack seen (an overloaded server): the fixed threshold, never below MIN_YOUNG
+        slack.offers.clear()
+        assert slack.young_target() == heap.THRESHOLD[0]
+        slack.offers.append(0.0)
+        assert slack.young_target() == heap.MIN_YOUNG
+    finally:
+        slack.stop()
+
+
+def test_an_older_generations_estimate_grows_with_what_was_promoted_into_it(
+    unfrozen: None,
+) -> None:
+    """After a burst of logins, the middle generation holds every session's objects: its next
+    collection's estimate counts them (a fixed guess from its last, small, pause started one
+    of 56-147 ms inside a 50 ms tick)."""
+    slack = heap.SlackCollector()
+    slack.start()
+    try:
+        before = slack.estimate(1, 0)
+        kept = _allocate_past(20_000)
+        gc.collect(0)  # the young collection promotes them
+        assert slack.older[0] >= len(kept)
+        assert slack.estimate(1, 0) >= before + len(kept) * slack.per_object[1]
+        gc.collect(1)  # a middle collection moves them on to the oldest generation
+        assert slack.older[0] == 0 and slack.older[1] >= len(kept)
+        gc.collect(2)  # a full one keeps what is still alive there
+        assert slack.older[0] == 0 and slack.older[1] >= len(kept)
+        with_them = slack.older[1]
+        del kept  # freed by their reference count: no collection sees them go
+        gc.collect(2)
+        assert slack.older[1] <= with_them - 20_000  # but a full collection counts what is left
+    finally:
+        slack.stop()
 
 
 def test_an_old_generation_waits_for_slack_and_not_longer_than_its_limit(
@@ -90,7 +150,7 @@ def test_an_old_generation_waits_for_slack_and_not_longer_than_its_limit(
     slack = heap.SlackCollector()
     slack.start()
     try:
-        slack.took = [10.0, 10.0, 10.0]  # nothing fits any slack
+        slack.per_object = [1.0, 1.0, 1.0]  # nothing fits any slack
         kept = _allocate_past(heap.THRESHOLD[0])
         full = [-1]  # the generation collected last
         real = gc.collect

@@ -19,6 +19,7 @@ server reports them (/healthz?zone=).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -50,7 +51,9 @@ _GC_METRIC = re.compile(r"^(callister_gc_\w+) ([0-9.eE+-]+)$", re.M)
 
 def _collector(heap: list[tuple[float, dict[str, str]]], settle_s: float) -> dict[str, Any]:
     """The server's garbage collections over the measured window (server/heap.py's metrics):
-    how many, how many full, the seconds paused, and the longest full pause seen."""
+    how many, how many middle and full, the seconds paused, and the longest middle and full
+    pauses seen (each generation's last pause, read once a second: a pause shows when its
+    generation's count grew)."""
     window = [x for x in heap if heap and x[0] >= heap[0][0] + settle_s] or heap
     if len(window) < 2:
         return {}
@@ -59,12 +62,25 @@ def _collector(heap: list[tuple[float, dict[str, str]]], settle_s: float) -> dic
     def grew(name: str) -> float:
         return float(last.get(name, 0)) - float(first.get(name, 0))
 
-    fulls = {float(m.get("callister_gc_full_pause_ms", 0)) for _, m in window}
+    def longest(generation: str) -> float:
+        count, pause = (
+            f"callister_gc_{generation}_collections_total",
+            f"callister_gc_{generation}_pause_ms",
+        )
+        seen = [
+            float(now.get(pause, 0))
+            for (_, before), (_, now) in itertools.pairwise(window)
+            if float(now.get(count, 0)) > float(before.get(count, 0))
+        ]
+        return max(seen, default=0.0)
+
     return {
         "collections": int(grew("callister_gc_collections_total")),
+        "middle_collections": int(grew("callister_gc_middle_collections_total")),
         "full_collections": int(grew("callister_gc_full_collections_total")),
         "paused_ms": round(grew("callister_gc_pause_seconds_total") * 1000.0, 1),
-        "full_pause_ms_max": max(fulls) if grew("callister_gc_full_collections_total") else 0.0,
+        "middle_pause_ms_max": longest("middle"),
+        "full_pause_ms_max": longest("full"),
     }
 
 
