@@ -1,7 +1,7 @@
 """`callister bench cluster --protocol`: the wire protocol reaches every `callister bots`
 command line it builds (both phases build them the same way: `bots_commands`), the command line
 the real parser reads, and the bench's JSON records it. A version the bots do not speak is
-refused before anything starts. (A real cluster run with v2 needs gateways that relay v2.)"""
+refused before anything starts."""
 
 from __future__ import annotations
 

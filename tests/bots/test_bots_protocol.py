@@ -175,7 +175,8 @@ async def test_a_resync_that_does_not_come_is_asked_for(
 async def test_a_v2_bot_refuses_a_server_that_answers_v1(
     live: LiveServer, http: aiohttp.ClientSession
 ) -> None:
-    live.services.gateway.speaks_v2 = False  # as a gateway relaying v1 only answers
+    # this server now answers every hello as one from before v2 did (welcome.v 1, v1 frames)
+    live.services.gateway.version = lambda hello: 1  # type: ignore[method-assign]
     bot = Bot(live.http, live.ws, "v2refused", session=http, protocol=2)
     await bot.register()
     with pytest.raises(ProtocolMismatch, match=r"asked for protocol v2.*welcome says v1"):

@@ -30,10 +30,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 WORLD = "infinity"
 
 
-async def undocked(cluster: Cluster, http: aiohttp.ClientSession, name: str, v: int) -> Bot:
+async def undocked(cluster: Cluster, http: aiohttp.ClientSession, name: str) -> Bot:
+    """A v1 player (held binary controls of v2: tests/cluster/test_cluster_v2.py)."""
     g = cluster.procs["g1"]
     bot = Bot(g.url, g.ws, name, session=http, jump_every_s=0)
-    bot.hello_extra = {"v": v}  # a v2 client hears welcome.v 1 from a cluster: JSON `input`
     await bot.register()
     await bot.connect()
     await bot.send({"t": "undock", "ship": bot.ship})
@@ -67,16 +67,15 @@ async def arrives_thrusting(bot: Bot, home: tuple[int, int], seen: list[dict[str
     assert not errors, errors
 
 
-@pytest.mark.parametrize("v", [1, 2])
 async def test_controls_changed_while_the_gateway_re_attaches_are_held_on_arrival(
-    cluster: Cluster, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch, v: int
+    cluster: Cluster, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The destination worker (in this process) holds the gateway's attach back: the client
     presses thrust meanwhile (the gateway drops what the client sends while it re-attaches);
     once attached, the ship thrusts there."""
     await start_worker_and_gateway(cluster)
     async with aiohttp.ClientSession() as http:
-        bot = await undocked(cluster, http, f"holder{v}", v)
+        bot = await undocked(cluster, http, "holder1")
         async with in_process_worker(cluster, nats_server, "w2") as w2:
             asked, release = asyncio.Event(), asyncio.Event()
             settled = w2._settled
@@ -112,7 +111,7 @@ async def test_controls_sent_to_the_source_while_the_ship_departs_are_held_on_ar
     cluster.start("gateway", "g1")
     await ready(cluster, "g1")
     async with aiohttp.ClientSession() as http, in_process_worker(cluster, nats_server, "w1") as w1:
-        bot = await undocked(cluster, http, "departer1", 1)
+        bot = await undocked(cluster, http, "departer1")
         await add_worker(cluster, "w2", workers=2)  # the emptier: the next system goes there
         departing, release = asyncio.Event(), asyncio.Event()
         handoff_db = w1.handoff_db

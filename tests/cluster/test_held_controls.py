@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from callister.cluster.gateway import held_controls, ship_changed
+from callister.cluster.gateway import held_controls, is_resync, ship_changed
 from callister.cluster.remote import BINARY, CLOSE, TEXT
 from callister.protocol.controls import encode_controls
 from callister.protocol.messages import encode_server
+from callister.protocol.snapshot import encode_snapshot
+from callister.protocol.updates import encode_update
 
 
 def text(obj: object) -> bytes:
@@ -65,3 +68,14 @@ def test_a_new_ship_is_told_by_respawned_and_view_events() -> None:
     # a player's words are escaped inside their string: never mistaken for the event
     chat = encode_server("chat", text='"kind":"respawned"').encode()
     assert not ship_changed(chat)
+
+
+def test_a_resync_is_a_v2_update_with_its_flag() -> None:
+    """What the gateway waits for after skipping a v2 update (`EdgeGateway._skipped`)."""
+    assert is_resync(encode_update(5, 9, (0, 0), [], [], [], resync=True))
+    assert is_resync(memoryview(encode_update(5, 9, (0, 0), [], [], [], resync=True)))
+    assert not is_resync(encode_update(5, 9, (0, 0), [], [], [9]))
+    none = np.zeros(0, np.uint64)
+    assert not is_resync(encode_snapshot(5, 9, 0, none, none))  # a v1 snapshot, full or not
+    assert not is_resync(b"\x02")
+    assert not is_resync(b"")

@@ -74,6 +74,7 @@ def test_the_slack_collects_a_due_young_generation_only_when_its_pause_fits(
         young = gc.get_count()[0]
         assert young >= heap.THRESHOLD[0]
         slack.per_object[0] = 0.010 / young  # this young generation would pause 10 ms
+        slack.offers.extend([0.050] * heap.OFFERS)  # and the slacks have been long: its target
         assert slack.estimate(0, young) == pytest.approx(0.010)
         assert not slack.collect(0.005)  # 5 ms to the next deadline: it waits
         assert gc.get_count()[0] >= heap.THRESHOLD[0]
@@ -108,7 +109,12 @@ def test_the_young_generation_is_collected_at_the_size_the_slacks_allow(
         assert not slack.collect(0.010)  # 16,000 objects, 16 ms: not in this 10 ms
         assert slack.collect(0.025)  # but in a longer one
         assert gc.get_count()[0] < heap.MIN_YOUNG
-        del kept
+        # outgrown every slack (a burst with none): at the next idle moment, slack or not
+        slack.per_object[0] = 1e-6  # (the collection above measured its own rate)
+        more = _allocate_past(heap.OVERDUE * 12_000)
+        assert slack.collect(0.0)
+        assert gc.get_count()[0] < heap.MIN_YOUNG
+        del kept, more
         # no slack seen (an overloaded server): the fixed threshold, never below MIN_YOUNG
         slack.offers.clear()
         assert slack.young_target() == heap.THRESHOLD[0]
@@ -154,7 +160,8 @@ def test_an_old_generation_waits_for_slack_and_not_longer_than_its_limit(
         kept = _allocate_past(heap.THRESHOLD[0])
         full = [-1]  # the generation collected last
         real = gc.collect
-        monkeypatch.setattr(gc, "get_count", lambda: (heap.THRESHOLD[0], 0, heap.THRESHOLD[2]))
+        # (a young generation at its smallest: not overdue, which would run it at once)
+        monkeypatch.setattr(gc, "get_count", lambda: (heap.MIN_YOUNG, 0, heap.THRESHOLD[2]))
         monkeypatch.setattr(gc, "collect", lambda g=2: full.__setitem__(0, g) or real(g))
         # (the collector's counts and clock are set by hand: reaching a full collection's
         # counts for real takes minutes of allocation)

@@ -78,3 +78,36 @@ async def test_trading_locking_and_flying_each_reach_the_status_and_nothing_else
     changes = _changes(seen["status"])
     assert all(changes), [c for c in changes if not c]  # every status changed something
     assert not bot.stats.error_codes
+
+
+async def test_a_ship_that_just_flies_builds_a_status_only_when_one_is_due(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Fuel burning by whole units changes the status mark at every status turn; the change
+    is held back for SLOW_STATUS_EVERY ticks (it creeps), and building the status at every
+    turn only to hold it back was half the status work of a crowd (`callister bench crowd`)."""
+    fanout = live.services.gateway.fanout
+    bot = await player(live, http, "Cruiser")
+    other = await player(live, http, "Watcher")
+    seen = record(bot, "status")
+    await pump_until([bot], lambda: bot.status is not None)
+    await undock(bot, other)
+    built: list[int] = []
+    real = fanout._status
+
+    def counted(msg: Any, zone: Any, session: Any, pilot: Any) -> int | None:
+        if session.account.id == bot.welcome["account"]:
+            built.append(msg.tick)
+        return real(msg, zone, session, pilot)
+
+    fanout._status = counted  # (counts the builds; the real one runs)
+    try:
+        await bot.send({"t": "input", "ship": bot.ship, "thrust": 1.0, "turn": 0.3, "brake": False})
+        before = len(seen["status"])
+        await asyncio.gather(bot.pump(6.0), other.pump(6.0))
+    finally:
+        del fanout._status
+    sent = len(seen["status"]) - before
+    assert sent >= 2  # the fuel burned: the client heard it (every SLOW_STATUS_EVERY ticks)
+    assert len(built) <= sent + 3, (built, sent)  # and nothing was built only to be held back
+    assert all(_changes(seen["status"]))

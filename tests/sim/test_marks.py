@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from callister.protocol.intents import Input
-from callister.sim.marks import status_marks
+from callister.sim.marks import status_marks, steady_marks
 
 from ._support import STATION, duel, fire, run
 
@@ -61,3 +61,18 @@ def test_a_docked_ship_and_an_undocked_one_have_different_marks() -> None:
     z.add_ship(6, 6, z.content.starter_hull, x=STATION.x + 150.0, y=0.0)
     assert docked != _marks(z, [6])[0]
     assert _marks(z, [2])[0] == start
+
+
+def test_steady_marks_leave_fuel_and_energy_out_and_give_them_apart() -> None:
+    z = duel(5000.0)
+    marks0, drift0 = steady_marks(z.store, [1, 99], z.tick)
+    assert marks0[1] == 0 and drift0[1] == (0.0, 0.0)  # not held
+    assert drift0[0] == (round(z.vitals(1).energy), round(z.ship_state(1).fuel or 0.0))
+    z.submit(Input(1, 1, thrust=1.0, turn=0.0, brake=False))
+    full0 = _marks(z, [1])[0]
+    for _ in range(400):  # long enough to burn whole units of fuel
+        z.step()
+    marks1, drift1 = steady_marks(z.store, [1], z.tick)
+    assert drift1[0][1] < drift0[0][1]  # fuel burned...
+    assert _marks(z, [1])[0] != full0  # ...which moves the full mark
+    assert marks1[0] == marks0[0]  # and not the steady one

@@ -231,8 +231,8 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
         type=int,
         choices=PROTOCOL_VERSIONS,
         default=1,
-        help="wire protocol the bots speak in both phases (`callister bots --protocol`); 2 "
-        "needs gateways that answer v2 (default %(default)s)",
+        help="wire protocol the bots speak in both phases (`callister bots --protocol`; "
+        "recorded as `protocol`) (default %(default)s)",
     ),
     switch("--no-single", "skip the single-process comparison run"),
     switch("--zone-scaling", "also measure zone scaling (1 vs 2 workers)"),

@@ -36,7 +36,7 @@ from callister.cluster.remote import (
     CLOSE,
     HEARTBEAT_EVERY,
     MOVED,
-    RELAYS_V2,
+    RESYNC,
     TEXT,
     Batcher,
     frames,
@@ -54,6 +54,7 @@ from callister.protocol.controls import CONTROLS, CONTROLS_TYPE, decode_controls
 from callister.protocol.errors import ErrorCode, ProtocolError
 from callister.protocol.limits import MAX_HTTP_BODY
 from callister.protocol.messages import Hello, InputMsg, decode_client, error_message
+from callister.protocol.updates import FLAG_RESYNC, MSG_UPDATE
 from callister.server import app as server_app
 from callister.server import http as server_http
 from callister.server import moderation_routes
@@ -97,10 +98,12 @@ class GatewayView:
 
 
 def hello_options(hello: Hello | None) -> dict[str, Any] | None:
-    """What of the client's hello a worker needs (the moderator options), without its token."""
+    """What of the client's hello a worker needs (the protocol version it asked for, the
+    moderator options), without its token."""
     if hello is None:
         return None
     return {
+        "v": hello.v,
         "spectate": hello.spectate,
         "follow": hello.follow,
         "sector": list(hello.sector) if hello.sector is not None else None,
@@ -135,6 +138,14 @@ def held_controls(kind: bytes, data: bytes, v2: bool) -> bool:
 SHIP_CHANGED = (b'"kind":"respawned"', b'"kind":"view"')
 
 
+_UPDATE = bytes([MSG_UPDATE])
+
+
+def is_resync(frame: bytes | memoryview) -> bool:
+    """Whether a binary frame from a worker is a v2 update with the RESYNC flag."""
+    return len(frame) >= 2 and frame[0] == MSG_UPDATE and bool(frame[1] & FLAG_RESYNC)
+
+
 def ship_changed(batch: bytes) -> bool:
     """Whether a worker's frames (a batch, or one JSON frame) may tell a client its session
     commands another ship now. A false alarm only costs a re-attach its re-sent controls."""
@@ -150,7 +161,10 @@ class Relay:
         # attaches to after its first, since the ones sent meanwhile were lost (dropped here
         # while re-attaching, or sent to a worker the ship had already left); None: none yet
         self.controls: tuple[bytes, bytes] | None = None
-        self.v2 = False  # the session speaks protocol v2 (binary controls)
+        self.v2 = False  # the session speaks protocol v2 (binary controls, update frames)
+        # v2: an update was not written to the client (backed up): the worker was asked for a
+        # RESYNC, and the updates before it (deltas against the one missed) are dropped
+        self.resyncing = False
         self.pilots = True  # a player (a spectator steers nothing)
         self.sid = ""
         self.zone = ""
@@ -276,7 +290,7 @@ class EdgeGateway:
     ) -> None:
         relay = Relay(ws, account, address)
         relay.hello = hello
-        relay.v2 = RELAYS_V2 and hello.v == 2
+        relay.v2 = hello.v == 2  # as the worker's session will speak (the attach says so)
         relay.pilots = not hello.spectate
         sender = self._spawn(self._send_loop(relay), f"send {account.id}")
         zone = await self._zone_of(account)
@@ -373,6 +387,8 @@ class EdgeGateway:
                 answer = {"ok": False, "error": repr(exc)}
             if answer.get("ok"):
                 relay.worker = str(answer.get("worker"))
+                relay.v2 = answer.get("v", 1) == 2  # the version the worker's session speaks
+                relay.resyncing = False  # a fresh session there: its first update is a RESYNC
                 relay.attached.set()
                 if relay.controls is not None:
                     # the ship holds what the client last held (lost during the hand-off or
@@ -421,14 +437,19 @@ class EdgeGateway:
                     continue
                 self._reattach(relay, zone, follow)
             elif kind == BINARY:
-                # a slow client skips snapshots; it never acks them, so deltas stay right
-                if relay.queue.empty() and write_frame_now(
+                # a slow client skips snapshots; it never acks them, so v1's deltas stay right
+                # (v2's do not: `_skipped`)
+                if relay.resyncing and not is_resync(payload):
+                    self.metrics.inc("callister_snapshots_skipped_total")
+                elif relay.queue.empty() and write_frame_now(
                     relay.ws, bytes(payload), WSMsgType.BINARY, SNAPSHOT_BACKLOG
                 ):
+                    relay.resyncing = False
                     self.metrics.counters["callister_snapshots_sent_total"] += 1
                     self.metrics.counters["callister_bytes_sent_total"] += len(payload)
                 else:
                     self.metrics.inc("callister_snapshots_skipped_total")
+                    self._skipped(relay, payload)
             elif (
                 kind == TEXT
                 and relay.queue.empty()
@@ -437,6 +458,17 @@ class EdgeGateway:
                 self.metrics.counters["callister_bytes_sent_total"] += len(payload)
             else:  # JSON behind a backlog, and the close after what is queued
                 relay.queue.put_nowait((kind, bytes(payload)))
+
+    def _skipped(self, relay: Relay, payload: memoryview) -> None:
+        """A v2 update not written to the client: the next ones, deltas against it, would not
+        fit the client's view. Ask the worker for a RESYNC (one per missed update or RESYNC)
+        and drop the updates until it comes (`_on_out`): the client sees `seq` jump with the
+        RESYNC flag, as from a backed-up socket in one process (docs/protocol.md)."""
+        if not relay.v2 or payload[:1] != _UPDATE or relay.closed:
+            return
+        relay.resyncing = True
+        if relay.attached.is_set() and relay.worker is not None:
+            self.batcher.add(in_subject(relay.worker), relay.sid, RESYNC, b"")
 
     async def _send_loop(self, relay: Relay) -> None:
         """The slow path: JSON that could not be written at once, in order, then a close."""

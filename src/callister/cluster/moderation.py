@@ -186,12 +186,15 @@ class GatewayModeration(Moderation):
     """
 
     def __init__(self, world: Any, gateway: Any) -> None:
+        self._stopping = False
         super().__init__(world, gateway)
         self.edge = gateway
 
     @property
     def recorders(self) -> dict[str, Any]:
         zones = _ZonesView()
+        if self._stopping:
+            return zones
         for worker in self.edge.directory.alive():
             for zone in worker.zones:
                 zones[zone] = None
@@ -204,6 +207,12 @@ class GatewayModeration(Moderation):
     def start(self) -> None:
         # only the mutes (for the inspector): recording and detecting are the workers'
         self.tasks.append(asyncio.get_running_loop().create_task(self._restore_mutes()))
+
+    async def stop(self) -> None:
+        """`Moderation.stop` with nothing to detach: the zones listed in `recorders` are the
+        workers' (their values None), so stopping a gateway's console failed on them."""
+        self._stopping = True
+        await super().stop()
 
     async def _ask(self, subject: str, value: dict[str, Any], timeout: float) -> dict[str, Any]:
         try:

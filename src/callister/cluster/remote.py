@@ -21,6 +21,15 @@ they are what made a relayed player cost more than a direct one. A batch is a se
 (session id: 32 ASCII bytes, kind: 1 byte, length: uint32 LE, payload); frames of one session
 keep their order.
 - ``cl.hb.worker`` / ``cl.hb.gateway``  heartbeats with load (placement) and liveness.
+
+Relayed sessions speak either protocol version (docs/protocol.md), as the client's hello asks:
+the gateway passes the hello's ``v`` in the attach and the worker's session answers with it. A
+v2 update is a delta against the update before it, so one the gateway cannot write (a backed-up
+client) must not just vanish, as a v1 snapshot may (the client never acks it): the gateway asks
+the worker for a RESYNC (the ``R`` kind, outside the client's message budget) and drops the
+session's updates until a RESYNC comes. A session attached to another worker (a jump's hand-off,
+a live move, a failover) has a fresh view there: its first update is a RESYNC, as on entering a
+system in one process.
 """
 
 from __future__ import annotations
@@ -49,14 +58,10 @@ from callister.cluster.subjects import (  # noqa: F401 (the subjects' builders, 
 
 # kinds of relayed frames (first byte)
 TEXT = b"T"  # a text frame (JSON), either way
-BINARY = b"B"  # a binary frame (snapshot, ack), either way
+BINARY = b"B"  # a binary frame (v1 snapshot and ack, v2 update and controls), either way
 CLOSE = b"C"  # close the client socket (worker -> gateway) / the client left (gateway -> worker)
 MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there (`follow`)
-
-RELAYS_V2 = False
-"""Whether relayed sessions speak protocol v2: not yet (a worker answers a v2 hello with v1, and
-its sessions refuse v2's binary controls), so a gateway remembers only JSON `input` as a
-session's held controls (EdgeGateway: `held_controls`)."""
+RESYNC = b"R"  # gateway -> worker: the client missed a v2 update; its next must be a RESYNC
 
 HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
 WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways

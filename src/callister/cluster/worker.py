@@ -47,7 +47,7 @@ from callister.cluster.remote import (
     GATEWAY_DEAD_AFTER,
     GATEWAY_HEARTBEAT,
     HEARTBEAT_EVERY,
-    RELAYS_V2,
+    RESYNC,
     SID_BYTES,
     Batcher,
     RemoteSocket,
@@ -184,7 +184,6 @@ class Worker:
         self.world.bind(self)
         await self.world.start()
         self.gateway = Gateway(self.world, bus, s, self.metrics)
-        self.gateway.speaks_v2 = RELAYS_V2  # the relay carries v1 frames; v2 is single-process
         self.moderation = WorkerModeration(self.world, self.gateway, self)
         # admission (bans), reports, muted chat (mutes shared over cl.mod.effect)
         self.gateway.moderate(self.moderation)
@@ -412,7 +411,9 @@ class Worker:
             # the gateway asked again (its request timed out while this worker was stalled,
             # and both were queued): that session is being served; a second would replace it
             # and close the client's socket (4409)
-            await self._reply(msg, {"ok": True, "worker": self.name})
+            await self._reply(
+                msg, {"ok": True, "worker": self.name, "v": self.gateway.version(hello)}
+            )
             return
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
         self.remote[sid] = sock
@@ -420,7 +421,8 @@ class Worker:
         if follow:
             self.world.expect(account_id)
         self._spawn(self._serve_remote(sock, account, hello, resume, follow), f"session {sid}")
-        await self._reply(msg, {"ok": True, "worker": self.name})
+        # the protocol version the session speaks (the gateway's relay handles v2's updates)
+        await self._reply(msg, {"ok": True, "worker": self.name, "v": self.gateway.version(hello)})
 
     async def _settled(self, zone: str) -> bool:
         """Whether `zone` is ours to serve; a paused zone (its renewal late) is waited for
@@ -466,10 +468,22 @@ class Worker:
                     continue
                 if kind == BINARY and self._fast_ack(sock, payload):
                     continue
+                if kind == RESYNC:
+                    self._resync(sock)
+                    continue
                 sock.deliver(kind, payload)
         except ValueError:
             self.metrics.inc("callister_bad_batches_total")
             log.warning("malformed frame batch from a gateway dropped")
+
+    def _resync(self, sock: RemoteSocket) -> None:
+        """The gateway could not write one of the session's v2 updates to the client: its next
+        update is a RESYNC (as for a backed-up socket in one process). Not a client message:
+        outside its message budget."""
+        for session in (self.gateway.sessions.get(sock.account_id), *self.gateway.spectators):
+            if session is not None and session.ws is sock:
+                self.gateway.fanout.resync(session)
+                return
 
     def _fast_ack(self, sock: RemoteSocket, payload: memoryview) -> bool:
         """A snapshot ack (10 a second per player, 5 bytes) applied here, without waking the
@@ -669,13 +683,14 @@ def relayed_account(req: dict[str, Any]) -> Account | None:
 
 
 def relayed_hello(options: Any) -> Hello | None:
-    """The client's hello options as the gateway relayed them (see gateway.hello_options)."""
+    """The client's hello options as the gateway relayed them (see gateway.hello_options): the
+    protocol version it asked for (2, else the default) and the moderator options."""
     if options is None:
         return None
     sector = options.get("sector")
     return Hello(
         token="",
-        v=PROTOCOL_VERSION,
+        v=2 if options.get("v") == 2 else PROTOCOL_VERSION,
         spectate=bool(options.get("spectate", False)),
         follow=int(options.get("follow") or 0),
         sector=(int(sector[0]), int(sector[1])) if sector is not None else None,

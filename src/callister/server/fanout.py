@@ -46,7 +46,7 @@ from callister.sim import (
     ZoneFrame,
 )
 from callister.sim.entities import KIND_SHIP, KIND_WRECK
-from callister.sim.marks import status_marks
+from callister.sim.marks import steady_marks
 
 SYSTEM_CACHE = 256  # `system` messages kept encoded (the oldest goes first)
 _TICK_MARK = "\x00tick\x00"  # where the tick goes in a cached `system` message
@@ -629,19 +629,23 @@ class Fanout:
     def _statuses(self, msg: ZoneTick, zone: Any, due: list[Session]) -> None:
         """The status of each due player whose ship's status changed (only what changed).
 
-        A status is built only where something it shows may have moved: the ship's status
-        mark (sim/marks.py, one vectorised pass for every due ship), credits, hold, hull,
-        objective and system are compared first; a locked target (its distance moves), a
-        fuel outlook due again, a berth aboard another's ship, a stranded pilot's ways out,
-        or a change held back (fuel and energy creep: SLOW_STATUS_EVERY) always build it."""
+        A status is built only where something it shows may have moved: the ship's steady
+        status mark (sim/marks.py, one vectorised pass for every due ship), credits, hold,
+        hull, objective and system are compared first; a locked target (its distance moves),
+        a fuel outlook due again, a berth aboard another's ship, a stranded pilot's ways out,
+        or a change held back (fuel and energy creep: SLOW_STATUS_EVERY) always build it.
+        Fuel and energy alone moving (a ship that just flies: most of a crowd, at every
+        status turn) builds nothing until the last status is SLOW_STATUS_EVERY old: `_status`
+        would hold such a change back until then anyway. Fuel gained (refuelled) builds at
+        once: its warning and ways out go at once."""
         players = [s for s in due if not s.spectator and not s.closed and s.pilot is not None]
         if not players:
             return
         tick = msg.tick
-        marks = status_marks(zone.store, [s.ship_id for s in players], tick)
+        marks, drifts = steady_marks(zone.store, [s.ship_id for s in players], tick)
         aboard = self.world.shipshare.aboard
         objectives = self.world.missions.objectives()
-        for session, mark in zip(players, marks, strict=True):
+        for session, mark, drift in zip(players, marks, drifts, strict=True):
             if not mark:  # the zone does not hold the ship (between systems)
                 continue
             pilot = session.pilot
@@ -654,22 +658,31 @@ class Fanout:
                 pilot.character.hull,
                 objectives.get(pilot.account_id),
             )
+            last_drift = session.status_drift
             if (
                 key == session.status_key
-                and tick < session.status_until
+                and last_drift is not None
                 and session.last_status is not None  # (reset: a full status is due)
                 and not session.target
                 and tick - session.outlook_tick < SLOW_STATUS_EVERY
                 and pilot.cargo == session.status_cargo
                 and pilot.account_id not in aboard
+                and (
+                    (drift == last_drift and tick < session.status_until)
+                    or (  # only fuel and energy crept, and fuel did not rise
+                        tick - session.last_status_tick < SLOW_STATUS_EVERY
+                        and drift[1] <= last_drift[1]
+                    )
+                )
             ):
-                continue  # the status it would build is the one the client has
+                continue  # the status it would build is the one the client has, or held back
             until = self._status(msg, zone, session, pilot)
             # a stranded pilot's ways out are re-planned every time
             last = session.last_status or {}
             session.status_key = key if until and last.get("ways_out") is None else None
             session.status_until = until or 0
             session.status_cargo = dict(pilot.cargo)
+            session.status_drift = drift
 
     def _status(self, msg: ZoneTick, zone: Any, session: Session, pilot: Pilot) -> int | None:
         """Build the session's status and send it, or what changed of it. Until which tick a

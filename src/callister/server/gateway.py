@@ -158,9 +158,6 @@ class Gateway:
         self.fanout = Fanout(world, bus, settings, self.sessions, self.spectators)
         # the worlds an account may enter (welcome.worlds); set by server/world_host.py
         self.worlds_for: WorldsFor | None = None
-        # protocol v2 on this gateway's sockets (a cluster worker relaying sockets turns it off:
-        # its relay carries v1's frames only)
-        self.speaks_v2 = True
 
     def moderate(self, moderation: Moderation) -> None:
         """Put this gateway's sockets under `moderation` (at start-up, before any connects):
@@ -247,7 +244,7 @@ class Gateway:
             old.send_json(encode_server("bye", reason="replaced by a newer connection"))
             await old.ws.close(code=CLOSE_REPLACED, message=b"replaced")
         session = Session(ws, account, self.settings, self.metrics)
-        session.version = self._version(hello)
+        session.version = self.version(hello)
         self.sessions[account.id] = session
         self.metrics.inc("callister_logins_total")
         session.sender = asyncio.get_running_loop().create_task(session.run_sender())
@@ -288,10 +285,11 @@ class Gateway:
             else:
                 KEEPALIVE.control(ws, msg)
 
-    def _version(self, hello: Hello | None) -> int:
-        """The protocol version this socket speaks: 2 when the hello asks for it and this
-        gateway speaks it (`speaks_v2`), else 1 (docs/protocol.md, "Negotiation")."""
-        return 2 if hello is not None and hello.v == 2 and self.speaks_v2 else 1
+    @staticmethod
+    def version(hello: Hello | None) -> int:
+        """The protocol version a socket with this hello speaks: 2 when it asks for it, else 1
+        (docs/protocol.md, "Negotiation"); a cluster worker's relayed sockets alike."""
+        return 2 if hello is not None and hello.v == 2 else 1
 
     def _worlds(self, account: Account) -> list[dict[str, Any]]:
         return self.worlds_for(account) if self.worlds_for else []
@@ -307,7 +305,7 @@ class Gateway:
         centred on the entity it follows (across jumps, for a player's ship) or a fixed point."""
         session = Session(ws, account, self.settings, self.metrics)
         session.spectator = True
-        session.version = self._version(hello)
+        session.version = self.version(hello)
         self.spectators.add(session)
         self.metrics.inc("callister_spectators_total")
         session.sender = asyncio.get_running_loop().create_task(session.run_sender())

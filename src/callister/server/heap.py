@@ -54,6 +54,10 @@ FIT = 0.8
 the estimate is a model, and the next deadline is not."""
 OFFERS = 256
 """How many recent slacks (the tick loop's idle moments) set the young generation's size."""
+OVERDUE = 2
+"""A young generation this many times its target size runs at the next idle moment, slack or
+not: after a burst with no slack (a wave of logins) it has outgrown every slack, and waiting
+would only let it grow to CPython's BACKSTOP."""
 RATE_MIN_WALK = 1_000
 """A collection that walked fewer objects than this does not set its generation's rate."""
 PER_OBJECT_S = 0.5e-6
@@ -150,6 +154,8 @@ class SlackCollector:
             if since is None:
                 since = self._due_since[generation] = now
             waited = now - since >= WAIT_S[generation]  # now, slack or not
+            if generation == 0:
+                waited = young >= OVERDUE * self.young_target()
             if waited or self.estimate(generation, young) <= slack_s * FIT:
                 gc.collect(generation)  # (`_observe` measures it and keeps the model)
                 return True

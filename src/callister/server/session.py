@@ -97,6 +97,7 @@ class Session:
         self.status_key: tuple[Any, ...] | None = None
         self.status_until = 0  # ...before this tick (a change held back is due then)
         self.status_cargo: dict[str, int] | None = None
+        self.status_drift: tuple[float, float] | None = None  # its energy and fuel, whole points
         # the status's fuel outlook, reused for a couple of seconds (server/fanout.py)
         self.outlook: dict[str, Any] | None = None
         self.outlook_tick = 0

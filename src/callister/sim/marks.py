@@ -50,21 +50,44 @@ def _mixers(count: int) -> NDArray[np.uint64]:
     return rng.integers(1, 2**63, size=count, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
 
+DRIFTING: Final = ("energy", "fuel")
+"""The rounded columns that creep while a ship just flies (thrust burns fuel, energy drains and
+recharges): the fan-out holds a status that only they changed back for a while, so
+`steady_marks` leaves them out of the mark and gives their whole points apart."""
+
+
 def status_marks(store: EntityStore, ship_ids: list[int], tick: int) -> list[int]:
     """A mark per ship id: 0 where the store holds no such ship, else a non-zero number that
     changes whenever the ship's status would (see the module's docstring)."""
+    return _marks(store, ship_ids, tick, _ROUNDED)[0]
+
+
+def steady_marks(
+    store: EntityStore, ship_ids: list[int], tick: int
+) -> tuple[list[int], list[tuple[float, float]]]:
+    """`status_marks` of everything but the DRIFTING columns, and each ship's DRIFTING values
+    in whole points ((0, 0) where the store holds no such ship)."""
+    steady = tuple(name for name in _ROUNDED if name not in DRIFTING)
+    return _marks(store, ship_ids, tick, steady)
+
+
+def _marks(
+    store: EntityStore, ship_ids: list[int], tick: int, rounded: tuple[str, ...]
+) -> tuple[list[int], list[tuple[float, float]]]:
+    """Marks over the `rounded` columns (whole points) and every exact one; and each ship's
+    DRIFTING columns in whole points."""
     rows_of = store.row_map
     rows = np.fromiter((rows_of.get(i, -1) for i in ship_ids), dtype=np.intp, count=len(ship_ids))
     held = rows >= 0
     if held.any():
         held[held] = store.kind[rows[held]] == KIND_SHIP
     marks = np.zeros(len(ship_ids), dtype=np.uint64)
+    drifting = np.zeros((len(ship_ids), len(DRIFTING)))
     if not held.any():
-        return marks.tolist()
+        return marks.tolist(), [(0.0, 0.0)] * len(ship_ids)
     r = rows[held]
-    columns: list[NDArray[np.float64]] = [
-        np.round(np.maximum(getattr(store, name)[r], 0.0)) for name in _ROUNDED
-    ]
+    whole = {name: np.round(np.maximum(getattr(store, name)[r], 0.0)) for name in _ROUNDED}
+    columns: list[NDArray[np.float64]] = [whole[name] for name in rounded]
     columns += [getattr(store, name)[r].astype(np.float64) for name in _EXACT]
     columns.append((store.flags[r] & _SHOWN_FLAGS).astype(np.float64))
     criminal = (store.flags[r] & CRIMINAL) != 0
@@ -78,4 +101,6 @@ def status_marks(store: EntityStore, ship_ids: list[int], tick: int) -> list[int
     bits = values.view(np.uint64)
     mixed = (bits * _mixers(bits.shape[1])[None, :]).sum(axis=1, dtype=np.uint64)
     marks[held] = mixed | np.uint64(1)  # never 0: 0 means "not here"
-    return marks.tolist()
+    for i, name in enumerate(DRIFTING):
+        drifting[held, i] = whole[name]
+    return marks.tolist(), [(a, b) for a, b in drifting.tolist()]
