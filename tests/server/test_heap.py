@@ -109,11 +109,20 @@ def test_the_young_generation_is_collected_at_the_size_the_slacks_allow(
         assert not slack.collect(0.010)  # 16,000 objects, 16 ms: not in this 10 ms
         assert slack.collect(0.025)  # but in a longer one
         assert gc.get_count()[0] < heap.MIN_YOUNG
-        # outgrown every slack (a burst with none): at the next idle moment, slack or not
+        # outgrown the slacks its estimate fits: in one of the longest quarter of them
         slack.per_object[0] = 1e-6  # (the collection above measured its own rate)
-        more = _allocate_past(heap.OVERDUE * 12_000)
+        slack.offers.extend([0.015] * heap.OFFERS)
+        more = _allocate_past(heap.OVERDUE * 12_000)  # 26,000 objects: 26 ms, fits no slack
+        assert not slack.collect(0.010)  # a short slack: it still waits
+        assert slack.collect(0.015)  # one of the longest: it runs, fit or not
+        assert gc.get_count()[0] < heap.MIN_YOUNG
+        # grown further still (a burst with no slack at all): at the next idle moment
+        slack.per_object[0] = 1e-6
+        slack.offers.extend([0.015] * heap.OFFERS)
+        late = _allocate_past(heap.LATE * 12_000)
         assert slack.collect(0.0)
         assert gc.get_count()[0] < heap.MIN_YOUNG
+        del late
         del kept, more
         # no slack seen (an overloaded server): the fixed threshold, never below MIN_YOUNG
         slack.offers.clear()

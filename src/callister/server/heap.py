@@ -55,9 +55,13 @@ the estimate is a model, and the next deadline is not."""
 OFFERS = 256
 """How many recent slacks (the tick loop's idle moments) set the young generation's size."""
 OVERDUE = 2
+"""A young generation this many times its target size has outgrown the slacks its estimate
+fits (the estimate is rough: 0.5-2 µs an object, by what the objects hold): it runs in the next
+slack among the longest quarter of the recent ones, fit or not."""
+LATE = 4
 """A young generation this many times its target size runs at the next idle moment, slack or
-not: after a burst with no slack (a wave of logins) it has outgrown every slack, and waiting
-would only let it grow to CPython's BACKSTOP."""
+not: after a burst with no slack (a wave of logins), waiting would only let it grow to
+CPython's BACKSTOP, the longest pause of all."""
 RATE_MIN_WALK = 1_000
 """A collection that walked fewer objects than this does not set its generation's rate."""
 PER_OBJECT_S = 0.5e-6
@@ -133,9 +137,13 @@ class SlackCollector:
         """The young generation's size to collect at: what fits the median recent slack."""
         if not self.offers:
             return THRESHOLD[0]
-        median = sorted(self.offers)[len(self.offers) // 2]
-        fits = int(FIT * median / self.per_object[0])
+        fits = int(FIT * self._offered(0.5) / self.per_object[0])
         return max(MIN_YOUNG, min(THRESHOLD[0], fits))
+
+    def _offered(self, share: float) -> float:
+        """The recent slack that `share` of the recent slacks are shorter than, s."""
+        offers = sorted(self.offers)
+        return offers[min(len(offers) - 1, int(share * len(offers)))]
 
     def collect(self, slack_s: float) -> bool:
         """Run a due collection that fits in `slack_s` seconds; whether one ran."""
@@ -155,7 +163,10 @@ class SlackCollector:
                 since = self._due_since[generation] = now
             waited = now - since >= WAIT_S[generation]  # now, slack or not
             if generation == 0:
-                waited = young >= OVERDUE * self.young_target()
+                target = self.young_target()
+                waited = young >= LATE * target or (
+                    young >= OVERDUE * target and slack_s >= self._offered(0.75)
+                )
             if waited or self.estimate(generation, young) <= slack_s * FIT:
                 gc.collect(generation)  # (`_observe` measures it and keeps the model)
                 return True
