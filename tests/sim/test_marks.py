@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+
 from callister.protocol.intents import Input
+from callister.sim import marks as marks_module
 from callister.sim.marks import status_marks, steady_marks
 
 from ._support import STATION, duel, fire, run
+
+
+@pytest.fixture(autouse=True, params=["few", "vectorised"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on both ways of mixing marks: ship by ship (a few ships) and in one
+    vectorised pass (a crowd)."""
+    if request.param == "vectorised":
+        monkeypatch.setattr(marks_module, "SMALL", 0)
 
 
 def _marks(z, ids):  # type: ignore[no-untyped-def]
