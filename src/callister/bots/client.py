@@ -75,6 +75,9 @@ class GmRefused(RuntimeError):
 
 RESYNC_PATIENCE = 40
 """v2: updates a bot ignores while it waits for a RESYNC before it asks (again) for one."""
+JUMP_PATIENCE_S = 10.0
+"""How long a bot waits for a jump it asked for to land (or be cancelled or refused) before it
+may ask for another (a reply lost with a failed-over worker must not stop it for good)."""
 
 
 class ProtocolMismatch(RuntimeError):
@@ -117,6 +120,10 @@ class Bot:
         self.view: npt.NDArray[np.void] = EMPTY_RECORDS
         self.names: dict[int, str] = {}
         self.pos = (0.0, 0.0)
+        # a jump asked for and not yet landed, cancelled or refused (until then, no other:
+        # a player does not ask again while the drive charges; a second ask would race the
+        # first out of the system and be refused)
+        self._jump_until = 0.0
         self.angle = 0.0
         self.docked = True
         self.ws: aiohttp.ClientWebSocketResponse | None = None
@@ -243,6 +250,8 @@ class Bot:
             self.stats.error_codes[code] = self.stats.error_codes.get(code, 0) + 1
             if msg.get("ref") is not None:
                 self.refused[str(msg["ref"])] = code
+            if msg.get("ref") == "jump":
+                self._jump_until = 0.0
         elif kind == "bye":
             self.bye = msg.get("reason")
             self.bye_world = msg.get("world")
@@ -256,6 +265,9 @@ class Bot:
                 self._undocked_seq = self._seq
             elif msg.get("kind") == "arrived":
                 self.stats.jumps += 1
+                self._jump_until = 0.0
+            elif msg.get("kind") == "jump_cancelled":
+                self._jump_until = 0.0
             elif msg.get("kind") == "respawned":
                 self.ship = int(msg["ship"])  # the old ship was destroyed
                 self.docked = True
@@ -479,11 +491,13 @@ class Bot:
                 if abs(thrust - sent[0]) > 0.1 or abs(turn - sent[1]) > 0.15 or now - sent_at > 2.0:
                     await self.steer(thrust, turn)
                     sent, sent_at = (thrust, turn), now
+                jumping = time.monotonic() < self._jump_until  # the last one is under way
                 if self.jump_every_s > 0 and time.monotonic() > next_jump and self.system:
                     links = self.system.get("links") or []
-                    if links:
+                    if links and not jumping:
                         target = self.rng.choice(links)
                         await self.send({"t": "jump", "ship": self.ship, "to": target})
+                        self._jump_until = time.monotonic() + JUMP_PATIENCE_S
                     next_jump = time.monotonic() + self.jump_every_s
                 await asyncio.sleep(self.rng.uniform(0.3, 0.6))
         finally:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from callister.moderation.feeds import DISTRESS, DistressCall
+from callister.protocol.errors import ErrorCode
 from callister.protocol.messages import encode_server, error_message
 from callister.protocol.snapshot import encode_snapshot
 from callister.server.aoi import SharedFrame, plan_views, share_frame, view_delta
@@ -773,6 +774,11 @@ class Fanout:
 
     def _route_event(self, event: Any) -> None:
         if isinstance(event, Refused):
+            if event.action == "input" and event.code == ErrorCode.UNKNOWN_SHIP:
+                # held controls that reached the zone just as the ship left it (a jump landed,
+                # the ship was destroyed): nothing the player can act on; the client sends
+                # its held controls again, and they reach the ship where it is now
+                return
             target = self.sessions.get(event.actor)
             if target is not None:
                 target.send_json(error_message(event.code, event.reason, ref=event.action))
