@@ -272,13 +272,17 @@ class Bot:
                 self.ship = int(msg["ship"])  # the old ship was destroyed
                 self.docked = True
 
-    def _on_snapshot(self, data: bytes) -> None:
+    def _count_frame(self, data: bytes) -> None:
+        """A v1 snapshot's or v2 update's interval, count and bytes in the stats."""
         now = time.monotonic()
         if self._last_snapshot:
             self.stats.intervals_ms.append((now - self._last_snapshot) * 1000.0)
         self._last_snapshot = now
         self.stats.snapshots += 1
         self.stats.bytes_received += len(data)
+
+    def _on_snapshot(self, data: bytes) -> None:
+        self._count_frame(data)
         snap = decode_snapshot(data)
         if self.track_view:
             base = self.views.get(snap.base_seq, EMPTY_RECORDS) if not snap.full else EMPTY_RECORDS
@@ -301,12 +305,7 @@ class Bot:
     def _on_update(self, data: bytes) -> None:
         """A v2 update frame: counted, decoded, applied to the view (docs/protocol.md, "Keeping
         the view"); never acknowledged. A frame that does not fit asks for a RESYNC."""
-        now = time.monotonic()
-        if self._last_snapshot:
-            self.stats.intervals_ms.append((now - self._last_snapshot) * 1000.0)
-        self._last_snapshot = now
-        self.stats.snapshots += 1
-        self.stats.bytes_received += len(data)
+        self._count_frame(data)
         try:
             update = decode_update(data)
         except ProtocolError as exc:

@@ -154,7 +154,8 @@ class SlackCollector:
         if young < MIN_YOUNG:
             return False
         due = 2 if count2 >= THRESHOLD[2] else 1 if count1 >= THRESHOLD[1] else 0
-        if due == 0 and young < self.young_target():
+        target = self.young_target()
+        if due == 0 and young < target:
             return False
         now = time.monotonic()
         for generation in range(due, -1, -1):
@@ -163,7 +164,6 @@ class SlackCollector:
                 since = self._due_since[generation] = now
             waited = now - since >= WAIT_S[generation]  # now, slack or not
             if generation == 0:
-                target = self.young_target()
                 waited = young >= LATE * target or (
                     young >= OVERDUE * target and slack_s >= self._offered(0.75)
                 )
