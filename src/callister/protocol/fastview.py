@@ -274,7 +274,8 @@ class FastClientView:
 
     def metres_at(self, tick: int) -> npt.NDArray[np.float64]:
         """(n, 2) predicted positions in metres at `tick`, row i for `ids[i]`: every entity's
-        `Reference.metres_at(tick)` at once."""
+        `Reference.metres_at(tick)` at once, equal to it while tick - t0 < 2^27 ticks (int64
+        then holds the reference's integers; the server refreshes references within seconds)."""
         b, f = self.bodies.view(BODY_DTYPE), self.frames
         step = QUARTER_FINE << f[:, SHIFT]
         t = tick - f[:, T0]
