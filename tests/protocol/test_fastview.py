@@ -93,6 +93,11 @@ def assert_same_view(fast: FastClientView, ref: ClientView) -> None:
     for ident in [*list(ref.entities)[:3], 1, MAX_ENTITY_ID]:
         assert fast.get(ident) == ref.entities.get(ident)
         assert (ident in fast) == (ident in ref.entities)
+    for ident, r in ref.entities.items():
+        tick = ref.tick + 3
+        seen = fast.sight(ident, tick)
+        assert seen == (*r.metres_at(tick), r.angle_at(tick), r.flags, r.t0)
+    assert fast.sight(MAX_ENTITY_ID, ref.tick) is None or MAX_ENTITY_ID in ref.entities
 
 
 def test_recorded_frames_give_the_reference_view_after_every_update() -> None:

@@ -328,11 +328,11 @@ class Bot:
             return
         self._need_resync, self._asked_resync, self._ignored = False, False, 0
         self._seq = update.seq
-        mine = self.v2view.get(self.ship)
+        mine = self.v2view.sight(self.ship, update.tick)
         if mine is None:
             return
-        self.pos = mine.metres_at(update.tick)
-        self.angle = mine.angle_at(update.tick) / 65536.0 * 2.0 * math.pi
+        self.pos = (mine.x, mine.y)
+        self.angle = mine.angle / 65536.0 * 2.0 * math.pi
         # the docked flag of a record of this update (not a reference held from before); an
         # update built before the undocked event may still say docked: events win
         fresh = mine.t0 == update.tick
