@@ -62,10 +62,15 @@ class V2Client:
         self.welcome: dict[str, Any] = {}
         self.ship = 0
 
-    async def connect(self) -> None:
+    async def register(self) -> str:
         body = {"name": self.name, "password": "password-123"}
         async with self.http.post(f"{self.g.url}/api/register", json=body) as resp:
-            token = (await resp.json())["token"]
+            return str((await resp.json())["token"])
+
+    async def connect(self, token: str | None = None) -> None:
+        """Register (unless `token`: registered already) and say hello, v2."""
+        if token is None:
+            token = await self.register()
         self.ws = await self.http.ws_connect(self.g.ws)
         await self.send({"t": "hello", "token": token, "v": 2})
         self.task = asyncio.create_task(self._read())
