@@ -247,6 +247,9 @@ async def test_a_v2_view_and_held_binary_controls_survive_a_jump_to_another_work
         moved = await moves_thrusting(a)
         assert moved > 20.0, f"the ship moved {moved:.1f} m in 2 s: its controls were not held"
         assert_fresh_view(a, there)
+        # (the gateway built the view, from frames of both workers: cluster/edge.py)
+        assert cluster.metrics("w2")["callister_edge_frames_sent_total"] > 0
+        assert cluster.metrics("g1")["callister_edge_updates_total"] > 0
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         await a.close()
 
@@ -272,6 +275,7 @@ async def test_a_v2_client_gets_a_fresh_view_after_its_worker_dies(cluster: Clus
         await until(lambda: a.updates(again), 15, "an update from the new owner")
         assert_fresh_view(a, again)
         assert home in cluster.health(other)["zones"]
+        assert cluster.metrics(other)["callister_edge_frames_sent_total"] > 0  # (edge views)
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         await a.close()
 
