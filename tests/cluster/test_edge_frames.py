@@ -11,7 +11,7 @@ import struct
 import numpy as np
 import pytest
 
-from callister.cluster.edge import pack_edge_frame, parse_edge_frame
+from callister.cluster.edge import FORGET_S, pack_edge_frame, parse_edge_frame
 from callister.cluster.edge_views import EdgeViews
 from callister.protocol.updates import ClientView, decode_update
 from callister.server.metrics import Metrics
@@ -113,3 +113,14 @@ def test_edge_views_build_updates_a_client_applies_and_drop_bad_items() -> None:
     again = [json.loads(d) for _, d, b in sent[n:] if not b]
     assert again == [{"t": "ents", "ents": [{"id": 2, "name": "other", "mod": True}]}]
     assert metrics.counters["callister_edge_updates_total"] >= 8
+
+
+def test_edge_views_forget_a_zone_nobody_watches_only_after_its_worker_did() -> None:
+    views = EdgeViews(load_settings(env={}), Metrics(), lambda *_: True, lambda sid: True)
+    views.on_frame(item(1, [0.0, 100.0], [(2, b'{"id":2}')]))
+    views.drop(SID)  # left: the zone's entries stay (its worker counts on them)
+    views.sweep()
+    assert views.zones["infinity.1.2"].entries == {2: b'{"id":2}'}
+    views.zones["infinity.1.2"].last -= 2 * FORGET_S + 1  # no frame for twice FORGET_S
+    views.sweep()
+    assert not views.zones

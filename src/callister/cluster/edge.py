@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,6 +47,10 @@ _DUE: Final = struct.Struct(f"<{SID_BYTES}sQ")
 _ENT: Final = struct.Struct("<QI")
 MAX_ENTRY: Final = 4096  # bytes of one `ents` entry (a name and a few marks)
 _RESET_AFTER: Final = 4  # entries remembered past this many times the frame: a new epoch
+FORGET_S: Final = 30.0
+"""A gateway sent no frame of a zone this long: what it was sent is forgotten (its next frame
+starts a new epoch). A gateway forgets a zone nobody there watches after twice this long, so it
+never forgets entries its worker still counts on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,7 @@ class _Sent:
 
     epoch: int
     ids: set[int]
+    last: float = 0.0  # (monotonic) when the last frame went
 
 
 class EdgeFrames:
@@ -150,11 +156,17 @@ class EdgeFrames:
             return
         packed = pack_frame(frame)
         ids = frame.ids.tolist()
+        now = time.monotonic()
         for gateway, sessions in by_gateway.items():
             sent = self._sent.get((gateway, key))
-            if sent is None or len(sent.ids) > _RESET_AFTER * len(ids) + 256:
+            if (
+                sent is None
+                or len(sent.ids) > _RESET_AFTER * len(ids) + 256
+                or now - sent.last > FORGET_S
+            ):
                 # (projectiles come and go: what is remembered is kept near the frame's size)
                 sent = self._sent[(gateway, key)] = _Sent(random.getrandbits(32), set())
+            sent.last = now
             entries = []
             for ent_id in ids:
                 if ent_id not in sent.ids:
@@ -179,6 +191,12 @@ class EdgeFrames:
     def changed(self, ship: int) -> None:
         for sent in self._sent.values():  # sent again with the next frame that holds it
             sent.ids.discard(ship)
+
+    def sweep(self) -> None:
+        """Forget what went to zones' gateways that were sent no frame for FORGET_S."""
+        now = time.monotonic()
+        for pair in [p for p, sent in self._sent.items() if now - sent.last > FORGET_S]:
+            del self._sent[pair]
 
     def forget(self, gateway: str) -> None:
         """The gateway is gone: what it was sent is forgotten (a new epoch if it returns)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from callister.cluster.edge import EdgeFrame, parse_edge_frame
+from callister.cluster.edge import FORGET_S, EdgeFrame, parse_edge_frame
 from callister.server.metrics import Metrics
 from callister.server.settings import Settings
 from callister.server.views import ViewEngine
@@ -41,6 +41,7 @@ class _Zone:
     epoch: int = -1
     entries: dict[int, bytes] = field(default_factory=dict)
     seats: dict[str, _Seat] = field(default_factory=dict)  # by session id
+    last: float = 0.0  # (monotonic) when its last frame came
 
 
 class EdgeViews:
@@ -81,6 +82,7 @@ class EdgeViews:
 
     def _update(self, item: EdgeFrame) -> None:
         zone = self._zone(item.key)
+        zone.last = time.monotonic()
         if item.epoch != zone.epoch:  # the worker forgot what it sent: so do we
             zone.epoch = item.epoch
             zone.entries.clear()
@@ -159,7 +161,16 @@ class EdgeViews:
             return
         zone.seats.pop(sid, None)
         zone.engine.remove_client(seat.slot)
-        # (the zone's entries stay, empty or not: its worker remembers sending them)
+        # (the zone's entries stay until `sweep`: its worker remembers sending them)
+
+    def sweep(self) -> None:
+        """Forget zones nobody here watches that sent no frame for twice FORGET_S (their
+        workers forgot what they sent after FORGET_S: a new epoch if frames come again)."""
+        now = time.monotonic()
+        for key in [
+            k for k, z in self.zones.items() if not z.seats and now - z.last > 2 * FORGET_S
+        ]:
+            del self.zones[key]
 
     @property
     def sessions(self) -> int:

@@ -556,6 +556,8 @@ class EdgeGateway:
         lease expires) gets them. The client's socket stays open the whole time."""
         while True:
             await asyncio.sleep(0.5)
+            if self.edge is not None:
+                self.edge.sweep()  # zones nobody here watches any more
             for relay in list(self.relays.values()):
                 worker = relay.worker
                 if (

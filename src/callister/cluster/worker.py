@@ -582,6 +582,7 @@ class Worker:
             for gateway, seen in self.gateways_seen.items():
                 if now - seen > GATEWAY_DEAD_AFTER:
                     self.edge.forget(gateway)  # (a new epoch if it returns)
+            self.edge.sweep()
 
     async def _rebalance_loop(self) -> None:
         """The live worker with the lowest name moves a zone from the busiest worker to the
