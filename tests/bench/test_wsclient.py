@@ -348,7 +348,8 @@ async def test_a_silent_server_times_out_with_a_clear_error() -> None:
 
 async def test_the_load_client_counts_garbage_and_keeps_its_stats() -> None:
     """The crowd's own socket: an update header is read into the stats, a short binary frame
-    is BAD_UPDATE, a garbled frame is WS_BAD_FRAME and closes that client alone."""
+    is BAD_UPDATE, a server error is counted by its code (BAD_JSON when it is not JSON), and a
+    garbled frame is WS_BAD_FRAME and closes that client alone: nothing raises."""
     header = bytes((2, 0, 0, 0)) + (7).to_bytes(4, "little") + bytes(4)
     header += (40).to_bytes(4, "little", signed=True) + (-8).to_bytes(4, "little", signed=True)
     header += (3).to_bytes(2, "little") + bytes(2) + (1).to_bytes(2, "little")
@@ -357,6 +358,7 @@ async def test_the_load_client_counts_garbage_and_keeps_its_stats() -> None:
         writer.write(_upgrade(await _request_key(reader)))
         writer.write(_server_frame(2, header + b"records") + _server_frame(2, b"\x02short"))
         writer.write(_server_frame(1, b'{"t":"error","code":"RATE_LIMITED"}'))
+        writer.write(_server_frame(1, b'{"t":"error","code":'))  # cut short: still counted
         writer.write(bytes((0x8F, 0)))  # opcode 15
         await writer.drain()
         await reader.read()
@@ -377,4 +379,6 @@ async def test_the_load_client_counts_garbage_and_keeps_its_stats() -> None:
     assert sock.closed and client.closed
     assert client.stats.updates == 1 and client.stats.bytes == len(header) + 7
     assert (client.tick, client.x, client.y, client.view) == (7, 10.0, -2.0, 2)
-    assert client.errors == {"BAD_UPDATE": 1, "RATE_LIMITED": 1, "WS_BAD_FRAME": 1}
+    assert client.errors == {
+        "BAD_UPDATE": 1, "RATE_LIMITED": 1, "BAD_JSON": 1, "WS_BAD_FRAME": 1
+    }  # fmt: skip

@@ -184,12 +184,23 @@ class ClientSocket(WsClient):
         if welcome is not None and not welcome.done():  # the welcome (others before it: ignored)
             self._hello_reply(c, welcome, text)
         elif text.startswith('{"t":"error"'):
-            code = str(json.loads(text).get("code"))
+            try:
+                code = str(json.loads(text).get("code"))
+            except ValueError:
+                code = "BAD_JSON"
             c.errors[code] = c.errors.get(code, 0) + 1
 
     @staticmethod
     def _hello_reply(c: Client, welcome: asyncio.Future[None], text: str) -> None:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            welcome.set_exception(
+                RuntimeError(f"{c.name}: not JSON before the welcome {text!r:.80}")
+            )
+            return
+        if not isinstance(data, dict):
+            return
         if data.get("t") == "error":
             welcome.set_exception(RuntimeError(f"{c.name}: hello refused: {data.get('code')}"))
         elif data.get("t") == "welcome":
@@ -266,9 +277,11 @@ class Worker:
             elif resp.status != 201:
                 raise RuntimeError(f"{c.name}: register {resp.status}: {data}")
         c.token = data["token"]
-        c.welcome = asyncio.get_running_loop().create_future()
         c.ws = await open_ws(self.ws_url, lambda: ClientSocket(c, self.hist), timeout=30)
-        c.ws.send_text(json.dumps({"t": "hello", "token": c.token, "v": 2}))
+        # created once the socket is open: nothing can answer a hello before it is sent
+        c.welcome = asyncio.get_running_loop().create_future()
+        if not c.ws.send_text(json.dumps({"t": "hello", "token": c.token, "v": 2})):
+            raise RuntimeError(f"{c.name}: the socket closed before the hello")
         try:
             await asyncio.wait_for(c.welcome, 30)
         except TimeoutError:
