@@ -50,6 +50,9 @@ def test_bench_cluster_tiny_reports_the_contract_fields(tmp_path: Path, protocol
     by_process = out["cpu_s_by_process"]
     assert set(by_process) == {"w1", "w2", "g1"}
     assert sum(by_process.values()) == pytest.approx(out["cpu_s"], abs=0.05)
+    workers, gateways = out["workers_cpu_ms_per_player_s"], out["gateways_cpu_ms_per_player_s"]
+    assert workers + gateways == pytest.approx(out["cpu_ms_per_player_s"], abs=0.01)
+    assert out["edge_views"] is True  # (the default: gateways build v2 views)
     assert set(out["single"]["cpu_s_by_process"]) == {"serve"}
     assert out["single_cpu_ms_per_player_s"] > 0
     assert out["cost_ratio"] == pytest.approx(

@@ -74,3 +74,29 @@ def test_only_loopback_and_sane_sizes() -> None:
     for bad in ({"clients": 0}, {"workers": 0}, {"seconds": 0.0}):
         with pytest.raises(ValueError):
             run_crowd_load(LoadConfig(url="http://127.0.0.1:1", **{"clients": 1, **bad}))
+
+
+async def test_a_refused_upgrade_fails_the_run_with_the_reason() -> None:
+    """Every client registers but the server refuses the WebSocket upgrade (403): the run ends
+    at once with the handshake's own words, not a hang until connect_s."""
+
+    async def register(request: web.Request) -> web.Response:
+        return web.json_response({"token": "t"}, status=201)
+
+    async def ws(request: web.Request) -> web.Response:
+        return web.Response(status=403, text="no sockets today")
+
+    app = web.Application()
+    app.router.add_post("/api/register", register)
+    app.router.add_get("/ws", ws)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    cfg = LoadConfig(url=f"http://127.0.0.1:{port}", clients=3, workers=1, connect_s=20.0)
+    try:
+        with pytest.raises(RuntimeError, match=r"no client connected.*HTTP/1\.1 403 Forbidden"):
+            await asyncio.wait_for(asyncio.to_thread(run_crowd_load, cfg), 60)
+    finally:
+        await runner.cleanup()

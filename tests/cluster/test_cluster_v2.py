@@ -62,10 +62,15 @@ class V2Client:
         self.welcome: dict[str, Any] = {}
         self.ship = 0
 
-    async def connect(self) -> None:
+    async def register(self) -> str:
         body = {"name": self.name, "password": "password-123"}
         async with self.http.post(f"{self.g.url}/api/register", json=body) as resp:
-            token = (await resp.json())["token"]
+            return str((await resp.json())["token"])
+
+    async def connect(self, token: str | None = None) -> None:
+        """Register (unless `token`: registered already) and say hello, v2."""
+        if token is None:
+            token = await self.register()
         self.ws = await self.http.ws_connect(self.g.ws)
         await self.send({"t": "hello", "token": token, "v": 2})
         self.task = asyncio.create_task(self._read())
@@ -242,6 +247,9 @@ async def test_a_v2_view_and_held_binary_controls_survive_a_jump_to_another_work
         moved = await moves_thrusting(a)
         assert moved > 20.0, f"the ship moved {moved:.1f} m in 2 s: its controls were not held"
         assert_fresh_view(a, there)
+        # (the gateway built the view, from frames of both workers: cluster/edge.py)
+        assert cluster.metrics("w2")["callister_edge_frames_sent_total"] > 0
+        assert cluster.metrics("g1")["callister_edge_updates_total"] > 0
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         await a.close()
 
@@ -267,6 +275,7 @@ async def test_a_v2_client_gets_a_fresh_view_after_its_worker_dies(cluster: Clus
         await until(lambda: a.updates(again), 15, "an update from the new owner")
         assert_fresh_view(a, again)
         assert home in cluster.health(other)["zones"]
+        assert cluster.metrics(other)["callister_edge_frames_sent_total"] > 0  # (edge views)
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         await a.close()
 
@@ -351,4 +360,6 @@ async def test_a_v2_update_the_gateway_cannot_write_is_followed_by_a_resync(
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         assert g.edge.metrics.counters["callister_snapshots_skipped_total"] >= 3
+        # (the gateway built the updates and resynced the view itself: cluster/edge_views.py)
+        assert g.edge.metrics.counters["callister_edge_updates_total"] > 0
         await a.close()

@@ -24,6 +24,7 @@ from callister.protocol.errors import ErrorCode
 from callister.protocol.intents import Input, Intent, Jump
 from callister.sim.events import JumpOut, Refused, ShipState, ZoneEvent
 from callister.sim.frame import ZoneFrame
+from callister.sim.framepack import COLUMNS
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
@@ -178,21 +179,7 @@ def test_register_refuses_a_second_class_with_the_same_name() -> None:
 
 # ------------------------------------------------------------------------------- frames
 
-DTYPES = {
-    f: np.dtype(t)
-    for f, t in (
-        ("ids", np.uint64),
-        ("owner", np.int64),
-        ("kind", np.uint8),
-        ("hull", np.uint8),
-        ("x", np.float32),
-        ("y", np.float32),
-        ("vx", np.float32),
-        ("vy", np.float32),
-        ("angle", np.float32),
-        ("flags", np.uint8),
-    )
-}
+DTYPES = {f: np.dtype(t) for f, t in COLUMNS}  # a frame's columns (sim/framepack.py)
 
 
 @st.composite

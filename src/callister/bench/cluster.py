@@ -131,6 +131,12 @@ class Window:
     def cpu_ms_per_player_s(self) -> float:
         return 1000.0 * self.cpu_s / self.player_s if self.player_s > 0 else float("nan")
 
+    def role_ms_per_player_s(self, prefix: str) -> float:
+        """CPU ms per player-second of the processes named `prefix`... (w: workers, g:
+        gateways: where the cost of a player goes)."""
+        cpu = sum(v for k, v in self.cpu_by_process.items() if k.startswith(prefix))
+        return round(1000.0 * cpu / self.player_s, 3) if self.player_s > 0 else float("nan")
+
     def figures(self) -> dict[str, Any]:
         """The figures a phase reports of its window."""
         return {
@@ -642,7 +648,9 @@ def run_cluster_bench(
     workdir: Path | None = None,
     keep: bool = False,
     progress: bool = False,
+    edge_views: bool = True,
 ) -> dict[str, Any]:
+    """`edge_views`: the gateways build their v2 players' views (cluster/edge.py)."""
     if workers < 1 or gateways < 1 or clients < 1 or seconds <= 0:
         raise ValueError("--workers, --gateways and --clients must be >= 1 and --seconds > 0")
     check_protocol(protocol)
@@ -650,6 +658,7 @@ def run_cluster_bench(
     root = Path(tempfile.mkdtemp(prefix="callister-cluster-bench-", dir=workdir))
     schemas = Schemas(pg)
     env = cluster_env()
+    env["CALLISTER_EDGE_VIEWS"] = "true" if edge_views else "false"
     ramp = min(20.0, max(1.0, clients / 25.0))
     load = BotLoad(clients, seconds, jump_every, ramp, protocol)
     result: dict[str, Any] = {
@@ -659,6 +668,7 @@ def run_cluster_bench(
         "seconds": seconds,
         "jump_every_s": jump_every,
         "protocol": protocol,  # the wire protocol the bots spoke, in both phases
+        "edge_views": edge_views,  # the gateways built v2 views (with protocol 2 only)
         "db": "postgresql",
     }
     ok = False
@@ -679,6 +689,8 @@ def run_cluster_bench(
                 tick_ms=c["tick_ms"],
                 handoff_ms=c["handoff_ms"],
                 cpu_ms_per_player_s=round(w.cpu_ms_per_player_s, 3),
+                workers_cpu_ms_per_player_s=w.role_ms_per_player_s("w"),
+                gateways_cpu_ms_per_player_s=w.role_ms_per_player_s("g"),
                 **w.figures(),
                 bots=c["bots"],
             )

@@ -1,5 +1,5 @@
 """The crowd load generator (issue 17): N protocol v2 clients on real sockets, in worker
-processes of their own, each an asyncio loop of aiohttp websockets.
+processes of their own, each one asyncio loop holding its clients' sockets.
 
 Written from docs/protocol.md alone (it imports nothing of the server; the workload's rules come
 from `bench/crowd.py`): it registers each client over HTTP, says `hello` with `"v": 2`, and then
@@ -7,6 +7,12 @@ does only what the protocol asks of a client. It reads each binary update's 26-b
 (tick, origin, section counts) and nothing more: the origin is its own ship's position, the
 counts keep its view size; a v2 client owes no acknowledgements, so records are never decoded.
 It sends the 4-byte binary controls at INPUT_HZ as the workload's random walk.
+
+Lean by design, so it does not preempt the server it measures on a shared machine: it registers
+over HTTP with aiohttp, but each WebSocket is `bench/wsclient.py`'s protocol, its frames parsed
+in `data_received` straight into the client's statistics (no coroutine wake-up per frame), and
+one driver per worker steps every client's walk at INPUT_HZ in staggered slices (each client at
+its own phase), writing the controls to the transport (no task or timer per client).
 
 Sequence: workers register and connect their clients and report their ship ids; the parent
 calls the `place` function it was given (the server facility that puts N ships in one disc,
@@ -44,6 +50,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from callister.bench.crowd import INPUT_HZ, Walker, disc_radius
+from callister.bench.wsclient import WsClient, open_ws
 
 HEADER: Final = struct.Struct("<BBBBIIiiHHH")  # docs/protocol.md, Protocol v2: update frames
 UPDATE_TYPE: Final = 2
@@ -53,6 +60,7 @@ BIN_MS: Final = 0.25  # update interval histogram resolution
 BINS: Final = 8000  # up to 2 s; longer intervals land in the last bin
 LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 OBSERVER: Final = "obs"
+SLICES: Final = 10  # the driver wakes SLICES * INPUT_HZ a second, stepping 1/SLICES of clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,7 @@ class ClientStats:
 @dataclass(slots=True)
 class Client:
     name: str
-    ws: aiohttp.ClientWebSocketResponse | None = None
+    ws: ClientSocket | None = None
     token: str = ""
     ship: int = 0
     tick_hz: int = 20
@@ -131,6 +139,87 @@ class Client:
     stats: ClientStats = field(default_factory=ClientStats)
     errors: dict[str, int] = field(default_factory=dict)
     closed: bool = False
+    welcome: asyncio.Future[None] | None = None
+    controls: bytes = b""  # the last controls sent (held until the next)
+
+
+class ClientSocket(WsClient):
+    """A client's WebSocket: reads each frame into its `Client` as it is parsed."""
+
+    def __init__(self, client: Client, hist: list[int]) -> None:
+        super().__init__(max_size=1 << 20)
+        self.client, self.hist = client, hist
+
+    def on_binary(self, data: memoryview) -> None:
+        c = self.client
+        now = time.monotonic()
+        if len(data) < HEADER.size or data[0] != UPDATE_TYPE:
+            c.errors["BAD_UPDATE"] = c.errors.get("BAD_UPDATE", 0) + 1
+            return
+        _, flags, _, _, tick, _, ox, oy, n_new, _, n_rem = HEADER.unpack_from(data)
+        c.view = (0 if flags & RESYNC else c.view) + n_new - n_rem
+        x, y = ox / 4.0, oy / 4.0
+        if c.tick >= 0 and tick > c.tick:
+            dt = (tick - c.tick) / c.tick_hz
+            c.vx, c.vy = (x - c.x) / dt, (y - c.y) / dt
+        c.x, c.y, c.tick = x, y, tick
+        if c.measuring:
+            stats = c.stats
+            if stats.updates:
+                gap = (now - c.last_at) * 1000.0
+                self.hist[min(BINS - 1, int(gap / BIN_MS))] += 1
+            else:
+                stats.first_tick, stats.first_at = tick, now
+            stats.updates += 1
+            stats.bytes += len(data)
+            stats.view_sum += c.view
+            stats.last_tick, stats.last_at = tick, now
+        c.last_at = now
+
+    def on_text(self, text: str) -> None:
+        c = self.client
+        if c.measuring:
+            c.stats.json_bytes += len(text)
+        welcome = c.welcome
+        if welcome is not None and not welcome.done():  # the welcome (others before it: ignored)
+            self._hello_reply(c, welcome, text)
+        elif text.startswith('{"t":"error"'):
+            try:
+                code = str(json.loads(text).get("code"))
+            except ValueError:
+                code = "BAD_JSON"
+            c.errors[code] = c.errors.get(code, 0) + 1
+
+    @staticmethod
+    def _hello_reply(c: Client, welcome: asyncio.Future[None], text: str) -> None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            welcome.set_exception(
+                RuntimeError(f"{c.name}: not JSON before the welcome {text!r:.80}")
+            )
+            return
+        if not isinstance(data, dict):
+            return
+        if data.get("t") == "error":
+            welcome.set_exception(RuntimeError(f"{c.name}: hello refused: {data.get('code')}"))
+        elif data.get("t") == "welcome":
+            if data.get("v") != 2:
+                why = f"{c.name}: the server speaks v{data.get('v')}, not v2"
+                welcome.set_exception(RuntimeError(why))
+                return
+            c.ship, c.tick_hz = int(data["ship"]), int(data["tick_hz"])
+            welcome.set_result(None)
+
+    def on_error(self, code: str, detail: str) -> None:
+        c = self.client
+        c.errors[code] = c.errors.get(code, 0) + 1
+
+    def on_close(self) -> None:
+        c = self.client
+        c.closed = True
+        if c.welcome is not None and not c.welcome.done():
+            c.welcome.set_exception(RuntimeError(f"{c.name}: closed before the welcome"))
 
 
 class Worker:
@@ -148,12 +237,10 @@ class Worker:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             gate = asyncio.Semaphore(32)  # registrations in flight (argon2 on the server)
-            readers: list[asyncio.Task[None]] = []
 
             async def start(c: Client) -> None:
                 async with gate:
                     await self.connect(http, c)
-                readers.append(asyncio.create_task(self.read(c)))
 
             started = [asyncio.create_task(start(c)) for c in self.clients]
             done, pending = await asyncio.wait(started, timeout=self.cfg.connect_s)
@@ -168,11 +255,9 @@ class Worker:
             if order is not None:
                 await self.walk(order)
             for c in self.clients:
-                if c.ws is not None and not c.ws.closed:
-                    await c.ws.close()
-            for task in readers:
-                task.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
+                if c.ws is not None:
+                    c.ws.close()
+            await asyncio.sleep(0.05)  # let the transports flush their close frames
 
     def _wait_go(self) -> dict[str, Any] | None:
         if not self.conn.poll(self.cfg.connect_s + 60):
@@ -192,56 +277,19 @@ class Worker:
             elif resp.status != 201:
                 raise RuntimeError(f"{c.name}: register {resp.status}: {data}")
         c.token = data["token"]
-        c.ws = await http.ws_connect(self.ws_url, max_msg_size=1 << 20, heartbeat=30)
-        await c.ws.send_str(json.dumps({"t": "hello", "token": c.token, "v": 2}))
-        deadline = time.monotonic() + 30
-        while not c.ship:  # the welcome (other messages before it are ignored)
-            msg = await c.ws.receive(timeout=max(0.1, deadline - time.monotonic()))
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                raise RuntimeError(f"{c.name}: no welcome ({msg.type.name} {msg.data!r:.80})")
-            data = json.loads(msg.data)
-            if data.get("t") == "error":
-                raise RuntimeError(f"{c.name}: hello refused: {data.get('code')}")
-            if data.get("t") == "welcome":
-                if data.get("v") != 2:
-                    raise RuntimeError(f"{c.name}: the server speaks v{data.get('v')}, not v2")
-                c.ship, c.tick_hz = int(data["ship"]), int(data["tick_hz"])
-
-    async def read(self, c: Client) -> None:
-        assert c.ws is not None
-        stats = c.stats
-        async for msg in c.ws:
-            now = time.monotonic()
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                data = msg.data
-                if len(data) < HEADER.size or data[0] != UPDATE_TYPE:
-                    c.errors["BAD_UPDATE"] = c.errors.get("BAD_UPDATE", 0) + 1
-                    continue
-                _, flags, _, _, tick, _, ox, oy, n_new, _, n_rem = HEADER.unpack_from(data)
-                c.view = (0 if flags & RESYNC else c.view) + n_new - n_rem
-                x, y = ox / 4.0, oy / 4.0
-                if c.tick >= 0 and tick > c.tick:
-                    dt = (tick - c.tick) / c.tick_hz
-                    c.vx, c.vy = (x - c.x) / dt, (y - c.y) / dt
-                c.x, c.y, c.tick = x, y, tick
-                if c.measuring:
-                    if stats.updates:
-                        gap = (now - c.last_at) * 1000.0
-                        self.hist[min(BINS - 1, int(gap / BIN_MS))] += 1
-                    else:
-                        stats.first_tick, stats.first_at = tick, now
-                    stats.updates += 1
-                    stats.bytes += len(data)
-                    stats.view_sum += c.view
-                    stats.last_tick, stats.last_at = tick, now
-                c.last_at = now
-            elif msg.type == aiohttp.WSMsgType.TEXT:
-                if c.measuring:
-                    stats.json_bytes += len(msg.data)
-                if msg.data.startswith('{"t":"error"'):
-                    code = str(json.loads(msg.data).get("code"))
-                    c.errors[code] = c.errors.get(code, 0) + 1
-        c.closed = True
+        c.ws = await open_ws(self.ws_url, lambda: ClientSocket(c, self.hist), timeout=30)
+        # created once the socket is open: nothing can answer a hello before it is sent
+        c.welcome = asyncio.get_running_loop().create_future()
+        if not c.ws.send_text(json.dumps({"t": "hello", "token": c.token, "v": 2})):
+            raise RuntimeError(f"{c.name}: the socket closed before the hello")
+        try:
+            await asyncio.wait_for(c.welcome, 30)
+        except TimeoutError:
+            c.ws.close()
+            raise RuntimeError(f"{c.name}: no welcome within 30 s") from None
+        except BaseException:
+            c.ws.close()
+            raise
 
     async def walk(self, order: dict[str, Any]) -> None:
         centre = order.get("centre")
@@ -250,45 +298,65 @@ class Worker:
         start = time.monotonic()
         measure_at = start + self.cfg.settle_s
         end = measure_at + self.cfg.seconds
-        cpu0: float | None = None
-
-        async def drive(c: Client) -> None:
+        # each client's walk and phase (clients are not synchronised: a random slice of the
+        # INPUT_HZ period each), drawn from the seed in the clients' order
+        slices: list[list[tuple[Client, Walker]]] = [[] for _ in range(SLICES)]
+        for c in self.clients:
+            if c.ws is None:
+                continue
             walker = Walker(
                 random.Random(rng.getrandbits(64)),
                 (c.x, c.y) if centre is None else (centre[0], centre[1]),
                 radius,
             )
-            step = 1.0 / INPUT_HZ
-            at = start + rng.random() * step  # clients are not synchronised
-            last = b""
-            for _ in range(math.ceil((end - start) * INPUT_HZ) + 1):
-                await asyncio.sleep(max(0.0, at - time.monotonic()))
-                if time.monotonic() >= end or c.ws is None or c.ws.closed:
-                    return
-                if not c.measuring and time.monotonic() >= measure_at:
-                    c.measuring = True
-                thrust, turn, brake = walker.step(c.x, c.y, c.vx, c.vy)
-                frame = CONTROLS.pack(2, 1 if brake else 0, round(thrust * 255), round(turn * 127))
-                at += step
-                if frame == last and not every:
-                    continue  # held controls: nothing to say
-                last = frame
-                try:
-                    await c.ws.send_bytes(frame)
-                except (ConnectionResetError, RuntimeError):
-                    return
-                if c.measuring:
-                    c.stats.inputs += 1
-
-        every = self.cfg.inputs == "every"
-        tasks = [asyncio.create_task(drive(c)) for c in self.clients if c.ws is not None]
+            slices[min(SLICES - 1, int(rng.random() * SLICES))].append((c, walker))
+        driver = asyncio.create_task(self.drive(slices, start, measure_at, end))
         await asyncio.sleep(max(0.0, measure_at - time.monotonic()))
         cpu0 = _cpu_seconds()
-        await asyncio.gather(*tasks)
+        await driver
         for c in self.clients:
             c.measuring = False
         cpu = _cpu_seconds() - cpu0
         self.conn.send(self.report(cpu))
+
+    async def drive(
+        self,
+        slices: list[list[tuple[Client, Walker]]],
+        start: float,
+        measure_at: float,
+        end: float,
+    ) -> None:
+        """Step every client's walk at INPUT_HZ: slice k's clients at start + k / (SLICES *
+        INPUT_HZ) + whole periods. A late wake-up steps every slice it owes (as a per-client
+        timer would have caught up), so each client still sends INPUT_HZ a second."""
+        every = self.cfg.inputs == "every"
+        period = 1.0 / (INPUT_HZ * SLICES)
+        done = 0  # slices stepped so far
+        steps = math.ceil((end - start) * INPUT_HZ * SLICES) + 1
+        while done < steps:
+            await asyncio.sleep(max(0.0, start + done * period - time.monotonic()))
+            now = time.monotonic()
+            if now >= end:
+                return
+            due = min(steps, int((now - start) / period) + 1)
+            measuring = now >= measure_at
+            while done < due:
+                for c, walker in slices[done % SLICES]:
+                    ws = c.ws
+                    if ws is None or c.closed:
+                        continue
+                    if measuring:
+                        c.measuring = True
+                    thrust, turn, brake = walker.step(c.x, c.y, c.vx, c.vy)
+                    frame = CONTROLS.pack(
+                        2, 1 if brake else 0, round(thrust * 255), round(turn * 127)
+                    )
+                    if not every and c.controls == frame:
+                        continue  # held controls: nothing to say
+                    c.controls = frame
+                    if ws.send_binary(frame) and c.measuring:
+                        c.stats.inputs += 1
+                done += 1
 
     def report(self, cpu_s: float) -> dict[str, Any]:
         clients = []
@@ -300,7 +368,7 @@ class Worker:
             clients.append(
                 {
                     "name": c.name,
-                    "connected": bool(c.ship) and c.ws is not None and not c.ws.closed,
+                    "connected": bool(c.ship) and c.ws is not None and not c.closed,
                     "updates": s.updates,
                     "bytes": s.bytes,
                     "json_bytes": s.json_bytes,

@@ -28,7 +28,6 @@ import asyncio
 import math
 import multiprocessing as mp
 import os
-import struct
 import time
 from typing import Any, Final
 
@@ -39,48 +38,12 @@ from callister.bench.views import FIRST_ID, CrowdRun
 from callister.server import heap
 from callister.server.metrics import percentiles
 from callister.server.views import ViewEngine
-from callister.sim import ZoneFrame
+from callister.sim.framepack import pack_frame, unpack_frame
 
 EVE_RECORD: Final = 6557  # players in one system (Asakai, 2013), under time dilation
 TARGET_UTILISATION: Final = 0.7  # plan gateway cores to run at most this busy
 SOCKET_US: Final = 12.1  # µs CPU per frame written (bench stack, aiohttp direct write)
 SUBJECT: Final = "bench.moonshot.frame"  # + a unique suffix per run: runs may share a NATS
-_HEADER: Final = struct.Struct("<qI")  # tick, rows
-_COLUMNS: Final = (
-    ("ids", np.uint64),
-    ("owner", np.int64),
-    ("kind", np.uint8),
-    ("hull", np.uint8),
-    ("x", np.float32),
-    ("y", np.float32),
-    ("vx", np.float32),
-    ("vy", np.float32),
-    ("angle", np.float32),
-    ("flags", np.uint8),
-)
-
-
-def pack_frame(frame: ZoneFrame) -> bytes:
-    """A frame as one message: the header, then each column's bytes in `_COLUMNS` order."""
-    parts = [_HEADER.pack(frame.tick, len(frame))]
-    parts += [getattr(frame, name).astype(dtype, copy=False).tobytes() for name, dtype in _COLUMNS]
-    return b"".join(parts)
-
-
-def unpack_frame(data: bytes) -> ZoneFrame:
-    """The inverse of `pack_frame` (zero-copy views of `data`); ValueError when the sizes
-    do not add up."""
-    if len(data) < _HEADER.size:
-        raise ValueError("frame shorter than its header")
-    tick, rows = _HEADER.unpack_from(data)
-    size = _HEADER.size + rows * sum(np.dtype(d).itemsize for _, d in _COLUMNS)
-    if len(data) != size:
-        raise ValueError(f"frame of {rows} rows must be {size} bytes, not {len(data)}")
-    at, cols = _HEADER.size, {}
-    for name, dtype in _COLUMNS:
-        cols[name] = np.frombuffer(data, dtype=dtype, count=rows, offset=at)
-        at += rows * np.dtype(dtype).itemsize
-    return ZoneFrame(tick=tick, **cols)  # type: ignore[arg-type]  # dtypes from _COLUMNS
 
 
 def _worker(ships: int, seconds: float, url: str, subject: str, out: Any, go: Any) -> None:

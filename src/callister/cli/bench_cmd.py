@@ -235,6 +235,11 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
         "recorded as `protocol`) (default %(default)s)",
     ),
     switch("--no-single", "skip the single-process comparison run"),
+    switch(
+        "--no-edge-views",
+        "the workers build v2 views, not the gateways (setting edge_views off; recorded as "
+        "`edge_views`)",
+    ),
     switch("--zone-scaling", "also measure zone scaling (1 vs 2 workers)"),
     switch("--zones-only", "only the zone scaling measurement (no bots, no single-process run)"),
     with_default("--zone-ships", 200, "synthetic ships per busy zone"),
@@ -283,6 +288,7 @@ def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         workdir=Path(args.workdir) if args.workdir else None,
         keep=args.keep,
         progress=True,
+        edge_views=not args.no_edge_views,
     )
 
 

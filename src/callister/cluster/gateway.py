@@ -29,6 +29,8 @@ import nats.errors
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from callister.cluster.directory import Directory
+from callister.cluster.edge import FRAME, UNEDGE
+from callister.cluster.edge_views import EdgeViews
 from callister.cluster.moderation import GatewayModeration
 from callister.cluster.nats_bus import ClientAuth, NatsBus
 from callister.cluster.remote import (
@@ -187,6 +189,12 @@ class EdgeGateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.homes: list[tuple[int, int, int]] = []
         self.pause_ms: list[float] = []
+        # v2 players' views built here from their zones' frames (cluster/edge.py)
+        self.edge = (
+            EdgeViews(settings, self.metrics, self._edge_write, self._edge_live)
+            if settings.edge_views
+            else None
+        )
 
     # ------------------------------------------------------------------------ lifecycle
     async def start(self, app: web.Application) -> None:
@@ -324,6 +332,8 @@ class EdgeGateway:
             if relay.attached.is_set() and relay.worker is not None:
                 self.batcher.add(in_subject(relay.worker), relay.sid, CLOSE, b"")
             self.relays.pop(relay.sid, None)
+            if self.edge is not None:
+                self.edge.drop(relay.sid)
 
     async def _zone_of(self, account: Account) -> str:
         """Where the account's ship is (the worker corrects us if the ship moved since)."""
@@ -349,6 +359,8 @@ class EdgeGateway:
         it there and the client, which has its welcome and content, is not sent them again."""
         relay.attached.clear()
         self.relays.pop(relay.sid, None)
+        if self.edge is not None:  # the next worker's frames give a fresh view (a RESYNC)
+            self.edge.drop(relay.sid)
         relay.sid, relay.zone, relay.worker = new_sid(), zone, None
         self.relays[relay.sid] = relay
         started = time.monotonic()
@@ -369,6 +381,8 @@ class EdgeGateway:
                 # the worker's session logic sees the client's own hello (moderator options)
                 # (never the token: the gateway authenticated it)
                 "hello": hello_options(relay.hello),
+                # this gateway builds v2 players' views from their zones' frames
+                "edge": self.edge is not None,
             }
             try:
                 reply = await self.bus.request(
@@ -424,6 +438,17 @@ class EdgeGateway:
             return
         changed = ship_changed(msg.data)  # (rare: each frame is looked at only then)
         for sid, kind, payload in batch:
+            if kind == FRAME:  # a zone's frame: the views built here (cluster/edge_views.py)
+                if self.edge is not None:
+                    self.edge.on_frame(payload)
+                continue
+            if kind in (UNEDGE, RESYNC, CLOSE, MOVED) and self.edge is not None:
+                if kind == RESYNC:  # the client asked for its whole view
+                    self.edge.resync(sid)
+                else:  # its view is no longer built here (or in that zone)
+                    self.edge.drop(sid)
+                if kind in (UNEDGE, RESYNC):
+                    continue
             relay = self.relays.get(sid)
             if relay is None or relay.closed:
                 continue
@@ -458,6 +483,31 @@ class EdgeGateway:
                 self.metrics.counters["callister_bytes_sent_total"] += len(payload)
             else:  # JSON behind a backlog, and the close after what is queued
                 relay.queue.put_nowait((kind, bytes(payload)))
+
+    def _edge_live(self, sid: str) -> bool:
+        relay = self.relays.get(sid)
+        return relay is not None and not relay.closed
+
+    def _edge_write(self, sid: str, data: bytes, binary: bool) -> bool:
+        """A frame built here (`EdgeViews`) to the client: an update written now or not at all
+        (False: its next is a RESYNC), an `ents` message now or queued in order."""
+        relay = self.relays.get(sid)
+        if relay is None or relay.closed:
+            return False
+        if binary:
+            if relay.queue.empty() and write_frame_now(
+                relay.ws, data, WSMsgType.BINARY, SNAPSHOT_BACKLOG
+            ):
+                self.metrics.counters["callister_snapshots_sent_total"] += 1
+                self.metrics.counters["callister_bytes_sent_total"] += len(data)
+                return True
+            self.metrics.inc("callister_snapshots_skipped_total")
+            return False
+        if relay.queue.empty() and write_frame_now(relay.ws, data, WSMsgType.TEXT, JSON_BACKLOG):
+            self.metrics.counters["callister_bytes_sent_total"] += len(data)
+        else:
+            relay.queue.put_nowait((TEXT, data))
+        return True
 
     def _skipped(self, relay: Relay, payload: memoryview) -> None:
         """A v2 update not written to the client: the next ones, deltas against it, would not
@@ -506,6 +556,8 @@ class EdgeGateway:
         lease expires) gets them. The client's socket stays open the whole time."""
         while True:
             await asyncio.sleep(0.5)
+            if self.edge is not None:
+                self.edge.sweep()  # zones nobody here watches any more
             for relay in list(self.relays.values()):
                 worker = relay.worker
                 if (
@@ -545,6 +597,8 @@ class EdgeGateway:
     def render_metrics(self) -> str:
         extra = dict(self.bus.counters())
         extra["callister_relays"] = float(len(self.relays))
+        if self.edge is not None:
+            extra["callister_edge_sessions"] = float(self.edge.sessions)
         lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
         return self.metrics.render() + "\n".join(lines) + "\n"
 

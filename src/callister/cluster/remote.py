@@ -30,6 +30,10 @@ the worker for a RESYNC (the ``R`` kind, outside the client's message budget) an
 session's updates until a RESYNC comes. A session attached to another worker (a jump's hand-off,
 a live move, a failover) has a fresh view there: its first update is a RESYNC, as on entering a
 system in one process.
+
+A gateway may build its v2 players' views itself from one frame per zone tick (`edge_views`,
+cluster/edge.py): the worker then sends their statuses and events as above and the frame as
+one `F` item; the updates are the gateway's own.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ BINARY = b"B"  # a binary frame (v1 snapshot and ack, v2 update and controls), e
 CLOSE = b"C"  # close the client socket (worker -> gateway) / the client left (gateway -> worker)
 MOVED = b"M"  # worker -> gateway: the ship is now in another zone; attach there (`follow`)
 RESYNC = b"R"  # gateway -> worker: the client missed a v2 update; its next must be a RESYNC
+# (worker -> gateway, for a session whose view the gateway builds: the client asked for a RESYNC)
+# F (a zone's frame) and U (a view no longer built there): cluster/edge.py
 
 HEARTBEAT_EVERY = 0.5  # seconds between heartbeats of every process
 WORKER_DEAD_AFTER = 2.0  # a worker silent this long is presumed dead by gateways
@@ -174,6 +180,8 @@ class RemoteSocket:
         self.closed = False
         self.close_code: int | None = None
         self.last_in = time.monotonic()
+        # the gateway builds this session's v2 view itself (its attach said so: cluster/edge.py)
+        self.builds_views = False
 
     # ---------------------------------------------------------------- inbound (gateway -> us)
     def deliver(self, kind: bytes, payload: bytes | memoryview) -> None:

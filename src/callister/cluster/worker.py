@@ -36,6 +36,7 @@ from nats.aio.msg import Msg
 
 from callister.cluster import outbox
 from callister.cluster.directory import Directory
+from callister.cluster.edge import EdgeFrames
 from callister.cluster.leases import LeaseHeld, LeaseKeeper, LeaseTable
 from callister.cluster.moderation import MOD_QUEUE, WorkerModeration
 from callister.cluster.nats_bus import ClientAuth, NatsBus
@@ -192,6 +193,9 @@ class Worker:
         # per callback made one NATS message per zone tick per gateway (2,000 a second for 48
         # zones and 2 gateways); gathered for OUTBOUND_GATHER_S they travel a few zones at once
         self.batcher = Batcher(self.bus, delay=OUTBOUND_GATHER_S)
+        # v2 players of gateways that build views get their zone's frame, not updates
+        self.edge = EdgeFrames(self.batcher)
+        self.gateway.fanout.edge = self.edge
         await self.nc.subscribe(in_subject(self.name), cb=self._on_frames)
         await self.nc.subscribe(claim_subject(self.name), cb=self._on_claim)
         await self.nc.subscribe(WORKER_HEARTBEAT, cb=self._on_worker_beat)
@@ -388,6 +392,7 @@ class Worker:
             resume = bool(req.get("resume", False))
             # the session follows its ship, handed here by a jump: the client has its welcome
             follow = resume and bool(req.get("follow", False))
+            edge = req.get("edge") is True  # the gateway builds v2 views (cluster/edge.py)
             known = relayed_account(req)
         except (ValueError, KeyError, TypeError, AttributeError):
             await self._reply(msg, {"ok": False, "error": "bad attach request"})
@@ -416,6 +421,7 @@ class Worker:
             )
             return
         sock = RemoteSocket(self.batcher, gw, sid, address, account_id)
+        sock.builds_views = edge
         self.remote[sid] = sock
         self.gateways_seen.setdefault(gw, time.monotonic())
         if follow:
@@ -573,6 +579,10 @@ class Worker:
                 if now - max(seen, sock.last_in) > GATEWAY_DEAD_AFTER:
                     log.info("gateway silent: session ended", extra={"gateway": sock.gateway})
                     sock.hang_up()
+            for gateway, seen in self.gateways_seen.items():
+                if now - seen > GATEWAY_DEAD_AFTER:
+                    self.edge.forget(gateway)  # (a new epoch if it returns)
+            self.edge.sweep()
 
     async def _rebalance_loop(self) -> None:
         """The live worker with the lowest name moves a zone from the busiest worker to the
@@ -662,6 +672,7 @@ class Worker:
                 extra[k] = extra.get(k, 0.0) + v
         extra["callister_outbox_republished_total"] = float(self.relay.republished)
         extra["callister_relayed_sessions"] = float(len(self.remote))
+        extra["callister_edge_frames_sent_total"] = float(self.edge.frames_sent)
         extra["callister_process_cpu_seconds_total"] = cpu_seconds()
         lines = [f"{k} {v:g}" for k, v in sorted(extra.items())]
         return self.metrics.render() + "\n".join(lines) + "\n"

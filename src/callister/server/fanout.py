@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -70,14 +71,43 @@ class _Roster:
     phases: list[_Phase]  # by phase_key % the snapshot period: whose update is due
 
 
+class EdgeSink(Protocol):
+    """Where the views of sockets held by a gateway that builds them itself go (a cluster's
+    worker: cluster/edge.py). Their zone's frame is handed over once per tick per gateway."""
+
+    def serves(self, session: Session) -> bool:
+        """Whether the session's gateway builds its view (a v2 player's, no seer's)."""
+        ...
+
+    def frame(
+        self, key: str, frame: ZoneFrame, due: list[Session], entry: Callable[[int], str]
+    ) -> None:
+        """The zone's frame for the due sessions; `entry(id)`: an entity's `ents` entry."""
+        ...
+
+    def drop(self, session: Session) -> None:
+        """The session's view is no longer built there (it left the zone, turned seer...)."""
+        ...
+
+    def resync(self, session: Session) -> None:
+        """The client asked for its whole view."""
+        ...
+
+    def changed(self, ship: int) -> None:
+        """A ship's `ents` entry changed (moderator or game-master mark)."""
+        ...
+
+
 @dataclass
 class _Phase:
     """The sockets of one snapshot phase: v1, v2 of the plain engine (with their ships' ids
-    and view slots as arrays, for one vectorised lookup a tick), and v2 seers."""
+    and view slots as arrays, for one vectorised lookup a tick), v2 seers, and v2 sockets
+    whose gateway builds their views (`EdgeSink`)."""
 
     v1: list[Session]
     plain: list[Session]
     seers: list[Session]
+    edge: list[Session] = field(default_factory=list)
     plain_ids: npt.NDArray[np.uint64] = field(default_factory=lambda: _NO_IDS)
     plain_slots: npt.NDArray[np.int64] = field(default_factory=lambda: _NO_SLOTS)
 
@@ -119,6 +149,7 @@ class Fanout:
         self._rosters: dict[str, _Roster] = {}
         self._corks: dict[str, Cork] = {}  # zone key -> what its sockets hold during its tick
         self._ents: dict[int, str] = {}  # ship id -> its `ents` entry, for one zone tick
+        self.edge: EdgeSink | None = None  # a cluster worker's gateways that build views
         bus.subscribe(DISTRESS, self._on_distress)
         bus.subscribe(GM_FROZEN, self._on_frozen)
         bus.subscribe(GM_SHIP, self._on_gm_ship)
@@ -310,6 +341,8 @@ class Fanout:
             self.moderator_ships.discard(pilot.account_id)
         ship = pilot.character.ship_id
         self._ents.pop(ship, None)  # its entry changed
+        if self.edge is not None:
+            self.edge.changed(ship)
         for member in self.by_zone.get(pilot.zone_key or "", ()):
             if ship in member.introduced:
                 self._introduce(member, [ship])
@@ -331,6 +364,8 @@ class Fanout:
         """A ship's game-master mode changed: everyone who knows it is told again (a marked
         ship's `ents` carry `gm: true`; an invisible one leaves others' views by itself)."""
         self._ents.pop(ship, None)  # its entry changed
+        if self.edge is not None:
+            self.edge.changed(ship)
         for key, members in self.by_zone.items():
             for member in members:
                 if ship in member.introduced:
@@ -338,7 +373,7 @@ class Fanout:
                 seer = self._sees_ghosts(member)
                 if (
                     member.version == 2
-                    and member.view_slot is not None
+                    and (member.view_slot is not None or member.edge)
                     and seer != member.view_seer
                 ):
                     self._drop_slot(member, key)  # to the other engine: a RESYNC from it
@@ -355,6 +390,15 @@ class Fanout:
 
     def _add_slot(self, session: Session, key: str) -> None:
         session.view_seer = self._sees_ghosts(session)
+        if (
+            not session.view_seer
+            and not session.spectator
+            and self.edge is not None
+            and self.edge.serves(session)
+        ):  # its gateway builds the view: the zone's frames go there (first: a RESYNC)
+            session.edge = True
+            self._rosters.pop(key, None)
+            return
         engines = self.seers if session.view_seer else self.engines
         engine = engines.get(key)
         if engine is None:
@@ -363,6 +407,12 @@ class Fanout:
         self._rosters.pop(key, None)
 
     def _drop_slot(self, session: Session, key: str) -> None:
+        if session.edge:
+            session.edge = False
+            if self.edge is not None:
+                self.edge.drop(session)
+            self._rosters.pop(key, None)
+            return
         engines = self.seers if session.view_seer else self.engines
         engine = engines.get(key)
         if engine is not None and session.view_slot is not None:
@@ -434,9 +484,17 @@ class Fanout:
                 session.join_cork(cork)
         cork.hold()  # everything this tick sends a socket goes out in one write
         try:
-            self._fan_out(msg, members)
+            phase = self._fan_out(msg, members)
         finally:
             cork.release()
+        if phase.edge and self.edge is not None:
+            # after the cork: a socket's statuses, effects and events of the tick go first
+            due = [s for s in phase.edge if not s.closed]
+            if due:
+                key = msg.key
+                self.edge.frame(
+                    key, self._without_ghosts(msg.frame), due, lambda i: self._entry(key, i)
+                )
 
     def _roster(self, key: str, members: set[Session]) -> _Roster:
         roster = self._rosters.get(key)
@@ -446,13 +504,22 @@ class Fanout:
             for s in members:
                 status[s.ship_id % STATUS_EVERY].append(s)
                 p = phases[s.phase_key % self.period]
-                (p.v1 if s.version != 2 else p.seers if s.view_seer else p.plain).append(s)
+                group = (
+                    p.v1
+                    if s.version != 2
+                    else p.edge
+                    if s.edge
+                    else p.seers
+                    if s.view_seer
+                    else p.plain
+                )
+                group.append(s)
             for p in phases:
                 p.index()
             roster = self._rosters[key] = _Roster(status, phases)
         return roster
 
-    def _fan_out(self, msg: ZoneTick, members: set[Session]) -> None:
+    def _fan_out(self, msg: ZoneTick, members: set[Session]) -> _Phase:
         for event in msg.events:
             self._route_event(event)
         roster = self._roster(msg.key, members)
@@ -474,6 +541,7 @@ class Fanout:
         seeing = self.seers.get(msg.key)
         if seeing is not None:
             self._updates(msg, seeing, [s for s in phase.seers if not s.closed], msg.frame)
+        return phase
 
     def _centres(
         self, frame: ZoneFrame, candidates: list[Session], x: Any, y: Any
@@ -583,6 +651,9 @@ class Fanout:
 
     def resync(self, session: Session) -> None:
         """A v2 client asked for its whole view: its next update is a RESYNC."""
+        if session.edge and self.edge is not None:
+            self.edge.resync(session)  # its gateway builds its view
+            return
         engines = self.seers if session.view_seer else self.engines
         engine = engines.get(session.zone_key) if session.zone_key else None
         if engine is not None and session.view_slot is not None:
@@ -733,18 +804,26 @@ class Fanout:
         the same ship is new to dozens of viewers in one tick: its entry is built and encoded
         once per zone tick (`_ents`)."""
         entries = []
-        zone = self.world.zones.get(session.zone_key) if session.zone_key else None
-        cache = self._ents
+        key = session.zone_key or ""
         for ship_id in ship_ids:
-            entry = cache.get(ship_id)
-            if entry is None:
-                ent = self._ent(zone.zone if zone is not None else None, ship_id)
-                entry = cache[ship_id] = "" if ent is None else json.dumps(ent, separators=_COMPACT)
+            entry = self._entry(key, ship_id)
             if entry:  # (projectiles and missiles need no introduction)
                 session.introduced.add(ship_id)
                 entries.append(entry)
         if entries:
             session.send_json(f'{{"t":"ents","ents":[{",".join(entries)}]}}')
+
+    def _entry(self, key: str, ship_id: int) -> str:
+        """An entity's `ents` entry as JSON ("" for what needs no introduction), built once
+        per zone tick (`_ents`)."""
+        entry = self._ents.get(ship_id)
+        if entry is None:
+            handle = self.world.zones.get(key) if key else None
+            ent = self._ent(handle.zone if handle is not None else None, ship_id)
+            entry = self._ents[ship_id] = (
+                "" if ent is None else json.dumps(ent, separators=_COMPACT)
+            )
+        return entry
 
     def _ent(self, zone: Any, ship_id: int) -> dict[str, Any] | None:
         """A ship's or wreck's `ents` entry (None for what needs no introduction)."""

@@ -114,6 +114,9 @@ class Session:
         self.version = 1
         self.view_slot: int | None = None
         self.view_seer = False  # the slot is in the engine that shows invisible GM ships
+        # the view is built by the gateway process holding the socket (cluster/edge.py): the
+        # zone's frame goes there, and this process keeps no slot for it
+        self.edge = False
         # frames held back while the fan-out handles one zone tick (its `Cork`, shared by the
         # zone's sockets: `join_cork`): written in one go
         self._cork = Cork()  # its own (never on) until it joins a zone's

@@ -243,6 +243,11 @@ class Settings:
         1.5,
         60,
     )
+    edge_views: bool = _s(
+        True,
+        "Cluster only (`callister gateway`): build its protocol v2 players' views itself from "
+        "each zone's frame (one per tick per gateway), not on the zone's worker.",
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
