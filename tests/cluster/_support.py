@@ -38,6 +38,9 @@ def cluster_env(**extra: str) -> dict[str, str]:
             "CALLISTER_RECONNECT_GRACE_S": "60",
             "CALLISTER_LOG_LEVEL": "info",
             "CALLISTER_LOG_JSON": "false",
+            # a gateway builds v2 views from a zone's first player on (a test's few players
+            # would stay on the worker at the default threshold)
+            "CALLISTER_EDGE_VIEWS_MIN_PLAYERS": "0",
             **extra,
         }
     )

@@ -182,3 +182,34 @@ async def test_the_worker_serves_v2_views_when_edge_views_is_off(cluster: Cluste
         assert "callister_edge_sessions" not in cluster.metrics("g1")
         assert not a.misfits and not a.errors(), (a.misfits, a.errors())
         await a.close()
+
+
+async def test_a_zone_hands_its_views_to_the_gateway_once_crowded_enough(
+    cluster: Cluster, nats_server: NatsServer
+) -> None:
+    """`edge_views_min_players`: a zone's few players are served by the worker; the player
+    that makes the zone crowded enough moves every view to the gateway (each a RESYNC), and
+    one leaving again does not move them back (only below half the threshold)."""
+    cluster.start("worker", "w1", {"CALLISTER_EDGE_VIEWS_MIN_PLAYERS": "2"})
+    await ready(cluster, "w1")
+    async with (
+        aiohttp.ClientSession() as http,
+        in_process_gateway(cluster, nats_server, "g1") as g,
+    ):
+        a = V2Client(cluster, http, "few-a", gateway=g)
+        await a.connect()
+        await until(lambda: len(a.updates()) >= 3, 15, "updates")
+        assert not seated(g, a)  # one player: its worker builds the view
+        assert cluster.metrics("w1")["callister_edge_frames_sent_total"] == 0
+        n = len(a.frames)
+        b = V2Client(cluster, http, "few-b", gateway=g)
+        await b.connect()
+        await until(lambda: seated(g, a) and seated(g, b), 10, "both views at the gateway")
+        await until(lambda: resyncs(a, n), 10, "a fresh view for a, from the gateway")
+        assert cluster.metrics("w1")["callister_edge_frames_sent_total"] > 0
+        await b.close()
+        m = len(a.updates())
+        await until(lambda: len(a.updates()) >= m + 20, 10, "updates after b left")
+        assert seated(g, a)  # 1 player left, not below half of 2: no flapping
+        assert not a.misfits and not a.errors(), (a.misfits, a.errors())
+        await a.close()

@@ -649,16 +649,21 @@ def run_cluster_bench(
     keep: bool = False,
     progress: bool = False,
     edge_views: bool = True,
+    edge_min_players: int = Settings.edge_views_min_players,
 ) -> dict[str, Any]:
-    """`edge_views`: the gateways build their v2 players' views (cluster/edge.py)."""
+    """`edge_views`: the gateways build their v2 players' views (cluster/edge.py), in zones
+    with at least `edge_min_players` such players."""
     if workers < 1 or gateways < 1 or clients < 1 or seconds <= 0:
         raise ValueError("--workers, --gateways and --clients must be >= 1 and --seconds > 0")
+    if edge_min_players < 0:
+        raise ValueError("--edge-min-players must be >= 0")
     check_protocol(protocol)
     say: Progress = _stderr if progress else _quiet
     root = Path(tempfile.mkdtemp(prefix="callister-cluster-bench-", dir=workdir))
     schemas = Schemas(pg)
     env = cluster_env()
     env["CALLISTER_EDGE_VIEWS"] = "true" if edge_views else "false"
+    env["CALLISTER_EDGE_VIEWS_MIN_PLAYERS"] = str(edge_min_players)
     ramp = min(20.0, max(1.0, clients / 25.0))
     load = BotLoad(clients, seconds, jump_every, ramp, protocol)
     result: dict[str, Any] = {
@@ -669,6 +674,7 @@ def run_cluster_bench(
         "jump_every_s": jump_every,
         "protocol": protocol,  # the wire protocol the bots spoke, in both phases
         "edge_views": edge_views,  # the gateways built v2 views (with protocol 2 only)
+        "edge_views_min_players": edge_min_players,  # ... in zones with this many players
         "db": "postgresql",
     }
     ok = False

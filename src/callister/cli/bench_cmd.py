@@ -25,6 +25,7 @@ from callister.cli.common import (
     with_default,
 )
 from callister.protocol.limits import PROTOCOL_VERSIONS
+from callister.server.settings import Settings
 
 Measure = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -240,6 +241,12 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
         "the workers build v2 views, not the gateways (setting edge_views off; recorded as "
         "`edge_views`)",
     ),
+    with_default(
+        "--edge-min-players",
+        Settings.edge_views_min_players,
+        "v2 players a zone needs before its views go to the gateways (setting "
+        "edge_views_min_players; 0: always; recorded as `edge_views_min_players`)",
+    ),
     switch("--zone-scaling", "also measure zone scaling (1 vs 2 workers)"),
     switch("--zones-only", "only the zone scaling measurement (no bots, no single-process run)"),
     with_default("--zone-ships", 200, "synthetic ships per busy zone"),
@@ -289,6 +296,7 @@ def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         keep=args.keep,
         progress=True,
         edge_views=not args.no_edge_views,
+        edge_min_players=args.edge_min_players,
     )
 
 

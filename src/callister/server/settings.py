@@ -248,6 +248,13 @@ class Settings:
         "Cluster only (`callister gateway`): build its protocol v2 players' views itself from "
         "each zone's frame (one per tick per gateway), not on the zone's worker.",
     )
+    edge_views_min_players: int = _s(
+        32,
+        "Cluster only (`callister worker`): a zone's v2 views go to its players' gateways "
+        "(`edge_views`) once it holds this many such players, and come back below half that "
+        "(0: always).",
+        0,
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
