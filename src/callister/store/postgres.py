@@ -204,9 +204,20 @@ def _roll_back(conn: psycopg.Connection[Any], raw: Any, pipe: Any) -> None:
         return
     # always: the transaction status is not known in pipeline mode until a sync (ROLLBACK
     # outside a transaction is only a warning)
-    with contextlib.suppress(psycopg.Error):
-        raw.execute(b"ROLLBACK")
-        pipe.sync()
+    for _ in range(2):
+        try:
+            raw.execute(b"ROLLBACK")
+            pipe.sync()
+            return
+        except errors.PipelineAborted:
+            # the pipeline still holds the failed statement's unread error (it failed after
+            # the last result psycopg read): a sync reads it, then the ROLLBACK can be sent.
+            # Without it the ROLLBACK was never sent, and the connection's next statement
+            # failed "current transaction is aborted".
+            with contextlib.suppress(psycopg.Error):
+                pipe.sync()
+        except psycopg.Error:
+            return
 
 
 def _kind(exc: errors.IntegrityError) -> ConstraintKind:
