@@ -162,9 +162,12 @@ async def _client_frame(reader: asyncio.StreamReader) -> tuple[int, bytes, bytes
     return b0 & 0x0F, bytes(b ^ key[i % 4] for i, b in enumerate(body)), key
 
 
-async def _raw(script: Script, handshake: bool = True) -> tuple[Recorder, list[Any]]:
-    """Run `script` as the server for one Recorder client; returns the client once it is
-    closed (within 10 s: a hang fails the test) and what the script left in `seen`."""
+async def _raw(
+    script: Script, handshake: bool = True, sends: tuple[bytes, ...] = ()
+) -> tuple[Recorder, list[Any]]:
+    """Run `script` as the server for one Recorder client, which sends the binary `sends`
+    once open; returns the client once it is closed (within 10 s: a hang fails the test) and
+    what the script left in `seen`."""
     seen: list[Any] = []
     finished = asyncio.Event()
 
@@ -184,6 +187,8 @@ async def _raw(script: Script, handshake: bool = True) -> tuple[Recorder, list[A
     port = server.sockets[0].getsockname()[1]
     try:
         c = await open_ws(f"ws://127.0.0.1:{port}/ws", Recorder, timeout=5)
+        for payload in sends:
+            assert c.send_binary(payload)
         await asyncio.wait_for(c.gone, 10)
         await asyncio.wait_for(finished.wait(), 10)
     finally:
@@ -231,30 +236,7 @@ async def test_client_frames_are_masked_with_a_fresh_key_each() -> None:
         writer.write(_server_frame(8, b""))
         assert (await _client_frame(reader))[:2] == (8, (1000).to_bytes(2, "big"))
 
-    seen: list[Any] = []
-    finished = asyncio.Event()
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            writer.write(_upgrade(await _request_key(reader)))
-            await script(reader, writer)
-            seen.append("done")
-        except Exception as exc:
-            seen.append(exc)
-        finally:
-            writer.close()
-            finished.set()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        c = await open_ws(f"ws://127.0.0.1:{port}/ws", Recorder, timeout=5)
-        for payload in (b"\x02\x00\x80\x10", b"\x02\x00\x80\x10", b"x" * 200):
-            assert c.send_binary(payload)
-        await asyncio.wait_for(c.gone, 10)
-        await asyncio.wait_for(finished.wait(), 10)
-    finally:
-        server.close()
+    _, seen = await _raw(script, sends=(b"\x02\x00\x80\x10", b"\x02\x00\x80\x10", b"x" * 200))
     assert seen == ["done"]
     assert mask(mask(b"abcdefg", 0x12345678), 0x12345678) == b"abcdefg"
 
